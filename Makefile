@@ -1,0 +1,34 @@
+# Fresh machine: `make demo` or `make test` (both set up .venv first, idempotently).
+PY := .venv/bin/python
+STAMP := .venv/.installed
+
+.PHONY: setup demo test lint bench reproduce clean
+
+setup: $(STAMP)
+
+# torch==2.13.0 first: it resolves to the CPU wheel on disk; a bare `torch`
+# requirement would otherwise pull a CUDA build of several GB.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m prixlm.demo --output_dir outputs/demo
+
+test: setup
+	$(PY) -m pytest -q tests
+
+lint: setup
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+bench: setup
+	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+reproduce: setup
+	$(PY) -m prixlm.demo --output_dir outputs/reproduce --languages en,it,de,fr,fi,et,tr,hu,ja --max_steps 20000
+
+clean:
+	rm -rf outputs build *.egg-info
