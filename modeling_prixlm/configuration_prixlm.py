@@ -1,0 +1,64 @@
+"""Configuration of Prix-LM: an XLM-R encoder trained as a causal LM over KB facts.
+
+Hub custom code: this file imports only `transformers` and is copied next to the weights
+by `save_pretrained`, so `AutoConfig.from_pretrained(folder, trust_remote_code=True)` works
+without this package installed.
+"""
+
+from __future__ import annotations
+
+from transformers import XLMRobertaConfig
+
+OBJECT_ATTENTION_MODES = ("prefix_bidirectional", "causal", "bidirectional")
+
+
+class PrixLMConfig(XLMRobertaConfig):
+    r"""XLM-R configuration plus the ids of the fact tokens and the attention pattern.
+
+    Args:
+        subject_token_id (`int`): id of `[S]`.
+        predicate_token_id (`int`): id of `[P]`.
+        object_token_id (`int`): id of `[O]`; its position marks where the object starts.
+        end_of_object_token_id (`int`): id of `[EOS]`, the token that ends an object.
+        language_token_ids (`dict[str, int]`): language code (`"en"`) -> id of its token (`[en]`).
+        object_attention (`str`):
+            - `"prefix_bidirectional"` (the paper, §2.2): every position up to and including
+              `[O]` attends to the whole prefix `<s> ... [O]`; object positions attend causally.
+            - `"causal"`: every position attends only to itself and earlier positions.
+            - `"bidirectional"`: full attention (how the official `decode.py` ran the released
+              checkpoint, whose config lacked `is_decoder`); no KV cache in this mode.
+        All other arguments are those of `XLMRobertaConfig`.
+    """
+
+    model_type = "prixlm"
+
+    def __init__(
+        self,
+        subject_token_id: int | None = None,
+        predicate_token_id: int | None = None,
+        object_token_id: int | None = None,
+        end_of_object_token_id: int | None = None,
+        language_token_ids: dict[str, int] | None = None,
+        object_attention: str = "prefix_bidirectional",
+        **kwargs,
+    ) -> None:
+        if object_attention not in OBJECT_ATTENTION_MODES:
+            raise ValueError(
+                f"object_attention={object_attention!r}: expected one of {OBJECT_ATTENTION_MODES}"
+            )
+        kwargs.setdefault("is_decoder", True)
+        super().__init__(**kwargs)
+        self.subject_token_id = subject_token_id
+        self.predicate_token_id = predicate_token_id
+        self.object_token_id = object_token_id
+        self.end_of_object_token_id = end_of_object_token_id
+        self.language_token_ids = dict(language_token_ids or {})
+        self.object_attention = object_attention
+
+    @property
+    def languages(self) -> list[str]:
+        """Language codes that have a token, sorted."""
+        return sorted(self.language_token_ids)
+
+
+__all__ = ["PrixLMConfig", "OBJECT_ATTENTION_MODES"]

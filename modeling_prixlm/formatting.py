@@ -1,0 +1,231 @@
+"""KB facts as token sequences (paper §2.2), with the ids of the released checkpoint.
+
+Monolingual triple::
+
+    <s> [S] subject </s> </s> [P] relation </s> </s> [O] object [EOS] </s>
+
+Cross-lingual link::
+
+    <s> [S] entity </s> </s> [P] [s_lang] [o_lang] </s> </s> [O] entity' [EOS] </s>
+
+Subject, relation and object are tokenised separately (no special tokens) and joined by id:
+tokenising the whole formatted string could split the object differently at training and
+at scoring time. Labels are aligned with `input_ids` (the model shifts them): -100 on the
+prefix and on the final `</s>`, the token id on the object tokens and `[EOS]`.
+
+Hub custom code: imports only the standard library (the tokenizer is passed in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+FACT_TOKENS = ("[S]", "[P]", "[O]", "[EOS]")
+IGNORE_INDEX = -100
+#: The paper drops every sequence of this many tokens or more.
+MAX_FACT_LENGTH = 30
+
+
+def language_token(code: str) -> str:
+    """The token of a language code: `"de"` -> `"[de]"`."""
+    return f"[{code}]"
+
+
+@dataclass(frozen=True)
+class FactTokenIds:
+    """Ids of `[S]`, `[P]`, `[O]`, `[EOS]` and of the language tokens."""
+
+    subject: int
+    predicate: int
+    object: int
+    end_of_object: int
+    languages: dict[str, int]
+
+
+@dataclass(frozen=True)
+class EncodedFact:
+    """One fact as model input.
+
+    `input_ids` and `labels` have the same length; `object_start` is the index of `[O]`.
+    """
+
+    input_ids: list[int]
+    labels: list[int]
+    object_start: int
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def add_prixlm_tokens(tokenizer: Any, languages: Iterable[str], model: Any = None) -> FactTokenIds:
+    """Add `[S] [P] [O] [EOS]`, then one token per language in sorted order of the codes.
+
+    On the real XLM-R tokenizer (250,002 entries) this gives `[S]`=250002 ... `[EOS]`=250005
+    and, for the 81 released codes, the released ids (`[af]`=250006 ... `[zh_min_nan]`=250086).
+    They are ordinary added tokens, as in the release. Tokens already present keep their id.
+    If `model` is given, its embeddings are resized to `len(tokenizer)` and the ids are
+    written into its config.
+    """
+    codes = sorted(set(languages))
+    for code in codes:
+        if not code or any(c in code for c in "[] \t\n"):
+            raise ValueError(f"invalid language code {code!r}")
+    tokenizer.add_tokens(list(FACT_TOKENS) + [language_token(c) for c in codes])
+    ids = special_token_ids(tokenizer, codes)
+    if model is not None:
+        model.resize_token_embeddings(len(tokenizer))
+        config = model.config
+        config.subject_token_id = ids.subject
+        config.predicate_token_id = ids.predicate
+        config.object_token_id = ids.object
+        config.end_of_object_token_id = ids.end_of_object
+        config.language_token_ids = {**config.language_token_ids, **ids.languages}
+    return ids
+
+
+def _token_id(tokenizer: Any, token: str) -> int | None:
+    token_id = tokenizer.convert_tokens_to_ids(token)
+    if token_id is None or (token_id == tokenizer.unk_token_id and token != tokenizer.unk_token):
+        return None
+    return int(token_id)
+
+
+def known_languages(tokenizer: Any) -> list[str]:
+    """Codes of every `[xx]` language token added to `tokenizer`, sorted."""
+    return sorted(
+        t[1:-1]
+        for t in tokenizer.get_added_vocab()
+        if t.startswith("[") and t.endswith("]") and t not in FACT_TOKENS and len(t) > 2
+    )
+
+
+def special_token_ids(tokenizer: Any, languages: Iterable[str] | None = None) -> FactTokenIds:
+    """Ids of the fact tokens and of `languages` (default: every added language token).
+
+    Raises `ValueError` naming what is missing.
+    """
+    found = {t: _token_id(tokenizer, t) for t in FACT_TOKENS}
+    missing = [t for t, i in found.items() if i is None]
+    if missing:
+        raise ValueError(
+            f"tokenizer lacks the Prix-LM tokens {missing}: call add_prixlm_tokens(tokenizer, languages)"
+        )
+    codes = known_languages(tokenizer) if languages is None else list(languages)
+    language_ids = {}
+    for code in codes:
+        token_id = _token_id(tokenizer, language_token(code))
+        if token_id is None:
+            known = ", ".join(known_languages(tokenizer)) or "none"
+            raise ValueError(f"unknown language code {code!r}; known: {known}")
+        language_ids[code] = token_id
+    return FactTokenIds(
+        subject=found["[S]"],
+        predicate=found["[P]"],
+        object=found["[O]"],
+        end_of_object=found["[EOS]"],
+        languages=dict(sorted(language_ids.items())),
+    )
+
+
+def _tokenize(tokenizer: Any, text: str, what: str) -> list[int]:
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a string, got {type(text).__name__}")
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise ValueError(f"{what} {text!r} tokenises to nothing")
+    return list(ids)
+
+
+def encode_triple_prompt(tokenizer: Any, subject: str, relation: str) -> list[int]:
+    """`<s> [S] subject </s> </s> [P] relation </s> </s> [O]` as ids."""
+    ids = special_token_ids(tokenizer, ())
+    bos, sep = tokenizer.bos_token_id, tokenizer.sep_token_id
+    return (
+        [bos, ids.subject]
+        + _tokenize(tokenizer, subject, "subject")
+        + [sep, sep, ids.predicate]
+        + _tokenize(tokenizer, relation, "relation")
+        + [sep, sep, ids.object]
+    )
+
+
+def encode_link_prompt(
+    tokenizer: Any, subject: str, subject_language: str, object_language: str
+) -> list[int]:
+    """`<s> [S] subject </s> </s> [P] [s_lang] [o_lang] </s> </s> [O]` as ids."""
+    ids = special_token_ids(tokenizer, (subject_language, object_language))
+    bos, sep = tokenizer.bos_token_id, tokenizer.sep_token_id
+    return (
+        [bos, ids.subject]
+        + _tokenize(tokenizer, subject, "subject")
+        + [sep, sep, ids.predicate]
+        + [ids.languages[subject_language], ids.languages[object_language]]
+        + [sep, sep, ids.object]
+    )
+
+
+def encode_object(tokenizer: Any, obj: str) -> list[int]:
+    """The object's ids followed by `[EOS]`: what the model generates after `[O]`."""
+    return _tokenize(tokenizer, obj, "object") + [special_token_ids(tokenizer, ()).end_of_object]
+
+
+def _join(tokenizer: Any, prompt: list[int], obj: str) -> EncodedFact:
+    object_ids = encode_object(tokenizer, obj)
+    input_ids = prompt + object_ids + [tokenizer.sep_token_id]
+    labels = [IGNORE_INDEX] * len(prompt) + object_ids + [IGNORE_INDEX]
+    return EncodedFact(input_ids=input_ids, labels=labels, object_start=len(prompt) - 1)
+
+
+def encode_triple(tokenizer: Any, subject: str, relation: str, obj: str) -> EncodedFact:
+    """A monolingual triple as `input_ids`, `labels` and `object_start`."""
+    return _join(tokenizer, encode_triple_prompt(tokenizer, subject, relation), obj)
+
+
+def encode_link(
+    tokenizer: Any, subject: str, subject_language: str, object_language: str, obj: str
+) -> EncodedFact:
+    """A cross-lingual link as `input_ids`, `labels` and `object_start`."""
+    prompt = encode_link_prompt(tokenizer, subject, subject_language, object_language)
+    return _join(tokenizer, prompt, obj)
+
+
+def encode_row(tokenizer: Any, row: dict[str, Any]) -> EncodedFact:
+    """Encode one dataset row (schema in docs/architecture.md): a triple or a link."""
+    if row.get("kind", "triple") == "link":
+        return encode_link(
+            tokenizer,
+            row["subject"],
+            row["subject_language"],
+            row["object_language"],
+            row["object"],
+        )
+    return encode_triple(tokenizer, row["subject"], row["relation"], row["object"])
+
+
+def within_length(
+    fact: EncodedFact | Sequence[int], max_length: int | None = MAX_FACT_LENGTH
+) -> bool:
+    """The paper's filter: keep sequences shorter than `max_length` tokens (None keeps all)."""
+    return max_length is None or len(fact) < max_length
+
+
+__all__ = [
+    "FACT_TOKENS",
+    "IGNORE_INDEX",
+    "MAX_FACT_LENGTH",
+    "EncodedFact",
+    "FactTokenIds",
+    "add_prixlm_tokens",
+    "encode_link",
+    "encode_link_prompt",
+    "encode_object",
+    "encode_row",
+    "encode_triple",
+    "encode_triple_prompt",
+    "known_languages",
+    "language_token",
+    "special_token_ids",
+    "within_length",
+]

@@ -1,0 +1,462 @@
+"""Prix-LM: XLM-R trained as a causal LM over KB facts (paper §2.2).
+
+`PrixLMModel` is the XLM-R encoder with the partial-causal attention of the paper;
+`PrixLMForCausalKB` adds XLM-R's LM head and `generate()`. Parameter names are XLM-R's
+(`roberta.*`, `lm_head.*`), so any XLM-R checkpoint loads into them.
+
+The attention mask is built here from 2D inputs: with `object_attention="prefix_bidirectional"`
+every position up to `[O]` sees the whole prefix `<s> ... [O]`, and object positions see
+only themselves and earlier positions. Positions follow XLM-R (start at `padding_idx + 1`,
+skip padding) and are computed from the 2D attention mask over cached and new tokens, so a
+full forward and cached step-by-step decoding give the same logits, with left padding too.
+
+Hub custom code: imports only torch, transformers and this folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache, DynamicCache
+from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
+
+from .configuration_prixlm import PrixLMConfig
+
+IGNORE_INDEX = -100
+AUTO_MAP = {
+    "AutoConfig": "configuration_prixlm.PrixLMConfig",
+    "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
+    "AutoModelForCausalLM": "modeling_prixlm.PrixLMForCausalKB",
+}
+
+
+def xlmr_position_ids(
+    attention_mask: torch.Tensor, query_length: int, padding_idx: int
+) -> torch.Tensor:
+    """XLM-R position ids of the last `query_length` tokens.
+
+    Args:
+        attention_mask: `(batch, past + query_length)`, 1 for tokens and 0 for padding.
+    Returns:
+        `(batch, query_length)`: `padding_idx + 1 + (number of earlier real tokens)` for real
+        tokens, `padding_idx` for padding.
+    """
+    mask = attention_mask.long()
+    positions = torch.cumsum(mask, dim=1) * mask + padding_idx
+    return positions[:, -query_length:]
+
+
+def build_attention_mask(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    past_length: int,
+    object_token_id: int | None,
+    mode: str,
+) -> torch.Tensor:
+    """Boolean attention mask (True = may attend) of shape `(batch, 1, query, past + query)`.
+
+    Args:
+        input_ids: `(batch, query)` new tokens.
+        attention_mask: `(batch, past + query)` 2D padding mask.
+        past_length: number of cached positions before `input_ids`.
+        object_token_id: id of `[O]`; the first `[O]` of a row ends its bidirectional prefix.
+        mode: `"prefix_bidirectional"`, `"causal"` or `"bidirectional"`.
+    """
+    batch, query = input_ids.shape
+    device = input_ids.device
+    key_positions = torch.arange(past_length + query, device=device)
+    query_positions = torch.arange(query, device=device) + past_length
+    allowed = (key_positions[None, :] <= query_positions[:, None])[None].expand(batch, -1, -1)
+    if mode == "bidirectional":
+        allowed = torch.ones_like(allowed)
+    elif mode == "prefix_bidirectional":
+        is_object_marker = input_ids == object_token_id
+        has_marker = is_object_marker.any(dim=1)
+        real_rows = attention_mask[:, past_length:].bool().any(dim=1)
+        if past_length == 0 and bool((real_rows & ~has_marker).any()):
+            row = int((real_rows & ~has_marker).nonzero()[0])
+            raise ValueError(
+                f"row {row} has no [O] token (id {object_token_id}): prefix_bidirectional attention "
+                "needs [O] to mark where the object starts; format facts with "
+                "modeling_prixlm.formatting or use object_attention='causal'"
+            )
+        # Rows without [O] in this chunk continue a cached prefix: they are plain causal.
+        object_start = torch.where(
+            has_marker, is_object_marker.long().argmax(dim=1) + past_length, -1
+        )
+        in_prefix_query = query_positions[None, :] <= object_start[:, None]
+        in_prefix_key = key_positions[None, :] <= object_start[:, None]
+        allowed = allowed | (in_prefix_query[:, :, None] & in_prefix_key[:, None, :])
+    elif mode != "causal":
+        raise ValueError(f"unknown object_attention mode {mode!r}")
+    allowed = allowed & attention_mask.bool()[:, None, :]
+    # A padding query would see nothing (NaN in softmax): let every query see itself.
+    allowed = allowed | (key_positions[None, :] == query_positions[:, None])[None]
+    return allowed[:, None]
+
+
+class PrixLMEmbeddings(nn.Module):
+    """Word + position + token-type embeddings, as XLM-R."""
+
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.position_embeddings = nn.Embedding(
+            config.max_position_embeddings, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
+        """`(batch, query)` ids and positions -> `(batch, query, hidden)`."""
+        if int(position_ids.max()) >= self.position_embeddings.num_embeddings:
+            raise ValueError(
+                f"sequence needs position {int(position_ids.max())} but max_position_embeddings is "
+                f"{self.position_embeddings.num_embeddings} (XLM-R positions start at padding_idx + 1)"
+            )
+        token_types = torch.zeros_like(input_ids)
+        embeddings = (
+            self.word_embeddings(input_ids)
+            + self.position_embeddings(position_ids)
+            + self.token_type_embeddings(token_types)
+        )
+        return self.dropout(self.LayerNorm(embeddings))
+
+
+class PrixLMSelfAttention(nn.Module):
+    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
+        super().__init__()
+        if config.hidden_size % config.num_attention_heads:
+            raise ValueError("hidden_size must be a multiple of num_attention_heads")
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout_prob = config.attention_probs_dropout_prob
+        self.layer_idx = layer_idx
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        """`(batch, query, hidden)` with mask `(batch, 1, query, keys)` -> `(batch, query, hidden)`."""
+        query, key, value = (
+            self._heads(self.query(hidden)),
+            self._heads(self.key(hidden)),
+            self._heads(self.value(hidden)),
+        )
+        if cache is not None:
+            key, value = cache.update(key, value, self.layer_idx)
+        out = F.scaled_dot_product_attention(
+            query, key, value, attn_mask=mask, dropout_p=self.dropout_prob if self.training else 0.0
+        )
+        return out.transpose(1, 2).reshape(hidden.shape)
+
+
+class PrixLMSelfOutput(nn.Module):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dropout(self.dense(hidden)) + residual)
+
+
+class PrixLMAttention(nn.Module):
+    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.self = PrixLMSelfAttention(config, layer_idx)
+        self.output = PrixLMSelfOutput(config)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        return self.output(self.self(hidden, mask, cache), hidden)
+
+
+class PrixLMIntermediate(nn.Module):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.activation = ACT2FN[config.hidden_act]
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(hidden))
+
+
+class PrixLMOutput(PrixLMSelfOutput):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__(config)
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+
+
+class PrixLMLayer(nn.Module):
+    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.attention = PrixLMAttention(config, layer_idx)
+        self.intermediate = PrixLMIntermediate(config)
+        self.output = PrixLMOutput(config)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        attended = self.attention(hidden, mask, cache)
+        return self.output(self.intermediate(attended), attended)
+
+
+class PrixLMEncoder(nn.Module):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(PrixLMLayer(config, i) for i in range(config.num_hidden_layers))
+
+
+class PrixLMLMHead(nn.Module):
+    """XLM-R's LM head: dense -> gelu -> layer norm -> vocabulary projection (+ bias)."""
+
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """`(..., hidden)` -> `(..., vocab)` logits."""
+        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
+
+
+@dataclass
+class PrixLMModelOutput(ModelOutput):
+    """Output of `PrixLMModel`.
+
+    Args:
+        last_hidden_state: `(batch, query, hidden)`.
+        pooler_output: `(batch, hidden)` mean of the hidden states over non-padding tokens
+            of this call: an entity embedding when the input is an entity name.
+        cache: the KV cache, when `use_cache`.
+    """
+
+    last_hidden_state: torch.Tensor | None = None
+    pooler_output: torch.Tensor | None = None
+    cache: Cache | None = None
+
+
+class PrixLMPreTrainedModel(PreTrainedModel):
+    config_class = PrixLMConfig
+    config: PrixLMConfig
+    base_model_prefix = "roberta"
+    _supports_sdpa = True
+    _no_split_modules = ["PrixLMEmbeddings", "PrixLMLayer"]
+    _keys_to_ignore_on_load_unexpected = [r"position_ids", r"pooler\.", r"token_type_ids"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, PrixLMLMHead):
+            with torch.no_grad():
+                module.bias.zero_()
+
+
+class PrixLMModel(PrixLMPreTrainedModel):
+    """The XLM-R encoder with Prix-LM's attention pattern and positions."""
+
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__(config)
+        self.embeddings = PrixLMEmbeddings(config)
+        self.encoder = PrixLMEncoder(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings.word_embeddings = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        cache: Cache | None = None,
+        use_cache: bool | None = None,
+        object_attention: str | None = None,
+        **kwargs,
+    ) -> PrixLMModelOutput:
+        """Encode `input_ids` `(batch, query)`.
+
+        Args:
+            attention_mask: `(batch, past + query)`; 1 for tokens, 0 for padding (left or right).
+                Defaults to `input_ids != pad_token_id` (plus the cached positions).
+            cache: a `Cache` of earlier positions; `use_cache` creates one when none is given.
+            object_attention: overrides `config.object_attention` for this call (e.g.
+                `"bidirectional"` to embed an entity name, which has no `[O]`).
+        """
+        cache = cache if cache is not None else kwargs.get("past_key_values")
+        mode = object_attention or self.config.object_attention
+        use_cache = self.config.use_cache if use_cache is None else use_cache
+        if mode == "bidirectional":
+            if cache is not None and cache.get_seq_length() > 0:
+                raise ValueError(
+                    "bidirectional attention has no KV cache: call generate(..., use_cache=False)"
+                )
+            cache, use_cache = None, False
+        elif use_cache and cache is None:
+            cache = DynamicCache()
+        past_length = cache.get_seq_length() if cache is not None else 0
+        query_length = input_ids.shape[1]
+        if attention_mask is None:
+            new_mask = (input_ids != self.config.pad_token_id).long()
+            past_mask = torch.ones(
+                input_ids.shape[0], past_length, dtype=torch.long, device=input_ids.device
+            )
+            attention_mask = torch.cat([past_mask, new_mask], dim=1)
+        if attention_mask.dim() != 2 or attention_mask.shape[1] != past_length + query_length:
+            raise ValueError(
+                f"attention_mask must be 2D (batch, past + query) = (*, {past_length + query_length}), "
+                f"got {tuple(attention_mask.shape)}"
+            )
+        position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
+        mask = build_attention_mask(
+            input_ids, attention_mask, past_length, self.config.object_token_id, mode
+        )
+        hidden = self.embeddings(input_ids, position_ids)
+        for layer in self.encoder.layer:
+            hidden = layer(hidden, mask, cache)
+        new_tokens = attention_mask[:, past_length:].to(hidden.dtype)[..., None]
+        pooled = (hidden * new_tokens).sum(dim=1) / new_tokens.sum(dim=1).clamp(min=1.0)
+        return PrixLMModelOutput(
+            last_hidden_state=hidden, pooler_output=pooled, cache=cache if use_cache else None
+        )
+
+
+class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
+    """Prix-LM with XLM-R's LM head: completes `<s>[S] s </s></s>[P] p </s></s>[O]` with an object."""
+
+    _tied_weights_keys = {
+        "lm_head.decoder.weight": "roberta.embeddings.word_embeddings.weight",
+        "lm_head.decoder.bias": "lm_head.bias",
+    }
+
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__(config)
+        self.roberta = PrixLMModel(config)
+        self.lm_head = PrixLMLMHead(config)
+        # One saved folder serves AutoConfig, AutoModel and AutoModelForCausalLM.
+        config.auto_map = {**(getattr(config, "auto_map", None) or {}), **AUTO_MAP}
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.roberta.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.roberta.embeddings.word_embeddings = value
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head.decoder
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head.decoder = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        cache: Cache | None = None,
+        use_cache: bool | None = None,
+        labels: torch.LongTensor | None = None,
+        object_logits_only: bool = False,
+        logits_to_keep: int = 0,
+        num_items_in_batch: int | torch.Tensor | None = None,
+        **kwargs,
+    ) -> CausalLMOutputWithCrossAttentions:
+        """Next-token logits and, with `labels`, the loss over the object tokens and `[EOS]`.
+
+        Args:
+            input_ids: `(batch, query)`.
+            attention_mask: `(batch, past + query)` 2D padding mask.
+            labels: `(batch, query)` aligned with `input_ids` (shifted here); -100 is ignored.
+            object_logits_only: with `labels`, run the LM head only where a label exists and
+                return `logits` of shape `(n_labels, vocab)` in row-major order of the
+                shifted labels (training: most positions are prefix, the vocabulary is 250k).
+            logits_to_keep: if > 0, logits for the last `logits_to_keep` positions only.
+            num_items_in_batch: divide the summed loss by this instead of the label count
+                (gradient accumulation and data parallelism, as the Trainer passes it).
+        Returns:
+            `CausalLMOutputWithCrossAttentions` with `loss`, `logits` `(batch, query, vocab)`
+            (see `object_logits_only`), `cache` and `hidden_states` (the last layer).
+        """
+        if labels is not None:
+            use_cache = False
+        outputs = self.roberta(
+            input_ids, attention_mask=attention_mask, cache=cache, use_cache=use_cache, **kwargs
+        )
+        hidden = outputs.last_hidden_state
+        loss = None
+        if labels is not None:
+            targets = labels[:, 1:]
+            if object_logits_only:
+                selected = targets != IGNORE_INDEX
+                logits = self.lm_head(hidden[:, :-1][selected])
+                loss = self._loss(logits, targets[selected], num_items_in_batch)
+            else:
+                logits = self.lm_head(hidden)
+                loss = self._loss(
+                    logits[:, :-1].reshape(-1, logits.shape[-1]),
+                    targets.reshape(-1),
+                    num_items_in_batch,
+                )
+        else:
+            logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
+        return CausalLMOutputWithCrossAttentions(
+            loss=loss, logits=logits, cache=outputs.cache, hidden_states=(hidden,)
+        )
+
+    @staticmethod
+    def _loss(
+        logits: torch.Tensor, targets: torch.Tensor, num_items_in_batch: int | torch.Tensor | None
+    ) -> torch.Tensor:
+        """Cross-entropy of `(n, vocab)` logits against `(n,)` targets (-100 ignored)."""
+        summed = F.cross_entropy(
+            logits.float(), targets, ignore_index=IGNORE_INDEX, reduction="sum"
+        )
+        if num_items_in_batch is None:
+            num_items_in_batch = (targets != IGNORE_INDEX).sum().clamp(min=1)
+        if isinstance(num_items_in_batch, torch.Tensor):
+            num_items_in_batch = num_items_in_batch.to(summed.device)
+        return summed / num_items_in_batch
+
+    @torch.no_grad()
+    def embed(
+        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Pooled embeddings `(batch, hidden)` of `(batch, length)` inputs (entity names)."""
+        return self.roberta(
+            input_ids,
+            attention_mask=attention_mask,
+            use_cache=False,
+            object_attention="bidirectional",
+        ).pooler_output
+
+
+PrixLMConfig.register_for_auto_class()
+PrixLMForCausalKB.register_for_auto_class("AutoModelForCausalLM")
+
+__all__ = [
+    "PrixLMForCausalKB",
+    "PrixLMModel",
+    "PrixLMPreTrainedModel",
+    "build_attention_mask",
+    "xlmr_position_ids",
+]
