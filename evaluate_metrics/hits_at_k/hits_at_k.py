@@ -1,0 +1,82 @@
+"""Hits@k for link prediction: filtered, with PyKEEN's realistic tie handling.
+
+Wraps `prixlm.ranking` (the one implementation of the ranking rules); see README.md.
+Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
+"""
+
+import datasets
+import evaluate
+
+try:  # indented on purpose: evaluate's dependency scan reads top-level imports only
+    from prixlm.ranking import hits_at_k, ranks_for_lists
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "evaluate_metrics/hits_at_k wraps prixlm.ranking: install the prixlm package "
+        "(`pip install -e <prixlm checkout>`) in the environment that runs evaluate"
+    ) from error
+
+_DESCRIPTION = """\
+hits@k: the fraction of queries whose gold object ranks at most k among the predictions,
+after removing the query's other known true objects (filtered setting). With scores, ties
+get the realistic rank (mean of optimistic and pessimistic rank, as PyKEEN). A gold
+missing from its (truncated) prediction list is a miss.
+"""
+
+_KWARGS_DESCRIPTION = """\
+Args:
+    predictions (`list[list[str]]`): per query, predicted objects, best first.
+    references (`list[str]`): per query, the gold object.
+    prediction_scores (`list[list[float]]`, optional): per query, one score per prediction,
+        higher is better; ties are ranked realistically. Without, the list order is the rank.
+    filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
+        removed before ranking (the gold is never removed).
+    k (`int` or `list[int]`, optional, default `[1, 3, 10]`).
+Returns:
+    `{"hits@1": float, ..., "num_queries": int, "num_missing": int}`.
+Examples:
+    >>> hits = evaluate.load("evaluate_metrics/hits_at_k")
+    >>> hits.compute(predictions=[["b", "a"], ["c"]], references=["a", "x"],
+    ...              filter_objects=[["b"], []], k=[1, 3])
+    {'hits@1': 0.5, 'hits@3': 0.5, 'num_queries': 2, 'num_missing': 1}
+"""
+
+_CITATION = """\
+@inproceedings{zhou-etal-2022-prix,
+  title = {Prix-{LM}: Pretraining for Multilingual Knowledge Base Construction},
+  author = {Zhou, Wenxuan and Liu, Fangyu and Vuli{\\'c}, Ivan and Collier, Nigel and Chen, Muhao},
+  booktitle = {Proceedings of ACL},
+  year = {2022}
+}
+"""
+
+
+class HitsAtK(evaluate.Metric):
+    """Filtered hits@k over ranked prediction lists."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("string")),
+                    "references": datasets.Value("string"),
+                }
+            ),
+        )
+
+    def _compute(
+        self,
+        predictions,
+        references,
+        prediction_scores=None,
+        filter_objects=None,
+        k=(1, 3, 10),
+    ):
+        ks = [k] if isinstance(k, int) else list(k)
+        ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
+        result = {f"hits@{value}": hits_at_k(ranks, value) for value in ks}
+        result["num_queries"] = len(ranks)
+        result["num_missing"] = sum(rank is None for rank in ranks)
+        return result

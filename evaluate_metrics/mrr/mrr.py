@@ -1,0 +1,89 @@
+"""Mean reciprocal rank for link prediction: filtered, realistic ties, MRR@K for truncated lists.
+
+Wraps `prixlm.ranking` (the one implementation of the ranking rules); see README.md.
+Loadable offline: `evaluate.load("<repo>/evaluate_metrics/mrr")`.
+"""
+
+import datasets
+import evaluate
+
+try:  # indented on purpose: evaluate's dependency scan reads top-level imports only
+    from prixlm.ranking import mean_reciprocal_rank, mrr_key, ranks_for_lists
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "evaluate_metrics/mrr wraps prixlm.ranking: install the prixlm package "
+        "(`pip install -e <prixlm checkout>`) in the environment that runs evaluate"
+    ) from error
+
+_DESCRIPTION = """\
+MRR = mean over queries of 1 / rank of the gold object, after removing the query's other
+known true objects (filtered setting), with PyKEEN's realistic rank for ties. When the
+prediction lists are truncated (e.g. the entities a beam of size K completed), a gold
+missing from its list contributes 0 and the result is reported as `mrr@K`, a lower bound
+of the full-ranking MRR.
+"""
+
+_KWARGS_DESCRIPTION = """\
+Args:
+    predictions (`list[list[str]]`): per query, predicted objects, best first.
+    references (`list[str]`): per query, the gold object.
+    prediction_scores (`list[list[float]]`, optional): per query, one score per prediction,
+        higher is better; ties are ranked realistically. Without, the list order is the rank.
+    filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
+        removed before ranking (the gold is never removed).
+    cutoff (`int`, optional): K when the lists are truncated (key `mrr@K`, misses count 0).
+        Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
+Returns:
+    `{"mrr" or "mrr@K": float, "num_queries": int, "num_missing": int}`.
+Examples:
+    >>> mrr = evaluate.load("evaluate_metrics/mrr")
+    >>> mrr.compute(predictions=[["b", "a"], ["c"]], references=["a", "x"], cutoff=50)
+    {'mrr@50': 0.25, 'num_queries': 2, 'num_missing': 1}
+"""
+
+_CITATION = """\
+@inproceedings{zhou-etal-2022-prix,
+  title = {Prix-{LM}: Pretraining for Multilingual Knowledge Base Construction},
+  author = {Zhou, Wenxuan and Liu, Fangyu and Vuli{\\'c}, Ivan and Collier, Nigel and Chen, Muhao},
+  booktitle = {Proceedings of ACL},
+  year = {2022}
+}
+"""
+
+
+class Mrr(evaluate.Metric):
+    """Filtered mean reciprocal rank over ranked prediction lists."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("string")),
+                    "references": datasets.Value("string"),
+                }
+            ),
+        )
+
+    def _compute(
+        self,
+        predictions,
+        references,
+        prediction_scores=None,
+        filter_objects=None,
+        cutoff=None,
+    ):
+        ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
+        missing = sum(rank is None for rank in ranks)
+        if cutoff is None and missing:
+            raise ValueError(
+                f"{missing} gold objects are missing from their lists: the lists are "
+                "truncated, pass cutoff=K to report MRR@K"
+            )
+        return {
+            mrr_key(cutoff): mean_reciprocal_rank(ranks),
+            "num_queries": len(ranks),
+            "num_missing": missing,
+        }
