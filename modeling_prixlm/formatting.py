@@ -211,8 +211,39 @@ def within_length(
     return max_length is None or len(fact) < max_length
 
 
+def check_tokenizer_matches(tokenizer: Any, config: Any) -> None:
+    """Raise `ValueError` if `tokenizer` does not belong to a model with this `config`.
+
+    Checks the vocabulary size, `<pad>`, and the ids of `[S] [P] [O] [EOS]` and of the
+    language tokens that the config declares.
+    """
+    problems = []
+    if len(tokenizer) > config.vocab_size:
+        problems.append(
+            f"tokenizer has {len(tokenizer)} tokens but the model's vocab_size is {config.vocab_size}"
+        )
+    if tokenizer.pad_token_id != config.pad_token_id:
+        problems.append(
+            f"pad id {tokenizer.pad_token_id} != config pad_token_id {config.pad_token_id}"
+        )
+    expected = {
+        "[S]": config.subject_token_id,
+        "[P]": config.predicate_token_id,
+        "[O]": config.object_token_id,
+        "[EOS]": config.end_of_object_token_id,
+        **{language_token(c): i for c, i in (config.language_token_ids or {}).items()},
+    }
+    for token, config_id in expected.items():
+        token_id = _token_id(tokenizer, token)
+        if token_id != config_id:
+            problems.append(f"{token} is {token_id} in the tokenizer but {config_id} in the config")
+    if problems:
+        raise ValueError("tokenizer does not match the model: " + "; ".join(problems))
+
+
 __all__ = [
     "FACT_TOKENS",
+    "check_tokenizer_matches",
     "IGNORE_INDEX",
     "MAX_FACT_LENGTH",
     "EncodedFact",

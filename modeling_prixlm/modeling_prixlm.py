@@ -28,6 +28,23 @@ from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, Mod
 from .configuration_prixlm import PrixLMConfig
 
 IGNORE_INDEX = -100
+XLMR_ARCHITECTURE_FIELDS = (
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "hidden_act",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "initializer_range",
+    "layer_norm_eps",
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+)
 AUTO_MAP = {
     "AutoConfig": "configuration_prixlm.PrixLMConfig",
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
@@ -436,6 +453,39 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         if isinstance(num_items_in_batch, torch.Tensor):
             num_items_in_batch = num_items_in_batch.to(summed.device)
         return summed / num_items_in_batch
+
+    @classmethod
+    def from_xlm_roberta(
+        cls,
+        name_or_path: str,
+        languages: list[str],
+        object_attention: str = "prefix_bidirectional",
+        **kwargs,
+    ) -> tuple[PrixLMForCausalKB, object]:
+        """Start Prix-LM from an XLM-R checkpoint (`xlm-roberta-base` or a local folder).
+
+        Loads the encoder and LM head of `XLMRobertaForMaskedLM`, adds `[S] [P] [O] [EOS]`
+        and one token per language to its tokenizer (released ids on the real one) and
+        resizes the embeddings. Returns `(model, tokenizer)`.
+        """
+        from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForMaskedLM
+
+        from .formatting import add_prixlm_tokens
+
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+        base_config = XLMRobertaConfig.from_pretrained(name_or_path, **kwargs)
+        fields = {k: v for k, v in base_config.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
+        model = cls(PrixLMConfig(object_attention=object_attention, **fields))
+        source = XLMRobertaForMaskedLM.from_pretrained(name_or_path, **kwargs)
+        missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
+        if missing or unexpected:
+            raise ValueError(
+                f"{name_or_path}: not an XLM-R checkpoint (missing {missing}, unexpected {unexpected})"
+            )
+        add_prixlm_tokens(tokenizer, languages, model)
+        model.generation_config.eos_token_id = model.config.end_of_object_token_id
+        model.generation_config.pad_token_id = model.config.pad_token_id
+        return model, tokenizer
 
     @torch.no_grad()
     def embed(

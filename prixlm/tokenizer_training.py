@@ -8,6 +8,7 @@ its Metaspace pre-tokenisation and post-processor, and is saved as an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, pre_tokenizers
@@ -43,19 +44,20 @@ def train_tokenizer(
         max_piece_length=16,
     )
     model.train_from_iterator((t for t in texts if t), trainer=trainer)
-    pieces = model.get_vocab()
-    ordered = sorted(pieces.items(), key=lambda item: item[1])
-    scores = dict(_unigram_scores(model))
-    vocab = [(piece, scores.get(piece, 0.0)) for piece, _ in ordered]
-    if [p for p, _ in vocab[: len(SPECIAL_TOKENS)]] != list(SPECIAL_TOKENS):
-        raise RuntimeError(f"unexpected special-token layout: {vocab[:5]}")
+    # The trainer breaks ties between single characters in an order that varies between
+    # runs (multi-character scores are stable): give every single character the lowest of
+    # their scores, then order by score and piece, so that training is deterministic.
+    scores = {p: s for p, s in _unigram_scores(model) if p not in SPECIAL_TOKENS}
+    single_character = [s for p, s in scores.items() if len(p) == 1]
+    floor = min(single_character, default=0.0)
+    scores = {p: (floor if len(p) == 1 else s) for p, s in scores.items()}
+    others = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    vocab = [(piece, 0.0) for piece in SPECIAL_TOKENS] + others
     vocab.append((MASK_TOKEN, 0.0))
     return XLMRobertaTokenizer(vocab=vocab)
 
 
 def _unigram_scores(model: Tokenizer) -> list[tuple[str, float]]:
     """(piece, log-probability) pairs of a trained Unigram model."""
-    import json
-
     state = json.loads(model.to_str())
     return [(piece, float(score)) for piece, score in state["model"]["vocab"]]

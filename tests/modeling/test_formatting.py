@@ -1,0 +1,138 @@
+"""The KB token format, the released token ids, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_tiny_model
+from transformers import XLMRobertaTokenizer
+
+from modeling_prixlm.formatting import (
+    MAX_FACT_LENGTH,
+    add_prixlm_tokens,
+    check_tokenizer_matches,
+    encode_link,
+    encode_object,
+    encode_row,
+    encode_triple,
+    encode_triple_prompt,
+    within_length,
+)
+
+OFFICIAL_TOKENS = json.loads(
+    (Path(__file__).parents[1] / "data" / "official_added_tokens.json").read_text()
+)
+
+
+def test_triple_layout_and_labels(tiny_tokenizer):
+    tok = tiny_tokenizer
+    s, p, o = (
+        tok("Japan", add_special_tokens=False)["input_ids"],
+        tok("currency", add_special_tokens=False)["input_ids"],
+        tok("Japanese yen", add_special_tokens=False)["input_ids"],
+    )
+    S_, P_, O_, EOS = tok.convert_tokens_to_ids(["[S]", "[P]", "[O]", "[EOS]"])
+    fact = encode_triple(tok, "Japan", "currency", "Japanese yen")
+    assert fact.input_ids == [0, S_, *s, 2, 2, P_, *p, 2, 2, O_, *o, EOS, 2]
+    prefix = 1 + 1 + len(s) + 3 + len(p) + 3
+    assert fact.object_start == prefix - 1 and fact.input_ids[fact.object_start] == O_
+    assert fact.labels == [-100] * prefix + o + [EOS] + [-100]
+    assert encode_triple_prompt(tok, "Japan", "currency") == fact.input_ids[:prefix]
+    assert encode_object(tok, "Japanese yen") == o + [EOS]
+
+
+def test_link_layout_uses_both_language_tokens(tiny_tokenizer):
+    tok = tiny_tokenizer
+    S_, P_, O_, EOS, DE, JA = tok.convert_tokens_to_ids(["[S]", "[P]", "[O]", "[EOS]", "[de]", "[ja]"])
+    s = tok("Deutschland", add_special_tokens=False)["input_ids"]
+    o = tok("日本", add_special_tokens=False)["input_ids"]
+    fact = encode_link(tok, "Deutschland", "de", "ja", "日本")
+    assert fact.input_ids == [0, S_, *s, 2, 2, P_, DE, JA, 2, 2, O_, *o, EOS, 2]
+    assert fact.labels[fact.object_start + 1 :] == o + [EOS, -100]
+    row = {
+        "kind": "link",
+        "subject": "Deutschland",
+        "relation": "",
+        "object": "日本",
+        "subject_language": "de",
+        "object_language": "ja",
+    }
+    assert encode_row(tok, row) == fact
+
+
+def test_language_tokens_are_added_in_sorted_order_after_fact_tokens(tiny_tokenizer):
+    base = len(tiny_tokenizer.get_vocab()) - 8  # 4 fact tokens + 4 languages were added
+    assert tiny_tokenizer.convert_tokens_to_ids(
+        ["[S]", "[P]", "[O]", "[EOS]", "[de]", "[en]", "[fr]", "[ja]"]
+    ) == list(range(base, base + 8))
+
+
+def test_released_ids_on_an_xlmr_sized_vocabulary():
+    # XLM-R's vocabulary has 250,002 entries: <s> <pad> </s> <unk>, 249,997 pieces, <mask>.
+    pieces = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces += [(f"▁piece{i}", -float(i)) for i in range(250_002 - 5)] + [("<mask>", 0.0)]
+    tokenizer = XLMRobertaTokenizer(vocab=pieces)
+    assert len(tokenizer) == 250_002
+    languages = [t[1:-1] for t in OFFICIAL_TOKENS if t not in ("[S]", "[P]", "[O]", "[EOS]")]
+    ids = add_prixlm_tokens(tokenizer, reversed(languages))
+    assert (ids.subject, ids.predicate, ids.object, ids.end_of_object) == (
+        250002,
+        250003,
+        250004,
+        250005,
+    )
+    assert len(tokenizer) == 250_087
+    for token, official_id in OFFICIAL_TOKENS.items():
+        assert tokenizer.convert_tokens_to_ids(token) == official_id, token
+
+
+def test_length_filter_drops_30_tokens_or_more(tiny_tokenizer):
+    short = encode_triple(tiny_tokenizer, "Japan", "currency", "euro")
+    long = encode_triple(tiny_tokenizer, "Japan", "currency", " ".join(["Japanese yen"] * 6))
+    assert len(short) < MAX_FACT_LENGTH <= len(long)
+    assert within_length(short) and not within_length(long) and within_length(long, None)
+    assert within_length(list(range(29))) and not within_length(list(range(30)))
+
+
+def test_unknown_language_lists_the_known_ones(tiny_tokenizer):
+    with pytest.raises(ValueError, match=r"unknown language code 'xx'; known: de, en, fr, ja"):
+        encode_link(tiny_tokenizer, "Japan", "en", "xx", "日本")
+
+
+def test_missing_fact_tokens_and_empty_names_are_reported(tiny_tokenizer):
+    plain = XLMRobertaTokenizer(
+        vocab=[
+            ("<s>", 0.0),
+            ("<pad>", 0.0),
+            ("</s>", 0.0),
+            ("<unk>", 0.0),
+            ("▁a", -1.0),
+            ("<mask>", 0.0),
+        ]
+    )
+    with pytest.raises(
+        ValueError, match=r"lacks the Prix-LM tokens \['\[S\]', '\[P\]', '\[O\]', '\[EOS\]'\]"
+    ):
+        encode_triple(plain, "a", "a", "a")
+    with pytest.raises(ValueError, match="subject '' tokenises to nothing"):
+        encode_triple(tiny_tokenizer, "", "currency", "euro")
+
+
+def test_tokenizer_that_does_not_match_the_config_is_rejected(tiny_tokenizer):
+    model = make_tiny_model(tiny_tokenizer)
+    check_tokenizer_matches(tiny_tokenizer, model.config)
+    other = XLMRobertaTokenizer(
+        vocab=[
+            ("<s>", 0.0),
+            ("<pad>", 0.0),
+            ("</s>", 0.0),
+            ("<unk>", 0.0),
+            ("▁a", -1.0),
+            ("<mask>", 0.0),
+        ]
+    )
+    add_prixlm_tokens(other, ["en"])
+    with pytest.raises(ValueError, match=r"\[S\] is 6 in the tokenizer but \d+ in the config"):
+        check_tokenizer_matches(other, model.config)

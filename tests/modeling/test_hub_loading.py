@@ -1,0 +1,89 @@
+"""The real user path: save, then load through the Auto classes in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from modeling_prixlm.formatting import encode_triple
+
+# Runs with the project's packages made unimportable: only the saved folder's code may serve.
+CHILD = textwrap.dedent(
+    """
+    import sys
+    for name in ("modeling_prixlm", "prixlm", "dataset_builders"):
+        sys.modules[name] = None
+    import json, torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+    folder = sys.argv[1]
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    inputs = load_file(folder + "/inputs.safetensors")
+    results, names = {}, {"config": type(config).__name__, "tokenizer": type(tokenizer).__name__}
+    for auto in (AutoModel, AutoModelForCausalLM):
+        model = auto.from_pretrained(folder, trust_remote_code=True).eval()
+        names[auto.__name__] = type(model).__name__
+        with torch.no_grad():
+            results[auto.__name__] = model(inputs["input_ids"]).logits.contiguous()
+    results["tokenized"] = torch.tensor(tokenizer("Japan currency", add_special_tokens=False)["input_ids"])
+    save_file(results, folder + "/child_logits.safetensors")
+    print(json.dumps(names))
+    """
+)
+
+
+def test_auto_classes_load_saved_folder_in_fresh_offline_process(tiny_prixlm, tmp_path: Path):
+    model, tokenizer = tiny_prixlm
+    folder = tmp_path / "prixlm-tiny"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    fact = encode_triple(tokenizer, "Japan", "currency", "Japanese yen")
+    input_ids = torch.tensor([fact.input_ids])
+    save_file({"input_ids": input_ids}, str(folder / "inputs.safetensors"))
+    with torch.no_grad():
+        expected = model(input_ids).logits
+
+    config = json.loads((folder / "config.json").read_text())
+    assert config["auto_map"] == {
+        "AutoConfig": "configuration_prixlm.PrixLMConfig",
+        "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
+        "AutoModelForCausalLM": "modeling_prixlm.PrixLMForCausalKB",
+    }
+    assert (folder / "model.safetensors").is_file() and not (folder / "pytorch_model.bin").exists()
+
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), TRANSFORMERS_OFFLINE="1")
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = json.loads(done.stdout.strip().splitlines()[-1])
+    assert names == {
+        "config": "PrixLMConfig",
+        "tokenizer": "XLMRobertaTokenizer",
+        "AutoModel": "PrixLMForCausalKB",
+        "AutoModelForCausalLM": "PrixLMForCausalKB",
+    }
+    child = load_file(str(folder / "child_logits.safetensors"))
+    for auto in ("AutoModel", "AutoModelForCausalLM"):
+        torch.testing.assert_close(child[auto], expected, rtol=0, atol=1e-6)
+    assert (
+        child["tokenized"].tolist()
+        == tokenizer("Japan currency", add_special_tokens=False)["input_ids"]
+    )

@@ -1,0 +1,117 @@
+"""Starting points: the official release converter and `from_xlm_roberta`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    XLMRobertaConfig,
+    XLMRobertaForCausalLM,
+    XLMRobertaForMaskedLM,
+)
+
+from modeling_prixlm.formatting import encode_triple
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from prixlm.convert_official import convert_official
+
+
+def _xlmr_config(vocab_size: int, is_decoder: bool) -> XLMRobertaConfig:
+    return XLMRobertaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        layer_norm_eps=1e-5,
+        is_decoder=is_decoder,
+    )
+
+
+def _official_release(tokenizer, folder: Path, is_decoder: bool = False) -> XLMRobertaForCausalLM:
+    """A random XLMRobertaForCausalLM written the way the official release is (no `is_decoder`)."""
+    torch.manual_seed(3)
+    official = XLMRobertaForCausalLM(_xlmr_config(len(tokenizer), is_decoder=is_decoder)).eval()
+    folder.mkdir()
+    config = official.config.to_dict()
+    config.pop("is_decoder", None)
+    (folder / "config.json").write_text(json.dumps(config))
+    state = {k: v for k, v in official.state_dict().items() if not k.startswith("lm_head.decoder.")}
+    state["roberta.embeddings.position_ids"] = torch.arange(64)[None]  # the 4.x int64 buffer
+    torch.save(state, folder / "pytorch_model.bin")
+    (folder / "added_tokens.json").write_text(json.dumps(tokenizer.get_added_vocab()))
+    tokenizer.save_pretrained(folder)
+    return official
+
+
+@pytest.mark.parametrize(("mode", "is_decoder"), [("causal", True), ("bidirectional", False)])
+def test_converted_official_checkpoint_gives_identical_logits(
+    tiny_tokenizer, tmp_path, mode, is_decoder
+):
+    official = _official_release(tiny_tokenizer, tmp_path / "official", is_decoder)
+    destination = convert_official(
+        tmp_path / "official", tmp_path / "converted", object_attention=mode
+    )
+    assert sorted(
+        p.name for p in destination.iterdir() if p.suffix in {".bin", ".safetensors"}
+    ) == ["model.safetensors"]
+    converted = AutoModelForCausalLM.from_pretrained(destination, trust_remote_code=True).eval()
+    assert converted.config.object_attention == mode and converted.config.vocab_size == len(
+        tiny_tokenizer
+    )
+    fact = encode_triple(tiny_tokenizer, "Japan", "currency", "Japanese yen")
+    ids = torch.tensor([fact.input_ids])
+    with torch.no_grad():
+        expected = official(ids, attention_mask=torch.ones_like(ids)).logits
+        got = converted(ids, use_cache=False).logits
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+def test_converter_rejects_foreign_weights_and_existing_output(tiny_tokenizer, tmp_path):
+    _official_release(tiny_tokenizer, tmp_path / "official")
+    state = torch.load(tmp_path / "official" / "pytorch_model.bin", weights_only=True)
+    state["bert.extra.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "official" / "pytorch_model.bin")
+    with pytest.raises(ValueError, match=r"unexpected \['bert.extra.weight'\]"):
+        convert_official(tmp_path / "official", tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+    (tmp_path / "exists").mkdir()
+    with pytest.raises(FileExistsError):
+        convert_official(tmp_path / "official", tmp_path / "exists")
+
+
+def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
+    from prixlm.tokenizer_training import train_tokenizer
+
+    tokenizer = train_tokenizer(
+        ["Japan", "currency", "Japanese yen", "Germany", "euro"] * 5, vocab_size=60
+    )
+    torch.manual_seed(0)
+    base = XLMRobertaForMaskedLM(_xlmr_config(len(tokenizer), is_decoder=False))
+    base.save_pretrained(tmp_path / "xlmr")
+    tokenizer.save_pretrained(tmp_path / "xlmr")
+    vocab = len(tokenizer)
+    model, prix_tokenizer = PrixLMForCausalKB.from_xlm_roberta(str(tmp_path / "xlmr"), ["fr", "en"])
+    assert prix_tokenizer.convert_tokens_to_ids(
+        ["[S]", "[P]", "[O]", "[EOS]", "[en]", "[fr]"]
+    ) == list(range(vocab, vocab + 6))
+    assert model.config.vocab_size == vocab + 6 and model.config.language_token_ids == {
+        "en": vocab + 4,
+        "fr": vocab + 5,
+    }
+    torch.testing.assert_close(
+        model.roberta.encoder.layer[1].output.dense.weight,
+        base.roberta.encoder.layer[1].output.dense.weight,
+    )
+    torch.testing.assert_close(
+        model.get_input_embeddings().weight[:vocab], base.roberta.embeddings.word_embeddings.weight
+    )
+    assert model.lm_head.decoder.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    assert model.generation_config.eos_token_id == model.config.end_of_object_token_id
+    fact = encode_triple(prix_tokenizer, "Japan", "currency", "euro")
+    loss = model(torch.tensor([fact.input_ids]), labels=torch.tensor([fact.labels])).loss
+    assert torch.isfinite(loss)
