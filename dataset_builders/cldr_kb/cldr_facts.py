@@ -29,7 +29,7 @@ Relations (DBpedia-ontology-style local names; `name.split` into words reads as 
 | `formerCurrency` | territory -> currency | legal tender that ended (and is not also current there) |
 | `script` | language -> script | the script of the language's likely subtags (`de` -> `de_Latn_DE`) |
 | `mainTerritory` | language -> territory | the region of the language's likely subtags (countries only) |
-| `mainLanguage` | script -> language | the language of the script's likely subtags (`und_Latn` -> `en_Latn_US`) |
+| `mainLanguage` | script -> language | the language of the script's likely subtags (`und_Cyrl` -> `ru_Cyrl_RU`; `und` -> `en_Latn_US` for Latin) |
 | `country` | city -> territory | `zone_territories` |
 | `timeZone` | city -> timezone | the zone's current metazone (`meta_zones`) |
 """
@@ -46,6 +46,8 @@ __all__ = [
     "RELATIONS",
     "Entity",
     "Fact",
+    "city_countries",
+    "cldr_entities",
     "cldr_facts",
     "cldr_version",
     "zone_lookup_ids",
@@ -74,6 +76,24 @@ _OFFICIAL_STATUS_RELATION = {
 _STATUS_RANK = {"officialLanguage": 0, "regionalLanguage": 1, "spokenLanguage": 2}
 # Two-letter codes that are not countries or dependencies.
 _NON_COUNTRY_CODES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+# Codes for "unknown", "none", "several" or testing, which are no real entities.
+_PLACEHOLDER_CODES = frozenset(
+    {
+        "und",
+        "mul",
+        "mis",
+        "zxx",
+        "Zinh",
+        "Zmth",
+        "Zsye",
+        "Zsym",
+        "Zxxx",
+        "Zyyy",
+        "Zzzz",
+        "XTS",
+        "XXX",
+    }
+)
 
 
 class Entity(NamedTuple):
@@ -138,12 +158,16 @@ def _likely_subtag_facts() -> Iterator[Fact]:
         if len(parts) != 3:
             continue
         language, script, region = parts
-        if key.isalpha() and key.islower():  # a bare language code, e.g. "de"
+        if key == "und":
+            if f"und_{script}" not in get_global("likely_subtags"):
+                # "und" -> "en_Latn_US" is the likely-subtags answer for "und_Latn" too.
+                yield Fact(Entity("script", script), "mainLanguage", Entity("language", language))
+        elif key.isalpha() and key.islower():  # a bare language code, e.g. "de"
             subject = Entity("language", key)
             yield Fact(subject, "script", Entity("script", script))
             if _is_country(region):
                 yield Fact(subject, "mainTerritory", Entity("territory", region))
-        elif key.startswith("und_") and len(key) == 8 and key[4:] == script:  # "und_Latn"
+        elif key.startswith("und_") and len(key) == 8 and key[4:] == script:  # "und_Cyrl"
             yield Fact(Entity("script", script), "mainLanguage", Entity("language", language))
 
 
@@ -185,4 +209,25 @@ def cldr_facts() -> tuple[Fact, ...]:
         *_likely_subtag_facts(),
         *_city_facts(),
     }
-    return tuple(sorted(facts))
+    return tuple(
+        sorted(
+            fact
+            for fact in facts
+            if fact.subject.code not in _PLACEHOLDER_CODES
+            and fact.object.code not in _PLACEHOLDER_CODES
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def cldr_entities() -> tuple[Entity, ...]:
+    """Every entity that takes part in a fact, sorted."""
+    return tuple(
+        sorted({entity for fact in cldr_facts() for entity in (fact.subject, fact.object)})
+    )
+
+
+@lru_cache(maxsize=1)
+def city_countries() -> dict[Entity, Entity]:
+    """City -> its territory (the `country` facts)."""
+    return {fact.subject: fact.object for fact in cldr_facts() if fact.relation == "country"}

@@ -17,10 +17,16 @@ code, and then:
    the label's language ("Latin (script)", "Nauru (city)", "latin (écriture)"), or, for
    locales without a word table (outside the paper's nine), the entity's CLDR code
    ("Latin (Latn)");
-3. where two entities of the *same* kind clash, both get the kind word plus the CLDR code
-   ("Dollar (currency, XYZ)"), a city the kind word plus its country's label;
-4. if a qualified label still clashes with another label, the CLDR code is appended to the
-   qualifier; the loop repeats until every label is unique.
+3. where two entities of the *same* kind clash, all of them are qualified, with the kind
+   word and the CLDR code ("Dollar (currency, XYZ)"), a city with the kind word and its
+   country's label ("San Juan (city, Argentina)"); without a word table, with the code;
+4. if a label still clashes (a qualified label equal to another name), every member of
+   that group but the first in the order above gets its CLDR code added to its qualifier
+   ("Foo (city)" -> "Foo (city, Asia/Foo)"; a bare name gets "(code)"), repeated until
+   every label is unique.
+
+The rule depends only on the locale's names, so it is deterministic. IRIs are built from
+the labels (see `dump_format.py`), so they are unique too.
 """
 
 from __future__ import annotations

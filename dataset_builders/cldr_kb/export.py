@@ -34,7 +34,14 @@ import babel
 from babel import Locale, localedata
 from tqdm.auto import tqdm
 
-from dataset_builders.cldr_kb.cldr_facts import Entity, Fact, cldr_facts, cldr_version
+from dataset_builders.cldr_kb.cldr_facts import (
+    Entity,
+    Fact,
+    city_countries,
+    cldr_entities,
+    cldr_facts,
+    cldr_version,
+)
 from dataset_builders.cldr_kb.cldr_labels import locale_names, unique_labels
 from dataset_builders.cldr_kb.dump_format import (
     DBPEDIA_ONTOLOGY,
@@ -111,18 +118,23 @@ def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
     return list(dict.fromkeys(locales))
 
 
+def _word_table_language(locale_id: str) -> str:
+    """The language whose qualifier words suit `locale_id`: its language subtag, unless the
+    locale names a script (`en_Dsrt` is not written in the Latin-script English words)."""
+    language, *rest = locale_id.split("_")
+    has_script = any(len(part) == 4 and part.isalpha() for part in rest)
+    return "" if has_script else language
+
+
 def build_locale_kb(locale_id: str) -> LocaleKB:
     """Names, unique labels, IRIs and facts of one locale."""
-    facts = cldr_facts()
-    entities = sorted({entity for fact in facts for entity in (fact.subject, fact.object)})
-    names = locale_names(Locale.parse(locale_id), entities)
-    kept_facts = [fact for fact in facts if fact.subject in names and fact.object in names]
+    names = locale_names(Locale.parse(locale_id), cldr_entities())
+    kept_facts = [fact for fact in cldr_facts() if fact.subject in names and fact.object in names]
     kept = {entity for fact in kept_facts for entity in (fact.subject, fact.object)}
-    city_countries = {fact.subject: fact.object for fact in facts if fact.relation == "country"}
     labels = unique_labels(
         {entity: names[entity] for entity in sorted(kept)},
-        locale_id.split("_")[0],
-        city_countries,
+        _word_table_language(locale_id),
+        city_countries(),
     )
     language = dbpedia_language(locale_id)
     iris = {entity: resource_iri(language, label) for entity, label in labels.items()}
