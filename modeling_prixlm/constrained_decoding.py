@@ -1,0 +1,408 @@
+"""Decoding constrained to a set of candidate entities (paper §2.3 and Algorithm 1).
+
+`EntityTrie` is a prefix tree over the token sequences of the candidate entities, each
+`tok(entity) + [EOS]` (see `formatting.encode_object`), stored as flat tensors:
+
+- nodes are numbered breadth-first, the children of a node in token order, the root is 0;
+- edge `e` leads from its parent to node `e + 1` and is stored as the single int64 key
+  `parent * stride + token` in `edge_keys` `(num_nodes - 1,)`, which is therefore sorted:
+  "children of a node" is a `searchsorted` range and "child by token" one `searchsorted`;
+- `entity_nodes` `(num_entities,)` is the `[EOS]` node (a leaf) of each input entity;
+  entities that tokenise identically share it, and an entity that is a prefix of another
+  is the `[EOS]` child of an inner node;
+- `depth_offsets` `(max_length + 2,)`: the nodes at depth `d` are
+  `depth_offsets[d] <= node < depth_offsets[d + 1]`.
+
+That is 8 bytes per node, 8 per entity and nothing per query; building is one sort per
+depth (no recursion, no Python loop over entities); `save`/`load` use safetensors.
+
+`TrieConstrainedLogitsProcessor` plugs the trie into `generate()` (beam search):
+
+    processor = TrieConstrainedLogitsProcessor(trie, prompt_length=input_ids.shape[1])
+    model.generate(input_ids, num_beams=50, num_return_sequences=50, length_penalty=0.0,
+                   early_stopping=False, logits_processor=[processor],
+                   max_new_tokens=trie.max_length)
+
+Hub custom code: imports only torch, transformers and this folder (safetensors, a
+dependency of transformers, is imported where files are read or written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from typing import Any
+
+import torch
+from transformers import LogitsProcessor
+
+from .formatting import special_token_ids
+
+_FORMAT = "prixlm.EntityTrie"
+_VERSION = "1"
+
+
+class EntityTrie:
+    """Prefix tree over tokenised candidate entities, as flat tensors (see module docstring).
+
+    Build it with `from_labels` (a tokenizer and entity names), `from_token_ids` (lists of
+    ids, each ending in `[EOS]`) or `from_flat` (one id tensor and the lengths).
+    """
+
+    def __init__(
+        self,
+        edge_keys: torch.Tensor,
+        entity_nodes: torch.Tensor,
+        depth_offsets: torch.Tensor,
+        stride: int,
+        eos_token_id: int,
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        self.edge_keys = edge_keys.long().contiguous()
+        self.entity_nodes = entity_nodes.long().contiguous()
+        self.depth_offsets = depth_offsets.long().contiguous()
+        self.stride = int(stride)
+        self.eos_token_id = int(eos_token_id)
+        self.labels = list(labels) if labels is not None else None
+        if self.labels is not None and len(self.labels) != self.num_entities:
+            raise ValueError(f"{len(self.labels)} labels for {self.num_entities} entities")
+        self._representatives: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def from_flat(
+        cls,
+        token_ids: torch.Tensor,
+        lengths: torch.Tensor,
+        eos_token_id: int,
+        vocab_size: int | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> EntityTrie:
+        """Build from concatenated sequences.
+
+        Args:
+            token_ids: `(total,)` the ids of every entity, one after the other, each entity
+                ending with `eos_token_id` (which may not occur elsewhere).
+            lengths: `(num_entities,)` tokens per entity, `[EOS]` included.
+            vocab_size: the key stride; default `max(token_ids) + 1`.
+        """
+        token_ids = torch.as_tensor(token_ids, dtype=torch.long)
+        lengths = torch.as_tensor(lengths, dtype=torch.long)
+        num_entities = lengths.numel()
+        if num_entities == 0:
+            raise ValueError("no candidate entities: the trie needs at least one")
+        if int(lengths.sum()) != token_ids.numel():
+            raise ValueError(f"lengths sum to {int(lengths.sum())}, got {token_ids.numel()} ids")
+        ends = torch.cumsum(lengths, 0)
+        short = (lengths < 2).nonzero()
+        if short.numel():
+            raise ValueError(f"entity {int(short[0])} has no token before [EOS]")
+        if not bool((token_ids[ends - 1] == eos_token_id).all()):
+            bad = int((token_ids[ends - 1] != eos_token_id).nonzero()[0])
+            raise ValueError(f"entity {bad} does not end with [EOS] (id {eos_token_id})")
+        if int((token_ids == eos_token_id).sum()) != num_entities:
+            raise ValueError(f"[EOS] (id {eos_token_id}) occurs inside an entity")
+        stride = int(token_ids.max()) + 1 if vocab_size is None else int(vocab_size)
+        if int(token_ids.min()) < 0 or int(token_ids.max()) >= stride:
+            raise ValueError(f"token ids must lie in [0, {stride})")
+        order = torch.argsort(lengths, descending=True, stable=True)
+        starts = (ends - lengths)[order]
+        # active[d] = number of entities longer than d (a prefix of `order`)
+        max_length = int(lengths.max())
+        active = num_entities - torch.cumsum(torch.bincount(lengths, minlength=max_length + 1), 0)
+        node = torch.zeros(num_entities, dtype=torch.long)
+        chunks, depth_offsets = [], [0, 1]
+        for depth in range(max_length):
+            rows = int(active[depth])
+            keys = node[:rows] * stride + token_ids[starts[:rows] + depth]
+            unique, inverse = torch.unique(keys, sorted=True, return_inverse=True)
+            node[:rows] = depth_offsets[-1] + inverse
+            chunks.append(unique)
+            depth_offsets.append(depth_offsets[-1] + unique.numel())
+        entity_nodes = torch.empty_like(node)
+        entity_nodes[order] = node
+        return cls(
+            torch.cat(chunks),
+            entity_nodes,
+            torch.tensor(depth_offsets),
+            stride,
+            eos_token_id,
+            labels,
+        )
+
+    @classmethod
+    def from_token_ids(
+        cls,
+        sequences: Iterable[Sequence[int]],
+        eos_token_id: int,
+        vocab_size: int | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> EntityTrie:
+        """Build from one id list per entity, each ending with `eos_token_id`."""
+        sequences = list(sequences)
+        lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+        flat = torch.tensor(list(chain.from_iterable(sequences)), dtype=torch.long)
+        return cls.from_flat(flat, lengths, eos_token_id, vocab_size, labels)
+
+    @classmethod
+    def from_labels(cls, tokenizer: Any, labels: Sequence[str]) -> EntityTrie:
+        """Tokenise entity names as `formatting.encode_object` does and build the trie."""
+        labels = list(labels)
+        if not labels:
+            raise ValueError("no candidate entities: the trie needs at least one")
+        eos = special_token_ids(tokenizer, ()).end_of_object
+        encoded = tokenizer(labels, add_special_tokens=False)["input_ids"]
+        for label, ids in zip(labels, encoded, strict=True):
+            if not isinstance(label, str) or not ids:
+                raise ValueError(f"candidate entity {label!r} tokenises to nothing")
+        return cls.from_token_ids(
+            (list(ids) + [eos] for ids in encoded), eos, len(tokenizer), labels
+        )
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def num_nodes(self) -> int:
+        return self.edge_keys.numel() + 1
+
+    @property
+    def num_entities(self) -> int:
+        return self.entity_nodes.numel()
+
+    @property
+    def max_length(self) -> int:
+        """Tokens in the longest entity, `[EOS]` included."""
+        return self.depth_offsets.numel() - 2
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the trie's tensors (labels excluded)."""
+        return sum(
+            t.numel() * t.element_size()
+            for t in (self.edge_keys, self.entity_nodes, self.depth_offsets)
+        )
+
+    def entity_lengths(self) -> torch.Tensor:
+        """`(num_entities,)` tokens per entity, `[EOS]` included."""
+        return torch.searchsorted(self.depth_offsets, self.entity_nodes, right=True) - 1
+
+    # ----------------------------------------------------------------- traversal
+    def children(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Every allowed next token of a batch of states, as flat (ragged) tensors.
+
+        Args:
+            states: `(batch,)` node ids; -1 (a dead state) has no children.
+        Returns:
+            `(row, token, child)`, each `(total,)`: pair `i` says that state `states[row[i]]`
+            may continue with `token[i]`, reaching node `child[i]`; grouped by row in
+            increasing row order, tokens ascending within a row.
+        """
+        states = states.long()
+        alive = states >= 0
+        low = torch.searchsorted(self.edge_keys, states * self.stride)
+        high = torch.searchsorted(self.edge_keys, (states + 1) * self.stride)
+        counts = torch.where(alive, high - low, torch.zeros_like(low))
+        rows = torch.repeat_interleave(torch.arange(states.numel(), device=states.device), counts)
+        firsts = torch.cumsum(counts, 0) - counts
+        edges = torch.repeat_interleave(low - firsts, counts) + torch.arange(
+            rows.numel(), device=states.device
+        )
+        return rows, self.edge_keys[edges] % self.stride, edges + 1
+
+    def step(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """`(batch,)` states and tokens -> `(batch,)` child states, -1 where not allowed."""
+        states, tokens = states.long(), tokens.long()
+        keys = states * self.stride + tokens
+        found = torch.searchsorted(self.edge_keys, keys).clamp(max=self.edge_keys.numel() - 1)
+        allowed = (
+            (states >= 0) & (tokens >= 0) & (tokens < self.stride) & (self.edge_keys[found] == keys)
+        )
+        return torch.where(allowed, found + 1, torch.full_like(found, -1))
+
+    def walk(self, token_ids: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        """States after reading `token_ids` `(batch, length)` from `states` (default: root)."""
+        if states is None:
+            states = torch.zeros(token_ids.shape[0], dtype=torch.long, device=token_ids.device)
+        for column in range(token_ids.shape[1]):
+            states = self.step(states, token_ids[:, column])
+        return states
+
+    def allowed_tokens(self, prefix: Sequence[int]) -> list[int]:
+        """Allowed next tokens after one (generated) prefix; `[]` if none."""
+        state = self.walk(torch.as_tensor([list(prefix)], dtype=torch.long).view(1, -1))
+        return self.children(state)[1].tolist()
+
+    # ----------------------------------------------------------------- entities
+    def _leaf_index(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sorted distinct leaves and, for each, its first (representative) entity."""
+        if self._representatives is None:
+            leaves, order = torch.sort(self.entity_nodes, stable=True)
+            distinct, counts = torch.unique_consecutive(leaves, return_counts=True)
+            firsts = torch.cumsum(counts, 0) - counts
+            self._representatives = (distinct, order[firsts])
+        return self._representatives
+
+    def entity_of(self, nodes: torch.Tensor) -> torch.Tensor:
+        """`(n,)` nodes -> the first entity ending there, or -1 if no entity ends there.
+
+        Entities that tokenise identically collapse into their first one (as `lp.py`).
+        """
+        distinct, representative = self._leaf_index()
+        found = torch.searchsorted(distinct, nodes).clamp(max=distinct.numel() - 1)
+        return torch.where(distinct[found] == nodes, representative[found], -1)
+
+    def representatives(self) -> torch.Tensor:
+        """`(num_distinct,)` the first entity of each distinct tokenisation, by node id."""
+        return self._leaf_index()[1]
+
+    def parents_and_tokens(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(num_nodes,)` parent and incoming token of every node (-1 for the root)."""
+        minus_one = torch.full((1,), -1, dtype=torch.long)
+        return (
+            torch.cat([minus_one, self.edge_keys // self.stride]),
+            torch.cat([minus_one, self.edge_keys % self.stride]),
+        )
+
+    def token_ids(self, entity: int) -> list[int]:
+        """The ids of entity `entity`, `[EOS]` included."""
+        node, ids = int(self.entity_nodes[entity]), []
+        while node > 0:
+            key = int(self.edge_keys[node - 1])
+            ids.append(key % self.stride)
+            node = key // self.stride
+        return ids[::-1]
+
+    def label(self, entity: int) -> str | None:
+        return None if self.labels is None else self.labels[entity]
+
+    # ----------------------------------------------------------------- files
+    def save(self, path: str) -> None:
+        """Write the trie (and its labels, if any) to a safetensors file."""
+        from safetensors.torch import save_file
+
+        tensors = {
+            "edge_keys": self.edge_keys,
+            "entity_nodes": self.entity_nodes,
+            "depth_offsets": self.depth_offsets,
+        }
+        if self.labels is not None:
+            encoded = [label.encode("utf-8") for label in self.labels]
+            tensors["label_bytes"] = torch.frombuffer(
+                bytearray(b"".join(encoded)) or bytearray(1), dtype=torch.uint8
+            )
+            tensors["label_lengths"] = torch.tensor([len(b) for b in encoded], dtype=torch.long)
+        metadata = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "stride": str(self.stride),
+            "eos_token_id": str(self.eos_token_id),
+        }
+        save_file(tensors, path, metadata=metadata)
+
+    @classmethod
+    def load(cls, path: str) -> EntityTrie:
+        """Read a trie written by `save`."""
+        from safetensors import safe_open
+
+        with safe_open(path, framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != _FORMAT:
+                raise ValueError(
+                    f"{path} is not an EntityTrie file (format {metadata.get('format')!r})"
+                )
+            if metadata.get("version") != _VERSION:
+                raise ValueError(
+                    f"{path}: unsupported EntityTrie version {metadata.get('version')!r}"
+                )
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+        labels = None
+        if "label_lengths" in tensors:
+            data = tensors["label_bytes"].numpy().tobytes()
+            ends = torch.cumsum(tensors["label_lengths"], 0).tolist()
+            starts = [0] + ends[:-1]
+            labels = [data[s:e].decode("utf-8") for s, e in zip(starts, ends, strict=True)]
+        edge_keys = tensors["edge_keys"]
+        if edge_keys.numel() > 1 and not bool((edge_keys[1:] > edge_keys[:-1]).all()):
+            raise ValueError(f"{path}: edge keys are not strictly increasing (corrupt file)")
+        return cls(
+            edge_keys,
+            tensors["entity_nodes"],
+            tensors["depth_offsets"],
+            int(metadata["stride"]),
+            int(metadata["eos_token_id"]),
+            labels,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"EntityTrie(entities={self.num_entities}, nodes={self.num_nodes}, "
+            f"max_length={self.max_length}, bytes={self.nbytes})"
+        )
+
+
+class TrieConstrainedLogitsProcessor(LogitsProcessor):
+    """Mask every row of the scores to the tokens its trie state allows.
+
+    The state of a row is read from its tokens after `prompt_length` (all rows share the
+    prompt length: left-pad batched prompts). Vectorised over rows: a few tensor ops per
+    generated position, no Python loop over beams: the allowed scores are gathered, the
+    row is filled with `-inf` and they are scattered back; when every row is in one state
+    that allows many tokens (the root, at the first step) one broadcast `-inf`/0 penalty
+    is added instead. A row with no continuation (a dead prefix, e.g. a beam that `generate`
+    filled with a `-inf` token) gets only `[EOS]`, at score `finfo.min`, so the batch never
+    crashes and such hypotheses sort last: drop returned sequences scoring below about
+    -1e9 (also `generate`'s placeholder beams start at -1e9).
+
+    With `length_penalty=0` the beam score is the plain sum of log-probabilities over the full
+    vocabulary, as in the paper; `generate` keeps `num_beams` finished hypotheses, while
+    `prixlm.link_prediction.predict_objects` keeps every completed entity (Algorithm 1).
+
+    Args:
+        trie: the candidate entities.
+        prompt_length: length of the (padded) prompt, `input_ids.shape[1]` of `generate`.
+        inplace: write into `scores` (default; beam search passes a fresh tensor at every
+            step, and a 250k-column copy costs more than the masking). Set False when the
+            caller keeps `scores`, e.g. greedy/sampling with `output_logits=True`.
+    """
+
+    def __init__(self, trie: EntityTrie, prompt_length: int, inplace: bool = True) -> None:
+        self.trie = trie
+        self.prompt_length = int(prompt_length)
+        self.inplace = inplace
+        self._max_token = int((trie.edge_keys % trie.stride).max()) if trie.num_nodes > 1 else 0
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        """`(rows, length)` ids and `(rows, vocab)` scores -> `(rows, vocab)` masked scores."""
+        num_rows, vocab = scores.shape
+        if self._max_token >= vocab:
+            raise ValueError(
+                f"the trie uses token {self._max_token} but the scores have {vocab} columns"
+            )
+        if input_ids.shape[1] < self.prompt_length:
+            raise ValueError(
+                f"input of length {input_ids.shape[1]} < prompt_length {self.prompt_length}"
+            )
+        device = self.trie.edge_keys.device
+        states = self.trie.walk(input_ids[:, self.prompt_length :].to(device))
+        distinct, inverse = torch.unique(states, return_inverse=True)
+        state_rows, state_tokens, _ = self.trie.children(distinct)
+        per_state = torch.bincount(state_rows, minlength=distinct.numel())
+        allowed_per_row = per_state[inverse]
+        processed = scores if self.inplace else scores.clone()
+        processed = processed.contiguous()  # a copy only if `scores` was not contiguous
+        if distinct.numel() == 1 and int(per_state.sum()) * 16 > vocab:
+            # every row in one state with many allowed tokens (the root): one broadcast add
+            penalty = torch.full((1, vocab), float("-inf"), dtype=scores.dtype, device=device)
+            penalty[0, state_tokens] = 0.0
+            processed.add_(penalty.to(scores.device))
+        else:
+            rows, tokens, _ = self.trie.children(states)
+            flat = (rows * vocab + tokens).to(scores.device)
+            allowed_scores = processed.view(-1).take(flat)
+            processed.fill_(float("-inf"))
+            processed.view(-1).index_copy_(0, flat, allowed_scores)
+        dead = (allowed_per_row == 0).to(scores.device)
+        processed[dead, self.trie.eos_token_id] = torch.finfo(scores.dtype).min
+        return processed
+
+
+__all__ = ["EntityTrie", "TrieConstrainedLogitsProcessor"]
