@@ -15,8 +15,8 @@ code, and then:
    (the "primary topic": "Latin" stays the language);
 2. every other entity gets a qualifier in parentheses, Wikipedia style: the kind's word in
    the label's language ("Latin (script)", "Nauru (city)", "latin (écriture)"), or, for
-   locales without a word table (outside the paper's nine), the entity's CLDR code
-   ("Latin (Latn)");
+   locales without a word table (outside the paper's nine, or with a script subtag), the
+   entity's CLDR code (es "árabe (Arab)", zh "伯利兹 (America/Belize)");
 3. where two entities of the *same* kind clash, all of them are qualified, with the kind
    word and the CLDR code ("Dollar (currency, XYZ)"), a city with the kind word and its
    country's label ("San Juan (city, Argentina)"); without a word table, with the code;

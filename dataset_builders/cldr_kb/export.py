@@ -13,7 +13,12 @@ Per exported locale `L` (language code `lang`, see `dump_format.dbpedia_language
   locale `M` that labels the same entity;
 plus `cldr_kb_info.json` (CLDR and Babel versions, licence, locales, statistics).
 
-The entities of `L` are those that take part in at least one of its facts. Files are
+The entities of `L` are those that take part in at least one of its facts. Labels are
+unique per language, Wikipedia style: where names clash (equal after case folding), the
+first entity in the order territory, language, script, currency, time zone, city keeps the
+bare name and the others get a qualifier, "Latin (script)", "Nauru (city)" (full rule:
+`cldr_labels.py`). Locale ids with a script or region map to lower-case BCP 47 codes
+(`zh_Hant` -> `zh-hant`, `pt_PT` -> `pt-pt`), used in file names, tags and IRI hosts. Files are
 sorted and carry no timestamp, so the same call gives byte-identical files; they are
 written to a temporary sibling folder that is renamed to `output_dir` at the end.
 """
@@ -202,15 +207,21 @@ def export_cldr_kb(
 
     Args:
         locales: CLDR locale ids (`["en", "de"]`), a comma-separated string, or `"all"`.
-        output_dir: the folder to create; an existing one is replaced at the end.
+        output_dir: the folder to create; an earlier export there (or an empty folder) is
+            replaced at the end, any other existing folder is an error.
         progress: show tqdm bars (default: only for `"all"`).
 
     Returns:
         language code -> `{"entities", "triples", "links"}` counts.
+
+    Raises:
+        ValueError: an unknown locale, or `output_dir` holds something else.
     """
     locale_ids = resolve_locales(locales)
     show = progress if progress is not None else locales == "all"
     output_dir = Path(output_dir)
+    if output_dir.exists() and any(output_dir.iterdir()) and not (output_dir / INFO_FILE).exists():
+        raise ValueError(f"{output_dir} exists and is not a cldr_kb export; not replacing it")
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     kbs = [
         build_locale_kb(locale_id)

@@ -167,6 +167,14 @@ def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_does_not_replace_a_foreign_folder(tmp_path):
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a cldr_kb export"):
+        export_cldr_kb(["en"], tmp_path / "kb")
+    assert (tmp_path / "kb" / "notes.txt").read_text() == "mine"
+
+
 def test_bad_locale_lists_known_ones(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"unknown CLDR locale\(s\) \['xx_YY'\].*\bde\b.*\bja\b"):
         export_cldr_kb(["en", "xx_YY"], tmp_path / "kb")
