@@ -81,11 +81,11 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
             config.data_dir, None, languages, settings=config.settings(), strict=config.strict
         )
         splits = ("train",) if name == LINKS else SPLITS
-        return [
-            datasets.SplitGenerator(
-                name=split, gen_kwargs={"rows": _config_rows(rows, name, split)}
-            )
-            for split in splits
+        selected = {split: _config_rows(rows, name, split) for split in splits}
+        return [  # like the Parquet layout, a split without rows is left out
+            datasets.SplitGenerator(name=split, gen_kwargs={"rows": split_rows})
+            for split, split_rows in selected.items()
+            if split_rows
         ]
 
     def _generate_examples(self, rows: list[tuple]):

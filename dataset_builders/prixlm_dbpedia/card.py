@@ -36,7 +36,7 @@ def _yaml_header(
     license_id: str,
     source: dict[str, Any],
 ) -> dict[str, Any]:
-    files = data_files(rows)
+    files = data_files(file_sizes)
     header: dict[str, Any] = {"license": license_id}
     if license_id == "other" and source.get("license"):
         text = str(source["license"])

@@ -107,6 +107,8 @@ def find_dump_files(dump_dir: str | Path, language: str) -> DumpFiles:
 
 def discover_languages(dump_dir: str | Path) -> list[str]:
     """Every language with a labels file under `dump_dir`, sorted."""
+    if not Path(dump_dir).is_dir():
+        raise FileNotFoundError(f"--dump_dir {dump_dir}: no such folder")
     names = (p.name for p in Path(dump_dir).rglob("*") if p.is_file())
     return sorted(
         {normalize_language(m.group(1)) for n in names if (m := _LABELS_FILE.fullmatch(n))}

@@ -5,7 +5,7 @@ OUT/
   README.md                  dataset card: YAML `configs:` (data files per split), features
   de/train.parquet           one folder per language: its triples
   de/validation.parquet
-  de/test.parquet
+  de/test.parquet             (a split without rows has no file and no card entry)
   ...
   links/train.parquet        cross-lingual links, both directions
 ```
@@ -47,17 +47,28 @@ LINKS = "links"
 ALL = "all"
 
 
-def data_files(rows: DatasetRows) -> dict[str, dict[str, list[str]]]:
-    """`{config: {split: [relative Parquet paths]}}` for every config, `all` included."""
+def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """`{config: {split: [relative Parquet paths]}}` for every config, `all` included.
+
+    `written` are the files that exist (empty splits have none: `datasets` cannot load an
+    empty split, so a split without rows is left out of its config).
+    """
+    written = sorted(written)
+    files: dict[str, dict[str, list[str]]] = {}
+    for path in written:
+        config, name = path.split("/")
+        files.setdefault(config, {})[name.removesuffix(".parquet")] = [path]
     files = {
-        language: {split: [f"{language}/{split}.parquet"] for split in SPLITS}
-        for language in rows.triples
+        config: {split: splits[split] for split in SPLITS if split in splits}
+        for config, splits in sorted(files.items(), key=lambda item: item[0] == LINKS)
     }
-    files[LINKS] = {"train": [f"{LINKS}/train.parquet"]}
-    files[ALL] = {
-        split: [f"{language}/{split}.parquet" for language in rows.triples] for split in SPLITS
+    languages = [config for config in files if config != LINKS]
+    every = {
+        split: [path for lang in languages for path in files[lang].get(split, [])]
+        for split in SPLITS
     }
-    files[ALL]["train"].append(f"{LINKS}/train.parquet")
+    every["train"] += files.get(LINKS, {}).get("train", [])
+    files[ALL] = {split: paths for split, paths in every.items() if paths}
     return files
 
 
@@ -99,7 +110,7 @@ def write_rows(
 ) -> dict[str, tuple[int, int]]:
     """Every config's Parquet files under `folder` (see the module doc).
 
-    Returns `{relative path: (rows, Arrow bytes)}`.
+    Returns `{relative path: (rows, Arrow bytes)}`. Empty splits get no file.
     """
     from tqdm.auto import tqdm
 
@@ -112,6 +123,7 @@ def write_rows(
     return {
         relative: write_parquet(split_rows, folder / relative)
         for relative, split_rows in tqdm(jobs, desc="parquet", disable=not progress)
+        if split_rows
     }
 
 

@@ -201,7 +201,14 @@ def build_rows(
             return (key(row[6]), row[7], key(row[8]))
         return (row[4], row[6], row[7], row[8])
 
-    split_of = split_by_rank([split_key(row) for rows in kept.values() for row in rows], settings)
+    if settings.protocol == "fact":  # one ranking of the distinct facts of all languages
+        split_of = split_by_rank(
+            [split_key(row) for rows in kept.values() for row in rows], settings
+        )
+    else:  # the paper: an independent ranking per language
+        split_of = {}
+        for rows in kept.values():
+            split_of.update(split_by_rank([split_key(row) for row in rows], settings))
     train = [
         (key(row[6]), row[7], key(row[8]))
         for rows in kept.values()
