@@ -44,6 +44,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from dataset_builders.prixlm_dbpedia.construction import KnowledgeBase
 
@@ -169,11 +170,12 @@ def _text_rows(kb: KnowledgeBase, language: str) -> dict[tuple[str, str, str], R
 
 def _with_filter_lists(rows: list[Row], key_columns: tuple[int, ...]) -> list[Row]:
     """`rows` with `all_objects` set from all of `rows` (queries keyed on `key_columns`)."""
+    query = itemgetter(*key_columns)
     objects: dict[tuple[str, ...], set[str]] = {}
     for row in rows:
-        objects.setdefault(tuple(row[i] for i in key_columns), set()).add(row[3])
+        objects.setdefault(query(row), set()).add(row[3])
     lists = {key: sorted(values) for key, values in objects.items()}
-    return [(*row[:-1], lists[tuple(row[i] for i in key_columns)]) for row in rows]
+    return [(*row[:-1], lists[query(row)]) for row in rows]
 
 
 def build_rows(
