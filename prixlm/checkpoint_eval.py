@@ -1,0 +1,110 @@
+"""Checkpoint-wise downstream evaluation during training (the paper's Fig. 2).
+
+At the start of training and at every save, `LinkPredictionCallback` runs link prediction
+on a fixed validation sample, logs the metrics beside the loss (TensorBoard and the
+Trainer's log history), and rewrites `lp_curve.csv` and `lp_curve.png` in the run folder.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+#: (model, language) -> metrics such as {"hits@1": 0.2, "mrr": 0.3}
+Evaluator = Callable[[Any, str], dict[str, float]]
+
+
+class LinkPredictionCallback(TrainerCallback):
+    """Evaluate link prediction per language at each checkpoint; plot metric vs step."""
+
+    def __init__(
+        self,
+        evaluate: Evaluator,
+        languages: list[str],
+        output_dir: str | Path,
+        at_start: bool = True,
+    ):
+        self.evaluate = evaluate
+        self.languages = list(languages)
+        self.output_dir = Path(output_dir)
+        self.at_start = at_start
+        self.trainer: Any = None  # set by the caller, to log through trainer.log
+        self.records: list[dict[str, float]] = []
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if self.at_start and state.global_step == 0:
+            self._run(args, state, model)
+
+    def on_save(self, args, state, control, model=None, **kwargs):
+        self._run(args, state, model)
+
+    def _run(self, args, state, model) -> None:
+        if not state.is_world_process_zero:
+            return
+        if any(r["step"] == state.global_step for r in self.records):
+            return
+        was_training = model.training
+        model.eval()
+        metrics: dict[str, float] = {}
+        try:
+            for language in self.languages:
+                for name, value in self.evaluate(model, language).items():
+                    metrics[f"lp_{language}/{name}"] = float(value)
+        finally:
+            model.train(was_training)
+        self.records.append({"step": state.global_step, **metrics})
+        if self.trainer is not None:
+            self.trainer.log(dict(metrics))
+        self.write(state.log_history)
+
+    def write(self, log_history: list[dict[str, Any]]) -> None:
+        """Rewrite `lp_curve.csv` and `lp_curve.png` from the records so far."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        columns = sorted({k for r in self.records for k in r} - {"step"})
+        with open(self.output_dir / "lp_curve.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["step", *columns])
+            writer.writeheader()
+            writer.writerows(self.records)
+        plot_curves(self.records, log_history, self.output_dir / "lp_curve.png")
+
+
+def plot_curves(
+    records: list[dict[str, float]], log_history: list[dict[str, Any]], path: Path
+) -> None:
+    """Hits@1 and MRR per language against steps, and the training loss."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric_names = sorted({k.split("/", 1)[1] for r in records for k in r if "/" in k})
+    panels = [m for m in ("hits@1", "mrr") if m in metric_names] or metric_names[:2]
+    figure, axes = plt.subplots(
+        1, len(panels) + 1, figsize=(5 * (len(panels) + 1), 4), squeeze=False
+    )
+    steps = [r["step"] for r in records]
+    for axis, metric in zip(axes[0], panels):
+        for key in sorted({k for r in records for k in r if k.endswith("/" + metric)}):
+            axis.plot(
+                steps,
+                [r.get(key, float("nan")) for r in records],
+                marker="o",
+                label=key.split("/")[0][3:],
+            )
+        axis.set_title(f"link prediction {metric} (validation sample)")
+        axis.set_xlabel("step")
+        axis.set_ylim(0, 1)
+        axis.legend(fontsize=8)
+    losses = [(h["step"], h["loss"]) for h in log_history if "loss" in h]
+    loss_axis = axes[0][-1]
+    if losses:
+        loss_axis.plot(*zip(*losses), color="black")
+    loss_axis.set_title("training loss")
+    loss_axis.set_xlabel("step")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,131 @@
+"""train.py end to end: release folder, kill-and-resume, and 2-process data parallelism."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _args(dataset_dir: Path, output_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--dataset_dir", str(dataset_dir), "--languages", "en,de", "--output_dir", str(output_dir),
+        "--hidden_size", "32", "--num_hidden_layers", "2", "--num_attention_heads", "2",
+        "--intermediate_size", "64", "--tokenizer_vocab_size", "120", "--learning_rate", "3e-3",
+        "--warmup_steps", "2", "--per_device_train_batch_size", "8", "--gradient_accumulation_steps", "1",
+        "--lp_eval_queries", "0", "--report_to", "none", "--disable_tqdm", "true", "--seed", "7",
+        "--logging_steps", "1", *extra,
+    ]  # fmt: skip
+
+
+def _run(command: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+        **env_overrides,
+    }
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _weights(folder: Path) -> dict:
+    return load_file(str(folder / "model" / "model.safetensors"))
+
+
+KILL_AT = """
+import os, signal, sys
+from transformers import TrainerCallback
+import train
+
+class KillAt(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == int(os.environ["KILL_AT_STEP"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+train.main(sys.argv[1:], extra_callbacks=[KillAt()])
+"""
+
+
+def test_release_folder_and_kill_and_resume_give_identical_weights(tiny_dataset_dir, tmp_path):
+    steps = ["--max_steps", "12", "--save_steps", "4"]
+    uninterrupted = _run(
+        [sys.executable, "train.py", *_args(tiny_dataset_dir, tmp_path / "a", *steps)]
+    )
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    release = tmp_path / "a" / "model"
+    names = {p.name for p in release.iterdir()}
+    assert {"config.json", "model.safetensors", "modeling_prixlm.py", "configuration_prixlm.py", "formatting.py",
+            "tokenizer.json", "generation_config.json", "training_args.json", "train_results.json"} <= names  # fmt: skip
+    assert not any(n.endswith((".bin", ".pth", ".pt")) for n in names)
+    generation = json.loads((release / "generation_config.json").read_text())
+    config = json.loads((release / "config.json").read_text())
+    assert generation["eos_token_id"] == config["end_of_object_token_id"]
+    assert json.loads((release / "training_args.json").read_text())["adam_beta2"] == 0.98
+    logged = json.loads((tmp_path / "a" / "checkpoint-12" / "trainer_state.json").read_text())[
+        "log_history"
+    ]
+    losses = [h["loss"] for h in logged if "loss" in h]
+    assert losses[-1] < losses[0]
+
+    killed = _run(
+        [sys.executable, "-c", KILL_AT, *_args(tiny_dataset_dir, tmp_path / "b", *steps)],
+        KILL_AT_STEP="6",
+    )
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    run_b = tmp_path / "b"
+    assert sorted(p.name for p in run_b.glob("checkpoint-*")) == ["checkpoint-4"]
+    assert not (run_b / "model").exists()
+    resumed = _run(
+        [
+            sys.executable,
+            "train.py",
+            *_args(tiny_dataset_dir, run_b, *steps, "--resume_from_checkpoint", "true"),
+        ]
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming from {run_b / 'checkpoint-4'}" in resumed.stderr
+    expected, got = _weights(tmp_path / "a"), _weights(run_b)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert (expected[name] - got[name]).abs().max() < 1e-6, name
+
+
+@pytest.mark.skipif(
+    shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None, reason="no torchrun"
+)
+def test_two_processes_match_one_process_with_the_same_global_batch(tiny_dataset_dir, tmp_path):
+    common = [
+        "--max_steps",
+        "4",
+        "--save_steps",
+        "100",
+        "--dropout",
+        "0",
+        "--group_by_length",
+        "false",
+        "--use_cpu",
+    ]
+    one = _run([sys.executable, "train.py", *_args(tiny_dataset_dir, tmp_path / "one", *common)])
+    assert one.returncode == 0, one.stderr[-3000:]
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    two_args = _args(tiny_dataset_dir, tmp_path / "two", *common)
+    two_args[two_args.index("--per_device_train_batch_size") + 1] = "4"
+    two = _run([torchrun, "--nproc_per_node", "2", "--master_port", "29517", "train.py", *two_args])
+    assert two.returncode == 0, two.stderr[-3000:]
+    for run, world_size in (("one", 1), ("two", 2)):
+        results = json.loads((tmp_path / run / "model" / "train_results.json").read_text())
+        assert results["world_size"] == world_size
+    expected, got = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    differences = {name: float((expected[name] - got[name]).abs().max()) for name in expected}
+    assert max(differences.values()) < 1e-5, differences
+    moved = load_file(str(tmp_path / "one" / "model" / "model.safetensors"))
+    assert any(float(v.abs().sum()) > 0 for v in moved.values())

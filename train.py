@@ -1,0 +1,271 @@
+"""Pretrain Prix-LM with the transformers Trainer (paper §3, "Training").
+
+Defaults are the paper's: 5 epochs, Adam β=(0.9, 0.98), learning rate 5e-5, 6% warm-up then
+linear decay, dropout 0.1, facts of 30 tokens or more dropped, global batch 1024
+(32 per device × 32 accumulation steps). "Prix-LM (All)" trains on every language's
+triples plus the links between them (`--variant all`); "Prix-LM (Single)" on one
+language's triples (`--variant single --languages de`).
+
+Run commands::
+
+    # the embedded default: CLDR KB folder, tokenizer + small model from scratch
+    python train.py --dataset_dir outputs/demo/dataset --languages en,de,fr \
+        --output_dir outputs/demo/run --learning_rate 1e-3 --per_device_train_batch_size 64 \
+        --gradient_accumulation_steps 1 --max_steps 1500 --save_steps 500
+    # the paper: continue xlm-roberta-base on DBpedia (built with dataset_builders.prixlm_dbpedia)
+    python train.py --base_model xlm-roberta-base --dataset_dir dbpedia-prixlm --languages all \
+        --output_dir runs/prixlm-all --bf16
+    # data parallel on 2 CPU processes (this machine) or N GPUs
+    torchrun --nproc_per_node 2 train.py ... --use_cpu
+    accelerate launch --multi_gpu --num_processes 8 train.py ... --bf16 \
+        --per_device_train_batch_size 128 --gradient_accumulation_steps 1   # 8 × 128 = 1024
+    # several nodes: `accelerate config` on each node (machine rank, main address), then
+    accelerate launch --config_file multi_node.yaml train.py ...
+    # resume after a crash (same seed and arguments)
+    python train.py ... --resume_from_checkpoint true
+
+The release folder `<output_dir>/model` holds `model.safetensors`, the config with
+`auto_map`, the custom code, the tokenizer with the added tokens, `generation_config.json`,
+`training_args.json` and the metrics; `<output_dir>/lp_curve.png` is the paper's Fig. 2.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from modeling_prixlm.formatting import MAX_FACT_LENGTH, add_prixlm_tokens, check_tokenizer_matches
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from prixlm.checkpoint_eval import LinkPredictionCallback
+from prixlm.collator import PrixLMCollator
+from prixlm.model_factory import build_prixlm, fact_generation_config
+from prixlm.tokenizer_training import train_tokenizer
+from prixlm.trainer import PrixLMTrainer
+from prixlm.training_data import (
+    load_split,
+    load_training_rows,
+    resolve_languages,
+    tokenize_rows,
+    tokenizer_training_texts,
+)
+
+
+@dataclass
+class ModelArguments:
+    base_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "XLM-R checkpoint (name or folder) to continue; none: train from scratch"
+        },
+    )
+    tokenizer_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "from scratch: an existing tokenizer folder; none: train one on the data"
+        },
+    )
+    tokenizer_vocab_size: int = field(
+        default=8000, metadata={"help": "vocabulary of the tokenizer trained on the data"}
+    )
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    dropout: float = field(
+        default=0.1, metadata={"help": "dropout on all layers and attention weights"}
+    )
+    object_attention: str = field(
+        default="prefix_bidirectional",
+        metadata={"help": "prefix_bidirectional (paper) | causal | bidirectional"},
+    )
+
+
+@dataclass
+class DataArguments:
+    dataset_dir: str = field(
+        metadata={"help": "folder written by dataset_builders.prixlm_dbpedia.build"}
+    )
+    languages: str = field(default="all", metadata={"help": "comma-separated codes, or all"})
+    variant: str = field(
+        default="all", metadata={"help": "all: triples + links | single: one language's triples"}
+    )
+    max_fact_length: int = field(
+        default=MAX_FACT_LENGTH, metadata={"help": "drop facts this long or longer; 0 keeps all"}
+    )
+    lp_eval_queries: int = field(
+        default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
+    )
+    lp_eval_beams: int = field(default=10, metadata={"help": "beam size K of checkpoint LP"})
+
+
+@dataclass
+class PrixLMTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with the paper's defaults."""
+
+    output_dir: str = field(default="runs/prixlm")
+    learning_rate: float = 5e-5
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.98
+    warmup_steps: float = 0.06
+    lr_scheduler_type: str = "linear"
+    num_train_epochs: float = 5.0
+    per_device_train_batch_size: int = 32
+    gradient_accumulation_steps: int = 32
+    group_by_length: bool = True
+    remove_unused_columns: bool = False
+    save_strategy: str = "steps"
+    save_steps: float = 5000
+    save_total_limit: int | None = 3
+    logging_steps: float = 50
+    report_to: str | None = "tensorboard"
+    dataloader_drop_last: bool = False
+
+
+def build_model_and_tokenizer(
+    model_args: ModelArguments, data_args: DataArguments, languages: list[str], seed: int
+):
+    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data."""
+    if model_args.base_model:
+        model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
+            model_args.base_model, languages, object_attention=model_args.object_attention
+        )
+        model.config.hidden_dropout_prob = model_args.dropout
+        model.config.attention_probs_dropout_prob = model_args.dropout
+        return model, tokenizer
+    if model_args.tokenizer_dir:
+        tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir)
+    else:
+        texts = tokenizer_training_texts(data_args.dataset_dir, languages)
+        tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
+    add_prixlm_tokens(tokenizer, languages)
+    longest = data_args.max_fact_length or 254
+    model = build_prixlm(
+        tokenizer,
+        seed=seed,
+        hidden_size=model_args.hidden_size,
+        num_hidden_layers=model_args.num_hidden_layers,
+        num_attention_heads=model_args.num_attention_heads,
+        intermediate_size=model_args.intermediate_size,
+        max_position_embeddings=longest + 2,
+        hidden_dropout_prob=model_args.dropout,
+        attention_probs_dropout_prob=model_args.dropout,
+        object_attention=model_args.object_attention,
+    )
+    return model, tokenizer
+
+
+def lp_evaluator(
+    tokenizer: Any, dataset_dir: str, languages: list[str], queries: int, beams: int, seed: int
+):
+    """(model, language) -> hits@1/3/10 and MRR on a fixed validation sample (filtered setting)."""
+    from prixlm.evaluate_lp import evaluate_link_prediction, language_candidates
+
+    samples, candidates = {}, {}
+    for language in languages:
+        rows = load_split(dataset_dir, language, "validation")
+        order = random.Random(seed).sample(range(len(rows)), min(queries, len(rows)))
+        samples[language] = [rows[i] for i in sorted(order)]
+        candidates[language] = language_candidates(dataset_dir, language)
+
+    def evaluate(model: Any, language: str) -> dict[str, float]:
+        result = evaluate_link_prediction(
+            model,
+            tokenizer,
+            samples[language],
+            candidates[language],
+            mode="beam",
+            num_beams=beams,
+            progress=False,
+        )
+        return {"hits@1": result["hits@1"], "mrr": result["mrr"]}
+
+    return evaluate
+
+
+def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> Path:
+    """Parse arguments, train, and write the release folder; returns its path."""
+    parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
+    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    set_seed(training_args.seed)
+    languages = resolve_languages(data_args.dataset_dir, data_args.languages)
+    rows = load_training_rows(data_args.dataset_dir, languages, data_args.variant)
+    model, tokenizer = build_model_and_tokenizer(
+        model_args, data_args, languages, training_args.seed
+    )
+    check_tokenizer_matches(tokenizer, model.config)
+    train_set = tokenize_rows(rows, tokenizer, data_args.max_fact_length or None)
+    model.generation_config = fact_generation_config(model.config)
+
+    callbacks = []
+    if data_args.lp_eval_queries > 0:
+        evaluate = lp_evaluator(
+            tokenizer,
+            data_args.dataset_dir,
+            languages,
+            data_args.lp_eval_queries,
+            data_args.lp_eval_beams,
+            training_args.seed,
+        )
+        callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
+    trainer = PrixLMTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_set,
+        data_collator=PrixLMCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=callbacks + list(extra_callbacks or []),
+    )
+    for callback in callbacks:
+        callback.trainer = trainer
+
+    resume = training_args.resume_from_checkpoint
+    if resume in ("true", "True", "last"):
+        resume = get_last_checkpoint(training_args.output_dir)
+        if resume is None:
+            print(
+                f"no checkpoint in {training_args.output_dir}: starting from scratch",
+                file=sys.stderr,
+            )
+    if resume:
+        print(f"resuming from {resume}", file=sys.stderr)
+    result = trainer.train(resume_from_checkpoint=resume)
+    if (
+        callbacks
+        and callbacks[0].records[-1:]
+        and callbacks[0].records[-1]["step"] != trainer.state.global_step
+    ):
+        callbacks[0]._run(training_args, trainer.state, trainer.model)
+    metrics = {
+        **result.metrics,
+        "train_facts": len(train_set),
+        "languages": languages,
+        "variant": data_args.variant,
+        "world_size": training_args.world_size,
+        "checkpoint_link_prediction": callbacks[0].records if callbacks else [],
+    }
+    # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
+    trainer.model.generation_config = fact_generation_config(trainer.model.config)
+    release = trainer.save_release(
+        Path(training_args.output_dir) / "model", {"train_results.json": metrics}
+    )
+    if trainer.is_world_process_zero():
+        print(
+            json.dumps(
+                {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"}, indent=2
+            )
+        )
+        print(f"release folder: {release}")
+    return release
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    main()
