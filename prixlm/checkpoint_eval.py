@@ -87,7 +87,7 @@ def plot_curves(
         1, len(panels) + 1, figsize=(5 * (len(panels) + 1), 4), squeeze=False
     )
     steps = [r["step"] for r in records]
-    for axis, metric in zip(axes[0], panels):
+    for axis, metric in zip(axes[0], panels, strict=False):
         for key in sorted({k for r in records for k in r if k.endswith("/" + metric)}):
             axis.plot(
                 steps,
@@ -102,7 +102,7 @@ def plot_curves(
     losses = [(h["step"], h["loss"]) for h in log_history if "loss" in h]
     loss_axis = axes[0][-1]
     if losses:
-        loss_axis.plot(*zip(*losses), color="black")
+        loss_axis.plot(*zip(*losses, strict=True), color="black")
     loss_axis.set_title("training loss")
     loss_axis.set_xlabel("step")
     figure.tight_layout()

@@ -54,7 +54,9 @@ def test_dataset_rows_tokenise_and_filter(tiny_dataset_dir, tiny_tokenizer):
     assert len(encoded) == len(rows)
     assert all(
         len(i) == len(label) == n
-        for i, label, n in zip(encoded["input_ids"], encoded["labels"], encoded["length"])
+        for i, label, n in zip(
+            encoded["input_ids"], encoded["labels"], encoded["length"], strict=True
+        )
     )
     assert len(tokenize_rows(rows, tiny_tokenizer, max_length=20)) < len(rows)
 
