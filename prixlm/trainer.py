@@ -48,11 +48,15 @@ class PrixLMTrainer(Trainer):
             dist.barrier()
 
     def save_release(
-        self, destination: str | Path, extra_files: dict[str, dict] | None = None
+        self,
+        destination: str | Path,
+        extra_files: dict[str, dict] | None = None,
+        model_card: str | None = None,
     ) -> Path:
         """Write the final model folder atomically: weights, code, tokenizer, arguments, metrics.
 
-        The Trainer's pickled `training_args.bin` is replaced by `training_args.json`.
+        The Trainer's pickled `training_args.bin` is replaced by `training_args.json`;
+        `model_card` (markdown) becomes the folder's `README.md`.
         """
         destination = Path(destination)
         staging = destination.with_name(f".{destination.name}.partial")
@@ -64,6 +68,8 @@ class PrixLMTrainer(Trainer):
             (staging / "training_args.json").write_text(
                 self.args.to_json_string(), encoding="utf-8"
             )
+            if model_card is not None:
+                (staging / "README.md").write_text(model_card, encoding="utf-8")
             for file_name, content in (extra_files or {}).items():
                 (staging / file_name).write_text(
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"

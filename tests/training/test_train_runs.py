@@ -64,7 +64,7 @@ def test_release_folder_and_kill_and_resume_give_identical_weights(tiny_dataset_
     release = tmp_path / "a" / "model"
     names = {p.name for p in release.iterdir()}
     assert {"config.json", "model.safetensors", "modeling_prixlm.py", "configuration_prixlm.py", "formatting.py",
-            "tokenizer.json", "generation_config.json", "training_args.json", "train_results.json"} <= names  # fmt: skip
+            "tokenizer.json", "generation_config.json", "training_args.json", "train_results.json", "README.md"} <= names  # fmt: skip
     assert not any(n.endswith((".bin", ".pth", ".pt")) for n in names)
     generation = json.loads((release / "generation_config.json").read_text())
     config = json.loads((release / "config.json").read_text())
