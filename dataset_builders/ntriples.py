@@ -130,6 +130,7 @@ _FAST_TRIPLE = (
 # One line with its newline: the fast case, any triple (groups 7-14), a comment or blank
 # line, or (group 15) anything else.
 _LINE = re.compile(rf"(?:{_FAST_TRIPLE}|{_TRIPLE.pattern}|[ \t\r]*(?:#[^\n]*)?|([^\n]*))\n")
+_BAD_GROUP = 15
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
 _new_tuple = tuple.__new__
 _ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -316,33 +317,35 @@ def read_triples(
         with open_dump(path) as handle:
             for first_line, text in _lines_in_blocks(handle, name, block_size):
                 for match in _LINE.finditer(text):
-                    groups = match.groups()
-                    subject, predicate, obj, value, language, datatype = groups[:6]
-                    if subject is not None:
-                        if obj is not None:
-                            triples += 1
-                            yield subject, predicate, obj
-                            continue
-                        if language is not None:
-                            tag = lower_tags.get(language) or lower_tags.setdefault(
-                                language, language.lower()
-                            )
-                            triples += 1
-                            yield subject, predicate, _new_tuple(Literal, (value, tag, None))
-                            continue
+                    # Which group closed last tells the kind of line (see `_LINE`).
+                    last = match.lastindex
+                    if last == 3:  # <s> <p> <o> .
+                        triples += 1
+                        yield match.group(1, 2, 3)
+                        continue
+                    if last == 5:  # <s> <p> "value"@language .
+                        subject, predicate, value, language = match.group(1, 2, 4, 5)
+                        tag = lower_tags.get(language) or lower_tags.setdefault(
+                            language, language.lower()
+                        )
+                        triples += 1
+                        yield subject, predicate, _new_tuple(Literal, (value, tag, None))
+                        continue
+                    if last == 4 or last == 6:  # <s> <p> "value"[^^<datatype>] .
+                        subject, predicate, value, datatype = match.group(1, 2, 4, 6)
                         if datatype != RDF_LANG_STRING:
                             triples += 1
                             yield subject, predicate, _new_tuple(Literal, (value, None, datatype))
                             continue
                         reason = "rdf:langString literal without a language tag"
-                    elif groups[8] is None:  # neither fast nor full triple
-                        if groups[14] is None:
-                            stats.comments += 1
-                            continue
-                        reason = _diagnose(groups[14])
-                    else:
+                    elif last is None:  # comment or blank line
+                        stats.comments += 1
+                        continue
+                    elif last == _BAD_GROUP:
+                        reason = _diagnose(match.group(_BAD_GROUP))
+                    else:  # escapes or blank nodes: the full grammar
                         try:
-                            triple = _make_triple(groups[6:])
+                            triple = _make_triple(match.groups()[6:14])
                         except ValueError as err:
                             reason = str(err)
                         else:
