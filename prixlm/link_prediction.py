@@ -1,8 +1,8 @@
 """Link prediction with Prix-LM: batched constrained beam search and full candidate scoring.
 
-`predict_objects` is Algorithm 1 of the paper (Appendix B) with the semantics of the
-official release (`decode.py`/`lp.py`, see `/work/shared/OFFICIAL_RELEASE.md`) where the
-pseudocode is ambiguous:
+`predict_objects` is Algorithm 1 of the paper (Appendix B). Where the pseudocode is
+ambiguous it follows the official release's code (luka-group/prix-lm, `decode.py` and
+`lp.py`; the Hub checkpoint `wzhouad/prix-lm`), not the paper's prose:
 
 - the prompt is `<s>[S] s </s></s>[P] p </s></s>[O]` (a link: `[P] [s_lang] [o_lang]`); each
   candidate is `tok(entity) + [EOS]`;
@@ -12,7 +12,8 @@ pseudocode is ambiguous:
 - an extension that completes a candidate (its `[EOS]`) is collected and takes **no beam
   slot**; of the others the `num_beams` with the smallest loss are kept (ties: earlier beam,
   then smaller token id);
-- no length limit: the search runs until no partial sequence is left (the trie is finite);
+- no length limit: the search runs until no partial sequence is left (the trie is finite;
+  the paper's `L` is the longest candidate, so the two agree);
 - every completed candidate is returned, ranked by loss (ties: smaller trie node id);
 - entities that tokenise identically collapse into one answer (the first label);
 - filtering of other true objects happens at the end, outside this module (`prixlm.ranking`).
@@ -28,18 +29,26 @@ a prefix shared by many candidates is encoded once per query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers.cache_utils import DynamicCache
 
 from modeling_prixlm.constrained_decoding import EntityTrie
-from modeling_prixlm.formatting import encode_link_prompt, encode_triple_prompt, special_token_ids
-
-#: (subject, relation), (subject, subject_language, object_language) or a dataset row.
-Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
+from prixlm.decoding_steps import (
+    DecodingRows,
+    Query,
+    as_trie,
+    encode_query,
+    extend_rows,
+    left_pad,
+    log_probs_at,
+    model_device,
+    prepare_inputs,
+    run_rows,
+    uses_cache,
+)
 
 
 @dataclass
@@ -58,143 +67,6 @@ class RankedObjects:
     def scores(self) -> list[float]:
         """Log-likelihoods (higher is better): what `prixlm.ranking` expects."""
         return [-loss for loss in self.losses]
-
-
-def encode_query(tokenizer: Any, query: Query) -> list[int]:
-    """Prompt ids ending with `[O]` for a triple or link query (see `formatting`)."""
-    if isinstance(query, Mapping):
-        if query.get("kind", "triple") == "link":
-            query = (query["subject"], query["subject_language"], query["object_language"])
-        else:
-            query = (query["subject"], query["relation"])
-    if isinstance(query, tuple) and len(query) == 2:
-        return encode_triple_prompt(tokenizer, *query)
-    if isinstance(query, tuple) and len(query) == 3:
-        return encode_link_prompt(tokenizer, *query)
-    raise TypeError(
-        f"a query is (subject, relation), (subject, s_lang, o_lang) or a row: {query!r}"
-    )
-
-
-def as_trie(tokenizer: Any, candidates_or_trie: Sequence[str] | EntityTrie) -> EntityTrie:
-    """The candidates' trie (built with `EntityTrie.from_labels` unless given)."""
-    if isinstance(candidates_or_trie, EntityTrie):
-        return candidates_or_trie
-    if isinstance(candidates_or_trie, str):
-        raise TypeError("candidates must be a sequence of labels, not one string")
-    return EntityTrie.from_labels(tokenizer, list(candidates_or_trie))
-
-
-def _prepare(
-    model: Any, tokenizer: Any, queries: Sequence[Query], candidates_or_trie: Any
-) -> tuple[list[list[int]], EntityTrie]:
-    """Encode prompts and check everything that could fail mid-decoding (ValueError)."""
-    queries = list(queries)
-    if not queries:
-        raise ValueError("no queries")
-    prompts = [encode_query(tokenizer, query) for query in queries]
-    trie = as_trie(tokenizer, candidates_or_trie)
-    eos = special_token_ids(tokenizer, ()).end_of_object
-    if trie.eos_token_id != eos:
-        raise ValueError(
-            f"the trie ends entities with id {trie.eos_token_id}, the tokenizer's [EOS] is {eos}"
-        )
-    config = model.config
-    vocab = config.get_text_config().vocab_size
-    if trie.stride > vocab and int((trie.edge_keys % trie.stride).max()) >= vocab:
-        raise ValueError(f"the candidates use token ids beyond the model's vocabulary ({vocab})")
-    max_positions = getattr(config, "max_position_embeddings", None)
-    if max_positions is not None:
-        # XLM-R positions start at padding_idx + 1; the final [EOS] is predicted, never fed.
-        pad = getattr(config, "pad_token_id", None)
-        budget = max_positions - (pad + 1 if pad is not None else 0)
-        longest_prompt = max(map(len, prompts))
-        fed = trie.entity_lengths() - 1 + longest_prompt
-        if int(fed.max()) > budget:
-            worst = int(fed.argmax())
-            name = trie.label(worst) or f"#{worst}"
-            raise ValueError(
-                f"candidate {name!r} ({int(fed[worst]) - longest_prompt} tokens) with the longest "
-                f"prompt ({longest_prompt} tokens) needs {int(fed[worst])} positions, but the model "
-                f"has {budget} (max_position_embeddings={max_positions}); "
-                f"{int((fed > budget).sum())} candidates are too long: drop or shorten them"
-            )
-    return prompts, trie
-
-
-def _device(model: Any) -> torch.device:
-    return next(model.parameters()).device
-
-
-def _uses_cache(model: Any) -> bool:
-    return getattr(model.config, "object_attention", None) != "bidirectional"
-
-
-def _left_pad(
-    prompts: Sequence[Sequence[int]], pad: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`(n, longest)` ids and attention mask, padded on the left."""
-    width = max(map(len, prompts))
-    ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for row, prompt in enumerate(prompts):
-        ids[row, width - len(prompt) :] = torch.tensor(prompt)
-        mask[row, width - len(prompt) :] = 1
-    return ids.to(device), mask.to(device)
-
-
-@dataclass
-class _Rows:
-    """Sequences being decoded: ids and mask `(rows, length)`, the cache of all but the last."""
-
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    cache: DynamicCache | None
-
-
-def _run(model: Any, rows: _Rows, fresh: bool, use_cache: bool) -> tuple[torch.Tensor, _Rows]:
-    """Next-token logits `(rows, vocab)` (float32) after each row, and the rows with their cache."""
-    if use_cache:
-        new_ids = rows.input_ids if fresh else rows.input_ids[:, -1:]
-        out = model(
-            input_ids=new_ids,
-            attention_mask=rows.attention_mask,
-            cache=None if fresh else rows.cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        return out.logits[:, -1].float(), _Rows(rows.input_ids, rows.attention_mask, out.cache)
-    out = model(
-        input_ids=rows.input_ids,
-        attention_mask=rows.attention_mask,
-        use_cache=False,
-        logits_to_keep=1,
-    )
-    return out.logits[:, -1].float(), rows
-
-
-def _extend(rows: _Rows, parents: torch.Tensor, tokens: torch.Tensor, copy_cache: bool) -> _Rows:
-    """Rows `parents` of `rows`, each followed by its token of `tokens` `(n,)`."""
-    cache = rows.cache
-    if cache is not None:
-        if copy_cache:  # keep `rows.cache` usable
-            cache = DynamicCache(
-                [(k.index_select(0, parents), v.index_select(0, parents)) for k, v, *_ in cache]
-            )
-        else:
-            cache.reorder_cache(parents)
-    ones = torch.ones_like(tokens)[:, None]
-    return _Rows(
-        torch.cat([rows.input_ids.index_select(0, parents), tokens[:, None]], 1),
-        torch.cat([rows.attention_mask.index_select(0, parents), ones], 1),
-        cache,
-    )
-
-
-def _log_probs(logits: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """`log_softmax(logits, -1)[rows, tokens]` `(n,)` float64, without the full softmax."""
-    normaliser = torch.logsumexp(logits, dim=-1)
-    return (logits[rows, tokens] - normaliser[rows]).double()
 
 
 def _top_k_per_group(losses: torch.Tensor, groups: torch.Tensor, k: int) -> torch.Tensor:
@@ -235,7 +107,7 @@ def predict_objects(
     """
     if num_beams < 1 or batch_size < 1:
         raise ValueError(f"num_beams={num_beams} and batch_size={batch_size} must be >= 1")
-    prompts, trie = _prepare(model, tokenizer, queries, candidates_or_trie)
+    prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
     results: list[RankedObjects] = []
     for start in range(0, len(prompts), batch_size):
         results.extend(
@@ -247,17 +119,17 @@ def predict_objects(
 def _decode_batch(
     model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
 ) -> list[RankedObjects]:
-    device, use_cache = _device(model), _uses_cache(model)
-    rows = _Rows(*_left_pad(prompts, tokenizer.pad_token_id, device), None)
+    device, use_cache = model_device(model), uses_cache(model)
+    rows = DecodingRows(*left_pad(prompts, tokenizer.pad_token_id, device), None)
     query = torch.arange(len(prompts))  # beams: query, trie state and loss per row
     state = torch.zeros(len(prompts), dtype=torch.long)
     loss = torch.zeros(len(prompts), dtype=torch.float64)
     done_query, done_node, done_loss = [], [], []
-    logits, rows = _run(model, rows, fresh=True, use_cache=use_cache)
+    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
     while True:
         parent, token, child = trie.children(state)
         candidate_loss = (
-            loss[parent] - _log_probs(logits, parent.to(device), token.to(device)).cpu()
+            loss[parent] - log_probs_at(logits, parent.to(device), token.to(device)).cpu()
         )
         complete = token == trie.eos_token_id
         done_query.append(query[parent[complete]])
@@ -268,8 +140,8 @@ def _decode_batch(
             break
         kept = open_[_top_k_per_group(candidate_loss[open_], query[parent[open_]], num_beams)]
         query, state, loss = query[parent[kept]], child[kept], candidate_loss[kept]
-        rows = _extend(rows, parent[kept].to(device), token[kept].to(device), copy_cache=False)
-        logits, rows = _run(model, rows, fresh=False, use_cache=use_cache)
+        rows = extend_rows(rows, parent[kept].to(device), token[kept].to(device), copy_cache=False)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
     return _rank_completions(
         trie,
         tokenizer,
@@ -334,16 +206,16 @@ def score_candidates(
     """
     if batch_size < 1 or max_rows < batch_size:
         raise ValueError(f"need 1 <= batch_size ({batch_size}) <= max_rows ({max_rows})")
-    prompts, trie = _prepare(model, tokenizer, queries, candidates_or_trie)
+    prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
     parents, node_tokens = trie.parents_and_tokens()
     leaves = _leaves_in_trie_order(trie, parents)
     chunk = max(1, max_rows // batch_size)
     leaf_scores = torch.empty(len(prompts), leaves.numel(), dtype=torch.float64)
-    device, use_cache = _device(model), _uses_cache(model)
+    device, use_cache = model_device(model), uses_cache(model)
     for start in range(0, len(prompts), batch_size):
         batch = prompts[start : start + batch_size]
-        prompt_rows = _Rows(*_left_pad(batch, tokenizer.pad_token_id, device), None)
-        prompt_logits, prompt_rows = _run(model, prompt_rows, fresh=True, use_cache=use_cache)
+        prompt_rows = DecodingRows(*left_pad(batch, tokenizer.pad_token_id, device), None)
+        prompt_logits, prompt_rows = run_rows(model, prompt_rows, fresh=True, use_cache=use_cache)
         for first in range(0, leaves.numel(), chunk):
             chunk_leaves = leaves[first : first + chunk]
             losses = _score_subtrie(
@@ -385,7 +257,7 @@ def _score_subtrie(
     parents: torch.Tensor,
     node_tokens: torch.Tensor,
     leaves: torch.Tensor,
-    prompt_rows: _Rows,
+    prompt_rows: DecodingRows,
     prompt_logits: torch.Tensor,
     use_cache: bool,
 ) -> torch.Tensor:
@@ -410,7 +282,7 @@ def _score_subtrie(
             torch.arange(num_queries)[:, None] * level_nodes.numel() + parent_slot[None, :]
         ).reshape(-1)
         token = node_tokens[here].repeat(num_queries)
-        log_p = _log_probs(logits, row.to(logits.device), token.to(logits.device)).cpu()
+        log_p = log_probs_at(logits, row.to(logits.device), token.to(logits.device)).cpu()
         parent_loss = _gather_loss(loss, chunk_nodes, parents[here], num_queries)
         columns = torch.searchsorted(chunk_nodes, here)
         loss[:, columns] = parent_loss - log_p.view(num_queries, -1)
@@ -421,13 +293,13 @@ def _score_subtrie(
         inner_rows = (
             torch.arange(num_queries)[:, None] * level_nodes.numel() + inner_slot[None, :]
         ).reshape(-1)
-        rows = _extend(
+        rows = extend_rows(
             rows,
             inner_rows.to(logits.device),
             node_tokens[inner].repeat(num_queries).to(logits.device),
             copy_cache=True,
         )
-        logits, rows = _run(model, rows, fresh=False, use_cache=use_cache)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
         level_nodes = inner
     return loss[:, torch.searchsorted(chunk_nodes, leaves)]
 
