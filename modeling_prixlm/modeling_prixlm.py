@@ -429,10 +429,11 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 loss = self._loss(logits, targets[selected], num_items_in_batch)
             else:
                 logits = self.lm_head(hidden)
+                # Shift the labels, not the logits: `logits[:, :-1]` would copy the
+                # (batch, length, vocab) logits forward and scatter them back in backward.
+                shifted = F.pad(targets, (0, 1), value=IGNORE_INDEX)
                 loss = self._loss(
-                    logits[:, :-1].reshape(-1, logits.shape[-1]),
-                    targets.reshape(-1),
-                    num_items_in_batch,
+                    logits.reshape(-1, logits.shape[-1]), shifted.reshape(-1), num_items_in_batch
                 )
         else:
             logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
