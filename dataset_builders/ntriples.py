@@ -132,6 +132,7 @@ _FAST_TRIPLE = (
 _LINE = re.compile(rf"(?:{_FAST_TRIPLE}|{_TRIPLE.pattern}|[ \t\r]*(?:#[^\n]*)?|([^\n]*))\n")
 _BAD_GROUP = 15
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _new_tuple = tuple.__new__
 _ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
@@ -154,7 +155,7 @@ def _unescape(text: str, allow_echar: bool) -> str:
         return chr(code)
 
     value = _ESCAPE.sub(replace, text)
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if _SURROGATE.search(value):
         # Java-era dumps write astral characters as surrogate pairs: join them.
         try:
             value = value.encode("utf-16", "surrogatepass").decode("utf-16")
