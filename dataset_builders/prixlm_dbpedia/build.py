@@ -4,7 +4,7 @@ Run::
 
     python -m dataset_builders.prixlm_dbpedia.build --dump_dir DUMPS --languages en,de,fr \\
         --output_dir data/prixlm_kb [--split_protocol fact|language] [--strict] \\
-        [--tokenizer TOKENIZER_DIR] [--ontology dbpedia_2016-10.nt]
+        [--tokenizer TOKENIZER_DIR] [--ontology dbpedia_2016-10.nt] [--link_languages en]
 
 then `datasets.load_dataset("data/prixlm_kb", "de")` (offline), or push the folder to the
 Hub and `load_dataset("org/name", "de")`. The layout is described in `output`, the splits
@@ -62,6 +62,7 @@ def build_dataset(
     *,
     settings: SplitSettings | None = None,
     ontology: str | Path | None = None,
+    link_languages: Sequence[str] | None = None,
     tokenizer: Any = None,
     strict: bool = False,
     license_id: str | None = None,
@@ -75,6 +76,7 @@ def build_dataset(
         languages: codes to build; default every language with a labels file.
         settings: split protocol, fractions, inverse threshold, length limit.
         ontology: optional ontology dump naming the relations.
+        link_languages: keep only links with one end in these languages (default: all).
         tokenizer: optional tokenizer for the length filter (rows of `max_length`+ tokens).
         strict: stop at the first malformed line.
         license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's).
@@ -87,7 +89,13 @@ def build_dataset(
     if not languages:
         raise FileNotFoundError(f"--dump_dir {dump_dir}: no labels_*.ttl files found")
     options = ReadOptions(strict=strict, progress=progress)
-    kb = build_knowledge_base(dump_dir, languages, ontology=ontology, options=options)
+    kb = build_knowledge_base(
+        dump_dir,
+        languages,
+        ontology=ontology,
+        link_languages=list(link_languages) if link_languages else None,
+        options=options,
+    )
     length = tokenized_length(tokenizer, kb.languages) if tokenizer is not None else None
     rows = build_rows(kb, settings, length)
     if output_dir is not None:
@@ -107,6 +115,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dump_dir", required=True, type=Path)
     parser.add_argument("--output_dir", required=True, type=Path)
     parser.add_argument("--languages", default="", help="comma-separated; default: all found")
+    parser.add_argument(
+        "--link_languages",
+        default="",
+        help="keep only links with one end in these comma-separated languages (e.g. en); "
+        "default: links between every pair of languages",
+    )
     parser.add_argument("--split_protocol", choices=PROTOCOLS, default="fact")
     parser.add_argument("--test_fraction", type=float, default=0.1)
     parser.add_argument("--validation_fraction", type=float, default=0.05)
@@ -145,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             languages,
             settings=settings,
             ontology=args.ontology,
+            link_languages=[c for c in args.link_languages.split(",") if c.strip()],
             tokenizer=tokenizer,
             strict=args.strict,
             license_id=args.license_id,

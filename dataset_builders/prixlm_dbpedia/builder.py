@@ -10,6 +10,7 @@ folder written by `build`)::
 Config names: a language code (its triples), `links` (train links) or `all` (every
 language's train triples plus the links; validation/test the union of the languages').
 Config fields `languages` (default: every language with a labels file in `data_dir`),
+`link_languages`,
 `split_protocol`, `test_fraction`, `validation_fraction`, `inverse_threshold` and `seed`
 mean what they mean for `build`, whose Parquet files hold the same rows.
 """
@@ -31,6 +32,7 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
     """A language code, `links` or `all`, plus the build settings."""
 
     languages: tuple[str, ...] | None = None
+    link_languages: tuple[str, ...] | None = None
     split_protocol: str = "fact"
     test_fraction: float = 0.1
     validation_fraction: float = 0.05
@@ -78,7 +80,12 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
                 f"config {config.name!r}: expected {LINKS!r}, {ALL!r} or one of {languages}"
             )
         rows, _ = build_dataset(
-            config.data_dir, None, languages, settings=config.settings(), strict=config.strict
+            config.data_dir,
+            None,
+            languages,
+            settings=config.settings(),
+            link_languages=config.link_languages,
+            strict=config.strict,
         )
         splits = ("train",) if name == LINKS else SPLITS
         selected = {split: _config_rows(rows, name, split) for split in splits}

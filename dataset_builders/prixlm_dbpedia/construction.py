@@ -124,6 +124,7 @@ def build_knowledge_base(
     languages: list[str],
     *,
     ontology: str | Path | None = None,
+    link_languages: list[str] | None = None,
     options: ReadOptions | None = None,
 ) -> KnowledgeBase:
     """Read the dumps of `languages` under `dump_dir` and join them (see the module doc).
@@ -132,6 +133,9 @@ def build_knowledge_base(
         dump_dir: folder with the dump files (any naming scheme in `dumps`).
         languages: the language codes to build (at least one).
         ontology: optional ontology dump whose `rdfs:label`s name the relations.
+        link_languages: keep only links with one end in these languages (a pivot such as
+            `["en"]`: links then grow linearly, not quadratically, with the languages);
+            default every pair of built languages.
         options: strictness, progress bars; its `stats` collects per-file counts.
     """
     options = options or ReadOptions()
@@ -146,17 +150,22 @@ def build_knowledge_base(
         facts = read_facts(objects, labels[language], options) if objects else {}
         by_language[language] = LanguageFacts(language, labels[language], list(facts))
 
+    pivots = {normalize_language(c) for c in link_languages} if link_languages else None
     pairs: dict[tuple[LinkEnd, LinkEnd], None] = {}
+
+    def add(a: LinkEnd, b: LinkEnd) -> None:
+        if a[0] != b[0] and (pivots is None or a[0] in pivots or b[0] in pivots):
+            pairs[(a, b) if a < b else (b, a)] = None
+
     for language, found in files.items():
         if found.links is not None:
             for a, b in read_link_pairs(found.links, language, labels, options):
-                pairs[(a, b) if a < b else (b, a)] = None
+                add(a, b)
     for path in find_hub_link_files(dump_dir):
         for members in read_hub_groups(path, labels, options).values():
             for i, a in enumerate(members):
                 for b in members[i + 1 :]:
-                    if a[0] != b[0]:
-                        pairs[(a, b) if a < b else (b, a)] = None
+                    add(a, b)
     links = sorted(pairs)
 
     groups = _UnionFind()

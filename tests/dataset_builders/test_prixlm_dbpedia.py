@@ -205,6 +205,14 @@ def test_construction_gives_exact_triples_and_links(dumps: Path) -> None:
     assert set(kb.links) == expected_links and len(kb.links) == 9 * 3 + 2
     assert kb.entity_id(FR + "Allemagne") == kb.entity_id(DE + "Deutschland") == EN + "Germany"
     assert kb.relation_name("de", DBO + "officialLanguage") == "official language"
+    pivot = build_knowledge_base(dumps, ["de", "en", "fr"], link_languages=["en"])
+    assert pivot.links == sorted(
+        link for link in kb.links if link[0][0] == "en" or link[1][0] == "en"
+    )
+    assert len(pivot.links) == 9 * 2 + 2
+    assert (
+        pivot.entity_id(FR + "Allemagne") == pivot.entity_id(DE + "Deutschland") == EN + "Germany"
+    )
     malformed = {path: s.malformed for path, s in kb.options.stats.items() if s.malformed}
     assert malformed == {str(dumps / f"labels_{lang}.ttl"): 1 for lang in ("de", "en", "fr")}
     error = kb.options.stats[str(dumps / "labels_en.ttl")].errors[0]
