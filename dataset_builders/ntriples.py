@@ -117,10 +117,9 @@ _TRIPLE = re.compile(
     rf"(?:{_IRI}|{_BNODE}|{_STRING}(?:{_LANG}|\^\^{_IRI})?)"
     r"[ \t]*\.[ \t\r]*(?:#[^\n]*)?"
 )
-# One line with its newline: a triple, a comment or blank line, or (group 9) anything else.
-# The common case first, with no escapes and no blank nodes (groups 1-6: subject, predicate,
+# The common case, with no escapes and no blank nodes (groups 1-6: subject, predicate,
 # object IRI, literal value, language, datatype), so that most lines need no further check.
-# (the same characters as `_IRI_CHARS`, as positive ranges: sre matches those faster)
+# `_PLAIN_IRI` allows the characters of `_IRI_CHARS` as positive ranges (sre is faster so).
 _PLAIN_IRI = r"<([!#-;=?-\[\]_a-z~\x7f-\U0010FFFF]*)>"
 _FAST_TRIPLE = (
     rf"[ \t]*{_PLAIN_IRI}[ \t]*{_PLAIN_IRI}[ \t]*"
@@ -128,7 +127,7 @@ _FAST_TRIPLE = (
     r"[ \t]*\.[ \t\r]*(?:#[^\n]*)?"
 )
 # One line with its newline: the fast case, any triple (groups 7-14), a comment or blank
-# line, or (group 15) anything else.
+# line, or (group 15) anything else. The last group matched tells which (`read_triples`).
 _LINE = re.compile(rf"(?:{_FAST_TRIPLE}|{_TRIPLE.pattern}|[ \t\r]*(?:#[^\n]*)?|([^\n]*))\n")
 _BAD_GROUP = 15
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
