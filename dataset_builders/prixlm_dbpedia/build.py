@@ -27,7 +27,7 @@ from dataset_builders.prixlm_dbpedia.dumps import (
     discover_languages,
     normalize_language,
 )
-from dataset_builders.prixlm_dbpedia.output import atomic_folder, write_rows
+from dataset_builders.prixlm_dbpedia.output import atomic_folder, check_replaceable, write_rows
 from dataset_builders.prixlm_dbpedia.splits import (
     PROTOCOLS,
     DatasetRows,
@@ -85,6 +85,8 @@ def build_dataset(
     Returns:
         the rows with their statistics, and the read options with per-file line counts.
     """
+    if output_dir is not None:
+        check_replaceable(output_dir)  # before the work, not after it
     languages = list(languages) if languages else discover_languages(dump_dir)
     if not languages:
         raise FileNotFoundError(f"--dump_dir {dump_dir}: no labels_*.ttl files found")

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from dataset_builders.prixlm_dbpedia.output import FEATURES, data_files
+from dataset_builders.prixlm_dbpedia.output import BUILD_MARKER, FEATURES, data_files
 from dataset_builders.prixlm_dbpedia.splits import DatasetRows
 
 CITATION = """@inproceedings{zhou-etal-2022-prix,
@@ -124,7 +124,7 @@ def dataset_card(
     return f"""---
 {header}---
 
-# Prix-LM multilingual knowledge-base data
+{BUILD_MARKER}
 
 Monolingual triples and cross-lingual links built as in Prix-LM (Zhou et al., ACL 2022,
 §3): per language, a fact (s, p, o) whose subject and object both have a label in that

@@ -127,14 +127,41 @@ def write_rows(
     }
 
 
+BUILD_MARKER = "# Prix-LM multilingual knowledge-base data"
+
+
+def _is_replaceable(folder: Path) -> bool:
+    """An empty folder, or one written by an earlier build (its card carries the marker)."""
+    if not folder.is_dir():
+        return False
+    card = folder / "README.md"
+    if card.is_file():
+        return BUILD_MARKER in card.read_text(encoding="utf-8", errors="replace")
+    return not any(folder.iterdir())
+
+
+def check_replaceable(output_dir: str | Path) -> None:
+    """`ValueError` if `output_dir` exists and is neither empty nor an earlier build."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not _is_replaceable(output_dir):
+        raise ValueError(
+            f"--output_dir {output_dir} exists and is not a dataset build; not replacing it"
+        )
+
+
 @contextmanager
 def atomic_folder(output_dir: str | Path) -> Iterator[Path]:
     """Yield a fresh hidden staging folder that replaces `output_dir` when the block succeeds.
 
     Stale staging folders of `output_dir` from killed builds are removed first; on an
-    exception the staging folder is removed and `output_dir` is left as it was.
+    exception the staging folder is removed and `output_dir` is left as it was. An existing
+    `output_dir` is replaced only if it is empty or an earlier build (`ValueError` otherwise).
     """
     output_dir = Path(output_dir).resolve()
+    if output_dir.exists() and not _is_replaceable(output_dir):
+        raise ValueError(
+            f"--output_dir {output_dir} exists and is not a dataset build; not replacing it"
+        )
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     for stale in output_dir.parent.glob(f".{output_dir.name}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -155,6 +182,7 @@ def atomic_folder(output_dir: str | Path) -> Iterator[Path]:
 
 
 __all__ = [
+    "check_replaceable",
     "ALL",
     "FEATURES",
     "LINKS",

@@ -531,6 +531,12 @@ def test_real_samples_as_dump_folder(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_get_clear_errors(tmp_path: Path, dumps: Path, capsys) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    assert main(["--dump_dir", str(dumps), "--output_dir", str(precious)]) == 2
+    assert "is not a dataset build; not replacing it" in capsys.readouterr().err
+    assert (precious / "notes.txt").read_text() == "keep me"
     assert main(["--dump_dir", str(tmp_path / "none"), "--output_dir", str(tmp_path / "o")]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert (
