@@ -274,20 +274,34 @@ class EntityTrie:
     def label(self, entity: int) -> str | None:
         return None if self.labels is None else self.labels[entity]
 
+    def to(self, device: torch.device | str) -> EntityTrie:
+        """The same trie with its tensors on `device` (e.g. the GPU that runs `generate`)."""
+        return EntityTrie(
+            self.edge_keys.to(device),
+            self.entity_nodes.to(device),
+            self.depth_offsets.to(device),
+            self.stride,
+            self.eos_token_id,
+            self.labels,
+        )
+
     # ----------------------------------------------------------------- files
     def save(self, path: str) -> None:
         """Write the trie (and its labels, if any) to a safetensors file."""
         from safetensors.torch import save_file
 
         tensors = {
-            "edge_keys": self.edge_keys,
-            "entity_nodes": self.entity_nodes,
-            "depth_offsets": self.depth_offsets,
+            "edge_keys": self.edge_keys.cpu(),
+            "entity_nodes": self.entity_nodes.cpu(),
+            "depth_offsets": self.depth_offsets.cpu(),
         }
         if self.labels is not None:
             encoded = [label.encode("utf-8") for label in self.labels]
-            tensors["label_bytes"] = torch.frombuffer(
-                bytearray(b"".join(encoded)) or bytearray(1), dtype=torch.uint8
+            blob = bytearray(b"".join(encoded))
+            tensors["label_bytes"] = (
+                torch.frombuffer(blob, dtype=torch.uint8)
+                if blob
+                else torch.zeros(0, dtype=torch.uint8)
             )
             tensors["label_lengths"] = torch.tensor([len(b) for b in encoded], dtype=torch.long)
         metadata = {

@@ -237,3 +237,11 @@ def test_folder_works_copied_alone(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.strip() == "ok"
+
+
+def test_empty_labels_and_device_copy(tmp_path):
+    trie = EntityTrie.from_token_ids([[5, EOS]], EOS, labels=[""])
+    trie.save(str(tmp_path / "t.safetensors"))
+    assert EntityTrie.load(str(tmp_path / "t.safetensors")).labels == [""]
+    moved = trie.to("cpu")
+    assert torch.equal(moved.edge_keys, trie.edge_keys) and moved.labels == trie.labels
