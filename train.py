@@ -146,7 +146,9 @@ def build_model_and_tokenizer(
         texts = tokenizer_training_texts(data_args.dataset_dir, languages)
         tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
     add_prixlm_tokens(tokenizer, languages)
-    longest = data_args.max_fact_length or 254
+    # Training facts are shorter than max_fact_length, but link prediction scores every
+    # candidate entity after the prompt: leave room for twice that (+2: XLM-R's offset).
+    longest = 2 * data_args.max_fact_length if data_args.max_fact_length else 510
     model = build_prixlm(
         tokenizer,
         seed=seed,
@@ -165,27 +167,28 @@ def build_model_and_tokenizer(
 def lp_evaluator(
     tokenizer: Any, dataset_dir: str, languages: list[str], queries: int, beams: int, seed: int
 ):
-    """(model, language) -> hits@1/3/10 and MRR on a fixed validation sample (filtered setting)."""
-    from prixlm.evaluate_lp import evaluate_link_prediction, language_candidates
+    """(model, language) -> hits@1 and MRR@K on a fixed validation sample (filtered setting).
+
+    Candidates are every entity label of the language (all splits), as in `prixlm.evaluate_lp`.
+    """
+    import datasets
+
+    from prixlm.evaluate_lp import candidate_labels, evaluate_link_prediction
 
     samples, candidates = {}, {}
     for language in languages:
+        splits = datasets.load_dataset(dataset_dir, language)
         rows = load_split(dataset_dir, language, "validation")
         order = random.Random(seed).sample(range(len(rows)), min(queries, len(rows)))
         samples[language] = [rows[i] for i in sorted(order)]
-        candidates[language] = language_candidates(dataset_dir, language)
+        candidates[language] = candidate_labels(splits, language)
 
     def evaluate(model: Any, language: str) -> dict[str, float]:
         result = evaluate_link_prediction(
-            model,
-            tokenizer,
-            samples[language],
-            candidates[language],
-            mode="beam",
-            num_beams=beams,
-            progress=False,
+            model, tokenizer, samples[language], candidates[language], mode="beam", num_beams=beams
         )
-        return {"hits@1": result["hits@1"], "mrr": result["mrr"]}
+        mrr = next(value for key, value in result.items() if key.startswith("mrr"))
+        return {"hits@1": result["hits@1"], "mrr": mrr}
 
     return evaluate
 

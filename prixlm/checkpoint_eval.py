@@ -102,7 +102,7 @@ def plot_curves(
     losses = [(h["step"], h["loss"]) for h in log_history if "loss" in h]
     loss_axis = axes[0][-1]
     if losses:
-        loss_axis.plot(*zip(*losses, strict=True), color="black")
+        loss_axis.plot(*zip(*losses, strict=True), color="black", marker=".")
     loss_axis.set_title("training loss")
     loss_axis.set_xlabel("step")
     figure.tight_layout()

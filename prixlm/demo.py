@@ -126,12 +126,13 @@ def main(argv: list[str] | None = None) -> None:
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
     import datasets
 
-    from prixlm.evaluate_lp import language_candidates
+    from prixlm.evaluate_lp import candidate_labels
 
     for language in languages:
-        test = datasets.load_dataset(str(dataset_dir), language, split="test")
+        splits = datasets.load_dataset(str(dataset_dir), language)
+        test = splits["test"]
         examples = [test[i] for i in range(0, len(test), max(1, len(test) // 3))][:3]
-        complete_examples(release, examples, language_candidates(dataset_dir, language))
+        complete_examples(release, examples, candidate_labels(splits, language))
 
     summary = {
         "languages": languages,
