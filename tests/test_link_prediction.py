@@ -171,7 +171,6 @@ def test_score_candidates_is_the_exact_log_likelihood(setup):
     ("queries", "candidates", "error", "message"),
     [
         (QUERIES, [], ValueError, "no candidate"),
-        (QUERIES, ["euro", "Deutschland " * 8], ValueError, "max_position_embeddings"),
         (QUERIES, ["euro", ""], ValueError, "tokenises to nothing"),
         ([("", "currency")], ["euro"], ValueError, "subject '' tokenises to nothing"),
         ([("Germany", " ")], ["euro"], ValueError, "relation ' ' tokenises to nothing"),
@@ -188,6 +187,15 @@ def test_bad_inputs_fail_before_decoding(setup, queries, candidates, error, mess
             predict_objects(model, tokenizer, queries, candidates)
         with pytest.raises(error, match=message):
             score_candidates(model, tokenizer, queries, candidates)
+
+
+def test_a_candidate_beyond_the_position_budget_fails_before_decoding(setup):
+    model, tokenizer, *_ = setup
+    too_long = " ".join(["Deutschland"] * model.config.max_position_embeddings)
+    with mock.patch.object(model, "forward", side_effect=AssertionError("decoding started")):
+        for decode in (predict_objects, score_candidates):
+            with pytest.raises(ValueError, match="max_position_embeddings"):
+                decode(model, tokenizer, QUERIES, ["euro", too_long])
 
 
 def test_bad_sizes(setup):
