@@ -256,8 +256,11 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
     }
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
+    card = Path(__file__).with_name("model_card.md")
     release = trainer.save_release(
-        Path(training_args.output_dir) / "model", {"train_results.json": metrics}
+        Path(training_args.output_dir) / "model",
+        {"train_results.json": metrics},
+        model_card=card.read_text(encoding="utf-8") if card.is_file() else None,
     )
     if trainer.is_world_process_zero():
         print(
