@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,9 @@ class DataArguments:
         default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
     )
     lp_eval_beams: int = field(default=10, metadata={"help": "beam size K of checkpoint LP"})
+    lp_eval_split: str = field(
+        default="validation", metadata={"help": "split sampled for checkpoint LP"}
+    )
 
 
 @dataclass
@@ -165,9 +169,9 @@ def build_model_and_tokenizer(
 
 
 def lp_evaluator(
-    tokenizer: Any, dataset_dir: str, languages: list[str], queries: int, beams: int, seed: int
-):
-    """(model, language) -> hits@1 and MRR@K on a fixed validation sample (filtered setting).
+    tokenizer: Any, data_args: DataArguments, languages: list[str], seed: int
+) -> Callable[[Any, str], dict[str, float]]:
+    """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered).
 
     Candidates are every entity label of the language (all splits), as in `prixlm.evaluate_lp`.
     """
@@ -177,15 +181,21 @@ def lp_evaluator(
 
     samples, candidates = {}, {}
     for language in languages:
-        splits = datasets.load_dataset(dataset_dir, language)
-        rows = load_split(dataset_dir, language, "validation")
-        order = random.Random(seed).sample(range(len(rows)), min(queries, len(rows)))
+        splits = datasets.load_dataset(data_args.dataset_dir, language)
+        rows = load_split(data_args.dataset_dir, language, data_args.lp_eval_split)
+        sample_size = min(data_args.lp_eval_queries, len(rows))
+        order = random.Random(seed).sample(range(len(rows)), sample_size)
         samples[language] = [rows[i] for i in sorted(order)]
         candidates[language] = candidate_labels(splits, language)
 
     def evaluate(model: Any, language: str) -> dict[str, float]:
         result = evaluate_link_prediction(
-            model, tokenizer, samples[language], candidates[language], mode="beam", num_beams=beams
+            model,
+            tokenizer,
+            samples[language],
+            candidates[language],
+            mode="beam",
+            num_beams=data_args.lp_eval_beams,
         )
         mrr = next(value for key, value in result.items() if key.startswith("mrr"))
         return {"hits@1": result["hits@1"], "mrr": mrr}
@@ -209,14 +219,7 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
 
     callbacks = []
     if data_args.lp_eval_queries > 0:
-        evaluate = lp_evaluator(
-            tokenizer,
-            data_args.dataset_dir,
-            languages,
-            data_args.lp_eval_queries,
-            data_args.lp_eval_beams,
-            training_args.seed,
-        )
+        evaluate = lp_evaluator(tokenizer, data_args, languages, training_args.seed)
         callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
     trainer = PrixLMTrainer(
         model=model,

@@ -15,15 +15,20 @@ from safetensors.torch import load_file
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _args(dataset_dir: Path, output_dir: Path, *extra: str) -> list[str]:
-    return [
-        "--dataset_dir", str(dataset_dir), "--languages", "en,de", "--output_dir", str(output_dir),
-        "--hidden_size", "32", "--num_hidden_layers", "2", "--num_attention_heads", "2",
-        "--intermediate_size", "64", "--tokenizer_vocab_size", "120", "--learning_rate", "3e-3",
-        "--warmup_steps", "2", "--per_device_train_batch_size", "8", "--gradient_accumulation_steps", "1",
-        "--lp_eval_queries", "0", "--report_to", "none", "--disable_tqdm", "true", "--seed", "7",
-        "--logging_steps", "1", *extra,
-    ]  # fmt: skip
+TINY_RUN = {
+    "--languages": "en,de", "--hidden_size": "32", "--num_hidden_layers": "2", "--num_attention_heads": "2",
+    "--intermediate_size": "64", "--tokenizer_vocab_size": "120", "--learning_rate": "3e-3",
+    "--warmup_steps": "2", "--per_device_train_batch_size": "8", "--gradient_accumulation_steps": "1",
+    "--lp_eval_queries": "0", "--report_to": "none", "--disable_tqdm": "true", "--seed": "7",
+    "--logging_steps": "1",
+}  # fmt: skip
+
+
+def _args(dataset_dir: Path, output_dir: Path, *extra: str, **overrides: str) -> list[str]:
+    """train.py arguments of a tiny run; `overrides` replace TINY_RUN values (`lp_eval_queries="4"`)."""
+    values = {**TINY_RUN, **{f"--{k}": v for k, v in overrides.items()}}
+    pairs = [item for key_value in values.items() for item in key_value]
+    return ["--dataset_dir", str(dataset_dir), "--output_dir", str(output_dir), *pairs, *extra]
 
 
 def _run(command: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
@@ -117,8 +122,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tiny_dataset
     one = _run([sys.executable, "train.py", *_args(tiny_dataset_dir, tmp_path / "one", *common)])
     assert one.returncode == 0, one.stderr[-3000:]
     torchrun = str(Path(sys.executable).parent / "torchrun")
-    two_args = _args(tiny_dataset_dir, tmp_path / "two", *common)
-    two_args[two_args.index("--per_device_train_batch_size") + 1] = "4"
+    two_args = _args(tiny_dataset_dir, tmp_path / "two", *common, per_device_train_batch_size="4")
     two = _run([torchrun, "--nproc_per_node", "2", "--master_port", "29517", "train.py", *two_args])
     assert two.returncode == 0, two.stderr[-3000:]
     for run, world_size in (("one", 1), ("two", 2)):
@@ -129,3 +133,46 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tiny_dataset
     assert max(differences.values()) < 1e-5, differences
     moved = load_file(str(tmp_path / "one" / "model" / "model.safetensors"))
     assert any(float(v.abs().sum()) > 0 for v in moved.values())
+
+
+def test_tiny_training_memorises_facts_that_constrained_lp_then_recovers(
+    tiny_dataset_dir, tmp_path
+):
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import train
+    from modeling_prixlm.formatting import encode_row, within_length
+    from prixlm.evaluate_lp import candidate_labels
+    from prixlm.link_prediction import predict_objects
+
+    settings = {
+        "max_steps": "300",
+        "save_steps": "150",
+        "hidden_size": "64",
+        "intermediate_size": "128",
+    }
+    settings.update(dropout="0", lp_eval_queries="4", lp_eval_beams="5", lp_eval_split="train")
+    release = train.main(_args(tiny_dataset_dir, tmp_path / "memorise", **settings))
+    model = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
+    results = json.loads((release / "train_results.json").read_text())
+    assert [r["step"] for r in results["checkpoint_link_prediction"]] == [0, 150, 300]
+    assert (tmp_path / "memorise" / "lp_curve.png").stat().st_size > 10_000
+    for language in ("en", "de"):
+        splits = datasets.load_dataset(str(tiny_dataset_dir), language)
+        # Facts of 30 tokens or more are dropped from training (the paper's filter).
+        train_rows = [row for row in splits["train"] if within_length(encode_row(tokenizer, row))]
+        assert len(train_rows) >= 5
+        ranked = predict_objects(
+            model, tokenizer, train_rows, candidate_labels(splits, language), num_beams=5
+        )
+        correct = sum(
+            r.labels[0] == row["object"] for r, row in zip(ranked, train_rows, strict=True)
+        )
+        wrong = [
+            (row["subject"], row["relation"], row["object"], r.labels[:3])
+            for r, row in zip(ranked, train_rows, strict=True)
+            if r.labels[0] != row["object"]
+        ]
+        assert correct == len(train_rows), (language, wrong)
