@@ -145,7 +145,7 @@ def build_model_and_tokenizer(
         model.config.attention_probs_dropout_prob = model_args.dropout
         return model, tokenizer
     if model_args.tokenizer_dir:
-        tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)
     else:
         texts = tokenizer_training_texts(data_args.dataset_dir, languages)
         tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)

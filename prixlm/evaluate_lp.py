@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(args.model, trust_remote_code=True)
     model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=True)
     model = model.to(args.device).eval()
     results: dict[str, dict[str, float | int]] = {}
