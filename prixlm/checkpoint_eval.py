@@ -95,7 +95,8 @@ def plot_curves(
                 marker="o",
                 label=key.split("/")[0][3:],
             )
-        axis.set_title(f"link prediction {metric} (validation sample)")
+        shown = "MRR@K (beam)" if metric == "mrr" else metric
+        axis.set_title(f"link prediction {shown}, validation sample")
         axis.set_xlabel("step")
         axis.set_ylim(0, 1)
         axis.legend(fontsize=8)

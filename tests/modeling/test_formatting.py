@@ -45,7 +45,9 @@ def test_triple_layout_and_labels(tiny_tokenizer):
 
 def test_link_layout_uses_both_language_tokens(tiny_tokenizer):
     tok = tiny_tokenizer
-    S_, P_, O_, EOS, DE, JA = tok.convert_tokens_to_ids(["[S]", "[P]", "[O]", "[EOS]", "[de]", "[ja]"])
+    S_, P_, O_, EOS, DE, JA = tok.convert_tokens_to_ids(
+        ["[S]", "[P]", "[O]", "[EOS]", "[de]", "[ja]"]
+    )
     s = tok("Deutschland", add_special_tokens=False)["input_ids"]
     o = tok("日本", add_special_tokens=False)["input_ids"]
     fact = encode_link(tok, "Deutschland", "de", "ja", "日本")
