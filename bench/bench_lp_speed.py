@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import TINY_FACTS, TINY_LANGUAGES, make_tiny_model, tiny_texts  # noqa: E402
 from reference_lp import reference_algorithm_1  # noqa: E402
 from test_link_prediction import tiny_entities  # noqa: E402
+from tiny_models import TINY_FACTS, TINY_LANGUAGES, make_tiny_model, tiny_texts  # noqa: E402
 
 from modeling_prixlm.formatting import add_prixlm_tokens, encode_object  # noqa: E402
 from prixlm.link_prediction import encode_query, predict_objects  # noqa: E402

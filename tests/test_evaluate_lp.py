@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 
 import pytest
-from conftest import TINY_FACTS
+from tiny_models import TINY_FACTS
 
 from prixlm.evaluate_lp import candidate_labels, evaluate_link_prediction, main
 from prixlm.ranking import filtered_rank

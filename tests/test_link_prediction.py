@@ -6,8 +6,8 @@ from unittest import mock
 
 import pytest
 import torch
-from conftest import TINY_FACTS, make_tiny_model
 from reference_lp import reference_algorithm_1, reference_log_likelihood
+from tiny_models import TINY_FACTS, make_tiny_model
 
 from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
 from modeling_prixlm.formatting import encode_object, special_token_ids

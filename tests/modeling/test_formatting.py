@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_tiny_model
+from tiny_models import make_tiny_model, plain_xlmr_tokenizer
 from transformers import XLMRobertaTokenizer
 
 from modeling_prixlm.formatting import (
@@ -104,16 +104,7 @@ def test_unknown_language_lists_the_known_ones(tiny_tokenizer):
 
 
 def test_missing_fact_tokens_and_empty_names_are_reported(tiny_tokenizer):
-    plain = XLMRobertaTokenizer(
-        vocab=[
-            ("<s>", 0.0),
-            ("<pad>", 0.0),
-            ("</s>", 0.0),
-            ("<unk>", 0.0),
-            ("▁a", -1.0),
-            ("<mask>", 0.0),
-        ]
-    )
+    plain = plain_xlmr_tokenizer()
     with pytest.raises(
         ValueError, match=r"lacks the Prix-LM tokens \['\[S\]', '\[P\]', '\[O\]', '\[EOS\]'\]"
     ):
@@ -125,16 +116,7 @@ def test_missing_fact_tokens_and_empty_names_are_reported(tiny_tokenizer):
 def test_tokenizer_that_does_not_match_the_config_is_rejected(tiny_tokenizer):
     model = make_tiny_model(tiny_tokenizer)
     check_tokenizer_matches(tiny_tokenizer, model.config)
-    other = XLMRobertaTokenizer(
-        vocab=[
-            ("<s>", 0.0),
-            ("<pad>", 0.0),
-            ("</s>", 0.0),
-            ("<unk>", 0.0),
-            ("▁a", -1.0),
-            ("<mask>", 0.0),
-        ]
-    )
+    other = plain_xlmr_tokenizer()
     add_prixlm_tokens(other, ["en"])
     with pytest.raises(ValueError, match=r"\[S\] is 6 in the tokenizer but \d+ in the config"):
         check_tokenizer_matches(other, model.config)

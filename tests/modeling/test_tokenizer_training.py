@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import tiny_texts
+from tiny_models import tiny_texts
 from transformers import AutoTokenizer
 
 from prixlm.tokenizer_training import train_tokenizer
