@@ -4,7 +4,7 @@
 `PrixLMForCausalKB` adds XLM-R's LM head and `generate()`. Parameter names are XLM-R's
 (`roberta.*`, `lm_head.*`), so any XLM-R checkpoint loads into them.
 
-The attention mask is built here from 2D inputs: with `object_attention="prefix_bidirectional"`
+The attention mask is built from 2D inputs (`masking_prixlm.py`): with `object_attention="prefix_bidirectional"`
 every position up to `[O]` sees the whole prefix `<s> ... [O]`, and object positions see
 only themselves and earlier positions. Positions follow XLM-R (start at `padding_idx + 1`,
 skip padding) and are computed from the 2D attention mask over cached and new tokens, so a
@@ -21,11 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
 
 from .configuration_prixlm import PrixLMConfig
+from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
+from .masking_prixlm import build_attention_mask, xlmr_position_ids
 
 IGNORE_INDEX = -100
 XLMR_ARCHITECTURE_FIELDS = (
@@ -50,210 +51,6 @@ AUTO_MAP = {
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
     "AutoModelForCausalLM": "modeling_prixlm.PrixLMForCausalKB",
 }
-
-
-def xlmr_position_ids(
-    attention_mask: torch.Tensor, query_length: int, padding_idx: int
-) -> torch.Tensor:
-    """XLM-R position ids of the last `query_length` tokens.
-
-    Args:
-        attention_mask: `(batch, past + query_length)`, 1 for tokens and 0 for padding.
-    Returns:
-        `(batch, query_length)`: `padding_idx + 1 + (number of earlier real tokens)` for real
-        tokens, `padding_idx` for padding.
-    """
-    mask = attention_mask.long()
-    positions = torch.cumsum(mask, dim=1) * mask + padding_idx
-    return positions[:, -query_length:]
-
-
-def build_attention_mask(
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    past_length: int,
-    object_token_id: int | None,
-    mode: str,
-) -> torch.Tensor:
-    """Boolean attention mask (True = may attend) of shape `(batch, 1, query, past + query)`.
-
-    Args:
-        input_ids: `(batch, query)` new tokens.
-        attention_mask: `(batch, past + query)` 2D padding mask.
-        past_length: number of cached positions before `input_ids`.
-        object_token_id: id of `[O]`; the first `[O]` of a row ends its bidirectional prefix.
-        mode: `"prefix_bidirectional"`, `"causal"` or `"bidirectional"`.
-    """
-    batch, query = input_ids.shape
-    device = input_ids.device
-    key_positions = torch.arange(past_length + query, device=device)
-    query_positions = torch.arange(query, device=device) + past_length
-    allowed = (key_positions[None, :] <= query_positions[:, None])[None].expand(batch, -1, -1)
-    if mode == "bidirectional":
-        allowed = torch.ones_like(allowed)
-    elif mode == "prefix_bidirectional":
-        is_object_marker = input_ids == object_token_id
-        has_marker = is_object_marker.any(dim=1)
-        real_rows = attention_mask[:, past_length:].bool().any(dim=1)
-        if past_length == 0 and bool((real_rows & ~has_marker).any()):
-            row = int((real_rows & ~has_marker).nonzero()[0])
-            raise ValueError(
-                f"row {row} has no [O] token (id {object_token_id}): prefix_bidirectional attention "
-                "needs [O] to mark where the object starts; format facts with "
-                "modeling_prixlm.formatting or use object_attention='causal'"
-            )
-        # Rows without [O] in this chunk continue a cached prefix: they are plain causal.
-        object_start = torch.where(
-            has_marker, is_object_marker.long().argmax(dim=1) + past_length, -1
-        )
-        in_prefix_query = query_positions[None, :] <= object_start[:, None]
-        in_prefix_key = key_positions[None, :] <= object_start[:, None]
-        allowed = allowed | (in_prefix_query[:, :, None] & in_prefix_key[:, None, :])
-    elif mode != "causal":
-        raise ValueError(f"unknown object_attention mode {mode!r}")
-    allowed = allowed & attention_mask.bool()[:, None, :]
-    # A padding query would see nothing (NaN in softmax): let every query see itself.
-    allowed = allowed | (key_positions[None, :] == query_positions[:, None])[None]
-    return allowed[:, None]
-
-
-class PrixLMEmbeddings(nn.Module):
-    """Word + position + token-type embeddings, as XLM-R."""
-
-    def __init__(self, config: PrixLMConfig) -> None:
-        super().__init__()
-        self.word_embeddings = nn.Embedding(
-            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
-        )
-        self.position_embeddings = nn.Embedding(
-            config.max_position_embeddings, config.hidden_size, padding_idx=config.pad_token_id
-        )
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
-        """`(batch, query)` ids and positions -> `(batch, query, hidden)`."""
-        if int(position_ids.max()) >= self.position_embeddings.num_embeddings:
-            raise ValueError(
-                f"sequence needs position {int(position_ids.max())} but max_position_embeddings is "
-                f"{self.position_embeddings.num_embeddings} (XLM-R positions start at padding_idx + 1)"
-            )
-        token_types = torch.zeros_like(input_ids)
-        embeddings = (
-            self.word_embeddings(input_ids)
-            + self.position_embeddings(position_ids)
-            + self.token_type_embeddings(token_types)
-        )
-        return self.dropout(self.LayerNorm(embeddings))
-
-
-class PrixLMSelfAttention(nn.Module):
-    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
-        super().__init__()
-        if config.hidden_size % config.num_attention_heads:
-            raise ValueError("hidden_size must be a multiple of num_attention_heads")
-        self.num_heads = config.num_attention_heads
-        self.head_dim = config.hidden_size // config.num_attention_heads
-        self.query = nn.Linear(config.hidden_size, config.hidden_size)
-        self.key = nn.Linear(config.hidden_size, config.hidden_size)
-        self.value = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout_prob = config.attention_probs_dropout_prob
-        self.layer_idx = layer_idx
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        batch, length, _ = x.shape
-        return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
-
-    def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
-    ) -> torch.Tensor:
-        """`(batch, query, hidden)` with mask `(batch, 1, query, keys)` -> `(batch, query, hidden)`."""
-        query, key, value = (
-            self._heads(self.query(hidden)),
-            self._heads(self.key(hidden)),
-            self._heads(self.value(hidden)),
-        )
-        if cache is not None:
-            key, value = cache.update(key, value, self.layer_idx)
-        out = F.scaled_dot_product_attention(
-            query, key, value, attn_mask=mask, dropout_p=self.dropout_prob if self.training else 0.0
-        )
-        return out.transpose(1, 2).reshape(hidden.shape)
-
-
-class PrixLMSelfOutput(nn.Module):
-    def __init__(self, config: PrixLMConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(hidden)) + residual)
-
-
-class PrixLMAttention(nn.Module):
-    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
-        super().__init__()
-        self.self = PrixLMSelfAttention(config, layer_idx)
-        self.output = PrixLMSelfOutput(config)
-
-    def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
-    ) -> torch.Tensor:
-        return self.output(self.self(hidden, mask, cache), hidden)
-
-
-class PrixLMIntermediate(nn.Module):
-    def __init__(self, config: PrixLMConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.activation = ACT2FN[config.hidden_act]
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.dense(hidden))
-
-
-class PrixLMOutput(PrixLMSelfOutput):
-    def __init__(self, config: PrixLMConfig) -> None:
-        super().__init__(config)
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-
-
-class PrixLMLayer(nn.Module):
-    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
-        super().__init__()
-        self.attention = PrixLMAttention(config, layer_idx)
-        self.intermediate = PrixLMIntermediate(config)
-        self.output = PrixLMOutput(config)
-
-    def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
-    ) -> torch.Tensor:
-        attended = self.attention(hidden, mask, cache)
-        return self.output(self.intermediate(attended), attended)
-
-
-class PrixLMEncoder(nn.Module):
-    def __init__(self, config: PrixLMConfig) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList(PrixLMLayer(config, i) for i in range(config.num_hidden_layers))
-
-
-class PrixLMLMHead(nn.Module):
-    """XLM-R's LM head: dense -> gelu -> layer norm -> vocabulary projection (+ bias)."""
-
-    def __init__(self, config: PrixLMConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
-        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """`(..., hidden)` -> `(..., vocab)` logits."""
-        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
 
 
 @dataclass

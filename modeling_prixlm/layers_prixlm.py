@@ -1,0 +1,156 @@
+"""XLM-R's layers with XLM-R's parameter names, attending through a given boolean mask.
+
+Hub custom code: imports only torch, transformers and this folder.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache
+
+from .configuration_prixlm import PrixLMConfig
+
+
+class PrixLMEmbeddings(nn.Module):
+    """Word + position + token-type embeddings, as XLM-R."""
+
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.position_embeddings = nn.Embedding(
+            config.max_position_embeddings, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
+        """`(batch, query)` ids and positions -> `(batch, query, hidden)`."""
+        if int(position_ids.max()) >= self.position_embeddings.num_embeddings:
+            raise ValueError(
+                f"sequence needs position {int(position_ids.max())} but max_position_embeddings is "
+                f"{self.position_embeddings.num_embeddings} (XLM-R positions start at padding_idx + 1)"
+            )
+        token_types = torch.zeros_like(input_ids)
+        embeddings = (
+            self.word_embeddings(input_ids)
+            + self.position_embeddings(position_ids)
+            + self.token_type_embeddings(token_types)
+        )
+        return self.dropout(self.LayerNorm(embeddings))
+
+
+class PrixLMSelfAttention(nn.Module):
+    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
+        super().__init__()
+        if config.hidden_size % config.num_attention_heads:
+            raise ValueError("hidden_size must be a multiple of num_attention_heads")
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout_prob = config.attention_probs_dropout_prob
+        self.layer_idx = layer_idx
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        """`(batch, query, hidden)` with mask `(batch, 1, query, keys)` -> `(batch, query, hidden)`."""
+        query, key, value = (
+            self._heads(self.query(hidden)),
+            self._heads(self.key(hidden)),
+            self._heads(self.value(hidden)),
+        )
+        if cache is not None:
+            key, value = cache.update(key, value, self.layer_idx)
+        out = F.scaled_dot_product_attention(
+            query, key, value, attn_mask=mask, dropout_p=self.dropout_prob if self.training else 0.0
+        )
+        return out.transpose(1, 2).reshape(hidden.shape)
+
+
+class PrixLMSelfOutput(nn.Module):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dropout(self.dense(hidden)) + residual)
+
+
+class PrixLMAttention(nn.Module):
+    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.self = PrixLMSelfAttention(config, layer_idx)
+        self.output = PrixLMSelfOutput(config)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        return self.output(self.self(hidden, mask, cache), hidden)
+
+
+class PrixLMIntermediate(nn.Module):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.activation = ACT2FN[config.hidden_act]
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(hidden))
+
+
+class PrixLMOutput(PrixLMSelfOutput):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__(config)
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+
+
+class PrixLMLayer(nn.Module):
+    def __init__(self, config: PrixLMConfig, layer_idx: int) -> None:
+        super().__init__()
+        self.attention = PrixLMAttention(config, layer_idx)
+        self.intermediate = PrixLMIntermediate(config)
+        self.output = PrixLMOutput(config)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+    ) -> torch.Tensor:
+        attended = self.attention(hidden, mask, cache)
+        return self.output(self.intermediate(attended), attended)
+
+
+class PrixLMEncoder(nn.Module):
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(PrixLMLayer(config, i) for i in range(config.num_hidden_layers))
+
+
+class PrixLMLMHead(nn.Module):
+    """XLM-R's LM head: dense -> gelu -> layer norm -> vocabulary projection (+ bias)."""
+
+    def __init__(self, config: PrixLMConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        """`(..., hidden)` -> `(..., vocab)` logits."""
+        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
+
+
+__all__ = ["PrixLMEmbeddings", "PrixLMEncoder", "PrixLMLMHead"]

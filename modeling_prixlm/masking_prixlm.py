@@ -1,0 +1,82 @@
+"""Prix-LM's attention mask and XLM-R positions, built from 2D inputs.
+
+With `object_attention="prefix_bidirectional"` every position up to `[O]` sees the whole
+prefix `<s> ... [O]`, and object positions see only themselves and earlier positions (paper
+§2.2). Positions follow XLM-R (start at `padding_idx + 1`, skip padding) and are computed
+from the 2D attention mask over cached and new tokens, so a full forward and cached decoding
+agree, with left padding too.
+
+Hub custom code: imports only torch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def xlmr_position_ids(
+    attention_mask: torch.Tensor, query_length: int, padding_idx: int
+) -> torch.Tensor:
+    """XLM-R position ids of the last `query_length` tokens.
+
+    Args:
+        attention_mask: `(batch, past + query_length)`, 1 for tokens and 0 for padding.
+    Returns:
+        `(batch, query_length)`: `padding_idx + 1 + (number of earlier real tokens)` for real
+        tokens, `padding_idx` for padding.
+    """
+    mask = attention_mask.long()
+    positions = torch.cumsum(mask, dim=1) * mask + padding_idx
+    return positions[:, -query_length:]
+
+
+def build_attention_mask(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    past_length: int,
+    object_token_id: int | None,
+    mode: str,
+) -> torch.Tensor:
+    """Boolean attention mask (True = may attend) of shape `(batch, 1, query, past + query)`.
+
+    Args:
+        input_ids: `(batch, query)` new tokens.
+        attention_mask: `(batch, past + query)` 2D padding mask.
+        past_length: number of cached positions before `input_ids`.
+        object_token_id: id of `[O]`; the first `[O]` of a row ends its bidirectional prefix.
+        mode: `"prefix_bidirectional"`, `"causal"` or `"bidirectional"`.
+    """
+    batch, query = input_ids.shape
+    device = input_ids.device
+    key_positions = torch.arange(past_length + query, device=device)
+    query_positions = torch.arange(query, device=device) + past_length
+    allowed = (key_positions[None, :] <= query_positions[:, None])[None].expand(batch, -1, -1)
+    if mode == "bidirectional":
+        allowed = torch.ones_like(allowed)
+    elif mode == "prefix_bidirectional":
+        is_object_marker = input_ids == object_token_id
+        has_marker = is_object_marker.any(dim=1)
+        real_rows = attention_mask[:, past_length:].bool().any(dim=1)
+        if past_length == 0 and bool((real_rows & ~has_marker).any()):
+            row = int((real_rows & ~has_marker).nonzero()[0])
+            raise ValueError(
+                f"row {row} has no [O] token (id {object_token_id}): prefix_bidirectional attention "
+                "needs [O] to mark where the object starts; format facts with "
+                "modeling_prixlm.formatting or use object_attention='causal'"
+            )
+        # Rows without [O] in this chunk continue a cached prefix: they are plain causal.
+        object_start = torch.where(
+            has_marker, is_object_marker.long().argmax(dim=1) + past_length, -1
+        )
+        in_prefix_query = query_positions[None, :] <= object_start[:, None]
+        in_prefix_key = key_positions[None, :] <= object_start[:, None]
+        allowed = allowed | (in_prefix_query[:, :, None] & in_prefix_key[:, None, :])
+    elif mode != "causal":
+        raise ValueError(f"unknown object_attention mode {mode!r}")
+    allowed = allowed & attention_mask.bool()[:, None, :]
+    # A padding query would see nothing (NaN in softmax): let every query see itself.
+    allowed = allowed | (key_positions[None, :] == query_positions[:, None])[None]
+    return allowed[:, None]
+
+
+__all__ = ["build_attention_mask", "xlmr_position_ids"]
