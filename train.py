@@ -15,7 +15,9 @@ Run commands::
     # the paper: continue xlm-roberta-base on DBpedia (built with dataset_builders.prixlm_dbpedia)
     python train.py --base_model xlm-roberta-base --dataset_dir dbpedia-prixlm --languages all \
         --output_dir runs/prixlm-all --bf16
-    # data parallel on 2 CPU processes (this machine) or N GPUs
+    # data parallel on 2 CPU processes (this machine) or N GPUs; on CPUs use torchrun:
+    # `accelerate launch --cpu --num_processes 2` starts ONE process in accelerate 1.15
+    # (its multi-CPU path needs mpirun and a hostfile)
     torchrun --nproc_per_node 2 train.py ... --use_cpu
     accelerate launch --multi_gpu --num_processes 8 train.py ... --bf16 \
         --per_device_train_batch_size 128 --gradient_accumulation_steps 1   # 8 × 128 = 1024

@@ -153,12 +153,22 @@ def test_tiny_training_memorises_facts_that_constrained_lp_then_recovers(
         "intermediate_size": "128",
     }
     settings.update(dropout="0", lp_eval_queries="4", lp_eval_beams="5", lp_eval_split="train")
+    settings.update(report_to="tensorboard")
     release = train.main(_args(tiny_dataset_dir, tmp_path / "memorise", **settings))
     model = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
     results = json.loads((release / "train_results.json").read_text())
     assert [r["step"] for r in results["checkpoint_link_prediction"]] == [0, 150, 300]
     assert (tmp_path / "memorise" / "lp_curve.png").stat().st_size > 10_000
+    curve = (tmp_path / "memorise" / "lp_curve.csv").read_text().splitlines()
+    assert curve[0] == "step,lp_de/hits@1,lp_de/mrr,lp_en/hits@1,lp_en/mrr" and len(curve) == 4
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(
+        str(next((tmp_path / "memorise" / "runs").rglob("events.out.tfevents.*")).parent)
+    )
+    events.Reload()
+    assert {"train/loss", "train/lp_en/hits@1", "train/lp_de/mrr"} <= set(events.Tags()["scalars"])
     for language in ("en", "de"):
         splits = datasets.load_dataset(str(tiny_dataset_dir), language)
         # Facts of 30 tokens or more are dropped from training (the paper's filter).
