@@ -25,10 +25,10 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
 
 from .configuration_prixlm import PrixLMConfig
+from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
 from .masking_prixlm import build_attention_mask, xlmr_position_ids
 
-IGNORE_INDEX = -100
 XLMR_ARCHITECTURE_FIELDS = (
     "vocab_size",
     "hidden_size",

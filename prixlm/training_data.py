@@ -80,9 +80,9 @@ def load_training_rows(
 
 def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:
     """Every language used by a link must have its `[xx]` token."""
-    used = set(rows.unique("subject_language")) | set(rows.unique("object_language"))
     if "link" not in set(rows.unique("kind")):
         return
+    used = set(rows.unique("subject_language")) | set(rows.unique("object_language"))
     missing = sorted(used - set(known_languages(tokenizer)))
     if missing:
         raise ValueError(
