@@ -245,12 +245,6 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
     if resume:
         print(f"resuming from {resume}", file=sys.stderr)
     result = trainer.train(resume_from_checkpoint=resume)
-    if (
-        callbacks
-        and callbacks[0].records[-1:]
-        and callbacks[0].records[-1]["step"] != trainer.state.global_step
-    ):
-        callbacks[0]._run(training_args, trainer.state, trainer.model)
     metrics = {
         **result.metrics,
         "train_facts": len(train_set),

@@ -1,6 +1,6 @@
 """Checkpoint-wise downstream evaluation during training (the paper's Fig. 2).
 
-At the start of training and at every save, `LinkPredictionCallback` runs link prediction
+At the start of training, at every save and at the last step, `LinkPredictionCallback` runs link prediction
 on a fixed validation sample, logs the metrics beside the loss (TensorBoard and the
 Trainer's log history), and rewrites `lp_curve.csv` and `lp_curve.png` in the run folder.
 """
@@ -39,8 +39,13 @@ class LinkPredictionCallback(TrainerCallback):
         if self.at_start and state.global_step == 0:
             self._run(args, state, model)
 
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        # The last step is evaluated even when it is not a save step.
+        if state.global_step >= state.max_steps:
+            self._run(args, state, model)
+
     def on_save(self, args, state, control, model=None, **kwargs):
-        self._run(args, state, model)
+        self._run(args, state, model)  # skipped if this step was already evaluated
 
     def _run(self, args, state, model) -> None:
         if not state.is_world_process_zero:
