@@ -12,7 +12,7 @@ Run commands::
     python train.py --dataset_dir outputs/demo/dataset --languages en,de,fr \
         --output_dir outputs/demo/run --learning_rate 1e-3 --per_device_train_batch_size 64 \
         --gradient_accumulation_steps 1 --max_steps 1500 --save_steps 500
-    # the paper: continue xlm-roberta-base on DBpedia (built with dataset_builders.prixlm_dbpedia)
+    # the paper: continue xlm-roberta-base on DBpedia (built with prixlm.data.dbpedia)
     python train.py --base_model xlm-roberta-base --dataset_dir dbpedia-prixlm --languages all \
         --output_dir runs/prixlm-all --bf16
     # data parallel on 2 CPU processes (this machine) or N GPUs; on CPUs use torchrun:
@@ -47,18 +47,18 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_prixlm.formatting import MAX_FACT_LENGTH, add_prixlm_tokens, check_tokenizer_matches
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.checkpoint_eval import LinkPredictionCallback
-from prixlm.collator import PrixLMCollator
-from prixlm.model_factory import build_prixlm, fact_generation_config
-from prixlm.tokenizer_training import train_tokenizer
-from prixlm.trainer import PrixLMTrainer
-from prixlm.training_data import (
+from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
+from prixlm.training.collator import PrixLMCollator
+from prixlm.training.data import (
     load_split,
     load_training_rows,
     resolve_languages,
     tokenize_rows,
     tokenizer_training_texts,
 )
+from prixlm.training.model_factory import build_prixlm, fact_generation_config
+from prixlm.training.tokenizer_training import train_tokenizer
+from prixlm.training.trainer import PrixLMTrainer
 
 
 @dataclass
@@ -93,9 +93,7 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    dataset_dir: str = field(
-        metadata={"help": "folder written by dataset_builders.prixlm_dbpedia.build"}
-    )
+    dataset_dir: str = field(metadata={"help": "folder written by prixlm.data.dbpedia.build"})
     languages: str = field(default="all", metadata={"help": "comma-separated codes, or all"})
     variant: str = field(
         default="all", metadata={"help": "all: triples + links | single: one language's triples"}
@@ -175,11 +173,11 @@ def lp_evaluator(
 ) -> Callable[[Any, str], dict[str, float]]:
     """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered).
 
-    Candidates are every entity label of the language (all splits), as in `prixlm.evaluate_lp`.
+    Candidates are every entity label of the language (all splits), as in `prixlm.link_prediction.evaluate_lp`.
     """
     import datasets
 
-    from prixlm.evaluate_lp import candidate_labels, evaluate_link_prediction
+    from prixlm.link_prediction.evaluate_lp import candidate_labels, evaluate_link_prediction
 
     samples, candidates = {}, {}
     for language in languages:

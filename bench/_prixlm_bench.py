@@ -2,7 +2,7 @@
 `bench_object_logits.py`): real facts, the embedded tokenizer, batches and timing.
 
 Not a benchmark itself. Facts are the embedded CLDR KB's triples in the paper's nine
-languages, labelled as `dataset_builders.cldr_kb` exports them; the tokenizer is the
+languages, labelled as `prixlm.data.cldr` exports them; the tokenizer is the
 embedded default (a Unigram tokenizer in XLM-R's layout, `vocab_size=8000` asked for)
 with the Prix-LM tokens added.
 """
@@ -23,8 +23,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataset_builders.cldr_kb.dump_format import dbpedia_language  # noqa: E402
-from dataset_builders.cldr_kb.export import PAPER_LOCALES, build_locale_kb  # noqa: E402
 from modeling_prixlm.formatting import (  # noqa: E402
     IGNORE_INDEX,
     EncodedFact,
@@ -32,7 +30,9 @@ from modeling_prixlm.formatting import (  # noqa: E402
     encode_triple,
     within_length,
 )
-from prixlm.tokenizer_training import train_tokenizer  # noqa: E402
+from prixlm.data.cldr.dump_format import dbpedia_language  # noqa: E402
+from prixlm.data.cldr.export import PAPER_LOCALES, build_locale_kb  # noqa: E402
+from prixlm.training.tokenizer_training import train_tokenizer  # noqa: E402
 
 Triple = tuple[str, str, str]
 

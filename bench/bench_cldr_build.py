@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataset_builders.cldr_kb.export import PAPER_LOCALES, export_cldr_kb  # noqa: E402
+from prixlm.data.cldr.export import PAPER_LOCALES, export_cldr_kb  # noqa: E402
 
 
 def folder_size(folder: Path) -> int:

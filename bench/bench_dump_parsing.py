@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataset_builders.ntriples import read_triples  # noqa: E402
+from prixlm.data.ntriples import read_triples  # noqa: E402
 
 ESCAPED = ' \\u00E9 \\"q\\"'  # an escaped label in 1 of 10 label lines
 _NAMES = ["Köln", "Zürich", "São_Paulo", "東京", "Москва", "K%C3%B6ln", "New_York", "Ωmega"]

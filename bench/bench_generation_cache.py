@@ -36,7 +36,7 @@ from _prixlm_bench import (
 
 from modeling_prixlm.formatting import encode_triple_prompt
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.model_factory import build_prixlm
+from prixlm.training.model_factory import build_prixlm
 
 PREFIX_LENGTH = 24
 

@@ -41,7 +41,7 @@ from _prixlm_bench import (
 )
 
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.model_factory import prixlm_config_for
+from prixlm.training.model_factory import prixlm_config_for
 
 
 def training_step(

@@ -43,7 +43,7 @@ from modeling_prixlm.modeling_prixlm import (
     PrixLMForCausalKB,
     build_attention_mask,
 )
-from prixlm.model_factory import build_prixlm
+from prixlm.training.model_factory import build_prixlm
 
 
 def xlmr_twin(model: PrixLMForCausalKB) -> XLMRobertaForCausalLM:

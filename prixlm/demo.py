@@ -47,7 +47,7 @@ def complete_examples(
     """Reload `release` through the Auto classes and print the top objects of a few facts."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from prixlm.link_prediction import predict_objects
+    from prixlm.link_prediction.decoding import predict_objects
 
     model = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True).eval()
     tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     output.mkdir(parents=True, exist_ok=True)
 
     section(f"1/5 CLDR knowledge base for {', '.join(languages)} (DBpedia dump format)", started)
-    from dataset_builders.cldr_kb.export import export_cldr_kb
+    from prixlm.data.cldr.export import export_cldr_kb
 
     dumps = output / "cldr_dumps"
     stats = export_cldr_kb(languages, dumps)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {language}: {counts}")
 
     section("2/5 Hub-format dataset (Parquet + dataset card)", started)
-    from dataset_builders.prixlm_dbpedia.build import build_dataset
+    from prixlm.data.dbpedia.build import build_dataset
 
     dataset_dir = output / "dataset"
     build_dataset(dumps, dataset_dir, languages, progress=False)
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         f"4/5 link prediction on the test split (filtered, constrained beam search K={args.num_beams})",
         started,
     )
-    from prixlm.evaluate_lp import main as evaluate_main
+    from prixlm.link_prediction.evaluate_lp import main as evaluate_main
 
     evaluate_argv = [
         "--model", str(release), "--dataset", str(dataset_dir), "--config", ",".join(languages),
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
     import datasets
 
-    from prixlm.evaluate_lp import candidate_labels
+    from prixlm.link_prediction.evaluate_lp import candidate_labels
 
     for language in languages:
         splits = datasets.load_dataset(str(dataset_dir), language)

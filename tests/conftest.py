@@ -7,7 +7,7 @@ import torch
 from tiny_models import TINY_LANGUAGES, make_tiny_model, tiny_texts
 
 from modeling_prixlm.formatting import add_prixlm_tokens
-from prixlm.tokenizer_training import train_tokenizer
+from prixlm.training.tokenizer_training import train_tokenizer
 
 # One thread: stable timings when other jobs share the 2 cores (CI, benchmarks).
 torch.set_num_threads(1)

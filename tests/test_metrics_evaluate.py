@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from prixlm.ranking import ranking_metrics, ranks_for_lists
+from prixlm.link_prediction.ranking import ranking_metrics, ranks_for_lists
 
 METRICS = Path(__file__).resolve().parents[1] / "evaluate_metrics"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import XLMRobertaTokenizer
 
-from prixlm.model_factory import build_prixlm
+from prixlm.training.model_factory import build_prixlm
 
 TINY_LANGUAGES = ["de", "en", "fr", "ja"]
 TINY_FACTS = [

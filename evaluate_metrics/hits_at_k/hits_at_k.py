@@ -1,6 +1,6 @@
 """Hits@k for link prediction: filtered, with PyKEEN's realistic tie handling.
 
-Wraps `prixlm.ranking` (the one implementation of the ranking rules); see README.md.
+Wraps `prixlm.link_prediction.ranking` (the one implementation of the ranking rules); see README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
 """
 
@@ -8,10 +8,10 @@ import datasets
 import evaluate
 
 try:  # indented on purpose: evaluate's dependency scan reads top-level imports only
-    from prixlm.ranking import hits_at_k, ranks_for_lists
+    from prixlm.link_prediction.ranking import hits_at_k, ranks_for_lists
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "evaluate_metrics/hits_at_k wraps prixlm.ranking: install the prixlm package "
+        "evaluate_metrics/hits_at_k wraps prixlm.link_prediction.ranking: install the prixlm package "
         "(`pip install -e <prixlm checkout>`) in the environment that runs evaluate"
     ) from error
 

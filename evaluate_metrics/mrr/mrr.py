@@ -1,6 +1,6 @@
 """Mean reciprocal rank for link prediction: filtered, realistic ties, MRR@K for truncated lists.
 
-Wraps `prixlm.ranking` (the one implementation of the ranking rules); see README.md.
+Wraps `prixlm.link_prediction.ranking` (the one implementation of the ranking rules); see README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/mrr")`.
 """
 
@@ -8,10 +8,10 @@ import datasets
 import evaluate
 
 try:  # indented on purpose: evaluate's dependency scan reads top-level imports only
-    from prixlm.ranking import mean_reciprocal_rank, mrr_key, ranks_for_lists
+    from prixlm.link_prediction.ranking import mean_reciprocal_rank, mrr_key, ranks_for_lists
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "evaluate_metrics/mrr wraps prixlm.ranking: install the prixlm package "
+        "evaluate_metrics/mrr wraps prixlm.link_prediction.ranking: install the prixlm package "
         "(`pip install -e <prixlm checkout>`) in the environment that runs evaluate"
     ) from error
 

@@ -22,7 +22,7 @@ from modeling_prixlm.formatting import (
 )
 
 OFFICIAL_TOKENS = json.loads(
-    (Path(__file__).parents[1] / "data" / "official_added_tokens.json").read_text()
+    (Path(__file__).parents[1] / "fixtures" / "official_added_tokens.json").read_text()
 )
 
 

@@ -16,7 +16,7 @@ from transformers import (
 
 from modeling_prixlm.formatting import encode_triple
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.convert_official import convert_official
+from prixlm.release.convert_official import convert_official
 
 
 def _xlmr_config(vocab_size: int, is_decoder: bool) -> XLMRobertaConfig:
@@ -85,7 +85,7 @@ def test_converter_rejects_foreign_weights_and_existing_output(tiny_tokenizer, t
 
 
 def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
-    from prixlm.tokenizer_training import train_tokenizer
+    from prixlm.training.tokenizer_training import train_tokenizer
 
     tokenizer = train_tokenizer(
         ["Japan", "currency", "Japanese yen", "Germany", "euro"] * 5, vocab_size=60

@@ -5,7 +5,7 @@ from pathlib import Path
 from tiny_models import tiny_texts
 from transformers import AutoTokenizer
 
-from prixlm.tokenizer_training import train_tokenizer
+from prixlm.training.tokenizer_training import train_tokenizer
 
 
 def test_xlmr_layout_reload_and_determinism(tmp_path: Path):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builders.prixlm_dbpedia.build import build_dataset
+from prixlm.data.dbpedia.build import build_dataset
 
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 SAME_AS = "<http://www.w3.org/2002/07/owl#sameAs>"

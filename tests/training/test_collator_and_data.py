@@ -9,8 +9,8 @@ import torch
 from tiny_models import plain_xlmr_tokenizer
 
 from modeling_prixlm.formatting import encode_link, encode_triple
-from prixlm.collator import PrixLMCollator
-from prixlm.training_data import load_split, load_training_rows, resolve_languages, tokenize_rows
+from prixlm.training.collator import PrixLMCollator
+from prixlm.training.data import load_split, load_training_rows, resolve_languages, tokenize_rows
 
 
 def test_collator_pads_and_keeps_labels_on_object_and_eos_only(tiny_tokenizer):

@@ -143,8 +143,8 @@ def test_tiny_training_memorises_facts_that_constrained_lp_then_recovers(
 
     import train
     from modeling_prixlm.formatting import encode_row, within_length
-    from prixlm.evaluate_lp import candidate_labels
-    from prixlm.link_prediction import predict_objects
+    from prixlm.link_prediction.decoding import predict_objects
+    from prixlm.link_prediction.evaluate_lp import candidate_labels
 
     settings = {
         "max_steps": "300",

@@ -1,0 +1,301 @@
+"""Export Babel's CLDR data as DBpedia 2016-10 dump files: labels, object facts, links.
+
+Run:
+    python -m prixlm.data.cldr.export --output_dir data/cldr_kb
+    python -m prixlm.data.cldr.export --locales en,de,fr --output_dir data/cldr_kb_3
+    python -m prixlm.data.cldr.export --locales all --output_dir data/cldr_kb_all
+
+Per exported locale `L` (language code `lang`, see `dump_format.dbpedia_language`):
+- `labels_{lang}.ttl`: `<iri> rdfs:label "label"@lang .` for every entity of `L`;
+- `mappingbased_objects_{lang}.ttl`: `<s> dbo:relation <o> .` for every CLDR fact whose
+  subject and object both have a name in `L`;
+- `interlanguage_links_{lang}.ttl`: `<iri_L> owl:sameAs <iri_M> .` for every other exported
+  locale `M` that labels the same entity;
+plus `cldr_kb_info.json` (CLDR and Babel versions, licence, locales, statistics).
+
+The entities of `L` are those that take part in at least one of its facts. Labels are
+unique per language, Wikipedia style: where names clash (equal after case folding), the
+first entity in the order territory, language, script, currency, time zone, city keeps the
+bare name and the others get a qualifier, "Latin (script)", "Nauru (city)" (full rule:
+`cldr_labels.py`). Locale ids with a script or region map to lower-case BCP 47 codes
+(`zh_Hant` -> `zh-hant`, `pt_PT` -> `pt-pt`), used in file names, tags and IRI hosts. Files are
+sorted and carry no timestamp, so the same call gives byte-identical files; they are
+written to a temporary sibling folder that is renamed to `output_dir` at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import babel
+from babel import Locale, localedata
+from tqdm.auto import tqdm
+
+from prixlm.data.cldr.cldr_facts import (
+    Entity,
+    Fact,
+    city_countries,
+    cldr_entities,
+    cldr_facts,
+    cldr_version,
+)
+from prixlm.data.cldr.cldr_labels import locale_names, unique_labels
+from prixlm.data.cldr.dump_format import (
+    DBPEDIA_ONTOLOGY,
+    OWL_SAME_AS,
+    RDFS_LABEL,
+    dbpedia_language,
+    interlanguage_links_file,
+    labels_file,
+    literal,
+    mappingbased_objects_file,
+    resource_iri,
+)
+
+__all__ = ["LICENSE", "PAPER_LOCALES", "all_locales", "export_cldr_kb", "main", "resolve_locales"]
+
+PAPER_LOCALES: tuple[str, ...] = ("en", "it", "de", "fr", "fi", "et", "tr", "hu", "ja")
+LICENSE = "Unicode License v3 (Unicode-3.0), https://www.unicode.org/license.txt"
+INFO_FILE = "cldr_kb_info.json"
+_NAME_TABLES = ("territories", "languages", "scripts", "currencies")
+
+
+@dataclass(frozen=True)
+class LocaleKB:
+    """One locale's share of the KB: entity -> label and IRI, and its facts."""
+
+    locale_id: str
+    language: str
+    labels: dict[Entity, str]
+    iris: dict[Entity, str]
+    facts: list[Fact]
+
+
+def all_locales() -> list[str]:
+    """Every Babel locale without a region subtag whose own data names anything.
+
+    Region variants (`pt_PT`, `en_GB`) and locales that only inherit names (`nb` from `no`)
+    would repeat a parent's KB; they can still be asked for by name.
+    """
+    chosen = []
+    for locale_id in localedata.locale_identifiers():
+        subtags = locale_id.split("_")
+        if locale_id == "root" or any(not part.isalpha() or len(part) == 2 for part in subtags[1:]):
+            continue
+        own = localedata.load(locale_id, merge_inherited=False)
+        if any(own.get(table) for table in _NAME_TABLES):
+            chosen.append(locale_id)
+    return sorted(chosen)
+
+
+def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
+    """Locale ids from a list, a comma-separated string, `"all"` or `None` (the paper's nine).
+
+    Raises:
+        ValueError: a locale that Babel does not know, listing the known ones.
+    """
+    if locales is None:
+        return list(PAPER_LOCALES)
+    if isinstance(locales, str):
+        if locales.strip() == "all":
+            return all_locales()
+        locales = [part.strip() for part in locales.split(",") if part.strip()]
+    known = set(localedata.locale_identifiers()) - {"root"}
+    unknown = [locale_id for locale_id in locales if locale_id not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown CLDR locale(s) {unknown}; known locales ({len(known)}): "
+            + ", ".join(sorted(known))
+        )
+    if not locales:
+        raise ValueError("no locale given")
+    languages = [dbpedia_language(locale_id) for locale_id in locales]
+    if len(set(languages)) != len(languages):
+        raise ValueError(f"duplicate locales in {list(locales)}")
+    return list(dict.fromkeys(locales))
+
+
+def _word_table_language(locale_id: str) -> str:
+    """The language whose qualifier words suit `locale_id`: its language subtag, unless the
+    locale names a script (`en_Dsrt` is not written in the Latin-script English words)."""
+    language, *rest = locale_id.split("_")
+    has_script = any(len(part) == 4 and part.isalpha() for part in rest)
+    return "" if has_script else language
+
+
+def build_locale_kb(locale_id: str) -> LocaleKB:
+    """Names, unique labels, IRIs and facts of one locale."""
+    names = locale_names(Locale.parse(locale_id), cldr_entities())
+    kept_facts = [fact for fact in cldr_facts() if fact.subject in names and fact.object in names]
+    kept = {entity for fact in kept_facts for entity in (fact.subject, fact.object)}
+    labels = unique_labels(
+        {entity: names[entity] for entity in sorted(kept)},
+        _word_table_language(locale_id),
+        city_countries(),
+    )
+    language = dbpedia_language(locale_id)
+    iris = {entity: resource_iri(language, label) for entity, label in labels.items()}
+    if len(set(iris.values())) != len(iris):
+        raise RuntimeError(f"{locale_id}: two entities share an IRI")
+    return LocaleKB(locale_id, language, labels, iris, kept_facts)
+
+
+def _header(kind: str, kb: LocaleKB) -> str:
+    return (
+        f"# started {kind} for {kb.language} from Unicode CLDR {cldr_version()} "
+        f"(Babel {babel.__version__}, locale {kb.locale_id}); {LICENSE}\n"
+    )
+
+
+def _write_lines(path: Path, header: str, lines: Iterable[str]) -> int:
+    body = sorted(lines)
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(header)
+        handle.writelines(body)
+        handle.write("# completed\n")
+    return len(body)
+
+
+def _write_locale(kb: LocaleKB, others: Sequence[LocaleKB], folder: Path) -> dict[str, int]:
+    label_lines = (
+        f"<{kb.iris[entity]}> <{RDFS_LABEL}> {literal(label, kb.language)} .\n"
+        for entity, label in kb.labels.items()
+    )
+    fact_lines = (
+        f"<{kb.iris[fact.subject]}> <{DBPEDIA_ONTOLOGY}{fact.relation}> <{kb.iris[fact.object]}> .\n"
+        for fact in kb.facts
+    )
+    # Generated nearly in line order (subjects by IRI, objects by host), so sorting is cheap.
+    other_iris = [
+        other.iris for other in sorted(others, key=lambda other: resource_iri(other.language, ""))
+    ]
+    link_lines = (
+        f"<{iri}> <{OWL_SAME_AS}> <{iris[entity]}> .\n"
+        for entity, iri in sorted(kb.iris.items(), key=lambda item: item[1])
+        for iris in other_iris
+        if entity in iris
+    )
+    return {
+        "entities": _write_lines(
+            folder / labels_file(kb.language), _header("labels", kb), label_lines
+        ),
+        "triples": _write_lines(
+            folder / mappingbased_objects_file(kb.language),
+            _header("mappingbased_objects", kb),
+            fact_lines,
+        ),
+        "links": _write_lines(
+            folder / interlanguage_links_file(kb.language),
+            _header("interlanguage_links", kb),
+            link_lines,
+        ),
+    }
+
+
+def export_cldr_kb(
+    locales: list[str] | str, output_dir: Path, progress: bool | None = None
+) -> dict[str, dict[str, int]]:
+    """Write the CLDR KB of `locales` as DBpedia dump files into `output_dir`.
+
+    Args:
+        locales: CLDR locale ids (`["en", "de"]`), a comma-separated string, or `"all"`.
+        output_dir: the folder to create; an earlier export there (or an empty folder) is
+            replaced at the end, any other existing folder is an error.
+        progress: show tqdm bars (default: only for `"all"`).
+
+    Returns:
+        language code -> `{"entities", "triples", "links"}` counts.
+
+    Raises:
+        ValueError: an unknown locale, or `output_dir` holds something else.
+    """
+    locale_ids = resolve_locales(locales)
+    show = progress if progress is not None else locales == "all"
+    output_dir = Path(output_dir)
+    if output_dir.exists() and any(output_dir.iterdir()) and not (output_dir / INFO_FILE).exists():
+        raise ValueError(f"{output_dir} exists and is not a cldr_kb export; not replacing it")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    kbs = [
+        build_locale_kb(locale_id)
+        for locale_id in tqdm(locale_ids, desc="labels", disable=not show)
+    ]
+    if locales == "all":
+        kbs = [kb for kb in kbs if kb.labels]  # 25 locales name nothing that takes part in a fact
+    kbs.sort(key=lambda kb: kb.language)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+    try:
+        stats = {}
+        for kb in tqdm(kbs, desc="write", disable=not show):
+            others = [other for other in kbs if other is not kb]
+            stats[kb.language] = _write_locale(kb, others, staging)
+        _write_info(staging / INFO_FILE, kbs, stats)
+        os.chmod(staging, 0o755)
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        staging.rename(output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return stats
+
+
+def _write_info(path: Path, kbs: Sequence[LocaleKB], stats: dict[str, dict[str, int]]) -> None:
+    info = {
+        "name": "cldr_kb",
+        "description": "Unicode CLDR names and supplemental data as DBpedia 2016-10 dump files",
+        "cldr_version": cldr_version(),
+        "babel_version": babel.__version__,
+        "license": LICENSE,
+        "source": "https://cldr.unicode.org/ via the babel package",
+        "locales": {kb.language: kb.locale_id for kb in kbs},
+        "statistics": stats,
+    }
+    path.write_text(json.dumps(info, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def format_stats(stats: dict[str, dict[str, int]]) -> str:
+    """A Markdown table of per-language counts, with a total row."""
+    rows = ["| language | entities | triples | links |", "|---|---:|---:|---:|"]
+    for language, counts in stats.items():
+        rows.append(
+            f"| {language} | {counts['entities']:,} | {counts['triples']:,} | {counts['links']:,} |"
+        )
+    totals = {
+        key: sum(counts[key] for counts in stats.values())
+        for key in ("entities", "triples", "links")
+    }
+    rows.append(
+        f"| total ({len(stats)}) | {totals['entities']:,} | {totals['triples']:,} | {totals['links']:,} |"
+    )
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--locales",
+        default=",".join(PAPER_LOCALES),
+        help="comma-separated CLDR locale ids, or 'all' (default: the paper's nine)",
+    )
+    parser.add_argument("--output_dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        stats = export_cldr_kb(args.locales, args.output_dir)
+    except ValueError as error:
+        parser.error(str(error))
+    print(format_stats(stats))
+    print(f"wrote {args.output_dir} (CLDR {cldr_version()}, {LICENSE})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Build the Prix-LM dataset from DBpedia-format dumps: Parquet files plus a dataset card.
+
+Run::
+
+    python -m prixlm.data.dbpedia.build --dump_dir DUMPS --languages en,de,fr \\
+        --output_dir data/prixlm_kb [--split_protocol fact|language] [--strict] \\
+        [--tokenizer TOKENIZER_DIR] [--ontology dbpedia_2016-10.nt] [--link_languages en]
+
+then `datasets.load_dataset("data/prixlm_kb", "de")` (offline), or push the folder to the
+Hub and `load_dataset("org/name", "de")`. The layout is described in `output`, the splits
+and filters in `splits`, the construction in `construction`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prixlm.data.dbpedia.card import dataset_card, read_source_info
+from prixlm.data.dbpedia.construction import build_knowledge_base
+from prixlm.data.dbpedia.dumps import (
+    ReadOptions,
+    discover_languages,
+    normalize_language,
+)
+from prixlm.data.dbpedia.output import atomic_folder, check_replaceable, write_rows
+from prixlm.data.dbpedia.splits import (
+    PROTOCOLS,
+    DatasetRows,
+    Row,
+    SequenceLength,
+    SplitSettings,
+    build_rows,
+)
+from prixlm.data.ntriples import DumpError
+
+
+def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> SequenceLength:
+    """`row -> number of tokens` in the Prix-LM format (`modeling_prixlm.formatting`).
+
+    The fact and language tokens are added to `tokenizer` (in place) if it lacks them.
+    """
+    from modeling_prixlm.formatting import add_prixlm_tokens, encode_link, encode_triple
+
+    add_prixlm_tokens(tokenizer, languages)
+
+    def length(row: Row) -> int:
+        if row[0] == "link":
+            return len(encode_link(tokenizer, row[1], row[4], row[5], row[3]).input_ids)
+        return len(encode_triple(tokenizer, row[1], row[2], row[3]).input_ids)
+
+    return length
+
+
+def build_dataset(
+    dump_dir: str | Path,
+    output_dir: str | Path | None,
+    languages: Sequence[str] | None = None,
+    *,
+    settings: SplitSettings | None = None,
+    ontology: str | Path | None = None,
+    link_languages: Sequence[str] | None = None,
+    tokenizer: Any = None,
+    strict: bool = False,
+    license_id: str | None = None,
+    progress: bool = False,
+) -> tuple[DatasetRows, ReadOptions]:
+    """Read the dumps, split and filter, and (if `output_dir`) write Parquet + `README.md`.
+
+    Args:
+        dump_dir: folder with DBpedia-format dump files (see `dumps`).
+        output_dir: the folder to (re)place atomically; None builds in memory only.
+        languages: codes to build; default every language with a labels file.
+        settings: split protocol, fractions, inverse threshold, length limit.
+        ontology: optional ontology dump naming the relations.
+        link_languages: keep only links with one end in these languages (default: all).
+        tokenizer: optional tokenizer for the length filter (rows of `max_length`+ tokens).
+        strict: stop at the first malformed line.
+        license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's).
+        progress: tqdm bars while reading and writing.
+
+    Returns:
+        the rows with their statistics, and the read options with per-file line counts.
+    """
+    if output_dir is not None:
+        check_replaceable(output_dir)  # before the work, not after it
+    languages = list(languages) if languages else discover_languages(dump_dir)
+    if not languages:
+        raise FileNotFoundError(f"--dump_dir {dump_dir}: no labels_*.ttl files found")
+    options = ReadOptions(strict=strict, progress=progress)
+    kb = build_knowledge_base(
+        dump_dir,
+        languages,
+        ontology=ontology,
+        link_languages=list(link_languages) if link_languages else None,
+        options=options,
+    )
+    length = tokenized_length(tokenizer, kb.languages) if tokenizer is not None else None
+    rows = build_rows(kb, settings, length)
+    if output_dir is not None:
+        source = read_source_info(dump_dir)
+        with atomic_folder(output_dir) as staging:
+            sizes = write_rows(rows, staging, progress=progress)
+            card = dataset_card(rows, sizes, license_id=license_id, source=source)
+            (staging / "README.md").write_text(card, encoding="utf-8")
+    return rows, options
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.data.dbpedia.build",
+        description="Build Prix-LM triples and links (Parquet + dataset card) from DBpedia dumps.",
+    )
+    parser.add_argument("--dump_dir", required=True, type=Path)
+    parser.add_argument("--output_dir", required=True, type=Path)
+    parser.add_argument("--languages", default="", help="comma-separated; default: all found")
+    parser.add_argument(
+        "--link_languages",
+        default="",
+        help="keep only links with one end in these comma-separated languages (e.g. en); "
+        "default: links between every pair of languages",
+    )
+    parser.add_argument("--split_protocol", choices=PROTOCOLS, default="fact")
+    parser.add_argument("--test_fraction", type=float, default=0.1)
+    parser.add_argument("--validation_fraction", type=float, default=0.05)
+    parser.add_argument("--inverse_threshold", type=float, default=0.1)
+    parser.add_argument("--max_length", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tokenizer", type=Path, help="tokenizer folder for the length filter")
+    parser.add_argument("--ontology", type=Path, help="ontology dump with relation labels")
+    parser.add_argument("--license", dest="license_id", help="Hub licence id for the card")
+    parser.add_argument("--strict", action="store_true", help="stop at the first malformed line")
+    parser.add_argument("--no_progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; returns the exit status."""
+    args = _parse_args(argv)
+    try:
+        languages = [normalize_language(c) for c in args.languages.split(",") if c.strip()]
+        settings = SplitSettings(
+            protocol=args.split_protocol,
+            test_fraction=args.test_fraction,
+            validation_fraction=args.validation_fraction,
+            inverse_threshold=args.inverse_threshold,
+            max_length=args.max_length,
+            seed=args.seed,
+        )
+        tokenizer = None
+        if args.tokenizer is not None:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer), local_files_only=True)
+        rows, options = build_dataset(
+            args.dump_dir,
+            args.output_dir,
+            languages,
+            settings=settings,
+            ontology=args.ontology,
+            link_languages=[c for c in args.link_languages.split(",") if c.strip()],
+            tokenizer=tokenizer,
+            strict=args.strict,
+            license_id=args.license_id,
+            progress=not args.no_progress,
+        )
+    except (DumpError, FileNotFoundError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    malformed = sum(s.malformed for s in options.stats.values())
+    for path, stats in options.stats.items():
+        if stats.malformed:
+            print(f"warning: {path}: {stats.summary()}", file=sys.stderr)
+    print(f"wrote {args.output_dir} ({malformed} malformed lines skipped)")
+    for language, stats in rows.stats.items():
+        print(f"  {language}: {stats.triples} triples {stats.splits}, {stats.links} links")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Release: turning checkpoints into Hub folders (conversion of the official checkpoint)."""

@@ -1,0 +1,122 @@
+"""Convert the official Prix-LM release into a PrixLM folder.
+
+The release (`wzhouad/prix-lm`) is an `XLMRobertaForCausalLM` state dict (`roberta.*`,
+`lm_head.*`, the int64 `position_ids` buffer of transformers 4.x, tied decoder absent) in
+`pytorch_model.bin`, vocabulary 250087, with `[S] [P] [O] [EOS]` and 81 language tokens as
+added tokens. The output has `object_attention="causal"` by default (`bidirectional`
+reproduces the official `decode.py`, which ran the model without a causal mask), weights as
+safetensors only, and the Prix-LM custom code for `trust_remote_code=True`.
+
+    python -m prixlm.release.convert_official SRC DST [--object_attention causal|bidirectional|prefix_bidirectional]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from transformers import AutoTokenizer, XLMRobertaConfig
+
+from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES, PrixLMConfig
+from modeling_prixlm.formatting import FACT_TOKENS
+from modeling_prixlm.modeling_prixlm import XLMR_ARCHITECTURE_FIELDS, PrixLMForCausalKB
+from prixlm.training.model_factory import fact_generation_config
+
+DROPPED_KEYS = ("roberta.embeddings.position_ids", "roberta.embeddings.token_type_ids")
+
+
+def load_state_dict(folder: Path) -> dict[str, torch.Tensor]:
+    """Weights from `model.safetensors` or, failing that, `pytorch_model.bin` (`weights_only=True`)."""
+    if (folder / "model.safetensors").is_file():
+        return load_file(str(folder / "model.safetensors"))
+    if (folder / "pytorch_model.bin").is_file():
+        try:
+            return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - re-raised with the file name
+            raise ValueError(
+                f"{folder / 'pytorch_model.bin'}: cannot load safely ({error})"
+            ) from error
+    raise FileNotFoundError(f"{folder}: neither model.safetensors nor pytorch_model.bin found")
+
+
+def added_token_ids(folder: Path) -> dict[str, int]:
+    """The release's added tokens: `added_tokens.json`, or those of its tokenizer files."""
+    path = folder / "added_tokens.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return dict(tokenizer.get_added_vocab())
+
+
+def convert_official(source: Path, destination: Path, object_attention: str = "causal") -> Path:
+    """Write a PrixLM folder at `destination` (via a temporary folder renamed at the end)."""
+    source, destination = Path(source), Path(destination)
+    if object_attention not in OBJECT_ATTENTION_MODES:
+        raise ValueError(
+            f"--object_attention {object_attention!r}: expected one of {OBJECT_ATTENTION_MODES}"
+        )
+    if not (source / "config.json").is_file():
+        raise FileNotFoundError(f"{source / 'config.json'} not found")
+    if destination.exists():
+        raise FileExistsError(f"{destination} exists; choose a new output folder")
+    base = XLMRobertaConfig.from_pretrained(source)
+    tokens = added_token_ids(source)
+    missing = [t for t in FACT_TOKENS if t not in tokens]
+    if missing:
+        raise ValueError(f"{source}: added tokens lack {missing}")
+    languages = {
+        t[1:-1]: i for t, i in tokens.items() if t not in FACT_TOKENS and t.startswith("[")
+    }
+    fields = {k: v for k, v in base.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
+    config = PrixLMConfig(
+        subject_token_id=tokens["[S]"],
+        predicate_token_id=tokens["[P]"],
+        object_token_id=tokens["[O]"],
+        end_of_object_token_id=tokens["[EOS]"],
+        language_token_ids=languages,
+        object_attention=object_attention,
+        use_cache=object_attention != "bidirectional",
+        **fields,
+    )
+    state = {k: v for k, v in load_state_dict(source).items() if k not in DROPPED_KEYS}
+    model = PrixLMForCausalKB(config)
+    result = model.load_state_dict(state, strict=False)
+    tied = {"lm_head.decoder.weight", "lm_head.decoder.bias"}
+    if set(result.missing_keys) - tied or result.unexpected_keys:
+        raise ValueError(
+            f"{source}: not an XLMRobertaForCausalLM state dict "
+            f"(missing {sorted(set(result.missing_keys) - tied)}, unexpected {result.unexpected_keys})"
+        )
+    model.tie_weights()
+    model.generation_config = fact_generation_config(config)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        model.save_pretrained(staging)
+        if (source / "tokenizer.json").is_file() or (source / "sentencepiece.bpe.model").is_file():
+            AutoTokenizer.from_pretrained(source).save_pretrained(staging)
+        staging.rename(destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("source", type=Path, help="folder of the official release")
+    parser.add_argument("destination", type=Path, help="new PrixLM folder")
+    parser.add_argument("--object_attention", default="causal", choices=OBJECT_ATTENTION_MODES)
+    args = parser.parse_args(argv)
+    print(convert_official(args.source, args.destination, args.object_attention))
+
+
+if __name__ == "__main__":
+    main()

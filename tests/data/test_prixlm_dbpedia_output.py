@@ -1,0 +1,216 @@
+"""The builder's output: Parquet + dataset card, atomic writes, real samples, CLI errors."""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from dbpedia_dumps import (
+    DBO,
+    EN,
+    FR,
+    LABEL,
+    REPO,
+    SAMPLES,
+    all_triple_rows,
+    write_dumps,
+)
+
+from prixlm.data.dbpedia import (
+    PrixLMDBpedia,
+    SplitSettings,
+    build_knowledge_base,
+    build_rows,
+)
+from prixlm.data.dbpedia.build import build_dataset, main
+from prixlm.data.ntriples import DumpError
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*.parquet"))
+    }
+
+
+def test_build_writes_parquet_and_card_that_load_offline(tmp_path: Path, dumps: Path) -> None:
+    out = tmp_path / "kb"
+    assert main(["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "en", "fr", "links"]
+    rows, _ = build_dataset(dumps, None)
+    de = rows.triples["de"]
+    assert sorted(p.name for p in (out / "de").iterdir()) == sorted(
+        f"{split}.parquet" for split, split_rows in de.items() if split_rows
+    )
+    schema = pq.read_schema(out / "links" / "train.parquet")
+    assert schema.names == [
+        "kind",
+        "subject",
+        "relation",
+        "object",
+        "subject_language",
+        "object_language",
+        "subject_id",
+        "relation_id",
+        "object_id",
+        "all_objects",
+    ]
+    assert schema == pq.read_schema(out / "de" / "test.parquet")
+    card = (out / "README.md").read_text()
+    assert (
+        "config_name: de" in card and "config_name: all" in card and "license: cc-by-sa-3.0" in card
+    )
+    assert "zhou-etal-2022-prix" in card
+    script = (
+        "import json, sys\nfrom datasets import load_dataset\n"
+        "out = {}\n"
+        "for config in ('de', 'links', 'all'):\n"
+        "    d = load_dataset(sys.argv[1], config)\n"
+        "    out[config] = {s: d[s].num_rows for s in d}\n"
+        "out['row'] = load_dataset(sys.argv[1], 'de', split='train')[0]\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    stats = rows.stats["de"]  # the paper's Table 1 columns, then the splits
+    assert f"| de | {stats.entities} | {stats.triples} | {len(de['train'])} | " in card
+    assert stats.entities == 11 and stats.triples + stats.removed_inverse == 14
+    assert loaded["de"] == {s: len(v) for s, v in de.items() if v}
+    assert loaded["links"] == {"train": len(rows.links)}
+    assert loaded["all"]["train"] == sum(len(t["train"]) for t in rows.triples.values()) + len(
+        rows.links
+    )
+    first = de["train"][0]
+    assert loaded["row"] == dict(zip(loaded["row"], first, strict=True))
+    # The builder class gives the same rows, in the same order.
+    builder = PrixLMDBpedia(config_name="de", data_dir=str(dumps), cache_dir=str(tmp_path / "c2"))
+    builder.download_and_prepare()
+    assert builder.as_dataset(split="test")["object"] == [r[3] for r in de["test"]]
+    with pytest.raises(ValueError, match="config 'it'"):
+        PrixLMDBpedia(
+            config_name="it", data_dir=str(dumps), cache_dir=str(tmp_path / "c3")
+        ).download_and_prepare()
+
+
+def test_killed_build_leaves_nothing_complete_and_rerun_is_identical(tmp_path: Path) -> None:
+    dumps = write_dumps(tmp_path / "dumps")
+    big = dumps / "mappingbased_objects_en.ttl"  # enough facts that the build takes a moment
+    lines = [f'<{EN}E{i}> {LABEL} "entity {i}"@en .' for i in range(20000)]
+    (dumps / "labels_en.ttl").write_text(
+        (dumps / "labels_en.ttl").read_text() + "\n".join(lines) + "\n"
+    )
+    big.write_text(
+        big.read_text()
+        + "\n".join(f"<{EN}E{i}> <{DBO}p{i % 7}> <{EN}E{(i * 7) % 20000}> ." for i in range(20000))
+        + "\n"
+    )
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "prixlm.data.dbpedia.build",
+        "--dump_dir",
+        str(dumps),
+        "--output_dir",
+        str(out),
+        "--no_progress",
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.partial-*/*/*.parquet")) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL  # killed part-way, while writing
+    assert not out.exists()
+    assert subprocess.run(command, cwd=REPO, capture_output=True).returncode == 0
+    first = _hashes(out)
+    assert not list(tmp_path.glob(".out.partial-*"))
+    assert {path.split("/")[0] for path in first} == {"de", "en", "fr", "links"}
+    assert subprocess.run(command, cwd=REPO, capture_output=True).returncode == 0
+    assert _hashes(out) == first
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/dbpedia_samples absent")
+def test_real_samples_as_dump_folder(tmp_path: Path) -> None:
+    """Real DBpedia lines: en labels/facts plus the Databus hub file as the link source."""
+    folder = tmp_path / "real"
+    folder.mkdir()
+    objects = (SAMPLES / "mappingbased_objects_en.ttl").read_text()
+    (folder / "mappingbased_objects_en.ttl").write_text(objects)
+    names = {"Actrius", "Ventura_Pons", "Spain", "Alain_Connes", "Jacques_Dixmier"}
+    labels = [f'<{EN}{n}> {LABEL} "{n.replace("_", " ")}"@en .' for n in sorted(names)]
+    (folder / "labels_en.ttl").write_text(
+        (SAMPLES / "labels_en.ttl").read_text() + "\n".join(labels) + "\n"
+    )
+    (folder / "labels_fr.ttl").write_text(f'<{FR}Afrique> {LABEL} "Afrique"@fr .\n')
+    (folder / "labels_ko.ttl").write_text(
+        f'<http://ko.dbpedia.org/resource/아프리카> {LABEL} "아프리카"@ko .\n'
+    )
+    (folder / "sameas-all-wikis.ttl").write_text((SAMPLES / "sameas-all-wikis.ttl").read_text())
+    kb = build_knowledge_base(folder, ["en", "fr", "ko"])
+    assert sorted(kb.by_language["en"].facts) == [
+        (EN + "Actrius", DBO + "country", EN + "Spain"),
+        (EN + "Actrius", DBO + "director", EN + "Ventura_Pons"),
+        (EN + "Actrius", DBO + "producer", EN + "Ventura_Pons"),
+        (EN + "Actrius", DBO + "writer", EN + "Ventura_Pons"),
+        (EN + "Alain_Connes", DBO + "doctoralAdvisor", EN + "Jacques_Dixmier"),
+    ]
+    assert kb.links == [(("fr", FR + "Afrique"), ("ko", "http://ko.dbpedia.org/resource/아프리카"))]
+    rows = build_rows(kb)
+    assert {(r[1], r[3], r[4], r[5]) for r in rows.links} == {
+        ("Afrique", "아프리카", "fr", "ko"),
+        ("아프리카", "Afrique", "ko", "fr"),
+    }
+    assert rows.stats["en"].triples == 5
+    assert {r[2] for r in all_triple_rows(rows, "en")} == {
+        "country",
+        "director",
+        "producer",
+        "writer",
+        "doctoral advisor",
+    }
+
+
+def test_bad_arguments_get_clear_errors(tmp_path: Path, dumps: Path, capsys) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    assert main(["--dump_dir", str(dumps), "--output_dir", str(precious)]) == 2
+    assert "is not a dataset build; not replacing it" in capsys.readouterr().err
+    assert (precious / "notes.txt").read_text() == "keep me"
+    assert main(["--dump_dir", str(tmp_path / "none"), "--output_dir", str(tmp_path / "o")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert (
+        main(["--dump_dir", str(dumps), "--output_dir", str(tmp_path / "o"), "--languages", "d e"])
+        == 2
+    )
+    assert "invalid language code 'd e'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="split protocol"):
+        SplitSettings(protocol="random")
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "labels_en.ttl.bz2").write_bytes(
+        bz2.compress(b"<a> <b> <c> .\n" * 1000)[:-30]
+    )
+    with pytest.raises(DumpError, match="labels_en.ttl.bz2.*truncated"):
+        build_dataset(tmp_path / "cut", None)

@@ -1,0 +1,142 @@
+"""prixlm.link_prediction.evaluate_lp: the command end to end on a saved tiny model and a Parquet dataset."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+from tiny_models import TINY_FACTS
+
+from prixlm.link_prediction.evaluate_lp import candidate_labels, evaluate_link_prediction, main
+from prixlm.link_prediction.ranking import filtered_rank
+
+# two more true objects for one query: the filtered setting has something to filter
+FACTS = TINY_FACTS + [
+    ("Switzerland", "official language", "French"),
+    ("Switzerland", "official language", "Italian"),
+]
+COLUMNS = ["kind", "subject", "relation", "object", "subject_language", "object_language"]
+
+
+def tiny_rows(language: str = "en") -> list[dict]:
+    objects = defaultdict(set)
+    for subject, relation, obj in FACTS:
+        objects[subject, relation].add(obj)
+    return [
+        {
+            "kind": "triple",
+            "subject": subject,
+            "relation": relation,
+            "object": obj,
+            "subject_language": language,
+            "object_language": language,
+            "subject_id": "",
+            "relation_id": "",
+            "object_id": "",
+            "all_objects": sorted(objects[subject, relation]),
+        }
+        for subject, relation, obj in FACTS
+    ]
+
+
+@pytest.fixture(scope="module")
+def saved(tiny_prixlm, tmp_path_factory):
+    """A saved model folder and a dataset folder (Parquet + card with `configs:`)."""
+    from datasets import Dataset
+
+    model, tokenizer = tiny_prixlm
+    root = tmp_path_factory.mktemp("evaluate_lp")
+    model.save_pretrained(root / "model")
+    tokenizer.save_pretrained(root / "model")
+    rows = tiny_rows()
+    (root / "data" / "en").mkdir(parents=True)
+    Dataset.from_list(rows[:10]).to_parquet(root / "data" / "en" / "train.parquet")
+    Dataset.from_list(rows[10:]).to_parquet(root / "data" / "en" / "test.parquet")
+    (root / "data" / "README.md").write_text(
+        "---\nconfigs:\n- config_name: en\n  data_files:\n"
+        "  - split: train\n    path: en/train.parquet\n"
+        "  - split: test\n    path: en/test.parquet\n---\n",
+        encoding="utf-8",
+    )
+    return root, rows
+
+
+def test_candidates_are_every_label_of_the_language_over_all_splits(saved):
+    _, rows = saved
+    splits = {"train": _columns(rows[:10]), "test": _columns(rows[10:])}
+    expected = sorted({r["subject"] for r in rows} | {r["object"] for r in rows})
+    assert candidate_labels(splits, "en") == expected
+    assert candidate_labels(splits, "de") == []
+
+
+def _columns(rows):
+    return {name: [row[name] for row in rows] for name in COLUMNS}
+
+
+def test_command_prints_a_table_and_writes_json(saved, capsys):
+    root, rows = saved
+    output = root / "results.json"
+    report = main(
+        [
+            "--model", str(root / "model"),
+            "--dataset", str(root / "data"),
+            "--config", "en",
+            "--split", "test",
+            "--num_beams", "5",
+            "--output", str(output),
+        ]
+    )  # fmt: skip
+    table = capsys.readouterr().out
+    assert "| language | queries | candidates | hits@1 | hits@3 | hits@10 | MRR@5 |" in table
+    assert "| en | 4 |" in table
+    written = json.loads(output.read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(report))
+    metrics = written["results"]["en"]
+    assert set(metrics) == {
+        "hits@1",
+        "hits@3",
+        "hits@10",
+        "mrr@5",
+        "num_queries",
+        "num_missing",
+        "num_candidates",
+    }
+    assert metrics["num_queries"] == 4 and written["mode"] == "beam"
+
+
+def test_beam_with_a_wide_beam_equals_the_full_ranking(tiny_prixlm):
+    model, tokenizer = tiny_prixlm
+    rows = tiny_rows()
+    labels = sorted({r["subject"] for r in rows} | {r["object"] for r in rows})
+    wide = len(labels) * 20  # keeps every partial sequence: every candidate completes
+    beam = evaluate_link_prediction(model, tokenizer, rows, labels, "beam", num_beams=wide)
+    full = evaluate_link_prediction(model, tokenizer, rows, labels, "full")
+    assert beam["num_missing"] == 0
+    for key in ("hits@1", "hits@3", "hits@10"):
+        assert beam[key] == pytest.approx(full[key])
+    assert beam[f"mrr@{wide}"] == pytest.approx(full["mrr"])
+
+
+def test_filtering_uses_all_objects(tiny_prixlm):
+    """A narrow beam, by hand: the rank is that of `filtered_rank` on the completions."""
+    from prixlm.link_prediction.decoding import predict_objects
+
+    model, tokenizer = tiny_prixlm
+    rows = [r for r in tiny_rows() if len(r["all_objects"]) == 3][-1:]
+    labels = sorted({r["subject"] for r in tiny_rows()} | {r["object"] for r in tiny_rows()})
+    metrics = evaluate_link_prediction(model, tokenizer, rows, labels, "beam", num_beams=50)
+    (result,) = predict_objects(model, tokenizer, rows, labels, num_beams=50)
+    rank = filtered_rank(result.labels, rows[0]["object"], result.scores, rows[0]["all_objects"])
+    assert metrics["mrr@50"] == pytest.approx(1 / rank)
+
+
+def test_bad_inputs(tiny_prixlm):
+    model, tokenizer = tiny_prixlm
+    rows = tiny_rows()
+    with pytest.raises(ValueError, match="not a candidate"):
+        evaluate_link_prediction(model, tokenizer, rows, ["euro"], "beam")
+    with pytest.raises(ValueError, match="mode="):
+        evaluate_link_prediction(model, tokenizer, rows, ["euro"], "greedy")
+    with pytest.raises(ValueError, match="no rows"):
+        evaluate_link_prediction(model, tokenizer, [], ["euro"], "beam")

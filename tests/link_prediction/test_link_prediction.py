@@ -1,0 +1,206 @@
+"""prixlm.link_prediction.decoding against the slow reference of Algorithm 1 (tests/reference_lp.py)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+import torch
+from reference_lp import reference_algorithm_1, reference_log_likelihood
+from tiny_models import TINY_FACTS, make_tiny_model
+
+from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
+from modeling_prixlm.formatting import encode_object, special_token_ids
+from prixlm.link_prediction.decoding import encode_query, predict_objects, score_candidates
+
+QUERIES = [
+    ("Germany", "currency"),  # gold "euro"
+    ("Japan", "official language"),  # gold "Japanese"
+    ("Switzerland", "Währung"),
+    ("Deutschland", "de", "fr"),  # a link, a different prompt length (left padding)
+]
+GOLD = ["euro", "Japanese", "Swiss franc", "Allemagne"]
+
+
+def tiny_entities(tokenizer) -> list[str]:
+    """~200 labels: the KB's words and pairs of its shortest words.
+
+    Shared prefixes (`Fran...`), entities that are token prefixes of others (`German` /
+    `Germany`, `日本` / `日本円`, `Japan` / `Japan yen`) and one label that tokenises like
+    another (`" euro"` / `"euro"`).
+    """
+    words = sorted({w for fact in TINY_FACTS for part in fact for w in part.split()})
+    short = sorted(words, key=lambda w: (len(encode_object(tokenizer, w)), w))[:14]
+    pairs = [f"{a} {b}" for a in short for b in short if a != b]
+    return words + pairs[:174] + ["Swiss franc", " euro"]
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_prixlm):
+    model, tokenizer = tiny_prixlm
+    labels = tiny_entities(tokenizer)
+    candidates = [encode_object(tokenizer, label) for label in labels]
+    bodies = {tuple(c[:-1]) for c in candidates}
+    assert any(tuple(c[:i]) in bodies for c in candidates for i in range(1, len(c) - 1)), (
+        "no entity is a prefix of another"
+    )
+    assert candidates[labels.index(" euro")] == candidates[labels.index("euro")]
+    eos = special_token_ids(tokenizer, ()).end_of_object
+    return model, tokenizer, labels, candidates, eos
+
+
+def assert_same_ranking(fast, reference, atol=1e-4):
+    assert fast.labels == [label for label, _ in reference]
+    torch.testing.assert_close(
+        torch.tensor(fast.losses, dtype=torch.float64),
+        torch.tensor([loss for _, loss in reference], dtype=torch.float64),
+        atol=atol,
+        rtol=0,
+    )
+    assert fast.losses == sorted(fast.losses)
+
+
+def test_fast_path_equals_reference_with_a_small_beam(setup):
+    model, tokenizer, labels, candidates, eos = setup
+    fast = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4, batch_size=3)
+    missing_gold = 0
+    for query, gold, result in zip(QUERIES, GOLD, fast, strict=True):
+        prompt = encode_query(tokenizer, query)
+        assert_same_ranking(
+            result, reference_algorithm_1(model, prompt, candidates, labels, eos, 4)
+        )
+        missing_gold += gold not in result.labels
+        assert " euro" not in result.labels  # collapsed into "euro"
+        assert all(
+            labels[e] == label for e, label in zip(result.entities, result.labels, strict=True)
+        )
+    assert missing_gold > 0, "every gold was inside the beam: the test needs a harder case"
+
+
+def test_fast_path_equals_reference_with_50_beams(setup):
+    model, tokenizer, labels, candidates, eos = setup
+    (fast,) = predict_objects(model, tokenizer, QUERIES[:1], labels, num_beams=50)
+    prompt = encode_query(tokenizer, QUERIES[0])
+    assert_same_ranking(fast, reference_algorithm_1(model, prompt, candidates, labels, eos, 50))
+    assert len(fast.labels) > 50  # completions take no beam slot
+
+
+def test_batching_does_not_change_results(setup):
+    model, tokenizer, labels, *_ = setup
+    together = predict_objects(model, tokenizer, QUERIES, labels, num_beams=6, batch_size=4)
+    trie = EntityTrie.from_labels(tokenizer, labels)
+    for query, expected in zip(QUERIES, together, strict=True):
+        (alone,) = predict_objects(model, tokenizer, [query], trie, num_beams=6, batch_size=1)
+        assert alone.labels == expected.labels
+        torch.testing.assert_close(alone.losses, expected.losses, atol=1e-5, rtol=0)
+
+
+def test_bidirectional_model_without_cache_equals_reference(setup, tiny_tokenizer):
+    _, tokenizer, labels, candidates, eos = setup
+    model = make_tiny_model(tiny_tokenizer, object_attention="bidirectional", seed=1)
+    (fast,) = predict_objects(model, tokenizer, QUERIES[1:2], labels, num_beams=3)
+    prompt = encode_query(tokenizer, QUERIES[1])
+    assert_same_ranking(fast, reference_algorithm_1(model, prompt, candidates, labels, eos, 3))
+
+
+def test_generate_with_the_processor_agrees_for_finished_beams(setup):
+    """`model.generate` + processor: every finished hypothesis is a completion of Algorithm 1
+    with the same score (sum of full-vocabulary log-probabilities, `length_penalty=0`).
+
+    The two lists need not coincide: `generate` ranks an `[EOS]` extension among the top
+    2K extensions of the step (and keeps K finished hypotheses), while Algorithm 1 collects
+    every completion without using a beam slot.
+    """
+    model, tokenizer, labels, *_ = setup
+    trie = EntityTrie.from_labels(tokenizer, labels)
+    num_beams = 4
+    fast = predict_objects(model, tokenizer, QUERIES[:2], trie, num_beams=num_beams)
+    for query, expected in zip(QUERIES[:2], fast, strict=True):
+        prompt = torch.tensor([encode_query(tokenizer, query)])
+        out = model.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            num_beams=num_beams,
+            num_return_sequences=num_beams,
+            length_penalty=0.0,
+            early_stopping=False,
+            do_sample=False,
+            max_new_tokens=trie.max_length,
+            logits_processor=[TrieConstrainedLogitsProcessor(trie, prompt.shape[1])],
+            return_dict_in_generate=True,
+            output_scores=True,
+        )
+        finished = out.sequences_scores > -1e9
+        assert int(finished.sum()) > 0
+        ours = dict(zip(expected.labels, expected.losses, strict=True))
+        previous = float("inf")
+        for sequence, score in zip(
+            out.sequences[finished], out.sequences_scores[finished], strict=True
+        ):
+            ids = sequence[prompt.shape[1] :].tolist()
+            ids = ids[: ids.index(trie.eos_token_id) + 1]
+            node = trie.walk(torch.tensor([ids]))
+            label = labels[int(trie.entity_of(node))]
+            assert ours[label] == pytest.approx(-float(score), abs=1e-4)
+            assert float(score) <= previous
+            previous = float(score)
+
+
+def test_score_candidates_is_the_exact_log_likelihood(setup):
+    model, tokenizer, labels, candidates, _ = setup
+    scores = score_candidates(model, tokenizer, QUERIES, labels, batch_size=2, max_rows=40)
+    assert scores.shape == (len(QUERIES), len(labels))
+    prompt = encode_query(tokenizer, QUERIES[3])  # a link, left-padded in its batch
+    expected = [reference_log_likelihood(model, prompt, c) for c in candidates]
+    torch.testing.assert_close(
+        scores[3], torch.tensor(expected, dtype=torch.float64), atol=1e-4, rtol=0
+    )
+    # what the beam search completes has exactly these scores
+    fast = predict_objects(model, tokenizer, QUERIES, labels, num_beams=5)
+    for row, result in enumerate(fast):
+        torch.testing.assert_close(
+            torch.tensor(result.scores, dtype=torch.float64),
+            scores[row, result.entities],
+            atol=1e-4,
+            rtol=0,
+        )
+    assert torch.equal(scores[:, labels.index(" euro")], scores[:, labels.index("euro")])
+
+
+@pytest.mark.parametrize(
+    ("queries", "candidates", "error", "message"),
+    [
+        (QUERIES, [], ValueError, "no candidate"),
+        (QUERIES, ["euro", ""], ValueError, "tokenises to nothing"),
+        ([("", "currency")], ["euro"], ValueError, "subject '' tokenises to nothing"),
+        ([("Germany", " ")], ["euro"], ValueError, "relation ' ' tokenises to nothing"),
+        ([("Germany", "de", "xx")], ["euro"], ValueError, "unknown language"),
+        ([], ["euro"], ValueError, "no queries"),
+        ([("Germany",)], ["euro"], TypeError, "a query is"),
+        (QUERIES, "euro", TypeError, "not one string"),
+    ],
+)
+def test_bad_inputs_fail_before_decoding(setup, queries, candidates, error, message):
+    model, tokenizer, *_ = setup
+    with mock.patch.object(model, "forward", side_effect=AssertionError("decoding started")):
+        with pytest.raises(error, match=message):
+            predict_objects(model, tokenizer, queries, candidates)
+        with pytest.raises(error, match=message):
+            score_candidates(model, tokenizer, queries, candidates)
+
+
+def test_a_candidate_beyond_the_position_budget_fails_before_decoding(setup):
+    model, tokenizer, *_ = setup
+    too_long = " ".join(["Deutschland"] * model.config.max_position_embeddings)
+    with mock.patch.object(model, "forward", side_effect=AssertionError("decoding started")):
+        for decode in (predict_objects, score_candidates):
+            with pytest.raises(ValueError, match="max_position_embeddings"):
+                decode(model, tokenizer, QUERIES, ["euro", too_long])
+
+
+def test_bad_sizes(setup):
+    model, tokenizer, labels, *_ = setup
+    with pytest.raises(ValueError, match="num_beams=0"):
+        predict_objects(model, tokenizer, QUERIES, labels, num_beams=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        score_candidates(model, tokenizer, QUERIES, labels, batch_size=8, max_rows=4)
