@@ -1,0 +1,101 @@
+"""prixlm.atomic_output: nothing incomplete ever carries the final name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from prixlm.atomic_output import atomic_file, atomic_folder, partial_path
+
+
+def _write(folder, files):
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _read(folder):
+    return {
+        str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_folder_appears_complete_and_replaces_the_old_one(tmp_path):
+    final = tmp_path / "out"
+    with atomic_folder(final) as staging:
+        assert staging == partial_path(final) and not final.exists()
+        _write(staging, {"a.txt": "1", "sub/b.txt": "2"})
+    assert _read(final) == {"a.txt": "1", "sub/b.txt": "2"}
+    with atomic_folder(final) as staging:
+        _write(staging, {"c.txt": "3"})
+    assert _read(final) == {"c.txt": "3"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_error_leaves_the_old_folder_and_no_partial(tmp_path):
+    final = tmp_path / "out"
+    _write(final, {"keep.txt": "old"})
+    with pytest.raises(RuntimeError), atomic_folder(final) as staging:
+        _write(staging, {"half.txt": "x"})
+        raise RuntimeError("crash")
+    assert _read(final) == {"keep.txt": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_killed_writer_leaves_nothing_that_looks_complete(tmp_path):
+    final = tmp_path / "out"
+    _write(final, {"keep.txt": "old"})
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from prixlm.atomic_output import atomic_folder
+        with atomic_folder(Path({str(final)!r})) as staging:
+            (staging / "half.txt").write_text("x")
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False)
+    assert result.returncode == -9
+    assert _read(final) == {"keep.txt": "old"}
+    assert partial_path(final).exists()  # the killed writer's leftover, hidden
+    with atomic_folder(final) as staging:  # the next writer cleans it up
+        _write(staging, {"new.txt": "new"})
+    assert _read(final) == {"new.txt": "new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_killed_between_the_renames_the_old_folder_comes_back(tmp_path):
+    final = tmp_path / "out"
+    _write(tmp_path / ".out.old", {"keep.txt": "old"})  # as left between the two renames
+    _write(partial_path(final), {"new.txt": "complete but never renamed"})
+    with pytest.raises(RuntimeError), atomic_folder(final):
+        raise RuntimeError("fail before publishing")
+    assert _read(final) == {"keep.txt": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_carry_over_keeps_foreign_entries_and_drops_stale_own_ones(tmp_path):
+    final = tmp_path / "out"
+    _write(final, {".git/HEAD": "ref", "notes.txt": "mine", "old.parquet": "stale"})
+    with atomic_folder(final, carry_over=lambda e: not e.name.endswith(".parquet")) as staging:
+        _write(staging, {"new.parquet": "fresh", "notes.txt": "build wins"})
+    assert _read(final) == {".git/HEAD": "ref", "new.parquet": "fresh", "notes.txt": "build wins"}
+
+
+def test_atomic_file_and_a_file_in_the_way(tmp_path):
+    final = tmp_path / "x.json"
+    with atomic_file(final) as staging:
+        staging.write_text("{}")
+    assert final.read_text() == "{}"
+    with pytest.raises(OSError), atomic_file(final) as staging:
+        staging.write_text("half")
+        raise OSError("disk full")
+    assert final.read_text() == "{}" and not partial_path(final).exists()
+    with pytest.raises(NotADirectoryError, match=r"--output_dir .*x\.json is a file"):
+        with atomic_folder(final / "sub" / "out", argument="--output_dir"):
+            pass
