@@ -38,18 +38,14 @@ from _prixlm_bench import (
 )
 from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
 
-from modeling_prixlm.modeling_prixlm import (
-    XLMR_ARCHITECTURE_FIELDS,
-    PrixLMForCausalKB,
-    build_attention_mask,
-)
+from modeling_prixlm.configuration_prixlm import xlmr_architecture
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB, build_attention_mask
 from prixlm.training.model_factory import build_prixlm
 
 
 def xlmr_twin(model: PrixLMForCausalKB) -> XLMRobertaForCausalLM:
     """An `XLMRobertaForCausalLM` (decoder, sdpa) of the same size with `model`'s weights."""
-    fields = {k: v for k, v in model.config.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
-    config = XLMRobertaConfig(**fields, is_decoder=True)
+    config = XLMRobertaConfig(**xlmr_architecture(model.config), is_decoder=True)
     config._attn_implementation = "sdpa"
     twin = XLMRobertaForCausalLM(config)
     missing, unexpected = twin.load_state_dict(model.state_dict(), strict=False)

@@ -10,6 +10,29 @@ from __future__ import annotations
 from transformers import XLMRobertaConfig
 
 OBJECT_ATTENTION_MODES = ("prefix_bidirectional", "causal", "bidirectional")
+#: The XLM-R config fields that define the architecture (what a Prix-LM takes from its base).
+XLMR_ARCHITECTURE_FIELDS = (
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "hidden_act",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "initializer_range",
+    "layer_norm_eps",
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+)
+
+
+def xlmr_architecture(config: XLMRobertaConfig) -> dict:
+    """The architecture fields of an XLM-R (or Prix-LM) config, as keyword arguments."""
+    return {k: v for k, v in config.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
 
 
 class PrixLMConfig(XLMRobertaConfig):
@@ -61,4 +84,9 @@ class PrixLMConfig(XLMRobertaConfig):
         return sorted(self.language_token_ids)
 
 
-__all__ = ["PrixLMConfig", "OBJECT_ATTENTION_MODES"]
+__all__ = [
+    "OBJECT_ATTENTION_MODES",
+    "XLMR_ARCHITECTURE_FIELDS",
+    "PrixLMConfig",
+    "xlmr_architecture",
+]

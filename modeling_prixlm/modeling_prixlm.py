@@ -24,28 +24,11 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
 
-from .configuration_prixlm import PrixLMConfig
+from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
 from .masking_prixlm import build_attention_mask, xlmr_position_ids
 
-XLMR_ARCHITECTURE_FIELDS = (
-    "vocab_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "hidden_act",
-    "hidden_dropout_prob",
-    "attention_probs_dropout_prob",
-    "max_position_embeddings",
-    "type_vocab_size",
-    "initializer_range",
-    "layer_norm_eps",
-    "pad_token_id",
-    "bos_token_id",
-    "eos_token_id",
-)
 AUTO_MAP = {
     "AutoConfig": "configuration_prixlm.PrixLMConfig",
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
@@ -272,8 +255,9 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
 
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
         base_config = XLMRobertaConfig.from_pretrained(name_or_path, **kwargs)
-        fields = {k: v for k, v in base_config.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
-        model = cls(PrixLMConfig(object_attention=object_attention, **fields))
+        model = cls(
+            PrixLMConfig(object_attention=object_attention, **xlmr_architecture(base_config))
+        )
         source = XLMRobertaForMaskedLM.from_pretrained(name_or_path, **kwargs)
         missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
         if missing or unexpected:

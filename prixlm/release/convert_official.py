@@ -22,9 +22,13 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoTokenizer, XLMRobertaConfig
 
-from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES, PrixLMConfig
+from modeling_prixlm.configuration_prixlm import (
+    OBJECT_ATTENTION_MODES,
+    PrixLMConfig,
+    xlmr_architecture,
+)
 from modeling_prixlm.formatting import FACT_TOKENS
-from modeling_prixlm.modeling_prixlm import XLMR_ARCHITECTURE_FIELDS, PrixLMForCausalKB
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.training.model_factory import fact_generation_config
 
 DROPPED_KEYS = ("roberta.embeddings.position_ids", "roberta.embeddings.token_type_ids")
@@ -72,7 +76,6 @@ def convert_official(source: Path, destination: Path, object_attention: str = "c
     languages = {
         t[1:-1]: i for t, i in tokens.items() if t not in FACT_TOKENS and t.startswith("[")
     }
-    fields = {k: v for k, v in base.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
     config = PrixLMConfig(
         subject_token_id=tokens["[S]"],
         predicate_token_id=tokens["[P]"],
@@ -81,7 +84,7 @@ def convert_official(source: Path, destination: Path, object_attention: str = "c
         language_token_ids=languages,
         object_attention=object_attention,
         use_cache=object_attention != "bidirectional",
-        **fields,
+        **xlmr_architecture(base),
     )
     state = {k: v for k, v in load_state_dict(source).items() if k not in DROPPED_KEYS}
     model = PrixLMForCausalKB(config)
