@@ -43,7 +43,8 @@ def build_attention_mask(
         input_ids: `(batch, query)` new tokens.
         attention_mask: `(batch, past + query)` 2D padding mask.
         past_length: number of cached positions before `input_ids`.
-        object_token_id: id of `[O]`; the first `[O]` of a row ends its bidirectional prefix.
+        object_token_id: id of `[O]`; the first `[O]` of a row ends its bidirectional prefix
+            (required by `"prefix_bidirectional"`: ValueError when None).
         mode: `"prefix_bidirectional"`, `"causal"` or `"bidirectional"`.
     """
     batch, query = input_ids.shape
@@ -54,6 +55,16 @@ def build_attention_mask(
     if mode == "bidirectional":
         allowed = torch.ones_like(allowed)
     elif mode == "prefix_bidirectional":
+        if object_token_id is None:
+            raise ValueError(
+                "config.object_token_id is not set: prefix_bidirectional attention needs the id "
+                "of [O] to find where the object starts. Call "
+                "modeling_prixlm.formatting.add_prixlm_tokens(tokenizer, languages, model), which "
+                "adds [S] [P] [O] [EOS] and the language tokens and writes their ids into "
+                "model.config, or build PrixLMConfig(object_token_id=..., subject_token_id=..., "
+                "predicate_token_id=..., end_of_object_token_id=...); object_attention='causal' "
+                "or 'bidirectional' needs no ids"
+            )
         is_object_marker = input_ids == object_token_id
         has_marker = is_object_marker.any(dim=1)
         real_rows = attention_mask[:, past_length:].bool().any(dim=1)

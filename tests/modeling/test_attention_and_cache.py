@@ -194,3 +194,26 @@ def test_sequence_longer_than_positions_is_rejected(tiny_prixlm):
     too_long[0, 1] = model.config.object_token_id
     with pytest.raises(ValueError, match="max_position_embeddings"):
         model(too_long)
+
+
+def test_config_without_fact_token_ids_fails_clearly_at_the_first_forward():
+    """Issue 9 #6: construction works without ids (from_pretrained builds configs in steps);
+    the first prefix_bidirectional forward names the missing id and how to set it."""
+    from modeling_prixlm.configuration_prixlm import PrixLMConfig
+    from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+
+    config = PrixLMConfig(
+        vocab_size=20,
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        max_position_embeddings=16,
+    )
+    model = PrixLMForCausalKB(config).eval()
+    ids = torch.tensor([[0, 5, 6, 2]])
+    with pytest.raises(ValueError, match=r"object_token_id is not set.*add_prixlm_tokens"):
+        model(ids)
+    # the modes that need no [O] still run, and so does embedding (bidirectional)
+    assert model(ids, object_attention="causal").logits.shape == (1, 4, 20)
+    assert model.embed(ids).shape == (1, 8)
