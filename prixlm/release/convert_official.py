@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -29,7 +27,11 @@ from modeling_prixlm.configuration_prixlm import (
 )
 from modeling_prixlm.formatting import FACT_TOKENS
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.training.model_factory import fact_generation_config
+from prixlm.atomic_output import atomic_folder
+from prixlm.training.model_factory import (
+    fact_generation_config,
+    match_tokenizer_to_positions,
+)
 
 DROPPED_KEYS = ("roberta.embeddings.position_ids", "roberta.embeddings.token_type_ids")
 
@@ -58,7 +60,10 @@ def added_token_ids(folder: Path) -> dict[str, int]:
 
 
 def convert_official(source: Path, destination: Path, object_attention: str = "causal") -> Path:
-    """Write a PrixLM folder at `destination` (via a temporary folder renamed at the end)."""
+    """Write a PrixLM folder at `destination` (written in `.<name>.partial`, then renamed).
+
+    The tokenizer (when the release has one) gets `model_max_length` = the positions' budget.
+    """
     source, destination = Path(source), Path(destination)
     if object_attention not in OBJECT_ATTENTION_MODES:
         raise ValueError(
@@ -97,16 +102,11 @@ def convert_official(source: Path, destination: Path, object_attention: str = "c
         )
     model.tie_weights()
     model.generation_config = fact_generation_config(config)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    try:
+    with atomic_folder(destination, argument="DST") as staging:
         model.save_pretrained(staging)
         if (source / "tokenizer.json").is_file() or (source / "sentencepiece.bpe.model").is_file():
-            AutoTokenizer.from_pretrained(source).save_pretrained(staging)
-        staging.rename(destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            match_tokenizer_to_positions(tokenizer, config).save_pretrained(staging)
     return destination
 
 

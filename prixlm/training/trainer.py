@@ -1,10 +1,9 @@
-"""The Trainer with crash-safe checkpoints and release folders."""
+"""The Trainer with crash-safe checkpoints and release folders (`prixlm.atomic_output`)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
+import re
 import shutil
 from pathlib import Path
 
@@ -12,40 +11,46 @@ import torch.distributed as dist
 from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-STAGING = ".staging"
+from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
+
+
+def _barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 class PrixLMTrainer(Trainer):
-    """`Trainer` whose checkpoints appear only when complete.
+    """`Trainer` whose checkpoints and release folder appear only when complete.
 
-    Each checkpoint is written under `<output_dir>/.staging/` and renamed to
-    `checkpoint-<step>` at the end, so a run killed mid-save never leaves a checkpoint that
-    looks whole (`get_last_checkpoint` ignores the staging folder).
+    A checkpoint `<output_dir>/checkpoint-<step>` is written by the Trainer inside
+    `<output_dir>/.checkpoint-<step>.partial/` (every process writes its RNG state there)
+    and published under its final name when all processes are done, so a run killed
+    mid-save never leaves a checkpoint that looks whole (`get_last_checkpoint` ignores the
+    partial folder, and the next save of that step removes it).
     """
 
     def _save_checkpoint(self, model, trial) -> None:
-        run_dir = self._get_output_dir(trial=trial)
-        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-        staging_root = os.path.join(run_dir, STAGING)
+        run_dir = Path(self._get_output_dir(trial=trial))
+        final = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staging = partial_path(final)
         if self.args.should_save:
-            shutil.rmtree(os.path.join(staging_root, name), ignore_errors=True)
+            check_parent(final, "--output_dir")
+            recover_interrupted(final)
+            staging.mkdir()
+        _barrier()  # the partial folder exists before any process writes into it
         original = self._get_output_dir
-        self._get_output_dir = lambda trial=None: staging_root  # type: ignore[method-assign]
+        # The Trainer writes `<run dir>/checkpoint-<step>`: here `<staging>/checkpoint-<step>`.
+        self._get_output_dir = lambda trial=None: str(staging)  # type: ignore[method-assign]
         try:
             super()._save_checkpoint(model, trial)
         finally:
             self._get_output_dir = original  # type: ignore[method-assign]
-        if dist.is_available() and dist.is_initialized():
-            dist.barrier()
+        _barrier()  # every process has written its files
         if self.args.should_save:
-            final = os.path.join(run_dir, name)
-            shutil.rmtree(final, ignore_errors=True)
-            os.replace(os.path.join(staging_root, name), final)
-            with contextlib.suppress(OSError):
-                os.rmdir(staging_root)
+            publish(staging / final.name, final)
+            shutil.rmtree(staging)
             _rotate(run_dir, self.args.save_total_limit)
-        if dist.is_available() and dist.is_initialized():
-            dist.barrier()
+        _barrier()
 
     def save_release(
         self,
@@ -55,14 +60,17 @@ class PrixLMTrainer(Trainer):
     ) -> Path:
         """Write the final model folder atomically: weights, code, tokenizer, arguments, metrics.
 
-        The Trainer's pickled `training_args.bin` is replaced by `training_args.json`;
-        `model_card` (markdown) becomes the folder's `README.md`.
+        Written in `.<name>.partial` beside `destination`, then renamed. The Trainer's
+        pickled `training_args.bin` is replaced by `training_args.json`; `model_card`
+        (markdown) becomes the folder's `README.md`.
         """
         destination = Path(destination)
-        staging = destination.with_name(f".{destination.name}.partial")
+        staging = partial_path(destination)
         if self.args.should_save:
-            shutil.rmtree(staging, ignore_errors=True)
-        self.save_model(str(staging))
+            check_parent(destination, "--output_dir")
+            recover_interrupted(destination)
+        _barrier()
+        self.save_model(str(staging))  # collective: every process takes part
         if self.args.should_save:
             (staging / "training_args.bin").unlink(missing_ok=True)
             (staging / "training_args.json").write_text(
@@ -74,18 +82,22 @@ class PrixLMTrainer(Trainer):
                 (staging / file_name).write_text(
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"
                 )
-            shutil.rmtree(destination, ignore_errors=True)
-            os.replace(staging, destination)
+            publish(staging, destination)
+        _barrier()
         return destination
 
 
-def _rotate(run_dir: str, limit: int | None) -> None:
+def _rotate(run_dir: Path, limit: int | None) -> None:
     """Keep the newest `limit` checkpoints."""
     if not limit:
         return
+    pattern = re.compile(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)")
     checkpoints = sorted(
-        (p for p in Path(run_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if p.is_dir()),
-        key=lambda p: int(p.name.rsplit("-", 1)[1]),
+        (p for p in run_dir.iterdir() if p.is_dir() and pattern.fullmatch(p.name)),
+        key=lambda p: int(pattern.fullmatch(p.name).group(1)),
     )
     for old in checkpoints[:-limit]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["PrixLMTrainer"]

@@ -9,6 +9,7 @@ import pytest
 import torch
 from transformers import (
     AutoModelForCausalLM,
+    AutoTokenizer,
     XLMRobertaConfig,
     XLMRobertaForCausalLM,
     XLMRobertaForMaskedLM,
@@ -53,12 +54,16 @@ def test_converted_official_checkpoint_gives_identical_logits(
     tiny_tokenizer, tmp_path, mode, is_decoder
 ):
     official = _official_release(tiny_tokenizer, tmp_path / "official", is_decoder)
+    (tmp_path / ".converted.partial").mkdir()  # left by a killed conversion: removed
     destination = convert_official(
         tmp_path / "official", tmp_path / "converted", object_attention=mode
     )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["converted", "official"]
     assert sorted(
         p.name for p in destination.iterdir() if p.suffix in {".bin", ".safetensors"}
     ) == ["model.safetensors"]
+    # max_position_embeddings 64, positions start at pad_token_id + 1 = 2: 62 tokens fit
+    assert AutoTokenizer.from_pretrained(destination).model_max_length == 62
     converted = AutoModelForCausalLM.from_pretrained(destination, trust_remote_code=True).eval()
     assert converted.config.object_attention == mode and converted.config.vocab_size == len(
         tiny_tokenizer
@@ -82,6 +87,19 @@ def test_converter_rejects_foreign_weights_and_existing_output(tiny_tokenizer, t
     (tmp_path / "exists").mkdir()
     with pytest.raises(FileExistsError):
         convert_official(tmp_path / "official", tmp_path / "exists")
+
+
+def test_converter_failing_midway_leaves_no_output(tiny_tokenizer, tmp_path, monkeypatch):
+    _official_release(tiny_tokenizer, tmp_path / "official")
+
+    def save_then_fail(self, folder, **kwargs):
+        (Path(folder) / "config.json").write_text("{}")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(PrixLMForCausalKB, "save_pretrained", save_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        convert_official(tmp_path / "official", tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["official"]
 
 
 def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
