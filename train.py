@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
+import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before torch loads
+
+# isort: split
 from transformers import AutoTokenizer, HfArgumentParser, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
@@ -56,7 +58,11 @@ from prixlm.training.data import (
     tokenize_rows,
     tokenizer_training_texts,
 )
-from prixlm.training.model_factory import build_prixlm, fact_generation_config
+from prixlm.training.model_factory import (
+    build_prixlm,
+    fact_generation_config,
+    match_tokenizer_to_positions,
+)
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer
 
@@ -214,6 +220,7 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
         model_args, data_args, languages, training_args.seed
     )
     check_tokenizer_matches(tokenizer, model.config)
+    match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
     train_set = tokenize_rows(rows, tokenizer, data_args.max_fact_length or None)
     model.generation_config = fact_generation_config(model.config)
 
@@ -270,5 +277,4 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     main()

@@ -1,8 +1,14 @@
 """Checkpoint-wise downstream evaluation during training (the paper's Fig. 2).
 
-At the start of training, at every save and at the last step, `LinkPredictionCallback` runs link prediction
-on a fixed validation sample, logs the metrics beside the loss (TensorBoard and the
-Trainer's log history), and rewrites `lp_curve.csv` and `lp_curve.png` in the run folder.
+At the start of training, at every checkpoint step and at the last step,
+`LinkPredictionCallback` runs link prediction on a fixed validation sample, logs the metrics
+beside the loss (TensorBoard and the Trainer's log history), and rewrites `lp_curve.csv` and
+`lp_curve.png` in the run folder.
+
+At such a step the callback asks the Trainer to log the training loss (`should_log`), and
+runs link prediction in `on_log`, right after the Trainer has logged the loss: its own
+`trainer.log` then comes second, so it never clears the Trainer's pending loss log (which
+it did when called from `on_step_end`: the last step's loss went missing).
 """
 
 from __future__ import annotations
@@ -34,14 +40,22 @@ class LinkPredictionCallback(TrainerCallback):
         self.at_start = at_start
         self.trainer: Any = None  # set by the caller, to log through trainer.log
         self.records: list[dict[str, float]] = []
+        self._due_step: int | None = None  # a step whose loss log is awaited
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if self.at_start and state.global_step == 0:
             self._run(args, state, model)
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        # The last step is evaluated even when it is not a save step.
-        if state.global_step >= state.max_steps:
+    def on_step_end(self, args, state, control, **kwargs):
+        # Runs after DefaultFlowCallback: `should_save` marks a checkpoint step. Every process
+        # sets `should_log` (the loss log gathers the loss across processes).
+        if control.should_save or state.global_step >= state.max_steps:
+            control.should_log = True
+            self._due_step = state.global_step
+
+    def on_log(self, args, state, control, logs=None, model=None, **kwargs):
+        if self._due_step == state.global_step and "loss" in (logs or {}):
+            self._due_step = None
             self._run(args, state, model)
 
     def on_save(self, args, state, control, model=None, **kwargs):

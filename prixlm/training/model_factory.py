@@ -59,6 +59,24 @@ def fact_generation_config(config: PrixLMConfig) -> GenerationConfig:
     )
 
 
+def position_budget(config: PrixLMConfig) -> int:
+    """The longest input (tokens) that `config`'s position embeddings cover.
+
+    XLM-R positions start at `pad_token_id + 1` (2 for XLM-R), so
+    `max_position_embeddings - pad_token_id - 1` tokens fit (512 for xlm-roberta-base).
+    """
+    return config.max_position_embeddings - config.pad_token_id - 1
+
+
+def match_tokenizer_to_positions(tokenizer: Any, config: PrixLMConfig) -> Any:
+    """Set `tokenizer.model_max_length` to `position_budget(config)` (saved with the tokenizer).
+
+    Truncation (`truncation=True`) and the length warnings then follow the model's budget.
+    """
+    tokenizer.model_max_length = position_budget(config)
+    return tokenizer
+
+
 def build_prixlm(
     tokenizer: Any, seed: int | None = None, **config_kwargs: Any
 ) -> PrixLMForCausalKB:

@@ -186,3 +186,75 @@ def test_tiny_training_memorises_facts_that_constrained_lp_then_recovers(
             if r.labels[0] != row["object"]
         ]
         assert correct == len(train_rows), (language, wrong)
+
+
+def _log_steps(log_history: list[dict], key_prefix: str) -> list[int]:
+    return [h["step"] for h in log_history if any(k.startswith(key_prefix) for k in h)]
+
+
+def test_last_step_logs_loss_and_lp_and_tokenizer_has_the_position_budget(
+    tiny_dataset_dir, tmp_path
+):
+    """logging_steps=5, max_steps=20: losses at 5, 10, 15 and 20 (the last was lost), LP at
+    0, 10 (checkpoint) and 20 (last step), in the log history, TensorBoard and lp_curve.csv."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from transformers import AutoTokenizer
+
+    import train
+
+    run = tmp_path / "run"
+    settings = dict(
+        logging_steps="5", lp_eval_queries="2", lp_eval_beams="2", lp_eval_split="train"
+    )
+    settings.update(report_to="tensorboard", max_steps="20", save_steps="10")
+    release = train.main(_args(tiny_dataset_dir, run, **settings))
+    history = json.loads((run / "checkpoint-20" / "trainer_state.json").read_text())["log_history"]
+    assert _log_steps(history, "loss") == [5, 10, 15, 20]
+    assert _log_steps(history, "lp_en/") == [0, 10, 20]
+    curve = (run / "lp_curve.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in curve[1:]] == ["0", "10", "20"]
+    events = EventAccumulator(str(next((run / "runs").rglob("events.out.tfevents.*")).parent))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [5, 10, 15, 20]
+    assert [e.step for e in events.Scalars("train/lp_de/mrr")] == [0, 10, 20]
+
+    config = json.loads((release / "config.json").read_text())
+    budget = config["max_position_embeddings"] - config["pad_token_id"] - 1
+    for folder in (release, run / "checkpoint-20"):
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+        assert tokenizer.model_max_length == budget == 2 * 30
+
+
+def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path, monkeypatch):
+    """A save that fails midway leaves `.checkpoint-<step>.partial`, never `checkpoint-<step>`;
+    the next writer of that checkpoint (the resumed run) removes the partial folder."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    import train
+    from prixlm.training.trainer import PrixLMTrainer
+
+    run = tmp_path / "run"
+    (run / ".model.partial").mkdir(parents=True)  # left by an earlier killed release write
+    steps = ["--max_steps", "8", "--save_steps", "4"]
+    original = PrixLMTrainer._save_rng_state
+
+    def fail_at_step_8(self, output_dir):
+        if self.state.global_step == 8:
+            raise OSError("disk full")
+        return original(self, output_dir)
+
+    monkeypatch.setattr(PrixLMTrainer, "_save_rng_state", fail_at_step_8)
+    with pytest.raises(OSError, match="disk full"):
+        train.main(_args(tiny_dataset_dir, run, *steps))
+    assert sorted(p.name for p in run.glob("*checkpoint-*")) == [
+        ".checkpoint-8.partial",
+        "checkpoint-4",
+    ]
+    assert get_last_checkpoint(str(run)) == str(run / "checkpoint-4")
+    assert (run / ".checkpoint-8.partial" / "checkpoint-8" / "model.safetensors").is_file()
+
+    monkeypatch.setattr(PrixLMTrainer, "_save_rng_state", original)
+    train.main(_args(tiny_dataset_dir, run, *steps, "--resume_from_checkpoint", "true"))
+    names = sorted(p.name for p in run.iterdir() if "checkpoint" in p.name or "model" in p.name)
+    assert names == ["checkpoint-4", "checkpoint-8", "model"]
+    assert (run / "checkpoint-8" / "rng_state.pth").is_file()
