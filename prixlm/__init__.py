@@ -16,6 +16,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from prixlm.threads import configure_threads
+
+# Before anything loads torch: OpenMP reads its wait policy once (prixlm/threads.py).
+configure_threads()
+
 _PUBLIC = {
     "PrixLMConfig": "modeling_prixlm.configuration_prixlm",
     "PrixLMModel": "modeling_prixlm.modeling_prixlm",

@@ -17,8 +17,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 DEFAULT_LANGUAGES = "en,de,ja"
 
 
@@ -78,7 +76,6 @@ def main(argv: list[str] | None = None) -> None:
         "--test_queries", type=int, default=0, help="limit test queries per language (0: all)"
     )
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     started = time.time()
     languages = [code.strip() for code in args.languages.split(",")]
     output = args.output_dir
