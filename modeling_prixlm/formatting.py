@@ -18,7 +18,7 @@ Hub custom code: imports only the standard library (the tokenizer is passed in).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,17 +191,22 @@ def encode_link(
     return _join(tokenizer, prompt, obj)
 
 
-def encode_row(tokenizer: Any, row: dict[str, Any]) -> EncodedFact:
-    """Encode one dataset row (schema in docs/architecture.md): a triple or a link."""
-    if row.get("kind", "triple") == "link":
-        return encode_link(
-            tokenizer,
-            row["subject"],
-            row["subject_language"],
-            row["object_language"],
-            row["object"],
+def encode_prompt(tokenizer: Any, row: Mapping[str, Any]) -> list[int]:
+    """The prompt ids (ending with `[O]`) of one dataset row (schema in
+    docs/architecture.md): a triple's (`kind` "triple", the default) or a link's."""
+    kind = row.get("kind", "triple")
+    if kind == "link":
+        return encode_link_prompt(
+            tokenizer, row["subject"], row["subject_language"], row["object_language"]
         )
-    return encode_triple(tokenizer, row["subject"], row["relation"], row["object"])
+    if kind == "triple":
+        return encode_triple_prompt(tokenizer, row["subject"], row["relation"])
+    raise ValueError(f"row kind {kind!r}: expected 'triple' or 'link'")
+
+
+def encode_row(tokenizer: Any, row: Mapping[str, Any]) -> EncodedFact:
+    """Encode one dataset row (schema in docs/architecture.md): a triple or a link."""
+    return _join(tokenizer, encode_prompt(tokenizer, row), row["object"])
 
 
 def within_length(
@@ -252,6 +257,7 @@ __all__ = [
     "encode_link",
     "encode_link_prompt",
     "encode_object",
+    "encode_prompt",
     "encode_row",
     "encode_triple",
     "encode_triple_prompt",

@@ -39,8 +39,8 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from prixlm.link_prediction.decoding_steps import (
     DecodingRows,
     Query,
-    as_trie,
     encode_query,
+    eval_mode,
     extend_rows,
     left_pad,
     log_probs_at,
@@ -49,6 +49,17 @@ from prixlm.link_prediction.decoding_steps import (
     run_rows,
     uses_cache,
 )
+
+#: Default row budget of `predict_objects`: queries x beams per forward (measured in
+#: docs/benchmarks.md, "Constrained link prediction vs the reference").
+DEFAULT_MAX_ROWS = 1024
+
+
+def default_batch_size(num_beams: int, max_rows: int = DEFAULT_MAX_ROWS) -> int:
+    """Queries per forward of `predict_objects` for a budget of `max_rows` rows (>= 1)."""
+    if num_beams < 1 or max_rows < 1:
+        raise ValueError(f"num_beams={num_beams} and max_rows={max_rows} must be >= 1")
+    return max(1, max_rows // num_beams)
 
 
 @dataclass
@@ -86,18 +97,26 @@ def predict_objects(
     queries: Sequence[Query],
     candidates_or_trie: Sequence[str] | EntityTrie,
     num_beams: int = 50,
-    batch_size: int = 8,
+    batch_size: int | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> list[RankedObjects]:
     """Algorithm 1 (official-release semantics, module docstring) for every query.
 
+    The model runs in eval mode (its previous mode is restored afterwards, also on errors):
+    dropout would change the ranking at every call.
+
     Args:
         model: a `PrixLMForCausalKB` (or any causal LM taking `input_ids`, 2D
-            `attention_mask`, `cache`, `use_cache`, `logits_to_keep`), in eval mode.
+            `attention_mask`, `cache`, `use_cache`, `logits_to_keep`), in any mode.
         queries: `(subject, relation)` triples, `(subject, s_lang, o_lang)` links or rows.
         candidates_or_trie: entity labels or a prebuilt `EntityTrie` (with labels, ideally).
         num_beams: K, the partial sequences kept per query and step (paper: 50).
         batch_size: queries decoded together; a forward sees up to `batch_size * num_beams`
-            rows and returns `(rows, vocab)` logits (mind memory with a 250k vocabulary).
+            rows and returns `(rows, vocab)` float32 logits. Default:
+            `default_batch_size(num_beams, max_rows)`.
+        max_rows: the row budget that sets the default `batch_size` (`max_rows // num_beams`
+            queries, at least one). Logits take `max_rows x vocab x 4` bytes per step:
+            1 GB for 1,024 rows and XLM-R's 250k vocabulary; lower it on a small GPU.
     Returns:
         One `RankedObjects` per query: every completed candidate, by increasing loss.
     Raises:
@@ -105,14 +124,16 @@ def predict_objects(
             that tokenises to nothing, an unknown language, or a candidate that does not fit
             `max_position_embeddings` after the longest prompt.
     """
+    if batch_size is None:
+        batch_size = default_batch_size(num_beams, max_rows)
     if num_beams < 1 or batch_size < 1:
         raise ValueError(f"num_beams={num_beams} and batch_size={batch_size} must be >= 1")
     prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
     results: list[RankedObjects] = []
-    for start in range(0, len(prompts), batch_size):
-        results.extend(
-            _decode_batch(model, tokenizer, prompts[start : start + batch_size], trie, num_beams)
-        )
+    with eval_mode(model):
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start : start + batch_size]
+            results.extend(_decode_batch(model, tokenizer, batch, trie, num_beams))
     return results
 
 
@@ -195,6 +216,7 @@ def score_candidates(
     `predict_objects` scores what it completes. Candidates are taken in trie (lexicographic)
     order, in chunks; within a chunk the trie is walked level by level, one forward per
     level for all distinct prefixes of that length, so a shared prefix is encoded once.
+    The model runs in eval mode (its previous mode is restored afterwards).
 
     Args:
         batch_size: queries scored together.
@@ -207,28 +229,29 @@ def score_candidates(
     if batch_size < 1 or max_rows < batch_size:
         raise ValueError(f"need 1 <= batch_size ({batch_size}) <= max_rows ({max_rows})")
     prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
-    parents, node_tokens = trie.parents_and_tokens()
-    leaves = _leaves_in_trie_order(trie, parents)
-    chunk = max(1, max_rows // batch_size)
+    tables = _TrieTables.of(trie)
+    leaves = _leaves_in_trie_order(trie, tables.parents)
+    leaves_per_chunk = max(1, max_rows // batch_size)
     leaf_scores = torch.empty(len(prompts), leaves.numel(), dtype=torch.float64)
     device, use_cache = model_device(model), uses_cache(model)
-    for start in range(0, len(prompts), batch_size):
-        batch = prompts[start : start + batch_size]
-        prompt_rows = DecodingRows(*left_pad(batch, tokenizer.pad_token_id, device), None)
-        prompt_logits, prompt_rows = run_rows(model, prompt_rows, fresh=True, use_cache=use_cache)
-        for first in range(0, leaves.numel(), chunk):
-            chunk_leaves = leaves[first : first + chunk]
-            losses = _score_subtrie(
-                model,
-                trie,
-                parents,
-                node_tokens,
-                chunk_leaves,
-                prompt_rows,
-                prompt_logits,
-                use_cache,
+    with eval_mode(model):
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start : start + batch_size]
+            prompt_rows = DecodingRows(*left_pad(batch, tokenizer.pad_token_id, device), None)
+            prompt_logits, prompt_rows = run_rows(
+                model, prompt_rows, fresh=True, use_cache=use_cache
             )
-            leaf_scores[start : start + len(batch), first : first + chunk] = -losses
+            for first in range(0, leaves.numel(), leaves_per_chunk):
+                chunk = slice(first, first + leaves_per_chunk)
+                losses = _score_subtrie(
+                    model,
+                    tables=tables,
+                    leaves=leaves[chunk],
+                    prompt_rows=prompt_rows,
+                    prompt_logits=prompt_logits,
+                    use_cache=use_cache,
+                )
+                leaf_scores[start : start + len(batch), chunk] = -losses
     # leaves are in trie order: map every entity to its leaf's column
     leaf_order = torch.argsort(leaves)
     columns = leaf_order[torch.searchsorted(leaves[leaf_order], trie.entity_nodes)]
@@ -251,71 +274,113 @@ def _leaves_in_trie_order(trie: EntityTrie, parents: torch.Tensor) -> torch.Tens
     return leaves[order]
 
 
+@dataclass(frozen=True)
+class _TrieTables:
+    """The trie with every node's parent and incoming token `(num_nodes,)` (root: -1)."""
+
+    trie: EntityTrie
+    parents: torch.Tensor
+    tokens: torch.Tensor
+
+    @classmethod
+    def of(cls, trie: EntityTrie) -> _TrieTables:
+        parents, tokens = trie.parents_and_tokens()
+        return cls(trie, parents, tokens)
+
+    def depth(self, nodes: torch.Tensor) -> torch.Tensor:
+        """`(n,)` depth of `nodes` (the root is 0, a node after one token is 1)."""
+        return torch.searchsorted(self.trie.depth_offsets, nodes, right=True) - 1
+
+    def with_ancestors(self, nodes: torch.Tensor) -> torch.Tensor:
+        """`nodes` and every ancestor (the root, node 0, included), sorted and distinct."""
+        found, frontier = [nodes], nodes
+        while frontier.numel():
+            frontier = torch.unique(self.parents[frontier])
+            frontier = frontier[frontier >= 0]  # the root's parent is -1
+            found.append(frontier)
+        return torch.unique(torch.cat(found))
+
+
+@dataclass(frozen=True)
+class _QueryMajorRows:
+    """How the rows of one forward are laid out: every query x every node of `nodes`.
+
+    Row `query * len(nodes) + slot` is query `query`'s prompt followed by the path to
+    `nodes[slot]` (`nodes` sorted ascending): the prompt rows are `nodes = [root]`.
+    """
+
+    nodes: torch.Tensor
+    num_queries: int
+
+    def rows_of(self, nodes: torch.Tensor) -> torch.Tensor:
+        """`(num_queries * len(nodes),)` flat rows of the pairs (query, node), query-major.
+
+        Every node of `nodes` must be one of `self.nodes`.
+        """
+        slot = torch.searchsorted(self.nodes, nodes)
+        first_row_of_query = torch.arange(self.num_queries)[:, None] * self.nodes.numel()
+        return (first_row_of_query + slot[None, :]).reshape(-1)
+
+    def tokens_of(self, tokens: torch.Tensor) -> torch.Tensor:
+        """`(len(tokens),)` per-node values repeated for every query, aligned with `rows_of`."""
+        return tokens.repeat(self.num_queries)
+
+
 def _score_subtrie(
     model: Any,
-    trie: EntityTrie,
-    parents: torch.Tensor,
-    node_tokens: torch.Tensor,
+    *,
+    tables: _TrieTables,
     leaves: torch.Tensor,
     prompt_rows: DecodingRows,
     prompt_logits: torch.Tensor,
     use_cache: bool,
 ) -> torch.Tensor:
-    """Losses `(queries, len(leaves))` of the paths to `leaves`, level by level."""
+    """Losses `(queries, len(leaves))` of the paths from the root to `leaves`.
+
+    Level by level over `leaves` and their ancestors: the nodes of depth `d` take their
+    log-probabilities from the logits of their parents' rows (depth `d - 1`), then the
+    nodes that continue (not `[EOS]`) become the rows of the next forward.
+
+    Args:
+        prompt_rows, prompt_logits: the queries' prompts and their next-token logits
+            `(queries, vocab)`: the rows of the root.
+    """
     num_queries = prompt_logits.shape[0]
-    nodes = {0: leaves}
-    frontier = leaves
-    while bool((frontier > 0).any()):  # every ancestor of the chunk's leaves
-        frontier = torch.unique(parents[frontier[frontier > 0]])
-        frontier = frontier[frontier > 0]
-        if frontier.numel():
-            nodes[len(nodes)] = frontier
-    chunk_nodes = torch.unique(torch.cat(list(nodes.values())))
-    depth = torch.searchsorted(trie.depth_offsets, chunk_nodes, right=True) - 1
-    loss = torch.zeros(num_queries, chunk_nodes.numel() + 1, dtype=torch.float64)  # last: root
-    level_nodes = torch.zeros(1, dtype=torch.long)  # nodes whose logits are in `logits`
+    device = prompt_logits.device
+    parents, node_tokens = tables.parents, tables.tokens
+    nodes = tables.with_ancestors(leaves)  # nodes[0] is the root
+    depth = tables.depth(nodes)
+    loss = torch.zeros(num_queries, nodes.numel(), dtype=torch.float64)  # root: loss 0
+    layout = _QueryMajorRows(nodes=nodes[:1], num_queries=num_queries)  # rows of `logits`
     rows, logits = prompt_rows, prompt_logits
     for level in range(1, int(depth.max()) + 1):
-        here = chunk_nodes[depth == level]
-        parent_slot = torch.searchsorted(level_nodes, parents[here])
-        row = (
-            torch.arange(num_queries)[:, None] * level_nodes.numel() + parent_slot[None, :]
-        ).reshape(-1)
-        token = node_tokens[here].repeat(num_queries)
-        log_p = log_probs_at(logits, row.to(logits.device), token.to(logits.device)).cpu()
-        parent_loss = _gather_loss(loss, chunk_nodes, parents[here], num_queries)
-        columns = torch.searchsorted(chunk_nodes, here)
-        loss[:, columns] = parent_loss - log_p.view(num_queries, -1)
-        inner = here[node_tokens[here] != trie.eos_token_id]
+        here = nodes[depth == level]
+        log_p = log_probs_at(
+            logits,
+            layout.rows_of(parents[here]).to(device),
+            layout.tokens_of(node_tokens[here]).to(device),
+        ).cpu()
+        parent_loss = loss[:, torch.searchsorted(nodes, parents[here])]
+        loss[:, torch.searchsorted(nodes, here)] = parent_loss - log_p.view(num_queries, -1)
+        inner = here[node_tokens[here] != tables.trie.eos_token_id]
         if inner.numel() == 0:
             break
-        inner_slot = torch.searchsorted(level_nodes, parents[inner])
-        inner_rows = (
-            torch.arange(num_queries)[:, None] * level_nodes.numel() + inner_slot[None, :]
-        ).reshape(-1)
         rows = extend_rows(
             rows,
-            inner_rows.to(logits.device),
-            node_tokens[inner].repeat(num_queries).to(logits.device),
-            copy_cache=True,
+            layout.rows_of(parents[inner]).to(device),
+            layout.tokens_of(node_tokens[inner]).to(device),
+            copy_cache=True,  # never reorder `prompt_rows`' cache: every chunk starts from it
         )
         logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
-        level_nodes = inner
-    return loss[:, torch.searchsorted(chunk_nodes, leaves)]
-
-
-def _gather_loss(
-    loss: torch.Tensor, chunk_nodes: torch.Tensor, nodes: torch.Tensor, num_queries: int
-) -> torch.Tensor:
-    """Losses `(queries, len(nodes))` of `nodes` (the root, id 0, has loss 0)."""
-    columns = torch.where(nodes == 0, loss.shape[1] - 1, torch.searchsorted(chunk_nodes, nodes))
-    return loss[:, columns]
+        layout = _QueryMajorRows(nodes=inner, num_queries=num_queries)
+    return loss[:, torch.searchsorted(nodes, leaves)]
 
 
 __all__ = [
+    "DEFAULT_MAX_ROWS",
     "Query",
     "RankedObjects",
-    "as_trie",
+    "default_batch_size",
     "encode_query",
     "predict_objects",
     "score_candidates",

@@ -1,13 +1,18 @@
 """Model steps shared by the link-prediction decoders (`prixlm.link_prediction.decoding`).
 
-Queries to prompt ids, input checks that must pass before any forward, and rows of growing
-sequences that carry a KV cache (left-padded prompts, 2D attention masks over past + new
-tokens, the cache index-selected when rows are re-parented).
+Queries to prompt ids, input checks that must pass before any forward, eval mode for the
+duration of a decoding, and rows of growing sequences that carry a KV cache (left-padded
+prompts, 2D attention masks over past + new tokens, the cache index-selected when rows are
+re-parented).
+
+Public (`__all__`): what other modules use. The row helpers (`DecodingRows`, `run_rows`,
+`extend_rows`, ...) are the decoders' internals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +20,12 @@ import torch
 from transformers.cache_utils import DynamicCache
 
 from modeling_prixlm.constrained_decoding import EntityTrie
-from modeling_prixlm.formatting import encode_link_prompt, encode_triple_prompt, special_token_ids
+from modeling_prixlm.formatting import (
+    encode_link_prompt,
+    encode_prompt,
+    encode_triple_prompt,
+    special_token_ids,
+)
 
 #: (subject, relation), (subject, subject_language, object_language) or a dataset row.
 Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
@@ -24,10 +34,7 @@ Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
 def encode_query(tokenizer: Any, query: Query) -> list[int]:
     """Prompt ids ending with `[O]` for a triple or link query (see `formatting`)."""
     if isinstance(query, Mapping):
-        if query.get("kind", "triple") == "link":
-            query = (query["subject"], query["subject_language"], query["object_language"])
-        else:
-            query = (query["subject"], query["relation"])
+        return encode_prompt(tokenizer, query)
     if isinstance(query, tuple) and len(query) == 2:
         return encode_triple_prompt(tokenizer, *query)
     if isinstance(query, tuple) and len(query) == 3:
@@ -81,6 +88,26 @@ def prepare_inputs(
                 f"{int((fed > budget).sum())} candidates are too long: drop or shorten them"
             )
     return prompts, trie
+
+
+@contextmanager
+def eval_mode(model: Any) -> Iterator[Any]:
+    """Run `model` in eval mode (no dropout), then restore every submodule's previous mode.
+
+    Decoding in train mode would give different rankings on every call. The modes are
+    restored also when the body raises.
+    """
+    if not isinstance(model, torch.nn.Module):
+        yield model
+        return
+    modules = list(model.modules())
+    previous = [module.training for module in modules]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in zip(modules, previous, strict=True):
+            module.training = training
 
 
 def model_device(model: Any) -> torch.device:
@@ -164,16 +191,4 @@ def log_probs_at(logits: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor)
     return (logits[rows, tokens] - normaliser[rows]).double()
 
 
-__all__ = [
-    "DecodingRows",
-    "Query",
-    "as_trie",
-    "encode_query",
-    "extend_rows",
-    "left_pad",
-    "log_probs_at",
-    "model_device",
-    "prepare_inputs",
-    "run_rows",
-    "uses_cache",
-]
+__all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs"]

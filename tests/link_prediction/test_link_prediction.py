@@ -12,6 +12,7 @@ from tiny_models import TINY_FACTS, make_tiny_model
 from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
 from modeling_prixlm.formatting import encode_object, special_token_ids
 from prixlm.link_prediction.decoding import encode_query, predict_objects, score_candidates
+from prixlm.training.model_factory import build_prixlm
 
 QUERIES = [
     ("Germany", "currency"),  # gold "euro"
@@ -198,9 +199,71 @@ def test_a_candidate_beyond_the_position_budget_fails_before_decoding(setup):
                 decode(model, tokenizer, QUERIES, ["euro", too_long])
 
 
+def test_default_batch_size_comes_from_the_row_budget(setup):
+    """Issue 9 #11: with no batch_size, `max_rows // num_beams` queries share a forward."""
+    from prixlm.link_prediction import decoding
+
+    model, tokenizer, labels, *_ = setup
+    assert decoding.default_batch_size(50) == decoding.DEFAULT_MAX_ROWS // 50
+    assert decoding.default_batch_size(50, max_rows=10) == 1
+    assert decoding.default_batch_size(4, max_rows=9) == 2
+    with mock.patch.object(decoding, "_decode_batch", wraps=decoding._decode_batch) as decode:
+        default = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4, max_rows=9)
+    assert [len(call.args[2]) for call in decode.call_args_list] == [2, 2]
+    explicit = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4, batch_size=1)
+    assert [r.labels for r in default] == [r.labels for r in explicit]
+
+
 def test_bad_sizes(setup):
     model, tokenizer, labels, *_ = setup
     with pytest.raises(ValueError, match="num_beams=0"):
         predict_objects(model, tokenizer, QUERIES, labels, num_beams=0)
+    with pytest.raises(ValueError, match="max_rows=0"):
+        predict_objects(model, tokenizer, QUERIES, labels, max_rows=0)
     with pytest.raises(ValueError, match="batch_size"):
         score_candidates(model, tokenizer, QUERIES, labels, batch_size=8, max_rows=4)
+
+
+@pytest.fixture(scope="module")
+def dropout_model(tiny_tokenizer):
+    """A tiny Prix-LM with dropout 0.5 everywhere, left in train mode."""
+    model = build_prixlm(
+        tiny_tokenizer,
+        seed=2,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        hidden_dropout_prob=0.5,
+        attention_probs_dropout_prob=0.5,
+    )
+    return model.train()
+
+
+def test_decoding_runs_in_eval_mode_and_restores_train_mode(setup, dropout_model):
+    """Issue 9 #7: a model left in train mode decodes without dropout, deterministically."""
+    _, tokenizer, labels, *_ = setup
+    model = dropout_model.train()
+    model.lm_head.train(False)  # a mixed state is restored module by module
+    first = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4)
+    second = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4)
+    scores = [score_candidates(model, tokenizer, QUERIES, labels) for _ in range(2)]
+    assert model.training and model.roberta.training and not model.lm_head.training
+    model.eval()
+    expected = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4)
+    expected_scores = score_candidates(model, tokenizer, QUERIES, labels)
+    model.train()
+    for a, b, c in zip(first, second, expected, strict=True):
+        assert a.labels == b.labels == c.labels
+        assert a.losses == b.losses == c.losses
+    assert torch.equal(scores[0], scores[1]) and torch.equal(scores[0], expected_scores)
+
+
+def test_train_mode_is_restored_when_decoding_fails(setup, dropout_model):
+    _, tokenizer, labels, *_ = setup
+    model = dropout_model.train()
+    with mock.patch.object(model, "forward", side_effect=RuntimeError("out of memory")):
+        for decode in (predict_objects, score_candidates):
+            with pytest.raises(RuntimeError, match="out of memory"):
+                decode(model, tokenizer, QUERIES, labels)
+            assert all(module.training for module in model.modules())

@@ -14,7 +14,9 @@ from modeling_prixlm.formatting import (
     add_prixlm_tokens,
     check_tokenizer_matches,
     encode_link,
+    encode_link_prompt,
     encode_object,
+    encode_prompt,
     encode_row,
     encode_triple,
     encode_triple_prompt,
@@ -120,3 +122,18 @@ def test_tokenizer_that_does_not_match_the_config_is_rejected(tiny_tokenizer):
     add_prixlm_tokens(other, ["en"])
     with pytest.raises(ValueError, match=r"\[S\] is 6 in the tokenizer but \d+ in the config"):
         check_tokenizer_matches(other, model.config)
+
+
+def test_encode_prompt_dispatches_on_kind_and_rejects_unknown_kinds(tiny_tokenizer):
+    tok = tiny_tokenizer
+    link = {"kind": "link", "subject": "Japan", "subject_language": "en", "object_language": "ja"}
+    triple = {"subject": "Japan", "relation": "currency"}  # kind defaults to "triple"
+    assert encode_prompt(tok, link) == encode_link_prompt(tok, "Japan", "en", "ja")
+    assert encode_prompt(tok, triple) == encode_triple_prompt(tok, "Japan", "currency")
+    assert encode_row(tok, {**link, "object": "日本"}) == encode_link(
+        tok, "Japan", "en", "ja", "日本"
+    )
+    with pytest.raises(ValueError, match="row kind 'tripel': expected 'triple' or 'link'"):
+        encode_prompt(tok, {**triple, "kind": "tripel"})
+    with pytest.raises(ValueError, match="row kind 'tripel'"):
+        encode_row(tok, {**triple, "kind": "tripel", "object": "yen"})
