@@ -1,0 +1,156 @@
+"""Propose facts for a thin language from what other languages hold (issue 10, item 6).
+
+Run::
+
+    python -m prixlm.complete --model MODEL_DIR --dataset DATASET_DIR --target_language et \\
+        --output new_facts.nt [--tsv new_facts.tsv] [--threshold 0.5] [--max_per_pair 1] \\
+        [--evidence_languages en,de] [--target_splits train,validation] [--num_beams 50]
+
+For every (subject, relation) pair that an evidence language holds and the target lacks
+(`prixlm.completion.knowledge`): the subject is mapped to the target language through the
+dataset's `links` config, the relation keeps its IRI (named by the target's own label), and
+constrained link prediction over the target's entities proposes objects; those whose
+probability `exp(-loss)` is at least `--threshold` are written as N-Triples with the dumps'
+IRIs, and as a TSV with labels, score, the evidence languages and those whose own object is
+linked to the proposed one (agreement). `--target_splits` limits what the target is taken to
+hold (e.g. hide its test split to measure: `prixlm.completion.measure`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from prixlm.atomic_output import check_parent
+from prixlm.completion.knowledge import QueryStats, completion_queries, label_iris, target_labels
+from prixlm.completion.loading import (
+    CompletionInputError,
+    CompletionKB,
+    check_model_path,
+    load_completion_kb,
+)
+from prixlm.completion.output import default_tsv_path, write_proposals
+from prixlm.completion.propose import Proposal, propose_objects
+
+
+def run_completion(
+    model: Any,
+    tokenizer: Any,
+    kb: CompletionKB,
+    threshold: float,
+    max_per_pair: int = 1,
+    num_beams: int = 50,
+    batch_size: int = 8,
+    limit: int | None = None,
+    progress: bool = True,
+) -> tuple[list[Proposal], QueryStats]:
+    """The proposals for `kb`'s target (the first `limit` queries) and the query counts."""
+    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
+    queries = queries[:limit] if limit is not None else queries
+    candidates = label_iris(target_labels(kb.target, kb.links))
+    proposals = propose_objects(
+        model,
+        tokenizer,
+        queries,
+        candidates,
+        threshold,
+        max_per_pair=max_per_pair,
+        num_beams=num_beams,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return proposals, stats
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    items = [item.strip() for item in (text or "").split(",") if item.strip()]
+    return items or None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.complete",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="model folder (or Hub id)")
+    parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
+    parser.add_argument("--target_language", required=True, help="the language to complete")
+    parser.add_argument("--output", required=True, help="N-Triples file to write")
+    parser.add_argument("--tsv", default=None, help="TSV file (default: --output with .tsv)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="min probability exp(-loss)")
+    parser.add_argument("--max_per_pair", type=int, default=1, help="max objects per pair")
+    parser.add_argument("--evidence_languages", default=None, help="default: all but the target")
+    parser.add_argument("--target_splits", default=None, help="splits the target holds (all)")
+    parser.add_argument("--num_beams", type=int, default=50)
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    parser.add_argument("--no_progress", action="store_true")
+    return parser.parse_args(argv)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Everything that can be checked without reading the dataset (CompletionInputError)."""
+    check_model_path(args.model)
+    if not 0.0 <= args.threshold <= 1.0:
+        raise CompletionInputError(f"--threshold {args.threshold}: a probability in [0, 1]")
+    for name in ("max_per_pair", "num_beams", "batch_size"):
+        if getattr(args, name) < 1:
+            raise CompletionInputError(f"--{name} {getattr(args, name)}: must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise CompletionInputError(f"--limit {args.limit}: must be >= 1")
+    check_parent(args.output, "--output")
+    check_parent(args.tsv or default_tsv_path(args.output), "--tsv")
+
+
+def load_model(model_path: str, device: str | None) -> tuple[Any, Any]:
+    """The model (eval mode, on `device`) and tokenizer of a Prix-LM folder or Hub id."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=True)
+    model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True)
+    return model.to(device).eval(), tokenizer
+
+
+def main(argv: Sequence[str] | None = None) -> list[Proposal]:
+    """Run the command; exits with status 2 and a one-line error for bad input."""
+    args = parse_args(argv)
+    tsv = args.tsv or default_tsv_path(args.output)
+    try:
+        check_arguments(args)
+        kb = load_completion_kb(
+            args.dataset,
+            args.target_language,
+            _split_list(args.evidence_languages),
+            _split_list(args.target_splits),
+        )
+    except (CompletionInputError, NotADirectoryError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+    model, tokenizer = load_model(args.model, args.device)
+    proposals, stats = run_completion(
+        model,
+        tokenizer,
+        kb,
+        args.threshold,
+        args.max_per_pair,
+        args.num_beams,
+        args.batch_size,
+        args.limit,
+        progress=not args.no_progress,
+    )
+    write_proposals(proposals, args.output, tsv)
+    counts = ", ".join(f"{key} {value}" for key, value in asdict(stats).items())
+    print(f"{args.target_language}: {counts}")
+    print(f"wrote {len(proposals)} facts with score >= {args.threshold}: {args.output}, {tsv}")
+    return proposals
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Read a Prix-LM dataset (folder or Hub id) for completion, checking it before any work.
+
+Errors name the argument: a dataset path that does not exist or holds no configs, a target
+or evidence language the dataset does not have, a split the target config lacks, a language
+config without rows, a dataset without the `links` config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prixlm.completion.knowledge import LINKS_CONFIG, NON_LANGUAGE_CONFIGS, LanguageFacts, Links
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+class CompletionInputError(ValueError):
+    """A command-line input that cannot work (raised before any model or decoding work)."""
+
+
+def check_model_path(model: str) -> None:
+    """A local model folder must exist and hold `config.json`; `org/name` may be a Hub id."""
+    path = Path(model)
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise CompletionInputError(f"--model {model}: no config.json in this folder")
+        return
+    if not _HUB_ID.fullmatch(model):
+        raise CompletionInputError(f"--model {model}: no such folder")
+
+
+def dataset_languages(dataset: str) -> list[str]:
+    """The language configs of `dataset` (every config but `links` and `all`)."""
+    from datasets import get_dataset_config_names
+
+    if not Path(dataset).exists() and not _HUB_ID.fullmatch(dataset):
+        raise CompletionInputError(f"--dataset {dataset}: no such folder")
+    try:
+        configs = get_dataset_config_names(dataset)
+    except Exception as err:  # datasets raises several types for an unreadable dataset
+        raise CompletionInputError(f"--dataset {dataset}: cannot read its configs ({err})") from err
+    if LINKS_CONFIG not in configs:
+        raise CompletionInputError(
+            f"--dataset {dataset}: no '{LINKS_CONFIG}' config (configs: {sorted(configs)}); "
+            "completion maps subjects and objects through the cross-lingual links"
+        )
+    languages = sorted(c for c in configs if c not in NON_LANGUAGE_CONFIGS)
+    if not languages:
+        raise CompletionInputError(f"--dataset {dataset}: no language configs")
+    return languages
+
+
+@dataclass
+class CompletionKB:
+    """The target's visible facts, the evidence languages' facts and the links."""
+
+    target: LanguageFacts
+    evidence: list[LanguageFacts]
+    links: Links
+    target_rows: dict[str, list[dict[str, Any]]]  # every split of the target config
+
+
+def _rows(dataset: str, config: str) -> dict[str, list[dict[str, Any]]]:
+    from datasets import load_dataset
+
+    try:
+        splits = load_dataset(dataset, config)
+    except Exception as err:  # datasets raises several types for unreadable files
+        message = f"--dataset {dataset}: config {config!r} is empty or unreadable ({err})"
+        raise CompletionInputError(message) from err
+    return {name: split.to_list() for name, split in splits.items()}
+
+
+def load_completion_kb(
+    dataset: str,
+    target_language: str,
+    evidence_languages: Sequence[str] | None = None,
+    target_splits: Sequence[str] | None = None,
+) -> CompletionKB:
+    """Load the target (only `target_splits`, default all, count as facts it holds), the
+    evidence languages (every split; default every other language) and the links.
+
+    Raises:
+        CompletionInputError: see the module doc.
+    """
+    languages = dataset_languages(dataset)
+    if target_language not in languages:
+        raise CompletionInputError(
+            f"--target_language {target_language!r}: not a language of {dataset} ({languages})"
+        )
+    evidence_languages = list(evidence_languages or [c for c in languages if c != target_language])
+    unknown = [c for c in evidence_languages if c not in languages or c == target_language]
+    if unknown or not evidence_languages:
+        raise CompletionInputError(
+            f"--evidence_languages {','.join(evidence_languages)}: need languages of {dataset} "
+            f"other than the target ({[c for c in languages if c != target_language]})"
+        )
+    target_rows = _rows(dataset, target_language)
+    splits = list(target_splits or target_rows)
+    missing = [s for s in splits if s not in target_rows]
+    if missing:
+        raise CompletionInputError(
+            f"--target_splits: {missing} not in config {target_language!r} ({sorted(target_rows)})"
+        )
+    target = LanguageFacts(target_language)
+    for split in splits:
+        target.add_rows(target_rows[split])
+    if not any(target_rows.values()):
+        raise CompletionInputError(f"--dataset {dataset}: config {target_language!r} has no rows")
+    evidence = []
+    for language in evidence_languages:
+        facts = LanguageFacts(language)
+        for rows in _rows(dataset, language).values():
+            facts.add_rows(rows)
+        if not facts.objects:
+            raise CompletionInputError(f"--dataset {dataset}: config {language!r} has no triples")
+        evidence.append(facts)
+    links = Links()
+    for rows in _rows(dataset, LINKS_CONFIG).values():
+        links.add_rows(rows)
+    if not links.targets:
+        raise CompletionInputError(f"--dataset {dataset}: the '{LINKS_CONFIG}' config is empty")
+    return CompletionKB(target, evidence, links, target_rows)
+
+
+__all__ = [
+    "CompletionInputError",
+    "CompletionKB",
+    "check_model_path",
+    "dataset_languages",
+    "load_completion_kb",
+]

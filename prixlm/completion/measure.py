@@ -1,0 +1,228 @@
+"""Precision and recall of completion on a language's held-out facts.
+
+Run::
+
+    python -m prixlm.completion.measure --model MODEL_DIR --dataset DATASET_DIR \\
+        --target_language et [--hidden_split test] [--max_per_pair 3] [--num_beams 50] \\
+        --output results/completion.json --plot docs/completion_pr.png
+
+The target is taken to hold every split but `--hidden_split`; the other languages' facts
+(all splits) and the links are the evidence. Every proposal is kept (threshold 0, at most
+`--max_per_pair` per pair) and judged against the hidden facts:
+
+- a proposal is *judged* when its (subject, relation) pair has hidden facts, *correct* when
+  its object is one of them (proposals for pairs the target does not hold at all cannot be
+  judged and are only counted);
+- precision@t = correct / judged among proposals with score >= t (null without any);
+  recall@t = correct / all hidden facts (also those no evidence language holds).
+
+Three rankings are measured: the model's probability (`model`), the same restricted to
+proposals that at least one evidence language's linked object agrees with
+(`model_agreeing`), and `link_projection`, the model-free baseline that proposes the
+evidence objects mapped through the links, scored by the share of evidence languages that
+name them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from prixlm.atomic_output import atomic_file
+from prixlm.completion.knowledge import CompletionQuery, completion_queries
+
+THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
+METHODS = ("model", "model_agreeing", "link_projection")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A judged-or-not proposal: its pair, object IRI and score."""
+
+    subject_id: str
+    relation_id: str
+    object_id: str
+    score: float
+
+
+def hidden_facts(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """(subject IRI, relation IRI) -> object IRIs of the hidden triple rows."""
+    facts: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        if row["kind"] == "triple":
+            facts.setdefault((row["subject_id"], row["relation_id"]), set()).add(row["object_id"])
+    return facts
+
+
+def link_projection(queries: Sequence[CompletionQuery]) -> list[Scored]:
+    """Each evidence object linked to the target, scored by the share of languages naming it."""
+    scored = []
+    for query in queries:
+        languages = len(query.evidence_languages)
+        votes = Counter()
+        for _language, target in {(e.language, e.target_object_id) for e in query.evidence}:
+            if target is not None:
+                votes[target] += 1
+        for target, count in sorted(votes.items()):
+            scored.append(Scored(query.subject_id, query.relation_id, target, count / languages))
+    return scored
+
+
+def precision_recall(
+    scored: Sequence[Scored], truth: Mapping[tuple[str, str], set[str]], threshold: float
+) -> dict[str, float | int]:
+    """Counts, precision and recall of the proposals with score >= `threshold`."""
+    total = sum(map(len, truth.values()))
+    kept = [s for s in scored if s.score >= threshold]
+    judged = [s for s in kept if (s.subject_id, s.relation_id) in truth]
+    correct = sum(s.object_id in truth[s.subject_id, s.relation_id] for s in judged)
+    return {
+        "threshold": threshold,
+        "proposals": len(kept),
+        "judged": len(judged),
+        "correct": correct,
+        "precision": correct / len(judged) if judged else None,
+        "recall": correct / total if total else 0.0,
+    }
+
+
+def pr_curve(
+    scored: Sequence[Scored], truth: Mapping[tuple[str, str], set[str]]
+) -> list[tuple[float, float, float]]:
+    """(threshold, precision, recall) at every distinct score of the judged proposals."""
+    total = sum(map(len, truth.values()))
+    judged = sorted(
+        (s for s in scored if (s.subject_id, s.relation_id) in truth), key=lambda s: -s.score
+    )
+    points, correct = [], 0
+    for index, item in enumerate(judged):
+        correct += item.object_id in truth[item.subject_id, item.relation_id]
+        if index + 1 == len(judged) or judged[index + 1].score < item.score:
+            points.append((item.score, correct / (index + 1), correct / total))
+    return points
+
+
+def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path: Path, title: str):
+    """Precision (y) against recall (x), one line per method, written atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(5.5, 4.2), dpi=120)
+    for name, points in curves.items():
+        axis.plot([p[2] for p in points], [p[1] for p in points], label=name, marker=".", ms=3)
+    axis.set(xlabel="recall (held-out facts)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
+    axis.set_title(title, fontsize=9)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    with atomic_file(path, argument="--plot") as staging:
+        figure.savefig(staging, format="png")
+    plt.close(figure)
+
+
+def markdown_table(report: Mapping[str, Any]) -> str:
+    """Precision / recall (in %) and proposal counts per threshold and method."""
+    header = "| score >= | " + " | ".join(f"{m} P | {m} R | {m} n" for m in METHODS) + " |"
+    lines = [header, "|---:|" + "---:|---:|---:|" * len(METHODS)]
+    for index, threshold in enumerate(report["thresholds"]):
+        cells = []
+        for method in METHODS:
+            row = report["methods"][method][index]
+            precision = "–" if row["precision"] is None else f"{100 * row['precision']:.1f}"
+            cells += [precision, f"{100 * row['recall']:.1f}"]
+            cells.append(str(row["proposals"]))
+        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m prixlm.completion.measure")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--target_language", required=True)
+    parser.add_argument("--hidden_split", default="test")
+    parser.add_argument("--max_per_pair", type=int, default=3)
+    parser.add_argument("--num_beams", type=int, default=50)
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--output", required=True, help="JSON report")
+    parser.add_argument("--plot", default=None, help="precision-recall PNG")
+    parser.add_argument("--note", action="append", default=[], help="KEY=VALUE kept in the JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    import time
+
+    from prixlm.complete import load_model, run_completion
+    from prixlm.completion.loading import check_model_path, load_completion_kb
+
+    args = parse_args(argv)
+    check_model_path(args.model)
+    started = time.time()
+    probe = load_completion_kb(args.dataset, args.target_language)
+    if args.hidden_split not in probe.target_rows:
+        raise SystemExit(f"error: --hidden_split {args.hidden_split!r} not in the target config")
+    visible = [s for s in probe.target_rows if s != args.hidden_split]
+    kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
+    truth = hidden_facts(kb.target_rows[args.hidden_split])
+    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
+    model, tokenizer = load_model(args.model, args.device)
+    proposals, _ = run_completion(
+        model, tokenizer, kb, 0.0, args.max_per_pair, args.num_beams, args.batch_size
+    )
+    model_scored = [
+        Scored(p.query.subject_id, p.query.relation_id, p.object_id, p.score) for p in proposals
+    ]
+    agreeing = [s for s, p in zip(model_scored, proposals, strict=True) if p.agreeing_languages]
+    methods = {
+        "model": model_scored,
+        "model_agreeing": agreeing,
+        "link_projection": link_projection(queries),
+    }
+    query_pairs = {(q.subject_id, q.relation_id) for q in queries}
+    report = {
+        "command": "python -m prixlm.completion.measure "
+        + shlex.join(sys.argv[1:] if argv is None else argv),
+        "notes": dict(note.split("=", 1) for note in args.note),
+        "target_language": args.target_language,
+        "hidden_split": args.hidden_split,
+        "evidence_languages": [kb_.language for kb_ in kb.evidence],
+        "score": "exp(-loss): the model's probability of the object's tokens and [EOS] "
+        "(full-vocabulary softmax, uncalibrated)",
+        "num_beams": args.num_beams,
+        "max_per_pair": args.max_per_pair,
+        "queries": asdict(stats),
+        "hidden_facts": sum(map(len, truth.values())),
+        "hidden_facts_with_evidence": sum(len(o) for k, o in truth.items() if k in query_pairs),
+        "seconds": round(time.time() - started, 1),
+        "thresholds": list(THRESHOLDS),
+        "methods": {
+            name: [precision_recall(scored, truth, t) for t in THRESHOLDS]
+            for name, scored in methods.items()
+        },
+        "curves": {name: pr_curve(scored, truth) for name, scored in methods.items()},
+    }
+    with atomic_file(args.output, argument="--output") as staging:
+        staging.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    if args.plot:
+        title = (
+            f"completion of {args.target_language} from {', '.join(report['evidence_languages'])}"
+            f" ({report['hidden_facts']} held-out facts)"
+        )
+        plot_curves(report["curves"], Path(args.plot), title)
+    print(markdown_table(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()

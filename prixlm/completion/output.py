@@ -1,0 +1,108 @@
+"""Write proposals as N-Triples (the dumps' IRIs) and as a TSV with labels, score and evidence.
+
+N-Triples lines are `<subject> <relation> <object> .` with the target language's IRIs, as the
+CLDR exporter writes object facts (`prixlm.data.cldr`): IRIs are written as they are, except
+the characters an N-Triples IRIREF cannot hold (controls, space, `<>"{}|^` backquote and
+backslash), which are written as `\\uXXXX`; `prixlm.data.ntriples.read_triples` reads every
+line back to the same IRIs. Both files are written atomically (`prixlm.atomic_output`).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from prixlm.atomic_output import atomic_file
+from prixlm.completion.propose import Proposal
+
+_IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
+
+TSV_COLUMNS = (
+    "subject_id",
+    "subject",
+    "relation_id",
+    "relation",
+    "object_id",
+    "object",
+    "score",
+    "rank",
+    "evidence_languages",
+    "agreeing_languages",
+    "evidence",
+)
+
+
+def iri_term(iri: str) -> str:
+    """`<iri>` with the characters an IRIREF cannot hold written as `\\uXXXX`."""
+    if not iri:
+        raise ValueError("an empty IRI cannot be written as an N-Triples term")
+    escaped = (
+        f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in _IRIREF_FORBIDDEN else char
+        for char in iri
+    )
+    return f"<{''.join(escaped)}>"
+
+
+def ntriples_line(proposal: Proposal) -> str:
+    """The proposal as one N-Triples line (with its newline)."""
+    query = proposal.query
+    terms = (iri_term(query.subject_id), iri_term(query.relation_id), iri_term(proposal.object_id))
+    return f"{' '.join(terms)} .\n"
+
+
+def evidence_text(proposal: Proposal) -> str:
+    """`lang:object` per evidence object, `=` where its link reaches the proposed object."""
+    parts = []
+    for item in proposal.query.evidence:
+        mark = "=" if item.target_object_id == proposal.object_id else ":"
+        parts.append(f"{item.language}{mark}{item.object}")
+    return "; ".join(parts)
+
+
+def tsv_row(proposal: Proposal) -> list[str]:
+    query = proposal.query
+    return [
+        query.subject_id,
+        query.subject,
+        query.relation_id,
+        query.relation,
+        proposal.object_id,
+        proposal.object,
+        f"{proposal.score:.6f}",
+        str(proposal.rank),
+        ",".join(query.evidence_languages),
+        ",".join(proposal.agreeing_languages),
+        evidence_text(proposal),
+    ]
+
+
+def default_tsv_path(ntriples_path: str | Path) -> Path:
+    """`new_facts.nt` -> `new_facts.tsv` (beside it)."""
+    path = Path(ntriples_path)
+    return path.with_suffix(".tsv") if path.suffix else path.with_name(path.name + ".tsv")
+
+
+def write_proposals(
+    proposals: Sequence[Proposal], ntriples_path: str | Path, tsv_path: str | Path
+) -> None:
+    """Write both files atomically (each appears complete or not at all)."""
+    with atomic_file(ntriples_path, argument="--output") as staging:
+        with open(staging, "w", encoding="utf-8", newline="\n") as stream:
+            stream.writelines(ntriples_line(p) for p in proposals)
+    with atomic_file(tsv_path, argument="--tsv") as staging:
+        with open(staging, "w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream, dialect="excel-tab", lineterminator="\n")
+            writer.writerow(TSV_COLUMNS)
+            writer.writerows(tsv_row(p) for p in proposals)
+
+
+__all__ = [
+    "TSV_COLUMNS",
+    "default_tsv_path",
+    "evidence_text",
+    "iri_term",
+    "ntriples_line",
+    "tsv_row",
+    "write_proposals",
+]

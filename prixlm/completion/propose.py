@@ -1,0 +1,97 @@
+"""Target-language objects for completion queries: constrained link prediction plus evidence.
+
+Each query's prompt is `<s>[S] subject </s></s>[P] relation </s></s>[O]` in the target
+language (`prixlm.link_prediction.decoding.predict_objects`, Algorithm 1 over the target's
+candidate entities). The **score** of an object is its probability under the model,
+`exp(-loss)` with `loss` the summed `-log p` of its tokens and `[EOS]` over the full
+vocabulary: uncalibrated, and the scores of one query sum to at most 1. An object is
+proposed when its score is at least the threshold (at most `max_per_pair` per query).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from modeling_prixlm.constrained_decoding import EntityTrie
+from prixlm.completion.knowledge import CompletionQuery
+from prixlm.link_prediction.decoding import predict_objects
+from prixlm.link_prediction.decoding_steps import prepare_inputs
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One proposed target fact `(query.subject_id, query.relation_id, object_id)`."""
+
+    query: CompletionQuery
+    object_id: str
+    object: str
+    score: float  # exp(-loss): the model's probability of the object given the prompt
+    rank: int  # 1 = the model's best object for the query
+
+    @property
+    def agreeing_languages(self) -> list[str]:
+        """Evidence languages whose object is linked to the proposed one."""
+        return self.query.agreeing_languages(self.object_id)
+
+
+def choose_iri(query: CompletionQuery, iris: Sequence[str]) -> str:
+    """The IRI of a proposed label: one an evidence language links to, else the first."""
+    agreed = [iri for iri in iris if query.agreeing_languages(iri)]
+    return (agreed or list(iris))[0]
+
+
+def propose_objects(
+    model: Any,
+    tokenizer: Any,
+    queries: Sequence[CompletionQuery],
+    candidates: Mapping[str, Sequence[str]],
+    threshold: float,
+    max_per_pair: int = 1,
+    num_beams: int = 50,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> list[Proposal]:
+    """Objects with score >= `threshold`, best first per query, queries in their order.
+
+    Args:
+        candidates: the target's candidate labels -> their IRIs (see `knowledge.label_iris`).
+        threshold: minimum probability in [0, 1]; 0 keeps the `max_per_pair` best.
+        max_per_pair: at most this many objects per query.
+        num_beams, batch_size: as `predict_objects` (`batch_size * num_beams` rows per forward).
+    Raises:
+        ValueError: before decoding, for bad arguments or a query the model cannot encode
+            (`prepare_inputs` checks every prompt against the candidates and positions).
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold={threshold}: a probability in [0, 1]")
+    if max_per_pair < 1:
+        raise ValueError(f"max_per_pair={max_per_pair} must be >= 1")
+    if not queries:
+        return []
+    trie = EntityTrie.from_labels(tokenizer, sorted(candidates))
+    prepare_inputs(model, tokenizer, [(q.subject, q.relation) for q in queries], trie)
+    proposals: list[Proposal] = []
+    bar = tqdm(total=len(queries), desc="completion", unit="pair", disable=not progress)
+    for start in range(0, len(queries), batch_size):
+        batch = queries[start : start + batch_size]
+        ranked = predict_objects(
+            model, tokenizer, [(q.subject, q.relation) for q in batch], trie, num_beams, batch_size
+        )
+        for query, result in zip(batch, ranked, strict=True):
+            for rank, (label, loss) in enumerate(zip(result.labels, result.losses, strict=True)):
+                score = math.exp(-loss)
+                if rank >= max_per_pair or score < threshold:
+                    break
+                iri = choose_iri(query, candidates[label])
+                proposals.append(Proposal(query, iri, label, score, rank + 1))
+        bar.update(len(batch))
+    bar.close()
+    return proposals
+
+
+__all__ = ["Proposal", "choose_iri", "propose_objects"]

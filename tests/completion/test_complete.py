@@ -1,0 +1,156 @@
+"""prixlm.complete: a tiny trained model proposes a held-out German fact from English evidence."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from completion_kb import EN_ONLY, HELD_OUT, dataset_rows, iri, write_dataset
+
+from prixlm.complete import main
+from prixlm.completion.knowledge import completion_queries, label_iris, target_labels
+from prixlm.completion.loading import load_completion_kb
+from prixlm.completion.output import iri_term
+from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY
+from prixlm.data.ntriples import ReadStats, read_triples
+from prixlm.link_prediction.evaluate_lp import candidate_labels
+
+EXPECTED = (iri("de", HELD_OUT[0]), DBPEDIA_ONTOLOGY + HELD_OUT[1], iri("de", HELD_OUT[2]))
+
+
+def _run(dataset: Path, model: Path, output: Path, *extra: str):
+    return main(
+        [
+            "--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--output", str(output), "--num_beams", "5", "--no_progress", *extra,
+        ]
+    )  # fmt: skip
+
+
+def test_queries_are_the_pairs_only_other_languages_hold(completion_kb):
+    dataset, _ = completion_kb
+    kb = load_completion_kb(str(dataset), "de", target_splits=["train"])
+    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
+    assert [(q.subject_id, q.relation_id, q.subject, q.relation) for q in queries] == [
+        (iri("de", "France"), DBPEDIA_ONTOLOGY + "currency", "Frankreich", "Währung")
+    ]
+    assert [(e.language, e.object_id, e.target_object_id) for e in queries[0].evidence] == [
+        ("en", iri("en", "Euro"), iri("de", "Euro"))
+    ]
+    assert (stats.evidence_pairs, stats.held_by_target, stats.subject_not_linked) == (11, 9, 1)
+    # the candidates are candidate_labels over the target's rows and the links, with IRIs
+    rows = dataset_rows()
+    splits = {name: _columns(part) for name, part in {**rows["de"], **rows["links"]}.items()}
+    splits["links"] = _columns(rows["links"]["train"])
+    candidates = label_iris(target_labels(kb.target, kb.links))
+    assert sorted(candidates) == candidate_labels(splits, "de")
+    assert candidates["Euro"] == [iri("de", "Euro")]
+
+
+def _columns(rows):
+    return {k: [row[k] for row in rows] for k in ("subject", "object", "subject_language", "object_language")}  # fmt: skip
+
+
+def test_tiny_model_proposes_the_held_out_fact_and_output_round_trips(completion_kb, tmp_path):
+    dataset, model = completion_kb
+    output = tmp_path / "out" / "new_facts.nt"
+    proposals = _run(dataset, model, output, "--target_splits", "train", "--threshold", "0.3")
+    assert [(p.query.subject_id, p.query.relation_id, p.object_id) for p in proposals] == [EXPECTED]
+    assert proposals[0].score >= 0.3 and proposals[0].agreeing_languages == ["en"]
+    stats = ReadStats()
+    assert list(read_triples(output, strict=True, stats=stats)) == [EXPECTED]
+    assert stats.triples == 1 and stats.malformed == 0
+    with open(output.with_suffix(".tsv"), encoding="utf-8", newline="") as stream:
+        table = list(csv.DictReader(stream, dialect="excel-tab"))
+    assert [(r["subject"], r["relation"], r["object"]) for r in table] == [
+        ("Frankreich", "Währung", "Euro")
+    ]
+    assert table[0]["evidence_languages"] == "en" and table[0]["agreeing_languages"] == "en"
+    assert table[0]["evidence"] == "en=euro"
+    assert float(table[0]["score"]) == pytest.approx(proposals[0].score, abs=1e-6)
+    assert not list(output.parent.glob(".*partial"))
+
+
+def test_threshold_above_the_score_proposes_nothing_and_a_full_target_has_no_queries(
+    completion_kb, tmp_path
+):
+    dataset, model = completion_kb
+    first = _run(dataset, model, tmp_path / "a.nt", "--target_splits", "train", "--threshold", "0")
+    assert len(first) == 1
+    above = min(1.0, first[0].score + 1e-3)
+    assert _run(dataset, model, tmp_path / "b.nt", "--target_splits", "train", "--threshold", str(above)) == []  # fmt: skip
+    assert (tmp_path / "b.nt").read_text(encoding="utf-8") == ""
+    # holding its test split too, German lacks nothing English holds (but the unlinked subject)
+    assert _run(dataset, model, tmp_path / "c.nt", "--threshold", "0") == []
+
+
+@pytest.mark.parametrize(
+    ("iri_text"),
+    [
+        "http://de.dbpedia.org/resource/Yen_(Währung)",
+        'http://x.org/a b>c"d{e}f|g^h`i\\j\tk\u0001',
+        "http://ja.dbpedia.org/resource/日本円%28x%29",
+    ],
+)
+def test_iri_terms_read_back_to_the_same_iri(tmp_path, iri_text):
+    path = tmp_path / "one.nt"
+    line = f"{iri_term(iri_text)} {iri_term('http://p/q')} {iri_term(iri_text)} .\n"
+    path.write_text(line, encoding="utf-8")
+    assert list(read_triples(path, strict=True)) == [(iri_text, "http://p/q", iri_text)]
+
+
+def _no_decoding(*args, **kwargs):
+    raise AssertionError("decoding started despite bad input")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model": "missing"}, "--model"),
+        ({"model": "not a model"}, "no config.json"),
+        ({"language": "fr"}, "--target_language 'fr': not a language of"),
+        ({"dataset": "empty config"}, "config 'de' is empty or unreadable"),
+        ({"dataset": "empty folder"}, "doesn't contain any data files"),
+        ({"dataset": "nowhere"}, "no such folder"),
+        ({"threshold": "1.5"}, "--threshold 1.5"),
+    ],
+)
+def test_bad_input_fails_before_any_work(
+    completion_kb, tmp_path, monkeypatch, capsys, change, message
+):
+    import prixlm.complete as complete
+
+    dataset, model = completion_kb
+    monkeypatch.setattr(complete, "load_model", _no_decoding)
+    monkeypatch.setattr(complete, "run_completion", _no_decoding)
+    if change.get("dataset") == "empty config":
+        configs = dataset_rows()
+        configs["de"] = {"train": configs["de"]["train"][:0]}
+        dataset = write_dataset(tmp_path / "empty", configs)
+    elif change.get("dataset") == "empty folder":
+        dataset = tmp_path / "empty"
+        dataset.mkdir()
+    elif change.get("dataset") == "nowhere":
+        dataset = tmp_path / "nowhere"
+    if change.get("model") == "missing":
+        model = tmp_path / "no_model"
+    elif change.get("model") == "not a model":
+        model = dataset
+    output = tmp_path / "new.nt"
+    argv = [
+        "--model", str(model), "--dataset", str(dataset), "--output", str(output),
+        "--target_language", change.get("language", "de"), "--threshold", change.get("threshold", "0.5"),
+    ]  # fmt: skip
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not output.exists() and not output.with_suffix(".tsv").exists()
+
+
+def test_en_only_subject_is_never_proposed(completion_kb):
+    dataset, _ = completion_kb
+    kb = load_completion_kb(str(dataset), "de", target_splits=["train"])
+    queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
+    assert all(q.subject != EN_ONLY[0] for q in queries)

@@ -1,0 +1,88 @@
+"""prixlm.completion.measure: precision, recall and the curve on hand-made proposals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prixlm.completion.knowledge import CompletionQuery, Evidence
+from prixlm.completion.measure import (
+    Scored,
+    link_projection,
+    main,
+    markdown_table,
+    pr_curve,
+    precision_recall,
+)
+
+TRUTH = {("s1", "r"): {"a"}, ("s2", "r"): {"b", "c"}, ("s3", "r"): {"d"}}  # 4 hidden facts
+SCORED = [
+    Scored("s1", "r", "a", 0.9),  # correct
+    Scored("s2", "r", "x", 0.6),  # wrong
+    Scored("s2", "r", "b", 0.6),  # correct, tied with the wrong one
+    Scored("s9", "r", "z", 0.8),  # a pair without hidden facts: not judged
+    Scored("s3", "r", "y", 0.1),  # wrong
+]
+
+
+def test_precision_and_recall_at_thresholds():
+    assert precision_recall(SCORED, TRUTH, 0.7) == {
+        "threshold": 0.7,
+        "proposals": 2,
+        "judged": 1,
+        "correct": 1,
+        "precision": 1.0,
+        "recall": 0.25,
+    }
+    at_half = precision_recall(SCORED, TRUTH, 0.5)
+    assert (at_half["judged"], at_half["correct"]) == (3, 2)
+    assert at_half["precision"] == pytest.approx(2 / 3) and at_half["recall"] == 0.5
+    assert precision_recall(SCORED, TRUTH, 0.0)["precision"] == pytest.approx(2 / 4)
+    assert precision_recall(SCORED, TRUTH, 0.95)["precision"] is None
+
+
+def test_curve_has_one_point_per_distinct_score_of_judged_proposals():
+    assert pr_curve(SCORED, TRUTH) == [
+        (0.9, 1.0, 0.25),
+        (0.6, pytest.approx(2 / 3), 0.5),
+        (0.1, 0.5, 0.5),
+    ]
+
+
+def test_link_projection_scores_by_the_share_of_agreeing_languages():
+    query = CompletionQuery("s", "S", "r", "R")
+    query.evidence += [
+        Evidence("de", "de:a", "A", "t:a"),
+        Evidence("en", "en:a", "a", "t:a"),
+        Evidence("en", "en:b", "b", "t:b"),
+        Evidence("fr", "fr:c", "c", None),  # no link to the target: proposes nothing
+    ]
+    assert link_projection([query]) == [
+        Scored("s", "r", "t:a", pytest.approx(2 / 3)),
+        Scored("s", "r", "t:b", pytest.approx(1 / 3)),
+    ]
+
+
+def test_command_on_the_tiny_kb_finds_the_held_out_fact(completion_kb, tmp_path):
+    dataset, model = completion_kb
+    output = tmp_path / "completion.json"
+    report = main(
+        [
+            "--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--num_beams", "5", "--max_per_pair", "2", "--output", str(output),
+            "--plot", str(tmp_path / "pr.png"), "--note", "seed=0",
+        ]
+    )  # fmt: skip
+    assert json.loads(output.read_text(encoding="utf-8")) == json.loads(json.dumps(report))
+    assert report["hidden_facts"] == report["hidden_facts_with_evidence"] == 1
+    assert report["notes"] == {"seed": "0"} and report["command"].endswith("--note seed=0")
+    at_zero = report["methods"]["model"][report["thresholds"].index(0.0)]
+    assert (at_zero["proposals"], at_zero["judged"], at_zero["correct"]) == (2, 2, 1)
+    assert at_zero["recall"] == 1.0
+    projection = report["methods"]["link_projection"][0]
+    assert (projection["proposals"], projection["correct"], projection["precision"]) == (1, 1, 1.0)
+    best = report["curves"]["model"][0]
+    assert list(best[1:]) == [1.0, 1.0]  # the top proposal is the held-out fact
+    assert (tmp_path / "pr.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| 0.9 |" in markdown_table(report)
