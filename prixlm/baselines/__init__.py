@@ -1,0 +1,1 @@
+"""PyKEEN knowledge-graph-embedding baselines (TransE, RotatE) on our splits."""

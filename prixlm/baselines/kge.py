@@ -1,0 +1,215 @@
+"""PyKEEN TransE / RotatE on exactly our splits, scored over exactly our candidates.
+
+- Training triples: the `train` split of one language config (`kind == "triple"`), or, for
+  the union graph, every language's train triples plus the links as `sameAs` triples
+  (entities are `(language, label)` pairs, so a link joins two language-specific entities).
+- Entities: every label of the language over all splits (`candidate_labels`, the same set
+  Prix-LM ranks), so an entity seen only in validation/test keeps its (untrained) embedding
+  and is still a candidate, as it is for Prix-LM.
+- Training: PyKEEN's sLCWA loop with uniform negative sampling and the self-adversarial
+  negative-sampling loss (`NSSALoss`: margin gamma, adversarial temperature alpha), Adam.
+- Scoring: `KGEScorer.score(queries, candidates)` is a `(num_queries, num_candidates)` tensor,
+  higher is better (PyKEEN's `score_t`: minus a distance), the `CandidateScorer` shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+SAME_AS = "sameAs"
+
+
+@dataclass(frozen=True)
+class KGEConfig:
+    """One point of the search grid (epochs are searched along the run, see `train_kge`)."""
+
+    model: str  # "TransE" | "RotatE"
+    embedding_dim: int = 128
+    learning_rate: float = 5e-3
+    num_negatives: int = 32
+    margin: float = 9.0
+    adversarial_temperature: float = 1.0
+    batch_size: int = 512
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class KGEGraph:
+    """Entity/relation vocabularies and the training triples of one graph.
+
+    `entity_ids[(language, label)]` and `relation_ids[relation]` index PyKEEN's embeddings;
+    `triples` is `(n, 3)` long (head, relation, tail).
+    """
+
+    entity_ids: dict[tuple[str, str], int]
+    relation_ids: dict[str, int]
+    triples: torch.Tensor
+
+    def factory(self) -> Any:
+        """A PyKEEN `CoreTriplesFactory` over the whole entity and relation vocabulary."""
+        from pykeen.triples import CoreTriplesFactory
+
+        return CoreTriplesFactory(
+            mapped_triples=self.triples,
+            num_entities=len(self.entity_ids),
+            num_relations=len(self.relation_ids),
+        )
+
+    def entity_columns(self, language: str, labels: Sequence[str]) -> torch.Tensor:
+        """Embedding rows `(len(labels),)` of `labels` in `language` (KeyError names the label)."""
+        try:
+            return torch.tensor([self.entity_ids[(language, label)] for label in labels])
+        except KeyError as error:
+            raise KeyError(f"entity {error.args[0]!r} is not in the KGE graph") from None
+
+
+def _rows(split: Any) -> list[dict[str, Any]]:
+    return split.to_list() if hasattr(split, "to_list") else list(split)
+
+
+def build_graph(
+    language_splits: Mapping[str, Mapping[str, Any]],
+    links: Sequence[Mapping[str, Any]] = (),
+) -> KGEGraph:
+    """The graph of `language_splits` (`{language: {split: rows}}`) plus `links`.
+
+    Entities: every subject and object label of each language over all its splits;
+    relations: every relation name over all splits (plus `sameAs` when links are given);
+    triples: the train triples of every language and the links between given languages.
+    """
+    entity_ids: dict[tuple[str, str], int] = {}
+    relations: set[str] = set()
+    train: list[tuple[tuple[str, str], str, tuple[str, str]]] = []
+    for language in sorted(language_splits):
+        labels: set[str] = set()
+        for split_name, split in language_splits[language].items():
+            for row in _rows(split):
+                if row["kind"] != "triple":
+                    continue
+                labels.update((row["subject"], row["object"]))
+                relations.add(row["relation"])
+                if split_name == "train":
+                    head, tail = (language, row["subject"]), (language, row["object"])
+                    train.append((head, row["relation"], tail))
+        for label in sorted(labels):
+            entity_ids[(language, label)] = len(entity_ids)
+    for row in links:
+        head = (row["subject_language"], row["subject"])
+        tail = (row["object_language"], row["object"])
+        if head in entity_ids and tail in entity_ids:
+            train.append((head, SAME_AS, tail))
+            relations.add(SAME_AS)
+    if not train:
+        raise ValueError("no training triples: the train splits are empty")
+    relation_ids = {name: i for i, name in enumerate(sorted(relations))}
+    triples = torch.tensor(
+        [[entity_ids[h], relation_ids[r], entity_ids[t]] for h, r, t in train], dtype=torch.long
+    )
+    return KGEGraph(entity_ids, relation_ids, triples)
+
+
+def make_model(graph: KGEGraph, config: KGEConfig, seed: int, device: str) -> Any:
+    """A fresh PyKEEN model (`TransE` with the L1 distance, or `RotatE`) with the NSSA loss."""
+    from pykeen.losses import NSSALoss
+    from pykeen.models import RotatE, TransE
+
+    classes = {"TransE": TransE, "RotatE": RotatE}
+    if config.model not in classes:
+        raise ValueError(f"model={config.model!r}: expected one of {sorted(classes)}")
+    loss = NSSALoss(margin=config.margin, adversarial_temperature=config.adversarial_temperature)
+    return classes[config.model](
+        triples_factory=graph.factory(),
+        embedding_dim=config.embedding_dim,
+        loss=loss,
+        random_seed=seed,
+    ).to(device)
+
+
+def train_kge(
+    graph: KGEGraph,
+    config: KGEConfig,
+    epoch_points: Sequence[int],
+    on_point: Callable[[int, Any], None],
+    seed: int = 0,
+    device: str = "cpu",
+) -> Any:
+    """Train one model, calling `on_point(epochs, model)` at each of `epoch_points` (ascending).
+
+    One run serves the whole epoch axis of the search: training continues from one point to
+    the next with the same optimizer state. Returns the model at the last point.
+    """
+    from pykeen.training import SLCWATrainingLoop
+
+    if list(epoch_points) != sorted(set(epoch_points)) or epoch_points[0] < 1:
+        raise ValueError(f"epoch_points={list(epoch_points)}: expected ascending positive ints")
+    model = make_model(graph, config, seed, device)
+    optimizer = torch.optim.Adam(model.get_grad_params(), lr=config.learning_rate)
+    factory = graph.factory()
+    loop = SLCWATrainingLoop(
+        model=model,
+        triples_factory=factory,
+        optimizer=optimizer,
+        negative_sampler="basic",
+        negative_sampler_kwargs={"num_negs_per_pos": config.num_negatives},
+    )
+    done = 0
+    for point in epoch_points:
+        loop.train(
+            triples_factory=factory,
+            num_epochs=point,
+            batch_size=min(config.batch_size, len(graph.triples)),
+            continue_training=done > 0,
+            use_tqdm=False,
+            use_tqdm_batch=False,
+        )
+        done = point
+        model.eval()
+        on_point(point, model)
+        model.train()
+    return model
+
+
+class KGEScorer:
+    """`score(queries, candidates)`: PyKEEN tail scores `(num_queries, num_candidates)`.
+
+    Queries are dataset rows (`subject`, `relation`, `subject_language`, `object_language`);
+    candidates are labels in the queries' object language.
+    """
+
+    def __init__(self, model: Any, graph: KGEGraph, batch_size: int = 256):
+        self.model, self.graph, self.batch_size = model, graph, batch_size
+
+    @torch.no_grad()
+    def score(
+        self, queries: Sequence[Mapping[str, Any]], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        languages = {row["object_language"] for row in queries}
+        if len(languages) != 1:
+            raise ValueError(f"queries mix object languages {sorted(languages)}: score one")
+        columns = self.graph.entity_columns(languages.pop(), candidates)
+        heads = [self.graph.entity_ids[(r["subject_language"], r["subject"])] for r in queries]
+        relations = [self.graph.relation_ids[r["relation"]] for r in queries]
+        device = next(self.model.parameters()).device
+        batch = torch.tensor([heads, relations], dtype=torch.long).T
+        scores = []
+        for start in range(0, len(batch), self.batch_size):
+            part = batch[start : start + self.batch_size].to(device)
+            scores.append(self.model.score_t(part)[:, columns.to(device)].double().cpu())
+        return torch.cat(scores)
+
+
+__all__ = [
+    "SAME_AS",
+    "KGEConfig",
+    "KGEGraph",
+    "KGEScorer",
+    "build_graph",
+    "make_model",
+    "train_kge",
+]

@@ -1,0 +1,278 @@
+"""The runs behind Table 1, one function per job; each returns a JSON-able record.
+
+- `kge_job`: one PyKEEN model (TransE or RotatE) for one language, or RotatE on the union
+  graph: a grid over `KGEConfig`s and epochs, selected on the **validation** MRR; the
+  winner's test metrics (test is evaluated for the running best only, never used to choose).
+- `prixlm_job`: `train.main` (Single: one language's triples; All: every language's
+  triples + links), then full-ranking validation and test metrics per language, and
+  optionally the paper's beam search (MRR@K) on test.
+
+Jobs run in worker processes (`table1.py`): they set their own torch threads and device.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainerCallback
+
+from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
+from prixlm.results.scoring import PrixLMScorer, evaluate_scorer
+
+
+def load_language(dataset_dir: str, language: str) -> dict[str, list[dict[str, Any]]]:
+    """`{split: rows}` of one language config."""
+    import datasets
+
+    splits = datasets.load_dataset(str(dataset_dir), language)
+    return {name: split.to_list() for name, split in splits.items()}
+
+
+def candidates_of(splits: Mapping[str, Sequence[Mapping[str, Any]]], language: str) -> list[str]:
+    """Every subject/object label in `language` over all splits (= `candidate_labels`)."""
+    labels: set[str] = set()
+    for rows in splits.values():
+        for row in rows:
+            if row["subject_language"] == language:
+                labels.add(row["subject"])
+            if row["object_language"] == language:
+                labels.add(row["object"])
+    return sorted(labels)
+
+
+def _limit(rows: Sequence[Any], limit: int | None) -> list[Any]:
+    return list(rows if not limit else rows[:limit])
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+class _OutOfTime(Exception):
+    """The KGE search ran past its time limit."""
+
+
+def kge_job(
+    dataset_dir: str,
+    languages: Sequence[str],
+    grid: Sequence[Mapping[str, Any]],
+    epoch_points: Sequence[int],
+    union: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
+    eval_limit: int | None = None,
+    time_limit: float | None = None,
+) -> dict[str, Any]:
+    """Search `grid` x `epoch_points` on validation; test metrics of the winner per language.
+
+    Without `union`, `languages` is one language. With it, one model is trained on every
+    language's train triples plus the links, and selected on the mean validation MRR.
+    With `time_limit` (seconds), the search stops at the first grid point reached after it
+    (the grid is ordered base point first) and the record says `grid_truncated`.
+    """
+    started = time.time()
+    torch.manual_seed(seed)
+    splits = {language: load_language(dataset_dir, language) for language in languages}
+    links = []
+    if union:
+        import datasets
+
+        links = datasets.load_dataset(str(dataset_dir), "links", split="train").to_list()
+    graph = build_graph(splits, links)
+    candidates = {language: candidates_of(splits[language], language) for language in languages}
+    rows = {
+        (language, split): _limit(splits[language][split], eval_limit)
+        for language in languages
+        for split in ("validation", "test")
+    }
+
+    def evaluate(model: Any, split: str) -> dict[str, dict[str, float]]:
+        scorer = KGEScorer(model, graph)
+        return {
+            language: evaluate_scorer(scorer, rows[(language, split)], candidates[language])
+            for language in languages
+        }
+
+    search: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"validation_mrr": -1.0}
+    for point in grid:
+        config = KGEConfig(**point)
+
+        def on_point(epochs: int, model: Any, config: KGEConfig = config) -> None:
+            validation = evaluate(model, "validation")
+            mrr = _mean([m["mrr"] for m in validation.values()])
+            search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr})
+            print(f"  {config.model} {languages if union else languages[0]} {search[-1]}")
+            if mrr > best["validation_mrr"]:
+                best.update(
+                    config={**config.as_dict(), "epochs": epochs},
+                    validation_mrr=mrr,
+                    validation=validation,
+                    test=evaluate(model, "test"),
+                )
+            if time_limit and time.time() - started > time_limit:
+                raise _OutOfTime
+
+        try:
+            train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
+        except _OutOfTime:
+            break
+    return {
+        "kind": "kge",
+        "model": grid[0]["model"],
+        "union": union,
+        "languages": list(languages),
+        "seed": seed,
+        "device": device,
+        "grid": search,
+        "grid_truncated": len(search) < len(grid) * len(epoch_points),
+        "winner": best["config"],
+        "validation": best["validation"],
+        "test": best["test"],
+        "train_triples": len(graph.triples),
+        "entities": len(graph.entity_ids),
+        "seconds": round(time.time() - started, 1),
+    }
+
+
+def _linear_lambda(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up over `warmup` steps, then linear decay to 0 at `total` (transformers')."""
+    if step < warmup:
+        return step / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+class TimeBudget(TrainerCallback):
+    """Fit the run to `seconds` of training: after `calibrate_at` steps, measure the step rate,
+    set the last step to what the budget allows (at most `max_steps`) and re-aim the linear
+    schedule (warm-up `warmup_ratio`, decay to 0) at it. Without `seconds`: a no-op.
+    """
+
+    def __init__(self, seconds: float | None, calibrate_at: int = 60, warmup_ratio: float = 0.06):
+        self.seconds, self.calibrate_at, self.warmup_ratio = seconds, calibrate_at, warmup_ratio
+        self.started = self.marked = time.time()
+        self.steps, self.target = 0, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.time()
+
+    def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
+        self.steps = state.global_step
+        if not self.seconds:
+            return control
+        if state.global_step == 10:  # the first steps carry start-up costs
+            self.marked = time.time()
+        if state.global_step == self.calibrate_at and self.target is None:
+            rate = (self.calibrate_at - 10) / max(1e-6, time.time() - self.marked)
+            left = self.seconds - (time.time() - self.started)
+            self.target = int(min(state.max_steps, state.global_step + max(0.0, left) * rate))
+            self.target = max(self.target, state.global_step + 1)
+            state.max_steps = self.target
+            if lr_scheduler is not None:
+                warmup = max(self.calibrate_at, int(self.warmup_ratio * self.target))
+                lr_scheduler.lr_lambdas = [
+                    functools.partial(_linear_lambda, warmup=warmup, total=self.target)
+                ] * len(lr_scheduler.lr_lambdas)
+        if self.target is not None and state.global_step >= self.target:
+            control.should_training_stop = True
+        return control
+
+
+def train_argv(
+    dataset_dir: str,
+    run_dir: Path,
+    languages: Sequence[str],
+    variant: str,
+    tokenizer_dir: str,
+    settings: Mapping[str, Any],
+    seed: int,
+) -> list[str]:
+    """The `train.py` command line of one run (`settings`: train.py options, without `--`)."""
+    argv = [
+        "--dataset_dir", str(dataset_dir), "--languages", ",".join(languages),
+        "--variant", variant, "--output_dir", str(run_dir), "--tokenizer_dir", tokenizer_dir,
+        "--seed", str(seed), "--report_to", "none", "--dataloader_num_workers", "0",
+        "--save_total_limit", "1",
+    ]  # fmt: skip
+    for key, value in settings.items():
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def prixlm_job(
+    dataset_dir: str,
+    run_dir: str,
+    languages: Sequence[str],
+    variant: str,
+    tokenizer_dir: str,
+    settings: Mapping[str, Any],
+    seed: int = 0,
+    device: str = "cpu",
+    eval_limit: int | None = None,
+    score_batch: int = 8,
+    score_rows: int = 512,
+    beam_k: int = 0,
+    time_limit: float | None = None,
+) -> dict[str, Any]:
+    """Train one Prix-LM with `train.main` and evaluate every language on validation and test."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    import train
+
+    started = time.time()
+    argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
+    if device == "cpu":
+        argv.append("--use_cpu")
+    guard = TimeBudget(time_limit)
+    release = train.main(argv, extra_callbacks=[guard])
+    trained = time.time()
+    model = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True)
+    model = model.to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
+    scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
+    record: dict[str, Any] = {"validation": {}, "test": {}}
+    for language in languages:
+        splits = load_language(dataset_dir, language)
+        candidates = candidates_of(splits, language)
+        for split in ("validation", "test"):
+            rows = _limit(splits[split], eval_limit)
+            record[split][language] = evaluate_scorer(scorer, rows, candidates, score_batch)
+        if beam_k:
+            from prixlm.link_prediction.evaluate_lp import evaluate_link_prediction
+
+            beam = evaluate_link_prediction(
+                model, tokenizer, _limit(splits["test"], eval_limit), candidates, "beam", beam_k
+            )
+            record["test"][language][f"mrr@{beam_k}"] = beam[f"mrr@{beam_k}"]
+    return {
+        "kind": "prixlm",
+        "variant": variant,
+        "languages": list(languages),
+        "settings": dict(settings),
+        "seed": seed,
+        "device": device,
+        "command": "python train.py " + " ".join(argv),
+        "steps": guard.steps,
+        "time_budget_s": time_limit,
+        "stopped_by_time_limit_at": guard.target,
+        "train_seconds": round(trained - started, 1),
+        "eval_seconds": round(time.time() - trained, 1),
+        "seconds": round(time.time() - started, 1),
+        "release": str(release),
+        **record,
+    }
+
+
+__all__ = [
+    "TimeBudget",
+    "candidates_of",
+    "kge_job",
+    "load_language",
+    "prixlm_job",
+    "train_argv",
+]

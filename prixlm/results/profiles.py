@@ -1,0 +1,158 @@
+"""Run sizes of Table 1: `toy` (the test suite), `quick`, `full` (CPU) and `gpu` (one device run).
+
+Every profile trains Prix-LM Single and All with the **same** architecture and tokenizer
+(one tokenizer trained on every language's names). Step budgets: Single and All get the
+same batch size; All gets `all_steps` (it sees ~9x the triples plus ~4x as many links),
+Single `single_steps` per language, so the total compute of the nine Singles and of All are
+of the same order (stated per profile in `docs/results.md`).
+
+KGE search: `kge_grid` (one factor changed at a time from a base point) x `kge_epochs`
+(evaluated along one run), per model and language, selected on validation MRR.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PAPER_LANGUAGES = "en,it,de,fr,fi,et,tr,hu,ja"
+
+
+def _grid(model: str, base: dict[str, Any], changes: list[dict[str, Any]]) -> list[dict]:
+    return [{"model": model, **base}] + [{"model": model, **base, **c} for c in changes]
+
+
+_KGE_BASE = {"embedding_dim": 128, "learning_rate": 5e-3, "num_negatives": 32, "batch_size": 512}
+_KGE_CHANGES = {
+    "TransE": [
+        {"embedding_dim": 256},
+        {"learning_rate": 1e-3},
+        {"num_negatives": 128},
+        {"margin": 12.0},
+        {"adversarial_temperature": 0.5},
+    ],
+    "RotatE": [
+        {"embedding_dim": 256},
+        {"learning_rate": 1e-3},
+        {"num_negatives": 128},
+        {"margin": 6.0},
+        {"adversarial_temperature": 0.5},
+    ],
+}
+_KGE_MARGIN = {"TransE": 6.0, "RotatE": 9.0}
+
+
+def kge_grid(model: str, size: str) -> list[dict[str, Any]]:
+    base = {**_KGE_BASE, "margin": _KGE_MARGIN[model], "adversarial_temperature": 1.0}
+    changes = _KGE_CHANGES[model]
+    if size == "toy":
+        return [{"model": model, **base, "embedding_dim": 16}]
+    if size == "quick":
+        changes = changes[:1]
+    return _grid(model, base, changes)
+
+
+# train.py options shared by Single and All (from scratch, as prixlm.demo)
+_PRIXLM = {
+    "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+    "intermediate_size": 1024, "learning_rate": 1e-3, "warmup_steps": 0.06,
+    "weight_decay": 0.01, "per_device_train_batch_size": 128,
+    "gradient_accumulation_steps": 1, "logging_steps": 100, "lp_eval_queries": 0,
+    "max_fact_length": 64,
+}  # fmt: skip
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "toy": {
+        "languages": "en,de",
+        "prixlm": {
+            **_PRIXLM,
+            "hidden_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "per_device_train_batch_size": 16,
+            "logging_steps": 10,
+        },  # fmt: skip
+        "single_steps": 10,
+        "all_steps": 20,
+        "single_variants": {"lr1e3": {}},
+        "all_variants": {"lr1e3": {}},
+        "tokenizer_vocab_size": 400,
+        "kge_size": "toy",
+        "kge_epochs": [1, 2],
+        "union_epochs": [1],
+        "eval_limit": 6,
+        "workers": 1,
+        "device": "cpu",
+        "beam_k": 0,
+        "score_batch": 8,
+        "score_rows": 512,
+    },
+    "quick": {
+        "languages": "en,de,ja",
+        "prixlm": {
+            **_PRIXLM,
+            "hidden_size": 192,
+            "intermediate_size": 768,
+            "per_device_train_batch_size": 64,
+        },
+        "single_steps": 400,
+        "all_steps": 1200,
+        "single_variants": {"lr1e3": {}},
+        "all_variants": {"lr1e3": {}},
+        "tokenizer_vocab_size": 8000,
+        "kge_size": "quick",
+        "kge_epochs": [50, 100],
+        "union_epochs": [10, 20],
+        "eval_limit": None,
+        "workers": 2,
+        "device": "cpu",
+        "beam_k": 0,
+        "score_batch": 16,
+        "score_rows": 1024,
+    },
+    "full": {
+        "languages": PAPER_LANGUAGES,
+        "prixlm": {**_PRIXLM, "per_device_train_batch_size": 64},
+        "single_steps": 800,
+        "all_steps": 6000,
+        "single_variants": {"lr1e3": {}},
+        "all_variants": {"lr1e3": {}},
+        "tokenizer_vocab_size": 8000,
+        "kge_size": "full",
+        "kge_epochs": [100, 200],
+        "union_epochs": [10, 20],
+        "eval_limit": None,
+        "workers": 2,
+        "device": "cpu",
+        "beam_k": 0,
+        "score_batch": 16,
+        "score_rows": 1024,
+    },
+    "gpu": {
+        "languages": PAPER_LANGUAGES,
+        "prixlm": dict(_PRIXLM),
+        "single_steps": 1500,
+        "all_steps": 12000,
+        "single_variants": {"lr1e3": {}, "lr2e3": {"learning_rate": 2e-3}},
+        "all_variants": {"lr1e3": {}, "lr2e3": {"learning_rate": 2e-3}},
+        "tokenizer_vocab_size": 8000,
+        "kge_size": "full",
+        "kge_epochs": [100, 200, 400],
+        "union_epochs": [20, 50],
+        "eval_limit": None,
+        "workers": 12,
+        "device": "cuda",
+        "beam_k": 50,
+        "score_batch": 32,
+        "score_rows": 8192,
+    },
+}
+
+
+def get_profile(name: str) -> dict[str, Any]:
+    if name not in PROFILES:
+        raise ValueError(f"--profile {name!r}: expected one of {sorted(PROFILES)}")
+    return {**PROFILES[name], "name": name}
+
+
+__all__ = ["PAPER_LANGUAGES", "PROFILES", "get_profile", "kge_grid"]

@@ -1,0 +1,196 @@
+"""`docs/results.md` and the Table 1 chart, generated from `results/table1.json` alone.
+
+The markdown follows the paper's Table 1 layout (languages as columns, then the average;
+a block per metric; a row per method), in percent with one decimal: exactly
+`round(100 * value, 1)` of the JSON. Only the block between `<!-- table1:start -->` and
+`<!-- table1:end -->` is rewritten; the rest of the file (the KB-completion block between
+`<!-- completion:start -->` and `<!-- completion:end -->`) is kept as it is.
+
+    python -m prixlm.results.report --results results/table1.json --docs docs/results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prixlm.atomic_output import atomic_file
+
+START, END = "<!-- table1:start -->", "<!-- table1:end -->"
+COMPLETION = "<!-- completion:start -->\n<!-- completion:end -->\n"
+METRIC_NAMES = {"hits_at_1": "Hits@1", "hits_at_3": "Hits@3", "hits_at_10": "Hits@10", "mrr": "MRR"}
+ORDER = ("TransE", "RotatE", "RotatE (union graph)", "Prix-LM (Single)", "Prix-LM (All)")
+
+
+def percent(value: float) -> str:
+    """A fraction as the table shows it: percent, one decimal."""
+    return f"{100 * value:.1f}"
+
+
+def method_order(methods: Mapping[str, Any]) -> list[str]:
+    return [m for m in ORDER if m in methods] + sorted(m for m in methods if m not in ORDER)
+
+
+def averages(table: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Mean of each metric over the table's languages, for methods complete in all of them."""
+    languages = table["languages"]
+    result = {}
+    for method, cells in table["methods"].items():
+        if all(lang in cells for lang in languages):
+            result[method] = {
+                key: sum(cells[lang][key] for lang in languages) / len(languages)
+                for key in METRIC_NAMES
+            }
+    return result
+
+
+def metric_tables(table: Mapping[str, Any]) -> str:
+    """The paper's layout: per metric, a row per method, a column per language + avg."""
+    languages, methods = table["languages"], table["methods"]
+    means = averages(table)
+    lines = []
+    for key, title in METRIC_NAMES.items():
+        lines += [f"**{title}** (test, %)", "", "| method | " + " | ".join(languages) + " | avg |"]
+        lines.append("|---|" + "---:|" * (len(languages) + 1))
+        for method in method_order(methods):
+            cells = [percent(methods[method][lang][key]) if lang in methods[method] else "–" for lang in languages]  # fmt: skip
+            mean = percent(means[method][key]) if method in means else "–"
+            lines.append(f"| {method} | " + " | ".join(cells) + f" | {mean} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def kb_table(kb: Mapping[str, Mapping[str, int]], languages: Sequence[str]) -> str:
+    rows = ["| lang. → | " + " | ".join(languages) + " |", "|---|" + "---:|" * len(languages)]
+    for key, title in (("entities", "# entities"), ("triples", "# triples"), ("train", "train"),
+                       ("validation", "validation"), ("test", "test")):  # fmt: skip
+        rows.append(f"| {title} | " + " | ".join(str(kb[lang].get(key, "–")) for lang in languages) + " |")  # fmt: skip
+    return "\n".join(rows)
+
+
+def runs_section(table: Mapping[str, Any]) -> str:
+    """Search grids' winners, Prix-LM variants with steps and wall times, seeds, commands."""
+    details, lines = table.get("details", {}), []
+    for model in ("TransE", "RotatE"):
+        for lang, run in details.get(model, {}).items():
+            winner = ", ".join(f"{k}={v}" for k, v in run["winner"].items() if k != "model")
+            cut = " (search cut by its time limit)" if run.get("grid_truncated") else ""
+            lines.append(f"- {model} {lang}: {len(run['grid'])} grid points{cut}, winner {winner} "
+                         f"(validation MRR {percent(run['validation_mrr'])}), {run['seconds']} s")  # fmt: skip
+    if "RotatE (union graph)" in details:
+        union = details["RotatE (union graph)"]
+        winner = ", ".join(f"{k}={v}" for k, v in union["winner"].items() if k != "model")
+        lines.append(f"- RotatE (union graph): {union['train_triples']} training triples "
+                     f"(triples + sameAs links), winner {winner}, {union['seconds']} s")  # fmt: skip
+    for method in ("Prix-LM (Single)", "Prix-LM (All)"):
+        if method not in details:
+            continue
+        info = details[method]
+        lines.append(f"- {method}: selected variant `{info['selected_variant']}` "
+                     f"(mean validation MRR {percent(info['validation_mrr'])})")  # fmt: skip
+        for name, run in sorted(info["variants"].items()):
+            budget = run.get("time_budget_s")
+            note = f" (fitted to a {budget:g} s training budget)" if budget else ""
+            lines.append(f"  - `{name}`: {run['steps']} steps{note}, train {run['train_seconds']} s, "
+                         f"eval {run['eval_seconds']} s; `{run['command']}`")  # fmt: skip
+    return "\n".join(lines)
+
+
+def render(table: Mapping[str, Any]) -> str:
+    """The generated block (without the markers)."""
+    languages = table["languages"]
+    profile = table.get("profile", {})
+    parts = [
+        "## Table 1: link prediction on the embedded CLDR KB",
+        "",
+        f"Generated by `python -m prixlm.results.report` from `results/table1.json` "
+        f"(profile `{profile.get('name', '?')}`, wall time {table.get('wall_seconds', '?')} s). "
+        f"Protocol: {table.get('protocol', '')}.",
+        "",
+        f"Command: `{table.get('command', '')}`",
+        "",
+        kb_table(table["kb"], languages) if "kb" in table else "",
+        "",
+        metric_tables(table),
+        "![Table 1 chart](table1.png)",
+        "",
+        "### Runs (seeds, search grids, steps, wall times, commands)",
+        "",
+        f"Seed {profile.get('seed', 0)} for every run; device "
+        f"`{profile.get('device', '?')}`, {profile.get('workers', '?')} worker processes.",
+        "",
+        runs_section(table),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_chart(table: Mapping[str, Any], chart: Path) -> None:
+    """Grouped bars: hits@1 and MRR per language and method (plus the average)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    languages, methods = table["languages"], table["methods"]
+    means = averages(table)
+    columns = list(languages) + ["avg"]
+    order = method_order(methods)
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4), sharey=True)
+    width = 0.8 / max(1, len(order))
+    for axis, key in zip(axes, ("hits_at_1", "mrr"), strict=True):
+        for i, method in enumerate(order):
+            values = [methods[method].get(lang, {}).get(key, 0.0) for lang in languages]
+            values.append(means.get(method, {}).get(key, 0.0))
+            axis.bar([x + i * width for x in range(len(columns))], values, width, label=method)
+        axis.set_xticks([x + 0.4 - width / 2 for x in range(len(columns))], columns)
+        axis.set_title(f"{METRIC_NAMES[key]} (test, full ranking, filtered)")
+        axis.set_ylim(0, 1)
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    with atomic_file(chart, "--chart") as staging:
+        figure.savefig(staging, format="png", dpi=100)
+    plt.close(figure)
+
+
+def replace_block(existing: str, block: str) -> str:
+    """`existing` with its table1 block replaced by `block` (appended, with an empty
+    completion block, when the file has none); everything else is kept byte for byte."""
+    generated = f"{START}\n{block}\n{END}"
+    if START in existing and END in existing:
+        pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+        return pattern.sub(lambda _: generated, existing, count=1)
+    head = existing if existing.strip() else "# Results\n\n"
+    tail = "" if "<!-- completion:start -->" in existing else "\n" + COMPLETION
+    return head.rstrip("\n") + "\n\n" + generated + "\n" + tail
+
+
+def write_report(table: Mapping[str, Any], docs: Path, chart: Path) -> None:
+    """Rewrite the table1 block of `docs` and the chart (written beside `docs` as named)."""
+    docs, chart = Path(docs), Path(chart)
+    existing = docs.read_text("utf-8") if docs.is_file() else ""
+    text = replace_block(existing, render(table)).replace("](table1.png)", f"]({chart.name})")
+    with atomic_file(docs, "--docs") as staging:
+        staging.write_text(text, "utf-8")
+    write_chart(table, chart)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results/table1.json"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
+    parser.add_argument("--chart", type=Path, default=Path("docs/table1.png"))
+    args = parser.parse_args(argv)
+    try:
+        table = json.loads(args.results.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise SystemExit(f"--results {args.results}: {error}") from None
+    write_report(table, args.docs, args.chart)
+
+
+if __name__ == "__main__":
+    main()

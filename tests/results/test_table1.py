@@ -1,0 +1,114 @@
+"""`make table1`'s code path at toy size: two languages, tiny KB, a few steps, one process."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pykeen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_kb import write_tiny_dumps  # noqa: E402
+
+from prixlm.results import table1  # noqa: E402
+from prixlm.results.report import METRIC_NAMES, averages, percent  # noqa: E402
+
+METHODS = {"TransE", "RotatE", "RotatE (union graph)", "Prix-LM (Single)", "Prix-LM (All)"}
+COMPLETION = "<!-- completion:start -->\nkept: precision table\n<!-- completion:end -->\n"
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("table1")
+    docs = root / "docs" / "results.md"
+    docs.parent.mkdir()
+    docs.write_text("# Results\n\nintro\n\n" + COMPLETION, "utf-8")
+    argv = [
+        "--profile", "toy", "--languages", "en,de", "--work_dir", str(root / "work"),
+        "--dump_dir", str(write_tiny_dumps(root / "dumps")), "--workers", "1",
+        "--results", str(root / "table1.json"), "--docs", str(docs),
+        "--chart", str(root / "docs" / "table1.png"),
+    ]  # fmt: skip
+    table = table1.main(argv)
+    return root, argv, table
+
+
+def test_json_schema(toy_run):
+    root, _, table = toy_run
+    saved = json.loads((root / "table1.json").read_text("utf-8"))
+    assert saved["languages"] == ["en", "de"]
+    assert set(saved["methods"]) == METHODS
+    for cells in saved["methods"].values():
+        assert set(cells) == {"en", "de"}
+        for metrics in cells.values():
+            assert set(metrics) == {"hits_at_1", "hits_at_3", "hits_at_10", "mrr"}
+            assert all(0.0 <= v <= 1.0 for v in metrics.values())
+            assert metrics["hits_at_1"] <= metrics["hits_at_3"] <= metrics["hits_at_10"]
+            assert metrics["mrr"] > 0  # full ranking: every gold has a finite rank
+    assert saved["kb"]["en"]["entities"] == 30 and saved["kb"]["en"]["test"] > 0
+    assert saved["methods"] == table["methods"]
+
+
+def test_docs_numbers_are_the_json_numbers(toy_run):
+    root, _, _ = toy_run
+    table = json.loads((root / "table1.json").read_text("utf-8"))
+    text = (root / "docs" / "results.md").read_text("utf-8")
+    means = averages(table)
+    for key, title in METRIC_NAMES.items():
+        block = text.split(f"**{title}** (test, %)")[1].split("\n\n")[1]
+        for method in METHODS:
+            line = next(line for line in block.splitlines() if line.startswith(f"| {method} |"))
+            cells = [c.strip() for c in line.strip("|").split("|")][1:]
+            expected = [percent(table["methods"][method][lang][key]) for lang in ("en", "de")]
+            assert cells == expected + [percent(means[method][key])]
+    assert (root / "docs" / "table1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_completion_block_and_intro_kept(toy_run):
+    root, _, _ = toy_run
+    text = (root / "docs" / "results.md").read_text("utf-8")
+    assert text.startswith("# Results\n\nintro\n")
+    assert COMPLETION in text
+    assert text.count("<!-- table1:start -->") == 1
+
+
+def test_resume_skips_finished_jobs(toy_run, capsys):
+    root, argv, table = toy_run
+    records = sorted((root / "work" / "jobs").glob("*.json"))
+    assert len(records) == 8  # 2 x (TransE, RotATE, Single) + union + All
+    before = {p: p.stat().st_mtime_ns for p in records}
+    again = table1.main(argv)
+    assert "8 of 8 jobs already done" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in records} == before
+    assert again["methods"] == table["methods"]
+
+
+def test_prixlm_selection_uses_validation_only(toy_run):
+    root, _, _ = toy_run
+    records = table1.load_records(root / "work" / "jobs")
+    fake = dict(records)
+    good = json.loads(json.dumps(records["all-lr1e3"]))
+    for lang in good["validation"]:
+        good["validation"][lang]["mrr"] = 1.0
+        good["test"][lang]["mrr"] = 0.0  # worse on test: must still be chosen
+    fake["all-better"] = good
+    variant, selected = table1._select(fake, "all-", ["en", "de"])
+    assert variant == "better" and selected["test"]["en"]["mrr"] == 0.0
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="--profile 'huge'"):
+        table1.main(["--profile", "huge"])
+    with pytest.raises(SystemExit, match="--languages"):
+        table1.main(["--profile", "toy", "--languages", ","])
+
+
+def test_markdown_has_one_row_per_method_and_percent_format(toy_run):
+    root, _, _ = toy_run
+    text = (root / "docs" / "results.md").read_text("utf-8")
+    rows = re.findall(r"^\| (TransE|RotatE|Prix-LM \(All\)) \|", text, flags=re.M)
+    assert len(rows) == 3 * len(METRIC_NAMES)
