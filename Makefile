@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: setup demo test lint bench reproduce clean
+.PHONY: setup demo test lint bench reproduce clean table1 table1-quick
 
 setup: $(STAMP)
 
@@ -29,6 +29,15 @@ bench: setup
 
 reproduce: setup
 	$(PY) -m prixlm.demo --output_dir outputs/reproduce --languages en,it,de,fr,fi,et,tr,hu,ja --max_steps 20000
+
+# Table 1 (issue 10): PyKEEN TransE/RotatE vs Prix-LM Single/All -> docs/results.md, results/table1.json
+table1: setup
+	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
+	$(PY) -m prixlm.results.table1 --profile full --work_dir outputs/table1
+
+table1-quick: setup
+	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
+	$(PY) -m prixlm.results.table1 --profile quick --work_dir outputs/table1-quick --results outputs/table1-quick/table1.json --docs outputs/table1-quick/results.md --chart outputs/table1-quick/table1.png
 
 clean:
 	rm -rf outputs build *.egg-info
