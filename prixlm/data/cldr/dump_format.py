@@ -15,6 +15,8 @@ r"""DBpedia 2016-10 dump conventions: file names, language codes, IRIs and N-Tri
 
 from __future__ import annotations
 
+from prixlm.data.dbpedia.schema import DBPEDIA_ONTOLOGY, OWL_SAME_AS, RDFS_LABEL
+
 __all__ = [
     "DBPEDIA_ONTOLOGY",
     "OWL_SAME_AS",
@@ -28,9 +30,6 @@ __all__ = [
     "resource_iri",
 ]
 
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-DBPEDIA_ONTOLOGY = "http://dbpedia.org/ontology/"
 
 _IRI_SAFE_ASCII = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"

@@ -3,47 +3,40 @@
 dump files -> `dumps` (find and stream them) -> `construction` (labels, facts, links,
 entity ids) -> `splits` (protocols, inverse filter, filter lists, length filter) ->
 `output` + `card` (Parquet per config/split, `README.md`) -> `load_dataset(folder, "de")`.
+`schema` holds the row type, config and split names, split defaults and RDF terms;
 `build` is the CLI; `builder.PrixLMDBpedia` the `datasets` builder over the same steps.
+
+Names are imported lazily: `schema` (used by the CLDR exporter) and `python -m ...build`
+do not pull in `datasets` and `pyarrow` through this package.
 """
 
-from prixlm.data.dbpedia.builder import PrixLMDBpedia, PrixLMDBpediaConfig
-from prixlm.data.dbpedia.construction import (
-    KnowledgeBase,
-    build_knowledge_base,
-    relation_words,
-)
-from prixlm.data.dbpedia.output import FEATURES
-from prixlm.data.dbpedia.splits import (
-    COLUMNS,
-    DatasetRows,
-    SplitSettings,
-    build_rows,
-    inverse_relations,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "PrixLMDBpedia": "builder",
+    "PrixLMDBpediaConfig": "builder",
+    "KnowledgeBase": "construction",
+    "build_knowledge_base": "construction",
+    "relation_words": "construction",
+    "FEATURES": "output",
+    "COLUMNS": "schema",
+    "Row": "schema",
+    "SplitSettings": "schema",
+    "DatasetRows": "splits",
+    "build_rows": "splits",
+    "inverse_relations": "splits",
+    "build_dataset": "build",
+    "tokenized_length": "build",
+}
 
 
-def __getattr__(name: str):
-    # `build` is also run as `python -m ...build`: import it lazily so that runpy does not
-    # find it imported already.
-    if name in ("build_dataset", "tokenized_length"):
-        from prixlm.data.dbpedia import build
-
-        return getattr(build, name)
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"prixlm.data.dbpedia.{_HOMES[name]}"), name)
     raise AttributeError(name)
 
 
-__all__ = [
-    "COLUMNS",
-    "FEATURES",
-    "DatasetRows",
-    "KnowledgeBase",
-    "PrixLMDBpedia",
-    "PrixLMDBpediaConfig",
-    "SplitSettings",
-    "build_dataset",
-    "build_knowledge_base",
-    "build_rows",
-    "inverse_relations",
-    "relation_words",
-    "tokenized_length",
-]
+__all__ = sorted(_HOMES)

@@ -27,14 +27,8 @@ from prixlm.data.dbpedia.dumps import (
     normalize_language,
 )
 from prixlm.data.dbpedia.output import atomic_folder, check_replaceable, write_rows
-from prixlm.data.dbpedia.splits import (
-    PROTOCOLS,
-    DatasetRows,
-    Row,
-    SequenceLength,
-    SplitSettings,
-    build_rows,
-)
+from prixlm.data.dbpedia.schema import PROTOCOLS, Row, SplitSettings, encode_row
+from prixlm.data.dbpedia.splits import DatasetRows, SequenceLength, build_rows
 from prixlm.data.ntriples import DumpError
 
 
@@ -43,14 +37,12 @@ def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> SequenceLength
 
     The fact and language tokens are added to `tokenizer` (in place) if it lacks them.
     """
-    from modeling_prixlm.formatting import add_prixlm_tokens, encode_link, encode_triple
+    from modeling_prixlm.formatting import add_prixlm_tokens
 
     add_prixlm_tokens(tokenizer, languages)
 
     def length(row: Row) -> int:
-        if row[0] == "link":
-            return len(encode_link(tokenizer, row[1], row[4], row[5], row[3]).input_ids)
-        return len(encode_triple(tokenizer, row[1], row[2], row[3]).input_ids)
+        return len(encode_row(tokenizer, row).input_ids)
 
     return length
 

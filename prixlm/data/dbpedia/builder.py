@@ -23,21 +23,24 @@ import datasets
 
 from prixlm.data.dbpedia.card import CITATION
 from prixlm.data.dbpedia.dumps import discover_languages, normalize_language
-from prixlm.data.dbpedia.output import ALL, FEATURES, LINKS
-from prixlm.data.dbpedia.splits import COLUMNS, SPLITS, DatasetRows, SplitSettings
+from prixlm.data.dbpedia.output import FEATURES
+from prixlm.data.dbpedia.schema import ALL, LINKS, SPLITS, Row, SplitSettings
+from prixlm.data.dbpedia.splits import DatasetRows
+
+_DEFAULTS = SplitSettings()
 
 
 @dataclass
 class PrixLMDBpediaConfig(datasets.BuilderConfig):
-    """A language code, `links` or `all`, plus the build settings."""
+    """A language code, `links` or `all`, plus the build settings (defaults: `SplitSettings`)."""
 
     languages: tuple[str, ...] | None = None
     link_languages: tuple[str, ...] | None = None
-    split_protocol: str = "fact"
-    test_fraction: float = 0.1
-    validation_fraction: float = 0.05
-    inverse_threshold: float = 0.1
-    seed: int = 0
+    split_protocol: str = _DEFAULTS.protocol
+    test_fraction: float = _DEFAULTS.test_fraction
+    validation_fraction: float = _DEFAULTS.validation_fraction
+    inverse_threshold: float = _DEFAULTS.inverse_threshold
+    seed: int = _DEFAULTS.seed
     strict: bool = False
 
     def settings(self) -> SplitSettings:
@@ -95,12 +98,12 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
             if split_rows
         ]
 
-    def _generate_examples(self, rows: list[tuple]):
+    def _generate_examples(self, rows: list[Row]):
         for index, row in enumerate(rows):
-            yield index, dict(zip(COLUMNS, row, strict=True))
+            yield index, row._asdict()
 
 
-def _config_rows(rows: DatasetRows, name: str, split: str) -> list[tuple]:
+def _config_rows(rows: DatasetRows, name: str, split: str) -> list[Row]:
     """The rows of config `name` in `split` (same order as the Parquet files)."""
     if name == LINKS:
         return rows.links

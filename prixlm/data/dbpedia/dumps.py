@@ -24,12 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
 from prixlm.data.ntriples import Literal, ReadStats, canonical_iri, read_triples
-
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 KINDS = ("labels", "objects", "links")
 _PATTERNS = {

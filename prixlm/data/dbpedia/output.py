@@ -30,7 +30,8 @@ import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prixlm.data.dbpedia.splits import COLUMNS, SPLITS, DatasetRows, Row
+from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS, Row
+from prixlm.data.dbpedia.splits import DatasetRows
 
 FEATURES = datasets.Features(
     {
@@ -38,13 +39,11 @@ FEATURES = datasets.Features(
         "all_objects": datasets.List(datasets.Value("string")),
     }
 )
-SCHEMA = pa.schema(
+SCHEMA = pa.schema(  # the columns of `schema.Row`, in order
     [pa.field(name, pa.string()) for name in COLUMNS[:-1]]
     + [pa.field("all_objects", pa.list_(pa.string()))],
     metadata={"huggingface": json.dumps({"info": {"features": FEATURES.to_dict()}})},
 )
-LINKS = "links"
-ALL = "all"
 
 
 def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
@@ -85,13 +84,14 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[pa.RecordBatch]:
 
 def _to_batch(rows: list[Row]) -> pa.RecordBatch:
     columns = [
-        pa.array([row[i] for row in rows], type=field.type) for i, field in enumerate(SCHEMA)
+        pa.array(values, type=field.type)
+        for values, field in zip(zip(*rows, strict=True), SCHEMA, strict=True)
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
 
 def write_parquet(rows: Iterable[Row], path: Path, batch_size: int = 50_000) -> tuple[int, int]:
-    """Write `rows` (tuples in `COLUMNS` order) to `path`.
+    """Write `rows` (`schema.Row`s) to `path`.
 
     Returns the number of rows and their Arrow size in bytes (the card's `num_bytes`).
     """

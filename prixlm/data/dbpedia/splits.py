@@ -42,51 +42,22 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from prixlm.data.dbpedia.construction import KnowledgeBase
-
-COLUMNS = (
-    "kind",
-    "subject",
-    "relation",
-    "object",
-    "subject_language",
-    "object_language",
-    "subject_id",
-    "relation_id",
-    "object_id",
-    "all_objects",
+from prixlm.data.dbpedia.schema import (
+    COLUMNS,
+    PROTOCOLS,
+    SPLITS,
+    Row,
+    SplitSettings,
+    link_row,
+    order_key,
+    triple_row,
 )
-SPLITS = ("train", "validation", "test")
-PROTOCOLS = ("fact", "language")
 
-Row = tuple  # the values of COLUMNS, in order
 SequenceLength = Callable[[Row], int]
-
-
-@dataclass(frozen=True)
-class SplitSettings:
-    """How rows are split and filtered (see the module doc)."""
-
-    protocol: str = "fact"
-    test_fraction: float = 0.1
-    validation_fraction: float = 0.05
-    inverse_threshold: float = 0.1
-    max_length: int = 30
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"split protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
-        if not (0 <= self.test_fraction and 0 <= self.validation_fraction) or (
-            self.test_fraction + self.validation_fraction >= 1
-        ):
-            raise ValueError("test and validation fractions must be >= 0 and sum to < 1")
-        if not 0 < self.inverse_threshold <= 1:
-            raise ValueError(f"inverse_threshold must be in (0, 1], got {self.inverse_threshold}")
 
 
 @dataclass
@@ -106,7 +77,7 @@ class LanguageStats:
 class DatasetRows:
     """The rows of every config: `triples[language][split]` and the `links` (train only).
 
-    Rows are tuples in `COLUMNS` order, in a fixed pseudo-random order (by hash).
+    Rows are `schema.Row`s, in a fixed pseudo-random order (by hash of `schema.order_key`).
     """
 
     triples: dict[str, dict[str, list[Row]]]
@@ -154,28 +125,25 @@ def inverse_relations(train: list[tuple[str, str, str]], threshold: float) -> di
     return inverses
 
 
-def _text_rows(kb: KnowledgeBase, language: str) -> dict[tuple[str, str, str], Row]:
-    """`{(s, r, o) IRIs: row}` of one language, one row per distinct text triple."""
+def _filter_lists(
+    answers: Iterable[tuple[tuple[str, ...], str]],
+) -> dict[tuple[str, ...], list[str]]:
+    """`{query: sorted true objects}` from `(query, object)` pairs (see `schema`)."""
+    objects: dict[tuple[str, ...], set[str]] = {}
+    for query, obj in answers:
+        objects.setdefault(query, set()).add(obj)
+    return {query: sorted(values) for query, values in objects.items()}
+
+
+def _text_rows(kb: KnowledgeBase, language: str) -> list[Row]:
+    """One row per distinct text triple of `language` (the first by IRIs), with filter lists."""
     facts = kb.by_language[language]
     labels = facts.labels
-    rows: dict[tuple[str, str, str], Row] = {}
-    seen_text: set[tuple[str, str, str]] = set()
+    texts: dict[tuple[str, str, str], tuple[str, str, str]] = {}  # text -> IRIs
     for s, r, o in sorted(facts.facts):
-        text = (labels[s], kb.relation_name(language, r), labels[o])
-        if text not in seen_text:
-            seen_text.add(text)
-            rows[(s, r, o)] = ("triple", *text, language, language, s, r, o, None)
-    return rows
-
-
-def _with_filter_lists(rows: list[Row], key_columns: tuple[int, ...]) -> list[Row]:
-    """`rows` with `all_objects` set from all of `rows` (queries keyed on `key_columns`)."""
-    query = itemgetter(*key_columns)
-    objects: dict[tuple[str, ...], set[str]] = {}
-    for row in rows:
-        objects.setdefault(query(row), set()).add(row[3])
-    lists = {key: sorted(values) for key, values in objects.items()}
-    return [(*row[:-1], lists[query(row)]) for row in rows]
+        texts.setdefault((labels[s], kb.relation_name(language, r), labels[o]), (s, r, o))
+    lists = _filter_lists(((subject, relation), obj) for subject, relation, obj in texts)
+    return [triple_row(language, text, iris, lists[text[:2]]) for text, iris in texts.items()]
 
 
 def build_rows(
@@ -190,7 +158,7 @@ def build_rows(
 
     kept: dict[str, list[Row]] = {}
     for language in kb.languages:
-        rows = _with_filter_lists(list(_text_rows(kb, language).values()), (1, 2))
+        rows = _text_rows(kb, language)
         stats[language].labelled_entities = len(kb.by_language[language].labels)
         if sequence_length is not None:
             short = [row for row in rows if sequence_length(row) < settings.max_length]
@@ -200,8 +168,8 @@ def build_rows(
 
     def split_key(row: Row) -> tuple[str, ...]:
         if settings.protocol == "fact":
-            return (key(row[6]), row[7], key(row[8]))
-        return (row[4], row[6], row[7], row[8])
+            return (key(row.subject_id), row.relation_id, key(row.object_id))
+        return (row.subject_language, row.subject_id, row.relation_id, row.object_id)
 
     if settings.protocol == "fact":  # one ranking of the distinct facts of all languages
         split_of = split_by_rank(
@@ -212,7 +180,7 @@ def build_rows(
         for rows in kept.values():
             split_of.update(split_by_rank([split_key(row) for row in rows], settings))
     train = [
-        (key(row[6]), row[7], key(row[8]))
+        (key(row.subject_id), row.relation_id, key(row.object_id))
         for rows in kept.values()
         for row in rows
         if split_of[split_key(row)] == "train"
@@ -225,18 +193,18 @@ def build_rows(
         by_split: dict[str, list[Row]] = {split: [] for split in SPLITS}
         for row in rows:
             split = split_of[split_key(row)]
-            s, r, o = key(row[6]), row[7], key(row[8])
+            s, r, o = key(row.subject_id), row.relation_id, key(row.object_id)
             if split != "train" and any((o, r2, s) in train_pairs for r2 in inverses.get(r, ())):
                 stats[language].removed_inverse += 1
                 continue
             by_split[split].append(row)
         for split, split_rows in by_split.items():
-            split_rows.sort(key=lambda row: (rank(*row[4:9], seed=settings.seed), row[4:9]))
+            split_rows.sort(key=lambda row: _order(row, settings.seed))
             stats[language].splits[split] = len(split_rows)
         triples[language] = by_split
         stats[language].triples = sum(len(v) for v in by_split.values())
         stats[language].entities = len(
-            {iri for v in by_split.values() for row in v for iri in (row[6], row[8])}
+            {iri for v in by_split.values() for row in v for iri in (row.subject_id, row.object_id)}
         )
 
     links = _link_rows(kb, sequence_length, settings, stats)
@@ -247,6 +215,12 @@ def _mirroring(inverses: dict[str, list[str]]) -> set[str]:
     return {r2 for mirrored in inverses.values() for r2 in mirrored}
 
 
+def _order(row: Row, seed: int) -> tuple[int, tuple[str, ...]]:
+    """The sort key of a row within its split: hash of its identity, then the identity."""
+    identity = order_key(row)
+    return rank(*identity, seed=seed), identity
+
+
 def _link_rows(
     kb: KnowledgeBase,
     sequence_length: SequenceLength | None,
@@ -254,18 +228,18 @@ def _link_rows(
     stats: dict[str, LanguageStats],
 ) -> list[Row]:
     """Both directions of every link, length-filtered, with their filter lists, by hash."""
-    rows = []
+    directions = []
     for (lang_a, iri_a), (lang_b, iri_b) in kb.links:
-        label_a = kb.by_language[lang_a].labels[iri_a]
-        label_b = kb.by_language[lang_b].labels[iri_b]
-        rows.append(("link", label_a, "", label_b, lang_a, lang_b, iri_a, "", iri_b, None))
-        rows.append(("link", label_b, "", label_a, lang_b, lang_a, iri_b, "", iri_a, None))
-    rows = _with_filter_lists(rows, (4, 1, 5))
+        end_a = (lang_a, iri_a, kb.by_language[lang_a].labels[iri_a])
+        end_b = (lang_b, iri_b, kb.by_language[lang_b].labels[iri_b])
+        directions += [(end_a, end_b), (end_b, end_a)]
+    lists = _filter_lists(((s[0], s[2], o[0]), o[2]) for s, o in directions)
+    rows = [link_row(s, o, lists[(s[0], s[2], o[0])]) for s, o in directions]
     if sequence_length is not None:
         rows = [row for row in rows if sequence_length(row) < settings.max_length]
     for row in rows:
-        stats[row[4]].links += 1
-    rows.sort(key=lambda row: (rank(*row[4:9], seed=settings.seed), row[4:9]))
+        stats[row.subject_language].links += 1
+    rows.sort(key=lambda row: _order(row, settings.seed))
     return rows
 
 
@@ -275,6 +249,8 @@ __all__ = [
     "SPLITS",
     "DatasetRows",
     "LanguageStats",
+    "Row",
+    "SequenceLength",
     "SplitSettings",
     "build_rows",
     "inverse_relations",
