@@ -136,7 +136,7 @@ def test_killed_build_leaves_nothing_complete_and_rerun_is_identical(tmp_path: P
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.partial-*/*/*.parquet")) and process.poll() is None:
+    while not list(tmp_path.glob(".out.partial/*/*.parquet")) and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
     process.send_signal(signal.SIGKILL)
@@ -145,7 +145,7 @@ def test_killed_build_leaves_nothing_complete_and_rerun_is_identical(tmp_path: P
     assert not out.exists()
     assert subprocess.run(command, cwd=REPO, capture_output=True).returncode == 0
     first = _hashes(out)
-    assert not list(tmp_path.glob(".out.partial-*"))
+    assert not list(tmp_path.glob(".out.*"))  # no staging or moved-aside folder left
     assert {path.split("/")[0] for path in first} == {"de", "en", "fr", "links"}
     assert subprocess.run(command, cwd=REPO, capture_output=True).returncode == 0
     assert _hashes(out) == first
@@ -214,3 +214,59 @@ def test_bad_arguments_get_clear_errors(tmp_path: Path, dumps: Path, capsys) -> 
     )
     with pytest.raises(DumpError, match="labels_en.ttl.bz2.*truncated"):
         build_dataset(tmp_path / "cut", None)
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    identity = [
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "-c",
+        "init.defaultBranch=main",
+    ]
+    return subprocess.run(
+        ["git", *identity, "-C", str(folder), *args], capture_output=True, text=True, check=True
+    )
+
+
+def test_rebuild_keeps_git_and_user_files_and_removes_stale_configs(
+    tmp_path: Path, dumps: Path
+) -> None:
+    out = tmp_path / "kb"
+    arguments = ["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]
+    assert main(arguments) == 0
+    _git(out, "init", "-q")
+    _git(out, "add", "-A")
+    _git(out, "commit", "-q", "-m", "first build")
+    (out / "notes.txt").write_text("mine")
+    (out / "extra").mkdir()
+    (out / "extra" / "more.txt").write_text("also mine")
+    assert main([*arguments, "--languages", "en,de"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".git",
+        "README.md",
+        "de",
+        "en",
+        "extra",
+        "links",
+        "notes.txt",
+    ]  # fr (no longer built) is gone; the repository and the user's files are kept
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "extra" / "more.txt").read_text() == "also mine"
+    assert _git(out, "log", "--format=%s").stdout == "first build\n"
+    status = _git(out, "status", "--porcelain").stdout.splitlines()
+    assert " D fr/test.parquet" in status and "?? notes.txt" in status
+    assert " M README.md" in status
+    card = (out / "README.md").read_text()
+    assert "config_name: de" in card and "config_name: fr" not in card
+    assert not list(tmp_path.glob(".kb.*"))
+
+
+def test_a_fresh_git_repository_is_a_valid_output_folder(tmp_path: Path, dumps: Path) -> None:
+    out = tmp_path / "kb"
+    out.mkdir()
+    _git(out, "init", "-q")
+    assert main(["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [".git", "README.md", "de", "en", "fr", "links"]
+    assert _git(out, "status", "--porcelain").stdout.count("??") == 5

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from prixlm.atomic_output import check_parent
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.construction import build_knowledge_base
 from prixlm.data.dbpedia.dumps import (
@@ -26,7 +27,7 @@ from prixlm.data.dbpedia.dumps import (
     discover_languages,
     normalize_language,
 )
-from prixlm.data.dbpedia.output import atomic_folder, check_replaceable, write_rows
+from prixlm.data.dbpedia.output import CARD, check_replaceable, dataset_folder, write_rows
 from prixlm.data.dbpedia.schema import PROTOCOLS, Row, SplitSettings, encode_row
 from prixlm.data.dbpedia.splits import DatasetRows, SequenceLength, build_rows
 from prixlm.data.ntriples import DumpError
@@ -64,7 +65,9 @@ def build_dataset(
 
     Args:
         dump_dir: folder with DBpedia-format dump files (see `dumps`).
-        output_dir: the folder to (re)place atomically; None builds in memory only.
+        output_dir: the folder to (re)place atomically (see `output.dataset_folder`: what an
+            earlier build wrote there is replaced, other entries are kept); None builds in
+            memory only.
         languages: codes to build; default every language with a labels file.
         settings: split protocol, fractions, inverse threshold, length limit.
         ontology: optional ontology dump naming the relations.
@@ -77,8 +80,9 @@ def build_dataset(
     Returns:
         the rows with their statistics, and the read options with per-file line counts.
     """
-    if output_dir is not None:
-        check_replaceable(output_dir)  # before the work, not after it
+    if output_dir is not None:  # before the work, not after it
+        check_parent(output_dir, argument="--output_dir")
+        check_replaceable(output_dir)
     languages = list(languages) if languages else discover_languages(dump_dir)
     if not languages:
         raise FileNotFoundError(f"--dump_dir {dump_dir}: no labels_*.ttl files found")
@@ -94,10 +98,10 @@ def build_dataset(
     rows = build_rows(kb, settings, length)
     if output_dir is not None:
         source = read_source_info(dump_dir)
-        with atomic_folder(output_dir) as staging:
+        with dataset_folder(output_dir) as staging:
             sizes = write_rows(rows, staging, progress=progress)
             card = dataset_card(rows, sizes, license_id=license_id, source=source)
-            (staging / "README.md").write_text(card, encoding="utf-8")
+            (staging / CARD).write_text(card, encoding="utf-8")
     return rows, options
 
 

@@ -12,16 +12,17 @@ OUT/
 The `all` config has no files of its own: its card entry lists every language's train
 file plus `links/train.parquet` as train, and the languages' validation/test files.
 
-Everything is written into a hidden sibling folder `.OUT.partial-PID` that is renamed to
-`OUT` at the end, so a killed build leaves no folder that looks complete; the same input
-gives byte-identical Parquet files (fixed row order, no timestamps).
+Everything is written into the hidden sibling `.OUT.partial` that replaces `OUT` at the end
+(`prixlm.atomic_output`), so a killed build leaves no folder that looks complete. The build
+owns `README.md` and the config folders its card lists (`owned_entries`): a rebuild replaces
+those (a language no longer built loses its folder) and keeps everything else in `OUT`
+(`.git`, a user's files). The same input gives byte-identical Parquet files (fixed row
+order, no timestamps).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,9 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
+from prixlm.atomic_output import atomic_folder, check_parent
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS, Row
 from prixlm.data.dbpedia.splits import DatasetRows
 
@@ -128,16 +131,22 @@ def write_rows(
 
 
 BUILD_MARKER = "# Prix-LM multilingual knowledge-base data"
+CARD = "README.md"
+
+
+def _visible_entries(folder: Path) -> list[Path]:
+    return [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
 
 
 def _is_replaceable(folder: Path) -> bool:
-    """An empty folder, or one written by an earlier build (its card carries the marker)."""
+    """A folder with no visible entries (`.git` alone counts as none) or an earlier build
+    (its card carries `BUILD_MARKER`)."""
     if not folder.is_dir():
         return False
-    card = folder / "README.md"
+    card = folder / CARD
     if card.is_file():
         return BUILD_MARKER in card.read_text(encoding="utf-8", errors="replace")
-    return not any(folder.iterdir())
+    return not _visible_entries(folder)
 
 
 def check_replaceable(output_dir: str | Path) -> None:
@@ -149,46 +158,56 @@ def check_replaceable(output_dir: str | Path) -> None:
         )
 
 
-@contextmanager
-def atomic_folder(output_dir: str | Path) -> Iterator[Path]:
-    """Yield a fresh hidden staging folder that replaces `output_dir` when the block succeeds.
-
-    Stale staging folders of `output_dir` from killed builds are removed first; on an
-    exception the staging folder is removed and `output_dir` is left as it was. An existing
-    `output_dir` is replaced only if it is empty or an earlier build (`ValueError` otherwise).
-    """
-    output_dir = Path(output_dir).resolve()
-    if output_dir.exists() and not _is_replaceable(output_dir):
-        raise ValueError(
-            f"--output_dir {output_dir} exists and is not a dataset build; not replacing it"
-        )
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    for stale in output_dir.parent.glob(f".{output_dir.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = output_dir.parent / f".{output_dir.name}.partial-{os.getpid()}"
-    staging.mkdir()
+def owned_entries(folder: str | Path) -> set[str]:
+    """The top-level names in `folder` that belong to the build there: its card and every
+    config folder that card's `configs:` names (`de`, `links`, ...). Others are not touched."""
+    card = Path(folder) / CARD
+    if not card.is_file():
+        return {CARD}
+    text = card.read_text(encoding="utf-8", errors="replace")
     try:
+        header = yaml.safe_load(text.split("\n---\n", 1)[0].removeprefix("---\n"))
+        paths = [
+            path
+            for config in header["configs"]
+            for files in config["data_files"]
+            for path in ([files["path"]] if isinstance(files["path"], str) else files["path"])
+        ]
+    except (yaml.YAMLError, KeyError, TypeError):  # not a card we wrote: own nothing but it
+        return {CARD}
+    return {CARD} | {path.split("/")[0] for path in paths}
+
+
+@contextmanager
+def dataset_folder(output_dir: str | Path) -> Iterator[Path]:
+    """An empty staging folder (`atomic_output.partial_path`) that replaces `output_dir`
+    when the block succeeds.
+
+    An existing `output_dir` must be empty (but for hidden entries) or an earlier build
+    (`ValueError` otherwise). Of its entries, those the earlier build owns (`owned_entries`)
+    are replaced or, if this build does not write them, removed; all others (`.git`, a
+    user's files) are carried over into the new folder unchanged.
+    """
+    output_dir = check_parent(output_dir, argument="--output_dir")
+    check_replaceable(output_dir)
+    owned = owned_entries(output_dir) if output_dir.is_dir() else set()
+    with atomic_folder(
+        output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
+    ) as staging:
         yield staging
-        if output_dir.exists():
-            old = output_dir.parent / f".{output_dir.name}.partial-{os.getpid()}-old"
-            output_dir.rename(old)
-            staging.rename(output_dir)
-            shutil.rmtree(old)
-        else:
-            staging.rename(output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 __all__ = [
-    "check_replaceable",
     "ALL",
+    "BUILD_MARKER",
+    "CARD",
     "FEATURES",
     "LINKS",
     "SCHEMA",
-    "atomic_folder",
+    "check_replaceable",
     "data_files",
+    "dataset_folder",
+    "owned_entries",
     "write_parquet",
     "write_rows",
 ]
