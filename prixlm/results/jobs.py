@@ -246,7 +246,13 @@ def prixlm_job(
             from prixlm.link_prediction.evaluate_lp import evaluate_link_prediction
 
             beam = evaluate_link_prediction(
-                model, tokenizer, _limit(splits["test"], eval_limit), candidates, "beam", beam_k
+                model,
+                tokenizer,
+                _limit(splits["test"], eval_limit),
+                candidates,
+                "beam",
+                beam_k,
+                batch_size=max(1, score_batch // 2),
             )
             record["test"][language][f"mrr@{beam_k}"] = beam[f"mrr@{beam_k}"]
     return {

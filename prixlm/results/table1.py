@@ -37,19 +37,38 @@ KGE_METHODS = ("TransE", "RotatE")
 UNION = "RotatE (union graph)"
 
 
-def prepare_data(work_dir: Path, languages: list[str], dump_dir: Path | None = None) -> Path:
-    """CLDR dumps (or the DBpedia-format dumps in `dump_dir`) -> Hub dataset under
-    `work_dir` (skipped when already built)."""
+def prepare_data(
+    work_dir: Path, languages: list[str], dump_dir: Path | None = None, pivot: str | None = None
+) -> dict[str, Path]:
+    """CLDR dumps (or the DBpedia-format dumps in `dump_dir`) -> Hub datasets under
+    `work_dir` (each skipped when already built): `main` with every link, and with `pivot`
+    also `pivot`, the same splits but only the links with one end in the pivot language
+    (fewer link rows for All: a tuning knob)."""
     from prixlm.data.cldr.export import export_cldr_kb
     from prixlm.data.dbpedia.build import build_dataset
 
-    dataset_dir = work_dir / "data"
-    if not (dataset_dir / "README.md").is_file():
-        dumps = dump_dir or work_dir / "dumps"
-        if dump_dir is None:
-            export_cldr_kb(languages, dumps)
-        build_dataset(dumps, dataset_dir, languages, progress=False)
-    return dataset_dir
+    dumps = dump_dir or work_dir / "dumps"
+    if dump_dir is None and not (dumps / "cldr_kb_info.json").is_file():
+        export_cldr_kb(languages, dumps)
+    folders = {"main": (work_dir / "data", None)}
+    if pivot:
+        folders["pivot"] = (work_dir / f"data_links_{pivot}", [pivot])
+    for folder, link_languages in folders.values():
+        if not (folder / "README.md").is_file():
+            build_dataset(dumps, folder, languages, link_languages=link_languages, progress=False)
+    datasets = {name: folder for name, (folder, _) in folders.items()}
+    if pivot:
+        _check_same_splits(datasets["main"], datasets["pivot"], languages)
+    return datasets
+
+
+def _check_same_splits(first: Path, second: Path, languages: list[str]) -> None:
+    """Both datasets must hold the same triples in every split (only their links differ)."""
+    from prixlm.results.jobs import load_language
+
+    for language in languages:
+        if load_language(str(first), language) != load_language(str(second), language):
+            raise ValueError(f"{first} and {second}: the {language} splits differ")
 
 
 def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], vocab: int) -> Path:
@@ -92,19 +111,26 @@ def kb_statistics(dataset_dir: Path, languages: list[str]) -> dict[str, dict[str
 
 
 def plan_jobs(
-    profile: dict[str, Any], work_dir: Path, dataset_dir: Path, tokenizer: Path, seed: int
+    profile: dict[str, Any], work_dir: Path, datasets: dict[str, Path], tokenizer: Path, seed: int
 ) -> dict[str, tuple[str, dict[str, Any]]]:
-    """`{job name: (function name in prixlm.results.jobs, keyword arguments)}`, longest first."""
+    """`{job name: (function name in prixlm.results.jobs, keyword arguments)}`, longest first.
+
+    A Prix-LM variant is a dict of train.py options; its key `dataset` ("pivot") picks the
+    dataset with pivot links only.
+    """
+    dataset_dir = datasets["main"]
     languages = profile["languages"]
     device, limit = profile["device"], profile["eval_limit"]
     common = {"dataset_dir": str(dataset_dir), "seed": seed, "device": device, "eval_limit": limit}
     scoring = {key: profile[key] for key in ("score_batch", "score_rows", "beam_k")}
     jobs: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, overrides in profile["all_variants"].items():
+        overrides = dict(overrides)
+        data = str(datasets[overrides.pop("dataset", "main")])
         settings = {**profile["prixlm"], "max_steps": profile["all_steps"], **overrides}
         jobs[f"all-{name}"] = (
             "prixlm_job",
-            {**common, **scoring, "run_dir": str(work_dir / "runs" / f"all-{name}"),
+            {**common, **scoring, "dataset_dir": data, "run_dir": str(work_dir / "runs" / f"all-{name}"),
              "languages": languages, "variant": "all", "tokenizer_dir": str(tokenizer),
              "settings": settings, "time_limit": profile.get("all_time_limit")},
         )  # fmt: skip
@@ -263,10 +289,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     work_dir = args.work_dir
     work_dir.mkdir(parents=True, exist_ok=True)
-    dataset_dir = prepare_data(work_dir, profile["languages"], args.dump_dir)
+    datasets = prepare_data(work_dir, profile["languages"], args.dump_dir, profile.get("pivot"))
+    dataset_dir = datasets["main"]
     tokenizer = prepare_tokenizer(work_dir, dataset_dir, profile["languages"], profile["tokenizer_vocab_size"])  # fmt: skip
     kb = kb_statistics(dataset_dir, profile["languages"])
-    jobs = plan_jobs(profile, work_dir, dataset_dir, tokenizer, args.seed)
+    jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
     todo = {name: job for name, job in jobs.items() if not (jobs_dir / f"{name}.json").is_file()}

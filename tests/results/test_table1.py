@@ -79,10 +79,10 @@ def test_completion_block_and_intro_kept(toy_run):
 def test_resume_skips_finished_jobs(toy_run, capsys):
     root, argv, table = toy_run
     records = sorted((root / "work" / "jobs").glob("*.json"))
-    assert len(records) == 8  # 2 x (TransE, RotATE, Single) + union + All
+    assert len(records) == 9  # 2 x (TransE, RotatE, Single) + union + 2 All variants
     before = {p: p.stat().st_mtime_ns for p in records}
     again = table1.main(argv)
-    assert "8 of 8 jobs already done" in capsys.readouterr().out
+    assert "9 of 9 jobs already done" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in records} == before
     assert again["methods"] == table["methods"]
 

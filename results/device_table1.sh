@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Table 1's full run in ONE call of the GPU machine (issue 10 item 5); how it was run is in
+# docs/results.md. Runs the committed code from a snapshot folder (`git archive HEAD`), so
+# other people's uncommitted edits in the working tree do not travel into the run:
+#   here:   rm -rf .t1src && mkdir .t1src && git archive HEAD | tar -x -C .t1src
+#   device: run(command="bash .t1src/results/device_table1.sh", carry=[".whl", ".t1src"])
+# Wheels (.whl/) supply what the machine lacks (datasets, pykeen, babel, our transformers).
+# Dry run here at toy size:
+#   PY=.venv/bin/python PROFILE=toy EXTRA="--languages en,de" OUT=/tmp/t1out bash .t1src/results/device_table1.sh
+set -u
+OUT=${OUT:-/tmp/table1-out}
+PY=${PY:-python3}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${WORK:-/tmp/table1-work}
+mkdir -p "$OUT"
+if [ -d .whl ] && ! $PY -c "import pykeen, datasets, babel" 2>/dev/null; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}"
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 \
+  PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
+$PY -c "import torch, transformers, datasets, pykeen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', pykeen.__version__)" | tee -a "$OUT/gpu.txt"
+cd "$SRC"
+set -o pipefail
+$PY -m prixlm.results.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \
+  --deadline_s "${DEADLINE:-470}" --results "$OUT/table1.json" --docs "$OUT/results.md" \
+  --chart "$OUT/table1.png" ${EXTRA:-} > "$OUT/log.txt" 2>&1
+status=$?
+grep -E "^\[|deadline|Error|FAILED" "$OUT/log.txt" | tail -60
+tar czf "$OUT/jobs.tar.gz" -C "$WORK" jobs
+echo "table1 exit status $status"
