@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -173,6 +174,33 @@ def test_does_not_replace_a_foreign_folder(tmp_path):
     with pytest.raises(ValueError, match="not a cldr_kb export"):
         export_cldr_kb(["en"], tmp_path / "kb")
     assert (tmp_path / "kb" / "notes.txt").read_text() == "mine"
+
+
+def test_reexport_keeps_git_and_user_files_and_removes_dropped_languages(tmp_path):
+    def git(*args: str) -> str:
+        identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+        command = ["git", *identity, "-C", str(tmp_path / "kb"), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    export_cldr_kb(["en", "it"], tmp_path / "kb")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "en+it")
+    (tmp_path / "kb" / "notes.txt").write_text("mine")
+    export_cldr_kb(["en"], tmp_path / "kb")
+    assert sorted(p.name for p in (tmp_path / "kb").iterdir()) == [
+        ".git",
+        "cldr_kb_info.json",
+        "interlanguage_links_en.ttl",
+        "labels_en.ttl",
+        "mappingbased_objects_en.ttl",
+        "notes.txt",
+    ]
+    assert (tmp_path / "kb" / "notes.txt").read_text() == "mine"
+    assert git("log", "--format=%s") == "en+it\n"
+    status = git("status", "--porcelain").splitlines()
+    assert " D labels_it.ttl" in status and "?? notes.txt" in status
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb"]  # no staging left
 
 
 def test_bad_locale_lists_known_ones(tmp_path, capsys):

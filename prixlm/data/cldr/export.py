@@ -20,17 +20,17 @@ bare name and the others get a qualifier, "Latin (script)", "Nauru (city)" (full
 `cldr_labels.py`). Locale ids with a script or region map to lower-case BCP 47 codes
 (`zh_Hant` -> `zh-hant`, `pt_PT` -> `pt-pt`), used in file names, tags and IRI hosts. Files are
 sorted and carry no timestamp, so the same call gives byte-identical files; they are
-written to a temporary sibling folder that is renamed to `output_dir` at the end.
+written to the hidden sibling `.{output_dir}.partial` that replaces `output_dir` at the end
+(`prixlm.atomic_output`). A re-export replaces what the earlier export wrote (its info file
+and the three files of each language it lists: a language no longer exported loses its
+files) and keeps every other entry (`.git`, a user's files).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,7 @@ import babel
 from babel import Locale, localedata
 from tqdm.auto import tqdm
 
+from prixlm.atomic_output import atomic_folder, check_parent
 from prixlm.data.cldr.cldr_facts import (
     Entity,
     Fact,
@@ -216,13 +217,12 @@ def export_cldr_kb(
 
     Raises:
         ValueError: an unknown locale, or `output_dir` holds something else.
+        NotADirectoryError: a parent of `output_dir` is a file.
     """
     locale_ids = resolve_locales(locales)
     show = progress if progress is not None else locales == "all"
-    output_dir = Path(output_dir)
-    if output_dir.exists() and any(output_dir.iterdir()) and not (output_dir / INFO_FILE).exists():
-        raise ValueError(f"{output_dir} exists and is not a cldr_kb export; not replacing it")
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    output_dir = check_parent(output_dir, argument="--output_dir")
+    owned = _owned_entries(output_dir)
     kbs = [
         build_locale_kb(locale_id)
         for locale_id in tqdm(locale_ids, desc="labels", disable=not show)
@@ -230,21 +230,42 @@ def export_cldr_kb(
     if locales == "all":
         kbs = [kb for kb in kbs if kb.labels]  # 25 locales name nothing that takes part in a fact
     kbs.sort(key=lambda kb: kb.language)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
-        stats = {}
+    stats = {}
+    with atomic_folder(
+        output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
+    ) as staging:
         for kb in tqdm(kbs, desc="write", disable=not show):
             others = [other for other in kbs if other is not kb]
             stats[kb.language] = _write_locale(kb, others, staging)
         _write_info(staging / INFO_FILE, kbs, stats)
-        os.chmod(staging, 0o755)
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-        staging.rename(output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return stats
+
+
+def _owned_entries(output_dir: Path) -> set[str]:
+    """The names in an existing `output_dir` that an earlier export wrote: its info file and
+    the dump files of the languages that file lists. `ValueError` if `output_dir` holds
+    visible entries but no info file (not an export: not replaced)."""
+    if not output_dir.exists():
+        return set()
+    if not output_dir.is_dir():
+        raise ValueError(f"--output_dir {output_dir} is a file; not replacing it")
+    info = output_dir / INFO_FILE
+    if not info.is_file():
+        if any(not entry.name.startswith(".") for entry in output_dir.iterdir()):
+            raise ValueError(f"{output_dir} exists and is not a cldr_kb export; not replacing it")
+        return set()
+    try:
+        languages = list(json.loads(info.read_text(encoding="utf-8"))["locales"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{info}: not a readable cldr_kb info file ({error})") from error
+    owned = {INFO_FILE}
+    for language in languages:
+        owned |= {
+            labels_file(language),
+            mappingbased_objects_file(language),
+            interlanguage_links_file(language),
+        }
+    return owned
 
 
 def _write_info(path: Path, kbs: Sequence[LocaleKB], stats: dict[str, dict[str, int]]) -> None:
