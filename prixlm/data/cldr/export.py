@@ -60,8 +60,17 @@ from prixlm.data.cldr.dump_format import (
     mappingbased_objects_file,
     resource_iri,
 )
+from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 
-__all__ = ["LICENSE", "PAPER_LOCALES", "all_locales", "export_cldr_kb", "main", "resolve_locales"]
+__all__ = [
+    "LICENSE",
+    "PAPER_LOCALES",
+    "all_locales",
+    "build_parser",
+    "export_cldr_kb",
+    "main",
+    "resolve_locales",
+]
 
 PAPER_LOCALES: tuple[str, ...] = ("en", "it", "de", "fr", "fi", "et", "tr", "hu", "ja")
 LICENSE = "Unicode License v3 (Unicode-3.0), https://www.unicode.org/license.txt"
@@ -299,19 +308,36 @@ def format_stats(stats: dict[str, dict[str, int]]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m prixlm.data.cldr.export`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.data.cldr.export",
+        description=__doc__.split("\n")[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--locales",
         default=",".join(PAPER_LOCALES),
-        help="comma-separated CLDR locale ids, or 'all' (default: the paper's nine)",
+        help="comma-separated CLDR locale ids, or 'all' (every locale without a region "
+        "subtag that names something); the default is the paper's nine",
     )
-    parser.add_argument("--output_dir", type=Path, required=True)
+    parser.add_argument(
+        "--output_dir",
+        type=Path,
+        required=True,
+        help="folder of the dump files; an earlier export there is replaced, other files in "
+        "it are kept",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         stats = export_cldr_kb(args.locales, args.output_dir)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         parser.error(str(error))
     print(format_stats(stats))
     print(f"wrote {args.output_dir} (CLDR {cldr_version()}, {LICENSE})")

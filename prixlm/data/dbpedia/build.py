@@ -27,6 +27,7 @@ from prixlm.data.dbpedia.dumps import (
     discover_languages,
     normalize_language,
 )
+from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 from prixlm.data.dbpedia.output import CARD, check_replaceable, dataset_folder, write_rows
 from prixlm.data.dbpedia.schema import PROTOCOLS, Row, SplitSettings, encode_row
 from prixlm.data.dbpedia.splits import DatasetRows, SequenceLength, build_rows
@@ -105,39 +106,125 @@ def build_dataset(
     return rows, options
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m prixlm.data.dbpedia.build`."""
+    defaults = SplitSettings()
     parser = argparse.ArgumentParser(
         prog="python -m prixlm.data.dbpedia.build",
         description="Build Prix-LM triples and links (Parquet + dataset card) from DBpedia dumps.",
+        formatter_class=DefaultsHelpFormatter,
     )
-    parser.add_argument("--dump_dir", required=True, type=Path)
-    parser.add_argument("--output_dir", required=True, type=Path)
-    parser.add_argument("--languages", default="", help="comma-separated; default: all found")
+    parser.add_argument(
+        "--dump_dir",
+        required=True,
+        type=Path,
+        help="folder with DBpedia 2016-10 or Databus dump files (plain, .bz2 or .gz), searched "
+        "recursively",
+    )
+    parser.add_argument(
+        "--output_dir",
+        required=True,
+        type=Path,
+        help="dataset folder to write (Parquet + README.md); an earlier build there is "
+        "replaced, other files in it are kept",
+    )
+    parser.add_argument(
+        "--languages",
+        help="comma-separated language codes to build; none: every language with a labels "
+        "file and an object-facts file",
+    )
     parser.add_argument(
         "--link_languages",
-        default="",
         help="keep only links with one end in these comma-separated languages (e.g. en); "
-        "default: links between every pair of languages",
+        "none: links between every pair of built languages",
     )
-    parser.add_argument("--split_protocol", choices=PROTOCOLS, default="fact")
-    parser.add_argument("--test_fraction", type=float, default=0.1)
-    parser.add_argument("--validation_fraction", type=float, default=0.05)
-    parser.add_argument("--inverse_threshold", type=float, default=0.1)
-    parser.add_argument("--max_length", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tokenizer", type=Path, help="tokenizer folder for the length filter")
-    parser.add_argument("--ontology", type=Path, help="ontology dump with relation labels")
-    parser.add_argument("--license", dest="license_id", help="Hub licence id for the card")
+    parser.add_argument(
+        "--split_protocol",
+        choices=PROTOCOLS,
+        default=defaults.protocol,
+        help="fact: a fact is held out in every language at once; language: the paper's "
+        "independent sample per language",
+    )
+    parser.add_argument(
+        "--test_fraction",
+        type=float,
+        default=defaults.test_fraction,
+        help="share of the triples (facts, for --split_protocol fact) held out as test",
+    )
+    parser.add_argument(
+        "--validation_fraction",
+        type=float,
+        default=defaults.validation_fraction,
+        help="share held out as validation",
+    )
+    parser.add_argument(
+        "--inverse_threshold",
+        type=float,
+        default=defaults.inverse_threshold,
+        help="r2 is an inverse of r1 when it mirrors at least this share of r1's training "
+        "pairs; test/validation triples whose inverse is in training are removed",
+    )
+    parser.add_argument(
+        "--max_length",
+        type=int,
+        default=defaults.max_length,
+        help="with --tokenizer: drop rows of this many tokens or more (the paper's filter)",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the split hash")
+    parser.add_argument(
+        "--tokenizer",
+        help="tokenizer folder (or cached Hub id) for the --max_length filter; none: no "
+        "length filter",
+    )
+    parser.add_argument(
+        "--ontology",
+        type=Path,
+        help="ontology dump (e.g. dbpedia_2016-10.nt) whose labels name the relations; none: "
+        "names from the relation IRIs (officialLanguage -> official language)",
+    )
+    parser.add_argument(
+        "--license",
+        dest="license_id",
+        help="Hub licence id for the card; none: the exporter's *_info.json licence, else "
+        "cc-by-sa-3.0 (DBpedia)",
+    )
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed line")
-    parser.add_argument("--no_progress", action="store_true")
-    return parser.parse_args(argv)
+    parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def load_tokenizer(name: str) -> Any:
+    """The tokenizer of `--tokenizer`: a folder, or a Hub id already in the local cache.
+
+    Raises:
+        FileNotFoundError: naming the argument, when `name` is neither.
+    """
+    from transformers import AutoTokenizer
+
+    path = Path(name).expanduser()
+    looks_like_path = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
+    if not path.exists() and looks_like_path:
+        raise FileNotFoundError(f"--tokenizer {name}: no such folder")
+    try:
+        return AutoTokenizer.from_pretrained(
+            str(path) if path.exists() else name, local_files_only=True, trust_remote_code=True
+        )
+    except (OSError, ValueError) as error:
+        where = "folder" if path.exists() else "no such folder, and not a cached Hub id"
+        raise FileNotFoundError(
+            f"--tokenizer {name}: {where}; no tokenizer loaded ({error})"
+        ) from error
+
+
+def _codes(listed: str | None) -> list[str]:
+    return [code.strip() for code in (listed or "").split(",") if code.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status."""
-    args = _parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
-        languages = [normalize_language(c) for c in args.languages.split(",") if c.strip()]
+        languages = [normalize_language(c) for c in _codes(args.languages)]
         settings = SplitSettings(
             protocol=args.split_protocol,
             test_fraction=args.test_fraction,
@@ -146,18 +233,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_length=args.max_length,
             seed=args.seed,
         )
-        tokenizer = None
-        if args.tokenizer is not None:
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(str(args.tokenizer), local_files_only=True)
+        tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer is not None else None
         rows, options = build_dataset(
             args.dump_dir,
             args.output_dir,
             languages,
             settings=settings,
             ontology=args.ontology,
-            link_languages=[c for c in args.link_languages.split(",") if c.strip()],
+            link_languages=_codes(args.link_languages),
             tokenizer=tokenizer,
             strict=args.strict,
             license_id=args.license_id,
