@@ -22,7 +22,7 @@ export PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 \
   PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-$PY -c "import torch, transformers, datasets, pykeen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', pykeen.__version__)" | tee -a "$OUT/gpu.txt"
+$PY -c "import importlib.metadata, torch, transformers, datasets, pykeen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', importlib.metadata.version('pykeen'))" | tee -a "$OUT/gpu.txt"
 cd "$SRC"
 set -o pipefail
 $PY -m prixlm.results.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \

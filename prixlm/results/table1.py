@@ -40,26 +40,54 @@ UNION = "RotatE (union graph)"
 def prepare_data(
     work_dir: Path, languages: list[str], dump_dir: Path | None = None, pivot: str | None = None
 ) -> dict[str, Path]:
-    """CLDR dumps (or the DBpedia-format dumps in `dump_dir`) -> Hub datasets under
-    `work_dir` (each skipped when already built): `main` with every link, and with `pivot`
-    also `pivot`, the same splits but only the links with one end in the pivot language
-    (fewer link rows for All: a tuning knob)."""
+    """CLDR dumps (or the DBpedia-format dumps in `dump_dir`) -> Hub dataset `main` under
+    `work_dir` (skipped when already built); with `pivot`, also `pivot`: a copy with the
+    same splits whose links keep only those with one end in the pivot language (fewer link
+    rows for All: a tuning knob; the builder's `--link_languages` would change the splits)."""
     from prixlm.data.cldr.export import export_cldr_kb
     from prixlm.data.dbpedia.build import build_dataset
 
     dumps = dump_dir or work_dir / "dumps"
-    if dump_dir is None and not (dumps / "cldr_kb_info.json").is_file():
-        export_cldr_kb(languages, dumps)
-    folders = {"main": (work_dir / "data", None)}
+    main = work_dir / "data"
+    if not (main / "README.md").is_file():
+        if dump_dir is None:
+            export_cldr_kb(languages, dumps)
+        build_dataset(dumps, main, languages, progress=False)
+    datasets = {"main": main}
     if pivot:
-        folders["pivot"] = (work_dir / f"data_links_{pivot}", [pivot])
-    for folder, link_languages in folders.values():
-        if not (folder / "README.md").is_file():
-            build_dataset(dumps, folder, languages, link_languages=link_languages, progress=False)
-    datasets = {name: folder for name, (folder, _) in folders.items()}
-    if pivot:
-        _check_same_splits(datasets["main"], datasets["pivot"], languages)
+        datasets["pivot"] = work_dir / f"data_links_{pivot}"
+        if not (datasets["pivot"] / "README.md").is_file():
+            pivot_links_copy(main, datasets["pivot"], pivot)
+        _check_same_splits(main, datasets["pivot"], languages)
     return datasets
+
+
+def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
+    """Copy the dataset `source`, keeping only the links with one end in `pivot`.
+
+    The card's `dataset_info` (split sizes that `load_dataset` verifies) is dropped from the
+    copy: sizes are then read from the Parquet files.
+    """
+    import shutil
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    import yaml
+
+    from prixlm.atomic_output import atomic_folder
+
+    with atomic_folder(destination) as staging:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        links = pq.read_table(source / "links" / "train.parquet")
+        keep = pc.or_(
+            pc.equal(links["subject_language"], pivot), pc.equal(links["object_language"], pivot)
+        )
+        pq.write_table(links.filter(keep), staging / "links" / "train.parquet")
+        _, header, body = (source / "README.md").read_text("utf-8").split("---\n", 2)
+        card = yaml.safe_load(header)
+        card.pop("dataset_info", None)
+        text = "---\n" + yaml.safe_dump(card, allow_unicode=True, sort_keys=False) + "---\n"
+        (staging / "README.md").write_text(text + body, "utf-8")
 
 
 def _check_same_splits(first: Path, second: Path, languages: list[str]) -> None:

@@ -112,3 +112,62 @@ def test_markdown_has_one_row_per_method_and_percent_format(toy_run):
     text = (root / "docs" / "results.md").read_text("utf-8")
     rows = re.findall(r"^\| (TransE|RotatE|Prix-LM \(All\)) \|", text, flags=re.M)
     assert len(rows) == 3 * len(METRIC_NAMES)
+
+
+def test_time_budget_fits_steps_and_schedule_to_the_budget(monkeypatch):
+    """After calibration the last step is set from the measured rate and the linear
+    schedule decays to 0 exactly there."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+    from transformers.optimization import get_linear_schedule_with_warmup
+
+    import prixlm.results.jobs as jobs
+
+    clock = iter(range(10**6))  # every call of time.time() is one second later
+    monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 10, 100_000)
+    budget = jobs.TimeBudget(seconds=1000, calibrate_at=20)
+    state, control = TrainerState(max_steps=100_000), TrainerControl()
+    budget.on_train_begin(None, state, control)  # t = 1
+    for step in range(1, 21):  # step 10 marks t = 2, step 20 reads t = 3 and t = 4
+        state.global_step = step
+        budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+    # 10 steps in 1 s; 1000 - 3 s left: 20 + 997 * 10 steps
+    assert budget.target == state.max_steps == 20 + 997 * 10
+    assert scheduler.lr_lambdas[0](budget.target) == 0.0
+    assert scheduler.lr_lambdas[0](budget.target // 2) == pytest.approx(0.5, abs=0.05)
+    assert not control.should_training_stop
+    state.global_step = budget.target
+    budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+    assert control.should_training_stop
+
+
+def test_time_budget_without_seconds_changes_nothing():
+    from transformers import TrainerControl, TrainerState
+
+    from prixlm.results.jobs import TimeBudget
+
+    budget, state, control = TimeBudget(None), TrainerState(max_steps=50), TrainerControl()
+    for step in range(1, 51):
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.target is None and state.max_steps == 50 and not control.should_training_stop
+    assert budget.steps == 50
+
+
+def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
+    import datasets
+
+    root, _, _ = toy_run
+    main, pivot = root / "work" / "data", root / "work" / "data_links_en"
+    links = datasets.load_dataset(str(pivot), "links", split="train").to_list()
+    assert links and all("en" in (r["subject_language"], r["object_language"]) for r in links)
+    for language in ("en", "de"):
+        for split in ("train", "validation", "test"):
+            assert (
+                datasets.load_dataset(str(pivot), language, split=split).to_list()
+                == datasets.load_dataset(str(main), language, split=split).to_list()
+            )
