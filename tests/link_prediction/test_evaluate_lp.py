@@ -140,3 +140,76 @@ def test_bad_inputs(tiny_prixlm):
         evaluate_link_prediction(model, tokenizer, rows, ["euro"], "greedy")
     with pytest.raises(ValueError, match="no rows"):
         evaluate_link_prediction(model, tokenizer, [], ["euro"], "beam")
+
+
+def test_help_describes_every_option_with_its_default(capsys):
+    """Issue 9 #10: every option has a help line; optional ones show their default."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
+    options = [
+        ("--split SPLIT split to evaluate", "(default: test)"),
+        ("--mode {beam,full} beam: Algorithm 1", "(default: beam)"),
+        ("--num_beams NUM_BEAMS K, partial sequences", "(default: 50)"),
+        ("--batch_size BATCH_SIZE queries per forward", "(default: None)"),
+        ("--max_rows MAX_ROWS rows (sequences) per forward", "(default: None)"),
+        ("--limit LIMIT evaluate the first N rows", "(default: None)"),
+        ("--device DEVICE torch device of the model", "(default: cpu)"),
+        ("--output OUTPUT JSON file for the results", "(default: None)"),
+    ]
+    starts = [text.index(option) for option, _ in options] + [len(text)]
+    assert starts == sorted(starts)  # the help's order: each slice is one option
+    for (option, default), start, end in zip(options, starts, starts[1:], strict=False):
+        assert text[start:end].rstrip().endswith(default), option
+    assert "--model MODEL model folder (or Hub id) --dataset" in text  # required: no default
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--num_beams", "0"], "argument --num_beams: must be >= 1, got 0"),
+        (["--max_rows", "-3"], "argument --max_rows: must be >= 1, got -3"),
+        (["--mode", "full", "--batch_size", "300"], "--batch_size 300 exceeds --max_rows"),
+    ],
+)
+def test_bad_options_are_rejected_before_loading(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["--model", "nowhere", "--dataset", "nowhere", "--config", "en", *argv])
+    assert message in capsys.readouterr().err
+
+
+def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path):
+    root, _ = saved
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="--output"):
+        main(
+            ["--model", "nowhere", "--dataset", "nowhere", "--config", "en",
+             "--output", str(tmp_path / "file" / "results.json")]
+        )  # fmt: skip
+
+
+def test_evaluation_of_a_model_in_train_mode_is_deterministic(tiny_tokenizer):
+    """Issue 9 #7: dropout is off while evaluating, and train mode is back afterwards."""
+    from prixlm.training.model_factory import build_prixlm
+
+    model = build_prixlm(
+        tiny_tokenizer,
+        seed=4,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        hidden_dropout_prob=0.5,
+        attention_probs_dropout_prob=0.5,
+    ).train()
+    rows = tiny_rows()
+    labels = sorted({r["subject"] for r in rows} | {r["object"] for r in rows})
+    for mode in ("beam", "full"):
+        first = evaluate_link_prediction(model, tiny_tokenizer, rows, labels, mode, num_beams=3)
+        second = evaluate_link_prediction(model, tiny_tokenizer, rows, labels, mode, num_beams=3)
+        assert model.training and all(module.training for module in model.modules())
+        model.eval()
+        expected = evaluate_link_prediction(model, tiny_tokenizer, rows, labels, mode, num_beams=3)
+        model.train()
+        assert first == second == expected
