@@ -212,6 +212,7 @@ def test_bad_arguments_get_clear_errors(tmp_path: Path, dumps: Path, capsys) -> 
     (tmp_path / "cut" / "labels_en.ttl.bz2").write_bytes(
         bz2.compress(b"<a> <b> <c> .\n" * 1000)[:-30]
     )
+    (tmp_path / "cut" / "mappingbased_objects_en.ttl").write_text("")  # a language to build
     with pytest.raises(DumpError, match="labels_en.ttl.bz2.*truncated"):
         build_dataset(tmp_path / "cut", None)
 

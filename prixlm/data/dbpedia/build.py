@@ -14,6 +14,7 @@ and filters in `splits`, the construction in `construction`.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,10 +22,13 @@ from typing import Any
 
 from prixlm.atomic_output import check_parent
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
-from prixlm.data.dbpedia.construction import build_knowledge_base
+from prixlm.data.dbpedia.construction import KnowledgeBase, build_knowledge_base
 from prixlm.data.dbpedia.dumps import (
+    KNOWN_VARIANTS,
+    DumpIndex,
     ReadOptions,
-    discover_languages,
+    dump_file_names,
+    find_dump_files,
     normalize_language,
 )
 from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
@@ -32,6 +36,8 @@ from prixlm.data.dbpedia.output import CARD, check_replaceable, dataset_folder, 
 from prixlm.data.dbpedia.schema import PROTOCOLS, Row, SplitSettings, encode_row
 from prixlm.data.dbpedia.splits import DatasetRows, SequenceLength, build_rows
 from prixlm.data.ntriples import DumpError
+
+logger = logging.getLogger(__name__)
 
 
 def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> SequenceLength:
@@ -69,7 +75,8 @@ def build_dataset(
         output_dir: the folder to (re)place atomically (see `output.dataset_folder`: what an
             earlier build wrote there is replaced, other entries are kept); None builds in
             memory only.
-        languages: codes to build; default every language with a labels file.
+        languages: codes to build, each with a labels and an object-facts file; default
+            every language with both (see `select_languages`).
         settings: split protocol, fractions, inverse threshold, length limit.
         ontology: optional ontology dump naming the relations.
         link_languages: keep only links with one end in these languages (default: all).
@@ -80,16 +87,20 @@ def build_dataset(
 
     Returns:
         the rows with their statistics, and the read options with per-file line counts.
+
+    Raises:
+        FileNotFoundError: no language to build, a named language without its files.
+        ValueError: a language that ends with no triples (nothing is written).
     """
     if output_dir is not None:  # before the work, not after it
         check_parent(output_dir, argument="--output_dir")
         check_replaceable(output_dir)
-    languages = list(languages) if languages else discover_languages(dump_dir)
-    if not languages:
-        raise FileNotFoundError(f"--dump_dir {dump_dir}: no labels_*.ttl files found")
+    index = DumpIndex.scan(dump_dir)
+    _note_variants(index)
+    languages = select_languages(index, languages)
     options = ReadOptions(strict=strict, progress=progress)
     kb = build_knowledge_base(
-        dump_dir,
+        index,
         languages,
         ontology=ontology,
         link_languages=list(link_languages) if link_languages else None,
@@ -97,6 +108,7 @@ def build_dataset(
     )
     length = tokenized_length(tokenizer, kb.languages) if tokenizer is not None else None
     rows = build_rows(kb, settings, length)
+    _check_triples(index, kb, rows, options)
     if output_dir is not None:
         source = read_source_info(dump_dir)
         with dataset_folder(output_dir) as staging:
@@ -104,6 +116,89 @@ def build_dataset(
             card = dataset_card(rows, sizes, license_id=license_id, source=source)
             (staging / CARD).write_text(card, encoding="utf-8")
     return rows, options
+
+
+def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -> list[str]:
+    """The languages to build from the dumps of `index`, sorted.
+
+    Named `languages` must each have a labels and an object-facts file (else
+    `FileNotFoundError` naming the language and the file names looked for). Without names,
+    every language with a labels file is built, except those without an object-facts file:
+    each is left out with a logged warning, and `FileNotFoundError` if none is left.
+    """
+    if languages:
+        chosen = sorted(dict.fromkeys(normalize_language(code) for code in languages))
+        for language in chosen:
+            if find_dump_files(index, language).objects is None:
+                raise FileNotFoundError(
+                    f"language {language!r}: no object-facts file in {index.dump_dir} "
+                    f"(looked for {dump_file_names('objects', language)})"
+                )
+        return chosen
+    found = index.languages("labels")
+    if not found:
+        raise FileNotFoundError(
+            f"--dump_dir {index.dump_dir}: no labels files found "
+            f"({dump_file_names('labels', '{lang}')})"
+        )
+    chosen = []
+    for language in found:
+        if find_dump_files(index, language).objects is None:
+            logger.warning(
+                "language %r left out: a labels file but no object-facts file in %s "
+                "(looked for %s)",
+                language,
+                index.dump_dir,
+                dump_file_names("objects", language),
+            )
+        else:
+            chosen.append(language)
+    if not chosen:
+        raise FileNotFoundError(
+            f"--dump_dir {index.dump_dir}: labels for {', '.join(found)} but no object-facts "
+            f"file for any of them ({dump_file_names('objects', '{lang}')})"
+        )
+    return chosen
+
+
+def _note_variants(index: DumpIndex) -> None:
+    if not index.variants:
+        return
+    unknown = index.unknown_variants()
+    logger.warning(
+        "not reading %d variant dump file(s) (other IRI sets or subsets of a language's "
+        "files): %s%s",
+        len(index.variants),
+        ", ".join(path.name for path in index.variants),
+        f"; unknown variants (not {', '.join(KNOWN_VARIANTS)}): "
+        + ", ".join(path.name for path in unknown)
+        if unknown
+        else "",
+    )
+
+
+def _check_triples(
+    index: DumpIndex, kb: KnowledgeBase, rows: DatasetRows, options: ReadOptions
+) -> None:
+    """`ValueError` naming each language that ends with no triples, and why."""
+    problems = []
+    for language, stats in rows.stats.items():
+        if stats.triples:
+            continue
+        files = find_dump_files(index, language)
+        read = options.stats.get(str(files.objects))
+        reason = (
+            f"{files.objects} ({read.lines if read else 0} lines) holds "
+            f"{len(kb.by_language[language].facts)} facts between the "
+            f"{stats.labelled_entities} entities labelled in {files.labels}"
+        )
+        if stats.removed_length:
+            reason += f"; {stats.removed_length} removed by the length filter"
+        if stats.removed_inverse:
+            reason += f"; {stats.removed_inverse} removed by the inverse-relation filter"
+        problems.append(f"language {language!r} has no triples: {reason}")
+    if problems:
+        raise ValueError("; ".join(problems) + "; nothing written")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,6 +318,7 @@ def _codes(listed: str | None) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(levelname)s: %(message)s")
     try:
         languages = [normalize_language(c) for c in _codes(args.languages)]
         settings = SplitSettings(

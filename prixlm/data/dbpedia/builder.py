@@ -9,7 +9,8 @@ folder written by `build`)::
 
 Config names: a language code (its triples), `links` (train links) or `all` (every
 language's train triples plus the links; validation/test the union of the languages').
-Config fields `languages` (default: every language with a labels file in `data_dir`),
+Config fields `languages` (default: every language with a labels and an object-facts
+file in `data_dir`),
 `link_languages`,
 `split_protocol`, `test_fraction`, `validation_fraction`, `inverse_threshold` and `seed`
 mean what they mean for `build`, whose Parquet files hold the same rows.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import datasets
 
 from prixlm.data.dbpedia.card import CITATION
-from prixlm.data.dbpedia.dumps import discover_languages, normalize_language
+from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language
 from prixlm.data.dbpedia.output import FEATURES
 from prixlm.data.dbpedia.schema import ALL, LINKS, SPLITS, Row, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows
@@ -71,12 +72,12 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
     def _split_generators(
         self, dl_manager: datasets.DownloadManager
     ) -> list[datasets.SplitGenerator]:
-        from prixlm.data.dbpedia.build import build_dataset
+        from prixlm.data.dbpedia.build import build_dataset, select_languages
 
         config = self.config
         if not config.data_dir:
             raise ValueError("PrixLMDBpedia needs data_dir=<folder with the dump files>")
-        languages = list(config.languages or discover_languages(config.data_dir))
+        languages = select_languages(DumpIndex.scan(config.data_dir), config.languages)
         name = config.name if config.name in (LINKS, ALL) else normalize_language(config.name)
         if name not in (LINKS, ALL, *languages):
             raise ValueError(

@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from prixlm.data.dbpedia.dumps import (
+    DumpIndex,
     ReadOptions,
     find_dump_files,
     find_hub_link_files,
@@ -120,7 +121,7 @@ def _relation_names(
 
 
 def build_knowledge_base(
-    dump_dir: str | Path,
+    dump_dir: str | Path | DumpIndex,
     languages: list[str],
     *,
     ontology: str | Path | None = None,
@@ -130,7 +131,7 @@ def build_knowledge_base(
     """Read the dumps of `languages` under `dump_dir` and join them (see the module doc).
 
     Args:
-        dump_dir: folder with the dump files (any naming scheme in `dumps`).
+        dump_dir: folder with the dump files (any naming scheme in `dumps`), or its index.
         languages: the language codes to build (at least one).
         ontology: optional ontology dump whose `rdfs:label`s name the relations.
         link_languages: keep only links with one end in these languages (a pivot such as
@@ -142,7 +143,8 @@ def build_knowledge_base(
     languages = sorted(dict.fromkeys(normalize_language(code) for code in languages))
     if not languages:
         raise ValueError("no languages to build")
-    files = {language: find_dump_files(dump_dir, language) for language in languages}
+    index = dump_dir if isinstance(dump_dir, DumpIndex) else DumpIndex.scan(dump_dir)
+    files = {language: find_dump_files(index, language) for language in languages}
     labels = {lang: read_labels(f.labels, lang, options) for lang, f in files.items()}
     by_language = {}
     for language in tqdm(languages, desc="facts", disable=not options.progress):
@@ -161,7 +163,7 @@ def build_knowledge_base(
         if found.links is not None:
             for a, b in read_link_pairs(found.links, language, labels, options):
                 add(a, b)
-    for path in find_hub_link_files(dump_dir):
+    for path in find_hub_link_files(index):
         for members in read_hub_groups(path, labels, options).values():
             for i, a in enumerate(members):
                 for b in members[i + 1 :]:

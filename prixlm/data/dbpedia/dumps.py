@@ -10,8 +10,17 @@ Two naming schemes are recognised, each plain, `.bz2` or `.gz`, anywhere under t
 
 (`.nt` is accepted for `.ttl`.) `sameas-all-wikis.ttl` (the Databus Wikidata hub: one
 `wikidata.dbpedia.org` IRI `owl:sameAs` each language edition's IRI) is a further source
-of links. Language codes are compared lower-cased with `_` read as `-` (`zh_Hant` ->
-`zh-hant`), as the dumps spell them.
+of links. Language codes are compared lower-cased with `_` read as `-`: 2016-10 writes the
+wiki code's `-` as `_` (`labels_zh_yue.ttl` is language `zh-yue`, `labels_be_x_old.ttl`
+`be-x-old`), CLDR exports write `labels_zh-hant.ttl`.
+
+**Variants** of a language's files hold other IRI sets or subsets and are not read:
+2016-10's `{kind}_{x}_uris_{lang}` (`labels_en_uris_fr.ttl`: the French labels of English
+IRIs; `labels_wkd_uris_fr.ttl`: of Wikidata IRIs) and Databus content variants
+`{kind}_lang={lang}_{variant}` (`mappingbased-objects_lang=fr_disjointDomain.ttl`). Other
+2016-10 datasets (`mappingbased_objects_uncleaned_fr`, `interlanguage_links_chapters_fr`,
+`category_labels_fr`) are not dump files of a kind. `DumpIndex` lists the variants it
+skipped, so that callers can say so once.
 
 Readers stream the files (`prixlm.data.ntriples`) and keep only what the construction
 needs: a label per entity, the facts between labelled entities, the link pairs.
@@ -28,13 +37,26 @@ from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_ST
 from prixlm.data.ntriples import Literal, ReadStats, canonical_iri, read_triples
 
 KINDS = ("labels", "objects", "links")
-_PATTERNS = {
-    "labels": ("labels_{lang}", "labels_lang={lang}"),
-    "objects": ("mappingbased_objects_{lang}", "mappingbased-objects_lang={lang}"),
-    "links": ("interlanguage_links_{lang}", "interlanguage-links_lang={lang}"),
+_NAMES = {  # kind: (2016-10 dataset, Databus artifact)
+    "labels": ("labels", "labels"),
+    "objects": ("mappingbased_objects", "mappingbased-objects"),
+    "links": ("interlanguage_links", "interlanguage-links"),
 }
+# 2016-10 IRI-set variants and Databus content variants of mappingbased-objects.
+KNOWN_VARIANTS = ("en_uris", "wkd_uris", "disjointDomain", "disjointRange")
 _SUFFIX = r"\.(?:ttl|nt)(?:\.bz2|\.gz)?"
-_LABELS_FILE = re.compile(rf"labels_(?:lang=)?([A-Za-z0-9_-]+){_SUFFIX}")
+_CODE = r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*"
+_DUMP_NAMES = [
+    (
+        kind,
+        re.compile(
+            rf"{dataset}_(?:(?P<variant>[A-Za-z0-9]+_uris)_)?(?P<code>{_CODE}){_SUFFIX}"
+            rf"|{artifact}_lang=(?P<bus_code>[A-Za-z0-9-]+)(?:_(?P<bus_variant>[^.]+))?{_SUFFIX}",
+            re.IGNORECASE,
+        ),
+    )
+    for kind, (dataset, artifact) in _NAMES.items()
+]
 _HUB_FILE = re.compile(rf"sameas-all-wikis(?:_[^/]*)?{_SUFFIX}")
 _DBPEDIA_HOST = re.compile(r"https?://(?:([A-Za-z0-9_-]+)\.)?dbpedia\.org/resource/")
 
@@ -45,6 +67,100 @@ def normalize_language(code: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*", code):
         raise ValueError(f"invalid language code {code!r}")
     return code.replace("_", "-").lower()
+
+
+def dump_file_names(kind: str, language: str) -> str:
+    """The names a `kind` file of `language` may have, for error messages."""
+    dataset, artifact = _NAMES[kind]
+    files = language.replace("-", "_")
+    return f"{dataset}_{files}.ttl, {artifact}_lang={language}.ttl (or .nt; plain, .bz2 or .gz)"
+
+
+def parse_dump_name(name: str) -> tuple[str, str, str | None] | None:
+    """`(kind, language, variant)` of a dump file name (`variant` None for the language's
+    own file), or None for any other name."""
+    for kind, pattern in _DUMP_NAMES:
+        match = pattern.fullmatch(name)
+        if match is not None:
+            code = match.group("code") or match.group("bus_code")
+            return (
+                kind,
+                normalize_language(code),
+                match.group("variant") or match.group("bus_variant"),
+            )
+    return None
+
+
+@dataclass
+class DumpIndex:
+    """The dump files under a folder, found in one walk.
+
+    `files[(kind, language)]` are the language's own files (usually one); `variants` the
+    variant files that are not read (see the module doc); `broken` the entries named like
+    dump files that are not readable files (folders, dangling links).
+    """
+
+    dump_dir: Path
+    files: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
+    variants: list[Path] = field(default_factory=list)
+    broken: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
+    hub_files: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def scan(cls, dump_dir: str | Path) -> DumpIndex:
+        """Index every dump file under `dump_dir` (`FileNotFoundError` if it is no folder)."""
+        dump_dir = Path(dump_dir)
+        if not dump_dir.is_dir():
+            raise FileNotFoundError(f"--dump_dir {dump_dir}: no such folder")
+        index = cls(dump_dir)
+        for path in sorted(dump_dir.rglob("*")):
+            if _HUB_FILE.fullmatch(path.name) and path.is_file():
+                index.hub_files.append(path)
+                continue
+            parsed = parse_dump_name(path.name)
+            if parsed is None:
+                continue
+            kind, language, variant = parsed
+            if variant is not None:
+                index.variants.append(path)
+            elif path.is_file():
+                index.files.setdefault((kind, language), []).append(path)
+            else:
+                index.broken.setdefault((kind, language), []).append(path)
+        return index
+
+    def languages(self, kind: str = "labels") -> list[str]:
+        """Every language with a `kind` file, sorted."""
+        return sorted({language for k, language in self.files if k == kind})
+
+    def unknown_variants(self) -> list[Path]:
+        """The variant files whose variant is not one of `KNOWN_VARIANTS`."""
+        return [
+            path
+            for path in self.variants
+            if (parsed := parse_dump_name(path.name))
+            and parsed[2].lower() not in {known.lower() for known in KNOWN_VARIANTS}
+        ]
+
+    def find(self, kind: str, language: str) -> Path | None:
+        """The one `kind` file of `language`, or None.
+
+        Raises:
+            ValueError: several candidates (e.g. `labels_de.ttl` and `labels_de.ttl.bz2`).
+            FileNotFoundError: an entry with the name of a dump file that is not a file.
+        """
+        broken = self.broken.get((kind, language), [])
+        if broken:
+            path = broken[0]
+            what = "a folder" if path.is_dir() else "a dangling symbolic link"
+            raise FileNotFoundError(
+                f"{path}: {what}, not a dump file (the {kind} of language {language!r})"
+            )
+        candidates = self.files.get((kind, language), [])
+        if len(candidates) > 1:
+            listed = ", ".join(str(p) for p in candidates)
+            raise ValueError(f"several {kind} files for language {language!r}: {listed}")
+        return candidates[0] if candidates else None
 
 
 def language_of_iri(iri: str) -> str | None:
@@ -69,53 +185,33 @@ class DumpFiles:
     links: Path | None
 
 
-def _matches(dump_dir: Path, kind: str, language: str) -> list[Path]:
-    names = [p.format(lang=re.escape(language)) for p in _PATTERNS[kind]]
-    pattern = re.compile(rf"(?:{'|'.join(names)}){_SUFFIX}", re.IGNORECASE)
-    return sorted(p for p in dump_dir.rglob("*") if p.is_file() and pattern.fullmatch(p.name))
-
-
-def find_dump_files(dump_dir: str | Path, language: str) -> DumpFiles:
+def find_dump_files(dump_dir: str | Path | DumpIndex, language: str) -> DumpFiles:
     """The labels, object-facts and links files of `language` under `dump_dir`.
 
-    Raises `FileNotFoundError` when there is no labels file and `ValueError` when a kind has
-    more than one candidate (e.g. both `labels_de.ttl` and `labels_de.ttl.bz2`).
+    Raises `FileNotFoundError` when there is no labels file (or a dump name is not a file)
+    and `ValueError` when a kind has more than one candidate.
     """
-    dump_dir = Path(dump_dir)
-    if not dump_dir.is_dir():
-        raise FileNotFoundError(f"--dump_dir {dump_dir}: no such folder")
-    found: dict[str, Path | None] = {}
-    for kind in KINDS:
-        candidates = _matches(dump_dir, kind, language)
-        if len(candidates) > 1:
-            listed = ", ".join(str(p) for p in candidates)
-            raise ValueError(f"several {kind} files for language {language!r}: {listed}")
-        found[kind] = candidates[0] if candidates else None
+    index = dump_dir if isinstance(dump_dir, DumpIndex) else DumpIndex.scan(dump_dir)
+    language = normalize_language(language)
+    found = {kind: index.find(kind, language) for kind in KINDS}
     if found["labels"] is None:
-        wanted = " or ".join(
-            p.format(lang=language) + ".ttl[.bz2|.gz]" for p in _PATTERNS["labels"]
-        )
         raise FileNotFoundError(
-            f"no labels file for language {language!r} in {dump_dir} ({wanted})"
+            f"no labels file for language {language!r} in {index.dump_dir} "
+            f"({dump_file_names('labels', language)})"
         )
     return DumpFiles(language, found["labels"], found["objects"], found["links"])
 
 
-def discover_languages(dump_dir: str | Path) -> list[str]:
-    """Every language with a labels file under `dump_dir`, sorted."""
-    if not Path(dump_dir).is_dir():
-        raise FileNotFoundError(f"--dump_dir {dump_dir}: no such folder")
-    names = (p.name for p in Path(dump_dir).rglob("*") if p.is_file())
-    return sorted(
-        {normalize_language(m.group(1)) for n in names if (m := _LABELS_FILE.fullmatch(n))}
-    )
+def discover_languages(dump_dir: str | Path | DumpIndex) -> list[str]:
+    """Every language with a labels file of its own under `dump_dir`, sorted."""
+    index = dump_dir if isinstance(dump_dir, DumpIndex) else DumpIndex.scan(dump_dir)
+    return index.languages("labels")
 
 
-def find_hub_link_files(dump_dir: str | Path) -> list[Path]:
+def find_hub_link_files(dump_dir: str | Path | DumpIndex) -> list[Path]:
     """`sameas-all-wikis*.ttl[.bz2|.gz]` files under `dump_dir`, sorted."""
-    return sorted(
-        p for p in Path(dump_dir).rglob("*") if p.is_file() and _HUB_FILE.fullmatch(p.name)
-    )
+    index = dump_dir if isinstance(dump_dir, DumpIndex) else DumpIndex.scan(dump_dir)
+    return index.hub_files
 
 
 @dataclass
@@ -222,13 +318,17 @@ def read_ontology_labels(path: Path, options: ReadOptions) -> dict[str, dict[str
 
 
 __all__ = [
+    "KNOWN_VARIANTS",
     "DumpFiles",
+    "DumpIndex",
     "ReadOptions",
     "discover_languages",
+    "dump_file_names",
     "find_dump_files",
     "find_hub_link_files",
     "language_of_iri",
     "normalize_language",
+    "parse_dump_name",
     "read_facts",
     "read_hub_groups",
     "read_labels",
