@@ -29,6 +29,8 @@ from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
 from .masking_prixlm import build_attention_mask, xlmr_position_ids
 
+#: Pooling modes of `PrixLMForCausalKB.embed`.
+EMBEDDING_POOLING = ("mean", "first")
 AUTO_MAP = {
     "AutoConfig": "configuration_prixlm.PrixLMConfig",
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
@@ -269,23 +271,45 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         model.generation_config.pad_token_id = model.config.pad_token_id
         return model, tokenizer
 
-    @torch.no_grad()
     def embed(
-        self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        pooling: str = "mean",
     ) -> torch.Tensor:
-        """Pooled embeddings `(batch, hidden)` of `(batch, length)` inputs (entity names)."""
-        return self.roberta(
+        """Embeddings `(batch, hidden)` of `(batch, length)` inputs (entity names, texts).
+
+        The encoder runs with full (bidirectional) attention; `attention_mask` `(batch,
+        length)` marks padding (left or right; default `input_ids != pad_token_id`).
+
+        Args:
+            pooling: `"mean"`: the mean of the last hidden states over the non-padding
+                tokens; `"first"`: the last hidden state of the first non-padding token
+                (`<s>` when the input starts with it).
+        Gradients flow (for tuning, e.g. Mirror-BERT); wrap in `torch.no_grad()` to infer.
+        """
+        if pooling not in EMBEDDING_POOLING:
+            raise ValueError(f"pooling={pooling!r}: expected one of {EMBEDDING_POOLING}")
+        if attention_mask is None:
+            attention_mask = (input_ids != self.config.pad_token_id).long()
+        outputs = self.roberta(
             input_ids,
             attention_mask=attention_mask,
             use_cache=False,
             object_attention="bidirectional",
-        ).pooler_output
+        )
+        if pooling == "mean":
+            return outputs.pooler_output
+        first_token = attention_mask.long().argmax(dim=1)  # the first 1 of each row
+        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+        return outputs.last_hidden_state[rows, first_token]
 
 
 PrixLMConfig.register_for_auto_class()
 PrixLMForCausalKB.register_for_auto_class("AutoModelForCausalLM")
 
 __all__ = [
+    "EMBEDDING_POOLING",
     "PrixLMForCausalKB",
     "PrixLMModel",
     "PrixLMPreTrainedModel",

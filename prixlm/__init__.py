@@ -33,6 +33,11 @@ _PUBLIC = {
     "hits_at_k": "prixlm.link_prediction.ranking",
     "mean_reciprocal_rank": "prixlm.link_prediction.ranking",
     "ranking_metrics": "prixlm.link_prediction.ranking",
+    "CandidateScorer": "prixlm.link_prediction.scorer",
+    "PrixLMScorer": "prixlm.link_prediction.scorer",
+    "evaluate_scorer": "prixlm.link_prediction.scorer",
+    "TextEmbedder": "prixlm.similarity.embedder",
+    "PrixLMEmbedder": "prixlm.similarity.embedder",
 }
 
 

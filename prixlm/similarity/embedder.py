@@ -1,0 +1,121 @@
+"""Text embeddings: the `TextEmbedder` interface and Prix-LM's implementation.
+
+A `TextEmbedder` maps texts to one vector each, `(len(texts), dim)` float32 on the CPU. The
+similarity tasks (cross-lingual entity linking, bilingual lexicon induction, probing) and
+Mirror-BERT tuning use only this interface, so any encoder can stand in for Prix-LM.
+
+`PrixLMEmbedder` runs `PrixLMForCausalKB.embed` (bidirectional attention over
+`<s> text </s>`, mean or first-token pooling) in eval mode, in batches of texts of similar
+length (padding never changes a result: batch-size invariant up to float rounding)::
+
+    embedder = PrixLMEmbedder.from_pretrained("outputs/demo/model", pooling="mean")
+    vectors = embedder.embed(["Germany", "Deutschland"])  # (2, hidden)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+
+from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
+from prixlm.link_prediction.decoding_steps import eval_mode
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """Anything that embeds texts."""
+
+    def embed(self, texts: Sequence[str]) -> torch.Tensor:
+        """`(len(texts), dim)` float32 CPU tensor, one row per text, in order."""
+        ...
+
+
+class PrixLMEmbedder:
+    """Embeddings of a Prix-LM (`PrixLMForCausalKB.embed`), batched.
+
+    Args:
+        model: a `PrixLMForCausalKB` (any device; its mode is restored after each call).
+        tokenizer: its tokenizer; texts are encoded with special tokens (`<s> text </s>`)
+            and truncated to `max_length` (default: the model's position budget).
+        pooling: `"mean"` over the tokens or `"first"` (the `<s>` token's hidden state).
+        batch_size: texts per forward.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        pooling: str = "mean",
+        batch_size: int = 64,
+        max_length: int | None = None,
+    ):
+        if pooling not in POOLING_MODES:
+            raise ValueError(f"pooling={pooling!r}: expected one of {POOLING_MODES}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} must be >= 1")
+        config = model.config
+        budget = config.max_position_embeddings - config.pad_token_id - 1  # XLM-R positions
+        if max_length is not None and not 2 <= max_length <= budget:
+            raise ValueError(f"max_length={max_length}: expected 2..{budget} (position budget)")
+        self.model, self.tokenizer = model, tokenizer
+        self.pooling, self.batch_size = pooling, batch_size
+        self.max_length = max_length or budget
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str, device: str | torch.device = "cpu", **kwargs: Any
+    ) -> PrixLMEmbedder:
+        """Load a saved Prix-LM folder (or Hub id); `kwargs` go to `PrixLMEmbedder`."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=True)
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, trust_remote_code=True)
+        return cls(model.to(device).eval(), tokenizer, **kwargs)
+
+    @property
+    def dim(self) -> int:
+        """The embedding size (the model's hidden size)."""
+        return int(self.model.config.hidden_size)
+
+    def embed(self, texts: Sequence[str]) -> torch.Tensor:
+        """`(len(texts), hidden)` float32 CPU embeddings, in the order of `texts`."""
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of strings, not one string")
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{index}] is a {type(text).__name__}, not a string")
+        if not texts:
+            return torch.empty(0, self.dim, dtype=torch.float32)
+        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        out = torch.empty(len(ids), self.dim, dtype=torch.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
+        device = next(self.model.parameters()).device
+        with torch.no_grad(), eval_mode(self.model):
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                input_ids, attention_mask = _right_padded(
+                    [ids[i] for i in batch], self.tokenizer.pad_token_id
+                )
+                vectors = self.model.embed(
+                    input_ids.to(device), attention_mask.to(device), pooling=self.pooling
+                )
+                out[batch] = vectors.float().cpu()
+        return out
+
+
+def _right_padded(
+    sequences: Sequence[Sequence[int]], pad: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(n, longest)` ids and attention mask, padded on the right."""
+    width = max(map(len, sequences))
+    input_ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence)
+        attention_mask[row, : len(sequence)] = 1
+    return input_ids, attention_mask
+
+
+__all__ = ["POOLING_MODES", "PrixLMEmbedder", "TextEmbedder"]
