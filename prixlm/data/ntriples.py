@@ -1,8 +1,10 @@
 """A streaming reader for N-Triples and line-based Turtle dumps (DBpedia's `.ttl`/`.nt`).
 
 One line, one triple: `<s> <p> <o> .`, `<s> <p> "literal"@lang .`,
-`<s> <p> "literal"^^<datatype> .`, blank nodes `_:b1`, comment and blank lines. Plain,
-`.bz2` and `.gz` files are read line by line, so memory does not grow with the file.
+`<s> <p> "literal"^^<datatype> .`, blank nodes `_:b1`, comment and blank lines; IRIs are
+absolute (`scheme:...`). Plain, `.bz2` and `.gz` files with LF, CRLF or CR line ends are read
+in blocks of lines (`prixlm.data.ntriples_lines`), so memory does not grow with the file,
+and a line longer than `max_line_bytes` (16 MiB by default) is an error.
 
 Terms come back as plain Python values:
 
@@ -12,13 +14,13 @@ Terms come back as plain Python values:
 * a literal is a `Literal(value, language, datatype)` with escapes resolved and the
   language tag lower-cased.
 
-Most lines are taken apart with `str` methods, the others by regular expression, with the
-same result (`prixlm.data.ntriples_grammar`).
+Most lines are taken apart with `str` methods (`_iri_triple`, `_literal_triple`), the others
+by regular expression, with the same result (`prixlm.data.ntriples_grammar`).
 
 A malformed line is counted in `ReadStats` and the first ones are kept as
 `file:line: reason`; with `strict=True` the first one raises `MalformedLineError`. A missing
-file, a truncated or corrupt compressed file and invalid UTF-8 raise `DumpError` naming the
-file (and the line, where there is one).
+file, a truncated or corrupt compressed file, invalid UTF-8 and a line too long raise
+`DumpError` naming the file (and the line, where there is one).
 
 Example::
 
@@ -30,24 +32,22 @@ Example::
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from tqdm.auto import tqdm
 
 from prixlm.data.ntriples_grammar import (
-    BAD_GROUP,
     FLAG,
     LINE,
+    PLAIN_GROUPS,
     RDF_LANG_STRING,
     TRIPLE,
+    TRIPLE_GROUPS,
     LookupCache,
     check_iri,
     check_literal_parts,
@@ -56,6 +56,13 @@ from prixlm.data.ntriples_grammar import (
     has_rare_bytes,
     split_escaped_literal,
     unescape,
+)
+from prixlm.data.ntriples_lines import (
+    COMPRESSION_ERRORS,
+    DEFAULT_MAX_LINE_BYTES,
+    DumpError,
+    line_blocks,
+    open_dump,
 )
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -77,10 +84,6 @@ class BlankNode(str):
 
 Node = str | BlankNode | Literal
 Triple = tuple[str, str, Node]
-
-
-class DumpError(Exception):
-    """A dump file cannot be read: missing, truncated, corrupt, or not UTF-8."""
 
 
 class MalformedLineError(DumpError):
@@ -125,9 +128,12 @@ class ReadStats:
 _new_tuple = tuple.__new__
 
 
-def _make_triple(groups: tuple[str | None, ...]) -> Triple:
-    """A triple from the eight groups of `TRIPLE`; `ValueError` for a bad escape."""
-    s_iri, s_bnode, predicate, o_iri, o_bnode, value, language, datatype = groups[:8]
+def _make_triple(match: re.Match[str]) -> Triple:
+    """A triple from a match of `TRIPLE` (or of its part of `LINE`); `ValueError` for a bad
+    escape."""
+    s_iri, s_bnode, predicate, o_iri, o_bnode, value, language, datatype = match.group(
+        *TRIPLE_GROUPS
+    )
     subject: str = BlankNode(s_bnode) if s_iri is None else s_iri
     if s_iri is not None and "\\" in s_iri:
         subject = unescape(s_iri, allow_echar=False)
@@ -161,20 +167,19 @@ def parse_line(line: str) -> Triple | None:
         if not stripped or stripped.startswith("#"):
             return None
         raise ValueError(diagnose(line))
-    return _make_triple(match.groups())
+    return _make_triple(match)
 
 
 def _read_line(line: str) -> Triple | str | None:
-    """One line (without its newline) by the full grammar, as `read_triples` reads it:
+    """One line (without its line end) by the full grammar, as `read_triples` reads it:
     the triple, `None` for a comment or blank line, or why the line is not a triple."""
     match = LINE.match(line + "\n")
-    last = match.lastindex  # which group closed last tells the kind of line (see `LINE`)
-    if last is None:
+    if match.lastgroup is None:  # no group matched: a comment or blank line
         return None
-    if last == BAD_GROUP:
+    if match.lastgroup == "bad":
         return diagnose(line)
-    if last <= 6:  # no escapes and no blank nodes
-        subject, predicate, obj, value, language, datatype = match.groups()[:6]
+    if match["plain_subject"] is not None:  # no escapes, no blank nodes: terms as written
+        subject, predicate, obj, value, language, datatype = match.group(*PLAIN_GROUPS)
         if obj is not None:
             return subject, predicate, obj
         if language is not None:
@@ -183,61 +188,64 @@ def _read_line(line: str) -> Triple | str | None:
             return "rdf:langString literal without a language tag"
         return subject, predicate, _new_tuple(Literal, (value, None, datatype))
     try:
-        return _make_triple(match.groups()[6:14])
+        return _make_triple(match)
     except ValueError as err:
         return str(err)
 
 
-def open_dump(path: str | Path) -> BinaryIO:
-    """Open a plain, `.bz2` or `.gz` dump for binary reading; `DumpError` if it is missing."""
-    path = Path(path)
-    if not path.is_file():
-        raise DumpError(f"{path}: no such dump file")
-    if path.suffix == ".bz2":
-        return bz2.open(path, "rb")
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+# --- The fast path: the common line shapes, taken apart with `str` methods --------------
+# Each piece is checked for what the grammar forbids there and the split did not rule out;
+# a line that fails any check goes to the full grammar (`_read_line`), which is the
+# reference. Only IRIs with the scheme `http:` or `https:` (all of DBpedia's) are taken
+# here, checked by comparing strings (`"http:" <= iri < "http;"`: the cheapest anchored
+# test in CPython): the full grammar checks any other scheme, and rejects relative IRIs.
+_PREDICATES = LookupCache(check_iri)  # validated bare predicates
+_LITERAL_PARTS = LookupCache(check_literal_parts)  # validated `(head, tail)` of a literal
+_predicate_of, _literal_parts_of = _PREDICATES.get, _LITERAL_PARTS.get
 
 
-def _lines_in_blocks(
-    handle: BinaryIO, name: str, block_size: int
-) -> Iterator[tuple[int, list[str]]]:
-    """Whole lines, decoded, in blocks of about `block_size` bytes.
+def _iri_triple(line: str) -> Triple | None:
+    """`<subject> <predicate> <object> .`, single spaces, no escapes, `line` starting with
+    `<http:` or `<https:`: the triple, or `None` (any other line, for the full grammar)."""
+    if "\\" in line or "^" in line or not line.endswith("> ."):
+        return None
+    try:
+        subject, predicate, obj = line[1:-3].split("> <")
+    except ValueError:  # not three IRIs so separated
+        return None
+    if " " in subject or "<" in subject or ">" in subject:
+        return None
+    if " " in obj or "<" in obj or ">" in obj:
+        return None
+    if not ("http:" <= obj < "http;" or "https:" <= obj < "https;"):
+        return None  # another scheme, or a relative IRI
+    predicate = _predicate_of(predicate) or _PREDICATES.miss(predicate)
+    if predicate is None:
+        return None
+    return subject, predicate, obj
 
-    Yields `(number of the block's first line, lines without their newlines)`, the lines
-    that hold a rare character marked (`find_rare_lines`); `DumpError` for
-    invalid UTF-8.
-    """
-    first_line = 1
-    pending = b""
-    while True:
-        block = handle.read(block_size)
-        if not block:
-            if not pending:
-                return
-            data, pending = pending + b"\n", b""
-        else:
-            data = pending + block
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                pending = data
-                continue
-            data, pending = data[:cut], data[cut:]
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = first_line + data.count(b"\n", 0, err.start)
-            column = err.start - data.rfind(b"\n", 0, err.start)
-            raise DumpError(
-                f"{name}:{line}: invalid UTF-8 (byte {data[err.start]:#04x} at column {column})"
-            ) from None
-        lines = text.split("\n")
-        lines.pop()  # the empty string after the last newline
-        if has_rare_bytes(data, len(lines)):
-            find_rare_lines(text, lines)
-        yield first_line, lines
-        first_line += len(lines)
+
+def _literal_triple(line: str) -> Triple | None:
+    """`<subject> <predicate> "value"` then `@lang .`, `^^<datatype> .` or ` .`, single
+    spaces, escapes only in the value, `line` starting with `<http:` or `<https:`: the
+    triple, or `None` (any other line, for the full grammar)."""
+    subject, _, rest = line.partition(" ")
+    try:
+        if "\\" not in line:
+            head, value, tail = rest.split('"')  # head: "<predicate> "
+        else:  # resolves the escapes of the value
+            head, value, tail = split_escaped_literal(subject, rest)
+    except ValueError:  # quotes in the value, escapes outside it, an invalid escape
+        return None
+    key = head, tail
+    parts = _literal_parts_of(key) or _LITERAL_PARTS.miss(key)
+    if parts is None or subject[-1] != ">":
+        return None
+    subject = subject[1:-1]
+    if '"' in subject or "<" in subject or ">" in subject or "^" in subject:
+        return None
+    predicate, language, datatype = parts
+    return subject, predicate, _new_tuple(Literal, (value, language, datatype))
 
 
 def read_triples(
@@ -247,96 +255,62 @@ def read_triples(
     stats: ReadStats | None = None,
     progress: bool = False,
     block_size: int = 1 << 16,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[Triple]:
     """Yield the triples of one dump file, streaming.
 
     Args:
-        path: a plain, `.bz2` or `.gz` N-Triples / line-Turtle file.
+        path: a plain, `.bz2` or `.gz` N-Triples / line-Turtle file (LF, CRLF or CR line
+            ends).
         strict: raise `MalformedLineError` at the first malformed line instead of counting it.
         stats: counts lines, triples, comments and malformed lines (with the first reasons).
         progress: show a tqdm line counter.
         block_size: bytes decoded and split at a time (memory stays within a few blocks;
             64 KiB measured fastest, 256 KiB about 8% slower).
+        max_line_bytes: the longest line allowed (16 MiB by default); a longer one raises
+            `DumpError` naming the file and line, before it fills the memory.
     """
     name = str(path)
     stats = stats if stats is not None else ReadStats()
+    handle = open_dump(path)
     bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True, disable=not progress)
     line_number = 0
     triples = 0
-    # Validated predicates: bare, and `(head, tail)` around a literal (`check_literal_parts`).
-    predicates, literal_parts = LookupCache(check_iri), LookupCache(check_literal_parts)
-    predicate_of, literal_parts_of = predicates.get, literal_parts.get
-    new_tuple = _new_tuple
     try:
-        with open_dump(path) as handle:
-            for first_line, lines in _lines_in_blocks(handle, name, block_size):
-                searched = 0  # where to look for the next malformed line in `lines`
-                for line in lines:
-                    # The fast path: the common shapes taken apart with `str` methods, each
-                    # piece checked for what the grammar forbids there and the split did not
-                    # rule out (`ntriples_grammar` explains the rest).
-                    try:
-                        if line[0] == "<":
-                            if '"' not in line:  # <s> <p> <o> .
-                                if "\\" not in line and "^" not in line and line.endswith("> ."):
-                                    subject, predicate, obj = line[1:-3].split("> <")
-                                    if not (
-                                        " " in subject
-                                        or "<" in subject
-                                        or ">" in subject
-                                        or " " in obj
-                                        or "<" in obj
-                                        or ">" in obj
-                                    ):
-                                        iri = predicate_of(predicate) or predicates.miss(predicate)
-                                        if iri is not None:
-                                            triples += 1
-                                            yield subject, iri, obj
-                                            continue
-                            else:  # <s> <p> "value"<tail>, where `head` is "<p> "
-                                subject, _, rest = line.partition(" ")
-                                if "\\" not in line:
-                                    head, value, tail = rest.split('"')
-                                else:  # `ValueError` unless all escapes are in the value
-                                    head, value, tail = split_escaped_literal(subject, rest)
-                                key = head, tail
-                                found = literal_parts_of(key) or literal_parts.miss(key)
-                                if found and subject[-1] == ">":
-                                    subject = subject[1:-1]
-                                    if not (
-                                        '"' in subject
-                                        or "<" in subject
-                                        or ">" in subject
-                                        or "^" in subject
-                                    ):
-                                        iri, language, datatype = found
-                                        literal = new_tuple(Literal, (value, language, datatype))
-                                        triples += 1
-                                        yield subject, iri, literal
-                                        continue
-                        elif line[0] == "#":
-                            stats.comments += 1
-                            continue
-                    except (IndexError, ValueError):  # an empty line, other pieces
-                        pass
-                    # Anything else: the full grammar.
-                    result = _read_line(line[1:] if line[:1] == FLAG else line)
-                    if result is None:
-                        stats.comments += 1
-                    elif type(result) is tuple:
+        for block in line_blocks(handle, name, block_size, max_line_bytes):
+            lines = block.lines
+            if has_rare_bytes(block.data, len(lines)):
+                find_rare_lines(block.text, lines)  # those lines now start with FLAG
+            searched = 0  # where to look for the next malformed line in `lines`
+            for line in lines:
+                # The line starts with an IRI of scheme http or https: try the common shapes.
+                if "<http:" <= line < "<http;" or "<https:" <= line < "<https;":
+                    triple = _literal_triple(line) if '"' in line else _iri_triple(line)
+                    if triple is not None:
                         triples += 1
-                        yield result
-                    else:
-                        searched = lines.index(line, searched) + 1
-                        if strict:
-                            raise MalformedLineError(name, first_line + searched - 1, result)
-                        stats.report(name, first_line + searched - 1, result)
-                line_number = first_line + len(lines) - 1
-                bar.update(len(lines))
-    except (EOFError, OSError, zlib.error) as err:
+                        yield triple
+                        continue
+                elif line[:1] == "#":
+                    stats.comments += 1
+                    continue
+                result = _read_line(line[1:] if line[:1] == FLAG else line)
+                if result is None:
+                    stats.comments += 1
+                elif type(result) is tuple:
+                    triples += 1
+                    yield result
+                else:  # why the line is malformed
+                    searched = lines.index(line, searched) + 1
+                    if strict:
+                        raise MalformedLineError(name, block.first_line + searched - 1, result)
+                    stats.report(name, block.first_line + searched - 1, result)
+            line_number = block.first_line + len(lines) - 1
+            bar.update(len(lines))
+    except COMPRESSION_ERRORS as err:
         where = f"{name}:{line_number + 1}" if line_number else name
         raise DumpError(f"{where}: truncated or corrupt compressed file ({err})") from None
     finally:
+        handle.close()
         stats.lines += line_number
         stats.triples += triples
         bar.close()

@@ -13,6 +13,10 @@ and the backquote, control characters) or a literal (a carriage return) are look
 per block (`has_rare_bytes`), and the lines holding one marked (`find_rare_lines`). Any line
 that is not one of these shapes goes through the full grammar (`LINE`), whose results are
 the reference: the fast path gives the same triple for every line it accepts.
+
+Every IRI must be absolute (`SCHEME`): the regular expressions require a scheme, and the
+fast path takes only IRIs written `http:` or `https:`. Messages escape the non-printable
+characters of what they quote (`printable`), and name an N-Quads line as such.
 """
 
 from __future__ import annotations
@@ -26,40 +30,77 @@ import numpy as np
 
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
+# An IRI must be absolute: it starts with a scheme (RFC 3987), e.g. `http:`.
+SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*:"
 # Characters allowed unescaped in an IRI (N-Triples IRIREF), written as "not these".
 _IRI_CHARS = r'[^<>"{}|^`\\\x00-\x20]'
 _UCHAR = r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"
-_IRI = rf"<({_IRI_CHARS}*(?:{_UCHAR}{_IRI_CHARS}*)*)>"
+# The same characters as positive ranges, without `\` (sre is faster so): an IRI without escapes.
+_PLAIN_IRI_BODY = rf"{SCHEME}[!#-;=?-\[\]_a-z~\x7f-\U0010FFFF]*"
 BNODE = r"_:([A-Za-z0-9_][^\s<>\"'.]*(?:\.+[^\s<>\"'.]+)*)"
 STRING = r'"([^"\\\r\n]*(?:\\.[^"\\\r\n]*)*)"'
 LANG = r"@([A-Za-z]+(?:-[A-Za-z0-9]+)*)"
+
+
+def _iri(name: str) -> str:
+    """An IRI, escapes allowed, its text without `<>` in group `name`."""
+    return rf"<(?P<{name}>{SCHEME}{_IRI_CHARS}*(?:{_UCHAR}{_IRI_CHARS}*)*)>"
+
+
+def _plain_iri(name: str) -> str:
+    """An IRI without escapes, its text in group `name`."""
+    return rf"<(?P<{name}>{_PLAIN_IRI_BODY})>"
+
+
+def _named(pattern: str, name: str) -> str:
+    """`pattern`, whose one group becomes the group `name`."""
+    return pattern.replace("(", f"(?P<{name}>", 1)
+
+
+_END = r"[ \t]*\.[ \t\r]*(?:#[^\n]*)?"  # the final dot and an optional comment
+# Any triple. `TRIPLE_GROUPS` name its groups, one per term or part of a literal.
 TRIPLE = re.compile(
-    rf"[ \t]*(?:{_IRI}|{BNODE})[ \t]*{_IRI}[ \t]*"
-    rf"(?:{_IRI}|{BNODE}|{STRING}(?:{LANG}|\^\^{_IRI})?)"
-    r"[ \t]*\.[ \t\r]*(?:#[^\n]*)?"
+    rf"[ \t]*(?:{_iri('subject_iri')}|{_named(BNODE, 'subject_bnode')})[ \t]*"
+    rf"{_iri('predicate')}[ \t]*"
+    rf"(?:{_iri('object_iri')}|{_named(BNODE, 'object_bnode')}"
+    rf"|{_named(STRING, 'value')}(?:{_named(LANG, 'language')}|\^\^{_iri('datatype')})?)" + _END
 )
-# The common case, with no escapes and no blank nodes (groups 1-6: subject, predicate,
-# object IRI, literal value, language, datatype), so that most lines need no further check.
-# `_PLAIN_IRI` allows the characters of `_IRI_CHARS` as positive ranges (sre is faster so).
-_PLAIN_IRI = r"<([!#-;=?-\[\]_a-z~\x7f-\U0010FFFF]*)>"
-_FAST_TRIPLE = (
-    rf"[ \t]*{_PLAIN_IRI}[ \t]*{_PLAIN_IRI}[ \t]*"
-    rf'(?:{_PLAIN_IRI}|"([^"\\\r\n]*)"(?:{LANG}|\^\^{_PLAIN_IRI})?)'
-    r"[ \t]*\.[ \t\r]*(?:#[^\n]*)?"
+TRIPLE_GROUPS = (
+    "subject_iri",
+    "subject_bnode",
+    "predicate",
+    "object_iri",
+    "object_bnode",
+    "value",
+    "language",
+    "datatype",
 )
-# One line with its newline: the fast case, any triple (groups 7-14), a comment or blank
-# line, or (group 15) anything else. The last group matched tells which (`read_triples`).
-LINE = re.compile(rf"(?:{_FAST_TRIPLE}|{TRIPLE.pattern}|[ \t\r]*(?:#[^\n]*)?|([^\n]*))\n")
-BAD_GROUP = 15
+# The common case: no escapes, no blank nodes, so that its terms need no further check.
+_PLAIN_TRIPLE = (
+    rf"[ \t]*{_plain_iri('plain_subject')}[ \t]*{_plain_iri('plain_predicate')}[ \t]*"
+    rf'(?:{_plain_iri("plain_object")}|"(?P<plain_value>[^"\\\r\n]*)"'
+    rf"(?:{_named(LANG, 'plain_language')}|\^\^{_plain_iri('plain_datatype')})?)" + _END
+)
+PLAIN_GROUPS = (
+    "plain_subject",
+    "plain_predicate",
+    "plain_object",
+    "plain_value",
+    "plain_language",
+    "plain_datatype",
+)
+# One line with its newline: a plain triple, any triple, a comment or blank line (no group),
+# or anything else (group `bad`). `read_triples` tries them in this order.
+LINE = re.compile(rf"(?:{_PLAIN_TRIPLE}|{TRIPLE.pattern}|[ \t\r]*(?:#[^\n]*)?|(?P<bad>[^\n]*))\n")
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 # --- the fast path's checks ------------------------------------------------------------
-_IRI_BODY = re.compile(_PLAIN_IRI[1:-1])
-_HEAD = re.compile(_PLAIN_IRI + " ")
+_IRI_BODY = re.compile(_PLAIN_IRI_BODY)
+_HEAD = re.compile(_plain_iri("predicate") + " ")
 # A literal's tail after its closing quote, in the one spelling the fast path accepts.
-_TAIL = re.compile(rf"(?:{LANG}|\^\^{_PLAIN_IRI})? \.")
+_TAIL = re.compile(rf"(?:{_named(LANG, 'language')}|\^\^{_plain_iri('datatype')})? \.")
 # Characters that may not appear unescaped in an IRI and that the fast path's `str` checks
 # do not look for (with `\r`, which may not appear in a literal either): "rare" characters.
 _RARE = re.compile(r"[\x00-\x09\x0b-\x1f{}|`]")
@@ -115,10 +156,10 @@ def check_literal_parts(parts: tuple[str, str]) -> tuple[str, str | None, str | 
     match = _TAIL.fullmatch(tail)
     if predicate is None or match is None:
         return None
-    language, datatype = match.groups()
+    language, datatype = match["language"], match["datatype"]
     if datatype == RDF_LANG_STRING:
         return None
-    return predicate.group(1), (None if language is None else language.lower()), datatype
+    return predicate["predicate"], (None if language is None else language.lower()), datatype
 
 
 def split_escaped_literal(subject: str, rest: str) -> tuple[str, str, str]:
@@ -196,6 +237,40 @@ def unescape(text: str, allow_echar: bool) -> str:
     return value
 
 
+def printable(text: str) -> str:
+    """`text` with its non-printable characters (controls such as NUL or U+0085, line
+    separators) escaped as Python writes them (`\\x00`, `\\x85`, `\\u2028`), for messages."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def _iri_problem(body: str, role: str) -> str | None:
+    """Why the text `body` between `<` and `>` is not an IRI, or `None`."""
+    bad = re.search(r'[<"{}|^`\x00-\x20]|\\(?![uU])', body)
+    if bad:
+        what = body[bad.start() : bad.start() + 2] if bad.group() == "\\" else bad.group()
+        kind = "escape" if bad.group() == "\\" else "character"
+        return f"invalid {kind} {what!r} in the {role} IRI <{printable(body)}>"
+    if not re.match(SCHEME, body):
+        return (
+            f"relative IRI <{printable(body)}> in the {role}: N-Triples needs an absolute "
+            "IRI, starting with a scheme such as 'http:'"
+        )
+    return None
+
+
+def _after_object(rest: str) -> str:
+    """Why `rest`, the text after a valid object, is not ` .` and an optional comment."""
+    if rest.startswith(("<", "_:")):
+        term = rest.split()[0]
+        return (
+            f"expected ' .' after the object, got a fourth term {printable(term)!r}: "
+            "N-Quads (a graph term) is not N-Triples"
+        )
+    return "expected ' .' after the object"
+
+
 def diagnose(line: str) -> str:
     """Why `line` is not a triple (called only for lines the grammar rejects)."""
     text = line.strip()
@@ -207,12 +282,9 @@ def diagnose(line: str) -> str:
             end = rest.find(">")
             if end < 0:
                 return f"unterminated IRI in the {role}"
-            body = rest[1:end]
-            bad = re.search(r'[<"{}|^`\x00-\x20]|\\(?![uU])', body)
-            if bad:
-                what = body[bad.start() : bad.start() + 2] if bad.group() == "\\" else bad.group()
-                kind = "escape" if bad.group() == "\\" else "character"
-                return f"invalid {kind} {what!r} in the {role} IRI <{body}>"
+            problem = _iri_problem(rest[1:end], role)
+            if problem:
+                return problem
             position += end + 1
         elif rest.startswith("_:") and role != "predicate":
             match = re.match(BNODE, rest)
@@ -225,11 +297,22 @@ def diagnose(line: str) -> str:
                 return "unterminated string literal in the object"
             position += match.end()
             rest = text[position:]
-            if rest.startswith("^^") and not rest.startswith("^^<"):
+            if rest.startswith("^^<"):
+                end = rest.find(">")
+                if end < 0:
+                    return "unterminated IRI in the datatype"
+                problem = _iri_problem(rest[3:end], "datatype")
+                if problem:
+                    return problem
+                position += end + 1
+            elif rest.startswith("^^"):
                 name = rest[2:].split()[0] if rest[2:].split() else ""
                 return f"datatype must be a full IRI, got the prefixed name {name!r}"
-            if rest.startswith("@") and not re.match(LANG, rest):
-                return "invalid language tag"
+            elif rest.startswith("@"):
+                match = re.match(LANG, rest)
+                if not match:
+                    return "invalid language tag"
+                position += match.end()
         elif not rest:
             return f"missing {role}"
         else:
@@ -237,4 +320,4 @@ def diagnose(line: str) -> str:
             if role == "object":
                 allowed += " or a literal"
             return f"{role} must be {allowed}, got {rest[:20]!r}"
-    return "expected ' .' after the object"
+    return _after_object(text[position:].lstrip(" \t"))

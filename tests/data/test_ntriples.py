@@ -102,7 +102,7 @@ def test_strict_mode_raises_at_the_first_malformed_line(tmp_path: Path) -> None:
 
 
 def test_reported_errors_are_capped_but_all_counted(tmp_path: Path) -> None:
-    path = _write(tmp_path / "bad.nt", "<a> <b>\n" * 25)
+    path = _write(tmp_path / "bad.nt", "<x:a> <x:b>\n" * 25)
     stats = ReadStats(max_reported=3)
     assert list(read_triples(path, stats=stats)) == []
     assert stats.malformed == 25
@@ -113,17 +113,17 @@ def test_reported_errors_are_capped_but_all_counted(tmp_path: Path) -> None:
     ("line", "reason"),
     [
         ('<http://x/\\"y> <p> <o> .', "invalid escape '\\\\\"' in the subject IRI"),
-        ('<a> <p> "x\\q" .', "invalid escape \\q"),
-        ('<a> <p> "\\uD83D" .', "escape of a lone UTF-16 surrogate"),
+        ('<x:a> <x:p> "x\\q" .', "invalid escape \\q"),
+        ('<x:a> <x:p> "\\uD83D" .', "escape of a lone UTF-16 surrogate"),
         (
-            '<a> <p> "x"^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#langString> .',
+            '<x:a> <x:p> "x"^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#langString> .',
             "rdf:langString",
         ),
         ('"lit" <p> <o> .', "subject must be an IRI or a blank node"),
-        ("<a> _:p <o> .", "predicate must be an IRI"),
-        ('<a> <p> "open .', "unterminated string literal in the object"),
+        ("<x:a> _:p <x:o> .", "predicate must be an IRI"),
+        ('<x:a> <x:p> "open .', "unterminated string literal in the object"),
         ("<a <p> <o> .", "invalid character ' ' in the subject IRI <a <p>"),
-        ('<a> <p> "x"@1bad .', "invalid language tag"),
+        ('<x:a> <x:p> "x"@1bad .', "invalid language tag"),
     ],
 )
 def test_malformed_line_reasons(line: str, reason: str) -> None:
@@ -135,9 +135,9 @@ def test_malformed_line_reasons(line: str, reason: str) -> None:
 def test_parse_line_terms() -> None:
     assert parse_line("  # comment") is None
     assert parse_line("") is None
-    assert parse_line('<a> <p> "\\uD83D\\uDE00"@EN .') == ("a", "p", Literal("😀", "en"))
-    assert parse_line('<a> <p> "" .') == ("a", "p", Literal(""))
-    assert parse_line("<a><p><o>.") == ("a", "p", "o")
+    assert parse_line('<x:a> <x:p> "\\uD83D\\uDE00"@EN .') == ("x:a", "x:p", Literal("😀", "en"))
+    assert parse_line('<x:a> <x:p> "" .') == ("x:a", "x:p", Literal(""))
+    assert parse_line("<x:a><x:p><x:o>.") == ("x:a", "x:p", "x:o")
 
 
 def test_missing_truncated_corrupt_and_non_utf8_files_name_the_file(tmp_path: Path) -> None:

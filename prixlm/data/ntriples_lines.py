@@ -1,0 +1,180 @@
+"""Dump files to blocks of decoded lines, for `prixlm.data.ntriples.read_triples`.
+
+A plain, `.bz2` or `.gz` file is read `block_size` bytes at a time and cut after its last
+line end, so that every block holds whole lines. Line ends are any of LF, CRLF and CR
+(N-Triples: `EOL ::= [#xD#xA]+`; each CRLF, CR or LF ends one line, as in Python and
+rdflib, so that line numbers match an editor's); the blocks hold them as LF.
+
+A line that spans blocks is kept as a list of pieces and joined once, when its end comes:
+time and memory stay linear in the line's length, and a line longer than `max_line_bytes`
+raises `DumpError` as soon as it is seen, before it fills the memory.
+
+Errors name the file and line: a missing file, invalid UTF-8, a truncated or corrupt
+compressed file. A corrupt `.bz2` or `.gz` may first give garbage (its checksum is checked
+only at the end of a bzip2 block or a gzip member), so invalid UTF-8 in a compressed file
+is reported as a corrupt file when the rest of the stream proves it is one.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, NamedTuple
+
+DEFAULT_MAX_LINE_BYTES = 16 << 20  # 16 MiB; DBpedia's longest lines (abstracts) are a few KB
+# Decompressed bytes read past invalid UTF-8 to find a checksum error: more than a bzip2
+# block decompresses to (900 kB of input, after run-length expansion up to about 46 MB).
+CORRUPTION_LOOKAHEAD = 64 << 20
+COMPRESSION_ERRORS = (EOFError, OSError, zlib.error)
+
+
+class DumpError(Exception):
+    """A dump file cannot be read: missing, truncated, corrupt, not UTF-8, or a line too long."""
+
+
+class LineBlock(NamedTuple):
+    """Whole lines of a dump: `data` (UTF-8, each line ending in LF), its `text`, and
+    `lines`, the text split at the line ends, the first one line number `first_line`."""
+
+    first_line: int
+    data: bytes
+    text: str
+    lines: list[str]
+
+
+def open_dump(path: str | Path) -> BinaryIO:
+    """Open a plain, `.bz2` or `.gz` dump for binary reading; `DumpError` if it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise DumpError(f"{path}: no such dump file")
+    try:
+        if path.suffix == ".bz2":
+            return bz2.open(path, "rb")
+        if path.suffix == ".gz":
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+    except OSError as err:
+        raise DumpError(f"{path}: cannot open the dump file ({err})") from None
+
+
+def _to_lf(block: bytes, after_cr: bool) -> tuple[bytes, bool]:
+    """`block` with every CRLF and CR as LF, and whether it ended in CR.
+
+    `after_cr`: the block before ended in CR, so a LF at the start of this one completes
+    that CRLF and is dropped.
+    """
+    if after_cr and block[:1] == b"\n":
+        block = block[1:]
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), block[-1:] == b"\r"
+
+
+def _too_long(name: str, line: int, max_line_bytes: int) -> DumpError:
+    return DumpError(
+        f"{name}:{line}: line longer than {max_line_bytes} bytes; "
+        f"raise it with max_line_bytes=... (e.g. {2 * max_line_bytes}) if the file is right"
+    )
+
+
+def line_blocks(
+    handle: BinaryIO,
+    name: str,
+    block_size: int = 1 << 16,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> Iterator[LineBlock]:
+    """The lines of an open dump, decoded, in blocks of about `block_size` bytes.
+
+    Args:
+        handle: the file (`open_dump`), read from its current position to its end.
+        name: the file's name in error messages.
+        block_size: bytes read at a time; at most `max_line_bytes` are.
+        max_line_bytes: the longest line allowed, in bytes without its line end.
+
+    Raises `DumpError` for invalid UTF-8 and a line longer than `max_line_bytes`; the
+    compressed stream's own errors (`COMPRESSION_ERRORS`) pass through.
+    """
+    if not isinstance(max_line_bytes, int) or max_line_bytes < 1:
+        raise ValueError(
+            f"max_line_bytes must be a positive number of bytes, got {max_line_bytes!r}"
+        )
+    # A line within one block is shorter than the block: only lines that span blocks need
+    # checking against the limit.
+    block_size = max(1, min(block_size, max_line_bytes))
+    first_line = 1
+    unfinished: list[bytes] = []  # the pieces of the line that the last block left open
+    unfinished_bytes = 0
+    after_cr = False
+    while True:
+        block = handle.read(block_size)
+        if not block:
+            if unfinished:  # a last line without a line end
+                yield _decode(b"".join(unfinished) + b"\n", first_line, handle, name)
+            return
+        if after_cr or b"\r" in block:
+            block, after_cr = _to_lf(block, after_cr)
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:  # the open line goes on
+            unfinished.append(block)
+            unfinished_bytes += len(block)
+            if unfinished_bytes > max_line_bytes:
+                raise _too_long(name, first_line, max_line_bytes)
+            continue
+        if unfinished:
+            if unfinished_bytes + block.index(b"\n") > max_line_bytes:
+                raise _too_long(name, first_line, max_line_bytes)
+            unfinished.append(block[:cut])
+            data = b"".join(unfinished)
+            unfinished.clear()
+        else:
+            data = block[:cut] if cut < len(block) else block
+        if cut < len(block):
+            unfinished.append(block[cut:])
+        unfinished_bytes = len(block) - cut
+        lines = _decode(data, first_line, handle, name)
+        yield lines
+        first_line += len(lines.lines)
+
+
+def _decode(data: bytes, first_line: int, handle: BinaryIO, name: str) -> LineBlock:
+    """`data`, whole lines ending in LF, as a `LineBlock`; `DumpError` for invalid UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = first_line + data.count(b"\n", 0, err.start)
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        where = f"{name}:{line}"
+        _raise_if_corrupt(handle, where)
+        raise DumpError(
+            f"{where}: invalid UTF-8 (byte {data[err.start]:#04x} at column {column})"
+        ) from None
+    lines = text.split("\n")
+    lines.pop()  # the empty string after the last line end
+    return LineBlock(first_line, data, text, lines)
+
+
+def _raise_if_corrupt(handle: BinaryIO, where: str) -> None:
+    """Raise `DumpError` if `handle` is a compressed stream that fails within the next
+    `CORRUPTION_LOOKAHEAD` decompressed bytes (then the invalid UTF-8 was its garbage)."""
+    if not isinstance(handle, (bz2.BZ2File, gzip.GzipFile)):
+        return
+    try:
+        remaining = CORRUPTION_LOOKAHEAD
+        while remaining > 0 and (chunk := handle.read(min(remaining, 1 << 20))):
+            remaining -= len(chunk)
+    except COMPRESSION_ERRORS as err:
+        raise DumpError(
+            f"{where}: truncated or corrupt compressed file ({err}; "
+            "it decompressed to invalid UTF-8 here)"
+        ) from None
+
+
+__all__ = [
+    "COMPRESSION_ERRORS",
+    "DEFAULT_MAX_LINE_BYTES",
+    "DumpError",
+    "LineBlock",
+    "line_blocks",
+    "open_dump",
+]
