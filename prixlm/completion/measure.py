@@ -118,7 +118,8 @@ def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path
 
     figure, axis = plt.subplots(figsize=(5.5, 4.2), dpi=120)
     for name, points in curves.items():
-        axis.plot([p[2] for p in points], [p[1] for p in points], label=name, marker=".", ms=3)
+        marker = {"marker": "o", "ms": 6} if len(points) < 3 else {"marker": ".", "ms": 3}
+        axis.plot([p[2] for p in points], [p[1] for p in points], label=name, **marker)
     axis.set(xlabel="recall (held-out facts)", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
     axis.set_title(title, fontsize=9)
     axis.grid(alpha=0.3)
