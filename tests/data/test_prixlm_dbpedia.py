@@ -252,3 +252,47 @@ def test_tokenizer_length_filter(dumps: Path, tiny_tokenizer) -> None:
     kept = [r for lang in rows.triples for r in all_triple_rows(rows, lang)]
     assert kept and all(len(encode_triple(tokenizer, *r[1:4]).input_ids) < limit for r in kept)
     assert sum(s.removed_length for s in rows.stats.values()) == sum(n >= limit for n in lengths)
+
+
+def test_one_schema_for_rows_parquet_and_defaults(dumps: Path) -> None:
+    from dataclasses import fields
+
+    from prixlm.data.dbpedia import PrixLMDBpediaConfig
+    from prixlm.data.dbpedia.build import build_parser
+    from prixlm.data.dbpedia.output import SCHEMA
+    from prixlm.data.dbpedia.schema import COLUMNS, Row, order_key
+
+    assert SCHEMA.names == list(COLUMNS) == list(Row._fields)
+    rows, _ = build_dataset(dumps, None)
+    link, triple = rows.links[0], rows.triples["de"]["train"][0]
+    assert isinstance(link, Row) and isinstance(triple, Row)
+    assert (link.kind, link.relation, triple.kind) == ("link", "", "triple")
+    assert order_key(triple) == tuple(triple[4:9])  # the identity hashed for the row order
+    defaults = SplitSettings()
+    config = PrixLMDBpediaConfig(name="de")
+    assert (config.split_protocol, config.test_fraction, config.validation_fraction) == (
+        defaults.protocol,
+        defaults.test_fraction,
+        defaults.validation_fraction,
+    )
+    assert (config.inverse_threshold, config.seed) == (defaults.inverse_threshold, defaults.seed)
+    cli = build_parser().parse_args(["--dump_dir", "d", "--output_dir", "o"])
+    assert (
+        SplitSettings(
+            cli.split_protocol,
+            cli.test_fraction,
+            cli.validation_fraction,
+            cli.inverse_threshold,
+            cli.max_length,
+            cli.seed,
+        )
+        == defaults
+    )
+    assert [f.name for f in fields(SplitSettings)] == [
+        "protocol",
+        "test_fraction",
+        "validation_fraction",
+        "inverse_threshold",
+        "max_length",
+        "seed",
+    ]
