@@ -7,15 +7,16 @@ Run::
 Setting: the test suite's tiny Prix-LM (2 layers, hidden 32, a Unigram tokenizer trained on
 the tiny KB: 76 tokens) and its ~200 candidate entities (shared prefixes, entities that are
 prefixes of others, one duplicate tokenisation), `--queries` (subject, relation) queries
-from the tiny KB. The baseline is `tests/reference_lp.py` (the pseudocode as written: one
-forward per partial sequence, no cache, no batching); ours is
-`prixlm.link_prediction.decoding.predict_objects` (all queries x K beams per forward, KV cache,
-trie as tensors). Both must return the same ranked entities with losses within 1e-4. Each
-is timed `--repeats` times (best run kept, on this shared machine); ours at each of
-`--batch_sizes` queries per forward (1: the KV cache and the vectorised trie alone). The
-last line is the speed ratio reference / ours at the largest batch. (With a 250k
-vocabulary a batch of B queries holds `B x 50 x 250k` float logits per step: 400 MB for
-B=8, the library default.)
+from the tiny KB. The baseline is `tests/link_prediction/reference_lp.py` (the pseudocode
+as written: one forward per partial sequence, no cache, no batching); ours is
+`prixlm.link_prediction.decoding.predict_objects` (all queries x K beams per forward, KV
+cache, trie as tensors). Both must return the same ranked entities with losses within 1e-4.
+Each is timed `--repeats` times (best run kept, on this shared machine); ours at each of
+`--batch_sizes` queries per forward (1: the KV cache and the vectorised trie alone) and at
+the library default (no `batch_size`: `DEFAULT_MAX_ROWS // num_beams` queries). One more
+line times `score_candidates` (every candidate scored exactly) with its defaults. The last
+line is the speed ratio reference / ours at the library default. (With a 250k vocabulary
+a forward of R rows returns `R x 250k` float32 logits: 1 GB for the default 1,024 rows.)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from tiny_models import TINY_FACTS, TINY_LANGUAGES, make_tiny_model, tiny_texts 
 
 from modeling_prixlm.formatting import add_prixlm_tokens, encode_object  # noqa: E402
 from prixlm.link_prediction.decoding import (  # noqa: E402
+    default_batch_size,
     encode_query,
     predict_objects,
     score_candidates,
@@ -110,10 +112,12 @@ def main() -> None:
     print("| implementation | seconds | queries/s |")
     print("|---|---:|---:|")
     print(
-        f"| reference (tests/reference_lp.py) | {reference_seconds:.2f} | {len(queries) / reference_seconds:.2f} |"
+        f"| reference (tests/link_prediction/reference_lp.py) | {reference_seconds:.2f} | {len(queries) / reference_seconds:.2f} |"
     )
     for batch_size, seconds in ours_seconds.items():
-        name = "default" if batch_size is None else batch_size
+        name = (
+            f"default: {default_batch_size(args.num_beams)}" if batch_size is None else batch_size
+        )
         print(f"| predict_objects (batch {name}) | {seconds:.2f} | {len(queries) / seconds:.2f} |")
     _, full_seconds = best_of(
         lambda: score_candidates(model, tokenizer, queries, labels), args.repeats
