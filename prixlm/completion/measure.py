@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.completion.knowledge import CompletionQuery, completion_queries
+from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
 METHODS = ("model", "model_agreeing", "link_projection")
@@ -59,6 +59,24 @@ def hidden_facts(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], set
         if row["kind"] == "triple":
             facts.setdefault((row["subject_id"], row["relation_id"]), set()).add(row["object_id"])
     return facts
+
+
+def seen_in_training(
+    truth: Mapping[tuple[str, str], set[str]], links: Links, dataset: str, language: str
+) -> int:
+    """How many hidden facts `language`'s train split holds (subject and object linked)."""
+    from datasets import load_dataset
+
+    train = {
+        (row["subject_id"], row["relation_id"], row["object_id"])
+        for row in load_dataset(dataset, language)["train"]
+        if row["kind"] == "triple"
+    }
+    return sum(
+        (links.to(subject, language), relation, links.to(obj, language)) in train
+        for (subject, relation), objects in truth.items()
+        for obj in objects
+    )
 
 
 def link_projection(queries: Sequence[CompletionQuery]) -> list[Scored]:
@@ -197,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "notes": dict(note.split("=", 1) for note in args.note),
         "target_language": args.target_language,
         "hidden_split": args.hidden_split,
-        "evidence_languages": [kb_.language for kb_ in kb.evidence],
+        "evidence_languages": [facts.language for facts in kb.evidence],
         "score": "exp(-loss): the model's probability of the object's tokens and [EOS] "
         "(full-vocabulary softmax, uncalibrated)",
         "num_beams": args.num_beams,
@@ -205,6 +223,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "queries": asdict(stats),
         "hidden_facts": sum(map(len, truth.values())),
         "hidden_facts_with_evidence": sum(len(o) for k, o in truth.items() if k in query_pairs),
+        "hidden_facts_in_evidence_train_split": {
+            facts.language: seen_in_training(truth, kb.links, args.dataset, facts.language)
+            for facts in kb.evidence
+        },
         "seconds": round(time.time() - started, 1),
         "thresholds": list(THRESHOLDS),
         "methods": {
