@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prixlm.data.dbpedia.construction import KnowledgeBase
@@ -228,13 +228,16 @@ def _link_rows(
     stats: dict[str, LanguageStats],
 ) -> list[Row]:
     """Both directions of every link, length-filtered, with their filter lists, by hash."""
-    directions = []
-    for (lang_a, iri_a), (lang_b, iri_b) in kb.links:
-        end_a = (lang_a, iri_a, kb.by_language[lang_a].labels[iri_a])
-        end_b = (lang_b, iri_b, kb.by_language[lang_b].labels[iri_b])
-        directions += [(end_a, end_b), (end_b, end_a)]
-    lists = _filter_lists(((s[0], s[2], o[0]), o[2]) for s, o in directions)
-    rows = [link_row(s, o, lists[(s[0], s[2], o[0])]) for s, o in directions]
+
+    def directions() -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str]]]:
+        for (lang_a, iri_a), (lang_b, iri_b) in kb.links:
+            end_a = (lang_a, iri_a, kb.by_language[lang_a].labels[iri_a])
+            end_b = (lang_b, iri_b, kb.by_language[lang_b].labels[iri_b])
+            yield end_a, end_b
+            yield end_b, end_a
+
+    lists = _filter_lists(((s[0], s[2], o[0]), o[2]) for s, o in directions())
+    rows = [link_row(s, o, lists[(s[0], s[2], o[0])]) for s, o in directions()]
     if sequence_length is not None:
         rows = [row for row in rows if sequence_length(row) < settings.max_length]
     for row in rows:
