@@ -23,6 +23,8 @@ export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_DATASETS_DISABLE_PROGRESS_BARS=
   PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 $PY -c "import importlib.metadata, torch, transformers, datasets, pykeen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', importlib.metadata.version('pykeen'))" | tee -a "$OUT/gpu.txt"
+# records of runs finished by an earlier call (resume): carried in .t1jobs/
+if [ -d .t1jobs ]; then mkdir -p "$WORK/jobs" && cp .t1jobs/*.json "$WORK/jobs/"; fi
 cd "$SRC"
 set -o pipefail
 $PY -m prixlm.results.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \

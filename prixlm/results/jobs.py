@@ -218,6 +218,7 @@ def prixlm_job(
     score_rows: int = 512,
     beam_k: int = 0,
     time_limit: float | None = None,
+    validation_limit: int | None = None,
 ) -> dict[str, Any]:
     """Train one Prix-LM with `train.main` and evaluate every language on validation and test."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -240,7 +241,8 @@ def prixlm_job(
         splits = load_language(dataset_dir, language)
         candidates = candidates_of(splits, language)
         for split in ("validation", "test"):
-            rows = _limit(splits[split], eval_limit)
+            limit = validation_limit if split == "validation" and validation_limit else eval_limit
+            rows = _limit(splits[split], limit)
             record[split][language] = evaluate_scorer(scorer, rows, candidates, score_batch)
         if beam_k:
             from prixlm.link_prediction.evaluate_lp import evaluate_link_prediction

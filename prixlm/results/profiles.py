@@ -157,6 +157,25 @@ PROFILES: dict[str, dict[str, Any]] = {
         "union_time_limit": 120,
     },
 }
+# The second device call (the first one's KGE jobs lacked a wheel and its evaluations ran out
+# of GPU memory at score_rows 16384 with 12 processes): its finished Single runs are carried
+# over (resume) and the rest fits ~4 minutes: one All variant, no beam search, a smaller grid.
+PROFILES["gpu2"] = {
+    **PROFILES["gpu"],
+    "single_variants": {"lr1e3": {}},
+    "all_variants": {"pivot": {"dataset": "pivot"}},
+    "kge_size": "quick",
+    "kge_epochs": [100, 200],
+    "union_epochs": [10, 20],
+    "workers": 12,
+    "beam_k": 0,
+    "score_batch": 32,
+    "score_rows": 4096,
+    "validation_limit": 40,
+    "all_time_limit": 90,
+    "kge_time_limit": 60,
+    "union_time_limit": 60,
+}
 
 
 def get_profile(name: str) -> dict[str, Any]:

@@ -151,6 +151,7 @@ def plan_jobs(
     device, limit = profile["device"], profile["eval_limit"]
     common = {"dataset_dir": str(dataset_dir), "seed": seed, "device": device, "eval_limit": limit}
     scoring = {key: profile[key] for key in ("score_batch", "score_rows", "beam_k")}
+    scoring["validation_limit"] = profile.get("validation_limit")
     jobs: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, overrides in profile["all_variants"].items():
         overrides = dict(overrides)
