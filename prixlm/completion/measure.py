@@ -37,9 +37,9 @@ from typing import Any
 
 from prixlm.atomic_output import atomic_file
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
+from prixlm.completion.report import results_block
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
-METHODS = ("model", "model_agreeing", "link_projection")
 
 
 @dataclass(frozen=True)
@@ -148,21 +148,6 @@ def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path
     plt.close(figure)
 
 
-def markdown_table(report: Mapping[str, Any]) -> str:
-    """Precision / recall (in %) and proposal counts per threshold and method."""
-    header = "| score >= | " + " | ".join(f"{m} P | {m} R | {m} n" for m in METHODS) + " |"
-    lines = [header, "|---:|" + "---:|---:|---:|" * len(METHODS)]
-    for index, threshold in enumerate(report["thresholds"]):
-        cells = []
-        for method in METHODS:
-            row = report["methods"][method][index]
-            precision = "–" if row["precision"] is None else f"{100 * row['precision']:.1f}"
-            cells += [precision, f"{100 * row['recall']:.1f}"]
-            cells.append(str(row["proposals"]))
-        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m prixlm.completion.measure")
     parser.add_argument("--model", required=True)
@@ -243,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             f" ({report['hidden_facts']} held-out facts)"
         )
         plot_curves(report["curves"], Path(args.plot), title)
-    print(markdown_table(report))
+    print(results_block(report))
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +12,10 @@ from prixlm.completion.measure import (
     Scored,
     link_projection,
     main,
-    markdown_table,
     pr_curve,
     precision_recall,
 )
+from prixlm.completion.report import END, START, markdown_table, results_block
 
 TRUTH = {("s1", "r"): {"a"}, ("s2", "r"): {"b", "c"}, ("s3", "r"): {"d"}}  # 4 hidden facts
 SCORED = [
@@ -87,3 +88,11 @@ def test_command_on_the_tiny_kb_finds_the_held_out_fact(completion_kb, tmp_path)
     assert list(best[1:]) == [1.0, 1.0]  # the top proposal is the held-out fact
     assert (tmp_path / "pr.png").read_bytes()[:4] == b"\x89PNG"
     assert "| 0.9 |" in markdown_table(report)
+
+
+def test_docs_block_is_rendered_from_the_committed_json():
+    root = Path(__file__).resolve().parents[2]
+    report = json.loads((root / "results" / "completion.json").read_text(encoding="utf-8"))
+    docs = (root / "docs" / "results.md").read_text(encoding="utf-8")
+    assert docs.count(START) == docs.count(END) == 1
+    assert docs[docs.index(START) : docs.index(END) + len(END)] == results_block(report)

@@ -1,0 +1,103 @@
+"""The completion measurement as Markdown: the block between `<!-- completion:start -->` and
+`<!-- completion:end -->` in `docs/results.md`, rendered from the JSON report of
+`prixlm.completion.measure` (so the page's numbers are the JSON's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+METHODS = ("model", "model_agreeing", "link_projection")
+START, END = "<!-- completion:start -->", "<!-- completion:end -->"
+
+
+def markdown_table(report: Mapping[str, Any]) -> str:
+    """Precision / recall (in %) and proposal counts per threshold and method."""
+    header = "| score >= | " + " | ".join(f"{m} P | {m} R | {m} n" for m in METHODS) + " |"
+    lines = [header, "|---:|" + "---:|---:|---:|" * len(METHODS)]
+    for index, threshold in enumerate(report["thresholds"]):
+        cells = []
+        for method in METHODS:
+            row = report["methods"][method][index]
+            precision = "–" if row["precision"] is None else f"{100 * row['precision']:.1f}"
+            cells += [precision, f"{100 * row['recall']:.1f}"]
+            cells.append(str(row["proposals"]))
+        lines.append(f"| {threshold:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def results_block(r: Mapping[str, Any]) -> str:
+    """The `docs/results.md` section of report `r` (a `measure` JSON), markers included."""
+
+    def row(method: str, threshold: float) -> Mapping[str, Any]:
+        return r["methods"][method][r["thresholds"].index(threshold)]
+
+    def pct(value: float) -> str:
+        return f"{100 * value:.1f}%"
+
+    half, zero = row("model", 0.5), row("model", 0.0)
+    agree, projection = row("model_agreeing", 0.0), row("link_projection", 0.0)
+    q, n, notes, target = r["queries"], r["hidden_facts"], r["notes"], r["target_language"]
+    evidence = ", ".join(r["evidence_languages"])
+    seen = ", ".join(
+        f"{c} ({lang})" for lang, c in r["hidden_facts_in_evidence_train_split"].items()
+    )
+    candidate_pairs = (q["evidence_pairs"] - q["held_by_target"] - q["subject_not_linked"]) - q[
+        "relation_unknown_in_target"
+    ]
+    covered = r["hidden_facts_with_evidence"]
+    return f"""{START}
+## KB completion for a thin language (issue 10, item 6)
+
+`python -m prixlm.complete --model DIR --dataset DIR --target_language et --output new_facts.nt`
+proposes target-language objects for the (subject, relation) pairs that other languages hold
+and the target lacks (subject mapped through the `links` config, same relation IRI), by
+constrained link prediction over the target's entities, and writes N-Triples with the dumps'
+IRIs plus a TSV (labels, score, evidence languages, agreeing languages). The **score** is the
+model's probability `exp(-loss)` of the object's tokens and `[EOS]` (full-vocabulary softmax,
+not calibrated; the scores of one pair sum to at most 1).
+
+**Measured** (`results/completion.json`, {r["seconds"]} s on CPU): target `{target}`, its
+`{r["hidden_split"]}` split hidden, evidence from {evidence} (every split) and the links.
+Model: {notes.get("model", "see the JSON's notes")}.
+Dataset: {notes.get("dataset", "see the JSON's notes")}.
+Held-out facts that an evidence language has in its training split: {seen} of {n}.
+K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
+the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {q["held_by_target"]} are already held by
+{target} and {q["subject_not_linked"]} have no {target} subject; the other {candidate_pairs} are {q["queries"]} distinct
+{target} queries. They cover {covered} of the {n} hidden facts: the other {n - covered} belong to
+pairs that {target} still holds with another object, which are not queried. Precision counts
+only proposals for pairs with hidden facts (judged); recall is over all {n}.
+
+- `model`: the model's probability alone (what is left when the objects have no links).
+- `model_agreeing`: the same, kept only where an evidence language's object is linked to the
+  proposed one.
+- `link_projection`: no model; the evidence objects mapped through the links, scored by the
+  share of evidence languages naming them.
+
+{markdown_table(r)}
+
+P and R in %, n = proposals kept.
+
+![precision-recall of completion](completion_pr.png)
+
+Reading: at score >= 0.5 the model alone proposes {half["proposals"]} facts at
+{pct(half["precision"])} precision ({pct(half["recall"])} recall); keeping its top {r["max_per_pair"]} at any score,
+it finds {zero["correct"]} of the {n} hidden facts ({pct(zero["recall"])}) at {pct(zero["precision"])} precision.
+Link projection: {projection["correct"]} of {projection["judged"]} judged proposals correct; model proposals
+that an evidence language agrees with: {agree["correct"]} of {agree["judged"]}. On the CLDR KB every language
+holds the same facts and every entity is linked, so link projection is an oracle there. The
+model is for what links cannot answer: objects without a link into the target (common between
+real DBpedia editions) and evidence languages that disagree; this small model is far from the
+link projection on its own.
+
+Command (exact; the export, dataset and training commands are in the JSON's `notes`):
+
+```
+{r["command"]}
+```
+{END}"""
+
+
+__all__ = ["END", "METHODS", "START", "markdown_table", "results_block"]
