@@ -1,6 +1,9 @@
 """Link prediction: constrained decoding (Algorithm 1), exact candidate scoring, ranking, evaluation.
 
-- `decoding`: `predict_objects` (beam search over the entity trie), `score_candidates` (full ranking).
+- `decoding`: `predict_objects` (beam search over the entity trie, Algorithm 1).
+- `candidate_scoring`: `score_candidates`, the exact log-likelihood of every candidate (full ranking).
+- `scorer`: the `CandidateScorer` interface (`(queries, candidates) -> scores`) and `evaluate_scorer`,
+  the one filtered ranking path of Prix-LM (`PrixLMScorer`) and the KGE baselines.
 - `decoding_steps`: the model calls both share (prompts, cached prefixes, candidate rows).
 - `ranking`: filtered ranks with realistic ties, hits@k, MRR (the metrics wrap these).
 - `evaluate_lp`: the `python -m prixlm.link_prediction.evaluate_lp` command.

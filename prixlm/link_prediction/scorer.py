@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling_prixlm.constrained_decoding import EntityTrie
-from prixlm.link_prediction.decoding import score_candidates
+from prixlm.link_prediction.candidate_scoring import score_candidates
 from prixlm.link_prediction.decoding_steps import Query
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, ranking_metrics
 
