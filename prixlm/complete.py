@@ -33,7 +33,7 @@ from prixlm.completion.loading import (
     load_completion_kb,
 )
 from prixlm.completion.output import default_tsv_path, write_proposals
-from prixlm.completion.propose import Proposal, propose_objects
+from prixlm.completion.propose import Proposal, fit_to_model, propose_objects
 
 
 def run_completion(
@@ -51,6 +51,10 @@ def run_completion(
     queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
     queries = queries[:limit] if limit is not None else queries
     candidates = label_iris(target_labels(kb.target, kb.links))
+    fitted, usable = fit_to_model(model, tokenizer, queries, candidates)
+    stats.queries_too_long = len(queries) - len(fitted)
+    stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
+    queries, candidates = fitted, usable
     proposals = propose_objects(
         model,
         tokenizer,
@@ -134,17 +138,21 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from err
     model, tokenizer = load_model(args.model, args.device)
-    proposals, stats = run_completion(
-        model,
-        tokenizer,
-        kb,
-        args.threshold,
-        args.max_per_pair,
-        args.num_beams,
-        args.batch_size,
-        args.limit,
-        progress=not args.no_progress,
-    )
+    try:  # prepare_inputs checks every prompt and candidate before decoding starts
+        proposals, stats = run_completion(
+            model,
+            tokenizer,
+            kb,
+            args.threshold,
+            args.max_per_pair,
+            args.num_beams,
+            args.batch_size,
+            args.limit,
+            progress=not args.no_progress,
+        )
+    except ValueError as err:
+        print(f"error: --model {args.model} cannot complete this dataset: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
     write_proposals(proposals, args.output, tsv)
     counts = ", ".join(f"{key} {value}" for key, value in asdict(stats).items())
     print(f"{args.target_language}: {counts}")

@@ -117,6 +117,9 @@ class QueryStats:
     subject_not_linked: int = 0
     relation_unknown_in_target: int = 0
     queries: int = 0
+    queries_too_long: int = 0  # left out by `propose.fit_to_model`
+    candidates: int = 0  # the target's candidate labels
+    candidates_too_long: int = 0  # left out by `propose.fit_to_model`
 
 
 def completion_queries(

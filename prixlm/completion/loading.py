@@ -8,6 +8,7 @@ config without rows, a dataset without the `links` config.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +65,26 @@ class CompletionKB:
     target_rows: dict[str, list[dict[str, Any]]]  # every split of the target config
 
 
-def _rows(dataset: str, config: str) -> dict[str, list[dict[str, Any]]]:
+def read_config(dataset: str, config: str) -> dict[str, list[dict[str, Any]]]:
+    """Every split of `config` as row dicts.
+
+    A local folder is read through a fresh temporary `datasets` cache: `load_dataset` keys its
+    cache on the folder's *name*, the config and the card's file patterns (datasets 5.2, checked
+    here), so a rebuilt folder, or another folder of the same name, would return stale rows.
+    """
     from datasets import load_dataset
 
     try:
-        splits = load_dataset(dataset, config)
+        if not Path(dataset).exists():
+            return _to_rows(load_dataset(dataset, config))
+        with tempfile.TemporaryDirectory(prefix="prixlm-complete-") as cache:
+            return _to_rows(load_dataset(dataset, config, cache_dir=cache))
     except Exception as err:  # datasets raises several types for unreadable files
         message = f"--dataset {dataset}: config {config!r} is empty or unreadable ({err})"
         raise CompletionInputError(message) from err
+
+
+def _to_rows(splits: Any) -> dict[str, list[dict[str, Any]]]:
     return {name: split.to_list() for name, split in splits.items()}
 
 
@@ -99,7 +112,7 @@ def load_completion_kb(
             f"--evidence_languages {','.join(evidence_languages)}: need languages of {dataset} "
             f"other than the target ({[c for c in languages if c != target_language]})"
         )
-    target_rows = _rows(dataset, target_language)
+    target_rows = read_config(dataset, target_language)
     splits = list(target_splits or target_rows)
     missing = [s for s in splits if s not in target_rows]
     if missing:
@@ -114,13 +127,13 @@ def load_completion_kb(
     evidence = []
     for language in evidence_languages:
         facts = LanguageFacts(language)
-        for rows in _rows(dataset, language).values():
+        for rows in read_config(dataset, language).values():
             facts.add_rows(rows)
         if not facts.objects:
             raise CompletionInputError(f"--dataset {dataset}: config {language!r} has no triples")
         evidence.append(facts)
     links = Links()
-    for rows in _rows(dataset, LINKS_CONFIG).values():
+    for rows in read_config(dataset, LINKS_CONFIG).values():
         links.add_rows(rows)
     if not links.targets:
         raise CompletionInputError(f"--dataset {dataset}: the '{LINKS_CONFIG}' config is empty")
@@ -133,4 +146,5 @@ __all__ = [
     "check_model_path",
     "dataset_languages",
     "load_completion_kb",
+    "read_config",
 ]

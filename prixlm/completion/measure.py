@@ -37,6 +37,7 @@ from typing import Any
 
 from prixlm.atomic_output import atomic_file
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
+from prixlm.completion.loading import read_config
 from prixlm.completion.report import results_block
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
@@ -65,11 +66,9 @@ def seen_in_training(
     truth: Mapping[tuple[str, str], set[str]], links: Links, dataset: str, language: str
 ) -> int:
     """How many hidden facts `language`'s train split holds (subject and object linked)."""
-    from datasets import load_dataset
-
     train = {
         (row["subject_id"], row["relation_id"], row["object_id"])
-        for row in load_dataset(dataset, language)["train"]
+        for row in read_config(dataset, language)["train"]
         if row["kind"] == "triple"
     }
     return sum(

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from modeling_prixlm.constrained_decoding import EntityTrie
 from prixlm.completion.knowledge import CompletionQuery
 from prixlm.link_prediction.decoding import predict_objects
-from prixlm.link_prediction.decoding_steps import prepare_inputs
+from prixlm.link_prediction.decoding_steps import encode_query, prepare_inputs
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,42 @@ def choose_iri(query: CompletionQuery, iris: Sequence[str]) -> str:
     """The IRI of a proposed label: one an evidence language links to, else the first."""
     agreed = [iri for iri in iris if query.agreeing_languages(iri)]
     return (agreed or list(iris))[0]
+
+
+def fit_to_model(
+    model: Any,
+    tokenizer: Any,
+    queries: Sequence[CompletionQuery],
+    candidates: Mapping[str, Sequence[str]],
+) -> tuple[list[CompletionQuery], dict[str, Sequence[str]]]:
+    """The queries and candidates the model can score; the rest is left out, not fatal.
+
+    Left out: candidates and queries whose labels tokenise to nothing; queries whose prompt
+    takes more than half of the model's positions; then candidates that do not fit after the
+    longest remaining prompt (`[EOS]` is predicted, never fed). With the builder's length
+    filter (facts under 30 tokens) and the default 62 positions, nothing is left out.
+    """
+    sizes = tokenizer(list(candidates), add_special_tokens=False)["input_ids"]
+    lengths = {label: len(ids) for label, ids in zip(candidates, sizes, strict=True)}
+    config = model.config
+    max_positions = getattr(config, "max_position_embeddings", None)
+    pad = getattr(config, "pad_token_id", None)
+    budget = None if max_positions is None else max_positions - (0 if pad is None else pad + 1)
+    prompts: list[tuple[CompletionQuery, int]] = []
+    for query in queries:
+        try:
+            length = len(encode_query(tokenizer, (query.subject, query.relation)))
+        except ValueError:  # a subject or relation that tokenises to nothing
+            continue
+        if budget is None or 2 * length <= budget:
+            prompts.append((query, length))
+    longest = max((length for _, length in prompts), default=0)
+    kept = {
+        label: iris
+        for label, iris in candidates.items()
+        if lengths[label] and (budget is None or lengths[label] + longest <= budget)
+    }
+    return [query for query, _ in prompts], kept
 
 
 def propose_objects(

@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from completion_kb import EN_ONLY, HELD_OUT, dataset_rows, iri, write_dataset
 
-from prixlm.complete import main
-from prixlm.completion.knowledge import completion_queries, label_iris, target_labels
-from prixlm.completion.loading import load_completion_kb
+from prixlm.complete import load_model, main, run_completion
+from prixlm.completion.knowledge import (
+    CompletionQuery,
+    completion_queries,
+    label_iris,
+    target_labels,
+)
+from prixlm.completion.loading import load_completion_kb, read_config
 from prixlm.completion.output import iri_term
+from prixlm.completion.propose import fit_to_model
 from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY
 from prixlm.data.ntriples import ReadStats, read_triples
 from prixlm.link_prediction.evaluate_lp import candidate_labels
@@ -154,3 +160,46 @@ def test_en_only_subject_is_never_proposed(completion_kb):
     kb = load_completion_kb(str(dataset), "de", target_splits=["train"])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
     assert all(q.subject != EN_ONLY[0] for q in queries)
+
+
+def test_labels_the_model_cannot_fit_are_left_out_not_fatal(completion_kb, tmp_path):
+    """A target entity whose label is longer than the model's positions (a link-only German
+    entity here) used to stop the whole run in `prepare_inputs`; now it is left out."""
+    _, model = completion_kb
+    configs = dataset_rows()
+    long_label = "Vereinigtes Königreich " * 40
+    configs["links"]["train"].append(
+        {
+            **configs["links"]["train"][0],
+            "subject": long_label,
+            "subject_language": "de",
+            "object_language": "en",
+            "subject_id": "http://de.dbpedia.org/resource/Lang",
+            "object": "Long",
+            "object_id": "http://dbpedia.org/resource/Long",
+            "all_objects": ["Long"],
+        }
+    )
+    dataset = write_dataset(tmp_path / "long", configs)
+    loaded, tokenizer = load_model(str(model), "cpu")
+    kb = load_completion_kb(str(dataset), "de", target_splits=["train"])
+    proposals, stats = run_completion(loaded, tokenizer, kb, 0.3, num_beams=5, progress=False)
+    assert [(p.query.subject_id, p.query.relation_id, p.object_id) for p in proposals] == [EXPECTED]
+    assert (stats.candidates_too_long, stats.queries_too_long) == (1, 0)
+    assert stats.candidates == len(label_iris(target_labels(kb.target, kb.links)))
+
+    query = CompletionQuery("s", "Frankreich " * 40, "r", "Währung")
+    queries, kept = fit_to_model(loaded, tokenizer, [query], {"Euro": ["e"], "": ["empty"]})
+    assert queries == [] and list(kept) == ["Euro"]
+
+
+def test_two_dataset_folders_of_the_same_name_are_read_each_as_it_is(tmp_path):
+    """`load_dataset` alone returns the first folder's rows for the second (its cache key is
+    the folder name, config and card patterns); completion must read what is on disk."""
+    first, second = dataset_rows(), dataset_rows()
+    second["de"]["test"][0]["subject"] = "Frankreich (Staat)"
+    write_dataset(tmp_path / "one" / "kb", first)
+    write_dataset(tmp_path / "two" / "kb", second)
+    for folder, expected in (("one", "Frankreich"), ("two", "Frankreich (Staat)")):
+        rows = read_config(str(tmp_path / folder / "kb"), "de")
+        assert rows["test"][0]["subject"] == expected
