@@ -151,9 +151,9 @@ class _QueryMajorRows:
         first_row_of_query = torch.arange(self.num_queries)[:, None] * self.nodes.numel()
         return (first_row_of_query + slot[None, :]).reshape(-1)
 
-    def tokens_of(self, tokens: torch.Tensor) -> torch.Tensor:
-        """`(len(tokens),)` per-node values repeated for every query, aligned with `rows_of`."""
-        return tokens.repeat(self.num_queries)
+    def per_query(self, values: torch.Tensor) -> torch.Tensor:
+        """`(num_queries * len(values),)`: per-node `values` for every query, aligned with `rows_of`."""
+        return values.repeat(self.num_queries)
 
 
 def _score_subtrie(
@@ -188,7 +188,7 @@ def _score_subtrie(
         log_p = log_probs_at(
             logits,
             layout.rows_of(parents[here]).to(device),
-            layout.tokens_of(node_tokens[here]).to(device),
+            layout.per_query(node_tokens[here]).to(device),
         ).cpu()
         parent_loss = loss[:, torch.searchsorted(nodes, parents[here])]
         loss[:, torch.searchsorted(nodes, here)] = parent_loss - log_p.view(num_queries, -1)
@@ -198,7 +198,7 @@ def _score_subtrie(
         rows = extend_rows(
             rows,
             layout.rows_of(parents[inner]).to(device),
-            layout.tokens_of(node_tokens[inner]).to(device),
+            layout.per_query(node_tokens[inner]).to(device),
             copy_cache=True,  # never reorder `prompt_rows`' cache: every chunk starts from it
         )
         logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
