@@ -178,9 +178,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     visible = [s for s in probe.target_rows if s != args.hidden_split]
     kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
     truth = hidden_facts(kb.target_rows[args.hidden_split])
-    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
+    queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
     model, tokenizer = load_model(args.model, args.device)
-    proposals, _ = run_completion(
+    proposals, stats = run_completion(
         model, tokenizer, kb, 0.0, args.max_per_pair, args.num_beams, args.batch_size
     )
     model_scored = [

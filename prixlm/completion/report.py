@@ -63,6 +63,7 @@ not calibrated; the scores of one pair sum to at most 1).
 Model: {notes.get("model", "see the JSON's notes")}.
 Dataset: {notes.get("dataset", "see the JSON's notes")}.
 Held-out facts that an evidence language has in its training split: {seen} of {n}.
+Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("candidates_too_long", 0)} too long for the model).
 K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
 the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {q["held_by_target"]} are already held by
 {target} and {q["subject_not_linked"]} have no {target} subject; the other {candidate_pairs} are {q["queries"]} distinct

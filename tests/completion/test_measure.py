@@ -78,6 +78,7 @@ def test_command_on_the_tiny_kb_finds_the_held_out_fact(completion_kb, tmp_path)
     assert json.loads(output.read_text(encoding="utf-8")) == json.loads(json.dumps(report))
     assert report["hidden_facts"] == report["hidden_facts_with_evidence"] == 1
     assert report["hidden_facts_in_evidence_train_split"] == {"en": 1}
+    assert (report["queries"]["queries"], report["queries"]["candidates"]) == (1, 11)
     assert report["notes"] == {"seed": "0"} and report["command"].endswith("--note seed=0")
     at_zero = report["methods"]["model"][report["thresholds"].index(0.0)]
     assert (at_zero["proposals"], at_zero["judged"], at_zero["correct"]) == (2, 2, 1)
