@@ -160,7 +160,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="JSON report")
     parser.add_argument("--plot", default=None, help="precision-recall PNG")
     parser.add_argument("--note", action="append", default=[], help="KEY=VALUE kept in the JSON")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for note in args.note:
+        if "=" not in note:
+            parser.error(f"--note {note!r}: expected KEY=VALUE")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -58,6 +58,8 @@ def fit_to_model(
     longest remaining prompt (`[EOS]` is predicted, never fed). With the builder's length
     filter (facts under 30 tokens) and the default 62 positions, nothing is left out.
     """
+    if not candidates or not queries:
+        return list(queries), dict(candidates)
     sizes = tokenizer(list(candidates), add_special_tokens=False)["input_ids"]
     lengths = {label: len(ids) for label, ids in zip(candidates, sizes, strict=True)}
     config = model.config
