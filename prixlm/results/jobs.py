@@ -219,6 +219,7 @@ def prixlm_job(
     beam_k: int = 0,
     time_limit: float | None = None,
     validation_limit: int | None = None,
+    splits: Sequence[str] = ("validation", "test"),
 ) -> dict[str, Any]:
     """Train one Prix-LM with `train.main` and evaluate every language on validation and test."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -236,21 +237,21 @@ def prixlm_job(
     model = model.to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
-    record: dict[str, Any] = {"validation": {}, "test": {}}
+    record: dict[str, Any] = {split: {} for split in splits}
     for language in languages:
-        splits = load_language(dataset_dir, language)
-        candidates = candidates_of(splits, language)
-        for split in ("validation", "test"):
+        data = load_language(dataset_dir, language)
+        candidates = candidates_of(data, language)
+        for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
-            rows = _limit(splits[split], limit)
+            rows = _limit(data[split], limit)
             record[split][language] = evaluate_scorer(scorer, rows, candidates, score_batch)
-        if beam_k:
+        if beam_k and "test" in splits:
             from prixlm.link_prediction.evaluate_lp import evaluate_link_prediction
 
             beam = evaluate_link_prediction(
                 model,
                 tokenizer,
-                _limit(splits["test"], eval_limit),
+                _limit(data["test"], eval_limit),
                 candidates,
                 "beam",
                 beam_k,

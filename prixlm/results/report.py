@@ -97,7 +97,51 @@ def runs_section(table: Mapping[str, Any]) -> str:
             note = f" (fitted to a {budget:g} s training budget)" if budget else ""
             lines.append(f"  - `{name}`: {run['steps']} steps{note}, train {run['train_seconds']} s, "
                          f"eval {run['eval_seconds']} s; `{run['command']}`")  # fmt: skip
+            beam = {
+                lang: m for lang, m in run["test"].items() if any(k.startswith("mrr@") for k in m)
+            }
+            for lang, m in sorted(beam.items()):
+                key = next(k for k in m if k.startswith("mrr@"))
+                lines.append(f"    - {lang}: full-ranking MRR {percent(m['mrr'])}, beam {key.upper()} {percent(m[key])}")  # fmt: skip
     return "\n".join(lines)
+
+
+def notes_section(table: Mapping[str, Any]) -> str:
+    """The run's `notes` (how it was made, budgets, the quality goal), one bullet each."""
+    notes = table.get("notes") or []
+    if not notes:
+        return ""
+    return "### How this run was made\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+
+
+def ablations_section(table: Mapping[str, Any]) -> str:
+    """Prix-LM ablations on validation (`ablations`: runs with settings and metrics)."""
+    ablations = table.get("ablations")
+    if not ablations:
+        return ""
+    languages = ablations["languages"]
+    lines = [
+        f"### Ablations (Prix-LM All on {', '.join(languages)}, {ablations['split']} split, "
+        "full ranking, %)",
+        "",
+        "| variant | links | steps | train s | "
+        + " | ".join(f"{lang} hits@1 | {lang} MRR" for lang in languages)
+        + " | avg hits@1 | avg MRR |",
+        "|---|---|---:|---:|" + "---:|" * (2 * len(languages) + 2),
+    ]
+    for name, run in ablations["runs"].items():
+        cells = run["validation"]
+        values = []
+        for lang in languages:
+            values += [percent(cells[lang]["hits_at_1"]), percent(cells[lang]["mrr"])]
+        mean_h1 = sum(cells[lang]["hits_at_1"] for lang in languages) / len(languages)
+        mean_mrr = sum(cells[lang]["mrr"] for lang in languages) / len(languages)
+        lines.append(
+            f"| {name} | {run['dataset']} | {run['steps']} | {run['train_seconds']} | "
+            + " | ".join(values)
+            + f" | {percent(mean_h1)} | {percent(mean_mrr)} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def render(table: Mapping[str, Any]) -> str:
@@ -118,6 +162,8 @@ def render(table: Mapping[str, Any]) -> str:
         metric_tables(table),
         "![Table 1 chart](table1.png)",
         "",
+        notes_section(table),
+        ablations_section(table),
         "### Runs (seeds, search grids, steps, wall times, commands)",
         "",
         f"Seed {profile.get('seed', 0)} for every run; device "
@@ -158,15 +204,25 @@ def write_chart(table: Mapping[str, Any], chart: Path) -> None:
 
 
 def replace_block(existing: str, block: str) -> str:
-    """`existing` with its table1 block replaced by `block` (appended, with an empty
-    completion block, when the file has none); everything else is kept byte for byte."""
+    """`existing` with its table1 block replaced by `block`; everything else is kept byte for
+    byte. A file without the block gets it after its title, before a completion block."""
     generated = f"{START}\n{block}\n{END}"
     if START in existing and END in existing:
         pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
         return pattern.sub(lambda _: generated, existing, count=1)
-    head = existing if existing.strip() else "# Results\n\n"
-    tail = "" if "<!-- completion:start -->" in existing else "\n" + COMPLETION
-    return head.rstrip("\n") + "\n\n" + generated + "\n" + tail
+    if not existing.strip():
+        return f"# Results\n\n{generated}\n\n{COMPLETION}"
+    title = ""
+    if existing.startswith("# "):
+        title, existing = (
+            existing.split("\n", 1)[0] + "\n\n",
+            existing.split("\n", 1)[1].lstrip("\n"),
+        )
+    elif "<!-- completion:start -->" in existing:
+        title = "# Results\n\n"
+    if existing.lstrip().startswith("<!-- completion:start -->") or not existing.strip():
+        return f"{title}{generated}\n\n{existing}"
+    return f"{title}{existing.rstrip()}\n\n{generated}\n"
 
 
 def write_report(table: Mapping[str, Any], docs: Path, chart: Path) -> None:

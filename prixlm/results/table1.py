@@ -248,7 +248,9 @@ def assemble(
         if chosen is None:
             continue
         variant, selected = chosen
-        methods[method] = {lang: {k: m[k] for k in METRICS} for lang, m in selected["test"].items()}
+        methods[method] = {
+            lang: {k: selected["test"][lang][k] for k in METRICS} for lang in languages
+        }
         details[method] = {
             "selected_variant": variant,
             "validation_mrr": selected["validation_mrr"],

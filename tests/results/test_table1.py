@@ -171,3 +171,22 @@ def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
                 datasets.load_dataset(str(pivot), language, split=split).to_list()
                 == datasets.load_dataset(str(main), language, split=split).to_list()
             )
+
+
+def test_committed_docs_are_the_rendering_of_the_committed_json():
+    """docs/results.md's Table 1 block is exactly what report.render makes of results/table1.json."""
+    from prixlm.results.report import END, START, render
+
+    root = Path(__file__).resolve().parents[2]
+    table = json.loads((root / "results" / "table1.json").read_text("utf-8"))
+    docs = (root / "docs" / "results.md").read_text("utf-8")
+    assert docs.count(START) == docs.count(END) == 1
+    block = docs[docs.index(START) + len(START) + 1 : docs.index(END) - 1]
+    assert block == render(table)
+    assert set(table["methods"]) >= {"TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)"}
+    for cells in table["methods"].values():
+        assert list(cells) == table["languages"]
+        for metrics in cells.values():
+            assert set(metrics) == {"hits_at_1", "hits_at_3", "hits_at_10", "mrr"}
+            assert all(0 <= v <= 1 for v in metrics.values())
+    assert (root / "docs" / "table1.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,80 @@
+"""Prix-LM ablations on the VALIDATION split (why Table 1's All lands where it does).
+
+Each variant is one `prixlm_job` (train.py + full-ranking validation metrics, no test):
+the share of link rows (every language pair vs links through one pivot language) and the
+number of training steps, at the demo's size on a few languages, on CPU.
+
+    python -m prixlm.results.ablations --languages en,de,ja --work_dir outputs/ablations \\
+        --output results/table1_ablations.json [--merge_into results/table1.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from prixlm.atomic_output import atomic_file
+from prixlm.results.jobs import prixlm_job
+from prixlm.results.table1 import prepare_data, prepare_tokenizer
+
+DEMO = {
+    "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,
+    "intermediate_size": 768, "learning_rate": 1e-3, "warmup_steps": 0.06,
+    "weight_decay": 0.01, "per_device_train_batch_size": 64, "gradient_accumulation_steps": 1,
+    "logging_steps": 100, "lp_eval_queries": 0, "max_fact_length": 64, "disable_tqdm": True,
+}  # fmt: skip
+
+# name: (dataset, train.py overrides)
+VARIANTS = {
+    "links-all-300": ("main", {"max_steps": 300}),
+    "links-pivot-300": ("pivot", {"max_steps": 300}),
+    "links-pivot-900": ("pivot", {"max_steps": 900}),
+}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--languages", default="en,de,ja")
+    parser.add_argument("--work_dir", type=Path, default=Path("outputs/ablations"))
+    parser.add_argument("--output", type=Path, default=Path("results/table1_ablations.json"))
+    parser.add_argument("--merge_into", type=Path, default=None, help="add as 'ablations'")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    languages = [code.strip() for code in args.languages.split(",") if code.strip()]
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(VARIANTS))
+    if unknown:
+        raise SystemExit(f"--variants: unknown {unknown}; known: {sorted(VARIANTS)}")
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    datasets = prepare_data(args.work_dir, languages, pivot=languages[0])
+    tokenizer = prepare_tokenizer(args.work_dir, datasets["main"], languages, 8000)
+    runs = json.loads(args.output.read_text("utf-8"))["runs"] if args.output.is_file() else {}
+    for name in names:
+        if name in runs:
+            continue
+        dataset, overrides = VARIANTS[name]
+        started = time.time()
+        record = prixlm_job(
+            str(datasets[dataset]), str(args.work_dir / "runs" / name), languages, "all",
+            str(tokenizer), {**DEMO, **overrides}, seed=args.seed, splits=("validation",),
+        )  # fmt: skip
+        record["dataset"] = dataset
+        runs[name] = {k: v for k, v in record.items() if k != "release"}
+        print(f"{name}: {time.time() - started:.0f} s {record['validation']}", flush=True)
+        result = {"languages": languages, "split": "validation", "runs": runs}
+        with atomic_file(args.output, "--output") as staging:
+            staging.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    result = {"languages": languages, "split": "validation", "runs": runs}
+    if args.merge_into:
+        table = json.loads(args.merge_into.read_text("utf-8"))
+        table["ablations"] = result
+        with atomic_file(args.merge_into, "--merge_into") as staging:
+            staging.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return result
+
+
+if __name__ == "__main__":
+    main()
