@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,15 +48,12 @@ train_tokenizer(texts, vocab_size=6000).save_pretrained(root / "tokenizer")
 
 # argv: case ("before" | "after"), result file, then train.py arguments.
 CASE = """
-import os, sys
+import sys
 if sys.argv[1] == "before":
-    policy = os.environ.get("OMP_WAIT_POLICY")
     import torch  # libgomp loads now, with the environment as it is (no wait policy)
-import json, time
+import train  # imports prixlm before torch (which sets the wait policy unless torch is loaded)
+import json, os, time
 from transformers import TrainerCallback
-import train
-if sys.argv[1] == "after":
-    policy = os.environ.get("OMP_WAIT_POLICY")  # set by `import prixlm` before torch loaded
 
 class Clock(TrainerCallback):
     def __init__(self, warmup, limit):
@@ -74,8 +72,7 @@ train.main(sys.argv[3:], extra_callbacks=[clock])
 import torch
 seconds = clock.end - clock.start
 with open(sys.argv[2], "w") as handle:
-    json.dump({"steps": clock.steps, "seconds": seconds, "threads": torch.get_num_threads(),
-               "wait_policy": policy}, handle)
+    json.dump({"steps": clock.steps, "seconds": seconds, "threads": torch.get_num_threads()}, handle)
 """
 
 PREFIXES = ("OMP_", "GOMP_", "KMP_", "MKL_", "PRIXLM_")
@@ -116,6 +113,7 @@ def run_case(root: Path, case: str, loaded: bool, args: argparse.Namespace) -> d
     command = [sys.executable, "-c", CASE, case, str(result)]
     command += train_arguments(root, run, args.warmup + args.steps)
     env = clean_env(BENCH_WARMUP=str(args.warmup), BENCH_TIME_LIMIT=str(args.time_limit))
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"  # libgomp prints the spin count it loaded with
     busy = busy_loop() if loaded else None
     try:
         time.sleep(0.5 if loaded else 0)
@@ -127,6 +125,8 @@ def run_case(root: Path, case: str, loaded: bool, args: argparse.Namespace) -> d
     if done.returncode != 0:
         raise RuntimeError(f"{case} (loaded={loaded}) failed:\n{done.stderr[-3000:]}")
     measured = json.loads(result.read_text())
+    spins = re.findall(r"GOMP_SPINCOUNT = '(\d+)'", done.stderr)
+    measured["spin_count"] = spins[0] if len(spins) == 1 else f"?{spins}"
     measured["steps_per_second"] = measured["steps"] / measured["seconds"]
     return measured
 
@@ -153,7 +153,7 @@ def main() -> None:
                     f"{case:<6} {'busy loop beside' if loaded else 'quiet':<16} "
                     f"{measured['steps_per_second']:6.2f} steps/s ({measured['steps']} steps, "
                     f"{measured['seconds']:.1f} s, threads={measured['threads']}, "
-                    f"OMP_WAIT_POLICY={measured['wait_policy']})",
+                    f"libgomp spin count {measured['spin_count']})",
                     flush=True,
                 )
     before = results["before", True] / results["before", False]
