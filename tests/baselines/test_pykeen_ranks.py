@@ -12,7 +12,7 @@ from pykeen.evaluation.evaluator import filter_scores_  # noqa: E402
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, make_model  # noqa: E402
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, ranking_metrics  # noqa: E402
-from prixlm.results.scoring import query_ranks  # noqa: E402
+from prixlm.link_prediction.scorer import CandidateScorer, scorer_ranks  # noqa: E402
 
 # 4 queries x 6 candidates, ties everywhere: gold column, other true objects (filtered)
 SCORES = torch.tensor(
@@ -73,10 +73,10 @@ def test_query_ranks_over_a_scorer_equal_pykeens():
          "all_objects": [f"c{j}" for j in FILTERED[i]] + [f"c{int(GOLD[i])}"]}
         for i in range(4)
     ]  # fmt: skip
-    ranks = query_ranks(FixedScorer(), rows, candidates, batch_size=3)
+    ranks = scorer_ranks(FixedScorer(), rows, candidates, batch_size=3)
     assert ranks.tolist() == pykeen_ranks()[0].tolist()
     with pytest.raises(ValueError, match="row 0: gold object 'zz' is not a candidate"):
-        query_ranks(FixedScorer(), [{**rows[0], "object": "zz"}], candidates)
+        scorer_ranks(FixedScorer(), [{**rows[0], "object": "zz"}], candidates)
 
 
 def _row(split_language, subject, relation, obj):
@@ -95,5 +95,6 @@ def test_kge_scorer_is_pykeens_score_t_over_our_candidates():
     scores = KGEScorer(model, graph).score(test, candidates)
     with torch.no_grad():
         expected = model.score_t(torch.tensor([[0, graph.relation_ids["s"]]]))[0]
+    assert isinstance(KGEScorer(model, graph), CandidateScorer)
     assert scores.shape == (1, 3)
     assert scores[0].tolist() == pytest.approx(expected[[3, 1, 0]].double().tolist())
