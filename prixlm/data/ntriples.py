@@ -278,9 +278,10 @@ def read_triples(
     triples = 0
     try:
         for block in line_blocks(handle, name, block_size, max_line_bytes):
-            lines = block.lines
+            lines, first_line = block.lines, block.first_line
             if has_rare_bytes(block.data, len(lines)):
                 find_rare_lines(block.text, lines)  # those lines now start with FLAG
+            del block  # only the lines are held from here (memory: about one block)
             searched = 0  # where to look for the next malformed line in `lines`
             for line in lines:
                 # The line starts with an IRI of scheme http or https: try the common shapes.
@@ -302,9 +303,9 @@ def read_triples(
                 else:  # why the line is malformed
                     searched = lines.index(line, searched) + 1
                     if strict:
-                        raise MalformedLineError(name, block.first_line + searched - 1, result)
-                    stats.report(name, block.first_line + searched - 1, result)
-            line_number = block.first_line + len(lines) - 1
+                        raise MalformedLineError(name, first_line + searched - 1, result)
+                    stats.report(name, first_line + searched - 1, result)
+            line_number = first_line + len(lines) - 1
             bar.update(len(lines))
     except COMPRESSION_ERRORS as err:
         where = f"{name}:{line_number + 1}" if line_number else name

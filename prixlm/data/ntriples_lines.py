@@ -132,9 +132,11 @@ def line_blocks(
         if cut < len(block):
             unfinished.append(block[cut:])
         unfinished_bytes = len(block) - cut
+        del block  # not held while the caller reads the lines
         lines = _decode(data, first_line, handle, name)
         yield lines
         first_line += len(lines.lines)
+        del lines  # freed before the next block is read
 
 
 def _decode(data: bytes, first_line: int, handle: BinaryIO, name: str) -> LineBlock:
