@@ -1,0 +1,46 @@
+"""prixlm.data.loading.load_kb: each folder's own rows, never another's cached ones."""
+
+from __future__ import annotations
+
+import re
+
+import datasets
+import pytest
+from dbpedia_dumps import write_dumps
+
+from prixlm.data.dbpedia.build import build_dataset
+from prixlm.data.loading import load_kb
+
+
+def test_same_named_folders_and_rebuilds_give_their_own_rows(tmp_path):
+    dumps = write_dumps(tmp_path / "dumps")
+    renamed = write_dumps(tmp_path / "renamed")
+    for labels in renamed.glob("labels_*"):  # same facts, sizes and card; other labels
+        text = re.sub(r'> "[A-Za-z]', '> "X', labels.read_text(encoding="utf-8"))
+        labels.write_text(text, encoding="utf-8")
+    first, second = tmp_path / "a" / "kb", tmp_path / "b" / "kb"
+    build_dataset(dumps, first, ["en", "de"])
+    build_dataset(renamed, second, ["en", "de"])
+    assert (first / "README.md").read_text() == (second / "README.md").read_text()
+    first_rows = load_kb(first, "de", split="train")
+    second_rows = load_kb(second, "de", split="train")
+    assert first_rows.num_rows == second_rows.num_rows > 0
+    assert not any(s.startswith("X") for s in first_rows["subject"])
+    assert all(s.startswith("X") for s in second_rows["subject"])  # load_dataset: first's rows
+    assert (
+        load_kb(first, "de")["test"].num_rows
+        == datasets.load_dataset(str(first), "de")["test"].num_rows
+    )
+    build_dataset(dumps, first, ["de"])  # rebuilt in place: no `en` config any more
+    assert set(load_kb(first, "all", split="train")["subject_language"]) == {"de"}
+
+
+def test_unknown_config_or_split_names_what_exists(tmp_path):
+    folder = tmp_path / "kb"
+    build_dataset(write_dumps(tmp_path / "dumps"), folder, ["en"])
+    with pytest.raises(ValueError, match=r"no config 'fr' \(configs: \['all', 'en'"):
+        load_kb(folder, "fr")
+    with pytest.raises(ValueError, match="no split 'dev'"):
+        load_kb(folder, "en", split="dev")
+    with pytest.raises(FileNotFoundError, match="no README.md"):
+        load_kb(tmp_path, "en")
