@@ -8,7 +8,6 @@ config without rows, a dataset without the `links` config.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,19 +65,11 @@ class CompletionKB:
 
 
 def read_config(dataset: str, config: str) -> dict[str, list[dict[str, Any]]]:
-    """Every split of `config` as row dicts.
-
-    A local folder is read through a fresh temporary `datasets` cache: `load_dataset` keys its
-    cache on the folder's *name*, the config and the card's file patterns (datasets 5.2, checked
-    here), so a rebuilt folder, or another folder of the same name, would return stale rows.
-    """
-    from datasets import load_dataset
+    """Every split of `config` as row dicts (`prixlm.data.loading.load_kb`: no stale caches)."""
+    from prixlm.data.loading import load_kb
 
     try:
-        if not Path(dataset).exists():
-            return _to_rows(load_dataset(dataset, config))
-        with tempfile.TemporaryDirectory(prefix="prixlm-complete-") as cache:
-            return _to_rows(load_dataset(dataset, config, cache_dir=cache))
+        return _to_rows(load_kb(dataset, config))
     except Exception as err:  # datasets raises several types for unreadable files
         message = f"--dataset {dataset}: config {config!r} is empty or unreadable ({err})"
         raise CompletionInputError(message) from err
