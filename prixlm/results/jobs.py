@@ -26,10 +26,10 @@ from prixlm.results.scoring import PrixLMScorer, evaluate_scorer
 
 
 def load_language(dataset_dir: str, language: str) -> dict[str, list[dict[str, Any]]]:
-    """`{split: rows}` of one language config."""
-    import datasets
+    """`{split: rows}` of one language config (`load_kb`: no stale cache of a same-named folder)."""
+    from prixlm.data.loading import load_kb
 
-    splits = datasets.load_dataset(str(dataset_dir), language)
+    splits = load_kb(dataset_dir, language)
     return {name: split.to_list() for name, split in splits.items()}
 
 
@@ -80,9 +80,9 @@ def kge_job(
     splits = {language: load_language(dataset_dir, language) for language in languages}
     links = []
     if union:
-        import datasets
+        from prixlm.data.loading import load_kb
 
-        links = datasets.load_dataset(str(dataset_dir), "links", split="train").to_list()
+        links = load_kb(dataset_dir, "links", split="train").to_list()
     graph = build_graph(splits, links)
     candidates = {language: candidates_of(splits[language], language) for language in languages}
     rows = {

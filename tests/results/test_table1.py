@@ -159,17 +159,17 @@ def test_time_budget_without_seconds_changes_nothing():
 
 
 def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
-    import datasets
+    from prixlm.data.loading import load_kb
 
     root, _, _ = toy_run
     main, pivot = root / "work" / "data", root / "work" / "data_links_en"
-    links = datasets.load_dataset(str(pivot), "links", split="train").to_list()
+    links = load_kb(pivot, "links", split="train").to_list()
     assert links and all("en" in (r["subject_language"], r["object_language"]) for r in links)
     for language in ("en", "de"):
         for split in ("train", "validation", "test"):
             assert (
-                datasets.load_dataset(str(pivot), language, split=split).to_list()
-                == datasets.load_dataset(str(main), language, split=split).to_list()
+                load_kb(pivot, language, split=split).to_list()
+                == load_kb(main, language, split=split).to_list()
             )
 
 
