@@ -181,13 +181,12 @@ def lp_evaluator(
 
     Candidates are every entity label of the language (all splits), as in `prixlm.link_prediction.evaluate_lp`.
     """
-    import datasets
-
+    from prixlm.data.loading import load_kb
     from prixlm.link_prediction.evaluate_lp import candidate_labels, evaluate_link_prediction
 
     samples, candidates = {}, {}
     for language in languages:
-        splits = datasets.load_dataset(data_args.dataset_dir, language)
+        splits = load_kb(data_args.dataset_dir, language)
         rows = load_split(data_args.dataset_dir, language, data_args.lp_eval_split)
         sample_size = min(data_args.lp_eval_queries, len(rows))
         order = random.Random(seed).sample(range(len(rows)), sample_size)

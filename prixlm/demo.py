@@ -121,12 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     evaluate_main(evaluate_argv)
 
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
-    import datasets
-
+    from prixlm.data.loading import load_kb
     from prixlm.link_prediction.evaluate_lp import candidate_labels
 
     for language in languages:
-        splits = datasets.load_dataset(str(dataset_dir), language)
+        splits = load_kb(dataset_dir, language)
         test = splits["test"]
         examples = [test[i] for i in range(0, len(test), max(1, len(test) // 3))][:3]
         complete_examples(release, examples, candidate_labels(splits, language))

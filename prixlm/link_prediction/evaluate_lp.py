@@ -292,15 +292,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.output:
         check_parent(args.output, "--output")  # fail now, not after the evaluation
 
-    from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from prixlm.data.loading import load_kb
 
     tokenizer = AutoTokenizer.from_pretrained(args.model, trust_remote_code=True)
     model = AutoModelForCausalLM.from_pretrained(args.model, trust_remote_code=True)
     model = model.to(args.device).eval()
     results: dict[str, dict[str, float | int]] = {}
     for config in [c.strip() for c in args.config.split(",") if c.strip()]:
-        splits = load_dataset(args.dataset, config)
+        splits = load_kb(args.dataset, config)
         results.update(
             evaluate_config(
                 model,

@@ -12,6 +12,7 @@ from typing import Any
 import datasets
 
 from modeling_prixlm.formatting import MAX_FACT_LENGTH, encode_row, known_languages
+from prixlm.data.loading import load_kb
 
 VARIANTS = ("all", "single")
 
@@ -44,7 +45,7 @@ def resolve_languages(dataset_dir: str | Path, languages: str | list[str]) -> li
 def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dataset:
     """One split of one config, with a clear error when it is missing or empty."""
     try:
-        rows = datasets.load_dataset(str(dataset_dir), config, split=split)
+        rows = load_kb(dataset_dir, config, split=split)
     except Exception as error:  # noqa: BLE001 - datasets raises many types; name the input
         raise ValueError(
             f"{dataset_dir}: cannot load config {config!r} split {split!r}: {error}"
@@ -115,8 +116,7 @@ def tokenizer_training_texts(dataset_dir: str | Path, languages: list[str]) -> l
     """Entity and relation names of every split of the languages (for the offline tokenizer)."""
     texts: list[str] = []
     for language in languages:
-        for split in datasets.get_dataset_split_names(str(dataset_dir), language):
-            rows = datasets.load_dataset(str(dataset_dir), language, split=split)
+        for rows in load_kb(dataset_dir, language).values():
             texts.extend(rows["subject"])
             texts.extend(rows["relation"])
             texts.extend(rows["object"])
