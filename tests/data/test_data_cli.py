@@ -85,3 +85,13 @@ def test_output_dir_under_a_file_names_the_argument(tmp_path: Path, dumps: Path,
     error = capsys.readouterr().err
     assert f"--output_dir {out}: {tmp_path / 'file'} is a file, not a folder" in error
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_max_line_bytes_reaches_the_reader(tmp_path: Path, dumps: Path, capsys) -> None:
+    output = tmp_path / "out"
+    arguments = ["--dump_dir", str(dumps), "--output_dir", str(output), "--no_progress"]
+    assert build.main([*arguments, "--max_line_bytes", "40"]) == 2
+    error = capsys.readouterr().err
+    assert re.search(r"\.ttl:\d+: line longer than 40 bytes", error), error
+    assert not output.exists()
+    assert build.main(arguments) == 0  # the default limit reads the same dumps

@@ -35,7 +35,7 @@ from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 from prixlm.data.dbpedia.output import CARD, check_replaceable, dataset_folder, write_rows
 from prixlm.data.dbpedia.schema import PROTOCOLS, Row, SplitSettings, encode_row
 from prixlm.data.dbpedia.splits import DatasetRows, SequenceLength, build_rows
-from prixlm.data.ntriples import DumpError
+from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def build_dataset(
     link_languages: Sequence[str] | None = None,
     tokenizer: Any = None,
     strict: bool = False,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     license_id: str | None = None,
     progress: bool = False,
 ) -> tuple[DatasetRows, ReadOptions]:
@@ -82,6 +83,7 @@ def build_dataset(
         link_languages: keep only links with one end in these languages (default: all).
         tokenizer: optional tokenizer for the length filter (rows of `max_length`+ tokens).
         strict: stop at the first malformed line.
+        max_line_bytes: the longest dump line read; a longer one is an error naming it.
         license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's).
         progress: tqdm bars while reading and writing.
 
@@ -98,7 +100,7 @@ def build_dataset(
     index = DumpIndex.scan(dump_dir)
     _note_variants(index)
     languages = select_languages(index, languages)
-    options = ReadOptions(strict=strict, progress=progress)
+    options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
     kb = build_knowledge_base(
         index,
         languages,
@@ -284,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cc-by-sa-3.0 (DBpedia)",
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed line")
+    parser.add_argument(
+        "--max_line_bytes",
+        type=int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        help="the longest dump line read (bytes); a longer line is an error naming file:line",
+    )
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
     return parser
 
@@ -339,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             link_languages=_codes(args.link_languages),
             tokenizer=tokenizer,
             strict=args.strict,
+            max_line_bytes=args.max_line_bytes,
             license_id=args.license_id,
             progress=not args.no_progress,
         )

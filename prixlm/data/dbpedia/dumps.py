@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
-from prixlm.data.ntriples import Literal, ReadStats, canonical_iri, read_triples
+from prixlm.data.ntriples import (
+    DEFAULT_MAX_LINE_BYTES,
+    Literal,
+    ReadStats,
+    canonical_iri,
+    read_triples,
+)
 
 KINDS = ("labels", "objects", "links")
 _NAMES = {  # kind: (2016-10 dataset, Databus artifact)
@@ -216,16 +222,23 @@ def find_hub_link_files(dump_dir: str | Path | DumpIndex) -> list[Path]:
 
 @dataclass
 class ReadOptions:
-    """How to read: strictness, progress bars, and the counts gathered on the way."""
+    """How to read: strictness, progress bars, the line length limit, and the counts."""
 
     strict: bool = False
     progress: bool = False
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     stats: dict[str, ReadStats] = field(default_factory=dict)
 
     def triples(self, path: Path) -> Iterator[tuple]:
         """The triples of `path`, counted under its name in `stats`."""
         stats = self.stats.setdefault(str(path), ReadStats())
-        return read_triples(path, strict=self.strict, stats=stats, progress=self.progress)
+        return read_triples(
+            path,
+            strict=self.strict,
+            stats=stats,
+            progress=self.progress,
+            max_line_bytes=self.max_line_bytes,
+        )
 
 
 def _label_text(obj: object, language: str) -> str | None:
