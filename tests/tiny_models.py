@@ -27,7 +27,10 @@ def tiny_texts() -> list[str]:
     return [part for fact in TINY_FACTS for part in fact] * 4
 
 
-def make_tiny_model(tokenizer, object_attention: str = "prefix_bidirectional", seed: int = 0):
+def make_tiny_model(
+    tokenizer, object_attention: str = "prefix_bidirectional", seed: int = 0, dropout: float = 0.1
+):
+    """A random 2-layer Prix-LM in eval mode (`dropout` everywhere: call `.train()` to use it)."""
     return build_prixlm(
         tokenizer,
         seed=seed,
@@ -36,6 +39,8 @@ def make_tiny_model(tokenizer, object_attention: str = "prefix_bidirectional", s
         num_attention_heads=4,
         intermediate_size=64,
         object_attention=object_attention,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     ).eval()
 
 

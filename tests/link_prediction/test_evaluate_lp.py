@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 
 import pytest
-from tiny_models import TINY_FACTS
+from tiny_models import TINY_FACTS, make_tiny_model
 
 from prixlm.link_prediction.evaluate_lp import candidate_labels, evaluate_link_prediction, main
 from prixlm.link_prediction.ranking import filtered_rank
@@ -191,18 +191,8 @@ def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path):
 
 def test_evaluation_of_a_model_in_train_mode_is_deterministic(tiny_tokenizer):
     """Issue 9 #7: dropout is off while evaluating, and train mode is back afterwards."""
-    from prixlm.training.model_factory import build_prixlm
 
-    model = build_prixlm(
-        tiny_tokenizer,
-        seed=4,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        hidden_dropout_prob=0.5,
-        attention_probs_dropout_prob=0.5,
-    ).train()
+    model = make_tiny_model(tiny_tokenizer, seed=4, dropout=0.5).train()
     rows = tiny_rows()
     labels = sorted({r["subject"] for r in rows} | {r["object"] for r in rows})
     for mode in ("beam", "full"):

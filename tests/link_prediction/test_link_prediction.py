@@ -12,7 +12,6 @@ from tiny_models import TINY_FACTS, make_tiny_model
 from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
 from modeling_prixlm.formatting import encode_object, special_token_ids
 from prixlm.link_prediction.decoding import encode_query, predict_objects, score_candidates
-from prixlm.training.model_factory import build_prixlm
 
 QUERIES = [
     ("Germany", "currency"),  # gold "euro"
@@ -227,17 +226,7 @@ def test_bad_sizes(setup):
 @pytest.fixture(scope="module")
 def dropout_model(tiny_tokenizer):
     """A tiny Prix-LM with dropout 0.5 everywhere, left in train mode."""
-    model = build_prixlm(
-        tiny_tokenizer,
-        seed=2,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        hidden_dropout_prob=0.5,
-        attention_probs_dropout_prob=0.5,
-    )
-    return model.train()
+    return make_tiny_model(tiny_tokenizer, seed=2, dropout=0.5).train()
 
 
 def test_decoding_runs_in_eval_mode_and_restores_train_mode(setup, dropout_model):

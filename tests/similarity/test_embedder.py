@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_models import TINY_FACTS
+from tiny_models import TINY_FACTS, make_tiny_model
 
 from prixlm.similarity.embedder import PrixLMEmbedder, TextEmbedder
-from prixlm.training.model_factory import build_prixlm
 
 TEXTS = sorted({part for fact in TINY_FACTS for part in fact})  # 1 to 7 tokens, mixed scripts
 
@@ -54,16 +53,7 @@ def test_pooling_modes_differ_and_left_padding_keeps_the_first_token(tiny_prixlm
 
 
 def test_model_in_train_mode_embeds_without_dropout(tiny_tokenizer):
-    model = build_prixlm(
-        tiny_tokenizer,
-        seed=5,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        hidden_dropout_prob=0.5,
-        attention_probs_dropout_prob=0.5,
-    ).train()
+    model = make_tiny_model(tiny_tokenizer, seed=5, dropout=0.5).train()
     embedder = PrixLMEmbedder(model, tiny_tokenizer)
     first, second = embedder.embed(TEXTS), embedder.embed(TEXTS)
     assert model.training
