@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from huggingface_hub import SpaceCard
 
 from prixlm.link_prediction.ranking import ranking_metrics, ranks_for_lists
 
@@ -76,22 +79,31 @@ def test_metrics_equal_the_plain_functions(metrics):
     assert got == pytest.approx(expected)
 
 
-def test_offline_load_in_a_fresh_process(tmp_path):
-    """The real path: a fresh interpreter, hub offline, run from an unrelated directory."""
+def test_offline_load_in_a_fresh_process_without_prixlm(tmp_path):
+    """The Hub user's path: the metric folders as uploaded (links resolved to files), a fresh
+    interpreter, hub offline, run from an unrelated directory, `prixlm` unimportable."""
+    uploaded = tmp_path / "hub"
+    for name in ("hits_at_k", "mrr"):
+        shutil.copytree(METRICS / name, uploaded / name)  # follows the ranking_rules.py link
+        assert not (uploaded / name / "ranking_rules.py").is_symlink()
     script = (
-        "import json, evaluate\n"
-        f"hits = evaluate.load({str(METRICS / 'hits_at_k')!r})\n"
-        f"mrr = evaluate.load({str(METRICS / 'mrr')!r})\n"
-        "kw = dict(predictions=[['b', 'a'], ['c']], references=['a', 'x'], filter_objects=[['b'], []])\n"
-        "print(json.dumps({**hits.compute(**kw, k=[1, 3]), **mrr.compute(**kw, cutoff=50)}))\n"
+        "import sys\n"
+        "for name in ('prixlm', 'modeling_prixlm'):\n"
+        "    sys.modules[name] = None\n"
+        "import json\n"
+        "import evaluate\n"
+        f"hits = evaluate.load({str(uploaded / 'hits_at_k')!r})\n"
+        f"mrr = evaluate.load({str(uploaded / 'mrr')!r})\n"
+        f"case = {CASE!r}\n"
+        "print(json.dumps({**hits.compute(**case, k=[1, 3]), **mrr.compute(**case, cutoff=50)}))\n"
     )
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_EVALUATE_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "HF_HOME": str(tmp_path / "hf_home"),
-    }
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        HF_EVALUATE_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        HF_HOME=str(tmp_path / "hf_home"),
+    )
     completed = subprocess.run(
         [sys.executable, "-c", script],
         cwd=tmp_path,
@@ -99,13 +111,44 @@ def test_offline_load_in_a_fresh_process(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        stdin=subprocess.DEVNULL,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
+    # ranks: Lyon 2.5 (tie with Nice), yen missing, d 2.0 (a and b filtered)
     assert result == {
-        "hits@1": 1.0 / 2,
-        "hits@3": 1.0 / 2,
-        "mrr@50": 1.0 / 2,
-        "num_queries": 2,
+        "hits@1": 0.0,
+        "hits@3": pytest.approx(2 / 3),
+        "mrr@50": pytest.approx((1 / 2.5 + 0 + 1 / 2) / 3),
+        "num_queries": 3,
         "num_missing": 1,
     }
+
+
+@pytest.mark.parametrize("name", ["hits_at_k", "mrr"])
+def test_metric_folder_carries_its_code_and_is_a_space(name):
+    """No import of this project in the folder's code; the ranking rules are the one file
+    `prixlm/link_prediction/ranking_rules.py` (a link, not a copy); a Space's files exist."""
+    folder = METRICS / name
+    rules = folder / "ranking_rules.py"
+    assert rules.is_symlink()
+    assert rules.resolve() == (METRICS.parent / "prixlm/link_prediction/ranking_rules.py")
+    for script in folder.glob("*.py"):
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(ast.parse(script.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        } | {
+            (node.module or "").split(".")[0]
+            for node in ast.walk(ast.parse(script.read_text(encoding="utf-8")))
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+        }
+        assert not imported & {"prixlm", "modeling_prixlm", "torch"}, script
+    card = SpaceCard.load(folder / "README.md")
+    assert card.data.sdk == "gradio" and card.data.app_file == "app.py"
+    assert card.data.title and "evaluate" in card.data.tags and card.data.description
+    app = (folder / "app.py").read_text(encoding="utf-8")
+    assert "launch_gradio_widget" in app and f'"{name}.py"' in app
+    requirements = (folder / "requirements.txt").read_text(encoding="utf-8").split()
+    assert any(line.startswith("evaluate") for line in requirements)

@@ -1,19 +1,15 @@
 """Hits@k for link prediction: filtered, with PyKEEN's realistic tie handling.
 
-Wraps `prixlm.link_prediction.ranking` (the one implementation of the ranking rules); see README.md.
+Wraps `ranking_rules.py` beside it (the one implementation of the ranking rules, standard
+library only; in the prixlm repository a link to `prixlm/link_prediction/ranking_rules.py`),
+so it runs without the prixlm package. See README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
 """
 
 import datasets
 import evaluate
 
-try:  # indented on purpose: evaluate's dependency scan reads top-level imports only
-    from prixlm.link_prediction.ranking import hits_at_k, ranks_for_lists
-except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "evaluate_metrics/hits_at_k wraps prixlm.link_prediction.ranking: install the prixlm package "
-        "(`pip install -e <prixlm checkout>`) in the environment that runs evaluate"
-    ) from error
+from .ranking_rules import hits_at_k, ranks_for_lists
 
 _DESCRIPTION = """\
 hits@k: the fraction of queries whose gold object ranks at most k among the predictions,

@@ -1,0 +1,1 @@
+../../prixlm/link_prediction/ranking_rules.py
