@@ -10,6 +10,11 @@ length (padding never changes a result: batch-size invariant up to float roundin
 
     embedder = PrixLMEmbedder.from_pretrained("outputs/demo/model", pooling="mean")
     vectors = embedder.embed(["Germany", "Deutschland"])  # (2, hidden)
+
+`EncoderEmbedder` does the same for any `transformers` encoder folder (`AutoModel`: the
+plain-text masked-LM baseline, XLM-R); `load_embedder(folder)` picks the right one. Both keep
+only one batch of activations alive: 100k+ texts cost `(n, hidden)` floats plus one batch.
+First-token pooling (`"first"`, the `<s>`/[CLS] state) is the Mirror-BERT setup.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import torch
 
 from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
 from prixlm.link_prediction.decoding_steps import eval_mode
+
+PRIXLM_MODEL_TYPE = "prixlm"
 
 
 @runtime_checkable
@@ -41,6 +48,7 @@ class PrixLMEmbedder:
             and truncated to `max_length` (default: the model's position budget).
         pooling: `"mean"` over the tokens or `"first"` (the `<s>` token's hidden state).
         batch_size: texts per forward.
+        progress: show a tqdm bar over the batches.
     """
 
     def __init__(
@@ -50,6 +58,7 @@ class PrixLMEmbedder:
         pooling: str = "mean",
         batch_size: int = 64,
         max_length: int | None = None,
+        progress: bool = False,
     ):
         if pooling not in POOLING_MODES:
             raise ValueError(f"pooling={pooling!r}: expected one of {POOLING_MODES}")
@@ -62,6 +71,7 @@ class PrixLMEmbedder:
         self.model, self.tokenizer = model, tokenizer
         self.pooling, self.batch_size = pooling, batch_size
         self.max_length = max_length or budget
+        self.progress = progress
 
     @classmethod
     def from_pretrained(
@@ -81,28 +91,87 @@ class PrixLMEmbedder:
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         """`(len(texts), hidden)` float32 CPU embeddings, in the order of `texts`."""
-        if isinstance(texts, str):
-            raise TypeError("texts must be a sequence of strings, not one string")
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{index}] is a {type(text).__name__}, not a string")
-        if not texts:
-            return torch.empty(0, self.dim, dtype=torch.float32)
-        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
-        out = torch.empty(len(ids), self.dim, dtype=torch.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
-        device = next(self.model.parameters()).device
-        with torch.no_grad(), eval_mode(self.model):
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                input_ids, attention_mask = _right_padded(
-                    [ids[i] for i in batch], self.tokenizer.pad_token_id
-                )
-                vectors = self.model.embed(
-                    input_ids.to(device), attention_mask.to(device), pooling=self.pooling
-                )
-                out[batch] = vectors.float().cpu()
-        return out
+        return _embed_batched(self, texts, self._forward)
+
+    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model.embed(input_ids, attention_mask, pooling=self.pooling)
+
+
+class EncoderEmbedder(PrixLMEmbedder):
+    """Embeddings of any `transformers` encoder (`AutoModel`, e.g. an XLM-R masked LM).
+
+    Same arguments as `PrixLMEmbedder`; `model` is a base model or a model with a base model
+    (`model.base_model`) whose output has `last_hidden_state` `(batch, length, hidden)`.
+    """
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str, device: str | torch.device = "cpu", **kwargs: Any
+    ) -> EncoderEmbedder:
+        """Load an encoder folder (or Hub id) with `AutoModel`; `kwargs` go to the class."""
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        model = AutoModel.from_pretrained(name_or_path, add_pooling_layer=False)
+        return cls(model.to(device).eval(), tokenizer, **kwargs)
+
+    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return encoder_pooled(self.model, input_ids, attention_mask, self.pooling)
+
+
+def encoder_pooled(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, pooling: str
+) -> torch.Tensor:
+    """`(batch, hidden)` pooled last hidden states of an encoder (gradients flow).
+
+    `input_ids`, `attention_mask`: `(batch, length)`, right-padded; `"first"` takes position 0.
+    """
+    if hasattr(model, "embed"):  # Prix-LM: bidirectional attention over the text
+        return model.embed(input_ids, attention_mask, pooling=pooling)
+    base = getattr(model, "base_model", model)
+    hidden = base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    if pooling == "first":
+        return hidden[:, 0]
+    weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+def load_embedder(folder: str, **kwargs: Any) -> PrixLMEmbedder:
+    """`PrixLMEmbedder` for a Prix-LM folder, `EncoderEmbedder` for any other model folder."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+    if config.model_type == PRIXLM_MODEL_TYPE:
+        return PrixLMEmbedder.from_pretrained(folder, **kwargs)
+    return EncoderEmbedder.from_pretrained(folder, **kwargs)
+
+
+def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any) -> torch.Tensor:
+    """Run `forward(input_ids, attention_mask) -> (batch, hidden)` over `texts` in batches."""
+    from tqdm.auto import tqdm
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings, not one string")
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{index}] is a {type(text).__name__}, not a string")
+    if not texts:
+        return torch.empty(0, embedder.dim, dtype=torch.float32)
+    tokenizer, model = embedder.tokenizer, embedder.model
+    ids = tokenizer(list(texts), truncation=True, max_length=embedder.max_length)["input_ids"]
+    out = torch.empty(len(ids), embedder.dim, dtype=torch.float32)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
+    device = next(model.parameters()).device
+    starts = range(0, len(order), embedder.batch_size)
+    with torch.no_grad(), eval_mode(model):
+        for start in tqdm(starts, desc="embed", disable=not embedder.progress, leave=False):
+            batch = order[start : start + embedder.batch_size]
+            input_ids, attention_mask = _right_padded(
+                [ids[i] for i in batch], tokenizer.pad_token_id
+            )
+            vectors = forward(input_ids.to(device), attention_mask.to(device))
+            out[batch] = vectors.float().cpu()
+    return out
 
 
 def _right_padded(
@@ -118,4 +187,11 @@ def _right_padded(
     return input_ids, attention_mask
 
 
-__all__ = ["POOLING_MODES", "PrixLMEmbedder", "TextEmbedder"]
+__all__ = [
+    "POOLING_MODES",
+    "EncoderEmbedder",
+    "PrixLMEmbedder",
+    "TextEmbedder",
+    "encoder_pooled",
+    "load_embedder",
+]

@@ -1,0 +1,154 @@
+"""Bilingual lexicon induction (BLI): supervised orthogonal mapping, CSLS retrieval.
+
+The paper's §3.4 protocol (after Glavaš et al., 2019): embed every word of a train and a test
+dictionary with the model, learn an orthogonal map from the source to the target space on
+the train pairs, retrieve each test source word's translation among all target words of the
+test dictionary by CSLS (k = 10), report accuracy (= hits@1) and MRR.
+
+Preprocessing and mapping as VecMap's supervised mode (Artetxe et al.): each space is scaled
+to unit length, mean-centred, scaled to unit length again; then Procrustes::
+
+    W = U V^T,   U S V^T = SVD(X_train^T Z_train)        (X W ≈ Z, W orthogonal)
+
+A source word with several gold translations is correct when the best ranked of them is
+first: its rank is the smallest rank among its golds.
+
+Dictionaries are the usual `source<TAB>target` text files, one pair per line (MUSE,
+Glavaš et al.); `read_dictionary` names the file and line of a malformed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from prixlm.link_prediction.ranking import ranking_metrics
+from prixlm.similarity.csls import CSLS, CSLS_K, unit_rows
+from prixlm.similarity.embedder import TextEmbedder
+
+Pair = tuple[str, str]
+
+
+def read_dictionary(path: str | Path) -> list[Pair]:
+    """`(source, target)` pairs of a `source<TAB>target` file (blank lines skipped).
+
+    Raises:
+        ValueError: `<file>:<line>: ...` for a line without exactly one tab or with an empty
+            side.
+    """
+    pairs: list[Pair] = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+                raise ValueError(
+                    f"{path}:{number}: expected 'source<TAB>target', got {line[:80]!r}"
+                )
+            pairs.append((fields[0].strip(), fields[1].strip()))
+    return pairs
+
+
+def write_dictionary(pairs: Sequence[Pair], path: str | Path) -> None:
+    """Write `pairs` as `source<TAB>target` lines (atomically)."""
+    from prixlm.atomic_output import atomic_file
+
+    for source, target in pairs:
+        if "\t" in source + target or "\n" in source + target:
+            raise ValueError(f"pair {(source, target)!r} contains a tab or a newline")
+    with atomic_file(path) as staging:
+        staging.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+
+
+def vecmap_normalize(vectors: torch.Tensor) -> torch.Tensor:
+    """`(n, d)`: unit length, mean-centred, unit length again (VecMap `unit,center,unit`)."""
+    centred = unit_rows(vectors)
+    return unit_rows(centred - centred.mean(dim=0, keepdim=True))
+
+
+def procrustes(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`(d, d)` orthogonal `W` minimising `||source @ W - target||_F` (rows are pairs).
+
+    Args:
+        source, target: `(n_pairs, d)` embeddings of the train dictionary's two sides.
+    """
+    if source.shape != target.shape or source.dim() != 2:
+        raise ValueError(f"source {tuple(source.shape)} and target {tuple(target.shape)} differ")
+    u, _, vh = torch.linalg.svd(source.double().T @ target.double())
+    return (u @ vh).float()
+
+
+def bli_ranks(
+    source_vectors: torch.Tensor,
+    target_vectors: torch.Tensor,
+    gold: Sequence[Sequence[int]],
+    k: int = CSLS_K,
+) -> torch.Tensor:
+    """`(n_s,)` rank of each source word's best-ranked gold target under CSLS.
+
+    Args:
+        source_vectors: `(n_s, d)` mapped source embeddings; target_vectors: `(n_t, d)`.
+        gold: per source row, the target rows of its translations (at least one).
+    """
+    rows = [row for row, golds in enumerate(gold) for _ in golds]
+    columns = [column for golds in gold for column in golds]
+    if len(set(rows)) != len(gold):
+        raise ValueError("every source word needs at least one gold translation")
+    csls = CSLS(source_vectors[rows], target_vectors, k)
+    pair_ranks = csls.ranks(torch.tensor(columns, dtype=torch.long))
+    best = torch.full((len(gold),), float("inf"), dtype=torch.float64)
+    return best.scatter_reduce(0, torch.tensor(rows), pair_ranks, reduce="amin")
+
+
+def _normalized_space(embedder: TextEmbedder, words: list[str]) -> dict[str, torch.Tensor]:
+    """Each word's `(d,)` embedding after `vecmap_normalize` over all `words` together."""
+    return dict(zip(words, vecmap_normalize(embedder.embed(words)), strict=True))
+
+
+def evaluate_bli(
+    embedder: TextEmbedder, train: Sequence[Pair], test: Sequence[Pair], k: int = CSLS_K
+) -> dict[str, float | int]:
+    """Accuracy (hits@1), hits@10 and MRR of the test dictionary after Procrustes on `train`.
+
+    The candidates are every distinct target word of `test` (the usual BLI setting). Each
+    language's words (train and test together) are normalised as one space.
+    """
+    if not train or not test:
+        raise ValueError(f"BLI needs train and test pairs (got {len(train)} and {len(test)})")
+    source_words = sorted({s for s, _ in train} | {s for s, _ in test})
+    target_words = sorted({t for _, t in train} | {t for _, t in test})
+    source_space = _normalized_space(embedder, source_words)  # one centring per language
+    target_space = _normalized_space(embedder, target_words)
+    mapping = procrustes(
+        torch.stack([source_space[s] for s, _ in train]),
+        torch.stack([target_space[t] for _, t in train]),
+    )
+    sources = sorted({s for s, _ in test})
+    targets = sorted({t for _, t in test})
+    target_row = {word: row for row, word in enumerate(targets)}
+    golds: dict[str, list[int]] = {s: [] for s in sources}
+    for source, target in test:
+        golds[source].append(target_row[target])
+    mapped = torch.stack([source_space[s] for s in sources]) @ mapping
+    candidates = torch.stack([target_space[t] for t in targets])
+    ranks = bli_ranks(mapped, candidates, list(golds.values()), k)
+    metrics = ranking_metrics(ranks, ks=(1, 10))
+    metrics["accuracy"] = metrics["hits@1"]
+    metrics["num_train_pairs"], metrics["num_test_pairs"] = len(train), len(test)
+    metrics["num_candidates"] = len(targets)
+    return metrics
+
+
+__all__ = [
+    "Pair",
+    "bli_ranks",
+    "evaluate_bli",
+    "procrustes",
+    "read_dictionary",
+    "vecmap_normalize",
+    "write_dictionary",
+]

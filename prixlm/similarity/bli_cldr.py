@@ -1,0 +1,191 @@
+"""BLI dictionaries exported from CLDR (the `babel` package), held out of the KB.
+
+Each entry is one CLDR key localised in two languages; the pair is (source word, target
+word). Word groups (all from the locale data Babel ships):
+
+- months (format wide, stand-alone wide, format abbreviated), weekdays (wide, abbreviated),
+  quarters (wide), day periods (format and stand-alone wide), eras (wide);
+- measurement units (CLDR `unit_display_names`, long form: "seconds", "sekunnit"), language
+  variant names (`Locale.variants`) and measurement systems;
+- names of languages, territories, scripts and currencies that are **not** KB entities (the
+  KB holds only those that take part in a fact: `prixlm.data.cldr.cldr_facts.cldr_entities`).
+
+**Held out of the KB.** A pair is dropped when either word, case-folded, equals the
+(case-folded) label of any KB entity in its language, or the bare CLDR name behind it, so
+no dictionary word is a KB label and no pair can be a KB link: the overlap with the links
+of the KB's train split is 0 by construction, and `link_overlap` measures it on the built
+dataset (the paper's bound is 0.001%). Pairs whose two sides are identical strings
+("Dior" = "Dior") are kept out too (they test string identity, not translation).
+
+**Split.** By source word, so no source word is in both train and test: 5,000 train and
+2,000 test pairs when a language pair has 7,000+ pairs, else 70% / 30% of the source
+words (seeded). Entries with one source word and several targets stay together.
+
+    python -m prixlm.similarity.bli_cldr --pairs en-it,en-tr,en-ru,en-fi,fi-ru,fi-tr \
+        --output_dir outputs/similarity/bli
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import unicodedata
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from babel import Locale
+
+from prixlm.similarity.bli import Pair, write_dictionary
+
+PAPER_PAIRS = ("en-it", "en-tr", "en-ru", "en-fi", "fi-ru", "fi-tr")
+TRAIN_PAIRS, TEST_PAIRS = 5000, 2000
+
+
+def _clean(word: object) -> str | None:
+    if not isinstance(word, str):
+        return None
+    word = " ".join(unicodedata.normalize("NFC", word).split())
+    return word or None
+
+
+def _items(table: object) -> Iterator[tuple[object, object]]:
+    try:
+        yield from table.items()  # type: ignore[attr-defined]
+    except (AttributeError, KeyError):
+        return
+
+
+def localized_words(locale: Locale) -> dict[str, str]:
+    """`{CLDR key: word}` of the dictionary's word groups for one locale (see module doc)."""
+    from prixlm.data.cldr.cldr_facts import cldr_entities
+
+    words: dict[str, object] = {}
+    for context, width in (("format", "wide"), ("stand-alone", "wide"), ("format", "abbreviated")):
+        for key, word in _items(locale.months.get(context, {}).get(width, {})):
+            words[f"month/{context}/{width}/{key}"] = word
+    for width in ("wide", "abbreviated"):
+        for key, word in _items(locale.days.get("format", {}).get(width, {})):
+            words[f"day/{width}/{key}"] = word
+    for key, word in _items(locale.quarters.get("format", {}).get("wide", {})):
+        words[f"quarter/{key}"] = word
+    for context in ("format", "stand-alone"):
+        for key, word in _items(locale.day_periods.get(context, {}).get("wide", {})):
+            words[f"day_period/{context}/{key}"] = word
+    for key, word in _items(locale.eras.get("wide", {})):
+        words[f"era/{key}"] = word
+    for unit, forms in _items(locale._data["unit_display_names"]):
+        words[f"unit/{unit}"] = dict(_items(forms)).get("long")
+    for key, word in _items(locale.variants):
+        words[f"variant/{key}"] = word
+    for key, word in _items(locale.measurement_systems):
+        words[f"measurement_system/{key}"] = word
+    in_kb = {(entity.kind, entity.code) for entity in cldr_entities()}
+    for kind, table in (
+        ("language", locale.languages),
+        ("territory", locale.territories),
+        ("script", locale.scripts),
+        ("currency", locale.currencies),
+    ):
+        for code, name in _items(table):
+            if (kind, code) not in in_kb:
+                words[f"{kind}/{code}"] = name
+    return {key: cleaned for key, word in words.items() if (cleaned := _clean(word))}
+
+
+def kb_label_keys(locale: Locale) -> set[str]:
+    """Case-folded labels and bare names of every KB entity in `locale` (the held-out set)."""
+    from prixlm.data.cldr.cldr_facts import cldr_entities
+    from prixlm.data.cldr.export import build_locale_kb
+
+    kb = build_locale_kb(str(locale))
+    keys = {label.casefold() for label in kb.labels.values()}
+    tables = {
+        "language": locale.languages,
+        "territory": locale.territories,
+        "script": locale.scripts,
+        "currency": locale.currencies,
+    }
+    for entity in cldr_entities():
+        name = _clean(tables.get(entity.kind, {}).get(entity.code))
+        if name:
+            keys.add(name.casefold())
+    return keys
+
+
+def dictionary_pairs(source: str, target: str) -> list[Pair]:
+    """Sorted distinct `(source word, target word)` pairs of one language pair, held out."""
+    source_locale, target_locale = Locale.parse(source), Locale.parse(target)
+    source_words, target_words = localized_words(source_locale), localized_words(target_locale)
+    held_out_source, held_out_target = kb_label_keys(source_locale), kb_label_keys(target_locale)
+    pairs = set()
+    for key, word in source_words.items():
+        translation = target_words.get(key)
+        if translation is None or word == translation:
+            continue
+        if word.casefold() in held_out_source or translation.casefold() in held_out_target:
+            continue
+        pairs.add((word, translation))
+    return sorted(pairs)
+
+
+def split_pairs(pairs: Sequence[Pair], seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """Train and test pairs with no source word in both (see the module doc for sizes)."""
+    sources = sorted({s for s, _ in pairs})
+    random.Random(seed).shuffle(sources)
+    if len(pairs) >= TRAIN_PAIRS + TEST_PAIRS:
+        test_sources: set[str] = set()
+        count = 0
+        for source in sources:
+            if count >= TEST_PAIRS:
+                break
+            test_sources.add(source)
+            count += sum(1 for s, _ in pairs if s == source)
+    else:
+        test_sources = set(sources[: round(0.3 * len(sources))])
+    train = [pair for pair in pairs if pair[0] not in test_sources]
+    test = [pair for pair in pairs if pair[0] in test_sources]
+    if len(train) > TRAIN_PAIRS:
+        train = sorted(random.Random(seed).sample(train, TRAIN_PAIRS))
+    return train, test
+
+
+def link_overlap(pairs: Sequence[Pair], links: Sequence[Pair]) -> float:
+    """Fraction of `pairs` that are KB links `(subject label, object label)`, either way."""
+    if not pairs:
+        return 0.0
+    linked = {(s, o) for s, o in links} | {(o, s) for s, o in links}
+    return sum(pair in linked for pair in pairs) / len(pairs)
+
+
+def export_dictionaries(
+    language_pairs: Sequence[str], output_dir: str | Path, seed: int = 0
+) -> dict[str, dict[str, int]]:
+    """Write `<src>-<tgt>.train.txt` / `.test.txt` per pair; returns the sizes per pair."""
+    output_dir = Path(output_dir)
+    sizes: dict[str, dict[str, int]] = {}
+    for name in language_pairs:
+        source, _, target = name.partition("-")
+        if not source or not target:
+            raise ValueError(f"language pair {name!r}: expected 'src-tgt', e.g. en-fi")
+        train, test = split_pairs(dictionary_pairs(source, target), seed)
+        write_dictionary(train, output_dir / f"{name}.train.txt")
+        write_dictionary(test, output_dir / f"{name}.test.txt")
+        sizes[name] = {"train": len(train), "test": len(test)}
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pairs", default=",".join(PAPER_PAIRS))
+    parser.add_argument("--output_dir", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    sizes = export_dictionaries(args.pairs.split(","), args.output_dir, args.seed)
+    print(json.dumps(sizes, indent=2))
+
+
+if __name__ == "__main__":
+    main()
