@@ -73,7 +73,7 @@ def test_build_writes_parquet_and_card_that_load_offline(tmp_path: Path, dumps: 
     script = (
         "import json, sys\nfrom datasets import load_dataset\n"
         "out = {}\n"
-        "for config in ('de', 'links', 'all'):\n"
+        "for config in ('de', 'links', 'all', None):\n"  # None: the card's default config
         "    d = load_dataset(sys.argv[1], config)\n"
         "    out[config] = {s: d[s].num_rows for s in d}\n"
         "out['row'] = load_dataset(sys.argv[1], 'de', split='train')[0]\n"
@@ -97,6 +97,7 @@ def test_build_writes_parquet_and_card_that_load_offline(tmp_path: Path, dumps: 
     assert loaded["all"]["train"] == sum(len(t["train"]) for t in rows.triples.values()) + len(
         rows.links
     )
+    assert loaded["null"] == loaded["all"]  # load_dataset(folder) without a config name
     first = de["train"][0]
     assert loaded["row"] == dict(zip(loaded["row"], first, strict=True))
     # The builder class gives the same rows, in the same order.

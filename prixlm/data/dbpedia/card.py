@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from huggingface_hub import DatasetCard, DatasetCardData
 
-from prixlm.data.dbpedia.output import BUILD_MARKER, FEATURES, data_files
+from prixlm.data.dbpedia.output import ALL, BUILD_MARKER, FEATURES, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
 
 CITATION = """@inproceedings{zhou-etal-2022-prix,
@@ -30,29 +30,67 @@ def read_source_info(dump_dir: str | Path) -> dict[str, Any]:
     return json.loads(found[0].read_text(encoding="utf-8")) if found else {}
 
 
-def _yaml_header(
+SIZE_CATEGORIES = (  # the Hub's size buckets, by number of rows
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"),
+)
+#: The config `load_dataset(path)` gives without a config name: every language + links.
+DEFAULT_CONFIG = ALL
+
+
+def size_category(num_rows: int) -> str:
+    """The Hub's `size_categories` bucket of a dataset with `num_rows` rows."""
+    for bound, name in SIZE_CATEGORIES:
+        if num_rows < bound:
+            return name
+    return "n>10B"
+
+
+def card_data(
     rows: DatasetRows,
     file_sizes: dict[str, tuple[int, int]],
     license_id: str,
     source: dict[str, Any],
-) -> dict[str, Any]:
-    files = data_files(file_sizes)
-    header: dict[str, Any] = {"license": license_id}
+    files: dict[str, dict[str, list[str]]] | None = None,
+) -> DatasetCardData:
+    """The card's metadata: licence, languages, task, size, source, configs and features.
+
+    `file_sizes` maps each written Parquet file (relative path; several shards per split are
+    fine) to `(rows, Arrow bytes)`; `files` is `{config: {split: [paths]}}`
+    (default: `output.data_files(file_sizes)`). The `configs:` entry of `DEFAULT_CONFIG` is
+    marked `default: true`, so `load_dataset(path)` works without a config name.
+    """
+    files = data_files(file_sizes) if files is None else files
+    extra: dict[str, Any] = {}
     if license_id == "other" and source.get("license"):
         text = str(source["license"])
         spdx = re.search(r"\(([A-Za-z0-9.+-]+)\)", text)
-        header["license_name"] = (spdx.group(1) if spdx else text.split()[0]).lower()
+        extra["license_name"] = (spdx.group(1) if spdx else text.split()[0]).lower()
         link = re.search(r"https?://\S+", text)
         if link:
-            header["license_link"] = link.group()
-    header.update(
+            extra["license_link"] = link.group()
+    unique_rows = sum(count for count, _ in file_sizes.values())  # `all` reuses these files
+    return DatasetCardData(
+        license=license_id,
         language=sorted(rows.triples),
         multilinguality="multilingual",
+        annotations_creators=["found"],
+        language_creators=["found"],
         pretty_name="Prix-LM multilingual KB facts and links",
+        task_categories=["text-generation", "graph-ml"],
+        size_categories=[size_category(unique_rows)],
+        source_datasets=[f"extended|{source.get('name', 'dbpedia')}"],
         tags=["knowledge-base", "link-prediction", "dbpedia", "prix-lm"],
         configs=[
             {
                 "config_name": config,
+                **({"default": True} if config == DEFAULT_CONFIG else {}),
                 "data_files": [{"split": s, "path": paths} for s, paths in splits.items()],
             }
             for config, splits in files.items()
@@ -72,8 +110,8 @@ def _yaml_header(
             }
             for config, splits in files.items()
         ],
+        **extra,
     )
-    return header
 
 
 def statistics_table(rows: DatasetRows) -> str:
@@ -99,17 +137,18 @@ def dataset_card(
     *,
     license_id: str | None = None,
     source: dict[str, Any] | None = None,
+    files: dict[str, dict[str, list[str]]] | None = None,
 ) -> str:
-    """The whole `README.md` text for a built folder whose files have `file_sizes`."""
+    """The whole `README.md` text for a built folder whose files have `file_sizes`.
+
+    The metadata is `card_data`'s (rendered by `huggingface_hub`, so `DatasetCard.load`
+    reads it back); the body holds the usage, the statistics per language, the split
+    protocol, the source and the citation.
+    """
     source = source or {}
     if license_id is None:
         license_id = "other" if source.get("license") else DBPEDIA_LICENSE
-    header = yaml.safe_dump(
-        _yaml_header(rows, file_sizes, license_id, source),
-        sort_keys=False,
-        allow_unicode=True,
-        width=1000,
-    )
+    data = card_data(rows, file_sizes, license_id, source, files)
     settings = rows.settings
     inverse = "\n".join(
         f"- `{r1}` <- {', '.join(f'`{r2}`' for r2 in r2s)}"
@@ -121,10 +160,7 @@ def dataset_card(
     licence_text = source.get("license") or (
         "DBpedia data: CC BY-SA 3.0 and GNU FDL (https://www.dbpedia.org/about/)"
     )
-    return f"""---
-{header}---
-
-{BUILD_MARKER}
+    body = f"""{BUILD_MARKER}
 
 Monolingual triples and cross-lingual links built as in Prix-LM (Zhou et al., ACL 2022,
 §3): per language, a fact (s, p, o) whose subject and object both have a label in that
@@ -133,9 +169,10 @@ labels in two languages and is used in both directions.
 
 ```python
 from datasets import load_dataset
+everything = load_dataset("PATH_OR_REPO")         # the default config, `all`
 german = load_dataset("PATH_OR_REPO", "de")       # train / validation / test triples
 links = load_dataset("PATH_OR_REPO", "links")     # train links
-everything = load_dataset("PATH_OR_REPO", "all")  # all train triples + links; union of tests
+# `all`: every language's train triples + links; validation/test: the union of the languages'
 ```
 
 Columns: `kind` (`triple` or `link`), `subject`, `relation` (`""` for links), `object`,
@@ -177,6 +214,15 @@ Built with `python -m prixlm.data.dbpedia.build`.
 {CITATION}
 ```
 """
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
 
 
-__all__ = ["CITATION", "dataset_card", "read_source_info", "statistics_table"]
+__all__ = [
+    "CITATION",
+    "DEFAULT_CONFIG",
+    "card_data",
+    "dataset_card",
+    "read_source_info",
+    "size_category",
+    "statistics_table",
+]
