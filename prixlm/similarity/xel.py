@@ -1,0 +1,279 @@
+"""Cross-lingual entity linking (XEL, paper §3.3): mentions -> entities by embedding similarity.
+
+Every mention and every name of the target KB is embedded with the same `TextEmbedder`; a
+mention's score for an entity is the best similarity over that entity's names (an entity of
+XL-BEL's UMLS dictionary has many names); entities are ranked by that score. Retrieval is
+cosine nearest neighbour by default (SapBERT's XL-BEL evaluation, which the paper follows,
+ranks by the inner product of the embeddings); `retrieval="csls"` uses
+`prixlm.similarity.csls.CSLS` (k = 10) over the names instead. A query is right when the top
+entity is one of its gold ids (XL-BEL composites: any of them). Ranks are realistic
+(`prixlm.link_prediction.ranking`: ties halved), with a query's other gold entities filtered;
+a query whose gold is not in the target set is a miss (0 for every metric).
+
+Metrics per language: `accuracy` (= hits@1, the paper's Tables 2 and 3), hits@10 and MRR.
+
+Benchmarks (readers in `xel_readers.py`): XL-BEL (`--benchmark xlbel`: one query file per
+language + the UMLS dictionary), LR-XEL (`--benchmark lrxel`: query files + the English KB) and
+the embedded default (`--benchmark cldr`, `cldr_xel_queries`): the CLDR KB's links, an
+entity's label in language L -> its English entity among all English labels::
+
+    python -m prixlm.similarity.xel --model outputs/demo/run/model --benchmark cldr \
+        --languages de,ja,te,lo,mr --training_dataset outputs/demo/dataset --output xel.json
+
+Memory: the target names' embeddings `(names, hidden)` are held, and `(query_block, names)`
+similarities at a time (a full UMLS dictionary of 7.4M names at hidden 768 needs ~23 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+
+from prixlm.link_prediction.ranking import (
+    filtered_ranks_from_scores,
+    hits_at_k,
+    mean_reciprocal_rank,
+)
+from prixlm.similarity.embedder import TextEmbedder
+from prixlm.similarity.xel_readers import (
+    XelQuery,
+    XelTarget,
+    read_lrxel_kb,
+    read_lrxel_queries,
+    read_xlbel_dictionary,
+    read_xlbel_queries,
+)
+
+RETRIEVAL_MODES = ("cosine", "csls")
+XEL_KS = (1, 10)
+
+
+def entity_ranks(
+    query_vectors: torch.Tensor,
+    target_vectors: torch.Tensor,
+    target_entities: Sequence[str],
+    gold: Sequence[Iterable[str]],
+    retrieval: str = "cosine",
+    query_block: int = 256,
+) -> tuple[torch.Tensor, list[str]]:
+    """Realistic rank of each query's gold entity among the targets' entities.
+
+    Args:
+        query_vectors: `(num_queries, d)` mention embeddings.
+        target_vectors: `(num_names, d)` embeddings of the target names.
+        target_entities: `num_names` entity ids (several names may share one).
+        gold: per query, its gold entity ids (any of them is right).
+        retrieval: `"cosine"` or `"csls"` (k = 10, over the names).
+        query_block: queries scored at once (`(query_block, num_names)` floats).
+    Returns:
+        `(num_queries,)` float64 ranks (1-based, ties halved; `inf` when no gold entity is
+        among the targets) and the top entity of each query.
+    """
+    if retrieval not in RETRIEVAL_MODES:
+        raise ValueError(f"retrieval={retrieval!r}: expected one of {RETRIEVAL_MODES}")
+    if target_vectors.shape[0] != len(target_entities) or target_vectors.shape[0] == 0:
+        raise ValueError(
+            f"{target_vectors.shape[0]} target vectors for {len(target_entities)} entity ids"
+        )
+    if query_vectors.shape[0] != len(gold):
+        raise ValueError(f"{query_vectors.shape[0]} query vectors for {len(gold)} gold sets")
+    entities = sorted(set(target_entities))
+    column = {entity: index for index, entity in enumerate(entities)}
+    name_column = torch.tensor([column[e] for e in target_entities], dtype=torch.long)
+    if retrieval == "csls":
+        from prixlm.similarity.csls import CSLS  # the similarity tasks' shared CSLS
+
+        csls = CSLS(query_vectors, target_vectors)
+        name_scores = csls.scores
+    else:
+        queries = torch.nn.functional.normalize(query_vectors.float(), dim=1)
+        targets = torch.nn.functional.normalize(target_vectors.float(), dim=1)
+
+        def name_scores(rows: slice) -> torch.Tensor:
+            return queries[rows] @ targets.T
+
+    ranks = torch.full((len(gold),), math.inf, dtype=torch.float64)
+    top: list[str] = []
+    for start in range(0, len(gold), query_block):
+        rows = slice(start, min(start + query_block, len(gold)))
+        scores = name_scores(rows)
+        per_entity = torch.full((scores.shape[0], len(entities)), -math.inf)
+        per_entity.scatter_reduce_(1, name_column.expand_as(scores), scores, reduce="amax")
+        top.extend(entities[i] for i in per_entity.argmax(dim=1).tolist())
+        for offset, golds in enumerate(gold[rows]):
+            columns = [column[g] for g in golds if g in column]
+            if not columns:
+                continue  # no gold entity among the targets: a miss
+            row = per_entity[offset : offset + 1]
+            best = max(columns, key=lambda c: float(row[0, c]))
+            others = torch.zeros_like(row, dtype=torch.bool)
+            others[0, columns] = True  # the other gold entities are filtered
+            ranks[start + offset] = filtered_ranks_from_scores(row, torch.tensor([best]), others)[0]
+    return ranks, top
+
+
+def xel_metrics(ranks: torch.Tensor | Sequence[float]) -> dict[str, float | int]:
+    """`accuracy` (= hits@1), hits@10, MRR and counts of one set of ranks."""
+    values = ranks.tolist() if isinstance(ranks, torch.Tensor) else list(ranks)
+    metrics: dict[str, float | int] = {f"hits@{k}": hits_at_k(values, k) for k in XEL_KS}
+    metrics["accuracy"] = metrics["hits@1"]
+    metrics["mrr"] = mean_reciprocal_rank(values)
+    metrics["num_queries"] = len(values)
+    metrics["num_gold_missing"] = sum(math.isinf(r) for r in values)
+    return metrics
+
+
+def evaluate_xel(
+    embedder: TextEmbedder,
+    queries: Sequence[XelQuery],
+    targets: Sequence[XelTarget],
+    retrieval: str = "cosine",
+    query_block: int = 256,
+) -> dict[str, Any]:
+    """Link every query to the target entities; metrics per language and their average.
+
+    Args:
+        embedder: any `TextEmbedder` (`texts -> (n, d)`).
+        queries: mentions with their gold entity ids and language (`xel_readers`).
+        targets: the target KB's names with their entity ids.
+        retrieval: `"cosine"` (nearest neighbour) or `"csls"`.
+    Returns:
+        `{"retrieval", "num_target_names", "num_target_entities",
+        "per_language": {lang: {"accuracy", "hits@1", "hits@10", "mrr", "num_queries",
+        "num_gold_missing"}}, "average": {"accuracy", "mrr"} (unweighted over languages)}`.
+    """
+    if not queries:
+        raise ValueError("no XEL queries")
+    if not targets:
+        raise ValueError("no XEL targets")
+    target_vectors = embedder.embed([t.name for t in targets])
+    by_language: dict[str, list[XelQuery]] = defaultdict(list)
+    for query in queries:
+        by_language[query.language].append(query)
+    per_language = {}
+    for language in sorted(by_language):
+        group = by_language[language]
+        ranks, _ = entity_ranks(
+            embedder.embed([q.mention for q in group]),
+            target_vectors,
+            [t.entity for t in targets],
+            [q.gold for q in group],
+            retrieval=retrieval,
+            query_block=query_block,
+        )
+        per_language[language] = xel_metrics(ranks)
+    return {
+        "retrieval": retrieval,
+        "num_target_names": len(targets),
+        "num_target_entities": len({t.entity for t in targets}),
+        "per_language": per_language,
+        "average": {
+            key: sum(m[key] for m in per_language.values()) / len(per_language)
+            for key in ("accuracy", "mrr")
+        },
+    }
+
+
+def _load_embedder(model: str, pooling: str, batch_size: int) -> TextEmbedder:
+    """A Prix-LM folder or any encoder folder (the plain-text baseline) as a `TextEmbedder`."""
+    from prixlm.similarity import embedder as embedders
+
+    load = getattr(embedders, "load_embedder", None)
+    if load is not None:
+        return load(model, pooling=pooling, batch_size=batch_size)
+    return embedders.PrixLMEmbedder.from_pretrained(model, pooling=pooling, batch_size=batch_size)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.similarity.xel",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="a Prix-LM or encoder model folder")
+    parser.add_argument("--benchmark", choices=("cldr", "xlbel", "lrxel"), default="cldr")
+    parser.add_argument(
+        "--languages",
+        default=None,
+        help="comma-separated; cldr: the mention languages (default: the paper's eight + te,lo,mr)",
+    )
+    parser.add_argument(
+        "--queries",
+        nargs="*",
+        default=[],
+        help="xlbel/lrxel: LANG=FILE query files (e.g. ja=xl_bel/xlbel_v0.0/ja_1k_test_query.txt)",
+    )
+    parser.add_argument("--targets", help="xlbel: the CUI||name dictionary; lrxel: the KB file")
+    parser.add_argument(
+        "--training_dataset",
+        help="cldr: the dataset folder the model was trained on; links in its `links` config "
+        "are reported as seen (metrics also on the unseen queries alone)",
+    )
+    parser.add_argument(
+        "--keep_identical",
+        action="store_true",
+        help="cldr: keep mentions spelled like their English label (dropped by default)",
+    )
+    parser.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="cosine")
+    parser.add_argument("--pooling", choices=("mean", "first"), default="mean")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--output", help="write the results as JSON here (atomically)")
+    return parser
+
+
+def _file_queries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[XelQuery]:
+    read = read_xlbel_queries if args.benchmark == "xlbel" else read_lrxel_queries
+    queries = []
+    for spec in args.queries:
+        language, sep, path = spec.partition("=")
+        if not sep or not language or not path:
+            parser.error(f"--queries {spec!r}: expected LANG=FILE")
+        queries.extend(read(path, language))
+    return queries
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from prixlm.atomic_output import atomic_file
+    from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    info: dict[str, Any] = {"benchmark": args.benchmark, "model": args.model}
+    if args.benchmark == "cldr":
+        languages = args.languages.split(",") if args.languages else None
+        data = cldr_xel_queries(
+            languages, args.training_dataset, drop_identical=not args.keep_identical
+        )
+        queries, targets, seen = data.queries, data.targets, data.seen
+        info["cldr"] = data.info
+    else:
+        if not args.queries or not args.targets:
+            parser.error(f"--benchmark {args.benchmark} needs --queries LANG=FILE and --targets")
+        queries = _file_queries(args, parser)
+        read_targets = read_xlbel_dictionary if args.benchmark == "xlbel" else read_lrxel_kb
+        targets, seen = read_targets(args.targets), None
+    embedder = _load_embedder(args.model, args.pooling, args.batch_size)
+    results = {**info, **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}
+    if seen is not None and any(seen):
+        unseen = split_seen(queries, seen)[1]
+        if unseen:
+            results["unseen"] = evaluate_xel(embedder, unseen, targets, retrieval=args.retrieval)
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    if args.output:
+        with atomic_file(args.output, argument="--output") as staging:
+            staging.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+__all__ = ["RETRIEVAL_MODES", "entity_ranks", "evaluate_xel", "xel_metrics"]
+
+if __name__ == "__main__":
+    sys.exit(main())

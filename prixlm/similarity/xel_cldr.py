@@ -1,0 +1,139 @@
+"""XEL queries on the embedded default: the CLDR KB's cross-lingual links.
+
+A query is an entity's label in language L (the mention); its gold is the entity's English
+label among **all** English labels of the KB (the target set: every entity `en` names,
+territories, languages, scripts, currencies, cities and time zones alike). Labels are those
+of the CLDR export (`prixlm.data.cldr.export.build_locale_kb`: unique per language, the same
+strings the dataset build and the model see). Entities are identified by their CLDR code.
+
+Which queries, and what the model saw:
+
+- Languages: by default the paper's eight non-English languages (it, de, fr, fi, et, tr, hu,
+  ja) plus LR-XEL's three low-resource ones, te, lo and mr, which CLDR covers (about 1,600
+  entities each).
+- Seen or not: the CLDR build puts every link in training (the `links` config has only a
+  train split), so a model trained with links on language L has seen every L -> en pair.
+  `training_dataset` names the dataset folder the model was trained on; a query whose link is
+  in its `links` config is marked *seen*, and the CLI reports the metrics of the unseen
+  queries alone as well. Languages outside the model's training set (te, lo, mr in the demo)
+  are entirely unseen: that is the held-out part of this benchmark.
+- A mention spelled like its English label (case-insensitively) is dropped by default: a
+  string match, not cross-lingual linking (CLDR falls back to English-like city names where a
+  locale has none). The counts dropped are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prixlm.similarity.xel_readers import XelQuery, XelTarget
+
+#: LR-XEL's languages (paper Table 2); CLDR names enough entities in each.
+LOW_RESOURCE_LANGUAGES = ("te", "lo", "mr")
+TARGET_LANGUAGE = "en"
+
+
+def default_languages() -> list[str]:
+    """The paper's eight non-English languages, then te, lo, mr."""
+    from prixlm.data.cldr.export import PAPER_LOCALES
+
+    return [code for code in PAPER_LOCALES if code != TARGET_LANGUAGE] + list(
+        LOW_RESOURCE_LANGUAGES
+    )
+
+
+@dataclass
+class CldrXel:
+    """Queries, targets and, per query, whether its link was in the training data."""
+
+    queries: list[XelQuery]
+    targets: list[XelTarget]
+    seen: list[bool]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _entity_id(entity: Any) -> str:
+    return f"{entity.kind}:{entity.code}"
+
+
+def training_links(dataset: str | Path) -> set[tuple[str, str, str, str]]:
+    """`(subject_language, subject, object_language, object)` of every link row of the
+    dataset's `links` config (both directions are rows)."""
+    from prixlm.data.loading import load_kb
+
+    rows = load_kb(dataset, "links", split="train")
+    columns = ("subject_language", "subject", "object_language", "object")
+    return set(zip(*(rows[c] for c in columns), strict=True))
+
+
+def cldr_xel_queries(
+    languages: Sequence[str] | None = None,
+    training_dataset: str | Path | None = None,
+    drop_identical: bool = True,
+) -> CldrXel:
+    """XEL queries from CLDR: each entity's label in L -> its English label.
+
+    Args:
+        languages: CLDR locale ids of the mentions (default: `default_languages()`).
+        training_dataset: the dataset folder the model was trained on (marks seen links).
+        drop_identical: drop mentions equal to their English label (case-folded).
+    Returns:
+        `CldrXel` with `info[lang] = {"queries", "seen", "identical_dropped"}` and
+        `info["targets"]` (the number of English labels).
+    """
+    from prixlm.data.cldr.export import build_locale_kb, resolve_locales
+
+    locale_ids = resolve_locales(list(languages) if languages else default_languages())
+    english = build_locale_kb(TARGET_LANGUAGE)
+    targets = [XelTarget(label, _entity_id(e)) for e, label in sorted(english.labels.items())]
+    links = training_links(training_dataset) if training_dataset is not None else set()
+    queries, seen, info = [], [], {"targets": len(targets)}
+    for locale_id in locale_ids:
+        kb = build_locale_kb(locale_id)
+        if kb.language == TARGET_LANGUAGE:
+            raise ValueError("XEL links mentions to English: drop 'en' from the languages")
+        counts = {"queries": 0, "seen": 0, "identical_dropped": 0}
+        for entity, label in sorted(kb.labels.items()):
+            gold = english.labels.get(entity)
+            if gold is None:
+                continue
+            if drop_identical and label.casefold() == gold.casefold():
+                counts["identical_dropped"] += 1
+                continue
+            was_seen = (kb.language, label, TARGET_LANGUAGE, gold) in links or (
+                TARGET_LANGUAGE,
+                gold,
+                kb.language,
+                label,
+            ) in links
+            queries.append(XelQuery(label, frozenset([_entity_id(entity)]), kb.language))
+            seen.append(was_seen)
+            counts["queries"] += 1
+            counts["seen"] += int(was_seen)
+        info[kb.language] = counts
+    return CldrXel(queries, targets, seen, info)
+
+
+def split_seen(
+    queries: Sequence[XelQuery], seen: Sequence[bool]
+) -> tuple[list[XelQuery], list[XelQuery]]:
+    """`(seen queries, unseen queries)`."""
+    if len(queries) != len(seen):
+        raise ValueError(f"{len(queries)} queries but {len(seen)} seen flags")
+    return (
+        [q for q, s in zip(queries, seen, strict=True) if s],
+        [q for q, s in zip(queries, seen, strict=True) if not s],
+    )
+
+
+__all__ = [
+    "LOW_RESOURCE_LANGUAGES",
+    "CldrXel",
+    "cldr_xel_queries",
+    "default_languages",
+    "split_seen",
+    "training_links",
+]

@@ -1,0 +1,177 @@
+"""XEL: the XL-BEL and LR-XEL readers, entity ranking with known vectors, CLDR queries, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from prixlm.similarity import xel_cldr
+from prixlm.similarity.xel import entity_ranks, evaluate_xel, main
+from prixlm.similarity.xel_readers import (
+    XelFormatError,
+    XelQuery,
+    XelTarget,
+    read_lrxel_kb,
+    read_lrxel_queries,
+    read_xlbel_dictionary,
+    read_xlbel_queries,
+)
+
+# Lines in the real layouts (cambridgeltl/sapbert xl_bel/, shuyanzhou/pbel_plus data/).
+XLBEL_V0 = "C0004057||アスピリン\nC3714497|C0004096||小児ぜんそく\n\nCUI-less||何か\n"
+XLBEL_V1 = "C3714497|C0004096||Astma|| <tgt>Astma</tgt> a sairastanut Wilkinson kuoli.\n"
+UMLS_DICTIONARY = "C0004057||aspirin\nC0004057||acetylsalicylic acid\nC0004096||asthma\n"
+LRXEL_QUERIES = "3378263 ||| John Michael Talbot ||| ጆን ማይክል ታልበት ||| PER\n"
+LRXEL_KB = "3378263 ||| John Michael Talbot ||| PER\n16429160 ||| George Karrys ||| PER\n"
+
+
+def write(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_xlbel_queries_both_versions(tmp_path):
+    v0 = read_xlbel_queries(write(tmp_path, "ja_1k_test_query.txt", XLBEL_V0), "ja")
+    assert v0 == [
+        XelQuery("アスピリン", frozenset({"C0004057"}), "ja"),
+        XelQuery("小児ぜんそく", frozenset({"C3714497", "C0004096"}), "ja"),
+    ]  # the blank line and the CUI-less mention are skipped
+    v1 = read_xlbel_queries(write(tmp_path, "fi_ctx.txt", XLBEL_V1), "fi")
+    assert v1[0].mention == "Astma"
+    assert v1[0].gold == {"C3714497", "C0004096"}
+    assert v1[0].context.startswith(" <tgt>Astma</tgt>")
+
+
+def test_xlbel_dictionary(tmp_path):
+    targets = read_xlbel_dictionary(write(tmp_path, "umls.txt", UMLS_DICTIONARY))
+    assert targets[1] == XelTarget("acetylsalicylic acid", "C0004057")
+    assert len(targets) == 3
+
+
+@pytest.mark.parametrize(
+    ("reader", "text", "line"),
+    [
+        (lambda p: read_xlbel_queries(p, "ja"), "C0004057||アスピリン\nC0004057 アスピリン\n", 2),
+        (lambda p: read_xlbel_queries(p, "ja"), "C1||a\n\n||b\n", 3),
+        (read_xlbel_dictionary, "C0004057||aspirin\nC1||x||y\n", 2),
+        (lambda p: read_lrxel_queries(p, "am"), LRXEL_QUERIES + "3378263 ||| x ||| PER\n", 2),
+        (read_lrxel_kb, "1 ||| a ||| PER\n2|||b|||PER\n", 2),
+    ],
+)
+def test_malformed_line_names_file_and_line(tmp_path, reader, text, line):
+    path = write(tmp_path, "bad.txt", text)
+    with pytest.raises(XelFormatError, match=rf"bad\.txt:{line}: expected"):
+        reader(path)
+
+
+def test_lrxel_queries_and_kb(tmp_path):
+    queries = read_lrxel_queries(write(tmp_path, "am_test", LRXEL_QUERIES), "am")
+    assert queries == [XelQuery("ጆን ማይክል ታልበት", frozenset({"3378263"}), "am")]
+    kb = read_lrxel_kb(write(tmp_path, "kb", LRXEL_KB))
+    assert kb == [
+        XelTarget("John Michael Talbot", "3378263"),
+        XelTarget("George Karrys", "16429160"),
+    ]
+
+
+def test_entity_ranks_max_over_names_filters_other_gold_and_halves_ties():
+    # Targets: entity A has two names (one exactly the query's direction), B one, C one.
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [0.8, 0.6]])
+    entities = ["A", "A", "B", "C"]
+    queries = torch.tensor([[0.0, 2.0], [1.0, 0.0], [0.6, 0.8], [1.0, 1.0]])
+    gold = [{"B"}, {"C"}, {"A", "B"}, {"Z"}]
+    ranks, top = entity_ranks(queries, targets, entities, gold)
+    # q0 (0, 1): A = 1.0 (its 2nd name), B = 0.8, C = 0.6 -> B is 2nd.
+    # q1 (1, 0): A = 1.0, C = 0.8 -> C is 2nd.
+    # q2: gold {A, B}: A = max(0.6, 0.8) = 0.8, B = 1.0 -> best gold B, A filtered: rank 1.
+    # q3: gold Z is not a target: a miss (inf).
+    assert ranks.tolist()[:3] == [2.0, 2.0, 1.0]
+    assert math.isinf(ranks[3])
+    assert top[:3] == ["A", "A", "B"]
+    # A tie: two entities with the same vector as the query -> rank 1.5.
+    tied, _ = entity_ranks(
+        torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0], [2.0, 0.0]]), ["X", "Y"], [{"Y"}]
+    )
+    assert tied.tolist() == [1.5]
+
+
+class TableEmbedder:
+    """A `TextEmbedder` with fixed vectors per text."""
+
+    def __init__(self, table: dict[str, list[float]]):
+        self.table = table
+
+    def embed(self, texts):
+        return torch.tensor([self.table[t] for t in texts])
+
+
+def test_evaluate_xel_per_language_accuracy_and_mrr():
+    embedder = TableEmbedder(
+        {
+            "Germany": [1.0, 0.0, 0.0],
+            "France": [0.0, 1.0, 0.0],
+            "Japan": [0.0, 0.0, 1.0],
+            "Deutschland": [0.9, 0.1, 0.0],  # nearest: Germany (right)
+            "Frankreich": [0.9, 0.2, 0.0],  # Germany first, France second (rank 2)
+            "日本": [0.0, 0.1, 0.9],  # Japan (right)
+        }
+    )
+    targets = [XelTarget(n, n) for n in ("Germany", "France", "Japan")]
+    queries = [
+        XelQuery("Deutschland", frozenset({"Germany"}), "de"),
+        XelQuery("Frankreich", frozenset({"France"}), "de"),
+        XelQuery("日本", frozenset({"Japan"}), "ja"),
+    ]
+    results = evaluate_xel(embedder, queries, targets)
+    assert results["per_language"]["de"]["accuracy"] == 0.5
+    assert results["per_language"]["de"]["mrr"] == pytest.approx(0.75)
+    assert results["per_language"]["ja"]["accuracy"] == 1.0
+    assert results["average"] == {"accuracy": 0.75, "mrr": pytest.approx(0.875)}
+    assert results["num_target_entities"] == 3
+
+
+def test_cldr_queries_link_labels_to_english_and_mark_seen(monkeypatch):
+    monkeypatch.setattr(
+        xel_cldr, "training_links", lambda dataset: {("de", "Deutschland", "en", "Germany")}
+    )
+    data = xel_cldr.cldr_xel_queries(["de"], training_dataset="unused")
+    by_mention = {q.mention: (q, s) for q, s in zip(data.queries, data.seen, strict=True)}
+    germany, seen = by_mention["Deutschland"]
+    assert germany.gold == {"territory:DE"} and seen
+    assert by_mention["Frankreich"][0].gold == {"territory:FR"} and not by_mention["Frankreich"][1]
+    target_names = {t.name for t in data.targets}
+    assert {"Germany", "France", "German"} <= target_names
+    # "Berlin" is the same in German and English: a string match, dropped by default.
+    assert "Berlin" not in by_mention
+    assert data.info["de"]["identical_dropped"] > 0
+    assert data.info["de"]["queries"] == len(data.queries)
+    assert data.info["de"]["seen"] == 1
+    kept = xel_cldr.cldr_xel_queries(["de"], drop_identical=False)
+    assert "Berlin" in {q.mention for q in kept.queries}
+
+
+def test_cldr_default_languages_are_the_paper_eight_and_lr_xel():
+    assert xel_cldr.default_languages() == [
+        *("it", "de", "fr", "fi", "et", "tr", "hu", "ja"),
+        *("te", "lo", "mr"),
+    ]
+
+
+def test_cli_lrxel_on_a_saved_tiny_model(tmp_path, tiny_prixlm):
+    model, tokenizer = tiny_prixlm
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    queries = write(tmp_path, "q.txt", "1 ||| Germany ||| Deutschland ||| LOC\n")
+    kb = write(tmp_path, "kb.txt", "1 ||| Germany ||| LOC\n2 ||| France ||| LOC\n")
+    output = tmp_path / "out" / "xel.json"
+    args = ["--model", str(tmp_path / "model"), "--benchmark", "lrxel"]
+    args += ["--queries", f"de={queries}", "--targets", str(kb), "--output", str(output)]
+    assert main(args) == 0
+    results = json.loads(output.read_text(encoding="utf-8"))
+    assert results["per_language"]["de"]["num_queries"] == 1
+    assert results["per_language"]["de"]["mrr"] in (1.0, 0.5, 1 / 1.5)
+    assert results["num_target_entities"] == 2
