@@ -10,6 +10,20 @@ from __future__ import annotations
 from transformers import XLMRobertaConfig
 
 OBJECT_ATTENTION_MODES = ("prefix_bidirectional", "causal", "bidirectional")
+#: The task name of the release folder's pipeline (`pipeline_prixlm.PrixLMLinkPrediction`).
+PIPELINE_TASK = "prixlm-link-prediction"
+#: `config.custom_pipelines` of a release folder: with it (and `pipeline_prixlm.py` beside the
+#: weights) `pipeline(model=folder, trust_remote_code=True)` needs no task name. Written by
+#: `prixlm.release.folder.complete_release_folder`, which also copies the pipeline file: a
+#: config saved without that file must not declare it.
+CUSTOM_PIPELINES = {
+    PIPELINE_TASK: {
+        "impl": "pipeline_prixlm.PrixLMLinkPrediction",
+        "pt": ["AutoModelForCausalLM"],
+        "tf": [],
+        "type": "text",
+    }
+}
 #: The XLM-R config fields that define the architecture (what a Prix-LM takes from its base).
 XLMR_ARCHITECTURE_FIELDS = (
     "vocab_size",
@@ -85,7 +99,9 @@ class PrixLMConfig(XLMRobertaConfig):
 
 
 __all__ = [
+    "CUSTOM_PIPELINES",
     "OBJECT_ATTENTION_MODES",
+    "PIPELINE_TASK",
     "XLMR_ARCHITECTURE_FIELDS",
     "PrixLMConfig",
     "xlmr_architecture",

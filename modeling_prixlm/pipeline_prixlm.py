@@ -1,0 +1,282 @@
+"""The release folder's pipeline: complete a fact or a cross-lingual link (Algorithm 1).
+
+    from transformers import pipeline
+    complete = pipeline(model="path/or/org-name", trust_remote_code=True)  # no task name needed
+    complete("Germany | currency")                  # [{"object": "euro", "score": -0.3}, ...]
+    complete("Deutschland | Währung | de")           # the candidates of another language
+    complete({"subject": "Germany", "relation": "currency", "language": "en"})
+    complete({"subject": "Germany", "language": "en", "target_language": "de"})  # a link
+    complete(["Germany | currency", "Japan | currency"], top_k=3, num_beams=10)  # one batch
+
+Inputs (one, or a list decoded together):
+
+- `"subject | relation"` or `"subject | relation | language"` (a triple query);
+- `{"subject", "relation"[, "language"]}` (a triple query);
+- `{"subject", "language", "target_language"}` (a link query: the subject's name in
+  `target_language`, prompt `[S] subject [P] [language] [target_language] [O]`).
+
+A query without a language uses the `language` parameter, else the folder's only language,
+else `en` if the folder has it. Output per query: the `top_k` best objects, each
+`{"object": label, "score": log-likelihood}` (summed `log p` of the object's tokens and
+`[EOS]` over the full vocabulary; higher is better), best first: exactly what the package's
+`prixlm.link_prediction.decoding.predict_objects` returns (`beam_search.predict_objects`,
+Algorithm 1 with `num_beams` = K), labels as stored, no special tokens.
+
+Candidates: the entity labels per language in the folder's `candidates.json`
+(`{"en": ["Germany", "euro", ...], ...}`, written by the package's
+`prixlm.release.folder.complete_release_folder`), or `candidates=` when the pipeline is
+built (it replaces the stored languages it names). A language's trie is built once, at its
+first query.
+
+Hub custom code: imports only torch, transformers and this folder (relative imports).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from transformers import Pipeline
+from transformers.utils import cached_file
+
+from .beam_search import DEFAULT_MAX_ROWS, RankedObjects, predict_objects
+from .constrained_decoding import EntityTrie
+from .decoding_steps import encode_query
+
+#: The file of the candidate labels per language, at the root of the release folder.
+CANDIDATES_FILE = "candidates.json"
+SEPARATOR = "|"
+DEFAULT_TOP_K = 5
+#: K of Algorithm 1 (the paper's 50).
+DEFAULT_NUM_BEAMS = 50
+TRIPLE_KEYS = {"subject", "relation", "language"}
+LINK_KEYS = {"subject", "language", "target_language"}
+#: The call parameters (also the `parameters` of an Inference Endpoints request).
+PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
+
+
+def default_language(languages: Sequence[str]) -> str | None:
+    """The language of a query that names none: the only one, else `en` if present, else None."""
+    languages = list(languages)
+    if len(languages) == 1:
+        return languages[0]
+    return "en" if "en" in languages else None
+
+
+def parse_query(item: Any) -> dict[str, str | None]:
+    """One input -> `{"subject", "relation", "language", "target_language"}` (None: absent).
+
+    Raises:
+        ValueError: a string without exactly one or two `|`, a mapping with unknown or
+            missing keys, an empty field.
+        TypeError: an input that is neither a string nor a mapping.
+    """
+    if isinstance(item, str):
+        fields = [field.strip() for field in item.split(SEPARATOR)]
+        if len(fields) not in (2, 3):
+            raise ValueError(
+                f"input {item!r}: expected 'subject | relation' or 'subject | relation | "
+                f"language' (separator {SEPARATOR!r}), e.g. 'Germany | currency', or a mapping "
+                "{'subject': ..., 'relation': ...}"
+            )
+        query = dict(zip(("subject", "relation", "language"), fields, strict=False))
+    elif isinstance(item, Mapping):
+        keys = set(item)
+        allowed = LINK_KEYS if "target_language" in keys else TRIPLE_KEYS
+        required = (
+            {"subject", "language", "target_language"}
+            if allowed is LINK_KEYS
+            else {"subject", "relation"}
+        )
+        if keys - allowed or required - keys:
+            raise ValueError(
+                f"input {dict(item)!r}: a triple query has the keys {sorted(TRIPLE_KEYS)} "
+                f"(language optional), a link query {sorted(LINK_KEYS)}"
+            )
+        query = {key: item[key] for key in keys}
+    else:
+        raise TypeError(f"input must be a string or a mapping, got {type(item).__name__}: {item!r}")
+    for key, value in query.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"input {item!r}: {key} must be a non-empty string, got {value!r}")
+    return {key: query.get(key) for key in ("subject", "relation", "language", "target_language")}
+
+
+def read_candidates(path: str) -> dict[str, list[str]]:
+    """`{language: [labels]}` from a `candidates.json`; ValueError naming the file if malformed."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not JSON ({error})") from error
+    if not isinstance(data, dict) or not all(
+        isinstance(labels, list) and all(isinstance(label, str) for label in labels)
+        for labels in data.values()
+    ):
+        raise ValueError(f"{path}: expected {{language: [label, ...]}}")
+    return data
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected an integer >= 1")
+    return value
+
+
+class PrixLMLinkPrediction(Pipeline):
+    """Top-k objects of triple or link queries by constrained beam search (module docstring).
+
+    Args:
+        candidates: `{language: [labels]}` replacing or adding to the folder's `candidates.json`.
+        Everything else as `transformers.Pipeline` (built by `transformers.pipeline`).
+    """
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+
+    def __init__(
+        self, *args: Any, candidates: Mapping[str, Sequence[str]] | None = None, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
+        self._labels: dict[str, list[str]] | None = None
+        self._tries: dict[str, EntityTrie] = {}
+
+    # ------------------------------------------------------------------ candidates
+    @property
+    def candidate_labels(self) -> dict[str, list[str]]:
+        """`{language: [labels]}`: the folder's `candidates.json` (if any) and `candidates=`."""
+        if self._labels is None:
+            stored = {}
+            source = getattr(self.model, "name_or_path", "") or ""
+            path = (
+                cached_file(source, CANDIDATES_FILE, _raise_exceptions_for_missing_entries=False)
+                if source
+                else None
+            )
+            if path is not None:
+                stored = read_candidates(path)
+            self._labels = {**stored, **self._given}
+        return self._labels
+
+    def trie(self, language: str) -> EntityTrie:
+        """The candidates' trie of `language` (built at its first use)."""
+        if language not in self._tries:
+            labels = self.candidate_labels.get(language)
+            if not labels:
+                stored = ", ".join(sorted(self.candidate_labels)) or "none"
+                raise ValueError(
+                    f"no candidate entities for language {language!r} (stored: {stored}; "
+                    f"{CANDIDATES_FILE} of {getattr(self.model, 'name_or_path', '?')!r}): "
+                    "pass candidates={language: [labels]} to the pipeline"
+                )
+            self._tries[language] = EntityTrie.from_labels(self.tokenizer, labels)
+        return self._tries[language]
+
+    # ------------------------------------------------------------------ Pipeline steps
+    def _sanitize_parameters(
+        self,
+        top_k: int | None = None,
+        num_beams: int | None = None,
+        language: str | None = None,
+        max_rows: int | None = None,
+    ) -> tuple[dict, dict, dict]:
+        preprocess, forward, postprocess = {}, {}, {}
+        if language is not None:
+            preprocess["language"] = language
+        if num_beams is not None:
+            forward["num_beams"] = _positive("num_beams", num_beams)
+        if max_rows is not None:
+            forward["max_rows"] = _positive("max_rows", max_rows)
+        if top_k is not None:
+            postprocess["top_k"] = _positive("top_k", top_k)
+        return preprocess, forward, postprocess
+
+    def preprocess(self, inputs: Any, language: str | None = None) -> dict[str, list]:
+        """One input -> `{"queries": [query tuple], "languages": [candidate language]}`.
+
+        Everything that can fail is checked here, before any decoding (ValueError).
+        """
+        query = parse_query(inputs)
+        source = query["language"] or language or default_language(sorted(self.candidate_labels))
+        if source is None:
+            raise ValueError(
+                f"input {inputs!r} names no language and the candidates cover "
+                f"{', '.join(sorted(self.candidate_labels))}: add ' | <language>' or pass language="
+            )
+        if query["target_language"] is not None:
+            key: tuple[str, ...] = (query["subject"], source, query["target_language"])
+            target = query["target_language"]
+        else:
+            key, target = (query["subject"], query["relation"]), source
+        self.trie(target)  # unknown candidate language: ValueError now
+        encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
+        return {"queries": [key], "languages": [target]}
+
+    def _forward(
+        self,
+        model_inputs: dict[str, list],
+        num_beams: int = DEFAULT_NUM_BEAMS,
+        max_rows: int = DEFAULT_MAX_ROWS,
+    ) -> dict[str, list[RankedObjects]]:
+        """Algorithm 1 for every query, one decoding per candidate language (in input order)."""
+        queries, languages = model_inputs["queries"], model_inputs["languages"]
+        ranked: list[RankedObjects | None] = [None] * len(queries)
+        for language in dict.fromkeys(languages):
+            rows = [i for i, lang in enumerate(languages) if lang == language]
+            found = predict_objects(
+                self.model,
+                self.tokenizer,
+                [tuple(queries[i]) for i in rows],
+                self.trie(language),
+                num_beams=num_beams,
+                max_rows=max_rows,
+            )
+            for row, result in zip(rows, found, strict=True):
+                ranked[row] = result
+        return {"ranked": ranked}
+
+    def postprocess(
+        self, model_outputs: dict[str, list[RankedObjects]], top_k: int = DEFAULT_TOP_K
+    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+        """`[{"object", "score"}]` best first (top_k), or one such list per query of a batch."""
+        answers = [
+            [
+                {"object": label, "score": score}
+                for label, score in zip(result.labels[:top_k], result.scores[:top_k], strict=True)
+            ]
+            for result in model_outputs["ranked"]
+        ]
+        return answers[0] if len(answers) == 1 and not model_outputs.get("batch") else answers
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+        """One input -> its answers; a list of inputs -> a list of answers, decoded together."""
+        if not isinstance(inputs, list):
+            return super().__call__(inputs, **kwargs)
+        if not inputs:
+            raise ValueError("no inputs: pass a query or a non-empty list of queries")
+        preprocess, forward, postprocess = self._sanitize_parameters(**kwargs)
+        preprocess = {**self._preprocess_params, **preprocess}
+        forward = {**self._forward_params, **forward}
+        postprocess = {**self._postprocess_params, **postprocess}
+        prepared = [self.preprocess(item, **preprocess) for item in inputs]
+        batch = {
+            "queries": [q for item in prepared for q in item["queries"]],
+            "languages": [lang for item in prepared for lang in item["languages"]],
+        }
+        outputs = self.forward(batch, **forward)
+        return self.postprocess({**outputs, "batch": True}, **postprocess)
+
+
+__all__ = [
+    "CANDIDATES_FILE",
+    "PARAMETERS",
+    "PrixLMLinkPrediction",
+    "default_language",
+    "parse_query",
+    "read_candidates",
+]

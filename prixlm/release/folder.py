@@ -1,0 +1,221 @@
+"""Make a saved model folder self-contained: what a Hub user needs, without this package.
+
+`complete_release_folder(folder, candidates)` adds to a folder written by `save_pretrained`
+(weights, config with `auto_map`, the model code that the model module imports, tokenizer):
+
+- every Hub code file of `modeling_prixlm/` (flat; torch, transformers and relative imports
+  only), also those the model module does not import: `constrained_decoding.py`,
+  `decoding_steps.py`, `beam_search.py` (Algorithm 1), `pipeline_prixlm.py` (the custom
+  pipeline) and `handler.py` (Inference Endpoints, at the root as they require);
+- `custom_pipelines` in `config.json`, so `pipeline(model=folder, trust_remote_code=True)`
+  works without a task name;
+- `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional);
+- `generation_config.json` ending a fact at `[EOS]`, and the tokenizer's `model_max_length`
+  set to the model's position budget (both fixed if the folder had them otherwise).
+
+Size of `candidates.json`: about (label bytes + 4) per label, e.g. ~25 bytes for a DBpedia
+label: 1 MB per 40,000 entities, ~125 MB for 5 million (the Hub stores such files with LFS,
+and the pipeline tokenises a language's labels into its trie, 8 bytes per trie node, at the
+first query of that language). `max_candidates_per_language` bounds it: a larger language is
+left out with a warning, and its users pass `candidates=` to the pipeline instead.
+
+Every file is written with `prixlm.atomic_output`; call it on a staging folder before the
+folder is published (`PrixLMTrainer.save_release`, `convert_official`), or on a finished one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import modeling_prixlm
+from modeling_prixlm.configuration_prixlm import CUSTOM_PIPELINES
+from modeling_prixlm.formatting import MAX_FACT_LENGTH
+from modeling_prixlm.pipeline_prixlm import CANDIDATES_FILE, SEPARATOR, default_language
+from prixlm.atomic_output import atomic_file
+
+#: Languages with more candidate labels are left out of `candidates.json` (see the docstring).
+DEFAULT_MAX_CANDIDATES_PER_LANGUAGE = 1_000_000
+#: The Hub code folder; its `__init__.py` (a package marker for this repository) is not copied.
+HUB_CODE_DIR = Path(modeling_prixlm.__file__).parent
+
+
+def hub_code_files() -> list[Path]:
+    """Every file of the flat Hub code folder that a release folder carries."""
+    return sorted(p for p in HUB_CODE_DIR.glob("*.py") if p.name != "__init__.py")
+
+
+def _write_json(path: Path, content: Any, argument: str) -> None:
+    with atomic_file(path, argument=argument) as staging:
+        staging.write_text(
+            json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+
+
+def bounded_candidates(
+    candidates: Mapping[str, Sequence[str]], max_per_language: int | None
+) -> dict[str, list[str]]:
+    """The languages of `candidates` within the bound (warning for each one left out).
+
+    Raises:
+        ValueError: a language code or label that is not a non-empty string.
+    """
+    kept = {}
+    for language, labels in candidates.items():
+        if not isinstance(language, str) or not language:
+            raise ValueError(f"candidates: language {language!r} is not a code")
+        labels = list(labels)
+        bad = next((label for label in labels if not isinstance(label, str) or not label), None)
+        if bad is not None or not labels:
+            raise ValueError(f"candidates[{language!r}]: empty list or bad label {bad!r}")
+        if max_per_language is not None and len(labels) > max_per_language:
+            warnings.warn(
+                f"candidates[{language!r}]: {len(labels):,} labels > max_candidates_per_language="
+                f"{max_per_language:,}: left out of {CANDIDATES_FILE} (pass candidates= to the "
+                "pipeline for this language)",
+                stacklevel=3,
+            )
+            continue
+        kept[language] = labels
+    return kept
+
+
+def complete_release_folder(
+    folder: str | Path,
+    candidates: Mapping[str, Sequence[str]] | None = None,
+    max_candidates_per_language: int | None = DEFAULT_MAX_CANDIDATES_PER_LANGUAGE,
+) -> dict[str, Any]:
+    """Add the Hub code, pipeline, handler, candidates and fixed generation/tokenizer settings.
+
+    Args:
+        folder: a folder written by `PrixLMForCausalKB.save_pretrained` (plus the tokenizer).
+        candidates: `{language: [entity labels]}` for `candidates.json`; None writes none
+            (and keeps an existing one).
+        max_candidates_per_language: leave out a language with more labels (None: no bound).
+    Returns:
+        `{"code_files": [...], "candidate_languages": [...], "candidates_bytes": int}`.
+    Raises:
+        FileNotFoundError: no `config.json` in `folder`.
+        ValueError: a malformed `config.json` or candidates.
+    """
+    folder = Path(folder)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} not found: save the model there first")
+    config = _read_json(config_path)
+    for key in ("end_of_object_token_id", "max_position_embeddings", "pad_token_id"):
+        if key not in config:
+            raise ValueError(f"{config_path}: no {key!r}: not a Prix-LM config")
+    files = []
+    for source in hub_code_files():
+        shutil.copyfile(source, folder / source.name)
+        files.append(source.name)
+    config["custom_pipelines"] = CUSTOM_PIPELINES
+    _write_json(config_path, config, "config.json")
+    _fix_generation_config(folder, config)
+    if not _fix_tokenizer_length(folder, config):
+        warnings.warn(
+            f"{folder}: no tokenizer_config.json: the folder is not self-contained", stacklevel=2
+        )
+    stored: list[str] = []
+    size = 0
+    if candidates is not None:
+        kept = bounded_candidates(candidates, max_candidates_per_language)
+        _write_json(folder / CANDIDATES_FILE, kept, CANDIDATES_FILE)
+        stored, size = sorted(kept), (folder / CANDIDATES_FILE).stat().st_size
+    return {"code_files": files, "candidate_languages": stored, "candidates_bytes": size}
+
+
+def _fix_generation_config(folder: Path, config: Mapping[str, Any]) -> None:
+    """`generation_config.json` ends a fact at `[EOS]` (written if absent)."""
+    path = folder / "generation_config.json"
+    generation = _read_json(path) if path.is_file() else {}
+    wanted = {
+        "eos_token_id": config["end_of_object_token_id"],
+        "pad_token_id": config["pad_token_id"],
+    }
+    if any(generation.get(k) != v for k, v in wanted.items()):
+        if not generation:
+            generation = {
+                "bos_token_id": config.get("bos_token_id"),
+                "max_new_tokens": MAX_FACT_LENGTH,
+            }
+        _write_json(path, {**generation, **wanted}, "generation_config.json")
+
+
+def _fix_tokenizer_length(folder: Path, config: Mapping[str, Any]) -> bool:
+    """`model_max_length` = `max_position_embeddings - pad_token_id - 1`; False: no tokenizer."""
+    path = folder / "tokenizer_config.json"
+    if not path.is_file():
+        return False
+    tokenizer_config = _read_json(path)
+    budget = config["max_position_embeddings"] - config["pad_token_id"] - 1
+    if tokenizer_config.get("model_max_length") != budget:
+        _write_json(path, {**tokenizer_config, "model_max_length": budget}, "tokenizer_config.json")
+    return True
+
+
+def dataset_candidates(dataset_dir: str | Path, languages: Iterable[str]) -> dict[str, list[str]]:
+    """Every entity label of each language in a built dataset (all splits), as `evaluate_lp`
+    ranks them (`prixlm.link_prediction.evaluate_lp.candidate_labels`)."""
+    from prixlm.data.loading import load_kb
+    from prixlm.link_prediction.evaluate_lp import candidate_labels
+
+    return {
+        language: candidate_labels(load_kb(dataset_dir, language), language)
+        for language in languages
+    }
+
+
+def widget_examples(
+    rows: Iterable[Mapping[str, Any]], languages: Sequence[str], limit: int = 3
+) -> list[dict[str, str]]:
+    """Pipeline inputs for the model card's widget: `[{"text": "Germany | currency"}, ...]`.
+
+    The first distinct (subject, relation) triple query of each language in `rows` (dataset
+    rows), languages taken in turn, at most `limit`; a language other than the pipeline's
+    default for `languages` (the stored candidate languages) is named: `"s | r | de"`.
+    """
+    default = default_language(sorted(languages))
+    queues: dict[str, list[str]] = {language: [] for language in languages}
+    for row in rows:
+        language = row.get("subject_language")
+        if row.get("kind", "triple") != "triple" or language not in queues:
+            continue
+        subject, relation = row["subject"], row["relation"]
+        if SEPARATOR in subject + relation:  # not expressible as a text input
+            continue
+        text = f"{subject} {SEPARATOR} {relation}"
+        if language != default:
+            text += f" {SEPARATOR} {language}"
+        queue = queues[language]
+        if len(queue) < limit and text not in queue:
+            queue.append(text)
+    examples: list[dict[str, str]] = []
+    for depth in range(limit):
+        for language in languages:
+            if len(examples) < limit and depth < len(queues[language]):
+                examples.append({"text": queues[language][depth]})
+    return examples
+
+
+__all__ = [
+    "DEFAULT_MAX_CANDIDATES_PER_LANGUAGE",
+    "bounded_candidates",
+    "complete_release_folder",
+    "dataset_candidates",
+    "hub_code_files",
+    "widget_examples",
+]
