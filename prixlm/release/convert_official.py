@@ -5,15 +5,18 @@ The release (`wzhouad/prix-lm`) is an `XLMRobertaForCausalLM` state dict (`rober
 `pytorch_model.bin`, vocabulary 250087, with `[S] [P] [O] [EOS]` and 81 language tokens as
 added tokens. The output has `object_attention="causal"` by default (`bidirectional`
 reproduces the official `decode.py`, which ran the model without a causal mask), weights as
-safetensors only, and the Prix-LM custom code for `trust_remote_code=True`.
+safetensors only, and the Prix-LM custom code for `trust_remote_code=True`; the folder is
+self-contained (`prixlm.release.folder`: pipeline, `handler.py`, and with `--candidates` a
+JSON `{language: [entity labels]}` as the pipeline's `candidates.json`).
 
-    python -m prixlm.release.convert_official SRC DST [--object_attention causal|bidirectional|prefix_bidirectional]
+    python -m prixlm.release.convert_official SRC DST [--object_attention causal|bidirectional|prefix_bidirectional] [--candidates candidates.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -27,7 +30,9 @@ from modeling_prixlm.configuration_prixlm import (
 )
 from modeling_prixlm.formatting import FACT_TOKENS
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from modeling_prixlm.pipeline_prixlm import read_candidates
 from prixlm.atomic_output import atomic_folder
+from prixlm.release.folder import complete_release_folder
 from prixlm.training.model_factory import (
     fact_generation_config,
     match_tokenizer_to_positions,
@@ -59,10 +64,16 @@ def added_token_ids(folder: Path) -> dict[str, int]:
     return dict(tokenizer.get_added_vocab())
 
 
-def convert_official(source: Path, destination: Path, object_attention: str = "causal") -> Path:
+def convert_official(
+    source: Path,
+    destination: Path,
+    object_attention: str = "causal",
+    candidates: Mapping[str, Sequence[str]] | None = None,
+) -> Path:
     """Write a PrixLM folder at `destination` (written in `.<name>.partial`, then renamed).
 
-    The tokenizer (when the release has one) gets `model_max_length` = the positions' budget.
+    The tokenizer (when the release has one) gets `model_max_length` = the positions' budget;
+    `candidates` `{language: [labels]}` (optional) become the pipeline's `candidates.json`.
     """
     source, destination = Path(source), Path(destination)
     if object_attention not in OBJECT_ATTENTION_MODES:
@@ -107,6 +118,7 @@ def convert_official(source: Path, destination: Path, object_attention: str = "c
         if (source / "tokenizer.json").is_file() or (source / "sentencepiece.bpe.model").is_file():
             tokenizer = AutoTokenizer.from_pretrained(source)
             match_tokenizer_to_positions(tokenizer, config).save_pretrained(staging)
+        complete_release_folder(staging, candidates)
     return destination
 
 
@@ -117,8 +129,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("source", type=Path, help="folder of the official release")
     parser.add_argument("destination", type=Path, help="new PrixLM folder")
     parser.add_argument("--object_attention", default="causal", choices=OBJECT_ATTENTION_MODES)
+    parser.add_argument(
+        "--candidates",
+        type=Path,
+        default=None,
+        help="JSON {language: [entity labels]}: the pipeline's candidates (default: none)",
+    )
     args = parser.parse_args(argv)
-    print(convert_official(args.source, args.destination, args.object_attention))
+    candidates = read_candidates(str(args.candidates)) if args.candidates else None
+    print(convert_official(args.source, args.destination, args.object_attention, candidates))
 
 
 if __name__ == "__main__":

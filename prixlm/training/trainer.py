@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch.distributed as dist
@@ -12,6 +13,7 @@ from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
+from prixlm.release.folder import complete_release_folder
 
 
 def _barrier() -> None:
@@ -57,12 +59,15 @@ class PrixLMTrainer(Trainer):
         destination: str | Path,
         extra_files: dict[str, dict] | None = None,
         model_card: str | None = None,
+        candidates: Mapping[str, Sequence[str]] | None = None,
     ) -> Path:
         """Write the final model folder atomically: weights, code, tokenizer, arguments, metrics.
 
         Written in `.<name>.partial` beside `destination`, then renamed. The Trainer's
         pickled `training_args.bin` is replaced by `training_args.json`; `model_card`
-        (markdown) becomes the folder's `README.md`.
+        (markdown) becomes the folder's `README.md`. The folder is made self-contained
+        before it appears (`prixlm.release.folder.complete_release_folder`: the Hub code, the
+        pipeline, `handler.py` and `candidates` `{language: [labels]}` as `candidates.json`).
         """
         destination = Path(destination)
         staging = partial_path(destination)
@@ -82,6 +87,7 @@ class PrixLMTrainer(Trainer):
                 (staging / file_name).write_text(
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"
                 )
+            complete_release_folder(staging, candidates)
             publish(staging, destination)
         _barrier()
         return destination
