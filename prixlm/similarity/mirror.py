@@ -1,0 +1,293 @@
+"""Mirror-BERT tuning (Liu et al., 2021) with the transformers Trainer.
+
+Self-supervised contrastive learning on a word list: each string and its augmented twin are
+positives, every other string of the batch (both views) a negative. Augmentation as in
+Mirror-BERT: the two views run through the model in train mode (different dropout masks),
+and the second view's text gets a random span of `span_mask_length` characters replaced by
+the mask token when the text has at least `min_masked_chars` characters. The loss is
+InfoNCE (NT-Xent, `pytorch_metric_learning.losses.NTXentLoss` in Mirror-BERT's
+`src/contrastive_learning.py`) over the `2B` cosine-normalised embeddings of a batch of `B`
+pairs, with temperature `tau`, averaged over all `2B` anchors::
+
+    loss = mean_i -log( exp(cos(e_i, e_i+) / tau) / sum_{j != i} exp(cos(e_i, e_j) / tau) )
+
+Defaults (cambridgeltl/mirror-bert, `mirror_scripts/mirror_word_bert.sh` for word lists and
+`src/data_loader.py`): learning rate 2e-5, 2 epochs, `max_length` 25, dropout 0.1 (the
+model's own), [CLS]/first-token pooling (`agg_mode cls`), AdamW with weight decay 0.01 and
+no schedule, temperature 0.2 (the word setting; their code comments "sentence & phrase:
+0.04, word: 0.2"), span masking of 5 characters on strings of 30+ characters
+(`erase_and_mask`; word lists are shorter, so words are rarely masked), batch 128 (Prix-LM
+paper §3.3; Mirror-BERT used 200). Input: the 10k most frequent words (the paper: English
+words; on the embedded default the most frequent words of the KB's English labels).
+
+    python -m prixlm.similarity.mirror --model outputs/demo/run/model \
+        --output outputs/demo/mirror [--words words.txt | --dataset outputs/demo/dataset]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before torch loads
+
+# isort: split
+import torch
+from transformers import Trainer, TrainingArguments
+
+from prixlm.similarity.embedder import PRIXLM_MODEL_TYPE, encoder_pooled
+
+MIRROR_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 2e-5,
+    "num_train_epochs": 2,
+    "max_length": 25,
+    "temperature": 0.2,
+    "span_mask_length": 5,
+    "min_masked_chars": 30,
+    "batch_size": 128,
+    "weight_decay": 0.01,
+    "pooling": "first",
+    "num_words": 10_000,
+}
+
+
+def info_nce_loss(first: torch.Tensor, second: torch.Tensor, temperature: float) -> torch.Tensor:
+    """NT-Xent of `B` positive pairs with in-batch negatives (module doc formula).
+
+    Args:
+        first, second: `(B, d)` embeddings of the two views; row i of each is a positive pair.
+        temperature: `tau` (> 0).
+    Returns:
+        The scalar loss, the mean over the `2B` anchors.
+    """
+    if first.shape != second.shape or first.dim() != 2:
+        raise ValueError(f"views {tuple(first.shape)} and {tuple(second.shape)} differ")
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature}: expected > 0")
+    batch = first.shape[0]
+    both = torch.nn.functional.normalize(torch.cat([first, second]).float(), dim=1)
+    logits = both @ both.T / temperature
+    logits.fill_diagonal_(float("-inf"))  # an anchor is not its own negative
+    twin = torch.cat([torch.arange(batch, 2 * batch), torch.arange(batch)]).to(logits.device)
+    return torch.nn.functional.cross_entropy(logits, twin)
+
+
+def erase_and_mask(
+    text: str, mask_token: str, span: int, min_chars: int, rng: random.Random
+) -> str:
+    """`text` with a random `span`-character substring replaced by `mask_token`.
+
+    Texts shorter than `min_chars` (or not longer than `span`) are returned unchanged.
+    """
+    if span <= 0 or len(text) <= span or len(text) < min_chars:
+        return text
+    start = rng.randrange(len(text) - span)
+    return f"{text[:start]} {mask_token} {text[start + span :]}"
+
+
+class MirrorCollator:
+    """Texts `[{"text": str}, ...]` -> two right-padded views `(B, length)` (ids and masks)."""
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        max_length: int = MIRROR_DEFAULTS["max_length"],
+        span_mask_length: int = MIRROR_DEFAULTS["span_mask_length"],
+        min_masked_chars: int = MIRROR_DEFAULTS["min_masked_chars"],
+        seed: int = 0,
+    ):
+        self.tokenizer, self.max_length = tokenizer, max_length
+        self.span, self.min_chars = span_mask_length, min_masked_chars
+        self.mask_token = tokenizer.mask_token or tokenizer.unk_token
+        self.rng = random.Random(seed)
+
+    def _encode(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return self.tokenizer(
+            texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
+        )
+
+    def __call__(self, features: Sequence[dict[str, str]]) -> dict[str, torch.Tensor]:
+        texts = [feature["text"] for feature in features]
+        masked = [
+            erase_and_mask(t, self.mask_token, self.span, self.min_chars, self.rng) for t in texts
+        ]
+        first, second = self._encode(texts), self._encode(masked)
+        return {
+            "input_ids": first["input_ids"],
+            "attention_mask": first["attention_mask"],
+            "twin_input_ids": second["input_ids"],
+            "twin_attention_mask": second["attention_mask"],
+        }
+
+
+class MirrorTrainer(Trainer):
+    """A Trainer whose loss is Mirror-BERT's InfoNCE over (text, augmented twin) pairs."""
+
+    def __init__(self, *args: Any, temperature: float, pooling: str = "first", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.temperature, self.pooling = temperature, pooling
+
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        first = encoder_pooled(model, inputs["input_ids"], inputs["attention_mask"], self.pooling)
+        second = encoder_pooled(
+            model, inputs["twin_input_ids"], inputs["twin_attention_mask"], self.pooling
+        )
+        loss = info_nce_loss(first, second, self.temperature)
+        return (loss, {"embeddings": first}) if return_outputs else loss
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def frequent_words(texts: Sequence[str], limit: int = MIRROR_DEFAULTS["num_words"]) -> list[str]:
+    """The `limit` most frequent words of `texts` (letters only), ties by first appearance."""
+    counts = Counter(word for text in texts for word in _WORD.findall(text))
+    return [word for word, _ in counts.most_common(limit)]
+
+
+def kb_label_words(dataset_dir: str | Path, language: str = "en", limit: int = 10_000) -> list[str]:
+    """Most frequent words of the entity labels of a KB language's train split."""
+    from prixlm.data.loading import load_kb
+
+    train = load_kb(dataset_dir, language, "train")
+    return frequent_words(list(train["subject"]) + list(train["object"]), limit)
+
+
+def read_words(path: str | Path) -> list[str]:
+    """One word (or phrase) per line; blank lines skipped; `ValueError` if none."""
+    words = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    words = [word for word in words if word]
+    if not words:
+        raise ValueError(f"{path}: no words (expected one word per line)")
+    return words
+
+
+def load_encoder(model_dir: str | Path) -> tuple[Any, Any]:
+    """`(model, tokenizer)` of a Prix-LM folder or a masked-LM folder, ready to train."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=True)
+    if config.model_type == PRIXLM_MODEL_TYPE:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, trust_remote_code=True)
+    else:
+        model = AutoModelForMaskedLM.from_pretrained(model_dir)
+    return model, AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True)
+
+
+def mirror_tune(
+    model_dir: str | Path,
+    output_dir: str | Path,
+    words: Sequence[str],
+    seed: int = 0,
+    max_steps: int = -1,
+    **overrides: Any,
+) -> Path:
+    """Mirror-tune the model in `model_dir` on `words`; save it as a model folder `output_dir`.
+
+    `overrides` replace `MIRROR_DEFAULTS` entries (e.g. `batch_size=16`); `max_steps > 0`
+    caps the steps (else `num_train_epochs`). The folder is written atomically.
+    """
+    from transformers import set_seed
+
+    from prixlm.atomic_output import atomic_folder
+
+    unknown = set(overrides) - set(MIRROR_DEFAULTS)
+    if unknown:
+        raise TypeError(
+            f"unknown Mirror-BERT settings {sorted(unknown)}; known: {sorted(MIRROR_DEFAULTS)}"
+        )
+    settings = {**MIRROR_DEFAULTS, **overrides}
+    if not words:
+        raise ValueError("no words to tune on")
+    set_seed(seed)
+    model, tokenizer = load_encoder(model_dir)
+    output_dir = Path(output_dir)
+    work_dir = output_dir.with_name(f".{output_dir.name}.trainer")
+    arguments = TrainingArguments(
+        output_dir=str(work_dir),
+        per_device_train_batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        num_train_epochs=settings["num_train_epochs"],
+        max_steps=max_steps,
+        weight_decay=settings["weight_decay"],
+        lr_scheduler_type="constant",
+        save_strategy="no",
+        logging_steps=10,
+        report_to=[],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        seed=seed,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    trainer = MirrorTrainer(
+        model=model,
+        args=arguments,
+        train_dataset=[{"text": word} for word in words],
+        data_collator=MirrorCollator(
+            tokenizer,
+            settings["max_length"],
+            settings["span_mask_length"],
+            settings["min_masked_chars"],
+            seed,
+        ),
+        temperature=settings["temperature"],
+        pooling=settings["pooling"],
+    )
+    trainer.train()
+    model.eval()
+    with atomic_folder(output_dir, argument="--output") as staging:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+    shutil.rmtree(work_dir, ignore_errors=True)  # the Trainer's scratch folder (no checkpoints)
+    return output_dir
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
+    parser.add_argument("--output", required=True, type=Path, help="the tuned model folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--words", type=Path, help="word list, one per line")
+    source.add_argument("--dataset", type=Path, help="KB folder: its English labels' words")
+    parser.add_argument("--num_words", type=int, default=MIRROR_DEFAULTS["num_words"])
+    parser.add_argument("--batch_size", type=int, default=MIRROR_DEFAULTS["batch_size"])
+    parser.add_argument("--temperature", type=float, default=MIRROR_DEFAULTS["temperature"])
+    parser.add_argument("--learning_rate", type=float, default=MIRROR_DEFAULTS["learning_rate"])
+    parser.add_argument(
+        "--num_train_epochs", type=float, default=MIRROR_DEFAULTS["num_train_epochs"]
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.words is not None:
+        words = read_words(args.words)[: args.num_words]
+    else:
+        words = kb_label_words(args.dataset, "en", args.num_words)
+    return mirror_tune(
+        args.model,
+        args.output,
+        words,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        temperature=args.temperature,
+        learning_rate=args.learning_rate,
+        num_train_epochs=args.num_train_epochs,
+    )
+
+
+if __name__ == "__main__":
+    main()

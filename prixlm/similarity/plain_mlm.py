@@ -1,0 +1,157 @@
+"""The plain-text baseline: a masked LM of Prix-LM's architecture without the fact structure.
+
+Our offline stand-in for the paper's XLM-R row (issue 12, item 7): an `XLMRobertaForMaskedLM`
+with the architecture of a trained Prix-LM folder (`xlmr_architecture` of its config:
+layers, sizes, vocabulary, positions) and the same tokenizer, trained from scratch on the
+same strings the KB model saw — every entity label of the languages' train splits and of the
+links, one label per example, no relation, no pairing — with
+`DataCollatorForLanguageModeling` (15% masking) and the Trainer. Same step budget, batch,
+learning rate, warm-up and weight decay as the KB model's run (pass them). The result is a
+normal `AutoModelForMaskedLM` folder that `prixlm.similarity.embedder.load_embedder` and
+Mirror tuning read.
+
+    python -m prixlm.similarity.plain_mlm --reference outputs/similarity/kb/model \
+        --dataset outputs/similarity/dataset --languages en,fi,it,ru,tr \
+        --output outputs/similarity/plain/model --max_steps 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before torch loads
+
+# isort: split
+import torch
+from transformers import (
+    AutoTokenizer,
+    DataCollatorForLanguageModeling,
+    Trainer,
+    TrainingArguments,
+    XLMRobertaConfig,
+    XLMRobertaForMaskedLM,
+    set_seed,
+)
+
+from modeling_prixlm.configuration_prixlm import xlmr_architecture
+
+
+def kb_label_texts(dataset_dir: str | Path, languages: Sequence[str]) -> list[str]:
+    """Sorted distinct entity labels of the languages' train triples and of the links."""
+    from prixlm.data.loading import load_kb
+
+    labels: set[str] = set()
+    configs = list(languages) + ["links"]
+    for config in configs:
+        train = load_kb(dataset_dir, config, "train")
+        rows = train.filter(
+            lambda row: row["subject_language"] in languages and row["object_language"] in languages
+        )
+        labels.update(rows["subject"])
+        labels.update(rows["object"])
+    return sorted(label for label in labels if label)
+
+
+def plain_masked_lm(reference_dir: str | Path, seed: int = 0) -> tuple[Any, Any]:
+    """`(XLMRobertaForMaskedLM, tokenizer)`: fresh weights of the reference's architecture."""
+    from transformers import AutoConfig
+
+    reference = AutoConfig.from_pretrained(reference_dir, trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=True)
+    config = XLMRobertaConfig(**xlmr_architecture(reference))
+    config.pad_token_id = tokenizer.pad_token_id
+    torch.manual_seed(seed)
+    return XLMRobertaForMaskedLM(config), tokenizer
+
+
+def train_plain_mlm(
+    reference_dir: str | Path,
+    texts: Sequence[str],
+    output_dir: str | Path,
+    max_steps: int,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    warmup_ratio: float = 0.06,
+    weight_decay: float = 0.01,
+    seed: int = 0,
+    mlm_probability: float = 0.15,
+) -> Path:
+    """Train the baseline on `texts` for `max_steps`; save the folder `output_dir` atomically."""
+    from prixlm.atomic_output import atomic_folder
+
+    if not texts:
+        raise ValueError("no texts to train the plain masked LM on")
+    if max_steps < 1:
+        raise ValueError(f"max_steps={max_steps}: expected >= 1")
+    set_seed(seed)
+    model, tokenizer = plain_masked_lm(reference_dir, seed)
+    budget = model.config.max_position_embeddings - model.config.pad_token_id - 1
+    encoded = [
+        {"input_ids": ids}
+        for ids in tokenizer(list(texts), truncation=True, max_length=budget)["input_ids"]
+    ]
+    output_dir = Path(output_dir)
+    work_dir = output_dir.with_name(f".{output_dir.name}.trainer")
+    arguments = TrainingArguments(
+        output_dir=str(work_dir),
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_ratio,
+        weight_decay=weight_decay,
+        adam_beta2=0.98,
+        max_steps=max_steps,
+        save_strategy="no",
+        logging_steps=25,
+        report_to=[],
+        dataloader_num_workers=0,
+        seed=seed,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    collator = DataCollatorForLanguageModeling(
+        tokenizer, mlm_probability=mlm_probability, seed=seed
+    )
+    trainer = Trainer(model=model, args=arguments, train_dataset=encoded, data_collator=collator)
+    result = trainer.train()
+    model.eval()
+    with atomic_folder(output_dir, argument="--output") as staging:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "train_loss.txt").write_text(f"{result.training_loss}\n", encoding="utf-8")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return output_dir
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--reference", required=True, help="the KB model folder (architecture, tokenizer)"
+    )
+    parser.add_argument("--dataset", required=True, type=Path, help="the KB build folder")
+    parser.add_argument("--languages", required=True, help="comma-separated language codes")
+    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--max_steps", type=int, required=True)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--learning_rate", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    texts = kb_label_texts(args.dataset, args.languages.split(","))
+    return train_plain_mlm(
+        args.reference,
+        texts,
+        args.output,
+        args.max_steps,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""prixlm.similarity.bli and bli_cldr: Procrustes, the dictionary reader, BLI metrics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from prixlm.similarity.bli import (
+    evaluate_bli,
+    procrustes,
+    read_dictionary,
+    vecmap_normalize,
+    write_dictionary,
+)
+from prixlm.similarity.bli_cldr import dictionary_pairs, link_overlap, split_pairs
+
+
+def _rotation(dim: int, seed: int) -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=torch.Generator().manual_seed(seed)))
+    return q
+
+
+def test_procrustes_recovers_a_known_rotation_exactly():
+    source = torch.randn(50, 12, generator=torch.Generator().manual_seed(0))
+    rotation = _rotation(12, 1)
+    mapping = procrustes(source, source @ rotation)
+    torch.testing.assert_close(mapping, rotation, rtol=0, atol=1e-5)
+    torch.testing.assert_close(mapping @ mapping.T, torch.eye(12), rtol=0, atol=1e-5)
+
+
+def test_vecmap_normalize_is_unit_centred_unit():
+    vectors = torch.randn(30, 6, generator=torch.Generator().manual_seed(2)) + 5.0
+    normalized = vecmap_normalize(vectors)
+    torch.testing.assert_close(normalized.norm(dim=1), torch.ones(30))
+    unit = vectors / vectors.norm(dim=1, keepdim=True)
+    centred = unit - unit.mean(dim=0)
+    torch.testing.assert_close(normalized, centred / centred.norm(dim=1, keepdim=True))
+
+
+class _TableEmbedder:
+    """Embeds by lookup: `table[text]`."""
+
+    def __init__(self, table: dict[str, torch.Tensor]):
+        self.table = table
+
+    def embed(self, texts):
+        return torch.stack([self.table[t] for t in texts])
+
+
+def test_bli_on_a_rotated_space_is_perfect_and_on_a_shuffled_one_is_not():
+    generator = torch.Generator().manual_seed(3)
+    words = [f"w{i}" for i in range(60)]
+    vectors = torch.randn(60, 16, generator=generator)
+    rotation = _rotation(16, 4)
+    table = {w: vectors[i] for i, w in enumerate(words)}
+    table |= {f"t{i}": vectors[i] @ rotation for i in range(60)}
+    pairs = [(f"w{i}", f"t{i}") for i in range(60)]
+    metrics = evaluate_bli(_TableEmbedder(table), pairs[:40], pairs[40:])
+    assert metrics["accuracy"] == metrics["hits@1"] == 1.0 and metrics["mrr"] == 1.0
+    assert (metrics["num_train_pairs"], metrics["num_test_pairs"], metrics["num_candidates"]) == (
+        40,
+        20,
+        20,
+    )
+    # a source word with two gold targets: its rank is that of the better one
+    two_golds = evaluate_bli(_TableEmbedder(table), pairs[:40], pairs[40:] + [("w40", "t41")])
+    assert two_golds["num_queries"] == 20 and two_golds["accuracy"] == 1.0
+    shuffled = {f"t{i}": vectors[(i * 7 + 3) % 60] for i in range(60)}
+    broken = evaluate_bli(_TableEmbedder(table | shuffled), pairs[:40], pairs[40:])
+    assert broken["accuracy"] < 0.3
+
+
+def test_dictionary_reader_round_trip_and_file_line_errors(tmp_path):
+    path = tmp_path / "en-fi.txt"
+    write_dictionary([("January", "tammikuu"), ("seconds", "sekunnit")], path)
+    assert path.read_text(encoding="utf-8") == "January\ttammikuu\nseconds\tsekunnit\n"
+    path.write_text("January\ttammikuu\n\nlight year\tvalovuosi\r\n", encoding="utf-8")
+    assert read_dictionary(path) == [("January", "tammikuu"), ("light year", "valovuosi")]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("January\ttammikuu\nFebruary helmikuu\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.txt:2: expected 'source<TAB>target'"):
+        read_dictionary(bad)
+    bad.write_text("a\tb\n\t\tc\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.txt:2:"):
+        read_dictionary(bad)
+    with pytest.raises(ValueError, match="contains a tab"):
+        write_dictionary([("a\tb", "c")], tmp_path / "x.txt")
+
+
+def test_cldr_dictionary_is_held_out_of_the_kb_and_split_without_overlap():
+    from prixlm.data.cldr.export import build_locale_kb
+
+    pairs = dictionary_pairs("en", "fi")
+    assert ("January", "tammikuu") in pairs and len(pairs) > 300
+    english, finnish = build_locale_kb("en"), build_locale_kb("fi")
+    kb_labels = {label.casefold() for label in english.labels.values()}
+    assert not any(source.casefold() in kb_labels for source, _ in pairs)
+    links = [(english.labels[e], finnish.labels[e]) for e in english.labels if e in finnish.labels]
+    assert link_overlap(pairs, links) == 0.0
+    assert link_overlap([links[0], ("January", "tammikuu")], links) == 0.5
+    train, test = split_pairs(pairs, seed=0)
+    assert len(train) + len(test) == len(pairs) and len(test) >= 0.25 * len(pairs)
+    assert not {s for s, _ in train} & {s for s, _ in test}
+    assert split_pairs(pairs, seed=0) == (train, test)
