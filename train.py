@@ -28,7 +28,9 @@ Run commands::
 
 The release folder `<output_dir>/model` holds `model.safetensors`, the config with
 `auto_map`, the custom code, the tokenizer with the added tokens, `generation_config.json`,
-`training_args.json` and the metrics; `<output_dir>/lp_curve.png` is the paper's Fig. 2.
+`training_args.json` and the metrics, and is self-contained (`prixlm.release.folder`): the
+pipeline (`pipeline_prixlm.py`), `handler.py` and `candidates.json` (every entity label per
+language of the dataset); `<output_dir>/lp_curve.png` is the paper's Fig. 2.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from modeling_prixlm.formatting import MAX_FACT_LENGTH, add_prixlm_tokens, check_tokenizer_matches
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
+from prixlm.release.folder import dataset_candidates
 from prixlm.training.collator import PrixLMCollator
 from prixlm.training.data import (
     load_split,
@@ -264,6 +267,12 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
         Path(training_args.output_dir) / "model",
         {"train_results.json": metrics},
         model_card=card.read_text(encoding="utf-8") if card.is_file() else None,
+        # the pipeline's candidates: every entity label per language (as evaluate_lp ranks)
+        candidates=(
+            dataset_candidates(data_args.dataset_dir, languages)
+            if training_args.should_save
+            else None
+        ),
     )
     if trainer.is_world_process_zero():
         print(
