@@ -26,7 +26,7 @@ per concept:
 - each pair of languages links concept `i` with probability `link_share` (0.6); a link is
   written in both languages' files (`owl:sameAs`, as the release does).
 
-So an input line count is about `languages * entities * (2.5 + 1.2 * (languages - 1))`.
+So an input line count is about `languages * entities * (2.5 + 0.6 * (languages - 1))`.
 Everything is a pure function of `(seed, language, concept)` (a 64-bit mix, no state), so
 the output does not depend on the chunking, and memory stays flat: the generator holds one
 chunk of lines and a bounded cache of popular objects' labels.
