@@ -1,0 +1,54 @@
+"""A tiny Prix-LM trained with `PrixLMTrainer` and released with its candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import pytest
+from release_kb import CANDIDATES, LINKS
+from tiny_models import TINY_FACTS, make_tiny_model
+
+from modeling_prixlm.formatting import encode_link, encode_triple
+from prixlm.training.collator import PrixLMCollator
+from prixlm.training.trainer import PrixLMTrainer
+
+
+def _training_rows(tokenizer) -> datasets.Dataset:
+    facts = [encode_triple(tokenizer, *fact) for fact in TINY_FACTS]
+    facts += [encode_link(tokenizer, *link) for link in LINKS]
+    return datasets.Dataset.from_list(
+        [{"input_ids": f.input_ids, "labels": f.labels} for f in facts]
+    )
+
+
+@pytest.fixture(scope="session")
+def released(tiny_tokenizer, tmp_path_factory):
+    """(model, tokenizer, release folder): 40 steps on the tiny facts, `save_release` with
+    `CANDIDATES` (the folder is completed before it is published)."""
+    from transformers import TrainingArguments
+
+    root = tmp_path_factory.mktemp("release")
+    model = make_tiny_model(tiny_tokenizer, seed=3, dropout=0.0)
+    args = TrainingArguments(
+        output_dir=str(root / "run"),
+        max_steps=40,
+        learning_rate=5e-3,
+        per_device_train_batch_size=8,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        seed=3,
+    )
+    trainer = PrixLMTrainer(
+        model=model,
+        args=args,
+        train_dataset=_training_rows(tiny_tokenizer),
+        data_collator=PrixLMCollator(tiny_tokenizer.pad_token_id),
+        processing_class=tiny_tokenizer,
+    )
+    trainer.train()
+    folder = trainer.save_release(Path(root) / "model", candidates=CANDIDATES)
+    return trainer.model.eval(), tiny_tokenizer, folder

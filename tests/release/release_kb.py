@@ -1,0 +1,10 @@
+"""The tiny release's candidates and links (shared by the release tests and their fixtures)."""
+
+from __future__ import annotations
+
+#: Candidates per language of the release (the tiny KB's objects and subjects).
+CANDIDATES = {
+    "en": ["euro", "German", "French", "Japanese yen", "Japanese", "Swiss franc", "Germany"],
+    "de": ["Euro", "Deutschland", "Französisch", "Frankreich"],
+}
+LINKS = [("Germany", "en", "de", "Deutschland"), ("France", "en", "de", "Frankreich")]

@@ -1,0 +1,203 @@
+"""Issue 11: the release folder used as a Hub user would, offline, with this package unimportable.
+
+One fresh subprocess (HF_HUB_OFFLINE=1, cwd outside the repository, `prixlm` and
+`modeling_prixlm` blocked) runs the folder's custom pipeline (with and without a task name)
+and its `handler.py` (loaded as Inference Endpoints load it: the file alone), and must
+return the ranked objects and scores of `predict_objects` in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from release_kb import CANDIDATES
+
+from prixlm.link_prediction.decoding import predict_objects
+from prixlm.release.folder import widget_examples
+
+TOP_K, BEAMS = 4, 3
+#: (pipeline input, the query and candidate language `predict_objects` gets)
+QUERIES = [
+    ("Germany | currency", ("Germany", "currency"), "en"),
+    ({"subject": "Japan", "relation": "currency"}, ("Japan", "currency"), "en"),
+    ("Deutschland | Währung | de", ("Deutschland", "Währung"), "de"),
+    (
+        {"subject": "Germany", "language": "en", "target_language": "de"},
+        ("Germany", "en", "de"),
+        "de",
+    ),
+]
+BAD_INPUTS = {
+    "no_separator": "Germany currency",
+    "unknown_language": "Germany | currency | xx",
+    "unknown_link_language": {"subject": "Germany", "language": "en", "target_language": "fr"},
+    "bad_keys": {"subject": "Germany", "object": "euro"},
+}
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    for name in ("prixlm", "modeling_prixlm", "train"):
+        sys.modules[name] = None  # the package is unimportable: only the folder's code serves
+    import importlib.util, json
+    from transformers import pipeline
+    folder, request = sys.argv[1], json.loads(sys.argv[2])
+    out = {}
+    try:
+        import prixlm  # noqa: F401
+        out["prixlm_importable"] = True
+    except ImportError:
+        out["prixlm_importable"] = False
+    params = request["parameters"]
+    pipe = pipeline(model=folder, trust_remote_code=True)  # no task name
+    named = pipeline("prixlm-link-prediction", model=folder, trust_remote_code=True)
+    out["pipeline_class"] = type(pipe).__name__
+    out["pipeline"] = [pipe(query, **params) for query in request["queries"]]
+    out["named_pipeline"] = named(request["queries"][0], **params)
+    spec = importlib.util.spec_from_file_location("handler", folder + "/handler.py")
+    handler_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handler_module)  # as Inference Endpoints do: the file alone
+    handler = handler_module.EndpointHandler(folder)
+    out["handler"] = [handler({"inputs": q, "parameters": params}) for q in request["queries"]]
+    out["handler_batch"] = handler({"inputs": request["queries"], "parameters": params})
+    out["widget_pipeline"] = [pipe(w["text"], **params) for w in request["widgets"]]
+    out["widget_handler"] = [handler({"inputs": w["text"]}) for w in request["widgets"]]
+    out["errors"] = {}
+    for name, bad in request["bad"].items():
+        for via, run in (("pipeline", lambda: pipe(bad)), ("handler", lambda: handler({"inputs": bad}))):
+            try:
+                run()
+                out["errors"][f"{name}/{via}"] = None
+            except (ValueError, TypeError) as error:
+                out["errors"][f"{name}/{via}"] = f"{type(error).__name__}: {error}"
+    try:
+        handler({"inputs": "Germany | currency", "parameters": {"beams": 3}})
+    except ValueError as error:
+        out["errors"]["bad_parameter/handler"] = str(error)
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+def _expected(model, tokenizer, query, language, num_beams=BEAMS, top_k=TOP_K):
+    ranked = predict_objects(model, tokenizer, [query], CANDIDATES[language], num_beams=num_beams)
+    return [
+        (label, score) for label, score in zip(ranked[0].labels, ranked[0].scores, strict=True)
+    ][:top_k]
+
+
+def _pairs(answer):
+    return [(item["object"], item["score"]) for item in answer]
+
+
+def _assert_same(answer, expected):
+    assert [label for label, _ in _pairs(answer)] == [label for label, _ in expected]
+    assert [score for _, score in _pairs(answer)] == pytest.approx(
+        [score for _, score in expected], abs=1e-4
+    )
+
+
+@pytest.fixture(scope="module")
+def child(released, tmp_path_factory):
+    """The subprocess's answers (JSON) for QUERIES, the widget examples and BAD_INPUTS."""
+    model, tokenizer, folder = released
+    rows = [
+        {"kind": "triple", "subject": s, "relation": r, "subject_language": "en"}
+        for s, r in (("Germany", "currency"), ("France", "official language"))
+    ]
+    widgets = widget_examples(rows, sorted(CANDIDATES), limit=2)
+    request = {
+        "queries": [query for query, _, _ in QUERIES],
+        "parameters": {"top_k": TOP_K, "num_beams": BEAMS},
+        "widgets": widgets,
+        "bad": BAD_INPUTS,
+    }
+    workdir = tmp_path_factory.mktemp("elsewhere")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        HF_HOME=str(workdir / "hf_home"),
+        OMP_NUM_THREADS="1",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(folder), json.dumps(request)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :]), widgets
+
+
+def test_release_folder_is_self_contained(released):
+    _, _, folder = released
+    names = {p.name for p in Path(folder).iterdir()}
+    assert {"pipeline_prixlm.py", "handler.py", "beam_search.py", "decoding_steps.py",
+            "constrained_decoding.py", "formatting.py", "candidates.json"} <= names  # fmt: skip
+    config = json.loads((folder / "config.json").read_text())
+    assert config["custom_pipelines"]["prixlm-link-prediction"]["impl"] == (
+        "pipeline_prixlm.PrixLMLinkPrediction"
+    )
+    assert json.loads((folder / "candidates.json").read_text()) == CANDIDATES
+    generation = json.loads((folder / "generation_config.json").read_text())
+    assert generation["eos_token_id"] == config["end_of_object_token_id"]
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    budget = config["max_position_embeddings"] - config["pad_token_id"] - 1
+    assert tokenizer_config["model_max_length"] == budget
+
+
+def test_pipeline_and_handler_answer_as_predict_objects(released, child):
+    model, tokenizer, _ = released
+    out, _ = child
+    assert out["prixlm_importable"] is False
+    assert out["pipeline_class"] == "PrixLMLinkPrediction"
+    expected = [_expected(model, tokenizer, query, lang) for _, query, lang in QUERIES]
+    assert all(len(e) == TOP_K for e in expected[:2])  # enough completions to compare
+    for answer, single, want in zip(out["pipeline"], out["handler"], expected, strict=True):
+        _assert_same(answer, want)
+        _assert_same(single, want)
+    for answer, want in zip(out["handler_batch"], expected, strict=True):
+        _assert_same(answer, want)
+    _assert_same(out["named_pipeline"], expected[0])
+    # labels are the stored candidates: clean, no special tokens
+    labels = {label for answer in out["pipeline"] for label, _ in _pairs(answer)}
+    assert labels <= set(CANDIDATES["en"]) | set(CANDIDATES["de"])
+
+
+def test_widget_examples_run_through_pipeline_and_handler(released, child):
+    model, tokenizer, _ = released
+    out, widgets = child
+    assert widgets == [{"text": "Germany | currency"}, {"text": "France | official language"}]
+    for widget, answer, handled in zip(
+        widgets, out["widget_pipeline"], out["widget_handler"], strict=True
+    ):
+        subject, relation = (part.strip() for part in widget["text"].split("|"))
+        _assert_same(answer, _expected(model, tokenizer, (subject, relation), "en"))
+        # the handler without parameters: the pipeline's defaults (top 5, K=50)
+        _assert_same(
+            handled,
+            _expected(model, tokenizer, (subject, relation), "en", num_beams=50, top_k=5),
+        )
+
+
+def test_bad_inputs_give_clear_errors_offline(child):
+    errors = child[0]["errors"]
+    for via in ("pipeline", "handler"):
+        assert "expected 'subject | relation'" in errors[f"no_separator/{via}"]
+        assert "'Germany currency'" in errors[f"no_separator/{via}"]
+        assert "language 'xx'" in errors[f"unknown_language/{via}"]
+        assert "stored: de, en" in errors[f"unknown_language/{via}"]
+        assert "language 'fr'" in errors[f"unknown_link_language/{via}"]
+        assert "a triple query has the keys" in errors[f"bad_keys/{via}"]
+    assert "unknown parameters ['beams']" in errors["bad_parameter/handler"]

@@ -1,0 +1,193 @@
+"""`python -m prixlm.publish` and `train.py --push_to_hub`: exactly the release folder goes up.
+
+The Hub calls are recorded, not made (`hub_recorder.record_hub_calls`); `upload_folder`'s own
+file selection runs for real.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+from hub_recorder import build_tiny_dataset, record_hub_calls
+
+from prixlm.publish import NotAReleaseError, check_release, main, publish_folder
+from prixlm.release.model_card import write_model_card
+
+#: Never uploaded: staging and caches, checkpoints, optimizer/scheduler/RNG state, pickles.
+JUNK = [
+    ".cache/huggingface/upload/x.lock",
+    ".model.partial/model.safetensors",
+    "sub/.staging/optimizer.pt",
+    "__pycache__/modeling_prixlm.cpython-311.pyc",
+    "checkpoint-4/optimizer.pt",
+    "checkpoint-4/model.safetensors",
+    "optimizer.pt",
+    "scheduler.pt",
+    "rng_state.pth",
+    "training_args.bin",
+    "pytorch_model.bin",
+    "notes.pkl",
+]
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _add_junk(folder: Path) -> None:
+    for name in JUNK:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"junk")
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    return record_hub_calls(monkeypatch)
+
+
+@pytest.fixture
+def model_folder(released, tmp_path) -> Path:
+    """A copy of the tiny release folder with its card (the session fixture stays as it is)."""
+    folder = tmp_path / "prixlm-tiny"
+    shutil.copytree(released[2], folder)
+    write_model_card(folder, repo_id="me/prixlm-tiny")
+    return folder
+
+
+def test_publish_model_folder_sends_exactly_the_release_files(model_folder, hub):
+    release_files = _files(model_folder)
+    # the files a Hub user needs, all of them in the release (B's folder may add more)
+    for name in [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "configuration_prixlm.py",
+        "modeling_prixlm.py",
+        "tokenizer_config.json",
+        "training_args.json",
+    ]:
+        assert name in release_files
+    _add_junk(model_folder)
+
+    url = publish_folder(model_folder, "me/prixlm-tiny", private=True, commit_message="v1")
+
+    assert hub.repos == [
+        {"repo_id": "me/prixlm-tiny", "repo_type": "model", "private": True, "exist_ok": True}
+    ]
+    assert len(hub.commits) == 1 and hub.commits[0]["repo_type"] == "model"
+    assert hub.commits[0]["commit_message"] == "v1"
+    assert hub.sent() == release_files  # every release file, none of the JUNK
+    assert url.endswith("/commit/0")
+
+
+def test_publish_dataset_folder_sends_the_card_and_its_parquet_files(tmp_path, hub):
+    folder = build_tiny_dataset(tmp_path / "kb-to-publish")
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    _add_junk(folder)
+    header = yaml.safe_load((folder / "README.md").read_text().split("---\n")[1])
+    listed = {
+        path
+        for config in header["configs"]
+        for files in config["data_files"]
+        for path in ([files["path"]] if isinstance(files["path"], str) else files["path"])
+    }
+    # the tiny KB: en and de triples (train/validation/test where not empty) and the links
+    assert {"en/train.parquet", "de/train.parquet", "links/train.parquet"} <= listed
+
+    assert main([str(folder), "me/prixlm-kb", "--revision", "v1"]) == 0
+
+    assert hub.repos[0]["repo_type"] == "dataset" and hub.repos[0]["repo_id"] == "me/prixlm-kb"
+    assert hub.branches == [{"repo_id": "me/prixlm-kb", "branch": "v1", "repo_type": "dataset"}]
+    assert hub.commits[0]["revision"] == "v1"
+    assert hub.sent() == sorted(listed | {"README.md"})
+
+
+def test_incomplete_folders_are_refused_with_the_reason(model_folder, tmp_path, hub, capsys):
+    run = tmp_path / "run"
+    (run / "checkpoint-4").mkdir(parents=True)
+    shutil.copytree(model_folder, run / "model")
+    partial = tmp_path / ".prixlm-tiny.partial"
+    shutil.copytree(model_folder, partial)
+    no_card = tmp_path / "no-card"
+    shutil.copytree(model_folder, no_card)
+    (no_card / "README.md").unlink()
+    no_weights = tmp_path / "no-weights"
+    shutil.copytree(model_folder, no_weights)
+    (no_weights / "model.safetensors").unlink()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "README.md").write_text("# notes\n")
+
+    cases = {
+        run: "training run's output_dir",
+        partial: "staging folder",
+        no_card: "no README.md",
+        no_weights: "no model.safetensors",
+        plain: "neither a model folder",
+        tmp_path / "missing": "no such folder",
+    }
+    for folder, reason in cases.items():
+        with pytest.raises(NotAReleaseError, match=reason) as error:
+            check_release(folder)
+        assert str(folder) in str(error.value)
+    assert main([str(run), "me/x"]) == 2
+    assert f"{run}: a training run's output_dir" in capsys.readouterr().err
+    assert check_release(run / "model").repo_type == "model"  # its release folder is fine
+    assert hub.repos == hub.commits == []
+
+
+def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
+    """A tiny run with checkpoints (optimizer state inside): the Trainer never pushes; one
+    commit sends the release folder, whose card carries the run's results."""
+    import train
+
+    dataset = build_tiny_dataset(tmp_path / "kb-for-push")
+    run = tmp_path / "run"
+    settings = {
+        "--languages": "en,de", "--hidden_size": "32", "--num_hidden_layers": "2",
+        "--num_attention_heads": "2", "--intermediate_size": "64", "--tokenizer_vocab_size": "120",
+        "--learning_rate": "3e-3", "--per_device_train_batch_size": "8",
+        "--gradient_accumulation_steps": "1", "--lp_eval_queries": "2", "--lp_eval_beams": "2",
+        "--lp_eval_split": "train", "--report_to": "none", "--disable_tqdm": "true",
+        "--max_steps": "4", "--save_steps": "2", "--logging_steps": "2", "--seed": "7",
+        "--hub_model_id": "me/prixlm-run", "--hub_private_repo": "true",
+    }  # fmt: skip
+    argv = ["--dataset_dir", str(dataset), "--output_dir", str(run), "--push_to_hub", "true"]
+    release = train.main(argv + [item for pair in settings.items() for item in pair])
+
+    assert any((run / name / "optimizer.pt").is_file() for name in ("checkpoint-2", "checkpoint-4"))
+    assert hub.repos == [
+        {"repo_id": "me/prixlm-run", "repo_type": "model", "private": True, "exist_ok": True}
+    ]
+    assert len(hub.commits) == 1  # ours; the Trainer made none
+    sent = hub.sent()
+    assert sent == _files(release)
+    assert {"README.md", "lp_curve.png", "train_results.json", "model.safetensors"} <= set(sent)
+    assert not [
+        name
+        for name in sent
+        if name.endswith((".bin", ".pt", ".pth", ".pkl")) or "checkpoint" in name or "/." in name
+    ]
+    # the card: model-index = the last checkpoint's link prediction in train_results.json
+    results = json.loads((release / "train_results.json").read_text())
+    last = results["checkpoint_link_prediction"][-1]
+    card = ModelCard.load(release / "README.md")
+    got = {
+        (e.dataset_config, e.dataset_split, e.metric_type): e.metric_value
+        for e in card.data.eval_results
+    }
+    assert got == {
+        (language, "train", name if name == "hits@1" else "mrr@2"): last[f"lp_{language}/{name}"]
+        for language in ("en", "de")
+        for name in ("hits@1", "mrr")
+    }
+    assert card.data.language == ["en", "de"] and card.data.datasets == ["kb-for-push"]
+    assert "![hits@1 and MRR@K per checkpoint](lp_curve.png)" in card.text
+    assert 'pipeline(model="me/prixlm-run", trust_remote_code=True)' in card.text
