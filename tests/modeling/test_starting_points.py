@@ -17,7 +17,7 @@ from transformers import (
 
 from modeling_prixlm.formatting import encode_triple
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.release.convert_official import convert_official
+from prixlm.release.convert_official import convert_official, main
 
 
 def _xlmr_config(vocab_size: int, is_decoder: bool) -> XLMRobertaConfig:
@@ -74,6 +74,26 @@ def test_converted_official_checkpoint_gives_identical_logits(
         expected = official(ids, attention_mask=torch.ones_like(ids)).logits
         got = converted(ids, use_cache=False).logits
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+
+
+def test_converted_folder_is_self_contained_with_candidates(tiny_tokenizer, tmp_path, capsys):
+    """Issue 11: the converted folder carries the pipeline, handler.py and `--candidates`."""
+    _official_release(tiny_tokenizer, tmp_path / "official")
+    candidates = {"en": ["euro", "Japanese yen"], "de": ["Euro"]}
+    (tmp_path / "candidates.json").write_text(json.dumps(candidates))
+    main([str(tmp_path / "official"), str(tmp_path / "out"), "--candidates", str(tmp_path / "candidates.json")])  # fmt: skip
+    destination = tmp_path / "out"
+    assert capsys.readouterr().out.strip() == str(destination)
+    assert json.loads((destination / "candidates.json").read_text()) == candidates
+    assert {"pipeline_prixlm.py", "handler.py", "beam_search.py"} <= {
+        p.name for p in destination.iterdir()
+    }
+    config = json.loads((destination / "config.json").read_text())
+    assert "prixlm-link-prediction" in config["custom_pipelines"]
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"bad.json: expected \{language: \[label"):
+        main([str(tmp_path / "official"), str(tmp_path / "out2"), "--candidates", str(tmp_path / "bad.json")])  # fmt: skip
+    assert not (tmp_path / "out2").exists()
 
 
 def test_converter_rejects_foreign_weights_and_existing_output(tiny_tokenizer, tmp_path):
