@@ -92,21 +92,104 @@ def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:
         )
 
 
+class _BatchTokenized:
+    """The tokenizer as `encode_row` sees it, with its text calls answered from one batch call.
+
+    `modeling_prixlm.formatting.encode_row` (the one home of the fact layout) tokenises a
+    row's subject, relation and object one call at a time, and looks up the fact and
+    language tokens on every row. Here the distinct texts of a whole batch are tokenised in
+    one call (a fast tokenizer encodes a list in Rust, on several threads), so the per-text
+    calls become dictionary lookups and the token lookups are cached; every other attribute
+    is the tokenizer's. The ids are the same as one call per text: the encoding of a text
+    does not depend on the other texts of the batch.
+    """
+
+    def __init__(self, tokenizer: Any, texts: list[str]) -> None:
+        self._tokenizer = tokenizer
+        unique = list(dict.fromkeys(texts))
+        encoded = tokenizer(unique, add_special_tokens=False)["input_ids"] if unique else []
+        self._ids = dict(zip(unique, encoded, strict=True))
+        self._token_ids: dict[str, Any] = {}
+        self.bos_token_id = tokenizer.bos_token_id
+        self.sep_token_id = tokenizer.sep_token_id
+        self.unk_token_id = tokenizer.unk_token_id
+        self.unk_token = tokenizer.unk_token
+
+    def __call__(self, text: Any, add_special_tokens: bool = True, **kwargs: Any) -> Any:
+        ids = self._ids.get(text) if isinstance(text, str) else None
+        if ids is None or add_special_tokens or kwargs:
+            return self._tokenizer(text, add_special_tokens=add_special_tokens, **kwargs)
+        return {"input_ids": ids}
+
+    def convert_tokens_to_ids(self, tokens: Any) -> Any:
+        if not isinstance(tokens, str):
+            return self._tokenizer.convert_tokens_to_ids(tokens)
+        if tokens not in self._token_ids:
+            self._token_ids[tokens] = self._tokenizer.convert_tokens_to_ids(tokens)
+        return self._token_ids[tokens]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
+
+
+def encode_batch(
+    batch: dict[str, list[Any]], tokenizer: Any, max_length: int | None = MAX_FACT_LENGTH
+) -> dict[str, list[Any]]:
+    """Encode a batch of rows (columns of the dataset schema, each `(n,)`) as `input_ids`,
+    `labels` and `length` (lists of `m <= n` rows), dropping facts of `max_length` tokens or
+    more (None or 0 keeps all). Ids as `encode_row` gives them for each row."""
+    count = len(batch["object"])
+    columns = [name for name in ("kind", "subject", "relation", "subject_language",
+                                 "object_language", "object") if name in batch]  # fmt: skip
+    kinds = batch.get("kind", ["triple"] * count)
+    texts = [t for t in batch["subject"] + batch["object"] if isinstance(t, str)]
+    texts += [
+        relation
+        for relation, kind in zip(batch.get("relation", [None] * count), kinds, strict=True)
+        if kind != "link" and isinstance(relation, str)
+    ]
+    fast = _BatchTokenized(tokenizer, texts)
+    out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
+    for values in zip(*(batch[name] for name in columns), strict=True):
+        fact = encode_row(fast, dict(zip(columns, values, strict=True)))
+        if max_length and len(fact) >= max_length:
+            continue
+        out["input_ids"].append(fact.input_ids)
+        out["labels"].append(fact.labels)
+        out["length"].append(len(fact))
+    return out
+
+
 def tokenize_rows(
-    rows: datasets.Dataset, tokenizer: Any, max_length: int | None = MAX_FACT_LENGTH
+    rows: datasets.Dataset,
+    tokenizer: Any,
+    max_length: int | None = MAX_FACT_LENGTH,
+    num_proc: int | None = None,
+    batch_size: int = 1000,
 ) -> datasets.Dataset:
-    """Encode rows as `input_ids`, `labels`, `length`; drop facts of `max_length` tokens or more."""
+    """Encode rows as `input_ids`, `labels`, `length`; drop facts of `max_length` tokens or more.
+
+    Rows are encoded `batch_size` at a time (one tokenizer call per batch, `encode_batch`)
+    over `num_proc` processes (None or 1: this process), in one pass that also drops the
+    long facts. The ids are those of `modeling_prixlm.formatting.encode_row`, row by row.
+    """
     check_languages_have_tokens(tokenizer, rows)
-
-    def encode(row: dict[str, Any]) -> dict[str, Any]:
-        fact = encode_row(tokenizer, row)
-        return {"input_ids": fact.input_ids, "labels": fact.labels, "length": len(fact)}
-
-    encoded = rows.map(encode, remove_columns=rows.column_names, desc="tokenising facts")
-    if max_length:
-        encoded = encoded.filter(
-            lambda row: row["length"] < max_length, desc=f"dropping facts of >= {max_length} tokens"
-        )
+    if num_proc is not None and num_proc < 1:
+        raise ValueError(f"--tokenize_num_proc {num_proc}: at least 1")
+    what = (
+        f"tokenising facts, dropping those of >= {max_length} tokens"
+        if max_length
+        else ("tokenising facts")
+    )
+    encoded = rows.map(
+        encode_batch,
+        batched=True,
+        batch_size=batch_size,
+        fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
+        remove_columns=rows.column_names,
+        num_proc=num_proc if num_proc and num_proc > 1 else None,
+        desc=what,
+    )
     if len(encoded) == 0:
         raise ValueError(f"no training fact is shorter than {max_length} tokens")
     return encoded

@@ -1,0 +1,100 @@
+"""Batched, multi-process tokenisation of training rows (`prixlm.training.data.tokenize_rows`):
+the same ids as encoding row by row, one tokenizer call per batch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import datasets
+import pytest
+
+from modeling_prixlm.formatting import encode_row
+from prixlm.training.data import tokenize_rows
+
+SUBJECTS = ["Germany", "France", "Japan", "Italy", "Deutschland", "Frankreich", "Italien"]
+OBJECTS = ["euro", "Japanese yen", "German", "Französisch", "Japanisch", "Italienisch"]
+
+
+def rows_with_long_and_short_facts() -> datasets.Dataset:
+    """43 rows: triples in en/de (relations of 1-3 words, objects up to ~20 words) and links."""
+    rows: dict[str, list[Any]] = {
+        name: []
+        for name in ("kind", "subject", "relation", "object", "subject_language", "object_language")
+    }
+    for i in range(43):
+        link = i % 4 == 3
+        language = "de" if i % 3 else "en"
+        obj = " ".join([OBJECTS[i % len(OBJECTS)]] * (1 + (i * 7) % 9))  # lengths vary widely
+        rows["kind"].append("link" if link else "triple")
+        rows["subject"].append(SUBJECTS[i % len(SUBJECTS)])
+        rows["relation"].append(
+            "" if link else ["currency", "official language", "capital of the"][i % 3]
+        )
+        rows["object"].append(obj)
+        rows["subject_language"].append(language)
+        rows["object_language"].append(("en" if language == "de" else "de") if link else language)
+    return datasets.Dataset.from_dict(rows)
+
+
+def per_row(rows: datasets.Dataset, tokenizer: Any, max_length: int | None) -> list[dict]:
+    """What tokenisation gave before batching: `encode_row` row by row, then the filter."""
+    encoded = []
+    for row in rows:
+        fact = encode_row(tokenizer, row)
+        if not max_length or len(fact) < max_length:
+            encoded.append(
+                {"input_ids": fact.input_ids, "labels": fact.labels, "length": len(fact)}
+            )
+    return encoded
+
+
+class CountingTokenizer:
+    """The tokenizer, recording what each text call was given."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self.calls: list[Any] = []
+
+    def __call__(self, text: Any, **kwargs: Any) -> Any:
+        self.calls.append(text)
+        return self.tokenizer(text, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tokenizer, name)
+
+
+@pytest.mark.parametrize("max_length", [None, 40])
+def test_batched_ids_equal_the_per_row_encoding(tiny_tokenizer, max_length) -> None:
+    rows = rows_with_long_and_short_facts()
+    expected = per_row(rows, tiny_tokenizer, max_length)
+    if max_length:  # the filter matters on these rows: some dropped, some kept
+        assert 0 < len(expected) < len(rows)
+    assert {row["kind"] for row in rows} == {"triple", "link"}
+    encoded = tokenize_rows(rows, tiny_tokenizer, max_length, batch_size=7)
+    assert encoded.column_names == ["input_ids", "labels", "length"]
+    assert encoded.to_list() == expected
+
+
+def test_two_processes_give_the_same_rows(tiny_tokenizer) -> None:
+    rows = rows_with_long_and_short_facts()
+    encoded = tokenize_rows(rows, tiny_tokenizer, 40, num_proc=2, batch_size=5)
+    assert encoded.to_list() == per_row(rows, tiny_tokenizer, 40)
+
+
+def test_one_tokenizer_call_per_batch(tiny_tokenizer) -> None:
+    rows = rows_with_long_and_short_facts()
+    counting = CountingTokenizer(tiny_tokenizer)
+    encoded = tokenize_rows(rows, counting, None, batch_size=10)
+    assert len(encoded) == len(rows)
+    assert len(counting.calls) == math.ceil(len(rows) / 10)  # was 2-3 calls per row
+    assert all(isinstance(texts, list) for texts in counting.calls)
+
+
+def test_bad_rows_and_arguments_are_named(tiny_tokenizer) -> None:
+    rows = rows_with_long_and_short_facts()
+    with pytest.raises(ValueError, match="--tokenize_num_proc 0: at least 1"):
+        tokenize_rows(rows, tiny_tokenizer, num_proc=0)
+    blank = rows.map(lambda row, i: {"object": " " if i == 5 else row["object"]}, with_indices=True)
+    with pytest.raises(ValueError, match="object ' ' tokenises to nothing"):
+        tokenize_rows(blank, tiny_tokenizer, None)
