@@ -110,6 +110,10 @@ class DataArguments:
     max_fact_length: int = field(
         default=MAX_FACT_LENGTH, metadata={"help": "drop facts this long or longer; 0 keeps all"}
     )
+    tokenize_num_proc: int | None = field(
+        default=None,
+        metadata={"help": "processes that tokenise the training facts (batched); none: this one"},
+    )
     lp_eval_queries: int = field(
         default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
     )
@@ -223,7 +227,9 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
     )
     check_tokenizer_matches(tokenizer, model.config)
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
-    train_set = tokenize_rows(rows, tokenizer, data_args.max_fact_length or None)
+    train_set = tokenize_rows(
+        rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
+    )
     model.generation_config = fact_generation_config(model.config)
 
     callbacks = []
