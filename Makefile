@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: setup demo test lint bench reproduce clean table1 table1-quick
+.PHONY: setup demo test lint bench reproduce clean table1 table1-quick similarity
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ table1: setup
 table1-quick: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
 	$(PY) -m prixlm.results.table1 --profile quick --work_dir outputs/table1-quick --results outputs/table1-quick/table1.json --docs outputs/table1-quick/results.md --chart outputs/table1-quick/table1.png
+
+# Issue 12: XEL, BLI, probing of the KB model vs the plain-text baseline -> docs/similarity.md, results/similarity.json
+similarity: setup
+	$(PY) -m prixlm.similarity.report --work_dir outputs/similarity
 
 clean:
 	rm -rf outputs build *.egg-info
