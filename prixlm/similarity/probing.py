@@ -1,0 +1,392 @@
+"""Knowledge probing (paper §3.5, mLAMA): the paper's single-token protocol and exact multi-token scoring.
+
+**The paper's protocol** (`single_token`): a probe counts only when its answer is one token
+of the vocabulary that the filter allows (`probing_vocab.answer_vocabulary`: no punctuation,
+stop words or incomplete word pieces); the model's prediction is the allowed token with the
+highest probability at the answer position; accuracy is the share of probes whose prediction
+is the answer. As in LAMA, the probe's *other* true objects are filtered (never predicted):
+those in the probe files and, when a file gives them, its `all_obj_labels`.
+
+How each model is asked:
+
+- **Prix-LM** is causal over the object: the answer position is the first object position,
+  after `[O]`, where the model predicts an object's first token. `query_form="template"`
+  (default) asks with the natural-language template: the filled text before `[Y]` is the
+  subject segment and the text after it the relation segment,
+  `<s>[S] The official language of France is </s></s>[P] . </s></s>[O]`; a template with
+  nothing before or after `[Y]` cannot be asked this way and its probes are counted as
+  skipped. `query_form="triple"` asks in the KB's own form, `[S] subject [P] relation`
+  (the template's `label` if given, else the relation id split into words): link
+  prediction on the probe facts, an upper bound on what the template form can reach.
+- **A masked LM** (the plain-text baseline folder, XLM-R): the standard fill-mask route, the
+  template with `[X]` filled and `[Y]` replaced by the tokenizer's mask token; the logits at
+  the mask.
+
+**Beyond the paper** (`multi_token`, Prix-LM only): every probe, whatever its answer's length,
+ranks the relation's candidate answers (every object of the relation in that language's
+probes) by the exact log-likelihood `log p(o | prompt)` of `prixlm.link_prediction.
+candidate_scoring.score_candidates`, with the same prompt; realistic ranks, other true
+objects filtered; accuracy (= hits@1) and MRR.
+
+Per language: `accuracy` is the mean over relations (mLAMA's average), `micro_accuracy` over
+probes; `average` is the mean over languages that have probes::
+
+    python -m prixlm.similarity.probing --model outputs/demo/run/model --probes outputs/probes \
+        --languages en,de,ja --output probing.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from prixlm.link_prediction.decoding_steps import (
+    DecodingRows,
+    encode_query,
+    eval_mode,
+    left_pad,
+    model_device,
+    run_rows,
+)
+from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
+from prixlm.similarity.probing_data import Probe, ProbeSet, Template, read_mlama
+from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
+
+QUERY_FORMS = ("template", "triple")
+MODEL_KINDS = ("prixlm", "masked_lm")
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A probe with its Prix-LM prompt row or masked-LM text (None: cannot be asked)."""
+
+    probe: Probe
+    query: Mapping[str, str] | str | None
+
+
+def relation_words(relation: str) -> str:
+    """`officialLanguage` -> `official language`, `P19` -> `P19`."""
+    return (
+        re.sub(r"(?<=[a-z])(?=[A-Z])", " ", relation).lower()
+        if relation[:1].islower()
+        else relation
+    )
+
+
+def _ask(template: Template, probe: Probe, kind: str, query_form: str, mask: str | None) -> Any:
+    if kind == "masked_lm":
+        return template.fill(probe.sub_label, mask)
+    if query_form == "triple":
+        relation = template.label or relation_words(template.relation)
+        return {"kind": "triple", "subject": probe.sub_label, "relation": relation}
+    before, after = template.split(probe.sub_label)
+    if not before or not after:
+        return None
+    return {"kind": "triple", "subject": before, "relation": after}
+
+
+def answer_logits(
+    model: Any, tokenizer: Any, queries: Sequence[Any], kind: str, batch_size: int = 32
+) -> torch.Tensor:
+    """`(len(queries), vocab)` float32 logits at the answer position.
+
+    Prix-LM: `queries` are prompt rows; the logits after `[O]` (left-padded prompts). A
+    masked LM: `queries` are texts with one mask token each; the logits at the mask.
+    """
+    device = model_device(model)
+    out = []
+    with torch.no_grad(), eval_mode(model):
+        for start in range(0, len(queries), batch_size):
+            batch = queries[start : start + batch_size]
+            if kind == "prixlm":
+                prompts = [encode_query(tokenizer, row) for row in batch]
+                rows = DecodingRows(*left_pad(prompts, tokenizer.pad_token_id, device), None)
+                logits, _ = run_rows(model, rows, fresh=True, use_cache=False)
+            else:
+                encoded = tokenizer(list(batch), padding=True, return_tensors="pt").to(device)
+                is_mask = encoded["input_ids"] == tokenizer.mask_token_id
+                if not bool((is_mask.sum(dim=1) == 1).all()):
+                    raise ValueError("each masked-LM probe needs exactly one mask token")
+                logits = model(**encoded).logits[is_mask].float()
+            out.append(logits.cpu())
+    return torch.cat(out)
+
+
+def _filtered(probes: Sequence[Probe], index: int) -> set[str]:
+    """The other true objects of probe `index` (same subject and relation), gold excluded."""
+    probe = probes[index]
+    same = {p.obj_label for p in probes if p.sub_label == probe.sub_label}
+    return (same | probe.known_objects) - {probe.obj_label}
+
+
+def _single_token_id(tokenizer: Any, text: str) -> int | None:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return ids[0] if len(ids) == 1 else None
+
+
+def _summary(per_relation: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    counted = {r: m for r, m in per_relation.items() if m["num_probes"]}
+    total = sum(m["num_probes"] for m in counted.values())
+    summary: dict[str, Any] = {
+        "accuracy": (
+            sum(m["accuracy"] for m in counted.values()) / len(counted) if counted else None
+        ),
+        "micro_accuracy": (
+            sum(m["accuracy"] * m["num_probes"] for m in counted.values()) / total
+            if total
+            else None
+        ),
+        "num_probes": total,
+        "per_relation": per_relation,
+    }
+    if counted and all("mrr" in m for m in counted.values()):
+        summary["mrr"] = sum(m["mrr"] for m in counted.values()) / len(counted)
+    return summary
+
+
+def single_token_accuracy(
+    model: Any,
+    tokenizer: Any,
+    probe_set: ProbeSet,
+    kind: str,
+    query_form: str = "template",
+    stop: Iterable[str] | None = None,
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """The paper's protocol on one language (see the module doc)."""
+    vocab_size = model.config.get_text_config().vocab_size
+    allowed = answer_vocabulary(
+        tokenizer, vocab_size, stop_words(probe_set.language) if stop is None else stop
+    )
+    per_relation = {}
+    for relation, probes in sorted(probe_set.probes.items()):
+        template = probe_set.templates[relation]
+        asked = [
+            _Asked(p, _ask(template, p, kind, query_form, tokenizer.mask_token)) for p in probes
+        ]
+        gold = [_single_token_id(tokenizer, p.obj_label) for p in probes]
+        eligible = [
+            i
+            for i, g in enumerate(gold)
+            if g is not None and bool(allowed[g]) and asked[i].query is not None
+        ]
+        counts = {
+            "num_total": len(probes),
+            "num_multi_token_or_filtered": sum(g is None or not bool(allowed[g]) for g in gold),
+            "num_unaskable": sum(a.query is None for a in asked),
+        }
+        if not eligible:
+            per_relation[relation] = {"accuracy": None, "num_probes": 0, **counts}
+            continue
+        logits = answer_logits(
+            model, tokenizer, [asked[i].query for i in eligible], kind, batch_size
+        )
+        logits = logits.masked_fill(~allowed[: logits.shape[1]], float("-inf"))
+        for row, i in enumerate(eligible):
+            others = [_single_token_id(tokenizer, o) for o in _filtered(probes, i)]
+            others = [o for o in others if o is not None and o != gold[i]]
+            if others:
+                logits[row, others] = float("-inf")
+        predicted = logits.argmax(dim=1).tolist()
+        hits = sum(predicted[row] == gold[i] for row, i in enumerate(eligible))
+        per_relation[relation] = {
+            "accuracy": hits / len(eligible),
+            "num_probes": len(eligible),
+            **counts,
+        }
+    return _summary(per_relation)
+
+
+def multi_token_accuracy(
+    model: Any,
+    tokenizer: Any,
+    probe_set: ProbeSet,
+    query_form: str = "template",
+    batch_size: int = 8,
+) -> dict[str, Any]:
+    """Exact candidate scoring of every probe of one language (Prix-LM; see the module doc)."""
+    from prixlm.link_prediction.candidate_scoring import score_candidates
+
+    per_relation = {}
+    for relation, probes in sorted(probe_set.probes.items()):
+        template = probe_set.templates[relation]
+        asked = [(i, _ask(template, p, "prixlm", query_form, None)) for i, p in enumerate(probes)]
+        asked = [(i, row) for i, row in asked if row is not None]
+        if not asked:
+            per_relation[relation] = {"accuracy": None, "mrr": None, "num_probes": 0}
+            continue
+        candidates = sorted(
+            {p.obj_label for p in probes} | {o for p in probes for o in p.known_objects}
+        )
+        column = {label: c for c, label in enumerate(candidates)}
+        scores = score_candidates(
+            model, tokenizer, [row for _, row in asked], candidates, batch_size=batch_size
+        )
+        gold = torch.tensor([column[probes[i].obj_label] for i, _ in asked])
+        mask = torch.zeros(scores.shape, dtype=torch.bool)
+        for row, (i, _) in enumerate(asked):
+            mask[row, [column[o] for o in _filtered(probes, i)]] = True
+        ranks = filtered_ranks_from_scores(scores, gold, mask)
+        per_relation[relation] = {
+            "accuracy": float((ranks <= 1).double().mean()),
+            "mrr": mean_reciprocal_rank(ranks),
+            "num_probes": len(asked),
+            "num_candidates": len(candidates),
+        }
+    return _summary(per_relation)
+
+
+def _average(per_language: Mapping[str, Mapping[str, Any]], key: str = "accuracy") -> float | None:
+    values = [m[key] for m in per_language.values() if m.get(key) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def probe_model(
+    model: Any,
+    tokenizer: Any,
+    probe_sets: Mapping[str, ProbeSet],
+    kind: str = "prixlm",
+    query_form: str = "template",
+    multi_token: bool = True,
+    stop: Mapping[str, Iterable[str]] | None = None,
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """Both protocols on loaded probe sets; see `evaluate_probing` for the result."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind={kind!r}: expected one of {MODEL_KINDS}")
+    if query_form not in QUERY_FORMS:
+        raise ValueError(f"query_form={query_form!r}: expected one of {QUERY_FORMS}")
+    single = {
+        language: single_token_accuracy(
+            model,
+            tokenizer,
+            probe_set,
+            kind,
+            query_form,
+            None if stop is None else stop.get(language, ()),
+            batch_size,
+        )
+        for language, probe_set in sorted(probe_sets.items())
+    }
+    results: dict[str, Any] = {
+        "model_kind": kind,
+        "query_form": query_form if kind == "prixlm" else "fill_mask",
+        "single_token": {"per_language": single, "average": _average(single)},
+    }
+    if multi_token and kind == "prixlm":
+        multi = {
+            language: multi_token_accuracy(model, tokenizer, probe_set, query_form)
+            for language, probe_set in sorted(probe_sets.items())
+        }
+        results["multi_token"] = {
+            "per_language": multi,
+            "average": _average(multi),
+            "average_mrr": _average(multi, "mrr"),
+        }
+    return results
+
+
+def load_probed_model(model_dir: str | Path) -> tuple[Any, Any, str]:
+    """`(model, tokenizer, kind)`: a Prix-LM folder (`"prixlm"`) or a masked LM (`"masked_lm"`)."""
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+    )
+
+    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True)
+    if config.model_type == "prixlm":
+        model = AutoModelForCausalLM.from_pretrained(model_dir, trust_remote_code=True)
+        return model.eval(), tokenizer, "prixlm"
+    if tokenizer.mask_token is None:
+        raise ValueError(f"{model_dir}: neither a Prix-LM nor a masked LM (no mask token)")
+    return AutoModelForMaskedLM.from_pretrained(model_dir).eval(), tokenizer, "masked_lm"
+
+
+def evaluate_probing(
+    model_dir: str | Path,
+    probes_dir: str | Path,
+    languages: Sequence[str] | None = None,
+    query_form: str = "template",
+    multi_token: bool = True,
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """Probe a saved model (Prix-LM or masked LM) with mLAMA-layout probes.
+
+    Returns:
+        `{"model_kind", "query_form", "single_token": {"per_language": {lang: {"accuracy",
+        "micro_accuracy", "num_probes", "per_relation": {rel: {"accuracy", "num_probes",
+        "num_total", "num_multi_token_or_filtered", "num_unaskable"}}}}, "average"},
+        "multi_token": {"per_language": {lang: {"accuracy", "mrr", "micro_accuracy",
+        "num_probes", "per_relation": {...}}}, "average", "average_mrr"}}` (`multi_token`
+        for Prix-LM only). An accuracy is None where no probe could be asked.
+    """
+    model, tokenizer, kind = load_probed_model(model_dir)
+    probe_sets = read_mlama(probes_dir, languages)
+    results = probe_model(
+        model, tokenizer, probe_sets, kind, query_form, multi_token, batch_size=batch_size
+    )
+    return {"model": str(model_dir), "probes": str(probes_dir), **results}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.similarity.probing",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
+    parser.add_argument("--probes", required=True, help="an mLAMA-layout probes folder")
+    parser.add_argument("--languages", help="comma-separated (default: every language folder)")
+    parser.add_argument("--query_form", choices=QUERY_FORMS, default="template")
+    parser.add_argument("--no_multi_token", action="store_true", help="skip exact scoring")
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--output", help="write the results as JSON here (atomically)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from prixlm.atomic_output import atomic_file
+
+    args = build_parser().parse_args(argv)
+    languages = args.languages.split(",") if args.languages else None
+    results = evaluate_probing(
+        args.model,
+        args.probes,
+        languages,
+        query_form=args.query_form,
+        multi_token=not args.no_multi_token,
+        batch_size=args.batch_size,
+    )
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    if args.output:
+        with atomic_file(args.output, argument="--output") as staging:
+            staging.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+__all__ = [
+    "MODEL_KINDS",
+    "QUERY_FORMS",
+    "answer_logits",
+    "evaluate_probing",
+    "load_probed_model",
+    "multi_token_accuracy",
+    "probe_model",
+    "relation_words",
+    "single_token_accuracy",
+]
+
+if __name__ == "__main__":
+    sys.exit(main())
