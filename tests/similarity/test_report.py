@@ -1,0 +1,43 @@
+"""prixlm.similarity.report: the `make similarity` runner on the toy profile (every stage)."""
+
+from __future__ import annotations
+
+import json
+
+from prixlm.similarity import report
+
+
+def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
+    paths = {
+        "--results": tmp_path / "similarity.json",
+        "--docs": tmp_path / "similarity.md",
+        "--chart": tmp_path / "similarity_curve.png",
+    }
+    argv = ["--profile", "toy", "--work_dir", str(tmp_path / "work"), "--seed", "3"]
+    for flag, path in paths.items():
+        argv += [flag, str(path)]
+    results = report.main(argv)
+    assert json.loads(paths["--results"].read_text(encoding="utf-8")) == results
+    assert set(results["models"]) == set(report.MODELS)
+    for name, scores in results["models"].items():
+        xel = scores["xel"]["all"]
+        assert set(xel["per_language"]) == {"fi"} and 0 <= xel["average"]["accuracy"] <= 1
+        assert xel["per_language"]["fi"]["num_queries"] > 500
+        bli = scores["bli"]["en-fi"]
+        assert bli["num_test_pairs"] > 50 and 0 <= bli["accuracy"] <= bli["hits@10"] <= 1
+        assert ("probing" in scores) == (not name.endswith("+mirror"))
+    assert results["models"]["kb"]["probing"]["single_token"]["per_language"].keys() == {"en", "fi"}
+    assert results["dictionaries"]["en-fi"]["link_overlap"] == 0.0
+    assert [point["step"] for point in results["curve"]] == [2]
+    assert results["curve"][0]["lp_hits@1"] is not None
+    assert results["settings"]["seed"] == 3 and results["settings"]["mirror"]["batch_size"] == 128
+    assert "kb model" in results["wall_seconds"] and "--seed 3" in results["commands"]["kb_model"]
+    page = paths["--docs"].read_text(encoding="utf-8")
+    assert (
+        "| Prix-LM (KB) + Mirror |" in page and "en-fi" in page and "similarity_curve.png" in page
+    )
+    assert paths["--chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a second run reuses every stage and every evaluation: nothing is rebuilt
+    again = report.main(argv)
+    assert again["wall_seconds"] == {}
+    assert again["models"] == results["models"] and again["curve"] == results["curve"]
