@@ -30,7 +30,11 @@ The release folder `<output_dir>/model` holds `model.safetensors`, the config wi
 `auto_map`, the custom code, the tokenizer with the added tokens, `generation_config.json`,
 `training_args.json` and the metrics, and is self-contained (`prixlm.release.folder`): the
 pipeline (`pipeline_prixlm.py`), `handler.py` and `candidates.json` (every entity label per
-language of the dataset); `<output_dir>/lp_curve.png` is the paper's Fig. 2.
+language of the dataset); `<output_dir>/lp_curve.png` is the paper's Fig. 2. The folder's
+`README.md` is the model card rendered from its results (`prixlm.release.model_card`).
+`--push_to_hub` (`--hub_model_id org/name`, `--hub_private_repo`) uploads that folder, once
+complete, with `prixlm.publish`; the Trainer itself never pushes (it would send checkpoints,
+optimizer state and pickles).
 """
 
 from __future__ import annotations
@@ -52,7 +56,9 @@ from transformers.trainer_utils import get_last_checkpoint
 from modeling_prixlm.formatting import MAX_FACT_LENGTH, add_prixlm_tokens, check_tokenizer_matches
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
-from prixlm.release.folder import dataset_candidates
+from prixlm.publish import publish_folder
+from prixlm.release.folder import dataset_candidates, widget_examples
+from prixlm.release.model_card import write_model_card
 from prixlm.training.collator import PrixLMCollator
 from prixlm.training.data import (
     load_split,
@@ -120,6 +126,10 @@ class DataArguments:
     lp_eval_beams: int = field(default=10, metadata={"help": "beam size K of checkpoint LP"})
     lp_eval_split: str = field(
         default="validation", metadata={"help": "split sampled for checkpoint LP"}
+    )
+    dataset_hub_id: str | None = field(
+        default=None,
+        metadata={"help": "Hub id of the dataset, for the model card (default: the folder's name)"},
     )
 
 
@@ -232,6 +242,9 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
     )
     model.generation_config = fact_generation_config(model.config)
 
+    # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
+    # optimizer state, training_args.bin, its generic card); we publish the release folder.
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
     callbacks = []
     if data_args.lp_eval_queries > 0:
         evaluate = lp_evaluator(tokenizer, data_args, languages, training_args.seed)
@@ -265,14 +278,18 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
         "variant": data_args.variant,
         "world_size": training_args.world_size,
         "checkpoint_link_prediction": callbacks[0].records if callbacks else [],
+        "checkpoint_link_prediction_settings": {
+            "dataset": data_args.dataset_hub_id or data_args.dataset_dir,
+            "split": data_args.lp_eval_split,
+            "queries_per_language": data_args.lp_eval_queries,
+            "num_beams": data_args.lp_eval_beams,
+        },
     }
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
-    card = Path(__file__).with_name("model_card.md")
     release = trainer.save_release(
         Path(training_args.output_dir) / "model",
         {"train_results.json": metrics},
-        model_card=card.read_text(encoding="utf-8") if card.is_file() else None,
         # the pipeline's candidates: every entity label per language (as evaluate_lp ranks)
         candidates=(
             dataset_candidates(data_args.dataset_dir, languages)
@@ -281,6 +298,30 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
         ),
     )
     if trainer.is_world_process_zero():
+        repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
+        curve = Path(training_args.output_dir) / "lp_curve.png"
+        card_rows = (  # a few rows per language for the card's widget examples
+            row
+            for language in languages
+            for row in load_split(data_args.dataset_dir, language, "train").take(100)
+        )
+        write_model_card(  # README.md from the folder's results + the Fig. 2 curve
+            release,
+            curve=curve if curve.is_file() else None,
+            dataset_id=data_args.dataset_hub_id,
+            base_model=model_args.base_model,
+            widget=widget_examples(card_rows, languages),
+            repo_id=repo_id if push_to_hub else None,
+        )
+        if push_to_hub:  # the complete release folder, nothing else (prixlm.publish)
+            commit = publish_folder(
+                release,
+                repo_id,
+                private=training_args.hub_private_repo,
+                revision=training_args.hub_revision,
+                token=training_args.hub_token,
+            )
+            print(f"published: {commit}")
         print(
             json.dumps(
                 {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"}, indent=2

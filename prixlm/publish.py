@@ -1,0 +1,211 @@
+"""Publish a finished release folder or dataset folder to the Hugging Face Hub: the one upload path.
+
+    python -m prixlm.publish DIR REPO_ID [--private] [--revision BRANCH] [--commit_message TEXT] [--dry_run]
+
+`DIR` is either a model release folder (`config.json`, `model.safetensors`, the card
+`README.md`: what `train.py` writes to `<output_dir>/model` and `convert_official` writes) or
+a dataset folder (Parquet files and a card whose YAML has `configs:`, what
+`prixlm.data.dbpedia.build` writes). The kind decides the repo type. Folders that are not
+complete releases are refused with the reason: a staging folder (`.<name>.partial`,
+`.<name>.old`), a training run's `output_dir` (checkpoints, optimizer state), a folder
+without a card. The repo is created if needed (`create_repo(exist_ok=True)`), then the folder
+is sent with `HfApi.upload_folder`, leaving out `IGNORE_PATTERNS`: hidden entries (`.git`,
+staging folders, caches), checkpoints, optimizer/scheduler/RNG state, and every pickle
+(`*.bin`, `*.pkl`, `*.pt`, `*.pth`: weights go as safetensors only).
+
+`train.py --push_to_hub` calls `publish_folder` on the release folder once it is complete
+(the Trainer itself never pushes). Authentication is huggingface_hub's (`hf auth login` or
+`HF_TOKEN`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from huggingface_hub import DatasetCard, HfApi, ModelCard
+from huggingface_hub.utils import filter_repo_objects
+
+from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
+
+CARD = "README.md"
+MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+IGNORE_PATTERNS = [
+    ".*",  # hidden entries at the top: .git, .staging, .<name>.partial, .cache
+    "*/.*",  # ... and below
+    "*__pycache__*",
+    "*.pyc",
+    "checkpoint-*",
+    "*/checkpoint-*",
+    "optimizer.*",
+    "*/optimizer.*",
+    "scheduler.*",
+    "*/scheduler.*",
+    "rng_state*",
+    "*/rng_state*",
+    "trainer_state.json",
+    "training_args.bin",
+    "*.bin",  # pickles: the Trainer's training_args.bin, pytorch_model.bin
+    "*.pkl",
+    "*.pickle",
+    "*.pt",
+    "*.pth",
+    "*.ckpt",
+    "runs/*",  # TensorBoard logs
+]
+#: Entries that mark a training run's output_dir rather than its release folder.
+RUN_MARKERS = ("checkpoint-*", ".staging", "trainer_state.json", "optimizer.pt")
+
+
+class NotAReleaseError(ValueError):
+    """The folder is not a complete model release or dataset folder."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """A folder checked for upload: its repo type and the files that would be sent."""
+
+    folder: Path
+    repo_type: str  # "model" or "dataset"
+    files: list[str]  # relative POSIX paths, sorted
+
+
+def _refuse(folder: Path, reason: str) -> NotAReleaseError:
+    return NotAReleaseError(f"DIR {folder}: {reason}; not publishing it")
+
+
+def release_kind(folder: str | Path) -> str:
+    """`"model"` or `"dataset"`; `NotAReleaseError` naming the folder if it is neither or
+    is not complete (a staging folder, a run's output_dir, no card, an unreadable card)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise _refuse(folder, "no such folder")
+    name = folder.resolve().name
+    if name.startswith(".") and name.endswith((PARTIAL_SUFFIX, OLD_SUFFIX)):
+        raise _refuse(folder, "a staging folder of an unfinished or interrupted write")
+    for marker in RUN_MARKERS:
+        found = sorted(folder.glob(marker))
+        if found:
+            raise _refuse(
+                folder,
+                f"a training run's output_dir ({found[0].name} inside); publish its release "
+                f"folder {folder / 'model'} instead",
+            )
+    card = folder / CARD
+    is_model = (folder / "config.json").is_file()
+    if is_model and not any((folder / weights).is_file() for weights in MODEL_WEIGHTS):
+        raise _refuse(folder, f"config.json but no {' or '.join(MODEL_WEIGHTS)}")
+    if not card.is_file():
+        kind = "model" if is_model else "dataset"
+        raise _refuse(folder, f"no {CARD} ({kind} card): not a complete release")
+    try:
+        if is_model:
+            ModelCard.load(card)
+            return "model"
+        data = DatasetCard.load(card).data.to_dict()
+    except ValueError as error:  # invalid YAML or model-index
+        raise _refuse(folder, f"{card}: unreadable card ({error})") from error
+    if not data.get("configs"):
+        raise _refuse(folder, "neither a model folder (config.json) nor a dataset (configs:)")
+    return "dataset"
+
+
+def check_release(folder: str | Path) -> Release:
+    """The folder's kind and the files `publish_folder` would send (after `IGNORE_PATTERNS`)."""
+    folder = Path(folder)
+    repo_type = release_kind(folder)
+    every = sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+    )
+    files = list(filter_repo_objects(every, ignore_patterns=IGNORE_PATTERNS))
+    return Release(folder, repo_type, files)
+
+
+def publish_folder(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+    api: HfApi | None = None,
+) -> str:
+    """Create `repo_id` if needed and upload the release or dataset `folder` to it.
+
+    Args:
+        folder: a complete model release or dataset folder (`check_release`).
+        repo_id: `org/name` (or `name`: the token owner's namespace).
+        private: visibility of a new repo (an existing repo keeps its own).
+        revision: branch to commit to (created from main if missing); default main.
+        commit_message: default `"Upload Prix-LM <model|dataset> from <folder name>"`.
+        token: default: huggingface_hub's saved token or `HF_TOKEN`.
+    Returns:
+        The URL of the commit.
+    """
+    release = check_release(folder)
+    api = api or HfApi(token=token)
+    url = api.create_repo(repo_id, repo_type=release.repo_type, private=private, exist_ok=True)
+    if revision:
+        api.create_branch(url.repo_id, branch=revision, repo_type=release.repo_type, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=url.repo_id,
+        folder_path=release.folder,
+        repo_type=release.repo_type,
+        revision=revision,
+        commit_message=commit_message
+        or f"Upload Prix-LM {release.repo_type} from {release.folder.resolve().name}",
+        ignore_patterns=list(IGNORE_PATTERNS),
+    )
+    return str(getattr(commit, "commit_url", commit))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.publish",
+        description="Upload a release folder (model) or a dataset folder to the Hub.",
+    )
+    parser.add_argument("folder", metavar="DIR", help="release folder or dataset folder")
+    parser.add_argument("repo_id", metavar="REPO_ID", help="org/name on the Hub")
+    parser.add_argument("--private", action="store_true", help="create the repo private")
+    parser.add_argument("--revision", default=None, help="branch to commit to (default main)")
+    parser.add_argument("--commit_message", default=None)
+    parser.add_argument("--dry_run", action="store_true", help="list the files, send nothing")
+    args = parser.parse_args(argv)
+    try:
+        release = check_release(args.folder)
+    except NotAReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{release.repo_type} {release.folder} -> {args.repo_id}: {len(release.files)} files")
+    for name in release.files:
+        print(f"  {name}")
+    if args.dry_run:
+        return 0
+    print(
+        publish_folder(
+            args.folder,
+            args.repo_id,
+            private=args.private or None,
+            revision=args.revision,
+            commit_message=args.commit_message,
+        )
+    )
+    return 0
+
+
+__all__ = [
+    "IGNORE_PATTERNS",
+    "NotAReleaseError",
+    "Release",
+    "check_release",
+    "publish_folder",
+    "release_kind",
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,353 @@
+"""The model card (`README.md`) of a release folder, rendered from the folder's results.
+
+`write_model_card(folder, ...)` reads what the folder holds (`config.json`,
+`training_args.json`, `train_results.json` with the link prediction at every checkpoint) plus
+any `evaluate_lp` JSON reports, and renders the repository's `model_card.md` (a Jinja
+template) with `huggingface_hub.ModelCard.from_template`: the YAML (languages, datasets, base
+model, widget examples, `model-index` with hits@1/3/10 and MRR per dataset, config and split)
+is `ModelCardData`'s, never hand-written; the body gets the results table, the Fig. 2 curve
+(copied into the folder as `lp_curve.png`) and the training hyper-parameters.
+
+    python -m prixlm.release.model_card FOLDER [--evaluation results.json ...] \\
+        [--curve runs/x/lp_curve.png] [--dataset_id org/prixlm-dbpedia] [--base_model xlm-roberta-base] \\
+        [--repo_id org/prixlm]
+
+The numbers on the card are the JSON's, unrounded, in `model-index` (fractions in [0, 1]);
+the Markdown table shows them in %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from prixlm.atomic_output import atomic_file
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
+CURVE_NAME = "lp_curve.png"
+TASK_TYPE = "link-prediction"
+TASK_NAME = "Link prediction (filtered)"
+METRICS = ("hits@1", "hits@3", "hits@10")
+TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
+DEFAULT_QUERY = "Germany | currency"
+#: training_args.json fields shown on the card, in this order.
+HYPERPARAMETERS = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "num_train_epochs",
+    "max_steps",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_epsilon",
+    "weight_decay",
+    "seed",
+    "bf16",
+    "fp16",
+)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+
+
+def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The last checkpoint's link prediction in `train_results.json`, as an `evaluate_lp`
+    report (`{"dataset", "split", "mode", "num_beams", "results": {language: metrics}}`).
+
+    `checkpoint_link_prediction` records are `{"step": n, "lp_<language>/hits@1": x,
+    "lp_<language>/mrr": y}` (MRR over the K beams, i.e. MRR@K); the sampling settings are
+    `checkpoint_link_prediction_settings`. `None` when no checkpoint was evaluated.
+    """
+    records = train_results.get("checkpoint_link_prediction") or []
+    if not records:
+        return None
+    last = max(records, key=lambda record: record["step"])
+    settings = train_results.get("checkpoint_link_prediction_settings", {})
+    num_beams = settings.get("num_beams")
+    results: dict[str, dict[str, float | int]] = {}
+    for key, value in last.items():
+        if key == "step":
+            continue
+        language, metric = key.removeprefix("lp_").split("/", 1)
+        if metric == "mrr" and num_beams:
+            metric = f"mrr@{num_beams}"
+        results.setdefault(language, {})[metric] = value
+        if settings.get("queries_per_language"):
+            results[language].setdefault("num_queries", settings["queries_per_language"])
+    return {
+        "dataset": settings.get("dataset"),
+        "split": settings.get("split", "validation"),
+        "mode": "beam",
+        "num_beams": num_beams,
+        "step": last["step"],
+        "results": results,
+    }
+
+
+def _dataset_id(report: Mapping[str, Any], dataset_id: str | None) -> str:
+    """The Hub id for a report's dataset: `dataset_id`, else the report's (a local folder
+    counts by its name)."""
+    if dataset_id:
+        return dataset_id
+    dataset = report.get("dataset") or "prixlm-dataset"
+    return Path(dataset).name if Path(dataset).exists() else str(dataset)
+
+
+def _metric_name(metric: str) -> str:
+    """`hits@1` -> `Hits@1 (filtered)`, `mrr@10` -> `MRR@10 (filtered)`."""
+    name = metric.upper() if metric.startswith("mrr") else metric.replace("hits", "Hits")
+    return f"{name} (filtered)"
+
+
+def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
+    return next((key for key in metrics if key == "mrr" or key.startswith("mrr@")), None)
+
+
+def eval_results(
+    reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None
+) -> list[EvalResult]:
+    """One `EvalResult` per report, config and metric (hits@1/3/10 and MRR or MRR@K).
+
+    A result key `config/language` (the `all` or `links` config, per object language) gives
+    `dataset_config=config` and `dataset_args={"object_language": language}`.
+    """
+    results = []
+    for report in reports:
+        dataset = _dataset_id(report, dataset_id)
+        for name, metrics in report["results"].items():
+            config, _, language = name.partition("/")
+            mrr = _mrr_key(metrics)
+            for metric in [m for m in METRICS if m in metrics] + ([mrr] if mrr else []):
+                results.append(
+                    EvalResult(
+                        task_type=TASK_TYPE,
+                        task_name=TASK_NAME,
+                        dataset_type=dataset,
+                        dataset_name=dataset,
+                        dataset_config=config,
+                        dataset_split=report.get("split"),
+                        dataset_args={"object_language": language} if language else None,
+                        metric_type=metric,
+                        metric_name=_metric_name(metric),
+                        metric_value=metrics[metric],
+                        metric_config=report.get("mode"),
+                    )
+                )
+    return results
+
+
+def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None) -> str:
+    """A Markdown table: one row per report and config, metrics in %."""
+    lines = [
+        "| dataset | config | split | mode | queries | hits@1 | hits@3 | hits@10 | MRR |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for report in reports:
+        mode = report.get("mode") or ""
+        if report.get("num_beams") and mode == "beam":
+            mode = f"beam (K={report['num_beams']})"
+        if "step" in report:
+            mode += f", step {report['step']}"
+        for name, metrics in report["results"].items():
+            mrr = _mrr_key(metrics)
+            values = [
+                f"{100 * metrics[key]:.1f}" if key in metrics else "–"
+                for key in (*METRICS, mrr or "mrr")
+            ]
+            mrr_label = f" ({mrr.upper()})" if mrr and mrr != "mrr" else ""
+            lines.append(
+                f"| {_dataset_id(report, dataset_id)} | {name} | {report.get('split', '')} "
+                f"| {mode} | {metrics.get('num_queries', '–')} | {' | '.join(values)}{mrr_label} |"
+            )
+    return "\n".join(lines)
+
+
+def hyperparameters(
+    training_args: Mapping[str, Any], train_results: Mapping[str, Any], config: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    """(name, value) rows for the card: the optimiser and schedule, batch, data and size."""
+    rows: list[tuple[str, Any]] = [
+        (name, training_args[name])
+        for name in HYPERPARAMETERS
+        if name in training_args and training_args[name] not in (None, -1, False)
+    ]
+    world_size = train_results.get("world_size", 1)
+    if "per_device_train_batch_size" in training_args:
+        batch = (
+            training_args["per_device_train_batch_size"]
+            * training_args.get("gradient_accumulation_steps", 1)
+            * world_size
+        )
+        rows.append(("global batch (devices × per device × accumulation)", batch))
+    for name in ("world_size", "variant", "train_facts", "train_loss", "train_runtime"):
+        if name in train_results:
+            rows.append((name, train_results[name]))
+    for name in ("hidden_dropout_prob", "hidden_size", "num_hidden_layers", "vocab_size"):
+        if name in config:
+            rows.append((name, config[name]))
+    return rows
+
+
+def _widget(examples: Sequence[str | Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    if not examples:
+        return [{"text": DEFAULT_QUERY}]
+    return [{"text": e} if isinstance(e, str) else dict(e) for e in examples]
+
+
+def render_model_card(
+    folder: str | Path,
+    *,
+    evaluations: Sequence[Mapping[str, Any]] = (),
+    dataset_id: str | None = None,
+    base_model: str | None = None,
+    languages: Sequence[str] | None = None,
+    widget: Sequence[str | Mapping[str, Any]] | None = None,
+    repo_id: str | None = None,
+    model_name: str | None = None,
+    curve: str | None = None,
+    template: str | Path = TEMPLATE,
+) -> ModelCard:
+    """The card of the release `folder` (not written; see `write_model_card`).
+
+    Args:
+        folder: a release folder (`config.json`; `training_args.json` and
+            `train_results.json` when trained here).
+        evaluations: `evaluate_lp --output` reports, after the last checkpoint's results.
+        dataset_id: Hub id of the dataset (default: each report's dataset, a folder by name).
+        base_model: the checkpoint this model continued, if any.
+        languages: default: `train_results.json`'s `languages`.
+        widget: widget examples (`"Germany | currency"` or `{"text": ...}`).
+        repo_id: the Hub id in the usage snippet (default: the folder's path).
+        model_name: the card's title and model-index name (default: the repo's or folder's
+            name; give it when `folder` is a staging folder).
+        curve: file name of the Fig. 2 curve inside `folder`, if there is one.
+    """
+    folder = Path(folder)
+    config = _read_json(folder / "config.json")
+    training_args = _read_json(folder / "training_args.json")
+    train_results = _read_json(folder / "train_results.json")
+    reports = [r for r in (checkpoint_report(train_results),) if r] + list(evaluations)
+    languages = list(languages or train_results.get("languages") or [])
+    widget = _widget(widget)
+    dataset_ids = sorted({_dataset_id(report, dataset_id) for report in reports})
+    if dataset_id and dataset_id not in dataset_ids:
+        dataset_ids.append(dataset_id)
+    model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
+    card_data = ModelCardData(
+        model_name=model_name,
+        language=languages or None,
+        license="apache-2.0",
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=TAGS,
+        datasets=dataset_ids or None,
+        base_model=base_model,
+        eval_results=eval_results(reports, dataset_id) or None,
+        widget=widget,
+    )
+    has_pipeline = bool(config.get("custom_pipelines")) or (folder / "pipeline_prixlm.py").exists()
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(template),
+        model_name=model_name,
+        repo_id=repo_id or str(folder),
+        base_model=base_model,
+        languages=languages,
+        object_attention=config.get("object_attention", "prefix_bidirectional"),
+        has_pipeline=has_pipeline,
+        example_query=widget[0]["text"],
+        results_table=results_table(reports, dataset_id) if reports else "",
+        curve=curve,
+        hyperparameters=hyperparameters(training_args, train_results, config),
+    )
+
+
+def write_model_card(
+    folder: str | Path, *, curve: str | Path | None = None, **options: Any
+) -> ModelCard:
+    """Render the card of `folder` (`render_model_card(**options)`) into `folder/README.md`.
+
+    `curve` (the run's `lp_curve.png`) is copied into the folder and embedded. Both files are
+    written atomically. Returns the card.
+    """
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder}: not a model folder (no config.json)")
+    curve_name = None
+    if curve is not None:
+        curve = Path(curve)
+        if not curve.is_file():
+            raise FileNotFoundError(f"--curve {curve}: no such file")
+        curve_name = CURVE_NAME
+        if curve.resolve() != (folder / CURVE_NAME).resolve():
+            with atomic_file(folder / CURVE_NAME, argument="--curve") as staging:
+                shutil.copyfile(curve, staging)
+    elif (folder / CURVE_NAME).is_file():
+        curve_name = CURVE_NAME
+    card = render_model_card(folder, curve=curve_name, **options)
+    with atomic_file(folder / "README.md", argument="FOLDER") as staging:
+        staging.write_text(str(card), encoding="utf-8")
+    return card
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """An `evaluate_lp --output` JSON; `ValueError` naming the file if it is not one."""
+    report = _read_json(Path(path))
+    if not isinstance(report.get("results"), dict):
+        raise ValueError(f"--evaluation {path}: no 'results' object (not an evaluate_lp report)")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.release.model_card", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("folder", help="release folder (config.json, train_results.json, ...)")
+    parser.add_argument("--evaluation", action="append", default=[], help="evaluate_lp JSON")
+    parser.add_argument("--curve", default=None, help="lp_curve.png of the training run")
+    parser.add_argument("--dataset_id", default=None, help="Hub id of the evaluation dataset")
+    parser.add_argument("--base_model", default=None, help="the checkpoint it continued")
+    parser.add_argument("--repo_id", default=None, help="Hub id shown in the usage snippet")
+    args = parser.parse_args(argv)
+    try:
+        write_model_card(
+            args.folder,
+            curve=args.curve,
+            evaluations=[load_report(path) for path in args.evaluation],
+            dataset_id=args.dataset_id,
+            base_model=args.base_model,
+            repo_id=args.repo_id,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    print(f"model card: {Path(args.folder) / 'README.md'}")
+    return Path(args.folder) / "README.md"
+
+
+__all__ = [
+    "checkpoint_report",
+    "eval_results",
+    "hyperparameters",
+    "load_report",
+    "render_model_card",
+    "results_table",
+    "write_model_card",
+]
+
+
+if __name__ == "__main__":
+    main()

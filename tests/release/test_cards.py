@@ -1,0 +1,177 @@
+"""Cards from results: the model card's model-index is the evaluation JSON, and the dataset
+card round-trips through `DatasetCard.load` and loads without a config name."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hub_recorder import build_tiny_dataset
+from huggingface_hub import DatasetCard, ModelCard
+
+from prixlm.data.dbpedia.card import card_data, dataset_card
+from prixlm.link_prediction.ranking import ranking_metrics
+from prixlm.release.model_card import main as model_card_main
+
+CHECKPOINTS = [  # train.py's train_results.json: LP at every checkpoint (MRR over K beams)
+    {"step": 10, "lp_en/hits@1": 0.125, "lp_en/mrr": 0.25, "lp_de/hits@1": 0.0, "lp_de/mrr": 0.1},
+    {"step": 20, "lp_en/hits@1": 0.375, "lp_en/mrr": 0.4375, "lp_de/hits@1": 0.25, "lp_de/mrr": 0.3},
+]  # fmt: skip
+CHECKPOINT_SETTINGS = {"dataset": "me/kb", "split": "validation", "queries_per_language": 8}
+
+
+def _evaluate_lp_report() -> dict:
+    """An `evaluate_lp --output` report: ranks through the real metrics, beam K=5."""
+    return {
+        "model": "me/prixlm-tiny",
+        "dataset": "me/kb",
+        "split": "test",
+        "mode": "beam",
+        "num_beams": 5,
+        "results": {
+            "en": {**ranking_metrics([1.0, 2.5, None, 4.0], cutoff=5), "num_candidates": 7},
+            "all/de": {**ranking_metrics([1.0, 1.0, 3.0], cutoff=5), "num_candidates": 4},
+        },
+    }
+
+
+def test_model_card_numbers_are_the_evaluation_json(released, tmp_path, capsys):
+    folder = tmp_path / "prixlm-tiny"
+    shutil.copytree(released[2], folder)
+    train_results = {
+        "languages": ["de", "en"],
+        "train_loss": 2.5,
+        "world_size": 1,
+        "checkpoint_link_prediction": CHECKPOINTS,
+        "checkpoint_link_prediction_settings": {**CHECKPOINT_SETTINGS, "num_beams": 10},
+    }
+    (folder / "train_results.json").write_text(json.dumps(train_results))
+    report = _evaluate_lp_report()
+    (tmp_path / "test.json").write_text(json.dumps(report))
+    curve = tmp_path / "run" / "lp_curve.png"
+    curve.parent.mkdir()
+    curve.write_bytes(b"\x89PNG fig. 2")
+    argv = [str(folder), "--evaluation", str(tmp_path / "test.json"), "--curve", str(curve)]
+    model_card_main(argv + ["--base_model", "xlm-roberta-base", "--repo_id", "me/prixlm-tiny"])
+
+    card = ModelCard.load(folder / "README.md")  # parses and checks the model-index
+    got = {
+        (e.dataset_type, e.dataset_config, (e.dataset_args or {}).get("object_language"),
+         e.dataset_split, e.metric_type): e.metric_value
+        for e in card.data.eval_results
+    }  # fmt: skip
+    expected = {
+        ("me/kb", language, None, "validation", "hits@1" if metric == "hits@1" else "mrr@10"): (
+            CHECKPOINTS[-1][f"lp_{language}/{metric}"]
+        )
+        for language in ("en", "de")
+        for metric in ("hits@1", "mrr")
+    }
+    for name, metrics in report["results"].items():
+        config, _, language = name.partition("/")
+        for metric in ("hits@1", "hits@3", "hits@10", "mrr@5"):
+            expected["me/kb", config, language or None, "test", metric] = metrics[metric]
+    assert got == expected
+    assert {e.task_type for e in card.data.eval_results} == {"link-prediction"}
+    assert card.data.model_name == "prixlm-tiny"
+    assert card.data.language == ["de", "en"] and card.data.datasets == ["me/kb"]
+    assert card.data.base_model == "xlm-roberta-base" and card.data.license == "apache-2.0"
+    assert card.data.widget and all("text" in example for example in card.data.widget)
+    # the body: the table in %, the curve copied and embedded, hyper-parameters, use, citation
+    assert "| me/kb | all/de | test | beam (K=5) | 3 | 66.7 | 100.0 | 100.0 | 77.8 (MRR@5) |" in (
+        card.text
+    )
+    assert "| me/kb | en | validation | beam (K=10), step 20 | 8 | 37.5 |" in card.text
+    assert (folder / "lp_curve.png").read_bytes() == curve.read_bytes()
+    assert "![hits@1 and MRR@K per checkpoint](lp_curve.png)" in card.text
+    training_args = json.loads((folder / "training_args.json").read_text())
+    assert f"| learning_rate | {training_args['learning_rate']} |" in card.text
+    assert 'pipeline(model="me/prixlm-tiny", trust_remote_code=True)' in card.text
+    assert "## Intended uses and limitations" in card.text and "zhou-etal-2022-prix" in card.text
+    assert "{{" not in str(card) and "{%" not in str(card)
+
+    (tmp_path / "bad.json").write_text('{"results": [1, 2]}')
+    with pytest.raises(SystemExit):
+        model_card_main([str(folder), "--evaluation", str(tmp_path / "bad.json")])
+    assert f"--evaluation {tmp_path / 'bad.json'}: no 'results' object" in capsys.readouterr().err
+
+
+def test_dataset_card_round_trips_and_loads_by_default_with_sharded_splits(tmp_path):
+    """Several shards per split (the files listed per split in `configs:`): the YAML reads
+    back as written, and `load_dataset(folder)` without a config name gives the `all` config."""
+    from prixlm.data.dbpedia.build import build_dataset
+
+    folder = build_tiny_dataset(tmp_path / "kb-sharded")
+    rows, _ = build_dataset(tmp_path / "dumps", None, ["en", "de"])
+    built = {
+        c["config_name"]: c["data_files"]
+        for c in DatasetCard.load(folder / "README.md").data.configs
+    }
+    sizes, files = {}, {}
+    for config in ("en", "de", "links"):  # each split rewritten as two shards
+        for entry in built[config]:
+            paths = [entry["path"]] if isinstance(entry["path"], str) else entry["path"]
+            table = pa.concat_tables([pq.read_table(folder / path) for path in paths])
+            for path in paths:
+                (folder / path).unlink()
+            half = (table.num_rows + 1) // 2
+            shards = [table.slice(0, half), table.slice(half)]
+            for index, shard in enumerate(s for s in shards if s.num_rows):
+                name = f"{config}/{entry['split']}-{index:05d}-of-{len(shards):05d}.parquet"
+                pq.write_table(shard, folder / name)
+                sizes[name] = (shard.num_rows, shard.nbytes)
+                files.setdefault(config, {}).setdefault(entry["split"], []).append(name)
+    files["all"] = {
+        split: [p for c in ("en", "de", "links") for p in files[c].get(split, [])]
+        for split in ("train", "validation", "test")
+        if any(split in files[c] for c in ("en", "de"))
+    }
+    text = dataset_card(rows, sizes, files=files)
+    (folder / "README.md").write_text(text, encoding="utf-8")
+
+    card = DatasetCard.load(folder / "README.md")
+    assert card.data.to_dict() == card_data(rows, sizes, "cc-by-sa-3.0", {}, files).to_dict()
+    assert str(card) == text  # written by DatasetCard: reads back unchanged
+    data = card.data
+    assert data.task_categories == ["text-generation", "graph-ml"]
+    assert data.size_categories == ["n<1K"] and data.source_datasets == ["extended|dbpedia"]
+    assert data.license == "cc-by-sa-3.0" and data.language == ["de", "en"]
+    configs = {c["config_name"]: c for c in data.configs}
+    assert [name for name, c in configs.items() if c.get("default")] == ["all"]
+    train_shards = next(f["path"] for f in configs["en"]["data_files"] if f["split"] == "train")
+    assert train_shards == files["en"]["train"] and len(train_shards) == 2
+    num_examples = {
+        (info["config_name"], split["name"]): split["num_examples"]
+        for info in data.dataset_info
+        for split in info["splits"]
+    }
+    all_train = sum(len(t["train"]) for t in rows.triples.values()) + len(rows.links)
+    assert num_examples["en", "train"] == len(rows.triples["en"]["train"])
+    assert num_examples["all", "train"] == all_train
+    for language, stats in rows.stats.items():  # statistics per language in the body
+        assert f"| {language} | {stats.entities:,} | {stats.triples:,} |" in card.text
+
+    script = (
+        "import json, sys\nfrom datasets import load_dataset\n"
+        "default = load_dataset(sys.argv[1])\n"
+        "en = load_dataset(sys.argv[1], 'en')\n"
+        "print(json.dumps([{s: default[s].num_rows for s in default}, en['train'].num_rows]))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    default, en_train = json.loads(done.stdout.strip().splitlines()[-1])
+    assert default["train"] == all_train and en_train == len(rows.triples["en"]["train"])
