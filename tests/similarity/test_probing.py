@@ -283,3 +283,35 @@ def test_cli_on_a_saved_tiny_model(tmp_path, tiny_prixlm):
     assert single["num_total"] == 2
     direct = evaluate_probing(tmp_path / "model", probes, ["en"], multi_token=False)
     assert direct["single_token"] == results["single_token"]
+
+
+def test_masked_lm_folder_is_probed_by_fill_mask(tmp_path, tiny_tokenizer):
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    config = XLMRobertaConfig(
+        vocab_size=len(tiny_tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        pad_token_id=tiny_tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    XLMRobertaForMaskedLM(config).save_pretrained(tmp_path / "mlm")
+    tiny_tokenizer.save_pretrained(tmp_path / "mlm")
+    probes = write_mlama(
+        tmp_path / "probes",
+        {
+            "en/templates.jsonl": '{"relation": "language", "template": "[X] speaks [Y] ."}\n',
+            "en/language.jsonl": '{"sub_label": "Germany", "obj_label": "German"}\n'
+            '{"sub_label": "Japan", "obj_label": "Japanese yen"}\n',
+        },
+    )
+    results = evaluate_probing(tmp_path / "mlm", probes)
+    assert results["model_kind"] == "masked_lm" and results["query_form"] == "fill_mask"
+    assert "multi_token" not in results  # exact scoring needs Prix-LM's causal object
+    single = results["single_token"]["per_language"]["en"]["per_relation"]["language"]
+    # "German" is one whole-word token of the tiny vocabulary, "Japanese yen" is not.
+    assert (single["num_total"], single["num_probes"]) == (2, 1)
+    assert single["accuracy"] in (0.0, 1.0)
