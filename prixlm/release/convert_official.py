@@ -33,11 +33,13 @@ from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from modeling_prixlm.pipeline_prixlm import read_candidates
 from prixlm.atomic_output import atomic_folder
 from prixlm.release.folder import complete_release_folder
+from prixlm.release.model_card import write_model_card
 from prixlm.training.model_factory import (
     fact_generation_config,
     match_tokenizer_to_positions,
 )
 
+OFFICIAL_REPO = "wzhouad/prix-lm"  # the release on the Hub: the card's base_model
 DROPPED_KEYS = ("roberta.embeddings.position_ids", "roberta.embeddings.token_type_ids")
 
 
@@ -119,6 +121,12 @@ def convert_official(
             tokenizer = AutoTokenizer.from_pretrained(source)
             match_tokenizer_to_positions(tokenizer, config).save_pretrained(staging)
         complete_release_folder(staging, candidates)
+        write_model_card(  # README.md: the official model's languages, no results of ours
+            staging,
+            base_model=OFFICIAL_REPO,
+            languages=sorted(code.replace("_", "-") for code in languages),
+            repo_id=str(destination),  # the usage snippet loads the final folder
+        )
     return destination
 
 

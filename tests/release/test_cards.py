@@ -175,3 +175,31 @@ def test_dataset_card_round_trips_and_loads_by_default_with_sharded_splits(tmp_p
     assert done.returncode == 0, done.stderr[-2000:]
     default, en_train = json.loads(done.stdout.strip().splitlines()[-1])
     assert default["train"] == all_train and en_train == len(rows.triples["en"]["train"])
+
+
+def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
+    """`convert_official` writes the card: the official model as base model, its languages."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
+
+    from prixlm.release.convert_official import OFFICIAL_REPO, convert_official
+
+    source = tmp_path / "official"
+    source.mkdir()
+    config = XLMRobertaConfig(
+        vocab_size=len(tiny_tokenizer), hidden_size=16, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+    )  # fmt: skip
+    official = XLMRobertaForCausalLM(config)
+    (source / "config.json").write_text(json.dumps(official.config.to_dict()))
+    state = {k: v for k, v in official.state_dict().items() if "lm_head.decoder" not in k}
+    torch.save(state, source / "pytorch_model.bin")
+    (source / "added_tokens.json").write_text(json.dumps(tiny_tokenizer.get_added_vocab()))
+    tiny_tokenizer.save_pretrained(source)
+
+    destination = convert_official(source, tmp_path / "prixlm-official")
+    card = ModelCard.load(destination / "README.md")
+    assert card.data.base_model == OFFICIAL_REPO and card.data.model_name == "prixlm-official"
+    assert card.data.language == ["de", "en", "fr", "ja"]  # the tiny tokenizer's [xx] tokens
+    assert card.data.eval_results is None and "No evaluation was recorded" in card.text
+    assert f'pipeline(model="{destination}", trust_remote_code=True)' in card.text
