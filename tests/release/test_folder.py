@@ -200,3 +200,10 @@ def test_dataset_candidates_are_the_labels_evaluate_lp_ranks(tmp_path, monkeypat
         "en": [f"thing {i}" for i in range(6)],
         "de": [f"Ding {i}" for i in range(6)],
     }
+
+
+def test_pipeline_without_candidates_says_how_to_give_them(tiny_prixlm):
+    model, tokenizer = tiny_prixlm
+    pipe = PrixLMLinkPrediction(model=model, tokenizer=tokenizer, device=-1)
+    with pytest.raises(ValueError, match=r"no candidate entities for language 'en' \(stored: none"):
+        pipe("Germany | currency", language="en")
