@@ -95,6 +95,9 @@ class MalformedLineError(DumpError):
         self.line_number = line_number
         self.reason = reason
 
+    def __reduce__(self) -> tuple:  # picklable: raised in the build's worker processes
+        return type(self), (self.path, self.line_number, self.reason)
+
 
 @dataclass
 class ReadStats:

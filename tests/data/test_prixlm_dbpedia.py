@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,21 +20,31 @@ from dbpedia_dumps import (
     write_dumps,
 )
 
-from prixlm.data.dbpedia import (
-    SplitSettings,
-    build_knowledge_base,
-    build_rows,
-    inverse_relations,
-    relation_words,
-)
-from prixlm.data.dbpedia.build import build_dataset, main
+from prixlm.data.dbpedia import SplitSettings, relation_words
+from prixlm.data.dbpedia.build import build_dataset, construct, main
 from prixlm.data.dbpedia.dumps import (
+    DumpIndex,
+    ReadOptions,
     discover_languages,
     find_dump_files,
     language_of_iri,
 )
-from prixlm.data.dbpedia.splits import rank, split_by_rank
+from prixlm.data.dbpedia.splits import inverse_relations_of, split_of
 from prixlm.data.ntriples import MalformedLineError
+
+ALL_TRAIN = SplitSettings(test_fraction=0, validation_fraction=0)
+
+
+@contextmanager
+def constructed(dumps: Path, tmp_path: Path, languages: list[str], **kwargs):
+    """The DuckDB tables of `tables` for `dumps`, and the read options."""
+    options = ReadOptions()
+    with construct(DumpIndex.scan(dumps), languages, tmp_path, options, **kwargs) as con:
+        yield con, options
+
+
+def entity_ids(con) -> dict[str, str]:
+    return dict(con.execute("SELECT iri, eid FROM entity").fetchall())
 
 
 def test_file_discovery_and_languages(tmp_path: Path, dumps: Path) -> None:
@@ -64,39 +75,59 @@ def test_relation_words() -> None:
     assert relation_words("http://x/p#populationTotal") == "population total"
 
 
-def test_construction_gives_exact_triples_and_links(dumps: Path) -> None:
-    kb = build_knowledge_base(dumps, ["de", "EN", "fr"])
-    assert kb.languages == ["de", "en", "fr"]
-    assert kb.by_language["de"].labels[DE + "Köln"] == "Köln"
-    assert kb.by_language["en"].labels[EN + "Germany"] == "Germany"
-    assert kb.by_language["en"].labels[EN + "Cologne"] == 'Cologne "Köln"'
-    for language in kb.languages:
+def test_construction_gives_exact_triples_and_links(dumps: Path, tmp_path: Path) -> None:
+    with constructed(dumps, tmp_path / "all", ["de", "en", "fr"]) as (con, options):
+        labels = {(lang, iri): label for lang, iri, label in con.sql("FROM labels").fetchall()}
+        facts = con.execute("SELECT language, s_iri, r_iri, o_iri FROM facts").fetchall()
+        links = con.execute("SELECT la, ia, lb, ib FROM pairs").fetchall()
+        ids = entity_ids(con)
+        names = dict(
+            con.execute("SELECT language || relation, name FROM relation_names").fetchall()
+        )
+    assert labels[("de", DE + "Köln")] == "Köln"
+    assert labels[("en", EN + "Germany")] == "Germany"
+    assert labels[("en", EN + "Cologne")] == 'Cologne "Köln"'
+    for language in ("de", "en", "fr"):
         expected = {
             (iri(s, language), DBO + r, iri(o, language))
             for s, r, o in FACTS
             if iri(s, language) and iri(o, language)
         }
-        assert set(kb.by_language[language].facts) == expected
-    assert len(kb.by_language["fr"].facts) == 12  # no Swiss franc, no Cologne in fr
+        assert {f[1:] for f in facts if f[0] == language} == expected
+    assert sum(f[0] == "fr" for f in facts) == 12  # no Swiss franc, no Cologne in fr
     expected_links = set()
     for key in ENTITIES:
         ends = sorted((lang, iri(key, lang)) for lang in ("de", "en", "fr") if iri(key, lang))
-        expected_links |= {(a, b) for i, a in enumerate(ends) for b in ends[i + 1 :]}
-    assert set(kb.links) == expected_links and len(kb.links) == 9 * 3 + 2
-    assert kb.entity_id(FR + "Allemagne") == kb.entity_id(DE + "Deutschland") == EN + "Germany"
-    assert kb.relation_name("de", DBO + "officialLanguage") == "official language"
-    pivot = build_knowledge_base(dumps, ["de", "en", "fr"], link_languages=["en"])
-    assert pivot.links == sorted(
-        link for link in kb.links if link[0][0] == "en" or link[1][0] == "en"
-    )
-    assert len(pivot.links) == 9 * 2 + 2
-    assert (
-        pivot.entity_id(FR + "Allemagne") == pivot.entity_id(DE + "Deutschland") == EN + "Germany"
-    )
-    malformed = {path: s.malformed for path, s in kb.options.stats.items() if s.malformed}
+        expected_links |= {(*a, *b) for i, a in enumerate(ends) for b in ends[i + 1 :]}
+    assert set(links) == expected_links and len(links) == 9 * 3 + 2
+    assert ids[FR + "Allemagne"] == ids[DE + "Deutschland"] == EN + "Germany"
+    assert names["de" + DBO + "officialLanguage"] == "official language"
+    with constructed(dumps, tmp_path / "pivot", ["de", "en", "fr"], pivots=["en"]) as (con, _):
+        pivot = con.execute("SELECT la, ia, lb, ib FROM pairs").fetchall()
+        pivot_ids = entity_ids(con)
+    assert sorted(pivot) == sorted(link for link in links if "en" in (link[0], link[2]))
+    assert len(pivot) == 9 * 2 + 2
+    assert pivot_ids[FR + "Allemagne"] == pivot_ids[DE + "Deutschland"] == EN + "Germany"
+    malformed = {path: s.malformed for path, s in options.stats.items() if s.malformed}
     assert malformed == {str(dumps / f"labels_{lang}.ttl"): 1 for lang in ("de", "en", "fr")}
-    error = kb.options.stats[str(dumps / "labels_en.ttl")].errors[0]
+    error = options.stats[str(dumps / "labels_en.ttl")].errors[0]
     assert error.startswith(f"{dumps / 'labels_en.ttl'}:15: ")
+
+
+def test_entity_ids_join_chains_of_links(tmp_path: Path) -> None:
+    """Groups are connected components, whatever their diameter: a chain of 9 links."""
+    import duckdb
+
+    from prixlm.data.dbpedia.tables import entity_ids as components
+
+    con = duckdb.connect()
+    chain = [(f"l{i}", f"x{i:02d}", f"l{i + 1}", f"x{i + 1:02d}") for i in range(9)]
+    chain += [("a", "q2", "b", "q1")]
+    con.execute("CREATE TABLE pairs (la VARCHAR, ia VARCHAR, lb VARCHAR, ib VARCHAR)")
+    con.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?)", chain)
+    components(con)
+    ids = entity_ids(con)
+    assert ids == {**{f"x{i:02d}": "x00" for i in range(10)}, "q1": "q1", "q2": "q1"}
 
 
 @pytest.mark.parametrize("suffix", [".bz2", ".gz"])
@@ -112,27 +143,36 @@ def test_strict_mode_stops_at_the_first_malformed_line(dumps: Path) -> None:
     assert main(["--dump_dir", str(dumps), "--output_dir", "/nonexistent/x", "--strict"]) == 2
 
 
-def _ranked(keys: list[tuple[str, ...]], seed: int = 0) -> list[tuple[str, ...]]:
-    """The documented split rule, re-implemented: blake2b-64 of 'seed\\x1fpart\\x1f...'."""
-
-    def digest(key):
-        data = "\x1f".join((str(seed), *key)).encode()
-        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-    return sorted(keys, key=lambda k: (digest(k), k))
+def _draw(*parts: str, seed: int = 0) -> int:
+    """The documented draw, re-implemented: md5 of 'seed\\x1fpart\\x1f...', first 8 bytes,
+    little-endian."""
+    data = "\x1f".join((str(seed), *parts)).encode()
+    return int.from_bytes(hashlib.md5(data).digest()[:8], "little")
 
 
-def test_split_by_rank_is_the_documented_rule() -> None:
-    keys = [(f"s{i}", "r", f"o{i}") for i in range(40)]
-    settings = SplitSettings(test_fraction=0.1, validation_fraction=0.05)
-    split = split_by_rank(keys, settings)
-    ranked = _ranked(keys)
-    assert [k for k in ranked if split[k] == "test"] == ranked[:4]
-    assert [k for k in ranked if split[k] == "validation"] == ranked[4:6]
-    assert sum(v == "train" for v in split.values()) == 34
-    assert rank("a", "b", seed=3) == int.from_bytes(
-        hashlib.blake2b(b"3\x1fa\x1fb", digest_size=8).digest(), "big"
+def _documented_split(key: tuple[str, ...], settings: SplitSettings) -> str:
+    unit = _draw(*key, seed=settings.seed) / 2**64
+    if unit < settings.test_fraction:
+        return "test"
+    return "validation" if unit < settings.test_fraction + settings.validation_fraction else "train"
+
+
+def test_split_draw_is_the_documented_rule() -> None:
+    import duckdb
+
+    keys = [(f"s{i}", "r", f"o{i}") for i in range(400)]
+    settings = SplitSettings(test_fraction=0.1, validation_fraction=0.05, seed=3)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE k (a VARCHAR, b VARCHAR, c VARCHAR)")
+    con.executemany("INSERT INTO k VALUES (?, ?, ?)", keys)
+    draw = "md5_number_upper(concat_ws(chr(31), '3', a, b, c))"
+    drawn = dict(
+        ((a, b, c), split)
+        for a, b, c, split in con.execute(f"SELECT *, {split_of(settings, draw)} FROM k").fetchall()
     )
+    assert drawn == {key: _documented_split(key, settings) for key in keys}
+    counts = {split: list(drawn.values()).count(split) for split in ("test", "validation")}
+    assert 40 - 18 <= counts["test"] <= 40 + 18 and 20 - 13 <= counts["validation"] <= 20 + 13
 
 
 def test_inverse_relations_rule() -> None:
@@ -140,46 +180,51 @@ def test_inverse_relations_rule() -> None:
     train += [("y", "country", "b"), ("z", "country", "c"), ("q", "country", "r")]
     train += [("m", "borders", "n"), ("n", "borders", "m"), ("p", "borders", "t")]
     # capital: 2/2 mirrored by country; country: 2/4 by capital; borders: 2/3 by itself
-    assert inverse_relations(train, 0.5) == {
+    assert inverse_relations_of(train, 0.5) == {
         "borders": ["borders"],
         "capital": ["country"],
         "country": ["capital"],
     }
-    assert inverse_relations(train, 0.6) == {"borders": ["borders"], "capital": ["country"]}
-    assert inverse_relations(train, 1.0) == {"capital": ["country"]}
+    assert inverse_relations_of(train, 0.6) == {"borders": ["borders"], "capital": ["country"]}
+    assert inverse_relations_of(train, 1.0) == {"capital": ["country"]}
 
 
 @pytest.mark.parametrize("protocol", ["fact", "language"])
-def test_splits_filters_and_filter_lists(dumps: Path, protocol: str) -> None:
+def test_splits_filters_and_filter_lists(dumps: Path, tmp_path: Path, protocol: str) -> None:
     settings = SplitSettings(protocol=protocol, test_fraction=0.3, validation_fraction=0.1)
-    kb = build_knowledge_base(dumps, ["en", "de", "fr"])
-    rows = build_rows(kb, settings)
-    key = kb.entity_id if protocol == "fact" else (lambda x: x)
+    rows, _ = build_dataset(dumps, None, settings=settings)
+    with constructed(dumps, tmp_path, ["en", "de", "fr"]) as (con, _):
+        ids = entity_ids(con)
+    key = (lambda iri: ids.get(iri, iri)) if protocol == "fact" else (lambda x: x)
     split_of = {}
     train = set()
     for language, by_split in rows.triples.items():
         for split, split_rows in by_split.items():
             for row in split_rows:
                 fact = (key(row[6]), row[7], key(row[8]))
+                draw_key = fact if protocol == "fact" else (language, *row[6:9])
+                assert split == _documented_split(draw_key, settings)
                 split_of.setdefault((language if protocol == "language" else "", fact), split)
                 assert split_of[(language if protocol == "language" else "", fact)] == split
                 if split == "train":
                     train.add(fact)
     # No validation/test triple is the inverse of a training triple under the documented rule.
-    inverses = inverse_relations(sorted(train), settings.inverse_threshold)
+    inverses = inverse_relations_of(sorted(train), settings.inverse_threshold)
     assert inverses == rows.inverse_relations
     assert inverses[DBO + "capital"] == [DBO + "country"]
     for by_split in rows.triples.values():
         for row in by_split["test"] + by_split["validation"]:
             s, r, o = key(row[6]), row[7], key(row[8])
             assert not any((o, r2, s) in train for r2 in inverses.get(r, ()))
+    assert sum(s.removed_inverse for s in rows.stats.values()) > 0
     total = {
         lang: len({(r[6], r[7], r[8]) for r in all_triple_rows(rows, lang)})
         for lang in rows.triples
     }
     for language, stats in rows.stats.items():
         assert stats.triples == total[language]
-        assert stats.triples + stats.removed_inverse == len(kb.by_language[language].facts)
+        assert stats.triples + stats.removed_inverse == stats.facts
+        assert stats.facts == (12 if language == "fr" else 14)
     # Filter lists: every object of (subject, relation) over all splits, before filtering.
     swiss = [
         r for r in all_triple_rows(rows, "de") if r[1] == "Schweiz" and r[2] == "official language"
@@ -193,56 +238,52 @@ def test_splits_filters_and_filter_lists(dumps: Path, protocol: str) -> None:
         "de",
         ["Allemagne"],
     )
-    assert len(rows.links) == 2 * len(kb.links)
+    assert len(rows.links) == 2 * (9 * 3 + 2)
 
 
-def test_language_protocol_test_counts_are_exact(dumps: Path) -> None:
+def test_language_protocol_test_counts_follow_the_draw(dumps: Path) -> None:
     settings = SplitSettings(
         protocol="language", test_fraction=0.3, validation_fraction=0.1, inverse_threshold=1.0
     )
-    kb = build_knowledge_base(dumps, ["en", "de", "fr"])
-    rows = build_rows(kb, settings)
+    rows, _ = build_dataset(dumps, None, settings=settings)
+    everything, _ = build_dataset(dumps, None, settings=ALL_TRAIN)
     for language in ("en", "de", "fr"):
-        n = len(kb.by_language[language].facts)
+        drawn = [
+            _documented_split((language, *row[6:9]), settings)
+            for row in everything.triples[language]["train"]
+        ]
         kept = rows.stats[language]
-        assert kept.splits["test"] + kept.splits["validation"] + kept.removed_inverse == round(
-            0.3 * n
-        ) + round(0.1 * n)
+        assert kept.splits["test"] + kept.splits["validation"] + kept.removed_inverse == sum(
+            split != "train" for split in drawn
+        )
+        assert kept.splits["train"] == drawn.count("train")
 
 
 def test_length_filter_drops_rows_of_30_tokens_or_more(dumps: Path) -> None:
     def length(row) -> int:  # a stand-in tokenizer: 10 format tokens + one per character
         return 10 + len(row[1]) + len(row[2]) + len(row[3])
 
-    kb = build_knowledge_base(dumps, ["en", "de", "fr"])
-    rows = build_rows(kb, SplitSettings(), length)
+    rows, _ = build_dataset(dumps, None, sequence_length=length)
+    everything, _ = build_dataset(dumps, None, settings=ALL_TRAIN)
     kept = [r for lang in rows.triples for r in all_triple_rows(rows, lang)] + rows.links
     assert kept and all(length(r) < 30 for r in kept)
-    for language in kb.languages:
-        labels = kb.by_language[language].labels
-        texts = [
-            ("triple", labels[s], kb.relation_name(language, r), labels[o])
-            for s, r, o in kb.by_language[language].facts
-        ]
+    for language in ("en", "de", "fr"):
+        texts = everything.triples[language]["train"]
         too_long = sum(length(t) >= 30 for t in texts)
         assert 0 < too_long < len(texts)
         assert rows.stats[language].removed_length == too_long
-    assert len(rows.links) == sum(
-        length(("link", a, "", b)) < 30
-        for (la, ia), (lb, ib) in kb.links
-        for a, b in [(kb.by_language[la].labels[ia], kb.by_language[lb].labels[ib])] * 2
-    )
+        assert rows.stats[language].facts == everything.stats[language].facts
+    assert len(rows.links) == sum(length(r) < 30 for r in everything.links)
+    assert 0 < len(rows.links) < len(everything.links)
 
 
 def test_tokenizer_length_filter(dumps: Path, tiny_tokenizer) -> None:
     from modeling_prixlm.formatting import encode_triple
 
     tokenizer = copy.deepcopy(tiny_tokenizer)
-    kb = build_knowledge_base(dumps, ["en", "de", "fr"])
+    everything, _ = build_dataset(dumps, None, settings=ALL_TRAIN)
     texts = [
-        (kb.by_language[lang].labels[s], kb.relation_name(lang, r), kb.by_language[lang].labels[o])
-        for lang in kb.languages
-        for s, r, o in kb.by_language[lang].facts
+        tuple(r[1:4]) for lang in everything.triples for r in everything.triples[lang]["train"]
     ]
     lengths = sorted(len(encode_triple(tokenizer, *text).input_ids) for text in texts)
     limit = lengths[len(lengths) // 2]

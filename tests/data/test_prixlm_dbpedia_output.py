@@ -21,17 +21,13 @@ from dbpedia_dumps import (
     LABEL,
     REPO,
     SAMPLES,
-    all_triple_rows,
     write_dumps,
 )
 
-from prixlm.data.dbpedia import (
-    PrixLMDBpedia,
-    SplitSettings,
-    build_knowledge_base,
-    build_rows,
-)
-from prixlm.data.dbpedia.build import build_dataset, main
+from prixlm.data.dbpedia import PrixLMDBpedia, SplitSettings
+from prixlm.data.dbpedia.build import build_dataset, construct, main
+from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
+from prixlm.data.dbpedia.splits import build_rows
 from prixlm.data.ntriples import DumpError
 
 
@@ -153,7 +149,7 @@ def test_killed_build_leaves_nothing_complete_and_rerun_is_identical(tmp_path: P
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/dbpedia_samples absent")
-def test_real_samples_as_dump_folder(tmp_path: Path) -> None:
+def test_real_samples_as_dump_folder(tmp_path: Path) -> None:  # noqa: PLR0915
     """Real DBpedia lines: en labels/facts plus the Databus hub file as the link source."""
     folder = tmp_path / "real"
     folder.mkdir()
@@ -169,28 +165,29 @@ def test_real_samples_as_dump_folder(tmp_path: Path) -> None:
         f'<http://ko.dbpedia.org/resource/아프리카> {LABEL} "아프리카"@ko .\n'
     )
     (folder / "sameas-all-wikis.ttl").write_text((SAMPLES / "sameas-all-wikis.ttl").read_text())
-    kb = build_knowledge_base(folder, ["en", "fr", "ko"])
-    assert sorted(kb.by_language["en"].facts) == [
+    index, options = DumpIndex.scan(folder), ReadOptions()
+    with construct(index, ["en", "fr", "ko"], tmp_path / "work", options) as con:
+        facts = con.execute("SELECT s_iri, r_iri, o_iri FROM facts ORDER BY ALL").fetchall()
+        pairs = con.execute("SELECT * FROM pairs").fetchall()
+        stats = build_rows(con, ["en", "fr", "ko"], SplitSettings()).stats
+        links = con.execute(
+            "SELECT subject, object, subject_language, object_language FROM rows "
+            "WHERE kind = 'link'"
+        ).fetchall()
+        relations = {
+            r for (r,) in con.sql("SELECT relation FROM rows WHERE config = 'en'").fetchall()
+        }
+    assert facts == [
         (EN + "Actrius", DBO + "country", EN + "Spain"),
         (EN + "Actrius", DBO + "director", EN + "Ventura_Pons"),
         (EN + "Actrius", DBO + "producer", EN + "Ventura_Pons"),
         (EN + "Actrius", DBO + "writer", EN + "Ventura_Pons"),
         (EN + "Alain_Connes", DBO + "doctoralAdvisor", EN + "Jacques_Dixmier"),
     ]
-    assert kb.links == [(("fr", FR + "Afrique"), ("ko", "http://ko.dbpedia.org/resource/아프리카"))]
-    rows = build_rows(kb)
-    assert {(r[1], r[3], r[4], r[5]) for r in rows.links} == {
-        ("Afrique", "아프리카", "fr", "ko"),
-        ("아프리카", "Afrique", "ko", "fr"),
-    }
-    assert rows.stats["en"].triples == 5
-    assert {r[2] for r in all_triple_rows(rows, "en")} == {
-        "country",
-        "director",
-        "producer",
-        "writer",
-        "doctoral advisor",
-    }
+    assert pairs == [("fr", FR + "Afrique", "ko", "http://ko.dbpedia.org/resource/아프리카")]
+    assert set(links) == {("Afrique", "아프리카", "fr", "ko"), ("아프리카", "Afrique", "ko", "fr")}
+    assert stats["en"].triples == 5
+    assert relations == {"country", "director", "producer", "writer", "doctoral advisor"}
 
 
 def test_bad_arguments_get_clear_errors(tmp_path: Path, dumps: Path, capsys) -> None:

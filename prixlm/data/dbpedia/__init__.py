@@ -1,10 +1,11 @@
 """Prix-LM's multilingual KB data from DBpedia-format dumps (paper §3, Table 1).
 
-dump files -> `dumps` (find and stream them) -> `construction` (labels, facts, links,
-entity ids) -> `splits` (protocols, inverse filter, filter lists, length filter) ->
-`output` + `card` (Parquet per config/split, `README.md`) -> `load_dataset(folder, "de")`.
-`schema` holds the row type, config and split names, split defaults and RDF terms;
-`build` is the CLI; `builder.PrixLMDBpedia` the `datasets` builder over the same steps.
+dump files -> `dumps` (find them) -> `records` (parse each into Parquet, in parallel) ->
+DuckDB SQL: `tables` (labels, facts, links, entity ids) -> `splits` (protocols, inverse
+filter, filter lists, length filter) -> `output` + `card` (size-bounded Parquet shards per
+config/split, `README.md`) -> `load_dataset(folder, "de")`. `schema` holds the row type,
+config and split names, split defaults and RDF terms; `build` is the CLI and
+`build_dataset`; `builder.PrixLMDBpedia` the `datasets` builder over the same build.
 
 Names are imported lazily: `schema` (used by the CLDR exporter) and `python -m ...build`
 do not pull in `datasets` and `pyarrow` through this package.
@@ -18,16 +19,15 @@ from typing import Any
 _HOMES = {
     "PrixLMDBpedia": "builder",
     "PrixLMDBpediaConfig": "builder",
-    "KnowledgeBase": "construction",
-    "build_knowledge_base": "construction",
-    "relation_words": "construction",
+    "relation_words": "tables",
+    "EngineOptions": "build",
     "FEATURES": "output",
     "COLUMNS": "schema",
     "Row": "schema",
     "SplitSettings": "schema",
     "DatasetRows": "splits",
     "build_rows": "splits",
-    "inverse_relations": "splits",
+    "inverse_relations_of": "splits",
     "build_dataset": "build",
     "tokenized_length": "build",
 }

@@ -7,22 +7,34 @@ Run::
         [--tokenizer TOKENIZER_DIR] [--ontology dbpedia_2016-10.nt] [--link_languages en]
 
 then `datasets.load_dataset("data/prixlm_kb", "de")` (offline), or push the folder to the
-Hub and `load_dataset("org/name", "de")`. The layout is described in `output`, the splits
-and filters in `splits`, the construction in `construction`.
+Hub and `load_dataset("org/name", "de")`. Engine options: `--num_proc` (parsing
+processes), `--threads`, `--memory_limit 4GB`, `--temp_dir` (spill folder),
+`--max_shard_bytes`, `--max_shard_rows`.
+
+Stages: the dumps become Parquet record files (`records`), DuckDB joins them (`tables`),
+splits and filters them (`splits`) and writes the shards (`output`), with the card (`card`).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from prixlm.atomic_output import check_parent
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
-from prixlm.data.dbpedia.construction import KnowledgeBase, build_knowledge_base
 from prixlm.data.dbpedia.dumps import (
     KNOWN_VARIANTS,
     DumpIndex,
@@ -32,15 +44,26 @@ from prixlm.data.dbpedia.dumps import (
     normalize_language,
 )
 from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
-from prixlm.data.dbpedia.output import CARD, check_replaceable, dataset_folder, write_rows
-from prixlm.data.dbpedia.schema import PROTOCOLS, Row, SplitSettings, encode_row
-from prixlm.data.dbpedia.splits import DatasetRows, SequenceLength, build_rows
+from prixlm.data.dbpedia.output import (
+    CARD,
+    DEFAULT_MAX_SHARD_BYTES,
+    DEFAULT_MAX_SHARD_ROWS,
+    check_replaceable,
+    data_files,
+    dataset_folder,
+    write_shards,
+)
+from prixlm.data.dbpedia.records import SCHEMAS, Job, convert_all
+from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings, encode_row
+from prixlm.data.dbpedia.splits import DatasetRows, build_rows, order_draw
+from prixlm.data.dbpedia.tables import build_tables, quote
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
 logger = logging.getLogger(__name__)
+WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
 
 
-def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> SequenceLength:
+def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> Callable[[Row], int]:
     """`row -> number of tokens` in the Prix-LM format (`modeling_prixlm.formatting`).
 
     The fact and language tokens are added to `tokenizer` (in place) if it lacks them.
@@ -53,6 +76,35 @@ def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> SequenceLength
         return len(encode_row(tokenizer, row).input_ids)
 
     return length
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the build runs: worker processes for parsing, DuckDB threads, its memory limit
+    (`"4GB"`; None: DuckDB's default, 80% of the RAM) and spill folder, the shard bounds."""
+
+    num_proc: int = 1
+    threads: int | None = None
+    memory_limit: str | None = None
+    temp_dir: str | Path | None = None
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
+    max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS
+
+
+def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB database that spills to `work/spill`, with `engine`'s limits."""
+    config: dict[str, Any] = {
+        "temp_directory": str(work / "spill"),
+        "preserve_insertion_order": True,
+    }
+    if engine.threads is not None:
+        config["threads"] = engine.threads
+    if engine.memory_limit is not None:
+        config["memory_limit"] = engine.memory_limit
+    try:
+        return duckdb.connect(":memory:", config=config)
+    except duckdb.Error as error:
+        raise ValueError(f"--memory_limit / --threads: {error}") from None
 
 
 def build_dataset(
@@ -68,14 +120,19 @@ def build_dataset(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     license_id: str | None = None,
     progress: bool = False,
+    engine: EngineOptions | None = None,
+    sequence_length: Callable[[Row], int] | None = None,
 ) -> tuple[DatasetRows, ReadOptions]:
     """Read the dumps, split and filter, and (if `output_dir`) write Parquet + `README.md`.
+
+    The dumps become Parquet record files (`records`, `engine.num_proc` processes), DuckDB
+    joins them (`tables`), splits and filters (`splits`) and writes the shards (`output`).
 
     Args:
         dump_dir: folder with DBpedia-format dump files (see `dumps`).
         output_dir: the folder to (re)place atomically (see `output.dataset_folder`: what an
-            earlier build wrote there is replaced, other entries are kept); None builds in
-            memory only.
+            earlier build wrote there is replaced, other entries are kept); None builds in a
+            temporary folder and returns the rows in memory.
         languages: codes to build, each with a labels and an object-facts file; default
             every language with both (see `select_languages`).
         settings: split protocol, fractions, inverse threshold, length limit.
@@ -86,14 +143,18 @@ def build_dataset(
         max_line_bytes: the longest dump line read; a longer one is an error naming it.
         license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's).
         progress: tqdm bars while reading and writing.
+        engine: processes, threads, memory limit, spill folder, shard bounds.
+        sequence_length: the length filter's measure of a row, instead of `tokenizer`'s.
 
     Returns:
-        the rows with their statistics, and the read options with per-file line counts.
+        the rows (read from the shards on access) with their statistics, and the read
+        options with per-file line counts.
 
     Raises:
         FileNotFoundError: no language to build, a named language without its files.
         ValueError: a language that ends with no triples (nothing is written).
     """
+    engine = engine or EngineOptions()
     if output_dir is not None:  # before the work, not after it
         check_parent(output_dir, argument="--output_dir")
         check_replaceable(output_dir)
@@ -101,23 +162,137 @@ def build_dataset(
     _note_variants(index)
     languages = select_languages(index, languages)
     options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
-    kb = build_knowledge_base(
-        index,
-        languages,
-        ontology=ontology,
-        link_languages=list(link_languages) if link_languages else None,
-        options=options,
-    )
-    length = tokenized_length(tokenizer, kb.languages) if tokenizer is not None else None
-    rows = build_rows(kb, settings, length)
-    _check_triples(index, kb, rows, options)
-    if output_dir is not None:
-        source = read_source_info(dump_dir)
-        with dataset_folder(output_dir) as staging:
-            sizes = write_rows(rows, staging, progress=progress)
+    settings = settings or SplitSettings()
+    pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
+    with ExitStack() as stack:
+        staging = None
+        if output_dir is not None:
+            staging = stack.enter_context(dataset_folder(output_dir))
+        if engine.temp_dir is not None:
+            Path(engine.temp_dir).mkdir(parents=True, exist_ok=True)
+        if engine.temp_dir is not None or staging is None:
+            work = Path(
+                stack.enter_context(TemporaryDirectory(prefix="prixlm_build_", dir=engine.temp_dir))
+            )
+        else:
+            work = staging / WORK
+            stack.callback(shutil.rmtree, work, ignore_errors=True)
+        con = stack.enter_context(
+            construct(index, languages, work, options, engine, pivots=pivots, ontology=ontology)
+        )
+        if tokenizer is not None:
+            sequence_length = tokenized_length(tokenizer, languages)
+        if sequence_length is not None:
+            _lengths(con, sequence_length, work)
+        rows = build_rows(con, languages, settings, lengths=sequence_length is not None)
+        _check_triples(index, rows, options)
+        folder = staging if staging is not None else work / "dataset"
+        sizes = write_shards(
+            con,
+            folder,
+            order_draw(settings),
+            max_shard_bytes=engine.max_shard_bytes,
+            max_shard_rows=engine.max_shard_rows,
+            progress=progress,
+        )
+        rows.shards = {k: v for k, v in data_files(sizes).items() if k != ALL}
+        rows.folder = folder
+        if staging is None:
+            rows.load()  # before the temporary folder goes
+        else:
+            con.close()
+            shutil.rmtree(work, ignore_errors=True)
+            source = read_source_info(dump_dir)
             card = dataset_card(rows, sizes, license_id=license_id, source=source)
             (staging / CARD).write_text(card, encoding="utf-8")
+    if output_dir is not None:
+        rows.folder = Path(output_dir)
     return rows, options
+
+
+def construct(
+    index: DumpIndex,
+    languages: list[str],
+    work: Path,
+    options: ReadOptions,
+    engine: EngineOptions | None = None,
+    *,
+    pivots: Sequence[str] | None = None,
+    ontology: str | Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Parse the dumps of `languages` into record files under `work` and build the tables
+    of `tables` in a new DuckDB connection (returned; the caller closes it)."""
+    engine = engine or EngineOptions()
+    jobs = _jobs(index, languages, list(pivots) if pivots else None, ontology, work / "records")
+    convert_all(jobs, options, engine.num_proc)
+    records: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
+    for job in jobs:
+        records[job.kind].append(job.output)
+    con = connect(work, engine)
+    try:
+        build_tables(con, records, pivots=pivots)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _jobs(
+    index: DumpIndex,
+    languages: list[str],
+    pivots: list[str] | None,
+    ontology: str | Path | None,
+    folder: Path,
+) -> list[Job]:
+    """The dump files to convert (`records`), each to its own Parquet file in `folder`."""
+    built = tuple(languages)
+    jobs = []
+    for language in languages:
+        files = find_dump_files(index, language)
+        for kind, path in (
+            ("labels", files.labels),
+            ("objects", files.objects),
+            ("links", files.links),
+        ):
+            if path is not None:
+                output = folder / f"{kind}-{language}.parquet"
+                jobs.append(
+                    Job(kind, path, output, language, built, tuple(pivots) if pivots else None)
+                )
+    for number, path in enumerate(index.hub_files):
+        jobs.append(Job("hub", path, folder / f"hub-{number}.parquet", None, built))
+    if ontology is not None:
+        jobs.append(Job("ontology", Path(ontology), folder / "ontology.parquet"))
+    return jobs
+
+
+def _lengths(con: duckdb.DuckDBPyConnection, length: Callable[[Row], int], work: Path) -> None:
+    """Tables `text_lengths` and `link_lengths`: the tokenised length of every distinct text
+    row and link direction, computed a batch at a time (memory: one batch)."""
+    queries = {
+        "text_lengths": (
+            "SELECT DISTINCT language, subject, relation, object FROM texts",
+            lambda lang, s, r, o: Row("triple", s, r, o, lang, lang, "", "", "", None),
+        ),
+        "link_lengths": (
+            """SELECT DISTINCT d.sl AS subject_language, s.label AS subject,
+                d.ol AS object_language, o.label AS object
+            FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
+                  UNION ALL SELECT lb, ib, la, ia FROM pairs) d
+            JOIN labels s ON s.language = d.sl AND s.iri = d.sid
+            JOIN labels o ON o.language = d.ol AND o.iri = d.oid""",
+            lambda sl, s, ol, o: Row("link", s, "", o, sl, ol, "", "", "", None),
+        ),
+    }
+    for table, (query, make_row) in queries.items():
+        path = work / f"{table}.parquet"
+        reader = con.execute(query).fetch_record_batch(50_000)
+        with pq.ParquetWriter(path, reader.schema.append(pa.field("n", pa.int64()))) as writer:
+            for batch in reader:
+                keys = batch.to_pydict().values()
+                counts = [length(make_row(*key)) for key in zip(*keys, strict=True)]
+                writer.write_batch(batch.append_column("n", pa.array(counts, pa.int64())))
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM read_parquet({quote(str(path))})")
 
 
 def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -> list[str]:
@@ -179,9 +354,7 @@ def _note_variants(index: DumpIndex) -> None:
     )
 
 
-def _check_triples(
-    index: DumpIndex, kb: KnowledgeBase, rows: DatasetRows, options: ReadOptions
-) -> None:
+def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) -> None:
     """`ValueError` naming each language that ends with no triples, and why."""
     problems = []
     for language, stats in rows.stats.items():
@@ -191,7 +364,7 @@ def _check_triples(
         read = options.stats.get(str(files.objects))
         reason = (
             f"{files.objects} ({read.lines if read else 0} lines) holds "
-            f"{len(kb.by_language[language].facts)} facts between the "
+            f"{stats.facts} facts between the "
             f"{stats.labelled_entities} entities labelled in {files.labels}"
         )
         if stats.removed_length:
@@ -292,6 +465,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_LINE_BYTES,
         help="the longest dump line read (bytes); a longer line is an error naming file:line",
     )
+    parser.add_argument(
+        "--num_proc",
+        type=int,
+        default=min(8, os.cpu_count() or 1),
+        help="processes parsing dump files into Parquet (one file per process at a time)",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="DuckDB threads; none: DuckDB's default (every core)"
+    )
+    parser.add_argument(
+        "--memory_limit",
+        help="DuckDB memory limit (e.g. 4GB); beyond it, joins and sorts spill to --temp_dir; "
+        "none: DuckDB's default, most of the RAM",
+    )
+    parser.add_argument(
+        "--temp_dir",
+        type=Path,
+        help="folder for the parsed records and DuckDB's spill files; none: inside the "
+        "hidden .OUTPUT.partial staging folder beside --output_dir",
+    )
+    parser.add_argument(
+        "--max_shard_bytes",
+        type=int,
+        default=DEFAULT_MAX_SHARD_BYTES,
+        help="most Arrow bytes of rows in one Parquet shard (the files are smaller)",
+    )
+    parser.add_argument(
+        "--max_shard_rows",
+        type=int,
+        default=DEFAULT_MAX_SHARD_ROWS,
+        help="most rows in one Parquet shard",
+    )
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
     return parser
 
@@ -350,6 +555,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_line_bytes=args.max_line_bytes,
             license_id=args.license_id,
             progress=not args.no_progress,
+            engine=EngineOptions(
+                num_proc=args.num_proc,
+                threads=args.threads,
+                memory_limit=args.memory_limit,
+                temp_dir=args.temp_dir,
+                max_shard_bytes=args.max_shard_bytes,
+                max_shard_rows=args.max_shard_rows,
+            ),
         )
     except (DumpError, FileNotFoundError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,4 +1,8 @@
-"""`PrixLMDBpedia`: the same construction as a `datasets.GeneratorBasedBuilder`.
+"""`PrixLMDBpedia`: the same build as a `datasets.GeneratorBasedBuilder`.
+
+It runs `build.build_dataset` (the DuckDB build) into a folder of its cache
+(`<cache>/prixlm_dbpedia_build/<config id>`) and yields the rows of that build's Parquet
+shards, in file order.
 
 Usable directly (the Hub no longer runs loading scripts; the Hub path is the Parquet
 folder written by `build`)::
@@ -13,20 +17,21 @@ Config fields `languages` (default: every language with a labels and an object-f
 file in `data_dir`),
 `link_languages`,
 `split_protocol`, `test_fraction`, `validation_fraction`, `inverse_threshold` and `seed`
-mean what they mean for `build`, whose Parquet files hold the same rows.
+mean what they mean for `build`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 
 from prixlm.data.dbpedia.card import CITATION
 from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language
-from prixlm.data.dbpedia.output import FEATURES
-from prixlm.data.dbpedia.schema import ALL, LINKS, SPLITS, Row, SplitSettings
-from prixlm.data.dbpedia.splits import DatasetRows
+from prixlm.data.dbpedia.output import FEATURES, data_files
+from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SplitSettings
 
 _DEFAULTS = SplitSettings()
 
@@ -83,35 +88,37 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
             raise ValueError(
                 f"config {config.name!r}: expected {LINKS!r}, {ALL!r} or one of {languages}"
             )
+        # The same build as the CLI, into a folder of this builder's cache.
+        folder = Path(self._cache_dir_root) / "prixlm_dbpedia_build" / self.config_id
         rows, _ = build_dataset(
             config.data_dir,
-            None,
+            folder,
             languages,
             settings=config.settings(),
             link_languages=config.link_languages,
             strict=config.strict,
         )
-        splits = ("train",) if name == LINKS else SPLITS
-        selected = {split: _config_rows(rows, name, split) for split in splits}
+        files = data_files(
+            path
+            for by_split in rows.shards.values()
+            for paths in by_split.values()
+            for path in paths
+        )
+        splits = files.get(name, {})
         return [  # like the Parquet layout, a split without rows is left out
-            datasets.SplitGenerator(name=split, gen_kwargs={"rows": split_rows})
-            for split, split_rows in selected.items()
-            if split_rows
+            datasets.SplitGenerator(
+                name=split, gen_kwargs={"paths": [str(folder / path) for path in paths]}
+            )
+            for split, paths in splits.items()
         ]
 
-    def _generate_examples(self, rows: list[Row]):
-        for index, row in enumerate(rows):
-            yield index, row._asdict()
-
-
-def _config_rows(rows: DatasetRows, name: str, split: str) -> list[Row]:
-    """The rows of config `name` in `split` (same order as the Parquet files)."""
-    if name == LINKS:
-        return rows.links
-    if name == ALL:
-        merged = [row for by_split in rows.triples.values() for row in by_split[split]]
-        return merged + rows.links if split == "train" else merged
-    return rows.triples[name][split]
+    def _generate_examples(self, paths: list[str]):
+        index = 0
+        for path in paths:
+            for batch in pq.ParquetFile(path).iter_batches(columns=list(COLUMNS)):
+                for row in batch.to_pylist():
+                    yield index, row
+                    index += 1
 
 
 __all__ = ["PrixLMDBpedia", "PrixLMDBpediaConfig"]

@@ -22,8 +22,7 @@ IRIs; `labels_wkd_uris_fr.ttl`: of Wikidata IRIs) and Databus content variants
 `category_labels_fr`) are not dump files of a kind. `DumpIndex` lists the variants it
 skipped, so that callers can say so once.
 
-Readers stream the files (`prixlm.data.ntriples`) and keep only what the construction
-needs: a label per entity, the facts between labelled entities, the link pairs.
+`records` parses the files found here into Parquet for the SQL construction (`tables`).
 """
 
 from __future__ import annotations
@@ -33,14 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
-from prixlm.data.ntriples import (
-    DEFAULT_MAX_LINE_BYTES,
-    Literal,
-    ReadStats,
-    canonical_iri,
-    read_triples,
-)
+from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, ReadStats, read_triples
 
 KINDS = ("labels", "objects", "links")
 _NAMES = {  # kind: (2016-10 dataset, Databus artifact)
@@ -222,16 +214,18 @@ def find_hub_link_files(dump_dir: str | Path | DumpIndex) -> list[Path]:
 
 @dataclass
 class ReadOptions:
-    """How to read: strictness, progress bars, the line length limit, and the counts."""
+    """How to read: strictness, progress bars, the line length limit, and the counts
+    (`stats`: `{file path: ReadStats}`)."""
 
     strict: bool = False
     progress: bool = False
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     stats: dict[str, ReadStats] = field(default_factory=dict)
 
-    def triples(self, path: Path) -> Iterator[tuple]:
-        """The triples of `path`, counted under its name in `stats`."""
-        stats = self.stats.setdefault(str(path), ReadStats())
+    def triples(self, path: Path, stats: ReadStats | None = None) -> Iterator[tuple]:
+        """The triples of `path`, counted in `stats` (default: under its name in `stats`)."""
+        if stats is None:
+            stats = self.stats.setdefault(str(path), ReadStats())
         return read_triples(
             path,
             strict=self.strict,
@@ -241,100 +235,11 @@ class ReadOptions:
         )
 
 
-def _label_text(obj: object, language: str) -> str | None:
-    """The label text of a literal if it is in `language` (or untagged), else None."""
-    if not isinstance(obj, Literal):
-        return None
-    if obj.language is not None:
-        if obj.language.replace("_", "-") != language:
-            return None
-    elif obj.datatype not in (None, XSD_STRING):
-        return None
-    text = " ".join(obj.value.split())
-    return text or None
-
-
-def read_labels(path: Path, language: str, options: ReadOptions) -> dict[str, str]:
-    """`{entity IRI: label}` from the `rdfs:label` triples of `path` in `language`.
-
-    IRIs are canonical (`canonical_iri`); labels have their white space collapsed; the first
-    label of an entity wins.
-    """
-    labels: dict[str, str] = {}
-    for subject, predicate, obj in options.triples(path):
-        if predicate == RDFS_LABEL:
-            text = _label_text(obj, language)
-            if text is not None:
-                labels.setdefault(canonical_iri(subject), text)
-    return labels
-
-
-def read_facts(
-    path: Path, labels: dict[str, str], options: ReadOptions
-) -> dict[tuple[str, str, str], None]:
-    """The `(subject, relation, object)` IRI triples of `path` whose ends both have a label.
-
-    Literal and blank-node objects and `rdf:type`/`owl:sameAs` are skipped; duplicates are
-    dropped; order is file order (an insertion-ordered dict used as a set).
-    """
-    facts: dict[tuple[str, str, str], None] = {}
-    for subject, predicate, obj in options.triples(path):
-        if type(obj) is not str or predicate in (RDF_TYPE, OWL_SAME_AS):
-            continue
-        subject, obj = canonical_iri(subject), canonical_iri(obj)
-        if subject in labels and obj in labels:
-            facts[(subject, canonical_iri(predicate), obj)] = None
-    return facts
-
-
-def read_link_pairs(
-    path: Path, language: str, labels: dict[str, dict[str, str]], options: ReadOptions
-) -> Iterator[tuple[tuple[str, str], tuple[str, str]]]:
-    """`((language, iri), (other language, other iri))` for each `owl:sameAs` in `path`
-    between an entity labelled in `language` and one labelled in another built language."""
-    own = labels[language]
-    for subject, predicate, obj in options.triples(path):
-        if predicate != OWL_SAME_AS or type(obj) is not str:
-            continue
-        subject, obj = canonical_iri(subject), canonical_iri(obj)
-        other = language_of_iri(obj)
-        if subject in own and other != language and other in labels and obj in labels[other]:
-            yield (language, subject), (other, obj)
-
-
-def read_hub_groups(
-    path: Path, labels: dict[str, dict[str, str]], options: ReadOptions
-) -> dict[str, list[tuple[str, str]]]:
-    """`{hub IRI: [(language, iri), ...]}` from a `sameas-all-wikis` file, keeping only the
-    labelled entities of the built languages (so memory follows the label maps)."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for hub, predicate, obj in options.triples(path):
-        if predicate != OWL_SAME_AS or type(obj) is not str:
-            continue
-        obj = canonical_iri(obj)
-        language = language_of_iri(obj)
-        if language in labels and obj in labels[language]:
-            groups.setdefault(hub, []).append((language, obj))
-    return groups
-
-
-def read_ontology_labels(path: Path, options: ReadOptions) -> dict[str, dict[str, str]]:
-    """`{property IRI: {language: label}}` from an ontology dump (e.g. `dbpedia_2016-10.nt`)."""
-    names: dict[str, dict[str, str]] = {}
-    for subject, predicate, obj in options.triples(path):
-        if predicate == RDFS_LABEL and isinstance(obj, Literal) and obj.language:
-            text = " ".join(obj.value.split())
-            if text:
-                language = obj.language.replace("_", "-")
-                names.setdefault(subject, {}).setdefault(language, text)
-    return names
-
-
 __all__ = [
+    "ReadOptions",
     "KNOWN_VARIANTS",
     "DumpFiles",
     "DumpIndex",
-    "ReadOptions",
     "discover_languages",
     "dump_file_names",
     "find_dump_files",
@@ -342,9 +247,4 @@ __all__ = [
     "language_of_iri",
     "normalize_language",
     "parse_dump_name",
-    "read_facts",
-    "read_hub_groups",
-    "read_labels",
-    "read_link_pairs",
-    "read_ontology_labels",
 ]

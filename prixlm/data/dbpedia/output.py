@@ -1,4 +1,4 @@
-"""The Hub-native layout: one Parquet file per config and split, written atomically.
+"""The Hub-native layout: size-bounded Parquet shards per config and split, written atomically.
 
 ```
 OUT/
@@ -6,11 +6,15 @@ OUT/
   de/train.parquet           one folder per language: its triples
   de/validation.parquet
   de/test.parquet             (a split without rows has no file and no card entry)
+  en/train-00000-of-00003.parquet   a split too large for one shard: the Hub's shard names
   ...
   links/train.parquet        cross-lingual links, both directions
 ```
-The `all` config has no files of its own: its card entry lists every language's train
-file plus `links/train.parquet` as train, and the languages' validation/test files.
+A split is cut into consecutive shards of at most `--max_shard_rows` rows and
+`--max_shard_bytes` Arrow bytes (plus one row; the compressed files are smaller); a split
+that fits one shard keeps the plain name `<split>.parquet`. The card lists every shard in
+order. The `all` config has no files of its own: its card entry lists every language's train
+shards plus the links' as train, and the languages' validation/test shards.
 
 Everything is written into the hidden sibling `.OUT.partial` that replaces `OUT` at the end
 (`prixlm.atomic_output`), so a killed build leaves no folder that looks complete. The build
@@ -28,13 +32,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import datasets
+import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
 from prixlm.atomic_output import atomic_folder, check_parent
-from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS, Row
-from prixlm.data.dbpedia.splits import DatasetRows
+from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS
+from prixlm.data.dbpedia.tables import quote
 
 FEATURES = datasets.Features(
     {
@@ -49,17 +53,30 @@ SCHEMA = pa.schema(  # the columns of `schema.Row`, in order
 )
 
 
+def split_of_file(path: str) -> tuple[str, str]:
+    """`(config, split)` of a shard path: `de/train.parquet`, `de/train-00001-of-00004.parquet`."""
+    config, name = path.split("/")
+    return config, name.removesuffix(".parquet").split("-")[0]
+
+
+def shard_name(config: str, split: str, index: int, count: int) -> str:
+    """The path of shard `index` of `count` (module doc)."""
+    if count == 1:
+        return f"{config}/{split}.parquet"
+    return f"{config}/{split}-{index:05d}-of-{count:05d}.parquet"
+
+
 def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
-    """`{config: {split: [relative Parquet paths]}}` for every config, `all` included.
+    """`{config: {split: [relative Parquet paths, in shard order]}}` for every config, `all`
+    included.
 
     `written` are the files that exist (empty splits have none: `datasets` cannot load an
     empty split, so a split without rows is left out of its config).
     """
-    written = sorted(written)
     files: dict[str, dict[str, list[str]]] = {}
-    for path in written:
-        config, name = path.split("/")
-        files.setdefault(config, {})[name.removesuffix(".parquet")] = [path]
+    for path in sorted(written):
+        config, split = split_of_file(path)
+        files.setdefault(config, {}).setdefault(split, []).append(path)
     files = {
         config: {split: splits[split] for split in SPLITS if split in splits}
         for config, splits in sorted(files.items(), key=lambda item: item[0] == LINKS)
@@ -74,60 +91,73 @@ def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
     return files
 
 
-def _batches(rows: Iterable[Row], size: int) -> Iterator[pa.RecordBatch]:
-    batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield _to_batch(batch)
-            batch = []
-    if batch:
-        yield _to_batch(batch)
+DEFAULT_MAX_SHARD_BYTES = 256 << 20  # Arrow bytes of a shard's rows (the Hub: a few 100 MB)
+DEFAULT_MAX_SHARD_ROWS = 10_000_000
+ROW_GROUP_ROWS = 50_000
+_IDENTITY = "subject_language, object_language, subject_id, relation_id, object_id"
+# A row's Arrow size: each string's bytes + a 4-byte offset; the list's offset and strings.
+_ROW_BYTES = (
+    " + ".join(f"strlen({name})" for name in COLUMNS[:-1])
+    + f" + {4 * (len(COLUMNS) - 1)} + 4"
+    + " + coalesce(strlen(array_to_string(all_objects, '')), 0) + 4 * len(all_objects)"
+)
 
 
-def _to_batch(rows: list[Row]) -> pa.RecordBatch:
-    columns = [
-        pa.array(values, type=field.type)
-        for values, field in zip(zip(*rows, strict=True), SCHEMA, strict=True)
-    ]
-    return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
-
-
-def write_parquet(rows: Iterable[Row], path: Path, batch_size: int = 50_000) -> tuple[int, int]:
-    """Write `rows` (`schema.Row`s) to `path`.
-
-    Returns the number of rows and their Arrow size in bytes (the card's `num_bytes`).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = size = 0
-    with pq.ParquetWriter(path, SCHEMA, compression="zstd", write_statistics=True) as writer:
-        for batch in _batches(rows, batch_size):
-            writer.write_batch(batch, row_group_size=batch_size)
-            count += batch.num_rows
-            size += batch.nbytes
-    return count, size
-
-
-def write_rows(
-    rows: DatasetRows, folder: Path, progress: bool = False
+def write_shards(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    order: str,
+    *,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS,
+    progress: bool = False,
 ) -> dict[str, tuple[int, int]]:
-    """Every config's Parquet files under `folder` (see the module doc).
+    """Write the table `rows` (`splits.build_rows`) as Parquet shards under `folder`.
 
-    Returns `{relative path: (rows, Arrow bytes)}`. Empty splits get no file.
+    Each config's split is ordered by the SQL `order` (then the row identity) and cut into
+    consecutive shards of at most `max_shard_rows` rows and at most `max_shard_bytes` Arrow
+    bytes (plus one row). Returns `{relative path: (rows, Arrow bytes)}`.
     """
     from tqdm.auto import tqdm
 
-    jobs = [
-        (f"{language}/{split}.parquet", by_split[split])
-        for language, by_split in rows.triples.items()
-        for split in SPLITS
-    ]
-    jobs.append((f"{LINKS}/train.parquet", rows.links))
-    return {
-        relative: write_parquet(split_rows, folder / relative)
-        for relative, split_rows in tqdm(jobs, desc="parquet", disable=not progress)
-        if split_rows
-    }
+    if max_shard_bytes < 1 or max_shard_rows < 1:
+        raise ValueError("--max_shard_bytes and --max_shard_rows must be positive")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE ranked AS SELECT *,
+            row_number() OVER w - 1 AS rn,
+            coalesce(sum(nbytes) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                AS before
+        FROM (SELECT *, {order} AS h, {_ROW_BYTES} AS nbytes FROM rows)
+        WINDOW w AS (PARTITION BY config, split ORDER BY h, {_IDENTITY})
+        ORDER BY config, split, rn"""
+    )
+    pieces = con.execute(
+        f"""SELECT config, split, min(rn), max(rn), count(*), sum(nbytes)::BIGINT FROM ranked
+        GROUP BY config, split, before // {int(max_shard_bytes)}, rn // {int(max_shard_rows)}
+        ORDER BY config, split, min(rn)"""
+    ).fetchall()
+    counts: dict[tuple[str, str], int] = {}
+    for config, split, *_ in pieces:
+        counts[(config, split)] = counts.get((config, split), 0) + 1
+    metadata = quote(SCHEMA.metadata[b"huggingface"].decode())
+    sizes: dict[str, tuple[int, int]] = {}
+    index: dict[tuple[str, str], int] = {}
+    for config, split, first, last, count, nbytes in tqdm(
+        pieces, desc="parquet", disable=not progress
+    ):
+        number = index[(config, split)] = index.get((config, split), -1) + 1
+        relative = shard_name(config, split, number, counts[(config, split)])
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"""COPY (SELECT {", ".join(COLUMNS)} FROM ranked
+                WHERE config = {quote(config)} AND split = {quote(split)}
+                AND rn BETWEEN {first} AND {last} ORDER BY rn)
+            TO {quote(str(folder / relative))} (FORMAT parquet, COMPRESSION zstd,
+                ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{huggingface: {metadata}}})"""
+        )
+        sizes[relative] = (count, nbytes)
+    con.execute("DROP TABLE ranked")
+    return sizes
 
 
 BUILD_MARKER = "# Prix-LM multilingual knowledge-base data"
@@ -208,6 +238,7 @@ __all__ = [
     "data_files",
     "dataset_folder",
     "owned_entries",
-    "write_parquet",
-    "write_rows",
+    "shard_name",
+    "split_of_file",
+    "write_shards",
 ]

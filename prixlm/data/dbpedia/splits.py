@@ -1,16 +1,26 @@
-"""Deterministic splits, the inverse-relation leakage filter and the filter lists.
+"""Deterministic splits, the inverse-relation leakage filter and the filter lists, in SQL.
+
+Runs on the tables of `tables` and makes `rows(config, split, <schema.Row columns>, h)`:
+every row of the dataset, `h` its place in its split's file.
+
+**The draw.** Each split key gets `draw(key) = md5_number_upper(seed ␟ part ␟ ...)`, the
+first 8 bytes of the MD5 digest of the key's parts joined by U+001F after the seed, read as
+a little-endian unsigned 64-bit integer (in Python:
+`int.from_bytes(hashlib.md5("\\x1f".join((str(seed), *parts)).encode()).digest()[:8],
+"little")`). A key is test when `draw < test_fraction · 2^64`, validation when below
+`(test_fraction + validation_fraction) · 2^64`, else train: no global ranking, so a key's
+split depends on it and the seed alone (adding languages or facts moves no other fact), and
+each split's share is its fraction in expectation (binomial: ±3·sqrt(f(1-f)/n)).
 
 **Split protocols** (`SplitSettings.protocol`):
 
-* `language` (the paper, §3.2): per language, the text triples are ranked by a hash of
-  `(language, subject IRI, relation IRI, object IRI)`; the first 10% are test, the next
-  `validation_fraction` validation, the rest train. Exact counts, independent of file order.
-  The same fact may then be test in one language and train in another.
-* `fact` (default): a fact is `(entity_id(s), relation IRI, entity_id(o))`, with entity ids
-  from the links (`construction.KnowledgeBase.entity_id`). Distinct facts over all
-  languages are ranked by hash and split 10% / `validation_fraction` / rest, and every
-  language's copy of a fact goes to the fact's split: no fact is test in one language and
-  train in another. The honest protocol when languages hold the same facts (CLDR).
+* `language` (the paper, §3.2): the key of a text triple is `(language, subject IRI,
+  relation IRI, object IRI)`: an independent draw per language. The same fact may then be
+  test in one language and train in another.
+* `fact` (default): the key is the fact `(entity_id(s), relation IRI, entity_id(o))`, with
+  entity ids from the links (`tables.entity_ids`): every language's copy of a fact goes to
+  the fact's split, so no fact is test in one language and train in another. The honest
+  protocol when languages hold the same facts (CLDR).
 
 **Inverse-relation filter** (after Akrami et al., 2020, "Realistic Re-evaluation of
 Knowledge Graph Completion Methods"). From the training triples of all languages, with
@@ -26,38 +36,33 @@ mirror gives away the mirrored test triples, however large `r2` is and however t
 is spread over several relations (CLDR: a language's "main territory" is mirrored 53% by a
 territory's "spoken language", 18% by "official language", 13% by "regional language");
 coincidental reverse pairs in a real KB cover far less than 10% of a relation.
-A validation or test triple `(s, r1, o)` is removed when
-`(o, r2, s)` is a training triple for an inverse `r2` of `r1`.
+A validation or test triple `(s, r1, o)` is removed when `(o, r2, s)` is a training triple
+for an inverse `r2` of `r1` (an anti-join with the blocked triples, computed once).
 
 **Filter lists**: every row carries `all_objects`, the sorted labels of every true object of
 its `(subject, relation)` text query in its language, over all splits and before any
-filtering (for links: of `(subject language, subject, object language)`). The filtered setting (Bordes et
-al., 2013; the paper's footnote 6) removes these from the ranking, except the gold.
+filtering (for links: of `(subject language, subject, object language)`). The filtered
+setting (Bordes et al., 2013; the paper's footnote 6) removes these from the ranking,
+except the gold.
 
-**Length filter**: with `sequence_length` given (the tokenised length of a row), rows of
+**Length filter**: with a `lengths` table (the tokenised length of each text row), rows of
 `max_length` (30) tokens or more are dropped before splitting, as in the paper (§3.1).
+
+**Row order** within a split file: by `md5_number_upper` of the seed and the row's identity
+(`schema.order_key`), then the identity: fixed, pseudo-random, independent of threads.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from prixlm.data.dbpedia.construction import KnowledgeBase
-from prixlm.data.dbpedia.schema import (
-    COLUMNS,
-    PROTOCOLS,
-    SPLITS,
-    Row,
-    SplitSettings,
-    link_row,
-    order_key,
-    triple_row,
-)
+import duckdb
 
-SequenceLength = Callable[[Row], int]
+from prixlm.data.dbpedia.schema import COLUMNS, LINKS, SPLITS, Row, SplitSettings
+
+SEP = "chr(31)"  # U+001F between the parts of a hashed key
 
 
 @dataclass
@@ -71,192 +76,265 @@ class LanguageStats:
     removed_inverse: int = 0
     removed_length: int = 0
     links: int = 0
+    facts: int = 0  # facts between labelled entities, before any filter
+
+
+class _ShardRows(Mapping):
+    """`{split: [Row, ...]}` of one config, read from its Parquet shards on first access."""
+
+    def __init__(self, owner: DatasetRows, config: str) -> None:
+        self._owner, self._config = owner, config
+        self._loaded: dict[str, list[Row]] = {}
+
+    def __getitem__(self, split: str) -> list[Row]:
+        if split not in SPLITS:
+            raise KeyError(split)
+        if split not in self._loaded:
+            self._loaded[split] = self._owner.read(self._config, split)
+        return self._loaded[split]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SPLITS if self._config != LINKS else ("train",))
+
+    def __len__(self) -> int:
+        return len(SPLITS) if self._config != LINKS else 1
 
 
 @dataclass
 class DatasetRows:
-    """The rows of every config: `triples[language][split]` and the `links` (train only).
+    """What a build made: statistics, the inverse relations, and its Parquet shards.
 
-    Rows are `schema.Row`s, in a fixed pseudo-random order (by hash of `schema.order_key`).
+    `shards[config][split]` lists the files (relative to `folder`) in row order;
+    `triples[language][split]` and `links` read them as `schema.Row` lists on first access
+    (a build without an output folder holds them in memory).
     """
 
-    triples: dict[str, dict[str, list[Row]]]
-    links: list[Row]
     stats: dict[str, LanguageStats]
     inverse_relations: dict[str, list[str]]
     settings: SplitSettings
+    folder: Path | None = None
+    shards: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    triples: dict[str, Mapping[str, list[Row]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.triples = {language: _ShardRows(self, language) for language in self.stats}
+        self._links: list[Row] | None = None
+
+    @property
+    def links(self) -> list[Row]:
+        """Both directions of every link (the `links` config's train split)."""
+        if self._links is None:
+            self._links = self.read(LINKS, "train")
+        return self._links
+
+    def read(self, config: str, split: str) -> list[Row]:
+        """The rows of `config`'s `split`, in file order (empty without files)."""
+        import pyarrow.parquet as pq
+
+        rows: list[Row] = []
+        for path in self.shards.get(config, {}).get(split, []):
+            if self.folder is None:
+                raise ValueError("the build's files are gone: no rows to read")
+            table = pq.read_table(self.folder / path, columns=list(COLUMNS))
+            rows += [Row(*values) for values in zip(*table.to_pydict().values(), strict=True)]
+        return rows
+
+    def load(self) -> None:
+        """Read every row into memory (before the build's folder goes away)."""
+        for by_split in self.triples.values():
+            for split in by_split:
+                by_split[split]  # noqa: B018 (reads the split)
+        self.links  # noqa: B018
 
 
-def rank(*parts: str, seed: int = 0) -> int:
-    """A deterministic 64-bit hash of `parts` (the same in every process and platform)."""
-    data = "\x1f".join((str(seed), *parts)).encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+def _draw(settings: SplitSettings, *parts: str) -> str:
+    """SQL of the 64-bit draw of a key (module doc)."""
+    joined = ", ".join((f"'{settings.seed}'", *parts))
+    return f"md5_number_upper(concat_ws({SEP}, {joined}))"
 
 
-def split_by_rank(keys: list, settings: SplitSettings) -> dict:
-    """`{key: split}`: keys sorted by `rank`, the first `test_fraction` test, then validation."""
-    ordered = sorted(dict.fromkeys(keys), key=lambda k: (rank(*k, seed=settings.seed), k))
-    n_test = round(settings.test_fraction * len(ordered))
-    n_validation = round(settings.validation_fraction * len(ordered))
-    return {
-        key: "test" if i < n_test else "validation" if i < n_test + n_validation else "train"
-        for i, key in enumerate(ordered)
-    }
+def order_draw(settings: SplitSettings) -> str:
+    """SQL of a row's place in its split file (module doc: row order), over `rows`."""
+    return _draw(
+        settings, "subject_language", "object_language", "subject_id", "relation_id", "object_id"
+    )
 
 
-def inverse_relations(train: list[tuple[str, str, str]], threshold: float) -> dict[str, list[str]]:
-    """`{r1: [r2, ...]}` where `r2` mirrors at least `threshold` of `r1`'s training pairs.
-
-    `train` holds `(s, r, o)` key triples (see the module doc for the rule).
-    """
-    pairs: dict[str, set[tuple[str, str]]] = {}
-    relations_of_pair: dict[tuple[str, str], set[str]] = {}
-    for s, r, o in train:
-        pairs.setdefault(r, set()).add((s, o))
-        relations_of_pair.setdefault((s, o), set()).add(r)
-    inverses: dict[str, list[str]] = {}
-    for r1 in sorted(pairs):
-        overlap: Counter[str] = Counter()
-        for s, o in pairs[r1]:
-            overlap.update(relations_of_pair.get((o, s), ()))
-        mirrored = sorted(r2 for r2, n in overlap.items() if n / len(pairs[r1]) >= threshold)
-        if mirrored:
-            inverses[r1] = mirrored
-    return inverses
+def _cut(fraction: float) -> int:
+    return min(int(fraction * 2**64), 2**64 - 1)
 
 
-def _filter_lists(
-    answers: Iterable[tuple[tuple[str, ...], str]],
-) -> dict[tuple[str, ...], list[str]]:
-    """`{query: sorted true objects}` from `(query, object)` pairs (see `schema`)."""
-    objects: dict[tuple[str, ...], set[str]] = {}
-    for query, obj in answers:
-        objects.setdefault(query, set()).add(obj)
-    return {query: sorted(values) for query, values in objects.items()}
+def split_of(settings: SplitSettings, draw: str) -> str:
+    """SQL: the split of a key with the draw `draw` (module doc)."""
+    test = _cut(settings.test_fraction)
+    validation = _cut(settings.test_fraction + settings.validation_fraction)
+    return (
+        f"CASE WHEN {draw} < {test}::UBIGINT THEN 'test' "
+        f"WHEN {draw} < {validation}::UBIGINT THEN 'validation' ELSE 'train' END"
+    )
 
 
-def _text_rows(kb: KnowledgeBase, language: str) -> list[Row]:
-    """One row per distinct text triple of `language` (the first by IRIs), with filter lists."""
-    facts = kb.by_language[language]
-    labels = facts.labels
-    texts: dict[tuple[str, str, str], tuple[str, str, str]] = {}  # text -> IRIs
-    for s, r, o in sorted(facts.facts):
-        texts.setdefault((labels[s], kb.relation_name(language, r), labels[o]), (s, r, o))
-    lists = _filter_lists(((subject, relation), obj) for subject, relation, obj in texts)
-    return [triple_row(language, text, iris, lists[text[:2]]) for text, iris in texts.items()]
+def inverse_relations(con: duckdb.DuckDBPyConnection, train: str, threshold: float) -> None:
+    """Create `inverses(r1, r2)` from the distinct training keys in table `train(s, r, o)`."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE inverses AS
+        WITH sizes AS (SELECT r, count(*) AS n FROM {train} GROUP BY r),
+        mirrored AS (
+            SELECT a.r AS r1, b.r AS r2, count(*) AS k
+            FROM {train} a JOIN {train} b ON b.s = a.o AND b.o = a.s
+            GROUP BY a.r, b.r)
+        SELECT r1, r2 FROM mirrored JOIN sizes ON sizes.r = mirrored.r1
+        WHERE k::DOUBLE / n >= {float(threshold)!r}"""
+    )
+
+
+def inverse_relations_of(
+    train: list[tuple[str, str, str]], threshold: float
+) -> dict[str, list[str]]:
+    """`{r1: [r2, ...]}` of `(s, r, o)` training keys by the module doc's rule (the same SQL)."""
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    keys = pa.table({name: [t[i] for t in train] for i, name in enumerate("sro")})
+    con.register("keys", keys)
+    con.execute("CREATE TEMP TABLE train_keys AS SELECT DISTINCT s, r, o FROM keys")
+    inverse_relations(con, "train_keys", threshold)
+    return _inverse_dict(con)
+
+
+def _inverse_dict(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for r1, r2 in con.execute("SELECT r1, r2 FROM inverses ORDER BY r1, r2").fetchall():
+        found.setdefault(r1, []).append(r2)
+    return found
 
 
 def build_rows(
-    kb: KnowledgeBase,
-    settings: SplitSettings | None = None,
-    sequence_length: SequenceLength | None = None,
-) -> DatasetRows:
-    """Split, filter and order the rows of every language and of the links."""
-    settings = settings or SplitSettings()
-    stats = {language: LanguageStats() for language in kb.languages}
-    key = kb.entity_id if settings.protocol == "fact" else (lambda iri: iri)
-
-    kept: dict[str, list[Row]] = {}
-    for language in kb.languages:
-        rows = _text_rows(kb, language)
-        stats[language].labelled_entities = len(kb.by_language[language].labels)
-        if sequence_length is not None:
-            short = [row for row in rows if sequence_length(row) < settings.max_length]
-            stats[language].removed_length = len(rows) - len(short)
-            rows = short
-        kept[language] = rows
-
-    def split_key(row: Row) -> tuple[str, ...]:
-        if settings.protocol == "fact":
-            return (key(row.subject_id), row.relation_id, key(row.object_id))
-        return (row.subject_language, row.subject_id, row.relation_id, row.object_id)
-
-    if settings.protocol == "fact":  # one ranking of the distinct facts of all languages
-        split_of = split_by_rank(
-            [split_key(row) for rows in kept.values() for row in rows], settings
-        )
-    else:  # the paper: an independent ranking per language
-        split_of = {}
-        for rows in kept.values():
-            split_of.update(split_by_rank([split_key(row) for row in rows], settings))
-    train = [
-        (key(row.subject_id), row.relation_id, key(row.object_id))
-        for rows in kept.values()
-        for row in rows
-        if split_of[split_key(row)] == "train"
-    ]
-    inverses = inverse_relations(train, settings.inverse_threshold)
-    train_pairs = {(s, r, o) for s, r, o in train if r in _mirroring(inverses)}
-
-    triples: dict[str, dict[str, list[Row]]] = {}
-    for language, rows in kept.items():
-        by_split: dict[str, list[Row]] = {split: [] for split in SPLITS}
-        for row in rows:
-            split = split_of[split_key(row)]
-            s, r, o = key(row.subject_id), row.relation_id, key(row.object_id)
-            if split != "train" and any((o, r2, s) in train_pairs for r2 in inverses.get(r, ())):
-                stats[language].removed_inverse += 1
-                continue
-            by_split[split].append(row)
-        for split, split_rows in by_split.items():
-            split_rows.sort(key=lambda row: _order(row, settings.seed))
-            stats[language].splits[split] = len(split_rows)
-        triples[language] = by_split
-        stats[language].triples = sum(len(v) for v in by_split.values())
-        stats[language].entities = len(
-            {iri for v in by_split.values() for row in v for iri in (row.subject_id, row.object_id)}
-        )
-
-    links = _link_rows(kb, sequence_length, settings, stats)
-    return DatasetRows(triples, links, stats, inverses, settings)
-
-
-def _mirroring(inverses: dict[str, list[str]]) -> set[str]:
-    return {r2 for mirrored in inverses.values() for r2 in mirrored}
-
-
-def _order(row: Row, seed: int) -> tuple[int, tuple[str, ...]]:
-    """The sort key of a row within its split: hash of its identity, then the identity."""
-    identity = order_key(row)
-    return rank(*identity, seed=seed), identity
-
-
-def _link_rows(
-    kb: KnowledgeBase,
-    sequence_length: SequenceLength | None,
+    con: duckdb.DuckDBPyConnection,
+    languages: list[str],
     settings: SplitSettings,
-    stats: dict[str, LanguageStats],
-) -> list[Row]:
-    """Both directions of every link, length-filtered, with their filter lists, by hash."""
+    lengths: bool = False,
+) -> DatasetRows:
+    """Split and filter the `texts` and `pairs` into the table `rows` (module doc).
 
-    def directions() -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str]]]:
-        for (lang_a, iri_a), (lang_b, iri_b) in kb.links:
-            end_a = (lang_a, iri_a, kb.by_language[lang_a].labels[iri_a])
-            end_b = (lang_b, iri_b, kb.by_language[lang_b].labels[iri_b])
-            yield end_a, end_b
-            yield end_b, end_a
+    With `lengths`, the tables `text_lengths(language, subject, relation, object, n)` and
+    `link_lengths(subject_language, subject, object_language, object, n)` hold the
+    tokenised lengths. Returns the statistics (no shards yet).
+    """
+    con.execute(
+        """CREATE TEMP TABLE text_lists AS SELECT language, subject, relation,
+            list(DISTINCT object ORDER BY object) AS all_objects
+        FROM texts GROUP BY ALL"""
+    )
+    short = (
+        """SEMI JOIN text_lengths n ON n.language = t.language AND n.subject = t.subject
+        AND n.relation = t.relation AND n.object = t.object AND n.n < """
+        + str(int(settings.max_length))
+        if lengths
+        else ""
+    )
+    if settings.protocol == "fact":
+        s_key, o_key = "coalesce(es.eid, t.s_iri)", "coalesce(eo.eid, t.o_iri)"
+        draw = _draw(settings, "s_key", "r_iri", "o_key")
+    else:
+        s_key, o_key = "t.s_iri", "t.o_iri"
+        draw = _draw(settings, "language", "s_iri", "r_iri", "o_iri")
+    con.execute(
+        f"""CREATE TEMP TABLE kept AS SELECT t.*, {s_key} AS s_key, {o_key} AS o_key
+        FROM texts t LEFT JOIN entity es ON es.iri = t.s_iri LEFT JOIN entity eo ON eo.iri = t.o_iri
+        {short}"""
+    )
+    con.execute(
+        f"CREATE TEMP TABLE drawn AS SELECT *, {split_of(settings, draw)} AS split FROM kept"
+    )
+    con.execute(
+        """CREATE TEMP TABLE train_keys AS
+        SELECT DISTINCT s_key AS s, r_iri AS r, o_key AS o FROM drawn WHERE split = 'train'"""
+    )
+    inverse_relations(con, "train_keys", settings.inverse_threshold)
+    con.execute(  # (s, r1, o) is blocked when (o, r2, s) is in training, r2 an inverse of r1
+        """CREATE TEMP TABLE blocked AS SELECT DISTINCT t.o AS s, i.r1 AS r, t.s AS o
+        FROM train_keys t JOIN inverses i ON i.r2 = t.r"""
+    )
+    con.execute(
+        """CREATE TEMP TABLE triple_rows AS SELECT d.* FROM drawn d
+        ANTI JOIN blocked b ON d.split <> 'train' AND b.s = d.s_key AND b.r = d.r_iri
+            AND b.o = d.o_key"""
+    )
+    con.execute(
+        """CREATE TEMP TABLE rows AS
+        SELECT t.language AS config, t.split, 'triple' AS kind, t.subject, t.relation, t.object,
+            t.language AS subject_language, t.language AS object_language,
+            t.s_iri AS subject_id, t.r_iri AS relation_id, t.o_iri AS object_id, l.all_objects
+        FROM triple_rows t JOIN text_lists l USING (language, subject, relation)"""
+    )
+    _link_rows(con, settings, lengths)
+    return DatasetRows(_stats(con, languages), _inverse_dict(con), settings)
 
-    lists = _filter_lists(((s[0], s[2], o[0]), o[2]) for s, o in directions())
-    rows = [link_row(s, o, lists[(s[0], s[2], o[0])]) for s, o in directions()]
-    if sequence_length is not None:
-        rows = [row for row in rows if sequence_length(row) < settings.max_length]
-    for row in rows:
-        stats[row.subject_language].links += 1
-    rows.sort(key=lambda row: _order(row, settings.seed))
-    return rows
+
+def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths: bool) -> None:
+    con.execute(
+        """CREATE TEMP TABLE link_ends AS
+        SELECT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
+            o.label AS object, d.sid AS subject_id, d.oid AS object_id
+        FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
+              UNION ALL SELECT lb, ib, la, ia FROM pairs) d
+        JOIN labels s ON s.language = d.sl AND s.iri = d.sid
+        JOIN labels o ON o.language = d.ol AND o.iri = d.oid"""
+    )
+    short = (
+        """SEMI JOIN link_lengths n ON n.subject_language = e.subject_language
+        AND n.subject = e.subject AND n.object_language = e.object_language
+        AND n.object = e.object AND n.n < """
+        + str(int(settings.max_length))
+        if lengths
+        else ""
+    )
+    con.execute(
+        f"""INSERT INTO rows
+        SELECT '{LINKS}', 'train', 'link', e.subject, '', e.object, e.subject_language,
+            e.object_language, e.subject_id, '', e.object_id, l.all_objects
+        FROM link_ends e
+        JOIN (SELECT subject_language, subject, object_language,
+                list(DISTINCT object ORDER BY object) AS all_objects
+              FROM link_ends GROUP BY ALL) l
+            USING (subject_language, subject, object_language)
+        {short}"""
+    )
+
+
+def _stats(con: duckdb.DuckDBPyConnection, languages: list[str]) -> dict[str, LanguageStats]:
+    stats = {language: LanguageStats() for language in languages}
+    queries = {
+        "labelled_entities": "SELECT language, count(*) FROM labels GROUP BY 1",
+        "facts": "SELECT language, count(*) FROM facts GROUP BY 1",
+        "triples": "SELECT config, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1",
+        "links": "SELECT subject_language, count(*) FROM rows WHERE kind = 'link' GROUP BY 1",
+        "removed_length": "SELECT language, count(*) FROM texts t ANTI JOIN kept k "
+        "USING (language, subject, relation, object) GROUP BY 1",
+        "removed_inverse": "SELECT language, count(*) FROM drawn GROUP BY 1",  # minus triples
+        "entities": "SELECT config, count(DISTINCT iri) FROM (SELECT config, subject_id AS iri "
+        "FROM rows WHERE kind = 'triple' UNION ALL SELECT config, object_id FROM rows "
+        "WHERE kind = 'triple') GROUP BY 1",
+    }
+    for name, query in queries.items():
+        for language, count in con.execute(query).fetchall():
+            if language in stats:
+                setattr(stats[language], name, count)
+    for language_stats in stats.values():
+        language_stats.removed_inverse -= language_stats.triples
+    query = "SELECT config, split, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1, 2"
+    for language, split, count in con.execute(query).fetchall():
+        stats[language].splits[split] = count
+    return stats
 
 
 __all__ = [
-    "COLUMNS",
-    "PROTOCOLS",
-    "SPLITS",
     "DatasetRows",
     "LanguageStats",
-    "Row",
-    "SequenceLength",
-    "SplitSettings",
     "build_rows",
     "inverse_relations",
-    "rank",
-    "split_by_rank",
+    "inverse_relations_of",
+    "order_draw",
+    "split_of",
 ]

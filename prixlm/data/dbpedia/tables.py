@@ -1,0 +1,198 @@
+"""The paper's construction (§3 "Data") as SQL over the record files (`records`), in DuckDB.
+
+Per language L, the entities are the resources with an `rdfs:label` in L (the first label
+in file order wins); a fact (s, p, o) of L's object-facts file is kept when s and o both
+have an L label and becomes the text triple (label(s), name(p), label(o)); of facts with
+the same text, the first by IRIs is kept. A relation's name is its ontology label in L,
+else its English ontology label (when an ontology file is given), else its local name
+split into lower-case words (`relation_words`). A link pairs one entity's labels in two
+built languages (from the languages' link files and from Wikidata hub files); with
+`link_languages`, only links with one end in those languages are kept.
+
+Entities joined by links form one language-independent entity whose id is the smallest
+IRI of its group (the key of the per-fact split protocol): connected components of the
+link graph, found by label propagation with pointer jumping, one SQL statement a round
+(`entity_ids`; rounds grow with the logarithm of a group's diameter, and every round is a
+bounded join).
+
+Tables made here (all string columns): `labels(language, iri, label)`,
+`facts(language, s_iri, r_iri, o_iri)`, `texts(language, subject, relation, object, s_iri,
+r_iri, o_iri)`, `pairs(la, ia, lb, ib)` (each unordered link once, `la < lb`) and
+`entity(iri, eid)` (linked IRIs only; any other IRI is its own id).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+
+def relation_words(iri: str) -> str:
+    """A relation name from its IRI's local name: `officialLanguage` -> `official language`.
+
+    Acronyms keep their case (`isoCode` -> `iso code`, `ISOCode` -> `ISO code`); `_` and `-`
+    become spaces.
+    """
+    local = re.split(r"[/#]", iri.rstrip("/#"))[-1]
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", local)
+    words = spaced.replace("_", " ").replace("-", " ").split()
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+
+
+def sql_list(paths: Sequence[Path]) -> str:
+    """`[...]` of quoted paths for `read_parquet`."""
+    return "[" + ", ".join(quote(str(path)) for path in paths) + "]"
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _source(paths: Sequence[Path], columns: str) -> str:
+    """`read_parquet` of `paths`, or an empty relation with `columns` (`name TYPE, ...`)."""
+    if paths:
+        return f"read_parquet({sql_list(paths)})"
+    names = ", ".join(f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in columns.split(", "))
+    return f"(SELECT {names} LIMIT 0)"
+
+
+def build_tables(
+    con: duckdb.DuckDBPyConnection,
+    records: dict[str, list[Path]],
+    *,
+    pivots: Sequence[str] | None = None,
+) -> None:
+    """Create `labels`, `facts`, `relation_names`, `texts`, `pairs` and `entity` (module doc)
+    from the record files `records[kind]` (`records.SCHEMAS`)."""
+    labels = _source(records["labels"], "language VARCHAR, iri VARCHAR, label VARCHAR, seq BIGINT")
+    con.execute(
+        f"""CREATE TABLE labels AS SELECT language, iri, arg_min(label, seq) AS label
+        FROM {labels} GROUP BY language, iri"""
+    )
+    objects = _source(
+        records["objects"],
+        "language VARCHAR, subject VARCHAR, relation VARCHAR, object VARCHAR",
+    )
+    con.execute(
+        f"""CREATE TABLE facts AS SELECT DISTINCT f.language, f.subject AS s_iri,
+            f.relation AS r_iri, f.object AS o_iri
+        FROM {objects} f
+        SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject
+        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.object"""
+    )
+    _relation_names(con, records.get("ontology", []))
+    con.execute(
+        """CREATE TABLE texts AS SELECT language, subject, relation, object,
+            first.s AS s_iri, first.r AS r_iri, first.o AS o_iri
+        FROM (
+            SELECT f.language, s.label AS subject, n.name AS relation, o.label AS object,
+                min({'s': f.s_iri, 'r': f.r_iri, 'o': f.o_iri}) AS first
+            FROM facts f
+            JOIN labels s ON s.language = f.language AND s.iri = f.s_iri
+            JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
+            JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri
+            GROUP BY ALL
+        )"""
+    )
+    _pairs(con, records, pivots)
+    entity_ids(con)
+
+
+def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) -> None:
+    relations = [r for (r,) in con.execute("SELECT DISTINCT r_iri FROM facts").fetchall()]
+    words = pa.table(  # noqa: F841 (read by name in the SQL below)
+        {"relation": relations, "words": [relation_words(r) for r in relations]}
+    )
+    source = _source(ontology, "property VARCHAR, language VARCHAR, label VARCHAR, seq BIGINT")
+    con.execute(
+        f"""CREATE TEMP TABLE ontology AS SELECT property, language, arg_min(label, seq) AS label
+        FROM {source} GROUP BY property, language"""
+    )
+    con.execute(
+        """CREATE TABLE relation_names AS
+        SELECT f.language, f.r_iri AS relation, coalesce(own.label, en.label, w.words) AS name
+        FROM (SELECT DISTINCT language, r_iri FROM facts) f
+        JOIN words w ON w.relation = f.r_iri
+        LEFT JOIN ontology own ON own.property = f.r_iri AND own.language = f.language
+        LEFT JOIN ontology en ON en.property = f.r_iri AND en.language = 'en'"""
+    )
+
+
+def _pairs(
+    con: duckdb.DuckDBPyConnection,
+    records: dict[str, list[Path]],
+    pivots: Sequence[str] | None,
+) -> None:
+    links = _source(
+        records["links"],
+        "language VARCHAR, subject VARCHAR, other_language VARCHAR, object VARCHAR",
+    )
+    hub = _source(records["hub"], "hub VARCHAR, language VARCHAR, iri VARCHAR")
+    con.execute(
+        f"""CREATE TEMP TABLE hub_members AS SELECT DISTINCT h.hub, h.language, h.iri
+        FROM {hub} h SEMI JOIN labels l ON l.language = h.language AND l.iri = h.iri"""
+    )
+    keep = (
+        "TRUE"
+        if pivots is None
+        else f"(la IN ({', '.join(map(quote, pivots))}) OR lb IN ({', '.join(map(quote, pivots))}))"
+    )
+    con.execute(
+        f"""CREATE TABLE pairs AS SELECT DISTINCT la, ia, lb, ib FROM (
+            SELECT
+                CASE WHEN language < other_language THEN language ELSE other_language END AS la,
+                CASE WHEN language < other_language THEN subject ELSE object END AS ia,
+                CASE WHEN language < other_language THEN other_language ELSE language END AS lb,
+                CASE WHEN language < other_language THEN object ELSE subject END AS ib
+            FROM {links} k
+            SEMI JOIN labels s ON s.language = k.language AND s.iri = k.subject
+            SEMI JOIN labels o ON o.language = k.other_language AND o.iri = k.object
+            UNION ALL
+            SELECT a.language, a.iri, b.language, b.iri
+            FROM hub_members a JOIN hub_members b ON a.hub = b.hub AND a.language < b.language
+        ) WHERE {keep}"""
+    )
+
+
+def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
+    """Create `entity(iri, eid)`: each linked IRI's group id, the smallest IRI linked to it
+    through `pairs` (directly or not). Returns the number of rounds."""
+    con.execute(
+        """CREATE TEMP TABLE edges AS SELECT DISTINCT a, b FROM (
+            SELECT ia AS a, ib AS b FROM pairs UNION ALL SELECT ib, ia FROM pairs)"""
+    )
+    con.execute(
+        "CREATE TEMP TABLE comp AS SELECT a AS iri, least(a, min(b)) AS eid FROM edges GROUP BY a"
+    )
+    rounds = 0
+    while True:
+        rounds += 1
+        # Each IRI takes the smallest id of its neighbours, then the id of its id (jumping).
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE spread AS
+            SELECT e.a AS iri, least(min(c.eid), any_value(own.eid)) AS eid
+            FROM edges e JOIN comp c ON c.iri = e.b JOIN comp own ON own.iri = e.a
+            GROUP BY e.a"""
+        )
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE jumped AS
+            SELECT s.iri, least(s.eid, j.eid) AS eid FROM spread s JOIN spread j ON j.iri = s.eid"""
+        )
+        (changed,) = con.execute(
+            "SELECT count(*) FROM jumped j JOIN comp c USING (iri) WHERE j.eid <> c.eid"
+        ).fetchone()
+        con.execute("CREATE OR REPLACE TEMP TABLE comp AS SELECT * FROM jumped")
+        if not changed:
+            break
+    con.execute("CREATE OR REPLACE TABLE entity AS SELECT iri, eid FROM comp")
+    for table in ("edges", "spread", "jumped", "comp"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return rounds
+
+
+__all__ = ["build_tables", "entity_ids", "quote", "relation_words", "sql_list"]
