@@ -206,7 +206,8 @@ class PrixLMLinkPrediction(Pipeline):
         if source is None:
             raise ValueError(
                 f"input {inputs!r} names no language and the candidates cover "
-                f"{', '.join(sorted(self.candidate_labels))}: add ' | <language>' or pass language="
+                f"{', '.join(sorted(self.candidate_labels)) or 'none (pass candidates=)'}: "
+                "add ' | <language>' or pass language="
             )
         if query["target_language"] is not None:
             key: tuple[str, ...] = (query["subject"], source, query["target_language"])

@@ -207,3 +207,5 @@ def test_pipeline_without_candidates_says_how_to_give_them(tiny_prixlm):
     pipe = PrixLMLinkPrediction(model=model, tokenizer=tokenizer, device=-1)
     with pytest.raises(ValueError, match=r"no candidate entities for language 'en' \(stored: none"):
         pipe("Germany | currency", language="en")
+    with pytest.raises(ValueError, match=r"names no language.*cover none \(pass candidates=\)"):
+        pipe("Germany | currency")
