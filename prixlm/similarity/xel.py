@@ -20,8 +20,9 @@ entity's label in language L -> its English entity among all English labels::
     python -m prixlm.similarity.xel --model outputs/demo/run/model --benchmark cldr \
         --languages de,ja,te,lo,mr --training_dataset outputs/demo/dataset --output xel.json
 
-Memory: the target names' embeddings `(names, hidden)` are held, and `(query_block, names)`
-similarities at a time (a full UMLS dictionary of 7.4M names at hidden 768 needs ~23 GB).
+Memory: the target names' embeddings `(names, hidden)` are held (a full UMLS dictionary of
+7.4M names at hidden 768: ~23 GB), and similarities in query blocks of at most
+`max_block_floats` (default 2^26: 256 MiB per block and per matrix).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from prixlm.similarity.xel_readers import (
 
 RETRIEVAL_MODES = ("cosine", "csls")
 XEL_KS = (1, 10)
+#: Similarities held at once by default (2^26 float32 = 256 MiB).
+DEFAULT_BLOCK_FLOATS = 1 << 26
 
 
 def entity_ranks(
@@ -61,7 +64,7 @@ def entity_ranks(
     target_entities: Sequence[str],
     gold: Sequence[Iterable[str]],
     retrieval: str = "cosine",
-    query_block: int = 256,
+    max_block_floats: int = DEFAULT_BLOCK_FLOATS,
 ) -> tuple[torch.Tensor, list[str]]:
     """Realistic rank of each query's gold entity among the targets' entities.
 
@@ -71,7 +74,7 @@ def entity_ranks(
         target_entities: `num_names` entity ids (several names may share one).
         gold: per query, its gold entity ids (any of them is right).
         retrieval: `"cosine"` or `"csls"` (k = 10, over the names).
-        query_block: queries scored at once (`(query_block, num_names)` floats).
+        max_block_floats: bound on `queries x names` similarities computed at once.
     Returns:
         `(num_queries,)` float64 ranks (1-based, ties halved; `inf` when no gold entity is
         among the targets) and the top entity of each query.
@@ -101,21 +104,26 @@ def entity_ranks(
 
     ranks = torch.full((len(gold),), math.inf, dtype=torch.float64)
     top: list[str] = []
-    for start in range(0, len(gold), query_block):
-        rows = slice(start, min(start + query_block, len(gold)))
+    step = max(1, max_block_floats // max(len(target_entities), len(entities)))
+    for start in range(0, len(gold), step):
+        rows = slice(start, min(start + step, len(gold)))
         scores = name_scores(rows)
         per_entity = torch.full((scores.shape[0], len(entities)), -math.inf)
         per_entity.scatter_reduce_(1, name_column.expand_as(scores), scores, reduce="amax")
         top.extend(entities[i] for i in per_entity.argmax(dim=1).tolist())
-        for offset, golds in enumerate(gold[rows]):
-            columns = [column[g] for g in golds if g in column]
-            if not columns:
-                continue  # no gold entity among the targets: a miss
-            row = per_entity[offset : offset + 1]
-            best = max(columns, key=lambda c: float(row[0, c]))
-            others = torch.zeros_like(row, dtype=torch.bool)
-            others[0, columns] = True  # the other gold entities are filtered
-            ranks[start + offset] = filtered_ranks_from_scores(row, torch.tensor([best]), others)[0]
+        gold_columns = [[column[g] for g in golds if g in column] for golds in gold[rows]]
+        best = torch.tensor(
+            [
+                max(cols, key=lambda c, r=r: float(per_entity[r, c])) if cols else 0
+                for r, cols in enumerate(gold_columns)
+            ]
+        )
+        other_gold = torch.zeros_like(per_entity, dtype=torch.bool)  # filtered
+        for r, cols in enumerate(gold_columns):
+            other_gold[r, cols] = True
+        block = filtered_ranks_from_scores(per_entity, best, other_gold)
+        found = torch.tensor([bool(cols) for cols in gold_columns])
+        ranks[rows] = torch.where(found, block, torch.full_like(block, math.inf))
     return ranks, top
 
 
@@ -135,7 +143,7 @@ def evaluate_xel(
     queries: Sequence[XelQuery],
     targets: Sequence[XelTarget],
     retrieval: str = "cosine",
-    query_block: int = 256,
+    max_block_floats: int = DEFAULT_BLOCK_FLOATS,
 ) -> dict[str, Any]:
     """Link every query to the target entities; metrics per language and their average.
 
@@ -166,7 +174,7 @@ def evaluate_xel(
             [t.entity for t in targets],
             [q.gold for q in group],
             retrieval=retrieval,
-            query_block=query_block,
+            max_block_floats=max_block_floats,
         )
         per_language[language] = xel_metrics(ranks)
     return {

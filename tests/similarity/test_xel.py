@@ -92,6 +92,10 @@ def test_entity_ranks_max_over_names_filters_other_gold_and_halves_ties():
     assert ranks.tolist()[:3] == [2.0, 2.0, 1.0]
     assert math.isinf(ranks[3])
     assert top[:3] == ["A", "A", "B"]
+    # Query blocks of one row (the memory bound) give the same ranks and top entities.
+    blocked, blocked_top = entity_ranks(queries, targets, entities, gold, max_block_floats=1)
+    assert blocked.tolist()[:3] == [2.0, 2.0, 1.0] and math.isinf(blocked[3])
+    assert blocked_top == top
     # A tie: two entities with the same vector as the query -> rank 1.5.
     tied, _ = entity_ranks(
         torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 0.0], [2.0, 0.0]]), ["X", "Y"], [{"Y"}]
