@@ -138,9 +138,15 @@ def _tokenize(tokenizer: Any, text: str, what: str) -> list[int]:
     return list(ids)
 
 
-def encode_triple_prompt(tokenizer: Any, subject: str, relation: str) -> list[int]:
-    """`<s> [S] subject </s> </s> [P] relation </s> </s> [O]` as ids."""
-    ids = special_token_ids(tokenizer, ())
+def encode_triple_prompt(
+    tokenizer: Any, subject: str, relation: str, ids: FactTokenIds | None = None
+) -> list[int]:
+    """`<s> [S] subject </s> </s> [P] relation </s> </s> [O]` as ids.
+
+    `ids` (optional, every `encode_*` function): the tokenizer's `special_token_ids`, looked
+    up once by a caller that encodes many facts instead of once per fact.
+    """
+    ids = ids or special_token_ids(tokenizer, ())
     bos, sep = tokenizer.bos_token_id, tokenizer.sep_token_id
     return (
         [bos, ids.subject]
@@ -152,10 +158,16 @@ def encode_triple_prompt(tokenizer: Any, subject: str, relation: str) -> list[in
 
 
 def encode_link_prompt(
-    tokenizer: Any, subject: str, subject_language: str, object_language: str
+    tokenizer: Any,
+    subject: str,
+    subject_language: str,
+    object_language: str,
+    ids: FactTokenIds | None = None,
 ) -> list[int]:
     """`<s> [S] subject </s> </s> [P] [s_lang] [o_lang] </s> </s> [O]` as ids."""
-    ids = special_token_ids(tokenizer, (subject_language, object_language))
+    languages = (subject_language, object_language)
+    if ids is None or any(code not in ids.languages for code in languages):
+        ids = special_token_ids(tokenizer, languages)  # names an unknown code
     bos, sep = tokenizer.bos_token_id, tokenizer.sep_token_id
     return (
         [bos, ids.subject]
@@ -166,13 +178,16 @@ def encode_link_prompt(
     )
 
 
-def encode_object(tokenizer: Any, obj: str) -> list[int]:
+def encode_object(tokenizer: Any, obj: str, ids: FactTokenIds | None = None) -> list[int]:
     """The object's ids followed by `[EOS]`: what the model generates after `[O]`."""
-    return _tokenize(tokenizer, obj, "object") + [special_token_ids(tokenizer, ()).end_of_object]
+    ids = ids or special_token_ids(tokenizer, ())
+    return _tokenize(tokenizer, obj, "object") + [ids.end_of_object]
 
 
-def _join(tokenizer: Any, prompt: list[int], obj: str) -> EncodedFact:
-    object_ids = encode_object(tokenizer, obj)
+def _join(
+    tokenizer: Any, prompt: list[int], obj: str, ids: FactTokenIds | None = None
+) -> EncodedFact:
+    object_ids = encode_object(tokenizer, obj, ids)
     input_ids = prompt + object_ids + [tokenizer.sep_token_id]
     labels = [IGNORE_INDEX] * len(prompt) + object_ids + [IGNORE_INDEX]
     return EncodedFact(input_ids=input_ids, labels=labels, object_start=len(prompt) - 1)
@@ -191,22 +206,26 @@ def encode_link(
     return _join(tokenizer, prompt, obj)
 
 
-def encode_prompt(tokenizer: Any, row: Mapping[str, Any]) -> list[int]:
+def encode_prompt(
+    tokenizer: Any, row: Mapping[str, Any], ids: FactTokenIds | None = None
+) -> list[int]:
     """The prompt ids (ending with `[O]`) of one dataset row (schema in
     docs/architecture.md): a triple's (`kind` "triple", the default) or a link's."""
     kind = row.get("kind", "triple")
     if kind == "link":
         return encode_link_prompt(
-            tokenizer, row["subject"], row["subject_language"], row["object_language"]
+            tokenizer, row["subject"], row["subject_language"], row["object_language"], ids
         )
     if kind == "triple":
-        return encode_triple_prompt(tokenizer, row["subject"], row["relation"])
+        return encode_triple_prompt(tokenizer, row["subject"], row["relation"], ids)
     raise ValueError(f"row kind {kind!r}: expected 'triple' or 'link'")
 
 
-def encode_row(tokenizer: Any, row: Mapping[str, Any]) -> EncodedFact:
+def encode_row(
+    tokenizer: Any, row: Mapping[str, Any], ids: FactTokenIds | None = None
+) -> EncodedFact:
     """Encode one dataset row (schema in docs/architecture.md): a triple or a link."""
-    return _join(tokenizer, encode_prompt(tokenizer, row), row["object"])
+    return _join(tokenizer, encode_prompt(tokenizer, row, ids), row["object"], ids)
 
 
 def within_length(

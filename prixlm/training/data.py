@@ -11,7 +11,12 @@ from typing import Any
 
 import datasets
 
-from modeling_prixlm.formatting import MAX_FACT_LENGTH, encode_row, known_languages
+from modeling_prixlm.formatting import (
+    MAX_FACT_LENGTH,
+    encode_row,
+    known_languages,
+    special_token_ids,
+)
 from prixlm.data.loading import load_kb
 
 VARIANTS = ("all", "single")
@@ -92,41 +97,54 @@ def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:
         )
 
 
+def _encode_texts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """The ids of each text without special tokens, in one call.
+
+    A fast tokenizer's Rust backend is called directly (`encode_batch_fast`: no offsets, no
+    per-text Python objects from transformers, which cost more than the encoding itself);
+    any other tokenizer through its own batch call. Same ids as `tokenizer(text,
+    add_special_tokens=False)` text by text.
+    """
+    if not texts:
+        return []
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if (
+        backend is not None
+        and hasattr(backend, "encode_batch_fast")
+        # the state a text call sets before encoding: no truncation or padding, and the
+        # tokenizer's own choice of splitting special tokens
+        and backend.truncation is None
+        and backend.padding is None
+        and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))
+    ):
+        return [
+            encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)
+        ]
+    return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+
 class _BatchTokenized:
     """The tokenizer as `encode_row` sees it, with its text calls answered from one batch call.
 
     `modeling_prixlm.formatting.encode_row` (the one home of the fact layout) tokenises a
-    row's subject, relation and object one call at a time, and looks up the fact and
-    language tokens on every row. Here the distinct texts of a whole batch are tokenised in
-    one call (a fast tokenizer encodes a list in Rust, on several threads), so the per-text
-    calls become dictionary lookups and the token lookups are cached; every other attribute
-    is the tokenizer's. The ids are the same as one call per text: the encoding of a text
-    does not depend on the other texts of the batch.
+    row's subject, relation and object one call at a time. Here the distinct texts of a
+    whole batch are tokenised in one call (`_encode_texts`), so the per-text calls become
+    dictionary lookups; every other attribute is the tokenizer's. The ids are the same as
+    one call per text: the encoding of a text does not depend on the other texts.
     """
 
     def __init__(self, tokenizer: Any, texts: list[str]) -> None:
         self._tokenizer = tokenizer
         unique = list(dict.fromkeys(texts))
-        encoded = tokenizer(unique, add_special_tokens=False)["input_ids"] if unique else []
-        self._ids = dict(zip(unique, encoded, strict=True))
-        self._token_ids: dict[str, Any] = {}
+        self._ids = dict(zip(unique, _encode_texts(tokenizer, unique), strict=True))
         self.bos_token_id = tokenizer.bos_token_id
         self.sep_token_id = tokenizer.sep_token_id
-        self.unk_token_id = tokenizer.unk_token_id
-        self.unk_token = tokenizer.unk_token
 
     def __call__(self, text: Any, add_special_tokens: bool = True, **kwargs: Any) -> Any:
         ids = self._ids.get(text) if isinstance(text, str) else None
         if ids is None or add_special_tokens or kwargs:
             return self._tokenizer(text, add_special_tokens=add_special_tokens, **kwargs)
         return {"input_ids": ids}
-
-    def convert_tokens_to_ids(self, tokens: Any) -> Any:
-        if not isinstance(tokens, str):
-            return self._tokenizer.convert_tokens_to_ids(tokens)
-        if tokens not in self._token_ids:
-            self._token_ids[tokens] = self._tokenizer.convert_tokens_to_ids(tokens)
-        return self._token_ids[tokens]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._tokenizer, name)
@@ -149,9 +167,10 @@ def encode_batch(
         if kind != "link" and isinstance(relation, str)
     ]
     fast = _BatchTokenized(tokenizer, texts)
+    ids = special_token_ids(tokenizer)  # once per batch, not twice per row
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
     for values in zip(*(batch[name] for name in columns), strict=True):
-        fact = encode_row(fast, dict(zip(columns, values, strict=True)))
+        fact = encode_row(fast, dict(zip(columns, values, strict=True)), ids)
         if max_length and len(fact) >= max_length:
             continue
         out["input_ids"].append(fact.input_ids)

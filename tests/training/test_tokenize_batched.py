@@ -3,13 +3,15 @@ the same ids as encoding row by row, one tokenizer call per batch."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 from typing import Any
 
 import datasets
 import pytest
 
-from modeling_prixlm.formatting import encode_row
+from modeling_prixlm.formatting import encode_row, special_token_ids
 from prixlm.training.data import tokenize_rows
 
 SUBJECTS = ["Germany", "France", "Japan", "Italy", "Deutschland", "Frankreich", "Italien"]
@@ -49,18 +51,36 @@ def per_row(rows: datasets.Dataset, tokenizer: Any, max_length: int | None) -> l
     return encoded
 
 
-class CountingTokenizer:
-    """The tokenizer, recording what each text call was given."""
+class CountingBackend:
+    """A Rust backend tokenizer, recording its batch calls."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, backend: Any, calls: list[Any]) -> None:
+        self.backend, self.calls = backend, calls
+
+    def encode_batch_fast(self, texts: list[str], **kwargs: Any) -> Any:
+        self.calls.append(texts)
+        return self.backend.encode_batch_fast(texts, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+
+class CountingTokenizer:
+    """The tokenizer, recording what each text call (its own or its backend's) was given."""
+
+    def __init__(self, tokenizer: Any, backend: bool = True) -> None:
         self.tokenizer = tokenizer
         self.calls: list[Any] = []
+        if backend:
+            self.backend_tokenizer = CountingBackend(tokenizer.backend_tokenizer, self.calls)
 
     def __call__(self, text: Any, **kwargs: Any) -> Any:
         self.calls.append(text)
         return self.tokenizer(text, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "backend_tokenizer":
+            raise AttributeError(name)
         return getattr(self.tokenizer, name)
 
 
@@ -82,13 +102,22 @@ def test_two_processes_give_the_same_rows(tiny_tokenizer) -> None:
     assert encoded.to_list() == per_row(rows, tiny_tokenizer, 40)
 
 
-def test_one_tokenizer_call_per_batch(tiny_tokenizer) -> None:
+@pytest.mark.parametrize("backend", [True, False])
+def test_one_tokenizer_call_per_batch(tiny_tokenizer, backend) -> None:
     rows = rows_with_long_and_short_facts()
-    counting = CountingTokenizer(tiny_tokenizer)
+    counting = CountingTokenizer(tiny_tokenizer, backend=backend)
     encoded = tokenize_rows(rows, counting, None, batch_size=10)
-    assert len(encoded) == len(rows)
+    assert encoded.to_list() == per_row(rows, tiny_tokenizer, None)
     assert len(counting.calls) == math.ceil(len(rows) / 10)  # was 2-3 calls per row
     assert all(isinstance(texts, list) for texts in counting.calls)
+
+
+def test_backend_state_left_by_other_calls_is_not_used(tiny_tokenizer) -> None:
+    rows = rows_with_long_and_short_facts()
+    expected = per_row(rows, tiny_tokenizer, None)
+    truncating = copy.deepcopy(tiny_tokenizer)
+    truncating.backend_tokenizer.enable_truncation(4)  # as a call with max_length leaves it
+    assert tokenize_rows(rows, truncating, None).to_list() == expected
 
 
 def test_bad_rows_and_arguments_are_named(tiny_tokenizer) -> None:
@@ -98,3 +127,15 @@ def test_bad_rows_and_arguments_are_named(tiny_tokenizer) -> None:
     blank = rows.map(lambda row, i: {"object": " " if i == 5 else row["object"]}, with_indices=True)
     with pytest.raises(ValueError, match="object ' ' tokenises to nothing"):
         tokenize_rows(blank, tiny_tokenizer, None)
+
+
+def test_encode_row_with_ids_looked_up_once(tiny_tokenizer) -> None:
+    rows = rows_with_long_and_short_facts()
+    ids = special_token_ids(tiny_tokenizer)
+    for row in rows:
+        assert encode_row(tiny_tokenizer, row, ids) == encode_row(tiny_tokenizer, row)
+    english_only = dataclasses.replace(ids, languages={"en": ids.languages["en"]})
+    link = next(row for row in rows if row["kind"] == "link")
+    assert encode_row(tiny_tokenizer, link, english_only) == encode_row(tiny_tokenizer, link)
+    with pytest.raises(ValueError, match="unknown language code 'xx'"):
+        encode_row(tiny_tokenizer, {**link, "object_language": "xx"}, ids)
