@@ -2,7 +2,7 @@
 
 Run::
 
-    .venv/bin/python bench/bench_tokenize.py [--repeats 3] [--copies 4] [--num_proc 2]
+    .venv/bin/python bench/bench_tokenize.py [--repeats 2] [--copies 2] [--num_proc 2]
 
 Rows: the embedded CLDR KB in the paper's nine languages, as the dataset holds them (the
 triples of every locale, and links between each locale and English in both directions),
@@ -103,8 +103,8 @@ def best_time(function: Any, repeats: int) -> tuple[float, datasets.Dataset]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--copies", type=int, default=4, help="times the KB's rows are repeated")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=2, help="times the KB's rows are repeated")
     parser.add_argument("--num_proc", type=int, default=2)
     args = parser.parse_args(argv)
     datasets.disable_progress_bars()
