@@ -287,6 +287,25 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
     }
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
+    repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
+    curve = Path(training_args.output_dir) / "lp_curve.png"
+
+    def write_card(folder: Path) -> None:
+        """README.md from the folder's results + the Fig. 2 curve, before the folder appears."""
+        card_rows = (  # a few rows per language for the card's widget examples
+            row
+            for language in languages
+            for row in load_split(data_args.dataset_dir, language, "train").take(100)
+        )
+        write_model_card(
+            folder,
+            curve=curve if curve.is_file() else None,
+            dataset_id=data_args.dataset_hub_id,
+            base_model=model_args.base_model,
+            widget=widget_examples(card_rows, languages),
+            repo_id=repo_id if push_to_hub else None,
+        )
+
     release = trainer.save_release(
         Path(training_args.output_dir) / "model",
         {"train_results.json": metrics},
@@ -296,23 +315,9 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
             if training_args.should_save
             else None
         ),
+        finalize=write_card,
     )
     if trainer.is_world_process_zero():
-        repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
-        curve = Path(training_args.output_dir) / "lp_curve.png"
-        card_rows = (  # a few rows per language for the card's widget examples
-            row
-            for language in languages
-            for row in load_split(data_args.dataset_dir, language, "train").take(100)
-        )
-        write_model_card(  # README.md from the folder's results + the Fig. 2 curve
-            release,
-            curve=curve if curve.is_file() else None,
-            dataset_id=data_args.dataset_hub_id,
-            base_model=model_args.base_model,
-            widget=widget_examples(card_rows, languages),
-            repo_id=repo_id if push_to_hub else None,
-        )
         if push_to_hub:  # the complete release folder, nothing else (prixlm.publish)
             commit = publish_folder(
                 release,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import torch.distributed as dist
@@ -60,6 +60,7 @@ class PrixLMTrainer(Trainer):
         extra_files: dict[str, dict] | None = None,
         model_card: str | None = None,
         candidates: Mapping[str, Sequence[str]] | None = None,
+        finalize: Callable[[Path], object] | None = None,
     ) -> Path:
         """Write the final model folder atomically: weights, code, tokenizer, arguments, metrics.
 
@@ -68,6 +69,8 @@ class PrixLMTrainer(Trainer):
         (markdown) becomes the folder's `README.md`. The folder is made self-contained
         before it appears (`prixlm.release.folder.complete_release_folder`: the Hub code, the
         pipeline, `handler.py` and `candidates` `{language: [labels]}` as `candidates.json`).
+        `finalize(staging_folder)` runs last, on the saving process, before the rename (e.g.
+        the model card rendered from the folder's results), so the folder appears complete.
         """
         destination = Path(destination)
         staging = partial_path(destination)
@@ -88,6 +91,8 @@ class PrixLMTrainer(Trainer):
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"
                 )
             complete_release_folder(staging, candidates)
+            if finalize is not None:
+                finalize(staging)
             publish(staging, destination)
         _barrier()
         return destination

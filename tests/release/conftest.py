@@ -23,9 +23,8 @@ def _training_rows(tokenizer) -> datasets.Dataset:
 
 
 @pytest.fixture(scope="session")
-def released(tiny_tokenizer, tmp_path_factory):
-    """(model, tokenizer, release folder): 40 steps on the tiny facts, `save_release` with
-    `CANDIDATES` (the folder is completed before it is published)."""
+def release_trainer(tiny_tokenizer, tmp_path_factory) -> PrixLMTrainer:
+    """A `PrixLMTrainer` after 40 steps on the tiny facts (its output_dir in a temp folder)."""
     from transformers import TrainingArguments
 
     root = tmp_path_factory.mktemp("release")
@@ -50,5 +49,13 @@ def released(tiny_tokenizer, tmp_path_factory):
         processing_class=tiny_tokenizer,
     )
     trainer.train()
-    folder = trainer.save_release(Path(root) / "model", candidates=CANDIDATES)
-    return trainer.model.eval(), tiny_tokenizer, folder
+    return trainer
+
+
+@pytest.fixture(scope="session")
+def released(release_trainer, tiny_tokenizer):
+    """(model, tokenizer, release folder): `save_release` with `CANDIDATES` (the folder is
+    completed before it is published)."""
+    root = Path(release_trainer.args.output_dir).parent
+    folder = release_trainer.save_release(root / "model", candidates=CANDIDATES)
+    return release_trainer.model.eval(), tiny_tokenizer, folder
