@@ -163,7 +163,8 @@ def convert_all(jobs: Sequence[Job], options: ReadOptions, num_proc: int = 1) ->
             options.stats[str(job.path)] = convert(job, options)
         return
     quiet = ReadOptions(options.strict, False, options.max_line_bytes)
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
+    context.set_forkserver_preload([__name__])  # imported once, in the server
     with ProcessPoolExecutor(min(num_proc, len(jobs)), mp_context=context) as pool:
         # Largest files first: the last worker to finish then has the least left.
         order = sorted(jobs, key=lambda job: -job.path.stat().st_size)

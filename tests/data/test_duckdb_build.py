@@ -1,0 +1,111 @@
+"""The DuckDB build's own behaviour: engine settings, size-bounded shards, parallel parsing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from dbpedia_dumps import write_dumps
+
+from prixlm.data.dbpedia import build as build_module
+from prixlm.data.dbpedia import records
+from prixlm.data.dbpedia.build import EngineOptions, _jobs, build_dataset, connect
+from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
+from prixlm.data.loading import load_kb
+from prixlm.data.ntriples import MalformedLineError
+
+
+def test_memory_limit_threads_and_spill_folder_reach_duckdb(
+    tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = {}
+
+    def recording(work: Path, engine: EngineOptions):
+        con = connect(work, engine)
+        query = "SELECT current_setting('memory_limit'), current_setting('threads'), "
+        query += "current_setting('temp_directory')"
+        seen["settings"] = con.execute(query).fetchone()
+        seen["work"] = work
+        return con
+
+    monkeypatch.setattr(build_module, "connect", recording)
+    spill = tmp_path / "spill"
+    engine = EngineOptions(threads=1, memory_limit="200MB", temp_dir=spill)
+    rows, _ = build_dataset(dumps, tmp_path / "kb", engine=engine)
+    limit, threads, temp = seen["settings"]
+    assert limit in ("190.7 MiB", "200.0 MB") and threads == 1
+    assert Path(temp) == seen["work"] / "spill" and seen["work"].parent == spill
+    assert list(spill.iterdir()) == []  # the work folder is gone after the build
+    assert sum(s.triples for s in rows.stats.values()) == 13 + 13 + 11
+    with pytest.raises(ValueError, match="--memory_limit"):
+        connect(tmp_path, EngineOptions(memory_limit="lots"))
+
+
+def test_shards_are_bounded_listed_in_order_and_load(tmp_path: Path, dumps: Path) -> None:
+    whole, _ = build_dataset(dumps, tmp_path / "whole")
+    engine = EngineOptions(max_shard_rows=4, max_shard_bytes=100_000)
+    rows, _ = build_dataset(dumps, tmp_path / "kb", engine=engine)
+    assert rows.shards["links"]["train"] == [
+        f"links/train-{i:05d}-of-00015.parquet" for i in range(15)
+    ]  # 58 link rows, 4 a shard
+    card = (tmp_path / "kb" / "README.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(card.split("\n---\n", 1)[0].removeprefix("---\n"))
+    listed = {
+        (config["config_name"], entry["split"]): entry["path"]
+        for config in header["configs"]
+        for entry in config["data_files"]
+    }
+    on_disk = sorted(
+        str(p.relative_to(tmp_path / "kb")) for p in (tmp_path / "kb").rglob("*.parquet")
+    )
+    assert sorted(p for (c, _), paths in listed.items() if c != "all" for p in paths) == on_disk
+    for (config, split), paths in listed.items():
+        if config == "all":
+            continue
+        sizes = [pq.ParquetFile(tmp_path / "kb" / path).metadata.num_rows for path in paths]
+        assert all(0 < n <= 4 for n in sizes)
+        assert rows.read(config, split) == whole.read(config, split)  # same rows, same order
+        assert load_kb(tmp_path / "kb", config, split=split)["object"] == [
+            row.object for row in whole.read(config, split)
+        ]
+    by_bytes, _ = build_dataset(
+        dumps, tmp_path / "bytes", engine=EngineOptions(max_shard_bytes=1500)
+    )
+    links = by_bytes.shards["links"]["train"]
+    assert len(links) > 1 and by_bytes.links == whole.links
+    for path in links:  # Arrow bytes per shard: at most the bound plus one row (< 300 B here)
+        table = pq.read_table(tmp_path / "bytes" / path)
+        assert table.nbytes <= 1500 + 300
+    with pytest.raises(ValueError, match="max_shard_rows"):
+        build_dataset(dumps, None, engine=EngineOptions(max_shard_rows=0))
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.parquet")}
+
+
+def test_parallel_parsing_writes_the_same_records_and_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dumps = write_dumps(tmp_path / "dumps", ".bz2")
+    index = DumpIndex.scan(dumps)
+    languages = ["de", "en", "fr"]
+    results = {}
+    monkeypatch.setattr(records, "POOL_MIN_BYTES", 0)  # a pool even for tiny files
+    for num_proc in (1, 3):
+        folder = tmp_path / f"records{num_proc}"
+        options = ReadOptions()
+        records.convert_all(_jobs(index, languages, None, None, folder), options, num_proc)
+        results[num_proc] = (_digests(folder), options.stats)
+    assert len(results[1][0]) == 9 and results[1] == results[3]
+    errors = [e for stats in results[3][1].values() for e in stats.errors]
+    assert sorted(errors)[0].startswith(f"{dumps / 'labels_de.ttl.bz2'}:15: invalid character")
+    assert sum(stats.malformed for stats in results[3][1].values()) == 3
+    with pytest.raises(MalformedLineError) as raised:  # from a worker, with file and line
+        records.convert_all(
+            _jobs(index, languages, None, None, tmp_path / "strict"), ReadOptions(strict=True), 3
+        )
+    assert raised.value.line_number in (13, 15) and raised.value.path.startswith(str(dumps))
