@@ -26,7 +26,9 @@ How each model is asked:
 ranks the relation's candidate answers (every object of the relation in that language's
 probes) by the exact log-likelihood `log p(o | prompt)` of `prixlm.link_prediction.
 candidate_scoring.score_candidates`, with the same prompt; realistic ranks, other true
-objects filtered; accuracy (= hits@1) and MRR.
+objects filtered; accuracy (= hits@1) and MRR, beside what a random ranking would score
+(`chance_accuracy` = mean 1/n, `chance_mrr` = mean H_n/n over the probes' n candidates): the
+candidate sets are small, so chance is far from zero.
 
 Per language: `accuracy` is the mean over relations (mLAMA's average), `micro_accuracy` over
 probes; `average` is the mean over languages that have probes::
@@ -147,8 +149,9 @@ def _summary(per_relation: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "num_probes": total,
         "per_relation": per_relation,
     }
-    if counted and all("mrr" in m for m in counted.values()):
-        summary["mrr"] = sum(m["mrr"] for m in counted.values()) / len(counted)
+    for key in ("mrr", "chance_accuracy", "chance_mrr"):
+        if counted and all(key in m for m in counted.values()):
+            summary[key] = sum(m[key] for m in counted.values()) / len(counted)
     return summary
 
 
@@ -235,9 +238,13 @@ def multi_token_accuracy(
         for row, (i, _) in enumerate(asked):
             mask[row, [column[o] for o in _filtered(probes, i)]] = True
         ranks = filtered_ranks_from_scores(scores, gold, mask)
+        ranked = (len(candidates) - mask.sum(dim=1)).tolist()  # candidates left per probe
         per_relation[relation] = {
             "accuracy": float((ranks <= 1).double().mean()),
             "mrr": mean_reciprocal_rank(ranks),
+            "chance_accuracy": sum(1 / n for n in ranked) / len(ranked),
+            "chance_mrr": sum(sum(1 / r for r in range(1, n + 1)) / n for n in ranked)
+            / len(ranked),
             "num_probes": len(asked),
             "num_candidates": len(candidates),
         }
@@ -290,6 +297,7 @@ def probe_model(
             "per_language": multi,
             "average": _average(multi),
             "average_mrr": _average(multi, "mrr"),
+            "average_chance": _average(multi, "chance_accuracy"),
         }
     return results
 
@@ -327,8 +335,9 @@ def evaluate_probing(
         `{"model_kind", "query_form", "single_token": {"per_language": {lang: {"accuracy",
         "micro_accuracy", "num_probes", "per_relation": {rel: {"accuracy", "num_probes",
         "num_total", "num_multi_token_or_filtered", "num_unaskable"}}}}, "average"},
-        "multi_token": {"per_language": {lang: {"accuracy", "mrr", "micro_accuracy",
-        "num_probes", "per_relation": {...}}}, "average", "average_mrr"}}` (`multi_token`
+        "multi_token": {"per_language": {lang: {"accuracy", "mrr", "chance_accuracy",
+        "chance_mrr", "micro_accuracy", "num_probes", "per_relation": {...}}}, "average",
+        "average_mrr", "average_chance"}}` (`multi_token`
         for Prix-LM only). An accuracy is None where no probe could be asked.
     """
     model, tokenizer, kind = load_probed_model(model_dir)

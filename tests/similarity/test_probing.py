@@ -192,6 +192,9 @@ def test_multi_token_scoring_matches_score_candidates(tiny_prixlm):
     assert result["num_probes"] == 3 and result["num_candidates"] == 3
     assert result["accuracy"] == pytest.approx(sum(r == 1 for r in ranks) / 3)
     assert result["mrr"] == pytest.approx(sum(1 / r for r in ranks) / 3)
+    # Random ranking: 3, 3 and 2 candidates (Switzerland's "euro" filtered).
+    assert result["chance_accuracy"] == pytest.approx((1 / 3 + 1 / 3 + 1 / 2) / 3)
+    assert result["chance_mrr"] == pytest.approx((11 / 18 + 11 / 18 + 3 / 4) / 3)
 
 
 def test_relation_words():
