@@ -77,3 +77,15 @@ def test_retrieval_metrics_of_identical_spaces_and_bad_shapes():
         CSLS(torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ValueError, match=r"gold \(3,\): expected \(2,\)"):
         CSLS(torch.randn(2, 3), torch.randn(2, 3)).ranks(torch.zeros(3, dtype=torch.long))
+
+
+def test_faiss_backend_gives_the_same_neighbours():
+    pytest.importorskip("faiss")
+    generator = torch.Generator().manual_seed(5)
+    csls = CSLS(torch.randn(50, 8, generator=generator), torch.randn(70, 8, generator=generator))
+    torch_indices, torch_values = csls.neighbours(top=5)
+    faiss_indices, faiss_values = csls.neighbours(top=5, backend="faiss")
+    assert torch.equal(faiss_indices, torch_indices)
+    torch.testing.assert_close(faiss_values, torch_values, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="backend='annoy'"):
+        csls.neighbours(backend="annoy")
