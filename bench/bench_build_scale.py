@@ -3,7 +3,7 @@
 Run::
 
     .venv/bin/python bench/bench_build_scale.py [--sizes 0.3M,1M,3M] [--languages 2]
-        [--only old|new] [--memory_limit 4GB] [--threads N] [--link_languages en]
+        [--only old|new] [--memory_limit 4GB] [--threads N] [--cores N] [--link_languages en]
         [--json results.json]
 
 For each size (input lines, all files together) it writes synthetic DBpedia 2016-10 dumps
@@ -192,10 +192,12 @@ def run_build(
     extra: list[str],
     output: Path,
     link_languages: list[str] | None,
+    prefix: list[str],
 ) -> Run:
-    """Build `dumps` into `output` with the builder of `source`; measured and checked."""
+    """Build `dumps` into `output` with the builder of `source` (the command after `prefix`,
+    e.g. `taskset -c 0`); measured and checked."""
     command = [
-        sys.executable, "-m", "prixlm.data.dbpedia.build",
+        *prefix, sys.executable, "-m", "prixlm.data.dbpedia.build",
         "--dump_dir", str(dumps), "--output_dir", str(output), "--no_progress", *extra,
     ]  # fmt: skip
     if link_languages:
@@ -260,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, help="the new builder's --threads (default: its own)"
     )
+    parser.add_argument(
+        "--cores",
+        type=int,
+        help="run both builders on cores 0..N-1 (taskset) and give the new one --threads N "
+        "--num_proc N (the near-linear-in-cores check)",
+    )
     parser.add_argument("--link_languages", help="passed to both builders, e.g. en")
     parser.add_argument(
         "--work_dir",
@@ -284,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     link_languages = args.link_languages.split(",") if args.link_languages else None
     args.work_dir.mkdir(parents=True, exist_ok=True)
     builders: dict[str, tuple[Path, list[str]]] = {}
+    prefix: list[str] = []
+    if args.cores:
+        if shutil.which("taskset") is None or not 1 <= args.cores <= (os.cpu_count() or 1):
+            parser.error(f"--cores {args.cores}: needs taskset and 1..{os.cpu_count()} cores")
+        prefix = ["taskset", "-c", f"0-{args.cores - 1}"]
+        args.threads = args.threads or args.cores
     if args.only != "new":
         builders["old"] = (ensure_old_worktree(args.old_worktree, args.old_commit), [])
     if args.only != "old":
@@ -297,12 +311,15 @@ def main(argv: list[str] | None = None) -> int:
             extra += ["--threads", str(args.threads)]
         elif args.threads:
             parser.error(f"--threads: the builder in {args.new_source} has no --threads flag")
+        if args.cores and "--num_proc" in help_text:
+            extra += ["--num_proc", str(args.cores)]
         builders["new"] = (args.new_source, extra)
 
     print(
         f"machine: {os.cpu_count()} CPU cores visible, {psutil.virtual_memory().total / GIB:.1f} "
         f"GiB RAM, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-        f"old = {args.old_commit}, new = {args.new_source} {builders.get('new', ('', []))[1]}",
+        f"old = {args.old_commit}, new = {args.new_source} {builders.get('new', ('', []))[1]}"
+        + (f", both under {' '.join(prefix)}" if prefix else ""),
         flush=True,
     )
     print(
@@ -317,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             output = args.work_dir / f"out_{name}"
             run = run_build(
                 name, source, dumps, counts, label, args.languages, entities, extra, output,
-                link_languages,
+                link_languages, prefix,
             )  # fmt: skip
             runs.append(run)
             print_run(run)
