@@ -318,3 +318,34 @@ def test_masked_lm_folder_is_probed_by_fill_mask(tmp_path, tiny_tokenizer):
     # "German" is one whole-word token of the tiny vocabulary, "Japanese yen" is not.
     assert (single["num_total"], single["num_probes"]) == (2, 1)
     assert single["accuracy"] in (0.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def cldr_dataset(tmp_path_factory):
+    """The real CLDR KB (en, de) exported and built (~5 s)."""
+    from prixlm.data.cldr.export import export_cldr_kb
+    from prixlm.data.dbpedia.build import build_dataset
+
+    root = tmp_path_factory.mktemp("cldr")
+    export_cldr_kb(["en", "de"], root / "dumps")
+    build_dataset(root / "dumps", root / "dataset", ["en", "de"], progress=False)
+    return root / "dataset"
+
+
+def test_real_cldr_build_round_trips_through_probes_and_xel_links(cldr_dataset, tmp_path):
+    from prixlm.data.loading import load_kb
+    from prixlm.similarity.xel_cldr import cldr_xel_queries
+
+    stats = probing_export.export_probes(cldr_dataset, tmp_path / "probes", ["en", "de"])
+    sets = read_mlama(tmp_path / "probes")
+    test_rows = load_kb(cldr_dataset, "de", split="test")
+    assert sum(len(p) for p in sets["de"].probes.values()) == test_rows.num_rows
+    assert stats["de"]["untemplated"] == 0 and set(sets["de"].probes) <= set(RELATIONS)
+    row = test_rows[0]
+    relation = probing_export.relation_name(row["relation_id"])
+    probe = next(p for p in sets["de"].probes[relation] if p.sub_label == row["subject"])
+    assert probe.known_objects >= {row["object"]}
+    # XEL on the same build: every de -> en link is in its training links, ja is unseen.
+    xel = cldr_xel_queries(["de", "ja"], training_dataset=cldr_dataset)
+    assert xel.info["de"]["seen"] == xel.info["de"]["queries"] > 1000
+    assert xel.info["ja"]["seen"] == 0
