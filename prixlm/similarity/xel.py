@@ -3,8 +3,9 @@
 Every mention and every name of the target KB is embedded with the same `TextEmbedder`; a
 mention's score for an entity is the best similarity over that entity's names (an entity of
 XL-BEL's UMLS dictionary has many names); entities are ranked by that score. Retrieval is
-cosine nearest neighbour by default (SapBERT's XL-BEL evaluation, which the paper follows,
-ranks by the inner product of the embeddings); `retrieval="csls"` uses
+cosine nearest neighbour by default (§3.3 names no retrieval rule; SapBERT's XL-BEL script,
+`evaluation/utils.py`, ranks dictionary names by the inner product of the embeddings, the
+cosine for unit-length ones; CSLS appears in the paper for BLI only); `retrieval="csls"` uses
 `prixlm.similarity.csls.CSLS` (k = 10) over the names instead. A query is right when the top
 entity is one of its gold ids (XL-BEL composites: any of them). Ranks are realistic
 (`prixlm.link_prediction.ranking`: ties halved), with a query's other gold entities filtered;
