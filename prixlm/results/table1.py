@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.results.profiles import get_profile, kge_grid
+from prixlm.results.profiles import get_profile, kge_epoch_points, kge_grid
 
 METRICS = ("hits_at_1", "hits_at_3", "hits_at_10", "mrr")
 KGE_METHODS = ("TransE", "RotatE")
@@ -174,7 +174,8 @@ def plan_jobs(
             jobs[f"kge-{model}-{language}"] = (
                 "kge_job",
                 {**common, "languages": [language], "grid": kge_grid(model, profile["kge_size"]),
-                 "epoch_points": profile["kge_epochs"], "time_limit": profile.get("kge_time_limit")},
+                 "epoch_points": kge_epoch_points(profile, model),
+                 "time_limit": profile.get("kge_time_limit")},
             )  # fmt: skip
         for name, overrides in profile["single_variants"].items():
             settings = {**profile["prixlm"], "max_steps": profile["single_steps"], **overrides}
@@ -283,7 +284,7 @@ def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path)
 
     with atomic_file(results, "--results") as staging:
         staging.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    write_report(table, docs, chart)
+    write_report(table, docs, chart, source=Path(results).as_posix())
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

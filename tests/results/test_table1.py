@@ -145,6 +145,43 @@ def test_time_budget_fits_steps_and_schedule_to_the_budget(monkeypatch):
     assert control.should_training_stop
 
 
+def test_time_budget_warmup_does_not_jump_at_calibration(monkeypatch):
+    """The quick profile's All run: transformers warms up over 6% of the placeholder
+    max_steps (1,200 of 20,000), the budget allows ~630. The learning rate the optimizer
+    uses must rise smoothly to its peak and decay to 0 at the fitted last step; the old
+    callback left it at 5e-5 until step 60 and then jumped to 1e-3 (All stayed at chance)."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+    from transformers.optimization import get_linear_schedule_with_warmup
+
+    import prixlm.results.jobs as jobs
+
+    clock = iter(range(10**6))  # every call of time.time() is one second later
+    monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    peak = 1e-3
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=peak)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 1200, 20_000)  # as Trainer makes it
+    budget = jobs.TimeBudget(seconds=16, calibrate_at=60)
+    state, control = TrainerState(max_steps=20_000), TrainerControl()
+    budget.on_train_begin(None, state, control, lr_scheduler=scheduler)  # t = 1
+    used = []  # the rate of each optimizer step, as in Trainer: step, scheduler, callback
+    while not control.should_training_stop:
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+        state.global_step += 1
+        budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+    # 50 steps in 1 s (steps 10 -> 60); 16 - 3 s left: 60 + 13 * 50 steps
+    assert budget.target == state.max_steps == len(used) == 60 + 13 * 50
+    rises = [later - earlier for earlier, later in zip(used, used[1:], strict=False)]
+    assert max(rises) == pytest.approx(peak / 60)  # linear warm-up over 60 steps, no jump
+    assert max(used) == pytest.approx(peak) and used.index(max(used)) == 60
+    assert used[-1] == pytest.approx(peak / (budget.target - 60))  # decays to 0 at the target
+    assert all(later <= earlier for earlier, later in zip(used[60:], used[61:], strict=False))
+
+
 def test_time_budget_without_seconds_changes_nothing():
     from transformers import TrainerControl, TrainerState
 
@@ -173,16 +210,24 @@ def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
             )
 
 
-def test_committed_docs_are_the_rendering_of_the_committed_json():
-    """docs/results.md's Table 1 block is exactly what report.render makes of results/table1.json."""
-    from prixlm.results.report import END, START, render
+@pytest.mark.parametrize(
+    ("block", "source", "chart"),
+    [
+        ("table1", "results/table1.json", "table1.png"),
+    ],
+)
+def test_committed_docs_are_the_rendering_of_the_committed_json(block, source, chart):
+    """Each Table 1 block of docs/results.md is exactly what report.render makes of its JSON."""
+    from prixlm.results.report import markers, render
 
     root = Path(__file__).resolve().parents[2]
-    table = json.loads((root / "results" / "table1.json").read_text("utf-8"))
+    table = json.loads((root / source).read_text("utf-8"))
     docs = (root / "docs" / "results.md").read_text("utf-8")
-    assert docs.count(START) == docs.count(END) == 1
-    block = docs[docs.index(START) + len(START) + 1 : docs.index(END) - 1]
-    assert block == render(table)
+    start, end = markers(block)
+    assert docs.count(start) == docs.count(end) == 1
+    text = docs[docs.index(start) + len(start) + 1 : docs.index(end) - 1]
+    assert text == render(table, block, source).replace("](table1.png)", f"]({chart})")
+    assert (root / "docs" / chart).read_bytes()[:4] == b"\x89PNG"
     assert set(table["methods"]) >= {"TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)"}
     for cells in table["methods"].values():
         assert list(cells) == table["languages"]
@@ -190,3 +235,28 @@ def test_committed_docs_are_the_rendering_of_the_committed_json():
             assert set(metrics) == {"hits_at_1", "hits_at_3", "hits_at_10", "mrr"}
             assert all(0 <= v <= 1 for v in metrics.values())
     assert (root / "docs" / "table1.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_quick_block_goes_after_the_table1_block_and_leaves_it_alone(tmp_path):
+    from prixlm.results.report import main
+
+    table = {"languages": ["en"], "methods": {"TransE": {"en": dict.fromkeys(METRIC_NAMES, 0.25)}},
+             "profile": {"name": "quick"}}  # fmt: skip
+    results, docs = tmp_path / "quick.json", tmp_path / "results.md"
+    results.write_text(json.dumps(table), "utf-8")
+    before = "# Results\n\n<!-- table1:start -->\nfull run\n<!-- table1:end -->\n\n" + COMPLETION
+    docs.write_text(before, "utf-8")
+    argv = ["--results", str(results), "--docs", str(docs), "--chart", str(tmp_path / "q.png")]
+    main([*argv, "--block", "table1-quick"])
+    text = docs.read_text("utf-8")
+    assert text.startswith("# Results\n\n<!-- table1:start -->\nfull run\n<!-- table1:end -->\n\n")
+    assert text.index("<!-- table1-quick:end -->") < text.index(COMPLETION)
+    assert f"from `{results.as_posix()}`" in text and "| TransE | 25.0 | 25.0 |" in text
+    assert "](q.png)" in text and "](table1.png)" not in text
+    table["methods"]["TransE"]["en"]["mrr"] = 0.5
+    results.write_text(json.dumps(table), "utf-8")
+    main([*argv, "--block", "table1-quick"])  # a second run replaces the block in place
+    again = docs.read_text("utf-8")
+    assert again.count("<!-- table1-quick:start -->") == 1 and "| TransE | 50.0 | 50.0 |" in again
+    with pytest.raises(SystemExit):
+        main([*argv, "--block", "table2"])
