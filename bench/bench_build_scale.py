@@ -20,7 +20,8 @@ process tree (psutil, polled every 50 ms: the builder and any worker processes i
 summed) and the largest single process's max RSS and the CPU time (`os.wait4`). Both
 builds' row counts per config are checked against what the generator expects (and the
 splits against each other). The table goes to stdout; the last line is the throughput
-ratio new/old (input lines per second) at each size where both ran. The default ladder
+ratio new/old (input lines per second of wall time, and old/new CPU seconds: steadier when
+other jobs share the cores) at each size where both ran. The default ladder
 takes a few minutes on 2 cores; `--sizes 10M,30M --only new` is for sizes the old builder
 cannot hold (0.5-0.8 KB of RAM per input line, see /work/shared/SCALE_NOTES.md).
 """
@@ -355,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     for label in labels:
         by = {run.builder: run for run in runs if run.size == label and run.returncode == 0}
         if "old" in by and "new" in by:
-            ratios.append(f"{label}: {by['new'].lines_per_s / by['old'].lines_per_s:.2f}x")
+            wall = by["new"].lines_per_s / by["old"].lines_per_s
+            cpu = by["old"].cpu_s / by["new"].cpu_s
+            ratios.append(f"{label}: {wall:.2f}x (CPU time {cpu:.2f}x)")
     failed = [run for run in runs if not run.rows_ok]
     if ratios:
         print("throughput new/old (input lines/s): " + ", ".join(ratios))
