@@ -59,7 +59,13 @@ from prixlm.link_prediction.decoding_steps import (
     run_rows,
 )
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
-from prixlm.similarity.probing_data import Probe, ProbeSet, Template, read_mlama
+from prixlm.similarity.probing_data import (
+    Probe,
+    ProbeFormatError,
+    ProbeSet,
+    Template,
+    read_mlama,
+)
 from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
 
 QUERY_FORMS = ("template", "triple")
@@ -367,8 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from prixlm.atomic_output import atomic_file
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     languages = args.languages.split(",") if args.languages else None
+    try:
+        read_mlama(args.probes, languages)  # bad probes fail before the model loads
+    except (OSError, ProbeFormatError) as error:
+        parser.error(str(error))
     results = evaluate_probing(
         args.model,
         args.probes,

@@ -265,9 +265,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         if not args.queries or not args.targets:
             parser.error(f"--benchmark {args.benchmark} needs --queries LANG=FILE and --targets")
-        queries = _file_queries(args, parser)
         read_targets = read_xlbel_dictionary if args.benchmark == "xlbel" else read_lrxel_kb
-        targets, seen = read_targets(args.targets), None
+        try:
+            queries = _file_queries(args, parser)
+            targets, seen = read_targets(args.targets), None
+        except (OSError, ValueError) as error:  # XelFormatError names file:line
+            parser.error(str(error))
     embedder = _load_embedder(args.model, args.pooling, args.batch_size)
     results = {**info, **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}
     if seen is not None and any(seen):

@@ -349,3 +349,11 @@ def test_real_cldr_build_round_trips_through_probes_and_xel_links(cldr_dataset, 
     xel = cldr_xel_queries(["de", "ja"], training_dataset=cldr_dataset)
     assert xel.info["de"]["seen"] == xel.info["de"]["queries"] > 1000
     assert xel.info["ja"]["seen"] == 0
+
+
+def test_cli_malformed_probes_exit_before_loading_the_model(tmp_path, capsys):
+    probes = write_mlama(tmp_path, {"en/templates.jsonl": TEMPLATES_JSONL, "en/P36.jsonl": "{\n"})
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", str(tmp_path / "no_model"), "--probes", str(probes)])
+    assert exit_info.value.code == 2
+    assert "P36.jsonl:1: not JSON" in capsys.readouterr().err

@@ -179,3 +179,13 @@ def test_cli_lrxel_on_a_saved_tiny_model(tmp_path, tiny_prixlm):
     assert results["per_language"]["de"]["num_queries"] == 1
     assert results["per_language"]["de"]["mrr"] in (1.0, 0.5, 1 / 1.5)
     assert results["num_target_entities"] == 2
+
+
+def test_cli_malformed_query_file_exits_with_file_and_line(tmp_path, capsys):
+    queries = write(tmp_path, "ja_1k_test_query.txt", "C0004057||アスピリン\nbroken line\n")
+    targets = write(tmp_path, "umls.txt", UMLS_DICTIONARY)
+    args = ["--model", "unused", "--benchmark", "xlbel", "--queries", f"ja={queries}"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--targets", str(targets)])
+    assert exit_info.value.code == 2
+    assert "ja_1k_test_query.txt:2: expected" in capsys.readouterr().err
