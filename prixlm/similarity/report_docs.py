@@ -124,6 +124,35 @@ def plot_curve(curve: list[dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
+def verdict(models: dict[str, Any]) -> list[str]:
+    """One line per task: does the KB model beat the plain-text baseline (averages)?"""
+
+    def line(task: str, kb: float | None, plain: float | None, setting: str) -> str:
+        if kb is None or plain is None:
+            return f"- {task}: not measured."
+        word = "beats" if kb > plain else ("ties with" if kb == plain else "does not beat")
+        return (
+            f"- {task} ({setting}): the KB model {word} the plain-text baseline, "
+            f"{_pct(kb)} vs {_pct(plain)} average accuracy."
+        )
+
+    lines = []
+    for task, key in (("XEL", "xel"), ("BLI", "bli")):
+        for suffix, setting in (("+mirror", "with Mirror tuning"), ("", "without Mirror")):
+            kb, plain = models[f"kb{suffix}"][key], models[f"plain{suffix}"][key]
+            if key == "xel":
+                kb, plain = kb["all"], plain["all"]
+            lines.append(
+                line(task, kb["average"]["accuracy"], plain["average"]["accuracy"], setting)
+            )
+    probing = [
+        (models[name].get("probing") or {}).get("single_token") or {} for name in ("kb", "plain")
+    ]
+    lines.append(line("Probing", probing[0].get("average"), probing[1].get("average"),
+                      "single-token protocol"))  # fmt: skip
+    return lines
+
+
 def render(results: dict[str, Any], chart_name: str) -> str:
     """The markdown page."""
     models, settings = results["models"], results["settings"]
@@ -144,6 +173,10 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"{settings['mirror']['learning_rate']}, {settings['mirror']['num_train_epochs']} epochs, "
         f"batch {settings['mirror']['batch_size']}). Embeddings: {settings['pooling']}-token "
         "pooling. Cells: accuracy / MRR in %.",
+        "",
+        "## Does KB training help? (averages over languages / pairs)",
+        "",
+        *verdict(models),
         "",
         "## Cross-lingual entity linking (label in L → English entity, all English labels)",
         "",
@@ -205,7 +238,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"Total wall time {results['total_seconds'] / 60:.1f} min (stages that were reused "
         "from an earlier run are not counted); per stage (s): "
         + ", ".join(f"{k} {v:.0f}" for k, v in results["wall_seconds"].items())
-        + ".",
+        + f"; the KB model's training (Trainer runtime, with link prediction at each "
+        f"checkpoint): {results.get('kb_train_runtime_seconds') or 0:.0f} s.",
         "",
         "```",
         results["commands"]["runner"],
@@ -217,9 +251,13 @@ def render(results: dict[str, Any], chart_name: str) -> str:
 
 
 def write_docs(results: dict[str, Any], docs: Path, chart: Path) -> None:
+    """Write the chart and the page (the chart linked relative to the page's folder)."""
+    import os
+
     plot_curve(results["curve"], chart)
+    link = os.path.relpath(chart.absolute(), docs.absolute().parent)
     with atomic_file(docs, "--docs") as staging:
-        staging.write_text(render(results, chart.name), encoding="utf-8")
+        staging.write_text(render(results, link), encoding="utf-8")
 
 
 if __name__ == "__main__":
