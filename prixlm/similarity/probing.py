@@ -317,6 +317,9 @@ def load_probed_model(model_dir: str | Path) -> tuple[Any, Any, str]:
         AutoTokenizer,
     )
 
+    local = Path(model_dir)
+    if not local.is_dir() and (local.is_absolute() or len(local.parts) != 2):
+        raise FileNotFoundError(f"--model {model_dir}: no such folder (nor a Hub id owner/name)")
     config = AutoConfig.from_pretrained(model_dir, trust_remote_code=True)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True)
     if config.model_type == "prixlm":
@@ -380,14 +383,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         read_mlama(args.probes, languages)  # bad probes fail before the model loads
     except (OSError, ProbeFormatError) as error:
         parser.error(str(error))
-    results = evaluate_probing(
-        args.model,
-        args.probes,
-        languages,
-        query_form=args.query_form,
-        multi_token=not args.no_multi_token,
-        batch_size=args.batch_size,
-    )
+    try:
+        results = evaluate_probing(
+            args.model,
+            args.probes,
+            languages,
+            query_form=args.query_form,
+            multi_token=not args.no_multi_token,
+            batch_size=args.batch_size,
+        )
+    except FileNotFoundError as error:
+        parser.error(str(error))
     text = json.dumps(results, indent=2, ensure_ascii=False)
     if args.output:
         with atomic_file(args.output, argument="--output") as staging:

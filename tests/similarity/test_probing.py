@@ -357,3 +357,13 @@ def test_cli_malformed_probes_exit_before_loading_the_model(tmp_path, capsys):
         main(["--model", str(tmp_path / "no_model"), "--probes", str(probes)])
     assert exit_info.value.code == 2
     assert "P36.jsonl:1: not JSON" in capsys.readouterr().err
+
+
+def test_cli_missing_model_folder_exits_naming_it(tmp_path, capsys):
+    probes = write_mlama(
+        tmp_path, {"en/templates.jsonl": TEMPLATES_JSONL, "en/P36.jsonl": P36_JSONL}
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", str(tmp_path / "runs" / "model"), "--probes", str(probes)])
+    assert exit_info.value.code == 2
+    assert "--model" in capsys.readouterr().err
