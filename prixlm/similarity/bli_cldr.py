@@ -31,6 +31,7 @@ import argparse
 import json
 import random
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -134,13 +135,14 @@ def split_pairs(pairs: Sequence[Pair], seed: int = 0) -> tuple[list[Pair], list[
     sources = sorted({s for s, _ in pairs})
     random.Random(seed).shuffle(sources)
     if len(pairs) >= TRAIN_PAIRS + TEST_PAIRS:
+        per_source = Counter(s for s, _ in pairs)
         test_sources: set[str] = set()
         count = 0
         for source in sources:
             if count >= TEST_PAIRS:
                 break
             test_sources.add(source)
-            count += sum(1 for s, _ in pairs if s == source)
+            count += per_source[source]
     else:
         test_sources = set(sources[: round(0.3 * len(sources))])
     train = [pair for pair in pairs if pair[0] not in test_sources]

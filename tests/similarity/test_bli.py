@@ -102,3 +102,10 @@ def test_cldr_dictionary_is_held_out_of_the_kb_and_split_without_overlap():
     assert len(train) + len(test) == len(pairs) and len(test) >= 0.25 * len(pairs)
     assert not {s for s, _ in train} & {s for s, _ in test}
     assert split_pairs(pairs, seed=0) == (train, test)
+
+
+def test_large_dictionaries_split_5k_2k_by_source_word():
+    pairs = [(f"s{i // 2}", f"t{i}") for i in range(9000)]  # two translations per source
+    train, test = split_pairs(pairs, seed=1)
+    assert (len(train), len(test)) == (5000, 2000)
+    assert not {s for s, _ in train} & {s for s, _ in test}
