@@ -55,7 +55,7 @@ from prixlm.data.dbpedia.output import (
 )
 from prixlm.data.dbpedia.records import SCHEMAS, Job, convert_all
 from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings, encode_row
-from prixlm.data.dbpedia.splits import DatasetRows, build_rows, order_draw
+from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.tables import build_tables, quote
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
@@ -190,7 +190,6 @@ def build_dataset(
         sizes = write_shards(
             con,
             folder,
-            order_draw(settings),
             max_shard_bytes=engine.max_shard_bytes,
             max_shard_rows=engine.max_shard_rows,
             progress=progress,

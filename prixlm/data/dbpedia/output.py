@@ -94,7 +94,6 @@ def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
 DEFAULT_MAX_SHARD_BYTES = 256 << 20  # Arrow bytes of a shard's rows (the Hub: a few 100 MB)
 DEFAULT_MAX_SHARD_ROWS = 10_000_000
 ROW_GROUP_ROWS = 50_000
-_IDENTITY = "subject_language, object_language, subject_id, relation_id, object_id"
 # A row's Arrow size: each string's bytes + a 4-byte offset; the list's offset and strings.
 _ROW_BYTES = (
     " + ".join(f"strlen({name})" for name in COLUMNS[:-1])
@@ -106,7 +105,6 @@ _ROW_BYTES = (
 def write_shards(
     con: duckdb.DuckDBPyConnection,
     folder: Path,
-    order: str,
     *,
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
     max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS,
@@ -114,28 +112,29 @@ def write_shards(
 ) -> dict[str, tuple[int, int]]:
     """Write the table `rows` (`splits.build_rows`) as Parquet shards under `folder`.
 
-    Each config's split is ordered by the SQL `order` (then the row identity) and cut into
-    consecutive shards of at most `max_shard_rows` rows and at most `max_shard_bytes` Arrow
-    bytes (plus one row). Returns `{relative path: (rows, Arrow bytes)}`.
+    Each config's split is ordered by its column `h` and cut into consecutive shards of at
+    most `max_shard_rows` rows and at most `max_shard_bytes` Arrow bytes (plus one row).
+    The shards' `h` ranges come from a window over the narrow `(config, split, h, bytes)`;
+    the rows are sorted once, so that each shard's `COPY` reads only its own blocks.
+    Returns `{relative path: (rows, Arrow bytes)}`; the table `rows` is dropped.
     """
     from tqdm.auto import tqdm
 
     if max_shard_bytes < 1 or max_shard_rows < 1:
         raise ValueError("--max_shard_bytes and --max_shard_rows must be positive")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE ranked AS SELECT *,
-            row_number() OVER w - 1 AS rn,
-            coalesce(sum(nbytes) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-                AS before
-        FROM (SELECT *, {order} AS h, {_ROW_BYTES} AS nbytes FROM rows)
-        WINDOW w AS (PARTITION BY config, split ORDER BY h, {_IDENTITY})
-        ORDER BY config, split, rn"""
-    )
     pieces = con.execute(
-        f"""SELECT config, split, min(rn), max(rn), count(*), sum(nbytes)::BIGINT FROM ranked
+        f"""SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM (
+            SELECT config, split, h, nbytes,
+                row_number() OVER w - 1 AS rn,
+                coalesce(sum(nbytes) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                    0) AS before
+            FROM (SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows)
+            WINDOW w AS (PARTITION BY config, split ORDER BY h))
         GROUP BY config, split, before // {int(max_shard_bytes)}, rn // {int(max_shard_rows)}
-        ORDER BY config, split, min(rn)"""
+        ORDER BY config, split, min(h)"""
     ).fetchall()
+    con.execute("CREATE TEMP TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
+    con.execute("DROP TABLE rows")
     counts: dict[tuple[str, str], int] = {}
     for config, split, *_ in pieces:
         counts[(config, split)] = counts.get((config, split), 0) + 1
@@ -151,7 +150,7 @@ def write_shards(
         con.execute(
             f"""COPY (SELECT {", ".join(COLUMNS)} FROM ranked
                 WHERE config = {quote(config)} AND split = {quote(split)}
-                AND rn BETWEEN {first} AND {last} ORDER BY rn)
+                AND h BETWEEN {first}::UHUGEINT AND {last}::UHUGEINT ORDER BY h)
             TO {quote(str(folder / relative))} (FORMAT parquet, COMPRESSION zstd,
                 ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{huggingface: {metadata}}})"""
         )

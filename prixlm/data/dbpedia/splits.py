@@ -48,8 +48,8 @@ except the gold.
 **Length filter**: with a `lengths` table (the tokenised length of each text row), rows of
 `max_length` (30) tokens or more are dropped before splitting, as in the paper (§3.1).
 
-**Row order** within a split file: by `md5_number_upper` of the seed and the row's identity
-(`schema.order_key`), then the identity: fixed, pseudo-random, independent of threads.
+**Row order** within a split file: by `md5_number` (all 128 bits) of the seed and the row's
+identity (`schema.order_key`), the column `h`: fixed, pseudo-random, independent of threads.
 """
 
 from __future__ import annotations
@@ -154,10 +154,9 @@ def _draw(settings: SplitSettings, *parts: str) -> str:
 
 
 def order_draw(settings: SplitSettings) -> str:
-    """SQL of a row's place in its split file (module doc: row order), over `rows`."""
-    return _draw(
-        settings, "subject_language", "object_language", "subject_id", "relation_id", "object_id"
-    )
+    """SQL of a row's place in its split file (module doc: row order)."""
+    parts = ("subject_language", "object_language", "subject_id", "relation_id", "object_id")
+    return f"md5_number(concat_ws({SEP}, '{settings.seed}', {', '.join(parts)}))"
 
 
 def _cut(fraction: float) -> int:
@@ -262,14 +261,18 @@ def build_rows(
             AND b.o = d.o_key"""
     )
     con.execute(
-        """CREATE TEMP TABLE rows AS
+        f"""CREATE TEMP TABLE rows AS SELECT *, {order_draw(settings)} AS h FROM (
         SELECT t.language AS config, t.split, 'triple' AS kind, t.subject, t.relation, t.object,
             t.language AS subject_language, t.language AS object_language,
             t.s_iri AS subject_id, t.r_iri AS relation_id, t.o_iri AS object_id, l.all_objects
-        FROM triple_rows t JOIN text_lists l USING (language, subject, relation)"""
+        FROM triple_rows t JOIN text_lists l USING (language, subject, relation))"""
     )
     _link_rows(con, settings, lengths)
-    return DatasetRows(_stats(con, languages), _inverse_dict(con), settings)
+    stats = _stats(con, languages)
+    inverses = _inverse_dict(con)
+    for table in ("text_lists", "kept", "drawn", "train_keys", "blocked", "triple_rows"):
+        con.execute(f"DROP TABLE {table}")  # what the shards need is in `rows`
+    return DatasetRows(stats, inverses, settings)
 
 
 def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths: bool) -> None:
@@ -291,16 +294,18 @@ def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths:
         else ""
     )
     con.execute(
-        f"""INSERT INTO rows
-        SELECT '{LINKS}', 'train', 'link', e.subject, '', e.object, e.subject_language,
-            e.object_language, e.subject_id, '', e.object_id, l.all_objects
+        f"""INSERT INTO rows SELECT *, {order_draw(settings)} FROM (
+        SELECT '{LINKS}' AS config, 'train' AS split, 'link' AS kind, e.subject, '' AS relation,
+            e.object, e.subject_language, e.object_language, e.subject_id, '' AS relation_id,
+            e.object_id, l.all_objects
         FROM link_ends e
         JOIN (SELECT subject_language, subject, object_language,
                 list(DISTINCT object ORDER BY object) AS all_objects
               FROM link_ends GROUP BY ALL) l
             USING (subject_language, subject, object_language)
-        {short}"""
+        {short})"""
     )
+    con.execute("DROP TABLE link_ends")
 
 
 def _stats(con: duckdb.DuckDBPyConnection, languages: list[str]) -> dict[str, LanguageStats]:

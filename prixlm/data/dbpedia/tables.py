@@ -105,9 +105,8 @@ def build_tables(
 
 def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) -> None:
     relations = [r for (r,) in con.execute("SELECT DISTINCT r_iri FROM facts").fetchall()]
-    words = pa.table(  # noqa: F841 (read by name in the SQL below)
-        {"relation": relations, "words": [relation_words(r) for r in relations]}
-    )
+    words = pa.table({"relation": relations, "words": [relation_words(r) for r in relations]})
+    con.register("words", words)
     source = _source(ontology, "property VARCHAR, language VARCHAR, label VARCHAR, seq BIGINT")
     con.execute(
         f"""CREATE TEMP TABLE ontology AS SELECT property, language, arg_min(label, seq) AS label
@@ -121,6 +120,7 @@ def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) ->
         LEFT JOIN ontology own ON own.property = f.r_iri AND own.language = f.language
         LEFT JOIN ontology en ON en.property = f.r_iri AND en.language = 'en'"""
     )
+    con.unregister("words")
 
 
 def _pairs(
