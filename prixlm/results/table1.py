@@ -149,7 +149,8 @@ def plan_jobs(
     dataset_dir = datasets["main"]
     languages = profile["languages"]
     device, limit = profile["device"], profile["eval_limit"]
-    common = {"dataset_dir": str(dataset_dir), "seed": seed, "device": device, "eval_limit": limit}
+    common = {"dataset_dir": str(dataset_dir), "seed": seed, "device": device, "eval_limit": limit,
+              "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
     scoring = {key: profile[key] for key in ("score_batch", "score_rows", "beam_k")}
     scoring["validation_limit"] = profile.get("validation_limit")
     jobs: dict[str, tuple[str, dict[str, Any]]] = {}

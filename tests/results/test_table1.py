@@ -182,6 +182,29 @@ def test_time_budget_warmup_does_not_jump_at_calibration(monkeypatch):
     assert all(later <= earlier for earlier, later in zip(used[60:], used[61:], strict=False))
 
 
+def test_time_budget_on_the_cpu_clock_ignores_time_spent_waiting(monkeypatch):
+    """Beside other jobs the wall clock runs 3x faster than this process's CPU time: the
+    `cpu` budget fits the steps to CPU time (the wall budget would give a third of them)."""
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl, TrainerState
+
+    import prixlm.results.jobs as jobs
+
+    calls = iter(range(10**6))
+    cpu = lambda: float(next(calls))  # noqa: E731 - one CPU second per call
+    monkeypatch.setattr(jobs, "time", SimpleNamespace(process_time=cpu, time=lambda: 3 * cpu()))
+    budget = jobs.TimeBudget(seconds=1000, calibrate_at=20, clock="cpu")
+    state, control = TrainerState(max_steps=100_000), TrainerControl()
+    budget.on_train_begin(None, state, control)
+    for step in range(1, 21):
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.target == 20 + 997 * 10  # as on an idle machine (the wall-clock test above)
+    with pytest.raises(ValueError, match="budget_clock='gpu'"):
+        jobs.TimeBudget(10, clock="gpu")
+
+
 def test_time_budget_without_seconds_changes_nothing():
     from transformers import TrainerControl, TrainerState
 
