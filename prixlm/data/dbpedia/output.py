@@ -122,17 +122,26 @@ def write_shards(
 
     if max_shard_bytes < 1 or max_shard_rows < 1:
         raise ValueError("--max_shard_bytes and --max_shard_rows must be positive")
-    pieces = con.execute(
-        f"""SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM (
+    con.execute(
+        f"CREATE TEMP TABLE sized AS SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows"
+    )
+    totals = """SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM sized
+        GROUP BY config, split"""
+    fits = f"count(*) <= {int(max_shard_rows)} AND sum(nbytes) <= {int(max_shard_bytes)}"
+    pieces = con.execute(  # splits that fit one shard, then the others' pieces
+        f"""{totals} HAVING {fits}
+        UNION ALL
+        SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM (
             SELECT config, split, h, nbytes,
                 row_number() OVER w - 1 AS rn,
                 coalesce(sum(nbytes) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
                     0) AS before
-            FROM (SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows)
+            FROM sized SEMI JOIN ({totals} HAVING NOT ({fits})) big USING (config, split)
             WINDOW w AS (PARTITION BY config, split ORDER BY h))
         GROUP BY config, split, before // {int(max_shard_bytes)}, rn // {int(max_shard_rows)}
-        ORDER BY config, split, min(h)"""
+        ORDER BY 1, 2, 3"""
     ).fetchall()
+    con.execute("DROP TABLE sized")
     con.execute("CREATE TEMP TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
     con.execute("DROP TABLE rows")
     counts: dict[tuple[str, str], int] = {}

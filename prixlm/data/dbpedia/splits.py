@@ -238,13 +238,11 @@ def build_rows(
     else:
         s_key, o_key = "t.s_iri", "t.o_iri"
         draw = _draw(settings, "language", "s_iri", "r_iri", "o_iri")
-    con.execute(
-        f"""CREATE TEMP TABLE kept AS SELECT t.*, {s_key} AS s_key, {o_key} AS o_key
-        FROM texts t LEFT JOIN entity es ON es.iri = t.s_iri LEFT JOIN entity eo ON eo.iri = t.o_iri
-        {short}"""
-    )
-    con.execute(
-        f"CREATE TEMP TABLE drawn AS SELECT *, {split_of(settings, draw)} AS split FROM kept"
+    con.execute(  # the kept (short) text rows, with their keys and splits
+        f"""CREATE TEMP TABLE drawn AS SELECT *, {split_of(settings, draw)} AS split FROM (
+            SELECT t.*, {s_key} AS s_key, {o_key} AS o_key FROM texts t
+            LEFT JOIN entity es ON es.iri = t.s_iri LEFT JOIN entity eo ON eo.iri = t.o_iri
+            {short})"""
     )
     con.execute(
         """CREATE TEMP TABLE train_keys AS
@@ -255,22 +253,23 @@ def build_rows(
         """CREATE TEMP TABLE blocked AS SELECT DISTINCT t.o AS s, i.r1 AS r, t.s AS o
         FROM train_keys t JOIN inverses i ON i.r2 = t.r"""
     )
-    con.execute(
-        """CREATE TEMP TABLE triple_rows AS SELECT d.* FROM drawn d
-        ANTI JOIN blocked b ON d.split <> 'train' AND b.s = d.s_key AND b.r = d.r_iri
-            AND b.o = d.o_key"""
-    )
+    columns = "language, split, subject, relation, object, s_iri, r_iri, o_iri"
     con.execute(
         f"""CREATE TEMP TABLE rows AS SELECT *, {order_draw(settings)} AS h FROM (
         SELECT t.language AS config, t.split, 'triple' AS kind, t.subject, t.relation, t.object,
             t.language AS subject_language, t.language AS object_language,
             t.s_iri AS subject_id, t.r_iri AS relation_id, t.o_iri AS object_id, l.all_objects
-        FROM triple_rows t JOIN text_lists l USING (language, subject, relation))"""
+        FROM (
+            SELECT {columns} FROM drawn WHERE split = 'train'
+            UNION ALL
+            SELECT {columns} FROM drawn d WHERE split <> 'train' AND NOT EXISTS (
+                SELECT 1 FROM blocked b WHERE b.s = d.s_key AND b.r = d.r_iri AND b.o = d.o_key)
+        ) t JOIN text_lists l USING (language, subject, relation))"""
     )
     _link_rows(con, settings, lengths)
     stats = _stats(con, languages)
     inverses = _inverse_dict(con)
-    for table in ("text_lists", "kept", "drawn", "train_keys", "blocked", "triple_rows"):
+    for table in ("text_lists", "drawn", "train_keys", "blocked"):
         con.execute(f"DROP TABLE {table}")  # what the shards need is in `rows`
     return DatasetRows(stats, inverses, settings)
 
@@ -315,8 +314,7 @@ def _stats(con: duckdb.DuckDBPyConnection, languages: list[str]) -> dict[str, La
         "facts": "SELECT language, count(*) FROM facts GROUP BY 1",
         "triples": "SELECT config, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1",
         "links": "SELECT subject_language, count(*) FROM rows WHERE kind = 'link' GROUP BY 1",
-        "removed_length": "SELECT language, count(*) FROM texts t ANTI JOIN kept k "
-        "USING (language, subject, relation, object) GROUP BY 1",
+        "removed_length": "SELECT language, count(*) FROM texts GROUP BY 1",  # minus drawn
         "removed_inverse": "SELECT language, count(*) FROM drawn GROUP BY 1",  # minus triples
         "entities": "SELECT config, count(DISTINCT iri) FROM (SELECT config, subject_id AS iri "
         "FROM rows WHERE kind = 'triple' UNION ALL SELECT config, object_id FROM rows "
@@ -327,7 +325,8 @@ def _stats(con: duckdb.DuckDBPyConnection, languages: list[str]) -> dict[str, La
             if language in stats:
                 setattr(stats[language], name, count)
     for language_stats in stats.values():
-        language_stats.removed_inverse -= language_stats.triples
+        language_stats.removed_length -= language_stats.removed_inverse  # texts - drawn
+        language_stats.removed_inverse -= language_stats.triples  # drawn - triples
     query = "SELECT config, split, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1, 2"
     for language, split, count in con.execute(query).fetchall():
         stats[language].splits[split] = count
