@@ -10,10 +10,11 @@ import pytest
 import yaml
 from dbpedia_dumps import write_dumps
 
-from prixlm.data.dbpedia import build as build_module
+from prixlm.data.dbpedia import engine as engine_module
 from prixlm.data.dbpedia import records
-from prixlm.data.dbpedia.build import EngineOptions, _jobs, build_dataset, connect
+from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
+from prixlm.data.dbpedia.engine import EngineOptions, _jobs, connect
 from prixlm.data.loading import load_kb
 from prixlm.data.ntriples import MalformedLineError
 
@@ -31,7 +32,7 @@ def test_memory_limit_threads_and_spill_folder_reach_duckdb(
         seen["work"] = work
         return con
 
-    monkeypatch.setattr(build_module, "connect", recording)
+    monkeypatch.setattr(engine_module, "connect", recording)
     spill = tmp_path / "spill"
     engine = EngineOptions(threads=1, memory_limit="200MB", temp_dir=spill)
     rows, _ = build_dataset(dumps, tmp_path / "kb", engine=engine)

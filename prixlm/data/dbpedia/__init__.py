@@ -20,7 +20,7 @@ _HOMES = {
     "PrixLMDBpedia": "builder",
     "PrixLMDBpediaConfig": "builder",
     "relation_words": "tables",
-    "EngineOptions": "build",
+    "EngineOptions": "engine",
     "FEATURES": "output",
     "COLUMNS": "schema",
     "Row": "schema",

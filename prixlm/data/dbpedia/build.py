@@ -24,14 +24,9 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
-
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from prixlm.atomic_output import check_parent
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
@@ -43,6 +38,7 @@ from prixlm.data.dbpedia.dumps import (
     find_dump_files,
     normalize_language,
 )
+from prixlm.data.dbpedia.engine import EngineOptions, construct, lengths
 from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 from prixlm.data.dbpedia.output import (
     CARD,
@@ -53,10 +49,8 @@ from prixlm.data.dbpedia.output import (
     dataset_folder,
     write_shards,
 )
-from prixlm.data.dbpedia.records import SCHEMAS, Job, convert_all
 from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings, encode_row
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
-from prixlm.data.dbpedia.tables import build_tables, quote
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
 logger = logging.getLogger(__name__)
@@ -76,35 +70,6 @@ def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> Callable[[Row]
         return len(encode_row(tokenizer, row).input_ids)
 
     return length
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How the build runs: worker processes for parsing, DuckDB threads, its memory limit
-    (`"4GB"`; None: DuckDB's default, 80% of the RAM) and spill folder, the shard bounds."""
-
-    num_proc: int = 1
-    threads: int | None = None
-    memory_limit: str | None = None
-    temp_dir: str | Path | None = None
-    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
-    max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS
-
-
-def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB database that spills to `work/spill`, with `engine`'s limits."""
-    config: dict[str, Any] = {
-        "temp_directory": str(work / "spill"),
-        "preserve_insertion_order": True,
-    }
-    if engine.threads is not None:
-        config["threads"] = engine.threads
-    if engine.memory_limit is not None:
-        config["memory_limit"] = engine.memory_limit
-    try:
-        return duckdb.connect(":memory:", config=config)
-    except duckdb.Error as error:
-        raise ValueError(f"--memory_limit / --threads: {error}") from None
 
 
 def build_dataset(
@@ -183,7 +148,7 @@ def build_dataset(
         if tokenizer is not None:
             sequence_length = tokenized_length(tokenizer, languages)
         if sequence_length is not None:
-            _lengths(con, sequence_length, work)
+            lengths(con, sequence_length, work)
         rows = build_rows(con, languages, settings, lengths=sequence_length is not None)
         _check_triples(index, rows, options)
         folder = staging if staging is not None else work / "dataset"
@@ -207,91 +172,6 @@ def build_dataset(
     if output_dir is not None:
         rows.folder = Path(output_dir)
     return rows, options
-
-
-def construct(
-    index: DumpIndex,
-    languages: list[str],
-    work: Path,
-    options: ReadOptions,
-    engine: EngineOptions | None = None,
-    *,
-    pivots: Sequence[str] | None = None,
-    ontology: str | Path | None = None,
-) -> duckdb.DuckDBPyConnection:
-    """Parse the dumps of `languages` into record files under `work` and build the tables
-    of `tables` in a new DuckDB connection (returned; the caller closes it)."""
-    engine = engine or EngineOptions()
-    jobs = _jobs(index, languages, list(pivots) if pivots else None, ontology, work / "records")
-    convert_all(jobs, options, engine.num_proc)
-    records: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
-    for job in jobs:
-        records[job.kind].append(job.output)
-    con = connect(work, engine)
-    try:
-        build_tables(con, records, pivots=pivots)
-    except BaseException:
-        con.close()
-        raise
-    return con
-
-
-def _jobs(
-    index: DumpIndex,
-    languages: list[str],
-    pivots: list[str] | None,
-    ontology: str | Path | None,
-    folder: Path,
-) -> list[Job]:
-    """The dump files to convert (`records`), each to its own Parquet file in `folder`."""
-    built = tuple(languages)
-    jobs = []
-    for language in languages:
-        files = find_dump_files(index, language)
-        for kind, path in (
-            ("labels", files.labels),
-            ("objects", files.objects),
-            ("links", files.links),
-        ):
-            if path is not None:
-                output = folder / f"{kind}-{language}.parquet"
-                jobs.append(
-                    Job(kind, path, output, language, built, tuple(pivots) if pivots else None)
-                )
-    for number, path in enumerate(index.hub_files):
-        jobs.append(Job("hub", path, folder / f"hub-{number}.parquet", None, built))
-    if ontology is not None:
-        jobs.append(Job("ontology", Path(ontology), folder / "ontology.parquet"))
-    return jobs
-
-
-def _lengths(con: duckdb.DuckDBPyConnection, length: Callable[[Row], int], work: Path) -> None:
-    """Tables `text_lengths` and `link_lengths`: the tokenised length of every distinct text
-    row and link direction, computed a batch at a time (memory: one batch)."""
-    queries = {
-        "text_lengths": (
-            "SELECT DISTINCT language, subject, relation, object FROM texts",
-            lambda lang, s, r, o: Row("triple", s, r, o, lang, lang, "", "", "", None),
-        ),
-        "link_lengths": (
-            """SELECT DISTINCT d.sl AS subject_language, s.label AS subject,
-                d.ol AS object_language, o.label AS object
-            FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
-                  UNION ALL SELECT lb, ib, la, ia FROM pairs) d
-            JOIN labels s ON s.language = d.sl AND s.iri = d.sid
-            JOIN labels o ON o.language = d.ol AND o.iri = d.oid""",
-            lambda sl, s, ol, o: Row("link", s, "", o, sl, ol, "", "", "", None),
-        ),
-    }
-    for table, (query, make_row) in queries.items():
-        path = work / f"{table}.parquet"
-        reader = con.execute(query).fetch_record_batch(50_000)
-        with pq.ParquetWriter(path, reader.schema.append(pa.field("n", pa.int64()))) as writer:
-            for batch in reader:
-                keys = batch.to_pydict().values()
-                counts = [length(make_row(*key)) for key in zip(*keys, strict=True)]
-                writer.write_batch(batch.append_column("n", pa.array(counts, pa.int64())))
-        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM read_parquet({quote(str(path))})")
 
 
 def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -> list[str]:
