@@ -55,7 +55,7 @@ from synthetic_dumps import (  # noqa: E402
     write_dumps,
 )
 
-from prixlm.atomic_output import atomic_file  # noqa: E402
+from prixlm.atomic_output import atomic_file, partial_path  # noqa: E402
 
 OLD_COMMIT = "9349082"
 GIB = 1024**3
@@ -203,7 +203,8 @@ def run_build(
     ]  # fmt: skip
     if link_languages:
         command += ["--link_languages", ",".join(link_languages)]
-    env = {**os.environ, "PYTHONPATH": str(source)}
+    # faulthandler: a crash in native code (DuckDB, Arrow) still names the Python frame
+    env = {**os.environ, "PYTHONPATH": str(source), "PYTHONFAULTHANDLER": "1"}
     code, wall, cpu, peak, single, tail = measured(command, source, env)
     rows: dict[str, dict[str, int]] = {}
     if code == 0:
@@ -211,15 +212,16 @@ def run_build(
     totals = {config: sum(splits.values()) for config, splits in rows.items()}
     ok = code == 0 and totals == expected_row_counts(counts, link_languages)
     shutil.rmtree(output, ignore_errors=True)
+    shutil.rmtree(partial_path(output), ignore_errors=True)  # what a crashed build leaves
     return Run(
         builder, size, languages, entities, counts.total_lines, wall, cpu,
         peak / GIB, single / GIB, rows, ok, code, extra,
-        "" if code == 0 else tail.strip().splitlines()[-1] if tail.strip() else f"exit {code}",
+        "" if code == 0 else f"exit {code}: {tail.strip()}",
     )  # fmt: skip
 
 
 def print_run(run: Run) -> None:
-    status = "ok" if run.rows_ok else f"ROWS DIFFER {run.error}"
+    status = "ok" if run.rows_ok else "FAILED" if run.returncode else "ROWS DIFFER"
     print(
         f"| {run.size} | {run.languages} x {run.entities:,} | {run.input_lines / 1e6:.2f}M "
         f"| {run.builder} | {run.wall_s:.1f} | {run.cpu_s:.1f} | {run.peak_tree_rss_gib:.2f} "
@@ -227,6 +229,8 @@ def print_run(run: Run) -> None:
         f"| {1e6 * run.wall_s / run.input_lines:.2f} | {status} |",
         flush=True,
     )
+    if run.error:
+        print("  " + run.error.replace("\n", "\n  "), flush=True)
 
 
 def fit_power(runs: list[Run]) -> str:
