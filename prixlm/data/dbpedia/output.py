@@ -123,7 +123,7 @@ def write_shards(
     if max_shard_bytes < 1 or max_shard_rows < 1:
         raise ValueError("--max_shard_bytes and --max_shard_rows must be positive")
     con.execute(
-        f"CREATE TEMP TABLE sized AS SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows"
+        f"CREATE TABLE sized AS SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows"
     )
     totals = """SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM sized
         GROUP BY config, split"""
@@ -142,7 +142,8 @@ def write_shards(
         ORDER BY 1, 2, 3"""
     ).fetchall()
     con.execute("DROP TABLE sized")
-    con.execute("CREATE TEMP TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
+    con.execute("SET preserve_insertion_order = true")  # the sort's order, kept by COPY
+    con.execute("CREATE TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
     con.execute("DROP TABLE rows")
     counts: dict[tuple[str, str], int] = {}
     for config, split, *_ in pieces:

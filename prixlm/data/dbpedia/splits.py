@@ -176,7 +176,7 @@ def split_of(settings: SplitSettings, draw: str) -> str:
 def inverse_relations(con: duckdb.DuckDBPyConnection, train: str, threshold: float) -> None:
     """Create `inverses(r1, r2)` from the distinct training keys in table `train(s, r, o)`."""
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE inverses AS
+        f"""CREATE OR REPLACE TABLE inverses AS
         WITH sizes AS (SELECT r, count(*) AS n FROM {train} GROUP BY r),
         mirrored AS (
             SELECT a.r AS r1, b.r AS r2, count(*) AS k
@@ -196,7 +196,7 @@ def inverse_relations_of(
     con = duckdb.connect()
     keys = pa.table({name: [t[i] for t in train] for i, name in enumerate("sro")})
     con.register("keys", keys)
-    con.execute("CREATE TEMP TABLE train_keys AS SELECT DISTINCT s, r, o FROM keys")
+    con.execute("CREATE TABLE train_keys AS SELECT DISTINCT s, r, o FROM keys")
     inverse_relations(con, "train_keys", threshold)
     return _inverse_dict(con)
 
@@ -221,7 +221,7 @@ def build_rows(
     tokenised lengths. Returns the statistics (no shards yet).
     """
     con.execute(
-        """CREATE TEMP TABLE text_lists AS SELECT language, subject, relation,
+        """CREATE TABLE text_lists AS SELECT language, subject, relation,
             list(DISTINCT object ORDER BY object) AS all_objects
         FROM texts GROUP BY ALL"""
     )
@@ -239,23 +239,23 @@ def build_rows(
         s_key, o_key = "t.s_iri", "t.o_iri"
         draw = _draw(settings, "language", "s_iri", "r_iri", "o_iri")
     con.execute(  # the kept (short) text rows, with their keys and splits
-        f"""CREATE TEMP TABLE drawn AS SELECT *, {split_of(settings, draw)} AS split FROM (
+        f"""CREATE TABLE drawn AS SELECT *, {split_of(settings, draw)} AS split FROM (
             SELECT t.*, {s_key} AS s_key, {o_key} AS o_key FROM texts t
             LEFT JOIN entity es ON es.iri = t.s_iri LEFT JOIN entity eo ON eo.iri = t.o_iri
             {short})"""
     )
     con.execute(
-        """CREATE TEMP TABLE train_keys AS
+        """CREATE TABLE train_keys AS
         SELECT DISTINCT s_key AS s, r_iri AS r, o_key AS o FROM drawn WHERE split = 'train'"""
     )
     inverse_relations(con, "train_keys", settings.inverse_threshold)
     con.execute(  # (s, r1, o) is blocked when (o, r2, s) is in training, r2 an inverse of r1
-        """CREATE TEMP TABLE blocked AS SELECT DISTINCT t.o AS s, i.r1 AS r, t.s AS o
+        """CREATE TABLE blocked AS SELECT DISTINCT t.o AS s, i.r1 AS r, t.s AS o
         FROM train_keys t JOIN inverses i ON i.r2 = t.r"""
     )
     columns = "language, split, subject, relation, object, s_iri, r_iri, o_iri"
     con.execute(
-        f"""CREATE TEMP TABLE rows AS SELECT *, {order_draw(settings)} AS h FROM (
+        f"""CREATE TABLE rows AS SELECT *, {order_draw(settings)} AS h FROM (
         SELECT t.language AS config, t.split, 'triple' AS kind, t.subject, t.relation, t.object,
             t.language AS subject_language, t.language AS object_language,
             t.s_iri AS subject_id, t.r_iri AS relation_id, t.o_iri AS object_id, l.all_objects
@@ -276,7 +276,7 @@ def build_rows(
 
 def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths: bool) -> None:
     con.execute(
-        """CREATE TEMP TABLE link_ends AS
+        """CREATE TABLE link_ends AS
         SELECT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
             o.label AS object, d.sid AS subject_id, d.oid AS object_id
         FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs

@@ -78,27 +78,37 @@ def build_tables(
         records["objects"],
         "language VARCHAR, subject VARCHAR, relation VARCHAR, object VARCHAR",
     )
-    con.execute(
-        f"""CREATE TABLE facts AS SELECT DISTINCT f.language, f.subject AS s_iri,
+    con.execute(  # one join at a time: one hash table in memory at a time
+        f"""CREATE TABLE subject_facts AS SELECT f.language, f.subject AS s_iri,
             f.relation AS r_iri, f.object AS o_iri
-        FROM {objects} f
-        SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject
-        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.object"""
+        FROM {objects} f SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject"""
     )
+    con.execute(
+        """CREATE TABLE facts AS SELECT DISTINCT * FROM subject_facts f
+        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.o_iri"""
+    )
+    con.execute("DROP TABLE subject_facts")
     _relation_names(con, records.get("ontology", []))
+    con.execute(  # the labels, one join at a time (bounded memory), then one row per text
+        """CREATE TABLE subject_texts AS SELECT f.*, s.label AS subject FROM facts f
+        JOIN labels s ON s.language = f.language AND s.iri = f.s_iri"""
+    )
+    con.execute(
+        """CREATE TABLE labelled_texts AS SELECT f.*, o.label AS object, n.name AS relation
+        FROM subject_texts f JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
+        JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri"""
+    )
+    con.execute("DROP TABLE subject_texts")
     con.execute(
         """CREATE TABLE texts AS SELECT language, subject, relation, object,
             first.s AS s_iri, first.r AS r_iri, first.o AS o_iri
         FROM (
-            SELECT f.language, s.label AS subject, n.name AS relation, o.label AS object,
-                min({'s': f.s_iri, 'r': f.r_iri, 'o': f.o_iri}) AS first
-            FROM facts f
-            JOIN labels s ON s.language = f.language AND s.iri = f.s_iri
-            JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
-            JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri
-            GROUP BY ALL
+            SELECT language, subject, relation, object,
+                min({'s': s_iri, 'r': r_iri, 'o': o_iri}) AS first
+            FROM labelled_texts GROUP BY ALL
         )"""
     )
+    con.execute("DROP TABLE labelled_texts")
     _pairs(con, records, pivots)
     entity_ids(con)
 
@@ -109,7 +119,7 @@ def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) ->
     con.register("words", words)
     source = _source(ontology, "property VARCHAR, language VARCHAR, label VARCHAR, seq BIGINT")
     con.execute(
-        f"""CREATE TEMP TABLE ontology AS SELECT property, language, arg_min(label, seq) AS label
+        f"""CREATE TABLE ontology AS SELECT property, language, arg_min(label, seq) AS label
         FROM {source} GROUP BY property, language"""
     )
     con.execute(
@@ -134,7 +144,7 @@ def _pairs(
     )
     hub = _source(records["hub"], "hub VARCHAR, language VARCHAR, iri VARCHAR")
     con.execute(
-        f"""CREATE TEMP TABLE hub_members AS SELECT DISTINCT h.hub, h.language, h.iri
+        f"""CREATE TABLE hub_members AS SELECT DISTINCT h.hub, h.language, h.iri
         FROM {hub} h SEMI JOIN labels l ON l.language = h.language AND l.iri = h.iri"""
     )
     keep = (
@@ -163,30 +173,30 @@ def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
     """Create `entity(iri, eid)`: each linked IRI's group id, the smallest IRI linked to it
     through `pairs` (directly or not). Returns the number of rounds."""
     con.execute(
-        """CREATE TEMP TABLE edges AS SELECT DISTINCT a, b FROM (
+        """CREATE TABLE edges AS SELECT DISTINCT a, b FROM (
             SELECT ia AS a, ib AS b FROM pairs UNION ALL SELECT ib, ia FROM pairs)"""
     )
     con.execute(
-        "CREATE TEMP TABLE comp AS SELECT a AS iri, least(a, min(b)) AS eid FROM edges GROUP BY a"
+        "CREATE TABLE comp AS SELECT a AS iri, least(a, min(b)) AS eid FROM edges GROUP BY a"
     )
     rounds = 0
     while True:
         rounds += 1
         # Each IRI takes the smallest id of its neighbours, then the id of its id (jumping).
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE spread AS
+            """CREATE OR REPLACE TABLE spread AS
             SELECT e.a AS iri, least(min(c.eid), any_value(own.eid)) AS eid
             FROM edges e JOIN comp c ON c.iri = e.b JOIN comp own ON own.iri = e.a
             GROUP BY e.a"""
         )
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE jumped AS
+            """CREATE OR REPLACE TABLE jumped AS
             SELECT s.iri, least(s.eid, j.eid) AS eid FROM spread s JOIN spread j ON j.iri = s.eid"""
         )
         (changed,) = con.execute(
             "SELECT count(*) FROM jumped j JOIN comp c USING (iri) WHERE j.eid <> c.eid"
         ).fetchone()
-        con.execute("CREATE OR REPLACE TEMP TABLE comp AS SELECT * FROM jumped")
+        con.execute("CREATE OR REPLACE TABLE comp AS SELECT * FROM jumped")
         if not changed:
             break
     con.execute("CREATE OR REPLACE TABLE entity AS SELECT iri, eid FROM comp")
