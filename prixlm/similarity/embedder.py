@@ -28,6 +28,8 @@ from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
 from prixlm.link_prediction.decoding_steps import eval_mode
 
 PRIXLM_MODEL_TYPE = "prixlm"
+#: Texts tokenised at a time: all of 100k texts at once held ~340 MiB of tokenizer objects.
+TOKENIZE_CHUNK = 4096
 
 
 @runtime_checkable
@@ -158,7 +160,12 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
     if not texts:
         return torch.empty(0, embedder.dim, dtype=torch.float32)
     tokenizer, model = embedder.tokenizer, embedder.model
-    ids = tokenizer(list(texts), truncation=True, max_length=embedder.max_length)["input_ids"]
+    ids: list[list[int]] = []
+    for start in range(0, len(texts), TOKENIZE_CHUNK):  # the tokenizer's objects per chunk only
+        chunk = list(texts[start : start + TOKENIZE_CHUNK])
+        ids += tokenizer(
+            chunk, truncation=True, max_length=embedder.max_length, return_attention_mask=False
+        )["input_ids"]
     out = torch.empty(len(ids), embedder.dim, dtype=torch.float32)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
     device = next(model.parameters()).device
