@@ -22,6 +22,8 @@ words; on the embedded default the most frequent words of the KB's English label
 
     python -m prixlm.similarity.mirror --model outputs/demo/run/model \
         --output outputs/demo/mirror [--words words.txt | --dataset outputs/demo/dataset]
+
+Without `--words`, the input is the most frequent words of `--dataset`'s English labels.
 """
 
 from __future__ import annotations
@@ -261,9 +263,15 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
     parser.add_argument("--output", required=True, type=Path, help="the tuned model folder")
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--words", type=Path, help="word list, one per line")
-    source.add_argument("--dataset", type=Path, help="KB folder: its English labels' words")
+    source.add_argument(
+        "--dataset",
+        type=Path,
+        default=Path("outputs/demo/dataset"),
+        help="KB folder whose English labels' most frequent words are the input (default: "
+        "the demo's dataset); ignored with --words",
+    )
     parser.add_argument("--num_words", type=int, default=MIRROR_DEFAULTS["num_words"])
     parser.add_argument("--batch_size", type=int, default=MIRROR_DEFAULTS["batch_size"])
     parser.add_argument("--temperature", type=float, default=MIRROR_DEFAULTS["temperature"])
@@ -271,6 +279,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument(
         "--num_train_epochs", type=float, default=MIRROR_DEFAULTS["num_train_epochs"]
     )
+    parser.add_argument("--max_steps", type=int, default=-1, help="> 0: cap the steps")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.words is not None:
@@ -282,6 +291,7 @@ def main(argv: list[str] | None = None) -> Path:
         args.output,
         words,
         seed=args.seed,
+        max_steps=args.max_steps,
         batch_size=args.batch_size,
         temperature=args.temperature,
         learning_rate=args.learning_rate,

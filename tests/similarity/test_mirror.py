@@ -15,6 +15,7 @@ from prixlm.similarity.mirror import (
     erase_and_mask,
     frequent_words,
     info_nce_loss,
+    main,
     mirror_tune,
 )
 from prixlm.similarity.plain_mlm import train_plain_mlm
@@ -100,3 +101,18 @@ def test_mirror_tuning_and_the_plain_baseline_save_loadable_folders(tiny_prixlm,
     torch.testing.assert_close(vectors, together, rtol=0, atol=1e-5)
     plain_tuned = mirror_tune(plain, tmp_path / "plain-mirror", WORDS, max_steps=2, batch_size=8)
     assert isinstance(load_embedder(str(plain_tuned)), EncoderEmbedder)
+
+
+def test_cli_reads_a_word_list(tiny_prixlm, tmp_path):
+    model, tokenizer = tiny_prixlm
+    model.save_pretrained(tmp_path / "kb")
+    tokenizer.save_pretrained(tmp_path / "kb")
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(WORDS) + "\n\n", encoding="utf-8")
+    argv = ["--model", str(tmp_path / "kb"), "--output", str(tmp_path / "out"), "--words"]
+    tuned = main([*argv, str(words), "--max_steps", "1", "--batch_size", "4"])
+    assert (tuned / "model.safetensors").is_file() and (tuned / "tokenizer_config.json").is_file()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n \n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"empty\.txt: no words"):
+        main([*argv, str(empty)])
