@@ -1,0 +1,145 @@
+"""The engine of the build: dump files to Parquet records, then DuckDB.
+
+`construct` parses the dumps into record files (`records`, `EngineOptions.num_proc`
+processes) and builds the tables of `tables` in an in-memory DuckDB database that spills
+to `<work>/spill` beyond `memory_limit`; `lengths` adds the tokenised lengths of the
+length filter. `build.build_dataset` runs the rest (`splits`, `output`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions, find_dump_files
+from prixlm.data.dbpedia.output import DEFAULT_MAX_SHARD_BYTES, DEFAULT_MAX_SHARD_ROWS
+from prixlm.data.dbpedia.records import SCHEMAS, Job, convert_all
+from prixlm.data.dbpedia.schema import Row
+from prixlm.data.dbpedia.tables import build_tables, quote
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the build runs: worker processes for parsing, DuckDB threads, its memory limit
+    (`"4GB"`; None: DuckDB's default, 80% of the RAM) and spill folder, the shard bounds."""
+
+    num_proc: int = 1
+    threads: int | None = None
+    memory_limit: str | None = None
+    temp_dir: str | Path | None = None
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
+    max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS
+
+
+def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database in `work/build.duckdb` that spills to `work/spill`, with `engine`'s
+    limits: its tables, too, leave the memory when the limit is reached (an in-memory
+    database's tables cannot). Insertion order is not kept (less memory) until the shards
+    are written (`output.write_shards` asks for it)."""
+    config: dict[str, Any] = {
+        "temp_directory": str(work / "spill"),
+        "preserve_insertion_order": False,
+    }
+    if engine.threads is not None:
+        config["threads"] = engine.threads
+    if engine.memory_limit is not None:
+        config["memory_limit"] = engine.memory_limit
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(work / "build.duckdb"), config=config)
+    except duckdb.Error as error:
+        raise ValueError(f"--memory_limit / --threads: {error}") from None
+
+
+def construct(
+    index: DumpIndex,
+    languages: list[str],
+    work: Path,
+    options: ReadOptions,
+    engine: EngineOptions | None = None,
+    *,
+    pivots: Sequence[str] | None = None,
+    ontology: str | Path | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Parse the dumps of `languages` into record files under `work` and build the tables
+    of `tables` in a new DuckDB connection (returned; the caller closes it)."""
+    engine = engine or EngineOptions()
+    jobs = _jobs(index, languages, list(pivots) if pivots else None, ontology, work / "records")
+    convert_all(jobs, options, engine.num_proc)
+    records: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
+    for job in jobs:
+        records[job.kind].append(job.output)
+    con = connect(work, engine)
+    try:
+        build_tables(con, records, pivots=pivots)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _jobs(
+    index: DumpIndex,
+    languages: list[str],
+    pivots: list[str] | None,
+    ontology: str | Path | None,
+    folder: Path,
+) -> list[Job]:
+    """The dump files to convert (`records`), each to its own Parquet file in `folder`."""
+    built = tuple(languages)
+    jobs = []
+    for language in languages:
+        files = find_dump_files(index, language)
+        for kind, path in (
+            ("labels", files.labels),
+            ("objects", files.objects),
+            ("links", files.links),
+        ):
+            if path is not None:
+                output = folder / f"{kind}-{language}.parquet"
+                jobs.append(
+                    Job(kind, path, output, language, built, tuple(pivots) if pivots else None)
+                )
+    for number, path in enumerate(index.hub_files):
+        jobs.append(Job("hub", path, folder / f"hub-{number}.parquet", None, built))
+    if ontology is not None:
+        jobs.append(Job("ontology", Path(ontology), folder / "ontology.parquet"))
+    return jobs
+
+
+def lengths(con: duckdb.DuckDBPyConnection, length: Callable[[Row], int], work: Path) -> None:
+    """Tables `text_lengths` and `link_lengths`: the tokenised length of every distinct text
+    row and link direction, computed a batch at a time (memory: one batch)."""
+    queries = {
+        "text_lengths": (
+            "SELECT DISTINCT language, subject, relation, object FROM texts",
+            lambda lang, s, r, o: Row("triple", s, r, o, lang, lang, "", "", "", None),
+        ),
+        "link_lengths": (
+            """SELECT DISTINCT d.sl AS subject_language, s.label AS subject,
+                d.ol AS object_language, o.label AS object
+            FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
+                  UNION ALL SELECT lb, ib, la, ia FROM pairs) d
+            JOIN labels s ON s.language = d.sl AND s.iri = d.sid
+            JOIN labels o ON o.language = d.ol AND o.iri = d.oid""",
+            lambda sl, s, ol, o: Row("link", s, "", o, sl, ol, "", "", "", None),
+        ),
+    }
+    for table, (query, make_row) in queries.items():
+        path = work / f"{table}.parquet"
+        reader = con.execute(query).fetch_record_batch(50_000)
+        with pq.ParquetWriter(path, reader.schema.append(pa.field("n", pa.int64()))) as writer:
+            for batch in reader:
+                keys = batch.to_pydict().values()
+                counts = [length(make_row(*key)) for key in zip(*keys, strict=True)]
+                writer.write_batch(batch.append_column("n", pa.array(counts, pa.int64())))
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet({quote(str(path))})")
+
+
+__all__ = ["EngineOptions", "connect", "construct", "lengths"]
