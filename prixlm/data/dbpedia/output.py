@@ -122,9 +122,7 @@ def write_shards(
 
     if max_shard_bytes < 1 or max_shard_rows < 1:
         raise ValueError("--max_shard_bytes and --max_shard_rows must be positive")
-    con.execute(
-        f"CREATE TABLE sized AS SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows"
-    )
+    con.execute(f"CREATE TABLE sized AS SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows")
     totals = """SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM sized
         GROUP BY config, split"""
     fits = f"count(*) <= {int(max_shard_rows)} AND sum(nbytes) <= {int(max_shard_bytes)}"
