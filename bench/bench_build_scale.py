@@ -177,7 +177,9 @@ def measured(
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         errors.seek(0)
-        tail = errors.read()[-2000:]
+        # the last lines, without faulthandler's long list of extension modules
+        lines = [line for line in errors.read().splitlines() if "Extension modules:" not in line]
+        tail = "\n".join(lines[-30:])
     cpu = usage.ru_utime + usage.ru_stime
     return process.returncode, wall, cpu, peak, usage.ru_maxrss * 1024, tail
 
