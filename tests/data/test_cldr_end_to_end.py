@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from huggingface_hub import DatasetCard
 
 from prixlm.data.cldr.export import export_cldr_kb
 from prixlm.data.dbpedia.build import main
@@ -65,7 +66,8 @@ def test_cldr_build_loads_offline_for_every_language(built: Path, tmp_path: Path
 
 def test_cldr_card_lists_statistics_and_source(built: Path) -> None:
     card = (built / "README.md").read_text(encoding="utf-8")
-    assert card.startswith("---\nlicense: other\nlicense_name: unicode-3.0\n")
+    data = DatasetCard.load(built / "README.md").data
+    assert (data.license, data.license_name) == ("other", "unicode-3.0")
     assert "cldr_version: " in card and "Unicode License v3" in card
     table = [line for line in card.splitlines() if line.startswith("| ") and "|---" not in line]
     assert table[0].startswith("| language | entities | triples | train | validation | test |")

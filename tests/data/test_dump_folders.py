@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from dbpedia_dumps import write_dumps
+from huggingface_hub import DatasetCard
 
 from prixlm.data.dbpedia.build import build_dataset, main
 from prixlm.data.dbpedia.dumps import DumpIndex, discover_languages, find_dump_files
@@ -122,7 +123,7 @@ def test_discovered_language_without_facts_is_left_out_with_a_warning(
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "en", "links"]
     card = (out / "README.md").read_text()
     assert "config_name: fr" not in card and "| fr |" not in card
-    assert "language:\n- de\n- en\nmultilinguality" in card
+    assert DatasetCard.load(out / "README.md").data.language == ["de", "en"]
 
 
 def test_named_language_without_facts_is_an_error(tmp_path: Path, capsys) -> None:
