@@ -237,6 +237,7 @@ def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
     ("block", "source", "chart"),
     [
         ("table1", "results/table1.json", "table1.png"),
+        ("table1-quick", "results/table1_quick.json", "table1_quick.png"),
     ],
 )
 def test_committed_docs_are_the_rendering_of_the_committed_json(block, source, chart):
