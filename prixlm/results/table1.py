@@ -75,14 +75,17 @@ def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
     import yaml
 
     from prixlm.atomic_output import atomic_folder
+    from prixlm.data.loading import local_data_files
 
     with atomic_folder(destination) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
-        links = pq.read_table(source / "links" / "train.parquet")
-        keep = pc.or_(
-            pc.equal(links["subject_language"], pivot), pc.equal(links["object_language"], pivot)
-        )
-        pq.write_table(links.filter(keep), staging / "links" / "train.parquet")
+        for shard in local_data_files(source, "links")["train"]:  # one file or several shards
+            links = pq.read_table(shard)
+            keep = pc.or_(
+                pc.equal(links["subject_language"], pivot),
+                pc.equal(links["object_language"], pivot),
+            )
+            pq.write_table(links.filter(keep), staging / Path(shard).relative_to(source.absolute()))
         _, header, body = (source / "README.md").read_text("utf-8").split("---\n", 2)
         card = yaml.safe_load(header)
         card.pop("dataset_info", None)

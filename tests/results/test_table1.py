@@ -233,6 +233,30 @@ def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
             )
 
 
+def test_pivot_links_copy_reads_every_shard_of_the_links(tmp_path):
+    import pyarrow.parquet as pq
+
+    from prixlm.data.dbpedia.build import main as build
+    from prixlm.data.loading import load_kb, local_data_files
+
+    dataset = tmp_path / "data"
+    dumps = ["--dump_dir", str(write_tiny_dumps(tmp_path / "dumps"))]
+    assert (
+        build([*dumps, "--output_dir", str(dataset), "--no_progress", "--max_shard_rows", "16"])
+        == 0
+    )
+    shards = local_data_files(dataset, "links")["train"]
+    assert len(shards) > 1  # 60 link rows in shards of at most 16
+    total = load_kb(dataset, "links", split="train").num_rows
+    table1.pivot_links_copy(dataset, tmp_path / "pivot_en", "en")
+    table1.pivot_links_copy(dataset, tmp_path / "pivot_xx", "xx")
+    # every link of this KB has an English end; none has an `xx` one: filtered shard by shard
+    assert load_kb(tmp_path / "pivot_en", "links", split="train").num_rows == total == 60
+    xx_shards = local_data_files(tmp_path / "pivot_xx", "links")["train"]
+    assert len(xx_shards) == len(shards)
+    assert sum(pq.read_metadata(shard).num_rows for shard in xx_shards) == 0
+
+
 @pytest.mark.parametrize(
     ("block", "source", "chart"),
     [
