@@ -31,7 +31,7 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +101,6 @@ def predict_objects(
     num_beams: int = 50,
     batch_size: int | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
-    batch_decoder: Callable[..., list[RankedObjects]] | None = None,
 ) -> list[RankedObjects]:
     """Algorithm 1 (official-release semantics, module docstring) for every query.
 
@@ -120,9 +119,6 @@ def predict_objects(
         max_rows: the row budget that sets the default `batch_size` (`max_rows // num_beams`
             queries, at least one). Logits take `max_rows x vocab x 4` bytes per step:
             1 GB for 1,024 rows and XLM-R's 250k vocabulary; lower it on a small GPU.
-        batch_decoder: the search of one batch, `(model, tokenizer, prompts, trie,
-            num_beams) -> results`; default `decode_batch` (the package passes its own name
-            for it, which its tests wrap to count the batches).
     Returns:
         One `RankedObjects` per query: every completed candidate, by increasing loss.
     Raises:
@@ -135,12 +131,11 @@ def predict_objects(
     if num_beams < 1 or batch_size < 1:
         raise ValueError(f"num_beams={num_beams} and batch_size={batch_size} must be >= 1")
     prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
-    decode = batch_decoder or decode_batch
     results: list[RankedObjects] = []
     with eval_mode(model):
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
-            results.extend(decode(model, tokenizer, batch, trie, num_beams))
+            results.extend(decode_batch(model, tokenizer, batch, trie, num_beams))
     return results
 
 

@@ -206,7 +206,9 @@ def test_default_batch_size_comes_from_the_row_budget(setup):
     assert decoding.default_batch_size(50) == decoding.DEFAULT_MAX_ROWS // 50
     assert decoding.default_batch_size(50, max_rows=10) == 1
     assert decoding.default_batch_size(4, max_rows=9) == 2
-    with mock.patch.object(decoding, "_decode_batch", wraps=decoding._decode_batch) as decode:
+    from modeling_prixlm import beam_search
+
+    with mock.patch.object(beam_search, "decode_batch", wraps=beam_search.decode_batch) as decode:
         default = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4, max_rows=9)
     assert [len(call.args[2]) for call in decode.call_args_list] == [2, 2]
     explicit = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4, batch_size=1)
