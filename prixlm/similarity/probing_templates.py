@@ -11,18 +11,7 @@ right part in its relation segment (`prixlm.similarity.probing`).
 
 from __future__ import annotations
 
-RELATIONS = (
-    "officialLanguage",
-    "regionalLanguage",
-    "spokenLanguage",
-    "currency",
-    "formerCurrency",
-    "script",
-    "mainTerritory",
-    "mainLanguage",
-    "country",
-    "timeZone",
-)
+from prixlm.data.cldr.cldr_facts import RELATIONS  # the KB's relations, in _TABLE's order
 
 _TABLE = {
     "en": (
