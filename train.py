@@ -303,11 +303,14 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
             dataset_id=data_args.dataset_hub_id,
             base_model=model_args.base_model,
             widget=widget_examples(card_rows, languages),
-            repo_id=repo_id if push_to_hub else None,
+            # named after the repo (or the run folder), not the staging folder it is written in
+            model_name=repo_id.split("/")[-1],
+            repo_id=repo_id if push_to_hub else str(release_path),
         )
 
+    release_path = Path(training_args.output_dir) / "model"
     release = trainer.save_release(
-        Path(training_args.output_dir) / "model",
+        release_path,
         {"train_results.json": metrics},
         # the pipeline's candidates: every entity label per language (as evaluate_lp ranks)
         candidates=(

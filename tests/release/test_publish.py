@@ -188,6 +188,8 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
         for name in ("hits@1", "mrr")
     }
     assert card.data.language == results["languages"] == ["de", "en"]
+    assert card.data.model_name == "prixlm-run"  # the repo's name, not the staging folder's
+    assert ".partial" not in card.content
     assert card.data.datasets == ["kb-for-push"]  # a local dataset folder counts by its name
     assert "![hits@1 and MRR@K per checkpoint](lp_curve.png)" in card.text
     assert 'pipeline(model="me/prixlm-run", trust_remote_code=True)' in card.text
