@@ -31,12 +31,12 @@ from typing import Any
 from prixlm.atomic_output import check_parent
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.dumps import (
-    KNOWN_VARIANTS,
     DumpIndex,
     ReadOptions,
-    dump_file_names,
     find_dump_files,
     normalize_language,
+    note_variants,
+    select_languages,
 )
 from prixlm.data.dbpedia.engine import EngineOptions, construct, lengths
 from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
@@ -53,7 +53,6 @@ from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings, encod
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
-logger = logging.getLogger(__name__)
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
 
 
@@ -124,7 +123,7 @@ def build_dataset(
         check_parent(output_dir, argument="--output_dir")
         check_replaceable(output_dir)
     index = DumpIndex.scan(dump_dir)
-    _note_variants(index)
+    note_variants(index)
     languages = select_languages(index, languages)
     options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
     settings = settings or SplitSettings()
@@ -172,65 +171,6 @@ def build_dataset(
     if output_dir is not None:
         rows.folder = Path(output_dir)
     return rows, options
-
-
-def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -> list[str]:
-    """The languages to build from the dumps of `index`, sorted.
-
-    Named `languages` must each have a labels and an object-facts file (else
-    `FileNotFoundError` naming the language and the file names looked for). Without names,
-    every language with a labels file is built, except those without an object-facts file:
-    each is left out with a logged warning, and `FileNotFoundError` if none is left.
-    """
-    if languages:
-        chosen = sorted(dict.fromkeys(normalize_language(code) for code in languages))
-        for language in chosen:
-            if find_dump_files(index, language).objects is None:
-                raise FileNotFoundError(
-                    f"language {language!r}: no object-facts file in {index.dump_dir} "
-                    f"(looked for {dump_file_names('objects', language)})"
-                )
-        return chosen
-    found = index.languages("labels")
-    if not found:
-        raise FileNotFoundError(
-            f"--dump_dir {index.dump_dir}: no labels files found "
-            f"({dump_file_names('labels', '{lang}')})"
-        )
-    chosen = []
-    for language in found:
-        if find_dump_files(index, language).objects is None:
-            logger.warning(
-                "language %r left out: a labels file but no object-facts file in %s "
-                "(looked for %s)",
-                language,
-                index.dump_dir,
-                dump_file_names("objects", language),
-            )
-        else:
-            chosen.append(language)
-    if not chosen:
-        raise FileNotFoundError(
-            f"--dump_dir {index.dump_dir}: labels for {', '.join(found)} but no object-facts "
-            f"file for any of them ({dump_file_names('objects', '{lang}')})"
-        )
-    return chosen
-
-
-def _note_variants(index: DumpIndex) -> None:
-    if not index.variants:
-        return
-    unknown = index.unknown_variants()
-    logger.warning(
-        "not reading %d variant dump file(s) (other IRI sets or subsets of a language's "
-        "files): %s%s",
-        len(index.variants),
-        ", ".join(path.name for path in index.variants),
-        f"; unknown variants (not {', '.join(KNOWN_VARIANTS)}): "
-        + ", ".join(path.name for path in unknown)
-        if unknown
-        else "",
-    )
 
 
 def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) -> None:

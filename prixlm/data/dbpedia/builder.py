@@ -29,7 +29,7 @@ import datasets
 import pyarrow.parquet as pq
 
 from prixlm.data.dbpedia.card import CITATION
-from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language
+from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language, select_languages
 from prixlm.data.dbpedia.output import FEATURES, data_files
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SplitSettings
 
@@ -77,7 +77,7 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
     def _split_generators(
         self, dl_manager: datasets.DownloadManager
     ) -> list[datasets.SplitGenerator]:
-        from prixlm.data.dbpedia.build import build_dataset, select_languages
+        from prixlm.data.dbpedia.build import build_dataset
 
         config = self.config
         if not config.data_dir:

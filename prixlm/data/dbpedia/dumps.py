@@ -27,12 +27,15 @@ skipped, so that callers can say so once.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, ReadStats, read_triples
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("labels", "objects", "links")
 _NAMES = {  # kind: (2016-10 dataset, Databus artifact)
@@ -212,6 +215,66 @@ def find_hub_link_files(dump_dir: str | Path | DumpIndex) -> list[Path]:
     return index.hub_files
 
 
+def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -> list[str]:
+    """The languages to build from the dumps of `index`, sorted.
+
+    Named `languages` must each have a labels and an object-facts file (else
+    `FileNotFoundError` naming the language and the file names looked for). Without names,
+    every language with a labels file is built, except those without an object-facts file:
+    each is left out with a logged warning, and `FileNotFoundError` if none is left.
+    """
+    if languages:
+        chosen = sorted(dict.fromkeys(normalize_language(code) for code in languages))
+        for language in chosen:
+            if find_dump_files(index, language).objects is None:
+                raise FileNotFoundError(
+                    f"language {language!r}: no object-facts file in {index.dump_dir} "
+                    f"(looked for {dump_file_names('objects', language)})"
+                )
+        return chosen
+    found = index.languages("labels")
+    if not found:
+        raise FileNotFoundError(
+            f"--dump_dir {index.dump_dir}: no labels files found "
+            f"({dump_file_names('labels', '{lang}')})"
+        )
+    chosen = []
+    for language in found:
+        if find_dump_files(index, language).objects is None:
+            logger.warning(
+                "language %r left out: a labels file but no object-facts file in %s "
+                "(looked for %s)",
+                language,
+                index.dump_dir,
+                dump_file_names("objects", language),
+            )
+        else:
+            chosen.append(language)
+    if not chosen:
+        raise FileNotFoundError(
+            f"--dump_dir {index.dump_dir}: labels for {', '.join(found)} but no object-facts "
+            f"file for any of them ({dump_file_names('objects', '{lang}')})"
+        )
+    return chosen
+
+
+def note_variants(index: DumpIndex) -> None:
+    """Log the variant dump files (other IRI sets, subsets) that are not read."""
+    if not index.variants:
+        return
+    unknown = index.unknown_variants()
+    logger.warning(
+        "not reading %d variant dump file(s) (other IRI sets or subsets of a language's "
+        "files): %s%s",
+        len(index.variants),
+        ", ".join(path.name for path in index.variants),
+        f"; unknown variants (not {', '.join(KNOWN_VARIANTS)}): "
+        + ", ".join(path.name for path in unknown)
+        if unknown
+        else "",
+    )
+
+
 @dataclass
 class ReadOptions:
     """How to read: strictness, progress bars, the line length limit, and the counts
@@ -246,5 +309,7 @@ __all__ = [
     "find_hub_link_files",
     "language_of_iri",
     "normalize_language",
+    "note_variants",
     "parse_dump_name",
+    "select_languages",
 ]
