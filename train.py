@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
     repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
     curve = Path(training_args.output_dir) / "lp_curve.png"
+    release_path = Path(training_args.output_dir) / "model"
 
     def write_card(folder: Path) -> None:
         """README.md from the folder's results + the Fig. 2 curve, before the folder appears."""
@@ -308,7 +309,6 @@ def main(argv: list[str] | None = None, extra_callbacks: list | None = None) -> 
             repo_id=repo_id if push_to_hub else str(release_path),
         )
 
-    release_path = Path(training_args.output_dir) / "model"
     release = trainer.save_release(
         release_path,
         {"train_results.json": metrics},

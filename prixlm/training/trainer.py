@@ -58,15 +58,14 @@ class PrixLMTrainer(Trainer):
         self,
         destination: str | Path,
         extra_files: dict[str, dict] | None = None,
-        model_card: str | None = None,
         candidates: Mapping[str, Sequence[str]] | None = None,
         finalize: Callable[[Path], object] | None = None,
     ) -> Path:
         """Write the final model folder atomically: weights, code, tokenizer, arguments, metrics.
 
         Written in `.<name>.partial` beside `destination`, then renamed. The Trainer's
-        pickled `training_args.bin` is replaced by `training_args.json`; `model_card`
-        (markdown) becomes the folder's `README.md`. The folder is made self-contained
+        pickled `training_args.bin` is replaced by `training_args.json`. The folder is made
+        self-contained
         before it appears (`prixlm.release.folder.complete_release_folder`: the Hub code, the
         pipeline, `handler.py` and `candidates` `{language: [labels]}` as `candidates.json`).
         `finalize(staging_folder)` runs last, on the saving process, before the rename (e.g.
@@ -84,8 +83,6 @@ class PrixLMTrainer(Trainer):
             (staging / "training_args.json").write_text(
                 self.args.to_json_string(), encoding="utf-8"
             )
-            if model_card is not None:
-                (staging / "README.md").write_text(model_card, encoding="utf-8")
             for file_name, content in (extra_files or {}).items():
                 (staging / file_name).write_text(
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"
