@@ -126,9 +126,17 @@ def _records(job: Job, options: ReadOptions, stats: ReadStats) -> Iterator[tuple
         raise ValueError(f"unknown record kind {job.kind!r}")
 
 
-def convert(job: Job, options: ReadOptions) -> ReadStats:
-    """Write the records of one dump file to `job.output`; returns the file's counts."""
+def convert(job: Job, options: ReadOptions, vectorised: bool = True) -> ReadStats:
+    """Write the records of one dump file to `job.output`; returns the file's counts.
+
+    `vectorised`: the common lines in Arrow compute (`records_fast`, the default), or every
+    line by `read_triples` and `_records` (the reference: same records, same counts).
+    """
     schema = SCHEMAS[job.kind]
+    if vectorised:
+        from prixlm.data.dbpedia.records_fast import write_records
+
+        return write_records(job, options, schema, BATCH_ROWS)
     stats = ReadStats()
     columns: list[list] = [[] for _ in schema]
     job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +172,9 @@ def convert_all(jobs: Sequence[Job], options: ReadOptions, num_proc: int = 1) ->
         return
     quiet = ReadOptions(options.strict, False, options.max_line_bytes)
     context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
-    context.set_forkserver_preload([__name__])  # imported once, in the server
+    context.set_forkserver_preload(
+        [__name__, f"{__package__}.records_fast"]
+    )  # imported once, in the server
     with ProcessPoolExecutor(min(num_proc, len(jobs)), mp_context=context) as pool:
         # Largest files first: the last worker to finish then has the least left.
         order = sorted(jobs, key=lambda job: -job.path.stat().st_size)
