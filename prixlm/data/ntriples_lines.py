@@ -83,6 +83,7 @@ def line_blocks(
     name: str,
     block_size: int = 1 << 16,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    split: bool = True,
 ) -> Iterator[LineBlock]:
     """The lines of an open dump, decoded, in blocks of about `block_size` bytes.
 
@@ -91,6 +92,8 @@ def line_blocks(
         name: the file's name in error messages.
         block_size: bytes read at a time; at most `max_line_bytes` are.
         max_line_bytes: the longest line allowed, in bytes without its line end.
+        split: `False` leaves each block's `lines` empty (`data` and `text` only, checked
+            all the same), for a caller that splits `data` itself.
 
     Raises `DumpError` for invalid UTF-8 and a line longer than `max_line_bytes`; the
     compressed stream's own errors (`COMPRESSION_ERRORS`) pass through.
@@ -110,7 +113,7 @@ def line_blocks(
         block = handle.read(block_size)
         if not block:
             if unfinished:  # a last line without a line end
-                yield _decode(b"".join(unfinished) + b"\n", first_line, handle, name)
+                yield _decode(b"".join(unfinished) + b"\n", first_line, handle, name, split)
             return
         if after_cr or b"\r" in block:
             block, after_cr = _to_lf(block, after_cr)
@@ -133,14 +136,17 @@ def line_blocks(
             unfinished.append(block[cut:])
         unfinished_bytes = len(block) - cut
         del block  # not held while the caller reads the lines
-        lines = _decode(data, first_line, handle, name)
+        lines = _decode(data, first_line, handle, name, split)
         yield lines
-        first_line += len(lines.lines)
+        first_line += len(lines.lines) if split else data.count(b"\n")
         del lines  # freed before the next block is read
 
 
-def _decode(data: bytes, first_line: int, handle: BinaryIO, name: str) -> LineBlock:
-    """`data`, whole lines ending in LF, as a `LineBlock`; `DumpError` for invalid UTF-8."""
+def _decode(
+    data: bytes, first_line: int, handle: BinaryIO, name: str, split: bool = True
+) -> LineBlock:
+    """`data`, whole lines ending in LF, as a `LineBlock` (`lines` left empty unless
+    `split`); `DumpError` for invalid UTF-8."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -151,6 +157,8 @@ def _decode(data: bytes, first_line: int, handle: BinaryIO, name: str) -> LineBl
         raise DumpError(
             f"{where}: invalid UTF-8 (byte {data[err.start]:#04x} at column {column})"
         ) from None
+    if not split:
+        return LineBlock(first_line, data, text, [])
     lines = text.split("\n")
     lines.pop()  # the empty string after the last line end
     return LineBlock(first_line, data, text, lines)

@@ -73,7 +73,9 @@ _LANG_STRING_END = f'"^^<{RDF_LANG_STRING}> .\n'
 _UNUSUAL_SPACE = (
     r"^ | $|  |[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 )
-_RESOURCE_PREFIX = r"^(?P<prefix>https?://(?:[A-Za-z0-9_-]+\.)?dbpedia\.org/resource/)"
+# `language_of_iri`'s two cases: the English edition, another edition (a host label).
+_ENGLISH = r"^https?://dbpedia\.org/resource/"
+_EDITION = r"^https?://[A-Za-z0-9_-]+\.dbpedia\.org/resource/"
 _BINARY = pa.binary()
 
 
@@ -95,7 +97,7 @@ def _python_map(values: pa.Array, mask: pa.Array, function: Callable[[str], str]
     return pc.replace_with_mask(values, mask, mapped.take(pc.index_in(chosen, distinct)))
 
 
-def _canonical(iris: pa.Array) -> pa.Array:
+def _canonical_iris(iris: pa.Array) -> pa.Array:
     """`canonical_iri` of each IRI (only those with a `%` go to Python)."""
     return _python_map(iris, pc.match_substring(iris, "%"), canonical_iri)
 
@@ -108,13 +110,19 @@ def _collapse(values: pa.Array) -> pa.Array:
 
 
 def _languages_of(iris: pa.Array) -> pa.Array:
-    """`language_of_iri` of each IRI, computed once per distinct resource prefix."""
-    prefixes = pc.extract_regex(iris, _RESOURCE_PREFIX).field("prefix")
-    distinct = pc.unique(prefixes)
-    languages = pa.array(
-        [None if p is None else language_of_iri(p) for p in distinct.to_pylist()], pa.string()
-    )
-    return languages.take(pc.index_in(prefixes, distinct))
+    """`language_of_iri` of each IRI (null for None), called once per distinct host label."""
+    languages = pc.if_else(pc.match_substring_regex(iris, _ENGLISH), "en", None)
+    edition = pc.match_substring_regex(iris, _EDITION)
+    if not pc.any(edition).as_py():
+        return languages
+    heads = pc.list_element(pc.split_pattern(iris.filter(edition), ".", max_splits=1), 0)
+    labels = pc.list_element(pc.split_pattern(heads, "//", max_splits=1), 1)  # http://label
+    distinct = pc.unique(labels)
+    mapped = [
+        language_of_iri(f"http://{label}.dbpedia.org/resource/") for label in distinct.to_pylist()
+    ]
+    found = pa.array(mapped, pa.string()).take(pc.index_in(labels, distinct))
+    return pc.replace_with_mask(languages, edition, found)
 
 
 def _fallback_line(line: str) -> Triple | str | None:
@@ -172,48 +180,104 @@ def _python_record(job: Job, triple: Triple, seq: int) -> tuple | None:
     return None
 
 
+def _same(iris: pa.Array) -> pa.Array:
+    return iris
+
+
+def _pieces(data: bytes, ends: np.ndarray, common: np.ndarray) -> pa.Array:
+    """The lines of `data` (ending at `ends`) cut into `PIECES` strings each: `<`, the
+    subject, `> <`, the predicate, `> <` or `> "`, the object IRI or the literal's value,
+    and the rest (`> .\n`, or the literal's closing quote and what follows it); only the
+    last piece of a line that is not `common` is not empty (the whole line)."""
+    buf = np.frombuffer(data, np.uint8)
+    starts = np.zeros(len(ends), np.int64)
+    starts[1:] = ends[:-1]
+    # In a common line the first two `>` end its subject and predicate (IRIs hold none),
+    # and a literal's value holds no `"`.
+    closing = np.flatnonzero(buf == 62)
+    first = np.minimum(np.searchsorted(closing, starts), max(len(closing) - 2, 0))
+    subject_end, predicate_end = (closing[first] if len(closing) else starts), starts
+    if len(closing) > 1:
+        predicate_end = closing[first + 1]
+    object_end = ends - 4  # `<object> .\n`
+    literal = common & (buf[np.minimum(predicate_end + 2, len(buf) - 1)] == 34)
+    if literal.any():
+        quotes = np.flatnonzero(buf == 34)
+        after = np.minimum(np.searchsorted(quotes, predicate_end + 3), len(quotes) - 1)
+        object_end = np.where(literal, quotes[after], object_end)
+    bounds = np.stack(
+        [
+            starts,
+            starts + 1,
+            subject_end,
+            subject_end + 3,
+            predicate_end,
+            predicate_end + 3,
+            object_end,
+        ],
+        axis=1,
+    )
+    bounds[~common] = starts[~common, None]
+    wide = len(data) >= 1 << 31
+    offsets = np.empty(bounds.size + 1, np.int64 if wide else np.int32)
+    offsets[:-1] = bounds.ravel()
+    offsets[-1] = len(data)
+    kind = pa.large_string() if wide else pa.string()
+    return pa.Array.from_buffers(
+        kind, bounds.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+PIECES = 7
+SUBJECT, PREDICATE, OBJECT, REST = 1, 3, 5, 6
+
+
 def _fast_records(
-    job: Job, subjects: pa.Array, predicates: pa.Array, rests: pa.Array, seqs: np.ndarray
+    job: Job, pieces: pa.Array, rows: np.ndarray, seqs: np.ndarray, escaped: bool
 ) -> tuple[np.ndarray, list[pa.Array]]:
-    """The records of the common lines (split into subject, predicate and the rest), as
-    `(kept row numbers, columns)`."""
+    """The records of the common lines `rows` (cut into `pieces`), as `(their line numbers
+    in the block, columns)`; `seqs`: each line's triple ordinal; `escaped`: whether any
+    line has a `%`."""
     language = job.language
+    canonical = _canonical_iris if escaped else _same
+
+    def piece(lines: np.ndarray, which: int) -> pa.Array:
+        return pieces.take(lines * PIECES + which)
+
+    def select(keep: pa.Array, *arrays: pa.Array) -> tuple[np.ndarray, ...]:
+        keep = pc.fill_null(keep, False)
+        return rows[keep.to_numpy(zero_copy_only=False)], *(a.filter(keep) for a in arrays)
+
+    predicates, rests = piece(rows, PREDICATE), piece(rows, REST)
     if job.kind in ("labels", "ontology"):
-        keep = pc.and_(pc.equal(predicates, RDFS_LABEL), pc.starts_with(rests, '"'))
-        rows = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
-        parts = pc.split_pattern(rests.take(rows), '"')  # "", value, tail
-        values, tails = pc.list_element(parts, 1), pc.list_element(parts, 2)
+        # A literal's rest: `"@tag .\n`, `"^^<datatype> .\n` or `" .\n`.
+        rows, rests = select(pc.equal(predicates, RDFS_LABEL), rests)
         if job.kind == "labels":
             keep = pc.or_(
-                pc.is_in(tails, pa.array([" .\n", f"^^<{XSD_STRING}> .\n"])),
-                pc.equal(pc.ascii_lower(tails), f"@{language} .\n"),
+                pc.is_in(rests, pa.array(['" .\n', f'"^^<{XSD_STRING}> .\n'])),
+                pc.equal(pc.ascii_lower(rests), f'"@{language} .\n'),
             )
         else:
-            keep = pc.starts_with(tails, "@")
-        texts = _collapse(values)
-        keep = pc.and_(keep, pc.not_equal(texts, ""))
-        rows, texts, tails = (
-            rows[keep.to_numpy(zero_copy_only=False)],
-            *(a.filter(keep) for a in (texts, tails)),
-        )
+            keep = pc.starts_with(rests, '"@')
+        rows, rests = select(keep, rests)
+        texts = _collapse(piece(rows, OBJECT))
+        rows, texts, rests = select(pc.not_equal(texts, ""), texts, rests)
         seq = pa.array(seqs[rows])
         if job.kind == "labels":
-            iris = _canonical(subjects.take(rows))
-            return rows, [pa.array([language] * len(rows), pa.string()), iris, texts, seq]
-        tags = pc.ascii_lower(_slice(tails, 1, -3))  # `@tag .\n`; tags hold no `_`
-        return rows, [subjects.take(rows), tags, texts, seq]
-    iri_object = pc.starts_with(rests, "<")
+            iris = canonical(piece(rows, SUBJECT))
+            return rows, [pa.repeat(language, len(rows)), iris, texts, seq]
+        tags = pc.ascii_lower(_slice(rests, 2, -3))  # `"@tag .\n`; tags hold no `_`
+        return rows, [piece(rows, SUBJECT), tags, texts, seq]
+    iri_object = pc.equal(rests, "> .\n")
     if job.kind == "objects":
         other = pc.invert(pc.is_in(predicates, pa.array([RDF_TYPE, OWL_SAME_AS])))
-        rows = np.flatnonzero(pc.and_(iri_object, other).to_numpy(zero_copy_only=False))
-        objects = _slice(rests.take(rows), 1, -4)  # `<o> .\n`
-        columns = [_canonical(a) for a in (subjects.take(rows), predicates.take(rows), objects)]
-        return rows, [pa.array([language] * len(rows), pa.string()), *columns]
+        rows, predicates = select(pc.and_(iri_object, other), predicates)
+        columns = [canonical(a) for a in (piece(rows, SUBJECT), predicates, piece(rows, OBJECT))]
+        return rows, [pa.repeat(language, len(rows)), *columns]
     if job.kind not in ("links", "hub"):
         raise ValueError(f"unknown record kind {job.kind!r}")
-    same_as = pc.and_(pc.equal(predicates, OWL_SAME_AS), iri_object)
-    rows = np.flatnonzero(same_as.to_numpy(zero_copy_only=False))
-    objects = _canonical(_slice(rests.take(rows), 1, -4))
+    (rows,) = select(pc.and_(pc.equal(predicates, OWL_SAME_AS), iri_object))
+    objects = canonical(piece(rows, OBJECT))
     others = _languages_of(objects)
     keep = pc.is_in(others, pa.array(job.languages, pa.string()))
     if job.kind == "links":
@@ -221,20 +285,18 @@ def _fast_records(
         pivots = job.pivots
         if pivots is not None and language not in pivots:
             keep = pc.and_(keep, pc.is_in(others, pa.array(pivots, pa.string())))
-    keep = pc.fill_null(keep, False)
-    rows = rows[keep.to_numpy(zero_copy_only=False)]
-    objects, others = objects.filter(keep), others.filter(keep)
+    rows, objects, others = select(keep, objects, others)
     if job.kind == "hub":
-        return rows, [subjects.take(rows), others, objects]
-    iris = _canonical(subjects.take(rows))
-    return rows, [pa.array([language] * len(rows), pa.string()), iris, others, objects]
+        return rows, [piece(rows, SUBJECT), others, objects]
+    iris = canonical(piece(rows, SUBJECT))
+    return rows, [pa.repeat(language, len(rows)), iris, others, objects]
 
 
 def _block_records(
     job: Job, block: LineBlock, stats: ReadStats, name: str, strict: bool, ordinal: int
 ) -> tuple[list[pa.Array], int]:
     """The records of one block of lines (columns in file order) and its triple count."""
-    data, lines = block.data, block.lines
+    data = block.data
     ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
     wide = len(data) >= 1 << 31
     offsets = np.zeros(len(ends) + 1, np.int64 if wide else np.int32)
@@ -246,10 +308,12 @@ def _block_records(
     common = pc.and_not(
         pc.match_substring_regex(strings, COMMON_LINE), pc.ends_with(strings, _LANG_STRING_END)
     ).to_numpy(zero_copy_only=False)
+    del strings
     is_triple = common.astype(np.int64)
     fallback: list[tuple[int, Triple]] = []
     for index in np.flatnonzero(~common).tolist():
-        result = _fallback_line(lines[index])
+        start = ends[index - 1] if index else 0
+        result = _fallback_line(data[start : ends[index] - 1].decode("utf-8"))
         if result is None:
             stats.comments += 1
         elif type(result) is tuple:
@@ -260,11 +324,8 @@ def _block_records(
         else:
             stats.report(name, block.first_line + index, result)
     seqs = np.cumsum(is_triple) + (ordinal - 1)  # a triple's ordinal in the file
-    fast = np.flatnonzero(common)
-    parts = pc.split_pattern(strings.take(fast), "> ", max_splits=2)  # <s, <p, rest
-    subjects, predicates = (_slice(pc.list_element(parts, i), 1) for i in (0, 1))
-    rows, columns = _fast_records(job, subjects, predicates, pc.list_element(parts, 2), seqs[fast])
-    rows = fast[rows]
+    pieces = _pieces(data, ends, common)
+    rows, columns = _fast_records(job, pieces, np.flatnonzero(common), seqs, b"%" in data)
     records = [(i, r) for i, t in fallback if (r := _python_record(job, t, int(seqs[i])))]
     if records:
         extra = list(zip(*(r for _, r in records), strict=True))
@@ -276,14 +337,17 @@ def _block_records(
     return columns, int(is_triple.sum())
 
 
-def _read_blocks(handle: BinaryIO, name: str, max_line_bytes: int) -> Iterator[LineBlock]:
-    """`line_blocks` of `BLOCK_BYTES`, a compressed stream's error reported as
-    `read_triples` reports it (after the last line read)."""
+def _read_blocks(
+    handle: BinaryIO, name: str, max_line_bytes: int
+) -> Iterator[tuple[LineBlock, int]]:
+    """`line_blocks` of `BLOCK_BYTES` (not split into `str` lines) and their line counts,
+    a compressed stream's error reported as `read_triples` reports it."""
     line_number = 0
     try:
-        for block in line_blocks(handle, name, BLOCK_BYTES, max_line_bytes):
-            yield block
-            line_number = block.first_line + len(block.lines) - 1
+        for block in line_blocks(handle, name, BLOCK_BYTES, max_line_bytes, split=False):
+            count = block.data.count(b"\n")
+            yield block, count
+            line_number = block.first_line + count - 1
     except COMPRESSION_ERRORS as err:
         where = f"{name}:{line_number + 1}" if line_number else name
         raise DumpError(f"{where}: truncated or corrupt compressed file ({err})") from None
@@ -301,11 +365,13 @@ def write_records(job: Job, options: ReadOptions, schema: pa.Schema, batch_rows:
         open_dump(job.path) as handle,
         pq.ParquetWriter(job.output, schema, compression="zstd") as writer,
     ):
-        for block in _read_blocks(handle, name, options.max_line_bytes):
-            columns, count = _block_records(job, block, stats, name, options.strict, stats.triples)
-            stats.triples += count
-            stats.lines += len(block.lines)
-            bar.update(len(block.lines))
+        for block, count in _read_blocks(handle, name, options.max_line_bytes):
+            columns, triples = _block_records(
+                job, block, stats, name, options.strict, stats.triples
+            )
+            stats.triples += triples
+            stats.lines += count
+            bar.update(count)
             del block
             arrays = [c.cast(f.type) for c, f in zip(columns, schema, strict=True)]
             pending.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
