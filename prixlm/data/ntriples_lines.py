@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+import numpy as np
+
 DEFAULT_MAX_LINE_BYTES = 16 << 20  # 16 MiB; DBpedia's longest lines (abstracts) are a few KB
 # Decompressed bytes read past invalid UTF-8 to find a checksum error: more than a bzip2
 # block decompresses to (900 kB of input, after run-length expansion up to about 46 MB).
@@ -138,8 +140,13 @@ def line_blocks(
         del block  # not held while the caller reads the lines
         lines = _decode(data, first_line, handle, name, split)
         yield lines
-        first_line += len(lines.lines) if split else data.count(b"\n")
+        first_line += len(lines.lines) if split else count_lines(data)
         del lines  # freed before the next block is read
+
+
+def count_lines(data: bytes) -> int:
+    """The number of LF in `data` (numpy: several times faster than `bytes.count`)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
 
 
 def _decode(
@@ -185,6 +192,7 @@ __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "DumpError",
     "LineBlock",
+    "count_lines",
     "line_blocks",
     "open_dump",
 ]

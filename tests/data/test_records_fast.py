@@ -267,3 +267,17 @@ def test_real_samples(tmp_path: Path) -> None:
             table, _ = both(job, tmp_path)
             rows += table.num_rows
     assert rows > 100
+
+
+def test_line_blocks_unsplit(nasty: Path) -> None:
+    """`line_blocks(split=False)`: the same blocks and line numbers, `lines` left empty."""
+    from prixlm.data.ntriples_lines import count_lines, line_blocks, open_dump
+
+    with open_dump(nasty) as a, open_dump(nasty) as b:
+        split = list(line_blocks(a, "n", 300))
+        whole = list(line_blocks(b, "n", 300, split=False))
+    assert [(x.first_line, x.data, x.text) for x in split] == [
+        (x.first_line, x.data, x.text) for x in whole
+    ]
+    assert all(x.lines == [] for x in whole)
+    assert [count_lines(x.data) for x in whole] == [len(x.lines) for x in split]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +49,7 @@ from prixlm.data.ntriples_lines import (
     COMPRESSION_ERRORS,
     DumpError,
     LineBlock,
+    count_lines,
     line_blocks,
     open_dump,
 )
@@ -184,17 +185,33 @@ def _same(iris: pa.Array) -> pa.Array:
     return iris
 
 
-def _pieces(data: bytes, ends: np.ndarray, common: np.ndarray) -> pa.Array:
+class Marks(NamedTuple):
+    """Where a block's lines end (after each LF), its `>` and its `"` are (byte offsets)."""
+
+    ends: np.ndarray
+    closing: np.ndarray
+    quotes: np.ndarray
+
+    @classmethod
+    def of(cls, data: bytes) -> Marks:
+        """One pass over `data` finds the three."""
+        buf = np.frombuffer(data, np.uint8)
+        marks = np.flatnonzero((buf == 10) | (buf == 62) | (buf == 34))
+        kinds = buf[marks]
+        return cls(marks[kinds == 10] + 1, marks[kinds == 62], marks[kinds == 34])
+
+
+def _pieces(data: bytes, marks: Marks, common: np.ndarray) -> pa.Array:
     """The lines of `data` (ending at `ends`) cut into `PIECES` strings each: `<`, the
     subject, `> <`, the predicate, `> <` or `> "`, the object IRI or the literal's value,
     and the rest (`> .\n`, or the literal's closing quote and what follows it); only the
     last piece of a line that is not `common` is not empty (the whole line)."""
     buf = np.frombuffer(data, np.uint8)
+    ends, closing = marks.ends, marks.closing
     starts = np.zeros(len(ends), np.int64)
     starts[1:] = ends[:-1]
     # In a common line the first two `>` end its subject and predicate (IRIs hold none),
     # and a literal's value holds no `"`.
-    closing = np.flatnonzero(buf == 62)
     first = np.minimum(np.searchsorted(closing, starts), max(len(closing) - 2, 0))
     subject_end, predicate_end = (closing[first] if len(closing) else starts), starts
     if len(closing) > 1:
@@ -202,7 +219,7 @@ def _pieces(data: bytes, ends: np.ndarray, common: np.ndarray) -> pa.Array:
     object_end = ends - 4  # `<object> .\n`
     literal = common & (buf[np.minimum(predicate_end + 2, len(buf) - 1)] == 34)
     if literal.any():
-        quotes = np.flatnonzero(buf == 34)
+        quotes = marks.quotes
         after = np.minimum(np.searchsorted(quotes, predicate_end + 3), len(quotes) - 1)
         object_end = np.where(literal, quotes[after], object_end)
     bounds = np.stack(
@@ -297,7 +314,8 @@ def _block_records(
 ) -> tuple[list[pa.Array], int]:
     """The records of one block of lines (columns in file order) and its triple count."""
     data = block.data
-    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+    marks = Marks.of(data)
+    ends = marks.ends
     wide = len(data) >= 1 << 31
     offsets = np.zeros(len(ends) + 1, np.int64 if wide else np.int32)
     offsets[1:] = ends
@@ -324,7 +342,7 @@ def _block_records(
         else:
             stats.report(name, block.first_line + index, result)
     seqs = np.cumsum(is_triple) + (ordinal - 1)  # a triple's ordinal in the file
-    pieces = _pieces(data, ends, common)
+    pieces = _pieces(data, marks, common)
     rows, columns = _fast_records(job, pieces, np.flatnonzero(common), seqs, b"%" in data)
     records = [(i, r) for i, t in fallback if (r := _python_record(job, t, int(seqs[i])))]
     if records:
@@ -345,7 +363,7 @@ def _read_blocks(
     line_number = 0
     try:
         for block in line_blocks(handle, name, BLOCK_BYTES, max_line_bytes, split=False):
-            count = block.data.count(b"\n")
+            count = count_lines(block.data)
             yield block, count
             line_number = block.first_line + count - 1
     except COMPRESSION_ERRORS as err:
