@@ -1,8 +1,11 @@
 """Dump files to Parquet record files: the streaming reader's output, one file per dump file.
 
-The first stage of the build (`build`): every dump file a build reads is parsed by
-`prixlm.data.ntriples.read_triples` and the triples the construction needs are written,
-in record batches of `BATCH_ROWS` (memory stays flat), to one Parquet file per dump file.
+The first stage of the build (`build`): every dump file a build reads is parsed as
+`prixlm.data.ntriples.read_triples` reads it and the triples the construction needs are
+written, in record batches of `BATCH_ROWS` (memory stays flat), to one Parquet file per dump
+file. The common lines are parsed and filtered a block at a time in Arrow compute
+(`records_fast`, the default); `convert(..., vectorised=False)` keeps the row-by-row
+reference (`read_triples` and `_records`), which gives the same records and counts.
 Files are converted in parallel over processes (`convert_all`, `num_proc`). Every column is
 a string but `seq` (the triple's position in its file: "the first label wins").
 

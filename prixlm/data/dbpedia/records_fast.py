@@ -1,23 +1,21 @@
 """The vectorised conversion of one dump file to records (`records.convert`'s default path).
 
-Same records, same order and same `ReadStats` as the row-by-row path (`records._records`
-over `read_triples`), at a fraction of its cost per line. Each block of lines (read by
-`prixlm.data.ntriples_lines.line_blocks`, which checks UTF-8, line ends and line lengths)
-becomes one Arrow string array, built straight from the block's bytes (each value a line
-with its LF). One anchored RE2 expression (`COMMON_LINE`, a DFA: no captures) accepts the
-common shapes only, `<s> <p> <o> .` and `<s> <p> "value"` then `@lang .`, `^^<dt> .` or
-` .`, single spaces, no backslash, subject and object IRIs `http:`/`https:` with the
-IRIREF characters, exactly what the full grammar reads with the same terms; an
-`rdf:langString` datatype is left out. The accepted lines are cut at their first two `"> "`
-(IRIs hold no `>` nor space) and the kind's filters run over the columns (Arrow compute).
-The rare values that need Python are sent to it alone: `canonical_iri` for IRIs with a `%`,
-the white-space collapse for labels with a space at an end, two in a row or other white
-space, `language_of_iri` once per distinct `dbpedia.org/resource/` prefix.
+Same records, order and `ReadStats` as the row-by-row path (`records._records` over
+`read_triples`), at a fraction of its cost per line. Each block of lines (`line_blocks`,
+which checks UTF-8, line ends and line lengths) becomes one Arrow string array over the
+block's bytes. One anchored RE2 expression (`COMMON_LINE`, run as a DFA: no captures)
+accepts the common shapes only, `<s> <p> <o> .` and `<s> <p> "value"` then `@lang .`,
+`^^<dt> .` or ` .`, single spaces, no backslash, subject and object IRIs `http:`/`https:`
+with the IRIREF characters: lines the full grammar reads with these very terms (an
+`rdf:langString` datatype is left out). Those lines are cut into pieces at byte offsets
+found by numpy (`_pieces`: IRIs hold no `>`, values no `"`) and the kind's filters run
+over the columns (Arrow compute); only the values that need Python go to it, once per
+distinct value: `canonical_iri` for IRIs with a `%`, the white-space collapse for labels
+with unusual space, `language_of_iri` per host label.
 
 Every other line (comments, blank lines, escapes, blank nodes, other spacing, malformed
-lines...) is read as `read_triples` reads it (`_fallback_line`), its triple turned into a
-record in Python (`_python_record`), and merged back in file order. `seq` is the triple's
-ordinal in the file, as before.
+lines...) is read as `read_triples` reads it (`_fallback_line`), its record made in Python
+(`_python_record`) and merged back in file order. `seq` is the triple's ordinal in the file.
 """
 
 from __future__ import annotations
@@ -202,7 +200,7 @@ class Marks(NamedTuple):
 
 
 def _pieces(data: bytes, marks: Marks, common: np.ndarray) -> pa.Array:
-    """The lines of `data` (ending at `ends`) cut into `PIECES` strings each: `<`, the
+    """The lines of `data` (ending at `marks.ends`) cut into `PIECES` strings each: `<`, the
     subject, `> <`, the predicate, `> <` or `> "`, the object IRI or the literal's value,
     and the rest (`> .\n`, or the literal's closing quote and what follows it); only the
     last piece of a line that is not `common` is not empty (the whole line)."""
@@ -222,18 +220,8 @@ def _pieces(data: bytes, marks: Marks, common: np.ndarray) -> pa.Array:
         quotes = marks.quotes
         after = np.minimum(np.searchsorted(quotes, predicate_end + 3), len(quotes) - 1)
         object_end = np.where(literal, quotes[after], object_end)
-    bounds = np.stack(
-        [
-            starts,
-            starts + 1,
-            subject_end,
-            subject_end + 3,
-            predicate_end,
-            predicate_end + 3,
-            object_end,
-        ],
-        axis=1,
-    )
+    edges = (subject_end, subject_end + 3, predicate_end, predicate_end + 3, object_end)
+    bounds = np.stack((starts, starts + 1, *edges), axis=1)
     bounds[~common] = starts[~common, None]
     wide = len(data) >= 1 << 31
     offsets = np.empty(bounds.size + 1, np.int64 if wide else np.int32)
