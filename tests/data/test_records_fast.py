@@ -16,7 +16,8 @@ import pytest
 from prixlm.data.dbpedia import records, records_fast
 from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.records import Job, convert
-from prixlm.data.ntriples import MalformedLineError, ReadStats
+from prixlm.data.ntriples import DumpError, MalformedLineError, ReadStats
+from prixlm.data.ntriples_lines import count_lines, line_blocks, open_dump
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / ".." / "shared" / "dbpedia_samples"
@@ -270,14 +271,43 @@ def test_real_samples(tmp_path: Path) -> None:
 
 
 def test_line_blocks_unsplit(nasty: Path) -> None:
-    """`line_blocks(split=False)`: the same blocks and line numbers, `lines` left empty."""
-    from prixlm.data.ntriples_lines import count_lines, line_blocks, open_dump
-
+    """`line_blocks(split=False)`: the same blocks and line numbers, `lines` and `text`
+    left empty."""
     with open_dump(nasty) as a, open_dump(nasty) as b:
         split = list(line_blocks(a, "n", 300))
         whole = list(line_blocks(b, "n", 300, split=False))
-    assert [(x.first_line, x.data, x.text) for x in split] == [
-        (x.first_line, x.data, x.text) for x in whole
-    ]
-    assert all(x.lines == [] for x in whole)
+    assert [(x.first_line, x.data) for x in split] == [(x.first_line, x.data) for x in whole]
+    assert all(x.lines == [] and x.text == "" for x in whole)
     assert [count_lines(x.data) for x in whole] == [len(x.lines) for x in split]
+
+
+BAD_UTF8 = [b"\xed\xa0\x80", b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80",
+            b"\xff", b"\xc3", b"\xe2\x82", b"\xf0\x9f\x98", b"\x80", b"\xc3\x28"]  # fmt: skip
+GOOD_UTF8 = [
+    b"\xef\xbf\xbe",
+    b"\xf0\x9f\x98\x80",
+    b"\xed\x9f\xbf",
+    b"\xf4\x8f\xbf\xbf",
+    b"\xc2\x85",
+]
+
+
+@pytest.mark.parametrize("sequence", BAD_UTF8 + GOOD_UTF8)
+def test_invalid_utf8_same_error(tmp_path: Path, sequence: bytes) -> None:
+    """Arrow's UTF-8 check (`split=False`) accepts what Python's decoder accepts; a file with
+    invalid UTF-8 fails the same way on both paths, naming the line."""
+    path = tmp_path / "bad_de.ttl"
+    good = f'<{DE}A> {LABEL} "a"@de .\n'.encode()
+    path.write_bytes(good * 3 + f'<{DE}B> {LABEL} "'.encode() + sequence + b'"@de .\n' + good)
+    messages = []
+    for vectorised in (False, True):
+        job = Job("labels", path, tmp_path / f"b{vectorised}.parquet", "de", LANGUAGES)
+        try:
+            convert(job, ReadOptions(), vectorised=vectorised)
+            messages.append(None)
+        except DumpError as error:
+            messages.append(str(error))
+    assert messages[0] == messages[1]
+    assert (messages[0] is None) == (sequence in GOOD_UTF8)
+    if messages[0] is not None:
+        assert messages[0].startswith(f"{path}:4: invalid UTF-8")
