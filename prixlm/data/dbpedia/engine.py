@@ -38,10 +38,12 @@ class EngineOptions:
 
 
 def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
-    """A DuckDB database in `work/build.duckdb` that spills to `work/spill`, with `engine`'s
-    limits: its tables, too, leave the memory when the limit is reached (an in-memory
-    database's tables cannot). Insertion order is not kept (less memory) until the shards
-    are written (`output.write_shards` asks for it)."""
+    """An in-memory DuckDB database that spills to `work/spill`, with `engine`'s limits.
+
+    Its tables, too, leave the memory for `work/spill` when the limit is reached (measured
+    with DuckDB 1.4.5: a 1.9 GB table under a 500 MB limit, 1.3 GB of it in the spill folder,
+    RSS 0.55 GB); a database file instead would compress and write every table it creates,
+    which took half the SQL stages' time. Insertion order is not kept (less memory)."""
     config: dict[str, Any] = {
         "temp_directory": str(work / "spill"),
         "preserve_insertion_order": False,
@@ -52,7 +54,7 @@ def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
         config["memory_limit"] = engine.memory_limit
     try:
         work.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(work / "build.duckdb"), config=config)
+        return duckdb.connect(":memory:", config=config)
     except duckdb.Error as error:
         raise ValueError(f"--memory_limit / --threads: {error}") from None
 

@@ -115,7 +115,8 @@ def write_shards(
     Each config's split is ordered by its column `h` and cut into consecutive shards of at
     most `max_shard_rows` rows and at most `max_shard_bytes` Arrow bytes (plus one row).
     The shards' `h` ranges come from a window over the narrow `(config, split, h, bytes)`;
-    the rows are sorted once, so that each shard's `COPY` reads only its own blocks.
+    each shard's `COPY` then filters `rows` by its range and sorts only its own rows (one
+    sort of the whole table first took longer than all the `COPY`s: 1.5 s of 5 at 3M lines).
     Returns `{relative path: (rows, Arrow bytes)}`; the table `rows` is dropped.
     """
     from tqdm.auto import tqdm
@@ -140,9 +141,7 @@ def write_shards(
         ORDER BY 1, 2, 3"""
     ).fetchall()
     con.execute("DROP TABLE sized")
-    con.execute("SET preserve_insertion_order = true")  # the sort's order, kept by COPY
-    con.execute("CREATE TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
-    con.execute("DROP TABLE rows")
+    con.execute("SET preserve_insertion_order = true")  # each COPY keeps its ORDER BY
     counts: dict[tuple[str, str], int] = {}
     for config, split, *_ in pieces:
         counts[(config, split)] = counts.get((config, split), 0) + 1
@@ -156,14 +155,14 @@ def write_shards(
         relative = shard_name(config, split, number, counts[(config, split)])
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"""COPY (SELECT {", ".join(COLUMNS)} FROM ranked
+            f"""COPY (SELECT {", ".join(COLUMNS)} FROM rows
                 WHERE config = {quote(config)} AND split = {quote(split)}
                 AND h BETWEEN {first}::UHUGEINT AND {last}::UHUGEINT ORDER BY h)
             TO {quote(str(folder / relative))} (FORMAT parquet, COMPRESSION zstd,
                 ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{huggingface: {metadata}}})"""
         )
         sizes[relative] = (count, nbytes)
-    con.execute("DROP TABLE ranked")
+    con.execute("DROP TABLE rows")
     return sizes
 
 

@@ -212,6 +212,26 @@ def _inverse_dict(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return found
 
 
+# Keys whose lists are aggregated in one statement. DuckDB keeps the states of `list(...)`
+# outside its buffer manager (`memory_limit` does not bound them and they cannot spill:
+# 3M keys took 0.9 GB beyond a 1 GB limit, then failed): a bucket at a time bounds them.
+LIST_BUCKET_ROWS = 1_000_000
+
+
+def object_lists(con: duckdb.DuckDBPyConnection, name: str, source: str, keys: str) -> int:
+    """Create table `name(<keys>, all_objects)`: per distinct `keys` of table `source`, the
+    sorted distinct values of its column `object`, aggregated for one bucket of keys (by
+    their hash) at a time, `LIST_BUCKET_ROWS` source rows a bucket. Returns the buckets."""
+    (count,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+    buckets = max(1, -(-count // LIST_BUCKET_ROWS))
+    lists = f"""SELECT {keys}, list(DISTINCT object ORDER BY object) AS all_objects
+        FROM {source} WHERE hash({keys}) % {buckets} = """
+    con.execute(f"CREATE TABLE {name} AS {lists} 0 GROUP BY ALL")
+    for bucket in range(1, buckets):
+        con.execute(f"INSERT INTO {name} {lists} {bucket} GROUP BY ALL")
+    return buckets
+
+
 def build_rows(
     con: duckdb.DuckDBPyConnection,
     languages: list[str],
@@ -224,11 +244,7 @@ def build_rows(
     `link_lengths(subject_language, subject, object_language, object, n)` hold the
     tokenised lengths. Returns the statistics (no shards yet).
     """
-    con.execute(
-        """CREATE TABLE text_lists AS SELECT language, subject, relation,
-            list(DISTINCT object ORDER BY object) AS all_objects
-        FROM texts GROUP BY ALL"""
-    )
+    object_lists(con, "text_lists", "texts", "language, subject, relation")
     short = (
         """SEMI JOIN text_lengths n ON n.language = t.language AND n.subject = t.subject
         AND n.relation = t.relation AND n.object = t.object AND n.n < """
@@ -296,19 +312,17 @@ def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths:
         if lengths
         else ""
     )
+    object_lists(con, "link_lists", "link_ends", "subject_language, subject, object_language")
     con.execute(
         f"""INSERT INTO rows SELECT *, {order_draw(settings)} FROM (
         SELECT '{LINKS}' AS config, 'train' AS split, 'link' AS kind, e.subject, '' AS relation,
             e.object, e.subject_language, e.object_language, e.subject_id, '' AS relation_id,
             e.object_id, l.all_objects
-        FROM link_ends e
-        JOIN (SELECT subject_language, subject, object_language,
-                list(DISTINCT object ORDER BY object) AS all_objects
-              FROM link_ends GROUP BY ALL) l
-            USING (subject_language, subject, object_language)
+        FROM link_ends e JOIN link_lists l USING (subject_language, subject, object_language)
         {short})"""
     )
     con.execute("DROP TABLE link_ends")
+    con.execute("DROP TABLE link_lists")
 
 
 def _stats(con: duckdb.DuckDBPyConnection, languages: list[str]) -> dict[str, LanguageStats]:
@@ -343,6 +357,7 @@ __all__ = [
     "build_rows",
     "inverse_relations",
     "inverse_relations_of",
+    "object_lists",
     "order_draw",
     "split_of",
 ]

@@ -70,45 +70,34 @@ def build_tables(
     """Create `labels`, `facts`, `relation_names`, `texts`, `pairs` and `entity` (module doc)
     from the record files `records[kind]` (`records.SCHEMAS`)."""
     labels = _source(records["labels"], "language VARCHAR, iri VARCHAR, label VARCHAR, seq BIGINT")
-    con.execute(
-        f"""CREATE TABLE labels AS SELECT language, iri, arg_min(label, seq) AS label
-        FROM {labels} GROUP BY language, iri"""
+    con.execute(  # a window, not arg_min: aggregate states stay outside the memory limit
+        f"""CREATE TABLE labels AS SELECT language, iri, label FROM {labels}
+        QUALIFY row_number() OVER (PARTITION BY language, iri ORDER BY seq, label) = 1"""
     )
     objects = _source(
         records["objects"],
         "language VARCHAR, subject VARCHAR, relation VARCHAR, object VARCHAR",
     )
-    con.execute(  # one join at a time: one hash table in memory at a time
-        f"""CREATE TABLE subject_facts AS SELECT f.language, f.subject AS s_iri,
+    con.execute(
+        f"""CREATE TABLE facts AS SELECT DISTINCT f.language, f.subject AS s_iri,
             f.relation AS r_iri, f.object AS o_iri
-        FROM {objects} f SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject"""
+        FROM {objects} f
+        SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject
+        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.object"""
     )
-    con.execute(
-        """CREATE TABLE facts AS SELECT DISTINCT * FROM subject_facts f
-        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.o_iri"""
-    )
-    con.execute("DROP TABLE subject_facts")
     _relation_names(con, records.get("ontology", []))
-    con.execute(  # the labels, one join at a time (bounded memory), then one row per text
-        """CREATE TABLE subject_texts AS SELECT f.*, s.label AS subject FROM facts f
-        JOIN labels s ON s.language = f.language AND s.iri = f.s_iri"""
+    con.execute(  # one row per text: of facts with the same text, the first by IRIs
+        """CREATE TABLE texts AS
+        SELECT f.language, s.label AS subject, n.name AS relation, o.label AS object,
+            f.s_iri, f.r_iri, f.o_iri
+        FROM facts f
+        JOIN labels s ON s.language = f.language AND s.iri = f.s_iri
+        JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
+        JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri
+        QUALIFY row_number() OVER (
+            PARTITION BY f.language, s.label, n.name, o.label ORDER BY f.s_iri, f.r_iri, f.o_iri
+        ) = 1"""
     )
-    con.execute(
-        """CREATE TABLE labelled_texts AS SELECT f.*, o.label AS object, n.name AS relation
-        FROM subject_texts f JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
-        JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri"""
-    )
-    con.execute("DROP TABLE subject_texts")
-    con.execute(
-        """CREATE TABLE texts AS SELECT language, subject, relation, object,
-            first.s AS s_iri, first.r AS r_iri, first.o AS o_iri
-        FROM (
-            SELECT language, subject, relation, object,
-                min({'s': s_iri, 'r': r_iri, 'o': o_iri}) AS first
-            FROM labelled_texts GROUP BY ALL
-        )"""
-    )
-    con.execute("DROP TABLE labelled_texts")
     _pairs(con, records, pivots)
     entity_ids(con)
 
