@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,6 +20,7 @@ from prixlm.data.dbpedia import records
 from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
 from prixlm.data.dbpedia.engine import EngineOptions, _jobs, connect
+from prixlm.data.dbpedia.work_folder import OWNER_FILE
 from prixlm.data.loading import load_kb
 from prixlm.data.ntriples import MalformedLineError
 
@@ -110,3 +116,28 @@ def test_parallel_parsing_writes_the_same_records_and_counts(
             _jobs(index, languages, None, None, tmp_path / "strict"), ReadOptions(strict=True), 3
         )
     assert raised.value.line_number in (13, 15) and raised.value.path.startswith(str(dumps))
+
+
+def test_a_killed_builds_work_folder_is_removed_by_the_next_build(
+    tmp_path: Path, dumps: Path
+) -> None:
+    spill = tmp_path / "spill"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid now names no process
+    owners = {
+        "prixlm_build_dead": {"host": socket.gethostname(), "pid": dead.pid},
+        "prixlm_build_live": {"host": socket.gethostname(), "pid": os.getpid()},
+        "prixlm_build_elsewhere": {"host": "another-host", "pid": dead.pid},
+        "prixlm_build_no_owner": None,
+    }
+    for name, owner in owners.items():
+        (spill / name / "records").mkdir(parents=True)
+        (spill / name / "records" / "labels-en.parquet").write_bytes(b"x" * 1000)
+        if owner is not None:
+            (spill / name / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+    build_dataset(dumps, tmp_path / "kb", engine=EngineOptions(temp_dir=spill))
+    assert sorted(p.name for p in spill.iterdir()) == [
+        "prixlm_build_elsewhere",
+        "prixlm_build_live",
+        "prixlm_build_no_owner",
+    ]  # the dead build's folder is gone, and so is this build's own

@@ -25,7 +25,6 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 from prixlm.atomic_output import check_parent
@@ -51,6 +50,7 @@ from prixlm.data.dbpedia.output import (
 )
 from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings, encode_row
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
+from prixlm.data.dbpedia.work_folder import work_folder
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
@@ -132,12 +132,8 @@ def build_dataset(
         staging = None
         if output_dir is not None:
             staging = stack.enter_context(dataset_folder(output_dir))
-        if engine.temp_dir is not None:
-            Path(engine.temp_dir).mkdir(parents=True, exist_ok=True)
         if engine.temp_dir is not None or staging is None:
-            work = Path(
-                stack.enter_context(TemporaryDirectory(prefix="prixlm_build_", dir=engine.temp_dir))
-            )
+            work = stack.enter_context(work_folder(engine.temp_dir))
         else:
             work = staging / WORK
             stack.callback(shutil.rmtree, work, ignore_errors=True)
