@@ -279,6 +279,7 @@ def test_length_filter_drops_rows_of_30_tokens_or_more(dumps: Path) -> None:
 
 def test_tokenizer_length_filter(dumps: Path, tiny_tokenizer) -> None:
     from modeling_prixlm.formatting import encode_triple
+    from prixlm.data.dbpedia.schema import encode_row
 
     tokenizer = copy.deepcopy(tiny_tokenizer)
     everything, _ = build_dataset(dumps, None, settings=ALL_TRAIN)
@@ -293,6 +294,17 @@ def test_tokenizer_length_filter(dumps: Path, tiny_tokenizer) -> None:
     kept = [r for lang in rows.triples for r in all_triple_rows(rows, lang)]
     assert kept and all(len(encode_triple(tokenizer, *r[1:4]).input_ids) < limit for r in kept)
     assert sum(s.removed_length for s in rows.stats.values()) == sum(n >= limit for n in lengths)
+    # Token counts per distinct text (`token_lengths`) == encoding every row (`encode_row`).
+    by_row, _ = build_dataset(
+        dumps,
+        None,
+        sequence_length=lambda row: len(encode_row(tokenizer, row).input_ids),
+        settings=SplitSettings(max_length=limit),
+    )
+    assert rows.links == by_row.links and 0 < len(rows.links) < len(everything.links)
+    for language in rows.triples:
+        assert rows.triples[language] == by_row.triples[language]
+        assert rows.stats[language] == by_row.stats[language]
 
 
 def test_one_schema_for_rows_parquet_and_defaults(dumps: Path) -> None:

@@ -29,7 +29,6 @@ _HOMES = {
     "build_rows": "splits",
     "inverse_relations_of": "splits",
     "build_dataset": "build",
-    "tokenized_length": "build",
 }
 
 

@@ -48,27 +48,13 @@ from prixlm.data.dbpedia.output import (
     dataset_folder,
     write_shards,
 )
-from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings, encode_row
+from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
+from prixlm.data.dbpedia.token_lengths import token_lengths
 from prixlm.data.dbpedia.work_folder import work_folder
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
-
-
-def tokenized_length(tokenizer: Any, languages: Sequence[str]) -> Callable[[Row], int]:
-    """`row -> number of tokens` in the Prix-LM format (`modeling_prixlm.formatting`).
-
-    The fact and language tokens are added to `tokenizer` (in place) if it lacks them.
-    """
-    from modeling_prixlm.formatting import add_prixlm_tokens
-
-    add_prixlm_tokens(tokenizer, languages)
-
-    def length(row: Row) -> int:
-        return len(encode_row(tokenizer, row).input_ids)
-
-    return length
 
 
 def build_dataset(
@@ -102,7 +88,9 @@ def build_dataset(
         settings: split protocol, fractions, inverse threshold, length limit.
         ontology: optional ontology dump naming the relations.
         link_languages: keep only links with one end in these languages (default: all).
-        tokenizer: optional tokenizer for the length filter (rows of `max_length`+ tokens).
+        tokenizer: optional tokenizer for the length filter (rows of `max_length`+ tokens),
+            counted per distinct text (`token_lengths`); the fact and language tokens are
+            added to it (in place) if it lacks them.
         strict: stop at the first malformed line.
         max_line_bytes: the longest dump line read; a longer one is an error naming it.
         license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's).
@@ -141,10 +129,14 @@ def build_dataset(
             construct(index, languages, work, options, engine, pivots=pivots, ontology=ontology)
         )
         if tokenizer is not None:
-            sequence_length = tokenized_length(tokenizer, languages)
-        if sequence_length is not None:
+            from modeling_prixlm.formatting import add_prixlm_tokens
+
+            add_prixlm_tokens(tokenizer, languages)
+            token_lengths(con, tokenizer, languages, work)
+        elif sequence_length is not None:
             lengths(con, sequence_length, work)
-        rows = build_rows(con, languages, settings, lengths=sequence_length is not None)
+        filtered = tokenizer is not None or sequence_length is not None
+        rows = build_rows(con, languages, settings, lengths=filtered)
         _check_triples(index, rows, options)
         folder = staging if staging is not None else work / "dataset"
         sizes = write_shards(

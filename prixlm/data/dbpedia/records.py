@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from prixlm.data.dbpedia.dumps import ReadOptions, language_of_iri
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
-from prixlm.data.ntriples import Literal, ReadStats, canonical_iri
+from prixlm.data.ntriples import Literal, ReadStats, Triple, canonical_iri
 
 BATCH_ROWS = 100_000
 # Below this much input a pool's start-up (~1 s) costs more than the parsing it shares.
@@ -77,7 +77,7 @@ class Job:
     pivots: tuple[str, ...] | None = None
 
 
-def _label_text(obj: object, language: str) -> str | None:
+def _label_text(obj: object, language: str | None) -> str | None:
     """The label text of a literal if it is in `language` (or untagged), else None."""
     if not isinstance(obj, Literal):
         return None
@@ -86,47 +86,46 @@ def _label_text(obj: object, language: str) -> str | None:
             return None
     elif obj.datatype not in (None, XSD_STRING):
         return None
-    text = " ".join(obj.value.split())
-    return text or None
+    return " ".join(obj.value.split()) or None
+
+
+def record_of(job: Job, triple: Triple, seq: int) -> tuple | None:
+    """The record of one triple of `job`'s file (see the module doc), `seq` its ordinal
+    among the file's triples; None if the triple makes none."""
+    subject, predicate, obj = triple
+    language = job.language
+    if job.kind == "labels":
+        if predicate == RDFS_LABEL and (text := _label_text(obj, language)) is not None:
+            return language, canonical_iri(subject), text, seq
+    elif job.kind == "objects":
+        if type(obj) is str and predicate not in (RDF_TYPE, OWL_SAME_AS):
+            return language, canonical_iri(subject), canonical_iri(predicate), canonical_iri(obj)
+    elif job.kind in ("links", "hub"):
+        if predicate != OWL_SAME_AS or type(obj) is not str:
+            return None
+        obj = canonical_iri(obj)
+        other = language_of_iri(obj)
+        if job.kind == "hub":
+            return (subject, other, obj) if other in job.languages else None
+        if other == language or other not in job.languages:
+            return None
+        pivots = job.pivots
+        if pivots is None or language in pivots or other in pivots:
+            return language, canonical_iri(subject), other, obj
+    elif job.kind == "ontology":
+        if predicate == RDFS_LABEL and isinstance(obj, Literal) and obj.language:
+            if text := " ".join(obj.value.split()):
+                return subject, obj.language.replace("_", "-"), text, seq
+    else:
+        raise ValueError(f"unknown record kind {job.kind!r}")
+    return None
 
 
 def _records(job: Job, options: ReadOptions, stats: ReadStats) -> Iterator[tuple]:
-    """The records of `job.path` (see the module doc), in file order."""
-    triples = options.triples(job.path, stats)
-    language = job.language
-    if job.kind == "labels":
-        for seq, (subject, predicate, obj) in enumerate(triples):
-            if predicate == RDFS_LABEL and (text := _label_text(obj, language)) is not None:
-                yield language, canonical_iri(subject), text, seq
-    elif job.kind == "objects":
-        for subject, predicate, obj in triples:
-            if type(obj) is str and predicate not in (RDF_TYPE, OWL_SAME_AS):
-                yield language, canonical_iri(subject), canonical_iri(predicate), canonical_iri(obj)
-    elif job.kind == "links":
-        built, pivots = set(job.languages), set(job.pivots or ())
-        for subject, predicate, obj in triples:
-            if predicate != OWL_SAME_AS or type(obj) is not str:
-                continue
-            obj = canonical_iri(obj)
-            other = language_of_iri(obj)
-            if other == language or other not in built:
-                continue
-            if job.pivots is None or language in pivots or other in pivots:
-                yield language, canonical_iri(subject), other, obj
-    elif job.kind == "hub":
-        built = set(job.languages)
-        for hub, predicate, obj in triples:
-            if predicate == OWL_SAME_AS and type(obj) is str:
-                obj = canonical_iri(obj)
-                if (other := language_of_iri(obj)) in built:
-                    yield hub, other, obj
-    elif job.kind == "ontology":
-        for seq, (subject, predicate, obj) in enumerate(triples):
-            if predicate == RDFS_LABEL and isinstance(obj, Literal) and obj.language:
-                if text := " ".join(obj.value.split()):
-                    yield subject, obj.language.replace("_", "-"), text, seq
-    else:
-        raise ValueError(f"unknown record kind {job.kind!r}")
+    """The records of `job.path` (see the module doc), in file order, row by row."""
+    for seq, triple in enumerate(options.triples(job.path, stats)):
+        if (record := record_of(job, triple, seq)) is not None:
+            yield record
 
 
 def convert(job: Job, options: ReadOptions, vectorised: bool = True) -> ReadStats:

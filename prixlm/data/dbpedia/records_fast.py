@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -31,9 +31,9 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from prixlm.data.dbpedia.dumps import ReadOptions, language_of_iri
+from prixlm.data.dbpedia.records import Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
 from prixlm.data.ntriples import (
-    Literal,
     MalformedLineError,
     ReadStats,
     Triple,
@@ -51,9 +51,6 @@ from prixlm.data.ntriples_lines import (
     line_blocks,
     open_dump,
 )
-
-if TYPE_CHECKING:
-    from prixlm.data.dbpedia.records import Job
 
 BLOCK_BYTES = 1 << 20  # bytes of lines per Arrow array (memory: a few blocks)
 _C = r"[!#-;=?-\[\]_a-z~\x{7f}-\x{10ffff}]"  # an IRIREF character (`_PLAIN_IRI_BODY`)
@@ -136,47 +133,6 @@ def _fallback_line(line: str) -> Triple | str | None:
     elif line[:1] == "#":
         return None
     return _read_line(line)
-
-
-def _label_text(obj: object, language: str | None) -> str | None:
-    """The label text of a literal if it is in `language` (or untagged), else None."""
-    if not isinstance(obj, Literal):
-        return None
-    if obj.language is not None:
-        if obj.language.replace("_", "-") != language:
-            return None
-    elif obj.datatype not in (None, XSD_STRING):
-        return None
-    return " ".join(obj.value.split()) or None
-
-
-def _python_record(job: Job, triple: Triple, seq: int) -> tuple | None:
-    """The record of one triple (as `records._records` makes it), or None."""
-    subject, predicate, obj = triple
-    language = job.language
-    if job.kind == "labels":
-        if predicate == RDFS_LABEL and (text := _label_text(obj, language)) is not None:
-            return language, canonical_iri(subject), text, seq
-    elif job.kind == "objects":
-        if type(obj) is str and predicate not in (RDF_TYPE, OWL_SAME_AS):
-            return language, canonical_iri(subject), canonical_iri(predicate), canonical_iri(obj)
-    elif job.kind in ("links", "hub"):
-        if predicate != OWL_SAME_AS or type(obj) is not str:
-            return None
-        obj = canonical_iri(obj)
-        other = language_of_iri(obj)
-        if job.kind == "hub":
-            return (subject, other, obj) if other in job.languages else None
-        if other == language or other not in job.languages:
-            return None
-        pivots = job.pivots
-        if pivots is None or language in pivots or other in pivots:
-            return language, canonical_iri(subject), other, obj
-    elif job.kind == "ontology":
-        if predicate == RDFS_LABEL and isinstance(obj, Literal) and obj.language:
-            if text := " ".join(obj.value.split()):
-                return subject, obj.language.replace("_", "-"), text, seq
-    return None
 
 
 def _same(iris: pa.Array) -> pa.Array:
@@ -332,7 +288,7 @@ def _block_records(
     seqs = np.cumsum(is_triple) + (ordinal - 1)  # a triple's ordinal in the file
     pieces = _pieces(data, marks, common)
     rows, columns = _fast_records(job, pieces, np.flatnonzero(common), seqs, b"%" in data)
-    records = [(i, r) for i, t in fallback if (r := _python_record(job, t, int(seqs[i])))]
+    records = [(i, r) for i, t in fallback if (r := record_of(job, t, int(seqs[i])))]
     if records:
         extra = list(zip(*(r for _, r in records), strict=True))
         columns = [
