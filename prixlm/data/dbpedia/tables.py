@@ -160,10 +160,22 @@ def _pairs(
 
 def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
     """Create `entity(iri, eid)`: each linked IRI's group id, the smallest IRI linked to it
-    through `pairs` (directly or not). Returns the number of rounds."""
+    through `pairs` (directly or not). Returns the number of rounds.
+
+    The rounds run on integers: each linked IRI is numbered in IRI order (`nodes`), so the
+    smallest number of a group is its smallest IRI; aggregates over integers are cheaper
+    than over strings and keep no strings outside DuckDB's memory limit.
+    """
     con.execute(
-        """CREATE TABLE edges AS SELECT DISTINCT a, b FROM (
-            SELECT ia AS a, ib AS b FROM pairs UNION ALL SELECT ib, ia FROM pairs)"""
+        """CREATE TABLE nodes AS SELECT iri, row_number() OVER (ORDER BY iri) AS n
+        FROM (SELECT ia AS iri FROM pairs UNION SELECT ib FROM pairs)"""
+    )
+    con.execute(
+        """CREATE TABLE edges AS
+        WITH numbered AS (
+            SELECT x.n AS a, y.n AS b FROM pairs p
+            JOIN nodes x ON x.iri = p.ia JOIN nodes y ON y.iri = p.ib)
+        SELECT DISTINCT a, b FROM (SELECT a, b FROM numbered UNION ALL SELECT b, a FROM numbered)"""
     )
     con.execute(
         "CREATE TABLE comp AS SELECT a AS iri, least(a, min(b)) AS eid FROM edges GROUP BY a"
@@ -188,8 +200,11 @@ def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("CREATE OR REPLACE TABLE comp AS SELECT * FROM jumped")
         if not changed:
             break
-    con.execute("CREATE OR REPLACE TABLE entity AS SELECT iri, eid FROM comp")
-    for table in ("edges", "spread", "jumped", "comp"):
+    con.execute(
+        """CREATE OR REPLACE TABLE entity AS SELECT x.iri, y.iri AS eid
+        FROM comp c JOIN nodes x ON x.n = c.iri JOIN nodes y ON y.n = c.eid"""
+    )
+    for table in ("nodes", "edges", "spread", "jumped", "comp"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return rounds
 
