@@ -59,6 +59,7 @@ def test_shards_are_bounded_listed_in_order_and_load(tmp_path: Path, dumps: Path
         f"links/train-{i:05d}-of-00015.parquet" for i in range(15)
     ]  # 58 link rows, 4 a shard
     card = (tmp_path / "kb" / "README.md").read_text(encoding="utf-8")
+    assert f"Links (both directions): {len(whole.links):,}." in card  # counted, not read
     header = yaml.safe_load(card.split("\n---\n", 1)[0].removeprefix("---\n"))
     listed = {
         (config["config_name"], entry["split"]): entry["path"]

@@ -184,7 +184,7 @@ splits, for the filtered setting).
 
 {statistics_table(rows)}
 
-Links (both directions): {len(rows.links):,}.
+Links (both directions): {sum(stats.links for stats in rows.stats.values()):,}.
 
 ## Splits
 

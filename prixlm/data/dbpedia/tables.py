@@ -78,26 +78,35 @@ def build_tables(
         records["objects"],
         "language VARCHAR, subject VARCHAR, relation VARCHAR, object VARCHAR",
     )
-    con.execute(
-        f"""CREATE TABLE facts AS SELECT DISTINCT f.language, f.subject AS s_iri,
+    con.execute(  # one join a statement: one hash table in memory at a time
+        f"""CREATE TABLE subject_facts AS SELECT f.language, f.subject AS s_iri,
             f.relation AS r_iri, f.object AS o_iri
-        FROM {objects} f
-        SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject
-        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.object"""
+        FROM {objects} f SEMI JOIN labels s ON s.language = f.language AND s.iri = f.subject"""
     )
+    con.execute(
+        """CREATE TABLE facts AS SELECT DISTINCT * FROM subject_facts f
+        SEMI JOIN labels o ON o.language = f.language AND o.iri = f.o_iri"""
+    )
+    con.execute("DROP TABLE subject_facts")
     _relation_names(con, records.get("ontology", []))
+    con.execute(
+        """CREATE TABLE subject_texts AS SELECT f.*, s.label AS subject FROM facts f
+        JOIN labels s ON s.language = f.language AND s.iri = f.s_iri"""
+    )
+    con.execute(
+        """CREATE TABLE labelled_texts AS SELECT f.*, o.label AS object, n.name AS relation
+        FROM subject_texts f JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
+        JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri"""
+    )
+    con.execute("DROP TABLE subject_texts")
     con.execute(  # one row per text: of facts with the same text, the first by IRIs
         """CREATE TABLE texts AS
-        SELECT f.language, s.label AS subject, n.name AS relation, o.label AS object,
-            f.s_iri, f.r_iri, f.o_iri
-        FROM facts f
-        JOIN labels s ON s.language = f.language AND s.iri = f.s_iri
-        JOIN labels o ON o.language = f.language AND o.iri = f.o_iri
-        JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri
+        SELECT language, subject, relation, object, s_iri, r_iri, o_iri FROM labelled_texts
         QUALIFY row_number() OVER (
-            PARTITION BY f.language, s.label, n.name, o.label ORDER BY f.s_iri, f.r_iri, f.o_iri
+            PARTITION BY language, subject, relation, object ORDER BY s_iri, r_iri, o_iri
         ) = 1"""
     )
+    con.execute("DROP TABLE labelled_texts")
     _pairs(con, records, pivots)
     entity_ids(con)
 
