@@ -246,9 +246,9 @@ def build_rows(
     """
     object_lists(con, "text_lists", "texts", "language, subject, relation")
     short = (
-        """SEMI JOIN text_lengths n ON n.language = t.language AND n.subject = t.subject
-        AND n.relation = t.relation AND n.object = t.object AND n.n < """
-        + str(int(settings.max_length))
+        f"""SEMI JOIN (SELECT * FROM text_lengths WHERE n < {int(settings.max_length)}) n
+        ON n.language = t.language AND n.subject = t.subject
+        AND n.relation = t.relation AND n.object = t.object"""
         if lengths
         else ""
     )
@@ -305,10 +305,9 @@ def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths:
         JOIN labels o ON o.language = d.ol AND o.iri = d.oid"""
     )
     short = (
-        """SEMI JOIN link_lengths n ON n.subject_language = e.subject_language
-        AND n.subject = e.subject AND n.object_language = e.object_language
-        AND n.object = e.object AND n.n < """
-        + str(int(settings.max_length))
+        f"""SEMI JOIN (SELECT * FROM link_lengths WHERE n < {int(settings.max_length)}) n
+        ON n.subject_language = e.subject_language AND n.subject = e.subject
+        AND n.object_language = e.object_language AND n.object = e.object"""
         if lengths
         else ""
     )
