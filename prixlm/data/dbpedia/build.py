@@ -283,14 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--memory_limit",
-        help="DuckDB memory limit (e.g. 4GB); beyond it, joins and sorts spill to --temp_dir; "
+        help="DuckDB memory limit (e.g. 4GB); beyond it, tables, joins and sorts spill to "
+        "--temp_dir (the process peaks ~0.7 GiB above it: 4.55 GiB at 30M lines under 4GB); "
         "none: DuckDB's default, most of the RAM",
     )
     parser.add_argument(
         "--temp_dir",
         type=Path,
-        help="folder for the parsed records and DuckDB's spill files; none: inside the "
-        "hidden .OUTPUT.partial staging folder beside --output_dir",
+        help="folder for the parsed records and DuckDB's spill files (uncompressed: ~0.5 GB "
+        "per million records beyond the limit); a killed build's folder there is removed by the "
+        "next build; none: inside the hidden .OUTPUT.partial staging folder beside --output_dir",
     )
     parser.add_argument(
         "--max_shard_bytes",
