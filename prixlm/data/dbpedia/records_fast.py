@@ -14,8 +14,8 @@ distinct value: `canonical_iri` for IRIs with a `%`, the white-space collapse fo
 with unusual space, `language_of_iri` per host label.
 
 Every other line (comments, blank lines, escapes, blank nodes, other spacing, malformed
-lines...) is read as `read_triples` reads it (`_fallback_line`), its record made in Python
-(`_python_record`) and merged back in file order. `seq` is the triple's ordinal in the file.
+lines...) is read as `read_triples` reads it (`ntriples.read_line`), its record made in Python
+(`records.record_of`) and merged back in file order. `seq` is the triple's ordinal in the file.
 """
 
 from __future__ import annotations
@@ -37,12 +37,10 @@ from prixlm.data.ntriples import (
     MalformedLineError,
     ReadStats,
     Triple,
-    _iri_triple,
-    _literal_triple,
-    _read_line,
     canonical_iri,
+    read_line,
 )
-from prixlm.data.ntriples_grammar import _RARE, RDF_LANG_STRING
+from prixlm.data.ntriples_grammar import RDF_LANG_STRING
 from prixlm.data.ntriples_lines import (
     COMPRESSION_ERRORS,
     DumpError,
@@ -121,20 +119,6 @@ def _languages_of(iris: pa.Array) -> pa.Array:
     return pc.replace_with_mask(languages, edition, found)
 
 
-def _fallback_line(line: str) -> Triple | str | None:
-    """One line as `read_triples` reads it: the triple, `None` for a comment or blank line,
-    or why the line is malformed."""
-    if _RARE.search(line):  # `read_triples` marks it for the full grammar
-        return _read_line(line)
-    if "<http:" <= line < "<http;" or "<https:" <= line < "<https;":
-        triple = _literal_triple(line) if '"' in line else _iri_triple(line)
-        if triple is not None:
-            return triple
-    elif line[:1] == "#":
-        return None
-    return _read_line(line)
-
-
 def _same(iris: pa.Array) -> pa.Array:
     return iris
 
@@ -153,6 +137,16 @@ class Marks(NamedTuple):
         marks = np.flatnonzero((buf == 10) | (buf == 62) | (buf == 34))
         kinds = buf[marks]
         return cls(marks[kinds == 10] + 1, marks[kinds == 62], marks[kinds == 34])
+
+
+def _strings(data: bytes, offsets: np.ndarray) -> pa.Array:
+    """The strings of `data` between consecutive `offsets` (no copy of `data`)."""
+    wide = len(data) >= 1 << 31
+    offsets = offsets.astype(np.int64 if wide else np.int32)
+    kind = pa.large_string() if wide else pa.string()
+    return pa.Array.from_buffers(
+        kind, len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def _pieces(data: bytes, marks: Marks, common: np.ndarray) -> pa.Array:
@@ -179,14 +173,7 @@ def _pieces(data: bytes, marks: Marks, common: np.ndarray) -> pa.Array:
     edges = (subject_end, subject_end + 3, predicate_end, predicate_end + 3, object_end)
     bounds = np.stack((starts, starts + 1, *edges), axis=1)
     bounds[~common] = starts[~common, None]
-    wide = len(data) >= 1 << 31
-    offsets = np.empty(bounds.size + 1, np.int64 if wide else np.int32)
-    offsets[:-1] = bounds.ravel()
-    offsets[-1] = len(data)
-    kind = pa.large_string() if wide else pa.string()
-    return pa.Array.from_buffers(
-        kind, bounds.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    return _strings(data, np.append(bounds.ravel(), len(data)))
 
 
 PIECES = 7
@@ -260,13 +247,7 @@ def _block_records(
     data = block.data
     marks = Marks.of(data)
     ends = marks.ends
-    wide = len(data) >= 1 << 31
-    offsets = np.zeros(len(ends) + 1, np.int64 if wide else np.int32)
-    offsets[1:] = ends
-    kind = pa.large_string() if wide else pa.string()
-    strings = pa.Array.from_buffers(
-        kind, len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    strings = _strings(data, np.append(0, ends))
     common = pc.and_not(
         pc.match_substring_regex(strings, COMMON_LINE), pc.ends_with(strings, _LANG_STRING_END)
     ).to_numpy(zero_copy_only=False)
@@ -275,7 +256,7 @@ def _block_records(
     fallback: list[tuple[int, Triple]] = []
     for index in np.flatnonzero(~common).tolist():
         start = ends[index - 1] if index else 0
-        result = _fallback_line(data[start : ends[index] - 1].decode("utf-8"))
+        result = read_line(data[start : ends[index] - 1].decode("utf-8"))
         if result is None:
             stats.comments += 1
         elif type(result) is tuple:
