@@ -124,12 +124,8 @@ def lengths(con: duckdb.DuckDBPyConnection, length: Callable[[Row], int], work: 
             lambda lang, s, r, o: Row("triple", s, r, o, lang, lang, "", "", "", None),
         ),
         "link_lengths": (
-            """SELECT DISTINCT d.sl AS subject_language, s.label AS subject,
-                d.ol AS object_language, o.label AS object
-            FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
-                  UNION ALL SELECT lb, ib, la, ia FROM pairs) d
-            JOIN labels s ON s.language = d.sl AND s.iri = d.sid
-            JOIN labels o ON o.language = d.ol AND o.iri = d.oid""",
+            """SELECT DISTINCT subject_language, subject, object_language, object
+            FROM link_ends""",
             lambda sl, s, ol, o: Row("link", s, "", o, sl, ol, "", "", "", None),
         ),
     }

@@ -295,15 +295,6 @@ def build_rows(
 
 
 def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths: bool) -> None:
-    con.execute(
-        """CREATE TABLE link_ends AS
-        SELECT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
-            o.label AS object, d.sid AS subject_id, d.oid AS object_id
-        FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
-              UNION ALL SELECT lb, ib, la, ia FROM pairs) d
-        JOIN labels s ON s.language = d.sl AND s.iri = d.sid
-        JOIN labels o ON o.language = d.ol AND o.iri = d.oid"""
-    )
     short = (
         f"""SEMI JOIN (SELECT * FROM link_lengths WHERE n < {int(settings.max_length)}) n
         ON n.subject_language = e.subject_language AND n.subject = e.subject

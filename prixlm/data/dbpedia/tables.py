@@ -17,8 +17,10 @@ bounded join).
 
 Tables made here (all string columns): `labels(language, iri, label)`,
 `facts(language, s_iri, r_iri, o_iri)`, `texts(language, subject, relation, object, s_iri,
-r_iri, o_iri)`, `pairs(la, ia, lb, ib)` (each unordered link once, `la < lb`) and
-`entity(iri, eid)` (linked IRIs only; any other IRI is its own id).
+r_iri, o_iri)`, `pairs(la, ia, lb, ib)` (each unordered link once, `la < lb`),
+`entity(iri, eid)` (linked IRIs only; any other IRI is its own id) and
+`link_ends(subject_language, subject, object_language, object, subject_id, object_id)`
+(both directions of every link, labelled).
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def build_tables(
     *,
     pivots: Sequence[str] | None = None,
 ) -> None:
-    """Create `labels`, `facts`, `relation_names`, `texts`, `pairs` and `entity` (module doc)
+    """Create `labels`, `facts`, `relation_names`, `texts`, `pairs`, `entity` and `link_ends`
+    (module doc)
     from the record files `records[kind]` (`records.SCHEMAS`)."""
     labels = _source(records["labels"], "language VARCHAR, iri VARCHAR, label VARCHAR, seq BIGINT")
     con.execute(  # a window, not arg_min: aggregate states stay outside the memory limit
@@ -109,6 +112,15 @@ def build_tables(
     con.execute("DROP TABLE labelled_texts")
     _pairs(con, records, pivots)
     entity_ids(con)
+    con.execute(  # both directions of every link, with their labels
+        """CREATE TABLE link_ends AS
+        SELECT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
+            o.label AS object, d.sid AS subject_id, d.oid AS object_id
+        FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
+              UNION ALL SELECT lb, ib, la, ia FROM pairs) d
+        JOIN labels s ON s.language = d.sl AND s.iri = d.sid
+        JOIN labels o ON o.language = d.ol AND o.iri = d.oid"""
+    )
 
 
 def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) -> None:

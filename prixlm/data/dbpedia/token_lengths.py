@@ -25,12 +25,11 @@ from prixlm.data.dbpedia.schema import Row, encode_row
 from prixlm.data.dbpedia.tables import quote
 
 BATCH_TEXTS = 50_000
-# The texts of `texts` and of the link ends (`pairs` with their labels), each once.
+# The texts of the text triples and of the links, each once (a link's object is the
+# subject of its other direction).
 _DISTINCT_TEXTS = """SELECT DISTINCT text FROM (
     SELECT subject AS text FROM texts UNION ALL SELECT relation FROM texts
-    UNION ALL SELECT object FROM texts
-    UNION ALL SELECT l.label FROM labels l SEMI JOIN pairs p ON p.la = l.language AND p.ia = l.iri
-    UNION ALL SELECT l.label FROM labels l SEMI JOIN pairs p ON p.lb = l.language AND p.ib = l.iri
+    UNION ALL SELECT object FROM texts UNION ALL SELECT subject FROM link_ends
 )"""
 
 
@@ -89,13 +88,11 @@ def token_lengths(
     )
     con.execute(
         f"""CREATE TABLE link_lengths AS
-        SELECT DISTINCT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
-            o.label AS object, {link_extra} + sn.n + on_.n AS n
-        FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
-              UNION SELECT lb, ib, la, ia FROM pairs) d
-        JOIN labels s ON s.language = d.sl AND s.iri = d.sid
-        JOIN labels o ON o.language = d.ol AND o.iri = d.oid
-        JOIN token_counts sn ON sn.text = s.label JOIN token_counts on_ ON on_.text = o.label"""
+        SELECT subject_language, subject, object_language, object,
+            {link_extra} + s.n + o.n AS n
+        FROM (SELECT DISTINCT subject_language, subject, object_language, object
+              FROM link_ends) e
+        JOIN token_counts s ON s.text = e.subject JOIN token_counts o ON o.text = e.object"""
     )
 
 
