@@ -16,8 +16,9 @@ this process, timed by wall clock and CPU:
 - **per text** (ours): `build_dataset(tokenizer=...)`, which tokenises each distinct text
   once in batches and sums (`token_lengths`).
 
-The tokenizer (`--tokenizer`, default: a WordPiece of 8,000 entries trained here on the
-dumps' labels with `tokenizers`) gets the fact and language tokens first. Both builds must
+The tokenizer (`--tokenizer`, default: the embedded default's kind, a Unigram of 8,000
+entries, `prixlm.training.tokenizer_training.train_tokenizer`, trained on the dumps' labels)
+gets the fact and language tokens first. Both builds must
 keep the same rows (checked); the last line is the ratio of the two builds' wall times.
 """
 
@@ -28,6 +29,7 @@ import copy
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,33 +40,18 @@ from synthetic_dumps import write_dumps  # noqa: E402
 from modeling_prixlm.formatting import add_prixlm_tokens  # noqa: E402
 from prixlm.data.dbpedia.build import build_dataset  # noqa: E402
 from prixlm.data.dbpedia.schema import SplitSettings, encode_row  # noqa: E402
+from prixlm.training.tokenizer_training import train_tokenizer  # noqa: E402
 
 DEFAULT_DUMPS = Path("/tmp/prixlm_build_scale/dumps_2x162338_seed0")
 
 
-def train_tokenizer(dump_dir: Path, vocab_size: int = 8000) -> Any:
-    """A small WordPiece tokenizer (fast) trained on the labels files' literals."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    def literals():
-        for path in sorted(dump_dir.glob("labels_*.ttl")):
-            with path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    if '"' in line:
-                        yield line.split('"')[1]
-
-    model = Tokenizer(models.WordPiece(unk_token="<unk>"))
-    model.normalizer = normalizers.NFKC()
-    model.pre_tokenizer = pre_tokenizers.Whitespace()
-    special = ["<s>", "</s>", "<pad>", "<unk>", "<mask>"]
-    model.train_from_iterator(
-        literals(), trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special)
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=model, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-        cls_token="<s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
-    )  # fmt: skip
+def label_texts(dump_dir: Path) -> Iterator[str]:
+    """The literals of the labels files (what the embedded default's tokenizer learns)."""
+    for path in sorted(dump_dir.glob("labels_*.ttl")):
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if '"' in line:
+                    yield line.split('"')[1]
 
 
 def timed(build: Any) -> tuple[float, float, Any]:
@@ -87,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     else:
-        tokenizer = train_tokenizer(args.dump_dir)
+        tokenizer = train_tokenizer(label_texts(args.dump_dir), 8000)
     languages = sorted(p.stem.split("_")[-1] for p in args.dump_dir.glob("labels_*.ttl"))
     add_prixlm_tokens(tokenizer, languages)
     settings = SplitSettings(max_length=args.max_length)
