@@ -29,11 +29,11 @@ logger = logging.getLogger(__name__)
 def _running(pid: int) -> bool:
     """Whether a process `pid` runs on this host (a process of another user counts)."""
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it exists, as another user's
+        pass
     return True
 
 
