@@ -38,6 +38,7 @@ import yaml
 
 from prixlm.atomic_output import atomic_folder, check_parent
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS
+from prixlm.data.dbpedia.splits import drop_rows
 from prixlm.data.dbpedia.tables import quote
 
 FEATURES = datasets.Features(
@@ -111,7 +112,7 @@ def write_shards(
     max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS,
     progress: bool = False,
 ) -> dict[str, tuple[int, int]]:
-    """Write the table `rows` (`splits.build_rows`) as Parquet shards under `folder`.
+    """Write the view `rows` (`splits.build_rows`) as Parquet shards under `folder`.
 
     Each config's split is ordered by its column `h` and cut into consecutive shards of at
     most `max_shard_rows` rows and at most `max_shard_bytes` Arrow bytes (plus one row).
@@ -121,7 +122,7 @@ def write_shards(
     than the 7 filtered `COPY`s); beyond, `rows` is sorted once, so that each shard reads only
     its own blocks (at 30M lines, 20 shards that each scanned the spilled table took 4.5 s
     apiece).
-    Returns `{relative path: (rows, Arrow bytes)}`; the table `rows` is dropped.
+    Returns `{relative path: (rows, Arrow bytes)}`; `rows` is dropped (`drop_rows`).
     """
     from tqdm.auto import tqdm
 
@@ -150,7 +151,7 @@ def write_shards(
     if len(pieces) > SCAN_PIECES:
         source = "ranked"
         con.execute("CREATE TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
-        con.execute("DROP TABLE rows")
+        drop_rows(con)
     counts: dict[tuple[str, str], int] = {}
     for config, split, *_ in pieces:
         counts[(config, split)] = counts.get((config, split), 0) + 1
@@ -171,7 +172,10 @@ def write_shards(
                 ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{huggingface: {metadata}}})"""
         )
         sizes[relative] = (count, nbytes)
-    con.execute(f"DROP TABLE {source}")
+    if source == "rows":
+        drop_rows(con)
+    else:
+        con.execute(f"DROP TABLE {source}")
     return sizes
 
 
