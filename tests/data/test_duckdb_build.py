@@ -16,6 +16,7 @@ import yaml
 from dbpedia_dumps import write_dumps
 
 from prixlm.data.dbpedia import engine as engine_module
+from prixlm.data.dbpedia import output as output_module
 from prixlm.data.dbpedia import records
 from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
@@ -89,6 +90,35 @@ def test_shards_are_bounded_listed_in_order_and_load(tmp_path: Path, dumps: Path
         assert table.nbytes <= 1500 + 300
     with pytest.raises(ValueError, match="max_shard_rows"):
         build_dataset(dumps, None, engine=EngineOptions(max_shard_rows=0))
+
+
+@pytest.mark.parametrize("buckets_per_shard", [64, 1])
+def test_large_splits_are_cut_between_buckets_of_h_within_the_bounds(
+    tmp_path: Path, dumps: Path, monkeypatch: pytest.MonkeyPatch, buckets_per_shard: int
+) -> None:
+    """Splits above `EXACT_CUT_ROWS` are cut between buckets of `h`: every shard within both
+    bounds, the rows and their order those of one whole file. With one bucket a shard on
+    average, some bucket holds more rows than a shard may: that split is cut exactly."""
+    whole, _ = build_dataset(dumps, tmp_path / "whole")
+    monkeypatch.setattr(output_module, "EXACT_CUT_ROWS", 0)
+    monkeypatch.setattr(output_module, "BUCKETS_PER_SHARD", buckets_per_shard)
+    for name, engine in {
+        "rows": EngineOptions(max_shard_rows=4),
+        "bytes": EngineOptions(max_shard_bytes=1500),
+    }.items():
+        rows, _ = build_dataset(dumps, tmp_path / name, engine=engine)
+        links = rows.shards["links"]["train"]
+        assert len(links) > 1 and rows.links == whole.links
+        tables = [pq.read_table(tmp_path / name / path) for path in links]
+        if name == "rows" and buckets_per_shard == 1:
+            assert [t.num_rows for t in tables] == [4] * 14 + [2]  # the exact cut, 58 rows
+        elif name == "rows":
+            assert all(0 < t.num_rows <= 4 for t in tables)
+        else:  # strictly within the bound between buckets; one row more in the exact cut
+            slack = 300 if buckets_per_shard == 1 else 0
+            assert all(t.nbytes <= 1500 + slack for t in tables)
+        for language in whole.stats:
+            assert rows.read(language, "train") == whole.read(language, "train")
 
 
 def _digests(folder: Path) -> dict[str, str]:

@@ -269,3 +269,24 @@ def test_a_fresh_git_repository_is_a_valid_output_folder(tmp_path: Path, dumps: 
     assert main(["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [".git", "README.md", "de", "en", "fr", "links"]
     assert _git(out, "status", "--porcelain").stdout.count("??") == 5
+
+
+def test_the_written_out_features_are_those_datasets_makes() -> None:
+    """The shards' and the card's features, written out (no `datasets` import in a build),
+    are what `datasets` makes of the row's columns; and a build does not import it."""
+    import datasets
+
+    from prixlm.data.dbpedia import output
+
+    expected = datasets.Features(
+        {
+            **{name: datasets.Value("string") for name in output.COLUMNS[:-1]},
+            "all_objects": datasets.List(datasets.Value("string")),
+        }
+    )
+    assert expected.to_dict() == output.FEATURE_DICT
+    assert expected._to_yaml_list() == output.FEATURE_YAML
+    assert output.FEATURES == expected
+    code = "import sys, prixlm.data.dbpedia.build; print('datasets' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

@@ -9,7 +9,7 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from prixlm.data.dbpedia.output import ALL, BUILD_MARKER, FEATURES, data_files
+from prixlm.data.dbpedia.output import ALL, BUILD_MARKER, FEATURE_YAML, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
 
 CITATION = """@inproceedings{zhou-etal-2022-prix,
@@ -98,7 +98,7 @@ def card_data(
         dataset_info=[
             {
                 "config_name": config,
-                "features": FEATURES._to_yaml_list(),
+                "features": FEATURE_YAML,
                 "splits": [
                     {
                         "name": split,

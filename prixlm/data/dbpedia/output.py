@@ -27,11 +27,12 @@ order, no timestamps).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import datasets
 import duckdb
 import pyarrow as pa
 import yaml
@@ -41,17 +42,30 @@ from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS
 from prixlm.data.dbpedia.splits import drop_rows
 from prixlm.data.dbpedia.tables import quote
 
-FEATURES = datasets.Features(
-    {
-        **{name: datasets.Value("string") for name in COLUMNS[:-1]},
-        "all_objects": datasets.List(datasets.Value("string")),
-    }
-)
-SCHEMA = pa.schema(  # the columns of `schema.Row`, in order
+# The `datasets` features of a row (`schema.Row`'s columns, in order), written out so that
+# a build does not import `datasets` (half a second): `FEATURES` (lazy) is
+# `datasets.Features.from_dict(FEATURE_DICT)`, and `FEATURE_YAML` its card form.
+_STRING = {"dtype": "string", "_type": "Value"}
+FEATURE_DICT: dict[str, Any] = {
+    **{name: dict(_STRING) for name in COLUMNS[:-1]},
+    "all_objects": {"feature": dict(_STRING), "_type": "List"},
+}
+FEATURE_YAML = [{"name": name, "dtype": "string"} for name in COLUMNS[:-1]] + [
+    {"name": "all_objects", "list": "string"}
+]
+SCHEMA = pa.schema(
     [pa.field(name, pa.string()) for name in COLUMNS[:-1]]
     + [pa.field("all_objects", pa.list_(pa.string()))],
-    metadata={"huggingface": json.dumps({"info": {"features": FEATURES.to_dict()}})},
+    metadata={"huggingface": json.dumps({"info": {"features": FEATURE_DICT}})},
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FEATURES":
+        import datasets
+
+        return datasets.Features.from_dict(FEATURE_DICT)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def split_of_file(path: str) -> tuple[str, str]:
@@ -95,13 +109,111 @@ def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
 DEFAULT_MAX_SHARD_BYTES = 256 << 20  # Arrow bytes of a shard's rows (the Hub: a few 100 MB)
 DEFAULT_MAX_SHARD_ROWS = 10_000_000
 ROW_GROUP_ROWS = 50_000
-SCAN_PIECES = 8  # up to this many shards, each one's COPY filters the unsorted `rows`
 # A row's Arrow size: each string's bytes + a 4-byte offset; the list's offset and strings.
 _ROW_BYTES = (
     " + ".join(f"strlen({name})" for name in COLUMNS[:-1])
     + f" + {4 * (len(COLUMNS) - 1)} + 4"
     + " + coalesce(strlen(array_to_string(all_objects, '')), 0) + 4 * len(all_objects)"
 )
+
+
+# A split too large for one shard is cut row by row up to this many rows; a larger one is
+# counted in buckets of `h` (its top bits), about `BUCKETS_PER_SHARD` a shard, and cut
+# between buckets.
+EXACT_CUT_ROWS = 1_000_000
+BUCKETS_PER_SHARD = 64
+_Piece = tuple[str, str, int, int, int, int]  # config, split, first h, last h, rows, bytes
+
+
+def shard_ranges(
+    con: duckdb.DuckDBPyConnection, max_shard_bytes: int, max_shard_rows: int
+) -> list[_Piece]:
+    """The shards of `rows`, in order: `(config, split, first h, last h, rows, Arrow bytes)`.
+
+    A split within both bounds is one shard. A larger one of up to `EXACT_CUT_ROWS` rows is
+    cut exactly, row by row in `h` order, by a window: a shard ends at `max_shard_rows` rows
+    or after the row that crosses `max_shard_bytes` (so it may exceed that by one row).
+    A larger split is counted in buckets of consecutive `h` (a hash aggregate over the top
+    bits of `h`, `BUCKETS_PER_SHARD` buckets a shard on average: `h` is uniform) and cut
+    greedily between buckets, each shard within both bounds (exactly, if a bucket alone
+    exceeds a bound). The window over every row of the large splits took 4 s at 10M input
+    lines; the buckets' aggregate takes a fraction of that.
+    """
+    totals = con.execute(
+        f"""SELECT config, split, min(h), max(h), count(*), sum({_ROW_BYTES})::BIGINT FROM rows
+        GROUP BY config, split ORDER BY config, split"""
+    ).fetchall()
+    pieces: list[_Piece] = []
+    shifts: dict[tuple[str, str], int] = {}
+    for config, split, first, last, count, nbytes in totals:
+        if count <= max_shard_rows and nbytes <= max_shard_bytes:
+            pieces.append((config, split, first, last, count, nbytes))
+        elif count <= EXACT_CUT_ROWS:
+            pieces += _exact(con, config, split, max_shard_bytes, max_shard_rows)
+        else:
+            shards = max(count / max_shard_rows, nbytes / max_shard_bytes)
+            bits = min(max(math.ceil(math.log2(BUCKETS_PER_SHARD * shards)), 1), 32)
+            shifts[(config, split)] = 128 - bits
+    if shifts:
+        values = ", ".join(f"({quote(c)}, {quote(s)}, {n})" for (c, s), n in shifts.items())
+        buckets = con.execute(
+            f"""WITH cut(config, split, shift) AS (VALUES {values})
+            SELECT config, split, min(h), max(h), count(*), sum({_ROW_BYTES})::BIGINT
+            FROM rows JOIN cut USING (config, split)
+            GROUP BY config, split, h >> shift::UHUGEINT ORDER BY config, split, min(h)"""
+        ).fetchall()
+        by_split: dict[tuple[str, str], list[_Piece]] = {}
+        for bucket in buckets:
+            by_split.setdefault(bucket[:2], []).append(bucket)
+        for (config, split), parts in by_split.items():
+            cut = _greedy(parts, max_shard_bytes, max_shard_rows)
+            pieces += (
+                cut
+                if cut is not None
+                else _exact(con, config, split, max_shard_bytes, max_shard_rows)
+            )
+    return sorted(pieces)
+
+
+def _greedy(buckets: list[_Piece], max_bytes: int, max_rows: int) -> list[_Piece] | None:
+    """Consecutive buckets joined into shards within both bounds; None if a bucket alone
+    exceeds one."""
+    shards: list[_Piece] = []
+    current: _Piece | None = None
+    for bucket in buckets:
+        config, split, first, last, count, nbytes = bucket
+        if count > max_rows or nbytes > max_bytes:
+            return None
+        if current is not None and (
+            current[4] + count > max_rows or current[5] + nbytes > max_bytes
+        ):
+            shards.append(current)
+            current = None
+        if current is None:
+            current = bucket
+        else:
+            current = (config, split, current[2], last, current[4] + count, current[5] + nbytes)
+    if current is not None:
+        shards.append(current)
+    return shards
+
+
+def _exact(
+    con: duckdb.DuckDBPyConnection, config: str, split: str, max_bytes: int, max_rows: int
+) -> list[_Piece]:
+    """One split's shards, cut row by row in `h` order (a shard ends after the row that
+    crosses `max_bytes`, or at `max_rows` rows)."""
+    return con.execute(
+        f"""SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM (
+            SELECT config, split, h, nbytes, row_number() OVER w - 1 AS rn,
+                coalesce(sum(nbytes) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                    0) AS before
+            FROM (SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows
+                  WHERE config = {quote(config)} AND split = {quote(split)})
+            WINDOW w AS (ORDER BY h))
+        GROUP BY config, split, before // {int(max_bytes)}, rn // {int(max_rows)}
+        ORDER BY 3"""
+    ).fetchall()
 
 
 def write_shards(
@@ -116,42 +228,18 @@ def write_shards(
 
     Each config's split is ordered by its column `h` and cut into consecutive shards of at
     most `max_shard_rows` rows and at most `max_shard_bytes` Arrow bytes (plus one row).
-    The shards' `h` ranges come from a window over the narrow `(config, split, h, bytes)`;
-    each shard's `COPY` reads its range, sorted. Up to `SCAN_PIECES` shards, each `COPY`
-    filters `rows` itself (one sort of the whole table took 1.5 s at 3M input lines, more
-    than the 7 filtered `COPY`s); beyond, `rows` is sorted once, so that each shard reads only
-    its own blocks (at 30M lines, 20 shards that each scanned the spilled table took 4.5 s
-    apiece).
+    The shards' `h` ranges come from `shard_ranges`; each shard's `COPY` filters `rows` for
+    its range and sorts it. (Sorting all of `rows` once instead, so that each `COPY` reads
+    only its own blocks, took longer at every size measured: +4 s at 10M input lines, +5 s
+    at 30M, where the sort alone took 36 s and spilled 9 GB more.)
     Returns `{relative path: (rows, Arrow bytes)}`; `rows` is dropped (`drop_rows`).
     """
     from tqdm.auto import tqdm
 
     if max_shard_bytes < 1 or max_shard_rows < 1:
         raise ValueError("--max_shard_bytes and --max_shard_rows must be positive")
-    con.execute(f"CREATE TABLE sized AS SELECT config, split, h, {_ROW_BYTES} AS nbytes FROM rows")
-    totals = """SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM sized
-        GROUP BY config, split"""
-    fits = f"count(*) <= {int(max_shard_rows)} AND sum(nbytes) <= {int(max_shard_bytes)}"
-    pieces = con.execute(  # splits that fit one shard, then the others' pieces
-        f"""{totals} HAVING {fits}
-        UNION ALL
-        SELECT config, split, min(h), max(h), count(*), sum(nbytes)::BIGINT FROM (
-            SELECT config, split, h, nbytes,
-                row_number() OVER w - 1 AS rn,
-                coalesce(sum(nbytes) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-                    0) AS before
-            FROM sized SEMI JOIN ({totals} HAVING NOT ({fits})) big USING (config, split)
-            WINDOW w AS (PARTITION BY config, split ORDER BY h))
-        GROUP BY config, split, before // {int(max_shard_bytes)}, rn // {int(max_shard_rows)}
-        ORDER BY 1, 2, 3"""
-    ).fetchall()
-    con.execute("DROP TABLE sized")
+    pieces = shard_ranges(con, max_shard_bytes, max_shard_rows)
     con.execute("SET preserve_insertion_order = true")  # each COPY keeps its ORDER BY
-    source = "rows"
-    if len(pieces) > SCAN_PIECES:
-        source = "ranked"
-        con.execute("CREATE TABLE ranked AS SELECT * FROM rows ORDER BY config, split, h")
-        drop_rows(con)
     counts: dict[tuple[str, str], int] = {}
     for config, split, *_ in pieces:
         counts[(config, split)] = counts.get((config, split), 0) + 1
@@ -165,17 +253,14 @@ def write_shards(
         relative = shard_name(config, split, number, counts[(config, split)])
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         con.execute(
-            f"""COPY (SELECT {", ".join(COLUMNS)} FROM {source}
+            f"""COPY (SELECT {", ".join(COLUMNS)} FROM rows
                 WHERE config = {quote(config)} AND split = {quote(split)}
                 AND h BETWEEN {first}::UHUGEINT AND {last}::UHUGEINT ORDER BY h)
             TO {quote(str(folder / relative))} (FORMAT parquet, COMPRESSION zstd,
                 ROW_GROUP_SIZE {ROW_GROUP_ROWS}, KV_METADATA {{huggingface: {metadata}}})"""
         )
         sizes[relative] = (count, nbytes)
-    if source == "rows":
-        drop_rows(con)
-    else:
-        con.execute(f"DROP TABLE {source}")
+    drop_rows(con)
     return sizes
 
 
@@ -250,7 +335,9 @@ __all__ = [
     "ALL",
     "BUILD_MARKER",
     "CARD",
-    "FEATURES",
+    "FEATURES",  # noqa: F822 (module __getattr__)
+    "FEATURE_DICT",
+    "FEATURE_YAML",
     "LINKS",
     "SCHEMA",
     "check_replaceable",
@@ -258,6 +345,7 @@ __all__ = [
     "dataset_folder",
     "owned_entries",
     "shard_name",
+    "shard_ranges",
     "split_of_file",
     "write_shards",
 ]
