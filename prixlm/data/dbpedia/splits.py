@@ -4,7 +4,7 @@ Runs on the tables of `tables` and makes the view `rows(config, split, <schema.R
 columns>, h)` over `ROW_TABLES`: every row of the dataset, `h` its place in its split's file.
 Each table is dropped as soon as it is counted and no longer read (less to spill).
 
-**The draw.** Each split key gets `draw(key) = md5_number_upper(seed ␟ part ␟ ...)` (DuckDB), the
+**The draw.** Each split key gets `draw(key) = md5_number_upper(seed ␟ part ␟ ...)`, the
 first 8 bytes of the MD5 digest of the key's parts joined by U+001F after the seed, read as
 a little-endian unsigned 64-bit integer (in Python:
 `int.from_bytes(hashlib.md5("\\x1f".join((str(seed), *parts)).encode()).digest()[:8],
@@ -241,7 +241,8 @@ def build_rows(
     settings: SplitSettings,
     lengths: bool = False,
 ) -> DatasetRows:
-    """Split and filter the `texts` and `link_ends` into the view `rows` (module doc) over `ROW_TABLES`.
+    """Split and filter the `texts` and `link_ends` into the view `rows` over `ROW_TABLES`
+    (module doc).
 
     With `lengths`, the tables `text_lengths(language, subject, relation, object, n)` and
     `link_lengths(subject_language, subject, object_language, object, n)` hold the
@@ -355,23 +356,16 @@ def drop_rows(con: duckdb.DuckDBPyConnection) -> None:
 def _stats(con: duckdb.DuckDBPyConnection, stats: dict[str, LanguageStats]) -> None:
     """Complete `stats` (whose `removed_*` hold the counts of `texts` and `drawn`) from
     `rows`."""
-    _count(
-        con, stats, "triples", "SELECT config, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1"
-    )
-    _count(
-        con,
-        stats,
-        "links",
-        "SELECT subject_language, count(*) FROM rows WHERE kind = 'link' GROUP BY 1",
-    )
-    _count(  # UNION (distinct rows), not count(DISTINCT ...): its sets stay outside the limit
-        con,
-        stats,
-        "entities",
-        """SELECT config, count(*) FROM (
-            SELECT config, subject_id AS iri FROM rows WHERE kind = 'triple'
-            UNION SELECT config, object_id FROM rows WHERE kind = 'triple') GROUP BY 1""",
-    )
+    queries = {
+        "triples": "SELECT config, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1",
+        "links": "SELECT subject_language, count(*) FROM rows WHERE kind = 'link' GROUP BY 1",
+        # UNION (distinct rows), not count(DISTINCT ...): its sets stay outside the limit
+        "entities": "SELECT config, count(*) FROM (SELECT config, subject_id AS iri "
+        "FROM rows WHERE kind = 'triple' UNION SELECT config, object_id FROM rows "
+        "WHERE kind = 'triple') GROUP BY 1",
+    }
+    for name, query in queries.items():
+        _count(con, stats, name, query)
     for language_stats in stats.values():
         language_stats.removed_length -= language_stats.removed_inverse  # texts - drawn
         language_stats.removed_inverse -= language_stats.triples  # drawn - triples
