@@ -66,7 +66,6 @@ from pathlib import Path
 import duckdb
 
 from prixlm.data.dbpedia.schema import COLUMNS, LINKS, SPLITS, Row, SplitSettings
-from prixlm.data.dbpedia.tables import LINK_DIRECTIONS
 
 SEP = "chr(31)"  # U+001F between the parts of a hashed key
 
@@ -305,8 +304,9 @@ def build_rows(
     return DatasetRows(stats, _inverse_dict(con), settings)
 
 
-# The tables of the view `rows`: the text triples', then each link direction's.
-ROW_TABLES = ("triple_rows", "link_rows_ab", "link_rows_ba")
+# The tables of the view `rows` (a view: inserting the links' rows into the triples' table
+# took longer than their own CREATE TABLE).
+ROW_TABLES = ("triple_rows", "link_rows")
 
 
 def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
@@ -324,8 +324,7 @@ def _count(
 
 
 def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths: bool) -> None:
-    """Create `link_rows_ab` and `link_rows_ba`: the links' rows, a direction each, as
-    `rows` shows them."""
+    """Create `link_rows`: the links' rows (both directions) as `rows` shows them."""
     short = (
         f"""SEMI JOIN (SELECT * FROM link_lengths WHERE n < {int(settings.max_length)}) n
         ON n.subject_language = e.subject_language AND n.subject = e.subject
@@ -334,17 +333,15 @@ def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths:
         else ""
     )
     object_lists(con, "link_lists", "link_ends", "subject_language, subject, object_language")
-    for table, rows in zip(LINK_DIRECTIONS, ROW_TABLES[1:], strict=True):
-        con.execute(  # a table each: inserting the second into the first took twice as long
-            f"""CREATE TABLE {rows} AS SELECT *, {order_draw(settings)} AS h FROM (
-            SELECT '{LINKS}' AS config, 'train' AS split, 'link' AS kind, e.subject,
-                '' AS relation, e.object, e.subject_language, e.object_language, e.subject_id,
-                '' AS relation_id, e.object_id, l.all_objects
-            FROM {table} e JOIN link_lists l USING (subject_language, subject, object_language)
-            {short})"""
-        )
-    con.execute("DROP VIEW link_ends")
-    _drop(con, *LINK_DIRECTIONS, "link_lists")
+    con.execute(
+        f"""CREATE TABLE link_rows AS SELECT *, {order_draw(settings)} AS h FROM (
+        SELECT '{LINKS}' AS config, 'train' AS split, 'link' AS kind, e.subject, '' AS relation,
+            e.object, e.subject_language, e.object_language, e.subject_id, '' AS relation_id,
+            e.object_id, l.all_objects
+        FROM link_ends e JOIN link_lists l USING (subject_language, subject, object_language)
+        {short})"""
+    )
+    _drop(con, "link_ends", "link_lists")
 
 
 def drop_rows(con: duckdb.DuckDBPyConnection) -> None:

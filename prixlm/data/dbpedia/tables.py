@@ -19,10 +19,10 @@ Tables made here (all string columns): `labels(language, iri, label)`,
 `facts(language, s_iri, r_iri, o_iri, subject, object)` (with the IRIs' labels),
 `texts(language, subject, relation, object, s_iri, r_iri, o_iri)`, `pairs(la, ia, lb, ib)`
 (each unordered link once, `la < lb`), `entity(iri, eid)` (linked IRIs only; any other IRI
-is its own id) and the view `link_ends(subject_language, subject, object_language, object,
-subject_id, object_id)` (both directions of every link, labelled) over the tables
-`LINK_DIRECTIONS`. Each label join is a statement of its own, so that one hash table is in
-memory at a time (fused joins made a 10M-line build fail under a 2 GB limit).
+is its own id) and `link_ends(subject_language, subject, object_language, object,
+subject_id, object_id)` (both directions of every link, labelled). The facts' label joins
+are a statement each, so that one large hash table is in memory at a time (fused, they made
+a 10M-line build fail under a 2 GB limit).
 """
 
 from __future__ import annotations
@@ -65,14 +65,6 @@ def _source(paths: Sequence[Path], columns: str) -> str:
     return f"(SELECT {names} LIMIT 0)"
 
 
-# The two directions of the links, as the columns of `labelled_pairs` they take:
-# (subject_language, subject, object_language, object, subject_id, object_id).
-LINK_DIRECTIONS = {
-    "link_ends_ab": ("la", "label_a", "lb", "label_b", "ia", "ib"),
-    "link_ends_ba": ("lb", "label_b", "la", "label_a", "ib", "ia"),
-}
-
-
 def build_tables(
     con: duckdb.DuckDBPyConnection,
     records: dict[str, list[Path]],
@@ -111,23 +103,14 @@ def build_tables(
     )
     _pairs(con, records, pivots)
     entity_ids(con)
-    con.execute(  # every link with its labels, once
-        """CREATE TABLE subject_pairs AS SELECT p.*, a.label AS label_a FROM pairs p
-        JOIN labels a ON a.language = p.la AND a.iri = p.ia"""
-    )
-    con.execute(
-        """CREATE TABLE labelled_pairs AS SELECT p.*, b.label AS label_b FROM subject_pairs p
-        JOIN labels b ON b.language = p.lb AND b.iri = p.ib"""
-    )
-    con.execute("DROP TABLE subject_pairs")
-    names = ("subject_language", "subject", "object_language", "object", "subject_id", "object_id")
-    for table, columns in LINK_DIRECTIONS.items():  # a table each: a copy of their union,
-        # or a join over a view of it, took 10-20 times longer than two copies (DuckDB 1.4)
-        select = ", ".join(f"{c} AS {n}" for c, n in zip(columns, names, strict=True))
-        con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM labelled_pairs")
-    con.execute("DROP TABLE labelled_pairs")
-    con.execute(
-        f"CREATE VIEW link_ends AS {' UNION ALL '.join(f'SELECT * FROM {t}' for t in LINK_DIRECTIONS)}"
+    con.execute(  # both directions of every link, with their labels
+        """CREATE TABLE link_ends AS
+        SELECT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
+            o.label AS object, d.sid AS subject_id, d.oid AS object_id
+        FROM (SELECT la AS sl, ia AS sid, lb AS ol, ib AS oid FROM pairs
+              UNION ALL SELECT lb, ib, la, ia FROM pairs) d
+        JOIN labels s ON s.language = d.sl AND s.iri = d.sid
+        JOIN labels o ON o.language = d.ol AND o.iri = d.oid"""
     )
 
 
