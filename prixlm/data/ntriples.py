@@ -42,10 +42,10 @@ from urllib.parse import unquote
 from tqdm.auto import tqdm
 
 from prixlm.data.ntriples_grammar import (
-    _RARE,
     FLAG,
     LINE,
     PLAIN_GROUPS,
+    RARE,
     RDF_LANG_STRING,
     TRIPLE,
     TRIPLE_GROUPS,
@@ -259,7 +259,7 @@ def read_line(line: str) -> Triple | str | None:
     For callers that pick lines out one at a time (`prixlm.data.dbpedia.records_fast`);
     `read_triples` runs the same steps inline, finding the rare characters a block at a time.
     """
-    if _RARE.search(line):  # `read_triples` marks the line for the full grammar
+    if RARE.search(line):  # `read_triples` marks the line for the full grammar
         return _read_line(line)
     if "<http:" <= line < "<http;" or "<https:" <= line < "<https;":
         triple = _literal_triple(line) if '"' in line else _iri_triple(line)

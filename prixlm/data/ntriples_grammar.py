@@ -103,7 +103,7 @@ _HEAD = re.compile(_plain_iri("predicate") + " ")
 _TAIL = re.compile(rf"(?:{_named(LANG, 'language')}|\^\^{_plain_iri('datatype')})? \.")
 # Characters that may not appear unescaped in an IRI and that the fast path's `str` checks
 # do not look for (with `\r`, which may not appear in a literal either): "rare" characters.
-_RARE = re.compile(r"[\x00-\x09\x0b-\x1f{}|`]")
+RARE = re.compile(r"[\x00-\x09\x0b-\x1f{}|`]")
 # A literal's text with escapes, each one N-Triples allows.
 _STRING_BODY = re.compile(
     r'[^"\\\r\n]*(?:\\(?:[tbnrf"\'\\]|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})[^"\\\r\n]*)*'
@@ -182,7 +182,7 @@ def split_escaped_literal(subject: str, rest: str) -> tuple[str, str, str]:
 
 
 def has_rare_bytes(data: bytes, newlines: int) -> bool:
-    """Whether UTF-8 `data`, holding `newlines` newlines, has a rare character (`_RARE`).
+    """Whether UTF-8 `data`, holding `newlines` newlines, has a rare character (`RARE`).
 
     (Faster than a regular expression: numpy counts the control bytes, `memchr` finds the
     others; in UTF-8 these bytes stand only for themselves.)
@@ -193,7 +193,7 @@ def has_rare_bytes(data: bytes, newlines: int) -> bool:
 
 
 def find_rare_lines(text: str, lines: list[str]) -> None:
-    """Mark (with a leading `FLAG`) each of `lines` that holds a rare character (`_RARE`).
+    """Mark (with a leading `FLAG`) each of `lines` that holds a rare character (`RARE`).
 
     `lines` is `text.split("\\n")`; `read_triples` sends a marked line, without its mark,
     to the full grammar. A line that starts with `FLAG` holds a rare character itself, so
@@ -201,7 +201,7 @@ def find_rare_lines(text: str, lines: list[str]) -> None:
     """
     index = position = 0
     marked = -1
-    for match in _RARE.finditer(text):
+    for match in RARE.finditer(text):
         index += text.count("\n", position, match.start())
         position = match.start()
         if index != marked:
