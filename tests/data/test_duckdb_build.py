@@ -18,9 +18,9 @@ from dbpedia_dumps import write_dumps
 from prixlm.data.dbpedia import engine as engine_module
 from prixlm.data.dbpedia import output as output_module
 from prixlm.data.dbpedia import records
-from prixlm.data.dbpedia.build import build_dataset
+from prixlm.data.dbpedia.build import build_dataset, main
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
-from prixlm.data.dbpedia.engine import EngineOptions, _jobs, connect
+from prixlm.data.dbpedia.engine import EngineMemoryError, EngineOptions, _jobs, connect
 from prixlm.data.dbpedia.work_folder import OWNER_FILE
 from prixlm.data.loading import load_kb
 from prixlm.data.ntriples import MalformedLineError
@@ -50,6 +50,23 @@ def test_memory_limit_threads_and_spill_folder_reach_duckdb(
     assert sum(s.triples for s in rows.stats.values()) == 13 + 13 + 11
     with pytest.raises(ValueError, match="--memory_limit"):
         connect(tmp_path, EngineOptions(memory_limit="lots"))
+
+
+def test_running_out_of_memory_names_the_arguments_and_keeps_the_earlier_build(
+    tmp_path: Path, dumps: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--dump_dir", str(dumps), "--output_dir", str(tmp_path / "kb"), "--no_progress"]
+    assert main([*argv, "--memory_limit", "200MB"]) == 0
+    before = {p: p.read_bytes() for p in (tmp_path / "kb").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    status = main([*argv, "--memory_limit", "2MB", "--threads", "1"])
+    error = capsys.readouterr().err
+    assert status == 2 and "error: --memory_limit 2MB, --threads 1: " in error
+    assert "ran out of memory (Out of Memory Error: " in error and "Traceback" not in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb"]
+    assert {p: p.read_bytes() for p in (tmp_path / "kb").rglob("*") if p.is_file()} == before
+    with pytest.raises(EngineMemoryError, match="raise --memory_limit or lower --threads"):
+        build_dataset(dumps, None, engine=EngineOptions(memory_limit="2MB", threads=1))
 
 
 def test_shards_are_bounded_listed_in_order_and_load(tmp_path: Path, dumps: Path) -> None:

@@ -37,7 +37,13 @@ from prixlm.data.dbpedia.dumps import (
     note_variants,
     select_languages,
 )
-from prixlm.data.dbpedia.engine import EngineOptions, construct, lengths
+from prixlm.data.dbpedia.engine import (
+    EngineMemoryError,
+    EngineOptions,
+    construct,
+    lengths,
+    memory_errors,
+)
 from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 from prixlm.data.dbpedia.output import (
     CARD,
@@ -105,6 +111,8 @@ def build_dataset(
     Raises:
         FileNotFoundError: no language to build, a named language without its files.
         ValueError: a language that ends with no triples (nothing is written).
+        EngineMemoryError: DuckDB ran out of memory under `engine.memory_limit` (nothing
+            is written).
     """
     engine = engine or EngineOptions()
     if output_dir is not None:  # before the work, not after it
@@ -116,7 +124,7 @@ def build_dataset(
     options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
     settings = settings or SplitSettings()
     pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
-    with ExitStack() as stack:
+    with memory_errors(engine), ExitStack() as stack:
         staging = None
         if output_dir is not None:
             staging = stack.enter_context(dataset_folder(output_dir))
@@ -373,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_shard_rows=args.max_shard_rows,
             ),
         )
-    except (DumpError, FileNotFoundError, ValueError, OSError) as err:
+    except (DumpError, EngineMemoryError, FileNotFoundError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     malformed = sum(s.malformed for s in options.stats.values())

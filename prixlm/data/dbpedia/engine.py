@@ -8,7 +8,8 @@ length filter. `build.build_dataset` runs the rest (`splits`, `output`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,26 @@ class EngineOptions:
     temp_dir: str | Path | None = None
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES
     max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS
+
+
+class EngineMemoryError(MemoryError):
+    """DuckDB ran out of memory under the build's `--memory_limit` (`memory_errors`)."""
+
+
+@contextmanager
+def memory_errors(engine: EngineOptions) -> Iterator[None]:
+    """Turn DuckDB's out-of-memory error into an `EngineMemoryError` that names the
+    arguments to change (DuckDB's own message names its `SET` statements)."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException as error:
+        limit = engine.memory_limit or "(default: 80% of the RAM)"
+        threads = engine.threads or "(default: every core)"
+        reason = str(error).splitlines()[0]
+        raise EngineMemoryError(
+            f"--memory_limit {limit}, --threads {threads}: the SQL engine ran out of memory "
+            f"({reason}); raise --memory_limit or lower --threads; nothing was written"
+        ) from None
 
 
 def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
@@ -140,4 +161,11 @@ def lengths(con: duckdb.DuckDBPyConnection, length: Callable[[Row], int], work: 
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet({quote(str(path))})")
 
 
-__all__ = ["EngineOptions", "connect", "construct", "lengths"]
+__all__ = [
+    "EngineMemoryError",
+    "EngineOptions",
+    "connect",
+    "construct",
+    "lengths",
+    "memory_errors",
+]
