@@ -1,0 +1,150 @@
+"""The build's SQL vs its floor: how much of the SQL time the construction itself adds.
+
+Run::
+
+    .venv/bin/python bench/bench_build_floor.py [--size 3M] [--languages 2] [--threads 2]
+        [--repeats 3] [--json results.json]
+
+The dumps are `bench_build_scale.py`'s synthetic ones (reused from `--work_dir`). They are
+parsed into record files once (`engine.convert_all`, `--threads` processes, timed), then
+each repeat runs, each in a new DuckDB connection with the build's settings (4 GB limit,
+`--threads` threads), on the same record files:
+
+- **floor**: the least SQL that any build from the records must run: read the labels, join
+  each fact's and each link's two ends with their labels, and write every row (the
+  dataset's columns, `all_objects` a one-item list) to zstd Parquet. No deduplication, no
+  entity ids, no splits, filters, lists or sorting;
+- **build**: the build's own SQL (`tables.build_tables`, `splits.build_rows`,
+  `output.write_shards`) with the default `SplitSettings`.
+
+It prints the parse time, both SQL times (the least of the repeats) and their CPU times,
+and, as the last line, build/floor SQL wall time. Parse + floor is the least wall time
+that the issue-13 design (records, then DuckDB) can reach at this size on these cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_build_scale import dumps_for, parse_size  # noqa: E402
+
+from prixlm.atomic_output import atomic_file  # noqa: E402
+from prixlm.data.dbpedia import engine  # noqa: E402
+from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions, select_languages  # noqa: E402
+from prixlm.data.dbpedia.output import write_shards  # noqa: E402
+from prixlm.data.dbpedia.records import SCHEMAS  # noqa: E402
+from prixlm.data.dbpedia.schema import SplitSettings  # noqa: E402
+from prixlm.data.dbpedia.splits import build_rows  # noqa: E402
+from prixlm.data.dbpedia.tables import build_tables, quote, sql_list  # noqa: E402
+
+ENDS = {  # record file kind: (language of the object end, relation, row kind)
+    "objects": ("f.language", "f.relation", "triple"),
+    "links": ("f.other_language", "''", "link"),
+}
+
+
+def floor_sql(con, records: dict[str, list[Path]], out: Path) -> None:
+    """The floor (module doc): labels, two label joins per row, every row written."""
+    con.execute(
+        f"CREATE TABLE labels AS SELECT language, iri, label "
+        f"FROM read_parquet({sql_list(records['labels'])})"
+    )
+    for kind, (object_language, relation, row_kind) in ENDS.items():
+        con.execute(
+            f"""COPY (SELECT '{row_kind}' AS kind, s.label AS subject, {relation} AS relation,
+                o.label AS object, f.language AS subject_language,
+                {object_language} AS object_language, f.subject AS subject_id,
+                {relation} AS relation_id, f.object AS object_id, [o.label] AS all_objects
+            FROM read_parquet({sql_list(records[kind])}) f
+            JOIN labels s ON s.language = f.language AND s.iri = f.subject
+            JOIN labels o ON o.language = {object_language} AND o.iri = f.object)
+            TO {quote(str(out / f"{kind}.parquet"))} (FORMAT parquet, COMPRESSION zstd)"""
+        )
+
+
+def build_sql(con, records: dict[str, list[Path]], out: Path, languages: list[str]) -> None:
+    """The build's own SQL, from the record files to the shards."""
+    build_tables(con, records)
+    build_rows(con, languages, SplitSettings())
+    write_shards(con, out, progress=False)
+
+
+def timed(run: Callable[[], None]) -> tuple[float, float]:
+    """(wall, CPU) seconds of `run` (CPU of this process: DuckDB's threads are in it)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="3M", help="input lines, e.g. 1M or 3M")
+    parser.add_argument("--languages", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic dumps")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--work_dir", type=Path, default=Path("/tmp/prixlm_build_scale"))
+    parser.add_argument("--json", type=Path, help="also write the figures here (JSON)")
+    args = parser.parse_args(argv)
+
+    dumps, counts = dumps_for(args.work_dir, parse_size(args.size), args.languages, args.seed)
+    work = args.work_dir / f"floor_{dumps.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    index = DumpIndex.scan(dumps)
+    languages = select_languages(index, None)
+    jobs = engine._jobs(index, languages, None, None, work / "records")
+    parse_s, _ = timed(lambda: engine.convert_all(jobs, ReadOptions(), args.threads))
+    records: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
+    for job in jobs:
+        records[job.kind].append(job.output)
+    options = engine.EngineOptions(threads=args.threads, memory_limit="4GB")
+    times: dict[str, list[tuple[float, float]]] = {"floor": [], "build": []}
+    for _ in range(args.repeats):
+        for name in times:
+            out = work / name
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            with engine.connect(work / f"db_{name}", options) as con:
+                run = (
+                    partial(floor_sql, con, records, out)
+                    if name == "floor"
+                    else partial(build_sql, con, records, out, languages)
+                )
+                times[name].append(timed(run))
+    shutil.rmtree(work, ignore_errors=True)
+    best = {name: min(runs) for name, runs in times.items()}
+    print(f"{dumps.name}: {counts.total_lines:,} input lines, {args.threads} threads")
+    print(f"parse (records, {args.threads} processes): {parse_s:.2f} s")
+    for name, (wall, cpu) in best.items():
+        walls = ", ".join(f"{w:.2f}" for w, _ in times[name])
+        print(f"{name:5s} SQL: {wall:.2f} s wall, {cpu:.2f} s CPU (runs: {walls})")
+    print(f"parse + floor SQL: {parse_s + best['floor'][0]:.2f} s")
+    if args.json:
+        result = {
+            "command": "bench/bench_build_floor.py " + " ".join(argv or sys.argv[1:]),
+            "dumps": dumps.name,
+            "input_lines": counts.total_lines,
+            "threads": args.threads,
+            "parse_s": parse_s,
+            "runs": {name: [list(run) for run in runs] for name, runs in times.items()},
+        }
+        with atomic_file(args.json) as staging:
+            staging.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"build/floor SQL wall: {best['build'][0] / best['floor'][0]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
