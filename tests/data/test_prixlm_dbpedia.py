@@ -7,6 +7,7 @@ import hashlib
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbpedia_dumps import (
     DBO,
@@ -31,6 +32,7 @@ from prixlm.data.dbpedia.dumps import (
 )
 from prixlm.data.dbpedia.splits import _draw as draw_sql
 from prixlm.data.dbpedia.splits import inverse_relations_of, split_of
+from prixlm.data.dbpedia.tables import FACT_COUNTS, build_texts
 from prixlm.data.ntriples import MalformedLineError
 
 ALL_TRAIN = SplitSettings(test_fraction=0, validation_fraction=0)
@@ -80,6 +82,8 @@ def test_construction_gives_exact_triples_and_links(dumps: Path, tmp_path: Path)
     with constructed(dumps, tmp_path / "all", ["de", "en", "fr"]) as (con, options):
         labels = {(lang, iri): label for lang, iri, label in con.sql("FROM labels").fetchall()}
         facts = con.execute("SELECT language, s_iri, r_iri, o_iri FROM facts").fetchall()
+        fact_counts = dict(con.execute(FACT_COUNTS).fetchall())
+        texts = dict(con.execute("SELECT language, count(*) FROM texts GROUP BY 1").fetchall())
         links = con.execute("SELECT la, ia, lb, ib FROM pairs").fetchall()
         ids = entity_ids(con)
         names = dict(
@@ -95,7 +99,8 @@ def test_construction_gives_exact_triples_and_links(dumps: Path, tmp_path: Path)
             if iri(s, language) and iri(o, language)
         }
         assert {f[1:] for f in facts if f[0] == language} == expected
-    assert sum(f[0] == "fr" for f in facts) == 12  # no Swiss franc, no Cologne in fr
+    assert fact_counts == texts == {"de": 14, "en": 14, "fr": 12}  # fr: no Swiss franc, no Cologne
+    assert sum(f[0] == "fr" for f in facts) == 13  # one fr fact listed twice, counted once
     expected_links = set()
     for key in ENTITIES:
         ends = sorted((lang, iri(key, lang)) for lang in ("de", "en", "fr") if iri(key, lang))
@@ -113,6 +118,44 @@ def test_construction_gives_exact_triples_and_links(dumps: Path, tmp_path: Path)
     assert malformed == {str(dumps / f"labels_{lang}.ttl"): 1 for lang in ("de", "en", "fr")}
     error = options.stats[str(dumps / "labels_en.ttl")].errors[0]
     assert error.startswith(f"{dumps / 'labels_en.ttl'}:15: ")
+
+
+def test_each_text_keeps_its_first_fact_by_iris_and_facts_are_counted_once() -> None:
+    con = duckdb.connect()
+    facts = [  # (language, s_iri, r_iri, o_iri, subject, object)
+        ("en", "s:B", "r:capital", "o:X", "Bern", "X"),  # homonyms: one text, two facts
+        ("en", "s:A", "r:capital", "o:Y", "Bern", "X"),
+        ("en", "s:C", "r:seat", "o:Z", "C", "Z"),  # two relations named "capital"
+        ("en", "s:C", "r:capital", "o:Z", "C", "Z"),
+        ("en", "s:D", "r:capital", "o:W", "D", "W"),  # a fact listed twice
+        ("en", "s:D", "r:capital", "o:W", "D", "W"),
+        ("en", "s:E", "r:seat", "o:W", "E", "W"),
+        ("de", "s:B", "r:capital", "o:X", "Bern", "X"),  # another language: its own text
+    ]
+    con.execute(
+        "CREATE TABLE facts (language, s_iri, r_iri, o_iri, subject, object) AS "
+        "SELECT * FROM (VALUES " + ", ".join(map(str, facts)) + ")"
+    )
+    names = [(language, r, "capital") for language in ("en", "de") for r in ("r:capital", "r:seat")]
+    con.execute(
+        "CREATE TABLE relation_names (language, relation, name) AS "
+        "SELECT * FROM (VALUES " + ", ".join(map(str, names)) + ")"
+    )
+    build_texts(con)
+    texts = con.execute("SELECT * FROM texts ORDER BY ALL").fetchall()
+    assert texts == sorted(
+        [
+            ("de", "Bern", "capital", "X", "s:B", "r:capital", "o:X"),
+            ("en", "Bern", "capital", "X", "s:A", "r:capital", "o:Y"),
+            ("en", "C", "capital", "Z", "s:C", "r:capital", "o:Z"),
+            ("en", "D", "capital", "W", "s:D", "r:capital", "o:W"),
+            ("en", "E", "capital", "W", "s:E", "r:seat", "o:W"),
+        ]
+    )
+    assert dict(con.execute(FACT_COUNTS).fetchall()) == {"en": 6, "de": 1}
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'shared'"
+    ).fetchone() == (0,)
 
 
 def test_entity_ids_join_chains_of_links(tmp_path: Path) -> None:

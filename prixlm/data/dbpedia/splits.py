@@ -66,6 +66,7 @@ from pathlib import Path
 import duckdb
 
 from prixlm.data.dbpedia.schema import COLUMNS, LINKS, SPLITS, Row, SplitSettings
+from prixlm.data.dbpedia.tables import FACT_COUNTS
 
 SEP = "chr(31)"  # U+001F between the parts of a hashed key
 
@@ -250,7 +251,7 @@ def build_rows(
     """
     stats = {language: LanguageStats() for language in languages}
     _count(con, stats, "labelled_entities", "SELECT language, count(*) FROM labels GROUP BY 1")
-    _count(con, stats, "facts", "SELECT language, count(*) FROM facts GROUP BY 1")
+    _count(con, stats, "facts", FACT_COUNTS)
     _count(con, stats, "removed_length", "SELECT language, count(*) FROM texts GROUP BY 1")
     _drop(con, "labels", "facts", "pairs")  # from here on: texts, entity, link_ends
     object_lists(con, "text_lists", "texts", "language, subject, relation")

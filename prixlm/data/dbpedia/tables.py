@@ -16,13 +16,15 @@ link graph, found by label propagation with pointer jumping, one SQL statement a
 bounded join).
 
 Tables made here (all string columns): `labels(language, iri, label)`,
-`facts(language, s_iri, r_iri, o_iri, subject, object)` (with the IRIs' labels),
+`facts(language, s_iri, r_iri, o_iri, subject, object)` (with the IRIs' labels; a fact
+listed twice in a dump is here twice: `FACT_COUNTS` counts distinct facts),
 `texts(language, subject, relation, object, s_iri, r_iri, o_iri)`, `pairs(la, ia, lb, ib)`
 (each unordered link once, `la < lb`), `entity(iri, eid)` (linked IRIs only; any other IRI
 is its own id) and `link_ends(subject_language, subject, object_language, object,
 subject_id, object_id)` (both directions of every link, labelled). The facts' label joins
 are a statement each, so that one large hash table is in memory at a time (fused, they made
-a 10M-line build fail under a 2 GB limit).
+a 10M-line build fail under a 2 GB limit), and neither has a `DISTINCT`: the object's join
+with one made a 10M-line build fail under 1 GB (each alone passed).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+
+# Distinct facts per language, from `facts` (a count: its hash table is not kept).
+FACT_COUNTS = """SELECT language, count(*)
+    FROM (SELECT DISTINCT language, s_iri, r_iri, o_iri FROM facts) GROUP BY 1"""
 
 
 def relation_words(iri: str) -> str:
@@ -87,20 +93,13 @@ def build_tables(
             f.relation AS r_iri, f.object AS o_iri, s.label AS subject
         FROM {objects} f JOIN labels s ON s.language = f.language AND s.iri = f.subject"""
     )
-    con.execute(  # the labels depend on the IRIs: DISTINCT keeps one row per fact
-        """CREATE TABLE facts AS SELECT DISTINCT f.*, o.label AS object FROM subject_facts f
+    con.execute(  # a fact listed twice stays twice here: the texts' window keeps one
+        """CREATE TABLE facts AS SELECT f.*, o.label AS object FROM subject_facts f
         JOIN labels o ON o.language = f.language AND o.iri = f.o_iri"""
     )
     con.execute("DROP TABLE subject_facts")
     _relation_names(con, records.get("ontology", []))
-    con.execute(  # one row per text: of facts with the same text, the first by IRIs
-        """CREATE TABLE texts AS
-        SELECT f.language, f.subject, n.name AS relation, f.object, f.s_iri, f.r_iri, f.o_iri
-        FROM facts f JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri
-        QUALIFY row_number() OVER (
-            PARTITION BY f.language, f.subject, n.name, f.object ORDER BY s_iri, r_iri, o_iri
-        ) = 1"""
-    )
+    build_texts(con)
     _pairs(con, records, pivots)
     entity_ids(con)
     con.execute(  # both directions of every link, with their labels
@@ -112,6 +111,32 @@ def build_tables(
         JOIN labels s ON s.language = d.sl AND s.iri = d.sid
         JOIN labels o ON o.language = d.ol AND o.iri = d.oid"""
     )
+
+
+TEXT = "language, subject, relation, object"
+TEXT_FACTS = """(SELECT f.language, f.subject, n.name AS relation, f.object, f.s_iri, f.r_iri,
+    f.o_iri FROM facts f JOIN relation_names n ON n.language = f.language AND n.relation = f.r_iri)"""
+
+
+def build_texts(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `texts`: one row per text; of the facts with the same text, the first by IRIs.
+
+    A window over every fact ran out of memory (a 10M-line build under a 1 GB limit: DuckDB
+    1.4's window does not spill enough), so the window runs over the facts of `shared`
+    texts only (those of two facts or more: homonyms, facts listed twice); the facts of
+    every other text are kept by an anti-join. Aggregate, joins: all spill."""
+    con.execute(
+        f"""CREATE TABLE shared AS SELECT {TEXT} FROM {TEXT_FACTS}
+        GROUP BY ALL HAVING count(*) > 1"""
+    )
+    con.execute(
+        f"""CREATE TABLE texts AS
+        SELECT * FROM {TEXT_FACTS} ANTI JOIN shared USING ({TEXT})
+        UNION ALL (
+            SELECT * FROM {TEXT_FACTS} SEMI JOIN shared USING ({TEXT})
+            QUALIFY row_number() OVER (PARTITION BY {TEXT} ORDER BY s_iri, r_iri, o_iri) = 1)"""
+    )
+    con.execute("DROP TABLE shared")
 
 
 def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) -> None:
@@ -153,21 +178,25 @@ def _pairs(
         if pivots is None
         else f"(la IN ({', '.join(map(quote, pivots))}) OR lb IN ({', '.join(map(quote, pivots))}))"
     )
-    con.execute(
-        f"""CREATE TABLE pairs AS SELECT DISTINCT la, ia, lb, ib FROM (
+    con.execute(  # the DISTINCT before the label joins: with them, it failed under 1 GB
+        f"""CREATE TABLE listed AS SELECT DISTINCT la, ia, lb, ib FROM (
             SELECT
                 CASE WHEN language < other_language THEN language ELSE other_language END AS la,
                 CASE WHEN language < other_language THEN subject ELSE object END AS ia,
                 CASE WHEN language < other_language THEN other_language ELSE language END AS lb,
                 CASE WHEN language < other_language THEN object ELSE subject END AS ib
-            FROM {links} k
-            SEMI JOIN labels s ON s.language = k.language AND s.iri = k.subject
-            SEMI JOIN labels o ON o.language = k.other_language AND o.iri = k.object
+            FROM {links}
             UNION ALL
             SELECT a.language, a.iri, b.language, b.iri
             FROM hub_members a JOIN hub_members b ON a.hub = b.hub AND a.language < b.language
         ) WHERE {keep}"""
     )
+    con.execute(
+        """CREATE TABLE pairs AS SELECT * FROM listed
+        SEMI JOIN labels a ON a.language = listed.la AND a.iri = listed.ia
+        SEMI JOIN labels b ON b.language = listed.lb AND b.iri = listed.ib"""
+    )
+    con.execute("DROP TABLE listed")
 
 
 def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
@@ -221,4 +250,12 @@ def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
     return rounds
 
 
-__all__ = ["build_tables", "entity_ids", "quote", "relation_words", "sql_list"]
+__all__ = [
+    "FACT_COUNTS",
+    "build_tables",
+    "build_texts",
+    "entity_ids",
+    "quote",
+    "relation_words",
+    "sql_list",
+]
