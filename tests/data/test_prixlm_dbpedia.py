@@ -32,7 +32,7 @@ from prixlm.data.dbpedia.dumps import (
 )
 from prixlm.data.dbpedia.splits import _draw as draw_sql
 from prixlm.data.dbpedia.splits import inverse_relations_of, split_of
-from prixlm.data.dbpedia.tables import FACT_COUNTS, build_texts
+from prixlm.data.dbpedia.tables import FACT_COUNTS, build_texts, first_of_each
 from prixlm.data.ntriples import MalformedLineError
 
 ALL_TRAIN = SplitSettings(test_fraction=0, validation_fraction=0)
@@ -118,6 +118,28 @@ def test_construction_gives_exact_triples_and_links(dumps: Path, tmp_path: Path)
     assert malformed == {str(dumps / f"labels_{lang}.ttl"): 1 for lang in ("de", "en", "fr")}
     error = options.stats[str(dumps / "labels_en.ttl")].errors[0]
     assert error.startswith(f"{dumps / 'labels_en.ttl'}:15: ")
+
+
+def test_first_of_each_keeps_the_first_row_by_order_of_every_key() -> None:
+    con = duckdb.connect()
+    rows = [  # (language, iri, label, seq): labels in file order (seq), one IRI twice
+        ("en", "a", "A second", 5),
+        ("en", "a", "A first", 2),
+        ("en", "b", "B", 3),
+        ("de", "a", "A de", 9),
+        ("en", "c", "C z", 7),  # the same seq: the label breaks the tie
+        ("en", "c", "C a", 7),
+    ]
+    source = (
+        "(SELECT * FROM (VALUES " + ", ".join(map(str, rows)) + ") t(language, iri, label, seq))"
+    )
+    first_of_each(con, "labels", source, "language, iri", "seq, label", "language, iri, label")
+    assert sorted(con.execute("FROM labels").fetchall()) == [
+        ("de", "a", "A de"),
+        ("en", "a", "A first"),
+        ("en", "b", "B"),
+        ("en", "c", "C a"),
+    ]
 
 
 def test_each_text_keeps_its_first_fact_by_iris_and_facts_are_counted_once() -> None:
