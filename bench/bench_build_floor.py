@@ -44,7 +44,6 @@ from prixlm.atomic_output import atomic_file  # noqa: E402
 from prixlm.data.dbpedia import engine  # noqa: E402
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions, select_languages  # noqa: E402
 from prixlm.data.dbpedia.output import write_shards  # noqa: E402
-from prixlm.data.dbpedia.records import SCHEMAS  # noqa: E402
 from prixlm.data.dbpedia.schema import SplitSettings  # noqa: E402
 from prixlm.data.dbpedia.splits import build_rows  # noqa: E402
 from prixlm.data.dbpedia.tables import build_tables, quote, sql_list  # noqa: E402
@@ -106,9 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     languages = select_languages(index, None)
     jobs = engine._jobs(index, languages, None, None, work / "records")
     parse_s, _ = timed(lambda: engine.convert_all(jobs, ReadOptions(), args.threads))
-    records: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
-    for job in jobs:
-        records[job.kind].append(job.output)
+    records = engine.record_files(jobs)
     options = engine.EngineOptions(threads=args.threads, memory_limit="4GB")
     times: dict[str, list[tuple[float, float]]] = {"floor": [], "build": []}
     for _ in range(args.repeats):

@@ -95,16 +95,21 @@ def construct(
     engine = engine or EngineOptions()
     jobs = _jobs(index, languages, list(pivots) if pivots else None, ontology, work / "records")
     convert_all(jobs, options, engine.num_proc)
-    records: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
-    for job in jobs:
-        records[job.kind].append(job.output)
     con = connect(work, engine)
     try:
-        build_tables(con, records, pivots=pivots)
+        build_tables(con, record_files(jobs), pivots=pivots)
     except BaseException:
         con.close()
         raise
     return con
+
+
+def record_files(jobs: Sequence[Job]) -> dict[str, list[Path]]:
+    """`{kind: [record file, ...]}` of every kind of `records.SCHEMAS`, in `jobs`' order."""
+    files: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
+    for job in jobs:
+        files[job.kind].append(job.output)
+    return files
 
 
 def _jobs(
@@ -168,4 +173,5 @@ __all__ = [
     "construct",
     "lengths",
     "memory_errors",
+    "record_files",
 ]

@@ -176,12 +176,8 @@ def _pairs(
         "language VARCHAR, subject VARCHAR, other_language VARCHAR, object VARCHAR",
     )
     hub = _source(records["hub"], "hub VARCHAR, language VARCHAR, iri VARCHAR")
-    con.execute(f"CREATE TABLE hub_listed AS SELECT DISTINCT hub, language, iri FROM {hub}")
-    con.execute(  # a statement each: a DISTINCT with label joins ran out of memory (pairs)
-        """CREATE TABLE hub_members AS SELECT * FROM hub_listed h
-        SEMI JOIN labels l ON l.language = h.language AND l.iri = h.iri"""
-    )
-    con.execute("DROP TABLE hub_listed")
+    # Members of built languages only (`records`); `pairs` keeps the labelled ones.
+    con.execute(f"CREATE TABLE hub_members AS SELECT DISTINCT hub, language, iri FROM {hub}")
     keep = (
         "TRUE"
         if pivots is None
