@@ -66,6 +66,9 @@ def test_build_writes_parquet_and_card_that_load_offline(tmp_path: Path, dumps: 
         "config_name: de" in card and "config_name: all" in card and "license: cc-by-sa-3.0" in card
     )
     assert "zhou-etal-2022-prix" in card
+    # Every config's features written out, without YAML aliases (`&id001` / `*id001`).
+    assert card.count("- name: all_objects\n    list: string") == card.count("config_name:") // 2
+    assert "&id" not in card and "*id" not in card
     script = (
         "import json, sys\nfrom datasets import load_dataset\n"
         "out = {}\n"

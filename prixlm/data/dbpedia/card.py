@@ -98,7 +98,7 @@ def card_data(
         dataset_info=[
             {
                 "config_name": config,
-                "features": FEATURE_YAML,
+                "features": [dict(feature) for feature in FEATURE_YAML],  # no YAML aliases
                 "splits": [
                     {
                         "name": split,

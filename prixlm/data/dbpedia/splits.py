@@ -253,7 +253,7 @@ def build_rows(
     _count(con, stats, "labelled_entities", "SELECT language, count(*) FROM labels GROUP BY 1")
     _count(con, stats, "facts", FACT_COUNTS)
     _count(con, stats, "removed_length", "SELECT language, count(*) FROM texts GROUP BY 1")
-    _drop(con, "labels", "facts", "pairs")  # from here on: texts, entity, link_ends
+    _drop(con, "labels", "facts", "fact_counts", "pairs")  # from here on: texts, entity, link_ends
     object_lists(con, "text_lists", "texts", "language, subject, relation")
     short = (
         f"""SEMI JOIN (SELECT * FROM text_lengths WHERE n < {int(settings.max_length)}) n
