@@ -4,11 +4,12 @@ Run::
 
     .venv/bin/python bench/bench_build_scale.py [--sizes 0.3M,1M,3M] [--languages 2]
         [--only old|new] [--memory_limit 4GB] [--threads N] [--cores N] [--link_languages en]
-        [--json results.json]
+        [--compress bz2|gz] [--json results.json]
 
 For each size (input lines, all files together) it writes synthetic DBpedia 2016-10 dumps
 (`bench/synthetic_dumps.py`, `--languages` languages, entities chosen to give that many
-lines; reused from `--work_dir` when already there), then builds them with
+lines; reused from `--work_dir` when already there; with `--compress`, a copy of them as
+`.ttl.bz2` or `.ttl.gz` files, as DBpedia publishes its dumps), then builds them with
 
 - **old**: `python -m prixlm.data.dbpedia.build` of commit `--old_commit` (9349082, the
   last in-memory builder), from a git worktree at `--old_worktree` (added when missing);
@@ -29,6 +30,8 @@ cannot hold (0.5-0.8 KB of RAM per input line, see /work/shared/SCALE_NOTES.md).
 from __future__ import annotations
 
 import argparse
+import bz2
+import gzip
 import json
 import math
 import os
@@ -55,7 +58,7 @@ from synthetic_dumps import (  # noqa: E402
     write_dumps,
 )
 
-from prixlm.atomic_output import atomic_file, partial_path  # noqa: E402
+from prixlm.atomic_output import atomic_file, atomic_folder, partial_path  # noqa: E402
 
 OLD_COMMIT = "9349082"
 GIB = 1024**3
@@ -116,6 +119,26 @@ def dumps_for(work_dir: Path, lines: int, languages: int, seed: int) -> tuple[Pa
         flush=True,
     )
     return folder, counts
+
+
+COMPRESSORS = {"bz2": bz2.open, "gz": gzip.open}
+
+
+def compressed_copy(folder: Path, suffix: str) -> Path:
+    """`folder`'s dumps as `.ttl.<suffix>` files in the sibling `<folder>_<suffix>`, written
+    unless already there (level 9 for bz2, as DBpedia's files; the generator's counts beside)."""
+    target = folder.with_name(f"{folder.name}_{suffix}")
+    if (target / INFO_FILE).is_file():
+        return target
+    with atomic_folder(target, argument="--compress") as staging:
+        for dump in sorted(folder.glob("*.ttl")):
+            with (
+                dump.open("rb") as source,
+                COMPRESSORS[suffix](staging / f"{dump.name}.{suffix}", "wb") as sink,
+            ):
+                shutil.copyfileobj(source, sink, 1 << 20)
+        shutil.copy2(folder / INFO_FILE, staging / INFO_FILE)
+    return target
 
 
 def ensure_old_worktree(worktree: Path, commit: str) -> Path:
@@ -277,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--link_languages", help="passed to both builders, e.g. en")
     parser.add_argument(
+        "--compress",
+        choices=tuple(COMPRESSORS),
+        help="build compressed copies of the dumps (DBpedia's own files are .ttl.bz2)",
+    )
+    parser.add_argument(
         "--work_dir",
         type=Path,
         default=Path(tempfile.gettempdir()) / "prixlm_build_scale",
@@ -326,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} CPU cores visible, {psutil.virtual_memory().total / GIB:.1f} "
         f"GiB RAM, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
         f"old = {args.old_commit}, new = {args.new_source} {builders.get('new', ('', []))[1]}"
-        + (f", both under {' '.join(prefix)}" if prefix else ""),
+        + (f", both under {' '.join(prefix)}" if prefix else "")
+        + (f"; dumps as .ttl.{args.compress}" if args.compress else ""),
         flush=True,
     )
     print(
@@ -337,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, lines in zip(labels, sizes, strict=True):
         entities = entities_for(lines, args.languages)
         dumps, counts = dumps_for(args.work_dir, lines, args.languages, args.seed)
+        if args.compress:
+            dumps = compressed_copy(dumps, args.compress)
         for name, (source, extra) in builders.items():
             output = args.work_dir / f"out_{name}"
             run = run_build(

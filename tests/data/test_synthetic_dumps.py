@@ -90,6 +90,33 @@ def test_build_keeps_the_expected_rows(generated, tmp_path: Path) -> None:
     assert counts.facts["en"] < counts.lines["mappingbased_objects_en.ttl"]
 
 
+@pytest.mark.parametrize("suffix", ["bz2", "gz"])
+def test_compressed_copy_builds_the_same_dataset(generated, tmp_path: Path, suffix: str) -> None:
+    """`bench_build_scale.py --compress`: the dumps as DBpedia ships them, the same rows."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_build_scale", _PATH.with_name("bench_build_scale.py")
+    )
+    scale = sys.modules["bench_build_scale"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scale)
+    folder, _ = generated
+    packed = scale.compressed_copy(folder, suffix)
+    assert sorted(path.name for path in packed.iterdir()) == sorted(
+        [f"{name}.{suffix}" for name in digest(folder)] + [synthetic.INFO_FILE]
+    )
+    assert scale.compressed_copy(folder, suffix) == packed  # reused, not written again
+    shards = {}
+    for name, dumps in (("plain", folder), (suffix, packed)):
+        output = tmp_path / name
+        assert (
+            build_main(["--dump_dir", str(dumps), "--output_dir", str(output), "--no_progress"])
+            == 0
+        )
+        shards[name] = {
+            str(path.relative_to(output)): path.read_bytes() for path in output.rglob("*.parquet")
+        }
+    assert len(shards["plain"]) >= 5 and shards[suffix] == shards["plain"]
+
+
 def test_read_options_count_no_malformed_line(generated) -> None:
     folder, _ = generated
     options = ReadOptions(strict=False)
