@@ -20,6 +20,13 @@ each repeat runs, each in a new DuckDB connection with the build's settings (4 G
 It prints the parse time, both SQL times (the least of the repeats) and their CPU times,
 and, as the last line, build/floor SQL wall time. Parse + floor is the least wall time
 that the issue-13 design (records, then DuckDB) can reach at this size on these cores.
+
+Also timed, once a repeat: **reading inside DuckDB**, the lower bound of any reader that
+DuckDB could replace ours with: each plain dump file's lines by `read_csv` (one column,
+comment lines skipped), cut into the record files' columns by string functions, into
+tables. It does less than our reader (no N-Triples escapes, canonical IRIs, line checks or
+`file:line` of a malformed line; the language from the file name), and DuckDB cannot read
+DBpedia's `.bz2` files at all.
 """
 
 from __future__ import annotations
@@ -73,6 +80,43 @@ def floor_sql(con, records: dict[str, list[Path]], out: Path) -> None:
         )
 
 
+# How `duckdb_read` cuts a line of each kind (the synthetic dumps' shapes, no escapes).
+_CUTS = {
+    "labels": """substr(line, 2, strpos(line, '> ') - 2) AS iri,
+        substr(line, strpos(line, '"') + 1,
+            length(line) - strpos(line, '"') - length(split_part(line, '"@', -1)) - 2) AS label""",
+    "objects": """substr(split_part(line, '> <', 1), 2) AS subject,
+        split_part(line, '> <', 2) AS relation, rtrim(split_part(line, '> <', 3), '> .') AS object""",
+    "links": """substr(split_part(line, '> <', 1), 2) AS subject,
+        rtrim(split_part(line, '> <', 3), '> .') AS object""",
+}
+
+
+def duckdb_read(con, jobs: list) -> None:
+    """Reading inside DuckDB (module doc): a table per kind of dump file."""
+    for kind, cut in _CUTS.items():
+        files = [job for job in jobs if job.kind == kind]
+        lines = " UNION ALL ".join(
+            f"""SELECT {quote(job.language)} AS language, line FROM read_csv(
+                {quote(str(job.path))}, columns = {{'line': 'VARCHAR'}}, delim = '\t',
+                quote = '', escape = '', header = false, auto_detect = false, comment = '#')"""
+            for job in files
+        )
+        con.execute(f"CREATE TABLE {kind} AS SELECT language, {cut} FROM ({lines})")
+
+
+def check_same_records(con, records: dict[str, list[Path]]) -> None:
+    """`duckdb_read`'s tables hold our reader's records (as multisets), or AssertionError."""
+    for kind in _CUTS:
+        columns = ", ".join(name for name, *_ in con.execute(f"DESCRIBE {kind}").fetchall())
+        ours = f"SELECT {columns} FROM read_parquet({sql_list(records[kind])})"
+        (differ,) = con.execute(
+            f"""SELECT count(*) FROM ((FROM {kind} EXCEPT ALL {ours})
+            UNION ALL ({ours} EXCEPT ALL FROM {kind}))"""
+        ).fetchone()
+        assert differ == 0, f"{kind}: {differ} rows differ from our reader's records"
+
+
 def build_sql(con, records: dict[str, list[Path]], out: Path, languages: list[str]) -> None:
     """The build's own SQL, from the record files to the shards."""
     build_tables(con, records)
@@ -107,19 +151,21 @@ def main(argv: list[str] | None = None) -> int:
     parse_s, _ = timed(lambda: engine.convert_all(jobs, ReadOptions(), args.threads))
     records = engine.record_files(jobs)
     options = engine.EngineOptions(threads=args.threads, memory_limit="4GB")
-    times: dict[str, list[tuple[float, float]]] = {"floor": [], "build": []}
+    times: dict[str, list[tuple[float, float]]] = {"floor": [], "build": [], "read": []}
     for _ in range(args.repeats):
         for name in times:
             out = work / name
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
             with engine.connect(work / f"db_{name}", options) as con:
-                run = (
-                    partial(floor_sql, con, records, out)
-                    if name == "floor"
-                    else partial(build_sql, con, records, out, languages)
-                )
+                run = {
+                    "floor": partial(floor_sql, con, records, out),
+                    "build": partial(build_sql, con, records, out, languages),
+                    "read": partial(duckdb_read, con, jobs),
+                }[name]
                 times[name].append(timed(run))
+                if name == "read":
+                    check_same_records(con, records)
     shutil.rmtree(work, ignore_errors=True)
     best = {name: min(runs) for name, runs in times.items()}
     print(f"{dumps.name}: {counts.total_lines:,} input lines, {args.threads} threads")
@@ -128,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         walls = ", ".join(f"{w:.2f}" for w, _ in times[name])
         print(f"{name:5s} SQL: {wall:.2f} s wall, {cpu:.2f} s CPU (runs: {walls})")
     print(f"parse + floor SQL: {parse_s + best['floor'][0]:.2f} s")
+    print(f"reading inside DuckDB instead of parse: {best['read'][0]:.2f} s (plain files only)")
     if args.json:
         result = {
             "command": "bench/bench_build_floor.py " + " ".join(argv or sys.argv[1:]),

@@ -18,7 +18,8 @@ lines; reused from `--work_dir` when already there; with `--compress`, a copy of
 
 each in its own subprocess (`--no_progress`), timed by wall clock, with the peak RSS of the
 process tree (psutil, polled every 50 ms: the builder and any worker processes it starts,
-summed) and the largest single process's max RSS and the CPU time (`os.wait4`). Both
+summed) and the largest single process's max RSS and the CPU time (`os.wait4`, the build's
+reader processes included: `process_usage.py`). Both
 builds' row counts per config are checked against what the generator expects (and the
 splits against each other). The table goes to stdout; the last line is the throughput
 ratio new/old (input lines per second of wall time, and old/new CPU seconds: steadier when
@@ -39,7 +40,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from process_usage import measured  # noqa: E402
 from synthetic_dumps import (  # noqa: E402
     INFO_FILE,
     DumpCounts,
@@ -162,49 +163,6 @@ def cli_flags(source: Path) -> str:
         text=True,
     )
     return result.stdout
-
-
-def measured(
-    command: list[str], cwd: Path, env: dict[str, str]
-) -> tuple[int, float, float, float, float, str]:
-    """Run `command`; (return code, wall s, CPU s, peak tree RSS bytes, max process RSS
-    bytes, stderr tail).
-
-    The tree's RSS (the process and every descendant, summed) is polled every 50 ms with
-    psutil; the CPU time and the largest single process's max RSS come from `wait4` (the
-    child and the descendants it waited for), so no short peak is missed there.
-    """
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as errors:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errors
-        )
-        watched = psutil.Process(process.pid)
-        peak = 0
-        while True:
-            done, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if done:
-                break
-            total = 0
-            try:
-                members = [watched, *watched.children(recursive=True)]
-            except psutil.Error:
-                members = []
-            for member in members:
-                try:
-                    total += member.memory_info().rss
-                except psutil.Error:
-                    pass
-            peak = max(peak, total)
-            time.sleep(0.05)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        errors.seek(0)
-        # the last lines, without faulthandler's long list of extension modules
-        lines = [line for line in errors.read().splitlines() if "Extension modules:" not in line]
-        tail = "\n".join(lines[-30:])
-    cpu = usage.ru_utime + usage.ru_stime
-    return process.returncode, wall, cpu, peak, usage.ru_maxrss * 1024, tail
 
 
 def run_build(
