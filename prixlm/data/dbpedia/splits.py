@@ -355,7 +355,6 @@ def _stats(con: duckdb.DuckDBPyConnection, stats: dict[str, LanguageStats]) -> N
     """Complete `stats` (whose `removed_*` hold the counts of `texts` and `drawn`) from
     `rows`."""
     queries = {
-        "triples": "SELECT config, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1",
         "links": "SELECT subject_language, count(*) FROM rows WHERE kind = 'link' GROUP BY 1",
         # UNION (distinct rows), not count(DISTINCT ...): its sets stay outside the limit
         "entities": "SELECT config, count(*) FROM (SELECT config, subject_id AS iri "
@@ -364,12 +363,13 @@ def _stats(con: duckdb.DuckDBPyConnection, stats: dict[str, LanguageStats]) -> N
     }
     for name, query in queries.items():
         _count(con, stats, name, query)
-    for language_stats in stats.values():
-        language_stats.removed_length -= language_stats.removed_inverse  # texts - drawn
-        language_stats.removed_inverse -= language_stats.triples  # drawn - triples
     query = "SELECT config, split, count(*) FROM rows WHERE kind = 'triple' GROUP BY 1, 2"
     for language, split, count in con.execute(query).fetchall():
         stats[language].splits[split] = count
+    for language_stats in stats.values():
+        language_stats.triples = sum(language_stats.splits.values())
+        language_stats.removed_length -= language_stats.removed_inverse  # texts - drawn
+        language_stats.removed_inverse -= language_stats.triples  # drawn - triples
 
 
 __all__ = [
