@@ -40,6 +40,7 @@ from babel import Locale, localedata
 from tqdm.auto import tqdm
 
 from prixlm.atomic_output import atomic_folder, check_parent
+from prixlm.cli import DefaultsHelpFormatter
 from prixlm.data.cldr.cldr_facts import (
     Entity,
     Fact,
@@ -60,7 +61,6 @@ from prixlm.data.cldr.dump_format import (
     mappingbased_objects_file,
     resource_iri,
 )
-from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 
 __all__ = [
     "LICENSE",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import check_parent
+from prixlm.cli import DefaultsHelpFormatter
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
@@ -44,7 +45,6 @@ from prixlm.data.dbpedia.engine import (
     lengths,
     memory_errors,
 )
-from prixlm.data.dbpedia.help_format import DefaultsHelpFormatter
 from prixlm.data.dbpedia.output import (
     CARD,
     DEFAULT_MAX_SHARD_BYTES,

@@ -1,0 +1,80 @@
+"""What every command line of the package shares: the `--help` format and one `error:` line.
+
+A user's mistake (a wrong path, an unknown config, a full disk) ends in one line on stderr
+that names the argument or the file, and exit status 2, never a traceback::
+
+    def main(argv=None) -> int:
+        args = build_parser().parse_args(argv)
+        with user_errors():
+            ...
+        return 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# errno values that mean "the disk (or a quota, or a file-size limit) is full"
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class UsageError(Exception):
+    """A mistake in the arguments or inputs; the message names the argument or file."""
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """`ArgumentDefaultsHelpFormatter` that says `(required)` for required options and leaves
+    out `(default: None)` (such options say in their help what their absence means); the
+    description and epilog keep their line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required:
+            return f"{text} (required)"
+        if action.default is None or action.default is argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action) or text
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for an I/O error: what happened and to which path."""
+    path = error.filename or ""
+    if error.errno in _DISK_FULL:
+        what = "no space left on the device (or a file-size limit reached)"
+    else:
+        what = error.strerror or str(error)
+    return f"{path}: {what}" if path else what
+
+
+@contextmanager
+def user_errors(*extra: type[BaseException]) -> Iterator[None]:
+    """Turn a user's mistake into `error: <message>` on stderr and `SystemExit(2)`.
+
+    Caught: `UsageError`, `OSError` (missing files, permissions, a full disk) and the
+    exception types in `extra`. Anything else is a bug and keeps its traceback.
+    """
+    try:
+        yield
+    except UsageError as error:
+        _fail(str(error), error)
+    except OSError as error:
+        _fail(describe_os_error(error), error)
+    except extra as error:  # type: ignore[misc]
+        _fail(str(error), error)
+
+
+def _fail(message: str, cause: BaseException) -> None:
+    if len(message) > 2000:  # an input echoed whole (a 1 MB line) helps nobody
+        message = message[:2000] + f"… ({len(message) - 2000} more characters)"
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2) from cause
+
+
+__all__ = ["DefaultsHelpFormatter", "UsageError", "describe_os_error", "user_errors"]
