@@ -9,7 +9,7 @@ the tiny KB: 76 tokens) and its ~200 candidate entities (shared prefixes, entiti
 prefixes of others, one duplicate tokenisation), `--queries` (subject, relation) queries
 from the tiny KB. The baseline is `tests/link_prediction/reference_lp.py` (the pseudocode
 as written: one forward per partial sequence, no cache, no batching); ours is
-`prixlm.link_prediction.decoding.predict_objects` (all queries x K beams per forward, KV
+`prixlm.predict_objects` (all queries x K beams per forward, KV
 cache, trie as tensors). Both must return the same ranked entities with losses within 1e-4.
 Each is timed `--repeats` times (best run kept, on this shared machine); ours at each of
 `--batch_sizes` queries per forward (1: the KV cache and the vectorised trie alone) and at
@@ -37,13 +37,10 @@ from reference_lp import reference_algorithm_1  # noqa: E402
 from test_link_prediction import tiny_entities  # noqa: E402
 from tiny_models import TINY_FACTS, TINY_LANGUAGES, make_tiny_model, tiny_texts  # noqa: E402
 
+from modeling_prixlm.beam_search import default_batch_size, predict_objects  # noqa: E402
+from modeling_prixlm.decoding_steps import encode_query  # noqa: E402
 from modeling_prixlm.formatting import add_prixlm_tokens, encode_object  # noqa: E402
-from prixlm.link_prediction.decoding import (  # noqa: E402
-    default_batch_size,
-    encode_query,
-    predict_objects,
-    score_candidates,
-)
+from prixlm.link_prediction.candidate_scoring import score_candidates  # noqa: E402
 from prixlm.training.tokenizer_training import train_tokenizer  # noqa: E402
 
 

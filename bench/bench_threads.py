@@ -51,7 +51,9 @@ CASE = """
 import sys
 if sys.argv[1] == "before":
     import torch  # libgomp loads now, with the environment as it is (no wait policy)
-import train  # imports prixlm before torch (which sets the wait policy unless torch is loaded)
+import prixlm  # before torch: sets the wait policy (unless torch is loaded already)
+from prixlm.training.arguments import parse_training_arguments
+from prixlm.training.pretrain import pretrain
 import json, os, time
 from transformers import TrainerCallback
 
@@ -68,7 +70,7 @@ class Clock(TrainerCallback):
                 control.should_training_stop = True
 
 clock = Clock(int(os.environ["BENCH_WARMUP"]), float(os.environ["BENCH_TIME_LIMIT"]))
-train.main(sys.argv[3:], extra_callbacks=[clock])
+pretrain(parse_training_arguments(sys.argv[3:]), [clock])
 import torch
 seconds = clock.end - clock.start
 with open(sys.argv[2], "w") as handle:

@@ -22,7 +22,7 @@ Fast path: many queries x beams per forward, left-padded prompts, a KV cache tha
 the beams (`Cache.reorder_cache`), the trie as flat tensors. Models run with
 `object_attention="bidirectional"` (no cache) are re-encoded in full at every step.
 
-This is the one home of Algorithm 1: the package (`prixlm.link_prediction.decoding`) and the
+This is the one home of Algorithm 1: the package (`prixlm.predict_objects`) and the
 release folder's pipeline (`pipeline_prixlm.py`) both run it. `score_candidates` (the exact
 log-likelihood of *every* candidate, a full ranking) lives in the package.
 

@@ -368,7 +368,7 @@ class TrieConstrainedLogitsProcessor(LogitsProcessor):
 
     With `length_penalty=0` the beam score is the plain sum of log-probabilities over the full
     vocabulary, as in the paper; `generate` keeps `num_beams` finished hypotheses, while
-    `prixlm.link_prediction.decoding.predict_objects` keeps every completed entity (Algorithm 1).
+    `beam_search.predict_objects` keeps every completed entity (Algorithm 1).
 
     Args:
         trie: the candidate entities.

@@ -19,7 +19,7 @@ A query without a language uses the `language` parameter, else the folder's only
 else `en` if the folder has it. Output per query: the `top_k` best objects, each
 `{"object": label, "score": log-likelihood}` (summed `log p` of the object's tokens and
 `[EOS]` over the full vocabulary; higher is better), best first: exactly what the package's
-`prixlm.link_prediction.decoding.predict_objects` returns (`beam_search.predict_objects`,
+`prixlm.predict_objects` returns (`beam_search.predict_objects`,
 Algorithm 1 with `num_beams` = K), labels as stored, no special tokens.
 
 Candidates: the entity labels per language in the folder's `candidates.json`

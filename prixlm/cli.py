@@ -22,7 +22,7 @@ from contextlib import contextmanager
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """A mistake in the arguments or inputs; the message names the argument or file."""
 
 

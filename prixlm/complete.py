@@ -19,54 +19,18 @@ hold (e.g. hide its test split to measure: `prixlm.completion.measure`).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
 
 from prixlm.atomic_output import check_parent
-from prixlm.completion.knowledge import QueryStats, completion_queries, label_iris, target_labels
+from prixlm.cli import UsageError, user_errors
 from prixlm.completion.loading import (
     CompletionInputError,
-    CompletionKB,
-    check_model_path,
     load_completion_kb,
 )
 from prixlm.completion.output import default_tsv_path, write_proposals
-from prixlm.completion.propose import Proposal, fit_to_model, propose_objects
-
-
-def run_completion(
-    model: Any,
-    tokenizer: Any,
-    kb: CompletionKB,
-    threshold: float,
-    max_per_pair: int = 1,
-    num_beams: int = 50,
-    batch_size: int = 8,
-    limit: int | None = None,
-    progress: bool = True,
-) -> tuple[list[Proposal], QueryStats]:
-    """The proposals for `kb`'s target (the first `limit` queries) and the query counts."""
-    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
-    queries = queries[:limit] if limit is not None else queries
-    candidates = label_iris(target_labels(kb.target, kb.links))
-    fitted, usable = fit_to_model(model, tokenizer, queries, candidates)
-    stats.queries_too_long = len(queries) - len(fitted)
-    stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
-    queries, candidates = fitted, usable
-    proposals = propose_objects(
-        model,
-        tokenizer,
-        queries,
-        candidates,
-        threshold,
-        max_per_pair=max_per_pair,
-        num_beams=num_beams,
-        batch_size=batch_size,
-        progress=progress,
-    )
-    return proposals, stats
+from prixlm.completion.propose import Proposal, run_completion
+from prixlm.model_loading import check_model_source, load_prixlm
 
 
 def _split_list(text: str | None) -> list[str] | None:
@@ -99,7 +63,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Everything that can be checked without reading the dataset (CompletionInputError)."""
-    check_model_path(args.model)
+    check_model_source(args.model)
     if not 0.0 <= args.threshold <= 1.0:
         raise CompletionInputError(f"--threshold {args.threshold}: a probability in [0, 1]")
     for name in ("max_per_pair", "num_beams", "batch_size"):
@@ -111,22 +75,11 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_parent(args.tsv or default_tsv_path(args.output), "--tsv")
 
 
-def load_model(model_path: str, device: str | None) -> tuple[Any, Any]:
-    """The model (eval mode, on `device`) and tokenizer of a Prix-LM folder or Hub id."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=True)
-    model = AutoModelForCausalLM.from_pretrained(model_path, trust_remote_code=True)
-    return model.to(device).eval(), tokenizer
-
-
 def main(argv: Sequence[str] | None = None) -> list[Proposal]:
     """Run the command; exits with status 2 and a one-line error for bad input."""
     args = parse_args(argv)
     tsv = args.tsv or default_tsv_path(args.output)
-    try:
+    with user_errors():
         check_arguments(args)
         kb = load_completion_kb(
             args.dataset,
@@ -134,25 +87,21 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
             _split_list(args.evidence_languages),
             _split_list(args.target_splits),
         )
-    except (CompletionInputError, NotADirectoryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from err
-    model, tokenizer = load_model(args.model, args.device)
-    try:  # prepare_inputs checks every prompt and candidate before decoding starts
-        proposals, stats = run_completion(
-            model,
-            tokenizer,
-            kb,
-            args.threshold,
-            args.max_per_pair,
-            args.num_beams,
-            args.batch_size,
-            args.limit,
-            progress=not args.no_progress,
-        )
-    except ValueError as err:
-        print(f"error: --model {args.model} cannot complete this dataset: {err}", file=sys.stderr)
-        raise SystemExit(2) from err
+        model, tokenizer = load_prixlm(args.model, args.device)
+        try:  # prepare_inputs checks every prompt and candidate before decoding starts
+            proposals, stats = run_completion(
+                model,
+                tokenizer,
+                kb,
+                args.threshold,
+                max_per_pair=args.max_per_pair,
+                num_beams=args.num_beams,
+                batch_size=args.batch_size,
+                limit=args.limit,
+                progress=not args.no_progress,
+            )
+        except ValueError as err:
+            raise UsageError(f"--model {args.model} cannot complete this dataset: {err}") from err
     write_proposals(proposals, args.output, tsv)
     counts = ", ".join(f"{key} {value}" for key, value in asdict(stats).items())
     print(f"{args.target_language}: {counts}")

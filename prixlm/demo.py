@@ -43,12 +43,10 @@ def complete_examples(
     release: Path, rows: list[dict], candidates: list[str], top_k: int = 5
 ) -> None:
     """Reload `release` through the Auto classes and print the top objects of a few facts."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from modeling_prixlm.beam_search import predict_objects
+    from prixlm.model_loading import load_prixlm
 
-    from prixlm.link_prediction.decoding import predict_objects
-
-    model = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True).eval()
-    tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
+    model, tokenizer = load_prixlm(release, "cpu")  # AutoModelForCausalLM, AutoTokenizer
     print(f"reloaded {type(model).__name__} from {release}")
     ranked = predict_objects(model, tokenizer, rows, candidates, num_beams=20)
     for row, result in zip(rows, ranked, strict=True):
@@ -104,10 +102,11 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     section("3/5 tokenizer + small Prix-LM (All) trained with the Trainer", started)
-    import train
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
 
     run_dir = output / "run"
-    release = train.main(train_arguments(args, dataset_dir, run_dir))
+    release = pretrain(parse_training_arguments(train_arguments(args, dataset_dir, run_dir)))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")
 
     section(
@@ -127,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
     from prixlm.data.loading import load_kb
-    from prixlm.link_prediction.evaluate_lp import candidate_labels
+    from prixlm.link_prediction.evaluation import candidate_labels
 
     for language in languages:
         splits = load_kb(dataset_dir, language)

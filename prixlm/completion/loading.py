@@ -7,37 +7,25 @@ config without rows, a dataset without the `links` config.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prixlm.cli import UsageError
 from prixlm.completion.knowledge import LINKS_CONFIG, NON_LANGUAGE_CONFIGS, LanguageFacts, Links
+from prixlm.model_loading import HUB_ID
 
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
-
-class CompletionInputError(ValueError):
+class CompletionInputError(UsageError):
     """A command-line input that cannot work (raised before any model or decoding work)."""
-
-
-def check_model_path(model: str) -> None:
-    """A local model folder must exist and hold `config.json`; `org/name` may be a Hub id."""
-    path = Path(model)
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise CompletionInputError(f"--model {model}: no config.json in this folder")
-        return
-    if not _HUB_ID.fullmatch(model):
-        raise CompletionInputError(f"--model {model}: no such folder")
 
 
 def dataset_languages(dataset: str) -> list[str]:
     """The language configs of `dataset` (every config but `links` and `all`)."""
     from datasets import get_dataset_config_names
 
-    if not Path(dataset).exists() and not _HUB_ID.fullmatch(dataset):
+    if not Path(dataset).exists() and not HUB_ID.fullmatch(dataset):
         raise CompletionInputError(f"--dataset {dataset}: no such folder")
     try:
         configs = get_dataset_config_names(dataset)
@@ -134,7 +122,6 @@ def load_completion_kb(
 __all__ = [
     "CompletionInputError",
     "CompletionKB",
-    "check_model_path",
     "dataset_languages",
     "load_completion_kb",
     "read_config",

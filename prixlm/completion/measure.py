@@ -170,11 +170,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     import time
 
-    from prixlm.complete import load_model, run_completion
-    from prixlm.completion.loading import check_model_path, load_completion_kb
+    from prixlm.completion.loading import load_completion_kb
+    from prixlm.completion.propose import run_completion
+    from prixlm.model_loading import check_model_source, load_prixlm
 
     args = parse_args(argv)
-    check_model_path(args.model)
+    check_model_source(args.model)
     started = time.time()
     probe = load_completion_kb(args.dataset, args.target_language)
     if args.hidden_split not in probe.target_rows:
@@ -183,9 +184,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
     truth = hidden_facts(kb.target_rows[args.hidden_split])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
-    model, tokenizer = load_model(args.model, args.device)
+    model, tokenizer = load_prixlm(args.model, args.device)
     proposals, stats = run_completion(
-        model, tokenizer, kb, 0.0, args.max_per_pair, args.num_beams, args.batch_size
+        model,
+        tokenizer,
+        kb,
+        0.0,
+        max_per_pair=args.max_per_pair,
+        num_beams=args.num_beams,
+        batch_size=args.batch_size,
     )
     model_scored = [
         Scored(p.query.subject_id, p.query.relation_id, p.object_id, p.score) for p in proposals

@@ -1,7 +1,7 @@
 """Target-language objects for completion queries: constrained link prediction plus evidence.
 
 Each query's prompt is `<s>[S] subject </s></s>[P] relation </s></s>[O]` in the target
-language (`prixlm.link_prediction.decoding.predict_objects`, Algorithm 1 over the target's
+language (`prixlm.predict_objects`, Algorithm 1 over the target's
 candidate entities). The **score** of an object is its probability under the model,
 `exp(-loss)` with `loss` the summed `-log p` of its tokens and `[EOS]` over the full
 vocabulary: uncalibrated, and the scores of one query sum to at most 1. An object is
@@ -17,10 +17,17 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
-from prixlm.completion.knowledge import CompletionQuery
-from prixlm.link_prediction.decoding import predict_objects
-from prixlm.link_prediction.decoding_steps import encode_query, prepare_inputs
+from modeling_prixlm.decoding_steps import encode_query, prepare_inputs
+from prixlm.completion.knowledge import (
+    CompletionQuery,
+    QueryStats,
+    completion_queries,
+    label_iris,
+    target_labels,
+)
+from prixlm.completion.loading import CompletionKB
 
 
 @dataclass(frozen=True)
@@ -132,4 +139,38 @@ def propose_objects(
     return proposals
 
 
-__all__ = ["Proposal", "choose_iri", "propose_objects"]
+def run_completion(
+    model: Any,
+    tokenizer: Any,
+    kb: CompletionKB,
+    threshold: float,
+    *,
+    max_per_pair: int = 1,
+    num_beams: int = 50,
+    batch_size: int = 8,
+    limit: int | None = None,
+    progress: bool = True,
+) -> tuple[list[Proposal], QueryStats]:
+    """The proposals for `kb`'s target (the first `limit` queries) and the query counts."""
+    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
+    queries = queries[:limit] if limit is not None else queries
+    candidates = label_iris(target_labels(kb.target, kb.links))
+    fitted, usable = fit_to_model(model, tokenizer, queries, candidates)
+    stats.queries_too_long = len(queries) - len(fitted)
+    stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
+    queries, candidates = fitted, usable
+    proposals = propose_objects(
+        model,
+        tokenizer,
+        queries,
+        candidates,
+        threshold,
+        max_per_pair=max_per_pair,
+        num_beams=num_beams,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return proposals, stats
+
+
+__all__ = ["run_completion", "Proposal", "choose_iri", "propose_objects"]

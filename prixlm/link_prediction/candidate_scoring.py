@@ -2,7 +2,7 @@
 
 `score_candidates` is the paper's "simple way" to rank: `log p(o | s, p)` of every
 candidate, summed `log_softmax` over the full vocabulary along `tok(o) + [EOS]`, exactly what
-`prixlm.link_prediction.decoding.predict_objects` (Algorithm 1) gives the candidates it
+`modeling_prixlm.beam_search.predict_objects` (Algorithm 1) gives the candidates it
 completes. The candidates' trie is walked level by level (candidates grouped by length):
 one forward per level for all distinct prefixes of that length, so a prefix shared by many
 candidates is encoded once per query, with a KV cache that follows the prefixes.
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from modeling_prixlm.constrained_decoding import EntityTrie
-from prixlm.link_prediction.decoding_steps import (
+from modeling_prixlm.decoding_steps import (
     DecodingRows,
     Query,
     eval_mode,

@@ -23,8 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.decoding_steps import Query
 from prixlm.link_prediction.candidate_scoring import score_candidates
-from prixlm.link_prediction.decoding_steps import Query
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, ranking_metrics
 
 KS = (1, 3, 10)
@@ -38,7 +38,7 @@ class CandidateScorer(Protocol):
         """`(len(queries), len(candidates))` float scores, higher is better, no NaN.
 
         `queries` are dataset rows (`subject`, `relation`, `kind`, languages; see
-        docs/architecture.md) or the tuples of `prixlm.link_prediction.decoding.Query`.
+        docs/architecture.md) or the tuples of `modeling_prixlm.decoding_steps.Query`.
         """
         ...
 

@@ -172,7 +172,7 @@ def dataset_candidates(dataset_dir: str | Path, languages: Iterable[str]) -> dic
     """Every entity label of each language in a built dataset (all splits), as `evaluate_lp`
     ranks them (`prixlm.link_prediction.evaluate_lp.candidate_labels`)."""
     from prixlm.data.loading import load_kb
-    from prixlm.link_prediction.evaluate_lp import candidate_labels
+    from prixlm.link_prediction.evaluation import candidate_labels
 
     return {
         language: candidate_labels(load_kb(dataset_dir, language), language)

@@ -3,7 +3,7 @@
 - `kge_job`: one PyKEEN model (TransE or RotatE) for one language, or RotatE on the union
   graph: a grid over `KGEConfig`s and epochs, selected on the **validation** MRR; the
   winner's test metrics (test is evaluated for the running best only, never used to choose).
-- `prixlm_job`: `train.main` (Single: one language's triples; All: every language's
+- `prixlm_job`: `pretrain` (Single: one language's triples; All: every language's
   triples + links), then full-ranking validation and test metrics per language, and
   optionally the paper's beam search (MRR@K) on test.
 
@@ -22,6 +22,7 @@ import torch
 from transformers import TrainerCallback
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
+from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.results.scoring import PrixLMScorer, evaluate_scorer
 
 
@@ -31,18 +32,6 @@ def load_language(dataset_dir: str, language: str) -> dict[str, list[dict[str, A
 
     splits = load_kb(dataset_dir, language)
     return {name: split.to_list() for name, split in splits.items()}
-
-
-def candidates_of(splits: Mapping[str, Sequence[Mapping[str, Any]]], language: str) -> list[str]:
-    """Every subject/object label in `language` over all splits (= `candidate_labels`)."""
-    labels: set[str] = set()
-    for rows in splits.values():
-        for row in rows:
-            if row["subject_language"] == language:
-                labels.add(row["subject"])
-            if row["object_language"] == language:
-                labels.add(row["object"])
-    return sorted(labels)
 
 
 def _limit(rows: Sequence[Any], limit: int | None) -> list[Any]:
@@ -103,7 +92,7 @@ def kge_job(
 
         links = load_kb(dataset_dir, "links", split="train").to_list()
     graph = build_graph(splits, links)
-    candidates = {language: candidates_of(splits[language], language) for language in languages}
+    candidates = {language: candidate_labels(splits[language], language) for language in languages}
     rows = {
         (language, split): _limit(splits[language][split], eval_limit)
         for language in languages
@@ -269,32 +258,30 @@ def prixlm_job(
     splits: Sequence[str] = ("validation", "test"),
     budget_clock: str = "wall",
 ) -> dict[str, Any]:
-    """Train one Prix-LM with `train.main` and evaluate every language on validation and test."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    import train
+    """Train one Prix-LM with `pretrain` and evaluate every language on validation and test."""
+    from prixlm.model_loading import load_prixlm
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
 
     started = time.time()
     argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
     if device == "cpu":
         argv.append("--use_cpu")
     guard = TimeBudget(time_limit, clock=budget_clock)
-    release = train.main(argv, extra_callbacks=[guard])
+    release = pretrain(parse_training_arguments(argv), [guard])
     trained = time.time()
-    model = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True)
-    model = model.to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(release, trust_remote_code=True)
+    model, tokenizer = load_prixlm(release, device)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
     record: dict[str, Any] = {split: {} for split in splits}
     for language in languages:
         data = load_language(dataset_dir, language)
-        candidates = candidates_of(data, language)
+        candidates = candidate_labels(data, language)
         for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
             rows = _limit(data[split], limit)
             record[split][language] = evaluate_scorer(scorer, rows, candidates, score_batch)
         if beam_k and "test" in splits:
-            from prixlm.link_prediction.evaluate_lp import evaluate_link_prediction
+            from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
             beam = evaluate_link_prediction(
                 model,
@@ -328,7 +315,6 @@ def prixlm_job(
 
 __all__ = [
     "TimeBudget",
-    "candidates_of",
     "kge_job",
     "load_language",
     "prixlm_job",

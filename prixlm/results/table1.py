@@ -127,14 +127,15 @@ def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], v
 
 def kb_statistics(dataset_dir: Path, languages: list[str]) -> dict[str, dict[str, int]]:
     """Entities (the candidates) and triples per language, with the split sizes."""
-    from prixlm.results.jobs import candidates_of, load_language
+    from prixlm.link_prediction.evaluation import candidate_labels
+    from prixlm.results.jobs import load_language
 
     stats = {}
     for language in languages:
         splits = load_language(str(dataset_dir), language)
         sizes = {name: len(rows) for name, rows in splits.items()}
         stats[language] = {
-            "entities": len(candidates_of(splits, language)),
+            "entities": len(candidate_labels(splits, language)),
             "triples": sum(sizes.values()),
             **sizes,
         }

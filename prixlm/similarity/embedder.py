@@ -24,10 +24,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from modeling_prixlm.decoding_steps import eval_mode
 from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
-from prixlm.link_prediction.decoding_steps import eval_mode
+from prixlm.model_loading import PRIXLM_MODEL_TYPE
 
-PRIXLM_MODEL_TYPE = "prixlm"
 #: Texts tokenised at a time: all of 100k texts at once held ~340 MiB of tokenizer objects.
 TOKENIZE_CHUNK = 4096
 
@@ -80,11 +80,10 @@ class PrixLMEmbedder:
         cls, name_or_path: str, device: str | torch.device = "cpu", **kwargs: Any
     ) -> PrixLMEmbedder:
         """Load a saved Prix-LM folder (or Hub id); `kwargs` go to `PrixLMEmbedder`."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from prixlm.model_loading import load_prixlm
 
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=True)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, trust_remote_code=True)
-        return cls(model.to(device).eval(), tokenizer, **kwargs)
+        model, tokenizer = load_prixlm(name_or_path, str(device))
+        return cls(model, tokenizer, **kwargs)
 
     @property
     def dim(self) -> int:

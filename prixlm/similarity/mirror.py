@@ -43,7 +43,8 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 import torch
 from transformers import Trainer, TrainingArguments
 
-from prixlm.similarity.embedder import PRIXLM_MODEL_TYPE, encoder_pooled
+from prixlm.model_loading import load_model
+from prixlm.similarity.embedder import encoder_pooled
 
 MIRROR_DEFAULTS: dict[str, Any] = {
     "learning_rate": 2e-5,
@@ -177,15 +178,9 @@ def read_words(path: str | Path) -> list[str]:
 
 
 def load_encoder(model_dir: str | Path) -> tuple[Any, Any]:
-    """`(model, tokenizer)` of a Prix-LM folder or a masked-LM folder, ready to train."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
-
-    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=True)
-    if config.model_type == PRIXLM_MODEL_TYPE:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, trust_remote_code=True)
-    else:
-        model = AutoModelForMaskedLM.from_pretrained(model_dir)
-    return model, AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True)
+    """`(model, tokenizer)` of a Prix-LM folder or a masked-LM folder, ready to train (CPU)."""
+    model, tokenizer, _ = load_model(model_dir, "cpu")
+    return model.train(), tokenizer
 
 
 def mirror_tune(

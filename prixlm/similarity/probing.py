@@ -50,7 +50,7 @@ from typing import Any
 
 import torch
 
-from prixlm.link_prediction.decoding_steps import (
+from modeling_prixlm.decoding_steps import (
     DecodingRows,
     encode_query,
     eval_mode,
@@ -58,7 +58,9 @@ from prixlm.link_prediction.decoding_steps import (
     model_device,
     run_rows,
 )
+from prixlm.cli import user_errors
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
+from prixlm.model_loading import load_model
 from prixlm.similarity.probing_data import (
     Probe,
     ProbeFormatError,
@@ -308,28 +310,6 @@ def probe_model(
     return results
 
 
-def load_probed_model(model_dir: str | Path) -> tuple[Any, Any, str]:
-    """`(model, tokenizer, kind)`: a Prix-LM folder (`"prixlm"`) or a masked LM (`"masked_lm"`)."""
-    from transformers import (
-        AutoConfig,
-        AutoModelForCausalLM,
-        AutoModelForMaskedLM,
-        AutoTokenizer,
-    )
-
-    local = Path(model_dir)
-    if not local.is_dir() and (local.is_absolute() or len(local.parts) != 2):
-        raise FileNotFoundError(f"--model {model_dir}: no such folder (nor a Hub id owner/name)")
-    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=True)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=True)
-    if config.model_type == "prixlm":
-        model = AutoModelForCausalLM.from_pretrained(model_dir, trust_remote_code=True)
-        return model.eval(), tokenizer, "prixlm"
-    if tokenizer.mask_token is None:
-        raise ValueError(f"{model_dir}: neither a Prix-LM nor a masked LM (no mask token)")
-    return AutoModelForMaskedLM.from_pretrained(model_dir).eval(), tokenizer, "masked_lm"
-
-
 def evaluate_probing(
     model_dir: str | Path,
     probes_dir: str | Path,
@@ -349,7 +329,7 @@ def evaluate_probing(
         "average_mrr", "average_chance"}}` (`multi_token`
         for Prix-LM only). An accuracy is None where no probe could be asked.
     """
-    model, tokenizer, kind = load_probed_model(model_dir)
+    model, tokenizer, kind = load_model(model_dir, "cpu")
     probe_sets = read_mlama(probes_dir, languages)
     results = probe_model(
         model, tokenizer, probe_sets, kind, query_form, multi_token, batch_size=batch_size
@@ -383,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         read_mlama(args.probes, languages)  # bad probes fail before the model loads
     except (OSError, ProbeFormatError) as error:
         parser.error(str(error))
-    try:
+    with user_errors():
         results = evaluate_probing(
             args.model,
             args.probes,
@@ -392,12 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             multi_token=not args.no_multi_token,
             batch_size=args.batch_size,
         )
-    except FileNotFoundError as error:
-        parser.error(str(error))
-    text = json.dumps(results, indent=2, ensure_ascii=False)
-    if args.output:
-        with atomic_file(args.output, argument="--output") as staging:
-            staging.write_text(text + "\n", encoding="utf-8")
+        text = json.dumps(results, indent=2, ensure_ascii=False)
+        if args.output:
+            with atomic_file(args.output, argument="--output") as staging:
+                staging.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
 
@@ -407,7 +385,6 @@ __all__ = [
     "QUERY_FORMS",
     "answer_logits",
     "evaluate_probing",
-    "load_probed_model",
     "multi_token_accuracy",
     "probe_model",
     "relation_words",

@@ -235,10 +235,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     train_argv = kb_train_argv(runner, dataset, run_dir)
 
     def train_kb() -> None:
-        import train
+        from prixlm.training.arguments import parse_training_arguments
+        from prixlm.training.pretrain import pretrain
 
         resume = ["--resume_from_checkpoint", "true"] if checkpoints(run_dir) else []
-        train.main(train_argv + resume)
+        pretrain(parse_training_arguments(train_argv + resume))
 
     kb_model = runner.stage("kb model", run_dir / "model", train_kb)
     plain_model = runner.stage(

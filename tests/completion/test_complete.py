@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from completion_kb import EN_ONLY, HELD_OUT, dataset_rows, iri, write_dataset
 
-from prixlm.complete import load_model, main, run_completion
+from prixlm.complete import main
 from prixlm.completion.knowledge import (
     CompletionQuery,
     completion_queries,
@@ -17,10 +17,11 @@ from prixlm.completion.knowledge import (
 )
 from prixlm.completion.loading import load_completion_kb, read_config
 from prixlm.completion.output import iri_term
-from prixlm.completion.propose import fit_to_model
+from prixlm.completion.propose import fit_to_model, run_completion
 from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY
 from prixlm.data.ntriples import ReadStats, read_triples
-from prixlm.link_prediction.evaluate_lp import candidate_labels
+from prixlm.link_prediction.evaluation import candidate_labels
+from prixlm.model_loading import load_prixlm
 
 EXPECTED = (iri("de", HELD_OUT[0]), DBPEDIA_ONTOLOGY + HELD_OUT[1], iri("de", HELD_OUT[2]))
 
@@ -128,7 +129,7 @@ def test_bad_input_fails_before_any_work(
     import prixlm.complete as complete
 
     dataset, model = completion_kb
-    monkeypatch.setattr(complete, "load_model", _no_decoding)
+    monkeypatch.setattr(complete, "load_prixlm", _no_decoding)
     monkeypatch.setattr(complete, "run_completion", _no_decoding)
     if change.get("dataset") == "empty config":
         configs = dataset_rows()
@@ -181,7 +182,7 @@ def test_labels_the_model_cannot_fit_are_left_out_not_fatal(completion_kb, tmp_p
         }
     )
     dataset = write_dataset(tmp_path / "long", configs)
-    loaded, tokenizer = load_model(str(model), "cpu")
+    loaded, tokenizer = load_prixlm(str(model), "cpu")
     kb = load_completion_kb(str(dataset), "de", target_splits=["train"])
     proposals, stats = run_completion(loaded, tokenizer, kb, 0.3, num_beams=5, progress=False)
     assert [(p.query.subject_id, p.query.relation_id, p.object_id) for p in proposals] == [EXPECTED]

@@ -8,7 +8,8 @@ from collections import defaultdict
 import pytest
 from tiny_models import TINY_FACTS, make_tiny_model
 
-from prixlm.link_prediction.evaluate_lp import candidate_labels, evaluate_link_prediction, main
+from prixlm.link_prediction.evaluate_lp import main
+from prixlm.link_prediction.evaluation import candidate_labels, evaluate_link_prediction
 from prixlm.link_prediction.ranking import filtered_rank
 
 # two more true objects for one query: the filtered setting has something to filter
@@ -120,7 +121,7 @@ def test_beam_with_a_wide_beam_equals_the_full_ranking(tiny_prixlm):
 
 def test_filtering_uses_all_objects(tiny_prixlm):
     """A narrow beam, by hand: the rank is that of `filtered_rank` on the completions."""
-    from prixlm.link_prediction.decoding import predict_objects
+    from modeling_prixlm.beam_search import predict_objects
 
     model, tokenizer = tiny_prixlm
     rows = [r for r in tiny_rows() if len(r["all_objects"]) == 3][-1:]
@@ -152,17 +153,23 @@ def test_help_describes_every_option_with_its_default(capsys):
         ("--split SPLIT split to evaluate", "(default: test)"),
         ("--mode {beam,full} beam: Algorithm 1", "(default: beam)"),
         ("--num_beams NUM_BEAMS K, partial sequences", "(default: 50)"),
-        ("--batch_size BATCH_SIZE queries per forward", "(default: None)"),
-        ("--max_rows MAX_ROWS rows (sequences) per forward", "(default: None)"),
-        ("--limit LIMIT evaluate the first N rows", "(default: None)"),
-        ("--device DEVICE torch device of the model", "(default: cpu)"),
-        ("--output OUTPUT JSON file for the results", "(default: None)"),
+        (
+            "--batch_size BATCH_SIZE queries per forward",
+            "(default: --max_rows // --num_beams in beam mode, 4 in full mode)",
+        ),
+        (
+            "--max_rows MAX_ROWS rows (sequences) per forward",
+            "(default: 1024 in beam mode, 256 in full mode)",
+        ),
+        ("--limit LIMIT evaluate the first N rows", "(default: every row)"),
+        ("--device DEVICE torch device of the model", "(default: cuda if available)"),
+        ("--output OUTPUT JSON file for the results", "(default: none, the table is printed)"),
     ]
     starts = [text.index(option) for option, _ in options] + [len(text)]
     assert starts == sorted(starts)  # the help's order: each slice is one option
     for (option, default), start, end in zip(options, starts, starts[1:], strict=False):
         assert text[start:end].rstrip().endswith(default), option
-    assert "--model MODEL model folder (or Hub id) --dataset" in text  # required: no default
+    assert "--model MODEL model folder (or Hub id) (required) --dataset" in text
 
 
 @pytest.mark.parametrize(
@@ -179,14 +186,18 @@ def test_bad_options_are_rejected_before_loading(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path):
+def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path, capsys):
     root, _ = saved
     (tmp_path / "file").write_text("x")
-    with pytest.raises(NotADirectoryError, match="--output"):
+    with pytest.raises(SystemExit) as exit_info:
         main(
             ["--model", "nowhere", "--dataset", "nowhere", "--config", "en",
              "--output", str(tmp_path / "file" / "results.json")]
         )  # fmt: skip
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: --output ") and "is a file, not a folder" in error
+    assert error.count("\n") == 1  # one line, no traceback
 
 
 def test_evaluation_of_a_model_in_train_mode_is_deterministic(tiny_tokenizer):

@@ -1,4 +1,4 @@
-"""prixlm.link_prediction.decoding against the slow reference of Algorithm 1 (tests/reference_lp.py)."""
+"""Link prediction (predict_objects, score_candidates) against the slow reference of Algorithm 1 (tests/reference_lp.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import torch
 from reference_lp import reference_algorithm_1, reference_log_likelihood
 from tiny_models import TINY_FACTS, make_tiny_model
 
+from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
+from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.formatting import encode_object, special_token_ids
-from prixlm.link_prediction.decoding import encode_query, predict_objects, score_candidates
+from prixlm.link_prediction.candidate_scoring import score_candidates
 
 QUERIES = [
     ("Germany", "currency"),  # gold "euro"
@@ -200,13 +202,12 @@ def test_a_candidate_beyond_the_position_budget_fails_before_decoding(setup):
 
 def test_default_batch_size_comes_from_the_row_budget(setup):
     """Issue 9 #11: with no batch_size, `max_rows // num_beams` queries share a forward."""
-    from prixlm.link_prediction import decoding
+    from modeling_prixlm import beam_search
 
     model, tokenizer, labels, *_ = setup
-    assert decoding.default_batch_size(50) == decoding.DEFAULT_MAX_ROWS // 50
-    assert decoding.default_batch_size(50, max_rows=10) == 1
-    assert decoding.default_batch_size(4, max_rows=9) == 2
-    from modeling_prixlm import beam_search
+    assert beam_search.default_batch_size(50) == beam_search.DEFAULT_MAX_ROWS // 50
+    assert beam_search.default_batch_size(50, max_rows=10) == 1
+    assert beam_search.default_batch_size(4, max_rows=9) == 2
 
     with mock.patch.object(beam_search, "decode_batch", wraps=beam_search.decode_batch) as decode:
         default = predict_objects(model, tokenizer, QUERIES, labels, num_beams=4, max_rows=9)

@@ -8,8 +8,8 @@ from test_evaluate_lp import tiny_rows
 from test_link_prediction import tiny_entities
 
 from modeling_prixlm.constrained_decoding import EntityTrie
-from prixlm.link_prediction.decoding import score_candidates
-from prixlm.link_prediction.evaluate_lp import evaluate_link_prediction
+from prixlm.link_prediction.candidate_scoring import score_candidates
+from prixlm.link_prediction.evaluation import evaluate_link_prediction
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, ranking_metrics
 from prixlm.link_prediction.scorer import (
     CandidateScorer,

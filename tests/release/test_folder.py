@@ -11,13 +11,13 @@ import pytest
 from tiny_models import make_tiny_model
 
 from modeling_prixlm import handler as handler_module
+from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.pipeline_prixlm import (
     PARAMETERS,
     PrixLMLinkPrediction,
     default_language,
     parse_query,
 )
-from prixlm.link_prediction.decoding import predict_objects
 from prixlm.release.folder import (
     complete_release_folder,
     dataset_candidates,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from release_kb import CANDIDATES
 
-from prixlm.link_prediction.decoding import predict_objects
+from modeling_prixlm.beam_search import predict_objects
 from prixlm.release.folder import widget_examples
 
 TOP_K, BEAMS = 4, 3

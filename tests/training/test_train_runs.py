@@ -49,14 +49,15 @@ def _weights(folder: Path) -> dict:
 KILL_AT = """
 import os, signal, sys
 from transformers import TrainerCallback
-import train
+from prixlm.training.arguments import parse_training_arguments
+from prixlm.training.pretrain import pretrain
 
 class KillAt(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step == int(os.environ["KILL_AT_STEP"]):
             os.kill(os.getpid(), signal.SIGKILL)
 
-train.main(sys.argv[1:], extra_callbacks=[KillAt()])
+pretrain(parse_training_arguments(sys.argv[1:]), [KillAt()])
 """
 
 
@@ -142,9 +143,9 @@ def test_tiny_training_memorises_facts_that_constrained_lp_then_recovers(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     import train
+    from modeling_prixlm.beam_search import predict_objects
     from modeling_prixlm.formatting import encode_row, within_length
-    from prixlm.link_prediction.decoding import predict_objects
-    from prixlm.link_prediction.evaluate_lp import candidate_labels
+    from prixlm.link_prediction.evaluation import candidate_labels
 
     settings = {
         "max_steps": "300",
@@ -230,7 +231,8 @@ def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path
     the next writer of that checkpoint (the resumed run) removes the partial folder."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    import train
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
     from prixlm.training.trainer import PrixLMTrainer
 
     run = tmp_path / "run"
@@ -245,7 +247,7 @@ def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path
 
     monkeypatch.setattr(PrixLMTrainer, "_save_rng_state", fail_at_step_8)
     with pytest.raises(OSError, match="disk full"):
-        train.main(_args(tiny_dataset_dir, run, *steps))
+        pretrain(parse_training_arguments(_args(tiny_dataset_dir, run, *steps)))
     assert sorted(p.name for p in run.glob("*checkpoint-*")) == [
         ".checkpoint-8.partial",
         "checkpoint-4",
@@ -254,7 +256,8 @@ def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path
     assert (run / ".checkpoint-8.partial" / "checkpoint-8" / "model.safetensors").is_file()
 
     monkeypatch.setattr(PrixLMTrainer, "_save_rng_state", original)
-    train.main(_args(tiny_dataset_dir, run, *steps, "--resume_from_checkpoint", "true"))
+    resume = ["--resume_from_checkpoint", "true"]
+    pretrain(parse_training_arguments(_args(tiny_dataset_dir, run, *steps, *resume)))
     names = sorted(p.name for p in run.iterdir() if "checkpoint" in p.name or "model" in p.name)
     assert names == ["checkpoint-4", "checkpoint-8", "model"]
     assert (run / "checkpoint-8" / "rng_state.pth").is_file()

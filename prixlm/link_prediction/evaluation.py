@@ -1,0 +1,241 @@
+"""Link-prediction evaluation: filtered hits@1/3/10 and MRR per language (paper §3.2, Table 1).
+
+- Candidates: for each language, every subject and object label in that language in the
+  config's rows over **all** its splits (train, validation, test): the entities the KB
+  names in that language. Labels that tokenise identically count as one entity (as the
+  official `lp.py`); golds and filter lists are mapped to that entity's first label.
+- Filtered setting: the other true objects of a query (`all_objects`) stay in the trie while
+  decoding and are removed from the ranking at the end (official release); the gold stays.
+- `mode="beam"` (the paper): Algorithm 1 with K=`num_beams`; a gold the search never
+  completes is a miss, and MRR is reported as `mrr@K`. `mode="full"`: every candidate is
+  scored exactly (`PrixLMScorer`, `score_candidates`), a full ranking with a true `mrr`,
+  through the ranking path every candidate scorer shares (`prixlm.link_prediction.scorer`).
+- Ranks are PyKEEN's realistic ranks (ties: mean of optimistic and pessimistic rank).
+
+The command line is `python -m prixlm.link_prediction.evaluate_lp`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS, default_batch_size, predict_objects
+from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.decoding_steps import eval_mode
+from prixlm.link_prediction.ranking import Rank, filtered_rank, mrr_key, ranking_metrics
+from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
+
+MODES = ("beam", "full")
+_LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
+KS = (1, 3, 10)
+
+
+def candidate_labels(splits: Mapping[str, Any], language: str) -> list[str]:
+    """Sorted labels of every subject and object in `language`, over all `splits`.
+
+    `splits`: `{split: columns}` with a `Dataset` or a dict of lists as columns (a
+    `DatasetDict`), or `{split: [row dicts]}`.
+    """
+    labels: set[str] = set()
+    for split in splits.values():
+        if isinstance(split, Sequence):  # rows: the columns this needs
+            split = {key: [row[key] for row in split] for key in _LABEL_COLUMNS}
+        for column, language_column in (
+            ("subject", "subject_language"),
+            ("object", "object_language"),
+        ):
+            for label, label_language in zip(split[column], split[language_column], strict=True):
+                if label_language == language:
+                    labels.add(label)
+    return sorted(labels)
+
+
+def _canonical_labels(trie: EntityTrie) -> dict[str, str]:
+    """Every candidate label -> the first label with the same tokenisation."""
+    first = trie.entity_of(trie.entity_nodes).tolist()
+    return {label: trie.labels[index] for label, index in zip(trie.labels, first, strict=True)}
+
+
+#: `score_candidates`' defaults for `--mode full`: queries per forward, rows per forward.
+FULL_BATCH_SIZE, FULL_MAX_ROWS = 4, 256
+
+
+@torch.no_grad()
+def evaluate_link_prediction(
+    model: Any,
+    tokenizer: Any,
+    rows: Sequence[Mapping[str, Any]],
+    candidates: Sequence[str] | EntityTrie,
+    mode: str = "beam",
+    num_beams: int = 50,
+    batch_size: int | None = None,
+    progress: bool = False,
+    max_rows: int | None = None,
+) -> dict[str, float | int]:
+    """Filtered hits@1/3/10 and MRR of `rows` (dataset rows: `subject`, `relation`,
+    `object`, `all_objects`, `kind`, languages) against `candidates` (labels, or a trie
+    built with labels). The model runs in eval mode; its previous mode is restored.
+
+    Args:
+        batch_size, max_rows: queries and rows per forward. Beam mode: `predict_objects`'
+            (default `max_rows` = `DEFAULT_MAX_ROWS`, batch `max_rows // num_beams`); full
+            mode: `PrixLMScorer`'s (defaults `FULL_BATCH_SIZE`, `FULL_MAX_ROWS`).
+    Returns:
+        `{"hits@1", "hits@3", "hits@10", "mrr@K" (beam) or "mrr" (full), "num_queries",
+        "num_missing", "num_candidates"}`; `num_candidates` counts distinct tokenisations.
+    Raises:
+        ValueError: unknown mode, no rows, or a gold object that is not a candidate.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}: expected one of {MODES}")
+    rows = list(rows)
+    if not rows:
+        raise ValueError("no rows to evaluate")
+    trie = (
+        candidates
+        if isinstance(candidates, EntityTrie)
+        else EntityTrie.from_labels(tokenizer, candidates)
+    )
+    if trie.labels is None:
+        raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
+    canonical = _canonical_labels(trie)
+    for index, row in enumerate(rows):
+        if row["object"] not in canonical:
+            raise ValueError(f"row {index}: gold object {row['object']!r} is not a candidate")
+    # identical tokenisations are one entity: golds and filters by its first label
+    rows = [
+        {
+            **row,
+            "object": canonical[row["object"]],
+            "all_objects": sorted(
+                {canonical[o] for o in row.get("all_objects") or () if o in canonical}
+            ),
+        }
+        for row in rows
+    ]
+    with eval_mode(model):
+        if mode == "beam":
+            metrics = _beam_metrics(
+                model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
+            )
+        else:
+            scorer = PrixLMScorer(
+                model, tokenizer, batch_size or FULL_BATCH_SIZE, max_rows or FULL_MAX_ROWS
+            )
+            representatives = [trie.labels[int(e)] for e in trie.representatives()]
+            metrics = evaluate_scorer(scorer, rows, representatives, KS, progress=progress)
+    metrics["num_candidates"] = int(trie.representatives().numel())
+    return metrics
+
+
+def _beam_metrics(
+    model: Any,
+    tokenizer: Any,
+    rows: Sequence[Mapping[str, Any]],
+    trie: EntityTrie,
+    num_beams: int,
+    batch_size: int | None,
+    max_rows: int | None,
+    progress: bool,
+) -> dict[str, float | int]:
+    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr@K`."""
+    if batch_size is None:
+        batch_size = default_batch_size(num_beams, max_rows or DEFAULT_MAX_ROWS)
+    ranks: list[Rank] = []
+    bar = tqdm(total=len(rows), desc="link prediction (beam)", unit="query", disable=not progress)
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        results = predict_objects(model, tokenizer, batch, trie, num_beams, batch_size)
+        for row, result in zip(batch, results, strict=True):
+            ranks.append(
+                filtered_rank(result.labels, row["object"], result.scores, row["all_objects"])
+            )
+        bar.update(len(batch))
+    bar.close()
+    return ranking_metrics(ranks, KS, cutoff=num_beams)
+
+
+def markdown_table(
+    results: Mapping[str, Mapping[str, float | int]], mode: str, num_beams: int
+) -> str:
+    """One row per language: queries, candidates, hits@1/3/10 and MRR (in %)."""
+    mrr = mrr_key(num_beams if mode == "beam" else None)
+    lines = [
+        f"| language | queries | candidates | hits@1 | hits@3 | hits@10 | {mrr.upper()} |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for language, m in results.items():
+        values = " | ".join(f"{100 * m[key]:.1f}" for key in ("hits@1", "hits@3", "hits@10", mrr))
+        lines.append(f"| {language} | {m['num_queries']} | {m['num_candidates']} | {values} |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """How a config is evaluated: which split, beam or full ranking, and batch sizes.
+
+    `batch_size`, `max_rows`: queries and rows per forward (None: the mode's default);
+    `limit`: the first N rows of the split only.
+    """
+
+    split: str = "test"
+    mode: str = "beam"
+    num_beams: int = 50
+    batch_size: int | None = None
+    max_rows: int | None = None
+    limit: int | None = None
+    progress: bool = True
+
+
+def evaluate_config(
+    model: Any,
+    tokenizer: Any,
+    splits: Mapping[str, Any],
+    config: str,
+    settings: EvaluationSettings,
+) -> dict[str, dict[str, float | int]]:
+    """Metrics per object language of `splits[settings.split]` (one entry for a language config).
+
+    Raises:
+        ValueError: the config has no such split (the message lists the splits it has).
+    """
+    if settings.split not in splits:
+        raise ValueError(
+            f"config {config!r} has no split {settings.split!r} (has {sorted(splits)})"
+        )
+    rows = splits[settings.split].to_list()
+    rows = rows[: settings.limit] if settings.limit is not None else rows
+    results = {}
+    for language in sorted({row["object_language"] for row in rows}):
+        selected = [row for row in rows if row["object_language"] == language]
+        name = config if config == language else f"{config}/{language}"
+        results[name] = evaluate_link_prediction(
+            model,
+            tokenizer,
+            selected,
+            candidate_labels(splits, language),
+            settings.mode,
+            settings.num_beams,
+            settings.batch_size,
+            progress=settings.progress,
+            max_rows=settings.max_rows,
+        )
+    return results
+
+
+__all__ = [
+    "FULL_BATCH_SIZE",
+    "FULL_MAX_ROWS",
+    "KS",
+    "MODES",
+    "EvaluationSettings",
+    "candidate_labels",
+    "evaluate_config",
+    "evaluate_link_prediction",
+    "markdown_table",
+]

@@ -1,0 +1,96 @@
+"""Load a saved model (a release folder or a Hub id) for the package's commands: one place.
+
+Every command that takes `--model` loads through here, so that a mistake gets the same clear
+error everywhere (`UsageError`, naming the argument): a path that does not exist, a training
+run folder given instead of its release folder `model/`, a folder that holds no model.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from prixlm.cli import UsageError
+
+#: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+PRIXLM_MODEL_TYPE = "prixlm"
+
+
+def default_device() -> str:
+    """`cuda` when a GPU is visible, else `cpu` (the `--device` default of every command)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_model_source(source: str | Path, argument: str = "--model") -> None:
+    """Raise `UsageError` unless `source` is a folder with `config.json` or looks like a Hub id.
+
+    A training run folder (it holds `model/config.json`) is named with its release folder.
+    """
+    path = Path(source)
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return
+        if (path / "model" / "config.json").is_file():
+            raise UsageError(
+                f"{argument} {source}: a training run folder; its release folder is {path / 'model'}"
+            )
+        raise UsageError(f"{argument} {source}: no config.json in this folder (not a model)")
+    if path.exists():
+        raise UsageError(f"{argument} {source}: not a folder")
+    if not HUB_ID.fullmatch(str(source)) or path.is_absolute():
+        raise UsageError(f"{argument} {source}: no such folder (nor a Hub id org/name)")
+
+
+def load_prixlm(
+    source: str | Path, device: str | None = None, argument: str = "--model"
+) -> tuple[Any, Any]:
+    """`(model, tokenizer)` of a Prix-LM release, the model in eval mode on `device`
+    (default: `default_device()`)."""
+    model, tokenizer, kind = load_model(source, device, argument, masked_lm=False)
+    return model, tokenizer
+
+
+def load_model(
+    source: str | Path,
+    device: str | None = None,
+    argument: str = "--model",
+    masked_lm: bool = True,
+) -> tuple[Any, Any, str]:
+    """`(model, tokenizer, kind)`: a Prix-LM (`kind == "prixlm"`, `AutoModelForCausalLM`) or,
+    if `masked_lm`, any masked LM (`"masked_lm"`, e.g. XLM-R); eval mode, on `device`."""
+    check_model_source(source, argument)
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(source, trust_remote_code=True)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True)
+    except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
+        raise UsageError(f"{argument} {source}: cannot load it ({_first_line(error)})") from error
+    if config.model_type == PRIXLM_MODEL_TYPE:
+        model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=True)
+        kind = "prixlm"
+    elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
+        model = AutoModelForMaskedLM.from_pretrained(source)
+        kind = "masked_lm"
+    else:
+        expected = "a Prix-LM or a masked LM" if masked_lm else "a Prix-LM"
+        raise UsageError(f"{argument} {source}: model type {config.model_type!r}, not {expected}")
+    return model.to(device or default_device()).eval(), tokenizer, kind
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+__all__ = [
+    "HUB_ID",
+    "PRIXLM_MODEL_TYPE",
+    "check_model_source",
+    "default_device",
+    "load_model",
+    "load_prixlm",
+]

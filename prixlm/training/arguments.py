@@ -1,0 +1,119 @@
+"""The arguments of a Prix-LM training run: the model, the data and the Trainer's settings.
+
+`train.py` parses them from the command line (`parse_training_arguments`); code that trains
+builds a `TrainingRun` and calls `prixlm.training.pretrain.pretrain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from transformers import HfArgumentParser, TrainingArguments
+
+from modeling_prixlm.formatting import MAX_FACT_LENGTH
+
+
+@dataclass
+class ModelArguments:
+    base_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "XLM-R checkpoint (name or folder) to continue; none: train from scratch"
+        },
+    )
+    tokenizer_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "from scratch: an existing tokenizer folder; none: train one on the data"
+        },
+    )
+    tokenizer_vocab_size: int = field(
+        default=8000, metadata={"help": "vocabulary of the tokenizer trained on the data"}
+    )
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    dropout: float = field(
+        default=0.1, metadata={"help": "dropout on all layers and attention weights"}
+    )
+    object_attention: str = field(
+        default="prefix_bidirectional",
+        metadata={"help": "prefix_bidirectional (paper) | causal | bidirectional"},
+    )
+
+
+@dataclass
+class DataArguments:
+    dataset_dir: str = field(metadata={"help": "folder written by prixlm.data.dbpedia.build"})
+    languages: str = field(default="all", metadata={"help": "comma-separated codes, or all"})
+    variant: str = field(
+        default="all", metadata={"help": "all: triples + links | single: one language's triples"}
+    )
+    max_fact_length: int = field(
+        default=MAX_FACT_LENGTH, metadata={"help": "drop facts this long or longer; 0 keeps all"}
+    )
+    tokenize_num_proc: int | None = field(
+        default=None,
+        metadata={"help": "processes that tokenise the training facts (batched); none: this one"},
+    )
+    lp_eval_queries: int = field(
+        default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
+    )
+    lp_eval_beams: int = field(default=10, metadata={"help": "beam size K of checkpoint LP"})
+    lp_eval_split: str = field(
+        default="validation", metadata={"help": "split sampled for checkpoint LP"}
+    )
+    dataset_hub_id: str | None = field(
+        default=None,
+        metadata={"help": "Hub id of the dataset, for the model card (default: the folder's name)"},
+    )
+
+
+@dataclass
+class PrixLMTrainingArguments(TrainingArguments):
+    """`TrainingArguments` with the paper's defaults."""
+
+    output_dir: str = field(default="runs/prixlm")
+    learning_rate: float = 5e-5
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.98
+    warmup_steps: float = 0.06
+    lr_scheduler_type: str = "linear"
+    num_train_epochs: float = 5.0
+    per_device_train_batch_size: int = 32
+    gradient_accumulation_steps: int = 32
+    group_by_length: bool = True
+    remove_unused_columns: bool = False
+    save_strategy: str = "steps"
+    save_steps: float = 5000
+    save_total_limit: int | None = 3
+    logging_steps: float = 50
+    report_to: str | None = "tensorboard"
+    dataloader_drop_last: bool = False
+
+
+@dataclass
+class TrainingRun:
+    """Everything one training run needs: `pretrain(run)` trains and writes the release."""
+
+    model: ModelArguments
+    data: DataArguments
+    training: PrixLMTrainingArguments
+
+
+def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
+    """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
+    parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
+    model, data, training = parser.parse_args_into_dataclasses(args=argv)
+    return TrainingRun(model, data, training)
+
+
+__all__ = [
+    "DataArguments",
+    "ModelArguments",
+    "PrixLMTrainingArguments",
+    "TrainingRun",
+    "parse_training_arguments",
+]

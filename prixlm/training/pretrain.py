@@ -1,0 +1,232 @@
+"""Pretrain Prix-LM with the transformers Trainer (paper §3, "Training"): the one training path.
+
+`pretrain(run)` builds (or continues) the model and tokenizer, tokenises the facts, trains
+with `PrixLMTrainer` while evaluating link prediction at every checkpoint (Fig. 2), and writes
+the self-contained release folder with its model card. `train.py` is its command line.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer, TrainerCallback, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from modeling_prixlm.formatting import add_prixlm_tokens, check_tokenizer_matches
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
+from prixlm.publish import publish_folder
+from prixlm.release.folder import dataset_candidates, widget_examples
+from prixlm.release.model_card import write_model_card
+from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
+from prixlm.training.collator import PrixLMCollator
+from prixlm.training.data import (
+    load_split,
+    load_training_rows,
+    resolve_languages,
+    tokenize_rows,
+    tokenizer_training_texts,
+)
+from prixlm.training.model_factory import (
+    build_prixlm,
+    fact_generation_config,
+    match_tokenizer_to_positions,
+)
+from prixlm.training.tokenizer_training import train_tokenizer
+from prixlm.training.trainer import PrixLMTrainer
+
+
+def build_model_and_tokenizer(
+    model_args: ModelArguments, data_args: DataArguments, languages: list[str], seed: int
+):
+    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data."""
+    if model_args.base_model:
+        model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
+            model_args.base_model, languages, object_attention=model_args.object_attention
+        )
+        model.config.hidden_dropout_prob = model_args.dropout
+        model.config.attention_probs_dropout_prob = model_args.dropout
+        return model, tokenizer
+    if model_args.tokenizer_dir:
+        tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)
+    else:
+        texts = tokenizer_training_texts(data_args.dataset_dir, languages)
+        tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
+    add_prixlm_tokens(tokenizer, languages)
+    # Training facts are shorter than max_fact_length, but link prediction scores every
+    # candidate entity after the prompt: leave room for twice that (+2: XLM-R's offset).
+    longest = 2 * data_args.max_fact_length if data_args.max_fact_length else 510
+    model = build_prixlm(
+        tokenizer,
+        seed=seed,
+        hidden_size=model_args.hidden_size,
+        num_hidden_layers=model_args.num_hidden_layers,
+        num_attention_heads=model_args.num_attention_heads,
+        intermediate_size=model_args.intermediate_size,
+        max_position_embeddings=longest + 2,
+        hidden_dropout_prob=model_args.dropout,
+        attention_probs_dropout_prob=model_args.dropout,
+        object_attention=model_args.object_attention,
+    )
+    return model, tokenizer
+
+
+def lp_evaluator(
+    tokenizer: Any, data_args: DataArguments, languages: list[str], seed: int
+) -> Callable[[Any, str], dict[str, float]]:
+    """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered).
+
+    Candidates are every entity label of the language (all splits), as in
+    `prixlm.link_prediction.evaluation`.
+    """
+    from prixlm.data.loading import load_kb
+    from prixlm.link_prediction.evaluation import candidate_labels, evaluate_link_prediction
+
+    samples, candidates = {}, {}
+    for language in languages:
+        splits = load_kb(data_args.dataset_dir, language)
+        rows = load_split(data_args.dataset_dir, language, data_args.lp_eval_split)
+        sample_size = min(data_args.lp_eval_queries, len(rows))
+        order = random.Random(seed).sample(range(len(rows)), sample_size)
+        samples[language] = [rows[i] for i in sorted(order)]
+        candidates[language] = candidate_labels(splits, language)
+
+    def evaluate(model: Any, language: str) -> dict[str, float]:
+        result = evaluate_link_prediction(
+            model,
+            tokenizer,
+            samples[language],
+            candidates[language],
+            mode="beam",
+            num_beams=data_args.lp_eval_beams,
+        )
+        mrr = next(value for key, value in result.items() if key.startswith("mrr"))
+        return {"hits@1": result["hits@1"], "mrr": mrr}
+
+    return evaluate
+
+
+def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
+    """Train `run` with the Trainer and write its release folder; returns the folder's path.
+
+    `callbacks` are added to the Trainer's (e.g. a time budget). Checkpoints go to
+    `run.training.output_dir`, the release folder to its `model/`, the Fig. 2 curve to
+    `lp_curve.png` beside them.
+    """
+    model_args, data_args, training_args = run.model, run.data, run.training
+    set_seed(training_args.seed)
+    languages = resolve_languages(data_args.dataset_dir, data_args.languages)
+    rows = load_training_rows(data_args.dataset_dir, languages, data_args.variant)
+    model, tokenizer = build_model_and_tokenizer(
+        model_args, data_args, languages, training_args.seed
+    )
+    check_tokenizer_matches(tokenizer, model.config)
+    match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
+    train_set = tokenize_rows(
+        rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
+    )
+    model.generation_config = fact_generation_config(model.config)
+
+    # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
+    # optimizer state, training_args.bin, its generic card); we publish the release folder.
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
+    lp_callbacks = []
+    if data_args.lp_eval_queries > 0:
+        evaluate = lp_evaluator(tokenizer, data_args, languages, training_args.seed)
+        lp_callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
+    trainer = PrixLMTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_set,
+        data_collator=PrixLMCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=lp_callbacks + list(callbacks),
+    )
+    for callback in lp_callbacks:
+        callback.trainer = trainer
+
+    resume = training_args.resume_from_checkpoint
+    if resume in ("true", "True", "last"):
+        resume = get_last_checkpoint(training_args.output_dir)
+        if resume is None:
+            print(
+                f"no checkpoint in {training_args.output_dir}: starting from scratch",
+                file=sys.stderr,
+            )
+    if resume:
+        print(f"resuming from {resume}", file=sys.stderr)
+    result = trainer.train(resume_from_checkpoint=resume)
+    metrics = {
+        **result.metrics,
+        "train_facts": len(train_set),
+        "languages": languages,
+        "variant": data_args.variant,
+        "world_size": training_args.world_size,
+        "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
+        "checkpoint_link_prediction_settings": {
+            "dataset": data_args.dataset_hub_id or data_args.dataset_dir,
+            "split": data_args.lp_eval_split,
+            "queries_per_language": data_args.lp_eval_queries,
+            "num_beams": data_args.lp_eval_beams,
+        },
+    }
+    # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
+    trainer.model.generation_config = fact_generation_config(trainer.model.config)
+    repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
+    curve = Path(training_args.output_dir) / "lp_curve.png"
+    release_path = Path(training_args.output_dir) / "model"
+
+    def write_card(folder: Path) -> None:
+        """README.md from the folder's results + the Fig. 2 curve, before the folder appears."""
+        card_rows = (  # a few rows per language for the card's widget examples
+            row
+            for language in languages
+            for row in load_split(data_args.dataset_dir, language, "train").take(100)
+        )
+        write_model_card(
+            folder,
+            curve=curve if curve.is_file() else None,
+            dataset_id=data_args.dataset_hub_id,
+            base_model=model_args.base_model,
+            widget=widget_examples(card_rows, languages),
+            # named after the repo (or the run folder), not the staging folder it is written in
+            model_name=repo_id.split("/")[-1],
+            repo_id=repo_id if push_to_hub else str(release_path),
+        )
+
+    release = trainer.save_release(
+        release_path,
+        {"train_results.json": metrics},
+        # the pipeline's candidates: every entity label per language (as evaluate_lp ranks)
+        candidates=(
+            dataset_candidates(data_args.dataset_dir, languages)
+            if training_args.should_save
+            else None
+        ),
+        finalize=write_card,
+    )
+    if trainer.is_world_process_zero():
+        if push_to_hub:  # the complete release folder, nothing else (prixlm.publish)
+            commit = publish_folder(
+                release,
+                repo_id,
+                private=training_args.hub_private_repo,
+                revision=training_args.hub_revision,
+                token=training_args.hub_token,
+            )
+            print(f"published: {commit}")
+        print(
+            json.dumps(
+                {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"}, indent=2
+            )
+        )
+        print(f"release folder: {release}")
+    return release
+
+
+__all__ = ["build_model_and_tokenizer", "lp_evaluator", "pretrain"]
