@@ -98,11 +98,10 @@ def busy_loop() -> subprocess.Popen:
 
 def train_arguments(root: Path, run: Path, steps: int) -> list[str]:
     """The demo's train.py arguments with a fixed step count, no checkpoints, no LP."""
-    from prixlm.demo import train_arguments as demo_arguments
+    from prixlm.training.arguments import demo_training_argv
 
-    demo = argparse.Namespace(languages=LANGUAGES, max_steps=steps)
     return [
-        *demo_arguments(demo, root / "dataset", run),
+        *demo_training_argv(root / "dataset", run, LANGUAGES, steps),
         "--tokenizer_dir", str(root / "tokenizer"), "--save_steps", str(10 * steps),
         "--save_strategy", "no", "--lp_eval_queries", "0", "--report_to", "none",
         "--disable_tqdm", "true", "--logging_steps", str(10 * steps),

@@ -17,26 +17,13 @@ import json
 import time
 from pathlib import Path
 
+from prixlm.atomic_output import atomic_file
+
 DEFAULT_LANGUAGES = "en,de,ja"
 
 
 def section(title: str, started: float) -> None:
     print(f"\n=== {title}  [{time.time() - started:5.0f} s]", flush=True)
-
-
-def train_arguments(args: argparse.Namespace, dataset_dir: Path, run_dir: Path) -> list[str]:
-    """The train.py command line of the demo (small model from scratch, learning rate 1e-3)."""
-    return [
-        "--dataset_dir", str(dataset_dir), "--languages", args.languages, "--variant", "all",
-        "--output_dir", str(run_dir), "--hidden_size", "192", "--num_hidden_layers", "4",
-        "--num_attention_heads", "4", "--intermediate_size", "768", "--tokenizer_vocab_size", "6000",
-        "--learning_rate", "1e-3", "--warmup_steps", "0.06", "--weight_decay", "0.01",
-        "--per_device_train_batch_size", "64", "--gradient_accumulation_steps", "1",
-        "--max_steps", str(args.max_steps), "--save_steps", str(max(1, args.max_steps // 4)),
-        "--save_total_limit", "2", "--logging_steps", "25", "--lp_eval_queries", "60",
-        "--lp_eval_beams", "10", "--seed", "0", "--report_to", "tensorboard",
-        "--dataloader_num_workers", "0",
-    ]  # fmt: skip
 
 
 def complete_examples(
@@ -102,30 +89,47 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     section("3/5 tokenizer + small Prix-LM (All) trained with the Trainer", started)
-    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.arguments import demo_training_argv, parse_training_arguments
     from prixlm.training.pretrain import pretrain
 
     run_dir = output / "run"
-    release = pretrain(parse_training_arguments(train_arguments(args, dataset_dir, run_dir)))
+    argv = demo_training_argv(dataset_dir, run_dir, args.languages, args.max_steps)
+    release = pretrain(parse_training_arguments(argv))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")
 
     section(
         f"4/5 link prediction on the test split (filtered, constrained beam search K={args.num_beams})",
         started,
     )
-    from prixlm.link_prediction.evaluate_lp import main as evaluate_main
+    from prixlm.data.loading import load_kb
+    from prixlm.link_prediction.evaluation import (
+        EvaluationSettings,
+        evaluate_config,
+        markdown_table,
+    )
+    from prixlm.model_loading import load_prixlm
 
-    evaluate_argv = [
-        "--model", str(release), "--dataset", str(dataset_dir), "--config", ",".join(languages),
-        "--split", "test", "--mode", "beam", "--num_beams", str(args.num_beams),
-        "--output", str(output / "link_prediction_test.json"),
-    ]  # fmt: skip
-    if args.test_queries:
-        evaluate_argv += ["--limit", str(args.test_queries)]
-    evaluate_main(evaluate_argv)
+    model, tokenizer = load_prixlm(release, "cpu")
+    settings = EvaluationSettings(
+        split="test", mode="beam", num_beams=args.num_beams, limit=args.test_queries or None
+    )
+    results = {}
+    for language in languages:
+        splits = load_kb(dataset_dir, language)
+        results.update(evaluate_config(model, tokenizer, splits, language, settings))
+    print(markdown_table(results, "beam", args.num_beams))
+    report = {
+        "model": str(release),
+        "dataset": str(dataset_dir),
+        "split": "test",
+        "mode": "beam",
+        "num_beams": args.num_beams,
+        "results": results,
+    }
+    with atomic_file(output / "link_prediction_test.json") as staging:
+        staging.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
-    from prixlm.data.loading import load_kb
     from prixlm.link_prediction.evaluation import candidate_labels
 
     for language in languages:

@@ -3,7 +3,7 @@
 Stages (each skipped when its output exists, so an interrupted run resumes):
 
 1. the CLDR KB of `--languages` (export + Hub-format build, as `make demo`);
-2. the KB model: `train.py` with the demo's recipe (`prixlm.demo.train_arguments`), every
+2. the KB model: `train.py` with the demo's recipe (`prixlm.training.arguments.demo_training_argv`), every
    checkpoint kept (the curve) and link prediction at each (`lp_curve.csv`);
 3. the plain-text baseline (`prixlm.similarity.plain_mlm`): same architecture, tokenizer,
    labels, steps, batch and learning rate, no fact structure;
@@ -115,12 +115,11 @@ class Runner:
 
 def kb_train_argv(runner: Runner, dataset: Path, run_dir: Path) -> list[str]:
     """The demo's train.py command line, every checkpoint kept (later flags win)."""
-    from prixlm.demo import train_arguments
+    from prixlm.training.arguments import demo_training_argv
 
     profile = runner.profile
-    demo_args = argparse.Namespace(languages=profile["languages"], max_steps=profile["max_steps"])
     return [
-        *train_arguments(demo_args, dataset, run_dir),
+        *demo_training_argv(dataset, run_dir, profile["languages"], profile["max_steps"]),
         "--save_steps", str(profile["save_steps"]), "--save_total_limit", "1000",
         "--lp_eval_queries", str(profile["lp_eval_queries"]), "--seed", str(runner.seed),
         "--report_to", "none", *profile["model_args"],
