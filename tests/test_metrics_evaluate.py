@@ -39,9 +39,9 @@ def test_hits_at_k_by_hand(metrics):
     result = hits.compute(**CASE, k=[1, 3, 10])
     # ranks: Lyon 2.5 (tie with Nice), yen missing, d 2.0 (a and b filtered)
     assert result == {
-        "hits@1": 0.0,
-        "hits@3": pytest.approx(2 / 3),
-        "hits@10": pytest.approx(2 / 3),
+        "hits_at_1": 0.0,
+        "hits_at_3": pytest.approx(2 / 3),
+        "hits_at_10": pytest.approx(2 / 3),
         "num_queries": 3,
         "num_missing": 1,
     }
@@ -51,7 +51,7 @@ def test_mrr_by_hand_is_named_mrr_at_k(metrics):
     _, mrr = metrics
     result = mrr.compute(**CASE, cutoff=50)
     assert result == {
-        "mrr@50": pytest.approx((1 / 2.5 + 0 + 1 / 2) / 3),
+        "mrr_at_50": pytest.approx((1 / 2.5 + 0 + 1 / 2) / 3),
         "num_queries": 3,
         "num_missing": 1,
     }
@@ -117,9 +117,9 @@ def test_offline_load_in_a_fresh_process_without_prixlm(tmp_path):
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     # ranks: Lyon 2.5 (tie with Nice), yen missing, d 2.0 (a and b filtered)
     assert result == {
-        "hits@1": 0.0,
-        "hits@3": pytest.approx(2 / 3),
-        "mrr@50": pytest.approx((1 / 2.5 + 0 + 1 / 2) / 3),
+        "hits_at_1": 0.0,
+        "hits_at_3": pytest.approx(2 / 3),
+        "mrr_at_50": pytest.approx((1 / 2.5 + 0 + 1 / 2) / 3),
         "num_queries": 3,
         "num_missing": 1,
     }

@@ -9,7 +9,7 @@ Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
 import datasets
 import evaluate
 
-from .ranking_rules import hits_at_k, ranks_for_lists
+from .ranking_rules import hits_at_k, hits_key, ranks_for_lists
 
 _DESCRIPTION = """\
 hits@k: the fraction of queries whose gold object ranks at most k among the predictions,
@@ -28,12 +28,12 @@ Args:
         removed before ranking (the gold is never removed).
     k (`int` or `list[int]`, optional, default `[1, 3, 10]`).
 Returns:
-    `{"hits@1": float, ..., "num_queries": int, "num_missing": int}`.
+    `{"hits_at_1": float, ..., "num_queries": int, "num_missing": int}`.
 Examples:
     >>> hits = evaluate.load("evaluate_metrics/hits_at_k")
     >>> hits.compute(predictions=[["b", "a"], ["c"]], references=["a", "x"],
     ...              filter_objects=[["b"], []], k=[1, 3])
-    {'hits@1': 0.5, 'hits@3': 0.5, 'num_queries': 2, 'num_missing': 1}
+    {'hits_at_1': 0.5, 'hits_at_3': 0.5, 'num_queries': 2, 'num_missing': 1}
 """
 
 _CITATION = """\
@@ -72,7 +72,7 @@ class HitsAtK(evaluate.Metric):
     ):
         ks = [k] if isinstance(k, int) else list(k)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
-        result = {f"hits@{value}": hits_at_k(ranks, value) for value in ks}
+        result = {hits_key(value): hits_at_k(ranks, value) for value in ks}
         result["num_queries"] = len(ranks)
         result["num_missing"] = sum(rank is None for rank in ranks)
         return result

@@ -15,7 +15,7 @@ _DESCRIPTION = """\
 MRR = mean over queries of 1 / rank of the gold object, after removing the query's other
 known true objects (filtered setting), with PyKEEN's realistic rank for ties. When the
 prediction lists are truncated (e.g. the entities a beam of size K completed), a gold
-missing from its list contributes 0 and the result is reported as `mrr@K`, a lower bound
+missing from its list contributes 0 and the result is reported as `mrr_at_K`, a lower bound
 of the full-ranking MRR.
 """
 
@@ -27,14 +27,14 @@ Args:
         higher is better; ties are ranked realistically. Without, the list order is the rank.
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
         removed before ranking (the gold is never removed).
-    cutoff (`int`, optional): K when the lists are truncated (key `mrr@K`, misses count 0).
+    cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`, misses count 0).
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
 Returns:
-    `{"mrr" or "mrr@K": float, "num_queries": int, "num_missing": int}`.
+    `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`.
 Examples:
     >>> mrr = evaluate.load("evaluate_metrics/mrr")
     >>> mrr.compute(predictions=[["b", "a"], ["c"]], references=["a", "x"], cutoff=50)
-    {'mrr@50': 0.25, 'num_queries': 2, 'num_missing': 1}
+    {'mrr_at_50': 0.25, 'num_queries': 2, 'num_missing': 1}
 """
 
 _CITATION = """\

@@ -20,7 +20,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-#: (model, language) -> metrics such as {"hits@1": 0.2, "mrr": 0.3}
+#: (model, language) -> metrics such as {"hits_at_1": 0.2, "mrr": 0.3}
 Evaluator = Callable[[Any, str], dict[str, float]]
 
 
@@ -101,7 +101,7 @@ def plot_curves(
     import matplotlib.pyplot as plt
 
     metric_names = sorted({k.split("/", 1)[1] for r in records for k in r if "/" in k})
-    panels = [m for m in ("hits@1", "mrr") if m in metric_names] or metric_names[:2]
+    panels = [m for m in ("hits_at_1", "mrr") if m in metric_names] or metric_names[:2]
     figure, axes = plt.subplots(
         1, len(panels) + 1, figsize=(5 * (len(panels) + 1), 4), squeeze=False
     )

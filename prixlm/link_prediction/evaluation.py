@@ -7,7 +7,7 @@
 - Filtered setting: the other true objects of a query (`all_objects`) stay in the trie while
   decoding and are removed from the ranking at the end (official release); the gold stays.
 - `mode="beam"` (the paper): Algorithm 1 with K=`num_beams`; a gold the search never
-  completes is a miss, and MRR is reported as `mrr@K`. `mode="full"`: every candidate is
+  completes is a miss, and MRR is reported as `mrr_at_K`. `mode="full"`: every candidate is
   scored exactly (`PrixLMScorer`, `score_candidates`), a full ranking with a true `mrr`,
   through the ranking path every candidate scorer shares (`prixlm.link_prediction.scorer`).
 - Ranks are PyKEEN's realistic ranks (ties: mean of optimistic and pessimistic rank).
@@ -27,7 +27,13 @@ from tqdm.auto import tqdm
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS, default_batch_size, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
-from prixlm.link_prediction.ranking import Rank, filtered_rank, mrr_key, ranking_metrics
+from prixlm.link_prediction.ranking import (
+    Rank,
+    filtered_rank,
+    metric_label,
+    mrr_key,
+    ranking_metrics,
+)
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
 
 MODES = ("beam", "full")
@@ -86,7 +92,7 @@ def evaluate_link_prediction(
             (default `max_rows` = `DEFAULT_MAX_ROWS`, batch `max_rows // num_beams`); full
             mode: `PrixLMScorer`'s (defaults `FULL_BATCH_SIZE`, `FULL_MAX_ROWS`).
     Returns:
-        `{"hits@1", "hits@3", "hits@10", "mrr@K" (beam) or "mrr" (full), "num_queries",
+        `{"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr" (full), "num_queries",
         "num_missing", "num_candidates"}`; `num_candidates` counts distinct tokenisations.
     Raises:
         ValueError: unknown mode, no rows, or a gold object that is not a candidate.
@@ -143,7 +149,7 @@ def _beam_metrics(
     max_rows: int | None,
     progress: bool,
 ) -> dict[str, float | int]:
-    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr@K`."""
+    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr_at_K`."""
     if batch_size is None:
         batch_size = default_batch_size(num_beams, max_rows or DEFAULT_MAX_ROWS)
     ranks: list[Rank] = []
@@ -166,11 +172,13 @@ def markdown_table(
     """One row per language: queries, candidates, hits@1/3/10 and MRR (in %)."""
     mrr = mrr_key(num_beams if mode == "beam" else None)
     lines = [
-        f"| language | queries | candidates | hits@1 | hits@3 | hits@10 | {mrr.upper()} |",
+        f"| language | queries | candidates | hits@1 | hits@3 | hits@10 | {metric_label(mrr)} |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for language, m in results.items():
-        values = " | ".join(f"{100 * m[key]:.1f}" for key in ("hits@1", "hits@3", "hits@10", mrr))
+        values = " | ".join(
+            f"{100 * m[key]:.1f}" for key in ("hits_at_1", "hits_at_3", "hits_at_10", mrr)
+        )
         lines.append(f"| {language} | {m['num_queries']} | {m['num_candidates']} | {values} |")
     return "\n".join(lines)
 

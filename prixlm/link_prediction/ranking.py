@@ -1,6 +1,6 @@
 """Filtered ranks, hits@k and MRR for link prediction.
 
-The definitions (filtered setting, realistic ties, `mrr@K` for truncated lists) and the
+The definitions (filtered setting, realistic ties, `mrr_at_K` for truncated lists) and the
 list rules live in `ranking_rules.py`, a standard-library-only file that the Hub metrics
 `evaluate_metrics/{hits_at_k,mrr}` carry; this module re-exports them and adds the tensor
 path (`filtered_ranks_from_scores`) and the combined metrics dict (`ranking_metrics`).
@@ -17,7 +17,9 @@ from prixlm.link_prediction.ranking_rules import (
     Rank,
     filtered_rank,
     hits_at_k,
+    hits_key,
     mean_reciprocal_rank,
+    metric_label,
     mrr_key,
     rank_values,
     ranks_for_lists,
@@ -58,17 +60,17 @@ def ranking_metrics(
     ks: Sequence[int] = (1, 3, 10),
     cutoff: int | None = None,
 ) -> dict[str, float | int]:
-    """hits@k for each k in `ks` and MRR, as a flat dict.
+    """hits_at_k for each k in `ks` and MRR, as a flat dict.
 
     Args:
         ranks: one per query; `None` (or NaN/inf) for a gold missing from its list.
         ks: the k of each hits@k.
         cutoff: `None` when every list is a full ranking (key `"mrr"`); the bound K of
-            truncated lists otherwise (key `"mrr@K"`, misses count 0).
+            truncated lists otherwise (key `"mrr_at_K"`, misses count 0).
     Raises:
         ValueError: `cutoff` is None but some gold is missing (the lists are truncated).
     Returns:
-        `{"hits@1": ..., "hits@3": ..., "hits@10": ..., "mrr" or "mrr@K": ...,
+        `{"hits_at_1": ..., "hits_at_3": ..., "hits_at_10": ..., "mrr" or "mrr_at_K": ...,
         "num_queries": n, "num_missing": misses}`.
     """
     values = rank_values(ranks)
@@ -78,7 +80,7 @@ def ranking_metrics(
             f"{missing} gold objects are missing from their lists: the lists are truncated, "
             "pass cutoff=K to report MRR@K instead of a full-ranking MRR"
         )
-    metrics: dict[str, float | int] = {f"hits@{k}": hits_at_k(values, k) for k in ks}
+    metrics: dict[str, float | int] = {hits_key(k): hits_at_k(values, k) for k in ks}
     metrics[mrr_key(cutoff)] = mean_reciprocal_rank(values)
     metrics["num_queries"] = len(values)
     metrics["num_missing"] = missing
@@ -90,7 +92,9 @@ __all__ = [
     "filtered_rank",
     "filtered_ranks_from_scores",
     "hits_at_k",
+    "hits_key",
     "mean_reciprocal_rank",
+    "metric_label",
     "mrr_key",
     "ranking_metrics",
     "ranks_for_lists",

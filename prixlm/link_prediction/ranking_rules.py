@@ -15,11 +15,11 @@ Definitions (those of PyKEEN's rank-based evaluator, "realistic" rank type):
   pessimistic rank `#{c : s_c >= s_gold}` (the gold included), and the realistic rank their
   mean: the expected rank when ties are broken at random. Without scores, a ranked list has
   no ties and the rank is the 1-based position of the gold after filtering.
-- `hits@k = mean_q [rank_q <= k]`, `MRR = mean_q 1 / rank_q` (realistic ranks, so a gold
+- `hits_at_k = mean_q [rank_q <= k]`, `MRR = mean_q 1 / rank_q` (realistic ranks, so a gold
   tied with one other candidate at the top has rank 1.5: no hit at 1).
 - Truncated lists (e.g. the entities a beam search completed): a gold missing from its list
   is a miss, counts 0 for every hits@k and 0 for MRR. The MRR of truncated lists is a lower
-  bound of the true MRR and is reported as `mrr@K` (K = the list bound, e.g. the beam size),
+  bound of the true MRR and is reported as `mrr_at_K` (K = the list bound, e.g. the beam size),
   never as `mrr`.
 """
 
@@ -106,9 +106,21 @@ def mean_reciprocal_rank(ranks: Iterable[Rank] | Any) -> float:
     return sum(1.0 / r for r in values) / len(values)
 
 
+def hits_key(k: int) -> str:
+    """The key of hits@k in every metrics dict and JSON file: `"hits_at_<k>"`."""
+    return f"hits_at_{k}"
+
+
+def metric_label(key: str) -> str:
+    """How a metric key is shown: `hits_at_1` -> `Hits@1`, `mrr_at_50` -> `MRR@50`, `mrr` -> `MRR`."""
+    name, _, cutoff = key.partition("_at_")
+    shown = "Hits" if name == "hits" else name.upper()
+    return f"{shown}@{cutoff}" if cutoff else shown
+
+
 def mrr_key(cutoff: int | None) -> str:
-    """`"mrr"` for full rankings, `"mrr@K"` for lists truncated at K."""
-    return "mrr" if cutoff is None else f"mrr@{cutoff}"
+    """`"mrr"` for full rankings, `"mrr_at_K"` for lists truncated at K."""
+    return "mrr" if cutoff is None else f"mrr_at_{cutoff}"
 
 
 def ranks_for_lists(
@@ -142,7 +154,9 @@ __all__ = [
     "Rank",
     "filtered_rank",
     "hits_at_k",
+    "hits_key",
     "mean_reciprocal_rank",
+    "metric_label",
     "mrr_key",
     "rank_values",
     "ranks_for_lists",

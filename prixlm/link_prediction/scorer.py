@@ -11,7 +11,7 @@ Example::
 
     scorer = PrixLMScorer(model, tokenizer)
     metrics = evaluate_scorer(scorer, rows, candidate_labels(splits, "de"))
-    # {"hits@1": ..., "hits@3": ..., "hits@10": ..., "mrr": ..., "num_queries": ..., ...}
+    # {"hits_at_1": ..., "hits_at_3": ..., "hits_at_10": ..., "mrr": ..., "num_queries": ..., ...}
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def evaluate_scorer(
     """Filtered hits@k and MRR of `scorer` over `rows` (see `scorer_ranks`).
 
     Returns:
-        `{"hits@1", "hits@3", "hits@10", "mrr", "num_queries", "num_missing"}`
+        `{"hits_at_1", "hits_at_3", "hits_at_10", "mrr", "num_queries", "num_missing"}`
         (`num_missing` is 0: every candidate is ranked).
     """
     return ranking_metrics(scorer_ranks(scorer, rows, candidates, batch_size, progress), ks)

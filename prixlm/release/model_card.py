@@ -28,12 +28,13 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
+from prixlm.link_prediction.ranking_rules import metric_label
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
 CURVE_NAME = "lp_curve.png"
 TASK_TYPE = "link-prediction"
 TASK_NAME = "Link prediction (filtered)"
-METRICS = ("hits@1", "hits@3", "hits@10")
+METRICS = ("hits_at_1", "hits_at_3", "hits_at_10")
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
 DEFAULT_QUERY = "Germany | currency"
 #: training_args.json fields shown on the card, in this order.
@@ -68,7 +69,7 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
     """The last checkpoint's link prediction in `train_results.json`, as an `evaluate_lp`
     report (`{"dataset", "split", "mode", "num_beams", "results": {language: metrics}}`).
 
-    `checkpoint_link_prediction` records are `{"step": n, "lp_<language>/hits@1": x,
+    `checkpoint_link_prediction` records are `{"step": n, "lp_<language>/hits_at_1": x,
     "lp_<language>/mrr": y}` (MRR over the K beams, i.e. MRR@K); the sampling settings are
     `checkpoint_link_prediction_settings`. `None` when no checkpoint was evaluated.
     """
@@ -84,7 +85,7 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
             continue
         language, metric = key.removeprefix("lp_").split("/", 1)
         if metric == "mrr" and num_beams:
-            metric = f"mrr@{num_beams}"
+            metric = f"mrr_at_{num_beams}"
         results.setdefault(language, {})[metric] = value
         if settings.get("queries_per_language"):
             results[language].setdefault("num_queries", settings["queries_per_language"])
@@ -108,13 +109,12 @@ def _dataset_id(report: Mapping[str, Any], dataset_id: str | None) -> str:
 
 
 def _metric_name(metric: str) -> str:
-    """`hits@1` -> `Hits@1 (filtered)`, `mrr@10` -> `MRR@10 (filtered)`."""
-    name = metric.upper() if metric.startswith("mrr") else metric.replace("hits", "Hits")
-    return f"{name} (filtered)"
+    """`hits_at_1` -> `Hits@1 (filtered)`, `mrr_at_10` -> `MRR@10 (filtered)`."""
+    return f"{metric_label(metric)} (filtered)"
 
 
 def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
-    return next((key for key in metrics if key == "mrr" or key.startswith("mrr@")), None)
+    return next((key for key in metrics if key == "mrr" or key.startswith("mrr_at_")), None)
 
 
 def eval_results(
@@ -168,7 +168,7 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
                 f"{100 * metrics[key]:.1f}" if key in metrics else "–"
                 for key in (*METRICS, mrr or "mrr")
             ]
-            mrr_label = f" ({mrr.upper()})" if mrr and mrr != "mrr" else ""
+            mrr_label = f" ({metric_label(mrr)})" if mrr and mrr != "mrr" else ""
             lines.append(
                 f"| {_dataset_id(report, dataset_id)} | {name} | {report.get('split', '')} "
                 f"| {mode} | {metrics.get('num_queries', '–')} | {' | '.join(values)}{mrr_label} |"

@@ -23,7 +23,7 @@ from transformers import TrainerCallback
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
 from prixlm.link_prediction.evaluation import candidate_labels
-from prixlm.results.scoring import PrixLMScorer, evaluate_scorer
+from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
 
 
 def load_language(dataset_dir: str, language: str) -> dict[str, list[dict[str, Any]]]:
@@ -279,7 +279,9 @@ def prixlm_job(
         for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
             rows = _limit(data[split], limit)
-            record[split][language] = evaluate_scorer(scorer, rows, candidates, score_batch)
+            record[split][language] = evaluate_scorer(
+                scorer, rows, candidates, batch_size=score_batch
+            )
         if beam_k and "test" in splits:
             from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
@@ -292,7 +294,7 @@ def prixlm_job(
                 beam_k,
                 batch_size=max(1, score_batch // 2),
             )
-            record["test"][language][f"mrr@{beam_k}"] = beam[f"mrr@{beam_k}"]
+            record["test"][language][f"mrr_at_{beam_k}"] = beam[f"mrr_at_{beam_k}"]
     return {
         "kind": "prixlm",
         "variant": variant,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
+from prixlm.link_prediction.ranking_rules import metric_label
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
 # block name -> its heading in docs/results.md
@@ -108,11 +109,13 @@ def runs_section(table: Mapping[str, Any]) -> str:
             lines.append(f"  - `{name}`: {run['steps']} steps{note}, train {run['train_seconds']} s, "
                          f"eval {run['eval_seconds']} s; `{run['command']}`")  # fmt: skip
             beam = {
-                lang: m for lang, m in run["test"].items() if any(k.startswith("mrr@") for k in m)
+                lang: m
+                for lang, m in run["test"].items()
+                if any(k.startswith("mrr_at_") for k in m)
             }
             for lang, m in sorted(beam.items()):
-                key = next(k for k in m if k.startswith("mrr@"))
-                lines.append(f"    - {lang}: full-ranking MRR {percent(m['mrr'])}, beam {key.upper()} {percent(m[key])}")  # fmt: skip
+                key = next(k for k in m if k.startswith("mrr_at_"))
+                lines.append(f"    - {lang}: full-ranking MRR {percent(m['mrr'])}, beam {metric_label(key)} {percent(m[key])}")  # fmt: skip
     return "\n".join(lines)
 
 

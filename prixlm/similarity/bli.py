@@ -137,7 +137,7 @@ def evaluate_bli(
     candidates = torch.stack([target_space[t] for t in targets])
     ranks = bli_ranks(mapped, candidates, list(golds.values()), k)
     metrics = ranking_metrics(ranks, ks=(1, 10))
-    metrics["accuracy"] = metrics["hits@1"]
+    metrics["accuracy"] = metrics["hits_at_1"]
     metrics["num_train_pairs"], metrics["num_test_pairs"] = len(train), len(test)
     metrics["num_candidates"] = len(targets)
     return metrics

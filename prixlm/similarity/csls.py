@@ -176,7 +176,7 @@ def csls_retrieval_metrics(
     k: int = CSLS_K,
     max_block_floats: int = DEFAULT_BLOCK_FLOATS,
 ) -> dict[str, float | int]:
-    """hits@1/10 and MRR of retrieving `targets[gold[i]]` for `sources[i]` by CSLS.
+    """hits_at_1/10 and MRR of retrieving `targets[gold[i]]` for `sources[i]` by CSLS.
 
     Args:
         sources: `(n_s, d)`; targets: `(n_t, d)`; gold: `(n_s,)` long target columns.

@@ -293,8 +293,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     lp_records = lp.get("checkpoint_link_prediction", [])
     for point in curve:
         record = next((r for r in lp_records if r.get("step") == point["step"]), {})
-        hits = [v for k, v in record.items() if k.endswith("/hits@1")]
-        point["lp_hits@1"] = sum(hits) / len(hits) if hits else None
+        hits = [v for k, v in record.items() if k.endswith("/hits_at_1")]
+        point["lp_hits_at_1"] = sum(hits) / len(hits) if hits else None
 
     from prixlm.data.loading import load_kb
 

@@ -107,7 +107,7 @@ def plot_curve(curve: list[dict[str, Any]], path: Path) -> None:
         ("bli_accuracy", "BLI accuracy (+Mirror)"),
         ("probing_accuracy", "probing accuracy (single token)"),
         ("probing_multi_token_accuracy", "probing accuracy (multi-token)"),
-        ("lp_hits@1", "link prediction hits@1 (validation sample)"),
+        ("lp_hits_at_1", "link prediction hits@1 (validation sample)"),
     ):
         values = [point.get(key) for point in curve]
         if any(v is not None for v in values):
@@ -244,7 +244,7 @@ def render(results: dict[str, Any], chart_name: str) -> str:
                     _pct(p["xel_accuracy"]),
                     _pct(p["bli_accuracy"]),
                     f"{_pct(p.get('probing_accuracy'))} ({_pct(p.get('probing_multi_token_accuracy'))})",
-                    _pct(p.get("lp_hits@1")),
+                    _pct(p.get("lp_hits_at_1")),
                 ]
                 for p in results["curve"]
             ],

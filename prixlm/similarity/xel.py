@@ -131,8 +131,8 @@ def entity_ranks(
 def xel_metrics(ranks: torch.Tensor | Sequence[float]) -> dict[str, float | int]:
     """`accuracy` (= hits@1), hits@10, MRR and counts of one set of ranks."""
     values = ranks.tolist() if isinstance(ranks, torch.Tensor) else list(ranks)
-    metrics: dict[str, float | int] = {f"hits@{k}": hits_at_k(values, k) for k in XEL_KS}
-    metrics["accuracy"] = metrics["hits@1"]
+    metrics: dict[str, float | int] = {f"hits_at_{k}": hits_at_k(values, k) for k in XEL_KS}
+    metrics["accuracy"] = metrics["hits_at_1"]
     metrics["mrr"] = mean_reciprocal_rank(values)
     metrics["num_queries"] = len(values)
     metrics["num_gold_missing"] = sum(math.isinf(r) for r in values)
@@ -155,7 +155,7 @@ def evaluate_xel(
         retrieval: `"cosine"` (nearest neighbour) or `"csls"`.
     Returns:
         `{"retrieval", "num_target_names", "num_target_entities",
-        "per_language": {lang: {"accuracy", "hits@1", "hits@10", "mrr", "num_queries",
+        "per_language": {lang: {"accuracy", "hits_at_1", "hits_at_10", "mrr", "num_queries",
         "num_gold_missing"}}, "average": {"accuracy", "mrr"} (unweighted over languages)}`.
     """
     if not queries:

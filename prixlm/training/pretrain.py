@@ -106,7 +106,7 @@ def lp_evaluator(
             num_beams=data_args.lp_eval_beams,
         )
         mrr = next(value for key, value in result.items() if key.startswith("mrr"))
-        return {"hits@1": result["hits@1"], "mrr": mrr}
+        return {"hits_at_1": result["hits_at_1"], "mrr": mrr}
 
     return evaluate
 

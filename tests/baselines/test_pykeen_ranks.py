@@ -40,8 +40,8 @@ def pykeen_ranks() -> tuple[torch.Tensor, dict[str, float]]:
     ranks = torch.from_numpy(evaluator.ranks[("tail", "realistic")][0]).double()
     result = evaluator.finalize()
     metrics = {
-        "hits@1": result.get_metric("tail.realistic.hits_at_1"),
-        "hits@3": result.get_metric("tail.realistic.hits_at_3"),
+        "hits_at_1": result.get_metric("tail.realistic.hits_at_1"),
+        "hits_at_3": result.get_metric("tail.realistic.hits_at_3"),
         "mrr": result.get_metric("tail.realistic.inverse_harmonic_mean_rank"),
     }
     return ranks, metrics
@@ -55,7 +55,7 @@ def test_filtered_realistic_ranks_equal_pykeens():
     theirs, metrics = pykeen_ranks()
     assert ours.tolist() == theirs.tolist() == [2.5, 3.0, 1.0, 1.5]
     mine = ranking_metrics(ours, (1, 3))
-    for key in ("hits@1", "hits@3", "mrr"):
+    for key in ("hits_at_1", "hits_at_3", "mrr"):
         assert mine[key] == pytest.approx(metrics[key], abs=1e-6)  # PyKEEN: float32
 
 

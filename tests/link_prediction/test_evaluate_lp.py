@@ -95,10 +95,10 @@ def test_command_prints_a_table_and_writes_json(saved, capsys):
     assert written == json.loads(json.dumps(report))
     metrics = written["results"]["en"]
     assert set(metrics) == {
-        "hits@1",
-        "hits@3",
-        "hits@10",
-        "mrr@5",
+        "hits_at_1",
+        "hits_at_3",
+        "hits_at_10",
+        "mrr_at_5",
         "num_queries",
         "num_missing",
         "num_candidates",
@@ -114,9 +114,9 @@ def test_beam_with_a_wide_beam_equals_the_full_ranking(tiny_prixlm):
     beam = evaluate_link_prediction(model, tokenizer, rows, labels, "beam", num_beams=wide)
     full = evaluate_link_prediction(model, tokenizer, rows, labels, "full")
     assert beam["num_missing"] == 0
-    for key in ("hits@1", "hits@3", "hits@10"):
+    for key in ("hits_at_1", "hits_at_3", "hits_at_10"):
         assert beam[key] == pytest.approx(full[key])
-    assert beam[f"mrr@{wide}"] == pytest.approx(full["mrr"])
+    assert beam[f"mrr_at_{wide}"] == pytest.approx(full["mrr"])
 
 
 def test_filtering_uses_all_objects(tiny_prixlm):
@@ -129,7 +129,7 @@ def test_filtering_uses_all_objects(tiny_prixlm):
     metrics = evaluate_link_prediction(model, tokenizer, rows, labels, "beam", num_beams=50)
     (result,) = predict_objects(model, tokenizer, rows, labels, num_beams=50)
     rank = filtered_rank(result.labels, rows[0]["object"], result.scores, rows[0]["all_objects"])
-    assert metrics["mrr@50"] == pytest.approx(1 / rank)
+    assert metrics["mrr_at_50"] == pytest.approx(1 / rank)
 
 
 def test_bad_inputs(tiny_prixlm):

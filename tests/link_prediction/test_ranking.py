@@ -75,10 +75,17 @@ def test_metrics_by_hand():
     assert hits_at_k(ranks, 10) == 0.75
     assert mean_reciprocal_rank(ranks) == pytest.approx((1 + 0.4 + 0 + 0.25) / 4)
     full = ranking_metrics([1.0, 2.5, 4.0])
-    assert set(full) == {"hits@1", "hits@3", "hits@10", "mrr", "num_queries", "num_missing"}
+    assert set(full) == {
+        "hits_at_1",
+        "hits_at_3",
+        "hits_at_10",
+        "mrr",
+        "num_queries",
+        "num_missing",
+    }
     truncated = ranking_metrics(ranks, cutoff=50)
     assert "mrr" not in truncated
-    assert truncated["mrr@50"] == pytest.approx(0.4125)
+    assert truncated["mrr_at_50"] == pytest.approx(0.4125)
     assert truncated["num_missing"] == 1 and truncated["num_queries"] == 4
     with pytest.raises(ValueError, match="cutoff=K"):
         ranking_metrics(ranks)
@@ -111,7 +118,9 @@ def _pykeen_filtered_realistic(scores, gold, filter_pairs):
         hrt_batch=hrt, target="tail", scores=filtered, true_scores=true_scores
     )
     results = evaluator.finalize()
-    metrics = {f"hits@{k}": results.get_metric(f"tail.realistic.hits_at_{k}") for k in (1, 3, 10)}
+    metrics = {
+        f"hits_at_{k}": results.get_metric(f"tail.realistic.hits_at_{k}") for k in (1, 3, 10)
+    }
     metrics["mrr"] = results.get_metric("tail.realistic.inverse_harmonic_mean_rank")
     return ranks, metrics
 

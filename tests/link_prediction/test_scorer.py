@@ -56,9 +56,9 @@ def test_fake_scorer_ranks_by_hand_with_ties_and_filtering():
     assert scorer.batches == [2, 1]
     metrics = evaluate_scorer(FakeScorer(), ROWS, CANDIDATES)
     assert metrics == {
-        "hits@1": pytest.approx(1 / 3),
-        "hits@3": 1.0,
-        "hits@10": 1.0,
+        "hits_at_1": pytest.approx(1 / 3),
+        "hits_at_3": 1.0,
+        "hits_at_10": 1.0,
         "mrr": pytest.approx((1 / 2.5 + 1 / 1.5 + 1) / 3),
         "num_queries": 3,
         "num_missing": 0,

@@ -20,8 +20,8 @@ from prixlm.link_prediction.ranking import ranking_metrics
 from prixlm.release.model_card import main as model_card_main
 
 CHECKPOINTS = [  # train.py's train_results.json: LP at every checkpoint (MRR over K beams)
-    {"step": 10, "lp_en/hits@1": 0.125, "lp_en/mrr": 0.25, "lp_de/hits@1": 0.0, "lp_de/mrr": 0.1},
-    {"step": 20, "lp_en/hits@1": 0.375, "lp_en/mrr": 0.4375, "lp_de/hits@1": 0.25, "lp_de/mrr": 0.3},
+    {"step": 10, "lp_en/hits_at_1": 0.125, "lp_en/mrr": 0.25, "lp_de/hits_at_1": 0.0, "lp_de/mrr": 0.1},
+    {"step": 20, "lp_en/hits_at_1": 0.375, "lp_en/mrr": 0.4375, "lp_de/hits_at_1": 0.25, "lp_de/mrr": 0.3},
 ]  # fmt: skip
 CHECKPOINT_SETTINGS = {"dataset": "me/kb", "split": "validation", "queries_per_language": 8}
 
@@ -67,15 +67,19 @@ def test_model_card_numbers_are_the_evaluation_json(released, tmp_path, capsys):
         for e in card.data.eval_results
     }  # fmt: skip
     expected = {
-        ("me/kb", language, None, "validation", "hits@1" if metric == "hits@1" else "mrr@10"): (
-            CHECKPOINTS[-1][f"lp_{language}/{metric}"]
-        )
+        (
+            "me/kb",
+            language,
+            None,
+            "validation",
+            "hits_at_1" if metric == "hits_at_1" else "mrr_at_10",
+        ): (CHECKPOINTS[-1][f"lp_{language}/{metric}"])
         for language in ("en", "de")
-        for metric in ("hits@1", "mrr")
+        for metric in ("hits_at_1", "mrr")
     }
     for name, metrics in report["results"].items():
         config, _, language = name.partition("/")
-        for metric in ("hits@1", "hits@3", "hits@10", "mrr@5"):
+        for metric in ("hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_5"):
             expected["me/kb", config, language or None, "test", metric] = metrics[metric]
     assert got == expected
     assert {e.task_type for e in card.data.eval_results} == {"link-prediction"}

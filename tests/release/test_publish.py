@@ -183,9 +183,11 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
         for e in card.data.eval_results
     }
     assert got == {
-        (language, "train", name if name == "hits@1" else "mrr@2"): last[f"lp_{language}/{name}"]
+        (language, "train", name if name == "hits_at_1" else "mrr_at_2"): last[
+            f"lp_{language}/{name}"
+        ]
         for language in ("en", "de")
-        for name in ("hits@1", "mrr")
+        for name in ("hits_at_1", "mrr")
     }
     assert card.data.language == results["languages"] == ["de", "en"]
     assert card.data.model_name == "prixlm-run"  # the repo's name, not the staging folder's

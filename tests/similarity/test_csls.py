@@ -70,9 +70,9 @@ def test_blockwise_equals_dense(max_block_floats):
 def test_retrieval_metrics_of_identical_spaces_and_bad_shapes():
     vectors = torch.randn(40, 16, generator=torch.Generator().manual_seed(1))
     metrics = csls_retrieval_metrics(vectors, vectors, torch.arange(40))
-    assert metrics["hits@1"] == 1.0 and metrics["mrr"] == 1.0 and metrics["num_queries"] == 40
+    assert metrics["hits_at_1"] == 1.0 and metrics["mrr"] == 1.0 and metrics["num_queries"] == 40
     shifted = csls_retrieval_metrics(vectors, vectors, (torch.arange(40) + 1) % 40)
-    assert shifted["hits@1"] == 0.0 and shifted["mrr"] < 0.5
+    assert shifted["hits_at_1"] == 0.0 and shifted["mrr"] < 0.5
     with pytest.raises(ValueError, match=r"sources \(2, 3\) and targets \(2, 4\)"):
         CSLS(torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ValueError, match=r"gold \(3,\): expected \(2,\)"):

@@ -24,12 +24,12 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
         assert set(xel["per_language"]) == {"fi"} and 0 <= xel["average"]["accuracy"] <= 1
         assert xel["per_language"]["fi"]["num_queries"] > 500
         bli = scores["bli"]["en-fi"]
-        assert bli["num_test_pairs"] > 50 and 0 <= bli["accuracy"] <= bli["hits@10"] <= 1
+        assert bli["num_test_pairs"] > 50 and 0 <= bli["accuracy"] <= bli["hits_at_10"] <= 1
         assert ("probing" in scores) == (not name.endswith("+mirror"))
     assert results["models"]["kb"]["probing"]["single_token"]["per_language"].keys() == {"en", "fi"}
     assert results["dictionaries"]["en-fi"]["link_overlap"] == 0.0
     assert [point["step"] for point in results["curve"]] == [2]
-    assert results["curve"][0]["lp_hits@1"] is not None
+    assert results["curve"][0]["lp_hits_at_1"] is not None
     assert results["settings"]["seed"] == 3 and results["settings"]["mirror"]["batch_size"] == 128
     assert "kb model" in results["wall_seconds"] and "--seed 3" in results["commands"]["kb_model"]
     page = paths["--docs"].read_text(encoding="utf-8")

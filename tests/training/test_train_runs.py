@@ -162,14 +162,18 @@ def test_tiny_training_memorises_facts_that_constrained_lp_then_recovers(
     assert [r["step"] for r in results["checkpoint_link_prediction"]] == [0, 150, 300]
     assert (tmp_path / "memorise" / "lp_curve.png").stat().st_size > 10_000
     curve = (tmp_path / "memorise" / "lp_curve.csv").read_text().splitlines()
-    assert curve[0] == "step,lp_de/hits@1,lp_de/mrr,lp_en/hits@1,lp_en/mrr" and len(curve) == 4
+    assert (
+        curve[0] == "step,lp_de/hits_at_1,lp_de/mrr,lp_en/hits_at_1,lp_en/mrr" and len(curve) == 4
+    )
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(
         str(next((tmp_path / "memorise" / "runs").rglob("events.out.tfevents.*")).parent)
     )
     events.Reload()
-    assert {"train/loss", "train/lp_en/hits@1", "train/lp_de/mrr"} <= set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lp_en/hits_at_1", "train/lp_de/mrr"} <= set(
+        events.Tags()["scalars"]
+    )
     for language in ("en", "de"):
         splits = datasets.load_dataset(str(tiny_dataset_dir), language)
         # Facts of 30 tokens or more are dropped from training (the paper's filter).
