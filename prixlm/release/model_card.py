@@ -30,7 +30,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from prixlm.atomic_output import atomic_file
 from prixlm.link_prediction.ranking_rules import metric_label
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "model_card.md"
+#: The repository's `model_card.md`, through the link beside this module (package data).
+TEMPLATE = Path(__file__).with_name("model_card.md")
 CURVE_NAME = "lp_curve.png"
 TASK_TYPE = "link-prediction"
 TASK_NAME = "Link prediction (filtered)"

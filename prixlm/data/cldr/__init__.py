@@ -1,6 +1,7 @@
 """An offline multilingual KB from Unicode CLDR (via Babel), written as DBpedia dump files.
 
-See `README.md` beside this file; the command line and `export_cldr_kb` live in `export.py`.
+What the KB holds and how it is made: `dataset_builders/cldr_kb/README.md` (the card of
+an exported KB); the command line and `export_cldr_kb` live in `export.py`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ CITATION = """@inproceedings{zhou-etal-2022-prix,
 }"""
 DBPEDIA_LICENSE = "cc-by-sa-3.0"
 SOURCE_INFO_GLOB = "*_info.json"
+#: The card template; the file beside this module links to the dataset folder's template
+#: (`dataset_builders/prixlm_dbpedia/dataset_card.md`) and ships as package data.
+TEMPLATE = Path(__file__).with_name("dataset_card.md")
 
 
 def read_source_info(dump_dir: str | Path) -> dict[str, Any]:
@@ -138,88 +141,44 @@ def dataset_card(
     license_id: str | None = None,
     source: dict[str, Any] | None = None,
     files: dict[str, dict[str, list[str]]] | None = None,
+    template: str | Path = TEMPLATE,
 ) -> str:
     """The whole `README.md` text for a built folder whose files have `file_sizes`.
 
     The metadata is `card_data`'s (rendered by `huggingface_hub`, so `DatasetCard.load`
-    reads it back); the body holds the usage, the statistics per language, the split
+    reads it back); the body is `template` (`dataset_builders/prixlm_dbpedia/dataset_card.md`)
+    with the usage of the configs this build has, the statistics per language, the split
     protocol, the source and the citation.
     """
     source = source or {}
     if license_id is None:
         license_id = "other" if source.get("license") else DBPEDIA_LICENSE
     data = card_data(rows, file_sizes, license_id, source, files)
-    settings = rows.settings
-    inverse = "\n".join(
-        f"- `{r1}` <- {', '.join(f'`{r2}`' for r2 in r2s)}"
-        for r1, r2s in rows.inverse_relations.items()
+    languages = sorted(rows.triples)
+    card = DatasetCard.from_template(
+        data,
+        template_path=str(template),
+        build_marker=BUILD_MARKER,
+        example_languages=languages[:2],
+        has_links=any(stats.links for stats in rows.stats.values()),
+        statistics_table=statistics_table(rows),
+        num_links=sum(stats.links for stats in rows.stats.values()),
+        settings=rows.settings,
+        inverse_relations=rows.inverse_relations,
+        source_lines=[
+            (key, value) for key, value in source.items() if not isinstance(value, dict | list)
+        ],
+        licence_text=source.get("license")
+        or "DBpedia data: CC BY-SA 3.0 and GNU FDL (https://www.dbpedia.org/about/)",
+        citation=CITATION,
     )
-    source_lines = "\n".join(
-        f"- {key}: {value}" for key, value in source.items() if not isinstance(value, dict | list)
-    )
-    licence_text = source.get("license") or (
-        "DBpedia data: CC BY-SA 3.0 and GNU FDL (https://www.dbpedia.org/about/)"
-    )
-    body = f"""{BUILD_MARKER}
-
-Monolingual triples and cross-lingual links built as in Prix-LM (Zhou et al., ACL 2022,
-§3): per language, a fact (s, p, o) whose subject and object both have a label in that
-language becomes the text triple (label(s), name(p), label(o)); a link pairs one entity's
-labels in two languages and is used in both directions.
-
-```python
-from datasets import load_dataset
-everything = load_dataset("PATH_OR_REPO")         # the default config, `all`
-german = load_dataset("PATH_OR_REPO", "de")       # train / validation / test triples
-links = load_dataset("PATH_OR_REPO", "links")     # train links
-# `all`: every language's train triples + links; validation/test: the union of the languages'
-```
-
-Columns: `kind` (`triple` or `link`), `subject`, `relation` (`""` for links), `object`,
-`subject_language`, `object_language`, `subject_id`, `relation_id`, `object_id` (source
-IRIs), `all_objects` (every true object of the row's query in its language over all
-splits, for the filtered setting).
-
-## Statistics
-
-{statistics_table(rows)}
-
-Links (both directions): {sum(stats.links for stats in rows.stats.values()):,}.
-
-## Splits
-
-- protocol: `{settings.protocol}` (`fact`: a fact is held out in every language at once;
-  `language`: the paper's independent 10% per language);
-- test fraction {settings.test_fraction}, validation fraction {settings.validation_fraction},
-  hash seed {settings.seed}; links are train only;
-- inverse-relation filter (after Akrami et al., 2020): `r2` is an inverse of `r1` when at
-  least {settings.inverse_threshold} of `r1`'s training (s, o) pairs appear as (o, s) under
-  `r2`; validation/test triples (s, r1, o) with (o, r2, s) in training are removed.
-  Inverse pairs found (`r1` <- its inverses):
-{inverse or "- none"}
-- length filter: rows of {settings.max_length} tokens or more are dropped when a tokenizer
-  was given (see the `removed (length)` column).
-
-## Source and licence
-
-{source_lines or "- DBpedia dumps"}
-
-Licence: {licence_text}.
-
-Built with `python -m prixlm.data.dbpedia.build`.
-
-## Citation
-
-```bibtex
-{CITATION}
-```
-"""
-    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+    return str(card).rstrip("\n") + "\n"
 
 
 __all__ = [
     "CITATION",
     "DEFAULT_CONFIG",
+    "TEMPLATE",
     "card_data",
     "dataset_card",
     "read_source_info",
