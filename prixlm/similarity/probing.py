@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from modeling_prixlm.decoding_steps import (
     run_rows,
 )
 from prixlm.cli import user_errors
+from prixlm.data.relation_names import relation_words
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
 from prixlm.model_loading import load_model
 from prixlm.similarity.probing_data import (
@@ -80,15 +80,6 @@ class _Asked:
 
     probe: Probe
     query: Mapping[str, str] | str | None
-
-
-def relation_words(relation: str) -> str:
-    """`officialLanguage` -> `official language`, `P19` -> `P19`."""
-    return (
-        re.sub(r"(?<=[a-z])(?=[A-Z])", " ", relation).lower()
-        if relation[:1].islower()
-        else relation
-    )
 
 
 def _ask(template: Template, probe: Probe, kind: str, query_form: str, mask: str | None) -> Any:

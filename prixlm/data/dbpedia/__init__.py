@@ -19,7 +19,7 @@ from typing import Any
 _HOMES = {
     "PrixLMDBpedia": "builder",
     "PrixLMDBpediaConfig": "builder",
-    "relation_words": "tables",
+    "relation_words": "tables",  # prixlm.data.relation_names
     "EngineOptions": "engine",
     "FEATURES": "output",
     "COLUMNS": "schema",

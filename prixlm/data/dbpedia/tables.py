@@ -29,27 +29,16 @@ with one made a 10M-line build fail under 1 GB (each alone passed).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from prixlm.data.relation_names import relation_words
+
 # Distinct facts per language (`build_texts` counts them in `fact_counts`).
 FACT_COUNTS = "SELECT language, n FROM fact_counts"
-
-
-def relation_words(iri: str) -> str:
-    """A relation name from its IRI's local name: `officialLanguage` -> `official language`.
-
-    Acronyms keep their case (`isoCode` -> `iso code`, `ISOCode` -> `ISO code`); `_` and `-`
-    become spaces.
-    """
-    local = re.split(r"[/#]", iri.rstrip("/#"))[-1]
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", local)
-    words = spaced.replace("_", " ").replace("-", " ").split()
-    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
 
 
 def sql_list(paths: Sequence[Path]) -> str:
