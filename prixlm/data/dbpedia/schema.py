@@ -110,13 +110,9 @@ def order_key(row: Row) -> tuple[str, str, str, str, str]:
 
 def encode_row(tokenizer: Any, row: Row) -> Any:
     """The `modeling_prixlm.formatting` encoding of `row` (a triple or a link)."""
-    from modeling_prixlm.formatting import encode_link, encode_triple
+    from modeling_prixlm.formatting import encode_row as encode_fact
 
-    if row.kind == LINK:
-        return encode_link(
-            tokenizer, row.subject, row.subject_language, row.object_language, row.object
-        )
-    return encode_triple(tokenizer, row.subject, row.relation, row.object)
+    return encode_fact(tokenizer, row._asdict())
 
 
 __all__ = [
