@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from transformers import GenerationConfig
+
 FACT_TOKENS = ("[S]", "[P]", "[O]", "[EOS]")
 IGNORE_INDEX = -100
 #: The paper drops every sequence of this many tokens or more.
@@ -235,6 +237,35 @@ def within_length(
     return max_length is None or len(fact) < max_length
 
 
+def fact_generation_config(config: Any) -> GenerationConfig:
+    """Generation defaults for completing a fact: stop at `[EOS]`, pad with `<pad>`."""
+    return GenerationConfig(
+        eos_token_id=config.end_of_object_token_id,
+        pad_token_id=config.pad_token_id,
+        bos_token_id=config.bos_token_id,
+        max_new_tokens=MAX_FACT_LENGTH,
+        use_cache=config.object_attention != "bidirectional",
+    )
+
+
+def position_budget(config: Any) -> int:
+    """The longest input (tokens) that `config`'s position embeddings cover.
+
+    XLM-R positions start at `pad_token_id + 1` (2 for XLM-R), so
+    `max_position_embeddings - pad_token_id - 1` tokens fit (512 for xlm-roberta-base).
+    """
+    return config.max_position_embeddings - config.pad_token_id - 1
+
+
+def match_tokenizer_to_positions(tokenizer: Any, config: Any) -> Any:
+    """Set `tokenizer.model_max_length` to `position_budget(config)` (saved with the tokenizer).
+
+    Truncation (`truncation=True`) and the length warnings then follow the model's budget.
+    """
+    tokenizer.model_max_length = position_budget(config)
+    return tokenizer
+
+
 def check_tokenizer_matches(tokenizer: Any, config: Any) -> None:
     """Raise `ValueError` if `tokenizer` does not belong to a model with this `config`.
 
@@ -266,6 +297,9 @@ def check_tokenizer_matches(tokenizer: Any, config: Any) -> None:
 
 
 __all__ = [
+    "fact_generation_config",
+    "match_tokenizer_to_positions",
+    "position_budget",
     "FACT_TOKENS",
     "check_tokenizer_matches",
     "IGNORE_INDEX",

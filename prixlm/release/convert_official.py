@@ -28,16 +28,16 @@ from modeling_prixlm.configuration_prixlm import (
     PrixLMConfig,
     xlmr_architecture,
 )
-from modeling_prixlm.formatting import FACT_TOKENS
+from modeling_prixlm.formatting import (
+    FACT_TOKENS,
+    fact_generation_config,
+    match_tokenizer_to_positions,
+)
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from modeling_prixlm.pipeline_prixlm import read_candidates
 from prixlm.atomic_output import atomic_folder
 from prixlm.release.folder import complete_release_folder
 from prixlm.release.model_card import write_model_card
-from prixlm.training.model_factory import (
-    fact_generation_config,
-    match_tokenizer_to_positions,
-)
 
 OFFICIAL_REPO = "wzhouad/prix-lm"  # the release on the Hub: the card's base_model
 DROPPED_KEYS = ("roberta.embeddings.position_ids", "roberta.embeddings.token_type_ids")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from transformers import GenerationConfig
-
 from modeling_prixlm.configuration_prixlm import PrixLMConfig
-from modeling_prixlm.formatting import MAX_FACT_LENGTH, special_token_ids
+from modeling_prixlm.formatting import MAX_FACT_LENGTH, fact_generation_config, special_token_ids
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 
 
@@ -46,35 +44,6 @@ def prixlm_config_for(
         object_attention=object_attention,
         **kwargs,
     )
-
-
-def fact_generation_config(config: PrixLMConfig) -> GenerationConfig:
-    """Generation defaults for completing a fact: stop at `[EOS]`, pad with `<pad>`."""
-    return GenerationConfig(
-        eos_token_id=config.end_of_object_token_id,
-        pad_token_id=config.pad_token_id,
-        bos_token_id=config.bos_token_id,
-        max_new_tokens=MAX_FACT_LENGTH,
-        use_cache=config.object_attention != "bidirectional",
-    )
-
-
-def position_budget(config: PrixLMConfig) -> int:
-    """The longest input (tokens) that `config`'s position embeddings cover.
-
-    XLM-R positions start at `pad_token_id + 1` (2 for XLM-R), so
-    `max_position_embeddings - pad_token_id - 1` tokens fit (512 for xlm-roberta-base).
-    """
-    return config.max_position_embeddings - config.pad_token_id - 1
-
-
-def match_tokenizer_to_positions(tokenizer: Any, config: PrixLMConfig) -> Any:
-    """Set `tokenizer.model_max_length` to `position_budget(config)` (saved with the tokenizer).
-
-    Truncation (`truncation=True`) and the length warnings then follow the model's budget.
-    """
-    tokenizer.model_max_length = position_budget(config)
-    return tokenizer
 
 
 def build_prixlm(

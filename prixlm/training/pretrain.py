@@ -17,11 +17,16 @@ from typing import Any
 from transformers import AutoTokenizer, TrainerCallback, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from modeling_prixlm.formatting import add_prixlm_tokens, check_tokenizer_matches
+from modeling_prixlm.formatting import (
+    add_prixlm_tokens,
+    check_tokenizer_matches,
+    fact_generation_config,
+    match_tokenizer_to_positions,
+)
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
 from prixlm.publish import publish_folder
-from prixlm.release.folder import dataset_candidates, widget_examples
+from prixlm.release.folder import complete_release_folder, dataset_candidates, widget_examples
 from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
 from prixlm.training.collator import PrixLMCollator
@@ -32,11 +37,7 @@ from prixlm.training.data import (
     tokenize_rows,
     tokenizer_training_texts,
 )
-from prixlm.training.model_factory import (
-    build_prixlm,
-    fact_generation_config,
-    match_tokenizer_to_positions,
-)
+from prixlm.training.model_factory import build_prixlm
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer
 
@@ -181,8 +182,14 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     curve = Path(training_args.output_dir) / "lp_curve.png"
     release_path = Path(training_args.output_dir) / "model"
 
-    def write_card(folder: Path) -> None:
-        """README.md from the folder's results + the Fig. 2 curve, before the folder appears."""
+    candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
+        dataset_candidates(data_args.dataset_dir, languages) if training_args.should_save else None
+    )
+
+    def finalize_release(folder: Path) -> None:
+        """Self-contained (Hub code, pipeline, handler, candidates), then README.md from the
+        folder's results + the Fig. 2 curve, before the folder appears."""
+        complete_release_folder(folder, candidates)
         card_rows = (  # a few rows per language for the card's widget examples
             row
             for language in languages
@@ -200,15 +207,7 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
         )
 
     release = trainer.save_release(
-        release_path,
-        {"train_results.json": metrics},
-        # the pipeline's candidates: every entity label per language (as evaluate_lp ranks)
-        candidates=(
-            dataset_candidates(data_args.dataset_dir, languages)
-            if training_args.should_save
-            else None
-        ),
-        finalize=write_card,
+        release_path, {"train_results.json": metrics}, finalize=finalize_release
     )
     if trainer.is_world_process_zero():
         if push_to_hub:  # the complete release folder, nothing else (prixlm.publish)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import torch.distributed as dist
@@ -13,7 +13,6 @@ from transformers import Trainer
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
-from prixlm.release.folder import complete_release_folder
 
 
 def _barrier() -> None:
@@ -58,18 +57,15 @@ class PrixLMTrainer(Trainer):
         self,
         destination: str | Path,
         extra_files: dict[str, dict] | None = None,
-        candidates: Mapping[str, Sequence[str]] | None = None,
         finalize: Callable[[Path], object] | None = None,
     ) -> Path:
-        """Write the final model folder atomically: weights, code, tokenizer, arguments, metrics.
+        """Write the final model folder atomically: weights, tokenizer, arguments, metrics.
 
         Written in `.<name>.partial` beside `destination`, then renamed. The Trainer's
-        pickled `training_args.bin` is replaced by `training_args.json`. The folder is made
-        self-contained
-        before it appears (`prixlm.release.folder.complete_release_folder`: the Hub code, the
-        pipeline, `handler.py` and `candidates` `{language: [labels]}` as `candidates.json`).
-        `finalize(staging_folder)` runs last, on the saving process, before the rename (e.g.
-        the model card rendered from the folder's results), so the folder appears complete.
+        pickled `training_args.bin` is replaced by `training_args.json`; `extra_files`
+        `{name: JSON content}` are added. `finalize(staging_folder)` runs last, on the saving
+        process, before the rename (e.g. `prixlm.release.folder.complete_release_folder` and
+        the model card), so the folder appears complete.
         """
         destination = Path(destination)
         staging = partial_path(destination)
@@ -87,7 +83,6 @@ class PrixLMTrainer(Trainer):
                 (staging / file_name).write_text(
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"
                 )
-            complete_release_folder(staging, candidates)
             if finalize is not None:
                 finalize(staging)
             publish(staging, destination)

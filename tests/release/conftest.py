@@ -10,6 +10,7 @@ from release_kb import CANDIDATES, LINKS
 from tiny_models import TINY_FACTS, make_tiny_model
 
 from modeling_prixlm.formatting import encode_link, encode_triple
+from prixlm.release.folder import complete_release_folder
 from prixlm.training.collator import PrixLMCollator
 from prixlm.training.trainer import PrixLMTrainer
 
@@ -57,5 +58,7 @@ def released(release_trainer, tiny_tokenizer):
     """(model, tokenizer, release folder): `save_release` with `CANDIDATES` (the folder is
     completed before it is published)."""
     root = Path(release_trainer.args.output_dir).parent
-    folder = release_trainer.save_release(root / "model", candidates=CANDIDATES)
+    folder = release_trainer.save_release(
+        root / "model", finalize=lambda staging: complete_release_folder(staging, CANDIDATES)
+    )
     return release_trainer.model.eval(), tiny_tokenizer, folder

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from prixlm.release.folder import complete_release_folder
+
 
 def test_finalize_runs_on_the_staging_folder_before_it_is_published(release_trainer, tmp_path):
     destination = tmp_path / "model"
@@ -15,7 +17,11 @@ def test_finalize_runs_on_the_staging_folder_before_it_is_published(release_trai
         seen.append((folder.name, destination.exists(), (folder / "candidates.json").is_file()))
         (folder / "README.md").write_text("# card\n", encoding="utf-8")
 
-    release_trainer.save_release(destination, candidates={"en": ["euro"]}, finalize=finalize)
+    def complete_then_card(folder: Path) -> None:
+        complete_release_folder(folder, {"en": ["euro"]})
+        finalize(folder)
+
+    release_trainer.save_release(destination, finalize=complete_then_card)
     # ran once, in `.model.partial`, when the destination did not exist yet and the folder
     # was already self-contained (candidates written)
     assert seen == [(".model.partial", False, True)]
