@@ -33,15 +33,15 @@ reproduce: setup
 # Table 1 (issue 10): PyKEEN TransE/RotatE vs Prix-LM Single/All -> docs/results.md, results/table1.json
 table1: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
-	$(PY) -m prixlm.results.table1 --profile full --work_dir outputs/table1
+	$(PY) -m prixlm.experiments.table1 --profile full --work_dir outputs/table1
 
 table1-quick: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
-	$(PY) -m prixlm.results.table1 --profile quick --work_dir outputs/table1-quick --results outputs/table1-quick/table1.json --docs outputs/table1-quick/results.md --chart outputs/table1-quick/table1.png
+	$(PY) -m prixlm.experiments.table1 --profile quick --work_dir outputs/table1-quick --results outputs/table1-quick/table1.json --docs outputs/table1-quick/results.md --chart outputs/table1-quick/table1.png
 
 # Issue 12: XEL, BLI, probing of the KB model vs the plain-text baseline -> docs/similarity.md, results/similarity.json
 similarity: setup
-	$(PY) -m prixlm.similarity.report --work_dir outputs/similarity
+	$(PY) -m prixlm.similarity.study --work_dir outputs/similarity
 
 clean:
 	rm -rf outputs build *.egg-info

@@ -27,7 +27,7 @@ $PY -c "import importlib.metadata, torch, transformers, datasets, pykeen; print(
 if [ -d .t1jobs ]; then mkdir -p "$WORK/jobs" && cp .t1jobs/*.json "$WORK/jobs/"; fi
 cd "$SRC"
 set -o pipefail
-$PY -m prixlm.results.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \
+$PY -m prixlm.experiments.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \
   --deadline_s "${DEADLINE:-470}" --results "$OUT/table1.json" --docs "$OUT/results.md" \
   --chart "$OUT/table1.png" ${EXTRA:-} > "$OUT/log.txt" 2>&1
 status=$?

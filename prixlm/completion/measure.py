@@ -38,7 +38,7 @@ from typing import Any
 from prixlm.atomic_output import atomic_file
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
-from prixlm.completion.report import results_block
+from prixlm.completion.results_docs import results_block
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
 

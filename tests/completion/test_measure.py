@@ -15,7 +15,7 @@ from prixlm.completion.measure import (
     pr_curve,
     precision_recall,
 )
-from prixlm.completion.report import END, START, markdown_table, results_block
+from prixlm.completion.results_docs import END, START, markdown_table, results_block
 
 TRUTH = {("s1", "r"): {"a"}, ("s2", "r"): {"b", "c"}, ("s3", "r"): {"d"}}  # 4 hidden facts
 SCORED = [

@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_kb import write_tiny_dumps  # noqa: E402
 
-from prixlm.results import table1  # noqa: E402
-from prixlm.results.report import METRIC_NAMES, averages, percent  # noqa: E402
+from prixlm.experiments import table1  # noqa: E402
+from prixlm.experiments.table1_docs import METRIC_NAMES, averages, percent  # noqa: E402
 
 METHODS = {"TransE", "RotatE", "RotatE (union graph)", "Prix-LM (Single)", "Prix-LM (All)"}
 COMPLETION = "<!-- completion:start -->\nkept: precision table\n<!-- completion:end -->\n"
@@ -123,7 +123,7 @@ def test_time_budget_fits_steps_and_schedule_to_the_budget(monkeypatch):
     from transformers import TrainerControl, TrainerState
     from transformers.optimization import get_linear_schedule_with_warmup
 
-    import prixlm.results.jobs as jobs
+    import prixlm.experiments.jobs as jobs
 
     clock = iter(range(10**6))  # every call of time.time() is one second later
     monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: float(next(clock))))
@@ -156,7 +156,7 @@ def test_time_budget_warmup_does_not_jump_at_calibration(monkeypatch):
     from transformers import TrainerControl, TrainerState
     from transformers.optimization import get_linear_schedule_with_warmup
 
-    import prixlm.results.jobs as jobs
+    import prixlm.experiments.jobs as jobs
 
     clock = iter(range(10**6))  # every call of time.time() is one second later
     monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: float(next(clock))))
@@ -189,7 +189,7 @@ def test_time_budget_on_the_cpu_clock_ignores_time_spent_waiting(monkeypatch):
 
     from transformers import TrainerControl, TrainerState
 
-    import prixlm.results.jobs as jobs
+    import prixlm.experiments.jobs as jobs
 
     calls = iter(range(10**6))
     cpu = lambda: float(next(calls))  # noqa: E731 - one CPU second per call
@@ -208,7 +208,7 @@ def test_time_budget_on_the_cpu_clock_ignores_time_spent_waiting(monkeypatch):
 def test_time_budget_without_seconds_changes_nothing():
     from transformers import TrainerControl, TrainerState
 
-    from prixlm.results.jobs import TimeBudget
+    from prixlm.experiments.jobs import TimeBudget
 
     budget, state, control = TimeBudget(None), TrainerState(max_steps=50), TrainerControl()
     for step in range(1, 51):
@@ -265,8 +265,8 @@ def test_pivot_links_copy_reads_every_shard_of_the_links(tmp_path):
     ],
 )
 def test_committed_docs_are_the_rendering_of_the_committed_json(block, source, chart):
-    """Each Table 1 block of docs/results.md is exactly what report.render makes of its JSON."""
-    from prixlm.results.report import markers, render
+    """Each Table 1 block of docs/results.md is exactly what table1_docs.render makes of its JSON."""
+    from prixlm.experiments.table1_docs import markers, render
 
     root = Path(__file__).resolve().parents[2]
     table = json.loads((root / source).read_text("utf-8"))
@@ -286,7 +286,7 @@ def test_committed_docs_are_the_rendering_of_the_committed_json(block, source, c
 
 
 def test_quick_block_goes_after_the_table1_block_and_leaves_it_alone(tmp_path):
-    from prixlm.results.report import main
+    from prixlm.experiments.table1_docs import main
 
     table = {"languages": ["en"], "methods": {"TransE": {"en": dict.fromkeys(METRIC_NAMES, 0.25)}},
              "profile": {"name": "quick"}}  # fmt: skip

@@ -1,10 +1,10 @@
-"""prixlm.similarity.report: the `make similarity` runner on the toy profile (every stage)."""
+"""prixlm.similarity.study: the `make similarity` runner on the toy profile (every stage)."""
 
 from __future__ import annotations
 
 import json
 
-from prixlm.similarity import report
+from prixlm.similarity import study
 
 
 def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
@@ -16,9 +16,9 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
     argv = ["--profile", "toy", "--work_dir", str(tmp_path / "work"), "--seed", "3"]
     for flag, path in paths.items():
         argv += [flag, str(path)]
-    results = report.main(argv)
+    results = study.main(argv)
     assert json.loads(paths["--results"].read_text(encoding="utf-8")) == results
-    assert set(results["models"]) == set(report.MODELS)
+    assert set(results["models"]) == set(study.MODELS)
     for name, scores in results["models"].items():
         xel = scores["xel"]["all"]
         assert set(xel["per_language"]) == {"fi"} and 0 <= xel["average"]["accuracy"] <= 1
@@ -38,6 +38,6 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
     )
     assert paths["--chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second run reuses every stage and every evaluation: nothing is rebuilt
-    again = report.main(argv)
+    again = study.main(argv)
     assert again["wall_seconds"] == {}
     assert again["models"] == results["models"] and again["curve"] == results["curve"]

@@ -4,7 +4,7 @@ Each variant is one `prixlm_job` (train.py + full-ranking validation metrics, no
 the share of link rows (every language pair vs links through one pivot language) and the
 number of training steps, at the demo's size on a few languages, on CPU.
 
-    python -m prixlm.results.ablations --languages en,de,ja --work_dir outputs/ablations \\
+    python -m prixlm.experiments.ablations --languages en,de,ja --work_dir outputs/ablations \\
         --output results/table1_ablations.json [--merge_into results/table1.json]
 """
 
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from prixlm.atomic_output import atomic_file
-from prixlm.results.jobs import prixlm_job
-from prixlm.results.table1 import prepare_data, prepare_tokenizer
+from prixlm.experiments.jobs import prixlm_job
+from prixlm.experiments.table1 import prepare_data, prepare_tokenizer
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,

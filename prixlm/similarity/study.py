@@ -15,7 +15,7 @@ Stages (each skipped when its output exists, so an interrupted run resumes):
 6. `results/similarity.json` (raw numbers, seeds, commands, wall times), `docs/similarity.md`
    and `docs/similarity_curve.png` (the paper's Fig. 2: XEL/BLI/probing next to LP).
 
-    python -m prixlm.similarity.report --work_dir outputs/similarity
+    python -m prixlm.similarity.study --work_dir outputs/similarity
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                          "plain_texts": len(kb_label_texts(dataset, runner.languages))},
             "commands": {
                 "make": "make similarity",
-                "runner": " ".join(["python -m prixlm.similarity.report", *sys.argv[1:]]),
+                "runner": " ".join(["python -m prixlm.similarity.study", *sys.argv[1:]]),
                 "kb_model": "python train.py " + " ".join(train_argv),
             },
             "dictionaries": overlaps,
@@ -354,7 +354,7 @@ def _curve_point(scores: dict[str, Any]) -> dict[str, float | None]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from prixlm.similarity.report_docs import write_docs
+    from prixlm.similarity.study_docs import write_docs
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -2,14 +2,14 @@
 
 Run::
 
-    python -m prixlm.results.table1 --profile full  --work_dir outputs/table1        # make table1
-    python -m prixlm.results.table1 --profile quick --work_dir outputs/table1-quick  # make table1-quick
-    python -m prixlm.results.table1 --profile gpu --work_dir /tmp/t1 --deadline_s 480 \\
+    python -m prixlm.experiments.table1 --profile full  --work_dir outputs/table1        # make table1
+    python -m prixlm.experiments.table1 --profile quick --work_dir outputs/table1-quick  # make table1-quick
+    python -m prixlm.experiments.table1 --profile gpu --work_dir /tmp/t1 --deadline_s 480 \\
         --results $OUT/table1.json --docs $OUT/results.md --chart $OUT/table1.png
 
 Steps: export the CLDR KB and build the dataset (per-fact split protocol) under
 `work_dir/data`; train one tokenizer on every language's names; then the jobs
-(`prixlm.results.jobs`) in `--workers` processes: per language a PyKEEN TransE and RotatE
+(`prixlm.experiments.jobs`) in `--workers` processes: per language a PyKEEN TransE and RotatE
 search, RotatE on the union graph, Prix-LM Single per language and variant, Prix-LM All per
 variant. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
 run (resume); after every job the JSON, the markdown and the chart are rewritten from what is
@@ -25,12 +25,16 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.results.profiles import get_profile, kge_epoch_points, kge_grid
+from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid
+
+#: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
+JobFunction = Callable[..., dict[str, Any]]
 
 METRICS = ("hits_at_1", "hits_at_3", "hits_at_10", "mrr")
 KGE_METHODS = ("TransE", "RotatE")
@@ -95,7 +99,7 @@ def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
 
 def _check_same_splits(first: Path, second: Path, languages: list[str]) -> None:
     """Both datasets must hold the same triples in every split (only their links differ)."""
-    from prixlm.results.jobs import load_language
+    from prixlm.experiments.jobs import load_language
 
     for language in languages:
         if load_language(str(first), language) != load_language(str(second), language):
@@ -105,7 +109,7 @@ def _check_same_splits(first: Path, second: Path, languages: list[str]) -> None:
 def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], vocab: int) -> Path:
     """One tokenizer trained on every language's names, shared by Single and All."""
     from prixlm.atomic_output import atomic_folder
-    from prixlm.results.jobs import load_language
+    from prixlm.experiments.jobs import load_language
     from prixlm.training.tokenizer_training import train_tokenizer
 
     folder = work_dir / "tokenizer"
@@ -127,8 +131,8 @@ def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], v
 
 def kb_statistics(dataset_dir: Path, languages: list[str]) -> dict[str, dict[str, int]]:
     """Entities (the candidates) and triples per language, with the split sizes."""
+    from prixlm.experiments.jobs import load_language
     from prixlm.link_prediction.evaluation import candidate_labels
-    from prixlm.results.jobs import load_language
 
     stats = {}
     for language in languages:
@@ -144,8 +148,8 @@ def kb_statistics(dataset_dir: Path, languages: list[str]) -> dict[str, dict[str
 
 def plan_jobs(
     profile: dict[str, Any], work_dir: Path, datasets: dict[str, Path], tokenizer: Path, seed: int
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """`{job name: (function name in prixlm.results.jobs, keyword arguments)}`, longest first.
+) -> dict[str, tuple[JobFunction, dict[str, Any]]]:
+    """`{job name: (job function of prixlm.experiments.jobs, keyword arguments)}`, longest first.
 
     A Prix-LM variant is a dict of train.py options; its key `dataset` ("pivot") picks the
     dataset with pivot links only.
@@ -157,19 +161,21 @@ def plan_jobs(
               "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
     scoring = {key: profile[key] for key in ("score_batch", "score_rows", "beam_k")}
     scoring["validation_limit"] = profile.get("validation_limit")
-    jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+    from prixlm.experiments.jobs import kge_job, prixlm_job
+
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
     for name, overrides in profile["all_variants"].items():
         overrides = dict(overrides)
         data = str(datasets[overrides.pop("dataset", "main")])
         settings = {**profile["prixlm"], "max_steps": profile["all_steps"], **overrides}
         jobs[f"all-{name}"] = (
-            "prixlm_job",
+            prixlm_job,
             {**common, **scoring, "dataset_dir": data, "run_dir": str(work_dir / "runs" / f"all-{name}"),
              "languages": languages, "variant": "all", "tokenizer_dir": str(tokenizer),
              "settings": settings, "time_limit": profile.get("all_time_limit")},
         )  # fmt: skip
     jobs["kge-union-RotatE"] = (
-        "kge_job",
+        kge_job,
         {**common, "languages": languages, "union": True,
          "grid": kge_grid("RotatE", profile["kge_size"])[:1], "epoch_points": profile["union_epochs"],
          "time_limit": profile.get("union_time_limit")},
@@ -177,7 +183,7 @@ def plan_jobs(
     for language in languages:
         for model in KGE_METHODS:
             jobs[f"kge-{model}-{language}"] = (
-                "kge_job",
+                kge_job,
                 {**common, "languages": [language], "grid": kge_grid(model, profile["kge_size"]),
                  "epoch_points": kge_epoch_points(profile, model),
                  "time_limit": profile.get("kge_time_limit")},
@@ -185,7 +191,7 @@ def plan_jobs(
         for name, overrides in profile["single_variants"].items():
             settings = {**profile["prixlm"], "max_steps": profile["single_steps"], **overrides}
             jobs[f"single-{name}-{language}"] = (
-                "prixlm_job",
+                prixlm_job,
                 {**common, **scoring, "run_dir": str(work_dir / "runs" / f"single-{name}-{language}"),
                  "languages": [language], "variant": "single", "tokenizer_dir": str(tokenizer),
                  "settings": settings, "time_limit": profile.get("single_time_limit")},
@@ -193,15 +199,15 @@ def plan_jobs(
     return jobs
 
 
-def execute(name: str, function: str, kwargs: dict[str, Any], output: str, threads: int) -> str:
+def execute(
+    name: str, function: JobFunction, kwargs: dict[str, Any], output: str, threads: int
+) -> str:
     """Worker entry point: run one job with `threads` torch threads (0: as set), write its record."""
     import torch
 
-    from prixlm.results import jobs
-
     if threads:
         torch.set_num_threads(threads)
-    record = getattr(jobs, function)(**kwargs)
+    record = function(**kwargs)
     record["job"] = name
     with atomic_file(output) as staging:
         staging.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -285,7 +291,7 @@ def assemble(
 
 
 def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path) -> None:
-    from prixlm.results.report import write_report
+    from prixlm.experiments.table1_docs import write_report
 
     with atomic_file(results, "--results") as staging:
         staging.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -321,7 +327,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         profile[f"{job}_time_limit"] = getattr(args, f"{job}_time_limit") or profile.get(
             f"{job}_time_limit"
         )
-    command = "python -m prixlm.results.table1 " + " ".join(
+    command = "python -m prixlm.experiments.table1 " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
     work_dir = args.work_dir
