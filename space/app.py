@@ -1,0 +1,298 @@
+"""Prix-LM in the browser: complete facts, link entities across languages, complete a TSV.
+
+    PRIXLM_MODEL=outputs/demo/run/model python space/app.py     # or a Hub repo id
+
+The model is a Prix-LM release folder or Hub repo (`PRIXLM_MODEL`, default: the release
+folder `make demo` writes), run through the folder's own custom pipeline
+(`pipeline(model=..., trust_remote_code=True)`), loaded once. Needs only gradio, torch and
+transformers. Every answer is the pipeline's: objects ranked by constrained beam search
+(Algorithm 1), with `score` the summed log-probability and `probability = exp(score)`.
+
+Tabs: "Complete a fact" (subject, relation, language -> table + bar chart), "Link across
+languages" (entity, language, target language -> labels), "Batch" (a TSV of queries -> a
+TSV with scores and N-Triples). Bad input gets a message in the page, never a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+import yaml
+from transformers import pipeline
+from transformers.utils import cached_file
+
+from batch_io import read_queries, write_tsv_and_ntriples
+
+MODEL_ENV = "PRIXLM_MODEL"
+#: The release folder `make demo` writes (this file is `space/app.py` of the repository).
+DEFAULT_MODEL = str(Path(__file__).resolve().parents[1] / "outputs" / "demo" / "run" / "model")
+#: Longest subject or relation the app takes (characters).
+MAX_TEXT_CHARS = 200
+#: K of Algorithm 1 in the app (the pipeline's default, the paper's 50).
+NUM_BEAMS = 50
+TOP_K = 5
+MAX_TOP_K = 20
+TABLE_COLUMNS = ["rank", "object", "probability", "log_likelihood"]
+
+
+class InputError(ValueError):
+    """Input the page answers with a message (the query is not run)."""
+
+
+def _text(value: Any, name: str, example: str) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        raise InputError(f"{name}: expected text, got {value!r}")
+    if not text:
+        raise InputError(f"Type a {name}, e.g. {example}.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(
+            f"The {name} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS}."
+        )
+    return text
+
+
+def _top_k(value: Any) -> int:
+    try:
+        top_k = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"Number of answers: expected a whole number, got {value!r}.") from None
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InputError(f"Number of answers: between 1 and {MAX_TOP_K}, got {top_k}.")
+    return top_k
+
+
+def answers_table(answers: list[dict[str, Any]]) -> pd.DataFrame:
+    """The pipeline's `[{"object", "score"}]` -> rank, object, probability, log-likelihood."""
+    return pd.DataFrame(
+        [
+            [rank, item["object"], math.exp(item["score"]), item["score"]]
+            for rank, item in enumerate(answers, start=1)
+        ],
+        columns=TABLE_COLUMNS,
+    )
+
+
+def card_examples(source: str, languages: list[str], default: str | None) -> list[list[str]]:
+    """`[[subject, relation, language]]` from the model card's widget (`"s | r [| lang]"`)."""
+    path = cached_file(source, "README.md", _raise_exceptions_for_missing_entries=False)
+    if path is None:
+        return []
+    text = Path(path).read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return []
+    try:
+        metadata = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except yaml.YAMLError:
+        return []
+    examples = []
+    for entry in metadata.get("widget") or []:
+        fields = [part.strip() for part in str(entry.get("text", "")).split("|")]
+        if len(fields) == 2 and default:
+            fields.append(default)
+        if len(fields) == 3 and all(fields) and fields[2] in languages:
+            examples.append(fields)
+    return examples
+
+
+class PrixLMSpace:
+    """The loaded pipeline and the page's three actions (each returns what the page shows).
+
+    Args:
+        source: a release folder or Hub repo id.
+        num_beams: K of Algorithm 1 for every query.
+    """
+
+    def __init__(self, source: str, num_beams: int = NUM_BEAMS):
+        self.source = source
+        self.num_beams = num_beams
+        self.pipe = pipeline(model=source, trust_remote_code=True)
+        self.languages = sorted(self.pipe.candidate_labels)
+        if not self.languages:
+            raise ValueError(f"{source}: no candidates.json: nothing to rank")
+        self.default_language = "en" if "en" in self.languages else self.languages[0]
+        self.examples = card_examples(source, self.languages, self.default_language)
+        self.relations = sorted({relation for _, relation, _ in self.examples})
+        for language in self.languages:  # every trie built now, not at a visitor's query
+            self.pipe.trie(language)
+
+    def _language(self, value: Any, name: str = "language") -> str:
+        language = _text(value, name, self.default_language)
+        if language not in self.languages:
+            raise InputError(
+                f"Unknown {name} {language!r}: this model ranks entities of "
+                f"{', '.join(self.languages)}."
+            )
+        return language
+
+    def complete(self, subject: Any, relation: Any, language: Any, top_k: Any = TOP_K):
+        """(subject, relation, language) -> (message, table, chart data)."""
+        query = {
+            "subject": _text(subject, "subject", "Germany"),
+            "relation": _text(relation, "relation", "currency"),
+            "language": self._language(language),
+        }
+        answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
+        table = answers_table(answers)
+        best = table.iloc[0]
+        message = f"**{best['object']}** (probability {best['probability']:.3f})"
+        return message, table, table[["object", "probability"]]
+
+    def link(self, entity: Any, language: Any, target: Any, top_k: Any = TOP_K):
+        """(entity, its language, target language) -> (message, table)."""
+        query = {
+            "subject": _text(entity, "entity", "Germany"),
+            "language": self._language(language),
+            "target_language": self._language(target, "target language"),
+        }
+        answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
+        table = answers_table(answers)
+        return f"**{table.iloc[0]['object']}** in {query['target_language']}", table
+
+    def batch(self, path: Any, top_k: Any = 1):
+        """A TSV of queries -> (message, [TSV path, N-Triples path], preview table)."""
+        if not path:
+            raise InputError("Upload a TSV file of queries (subject, relation, language).")
+        queries = read_queries(
+            Path(path), default_language=self.default_language, max_chars=MAX_TEXT_CHARS
+        )
+        for query in queries:
+            if query.language not in self.languages:
+                raise InputError(
+                    f"{Path(path).name}, line {query.line}: unknown language "
+                    f"{query.language!r}: this model ranks entities of {', '.join(self.languages)}."
+                )
+        answers = self.pipe(
+            [
+                {"subject": q.subject, "relation": q.relation, "language": q.language}
+                for q in queries
+            ],
+            top_k=_top_k(top_k),
+            num_beams=self.num_beams,
+        )
+        folder = Path(tempfile.mkdtemp(prefix="prixlm-batch-"))
+        tsv, ntriples, rows = write_tsv_and_ntriples(queries, answers, folder / "completed")
+        preview = pd.DataFrame(rows[:50]).drop(columns=["subject_id", "relation_id", "object_id"])
+        message = f"Completed {len(queries)} queries: {len(rows)} facts."
+        return message, [str(tsv), str(ntriples)], preview
+
+
+def guarded(action, empty_outputs: tuple):
+    """`action`'s outputs, or (the message, *empty outputs) for bad input or a failed query."""
+
+    def run(*args):
+        try:
+            return action(*args)
+        except (InputError, ValueError, TypeError) as error:
+            return (f"⚠️ {error}", *empty_outputs)
+        except Exception as error:  # the page stays usable whatever the model does
+            return (f"⚠️ The query failed: {type(error).__name__}: {error}", *empty_outputs)
+
+    run.__name__ = action.__name__
+    run.__doc__ = action.__doc__
+    return run
+
+
+def build_page(space: PrixLMSpace) -> gr.Blocks:
+    """The page: three tabs, each with its inputs, a message line and its outputs."""
+    empty = pd.DataFrame(columns=TABLE_COLUMNS)
+    first = space.examples[0] if space.examples else ["", "", space.default_language]
+    language_choice = {"choices": space.languages, "allow_custom_value": True}
+    with gr.Blocks(title="Prix-LM") as page:
+        gr.Markdown(
+            f"# Prix-LM\nComplete knowledge-base facts and link entities across languages "
+            f"with `{Path(space.source).name}` (languages: {', '.join(space.languages)}). "
+            "Answers are ranked among the model's known entities (constrained beam search)."
+        )
+        with gr.Tab("Complete a fact", id="complete"):
+            with gr.Row():
+                subject = gr.Textbox(label="Subject", value=first[0], elem_id="subject")
+                relation = gr.Dropdown(
+                    choices=space.relations,
+                    value=first[1],
+                    allow_custom_value=True,
+                    label="Relation",
+                    elem_id="relation",
+                )
+                language = gr.Dropdown(
+                    value=first[2], label="Language", elem_id="language", **language_choice
+                )
+                top_k = gr.Slider(1, MAX_TOP_K, value=TOP_K, step=1, label="Answers")
+            submit = gr.Button("Complete", variant="primary", elem_id="complete-button")
+            message = gr.Markdown(elem_id="complete-message")
+            table = gr.Dataframe(value=empty, label="Ranked objects", elem_id="complete-table")
+            chart = gr.BarPlot(
+                value=empty[["object", "probability"]],
+                x="object",
+                y="probability",
+                sort="-y",
+                label="Probability",
+                elem_id="complete-chart",
+            )
+            if space.examples:
+                gr.Examples(space.examples, [subject, relation, language], label="Examples")
+            submit.click(
+                guarded(space.complete, (empty, empty[["object", "probability"]])),
+                [subject, relation, language, top_k],
+                [message, table, chart],
+                api_name="complete",
+            )
+        with gr.Tab("Link across languages", id="link"):
+            with gr.Row():
+                entity = gr.Textbox(label="Entity", value=first[0], elem_id="entity")
+                source = gr.Dropdown(
+                    value=first[2], label="Its language", elem_id="link-language", **language_choice
+                )
+                others = [lang for lang in space.languages if lang != first[2]] or space.languages
+                target = gr.Dropdown(
+                    value=others[0], label="Target language", elem_id="target", **language_choice
+                )
+                link_k = gr.Slider(1, MAX_TOP_K, value=TOP_K, step=1, label="Answers")
+            link_button = gr.Button("Link", variant="primary", elem_id="link-button")
+            link_message = gr.Markdown(elem_id="link-message")
+            link_table = gr.Dataframe(value=empty, label="Ranked labels", elem_id="link-table")
+            link_button.click(
+                guarded(space.link, (empty,)),
+                [entity, source, target, link_k],
+                [link_message, link_table],
+                api_name="link",
+            )
+        with gr.Tab("Batch", id="batch"):
+            gr.Markdown(
+                "A TSV file, one query per line: `subject<TAB>relation[<TAB>language]` "
+                "(optional header naming the columns `subject`, `relation`, `language`, "
+                "`subject_id`, `relation_id`). You get back a TSV with scores and N-Triples."
+            )
+            upload = gr.File(label="Queries (TSV)", type="filepath", elem_id="batch-file")
+            batch_k = gr.Slider(1, MAX_TOP_K, value=1, step=1, label="Objects per query")
+            batch_button = gr.Button("Complete the file", variant="primary", elem_id="batch-button")
+            batch_message = gr.Markdown(elem_id="batch-message")
+            download = gr.File(label="Completed facts", file_count="multiple", elem_id="download")
+            preview = gr.Dataframe(label="Preview", elem_id="batch-table")
+            batch_button.click(
+                guarded(space.batch, (None, None)),
+                [upload, batch_k],
+                [batch_message, download, preview],
+                api_name="batch",
+            )
+    return page
+
+
+def main() -> None:
+    source = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    if source == DEFAULT_MODEL and not Path(source).is_dir():
+        sys.exit(f"error: {source} not found: run `make demo` first or set {MODEL_ENV}")
+    page = build_page(PrixLMSpace(source))
+    page.queue(default_concurrency_limit=1).launch(ssr_mode=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""The Batch tab's files: a TSV of queries in; a TSV with scores and N-Triples out.
+
+Input: UTF-8 text, one query per line, `subject<TAB>relation[<TAB>language]`; or a header
+line naming the columns (`subject`, `relation`, and optionally `language`, `subject_id`,
+`relation_id`, in any order). Blank lines are skipped; a line without the language takes the
+default language.
+
+Output (`completed.tsv`, `completed.nt`): the `top_k` objects of every query, best first.
+The TSV has `subject_id, subject, relation_id, relation, language, object_id, object,
+probability, log_likelihood, rank`; the N-Triples are `<subject> <relation> <object> .`
+lines written as `python -m prixlm.complete` writes them (an IRI's characters that an
+IRIREF cannot hold as `\\uXXXX`). IRIs come from the input's `subject_id` / `relation_id`,
+else they follow the DBpedia dumps the KB was built from: `http://dbpedia.org/resource/<label>`
+(`http://<lang>.dbpedia.org/...` outside English) for entities, the relation's words in
+camel case under `http://dbpedia.org/ontology/` (`official language` -> `officialLanguage`).
+
+Standard library only (the Space needs gradio, torch and transformers, not the prixlm package).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DBPEDIA_ONTOLOGY = "http://dbpedia.org/ontology/"
+COLUMNS = ("subject", "relation", "language", "subject_id", "relation_id")
+OUTPUT_COLUMNS = (
+    "subject_id",
+    "subject",
+    "relation_id",
+    "relation",
+    "language",
+    "object_id",
+    "object",
+    "probability",
+    "log_likelihood",
+    "rank",
+)
+MAX_FILE_BYTES = 1_000_000
+MAX_QUERIES = 1_000
+
+_IRI_SAFE_ASCII = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+)
+_UCSCHAR_RANGES = (
+    (0xA0, 0xD7FF),
+    (0xF900, 0xFDCF),
+    (0xFDF0, 0xFFEF),
+    *((plane + 0x0000, plane + 0xFFFD) for plane in range(0x10000, 0xE0000, 0x10000)),
+    (0xE1000, 0xEFFFD),
+)
+_IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
+
+
+class BadQueryFile(ValueError):
+    """The uploaded file is not a TSV of queries (the message names the file and line)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    line: int  # 1-based line of the file
+    subject: str
+    relation: str
+    language: str
+    subject_id: str
+    relation_id: str
+
+
+def iri_path(label: str) -> str:
+    """`label` as an IRI path segment: spaces as `_`, the rest percent-encoded where needed."""
+    parts = []
+    for char in label.replace(" ", "_"):
+        point = ord(char)
+        if char in _IRI_SAFE_ASCII or (
+            point >= 0x80 and any(low <= point <= high for low, high in _UCSCHAR_RANGES)
+        ):
+            parts.append(char)
+        else:
+            parts.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8")))
+    return "".join(parts)
+
+
+def resource_iri(language: str, label: str) -> str:
+    """The DBpedia resource IRI of `label` in the `language` edition."""
+    host = "dbpedia.org" if language == "en" else f"{language}.dbpedia.org"
+    return f"http://{host}/resource/{iri_path(label)}"
+
+
+def relation_iri(relation: str) -> str:
+    """`official language` -> `http://dbpedia.org/ontology/officialLanguage`."""
+    words = relation.split()
+    local = words[0] + "".join(w if w.isupper() else w[:1].upper() + w[1:] for w in words[1:])
+    return DBPEDIA_ONTOLOGY + iri_path(local)
+
+
+def iri_term(iri: str) -> str:
+    """`<iri>` with the characters an IRIREF cannot hold written as `\\uXXXX`."""
+    escaped = (
+        f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in _IRIREF_FORBIDDEN else char
+        for char in iri
+    )
+    return f"<{''.join(escaped)}>"
+
+
+def _decode(path: Path) -> str:
+    name = path.name
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise BadQueryFile(f"{name}: {size:,} bytes; the limit is {MAX_FILE_BYTES:,}.")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise BadQueryFile(f"{name}: a binary file, not a TSV of queries.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise BadQueryFile(f"{name}, line {line}: not UTF-8 text, not a TSV of queries.") from None
+
+
+def read_queries(path: Path, default_language: str, max_chars: int) -> list[Query]:
+    """The queries of a TSV file (module docstring); `BadQueryFile` naming the file and line."""
+    name = Path(path).name
+    rows = list(csv.reader(io.StringIO(_decode(Path(path))), dialect="excel-tab"))
+    numbered = [(i, [cell.strip() for cell in row]) for i, row in enumerate(rows, 1)]
+    numbered = [(i, row) for i, row in numbered if any(row)]
+    if not numbered:
+        raise BadQueryFile(f"{name}: no queries (expected subject<TAB>relation[<TAB>language]).")
+    columns = ["subject", "relation", "language"]
+    if {"subject", "relation"} <= set(numbered[0][1]):
+        header_line, columns = numbered[0]
+        unknown = sorted(set(columns) - set(COLUMNS))
+        if unknown:
+            raise BadQueryFile(
+                f"{name}, line {header_line}: unknown columns {unknown}; known: {list(COLUMNS)}."
+            )
+        numbered = numbered[1:]
+    if len(numbered) > MAX_QUERIES:
+        raise BadQueryFile(f"{name}: {len(numbered):,} queries; the limit is {MAX_QUERIES:,}.")
+    queries = []
+    for line, row in numbered:
+        if len(row) < 2 or len(row) > len(columns):
+            raise BadQueryFile(
+                f"{name}, line {line}: {len(row)} tab-separated field(s); expected "
+                f"{' <TAB> '.join(columns[:2])}[<TAB>{'<TAB>'.join(columns[2:])}] "
+                "(is this a TSV file?)."
+            )
+        fields = dict(zip(columns, row, strict=False))
+        for key in ("subject", "relation"):
+            if not fields.get(key):
+                raise BadQueryFile(f"{name}, line {line}: empty {key}.")
+            if len(fields[key]) > max_chars:
+                raise BadQueryFile(
+                    f"{name}, line {line}: the {key} has {len(fields[key]):,} characters; "
+                    f"the limit is {max_chars}."
+                )
+        language = fields.get("language") or default_language
+        queries.append(
+            Query(
+                line=line,
+                subject=fields["subject"],
+                relation=fields["relation"],
+                language=language,
+                subject_id=fields.get("subject_id") or resource_iri(language, fields["subject"]),
+                relation_id=fields.get("relation_id") or relation_iri(fields["relation"]),
+            )
+        )
+    return queries
+
+
+def completed_rows(
+    queries: Sequence[Query], answers: Sequence[Sequence[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """One row per (query, ranked object): `OUTPUT_COLUMNS`, best object first per query."""
+    rows = []
+    for query, ranked in zip(queries, answers, strict=True):
+        for rank, item in enumerate(ranked, start=1):
+            rows.append(
+                {
+                    "subject_id": query.subject_id,
+                    "subject": query.subject,
+                    "relation_id": query.relation_id,
+                    "relation": query.relation,
+                    "language": query.language,
+                    "object_id": resource_iri(query.language, item["object"]),
+                    "object": item["object"],
+                    "probability": math.exp(item["score"]),
+                    "log_likelihood": item["score"],
+                    "rank": rank,
+                }
+            )
+    return rows
+
+
+def write_tsv_and_ntriples(
+    queries: Sequence[Query], answers: Sequence[Sequence[dict[str, Any]]], stem: Path
+) -> tuple[Path, Path, list[dict[str, Any]]]:
+    """`<stem>.tsv` and `<stem>.nt` of the completed facts, and their rows."""
+    rows = completed_rows(queries, answers)
+    tsv, ntriples = stem.with_suffix(".tsv"), stem.with_suffix(".nt")
+    with open(tsv, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, dialect="excel-tab", lineterminator="\n")
+        writer.writerow(OUTPUT_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    f"{row[c]:.6f}" if c in ("probability", "log_likelihood") else row[c]
+                    for c in OUTPUT_COLUMNS
+                ]
+            )
+    with open(ntriples, "w", encoding="utf-8", newline="\n") as stream:
+        for row in rows:
+            terms = (row["subject_id"], row["relation_id"], row["object_id"])
+            stream.write(" ".join(iri_term(term) for term in terms) + " .\n")
+    return tsv, ntriples, rows
+

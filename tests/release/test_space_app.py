@@ -1,0 +1,191 @@
+"""The Space (`space/app.py`) answers as the release folder's pipeline, through `gradio_client`.
+
+The app runs in a subprocess as a user starts it (`space_server.running_space`: offline,
+this package unimportable) on a copy of the tiny release folder with a model card; the
+expected answers come from `pipeline(model=folder, trust_remote_code=True)` in this process.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from space_server import SPACE_DIR, running_space, space_log
+
+from prixlm.completion.output import iri_term
+from prixlm.data.cldr.dump_format import iri_path, resource_iri
+from prixlm.data.dbpedia.schema import DBPEDIA_ONTOLOGY
+from prixlm.data.dbpedia.tables import relation_words
+from prixlm.release.model_card import write_model_card
+
+gradio_client = pytest.importorskip("gradio_client")  # `pip install -e ".[space]"`
+sys.path.insert(0, str(SPACE_DIR))
+import batch_io  # noqa: E402
+
+TOP_K = 3
+WIDGET = ["Germany | currency", "France | official language", "Deutschland | Währung | de"]
+BATCH = "subject\trelation\tlanguage\nGermany\tcurrency\ten\nDeutschland\tWährung\tde\n\nJapan\tcurrency\n"
+
+
+@pytest.fixture(scope="module")
+def space_model(released, tmp_path_factory) -> Path:
+    """A copy of the tiny release folder with its model card (widget examples)."""
+    folder = tmp_path_factory.mktemp("space") / "prixlm-tiny"
+    shutil.copytree(released[2], folder)
+    write_model_card(folder, repo_id="me/prixlm-tiny", widget=WIDGET)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def expected(space_model):
+    """`ask(query, top_k)`: the folder's pipeline in this process (what the app must answer)."""
+    from transformers import pipeline
+
+    pipe = pipeline(model=str(space_model), trust_remote_code=True)
+
+    def ask(query, top_k=TOP_K):
+        return pipe(query, top_k=top_k, num_beams=50)
+
+    return ask
+
+
+@pytest.fixture(scope="module")
+def space_url(space_model, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("space_run")
+    with running_space(space_model, workdir) as url:
+        yield url
+    assert "Traceback" not in space_log(workdir), space_log(workdir)[-3000:]
+
+
+@pytest.fixture(scope="module")
+def client(space_url):
+    return gradio_client.Client(space_url, verbose=False)
+
+
+def _table(value) -> list[list]:
+    return [list(row) for row in value["data"]]
+
+
+def _assert_answers(rows, answers):
+    assert [row[0] for row in rows] == list(range(1, len(answers) + 1))
+    assert [row[1] for row in rows] == [item["object"] for item in answers]
+    assert [row[3] for row in rows] == pytest.approx([item["score"] for item in answers], abs=1e-5)
+    assert [row[2] for row in rows] == pytest.approx(
+        [math.exp(item["score"]) for item in answers], abs=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    ("subject", "relation", "language"),
+    [("Germany", "currency", "en"), ("Japan", "official language", "en"),
+     ("Deutschland", "Währung", "de")],
+)  # fmt: skip
+def test_complete_answers_as_the_pipeline(client, expected, subject, relation, language):
+    message, table, chart = client.predict(
+        subject, relation, language, TOP_K, api_name="/complete"
+    )
+    answers = expected({"subject": subject, "relation": relation, "language": language})
+    assert len(answers) == TOP_K
+    _assert_answers(_table(table), answers)
+    assert answers[0]["object"] in message
+    assert [row[0] for row in _table(chart)] == [item["object"] for item in answers]
+
+
+def test_link_answers_as_the_pipeline(client, expected):
+    message, table = client.predict("Germany", "en", "de", TOP_K, api_name="/link")
+    answers = expected({"subject": "Germany", "language": "en", "target_language": "de"})
+    _assert_answers(_table(table), answers)
+    assert answers[0]["object"] in message
+
+
+def test_batch_writes_the_pipelines_answers_as_tsv_and_ntriples(client, expected, tmp_path):
+    queries = tmp_path / "queries.tsv"
+    queries.write_text(BATCH, encoding="utf-8")
+    message, files, _ = client.predict(
+        gradio_client.handle_file(str(queries)), 2, api_name="/batch"
+    )
+    assert message.startswith("Completed 3 queries: 6 facts")
+    by_suffix = {Path(f).suffix: Path(f) for f in files}
+    with open(by_suffix[".tsv"], encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream, dialect="excel-tab"))
+    asked = [("Germany", "currency", "en"), ("Deutschland", "Währung", "de"),
+             ("Japan", "currency", "en")]  # fmt: skip
+    want = []
+    for subject, relation, language in asked:
+        answers = expected(
+            {"subject": subject, "relation": relation, "language": language}, top_k=2
+        )
+        for rank, item in enumerate(answers, 1):
+            want.append((subject, relation, language, item["object"], rank, item["score"]))
+    got = [
+        (r["subject"], r["relation"], r["language"], r["object"], int(r["rank"]),
+         float(r["log_likelihood"]))
+        for r in rows
+    ]  # fmt: skip
+    assert [g[:5] for g in got] == [w[:5] for w in want]
+    assert [g[5] for g in got] == pytest.approx([w[5] for w in want], abs=1e-5)
+    assert float(rows[0]["probability"]) == pytest.approx(math.exp(want[0][5]), abs=1e-6)
+    # N-Triples as `python -m prixlm.complete` writes them, one line per TSV row
+    lines = by_suffix[".nt"].read_text(encoding="utf-8").splitlines()
+    assert lines == [
+        f"{iri_term(r['subject_id'])} {iri_term(r['relation_id'])} {iri_term(r['object_id'])} ."
+        for r in rows
+    ]
+    assert rows[0]["subject_id"] == "http://dbpedia.org/resource/Germany"
+    assert rows[0]["relation_id"] == "http://dbpedia.org/ontology/currency"
+    assert rows[2]["subject_id"] == "http://de.dbpedia.org/resource/Deutschland"
+    assert rows[2]["object_id"] == resource_iri("de", rows[2]["object"])
+
+
+@pytest.mark.parametrize(
+    ("inputs", "api_name", "message"),
+    [
+        (("", "currency", "en", 3), "/complete", "Type a subject"),
+        (("Germany", "  ", "en", 3), "/complete", "Type a relation"),
+        (("Germany", "currency", "xx", 3), "/complete", "Unknown language 'xx'"),
+        (("G" * 201, "currency", "en", 3), "/complete", "201 characters; the limit is 200"),
+        (("Germany", "en", "fr", 3), "/link", "Unknown target language 'fr'"),
+        (("Germany", "", "de", 3), "/link", "Type a language"),
+    ],
+)
+def test_bad_input_gets_a_message(client, inputs, api_name, message):
+    answer = client.predict(*inputs, api_name=api_name)
+    assert message in answer[0]
+    assert answer[0].startswith("⚠️")
+    assert _table(answer[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "q.tsv: a binary file, not a TSV of queries"),
+        (b"Germany, currency\n", "q.tsv, line 1: 1 tab-separated field(s)"),
+        (b"Germany\tcurrency\nFrance\tcurrency\t\xff\n", "q.tsv, line 2: not UTF-8 text"),
+        (b"subject\trelation\tobject\nGermany\tcurrency\teuro\n", "unknown columns ['object']"),
+        (b"Germany\tcurrency\txx\n", "q.tsv, line 1: unknown language 'xx'"),
+        (b"\n\n", "q.tsv: no queries"),
+    ],
+)
+def test_bad_batch_file_gets_a_message(client, tmp_path, content, message):
+    path = tmp_path / "q.tsv"
+    path.write_bytes(content)
+    answer = client.predict(gradio_client.handle_file(str(path)), 1, api_name="/batch")
+    assert message in answer[0]
+    assert answer[1] is None
+
+
+def test_batch_io_iris_are_the_packages():
+    """The Space's standalone IRI code writes what the package's exporter and completion do."""
+    labels = ["Germany", "Swiss franc", "日本円", "C++ (lang)", 'a"b<c>{d}|e^f`g\\h', "100%"]
+    for label in labels:
+        assert batch_io.iri_path(label) == iri_path(label)
+        for language in ("en", "de", "zh-hant"):
+            iri = resource_iri(language, label)
+            assert batch_io.resource_iri(language, label) == iri
+            assert batch_io.iri_term(iri) == iri_term(iri)
+    for local in ("currency", "officialLanguage", "timeZone", "ISOCode"):
+        assert batch_io.relation_iri(relation_words(local)) == DBPEDIA_ONTOLOGY + local
