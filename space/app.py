@@ -19,17 +19,15 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 import yaml
+from batch_io import read_queries, write_tsv_and_ntriples
 from transformers import pipeline
 from transformers.utils import cached_file
-
-from batch_io import read_queries, write_tsv_and_ntriples
 
 MODEL_ENV = "PRIXLM_MODEL"
 #: The release folder `make demo` writes (this file is `space/app.py` of the repository).
@@ -54,9 +52,7 @@ def _text(value: Any, name: str, example: str) -> str:
     if not text:
         raise InputError(f"Type a {name}, e.g. {example}.")
     if len(text) > MAX_TEXT_CHARS:
-        raise InputError(
-            f"The {name} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS}."
-        )
+        raise InputError(f"The {name} has {len(text):,} characters; the limit is {MAX_TEXT_CHARS}.")
     return text
 
 

@@ -217,4 +217,3 @@ def write_tsv_and_ntriples(
             terms = (row["subject_id"], row["relation_id"], row["object_id"])
             stream.write(" ".join(iri_term(term) for term in terms) + " .\n")
     return tsv, ntriples, rows
-

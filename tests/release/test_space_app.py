@@ -85,9 +85,7 @@ def _assert_answers(rows, answers):
      ("Deutschland", "Währung", "de")],
 )  # fmt: skip
 def test_complete_answers_as_the_pipeline(client, expected, subject, relation, language):
-    message, table, chart = client.predict(
-        subject, relation, language, TOP_K, api_name="/complete"
-    )
+    message, table, chart = client.predict(subject, relation, language, TOP_K, api_name="/complete")
     answers = expected({"subject": subject, "relation": relation, "language": language})
     assert len(answers) == TOP_K
     _assert_answers(_table(table), answers)
