@@ -77,6 +77,11 @@ def answers_table(answers: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def shown(table: pd.DataFrame):
+    """The table as the page shows it: 4 decimals on screen, the exact values in the data."""
+    return table.style.format({"probability": "{:.4f}", "log_likelihood": "{:.4f}"})
+
+
 def card_examples(source: str, languages: list[str], default: str | None) -> list[list[str]]:
     """`[[subject, relation, language]]` from the model card's widget (`"s | r [| lang]"`)."""
     path = cached_file(source, "README.md", _raise_exceptions_for_missing_entries=False)
@@ -140,7 +145,7 @@ class PrixLMSpace:
         table = answers_table(answers)
         best = table.iloc[0]
         message = f"**{best['object']}** (probability {best['probability']:.3f})"
-        return message, table, table[["object", "probability"]]
+        return message, shown(table), table[["object", "probability"]]
 
     def link(self, entity: Any, language: Any, target: Any, top_k: Any = TOP_K):
         """(entity, its language, target language) -> (message, table)."""
@@ -151,7 +156,7 @@ class PrixLMSpace:
         }
         answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
         table = answers_table(answers)
-        return f"**{table.iloc[0]['object']}** in {query['target_language']}", table
+        return f"**{table.iloc[0]['object']}** in {query['target_language']}", shown(table)
 
     def batch(self, path: Any, top_k: Any = 1):
         """A TSV of queries -> (message, [TSV path, N-Triples path], preview table)."""

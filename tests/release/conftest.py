@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import datasets
 import pytest
 from release_kb import CANDIDATES, LINKS
+from space_server import running_space, space_log
 from tiny_models import TINY_FACTS, make_tiny_model
 
 from modeling_prixlm.formatting import encode_link, encode_triple
 from prixlm.release.folder import complete_release_folder
+from prixlm.release.model_card import write_model_card
 from prixlm.training.collator import PrixLMCollator
 from prixlm.training.trainer import PrixLMTrainer
 
@@ -62,3 +66,42 @@ def released(release_trainer, tiny_tokenizer):
         root / "model", finalize=lambda staging: complete_release_folder(staging, CANDIDATES)
     )
     return release_trainer.model.eval(), tiny_tokenizer, folder
+
+
+#: The Space tests' model card widget (the app's examples and relations).
+SPACE_WIDGET = ["Germany | currency", "France | official language", "Deutschland | Währung | de"]
+
+
+@pytest.fixture(scope="session")
+def space_model(released, tmp_path_factory) -> Path:
+    """The release folder the Space tests serve: a copy of the tiny release with its model
+    card, or the folder named by `PRIXLM_SPACE_TEST_MODEL` (e.g. `outputs/demo/run/model`)."""
+    chosen = os.environ.get("PRIXLM_SPACE_TEST_MODEL")
+    if chosen:
+        return Path(chosen).resolve()
+    folder = tmp_path_factory.mktemp("space") / "prixlm-tiny"
+    shutil.copytree(released[2], folder)
+    write_model_card(folder, repo_id="me/prixlm-tiny", widget=SPACE_WIDGET)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def space_pipeline(space_model):
+    """`ask(query, top_k)`: the folder's own pipeline in this process, as the app runs it."""
+    from transformers import pipeline
+
+    pipe = pipeline(model=str(space_model), trust_remote_code=True)
+
+    def ask(query, top_k=5):
+        return pipe(query, top_k=top_k, num_beams=50)
+
+    return ask
+
+
+@pytest.fixture(scope="session")
+def space_url(space_model, tmp_path_factory):
+    """The URL of `space/app.py` serving `space_model` (one app for every Space test)."""
+    workdir = tmp_path_factory.mktemp("space_run")
+    with running_space(space_model, workdir) as url:
+        yield url
+    assert "Traceback" not in space_log(workdir), space_log(workdir)[-3000:]

@@ -9,61 +9,34 @@ from __future__ import annotations
 
 import csv
 import math
-import shutil
 import sys
 from pathlib import Path
 
+import gradio_client
 import pytest
-from space_server import SPACE_DIR, running_space, space_log
+from space_server import SPACE_DIR
 
 from prixlm.completion.output import iri_term
 from prixlm.data.cldr.dump_format import iri_path, resource_iri
 from prixlm.data.dbpedia.schema import DBPEDIA_ONTOLOGY
 from prixlm.data.dbpedia.tables import relation_words
-from prixlm.release.model_card import write_model_card
 
-gradio_client = pytest.importorskip("gradio_client")  # `pip install -e ".[space]"`
 sys.path.insert(0, str(SPACE_DIR))
 import batch_io  # noqa: E402
 
 TOP_K = 3
-WIDGET = ["Germany | currency", "France | official language", "Deutschland | Währung | de"]
 BATCH = "subject\trelation\tlanguage\nGermany\tcurrency\ten\nDeutschland\tWährung\tde\n\nJapan\tcurrency\n"
-
-
-@pytest.fixture(scope="module")
-def space_model(released, tmp_path_factory) -> Path:
-    """A copy of the tiny release folder with its model card (widget examples)."""
-    folder = tmp_path_factory.mktemp("space") / "prixlm-tiny"
-    shutil.copytree(released[2], folder)
-    write_model_card(folder, repo_id="me/prixlm-tiny", widget=WIDGET)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def expected(space_model):
-    """`ask(query, top_k)`: the folder's pipeline in this process (what the app must answer)."""
-    from transformers import pipeline
-
-    pipe = pipeline(model=str(space_model), trust_remote_code=True)
-
-    def ask(query, top_k=TOP_K):
-        return pipe(query, top_k=top_k, num_beams=50)
-
-    return ask
-
-
-@pytest.fixture(scope="module")
-def space_url(space_model, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("space_run")
-    with running_space(space_model, workdir) as url:
-        yield url
-    assert "Traceback" not in space_log(workdir), space_log(workdir)[-3000:]
 
 
 @pytest.fixture(scope="module")
 def client(space_url):
     return gradio_client.Client(space_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def expected(space_pipeline):
+    """The folder's pipeline (top 3 unless told)."""
+    return lambda query, top_k=TOP_K: space_pipeline(query, top_k)
 
 
 def _table(value) -> list[list]:
