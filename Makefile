@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: setup demo test lint bench reproduce clean table1 table1-quick similarity
+.PHONY: setup demo test lint bench reproduce clean table1 table1-quick similarity space browser
 
 setup: $(STAMP)
 
@@ -12,14 +12,26 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,space]"
 	touch $(STAMP)
 
 demo: setup
 	$(PY) -m prixlm.demo --output_dir outputs/demo
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q tests
+
+# The Space's browser test drives Debian's Chromium (Playwright downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+# The Hugging Face Space (space/app.py) on the demo's release folder: http://127.0.0.1:7860
+space: setup
+	test -f outputs/demo/run/model/config.json || $(MAKE) demo
+	PRIXLM_MODEL=outputs/demo/run/model $(PY) space/app.py
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
