@@ -36,8 +36,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_space(model: Path, workdir: Path, timeout: float = 180) -> Iterator[str]:
-    """The URL of the app serving `model` (stopped and its log checked on exit)."""
+def running_space(
+    model: Path, workdir: Path, timeout: float = 180, threads: int = 1
+) -> Iterator[str]:
+    """The URL of the app serving `model` with `threads` torch threads (stopped on exit)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(
@@ -49,7 +51,7 @@ def running_space(model: Path, workdir: Path, timeout: float = 180) -> Iterator[
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         HF_HOME=str(workdir / "hf_home"),
-        OMP_NUM_THREADS="1",
+        OMP_NUM_THREADS=str(threads),
     )
     log = open(workdir / "space.log", "w+", encoding="utf-8")  # noqa: SIM115
     child = subprocess.Popen(
