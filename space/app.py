@@ -205,12 +205,13 @@ def guarded(action, empty_outputs: tuple):
 def build_page(space: PrixLMSpace) -> gr.Blocks:
     """The page: three tabs, each with its inputs, a message line and its outputs."""
     empty = pd.DataFrame(columns=TABLE_COLUMNS)
-    first = space.examples[0] if space.examples else ["", "", space.default_language]
+    in_default = [e for e in space.examples if e[2] == space.default_language]
+    first = (in_default or space.examples or [["", "", space.default_language]])[0]
     language_choice = {"choices": space.languages, "allow_custom_value": True}
     with gr.Blocks(title="Prix-LM") as page:
         gr.Markdown(
             f"# Prix-LM\nComplete knowledge-base facts and link entities across languages "
-            f"with `{Path(space.source).name}` (languages: {', '.join(space.languages)}). "
+            f"with `{space.source}` (languages: {', '.join(space.languages)}). "
             "Answers are ranked among the model's known entities (constrained beam search)."
         )
         with gr.Tab("Complete a fact", id="complete"):
