@@ -78,7 +78,7 @@ def space_model(released, tmp_path_factory) -> Path:
     card, or the folder named by `PRIXLM_SPACE_TEST_MODEL` (e.g. `outputs/demo/run/model`)."""
     chosen = os.environ.get("PRIXLM_SPACE_TEST_MODEL")
     if chosen:
-        return Path(chosen).resolve()
+        return Path(chosen)  # relative to the repository root, where the app then runs
     folder = tmp_path_factory.mktemp("space") / "prixlm-tiny"
     shutil.copytree(released[2], folder)
     write_model_card(folder, repo_id="me/prixlm-tiny", widget=SPACE_WIDGET)
@@ -102,6 +102,8 @@ def space_pipeline(space_model):
 def space_url(space_model, tmp_path_factory):
     """The URL of `space/app.py` serving `space_model` (one app for every Space test)."""
     workdir = tmp_path_factory.mktemp("space_run")
-    with running_space(space_model, workdir) as url:
+    root = Path(__file__).resolve().parents[2]
+    cwd = root if os.environ.get("PRIXLM_SPACE_TEST_MODEL") else None
+    with running_space(space_model, workdir, cwd=cwd) as url:
         yield url
     assert "Traceback" not in space_log(workdir), space_log(workdir)[-3000:]

@@ -37,9 +37,10 @@ def free_port() -> int:
 
 @contextmanager
 def running_space(
-    model: Path, workdir: Path, timeout: float = 180, threads: int = 1
+    model: Path, workdir: Path, timeout: float = 180, threads: int = 1, cwd: Path | None = None
 ) -> Iterator[str]:
-    """The URL of the app serving `model` with `threads` torch threads (stopped on exit)."""
+    """The URL of the app serving `model` with `threads` torch threads (stopped on exit);
+    the app runs in `cwd` (default `workdir`)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(
@@ -56,7 +57,7 @@ def running_space(
     log = open(workdir / "space.log", "w+", encoding="utf-8")  # noqa: SIM115
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(SPACE_DIR)],
-        cwd=workdir,
+        cwd=cwd or workdir,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
