@@ -292,7 +292,11 @@ def main() -> None:
     source = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
     if source == DEFAULT_MODEL and not Path(source).is_dir():
         sys.exit(f"error: {source} not found: run `make demo` first or set {MODEL_ENV}")
-    page = build_page(PrixLMSpace(source))
+    try:
+        space = PrixLMSpace(source)
+    except (OSError, ValueError) as error:
+        sys.exit(f"error: {MODEL_ENV}={source}: cannot load the model: {error}")
+    page = build_page(space)
     page.queue(default_concurrency_limit=1).launch(ssr_mode=False)
 
 
