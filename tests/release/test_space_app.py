@@ -160,3 +160,23 @@ def test_batch_io_iris_are_the_packages():
             assert batch_io.iri_term(iri) == iri_term(iri)
     for local in ("currency", "officialLanguage", "timeZone", "ISOCode"):
         assert batch_io.relation_iri(relation_words(local)) == DBPEDIA_ONTOLOGY + local
+
+
+def test_the_space_imports_only_gradio_torch_transformers_and_their_requirements():
+    """What `requirements.txt` and the Space's gradio provide: no import of this package."""
+    import ast
+
+    # pandas and yaml: requirements of gradio and transformers; batch_io: the Space's own
+    allowed = {"gradio", "pandas", "yaml", "torch", "transformers", "batch_io"}
+    for path in sorted(SPACE_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                assert top in allowed or top in sys.stdlib_module_names, f"{path.name}: {name}"
