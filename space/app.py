@@ -39,6 +39,9 @@ NUM_BEAMS = 50
 TOP_K = 5
 MAX_TOP_K = 20
 TABLE_COLUMNS = ["rank", "object", "probability", "log_likelihood"]
+#: Special tokens of a prompt: `<s>[S] s </s></s>[P] r </s></s>[O]` (triple) and
+#: `<s>[S] s </s></s>[P][s-lang][o-lang]</s></s>[O]` (link), the release's token format.
+PROMPT_SPECIAL_TOKENS = {"triple": 8, "link": 10}
 
 
 class InputError(ValueError):
@@ -122,8 +125,26 @@ class PrixLMSpace:
         self.default_language = "en" if "en" in self.languages else self.languages[0]
         self.examples = card_examples(source, self.languages, self.default_language)
         self.relations = sorted({relation for _, relation, _ in self.examples})
+        config = self.pipe.model.config
+        positions = config.max_position_embeddings - (config.pad_token_id + 1)
+        #: prompt tokens that fit beside the language's longest candidate (its [EOS] not fed)
+        self.prompt_budget = {}
         for language in self.languages:  # every trie built now, not at a visitor's query
-            self.pipe.trie(language)
+            longest = self.pipe.trie(language).max_length
+            self.prompt_budget[language] = positions - (longest - 1)
+
+    def _check_fits(self, kind: str, texts: list[str], language: str) -> None:
+        """InputError unless the prompt fits the model beside `language`'s longest answer."""
+        tokenizer = self.pipe.tokenizer
+        used = PROMPT_SPECIAL_TOKENS[kind] + sum(
+            len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts
+        )
+        room = self.prompt_budget[language]
+        if used > room:
+            raise InputError(
+                f"Too long for this model: the query takes {used} tokens and at most {room} "
+                f"fit beside its longest {language} answer; shorten it."
+            )
 
     def _language(self, value: Any, name: str = "language") -> str:
         language = _text(value, name, self.default_language)
@@ -141,6 +162,7 @@ class PrixLMSpace:
             "relation": _text(relation, "relation", "currency"),
             "language": self._language(language),
         }
+        self._check_fits("triple", [query["subject"], query["relation"]], query["language"])
         answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
         table = answers_table(answers)
         best = table.iloc[0]
@@ -154,6 +176,7 @@ class PrixLMSpace:
             "language": self._language(language),
             "target_language": self._language(target, "target language"),
         }
+        self._check_fits("link", [query["subject"]], query["target_language"])
         answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
         table = answers_table(answers)
         return f"**{table.iloc[0]['object']}** in {query['target_language']}", shown(table)
@@ -171,6 +194,10 @@ class PrixLMSpace:
                     f"{Path(path).name}, line {query.line}: unknown language "
                     f"{query.language!r}: this model ranks entities of {', '.join(self.languages)}."
                 )
+            try:
+                self._check_fits("triple", [query.subject, query.relation], query.language)
+            except InputError as error:
+                raise InputError(f"{Path(path).name}, line {query.line}: {error}") from None
         answers = self.pipe(
             [
                 {"subject": q.subject, "relation": q.relation, "language": q.language}

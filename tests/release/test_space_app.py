@@ -119,6 +119,8 @@ def test_batch_writes_the_pipelines_answers_as_tsv_and_ntriples(client, expected
         (("Germany", "  ", "en", 3), "/complete", "Type a relation"),
         (("Germany", "currency", "xx", 3), "/complete", "Unknown language 'xx'"),
         (("G" * 201, "currency", "en", 3), "/complete", "201 characters; the limit is 200"),
+        ((" ".join(["Germany"] * 24), "currency", "en", 3), "/complete", "Too long for this model"),
+        ((" ".join(["Germany"] * 24), "en", "de", 3), "/link", "Too long for this model"),
         (("Germany", "en", "fr", 3), "/link", "Unknown target language 'fr'"),
         (("Germany", "", "de", 3), "/link", "Type a language"),
     ],
@@ -138,6 +140,7 @@ def test_bad_input_gets_a_message(client, inputs, api_name, message):
         (b"Germany\tcurrency\nFrance\tcurrency\t\xff\n", "q.tsv, line 2: not UTF-8 text"),
         (b"subject\trelation\tobject\nGermany\tcurrency\teuro\n", "unknown columns ['object']"),
         (b"Germany\tcurrency\txx\n", "q.tsv, line 1: unknown language 'xx'"),
+        (b"Japan\tcurrency\n" + b"Germany " * 24 + b"\tcurrency\n", "q.tsv, line 2: Too long"),
         (b"\n\n", "q.tsv: no queries"),
     ],
 )
