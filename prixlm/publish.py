@@ -17,11 +17,7 @@ staging folders, caches), checkpoints, optimizer/scheduler/RNG state, and every 
 (the Trainer itself never pushes). Authentication is huggingface_hub's (`hf auth login` or
 `HF_TOKEN`).
 
-    python -m prixlm.publish space/ me/prixlm-demo-space --space --model me/prixlm-demo [--dataset me/prixlm-cldr-kb]
-
-`--space` sends the Gradio Space folder (`space/`: its card `README.md` with `sdk: gradio`,
-`app_file`, `requirements.txt`) to a Space repo: the card's `models:` (and `datasets:`) name
-the given repos, and the Space variable `PRIXLM_MODEL` tells the app which model to serve.
+`--space --model_id ORG/NAME` publishes the Gradio Space folder instead (`prixlm.publish_space`).
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, DatasetCard, HfApi, ModelCard, SpaceCard
+from huggingface_hub import DatasetCard, HfApi, ModelCard
 from huggingface_hub.utils import filter_repo_objects
 
 from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
@@ -62,8 +58,6 @@ IGNORE_PATTERNS = [
     "*.ckpt",
     "runs/*",  # TensorBoard logs
 ]
-#: The Space variable naming the model the app serves (`MODEL_ENV` of `space/app.py`).
-SPACE_MODEL_VARIABLE = "PRIXLM_MODEL"
 #: Entries that mark a training run's output_dir rather than its release folder.
 RUN_MARKERS = ("checkpoint-*", ".staging", "trainer_state.json", "optimizer.pt")
 
@@ -171,75 +165,6 @@ def publish_folder(
     return str(getattr(commit, "commit_url", commit))
 
 
-def check_space(folder: str | Path) -> Release:
-    """The files of a Gradio Space folder that `publish_space` sends; `NotAReleaseError`
-    naming the folder if its card is not a Gradio Space card or a file it names is missing."""
-    folder = Path(folder)
-    card_path = folder / CARD
-    if not card_path.is_file():
-        raise _refuse(folder, f"no {CARD} (the Space card with sdk: gradio)")
-    try:
-        data = SpaceCard.load(card_path).data
-    except ValueError as error:
-        raise _refuse(folder, f"{card_path}: unreadable card ({error})") from error
-    if data.sdk != "gradio":
-        raise _refuse(folder, f"{card_path}: sdk is {data.sdk!r}, not 'gradio'")
-    for name in (data.app_file, "requirements.txt"):
-        if not name or not (folder / name).is_file():
-            raise _refuse(folder, f"no {name or 'app_file in the card'}: not a Space folder")
-    every = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    return Release(
-        folder, "space", list(filter_repo_objects(every, ignore_patterns=IGNORE_PATTERNS))
-    )
-
-
-def space_card(folder: str | Path, model_id: str, dataset_id: str | None = None) -> SpaceCard:
-    """The Space's card with `models:` = [model_id] (and `datasets:` = [dataset_id])."""
-    card = SpaceCard.load(Path(folder) / CARD)
-    card.data.models = [model_id]
-    if dataset_id:
-        card.data.datasets = [dataset_id]
-    return card
-
-
-def publish_space(
-    folder: str | Path,
-    repo_id: str,
-    model_id: str,
-    *,
-    dataset_id: str | None = None,
-    private: bool | None = None,
-    commit_message: str | None = None,
-    token: str | None = None,
-    api: HfApi | None = None,
-) -> str:
-    """Create the Space `repo_id` if needed and upload the Space `folder`, serving `model_id`.
-
-    The uploaded card names `model_id` (and `dataset_id`); the Space variable
-    `SPACE_MODEL_VARIABLE` is set to `model_id`. Returns the URL of the commit.
-    """
-    release = check_space(folder)
-    api = api or HfApi(token=token)
-    url = api.create_repo(
-        repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True
-    )
-    api.add_space_variable(url.repo_id, SPACE_MODEL_VARIABLE, model_id)
-    card = str(space_card(release.folder, model_id, dataset_id)).encode("utf-8")
-    operations = [
-        CommitOperationAdd(path_in_repo=name, path_or_fileobj=card)
-        if name == CARD
-        else CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(release.folder / name))
-        for name in release.files
-    ]
-    commit = api.create_commit(
-        url.repo_id,
-        operations,
-        repo_type="space",
-        commit_message=commit_message or f"Prix-LM Space serving {model_id}",
-    )
-    return str(getattr(commit, "commit_url", commit))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m prixlm.publish",
@@ -252,19 +177,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--space", action="store_true", help="DIR is the Gradio Space folder (space/)"
     )
-    parser.add_argument("--model", default=None, help="--space: the model repo it serves")
-    parser.add_argument("--dataset", default=None, help="--space: the dataset repo it names")
+    parser.add_argument("--model_id", default=None, help="--space: the model repo it serves")
+    parser.add_argument("--dataset_id", default=None, help="--space: the dataset repo it names")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--revision", default=None, help="branch to commit to (default main)")
     parser.add_argument("--commit_message", default=None)
     parser.add_argument("--dry_run", action="store_true", help="list the files, send nothing")
     args = parser.parse_args(argv)
-    if args.space != bool(args.model):
-        parser.error("--space and --model go together (the Space serves the model repo)")
-    if args.space and args.revision:
-        parser.error("--revision: a Space is published to its main branch")
+    if args.space:
+        from prixlm.publish_space import space_main
+
+        return space_main(parser, args)
     try:
-        release = check_space(args.folder) if args.space else check_release(args.folder)
+        release = check_release(args.folder)
     except NotAReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -272,18 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in release.files:
         print(f"  {name}")
     if args.dry_run:
-        return 0
-    if args.space:
-        print(
-            publish_space(
-                args.folder,
-                args.repo_id,
-                args.model,
-                dataset_id=args.dataset,
-                private=args.private or None,
-                commit_message=args.commit_message,
-            )
-        )
         return 0
     print(
         publish_folder(
@@ -301,11 +214,8 @@ __all__ = [
     "IGNORE_PATTERNS",
     "NotAReleaseError",
     "Release",
-    "SPACE_MODEL_VARIABLE",
     "check_release",
-    "check_space",
     "publish_folder",
-    "publish_space",
     "release_kind",
 ]
 

@@ -1,4 +1,4 @@
-"""`python -m prixlm.publish space/ REPO --space --model M`: the Space folder goes to a Space repo.
+"""`python -m prixlm.publish space/ REPO --space --model_id M`: the Space folder goes to a Space repo.
 
 The Hub calls are recorded, not made (`hub_recorder.record_hub_calls`, plus the Space
 variable call).
@@ -14,7 +14,8 @@ from hub_recorder import record_hub_calls
 from huggingface_hub import HfApi
 from space_server import SPACE_DIR
 
-from prixlm.publish import SPACE_MODEL_VARIABLE, NotAReleaseError, check_space, main
+from prixlm.publish import NotAReleaseError, main
+from prixlm.publish_space import SPACE_MODEL_VARIABLE, check_space
 
 
 @pytest.fixture
@@ -41,8 +42,8 @@ def test_publish_space_sends_the_space_serving_the_model(hub, tmp_path, capsys):
     (folder / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"junk")
 
     code = main(
-        [str(folder), "me/prixlm-space", "--space", "--model", "me/prixlm-demo",
-         "--dataset", "me/prixlm-cldr-kb", "--private"]
+        [str(folder), "me/prixlm-space", "--space", "--model_id", "me/prixlm-demo",
+         "--dataset_id", "me/prixlm-cldr-kb", "--private"]
     )  # fmt: skip
 
     assert code == 0
@@ -79,8 +80,8 @@ def test_not_a_space_folder_is_refused(tmp_path, hub, capsys):
         check_space(folder)
     card = folder / "README.md"
     card.write_text(card.read_text().replace("sdk: gradio", "sdk: docker"))
-    assert main([str(folder), "me/x", "--space", "--model", "me/m"]) == 2
+    assert main([str(folder), "me/x", "--space", "--model_id", "me/m"]) == 2
     assert "sdk is 'docker', not 'gradio'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main([str(folder), "me/x", "--space"])  # no --model
+        main([str(folder), "me/x", "--space"])  # no --model_id
     assert hub.commits == []

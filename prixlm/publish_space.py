@@ -1,0 +1,124 @@
+"""Publish the Gradio Space (`space/`) that serves a published model: `--space` of `prixlm.publish`.
+
+    python -m prixlm.publish space/ me/prixlm-demo-space --space --model_id me/prixlm-demo [--dataset_id me/prixlm-cldr-kb] [--private] [--dry_run]
+
+The Space folder is its card `README.md` (Space YAML with `sdk: gradio` and `app_file`),
+the app and `requirements.txt`. The uploaded card names the model (`models:`) and dataset
+(`datasets:`); the Space variable `PRIXLM_MODEL` tells the app which model to serve. The repo
+is created as a Gradio Space if needed; files go in one commit, without `IGNORE_PATTERNS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard
+from huggingface_hub.utils import filter_repo_objects
+
+from prixlm.publish import CARD, IGNORE_PATTERNS, NotAReleaseError, Release, _refuse
+
+#: The Space variable naming the model the app serves (`MODEL_ENV` of `space/app.py`).
+SPACE_MODEL_VARIABLE = "PRIXLM_MODEL"
+
+
+def check_space(folder: str | Path) -> Release:
+    """The files of a Gradio Space folder that `publish_space` sends; `NotAReleaseError`
+    naming the folder if its card is not a Gradio Space card or a file it names is missing."""
+    folder = Path(folder)
+    card_path = folder / CARD
+    if not card_path.is_file():
+        raise _refuse(folder, f"no {CARD} (the Space card with sdk: gradio)")
+    try:
+        data = SpaceCard.load(card_path).data
+    except ValueError as error:
+        raise _refuse(folder, f"{card_path}: unreadable card ({error})") from error
+    if data.sdk != "gradio":
+        raise _refuse(folder, f"{card_path}: sdk is {data.sdk!r}, not 'gradio'")
+    for name in (data.app_file, "requirements.txt"):
+        if not name or not (folder / name).is_file():
+            raise _refuse(folder, f"no {name or 'app_file in the card'}: not a Space folder")
+    every = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return Release(
+        folder, "space", list(filter_repo_objects(every, ignore_patterns=IGNORE_PATTERNS))
+    )
+
+
+def space_card(folder: str | Path, model_id: str, dataset_id: str | None = None) -> SpaceCard:
+    """The Space's card with `models:` = [model_id] (and `datasets:` = [dataset_id])."""
+    card = SpaceCard.load(Path(folder) / CARD)
+    card.data.models = [model_id]
+    if dataset_id:
+        card.data.datasets = [dataset_id]
+    return card
+
+
+def publish_space(
+    folder: str | Path,
+    repo_id: str,
+    model_id: str,
+    *,
+    dataset_id: str | None = None,
+    private: bool | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+    api: HfApi | None = None,
+) -> str:
+    """Create the Space `repo_id` if needed and upload the Space `folder`, serving `model_id`.
+
+    The uploaded card names `model_id` (and `dataset_id`); the Space variable
+    `SPACE_MODEL_VARIABLE` is set to `model_id`. Returns the URL of the commit.
+    """
+    release = check_space(folder)
+    api = api or HfApi(token=token)
+    url = api.create_repo(
+        repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True
+    )
+    api.add_space_variable(url.repo_id, SPACE_MODEL_VARIABLE, model_id)
+    card = str(space_card(release.folder, model_id, dataset_id)).encode("utf-8")
+    operations = [
+        CommitOperationAdd(path_in_repo=name, path_or_fileobj=card)
+        if name == CARD
+        else CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(release.folder / name))
+        for name in release.files
+    ]
+    commit = api.create_commit(
+        url.repo_id,
+        operations,
+        repo_type="space",
+        commit_message=commit_message or f"Prix-LM Space serving {model_id}",
+    )
+    return str(getattr(commit, "commit_url", commit))
+
+
+def space_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`python -m prixlm.publish DIR REPO_ID --space --model_id M ...` (parsed by `publish`)."""
+    if not args.model_id:
+        parser.error("--space needs --model_id: the model repo the Space serves")
+    if args.revision:
+        parser.error("--revision: a Space is published to its main branch")
+    try:
+        release = check_space(args.folder)
+    except NotAReleaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"space {release.folder} -> {args.repo_id}: {len(release.files)} files")
+    for name in release.files:
+        print(f"  {name}")
+    if args.dry_run:
+        return 0
+    print(
+        publish_space(
+            args.folder,
+            args.repo_id,
+            args.model_id,
+            dataset_id=args.dataset_id,
+            private=args.private or None,
+            commit_message=args.commit_message,
+        )
+    )
+    return 0
+
+
+__all__ = ["SPACE_MODEL_VARIABLE", "check_space", "publish_space", "space_card"]
