@@ -122,10 +122,26 @@ def synthetic_facts(
         if 10 + subject + relation + obj >= 30:
             continue
         pieces = rng.integers(5, base_vocab - 1, size=subject + relation + obj).tolist()
-        s, p, o = pieces[:subject], pieces[subject : subject + relation], pieces[subject + relation :]
-        input_ids = (
-            [BOS, ids["S"], *s, EOS, EOS, ids["P"], *p, EOS, EOS, ids["O"], *o, ids["EOS"], EOS]
+        s, p, o = (
+            pieces[:subject],
+            pieces[subject : subject + relation],
+            pieces[subject + relation :],
         )
+        input_ids = [
+            BOS,
+            ids["S"],
+            *s,
+            EOS,
+            EOS,
+            ids["P"],
+            *p,
+            EOS,
+            EOS,
+            ids["O"],
+            *o,
+            ids["EOS"],
+            EOS,
+        ]
         start = len(input_ids) - len(o) - 2  # first object piece
         labels = [IGNORE_INDEX] * start + [*o, ids["EOS"]] + [IGNORE_INDEX]
         facts.append({"input_ids": input_ids, "labels": labels})
@@ -353,7 +369,8 @@ def main(argv: list[str] | None = None) -> float:
     report: dict[str, Any] = {
         "device": f"{device.type}: {name or platform.machine()}, {os.cpu_count()} CPU cores",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
-        "command": "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        "command": "python "
+        + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
         "settings": {
             "size": args.size,
             "shape": vars(shape),
