@@ -38,7 +38,7 @@ class PrixLMCollator:
             values on the host, a device sync in every forward, and break `torch.compile`'s
             graph.
         packing: put several facts in a row of `pack_length` tokens (or the longest fact,
-            if longer), in the order given (next fit). The batch then holds `position_ids`
+            if longer), best fit decreasing (rows are nearly full). The batch then holds `position_ids`
             (XLM-R positions restarting at each fact) and `fact_ids` (each token's fact index,
             -1 for padding), from which the model builds a block-diagonal mask with each
             fact's own prefix-bidirectional pattern: the same loss and gradients as unpacked.
@@ -81,7 +81,7 @@ class PrixLMCollator:
             fact_rows, fact_offsets = np.arange(len(lengths)), np.zeros_like(lengths)
             width = int(lengths.max())
         width = _round_up(width, self.pad_to_multiple_of)
-        num_rows = int(fact_rows[-1]) + 1
+        num_rows = int(fact_rows.max()) + 1
         token_rows = np.repeat(fact_rows, lengths)
         flat_index = token_rows * width + np.repeat(fact_offsets, lengths) + within
 
@@ -141,15 +141,29 @@ class PrixLMCollator:
         return True
 
     def _pack(self, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """Next-fit packing: each fact's row and offset, and the longest row's length."""
+        """Best-fit decreasing: each fact's row and offset, and the longest row's length.
+
+        Longest facts first, each into the open row with the least room that fits it.
+        """
         capacity = max(self.pack_length, int(lengths.max()))
         rows = np.empty(len(lengths), dtype=np.int64)
         offsets = np.empty(len(lengths), dtype=np.int64)
-        row = used = longest = 0
-        for index, length in enumerate(lengths.tolist()):
-            if used + length > capacity:
-                row, used = row + 1, 0
-            rows[index], offsets[index] = row, used
-            used += length
-            longest = max(longest, used)
-        return rows, offsets, longest
+        by_room: list[list[int]] = [[] for _ in range(capacity + 1)]  # open rows by room left
+        has_room = np.zeros(capacity + 1, dtype=bool)
+        fill: list[int] = []
+        for index in np.argsort(-lengths, kind="stable").tolist():
+            length = int(lengths[index])
+            fits = np.flatnonzero(has_room[length:])
+            if len(fits):
+                room = length + int(fits[0])
+                row = by_room[room].pop()
+                has_room[room] = bool(by_room[room])
+            else:
+                room, row = capacity, len(fill)
+                fill.append(0)
+            rows[index], offsets[index] = row, fill[row]
+            fill[row] += length
+            if room > length:
+                by_room[room - length].append(row)
+                has_room[room - length] = True
+        return rows, offsets, max(fill)
