@@ -10,17 +10,21 @@ Run (one H200, about 4 minutes)::
 Every path is `transformers.Trainer.train()` with the optimizer settings of `train.py`
 (AdamW β=(0.9, 0.98), lr 5e-5, linear schedule, gradient clipping 1.0; fused AdamW and bf16
 autocast on a GPU), `max_steps` = warm-up + timed steps, one batch per step, the same
-seed (so the same facts in the same batches for every path):
+seed, the same facts in the same batches, in file order, for every path but
+`before_grouped`:
 
 - `xlmr_causal_lm`: `transformers.XLMRobertaForCausalLM` (is_decoder, sdpa attention), the
   full LM head over every position, batches padded to their longest fact;
 - `before`: `PrixLMForCausalKB` as trained before the fast path: vocabulary not padded,
   LM head at the labelled positions picked by a boolean mask (host sync, data-dependent
   shape), inputs checked in the forward, rows padded to the longest fact, eager;
-- `after`: `train.py`'s fast path: vocabulary padded to a multiple of 64 (masked, exact),
-  labelled rows padded to a multiple of 64 at static positions from the collator, facts
-  packed into rows of `--pack_length` tokens with a block-diagonal prefix-bidirectional
-  mask, inputs checked in the collator, `torch.compile` (the Trainer's `torch_compile`).
+- `before_grouped`: the same with the Trainer's `group_by_length` (batches of facts of
+  similar length: less padding), as `train.py` ran it by default;
+- `after`: `train.py`'s fast path (its `TrainingArguments` and collator): vocabulary padded
+  to a multiple of 64 (masked, exact), labelled rows padded to a multiple of 64 at static
+  positions from the collator, facts packed into rows of `--pack_length` tokens with a
+  block-diagonal prefix-bidirectional mask, inputs checked in the collator, no host sync
+  per step (no NaN filter, non-blocking batch copies), `torch.compile` (`--torch_compile`).
 
 Model: XLM-R base's shape (hidden 768, 12 layers, 12 heads, FFN 3072, vocabulary
 250,015 = XLM-R + 4 fact tokens + 9 language tokens) with random weights. Facts: synthetic
@@ -72,9 +76,10 @@ from transformers import (  # noqa: E402
 from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
 from modeling_prixlm.formatting import IGNORE_INDEX  # noqa: E402
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
+from prixlm.training.arguments import PrixLMTrainingArguments  # noqa: E402
 from prixlm.training.collator import PrixLMCollator  # noqa: E402
 
-PATHS = ("before", "after", "xlmr_causal_lm")
+PATHS = ("before", "after", "xlmr_causal_lm", "before_grouped")
 XLMR_VOCAB = 250_002  # XLM-R's tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3 ... <mask>=250001
 PAD, BOS, EOS = 1, 0, 2
 
@@ -210,24 +215,18 @@ def build_model(path: str, shape: Shape, vocab: int, device: torch.device) -> to
             object_token_id=ids["O"],
             end_of_object_token_id=ids["EOS"],
             language_token_ids={f"l{i}": ids["EOS"] + 1 + i for i in range(LANGUAGES)},
-            vocab_padding_multiple=64 if path == "after" else 1,
+            vocab_padding_multiple=1 if path.startswith("before") else 64,
         )
         return PrixLMForCausalKB(config)
 
 
-def build_collator(path: str, shape: Shape, pack_length: int) -> Any:
+def build_collator(path: str, model_config: Any, pack_length: int) -> Any:
     if path == "xlmr_causal_lm":
         plain = PrixLMCollator(PAD, object_logits_only=False)
         return WithoutKeys(plain, ("object_logits_only",))
-    if path == "before":
+    if path.startswith("before"):
         return WithoutKeys(PrixLMCollator(PAD), ("label_positions", "label_targets"))
-    return PrixLMCollator(
-        PAD,
-        object_token_id=fact_token_ids(shape.base_vocab)["O"],
-        position_budget=514 - PAD - 1,
-        packing=True,
-        pack_length=pack_length,
-    )
+    return PrixLMCollator.for_model(model_config, packing=True, pack_length=pack_length)
 
 
 def collator_speed(collator: Any, facts: list[dict], batch_size: int, repeats: int = 5) -> float:
@@ -242,36 +241,49 @@ def collator_speed(collator: Any, facts: list[dict], batch_size: int, repeats: i
     return done / (time.perf_counter() - start)
 
 
+def sampling(grouped: bool) -> dict[str, Any]:
+    """The Trainer's batch order: file order, or grouped by length (as the installed
+    transformers spells it: `train_sampling_strategy` since 5.2x, `group_by_length` before)."""
+    fields = TrainingArguments.__dataclass_fields__
+    if "train_sampling_strategy" in fields:
+        return {"train_sampling_strategy": "group_by_length" if grouped else "sequential"}
+    return {"group_by_length": grouped}
+
+
 def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: torch.device) -> dict:
     shape = SHAPES[args.size]
     vocab = shape.base_vocab + 4 + LANGUAGES
     model = build_model(path, shape, vocab, device)
-    collator = build_collator(path, shape, args.pack_length)
+    collator = build_collator(path, model.config, args.pack_length)
     cuda = device.type == "cuda"
-    training_args = TrainingArguments(
+    settings = dict(
         output_dir=str(Path(args.work_dir) / path),
         per_device_train_batch_size=args.batch_size,
         gradient_accumulation_steps=1,
         max_steps=args.warmup + args.steps,
-        learning_rate=5e-5,
-        adam_beta1=0.9,
-        adam_beta2=0.98,
-        lr_scheduler_type="linear",
-        max_grad_norm=1.0,
         optim="adamw_torch_fused" if cuda else "adamw_torch",
         bf16=cuda,
         use_cpu=not cuda,
-        torch_compile=path == "after" and args.compile,
-        remove_unused_columns=False,
         dataloader_num_workers=args.dataloader_workers,
         dataloader_drop_last=True,
-        logging_nan_inf_filter=False,
         logging_steps=10_000,
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,
         seed=args.seed,
     )
+    settings.update(sampling(path == "before_grouped"))
+    if path == "after":  # train.py's arguments now (the paper's optimizer, no host syncs)
+        training_args = PrixLMTrainingArguments(**settings, torch_compile=args.compile)
+    else:  # train.py's arguments before: the Trainer's defaults for the host syncs
+        training_args = TrainingArguments(
+            **settings,
+            learning_rate=5e-5,
+            adam_beta1=0.9,
+            adam_beta2=0.98,
+            lr_scheduler_type="linear",
+            remove_unused_columns=False,
+        )
     timer = StepTimer(device)
     trainer = Trainer(
         model=model,
@@ -300,7 +312,8 @@ def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: tor
         "step_ms_median": 1000 * median,
         "step_ms_min_max": [1000 * float(step_times.min()), 1000 * float(step_times.max())],
         "peak_memory_gib": peak,
-        "padding_fraction": 1 - tokens / rows_tokens,
+        # (of a file-order batch: a grouped batch has less)
+        "padding_fraction": None if path == "before_grouped" else 1 - tokens / rows_tokens,
         "batch_shape": list(batch["input_ids"].shape),
         "collator_facts_per_s": collator_speed(collator, facts, args.batch_size),
         "wall_s_including_warmup": total,
@@ -413,10 +426,13 @@ def main(argv: list[str] | None = None) -> float:
             for key in ("facts_per_s", "tokens_per_s", "useful_mfu"):
                 report[key][path] = result[key]
             peak = result["peak_memory_gib"]
+            padding = (
+                "-" if result["padding_fraction"] is None else f"{result['padding_fraction']:.0%}"
+            )
             print(
                 f"{path:<16} {result['facts_per_s']:>10,.0f} {result['tokens_per_s']:>10,.0f} "
                 f"{result['useful_mfu']:>10.1%} {result['step_ms_median']:>8.1f} "
-                f"{'-' if peak is None else f'{peak:.1f}':>8} {result['padding_fraction']:>8.0%} "
+                f"{'-' if peak is None else f'{peak:.1f}':>8} {padding:>8} "
                 f"{result['collator_facts_per_s']:>10,.0f}",
                 flush=True,
             )

@@ -43,6 +43,13 @@ class ModelArguments:
         default="prefix_bidirectional",
         metadata={"help": "prefix_bidirectional (paper) | causal | bidirectional"},
     )
+    vocab_padding_multiple: int = field(
+        default=64,
+        metadata={
+            "help": "embedding and LM head rows rounded up to this multiple (GPU-friendly; the "
+            "extra rows never get probability); 1: no padding"
+        },
+    )
 
 
 @dataclass
@@ -58,6 +65,16 @@ class DataArguments:
     tokenize_num_proc: int | None = field(
         default=None,
         metadata={"help": "processes that tokenise the training facts (batched); none: this one"},
+    )
+    packing: bool = field(
+        default=True,
+        metadata={
+            "help": "pack several facts per row (each attends only to itself: same loss and "
+            "gradients as one fact per row, less padding)"
+        },
+    )
+    pack_length: int = field(
+        default=128, metadata={"help": "tokens per packed row (longer facts get their own row)"}
     )
     lp_eval_queries: int = field(
         default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
@@ -93,6 +110,16 @@ class PrixLMTrainingArguments(TrainingArguments):
     logging_steps: float = 50
     report_to: str | None = "tensorboard"
     dataloader_drop_last: bool = False
+    # No host sync per step: the Trainer's NaN filter reads every step's loss on the host,
+    # and a blocking copy of each batch waits for the previous step to finish.
+    logging_nan_inf_filter: bool = False
+    accelerator_config: dict | str | None = field(
+        default_factory=lambda: {"non_blocking": True},
+        metadata={
+            "help": "accelerate's settings (JSON); non_blocking: batches copied to the "
+            "GPU without waiting for the step before"
+        },
+    )
 
 
 @dataclass

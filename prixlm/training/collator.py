@@ -56,6 +56,17 @@ class PrixLMCollator:
     packing: bool = False
     pack_length: int = 128
 
+    @classmethod
+    def for_model(cls, config: Any, **kwargs: Any) -> PrixLMCollator:
+        """The training collator of a model with `config`: pads with its `<pad>`, checks facts
+        against its `[O]` and position range (so the forward need not), `kwargs` the rest."""
+        return cls(
+            config.pad_token_id,
+            object_token_id=config.object_token_id,
+            position_budget=config.max_position_embeddings - config.pad_token_id - 1,
+            **kwargs,
+        )
+
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         if not features:
             raise ValueError("empty batch")

@@ -48,7 +48,10 @@ def build_model_and_tokenizer(
     """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data."""
     if model_args.base_model:
         model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
-            model_args.base_model, languages, object_attention=model_args.object_attention
+            model_args.base_model,
+            languages,
+            object_attention=model_args.object_attention,
+            vocab_padding_multiple=model_args.vocab_padding_multiple,
         )
         model.config.hidden_dropout_prob = model_args.dropout
         model.config.attention_probs_dropout_prob = model_args.dropout
@@ -73,6 +76,7 @@ def build_model_and_tokenizer(
         hidden_dropout_prob=model_args.dropout,
         attention_probs_dropout_prob=model_args.dropout,
         object_attention=model_args.object_attention,
+        vocab_padding_multiple=model_args.vocab_padding_multiple,
     )
     return model, tokenizer
 
@@ -144,7 +148,9 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
         model=model,
         args=training_args,
         train_dataset=train_set,
-        data_collator=PrixLMCollator(tokenizer.pad_token_id),
+        data_collator=PrixLMCollator.for_model(
+            model.config, packing=data_args.packing, pack_length=data_args.pack_length
+        ),
         processing_class=tokenizer,
         callbacks=lp_callbacks + list(callbacks),
     )
