@@ -274,7 +274,11 @@ def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: tor
     )
     settings.update(sampling(path == "before_grouped"))
     if path == "after":  # train.py's arguments now (the paper's optimizer, no host syncs)
-        training_args = PrixLMTrainingArguments(**settings, torch_compile=args.compile)
+        training_args = PrixLMTrainingArguments(
+            **settings,
+            torch_compile=args.compile,
+            torch_compile_backend=args.compile_backend if args.compile else None,
+        )
     else:  # train.py's arguments before: the Trainer's defaults for the host syncs
         training_args = TrainingArguments(
             **settings,
@@ -342,6 +346,7 @@ def main(argv: list[str] | None = None) -> float:
         default="auto",
         help="torch.compile the fast path (auto: on a GPU only; inductor's CPU compile is minutes)",
     )
+    parser.add_argument("--compile_backend", default="inductor", help="torch.compile backend")
     parser.add_argument(
         "--static_first_compile",
         action="store_true",

@@ -29,6 +29,13 @@ from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
 from .masking_prixlm import build_attention_mask, build_packed_attention_mask, xlmr_position_ids
 
+#: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
+#: before: training runs on older images too).
+_CACHE_FIELD = (
+    "cache"
+    if "cache" in CausalLMOutputWithCrossAttentions.__dataclass_fields__
+    else "past_key_values"
+)
 #: Pooling modes of `PrixLMForCausalKB.embed`.
 EMBEDDING_POOLING = ("mean", "first")
 AUTO_MAP = {
@@ -289,7 +296,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         else:
             logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
         return CausalLMOutputWithCrossAttentions(
-            loss=loss, logits=logits, cache=outputs.cache, hidden_states=(hidden,)
+            loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )
 
     @staticmethod
