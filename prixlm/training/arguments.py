@@ -106,7 +106,6 @@ class PrixLMTrainingArguments(TrainingArguments):
     num_train_epochs: float = 5.0
     per_device_train_batch_size: int = 32
     gradient_accumulation_steps: int = 32
-    group_by_length: bool = True
     remove_unused_columns: bool = False
     save_strategy: str = "steps"
     save_steps: float = 5000

@@ -116,8 +116,6 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tiny_dataset
         "100",
         "--dropout",
         "0",
-        "--group_by_length",
-        "false",
         "--use_cpu",
     ]
     one = _run([sys.executable, "train.py", *_args(tiny_dataset_dir, tmp_path / "one", *common)])
