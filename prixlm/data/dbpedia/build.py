@@ -9,15 +9,17 @@ Run::
 then `datasets.load_dataset("data/prixlm_kb", "de")` (offline), or push the folder to the
 Hub and `load_dataset("org/name", "de")`. Engine options: `--num_proc` (parsing
 processes), `--threads`, `--memory_limit 4GB`, `--temp_dir` (spill folder),
-`--max_shard_bytes`, `--max_shard_rows`.
+`--max_shard_bytes`, `--max_shard_rows`; `--profile` prints the wall and CPU seconds of
+each stage.
 
-Stages: the dumps become Parquet record files (`records`), DuckDB joins them (`tables`),
+Stages: the dumps become Parquet record files (`convert`), DuckDB joins them (`tables`),
 splits and filters them (`splits`) and writes the shards (`output`), with the card (`card`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -54,6 +56,7 @@ from prixlm.data.dbpedia.output import (
     dataset_folder,
     write_shards,
 )
+from prixlm.data.dbpedia.profile import BuildProfile
 from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.token_lengths import token_lengths
@@ -78,6 +81,7 @@ def build_dataset(
     progress: bool = False,
     engine: EngineOptions | None = None,
     sequence_length: Callable[[Row], int] | None = None,
+    profile: BuildProfile | None = None,
 ) -> tuple[DatasetRows, ReadOptions]:
     """Read the dumps, split and filter, and (if `output_dir`) write Parquet + `README.md`.
 
@@ -103,6 +107,7 @@ def build_dataset(
         progress: tqdm bars while reading and writing.
         engine: processes, threads, memory limit, spill folder, shard bounds.
         sequence_length: the length filter's measure of a row, instead of `tokenizer`'s.
+        profile: if given, gets the wall and CPU seconds of each stage (`profile`).
 
     Returns:
         the rows (read from the shards on access) with their statistics, and the read
@@ -134,7 +139,16 @@ def build_dataset(
             work = staging / WORK
             stack.callback(shutil.rmtree, work, ignore_errors=True)
         con = stack.enter_context(
-            construct(index, languages, work, options, engine, pivots=pivots, ontology=ontology)
+            construct(
+                index,
+                languages,
+                work,
+                options,
+                engine,
+                pivots=pivots,
+                ontology=ontology,
+                profile=profile,
+            )
         )
         if tokenizer is not None:
             from modeling_prixlm.formatting import add_prixlm_tokens
@@ -160,10 +174,11 @@ def build_dataset(
             rows.load()  # before the temporary folder goes
         else:
             con.close()
-            shutil.rmtree(work, ignore_errors=True)
-            source = read_source_info(dump_dir)
-            card = dataset_card(rows, sizes, license_id=license_id, source=source)
-            (staging / CARD).write_text(card, encoding="utf-8")
+            with (profile or BuildProfile()).stage("card and clean-up"):
+                shutil.rmtree(work, ignore_errors=True)
+                source = read_source_info(dump_dir)
+                card = dataset_card(rows, sizes, license_id=license_id, source=source)
+                (staging / CARD).write_text(card, encoding="utf-8")
     if output_dir is not None:
         rows.folder = Path(output_dir)
     return rows, options
@@ -315,6 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="most rows in one Parquet shard",
     )
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="",
+        metavar="JSON",
+        help="print the wall and CPU seconds of each stage (reading, each SQL statement, the "
+        "card) and their ratio, the cores each kept busy; with a path, also write them there "
+        "as JSON",
+    )
     return parser
 
 
@@ -360,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
         )
         tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer is not None else None
+        profile = BuildProfile() if args.profile is not None else None
         rows, options = build_dataset(
             args.dump_dir,
             args.output_dir,
@@ -380,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_shard_bytes=args.max_shard_bytes,
                 max_shard_rows=args.max_shard_rows,
             ),
+            profile=profile,
         )
     except (DumpError, EngineMemoryError, FileNotFoundError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -391,6 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {args.output_dir} ({malformed} malformed lines skipped)")
     for language, stats in rows.stats.items():
         print(f"  {language}: {stats.triples} triples {stats.splits}, {stats.links} links")
+    if profile is not None:
+        print(profile.table())
+        if args.profile:
+            Path(args.profile).write_text(json.dumps(profile.as_dict(), indent=1) + "\n")
     return 0
 
 

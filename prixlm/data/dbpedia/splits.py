@@ -142,7 +142,7 @@ class DatasetRows:
             if self.folder is None:
                 raise ValueError("the build's files are gone: no rows to read")
             table = pq.read_table(self.folder / path, columns=list(COLUMNS))
-            rows += [Row(*values) for values in zip(*table.to_pydict().values(), strict=True)]
+            rows += [Row(**values) for values in table.to_pylist()]
         return rows
 
     def load(self) -> None:

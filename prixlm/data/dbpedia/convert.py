@@ -1,0 +1,217 @@
+"""Dump files to record files over processes, large plain files in parts.
+
+`convert` writes one file's (or one part's) records: by the vectorised reader
+(`read_blocks.write_records`, the default) or row by row (`read_rows.write_rows`, the
+reference). `convert_all` runs every job of a build in `num_proc` processes. DBpedia ships
+one large file per language and dataset, so one process per file would leave most cores
+idle: a plain file larger than a part (`part_bytes`) is cut into parts of whole lines (each
+part starts after a line end), converted like files of their own, to one record file each.
+Their counts are added up in file order and their `file:line` messages renumbered with the
+lines of the parts before them, so that the counts and messages are the whole file's (in
+strict mode the first malformed line of the file is the one raised). `seq` keeps the file's
+order across parts (`read_rows.SEQ_PART`). Compressed files (`.bz2`, `.gz`) are read whole,
+one process each: a compressed stream cannot be entered at a byte offset.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from prixlm.data.dbpedia.dumps import ReadOptions
+from prixlm.data.dbpedia.read_rows import Job, write_rows
+from prixlm.data.ntriples import DumpError, MalformedLineError, ReadStats
+
+# Below this much input a pool's start-up (~1 s) costs more than the parsing it shares.
+POOL_MIN_BYTES = 16 << 20
+# Parts per process: more than one, so that the last parts to finish are small.
+PARTS_PER_PROCESS = 4
+PART_MIN_BYTES = 8 << 20
+_SEARCH_BYTES = 1 << 16
+COMPRESSED = (".bz2", ".gz")
+
+
+def convert(job: Job, options: ReadOptions, vectorised: bool = True) -> ReadStats:
+    """Write the records of one dump file (or part) to `job.output`; returns its counts.
+
+    `vectorised`: the common lines in Arrow compute (`read_blocks`, the default), or every
+    line by `read_triples` and `record_of` (`read_rows`, the reference: whole files only;
+    same records, same counts).
+    """
+    if vectorised:
+        from prixlm.data.dbpedia.read_blocks import write_records
+
+        return write_records(job, options)
+    if job.stop is not None:
+        raise ValueError("the row-by-row reader reads whole files only")
+    return write_rows(job, options)
+
+
+def _timed_convert(job: Job, options: ReadOptions) -> tuple[ReadStats, float]:
+    """`convert` and the CPU seconds it took (in a worker process)."""
+    start = time.process_time()
+    stats = convert(job, options)
+    return stats, time.process_time() - start
+
+
+def line_starts(path: Path, count: int) -> list[int]:
+    """Up to `count - 1` offsets that cut plain file `path` into about `count` parts of
+    whole lines: each the position after the first LF at or past `k/count` of the file
+    (sorted, distinct, inside the file)."""
+    size = path.stat().st_size
+    cuts: list[int] = []
+    with open(path, "rb") as handle:
+        for k in range(1, count):
+            position = max(size * k // count, cuts[-1] if cuts else 0)
+            handle.seek(position)
+            while chunk := handle.read(_SEARCH_BYTES):
+                found = chunk.find(b"\n")
+                if found >= 0:
+                    position += found + 1
+                    break
+                position += len(chunk)
+            if (not cuts or position > cuts[-1]) and position < size:
+                cuts.append(position)
+    return cuts
+
+
+def split_jobs(jobs: Sequence[Job], part_bytes: int) -> dict[Job, list[Job]]:
+    """Each job's parts: a plain file larger than `part_bytes` in parts of about that many
+    bytes (whole lines; outputs `<output stem>-part<k>.parquet`), any other one whole."""
+    parts: dict[Job, list[Job]] = {}
+    for job in jobs:
+        size = job.path.stat().st_size
+        if job.path.suffix in COMPRESSED or size <= part_bytes:
+            parts[job] = [job]
+            continue
+        bounds = [0, *line_starts(job.path, -(-size // part_bytes)), size]
+        stem = job.output.stem
+        parts[job] = [
+            replace(
+                job,
+                output=job.output.with_name(f"{stem}-part{k:04d}.parquet"),
+                start=start,
+                stop=stop,
+                part=k,
+            )
+            for k, (start, stop) in enumerate(zip(bounds, bounds[1:], strict=False))
+        ]
+    return parts
+
+
+def _shift_line(message: str, name: str, lines_before: int) -> str:
+    """`message` (`name:line: ...`) with its line number moved on by `lines_before`."""
+    prefix = re.escape(name)
+    return re.sub(
+        rf"^{prefix}:(\d+)", lambda m: f"{name}:{int(m.group(1)) + lines_before}", message
+    )
+
+
+def _whole_file_error(error: DumpError, name: str, lines_before: int) -> DumpError:
+    """A part's error as the whole file's (its line number counted from the file's start)."""
+    if not lines_before:
+        return error
+    if isinstance(error, MalformedLineError):
+        return MalformedLineError(error.path, error.line_number + lines_before, error.reason)
+    return DumpError(_shift_line(str(error), name, lines_before))
+
+
+def merge_parts(name: str, parts: Sequence[ReadStats]) -> ReadStats:
+    """The counts of a whole file from its parts' (in file order): summed, with the first
+    `max_reported` messages renumbered from the file's first line."""
+    total = ReadStats()
+    lines_before = 0
+    for stats in parts:
+        total.triples += stats.triples
+        total.comments += stats.comments
+        total.malformed += stats.malformed
+        for error in stats.errors:
+            if len(total.errors) < total.max_reported:
+                total.errors.append(_shift_line(error, name, lines_before))
+        total.lines += stats.lines
+        lines_before += stats.lines
+    return total
+
+
+def convert_all(
+    jobs: Sequence[Job],
+    options: ReadOptions,
+    num_proc: int = 1,
+    part_bytes: int | None = None,
+) -> tuple[list[Job], float]:
+    """Convert every job's file, `num_proc` processes at a time (1, or less than
+    `POOL_MIN_BYTES` of input: in this one), large plain files in parts (`split_jobs`;
+    `part_bytes` default: the input over `PARTS_PER_PROCESS * num_proc`, at least
+    `PART_MIN_BYTES`).
+
+    The per-file counts are stored in `options.stats` under each file's path, in `jobs`
+    order whatever order the workers finish in. Returns the jobs as run (their outputs are
+    the record files) and the CPU seconds of the worker processes' conversions (0 without).
+    """
+    total = sum(job.path.stat().st_size for job in jobs)
+    if num_proc <= 1 or total < POOL_MIN_BYTES:
+        for job in tqdm(jobs, desc="parse", unit=" files", disable=not options.progress):
+            options.stats[str(job.path)] = convert(job, options)
+        return list(jobs), 0.0
+    if part_bytes is None:
+        part_bytes = max(PART_MIN_BYTES, -(-total // (PARTS_PER_PROCESS * num_proc)))
+    parts = split_jobs(jobs, part_bytes)
+    run = [part for job in jobs for part in parts[job]]
+    if len(run) <= 1:
+        return convert_all(jobs, options, 1)
+    quiet = ReadOptions(options.strict, False, options.max_line_bytes)
+    context = multiprocessing.get_context("forkserver")  # no fork of a threaded parent
+    context.set_forkserver_preload(  # imported once, in the server
+        [__name__, f"{__package__}.read_blocks"]
+    )
+    cpu = 0.0
+    with ProcessPoolExecutor(min(num_proc, len(run)), mp_context=context) as pool:
+        # Largest first: the last worker to finish then has the least left.
+        order = sorted(run, key=lambda part: -_size(part))
+        futures: dict[Job, Future] = {
+            part: pool.submit(_timed_convert, part, quiet) for part in order
+        }
+        done = tqdm(total=len(run), desc="parse", unit=" parts", disable=not options.progress)
+        try:
+            for job in jobs:
+                name, results, lines_before = str(job.path), [], 0
+                for part in parts[job]:
+                    try:
+                        stats, seconds = futures[part].result()
+                    except DumpError as error:
+                        raise _whole_file_error(error, name, lines_before) from None
+                    results.append(stats)
+                    lines_before += stats.lines
+                    cpu += seconds
+                    done.update()
+                options.stats[name] = merge_parts(name, results)
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
+        finally:
+            done.close()
+    return run, cpu
+
+
+def _size(job: Job) -> int:
+    return (job.stop if job.stop is not None else job.path.stat().st_size) - job.start
+
+
+__all__ = [
+    "PARTS_PER_PROCESS",
+    "PART_MIN_BYTES",
+    "POOL_MIN_BYTES",
+    "convert",
+    "convert_all",
+    "line_starts",
+    "merge_parts",
+    "split_jobs",
+]
