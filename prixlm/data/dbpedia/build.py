@@ -299,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--num_proc",
         type=int,
         default=min(8, os.cpu_count() or 1),
-        help="processes parsing dump files into Parquet (one file per process at a time)",
+        help="processes parsing dump files into Parquet (a large plain file in parts, one "
+        "file or part per process at a time)",
     )
     parser.add_argument(
         "--threads", type=int, help="DuckDB threads; none: DuckDB's default (every core)"
@@ -337,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help="print the wall and CPU seconds of each stage (reading, each SQL statement, the "
         "card) and their ratio, the cores each kept busy; with a path, also write them there "
-        "as JSON",
+        "as JSON; none: no profile",
     )
     return parser
 
