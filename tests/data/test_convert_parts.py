@@ -3,6 +3,7 @@ records, counts and `file:line` messages, and the build the same bytes; `--profi
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ from test_read_blocks import LANGUAGES, MALFORMED, nasty_text
 
 from prixlm.data.dbpedia import convert
 from prixlm.data.dbpedia.build import build_dataset, main
+from prixlm.data.dbpedia.bz2_streams import StreamPart, stream_starts
 from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.engine import EngineOptions
 from prixlm.data.dbpedia.read_rows import SEQ_PART, Job
@@ -145,3 +147,47 @@ def test_profile_prints_and_writes_each_stage(
     assert stages["output.write_shards: copy"]["calls"] == 7  # 3 languages x 2-3 splits, links
     assert main([*argv, "--num_proc", "1"]) == 0
     assert "CPU/wall" not in capsys.readouterr().out
+
+
+def multi_stream(data: bytes, stream_bytes: int) -> bytes:
+    """`data` as pbzip2 writes it: independent bzip2 streams of `stream_bytes` of input
+    each, cut anywhere (mid-line, mid-character)."""
+    return b"".join(
+        bz2.compress(data[i : i + stream_bytes]) for i in range(0, len(data), stream_bytes)
+    )
+
+
+def test_multi_stream_bz2_parts_give_the_whole_files_records_and_counts(tmp_path: Path) -> None:
+    text = (nasty_text() + "\n").encode("utf-8") * 40
+    path = tmp_path / "nasty_de.ttl.bz2"
+    path.write_bytes(multi_stream(text, 777))
+    assert len(stream_starts(path)) == -(-len(text) // 777)
+    whole, parted = ReadOptions(), ReadOptions()
+    whole_jobs = jobs_for(path, tmp_path / "whole")
+    convert.convert_all(whole_jobs, whole, 1)  # bz2.open: every stream, one after another
+    jobs = jobs_for(path, tmp_path / "parts")
+    ran, _ = convert.convert_all(jobs, parted, 3, part_bytes=1_000)
+    assert len(ran) > 5 * 10
+    assert parted.stats == whole.stats
+    assert whole.stats[str(path)].malformed == len(MALFORMED) * 40
+    for whole_job, job in zip(whole_jobs, jobs, strict=True):
+        expected, found = pq.read_table(whole_job.output), read_parts(job)
+        if "seq" in expected.column_names:
+            expected, found = expected.drop_columns("seq"), found.drop_columns("seq")
+        assert found.to_pylist() == expected.to_pylist()
+
+
+def test_stream_parts_share_out_lines_that_cross_streams(tmp_path: Path) -> None:
+    text = b"".join(b"line %d " % i + b"x" * (i % 50) + b"\n" for i in range(2_000)) + b"end"
+    path = tmp_path / "d.bz2"
+    path.write_bytes(multi_stream(text, 500))
+    starts = stream_starts(path)
+    for count in (2, 3, 7, 50, len(starts)):
+        cuts = [0, *convert.stream_cuts(path, count), path.stat().st_size]
+        parts = [StreamPart(path, a, b).read() for a, b in zip(cuts, cuts[1:], strict=False)]
+        assert b"".join(parts) == text
+        assert all(p.endswith(b"\n") for p in parts[:-1])
+    one = tmp_path / "one.bz2"
+    one.write_bytes(bz2.compress(text))  # as bzip2 writes it: one stream, read whole
+    assert stream_starts(one) == [0] and convert.stream_cuts(one, 4) == []
+    assert StreamPart(one, 0, one.stat().st_size).read(10) == text[:10]

@@ -5,12 +5,16 @@
 reference). `convert_all` runs every job of a build in `num_proc` processes. DBpedia ships
 one large file per language and dataset, so one process per file would leave most cores
 idle: a plain file larger than a part (`part_bytes`) is cut into parts of whole lines (each
-part starts after a line end), converted like files of their own, to one record file each.
+part starts after a line end), a multi-stream `.bz2` file (as pbzip2 and lbzip2 write
+them) into parts of whole streams (`bz2_streams`: each part decompressed by Python's `bz2`
+on its own, lines shared out at line ends), converted like files of their own, to one
+record file each.
 Their counts are added up in file order and their `file:line` messages renumbered with the
 lines of the parts before them, so that the counts and messages are the whole file's (in
 strict mode the first malformed line of the file is the one raised). `seq` keeps the file's
-order across parts (`read_rows.SEQ_PART`). Compressed files (`.bz2`, `.gz`) are read whole,
-one process each: a compressed stream cannot be entered at a byte offset.
+order across parts (`read_rows.SEQ_PART`). A one-stream `.bz2` (as `bzip2` writes them) and
+a `.gz` are read whole, one process each: such a stream cannot be entered at a byte
+offset without an index of it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
@@ -25,6 +30,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from prixlm.data.dbpedia.bz2_streams import stream_starts
 from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.read_rows import Job, write_rows
 from prixlm.data.ntriples import DumpError, MalformedLineError, ReadStats
@@ -35,7 +41,6 @@ POOL_MIN_BYTES = 16 << 20
 PARTS_PER_PROCESS = 4
 PART_MIN_BYTES = 8 << 20
 _SEARCH_BYTES = 1 << 16
-COMPRESSED = (".bz2", ".gz")
 
 
 def convert(job: Job, options: ReadOptions, vectorised: bool = True) -> ReadStats:
@@ -82,16 +87,36 @@ def line_starts(path: Path, count: int) -> list[int]:
     return cuts
 
 
+def stream_cuts(path: Path, count: int) -> list[int]:
+    """Up to `count - 1` offsets that cut the `.bz2` file `path` into about `count` parts
+    of whole streams: each the first stream start at or past `k/count` of the file."""
+    size = path.stat().st_size
+    starts = stream_starts(path)
+    cuts: list[int] = []
+    for k in range(1, count):
+        at = bisect_left(starts, size * k // count)
+        if at < len(starts) and starts[at] > (cuts[-1] if cuts else 0):
+            cuts.append(starts[at])
+    return cuts
+
+
 def split_jobs(jobs: Sequence[Job], part_bytes: int) -> dict[Job, list[Job]]:
-    """Each job's parts: a plain file larger than `part_bytes` in parts of about that many
-    bytes (whole lines; outputs `<output stem>-part<k>.parquet`), any other one whole."""
+    """Each job's parts: a plain or multi-stream `.bz2` file larger than `part_bytes` in
+    parts of about that many bytes of the file (whole lines or whole streams; outputs
+    `<output stem>-part<k>.parquet`), any other one whole."""
     parts: dict[Job, list[Job]] = {}
     for job in jobs:
         size = job.path.stat().st_size
-        if job.path.suffix in COMPRESSED or size <= part_bytes:
+        suffix = job.path.suffix
+        if suffix == ".gz" or size <= part_bytes:
             parts[job] = [job]
             continue
-        bounds = [0, *line_starts(job.path, -(-size // part_bytes)), size]
+        count = -(-size // part_bytes)
+        cuts = stream_cuts(job.path, count) if suffix == ".bz2" else line_starts(job.path, count)
+        if not cuts:
+            parts[job] = [job]
+            continue
+        bounds = [0, *cuts, size]
         stem = job.output.stem
         parts[job] = [
             replace(
@@ -214,4 +239,5 @@ __all__ = [
     "line_starts",
     "merge_parts",
     "split_jobs",
+    "stream_cuts",
 ]

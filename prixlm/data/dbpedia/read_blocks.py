@@ -2,8 +2,9 @@
 
 Same records, order and `ReadStats` as the row-by-row reference (`read_rows.write_rows`
 over `read_triples`), at a fraction of its cost per line. It reads a whole file or one part
-of a plain file (`Job.start`/`Job.stop`, whole lines; `convert` cuts them), numbering the
-part's lines from 1 (`convert` adds the lines before it). Each block of lines (`line_blocks`,
+of one (`Job.start`/`Job.stop`: bytes of whole lines of a plain file, or the streams of a
+multi-stream `.bz2`, `bz2_streams`; `convert` cuts them), numbering the part's lines from 1
+(`convert` adds the lines before it). Each block of lines (`line_blocks`,
 which checks UTF-8, line ends and line lengths) becomes one Arrow string array over the
 block's bytes. One anchored RE2 expression (`COMMON_LINE`, run as a DFA: no captures)
 accepts the common shapes only, `<s> <p> <o> .` and `<s> <p> "value"` then `@lang .`,
@@ -34,6 +35,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from prixlm.data.dbpedia import read_rows
+from prixlm.data.dbpedia.bz2_streams import StreamPart
 from prixlm.data.dbpedia.dumps import ReadOptions, language_of_iri
 from prixlm.data.dbpedia.read_rows import SCHEMAS, SEQ_PART, Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
@@ -353,7 +355,12 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
         open_dump(job.path) as handle,
         pq.ParquetWriter(job.output, schema, compression="zstd") as writer,
     ):
-        source = handle if job.stop is None else _Part(handle, job.start, job.stop)
+        if job.stop is None:
+            source: BinaryIO | _Part | StreamPart = handle
+        elif job.path.suffix == ".bz2":  # the streams that start in the part's bytes
+            source = StreamPart(job.path, job.start, job.stop)
+        else:
+            source = _Part(handle, job.start, job.stop)
         for block, count in _read_blocks(source, name, options.max_line_bytes):
             columns, triples = _block_records(
                 job, block, stats, name, options.strict, first_seq + stats.triples
