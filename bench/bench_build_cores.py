@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import process_usage  # noqa: E402
 from process_usage import measured  # noqa: E402
 from synthetic_dumps import INFO_FILE, expected_row_counts, read_counts, write_dumps  # noqa: E402
 
@@ -92,6 +93,49 @@ def row_counts(folder: Path) -> dict[str, int]:
     return totals
 
 
+def amdahl_wall(wall_1: float, wall_n: float, n: int, cores: int) -> float:
+    """A stage's wall time on `cores` from its times on 1 and `n` cores (Amdahl: the serial
+    share `f` solves `wall_n = wall_1 * (f + (1 - f) / n)`, clipped to [0, 1])."""
+    if n <= 1 or wall_1 <= 0:
+        return wall_1
+    serial = min(max((wall_n / wall_1 - 1 / n) / (1 - 1 / n), 0.0), 1.0)
+    return wall_1 * (serial + (1 - serial) / cores)
+
+
+def extrapolate(result: dict, records: float, cores: tuple[int, ...] = (16, 64)) -> dict:
+    """Wall seconds of a build of `records` input lines on each of `cores`, from the
+    per-stage profiles at 1 and the largest thread count measured (each stage scaled
+    linearly with the lines, its serial share by `amdahl_wall`), plus the time outside the
+    stages (start-up, Python between them) as measured at the largest count, scaled too."""
+    profiles = result["profiles"]
+    largest = max(profiles, key=int)
+    one, top = profiles["1"], profiles[largest]
+    scale = records / result["lines"]
+    outside = result["runs"][largest]["wall_s"] - sum(s["wall_s"] for s in top.values())
+    found = {}
+    for count in cores:
+        stages = sum(
+            amdahl_wall(one[name]["wall_s"], top[name]["wall_s"], int(largest), count)
+            for name in one
+            if name in top
+        )
+        found[count] = round((stages + max(outside, 0.0)) * scale, 1)
+    return found
+
+
+def _can_reap() -> bool:
+    """Whether this process can be its builds' subreaper (the readers' CPU then counts in
+    `cpu_s`); where it cannot (a sandbox without the prctl), `cpu_s` is the build process's
+    own and `profile_cpu_s` (the stages' CPU, the readers' included) is the one to read."""
+    try:
+        process_usage._become_subreaper()
+    except OSError:
+        process_usage._become_subreaper = lambda: None
+        print("no subreaper here: cpu_s without the reader processes", flush=True)
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--languages", type=int, default=2)
@@ -104,12 +148,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work_dir", type=Path, default=Path("/tmp/prixlm_bench_cores"))
     parser.add_argument("--output", type=Path, default=REPO / "results" / "bench_build_cores.json")
     parser.add_argument(
+        "--extrapolate",
+        type=Path,
+        metavar="JSON",
+        help="print the wall time of a build of --records lines on 16 and 64 cores from "
+        "the per-stage profiles in a result file of this benchmark, and stop; none: measure",
+    )
+    parser.add_argument(
+        "--records",
+        type=float,
+        default=220e6,
+        help="input lines of the extrapolated build (the paper's 87 languages with "
+        "--link_languages en: 180-260M)",
+    )
+    parser.add_argument(
         "--budget_s",
         type=float,
         default=None,
         help="start no further build once this many seconds have passed (none: no limit)",
     )
     args = parser.parse_args(argv)
+    if args.extrapolate is not None:
+        result = json.loads(args.extrapolate.read_text())
+        for count, wall in extrapolate(result, args.records).items():
+            print(f"{args.records / 1e6:.0f}M lines on {count} cores: {wall / 60:.1f} min")
+        return 0
     counts_of_threads = thread_counts(args.threads)
     started = time.perf_counter()
     import duckdb
@@ -128,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     profiles: dict[str, dict] = {}
     reference: dict[str, str] | None = None
     print(f"{'threads':>7} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9} {'lines/s':>10}", flush=True)
-    for threads in counts_of_threads:
+    # The first and the largest count first: with --budget_s, those two are measured.
+    order = [*dict.fromkeys([counts_of_threads[0], counts_of_threads[-1], *counts_of_threads])]
+    subreaper = _can_reap()
+    for threads in order:
         if args.budget_s is not None and time.perf_counter() - started > args.budget_s:
             print(f"budget of {args.budget_s:.0f} s spent: no run at {threads} threads")
             break
@@ -144,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             "--memory_limit", args.memory_limit, "--temp_dir", str(spill),
             "--profile", str(profile),
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"}
+        path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, "PYTHONFAULTHANDLER": "1"}
         code, wall, cpu, peak, _, tail = measured(command, REPO, env)
         if code != 0:
             raise SystemExit(f"build at {threads} threads failed (exit {code}):\n{tail}")
@@ -168,16 +235,20 @@ def main(argv: list[str] | None = None) -> int:
         }
         profiles[str(threads)] = json.loads(profile.read_text())
         run = runs[str(threads)]
+        run["profile_cpu_s"] = round(sum(s["cpu_s"] for s in profiles[str(threads)].values()), 2)
         print(
             f"{threads:>7} {wall:8.1f} {cpu:8.1f} {run['peak_rss_mib']:9.0f} "
             f"{run['lines_per_s']:>10,}",
             flush=True,
         )
+    runs = {k: runs[k] for k in sorted(runs, key=int)}
+    profiles = {k: profiles[k] for k in sorted(profiles, key=int)}
     result = {
         "machine": machine,
         "lines": lines,
         "runs": runs,
         "profiles": profiles,
+        "cpu_s_includes_reader_processes": subreaper,
         "identical_files": True,
         "memory_limit": args.memory_limit,
         "dumps": f"synthetic_dumps: {args.languages} languages x {args.entities} entities, "
