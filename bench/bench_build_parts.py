@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import bz2
+import json
 import shutil
 import sys
 import time
@@ -80,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compress", choices=["bz2"], help="none: the plain .ttl file")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--work_dir", type=Path, default=Path("/tmp/prixlm_bench_parts"))
+    parser.add_argument("--output", type=Path, help="JSON of the runs; none: printed only")
     args = parser.parse_args(argv)
     path = dump_file(args.work_dir, args.entities, args.compress)
     best: dict[int, tuple[float, float]] = {}
+    runs: list[dict] = []
     reference = None
     for _ in range(args.repeats):
         for processes in (1, args.processes):
@@ -91,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 reference = (table, stats)
             elif not (table.equals(reference[0]) and stats == reference[1]):
                 raise SystemExit(f"{processes} processes: records or counts differ")
+            runs.append({"processes": processes, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3)})
             if processes not in best or wall < best[processes][0]:
                 best[processes] = (wall, cpu)
             print(f"{processes} process(es): {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
@@ -99,6 +103,23 @@ def main(argv: list[str] | None = None) -> int:
     for processes, (wall, cpu) in best.items():
         print(f"  {processes}: {wall:.2f} s ({lines / wall:,.0f} lines/s), CPU {cpu:.2f} s")
     speed = best[1][0] / best[args.processes][0]
+    if args.output is not None:
+        args.output.write_text(
+            json.dumps(
+                {
+                    "file": path.name,
+                    "lines": lines,
+                    "bytes": path.stat().st_size,
+                    "runs": runs,
+                    "speedup": round(speed, 3),
+                    "command": "python bench/bench_build_parts.py "
+                    + " ".join(argv or sys.argv[1:]),
+                    "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     print(f"one file, {args.processes} processes / 1 (wall, same records): {speed:.2f}x")
     return 0
 
