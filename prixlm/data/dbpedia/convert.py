@@ -24,7 +24,7 @@ import re
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -176,9 +176,11 @@ def convert_all(
     `part_bytes` default: the input over `PARTS_PER_PROCESS * num_proc`, at least
     `PART_MIN_BYTES`).
 
-    The per-file counts are stored in `options.stats` under each file's path, in `jobs`
-    order whatever order the workers finish in. Returns the jobs as run (their outputs are
-    the record files) and the CPU seconds of the worker processes' conversions (0 without).
+    With `num_proc` > 1, `num_proc - 1` worker processes and this one convert the parts
+    (this one starts at once, while the workers start). The per-file counts are stored in
+    `options.stats` under each file's path, in `jobs` order whatever order the parts finish
+    in. Returns the jobs as run (their outputs are the record files) and the CPU seconds of
+    the worker processes' conversions (0 without).
     """
     total = sum(job.path.stat().st_size for job in jobs)
     if num_proc <= 1 or total < POOL_MIN_BYTES:
@@ -197,19 +199,17 @@ def convert_all(
         [__name__, f"{__package__}.read_blocks"]
     )
     cpu = 0.0
-    with ProcessPoolExecutor(min(num_proc, len(run)), mp_context=context) as pool:
-        # Largest first: the last worker to finish then has the least left.
-        order = sorted(run, key=lambda part: -_size(part))
-        futures: dict[Job, Future] = {
-            part: pool.submit(_timed_convert, part, quiet) for part in order
-        }
+    # `num_proc - 1` workers and this process: it converts parts while the workers start.
+    with ProcessPoolExecutor(min(num_proc - 1, len(run)), mp_context=context) as pool:
+        dispatch = _Dispatch(pool, run, quiet)
         done = tqdm(total=len(run), desc="parse", unit=" parts", disable=not options.progress)
         try:
+            dispatch.run_here()
             for job in jobs:
                 name, results, lines_before = str(job.path), [], 0
                 for part in parts[job]:
                     try:
-                        stats, seconds = futures[part].result()
+                        stats, seconds = dispatch.result(part)
                     except DumpError as error:
                         raise _whole_file_error(error, name, lines_before) from None
                     results.append(stats)
@@ -218,12 +218,50 @@ def convert_all(
                     done.update()
                 options.stats[name] = merge_parts(name, results)
         except BaseException:
-            for future in futures.values():
-                future.cancel()
+            dispatch.stop()
             raise
         finally:
             done.close()
     return run, cpu
+
+
+class _Dispatch:
+    """Every part submitted to the pool, largest first (the last to finish then has the
+    least left); this process takes parts from the other end, the smallest, as long as the
+    pool has not started them (a cancelled future is this process's to convert)."""
+
+    def __init__(self, pool: ProcessPoolExecutor, parts: Sequence[Job], options: ReadOptions):
+        self._order = sorted(parts, key=lambda part: -_size(part))
+        self._options = options
+        self._futures = {part: pool.submit(_timed_convert, part, options) for part in self._order}
+        self._here: dict[Job, tuple[ReadStats | None, DumpError | None]] = {}
+
+    def run_here(self) -> None:
+        """Convert the parts that the pool has not started, smallest first, until it has
+        started the next one (or an error stops this process's share)."""
+        for part in reversed(self._order):
+            if not self._futures[part].cancel():
+                return
+            try:
+                self._here[part] = (convert(part, self._options), None)
+            except DumpError as error:
+                self._here[part] = (None, error)
+                return
+
+    def result(self, part: Job) -> tuple[ReadStats, float]:
+        """A part's counts and the CPU seconds a worker spent on it (0 here: this
+        process's own CPU is counted by its caller); its error, raised."""
+        if part in self._here:
+            stats, error = self._here[part]
+            if error is not None:
+                raise error
+            return stats, 0.0
+        return self._futures[part].result()
+
+    def stop(self) -> None:
+        """The parts not started are cancelled."""
+        for future in self._futures.values():
+            future.cancel()
 
 
 def _size(job: Job) -> int:
