@@ -22,6 +22,16 @@ Fast path: many queries x beams per forward, left-padded prompts, a KV cache tha
 the beams (`Cache.reorder_cache`), the trie as flat tensors. Models run with
 `object_attention="bidirectional"` (no cache) are re-encoded in full at every step.
 
+Two loops compute the same ranking. On the CPU (`decode_batch`), the bookkeeping keeps only
+the open beams (ragged tensors: what a CPU does fastest). On an accelerator
+(`decode_batch_on_device`), everything stays on the model's device in fixed shapes: the trie
+is moved there once, each beam's children are a padded rectangle of its trie range, the K
+best open extensions come from a per-beam then a per-query top-k (ties broken as on the
+CPU), finished beams are kept as `-1` states, and whether any beam is still open is read
+from a pinned copy one or two steps late (`torch.cuda.Event.query`, which never waits), so
+the host never waits for the device inside the step loop; the completions are copied to
+the host once per batch.
+
 This is the one home of Algorithm 1: the package (`prixlm.predict_objects`) and the
 release folder's pipeline (`pipeline_prixlm.py`) both run it. `score_candidates` (the exact
 log-likelihood of *every* candidate, a full ranking) lives in the package.
@@ -101,6 +111,7 @@ def predict_objects(
     num_beams: int = 50,
     batch_size: int | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
+    device_resident: bool | None = None,
 ) -> list[RankedObjects]:
     """Algorithm 1 (official-release semantics, module docstring) for every query.
 
@@ -118,7 +129,11 @@ def predict_objects(
             `default_batch_size(num_beams, max_rows)`.
         max_rows: the row budget that sets the default `batch_size` (`max_rows // num_beams`
             queries, at least one). Logits take `max_rows x vocab x 4` bytes per step:
-            1 GB for 1,024 rows and XLM-R's 250k vocabulary; lower it on a small GPU.
+            1 GB for 1,024 rows and XLM-R's 250k vocabulary; lower it on a small GPU, raise
+            it on a large one (8,192 rows: 8 GB of logits, several times the queries/s).
+        device_resident: run the step loop on the model's device (`decode_batch_on_device`)
+            instead of keeping the bookkeeping on the CPU (`decode_batch`). Default: on
+            when the model is not on the CPU. Both give the same ranking.
     Returns:
         One `RankedObjects` per query: every completed candidate, by increasing loss.
     Raises:
@@ -131,11 +146,14 @@ def predict_objects(
     if num_beams < 1 or batch_size < 1:
         raise ValueError(f"num_beams={num_beams} and batch_size={batch_size} must be >= 1")
     prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
+    if device_resident is None:
+        device_resident = model_device(model).type != "cpu"
+    decode = decode_batch_on_device if device_resident else decode_batch
     results: list[RankedObjects] = []
     with eval_mode(model):
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
-            results.extend(decode_batch(model, tokenizer, batch, trie, num_beams))
+            results.extend(decode(model, tokenizer, batch, trie, num_beams))
     return results
 
 
@@ -176,6 +194,154 @@ def decode_batch(
     )
 
 
+#: Elements of one `(beams, children)` rectangle in `decode_batch_on_device` (wider nodes
+#: are taken in column chunks): 16M x (8 + 8 + 8 + 1) bytes.
+_CHILDREN_BUDGET = 1 << 24
+
+
+def smallest_k(values: torch.Tensor, k: int) -> torch.Tensor:
+    """Positions `(n, k)` of the `k` smallest of each row of `values` `(n, m)`, `k <= m`,
+    ordered by (value, position): a stable top-k (`torch.topk` alone breaks ties anyhow)."""
+    kth = values.topk(k, dim=1, largest=False, sorted=True).values[:, -1:]
+    less, ties = values < kth, values == kth
+    need = k - less.sum(1, keepdim=True)
+    take = less | (ties & (ties.cumsum(1) <= need))
+    positions = torch.arange(values.shape[1], device=values.device)
+    key = torch.where(take, positions, positions + values.shape[1])
+    chosen = key.topk(k, dim=1, largest=False, sorted=True).indices  # by position
+    return chosen.gather(1, torch.sort(values.gather(1, chosen), dim=1, stable=True).indices)
+
+
+def _best_children(
+    trie: EntityTrie,
+    state: torch.Tensor,
+    loss: torch.Tensor,
+    logits: torch.Tensor,
+    normaliser: torch.Tensor,
+    width: int,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The `k` best open (not `[EOS]`) extensions of each beam: `(loss, token, child)`,
+    each `(beams, k)`, by (loss, token); `inf` losses where a beam has fewer.
+
+    Args:
+        state, loss: `(beams,)` trie nodes (-1: finished) and losses (`inf` if finished).
+        logits, normaliser: `(beams, vocab)` next-token logits and their `(beams, 1)`
+            logsumexp, so that `log p = logits - normaliser` (as `log_probs_at`).
+        width: the most children a node of this depth has.
+    """
+    first, count = trie.child_ranges(state)
+    chunk = max(k, _CHILDREN_BUDGET // max(1, state.numel()))
+    best = None
+    for start in range(0, width, chunk):
+        token, child, valid = trie.children_padded(first, count, start, min(chunk, width - start))
+        value = loss[:, None] - (logits.gather(1, token) - normaliser).double()
+        value = value.masked_fill(~valid | (token == trie.eos_token_id), float("inf"))
+        if best is not None:  # earlier chunks hold smaller tokens: they stay first on ties
+            value, token, child = (
+                torch.cat([b, x], 1) for b, x in zip(best, (value, token, child), strict=True)
+            )
+        pick = smallest_k(value, min(k, value.shape[1]))
+        best = (value.gather(1, pick), token.gather(1, pick), child.gather(1, pick))
+    assert best is not None
+    return best
+
+
+def decode_batch_on_device(
+    model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
+) -> list[RankedObjects]:
+    """`decode_batch` with the step loop on the model's device (module docstring).
+
+    Rows are `queries x beams` in fixed shapes (a finished beam stays as state -1, loss
+    `inf`); the K best extensions of a query are its beams' best open children, ordered by
+    (loss, beam, token) as `decode_batch` orders them. Inside the loop nothing waits for
+    the device: whether a beam is still open is polled from a pinned copy
+    (`torch.cuda.Event.query`), at the price of at most a step or two run past the end.
+    """
+    device, use_cache = model_device(model), uses_cache(model)
+    host_trie, trie = trie, trie.to(device)
+    widths = trie.max_children()
+    num_queries, eos = len(prompts), trie.eos_token_id
+    rows = DecodingRows(*left_pad(prompts, tokenizer.pad_token_id, device), None)
+    beams = 1  # rows per query
+    state = torch.zeros(num_queries, dtype=torch.long, device=device)
+    loss = torch.zeros(num_queries, dtype=torch.float64, device=device)
+    done_node, done_loss = [], []
+    poll = _OpenBeamsPoll(device)
+    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
+    for depth in range(trie.max_length):
+        normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)
+        done_node.append(trie.step(state, torch.full_like(state, eos)))
+        done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
+        if widths[depth] == 0:
+            break
+        value, token, child = _best_children(
+            trie, state, loss, logits, normaliser, widths[depth], num_beams
+        )
+        pool = value.view(num_queries, -1)
+        pick = smallest_k(pool, min(num_beams, pool.shape[1]))
+        per_beam = value.shape[1]
+        parent = (
+            torch.arange(num_queries, device=device)[:, None] * beams + pick // per_beam
+        ).view(-1)
+        loss = pool.gather(1, pick).view(-1)
+        token = token.view(num_queries, -1).gather(1, pick).view(-1)
+        child = child.view(num_queries, -1).gather(1, pick).view(-1)
+        state = torch.where(torch.isfinite(loss), child, -1)
+        beams = pick.shape[1]
+        if depth + 1 == trie.max_length or poll.all_finished(state, depth):
+            break
+        rows = extend_rows(rows, parent, token, copy_cache=False)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+        if poll.finished_earlier():
+            break
+    node, losses = torch.cat(done_node).cpu(), torch.cat(done_loss).cpu()  # the batch's one sync
+    query = torch.cat(
+        [torch.arange(num_queries).repeat_interleave(n.numel() // num_queries) for n in done_node]
+    )
+    found = node >= 0
+    return _rank_completions(
+        host_trie,
+        tokenizer,
+        num_queries,
+        query[found],
+        node[found],
+        losses[found],
+    )
+
+
+class _OpenBeamsPoll:
+    """Whether any beam is still open, read without waiting for the device.
+
+    On a CUDA device each step's flag is copied to pinned memory behind an event and read
+    once the event has passed (`Event.query()` never blocks); elsewhere it is read at once.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.pending: list[tuple[Any, torch.Tensor]] = []
+
+    def all_finished(self, state: torch.Tensor, depth: int) -> bool:
+        """True when the flag can be read now and says every beam is finished."""
+        open_ = (state >= 0).any()
+        if not self.cuda:
+            return not bool(open_)
+        flag = torch.empty((), dtype=torch.bool, pin_memory=True)
+        flag.copy_(open_, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self.pending.append((event, flag))
+        return False
+
+    def finished_earlier(self) -> bool:
+        """True when a flag whose step has passed on the device says no beam was open."""
+        while self.pending and self.pending[0][0].query():
+            _, flag = self.pending.pop(0)
+            if not bool(flag):
+                return True
+        return False
+
+
 def _rank_completions(
     trie: EntityTrie,
     tokenizer: Any,
@@ -209,6 +375,7 @@ __all__ = [
     "Query",
     "RankedObjects",
     "decode_batch",
+    "decode_batch_on_device",
     "default_batch_size",
     "encode_query",
     "predict_objects",
