@@ -30,14 +30,22 @@ class PrixLMEmbeddings(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
-        self, input_ids: torch.Tensor, position_ids: torch.Tensor, check_positions: bool = True
+        self,
+        input_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        check_positions: bool = True,
+        max_position: int | None = None,
     ) -> torch.Tensor:
         """`(batch, query)` ids and positions -> `(batch, query, hidden)`.
 
         `check_positions` reads the largest position on the host (a device sync): callers
         whose inputs were validated already (the training collator) turn it off.
+        `max_position`: a bound on `position_ids` known without reading them; when it fits
+        the table, the check needs no read either.
         """
-        if check_positions and int(position_ids.max()) >= self.position_embeddings.num_embeddings:
+        table = self.position_embeddings.num_embeddings
+        fits = max_position is not None and max_position < table
+        if check_positions and not fits and int(position_ids.max()) >= table:
             raise ValueError(
                 f"sequence needs position {int(position_ids.max())} but max_position_embeddings is "
                 f"{self.position_embeddings.num_embeddings} (XLM-R positions start at padding_idx + 1)"

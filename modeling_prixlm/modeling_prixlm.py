@@ -144,8 +144,11 @@ class PrixLMModel(PrixLMPreTrainedModel):
                 f"attention_mask must be 2D (batch, past + query) = (*, {past_length + query_length}), "
                 f"got {tuple(attention_mask.shape)}"
             )
+        bound = None
         if position_ids is None:
             position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
+            # positions are at most pad + the mask's width: no device read to check them
+            bound = self.config.pad_token_id + attention_mask.shape[1]
         if fact_ids is not None:
             if past_length:
                 raise ValueError("fact_ids (packed rows) cannot continue a KV cache")
@@ -161,7 +164,9 @@ class PrixLMModel(PrixLMPreTrainedModel):
                 mode,
                 check_markers=check_inputs,
             )
-        hidden = self.embeddings(input_ids, position_ids, check_positions=check_inputs)
+        hidden = self.embeddings(
+            input_ids, position_ids, check_positions=check_inputs, max_position=bound
+        )
         for layer in self.encoder.layer:
             hidden = layer(hidden, mask, cache)
         new_tokens = attention_mask[:, past_length:].to(hidden.dtype)[..., None]
