@@ -46,6 +46,32 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+
+def _allow_older_transformers() -> None:
+    """Run the model code under transformers 5.17-5.23 (a GPU image's), which call the
+    KV cache of causal-LM outputs `past_key_values`: give the model an output class with a
+    `cache` field. The computation is unchanged; 5.24 and later need nothing."""
+    from dataclasses import dataclass
+
+    from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
+
+    if "cache" in CausalLMOutputWithCrossAttentions.__dataclass_fields__:
+        return
+    import modeling_prixlm.modeling_prixlm as modeling
+
+    @dataclass
+    class CausalLMOutput(ModelOutput):
+        loss: torch.Tensor | None = None
+        logits: torch.Tensor | None = None
+        cache: Any = None
+        hidden_states: tuple[torch.Tensor, ...] | None = None
+        attentions: tuple[torch.Tensor, ...] | None = None
+
+    modeling.CausalLMOutputWithCrossAttentions = CausalLMOutput
+
+
+_allow_older_transformers()
+
 from modeling_prixlm.beam_search import decode_batch, decode_batch_on_device  # noqa: E402
 from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
 from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402
@@ -265,6 +291,26 @@ def score_prompts_after(model, prompts, trie) -> torch.Tensor:
     return by_entity[:, first_entity]
 
 
+def check_exact(model, prompts, trie, scores, pairs: int = 4) -> float:
+    """Max |difference| between full-ranking scores `(queries, leaves)` (trie order) and the
+    log-likelihood from one cache-free forward over prompt + entity, for a few pairs: a
+    guard that the KV-cache path is right under the installed transformers."""
+    from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order
+
+    leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
+    entities = trie.entity_of(leaves)
+    device, worst = model_device(model), 0.0
+    for query in range(min(pairs, len(prompts))):
+        for column in torch.linspace(0, leaves.numel() - 1, pairs).long().tolist():
+            target = trie.token_ids(int(entities[column]))
+            ids = torch.tensor([prompts[query] + target[:-1]], device=device)
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+            log_p = logits.logits[0, len(prompts[query]) - 1 :].float().log_softmax(-1)
+            exact = float(log_p[torch.arange(len(target)), torch.tensor(target)].double().sum())
+            worst = max(worst, abs(exact - float(scores[query, column])))
+    return worst
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -349,6 +395,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for a, b in zip(before, -after, strict=True)
     )
     full = {
+        "max_abs_difference_to_a_cache_free_forward": check_exact(model, full_prompts, trie, after),
         "entities": trie.num_entities,
         "queries": len(full_prompts),
         "queries_per_s": {
