@@ -50,7 +50,9 @@ import torch
 from .constrained_decoding import EntityTrie
 from .decoding_steps import (
     DecodingRows,
+    OpenBeamsPoll,
     Query,
+    best_children,
     encode_query,
     eval_mode,
     extend_rows,
@@ -59,6 +61,7 @@ from .decoding_steps import (
     model_device,
     prepare_inputs,
     run_rows,
+    smallest_k,
     uses_cache,
 )
 
@@ -194,59 +197,6 @@ def decode_batch(
     )
 
 
-#: Elements of one `(beams, children)` rectangle in `decode_batch_on_device` (wider nodes
-#: are taken in column chunks): 16M x (8 + 8 + 8 + 1) bytes.
-_CHILDREN_BUDGET = 1 << 24
-
-
-def smallest_k(values: torch.Tensor, k: int) -> torch.Tensor:
-    """Positions `(n, k)` of the `k` smallest of each row of `values` `(n, m)`, `k <= m`,
-    ordered by (value, position): a stable top-k (`torch.topk` alone breaks ties anyhow)."""
-    kth = values.topk(k, dim=1, largest=False, sorted=True).values[:, -1:]
-    less, ties = values < kth, values == kth
-    need = k - less.sum(1, keepdim=True)
-    take = less | (ties & (ties.cumsum(1) <= need))
-    positions = torch.arange(values.shape[1], device=values.device)
-    key = torch.where(take, positions, positions + values.shape[1])
-    chosen = key.topk(k, dim=1, largest=False, sorted=True).indices  # by position
-    return chosen.gather(1, torch.sort(values.gather(1, chosen), dim=1, stable=True).indices)
-
-
-def _best_children(
-    trie: EntityTrie,
-    state: torch.Tensor,
-    loss: torch.Tensor,
-    logits: torch.Tensor,
-    normaliser: torch.Tensor,
-    width: int,
-    k: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The `k` best open (not `[EOS]`) extensions of each beam: `(loss, token, child)`,
-    each `(beams, k)`, by (loss, token); `inf` losses where a beam has fewer.
-
-    Args:
-        state, loss: `(beams,)` trie nodes (-1: finished) and losses (`inf` if finished).
-        logits, normaliser: `(beams, vocab)` next-token logits and their `(beams, 1)`
-            logsumexp, so that `log p = logits - normaliser` (as `log_probs_at`).
-        width: the most children a node of this depth has.
-    """
-    first, count = trie.child_ranges(state)
-    chunk = max(k, _CHILDREN_BUDGET // max(1, state.numel()))
-    best = None
-    for start in range(0, width, chunk):
-        token, child, valid = trie.children_padded(first, count, start, min(chunk, width - start))
-        value = loss[:, None] - (logits.gather(1, token) - normaliser).double()
-        value = value.masked_fill(~valid | (token == trie.eos_token_id), float("inf"))
-        if best is not None:  # earlier chunks hold smaller tokens: they stay first on ties
-            value, token, child = (
-                torch.cat([b, x], 1) for b, x in zip(best, (value, token, child), strict=True)
-            )
-        pick = smallest_k(value, min(k, value.shape[1]))
-        best = (value.gather(1, pick), token.gather(1, pick), child.gather(1, pick))
-    assert best is not None
-    return best
-
-
 def decode_batch_on_device(
     model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
 ) -> list[RankedObjects]:
@@ -267,7 +217,7 @@ def decode_batch_on_device(
     state = torch.zeros(num_queries, dtype=torch.long, device=device)
     loss = torch.zeros(num_queries, dtype=torch.float64, device=device)
     done_node, done_loss = [], []
-    poll = _OpenBeamsPoll(device)
+    poll = OpenBeamsPoll(device)
     logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
     for depth in range(trie.max_length):
         normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)
@@ -275,7 +225,7 @@ def decode_batch_on_device(
         done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
         if widths[depth] == 0:
             break
-        value, token, child = _best_children(
+        value, token, child = best_children(
             trie, state, loss, logits, normaliser, widths[depth], num_beams
         )
         pool = value.view(num_queries, -1)
@@ -295,51 +245,28 @@ def decode_batch_on_device(
         logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
         if poll.finished_earlier():
             break
-    node, losses = torch.cat(done_node).cpu(), torch.cat(done_loss).cpu()  # the batch's one sync
     query = torch.cat(
-        [torch.arange(num_queries).repeat_interleave(n.numel() // num_queries) for n in done_node]
+        [
+            torch.arange(num_queries, device=device).repeat_interleave(n.numel() // num_queries)
+            for n in done_node
+        ]
     )
-    found = node >= 0
-    return _rank_completions(
+    return _rank_on_device(  # the batch's one copy to the host
+        trie,
         host_trie,
         tokenizer,
         num_queries,
-        query[found],
-        node[found],
-        losses[found],
+        query,
+        torch.cat(done_node),
+        torch.cat(done_loss),
     )
 
 
-class _OpenBeamsPoll:
-    """Whether any beam is still open, read without waiting for the device.
-
-    On a CUDA device each step's flag is copied to pinned memory behind an event and read
-    once the event has passed (`Event.query()` never blocks); elsewhere it is read at once.
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        self.cuda = device.type == "cuda"
-        self.pending: list[tuple[Any, torch.Tensor]] = []
-
-    def all_finished(self, state: torch.Tensor, depth: int) -> bool:
-        """True when the flag can be read now and says every beam is finished."""
-        open_ = (state >= 0).any()
-        if not self.cuda:
-            return not bool(open_)
-        flag = torch.empty((), dtype=torch.bool, pin_memory=True)
-        flag.copy_(open_, non_blocking=True)
-        event = torch.cuda.Event()
-        event.record()
-        self.pending.append((event, flag))
-        return False
-
-    def finished_earlier(self) -> bool:
-        """True when a flag whose step has passed on the device says no beam was open."""
-        while self.pending and self.pending[0][0].query():
-            _, flag = self.pending.pop(0)
-            if not bool(flag):
-                return True
-        return False
+def _completion_order(queries: torch.Tensor, nodes: torch.Tensor, losses: torch.Tensor):
+    """Indices that sort completions `(n,)` by (query, loss, node)."""
+    order = torch.sort(nodes, stable=True).indices
+    order = order[torch.sort(losses[order], stable=True).indices]
+    return order[torch.sort(queries[order], stable=True).indices]
 
 
 def _rank_completions(
@@ -351,16 +278,45 @@ def _rank_completions(
     losses: torch.Tensor,
 ) -> list[RankedObjects]:
     """Group completions `(n,)` by query and sort each by (loss, node)."""
-    order = torch.sort(nodes, stable=True).indices
-    order = order[torch.sort(losses[order], stable=True).indices]
-    order = order[torch.sort(queries[order], stable=True).indices]
-    entities = trie.entity_of(nodes[order])
-    counts = torch.bincount(queries, minlength=num_queries).tolist()
+    order = _completion_order(queries, nodes, losses)
+    counts = torch.bincount(queries, minlength=num_queries)
+    return _results(trie, tokenizer, counts, trie.entity_of(nodes[order]), losses[order])
+
+
+def _rank_on_device(
+    trie: EntityTrie,
+    host_trie: EntityTrie,
+    tokenizer: Any,
+    num_queries: int,
+    queries: torch.Tensor,
+    nodes: torch.Tensor,
+    losses: torch.Tensor,
+) -> list[RankedObjects]:
+    """`_rank_completions` for device tensors, where `nodes` -1 is no completion: sorted on
+    the device, copied to the host in one transfer (query, entity, loss as float64)."""
+    queries = torch.where(nodes >= 0, queries, num_queries)  # a last group, dropped
+    order = _completion_order(queries, nodes, losses)
+    entities = trie.entity_of(nodes[order].clamp(min=0))
+    packed = torch.stack([queries[order].double(), entities.double(), losses[order]]).cpu()
+    kept = int((packed[0] < num_queries).sum())
+    counts = torch.bincount(packed[0, :kept].long(), minlength=num_queries)
+    return _results(host_trie, tokenizer, counts, packed[1, :kept].long(), packed[2, :kept])
+
+
+def _results(
+    trie: EntityTrie,
+    tokenizer: Any,
+    counts: torch.Tensor,
+    entities: torch.Tensor,
+    losses: torch.Tensor,
+) -> list[RankedObjects]:
+    """`RankedObjects` per query from its `counts` `(queries,)` consecutive completions."""
     results, start = [], 0
-    for count in counts:
-        ids = entities[start : start + count].tolist()
+    all_ids, all_losses = entities.tolist(), losses.tolist()
+    for count in counts.tolist():
+        ids = all_ids[start : start + count]
         labels = [_label(trie, tokenizer, e) for e in ids]
-        results.append(RankedObjects(ids, labels, losses[order[start : start + count]].tolist()))
+        results.append(RankedObjects(ids, labels, all_losses[start : start + count]))
         start += count
     return results
 

@@ -336,6 +336,7 @@ class EntityTrie:
                 self.labels,
             )
             copy._max_children = self.max_children()
+            copy._representatives = tuple(t.to(device) for t in self._leaf_index())
             self._copies[device] = copy
         return self._copies[device]
 

@@ -7,7 +7,9 @@ prompts, 2D attention masks over past + new tokens, the cache index-selected whe
 re-parented).
 
 Public (`__all__`): what other modules use. The row helpers (`DecodingRows`, `run_rows`,
-`extend_rows`, ...) are the decoders' internals.
+`extend_rows`, ...) are the decoders' internals, as are the device-resident beam search's
+steps (`best_children`: a padded rectangle of trie children and a stable top-k;
+`OpenBeamsPoll`: whether a beam is open, read without waiting for the device).
 
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
@@ -113,6 +115,11 @@ def eval_mode(model: Any) -> Iterator[Any]:
             module.training = training
 
 
+def default_device() -> str:
+    """The device the command-line tools put a model on by default: CUDA when available."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def model_device(model: Any) -> torch.device:
     return next(model.parameters()).device
 
@@ -194,4 +201,89 @@ def log_probs_at(logits: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor)
     return (logits[rows, tokens] - normaliser[rows]).double()
 
 
-__all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs"]
+#: Elements of one `(beams, children)` rectangle in `decode_batch_on_device` (wider nodes
+#: are taken in column chunks): 16M x (8 + 8 + 8 + 1) bytes.
+_CHILDREN_BUDGET = 1 << 24
+
+
+def smallest_k(values: torch.Tensor, k: int) -> torch.Tensor:
+    """Positions `(n, k)` of the `k` smallest of each row of `values` `(n, m)`, `k <= m`,
+    ordered by (value, position): a stable top-k (`torch.topk` alone breaks ties anyhow)."""
+    kth = values.topk(k, dim=1, largest=False, sorted=True).values[:, -1:]
+    less, ties = values < kth, values == kth
+    need = k - less.sum(1, keepdim=True)
+    take = less | (ties & (ties.cumsum(1) <= need))
+    positions = torch.arange(values.shape[1], device=values.device)
+    key = torch.where(take, positions, positions + values.shape[1])
+    chosen = key.topk(k, dim=1, largest=False, sorted=True).indices  # by position
+    return chosen.gather(1, torch.sort(values.gather(1, chosen), dim=1, stable=True).indices)
+
+
+def best_children(
+    trie: EntityTrie,
+    state: torch.Tensor,
+    loss: torch.Tensor,
+    logits: torch.Tensor,
+    normaliser: torch.Tensor,
+    width: int,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The `k` best open (not `[EOS]`) extensions of each beam: `(loss, token, child)`,
+    each `(beams, k)`, by (loss, token); `inf` losses where a beam has fewer.
+
+    Args:
+        state, loss: `(beams,)` trie nodes (-1: finished) and losses (`inf` if finished).
+        logits, normaliser: `(beams, vocab)` next-token logits and their `(beams, 1)`
+            logsumexp, so that `log p = logits - normaliser` (as `log_probs_at`).
+        width: the most children a node of this depth has.
+    """
+    first, count = trie.child_ranges(state)
+    chunk = max(k, _CHILDREN_BUDGET // max(1, state.numel()))
+    best = None
+    for start in range(0, width, chunk):
+        token, child, valid = trie.children_padded(first, count, start, min(chunk, width - start))
+        value = loss[:, None] - (logits.gather(1, token) - normaliser).double()
+        value = value.masked_fill(~valid | (token == trie.eos_token_id), float("inf"))
+        if best is not None:  # earlier chunks hold smaller tokens: they stay first on ties
+            value, token, child = (
+                torch.cat([b, x], 1) for b, x in zip(best, (value, token, child), strict=True)
+            )
+        pick = smallest_k(value, min(k, value.shape[1]))
+        best = (value.gather(1, pick), token.gather(1, pick), child.gather(1, pick))
+    assert best is not None
+    return best
+
+
+class OpenBeamsPoll:
+    """Whether any beam is still open, read without waiting for the device.
+
+    On a CUDA device each step's flag is copied to pinned memory behind an event and read
+    once the event has passed (`Event.query()` never blocks); elsewhere it is read at once.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.pending: list[tuple[Any, torch.Tensor]] = []
+
+    def all_finished(self, state: torch.Tensor, depth: int) -> bool:
+        """True when the flag can be read now and says every beam is finished."""
+        open_ = (state >= 0).any()
+        if not self.cuda:
+            return not bool(open_)
+        flag = torch.empty((), dtype=torch.bool, pin_memory=True)
+        flag.copy_(open_, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self.pending.append((event, flag))
+        return False
+
+    def finished_earlier(self) -> bool:
+        """True when a flag whose step has passed on the device says no beam was open."""
+        while self.pending and self.pending[0][0].query():
+            _, flag = self.pending.pop(0)
+            if not bool(flag):
+                return True
+        return False
+
+
+__all__ = ["Query", "default_device", "encode_query", "eval_mode", "prepare_inputs", "smallest_k"]

@@ -16,9 +16,9 @@ import pytest
 import torch
 from test_link_prediction import QUERIES, tiny_entities
 
-import modeling_prixlm.beam_search as beam_search
-from modeling_prixlm.beam_search import smallest_k
+import modeling_prixlm.decoding_steps as decoding_steps
 from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.decoding_steps import smallest_k
 from prixlm.link_prediction.candidate_scoring import default_sizes
 from prixlm.link_prediction.decoding import predict_objects, score_candidates
 
@@ -56,7 +56,7 @@ def test_device_loop_gives_the_host_ranking(setup, num_beams, batch_size):
 def test_children_in_chunks_give_the_same_ranking(setup, monkeypatch):
     model, tokenizer, _, trie = setup
     host = predict_objects(model, tokenizer, QUERIES, trie, 6, device_resident=False)
-    monkeypatch.setattr(beam_search, "_CHILDREN_BUDGET", 1)  # chunks of K columns
+    monkeypatch.setattr(decoding_steps, "_CHILDREN_BUDGET", 1)  # chunks of K columns
     assert max(trie.max_children()) > 6, "the test needs a node wider than one chunk"
     assert_identical(
         host, predict_objects(model, tokenizer, QUERIES, trie, 6, device_resident=True)
