@@ -315,7 +315,11 @@ def _results(
     all_ids, all_losses = entities.tolist(), losses.tolist()
     for count in counts.tolist():
         ids = all_ids[start : start + count]
-        labels = [_label(trie, tokenizer, e) for e in ids]
+        labels = (
+            [trie.labels[e] for e in ids]
+            if trie.labels is not None
+            else [_label(trie, tokenizer, e) for e in ids]
+        )
         results.append(RankedObjects(ids, labels, all_losses[start : start + count]))
         start += count
     return results

@@ -82,8 +82,9 @@ def prepare_inputs(
         pad = getattr(config, "pad_token_id", None)
         budget = max_positions - (pad + 1 if pad is not None else 0)
         longest_prompt = max(map(len, prompts))
-        fed = trie.entity_lengths() - 1 + longest_prompt
-        if int(fed.max()) > budget:
+        # trie.max_length: the longest entity, [EOS] included (no pass over the entities)
+        if trie.max_length - 1 + longest_prompt > budget:
+            fed = trie.entity_lengths() - 1 + longest_prompt
             worst = int(fed.argmax())
             name = trie.label(worst) or f"#{worst}"
             raise ValueError(
@@ -113,11 +114,6 @@ def eval_mode(model: Any) -> Iterator[Any]:
     finally:
         for module, training in zip(modules, previous, strict=True):
             module.training = training
-
-
-def default_device() -> str:
-    """The device the command-line tools put a model on by default: CUDA when available."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def model_device(model: Any) -> torch.device:
@@ -286,4 +282,4 @@ class OpenBeamsPoll:
         return False
 
 
-__all__ = ["Query", "default_device", "encode_query", "eval_mode", "prepare_inputs", "smallest_k"]
+__all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs", "smallest_k"]

@@ -17,10 +17,10 @@ import torch
 from test_link_prediction import QUERIES, tiny_entities
 
 import modeling_prixlm.decoding_steps as decoding_steps
+from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import smallest_k
-from prixlm.link_prediction.candidate_scoring import default_sizes
-from prixlm.link_prediction.decoding import predict_objects, score_candidates
+from prixlm.link_prediction.candidate_scoring import default_sizes, score_candidates
 
 QUERIES_X3 = QUERIES * 3  # several batches, queries repeated across and within batches
 
