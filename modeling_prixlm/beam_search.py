@@ -49,8 +49,8 @@ import torch
 
 from .constrained_decoding import EntityTrie
 from .decoding_steps import (
+    BeamBounds,
     DecodingRows,
-    OpenBeamsPoll,
     Query,
     best_children,
     encode_query,
@@ -205,8 +205,10 @@ def decode_batch_on_device(
     Rows are `queries x beams` in fixed shapes (a finished beam stays as state -1, loss
     `inf`); the K best extensions of a query are its beams' best open children, ordered by
     (loss, beam, token) as `decode_batch` orders them. Inside the loop nothing waits for
-    the device: whether a beam is still open is polled from a pinned copy
-    (`torch.cuda.Event.query`), at the price of at most a step or two run past the end.
+    the device: whether a beam is still open, and a bound on the beams per query two
+    steps on, are polled from pinned copies (`BeamBounds`, `torch.cuda.Event.query`): at
+    the price of at most a step or two run past the end, the rows shrink to the bound
+    (fewer finished beams carried along).
     """
     device, use_cache = model_device(model), uses_cache(model)
     host_trie, trie = trie, trie.to(device)
@@ -217,19 +219,20 @@ def decode_batch_on_device(
     state = torch.zeros(num_queries, dtype=torch.long, device=device)
     loss = torch.zeros(num_queries, dtype=torch.float64, device=device)
     done_node, done_loss = [], []
-    poll = OpenBeamsPoll(device)
+    known = BeamBounds(device)
+    grandchildren = trie.open_grandchildren()
     logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
     for depth in range(trie.max_length):
         normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)
         done_node.append(trie.step(state, torch.full_like(state, eos)))
         done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
-        if widths[depth] == 0:
+        bound = known.bound(depth)  # beams per query this step keeps, at most
+        k = num_beams if bound is None else min(num_beams, bound)
+        if widths[depth] == 0 or k == 0:
             break
-        value, token, child = best_children(
-            trie, state, loss, logits, normaliser, widths[depth], num_beams
-        )
+        value, token, child = best_children(trie, state, loss, logits, normaliser, widths[depth], k)
         pool = value.view(num_queries, -1)
-        pick = smallest_k(pool, min(num_beams, pool.shape[1]))
+        pick = smallest_k(pool, min(k, pool.shape[1]))
         per_beam = value.shape[1]
         parent = (
             torch.arange(num_queries, device=device)[:, None] * beams + pick // per_beam
@@ -239,11 +242,12 @@ def decode_batch_on_device(
         child = child.view(num_queries, -1).gather(1, pick).view(-1)
         state = torch.where(torch.isfinite(loss), child, -1)
         beams = pick.shape[1]
-        if depth + 1 == trie.max_length or poll.all_finished(state, depth):
+        known.record(depth, state, grandchildren, num_queries, num_beams)
+        if depth + 1 == trie.max_length or known.all_finished():
             break
         rows = extend_rows(rows, parent, token, copy_cache=False)
         logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
-        if poll.finished_earlier():
+        if known.all_finished():
             break
     query = torch.cat(
         [

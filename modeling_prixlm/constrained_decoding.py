@@ -68,6 +68,7 @@ class EntityTrie:
             raise ValueError(f"{len(self.labels)} labels for {self.num_entities} entities")
         self._representatives: tuple[torch.Tensor, torch.Tensor] | None = None
         self._max_children: list[int] | None = None
+        self._open_grandchildren: torch.Tensor | None = None
         self._copies: dict[torch.device, EntityTrie] = {}
 
     # ----------------------------------------------------------------- building
@@ -249,6 +250,23 @@ class EntityTrie:
             ]
         return self._max_children
 
+    def open_grandchildren(self) -> torch.Tensor:
+        """`(num_nodes,)` the grandchildren of each node that are not `[EOS]` (entities go on).
+
+        A bound the device-resident beam search reads two steps ahead: the beams two
+        steps after a set of beams are among these.
+        """
+        if self._open_grandchildren is None:
+            parents, tokens = self.parents_and_tokens()
+            parents, tokens = parents[1:].cpu(), tokens[1:].cpu()
+            open_children = torch.bincount(
+                parents[tokens != self.eos_token_id], minlength=self.num_nodes
+            )
+            grandchildren = torch.zeros(self.num_nodes, dtype=torch.long)
+            grandchildren.index_add_(0, parents, open_children[1:])
+            self._open_grandchildren = grandchildren.to(self.edge_keys.device)
+        return self._open_grandchildren
+
     def step(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """`(batch,)` states and tokens -> `(batch,)` child states, -1 where not allowed."""
         states, tokens = states.long(), tokens.long()
@@ -336,6 +354,7 @@ class EntityTrie:
                 self.labels,
             )
             copy._max_children = self.max_children()
+            copy._open_grandchildren = self.open_grandchildren().to(device)
             copy._representatives = tuple(t.to(device) for t in self._leaf_index())
             self._copies[device] = copy
         return self._copies[device]

@@ -250,36 +250,55 @@ def best_children(
     return best
 
 
-class OpenBeamsPoll:
-    """Whether any beam is still open, read without waiting for the device.
+class BeamBounds:
+    """What the host learns about the beams without waiting for the device.
 
-    On a CUDA device each step's flag is copied to pinned memory behind an event and read
-    once the event has passed (`Event.query()` never blocks); elsewhere it is read at once.
+    After each selection `record` computes, on the device, whether any beam is open and
+    a bound on the beams per query two selections later (`EntityTrie.open_grandchildren`,
+    summed per query, at most K). On a CUDA device both are copied to pinned memory behind
+    an event and read once the event has passed (`Event.query()` never blocks); elsewhere
+    they are read at once.
     """
 
     def __init__(self, device: torch.device) -> None:
         self.cuda = device.type == "cuda"
-        self.pending: list[tuple[Any, torch.Tensor]] = []
+        self.pending: list[tuple[int, Any, torch.Tensor]] = []
+        self.bounds: dict[int, int] = {}
+        self.finished = False
 
-    def all_finished(self, state: torch.Tensor, depth: int) -> bool:
-        """True when the flag can be read now and says every beam is finished."""
-        open_ = (state >= 0).any()
+    def record(
+        self, depth: int, state: torch.Tensor, grandchildren: torch.Tensor, queries: int, k: int
+    ) -> None:
+        """Beams `state` `(queries * beams,)` chosen by the selection of step `depth`."""
+        reach = torch.where(state >= 0, grandchildren[state.clamp(min=0)], 0)
+        values = torch.stack(
+            [(state >= 0).any().long(), reach.view(queries, -1).sum(1).clamp(max=k).max()]
+        )
         if not self.cuda:
-            return not bool(open_)
-        flag = torch.empty((), dtype=torch.bool, pin_memory=True)
-        flag.copy_(open_, non_blocking=True)
+            self._read(depth, values)
+            return
+        pinned = torch.empty(2, dtype=torch.long, pin_memory=True)
+        pinned.copy_(values, non_blocking=True)
         event = torch.cuda.Event()
         event.record()
-        self.pending.append((event, flag))
-        return False
+        self.pending.append((depth, event, pinned))
 
-    def finished_earlier(self) -> bool:
-        """True when a flag whose step has passed on the device says no beam was open."""
-        while self.pending and self.pending[0][0].query():
-            _, flag = self.pending.pop(0)
-            if not bool(flag):
-                return True
-        return False
+    def _read(self, depth: int, values: torch.Tensor) -> None:
+        any_open, bound = values.tolist()
+        self.finished = self.finished or not any_open
+        self.bounds[depth + 2] = bound
+
+    def all_finished(self) -> bool:
+        """True once a step the device has passed had no open beam."""
+        while self.pending and self.pending[0][1].query():
+            depth, _, pinned = self.pending.pop(0)
+            self._read(depth, pinned)
+        return self.finished
+
+    def bound(self, depth: int) -> int | None:
+        """A bound on the beams per query chosen at step `depth`, if already known."""
+        self.all_finished()
+        return self.bounds.get(depth)
 
 
 __all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs", "smallest_k"]
