@@ -27,9 +27,10 @@ the open beams (ragged tensors: what a CPU does fastest). On an accelerator
 (`decode_batch_on_device`), everything stays on the model's device in fixed shapes: the trie
 is moved there once, each beam's children are a padded rectangle of its trie range, the K
 best open extensions come from a per-beam then a per-query top-k (ties broken as on the
-CPU), finished beams are kept as `-1` states, and whether any beam is still open is read
-from a pinned copy one or two steps late (`torch.cuda.Event.query`, which never waits), so
-the host never waits for the device inside the step loop; the completions are copied to
+CPU), finished beams are kept as `-1` states, and whether any beam is still open, and a
+bound on the beams per query two steps on (the rows shrink to it), are read from pinned
+copies two steps late (`BeamBounds`: CUDA events), so the device always has work queued
+and nothing is read back synchronously inside the step loop; the completions are copied to
 the host once per batch.
 
 This is the one home of Algorithm 1: the package (`prixlm.predict_objects`) and the

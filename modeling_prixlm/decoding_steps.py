@@ -256,8 +256,9 @@ class BeamBounds:
     After each selection `record` computes, on the device, whether any beam is open and
     a bound on the beams per query two selections later (`EntityTrie.open_grandchildren`,
     summed per query, at most K). On a CUDA device both are copied to pinned memory behind
-    an event and read once the event has passed (`Event.query()` never blocks); elsewhere
-    they are read at once.
+    an event and read once the event has passed (`Event.query()`, which never blocks, or,
+    for the bound, a wait on a step two behind: see `bound`); elsewhere they are read at
+    once. No tensor is read back synchronously (`.item()`, `.cpu()`, `nonzero`).
     """
 
     def __init__(self, device: torch.device) -> None:
@@ -296,7 +297,17 @@ class BeamBounds:
         return self.finished
 
     def bound(self, depth: int) -> int | None:
-        """A bound on the beams per query chosen at step `depth`, if already known."""
+        """A bound on the beams per query chosen at step `depth` (None at steps 0 and 1).
+
+        On CUDA this waits, if need be, until the device has passed the selection of step
+        `depth - 2`: by then the forward of `depth - 1` and the selection and forward of
+        the step before are queued behind it, so the device never waits for the host; and
+        the host stays at most two steps ahead, so that it learns the end in time.
+        """
+        while self.pending and self.pending[0][0] <= depth - 2:
+            recorded, event, pinned = self.pending.pop(0)
+            event.synchronize()
+            self._read(recorded, pinned)
         self.all_finished()
         return self.bounds.get(depth)
 

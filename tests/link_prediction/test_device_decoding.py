@@ -63,6 +63,24 @@ def test_children_in_chunks_give_the_same_ranking(setup, monkeypatch):
     )
 
 
+def test_rows_shrink_to_the_bound_with_the_same_ranking(setup, monkeypatch):
+    """Beams per query shrink to the open grandchildren two steps ahead: fewer dead rows."""
+    import modeling_prixlm.beam_search as beam_search
+
+    model, tokenizer, _, trie = setup
+    rows, best_children = [], beam_search.best_children
+
+    def counting(trie, state, *args):
+        rows.append(state.numel())
+        return best_children(trie, state, *args)
+
+    monkeypatch.setattr(beam_search, "best_children", counting)
+    host = predict_objects(model, tokenizer, QUERIES, trie, 50, device_resident=False)
+    device = predict_objects(model, tokenizer, QUERIES, trie, 50, device_resident=True)
+    assert_identical(host, device)
+    assert max(rows) == len(QUERIES) * 50 and rows[-1] < len(QUERIES) * 50, rows
+
+
 def test_ties_everywhere_are_broken_as_on_the_host(setup):
     """A model whose logits are all equal: every extension of a depth ties."""
     model, tokenizer, _, trie = setup
