@@ -314,7 +314,9 @@ def check_exact(model, prompts, trie, scores, pairs: int = 4) -> float:
 # ---------------------------------------------------------------- the run
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+@torch.no_grad()
+def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Every measurement; `save(report)` after each one (a cut-off run keeps its figures)."""
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -327,14 +329,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         model = PrixLMForCausalKB(config).eval()
     model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
     prompts = synthetic_prompts(args.queries, args.seed, ids)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else (platform.processor() or platform.machine())
+    )
     print(
         f"device {device} ({name}), model hidden {config.hidden_size} x {config.num_hidden_layers} "
         f"layers, vocabulary {config.vocab_size}, {len(prompts)} queries, K={args.num_beams}"
     )
     rows_settings = [int(r) for r in args.max_rows.split(",")]
-    tries, runs = [], []
-    for num_entities in [int(n) for n in args.entities.split(",")]:
+    sizes = sorted({int(n) for n in args.entities.split(",")}, reverse=True)  # largest first
+    report: dict[str, Any] = {
+        "device": f"{device.type}: {name}",
+        "queries_per_s": {"before": None, "after": None},
+        "entities": sizes[0],
+        "num_beams": args.num_beams,
+        "queries": len(prompts),
+        "setting": {
+            "before": f"decode_batch (host bookkeeping), max_rows={rows_settings[0]}, float32/TF32",
+            "after": f"decode_batch_on_device, max_rows={rows_settings[-1]}, float32/TF32",
+            "model": f"random {'tiny' if args.tiny else 'XLM-R base shape'} Prix-LM, seed {args.seed}",
+            "data": "synthetic prompts and Zipf-like entities (bench docstring)",
+        },
+        "rankings_identical": None,
+        "runs": [],
+        "full_ranking": None,
+        "versions": {"torch": torch.__version__, "transformers": _version("transformers")},
+        "command": "python " + " ".join(sys.argv),
+    }
+    tries = []
+    for num_entities in sizes:
         trie, build_seconds = timed(
             torch.device("cpu"), lambda n=num_entities: synthetic_trie(n, args.seed, ids)
         )
@@ -348,6 +373,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "widest_node_per_depth": trie.max_children()[:4],
         }
         print(json.dumps(info))
+        report["runs"].append(info)
         warm = prompts[: max(2, len(prompts) // 20)]
         rankings: dict[str, list[list[int]]] = {}
         for label, decode, weights in (
@@ -363,28 +389,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         d, w, prompts, t, args.num_beams, r
                     ),
                 )
-                key = f"{label}@{max_rows}"
-                rankings[key] = ranked
-                reference = rankings[f"before@{rows_settings[0]}"]
+                rankings[f"{label}@{max_rows}"] = ranked
                 entry = {
                     "entities": num_entities,
                     "loop": label,
                     "max_rows": max_rows,
                     "seconds": round(seconds, 3),
                     "queries_per_s": round(len(prompts) / seconds, 1),
-                    "vs_before_fp32": compare_rankings(reference, ranked),
+                    "vs_before_fp32": compare_rankings(
+                        rankings[f"before@{rows_settings[0]}"], ranked
+                    ),
                 }
-                runs.append(entry)
+                report["runs"].append(entry)
                 print(json.dumps(entry))
+                headline = {("before", rows_settings[0]), ("after", rows_settings[-1])}
+                if num_entities == sizes[0] and (label, max_rows) in headline:
+                    report["queries_per_s"][label] = entry["queries_per_s"]
+                save(report)
         fp32 = [r for k, r in rankings.items() if not k.startswith("after_bf16")]
-        identical = all(r == fp32[0] for r in fp32)
-        info["fp32_rankings_identical"] = identical
-        runs.append(info)
-        if not identical:  # reported in the JSON; the run goes on
+        info["fp32_rankings_identical"] = all(r == fp32[0] for r in fp32)
+        report["rankings_identical"] = all(
+            r.get("fp32_rankings_identical", True) for r in report["runs"]
+        )
+        save(report)
+        if not info["fp32_rankings_identical"]:  # reported in the JSON; the run goes on
             print(f"WARNING: {num_entities} entities: the float32 loops rank differently")
 
     # full ranking, smallest trie
-    trie = tries[0]
+    trie = tries[-1]
     full_prompts = prompts[: args.full_queries]
     score_prompts_before(model, full_prompts[:1], trie)  # warm-up
     score_prompts_after(model, full_prompts[:1], trie)
@@ -394,8 +426,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.equal(torch.sort(-a, stable=True).indices, torch.sort(b, stable=True).indices)
         for a, b in zip(before, -after, strict=True)
     )
-    full = {
-        "max_abs_difference_to_a_cache_free_forward": check_exact(model, full_prompts, trie, after),
+    report["full_ranking"] = {
         "entities": trie.num_entities,
         "queries": len(full_prompts),
         "queries_per_s": {
@@ -404,37 +435,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "max_abs_score_difference": float((before - after).abs().max()),
         "identical_rankings": same_order,
+        "max_abs_difference_to_a_cache_free_forward": check_exact(model, full_prompts, trie, after),
     }
-    print(json.dumps({"full_ranking": full}))
-
-    largest = max(int(n) for n in args.entities.split(","))
-    speed = {
-        (r["loop"], r["max_rows"]): r["queries_per_s"]
-        for r in runs
-        if r.get("entities") == largest and "loop" in r
-    }
-    before_rows, after_rows = rows_settings[0], rows_settings[-1]
-    return {
-        "device": f"{device.type}: {name}",
-        "queries_per_s": {
-            "before": speed[("before", before_rows)],
-            "after": speed[("after", after_rows)],
-        },
-        "entities": largest,
-        "num_beams": args.num_beams,
-        "queries": len(prompts),
-        "setting": {
-            "before": f"decode_batch (host bookkeeping), max_rows={before_rows}, float32/TF32",
-            "after": f"decode_batch_on_device, max_rows={after_rows}, float32/TF32",
-            "model": f"random {'tiny' if args.tiny else 'XLM-R base shape'} Prix-LM, seed {args.seed}",
-            "data": "synthetic prompts and Zipf-like entities (bench docstring)",
-        },
-        "rankings_identical": all(r.get("fp32_rankings_identical", True) for r in runs),
-        "runs": runs,
-        "full_ranking": full,
-        "versions": {"torch": torch.__version__, "transformers": _version("transformers")},
-        "command": "python " + " ".join(sys.argv),
-    }
+    print(json.dumps({"full_ranking": report["full_ranking"]}))
+    save(report)
+    return report
 
 
 def _version(package: str) -> str:
@@ -449,7 +454,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true", help="toy model and sizes (a dry run)")
     parser.add_argument("--output", required=True, help="JSON file for the figures")
     parser.add_argument("--queries", type=int, default=None, help="default 400 (tiny: 12)")
-    parser.add_argument("--entities", default=None, help="default 10000,1000000 (tiny: 300,3000)")
+    parser.add_argument(
+        "--entities",
+        default=None,
+        help="default 1000000,10000 (tiny: 3000,300); largest first, full ranking on the smallest",
+    )
     parser.add_argument("--num_beams", type=int, default=None, help="default 50 (tiny: 8)")
     parser.add_argument("--max_rows", default="1024,8192", help="rows per forward to time")
     parser.add_argument("--full_queries", type=int, default=None, help="default 16 (tiny: 3)")
@@ -458,16 +467,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tiny = args.tiny
     args.queries = args.queries or (12 if tiny else 400)
-    args.entities = args.entities or ("300,3000" if tiny else "10000,1000000")
+    args.entities = args.entities or ("3000,300" if tiny else "1000000,10000")
     args.num_beams = args.num_beams or (8 if tiny else 50)
     args.full_queries = args.full_queries or (3 if tiny else 16)
     if tiny and args.max_rows == "1024,8192":
         args.max_rows = "16,64"
-    report = run(args)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(output, argument="--output") as staging:
-        staging.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    def save(report: dict[str, Any]) -> None:
+        with atomic_file(output, argument="--output") as staging:
+            staging.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    report = run(args, save)
     speed = report["queries_per_s"]
     print(
         f"speed ratio (after / before, {report['entities']} entities, K={report['num_beams']}): "

@@ -161,6 +161,7 @@ def predict_objects(
     return results
 
 
+@torch.no_grad()
 def decode_batch(
     model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
 ) -> list[RankedObjects]:
@@ -198,6 +199,7 @@ def decode_batch(
     )
 
 
+@torch.no_grad()
 def decode_batch_on_device(
     model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
 ) -> list[RankedObjects]:

@@ -190,7 +190,7 @@ def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path):
     output = tmp_path / "bench_lp_gpu.json"
     done = subprocess.run(
         [sys.executable, str(root / "bench" / "bench_lp_gpu.py"), "--device", "cpu", "--tiny"]
-        + ["--queries", "4", "--entities", "200,1000", "--output", str(output)],
+        + ["--queries", "4", "--entities", "1000,200", "--output", str(output)],
         capture_output=True,
         text=True,
         timeout=300,
