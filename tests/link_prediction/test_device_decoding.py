@@ -152,9 +152,11 @@ def test_full_ranking_defaults_follow_the_device(setup):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="counts CUDA host synchronisations")
 def test_sync_count_does_not_grow_with_the_steps(setup):
-    """Host syncs of one batch: a few at its start and end (prompt copies, the prompt's
-    mask check, the completions' copy), none per step: a shallow and a deep trie (one
-    step per token) must cost the same number."""
+    """Synchronising reads of one batch (what `set_sync_debug_mode` reports: `.item()`,
+    `.cpu()`, `nonzero`, blocking copies): a few at its start and end (prompt copies, the
+    prompt's mask check, the completions' copy), none per step: a shallow and a deep trie
+    (one step per token) must cost the same number. (The loop's wait on a CUDA event two
+    steps behind is not one: the device has the next forwards queued by then.)"""
     model, tokenizer, labels, _ = setup
     model = copy.deepcopy(model).cuda()
     shallow = EntityTrie.from_labels(tokenizer, [label for label in labels if " " not in label])
