@@ -36,6 +36,7 @@ import json
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -311,6 +312,25 @@ def check_exact(model, prompts, trie, scores, pairs: int = 4) -> float:
     return worst
 
 
+def count_syncs(model, prompts, trie, num_beams: int) -> dict[str, int]:
+    """Synchronising reads (`torch.cuda.set_sync_debug_mode`) and forwards of one batch of
+    the device loop: the reads must not grow with the forwards (steps)."""
+    tokenizer = SimpleNamespace(pad_token_id=PAD)
+    decode_batch_on_device(model, tokenizer, prompts, trie, num_beams)  # warm: trie moved
+    forwards = []
+    hook = model.register_forward_hook(lambda *_: forwards.append(1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            decode_batch_on_device(model, tokenizer, prompts, trie, num_beams)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+            hook.remove()
+    reads = sum("synchroniz" in str(w.message) for w in caught)
+    return {"synchronising_reads": reads, "forwards": len(forwards)}
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -406,6 +426,10 @@ def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dic
                 if num_entities == sizes[0] and (label, max_rows) in headline:
                     report["queries_per_s"][label] = entry["queries_per_s"]
                 save(report)
+        if device.type == "cuda":
+            batch = prompts[: max(1, rows_settings[0] // args.num_beams)]
+            info["sync_count_one_batch"] = count_syncs(model, batch, trie, args.num_beams)
+            print(json.dumps({"entities": num_entities, **info["sync_count_one_batch"]}))
         fp32 = [r for k, r in rankings.items() if not k.startswith("after_bf16")]
         info["fp32_rankings_identical"] = all(r == fp32[0] for r in fp32)
         report["rankings_identical"] = all(
