@@ -207,11 +207,12 @@ def decode_batch_on_device(
 
     Rows are `queries x beams` in fixed shapes (a finished beam stays as state -1, loss
     `inf`); the K best extensions of a query are its beams' best open children, ordered by
-    (loss, beam, token) as `decode_batch` orders them. Inside the loop nothing waits for
-    the device: whether a beam is still open, and a bound on the beams per query two
-    steps on, are polled from pinned copies (`BeamBounds`, `torch.cuda.Event.query`): at
-    the price of at most a step or two run past the end, the rows shrink to the bound
-    (fewer finished beams carried along).
+    (loss, beam, token) as `decode_batch` orders them. Inside the loop nothing is read back
+    synchronously: whether a beam is still open, and a bound on the beams per query two
+    steps on, come from pinned copies two steps late (`BeamBounds`: the host waits at most
+    for the step two behind, while the device has the next forwards queued). The rows
+    shrink to the bound (fewer finished beams carried along); the loop may run a step or
+    two past the end.
     """
     device, use_cache = model_device(model), uses_cache(model)
     host_trie, trie = trie, trie.to(device)
