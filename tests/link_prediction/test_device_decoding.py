@@ -32,12 +32,15 @@ def setup(tiny_prixlm):
     return model, tokenizer, labels, EntityTrie.from_labels(tokenizer, labels)
 
 
-def assert_identical(host, device):
+def assert_identical(host, device, exact_losses: bool = True):
     assert len(host) == len(device)
     for expected, result in zip(host, device, strict=True):
         assert result.entities == expected.entities
         assert result.labels == expected.labels
-        assert result.losses == expected.losses  # same float64 sums
+        if exact_losses:
+            assert result.losses == expected.losses  # same float64 sums
+        else:
+            assert result.losses == pytest.approx(expected.losses, rel=1e-6)
 
 
 @pytest.mark.parametrize(("num_beams", "batch_size"), [(1, 5), (4, 3), (50, 12)])
@@ -102,7 +105,9 @@ def test_a_bidirectional_model_without_cache(setup, tiny_tokenizer):
         predict_objects(model, tokenizer, QUERIES, trie, 3, device_resident=resident)
         for resident in (False, True)
     )
-    assert_identical(host, device)
+    # re-encoded in full at every step, in batches of other widths (rows that finished are
+    # dropped): the same ranking, losses equal to float32 rounding
+    assert_identical(host, device, exact_losses=False)
 
 
 def test_smallest_k_is_a_stable_top_k():

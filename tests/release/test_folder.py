@@ -188,7 +188,7 @@ def test_pipeline_in_process_batches_languages_and_checks_parameters(tiny_prixlm
 
 
 def test_dataset_candidates_are_the_labels_evaluate_lp_ranks(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "results"))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "experiments"))
     from tiny_kb import write_tiny_dumps
 
     from prixlm.data.dbpedia.build import build_dataset
