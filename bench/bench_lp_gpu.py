@@ -48,31 +48,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _allow_older_transformers() -> None:
-    """Run the model code under transformers 5.17-5.23 (a GPU image's), which call the
-    KV cache of causal-LM outputs `past_key_values`: give the model an output class with a
-    `cache` field. The computation is unchanged; 5.24 and later need nothing."""
-    from dataclasses import dataclass
-
-    from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
-
-    if "cache" in CausalLMOutputWithCrossAttentions.__dataclass_fields__:
-        return
-    import modeling_prixlm.modeling_prixlm as modeling
-
-    @dataclass
-    class CausalLMOutput(ModelOutput):
-        loss: torch.Tensor | None = None
-        logits: torch.Tensor | None = None
-        cache: Any = None
-        hidden_states: tuple[torch.Tensor, ...] | None = None
-        attentions: tuple[torch.Tensor, ...] | None = None
-
-    modeling.CausalLMOutputWithCrossAttentions = CausalLMOutput
-
-
-_allow_older_transformers()
-
 from modeling_prixlm.beam_search import decode_batch, decode_batch_on_device  # noqa: E402
 from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
 from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402

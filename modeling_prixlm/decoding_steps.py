@@ -31,6 +31,7 @@ from .formatting import (
     encode_triple_prompt,
     special_token_ids,
 )
+from .modeling_prixlm import output_cache
 
 #: (subject, relation), (subject, subject_language, object_language) or a dataset row.
 Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
@@ -160,7 +161,7 @@ def run_rows(
             logits_to_keep=1,
         )
         return out.logits[:, -1].float(), DecodingRows(
-            rows.input_ids, rows.attention_mask, out.cache
+            rows.input_ids, rows.attention_mask, output_cache(out)
         )
     out = model(
         input_ids=rows.input_ids,

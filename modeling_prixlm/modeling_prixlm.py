@@ -16,6 +16,7 @@ Hub custom code: imports only torch, transformers and this folder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +44,11 @@ AUTO_MAP = {
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
     "AutoModelForCausalLM": "modeling_prixlm.PrixLMForCausalKB",
 }
+
+
+def output_cache(output: Any) -> Any:
+    """The KV cache of a causal-LM output, whatever transformers calls its field."""
+    return getattr(output, _CACHE_FIELD)
 
 
 @dataclass
