@@ -20,12 +20,15 @@ offset without an index of it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
+import threading
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -48,15 +51,21 @@ def convert(job: Job, options: ReadOptions, vectorised: bool = True) -> ReadStat
 
     `vectorised`: the common lines in Arrow compute (`read_blocks`, the default), or every
     line by `read_triples` and `record_of` (`read_rows`, the reference: whole files only;
-    same records, same counts).
+    same records, same counts). A write error without a file name (a full disk) gets the
+    record file's.
     """
-    if vectorised:
-        from prixlm.data.dbpedia.read_blocks import write_records
+    try:
+        if vectorised:
+            from prixlm.data.dbpedia.read_blocks import write_records
 
-        return write_records(job, options)
-    if job.stop is not None:
-        raise ValueError("the row-by-row reader reads whole files only")
-    return write_rows(job, options)
+            return write_records(job, options)
+        if job.stop is not None:
+            raise ValueError("the row-by-row reader reads whole files only")
+        return write_rows(job, options)
+    except OSError as error:  # Arrow's writer names no file ("Error writing bytes to file")
+        if error.filename or error.errno is None:
+            raise
+        raise OSError(error.errno, os.strerror(error.errno), str(job.output)) from error
 
 
 def _timed_convert(job: Job, options: ReadOptions) -> tuple[ReadStats, float]:
@@ -200,7 +209,18 @@ def convert_all(
     )
     cpu = 0.0
     # `num_proc - 1` workers and this process: it converts parts while the workers start.
-    with ProcessPoolExecutor(min(num_proc - 1, len(run)), mp_context=context) as pool:
+    # The workers end with this process (`_end_with_parent`), even if it is killed.
+    alive, keep_alive = context.Pipe(duplex=False)
+    with (
+        keep_alive,
+        alive,
+        ProcessPoolExecutor(
+            min(num_proc - 1, len(run)),
+            mp_context=context,
+            initializer=_end_with_parent,
+            initargs=(alive,),
+        ) as pool,
+    ):
         dispatch = _Dispatch(pool, run, quiet)
         done = tqdm(total=len(run), desc="parse", unit=" parts", disable=not options.progress)
         try:
@@ -223,6 +243,26 @@ def convert_all(
         finally:
             done.close()
     return run, cpu
+
+
+def _end_with_parent(parent: Connection) -> None:
+    """Pool initializer: end this worker as soon as the build process ends.
+
+    `parent` is the read end of a pipe whose write end only the build holds; the kernel
+    closes it when the build ends in any way (SIGKILL included), and the read returns.
+    Without this, the workers of a killed build (and with them the forkserver and the
+    resource tracker) stayed, blocked forever on the pool's queue. A worker still starting
+    (importing the build's modules, 1-3 s) ends once it has started.
+    """
+
+    def watch() -> None:
+        try:
+            parent.recv_bytes()
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 class _Dispatch:

@@ -1,0 +1,76 @@
+"""The build under faults: a killed build leaves no process behind, two builds into one
+folder, full disks. Each case runs the real command line in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dbpedia_dumps import DBO, EN, LABEL, REPO, write_dumps
+
+PROC = Path("/proc")
+
+
+def _grow(dumps: Path, entities: int) -> None:
+    """Add `entities` labelled English entities and as many facts to the dumps."""
+    with open(dumps / "labels_en.ttl", "a", encoding="utf-8") as labels:
+        labels.writelines(f'<{EN}E{i}> {LABEL} "entity {i}"@en .\n' for i in range(entities))
+    with open(dumps / "mappingbased_objects_en.ttl", "a", encoding="utf-8") as facts:
+        facts.writelines(
+            f"<{EN}E{i}> <{DBO}p{i % 7}> <{EN}E{(i * 7) % entities}> .\n" for i in range(entities)
+        )
+
+
+def _marked(marker: str) -> list[tuple[int, str]]:
+    """The processes (pid, command) whose environment holds `marker`: the build and
+    everything it started."""
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(entry.name), command[:120]))
+        except OSError:  # ended meanwhile, or not ours
+            continue
+    return found
+
+
+@pytest.mark.skipif(not (PROC / "self" / "environ").exists(), reason="needs Linux /proc")
+def test_killed_build_leaves_no_process(tmp_path: Path) -> None:
+    """SIGKILL of a build while its worker processes parse: none of them survives it (the
+    workers, the forkserver and the resource tracker used to stay, blocked forever)."""
+    dumps = write_dumps(tmp_path / "dumps")
+    _grow(dumps, 60_000)
+    marker = f"PRIXLM_FAULT_TEST_{os.getpid()}_{time.monotonic_ns()}"
+    code = (
+        "import sys; from prixlm.data.dbpedia import convert; convert.POOL_MIN_BYTES = 0; "
+        "from prixlm.data.dbpedia.build import main; sys.exit(main(sys.argv[1:]))"
+    )
+    command = [sys.executable, "-c", code, "--dump_dir", str(dumps)]
+    command += ["--output_dir", str(tmp_path / "out"), "--num_proc", "3", "--no_progress"]
+    env = {**os.environ, marker: "1", "PYTHONPATH": str(REPO)}
+    build = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        # the build, the resource tracker, the forkserver and two workers
+        while len(_marked(marker)) < 5:
+            assert build.poll() is None, "the build ended before its workers started"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        build.kill()
+        build.wait()
+        deadline = time.monotonic() + 5
+        while (survivors := _marked(marker)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert survivors == []
+    finally:
+        build.kill()
+        for pid, _ in _marked(marker):
+            os.kill(pid, signal.SIGKILL)
