@@ -33,7 +33,7 @@ class PrixLMTrainer(Trainer):
     def _save_checkpoint(self, model, trial) -> None:
         run_dir = Path(self._get_output_dir(trial=trial))
         final = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-        staging = partial_path(final)
+        staging = partial_path(final, shared=True)  # every process writes into it
         if self.args.should_save:
             check_parent(final, "--output_dir")
             recover_interrupted(final)
@@ -68,7 +68,7 @@ class PrixLMTrainer(Trainer):
         the model card), so the folder appears complete.
         """
         destination = Path(destination)
-        staging = partial_path(destination)
+        staging = partial_path(destination, shared=True)
         if self.args.should_save:
             check_parent(destination, "--output_dir")
             recover_interrupted(destination)

@@ -74,3 +74,37 @@ def test_killed_build_leaves_no_process(tmp_path: Path) -> None:
         build.kill()
         for pid, _ in _marked(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_second_build_into_the_same_folder_stops_and_the_first_one_publishes(
+    tmp_path: Path, capsys
+) -> None:
+    """A build started while another one writes the folder stops at once, naming the other
+    build's process; the first one's dataset is published whole (it used to be a mix: the
+    second's card with the first's language folders, or a raw DuckDB error)."""
+    from datasets import load_dataset
+
+    from prixlm.data.dbpedia.build import main
+
+    dumps = write_dumps(tmp_path / "dumps")
+    _grow(dumps, 60_000)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "prixlm.data.dbpedia.build", "--dump_dir", str(dumps)]
+    command += ["--output_dir", str(out), "--no_progress", "--num_proc", "1"]
+    first = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.*.partial")):  # the first build holds the folder
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    second = ["--dump_dir", str(dumps), "--output_dir", str(out), "--languages", "de,fr"]
+    assert main([*second, "--seed", "7", "--no_progress"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --output_dir {out.resolve()}: process {first.pid} on ")
+    assert "is writing it" in error and error.count("\n") == 1
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "en", "fr", "links"]
+    assert len(load_dataset(str(out), "en", split="train")) > 60_000 / 2
+    assert not list(tmp_path.glob(".out.*"))  # no staging left
+    # once the first has ended, the same command runs
+    assert main([*second, "--seed", "7", "--no_progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "fr", "links"]

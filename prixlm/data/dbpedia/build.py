@@ -29,8 +29,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import check_parent
-from prixlm.cli import DefaultsHelpFormatter
+from prixlm.atomic_output import check_parent, writer_lock
+from prixlm.cli import DefaultsHelpFormatter, UsageError
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
@@ -118,18 +118,21 @@ def build_dataset(
         ValueError: a language that ends with no triples (nothing is written).
         EngineMemoryError: DuckDB ran out of memory under `engine.memory_limit` (nothing
             is written).
+        OutputLockedError: another process builds into `output_dir` (named in the message;
+            the lock is held from the first check to the last file).
     """
     engine = engine or EngineOptions()
-    if output_dir is not None:  # before the work, not after it
-        check_parent(output_dir, argument="--output_dir")
-        check_replaceable(output_dir)
-    index = DumpIndex.scan(dump_dir)
-    note_variants(index)
-    languages = select_languages(index, languages)
-    options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
-    settings = settings or SplitSettings()
-    pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
     with memory_errors(engine), ExitStack() as stack:
+        if output_dir is not None:  # before the work, not after it; one build at a time
+            check_parent(output_dir, argument="--output_dir")
+            stack.enter_context(writer_lock(output_dir, argument="--output_dir"))
+            check_replaceable(output_dir)
+        index = DumpIndex.scan(dump_dir)
+        note_variants(index)
+        languages = select_languages(index, languages)
+        options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
+        settings = settings or SplitSettings()
+        pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
         staging = None
         if output_dir is not None:
             staging = stack.enter_context(dataset_folder(output_dir))
@@ -316,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder for the parsed records and DuckDB's spill files (uncompressed: ~0.5 GB "
         "per million records beyond the limit); a killed build's folder there is removed by the "
-        "next build; none: inside the hidden .OUTPUT.partial staging folder beside --output_dir",
+        "next build; none: inside the build's hidden staging folder beside --output_dir "
+        "(.OUTPUT.<host>-<pid>.partial)",
     )
     parser.add_argument(
         "--max_shard_bytes",
@@ -408,7 +412,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             profile=profile,
         )
-    except (DumpError, EngineMemoryError, FileNotFoundError, ValueError, OSError) as err:
+    except (
+        DumpError,
+        EngineMemoryError,
+        UsageError,
+        FileNotFoundError,
+        ValueError,
+        OSError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     malformed = sum(s.malformed for s in options.stats.values())
