@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,12 +45,24 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def describe_os_error(error: OSError) -> str:
-    """One line for an I/O error: what happened and to which path."""
+    """One line for an I/O error: the path, what happened, and for a full disk what to do.
+
+    A full disk, quota or file-size limit (`ENOSPC`, `EDQUOT`, `EFBIG`) says so whatever
+    the library's wording; a message of the raiser's own (not the system's text for the
+    errno) is kept after it.
+    """
     path = error.filename or ""
+    if error.filename2:
+        path = f"{path} -> {error.filename2}"
+    reason = error.strerror or str(error)
     if error.errno in _DISK_FULL:
         what = "no space left on the device (or a file-size limit reached)"
+        if error.strerror and error.strerror != os.strerror(error.errno):
+            what += f": {error.strerror}"
+        else:
+            what += "; free space there or choose another folder"
     else:
-        what = error.strerror or str(error)
+        what = reason
     return f"{path}: {what}" if path else what
 
 

@@ -108,3 +108,64 @@ def test_a_second_build_into_the_same_folder_stops_and_the_first_one_publishes(
     # once the first has ended, the same command runs
     assert main([*second, "--seed", "7", "--no_progress"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "fr", "links"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "file"),
+    [(100_000, "/.build/records/labels-en.parquet"), (600_000, "/en/train.parquet")],
+    ids=["parsing", "writing"],
+)
+def test_a_full_disk_ends_in_one_line_naming_the_file(tmp_path: Path, limit, file) -> None:
+    """A file-size limit (as a full disk) while the records are parsed (Arrow writes) or the
+    shards are written (DuckDB writes): one line naming the file, exit 2, nothing published.
+    The second used to end in a 22-line DuckDB traceback and exit 1."""
+    import resource
+
+    dumps = write_dumps(tmp_path / "dumps")
+    _grow(dumps, 60_000)  # records of up to 0.4 MB, an English train shard of 0.85 MB
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "prixlm.data.dbpedia.build", "--dump_dir", str(dumps)]
+    command += ["--output_dir", str(out), "--no_progress", "--num_proc", "1"]
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, preexec_fn=limit_file_size
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {tmp_path}/.out.") and f"partial{file}: " in line
+    assert "no space left on the device (or a file-size limit reached)" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dumps"]
+
+
+def test_a_full_spill_disk_is_not_called_out_of_memory(tmp_path: Path) -> None:
+    """DuckDB stops spilling at its `max_temp_directory_size` (by default 90% of the spill
+    disk's free space) and calls that "out of memory": the build says the disk is full and
+    names --temp_dir, rather than asking for more memory. (The message is DuckDB 1.4.5's, as
+    a build with --temp_dir on a 6 MB file system got it; a real run of the same is in
+    docs/reliability.md.)"""
+    import duckdb
+
+    from prixlm.cli import describe_os_error
+    from prixlm.data.dbpedia.engine import EngineMemoryError, EngineOptions, memory_errors
+
+    engine = EngineOptions(memory_limit="30MB", threads=1, temp_dir=tmp_path / "spill")
+    full = (
+        "Out of Memory Error: failed to offload data block of size 256.0 KiB (768.0 KiB/975.5 "
+        "KiB used).\nThis limit was set by the 'max_temp_directory_size' setting.\nBy default, "
+        "this setting utilizes the available disk space on the drive where the 'temp_directory' "
+        "is located.\nYou can adjust this setting, by using (for example) PRAGMA "
+        "max_temp_directory_size='10GiB'\n\nPossible solutions:\n* Reducing the number of threads"
+    )
+    with pytest.raises(OSError) as raised, memory_errors(engine):
+        raise duckdb.OutOfMemoryException(full)
+    message = describe_os_error(raised.value)
+    assert message.startswith(f"--temp_dir {tmp_path / 'spill'}: no space left on the device")
+    assert "failed to offload data block" in message and "memory_limit" not in message
+    # out of memory itself still names the memory arguments (a real DuckDB error)
+    config = {"memory_limit": "2MB", "threads": 1, "temp_directory": str(tmp_path / "t")}
+    with duckdb.connect(":memory:", config=config) as con:
+        with pytest.raises(EngineMemoryError, match="raise --memory_limit"), memory_errors(engine):
+            con.execute("SELECT count(DISTINCT md5(range::VARCHAR)) FROM range(2000000)").fetchall()

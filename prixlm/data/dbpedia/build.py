@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import check_parent, writer_lock
-from prixlm.cli import DefaultsHelpFormatter, UsageError
+from prixlm.cli import DefaultsHelpFormatter, UsageError, describe_os_error
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
@@ -412,15 +412,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             profile=profile,
         )
-    except (
-        DumpError,
-        EngineMemoryError,
-        UsageError,
-        FileNotFoundError,
-        ValueError,
-        OSError,
-    ) as err:
+    except (DumpError, EngineMemoryError, UsageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a missing file, a full disk: the path and what happened
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return 2
     malformed = sum(s.malformed for s in options.stats.values())
     for path, stats in options.stats.items():

@@ -8,6 +8,8 @@ length filter. `build.build_dataset` runs the rest (`splits`, `output`).
 
 from __future__ import annotations
 
+import errno
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,20 +46,54 @@ class EngineMemoryError(MemoryError):
     """DuckDB ran out of memory under the build's `--memory_limit` (`memory_errors`)."""
 
 
+#: An I/O error of DuckDB: `IO Error: Could not write file "<path>": <reason>`.
+_IO_ERROR = re.compile(r'file "(?P<path>[^"]+)"(?::\s*(?P<reason>[^\n]+))?', re.IGNORECASE)
+_REASONS = {
+    "no space left on device": errno.ENOSPC,
+    "file too large": errno.EFBIG,
+    "disk quota exceeded": errno.EDQUOT,
+}
+
+
 @contextmanager
 def memory_errors(engine: EngineOptions) -> Iterator[None]:
     """Turn DuckDB's out-of-memory error into an `EngineMemoryError` that names the
-    arguments to change (DuckDB's own message names its `SET` statements)."""
+    arguments to change (DuckDB's own message names its `SET` statements), its I/O errors
+    into an `OSError` naming the file, and a full spill disk (DuckDB stops spilling at 90%
+    of the spill disk's free space, and says "out of memory") into an `OSError` naming
+    `--temp_dir`."""
     try:
         yield
     except duckdb.OutOfMemoryException as error:
+        reason = str(error).splitlines()[0]
+        if "max_temp_directory_size" in str(error):
+            reason = reason.removeprefix("Out of Memory Error: ").rstrip(".")
+            spill = engine.temp_dir or "(none: the staging folder beside --output_dir)"
+            raise OSError(
+                errno.ENOSPC,
+                f"the SQL engine's spill files filled it ({reason}); free space there or "
+                "choose a larger disk with --temp_dir; nothing was written",
+                f"--temp_dir {spill}",
+            ) from None
         limit = engine.memory_limit or "(default: 80% of the RAM)"
         threads = engine.threads or "(default: every core)"
-        reason = str(error).splitlines()[0]
         raise EngineMemoryError(
             f"--memory_limit {limit}, --threads {threads}: the SQL engine ran out of memory "
             f"({reason}); raise --memory_limit or lower --threads; nothing was written"
         ) from None
+    except duckdb.IOException as error:
+        raise duckdb_os_error(error) from None
+
+
+def duckdb_os_error(error: duckdb.Error) -> OSError:
+    """The `OSError` (errno, reason, the file) of a DuckDB I/O error."""
+    text = str(error).removeprefix("IO Error: ")
+    found = _IO_ERROR.search(text)
+    if found is None:
+        return OSError(errno.EIO, text.splitlines()[0] if text else "I/O error")
+    reason = (found.group("reason") or text.splitlines()[0]).strip()
+    code = next((c for key, c in _REASONS.items() if key in reason.lower()), errno.EIO)
+    return OSError(code, reason, found.group("path"))
 
 
 def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
@@ -179,6 +215,7 @@ __all__ = [
     "EngineOptions",
     "connect",
     "construct",
+    "duckdb_os_error",
     "lengths",
     "memory_errors",
     "record_files",
