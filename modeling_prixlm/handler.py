@@ -6,6 +6,9 @@ folder's pipeline (`pipeline_prixlm.py`): `"Germany | currency"`, `"Deutschland 
 `{"subject": ..., "relation": ...[, "language": ...]}` or a link query
 `{"subject": ..., "language": ..., "target_language": ...}`. Response: the pipeline's answer,
 `[{"object": label, "score": log-likelihood}, ...]` best first, or one such list per query.
+A request beyond the pipeline's limits (at most 256 queries, 1,000 characters per query
+field, `num_beams` <= 500, `max_rows` <= 4,096; no control characters or zero-width spaces)
+gets a `ValueError` naming the limit, before any decoding: memory stays bounded.
 
 Endpoints import this file alone (not as a package): it imports only transformers, and the
 pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_remote_code`.
@@ -21,6 +24,12 @@ from transformers import pipeline
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters (an error never echoes a huge request)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 class EndpointHandler:
     """`EndpointHandler(path)({"inputs": ..., "parameters": {...}})` -> the pipeline's answer."""
 
@@ -30,14 +39,15 @@ class EndpointHandler:
     def __call__(self, data: dict[str, Any]) -> list:
         if not isinstance(data, dict) or "inputs" not in data:
             raise ValueError(
-                f"request must be a JSON object with 'inputs' (and optional 'parameters'), got {data!r}"
+                "request must be a JSON object with 'inputs' (and optional 'parameters'), "
+                f"got {_shown(data)}"
             )
         parameters = data.get("parameters") or {}
         if not isinstance(parameters, dict):
-            raise ValueError(f"'parameters' must be a JSON object, got {parameters!r}")
-        unknown = sorted(set(parameters) - set(PARAMETERS))
+            raise ValueError(f"'parameters' must be a JSON object, got {_shown(parameters)}")
+        unknown = sorted(map(str, set(parameters) - set(PARAMETERS)))
         if unknown:
-            raise ValueError(f"unknown parameters {unknown}; allowed: {list(PARAMETERS)}")
+            raise ValueError(f"unknown parameters {_shown(unknown)}; allowed: {list(PARAMETERS)}")
         return self.pipeline(data["inputs"], **parameters)
 
 

@@ -28,12 +28,20 @@ Candidates: the entity labels per language in the folder's `candidates.json`
 built (it replaces the stored languages it names). A language's trie is built once, at its
 first query.
 
+Limits (a public endpoint's memory stays bounded; each breach is a `ValueError` naming the
+limit, raised before any decoding): at most `MAX_QUERIES` (256) queries per call,
+`MAX_QUERY_CHARS` (1,000) characters per query field, `num_beams` and `max_rows` at most
+`MAX_NUM_BEAMS` (500) and `MAX_ROWS` (4,096: the logits of a decoding step take
+`max_rows x vocabulary x 4` bytes). A query may not hold control characters, zero-width
+spaces (U+200B, U+2060, U+FEFF) or lone surrogates: they are not text of any entity.
+
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,6 +62,13 @@ TRIPLE_KEYS = {"subject", "relation", "language"}
 LINK_KEYS = {"subject", "language", "target_language"}
 #: The call parameters (also the `parameters` of an Inference Endpoints request).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
+#: Limits of one call (module docstring).
+MAX_QUERIES = 256
+MAX_QUERY_CHARS = 1000
+MAX_NUM_BEAMS = 500
+MAX_ROWS = 4096
+#: Characters that are no entity's text: zero-width spaces (controls are checked by category).
+ZERO_WIDTH = {"\u200b", "\u2060", "\ufeff"}
 
 
 def default_language(languages: Sequence[str]) -> str | None:
@@ -62,6 +77,45 @@ def default_language(languages: Sequence[str]) -> str | None:
     if len(languages) == 1:
         return languages[0]
     return "en" if "en" in languages else None
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters (an error never echoes a huge input)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def check_text(name: str, text: str) -> None:
+    """`ValueError` for a query field longer than `MAX_QUERY_CHARS` or holding a lone
+    surrogate, a control character or a zero-width space (named with its position)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise ValueError(
+            f"input {name} {_shown(text)} has {len(text)} characters; at most "
+            f"{MAX_QUERY_CHARS} per query field"
+        )
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or char in ZERO_WIDTH:
+            what = {"Cc": "a control character", "Cs": "a lone surrogate"}.get(
+                category, "a zero-width space"
+            )
+            raise ValueError(
+                f"input {name} {_shown(text)} holds {what} (U+{ord(char):04X}) at position "
+                f"{position}: no entity's text does; remove it"
+            )
+
+
+def check_input(item: Any) -> None:
+    """The limits of one input (module docstring), checked before it is parsed."""
+    fields = item.items() if isinstance(item, Mapping) else [("query", item)]
+    if isinstance(item, Mapping) and len(item) > len(TRIPLE_KEYS | LINK_KEYS):
+        raise ValueError(f"input {_shown(item)} has {len(item)} keys; a query has at most 4")
+    if not isinstance(item, (str, Mapping)):
+        raise TypeError(f"input must be a string or a mapping, got {type(item).__name__}")
+    for key, value in fields:
+        if not isinstance(value, str):
+            raise ValueError(f"input {_shown(key)} must be a string, got {type(value).__name__}")
+        check_text(str(key)[:20], value)
 
 
 def parse_query(item: Any) -> dict[str, str | None]:
@@ -118,9 +172,11 @@ def read_candidates(path: str) -> dict[str, list[str]]:
     return data
 
 
-def _positive(name: str, value: Any) -> int:
+def _positive(name: str, value: Any, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected an integer >= 1")
+        raise ValueError(f"{name}={_shown(value)}: expected an integer >= 1")
+    if most is not None and value > most:
+        raise ValueError(f"{name}={value}: at most {most} (the pipeline's limit)")
     return value
 
 
@@ -142,9 +198,33 @@ class PrixLMLinkPrediction(Pipeline):
         self, *args: Any, candidates: Mapping[str, Sequence[str]] | None = None, **kwargs: Any
     ):
         super().__init__(*args, **kwargs)
+        self._check_tokenizer()
         self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
         self._labels: dict[str, list[str]] | None = None
         self._tries: dict[str, EntityTrie] = {}
+
+    def _check_tokenizer(self) -> None:
+        """`ValueError` if the tokenizer is not the model's: a folder without its
+        `tokenizer.json` gives a near-empty tokenizer, which `AutoTokenizer` accepts quietly."""
+        source = getattr(self.model, "name_or_path", "") or ""
+        config = self.model.config
+        subject = self.tokenizer.convert_tokens_to_ids("[S]")
+        if subject == getattr(config, "subject_token_id", subject):
+            return
+        missing = source and (
+            cached_file(source, "tokenizer.json", _raise_exceptions_for_missing_entries=False)
+            is None
+        )
+        reason = (
+            f"{source!r} has no tokenizer.json (the model's trained tokenizer): copy it from "
+            "the folder the model was released in"
+            if missing
+            else f"its [S] token is {subject}, the model's {config.subject_token_id}"
+        )
+        raise ValueError(
+            f"the tokenizer ({len(self.tokenizer)} tokens) is not the model's "
+            f"({config.vocab_size} tokens): {reason}"
+        )
 
     # ------------------------------------------------------------------ candidates
     @property
@@ -189,9 +269,9 @@ class PrixLMLinkPrediction(Pipeline):
         if language is not None:
             preprocess["language"] = language
         if num_beams is not None:
-            forward["num_beams"] = _positive("num_beams", num_beams)
+            forward["num_beams"] = _positive("num_beams", num_beams, MAX_NUM_BEAMS)
         if max_rows is not None:
-            forward["max_rows"] = _positive("max_rows", max_rows)
+            forward["max_rows"] = _positive("max_rows", max_rows, MAX_ROWS)
         if top_k is not None:
             postprocess["top_k"] = _positive("top_k", top_k)
         return preprocess, forward, postprocess
@@ -201,6 +281,7 @@ class PrixLMLinkPrediction(Pipeline):
 
         Everything that can fail is checked here, before any decoding (ValueError).
         """
+        check_input(inputs)
         query = parse_query(inputs)
         source = query["language"] or language or default_language(sorted(self.candidate_labels))
         if source is None:
@@ -260,6 +341,10 @@ class PrixLMLinkPrediction(Pipeline):
             return super().__call__(inputs, **kwargs)
         if not inputs:
             raise ValueError("no inputs: pass a query or a non-empty list of queries")
+        if len(inputs) > MAX_QUERIES:
+            raise ValueError(
+                f"{len(inputs)} queries in one call; at most {MAX_QUERIES}: split the list"
+            )
         preprocess, forward, postprocess = self._sanitize_parameters(**kwargs)
         preprocess = {**self._preprocess_params, **preprocess}
         forward = {**self._forward_params, **forward}
@@ -275,8 +360,13 @@ class PrixLMLinkPrediction(Pipeline):
 
 __all__ = [
     "CANDIDATES_FILE",
+    "MAX_NUM_BEAMS",
+    "MAX_QUERIES",
+    "MAX_QUERY_CHARS",
+    "MAX_ROWS",
     "PARAMETERS",
     "PrixLMLinkPrediction",
+    "check_input",
     "default_language",
     "parse_query",
     "read_candidates",
