@@ -24,6 +24,8 @@ from modeling_prixlm.formatting import (
     match_tokenizer_to_positions,
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from prixlm.atomic_output import writer_lock
+from prixlm.cli import UsageError
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
 from prixlm.publish import publish_folder
 from prixlm.release.folder import complete_release_folder, dataset_candidates, widget_examples
@@ -38,14 +40,20 @@ from prixlm.training.data import (
     tokenizer_training_texts,
 )
 from prixlm.training.model_factory import build_prixlm
+from prixlm.training.resume import check_checkpoint, check_same_run, finished_run, run_record
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer
 
 
 def build_model_and_tokenizer(
-    model_args: ModelArguments, data_args: DataArguments, languages: list[str], seed: int
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    languages: list[str],
+    seed: int,
+    checkpoint: str | Path | None = None,
 ):
-    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data."""
+    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data
+    (resuming from `checkpoint`: the checkpoint's tokenizer, never one trained again)."""
     if model_args.base_model:
         model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
             model_args.base_model,
@@ -58,6 +66,8 @@ def build_model_and_tokenizer(
         return model, tokenizer
     if model_args.tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)
+    elif checkpoint is not None:
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     else:
         texts = tokenizer_training_texts(data_args.dataset_dir, languages)
         tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
@@ -121,17 +131,53 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
 
     `callbacks` are added to the Trainer's (e.g. a time budget). Checkpoints go to
     `run.training.output_dir`, the release folder to its `model/`, the Fig. 2 curve to
-    `lp_curve.png` beside them.
+    `lp_curve.png` beside them. One run at a time writes an `output_dir`
+    (`atomic_output.writer_lock`: `OutputLockedError` naming the other run's process).
+    `--resume_from_checkpoint` continues the same run or refuses (`prixlm.training.resume`).
     """
+    training_args = run.training
+    if not training_args.should_save:  # the other processes of a data-parallel run
+        return _pretrain(run, callbacks)
+    with writer_lock(training_args.output_dir, argument="--output_dir"):
+        return _pretrain(run, callbacks)
+
+
+def _resume_checkpoint(output_dir: str, resume: str | None) -> str | None:
+    """The checkpoint `--resume_from_checkpoint` names (`true`: the last one), checked."""
+    if resume in ("true", "True", "last"):
+        resume = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+        if resume is None:
+            print(f"no checkpoint in {output_dir}: starting from scratch", file=sys.stderr)
+    if resume:
+        if not Path(resume).is_dir():
+            raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
+        check_checkpoint(resume)
+    return resume or None
+
+
+def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     model_args, data_args, training_args = run.model, run.data, run.training
+    resume = _resume_checkpoint(training_args.output_dir, training_args.resume_from_checkpoint)
+    release_path = Path(training_args.output_dir) / "model"
+    last_step = finished_run(resume) if resume else None
+    if last_step is not None and release_path.is_dir():
+        print(
+            f"the run in {training_args.output_dir} is finished (step {last_step}) and its "
+            f"release folder {release_path} is written: nothing to do",
+            file=sys.stderr,
+        )
+        return release_path
     set_seed(training_args.seed)
     languages = resolve_languages(data_args.dataset_dir, data_args.languages)
     rows = load_training_rows(data_args.dataset_dir, languages, data_args.variant)
     model, tokenizer = build_model_and_tokenizer(
-        model_args, data_args, languages, training_args.seed
+        model_args, data_args, languages, training_args.seed, checkpoint=resume
     )
     check_tokenizer_matches(tokenizer, model.config)
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
+    record = run_record(run, tokenizer)
+    if resume:
+        check_same_run(resume, record, tokenizer)
     train_set = tokenize_rows(
         rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
     )
@@ -156,20 +202,18 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     )
     for callback in lp_callbacks:
         callback.trainer = trainer
+    trainer.run_record = record  # in every checkpoint (prixlm.training.resume)
 
-    resume = training_args.resume_from_checkpoint
-    if resume in ("true", "True", "last"):
-        resume = get_last_checkpoint(training_args.output_dir)
-        if resume is None:
-            print(
-                f"no checkpoint in {training_args.output_dir}: starting from scratch",
-                file=sys.stderr,
-            )
     if resume:
         print(f"resuming from {resume}", file=sys.stderr)
-    result = trainer.train(resume_from_checkpoint=resume)
+    if last_step is None:
+        trained = trainer.train(resume_from_checkpoint=resume).metrics
+    else:  # finished, killed before its release folder: write it from the last checkpoint
+        trained = trainer.release_from_checkpoint(resume)
+        for callback in lp_callbacks:
+            callback.restore(trainer.state.log_history)
     metrics = {
-        **result.metrics,
+        **trained,
         "train_facts": len(train_set),
         "languages": languages,
         "variant": data_args.variant,
@@ -186,7 +230,6 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
     repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
     curve = Path(training_args.output_dir) / "lp_curve.png"
-    release_path = Path(training_args.output_dir) / "model"
 
     candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
         dataset_candidates(data_args.dataset_dir, languages) if training_args.should_save else None

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch.distributed as dist
-from transformers import Trainer
+from transformers import Trainer, TrainerState
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
+from prixlm.training.resume import write_run_record
 
 
 def _barrier() -> None:
@@ -27,8 +29,19 @@ class PrixLMTrainer(Trainer):
     `<output_dir>/.checkpoint-<step>.partial/` (every process writes its RNG state there)
     and published under its final name when all processes are done, so a run killed
     mid-save never leaves a checkpoint that looks whole (`get_last_checkpoint` ignores the
-    partial folder, and the next save of that step removes it).
+    partial folder, and the next save of that step removes it). `run_record` (if set) is
+    stored in every checkpoint as `prixlm_run.json` (`prixlm.training.resume`).
     """
+
+    run_record: dict | None = None
+
+    def release_from_checkpoint(self, checkpoint: str | Path) -> dict:
+        """Load the weights and state of a finished run's last `checkpoint` (no training
+        step); returns the metrics a `train()` would have (the last logged loss)."""
+        self._load_from_checkpoint(str(checkpoint))
+        self.state = TrainerState.load_from_json(str(Path(checkpoint) / TRAINER_STATE_NAME))
+        losses = [entry["loss"] for entry in self.state.log_history if "loss" in entry]
+        return {"global_step": self.state.global_step, **({"loss": losses[-1]} if losses else {})}
 
     def _save_checkpoint(self, model, trial) -> None:
         run_dir = Path(self._get_output_dir(trial=trial))
@@ -46,6 +59,8 @@ class PrixLMTrainer(Trainer):
             super()._save_checkpoint(model, trial)
         finally:
             self._get_output_dir = original  # type: ignore[method-assign]
+        if self.args.should_save and self.run_record is not None:
+            write_run_record(staging / final.name, self.run_record)
         _barrier()  # every process has written its files
         if self.args.should_save:
             publish(staging / final.name, final)
