@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch.distributed as dist
@@ -56,7 +59,8 @@ class PrixLMTrainer(Trainer):
         # The Trainer writes `<run dir>/checkpoint-<step>`: here `<staging>/checkpoint-<step>`.
         self._get_output_dir = lambda trial=None: str(staging)  # type: ignore[method-assign]
         try:
-            super()._save_checkpoint(model, trial)
+            with disk_errors(staging / final.name):
+                super()._save_checkpoint(model, trial)
         finally:
             self._get_output_dir = original  # type: ignore[method-assign]
         if self.args.should_save and self.run_record is not None:
@@ -88,7 +92,8 @@ class PrixLMTrainer(Trainer):
             check_parent(destination, "--output_dir")
             recover_interrupted(destination)
         _barrier()
-        self.save_model(str(staging))  # collective: every process takes part
+        with disk_errors(staging):
+            self.save_model(str(staging))  # collective: every process takes part
         if self.args.should_save:
             (staging / "training_args.bin").unlink(missing_ok=True)
             (staging / "training_args.json").write_text(
@@ -103,6 +108,26 @@ class PrixLMTrainer(Trainer):
             publish(staging, destination)
         _barrier()
         return destination
+
+
+#: How torch's and safetensors' writers report a full disk or a file-size limit.
+_WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file too large")
+
+
+@contextmanager
+def disk_errors(folder: Path) -> Iterator[None]:
+    """A write of torch (`RuntimeError: ... unexpected pos`) or safetensors that failed on
+    a full disk becomes an `OSError` naming `folder` (one `error:` line in the CLIs)."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as error:
+        text = str(error).lower()
+        if not any(sign in text for sign in _WRITE_FAILED):
+            raise
+        code = errno.EFBIG if "too large" in text else errno.ENOSPC
+        raise OSError(code, os.strerror(code), str(folder)) from error
 
 
 def _rotate(run_dir: Path, limit: int | None) -> None:

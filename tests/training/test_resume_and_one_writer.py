@@ -184,3 +184,34 @@ def test_two_trainings_into_one_folder(tiny_dataset_dir, tmp_path, capsys) -> No
     assert json.loads((out / "model" / "training_args.json").read_text())["seed"] == 7
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-20", "checkpoint-40"]
     AutoModelForCausalLM.from_pretrained(out / "model", trust_remote_code=True)
+
+
+def test_a_full_disk_ends_training_in_one_line(tiny_dataset_dir, tmp_path) -> None:
+    """A file-size limit (as a full disk) at the first checkpoint: one `error:` line naming
+    the checkpoint, exit 2 (torch's writer used to end in a RuntimeError traceback)."""
+    import resource
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "train.py",
+        *_args(tiny_dataset_dir, out, "--max_steps", "4", "--save_steps", "2"),
+    ]
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {out}/.checkpoint-2.partial/checkpoint-2: no space left on the device (or a "
+        "file-size limit reached); free space there or choose another folder"
+    )
+    assert not (out / "checkpoint-2").exists()
