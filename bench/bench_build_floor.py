@@ -19,7 +19,7 @@ each repeat runs, each in a new DuckDB connection with the build's settings (4 G
 
 It prints the parse time, both SQL times (the least of the repeats) and their CPU times,
 and, as the last line, build/floor SQL wall time. Parse + floor is the least wall time
-that the issue-13 design (records, then DuckDB) can reach at this size on these cores.
+that this design (records, then DuckDB) can reach at this size on these cores.
 
 Also timed, once a repeat: **reading inside DuckDB**, the lower bound of any reader that
 DuckDB could replace ours with: each plain dump file's lines by `read_csv` (one column;

@@ -6,7 +6,7 @@ duration of a decoding, and rows of growing sequences that carry a KV cache (lef
 prompts, 2D attention masks over past + new tokens, the cache index-selected when rows are
 re-parented).
 
-Public (`__all__`): what other modules use. The row helpers (`DecodingRows`, `run_rows`,
+Public (`__all__`): what other modules use. The row functions and classes (`DecodingRows`, `run_rows`,
 `extend_rows`, ...) are the decoders' internals, as are the device-resident beam search's
 steps (`best_children`: a padded rectangle of trie children and a stable top-k;
 `OpenBeamsPoll`: whether a beam is open, read without waiting for the device).

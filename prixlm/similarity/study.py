@@ -167,7 +167,7 @@ def _xel(runner: Runner, model: Path, dataset: Path) -> dict[str, Any]:
 
 
 def _probing(runner: Runner, model: Path, probes: Path | None) -> dict[str, Any] | None:
-    """Engineer F's `prixlm.similarity.probing.evaluate_probing`, when it exists."""
+    """`prixlm.similarity.probing.evaluate_probing`, when it exists."""
     if probes is None:
         return None
     try:
