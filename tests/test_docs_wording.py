@@ -76,3 +76,20 @@ def test_docs_cards_and_help_texts_have_no_process_words():
     assert "train.py" in names and any(name.startswith("prixlm/") for name in names)
     hits = [hit for path in files for hit in process_words(path)]
     assert not hits, "process words in user-facing text:\n" + "\n".join(hits)
+
+
+def test_readme_names_the_best_baselines_of_the_committed_table():
+    """The README's Table 1 summary names the baseline that leads each metric, with its figures."""
+    import json
+
+    from prixlm.results.report import averages
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    table = json.loads((ROOT / "results" / "table1.json").read_text(encoding="utf-8"))
+    means = {m: v for m, v in averages(table).items() if not m.startswith("Prix-LM")}
+    for metric, word in (("hits_at_1", "hits@1"), ("mrr", "MRR")):
+        best = max(means, key=lambda method: means[method][metric])
+        hits, mrr = (f"{100 * means[best][key]:.1f}" for key in ("hits_at_1", "mrr"))
+        assert f"{best} by {word} ({hits} / {mrr})" in readme.replace(
+            "RotatE on the union graph", "RotatE (union graph)"
+        )
