@@ -2,13 +2,15 @@
 
 Request: `{"inputs": <query or list of queries>, "parameters": {"top_k": 5, "num_beams": 50,
 "language": "en", "max_rows": 1024}}` (parameters optional); the queries are those of the
-folder's pipeline (`pipeline_prixlm.py`): `"Germany | currency"`, `"Deutschland | Währung | de"`,
+folder's pipeline (`pipeline_prixlm.py`): `"Germany | currency"`, `"Deutschland | currency | de"`,
 `{"subject": ..., "relation": ...[, "language": ...]}` or a link query
 `{"subject": ..., "language": ..., "target_language": ...}`. Response: the pipeline's answer,
 `[{"object": label, "score": log-likelihood}, ...]` best first, or one such list per query.
 A request beyond the pipeline's limits (at most 256 queries, 1,000 characters per query
 field, `num_beams` <= 500, `max_rows` <= 4,096; no control characters or zero-width spaces)
 gets a `ValueError` naming the limit, before any decoding: memory stays bounded.
+Relation names are English in every language; the folder's `relations.json` lists them per
+language (a query with another relation is answered, and a warning listing them is logged).
 
 Endpoints import this file alone (not as a package): it imports only transformers, and the
 pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_remote_code`.

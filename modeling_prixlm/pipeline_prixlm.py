@@ -3,7 +3,7 @@
     from transformers import pipeline
     complete = pipeline(model="path/or/org-name", trust_remote_code=True)  # no task name needed
     complete("Germany | currency")                  # [{"object": "euro", "score": -0.3}, ...]
-    complete("Deutschland | Währung | de")           # the candidates of another language
+    complete("Deutschland | currency | de")         # the candidates of another language
     complete({"subject": "Germany", "relation": "currency", "language": "en"})
     complete({"subject": "Germany", "language": "en", "target_language": "de"})  # a link
     complete(["Germany | currency", "Japan | currency"], top_k=3, num_beams=10)  # one batch
@@ -14,6 +14,12 @@ Inputs (one, or a list decoded together):
 - `{"subject", "relation"[, "language"]}` (a triple query);
 - `{"subject", "language", "target_language"}` (a link query: the subject's name in
   `target_language`, prompt `[S] subject [P] [language] [target_language] [O]`).
+
+Relation names are those of the training data, in English in every language (`currency`,
+not `Währung`); `complete.relations` lists them per language (the folder's `relations.json`,
+`{"en": ["capital", "currency", ...], ...}`) and `complete.languages` the candidate
+languages. A query with a relation the folder does not list still gets answers (the model's
+guess for an unseen relation), with a `UserWarning` that lists the known relations.
 
 A query without a language uses the `language` parameter, else the folder's only language,
 else `en` if the folder has it. Output per query: the `top_k` best objects, each
@@ -40,8 +46,10 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 
 from __future__ import annotations
 
+import difflib
 import json
 import unicodedata
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,6 +62,8 @@ from .decoding_steps import encode_query
 
 #: The file of the candidate labels per language, at the root of the release folder.
 CANDIDATES_FILE = "candidates.json"
+#: The file of the relation names per language, `{language: [names]}`, beside it.
+RELATIONS_FILE = "relations.json"
 SEPARATOR = "|"
 DEFAULT_TOP_K = 5
 #: K of Algorithm 1 (the paper's 50).
@@ -172,6 +182,23 @@ def read_candidates(path: str) -> dict[str, list[str]]:
     return data
 
 
+def read_relations(path: str) -> dict[str, list[str]]:
+    """`{language: [relation names]}` from a `relations.json` (the same shape as candidates)."""
+    return read_candidates(path)
+
+
+def unknown_relation_message(relation: str, language: str, known: Sequence[str]) -> str:
+    """The warning for a relation outside `known`: the close names first, then every name."""
+    close = difflib.get_close_matches(relation, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+    return (
+        f"relation {relation!r} is not one of the {len(known)} relations of language "
+        f"{language!r} this model was trained on; {hint}relation names are English in every "
+        f"language. The answers are a guess. Known relations ({RELATIONS_FILE}): "
+        + ", ".join(known)
+    )
+
+
 def _positive(name: str, value: Any, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name}={_shown(value)}: expected an integer >= 1")
@@ -201,6 +228,7 @@ class PrixLMLinkPrediction(Pipeline):
         self._check_tokenizer()
         self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
         self._labels: dict[str, list[str]] | None = None
+        self._relations: dict[str, list[str]] | None = None
         self._tries: dict[str, EntityTrie] = {}
 
     def _check_tokenizer(self) -> None:
@@ -227,21 +255,34 @@ class PrixLMLinkPrediction(Pipeline):
         )
 
     # ------------------------------------------------------------------ candidates
+    def _stored_file(self, name: str) -> str | None:
+        """The local path of the folder's (or Hub repo's) file `name`; None if it has none."""
+        source = getattr(self.model, "name_or_path", "") or ""
+        if not source:
+            return None
+        return cached_file(source, name, _raise_exceptions_for_missing_entries=False)
+
     @property
     def candidate_labels(self) -> dict[str, list[str]]:
         """`{language: [labels]}`: the folder's `candidates.json` (if any) and `candidates=`."""
         if self._labels is None:
-            stored = {}
-            source = getattr(self.model, "name_or_path", "") or ""
-            path = (
-                cached_file(source, CANDIDATES_FILE, _raise_exceptions_for_missing_entries=False)
-                if source
-                else None
-            )
-            if path is not None:
-                stored = read_candidates(path)
+            path = self._stored_file(CANDIDATES_FILE)
+            stored = read_candidates(path) if path is not None else {}
             self._labels = {**stored, **self._given}
         return self._labels
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages that have candidates (the folder's and `candidates=`), sorted."""
+        return sorted(self.candidate_labels)
+
+    @property
+    def relations(self) -> dict[str, list[str]]:
+        """`{language: [relation names]}` of the folder's `relations.json` ({} if it has none)."""
+        if self._relations is None:
+            path = self._stored_file(RELATIONS_FILE)
+            self._relations = read_relations(path) if path is not None else {}
+        return self._relations
 
     def trie(self, language: str) -> EntityTrie:
         """The candidates' trie of `language` (built at its first use)."""
@@ -295,6 +336,11 @@ class PrixLMLinkPrediction(Pipeline):
             target = query["target_language"]
         else:
             key, target = (query["subject"], query["relation"]), source
+            known = self.relations.get(source)
+            if known and query["relation"] not in known:
+                warnings.warn(
+                    unknown_relation_message(query["relation"], source, known), stacklevel=2
+                )
         self.trie(target)  # unknown candidate language: ValueError now
         encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
         return {"queries": [key], "languages": [target]}
@@ -365,9 +411,12 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_ROWS",
     "PARAMETERS",
+    "RELATIONS_FILE",
     "PrixLMLinkPrediction",
     "check_input",
     "default_language",
     "parse_query",
     "read_candidates",
+    "read_relations",
+    "unknown_relation_message",
 ]
