@@ -204,6 +204,14 @@ def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) ->
             reason += f"; {stats.removed_length} removed by the length filter"
         if stats.removed_inverse:
             reason += f"; {stats.removed_inverse} removed by the inverse-relation filter"
+        suspects = [files.objects] + ([files.labels] if not stats.labelled_entities else [])
+        for path in suspects:  # their malformed lines: the likely cause
+            malformed = options.stats.get(str(path))
+            if malformed is not None and malformed.malformed:
+                reason += (
+                    f"; {path}: {malformed.malformed} malformed lines skipped, the first: "
+                    f"{malformed.errors[0] if malformed.errors else '?'}"
+                )
         problems.append(f"language {language!r} has no triples: {reason}")
     if problems:
         raise ValueError("; ".join(problems) + "; nothing written")
