@@ -86,6 +86,14 @@ def prepare_inputs(
         # trie.max_length: the longest entity, [EOS] included (no pass over the entities)
         if trie.max_length - 1 + longest_prompt > budget:
             fed = trie.entity_lengths() - 1 + longest_prompt
+            if int(fed.min()) > budget:  # even the shortest candidate: the query is too long
+                query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
+                shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
+                raise ValueError(
+                    f"query {shown} is {longest_prompt} tokens: with the shortest candidate it "
+                    f"needs {int(fed.min())} positions, but the model has {budget} "
+                    f"(max_position_embeddings={max_positions}); shorten the query"
+                )
             worst = int(fed.argmax())
             name = trie.label(worst) or f"#{worst}"
             raise ValueError(

@@ -293,7 +293,8 @@ class PrixLMLinkPrediction(Pipeline):
                 raise ValueError(
                     f"no candidate entities for language {language!r} (stored: {stored}; "
                     f"{CANDIDATES_FILE} of {getattr(self.model, 'name_or_path', '?')!r}): "
-                    "pass candidates={language: [labels]} to the pipeline"
+                    "build the pipeline with them: pipeline(model=..., trust_remote_code=True, "
+                    "candidates={language: [labels]})"
                 )
             self._tries[language] = EntityTrie.from_labels(self.tokenizer, labels)
         return self._tries[language]
@@ -328,7 +329,7 @@ class PrixLMLinkPrediction(Pipeline):
         if source is None:
             raise ValueError(
                 f"input {inputs!r} names no language and the candidates cover "
-                f"{', '.join(sorted(self.candidate_labels)) or 'none (pass candidates=)'}: "
+                f"{', '.join(sorted(self.candidate_labels)) or 'none (build the pipeline with candidates=)'}: "
                 "add ' | <language>' or pass language="
             )
         if query["target_language"] is not None:

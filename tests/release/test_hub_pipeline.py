@@ -208,6 +208,8 @@ def test_bad_inputs_give_clear_errors_offline(child):
         assert "'Germany currency'" in errors[f"no_separator/{via}"]
         assert "language 'xx'" in errors[f"unknown_language/{via}"]
         assert "stored: de, en" in errors[f"unknown_language/{via}"]
+        # candidates= is a construction argument: the message says so
+        assert "trust_remote_code=True, candidates={" in errors[f"unknown_language/{via}"]
         assert "language 'fr'" in errors[f"unknown_link_language/{via}"]
         assert "a triple query has the keys" in errors[f"bad_keys/{via}"]
     assert "unknown parameters ['beams']" in errors["bad_parameter/handler"]
