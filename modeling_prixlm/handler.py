@@ -18,9 +18,17 @@ pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from transformers import pipeline
+# OpenMP threads that wait sleep instead of spinning (a shared CPU otherwise slows every
+# query several times over). libgomp reads this once, when torch loads: it works when this
+# file is imported before torch; otherwise set OMP_WAIT_POLICY=PASSIVE in the environment
+# (an Endpoint's environment variables). A value you set is kept.
+if "GOMP_SPINCOUNT" not in os.environ:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from transformers import pipeline  # noqa: E402 - after the wait policy
 
 #: What `parameters` may hold (those of `pipeline_prixlm.PrixLMLinkPrediction`).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
