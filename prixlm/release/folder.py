@@ -14,7 +14,9 @@
   training triples (names are English in every language, e.g. `"currency"`); the pipeline
   warns on a query with another relation, and apps (a Space) list them (optional);
 - `generation_config.json` ending a fact at `[EOS]`, and the tokenizer's `model_max_length`
-  set to the model's position budget (both fixed if the folder had them otherwise).
+  set to the model's position budget (both fixed if the folder had them otherwise);
+- file modes as the user's umask gives them (`model.safetensors` is written 0600 by
+  safetensors; a shared or served folder needs it readable like the rest).
 
 Size of `candidates.json`: about (label bytes + 8) per label (measured: 22 bytes per label,
 119 kB for the 5,416 labels of the CLDR KB in en/de/ja): 1 MB per ~40,000 entities, ~125 MB
@@ -30,7 +32,9 @@ folder is published (`PrixLMTrainer.save_release`, `convert_official`), or on a 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -131,6 +135,7 @@ def complete_release_folder(
     for key in ("end_of_object_token_id", "max_position_embeddings", "pad_token_id"):
         if key not in config:
             raise ValueError(f"{config_path}: no {key!r}: not a Prix-LM config")
+    follow_umask(folder)
     files = []
     for source in hub_code_files():
         shutil.copyfile(source, folder / source.name)
@@ -163,6 +168,19 @@ def checked_relations(relations: Mapping[str, Iterable[str]]) -> dict[str, list[
             raise ValueError(f"relations[{language!r}]: bad language code or relation {bad!r}")
         checked[language] = sorted(names)
     return checked
+
+
+def follow_umask(folder: Path) -> None:
+    """Give every file of `folder` written private (0600) the mode of a new file (0666 &
+    ~umask), as `open()` would have."""
+    umask = os.umask(0)
+    os.umask(umask)
+    wanted = 0o666 & ~umask
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode == 0o600 and wanted != mode:
+                path.chmod(wanted)
 
 
 def _fix_generation_config(folder: Path, config: Mapping[str, Any]) -> None:
@@ -262,6 +280,7 @@ __all__ = [
     "checked_relations",
     "dataset_candidates",
     "dataset_relations",
+    "follow_umask",
     "hub_code_files",
     "widget_examples",
 ]

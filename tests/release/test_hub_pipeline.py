@@ -160,6 +160,10 @@ def test_release_folder_is_self_contained(released):
         "pipeline_prixlm.PrixLMLinkPrediction"
     )
     assert json.loads((folder / "candidates.json").read_text()) == CANDIDATES
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("model.safetensors", "config.json", "candidates.json"):  # not 0600
+        assert (folder / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     generation = json.loads((folder / "generation_config.json").read_text())
     assert generation["eos_token_id"] == config["end_of_object_token_id"]
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
