@@ -16,7 +16,7 @@ import argparse
 import errno
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 # errno values that mean "the disk (or a quota, or a file-size limit) is full"
@@ -42,6 +42,44 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
+def renamed_options(argv: Sequence[str] | None, renames: Mapping[str, str]) -> list[str]:
+    """`argv` (default `sys.argv[1:]`) with each old option spelling replaced by its new one.
+
+    Each old spelling used prints `warning: --old is deprecated: use --new` on stderr; old
+    spellings are accepted for one release (the vocabulary is the README's table).
+    `--old value` and `--old=value` are both renamed.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    renamed = []
+    for item in argv:
+        name, equals, value = item.partition("=")
+        if name in renames:
+            print(
+                f"warning: {name} is deprecated: use {renames[name]} (the old spelling is "
+                "accepted until the next release)",
+                file=sys.stderr,
+            )
+            item = renames[name] + equals + value
+        renamed.append(item)
+    return renamed
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """`--device` as every command line has it: `auto` = cuda if available, else cpu."""
+    parser.add_argument(
+        "--device", default="auto", help="cpu, cuda, cuda:1, ...; auto: cuda if available, else cpu"
+    )
+
+
+def resolve_device(device: str | None) -> str:
+    """`auto` (or None) -> `cuda` if torch sees a GPU, else `cpu`; anything else as given."""
+    if device in (None, "", "auto"):
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 def describe_os_error(error: OSError) -> str:
@@ -90,4 +128,12 @@ def _fail(message: str, cause: BaseException) -> None:
     raise SystemExit(2) from cause
 
 
-__all__ = ["DefaultsHelpFormatter", "UsageError", "describe_os_error", "user_errors"]
+__all__ = [
+    "DefaultsHelpFormatter",
+    "UsageError",
+    "add_device_argument",
+    "describe_os_error",
+    "renamed_options",
+    "resolve_device",
+    "user_errors",
+]

@@ -41,7 +41,7 @@ from babel import Locale, localedata
 from tqdm.auto import tqdm
 
 from prixlm.atomic_output import atomic_folder, check_parent
-from prixlm.cli import DefaultsHelpFormatter, user_errors
+from prixlm.cli import DefaultsHelpFormatter, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
     Fact,
@@ -322,10 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--locales",
+        "--languages",
         default=",".join(PAPER_LOCALES),
-        help="comma-separated CLDR locale ids, or 'all' (every locale without a region "
-        "subtag that names something); the default is the paper's nine",
+        help="comma-separated CLDR locale ids (en, de, ja, zh_Hant, ...), or 'all' (every "
+        "locale without a region subtag that names something); the default is the paper's "
+        "nine (old spelling: --locales)",
     )
     parser.add_argument(
         "--output_dir",
@@ -340,9 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(renamed_options(argv, {"--locales": "--languages"}))
     with user_errors(ValueError):
-        stats = export_cldr_kb(args.locales, args.output_dir)
+        stats = export_cldr_kb(args.languages, args.output_dir)
     print(format_stats(stats))
     print(f"wrote {args.output_dir} (CLDR {cldr_version()}, {LICENSE})")
     return 0
