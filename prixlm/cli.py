@@ -67,19 +67,13 @@ def renamed_options(argv: Sequence[str] | None, renames: Mapping[str, str]) -> l
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
-    """`--device` as every command line has it: `auto` = cuda if available, else cpu."""
+    """`--device` as every command line has it (None: cuda if a GPU is visible, else cpu;
+    `prixlm.model_loading.default_device`)."""
     parser.add_argument(
-        "--device", default="auto", help="cpu, cuda, cuda:1, ...; auto: cuda if available, else cpu"
+        "--device",
+        default=None,
+        help="torch device: cpu, cuda, cuda:1, ... (default: cuda if a GPU is visible, else cpu)",
     )
-
-
-def resolve_device(device: str | None) -> str:
-    """`auto` (or None) -> `cuda` if torch sees a GPU, else `cpu`; anything else as given."""
-    if device in (None, "", "auto"):
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def describe_os_error(error: OSError) -> str:
@@ -134,6 +128,5 @@ __all__ = [
     "add_device_argument",
     "describe_os_error",
     "renamed_options",
-    "resolve_device",
     "user_errors",
 ]

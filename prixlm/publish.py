@@ -159,26 +159,18 @@ def refresh_model_card(
     datasets). A card that is not ours (no `prix-lm` tag) is left as it is: `(None, [])`.
     `write=False` renders without writing (a dry run). Returns the card and its warnings.
     """
-    from prixlm.release.model_card import render_model_card, write_model_card
+    from prixlm.release.model_card import card_options, render_model_card, write_model_card
 
     folder = Path(folder)
-    data = ModelCard.load(folder / CARD).data
-    if "prix-lm" not in (data.tags or []) or not (folder / "config.json").is_file():
+    if not card_options(folder) or not (folder / "config.json").is_file():
         return None, []
-    hub_datasets = [d for d in data.datasets or [] if "/" in d and not Path(d).exists()]
-    options = {
-        "repo_id": repo_id,
-        "model_name": repo_id.split("/")[-1],
-        "dataset_id": dataset_id or (hub_datasets[0] if hub_datasets else None),
-        "base_model": data.base_model,
-        "languages": data.language if isinstance(data.language, list) else None,
-        "widget": data.widget,
-    }
+    options = {"repo_id": repo_id, "model_name": repo_id.split("/")[-1], "dataset_id": dataset_id}
     if write:
         card = write_model_card(folder, **options)
     else:
         curve = "lp_curve.png" if (folder / "lp_curve.png").is_file() else None
-        card = render_model_card(folder, curve=curve, **options)
+        given = {k: v for k, v in options.items() if v is not None}
+        card = render_model_card(folder, curve=curve, **{**card_options(folder), **given})
     return card, card_warnings(card)
 
 

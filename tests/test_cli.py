@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prixlm.cli import renamed_options, resolve_device
+from prixlm.cli import renamed_options
 
 
 def test_old_spellings_are_renamed_with_one_warning_each(capsys):
@@ -20,11 +20,3 @@ def test_old_spellings_are_renamed_with_one_warning_each(capsys):
     ]
     assert renamed_options(["--languages", "en"], renames) == ["--languages", "en"]
     assert capsys.readouterr().err == ""
-
-
-def test_auto_device_is_cuda_only_when_available():
-    import torch
-
-    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert resolve_device(None) == resolve_device("auto")
-    assert resolve_device("cpu") == "cpu"

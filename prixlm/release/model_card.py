@@ -325,16 +325,38 @@ def render_model_card(
     )
 
 
+def card_options(folder: str | Path) -> dict[str, Any]:
+    """What the folder's own Prix-LM card says that its files do not (title, base model,
+    languages, widget, Hub dataset): the defaults of a new rendering. {} without such a card."""
+    path = Path(folder) / "README.md"
+    if not path.is_file():
+        return {}
+    data = ModelCard.load(path).data
+    if "prix-lm" not in (data.tags or []):
+        return {}
+    datasets = [d for d in data.datasets or [] if HUB_ID.match(d) and not Path(d).exists()]
+    found = {
+        "model_name": data.model_name,
+        "base_model": data.base_model,
+        "languages": data.language if isinstance(data.language, list) else None,
+        "widget": data.widget,
+        "dataset_id": datasets[0] if datasets else None,
+    }
+    return {key: value for key, value in found.items() if value}
+
+
 def write_model_card(
     folder: str | Path, *, curve: str | Path | None = None, **options: Any
 ) -> ModelCard:
     """Render the card of `folder` (`render_model_card(**options)`) into `folder/README.md`.
 
     `curve` (the run's `lp_curve.png`) is copied into the folder and embedded; `evaluations`
-    are kept in the folder (`evaluation_results.json`). Every file is written atomically.
-    Returns the card.
+    are kept in the folder (`evaluation_results.json`). Options not given keep what the
+    folder's earlier card said (`card_options`). Every file is written atomically. Returns
+    the card.
     """
     folder = Path(folder)
+    options = {**card_options(folder), **{k: v for k, v in options.items() if v is not None}}
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder}: not a model folder (no config.json)")
     curve_name = None
@@ -390,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 
 __all__ = [
+    "card_options",
     "checkpoint_report",
     "EVALUATIONS_FILE",
     "PIPELINE_TAG",
