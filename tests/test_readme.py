@@ -33,7 +33,7 @@ def tiny_demo_output(tmp_path_factory) -> Path:
     export_cldr_kb(["en", "de"], root / "cldr_dumps")
     build_dataset(root / "cldr_dumps", root / "dataset", ["en", "de"], progress=False)
     tiny = {
-        "--dataset_dir": str(root / "dataset"), "--languages": "en,de", "--output_dir": str(root / "run"),
+        "--dataset": str(root / "dataset"), "--languages": "en,de", "--output_dir": str(root / "run"),
         "--hidden_size": "32", "--num_hidden_layers": "2", "--num_attention_heads": "2",
         "--intermediate_size": "64", "--tokenizer_vocab_size": "300", "--max_steps": "2",
         "--per_device_train_batch_size": "8", "--gradient_accumulation_steps": "1",

@@ -64,6 +64,19 @@ def local_data_files(
     return files
 
 
+def check_dataset_source(dataset: str | Path, argument: str = "--dataset") -> bool:
+    """True for a local folder, False for what may be a Hub id (`org/name`);
+    `DatasetInputError` for anything else (a file, a path that does not exist)."""
+    path = Path(dataset)
+    if path.is_dir():
+        return True
+    if path.exists():
+        raise DatasetInputError(f"{argument} {dataset}: not a folder")
+    if path.is_absolute() or not HUB_ID.fullmatch(str(dataset)):
+        raise DatasetInputError(f"{argument} {dataset}: no such folder (nor a Hub id org/name)")
+    return False
+
+
 def load_kb(
     dataset: str | Path,
     config: str,
@@ -75,12 +88,7 @@ def load_kb(
 
     `argument` and `config_argument` name the options in a `DatasetInputError`.
     """
-    path = Path(dataset)
-    if not path.is_dir():
-        if path.exists():
-            raise DatasetInputError(f"{argument} {dataset}: not a folder")
-        if path.is_absolute() or not HUB_ID.fullmatch(str(dataset)):
-            raise DatasetInputError(f"{argument} {dataset}: no such folder (nor a Hub id org/name)")
+    if not check_dataset_source(dataset, argument):
         try:
             return datasets.load_dataset(str(dataset), config, split=split)
         except (OSError, ValueError) as error:  # offline, unknown repo, config or split
@@ -98,4 +106,4 @@ def load_kb(
     return datasets.load_dataset("parquet", data_files=files, split=split)
 
 
-__all__ = ["DatasetInputError", "load_kb", "local_data_files"]
+__all__ = ["DatasetInputError", "check_dataset_source", "load_kb", "local_data_files"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from transformers import HfArgumentParser, TrainingArguments
 
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
+from prixlm.cli import renamed_options
 
 
 @dataclass
@@ -54,7 +55,12 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
-    dataset_dir: str = field(metadata={"help": "folder written by prixlm.data.dbpedia.build"})
+    dataset: str = field(
+        metadata={
+            "help": "dataset folder written by prixlm.data.dbpedia.build, or a Hub id "
+            "(old spelling: --dataset_dir)"
+        }
+    )
     languages: str = field(default="all", metadata={"help": "comma-separated codes, or all"})
     variant: str = field(
         default="all", metadata={"help": "all: triples + links | single: one language's triples"}
@@ -87,9 +93,12 @@ class DataArguments:
     lp_eval_split: str = field(
         default="validation", metadata={"help": "split sampled for checkpoint LP"}
     )
-    dataset_hub_id: str | None = field(
+    dataset_id: str | None = field(
         default=None,
-        metadata={"help": "Hub id of the dataset, for the model card (default: the folder's name)"},
+        metadata={
+            "help": "Hub id of the dataset, for the model card (default: --dataset if it is "
+            "one; old spelling: --dataset_hub_id)"
+        },
     )
 
 
@@ -134,27 +143,14 @@ class TrainingRun:
     training: PrixLMTrainingArguments
 
 
-def demo_training_argv(
-    dataset_dir: str | Path, run_dir: str | Path, languages: str, max_steps: int
-) -> list[str]:
-    """`train.py`'s command line for `make demo`'s recipe: a small model from scratch
-    (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, batch 64."""
-    return [
-        "--dataset_dir", str(dataset_dir), "--languages", languages, "--variant", "all",
-        "--output_dir", str(run_dir), "--hidden_size", "192", "--num_hidden_layers", "4",
-        "--num_attention_heads", "4", "--intermediate_size", "768", "--tokenizer_vocab_size", "6000",
-        "--learning_rate", "1e-3", "--warmup_steps", "0.06", "--weight_decay", "0.01",
-        "--per_device_train_batch_size", "64", "--gradient_accumulation_steps", "1",
-        "--max_steps", str(max_steps), "--save_steps", str(max(1, max_steps // 4)),
-        "--save_total_limit", "2", "--logging_steps", "25", "--lp_eval_queries", "60",
-        "--lp_eval_beams", "10", "--seed", "0", "--report_to", "tensorboard",
-        "--dataloader_num_workers", "0",
-    ]  # fmt: skip
+#: Old option spellings, accepted with a deprecation warning for one release.
+RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
 
 
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
+    argv = renamed_options(argv, RENAMED)
     model, data, training = parser.parse_args_into_dataclasses(args=argv)
     return TrainingRun(model, data, training)
 

@@ -69,7 +69,7 @@ def build_model_and_tokenizer(
     elif checkpoint is not None:
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     else:
-        texts = tokenizer_training_texts(data_args.dataset_dir, languages)
+        texts = tokenizer_training_texts(data_args.dataset, languages)
         tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
     add_prixlm_tokens(tokenizer, languages)
     # Training facts are shorter than max_fact_length, but link prediction scores every
@@ -104,8 +104,8 @@ def lp_evaluator(
 
     samples, candidates = {}, {}
     for language in languages:
-        splits = load_kb(data_args.dataset_dir, language)
-        rows = load_split(data_args.dataset_dir, language, data_args.lp_eval_split)
+        splits = load_kb(data_args.dataset, language)
+        rows = load_split(data_args.dataset, language, data_args.lp_eval_split)
         sample_size = min(data_args.lp_eval_queries, len(rows))
         order = random.Random(seed).sample(range(len(rows)), sample_size)
         samples[language] = [rows[i] for i in sorted(order)]
@@ -168,8 +168,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         )
         return release_path
     set_seed(training_args.seed)
-    languages = resolve_languages(data_args.dataset_dir, data_args.languages)
-    rows = load_training_rows(data_args.dataset_dir, languages, data_args.variant)
+    languages = resolve_languages(data_args.dataset, data_args.languages)
+    rows = load_training_rows(data_args.dataset, languages, data_args.variant)
     model, tokenizer = build_model_and_tokenizer(
         model_args, data_args, languages, training_args.seed, checkpoint=resume
     )
@@ -220,7 +220,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "world_size": training_args.world_size,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
         "checkpoint_link_prediction_settings": {
-            "dataset": data_args.dataset_hub_id or data_args.dataset_dir,
+            "dataset": data_args.dataset_id or data_args.dataset,
             "split": data_args.lp_eval_split,
             "queries_per_language": data_args.lp_eval_queries,
             "num_beams": data_args.lp_eval_beams,
@@ -232,7 +232,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     curve = Path(training_args.output_dir) / "lp_curve.png"
 
     candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
-        dataset_candidates(data_args.dataset_dir, languages) if training_args.should_save else None
+        dataset_candidates(data_args.dataset, languages) if training_args.should_save else None
     )
 
     def finalize_release(folder: Path) -> None:
@@ -242,12 +242,12 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         card_rows = (  # a few rows per language for the card's widget examples
             row
             for language in languages
-            for row in load_split(data_args.dataset_dir, language, "train").take(100)
+            for row in load_split(data_args.dataset, language, "train").take(100)
         )
         write_model_card(
             folder,
             curve=curve if curve.is_file() else None,
-            dataset_id=data_args.dataset_hub_id,
+            dataset_id=data_args.dataset_id,
             base_model=model_args.base_model,
             widget=widget_examples(card_rows, languages),
             # named after the repo (or the run folder), not the staging folder it is written in

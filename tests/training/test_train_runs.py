@@ -28,7 +28,7 @@ def _args(dataset_dir: Path, output_dir: Path, *extra: str, **overrides: str) ->
     """train.py arguments of a tiny run; `overrides` replace TINY_RUN values (`lp_eval_queries="4"`)."""
     values = {**TINY_RUN, **{f"--{k}": v for k, v in overrides.items()}}
     pairs = [item for key_value in values.items() for item in key_value]
-    return ["--dataset_dir", str(dataset_dir), "--output_dir", str(output_dir), *pairs, *extra]
+    return ["--dataset", str(dataset_dir), "--output_dir", str(output_dir), *pairs, *extra]
 
 
 def _run(command: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
