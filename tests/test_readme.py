@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 DEMO_OUTPUT = "outputs/demo/"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -21,26 +19,6 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 def python_blocks(text: str) -> list[tuple[int, str]]:
     """(line number, code) of every ```python block."""
     return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in BLOCK.finditer(text)]
-
-
-@pytest.fixture(scope="module")
-def tiny_demo_output(tmp_path_factory) -> Path:
-    import train
-    from prixlm.data.cldr.export import export_cldr_kb
-    from prixlm.data.dbpedia.build import build_dataset
-
-    root = tmp_path_factory.mktemp("demo")
-    export_cldr_kb(["en", "de"], root / "cldr_dumps")
-    build_dataset(root / "cldr_dumps", root / "dataset", ["en", "de"], progress=False)
-    tiny = {
-        "--dataset": str(root / "dataset"), "--languages": "en,de", "--output_dir": str(root / "run"),
-        "--hidden_size": "32", "--num_hidden_layers": "2", "--num_attention_heads": "2",
-        "--intermediate_size": "64", "--tokenizer_vocab_size": "300", "--max_steps": "2",
-        "--per_device_train_batch_size": "8", "--gradient_accumulation_steps": "1",
-        "--lp_eval_queries": "0", "--report_to": "none", "--disable_tqdm": "true",
-    }  # fmt: skip
-    train.main([item for pair in tiny.items() for item in pair])
-    return root
 
 
 def test_python_blocks_are_found():

@@ -28,7 +28,12 @@ from prixlm.atomic_output import writer_lock
 from prixlm.cli import UsageError
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
 from prixlm.publish import publish_folder
-from prixlm.release.folder import complete_release_folder, dataset_candidates, widget_examples
+from prixlm.release.folder import (
+    complete_release_folder,
+    dataset_candidates,
+    dataset_relations,
+    widget_examples,
+)
 from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
 from prixlm.training.collator import PrixLMCollator
@@ -234,11 +239,14 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
         dataset_candidates(data_args.dataset, languages) if training_args.should_save else None
     )
+    relations = (  # relations.json: the relation names per language (pipeline warning, apps)
+        dataset_relations(data_args.dataset, languages) if training_args.should_save else None
+    )
 
     def finalize_release(folder: Path) -> None:
         """Self-contained (Hub code, pipeline, handler, candidates), then README.md from the
         folder's results + the Fig. 2 curve, before the folder appears."""
-        complete_release_folder(folder, candidates)
+        complete_release_folder(folder, candidates, relations=relations)
         card_rows = (  # a few rows per language for the card's widget examples
             row
             for language in languages

@@ -162,7 +162,10 @@ def test_help_describes_every_option_with_its_default(capsys):
             "(default: 1024 in beam mode, 256 in full mode)",
         ),
         ("--limit LIMIT evaluate the first N rows", "(default: every row)"),
-        ("--device DEVICE torch device: cpu, cuda", "(default: cuda if a GPU is visible, else cpu)"),
+        (
+            "--device DEVICE torch device: cpu, cuda",
+            "(default: cuda if a GPU is visible, else cpu)",
+        ),
         ("--output OUTPUT JSON file for the results", "(default: none, the table is printed)"),
     ]
     starts = [text.index(option) for option, _ in options] + [len(text)]
