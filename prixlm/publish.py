@@ -29,6 +29,7 @@ test-split results) is printed as a warning with the command that adds it, also 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from pathlib import Path
 from huggingface_hub import DatasetCard, HfApi, ModelCard
 from huggingface_hub.utils import filter_repo_objects
 
-from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
+from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX, atomic_file
 from prixlm.cli import DefaultsHelpFormatter, UsageError, user_errors
 
 CARD = "README.md"
@@ -174,6 +175,23 @@ def refresh_model_card(
     return card, card_warnings(card)
 
 
+#: The dataset card's usage example loads the folder the build wrote (`load_dataset("data/")`).
+DATASET_USAGE = re.compile(r'load_dataset\("([^"]+)"')
+
+
+def refresh_dataset_card(folder: str | Path, repo_id: str, write: bool = True) -> str:
+    """The dataset card's usage examples load `repo_id` instead of the local folder."""
+    path = Path(folder) / CARD
+    text = path.read_text(encoding="utf-8")
+    found = {m.group(1) for m in DATASET_USAGE.finditer(text)}
+    if len(found) == 1 and found != {repo_id}:
+        text = text.replace(f'load_dataset("{found.pop()}"', f'load_dataset("{repo_id}"')
+        if write:
+            with atomic_file(path, argument="DIR") as staging:
+                staging.write_text(text, encoding="utf-8")
+    return text
+
+
 def publish_folder(
     folder: str | Path,
     repo_id: str,
@@ -203,6 +221,8 @@ def publish_folder(
     release = check_release(folder)
     if refresh_card and release.repo_type == "model":
         refresh_model_card(release.folder, repo_id, dataset_id)
+    elif refresh_card:
+        refresh_dataset_card(release.folder, repo_id)
     api = api or HfApi(token=token)
     url = api.create_repo(repo_id, repo_type=release.repo_type, private=private, exist_ok=True)
     if revision:
@@ -243,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with user_errors(NotAReleaseError):
         release = check_release(args.folder)
         card, warnings = None, []
+        if release.repo_type == "dataset" and not args.keep_card:
+            refresh_dataset_card(release.folder, args.repo_id, write=not args.dry_run)
         if release.repo_type == "model" and not args.keep_card:
             try:
                 card, warnings = refresh_model_card(

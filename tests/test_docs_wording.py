@@ -82,7 +82,7 @@ def test_readme_names_the_best_baselines_of_the_committed_table():
     """The README's Table 1 summary names the baseline that leads each metric, with its figures."""
     import json
 
-    from prixlm.results.report import averages
+    from prixlm.experiments.table1_docs import averages
 
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     table = json.loads((ROOT / "results" / "table1.json").read_text(encoding="utf-8"))

@@ -143,6 +143,24 @@ class TrainingRun:
     training: PrixLMTrainingArguments
 
 
+def demo_training_argv(
+    dataset_dir: str | Path, run_dir: str | Path, languages: str, max_steps: int
+) -> list[str]:
+    """`train.py`'s command line for `make demo`'s recipe: a small model from scratch
+    (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, batch 64."""
+    return [
+        "--dataset", str(dataset_dir), "--languages", languages, "--variant", "all",
+        "--output_dir", str(run_dir), "--hidden_size", "192", "--num_hidden_layers", "4",
+        "--num_attention_heads", "4", "--intermediate_size", "768", "--tokenizer_vocab_size", "6000",
+        "--learning_rate", "1e-3", "--warmup_steps", "0.06", "--weight_decay", "0.01",
+        "--per_device_train_batch_size", "64", "--gradient_accumulation_steps", "1",
+        "--max_steps", str(max_steps), "--save_steps", str(max(1, max_steps // 4)),
+        "--save_total_limit", "2", "--logging_steps", "25", "--lp_eval_queries", "60",
+        "--lp_eval_beams", "10", "--seed", "0", "--report_to", "tensorboard",
+        "--dataloader_num_workers", "0",
+    ]  # fmt: skip
+
+
 #: Old option spellings, accepted with a deprecation warning for one release.
 RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
 

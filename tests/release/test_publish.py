@@ -160,7 +160,7 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
         "--max_steps": "4", "--save_steps": "2", "--logging_steps": "2", "--seed": "7",
         "--hub_model_id": "me/prixlm-run", "--hub_private_repo": "true",
     }  # fmt: skip
-    argv = ["--dataset_dir", str(dataset), "--output_dir", str(run), "--push_to_hub", "true"]
+    argv = ["--dataset", str(dataset), "--output_dir", str(run), "--push_to_hub", "true"]
     release = train.main(argv + [item for pair in settings.items() for item in pair])
 
     assert any((run / name / "optimizer.pt").is_file() for name in ("checkpoint-2", "checkpoint-4"))
@@ -230,7 +230,7 @@ def test_publish_renders_the_card_for_the_repo_with_the_test_results(model_folde
     tests = {
         e.metric_type: e.metric_value for e in card.data.eval_results if e.dataset_split == "test"
     }
-    assert tests["hits@1"] == pytest.approx(1 / 3) and tests["mrr@5"] == pytest.approx(4 / 9)
+    assert tests["hits_at_1"] == pytest.approx(1 / 3) and tests["mrr_at_5"] == pytest.approx(4 / 9)
     assert 'pipeline(model="me/prixlm-demo", trust_remote_code=True)' in card.text
     assert str(folder) not in card.content
     assert {"README.md", "evaluation_results.json"} <= set(hub.sent())
