@@ -137,3 +137,18 @@ def test_readme_expected_outputs_are_the_demo_model_s(capsys):
     text = README.read_text(encoding="utf-8")
     _, printed, expected = run_python(text, README, real_demo_output(), capsys)
     assert printed == expected
+
+
+def test_train_docstring_command_runs_on_the_demo_output(tiny_demo_output, capsys):
+    """`train.py`'s first documented command, on the demo's dataset (tiny sizes appended)."""
+    from demo_output import TINY_TRAINING
+
+    import train
+
+    docstring = train.__doc__ or ""
+    start = docstring.index("python train.py")
+    command = docstring[start : docstring.index("\n    #", start)].replace("\\\n", " ")
+    argv = shlex.split(command.replace(DEMO_OUTPUT, f"{tiny_demo_output}/"))[2:]
+    tiny = {k: v for k, v in TINY_TRAINING.items() if k != "--languages"}
+    release = train.main([*argv, "--save_steps", "2", *(x for pair in tiny.items() for x in pair)])
+    assert (release / "relations.json").is_file() and "--languages en,de,ja" in command
