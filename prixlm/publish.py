@@ -29,7 +29,6 @@ test-split results) is printed as a warning with the command that adds it, also 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -175,17 +174,16 @@ def refresh_model_card(
     return card, card_warnings(card)
 
 
-#: The dataset card's usage example loads the folder the build wrote (`load_dataset("data/")`).
-DATASET_USAGE = re.compile(r'load_dataset\("([^"]+)"')
+#: What the build's dataset card loads in its usage example until it is published.
+DATASET_PLACEHOLDER = "PATH_OR_REPO"
 
 
 def refresh_dataset_card(folder: str | Path, repo_id: str, write: bool = True) -> str:
-    """The dataset card's usage examples load `repo_id` instead of the local folder."""
+    """The dataset card's usage examples load `repo_id` (not the build's placeholder)."""
     path = Path(folder) / CARD
     text = path.read_text(encoding="utf-8")
-    found = {m.group(1) for m in DATASET_USAGE.finditer(text)}
-    if len(found) == 1 and found != {repo_id}:
-        text = text.replace(f'load_dataset("{found.pop()}"', f'load_dataset("{repo_id}"')
+    if f'load_dataset("{DATASET_PLACEHOLDER}"' in text:
+        text = text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')
         if write:
             with atomic_file(path, argument="DIR") as staging:
                 staging.write_text(text, encoding="utf-8")

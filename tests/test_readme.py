@@ -120,7 +120,7 @@ def test_every_card_block_runs(tiny_demo_output, monkeypatch, capsys):
     blocks run as written (they name the local folders until published)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for card in (tiny_demo_output / "run" / "model" / "README.md", tiny_demo_output / "dataset" / "README.md"):  # fmt: skip
-        text = card.read_text(encoding="utf-8")
+        text = card.read_text(encoding="utf-8").replace("PATH_OR_REPO", str(card.parent))
         assert python_blocks(text), card
         run_python(text, card, tiny_demo_output, capsys)
         for command in bash_commands(text):

@@ -34,6 +34,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import DefaultsHelpFormatter, user_errors
 from prixlm.link_prediction.ranking_rules import metric_label
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -358,7 +359,7 @@ def write_model_card(
     folder = Path(folder)
     options = {**card_options(folder), **{k: v for k, v in options.items() if v is not None}}
     if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"{folder}: not a model folder (no config.json)")
+        raise FileNotFoundError(f"FOLDER {folder}: not a model folder (no config.json)")
     curve_name = None
     if curve is not None:
         curve = Path(curve)
@@ -387,7 +388,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
-        prog="python -m prixlm.release.model_card", description=__doc__.splitlines()[0]
+        prog="python -m prixlm.release.model_card",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("folder", help="release folder (config.json, train_results.json, ...)")
     parser.add_argument("--evaluation", action="append", default=[], help="evaluate_lp JSON")
@@ -396,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--base_model", default=None, help="the checkpoint it continued")
     parser.add_argument("--repo_id", default=None, help="Hub id shown in the usage snippet")
     args = parser.parse_args(argv)
-    try:
+    with user_errors(ValueError):
         write_model_card(
             args.folder,
             curve=args.curve,
@@ -405,8 +408,6 @@ def main(argv: Sequence[str] | None = None) -> Path:
             base_model=args.base_model,
             repo_id=args.repo_id,
         )
-    except (FileNotFoundError, ValueError) as error:
-        parser.error(str(error))
     print(f"model card: {Path(args.folder) / 'README.md'}")
     return Path(args.folder) / "README.md"
 

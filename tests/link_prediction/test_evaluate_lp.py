@@ -194,7 +194,7 @@ def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path, capsys
     (tmp_path / "file").write_text("x")
     with pytest.raises(SystemExit) as exit_info:
         main(
-            ["--model", "nowhere", "--dataset", "nowhere", "--config", "en",
+            ["--model", "nowhere", "--dataset", "nowhere", "--languages", "en",
              "--output", str(tmp_path / "file" / "results.json")]
         )  # fmt: skip
     assert exit_info.value.code == 2

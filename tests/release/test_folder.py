@@ -207,5 +207,7 @@ def test_pipeline_without_candidates_says_how_to_give_them(tiny_prixlm):
     pipe = PrixLMLinkPrediction(model=model, tokenizer=tokenizer, device=-1)
     with pytest.raises(ValueError, match=r"no candidate entities for language 'en' \(stored: none"):
         pipe("Germany | currency", language="en")
-    with pytest.raises(ValueError, match=r"names no language.*cover none \(pass candidates=\)"):
+    with pytest.raises(
+        ValueError, match=r"names no language.*cover none \(build the pipeline with candidates=\)"
+    ):
         pipe("Germany | currency")

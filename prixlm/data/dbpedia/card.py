@@ -149,8 +149,8 @@ def dataset_card(
     The metadata is `card_data`'s (rendered by `huggingface_hub`, so `DatasetCard.load`
     reads it back); the body is `template` (`dataset_builders/prixlm_dbpedia/dataset_card.md`)
     with the usage of the configs this build has, the statistics per language, the split
-    protocol, the source and the citation. `path` is what the usage example loads: the
-    output folder as given (`prixlm.publish` puts the repo id there).
+    protocol, the source and the citation. `path` is what the usage example loads
+    (`prixlm.publish` puts the repo id in place of `PATH_OR_REPO`).
     """
     source = source or {}
     if license_id is None:
