@@ -357,7 +357,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from prixlm.similarity.study_docs import write_docs
 
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.similarity.study",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/similarity"))
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
