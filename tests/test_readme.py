@@ -4,8 +4,10 @@ They run, in order, against a tiny `make demo` output (`tests/demo_output.py`: t
 layout and steps, a tiny model): the README's `outputs/demo/` becomes that folder. A python
 block runs in one namespace shared by the document's blocks (a block that raises fails the
 test with the document's line in the traceback); each bash line runs as the command it is
-(`python -m X ...` as `runpy` would, in this process), and must not fail. `make` lines are
-left out (`make demo` is what the tiny output stands for, `make test` is this suite).
+(`python -m X ...` as `runpy` would, in this process), and must not fail. Lines that do not
+name `outputs/demo/` are recipes for data the user brings (DBpedia dumps, GPUs) and are left
+out, as are `make` lines (`make demo` is what the tiny output stands for, `make test` is
+this suite).
 
 Expected outputs are written `print(...)  # -> value` (or on the next comment line): each
 `# -> ` line is one printed line. On the tiny output only their number is checked (a tiny
@@ -77,10 +79,12 @@ def run_bash_line(command: str, root: Path, monkeypatch) -> None:
 
 
 def bash_commands(text: str) -> list[str]:
+    """The commands on the demo's outputs (those naming `outputs/demo/`); recipes for data a
+    user brings (DBpedia dumps, GPUs) are left out. Continuation lines are joined."""
     commands = []
     for _, code in blocks(text, "bash"):
-        for line in code.splitlines():
-            if line.strip() and not line.lstrip().startswith(("#", "make ")):
+        for line in code.replace("\\\n", " ").splitlines():
+            if DEMO_OUTPUT in line and not line.lstrip().startswith(("#", "make ")):
                 commands.append(line.strip())
     return commands
 
