@@ -42,7 +42,7 @@ bench: setup
 reproduce: setup
 	$(PY) -m prixlm.demo --output_dir outputs/reproduce --languages en,it,de,fr,fi,et,tr,hu,ja --max_steps 20000
 
-# Table 1 (issue 10): PyKEEN TransE/RotatE vs Prix-LM Single/All -> docs/results.md, results/table1.json
+# Table 1: PyKEEN TransE/RotatE vs Prix-LM Single/All -> docs/results.md, results/table1.json
 table1: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
 	$(PY) -m prixlm.experiments.table1 --profile full --work_dir outputs/table1
@@ -51,7 +51,7 @@ table1-quick: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
 	$(PY) -m prixlm.experiments.table1 --profile quick --work_dir outputs/table1-quick --results outputs/table1-quick/table1.json --docs outputs/table1-quick/results.md --chart outputs/table1-quick/table1.png
 
-# Issue 12: XEL, BLI, probing of the KB model vs the plain-text baseline -> docs/similarity.md, results/similarity.json
+# XEL, BLI, probing of the KB model vs the plain-text baseline -> docs/similarity.md, results/similarity.json
 similarity: setup
 	$(PY) -m prixlm.similarity.study --work_dir outputs/similarity
 

@@ -9,11 +9,11 @@ language's triples (`--variant single --languages de`).
 Run commands::
 
     # the embedded default: CLDR KB folder, tokenizer + small model from scratch
-    python train.py --dataset_dir outputs/demo/dataset --languages en,de,fr \
-        --output_dir outputs/demo/run --learning_rate 1e-3 --per_device_train_batch_size 64 \
+    python train.py --dataset outputs/demo/dataset --languages en,de,ja \
+        --output_dir outputs/demo/run_1500 --learning_rate 1e-3 --per_device_train_batch_size 64 \
         --gradient_accumulation_steps 1 --max_steps 1500 --save_steps 500
     # the paper: continue xlm-roberta-base on DBpedia (built with prixlm.data.dbpedia)
-    python train.py --base_model xlm-roberta-base --dataset_dir dbpedia-prixlm --languages all \
+    python train.py --base_model xlm-roberta-base --dataset dbpedia-prixlm --languages all \
         --output_dir runs/prixlm-all --bf16
     # data parallel on 2 CPU processes (this machine) or N GPUs; on CPUs use torchrun:
     # `accelerate launch --cpu --num_processes 2` starts ONE process in accelerate 1.15

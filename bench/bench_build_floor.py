@@ -6,7 +6,7 @@ Run::
         [--repeats 3] [--json results.json]
 
 The dumps are `bench_build_scale.py`'s synthetic ones (reused from `--work_dir`). They are
-parsed into record files once (`engine.convert_all`, `--threads` processes, timed), then
+parsed into record files once (`convert.convert_all`, `--threads` processes, timed), then
 each repeat runs, each in a new DuckDB connection with the build's settings (4 GB limit,
 `--threads` threads), on the same record files:
 
@@ -19,7 +19,7 @@ each repeat runs, each in a new DuckDB connection with the build's settings (4 G
 
 It prints the parse time, both SQL times (the least of the repeats) and their CPU times,
 and, as the last line, build/floor SQL wall time. Parse + floor is the least wall time
-that the issue-13 design (records, then DuckDB) can reach at this size on these cores.
+that this design (records, then DuckDB) can reach at this size on these cores.
 
 Also timed, once a repeat: **reading inside DuckDB**, the lower bound of any reader that
 DuckDB could replace ours with: each plain dump file's lines by `read_csv` (one column;
@@ -50,6 +50,7 @@ from bench_build_scale import dumps_for, parse_size  # noqa: E402
 
 from prixlm.atomic_output import atomic_file  # noqa: E402
 from prixlm.data.dbpedia import engine  # noqa: E402
+from prixlm.data.dbpedia.convert import convert_all  # noqa: E402
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions, select_languages  # noqa: E402
 from prixlm.data.dbpedia.output import write_shards  # noqa: E402
 from prixlm.data.dbpedia.schema import SplitSettings  # noqa: E402
@@ -150,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     index = DumpIndex.scan(dumps)
     languages = select_languages(index, None)
     jobs = engine._jobs(index, languages, None, None, work / "records")
-    parse_s, _ = timed(lambda: engine.convert_all(jobs, ReadOptions(), args.threads))
-    records = engine.record_files(jobs)
+    converted: list = []
+    parse_s, _ = timed(lambda: converted.extend(convert_all(jobs, ReadOptions(), args.threads)[0]))
+    records = engine.record_files(converted)
     options = engine.EngineOptions(threads=args.threads, memory_limit="4GB")
     times: dict[str, list[tuple[float, float]]] = {"floor": [], "build": [], "read": []}
     for _ in range(args.repeats):

@@ -1,4 +1,4 @@
-"""Generation: time per generated token with the KV cache vs without (issue 3).
+"""Generation: time per generated token with the KV cache vs without.
 
 Run::
 

@@ -1,4 +1,4 @@
-"""Training throughput: LM head on the labelled positions only vs on every position (issue 6).
+"""Training throughput: LM head on the labelled positions only vs on every position.
 
 Run::
 

@@ -8,13 +8,13 @@ Run::
 Input: the `.ttl` files of a synthetic dump folder (`bench/synthetic_dumps.py`), written to
 `--dump_dir` first if it holds none (default: `/tmp/prixlm_bench_records/dumps_<L>x<N>`);
 e.g. `--dump_dir /tmp/prixlm_build_scale/dumps_2x162338_seed0` reuses the scale benchmark's
-1M lines. Each file is converted as the build converts it (`prixlm.data.dbpedia.records.
+1M lines. Each file is converted as the build converts it (`prixlm.data.dbpedia.convert.
 convert`, its kind and language from its name, all the folder's languages built), in one
 process, `--repeats` times each way (best kept), alternating:
 
 - **row by row**: `convert(job, options, vectorised=False)` (`read_triples` and `_records`,
   the code before this benchmark's change);
-- **vectorised**: `convert(job, options)` (`records_fast`).
+- **vectorised**: `convert(job, options)` (`read_blocks`).
 
 Both must write the same records (`pq.read_table`) and return the same `ReadStats`
 (checked). The table gives per kind of file the lines, the seconds, µs per line and lines
@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synthetic_dumps import write_dumps  # noqa: E402
 
+from prixlm.data.dbpedia.convert import convert  # noqa: E402
 from prixlm.data.dbpedia.dumps import ReadOptions  # noqa: E402
-from prixlm.data.dbpedia.records import Job, convert  # noqa: E402
+from prixlm.data.dbpedia.read_rows import Job  # noqa: E402
 
 KINDS = {"labels": "labels", "mappingbased": "objects", "interlanguage": "links"}
 PATHS = {False: "row by row", True: "vectorised"}

@@ -1,6 +1,6 @@
 """Training speed on a quiet and on a shared machine, before and after prixlm's thread set-up.
 
-Issue 15: OpenMP threads spin while they wait, so one busy process on one of the cores made
+Why: OpenMP threads spin while they wait, so one busy process on one of the cores made
 the demo's training 10-20x slower. This runs the demo's training (`prixlm.demo`'s model and
 data: CLDR KB en/de/ja, hidden 192, 4 layers, batch 64; no checkpoint LP, no saves) for a
 fixed number of steps in four subprocesses with a clean environment:

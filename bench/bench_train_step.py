@@ -1,4 +1,4 @@
-"""Training step: `PrixLMForCausalKB` vs `transformers.XLMRobertaForCausalLM` (issue 3).
+"""Training step: `PrixLMForCausalKB` vs `transformers.XLMRobertaForCausalLM`.
 
 Run::
 

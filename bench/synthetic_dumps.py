@@ -1,4 +1,4 @@
-"""Synthetic DBpedia 2016-10 dumps of any size, for the scale benchmark (issue 13).
+"""Synthetic DBpedia 2016-10 dumps of any size, for the scale benchmark.
 
 Run::
 

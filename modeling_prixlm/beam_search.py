@@ -22,6 +22,17 @@ Fast path: many queries x beams per forward, left-padded prompts, a KV cache tha
 the beams (`Cache.reorder_cache`), the trie as flat tensors. Models run with
 `object_attention="bidirectional"` (no cache) are re-encoded in full at every step.
 
+Two loops compute the same ranking. On the CPU (`decode_batch`), the bookkeeping keeps only
+the open beams (ragged tensors: what a CPU does fastest). On an accelerator
+(`decode_batch_on_device`), everything stays on the model's device in fixed shapes: the trie
+is moved there once, each beam's children are a padded rectangle of its trie range, the K
+best open extensions come from a per-beam then a per-query top-k (ties broken as on the
+CPU), finished beams are kept as `-1` states, and whether any beam is still open, and a
+bound on the beams per query two steps on (the rows shrink to it), are read from pinned
+copies two steps late (`BeamBounds`: CUDA events), so the device always has work queued
+and nothing is read back synchronously inside the step loop; the completions are copied to
+the host once per batch.
+
 This is the one home of Algorithm 1: the package (`prixlm.predict_objects`) and the
 release folder's pipeline (`pipeline_prixlm.py`) both run it. `score_candidates` (the exact
 log-likelihood of *every* candidate, a full ranking) lives in the package.
@@ -39,8 +50,10 @@ import torch
 
 from .constrained_decoding import EntityTrie
 from .decoding_steps import (
+    BeamBounds,
     DecodingRows,
     Query,
+    best_children,
     encode_query,
     eval_mode,
     extend_rows,
@@ -49,6 +62,7 @@ from .decoding_steps import (
     model_device,
     prepare_inputs,
     run_rows,
+    smallest_k,
     uses_cache,
 )
 
@@ -101,6 +115,7 @@ def predict_objects(
     num_beams: int = 50,
     batch_size: int | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
+    device_resident: bool | None = None,
 ) -> list[RankedObjects]:
     """Algorithm 1 (official-release semantics, module docstring) for every query.
 
@@ -118,7 +133,11 @@ def predict_objects(
             `default_batch_size(num_beams, max_rows)`.
         max_rows: the row budget that sets the default `batch_size` (`max_rows // num_beams`
             queries, at least one). Logits take `max_rows x vocab x 4` bytes per step:
-            1 GB for 1,024 rows and XLM-R's 250k vocabulary; lower it on a small GPU.
+            1 GB for 1,024 rows and XLM-R's 250k vocabulary; lower it on a small GPU, raise
+            it on a large one (8,192 rows: 8 GB of logits, several times the queries/s).
+        device_resident: run the step loop on the model's device (`decode_batch_on_device`)
+            instead of keeping the bookkeeping on the CPU (`decode_batch`). Default: on
+            when the model is not on the CPU. Both give the same ranking.
     Returns:
         One `RankedObjects` per query: every completed candidate, by increasing loss.
     Raises:
@@ -131,14 +150,18 @@ def predict_objects(
     if num_beams < 1 or batch_size < 1:
         raise ValueError(f"num_beams={num_beams} and batch_size={batch_size} must be >= 1")
     prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
+    if device_resident is None:
+        device_resident = model_device(model).type != "cpu"
+    decode = decode_batch_on_device if device_resident else decode_batch
     results: list[RankedObjects] = []
     with eval_mode(model):
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
-            results.extend(decode_batch(model, tokenizer, batch, trie, num_beams))
+            results.extend(decode(model, tokenizer, batch, trie, num_beams))
     return results
 
 
+@torch.no_grad()
 def decode_batch(
     model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
 ) -> list[RankedObjects]:
@@ -176,6 +199,84 @@ def decode_batch(
     )
 
 
+@torch.no_grad()
+def decode_batch_on_device(
+    model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
+) -> list[RankedObjects]:
+    """`decode_batch` with the step loop on the model's device (module docstring).
+
+    Rows are `queries x beams` in fixed shapes (a finished beam stays as state -1, loss
+    `inf`); the K best extensions of a query are its beams' best open children, ordered by
+    (loss, beam, token) as `decode_batch` orders them. Inside the loop nothing is read back
+    synchronously: whether a beam is still open, and a bound on the beams per query two
+    steps on, come from pinned copies two steps late (`BeamBounds`: the host waits at most
+    for the step two behind, while the device has the next forwards queued). The rows
+    shrink to the bound (fewer finished beams carried along); the loop may run a step or
+    two past the end.
+    """
+    device, use_cache = model_device(model), uses_cache(model)
+    host_trie, trie = trie, trie.to(device)
+    widths = trie.max_children()
+    num_queries, eos = len(prompts), trie.eos_token_id
+    rows = DecodingRows(*left_pad(prompts, tokenizer.pad_token_id, device), None)
+    beams = 1  # rows per query
+    state = torch.zeros(num_queries, dtype=torch.long, device=device)
+    loss = torch.zeros(num_queries, dtype=torch.float64, device=device)
+    done_node, done_loss = [], []
+    known = BeamBounds(device)
+    grandchildren = trie.open_grandchildren()
+    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
+    for depth in range(trie.max_length):
+        normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)
+        done_node.append(trie.step(state, torch.full_like(state, eos)))
+        done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
+        bound = known.bound(depth)  # beams per query this step keeps, at most
+        k = num_beams if bound is None else min(num_beams, bound)
+        if widths[depth] == 0 or k == 0:
+            break
+        value, token, child = best_children(trie, state, loss, logits, normaliser, widths[depth], k)
+        pool = value.view(num_queries, -1)
+        pick = smallest_k(pool, min(k, pool.shape[1]))
+        per_beam = value.shape[1]
+        parent = (
+            torch.arange(num_queries, device=device)[:, None] * beams + pick // per_beam
+        ).view(-1)
+        loss = pool.gather(1, pick).view(-1)
+        token = token.view(num_queries, -1).gather(1, pick).view(-1)
+        child = child.view(num_queries, -1).gather(1, pick).view(-1)
+        state = torch.where(torch.isfinite(loss), child, -1)
+        beams = pick.shape[1]
+        known.record(depth, state, grandchildren, num_queries, num_beams)
+        if depth + 1 == trie.max_length or known.all_finished():
+            break
+        rows = extend_rows(rows, parent, token, copy_cache=False)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+        if known.all_finished():
+            break
+    query = torch.cat(
+        [
+            torch.arange(num_queries, device=device).repeat_interleave(n.numel() // num_queries)
+            for n in done_node
+        ]
+    )
+    return _rank_on_device(  # the batch's one copy to the host
+        trie,
+        host_trie,
+        tokenizer,
+        num_queries,
+        query,
+        torch.cat(done_node),
+        torch.cat(done_loss),
+    )
+
+
+def _completion_order(queries: torch.Tensor, nodes: torch.Tensor, losses: torch.Tensor):
+    """Indices that sort completions `(n,)` by (query, loss, node)."""
+    order = torch.sort(nodes, stable=True).indices
+    order = order[torch.sort(losses[order], stable=True).indices]
+    return order[torch.sort(queries[order], stable=True).indices]
+
+
 def _rank_completions(
     trie: EntityTrie,
     tokenizer: Any,
@@ -185,16 +286,49 @@ def _rank_completions(
     losses: torch.Tensor,
 ) -> list[RankedObjects]:
     """Group completions `(n,)` by query and sort each by (loss, node)."""
-    order = torch.sort(nodes, stable=True).indices
-    order = order[torch.sort(losses[order], stable=True).indices]
-    order = order[torch.sort(queries[order], stable=True).indices]
-    entities = trie.entity_of(nodes[order])
-    counts = torch.bincount(queries, minlength=num_queries).tolist()
+    order = _completion_order(queries, nodes, losses)
+    counts = torch.bincount(queries, minlength=num_queries)
+    return _results(trie, tokenizer, counts, trie.entity_of(nodes[order]), losses[order])
+
+
+def _rank_on_device(
+    trie: EntityTrie,
+    host_trie: EntityTrie,
+    tokenizer: Any,
+    num_queries: int,
+    queries: torch.Tensor,
+    nodes: torch.Tensor,
+    losses: torch.Tensor,
+) -> list[RankedObjects]:
+    """`_rank_completions` for device tensors, where `nodes` -1 is no completion: sorted on
+    the device, copied to the host in one transfer (query, entity, loss as float64)."""
+    queries = torch.where(nodes >= 0, queries, num_queries)  # a last group, dropped
+    order = _completion_order(queries, nodes, losses)
+    entities = trie.entity_of(nodes[order].clamp(min=0))
+    packed = torch.stack([queries[order].double(), entities.double(), losses[order]]).cpu()
+    kept = int((packed[0] < num_queries).sum())
+    counts = torch.bincount(packed[0, :kept].long(), minlength=num_queries)
+    return _results(host_trie, tokenizer, counts, packed[1, :kept].long(), packed[2, :kept])
+
+
+def _results(
+    trie: EntityTrie,
+    tokenizer: Any,
+    counts: torch.Tensor,
+    entities: torch.Tensor,
+    losses: torch.Tensor,
+) -> list[RankedObjects]:
+    """`RankedObjects` per query from its `counts` `(queries,)` consecutive completions."""
     results, start = [], 0
-    for count in counts:
-        ids = entities[start : start + count].tolist()
-        labels = [_label(trie, tokenizer, e) for e in ids]
-        results.append(RankedObjects(ids, labels, losses[order[start : start + count]].tolist()))
+    all_ids, all_losses = entities.tolist(), losses.tolist()
+    for count in counts.tolist():
+        ids = all_ids[start : start + count]
+        labels = (
+            [trie.labels[e] for e in ids]
+            if trie.labels is not None
+            else [_label(trie, tokenizer, e) for e in ids]
+        )
+        results.append(RankedObjects(ids, labels, all_losses[start : start + count]))
         start += count
     return results
 
@@ -209,6 +343,7 @@ __all__ = [
     "Query",
     "RankedObjects",
     "decode_batch",
+    "decode_batch_on_device",
     "default_batch_size",
     "encode_query",
     "predict_objects",

@@ -58,6 +58,12 @@ class PrixLMConfig(XLMRobertaConfig):
         object_token_id (`int`): id of `[O]`; its position marks where the object starts.
         end_of_object_token_id (`int`): id of `[EOS]`, the token that ends an object.
         language_token_ids (`dict[str, int]`): language code (`"en"`) -> id of its token (`[en]`).
+        vocab_padding_multiple (`int`): the embedding and output projection have
+            `padded_vocab_size` rows, `vocab_size` rounded up to this multiple (64: shapes the
+            GPU's matrix units like). The extra rows are never produced by the tokenizer and
+            their logits are masked out before the softmax, so no probability changes;
+            `logits` have `vocab_size` columns. 1 (the default, and any config saved without
+            the field): no padding.
         object_attention (`str`):
             - `"prefix_bidirectional"` (the paper, §2.2): every position up to and including
               `[O]` attends to the whole prefix `<s> ... [O]`; object positions attend causally.
@@ -77,6 +83,7 @@ class PrixLMConfig(XLMRobertaConfig):
         end_of_object_token_id: int | None = None,
         language_token_ids: dict[str, int] | None = None,
         object_attention: str = "prefix_bidirectional",
+        vocab_padding_multiple: int = 1,
         **kwargs,
     ) -> None:
         if object_attention not in OBJECT_ATTENTION_MODES:
@@ -91,6 +98,16 @@ class PrixLMConfig(XLMRobertaConfig):
         self.end_of_object_token_id = end_of_object_token_id
         self.language_token_ids = dict(language_token_ids or {})
         self.object_attention = object_attention
+        if int(vocab_padding_multiple) < 1:
+            raise ValueError(f"vocab_padding_multiple={vocab_padding_multiple}: expected >= 1")
+        self.vocab_padding_multiple = int(vocab_padding_multiple)
+
+    @property
+    def padded_vocab_size(self) -> int:
+        """Rows of the embedding and output projection: `vocab_size` rounded up to
+        `vocab_padding_multiple`."""
+        multiple = getattr(self, "vocab_padding_multiple", 1) or 1
+        return -(-self.vocab_size // multiple) * multiple
 
     @property
     def languages(self) -> list[str]:

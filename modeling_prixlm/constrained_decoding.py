@@ -67,6 +67,9 @@ class EntityTrie:
         if self.labels is not None and len(self.labels) != self.num_entities:
             raise ValueError(f"{len(self.labels)} labels for {self.num_entities} entities")
         self._representatives: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._max_children: list[int] | None = None
+        self._open_grandchildren: torch.Tensor | None = None
+        self._copies: dict[torch.device, EntityTrie] = {}
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -208,6 +211,62 @@ class EntityTrie:
         )
         return rows, self.edge_keys[edges] % self.stride, edges + 1
 
+    def child_ranges(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(batch,)` states -> `(first edge, number of children)`, each `(batch,)`.
+
+        The children of `states[i]` are the edges `first[i] <= e < first[i] + count[i]`
+        (nodes `e + 1`), tokens ascending; a dead state (-1) has none. No host sync.
+        """
+        states = states.long()
+        low = torch.searchsorted(self.edge_keys, states * self.stride)
+        high = torch.searchsorted(self.edge_keys, (states + 1) * self.stride)
+        return low, torch.where(states >= 0, high - low, torch.zeros_like(low))
+
+    def children_padded(
+        self, first: torch.Tensor, count: torch.Tensor, start: int, width: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Children `start .. start + width - 1` of each state, padded to a rectangle.
+
+        Args:
+            first, count: `child_ranges` of `(batch,)` states.
+        Returns:
+            `(token, child, valid)`, each `(batch, width)`: the `j`-th child's token and node
+            where `valid` (tokens ascending along a row); padding repeats a real edge. Fixed
+            shapes: no host sync, unlike `children`.
+        """
+        offsets = torch.arange(start, start + width, device=first.device)
+        valid = offsets[None, :] < count[:, None]
+        edges = (first[:, None] + offsets[None, :]).clamp(max=max(self.num_nodes - 2, 0))
+        return self.edge_keys[edges] % self.stride, edges + 1, valid
+
+    def max_children(self) -> list[int]:
+        """The most children of any node at each depth `0 .. max_length - 1` (host ints)."""
+        if self._max_children is None:
+            parents = (self.edge_keys // self.stride).cpu()
+            counts = torch.bincount(parents, minlength=self.num_nodes)
+            offsets = self.depth_offsets.cpu().tolist()
+            self._max_children = [
+                int(counts[offsets[d] : offsets[d + 1]].max()) for d in range(self.max_length)
+            ]
+        return self._max_children
+
+    def open_grandchildren(self) -> torch.Tensor:
+        """`(num_nodes,)` the grandchildren of each node that are not `[EOS]` (entities go on).
+
+        A bound the device-resident beam search reads two steps ahead: the beams two
+        steps after a set of beams are among these.
+        """
+        if self._open_grandchildren is None:
+            parents, tokens = self.parents_and_tokens()
+            parents, tokens = parents[1:].cpu(), tokens[1:].cpu()
+            open_children = torch.bincount(
+                parents[tokens != self.eos_token_id], minlength=self.num_nodes
+            )
+            grandchildren = torch.zeros(self.num_nodes, dtype=torch.long)
+            grandchildren.index_add_(0, parents, open_children[1:])
+            self._open_grandchildren = grandchildren.to(self.edge_keys.device)
+        return self._open_grandchildren
+
     def step(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """`(batch,)` states and tokens -> `(batch,)` child states, -1 where not allowed."""
         states, tokens = states.long(), tokens.long()
@@ -275,15 +334,30 @@ class EntityTrie:
         return None if self.labels is None else self.labels[entity]
 
     def to(self, device: torch.device | str) -> EntityTrie:
-        """The same trie with its tensors on `device` (e.g. the GPU that runs `generate`)."""
-        return EntityTrie(
-            self.edge_keys.to(device),
-            self.entity_nodes.to(device),
-            self.depth_offsets.to(device),
-            self.stride,
-            self.eos_token_id,
-            self.labels,
-        )
+        """The same trie with its tensors on `device` (e.g. the GPU that runs `generate`).
+
+        The copy is kept: moving the same trie to the same device again returns it (one
+        transfer per trie and device, however many batches are decoded).
+        """
+        device = torch.device(device)
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        if self.edge_keys.device == device:
+            return self
+        if device not in self._copies:
+            copy = EntityTrie(
+                self.edge_keys.to(device),
+                self.entity_nodes.to(device),
+                self.depth_offsets.to(device),
+                self.stride,
+                self.eos_token_id,
+                self.labels,
+            )
+            copy._max_children = self.max_children()
+            copy._open_grandchildren = self.open_grandchildren().to(device)
+            copy._representatives = tuple(t.to(device) for t in self._leaf_index())
+            self._copies[device] = copy
+        return self._copies[device]
 
     # ----------------------------------------------------------------- files
     def save(self, path: str) -> None:

@@ -6,8 +6,10 @@ duration of a decoding, and rows of growing sequences that carry a KV cache (lef
 prompts, 2D attention masks over past + new tokens, the cache index-selected when rows are
 re-parented).
 
-Public (`__all__`): what other modules use. The row helpers (`DecodingRows`, `run_rows`,
-`extend_rows`, ...) are the decoders' internals.
+Public (`__all__`): what other modules use. The row functions and classes (`DecodingRows`, `run_rows`,
+`extend_rows`, ...) are the decoders' internals, as are the device-resident beam search's
+steps (`best_children`: a padded rectangle of trie children and a stable top-k;
+`OpenBeamsPoll`: whether a beam is open, read without waiting for the device).
 
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
@@ -29,6 +31,7 @@ from .formatting import (
     encode_triple_prompt,
     special_token_ids,
 )
+from .modeling_prixlm import output_cache
 
 #: (subject, relation), (subject, subject_language, object_language) or a dataset row.
 Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
@@ -80,8 +83,17 @@ def prepare_inputs(
         pad = getattr(config, "pad_token_id", None)
         budget = max_positions - (pad + 1 if pad is not None else 0)
         longest_prompt = max(map(len, prompts))
-        fed = trie.entity_lengths() - 1 + longest_prompt
-        if int(fed.max()) > budget:
+        # trie.max_length: the longest entity, [EOS] included (no pass over the entities)
+        if trie.max_length - 1 + longest_prompt > budget:
+            fed = trie.entity_lengths() - 1 + longest_prompt
+            if int(fed.min()) > budget:  # even the shortest candidate: the query is too long
+                query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
+                shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
+                raise ValueError(
+                    f"query {shown} is {longest_prompt} tokens: with the shortest candidate it "
+                    f"needs {int(fed.min())} positions, but the model has {budget} "
+                    f"(max_position_embeddings={max_positions}); shorten the query"
+                )
             worst = int(fed.argmax())
             name = trie.label(worst) or f"#{worst}"
             raise ValueError(
@@ -157,7 +169,7 @@ def run_rows(
             logits_to_keep=1,
         )
         return out.logits[:, -1].float(), DecodingRows(
-            rows.input_ids, rows.attention_mask, out.cache
+            rows.input_ids, rows.attention_mask, output_cache(out)
         )
     out = model(
         input_ids=rows.input_ids,
@@ -194,4 +206,119 @@ def log_probs_at(logits: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor)
     return (logits[rows, tokens] - normaliser[rows]).double()
 
 
-__all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs"]
+#: Elements of one `(beams, children)` rectangle in `decode_batch_on_device` (wider nodes
+#: are taken in column chunks): 16M x (8 + 8 + 8 + 1) bytes.
+_CHILDREN_BUDGET = 1 << 24
+
+
+def smallest_k(values: torch.Tensor, k: int) -> torch.Tensor:
+    """Positions `(n, k)` of the `k` smallest of each row of `values` `(n, m)`, `k <= m`,
+    ordered by (value, position): a stable top-k (`torch.topk` alone breaks ties anyhow)."""
+    kth = values.topk(k, dim=1, largest=False, sorted=True).values[:, -1:]
+    less, ties = values < kth, values == kth
+    need = k - less.sum(1, keepdim=True)
+    take = less | (ties & (ties.cumsum(1) <= need))
+    positions = torch.arange(values.shape[1], device=values.device)
+    key = torch.where(take, positions, positions + values.shape[1])
+    chosen = key.topk(k, dim=1, largest=False, sorted=True).indices  # by position
+    return chosen.gather(1, torch.sort(values.gather(1, chosen), dim=1, stable=True).indices)
+
+
+def best_children(
+    trie: EntityTrie,
+    state: torch.Tensor,
+    loss: torch.Tensor,
+    logits: torch.Tensor,
+    normaliser: torch.Tensor,
+    width: int,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The `k` best open (not `[EOS]`) extensions of each beam: `(loss, token, child)`,
+    each `(beams, k)`, by (loss, token); `inf` losses where a beam has fewer.
+
+    Args:
+        state, loss: `(beams,)` trie nodes (-1: finished) and losses (`inf` if finished).
+        logits, normaliser: `(beams, vocab)` next-token logits and their `(beams, 1)`
+            logsumexp, so that `log p = logits - normaliser` (as `log_probs_at`).
+        width: the most children a node of this depth has.
+    """
+    first, count = trie.child_ranges(state)
+    chunk = max(k, _CHILDREN_BUDGET // max(1, state.numel()))
+    best = None
+    for start in range(0, width, chunk):
+        token, child, valid = trie.children_padded(first, count, start, min(chunk, width - start))
+        value = loss[:, None] - (logits.gather(1, token) - normaliser).double()
+        value = value.masked_fill(~valid | (token == trie.eos_token_id), float("inf"))
+        if best is not None:  # earlier chunks hold smaller tokens: they stay first on ties
+            value, token, child = (
+                torch.cat([b, x], 1) for b, x in zip(best, (value, token, child), strict=True)
+            )
+        pick = smallest_k(value, min(k, value.shape[1]))
+        best = (value.gather(1, pick), token.gather(1, pick), child.gather(1, pick))
+    assert best is not None
+    return best
+
+
+class BeamBounds:
+    """What the host learns about the beams without waiting for the device.
+
+    After each selection `record` computes, on the device, whether any beam is open and
+    a bound on the beams per query two selections later (`EntityTrie.open_grandchildren`,
+    summed per query, at most K). On a CUDA device both are copied to pinned memory behind
+    an event and read once the event has passed (`Event.query()`, which never blocks, or,
+    for the bound, a wait on a step two behind: see `bound`); elsewhere they are read at
+    once. No tensor is read back synchronously (`.item()`, `.cpu()`, `nonzero`).
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self.pending: list[tuple[int, Any, torch.Tensor]] = []
+        self.bounds: dict[int, int] = {}
+        self.finished = False
+
+    def record(
+        self, depth: int, state: torch.Tensor, grandchildren: torch.Tensor, queries: int, k: int
+    ) -> None:
+        """Beams `state` `(queries * beams,)` chosen by the selection of step `depth`."""
+        reach = torch.where(state >= 0, grandchildren[state.clamp(min=0)], 0)
+        values = torch.stack(
+            [(state >= 0).any().long(), reach.view(queries, -1).sum(1).clamp(max=k).max()]
+        )
+        if not self.cuda:
+            self._read(depth, values)
+            return
+        pinned = torch.empty(2, dtype=torch.long, pin_memory=True)
+        pinned.copy_(values, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self.pending.append((depth, event, pinned))
+
+    def _read(self, depth: int, values: torch.Tensor) -> None:
+        any_open, bound = values.tolist()
+        self.finished = self.finished or not any_open
+        self.bounds[depth + 2] = bound
+
+    def all_finished(self) -> bool:
+        """True once a step the device has passed had no open beam."""
+        while self.pending and self.pending[0][1].query():
+            depth, _, pinned = self.pending.pop(0)
+            self._read(depth, pinned)
+        return self.finished
+
+    def bound(self, depth: int) -> int | None:
+        """A bound on the beams per query chosen at step `depth` (None at steps 0 and 1).
+
+        On CUDA this waits, if need be, until the device has passed the selection of step
+        `depth - 2`: by then the forward of `depth - 1` and the selection and forward of
+        the step before are queued behind it, so the device never waits for the host; and
+        the host stays at most two steps ahead, so that it learns the end in time.
+        """
+        while self.pending and self.pending[0][0] <= depth - 2:
+            recorded, event, pinned = self.pending.pop(0)
+            event.synchronize()
+            self._read(recorded, pinned)
+        self.all_finished()
+        return self.bounds.get(depth)
+
+
+__all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs", "smallest_k"]

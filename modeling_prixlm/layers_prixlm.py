@@ -20,7 +20,7 @@ class PrixLMEmbeddings(nn.Module):
     def __init__(self, config: PrixLMConfig) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(
-            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+            config.padded_vocab_size, config.hidden_size, padding_idx=config.pad_token_id
         )
         self.position_embeddings = nn.Embedding(
             config.max_position_embeddings, config.hidden_size, padding_idx=config.pad_token_id
@@ -29,9 +29,23 @@ class PrixLMEmbeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
-        """`(batch, query)` ids and positions -> `(batch, query, hidden)`."""
-        if int(position_ids.max()) >= self.position_embeddings.num_embeddings:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        check_positions: bool = True,
+        max_position: int | None = None,
+    ) -> torch.Tensor:
+        """`(batch, query)` ids and positions -> `(batch, query, hidden)`.
+
+        `check_positions` reads the largest position on the host (a device sync): callers
+        whose inputs were validated already (the training collator) turn it off.
+        `max_position`: a bound on `position_ids` known without reading them; when it fits
+        the table, the check needs no read either.
+        """
+        table = self.position_embeddings.num_embeddings
+        fits = max_position is not None and max_position < table
+        if check_positions and not fits and int(position_ids.max()) >= table:
             raise ValueError(
                 f"sequence needs position {int(position_ids.max())} but max_position_embeddings is "
                 f"{self.position_embeddings.num_embeddings} (XLM-R positions start at padding_idx + 1)"
@@ -139,18 +153,38 @@ class PrixLMEncoder(nn.Module):
 
 
 class PrixLMLMHead(nn.Module):
-    """XLM-R's LM head: dense -> gelu -> layer norm -> vocabulary projection (+ bias)."""
+    """XLM-R's LM head: dense -> gelu -> layer norm -> vocabulary projection (+ bias).
+
+    The projection has `config.padded_vocab_size` rows; `vocab_size` is the real vocabulary
+    (columns from it on are padding: sliced off by `forward`, -inf in `padded_logits`).
+    """
 
     def __init__(self, config: PrixLMConfig) -> None:
         super().__init__()
+        self.vocab_size = config.vocab_size
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
-        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.decoder = nn.Linear(config.hidden_size, config.padded_vocab_size)
+        self.bias = nn.Parameter(torch.zeros(config.padded_vocab_size))
+
+    def padded_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """`(..., hidden)` -> `(..., padded_vocab)` logits, -inf on the padding columns.
+
+        For the loss: a softmax over them equals the softmax over the real vocabulary, and
+        the matrix product keeps the padded (GPU-friendly) width.
+        """
+        logits = self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
+        if logits.shape[-1] > self.vocab_size:
+            padding = torch.arange(logits.shape[-1], device=logits.device) >= self.vocab_size
+            logits = logits.masked_fill(padding, float("-inf"))
+        return logits
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        """`(..., hidden)` -> `(..., vocab)` logits."""
-        return self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
+        """`(..., hidden)` -> `(..., vocab)` logits (the real vocabulary's columns)."""
+        logits = self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
+        if logits.shape[-1] > self.vocab_size:
+            logits = logits[..., : self.vocab_size].contiguous()
+        return logits
 
 
 __all__ = ["PrixLMEmbeddings", "PrixLMEncoder", "PrixLMLMHead"]

@@ -16,6 +16,7 @@ Hub custom code: imports only torch, transformers and this folder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -27,8 +28,15 @@ from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, Mod
 from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
-from .masking_prixlm import build_attention_mask, xlmr_position_ids
+from .masking_prixlm import build_attention_mask, build_packed_attention_mask, xlmr_position_ids
 
+#: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
+#: before: training runs on older images too).
+_CACHE_FIELD = (
+    "cache"
+    if "cache" in CausalLMOutputWithCrossAttentions.__dataclass_fields__
+    else "past_key_values"
+)
 #: Pooling modes of `PrixLMForCausalKB.embed`.
 EMBEDDING_POOLING = ("mean", "first")
 AUTO_MAP = {
@@ -36,6 +44,11 @@ AUTO_MAP = {
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
     "AutoModelForCausalLM": "modeling_prixlm.PrixLMForCausalKB",
 }
+
+
+def output_cache(output: Any) -> Any:
+    """The KV cache of a causal-LM output, whatever transformers calls its field."""
+    return getattr(output, _CACHE_FIELD)
 
 
 @dataclass
@@ -91,6 +104,9 @@ class PrixLMModel(PrixLMPreTrainedModel):
         cache: Cache | None = None,
         use_cache: bool | None = None,
         object_attention: str | None = None,
+        position_ids: torch.LongTensor | None = None,
+        fact_ids: torch.LongTensor | None = None,
+        check_inputs: bool = True,
         **kwargs,
     ) -> PrixLMModelOutput:
         """Encode `input_ids` `(batch, query)`.
@@ -101,7 +117,15 @@ class PrixLMModel(PrixLMPreTrainedModel):
             cache: a `Cache` of earlier positions; `use_cache` creates one when none is given.
             object_attention: overrides `config.object_attention` for this call (e.g.
                 `"bidirectional"` to embed an entity name, which has no `[O]`).
+            position_ids: `(batch, query)` XLM-R positions; default: from `attention_mask`.
+            fact_ids: `(batch, query)` packed rows (several facts per row, no cache): each
+                token's fact index in its row, -1 for padding. Attention is block-diagonal
+                (`build_packed_attention_mask`); give `position_ids` restarting per fact.
+            check_inputs: validate on the host (every row has `[O]`, positions in range);
+                these reads sync with the device. The training collator validates its
+                batches and turns this off; it is off under `torch.compile` too.
         """
+        check_inputs = check_inputs and not torch.compiler.is_compiling()
         cache = cache if cache is not None else kwargs.get("past_key_values")
         mode = object_attention or self.config.object_attention
         use_cache = self.config.use_cache if use_cache is None else use_cache
@@ -126,11 +150,29 @@ class PrixLMModel(PrixLMPreTrainedModel):
                 f"attention_mask must be 2D (batch, past + query) = (*, {past_length + query_length}), "
                 f"got {tuple(attention_mask.shape)}"
             )
-        position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
-        mask = build_attention_mask(
-            input_ids, attention_mask, past_length, self.config.object_token_id, mode
+        bound = None
+        if position_ids is None:
+            position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
+            # positions are at most pad + the mask's width: no device read to check them
+            bound = self.config.pad_token_id + attention_mask.shape[1]
+        if fact_ids is not None:
+            if past_length:
+                raise ValueError("fact_ids (packed rows) cannot continue a KV cache")
+            mask = build_packed_attention_mask(
+                input_ids, fact_ids, self.config.object_token_id, mode
+            )
+        else:
+            mask = build_attention_mask(
+                input_ids,
+                attention_mask,
+                past_length,
+                self.config.object_token_id,
+                mode,
+                check_markers=check_inputs,
+            )
+        hidden = self.embeddings(
+            input_ids, position_ids, check_positions=check_inputs, max_position=bound
         )
-        hidden = self.embeddings(input_ids, position_ids)
         for layer in self.encoder.layer:
             hidden = layer(hidden, mask, cache)
         new_tokens = attention_mask[:, past_length:].to(hidden.dtype)[..., None]
@@ -168,6 +210,35 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head.decoder = value
 
+    def resize_token_embeddings(
+        self,
+        new_num_tokens: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        mean_resizing: bool = True,
+    ) -> nn.Embedding:
+        """Resize to `new_num_tokens` real tokens, in `padded_vocab_size` rows.
+
+        Rows are padded to `pad_to_multiple_of` (default `config.vocab_padding_multiple`);
+        unlike transformers' default, `config.vocab_size` stays the real vocabulary (the
+        padding rows are masked out of every softmax) and the multiple is kept in the config.
+        """
+        vocab = self.config.vocab_size if new_num_tokens is None else new_num_tokens
+        multiple = pad_to_multiple_of or self.config.vocab_padding_multiple
+        embeddings = super().resize_token_embeddings(
+            vocab, multiple if multiple > 1 else None, mean_resizing
+        )
+        rows = embeddings.weight.shape[0]
+        self.config.vocab_size = vocab
+        self.config.vocab_padding_multiple = multiple
+        self.lm_head.vocab_size = vocab
+        if self.lm_head.bias.shape[0] != rows:  # keep the tied bias the decoder's size
+            bias = self.lm_head.bias.data
+            new_bias = bias.new_zeros(rows)
+            new_bias[: min(rows, bias.shape[0])] = bias[:rows]
+            self.lm_head.bias = nn.Parameter(new_bias)
+            self.lm_head.decoder.bias = self.lm_head.bias
+        return embeddings
+
     def forward(
         self,
         input_ids: torch.LongTensor,
@@ -178,6 +249,8 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         object_logits_only: bool = False,
         logits_to_keep: int = 0,
         num_items_in_batch: int | torch.Tensor | None = None,
+        label_positions: torch.LongTensor | None = None,
+        label_targets: torch.LongTensor | None = None,
         **kwargs,
     ) -> CausalLMOutputWithCrossAttentions:
         """Next-token logits and, with `labels`, the loss over the object tokens and `[EOS]`.
@@ -192,6 +265,13 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             logits_to_keep: if > 0, logits for the last `logits_to_keep` positions only.
             num_items_in_batch: divide the summed loss by this instead of the label count
                 (gradient accumulation and data parallelism, as the Trainer passes it).
+            label_positions, label_targets: `(n,)` each, with `object_logits_only` (the
+                training collator's static-shape form of `labels`): the LM head runs on
+                `last_hidden_state.reshape(-1, hidden)[label_positions]` against
+                `label_targets` (-100: padding of `n` to a multiple of 64). No boolean
+                indexing, so no host sync and no data-dependent shape (`torch.compile`).
+            Other keyword arguments go to `PrixLMModel.forward` (`position_ids`,
+            `fact_ids` for packed rows, `check_inputs`).
         Returns:
             `CausalLMOutputWithCrossAttentions` with `loss`, `logits` `(batch, query, vocab)`
             (see `object_logits_only`), `cache` and `hidden_states` (the last layer).
@@ -205,22 +285,29 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         loss = None
         if labels is not None:
             targets = labels[:, 1:]
-            if object_logits_only:
+            if object_logits_only and label_positions is not None:
+                if label_targets is None:
+                    raise ValueError("label_positions needs label_targets")
+                selected = hidden.reshape(-1, hidden.shape[-1]).index_select(0, label_positions)
+                logits = self.lm_head.padded_logits(selected)
+                loss = self._loss(logits, label_targets, num_items_in_batch)
+            elif object_logits_only:
                 selected = targets != IGNORE_INDEX
-                logits = self.lm_head(hidden[:, :-1][selected])
+                logits = self.lm_head.padded_logits(hidden[:, :-1][selected])
                 loss = self._loss(logits, targets[selected], num_items_in_batch)
             else:
-                logits = self.lm_head(hidden)
+                logits = self.lm_head.padded_logits(hidden)
                 # Shift the labels, not the logits: `logits[:, :-1]` would copy the
                 # (batch, length, vocab) logits forward and scatter them back in backward.
                 shifted = F.pad(targets, (0, 1), value=IGNORE_INDEX)
                 loss = self._loss(
                     logits.reshape(-1, logits.shape[-1]), shifted.reshape(-1), num_items_in_batch
                 )
+            logits = logits[..., : self.config.vocab_size]
         else:
             logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
         return CausalLMOutputWithCrossAttentions(
-            loss=loss, logits=logits, cache=outputs.cache, hidden_states=(hidden,)
+            loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )
 
     @staticmethod
@@ -243,13 +330,15 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         name_or_path: str,
         languages: list[str],
         object_attention: str = "prefix_bidirectional",
+        vocab_padding_multiple: int = 64,
         **kwargs,
     ) -> tuple[PrixLMForCausalKB, object]:
         """Start Prix-LM from an XLM-R checkpoint (`xlm-roberta-base` or a local folder).
 
         Loads the encoder and LM head of `XLMRobertaForMaskedLM`, adds `[S] [P] [O] [EOS]`
         and one token per language to its tokenizer (released ids on the real one) and
-        resizes the embeddings. Returns `(model, tokenizer)`.
+        resizes the embeddings (to rows padded to `vocab_padding_multiple`; no probability
+        changes). Returns `(model, tokenizer)`.
         """
         from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForMaskedLM
 
@@ -266,6 +355,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             raise ValueError(
                 f"{name_or_path}: not an XLM-R checkpoint (missing {missing}, unexpected {unexpected})"
             )
+        model.config.vocab_padding_multiple = vocab_padding_multiple
         add_prixlm_tokens(tokenizer, languages, model)
         model.generation_config.eos_token_id = model.config.end_of_object_token_id
         model.generation_config.pad_token_id = model.config.pad_token_id

@@ -3,7 +3,7 @@
     from transformers import pipeline
     complete = pipeline(model="path/or/org-name", trust_remote_code=True)  # no task name needed
     complete("Germany | currency")                  # [{"object": "euro", "score": -0.3}, ...]
-    complete("Deutschland | Währung | de")           # the candidates of another language
+    complete("Deutschland | currency | de")         # the candidates of another language
     complete({"subject": "Germany", "relation": "currency", "language": "en"})
     complete({"subject": "Germany", "language": "en", "target_language": "de"})  # a link
     complete(["Germany | currency", "Japan | currency"], top_k=3, num_beams=10)  # one batch
@@ -14,6 +14,12 @@ Inputs (one, or a list decoded together):
 - `{"subject", "relation"[, "language"]}` (a triple query);
 - `{"subject", "language", "target_language"}` (a link query: the subject's name in
   `target_language`, prompt `[S] subject [P] [language] [target_language] [O]`).
+
+Relation names are those of the training data, in English in every language (`currency`,
+not `Währung`); `complete.relations` lists them per language (the folder's `relations.json`,
+`{"en": ["capital", "currency", ...], ...}`) and `complete.languages` the candidate
+languages. A query with a relation the folder does not list still gets answers (the model's
+guess for an unseen relation), with a `UserWarning` that lists the known relations.
 
 A query without a language uses the `language` parameter, else the folder's only language,
 else `en` if the folder has it. Output per query: the `top_k` best objects, each
@@ -28,12 +34,22 @@ Candidates: the entity labels per language in the folder's `candidates.json`
 built (it replaces the stored languages it names). A language's trie is built once, at its
 first query.
 
+Limits (a public endpoint's memory stays bounded; each breach is a `ValueError` naming the
+limit, raised before any decoding): at most `MAX_QUERIES` (256) queries per call,
+`MAX_QUERY_CHARS` (1,000) characters per query field, `num_beams` and `max_rows` at most
+`MAX_NUM_BEAMS` (500) and `MAX_ROWS` (4,096: the logits of a decoding step take
+`max_rows x vocabulary x 4` bytes). A query may not hold control characters, zero-width
+spaces (U+200B, U+2060, U+FEFF) or lone surrogates: they are not text of any entity.
+
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import unicodedata
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,6 +62,8 @@ from .decoding_steps import encode_query
 
 #: The file of the candidate labels per language, at the root of the release folder.
 CANDIDATES_FILE = "candidates.json"
+#: The file of the relation names per language, `{language: [names]}`, beside it.
+RELATIONS_FILE = "relations.json"
 SEPARATOR = "|"
 DEFAULT_TOP_K = 5
 #: K of Algorithm 1 (the paper's 50).
@@ -54,6 +72,13 @@ TRIPLE_KEYS = {"subject", "relation", "language"}
 LINK_KEYS = {"subject", "language", "target_language"}
 #: The call parameters (also the `parameters` of an Inference Endpoints request).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
+#: Limits of one call (module docstring).
+MAX_QUERIES = 256
+MAX_QUERY_CHARS = 1000
+MAX_NUM_BEAMS = 500
+MAX_ROWS = 4096
+#: Characters that are no entity's text: zero-width spaces (controls are checked by category).
+ZERO_WIDTH = {"\u200b", "\u2060", "\ufeff"}
 
 
 def default_language(languages: Sequence[str]) -> str | None:
@@ -62,6 +87,45 @@ def default_language(languages: Sequence[str]) -> str | None:
     if len(languages) == 1:
         return languages[0]
     return "en" if "en" in languages else None
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters (an error never echoes a huge input)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def check_text(name: str, text: str) -> None:
+    """`ValueError` for a query field longer than `MAX_QUERY_CHARS` or holding a lone
+    surrogate, a control character or a zero-width space (named with its position)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise ValueError(
+            f"input {name} {_shown(text)} has {len(text)} characters; at most "
+            f"{MAX_QUERY_CHARS} per query field"
+        )
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or char in ZERO_WIDTH:
+            what = {"Cc": "a control character", "Cs": "a lone surrogate"}.get(
+                category, "a zero-width space"
+            )
+            raise ValueError(
+                f"input {name} {_shown(text)} holds {what} (U+{ord(char):04X}) at position "
+                f"{position}: no entity's text does; remove it"
+            )
+
+
+def check_input(item: Any) -> None:
+    """The limits of one input (module docstring), checked before it is parsed."""
+    fields = item.items() if isinstance(item, Mapping) else [("query", item)]
+    if isinstance(item, Mapping) and len(item) > len(TRIPLE_KEYS | LINK_KEYS):
+        raise ValueError(f"input {_shown(item)} has {len(item)} keys; a query has at most 4")
+    if not isinstance(item, (str, Mapping)):
+        raise TypeError(f"input must be a string or a mapping, got {type(item).__name__}")
+    for key, value in fields:
+        if not isinstance(value, str):
+            raise ValueError(f"input {_shown(key)} must be a string, got {type(value).__name__}")
+        check_text(str(key)[:20], value)
 
 
 def parse_query(item: Any) -> dict[str, str | None]:
@@ -118,9 +182,28 @@ def read_candidates(path: str) -> dict[str, list[str]]:
     return data
 
 
-def _positive(name: str, value: Any) -> int:
+def read_relations(path: str) -> dict[str, list[str]]:
+    """`{language: [relation names]}` from a `relations.json` (the same shape as candidates)."""
+    return read_candidates(path)
+
+
+def unknown_relation_message(relation: str, language: str, known: Sequence[str]) -> str:
+    """The warning for a relation outside `known`: the close names first, then every name."""
+    close = difflib.get_close_matches(relation, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+    return (
+        f"relation {relation!r} is not one of the {len(known)} relations of language "
+        f"{language!r} this model was trained on; {hint}relation names are English in every "
+        f"language. The answers are a guess. Known relations ({RELATIONS_FILE}): "
+        + ", ".join(known)
+    )
+
+
+def _positive(name: str, value: Any, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected an integer >= 1")
+        raise ValueError(f"{name}={_shown(value)}: expected an integer >= 1")
+    if most is not None and value > most:
+        raise ValueError(f"{name}={value}: at most {most} (the pipeline's limit)")
     return value
 
 
@@ -142,26 +225,64 @@ class PrixLMLinkPrediction(Pipeline):
         self, *args: Any, candidates: Mapping[str, Sequence[str]] | None = None, **kwargs: Any
     ):
         super().__init__(*args, **kwargs)
+        self._check_tokenizer()
         self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
         self._labels: dict[str, list[str]] | None = None
+        self._relations: dict[str, list[str]] | None = None
         self._tries: dict[str, EntityTrie] = {}
 
+    def _check_tokenizer(self) -> None:
+        """`ValueError` if the tokenizer is not the model's: a folder without its
+        `tokenizer.json` gives a near-empty tokenizer, which `AutoTokenizer` accepts quietly."""
+        source = getattr(self.model, "name_or_path", "") or ""
+        config = self.model.config
+        subject = self.tokenizer.convert_tokens_to_ids("[S]")
+        if subject == getattr(config, "subject_token_id", subject):
+            return
+        missing = source and (
+            cached_file(source, "tokenizer.json", _raise_exceptions_for_missing_entries=False)
+            is None
+        )
+        reason = (
+            f"{source!r} has no tokenizer.json (the model's trained tokenizer): copy it from "
+            "the folder the model was released in"
+            if missing
+            else f"its [S] token is {subject}, the model's {config.subject_token_id}"
+        )
+        raise ValueError(
+            f"the tokenizer ({len(self.tokenizer)} tokens) is not the model's "
+            f"({config.vocab_size} tokens): {reason}"
+        )
+
     # ------------------------------------------------------------------ candidates
+    def _stored_file(self, name: str) -> str | None:
+        """The local path of the folder's (or Hub repo's) file `name`; None if it has none."""
+        source = getattr(self.model, "name_or_path", "") or ""
+        if not source:
+            return None
+        return cached_file(source, name, _raise_exceptions_for_missing_entries=False)
+
     @property
     def candidate_labels(self) -> dict[str, list[str]]:
         """`{language: [labels]}`: the folder's `candidates.json` (if any) and `candidates=`."""
         if self._labels is None:
-            stored = {}
-            source = getattr(self.model, "name_or_path", "") or ""
-            path = (
-                cached_file(source, CANDIDATES_FILE, _raise_exceptions_for_missing_entries=False)
-                if source
-                else None
-            )
-            if path is not None:
-                stored = read_candidates(path)
+            path = self._stored_file(CANDIDATES_FILE)
+            stored = read_candidates(path) if path is not None else {}
             self._labels = {**stored, **self._given}
         return self._labels
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages that have candidates (the folder's and `candidates=`), sorted."""
+        return sorted(self.candidate_labels)
+
+    @property
+    def relations(self) -> dict[str, list[str]]:
+        """`{language: [relation names]}` of the folder's `relations.json` ({} if it has none)."""
+        if self._relations is None:
+            path = self._stored_file(RELATIONS_FILE)
+            self._relations = read_relations(path) if path is not None else {}
+        return self._relations
 
     def trie(self, language: str) -> EntityTrie:
         """The candidates' trie of `language` (built at its first use)."""
@@ -172,7 +293,8 @@ class PrixLMLinkPrediction(Pipeline):
                 raise ValueError(
                     f"no candidate entities for language {language!r} (stored: {stored}; "
                     f"{CANDIDATES_FILE} of {getattr(self.model, 'name_or_path', '?')!r}): "
-                    "pass candidates={language: [labels]} to the pipeline"
+                    "build the pipeline with them: pipeline(model=..., trust_remote_code=True, "
+                    "candidates={language: [labels]})"
                 )
             self._tries[language] = EntityTrie.from_labels(self.tokenizer, labels)
         return self._tries[language]
@@ -189,9 +311,9 @@ class PrixLMLinkPrediction(Pipeline):
         if language is not None:
             preprocess["language"] = language
         if num_beams is not None:
-            forward["num_beams"] = _positive("num_beams", num_beams)
+            forward["num_beams"] = _positive("num_beams", num_beams, MAX_NUM_BEAMS)
         if max_rows is not None:
-            forward["max_rows"] = _positive("max_rows", max_rows)
+            forward["max_rows"] = _positive("max_rows", max_rows, MAX_ROWS)
         if top_k is not None:
             postprocess["top_k"] = _positive("top_k", top_k)
         return preprocess, forward, postprocess
@@ -201,12 +323,13 @@ class PrixLMLinkPrediction(Pipeline):
 
         Everything that can fail is checked here, before any decoding (ValueError).
         """
+        check_input(inputs)
         query = parse_query(inputs)
         source = query["language"] or language or default_language(sorted(self.candidate_labels))
         if source is None:
             raise ValueError(
                 f"input {inputs!r} names no language and the candidates cover "
-                f"{', '.join(sorted(self.candidate_labels)) or 'none (pass candidates=)'}: "
+                f"{', '.join(sorted(self.candidate_labels)) or 'none (build the pipeline with candidates=)'}: "
                 "add ' | <language>' or pass language="
             )
         if query["target_language"] is not None:
@@ -214,6 +337,11 @@ class PrixLMLinkPrediction(Pipeline):
             target = query["target_language"]
         else:
             key, target = (query["subject"], query["relation"]), source
+            known = self.relations.get(source)
+            if known and query["relation"] not in known:
+                warnings.warn(
+                    unknown_relation_message(query["relation"], source, known), stacklevel=2
+                )
         self.trie(target)  # unknown candidate language: ValueError now
         encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
         return {"queries": [key], "languages": [target]}
@@ -260,6 +388,10 @@ class PrixLMLinkPrediction(Pipeline):
             return super().__call__(inputs, **kwargs)
         if not inputs:
             raise ValueError("no inputs: pass a query or a non-empty list of queries")
+        if len(inputs) > MAX_QUERIES:
+            raise ValueError(
+                f"{len(inputs)} queries in one call; at most {MAX_QUERIES}: split the list"
+            )
         preprocess, forward, postprocess = self._sanitize_parameters(**kwargs)
         preprocess = {**self._preprocess_params, **preprocess}
         forward = {**self._forward_params, **forward}
@@ -275,9 +407,17 @@ class PrixLMLinkPrediction(Pipeline):
 
 __all__ = [
     "CANDIDATES_FILE",
+    "MAX_NUM_BEAMS",
+    "MAX_QUERIES",
+    "MAX_QUERY_CHARS",
+    "MAX_ROWS",
     "PARAMETERS",
+    "RELATIONS_FILE",
     "PrixLMLinkPrediction",
+    "check_input",
     "default_language",
     "parse_query",
     "read_candidates",
+    "read_relations",
+    "unknown_relation_message",
 ]

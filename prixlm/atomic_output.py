@@ -3,12 +3,17 @@
 One convention for every writer (dataset build, CLDR export, checkpoints, release folders,
 converted checkpoints):
 
-- the work happens in a hidden sibling `.<name>.partial` (a folder, or a file);
+- one writer at a time: `writer_lock(final)` (taken by `atomic_folder`, held by a build or a
+  training for its whole run) fails at once with `OutputLockedError` naming the process that
+  writes `final`;
+- the work happens in a hidden sibling `.<name>.<host>-<pid>.partial` (a folder, or a file),
+  unique to the writer (`partial_path`);
 - when it is complete, an existing `<name>` is moved aside to `.<name>.old`, the partial is
   renamed to `<name>`, and the old one is removed;
-- a killed writer leaves at most `.<name>.partial` (removed by the next writer of `<name>`)
-  or, killed between the two renames, `.<name>.old` without `<name>` (renamed back by the next
-  writer before it starts). Nothing incomplete ever carries the final name.
+- a killed writer leaves at most its `.<name>.<host>-<pid>.partial` (removed by the next
+  writer of `<name>` once that process is gone: never a live writer's) or, killed between the
+  two renames, `.<name>.old` without `<name>` (renamed back by the next writer before it
+  starts). Nothing incomplete ever carries the final name.
 
 `carry_over` keeps entries of an existing folder that the writer does not produce (a `.git`
 folder, a user's extra files): they are hard-linked (copied where links are impossible) into
@@ -17,20 +22,112 @@ the new folder before the swap, so they exist under the final name at every mome
 
 from __future__ import annotations
 
+import glob
+import hashlib
+import json
 import os
+import re
 import shutil
+import socket
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from prixlm.cli import UsageError
 
 PARTIAL_SUFFIX = ".partial"
 OLD_SUFFIX = ".old"
 
 
-def partial_path(final: str | Path) -> Path:
-    """The staging path of `final`: `.<name>.partial` beside it."""
+class OutputLockedError(UsageError):
+    """Another process writes the same output (`writer_lock`); the message names it."""
+
+
+def _writer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def partial_path(final: str | Path, shared: bool = False) -> Path:
+    """The staging path of `final`: `.<name>.<host>-<pid>.partial` beside it, this process's
+    own; `shared`: `.<name>.partial`, for a writer of several processes (data-parallel
+    training) that holds `writer_lock` of the folder around it."""
     final = Path(final)
-    return final.with_name(f".{final.name}{PARTIAL_SUFFIX}")
+    writer = "" if shared else f".{_writer()}"
+    return final.with_name(f".{final.name}{writer}{PARTIAL_SUFFIX}")
+
+
+def process_running(host: str, pid: int) -> bool:
+    """Whether process `pid` of `host` may still run: True for another host (unknowable)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        pass
+    return True
+
+
+def _lock_files(final: Path) -> tuple[Path, Path]:
+    """The lock file of `final` and the file naming its holder: in the system's temporary
+    folder (one per user), so that no file is left beside the output."""
+    folder = Path(tempfile.gettempdir()) / f"prixlm-locks-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    key = hashlib.sha256(str(final).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return folder / f"{key}.lock", folder / f"{key}.json"
+
+
+_held: dict[Path, int] = {}  # the outputs this process holds the lock of: how many times
+
+
+@contextmanager
+def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
+    """Hold the one-writer lock of `final` (a file lock, released when the process ends in
+    any way); re-entrant within the process.
+
+    Raises:
+        OutputLockedError: another process holds it; the message names its PID and command.
+    """
+    final = Path(final).resolve()
+    if final in _held:
+        _held[final] += 1
+        try:
+            yield
+        finally:
+            _held[final] -= 1
+        return
+    lock_file, owner_file = _lock_files(final)
+    lock = FileLock(lock_file)
+    try:
+        lock.acquire(timeout=0)  # one attempt
+    except Timeout:
+        raise OutputLockedError(
+            f"{argument} {final}: {_holder(owner_file)} is writing it; wait until it ends, "
+            f"or choose another {argument}"
+        ) from None
+    try:
+        owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv}
+        owner_file.write_text(json.dumps(owner), encoding="utf-8")
+        _held[final] = 1
+        yield
+    finally:
+        _held.pop(final, None)
+        owner_file.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(owner_file: Path) -> str:
+    try:
+        owner = json.loads(owner_file.read_text(encoding="utf-8"))
+        command = " ".join(owner["command"])[:200]
+        return f"process {owner['pid']} on {owner['host']} ({command})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
 
 
 def _old_path(final: Path) -> Path:
@@ -57,12 +154,23 @@ def check_parent(final: str | Path, argument: str = "output") -> Path:
 
 
 def recover_interrupted(final: str | Path) -> None:
-    """Undo what a writer killed mid-way left beside `final` (see the module doc)."""
+    """Undo what a writer killed mid-way left beside `final` (see the module doc): the
+    staging of writers that no longer run (and of this process), the shared staging, a
+    folder moved aside. Call it holding `writer_lock(final)`."""
     final = Path(final)
     old = _old_path(final)
     if old.exists() and not final.exists():
         old.rename(final)
-    for leftover in (partial_path(final), old):
+    leftovers = [partial_path(final, shared=True), old]
+    writers = re.compile(rf"\.{re.escape(final.name)}\.(.+)-(\d+){re.escape(PARTIAL_SUFFIX)}")
+    for entry in final.parent.glob(f".{glob.escape(final.name)}.*{PARTIAL_SUFFIX}"):
+        found = writers.fullmatch(entry.name)
+        if found is None:
+            continue
+        host, pid = found.group(1), int(found.group(2))
+        if (host, pid) == (socket.gethostname(), os.getpid()) or not process_running(host, pid):
+            leftovers.append(entry)
+    for leftover in leftovers:
         if leftover.exists() or leftover.is_symlink():
             _remove(leftover)
 
@@ -115,26 +223,31 @@ def atomic_folder(
     carry_over: Callable[[Path], bool] | None = None,
     argument: str = "output",
 ) -> Iterator[Path]:
-    """Yield an empty `.<name>.partial` folder that becomes `final` when the block succeeds.
+    """Yield an empty staging folder (`partial_path`) that becomes `final` when the block
+    succeeds, holding `writer_lock(final)` throughout (`OutputLockedError` if another process
+    writes `final`).
 
     On an exception the partial folder is removed and `final` is left as it was. `argument`
     names the path in errors (e.g. `--output_dir`).
     """
     final = check_parent(final, argument)
-    recover_interrupted(final)
-    staging = partial_path(final)
-    staging.mkdir()
-    try:
-        yield staging
-        publish(staging, final, carry_over)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with writer_lock(final, argument):
+        recover_interrupted(final)
+        staging = partial_path(final)
+        staging.mkdir()
+        try:
+            yield staging
+            publish(staging, final, carry_over)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
 
 @contextmanager
 def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
-    """Yield the path `.<name>.partial` to write; it replaces `final` when the block succeeds."""
+    """Yield this writer's staging path (`partial_path`) to write; it replaces `final` when
+    the block succeeds. Files are replaced in one rename, so concurrent writers of one file
+    never mix: the last to finish wins (no lock is taken)."""
     final = check_parent(final, argument)
     recover_interrupted(final)
     staging = partial_path(final)
@@ -147,11 +260,14 @@ def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
 
 
 __all__ = [
+    "OutputLockedError",
     "PARTIAL_SUFFIX",
     "atomic_file",
     "atomic_folder",
     "check_parent",
     "partial_path",
+    "process_running",
     "publish",
     "recover_interrupted",
+    "writer_lock",
 ]

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 # errno values that mean "the disk (or a quota, or a file-size limit) is full"
@@ -43,13 +44,57 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
+def renamed_options(argv: Sequence[str] | None, renames: Mapping[str, str]) -> list[str]:
+    """`argv` (default `sys.argv[1:]`) with each old option spelling replaced by its new one.
+
+    Each old spelling used prints `warning: --old is deprecated: use --new` on stderr; old
+    spellings are accepted for one release (the vocabulary is the README's table).
+    `--old value` and `--old=value` are both renamed.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    renamed = []
+    for item in argv:
+        name, equals, value = item.partition("=")
+        if name in renames:
+            print(
+                f"warning: {name} is deprecated: use {renames[name]} (the old spelling is "
+                "accepted until the next release)",
+                file=sys.stderr,
+            )
+            item = renames[name] + equals + value
+        renamed.append(item)
+    return renamed
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """`--device` as every command line has it (None: cuda if a GPU is visible, else cpu;
+    `prixlm.model_loading.default_device`)."""
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="torch device: cpu, cuda, cuda:1, ... (default: cuda if a GPU is visible, else cpu)",
+    )
+
+
 def describe_os_error(error: OSError) -> str:
-    """One line for an I/O error: what happened and to which path."""
+    """One line for an I/O error: the path, what happened, and for a full disk what to do.
+
+    A full disk, quota or file-size limit (`ENOSPC`, `EDQUOT`, `EFBIG`) says so whatever
+    the library's wording; a message of the raiser's own (not the system's text for the
+    errno) is kept after it.
+    """
     path = error.filename or ""
+    if error.filename2:
+        path = f"{path} -> {error.filename2}"
+    reason = error.strerror or str(error)
     if error.errno in _DISK_FULL:
         what = "no space left on the device (or a file-size limit reached)"
+        if error.strerror and error.strerror != os.strerror(error.errno):
+            what += f": {error.strerror}"
+        else:
+            what += "; free space there or choose another folder"
     else:
-        what = error.strerror or str(error)
+        what = reason
     return f"{path}: {what}" if path else what
 
 
@@ -77,4 +122,11 @@ def _fail(message: str, cause: BaseException) -> None:
     raise SystemExit(2) from cause
 
 
-__all__ = ["DefaultsHelpFormatter", "UsageError", "describe_os_error", "user_errors"]
+__all__ = [
+    "DefaultsHelpFormatter",
+    "UsageError",
+    "add_device_argument",
+    "describe_os_error",
+    "renamed_options",
+    "user_errors",
+]

@@ -1,4 +1,4 @@
-"""Propose facts for a thin language from what other languages hold (issue 10, item 6).
+"""Propose facts for a thin language from what other languages hold.
 
 Run::
 
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from prixlm.atomic_output import check_parent
-from prixlm.cli import UsageError, user_errors
+from prixlm.cli import DefaultsHelpFormatter, UsageError, add_device_argument, user_errors
 from prixlm.completion.loading import (
     CompletionInputError,
     load_completion_kb,
@@ -42,7 +42,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m prixlm.complete",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="model folder (or Hub id)")
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
@@ -56,7 +56,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num_beams", type=int, default=50)
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
-    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    add_device_argument(parser)
     parser.add_argument("--no_progress", action="store_true")
     return parser.parse_args(argv)
 

@@ -4,7 +4,8 @@
 2. build the Hub-format dataset (Parquet + card; per-fact splits, inverse filter);
 3. train a tokenizer and a small Prix-LM ("All": triples + links) with the Trainer,
    evaluating link prediction at every checkpoint (the paper's Fig. 2 as a PNG);
-4. link prediction on the test split (filtered hits@1/3/10 and MRR per language);
+4. link prediction on the test split (filtered hits@1/3/10 and MRR per language), kept in
+   the release folder and shown on its model card;
 5. reload the saved folder through `AutoModelForCausalLM` and complete a few facts.
 
     python -m prixlm.demo --output_dir outputs/demo [--languages en,de,ja] [--max_steps 1000]
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import DefaultsHelpFormatter, user_errors
 
 DEFAULT_LANGUAGES = "en,de,ja"
 
@@ -47,7 +49,7 @@ def complete_examples(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.demo", description=__doc__, formatter_class=DefaultsHelpFormatter
     )
     parser.add_argument("--output_dir", type=Path, default=Path("outputs/demo"))
     parser.add_argument(
@@ -66,6 +68,12 @@ def main(argv: list[str] | None = None) -> None:
         "--test_queries", type=int, default=0, help="limit test queries per language (0: all)"
     )
     args = parser.parse_args(argv)
+    with user_errors(ValueError):
+        run_demo(args)
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    """Every step of the demo (module docstring), printing as it goes."""
     started = time.time()
     languages = [code.strip() for code in args.languages.split(",")]
     output = args.output_dir
@@ -128,6 +136,15 @@ def main(argv: list[str] | None = None) -> None:
     }
     with atomic_file(output / "link_prediction_test.json") as staging:
         staging.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    from prixlm.release.model_card import write_model_card
+
+    write_model_card(  # the test results on the release folder's card (kept in the folder)
+        release,
+        evaluations=[report],
+        languages=languages,
+        model_name="prixlm-demo",
+        curve=run_dir / "lp_curve.png",
+    )
 
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
     from prixlm.link_prediction.evaluation import candidate_labels

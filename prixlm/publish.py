@@ -1,6 +1,7 @@
 """Publish a finished release folder or dataset folder to the Hugging Face Hub: the one upload path.
 
-    python -m prixlm.publish DIR REPO_ID [--private] [--revision BRANCH] [--commit_message TEXT] [--dry_run]
+    python -m prixlm.publish DIR REPO_ID [--dataset_id ORG/NAME] [--private] [--revision BRANCH]
+        [--commit_message TEXT] [--dry_run] [--keep_card]
 
 `DIR` is either a model release folder (`config.json`, `model.safetensors`, the card
 `README.md`: what `train.py` writes to `<output_dir>/model` and `convert_official` writes) or
@@ -12,6 +13,13 @@ without a card. The repo is created if needed (`create_repo(exist_ok=True)`), th
 is sent with `HfApi.upload_folder`, leaving out `IGNORE_PATTERNS`: hidden entries (`.git`,
 staging folders, caches), checkpoints, optimizer/scheduler/RNG state, and every pickle
 (`*.bin`, `*.pkl`, `*.pt`, `*.pth`: weights go as safetensors only).
+
+A model folder's card (rendered by `prixlm.release.model_card`) is rendered again for the
+repo it goes to: title and usage snippet name `REPO_ID`, `datasets:` names `--dataset_id`
+(the Hub id of the dataset, e.g. published with this command), and every kept evaluation
+(`evaluation_results.json`) is on it. Anything the card still lacks (no Hub dataset, no
+test-split results) is printed as a warning with the command that adds it, also by
+`--dry_run`, which writes nothing. `--keep_card` uploads the card as it is (your own).
 
 `train.py --push_to_hub` calls `publish_folder` on the release folder once it is complete
 (the Trainer itself never pushes). Authentication is huggingface_hub's (`hf auth login` or
@@ -31,7 +39,8 @@ from pathlib import Path
 from huggingface_hub import DatasetCard, HfApi, ModelCard
 from huggingface_hub.utils import filter_repo_objects
 
-from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
+from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX, atomic_file
+from prixlm.cli import DefaultsHelpFormatter, UsageError, user_errors
 
 CARD = "README.md"
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -126,6 +135,63 @@ def check_release(folder: str | Path) -> Release:
     return Release(folder, repo_type, files)
 
 
+def card_warnings(card: ModelCard) -> list[str]:
+    """What a rendered Prix-LM card still lacks, each with the command that adds it."""
+    warnings = []
+    if not card.data.datasets:
+        warnings.append(
+            "the card names no Hub dataset: pass --dataset_id ORG/NAME (publish the dataset "
+            "folder first: python -m prixlm.publish DATASET_DIR ORG/NAME)"
+        )
+    if not any(result.dataset_split == "test" for result in card.data.eval_results or []):
+        warnings.append(
+            "the card has no test-split results: python -m prixlm.link_prediction.evaluate_lp "
+            "--model DIR --dataset DATASET --split test --output test.json, then "
+            "python -m prixlm.release.model_card DIR --evaluation test.json"
+        )
+    return warnings
+
+
+def refresh_model_card(
+    folder: str | Path, repo_id: str, dataset_id: str | None = None, write: bool = True
+) -> tuple[ModelCard | None, list[str]]:
+    """Render a model folder's Prix-LM card again for `repo_id` (and `dataset_id`).
+
+    The card's own YAML gives what the folder cannot (base model, languages, widget, Hub
+    datasets). A card that is not ours (no `prix-lm` tag) is left as it is: `(None, [])`.
+    `write=False` renders without writing (a dry run). Returns the card and its warnings.
+    """
+    from prixlm.release.model_card import card_options, render_model_card, write_model_card
+
+    folder = Path(folder)
+    if not card_options(folder) or not (folder / "config.json").is_file():
+        return None, []
+    options = {"repo_id": repo_id, "model_name": repo_id.split("/")[-1], "dataset_id": dataset_id}
+    if write:
+        card = write_model_card(folder, **options)
+    else:
+        curve = "lp_curve.png" if (folder / "lp_curve.png").is_file() else None
+        given = {k: v for k, v in options.items() if v is not None}
+        card = render_model_card(folder, curve=curve, **{**card_options(folder), **given})
+    return card, card_warnings(card)
+
+
+#: What the build's dataset card loads in its usage example until it is published.
+DATASET_PLACEHOLDER = "PATH_OR_REPO"
+
+
+def refresh_dataset_card(folder: str | Path, repo_id: str, write: bool = True) -> str:
+    """The dataset card's usage examples load `repo_id` (not the build's placeholder)."""
+    path = Path(folder) / CARD
+    text = path.read_text(encoding="utf-8")
+    if f'load_dataset("{DATASET_PLACEHOLDER}"' in text:
+        text = text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')
+        if write:
+            with atomic_file(path, argument="DIR") as staging:
+                staging.write_text(text, encoding="utf-8")
+    return text
+
+
 def publish_folder(
     folder: str | Path,
     repo_id: str,
@@ -135,6 +201,8 @@ def publish_folder(
     commit_message: str | None = None,
     token: str | None = None,
     api: HfApi | None = None,
+    dataset_id: str | None = None,
+    refresh_card: bool = True,
 ) -> str:
     """Create `repo_id` if needed and upload the release or dataset `folder` to it.
 
@@ -145,10 +213,16 @@ def publish_folder(
         revision: branch to commit to (created from main if missing); default main.
         commit_message: default `"Upload Prix-LM <model|dataset> from <folder name>"`.
         token: default: huggingface_hub's saved token or `HF_TOKEN`.
+        dataset_id: Hub id of the training dataset, for a model card's `datasets:`.
+        refresh_card: render a model folder's Prix-LM card again for `repo_id` first.
     Returns:
         The URL of the commit.
     """
     release = check_release(folder)
+    if refresh_card and release.repo_type == "model":
+        refresh_model_card(release.folder, repo_id, dataset_id)
+    elif refresh_card:
+        refresh_dataset_card(release.folder, repo_id)
     api = api or HfApi(token=token)
     url = api.create_repo(repo_id, repo_type=release.repo_type, private=private, exist_ok=True)
     if revision:
@@ -169,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m prixlm.publish",
         description="Upload a release folder (model) or a dataset folder to the Hub.",
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument(
         "folder", metavar="DIR", help="release folder, dataset folder or (--space) Space folder"
@@ -178,24 +253,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--space", action="store_true", help="DIR is the Gradio Space folder (space/)"
     )
     parser.add_argument("--model_id", default=None, help="--space: the model repo it serves")
-    parser.add_argument("--dataset_id", default=None, help="--space: the dataset repo it names")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--revision", default=None, help="branch to commit to (default main)")
     parser.add_argument("--commit_message", default=None)
-    parser.add_argument("--dry_run", action="store_true", help="list the files, send nothing")
+    parser.add_argument(
+        "--dataset_id",
+        default=None,
+        help="Hub id of the training dataset (the model card; --space: the dataset it names)",
+    )
+    parser.add_argument(
+        "--dry_run", action="store_true", help="list the files and the card, write and send nothing"
+    )
+    parser.add_argument(
+        "--keep_card", action="store_true", help="upload the card as it is (not rendered again)"
+    )
     args = parser.parse_args(argv)
     if args.space:
         from prixlm.publish_space import space_main
 
         return space_main(parser, args)
-    try:
+    with user_errors(NotAReleaseError):
         release = check_release(args.folder)
-    except NotAReleaseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        card, warnings = None, []
+        if release.repo_type == "dataset" and not args.keep_card:
+            refresh_dataset_card(release.folder, args.repo_id, write=not args.dry_run)
+        if release.repo_type == "model" and not args.keep_card:
+            try:
+                card, warnings = refresh_model_card(
+                    release.folder, args.repo_id, args.dataset_id, write=not args.dry_run
+                )
+            except ValueError as error:
+                raise UsageError(f"DIR {release.folder}: {error}") from error
     print(f"{release.repo_type} {release.folder} -> {args.repo_id}: {len(release.files)} files")
     for name in release.files:
         print(f"  {name}")
+    if card is not None:
+        results = len(card.data.eval_results or [])
+        print(
+            f"card: # {card.data.model_name}; datasets: {card.data.datasets}; pipeline_tag: "
+            f"{card.data.pipeline_tag}; {results} results; usage: pipeline(model={args.repo_id!r})"
+        )
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.dry_run:
         return 0
     print(
@@ -205,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             private=args.private or None,
             revision=args.revision,
             commit_message=args.commit_message,
+            refresh_card=False,  # rendered above
         )
     )
     return 0
@@ -214,8 +314,10 @@ __all__ = [
     "IGNORE_PATTERNS",
     "NotAReleaseError",
     "Release",
+    "card_warnings",
     "check_release",
     "publish_folder",
+    "refresh_model_card",
     "release_kind",
 ]
 

@@ -1,4 +1,4 @@
-"""CPU threads that yield a busy core instead of spinning on it (issue 15).
+"""CPU threads that yield a busy core instead of spinning on it.
 
 torch runs its CPU kernels on OpenMP threads (GNU libgomp in the CPU wheels). By default a
 libgomp thread that waits at the end of a parallel region spins for about 300,000

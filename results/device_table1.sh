@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table 1's full run in ONE call of the GPU machine (issue 10 item 5); how it was run is in
+# Table 1's full run in ONE call of a GPU machine; how it was run is in
 # docs/results.md. Runs the committed code from a snapshot folder (`git archive HEAD`), so
 # other people's uncommitted edits in the working tree do not travel into the run:
 #   here:   rm -rf .t1src && mkdir .t1src && git archive HEAD | tar -x -C .t1src

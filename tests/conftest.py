@@ -24,3 +24,11 @@ def tiny_tokenizer():
 def tiny_prixlm(tiny_tokenizer):
     """(model, tokenizer): a random 2-layer Prix-LM in eval mode."""
     return make_tiny_model(tiny_tokenizer), tiny_tokenizer
+
+
+@pytest.fixture(scope="session")
+def tiny_demo_output(tmp_path_factory):
+    """A tiny `make demo` output folder (tests/demo_output.py): dataset, run/model, test JSON."""
+    from demo_output import make_tiny_demo_output
+
+    return make_tiny_demo_output(tmp_path_factory.mktemp("demo"))

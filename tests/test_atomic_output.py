@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from prixlm.atomic_output import atomic_file, atomic_folder, partial_path
+from prixlm.atomic_output import (
+    OutputLockedError,
+    atomic_file,
+    atomic_folder,
+    partial_path,
+    recover_interrupted,
+    writer_lock,
+)
 
 
 def _write(folder, files):
@@ -62,7 +71,7 @@ def test_a_killed_writer_leaves_nothing_that_looks_complete(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], check=False)
     assert result.returncode == -9
     assert _read(final) == {"keep.txt": "old"}
-    assert partial_path(final).exists()  # the killed writer's leftover, hidden
+    assert len(list(tmp_path.glob(".out.*.partial"))) == 1  # the killed writer's, hidden
     with atomic_folder(final) as staging:  # the next writer cleans it up
         _write(staging, {"new.txt": "new"})
     assert _read(final) == {"new.txt": "new"}
@@ -99,3 +108,49 @@ def test_atomic_file_and_a_file_in_the_way(tmp_path):
     with pytest.raises(NotADirectoryError, match=r"--output_dir .*x\.json is a file"):
         with atomic_folder(final / "sub" / "out", argument="--output_dir"):
             pass
+
+
+def test_one_writer_per_output_and_no_live_staging_removed(tmp_path):
+    """A second process cannot write a folder another one writes (the error names the
+    first); recovery removes a dead writer's staging, never a live one's."""
+    final = tmp_path / "out"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, time
+                from prixlm.atomic_output import atomic_folder
+                with atomic_folder({str(final)!r}) as staging:
+                    (staging / "a.txt").write_text("live")
+                    print(staging, flush=True)
+                    sys.stdin.readline()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    live = Path(holder.stdout.readline().strip())
+    assert live.name == f".out.{socket.gethostname()}-{holder.pid}.partial"
+    with pytest.raises(OutputLockedError, match=rf"process {holder.pid} on .* is writing it"):
+        with atomic_folder(final, argument="--output_dir"):
+            pass
+    dead = tmp_path / f".out.{socket.gethostname()}-{_dead_pid()}.partial"
+    dead.mkdir()
+    recover_interrupted(final)  # as a writer that ignored the lock would: live work stays
+    assert live.is_dir() and not dead.exists()
+    holder.communicate("\n")
+    assert holder.returncode == 0 and _read(final) == {"a.txt": "live"}
+    with writer_lock(final), writer_lock(final):  # re-entrant within a process
+        with atomic_folder(final) as staging:
+            _write(staging, {"b.txt": "next"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", ""])
+    process.wait()
+    return process.pid

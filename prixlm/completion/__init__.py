@@ -1,4 +1,4 @@
-"""KB completion for a thin language (issue 10, item 6).
+"""KB completion for a thin language.
 
 `knowledge` reads a Prix-LM dataset into IRI-keyed facts per language and the links between
 them, and finds the (subject, relation) pairs that other languages hold and the target

@@ -116,7 +116,8 @@ class QueryStats:
     held_by_target: int = 0
     subject_not_linked: int = 0
     relation_unknown_in_target: int = 0
-    queries: int = 0
+    queries: int = 0  # asked (after `--limit`)
+    queries_beyond_limit: int = 0  # left out by `--limit`
     queries_too_long: int = 0  # left out by `propose.fit_to_model`
     candidates: int = 0  # the target's candidate labels
     candidates_too_long: int = 0  # left out by `propose.fit_to_model`

@@ -153,7 +153,9 @@ def run_completion(
 ) -> tuple[list[Proposal], QueryStats]:
     """The proposals for `kb`'s target (the first `limit` queries) and the query counts."""
     queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
-    queries = queries[:limit] if limit is not None else queries
+    if limit is not None and len(queries) > limit:
+        stats.queries, stats.queries_beyond_limit = limit, len(queries) - limit
+        queries = queries[:limit]
     candidates = label_iris(target_labels(kb.target, kb.links))
     fitted, usable = fit_to_model(model, tokenizer, queries, candidates)
     stats.queries_too_long = len(queries) - len(fitted)

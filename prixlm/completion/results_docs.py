@@ -48,7 +48,7 @@ def results_block(r: Mapping[str, Any]) -> str:
     ]
     covered = r["hidden_facts_with_evidence"]
     return f"""{START}
-## KB completion for a thin language (issue 10, item 6)
+## KB completion for a thin language
 
 `python -m prixlm.complete --model DIR --dataset DIR --target_language et --output new_facts.nt`
 proposes target-language objects for the (subject, relation) pairs that other languages hold

@@ -7,31 +7,56 @@ or the files' times: a second folder with the same name (`runs/a/dataset`,
 first one. `load_kb` reads a local folder's card and loads its Parquet files by absolute
 path with the `parquet` builder, whose cache key includes every file's path and mtime; a Hub
 id (cached by revision) goes through `load_dataset` unchanged.
+
+A mistake (a folder that does not exist, a folder without a dataset card, a config or split
+the dataset does not have) raises `DatasetInputError`, a `UsageError` (one `error:` line in
+the commands) and a `ValueError`, whose message names the command-line argument: `--dataset`
+and `--languages` unless the caller names others.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import datasets
 from huggingface_hub import DatasetCard
 
+from prixlm.cli import UsageError
 
-def local_data_files(folder: str | Path, config: str) -> dict[str, list[str]]:
+#: `org/name`: what may be a Hub dataset id when no such folder exists.
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+class DatasetInputError(UsageError, ValueError):
+    """A dataset, config or split that cannot be loaded; the message names the argument."""
+
+
+def local_data_files(
+    folder: str | Path,
+    config: str,
+    argument: str = "--dataset",
+    config_argument: str = "--languages",
+) -> dict[str, list[str]]:
     """`{split: [absolute Parquet paths]}` of `config`, read from `folder/README.md`'s YAML.
 
-    Raises `FileNotFoundError` without a card, `ValueError` naming the configs it has when
-    `config` is not one of them.
+    Raises `DatasetInputError` without a card, or naming the configs it has when `config` is
+    not one of them.
     """
-    folder = Path(folder).absolute()
+    given, folder = folder, Path(folder).absolute()
     card_path = folder / "README.md"
     if not card_path.is_file():
-        raise FileNotFoundError(f"{folder}: no README.md dataset card (not a dataset build?)")
+        raise DatasetInputError(
+            f"{argument} {given}: no README.md dataset card (not a dataset build?)"
+        )
     configs = DatasetCard.load(card_path).data.to_dict().get("configs") or []
     by_name = {entry["config_name"]: entry for entry in configs}
     if config not in by_name:
-        raise ValueError(f"{card_path}: no config {config!r} (configs: {sorted(by_name)})")
+        raise DatasetInputError(
+            f"{config_argument} {config}: {card_path} has no config {config!r} "
+            f"(configs: {sorted(by_name)})"
+        )
     files: dict[str, list[str]] = {}
     for entry in by_name[config]["data_files"]:
         paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
@@ -39,14 +64,46 @@ def local_data_files(folder: str | Path, config: str) -> dict[str, list[str]]:
     return files
 
 
-def load_kb(dataset: str | Path, config: str, split: str | None = None) -> Any:
-    """`DatasetDict` of `config` (or the `Dataset` of one `split`) of a build folder or Hub id."""
-    if not Path(dataset).is_dir():
-        return datasets.load_dataset(str(dataset), config, split=split)
-    files = local_data_files(dataset, config)
+def check_dataset_source(dataset: str | Path, argument: str = "--dataset") -> bool:
+    """True for a local folder, False for what may be a Hub id (`org/name`);
+    `DatasetInputError` for anything else (a file, a path that does not exist)."""
+    path = Path(dataset)
+    if path.is_dir():
+        return True
+    if path.exists():
+        raise DatasetInputError(f"{argument} {dataset}: not a folder")
+    if path.is_absolute() or not HUB_ID.fullmatch(str(dataset)):
+        raise DatasetInputError(f"{argument} {dataset}: no such folder (nor a Hub id org/name)")
+    return False
+
+
+def load_kb(
+    dataset: str | Path,
+    config: str,
+    split: str | None = None,
+    argument: str = "--dataset",
+    config_argument: str = "--languages",
+) -> Any:
+    """`DatasetDict` of `config` (or the `Dataset` of one `split`) of a build folder or Hub id.
+
+    `argument` and `config_argument` name the options in a `DatasetInputError`.
+    """
+    if not check_dataset_source(dataset, argument):
+        try:
+            return datasets.load_dataset(str(dataset), config, split=split)
+        except (OSError, ValueError) as error:  # offline, unknown repo, config or split
+            first = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
+            raise DatasetInputError(
+                f"{argument} {dataset} ({config_argument} {config}): {first}"
+            ) from error
+    files = local_data_files(dataset, config, argument, config_argument)
     if split is not None and split not in files:
-        raise ValueError(f"{dataset}: config {config!r} has no split {split!r} ({sorted(files)})")
+        raise DatasetInputError(
+            f"--split {split}: config {config!r} of {dataset} has the splits {sorted(files)}"
+        )
     return datasets.load_dataset("parquet", data_files=files, split=split)
 
 
-__all__ = ["load_kb", "local_data_files"]
+__all__ = ["DatasetInputError", "check_dataset_source", "load_kb", "local_data_files"]

@@ -256,7 +256,7 @@ def read_line(line: str) -> Triple | str | None:
     """One line (without its line end) as `read_triples` reads it: the triple, `None` for a
     comment or blank line, or why the line is malformed.
 
-    For callers that pick lines out one at a time (`prixlm.data.dbpedia.records_fast`);
+    For callers that pick lines out one at a time (`prixlm.data.dbpedia.read_blocks`);
     `read_triples` runs the same steps inline, finding the rare characters a block at a time.
     """
     if RARE.search(line):  # `read_triples` marks the line for the full grammar

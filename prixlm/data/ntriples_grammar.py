@@ -209,7 +209,7 @@ def find_rare_lines(text: str, lines: list[str]) -> None:
             marked = index
 
 
-# --- the full grammar's helpers --------------------------------------------------------
+# --- the full grammar's functions ------------------------------------------------------
 def unescape(text: str, allow_echar: bool) -> str:
     """Resolve `\\uXXXX`, `\\UXXXXXXXX` (and, in literals, `\\n`, `\\"`...) escapes.
 

@@ -35,7 +35,9 @@ VARIANTS = {
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.experiments.ablations", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--languages", default="en,de,ja")
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/ablations"))
     parser.add_argument("--output", type=Path, default=Path("results/table1_ablations.json"))

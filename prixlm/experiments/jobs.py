@@ -230,7 +230,7 @@ def train_argv(
 ) -> list[str]:
     """The `train.py` command line of one run (`settings`: train.py options, without `--`)."""
     argv = [
-        "--dataset_dir", str(dataset_dir), "--languages", ",".join(languages),
+        "--dataset", str(dataset_dir), "--languages", ",".join(languages),
         "--variant", variant, "--output_dir", str(run_dir), "--tokenizer_dir", tokenizer_dir,
         "--seed", str(seed), "--report_to", "none", "--dataloader_num_workers", "0",
         "--save_total_limit", "1",

@@ -300,7 +300,9 @@ def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path)
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.experiments.table1",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--profile", default="full", help="toy | quick | full | gpu")
     parser.add_argument("--languages", default=None, help="override the profile's languages")

@@ -271,7 +271,9 @@ def write_report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m prixlm.experiments.table1_docs", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--results", type=Path, default=Path("results/table1.json"))
     parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
     parser.add_argument("--chart", type=Path, default=Path("docs/table1.png"))

@@ -6,12 +6,18 @@ candidate, summed `log_softmax` over the full vocabulary along `tok(o) + [EOS]`,
 completes. The candidates' trie is walked level by level (candidates grouped by length):
 one forward per level for all distinct prefixes of that length, so a prefix shared by many
 candidates is encoded once per query, with a KV cache that follows the prefixes.
+
+The walk of each chunk of candidates (which rows feed which trie nodes, level by level)
+depends on the trie only: it is planned once, moved to the model's device once, and replayed
+for every batch of queries with device tensor operations alone (the losses stay on the
+device; one copy to the host per batch of queries).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -30,6 +36,18 @@ from modeling_prixlm.decoding_steps import (
     uses_cache,
 )
 
+#: `score_candidates`' defaults (queries per forward, rows per forward) on the CPU and on
+#: an accelerator (where larger forwards pay: 8,192 rows x 250k vocabulary = 8 GB of logits).
+CPU_BATCH_SIZE, CPU_MAX_ROWS = 4, 256
+DEVICE_BATCH_SIZE, DEVICE_MAX_ROWS = 8, 8192
+
+
+def default_sizes(device: torch.device | str) -> tuple[int, int]:
+    """`(batch_size, max_rows)` defaults of `score_candidates` for a model on `device`."""
+    if torch.device(device).type == "cpu":
+        return CPU_BATCH_SIZE, CPU_MAX_ROWS
+    return DEVICE_BATCH_SIZE, DEVICE_MAX_ROWS
+
 
 @torch.no_grad()
 def score_candidates(
@@ -37,8 +55,8 @@ def score_candidates(
     tokenizer: Any,
     queries: Sequence[Query],
     candidates_or_trie: Sequence[str] | EntityTrie,
-    batch_size: int = 4,
-    max_rows: int = 256,
+    batch_size: int | None = None,
+    max_rows: int | None = None,
 ) -> torch.Tensor:
     """Exact log-likelihood of every candidate for every query (a full ranking).
 
@@ -49,39 +67,47 @@ def score_candidates(
     The model runs in eval mode (its previous mode is restored afterwards).
 
     Args:
-        batch_size: queries scored together.
+        batch_size: queries scored together (default: `default_sizes(model's device)`).
         max_rows: bound on `batch_size x prefixes` per forward (each row returns a
-            `(vocab,)` logit vector).
+            `(vocab,)` logit vector; default: `default_sizes`).
     Returns:
-        `(num_queries, num_candidates)` float64; identically tokenised candidates get equal
-        values. Raises ValueError like `predict_objects`.
+        `(num_queries, num_candidates)` float64 on the CPU; identically tokenised candidates
+        get equal values. Raises ValueError like `predict_objects`.
     """
+    default_batch, default_rows = default_sizes(model_device(model))
+    batch_size = default_batch if batch_size is None else batch_size
+    max_rows = max(default_rows, batch_size) if max_rows is None else max_rows
     if batch_size < 1 or max_rows < batch_size:
         raise ValueError(f"need 1 <= batch_size ({batch_size}) <= max_rows ({max_rows})")
     prompts, trie = prepare_inputs(model, tokenizer, queries, candidates_or_trie)
-    tables = _TrieTables.of(trie)
-    leaves = _leaves_in_trie_order(trie, tables.parents)
-    leaves_per_chunk = max(1, max_rows // batch_size)
-    leaf_scores = torch.empty(len(prompts), leaves.numel(), dtype=torch.float64)
+    return score_prompts(model, tokenizer.pad_token_id, prompts, trie, batch_size, max_rows)
+
+
+@torch.no_grad()
+def score_prompts(
+    model: Any,
+    pad_token_id: int,
+    prompts: Sequence[Sequence[int]],
+    trie: EntityTrie,
+    batch_size: int,
+    max_rows: int,
+) -> torch.Tensor:
+    """`score_candidates` for prompt ids (each ending with `[O]`) already checked against
+    the trie (`prepare_inputs`): `(len(prompts), trie.num_entities)` float64 on the CPU."""
     device, use_cache = model_device(model), uses_cache(model)
+    leaves, plans = plan_chunks(trie, max(1, max_rows // batch_size), device)
+    leaf_scores = torch.empty(len(prompts), leaves.numel(), dtype=torch.float64)
     with eval_mode(model):
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
-            prompt_rows = DecodingRows(*left_pad(batch, tokenizer.pad_token_id, device), None)
+            prompt_rows = DecodingRows(*left_pad(batch, pad_token_id, device), None)
             prompt_logits, prompt_rows = run_rows(
                 model, prompt_rows, fresh=True, use_cache=use_cache
             )
-            for first in range(0, leaves.numel(), leaves_per_chunk):
-                chunk = slice(first, first + leaves_per_chunk)
-                losses = _score_subtrie(
-                    model,
-                    tables=tables,
-                    leaves=leaves[chunk],
-                    prompt_rows=prompt_rows,
-                    prompt_logits=prompt_logits,
-                    use_cache=use_cache,
-                )
-                leaf_scores[start : start + len(batch), chunk] = -losses
+            losses = [
+                _score_chunk(model, plan, prompt_rows, prompt_logits, use_cache) for plan in plans
+            ]
+            leaf_scores[start : start + len(batch)] = -torch.cat(losses, 1).cpu()
     # leaves are in trie order: map every entity to its leaf's column
     leaf_order = torch.argsort(leaves)
     columns = leaf_order[torch.searchsorted(leaves[leaf_order], trie.entity_nodes)]
@@ -105,71 +131,101 @@ def _leaves_in_trie_order(trie: EntityTrie, parents: torch.Tensor) -> torch.Tens
 
 
 @dataclass(frozen=True)
-class _TrieTables:
-    """The trie with every node's parent and incoming token `(num_nodes,)` (root: -1)."""
+class _Level:
+    """One level of a chunk's walk: the nodes of depth `d` and the rows that continue.
 
-    trie: EntityTrie
-    parents: torch.Tensor
-    tokens: torch.Tensor
+    Slots index the rows of the previous forward of ONE query (`width` rows per query; the
+    prompt's forward has one); columns index the chunk's node list.
+    """
 
-    @classmethod
-    def of(cls, trie: EntityTrie) -> _TrieTables:
-        parents, tokens = trie.parents_and_tokens()
-        return cls(trie, parents, tokens)
-
-    def depth(self, nodes: torch.Tensor) -> torch.Tensor:
-        """`(n,)` depth of `nodes` (the root is 0, a node after one token is 1)."""
-        return torch.searchsorted(self.trie.depth_offsets, nodes, right=True) - 1
-
-    def with_ancestors(self, nodes: torch.Tensor) -> torch.Tensor:
-        """`nodes` and every ancestor (the root, node 0, included), sorted and distinct."""
-        found, frontier = [nodes], nodes
-        while frontier.numel():
-            frontier = torch.unique(self.parents[frontier])
-            frontier = frontier[frontier >= 0]  # the root's parent is -1
-            found.append(frontier)
-        return torch.unique(torch.cat(found))
+    width: int  # rows per query of the forward whose logits score this level
+    parent_slots: torch.Tensor  # (here,) the row (slot) of each node's parent
+    tokens: torch.Tensor  # (here,) each node's incoming token
+    columns: torch.Tensor  # (here,) each node's column
+    parent_columns: torch.Tensor  # (here,) its parent's column
+    inner_slots: torch.Tensor  # (inner,) parent slots of the nodes that continue (not [EOS])
+    inner_tokens: torch.Tensor  # (inner,) their tokens
 
 
 @dataclass(frozen=True)
-class _QueryMajorRows:
-    """How the rows of one forward are laid out: every query x every node of `nodes`.
+class _ChunkPlan:
+    """The level-by-level walk from the root to a chunk of leaves, on the model's device."""
 
-    Row `query * len(nodes) + slot` is query `query`'s prompt followed by the path to
-    `nodes[slot]` (`nodes` sorted ascending): the prompt rows are `nodes = [root]`.
+    num_nodes: int
+    levels: list[_Level]
+    leaf_columns: torch.Tensor  # (leaves,)
+
+
+@lru_cache(maxsize=2)
+def plan_chunks(
+    trie: EntityTrie, leaves_per_chunk: int, device: torch.device | str
+) -> tuple[torch.Tensor, list[_ChunkPlan]]:
+    """The distinct leaves in trie order `(n,)` (CPU) and one plan per chunk of them.
+
+    Kept for the last two (trie, chunk, device): a scorer called batch after batch with
+    the same trie plans once.
     """
-
-    nodes: torch.Tensor
-    num_queries: int
-
-    def rows_of(self, nodes: torch.Tensor) -> torch.Tensor:
-        """`(num_queries * len(nodes),)` flat rows of the pairs (query, node), query-major.
-
-        Every node of `nodes` must be one of `self.nodes`.
-        """
-        slot = torch.searchsorted(self.nodes, nodes)
-        first_row_of_query = torch.arange(self.num_queries)[:, None] * self.nodes.numel()
-        return (first_row_of_query + slot[None, :]).reshape(-1)
-
-    def per_query(self, values: torch.Tensor) -> torch.Tensor:
-        """`(num_queries * len(values),)`: per-node `values` for every query, aligned with `rows_of`."""
-        return values.repeat(self.num_queries)
+    parents, tokens = trie.parents_and_tokens()
+    leaves = _leaves_in_trie_order(trie, parents)
+    plans = [
+        _plan_chunk(trie, parents, tokens, leaves[first : first + leaves_per_chunk], device)
+        for first in range(0, leaves.numel(), leaves_per_chunk)
+    ]
+    return leaves, plans
 
 
-def _score_subtrie(
-    model: Any,
-    *,
-    tables: _TrieTables,
+def _with_ancestors(parents: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+    """`nodes` and every ancestor (the root, node 0, included), sorted and distinct."""
+    found, frontier = [nodes], nodes
+    while frontier.numel():
+        frontier = torch.unique(parents[frontier])
+        frontier = frontier[frontier >= 0]  # the root's parent is -1
+        found.append(frontier)
+    return torch.unique(torch.cat(found))
+
+
+def _plan_chunk(
+    trie: EntityTrie,
+    parents: torch.Tensor,
+    tokens: torch.Tensor,
     leaves: torch.Tensor,
+    device: torch.device | str,
+) -> _ChunkPlan:
+    nodes = _with_ancestors(parents, leaves)  # nodes[0] is the root
+    depth = torch.searchsorted(trie.depth_offsets, nodes, right=True) - 1
+    levels, rows = [], nodes[:1]  # the nodes whose rows the next logits come from
+    for level in range(1, int(depth.max()) + 1):
+        here = nodes[depth == level]
+        inner = here[tokens[here] != trie.eos_token_id]
+        levels.append(
+            _Level(
+                width=rows.numel(),
+                parent_slots=torch.searchsorted(rows, parents[here]).to(device),
+                tokens=tokens[here].to(device),
+                columns=torch.searchsorted(nodes, here).to(device),
+                parent_columns=torch.searchsorted(nodes, parents[here]).to(device),
+                inner_slots=torch.searchsorted(rows, parents[inner]).to(device),
+                inner_tokens=tokens[inner].to(device),
+            )
+        )
+        if inner.numel() == 0:
+            break
+        rows = inner
+    return _ChunkPlan(nodes.numel(), levels, torch.searchsorted(nodes, leaves).to(device))
+
+
+def _score_chunk(
+    model: Any,
+    plan: _ChunkPlan,
     prompt_rows: DecodingRows,
     prompt_logits: torch.Tensor,
     use_cache: bool,
 ) -> torch.Tensor:
-    """Losses `(queries, len(leaves))` of the paths from the root to `leaves`.
+    """Losses `(queries, leaves)` of one chunk's leaves, on the model's device.
 
-    Level by level over `leaves` and their ancestors: the nodes of depth `d` take their
-    log-probabilities from the logits of their parents' rows (depth `d - 1`), then the
-    nodes that continue (not `[EOS]`) become the rows of the next forward.
+    Level by level: the nodes of depth `d` take their log-probabilities from the logits of
+    their parents' rows (depth `d - 1`), then the nodes that continue (not `[EOS]`) become
+    the rows of the next forward, query-major (row `query * width + slot`).
 
     Args:
         prompt_rows, prompt_logits: the queries' prompts and their next-token logits
@@ -177,33 +233,26 @@ def _score_subtrie(
     """
     num_queries = prompt_logits.shape[0]
     device = prompt_logits.device
-    parents, node_tokens = tables.parents, tables.tokens
-    nodes = tables.with_ancestors(leaves)  # nodes[0] is the root
-    depth = tables.depth(nodes)
-    loss = torch.zeros(num_queries, nodes.numel(), dtype=torch.float64)  # root: loss 0
-    layout = _QueryMajorRows(nodes=nodes[:1], num_queries=num_queries)  # rows of `logits`
+    first_rows = torch.arange(num_queries, device=device)[:, None]
+    loss = torch.zeros(num_queries, plan.num_nodes, dtype=torch.float64, device=device)
     rows, logits = prompt_rows, prompt_logits
-    for level in range(1, int(depth.max()) + 1):
-        here = nodes[depth == level]
+    for index, level in enumerate(plan.levels):
         log_p = log_probs_at(
             logits,
-            layout.rows_of(parents[here]).to(device),
-            layout.per_query(node_tokens[here]).to(device),
-        ).cpu()
-        parent_loss = loss[:, torch.searchsorted(nodes, parents[here])]
-        loss[:, torch.searchsorted(nodes, here)] = parent_loss - log_p.view(num_queries, -1)
-        inner = here[node_tokens[here] != tables.trie.eos_token_id]
-        if inner.numel() == 0:
+            (first_rows * level.width + level.parent_slots).reshape(-1),
+            level.tokens.repeat(num_queries),
+        )
+        loss[:, level.columns] = loss[:, level.parent_columns] - log_p.view(num_queries, -1)
+        if index + 1 == len(plan.levels):
             break
         rows = extend_rows(
             rows,
-            layout.rows_of(parents[inner]).to(device),
-            layout.per_query(node_tokens[inner]).to(device),
+            (first_rows * level.width + level.inner_slots).reshape(-1),
+            level.inner_tokens.repeat(num_queries),
             copy_cache=True,  # never reorder `prompt_rows`' cache: every chunk starts from it
         )
         logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
-        layout = _QueryMajorRows(nodes=inner, num_queries=num_queries)
-    return loss[:, torch.searchsorted(nodes, leaves)]
+    return loss[:, plan.leaf_columns]
 
 
-__all__ = ["score_candidates"]
+__all__ = ["default_sizes", "plan_chunks", "score_candidates", "score_prompts"]

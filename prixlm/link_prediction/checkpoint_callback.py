@@ -45,6 +45,19 @@ class LinkPredictionCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if self.at_start and state.global_step == 0:
             self._run(args, state, model)
+        elif state.global_step > 0:  # resumed: the checkpoint's points first
+            self.restore(state.log_history)
+
+    def restore(self, log_history: list[dict[str, Any]]) -> None:
+        """The records of a resumed run's earlier steps, from the checkpoint's log history
+        (the curve and `train_results.json` then keep every point)."""
+        done = {record["step"] for record in self.records}
+        for entry in log_history:
+            metrics = {k: v for k, v in entry.items() if k.startswith("lp_")}
+            if metrics and entry.get("step") not in done:
+                self.records.append({"step": entry["step"], **metrics})
+                done.add(entry["step"])
+        self.records.sort(key=lambda record: record["step"])
 
     def on_step_end(self, args, state, control, **kwargs):
         # Runs after DefaultFlowCallback: `should_save` marks a checkpoint step. Every process

@@ -2,7 +2,7 @@
 
 Run::
 
-    python -m prixlm.link_prediction.evaluate_lp --model MODEL_DIR --dataset DATASET_DIR --config de,fr \\
+    python -m prixlm.link_prediction.evaluate_lp --model MODEL_DIR --dataset DATASET_DIR --languages de,fr \\
         --split test [--mode beam|full] [--num_beams 50] [--batch_size B] [--max_rows R] \\
         [--limit N] [--output results.json]
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
 from prixlm.atomic_output import atomic_file, check_parent
-from prixlm.cli import DefaultsHelpFormatter, UsageError, user_errors
+from prixlm.cli import DefaultsHelpFormatter, add_device_argument, renamed_options, user_errors
 from prixlm.link_prediction.evaluation import (
     FULL_BATCH_SIZE,
     FULL_MAX_ROWS,
@@ -47,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", required=True, help="model folder (or Hub id)")
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
-    parser.add_argument("--config", required=True, help="comma-separated configs, e.g. de,fr")
+    parser.add_argument(
+        "--languages",
+        required=True,
+        help="comma-separated dataset configs: languages (de,fr), links or all "
+        "(old spelling: --config)",
+    )
     parser.add_argument("--split", default="test", help="split to evaluate")
     parser.add_argument(
         "--mode",
@@ -82,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="evaluate the first N rows of each config (default: every row)",
     )
-    parser.add_argument(
-        "--device", default=None, help="torch device of the model (default: cuda if available)"
-    )
+    add_device_argument(parser)
     parser.add_argument(
         "--output",
         default=None,
@@ -95,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(renamed_options(argv, {"--config": "--languages"}))
     if args.mode == "full" and (args.max_rows or FULL_MAX_ROWS) < (args.batch_size or 1):
         parser.error(f"--batch_size {args.batch_size} exceeds --max_rows in full mode")
     with user_errors():
@@ -108,6 +111,9 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.output:
         check_parent(args.output, "--output")  # fail now, not after the evaluation
+    configs = [c.strip() for c in args.languages.split(",") if c.strip()]
+    for config in configs:  # every config and split checked before the model loads
+        load_kb(args.dataset, config, args.split)
     model, tokenizer = load_prixlm(args.model, args.device)
     settings = EvaluationSettings(
         split=args.split,
@@ -118,12 +124,8 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         limit=args.limit,
     )
     results: dict[str, dict[str, float | int]] = {}
-    for config in [c.strip() for c in args.config.split(",") if c.strip()]:
+    for config in configs:
         splits = load_kb(args.dataset, config)
-        if args.split not in splits:
-            raise UsageError(
-                f"--split {args.split}: config {config!r} has the splits {sorted(splits)}"
-            )
         results.update(evaluate_config(model, tokenizer, splits, config, settings))
     report = {
         "model": args.model,

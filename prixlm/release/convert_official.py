@@ -36,6 +36,7 @@ from modeling_prixlm.formatting import (
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from modeling_prixlm.pipeline_prixlm import read_candidates
 from prixlm.atomic_output import atomic_folder
+from prixlm.cli import DefaultsHelpFormatter, UsageError, user_errors
 from prixlm.release.folder import complete_release_folder
 from prixlm.release.model_card import write_model_card
 
@@ -66,6 +67,25 @@ def added_token_ids(folder: Path) -> dict[str, int]:
     return dict(tokenizer.get_added_vocab())
 
 
+def check_official_source(source: Path) -> None:
+    """`UsageError` naming SRC unless it is a folder with an XLM-R `config.json` (read as
+    JSON: loading another model's config could run or ask to run its code)."""
+    config_path = source / "config.json"
+    if not config_path.is_file():
+        what = "no such folder" if not source.exists() else "no config.json in it"
+        raise UsageError(f"SRC {source}: {what} (the official release folder holds config.json)")
+    try:
+        model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise UsageError(f"SRC {config_path}: not a JSON config ({error})") from error
+    if model_type == "prixlm":
+        raise UsageError(f"SRC {source}: already a Prix-LM folder; nothing to convert")
+    if model_type != "xlm-roberta":
+        raise UsageError(
+            f"SRC {source}: model_type {model_type!r}, not the official release's 'xlm-roberta'"
+        )
+
+
 def convert_official(
     source: Path,
     destination: Path,
@@ -82,10 +102,9 @@ def convert_official(
         raise ValueError(
             f"--object_attention {object_attention!r}: expected one of {OBJECT_ATTENTION_MODES}"
         )
-    if not (source / "config.json").is_file():
-        raise FileNotFoundError(f"{source / 'config.json'} not found")
+    check_official_source(source)
     if destination.exists():
-        raise FileExistsError(f"{destination} exists; choose a new output folder")
+        raise FileExistsError(f"DST {destination}: exists; choose a new output folder")
     base = XLMRobertaConfig.from_pretrained(source)
     tokens = added_token_ids(source)
     missing = [t for t in FACT_TOKENS if t not in tokens]
@@ -132,10 +151,12 @@ def convert_official(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.release.convert_official",
+        description=__doc__,
+        formatter_class=DefaultsHelpFormatter,
     )
-    parser.add_argument("source", type=Path, help="folder of the official release")
-    parser.add_argument("destination", type=Path, help="new PrixLM folder")
+    parser.add_argument("source", metavar="SRC", type=Path, help="folder of the official release")
+    parser.add_argument("destination", metavar="DST", type=Path, help="new PrixLM folder")
     parser.add_argument("--object_attention", default="causal", choices=OBJECT_ATTENTION_MODES)
     parser.add_argument(
         "--candidates",
@@ -144,8 +165,9 @@ def main(argv: list[str] | None = None) -> None:
         help="JSON {language: [entity labels]}: the pipeline's candidates (default: none)",
     )
     args = parser.parse_args(argv)
-    candidates = read_candidates(str(args.candidates)) if args.candidates else None
-    print(convert_official(args.source, args.destination, args.object_attention, candidates))
+    with user_errors(ValueError):
+        candidates = read_candidates(str(args.candidates)) if args.candidates else None
+        print(convert_official(args.source, args.destination, args.object_attention, candidates))
 
 
 if __name__ == "__main__":

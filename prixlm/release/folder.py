@@ -10,8 +10,13 @@
 - `custom_pipelines` in `config.json`, so `pipeline(model=folder, trust_remote_code=True)`
   works without a task name;
 - `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional);
+- `relations.json`, `{language: [relation names]}`: the relations of each language's
+  training triples (names are English in every language, e.g. `"currency"`); the pipeline
+  warns on a query with another relation, and apps (a Space) list them (optional);
 - `generation_config.json` ending a fact at `[EOS]`, and the tokenizer's `model_max_length`
-  set to the model's position budget (both fixed if the folder had them otherwise).
+  set to the model's position budget (both fixed if the folder had them otherwise);
+- file modes as the user's umask gives them (`model.safetensors` is written 0600 by
+  safetensors; a shared or served folder needs it readable like the rest).
 
 Size of `candidates.json`: about (label bytes + 8) per label (measured: 22 bytes per label,
 119 kB for the 5,416 labels of the CLDR KB in en/de/ja): 1 MB per ~40,000 entities, ~125 MB
@@ -27,7 +32,9 @@ folder is published (`PrixLMTrainer.save_release`, `convert_official`), or on a 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -36,7 +43,12 @@ from typing import Any
 import modeling_prixlm
 from modeling_prixlm.configuration_prixlm import CUSTOM_PIPELINES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
-from modeling_prixlm.pipeline_prixlm import CANDIDATES_FILE, SEPARATOR, default_language
+from modeling_prixlm.pipeline_prixlm import (
+    CANDIDATES_FILE,
+    RELATIONS_FILE,
+    SEPARATOR,
+    default_language,
+)
 from prixlm.atomic_output import atomic_file
 
 #: Languages with more candidate labels are left out of `candidates.json` (see the docstring).
@@ -97,14 +109,18 @@ def complete_release_folder(
     folder: str | Path,
     candidates: Mapping[str, Sequence[str]] | None = None,
     max_candidates_per_language: int | None = DEFAULT_MAX_CANDIDATES_PER_LANGUAGE,
+    relations: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
-    """Add the Hub code, pipeline, handler, candidates and fixed generation/tokenizer settings.
+    """Add the Hub code, pipeline, handler, candidates, relations and fixed generation/tokenizer
+    settings.
 
     Args:
         folder: a folder written by `PrixLMForCausalKB.save_pretrained` (plus the tokenizer).
         candidates: `{language: [entity labels]}` for `candidates.json`; None writes none
             (and keeps an existing one).
         max_candidates_per_language: leave out a language with more labels (None: no bound).
+        relations: `{language: [relation names]}` for `relations.json` (sorted, distinct);
+            None writes none (and keeps an existing one).
     Returns:
         `{"code_files": [...], "candidate_languages": [...], "candidates_bytes": int}`.
     Raises:
@@ -119,6 +135,7 @@ def complete_release_folder(
     for key in ("end_of_object_token_id", "max_position_embeddings", "pad_token_id"):
         if key not in config:
             raise ValueError(f"{config_path}: no {key!r}: not a Prix-LM config")
+    follow_umask(folder)
     files = []
     for source in hub_code_files():
         shutil.copyfile(source, folder / source.name)
@@ -136,7 +153,34 @@ def complete_release_folder(
         kept = bounded_candidates(candidates, max_candidates_per_language)
         _write_json(folder / CANDIDATES_FILE, kept, CANDIDATES_FILE)
         stored, size = sorted(kept), (folder / CANDIDATES_FILE).stat().st_size
+    if relations is not None:
+        _write_json(folder / RELATIONS_FILE, checked_relations(relations), RELATIONS_FILE)
     return {"code_files": files, "candidate_languages": stored, "candidates_bytes": size}
+
+
+def checked_relations(relations: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """`{language: sorted distinct relation names}`; ValueError on a non-string or empty name."""
+    checked = {}
+    for language, names in relations.items():
+        names = set(names)
+        bad = next((n for n in names if not isinstance(n, str) or not n.strip()), None)
+        if not isinstance(language, str) or not language or bad is not None:
+            raise ValueError(f"relations[{language!r}]: bad language code or relation {bad!r}")
+        checked[language] = sorted(names)
+    return checked
+
+
+def follow_umask(folder: Path) -> None:
+    """Give every file of `folder` written private (0600) the mode of a new file (0666 &
+    ~umask), as `open()` would have."""
+    umask = os.umask(0)
+    os.umask(umask)
+    wanted = 0o666 & ~umask
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode == 0o600 and wanted != mode:
+                path.chmod(wanted)
 
 
 def _fix_generation_config(folder: Path, config: Mapping[str, Any]) -> None:
@@ -180,6 +224,23 @@ def dataset_candidates(dataset_dir: str | Path, languages: Iterable[str]) -> dic
     }
 
 
+def dataset_relations(dataset_dir: str | Path, languages: Iterable[str]) -> dict[str, list[str]]:
+    """The relation names of each language's triples in a built dataset (all splits), sorted."""
+    from prixlm.data.loading import load_kb
+
+    return {
+        language: sorted(
+            {
+                name
+                for split in load_kb(dataset_dir, language).values()
+                for name in split["relation"]
+            }
+            - {""}
+        )
+        for language in languages
+    }
+
+
 def widget_examples(
     rows: Iterable[Mapping[str, Any]], languages: Sequence[str], limit: int = 3
 ) -> list[dict[str, str]]:
@@ -216,7 +277,10 @@ __all__ = [
     "DEFAULT_MAX_CANDIDATES_PER_LANGUAGE",
     "bounded_candidates",
     "complete_release_folder",
+    "checked_relations",
     "dataset_candidates",
+    "dataset_relations",
+    "follow_umask",
     "hub_code_files",
     "widget_examples",
 ]

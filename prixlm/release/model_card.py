@@ -13,13 +13,19 @@ is `ModelCardData`'s, never hand-written; the body gets the results table, the F
         [--repo_id org/prixlm]
 
 The numbers on the card are the JSON's, unrounded, in `model-index` (fractions in [0, 1]);
-the Markdown table shows them in %.
+the Markdown table shows them in %. Every `--evaluation` report is kept in the folder
+(`evaluation_results.json`), so a later rendering (`python -m prixlm.publish FOLDER REPO_ID`
+renders the card again for the repo it uploads to) keeps the test results. `datasets:` names
+Hub ids only (`--dataset_id`): a local dataset folder appears in the tables by its name.
+`pipeline_tag` is `other`: the folder's custom pipeline (`pipeline_prixlm.py`) is no
+standard task, and the `text-generation` widget cannot run it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +34,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import DefaultsHelpFormatter, user_errors
 from prixlm.link_prediction.ranking_rules import metric_label
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -36,6 +43,12 @@ CURVE_NAME = "lp_curve.png"
 TASK_TYPE = "link-prediction"
 TASK_NAME = "Link prediction (filtered)"
 METRICS = ("hits_at_1", "hits_at_3", "hits_at_10")
+#: No standard task fits the folder's custom pipeline (text-generation's fails on it).
+PIPELINE_TAG = "other"
+#: The evaluate_lp reports kept in the folder (a JSON list), rendered on every card.
+EVALUATIONS_FILE = "evaluation_results.json"
+#: `name` or `org/name`: what can be a Hub dataset id (a local path has more parts).
+HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
 DEFAULT_QUERY = "Germany | currency"
 #: training_args.json fields shown on the card, in this order.
@@ -107,6 +120,42 @@ def _dataset_id(report: Mapping[str, Any], dataset_id: str | None) -> str:
         return dataset_id
     dataset = report.get("dataset") or "prixlm-dataset"
     return Path(dataset).name if Path(dataset).exists() else str(dataset)
+
+
+def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None) -> list[str]:
+    """The `datasets:` of the card: `dataset_id`, and the reports' datasets that are Hub ids
+    (not local folders, which a Hub user cannot load)."""
+    found = [dataset_id] if dataset_id else []
+    for report in reports:
+        dataset = str(report.get("dataset") or "")
+        if dataset_id is None and HUB_ID.match(dataset) and not Path(dataset).exists():
+            found.append(dataset)
+    return sorted(set(found))
+
+
+def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
+    """The reports kept in `folder/evaluation_results.json` (oldest first; [] if none)."""
+    path = Path(folder) / EVALUATIONS_FILE
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    if not isinstance(stored, list):
+        raise ValueError(f"{path}: expected a JSON list of evaluate_lp reports")
+    return stored
+
+
+def _report_key(report: Mapping[str, Any]) -> tuple:
+    return (report.get("dataset"), report.get("split"), report.get("mode"),
+            report.get("num_beams"), tuple(sorted(report.get("results", {}))))  # fmt: skip
+
+
+def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """Add `reports` to the folder's kept ones (a report of the same dataset, split, mode, K
+    and configs replaces the earlier one); returns them all."""
+    kept = {_report_key(r): dict(r) for r in stored_evaluations(folder)}
+    kept.update({_report_key(r): dict(r) for r in reports})
+    if reports:
+        with atomic_file(Path(folder) / EVALUATIONS_FILE, argument="--evaluation") as staging:
+            staging.write_text(json.dumps(list(kept.values()), indent=2) + "\n", encoding="utf-8")
+    return list(kept.values())
 
 
 def _metric_name(metric: str) -> str:
@@ -227,7 +276,8 @@ def render_model_card(
     Args:
         folder: a release folder (`config.json`; `training_args.json` and
             `train_results.json` when trained here).
-        evaluations: `evaluate_lp --output` reports, after the last checkpoint's results.
+        evaluations: `evaluate_lp --output` reports, after the last checkpoint's results
+            and the folder's kept ones (`evaluation_results.json`).
         dataset_id: Hub id of the dataset (default: each report's dataset, a folder by name).
         base_model: the checkpoint this model continued, if any.
         languages: default: `train_results.json`'s `languages`.
@@ -241,19 +291,18 @@ def render_model_card(
     config = _read_json(folder / "config.json")
     training_args = _read_json(folder / "training_args.json")
     train_results = _read_json(folder / "train_results.json")
-    reports = [r for r in (checkpoint_report(train_results),) if r] + list(evaluations)
+    reports = [r for r in (checkpoint_report(train_results),) if r] + stored_evaluations(folder)
+    reports += [r for r in evaluations if _report_key(r) not in set(map(_report_key, reports))]
     languages = list(languages or train_results.get("languages") or [])
     widget = _widget(widget)
-    dataset_ids = sorted({_dataset_id(report, dataset_id) for report in reports})
-    if dataset_id and dataset_id not in dataset_ids:
-        dataset_ids.append(dataset_id)
+    dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
     card_data = ModelCardData(
         model_name=model_name,
         language=languages or None,
         license="apache-2.0",
         library_name="transformers",
-        pipeline_tag="text-generation",
+        pipeline_tag=PIPELINE_TAG,
         tags=TAGS,
         datasets=dataset_ids or None,
         base_model=base_model,
@@ -277,17 +326,40 @@ def render_model_card(
     )
 
 
+def card_options(folder: str | Path) -> dict[str, Any]:
+    """What the folder's own Prix-LM card says that its files do not (title, base model,
+    languages, widget, Hub dataset): the defaults of a new rendering. {} without such a card."""
+    path = Path(folder) / "README.md"
+    if not path.is_file():
+        return {}
+    data = ModelCard.load(path).data
+    if "prix-lm" not in (data.tags or []):
+        return {}
+    datasets = [d for d in data.datasets or [] if HUB_ID.match(d) and not Path(d).exists()]
+    found = {
+        "model_name": data.model_name,
+        "base_model": data.base_model,
+        "languages": data.language if isinstance(data.language, list) else None,
+        "widget": data.widget,
+        "dataset_id": datasets[0] if datasets else None,
+    }
+    return {key: value for key, value in found.items() if value}
+
+
 def write_model_card(
     folder: str | Path, *, curve: str | Path | None = None, **options: Any
 ) -> ModelCard:
     """Render the card of `folder` (`render_model_card(**options)`) into `folder/README.md`.
 
-    `curve` (the run's `lp_curve.png`) is copied into the folder and embedded. Both files are
-    written atomically. Returns the card.
+    `curve` (the run's `lp_curve.png`) is copied into the folder and embedded; `evaluations`
+    are kept in the folder (`evaluation_results.json`). Options not given keep what the
+    folder's earlier card said (`card_options`). Every file is written atomically. Returns
+    the card.
     """
     folder = Path(folder)
+    options = {**card_options(folder), **{k: v for k, v in options.items() if v is not None}}
     if not (folder / "config.json").is_file():
-        raise FileNotFoundError(f"{folder}: not a model folder (no config.json)")
+        raise FileNotFoundError(f"FOLDER {folder}: not a model folder (no config.json)")
     curve_name = None
     if curve is not None:
         curve = Path(curve)
@@ -299,6 +371,7 @@ def write_model_card(
                 shutil.copyfile(curve, staging)
     elif (folder / CURVE_NAME).is_file():
         curve_name = CURVE_NAME
+    keep_evaluations(folder, options.pop("evaluations", ()))
     card = render_model_card(folder, curve=curve_name, **options)
     with atomic_file(folder / "README.md", argument="FOLDER") as staging:
         staging.write_text(str(card), encoding="utf-8")
@@ -315,7 +388,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
-        prog="python -m prixlm.release.model_card", description=__doc__.splitlines()[0]
+        prog="python -m prixlm.release.model_card",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("folder", help="release folder (config.json, train_results.json, ...)")
     parser.add_argument("--evaluation", action="append", default=[], help="evaluate_lp JSON")
@@ -324,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--base_model", default=None, help="the checkpoint it continued")
     parser.add_argument("--repo_id", default=None, help="Hub id shown in the usage snippet")
     args = parser.parse_args(argv)
-    try:
+    with user_errors(ValueError):
         write_model_card(
             args.folder,
             curve=args.curve,
@@ -333,19 +408,23 @@ def main(argv: Sequence[str] | None = None) -> Path:
             base_model=args.base_model,
             repo_id=args.repo_id,
         )
-    except (FileNotFoundError, ValueError) as error:
-        parser.error(str(error))
     print(f"model card: {Path(args.folder) / 'README.md'}")
     return Path(args.folder) / "README.md"
 
 
 __all__ = [
+    "card_options",
     "checkpoint_report",
+    "EVALUATIONS_FILE",
+    "PIPELINE_TAG",
     "eval_results",
+    "hub_dataset_ids",
+    "keep_evaluations",
     "hyperparameters",
     "load_report",
     "render_model_card",
     "results_table",
+    "stored_evaluations",
     "write_model_card",
 ]
 

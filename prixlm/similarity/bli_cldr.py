@@ -179,7 +179,9 @@ def export_dictionaries(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.similarity.bli_cldr",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--pairs", default=",".join(PAPER_PAIRS))
     parser.add_argument("--output_dir", type=Path, required=True)

@@ -254,7 +254,9 @@ def mirror_tune(
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.similarity.mirror",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
     parser.add_argument("--output", required=True, type=Path, help="the tuned model folder")

@@ -1,6 +1,6 @@
 """The plain-text baseline: a masked LM of Prix-LM's architecture without the fact structure.
 
-Our offline stand-in for the paper's XLM-R row (issue 12, item 7): an `XLMRobertaForMaskedLM`
+Our offline stand-in for the paper's XLM-R row: an `XLMRobertaForMaskedLM`
 with the architecture of a trained Prix-LM folder (`xlmr_architecture` of its config:
 layers, sizes, vocabulary, positions) and the same tokenizer, trained from scratch on the
 same strings the KB model saw — every entity label of the languages' train splits and of the
@@ -128,7 +128,9 @@ def train_plain_mlm(
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.similarity.plain_mlm",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--reference", required=True, help="the KB model folder (architecture, tokenizer)"

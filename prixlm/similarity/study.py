@@ -167,7 +167,7 @@ def _xel(runner: Runner, model: Path, dataset: Path) -> dict[str, Any]:
 
 
 def _probing(runner: Runner, model: Path, probes: Path | None) -> dict[str, Any] | None:
-    """Engineer F's `prixlm.similarity.probing.evaluate_probing`, when it exists."""
+    """`prixlm.similarity.probing.evaluate_probing`, when it exists."""
     if probes is None:
         return None
     try:
@@ -357,7 +357,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from prixlm.similarity.study_docs import write_docs
 
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m prixlm.similarity.study",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/similarity"))
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")

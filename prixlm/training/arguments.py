@@ -13,6 +13,7 @@ from pathlib import Path
 from transformers import HfArgumentParser, TrainingArguments
 
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
+from prixlm.cli import renamed_options
 
 
 @dataclass
@@ -43,11 +44,23 @@ class ModelArguments:
         default="prefix_bidirectional",
         metadata={"help": "prefix_bidirectional (paper) | causal | bidirectional"},
     )
+    vocab_padding_multiple: int = field(
+        default=64,
+        metadata={
+            "help": "embedding and LM head rows rounded up to this multiple (GPU-friendly; the "
+            "extra rows never get probability); 1: no padding"
+        },
+    )
 
 
 @dataclass
 class DataArguments:
-    dataset_dir: str = field(metadata={"help": "folder written by prixlm.data.dbpedia.build"})
+    dataset: str = field(
+        metadata={
+            "help": "dataset folder written by prixlm.data.dbpedia.build, or a Hub id "
+            "(old spelling: --dataset_dir)"
+        }
+    )
     languages: str = field(default="all", metadata={"help": "comma-separated codes, or all"})
     variant: str = field(
         default="all", metadata={"help": "all: triples + links | single: one language's triples"}
@@ -59,6 +72,20 @@ class DataArguments:
         default=None,
         metadata={"help": "processes that tokenise the training facts (batched); none: this one"},
     )
+    packing: bool = field(
+        default=True,
+        metadata={
+            "help": "pack several facts per row (each attends only to itself: same loss and "
+            "gradients as one fact per row, less padding)"
+        },
+    )
+    pack_length: int = field(
+        default=64,
+        metadata={
+            "help": "tokens per packed row (longer facts get their own row); 64 suits CPUs, "
+            "128 GPUs (less padding; attention over longer rows costs a GPU little)"
+        },
+    )
     lp_eval_queries: int = field(
         default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
     )
@@ -66,9 +93,12 @@ class DataArguments:
     lp_eval_split: str = field(
         default="validation", metadata={"help": "split sampled for checkpoint LP"}
     )
-    dataset_hub_id: str | None = field(
+    dataset_id: str | None = field(
         default=None,
-        metadata={"help": "Hub id of the dataset, for the model card (default: the folder's name)"},
+        metadata={
+            "help": "Hub id of the dataset, for the model card (default: --dataset if it is "
+            "one; old spelling: --dataset_hub_id)"
+        },
     )
 
 
@@ -85,7 +115,6 @@ class PrixLMTrainingArguments(TrainingArguments):
     num_train_epochs: float = 5.0
     per_device_train_batch_size: int = 32
     gradient_accumulation_steps: int = 32
-    group_by_length: bool = True
     remove_unused_columns: bool = False
     save_strategy: str = "steps"
     save_steps: float = 5000
@@ -93,6 +122,16 @@ class PrixLMTrainingArguments(TrainingArguments):
     logging_steps: float = 50
     report_to: str | None = "tensorboard"
     dataloader_drop_last: bool = False
+    # No host sync per step: the Trainer's NaN filter reads every step's loss on the host,
+    # and a blocking copy of each batch waits for the previous step to finish.
+    logging_nan_inf_filter: bool = False
+    accelerator_config: dict | str | None = field(
+        default_factory=lambda: {"non_blocking": True},
+        metadata={
+            "help": "accelerate's settings (JSON); non_blocking: batches copied to the "
+            "GPU without waiting for the step before"
+        },
+    )
 
 
 @dataclass
@@ -110,7 +149,7 @@ def demo_training_argv(
     """`train.py`'s command line for `make demo`'s recipe: a small model from scratch
     (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, batch 64."""
     return [
-        "--dataset_dir", str(dataset_dir), "--languages", languages, "--variant", "all",
+        "--dataset", str(dataset_dir), "--languages", languages, "--variant", "all",
         "--output_dir", str(run_dir), "--hidden_size", "192", "--num_hidden_layers", "4",
         "--num_attention_heads", "4", "--intermediate_size", "768", "--tokenizer_vocab_size", "6000",
         "--learning_rate", "1e-3", "--warmup_steps", "0.06", "--weight_decay", "0.01",
@@ -122,9 +161,14 @@ def demo_training_argv(
     ]  # fmt: skip
 
 
+#: Old option spellings, accepted with a deprecation warning for one release.
+RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
+
+
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
+    argv = renamed_options(argv, RENAMED)
     model, data, training = parser.parse_args_into_dataclasses(args=argv)
     return TrainingRun(model, data, training)
 

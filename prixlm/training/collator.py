@@ -1,51 +1,182 @@
-"""Batches of encoded facts for the Trainer."""
+"""Batches of encoded facts for the Trainer: padded, or packed several facts per row."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import torch
 
 from modeling_prixlm.formatting import IGNORE_INDEX
 
 
+def _round_up(value: int, multiple: int | None) -> int:
+    return -(-value // multiple) * multiple if multiple and multiple > 1 else value
+
+
 @dataclass
 class PrixLMCollator:
-    """Right-pads `input_ids` and `labels` to the longest fact of the batch.
+    """Right-pads (or packs) `input_ids` and `labels` into `(rows, length)` tensors.
 
     Labels stay only on the object tokens and `[EOS]` (as `modeling_prixlm.formatting`
-    encodes them; padding gets -100). The model finds the object start from the `[O]`
-    token in `input_ids`, so no extra column is needed. With `object_logits_only`, the
-    model runs the LM head only where a label exists.
+    encodes them; padding gets -100). The model finds each object's start from the `[O]`
+    token in `input_ids`.
 
-    Returns `input_ids`, `attention_mask`, `labels` of shape `(batch, longest)` and the
-    `object_logits_only` flag.
+    Args:
+        pad_token_id: id of `<pad>`.
+        object_logits_only: the model runs the LM head only where a label exists; the batch
+            then also holds `label_positions` and `label_targets` `(n,)`: the flat index
+            (into `rows * length`) of the position that predicts each label, and the label;
+            `n` padded to `label_multiple_of` with position 0 and target -100 (static-shape,
+            GPU-friendly rows for the 250k-vocabulary projection).
+        pad_to_multiple_of: round the row length up to this multiple.
+        object_token_id, position_budget: with both, every fact is checked here (it has
+            `[O]`; at most `position_budget` tokens, the model's position range), and the
+            batch tells the model to skip its own checks (`check_inputs=False`): they read
+            values on the host, a device sync in every forward, and break `torch.compile`'s
+            graph.
+        packing: put several facts in a row of `pack_length` tokens (or the longest fact,
+            if longer), best fit decreasing (rows are nearly full). The batch then holds `position_ids`
+            (XLM-R positions restarting at each fact) and `fact_ids` (each token's fact index,
+            -1 for padding), from which the model builds a block-diagonal mask with each
+            fact's own prefix-bidirectional pattern: the same loss and gradients as unpacked.
+
+    Returns `input_ids`, `attention_mask`, `labels` of shape `(rows, length)`, the
+    `object_logits_only` flag and the tensors and flags above.
     """
 
     pad_token_id: int
     object_logits_only: bool = True
     pad_to_multiple_of: int | None = None
+    object_token_id: int | None = None
+    position_budget: int | None = None
+    label_multiple_of: int = 64
+    packing: bool = False
+    pack_length: int = 128
+
+    @classmethod
+    def for_model(cls, config: Any, **kwargs: Any) -> PrixLMCollator:
+        """The training collator of a model with `config`: pads with its `<pad>` to a multiple
+        of 8 tokens (the GPU's attention kernels like aligned rows), checks facts against its
+        `[O]` and position range (so the forward need not); `kwargs` set the rest."""
+        kwargs.setdefault("pad_to_multiple_of", 8)
+        return cls(
+            config.pad_token_id,
+            object_token_id=config.object_token_id,
+            position_budget=config.max_position_embeddings - config.pad_token_id - 1,
+            **kwargs,
+        )
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         if not features:
             raise ValueError("empty batch")
-        longest = max(len(f["input_ids"]) for f in features)
-        if self.pad_to_multiple_of:
-            longest = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        input_ids = torch.full((len(features), longest), self.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(features), longest), IGNORE_INDEX, dtype=torch.long)
-        attention_mask = torch.zeros((len(features), longest), dtype=torch.long)
-        for row, feature in enumerate(features):
-            length = len(feature["input_ids"])
-            if len(feature["labels"]) != length:
-                raise ValueError(f"feature {row}: input_ids and labels differ in length")
-            input_ids[row, :length] = torch.as_tensor(feature["input_ids"])
-            labels[row, :length] = torch.as_tensor(feature["labels"])
-            attention_mask[row, :length] = 1
-        return {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "labels": labels,
+        ids = [f["input_ids"] for f in features]
+        labels = [f["labels"] for f in features]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        label_lengths = np.fromiter(map(len, labels), dtype=np.int64, count=len(labels))
+        if (lengths != label_lengths).any():
+            row = int(np.flatnonzero(lengths != label_lengths)[0])
+            raise ValueError(f"feature {row}: input_ids and labels differ in length")
+        if (lengths == 0).any():
+            raise ValueError(f"feature {int(np.flatnonzero(lengths == 0)[0])}: no tokens")
+        total = int(lengths.sum())
+        flat_ids = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=total)
+        flat_labels = np.fromiter(chain.from_iterable(labels), dtype=np.int64, count=total)
+        starts = np.cumsum(lengths) - lengths
+        within = np.arange(total) - np.repeat(starts, lengths)  # position inside its fact
+        validated = self._validate(flat_ids, lengths, starts)
+
+        if self.packing:
+            fact_rows, fact_offsets, width = self._pack(lengths)
+        else:
+            fact_rows, fact_offsets = np.arange(len(lengths)), np.zeros_like(lengths)
+            width = int(lengths.max())
+        width = _round_up(width, self.pad_to_multiple_of)
+        num_rows = int(fact_rows.max()) + 1
+        token_rows = np.repeat(fact_rows, lengths)
+        flat_index = token_rows * width + np.repeat(fact_offsets, lengths) + within
+
+        input_ids = np.full(num_rows * width, self.pad_token_id, dtype=np.int64)
+        grid_labels = np.full(num_rows * width, IGNORE_INDEX, dtype=np.int64)
+        input_ids[flat_index] = flat_ids
+        grid_labels[flat_index] = flat_labels
+        attention_mask = np.zeros(num_rows * width, dtype=np.int64)
+        attention_mask[flat_index] = 1
+        batch: dict[str, Any] = {
+            "input_ids": torch.from_numpy(input_ids.reshape(num_rows, width)),
+            "attention_mask": torch.from_numpy(attention_mask.reshape(num_rows, width)),
+            "labels": torch.from_numpy(grid_labels.reshape(num_rows, width)),
             "object_logits_only": self.object_logits_only,
         }
+        if self.packing:
+            position_ids = np.full(num_rows * width, self.pad_token_id, dtype=np.int64)
+            position_ids[flat_index] = self.pad_token_id + 1 + within
+            fact_ids = np.full(num_rows * width, -1, dtype=np.int64)
+            fact_ids[flat_index] = np.repeat(np.arange(len(lengths)), lengths)
+            batch["position_ids"] = torch.from_numpy(position_ids.reshape(num_rows, width))
+            batch["fact_ids"] = torch.from_numpy(fact_ids.reshape(num_rows, width))
+        if self.object_logits_only:
+            # a label at a fact's first token has no predicting position (as the shift drops it)
+            labelled = (flat_labels != IGNORE_INDEX) & (within > 0)
+            positions = flat_index[labelled] - 1
+            targets = flat_labels[labelled]
+            size = _round_up(max(len(positions), 1), self.label_multiple_of)
+            batch["label_positions"] = torch.from_numpy(
+                np.pad(positions, (0, size - len(positions)))
+            )
+            batch["label_targets"] = torch.from_numpy(
+                np.pad(targets, (0, size - len(targets)), constant_values=IGNORE_INDEX)
+            )
+        if validated:
+            batch["check_inputs"] = False
+        return batch
+
+    def _validate(self, flat_ids: np.ndarray, lengths: np.ndarray, starts: np.ndarray) -> bool:
+        """Check every fact here (so the model need not); False when not configured to."""
+        if self.object_token_id is None or self.position_budget is None:
+            return False
+        too_long = lengths > self.position_budget
+        if too_long.any():
+            row = int(np.flatnonzero(too_long)[0])
+            raise ValueError(
+                f"feature {row}: {int(lengths[row])} tokens, more than the model's "
+                f"{self.position_budget} positions"
+            )
+        markers = np.add.reduceat((flat_ids == self.object_token_id).astype(np.int64), starts)
+        if (markers == 0).any():
+            row = int(np.flatnonzero(markers == 0)[0])
+            raise ValueError(
+                f"feature {row} has no [O] token (id {self.object_token_id}): format facts "
+                "with modeling_prixlm.formatting"
+            )
+        return True
+
+    def _pack(self, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Best-fit decreasing: each fact's row and offset, and the longest row's length.
+
+        Longest facts first, each into the open row with the least room that fits it.
+        """
+        capacity = max(self.pack_length, int(lengths.max()))
+        rows = np.empty(len(lengths), dtype=np.int64)
+        offsets = np.empty(len(lengths), dtype=np.int64)
+        by_room: list[list[int]] = [[] for _ in range(capacity + 1)]  # open rows by room left
+        has_room = np.zeros(capacity + 1, dtype=bool)
+        fill: list[int] = []
+        for index in np.argsort(-lengths, kind="stable").tolist():
+            length = int(lengths[index])
+            fits = np.flatnonzero(has_room[length:])
+            if len(fits):
+                room = length + int(fits[0])
+                row = by_room[room].pop()
+                has_room[room] = bool(by_room[room])
+            else:
+                room, row = capacity, len(fill)
+                fill.append(0)
+            rows[index], offsets[index] = row, fill[row]
+            fill[row] += length
+            if room > length:
+                by_room[room - length].append(row)
+                has_room[room - length] = True
+        return rows, offsets, max(fill)

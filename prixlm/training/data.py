@@ -17,14 +17,19 @@ from modeling_prixlm.formatting import (
     known_languages,
     special_token_ids,
 )
-from prixlm.data.loading import load_kb
+from prixlm.data.loading import DatasetInputError, check_dataset_source, load_kb
 
 VARIANTS = ("all", "single")
 
 
 def dataset_languages(dataset_dir: str | Path) -> list[str]:
     """The language configs of a built dataset (every config but `links` and `all`)."""
-    names = datasets.get_dataset_config_names(str(dataset_dir))
+    check_dataset_source(dataset_dir)
+    try:
+        names = datasets.get_dataset_config_names(str(dataset_dir))
+    except (OSError, ValueError) as error:  # an unreadable card, an unknown or offline Hub id
+        message = f"--dataset {dataset_dir}: cannot read its configs ({error})"
+        raise DatasetInputError(message) from error
     return sorted(n for n in names if n not in ("links", "all"))
 
 
@@ -39,11 +44,12 @@ def resolve_languages(dataset_dir: str | Path, languages: str | list[str]) -> li
         )
     missing = sorted(set(languages) - set(available))
     if missing:
-        raise ValueError(
-            f"--languages: {dataset_dir} has no config for {missing}; available: {', '.join(available)}"
+        raise DatasetInputError(
+            f"--languages {','.join(missing)}: {dataset_dir} has no config for {missing}; "
+            f"available: {', '.join(available)}"
         )
     if not languages:
-        raise ValueError("--languages: no language given")
+        raise DatasetInputError("--languages: no language given")
     return sorted(set(languages))
 
 
@@ -51,6 +57,8 @@ def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dat
     """One split of one config, with a clear error when it is missing or empty."""
     try:
         rows = load_kb(dataset_dir, config, split=split)
+    except DatasetInputError:
+        raise
     except Exception as error:  # noqa: BLE001 - datasets raises many types; name the input
         raise ValueError(
             f"{dataset_dir}: cannot load config {config!r} split {split!r}: {error}"

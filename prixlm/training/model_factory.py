@@ -17,12 +17,14 @@ def prixlm_config_for(
     intermediate_size: int | None = None,
     max_position_embeddings: int = 2 * MAX_FACT_LENGTH + 2,
     object_attention: str = "prefix_bidirectional",
+    vocab_padding_multiple: int = 64,
     **kwargs: Any,
 ) -> PrixLMConfig:
     """An XLM-R-architecture config whose vocabulary and fact-token ids match `tokenizer`.
 
     `max_position_embeddings` must cover the longest sequence + 2 (XLM-R positions start
-    at `padding_idx + 1`).
+    at `padding_idx + 1`). The embedding and LM head get `vocab_size` rounded up to
+    `vocab_padding_multiple` rows (masked out of every softmax: exact).
     """
     ids = special_token_ids(tokenizer)
     return PrixLMConfig(
@@ -42,6 +44,7 @@ def prixlm_config_for(
         end_of_object_token_id=ids.end_of_object,
         language_token_ids=ids.languages,
         object_attention=object_attention,
+        vocab_padding_multiple=vocab_padding_multiple,
         **kwargs,
     )
 

@@ -24,9 +24,16 @@ from modeling_prixlm.formatting import (
     match_tokenizer_to_positions,
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from prixlm.atomic_output import writer_lock
+from prixlm.cli import UsageError
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
 from prixlm.publish import publish_folder
-from prixlm.release.folder import complete_release_folder, dataset_candidates, widget_examples
+from prixlm.release.folder import (
+    complete_release_folder,
+    dataset_candidates,
+    dataset_relations,
+    widget_examples,
+)
 from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
 from prixlm.training.collator import PrixLMCollator
@@ -38,25 +45,36 @@ from prixlm.training.data import (
     tokenizer_training_texts,
 )
 from prixlm.training.model_factory import build_prixlm
+from prixlm.training.resume import check_checkpoint, check_same_run, finished_run, run_record
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer
 
 
 def build_model_and_tokenizer(
-    model_args: ModelArguments, data_args: DataArguments, languages: list[str], seed: int
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    languages: list[str],
+    seed: int,
+    checkpoint: str | Path | None = None,
 ):
-    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data."""
+    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data
+    (resuming from `checkpoint`: the checkpoint's tokenizer, never one trained again)."""
     if model_args.base_model:
         model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
-            model_args.base_model, languages, object_attention=model_args.object_attention
+            model_args.base_model,
+            languages,
+            object_attention=model_args.object_attention,
+            vocab_padding_multiple=model_args.vocab_padding_multiple,
         )
         model.config.hidden_dropout_prob = model_args.dropout
         model.config.attention_probs_dropout_prob = model_args.dropout
         return model, tokenizer
     if model_args.tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)
+    elif checkpoint is not None:
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     else:
-        texts = tokenizer_training_texts(data_args.dataset_dir, languages)
+        texts = tokenizer_training_texts(data_args.dataset, languages)
         tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
     add_prixlm_tokens(tokenizer, languages)
     # Training facts are shorter than max_fact_length, but link prediction scores every
@@ -73,6 +91,7 @@ def build_model_and_tokenizer(
         hidden_dropout_prob=model_args.dropout,
         attention_probs_dropout_prob=model_args.dropout,
         object_attention=model_args.object_attention,
+        vocab_padding_multiple=model_args.vocab_padding_multiple,
     )
     return model, tokenizer
 
@@ -90,8 +109,8 @@ def lp_evaluator(
 
     samples, candidates = {}, {}
     for language in languages:
-        splits = load_kb(data_args.dataset_dir, language)
-        rows = load_split(data_args.dataset_dir, language, data_args.lp_eval_split)
+        splits = load_kb(data_args.dataset, language)
+        rows = load_split(data_args.dataset, language, data_args.lp_eval_split)
         sample_size = min(data_args.lp_eval_queries, len(rows))
         order = random.Random(seed).sample(range(len(rows)), sample_size)
         samples[language] = [rows[i] for i in sorted(order)]
@@ -117,17 +136,53 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
 
     `callbacks` are added to the Trainer's (e.g. a time budget). Checkpoints go to
     `run.training.output_dir`, the release folder to its `model/`, the Fig. 2 curve to
-    `lp_curve.png` beside them.
+    `lp_curve.png` beside them. One run at a time writes an `output_dir`
+    (`atomic_output.writer_lock`: `OutputLockedError` naming the other run's process).
+    `--resume_from_checkpoint` continues the same run or refuses (`prixlm.training.resume`).
     """
+    training_args = run.training
+    if not training_args.should_save:  # the other processes of a data-parallel run
+        return _pretrain(run, callbacks)
+    with writer_lock(training_args.output_dir, argument="--output_dir"):
+        return _pretrain(run, callbacks)
+
+
+def _resume_checkpoint(output_dir: str, resume: str | None) -> str | None:
+    """The checkpoint `--resume_from_checkpoint` names (`true`: the last one), checked."""
+    if resume in ("true", "True", "last"):
+        resume = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+        if resume is None:
+            print(f"no checkpoint in {output_dir}: starting from scratch", file=sys.stderr)
+    if resume:
+        if not Path(resume).is_dir():
+            raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
+        check_checkpoint(resume)
+    return resume or None
+
+
+def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     model_args, data_args, training_args = run.model, run.data, run.training
+    resume = _resume_checkpoint(training_args.output_dir, training_args.resume_from_checkpoint)
+    release_path = Path(training_args.output_dir) / "model"
+    last_step = finished_run(resume) if resume else None
+    if last_step is not None and release_path.is_dir():
+        print(
+            f"the run in {training_args.output_dir} is finished (step {last_step}) and its "
+            f"release folder {release_path} is written: nothing to do",
+            file=sys.stderr,
+        )
+        return release_path
     set_seed(training_args.seed)
-    languages = resolve_languages(data_args.dataset_dir, data_args.languages)
-    rows = load_training_rows(data_args.dataset_dir, languages, data_args.variant)
+    languages = resolve_languages(data_args.dataset, data_args.languages)
+    rows = load_training_rows(data_args.dataset, languages, data_args.variant)
     model, tokenizer = build_model_and_tokenizer(
-        model_args, data_args, languages, training_args.seed
+        model_args, data_args, languages, training_args.seed, checkpoint=resume
     )
     check_tokenizer_matches(tokenizer, model.config)
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
+    record = run_record(run, tokenizer)
+    if resume:
+        check_same_run(resume, record, tokenizer)
     train_set = tokenize_rows(
         rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
     )
@@ -144,33 +199,33 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
         model=model,
         args=training_args,
         train_dataset=train_set,
-        data_collator=PrixLMCollator(tokenizer.pad_token_id),
+        data_collator=PrixLMCollator.for_model(
+            model.config, packing=data_args.packing, pack_length=data_args.pack_length
+        ),
         processing_class=tokenizer,
         callbacks=lp_callbacks + list(callbacks),
     )
     for callback in lp_callbacks:
         callback.trainer = trainer
+    trainer.run_record = record  # in every checkpoint (prixlm.training.resume)
 
-    resume = training_args.resume_from_checkpoint
-    if resume in ("true", "True", "last"):
-        resume = get_last_checkpoint(training_args.output_dir)
-        if resume is None:
-            print(
-                f"no checkpoint in {training_args.output_dir}: starting from scratch",
-                file=sys.stderr,
-            )
     if resume:
         print(f"resuming from {resume}", file=sys.stderr)
-    result = trainer.train(resume_from_checkpoint=resume)
+    if last_step is None:
+        trained = trainer.train(resume_from_checkpoint=resume).metrics
+    else:  # finished, killed before its release folder: write it from the last checkpoint
+        trained = trainer.release_from_checkpoint(resume)
+        for callback in lp_callbacks:
+            callback.restore(trainer.state.log_history)
     metrics = {
-        **result.metrics,
+        **trained,
         "train_facts": len(train_set),
         "languages": languages,
         "variant": data_args.variant,
         "world_size": training_args.world_size,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
         "checkpoint_link_prediction_settings": {
-            "dataset": data_args.dataset_hub_id or data_args.dataset_dir,
+            "dataset": data_args.dataset_id or data_args.dataset,
             "split": data_args.lp_eval_split,
             "queries_per_language": data_args.lp_eval_queries,
             "num_beams": data_args.lp_eval_beams,
@@ -180,25 +235,27 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
     repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
     curve = Path(training_args.output_dir) / "lp_curve.png"
-    release_path = Path(training_args.output_dir) / "model"
 
     candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
-        dataset_candidates(data_args.dataset_dir, languages) if training_args.should_save else None
+        dataset_candidates(data_args.dataset, languages) if training_args.should_save else None
+    )
+    relations = (  # relations.json: the relation names per language (pipeline warning, apps)
+        dataset_relations(data_args.dataset, languages) if training_args.should_save else None
     )
 
     def finalize_release(folder: Path) -> None:
         """Self-contained (Hub code, pipeline, handler, candidates), then README.md from the
         folder's results + the Fig. 2 curve, before the folder appears."""
-        complete_release_folder(folder, candidates)
+        complete_release_folder(folder, candidates, relations=relations)
         card_rows = (  # a few rows per language for the card's widget examples
             row
             for language in languages
-            for row in load_split(data_args.dataset_dir, language, "train").take(100)
+            for row in load_split(data_args.dataset, language, "train").take(100)
         )
         write_model_card(
             folder,
             curve=curve if curve.is_file() else None,
-            dataset_id=data_args.dataset_hub_id,
+            dataset_id=data_args.dataset_id,
             base_model=model_args.base_model,
             widget=widget_examples(card_rows, languages),
             # named after the repo (or the run folder), not the staging folder it is written in

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch.distributed as dist
-from transformers import Trainer
+from transformers import Trainer, TrainerState
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
+from prixlm.training.resume import write_run_record
 
 
 def _barrier() -> None:
@@ -27,13 +32,24 @@ class PrixLMTrainer(Trainer):
     `<output_dir>/.checkpoint-<step>.partial/` (every process writes its RNG state there)
     and published under its final name when all processes are done, so a run killed
     mid-save never leaves a checkpoint that looks whole (`get_last_checkpoint` ignores the
-    partial folder, and the next save of that step removes it).
+    partial folder, and the next save of that step removes it). `run_record` (if set) is
+    stored in every checkpoint as `prixlm_run.json` (`prixlm.training.resume`).
     """
+
+    run_record: dict | None = None
+
+    def release_from_checkpoint(self, checkpoint: str | Path) -> dict:
+        """Load the weights and state of a finished run's last `checkpoint` (no training
+        step); returns the metrics a `train()` would have (the last logged loss)."""
+        self._load_from_checkpoint(str(checkpoint))
+        self.state = TrainerState.load_from_json(str(Path(checkpoint) / TRAINER_STATE_NAME))
+        losses = [entry["loss"] for entry in self.state.log_history if "loss" in entry]
+        return {"global_step": self.state.global_step, **({"loss": losses[-1]} if losses else {})}
 
     def _save_checkpoint(self, model, trial) -> None:
         run_dir = Path(self._get_output_dir(trial=trial))
         final = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-        staging = partial_path(final)
+        staging = partial_path(final, shared=True)  # every process writes into it
         if self.args.should_save:
             check_parent(final, "--output_dir")
             recover_interrupted(final)
@@ -43,9 +59,12 @@ class PrixLMTrainer(Trainer):
         # The Trainer writes `<run dir>/checkpoint-<step>`: here `<staging>/checkpoint-<step>`.
         self._get_output_dir = lambda trial=None: str(staging)  # type: ignore[method-assign]
         try:
-            super()._save_checkpoint(model, trial)
+            with disk_errors(staging / final.name):
+                super()._save_checkpoint(model, trial)
         finally:
             self._get_output_dir = original  # type: ignore[method-assign]
+        if self.args.should_save and self.run_record is not None:
+            write_run_record(staging / final.name, self.run_record)
         _barrier()  # every process has written its files
         if self.args.should_save:
             publish(staging / final.name, final)
@@ -68,12 +87,13 @@ class PrixLMTrainer(Trainer):
         the model card), so the folder appears complete.
         """
         destination = Path(destination)
-        staging = partial_path(destination)
+        staging = partial_path(destination, shared=True)
         if self.args.should_save:
             check_parent(destination, "--output_dir")
             recover_interrupted(destination)
         _barrier()
-        self.save_model(str(staging))  # collective: every process takes part
+        with disk_errors(staging):
+            self.save_model(str(staging))  # collective: every process takes part
         if self.args.should_save:
             (staging / "training_args.bin").unlink(missing_ok=True)
             (staging / "training_args.json").write_text(
@@ -88,6 +108,26 @@ class PrixLMTrainer(Trainer):
             publish(staging, destination)
         _barrier()
         return destination
+
+
+#: How torch's and safetensors' writers report a full disk or a file-size limit.
+_WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file too large")
+
+
+@contextmanager
+def disk_errors(folder: Path) -> Iterator[None]:
+    """A write of torch (`RuntimeError: ... unexpected pos`) or safetensors that failed on
+    a full disk becomes an `OSError` naming `folder` (one `error:` line in the CLIs)."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as error:
+        text = str(error).lower()
+        if not any(sign in text for sign in _WRITE_FAILED):
+            raise
+        code = errno.EFBIG if "too large" in text else errno.ENOSPC
+        raise OSError(code, os.strerror(code), str(folder)) from error
 
 
 def _rotate(run_dir: Path, limit: int | None) -> None:

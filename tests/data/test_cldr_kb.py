@@ -207,15 +207,21 @@ def test_bad_locale_lists_known_ones(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"unknown CLDR locale\(s\) \['xx_YY'\].*\bde\b.*\bja\b"):
         export_cldr_kb(["en", "xx_YY"], tmp_path / "kb")
     with pytest.raises(SystemExit) as exit_info:
-        main(["--locales", "en,klingon", "--output_dir", str(tmp_path / "kb")])
+        main(["--languages", "en,klingon", "--output_dir", str(tmp_path / "kb")])
     assert exit_info.value.code == 2
-    assert "unknown CLDR locale(s) ['klingon']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown CLDR locale(s) ['klingon']") and err.count("\n") == 1
+    assert len(err) < 400  # not every one of the ~1,000 known locales
+    with pytest.raises(SystemExit):
+        main(["--languages", "de_DX", "--output_dir", str(tmp_path / "kb")])
+    assert "close ones: " in capsys.readouterr().err
     assert not (tmp_path / "kb").exists()
 
 
 def test_cli_prints_counts_table(tmp_path, capsys):
     assert main(["--locales", "en,it", "--output_dir", str(tmp_path / "kb")]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "warning: --locales is deprecated: use --languages" in err  # the old spelling works
     assert re.search(r"^\| en \| 1,\d{3} \| \d,\d{3} \| \d{1,2},\d{3} \|$", out, re.M)
     assert "| total (2) |" in out and (tmp_path / "kb" / "labels_it.ttl").exists()
 

@@ -80,7 +80,7 @@ def test_output_dir_under_a_file_names_the_argument(tmp_path: Path, dumps: Path,
     error = capsys.readouterr().err
     assert f"--output_dir {out}: {tmp_path / 'file'} is a file, not a folder" in error
     with pytest.raises(SystemExit) as exit_info:
-        export.main(["--locales", "en", "--output_dir", str(out)])
+        export.main(["--languages", "en", "--output_dir", str(out)])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert f"--output_dir {out}: {tmp_path / 'file'} is a file, not a folder" in error

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from dbpedia_dumps import write_dumps
 
+from prixlm.data.dbpedia import convert
 from prixlm.data.dbpedia import engine as engine_module
 from prixlm.data.dbpedia import output as output_module
-from prixlm.data.dbpedia import records
 from prixlm.data.dbpedia.build import build_dataset, main
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
 from prixlm.data.dbpedia.engine import EngineMemoryError, EngineOptions, _jobs, connect
@@ -149,18 +149,18 @@ def test_parallel_parsing_writes_the_same_records_and_counts(
     index = DumpIndex.scan(dumps)
     languages = ["de", "en", "fr"]
     results = {}
-    monkeypatch.setattr(records, "POOL_MIN_BYTES", 0)  # a pool even for tiny files
+    monkeypatch.setattr(convert, "POOL_MIN_BYTES", 0)  # a pool even for tiny files
     for num_proc in (1, 3):
         folder = tmp_path / f"records{num_proc}"
         options = ReadOptions()
-        records.convert_all(_jobs(index, languages, None, None, folder), options, num_proc)
+        convert.convert_all(_jobs(index, languages, None, None, folder), options, num_proc)
         results[num_proc] = (_digests(folder), options.stats)
     assert len(results[1][0]) == 9 and results[1] == results[3]
     errors = [e for stats in results[3][1].values() for e in stats.errors]
     assert sorted(errors)[0].startswith(f"{dumps / 'labels_de.ttl.bz2'}:15: invalid character")
     assert sum(stats.malformed for stats in results[3][1].values()) == 3
     with pytest.raises(MalformedLineError) as raised:  # from a worker, with file and line
-        records.convert_all(
+        convert.convert_all(
             _jobs(index, languages, None, None, tmp_path / "strict"), ReadOptions(strict=True), 3
         )
     assert raised.value.line_number in (13, 15) and raised.value.path.startswith(str(dumps))

@@ -182,3 +182,14 @@ def test_language_ending_with_no_triples_is_an_error(tmp_path: Path, capsys) -> 
         f"10 entities labelled in {folder / 'labels_fr.ttl'}; nothing written"
     ) in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_no_triples_error_names_the_malformed_lines_that_caused_it(tmp_path: Path, capsys) -> None:
+    folder = write_dumps(tmp_path / "dumps")
+    facts = folder / "mappingbased_objects_fr.ttl"
+    good = facts.read_text().splitlines()
+    facts.write_text("".join(line.rstrip(" .") + "\n" for line in good))  # no final dots
+    assert main(_arguments(folder, tmp_path / "kb")) == 2
+    err = capsys.readouterr().err
+    assert "error: language 'fr' has no triples:" in err
+    assert f"{facts}: {len(good)} malformed lines skipped, the first: {facts}:1: " in err

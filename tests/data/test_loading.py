@@ -8,8 +8,9 @@ import datasets
 import pytest
 from dbpedia_dumps import write_dumps
 
+from prixlm.cli import UsageError
 from prixlm.data.dbpedia.build import build_dataset
-from prixlm.data.loading import load_kb
+from prixlm.data.loading import DatasetInputError, load_kb
 
 
 def test_same_named_folders_and_rebuilds_give_their_own_rows(tmp_path):
@@ -38,9 +39,15 @@ def test_same_named_folders_and_rebuilds_give_their_own_rows(tmp_path):
 def test_unknown_config_or_split_names_what_exists(tmp_path):
     folder = tmp_path / "kb"
     build_dataset(write_dumps(tmp_path / "dumps"), folder, ["en"])
-    with pytest.raises(ValueError, match=r"no config 'fr' \(configs: \['all', 'en'"):
+    with pytest.raises(
+        ValueError, match=r"^--languages fr: .* no config 'fr' \(configs: \['all', 'en'"
+    ):
         load_kb(folder, "fr")
-    with pytest.raises(ValueError, match="no split 'dev'"):
+    with pytest.raises(DatasetInputError, match=r"^--split dev: config 'en' of .* has the splits"):
         load_kb(folder, "en", split="dev")
-    with pytest.raises(FileNotFoundError, match="no README.md"):
+    with pytest.raises(DatasetInputError, match="^--dataset .*: no README.md"):
         load_kb(tmp_path, "en")
+    with pytest.raises(DatasetInputError, match="^--dataset_dir .*/gone: no such folder"):
+        load_kb(tmp_path / "gone", "en", argument="--dataset_dir")
+    with pytest.raises(UsageError):  # what the commands turn into one error line
+        load_kb("not a folder nor a hub id", "en")

@@ -136,7 +136,7 @@ def test_killed_build_leaves_nothing_complete_and_rerun_is_identical(tmp_path: P
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.partial/*/*.parquet")) and process.poll() is None:
+    while not list(tmp_path.glob(".out.*.partial/*/*.parquet")) and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
     process.send_signal(signal.SIGKILL)

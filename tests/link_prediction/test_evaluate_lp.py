@@ -82,7 +82,7 @@ def test_command_prints_a_table_and_writes_json(saved, capsys):
         [
             "--model", str(root / "model"),
             "--dataset", str(root / "data"),
-            "--config", "en",
+            "--languages", "en",
             "--split", "test",
             "--num_beams", "5",
             "--output", str(output),
@@ -162,7 +162,10 @@ def test_help_describes_every_option_with_its_default(capsys):
             "(default: 1024 in beam mode, 256 in full mode)",
         ),
         ("--limit LIMIT evaluate the first N rows", "(default: every row)"),
-        ("--device DEVICE torch device of the model", "(default: cuda if available)"),
+        (
+            "--device DEVICE torch device: cpu, cuda",
+            "(default: cuda if a GPU is visible, else cpu)",
+        ),
         ("--output OUTPUT JSON file for the results", "(default: none, the table is printed)"),
     ]
     starts = [text.index(option) for option, _ in options] + [len(text)]
@@ -182,7 +185,7 @@ def test_help_describes_every_option_with_its_default(capsys):
 )
 def test_bad_options_are_rejected_before_loading(argv, message, capsys):
     with pytest.raises(SystemExit):
-        main(["--model", "nowhere", "--dataset", "nowhere", "--config", "en", *argv])
+        main(["--model", "nowhere", "--dataset", "nowhere", "--languages", "en", *argv])
     assert message in capsys.readouterr().err
 
 
@@ -191,7 +194,7 @@ def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path, capsys
     (tmp_path / "file").write_text("x")
     with pytest.raises(SystemExit) as exit_info:
         main(
-            ["--model", "nowhere", "--dataset", "nowhere", "--config", "en",
+            ["--model", "nowhere", "--dataset", "nowhere", "--languages", "en",
              "--output", str(tmp_path / "file" / "results.json")]
         )  # fmt: skip
     assert exit_info.value.code == 2

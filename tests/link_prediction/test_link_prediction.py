@@ -259,3 +259,14 @@ def test_train_mode_is_restored_when_decoding_fails(setup, dropout_model):
             with pytest.raises(RuntimeError, match="out of memory"):
                 decode(model, tokenizer, QUERIES, labels)
             assert all(module.training for module in model.modules())
+
+
+def test_a_query_beyond_the_position_budget_is_blamed_not_the_candidates(setup):
+    model, tokenizer, *_ = setup
+    subject = " ".join(["Deutschland"] * model.config.max_position_embeddings)
+    with mock.patch.object(model, "forward", side_effect=AssertionError("decoding started")):
+        for decode in (predict_objects, score_candidates):
+            with pytest.raises(ValueError, match="shorten the query") as error:
+                decode(model, tokenizer, [(subject, "currency")], ["euro", "German"])
+            assert "candidates are too long" not in str(error.value)
+            assert str(error.value).startswith("query ('Deutschland Deutschland")

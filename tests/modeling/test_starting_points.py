@@ -91,8 +91,10 @@ def test_converted_folder_is_self_contained_with_candidates(tiny_tokenizer, tmp_
     config = json.loads((destination / "config.json").read_text())
     assert "prixlm-link-prediction" in config["custom_pipelines"]
     (tmp_path / "bad.json").write_text("[1, 2]")
-    with pytest.raises(ValueError, match=r"bad.json: expected \{language: \[label"):
+    with pytest.raises(SystemExit) as exit_info:  # one error line, exit 2
         main([str(tmp_path / "official"), str(tmp_path / "out2"), "--candidates", str(tmp_path / "bad.json")])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert "bad.json: expected {language: [label" in capsys.readouterr().err
     assert not (tmp_path / "out2").exists()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import datasets
 import pytest
-from release_kb import CANDIDATES, LINKS
+from release_kb import CANDIDATES, LINKS, RELATIONS
 from space_server import running_space, space_log
 from tiny_models import TINY_FACTS, make_tiny_model
 
@@ -59,11 +59,12 @@ def release_trainer(tiny_tokenizer, tmp_path_factory) -> PrixLMTrainer:
 
 @pytest.fixture(scope="session")
 def released(release_trainer, tiny_tokenizer):
-    """(model, tokenizer, release folder): `save_release` with `CANDIDATES` (the folder is
+    """(model, tokenizer, release folder): `save_release` with `CANDIDATES` and `RELATIONS` (the folder is
     completed before it is published)."""
     root = Path(release_trainer.args.output_dir).parent
     folder = release_trainer.save_release(
-        root / "model", finalize=lambda staging: complete_release_folder(staging, CANDIDATES)
+        root / "model",
+        finalize=lambda staging: complete_release_folder(staging, CANDIDATES, relations=RELATIONS),
     )
     return release_trainer.model.eval(), tiny_tokenizer, folder
 

@@ -7,4 +7,6 @@ CANDIDATES = {
     "en": ["euro", "German", "French", "Japanese yen", "Japanese", "Swiss franc", "Germany"],
     "de": ["Euro", "Deutschland", "Französisch", "Frankreich"],
 }
+#: Relation names per language of the release (the tiny KB's: German names in de).
+RELATIONS = {"en": ["currency", "official language"], "de": ["Amtssprache", "Währung"]}
 LINKS = [("Germany", "en", "de", "Deutschland"), ("France", "en", "de", "Frankreich")]

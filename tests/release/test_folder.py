@@ -188,7 +188,7 @@ def test_pipeline_in_process_batches_languages_and_checks_parameters(tiny_prixlm
 
 
 def test_dataset_candidates_are_the_labels_evaluate_lp_ranks(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "results"))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "experiments"))
     from tiny_kb import write_tiny_dumps
 
     from prixlm.data.dbpedia.build import build_dataset
@@ -207,5 +207,7 @@ def test_pipeline_without_candidates_says_how_to_give_them(tiny_prixlm):
     pipe = PrixLMLinkPrediction(model=model, tokenizer=tokenizer, device=-1)
     with pytest.raises(ValueError, match=r"no candidate entities for language 'en' \(stored: none"):
         pipe("Germany | currency", language="en")
-    with pytest.raises(ValueError, match=r"names no language.*cover none \(pass candidates=\)"):
+    with pytest.raises(
+        ValueError, match=r"names no language.*cover none \(build the pipeline with candidates=\)"
+    ):
         pipe("Germany | currency")

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from release_kb import CANDIDATES
+from release_kb import CANDIDATES, RELATIONS
 
 from modeling_prixlm.beam_search import predict_objects
 from prixlm.release.folder import widget_examples
@@ -66,7 +66,17 @@ CHILD = textwrap.dedent(
     handler = handler_module.EndpointHandler(folder)
     out["handler"] = [handler({"inputs": q, "parameters": params}) for q in request["queries"]]
     out["handler_batch"] = handler({"inputs": request["queries"], "parameters": params})
-    out["widget_pipeline"] = [pipe(w["text"], **params) for w in request["widgets"]]
+    import warnings
+    with warnings.catch_warnings(record=True) as known:
+        warnings.simplefilter("always")
+        out["widget_pipeline"] = [pipe(w["text"], **params) for w in request["widgets"]]
+    out["known_relation_warnings"] = [str(w.message) for w in known]
+    out["relations"], out["languages"] = pipe.relations, pipe.languages
+    with warnings.catch_warnings(record=True) as unknown:
+        warnings.simplefilter("always")
+        out["unknown_relation"] = pipe("Japan | favourite food", **params)
+        handler({"inputs": "Japan | Currency", "parameters": params})
+    out["unknown_relation_warnings"] = [str(w.message) for w in unknown]
     out["widget_handler"] = [handler({"inputs": w["text"]}) for w in request["widgets"]]
     out["errors"] = {}
     for name, bad in request["bad"].items():
@@ -150,6 +160,10 @@ def test_release_folder_is_self_contained(released):
         "pipeline_prixlm.PrixLMLinkPrediction"
     )
     assert json.loads((folder / "candidates.json").read_text()) == CANDIDATES
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("model.safetensors", "config.json", "candidates.json"):  # not 0600
+        assert (folder / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     generation = json.loads((folder / "generation_config.json").read_text())
     assert generation["eos_token_id"] == config["end_of_object_token_id"]
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
@@ -198,6 +212,23 @@ def test_bad_inputs_give_clear_errors_offline(child):
         assert "'Germany currency'" in errors[f"no_separator/{via}"]
         assert "language 'xx'" in errors[f"unknown_language/{via}"]
         assert "stored: de, en" in errors[f"unknown_language/{via}"]
+        # candidates= is a construction argument: the message says so
+        assert "trust_remote_code=True, candidates={" in errors[f"unknown_language/{via}"]
         assert "language 'fr'" in errors[f"unknown_link_language/{via}"]
         assert "a triple query has the keys" in errors[f"bad_keys/{via}"]
     assert "unknown parameters ['beams']" in errors["bad_parameter/handler"]
+
+
+def test_release_lists_its_relations_and_warns_on_an_unknown_one(released, child):
+    """`relations.json` lists each language's relations; a query with another relation is
+    answered with a warning that names it and lists the known ones (pipeline and handler)."""
+    _, _, folder = released
+    out, _ = child
+    assert json.loads((folder / "relations.json").read_text(encoding="utf-8")) == RELATIONS
+    assert out["relations"] == RELATIONS and out["languages"] == ["de", "en"]
+    assert out["known_relation_warnings"] == []
+    assert len(out["unknown_relation"]) == TOP_K  # still answered: a guess
+    food, case = out["unknown_relation_warnings"]
+    assert "relation 'favourite food' is not one of the 2 relations of language 'en'" in food
+    assert food.endswith("Known relations (relations.json): currency, official language")
+    assert "relation 'Currency'" in case and "did you mean 'currency'?" in case

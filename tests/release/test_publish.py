@@ -136,7 +136,9 @@ def test_incomplete_folders_are_refused_with_the_reason(model_folder, tmp_path, 
         with pytest.raises(NotAReleaseError, match=reason) as error:
             check_release(folder)
         assert str(folder) in str(error.value)
-    assert main([str(run), "me/x"]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main([str(run), "me/x"])
+    assert exit_.value.code == 2
     assert f"{run}: a training run's output_dir" in capsys.readouterr().err
     assert check_release(run / "model").repo_type == "model"  # its release folder is fine
     assert hub.repos == hub.commits == []
@@ -158,7 +160,7 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
         "--max_steps": "4", "--save_steps": "2", "--logging_steps": "2", "--seed": "7",
         "--hub_model_id": "me/prixlm-run", "--hub_private_repo": "true",
     }  # fmt: skip
-    argv = ["--dataset_dir", str(dataset), "--output_dir", str(run), "--push_to_hub", "true"]
+    argv = ["--dataset", str(dataset), "--output_dir", str(run), "--push_to_hub", "true"]
     release = train.main(argv + [item for pair in settings.items() for item in pair])
 
     assert any((run / name / "optimizer.pt").is_file() for name in ("checkpoint-2", "checkpoint-4"))
@@ -192,6 +194,43 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
     assert card.data.language == results["languages"] == ["de", "en"]
     assert card.data.model_name == "prixlm-run"  # the repo's name, not the staging folder's
     assert ".partial" not in card.content
-    assert card.data.datasets == ["kb-for-push"]  # a local dataset folder counts by its name
+    assert card.data.datasets is None  # a local dataset folder is no Hub id
+    assert {e.dataset_name for e in card.data.eval_results} == {"kb-for-push"}  # its name
     assert "![hits@1 and MRR@K per checkpoint](lp_curve.png)" in card.text
     assert 'pipeline(model="me/prixlm-run", trust_remote_code=True)' in card.text
+
+
+def test_publish_renders_the_card_for_the_repo_with_the_test_results(model_folder, hub, capsys):
+    """A card written for a local run (titled after the run folder, a local path in the usage,
+    a local dataset) is rendered for the repo; a dry run says what is missing and how to add
+    it, and writes nothing."""
+    from prixlm.link_prediction.ranking import ranking_metrics
+    from prixlm.release.model_card import main as model_card_main
+
+    folder = model_folder
+    write_model_card(folder, model_name="run", repo_id=str(folder))
+    before = (folder / "README.md").read_text(encoding="utf-8")
+    assert main([str(folder), "me/prixlm-demo", "--dry_run"]) == 0
+    out, err = capsys.readouterr()
+    assert "card: # prixlm-demo; datasets: None; pipeline_tag: other" in out
+    assert "usage: pipeline(model='me/prixlm-demo')" in out
+    assert "no Hub dataset: pass --dataset_id ORG/NAME" in err
+    assert "no test-split results" in err and "prixlm.release.model_card DIR --evaluation" in err
+    assert (folder / "README.md").read_text(encoding="utf-8") == before and hub.commits == []
+
+    report = {"dataset": "outputs/demo/dataset", "split": "test", "mode": "beam",
+              "num_beams": 5, "results": {"en": ranking_metrics([1.0, 3.0, None], cutoff=5)}}  # fmt: skip
+    (folder.parent / "test.json").write_text(json.dumps(report), encoding="utf-8")
+    model_card_main([str(folder), "--evaluation", str(folder.parent / "test.json")])
+    assert main([str(folder), "me/prixlm-demo", "--dataset_id", "me/kb"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    card = ModelCard.load(folder / "README.md")
+    assert card.data.model_name == "prixlm-demo" and card.text.lstrip().startswith("# prixlm-demo")
+    assert card.data.datasets == ["me/kb"] and card.data.pipeline_tag == "other"
+    tests = {
+        e.metric_type: e.metric_value for e in card.data.eval_results if e.dataset_split == "test"
+    }
+    assert tests["hits_at_1"] == pytest.approx(1 / 3) and tests["mrr_at_5"] == pytest.approx(4 / 9)
+    assert 'pipeline(model="me/prixlm-demo", trust_remote_code=True)' in card.text
+    assert str(folder) not in card.content
+    assert {"README.md", "evaluation_results.json"} <= set(hub.sent())

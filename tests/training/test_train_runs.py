@@ -28,7 +28,7 @@ def _args(dataset_dir: Path, output_dir: Path, *extra: str, **overrides: str) ->
     """train.py arguments of a tiny run; `overrides` replace TINY_RUN values (`lp_eval_queries="4"`)."""
     values = {**TINY_RUN, **{f"--{k}": v for k, v in overrides.items()}}
     pairs = [item for key_value in values.items() for item in key_value]
-    return ["--dataset_dir", str(dataset_dir), "--output_dir", str(output_dir), *pairs, *extra]
+    return ["--dataset", str(dataset_dir), "--output_dir", str(output_dir), *pairs, *extra]
 
 
 def _run(command: list[str], **env_overrides: str) -> subprocess.CompletedProcess:
@@ -116,8 +116,6 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tiny_dataset
         "100",
         "--dropout",
         "0",
-        "--group_by_length",
-        "false",
         "--use_cpu",
     ]
     one = _run([sys.executable, "train.py", *_args(tiny_dataset_dir, tmp_path / "one", *common)])

@@ -29,6 +29,7 @@ files) and keeps every other entry (`.git`, a user's files).
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -40,7 +41,7 @@ from babel import Locale, localedata
 from tqdm.auto import tqdm
 
 from prixlm.atomic_output import atomic_folder, check_parent
-from prixlm.cli import DefaultsHelpFormatter
+from prixlm.cli import DefaultsHelpFormatter, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
     Fact,
@@ -110,7 +111,7 @@ def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
     """Locale ids from a list, a comma-separated string, `"all"` or `None` (the paper's nine).
 
     Raises:
-        ValueError: a locale that Babel does not know, listing the known ones.
+        ValueError: a locale that Babel does not know, with the close known ones.
     """
     if locales is None:
         return list(PAPER_LOCALES)
@@ -121,9 +122,14 @@ def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
     known = set(localedata.locale_identifiers()) - {"root"}
     unknown = [locale_id for locale_id in locales if locale_id not in known]
     if unknown:
+        close = sorted(
+            {m for locale_id in unknown for m in difflib.get_close_matches(locale_id, known, 5)}
+        )
+        hint = f"close ones: {', '.join(close)}; " if close else ""
         raise ValueError(
-            f"unknown CLDR locale(s) {unknown}; known locales ({len(known)}): "
-            + ", ".join(sorted(known))
+            f"unknown CLDR locale(s) {unknown}; {hint}{len(known):,} locales are known, e.g. "
+            f"the paper's {', '.join(PAPER_LOCALES)} (all of them: python -c \"from babel "
+            'import localedata; print(sorted(localedata.locale_identifiers()))")'
         )
     if not locales:
         raise ValueError("no locale given")
@@ -316,10 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--locales",
+        "--languages",
         default=",".join(PAPER_LOCALES),
-        help="comma-separated CLDR locale ids, or 'all' (every locale without a region "
-        "subtag that names something); the default is the paper's nine",
+        help="comma-separated CLDR locale ids (en, de, ja, zh_Hant, ...), or 'all' (every "
+        "locale without a region subtag that names something); the default is the paper's "
+        "nine (old spelling: --locales)",
     )
     parser.add_argument(
         "--output_dir",
@@ -334,11 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        stats = export_cldr_kb(args.locales, args.output_dir)
-    except (ValueError, OSError) as error:
-        parser.error(str(error))
+    args = parser.parse_args(renamed_options(argv, {"--locales": "--languages"}))
+    with user_errors(ValueError):
+        stats = export_cldr_kb(args.languages, args.output_dir)
     print(format_stats(stats))
     print(f"wrote {args.output_dir} (CLDR {cldr_version()}, {LICENSE})")
     return 0

@@ -1,11 +1,13 @@
 """Prix-LM's multilingual KB data from DBpedia-format dumps (paper §3, Table 1).
 
-dump files -> `dumps` (find them) -> `records` (parse each into Parquet, in parallel) ->
-DuckDB SQL: `tables` (labels, facts, links, entity ids) -> `splits` (protocols, inverse
-filter, filter lists, length filter) -> `output` + `card` (size-bounded Parquet shards per
-config/split, `README.md`) -> `load_dataset(folder, "de")`. `schema` holds the row type,
-config and split names, split defaults and RDF terms; `build` is the CLI and
-`build_dataset`; `builder.PrixLMDBpedia` the `datasets` builder over the same build.
+dump files -> `dumps` (find them) -> `convert` (each file, or part of a large one, into a
+Parquet record file, in parallel: `read_blocks`, vectorised; `read_rows`, the row-by-row
+reference) -> DuckDB SQL: `tables` (labels, facts, links, entity ids) -> `splits`
+(protocols, inverse filter, filter lists, length filter) -> `output` + `card`
+(size-bounded Parquet shards per config/split, `README.md`) -> `load_dataset(folder, "de")`.
+`schema` declares the rows, the record files' columns, config and split names, split
+defaults and RDF terms; `build` is the CLI and `build_dataset` (`--profile`: `profile`);
+`datasets_builder.PrixLMDBpedia` the `datasets` builder over the same build.
 
 Names are imported lazily: `schema` (used by the CLDR exporter) and `python -m ...build`
 do not pull in `datasets` and `pyarrow` through this package.
@@ -17,8 +19,8 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
-    "PrixLMDBpedia": "builder",
-    "PrixLMDBpediaConfig": "builder",
+    "PrixLMDBpedia": "datasets_builder",
+    "PrixLMDBpediaConfig": "datasets_builder",
     "relation_words": "tables",  # prixlm.data.relation_names
     "EngineOptions": "engine",
     "FEATURES": "output",

@@ -9,15 +9,17 @@ Run::
 then `datasets.load_dataset("data/prixlm_kb", "de")` (offline), or push the folder to the
 Hub and `load_dataset("org/name", "de")`. Engine options: `--num_proc` (parsing
 processes), `--threads`, `--memory_limit 4GB`, `--temp_dir` (spill folder),
-`--max_shard_bytes`, `--max_shard_rows`.
+`--max_shard_bytes`, `--max_shard_rows`; `--profile` prints the wall and CPU seconds of
+each stage.
 
-Stages: the dumps become Parquet record files (`records`), DuckDB joins them (`tables`),
+Stages: the dumps become Parquet record files (`convert`), DuckDB joins them (`tables`),
 splits and filters them (`splits`) and writes the shards (`output`), with the card (`card`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -27,8 +29,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import check_parent
-from prixlm.cli import DefaultsHelpFormatter
+from prixlm.atomic_output import check_parent, writer_lock
+from prixlm.cli import DefaultsHelpFormatter, UsageError, describe_os_error
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
@@ -54,6 +56,7 @@ from prixlm.data.dbpedia.output import (
     dataset_folder,
     write_shards,
 )
+from prixlm.data.dbpedia.profile import BuildProfile
 from prixlm.data.dbpedia.schema import ALL, PROTOCOLS, Row, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.token_lengths import token_lengths
@@ -78,6 +81,7 @@ def build_dataset(
     progress: bool = False,
     engine: EngineOptions | None = None,
     sequence_length: Callable[[Row], int] | None = None,
+    profile: BuildProfile | None = None,
 ) -> tuple[DatasetRows, ReadOptions]:
     """Read the dumps, split and filter, and (if `output_dir`) write Parquet + `README.md`.
 
@@ -103,6 +107,7 @@ def build_dataset(
         progress: tqdm bars while reading and writing.
         engine: processes, threads, memory limit, spill folder, shard bounds.
         sequence_length: the length filter's measure of a row, instead of `tokenizer`'s.
+        profile: if given, gets the wall and CPU seconds of each stage (`profile`).
 
     Returns:
         the rows (read from the shards on access) with their statistics, and the read
@@ -113,18 +118,21 @@ def build_dataset(
         ValueError: a language that ends with no triples (nothing is written).
         EngineMemoryError: DuckDB ran out of memory under `engine.memory_limit` (nothing
             is written).
+        OutputLockedError: another process builds into `output_dir` (named in the message;
+            the lock is held from the first check to the last file).
     """
     engine = engine or EngineOptions()
-    if output_dir is not None:  # before the work, not after it
-        check_parent(output_dir, argument="--output_dir")
-        check_replaceable(output_dir)
-    index = DumpIndex.scan(dump_dir)
-    note_variants(index)
-    languages = select_languages(index, languages)
-    options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
-    settings = settings or SplitSettings()
-    pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
     with memory_errors(engine), ExitStack() as stack:
+        if output_dir is not None:  # before the work, not after it; one build at a time
+            check_parent(output_dir, argument="--output_dir")
+            stack.enter_context(writer_lock(output_dir, argument="--output_dir"))
+            check_replaceable(output_dir)
+        index = DumpIndex.scan(dump_dir)
+        note_variants(index)
+        languages = select_languages(index, languages)
+        options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
+        settings = settings or SplitSettings()
+        pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
         staging = None
         if output_dir is not None:
             staging = stack.enter_context(dataset_folder(output_dir))
@@ -134,7 +142,16 @@ def build_dataset(
             work = staging / WORK
             stack.callback(shutil.rmtree, work, ignore_errors=True)
         con = stack.enter_context(
-            construct(index, languages, work, options, engine, pivots=pivots, ontology=ontology)
+            construct(
+                index,
+                languages,
+                work,
+                options,
+                engine,
+                pivots=pivots,
+                ontology=ontology,
+                profile=profile,
+            )
         )
         if tokenizer is not None:
             from modeling_prixlm.formatting import add_prixlm_tokens
@@ -160,10 +177,11 @@ def build_dataset(
             rows.load()  # before the temporary folder goes
         else:
             con.close()
-            shutil.rmtree(work, ignore_errors=True)
-            source = read_source_info(dump_dir)
-            card = dataset_card(rows, sizes, license_id=license_id, source=source)
-            (staging / CARD).write_text(card, encoding="utf-8")
+            with (profile or BuildProfile()).stage("card and clean-up"):
+                shutil.rmtree(work, ignore_errors=True)
+                source = read_source_info(dump_dir)
+                card = dataset_card(rows, sizes, license_id=license_id, source=source)
+                (staging / CARD).write_text(card, encoding="utf-8")
     if output_dir is not None:
         rows.folder = Path(output_dir)
     return rows, options
@@ -186,6 +204,14 @@ def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) ->
             reason += f"; {stats.removed_length} removed by the length filter"
         if stats.removed_inverse:
             reason += f"; {stats.removed_inverse} removed by the inverse-relation filter"
+        suspects = [files.objects] + ([files.labels] if not stats.labelled_entities else [])
+        for path in suspects:  # their malformed lines: the likely cause
+            malformed = options.stats.get(str(path))
+            if malformed is not None and malformed.malformed:
+                reason += (
+                    f"; {path}: {malformed.malformed} malformed lines skipped, the first: "
+                    f"{malformed.errors[0] if malformed.errors else '?'}"
+                )
         problems.append(f"language {language!r} has no triples: {reason}")
     if problems:
         raise ValueError("; ".join(problems) + "; nothing written")
@@ -284,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--num_proc",
         type=int,
         default=min(8, os.cpu_count() or 1),
-        help="processes parsing dump files into Parquet (one file per process at a time)",
+        help="processes parsing dump files into Parquet (a large plain file in parts, one "
+        "file or part per process at a time)",
     )
     parser.add_argument(
         "--threads", type=int, help="DuckDB threads; none: DuckDB's default (every core)"
@@ -300,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder for the parsed records and DuckDB's spill files (uncompressed: ~0.5 GB "
         "per million records beyond the limit); a killed build's folder there is removed by the "
-        "next build; none: inside the hidden .OUTPUT.partial staging folder beside --output_dir",
+        "next build; none: inside the build's hidden staging folder beside --output_dir "
+        "(.OUTPUT.<host>-<pid>.partial)",
     )
     parser.add_argument(
         "--max_shard_bytes",
@@ -315,6 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="most rows in one Parquet shard",
     )
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="",
+        metavar="JSON",
+        help="print the wall and CPU seconds of each stage (reading, each SQL statement, the "
+        "card) and their ratio, the cores each kept busy; with a path, also write them there "
+        "as JSON; none: no profile",
+    )
     return parser
 
 
@@ -360,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
         )
         tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer is not None else None
+        profile = BuildProfile() if args.profile is not None else None
         rows, options = build_dataset(
             args.dump_dir,
             args.output_dir,
@@ -380,9 +418,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_shard_bytes=args.max_shard_bytes,
                 max_shard_rows=args.max_shard_rows,
             ),
+            profile=profile,
         )
-    except (DumpError, EngineMemoryError, FileNotFoundError, ValueError, OSError) as err:
+    except (DumpError, EngineMemoryError, UsageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a missing file, a full disk: the path and what happened
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return 2
     malformed = sum(s.malformed for s in options.stats.values())
     for path, stats in options.stats.items():
@@ -391,6 +433,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {args.output_dir} ({malformed} malformed lines skipped)")
     for language, stats in rows.stats.items():
         print(f"  {language}: {stats.triples} triples {stats.splits}, {stats.links} links")
+    if profile is not None:
+        print(profile.table())
+        if args.profile:
+            Path(args.profile).write_text(json.dumps(profile.as_dict(), indent=1) + "\n")
     return 0
 
 

@@ -142,13 +142,15 @@ def dataset_card(
     source: dict[str, Any] | None = None,
     files: dict[str, dict[str, list[str]]] | None = None,
     template: str | Path = TEMPLATE,
+    path: str = "PATH_OR_REPO",
 ) -> str:
     """The whole `README.md` text for a built folder whose files have `file_sizes`.
 
     The metadata is `card_data`'s (rendered by `huggingface_hub`, so `DatasetCard.load`
     reads it back); the body is `template` (`dataset_builders/prixlm_dbpedia/dataset_card.md`)
     with the usage of the configs this build has, the statistics per language, the split
-    protocol, the source and the citation.
+    protocol, the source and the citation. `path` is what the usage example loads
+    (`prixlm.publish` puts the repo id in place of `PATH_OR_REPO`).
     """
     source = source or {}
     if license_id is None:
@@ -160,6 +162,7 @@ def dataset_card(
         template_path=str(template),
         build_marker=BUILD_MARKER,
         example_languages=languages[:2],
+        path=path,
         has_links=any(stats.links for stats in rows.stats.values()),
         statistics_table=statistics_table(rows),
         num_links=sum(stats.links for stats in rows.stats.values()),

@@ -1,13 +1,15 @@
 """The engine of the build: dump files to Parquet records, then DuckDB.
 
-`construct` parses the dumps into record files (`records`, `EngineOptions.num_proc`
-processes) and builds the tables of `tables` in an in-memory DuckDB database that spills
+`construct` parses the dumps into record files (`convert`, `EngineOptions.num_proc`
+processes, large plain files in parts) and builds the tables of `tables` in an in-memory DuckDB database that spills
 to `<work>/spill` beyond `memory_limit`; `lengths` adds the tokenised lengths of the
 length filter. `build.build_dataset` runs the rest (`splits`, `output`).
 """
 
 from __future__ import annotations
 
+import errno
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,10 +20,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prixlm.data.dbpedia.convert import convert_all
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions, find_dump_files
 from prixlm.data.dbpedia.output import DEFAULT_MAX_SHARD_BYTES, DEFAULT_MAX_SHARD_ROWS
-from prixlm.data.dbpedia.records import SCHEMAS, Job, convert_all
-from prixlm.data.dbpedia.schema import Row
+from prixlm.data.dbpedia.profile import BuildProfile, ProfiledConnection
+from prixlm.data.dbpedia.read_rows import Job
+from prixlm.data.dbpedia.schema import RECORD_KINDS, Row, link_row, triple_row
 from prixlm.data.dbpedia.tables import build_tables, quote
 
 
@@ -42,20 +46,54 @@ class EngineMemoryError(MemoryError):
     """DuckDB ran out of memory under the build's `--memory_limit` (`memory_errors`)."""
 
 
+#: An I/O error of DuckDB: `IO Error: Could not write file "<path>": <reason>`.
+_IO_ERROR = re.compile(r'file "(?P<path>[^"]+)"(?::\s*(?P<reason>[^\n]+))?', re.IGNORECASE)
+_REASONS = {
+    "no space left on device": errno.ENOSPC,
+    "file too large": errno.EFBIG,
+    "disk quota exceeded": errno.EDQUOT,
+}
+
+
 @contextmanager
 def memory_errors(engine: EngineOptions) -> Iterator[None]:
     """Turn DuckDB's out-of-memory error into an `EngineMemoryError` that names the
-    arguments to change (DuckDB's own message names its `SET` statements)."""
+    arguments to change (DuckDB's own message names its `SET` statements), its I/O errors
+    into an `OSError` naming the file, and a full spill disk (DuckDB stops spilling at 90%
+    of the spill disk's free space, and says "out of memory") into an `OSError` naming
+    `--temp_dir`."""
     try:
         yield
     except duckdb.OutOfMemoryException as error:
+        reason = str(error).splitlines()[0]
+        if "max_temp_directory_size" in str(error):
+            reason = reason.removeprefix("Out of Memory Error: ").rstrip(".")
+            spill = engine.temp_dir or "(none: the staging folder beside --output_dir)"
+            raise OSError(
+                errno.ENOSPC,
+                f"the SQL engine's spill files filled it ({reason}); free space there or "
+                "choose a larger disk with --temp_dir; nothing was written",
+                f"--temp_dir {spill}",
+            ) from None
         limit = engine.memory_limit or "(default: 80% of the RAM)"
         threads = engine.threads or "(default: every core)"
-        reason = str(error).splitlines()[0]
         raise EngineMemoryError(
             f"--memory_limit {limit}, --threads {threads}: the SQL engine ran out of memory "
             f"({reason}); raise --memory_limit or lower --threads; nothing was written"
         ) from None
+    except duckdb.IOException as error:
+        raise duckdb_os_error(error) from None
+
+
+def duckdb_os_error(error: duckdb.Error) -> OSError:
+    """The `OSError` (errno, reason, the file) of a DuckDB I/O error."""
+    text = str(error).removeprefix("IO Error: ")
+    found = _IO_ERROR.search(text)
+    if found is None:
+        return OSError(errno.EIO, text.splitlines()[0] if text else "I/O error")
+    reason = (found.group("reason") or text.splitlines()[0]).strip()
+    code = next((c for key, c in _REASONS.items() if key in reason.lower()), errno.EIO)
+    return OSError(code, reason, found.group("path"))
 
 
 def connect(work: Path, engine: EngineOptions) -> duckdb.DuckDBPyConnection:
@@ -89,13 +127,19 @@ def construct(
     *,
     pivots: Sequence[str] | None = None,
     ontology: str | Path | None = None,
+    profile: BuildProfile | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Parse the dumps of `languages` into record files under `work` and build the tables
-    of `tables` in a new DuckDB connection (returned; the caller closes it)."""
+    of `tables` in a new DuckDB connection (returned; the caller closes it). With
+    `profile`, the reading and every statement are timed."""
     engine = engine or EngineOptions()
     jobs = _jobs(index, languages, list(pivots) if pivots else None, ontology, work / "records")
-    convert_all(jobs, options, engine.num_proc)
+    with (profile or BuildProfile()).stage("read: dumps -> record files") as workers:
+        jobs, cpu = convert_all(jobs, options, engine.num_proc)
+        workers.append(cpu)
     con = connect(work, engine)
+    if profile is not None:  # every statement timed
+        con = ProfiledConnection(con, profile)
     try:
         build_tables(con, record_files(jobs), pivots=pivots)
     except BaseException:
@@ -105,8 +149,8 @@ def construct(
 
 
 def record_files(jobs: Sequence[Job]) -> dict[str, list[Path]]:
-    """`{kind: [record file, ...]}` of every kind of `records.SCHEMAS`, in `jobs`' order."""
-    files: dict[str, list[Path]] = {kind: [] for kind in SCHEMAS}
+    """`{kind: [record file, ...]}` of every kind of `schema.RECORD_KINDS`, in `jobs`' order."""
+    files: dict[str, list[Path]] = {kind: [] for kind in RECORD_KINDS}
     for job in jobs:
         files[job.kind].append(job.output)
     return files
@@ -119,7 +163,7 @@ def _jobs(
     ontology: str | Path | None,
     folder: Path,
 ) -> list[Job]:
-    """The dump files to convert (`records`), each to its own Parquet file in `folder`."""
+    """The dump files to convert (`convert`), each to its own Parquet file in `folder`."""
     built = tuple(languages)
     jobs = []
     for language in languages:
@@ -147,12 +191,12 @@ def lengths(con: duckdb.DuckDBPyConnection, length: Callable[[Row], int], work: 
     queries = {
         "text_lengths": (
             "SELECT DISTINCT language, subject, relation, object FROM texts",
-            lambda lang, s, r, o: Row("triple", s, r, o, lang, lang, "", "", "", None),
+            lambda lang, s, r, o: triple_row(lang, (s, r, o), ("", "", "")),
         ),
         "link_lengths": (
             """SELECT DISTINCT subject_language, subject, object_language, object
             FROM link_ends""",
-            lambda sl, s, ol, o: Row("link", s, "", o, sl, ol, "", "", "", None),
+            lambda sl, s, ol, o: link_row((sl, "", s), (ol, "", o)),
         ),
     }
     for table, (query, make_row) in queries.items():
@@ -171,6 +215,7 @@ __all__ = [
     "EngineOptions",
     "connect",
     "construct",
+    "duckdb_os_error",
     "lengths",
     "memory_errors",
     "record_files",

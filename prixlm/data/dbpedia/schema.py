@@ -12,6 +12,10 @@ Every config and split holds rows of one type, `Row` (the Parquet columns, in or
 
 The query of a triple is `(subject, relation)` in its language; of a link,
 `(subject_language, subject, object_language)`.
+
+The build's intermediate record files (one per dump file, `read_rows`) are declared here
+too, in `RECORD_COLUMNS`: the Parquet schemas, the readers' columns and the SQL that reads
+them all derive from it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,33 @@ class Row(NamedTuple):
 
 
 COLUMNS: tuple[str, ...] = Row._fields
+
+# The record files' columns per kind, in order, as `(name, type)`; every column is a string
+# but `seq` (a triple's position in its dump file, for "the first label wins"). What each
+# kind keeps: `read_rows` module doc.
+RECORD_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "labels": (("language", "string"), ("iri", "string"), ("label", "string"), ("seq", "int64")),
+    "objects": (
+        ("language", "string"),
+        ("subject", "string"),
+        ("relation", "string"),
+        ("object", "string"),
+    ),
+    "links": (
+        ("language", "string"),
+        ("subject", "string"),
+        ("other_language", "string"),
+        ("object", "string"),
+    ),
+    "hub": (("hub", "string"), ("language", "string"), ("iri", "string")),
+    "ontology": (
+        ("property", "string"),
+        ("language", "string"),
+        ("label", "string"),
+        ("seq", "int64"),
+    ),
+}
+RECORD_KINDS: tuple[str, ...] = tuple(RECORD_COLUMNS)
 TRIPLE = "triple"
 LINK = "link"
 
@@ -83,7 +114,20 @@ def triple_row(
     all_objects: list[str] | None = None,
 ) -> Row:
     """The row of the text triple `text` (subject, relation, object labels) with `iris`."""
-    return Row(TRIPLE, *text, language, language, *iris, all_objects)
+    subject, relation, obj = text
+    subject_id, relation_id, object_id = iris
+    return Row(
+        kind=TRIPLE,
+        subject=subject,
+        relation=relation,
+        object=obj,
+        subject_language=language,
+        object_language=language,
+        subject_id=subject_id,
+        relation_id=relation_id,
+        object_id=object_id,
+        all_objects=all_objects,
+    )
 
 
 def link_row(
@@ -93,7 +137,16 @@ def link_row(
 ) -> Row:
     """The row of one link direction; each end is `(language, IRI, label)`."""
     return Row(
-        LINK, subject[2], "", obj[2], subject[0], obj[0], subject[1], "", obj[1], all_objects
+        kind=LINK,
+        subject=subject[2],
+        relation="",
+        object=obj[2],
+        subject_language=subject[0],
+        object_language=obj[0],
+        subject_id=subject[1],
+        relation_id="",
+        object_id=obj[1],
+        all_objects=all_objects,
     )
 
 
@@ -125,6 +178,8 @@ __all__ = [
     "PROTOCOLS",
     "RDFS_LABEL",
     "RDF_TYPE",
+    "RECORD_COLUMNS",
+    "RECORD_KINDS",
     "SPLITS",
     "TRIPLE",
     "XSD_STRING",

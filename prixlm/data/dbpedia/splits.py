@@ -12,7 +12,7 @@ a little-endian unsigned 64-bit integer (in Python:
 `(test_fraction + validation_fraction) · 2^64`, else train: no global ranking, so a key's
 split depends on it and the seed alone (adding languages or facts moves no other fact), and
 each split's share is its fraction in expectation (binomial: ±3·sqrt(f(1-f)/n)).
-Until issue 13 the keys were ranked by blake2b and cut at exact counts (`round(f·n)`): the
+Before the DuckDB build the keys were ranked by blake2b and cut at exact counts (`round(f·n)`): the
 same seed now draws other splits, with the same guarantees (one split per fact in every
 language, the inverse filter, the filter lists); everything that does not depend on the
 draw (rows, filter lists, links) is identical to the earlier builder's.
@@ -142,7 +142,7 @@ class DatasetRows:
             if self.folder is None:
                 raise ValueError("the build's files are gone: no rows to read")
             table = pq.read_table(self.folder / path, columns=list(COLUMNS))
-            rows += [Row(*values) for values in zip(*table.to_pydict().values(), strict=True)]
+            rows += [Row(**values) for values in table.to_pylist()]
         return rows
 
     def load(self) -> None:

@@ -1,4 +1,4 @@
-"""The paper's construction (§3 "Data") as SQL over the record files (`records`), in DuckDB.
+"""The paper's construction (§3 "Data") as SQL over the record files (`read_rows`), in DuckDB.
 
 Per language L, the entities are the resources with an `rdfs:label` in L (the first label
 in file order wins); a fact (s, p, o) of L's object-facts file is kept when s and o both
@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from prixlm.data.dbpedia.schema import RECORD_COLUMNS
 from prixlm.data.relation_names import relation_words
 
 # Distinct facts per language (`build_texts` counts them in `fact_counts`).
@@ -51,11 +52,15 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _source(paths: Sequence[Path], columns: str) -> str:
-    """`read_parquet` of `paths`, or an empty relation with `columns` (`name TYPE, ...`)."""
-    if paths:
+_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT"}
+
+
+def _source(records: dict[str, list[Path]], kind: str) -> str:
+    """`read_parquet` of the record files of `kind`, or an empty relation with its columns
+    (`schema.RECORD_COLUMNS`)."""
+    if paths := records.get(kind):
         return f"read_parquet({sql_list(paths)})"
-    names = ", ".join(f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in columns.split(", "))
+    names = ", ".join(f"NULL::{_SQL_TYPES[t]} AS {n}" for n, t in RECORD_COLUMNS[kind])
     return f"(SELECT {names} LIMIT 0)"
 
 
@@ -66,13 +71,10 @@ def build_tables(
     pivots: Sequence[str] | None = None,
 ) -> None:
     """Create `labels`, `facts`, `relation_names`, `texts`, `pairs`, `entity` and `link_ends`
-    (module doc) from the record files `records[kind]` (`records.SCHEMAS`)."""
-    labels = _source(records["labels"], "language VARCHAR, iri VARCHAR, label VARCHAR, seq BIGINT")
+    (module doc) from the record files `records[kind]` (`schema.RECORD_COLUMNS`)."""
+    labels = _source(records, "labels")
     first_of_each(con, "labels", labels, "language, iri", "seq, label", "language, iri, label")
-    objects = _source(
-        records["objects"],
-        "language VARCHAR, subject VARCHAR, relation VARCHAR, object VARCHAR",
-    )
+    objects = _source(records, "objects")
     con.execute(  # one join a statement: one hash table in memory at a time
         f"""CREATE TABLE subject_facts AS SELECT f.language, f.subject AS s_iri,
             f.relation AS r_iri, f.object AS o_iri, s.label AS subject
@@ -83,7 +85,7 @@ def build_tables(
         JOIN labels o ON o.language = f.language AND o.iri = f.o_iri"""
     )
     con.execute("DROP TABLE subject_facts")
-    _relation_names(con, records.get("ontology", []))
+    _relation_names(con, records)
     build_texts(con)
     _pairs(con, records, pivots)
     entity_ids(con)
@@ -159,11 +161,11 @@ def build_texts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE shared")
 
 
-def _relation_names(con: duckdb.DuckDBPyConnection, ontology: Sequence[Path]) -> None:
+def _relation_names(con: duckdb.DuckDBPyConnection, records: dict[str, list[Path]]) -> None:
     relations = [r for (r,) in con.execute("SELECT DISTINCT r_iri FROM facts").fetchall()]
     words = pa.table({"relation": relations, "words": [relation_words(r) for r in relations]})
     con.register("words", words)
-    source = _source(ontology, "property VARCHAR, language VARCHAR, label VARCHAR, seq BIGINT")
+    source = _source(records, "ontology")
     con.execute(
         f"""CREATE TABLE ontology AS SELECT property, language, arg_min(label, seq) AS label
         FROM {source} GROUP BY property, language"""
@@ -184,11 +186,8 @@ def _pairs(
     records: dict[str, list[Path]],
     pivots: Sequence[str] | None,
 ) -> None:
-    links = _source(
-        records["links"],
-        "language VARCHAR, subject VARCHAR, other_language VARCHAR, object VARCHAR",
-    )
-    hub = _source(records["hub"], "hub VARCHAR, language VARCHAR, iri VARCHAR")
+    links = _source(records, "links")
+    hub = _source(records, "hub")
     # Members of built languages only (`records`); `pairs` keeps the labelled ones.
     con.execute(f"CREATE TABLE hub_members AS SELECT DISTINCT hub, language, iri FROM {hub}")
     keep = (

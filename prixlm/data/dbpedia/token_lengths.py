@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prixlm.data.dbpedia.schema import Row, encode_row
+from prixlm.data.dbpedia.schema import Row, encode_row, link_row, triple_row
 from prixlm.data.dbpedia.tables import quote
 
 BATCH_TEXTS = 50_000
@@ -72,11 +72,10 @@ def token_lengths(
             [empty[0]],
         ).fetchone()
         lang, s, r, o = found or (first, empty[0], "", "o")
-        encode_row(
-            tokenizer, Row("triple" if found else "link", s, r, o, lang, other, *[""] * 3, None)
-        )
-    triple = Row("triple", "a", "b", "c", first, first, "", "", "", None)
-    link = Row("link", "a", "", "c", first, other, "", "", "", None)
+        row = triple_row(lang, (s, r, o), ("", "", "")) if found else None
+        encode_row(tokenizer, row or link_row((lang, "", s), (other, "", o)))
+    triple = triple_row(first, ("a", "b", "c"), ("", "", ""))
+    link = link_row((first, "", "a"), (other, "", "c"))
     triple_extra = _format_tokens(tokenizer, triple, ("a", "b", "c"))
     link_extra = _format_tokens(tokenizer, link, ("a", "c"))
     con.execute(

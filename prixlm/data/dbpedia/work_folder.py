@@ -21,20 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from prixlm.atomic_output import process_running
+
 PREFIX = "prixlm_build_"
 OWNER_FILE = "owner.json"
 logger = logging.getLogger(__name__)
-
-
-def _running(pid: int) -> bool:
-    """Whether a process `pid` runs on this host (a process of another user counts)."""
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, as another user's
-        pass
-    return True
 
 
 def remove_stale_work(temp_dir: str | Path) -> list[Path]:
@@ -43,12 +34,11 @@ def remove_stale_work(temp_dir: str | Path) -> list[Path]:
     Returns the folders removed (each also logged with its size).
     """
     removed = []
-    host = socket.gethostname()
     for folder in sorted(Path(temp_dir).glob(PREFIX + "*")):
         try:
             owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
             pid = int(owner["pid"])
-            if owner["host"] != host or _running(pid):
+            if process_running(owner["host"], pid):
                 continue
         except (OSError, ValueError, KeyError, TypeError):
             continue

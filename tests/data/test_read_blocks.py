@@ -1,4 +1,4 @@
-"""The vectorised dump-to-records conversion (`records_fast`) gives the row-by-row path's
+"""The vectorised dump-to-records conversion (`read_blocks`) gives the row-by-row path's
 records (same Parquet tables) and counts (same `ReadStats`) on synthetic, real and nasty
 dump files, for every kind of record file."""
 
@@ -13,9 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from prixlm.data.dbpedia import records, records_fast
+from prixlm.data.dbpedia import read_blocks, read_rows
+from prixlm.data.dbpedia.convert import convert
 from prixlm.data.dbpedia.dumps import ReadOptions
-from prixlm.data.dbpedia.records import Job, convert
+from prixlm.data.dbpedia.read_rows import Job
 from prixlm.data.ntriples import DumpError, MalformedLineError, ReadStats
 from prixlm.data.ntriples_lines import count_lines, line_blocks, open_dump
 
@@ -37,7 +38,7 @@ def both(job: Job, tmp_path: Path, strict: bool = False) -> tuple[pa.Table, Read
         stats = convert(run, ReadOptions(strict=strict), vectorised=vectorised)
         results.append((pq.read_table(output), stats))
     (old, old_stats), (new, new_stats) = results
-    assert new.schema == records.SCHEMAS[job.kind]
+    assert new.schema == read_rows.SCHEMAS[job.kind]
     assert new.to_pylist() == old.to_pylist()
     assert new_stats == old_stats
     return new, new_stats
@@ -140,12 +141,12 @@ def nasty(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("block_bytes", [records_fast.BLOCK_BYTES, 300])
+@pytest.mark.parametrize("block_bytes", [read_blocks.BLOCK_BYTES, 300])
 def test_nasty_file_all_kinds(
     nasty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
 ) -> None:
-    monkeypatch.setattr(records_fast, "BLOCK_BYTES", block_bytes)  # many blocks
-    monkeypatch.setattr(records, "BATCH_ROWS", 3)
+    monkeypatch.setattr(read_blocks, "BLOCK_BYTES", block_bytes)  # many blocks
+    monkeypatch.setattr(read_rows, "BATCH_ROWS", 3)
     tables = {}
     for number, job in enumerate(all_jobs(nasty)):
         table, stats = both(job, tmp_path)
@@ -224,7 +225,7 @@ def test_python_white_space_is_covered() -> None:
     """Every white space character `str.split` knows and a common line may hold is sent to
     Python (controls never reach the vectorised path: they are rare characters)."""
     spaces = [c for c in map(chr, range(0x110000)) if c.isspace() and ord(c) >= 0x20]
-    listed = records_fast._UNUSUAL_SPACE
+    listed = read_blocks._UNUSUAL_SPACE
     for char in spaces:
         assert (
             char == " "

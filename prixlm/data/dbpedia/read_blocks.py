@@ -1,7 +1,10 @@
-"""The vectorised conversion of one dump file to records (`records.convert`'s default path).
+"""Dump files to record files a block of lines at a time, in Arrow compute: the build's reader.
 
-Same records, order and `ReadStats` as the row-by-row path (`records._records` over
-`read_triples`), at a fraction of its cost per line. Each block of lines (`line_blocks`,
+Same records, order and `ReadStats` as the row-by-row reference (`read_rows.write_rows`
+over `read_triples`), at a fraction of its cost per line. It reads a whole file or one part
+of one (`Job.start`/`Job.stop`: bytes of whole lines of a plain file, or the streams of a
+multi-stream `.bz2`, `bz2_streams`; `convert` cuts them), numbering the part's lines from 1
+(`convert` adds the lines before it). Each block of lines (`line_blocks`,
 which checks UTF-8, line ends and line lengths) becomes one Arrow string array over the
 block's bytes. One anchored RE2 expression (`COMMON_LINE`, run as a DFA: no captures)
 accepts the common shapes only, `<s> <p> <o> .` and `<s> <p> "value"` then `@lang .`,
@@ -15,7 +18,8 @@ with unusual space, `language_of_iri` per host label.
 
 Every other line (comments, blank lines, escapes, blank nodes, other spacing, malformed
 lines...) is read as `read_triples` reads it (`ntriples.read_line`), its record made in Python
-(`records.record_of`) and merged back in file order. `seq` is the triple's ordinal in the file.
+(`read_rows.record_of`) and merged back in file order. `seq` is the triple's ordinal in its
+part plus `Job.part * SEQ_PART`. Columns go by name (`schema.RECORD_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from prixlm.data.dbpedia import read_rows
+from prixlm.data.dbpedia.bz2_streams import StreamPart
 from prixlm.data.dbpedia.dumps import ReadOptions, language_of_iri
-from prixlm.data.dbpedia.records import Job, record_of
+from prixlm.data.dbpedia.read_rows import SCHEMAS, SEQ_PART, Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
 from prixlm.data.ntriples import (
     MalformedLineError,
@@ -182,10 +188,10 @@ SUBJECT, PREDICATE, OBJECT, REST = 1, 3, 5, 6
 
 def _fast_records(
     job: Job, pieces: pa.Array, rows: np.ndarray, seqs: np.ndarray, escaped: bool
-) -> tuple[np.ndarray, list[pa.Array]]:
+) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """The records of the common lines `rows` (cut into `pieces`), as `(their line numbers
-    in the block, columns)`; `seqs`: each line's triple ordinal; `escaped`: whether any
-    line has a `%`."""
+    in the block, {column: values})`; `seqs`: each line's triple ordinal; `escaped`:
+    whether any line has a `%`."""
     language = job.language
     canonical = _canonical_iris if escaped else _same
 
@@ -213,15 +219,32 @@ def _fast_records(
         seq = pa.array(seqs[rows])
         if job.kind == "labels":
             iris = canonical(piece(rows, SUBJECT))
-            return rows, [pa.repeat(language, len(rows)), iris, texts, seq]
+            return rows, {
+                "language": pa.repeat(language, len(rows)),
+                "iri": iris,
+                "label": texts,
+                "seq": seq,
+            }
         tags = pc.ascii_lower(_slice(rests, 2, -3))  # `"@tag .\n`; tags hold no `_`
-        return rows, [piece(rows, SUBJECT), tags, texts, seq]
+        return rows, {
+            "property": piece(rows, SUBJECT),
+            "language": tags,
+            "label": texts,
+            "seq": seq,
+        }
     iri_object = pc.equal(rests, "> .\n")
     if job.kind == "objects":
         other = pc.invert(pc.is_in(predicates, pa.array([RDF_TYPE, OWL_SAME_AS])))
         rows, predicates = select(pc.and_(iri_object, other), predicates)
-        columns = [canonical(a) for a in (piece(rows, SUBJECT), predicates, piece(rows, OBJECT))]
-        return rows, [pa.repeat(language, len(rows)), *columns]
+        subjects, relations, objects = (
+            canonical(a) for a in (piece(rows, SUBJECT), predicates, piece(rows, OBJECT))
+        )
+        return rows, {
+            "language": pa.repeat(language, len(rows)),
+            "subject": subjects,
+            "relation": relations,
+            "object": objects,
+        }
     if job.kind not in ("links", "hub"):
         raise ValueError(f"unknown record kind {job.kind!r}")
     (rows,) = select(pc.and_(pc.equal(predicates, OWL_SAME_AS), iri_object))
@@ -235,15 +258,21 @@ def _fast_records(
             keep = pc.and_(keep, pc.is_in(others, pa.array(pivots, pa.string())))
     rows, objects, others = select(keep, objects, others)
     if job.kind == "hub":
-        return rows, [piece(rows, SUBJECT), others, objects]
+        return rows, {"hub": piece(rows, SUBJECT), "language": others, "iri": objects}
     iris = canonical(piece(rows, SUBJECT))
-    return rows, [pa.repeat(language, len(rows)), iris, others, objects]
+    return rows, {
+        "language": pa.repeat(language, len(rows)),
+        "subject": iris,
+        "other_language": others,
+        "object": objects,
+    }
 
 
 def _block_records(
     job: Job, block: LineBlock, stats: ReadStats, name: str, strict: bool, ordinal: int
-) -> tuple[list[pa.Array], int]:
-    """The records of one block of lines (columns in file order) and its triple count."""
+) -> tuple[dict[str, pa.Array], int]:
+    """The records of one block of lines (`{column: values}` in file order) and its triple
+    count."""
     data = block.data
     marks = Marks.of(data)
     ends = marks.ends
@@ -271,12 +300,12 @@ def _block_records(
     rows, columns = _fast_records(job, pieces, np.flatnonzero(common), seqs, b"%" in data)
     records = [(i, r) for i, t in fallback if (r := record_of(job, t, int(seqs[i])))]
     if records:
-        extra = list(zip(*(r for _, r in records), strict=True))
-        columns = [
-            pa.concat_arrays([c, pa.array(e, c.type)]) for c, e in zip(columns, extra, strict=True)
-        ]
         rows = np.concatenate([rows, np.array([i for i, _ in records], np.int64)])
-        columns = [c.take(np.argsort(rows, kind="stable")) for c in columns]
+        order = np.argsort(rows, kind="stable")
+        columns = {
+            name: pa.concat_arrays([c, pa.array([r[name] for _, r in records], c.type)]).take(order)
+            for name, c in columns.items()
+        }
     return columns, int(is_triple.sum())
 
 
@@ -296,27 +325,51 @@ def _read_blocks(
         raise DumpError(f"{where}: truncated or corrupt compressed file ({err})") from None
 
 
-def write_records(job: Job, options: ReadOptions, schema: pa.Schema, batch_rows: int) -> ReadStats:
-    """Write the records of `job.path` to `job.output` (row groups of about `batch_rows`);
-    returns the file's counts, as `read_triples` counts them."""
+class _Part:
+    """The bytes `start:stop` of an open plain file, read like the file."""
+
+    def __init__(self, handle: BinaryIO, start: int, stop: int) -> None:
+        handle.seek(start)
+        self._handle, self._left = handle, stop - start
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(size)
+        self._left -= len(data)
+        return data
+
+
+def write_records(job: Job, options: ReadOptions) -> ReadStats:
+    """Write the records of `job.path` (its part `job.start:job.stop`, if one) to
+    `job.output`, row groups of about `BATCH_ROWS`; returns the counts, as `read_triples`
+    counts them (line numbers within the part)."""
     name = str(job.path)
+    schema = SCHEMAS[job.kind]
     stats = ReadStats()
     bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True, disable=not options.progress)
     pending: list[pa.RecordBatch] = []
     job.output.parent.mkdir(parents=True, exist_ok=True)
+    first_seq = job.part * SEQ_PART
+    batch_rows = read_rows.BATCH_ROWS  # row groups of the same size as the reference's
     with (
         open_dump(job.path) as handle,
         pq.ParquetWriter(job.output, schema, compression="zstd") as writer,
     ):
-        for block, count in _read_blocks(handle, name, options.max_line_bytes):
+        if job.stop is None:
+            source: BinaryIO | _Part | StreamPart = handle
+        elif job.path.suffix == ".bz2":  # the streams that start in the part's bytes
+            source = StreamPart(job.path, job.start, job.stop)
+        else:
+            source = _Part(handle, job.start, job.stop)
+        for block, count in _read_blocks(source, name, options.max_line_bytes):
             columns, triples = _block_records(
-                job, block, stats, name, options.strict, stats.triples
+                job, block, stats, name, options.strict, first_seq + stats.triples
             )
             stats.triples += triples
             stats.lines += count
             bar.update(count)
             del block
-            arrays = [c.cast(f.type) for c, f in zip(columns, schema, strict=True)]
+            arrays = [columns[f.name].cast(f.type) for f in schema]
             pending.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
             if sum(b.num_rows for b in pending) >= batch_rows:
                 writer.write_table(pa.Table.from_batches(pending), batch_rows)

@@ -1,0 +1,461 @@
+"""Pretraining throughput through the Trainer: transformers' XLM-R causal LM, the previous
+Prix-LM path and the fast path, same facts, same batches, one run.
+
+Run (one H200, about 4 minutes)::
+
+    python bench/bench_gpu_train.py --output results/bench_gpu_train.json
+    # toy size on the CPU (seconds; a test runs it)
+    python bench/bench_gpu_train.py --device cpu --tiny --output /tmp/bench.json
+
+Every path is `transformers.Trainer.train()` with the optimizer settings of `train.py`
+(AdamW β=(0.9, 0.98), lr 5e-5, linear schedule, gradient clipping 1.0; fused AdamW and bf16
+autocast on a GPU), `max_steps` = warm-up + timed steps, one batch per step, the same
+seed, the same facts in the same batches, in file order, for every path but
+`before_grouped`:
+
+- `xlmr_causal_lm`: `transformers.XLMRobertaForCausalLM` (is_decoder, sdpa attention), the
+  full LM head over every position, batches padded to their longest fact;
+- `before`: `PrixLMForCausalKB` as trained before the fast path: vocabulary not padded,
+  LM head at the labelled positions picked by a boolean mask (host sync, data-dependent
+  shape), inputs checked in the forward, rows padded to the longest fact, eager;
+- `before_grouped`: the same with the Trainer's `group_by_length` (batches of facts of
+  similar length: less padding), as `train.py` ran it by default;
+- `after`: `train.py`'s fast path (its `TrainingArguments` and collator): vocabulary padded
+  to a multiple of 64 (masked, exact), labelled rows padded to a multiple of 64 at static
+  positions from the collator, facts packed into rows of `--pack_length` tokens with a
+  block-diagonal prefix-bidirectional mask, inputs checked in the collator, no host sync
+  per step (no NaN filter, non-blocking batch copies), `torch.compile` (`--torch_compile`).
+
+Model: XLM-R base's shape (hidden 768, 12 layers, 12 heads, FFN 3072, vocabulary
+250,015 = XLM-R + 4 fact tokens + 9 language tokens) with random weights. Facts: synthetic
+triples in Prix-LM's format (`<s> [S] s </s> </s> [P] p </s> </s> [O] o [EOS] </s>`),
+random word pieces, lengths drawn to match the paper's languages after the length filter
+(mean 19.0 tokens, 4.3 labelled positions: object + [EOS]; shorter than 30 tokens).
+
+A step's time is the wall time between the ends of consecutive optimizer steps (the
+device synchronised there): data loading, forward, backward, clipping and AdamW. Figures
+are the median over `--steps` steps after `--warmup` (compilation happens in warm-up).
+Useful MFU = 3 × forward FLOPs of the real work / step time / `--peak_tflops` (989: H200
+dense bf16), the forward FLOPs counting the non-padding tokens through the layers
+(2 × (4d² + 2·d·FFN) each), attention within each fact (2 × 2 × len² × d per layer) and
+the LM head at the labelled positions only (2 × (d² + d·V)).
+
+Writes `--output` (JSON) after each path; the last line printed is the speed-up of the
+fast path over the previous one (and over transformers' model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import transformers  # noqa: E402
+from transformers import (  # noqa: E402
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    XLMRobertaConfig,
+    XLMRobertaForCausalLM,
+)
+
+from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
+from modeling_prixlm.formatting import IGNORE_INDEX  # noqa: E402
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
+from prixlm.training.arguments import PrixLMTrainingArguments  # noqa: E402
+from prixlm.training.collator import PrixLMCollator  # noqa: E402
+
+PATHS = ("before", "after", "xlmr_causal_lm", "before_grouped")
+XLMR_VOCAB = 250_002  # XLM-R's tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3 ... <mask>=250001
+PAD, BOS, EOS = 1, 0, 2
+
+
+@dataclass(frozen=True)
+class Shape:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    base_vocab: int  # the tokenizer's vocabulary before the Prix-LM tokens
+
+
+SHAPES = {
+    "base": Shape(768, 12, 12, 3072, XLMR_VOCAB),  # xlm-roberta-base
+    "demo": Shape(192, 4, 4, 768, 6000),  # `make demo`'s model
+    "tiny": Shape(64, 2, 2, 128, 1000),
+}
+LANGUAGES = 9  # the paper's languages: one token each
+
+
+def fact_token_ids(base_vocab: int) -> dict[str, int]:
+    """[S] [P] [O] [EOS] right after the base vocabulary, then the language tokens."""
+    return {"S": base_vocab, "P": base_vocab + 1, "O": base_vocab + 2, "EOS": base_vocab + 3}
+
+
+def synthetic_facts(
+    count: int, base_vocab: int, seed: int, mean_length: float = 19.0, mean_labels: float = 4.3
+) -> list[dict[str, list[int]]]:
+    """Triples in Prix-LM's format with random word pieces and the paper's length statistics.
+
+    10 format tokens; the object has `mean_labels - 1` pieces on average (labels: object +
+    [EOS]), subject and relation share the rest; facts of 30 tokens or more are redrawn
+    (the paper's filter).
+    """
+    ids = fact_token_ids(base_vocab)
+    rng = np.random.default_rng(seed)
+    object_mean = mean_labels - 1.0
+    prefix_mean = mean_length - 10 - object_mean
+    facts = []
+    while len(facts) < count:
+        subject = 1 + rng.poisson(prefix_mean * 0.6 - 1)
+        relation = 1 + rng.poisson(prefix_mean * 0.4 - 1)
+        obj = 1 + rng.poisson(object_mean - 1)
+        if 10 + subject + relation + obj >= 30:
+            continue
+        pieces = rng.integers(5, base_vocab - 1, size=subject + relation + obj).tolist()
+        s, p, o = (
+            pieces[:subject],
+            pieces[subject : subject + relation],
+            pieces[subject + relation :],
+        )
+        input_ids = [
+            BOS,
+            ids["S"],
+            *s,
+            EOS,
+            EOS,
+            ids["P"],
+            *p,
+            EOS,
+            EOS,
+            ids["O"],
+            *o,
+            ids["EOS"],
+            EOS,
+        ]
+        start = len(input_ids) - len(o) - 2  # first object piece
+        labels = [IGNORE_INDEX] * start + [*o, ids["EOS"]] + [IGNORE_INDEX]
+        facts.append({"input_ids": input_ids, "labels": labels})
+    return facts
+
+
+def forward_flops(facts: list[dict[str, list[int]]], shape: Shape, vocab: int) -> float:
+    """Forward FLOPs of the real work of `facts` (the module docstring's formula)."""
+    d = shape.hidden
+    tokens = sum(len(f["input_ids"]) for f in facts)
+    squares = sum(len(f["input_ids"]) ** 2 for f in facts)
+    labelled = sum(sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in facts)
+    body = tokens * shape.layers * 2 * (4 * d * d + 2 * d * shape.ffn)
+    attention = shape.layers * 2 * 2 * squares * d
+    head = labelled * 2 * (d * d + d * vocab)
+    return float(body + attention + head)
+
+
+class WithoutKeys:
+    """A collator whose batches lack some keys (the previous path; transformers' model)."""
+
+    def __init__(self, collator: PrixLMCollator, drop: tuple[str, ...]) -> None:
+        self.collator, self.drop = collator, drop
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = self.collator(features)
+        return {k: v for k, v in batch.items() if k not in self.drop}
+
+
+class StepTimer(TrainerCallback):
+    """Wall time at the end of every optimizer step, the device synchronised."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.ends = device, []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.ends.append(time.perf_counter())
+
+
+def build_model(path: str, shape: Shape, vocab: int, device: torch.device) -> torch.nn.Module:
+    common = dict(
+        vocab_size=vocab,
+        hidden_size=shape.hidden,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        intermediate_size=shape.ffn,
+        max_position_embeddings=514,
+        layer_norm_eps=1e-5,
+        pad_token_id=PAD,
+        bos_token_id=BOS,
+        eos_token_id=EOS,
+    )
+    torch.manual_seed(0)
+    with torch.device(device):
+        if path == "xlmr_causal_lm":
+            config = XLMRobertaConfig(**common, is_decoder=True)
+            config._attn_implementation = "sdpa"
+            return XLMRobertaForCausalLM(config)
+        ids = fact_token_ids(shape.base_vocab)
+        config = PrixLMConfig(
+            **common,
+            subject_token_id=ids["S"],
+            predicate_token_id=ids["P"],
+            object_token_id=ids["O"],
+            end_of_object_token_id=ids["EOS"],
+            language_token_ids={f"l{i}": ids["EOS"] + 1 + i for i in range(LANGUAGES)},
+            vocab_padding_multiple=1 if path.startswith("before") else 64,
+        )
+        return PrixLMForCausalKB(config)
+
+
+def build_collator(path: str, model_config: Any, pack_length: int) -> Any:
+    if path == "xlmr_causal_lm":
+        plain = PrixLMCollator(PAD, object_logits_only=False)
+        return WithoutKeys(plain, ("object_logits_only",))
+    if path.startswith("before"):
+        return WithoutKeys(PrixLMCollator(PAD), ("label_positions", "label_targets"))
+    return PrixLMCollator.for_model(model_config, packing=True, pack_length=pack_length)
+
+
+def collator_speed(collator: Any, facts: list[dict], batch_size: int, repeats: int = 5) -> float:
+    """Facts per second one CPU process collates (the Trainer's data path)."""
+    batches = [facts[i : i + batch_size] for i in range(0, len(facts) - batch_size + 1, batch_size)]
+    start = time.perf_counter()
+    done = 0
+    for _ in range(repeats):
+        for batch in batches:
+            collator(batch)
+            done += len(batch)
+    return done / (time.perf_counter() - start)
+
+
+def sampling(grouped: bool) -> dict[str, Any]:
+    """The Trainer's batch order: file order, or grouped by length (as the installed
+    transformers spells it: `train_sampling_strategy` since 5.2x, `group_by_length` before)."""
+    fields = TrainingArguments.__dataclass_fields__
+    if "train_sampling_strategy" in fields:
+        return {"train_sampling_strategy": "group_by_length" if grouped else "sequential"}
+    return {"group_by_length": grouped}
+
+
+def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: torch.device) -> dict:
+    shape = SHAPES[args.size]
+    vocab = shape.base_vocab + 4 + LANGUAGES
+    model = build_model(path, shape, vocab, device)
+    collator = build_collator(path, model.config, args.pack_length)
+    cuda = device.type == "cuda"
+    settings = dict(
+        output_dir=str(Path(args.work_dir) / path),
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=1,
+        max_steps=args.warmup + args.steps,
+        optim="adamw_torch_fused" if cuda else "adamw_torch",
+        bf16=cuda,
+        use_cpu=not cuda,
+        dataloader_num_workers=args.dataloader_workers,
+        dataloader_drop_last=True,
+        logging_steps=10_000,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=args.seed,
+    )
+    settings.update(sampling(path == "before_grouped"))
+    if path == "after":  # train.py's arguments now (the paper's optimizer, no host syncs)
+        training_args = PrixLMTrainingArguments(
+            **settings,
+            torch_compile=args.compile,
+            torch_compile_backend=args.compile_backend if args.compile else None,
+        )
+    else:  # train.py's arguments before: the Trainer's defaults for the host syncs
+        training_args = TrainingArguments(
+            **settings,
+            learning_rate=5e-5,
+            adam_beta1=0.9,
+            adam_beta2=0.98,
+            lr_scheduler_type="linear",
+            remove_unused_columns=False,
+        )
+    timer = StepTimer(device)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=facts,
+        data_collator=collator,
+        callbacks=[timer],
+    )
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    trainer.train()
+    total = time.perf_counter() - started
+    step_times = np.diff(timer.ends)[args.warmup - 1 :]
+    median = float(statistics.median(step_times))
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
+    sample = facts[: args.batch_size]  # a batch's length statistics (facts are i.i.d.)
+    flops = forward_flops(sample, shape, vocab)
+    batch = collator(sample)
+    rows_tokens = batch["input_ids"].numel()
+    tokens = sum(len(f["input_ids"]) for f in sample)
+    result = {
+        "facts_per_s": args.batch_size / median,
+        "tokens_per_s": tokens / median,
+        "useful_mfu": 3 * flops / median / (args.peak_tflops * 1e12),
+        "step_ms_median": 1000 * median,
+        "step_ms_min_max": [1000 * float(step_times.min()), 1000 * float(step_times.max())],
+        "peak_memory_gib": peak,
+        # (of a file-order batch: a grouped batch has less)
+        "padding_fraction": None if path == "before_grouped" else 1 - tokens / rows_tokens,
+        "batch_shape": list(batch["input_ids"].shape),
+        "collator_facts_per_s": collator_speed(collator, facts, args.batch_size),
+        "wall_s_including_warmup": total,
+    }
+    del trainer, model
+    gc.collect()
+    if cuda:
+        torch.cuda.empty_cache()
+    torch._dynamo.reset()
+    return result
+
+
+def main(argv: list[str] | None = None) -> float:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--tiny", action="store_true", help="toy size: --size tiny, batch 64")
+    parser.add_argument("--size", choices=sorted(SHAPES), default="base")
+    parser.add_argument("--batch_size", type=int, default=1024)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--pack_length", type=int, default=128)
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="torch.compile the fast path (auto: on a GPU only; inductor's CPU compile is minutes)",
+    )
+    parser.add_argument("--compile_backend", default="inductor", help="torch.compile backend")
+    parser.add_argument(
+        "--static_first_compile",
+        action="store_true",
+        help="let torch.compile specialise on the first batch's shapes and recompile for the "
+        "next ones (the default in train.py); without it, one compile with dynamic shapes",
+    )
+    parser.add_argument("--dataloader_workers", type=int, default=2)
+    parser.add_argument("--peak_tflops", type=float, default=989.0, help="H200 dense bf16")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work_dir", default="/tmp/bench_gpu_train")
+    parser.add_argument("--output", default=None, help="JSON file")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.size, args.batch_size = "tiny", 64
+        args.warmup, args.steps = min(args.warmup, 2), min(args.steps, 3)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1")
+    args.compile = args.compile == "on" or (args.compile == "auto" and args.device != "cpu")
+    if args.compile and not args.static_first_compile:
+        # rows, row length and labelled rows change from batch to batch: compile once for all
+        torch._dynamo.config.assume_static_by_default = False
+    device = torch.device(args.device)
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = sorted(set(paths) - set(PATHS))
+    if unknown:
+        parser.error(f"--paths: unknown {unknown}; expected some of {PATHS}")
+
+    shape = SHAPES[args.size]
+    facts = synthetic_facts(
+        args.batch_size * (args.warmup + args.steps), shape.base_vocab, args.seed
+    )
+    lengths = [len(f["input_ids"]) for f in facts]
+    labelled = [sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in facts]
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    report: dict[str, Any] = {
+        "device": f"{device.type}: {name or platform.machine()}, {os.cpu_count()} CPU cores",
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "command": "python "
+        + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        "settings": {
+            "size": args.size,
+            "shape": vars(shape),
+            "vocab": shape.base_vocab + 4 + LANGUAGES,
+            "batch_size": args.batch_size,
+            "warmup": args.warmup,
+            "steps": args.steps,
+            "pack_length": args.pack_length,
+            "compile": args.compile,
+            "static_first_compile": args.static_first_compile,
+            "seed": args.seed,
+            "mean_fact_tokens": statistics.fmean(lengths),
+            "mean_labelled_positions": statistics.fmean(labelled),
+            "peak_tflops": args.peak_tflops,
+        },
+        "facts_per_s": {},
+        "tokens_per_s": {},
+        "useful_mfu": {},
+        "paths": {},
+    }
+    print(
+        f"{report['device']}; torch {torch.__version__}, transformers {transformers.__version__}; "
+        f"{args.size} shape, batch {args.batch_size}, mean {statistics.fmean(lengths):.1f} tokens "
+        f"and {statistics.fmean(labelled):.1f} labelled positions per fact",
+        flush=True,
+    )
+    print(
+        f"{'path':<16} {'facts/s':>10} {'tokens/s':>10} {'useful MFU':>10} {'step ms':>8} "
+        f"{'peak GiB':>8} {'padding':>8} {'collate/s':>10}",
+        flush=True,
+    )
+    for path in paths:
+        try:
+            result = run_path(path, args, facts, device)
+        except Exception as error:  # one failing path must not lose the others' figures
+            result = {"error": f"{type(error).__name__}: {error}"}
+            print(f"{path:<16} failed: {result['error']}", flush=True)
+        report["paths"][path] = result
+        if "error" not in result:
+            for key in ("facts_per_s", "tokens_per_s", "useful_mfu"):
+                report[key][path] = result[key]
+            peak = result["peak_memory_gib"]
+            padding = (
+                "-" if result["padding_fraction"] is None else f"{result['padding_fraction']:.0%}"
+            )
+            print(
+                f"{path:<16} {result['facts_per_s']:>10,.0f} {result['tokens_per_s']:>10,.0f} "
+                f"{result['useful_mfu']:>10.1%} {result['step_ms_median']:>8.1f} "
+                f"{'-' if peak is None else f'{peak:.1f}':>8} {padding:>8} "
+                f"{result['collator_facts_per_s']:>10,.0f}",
+                flush=True,
+            )
+        if args.output:
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            temporary = Path(args.output).with_suffix(".partial")
+            temporary.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            temporary.replace(args.output)
+
+    speeds = report["facts_per_s"]
+    ratio = speeds.get("after", math.nan) / speeds.get("before", math.nan)
+    versus = speeds.get("after", math.nan) / speeds.get("xlmr_causal_lm", math.nan)
+    print(
+        f"ratio fast path / previous path (facts/s): {ratio:.2f}x "
+        f"(fast path / XLMRobertaForCausalLM: {versus:.2f}x)"
+    )
+    return ratio
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,490 @@
+"""Link prediction on a GPU, K=50 over 10k and 1M entities: the host-bookkeeping loop vs the
+device-resident loop, in one run, with identical rankings checked.
+
+Run (one H200: about 2 minutes; `--device cpu --tiny`: a toy-size dry run in seconds)::
+
+    python bench/bench_lp_gpu.py --output results/bench_lp_gpu.json
+    python bench/bench_lp_gpu.py --device cpu --tiny --output /tmp/bench_lp_gpu.json
+
+Setting (no tokenizer or weights are downloaded): a Prix-LM of XLM-R base's shape (hidden
+768, 12 layers, 12 heads, intermediate 3072, vocabulary 250,015) with random weights
+(seed 0), float32 with TF32 matrix products; `--queries` prompts shaped like the CLDR
+(subject, relation) queries (`<s> [S] s </s></s> [P] r </s></s> [O]`, a subject of 1-4 and a
+relation of 1-3 tokens); candidate entities as in `bench_trie_build.py`: 1 + Poisson(3)
+tokens (mean ~4 XLM-R pieces) plus `[EOS]`, tokens drawn from a Zipf-like law over the
+vocabulary, so frequent pieces start many entities (shared prefixes). All drawn from
+`--seed`.
+
+Measured, per trie (`--entities`): "before" is `decode_batch` (the trie, beams and top-k on
+the host: a device-to-host copy and Python bookkeeping at every step), "after" is
+`decode_batch_on_device` (everything on the device, no host wait inside the step loop), each
+at `max_rows` 1,024 (the library default) and 8,192 rows per forward; every "after" ranking
+must equal "before"'s (same entities in the same order). bfloat16 weights are timed too and
+their rankings compared with float32's. Full ranking (`score_candidates`, every candidate
+scored exactly) on the smallest trie: "before" is the previous implementation (kept below:
+index work on the host per chunk and batch, losses on the host), "after" the library's, at
+their defaults; scores compared. The JSON (`--output`) holds every figure; the last line
+prints the speed ratio after / before at the largest trie (K=50, after at 8,192 rows,
+float32, before at the library default, 1,024 rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+from modeling_prixlm.beam_search import decode_batch, decode_batch_on_device  # noqa: E402
+from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
+from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402
+from modeling_prixlm.decoding_steps import (  # noqa: E402
+    DecodingRows,
+    extend_rows,
+    left_pad,
+    log_probs_at,
+    model_device,
+    run_rows,
+    uses_cache,
+)
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
+from prixlm.atomic_output import atomic_file  # noqa: E402
+
+# XLM-R's ids: <s> 0, <pad> 1, </s> 2; its 250,002 pieces (tiny: 2,002), then Prix-LM's
+# [S] [P] [O] [EOS] and 9 language tokens: 250,015 (the release's vocabulary).
+BOS, PAD, SEP = 0, 1, 2
+
+
+class Ids:
+    """Token ids of a vocabulary of `pieces` XLM-R pieces plus Prix-LM's 13 tokens."""
+
+    def __init__(self, pieces: int) -> None:
+        self.pieces = pieces
+        self.subject, self.predicate, self.object, self.eos = range(pieces, pieces + 4)
+        self.vocab = pieces + 13
+
+
+def model_config(tiny: bool, ids: Ids) -> PrixLMConfig:
+    shape = (
+        dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
+        if tiny
+        else dict(
+            hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072
+        )
+    )
+    return PrixLMConfig(
+        vocab_size=ids.vocab,
+        max_position_embeddings=514,
+        layer_norm_eps=1e-5,
+        pad_token_id=PAD,
+        bos_token_id=BOS,
+        eos_token_id=SEP,
+        subject_token_id=ids.subject,
+        predicate_token_id=ids.predicate,
+        object_token_id=ids.object,
+        end_of_object_token_id=ids.eos,
+        **shape,
+    )
+
+
+def zipf_tokens(count: int, generator: torch.Generator, pieces: int) -> torch.Tensor:
+    """Piece ids with P(rank) ~ 1 / rank over the ordinary pieces (ids 5 .. pieces - 5)."""
+    ranks = torch.pow(
+        float(pieces - 10), torch.rand(count, generator=generator, dtype=torch.float64)
+    )
+    return 5 + ranks.long().clamp(max=pieces - 10)
+
+
+def synthetic_trie(num_entities: int, seed: int, ids: Ids) -> EntityTrie:
+    """Entities of 1 + Poisson(3) pieces (at most 28) + `[EOS]`, labelled `e<i>`."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = 1 + torch.poisson(torch.full((num_entities,), 3.0), generator=generator).long()
+    lengths = lengths.clamp(max=28) + 1
+    tokens = zipf_tokens(int(lengths.sum()), generator, ids.pieces)
+    tokens[torch.cumsum(lengths, 0) - 1] = ids.eos
+    labels = [f"e{i}" for i in range(num_entities)]
+    return EntityTrie.from_flat(tokens, lengths, ids.eos, ids.vocab, labels)
+
+
+def synthetic_prompts(num_queries: int, seed: int, ids: Ids) -> list[list[int]]:
+    """`<s> [S] s </s> </s> [P] r </s> </s> [O]`: subjects of 1-4, relations of 1-3 pieces."""
+    generator = torch.Generator().manual_seed(seed + 1)
+    prompts = []
+    for _ in range(num_queries):
+        subject = zipf_tokens(
+            int(torch.randint(1, 5, (1,), generator=generator)), generator, ids.pieces
+        )
+        relation = zipf_tokens(
+            int(torch.randint(1, 4, (1,), generator=generator)), generator, ids.pieces
+        )
+        prompts.append(
+            [BOS, ids.subject, *subject.tolist(), SEP, SEP, ids.predicate, *relation.tolist()]
+            + [SEP, SEP, ids.object]
+        )
+    return prompts
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(device: torch.device, fn: Callable[[], Any]) -> tuple[Any, float]:
+    synchronize(device)
+    start = time.perf_counter()
+    result = fn()
+    synchronize(device)
+    return result, time.perf_counter() - start
+
+
+def decode_all(
+    decode: Callable[..., list[Any]],
+    model: Any,
+    prompts: Sequence[list[int]],
+    trie: EntityTrie,
+    num_beams: int,
+    max_rows: int,
+) -> list[list[int]]:
+    """Ranked entity ids per query, `max_rows // num_beams` queries per batch (as
+    `predict_objects`)."""
+    tokenizer = SimpleNamespace(pad_token_id=PAD)
+    batch = max(1, max_rows // num_beams)
+    ranked = []
+    for start in range(0, len(prompts), batch):
+        for result in decode(
+            model, tokenizer, list(prompts[start : start + batch]), trie, num_beams
+        ):
+            ranked.append(result.entities)
+    return ranked
+
+
+def compare_rankings(reference: list[list[int]], other: list[list[int]]) -> dict[str, float]:
+    """Fractions of queries whose ranking, top 1 and top-10 list equal `reference`'s."""
+    pairs = list(zip(reference, other, strict=True))
+    return {
+        "identical_rankings": sum(a == b for a, b in pairs) / len(pairs),
+        "same_top1": sum(a[:1] == b[:1] for a, b in pairs) / len(pairs),
+        "same_top10": sum(a[:10] == b[:10] for a, b in pairs) / len(pairs),
+    }
+
+
+# ---------------------------------------------------------------- full ranking, before
+# The previous `score_candidates` walk (kept here as the baseline): the index work of each
+# chunk runs on the host for every batch of queries, the losses are kept on the host.
+
+
+def _with_ancestors(parents: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+    found, frontier = [nodes], nodes
+    while frontier.numel():
+        frontier = torch.unique(parents[frontier])
+        frontier = frontier[frontier >= 0]
+        found.append(frontier)
+    return torch.unique(torch.cat(found))
+
+
+def _rows_of(layout: torch.Tensor, nodes: torch.Tensor, num_queries: int) -> torch.Tensor:
+    slot = torch.searchsorted(layout, nodes)
+    return (torch.arange(num_queries)[:, None] * layout.numel() + slot[None, :]).reshape(-1)
+
+
+def _score_subtrie_before(model, trie, parents, tokens, leaves, prompt_rows, prompt_logits):
+    num_queries, device = prompt_logits.shape[0], prompt_logits.device
+    nodes = _with_ancestors(parents, leaves)
+    depth = torch.searchsorted(trie.depth_offsets, nodes, right=True) - 1
+    loss = torch.zeros(num_queries, nodes.numel(), dtype=torch.float64)
+    layout, rows, logits = nodes[:1], prompt_rows, prompt_logits
+    for level in range(1, int(depth.max()) + 1):
+        here = nodes[depth == level]
+        log_p = log_probs_at(
+            logits,
+            _rows_of(layout, parents[here], num_queries).to(device),
+            tokens[here].repeat(num_queries).to(device),
+        ).cpu()
+        parent_loss = loss[:, torch.searchsorted(nodes, parents[here])]
+        loss[:, torch.searchsorted(nodes, here)] = parent_loss - log_p.view(num_queries, -1)
+        inner = here[tokens[here] != trie.eos_token_id]
+        if inner.numel() == 0:
+            break
+        rows = extend_rows(
+            rows,
+            _rows_of(layout, parents[inner], num_queries).to(device),
+            tokens[inner].repeat(num_queries).to(device),
+            copy_cache=True,
+        )
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=uses_cache(model))
+        layout = inner
+    return loss[:, torch.searchsorted(nodes, leaves)]
+
+
+@torch.no_grad()
+def score_prompts_before(model, prompts, trie, batch_size=4, max_rows=256) -> torch.Tensor:
+    """`(queries, distinct leaves)` losses in trie order: the previous full ranking."""
+    from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order
+
+    parents, tokens = trie.parents_and_tokens()
+    leaves = _leaves_in_trie_order(trie, parents)
+    per_chunk = max(1, max_rows // batch_size)
+    device = model_device(model)
+    scores = torch.empty(len(prompts), leaves.numel(), dtype=torch.float64)
+    for start in range(0, len(prompts), batch_size):
+        batch = prompts[start : start + batch_size]
+        rows = DecodingRows(*left_pad(batch, PAD, device), None)
+        logits, rows = run_rows(model, rows, fresh=True, use_cache=uses_cache(model))
+        for first in range(0, leaves.numel(), per_chunk):
+            chunk = slice(first, first + per_chunk)
+            losses = _score_subtrie_before(
+                model, trie, parents, tokens, leaves[chunk], rows, logits
+            )
+            scores[start : start + len(batch), chunk] = -losses
+    return scores
+
+
+def score_prompts_after(model, prompts, trie) -> torch.Tensor:
+    """The library's full ranking, at its defaults for the device, in the same leaf order."""
+    from prixlm.link_prediction.candidate_scoring import (
+        _leaves_in_trie_order,
+        default_sizes,
+        score_prompts,
+    )
+
+    batch_size, max_rows = default_sizes(model_device(model))
+    by_entity = score_prompts(model, PAD, prompts, trie, batch_size, max_rows)
+    leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
+    first_entity = trie.entity_of(leaves)
+    return by_entity[:, first_entity]
+
+
+def check_exact(model, prompts, trie, scores, pairs: int = 4) -> float:
+    """Max |difference| between full-ranking scores `(queries, leaves)` (trie order) and the
+    log-likelihood from one cache-free forward over prompt + entity, for a few pairs: a
+    guard that the KV-cache path is right under the installed transformers."""
+    from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order
+
+    leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
+    entities = trie.entity_of(leaves)
+    device, worst = model_device(model), 0.0
+    for query in range(min(pairs, len(prompts))):
+        for column in torch.linspace(0, leaves.numel() - 1, pairs).long().tolist():
+            target = trie.token_ids(int(entities[column]))
+            ids = torch.tensor([prompts[query] + target[:-1]], device=device)
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
+            log_p = logits.logits[0, len(prompts[query]) - 1 :].float().log_softmax(-1)
+            exact = float(log_p[torch.arange(len(target)), torch.tensor(target)].double().sum())
+            worst = max(worst, abs(exact - float(scores[query, column])))
+    return worst
+
+
+def count_syncs(model, prompts, trie, num_beams: int) -> dict[str, int]:
+    """Synchronising reads (`torch.cuda.set_sync_debug_mode`) and forwards of one batch of
+    the device loop: the reads must not grow with the forwards (steps)."""
+    tokenizer = SimpleNamespace(pad_token_id=PAD)
+    decode_batch_on_device(model, tokenizer, prompts, trie, num_beams)  # warm: trie moved
+    forwards = []
+    hook = model.register_forward_hook(lambda *_: forwards.append(1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            decode_batch_on_device(model, tokenizer, prompts, trie, num_beams)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+            hook.remove()
+    reads = sum("synchroniz" in str(w.message) for w in caught)
+    return {"synchronising_reads": reads, "forwards": len(forwards)}
+
+
+# ---------------------------------------------------------------- the run
+
+
+@torch.no_grad()
+def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Every measurement; `save(report)` after each one (a cut-off run keeps its figures)."""
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    ids = Ids(2_002 if args.tiny else 250_002)
+    config = model_config(args.tiny, ids)
+    with torch.device(device):
+        model = PrixLMForCausalKB(config).eval()
+    model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
+    prompts = synthetic_prompts(args.queries, args.seed, ids)
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else (platform.processor() or platform.machine())
+    )
+    print(
+        f"device {device} ({name}), model hidden {config.hidden_size} x {config.num_hidden_layers} "
+        f"layers, vocabulary {config.vocab_size}, {len(prompts)} queries, K={args.num_beams}"
+    )
+    rows_settings = [int(r) for r in args.max_rows.split(",")]
+    sizes = sorted({int(n) for n in args.entities.split(",")}, reverse=True)  # largest first
+    report: dict[str, Any] = {
+        "device": f"{device.type}: {name}",
+        "queries_per_s": {"before": None, "after": None},
+        "entities": sizes[0],
+        "num_beams": args.num_beams,
+        "queries": len(prompts),
+        "setting": {
+            "before": f"decode_batch (host bookkeeping), max_rows={rows_settings[0]}, float32/TF32",
+            "after": f"decode_batch_on_device, max_rows={rows_settings[-1]}, float32/TF32",
+            "model": f"random {'tiny' if args.tiny else 'XLM-R base shape'} Prix-LM, seed {args.seed}",
+            "data": "synthetic prompts and Zipf-like entities (bench docstring)",
+        },
+        "rankings_identical": None,
+        "runs": [],
+        "full_ranking": None,
+        "versions": {"torch": torch.__version__, "transformers": _version("transformers")},
+        "command": "python " + " ".join(sys.argv),
+    }
+    tries = []
+    for num_entities in sizes:
+        trie, build_seconds = timed(
+            torch.device("cpu"), lambda n=num_entities: synthetic_trie(n, args.seed, ids)
+        )
+        tries.append(trie)
+        info = {
+            "entities": num_entities,
+            "trie_build_s": round(build_seconds, 3),
+            "trie_mib": round(trie.nbytes / 2**20, 1),
+            "trie_nodes": trie.num_nodes,
+            "trie_max_length": trie.max_length,
+            "widest_node_per_depth": trie.max_children()[:4],
+        }
+        print(json.dumps(info))
+        report["runs"].append(info)
+        warm = prompts[: max(2, len(prompts) // 20)]
+        rankings: dict[str, list[list[int]]] = {}
+        for label, decode, weights in (
+            ("before", decode_batch, model),
+            ("after", decode_batch_on_device, model),
+            ("after_bf16", decode_batch_on_device, model_bf16),
+        ):
+            for max_rows in rows_settings:
+                decode_all(decode, weights, warm, trie, args.num_beams, max_rows)  # warm-up
+                ranked, seconds = timed(
+                    device,
+                    lambda d=decode, w=weights, r=max_rows, t=trie: decode_all(
+                        d, w, prompts, t, args.num_beams, r
+                    ),
+                )
+                rankings[f"{label}@{max_rows}"] = ranked
+                entry = {
+                    "entities": num_entities,
+                    "loop": label,
+                    "max_rows": max_rows,
+                    "seconds": round(seconds, 3),
+                    "queries_per_s": round(len(prompts) / seconds, 1),
+                    "vs_before_fp32": compare_rankings(
+                        rankings[f"before@{rows_settings[0]}"], ranked
+                    ),
+                }
+                report["runs"].append(entry)
+                print(json.dumps(entry))
+                headline = {("before", rows_settings[0]), ("after", rows_settings[-1])}
+                if num_entities == sizes[0] and (label, max_rows) in headline:
+                    report["queries_per_s"][label] = entry["queries_per_s"]
+                save(report)
+        if device.type == "cuda":
+            batch = prompts[: max(1, rows_settings[0] // args.num_beams)]
+            info["sync_count_one_batch"] = count_syncs(model, batch, trie, args.num_beams)
+            print(json.dumps({"entities": num_entities, **info["sync_count_one_batch"]}))
+        fp32 = [r for k, r in rankings.items() if not k.startswith("after_bf16")]
+        info["fp32_rankings_identical"] = all(r == fp32[0] for r in fp32)
+        report["rankings_identical"] = all(
+            r.get("fp32_rankings_identical", True) for r in report["runs"]
+        )
+        save(report)
+        if not info["fp32_rankings_identical"]:  # reported in the JSON; the run goes on
+            print(f"WARNING: {num_entities} entities: the float32 loops rank differently")
+
+    # full ranking, smallest trie
+    trie = tries[-1]
+    full_prompts = prompts[: args.full_queries]
+    score_prompts_before(model, full_prompts[:1], trie)  # warm-up
+    score_prompts_after(model, full_prompts[:1], trie)
+    before, before_s = timed(device, lambda: score_prompts_before(model, full_prompts, trie))
+    after, after_s = timed(device, lambda: score_prompts_after(model, full_prompts, trie))
+    same_order = all(
+        torch.equal(torch.sort(-a, stable=True).indices, torch.sort(b, stable=True).indices)
+        for a, b in zip(before, -after, strict=True)
+    )
+    report["full_ranking"] = {
+        "entities": trie.num_entities,
+        "queries": len(full_prompts),
+        "queries_per_s": {
+            "before": round(len(full_prompts) / before_s, 2),
+            "after": round(len(full_prompts) / after_s, 2),
+        },
+        "max_abs_score_difference": float((before - after).abs().max()),
+        "identical_rankings": same_order,
+        "max_abs_difference_to_a_cache_free_forward": check_exact(model, full_prompts, trie, after),
+    }
+    print(json.dumps({"full_ranking": report["full_ranking"]}))
+    save(report)
+    return report
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--tiny", action="store_true", help="toy model and sizes (a dry run)")
+    parser.add_argument("--output", required=True, help="JSON file for the figures")
+    parser.add_argument("--queries", type=int, default=None, help="default 400 (tiny: 12)")
+    parser.add_argument(
+        "--entities",
+        default=None,
+        help="default 1000000,10000 (tiny: 3000,300); largest first, full ranking on the smallest",
+    )
+    parser.add_argument("--num_beams", type=int, default=None, help="default 50 (tiny: 8)")
+    parser.add_argument("--max_rows", default="1024,8192", help="rows per forward to time")
+    parser.add_argument("--full_queries", type=int, default=None, help="default 16 (tiny: 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (device cpu)")
+    args = parser.parse_args(argv)
+    tiny = args.tiny
+    args.queries = args.queries or (12 if tiny else 400)
+    args.entities = args.entities or ("3000,300" if tiny else "1000000,10000")
+    args.num_beams = args.num_beams or (8 if tiny else 50)
+    args.full_queries = args.full_queries or (3 if tiny else 16)
+    if tiny and args.max_rows == "1024,8192":
+        args.max_rows = "16,64"
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(report: dict[str, Any]) -> None:
+        with atomic_file(output, argument="--output") as staging:
+            staging.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    report = run(args, save)
+    speed = report["queries_per_s"]
+    print(
+        f"speed ratio (after / before, {report['entities']} entities, K={report['num_beams']}): "
+        f"{speed['after'] / speed['before']:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU figures in one call on a lent GPU machine (one H200, 16 cores; its image has torch,
+# transformers and pyarrow but not duckdb). Each benchmark has its own time limit and writes
+# its JSON under $OUT as it goes, so a cut-short run keeps what it measured. Usage, from the
+# repository root with the duckdb wheel in .whl/:
+#   OUT=/tmp/out bash bench/device_run.sh
+set -u
+OUT=${OUT:-/tmp/device_out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv
+  nproc
+  python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
+} > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+# 1. pretraining throughput through the Trainer (XLM-R base shape, batch 1,024)
+timeout "${TRAIN_S:-270}" python3 bench/bench_gpu_train.py --output "$OUT/bench_gpu_train.json" \
+  > "$OUT/bench_gpu_train.log" 2>&1
+echo "train rc=$?"; tail -15 "$OUT/bench_gpu_train.log"
+# 2. link prediction: the host loop vs the device loop, 10k and 1M entities, K=50
+timeout "${LP_S:-200}" python3 bench/bench_lp_gpu.py --output "$OUT/bench_lp_gpu.json" \
+  > "$OUT/bench_lp_gpu.log" 2>&1
+echo "lp rc=$?"; tail -15 "$OUT/bench_lp_gpu.log"
+# 3. the dataset build at 1..16 threads (needs the duckdb wheel)
+if [ "${BUILD_S:-0}" -gt 0 ]; then
+  python3 -m pip install -q --no-deps --no-index --target /tmp/pydeps .whl/duckdb-*.whl &&
+  PYTHONPATH=/tmp/pydeps timeout "$BUILD_S" python3 bench/bench_build_cores.py --entities "${BUILD_ENTITIES:-1000000}" \
+    --threads 1,2,4,8,16 --work_dir /tmp/bc --budget_s $((BUILD_S - 30)) \
+    --output "$OUT/bench_build_cores.json" > "$OUT/bench_build_cores.log" 2>&1
+  echo "build rc=$?"; tail -12 "$OUT/bench_build_cores.log"
+fi

@@ -1,0 +1,222 @@
+"""Resuming a training run continues the same run, or refuses and says why.
+
+Every checkpoint holds, besides the Trainer's files, the run's tokenizer (the Trainer saves
+it) and `prixlm_run.json`: the arguments that define the run (`RUN_ARGUMENTS`, the model
+and data arguments), a fingerprint of the dataset's files and of the tokenizer's vocabulary.
+`--resume_from_checkpoint` then
+
+- reuses the checkpoint's tokenizer (training a tokenizer again is not deterministic: other
+  ids, and the weights would continue for ids they were not trained on);
+- refuses (`UsageError`) when the arguments, the data or the tokenizer differ from the
+  checkpoint's, naming each difference;
+- refuses a damaged checkpoint (a file cut short, unreadable), naming the file and the
+  previous complete checkpoint to resume from;
+- says so and trains nothing when the run is already finished (`finished_run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+from prixlm.cli import UsageError
+
+RUN_FILE = "prixlm_run.json"
+#: The training arguments a resumed run must share with its checkpoint (the model's and the
+#: data's arguments are compared whole, but for `NOT_COMPARED`).
+RUN_ARGUMENTS = (
+    "seed",
+    "learning_rate",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_epsilon",
+    "weight_decay",
+    "max_grad_norm",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "num_train_epochs",
+    "max_steps",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "group_by_length",
+    "dataloader_drop_last",
+    "bf16",
+    "fp16",
+    "world_size",
+)
+#: Arguments that change how a run is carried out or described, not what it learns; the
+#: dataset's and the tokenizer's folders are compared by their contents instead.
+NOT_COMPARED = {"tokenize_num_proc", "dataset_hub_id", "dataset_dir", "tokenizer_dir"}
+
+
+def run_record(run: Any, tokenizer: Any) -> dict[str, Any]:
+    """What defines `run` (a `TrainingRun`) trained with `tokenizer`, as stored in
+    `prixlm_run.json`."""
+    arguments = {**dataclasses.asdict(run.model), **dataclasses.asdict(run.data)}
+    arguments = {k: v for k, v in arguments.items() if k not in NOT_COMPARED}
+    arguments.update({name: getattr(run.training, name, None) for name in RUN_ARGUMENTS})
+    return {
+        "arguments": json.loads(json.dumps(arguments, default=str)),
+        "data": dataset_fingerprint(run.data.dataset_dir),
+        "dataset_dir": str(run.data.dataset_dir),
+        "tokenizer": vocabulary_fingerprint(tokenizer),
+    }
+
+
+def dataset_fingerprint(folder: str | Path) -> str:
+    """sha256 over the dataset's card and Parquet files (paths and contents)."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    files = [folder / "README.md", *sorted(folder.rglob("*.parquet"))]
+    for path in files:
+        relative = path.relative_to(folder)
+        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+            continue
+        digest.update(f"{relative.as_posix()}\0".encode())
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def vocabulary_fingerprint(tokenizer: Any) -> str:
+    """sha256 of the tokenizer's token -> id map."""
+    vocabulary = sorted(tokenizer.get_vocab().items())
+    return hashlib.sha256(json.dumps(vocabulary, ensure_ascii=False).encode()).hexdigest()
+
+
+def write_run_record(folder: Path, record: dict[str, Any]) -> None:
+    """Store `record` in a checkpoint folder."""
+    (folder / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
+
+
+def check_same_run(checkpoint: str | Path, record: dict[str, Any], tokenizer: Any) -> None:
+    """`UsageError` naming every difference between this run and `checkpoint`'s.
+
+    A checkpoint without `prixlm_run.json` (written before it existed) is not checked.
+    """
+    checkpoint = Path(checkpoint)
+    stored_file = checkpoint / RUN_FILE
+    if not stored_file.is_file():
+        return
+    stored = json.loads(stored_file.read_text("utf-8"))
+    differences = []
+    old_arguments, new_arguments = stored.get("arguments", {}), record["arguments"]
+    for name in sorted(set(old_arguments) | set(new_arguments)):
+        old, new = old_arguments.get(name), new_arguments.get(name)
+        if old != new:
+            differences.append(f"--{name} {new} (the checkpoint's: {old})")
+    if stored.get("data") != record["data"]:
+        differences.append(
+            f"the dataset in --dataset_dir {record['dataset_dir']} (other files than the "
+            "checkpoint's)"
+        )
+    if stored.get("tokenizer") != record["tokenizer"]:
+        differences.append(f"the tokenizer ({_moved_ids(checkpoint, tokenizer)})")
+    if differences:
+        raise UsageError(
+            f"--resume_from_checkpoint {checkpoint}: this run differs from the checkpoint's "
+            f"in {'; '.join(differences)}; resume with the checkpoint's settings and data, or "
+            "start a new run in another --output_dir"
+        )
+
+
+def _moved_ids(checkpoint: Path, tokenizer: Any) -> str:
+    from transformers import AutoTokenizer
+
+    try:
+        old = AutoTokenizer.from_pretrained(checkpoint).get_vocab()
+    except (OSError, ValueError):
+        return "the checkpoint's cannot be read"
+    new = tokenizer.get_vocab()
+    moved = [
+        (t, old.get(t), new.get(t)) for t in sorted(set(old) | set(new)) if old.get(t) != new.get(t)
+    ]
+    examples = ", ".join(f"{t!r} {a} -> {b}" for t, a, b in moved[:3])
+    return f"{len(moved)} of {len(old)} ids differ, e.g. {examples}"
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """What is damaged in a checkpoint folder (the file and why), or None."""
+    from safetensors import safe_open
+
+    for weights in sorted(checkpoint.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), framework="pt") as handle:
+                handle.keys()
+        except Exception as error:  # safetensors' own error type: cut short, bad header
+            return f"{weights}: unreadable ({error})"
+    for name in ("trainer_state.json", "config.json", RUN_FILE):
+        path = checkpoint / name
+        if path.is_file():
+            try:
+                json.loads(path.read_text("utf-8"))
+            except (ValueError, UnicodeDecodeError) as error:
+                return f"{path}: not valid JSON ({error})"
+    if not (checkpoint / "trainer_state.json").is_file():
+        return f"{checkpoint / 'trainer_state.json'}: missing"
+    for state in sorted(checkpoint.glob("*.pt")) + sorted(checkpoint.glob("*.pth")):
+        if not zipfile.is_zipfile(state):  # torch.save's format: cut short, no directory
+            return f"{state}: unreadable (cut short or not a torch file)"
+    return None
+
+
+def check_checkpoint(checkpoint: str | Path) -> None:
+    """`UsageError` naming the damaged file of `checkpoint` and the previous complete
+    checkpoint of its run folder to resume from instead."""
+    checkpoint = Path(checkpoint)
+    problem = checkpoint_problem(checkpoint)
+    if problem is None:
+        return
+    earlier = [
+        folder
+        for folder in _checkpoints(checkpoint.parent)
+        if _step(folder) < _step(checkpoint) and checkpoint_problem(folder) is None
+    ]
+    offer = (
+        f"resume from the previous complete checkpoint with --resume_from_checkpoint "
+        f"{earlier[-1]} (or remove {checkpoint})"
+        if earlier
+        else "no earlier complete checkpoint: start again in a new --output_dir"
+    )
+    raise UsageError(f"--resume_from_checkpoint {checkpoint}: {problem}; {offer}")
+
+
+def finished_run(checkpoint: str | Path) -> int | None:
+    """The last step if `checkpoint` ends its run (step == the run's max steps), else None."""
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text("utf-8"))
+    step, last = state.get("global_step", 0), state.get("max_steps", 0)
+    return step if last and step >= last else None
+
+
+def _step(folder: Path) -> int:
+    return int(folder.name.rsplit("-", 1)[1])
+
+
+def _checkpoints(run_dir: Path) -> list[Path]:
+    found = [
+        p
+        for p in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*")
+        if p.is_dir() and p.name.rsplit("-", 1)[1].isdigit()
+    ]
+    return sorted(found, key=_step)
+
+
+__all__ = [
+    "RUN_ARGUMENTS",
+    "RUN_FILE",
+    "check_checkpoint",
+    "check_same_run",
+    "checkpoint_problem",
+    "dataset_fingerprint",
+    "finished_run",
+    "run_record",
+    "vocabulary_fingerprint",
+    "write_run_record",
+]

@@ -1,0 +1,45 @@
+"""`bench/bench_build_cores.py` runs end to end on tiny dumps (the lead runs it on a large
+machine): builds at each thread count, identical files, the JSON it promises, and the
+extrapolation from its per-stage profiles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "bench" / "bench_build_cores.py"
+
+
+def test_bench_build_cores_runs_and_writes_its_json(tmp_path: Path) -> None:
+    output = tmp_path / "cores.json"
+    argv = ["--entities", "1500", "--threads", "1,2", "--work_dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(BENCH), *argv, "--output", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1].startswith("speed-up 1 -> 2 threads: ")
+    result = json.loads(output.read_text())
+    assert result["lines"] > 5_000 and result["identical_files"] is True
+    assert list(result["runs"]) == ["1", "2"]
+    for run in result["runs"].values():
+        assert set(run) >= {"wall_s", "cpu_s", "peak_rss_mib", "lines_per_s"}
+        assert run["wall_s"] > 0 and run["cpu_s"] > 0 and run["peak_rss_mib"] > 50
+        assert run["lines_per_s"] == pytest.approx(result["lines"] / run["wall_s"], rel=0.01)
+    stages = result["profiles"]["2"]
+    assert "read: dumps -> record files" in stages and "output.write_shards: copy" in stages
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--extrapolate", str(output), "--records", "2e8"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "200M lines on 16 cores",
+        "200M lines on 64 cores",
+    ]
+    assert all(float(line.split()[-2]) > 0 for line in lines)

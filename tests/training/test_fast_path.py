@@ -1,0 +1,100 @@
+"""The fast training path through the Trainer: packed rows under `torch_compile` train as
+padded rows do in eager mode; the GPU benchmark's toy run on the CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_models import TINY_FACTS, make_tiny_model
+from transformers import Trainer, TrainingArguments
+
+from modeling_prixlm.formatting import encode_triple
+from prixlm.training.collator import PrixLMCollator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _losses(tokenizer, tmp_path: Path, name: str, **collator_and_compile):
+    """Logged losses of 2 Trainer steps, and the graphs and graph breaks dynamo saw."""
+    compile_backend = collator_and_compile.pop("compile_backend", None)
+    model = make_tiny_model(tokenizer, dropout=0.0)
+    facts = [encode_triple(tokenizer, *fact) for fact in TINY_FACTS] * 2
+    collator = PrixLMCollator(
+        tokenizer.pad_token_id,
+        object_token_id=model.config.object_token_id,
+        position_budget=model.config.max_position_embeddings - model.config.pad_token_id - 1,
+        **collator_and_compile,
+    )
+    args = TrainingArguments(
+        output_dir=str(tmp_path / name),
+        per_device_train_batch_size=12,
+        max_steps=2,
+        learning_rate=1e-3,
+        adam_beta2=0.98,
+        use_cpu=True,
+        torch_compile_backend=compile_backend,
+        remove_unused_columns=False,
+        logging_steps=1,
+        logging_nan_inf_filter=False,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=3,
+    )
+    dataset = [{"input_ids": f.input_ids, "labels": f.labels} for f in facts]
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    counters = torch._dynamo.utils.counters
+    counters.clear()
+    try:
+        trainer.train()
+        graphs, breaks = counters["stats"]["unique_graphs"], sum(counters["graph_break"].values())
+    finally:
+        torch._dynamo.reset()
+    losses = [record["loss"] for record in trainer.state.log_history if "loss" in record]
+    return losses, graphs, breaks
+
+
+def test_compiled_packed_training_matches_eager_padded_training(tiny_tokenizer, tmp_path):
+    eager, graphs, _ = _losses(tiny_tokenizer, tmp_path, "eager")
+    assert graphs == 0
+    compiled, graphs, breaks = _losses(
+        tiny_tokenizer,
+        tmp_path,
+        "compiled",
+        packing=True,
+        pack_length=64,
+        compile_backend="aot_eager",
+    )
+    assert graphs >= 1 and breaks == 0
+    assert len(eager) == len(compiled) == 2
+    assert compiled == pytest.approx(eager, abs=1e-4)
+
+
+def test_gpu_benchmark_runs_at_toy_size_on_the_cpu(tmp_path):
+    output = tmp_path / "bench.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_gpu_train.py"), "--device", "cpu", "--tiny",
+         "--threads", "1", "--dataloader_workers", "0", "--work_dir", str(tmp_path / "runs"),
+         "--output", str(output)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1].startswith("ratio fast path / previous path")
+    report = json.loads(output.read_text())
+    assert set(report["facts_per_s"]) == {"xlmr_causal_lm", "before", "after", "before_grouped"}
+    assert all(value > 0 for value in report["facts_per_s"].values())
+    assert set(report["useful_mfu"]) == set(report["facts_per_s"])
+    assert report["device"].startswith("cpu") and "bench_gpu_train.py" in report["command"]
+    settings = report["settings"]
+    assert settings["vocab"] == 1013 and 18.5 < settings["mean_fact_tokens"] < 19.5
+    # packing leaves less padding than padding every fact to its batch's longest
+    assert (
+        report["paths"]["after"]["padding_fraction"] < report["paths"]["before"]["padding_fraction"]
+    )

@@ -1,0 +1,217 @@
+"""Resuming continues the same run (its tokenizer, every curve point) or refuses and says
+why; a finished run is left alone; two trainings never share an output folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from safetensors.torch import load_file
+from test_train_runs import KILL_AT, ROOT, _args, _run
+from transformers import AutoTokenizer
+
+from prixlm.cli import UsageError
+from prixlm.training import pretrain as pretrain_module
+from prixlm.training.arguments import parse_training_arguments
+from prixlm.training.pretrain import pretrain
+
+STEPS = ["--max_steps", "12", "--save_steps", "4"]
+LP = {"lp_eval_queries": "2", "lp_eval_beams": "2", "lp_eval_split": "train"}
+RESUME = ["--resume_from_checkpoint", "true"]
+
+
+def _train(dataset: Path, output: Path, *extra: str, **overrides: str) -> Path:
+    return pretrain(
+        parse_training_arguments(_args(dataset, output, *STEPS, *extra, **LP, **overrides))
+    )
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_dataset_dir, tmp_path_factory) -> Path:
+    """An uninterrupted tiny run (12 steps, checkpoints every 4, link prediction at each)."""
+    output = tmp_path_factory.mktemp("runs") / "uninterrupted"
+    _train(tiny_dataset_dir, output)
+    return output
+
+
+def test_killed_run_resumes_with_its_tokenizer_and_keeps_every_curve_point(
+    tiny_dataset_dir, finished, tmp_path, monkeypatch
+) -> None:
+    """Killed at step 6 and resumed: the tokenizer is the checkpoint's, although training
+    one again gives other ids (as it does at a real vocabulary size: simulated here), and
+    the curve and train_results.json hold every point of the uninterrupted run."""
+    run = tmp_path / "killed"
+    lp = [f"--{key}={value}" for key, value in LP.items()]
+    killed = _run(
+        [sys.executable, "-c", KILL_AT, *_args(tiny_dataset_dir, run, *STEPS, *lp)],
+        KILL_AT_STEP="6",
+    )
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == ["checkpoint-4"]
+    original = pretrain_module.train_tokenizer
+
+    def other_ids(texts, vocab_size):  # a tokenizer training that gives other ids this time
+        return original(list(texts)[::2], vocab_size=vocab_size)  # (38 of 53 ids moved)
+
+    monkeypatch.setattr(pretrain_module, "train_tokenizer", other_ids)
+    release = _train(tiny_dataset_dir, run, *RESUME)
+    # the checkpoint's tokenizer: the uninterrupted run's ids (a score may differ in its
+    # last digit between two processes)
+    saved = (run / "checkpoint-4" / "tokenizer.json").read_bytes()
+    assert (release / "tokenizer.json").read_bytes() == saved
+    ids = [
+        AutoTokenizer.from_pretrained(folder / "model").get_vocab() for folder in (finished, run)
+    ]
+    assert ids[1] == ids[0]
+    expected, got = (
+        load_file(finished / "model" / "model.safetensors"),
+        load_file(release / "model.safetensors"),
+    )
+    assert max(float((expected[k] - got[k]).abs().max()) for k in expected) < 1e-6
+    results = [
+        json.loads((folder / "model" / "train_results.json").read_text())
+        for folder in (finished, run)
+    ]
+    curves = [r["checkpoint_link_prediction"] for r in results]
+    assert [point["step"] for point in curves[1]] == [0, 4, 8, 12]
+    assert curves[1] == curves[0]
+    assert (run / "lp_curve.csv").read_text() == (finished / "lp_curve.csv").read_text()
+
+
+def test_resuming_a_finished_run_does_nothing(tiny_dataset_dir, finished, tmp_path, capsys) -> None:
+    """It used to train one step past max_steps and write the release again."""
+    run = tmp_path / "finished"
+    shutil.copytree(finished, run)
+    before = _digests(run / "model")
+    assert _train(tiny_dataset_dir, run, *RESUME) == run / "model"
+    assert "is finished (step 12)" in capsys.readouterr().err
+    assert _digests(run / "model") == before
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == [
+        "checkpoint-12",
+        "checkpoint-4",
+        "checkpoint-8",
+    ]
+    # killed after its last checkpoint, before the release folder: written, nothing trained
+    shutil.rmtree(run / "model")
+    _train(tiny_dataset_dir, run, *RESUME)
+    assert _digests(run / "model")["model.safetensors"] == before["model.safetensors"]
+    results = json.loads((run / "model" / "train_results.json").read_text())
+    assert [point["step"] for point in results["checkpoint_link_prediction"]] == [0, 4, 8, 12]
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == [
+        "checkpoint-12",
+        "checkpoint-4",
+        "checkpoint-8",
+    ]
+
+
+def test_resume_refuses_another_run_and_a_damaged_checkpoint(
+    tiny_dataset_dir, finished, tmp_path
+) -> None:
+    run = tmp_path / "other"
+    shutil.copytree(finished, run)
+    shutil.rmtree(run / "model")
+    shutil.rmtree(run / "checkpoint-12")
+    with pytest.raises(UsageError, match=r"differs from the checkpoint's in --learning_rate 0\.001 "
+                                         r"\(the checkpoint's: 0\.003\); --seed 8 \(the checkpoint's: 7\)"):  # fmt: skip
+        _train(tiny_dataset_dir, run, *RESUME, learning_rate="1e-3", seed="8")
+    with pytest.raises(
+        UsageError, match=r"in --tokenizer_vocab_size 111 \(the checkpoint's: 120\);"
+    ):
+        _train(tiny_dataset_dir, run, *RESUME, tokenizer_vocab_size="111")
+    moved = tmp_path / "dataset"  # a dataset moved elsewhere resumes; another one does not
+    shutil.copytree(tiny_dataset_dir, moved)
+    train_file = moved / "en" / "train.parquet"
+    pq.write_table(pq.read_table(train_file).slice(1), train_file)
+    with pytest.raises(UsageError, match=rf"in the dataset in --dataset_dir {moved} \(other files"):
+        _train(moved, run, *RESUME)
+    weights = run / "checkpoint-8" / "model.safetensors"
+    os.truncate(weights, weights.stat().st_size // 2)  # a checkpoint cut short
+    with pytest.raises(UsageError) as raised:
+        _train(tiny_dataset_dir, run, *RESUME)
+    message = str(raised.value)
+    assert f"{weights}: unreadable" in message
+    assert f"--resume_from_checkpoint {run / 'checkpoint-4'}" in message
+
+
+def test_two_trainings_into_one_folder(tiny_dataset_dir, tmp_path, capsys) -> None:
+    """The second stops at once naming the first one's process; the first finishes and its
+    release loads. Both used to exit 0, the second replacing the first's checkpoints."""
+    from transformers import AutoModelForCausalLM
+
+    import train
+    from prixlm.atomic_output import _lock_files
+
+    out = tmp_path / "run"
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "train.py",
+            *_args(tiny_dataset_dir, out, "--max_steps", "40", "--save_steps", "20"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    owner = _lock_files(out.resolve())[1]
+    deadline = time.monotonic() + 120
+    while not owner.exists():
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    with pytest.raises(SystemExit) as stopped:
+        train.main(_args(tiny_dataset_dir, out, "--max_steps", "4", seed="8"))
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: --output_dir {out.resolve()}: process {first.pid} on ")
+    assert first.wait(timeout=300) == 0, first.stderr.read()[-3000:]
+    assert json.loads((out / "model" / "training_args.json").read_text())["seed"] == 7
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-20", "checkpoint-40"]
+    AutoModelForCausalLM.from_pretrained(out / "model", trust_remote_code=True)
+
+
+def test_a_full_disk_ends_training_in_one_line(tiny_dataset_dir, tmp_path) -> None:
+    """A file-size limit (as a full disk) at the first checkpoint: one `error:` line naming
+    the checkpoint, exit 2 (torch's writer used to end in a RuntimeError traceback)."""
+    import resource
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "train.py",
+        *_args(tiny_dataset_dir, out, "--max_steps", "4", "--save_steps", "2"),
+    ]
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {out}/.checkpoint-2.partial/checkpoint-2: no space left on the device (or a "
+        "file-size limit reached); free space there or choose another folder"
+    )
+    assert not (out / "checkpoint-2").exists()
