@@ -379,7 +379,7 @@ def test_tokenizer_length_filter(dumps: Path, tiny_tokenizer) -> None:
 def test_one_schema_for_rows_parquet_and_defaults(dumps: Path) -> None:
     from dataclasses import fields
 
-    from prixlm.data.dbpedia import PrixLMDBpediaConfig
+    from dataset_builders.prixlm_dbpedia.prixlm_dbpedia import PrixLMDBpediaConfig
     from prixlm.data.dbpedia.build import build_parser
     from prixlm.data.dbpedia.output import SCHEMA
     from prixlm.data.dbpedia.schema import COLUMNS, Row, order_key

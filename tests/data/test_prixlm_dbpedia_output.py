@@ -24,7 +24,8 @@ from dbpedia_dumps import (
     write_dumps,
 )
 
-from prixlm.data.dbpedia import PrixLMDBpedia, SplitSettings
+from dataset_builders.prixlm_dbpedia.prixlm_dbpedia import PrixLMDBpedia
+from prixlm.data.dbpedia import SplitSettings
 from prixlm.data.dbpedia.build import build_dataset, construct, main
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions
 from prixlm.data.dbpedia.splits import build_rows

@@ -7,7 +7,8 @@ reference) -> DuckDB SQL: `tables` (labels, facts, links, entity ids) -> `splits
 (size-bounded Parquet shards per config/split, `README.md`) -> `load_dataset(folder, "de")`.
 `schema` declares the rows, the record files' columns, config and split names, split
 defaults and RDF terms; `build` is the CLI and `build_dataset` (`--profile`: `profile`);
-`datasets_builder.PrixLMDBpedia` the `datasets` builder over the same build.
+`dataset_builders/prixlm_dbpedia/prixlm_dbpedia.py` holds `PrixLMDBpedia`, the `datasets` builder over
+the same build.
 
 Names are imported lazily: `schema` (used by the CLDR exporter) and `python -m ...build`
 do not pull in `datasets` and `pyarrow` through this package.
@@ -19,8 +20,6 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
-    "PrixLMDBpedia": "datasets_builder",
-    "PrixLMDBpediaConfig": "datasets_builder",
     "relation_words": "tables",  # prixlm.data.relation_names
     "EngineOptions": "engine",
     "FEATURES": "output",

@@ -1,6 +1,6 @@
 """`PrixLMDBpedia`: the same build as a `datasets.GeneratorBasedBuilder`.
 
-It runs `build.build_dataset` (the DuckDB build) into a folder of its cache
+It runs `prixlm.data.dbpedia.build.build_dataset` (the DuckDB build) into a folder of its cache
 (`<cache>/prixlm_dbpedia_build/<config id>`) and yields the rows of that build's Parquet
 shards, in file order.
 
