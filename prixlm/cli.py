@@ -76,6 +76,28 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def command_parser(module: str, description: str) -> argparse.ArgumentParser:
+    """The parser of `python -m <module>`: its usage line, `description` (line breaks kept)
+    and every option's default in `--help` (`DefaultsHelpFormatter`)."""
+    return argparse.ArgumentParser(
+        prog=f"python -m {module}", description=description, formatter_class=DefaultsHelpFormatter
+    )
+
+
+def print_json(value: object, output: str | None = None) -> None:
+    """Print `value` as indented JSON and, given `output` (a command's `--output`), write the
+    same text there atomically."""
+    import json
+
+    from prixlm.atomic_output import atomic_file
+
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    if output:
+        with atomic_file(output, argument="--output") as staging:
+            staging.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an I/O error: the path, what happened, and for a full disk what to do.
 
@@ -123,6 +145,8 @@ def _fail(message: str, cause: BaseException) -> None:
 
 
 __all__ = [
+    "print_json",
+    "command_parser",
     "DefaultsHelpFormatter",
     "UsageError",
     "add_device_argument",

@@ -23,7 +23,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from prixlm.atomic_output import check_parent
-from prixlm.cli import DefaultsHelpFormatter, UsageError, add_device_argument, user_errors
+from prixlm.cli import (
+    UsageError,
+    add_device_argument,
+    command_parser,
+    user_errors,
+)
 from prixlm.completion.loading import (
     CompletionInputError,
     load_completion_kb,
@@ -39,11 +44,7 @@ def _split_list(text: str | None) -> list[str] | None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.complete",
-        description=__doc__.splitlines()[0],
-        formatter_class=DefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.complete", __doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model folder (or Hub id)")
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
     parser.add_argument("--target_language", required=True, help="the language to complete")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from prixlm.atomic_output import atomic_file
-from prixlm.cli import DefaultsHelpFormatter, user_errors
+from prixlm.cli import command_parser, user_errors
 
 DEFAULT_LANGUAGES = "en,de,ja"
 
@@ -48,9 +48,7 @@ def complete_examples(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.demo", description=__doc__, formatter_class=DefaultsHelpFormatter
-    )
+    parser = command_parser("prixlm.demo", __doc__)
     parser.add_argument("--output_dir", type=Path, default=Path("outputs/demo"))
     parser.add_argument(
         "--languages", default=DEFAULT_LANGUAGES, help="CLDR locales, comma-separated"

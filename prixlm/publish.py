@@ -30,7 +30,6 @@ test-split results) is printed as a warning with the command that adds it, also 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from huggingface_hub import DatasetCard, HfApi, ModelCard
 from huggingface_hub.utils import filter_repo_objects
 
 from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX, atomic_file
-from prixlm.cli import DefaultsHelpFormatter, UsageError, user_errors
+from prixlm.cli import UsageError, command_parser, user_errors
 
 CARD = "README.md"
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -240,10 +239,8 @@ def publish_folder(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.publish",
-        description="Upload a release folder (model) or a dataset folder to the Hub.",
-        formatter_class=DefaultsHelpFormatter,
+    parser = command_parser(
+        "prixlm.publish", "Upload a release folder (model) or a dataset folder to the Hub."
     )
     parser.add_argument(
         "folder", metavar="DIR", help="release folder, dataset folder or (--space) Space folder"

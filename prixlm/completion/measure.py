@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import command_parser
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
@@ -148,7 +149,7 @@ def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m prixlm.completion.measure")
+    parser = command_parser("prixlm.completion.measure", __doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--target_language", required=True)

@@ -10,12 +10,12 @@ number of training steps, at the demo's size on a few languages, on CPU.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import command_parser
 from prixlm.experiments.jobs import prixlm_job
 from prixlm.experiments.table1 import prepare_data, prepare_tokenizer
 
@@ -35,9 +35,7 @@ VARIANTS = {
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.experiments.ablations", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("prixlm.experiments.ablations", __doc__.splitlines()[0])
     parser.add_argument("--languages", default="en,de,ja")
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/ablations"))
     parser.add_argument("--output", type=Path, default=Path("results/table1_ablations.json"))

@@ -19,7 +19,6 @@ on test, full ranking over every entity of the language, filtered, realistic tie
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import command_parser
 from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
@@ -299,11 +299,7 @@ def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.experiments.table1",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("prixlm.experiments.table1", __doc__)
     parser.add_argument("--profile", default="full", help="toy | quick | full | gpu")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/table1"))

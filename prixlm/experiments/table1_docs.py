@@ -15,7 +15,6 @@ profile, placed after the first); the rest of the file (the KB-completion block 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
+from prixlm.cli import command_parser
 from prixlm.link_prediction.ranking_rules import metric_label
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
@@ -271,9 +271,7 @@ def write_report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.experiments.table1_docs", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("prixlm.experiments.table1_docs", __doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results/table1.json"))
     parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
     parser.add_argument("--chart", type=Path, default=Path("docs/table1.png"))

@@ -19,7 +19,12 @@ from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
 from prixlm.atomic_output import atomic_file, check_parent
-from prixlm.cli import DefaultsHelpFormatter, add_device_argument, renamed_options, user_errors
+from prixlm.cli import (
+    add_device_argument,
+    command_parser,
+    renamed_options,
+    user_errors,
+)
 from prixlm.link_prediction.evaluation import (
     FULL_BATCH_SIZE,
     FULL_MAX_ROWS,
@@ -40,11 +45,7 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command's options; `--help` shows each one's default."""
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.link_prediction.evaluate_lp",
-        description=__doc__.splitlines()[0],
-        formatter_class=DefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.link_prediction.evaluate_lp", __doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model folder (or Hub id)")
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
     parser.add_argument(

@@ -14,7 +14,6 @@ JSON `{language: [entity labels]}` as the pipeline's `candidates.json`).
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,7 +35,7 @@ from modeling_prixlm.formatting import (
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from modeling_prixlm.pipeline_prixlm import read_candidates
 from prixlm.atomic_output import atomic_folder
-from prixlm.cli import DefaultsHelpFormatter, UsageError, user_errors
+from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.release.folder import complete_release_folder
 from prixlm.release.model_card import write_model_card
 
@@ -150,11 +149,7 @@ def convert_official(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.release.convert_official",
-        description=__doc__,
-        formatter_class=DefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.release.convert_official", __doc__)
     parser.add_argument("source", metavar="SRC", type=Path, help="folder of the official release")
     parser.add_argument("destination", metavar="DST", type=Path, help="new PrixLM folder")
     parser.add_argument("--object_attention", default="causal", choices=OBJECT_ATTENTION_MODES)

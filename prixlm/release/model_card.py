@@ -23,7 +23,6 @@ standard task, and the `text-generation` widget cannot run it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -34,7 +33,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
-from prixlm.cli import DefaultsHelpFormatter, user_errors
+from prixlm.cli import command_parser, user_errors
 from prixlm.link_prediction.ranking_rules import metric_label
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -387,11 +386,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.release.model_card",
-        description=__doc__.splitlines()[0],
-        formatter_class=DefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.release.model_card", __doc__.splitlines()[0])
     parser.add_argument("folder", help="release folder (config.json, train_results.json, ...)")
     parser.add_argument("--evaluation", action="append", default=[], help="evaluate_lp JSON")
     parser.add_argument("--curve", default=None, help="lp_curve.png of the training run")

@@ -27,7 +27,6 @@ words (seeded). Entries with one source word and several targets stay together.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import unicodedata
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from babel import Locale
 
+from prixlm.cli import command_parser
 from prixlm.similarity.bli import Pair, write_dictionary
 
 PAPER_PAIRS = ("en-it", "en-tr", "en-ru", "en-fi", "fi-ru", "fi-tr")
@@ -178,11 +178,7 @@ def export_dictionaries(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.bli_cldr",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.bli_cldr", __doc__)
     parser.add_argument("--pairs", default=",".join(PAPER_PAIRS))
     parser.add_argument("--output_dir", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)

@@ -28,7 +28,6 @@ Without `--words`, the input is the most frequent words of `--dataset`'s English
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import shutil
@@ -43,6 +42,7 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 import torch
 from transformers import Trainer, TrainingArguments
 
+from prixlm.cli import command_parser
 from prixlm.model_loading import load_model
 from prixlm.similarity.embedder import encoder_pooled
 
@@ -253,11 +253,7 @@ def mirror_tune(
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.mirror",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.mirror", __doc__)
     parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
     parser.add_argument("--output", required=True, type=Path, help="the tuned model folder")
     source = parser.add_mutually_exclusive_group()

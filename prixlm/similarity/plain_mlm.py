@@ -17,7 +17,6 @@ Mirror tuning read.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from transformers import (
 )
 
 from modeling_prixlm.configuration_prixlm import xlmr_architecture
+from prixlm.cli import command_parser
 
 
 def kb_label_texts(dataset_dir: str | Path, languages: Sequence[str]) -> list[str]:
@@ -127,11 +127,7 @@ def train_plain_mlm(
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.plain_mlm",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.plain_mlm", __doc__)
     parser.add_argument(
         "--reference", required=True, help="the KB model folder (architecture, tokenizer)"
     )

@@ -40,7 +40,6 @@ probes; `average` is the mean over languages that have probes::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ from modeling_prixlm.decoding_steps import (
     model_device,
     run_rows,
 )
-from prixlm.cli import user_errors
+from prixlm.cli import command_parser, print_json, user_errors
 from prixlm.data.relation_names import relation_words
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
 from prixlm.model_loading import load_model
@@ -329,11 +328,7 @@ def evaluate_probing(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.probing",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.probing", __doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
     parser.add_argument("--probes", required=True, help="an mLAMA-layout probes folder")
     parser.add_argument("--languages", help="comma-separated (default: every language folder)")
@@ -345,7 +340,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from prixlm.atomic_output import atomic_file
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -363,11 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             multi_token=not args.no_multi_token,
             batch_size=args.batch_size,
         )
-        text = json.dumps(results, indent=2, ensure_ascii=False)
-        if args.output:
-            with atomic_file(args.output, argument="--output") as staging:
-                staging.write_text(text + "\n", encoding="utf-8")
-    print(text)
+        print_json(results, args.output)
     return 0
 
 

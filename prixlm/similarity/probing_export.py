@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_folder
+from prixlm.cli import command_parser
 from prixlm.similarity.probing_data import TEMPLATES_FILE
 from prixlm.similarity.probing_templates import TEMPLATES
 
@@ -118,11 +119,7 @@ def export_probes(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.probing_export",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.probing_export", __doc__.split("\n\n")[0])
     parser.add_argument("--dataset", required=True, help="a dataset build folder (or Hub id)")
     parser.add_argument("--output_dir", required=True, help="the probes folder to write")
     parser.add_argument("--languages", required=True, help="comma-separated language configs")

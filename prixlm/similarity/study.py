@@ -33,6 +33,7 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 
 # isort: split
 from prixlm.atomic_output import atomic_file, atomic_folder
+from prixlm.cli import command_parser
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -356,11 +357,7 @@ def _curve_point(scores: dict[str, Any]) -> dict[str, float | None]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     from prixlm.similarity.study_docs import write_docs
 
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.study",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.study", __doc__)
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/similarity"))
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--seed", type=int, default=0)

@@ -29,7 +29,6 @@ Memory: the target names' embeddings `(names, hidden)` are held (a full UMLS dic
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections import defaultdict
@@ -38,6 +37,7 @@ from typing import Any
 
 import torch
 
+from prixlm.cli import command_parser, print_json
 from prixlm.link_prediction.ranking import (
     filtered_ranks_from_scores,
     hits_at_k,
@@ -201,11 +201,7 @@ def _load_embedder(model: str, pooling: str, batch_size: int) -> TextEmbedder:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.similarity.xel",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.similarity.xel", __doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a Prix-LM or encoder model folder")
     parser.add_argument("--benchmark", choices=("cldr", "xlbel", "lrxel"), default="cldr")
     parser.add_argument(
@@ -249,7 +245,6 @@ def _file_queries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from prixlm.atomic_output import atomic_file
     from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
 
     parser = build_parser()
@@ -277,11 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unseen = split_seen(queries, seen)[1]
         if unseen:
             results["unseen"] = evaluate_xel(embedder, unseen, targets, retrieval=args.retrieval)
-    text = json.dumps(results, indent=2, ensure_ascii=False)
-    if args.output:
-        with atomic_file(args.output, argument="--output") as staging:
-            staging.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    print_json(results, args.output)
     return 0
 
 

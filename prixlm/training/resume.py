@@ -44,7 +44,7 @@ RUN_ARGUMENTS = (
     "max_steps",
     "per_device_train_batch_size",
     "gradient_accumulation_steps",
-    "group_by_length",
+    "train_sampling_strategy",
     "dataloader_drop_last",
     "bf16",
     "fp16",
@@ -52,7 +52,7 @@ RUN_ARGUMENTS = (
 )
 #: Arguments that change how a run is carried out or described, not what it learns; the
 #: dataset's and the tokenizer's folders are compared by their contents instead.
-NOT_COMPARED = {"tokenize_num_proc", "dataset_hub_id", "dataset_dir", "tokenizer_dir"}
+NOT_COMPARED = {"tokenize_num_proc", "dataset_id", "dataset", "tokenizer_dir"}
 
 
 def run_record(run: Any, tokenizer: Any) -> dict[str, Any]:
@@ -63,8 +63,8 @@ def run_record(run: Any, tokenizer: Any) -> dict[str, Any]:
     arguments.update({name: getattr(run.training, name, None) for name in RUN_ARGUMENTS})
     return {
         "arguments": json.loads(json.dumps(arguments, default=str)),
-        "data": dataset_fingerprint(run.data.dataset_dir),
-        "dataset_dir": str(run.data.dataset_dir),
+        "data": dataset_fingerprint(run.data.dataset),
+        "dataset_dir": str(run.data.dataset),
         "tokenizer": vocabulary_fingerprint(tokenizer),
     }
 
@@ -114,8 +114,7 @@ def check_same_run(checkpoint: str | Path, record: dict[str, Any], tokenizer: An
             differences.append(f"--{name} {new} (the checkpoint's: {old})")
     if stored.get("data") != record["data"]:
         differences.append(
-            f"the dataset in --dataset_dir {record['dataset_dir']} (other files than the "
-            "checkpoint's)"
+            f"the dataset in --dataset {record['dataset_dir']} (other files than the checkpoint's)"
         )
     if stored.get("tokenizer") != record["tokenizer"]:
         differences.append(f"the tokenizer ({_moved_ids(checkpoint, tokenizer)})")

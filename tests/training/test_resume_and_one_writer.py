@@ -138,7 +138,7 @@ def test_resume_refuses_another_run_and_a_damaged_checkpoint(
     shutil.copytree(tiny_dataset_dir, moved)
     train_file = moved / "en" / "train.parquet"
     pq.write_table(pq.read_table(train_file).slice(1), train_file)
-    with pytest.raises(UsageError, match=rf"in the dataset in --dataset_dir {moved} \(other files"):
+    with pytest.raises(UsageError, match=rf"in the dataset in --dataset {moved} \(other files"):
         _train(moved, run, *RESUME)
     weights = run / "checkpoint-8" / "model.safetensors"
     os.truncate(weights, weights.stat().st_size // 2)  # a checkpoint cut short

@@ -41,7 +41,7 @@ from babel import Locale, localedata
 from tqdm.auto import tqdm
 
 from prixlm.atomic_output import atomic_folder, check_parent
-from prixlm.cli import DefaultsHelpFormatter, renamed_options, user_errors
+from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
     Fact,
@@ -316,11 +316,7 @@ def format_stats(stats: dict[str, dict[str, int]]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m prixlm.data.cldr.export`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.data.cldr.export",
-        description=__doc__.split("\n")[0],
-        formatter_class=DefaultsHelpFormatter,
-    )
+    parser = command_parser("prixlm.data.cldr.export", __doc__.split("\n")[0])
     parser.add_argument(
         "--languages",
         default=",".join(PAPER_LOCALES),

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import check_parent, writer_lock
-from prixlm.cli import DefaultsHelpFormatter, UsageError, describe_os_error
+from prixlm.cli import UsageError, command_parser, describe_os_error
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
@@ -220,10 +220,9 @@ def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) ->
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m prixlm.data.dbpedia.build`."""
     defaults = SplitSettings()
-    parser = argparse.ArgumentParser(
-        prog="python -m prixlm.data.dbpedia.build",
-        description="Build Prix-LM triples and links (Parquet + dataset card) from DBpedia dumps.",
-        formatter_class=DefaultsHelpFormatter,
+    parser = command_parser(
+        "prixlm.data.dbpedia.build",
+        "Build Prix-LM triples and links (Parquet + dataset card) from DBpedia dumps.",
     )
     parser.add_argument(
         "--dump_dir",
