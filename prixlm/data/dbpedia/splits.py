@@ -59,7 +59,7 @@ identity (`schema.order_key`), the column `h`: fixed, pseudo-random, independent
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,13 +255,8 @@ def build_rows(
     _count(con, stats, "removed_length", "SELECT language, count(*) FROM texts GROUP BY 1")
     _drop(con, "labels", "facts", "fact_counts", "pairs")  # from here on: texts, entity, link_ends
     object_lists(con, "text_lists", "texts", "language, subject, relation")
-    short = (
-        f"""SEMI JOIN (SELECT * FROM text_lengths WHERE n < {int(settings.max_length)}) n
-        ON n.language = t.language AND n.subject = t.subject
-        AND n.relation = t.relation AND n.object = t.object"""
-        if lengths
-        else ""
-    )
+    keys = ("language", "subject", "relation", "object")
+    short = _shorter_than("text_lengths", "t", keys, settings.max_length) if lengths else ""
     if settings.protocol == "fact":
         s_key, o_key = "coalesce(es.eid, t.s_iri)", "coalesce(eo.eid, t.o_iri)"
         draw = _draw(settings, "s_key", "r_iri", "o_key")
@@ -324,15 +319,17 @@ def _count(
             setattr(stats[language], name, count)
 
 
+def _shorter_than(lengths: str, alias: str, keys: Sequence[str], max_length: int) -> str:
+    """A semi-join keeping the rows of `alias` whose token count in the table `lengths`
+    (columns `keys` + `n`) is under `max_length` (the paper's length filter)."""
+    on = " AND ".join(f"n.{key} = {alias}.{key}" for key in keys)
+    return f"SEMI JOIN (SELECT * FROM {lengths} WHERE n < {int(max_length)}) n ON {on}"
+
+
 def _link_rows(con: duckdb.DuckDBPyConnection, settings: SplitSettings, lengths: bool) -> None:
     """Create `link_rows`: the links' rows (both directions) as `rows` shows them."""
-    short = (
-        f"""SEMI JOIN (SELECT * FROM link_lengths WHERE n < {int(settings.max_length)}) n
-        ON n.subject_language = e.subject_language AND n.subject = e.subject
-        AND n.object_language = e.object_language AND n.object = e.object"""
-        if lengths
-        else ""
-    )
+    keys = ("subject_language", "subject", "object_language", "object")
+    short = _shorter_than("link_lengths", "e", keys, settings.max_length) if lengths else ""
     object_lists(con, "link_lists", "link_ends", "subject_language, subject, object_language")
     con.execute(
         f"""CREATE TABLE link_rows AS SELECT *, {order_draw(settings)} AS h FROM (
