@@ -73,14 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help=f"queries per forward (default: --max_rows // --num_beams in beam mode, "
-        f"{FULL_BATCH_SIZE} in full mode)",
+        f"{FULL_BATCH_SIZE} in full mode on the CPU, more on a GPU)",
     )
     parser.add_argument(
         "--max_rows",
         type=positive_int,
         default=None,
         help=f"rows (sequences) per forward, each returns a vocabulary of logits; raise it on "
-        f"a GPU (default: {DEFAULT_MAX_ROWS} in beam mode, {FULL_MAX_ROWS} in full mode)",
+        f"a GPU (default: {DEFAULT_MAX_ROWS} in beam mode, {FULL_MAX_ROWS} in full mode on the CPU, more on a GPU)",
     )
     parser.add_argument(
         "--limit",

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS, default_batch_size, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
+from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.ranking import (
     Rank,
     filtered_rank,
@@ -68,7 +69,7 @@ def _canonical_labels(trie: EntityTrie) -> dict[str, str]:
 
 
 #: `score_candidates`' defaults for `--mode full`: queries per forward, rows per forward.
-FULL_BATCH_SIZE, FULL_MAX_ROWS = 4, 256
+FULL_BATCH_SIZE, FULL_MAX_ROWS = CPU_BATCH_SIZE, CPU_MAX_ROWS
 
 
 @torch.no_grad()
@@ -90,7 +91,8 @@ def evaluate_link_prediction(
     Args:
         batch_size, max_rows: queries and rows per forward. Beam mode: `predict_objects`'
             (default `max_rows` = `DEFAULT_MAX_ROWS`, batch `max_rows // num_beams`); full
-            mode: `PrixLMScorer`'s (defaults `FULL_BATCH_SIZE`, `FULL_MAX_ROWS`).
+            mode: `PrixLMScorer`'s (defaults for the model's device: `FULL_BATCH_SIZE`,
+            `FULL_MAX_ROWS` on the CPU, larger on a GPU).
     Returns:
         `{"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr" (full), "num_queries",
         "num_missing", "num_candidates"}`; `num_candidates` counts distinct tokenisations.
@@ -130,9 +132,7 @@ def evaluate_link_prediction(
                 model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
             )
         else:
-            scorer = PrixLMScorer(
-                model, tokenizer, batch_size or FULL_BATCH_SIZE, max_rows or FULL_MAX_ROWS
-            )
+            scorer = PrixLMScorer(model, tokenizer, batch_size, max_rows)
             representatives = [trie.labels[int(e)] for e in trie.representatives()]
             metrics = evaluate_scorer(scorer, rows, representatives, KS, progress=progress)
     metrics["num_candidates"] = int(trie.representatives().numel())

@@ -23,8 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from modeling_prixlm.constrained_decoding import EntityTrie
-from modeling_prixlm.decoding_steps import Query
-from prixlm.link_prediction.candidate_scoring import score_candidates
+from modeling_prixlm.decoding_steps import Query, model_device
+from prixlm.link_prediction.candidate_scoring import default_sizes, score_candidates
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, ranking_metrics
 
 KS = (1, 3, 10)
@@ -51,10 +51,20 @@ class PrixLMScorer:
 
     Args:
         batch_size: queries per forward; `max_rows`: bound on queries x trie prefixes per
-            forward (each row returns `(vocab,)` float32 logits): raise both on a GPU.
+            forward (each row returns `(vocab,)` float32 logits). Default: `score_candidates`'
+            for the model's device (`candidate_scoring.default_sizes`: small on the CPU,
+            large on a GPU).
     """
 
-    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 4, max_rows: int = 256):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        batch_size: int | None = None,
+        max_rows: int | None = None,
+    ):
+        default_batch, default_rows = default_sizes(model_device(model))
+        batch_size, max_rows = batch_size or default_batch, max_rows or default_rows
         if batch_size < 1 or max_rows < batch_size:
             raise ValueError(f"need 1 <= batch_size ({batch_size}) <= max_rows ({max_rows})")
         self.model, self.tokenizer = model, tokenizer

@@ -155,11 +155,11 @@ def test_help_describes_every_option_with_its_default(capsys):
         ("--num_beams NUM_BEAMS K, partial sequences", "(default: 50)"),
         (
             "--batch_size BATCH_SIZE queries per forward",
-            "(default: --max_rows // --num_beams in beam mode, 4 in full mode)",
+            "(default: --max_rows // --num_beams in beam mode, 4 in full mode on the CPU, more on a GPU)",
         ),
         (
             "--max_rows MAX_ROWS rows (sequences) per forward",
-            "(default: 1024 in beam mode, 256 in full mode)",
+            "(default: 1024 in beam mode, 256 in full mode on the CPU, more on a GPU)",
         ),
         ("--limit LIMIT evaluate the first N rows", "(default: every row)"),
         (

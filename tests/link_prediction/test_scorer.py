@@ -111,3 +111,24 @@ def test_prixlm_scorer_gives_the_full_mode_numbers(tiny_prixlm):
     scores = scorer.score(rows[:2], representatives)
     assert scores.shape == (2, len(representatives)) and scores.dtype == torch.float64
     assert scorer.trie(representatives) is scorer.trie(list(representatives))  # cached
+
+
+def test_prixlm_scorer_sizes_follow_the_models_device(tiny_prixlm):
+    """Full ranking on a GPU gets the GPU's batch sizes unless given (a meta-device copy of
+    the model stands in for one)."""
+    import copy
+
+    from prixlm.link_prediction.candidate_scoring import (
+        CPU_BATCH_SIZE,
+        CPU_MAX_ROWS,
+        DEVICE_BATCH_SIZE,
+        DEVICE_MAX_ROWS,
+    )
+
+    model, tokenizer = tiny_prixlm
+    on_cpu = PrixLMScorer(model, tokenizer)
+    assert (on_cpu.batch_size, on_cpu.max_rows) == (CPU_BATCH_SIZE, CPU_MAX_ROWS)
+    elsewhere = PrixLMScorer(copy.deepcopy(model).to("meta"), tokenizer)
+    assert (elsewhere.batch_size, elsewhere.max_rows) == (DEVICE_BATCH_SIZE, DEVICE_MAX_ROWS)
+    given = PrixLMScorer(model, tokenizer, batch_size=2, max_rows=32)
+    assert (given.batch_size, given.max_rows) == (2, 32)
