@@ -18,7 +18,6 @@ import json
 import time
 from pathlib import Path
 
-from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
 
 DEFAULT_LANGUAGES = "en,de,ja"
@@ -107,11 +106,11 @@ def run_demo(args: argparse.Namespace) -> None:
         f"4/5 link prediction on the test split (filtered, constrained beam search K={args.num_beams})",
         started,
     )
-    from prixlm.data.loading import load_kb
     from prixlm.link_prediction.evaluation import (
         EvaluationSettings,
-        evaluate_config,
+        evaluate_dataset,
         markdown_table,
+        write_report,
     )
     from prixlm.model_loading import load_prixlm
 
@@ -119,21 +118,9 @@ def run_demo(args: argparse.Namespace) -> None:
     settings = EvaluationSettings(
         split="test", mode="beam", num_beams=args.num_beams, limit=args.test_queries or None
     )
-    results = {}
-    for language in languages:
-        splits = load_kb(dataset_dir, language)
-        results.update(evaluate_config(model, tokenizer, splits, language, settings))
-    print(markdown_table(results, "beam", args.num_beams))
-    report = {
-        "model": str(release),
-        "dataset": str(dataset_dir),
-        "split": "test",
-        "mode": "beam",
-        "num_beams": args.num_beams,
-        "results": results,
-    }
-    with atomic_file(output / "link_prediction_test.json") as staging:
-        staging.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    report = evaluate_dataset(model, tokenizer, str(release), str(dataset_dir), languages, settings)
+    print(markdown_table(report["results"], "beam", args.num_beams))
+    write_report(report, output / "link_prediction_test.json")
     from prixlm.release.model_card import write_model_card
 
     write_model_card(  # the test results on the release folder's card (kept in the folder)
@@ -145,6 +132,7 @@ def run_demo(args: argparse.Namespace) -> None:
     )
 
     section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
+    from prixlm.data.loading import load_kb
     from prixlm.link_prediction.evaluation import candidate_labels
 
     for language in languages:

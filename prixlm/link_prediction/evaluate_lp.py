@@ -13,12 +13,11 @@ filtering work: `prixlm.link_prediction.evaluation`, which callers holding a mod
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
-from prixlm.atomic_output import atomic_file, check_parent
+from prixlm.atomic_output import check_parent
 from prixlm.cli import (
     add_device_argument,
     command_parser,
@@ -30,8 +29,9 @@ from prixlm.link_prediction.evaluation import (
     FULL_MAX_ROWS,
     MODES,
     EvaluationSettings,
-    evaluate_config,
+    evaluate_dataset,
     markdown_table,
+    write_report,
 )
 
 
@@ -124,24 +124,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         max_rows=args.max_rows,
         limit=args.limit,
     )
-    results: dict[str, dict[str, float | int]] = {}
-    for config in configs:
-        splits = load_kb(args.dataset, config)
-        results.update(evaluate_config(model, tokenizer, splits, config, settings))
-    report = {
-        "model": args.model,
-        "dataset": args.dataset,
-        "split": args.split,
-        "mode": args.mode,
-        "num_beams": args.num_beams if args.mode == "beam" else None,
-        "results": results,
-    }
-    print(markdown_table(results, args.mode, args.num_beams))
+    report = evaluate_dataset(model, tokenizer, args.model, args.dataset, configs, settings)
+    print(markdown_table(report["results"], args.mode, args.num_beams))
     if args.output:
-        with atomic_file(args.output, argument="--output") as staging:
-            staging.write_text(
-                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
+        write_report(report, args.output)
     return report
 
 

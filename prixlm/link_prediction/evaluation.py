@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -236,6 +237,44 @@ def evaluate_config(
     return results
 
 
+def evaluate_dataset(
+    model: Any,
+    tokenizer: Any,
+    model_name: str,
+    dataset: str,
+    configs: Sequence[str],
+    settings: EvaluationSettings,
+) -> dict[str, Any]:
+    """The evaluation report of `configs` of `dataset` (a folder or Hub id), as
+    `evaluate_lp --output` writes it and the model card reads it: `{"model", "dataset",
+    "split", "mode", "num_beams" (None in full mode), "results": {config: metrics}}`."""
+    from prixlm.data.loading import load_kb
+
+    results: dict[str, dict[str, float | int]] = {}
+    for config in configs:
+        splits = load_kb(dataset, config)
+        results.update(evaluate_config(model, tokenizer, splits, config, settings))
+    return {
+        "model": model_name,
+        "dataset": dataset,
+        "split": settings.split,
+        "mode": settings.mode,
+        "num_beams": settings.num_beams if settings.mode == "beam" else None,
+        "results": results,
+    }
+
+
+def write_report(report: Mapping[str, Any], path: str | Path, argument: str = "--output") -> None:
+    """`report` as indented JSON at `path`, written atomically."""
+    import json
+
+    from prixlm.atomic_output import atomic_file
+
+    with atomic_file(path, argument=argument) as staging:
+        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        staging.write_text(text, encoding="utf-8")
+
+
 __all__ = [
     "FULL_BATCH_SIZE",
     "FULL_MAX_ROWS",
@@ -244,6 +283,8 @@ __all__ = [
     "EvaluationSettings",
     "candidate_labels",
     "evaluate_config",
+    "evaluate_dataset",
     "evaluate_link_prediction",
     "markdown_table",
+    "write_report",
 ]
