@@ -259,6 +259,15 @@ def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
         raise
 
 
+def write_json(value: object, final: str | Path, argument: str = "output") -> None:
+    """`value` as indented UTF-8 JSON (one trailing newline) at `final`, via `atomic_file`."""
+    import json
+
+    with atomic_file(final, argument) as staging:
+        text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        staging.write_text(text, encoding="utf-8")
+
+
 __all__ = [
     "OutputLockedError",
     "PARTIAL_SUFFIX",
@@ -269,5 +278,6 @@ __all__ = [
     "process_running",
     "publish",
     "recover_interrupted",
+    "write_json",
     "writer_lock",
 ]

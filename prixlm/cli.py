@@ -89,13 +89,11 @@ def print_json(value: object, output: str | None = None) -> None:
     same text there atomically."""
     import json
 
-    from prixlm.atomic_output import atomic_file
+    from prixlm.atomic_output import write_json
 
-    text = json.dumps(value, indent=2, ensure_ascii=False)
     if output:
-        with atomic_file(output, argument="--output") as staging:
-            staging.write_text(text + "\n", encoding="utf-8")
-    print(text)
+        write_json(value, output, "--output")
+    print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def describe_os_error(error: OSError) -> str:

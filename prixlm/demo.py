@@ -106,11 +106,11 @@ def run_demo(args: argparse.Namespace) -> None:
         f"4/5 link prediction on the test split (filtered, constrained beam search K={args.num_beams})",
         started,
     )
+    from prixlm.atomic_output import write_json
     from prixlm.link_prediction.evaluation import (
         EvaluationSettings,
         evaluate_dataset,
         markdown_table,
-        write_report,
     )
     from prixlm.model_loading import load_prixlm
 
@@ -120,7 +120,7 @@ def run_demo(args: argparse.Namespace) -> None:
     )
     report = evaluate_dataset(model, tokenizer, str(release), str(dataset_dir), languages, settings)
     print(markdown_table(report["results"], "beam", args.num_beams))
-    write_report(report, output / "link_prediction_test.json")
+    write_json(report, output / "link_prediction_test.json")
     from prixlm.release.model_card import write_model_card
 
     write_model_card(  # the test results on the release folder's card (kept in the folder)

@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from prixlm.atomic_output import atomic_file
+from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
 from prixlm.experiments.jobs import prixlm_job
 from prixlm.experiments.table1 import prepare_data, prepare_tokenizer
@@ -65,14 +65,12 @@ def main(argv: list[str] | None = None) -> dict:
         runs[name] = {k: v for k, v in record.items() if k != "release"}
         print(f"{name}: {time.time() - started:.0f} s {record['validation']}", flush=True)
         result = {"languages": languages, "split": "validation", "runs": runs}
-        with atomic_file(args.output, "--output") as staging:
-            staging.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_json(result, args.output, "--output")
     result = {"languages": languages, "split": "validation", "runs": runs}
     if args.merge_into:
         table = json.loads(args.merge_into.read_text("utf-8"))
         table["ablations"] = result
-        with atomic_file(args.merge_into, "--merge_into") as staging:
-            staging.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_json(table, args.merge_into, "--merge_into")
     return result
 
 

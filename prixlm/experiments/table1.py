@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file
+from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
 from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid
 
@@ -209,8 +209,7 @@ def execute(
         torch.set_num_threads(threads)
     record = function(**kwargs)
     record["job"] = name
-    with atomic_file(output) as staging:
-        staging.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    write_json(record, output)
     return name
 
 
@@ -293,8 +292,7 @@ def assemble(
 def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path) -> None:
     from prixlm.experiments.table1_docs import write_report
 
-    with atomic_file(results, "--results") as staging:
-        staging.write_text(json.dumps(table, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    write_json(table, results, "--results")
     write_report(table, docs, chart, source=Path(results).as_posix())
 
 

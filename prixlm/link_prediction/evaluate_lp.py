@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
-from prixlm.atomic_output import check_parent
+from prixlm.atomic_output import check_parent, write_json
 from prixlm.cli import (
     add_device_argument,
     command_parser,
@@ -31,7 +31,6 @@ from prixlm.link_prediction.evaluation import (
     EvaluationSettings,
     evaluate_dataset,
     markdown_table,
-    write_report,
 )
 
 
@@ -127,7 +126,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     report = evaluate_dataset(model, tokenizer, args.model, args.dataset, configs, settings)
     print(markdown_table(report["results"], args.mode, args.num_beams))
     if args.output:
-        write_report(report, args.output)
+        write_json(report, args.output, "--output")
     return report
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -264,17 +263,6 @@ def evaluate_dataset(
     }
 
 
-def write_report(report: Mapping[str, Any], path: str | Path, argument: str = "--output") -> None:
-    """`report` as indented JSON at `path`, written atomically."""
-    import json
-
-    from prixlm.atomic_output import atomic_file
-
-    with atomic_file(path, argument=argument) as staging:
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-        staging.write_text(text, encoding="utf-8")
-
-
 __all__ = [
     "FULL_BATCH_SIZE",
     "FULL_MAX_ROWS",
@@ -286,5 +274,4 @@ __all__ = [
     "evaluate_dataset",
     "evaluate_link_prediction",
     "markdown_table",
-    "write_report",
 ]
