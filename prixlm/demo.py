@@ -17,6 +17,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from prixlm.cli import command_parser, user_errors
 
@@ -28,14 +29,11 @@ def section(title: str, started: float) -> None:
 
 
 def complete_examples(
-    release: Path, rows: list[dict], candidates: list[str], top_k: int = 5
+    model: Any, tokenizer: Any, rows: list[dict], candidates: list[str], top_k: int = 5
 ) -> None:
-    """Reload `release` through the Auto classes and print the top objects of a few facts."""
+    """Print the top objects of a few facts (`rows`) among `candidates`."""
     from modeling_prixlm.beam_search import predict_objects
-    from prixlm.model_loading import load_prixlm
 
-    model, tokenizer = load_prixlm(release, "cpu")  # AutoModelForCausalLM, AutoTokenizer
-    print(f"reloaded {type(model).__name__} from {release}")
     ranked = predict_objects(model, tokenizer, rows, candidates, num_beams=20)
     for row, result in zip(rows, ranked, strict=True):
         print(
@@ -114,7 +112,8 @@ def run_demo(args: argparse.Namespace) -> None:
     )
     from prixlm.model_loading import load_prixlm
 
-    model, tokenizer = load_prixlm(release, "cpu")
+    model, tokenizer = load_prixlm(release, "cpu")  # AutoModelForCausalLM, AutoTokenizer
+    print(f"reloaded {type(model).__name__} from {release}")
     settings = EvaluationSettings(
         split="test", mode="beam", num_beams=args.num_beams, limit=args.test_queries or None
     )
@@ -131,7 +130,7 @@ def run_demo(args: argparse.Namespace) -> None:
         curve=run_dir / "lp_curve.png",
     )
 
-    section("5/5 the saved folder, reloaded through AutoModelForCausalLM, completes facts", started)
+    section("5/5 the saved folder (loaded through AutoModelForCausalLM) completes facts", started)
     from prixlm.data.loading import load_kb
     from prixlm.link_prediction.evaluation import candidate_labels
 
@@ -139,7 +138,7 @@ def run_demo(args: argparse.Namespace) -> None:
         splits = load_kb(dataset_dir, language)
         test = splits["test"]
         examples = [test[i] for i in range(0, len(test), max(1, len(test) // 3))][:3]
-        complete_examples(release, examples, candidate_labels(splits, language))
+        complete_examples(model, tokenizer, examples, candidate_labels(splits, language))
 
     summary = {
         "languages": languages,
