@@ -29,11 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from transformers import GenerationConfig  # noqa: E402
 
 from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
-from modeling_prixlm.constrained_decoding import (  # noqa: E402
-    EntityTrie,
-    TrieConstrainedLogitsProcessor,
-)
+from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
+from modeling_prixlm.trie_logits_processor import TrieConstrainedLogitsProcessor  # noqa: E402
 
 VOCAB = 250_087
 SUBJECT, PREDICATE, OBJECT, EOS = 250_002, 250_003, 250_004, 250_005

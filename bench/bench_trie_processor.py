@@ -28,10 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from transformers import PrefixConstrainedLogitsProcessor  # noqa: E402
 
-from modeling_prixlm.constrained_decoding import (  # noqa: E402
-    EntityTrie,
-    TrieConstrainedLogitsProcessor,
-)
+from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402
+from modeling_prixlm.trie_logits_processor import TrieConstrainedLogitsProcessor  # noqa: E402
 
 PROMPT_LENGTH = 12
 

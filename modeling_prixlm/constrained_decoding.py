@@ -16,12 +16,7 @@
 That is 8 bytes per node, 8 per entity and nothing per query; building is one sort per
 depth (no recursion, no Python loop over entities); `save`/`load` use safetensors.
 
-`TrieConstrainedLogitsProcessor` plugs the trie into `generate()` (beam search):
-
-    processor = TrieConstrainedLogitsProcessor(trie, prompt_length=input_ids.shape[1])
-    model.generate(input_ids, num_beams=50, num_return_sequences=50, length_penalty=0.0,
-                   early_stopping=False, logits_processor=[processor],
-                   max_new_tokens=trie.max_length)
+`trie_logits_processor.TrieConstrainedLogitsProcessor` plugs the trie into `generate()`.
 
 Hub custom code: imports only torch, transformers and this folder (safetensors, a
 dependency of transformers, is imported where files are read or written).
@@ -34,7 +29,6 @@ from itertools import chain
 from typing import Any
 
 import torch
-from transformers import LogitsProcessor
 
 from .formatting import special_token_ids
 
@@ -427,70 +421,4 @@ class EntityTrie:
         )
 
 
-class TrieConstrainedLogitsProcessor(LogitsProcessor):
-    """Mask every row of the scores to the tokens its trie state allows.
-
-    The state of a row is read from its tokens after `prompt_length` (all rows share the
-    prompt length: left-pad batched prompts). Vectorised over rows: a few tensor ops per
-    generated position, no Python loop over beams: the allowed scores are gathered, the
-    row is filled with `-inf` and they are scattered back; when every row is in one state
-    that allows many tokens (the root, at the first step) one broadcast `-inf`/0 penalty
-    is added instead. A row with no continuation (a dead prefix, e.g. a beam that `generate`
-    filled with a `-inf` token) gets only `[EOS]`, at score `finfo.min`, so the batch never
-    crashes and such hypotheses sort last: drop returned sequences scoring below about
-    -1e9 (also `generate`'s placeholder beams start at -1e9).
-
-    With `length_penalty=0` the beam score is the plain sum of log-probabilities over the full
-    vocabulary, as in the paper; `generate` keeps `num_beams` finished hypotheses, while
-    `beam_search.predict_objects` keeps every completed entity (Algorithm 1).
-
-    Args:
-        trie: the candidate entities.
-        prompt_length: length of the (padded) prompt, `input_ids.shape[1]` of `generate`.
-        inplace: write into `scores` (default; beam search passes a fresh tensor at every
-            step, and a 250k-column copy costs more than the masking). Set False when the
-            caller keeps `scores`, e.g. greedy/sampling with `output_logits=True`.
-    """
-
-    def __init__(self, trie: EntityTrie, prompt_length: int, inplace: bool = True) -> None:
-        self.trie = trie
-        self.prompt_length = int(prompt_length)
-        self.inplace = inplace
-        self._max_token = int((trie.edge_keys % trie.stride).max()) if trie.num_nodes > 1 else 0
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        """`(rows, length)` ids and `(rows, vocab)` scores -> `(rows, vocab)` masked scores."""
-        num_rows, vocab = scores.shape
-        if self._max_token >= vocab:
-            raise ValueError(
-                f"the trie uses token {self._max_token} but the scores have {vocab} columns"
-            )
-        if input_ids.shape[1] < self.prompt_length:
-            raise ValueError(
-                f"input of length {input_ids.shape[1]} < prompt_length {self.prompt_length}"
-            )
-        device = self.trie.edge_keys.device
-        states = self.trie.walk(input_ids[:, self.prompt_length :].to(device))
-        distinct, inverse = torch.unique(states, return_inverse=True)
-        state_rows, state_tokens, _ = self.trie.children(distinct)
-        per_state = torch.bincount(state_rows, minlength=distinct.numel())
-        allowed_per_row = per_state[inverse]
-        processed = scores if self.inplace else scores.clone()
-        processed = processed.contiguous()  # a copy only if `scores` was not contiguous
-        if distinct.numel() == 1 and int(per_state.sum()) * 16 > vocab:
-            # every row in one state with many allowed tokens (the root): one broadcast add
-            penalty = torch.full((1, vocab), float("-inf"), dtype=scores.dtype, device=device)
-            penalty[0, state_tokens] = 0.0
-            processed.add_(penalty.to(scores.device))
-        else:
-            rows, tokens, _ = self.trie.children(states)
-            flat = (rows * vocab + tokens).to(scores.device)
-            allowed_scores = processed.view(-1).take(flat)
-            processed.fill_(float("-inf"))
-            processed.view(-1).index_copy_(0, flat, allowed_scores)
-        dead = (allowed_per_row == 0).to(scores.device)
-        processed[dead, self.trie.eos_token_id] = torch.finfo(scores.dtype).min
-        return processed
-
-
-__all__ = ["EntityTrie", "TrieConstrainedLogitsProcessor"]
+__all__ = ["EntityTrie"]

@@ -12,8 +12,9 @@ import pytest
 import torch
 from transformers import PrefixConstrainedLogitsProcessor
 
-from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
+from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.formatting import encode_object
+from modeling_prixlm.trie_logits_processor import TrieConstrainedLogitsProcessor
 
 EOS = 9
 # shared prefixes, an entity that is a prefix of another (5 6 | 5 6 7), a duplicate (row 4)
@@ -218,7 +219,8 @@ def test_folder_works_copied_alone(tmp_path):
     shutil.copytree(source, tmp_path / "hub_copy", ignore=shutil.ignore_patterns("__pycache__"))
     script = (
         "import sys\n"
-        "from hub_copy.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor\n"
+        "from hub_copy.constrained_decoding import EntityTrie\n"
+        "from hub_copy.trie_logits_processor import TrieConstrainedLogitsProcessor\n"
         "import torch\n"
         "trie = EntityTrie.from_token_ids([[5, 6, 9], [5, 9]], 9)\n"
         "out = TrieConstrainedLogitsProcessor(trie, 1)(torch.tensor([[0, 5]]), torch.zeros(1, 10))\n"

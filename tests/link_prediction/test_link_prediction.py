@@ -10,9 +10,10 @@ from reference_lp import reference_algorithm_1, reference_log_likelihood
 from tiny_models import TINY_FACTS, make_tiny_model
 
 from modeling_prixlm.beam_search import predict_objects
-from modeling_prixlm.constrained_decoding import EntityTrie, TrieConstrainedLogitsProcessor
+from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.formatting import encode_object, special_token_ids
+from modeling_prixlm.trie_logits_processor import TrieConstrainedLogitsProcessor
 from prixlm.link_prediction.candidate_scoring import score_candidates
 
 QUERIES = [
