@@ -250,7 +250,13 @@ def sampling(grouped: bool) -> dict[str, Any]:
     return {"group_by_length": grouped}
 
 
-def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: torch.device) -> dict:
+def run_path(
+    path: str,
+    args: argparse.Namespace,
+    facts: list[dict],
+    device: torch.device,
+    extra_callbacks: list[TrainerCallback] = (),
+) -> dict:
     shape = SHAPES[args.size]
     vocab = shape.base_vocab + 4 + LANGUAGES
     model = build_model(path, shape, vocab, device)
@@ -294,7 +300,7 @@ def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: tor
         args=training_args,
         train_dataset=facts,
         data_collator=collator,
-        callbacks=[timer],
+        callbacks=[timer, *extra_callbacks],
     )
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
@@ -330,7 +336,8 @@ def run_path(path: str, args: argparse.Namespace, facts: list[dict], device: tor
     return result
 
 
-def main(argv: list[str] | None = None) -> float:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with `--tiny` and `--compile` resolved (sets dynamo's shape mode)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--tiny", action="store_true", help="toy size: --size tiny, batch 64")
@@ -371,16 +378,26 @@ def main(argv: list[str] | None = None) -> float:
     if args.compile and not args.static_first_compile:
         # rows, row length and labelled rows change from batch to batch: compile once for all
         torch._dynamo.config.assume_static_by_default = False
-    device = torch.device(args.device)
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     unknown = sorted(set(paths) - set(PATHS))
     if unknown:
         parser.error(f"--paths: unknown {unknown}; expected some of {PATHS}")
+    args.path_list = paths
+    return args
 
+
+def facts_for(args: argparse.Namespace) -> list[dict]:
+    """Enough synthetic facts for every step of one path."""
+    total = args.batch_size * (args.warmup + args.steps)
+    return synthetic_facts(total, SHAPES[args.size].base_vocab, args.seed)
+
+
+def main(argv: list[str] | None = None) -> float:
+    args = parse(argv)
+    device = torch.device(args.device)
+    paths = args.path_list
     shape = SHAPES[args.size]
-    facts = synthetic_facts(
-        args.batch_size * (args.warmup + args.steps), shape.base_vocab, args.seed
-    )
+    facts = facts_for(args)
     lengths = [len(f["input_ids"]) for f in facts]
     labelled = [sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in facts]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
