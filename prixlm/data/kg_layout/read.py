@@ -1,0 +1,197 @@
+"""Read a knowledge graph in the KEnS / SS-AGA layout (DBP-5L and others) into id tables.
+
+The layout (the files of one folder)::
+
+    entity/<lang>.tsv              one entity IRI per line; its line number (from 0) is its id
+    kg/<lang>-train.tsv            `head<TAB>relation<TAB>tail` ids, one fact per line
+    kg/<lang>-val.tsv              (and -test.tsv): the benchmark's own splits
+    relations.txt                  one relation IRI per line; the line number is its id,
+                                   shared by every language's KG
+    seed_alignlinks/<a>-<b>.tsv    `id_in_a<TAB>id_in_b`: the same entity in KGs a and b
+
+Ids may be written as integral floats (`3072.0`, as the published alignment files are).
+A line that does not fit (a wrong number of fields, an id that is not a whole number or
+is out of range, an empty IRI, bytes that are not UTF-8) raises `LayoutError` naming
+`file:line`; nothing is skipped, so every id keeps the meaning the files give it.
+
+Labels come from the IRIs (`entity_label`): the local name after `/resource/` (else after
+the last `/` or `#`), percent-decoded as UTF-8, `_` as a space; a relation's name is
+`prixlm.data.relation_names.relation_words` of its IRI (`officialLanguage` -> `official
+language`), the rule of the DBpedia build.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+from prixlm.cli import UsageError
+
+#: The layout's split files and the dataset's split names.
+SPLIT_FILES = {"train": "train", "validation": "val", "test": "test"}
+RELATIONS_FILE = "relations.txt"
+ENTITY_DIR, KG_DIR, ALIGN_DIR = "entity", "kg", "seed_alignlinks"
+_WHOLE = re.compile(r"\d+(?:\.0*)?")
+_ALIGN_NAME = re.compile(r"([^-]+)-([^-]+)\.tsv")
+
+
+class LayoutError(UsageError):
+    """A file of the layout is missing or a line is malformed; the message names `file:line`."""
+
+
+def entity_label(iri: str) -> str:
+    """An entity's label from its IRI: the local name, percent-decoded, `_` as a space.
+
+    The local name is what follows `/resource/` (DBpedia: `AC/DC` keeps its slash), else
+    what follows the last `/` or `#`. Undecodable percent-escapes raise `UnicodeDecodeError`.
+
+    >>> entity_label("http://ja.dbpedia.org/resource/%E6%9D%B1%E4%BA%AC")
+    '東京'
+    """
+    _, marker, local = iri.partition("/resource/")
+    if not marker:
+        local = re.split(r"[/#]", iri)[-1]
+    return unquote(local, errors="strict").replace("_", " ").strip()
+
+
+def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
+    """The lines of a UTF-8 file without their line ends (LF or CRLF); `LayoutError` naming
+    `file:line` for bytes that are not UTF-8. `on_bytes(n)` is told the bytes of each line
+    (a progress bar)."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if on_bytes is not None:
+                on_bytes(len(raw))
+            try:
+                yield raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise LayoutError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
+
+
+def parse_id(text: str, size: int, where: str, what: str) -> int:
+    """The id `text` (`12` or an integral float `12.0`), which must be below `size`."""
+    if not _WHOLE.fullmatch(text.strip()):
+        raise LayoutError(f"{where}: {what} {text!r} is not a whole number")
+    value = int(float(text)) if "." in text else int(text)
+    if value >= size:
+        raise LayoutError(f"{where}: {what} {value} out of range (the file lists {size})")
+    return value
+
+
+def read_iris(path: Path, on_bytes: Callable[[int], None] | None = None) -> list[str]:
+    """The IRIs of an entity or relation file, one a line; an empty one is a `LayoutError`."""
+    iris = []
+    for number, line in enumerate(read_lines(path, on_bytes), start=1):
+        iri = line.strip()
+        if not iri or any(c.isspace() for c in iri):
+            raise LayoutError(f"{path}:{number}: expected one IRI, got {line!r}")
+        iris.append(iri)
+    return iris
+
+
+def read_id_rows(
+    path: Path,
+    sizes: Sequence[int],
+    names: Sequence[str],
+    on_bytes: Callable[[int], None] | None = None,
+) -> list[tuple[int, ...]]:
+    """The id tuples of a tab-separated file: `len(sizes)` ids a line, field `i` below
+    `sizes[i]` (`names[i]` in errors)."""
+    rows = []
+    for number, line in enumerate(read_lines(path, on_bytes), start=1):
+        where = f"{path}:{number}"
+        fields = line.split("\t")
+        if len(fields) != len(sizes):
+            raise LayoutError(
+                f"{where}: expected {len(sizes)} tab-separated ids "
+                f"({', '.join(names)}), got {line!r}"
+            )
+        rows.append(
+            tuple(
+                parse_id(f, n, where, name) for f, n, name in zip(fields, sizes, names, strict=True)
+            )
+        )
+    return rows
+
+
+@dataclass
+class LayoutFiles:
+    """The files of one layout folder for the languages to convert."""
+
+    root: Path
+    languages: list[str]
+    entities: dict[str, Path]
+    splits: dict[str, dict[str, Path]]  # language -> dataset split -> kg file
+    relations: Path
+    alignments: dict[tuple[str, str], Path]  # (a, b) -> seed_alignlinks/a-b.tsv
+    skipped_alignments: list[Path] = field(default_factory=list)  # a language not converted
+
+    def all_files(self) -> list[Path]:
+        """Every file read, in reading order."""
+        return [
+            self.relations,
+            *self.entities.values(),
+            *(path for splits in self.splits.values() for path in splits.values()),
+            *self.alignments.values(),
+        ]
+
+
+def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> LayoutFiles:
+    """The layout's files under `root` for `languages` (default: every language with a
+    `kg/<lang>-train.tsv`). A language needs `entity/<lang>.tsv` and its three kg files;
+    alignment files between two converted languages are read, others are listed in
+    `skipped_alignments`.
+
+    Raises:
+        LayoutError: `root` or a needed file is missing (named), no language is found.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise LayoutError(f"--input_dir {root}: no such folder")
+    relations = root / RELATIONS_FILE
+    if not relations.is_file():
+        raise LayoutError(f"--input_dir {root}: no {RELATIONS_FILE} (relation IRIs, one a line)")
+    found = sorted(p.name.removesuffix("-train.tsv") for p in (root / KG_DIR).glob("*-train.tsv"))
+    chosen = list(languages) if languages else found
+    if not chosen:
+        raise LayoutError(f"--input_dir {root}: no {KG_DIR}/<lang>-train.tsv file")
+    entities, splits = {}, {}
+    for language in chosen:
+        entities[language] = root / ENTITY_DIR / f"{language}.tsv"
+        splits[language] = {
+            split: root / KG_DIR / f"{language}-{name}.tsv" for split, name in SPLIT_FILES.items()
+        }
+        for path in (entities[language], *splits[language].values()):
+            if not path.is_file():
+                raise LayoutError(
+                    f"--languages {language}: no {path} (languages with a KG here: "
+                    f"{', '.join(found) or 'none'})"
+                )
+    alignments, skipped = {}, []
+    for path in sorted((root / ALIGN_DIR).glob("*.tsv")):
+        match = _ALIGN_NAME.fullmatch(path.name)
+        if match and match.group(1) in entities and match.group(2) in entities:
+            alignments[(match.group(1), match.group(2))] = path
+        else:
+            skipped.append(path)
+    return LayoutFiles(root, chosen, entities, splits, relations, alignments, skipped)
+
+
+__all__ = [
+    "ALIGN_DIR",
+    "ENTITY_DIR",
+    "KG_DIR",
+    "RELATIONS_FILE",
+    "SPLIT_FILES",
+    "LayoutError",
+    "LayoutFiles",
+    "entity_label",
+    "find_layout",
+    "parse_id",
+    "read_id_rows",
+    "read_iris",
+    "read_lines",
+]
