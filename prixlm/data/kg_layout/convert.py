@@ -101,21 +101,22 @@ _NAMES = ("config", "split", *COLUMNS, "h")
 
 
 class _Rows:
-    """The columns of `rows` (`schema.COLUMNS` plus `config`, `split`, `h`) as lists."""
+    """The rows of `rows` (`schema.COLUMNS` plus `config`, `split`, `h`), in file order."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in _NAMES}
+        self.rows: list[tuple[Any, ...]] = []
 
     def add(self, config: str, split: str, values: tuple[Any, ...]) -> None:
         """Append one row: `values` in `COLUMNS` order (`all_objects` a key, resolved later)."""
-        h = len(self.columns["h"])
-        for name, value in zip(_NAMES, (config, split, *values, h), strict=True):
-            self.columns[name].append(value)
+        self.rows.append((config, split, *values))
 
     def table(self, lists: dict[Any, list[str]]) -> pa.Table:
-        """The Arrow table, each row's `all_objects` key replaced by its sorted list."""
-        columns = dict(self.columns)
+        """The Arrow table, each row's `all_objects` key replaced by its sorted list and `h`
+        its position."""
+        transposed = zip(*self.rows, strict=True) if self.rows else ([] for _ in _NAMES[:-1])
+        columns = dict(zip(_NAMES[:-1], transposed, strict=True))
         columns["all_objects"] = [lists[key] for key in columns["all_objects"]]
+        columns["h"] = range(len(self.rows))
         types = {name: pa.string() for name in columns} | {
             "all_objects": pa.list_(pa.string()),
             "h": pa.uint64(),

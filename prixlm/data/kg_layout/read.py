@@ -35,6 +35,7 @@ SPLIT_FILES = {"train": "train", "validation": "val", "test": "test"}
 RELATIONS_FILE = "relations.txt"
 ENTITY_DIR, KG_DIR, ALIGN_DIR = "entity", "kg", "seed_alignlinks"
 _WHOLE = re.compile(r"\d+(?:\.0*)?")
+_SPACE = re.compile(r"\s")
 _ALIGN_NAME = re.compile(r"([^-]+)-([^-]+)\.tsv")
 
 
@@ -73,9 +74,12 @@ def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Ite
 
 def parse_id(text: str, size: int, where: str, what: str) -> int:
     """The id `text` (`12` or an integral float `12.0`), which must be below `size`."""
-    if not _WHOLE.fullmatch(text.strip()):
+    if text.isascii() and text.isdigit():  # the common case, at a fifth of the cost
+        value = int(text)
+    elif _WHOLE.fullmatch(text.strip()):
+        value = int(float(text))
+    else:
         raise LayoutError(f"{where}: {what} {text!r} is not a whole number")
-    value = int(float(text)) if "." in text else int(text)
     if value >= size:
         raise LayoutError(f"{where}: {what} {value} out of range (the file lists {size})")
     return value
@@ -86,7 +90,7 @@ def read_iris(path: Path, on_bytes: Callable[[int], None] | None = None) -> list
     iris = []
     for number, line in enumerate(read_lines(path, on_bytes), start=1):
         iri = line.strip()
-        if not iri or any(c.isspace() for c in iri):
+        if not iri or _SPACE.search(iri):
             raise LayoutError(f"{path}:{number}: expected one IRI, got {line!r}")
         iris.append(iri)
     return iris

@@ -1,0 +1,193 @@
+"""A KG in the KEnS / SS-AGA layout (DBP-5L) -> the Prix-LM dataset folder, then load_dataset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import datasets
+import pytest
+
+from prixlm.data.kg_layout import __main__ as cli
+from prixlm.data.kg_layout import convert_layout, entity_label
+
+JA = "http://ja.dbpedia.org/resource/"
+EN = "http://dbpedia.org/resource/"
+ONTOLOGY = "http://dbpedia.org/ontology/"
+DBP5L = Path(os.environ.get("PRIXLM_DBP5L", "/work/shared/dbp5l"))
+
+#: A tiny KG: ja has a percent-encoded and a raw UTF-8 IRI with the same label (東京), an
+#: empty validation file; en has a slash in a local name, an IRI listed at two ids (0 and 4)
+#: and an IRI with an empty label (5); de has entities but no KG.
+FILES = {
+    "entity/ja.tsv": [f"{JA}%E6%9D%B1%E4%BA%AC", f"{JA}日本", f"{JA}大阪", f"{JA}東京"],
+    "entity/en.tsv": [
+        f"{EN}Tokyo",
+        f"{EN}Japan",
+        f"{EN}AC/DC",
+        f"{EN}Osaka_Prefecture",
+        f"{EN}Tokyo",
+        EN,
+    ],
+    "entity/de.tsv": ["http://de.dbpedia.org/resource/Tokio"],
+    "relations.txt": [f"{ONTOLOGY}country", "http://dbpedia.org/property/capital"],
+    "kg/en-train.tsv": ["0\t0\t1", "3\t0\t1", "1\t1\t0", "5\t0\t1"],
+    "kg/en-val.tsv": ["4\t0\t1"],
+    "kg/en-test.tsv": ["2\t0\t1", "0\t0\t3"],
+    "kg/ja-train.tsv": ["0\t0\t1", "2\t0\t1"],
+    "kg/ja-val.tsv": [],
+    "kg/ja-test.tsv": ["3\t0\t1"],
+    "seed_alignlinks/ja-en.tsv": ["0.0\t0.0", "1.0\t1.0", "2\t3", "3.0\t5.0"],
+    "seed_alignlinks/de-en.tsv": ["0.0\t0.0"],
+}
+
+
+def write_layout(root: Path, files: dict[str, list[str]] = FILES) -> Path:
+    """Write `files` (`{relative path: lines}`) under `root`, UTF-8, one LF a line."""
+    for name, lines in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return root
+
+
+def test_labels_come_from_the_iris_local_names() -> None:
+    assert entity_label(f"{JA}%E6%9D%B1%E4%BA%AC") == "東京"
+    assert entity_label(f"{JA}東京") == "東京"
+    assert entity_label(f"{EN}AC/DC") == "AC/DC"
+    assert entity_label(f"{EN}Osaka_Prefecture") == "Osaka Prefecture"
+    assert entity_label(f"{EN}%28500%29_Days") == "(500) Days"
+    assert entity_label("http://example.org/kg#Big_Ben") == "Big Ben"
+    assert entity_label(EN) == ""
+
+
+def test_conversion_keeps_the_splits_and_loads(tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    stats = convert_layout(write_layout(tmp_path / "kg"), out)
+    en, ja = stats.languages["en"], stats.languages["ja"]
+    # rows = lines minus the documented drops (en train: the fact of the empty label)
+    assert en.lines == {"train": 4, "validation": 1, "test": 2}
+    assert en.rows == {"train": 3, "validation": 1, "test": 2}
+    assert en.dropped_empty_label == {"train": 1, "validation": 0, "test": 0}
+    assert ja.rows == ja.lines == {"train": 2, "validation": 0, "test": 1}
+    assert (en.repeated_iris, en.text_repeats, ja.shared_labels) == (1, 1, 2)
+    assert stats.link_lines == {"ja-en.tsv": 4}
+    assert (stats.link_rows, stats.links_dropped_empty_label) == (6, 1)
+    assert stats.skipped_files == [str(tmp_path / "kg/seed_alignlinks/de-en.tsv")]
+
+    cache = str(tmp_path / "cache")
+    loaded = datasets.load_dataset(str(out), "en", cache_dir=cache)
+    assert {split: len(rows) for split, rows in loaded.items()} == en.rows
+    first = loaded["train"][0]  # file order: line 1 of kg/en-train.tsv
+    assert first == {
+        "kind": "triple",
+        "subject": "Tokyo",
+        "relation": "country",
+        "object": "Japan",
+        "subject_language": "en",
+        "object_language": "en",
+        "subject_id": f"{EN}Tokyo",
+        "relation_id": f"{ONTOLOGY}country",
+        "object_id": f"{EN}Japan",
+        # every split: Japan (train, validation via id 4), Osaka Prefecture (test)
+        "all_objects": ["Japan", "Osaka Prefecture"],
+    }
+    assert loaded["train"]["relation"] == ["country", "country", "capital"]
+    assert loaded["test"]["subject"] == ["AC/DC", "Tokyo"]
+    assert loaded["validation"][0]["subject_id"] == f"{EN}Tokyo"
+
+    ja_rows = datasets.load_dataset(str(out), "ja", cache_dir=cache)
+    assert sorted(ja_rows) == ["test", "train"]  # an empty split has no file
+    assert ja_rows["train"]["subject"] == ["東京", "大阪"]
+    assert ja_rows["test"][0]["subject_id"] == f"{JA}東京"
+    assert ja_rows["test"][0]["all_objects"] == ["日本"]
+
+    links = datasets.load_dataset(str(out), "links", split="train", cache_dir=cache)
+    pairs = list(zip(links["subject"], links["object"], links["subject_language"], strict=True))
+    assert pairs == [
+        ("東京", "Tokyo", "ja"),
+        ("Tokyo", "東京", "en"),
+        ("日本", "Japan", "ja"),
+        ("Japan", "日本", "en"),
+        ("大阪", "Osaka Prefecture", "ja"),
+        ("Osaka Prefecture", "大阪", "en"),
+    ]
+    assert links[0]["subject_id"] == f"{JA}%E6%9D%B1%E4%BA%AC"
+    everything = datasets.load_dataset(str(out), "all", cache_dir=cache)
+    assert len(everything["train"]) == 3 + 2 + 6 and len(everything["test"]) == 3
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "| en | 6 | 1 | 4 | 3 of 4 | 1 of 1 | 2 of 2 | 1 | 1 |" in card
+
+
+BAD = [
+    ("kg/en-train.tsv", ["0\t0\t1", "0\t0"], "kg/en-train.tsv:2: expected 3 tab-separated ids"),
+    ("kg/en-test.tsv", ["0\t2\t1"], "kg/en-test.tsv:1: relation 2 out of range"),
+    ("kg/en-val.tsv", ["x\t0\t1"], "kg/en-val.tsv:1: head 'x' is not a whole number"),
+    ("seed_alignlinks/ja-en.tsv", ["0.0\t0.0", "3072.5\t1.0"], "ja-en.tsv:2: ja id '3072.5'"),
+    ("seed_alignlinks/ja-en.tsv", ["0.0\t6.0"], "ja-en.tsv:1: en id 6 out of range"),
+    ("entity/ja.tsv", [f"{JA}%FF"], "entity/ja.tsv:1: percent-escapes that are not UTF-8"),
+    ("entity/en.tsv", [f"{EN}Tokyo", ""], "entity/en.tsv:2: expected one IRI"),
+]
+
+
+@pytest.mark.parametrize(("name", "lines", "message"), BAD, ids=[b[2][:24] for b in BAD])
+def test_a_malformed_line_is_one_error_naming_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, lines: list[str], message: str
+) -> None:
+    root = write_layout(tmp_path / "kg", {**FILES, name: lines})
+    out = tmp_path / "out"
+    argv = ["--input_dir", str(root), "--output_dir", str(out), "--no_progress"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: ") and message in error[0], error
+    assert not out.exists() and not list(tmp_path.glob(".out*"))  # nothing written
+
+
+def test_bytes_that_are_not_utf8_name_the_line(tmp_path: Path) -> None:
+    root = write_layout(tmp_path / "kg")
+    (root / "kg/en-test.tsv").write_bytes(b"2\t0\t1\n0\t0\xff\t3\n")
+    with pytest.raises(ValueError, match=r"kg/en-test\.tsv:2: not UTF-8"):
+        convert_layout(root, tmp_path / "out")
+
+
+def test_a_language_without_its_files_is_named(tmp_path: Path, capsys) -> None:
+    root = write_layout(tmp_path / "kg")
+    argv = ["--input_dir", str(root), "--output_dir", str(tmp_path / "out"), "--languages", "de"]
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    error = capsys.readouterr().err
+    assert f"--languages de: no {root / 'kg/de-train.tsv'}" in error and "en, ja" in error
+
+
+def test_the_command_prints_counts_and_replaces_its_earlier_output(tmp_path: Path, capsys) -> None:
+    root = write_layout(tmp_path / "kg")
+    out = tmp_path / "out"
+    argv = ["--input_dir", str(root), "--output_dir", str(out), "--languages", "en"]
+    assert cli.main([*argv, "--no_progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "en: train 3/4, validation 1/1, test 2/2 rows/lines; 1 dropped" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "en"]  # no links: ja not read
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["--input_dir", str(root), "--output_dir", str(out), "--no_progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "en", "ja", "links", "notes.txt"]
+
+
+@pytest.mark.skipif(not (DBP5L / "kg").is_dir(), reason="DBP-5L is not on this machine")
+def test_dbp5l_splits_are_the_published_ones(tmp_path: Path) -> None:
+    stats = convert_layout(DBP5L, tmp_path / "dbp5l")
+    published = {  # PROVENANCE.md: train / val / test lines
+        "el": (8_670, 4_152, 1_017),
+        "en": (48_652, 24_051, 7_464),
+        "es": (33_036, 16_220, 4_810),
+        "fr": (30_139, 14_705, 4_171),
+        "ja": (17_979, 8_633, 2_162),
+    }
+    for language, (train, validation, test) in published.items():
+        expected = {"train": train, "validation": validation, "test": test}
+        assert stats.languages[language].rows == stats.languages[language].lines == expected
+    assert sum(stats.link_lines.values()) == 37_723 and stats.link_rows == 2 * 37_723
+    el = datasets.load_dataset(str(tmp_path / "dbp5l"), "el", cache_dir=str(tmp_path / "c"))
+    assert [len(el[s]) for s in ("train", "validation", "test")] == [8_670, 4_152, 1_017]
+    assert all(row["subject"] and row["object"] for row in el["test"])
