@@ -10,8 +10,13 @@ import pytest
 
 from prixlm.data.cldr import export
 from prixlm.data.dbpedia import build
+from prixlm.data.kg_layout import __main__ as kg_layout
 
-PARSERS = {"build": build.build_parser, "export": export.build_parser}
+PARSERS = {
+    "build": build.build_parser,
+    "export": export.build_parser,
+    "kg_layout": kg_layout.build_parser,
+}
 
 
 def _option_blocks(parser: argparse.ArgumentParser) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The card templates ship with the package: an installed (non-editable) copy, run outside the
 source tree, renders the dataset card from `dataset_builders/prixlm_dbpedia/dataset_card.md`
-and the model card from `model_card.md`; a build's card shows only the configs it has."""
+and the model card from `model_card.md` (and ships `dataset_builders/kg_layout/dataset_card.md`); a build's card shows only the configs it has."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ import prixlm
 from prixlm.data.dbpedia.build import main
 from prixlm.data.dbpedia.card import TEMPLATE as DATASET_TEMPLATE
 from prixlm.release.model_card import TEMPLATE as MODEL_TEMPLATE
+from prixlm.data.kg_layout.convert import TEMPLATE as LAYOUT_TEMPLATE
 site = Path(sys.argv[1])
+assert LAYOUT_TEMPLATE.is_file() and not LAYOUT_TEMPLATE.is_symlink(), LAYOUT_TEMPLATE
 assert Path(prixlm.__file__).is_relative_to(site), prixlm.__file__
 for template in (DATASET_TEMPLATE, MODEL_TEMPLATE):
     assert template.is_file() and not template.is_symlink() and template.is_relative_to(site)
