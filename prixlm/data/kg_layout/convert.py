@@ -224,7 +224,7 @@ def read_rows(files: LayoutFiles, progress: bool = False) -> tuple[pa.Table, Con
 
 
 def _dataset_rows(stats: ConversionStats) -> DatasetRows:
-    """The `DatasetRows` that `card_data` reads (languages and link counts only)."""
+    """The `DatasetRows` that `card_data` reads (it uses the languages only)."""
     languages = {}
     for language, counts in stats.languages.items():
         languages[language] = LanguageStats(
