@@ -25,20 +25,31 @@ from prixlm.link_prediction.ranking_rules import (
     ranks_for_lists,
 )
 
+#: How a gold tied with other candidates is ranked: `realistic` (PyKEEN: the mean of the
+#: optimistic and pessimistic rank), `index` (a stable sort by column: a tied candidate in an
+#: earlier column ranks above the gold, as `tf.nn.top_k` ranks KEnS' entity ids).
+TIE_RULES = ("realistic", "index")
+
 
 def filtered_ranks_from_scores(
-    scores: torch.Tensor, gold: torch.Tensor, filter_mask: torch.Tensor | None = None
+    scores: torch.Tensor,
+    gold: torch.Tensor,
+    filter_mask: torch.Tensor | None = None,
+    ties: str = "realistic",
 ) -> torch.Tensor:
-    """Filtered realistic ranks from a full score matrix (every candidate scored).
+    """Filtered ranks from a full score matrix (every candidate scored).
 
     Args:
         scores: `(queries, candidates)` float, higher is better; no NaN.
         gold: `(queries,)` long, the column of each query's gold candidate.
         filter_mask: `(queries, candidates)` bool, True for the other known true objects to
             remove; a query's own gold column is kept whatever the mask says.
+        ties: a `TIE_RULES` entry.
     Returns:
-        `(queries,)` float64 realistic ranks (1-based, multiples of 0.5).
+        `(queries,)` float64 ranks (1-based; multiples of 0.5 with realistic ties).
     """
+    if ties not in TIE_RULES:
+        raise ValueError(f"ties={ties!r}: expected one of {TIE_RULES}")
     if scores.dim() != 2 or gold.shape != (scores.shape[0],):
         raise ValueError(f"scores {tuple(scores.shape)} and gold {tuple(gold.shape)} disagree")
     if torch.isnan(scores).any():
@@ -51,6 +62,10 @@ def filtered_ranks_from_scores(
         counted = ~filter_mask.bool()
         counted[rows, gold] = True
     optimistic = ((scores > gold_scores) & counted).sum(dim=1) + 1
+    if ties == "index":
+        columns = torch.arange(scores.shape[1], device=scores.device)
+        earlier = (scores == gold_scores) & counted & (columns[None, :] < gold[:, None])
+        return (optimistic + earlier.sum(dim=1)).double()
     pessimistic = ((scores >= gold_scores) & counted).sum(dim=1)
     return (optimistic + pessimistic).double() / 2
 
@@ -88,6 +103,7 @@ def ranking_metrics(
 
 
 __all__ = [
+    "TIE_RULES",
     "Rank",
     "filtered_rank",
     "filtered_ranks_from_scores",

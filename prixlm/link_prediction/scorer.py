@@ -25,7 +25,13 @@ from tqdm.auto import tqdm
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import Query, model_device
 from prixlm.link_prediction.candidate_scoring import default_sizes, score_candidates
-from prixlm.link_prediction.ranking import filtered_ranks_from_scores, ranking_metrics
+from prixlm.link_prediction.protocols import (
+    filter_objects,
+    get_protocol,
+    protocol_metrics,
+    train_objects,
+)
+from prixlm.link_prediction.ranking import filtered_ranks_from_scores
 
 KS = (1, 3, 10)
 
@@ -91,38 +97,48 @@ class PrixLMScorer:
         )
 
 
-def scorer_ranks(
+def protocol_ranks(
     scorer: CandidateScorer,
     rows: Sequence[Mapping[str, Any]],
     candidates: Sequence[str],
+    protocols: Sequence[str] = ("ours",),
+    train_rows: Sequence[Mapping[str, Any]] | None = None,
     batch_size: int = 64,
     progress: bool = False,
-) -> torch.Tensor:
-    """Filtered realistic rank of each row's gold `object` among `candidates`.
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Ranks of each row's gold `object` among `candidates` under each protocol, from one
+    scoring pass (`prixlm.link_prediction.protocols`).
 
     Args:
         rows: dataset rows; `object` is the gold (must be a candidate), `all_objects` the
-            known true objects to filter (absent or non-candidate ones are ignored).
-        candidates: distinct labels, one column each.
+            known true objects over every split (absent or non-candidate ones are ignored).
+        candidates: distinct labels, one column each (in entity order for `index` ties).
+        protocols: names in `PROTOCOLS`.
+        train_rows: the train split's rows, needed by a protocol that filters `train`.
         batch_size: rows given to `scorer.score` at a time (memory: `batch x candidates`).
     Returns:
-        `(len(rows),)` float64 ranks, 1-based, multiples of 0.5.
+        `{protocol: (filtered, raw)}`, each `(len(rows),)` float64, 1-based; `raw` (no
+        filter, the protocol's ties) is computed only for a protocol with `hits_list`.
     Raises:
         ValueError: no rows, repeated candidates, a gold object that is not a candidate
-            (names the row), or a score matrix of the wrong shape or with NaN.
+            (names the row), a score matrix of the wrong shape or with NaN, an unknown
+            protocol, or a `train` filter without `train_rows`.
     """
     rows = list(rows)
     if not rows:
         raise ValueError("no rows to rank")
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be >= 1")
+    rules = [get_protocol(name) for name in protocols]
     column = {label: j for j, label in enumerate(candidates)}
     if len(column) != len(candidates):
         raise ValueError(f"{len(candidates) - len(column)} candidate labels are repeated")
     for index, row in enumerate(rows):
         if row["object"] not in column:
             raise ValueError(f"row {index}: gold object {row['object']!r} is not a candidate")
-    ranks = []
+    train_index = train_objects(train_rows) if train_rows is not None else None
+    filters = {rule.name: filter_objects(rows, rule, train_index) for rule in rules}
+    parts: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {rule.name: [] for rule in rules}
     with tqdm(total=len(rows), desc="ranking", unit="query", disable=not progress) as bar:
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
@@ -132,13 +148,61 @@ def scorer_ranks(
                     f"the scorer returned {tuple(scores.shape)} scores for "
                     f"{len(batch)} queries x {len(candidates)} candidates"
                 )
+            scores = scores.cpu()
             gold = torch.tensor([column[row["object"]] for row in batch])
-            mask = torch.zeros(scores.shape, dtype=torch.bool)
-            for i, row in enumerate(batch):
-                mask[i, [column[o] for o in row.get("all_objects") or () if o in column]] = True
-            ranks.append(filtered_ranks_from_scores(scores.cpu(), gold, mask))
+            for rule in rules:
+                mask = torch.zeros(scores.shape, dtype=torch.bool)
+                for i, objects in enumerate(filters[rule.name][start : start + len(batch)]):
+                    mask[i, [column[o] for o in objects if o in column]] = True
+                filtered = filtered_ranks_from_scores(scores, gold, mask, rule.ties)
+                raw = (
+                    filtered_ranks_from_scores(scores, gold, None, rule.ties)
+                    if rule.hits_list is not None
+                    else filtered
+                )
+                parts[rule.name].append((filtered, raw))
             bar.update(len(batch))
-    return torch.cat(ranks)
+    return {
+        name: (torch.cat([f for f, _ in chunks]), torch.cat([r for _, r in chunks]))
+        for name, chunks in parts.items()
+    }
+
+
+def scorer_ranks(
+    scorer: CandidateScorer,
+    rows: Sequence[Mapping[str, Any]],
+    candidates: Sequence[str],
+    batch_size: int = 64,
+    progress: bool = False,
+) -> torch.Tensor:
+    """Filtered realistic rank (protocol `ours`) of each row's gold `object` among
+    `candidates`: `(len(rows),)` float64, 1-based, multiples of 0.5 (see `protocol_ranks`)."""
+    return protocol_ranks(scorer, rows, candidates, ("ours",), None, batch_size, progress)["ours"][
+        0
+    ]
+
+
+def evaluate_scorer_protocols(
+    scorer: CandidateScorer,
+    rows: Sequence[Mapping[str, Any]],
+    candidates: Sequence[str],
+    protocols: Sequence[str] = ("ours",),
+    ks: Sequence[int] = KS,
+    batch_size: int = 64,
+    progress: bool = False,
+    train_rows: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, dict[str, float | int]]:
+    """hits@k and MRR of `scorer` over `rows` under each protocol, scoring once.
+
+    Returns:
+        `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr", "num_queries",
+        "num_missing"}}` (`num_missing` is 0: every candidate is ranked).
+    """
+    ranks = protocol_ranks(scorer, rows, candidates, protocols, train_rows, batch_size, progress)
+    return {
+        name: protocol_metrics(filtered, raw, get_protocol(name), ks)
+        for name, (filtered, raw) in ranks.items()
+    }
 
 
 def evaluate_scorer(
@@ -148,14 +212,26 @@ def evaluate_scorer(
     ks: Sequence[int] = KS,
     batch_size: int = 64,
     progress: bool = False,
+    protocol: str = "ours",
+    train_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, float | int]:
-    """Filtered hits@k and MRR of `scorer` over `rows` (see `scorer_ranks`).
+    """hits@k and MRR of `scorer` over `rows` under one protocol (default `ours`: filtered
+    over every split, realistic ties); see `protocol_ranks`.
 
     Returns:
-        `{"hits_at_1", "hits_at_3", "hits_at_10", "mrr", "num_queries", "num_missing"}`
-        (`num_missing` is 0: every candidate is ranked).
+        `{"hits_at_1", "hits_at_3", "hits_at_10", "mrr", "num_queries", "num_missing"}`.
     """
-    return ranking_metrics(scorer_ranks(scorer, rows, candidates, batch_size, progress), ks)
+    return evaluate_scorer_protocols(
+        scorer, rows, candidates, (protocol,), ks, batch_size, progress, train_rows
+    )[protocol]
 
 
-__all__ = ["KS", "CandidateScorer", "PrixLMScorer", "evaluate_scorer", "scorer_ranks"]
+__all__ = [
+    "KS",
+    "CandidateScorer",
+    "PrixLMScorer",
+    "evaluate_scorer",
+    "evaluate_scorer_protocols",
+    "protocol_ranks",
+    "scorer_ranks",
+]
