@@ -4,7 +4,7 @@ Run::
 
     python -m prixlm.link_prediction.evaluate_lp --model MODEL_DIR --dataset DATASET_DIR --languages de,fr \\
         --split test [--mode beam|full] [--num_beams 50] [--batch_size B] [--max_rows R] \\
-        [--limit N] [--output results.json]
+        [--limit N] [--protocol ours,kens] [--candidates entities.json] [--output results.json]
 
 (`--help` lists every option with its default.) What is computed, and how candidates and
 filtering work: `prixlm.link_prediction.evaluation`, which callers holding a model use.
@@ -13,12 +13,14 @@ filtering work: `prixlm.link_prediction.evaluation`, which callers holding a mod
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
 from prixlm.atomic_output import check_parent, write_json
 from prixlm.cli import (
+    UsageError,
     add_device_argument,
     command_parser,
     renamed_options,
@@ -32,6 +34,7 @@ from prixlm.link_prediction.evaluation import (
     evaluate_dataset,
     markdown_table,
 )
+from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 
 
 def positive_int(text: str) -> int:
@@ -39,6 +42,38 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def protocol_list(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated protocol names (`ours,kens`)."""
+    try:
+        return parse_protocols(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def read_candidates(path: str) -> dict[str, list[str]]:
+    """`{language: [label, ...]}` from a JSON file (the `--candidates` option).
+
+    Raises:
+        UsageError: naming the file (and the line for malformed JSON) when it cannot be read,
+            is not JSON, or is not an object of lists of distinct strings.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--candidates {path}:{error.lineno}: not JSON ({error.msg})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"--candidates {path}: cannot be read ({error})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--candidates {path}: expected an object {{language: [labels]}}")
+    for language, labels in value.items():
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise UsageError(f"--candidates {path}: {language!r} is not a list of strings")
+        if len(set(labels)) != len(labels):
+            raise UsageError(f"--candidates {path}: {language!r} repeats a label")
     return value
 
 
@@ -87,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="evaluate the first N rows of each config (default: every row)",
     )
+    parser.add_argument(
+        "--protocol",
+        type=protocol_list,
+        default=None,
+        help=f"comma-separated ranking protocols ({', '.join(PROTOCOLS)}), all from one "
+        "scoring pass; ours: filtered over every split, realistic ties; kens: the DBP-5L "
+        "papers' (train-only filter, ties by entity order, KEnS' top-10 hits rule; needs "
+        "--mode full). The first is the report's `results` (default: ours)",
+    )
+    parser.add_argument(
+        "--candidates",
+        default=None,
+        help="JSON file {language: [labels in entity order]}: the candidates to rank for those "
+        "languages (default: every label of the language in the dataset's rows)",
+    )
     add_device_argument(parser)
     parser.add_argument(
         "--output",
@@ -101,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(renamed_options(argv, {"--config": "--languages"}))
     if args.mode == "full" and (args.max_rows or FULL_MAX_ROWS) < (args.batch_size or 1):
         parser.error(f"--batch_size {args.batch_size} exceeds --max_rows in full mode")
+    args.protocol = args.protocol or ("ours",)
+    if args.mode == "beam" and args.protocol != ("ours",):
+        parser.error(f"--protocol {','.join(args.protocol)} needs --mode full (beam: ours only)")
     with user_errors():
         return _evaluate(args)
 
@@ -111,6 +164,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.output:
         check_parent(args.output, "--output")  # fail now, not after the evaluation
+    candidates = read_candidates(args.candidates) if args.candidates else None
     configs = [c.strip() for c in args.languages.split(",") if c.strip()]
     for config in configs:  # every config and split checked before the model loads
         load_kb(args.dataset, config, args.split)
@@ -122,9 +176,15 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         batch_size=args.batch_size,
         max_rows=args.max_rows,
         limit=args.limit,
+        protocols=args.protocol,
     )
-    report = evaluate_dataset(model, tokenizer, args.model, args.dataset, configs, settings)
-    print(markdown_table(report["results"], args.mode, args.num_beams))
+    report = evaluate_dataset(
+        model, tokenizer, args.model, args.dataset, configs, settings, candidates
+    )
+    for protocol, results in report["results_by_protocol"].items():
+        if len(args.protocol) > 1:
+            print(f"\nprotocol: {protocol}")
+        print(markdown_table(results, args.mode, args.num_beams))
     if args.output:
         write_json(report, args.output, "--output")
     return report

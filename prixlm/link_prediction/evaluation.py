@@ -11,6 +11,9 @@
   scored exactly (`PrixLMScorer`, `score_candidates`), a full ranking with a true `mrr`,
   through the ranking path every candidate scorer shares (`prixlm.link_prediction.scorer`).
 - Ranks are PyKEEN's realistic ranks (ties: mean of optimistic and pessimistic rank).
+- Full mode can also report the published DBP-5L papers' protocols (`protocols=("ours",
+  "kens")`: train-only filter, ties by entity order, KEnS' top-10 hits rule; see
+  `prixlm.link_prediction.protocols`), every protocol from the same scores.
 
 The command line is `python -m prixlm.link_prediction.evaluate_lp`.
 """
@@ -28,6 +31,7 @@ from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS, default_batch_size, pr
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
+from prixlm.link_prediction.protocols import parse_protocols
 from prixlm.link_prediction.ranking import (
     Rank,
     filtered_rank,
@@ -35,7 +39,7 @@ from prixlm.link_prediction.ranking import (
     mrr_key,
     ranking_metrics,
 )
-from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
+from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 
 MODES = ("beam", "full")
 _LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
@@ -72,7 +76,6 @@ def _canonical_labels(trie: EntityTrie) -> dict[str, str]:
 FULL_BATCH_SIZE, FULL_MAX_ROWS = CPU_BATCH_SIZE, CPU_MAX_ROWS
 
 
-@torch.no_grad()
 def evaluate_link_prediction(
     model: Any,
     tokenizer: Any,
@@ -83,24 +86,67 @@ def evaluate_link_prediction(
     batch_size: int | None = None,
     progress: bool = False,
     max_rows: int | None = None,
+    protocol: str = "ours",
+    train_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, float | int]:
-    """Filtered hits@1/3/10 and MRR of `rows` (dataset rows: `subject`, `relation`,
-    `object`, `all_objects`, `kind`, languages) against `candidates` (labels, or a trie
-    built with labels). The model runs in eval mode; its previous mode is restored.
+    """Hits@1/3/10 and MRR of `rows` under one ranking protocol (default `ours`: filtered
+    over every split, realistic ties); see `evaluate_protocols`."""
+    return evaluate_protocols(
+        model,
+        tokenizer,
+        rows,
+        candidates,
+        mode,
+        num_beams,
+        batch_size,
+        progress,
+        max_rows,
+        (protocol,),
+        train_rows,
+    )[protocol]
+
+
+@torch.no_grad()
+def evaluate_protocols(
+    model: Any,
+    tokenizer: Any,
+    rows: Sequence[Mapping[str, Any]],
+    candidates: Sequence[str] | EntityTrie,
+    mode: str = "beam",
+    num_beams: int = 50,
+    batch_size: int | None = None,
+    progress: bool = False,
+    max_rows: int | None = None,
+    protocols: Sequence[str] = ("ours",),
+    train_rows: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, dict[str, float | int]]:
+    """Hits@1/3/10 and MRR of `rows` (dataset rows: `subject`, `relation`, `object`,
+    `all_objects`, `kind`, languages) against `candidates` (labels, or a trie built with
+    labels) under each ranking protocol (`prixlm.link_prediction.protocols`), scoring once.
+    The model runs in eval mode; its previous mode is restored.
 
     Args:
         batch_size, max_rows: queries and rows per forward. Beam mode: `predict_objects`'
             (default `max_rows` = `DEFAULT_MAX_ROWS`, batch `max_rows // num_beams`); full
             mode: `PrixLMScorer`'s (defaults for the model's device: `FULL_BATCH_SIZE`,
             `FULL_MAX_ROWS` on the CPU, larger on a GPU).
+        protocols: names in `PROTOCOLS`; beam mode knows `ours` only.
+        train_rows: the train split's rows (needed by `kens`, which filters train objects).
     Returns:
-        `{"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr" (full), "num_queries",
-        "num_missing", "num_candidates"}`; `num_candidates` counts distinct tokenisations.
+        `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr"
+        (full), "num_queries", "num_missing", "num_candidates"}}`; `num_candidates` counts
+        distinct tokenisations.
     Raises:
-        ValueError: unknown mode, no rows, or a gold object that is not a candidate.
+        ValueError: unknown mode or protocol, a protocol other than `ours` in beam mode, no
+            rows, or a gold object that is not a candidate.
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {MODES}")
+    protocols = parse_protocols(protocols)
+    if mode == "beam" and protocols != ("ours",):
+        raise ValueError(
+            f"protocols {list(protocols)}: beam search ranks with 'ours' only, use mode='full'"
+        )
     rows = list(rows)
     if not rows:
         raise ValueError("no rows to evaluate")
@@ -126,17 +172,29 @@ def evaluate_link_prediction(
         }
         for row in rows
     ]
+    if train_rows is not None:
+        train_rows = [
+            {**row, "object": canonical[row["object"]]}
+            for row in train_rows
+            if row["object"] in canonical
+        ]
     with eval_mode(model):
         if mode == "beam":
-            metrics = _beam_metrics(
-                model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
-            )
+            results = {
+                "ours": _beam_metrics(
+                    model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
+                )
+            }
         else:
             scorer = PrixLMScorer(model, tokenizer, batch_size, max_rows)
             representatives = [trie.labels[int(e)] for e in trie.representatives()]
-            metrics = evaluate_scorer(scorer, rows, representatives, KS, progress=progress)
-    metrics["num_candidates"] = int(trie.representatives().numel())
-    return metrics
+            results = evaluate_scorer_protocols(
+                scorer, rows, representatives, protocols, KS, progress=progress,
+                train_rows=train_rows,
+            )  # fmt: skip
+    for metrics in results.values():
+        metrics["num_candidates"] = int(trie.representatives().numel())
+    return results
 
 
 def _beam_metrics(
@@ -185,10 +243,12 @@ def markdown_table(
 
 @dataclass(frozen=True)
 class EvaluationSettings:
-    """How a config is evaluated: which split, beam or full ranking, and batch sizes.
+    """How a config is evaluated: which split, beam or full ranking, batch sizes, protocols.
 
     `batch_size`, `max_rows`: queries and rows per forward (None: the mode's default);
-    `limit`: the first N rows of the split only.
+    `limit`: the first N rows of the split only; `protocols`: ranking protocols
+    (`prixlm.link_prediction.protocols.PROTOCOLS`; beam mode: `ours` only), all computed
+    from one scoring pass, the first one reported as `results`.
     """
 
     split: str = "test"
@@ -198,6 +258,7 @@ class EvaluationSettings:
     max_rows: int | None = None
     limit: int | None = None
     progress: bool = True
+    protocols: tuple[str, ...] = ("ours",)
 
 
 def evaluate_config(
@@ -206,9 +267,15 @@ def evaluate_config(
     splits: Mapping[str, Any],
     config: str,
     settings: EvaluationSettings,
-) -> dict[str, dict[str, float | int]]:
-    """Metrics per object language of `splits[settings.split]` (one entry for a language config).
+    candidates: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, dict[str, dict[str, float | int]]]:
+    """Metrics per protocol and object language of `splits[settings.split]`:
+    `{protocol: {name: metrics}}`, `name` the config (a language config) or `config/lang`.
 
+    Args:
+        candidates: `{language: labels}` ranked instead of `candidate_labels(splits, language)`
+            (e.g. every entity of a KG's entity list, as the DBP-5L papers rank), in entity
+            order for the `index` ties of `kens` and `raw`.
     Raises:
         ValueError: the config has no such split (the message lists the splits it has).
     """
@@ -218,21 +285,31 @@ def evaluate_config(
         )
     rows = splits[settings.split].to_list()
     rows = rows[: settings.limit] if settings.limit is not None else rows
-    results = {}
+    train_rows = splits["train"].to_list() if "train" in splits else None
+    results: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
     for language in sorted({row["object_language"] for row in rows}):
         selected = [row for row in rows if row["object_language"] == language]
         name = config if config == language else f"{config}/{language}"
-        results[name] = evaluate_link_prediction(
+        labels = (
+            candidates[language]
+            if candidates is not None and language in candidates
+            else candidate_labels(splits, language)
+        )
+        by_protocol = evaluate_protocols(
             model,
             tokenizer,
             selected,
-            candidate_labels(splits, language),
+            labels,
             settings.mode,
             settings.num_beams,
             settings.batch_size,
             progress=settings.progress,
             max_rows=settings.max_rows,
+            protocols=settings.protocols,
+            train_rows=train_rows,
         )
+        for protocol, metrics in by_protocol.items():
+            results[protocol][name] = metrics
     return results
 
 
@@ -243,23 +320,32 @@ def evaluate_dataset(
     dataset: str,
     configs: Sequence[str],
     settings: EvaluationSettings,
+    candidates: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The evaluation report of `configs` of `dataset` (a folder or Hub id), as
     `evaluate_lp --output` writes it and the model card reads it: `{"model", "dataset",
-    "split", "mode", "num_beams" (None in full mode), "results": {config: metrics}}`."""
+    "split", "mode", "num_beams" (None in full mode), "protocol" (the first of
+    `settings.protocols`), "results": {config: metrics} (that protocol's),
+    "results_by_protocol": {protocol: {config: metrics}}}`. `candidates`: see
+    `evaluate_config`."""
     from prixlm.data.loading import load_kb
 
-    results: dict[str, dict[str, float | int]] = {}
+    by_protocol: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
     for config in configs:
         splits = load_kb(dataset, config)
-        results.update(evaluate_config(model, tokenizer, splits, config, settings))
+        for protocol, results in evaluate_config(
+            model, tokenizer, splits, config, settings, candidates
+        ).items():
+            by_protocol[protocol].update(results)
     return {
         "model": model_name,
         "dataset": dataset,
         "split": settings.split,
         "mode": settings.mode,
         "num_beams": settings.num_beams if settings.mode == "beam" else None,
-        "results": results,
+        "protocol": settings.protocols[0],
+        "results": by_protocol[settings.protocols[0]],
+        "results_by_protocol": by_protocol,
     }
 
 
@@ -273,5 +359,6 @@ __all__ = [
     "evaluate_config",
     "evaluate_dataset",
     "evaluate_link_prediction",
+    "evaluate_protocols",
     "markdown_table",
 ]

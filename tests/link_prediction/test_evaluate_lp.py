@@ -162,6 +162,11 @@ def test_help_describes_every_option_with_its_default(capsys):
             "(default: 1024 in beam mode, 256 in full mode on the CPU, more on a GPU)",
         ),
         ("--limit LIMIT evaluate the first N rows", "(default: every row)"),
+        ("--protocol PROTOCOL comma-separated ranking protocols", "(default: ours)"),
+        (
+            "--candidates CANDIDATES JSON file",
+            "(default: every label of the language in the dataset's rows)",
+        ),
         (
             "--device DEVICE torch device: cpu, cuda",
             "(default: cuda if a GPU is visible, else cpu)",
@@ -217,3 +222,50 @@ def test_evaluation_of_a_model_in_train_mode_is_deterministic(tiny_tokenizer):
         expected = evaluate_link_prediction(model, tiny_tokenizer, rows, labels, mode, num_beams=3)
         model.train()
         assert first == second == expected
+
+
+def test_command_reports_several_protocols_over_given_candidates(saved, tiny_prixlm, capsys):
+    """`--protocol ours,kens` ranks once per query for both protocols; `--candidates` adds an
+    entity no row names (the DBP-5L papers rank every entity of the KG's entity list)."""
+    from prixlm.link_prediction.evaluation import evaluate_protocols
+
+    root, rows = saved
+    labels = [*candidate_labels({"all": rows}, "en"), "Atlantis"]
+    (root / "entities.json").write_text(json.dumps({"en": labels}), encoding="utf-8")
+    report = main(
+        ["--model", str(root / "model"), "--dataset", str(root / "data"), "--languages", "en",
+         "--mode", "full", "--protocol", "ours,kens", "--candidates", str(root / "entities.json")]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "protocol: ours" in out and "protocol: kens" in out
+    assert report["protocol"] == "ours"
+    assert report["results"] == report["results_by_protocol"]["ours"]
+    model, tokenizer = tiny_prixlm
+    expected = evaluate_protocols(
+        model, tokenizer, rows[10:], labels, "full", protocols=("ours", "kens"),
+        train_rows=rows[:10],
+    )  # fmt: skip
+    for protocol in ("ours", "kens"):
+        got = report["results_by_protocol"][protocol]["en"]
+        assert got == pytest.approx(expected[protocol])
+        assert got["num_candidates"] == len(labels) and got["num_queries"] == 4
+    # kens filters the train split only: French's rank can only grow (Italian is a test object)
+    assert expected["kens"]["mrr"] <= expected["ours"]["mrr"]
+
+
+def test_bad_candidates_file_and_beam_protocol_are_one_line_errors(saved, tmp_path, capsys):
+    root, _ = saved
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"en": ["a",\n 3]}', encoding="utf-8")
+    common = ["--model", str(root / "model"), "--dataset", str(root / "data"), "--languages", "en"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*common, "--mode", "full", "--candidates", str(bad)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == f"error: --candidates {bad}: 'en' is not a list of strings\n"
+    bad.write_text('{"en": [\n', encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main([*common, "--mode", "full", "--candidates", str(bad)])
+    assert f"error: --candidates {bad}:2: not JSON" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*common, "--protocol", "kens"])
+    assert "--protocol kens needs --mode full" in capsys.readouterr().err
