@@ -76,10 +76,13 @@ def _rows(split: Any) -> list[dict[str, Any]]:
 def build_graph(
     language_splits: Mapping[str, Mapping[str, Any]],
     links: Sequence[Mapping[str, Any]] = (),
+    extra_entities: Mapping[str, Sequence[str]] | None = None,
 ) -> KGEGraph:
     """The graph of `language_splits` (`{language: {split: rows}}`) plus `links`.
 
-    Entities: every subject and object label of each language over all its splits;
+    Entities: every subject and object label of each language over all its splits, plus
+    `extra_entities[language]` (e.g. a KG's whole entity list, the candidates the DBP-5L
+    papers rank; an entity no train triple names keeps its initial embedding);
     relations: every relation name over all splits (plus `sameAs` when links are given);
     triples: the train triples of every language and the links between given languages.
     """
@@ -97,6 +100,7 @@ def build_graph(
                 if split_name == "train":
                     head, tail = (language, row["subject"]), (language, row["object"])
                     train.append((head, row["relation"], tail))
+        labels.update((extra_entities or {}).get(language, ()))
         for label in sorted(labels):
             entity_ids[(language, label)] = len(entity_ids)
     for row in links:

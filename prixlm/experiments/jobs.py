@@ -23,7 +23,7 @@ from transformers import TrainerCallback
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
 from prixlm.link_prediction.evaluation import candidate_labels
-from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
+from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 
 
 def load_language(dataset_dir: str, language: str) -> dict[str, list[dict[str, Any]]]:
@@ -40,6 +40,30 @@ def _limit(rows: Sequence[Any], limit: int | None) -> list[Any]:
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
+
+
+def job_candidates(
+    splits: Mapping[str, Mapping[str, Sequence[Any]]], candidates_file: str | None
+) -> dict[str, list[str]]:
+    """`{language: labels}` ranked for each language of `splits`: the labels of its rows
+    (`candidate_labels`), or the list `candidates_file` gives for it (`evaluate_lp
+    --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order)."""
+    given: Mapping[str, list[str]] = {}
+    if candidates_file:
+        from prixlm.link_prediction.evaluate_lp import read_candidates
+
+        given = read_candidates(candidates_file)
+    return {
+        language: list(given[language]) if language in given else candidate_labels(data, language)
+        for language, data in splits.items()
+    }
+
+
+def _by_protocol(
+    metrics: Mapping[str, Mapping[str, Mapping[str, Any]]], protocols: Sequence[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """`{split: {protocol: {language: m}}}` -> `{protocol: {split: {language: m}}}`."""
+    return {p: {split: dict(by[p]) for split, by in metrics.items()} for p in protocols}
 
 
 class _OutOfTime(Exception):
@@ -73,8 +97,15 @@ def kge_job(
     eval_limit: int | None = None,
     time_limit: float | None = None,
     budget_clock: str = "wall",
+    protocols: Sequence[str] = ("ours",),
+    candidates_file: str | None = None,
 ) -> dict[str, Any]:
     """Search `grid` x `epoch_points` on validation; test metrics of the winner per language.
+
+    `protocols`: ranking protocols (`prixlm.link_prediction.protocols`), all from the same
+    scores; the first selects the winner (validation MRR) and is the record's `validation`
+    and `test`, `by_protocol` holds every one. `candidates_file`: see `job_candidates`
+    (candidates no train triple names get an untrained embedding).
 
     Without `union`, `languages` is one language. With it, one model is trained on every
     language's train triples plus the links, and selected on the mean validation MRR.
@@ -91,20 +122,29 @@ def kge_job(
         from prixlm.data.loading import load_kb
 
         links = load_kb(dataset_dir, "links", split="train").to_list()
-    graph = build_graph(splits, links)
-    candidates = {language: candidate_labels(splits[language], language) for language in languages}
+    candidates = job_candidates(splits, candidates_file)
+    graph = build_graph(splits, links, extra_entities=candidates)
     rows = {
         (language, split): _limit(splits[language][split], eval_limit)
         for language in languages
         for split in ("validation", "test")
     }
 
-    def evaluate(model: Any, split: str) -> dict[str, dict[str, float]]:
+    def evaluate(model: Any, split: str) -> dict[str, dict[str, dict[str, float]]]:
+        """`{protocol: {language: metrics}}` of `split`."""
         scorer = KGEScorer(model, graph)
-        return {
-            language: evaluate_scorer(scorer, rows[(language, split)], candidates[language])
-            for language in languages
-        }
+        results: dict[str, dict[str, dict[str, float]]] = {p: {} for p in protocols}
+        for language in languages:
+            by_protocol = evaluate_scorer_protocols(
+                scorer,
+                rows[(language, split)],
+                candidates[language],
+                protocols,
+                train_rows=splits[language]["train"],
+            )
+            for protocol, metrics in by_protocol.items():
+                results[protocol][language] = metrics
+        return results
 
     search: list[dict[str, Any]] = []
     best: dict[str, Any] = {"validation_mrr": -1.0}
@@ -113,7 +153,7 @@ def kge_job(
 
         def on_point(epochs: int, model: Any, config: KGEConfig = config) -> None:
             validation = evaluate(model, "validation")
-            mrr = _mean([m["mrr"] for m in validation.values()])
+            mrr = _mean([m["mrr"] for m in validation[protocols[0]].values()])
             search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr})
             print(f"  {config.model} {languages if union else languages[0]} {search[-1]}")
             if mrr > best["validation_mrr"]:
@@ -142,8 +182,12 @@ def kge_job(
         "time_limit_s": time_limit,
         "budget_clock": budget_clock,
         "winner": best["config"],
-        "validation": best["validation"],
-        "test": best["test"],
+        "protocol": protocols[0],
+        "validation": best["validation"][protocols[0]],
+        "test": best["test"][protocols[0]],
+        "by_protocol": _by_protocol(
+            {"validation": best["validation"], "test": best["test"]}, protocols
+        ),
         "train_triples": len(graph.triples),
         "entities": len(graph.entity_ids),
         "seconds": round(time.time() - started, 1),
@@ -257,8 +301,14 @@ def prixlm_job(
     validation_limit: int | None = None,
     splits: Sequence[str] = ("validation", "test"),
     budget_clock: str = "wall",
+    protocols: Sequence[str] = ("ours",),
+    candidates_file: str | None = None,
 ) -> dict[str, Any]:
-    """Train one Prix-LM with `pretrain` and evaluate every language on validation and test."""
+    """Train one Prix-LM with `pretrain` and evaluate every language on validation and test.
+
+    `protocols`, `candidates_file`: as `kge_job`'s (every protocol from one scoring pass;
+    the first is the record's per-split metrics, `by_protocol` holds every one).
+    """
     from prixlm.model_loading import load_prixlm
     from prixlm.training.arguments import parse_training_arguments
     from prixlm.training.pretrain import pretrain
@@ -273,15 +323,22 @@ def prixlm_job(
     model, tokenizer = load_prixlm(release, device)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
     record: dict[str, Any] = {split: {} for split in splits}
+    every: dict[str, dict[str, dict[str, Any]]] = {
+        split: {p: {} for p in protocols} for split in splits
+    }
     for language in languages:
         data = load_language(dataset_dir, language)
-        candidates = candidate_labels(data, language)
+        candidates = job_candidates({language: data}, candidates_file)[language]
         for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
             rows = _limit(data[split], limit)
-            record[split][language] = evaluate_scorer(
-                scorer, rows, candidates, batch_size=score_batch
-            )
+            by_protocol = evaluate_scorer_protocols(
+                scorer, rows, candidates, protocols, batch_size=score_batch,
+                train_rows=data["train"],
+            )  # fmt: skip
+            for protocol, metrics in by_protocol.items():
+                every[split][protocol][language] = metrics
+            record[split][language] = by_protocol[protocols[0]]
         if beam_k and "test" in splits:
             from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
@@ -311,12 +368,15 @@ def prixlm_job(
         "eval_seconds": round(time.time() - trained, 1),
         "seconds": round(time.time() - started, 1),
         "release": str(release),
+        "protocol": protocols[0],
+        "by_protocol": _by_protocol(every, protocols),
         **record,
     }
 
 
 __all__ = [
     "TimeBudget",
+    "job_candidates",
     "kge_job",
     "load_language",
     "prixlm_job",

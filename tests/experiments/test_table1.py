@@ -308,3 +308,34 @@ def test_quick_block_goes_after_the_table1_block_and_leaves_it_alone(tmp_path):
     assert again.count("<!-- table1-quick:start -->") == 1 and "| TransE | 50.0 | 50.0 |" in again
     with pytest.raises(SystemExit):
         main([*argv, "--block", "table2"])
+
+
+def test_kge_job_reports_every_protocol_over_given_candidates(toy_run):
+    """`protocols`: one record holds ours (selection, `test`) and kens (`by_protocol`);
+    `candidates_file` adds an entity no triple names (it gets an embedding and is ranked)."""
+    from prixlm.experiments import jobs
+    from prixlm.link_prediction.evaluation import candidate_labels
+
+    root = toy_run[0]
+    dataset = str(root / "work" / "data")
+    labels = candidate_labels(jobs.load_language(dataset, "en"), "en")
+    entities = root / "entities.json"
+    entities.write_text(json.dumps({"en": [*labels, "Atlantis"]}), "utf-8")
+    common = {"dataset_dir": dataset, "languages": ["en"], "eval_limit": 8,
+              "grid": [{"model": "TransE", "embedding_dim": 8}], "epoch_points": [1]}  # fmt: skip
+    plain = jobs.kge_job(**common)
+    both = jobs.kge_job(**common, protocols=("ours", "kens"), candidates_file=str(entities))
+    assert both["entities"] == plain["entities"] + 1
+    assert both["protocol"] == "ours" and set(both["by_protocol"]) == {"ours", "kens"}
+    assert both["test"] == both["by_protocol"]["ours"]["test"]
+    kens = both["by_protocol"]["kens"]["test"]["en"]
+    assert set(kens) == {
+        "hits_at_1",
+        "hits_at_3",
+        "hits_at_10",
+        "mrr",
+        "num_queries",
+        "num_missing",
+    }
+    assert kens["num_queries"] == 8 and 0 < kens["mrr"] <= 1
+    assert plain["by_protocol"]["ours"]["test"] == plain["test"]
