@@ -166,6 +166,12 @@ def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
     return next((key for key in metrics if key == "mrr" or key.startswith("mrr_at_")), None)
 
 
+def _ranking_config(report: Mapping[str, Any]) -> str | None:
+    """The report's mode, and its ranking protocol when it is not `ours` (`mode, protocol kens`)."""
+    mode, protocol = report.get("mode"), report.get("protocol", "ours")
+    return mode if protocol == "ours" else f"{mode or ''}, protocol {protocol}".lstrip(", ")
+
+
 def eval_results(
     reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None
 ) -> list[EvalResult]:
@@ -193,7 +199,7 @@ def eval_results(
                         metric_type=metric,
                         metric_name=_metric_name(metric),
                         metric_value=metrics[metric],
-                        metric_config=report.get("mode"),
+                        metric_config=_ranking_config(report),
                     )
                 )
     return results
@@ -211,6 +217,8 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
             mode = f"beam (K={report['num_beams']})"
         if "step" in report:
             mode += f", step {report['step']}"
+        if report.get("protocol", "ours") != "ours":
+            mode += f", protocol {report['protocol']}"
         for name, metrics in report["results"].items():
             mrr = _mrr_key(metrics)
             values = [

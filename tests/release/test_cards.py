@@ -207,3 +207,14 @@ def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     assert card.data.language == ["de", "en", "fr", "ja"]  # the tiny tokenizer's [xx] tokens
     assert card.data.eval_results is None and "No evaluation was recorded" in card.text
     assert f'pipeline(model="{destination}", trust_remote_code=True)' in card.text
+
+
+def test_a_report_under_another_protocol_says_so():
+    """`evaluate_lp --protocol kens,...` reports kens as `results`: the card names it."""
+    from prixlm.release.model_card import eval_results, results_table
+
+    report = {**_evaluate_lp_report(), "mode": "full", "num_beams": None, "protocol": "kens"}
+    assert {e.metric_config for e in eval_results([report])} == {"full, protocol kens"}
+    assert "| me/kb | en | test | full, protocol kens | 4 |" in results_table([report])
+    plain = {**report, "protocol": "ours"}
+    assert {e.metric_config for e in eval_results([plain])} == {"full"}
