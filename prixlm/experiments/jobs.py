@@ -22,6 +22,7 @@ import torch
 from transformers import TrainerCallback
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
+from prixlm.link_prediction.candidate_files import read_candidates
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 
@@ -50,9 +51,7 @@ def job_candidates(
     --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order)."""
     given: Mapping[str, list[str]] = {}
     if candidates_file:
-        from prixlm.link_prediction.evaluate_lp import read_candidates
-
-        given = read_candidates(candidates_file)
+        given = read_candidates(candidates_file, "candidates_file")
     return {
         language: list(given[language]) if language in given else candidate_labels(data, language)
         for language, data in splits.items()

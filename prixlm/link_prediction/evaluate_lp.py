@@ -13,19 +13,18 @@ filtering work: `prixlm.link_prediction.evaluation`, which callers holding a mod
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
 from prixlm.atomic_output import check_parent, write_json
 from prixlm.cli import (
-    UsageError,
     add_device_argument,
     command_parser,
     renamed_options,
     user_errors,
 )
+from prixlm.link_prediction.candidate_files import read_candidates
 from prixlm.link_prediction.evaluation import (
     FULL_BATCH_SIZE,
     FULL_MAX_ROWS,
@@ -51,30 +50,6 @@ def protocol_list(text: str) -> tuple[str, ...]:
         return parse_protocols(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def read_candidates(path: str) -> dict[str, list[str]]:
-    """`{language: [label, ...]}` from a JSON file (the `--candidates` option).
-
-    Raises:
-        UsageError: naming the file (and the line for malformed JSON) when it cannot be read,
-            is not JSON, or is not an object of lists of distinct strings.
-    """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            value = json.load(handle)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"--candidates {path}:{error.lineno}: not JSON ({error.msg})") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"--candidates {path}: cannot be read ({error})") from None
-    if not isinstance(value, dict):
-        raise UsageError(f"--candidates {path}: expected an object {{language: [labels]}}")
-    for language, labels in value.items():
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise UsageError(f"--candidates {path}: {language!r} is not a list of strings")
-        if len(set(labels)) != len(labels):
-            raise UsageError(f"--candidates {path}: {language!r} repeats a label")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

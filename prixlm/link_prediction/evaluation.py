@@ -31,7 +31,7 @@ from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS, default_batch_size, pr
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
-from prixlm.link_prediction.protocols import parse_protocols
+from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import (
     Rank,
     filtered_rank,
@@ -285,7 +285,13 @@ def evaluate_config(
         )
     rows = splits[settings.split].to_list()
     rows = rows[: settings.limit] if settings.limit is not None else rows
-    train_rows = splits["train"].to_list() if "train" in splits else None
+    train_rows = None  # read only for a protocol that filters the train split's objects
+    if any(get_protocol(p).filter == "train" for p in settings.protocols):
+        if "train" not in splits:
+            raise ValueError(
+                f"config {config!r} has no train split for protocols {settings.protocols}"
+            )
+        train_rows = splits["train"].to_list()
     results: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
     for language in sorted({row["object_language"] for row in rows}):
         selected = [row for row in rows if row["object_language"] == language]

@@ -136,7 +136,8 @@ def protocol_ranks(
     for index, row in enumerate(rows):
         if row["object"] not in column:
             raise ValueError(f"row {index}: gold object {row['object']!r} is not a candidate")
-    train_index = train_objects(train_rows) if train_rows is not None else None
+    needs_train = any(rule.filter == "train" for rule in rules)
+    train_index = train_objects(train_rows) if needs_train and train_rows is not None else None
     filters = {rule.name: filter_objects(rows, rule, train_index) for rule in rules}
     parts: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {rule.name: [] for rule in rules}
     with tqdm(total=len(rows), desc="ranking", unit="query", disable=not progress) as bar:
