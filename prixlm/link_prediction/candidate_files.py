@@ -1,24 +1,49 @@
-"""Candidate lists from a file: `{language: [label, ...]}` in JSON (`evaluate_lp --candidates`).
+"""Candidate lists `{language: [label, ...]}` (`evaluate_lp --candidates`): a JSON file, or a
+KG folder in the KEnS / SS-AGA layout (DBP-5L), whose `entity/<lang>.tsv` lists every entity.
 
-The DBP-5L papers rank every entity of a KG's entity list, also those no triple names; a file
-of that list per language (in entity-id order, for the `index` ties of the `kens` protocol)
-makes `prixlm` rank the same candidates.
+The DBP-5L papers rank every entity of a KG's entity list, also those no triple names; this
+makes `prixlm` rank the same candidates, in entity-id order (for the `index` ties of the
+`kens` protocol).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from prixlm.cli import UsageError
+from prixlm.data.kg_layout.read import ENTITY_DIR, entity_label, read_iris
+
+
+def layout_candidates(root: str | Path) -> dict[str, list[str]]:
+    """`{language: labels}` of every `entity/<lang>.tsv` under `root`: each entity's label
+    (`prixlm.data.kg_layout`'s rule, as the dataset's rows name it) in id order, a label
+    listed again (an IRI at two ids, two IRIs with one label) kept at its first id, an empty
+    label left out.
+
+    Raises:
+        UsageError: `root` has no `entity/*.tsv`; `LayoutError` names a malformed line.
+    """
+    files = sorted((Path(root) / ENTITY_DIR).glob("*.tsv"))
+    if not files:
+        raise UsageError(f"--candidates {root}: no {ENTITY_DIR}/<lang>.tsv in this folder")
+    candidates = {}
+    for path in files:
+        labels = (entity_label(iri) for iri in read_iris(path))
+        candidates[path.stem] = list(dict.fromkeys(label for label in labels if label))
+    return candidates
 
 
 def read_candidates(path: str, argument: str = "--candidates") -> dict[str, list[str]]:
-    """`{language: [label, ...]}` from the JSON file `path`.
+    """`{language: [label, ...]}` from `path`: a KG layout folder (`layout_candidates`) or a
+    JSON object of lists.
 
     Raises:
         UsageError: naming `argument` and the file (and the line for malformed JSON) when it
             cannot be read, is not JSON, or is not an object of lists of distinct strings.
     """
+    if Path(path).is_dir():
+        return layout_candidates(path)
     where = f"{argument} {path}"
     try:
         with open(path, encoding="utf-8") as handle:
@@ -37,4 +62,4 @@ def read_candidates(path: str, argument: str = "--candidates") -> dict[str, list
     return value
 
 
-__all__ = ["read_candidates"]
+__all__ = ["layout_candidates", "read_candidates"]

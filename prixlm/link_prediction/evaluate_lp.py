@@ -4,7 +4,7 @@ Run::
 
     python -m prixlm.link_prediction.evaluate_lp --model MODEL_DIR --dataset DATASET_DIR --languages de,fr \\
         --split test [--mode beam|full] [--num_beams 50] [--batch_size B] [--max_rows R] \\
-        [--limit N] [--protocol ours,kens] [--candidates entities.json] [--output results.json]
+        [--limit N] [--protocol ours,kens] [--candidates KG_DIR|entities.json] [--output results.json]
 
 (`--help` lists every option with its default.) What is computed, and how candidates and
 filtering work: `prixlm.link_prediction.evaluation`, which callers holding a model use.
@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--candidates",
         default=None,
-        help="JSON file {language: [labels in entity order]}: the candidates to rank for those "
-        "languages (default: every label of the language in the dataset's rows)",
+        help="the candidates to rank: a KG folder in the KEnS layout (every entity of its "
+        "entity/<lang>.tsv, as the DBP-5L papers rank) or a JSON file {language: [labels in "
+        "entity order]} (default: every label of the language in the dataset's rows)",
     )
     add_device_argument(parser)
     parser.add_argument(

@@ -164,7 +164,7 @@ def test_help_describes_every_option_with_its_default(capsys):
         ("--limit LIMIT evaluate the first N rows", "(default: every row)"),
         ("--protocol PROTOCOL comma-separated ranking protocols", "(default: ours)"),
         (
-            "--candidates CANDIDATES JSON file",
+            "--candidates CANDIDATES the candidates to rank",
             "(default: every label of the language in the dataset's rows)",
         ),
         (
@@ -231,10 +231,13 @@ def test_command_reports_several_protocols_over_given_candidates(saved, tiny_pri
 
     root, rows = saved
     labels = [*candidate_labels({"all": rows}, "en"), "Atlantis"]
-    (root / "entities.json").write_text(json.dumps({"en": labels}), encoding="utf-8")
+    layout = root / "layout"  # a KG folder in the KEnS layout: its entity list is read
+    (layout / "entity").mkdir(parents=True)
+    iris = [f"http://en.dbpedia.org/resource/{label.replace(' ', '_')}" for label in labels]
+    (layout / "entity" / "en.tsv").write_text("\n".join(iris) + "\n", encoding="utf-8")
     report = main(
         ["--model", str(root / "model"), "--dataset", str(root / "data"), "--languages", "en",
-         "--mode", "full", "--protocol", "ours,kens", "--candidates", str(root / "entities.json")]
+         "--mode", "full", "--protocol", "ours,kens", "--candidates", str(layout)]
     )  # fmt: skip
     out = capsys.readouterr().out
     assert "protocol: ours" in out and "protocol: kens" in out
