@@ -12,6 +12,7 @@ from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
 
 from .configuration_prixlm import PrixLMConfig
+from .linear_cross_entropy import DEFAULT_CHUNK_ROWS, linear_cross_entropy, masked_bias
 
 
 class PrixLMEmbeddings(nn.Module):
@@ -156,32 +157,49 @@ class PrixLMLMHead(nn.Module):
     """XLM-R's LM head: dense -> gelu -> layer norm -> vocabulary projection (+ bias).
 
     The projection has `config.padded_vocab_size` rows; `vocab_size` is the real vocabulary
-    (columns from it on are padding: sliced off by `forward`, -inf in `padded_logits`).
+    (columns from it on are padding: sliced off by `forward`, -inf through the bias in
+    `padded_logits` and `summed_cross_entropy`). `loss_chunk_rows`: rows whose logits
+    `summed_cross_entropy` makes at once.
     """
 
     def __init__(self, config: PrixLMConfig) -> None:
         super().__init__()
         self.vocab_size = config.vocab_size
+        self.loss_chunk_rows = DEFAULT_CHUNK_ROWS
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.decoder = nn.Linear(config.hidden_size, config.padded_vocab_size)
         self.bias = nn.Parameter(torch.zeros(config.padded_vocab_size))
 
+    def _transform(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.layer_norm(F.gelu(self.dense(hidden)))
+
     def padded_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """`(..., hidden)` -> `(..., padded_vocab)` logits, -inf on the padding columns.
 
         For the loss: a softmax over them equals the softmax over the real vocabulary, and
-        the matrix product keeps the padded (GPU-friendly) width.
+        the matrix product keeps the padded (GPU-friendly) width. The padding columns get
+        -inf from the bias (no extra pass over the logits).
         """
-        logits = self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
-        if logits.shape[-1] > self.vocab_size:
-            padding = torch.arange(logits.shape[-1], device=logits.device) >= self.vocab_size
-            logits = logits.masked_fill(padding, float("-inf"))
-        return logits
+        bias = masked_bias(self.decoder.bias, self.vocab_size)
+        return F.linear(self._transform(hidden), self.decoder.weight, bias)
+
+    def summed_cross_entropy(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Summed cross-entropy (fp32 scalar) of the logits of `hidden` `(n, hidden)` against
+        `targets` `(n,)` (-100 ignored), without keeping the `(n, padded_vocab)` logits
+        (`linear_cross_entropy`): the training loss of the labelled positions."""
+        return linear_cross_entropy(
+            self._transform(hidden),
+            self.decoder.weight,
+            self.decoder.bias,
+            targets,
+            self.vocab_size,
+            self.loss_chunk_rows,
+        )
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """`(..., hidden)` -> `(..., vocab)` logits (the real vocabulary's columns)."""
-        logits = self.decoder(self.layer_norm(F.gelu(self.dense(hidden))))
+        logits = self.decoder(self._transform(hidden))
         if logits.shape[-1] > self.vocab_size:
             logits = logits[..., : self.vocab_size].contiguous()
         return logits

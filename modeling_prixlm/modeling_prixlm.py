@@ -251,6 +251,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         num_items_in_batch: int | torch.Tensor | None = None,
         label_positions: torch.LongTensor | None = None,
         label_targets: torch.LongTensor | None = None,
+        fused_cross_entropy: bool = True,
         **kwargs,
     ) -> CausalLMOutputWithCrossAttentions:
         """Next-token logits and, with `labels`, the loss over the object tokens and `[EOS]`.
@@ -270,6 +271,10 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 `last_hidden_state.reshape(-1, hidden)[label_positions]` against
                 `label_targets` (-100: padding of `n` to a multiple of 64). No boolean
                 indexing, so no host sync and no data-dependent shape (`torch.compile`).
+            fused_cross_entropy: with `label_positions`, compute the loss without keeping
+                the `(n, vocab)` logits (`linear_cross_entropy`: the same loss and gradients,
+                fewer passes over the 250k-wide logits); `logits` is then None. False: the
+                logits are made, returned, and the loss taken from them.
             Other keyword arguments go to `PrixLMModel.forward` (`position_ids`,
             `fact_ids` for packed rows, `check_inputs`).
         Returns:
@@ -289,8 +294,13 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 if label_targets is None:
                     raise ValueError("label_positions needs label_targets")
                 selected = hidden.reshape(-1, hidden.shape[-1]).index_select(0, label_positions)
-                logits = self.lm_head.padded_logits(selected)
-                loss = self._loss(logits, label_targets, num_items_in_batch)
+                if fused_cross_entropy:
+                    summed = self.lm_head.summed_cross_entropy(selected, label_targets)
+                    loss = self._normalise(summed, label_targets, num_items_in_batch)
+                    logits = None
+                else:
+                    logits = self.lm_head.padded_logits(selected)
+                    loss = self._loss(logits, label_targets, num_items_in_batch)
             elif object_logits_only:
                 selected = targets != IGNORE_INDEX
                 logits = self.lm_head.padded_logits(hidden[:, :-1][selected])
@@ -303,21 +313,34 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 loss = self._loss(
                     logits.reshape(-1, logits.shape[-1]), shifted.reshape(-1), num_items_in_batch
                 )
-            logits = logits[..., : self.config.vocab_size]
+            if logits is not None:
+                logits = logits[..., : self.config.vocab_size]
         else:
             logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
         return CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )
 
-    @staticmethod
+    @classmethod
     def _loss(
-        logits: torch.Tensor, targets: torch.Tensor, num_items_in_batch: int | torch.Tensor | None
+        cls,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        num_items_in_batch: int | torch.Tensor | None,
     ) -> torch.Tensor:
         """Cross-entropy of `(n, vocab)` logits against `(n,)` targets (-100 ignored)."""
         summed = F.cross_entropy(
             logits.float(), targets, ignore_index=IGNORE_INDEX, reduction="sum"
         )
+        return cls._normalise(summed, targets, num_items_in_batch)
+
+    @staticmethod
+    def _normalise(
+        summed: torch.Tensor,
+        targets: torch.Tensor,
+        num_items_in_batch: int | torch.Tensor | None,
+    ) -> torch.Tensor:
+        """`summed` loss / `num_items_in_batch` (default: the targets that are not -100)."""
         if num_items_in_batch is None:
             num_items_in_batch = (targets != IGNORE_INDEX).sum().clamp(min=1)
         if isinstance(num_items_in_batch, torch.Tensor):
