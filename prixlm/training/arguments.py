@@ -86,6 +86,25 @@ class DataArguments:
             "128 GPUs (less padding; attention over longer rows costs a GPU little)"
         },
     )
+    static_shapes: bool = field(
+        default=False,
+        metadata={
+            "help": "pad every batch to one shape (packed rows and labelled positions sized from "
+            "the data, or --pad_rows_to / --pad_labels_to): --torch_compile needs no dynamic "
+            "shapes and CUDA graphs work (--torch_compile_mode reduce-overhead); a rare larger "
+            "batch gets a larger shape, with a warning"
+        },
+    )
+    pad_rows_to: int | None = field(
+        default=None,
+        metadata={"help": "with --static_shapes: rows per batch (default: sized from the data)"},
+    )
+    pad_labels_to: int | None = field(
+        default=None,
+        metadata={
+            "help": "with --static_shapes: labelled positions per batch (default: from the data)"
+        },
+    )
     lp_eval_queries: int = field(
         default=100, metadata={"help": "validation queries per language for checkpoint LP; 0 off"}
     )

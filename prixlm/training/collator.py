@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -42,6 +44,13 @@ class PrixLMCollator:
             (XLM-R positions restarting at each fact) and `fact_ids` (each token's fact index,
             -1 for padding), from which the model builds a block-diagonal mask with each
             fact's own prefix-bidirectional pattern: the same loss and gradients as unpacked.
+        pad_rows_to, pad_labels_to: static shapes: every batch has at least `pad_rows_to`
+            rows of `pack_length` tokens (or the longest fact, rounded up to
+            `pad_to_multiple_of`) and `pad_labels_to` labelled positions (padding rows and
+            positions add nothing to the loss), so `torch.compile` sees one shape and CUDA
+            graphs can replay it. A batch that needs more is not cut: it gets the next
+            multiple of 8 rows (of `label_multiple_of` positions), a new shape, with a
+            warning (once). `static_batch_shape` sizes both from the data.
 
     Returns `input_ids`, `attention_mask`, `labels` of shape `(rows, length)`, the
     `object_logits_only` flag and the tensors and flags above.
@@ -55,6 +64,9 @@ class PrixLMCollator:
     label_multiple_of: int = 64
     packing: bool = False
     pack_length: int = 128
+    pad_rows_to: int | None = None
+    pad_labels_to: int | None = None
+    _warned: bool = field(default=False, init=False, repr=False, compare=False)
 
     @classmethod
     def for_model(cls, config: Any, **kwargs: Any) -> PrixLMCollator:
@@ -93,8 +105,11 @@ class PrixLMCollator:
         else:
             fact_rows, fact_offsets = np.arange(len(lengths)), np.zeros_like(lengths)
             width = int(lengths.max())
-        width = _round_up(width, self.pad_to_multiple_of)
         num_rows = int(fact_rows.max()) + 1
+        if self.pad_rows_to:
+            width = max(width, self.pack_length)
+            num_rows = self._static(num_rows, self.pad_rows_to, 8, "rows", "pad_rows_to")
+        width = _round_up(width, self.pad_to_multiple_of)
         token_rows = np.repeat(fact_rows, lengths)
         flat_index = token_rows * width + np.repeat(fact_offsets, lengths) + within
 
@@ -123,6 +138,14 @@ class PrixLMCollator:
             positions = flat_index[labelled] - 1
             targets = flat_labels[labelled]
             size = _round_up(max(len(positions), 1), self.label_multiple_of)
+            if self.pad_labels_to:
+                size = self._static(
+                    len(positions),
+                    self.pad_labels_to,
+                    self.label_multiple_of,
+                    "labelled positions",
+                    "pad_labels_to",
+                )
             batch["label_positions"] = torch.from_numpy(
                 np.pad(positions, (0, size - len(positions)))
             )
@@ -132,6 +155,27 @@ class PrixLMCollator:
         if validated:
             batch["check_inputs"] = False
         return batch
+
+    def _static(self, needed: int, target: int, multiple: int, what: str, option: str) -> int:
+        """`target`, or the next multiple of `multiple` above `needed` (warned once)."""
+        if needed <= target:
+            return target
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"a batch needs {needed} {what}, more than {option}={target}: it gets a larger "
+                f"shape (a recompilation under torch.compile); raise {option} if this repeats",
+                stacklevel=3,
+            )
+        return _round_up(needed, multiple)
+
+    def needs(self, features: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """The rows and labelled positions a batch of `features` needs (before static padding)."""
+        lengths = np.fromiter((len(f["input_ids"]) for f in features), dtype=np.int64)
+        rows = int(self._pack(lengths)[0].max()) + 1 if self.packing else len(features)
+        # a label at a fact's first token has no predicting position (as the shift drops it)
+        labels = sum(sum(1 for x in f["labels"][1:] if x != IGNORE_INDEX) for f in features)
+        return rows, labels
 
     def _validate(self, flat_ids: np.ndarray, lengths: np.ndarray, starts: np.ndarray) -> bool:
         """Check every fact here (so the model need not); False when not configured to."""
@@ -180,3 +224,35 @@ class PrixLMCollator:
                 by_room[room - length].append(row)
                 has_room[room - length] = True
         return rows, offsets, max(fill)
+
+
+def static_batch_shape(
+    collator: PrixLMCollator,
+    features: Sequence[dict[str, Any]],
+    batch_size: int,
+    samples: int = 64,
+    margin: float = 0.02,
+    seed: int = 0,
+) -> tuple[int, int]:
+    """`(pad_rows_to, pad_labels_to)` for batches of `batch_size` facts drawn from `features`.
+
+    The most rows and labelled positions of `samples` random batches (the Trainer's random
+    order), plus `margin`, rounded up to 8 rows and to `collator.label_multiple_of`
+    positions. `features` may be a `datasets.Dataset` (only the sampled rows are read).
+    """
+    rng = np.random.default_rng(seed)
+    size = min(batch_size, len(features))
+    most_rows = most_labels = 1
+    for _ in range(samples):
+        picked = np.sort(rng.choice(len(features), size=size, replace=False)).tolist()
+        batch = (
+            features.select(picked)
+            if hasattr(features, "select")
+            else [features[i] for i in picked]
+        )
+        rows, labels = collator.needs(list(batch))
+        most_rows, most_labels = max(most_rows, rows), max(most_labels, labels)
+    return (
+        _round_up(int(np.ceil(most_rows * (1 + margin))), 8),
+        _round_up(int(np.ceil(most_labels * (1 + margin))), collator.label_multiple_of),
+    )

@@ -36,7 +36,7 @@ from prixlm.release.folder import (
 )
 from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
-from prixlm.training.collator import PrixLMCollator
+from prixlm.training.collator import PrixLMCollator, static_batch_shape
 from prixlm.training.data import (
     load_split,
     load_training_rows,
@@ -94,6 +94,29 @@ def build_model_and_tokenizer(
         vocab_padding_multiple=model_args.vocab_padding_multiple,
     )
     return model, tokenizer
+
+
+def training_collator(
+    config: Any, data_args: DataArguments, train_set: Any, training_args: Any
+) -> PrixLMCollator:
+    """The Trainer's collator: packed or padded rows; with `--static_shapes`, one batch
+    shape (`--pad_rows_to` / `--pad_labels_to`, or sized from 64 random batches)."""
+    collator = PrixLMCollator.for_model(
+        config, packing=data_args.packing, pack_length=data_args.pack_length
+    )
+    if not data_args.static_shapes:
+        if data_args.pad_rows_to or data_args.pad_labels_to:
+            raise UsageError("--pad_rows_to / --pad_labels_to need --static_shapes")
+        return collator
+    rows, labels = data_args.pad_rows_to, data_args.pad_labels_to
+    if not (rows and labels):
+        sized = static_batch_shape(
+            collator, train_set, training_args.per_device_train_batch_size, seed=training_args.seed
+        )
+        rows, labels = rows or sized[0], labels or sized[1]
+        print(f"static batch shape: {rows} rows, {labels} labelled positions", file=sys.stderr)
+    collator.pad_rows_to, collator.pad_labels_to = rows, labels
+    return collator
 
 
 def lp_evaluator(
@@ -199,9 +222,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         model=model,
         args=training_args,
         train_dataset=train_set,
-        data_collator=PrixLMCollator.for_model(
-            model.config, packing=data_args.packing, pack_length=data_args.pack_length
-        ),
+        data_collator=training_collator(model.config, data_args, train_set, training_args),
         processing_class=tokenizer,
         callbacks=lp_callbacks + list(callbacks),
     )
@@ -285,4 +306,4 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     return release
 
 
-__all__ = ["build_model_and_tokenizer", "lp_evaluator", "pretrain"]
+__all__ = ["build_model_and_tokenizer", "lp_evaluator", "pretrain", "training_collator"]

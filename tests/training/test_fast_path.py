@@ -1,5 +1,6 @@
 """The fast training path through the Trainer: packed rows under `torch_compile` train as
-padded rows do in eager mode; the GPU benchmark's toy run on the CPU."""
+padded rows do in eager mode, static batch shapes as dynamic ones (through train.py too);
+the GPU benchmark's toy run on the CPU."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tiny_models import TINY_FACTS, make_tiny_model
 from transformers import Trainer, TrainingArguments
 
 from modeling_prixlm.formatting import encode_triple
-from prixlm.training.collator import PrixLMCollator
+from prixlm.training.collator import PrixLMCollator, static_batch_shape
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +75,80 @@ def test_compiled_packed_training_matches_eager_padded_training(tiny_tokenizer, 
     assert graphs >= 1 and breaks == 0
     assert len(eager) == len(compiled) == 2
     assert compiled == pytest.approx(eager, abs=1e-4)
+
+
+def _tiny_features(tokenizer):
+    facts = [encode_triple(tokenizer, *fact) for fact in TINY_FACTS]
+    return [{"input_ids": f.input_ids, "labels": f.labels} for f in facts]
+
+
+def test_static_shapes_pad_every_batch_to_one_shape_and_grow_with_a_warning(tiny_tokenizer):
+    model = make_tiny_model(tiny_tokenizer)
+    features = _tiny_features(tiny_tokenizer)
+    dynamic = PrixLMCollator.for_model(model.config, packing=True, pack_length=64)
+    rows, labels = static_batch_shape(dynamic, features * 4, batch_size=6, samples=16)
+    assert rows % 8 == 0 and labels % 64 == 0
+    static = PrixLMCollator.for_model(
+        model.config, packing=True, pack_length=64, pad_rows_to=rows, pad_labels_to=labels
+    )
+    shapes = set()
+    for start in range(0, len(features), 6):
+        batch = static(features[start : start + 6])
+        assert batch["label_positions"].shape == batch["label_targets"].shape == (labels,)
+        shapes.add(tuple(batch["input_ids"].shape))
+        for key in ("attention_mask", "labels", "position_ids", "fact_ids"):
+            assert batch[key].shape == batch["input_ids"].shape, key
+        assert (
+            batch["fact_ids"][dynamic(features[start : start + 6])["input_ids"].shape[0] :] == -1
+        ).all()
+    assert shapes == {(rows, 64)}
+    tight = PrixLMCollator.for_model(
+        model.config, packing=True, pack_length=64, pad_rows_to=1, pad_labels_to=8
+    )
+    with pytest.warns(UserWarning, match="more than pad_rows_to=1"):
+        batch = tight(features)  # 12 facts need more than one row: a larger shape, nothing cut
+    assert batch["input_ids"].shape[0] == 8 and batch["label_positions"].shape[0] == 64
+    torch.testing.assert_close(
+        batch["attention_mask"].sum(), dynamic(features)["attention_mask"].sum()
+    )
+
+
+def test_static_shapes_train_as_dynamic_shapes_do(tiny_tokenizer, tmp_path):
+    dynamic, _, _ = _losses(tiny_tokenizer, tmp_path, "dynamic", packing=True, pack_length=64)
+    static, _, _ = _losses(
+        tiny_tokenizer,
+        tmp_path,
+        "static",
+        packing=True,
+        pack_length=64,
+        pad_rows_to=8,
+        pad_labels_to=128,
+    )
+    assert len(static) == 2 and static == pytest.approx(dynamic, abs=1e-4)
+
+
+def test_train_py_with_static_shapes_logs_the_losses_of_dynamic_shapes(
+    tiny_dataset_dir, tmp_path, capfd
+):
+    import train
+
+    args = [
+        "--dataset", str(tiny_dataset_dir), "--languages", "en,de", "--hidden_size", "32",
+        "--num_hidden_layers", "2", "--num_attention_heads", "2", "--intermediate_size", "64",
+        "--tokenizer_vocab_size", "120", "--per_device_train_batch_size", "8",
+        "--gradient_accumulation_steps", "1", "--lp_eval_queries", "0", "--report_to", "none",
+        "--disable_tqdm", "true", "--seed", "7", "--logging_steps", "1", "--max_steps", "3",
+        "--save_strategy", "no", "--dropout", "0",
+    ]  # fmt: skip
+    losses = {}
+    for name, extra in (("dynamic", []), ("static", ["--static_shapes"])):
+        release = train.main([*args, "--output_dir", str(tmp_path / name), *extra])
+        history = json.loads((release / "train_results.json").read_text())
+        losses[name] = history
+    assert "static batch shape:" in capfd.readouterr().err
+    assert losses["static"]["train_loss"] == pytest.approx(
+        losses["dynamic"]["train_loss"], abs=1e-4
+    )
 
 
 def test_gpu_benchmark_runs_at_toy_size_on_the_cpu(tmp_path):
