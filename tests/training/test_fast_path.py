@@ -151,6 +151,17 @@ def test_train_py_with_static_shapes_logs_the_losses_of_dynamic_shapes(
     )
 
 
+def test_trainer_counts_parameters_once_for_its_flops(tiny_tokenizer, tmp_path):
+    from prixlm.training.trainer import PrixLMTrainer
+
+    model = make_tiny_model(tiny_tokenizer)
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    ours, theirs = PrixLMTrainer(model=model, args=args), Trainer(model=model, args=args)
+    inputs = {"input_ids": torch.ones(3, 7, dtype=torch.long)}
+    assert ours.floating_point_ops(inputs) == theirs.floating_point_ops(inputs) > 0
+    assert ours._non_embedding_parameters == model.num_parameters(exclude_embeddings=True)
+
+
 def test_gpu_benchmark_runs_at_toy_size_on_the_cpu(tmp_path):
     output = tmp_path / "bench.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
