@@ -20,11 +20,22 @@ seed, the same facts in the same batches, in file order, for every path but
   shape), inputs checked in the forward, rows padded to the longest fact, eager;
 - `before_grouped`: the same with the Trainer's `group_by_length` (batches of facts of
   similar length: less padding), as `train.py` ran it by default;
-- `after`: `train.py`'s fast path (its `TrainingArguments` and collator): vocabulary padded
-  to a multiple of 64 (masked, exact), labelled rows padded to a multiple of 64 at static
-  positions from the collator, facts packed into rows of `--pack_length` tokens with a
-  block-diagonal prefix-bidirectional mask, inputs checked in the collator, no host sync
-  per step (no NaN filter, non-blocking batch copies), `torch.compile` (`--torch_compile`).
+- `after`: `train.py`'s fast path (its `TrainingArguments`, collator and `PrixLMTrainer`):
+  vocabulary padded to a multiple of 64 (masked through the bias, exact), labelled rows
+  padded to a multiple of 64 at static positions from the collator, the loss over them
+  without keeping the logits (`linear_cross_entropy`), facts packed into rows of
+  `--pack_length` tokens with a block-diagonal prefix-bidirectional mask, inputs checked in
+  the collator, no host sync per step (no NaN filter, non-blocking batch copies),
+  `torch.compile` (`--torch_compile`) with dynamic shapes;
+- `after_static`: the same with `--static_shapes` (every batch padded to one number of
+  rows and labelled positions, sized from 64 random batches as `train.py` does): compiled
+  for one static shape;
+- `after_static_cudagraphs`: the same with `--torch_compile_mode reduce-overhead` (CUDA
+  graphs replay the compiled forward and backward);
+- not run by default (`--paths`): `before_grouped` (the previous path with the Trainer's
+  `group_by_length`), `after_logits` (`after` with the loss taken from the returned logits,
+  `fused_cross_entropy=False`: the fast path before `linear_cross_entropy`),
+  `after_static_max_autotune` (`--torch_compile_mode max-autotune`: minutes of autotuning).
 
 Model: XLM-R base's shape (hidden 768, 12 layers, 12 heads, FFN 3072, vocabulary
 250,015 = XLM-R + 4 fact tokens + 9 language tokens) with random weights. Facts: synthetic
@@ -32,16 +43,20 @@ triples in Prix-LM's format (`<s> [S] s </s> </s> [P] p </s> </s> [O] o [EOS] </
 random word pieces, lengths drawn to match the paper's languages after the length filter
 (mean 19.0 tokens, 4.3 labelled positions: object + [EOS]; shorter than 30 tokens).
 
-A step's time is the wall time between the ends of consecutive optimizer steps (the
-device synchronised there): data loading, forward, backward, clipping and AdamW. Figures
-are the median over `--steps` steps after `--warmup` (compilation happens in warm-up).
+A step's time is the time between the ends of consecutive optimizer steps on the device
+(CUDA events recorded at each step's end, no host synchronisation, as in `train.py`;
+wall clock on the CPU): data loading, forward, backward, clipping and AdamW. Figures are
+the median over `--steps` steps after `--warmup` (compilation happens in warm-up);
+`window_facts_per_s` is the facts of the timed steps over their wall time, the device
+synchronised only at both ends.
 Useful MFU = 3 × forward FLOPs of the real work / step time / `--peak_tflops` (989: H200
 dense bf16), the forward FLOPs counting the non-padding tokens through the layers
 (2 × (4d² + 2·d·FFN) each), attention within each fact (2 × 2 × len² × d per layer) and
 the LM head at the labelled positions only (2 × (d² + d·V)).
 
 Writes `--output` (JSON) after each path; the last line printed is the speed-up of the
-fast path over the previous one (and over transformers' model).
+fast path (`after`, and the fastest `after*` path) over the previous one (and over
+transformers' model).
 """
 
 from __future__ import annotations
@@ -77,9 +92,29 @@ from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
 from modeling_prixlm.formatting import IGNORE_INDEX  # noqa: E402
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
 from prixlm.training.arguments import PrixLMTrainingArguments  # noqa: E402
-from prixlm.training.collator import PrixLMCollator  # noqa: E402
+from prixlm.training.collator import PrixLMCollator, static_batch_shape  # noqa: E402
+from prixlm.training.trainer import PrixLMTrainer  # noqa: E402
 
-PATHS = ("before", "after", "xlmr_causal_lm", "before_grouped")
+
+@dataclass(frozen=True)
+class FastVariant:
+    """How an `after*` path differs from `train.py`'s defaults."""
+
+    static_shapes: bool = False
+    compile_mode: str | None = None  # --torch_compile_mode
+    fused_cross_entropy: bool = True
+
+
+FAST_VARIANTS = {
+    "after": FastVariant(),
+    "after_static": FastVariant(static_shapes=True),
+    "after_static_cudagraphs": FastVariant(static_shapes=True, compile_mode="reduce-overhead"),
+    "after_logits": FastVariant(fused_cross_entropy=False),
+    "after_static_max_autotune": FastVariant(static_shapes=True, compile_mode="max-autotune"),
+}
+#: Run by default, in this order (the compiled paths after the eager ones).
+DEFAULT_PATHS = ("before", "xlmr_causal_lm", "after", "after_static", "after_static_cudagraphs")
+PATHS = (*DEFAULT_PATHS, "before_grouped", "after_logits", "after_static_max_autotune")
 XLMR_VOCAB = 250_002  # XLM-R's tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3 ... <mask>=250001
 PAD, BOS, EOS = 1, 0, 2
 
@@ -176,16 +211,50 @@ class WithoutKeys:
         return {k: v for k, v in batch.items() if k not in self.drop}
 
 
-class StepTimer(TrainerCallback):
-    """Wall time at the end of every optimizer step, the device synchronised."""
+class WithKeys:
+    """A collator whose batches get extra keys (a model option of a variant)."""
 
-    def __init__(self, device: torch.device) -> None:
-        self.device, self.ends = device, []
+    def __init__(self, collator: PrixLMCollator, extra: dict[str, Any]) -> None:
+        self.collator, self.extra = collator, extra
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**self.collator(features), **self.extra}
+
+
+class StepTimer(TrainerCallback):
+    """The end of every optimizer step: a CUDA event on the device (no host sync), the wall
+    clock on the CPU; and the wall time of the steps after `warmup`, synchronised at both
+    ends."""
+
+    def __init__(self, device: torch.device, warmup: int) -> None:
+        self.device, self.warmup, self.ends = device, warmup, []
+        self.window_start = self.window_end = 0.0
+
+    def _mark(self) -> Any:
+        if self.device.type != "cuda":
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.ends.append(time.perf_counter())
+        self.ends.append(self._mark())
+        if state.global_step in (self.warmup, state.max_steps):
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            now = time.perf_counter()
+            if state.global_step == self.warmup:
+                self.window_start = now
+            else:
+                self.window_end = now
+
+    def step_times(self) -> np.ndarray:
+        """Seconds between consecutive step ends."""
+        if self.device.type != "cuda":
+            return np.diff(self.ends)
+        torch.cuda.synchronize(self.device)
+        pairs = zip(self.ends, self.ends[1:], strict=False)
+        return np.array([start.elapsed_time(end) / 1000 for start, end in pairs])
 
 
 def build_model(path: str, shape: Shape, vocab: int, device: torch.device) -> torch.nn.Module:
@@ -220,13 +289,23 @@ def build_model(path: str, shape: Shape, vocab: int, device: torch.device) -> to
         return PrixLMForCausalKB(config)
 
 
-def build_collator(path: str, model_config: Any, pack_length: int) -> Any:
+def build_collator(
+    path: str, model_config: Any, pack_length: int, facts: list[dict], batch_size: int
+) -> Any:
     if path == "xlmr_causal_lm":
         plain = PrixLMCollator(PAD, object_logits_only=False)
         return WithoutKeys(plain, ("object_logits_only",))
     if path.startswith("before"):
         return WithoutKeys(PrixLMCollator(PAD), ("label_positions", "label_targets"))
-    return PrixLMCollator.for_model(model_config, packing=True, pack_length=pack_length)
+    variant = FAST_VARIANTS[path]
+    collator = PrixLMCollator.for_model(model_config, packing=True, pack_length=pack_length)
+    if variant.static_shapes:  # as train.py --static_shapes sizes them
+        collator.pad_rows_to, collator.pad_labels_to = static_batch_shape(
+            collator, facts, batch_size
+        )
+    if not variant.fused_cross_entropy:
+        return WithKeys(collator, {"fused_cross_entropy": False})
+    return collator
 
 
 def collator_speed(collator: Any, facts: list[dict], batch_size: int, repeats: int = 5) -> float:
@@ -260,7 +339,7 @@ def run_path(
     shape = SHAPES[args.size]
     vocab = shape.base_vocab + 4 + LANGUAGES
     model = build_model(path, shape, vocab, device)
-    collator = build_collator(path, model.config, args.pack_length)
+    collator = build_collator(path, model.config, args.pack_length, facts, args.batch_size)
     cuda = device.type == "cuda"
     settings = dict(
         output_dir=str(Path(args.work_dir) / path),
@@ -279,11 +358,14 @@ def run_path(
         seed=args.seed,
     )
     settings.update(sampling(path == "before_grouped"))
-    if path == "after":  # train.py's arguments now (the paper's optimizer, no host syncs)
+    variant = FAST_VARIANTS.get(path)
+    trainer_class = PrixLMTrainer if variant else Trainer
+    if variant:  # train.py's arguments now (the paper's optimizer, no host syncs)
         training_args = PrixLMTrainingArguments(
             **settings,
             torch_compile=args.compile,
             torch_compile_backend=args.compile_backend if args.compile else None,
+            torch_compile_mode=variant.compile_mode if args.compile else None,
         )
     else:  # train.py's arguments before: the Trainer's defaults for the host syncs
         training_args = TrainingArguments(
@@ -294,8 +376,8 @@ def run_path(
             lr_scheduler_type="linear",
             remove_unused_columns=False,
         )
-    timer = StepTimer(device)
-    trainer = Trainer(
+    timer = StepTimer(device, args.warmup)
+    trainer = trainer_class(
         model=model,
         args=training_args,
         train_dataset=facts,
@@ -304,11 +386,20 @@ def run_path(
     )
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
+    # rows, row length and labelled rows change from batch to batch: compile once for all,
+    # with dynamic shapes (unless --static_first_compile); static shapes: one static graph
+    dynamic = args.compile and not args.static_first_compile
+    dynamic = dynamic and not (variant and variant.static_shapes)
+    counters = torch._dynamo.utils.counters
+    counters.clear()
     started = time.perf_counter()
-    trainer.train()
+    with torch._dynamo.config.patch(assume_static_by_default=not dynamic):
+        trainer.train()
     total = time.perf_counter() - started
-    step_times = np.diff(timer.ends)[args.warmup - 1 :]
+    graphs = int(counters["stats"]["unique_graphs"])
+    step_times = timer.step_times()[args.warmup - 1 :]
     median = float(statistics.median(step_times))
+    window = timer.window_end - timer.window_start
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
     sample = facts[: args.batch_size]  # a batch's length statistics (facts are i.i.d.)
     flops = forward_flops(sample, shape, vocab)
@@ -317,6 +408,7 @@ def run_path(
     tokens = sum(len(f["input_ids"]) for f in sample)
     result = {
         "facts_per_s": args.batch_size / median,
+        "window_facts_per_s": args.batch_size * args.steps / window if window > 0 else None,
         "tokens_per_s": tokens / median,
         "useful_mfu": 3 * flops / median / (args.peak_tflops * 1e12),
         "step_ms_median": 1000 * median,
@@ -327,6 +419,10 @@ def run_path(
         "batch_shape": list(batch["input_ids"].shape),
         "collator_facts_per_s": collator_speed(collator, facts, args.batch_size),
         "wall_s_including_warmup": total,
+        "compiled_graphs": graphs,
+        "static_shape": [collator.pad_rows_to, collator.pad_labels_to]
+        if isinstance(collator, PrixLMCollator) and collator.pad_rows_to
+        else None,
     }
     del trainer, model
     gc.collect()
@@ -337,7 +433,7 @@ def run_path(
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line, with `--tiny` and `--compile` resolved (sets dynamo's shape mode)."""
+    """The command line, with `--tiny` and `--compile` resolved."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--tiny", action="store_true", help="toy size: --size tiny, batch 64")
@@ -346,7 +442,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--pack_length", type=int, default=128)
-    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument(
+        "--paths", default=",".join(DEFAULT_PATHS), help=f"some of {', '.join(PATHS)}"
+    )
     parser.add_argument(
         "--compile",
         choices=("auto", "on", "off"),
@@ -375,9 +473,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.warmup < 1:
         parser.error("--warmup must be at least 1")
     args.compile = args.compile == "on" or (args.compile == "auto" and args.device != "cpu")
-    if args.compile and not args.static_first_compile:
-        # rows, row length and labelled rows change from batch to batch: compile once for all
-        torch._dynamo.config.assume_static_by_default = False
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     unknown = sorted(set(paths) - set(PATHS))
     if unknown:
@@ -433,8 +528,8 @@ def main(argv: list[str] | None = None) -> float:
         flush=True,
     )
     print(
-        f"{'path':<16} {'facts/s':>10} {'tokens/s':>10} {'useful MFU':>10} {'step ms':>8} "
-        f"{'peak GiB':>8} {'padding':>8} {'collate/s':>10}",
+        f"{'path':<25} {'facts/s':>10} {'window/s':>10} {'tokens/s':>10} {'useful MFU':>10} "
+        f"{'step ms':>8} {'peak GiB':>8} {'padding':>8} {'collate/s':>10} {'wall s':>7}",
         flush=True,
     )
     for path in paths:
@@ -442,7 +537,7 @@ def main(argv: list[str] | None = None) -> float:
             result = run_path(path, args, facts, device)
         except Exception as error:  # one failing path must not lose the others' figures
             result = {"error": f"{type(error).__name__}: {error}"}
-            print(f"{path:<16} failed: {result['error']}", flush=True)
+            print(f"{path:<25} failed: {result['error']}", flush=True)
         report["paths"][path] = result
         if "error" not in result:
             for key in ("facts_per_s", "tokens_per_s", "useful_mfu"):
@@ -451,11 +546,15 @@ def main(argv: list[str] | None = None) -> float:
             padding = (
                 "-" if result["padding_fraction"] is None else f"{result['padding_fraction']:.0%}"
             )
+            window = result["window_facts_per_s"]
             print(
-                f"{path:<16} {result['facts_per_s']:>10,.0f} {result['tokens_per_s']:>10,.0f} "
+                f"{path:<25} {result['facts_per_s']:>10,.0f} "
+                f"{'-' if window is None else f'{window:,.0f}':>10} "
+                f"{result['tokens_per_s']:>10,.0f} "
                 f"{result['useful_mfu']:>10.1%} {result['step_ms_median']:>8.1f} "
                 f"{'-' if peak is None else f'{peak:.1f}':>8} {padding:>8} "
-                f"{result['collator_facts_per_s']:>10,.0f}",
+                f"{result['collator_facts_per_s']:>10,.0f} "
+                f"{result['wall_s_including_warmup']:>7.1f}",
                 flush=True,
             )
         if args.output:
@@ -465,11 +564,16 @@ def main(argv: list[str] | None = None) -> float:
             temporary.replace(args.output)
 
     speeds = report["facts_per_s"]
-    ratio = speeds.get("after", math.nan) / speeds.get("before", math.nan)
+    before = speeds.get("before", math.nan)
+    ratio = speeds.get("after", math.nan) / before
     versus = speeds.get("after", math.nan) / speeds.get("xlmr_causal_lm", math.nan)
+    fast = {path: speed for path, speed in speeds.items() if path in FAST_VARIANTS}
+    best = max(fast, key=fast.get) if fast else "after"
     print(
         f"ratio fast path / previous path (facts/s): {ratio:.2f}x "
-        f"(fast path / XLMRobertaForCausalLM: {versus:.2f}x)"
+        f"(fastest, {best}: {speeds.get(best, math.nan) / before:.2f}x, "
+        f"{speeds.get(best, math.nan):,.0f} facts/s; "
+        f"fast path / XLMRobertaForCausalLM: {versus:.2f}x)"
     )
     return ratio
 

@@ -237,8 +237,9 @@ def static_batch_shape(
     """`(pad_rows_to, pad_labels_to)` for batches of `batch_size` facts drawn from `features`.
 
     The most rows and labelled positions of `samples` random batches (the Trainer's random
-    order), plus `margin`, rounded up to 8 rows and to `collator.label_multiple_of`
-    positions. `features` may be a `datasets.Dataset` (only the sampled rows are read).
+    order), plus `margin` (rows vary by about one in a batch of 1,024 facts), the positions
+    rounded up to `collator.label_multiple_of`. `features` may be a `datasets.Dataset`
+    (only the sampled rows are read).
     """
     rng = np.random.default_rng(seed)
     size = min(batch_size, len(features))
@@ -253,6 +254,6 @@ def static_batch_shape(
         rows, labels = collator.needs(list(batch))
         most_rows, most_labels = max(most_rows, rows), max(most_labels, labels)
     return (
-        _round_up(int(np.ceil(most_rows * (1 + margin))), 8),
+        int(np.ceil(most_rows * (1 + margin))),
         _round_up(int(np.ceil(most_labels * (1 + margin))), collator.label_multiple_of),
     )
