@@ -62,8 +62,7 @@ class LinearCrossEntropy(torch.autograd.Function):
             scores = logits.float()
             lse = torch.logsumexp(scores, dim=1, keepdim=True)
             loss = loss + ((lse - scores.gather(1, t)) * w).sum()
-            # d loss / d logits = softmax - one-hot (rows weighted), in place on the fp32 scores
-            grad = scores.sub_(lse).exp_().mul_(w).scatter_add_(1, t, -w).to(logits.dtype)
+            grad = _softmax_minus_one_hot(scores, lse, t, w).to(logits.dtype)
             grad_hidden.append(torch.mm(grad, weight))
             chunk_weight = torch.mm(grad.t(), x)
             chunk_bias = grad.sum(dim=0, dtype=torch.float32)
@@ -89,6 +88,22 @@ class LinearCrossEntropy(torch.autograd.Function):
             None,
             None,
         )
+
+
+def _softmax_minus_one_hot(
+    scores: torch.Tensor, lse: torch.Tensor, targets: torch.Tensor, row_weight: torch.Tensor
+) -> torch.Tensor:
+    """d loss / d logits = (softmax - one-hot) × row weight, `(rows, vocab)` fp32.
+
+    Eager: in place on `scores` plus a scatter (no `(rows, vocab)` temporaries). Compiled:
+    one elementwise expression (the one-hot from column indices), which inductor fuses with
+    the cast to the logits' dtype into one pass (a scatter would materialise the fp32 grid).
+    """
+    if torch.compiler.is_compiling():
+        columns = torch.arange(scores.shape[1], device=scores.device)
+        one_hot = (columns[None, :] == targets).to(scores.dtype)
+        return (torch.exp(scores - lse) - one_hot) * row_weight
+    return scores.sub_(lse).exp_().mul_(row_weight).scatter_add_(1, targets, -row_weight)
 
 
 def _spans(rows: int, chunk_rows: int) -> list[tuple[int, int]]:

@@ -26,8 +26,10 @@ def _grads(loss_fn, *leaves):
     return loss.detach(), [leaf.grad for leaf in leaves]
 
 
-@pytest.mark.parametrize("chunk_rows", [1000, 7, 1])
-def test_loss_and_gradients_equal_the_cross_entropy_of_the_real_vocabulary(chunk_rows):
+@pytest.mark.parametrize(
+    ("chunk_rows", "compiled"), [(1000, False), (7, False), (1, False), (1000, True), (7, True)]
+)
+def test_loss_and_gradients_equal_the_cross_entropy_of_the_real_vocabulary(chunk_rows, compiled):
     torch.manual_seed(0)
     rows, width, vocab, padded = 37, 16, 100, 128
     hidden = torch.randn(rows, width)
@@ -39,12 +41,15 @@ def test_loss_and_gradients_equal_the_cross_entropy_of_the_real_vocabulary(chunk
     expected, expected_grads = _grads(
         lambda h, w, b: _reference(h, w, b, targets, vocab), hidden, weight, bias
     )
+
+    def halved(h, w, b):
+        return linear_cross_entropy(h, w, b, targets, vocab, chunk_rows) * 0.5
+
+    # compiled: the traced (elementwise one-hot) form of the gradient, run by aot_eager
     loss, grads = _grads(
-        lambda h, w, b: linear_cross_entropy(h, w, b, targets, vocab, chunk_rows) * 0.5,
-        hidden,
-        weight,
-        bias,
+        torch.compile(halved, backend="aot_eager") if compiled else halved, hidden, weight, bias
     )
+    torch._dynamo.reset()
     torch.testing.assert_close(loss, 0.5 * expected, rtol=0, atol=1e-4)
     for name, grad, reference in zip(
         ("hidden", "weight", "bias"), grads, expected_grads, strict=True
