@@ -50,9 +50,18 @@ RUN_ARGUMENTS = (
     "fp16",
     "world_size",
 )
-#: Arguments that change how a run is carried out or described, not what it learns; the
-#: dataset's and the tokenizer's folders are compared by their contents instead.
-NOT_COMPARED = {"tokenize_num_proc", "dataset_id", "dataset", "tokenizer_dir"}
+#: Arguments that change how a run is carried out or described, not what it learns (static
+#: batch shapes only add padding); the dataset's and the tokenizer's folders are compared by
+#: their contents instead.
+NOT_COMPARED = {
+    "tokenize_num_proc",
+    "dataset_id",
+    "dataset",
+    "tokenizer_dir",
+    "static_shapes",
+    "pad_rows_to",
+    "pad_labels_to",
+}
 
 
 def run_record(run: Any, tokenizer: Any) -> dict[str, Any]:

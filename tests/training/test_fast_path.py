@@ -194,3 +194,19 @@ def test_gpu_benchmark_runs_at_toy_size_on_the_cpu(tmp_path):
     rows, labels = report["paths"]["after_static"]["static_shape"]
     assert report["paths"]["after_static"]["batch_shape"] == [rows, 128] and labels % 64 == 0
     assert report["paths"]["after"]["static_shape"] is None
+
+
+def test_static_shapes_resume_the_same_run(tiny_dataset_dir, tiny_tokenizer, tmp_path):
+    from test_train_runs import _args
+
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.resume import check_same_run, run_record, write_run_record
+
+    argv = _args(tiny_dataset_dir, tmp_path / "run")
+    plain = run_record(parse_training_arguments(argv), tiny_tokenizer)
+    static = parse_training_arguments([*argv, "--static_shapes", "--pad_rows_to", "9"])
+    assert static.data.static_shapes and static.data.pad_rows_to == 9
+    checkpoint = tmp_path / "checkpoint-4"
+    checkpoint.mkdir()
+    write_run_record(checkpoint, plain)
+    check_same_run(checkpoint, run_record(static, tiny_tokenizer), tiny_tokenizer)  # no error
