@@ -35,7 +35,9 @@ seed, the same facts in the same batches, in file order, for every path but
 - not run by default (`--paths`): `before_grouped` (the previous path with the Trainer's
   `group_by_length`), `after_logits` (`after` with the loss taken from the returned logits,
   `fused_cross_entropy=False`: the fast path before `linear_cross_entropy`),
-  `after_static_max_autotune` (`--torch_compile_mode max-autotune`: minutes of autotuning).
+  `after_static_max_autotune` (`--torch_compile_mode max-autotune`: minutes of autotuning),
+  `after_static_cudagraphs_bf16_residual` (`after_static_cudagraphs` with
+  `--autocast_residual`: hidden states between layers in bf16, not exact).
 
 Model: XLM-R base's shape (hidden 768, 12 layers, 12 heads, FFN 3072, vocabulary
 250,015 = XLM-R + 4 fact tokens + 9 language tokens) with random weights. Facts: synthetic
@@ -103,6 +105,7 @@ class FastVariant:
     static_shapes: bool = False
     compile_mode: str | None = None  # --torch_compile_mode
     fused_cross_entropy: bool = True
+    autocast_residual: bool = False  # --autocast_residual (not exact)
 
 
 FAST_VARIANTS = {
@@ -111,10 +114,19 @@ FAST_VARIANTS = {
     "after_static_cudagraphs": FastVariant(static_shapes=True, compile_mode="reduce-overhead"),
     "after_logits": FastVariant(fused_cross_entropy=False),
     "after_static_max_autotune": FastVariant(static_shapes=True, compile_mode="max-autotune"),
+    "after_static_cudagraphs_bf16_residual": FastVariant(
+        static_shapes=True, compile_mode="reduce-overhead", autocast_residual=True
+    ),
 }
 #: Run by default, in this order (the compiled paths after the eager ones).
 DEFAULT_PATHS = ("before", "xlmr_causal_lm", "after", "after_static", "after_static_cudagraphs")
-PATHS = (*DEFAULT_PATHS, "before_grouped", "after_logits", "after_static_max_autotune")
+PATHS = (
+    *DEFAULT_PATHS,
+    "after_static_cudagraphs_bf16_residual",
+    "before_grouped",
+    "after_logits",
+    "after_static_max_autotune",
+)
 XLMR_VOCAB = 250_002  # XLM-R's tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3 ... <mask>=250001
 PAD, BOS, EOS = 1, 0, 2
 
@@ -360,6 +372,8 @@ def run_path(
     settings.update(sampling(path == "before_grouped"))
     variant = FAST_VARIANTS.get(path)
     trainer_class = PrixLMTrainer if variant else Trainer
+    if variant and variant.autocast_residual:
+        model.set_autocast_residual(True)
     if variant:  # train.py's arguments now (the paper's optimizer, no host syncs)
         training_args = PrixLMTrainingArguments(
             **settings,

@@ -15,6 +15,34 @@ from .configuration_prixlm import PrixLMConfig
 from .linear_cross_entropy import DEFAULT_CHUNK_ROWS, linear_cross_entropy, masked_bias
 
 
+class PrixLMLayerNorm(nn.LayerNorm):
+    """`nn.LayerNorm` (same parameters) that can output the autocast dtype.
+
+    Under `torch.autocast` a layer norm runs and outputs in fp32, so the hidden states that
+    flow between layers (XLM-R's residual stream) are fp32, read and written at 4 bytes per
+    value by every fused residual/dropout/norm step. With `autocast_output` (off by default;
+    `PrixLMForCausalKB.set_autocast_residual`) it outputs the autocast dtype (bf16): half
+    the memory traffic, the statistics still accumulated in fp32, but the stream is rounded
+    to bf16 (not exact). Without autocast it is `nn.LayerNorm`.
+    """
+
+    autocast_output: bool = False
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        device = hidden.device.type
+        if not (self.autocast_output and torch.is_autocast_enabled(device)):
+            return super().forward(hidden)
+        dtype = torch.get_autocast_dtype(device)
+        with torch.autocast(device, enabled=False):
+            return F.layer_norm(
+                hidden.to(dtype),
+                self.normalized_shape,
+                self.weight.to(dtype),
+                self.bias.to(dtype),
+                self.eps,
+            )
+
+
 class PrixLMEmbeddings(nn.Module):
     """Word + position + token-type embeddings, as XLM-R."""
 
@@ -27,7 +55,7 @@ class PrixLMEmbeddings(nn.Module):
             config.max_position_embeddings, config.hidden_size, padding_idx=config.pad_token_id
         )
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = PrixLMLayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -98,7 +126,7 @@ class PrixLMSelfOutput(nn.Module):
     def __init__(self, config: PrixLMConfig) -> None:
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = PrixLMLayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
@@ -167,7 +195,7 @@ class PrixLMLMHead(nn.Module):
         self.vocab_size = config.vocab_size
         self.loss_chunk_rows = DEFAULT_CHUNK_ROWS
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.layer_norm = PrixLMLayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.decoder = nn.Linear(config.hidden_size, config.padded_vocab_size)
         self.bias = nn.Parameter(torch.zeros(config.padded_vocab_size))
 
@@ -205,4 +233,4 @@ class PrixLMLMHead(nn.Module):
         return logits
 
 
-__all__ = ["PrixLMEmbeddings", "PrixLMEncoder", "PrixLMLMHead"]
+__all__ = ["PrixLMEmbeddings", "PrixLMEncoder", "PrixLMLMHead", "PrixLMLayerNorm"]

@@ -27,7 +27,7 @@ from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, Mod
 
 from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .formatting import IGNORE_INDEX
-from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
+from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLayerNorm, PrixLMLMHead
 from .masking_prixlm import build_attention_mask, build_packed_attention_mask, xlmr_position_ids
 
 #: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
@@ -209,6 +209,14 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
 
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head.decoder = value
+
+    def set_autocast_residual(self, enabled: bool) -> None:
+        """Under `torch.autocast`, keep the hidden states between layers in the autocast dtype
+        (bf16) instead of fp32 (`PrixLMLayerNorm.autocast_output`): less memory traffic in
+        training, not exact. No effect without autocast; not saved with the model."""
+        for module in self.modules():
+            if isinstance(module, PrixLMLayerNorm):
+                module.autocast_output = enabled
 
     def resize_token_embeddings(
         self,

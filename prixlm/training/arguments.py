@@ -44,6 +44,13 @@ class ModelArguments:
         default="prefix_bidirectional",
         metadata={"help": "prefix_bidirectional (paper) | causal | bidirectional"},
     )
+    autocast_residual: bool = field(
+        default=False,
+        metadata={
+            "help": "with --bf16: keep the hidden states between layers in bf16 (autocast keeps "
+            "them fp32): less memory traffic per step, not exact (the stream is rounded to bf16)"
+        },
+    )
     vocab_padding_multiple: int = field(
         default=64,
         metadata={

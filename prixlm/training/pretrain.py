@@ -210,6 +210,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
     )
     model.generation_config = fact_generation_config(model.config)
+    model.set_autocast_residual(model_args.autocast_residual)
 
     # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
     # optimizer state, training_args.bin, its generic card); we publish the release folder.

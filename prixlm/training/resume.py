@@ -51,8 +51,8 @@ RUN_ARGUMENTS = (
     "world_size",
 )
 #: Arguments that change how a run is carried out or described, not what it learns (static
-#: batch shapes only add padding); the dataset's and the tokenizer's folders are compared by
-#: their contents instead.
+#: batch shapes only add padding; the residual's dtype is a numerical setting, as the compile
+#: mode); the dataset's and the tokenizer's folders are compared by their contents instead.
 NOT_COMPARED = {
     "tokenize_num_proc",
     "dataset_id",
@@ -61,6 +61,7 @@ NOT_COMPARED = {
     "static_shapes",
     "pad_rows_to",
     "pad_labels_to",
+    "autocast_residual",
 }
 
 

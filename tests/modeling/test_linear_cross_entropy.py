@@ -100,3 +100,22 @@ def test_fused_loss_is_one_graph_under_torch_compile(tiny_tokenizer):
     assert explanation.graph_break_count == 0, explanation.break_reasons
     assert explanation.graph_count == 1
     torch._dynamo.reset()
+
+
+def test_autocast_residual_keeps_hidden_states_in_bf16_and_only_under_autocast(tiny_tokenizer):
+    model, batch = _batch_and_model(tiny_tokenizer)
+    with torch.no_grad():
+        plain = model(**batch).loss
+        model.set_autocast_residual(True)
+        assert model(**batch).loss == plain  # no autocast: no effect
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            hidden = model(**batch).hidden_states[0]
+            model.set_autocast_residual(False)
+            fp32_hidden = model(**batch).hidden_states[0]
+    assert hidden.dtype == torch.bfloat16 and fp32_hidden.dtype == torch.float32
+    torch.testing.assert_close(hidden.float(), fp32_hidden, rtol=0, atol=0.1)
+    model.set_autocast_residual(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        explanation = torch._dynamo.explain(model)(**batch)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    torch._dynamo.reset()
