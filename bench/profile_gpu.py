@@ -92,13 +92,14 @@ class ProfileSteps(TrainerCallback):
 
 def profile_training(args: argparse.Namespace, out: Path) -> None:
     device = torch.device(args.device)
+    path = args.train_path
     train_args = bench_gpu_train.parse(
-        ["--device", args.device, "--paths", "after", "--steps", str(args.train_steps + 2)]
+        ["--device", args.device, "--paths", path, "--steps", str(args.train_steps + 2)]
         + (["--tiny"] if args.tiny else [])
     )
     facts = bench_gpu_train.facts_for(train_args)
     callback = ProfileSteps(train_args.warmup, args.train_steps, device)
-    bench_gpu_train.run_path("after", train_args, facts, device, extra_callbacks=[callback])
+    bench_gpu_train.run_path(path, train_args, facts, device, extra_callbacks=[callback])
     summary = summarise(callback.prof, callback.wall_s / args.train_steps, device)
     summary["per"] = "step (wall_ms and device_busy_ms are per step; top entries over all steps)"
     if summary["device_busy_ms"] is not None:
@@ -138,6 +139,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--parts", default="train,lp")
     parser.add_argument("--train_steps", type=int, default=3)
+    parser.add_argument(
+        "--train_path",
+        default="after",
+        choices=bench_gpu_train.PATHS,
+        help="the bench_gpu_train.py path whose training steps are profiled",
+    )
     parser.add_argument("--output_dir", type=Path, required=True)
     args = parser.parse_args(argv)
     args.output_dir.mkdir(parents=True, exist_ok=True)
