@@ -1,4 +1,4 @@
-"""Cross-entropy of a vocabulary projection without keeping its logits (the training loss).
+"""The training loss: cross-entropy of a vocabulary projection without keeping its logits.
 
 `linear_cross_entropy(hidden, weight, bias, targets, vocab_size)` is the summed
 `cross_entropy(hidden @ weight.T + bias, targets)` over the real vocabulary, with the
@@ -11,7 +11,8 @@ vocabulary columns are masked through the bias (-inf), not by a pass over the lo
 Under `torch.autocast` the three matrix products run in the autocast dtype (as `F.linear`
 would); the log-sum-exp and the softmax are computed in fp32. `torch.compile` traces it
 whole (no graph break); with one chunk (rows <= `chunk_rows`) the number of rows may be a
-dynamic shape.
+dynamic shape. `logits_loss` is the loss from logits that are returned too, and
+`per_item_loss` divides a summed loss by the number of labelled positions.
 
 Hub custom code: imports only torch and this folder.
 """
@@ -19,6 +20,7 @@ Hub custom code: imports only torch and this folder.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .formatting import IGNORE_INDEX
 
@@ -110,6 +112,27 @@ def _spans(rows: int, chunk_rows: int) -> list[tuple[int, int]]:
     return [(start, min(start + chunk_rows, rows)) for start in range(0, rows, chunk_rows)]
 
 
+def per_item_loss(
+    summed: torch.Tensor, targets: torch.Tensor, num_items_in_batch: int | torch.Tensor | None
+) -> torch.Tensor:
+    """`summed` loss / `num_items_in_batch` (default: the `targets` that are not -100; the
+    Trainer passes the count over its accumulated batches and processes)."""
+    if num_items_in_batch is None:
+        num_items_in_batch = (targets != IGNORE_INDEX).sum().clamp(min=1)
+    if isinstance(num_items_in_batch, torch.Tensor):
+        num_items_in_batch = num_items_in_batch.to(summed.device)
+    return summed / num_items_in_batch
+
+
+def logits_loss(
+    logits: torch.Tensor, targets: torch.Tensor, num_items_in_batch: int | torch.Tensor | None
+) -> torch.Tensor:
+    """Per-item cross-entropy of `(n, vocab)` logits against `(n,)` targets (-100 ignored),
+    in fp32: the loss from logits that are returned as well."""
+    summed = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE_INDEX, reduction="sum")
+    return per_item_loss(summed, targets, num_items_in_batch)
+
+
 def linear_cross_entropy(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -133,4 +156,11 @@ def linear_cross_entropy(
     return LinearCrossEntropy.apply(hidden, weight, bias, targets, vocab_size, chunk_rows)
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "LinearCrossEntropy", "linear_cross_entropy", "masked_bias"]
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "LinearCrossEntropy",
+    "linear_cross_entropy",
+    "logits_loss",
+    "masked_bias",
+    "per_item_loss",
+]

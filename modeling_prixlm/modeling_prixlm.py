@@ -28,6 +28,7 @@ from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, Mod
 from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLayerNorm, PrixLMLMHead
+from .linear_cross_entropy import logits_loss, per_item_loss
 from .masking_prixlm import build_attention_mask, build_packed_attention_mask, xlmr_position_ids
 
 #: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
@@ -304,21 +305,21 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 selected = hidden.reshape(-1, hidden.shape[-1]).index_select(0, label_positions)
                 if fused_cross_entropy:
                     summed = self.lm_head.summed_cross_entropy(selected, label_targets)
-                    loss = self._normalise(summed, label_targets, num_items_in_batch)
+                    loss = per_item_loss(summed, label_targets, num_items_in_batch)
                     logits = None
                 else:
                     logits = self.lm_head.padded_logits(selected)
-                    loss = self._loss(logits, label_targets, num_items_in_batch)
+                    loss = logits_loss(logits, label_targets, num_items_in_batch)
             elif object_logits_only:
                 selected = targets != IGNORE_INDEX
                 logits = self.lm_head.padded_logits(hidden[:, :-1][selected])
-                loss = self._loss(logits, targets[selected], num_items_in_batch)
+                loss = logits_loss(logits, targets[selected], num_items_in_batch)
             else:
                 logits = self.lm_head.padded_logits(hidden)
                 # Shift the labels, not the logits: `logits[:, :-1]` would copy the
                 # (batch, length, vocab) logits forward and scatter them back in backward.
                 shifted = F.pad(targets, (0, 1), value=IGNORE_INDEX)
-                loss = self._loss(
+                loss = logits_loss(
                     logits.reshape(-1, logits.shape[-1]), shifted.reshape(-1), num_items_in_batch
                 )
             if logits is not None:
@@ -328,32 +329,6 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         return CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )
-
-    @classmethod
-    def _loss(
-        cls,
-        logits: torch.Tensor,
-        targets: torch.Tensor,
-        num_items_in_batch: int | torch.Tensor | None,
-    ) -> torch.Tensor:
-        """Cross-entropy of `(n, vocab)` logits against `(n,)` targets (-100 ignored)."""
-        summed = F.cross_entropy(
-            logits.float(), targets, ignore_index=IGNORE_INDEX, reduction="sum"
-        )
-        return cls._normalise(summed, targets, num_items_in_batch)
-
-    @staticmethod
-    def _normalise(
-        summed: torch.Tensor,
-        targets: torch.Tensor,
-        num_items_in_batch: int | torch.Tensor | None,
-    ) -> torch.Tensor:
-        """`summed` loss / `num_items_in_batch` (default: the targets that are not -100)."""
-        if num_items_in_batch is None:
-            num_items_in_batch = (targets != IGNORE_INDEX).sum().clamp(min=1)
-        if isinstance(num_items_in_batch, torch.Tensor):
-            num_items_in_batch = num_items_in_batch.to(summed.device)
-        return summed / num_items_in_batch
 
     @classmethod
     def from_xlm_roberta(
