@@ -58,6 +58,7 @@ from .decoding_steps import (
     eval_mode,
     extend_rows,
     left_pad,
+    log_normaliser,
     log_probs_at,
     model_device,
     prepare_inputs,
@@ -225,9 +226,9 @@ def decode_batch_on_device(
     done_node, done_loss = [], []
     known = BeamBounds(device)
     grandchildren = trie.open_grandchildren()
-    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
+    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache, shared_prompts=True)
     for depth in range(trie.max_length):
-        normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)
+        normaliser = log_normaliser(logits)
         done_node.append(trie.step(state, torch.full_like(state, eos)))
         done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
         bound = known.bound(depth)  # beams per query this step keeps, at most
@@ -250,7 +251,7 @@ def decode_batch_on_device(
         if depth + 1 == trie.max_length or known.all_finished():
             break
         rows = extend_rows(rows, parent, token, copy_cache=False)
-        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache, shared_prompts=True)
         if known.all_finished():
             break
     query = torch.cat(

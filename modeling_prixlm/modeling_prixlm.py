@@ -25,6 +25,7 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
 
+from .beam_cache import BeamCache
 from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
@@ -101,7 +102,7 @@ class PrixLMModel(PrixLMPreTrainedModel):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        cache: Cache | None = None,
+        cache: Cache | BeamCache | None = None,
         use_cache: bool | None = None,
         object_attention: str | None = None,
         position_ids: torch.LongTensor | None = None,
@@ -115,6 +116,8 @@ class PrixLMModel(PrixLMPreTrainedModel):
             attention_mask: `(batch, past + query)`; 1 for tokens, 0 for padding (left or right).
                 Defaults to `input_ids != pad_token_id` (plus the cached positions).
             cache: a `Cache` of earlier positions; `use_cache` creates one when none is given.
+                A `BeamCache` (rows continuing shared prompts, one new token each) masks and
+                attends itself (decoders).
             object_attention: overrides `config.object_attention` for this call (e.g.
                 `"bidirectional"` to embed an entity name, which has no `[O]`).
             position_ids: `(batch, query)` XLM-R positions; default: from `attention_mask`.
@@ -155,7 +158,11 @@ class PrixLMModel(PrixLMPreTrainedModel):
             position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
             # positions are at most pad + the mask's width: no device read to check them
             bound = self.config.pad_token_id + attention_mask.shape[1]
-        if fact_ids is not None:
+        if isinstance(cache, BeamCache):  # one new token per row; the cache masks
+            if query_length != 1 or fact_ids is not None:
+                raise ValueError("a BeamCache continues its rows one token at a time")
+            mask = None
+        elif fact_ids is not None:
             if past_length:
                 raise ValueError("fact_ids (packed rows) cannot continue a KV cache")
             mask = build_packed_attention_mask(
@@ -243,7 +250,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        cache: Cache | None = None,
+        cache: Cache | BeamCache | None = None,
         use_cache: bool | None = None,
         labels: torch.LongTensor | None = None,
         object_logits_only: bool = False,
@@ -251,6 +258,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         num_items_in_batch: int | torch.Tensor | None = None,
         label_positions: torch.LongTensor | None = None,
         label_targets: torch.LongTensor | None = None,
+        padded_logits: bool = False,
         **kwargs,
     ) -> CausalLMOutputWithCrossAttentions:
         """Next-token logits and, with `labels`, the loss over the object tokens and `[EOS]`.
@@ -270,6 +278,9 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 `last_hidden_state.reshape(-1, hidden)[label_positions]` against
                 `label_targets` (-100: padding of `n` to a multiple of 64). No boolean
                 indexing, so no host sync and no data-dependent shape (`torch.compile`).
+            padded_logits: without `labels`, logits over the vocabulary rounded up to 64
+                columns, -inf on the extra ones (`PrixLMLMHead.decoding_logits`: a faster
+                projection on GPUs, the same log-softmax): for decoders.
             Other keyword arguments go to `PrixLMModel.forward` (`position_ids`,
             `fact_ids` for packed rows, `check_inputs`).
         Returns:
@@ -305,7 +316,8 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 )
             logits = logits[..., : self.config.vocab_size]
         else:
-            logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
+            kept = hidden[:, -logits_to_keep:] if logits_to_keep else hidden
+            logits = self.lm_head.decoding_logits(kept) if padded_logits else self.lm_head(kept)
         return CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )

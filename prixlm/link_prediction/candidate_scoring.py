@@ -102,7 +102,7 @@ def score_prompts(
             batch = prompts[start : start + batch_size]
             prompt_rows = DecodingRows(*left_pad(batch, pad_token_id, device), None)
             prompt_logits, prompt_rows = run_rows(
-                model, prompt_rows, fresh=True, use_cache=use_cache
+                model, prompt_rows, fresh=True, use_cache=use_cache, shared_prompts=True
             )
             losses = [
                 _score_chunk(model, plan, prompt_rows, prompt_logits, use_cache) for plan in plans
@@ -251,7 +251,7 @@ def _score_chunk(
             level.inner_tokens.repeat(num_queries),
             copy_cache=True,  # never reorder `prompt_rows`' cache: every chunk starts from it
         )
-        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache, shared_prompts=True)
     return loss[:, plan.leaf_columns]
 
 

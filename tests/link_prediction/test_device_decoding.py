@@ -1,8 +1,8 @@
 """The device-resident loop of Algorithm 1 (`decode_batch_on_device`) against the host loop.
 
 On the CPU the device-resident loop must give exactly the host loop's ranking (same entities
-in the same order, same losses), also with ties everywhere and with children taken in
-chunks. Where CUDA exists, a test counts the host synchronisations of a decoding: they
+in the same order, losses equal to float32 rounding: its attention over shared prompts is
+computed apart), also with ties everywhere and with children taken in chunks. Where CUDA exists, a test counts the host synchronisations of a decoding: they
 must not grow with the number of steps (run it on a GPU with
 `python -m pytest -q tests/link_prediction/test_device_decoding.py -k sync`).
 """
@@ -32,7 +32,9 @@ def setup(tiny_prixlm):
     return model, tokenizer, labels, EntityTrie.from_labels(tokenizer, labels)
 
 
-def assert_identical(host, device, exact_losses: bool = True):
+def assert_identical(host, device, exact_losses: bool = False):
+    """Same entities in the same order; losses equal to float32 rounding (the device loop
+    attends through `BeamCache`, the host loop through the fused kernel), or exactly."""
     assert len(host) == len(device)
     for expected, result in zip(host, device, strict=True):
         assert result.entities == expected.entities
@@ -93,7 +95,11 @@ def test_ties_everywhere_are_broken_as_on_the_host(setup):
         flat.lm_head.decoder.bias.zero_()
     host = predict_objects(flat, tokenizer, QUERIES, trie, 5, device_resident=False)
     assert len(set(host[0].losses)) < len(host[0].losses), "no ties: the test is void"
-    assert_identical(host, predict_objects(flat, tokenizer, QUERIES, trie, 5, device_resident=True))
+    assert_identical(
+        host,
+        predict_objects(flat, tokenizer, QUERIES, trie, 5, device_resident=True),
+        exact_losses=True,
+    )
 
 
 def test_a_bidirectional_model_without_cache(setup, tiny_tokenizer):
