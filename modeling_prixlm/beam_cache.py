@@ -13,7 +13,7 @@ prompt `r // (rows // queries)`), what `decode_batch_on_device` and the scorer f
 
 Numerics: the attention is computed in float32 without TF32 (the prompt's products in
 float64, the object's as float32 products and sums), as close to the fused kernel as its
-rounding; no dropout (inference only).
+rounding, whatever the model's dtype; no dropout (inference only).
 
 Hub custom code: imports only torch and transformers.
 """
@@ -40,11 +40,13 @@ class BeamCache:
         prefix_keys: list[torch.Tensor],
         prefix_values: list[torch.Tensor],
         prefix_padding: torch.Tensor,
+        dtype: torch.dtype,
         object_keys: list[torch.Tensor] | None = None,
         object_values: list[torch.Tensor] | None = None,
     ) -> None:
         self.prefix_keys, self.prefix_values = prefix_keys, prefix_values
         self.prefix_padding = prefix_padding
+        self.dtype = dtype  # of the model's keys and values
         self.object_keys, self.object_values = object_keys, object_values
         self.written = len(prefix_keys)  # layers that wrote the last slot
 
@@ -52,9 +54,9 @@ class BeamCache:
     def from_prompt(cls, cache: Any, attention_mask: torch.Tensor) -> BeamCache:
         """The cache of a prompt forward (`DynamicCache`, one row per query) and its 2D
         mask `(queries, prompt)`."""
-        pairs = [(key.double(), value.double()) for key, value, *_ in cache]
-        keys, values = (list(part) for part in zip(*pairs, strict=True))
-        return cls(keys, values, attention_mask == 0)
+        pairs = [(key, value) for key, value, *_ in cache]
+        keys, values = ([x.double() for x in part] for part in zip(*pairs, strict=True))
+        return cls(keys, values, attention_mask == 0, pairs[0][0].dtype)
 
     @property
     def num_queries(self) -> int:
@@ -88,14 +90,14 @@ class BeamCache:
                     parents.numel(),
                     heads,
                     head_dim,
-                    dtype=torch.float32 if old is None else old[layer].dtype,
+                    dtype=self.dtype,
                     device=parents.device,
                 )
                 if length:
                     torch.index_select(old[layer][:length], 1, parents, out=buffer[:length])
                 new.append(buffer)
         selected = BeamCache(
-            self.prefix_keys, self.prefix_values, self.prefix_padding, keys, values
+            self.prefix_keys, self.prefix_values, self.prefix_padding, self.dtype, keys, values
         )
         selected.written = 0
         return selected
@@ -116,11 +118,13 @@ class BeamCache:
         per_query = rows // self.num_queries
         prompt = self.prefix_keys[layer].shape[2]
         scale = head_dim**-0.5
-        q = query[:, :, 0]  # (rows, heads, head_dim)
+        q = query[:, :, 0].float()  # (rows, heads, head_dim)
         grouped = q.double().view(self.num_queries, per_query, heads, head_dim).transpose(1, 2)
         prefix_scores = (grouped @ self.prefix_keys[layer].transpose(-1, -2)).float() * scale
         prefix_scores = prefix_scores.masked_fill(self.prefix_padding[:, None, None, :], -torch.inf)
-        object_scores = (keys * q[None]).sum(-1).permute(1, 2, 0) * scale  # (rows, heads, T)
+        object_scores = (keys.float() * q[None]).sum(-1).permute(
+            1, 2, 0
+        ) * scale  # (rows, heads, T)
         scores = torch.cat(
             [prefix_scores.transpose(1, 2).reshape(rows, heads, prompt), object_scores], -1
         )
@@ -128,8 +132,8 @@ class BeamCache:
         prefix_probs = probs[..., :prompt].reshape(self.num_queries, per_query, heads, prompt)
         prefix_out = prefix_probs.transpose(1, 2).double() @ self.prefix_values[layer]
         prefix_out = prefix_out.transpose(1, 2).reshape(rows, heads, head_dim).float()
-        object_out = (probs[..., prompt:].permute(2, 0, 1)[..., None] * values).sum(0)
-        return (prefix_out + object_out)[:, :, None]
+        object_out = (probs[..., prompt:].permute(2, 0, 1)[..., None] * values.float()).sum(0)
+        return (prefix_out + object_out)[:, :, None].to(query.dtype)
 
 
 __all__ = ["BeamCache"]
