@@ -55,7 +55,10 @@ class BeamCache:
         """The cache of a prompt forward (`DynamicCache`, one row per query) and its 2D
         mask `(queries, prompt)`."""
         pairs = [(key, value) for key, value, *_ in cache]
-        keys, values = ([x.double() for x in part] for part in zip(*pairs, strict=True))
+        keys, values = (
+            [x.to(torch.float64, memory_format=torch.contiguous_format) for x in part]
+            for part in zip(*pairs, strict=True)
+        )
         return cls(keys, values, attention_mask == 0, pairs[0][0].dtype)
 
     @property

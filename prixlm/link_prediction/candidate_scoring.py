@@ -10,7 +10,8 @@ candidates is encoded once per query, with a KV cache that follows the prefixes.
 The walk of each chunk of candidates (which rows feed which trie nodes, level by level)
 depends on the trie only: it is planned once, moved to the model's device once, and replayed
 for every batch of queries with device tensor operations alone (the losses stay on the
-device; one copy to the host per batch of queries).
+device; one copy to the host per batch of queries). The rows of a level are query-major, the
+same number per query: each prompt is cached once (`BeamCache`), not once per row.
 """
 
 from __future__ import annotations
