@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import modeling_prixlm.decoding_steps as decoding_steps
 from modeling_prixlm.beam_cache import BeamCache
 from modeling_prixlm.configuration_prixlm import PrixLMConfig
 from modeling_prixlm.decoding_steps import (
@@ -23,6 +24,8 @@ from modeling_prixlm.decoding_steps import (
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 
 PAD, OBJECT = 1, 5
+#: On a GPU the same checks run there too (the compiled normaliser, the padded head's kernels).
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
 def tiny_model(vocab: int = 301, multiple: int = 1, mode: str = "prefix_bidirectional"):
@@ -51,20 +54,21 @@ def full_logits(model, sequences: list[list[int]]) -> torch.Tensor:
     """Next-token logits after each sequence, one cache-free forward each."""
     out = []
     for ids in sequences:
-        x = torch.tensor([ids])
+        x = torch.tensor([ids], device=model.device)
         out.append(
             model(input_ids=x, attention_mask=torch.ones_like(x), use_cache=False).logits[0, -1]
         )
     return torch.stack(out)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", ["prefix_bidirectional", "causal"])
-def test_rows_through_a_beam_cache_get_the_full_forward_logits(mode):
-    model = tiny_model(mode=mode)
+def test_rows_through_a_beam_cache_get_the_full_forward_logits(mode, device):
+    model = tiny_model(mode=mode).to(device)
     prompts = [[0, 3, 17, 2, 2, 4, 9, 2, 2, OBJECT], [0, 3, 40, 41, 42, 2, 2, 4, 9, 2, 2, OBJECT]]
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        rows = DecodingRows(*left_pad(prompts, PAD, torch.device("cpu")), None)
+        rows = DecodingRows(*left_pad(prompts, PAD, torch.device(device)), None)
         logits, rows = run_rows(model, rows, fresh=True, use_cache=True, shared_prompts=True)
         assert isinstance(rows.cache, BeamCache)
         sequences = [list(p) for p in prompts]
@@ -87,7 +91,8 @@ def test_rows_through_a_beam_cache_get_the_full_forward_logits(mode):
             ]
             logits, rows = run_rows(model, rows, fresh=False, use_cache=True, shared_prompts=True)
             per_query = new_per_query
-            expected = full_logits(model, sequences)
+            expected = full_logits(model, sequences)[:, :301]  # on a GPU logits are padded
+            logits = logits[:, :301]
             assert torch.allclose(logits, expected, atol=1e-5), (logits - expected).abs().max()
             assert rows.cache.get_seq_length() == rows.attention_mask.shape[1]
 
@@ -127,8 +132,16 @@ def test_padded_logits_have_the_real_vocabulary_log_softmax(multiple):
     assert not torch.allclose(again, plain)
 
 
-def test_one_pass_logsumexp_equals_torch_logsumexp():
-    logits = torch.randn(7, 1000) * 30
-    logits[:, 990:] = float("-inf")
-    assert torch.allclose(_logsumexp(logits), torch.logsumexp(logits, -1, keepdim=True))
-    assert torch.equal(log_normaliser(logits), torch.logsumexp(logits, -1, keepdim=True))
+@pytest.mark.parametrize("device", DEVICES)
+def test_one_pass_logsumexp_equals_torch_logsumexp(device):
+    expected = None
+    for rows in (7, 9, 300):  # shapes change: compiled once for any number of rows
+        logits = torch.randn(rows, 1000, device=device) * 30
+        logits[:, 990:] = float("-inf")
+        expected = torch.logsumexp(logits, -1, keepdim=True)
+        assert torch.allclose(_logsumexp(logits), expected)
+        assert torch.allclose(log_normaliser(logits), expected, rtol=1e-6, atol=1e-5)
+    if device == "cpu":
+        assert torch.equal(log_normaliser(logits), expected)
+    else:  # compiled, not fallen back to torch.logsumexp
+        assert decoding_steps._compiled_logsumexp not in (None, False)
