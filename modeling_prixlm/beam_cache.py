@@ -31,8 +31,9 @@ class BeamCache:
     Args:
         prefix_keys, prefix_values: per layer `(queries, heads, prompt, head_dim)` float64.
         prefix_padding: `(queries, prompt)` bool, True at (left) padding.
+        dtype: the model's (the object part is kept in it).
         object_keys, object_values: per layer `(slots, rows, heads, head_dim)`, time-major;
-            slot `slots - 1` is written by the next forward when `pending`.
+            after `select` the last slot is pending: the next forward writes it.
     """
 
     def __init__(
@@ -125,9 +126,8 @@ class BeamCache:
         grouped = q.double().view(self.num_queries, per_query, heads, head_dim).transpose(1, 2)
         prefix_scores = (grouped @ self.prefix_keys[layer].transpose(-1, -2)).float() * scale
         prefix_scores = prefix_scores.masked_fill(self.prefix_padding[:, None, None, :], -torch.inf)
-        object_scores = (keys.float() * q[None]).sum(-1).permute(
-            1, 2, 0
-        ) * scale  # (rows, heads, T)
+        object_scores = (keys.float() * q[None]).sum(-1).permute(1, 2, 0)  # (rows, heads, T)
+        object_scores = object_scores * scale
         scores = torch.cat(
             [prefix_scores.transpose(1, 2).reshape(rows, heads, prompt), object_scores], -1
         )
