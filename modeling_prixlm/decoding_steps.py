@@ -167,9 +167,7 @@ def run_rows(
     Prix-LM returns logits over its vocabulary padded to 64 columns (-inf there: the same
     log-softmax, a faster projection; `PrixLMLMHead.decoding_logits`).
     """
-    extra = {}
-    if shared_prompts and model_device(model).type != "cpu" and _pads_logits(model):
-        extra["padded_logits"] = True
+    extra = {"padded_logits": True} if shared_prompts and _pads_logits(model) else {}
     if use_cache:
         new_ids = rows.input_ids if fresh else rows.input_ids[:, -1:]
         out = model(
@@ -195,7 +193,9 @@ def run_rows(
 
 
 def _pads_logits(model: Any) -> bool:
-    return hasattr(getattr(model, "lm_head", None), "decoding_logits")
+    """A Prix-LM off the CPU (there the padded projection pays; on the CPU it would not)."""
+    head = getattr(model, "lm_head", None)
+    return hasattr(head, "decoding_logits") and model_device(model).type != "cpu"
 
 
 def extend_rows(

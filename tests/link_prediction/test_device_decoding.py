@@ -86,6 +86,25 @@ def test_rows_shrink_to_the_bound_with_the_same_ranking(setup, monkeypatch):
     assert max(rows) == len(QUERIES) * 50 and rows[-1] < len(QUERIES) * 50, rows
 
 
+def test_padded_logits_give_the_same_ranking(setup, monkeypatch):
+    """The LM head over the vocabulary padded to 64 columns (what a GPU runs), on the CPU."""
+    model, tokenizer, _, trie = setup
+    host = predict_objects(model, tokenizer, QUERIES, trie, 8, device_resident=False)
+    calls = []
+    decoding_logits = type(model.lm_head).decoding_logits
+
+    def counted(self, hidden):
+        calls.append(hidden.shape[0])
+        return decoding_logits(self, hidden)
+
+    monkeypatch.setattr(decoding_steps, "_pads_logits", lambda model: True)
+    monkeypatch.setattr(type(model.lm_head), "decoding_logits", counted)
+    assert_identical(
+        host, predict_objects(model, tokenizer, QUERIES, trie, 8, device_resident=True)
+    )
+    assert calls, "the padded head was not used"
+
+
 def test_ties_everywhere_are_broken_as_on_the_host(setup):
     """A model whose logits are all equal: every extension of a depth ties."""
     model, tokenizer, _, trie = setup
