@@ -28,6 +28,9 @@ import torch
 class BeamCache:
     """Keys and values of shared prompts (per query) and of object tokens (per row).
 
+    The model recognises it by `is_beam_cache`, not by its class: a model loaded from a
+    release folder runs its own copy of this module, the decoders the package's.
+
     Args:
         prefix_keys, prefix_values: per layer `(queries, heads, prompt, head_dim)` float64.
         prefix_padding: `(queries, prompt)` bool, True at (left) padding.
@@ -35,6 +38,8 @@ class BeamCache:
         object_keys, object_values: per layer `(slots, rows, heads, head_dim)`, time-major;
             after `select` the last slot is pending: the next forward writes it.
     """
+
+    is_beam_cache = True
 
     def __init__(
         self,

@@ -179,7 +179,7 @@ def run_rows(
             **extra,
         )
         cache = output_cache(out)
-        if fresh and shared_prompts:
+        if fresh and shared_prompts and getattr(model, "supports_beam_cache", False):
             cache = BeamCache.from_prompt(cache, rows.attention_mask)
         return out.logits[:, -1].float(), DecodingRows(rows.input_ids, rows.attention_mask, cache)
     out = model(

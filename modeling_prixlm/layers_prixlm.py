@@ -89,7 +89,7 @@ class PrixLMSelfAttention(nn.Module):
             self._heads(self.key(hidden)),
             self._heads(self.value(hidden)),
         )
-        if isinstance(cache, BeamCache):
+        if getattr(cache, "is_beam_cache", False):  # the class may be another copy's
             out = cache.attend(self.layer_idx, query, key, value)
             return out.transpose(1, 2).reshape(hidden.shape)
         if cache is not None:

@@ -73,6 +73,8 @@ class PrixLMPreTrainedModel(PreTrainedModel):
     config: PrixLMConfig
     base_model_prefix = "roberta"
     _supports_sdpa = True
+    #: decoders may pass a `BeamCache` (a model saved before it existed has no such flag)
+    supports_beam_cache = True
     _no_split_modules = ["PrixLMEmbeddings", "PrixLMLayer"]
     _keys_to_ignore_on_load_unexpected = [r"position_ids", r"pooler\.", r"token_type_ids"]
 
@@ -158,7 +160,7 @@ class PrixLMModel(PrixLMPreTrainedModel):
             position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
             # positions are at most pad + the mask's width: no device read to check them
             bound = self.config.pad_token_id + attention_mask.shape[1]
-        if isinstance(cache, BeamCache):  # one new token per row; the cache masks
+        if getattr(cache, "is_beam_cache", False):  # one new token per row; the cache masks
             if query_length != 1 or fact_ids is not None:
                 raise ValueError("a BeamCache continues its rows one token at a time")
             mask = None

@@ -16,6 +16,7 @@ import pytest
 import torch
 from test_link_prediction import QUERIES, tiny_entities
 
+import modeling_prixlm.beam_search as beam_search
 import modeling_prixlm.decoding_steps as decoding_steps
 from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
@@ -70,8 +71,6 @@ def test_children_in_chunks_give_the_same_ranking(setup, monkeypatch):
 
 def test_rows_shrink_to_the_bound_with_the_same_ranking(setup, monkeypatch):
     """Beams per query shrink to the open grandchildren two steps ahead: fewer dead rows."""
-    import modeling_prixlm.beam_search as beam_search
-
     model, tokenizer, _, trie = setup
     rows, best_children = [], beam_search.best_children
 
@@ -103,6 +102,26 @@ def test_padded_logits_give_the_same_ranking(setup, monkeypatch):
         host, predict_objects(model, tokenizer, QUERIES, trie, 8, device_resident=True)
     )
     assert calls, "the padded head was not used"
+
+
+def test_a_model_without_beam_cache_support_decodes_with_its_own_cache(setup, monkeypatch):
+    """A model saved before `BeamCache` (no `supports_beam_cache`): the rows keep the
+    model's own cache, same ranking."""
+    model, tokenizer, _, trie = setup
+    host = predict_objects(model, tokenizer, QUERIES, trie, 6, device_resident=False)
+    monkeypatch.setattr(type(model), "supports_beam_cache", False)
+    caches = []
+    run_rows = decoding_steps.run_rows
+
+    def recording(*args, **kwargs):
+        logits, rows = run_rows(*args, **kwargs)
+        caches.append(type(rows.cache).__name__)
+        return logits, rows
+
+    monkeypatch.setattr(beam_search, "run_rows", recording)
+    device = predict_objects(model, tokenizer, QUERIES, trie, 6, device_resident=True)
+    assert_identical(host, device, exact_losses=True)  # the same forward as the host loop
+    assert set(caches) == {"DynamicCache"}
 
 
 def test_ties_everywhere_are_broken_as_on_the_host(setup):
