@@ -22,12 +22,16 @@ Fast path: many queries x beams per forward, left-padded prompts, a KV cache tha
 the beams (`Cache.reorder_cache`), the trie as flat tensors. Models run with
 `object_attention="bidirectional"` (no cache) are re-encoded in full at every step.
 
-Two loops compute the same ranking. On the CPU (`decode_batch`), the bookkeeping keeps only
+Two loops compute the same ranking (losses equal to float32 rounding, so candidates whose
+losses tie to within it may swap, as they may between two row budgets). On the CPU (`decode_batch`), the bookkeeping keeps only
 the open beams (ragged tensors: what a CPU does fastest). On an accelerator
 (`decode_batch_on_device`), everything stays on the model's device in fixed shapes: the trie
 is moved there once, each beam's children are a padded rectangle of its trie range, the K
 best open extensions come from a per-beam then a per-query top-k (ties broken as on the
-CPU), finished beams are kept as `-1` states, and whether any beam is still open, and a
+CPU), finished beams are kept as `-1` states, the prompts are cached once per query and
+only the beams' object tokens per row (`BeamCache`, with its single-token attention), the
+LM head runs over the vocabulary padded to 64 columns and the log-softmax normaliser is
+one compiled pass over the logits, and whether any beam is still open, and a
 bound on the beams per query two steps on (the rows shrink to it), are read from pinned
 copies two steps late (`BeamBounds`: CUDA events), so the device always has work queued
 and nothing is read back synchronously inside the step loop; the completions are copied to
@@ -58,6 +62,7 @@ from .decoding_steps import (
     eval_mode,
     extend_rows,
     left_pad,
+    log_normaliser,
     log_probs_at,
     model_device,
     prepare_inputs,
@@ -225,9 +230,9 @@ def decode_batch_on_device(
     done_node, done_loss = [], []
     known = BeamBounds(device)
     grandchildren = trie.open_grandchildren()
-    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
+    logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache, shared_prompts=True)
     for depth in range(trie.max_length):
-        normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)
+        normaliser = log_normaliser(logits)
         done_node.append(trie.step(state, torch.full_like(state, eos)))
         done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
         bound = known.bound(depth)  # beams per query this step keeps, at most
@@ -250,7 +255,7 @@ def decode_batch_on_device(
         if depth + 1 == trie.max_length or known.all_finished():
             break
         rows = extend_rows(rows, parent, token, copy_cache=False)
-        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache, shared_prompts=True)
         if known.all_finished():
             break
     query = torch.cat(

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from transformers.cache_utils import DynamicCache
 
+from .beam_cache import BeamCache
 from .constrained_decoding import EntityTrie
 from .formatting import (
     encode_link_prompt,
@@ -156,9 +157,17 @@ class DecodingRows:
 
 
 def run_rows(
-    model: Any, rows: DecodingRows, fresh: bool, use_cache: bool
+    model: Any, rows: DecodingRows, fresh: bool, use_cache: bool, shared_prompts: bool = False
 ) -> tuple[torch.Tensor, DecodingRows]:
-    """Next-token logits `(rows, vocab)` (float32) after each row, and the rows with their cache."""
+    """Next-token logits `(rows, vocab)` (float32) after each row, and the rows with their cache.
+
+    `shared_prompts`: the rows that will continue these are query-major, the same number
+    per prompt (`decode_batch_on_device`, the full-ranking scorer): the prompts' cache
+    becomes a `BeamCache` (each prompt cached once, not once per row), and off the CPU a
+    Prix-LM returns logits over its vocabulary padded to 64 columns (-inf there: the same
+    log-softmax, a faster projection; `PrixLMLMHead.decoding_logits`).
+    """
+    extra = {"padded_logits": True} if shared_prompts and _pads_logits(model) else {}
     if use_cache:
         new_ids = rows.input_ids if fresh else rows.input_ids[:, -1:]
         out = model(
@@ -167,17 +176,26 @@ def run_rows(
             cache=None if fresh else rows.cache,
             use_cache=True,
             logits_to_keep=1,
+            **extra,
         )
-        return out.logits[:, -1].float(), DecodingRows(
-            rows.input_ids, rows.attention_mask, output_cache(out)
-        )
+        cache = output_cache(out)
+        if fresh and shared_prompts and getattr(model, "supports_beam_cache", False):
+            cache = BeamCache.from_prompt(cache, rows.attention_mask)
+        return out.logits[:, -1].float(), DecodingRows(rows.input_ids, rows.attention_mask, cache)
     out = model(
         input_ids=rows.input_ids,
         attention_mask=rows.attention_mask,
         use_cache=False,
         logits_to_keep=1,
+        **extra,
     )
     return out.logits[:, -1].float(), rows
+
+
+def _pads_logits(model: Any) -> bool:
+    """A Prix-LM off the CPU (there the padded projection pays; on the CPU it would not)."""
+    head = getattr(model, "lm_head", None)
+    return hasattr(head, "decoding_logits") and model_device(model).type != "cpu"
 
 
 def extend_rows(
@@ -185,7 +203,9 @@ def extend_rows(
 ) -> DecodingRows:
     """Rows `parents` of `rows`, each followed by its token of `tokens` `(n,)`."""
     cache = rows.cache
-    if cache is not None:
+    if isinstance(cache, BeamCache):  # a new cache: `rows.cache` stays usable
+        cache = cache.select(parents)
+    elif cache is not None:
         if copy_cache:  # keep `rows.cache` usable
             cache = DynamicCache(
                 [(k.index_select(0, parents), v.index_select(0, parents)) for k, v, *_ in cache]
@@ -202,8 +222,42 @@ def extend_rows(
 
 def log_probs_at(logits: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """`log_softmax(logits, -1)[rows, tokens]` `(n,)` float64, without the full softmax."""
-    normaliser = torch.logsumexp(logits, dim=-1)
+    normaliser = log_normaliser(logits)[:, 0]
     return (logits[rows, tokens] - normaliser[rows]).double()
+
+
+def _logsumexp(logits: torch.Tensor) -> torch.Tensor:
+    # written as softmax's first half, which the compiler turns into one pass (online softmax)
+    largest = logits.amax(dim=-1, keepdim=True)
+    return (logits - largest).exp().sum(dim=-1, keepdim=True).log() + largest
+
+
+_compiled_logsumexp: Any = None  # False once compiling failed
+
+
+def log_normaliser(logits: torch.Tensor) -> torch.Tensor:
+    """`logsumexp(logits, -1)` `(rows, 1)` of `(rows, vocab)` float32 logits.
+
+    On CUDA a compiled reduction reads the logits once (`torch.logsumexp` takes five passes
+    over them: 8 GB each for 8,192 rows of a 250k vocabulary); elsewhere, or if compiling
+    fails (a warning, then `torch.logsumexp`), `torch.logsumexp`. The two agree to float32
+    rounding.
+    """
+    global _compiled_logsumexp
+    if logits.device.type == "cuda" and _compiled_logsumexp is not False:
+        try:
+            if _compiled_logsumexp is None:
+                _compiled_logsumexp = torch.compile(_logsumexp)
+            return _compiled_logsumexp(logits)
+        except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
+            import warnings
+
+            warnings.warn(
+                f"log_normaliser: compiling failed ({error!r}); using torch.logsumexp",
+                stacklevel=2,
+            )
+            _compiled_logsumexp = False
+    return torch.logsumexp(logits, dim=-1, keepdim=True)
 
 
 #: Elements of one `(beams, children)` rectangle in `decode_batch_on_device` (wider nodes
@@ -321,4 +375,11 @@ class BeamBounds:
         return self.bounds.get(depth)
 
 
-__all__ = ["Query", "encode_query", "eval_mode", "prepare_inputs", "smallest_k"]
+__all__ = [
+    "Query",
+    "encode_query",
+    "eval_mode",
+    "log_normaliser",
+    "prepare_inputs",
+    "smallest_k",
+]

@@ -11,6 +11,7 @@ from torch import nn
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
 
+from .beam_cache import BeamCache
 from .configuration_prixlm import PrixLMConfig
 from .linear_cross_entropy import DEFAULT_CHUNK_ROWS, linear_cross_entropy, masked_bias
 
@@ -106,14 +107,20 @@ class PrixLMSelfAttention(nn.Module):
         return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
 
     def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+        self, hidden: torch.Tensor, mask: torch.Tensor | None, cache: Cache | BeamCache | None
     ) -> torch.Tensor:
-        """`(batch, query, hidden)` with mask `(batch, 1, query, keys)` -> `(batch, query, hidden)`."""
+        """`(batch, query, hidden)` with mask `(batch, 1, query, keys)` -> `(batch, query, hidden)`.
+
+        With a `BeamCache` (one new token per row) the cache masks and attends, `mask` is None.
+        """
         query, key, value = (
             self._heads(self.query(hidden)),
             self._heads(self.key(hidden)),
             self._heads(self.value(hidden)),
         )
+        if getattr(cache, "is_beam_cache", False):  # the class may be another copy's
+            out = cache.attend(self.layer_idx, query, key, value)
+            return out.transpose(1, 2).reshape(hidden.shape)
         if cache is not None:
             key, value = cache.update(key, value, self.layer_idx)
         out = F.scaled_dot_product_attention(
@@ -140,7 +147,7 @@ class PrixLMAttention(nn.Module):
         self.output = PrixLMSelfOutput(config)
 
     def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+        self, hidden: torch.Tensor, mask: torch.Tensor | None, cache: Cache | BeamCache | None
     ) -> torch.Tensor:
         return self.output(self.self(hidden, mask, cache), hidden)
 
@@ -169,7 +176,7 @@ class PrixLMLayer(nn.Module):
         self.output = PrixLMOutput(config)
 
     def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, cache: Cache | None
+        self, hidden: torch.Tensor, mask: torch.Tensor | None, cache: Cache | BeamCache | None
     ) -> torch.Tensor:
         attended = self.attention(hidden, mask, cache)
         return self.output(self.intermediate(attended), attended)
@@ -224,6 +231,38 @@ class PrixLMLMHead(nn.Module):
             self.vocab_size,
             self.loss_chunk_rows,
         )
+
+    def decoding_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """`(..., hidden)` -> `(..., vocab rounded up to 64)` logits, -inf on the padding
+        columns, for decoding (`logsumexp` over them is the real vocabulary's).
+
+        The projection runs on rows padded to a multiple of 64 (GPU matrix-product kernels
+        want aligned widths: XLM-R's 250,015 rows get an older, slower kernel): the
+        decoder's own rows when `padded_vocab_size` is such a multiple, else a copy with
+        zero rows added, made once and kept (remade if the weights change; about 770 MB for
+        XLM-R base in float32). The -inf comes from a bias copy: no extra pass over the
+        logits.
+        """
+        weight, bias = self._padded_projection()
+        return F.linear(self.layer_norm(F.gelu(self.dense(hidden))), weight, bias)
+
+    def _padded_projection(self) -> tuple[torch.Tensor, torch.Tensor]:
+        weight, bias = self.decoder.weight, self.decoder.bias
+        rows = -(-weight.shape[0] // 64) * 64
+        if rows == weight.shape[0] and weight.shape[0] == self.vocab_size:
+            return weight, bias
+        key = (weight.data_ptr(), weight._version, bias.data_ptr(), bias._version, rows)
+        cached = getattr(self, "_padded", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                padded_weight = weight.detach()
+                if rows != weight.shape[0]:
+                    padded_weight = weight.new_zeros(rows, weight.shape[1])
+                    padded_weight[: weight.shape[0]] = weight
+                padded_bias = bias.new_full((rows,), float("-inf"))
+                padded_bias[: self.vocab_size] = bias[: self.vocab_size]
+            self._padded = cached = (key, padded_weight, padded_bias)
+        return cached[1], cached[2]
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """`(..., hidden)` -> `(..., vocab)` logits (the real vocabulary's columns)."""

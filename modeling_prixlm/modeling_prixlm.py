@@ -25,6 +25,7 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions, ModelOutput
 
+from .beam_cache import BeamCache
 from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .formatting import IGNORE_INDEX
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLayerNorm, PrixLMLMHead
@@ -73,6 +74,8 @@ class PrixLMPreTrainedModel(PreTrainedModel):
     config: PrixLMConfig
     base_model_prefix = "roberta"
     _supports_sdpa = True
+    #: decoders may pass a `BeamCache` (a model saved before it existed has no such flag)
+    supports_beam_cache = True
     _no_split_modules = ["PrixLMEmbeddings", "PrixLMLayer"]
     _keys_to_ignore_on_load_unexpected = [r"position_ids", r"pooler\.", r"token_type_ids"]
 
@@ -102,7 +105,7 @@ class PrixLMModel(PrixLMPreTrainedModel):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        cache: Cache | None = None,
+        cache: Cache | BeamCache | None = None,
         use_cache: bool | None = None,
         object_attention: str | None = None,
         position_ids: torch.LongTensor | None = None,
@@ -116,6 +119,8 @@ class PrixLMModel(PrixLMPreTrainedModel):
             attention_mask: `(batch, past + query)`; 1 for tokens, 0 for padding (left or right).
                 Defaults to `input_ids != pad_token_id` (plus the cached positions).
             cache: a `Cache` of earlier positions; `use_cache` creates one when none is given.
+                A `BeamCache` (rows continuing shared prompts, one new token each) masks and
+                attends itself (decoders).
             object_attention: overrides `config.object_attention` for this call (e.g.
                 `"bidirectional"` to embed an entity name, which has no `[O]`).
             position_ids: `(batch, query)` XLM-R positions; default: from `attention_mask`.
@@ -156,7 +161,11 @@ class PrixLMModel(PrixLMPreTrainedModel):
             position_ids = xlmr_position_ids(attention_mask, query_length, self.config.pad_token_id)
             # positions are at most pad + the mask's width: no device read to check them
             bound = self.config.pad_token_id + attention_mask.shape[1]
-        if fact_ids is not None:
+        if getattr(cache, "is_beam_cache", False):  # one new token per row; the cache masks
+            if query_length != 1 or fact_ids is not None:
+                raise ValueError("a BeamCache continues its rows one token at a time")
+            mask = None
+        elif fact_ids is not None:
             if past_length:
                 raise ValueError("fact_ids (packed rows) cannot continue a KV cache")
             mask = build_packed_attention_mask(
@@ -252,7 +261,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        cache: Cache | None = None,
+        cache: Cache | BeamCache | None = None,
         use_cache: bool | None = None,
         labels: torch.LongTensor | None = None,
         object_logits_only: bool = False,
@@ -261,6 +270,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         label_positions: torch.LongTensor | None = None,
         label_targets: torch.LongTensor | None = None,
         fused_cross_entropy: bool = True,
+        padded_logits: bool = False,
         **kwargs,
     ) -> CausalLMOutputWithCrossAttentions:
         """Next-token logits and, with `labels`, the loss over the object tokens and `[EOS]`.
@@ -284,6 +294,9 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 the `(n, vocab)` logits (`linear_cross_entropy`: the same loss and gradients,
                 fewer passes over the 250k-wide logits); `logits` is then None. False: the
                 logits are made, returned, and the loss taken from them.
+            padded_logits: without `labels`, logits over the vocabulary rounded up to 64
+                columns, -inf on the extra ones (`PrixLMLMHead.decoding_logits`: a faster
+                projection on GPUs, the same log-softmax): for decoders.
             Other keyword arguments go to `PrixLMModel.forward` (`position_ids`,
             `fact_ids` for packed rows, `check_inputs`).
         Returns:
@@ -325,7 +338,8 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             if logits is not None:
                 logits = logits[..., : self.config.vocab_size]
         else:
-            logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
+            kept = hidden[:, -logits_to_keep:] if logits_to_keep else hidden
+            logits = self.lm_head.decoding_logits(kept) if padded_logits else self.lm_head(kept)
         return CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )

@@ -10,7 +10,8 @@ candidates is encoded once per query, with a KV cache that follows the prefixes.
 The walk of each chunk of candidates (which rows feed which trie nodes, level by level)
 depends on the trie only: it is planned once, moved to the model's device once, and replayed
 for every batch of queries with device tensor operations alone (the losses stay on the
-device; one copy to the host per batch of queries).
+device; one copy to the host per batch of queries). The rows of a level are query-major, the
+same number per query: each prompt is cached once (`BeamCache`), not once per row.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def score_prompts(
             batch = prompts[start : start + batch_size]
             prompt_rows = DecodingRows(*left_pad(batch, pad_token_id, device), None)
             prompt_logits, prompt_rows = run_rows(
-                model, prompt_rows, fresh=True, use_cache=use_cache
+                model, prompt_rows, fresh=True, use_cache=use_cache, shared_prompts=True
             )
             losses = [
                 _score_chunk(model, plan, prompt_rows, prompt_logits, use_cache) for plan in plans
@@ -251,7 +252,7 @@ def _score_chunk(
             level.inner_tokens.repeat(num_queries),
             copy_cache=True,  # never reorder `prompt_rows`' cache: every chunk starts from it
         )
-        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+        logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache, shared_prompts=True)
     return loss[:, plan.leaf_columns]
 
 
