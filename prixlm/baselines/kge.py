@@ -139,14 +139,16 @@ def train_kge(
     graph: KGEGraph,
     config: KGEConfig,
     epoch_points: Sequence[int],
-    on_point: Callable[[int, Any], None],
+    on_point: Callable[[int, Any], bool | None],
     seed: int = 0,
     device: str = "cpu",
 ) -> Any:
     """Train one model, calling `on_point(epochs, model)` at each of `epoch_points` (ascending).
 
     One run serves the whole epoch axis of the search: training continues from one point to
-    the next with the same optimizer state. Returns the model at the last point.
+    the next with the same optimizer state. `on_point` returning True stops the run there
+    (early stopping: `prixlm.experiments.jobs.kge_job`). Returns the model at the last point
+    reached.
     """
     from pykeen.training import SLCWATrainingLoop
 
@@ -174,8 +176,10 @@ def train_kge(
         )
         done = point
         model.eval()
-        on_point(point, model)
+        stop = on_point(point, model)
         model.train()
+        if stop:
+            break
     return model
 
 

@@ -98,6 +98,8 @@ def kge_job(
     budget_clock: str = "wall",
     protocols: Sequence[str] = ("ours",),
     candidates_file: str | None = None,
+    patience: int | None = None,
+    relative_delta: float = 0.0,
 ) -> dict[str, Any]:
     """Search `grid` x `epoch_points` on validation; test metrics of the winner per language.
 
@@ -108,9 +110,14 @@ def kge_job(
 
     Without `union`, `languages` is one language. With it, one model is trained on every
     language's train triples plus the links, and selected on the mean validation MRR.
+    With `patience`, each grid point's run stops early: PyKEEN's `EarlyStoppingLogic` on
+    the validation MRR of our ranking, evaluated at every epoch point, stops after
+    `patience` points without a relative gain above `relative_delta` (the best point so far
+    is what the search keeps, so `epoch_points` up to a few hundred cost only what helps).
     With `time_limit` (seconds), the search stops at the first grid point reached after it
     (the grid is ordered base point first) and the record says `grid_truncated`; the limit is
-    measured on `budget_clock` (`CLOCKS`).
+    measured on `budget_clock` (`CLOCKS`). Each grid entry has its validation MRR and
+    hits@1 and the budget-clock seconds since the job began.
     """
     started, clock = time.time(), _clock(budget_clock)
     budget_started = clock()
@@ -147,13 +154,18 @@ def kge_job(
 
     search: list[dict[str, Any]] = []
     best: dict[str, Any] = {"validation_mrr": -1.0}
+    truncated = False
     for point in grid:
         config = KGEConfig(**point)
+        stopper = _early_stopping(patience, relative_delta)
 
-        def on_point(epochs: int, model: Any, config: KGEConfig = config) -> None:
+        def on_point(epochs: int, model: Any, config: KGEConfig = config, stopper=stopper) -> bool:
             validation = evaluate(model, "validation")
             mrr = _mean([m["mrr"] for m in validation[protocols[0]].values()])
-            search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr})
+            hits = _mean([m["hits_at_1"] for m in validation[protocols[0]].values()])
+            search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr,
+                           "validation_hits_at_1": hits,
+                           "seconds": round(clock() - budget_started, 1)})  # fmt: skip
             print(f"  {config.model} {languages if union else languages[0]} {search[-1]}")
             if mrr > best["validation_mrr"]:
                 best.update(
@@ -164,10 +176,15 @@ def kge_job(
                 )
             if time_limit and clock() - budget_started > time_limit:
                 raise _OutOfTime
+            if stopper is not None and stopper.report_result(mrr, epochs):
+                search[-1]["stopped_early"] = True
+                return True
+            return False
 
         try:
             train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
         except _OutOfTime:
+            truncated = True
             break
     return {
         "kind": "kge",
@@ -177,7 +194,12 @@ def kge_job(
         "seed": seed,
         "device": device,
         "grid": search,
-        "grid_truncated": len(search) < len(grid) * len(epoch_points),
+        "grid_points": len(grid),
+        "epoch_points": list(epoch_points),
+        "early_stopping": {"patience": patience, "relative_delta": relative_delta}
+        if patience
+        else None,
+        "grid_truncated": truncated,
         "time_limit_s": time_limit,
         "budget_clock": budget_clock,
         "winner": best["config"],
@@ -191,6 +213,15 @@ def kge_job(
         "entities": len(graph.entity_ids),
         "seconds": round(time.time() - started, 1),
     }
+
+
+def _early_stopping(patience: int | None, relative_delta: float) -> Any:
+    """PyKEEN's early-stopping rule on a larger-is-better metric, or None without `patience`."""
+    if not patience:
+        return None
+    from pykeen.stoppers.early_stopping import EarlyStoppingLogic
+
+    return EarlyStoppingLogic(patience=patience, relative_delta=relative_delta)
 
 
 def _linear_lambda(step: int, warmup: int, total: int) -> float:
@@ -302,11 +333,22 @@ def prixlm_job(
     budget_clock: str = "wall",
     protocols: Sequence[str] = ("ours",),
     candidates_file: str | None = None,
+    curve_every: int | None = None,
+    curve_metric: str = "loss",
+    curve_queries: int = 20,
+    flat_window: int = 3,
+    flat_min_gain: float = 0.0,
 ) -> dict[str, Any]:
     """Train one Prix-LM with `pretrain` and evaluate every language on validation and test.
 
     `protocols`, `candidates_file`: as `kge_job`'s (every protocol from one scoring pass;
     the first is the record's per-split metrics, `by_protocol` holds every one).
+
+    With `curve_every`, the validation curve (`prixlm.experiments.curve`: `curve_metric`
+    `loss` or `mrr` of `curve_queries` rows per language) is taken every that many steps
+    and training stops when it is flat (`flat_window` evaluations without a gain above
+    `flat_min_gain`) or at the time budget / `max_steps`, whichever comes first; the
+    record's `curve` holds its points and why training stopped.
     """
     from prixlm.model_loading import load_prixlm
     from prixlm.training.arguments import parse_training_arguments
@@ -317,7 +359,15 @@ def prixlm_job(
     if device == "cpu":
         argv.append("--use_cpu")
     guard = TimeBudget(time_limit, clock=budget_clock)
-    release = pretrain(parse_training_arguments(argv), [guard])
+    callbacks: list[TrainerCallback] = [guard]
+    if curve_every:
+        from prixlm.experiments.curve import curve_callback
+
+        curve = curve_callback(dataset_dir, languages, curve_metric, curve_every, curve_queries,
+                               flat_window, flat_min_gain, score_batch, score_rows,
+                               settings.get("max_fact_length"))  # fmt: skip
+        callbacks.append(curve)
+    release = pretrain(parse_training_arguments(argv), callbacks)
     trained = time.time()
     model, tokenizer = load_prixlm(release, device)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
@@ -351,7 +401,7 @@ def prixlm_job(
                 batch_size=max(1, score_batch // 2),
             )
             record["test"][language][f"mrr_at_{beam_k}"] = beam[f"mrr_at_{beam_k}"]
-    return {
+    result: dict[str, Any] = {
         "kind": "prixlm",
         "variant": variant,
         "languages": list(languages),
@@ -371,6 +421,19 @@ def prixlm_job(
         "by_protocol": _by_protocol(every, protocols),
         **record,
     }
+    if curve_every:
+        result["curve"] = {
+            "metric": curve_metric,
+            "every": curve_every,
+            "queries_per_language": curve_queries if curve_metric == "mrr" else None,
+            "flat_rule": {"window": flat_window, "min_gain": flat_min_gain},
+            "flat_at": curve.flat_at,
+            "stopped_by": "flat curve" if curve.flat_at is not None else (
+                "time budget" if guard.target is not None and guard.steps >= guard.target
+                else "step limit (max_steps)"),
+            "points": curve.points,
+        }  # fmt: skip
+    return result
 
 
 __all__ = [

@@ -11,7 +11,15 @@ depend on what else the machine is doing; device profiles count wall time.
 KGE search: `kge_grid` (a base point, then one factor changed at a time) x `kge_epochs`
 (evaluated along one run; a list, or a list per model: `kge_epoch_points`), per model and
 language, selected on validation MRR, cut at the first epoch point after `kge_time_limit`
-seconds.
+seconds. The `full` grid (profiles `full`, `gpu`) tries the larger dimensions first (RotatE
+256, 512, 1000; TransE 256, 512) and evaluates every 25 epochs up to 400 with early stopping
+(`kge_patience` evaluations without a relative validation-MRR gain of `kge_relative_delta`:
+PyKEEN's `EarlyStoppingLogic`), so each point trains as long as validation still improves.
+
+Prix-LM All with `all_curve_every`: validation curve every that many steps (`all_curve`:
+the metric, `mrr` of a full ranking of `all_curve_queries` validation queries per language,
+or the validation `loss`), stopped when flat (`prixlm.experiments.curve.FlatRule`: no gain
+above `all_flat_min_gain` over the last `all_flat_window` evaluations) or at the time budget.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ _KGE_BASE = {"embedding_dim": 128, "learning_rate": 5e-3, "num_negatives": 32, "
 _KGE_CHANGES = {
     "TransE": [
         {"embedding_dim": 256},
+        {"embedding_dim": 512},
         {"learning_rate": 1e-3},
         {"num_negatives": 128},
         {"margin": 12.0},
@@ -36,6 +45,8 @@ _KGE_CHANGES = {
     ],
     "RotatE": [
         {"embedding_dim": 256},
+        {"embedding_dim": 512},
+        {"embedding_dim": 1000},
         {"learning_rate": 1e-3},
         {"num_negatives": 128},
         {"margin": 6.0},
@@ -58,7 +69,34 @@ def kge_grid(model: str, size: str) -> list[dict[str, Any]]:
         return [{"model": model, **base, "embedding_dim": 16}]
     if size == "quick":
         changes = changes[:1]
+    elif size != "full":
+        raise ValueError(f"kge_size={size!r}: expected toy, quick or full")
     return _grid(model, base, changes)
+
+
+def kge_stopping(profile: dict[str, Any]) -> dict[str, Any]:
+    """`kge_job`'s early-stopping arguments of `profile` (none: every epoch point is run)."""
+    if not profile.get("kge_patience"):
+        return {}
+    return {"patience": profile["kge_patience"],
+            "relative_delta": profile.get("kge_relative_delta", 0.0)}  # fmt: skip
+
+
+def all_curve_settings(profile: dict[str, Any]) -> dict[str, Any]:
+    """`prixlm_job`'s validation-curve arguments for All (none: no curve, no flat stop)."""
+    if not profile.get("all_curve_every"):
+        return {}
+    return {
+        "curve_every": profile["all_curve_every"],
+        "curve_metric": profile.get("all_curve", "loss"),
+        "curve_queries": profile.get("all_curve_queries", 20),
+        "flat_window": profile.get("all_flat_window", 3),
+        "flat_min_gain": profile.get("all_flat_min_gain", 0.0),
+    }
+
+
+#: every 25 epochs up to 400: the points of the early-stopped search (`full` grid)
+EVERY_25_TO_400 = list(range(25, 401, 25))
 
 
 # train.py options shared by Single and All (from scratch, as prixlm.demo)
@@ -84,6 +122,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         },  # fmt: skip
         "single_steps": 10,
         "all_steps": 20,
+        "all_curve": "loss",
+        "all_curve_every": 5,
+        "all_flat_window": 2,
+        "all_flat_min_gain": 0.0,
         "single_variants": {"lr1e3": {}},
         "all_variants": {"lr1e3": {}, "pivot": {"dataset": "pivot"}},
         "pivot": "en",
@@ -136,7 +178,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "union_time_limit": 150,
         "budget_clock": "cpu",
     },
-    "full": {  # ~2 h on 2 cores (estimate; not measured end to end)
+    "full": {  # CPU, 2 workers: about 8 h (the sum of the budgets below / 2; not run end to end)
         "languages": PAPER_LANGUAGES,
         "prixlm": {**_PRIXLM, "per_device_train_batch_size": 64, "disable_tqdm": True},
         "single_steps": 20000,
@@ -145,9 +187,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "all_variants": {"pivot": {"dataset": "pivot"}},
         "pivot": "en",
         "tokenizer_vocab_size": 8000,
-        "kge_size": "quick",
-        # as in `quick` (RotatE and the union graph need more epochs); not yet measured here
-        "kge_epochs": {"TransE": [50, 100], "RotatE": [100, 200]},
+        # the full grid, early-stopped; on one CPU thread RotatE costs ~1.2 s an epoch at dim
+        # 128 and ~12 s at 1000 (en): 2,400 s reach the base point and dim 256 (the record
+        # says `grid_truncated`); the GPU profile reaches the whole grid
+        "kge_size": "full",
+        "kge_epochs": EVERY_25_TO_400,
+        "kge_patience": 3,
+        "kge_relative_delta": 0.01,
         "union_epochs": [10, 20],
         "eval_limit": None,
         "validation_limit": 50,
@@ -157,57 +203,63 @@ PROFILES: dict[str, dict[str, Any]] = {
         "score_batch": 16,
         "score_rows": 1024,
         "single_time_limit": 240,
-        "all_time_limit": 1800,
-        "kge_time_limit": 240,
+        "all_time_limit": 7200,  # the max budget; the curve's flatness stops it earlier
+        "all_curve": "loss",  # full ranking is too slow on CPU to evaluate every few minutes
+        "all_curve_every": 250,
+        "all_flat_window": 4,
+        "all_flat_min_gain": 0.01,
+        "kge_time_limit": 2400,
         "union_time_limit": 300,
         "budget_clock": "cpu",
     },
-    "gpu": {  # one H200 call: step budgets are fitted to the time limits (TimeBudget)
+    # one H200 call (`results/device_table1.sh`, deadline 470 s, 12 workers): All trains for
+    # at most 280 s beside the rest (its curve every 500 steps, ~23 steps/s measured there);
+    # 11 workers share 9 Singles (~80 s each), the union graph and 18 KGE searches of at
+    # most 200 s each (~0.3 s an epoch at dim 128 with 12 processes on the GPU: ~650
+    # epochs a search, so the early stopping decides how many grid points each reaches)
+    "gpu": {
         "languages": PAPER_LANGUAGES,
         "prixlm": {**_PRIXLM, "disable_tqdm": True, "per_device_train_batch_size": 256},
         "single_steps": 4000,
         "all_steps": 40000,
-        "single_variants": {"lr1e3": {}, "lr2e3": {"learning_rate": 2e-3}},
-        "all_variants": {
-            "lr1e3": {},
-            "pivot": {"dataset": "pivot"},
-            "pivotlr2e3": {"dataset": "pivot", "learning_rate": 2e-3},
-        },
+        "single_variants": {"lr1e3": {}},
+        "all_variants": {"pivot": {"dataset": "pivot"}},
         "pivot": "en",
         "tokenizer_vocab_size": 8000,
         "kge_size": "full",
-        "kge_epochs": [100, 200, 400],
-        "union_epochs": [20, 50],
+        "kge_epochs": EVERY_25_TO_400,
+        "kge_patience": 2,
+        "kge_relative_delta": 0.01,
+        "union_epochs": [10, 20],
         "eval_limit": None,
+        "validation_limit": 40,
         "workers": 12,
         "device": "cuda",
-        "beam_k": 50,
-        "score_batch": 64,
-        "score_rows": 16384,
-        "all_time_limit": 220,
+        "beam_k": 0,
+        "score_batch": 32,
+        "score_rows": 4096,
+        "all_time_limit": 280,
+        "all_curve": "mrr",
+        "all_curve_every": 500,
+        "all_curve_queries": 30,
+        "all_flat_window": 4,
+        "all_flat_min_gain": 0.005,
         "single_time_limit": 40,
-        "kge_time_limit": 100,
-        "union_time_limit": 120,
+        "kge_time_limit": 200,
+        "union_time_limit": 60,
     },
 }
-# The second device call (the first one's KGE jobs lacked a wheel and its evaluations ran out
-# of GPU memory at score_rows 16384 with 12 processes): its finished Single runs are carried
-# over (resume) and the rest fits ~4 minutes: one All variant, no beam search, a smaller grid.
+# The profile of the committed Table 1 (its second device call: the first one's KGE jobs
+# lacked a wheel and its evaluations ran out of GPU memory at score_rows 16384 with 12
+# processes): one All variant, no beam search, the quick grid at 100 and 200 epochs.
 PROFILES["gpu2"] = {
     **PROFILES["gpu"],
-    "single_variants": {"lr1e3": {}},
-    "all_variants": {"pivot": {"dataset": "pivot"}},
     "kge_size": "quick",
     "kge_epochs": [100, 200],
-    "union_epochs": [10, 20],
-    "workers": 12,
-    "beam_k": 0,
-    "score_batch": 32,
-    "score_rows": 4096,
-    "validation_limit": 40,
+    "kge_patience": None,
     "all_time_limit": 90,
+    "all_curve_every": None,
     "kge_time_limit": 60,
-    "union_time_limit": 60,
 }
 
 
@@ -217,4 +269,12 @@ def get_profile(name: str) -> dict[str, Any]:
     return {**PROFILES[name], "name": name}
 
 
-__all__ = ["PAPER_LANGUAGES", "PROFILES", "get_profile", "kge_epoch_points", "kge_grid"]
+__all__ = [
+    "all_curve_settings",
+    "PAPER_LANGUAGES",
+    "PROFILES",
+    "get_profile",
+    "kge_epoch_points",
+    "kge_grid",
+    "kge_stopping",
+]

@@ -31,7 +31,13 @@ from typing import Any
 
 from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
-from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid
+from prixlm.experiments.profiles import (
+    all_curve_settings,
+    get_profile,
+    kge_epoch_points,
+    kge_grid,
+    kge_stopping,
+)
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
 JobFunction = Callable[..., dict[str, Any]]
@@ -172,7 +178,8 @@ def plan_jobs(
             prixlm_job,
             {**common, **scoring, "dataset_dir": data, "run_dir": str(work_dir / "runs" / f"all-{name}"),
              "languages": languages, "variant": "all", "tokenizer_dir": str(tokenizer),
-             "settings": settings, "time_limit": profile.get("all_time_limit")},
+             "settings": settings, "time_limit": profile.get("all_time_limit"),
+             **all_curve_settings(profile)},
         )  # fmt: skip
     jobs["kge-union-RotatE"] = (
         kge_job,
@@ -186,7 +193,7 @@ def plan_jobs(
                 kge_job,
                 {**common, "languages": [language], "grid": kge_grid(model, profile["kge_size"]),
                  "epoch_points": kge_epoch_points(profile, model),
-                 "time_limit": profile.get("kge_time_limit")},
+                 "time_limit": profile.get("kge_time_limit"), **kge_stopping(profile)},
             )  # fmt: skip
         for name, overrides in profile["single_variants"].items():
             settings = {**profile["prixlm"], "max_steps": profile["single_steps"], **overrides}
@@ -251,7 +258,9 @@ def assemble(
         }
         details[model] = {
             lang: {"winner": r["winner"], "validation_mrr": r["validation"][lang]["mrr"],
-                   "grid": r["grid"], "grid_truncated": r["grid_truncated"], "seconds": r["seconds"]}
+                   "grid": r["grid"], "grid_truncated": r["grid_truncated"], "seconds": r["seconds"],
+                   **{k: r[k] for k in ("grid_points", "early_stopping") if k in r},
+                   "validation": r["validation"][lang]}
             for lang, r in runs.items() if r
         }  # fmt: skip
     for method, prefix in (("Prix-LM (Single)", "single-"), ("Prix-LM (All)", "all-")):
@@ -266,8 +275,9 @@ def assemble(
             "selected_variant": variant,
             "validation_mrr": selected["validation_mrr"],
             "variants": {
-                name: {key: record[key] for key in ("settings", "steps", "time_budget_s", "stopped_by_time_limit_at",
-                       "train_seconds", "eval_seconds", "command", "validation", "test")}
+                name: {**{key: record[key] for key in ("settings", "steps", "time_budget_s", "stopped_by_time_limit_at",
+                       "train_seconds", "eval_seconds", "command", "validation", "test")},
+                       **({"curve": record["curve"]} if "curve" in record else {})}
                 for name, record in records.items() if name.startswith(prefix)
             },
         }  # fmt: skip

@@ -90,6 +90,23 @@ def runs_section(table: Mapping[str, Any]) -> str:
         for lang, run in details.get(model, {}).items():
             winner = ", ".join(f"{k}={v}" for k, v in run["winner"].items() if k != "model")
             cut = " (search cut by its time limit)" if run.get("grid_truncated") else ""
+            if "grid_points" in run:  # the early-stopped search: configurations x epoch points
+                stop = run.get("early_stopping") or {}
+                rule = (
+                    (
+                        f", early stopping after {stop['patience']} evaluations without a relative "
+                        f"gain of {stop['relative_delta']:g}"
+                    )
+                    if stop
+                    else ""
+                )
+                hits = run.get("validation", {}).get("hits_at_1")
+                lines.append(f"- {model} {lang}: {run['grid_points']} configurations, "
+                             f"{len(run['grid'])} validation points{cut}{rule}; winner {winner} "
+                             f"(validation MRR {percent(run['validation_mrr'])}"
+                             + (f", hits@1 {percent(hits)}" if hits is not None else "")
+                             + f"), {run['seconds']} s")  # fmt: skip
+                continue
             lines.append(f"- {model} {lang}: {len(run['grid'])} grid points{cut}, winner {winner} "
                          f"(validation MRR {percent(run['validation_mrr'])}), {run['seconds']} s")  # fmt: skip
     if "RotatE (union graph)" in details:
@@ -117,6 +134,47 @@ def runs_section(table: Mapping[str, Any]) -> str:
                 key = next(k for k in m if k.startswith("mrr_at_"))
                 lines.append(f"    - {lang}: full-ranking MRR {percent(m['mrr'])}, beam {metric_label(key)} {percent(m[key])}")  # fmt: skip
     return "\n".join(lines)
+
+
+CURVE_CHART = "table1_all_curve.png"
+
+
+def selected_curve(table: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(run name, curve) of the selected Prix-LM (All) variant, if it recorded one."""
+    info = table.get("details", {}).get("Prix-LM (All)")
+    if not info:
+        return None
+    name = f"all-{info['selected_variant']}"
+    curve = info["variants"].get(name, {}).get("curve")
+    return (name, curve) if curve and curve.get("points") else None
+
+
+def curve_section(table: Mapping[str, Any]) -> str:
+    """Prix-LM (All)'s validation curve: how it was taken, why training stopped, its points."""
+    chosen = selected_curve(table)
+    if chosen is None:
+        return ""
+    name, curve = chosen
+    metric, points = curve["metric"], curve["points"]
+    show = percent if metric == "mrr" else (lambda value: f"{value:.3f}")
+    sample = (f"the first {curve['queries_per_language']} validation queries per language, full "
+              "ranking" if metric == "mrr" else "every validation fact")  # fmt: skip
+    rule = curve["flat_rule"]
+    languages = [k for k in points[0] if k not in ("step", "mean")]
+    lines = [
+        "### Prix-LM (All): validation curve",
+        "",
+        f"`{name}`: validation {metric} ({sample}) every {curve['every']} steps; flat = "
+        f"{rule['window']} evaluations without a gain above {rule['min_gain']:g}. Training "
+        f"stopped by the {curve['stopped_by']} at step {points[-1]['step']}.",
+        "",
+        "| step | mean | " + " | ".join(languages) + " |",
+        "|---:|---:|" + "---:|" * len(languages),
+    ]
+    for point in points:
+        cells = [show(point[lang]) for lang in languages]
+        lines.append(f"| {point['step']} | {show(point['mean'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\n![Prix-LM (All) validation curve]({CURVE_CHART})\n\n"
 
 
 def notes_section(table: Mapping[str, Any]) -> str:
@@ -185,7 +243,7 @@ def render(
         metric_tables(table),
         "![Table 1 chart](table1.png)",
         "",
-        notes_section(table),
+        curve_section(table) + notes_section(table),
         ablations_section(table),
         "### Runs (seeds, search grids, steps, wall times, commands)",
         "",
@@ -263,11 +321,23 @@ def write_report(
     """Rewrite the `block` of `docs` and the chart (written beside `docs` as named)."""
     docs, chart = Path(docs), Path(chart)
     existing = docs.read_text("utf-8") if docs.is_file() else ""
+    curve_chart = curve_chart_path(chart)
     rendered = render(table, block, source).replace("](table1.png)", f"]({chart.name})")
+    rendered = rendered.replace(f"]({CURVE_CHART})", f"]({curve_chart.name})")
     text = replace_block(existing, rendered, block)
     with atomic_file(docs, "--docs") as staging:
         staging.write_text(text, "utf-8")
     write_chart(table, chart)
+    chosen = selected_curve(table)
+    if chosen is not None:
+        from prixlm.experiments.curve import plot_curve
+
+        plot_curve(chosen[1], curve_chart, f"Prix-LM (All) {chosen[0]}: validation curve")
+
+
+def curve_chart_path(chart: Path) -> Path:
+    """Prix-LM (All)'s validation-curve PNG, beside the Table 1 chart: `<chart>_all_curve.png`."""
+    return Path(chart).with_name(Path(chart).stem + "_all_curve.png")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -274,7 +274,9 @@ def test_committed_docs_are_the_rendering_of_the_committed_json(block, source, c
     start, end = markers(block)
     assert docs.count(start) == docs.count(end) == 1
     text = docs[docs.index(start) + len(start) + 1 : docs.index(end) - 1]
-    assert text == render(table, block, source).replace("](table1.png)", f"]({chart})")
+    rendered = render(table, block, source).replace("](table1.png)", f"]({chart})")
+    curve = Path(chart).stem + "_all_curve.png"
+    assert text == rendered.replace("](table1_all_curve.png)", f"]({curve})")
     assert (root / "docs" / chart).read_bytes()[:4] == b"\x89PNG"
     assert set(table["methods"]) >= {"TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)"}
     for cells in table["methods"].values():
@@ -339,3 +341,37 @@ def test_kge_job_reports_every_protocol_over_given_candidates(toy_run):
     }
     assert kens["num_queries"] == 8 and 0 < kens["mrr"] <= 1
     assert plain["by_protocol"]["ours"]["test"] == plain["test"]
+
+
+def test_all_records_its_validation_curve_and_docs_plot_it(toy_run):
+    """All's validation loss every 5 steps (toy profile) in the job record and the JSON; the
+    docs section lists the points of the selected variant and the PNG is written beside the
+    chart."""
+    root, _, table = toy_run
+    record = table1.load_records(root / "work" / "jobs")["all-lr1e3"]
+    curve = record["curve"]
+    assert curve["metric"] == "loss" and curve["every"] == 5
+    steps = [point["step"] for point in curve["points"]]
+    assert steps == [5, 10, 15, 20] == steps[:-1] + [record["steps"]]
+    assert all(set(p) == {"step", "mean", "en", "de"} for p in curve["points"])
+    first, last = curve["points"][0], curve["points"][-1]
+    assert last["mean"] < first["mean"]  # it learns: the validation loss goes down
+    assert first["mean"] == pytest.approx((first["en"] + first["de"]) / 2)
+    assert curve["stopped_by"] in ("flat curve", "step limit (max_steps)")
+    saved = json.loads((root / "table1.json").read_text("utf-8"))
+    selected = saved["details"]["Prix-LM (All)"]["selected_variant"]
+    assert saved["details"]["Prix-LM (All)"]["variants"][f"all-{selected}"]["curve"]["points"]
+    text = (root / "docs" / "results.md").read_text("utf-8")
+    assert "### Prix-LM (All): validation curve" in text
+    assert "](table1_all_curve.png)" in text
+    shown = saved["details"]["Prix-LM (All)"]["variants"][f"all-{selected}"]["curve"]["points"]
+    assert f"| {shown[-1]['step']} | {shown[-1]['mean']:.3f} |" in text
+    assert (root / "docs" / "table1_all_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_kge_search_records_configurations_and_time(toy_run):
+    root, _, _ = toy_run
+    record = table1.load_records(root / "work" / "jobs")["kge-RotatE-en"]
+    assert record["grid_points"] == 1 and [p["epochs"] for p in record["grid"]] == [1, 2]
+    assert all("validation_hits_at_1" in p and p["seconds"] >= 0 for p in record["grid"])
+    assert record["seconds"] > 0 and not record["grid_truncated"]

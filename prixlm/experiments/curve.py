@@ -1,0 +1,227 @@
+"""Prix-LM's validation curve during training, and "train until it is flat".
+
+`ValidationCurve` (a `TrainerCallback`) evaluates the model every `every` steps and at the
+last step: the validation `loss` (object tokens and `[EOS]`, as trained; cheap) or the
+full-ranking `mrr` of a fixed validation sample per language (what Table 1 reports;
+costly on a CPU). With a `FlatRule` it stops training once the curve is flat. The points go
+into the job record (`prixlm_job`) and `plot_curve` draws them for `docs/results.md`.
+
+    rule = FlatRule(window=4, min_gain=0.005)       # 4 evaluations without +0.005: flat
+    rule.is_flat([0.20, 0.30, 0.34, 0.341, 0.338, 0.339, 0.340])  # True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainerCallback
+
+#: (model, tokenizer) -> {"mean": value, <language>: value, ...} of one curve metric
+CurveEvaluator = Callable[[Any, Any], dict[str, float]]
+
+#: whether a larger value of the curve metric is better
+HIGHER_IS_BETTER = {"mrr": True, "loss": False}
+
+
+@dataclass(frozen=True)
+class FlatRule:
+    """A curve is flat when its last `window` values gained at most `min_gain` over the best
+    value before them (absolute, in the metric's units; for a loss, "gain" is a decrease).
+    Fewer than `window + 1` values are never flat."""
+
+    window: int = 3
+    min_gain: float = 0.0
+    higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ValueError(f"flat_window={self.window}: expected at least 1")
+        if self.min_gain < 0:
+            raise ValueError(f"flat_min_gain={self.min_gain}: expected >= 0")
+
+    def gain(self, values: Sequence[float]) -> float | None:
+        """The recent gain (best of the last `window` minus best before), None if too short."""
+        if len(values) <= self.window:
+            return None
+        sign = 1.0 if self.higher_is_better else -1.0
+        before = max(sign * value for value in values[: -self.window])
+        recent = max(sign * value for value in values[-self.window :])
+        return recent - before
+
+    def is_flat(self, values: Sequence[float]) -> bool:
+        gain = self.gain(values)
+        return gain is not None and gain <= self.min_gain
+
+
+class ValidationCurve(TrainerCallback):
+    """Evaluate every `every` steps (and at the last step); stop training when `rule` says
+    the curve of `evaluate`'s `"mean"` is flat. `points`: `[{"step": s, "mean": v, ...}]`;
+    `flat_at`: the step at which it stopped training (None: it never did)."""
+
+    def __init__(self, evaluate: CurveEvaluator, every: int, rule: FlatRule | None = None):
+        if every < 1:
+            raise ValueError(f"curve_every={every}: expected at least 1")
+        self.evaluate, self.every, self.rule = evaluate, every, rule
+        self.points: list[dict[str, float]] = []
+        self.flat_at: int | None = None
+
+    def _record(self, step: int, model: Any, tokenizer: Any) -> None:
+        if self.points and self.points[-1]["step"] == step:
+            return
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                values = self.evaluate(model, tokenizer)
+        finally:
+            model.train(was_training)
+        self.points.append({"step": step, **{k: float(v) for k, v in values.items()}})
+        print(f"  validation curve: step {step} {values}", flush=True)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if state.global_step % self.every:
+            return control
+        self._record(state.global_step, model, processing_class)
+        if self.rule is not None and self.rule.is_flat([p["mean"] for p in self.points]):
+            self.flat_at = state.global_step
+            control.should_training_stop = True
+        return control
+
+    def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        self._record(state.global_step, model, processing_class)  # the last step's point
+
+
+def loss_evaluator(
+    rows: Mapping[str, Any], max_length: int | None, batch_size: int = 64
+) -> CurveEvaluator:
+    """Validation loss per language of `rows` (`{language: datasets.Dataset}`), weighted by
+    label tokens (tokenized with the training tokenizer at the first call); `"mean"`: the
+    mean over languages."""
+    from prixlm.training.collator import PrixLMCollator
+    from prixlm.training.data import tokenize_rows
+
+    batches: dict[str, list[dict[str, Any]]] = {}
+
+    def evaluate(model: Any, tokenizer: Any) -> dict[str, float]:
+        if not batches:
+            collate = PrixLMCollator.for_model(model.config)
+            for language, split in rows.items():
+                encoded = tokenize_rows(split, tokenizer, max_length).to_list()
+                batches[language] = [
+                    collate(encoded[start : start + batch_size])
+                    for start in range(0, len(encoded), batch_size)
+                ]
+        device = next(model.parameters()).device
+        values = {}
+        for language, language_batches in batches.items():
+            total, count = 0.0, 0
+            for batch in language_batches:
+                inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+                labels = int((batch["labels"] != -100).sum())
+                total += float(model(**inputs).loss) * labels
+                count += labels
+            values[language] = total / max(1, count)
+        return {"mean": sum(values.values()) / len(values), **values}
+
+    return evaluate
+
+
+def mrr_evaluator(
+    samples: Mapping[str, Sequence[dict[str, Any]]],
+    candidates: Mapping[str, Sequence[str]],
+    score_batch: int,
+    score_rows: int,
+) -> CurveEvaluator:
+    """Full-ranking validation MRR per language of `samples` (`{language: rows}`) over
+    `candidates`; `"mean"`: the mean over languages."""
+    from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
+
+    def evaluate(model: Any, tokenizer: Any) -> dict[str, float]:
+        scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
+        values = {
+            language: float(
+                evaluate_scorer(scorer, rows, candidates[language], batch_size=score_batch)["mrr"]
+            )
+            for language, rows in samples.items()
+        }
+        return {"mean": sum(values.values()) / len(values), **values}
+
+    return evaluate
+
+
+def curve_callback(
+    dataset_dir: str,
+    languages: Sequence[str],
+    metric: str,
+    every: int,
+    queries: int,
+    window: int,
+    min_gain: float,
+    score_batch: int = 8,
+    score_rows: int = 512,
+    max_length: int | None = None,
+) -> ValidationCurve:
+    """The `ValidationCurve` of a run on `languages` of `dataset_dir`: `metric` `loss` (every
+    validation fact) or `mrr` (the first `queries` validation rows per language, ranked
+    over every entity of the language), stopped when flat by `FlatRule(window, min_gain)`."""
+    from prixlm.training.data import load_split
+
+    if metric not in HIGHER_IS_BETTER:
+        raise ValueError(f"curve_metric={metric!r}: expected one of {sorted(HIGHER_IS_BETTER)}")
+    rule = FlatRule(window, min_gain, HIGHER_IS_BETTER[metric])
+    splits = {language: load_split(dataset_dir, language, "validation") for language in languages}
+    if metric == "loss":
+        return ValidationCurve(loss_evaluator(splits, max_length), every, rule)
+    from prixlm.experiments.jobs import load_language
+    from prixlm.link_prediction.evaluation import candidate_labels
+
+    candidates = {
+        language: candidate_labels(load_language(dataset_dir, language), language)
+        for language in languages
+    }
+    samples = {language: split.to_list()[:queries] for language, split in splits.items()}
+    return ValidationCurve(mrr_evaluator(samples, candidates, score_batch, score_rows), every, rule)
+
+
+def plot_curve(curve: Mapping[str, Any], path: Path, title: str) -> None:
+    """The curve's mean (thick) and per-language values against steps; `flat_at` marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from prixlm.atomic_output import atomic_file
+
+    points = curve["points"]
+    steps = [p["step"] for p in points]
+    figure, axis = plt.subplots(figsize=(7, 4))
+    languages = sorted({k for p in points for k in p} - {"step", "mean"})
+    for language in languages:
+        axis.plot(steps, [p.get(language, float("nan")) for p in points], lw=1, alpha=0.6,
+                  label=language)  # fmt: skip
+    axis.plot(steps, [p["mean"] for p in points], color="black", lw=2.5, marker="o", label="mean")
+    if curve.get("flat_at") is not None:
+        axis.axvline(curve["flat_at"], color="grey", ls="--", label="flat: stopped")
+    axis.set_xlabel("training step")
+    axis.set_ylabel(f"validation {curve['metric']}")
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    with atomic_file(path, "--chart") as staging:
+        figure.savefig(staging, format="png", dpi=100)
+    plt.close(figure)
+
+
+__all__ = [
+    "HIGHER_IS_BETTER",
+    "FlatRule",
+    "ValidationCurve",
+    "curve_callback",
+    "loss_evaluator",
+    "mrr_evaluator",
+    "plot_curve",
+]

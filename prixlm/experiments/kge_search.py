@@ -1,0 +1,75 @@
+"""One PyKEEN search of a Table 1 profile, for one model and language of a built dataset.
+
+The `kge_job` that `make table1` runs (grid, epoch points, early stopping, time limit of the
+profile), alone: to check a baseline's search, or to tune it, without the rest of Table 1.
+The record (every grid point's validation MRR and hits@1, the winner, its validation and
+test metrics, seconds) is printed and, with `--output`, written as JSON.
+
+    python -m prixlm.experiments.kge_search --dataset outputs/demo/dataset --language en \\
+        --model RotatE --profile full --grid_points 2 --output /tmp/rotate_en.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prixlm.atomic_output import write_json
+from prixlm.cli import command_parser, user_errors
+from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid, kge_stopping
+
+
+def search(
+    dataset: str,
+    language: str,
+    model: str,
+    profile_name: str,
+    grid_points: int | None = None,
+    time_limit: float | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """`kge_job` with `profile_name`'s settings; `grid_points`: only the first that many."""
+    from prixlm.experiments.jobs import kge_job
+
+    profile = get_profile(profile_name)
+    grid = kge_grid(model, profile["kge_size"])[:grid_points]
+    record = kge_job(
+        dataset,
+        [language],
+        grid,
+        kge_epoch_points(profile, model),
+        seed=seed,
+        device=device or profile["device"],
+        eval_limit=profile["eval_limit"],
+        time_limit=time_limit or profile.get("kge_time_limit"),
+        budget_clock=profile.get("budget_clock", "wall"),
+        **kge_stopping(profile),
+    )
+    return {**record, "profile": profile_name}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = command_parser("prixlm.experiments.kge_search", __doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset built by prixlm")
+    parser.add_argument("--language", required=True)
+    parser.add_argument("--model", default="RotatE", choices=["TransE", "RotatE"])
+    parser.add_argument("--profile", default="full", help="toy | quick | full | gpu | gpu2")
+    parser.add_argument("--grid_points", type=int, default=None, help="the first N points only")
+    parser.add_argument("--time_limit", type=float, default=None, help="seconds (profile's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cpu | cuda (default: the profile's)")
+    parser.add_argument("--output", type=Path, default=None, help="the record as JSON")
+    args = parser.parse_args(argv)
+    with user_errors(ValueError):
+        record = search(args.dataset, args.language, args.model, args.profile,
+                        args.grid_points, args.time_limit, args.seed, args.device)  # fmt: skip
+        if args.output:
+            write_json(record, args.output, "--output")
+    print(json.dumps({k: record[k] for k in ("winner", "validation", "test", "seconds")}))
+    return record
+
+
+if __name__ == "__main__":
+    main()
