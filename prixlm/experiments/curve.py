@@ -106,6 +106,7 @@ def loss_evaluator(
 
     batches: dict[str, list[dict[str, Any]]] = {}
 
+    @torch.no_grad()
     def evaluate(model: Any, tokenizer: Any) -> dict[str, float]:
         if not batches:
             collate = PrixLMCollator.for_model(model.config)

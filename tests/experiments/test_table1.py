@@ -375,3 +375,34 @@ def test_kge_search_records_configurations_and_time(toy_run):
     assert record["grid_points"] == 1 and [p["epochs"] for p in record["grid"]] == [1, 2]
     assert all("validation_hits_at_1" in p and p["seconds"] >= 0 for p in record["grid"])
     assert record["seconds"] > 0 and not record["grid_truncated"]
+
+
+def test_curve_evaluators_agree_with_the_release_and_the_ranking(toy_run):
+    """The curve's last loss is the release folder's validation loss (the same weights), and
+    the MRR curve ranks like `evaluate_scorer` on the same validation rows."""
+    from prixlm.experiments.curve import curve_callback
+    from prixlm.experiments.jobs import load_language
+    from prixlm.link_prediction.evaluation import candidate_labels
+    from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
+    from prixlm.model_loading import load_prixlm
+
+    root, _, _ = toy_run
+    record = table1.load_records(root / "work" / "jobs")["all-lr1e3"]
+    model, tokenizer = load_prixlm(record["release"], "cpu")
+    data = str(root / "work" / "data")
+    loss = curve_callback(data, ["en", "de"], "loss", 5, 0, 2, 0.0, max_length=64)
+    assert loss.evaluate(model, tokenizer)["mean"] == pytest.approx(
+        record["curve"]["points"][-1]["mean"], rel=1e-4
+    )
+    mrr = curve_callback(data, ["en", "de"], "mrr", 5, 4, 2, 0.0).evaluate(model, tokenizer)
+    for language in ("en", "de"):
+        splits = load_language(data, language)
+        expected = evaluate_scorer(
+            PrixLMScorer(model, tokenizer, 8, 512),
+            splits["validation"][:4],
+            candidate_labels(splits, language),
+        )["mrr"]
+        assert mrr[language] == pytest.approx(expected)
+    assert mrr["mean"] == pytest.approx((mrr["en"] + mrr["de"]) / 2)
+    with pytest.raises(ValueError, match="curve_metric='hits'"):
+        curve_callback(data, ["en"], "hits", 5, 4, 2, 0.0)

@@ -1,0 +1,91 @@
+"""The PyKEEN search's early stopping (validation MRR, PyKEEN's rule) on a tiny graph."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pykeen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_kb import write_tiny_dumps  # noqa: E402
+
+from prixlm.baselines.kge import KGEConfig, build_graph, train_kge  # noqa: E402
+from prixlm.experiments import kge_search  # noqa: E402
+from prixlm.experiments.jobs import kge_job  # noqa: E402
+
+GRID = [
+    {"model": "RotatE", "embedding_dim": 8, "batch_size": 64},
+    {"model": "RotatE", "embedding_dim": 16, "batch_size": 64},
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    from prixlm.data.dbpedia.build import main as build
+
+    root = tmp_path_factory.mktemp("kge")
+    dumps = write_tiny_dumps(root / "dumps")
+    assert (
+        build(["--dump_dir", str(dumps), "--output_dir", str(root / "data"), "--no_progress"]) == 0
+    )
+    return str(root / "data")
+
+
+def _row(subject, relation, obj):
+    return {"kind": "triple", "subject": subject, "relation": relation, "object": obj,
+            "subject_language": "en", "object_language": "en", "all_objects": [obj]}  # fmt: skip
+
+
+def test_train_kge_stops_where_on_point_says_so():
+    graph = build_graph({"en": {"train": [_row("a", "r", "b"), _row("b", "r", "c")]}})
+    seen = []
+
+    def on_point(epochs, model):
+        seen.append((epochs, model.training))
+        return epochs >= 2
+
+    train_kge(graph, KGEConfig("RotatE", embedding_dim=4), [1, 2, 3, 4], on_point)
+    assert seen == [(1, False), (2, False)]  # evaluated in eval mode, never trained to 3
+
+
+def test_search_stops_each_configuration_after_patience_points_without_gain(tiny_dataset):
+    # relative_delta 10: only the first evaluation counts as a gain, so every configuration
+    # stops after 1 + patience evaluations of its 8 epoch points
+    record = kge_job(tiny_dataset, ["en"], GRID, [1, 2, 3, 4, 5, 6, 7, 8],
+                     patience=2, relative_delta=10.0, eval_limit=8)  # fmt: skip
+    epochs = [(p["embedding_dim"], p["epochs"]) for p in record["grid"]]
+    assert epochs == [(8, 1), (8, 2), (8, 3), (16, 1), (16, 2), (16, 3)]
+    assert [p.get("stopped_early", False) for p in record["grid"]] == [False, False, True] * 2
+    assert record["early_stopping"] == {"patience": 2, "relative_delta": 10.0}
+    assert record["grid_points"] == 2 and not record["grid_truncated"]
+    best = max(record["grid"], key=lambda p: p["validation_mrr"])
+    assert record["winner"]["epochs"] == best["epochs"]
+    assert record["validation"]["en"]["mrr"] == best["validation_mrr"]
+    seconds = [p["seconds"] for p in record["grid"]]
+    assert seconds == sorted(seconds) and record["seconds"] > 0
+
+
+def test_search_without_patience_runs_every_epoch_point(tiny_dataset):
+    record = kge_job(tiny_dataset, ["en"], GRID[:1], [1, 2, 3], eval_limit=8)
+    assert [p["epochs"] for p in record["grid"]] == [1, 2, 3]
+    assert record["early_stopping"] is None
+    assert not any(p.get("stopped_early") for p in record["grid"])
+
+
+def test_kge_search_command_writes_the_record(tiny_dataset, tmp_path, capsys):
+    output = tmp_path / "rotate.json"
+    argv = ["--dataset", tiny_dataset, "--language", "de", "--profile", "toy",
+            "--output", str(output)]  # fmt: skip
+    kge_search.main(argv)
+    record = json.loads(output.read_text("utf-8"))
+    assert record["profile"] == "toy" and record["languages"] == ["de"]
+    assert [p["epochs"] for p in record["grid"]] == [1, 2]  # the toy profile's points
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["winner"] == record["winner"]
+    with pytest.raises(SystemExit) as exit_info:
+        kge_search.main([*argv[:4], "--profile", "huge"])
+    assert exit_info.value.code == 2
+    assert "--profile 'huge'" in capsys.readouterr().err
