@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Table 1's full run in ONE call of a GPU machine; how it was run is in
-# docs/results.md. Runs the committed code from a snapshot folder (`git archive HEAD`), so
+# docs/results.md. Profile `gpu` (12 workers, DEADLINE 470 s): All trains for at most 240 s
+# with its validation curve (stopped when flat), each of the 18 PyKEEN searches gets 180 s
+# (early-stopped configurations, larger dimensions first), Singles 40 s each; about 7.5 min
+# in all (estimated from the 2026-12-04 call's rates; not yet run with these budgets). Runs the committed code from a snapshot folder (`git archive HEAD`), so
 # other people's uncommitted edits in the working tree do not travel into the run:
 #   here:   rm -rf .t1src && mkdir .t1src && git archive HEAD | tar -x -C .t1src
 #   device: run(command="bash .t1src/results/device_table1.sh", carry=[".whl", ".t1src"])
