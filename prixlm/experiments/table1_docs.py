@@ -160,12 +160,14 @@ def curve_section(table: Mapping[str, Any]) -> str:
     sample = (f"the first {curve['queries_per_language']} validation queries per language, full "
               "ranking" if metric == "mrr" else "every validation fact")  # fmt: skip
     rule = curve["flat_rule"]
+    label = "MRR (%)" if metric == "mrr" else metric
+    gain = f"{100 * rule['min_gain']:g} points" if metric == "mrr" else f"{rule['min_gain']:g}"
     languages = [k for k in points[0] if k not in ("step", "mean")]
     lines = [
         "### Prix-LM (All): validation curve",
         "",
-        f"`{name}`: validation {metric} ({sample}) every {curve['every']} steps; flat = "
-        f"{rule['window']} evaluations without a gain above {rule['min_gain']:g}. Training "
+        f"`{name}`: validation {label} ({sample}) every {curve['every']} steps; flat = "
+        f"{rule['window']} evaluations without a gain above {gain}. Training "
         f"stopped by the {curve['stopped_by']} at step {points[-1]['step']}.",
         "",
         "| step | mean | " + " | ".join(languages) + " |",
