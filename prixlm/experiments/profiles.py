@@ -174,6 +174,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "score_rows": 1024,
         "single_time_limit": 90,
         "all_time_limit": 240,
+        "all_curve": "loss",  # cheap: every validation fact, one forward each
+        "all_curve_every": 100,
+        "all_flat_window": 3,
+        "all_flat_min_gain": 0.02,
         "kge_time_limit": 120,  # RotatE reaches its 200-epoch point (~1 s an epoch)
         "union_time_limit": 150,
         "budget_clock": "cpu",
