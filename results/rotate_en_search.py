@@ -16,6 +16,7 @@ import sys
 import time
 
 import prixlm.experiments.jobs as jobs
+from prixlm.atomic_output import write_json
 from prixlm.baselines.kge import KGEScorer
 from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid, kge_stopping
 from prixlm.link_prediction.evaluation import candidate_labels
@@ -48,8 +49,5 @@ record = jobs.kge_job(
     dataset, ["en"], kge_grid("RotatE", "full")[:points], kge_epoch_points(profile, "RotatE"),
     time_limit=limit, budget_clock="cpu", **kge_stopping(profile),
 )  # fmt: skip
-with open(out, "w", encoding="utf-8") as handle:
-    json.dump(
-        {"record": record, "every_point": side, "command": " ".join(sys.argv)}, handle, indent=1
-    )
+write_json({"record": record, "every_point": side, "command": " ".join(sys.argv)}, out)
 print("DONE", json.dumps({k: record[k] for k in ("winner", "validation", "test", "seconds")}))
