@@ -13,7 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,23 +44,25 @@ class BuildProfile:
 
     stages: dict[str, Stage] = field(default_factory=dict)
 
-    def add(self, name: str, wall_s: float, cpu_s: float) -> None:
-        """Add one run of stage `name`."""
+    def add(self, name: str, wall_s: float, cpu_s: float, calls: int = 1) -> None:
+        """Add `calls` runs of stage `name` (1: one statement)."""
         stage = self.stages.setdefault(name, Stage(name))
         stage.wall_s += wall_s
         stage.cpu_s += cpu_s
-        stage.calls += 1
+        stage.calls += calls
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[list[float]]:
-        """Time the block as stage `name`; CPU seconds appended to the yielded list (other
-        processes' work) are added to its CPU."""
+    def stage(self, name: str, calls: int = 1) -> Iterator[list[float]]:
+        """Time the block as stage `name` (`calls`: the statements it runs); CPU seconds
+        appended to the yielded list (other processes' work) are added to its CPU."""
         extra: list[float] = []
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             yield extra
         finally:
-            self.add(name, time.perf_counter() - wall, time.process_time() - cpu + sum(extra))
+            self.add(
+                name, time.perf_counter() - wall, time.process_time() - cpu + sum(extra), calls
+            )
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """`{stage: {"wall_s", "cpu_s", "parallelism", "calls"}}` (JSON-ready)."""
@@ -137,4 +139,12 @@ class ProfiledConnection:
         self._connection.close()
 
 
-__all__ = ["BuildProfile", "ProfiledConnection", "Stage", "statement_name"]
+def stage_of(con: Any, name: str, calls: int = 1) -> AbstractContextManager[Any]:
+    """The block timed as stage `name` of `con`'s profile (statements run on other cursors
+    of the database: side by side, in threads); nothing timed without a profile."""
+    if isinstance(con, ProfiledConnection):
+        return con._profile.stage(name, calls)
+    return nullcontext()
+
+
+__all__ = ["BuildProfile", "ProfiledConnection", "Stage", "stage_of", "statement_name"]
