@@ -63,6 +63,27 @@ def thread_counts(text: str | None) -> list[int]:
     return counts if counts[-1] == cores else [*counts, cores]
 
 
+def run_order(counts: list[int]) -> list[int]:
+    """The first and the largest count first (the speed-up's two ends), then the others
+    from the largest down (the shortest builds first: with `--budget_s`, the most of them)."""
+    rest = sorted(set(counts) - {counts[0], max(counts)}, reverse=True)
+    return [*dict.fromkeys([counts[0], max(counts)]), *rest]
+
+
+def predicted_wall(runs: dict[str, dict[str, float]], threads: int) -> float | None:
+    """The wall seconds of a build at `threads` from the runs so far: `a + b / threads`
+    through the runs at the fewest and the most threads (the time of the one run if one;
+    None without)."""
+    if not runs:
+        return None
+    measured = sorted((int(k), v["wall_s"]) for k, v in runs.items())
+    (low, wall_low), (high, wall_high) = measured[0], measured[-1]
+    if high == low:
+        return wall_low
+    b = (wall_low - wall_high) / (1 / low - 1 / high)
+    return max(wall_low - b / low + b / threads, 0.0)
+
+
 def dumps(work_dir: Path, languages: int, entities: int, seed: int) -> tuple[Path, object]:
     """The synthetic dumps under `work_dir`, written unless already there."""
     folder = work_dir / f"dumps_{languages}x{entities}_seed{seed}"
@@ -184,19 +205,26 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()}, duckdb {duckdb.__version__}, pyarrow {pyarrow.__version__}"
     )
     print(machine, flush=True)
+    generated_s = time.perf_counter()
     folder, counts = dumps(args.work_dir, args.languages, args.entities, args.seed)
+    generated_s = time.perf_counter() - generated_s
     lines = counts.total_lines
     expected = expected_row_counts(counts, None)
     runs: dict[str, dict[str, float]] = {}
     profiles: dict[str, dict] = {}
     reference: dict[str, str] | None = None
     print(f"{'threads':>7} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9} {'lines/s':>10}", flush=True)
-    # The first and the largest count first: with --budget_s, those two are measured.
-    order = [*dict.fromkeys([counts_of_threads[0], counts_of_threads[-1], *counts_of_threads])]
     subreaper = _can_reap()
-    for threads in order:
-        if args.budget_s is not None and time.perf_counter() - started > args.budget_s:
-            print(f"budget of {args.budget_s:.0f} s spent: no run at {threads} threads")
+    command_line = "python bench/bench_build_cores.py " + " ".join(argv or sys.argv[1:])
+    for threads in run_order(counts_of_threads):
+        elapsed = time.perf_counter() - started
+        expected_s = predicted_wall(runs, threads) or 0.0
+        if args.budget_s is not None and elapsed + expected_s > args.budget_s:
+            print(
+                f"budget of {args.budget_s:.0f} s: {elapsed:.0f} s spent, a build at {threads} "
+                f"threads would take ~{expected_s:.0f} s; no run at {threads} threads or fewer",
+                flush=True,
+            )
             break
         output = args.work_dir / f"kb_{threads}"
         profile = args.work_dir / f"profile_{threads}.json"
@@ -241,24 +269,26 @@ def main(argv: list[str] | None = None) -> int:
             f"{run['lines_per_s']:>10,}",
             flush=True,
         )
-    runs = {k: runs[k] for k in sorted(runs, key=int)}
-    profiles = {k: profiles[k] for k in sorted(profiles, key=int)}
-    result = {
-        "machine": machine,
-        "lines": lines,
-        "runs": runs,
-        "profiles": profiles,
-        "cpu_s_includes_reader_processes": subreaper,
-        "identical_files": True,
-        "memory_limit": args.memory_limit,
-        "dumps": f"synthetic_dumps: {args.languages} languages x {args.entities} entities, "
-        f"seed {args.seed}, plain .ttl",
-        "command": "python bench/bench_build_cores.py " + " ".join(argv or sys.argv[1:]),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "total_s": round(time.perf_counter() - started, 1),
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=1) + "\n")
+        runs = {k: runs[k] for k in sorted(runs, key=int)}
+        profiles = {k: profiles[k] for k in sorted(profiles, key=int)}
+        result = {
+            "machine": machine,
+            "lines": lines,
+            "runs": runs,
+            "profiles": profiles,
+            "cpu_s_includes_reader_processes": subreaper,
+            "identical_files": True,
+            "memory_limit": args.memory_limit,
+            "dumps": f"synthetic_dumps: {args.languages} languages x {args.entities} entities, "
+            f"seed {args.seed}, plain .ttl",
+            "generation_s": round(generated_s, 1),
+            "command": command_line,
+            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "total_s": round(time.perf_counter() - started, 1),
+        }
+        # after every run, so that a run cut short keeps what it measured
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(result, indent=1) + "\n")
     first, last = next(iter(runs)), list(runs)[-1]
     for threads, profile_of in profiles.items():
         top = sorted(profile_of.items(), key=lambda kv: -kv[1]["wall_s"])[:6]

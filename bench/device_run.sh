@@ -25,8 +25,8 @@ echo "lp rc=$?"; tail -15 "$OUT/bench_lp_gpu.log"
 # 3. the dataset build at 1..16 threads (needs the duckdb wheel)
 if [ "${BUILD_S:-0}" -gt 0 ]; then
   python3 -m pip install -q --no-deps --no-index --target /tmp/pydeps .whl/duckdb-*.whl &&
-  PYTHONPATH=/tmp/pydeps timeout "$BUILD_S" python3 bench/bench_build_cores.py --entities "${BUILD_ENTITIES:-1000000}" \
-    --threads 1,2,4,8,16 --work_dir /tmp/bc --budget_s $((BUILD_S - 30)) \
+  PYTHONPATH=/tmp/pydeps timeout "$BUILD_S" python3 bench/bench_build_cores.py --entities "${BUILD_ENTITIES:-1500000}" \
+    --threads 1,2,4,8,16 --work_dir /tmp/bc --budget_s $((BUILD_S - 15)) \
     --output "$OUT/bench_build_cores.json" > "$OUT/bench_build_cores.log" 2>&1
   echo "build rc=$?"; tail -12 "$OUT/bench_build_cores.log"
 fi

@@ -36,9 +36,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -280,16 +284,63 @@ class _Writer:
 
 
 def _write_blocks(path: Path, blocks: Iterator[list[str] | Iterator[str]]) -> int:
-    """Write the header, the blocks of lines and the footer; the number of triple lines."""
+    """Write the blocks of lines (no header or footer); the number of lines."""
     count = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        out.write(HEADER)
         for block in blocks:
             block = list(block)
             count += len(block)
             out.write("".join(block))
-        out.write(FOOTER)
     return count
+
+
+FILE_KINDS = ("labels", "mappingbased_objects", "interlanguage_links")
+SLICE_CONCEPTS = 64 * CHUNK  # concepts of one task of the generator (a part of a file)
+_worlds: dict[str, tuple[_World, list[_Writer]]] = {}
+
+
+def _world_of(config: SyntheticSettings) -> tuple[_World, list[_Writer]]:
+    """The world of `config` and its writers, made once per process."""
+    key = json.dumps(asdict(config))
+    if key not in _worlds:
+        world = _World(config)
+        _worlds.clear()
+        _worlds[key] = world, [_Writer(world, index) for index in range(len(world.codes))]
+    return _worlds[key]
+
+
+def _write_slice(
+    config: SyntheticSettings, index: int, kind: str, start: int, stop: int, path: Path
+) -> tuple[int, int, dict[str, int]]:
+    """Write the lines of concepts `start..stop-1` of language `index`'s file `kind` to
+    `path`; returns (lines, facts kept, linked concepts per language pair)."""
+    world, writers = _world_of(config)
+    writer = writers[index]
+    chunks = [(a, min(a + CHUNK, stop)) for a in range(start, stop, CHUNK)]
+    kept = 0
+    link_pairs: dict[str, int] = {}
+    if kind == "labels":
+        return _write_blocks(path, (writer.label_lines(a, b) for a, b in chunks)), 0, {}
+    if kind == "mappingbased_objects":
+
+        def fact_blocks() -> Iterator[list[str]]:
+            nonlocal kept
+            for a, b in chunks:
+                lines, chunk_kept = writer.fact_lines(a, b)
+                kept += chunk_kept
+                yield lines
+
+        return _write_blocks(path, fact_blocks()), kept, {}
+
+    def link_blocks() -> Iterator[list[str]]:
+        for a, b in chunks:
+            lines, pairs = writer.link_lines(a, b, writers)
+            for other, count in pairs.items():
+                pair = "|".join(sorted((writer.code, writers[other].code)))
+                link_pairs[pair] = link_pairs.get(pair, 0) + count
+            yield lines
+
+    return _write_blocks(path, link_blocks()), 0, link_pairs
 
 
 def write_dumps(
@@ -297,53 +348,60 @@ def write_dumps(
     languages: int | Sequence[str] = 2,
     entities: int = 100_000,
     seed: int = 0,
+    processes: int | None = None,
     **settings: float,
 ) -> DumpCounts:
     """Write the dumps of `languages` (a count or codes) x `entities` into `output_dir`.
 
     `output_dir` is replaced as a whole (atomically: `.<name>.partial` until complete).
-    Extra keyword arguments set `SyntheticSettings` fields. Returns the counts (also in
+    Each file is written in slices of `SLICE_CONCEPTS` concepts by `processes` processes
+    (default: every core; 1: this one), then joined: the same bytes for any number (every
+    line is a function of the seed, the language and the concept). Extra keyword arguments
+    set `SyntheticSettings` fields. Returns the counts (also in
     `output_dir/synthetic_dumps.json`).
     """
     if entities < 1:
         raise ValueError(f"--entities {entities}: at least 1")
     config = SyntheticSettings(language_codes(languages), entities, seed, **settings)
-    world = _World(config)
-    writers = [_Writer(world, index) for index in range(len(world.codes))]
     counts = DumpCounts()
     started = time.perf_counter()
-    chunks = [(a, min(a + CHUNK, entities)) for a in range(0, entities, CHUNK)]
+    slices = [(a, min(a + SLICE_CONCEPTS, entities)) for a in range(0, entities, SLICE_CONCEPTS)]
+    processes = processes or os.cpu_count() or 1
     with atomic_folder(output_dir, argument="--output_dir") as staging:
-        for writer in writers:
-            code = _file_code(writer.code)
-            name = f"labels_{code}.ttl"
-            counts.lines[name] = _write_blocks(
-                staging / name, (writer.label_lines(a, b) for a, b in chunks)
-            )
-            kept = 0
-
-            def fact_blocks(writer: _Writer = writer) -> Iterator[list[str]]:
-                nonlocal kept
-                for a, b in chunks:
-                    lines, chunk_kept = writer.fact_lines(a, b)
-                    kept += chunk_kept
-                    yield lines
-
-            name = f"mappingbased_objects_{code}.ttl"
-            counts.lines[name] = _write_blocks(staging / name, fact_blocks())
-            counts.facts[writer.code] = kept
-
-            def link_blocks(writer: _Writer = writer) -> Iterator[list[str]]:
-                for a, b in chunks:
-                    lines, pairs = writer.link_lines(a, b, writers)
-                    for other, count in pairs.items():
-                        pair = f"{writer.code}|{writers[other].code}"
-                        pair = "|".join(sorted(pair.split("|")))
-                        counts.link_pairs[pair] = counts.link_pairs.get(pair, 0) + count
-                    yield lines
-
-            name = f"interlanguage_links_{code}.ttl"
-            counts.lines[name] = _write_blocks(staging / name, link_blocks())
+        files = [
+            (index, kind, f"{kind}_{_file_code(code)}.ttl")
+            for index, code in enumerate(config.languages)
+            for kind in FILE_KINDS
+        ]
+        tasks = [
+            (config, index, kind, a, b, staging / f".{name}.{k:05d}")
+            for index, kind, name in files
+            for k, (a, b) in enumerate(slices)
+        ]
+        if processes > 1:
+            context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+            with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
+                results = list(pool.map(_write_slice, *zip(*tasks, strict=True)))
+        else:
+            results = [_write_slice(*task) for task in tasks]
+        done = iter(zip(tasks, results, strict=True))
+        for index, kind, name in files:
+            code = config.languages[index]
+            lines = kept = 0
+            with (staging / name).open("wb") as out:
+                out.write(HEADER.encode())
+                for _ in slices:
+                    task, (count, slice_kept, pairs) = next(done)
+                    lines, kept = lines + count, kept + slice_kept
+                    for pair, linked in pairs.items():
+                        counts.link_pairs[pair] = counts.link_pairs.get(pair, 0) + linked
+                    with task[-1].open("rb") as part:
+                        shutil.copyfileobj(part, out, 1 << 22)
+                    task[-1].unlink()
+                out.write(FOOTER.encode())
+            counts.lines[name] = lines
+            if kind == "mappingbased_objects":
+                counts.facts[code] = kept
         counts.seconds = time.perf_counter() - started
         info = {"settings": asdict(config), "counts": asdict(counts)}
         (staging / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -392,9 +450,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--entities", type=int, default=100_000, help="concepts per language")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output_dir", required=True, help="folder to (re)place")
+    parser.add_argument("--processes", type=int, help="writing processes (default: every core)")
     args = parser.parse_args(argv)
     try:
-        counts = write_dumps(args.output_dir, args.languages, args.entities, args.seed)
+        counts = write_dumps(
+            args.output_dir, args.languages, args.entities, args.seed, args.processes
+        )
     except ValueError as error:
         parser.error(str(error))
     rate = counts.total_lines / counts.seconds

@@ -43,3 +43,16 @@ def test_bench_build_cores_runs_and_writes_its_json(tmp_path: Path) -> None:
         "200M lines on 64 cores",
     ]
     assert all(float(line.split()[-2]) > 0 for line in lines)
+
+
+def test_the_runs_order_and_the_budgets_prediction() -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_build_cores import predicted_wall, run_order
+
+    assert run_order([1, 2, 4, 8, 16]) == [1, 16, 8, 4, 2]
+    assert run_order([1, 2]) == [1, 2] and run_order([4]) == [4]
+    assert predicted_wall({}, 8) is None
+    assert predicted_wall({"1": {"wall_s": 90.0}}, 16) == 90.0
+    runs = {"1": {"wall_s": 100.0}, "16": {"wall_s": 25.0}}  # 20 s serial, 80 s parallel
+    assert predicted_wall(runs, 8) == pytest.approx(30.0)
+    assert predicted_wall(runs, 2) == pytest.approx(60.0)

@@ -1,6 +1,6 @@
 """The synthetic DBpedia 2016-10 dumps of the scale benchmark (`bench/synthetic_dumps.py`):
 well-formed for our reader, accepted by the build with the counts the generator expects,
-deterministic by seed and independent of its chunking."""
+deterministic by seed and independent of its chunking and of its processes."""
 
 from __future__ import annotations
 
@@ -136,6 +136,17 @@ def test_deterministic_by_seed_and_independent_of_chunking(
     monkeypatch.setattr(synthetic, "CHUNK", 97)  # many partial chunks
     synthetic.write_dumps(tmp_path / "chunked", LANGUAGES, ENTITIES, seed=3)
     assert digest(tmp_path / "chunked") == digest(folder)
+    monkeypatch.setattr(synthetic, "SLICE_CONCEPTS", 150)  # each file in slices of concepts
+    for processes in (1, 3):
+        sliced = synthetic.write_dumps(
+            tmp_path / f"p{processes}", LANGUAGES, ENTITIES, 3, processes
+        )
+        assert digest(tmp_path / f"p{processes}") == digest(folder)
+        assert (sliced.lines, sliced.facts, sliced.link_pairs) == (
+            counts.lines,
+            counts.facts,
+            counts.link_pairs,
+        )
     synthetic.write_dumps(tmp_path / "other", LANGUAGES, ENTITIES, seed=4)
     other = digest(tmp_path / "other")
     assert all(other[name] != value for name, value in digest(folder).items())
