@@ -26,13 +26,15 @@ import sys
 import threading
 import time
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from tqdm.auto import tqdm
+from tqdm.std import TMonitor
 
 from prixlm.data.dbpedia.bz2_streams import stream_starts
 from prixlm.data.dbpedia.dumps import ReadOptions
@@ -206,6 +208,7 @@ def convert_all(
     quiet = ReadOptions(options.strict, False, options.max_line_bytes)
     context = _worker_context()
     cpu = 0.0
+    workers = min(num_proc - 1, len(run))
     # `num_proc - 1` workers and this process: it converts parts while the workers start.
     # The workers end with this process (`_end_with_parent`), even if it is killed.
     alive, keep_alive = context.Pipe(duplex=False)
@@ -215,13 +218,13 @@ def convert_all(
         keep_alive,
         alive,
         ProcessPoolExecutor(
-            min(num_proc - 1, len(run)),
+            workers,
             mp_context=context,
             initializer=_end_with_parent,
             initargs=(alive, inherited),
         ) as pool,
     ):
-        dispatch = _Dispatch(pool, run, quiet)
+        dispatch = _Dispatch(pool, run, quiet, workers)
         done = tqdm(total=len(run), desc="parse", unit=" parts", disable=not options.progress)
         try:
             dispatch.run_here()
@@ -246,13 +249,15 @@ def convert_all(
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
-    """How the reader processes start: forked where this process runs no Python thread but
-    its main one, so that they start in milliseconds with the reader already imported;
-    else from a forkserver, which imports the reader once (~0.5 s of CPU, ~1 s before the
-    first worker reads; on Linux). The build reads before DuckDB starts its threads; the native
-    threads that run then (numpy's BLAS pool, Arrow's allocator and thread pools) reset
-    themselves in a forked child (their at-fork handlers)."""
-    if threading.active_count() == 1 and sys.platform.startswith("linux"):
+    """How the reader processes start: forked (on Linux) where this process runs no Python
+    thread but its main one and tqdm's monitor, so that they start in milliseconds with
+    the reader already imported; else from a forkserver, which imports the reader once
+    (~0.5 s of CPU, ~1 s before the first worker reads). The build reads before DuckDB
+    starts its threads; the native threads that run then (numpy's BLAS pool, Arrow's
+    allocator and thread pools) reset themselves in a forked child (their at-fork
+    handlers), and a worker creates no tqdm bar (whose lock the monitor may hold)."""
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if sys.platform.startswith("linux") and all(isinstance(t, TMonitor) for t in others):
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__, f"{__package__}.read_blocks"])
@@ -283,42 +288,71 @@ def _end_with_parent(parent: Connection, inherited: int | None = None) -> None:
 
 
 class _Dispatch:
-    """Every part submitted to the pool, largest first (the last to finish then has the
-    least left); this process takes parts from the other end, the smallest, as long as the
-    pool has not started them (a cancelled future is this process's to convert)."""
+    """The parts, largest first (the last to finish then has the least left), taken one at
+    a time by whoever is free: each worker process has one part at a time (the next is
+    submitted when its part is done), and this process takes the next one whenever it has
+    finished its own. (Submitted all at once, the pool's queue held two parts more for its
+    worker than this process could take back: on 2 cores one process read 60% of the
+    bytes while the other waited.)"""
 
-    def __init__(self, pool: ProcessPoolExecutor, parts: Sequence[Job], options: ReadOptions):
-        self._order = sorted(parts, key=lambda part: -_size(part))
-        self._options = options
-        self._futures = {part: pool.submit(_timed_convert, part, options) for part in self._order}
-        self._here: dict[Job, tuple[ReadStats | None, DumpError | None]] = {}
+    def __init__(
+        self, pool: ProcessPoolExecutor, parts: Sequence[Job], options: ReadOptions, workers: int
+    ):
+        self._pool, self._options = pool, options
+        self._left = deque(sorted(parts, key=lambda part: -_size(part)))
+        self._lock = threading.Lock()
+        self._results: dict[Job, Future] = {part: Future() for part in parts}
+        for _ in range(workers):
+            self._submit_next()
+
+    def _take(self) -> Job | None:
+        with self._lock:
+            return self._left.popleft() if self._left else None
+
+    def _submit_next(self, _done: Future | None = None) -> None:
+        """Give a free worker the next part (a done callback: the worker is free again)."""
+        part = self._take()
+        if part is None:
+            return
+        try:
+            future = self._pool.submit(_timed_convert, part, self._options)
+        except RuntimeError:  # the pool is shutting down (an error stopped the reading)
+            return
+        future.add_done_callback(lambda done, part=part: self._finish(part, done))
+
+    def _finish(self, part: Job, done: Future) -> None:
+        result = self._results[part]
+        if result.done():  # cancelled by `stop`
+            return
+        if done.cancelled():
+            result.cancel()
+        elif done.exception() is not None:
+            result.set_exception(done.exception())
+        else:
+            result.set_result(done.result())
+        self._submit_next()
 
     def run_here(self) -> None:
-        """Convert the parts that the pool has not started, smallest first, until it has
-        started the next one (or an error stops this process's share)."""
-        for part in reversed(self._order):
-            if not self._futures[part].cancel():
-                return
+        """Convert parts in this process until none is left (or an error stops this
+        process's share: the workers read the rest)."""
+        while (part := self._take()) is not None:
             try:
-                self._here[part] = (convert(part, self._options), None)
+                self._results[part].set_result((convert(part, self._options), 0.0))
             except DumpError as error:
-                self._here[part] = (None, error)
+                self._results[part].set_exception(error)
                 return
 
     def result(self, part: Job) -> tuple[ReadStats, float]:
         """A part's counts and the CPU seconds a worker spent on it (0 here: this
         process's own CPU is counted by its caller); its error, raised."""
-        if part in self._here:
-            stats, error = self._here[part]
-            if error is not None:
-                raise error
-            return stats, 0.0
-        return self._futures[part].result()
+        return self._results[part].result()
 
     def stop(self) -> None:
-        """The parts not started are cancelled."""
-        for future in self._futures.values():
-            future.cancel()
+        """No further part is started."""
+        with self._lock:
+            self._left.clear()
+        for result in self._results.values():
+            result.cancel()
 
 
 def _size(job: Job) -> int:

@@ -339,6 +339,14 @@ class _Part:
         return data
 
 
+class _NoBar:
+    def update(self, count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def write_records(job: Job, options: ReadOptions) -> ReadStats:
     """Write the records of `job.path` (its part `job.start:job.stop`, if one) to
     `job.output`, row groups of about `BATCH_ROWS`; returns the counts, as `read_triples`
@@ -346,7 +354,11 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
     name = str(job.path)
     schema = SCHEMAS[job.kind]
     stats = ReadStats()
-    bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True, disable=not options.progress)
+    # No bar at all without progress: a worker forked while tqdm's monitor thread held
+    # tqdm's lock would wait for it forever on creating one (`convert._worker_context`).
+    bar = (
+        tqdm(desc=Path(name).name, unit=" lines", unit_scale=True) if options.progress else _NoBar()
+    )
     pending: list[pa.RecordBatch] = []
     job.output.parent.mkdir(parents=True, exist_ok=True)
     first_seq = job.part * SEQ_PART
