@@ -2,21 +2,24 @@
 
 Run::
 
-    python bench/bench_build_cores.py                          # 2 x 1M entities, 6.2M lines
-    python bench/bench_build_cores.py --entities 1500000       # 9.3M lines
+    python bench/bench_build_cores.py                          # 2 x 1.5M entities, 9.3M lines
+    python bench/bench_build_cores.py --entities 487013 --threads 1,2   # 3M lines, 2 cores
     python bench/bench_build_cores.py --threads 1,2 --entities 300000   # a quick look
 
 Generates synthetic DBpedia 2016-10 dumps (`synthetic_dumps.py`, plain `.ttl`; kept in
 `--work_dir` for the next run) and builds them with
 `python -m prixlm.data.dbpedia.build --threads N --num_proc N --memory_limit M --profile`
 for each N of `--threads` (default: 1, 2, 4, ... up to the machine's cores), each in its own
-process. Per run: wall seconds, CPU seconds of the whole process tree (the build and its
-reader processes, `process_usage.py`), peak RSS of the tree (MiB), input lines per second,
+process: the first and the largest N first, then the others from the largest down; with
+`--budget_s`, a build whose time (predicted from those before it) would end past the budget
+is not started. The dumps are written by every core (`synthetic_dumps.write_dumps`).
+Per run: wall seconds, CPU seconds of the whole process tree (the build and its reader
+processes, `process_usage.py`), peak RSS of the tree (MiB), input lines per second,
 and the build's own profile (wall, CPU and CPU/wall per stage: reading, each SQL statement,
 the card). Every run's shards and card must be byte-identical to the first run's and hold
 the rows the generator expects; a run that is not stops the benchmark with an error.
 
-Writes `--output` (default `results/bench_build_cores.json`):
+Writes `--output` (default `results/bench_build_cores.json`) after every build:
 `{"machine", "lines", "runs": {threads: {"wall_s", "cpu_s", "peak_rss_mib",
 "lines_per_s"}}, "profiles": {threads: {stage: {...}}}, "command", ...}`. The baseline is
 the first thread count; the last line prints the speed-up of the largest over it.
@@ -161,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--languages", type=int, default=2)
     parser.add_argument(
-        "--entities", type=int, default=1_000_000, help="concepts per language (1M: 6.2M lines)"
+        "--entities",
+        type=int,
+        default=1_500_000,
+        help="concepts per language (1.5M: 9.3M lines)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", help="comma-separated thread counts; none: 1, 2, 4, ...")
