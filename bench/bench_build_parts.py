@@ -82,10 +82,10 @@ def run(path: Path, processes: int, folder: Path) -> tuple[float, float, float, 
     wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     ran, workers = convert_all([job], options, processes)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    children = _children_cpu() - children
+    children = max(_children_cpu() - children, workers)  # a forkserver's are not reaped
     busiest = max(cpu, children / max(processes - 1, 1))
     table = pa.concat_tables(pq.read_table(part.output) for part in ran)
-    return wall, cpu + max(children, workers), busiest, table, options.stats[str(path)]
+    return wall, cpu + children, busiest, table, options.stats[str(path)]
 
 
 def main(argv: list[str] | None = None) -> int:
