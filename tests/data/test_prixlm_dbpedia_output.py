@@ -294,3 +294,34 @@ def test_the_written_out_features_are_those_datasets_makes() -> None:
     code = "import sys, prixlm.data.dbpedia.build; print('datasets' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_copy_statements_side_by_side_write_each_file_and_raise_the_first_error(
+    tmp_path: Path,
+) -> None:
+    """`copy_shards` runs the statements on cursors in threads: every file as one `COPY`
+    alone writes it, and a failing statement raises (the others' files are written)."""
+    import duckdb
+
+    from prixlm.data.dbpedia.output import copy_shards
+
+    con = duckdb.connect(":memory:", config={"threads": 3})
+    con.execute("CREATE TABLE t AS SELECT range AS i, 'x' || range AS s FROM range(100000)")
+
+    def statement(k: int, folder: Path = tmp_path) -> str:
+        return (
+            f"COPY (SELECT * FROM t WHERE i % 5 = {k} ORDER BY i) "
+            f"TO '{folder / f'{k}.parquet'}' (FORMAT parquet)"
+        )
+
+    copy_shards(con, [statement(k) for k in range(5)])
+    for k in range(5):
+        table = pq.read_table(tmp_path / f"{k}.parquet")
+        assert table.column("i").to_pylist() == list(range(k, 100000, 5))
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    con.execute(statement(3, alone))
+    assert (alone / "3.parquet").read_bytes() == (tmp_path / "3.parquet").read_bytes()
+    with pytest.raises(duckdb.Error, match="missing"):
+        copy_shards(con, [statement(0, tmp_path / "missing" / "no"), statement(1)])
+    con.close()
