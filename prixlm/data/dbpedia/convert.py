@@ -207,6 +207,10 @@ def convert_all(
         return convert_all(jobs, options, 1)
     quiet = ReadOptions(options.strict, False, options.max_line_bytes)
     context = _worker_context()
+    if context.get_start_method() == "fork":
+        from prixlm.data.dbpedia.read_blocks import warm_up
+
+        warm_up()  # once here, not in every forked worker
     cpu = 0.0
     workers = min(num_proc - 1, len(run))
     # `num_proc - 1` workers and this process: it converts parts while the workers start.
