@@ -30,3 +30,12 @@ if [ "${BUILD_S:-0}" -gt 0 ]; then
     --output "$OUT/bench_build_cores.json" > "$OUT/bench_build_cores.log" 2>&1
   echo "build rc=$?"; tail -12 "$OUT/bench_build_cores.log"
 fi
+# 4. one 3M-line dump file read by 1 and by 2 processes, on 2 of the cores (taskset; no duckdb)
+if [ "${PARTS_S:-0}" -gt 0 ]; then
+  python3 bench/synthetic_dumps.py --languages 1 --entities 2000000 \
+    --output_dir /tmp/bp/dumps_1x2000000 > "$OUT/bench_build_parts.log" 2>&1
+  PIN=$(command -v taskset > /dev/null && echo "taskset -c 0,1")
+  timeout "$PARTS_S" $PIN python3 bench/bench_build_parts.py --repeats 3 \
+    --work_dir /tmp/bp --output "$OUT/bench_build_parts_2cores.json" >> "$OUT/bench_build_parts.log" 2>&1
+  echo "parts rc=$?"; tail -6 "$OUT/bench_build_parts.log"
+fi
