@@ -378,7 +378,10 @@ def write_dumps(
             for index, kind, name in files
             for k, (a, b) in enumerate(slices)
         ]
-        if processes > 1:
+        # The workers find `_write_slice` by its module's name: not where this copy of the
+        # module is not the one imported under that name (a file loaded twice).
+        registered = getattr(sys.modules.get(__name__), "_write_slice", None) is _write_slice
+        if processes > 1 and registered:
             context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
             with ProcessPoolExecutor(min(processes, len(tasks)), mp_context=context) as pool:
                 results = list(pool.map(_write_slice, *zip(*tasks, strict=True)))
