@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: setup demo test lint bench reproduce clean table1 table1-quick similarity space browser
+.PHONY: setup demo test lint bench reproduce clean table1 table1-quick dbp5l similarity space browser
 
 setup: $(STAMP)
 
@@ -50,6 +50,14 @@ table1: setup
 table1-quick: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
 	$(PY) -m prixlm.experiments.table1 --profile quick --work_dir outputs/table1-quick --results outputs/table1-quick/table1.json --docs outputs/table1-quick/results.md --chart outputs/table1-quick/table1.png
+
+# DBP-5L (a KG folder in the KEnS layout): PyKEEN TransE/RotatE vs Prix-LM Single/All, our
+# protocol and the papers' -> results/dbp5l.json, docs/results.md (resumable: re-run to go on)
+DBP5L_DATA ?= ../shared/dbp5l
+DBP5L_PROFILE ?= cpu
+dbp5l: setup
+	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
+	$(PY) -m prixlm.experiments.dbp5l --profile $(DBP5L_PROFILE) --data $(DBP5L_DATA) --work_dir outputs/dbp5l-$(DBP5L_PROFILE)
 
 # XEL, BLI, probing of the KB model vs the plain-text baseline -> docs/similarity.md, results/similarity.json
 similarity: setup

@@ -72,6 +72,13 @@ class DataArguments:
     variant: str = field(
         default="all", metadata={"help": "all: triples + links | single: one language's triples"}
     )
+    links: bool = field(
+        default=True,
+        metadata={
+            "help": "variant all: add the links between the languages (--links false: the "
+            "ablation that trains on the languages' triples alone)"
+        },
+    )
     max_fact_length: int = field(
         default=MAX_FACT_LENGTH, metadata={"help": "drop facts this long or longer; 0 keeps all"}
     )

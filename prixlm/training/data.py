@@ -69,9 +69,10 @@ def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dat
 
 
 def load_training_rows(
-    dataset_dir: str | Path, languages: list[str], variant: str
+    dataset_dir: str | Path, languages: list[str], variant: str, links: bool = True
 ) -> datasets.Dataset:
-    """Training facts: each language's train triples, plus (variant `all`) the links between them.
+    """Training facts: each language's train triples, plus (variant `all`, unless `links` is
+    False) the links between them.
 
     `single` is the paper's "Prix-LM (Single)" (pass one language); `all` is "Prix-LM (All)".
     """
@@ -82,13 +83,13 @@ def load_training_rows(
             f"--variant single trains one language's triples; got languages {languages}"
         )
     parts = [load_split(dataset_dir, language, "train") for language in languages]
-    if variant == "all" and len(languages) > 1:
+    if variant == "all" and links and len(languages) > 1:
         wanted = set(languages)
-        links = load_split(dataset_dir, "links", "train").filter(
+        link_rows = load_split(dataset_dir, "links", "train").filter(
             lambda row: row["subject_language"] in wanted and row["object_language"] in wanted
         )
-        if len(links):
-            parts.append(links)
+        if len(link_rows):
+            parts.append(link_rows)
     return datasets.concatenate_datasets(parts)
 
 

@@ -197,7 +197,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         return release_path
     set_seed(training_args.seed)
     languages = resolve_languages(data_args.dataset, data_args.languages)
-    rows = load_training_rows(data_args.dataset, languages, data_args.variant)
+    rows = load_training_rows(data_args.dataset, languages, data_args.variant, data_args.links)
     model, tokenizer = build_model_and_tokenizer(
         model_args, data_args, languages, training_args.seed, checkpoint=resume
     )
@@ -244,6 +244,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "train_facts": len(train_set),
         "languages": languages,
         "variant": data_args.variant,
+        "links": data_args.links,
         "world_size": training_args.world_size,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
         "checkpoint_link_prediction_settings": {

@@ -1,0 +1,289 @@
+"""DBP-5L: PyKEEN TransE/RotatE vs Prix-LM Single/All on the multilingual KG-completion benchmark.
+
+Run::
+
+    python -m prixlm.experiments.dbp5l --profile cpu --data ../shared/dbp5l --work_dir outputs/dbp5l
+    python -m prixlm.experiments.dbp5l --profile gpu --data dbp5l --work_dir /tmp/d5 \\
+        --deadline_s 440 --results $OUT/dbp5l.json --docs $OUT/results.md
+
+`--data` is a KG folder in the KEnS / SS-AGA layout (`entity/`, `kg/`, `relations.txt`,
+`seed_alignlinks/`). Steps: convert it into a Prix-LM dataset under `work_dir/data` (the
+benchmark's own splits, `prixlm.data.kg_layout`); train one tokenizer on every language's
+labels; then the jobs (`prixlm.experiments.dbp5l_jobs`) in `--workers` processes: per
+language a PyKEEN TransE and RotatE search on the validation split, Prix-LM Single per
+language, Prix-LM All (train triples of every KG + the seed alignment links) and All without
+links. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
+run (resume); after every job the JSON and the docs section are rewritten from what is
+finished. Every ranking is over every entity of the target KG and is read under our protocol
+and the papers' (`prixlm.link_prediction.protocols`: `ours`, `kens`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from prixlm.atomic_output import write_json
+from prixlm.cli import command_parser
+from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
+from prixlm.experiments.table1 import (
+    JobFunction,
+    execute,
+    kb_statistics,
+    load_records,
+    prepare_tokenizer,
+)
+
+PROTOCOLS = ("ours", "kens")
+METRICS = ("hits_at_1", "hits_at_10", "mrr")
+KGE_METHODS = ("TransE", "RotatE")
+PRIXLM_METHODS = {  # method -> job name prefix (`single-<lang>`, `all-links`, `all-nolinks`)
+    "Prix-LM (Single)": "single-",
+    "Prix-LM (All)": "all-links",
+    "Prix-LM (All, no links)": "all-nolinks",
+}
+PUBLISHED = Path(__file__).with_name("dbp5l_published.json")
+MODEL_NOTE = (
+    "Prix-LM here is the small model trained from scratch on DBP-5L alone (no pretrained "
+    "multilingual encoder such as xlm-roberta-base is available offline); the published "
+    "systems start from pretrained embeddings or encoders."
+)
+
+
+def prepare_dataset(data: Path, work_dir: Path, languages: list[str]) -> Path:
+    """The KEnS-layout folder `data` as a Prix-LM dataset under `work_dir/data` (once)."""
+    from prixlm.data.kg_layout import convert_layout
+
+    dataset = work_dir / "data"
+    if not (dataset / "README.md").is_file():
+        convert_layout(data, dataset, languages, license_id="cc-by-sa-3.0")
+    return dataset
+
+
+def plan_jobs(
+    profile: dict[str, Any], work_dir: Path, dataset: Path, layout: Path, tokenizer: Path, seed: int
+) -> dict[str, tuple[JobFunction, dict[str, Any]]]:
+    """`{job name: (function of prixlm.experiments.dbp5l_jobs, keyword arguments)}`, longest first."""
+    from prixlm.experiments.dbp5l_jobs import kge_search_job, prixlm_protocol_job
+
+    languages = profile["languages"]
+    common = {"dataset_dir": str(dataset), "layout_dir": str(layout), "seed": seed,
+              "device": profile["device"], "eval_limit": profile["eval_limit"],
+              "protocols": PROTOCOLS}  # fmt: skip
+    prixlm = {**common, "tokenizer_dir": str(tokenizer), "score_batch": profile["score_batch"],
+              "score_rows": profile["score_rows"], "validation_limit": profile["validation_limit"],
+              "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
+    for name, links in (("all-links", True), ("all-nolinks", False)):
+        settings = {**profile["prixlm"], "max_steps": profile["all_steps"], "links": links}
+        jobs[name] = (prixlm_protocol_job, {**prixlm, "run_dir": str(work_dir / "runs" / name),
+                      "languages": languages, "variant": "all", "settings": settings,
+                      "time_limit": profile.get("all_time_limit")})  # fmt: skip
+    for language in languages:
+        for model in KGE_METHODS:
+            jobs[f"kge-{model}-{language}"] = (kge_search_job, {**common, "language": language,
+                "grid": dbp5l_grid(model, profile["kge_size"]),
+                "epoch_points": profile["kge_epochs"][model],
+                "validation_limit": profile.get("kge_validation_limit")})  # fmt: skip
+    for language in languages:
+        settings = {**profile["prixlm"], "max_steps": profile["single_steps"]}
+        name = f"single-{language}"
+        jobs[name] = (prixlm_protocol_job, {**prixlm, "run_dir": str(work_dir / "runs" / name),
+                      "languages": [language], "variant": "single", "settings": settings,
+                      "time_limit": profile.get("single_time_limit")})  # fmt: skip
+    return jobs
+
+
+def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, float]:
+    metrics = record["test"][language][protocol]
+    return {key: metrics[key] for key in METRICS}
+
+
+def assemble(
+    profile: dict[str, Any],
+    records: dict[str, dict],
+    kb: dict,
+    published: dict,
+    started: float,
+    command: str,
+) -> dict[str, Any]:
+    """`results/dbp5l.json`: test metrics per method, language and protocol + details."""
+    from prixlm.link_prediction.protocols import PROTOCOLS as RULES
+
+    languages = profile["languages"]
+    by_protocol: dict[str, dict[str, dict[str, dict[str, float]]]] = {p: {} for p in PROTOCOLS}
+    details: dict[str, Any] = {}
+    runs: dict[str, dict[str, dict]] = {}
+    for model in KGE_METHODS:
+        runs[model] = {lang: records[f"kge-{model}-{lang}"] for lang in languages if f"kge-{model}-{lang}" in records}  # fmt: skip
+        details[model] = {
+            lang: {"winner": r["winner"], "validation_mrr": r["validation"][lang]["ours"]["mrr"],
+                   "grid": r["grid"], "grid_points": r["grid_points"],
+                   "epoch_points": r["epoch_points"], "seconds": r["seconds"],
+                   "test_queries": r["test"][lang]["ours"]["num_queries"]}
+            for lang, r in runs[model].items()
+        }  # fmt: skip
+    runs["Prix-LM (Single)"] = {lang: records[f"single-{lang}"] for lang in languages if f"single-{lang}" in records}  # fmt: skip
+    for method in ("Prix-LM (All)", "Prix-LM (All, no links)"):
+        name = PRIXLM_METHODS[method]
+        runs[method] = {lang: records[name] for lang in languages if name in records}
+    for method in ("Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)"):
+        details[method] = {
+            record["job"]: {key: record[key] for key in ("settings", "steps", "time_budget_s",
+                            "budget_clock", "train_seconds", "eval_seconds", "command")}
+            for record in {id(r): r for r in runs[method].values()}.values()
+        }  # fmt: skip
+    for model in KGE_METHODS:  # the same winners on every test query (cheap for a KGE)
+        full = {lang: r for lang, r in runs[model].items() if r.get("test_full")}
+        if full:
+            runs[f"{model} (all test queries)"] = {
+                lang: {**r, "test": r["test_full"]} for lang, r in full.items()
+            }
+    for method, cells in runs.items():
+        for protocol in PROTOCOLS:
+            if cells:
+                by_protocol[protocol][method] = {
+                    lang: _cells(r, lang, protocol) for lang, r in cells.items()
+                }
+    test_queries = {  # the same sampled rows for every method
+        lang: r["test"][lang]["ours"]["num_queries"]
+        for r in records.values()
+        for lang in languages
+        if lang in r["test"]
+    }
+    return {
+        "languages": languages,
+        "protocol": "ours",
+        "protocols": {
+            name: {
+                "filter": RULES[name].filter,
+                "ties": RULES[name].ties,
+                "hits_list": RULES[name].hits_list,
+            }
+            for name in PROTOCOLS
+        },  # fmt: skip
+        "methods": by_protocol["ours"],
+        "methods_by_protocol": by_protocol,
+        "published": published,
+        "kb": kb,
+        "test_queries": test_queries,
+        "model_note": MODEL_NOTE,
+        "profile": profile,
+        "seed": profile["seed"],
+        "command": command,
+        "jobs_finished": sorted(records),
+        "wall_seconds": round(time.time() - started, 1),
+        "details": details,
+    }
+
+
+def load_published(path: Path | None) -> dict[str, Any]:
+    """The published figures (`{system: {lang: metrics, "source": ...}}`), or {} without a file."""
+    if path is None or not path.is_file():
+        return {}
+    data = json.loads(path.read_text("utf-8"))
+    return data.get("published", data) if isinstance(data, dict) else {}
+
+
+def run_jobs(
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]],
+    jobs_dir: Path,
+    workers: int,
+    refresh: Any,
+    started: float,
+    deadline_s: float | None,
+) -> bool:
+    """Run the jobs without a record in `jobs_dir`; `refresh()` after each. False when the
+    deadline left some unfinished (their workers are left behind; a re-run finishes them)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    todo = {name: job for name, job in jobs.items() if not (jobs_dir / f"{name}.json").is_file()}
+    done = len(jobs) - len(todo)
+    print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
+    if workers == 1:  # in this process, one after the other (tests, debugging)
+        for name, (function, kwargs) in todo.items():
+            execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), 0)
+            done += 1
+            print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done", flush=True)
+            refresh()
+        return True
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pending = {
+        pool.submit(execute, name, fn, kw, str(jobs_dir / f"{name}.json"), threads): name
+        for name, (fn, kw) in todo.items()
+    }
+    while pending:
+        remaining = None if deadline_s is None else deadline_s - (time.time() - started)
+        if remaining is not None and remaining <= 0:
+            print(f"deadline reached: {len(pending)} jobs unfinished: {sorted(pending.values())}")
+            return False
+        finished, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+        for future in finished:
+            name, error = pending.pop(future), future.exception()
+            done += 1
+            status = f"FAILED: {error!r}" if error else "done"
+            print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} {status}", flush=True)  # fmt: skip
+            refresh()
+    pool.shutdown()
+    return True
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = command_parser("prixlm.experiments.dbp5l", __doc__)
+    parser.add_argument("--profile", default="cpu", help="toy | cpu | gpu")
+    parser.add_argument("--data", type=Path, required=True, help="KG folder in the KEnS layout")
+    parser.add_argument("--languages", default=None, help="override the profile's languages")
+    parser.add_argument("--work_dir", type=Path, default=Path("outputs/dbp5l"))
+    parser.add_argument("--results", type=Path, default=Path("results/dbp5l.json"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
+    parser.add_argument("--published", type=Path, default=PUBLISHED, help="published figures")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
+    args = parser.parse_args(argv)
+    started = time.time()
+    profile = get_profile(args.profile)
+    languages = args.languages or profile["languages"]
+    profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
+    profile["workers"] = args.workers or profile["workers"]
+    profile["seed"] = args.seed
+    command = "python -m prixlm.experiments.dbp5l " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    if not (args.data / "entity").is_dir():
+        parser.error(f"--data {args.data}: no entity/ folder (expected the KEnS layout)")
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    dataset = prepare_dataset(args.data, args.work_dir, profile["languages"])
+    vocab = profile["tokenizer_vocab_size"]
+    tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
+    kb = kb_statistics(dataset, profile["languages"])
+    published = load_published(args.published)
+    jobs = plan_jobs(profile, args.work_dir, dataset, args.data, tokenizer, args.seed)
+    jobs_dir = args.work_dir / "jobs"
+    jobs_dir.mkdir(exist_ok=True)
+
+    def refresh() -> dict[str, Any]:
+        from prixlm.experiments.dbp5l_docs import write_docs
+
+        records = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
+        table = assemble(profile, records, kb, published, started, command)
+        write_json(table, args.results, "--results")
+        write_docs(table, args.docs, source=args.results.as_posix())
+        return table
+
+    complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s)
+    table = refresh()
+    if not complete:
+        sys.stdout.flush()
+        os._exit(3)
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The "DBP-5L" section of `docs/results.md`, generated from `results/dbp5l.json` alone.
+
+Our figures under both ranking protocols, the published figures beside them (each with its
+source: paper, table, protocol), in percent with one decimal (`round(100 * value, 1)` of
+the JSON). Only the block between `<!-- dbp5l:start -->` and `<!-- dbp5l:end -->` is
+rewritten (appended at the end of a file without it); the rest of the file is kept.
+
+    python -m prixlm.experiments.dbp5l_docs --results results/dbp5l.json --docs docs/results.md
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from prixlm.atomic_output import atomic_file
+from prixlm.cli import command_parser
+
+START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
+HEADING = "## DBP-5L: multilingual knowledge-graph completion"
+METRIC_NAMES = {"hits_at_1": "Hits@1", "hits_at_10": "Hits@10", "mrr": "MRR"}
+ORDER = ("TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)")
+PROTOCOL_TEXT = {
+    "ours": "every entity of the target KG is a candidate; the other true objects of "
+    "the query over every split are filtered; ties get the mean of the optimistic and "
+    "pessimistic rank (PyKEEN's realistic rank); hits@k and MRR of the full ranking",
+    "kens": "the papers' (KEnS `src/validate.py`, as SS-AGA's code): every entity of the "
+    "target KG is a candidate; only the train split's true objects are filtered; ties go "
+    "to the entity with the smaller id; a gold counts as a hit at k when it is in the "
+    "unfiltered top 10 and within the first k after filtering; MRR of the full "
+    "train-filtered ranking (SS-AGA's)",
+}
+
+
+def percent(value: float) -> str:
+    """A fraction as the table shows it: percent, one decimal."""
+    return f"{100 * value:.1f}"
+
+
+def method_order(methods: Mapping[str, Any]) -> list[str]:
+    return [m for m in ORDER if m in methods] + sorted(m for m in methods if m not in ORDER)
+
+
+def _mean(cells: Mapping[str, Any], languages: list[str], key: str) -> str:
+    if not all(lang in cells and key in cells[lang] for lang in languages):
+        return "–"
+    return percent(sum(cells[lang][key] for lang in languages) / len(languages))
+
+
+def _cell(cells: Mapping[str, Any], lang: str, key: str) -> str:
+    value = cells.get(lang, {}).get(key) if isinstance(cells.get(lang), Mapping) else None
+    return "–" if value is None else percent(value)
+
+
+def source_text(source: Any) -> str:
+    """A published entry's `source` (a string or a mapping such as paper/table/protocol)."""
+    if isinstance(source, Mapping):
+        return "; ".join(f"{key}: {value}" for key, value in source.items())
+    return str(source)
+
+
+def metric_tables(table: Mapping[str, Any]) -> str:
+    """Per metric: our methods under each protocol, then the published systems."""
+    languages = table["languages"]
+    by_protocol = table["methods_by_protocol"]
+    published = table.get("published") or {}
+    lines = []
+    for key, title in METRIC_NAMES.items():
+        lines += [f"**{title}** (test, %)", "",
+                  "| method | protocol | " + " | ".join(languages) + " | avg |",
+                  "|---|---|" + "---:|" * (len(languages) + 1)]  # fmt: skip
+        for protocol, methods in by_protocol.items():
+            for method in method_order(methods):
+                cells = methods[method]
+                row = [_cell(cells, lang, key) for lang in languages]
+                lines.append(f"| {method} | {protocol} | " + " | ".join(row)
+                             + f" | {_mean(cells, languages, key)} |")  # fmt: skip
+        for system in sorted(published):
+            cells = published[system]
+            row = [_cell(cells, lang, key) for lang in languages]
+            lines.append(f"| {system} | published | " + " | ".join(row)
+                         + f" | {_mean(cells, languages, key)} |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def sources_section(table: Mapping[str, Any]) -> str:
+    published = table.get("published") or {}
+    if not published:
+        return "No published figures were given to this run (`--published`)."
+    lines = ["Published figures, as printed in the papers (fractions of the JSON x 100):", ""]
+    for system in sorted(published):
+        lines.append(f"- {system}: {source_text(published[system].get('source', '?'))}")
+    return "\n".join(lines)
+
+
+def runs_section(table: Mapping[str, Any]) -> str:
+    """Search grids and winners, Prix-LM steps, budgets, wall times and commands."""
+    details, lines = table.get("details", {}), []
+    for model in ("TransE", "RotatE"):
+        for lang, run in details.get(model, {}).items():
+            winner = ", ".join(f"{k}={v}" for k, v in run["winner"].items() if k != "model")
+            lines.append(f"- {model} {lang}: {run['grid_points']} grid points x epochs "
+                         f"{run['epoch_points']} ({len(run['grid'])} evaluated), winner {winner} "
+                         f"(validation MRR {percent(run['validation_mrr'])}), {run['seconds']} s")  # fmt: skip
+    for method in ("Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)"):
+        for name, run in sorted(details.get(method, {}).items()):
+            budget = run.get("time_budget_s")
+            note = f" (fitted to a {budget:g} s {run.get('budget_clock', 'wall')}-clock training budget)" if budget else ""  # fmt: skip
+            lines.append(f"- {method} `{name}`: {run['steps']} steps{note}, train "
+                         f"{run['train_seconds']} s, eval {run['eval_seconds']} s; `{run['command']}`")  # fmt: skip
+    return "\n".join(lines)
+
+
+def render(table: Mapping[str, Any], source: str = "results/dbp5l.json") -> str:
+    """The generated block (without the markers)."""
+    languages, profile = table["languages"], table.get("profile", {})
+    queries = table.get("test_queries", {})
+    sizes = ", ".join(f"{lang} {queries[lang]}" for lang in languages if lang in queries)
+    kb = table.get("kb", {})
+    full = ", ".join(f"{lang} {kb[lang]['test']}" for lang in languages if lang in kb)
+    missing = [m for m in ORDER if m not in table["methods"]]
+    parts = [
+        HEADING,
+        "",
+        f"Generated by `python -m prixlm.experiments.dbp5l_docs` from `{source}` "
+        f"(profile `{profile.get('name', '?')}`, device `{profile.get('device', '?')}`, "
+        f"{profile.get('workers', '?')} worker processes, seed {table.get('seed', 0)}, "
+        f"wall time {table.get('wall_seconds', '?')} s).",
+        "",
+        f"Command: `{table.get('command', '')}`",
+        "",
+        f"**Model.** {table.get('model_note', '')}",
+        "",
+        f"**Test queries per language** (tail prediction; sampled with the seed from the test "
+        f"split, the same queries for every method): {sizes or '–'}; the test splits hold {full or '–'}.",  # fmt: skip
+        "",
+        "**Protocols.**",
+        "",
+        *[f"- `{name}`: {PROTOCOL_TEXT.get(name, name)}" for name in table["methods_by_protocol"]],
+        "",
+        metric_tables(table),
+        sources_section(table),
+        "",
+        ("Not measured in this run: " + ", ".join(missing) + ".") if missing else "",
+        "",
+        "### Runs (search grids, winners, steps, wall times, commands)",
+        "",
+        runs_section(table),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def replace_block(existing: str, block: str) -> str:
+    """`existing` with its DBP-5L block replaced by `block` (appended when absent)."""
+    generated = f"{START}\n{block}\n{END}"
+    if START in existing and END in existing:
+        pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+        return pattern.sub(lambda _: generated, existing, count=1)
+    if not existing.strip():
+        return f"# Results\n\n{generated}\n"
+    return f"{existing.rstrip()}\n\n{generated}\n"
+
+
+def read_block(text: str) -> str | None:
+    """The block between the DBP-5L markers of `text` (None when absent)."""
+    match = re.search(re.escape(START) + "\n(.*?)\n" + re.escape(END), text, re.DOTALL)
+    return match.group(1) if match else None
+
+
+def write_docs(table: Mapping[str, Any], docs: Path, source: str = "results/dbp5l.json") -> None:
+    docs = Path(docs)
+    existing = docs.read_text("utf-8") if docs.is_file() else ""
+    text = replace_block(existing, render(table, source))
+    with atomic_file(docs, "--docs") as staging:
+        staging.write_text(text, "utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = command_parser("prixlm.experiments.dbp5l_docs", __doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results/dbp5l.json"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
+    args = parser.parse_args(argv)
+    try:
+        table = json.loads(args.results.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise SystemExit(f"--results {args.results}: {error}") from None
+    write_docs(table, args.docs, args.results.as_posix())
+
+
+if __name__ == "__main__":
+    main()

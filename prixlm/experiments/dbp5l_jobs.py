@@ -1,0 +1,233 @@
+"""The runs behind the DBP-5L table, one function per job; each returns a JSON-able record.
+
+Unlike Table 1's jobs (`prixlm.experiments.jobs`), every ranking here is over the
+**benchmark's candidate set** (every entity of the target KG, in the order of its
+`entity/<lang>.tsv`, so that ties broken by entity order match the published code) and is
+read under several ranking protocols at once (`prixlm.link_prediction.protocols`: `ours`
+and the papers' `kens`), from one scoring pass.
+
+- `kge_search_job`: PyKEEN TransE or RotatE for one language: the whole grid x epoch points,
+  selected on the validation MRR (protocol `ours`), never cut by time; the winner's test
+  metrics under every protocol.
+- `prixlm_protocol_job`: `pretrain` (Single: one language's triples; All: the five KGs'
+  train triples, with or without the seed alignment links), then validation and test
+  metrics per language under every protocol.
+
+Evaluation rows can be a seeded sample (`eval_limit`, `validation_limit`): the same rows for
+every method, so that a CPU run compares like with like.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
+from prixlm.experiments.jobs import TimeBudget, load_language, train_argv
+from prixlm.link_prediction.evaluation import candidate_labels
+from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
+
+SELECTION_PROTOCOL = "ours"
+
+
+def sample_rows(rows: Sequence[Any], limit: int | None, seed: int) -> list[Any]:
+    """`limit` rows drawn with `seed`, in their file order (all rows when `limit` is None or
+    not smaller): the same rows for every method of a run."""
+    rows = list(rows)
+    if not limit or limit >= len(rows):
+        return rows
+    keep = sorted(random.Random(seed).sample(range(len(rows)), limit))
+    return [rows[i] for i in keep]
+
+
+def entity_candidates(
+    layout_dir: str | None, language: str, splits: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[str]:
+    """Labels of every entity of `language`'s KG, in entity-id order, each once.
+
+    From `layout_dir/entity/<language>.tsv` (the benchmark's candidates: every entity of the
+    target KG, whether or not a fact names it); without a layout folder, the dataset's own
+    candidates (`candidate_labels`: every label of the language over all splits). Labels
+    the dataset's rows use but the entity file lacks are appended (none in DBP-5L).
+    """
+    known = candidate_labels(splits, language)
+    if not layout_dir:
+        return known
+    from prixlm.data.kg_layout.read import ENTITY_DIR, entity_label, read_iris
+
+    labels = [entity_label(iri) for iri in read_iris(Path(layout_dir) / ENTITY_DIR / f"{language}.tsv")]  # fmt: skip
+    ordered = list(dict.fromkeys(label for label in labels if label))
+    seen = set(ordered)
+    return ordered + [label for label in known if label not in seen]
+
+
+def evaluate_language(
+    scorer: CandidateScorer,
+    splits: Mapping[str, Sequence[Mapping[str, Any]]],
+    candidates: Sequence[str],
+    split: str,
+    limit: int | None,
+    protocols: Sequence[str],
+    seed: int,
+    batch_size: int = 64,
+) -> dict[str, dict[str, float | int]]:
+    """`{protocol: metrics}` of `scorer` on the (sampled) `split` rows of one language."""
+    rows = sample_rows(splits[split], limit, seed)
+    return evaluate_scorer_protocols(
+        scorer, rows, candidates, protocols, batch_size=batch_size, train_rows=splits["train"]
+    )
+
+
+def kge_search_job(
+    dataset_dir: str,
+    language: str,
+    grid: Sequence[Mapping[str, Any]],
+    epoch_points: Sequence[int],
+    protocols: Sequence[str] = ("ours", "kens"),
+    layout_dir: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    eval_limit: int | None = None,
+    validation_limit: int | None = None,
+) -> dict[str, Any]:
+    """The whole `grid` x `epoch_points` of one model on one language, chosen on validation.
+
+    Every grid point is trained (one run per point, evaluated at each epoch point); the
+    winner is the (point, epochs) with the best validation MRR under `SELECTION_PROTOCOL`;
+    test is evaluated for the running best only, never used to choose.
+    """
+    started = time.time()
+    torch.manual_seed(seed)
+    splits = load_language(dataset_dir, language)
+    candidates = entity_candidates(layout_dir, language, splits)
+    graph = build_graph({language: splits})
+    for label in candidates:  # entities no fact names are candidates too (untrained)
+        graph.entity_ids.setdefault((language, label), len(graph.entity_ids))
+
+    def evaluate(model: Any, split: str, limit: int | None) -> dict[str, dict[str, Any]]:
+        scorer = KGEScorer(model, graph)
+        return evaluate_language(scorer, splits, candidates, split, limit, protocols, seed, 256)
+
+    search: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"validation_mrr": -1.0}
+    for point in grid:
+        config = KGEConfig(**point)
+        point_started = time.time()
+
+        def on_point(
+            epochs: int,
+            model: Any,
+            config: KGEConfig = config,
+            point_started: float = point_started,
+        ) -> None:
+            validation = evaluate(model, "validation", validation_limit)
+            mrr = float(validation[SELECTION_PROTOCOL]["mrr"])
+            search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr,
+                           "seconds": round(time.time() - point_started, 1)})  # fmt: skip
+            print(f"  {config.model} {language} {search[-1]}", flush=True)
+            if mrr > best["validation_mrr"]:
+                best.update(
+                    config={**config.as_dict(), "epochs": epochs},
+                    validation_mrr=mrr,
+                    validation=validation,
+                    test=evaluate(model, "test", eval_limit),
+                    test_full=evaluate(model, "test", None) if eval_limit else None,
+                )
+
+        train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
+    return {
+        "kind": "kge",
+        "model": grid[0]["model"],
+        "languages": [language],
+        "seed": seed,
+        "device": device,
+        "grid": search,
+        "grid_points": len(grid),
+        "epoch_points": list(epoch_points),
+        "winner": best["config"],
+        "validation": {language: best["validation"]},
+        "test": {language: best["test"]},
+        "test_full": {language: best["test_full"]} if best["test_full"] else None,
+        "candidates": len(candidates),
+        "train_triples": len(graph.triples),
+        "seconds": round(time.time() - started, 1),
+    }
+
+
+def prixlm_protocol_job(
+    dataset_dir: str,
+    run_dir: str,
+    languages: Sequence[str],
+    variant: str,
+    tokenizer_dir: str,
+    settings: Mapping[str, Any],
+    protocols: Sequence[str] = ("ours", "kens"),
+    layout_dir: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    eval_limit: int | None = None,
+    validation_limit: int | None = None,
+    score_batch: int = 8,
+    score_rows: int = 512,
+    time_limit: float | None = None,
+    budget_clock: str = "wall",
+) -> dict[str, Any]:
+    """Train one Prix-LM (`train.py` options `settings`, at most `time_limit` seconds of
+    training), then `{split: {language: {protocol: metrics}}}` on validation and test
+    (`validation_limit=0`: test only)."""
+    from prixlm.link_prediction.scorer import PrixLMScorer
+    from prixlm.model_loading import load_prixlm
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
+
+    started = time.time()
+    argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
+    if device == "cpu":
+        argv.append("--use_cpu")
+    guard = TimeBudget(time_limit, clock=budget_clock)
+    release = pretrain(parse_training_arguments(argv), [guard])
+    trained = time.time()
+    model, tokenizer = load_prixlm(release, device)
+    scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
+    record: dict[str, Any] = {"validation": {}, "test": {}}
+    evaluated = [("validation", validation_limit), ("test", eval_limit)]
+    if validation_limit == 0:  # one setting, nothing to choose: no validation ranking
+        evaluated = evaluated[1:]
+    for language in languages:
+        splits = load_language(dataset_dir, language)
+        candidates = entity_candidates(layout_dir, language, splits)
+        for split, limit in evaluated:
+            record[split][language] = evaluate_language(
+                scorer, splits, candidates, split, limit, protocols, seed, score_batch
+            )
+    return {
+        "kind": "prixlm",
+        "variant": variant,
+        "languages": list(languages),
+        "settings": dict(settings),
+        "seed": seed,
+        "device": device,
+        "command": "python train.py " + " ".join(argv),
+        "steps": guard.steps,
+        "time_budget_s": time_limit,
+        "budget_clock": budget_clock,
+        "stopped_by_time_limit_at": guard.target,
+        "train_seconds": round(trained - started, 1),
+        "eval_seconds": round(time.time() - trained, 1),
+        "seconds": round(time.time() - started, 1),
+        **record,
+    }
+
+
+__all__ = [
+    "entity_candidates",
+    "evaluate_language",
+    "kge_search_job",
+    "prixlm_protocol_job",
+    "sample_rows",
+]

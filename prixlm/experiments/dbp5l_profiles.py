@@ -1,0 +1,147 @@
+"""Run sizes of the DBP-5L table: `toy` (the test suite), `cpu` (2 cores), `gpu` (one H200 call).
+
+Every profile trains Prix-LM Single (per language), All (the five KGs' train triples + the
+seed alignment links) and All without links with the **same** architecture, tokenizer (one
+tokenizer trained on every language's labels) and batch size; training is bounded by a time
+budget (`jobs.TimeBudget`: the linear schedule is fitted to the steps the budget allows;
+`*_steps` are upper bounds). CPU profiles count a job's own CPU time (`budget_clock: cpu`).
+
+KGE search: `kge_grid` points (a base point, then one factor changed at a time) x
+`kge_epochs` (evaluated along one run), per model and language, selected on the validation
+MRR; the search is never cut by time (every point is trained to every epoch point).
+
+The Prix-LM trained here is small and from scratch (no pretrained multilingual encoder):
+the published systems it is compared with start from pretrained encoders or embeddings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prixlm.experiments.profiles import _PRIXLM
+
+DBP5L_LANGUAGES = "el,en,es,fr,ja"
+
+_KGE_BASE = {"embedding_dim": 128, "learning_rate": 5e-3, "num_negatives": 32, "batch_size": 512,
+             "adversarial_temperature": 1.0}  # fmt: skip
+_KGE_MARGIN = {"TransE": 6.0, "RotatE": 9.0}
+_KGE_CHANGES = {
+    "TransE": [{"embedding_dim": 256}, {"learning_rate": 1e-3}, {"num_negatives": 128},
+               {"margin": 12.0}, {"adversarial_temperature": 0.5}],
+    "RotatE": [{"embedding_dim": 256}, {"learning_rate": 1e-3}, {"num_negatives": 128},
+               {"margin": 6.0}, {"adversarial_temperature": 0.5}],
+}  # fmt: skip
+# CPU: fewer negatives and larger batches (an epoch of RotatE on en with 32 negatives took
+# 25-35 s on one shared core), three points: the base, a learning rate, a margin.
+_CPU_BASE = {"embedding_dim": 128, "learning_rate": 1e-2, "num_negatives": 8, "batch_size": 1024,
+             "adversarial_temperature": 1.0}  # fmt: skip
+_CPU_CHANGES = {
+    "TransE": [{"learning_rate": 3e-3}, {"margin": 12.0}],
+    "RotatE": [{"learning_rate": 3e-3}, {"margin": 6.0}],
+}
+
+
+def dbp5l_grid(model: str, size: str) -> list[dict[str, Any]]:
+    """The search grid of `model` (`TransE` | `RotatE`) at `size` (`toy` | `cpu` | `full`)."""
+    if size == "toy":
+        base = {**_CPU_BASE, "embedding_dim": 16, "margin": _KGE_MARGIN[model]}
+        return [{"model": model, **base}, {"model": model, **base, "learning_rate": 3e-3}]
+    if size == "cpu":
+        base, changes = {**_CPU_BASE, "margin": _KGE_MARGIN[model]}, _CPU_CHANGES[model]
+    elif size == "full":
+        base, changes = {**_KGE_BASE, "margin": _KGE_MARGIN[model]}, _KGE_CHANGES[model]
+    else:
+        raise ValueError(f"kge_size={size!r}: expected toy, cpu or full")
+    return [{"model": model, **base}] + [{"model": model, **base, **c} for c in changes]
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "toy": {
+        "languages": "en,de",
+        "prixlm": {
+            **_PRIXLM,
+            "hidden_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "per_device_train_batch_size": 16,
+            "logging_steps": 10,
+        },  # fmt: skip
+        "single_steps": 10,
+        "all_steps": 20,
+        "tokenizer_vocab_size": 400,
+        "kge_size": "toy",
+        "kge_epochs": {"TransE": [1, 2], "RotatE": [1, 2]},
+        "eval_limit": 3,
+        "validation_limit": 4,
+        "workers": 1,
+        "device": "cpu",
+        "score_batch": 8,
+        "score_rows": 512,
+    },
+    # 2 worker processes of one thread; budgets in CPU seconds of each job (`cpu` clock).
+    # Measured here (one thread): an epoch of RotatE on en with 32 negatives 25-35 s, hence
+    # 8 negatives and batches of 1,024; Prix-LM (hidden 128, 2 layers, 4,000 pieces) ranks
+    # the 5,210 el entities in 3.9 s a query, ~28 s a query for the five languages' 56k
+    # entities, hence 20 sampled test queries per language for every method (plus the KGE
+    # winners on every test query) and no Prix-LM validation ranking (one setting each).
+    # Sum: KGE ~900 s, Prix-LM training 5 x 120 + 2 x 480 = 1,560 s, Prix-LM ranking
+    # 3 x 20 x 28 = 1,700 s: ~4,200 CPU s, ~35 min of wall time on 2 idle cores (longer on
+    # a shared machine: the budgets count CPU time, so the figures do not change).
+    "cpu": {
+        "languages": DBP5L_LANGUAGES,
+        "prixlm": {
+            **_PRIXLM,
+            "hidden_size": 128,
+            "num_hidden_layers": 2,
+            "intermediate_size": 512,
+            "per_device_train_batch_size": 64,
+            "disable_tqdm": True,
+        },  # fmt: skip
+        "single_steps": 20000,
+        "all_steps": 100000,
+        "single_time_limit": 120,
+        "all_time_limit": 480,
+        "tokenizer_vocab_size": 4000,
+        "kge_size": "cpu",
+        "kge_epochs": {"TransE": [10, 20], "RotatE": [5, 10]},
+        "eval_limit": 20,
+        "validation_limit": 0,
+        "kge_validation_limit": 1000,
+        "workers": 2,
+        "device": "cpu",
+        "score_batch": 8,
+        "score_rows": 1024,
+        "budget_clock": "cpu",
+    },
+    # One H200 call of <= 8 minutes (`results/device_dbp5l.sh`, `--deadline_s 420`): 13 jobs
+    # in 13 processes at once; 1,000 sampled test queries per language (the KGE winners also
+    # on every test query), no Prix-LM validation ranking (one setting each).
+    "gpu": {
+        "languages": DBP5L_LANGUAGES,
+        "prixlm": {**_PRIXLM, "disable_tqdm": True, "per_device_train_batch_size": 256},
+        "single_steps": 8000,
+        "all_steps": 40000,
+        "single_time_limit": 90,
+        "all_time_limit": 200,
+        "tokenizer_vocab_size": 8000,
+        "kge_size": "full",
+        "kge_epochs": {"TransE": [25, 50], "RotatE": [25, 50]},
+        "eval_limit": 1000,
+        "validation_limit": 0,
+        "kge_validation_limit": 2000,
+        "workers": 13,
+        "device": "cuda",
+        "score_batch": 32,
+        "score_rows": 4096,
+    },
+}
+
+
+def get_profile(name: str) -> dict[str, Any]:
+    if name not in PROFILES:
+        raise ValueError(f"--profile {name!r}: expected one of {sorted(PROFILES)}")
+    return {**PROFILES[name], "name": name}
+
+
+__all__ = ["DBP5L_LANGUAGES", "PROFILES", "dbp5l_grid", "get_profile"]

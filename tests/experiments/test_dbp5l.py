@@ -1,0 +1,141 @@
+"""`make dbp5l`'s code path at toy size: a tiny KG in the KEnS layout written here, one process."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pykeen")
+
+from prixlm.experiments import dbp5l  # noqa: E402
+from prixlm.experiments.dbp5l_docs import read_block, render  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+METHODS = {"TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)",
+           "TransE (all test queries)", "RotatE (all test queries)"}  # fmt: skip
+NAMES = {
+    "en": ["Berlin", "Paris", "Rome", "Oslo", "Vienna", "Madrid", "Lisbon", "Athens", "Dublin",
+           "Prague", "Germany", "France", "Italy", "Norway", "Austria", "Spain", "Portugal",
+           "Greece", "Ireland", "Czechia"],
+    "de": ["Berlin", "Paris", "Rom", "Oslo", "Wien", "Madrid", "Lissabon", "Athen", "Dublin",
+           "Prag", "Deutschland", "Frankreich", "Italien", "Norwegen", "Österreich", "Spanien",
+           "Portugal", "Griechenland", "Irland", "Tschechien"],
+}  # fmt: skip
+RELATIONS = ["http://dbpedia.org/ontology/country", "http://dbpedia.org/ontology/capital",
+             "http://dbpedia.org/ontology/largestCity"]  # fmt: skip
+
+
+def write_layout(root: Path) -> Path:
+    """entity/, kg/ (train/val/test), relations.txt, seed_alignlinks/ for en and de."""
+    (root / "entity").mkdir(parents=True)
+    (root / "kg").mkdir()
+    (root / "seed_alignlinks").mkdir()
+    (root / "relations.txt").write_text("\n".join(RELATIONS) + "\n", "utf-8")
+    for lang, names in NAMES.items():
+        host = "dbpedia.org" if lang == "en" else f"{lang}.dbpedia.org"
+        iris = [f"http://{host}/resource/{name.replace(' ', '_')}" for name in names]
+        (root / "entity" / f"{lang}.tsv").write_text("\n".join(iris) + "\n", "utf-8")
+        facts = [(city, 0, city + 10) for city in range(10)]  # city -> country
+        facts += [(city + 10, 1, city) for city in range(10)]  # country -> capital
+        facts += [(city + 10, 2, city) for city in range(10)]  # country -> largest city
+        random.Random(lang).shuffle(facts)
+        splits = {"train": facts[:22], "val": facts[22:26], "test": facts[26:]}
+        for split, rows in splits.items():
+            text = "".join(f"{h}\t{r}\t{t}\n" for h, r, t in rows)
+            (root / "kg" / f"{lang}-{split}.tsv").write_text(text, "utf-8")
+    pairs = "".join(f"{i}.0\t{i}.0\n" for i in range(0, 20, 2))  # floats, as published
+    (root / "seed_alignlinks" / "de-en.tsv").write_text(pairs, "utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dbp5l")
+    docs = root / "results.md"
+    docs.write_text("# Results\n\nkept text\n", "utf-8")
+    published = root / "published.json"
+    published.write_text(json.dumps({"KEnS (TransE)": {
+        "en": {"hits_at_1": 0.1, "hits_at_10": 0.4, "mrr": 0.2},
+        "de": {"hits_at_1": 0.2, "hits_at_10": 0.5, "mrr": 0.3},
+        "source": {"paper": "KEnS", "table": "Table 2", "protocol": "kens"}}}), "utf-8")  # fmt: skip
+    argv = ["--profile", "toy", "--data", str(write_layout(root / "layout")),
+            "--work_dir", str(root / "work"), "--results", str(root / "dbp5l.json"),
+            "--docs", str(docs), "--published", str(published)]  # fmt: skip
+    table = dbp5l.main(argv)
+    return root, argv, table
+
+
+def test_json_has_every_method_under_both_protocols(toy_run):
+    root, _, table = toy_run
+    saved = json.loads((root / "dbp5l.json").read_text("utf-8"))
+    assert saved["languages"] == ["en", "de"] and saved["protocol"] == "ours"
+    assert set(saved["methods_by_protocol"]) == {"ours", "kens"}
+    assert saved["methods"] == saved["methods_by_protocol"]["ours"]
+    for methods in saved["methods_by_protocol"].values():
+        assert set(methods) == METHODS
+        for cells in methods.values():
+            assert set(cells) == {"en", "de"}
+            for metrics in cells.values():
+                assert set(metrics) == {"hits_at_1", "hits_at_10", "mrr"}
+                assert 0.0 <= metrics["hits_at_1"] <= metrics["hits_at_10"] <= 1.0
+                assert metrics["mrr"] > 0
+    assert saved["test_queries"] == {"en": 3, "de": 3}  # 3 (eval_limit) of the 4 test lines
+    full = saved["methods_by_protocol"]["ours"]["RotatE (all test queries)"]
+    assert set(full) == {"en", "de"}
+    assert saved["details"]["RotatE"]["en"]["test_queries"] == 3
+    assert saved["published"]["KEnS (TransE)"]["source"]["paper"] == "KEnS"
+    assert saved["seed"] == 0 and saved["command"].startswith("python -m prixlm.experiments.dbp5l")
+    assert saved["methods"] == table["methods"]
+
+
+def test_kge_search_is_the_whole_grid(toy_run):
+    root, _, _ = toy_run
+    saved = json.loads((root / "dbp5l.json").read_text("utf-8"))
+    for model in ("TransE", "RotatE"):
+        run = saved["details"][model]["en"]
+        assert run["grid_points"] == 2 and len(run["grid"]) == 2 * len(run["epoch_points"])
+        best = max(run["grid"], key=lambda point: point["validation_mrr"])
+        assert run["validation_mrr"] == best["validation_mrr"]
+        assert run["winner"]["epochs"] == best["epochs"]
+        assert run["winner"]["learning_rate"] == best["learning_rate"]
+
+
+def test_all_without_links_trains_on_triples_only(toy_run):
+    root, _, _ = toy_run
+    for name, links in (("all-links", True), ("all-nolinks", False)):
+        metrics = json.loads(
+            (root / "work" / "runs" / name / "model" / "train_results.json").read_text("utf-8")
+        )
+        assert metrics["links"] is links
+        assert metrics["train_facts"] == 44 + (20 if links else 0)  # 2 x 22 triples, 10 pairs x 2
+
+
+def test_docs_block_is_the_rendering_of_the_json(toy_run):
+    root, _, _ = toy_run
+    table = json.loads((root / "dbp5l.json").read_text("utf-8"))
+    text = (root / "results.md").read_text("utf-8")
+    assert text.startswith("# Results\n\nkept text\n")
+    block = read_block(text)
+    assert block == render(table, (root / "dbp5l.json").as_posix())
+    assert "| KEnS (TransE) | published | 10.0 | 20.0 | 15.0 |" in block
+    assert "paper: KEnS; table: Table 2; protocol: kens" in block
+    assert "from scratch" in block
+
+
+def test_rerun_skips_finished_jobs(toy_run, capsys):
+    _, argv, table = toy_run
+    again = dbp5l.main(argv)
+    assert "8 of 8 jobs already done" in capsys.readouterr().out
+    assert again["methods_by_protocol"] == table["methods_by_protocol"]
+
+
+def test_committed_docs_are_the_rendering_of_the_committed_json():
+    results = ROOT / "results" / "dbp5l.json"
+    if not results.is_file():
+        pytest.skip("results/dbp5l.json is not committed yet")
+    table = json.loads(results.read_text("utf-8"))
+    block = read_block((ROOT / "docs" / "results.md").read_text("utf-8"))
+    assert block == render(table, "results/dbp5l.json")
