@@ -114,23 +114,25 @@ PROFILES: dict[str, dict[str, Any]] = {
         "score_rows": 1024,
         "budget_clock": "cpu",
     },
-    # One H200 call of <= 8 minutes (`results/device_dbp5l.sh`, `--deadline_s 420`): 13 jobs
-    # in 13 processes at once; 1,000 sampled test queries per language (the KGE winners also
-    # on every test query), no Prix-LM validation ranking (one setting each).
+    # One H200 call of <= 8 minutes (`results/device_dbp5l.sh`, `--deadline_s 420`): 17 jobs
+    # in 17 processes at once. Ranking cost, from Table 1's GPU run (12 processes on one
+    # H200: ~100k query x candidate scores a second for one All job): 300 sampled test
+    # queries per language (All: 5 x 300 x ~11k candidates, ~160 s), the KGE winners also on
+    # every test query; no Prix-LM validation ranking (one setting each). Not yet run.
     "gpu": {
         "languages": DBP5L_LANGUAGES,
         "prixlm": {**_PRIXLM, "disable_tqdm": True, "per_device_train_batch_size": 256},
         "single_steps": 8000,
         "all_steps": 40000,
-        "single_time_limit": 90,
-        "all_time_limit": 200,
+        "single_time_limit": 60,
+        "all_time_limit": 150,
         "tokenizer_vocab_size": 8000,
         "kge_size": "full",
         "kge_epochs": {"TransE": [25, 50], "RotatE": [25, 50]},
-        "eval_limit": 1000,
+        "eval_limit": 300,
         "validation_limit": 0,
         "kge_validation_limit": 2000,
-        "workers": 13,
+        "workers": 17,
         "device": "cuda",
         "score_batch": 32,
         "score_rows": 4096,

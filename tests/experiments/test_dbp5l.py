@@ -139,3 +139,24 @@ def test_committed_docs_are_the_rendering_of_the_committed_json():
     table = json.loads(results.read_text("utf-8"))
     block = read_block((ROOT / "docs" / "results.md").read_text("utf-8"))
     assert block == render(table, "results/dbp5l.json")
+
+
+def test_device_script_dry_run_resumes_the_toy_run(toy_run, tmp_path):
+    """results/device_dbp5l.sh at toy size on the finished toy work dir: every job is skipped,
+    the outputs land in $OUT (the GPU call's plumbing, without a GPU)."""
+    import os
+    import subprocess
+    import sys
+
+    root, argv, table = toy_run
+    env = {**os.environ, "PY": sys.executable, "PROFILE": "toy", "DATA": str(root / "layout"),
+           "WORK": str(root / "work"), "OUT": str(tmp_path / "out"),
+           "EXTRA": f"--published {root / 'published.json'}"}  # fmt: skip
+    script = ROOT / "results" / "device_dbp5l.sh"
+    done = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert "dbp5l exit status 0" in done.stdout, done.stdout + done.stderr
+    saved = json.loads((tmp_path / "out" / "dbp5l.json").read_text("utf-8"))
+    assert saved["methods_by_protocol"] == table["methods_by_protocol"]
+    assert (tmp_path / "out" / "jobs.tar.gz").is_file()
+    assert read_block((tmp_path / "out" / "results.md").read_text("utf-8")) is not None
