@@ -81,13 +81,13 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     # 2 worker processes of one thread; budgets in CPU seconds of each job (`cpu` clock).
     # Measured here (one thread): an epoch of RotatE on en with 32 negatives 25-35 s, hence
-    # 8 negatives and batches of 1,024; Prix-LM (hidden 128, 2 layers, 4,000 pieces) ranks
-    # the 5,210 el entities in 3.9 s a query, ~28 s a query for the five languages' 56k
-    # entities, hence 20 sampled test queries per language for every method (plus the KGE
-    # winners on every test query) and no Prix-LM validation ranking (one setting each).
-    # Sum: KGE ~900 s, Prix-LM training 5 x 120 + 2 x 480 = 1,560 s, Prix-LM ranking
-    # 3 x 20 x 28 = 1,700 s: ~4,200 CPU s, ~35 min of wall time on 2 idle cores (longer on
-    # a shared machine: the budgets count CPU time, so the figures do not change).
+    # 8 negatives and batches of 1,024; Prix-LM (hidden 128, 2 layers) ranks the 5,210 el
+    # entities in 3.9 s a query (8,000 pieces), ~20 s a query for the five languages' 56k
+    # entities with 4,000 pieces, hence 20 sampled test queries per language for every
+    # method (plus the KGE winners on every test query) and no Prix-LM validation ranking
+    # (one setting each). Sum: KGE ~700 s, Prix-LM training 5 x 60 + 2 x 300 = 900 s,
+    # Prix-LM ranking 3 x 20 x 20 = 1,200 s: ~2,800 CPU s, ~25 min of wall time on 2 idle
+    # cores (longer on a shared machine: the budgets count CPU time, the figures stay).
     "cpu": {
         "languages": DBP5L_LANGUAGES,
         "prixlm": {
@@ -100,11 +100,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         },  # fmt: skip
         "single_steps": 20000,
         "all_steps": 100000,
-        "single_time_limit": 120,
-        "all_time_limit": 480,
+        "single_time_limit": 60,
+        "all_time_limit": 300,
         "tokenizer_vocab_size": 4000,
         "kge_size": "cpu",
-        "kge_epochs": {"TransE": [10, 20], "RotatE": [5, 10]},
+        "kge_epochs": {"TransE": [5, 10], "RotatE": [5, 10]},
         "eval_limit": 20,
         "validation_limit": 0,
         "kge_validation_limit": 1000,
