@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,7 @@ def assemble(
     published: dict,
     started: float,
     command: str,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """`results/dbp5l.json`: test metrics per method, language and protocol + details."""
     from prixlm.link_prediction.protocols import PROTOCOLS as RULES
@@ -176,7 +178,9 @@ def assemble(
         "seed": profile["seed"],
         "command": command,
         "jobs_finished": sorted(records),
+        "job_seconds": {name: record["seconds"] for name, record in sorted(records.items())},
         "wall_seconds": round(time.time() - started, 1),
+        "notes": list(notes),
         "details": details,
     }
 
@@ -246,6 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
+    parser.add_argument("--note", action="append", default=[], help="a line for the docs (repeat)")
     args = parser.parse_args(argv)
     started = time.time()
     profile = get_profile(args.profile)
@@ -272,7 +277,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         from prixlm.experiments.dbp5l_docs import write_docs
 
         records = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
-        table = assemble(profile, records, kb, published, started, command)
+        table = assemble(profile, records, kb, published, started, command, args.note)
         write_json(table, args.results, "--results")
         write_docs(table, args.docs, source=args.results.as_posix())
         return table

@@ -63,7 +63,8 @@ def toy_run(tmp_path_factory):
         "source": {"paper": "KEnS", "table": "Table 2", "protocol": "kens"}}}), "utf-8")  # fmt: skip
     argv = ["--profile", "toy", "--data", str(write_layout(root / "layout")),
             "--work_dir", str(root / "work"), "--results", str(root / "dbp5l.json"),
-            "--docs", str(docs), "--published", str(published)]  # fmt: skip
+            "--docs", str(docs), "--published", str(published),
+            "--note", "made on a test machine"]  # fmt: skip
     table = dbp5l.main(argv)
     return root, argv, table
 
@@ -123,6 +124,12 @@ def test_docs_block_is_the_rendering_of_the_json(toy_run):
     assert "| KEnS (TransE) | published | 10.0 | 20.0 | 15.0 |" in block
     assert "paper: KEnS; table: Table 2; protocol: kens" in block
     assert "from scratch" in block
+    assert "\n- made on a test machine\n" in block
+    assert table["notes"] == ["made on a test machine"]
+    assert (
+        set(table["job_seconds"]) == set(table["jobs_finished"])
+        and len(table["jobs_finished"]) == 8
+    )
 
 
 def test_rerun_skips_finished_jobs(toy_run, capsys):
