@@ -20,7 +20,6 @@ and the papers' (`prixlm.link_prediction.protocols`: `ours`, `kens`).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -31,6 +30,7 @@ from typing import Any
 from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
+from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.table1 import (
     JobFunction,
     execute,
@@ -47,7 +47,6 @@ PRIXLM_METHODS = {  # method -> job name prefix (`single-<lang>`, `all-links`, `
     "Prix-LM (All)": "all-links",
     "Prix-LM (All, no links)": "all-nolinks",
 }
-PUBLISHED = Path(__file__).with_name("dbp5l_published.json")
 MODEL_NOTE = (
     "Prix-LM here is the small model trained from scratch on DBP-5L alone (no pretrained "
     "multilingual encoder such as xlm-roberta-base is available offline); the published "
@@ -186,11 +185,13 @@ def assemble(
 
 
 def load_published(path: Path | None) -> dict[str, Any]:
-    """The published figures (`{system: {lang: metrics, "source": ...}}`), or {} without a file."""
+    """The published figures (`prixlm.experiments.published`: `{system: {lang: metrics,
+    "source": ..., "source_kind": ..., "caveat": ...}}`, checked), or {} without a file."""
+    from prixlm.experiments.published import load_published as load_checked
+
     if path is None or not path.is_file():
         return {}
-    data = json.loads(path.read_text("utf-8"))
-    return data.get("published", data) if isinstance(data, dict) else {}
+    return load_checked(path)
 
 
 def run_jobs(
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/dbp5l"))
     parser.add_argument("--results", type=Path, default=Path("results/dbp5l.json"))
     parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
-    parser.add_argument("--published", type=Path, default=PUBLISHED, help="published figures")
+    parser.add_argument("--published", type=Path, default=PUBLISHED_FILE, help="published figures")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")

@@ -88,12 +88,21 @@ def metric_tables(table: Mapping[str, Any]) -> str:
 
 
 def sources_section(table: Mapping[str, Any]) -> str:
+    """Where each published row was read (`source`, `source_kind`, `caveat`)."""
     published = table.get("published") or {}
     if not published:
         return "No published figures were given to this run (`--published`)."
-    lines = ["Published figures, as printed in the papers (fractions of the JSON x 100):", ""]
+    lines = [
+        "Published rows: the numbers as printed in their source, `–` where none was found; "
+        "the protocol each paper's code follows is in [dbp5l_protocol.md](dbp5l_protocol.md) "
+        "(compare them with our `kens` rows). Sources:",
+        "",
+    ]
     for system in sorted(published):
-        lines.append(f"- {system}: {source_text(published[system].get('source', '?'))}")
+        entry = published[system]
+        kind = f" ({entry['source_kind']})" if entry.get("source_kind") else ""
+        caveat = f" Caveat: {entry['caveat']}" if entry.get("caveat") else ""
+        lines.append(f"- {system}{kind}: {source_text(entry.get('source', '?'))}.{caveat}")
     return "\n".join(lines)
 
 

@@ -57,7 +57,7 @@ def dbp5l_grid(model: str, size: str) -> list[dict[str, Any]]:
 
 PROFILES: dict[str, dict[str, Any]] = {
     "toy": {
-        "languages": "en,de",
+        "languages": "en,ja",
         "prixlm": {
             **_PRIXLM,
             "hidden_size": 32,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -20,23 +21,23 @@ NAMES = {
     "en": ["Berlin", "Paris", "Rome", "Oslo", "Vienna", "Madrid", "Lisbon", "Athens", "Dublin",
            "Prague", "Germany", "France", "Italy", "Norway", "Austria", "Spain", "Portugal",
            "Greece", "Ireland", "Czechia"],
-    "de": ["Berlin", "Paris", "Rom", "Oslo", "Wien", "Madrid", "Lissabon", "Athen", "Dublin",
-           "Prag", "Deutschland", "Frankreich", "Italien", "Norwegen", "Österreich", "Spanien",
-           "Portugal", "Griechenland", "Irland", "Tschechien"],
+    "ja": ["ベルリン", "パリ", "ローマ", "オスロ", "ウィーン", "マドリード", "リスボン", "アテネ",
+           "ダブリン", "プラハ", "ドイツ", "フランス", "イタリア", "ノルウェー", "オーストリア",
+           "スペイン", "ポルトガル", "ギリシャ", "アイルランド", "チェコ"],
 }  # fmt: skip
 RELATIONS = ["http://dbpedia.org/ontology/country", "http://dbpedia.org/ontology/capital",
              "http://dbpedia.org/ontology/largestCity"]  # fmt: skip
 
 
 def write_layout(root: Path) -> Path:
-    """entity/, kg/ (train/val/test), relations.txt, seed_alignlinks/ for en and de."""
+    """entity/ (ja percent-encoded), kg/ (train/val/test), relations.txt, seed_alignlinks/ for en, ja."""
     (root / "entity").mkdir(parents=True)
     (root / "kg").mkdir()
     (root / "seed_alignlinks").mkdir()
     (root / "relations.txt").write_text("\n".join(RELATIONS) + "\n", "utf-8")
     for lang, names in NAMES.items():
         host = "dbpedia.org" if lang == "en" else f"{lang}.dbpedia.org"
-        iris = [f"http://{host}/resource/{name.replace(' ', '_')}" for name in names]
+        iris = [f"http://{host}/resource/{quote(name.replace(' ', '_'))}" for name in names]
         (root / "entity" / f"{lang}.tsv").write_text("\n".join(iris) + "\n", "utf-8")
         facts = [(city, 0, city + 10) for city in range(10)]  # city -> country
         facts += [(city + 10, 1, city) for city in range(10)]  # country -> capital
@@ -47,7 +48,7 @@ def write_layout(root: Path) -> Path:
             text = "".join(f"{h}\t{r}\t{t}\n" for h, r, t in rows)
             (root / "kg" / f"{lang}-{split}.tsv").write_text(text, "utf-8")
     pairs = "".join(f"{i}.0\t{i}.0\n" for i in range(0, 20, 2))  # floats, as published
-    (root / "seed_alignlinks" / "de-en.tsv").write_text(pairs, "utf-8")
+    (root / "seed_alignlinks" / "ja-en.tsv").write_text(pairs, "utf-8")
     return root
 
 
@@ -59,8 +60,8 @@ def toy_run(tmp_path_factory):
     published = root / "published.json"
     published.write_text(json.dumps({"KEnS (TransE)": {
         "en": {"hits_at_1": 0.1, "hits_at_10": 0.4, "mrr": 0.2},
-        "de": {"hits_at_1": 0.2, "hits_at_10": 0.5, "mrr": 0.3},
-        "source": {"paper": "KEnS", "table": "Table 2", "protocol": "kens"}}}), "utf-8")  # fmt: skip
+        "ja": {"hits_at_1": 0.2, "hits_at_10": 0.5, "mrr": 0.3},
+        "source": "KEnS, Table 2, protocol kens", "source_kind": "primary"}}), "utf-8")  # fmt: skip
     argv = ["--profile", "toy", "--data", str(write_layout(root / "layout")),
             "--work_dir", str(root / "work"), "--results", str(root / "dbp5l.json"),
             "--docs", str(docs), "--published", str(published),
@@ -72,22 +73,22 @@ def toy_run(tmp_path_factory):
 def test_json_has_every_method_under_both_protocols(toy_run):
     root, _, table = toy_run
     saved = json.loads((root / "dbp5l.json").read_text("utf-8"))
-    assert saved["languages"] == ["en", "de"] and saved["protocol"] == "ours"
+    assert saved["languages"] == ["en", "ja"] and saved["protocol"] == "ours"
     assert set(saved["methods_by_protocol"]) == {"ours", "kens"}
     assert saved["methods"] == saved["methods_by_protocol"]["ours"]
     for methods in saved["methods_by_protocol"].values():
         assert set(methods) == METHODS
         for cells in methods.values():
-            assert set(cells) == {"en", "de"}
+            assert set(cells) == {"en", "ja"}
             for metrics in cells.values():
                 assert set(metrics) == {"hits_at_1", "hits_at_10", "mrr"}
                 assert 0.0 <= metrics["hits_at_1"] <= metrics["hits_at_10"] <= 1.0
                 assert metrics["mrr"] > 0
-    assert saved["test_queries"] == {"en": 3, "de": 3}  # 3 (eval_limit) of the 4 test lines
+    assert saved["test_queries"] == {"en": 3, "ja": 3}  # 3 (eval_limit) of the 4 test lines
     full = saved["methods_by_protocol"]["ours"]["RotatE (all test queries)"]
-    assert set(full) == {"en", "de"}
+    assert set(full) == {"en", "ja"}
     assert saved["details"]["RotatE"]["en"]["test_queries"] == 3
-    assert saved["published"]["KEnS (TransE)"]["source"]["paper"] == "KEnS"
+    assert saved["published"]["KEnS (TransE)"]["source"] == "KEnS, Table 2, protocol kens"
     assert saved["seed"] == 0 and saved["command"].startswith("python -m prixlm.experiments.dbp5l")
     assert saved["methods"] == table["methods"]
 
@@ -122,7 +123,7 @@ def test_docs_block_is_the_rendering_of_the_json(toy_run):
     block = read_block(text)
     assert block == render(table, (root / "dbp5l.json").as_posix())
     assert "| KEnS (TransE) | published | 10.0 | 20.0 | 15.0 |" in block
-    assert "paper: KEnS; table: Table 2; protocol: kens" in block
+    assert "- KEnS (TransE) (primary): KEnS, Table 2, protocol kens." in block
     assert "from scratch" in block
     assert "\n- made on a test machine\n" in block
     assert table["notes"] == ["made on a test machine"]
