@@ -67,7 +67,8 @@ def prepare_dataset(data: Path, work_dir: Path, languages: list[str]) -> Path:
 def plan_jobs(
     profile: dict[str, Any], work_dir: Path, dataset: Path, layout: Path, tokenizer: Path, seed: int
 ) -> dict[str, tuple[JobFunction, dict[str, Any]]]:
-    """`{job name: (function of prixlm.experiments.dbp5l_jobs, keyword arguments)}`, longest first."""
+    """`{job name: (function of prixlm.experiments.dbp5l_jobs, keyword arguments)}`, cheapest
+    first (KGE searches, Single, All): a run stopped early keeps the most finished jobs."""
     from prixlm.experiments.dbp5l_jobs import kge_search_job, prixlm_protocol_job
 
     languages = profile["languages"]
@@ -78,11 +79,6 @@ def plan_jobs(
               "score_rows": profile["score_rows"], "validation_limit": profile["validation_limit"],
               "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
-    for name, links in (("all-links", True), ("all-nolinks", False)):
-        settings = {**profile["prixlm"], "max_steps": profile["all_steps"], "links": links}
-        jobs[name] = (prixlm_protocol_job, {**prixlm, "run_dir": str(work_dir / "runs" / name),
-                      "languages": languages, "variant": "all", "settings": settings,
-                      "time_limit": profile.get("all_time_limit")})  # fmt: skip
     for language in languages:
         for model in KGE_METHODS:
             jobs[f"kge-{model}-{language}"] = (kge_search_job, {**common, "language": language,
@@ -95,6 +91,11 @@ def plan_jobs(
         jobs[name] = (prixlm_protocol_job, {**prixlm, "run_dir": str(work_dir / "runs" / name),
                       "languages": [language], "variant": "single", "settings": settings,
                       "time_limit": profile.get("single_time_limit")})  # fmt: skip
+    for name, links in (("all-links", True), ("all-nolinks", False)):
+        settings = {**profile["prixlm"], "max_steps": profile["all_steps"], "links": links}
+        jobs[name] = (prixlm_protocol_job, {**prixlm, "run_dir": str(work_dir / "runs" / name),
+                      "languages": languages, "variant": "all", "settings": settings,
+                      "time_limit": profile.get("all_time_limit")})  # fmt: skip
     return jobs
 
 
