@@ -116,8 +116,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     # One H200 call of <= 8 minutes (`results/device_dbp5l.sh`, `--deadline_s 420`): 17 jobs
     # in 17 processes at once. Ranking cost, from Table 1's GPU run (12 processes on one
-    # H200: ~100k query x candidate scores a second for one All job): 300 sampled test
-    # queries per language (All: 5 x 300 x ~11k candidates, ~160 s), the KGE winners also on
+    # H200: ~100k query x candidate scores a second for one All job): 200 sampled test
+    # queries per language (All: 5 x 200 x ~11k candidates, ~110 s), the KGE winners also on
     # every test query; no Prix-LM validation ranking (one setting each). Not yet run.
     "gpu": {
         "languages": DBP5L_LANGUAGES,
@@ -129,7 +129,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "tokenizer_vocab_size": 8000,
         "kge_size": "full",
         "kge_epochs": {"TransE": [25, 50], "RotatE": [25, 50]},
-        "eval_limit": 300,
+        "eval_limit": 200,
         "validation_limit": 0,
         "kge_validation_limit": 2000,
         "workers": 17,
