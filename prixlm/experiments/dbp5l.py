@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
     parser.add_argument("--note", action="append", default=[], help="a line for the docs (repeat)")
+    parser.add_argument(
+        "--no_run", action="store_true", help="only write the JSON and docs from finished jobs"
+    )
     args = parser.parse_args(argv)
     started = time.time()
     profile = get_profile(args.profile)
@@ -284,6 +287,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_docs(table, args.docs, source=args.results.as_posix())
         return table
 
+    if args.no_run:
+        return refresh()
     complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s)
     table = refresh()
     if not complete:

@@ -140,6 +140,26 @@ def test_rerun_skips_finished_jobs(toy_run, capsys):
     assert again["methods_by_protocol"] == table["methods_by_protocol"]
 
 
+def test_no_run_writes_outputs_from_finished_jobs_only(toy_run, tmp_path):
+    root, argv, table = toy_run
+    jobs = root / "work" / "jobs"
+    partial = tmp_path / "work"
+    (partial / "jobs").mkdir(parents=True)
+    for name in ("kge-TransE-en", "single-en"):
+        (partial / "jobs" / f"{name}.json").write_text((jobs / f"{name}.json").read_text("utf-8"))
+    for folder in ("data", "tokenizer"):
+        (partial / folder).symlink_to(root / "work" / folder)
+    flags = {"--work_dir": str(partial), "--results": str(tmp_path / "d.json"),
+             "--docs": str(tmp_path / "r.md")}  # fmt: skip
+    changed = [flags.get(prev, a) for prev, a in zip([None, *argv[:-1]], argv, strict=True)]
+    saved = dbp5l.main([*changed, "--no_run"])
+    assert saved["jobs_finished"] == ["kge-TransE-en", "single-en"]
+    assert set(saved["methods"]) == {"TransE", "TransE (all test queries)", "Prix-LM (Single)"}
+    assert saved["methods"]["TransE"]["en"] == table["methods"]["TransE"]["en"]
+    assert not (partial / "runs").exists()  # nothing was trained
+    assert "Not measured in this run: RotatE, Prix-LM (All)" in (tmp_path / "r.md").read_text()
+
+
 def test_committed_docs_are_the_rendering_of_the_committed_json():
     results = ROOT / "results" / "dbp5l.json"
     if not results.is_file():
