@@ -188,3 +188,21 @@ def test_device_script_dry_run_resumes_the_toy_run(toy_run, tmp_path):
     assert saved["methods_by_protocol"] == table["methods_by_protocol"]
     assert (tmp_path / "out" / "jobs.tar.gz").is_file()
     assert read_block((tmp_path / "out" / "results.md").read_text("utf-8")) is not None
+
+
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_profiles_plan_every_job_with_a_whole_grid(name, tmp_path):
+    """The profiles the device and `make dbp5l` run: 17 jobs, each KGE search >= 3 points x
+    >= 2 epoch points (never one point), Prix-LM budgets set."""
+    from prixlm.experiments.dbp5l_profiles import get_profile
+
+    profile = get_profile(name)
+    profile["languages"] = profile["languages"].split(",")
+    jobs = dbp5l.plan_jobs(profile, tmp_path, tmp_path / "d", tmp_path / "l", tmp_path / "t", 0)
+    assert len(jobs) == 17 and list(jobs)[-2:] == ["all-links", "all-nolinks"]
+    for job, (_, kwargs) in jobs.items():
+        if job.startswith("kge-"):
+            assert len(kwargs["grid"]) >= 3 and len(kwargs["epoch_points"]) >= 2
+        else:
+            assert kwargs["time_limit"] and kwargs["protocols"] == ("ours", "kens")
+    assert jobs["all-nolinks"][1]["settings"]["links"] is False
