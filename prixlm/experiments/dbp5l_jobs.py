@@ -58,10 +58,9 @@ def entity_candidates(
     known = candidate_labels(splits, language)
     if not layout_dir:
         return known
-    from prixlm.data.kg_layout.read import ENTITY_DIR, entity_label, read_iris
+    from prixlm.link_prediction.candidate_files import layout_candidates
 
-    labels = [entity_label(iri) for iri in read_iris(Path(layout_dir) / ENTITY_DIR / f"{language}.tsv")]  # fmt: skip
-    ordered = list(dict.fromkeys(label for label in labels if label))
+    ordered = layout_candidates(layout_dir)[language]
     seen = set(ordered)
     return ordered + [label for label in known if label not in seen]
 
