@@ -263,9 +263,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
     profile["workers"] = args.workers or profile["workers"]
     profile["seed"] = args.seed
-    command = "python -m prixlm.experiments.dbp5l " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    given = list(argv if argv is not None else sys.argv[1:])
+    shown = [
+        a for i, a in enumerate(given) if a != "--note" and (i == 0 or given[i - 1] != "--note")
+    ]
+    command = "python -m prixlm.experiments.dbp5l " + " ".join(shown)  # notes are shown apart
     if not (args.data / "entity").is_dir():
         parser.error(f"--data {args.data}: no entity/ folder (expected the KEnS layout)")
     args.work_dir.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,8 @@ def metric_tables(table: Mapping[str, Any]) -> str:
                              + f" | {_mean(cells, languages, key)} |")  # fmt: skip
         for system in sorted(published):
             cells = published[system]
+            if not any(isinstance(v, Mapping) and key in v for v in cells.values()):
+                continue  # the source gives no number of this metric
             row = [_cell(cells, lang, key) for lang in languages]
             lines.append(f"| {system} | published | " + " | ".join(row)
                          + f" | {_mean(cells, languages, key)} |")  # fmt: skip
@@ -102,7 +104,8 @@ def sources_section(table: Mapping[str, Any]) -> str:
         entry = published[system]
         kind = f" ({entry['source_kind']})" if entry.get("source_kind") else ""
         caveat = f" Caveat: {entry['caveat']}" if entry.get("caveat") else ""
-        lines.append(f"- {system}{kind}: {source_text(entry.get('source', '?'))}.{caveat}")
+        source = source_text(entry.get("source", "?")).rstrip(".")
+        lines.append(f"- {system}{kind}: {source}.{caveat}")
     return "\n".join(lines)
 
 
