@@ -97,9 +97,10 @@ PROFILES: dict[str, dict[str, Any]] = {
     # entities in 3.9 s a query (8,000 pieces), ~20 s a query for the five languages' 56k
     # entities with 4,000 pieces, hence 20 sampled test queries per language for every
     # method (plus the KGE winners on every test query) and no Prix-LM validation ranking
-    # (one setting each). Sum: KGE ~700 s, Prix-LM training 5 x 60 + 2 x 300 = 900 s,
-    # Prix-LM ranking 3 x 20 x 20 = 1,200 s: ~2,800 CPU s, ~25 min of wall time on 2 idle
-    # cores (longer on a shared machine: the budgets count CPU time, the figures stay).
+    # (one setting each). Sum: KGE ~2,000 s (the shared-machine run: 7 of the 10 searches in
+    # ~1,900 CPU s), Prix-LM training 5 x 60 + 2 x 300 = 900 s, Prix-LM ranking 3 x 20 x 20 =
+    # 1,200 s: ~4,000 CPU s, ~35 min of wall time on 2 idle cores (estimate; longer on a
+    # shared machine: the budgets count CPU time, the figures stay).
     "cpu": {
         "languages": DBP5L_LANGUAGES,
         "prixlm": {
