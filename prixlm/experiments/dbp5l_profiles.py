@@ -3,7 +3,7 @@
 Every profile trains Prix-LM Single (per language), All (the five KGs' train triples + the
 seed alignment links) and All without links with the **same** architecture, tokenizer (one
 tokenizer trained on every language's labels) and batch size; training is bounded by a time
-budget (`jobs.TimeBudget`: the linear schedule is fitted to the steps the budget allows;
+budget (`time_budget.TimeBudget`: the linear schedule is fitted to the steps the budget allows;
 `*_steps` are upper bounds). CPU profiles count a job's own CPU time (`budget_clock: cpu`).
 
 KGE search: `kge_grid` points (a base point, then one factor changed at a time) x

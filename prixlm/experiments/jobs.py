@@ -12,9 +12,8 @@ Jobs run in worker processes (`table1.py`): they set their own torch threads and
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import torch
 from transformers import TrainerCallback
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
+from prixlm.experiments.time_budget import TimeBudget, _clock
 from prixlm.link_prediction.candidate_files import read_candidates
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
@@ -73,18 +73,6 @@ class _OutOfTime(Exception):
 # one-thread CPU job gets the same steps or epochs on a busy machine as on an idle one
 # (a wall-clock budget gave quick's All 171 steps instead of 632 beside other jobs); `wall`
 # for device runs, whose work is not this process's CPU time.
-CLOCKS: dict[str, Callable[[], float]] = {
-    "wall": lambda: time.time(),
-    "cpu": lambda: time.process_time(),
-}
-
-
-def _clock(name: str) -> Callable[[], float]:
-    if name not in CLOCKS:
-        raise ValueError(f"budget_clock={name!r}: expected one of {sorted(CLOCKS)}")
-    return CLOCKS[name]
-
-
 def kge_job(
     dataset_dir: str,
     languages: Sequence[str],
@@ -222,75 +210,6 @@ def _early_stopping(patience: int | None, relative_delta: float) -> Any:
     from pykeen.stoppers.early_stopping import EarlyStoppingLogic
 
     return EarlyStoppingLogic(patience=patience, relative_delta=relative_delta)
-
-
-def _linear_lambda(step: int, warmup: int, total: int) -> float:
-    """Linear warm-up over `warmup` steps, then linear decay to 0 at `total` (transformers')."""
-    if step < warmup:
-        return step / max(1, warmup)
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
-class TimeBudget(TrainerCallback):
-    """Fit the run to `seconds` of training: after `calibrate_at` steps, measure the step rate,
-    set the last step to what the budget allows (at most `max_steps`) and re-aim the linear
-    decay to 0 at it. Without `seconds`: a no-op.
-
-    The warm-up is `warmup_steps` (default `calibrate_at`), fixed when training begins: a
-    warm-up given as a share of `max_steps` (transformers' `warmup_steps` < 1) would be a
-    share of the placeholder upper bound, not of the steps the budget allows, and the
-    learning rate would jump at calibration from that long warm-up's value to its peak
-    (quick profile: 6% of 20,000 steps, 5e-5 at step 60, then 1e-3 one step later; Prix-LM
-    All never left a loss plateau of 5.9 and ranked at chance). Taking the schedule over at
-    `on_train_begin` keeps it continuous: calibration only moves where the decay ends.
-    Time is read from `clock` (`CLOCKS`: `wall` or this process's `cpu` time).
-    """
-
-    def __init__(
-        self,
-        seconds: float | None,
-        calibrate_at: int = 60,
-        warmup_steps: int = 0,
-        clock: str = "wall",
-    ):
-        self.seconds, self.calibrate_at = seconds, calibrate_at
-        self.warmup = warmup_steps or calibrate_at
-        self.clock = _clock(clock)
-        self.started = self.marked = self.clock()
-        self.steps, self.target = 0, None
-
-    def _aim(self, lr_scheduler: Any, total: int) -> None:
-        """Warm up over `self.warmup` steps, then decay linearly to 0 at step `total`; the
-        next optimizer step already uses the new schedule's rate."""
-        if lr_scheduler is None:
-            return
-        schedule = functools.partial(_linear_lambda, warmup=self.warmup, total=total)
-        lr_scheduler.lr_lambdas = [schedule] * len(lr_scheduler.lr_lambdas)
-        groups = lr_scheduler.optimizer.param_groups
-        for group, base in zip(groups, lr_scheduler.base_lrs, strict=True):
-            group["lr"] = base * schedule(lr_scheduler.last_epoch)
-
-    def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
-        self.started = self.clock()
-        if self.seconds:
-            self._aim(lr_scheduler, state.max_steps)
-
-    def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
-        self.steps = state.global_step
-        if not self.seconds:
-            return control
-        if state.global_step == 10:  # the first steps carry start-up costs
-            self.marked = self.clock()
-        if state.global_step == self.calibrate_at and self.target is None:
-            rate = (self.calibrate_at - 10) / max(1e-6, self.clock() - self.marked)
-            left = self.seconds - (self.clock() - self.started)
-            self.target = int(min(state.max_steps, state.global_step + max(0.0, left) * rate))
-            self.target = max(self.target, state.global_step + 1)
-            state.max_steps = self.target
-            self._aim(lr_scheduler, self.target)
-        if self.target is not None and state.global_step >= self.target:
-            control.should_training_stop = True
-        return control
 
 
 def train_argv(

@@ -2,7 +2,7 @@
 
 Every profile trains Prix-LM Single and All with the **same** architecture and tokenizer
 (one tokenizer trained on every language's names) and the same batch size. Step budgets
-are time budgets (`jobs.TimeBudget`: the linear schedule is fitted to the steps the time
+are time budgets (`time_budget.TimeBudget`: the linear schedule is fitted to the steps the time
 allows; `*_steps` are only upper bounds): each Single gets `single_time_limit` seconds,
 All `all_time_limit`. The steps each run reached are in the JSON and in `docs/results.md`.
 CPU profiles count a job's own CPU time (`budget_clock: cpu`), so what a run reaches does not

@@ -124,9 +124,10 @@ def test_time_budget_fits_steps_and_schedule_to_the_budget(monkeypatch):
     from transformers.optimization import get_linear_schedule_with_warmup
 
     import prixlm.experiments.jobs as jobs
+    import prixlm.experiments.time_budget as time_budget
 
     clock = iter(range(10**6))  # every call of time.time() is one second later
-    monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: float(next(clock))))
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     scheduler = get_linear_schedule_with_warmup(optimizer, 10, 100_000)
     budget = jobs.TimeBudget(seconds=1000, calibrate_at=20)
@@ -157,9 +158,10 @@ def test_time_budget_warmup_does_not_jump_at_calibration(monkeypatch):
     from transformers.optimization import get_linear_schedule_with_warmup
 
     import prixlm.experiments.jobs as jobs
+    import prixlm.experiments.time_budget as time_budget
 
     clock = iter(range(10**6))  # every call of time.time() is one second later
-    monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: float(next(clock))))
     peak = 1e-3
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=peak)
     scheduler = get_linear_schedule_with_warmup(optimizer, 1200, 20_000)  # as Trainer makes it
@@ -190,10 +192,13 @@ def test_time_budget_on_the_cpu_clock_ignores_time_spent_waiting(monkeypatch):
     from transformers import TrainerControl, TrainerState
 
     import prixlm.experiments.jobs as jobs
+    import prixlm.experiments.time_budget as time_budget
 
     calls = iter(range(10**6))
     cpu = lambda: float(next(calls))  # noqa: E731 - one CPU second per call
-    monkeypatch.setattr(jobs, "time", SimpleNamespace(process_time=cpu, time=lambda: 3 * cpu()))
+    monkeypatch.setattr(
+        time_budget, "time", SimpleNamespace(process_time=cpu, time=lambda: 3 * cpu())
+    )
     budget = jobs.TimeBudget(seconds=1000, calibrate_at=20, clock="cpu")
     state, control = TrainerState(max_steps=100_000), TrainerControl()
     budget.on_train_begin(None, state, control)
