@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
-from prixlm.experiments.jobs import TimeBudget, load_language, train_argv
+from prixlm.experiments.jobs import TimeBudget, load_language, train_argv, training_record
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
@@ -205,20 +205,9 @@ def prixlm_protocol_job(
                 scorer, splits, candidates, split, limit, protocols, seed, score_batch
             )
     return {
-        "kind": "prixlm",
-        "variant": variant,
-        "languages": list(languages),
-        "settings": dict(settings),
-        "seed": seed,
-        "device": device,
-        "command": "python train.py " + " ".join(argv),
-        "steps": guard.steps,
-        "time_budget_s": time_limit,
-        "budget_clock": budget_clock,
-        "stopped_by_time_limit_at": guard.target,
-        "train_seconds": round(trained - started, 1),
-        "eval_seconds": round(time.time() - trained, 1),
-        "seconds": round(time.time() - started, 1),
+        **training_record(
+            variant, languages, settings, seed, device, argv, guard, budget_clock, started, trained
+        ),
         **record,
     }
 

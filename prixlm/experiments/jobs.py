@@ -233,6 +233,38 @@ def train_argv(
     return argv
 
 
+def training_record(
+    variant: str,
+    languages: Sequence[str],
+    settings: Mapping[str, Any],
+    seed: int,
+    device: str,
+    argv: Sequence[str],
+    guard: TimeBudget,
+    budget_clock: str,
+    started: float,
+    trained: float,
+) -> dict[str, Any]:
+    """The fields every Prix-LM job record has: what was trained, how, for how long (the
+    evaluation's seconds counted up to now)."""
+    return {
+        "kind": "prixlm",
+        "variant": variant,
+        "languages": list(languages),
+        "settings": dict(settings),
+        "seed": seed,
+        "device": device,
+        "command": "python train.py " + " ".join(argv),
+        "steps": guard.steps,
+        "time_budget_s": guard.seconds,
+        "budget_clock": budget_clock,
+        "stopped_by_time_limit_at": guard.target,
+        "train_seconds": round(trained - started, 1),
+        "eval_seconds": round(time.time() - trained, 1),
+        "seconds": round(time.time() - started, 1),
+    }
+
+
 def prixlm_job(
     dataset_dir: str,
     run_dir: str,
@@ -321,20 +353,9 @@ def prixlm_job(
             )
             record["test"][language][f"mrr_at_{beam_k}"] = beam[f"mrr_at_{beam_k}"]
     result: dict[str, Any] = {
-        "kind": "prixlm",
-        "variant": variant,
-        "languages": list(languages),
-        "settings": dict(settings),
-        "seed": seed,
-        "device": device,
-        "command": "python train.py " + " ".join(argv),
-        "steps": guard.steps,
-        "time_budget_s": time_limit,
-        "budget_clock": budget_clock,
-        "stopped_by_time_limit_at": guard.target,
-        "train_seconds": round(trained - started, 1),
-        "eval_seconds": round(time.time() - trained, 1),
-        "seconds": round(time.time() - started, 1),
+        **training_record(
+            variant, languages, settings, seed, device, argv, guard, budget_clock, started, trained
+        ),
         "release": str(release),
         "protocol": protocols[0],
         "by_protocol": _by_protocol(every, protocols),
@@ -362,4 +383,5 @@ __all__ = [
     "load_language",
     "prixlm_job",
     "train_argv",
+    "training_record",
 ]
