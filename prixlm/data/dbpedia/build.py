@@ -217,6 +217,23 @@ def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) ->
         raise ValueError("; ".join(problems) + "; nothing written")
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """The shard-size and progress options of every command that writes a dataset folder."""
+    parser.add_argument(
+        "--max_shard_bytes",
+        type=int,
+        default=DEFAULT_MAX_SHARD_BYTES,
+        help="most Arrow bytes of rows in one Parquet shard (the files are smaller)",
+    )
+    parser.add_argument(
+        "--max_shard_rows",
+        type=int,
+        default=DEFAULT_MAX_SHARD_ROWS,
+        help="most rows in one Parquet shard",
+    )
+    parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m prixlm.data.dbpedia.build`."""
     defaults = SplitSettings()
@@ -329,19 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         "next build; none: inside the build's hidden staging folder beside --output_dir "
         "(.OUTPUT.<host>-<pid>.partial)",
     )
-    parser.add_argument(
-        "--max_shard_bytes",
-        type=int,
-        default=DEFAULT_MAX_SHARD_BYTES,
-        help="most Arrow bytes of rows in one Parquet shard (the files are smaller)",
-    )
-    parser.add_argument(
-        "--max_shard_rows",
-        type=int,
-        default=DEFAULT_MAX_SHARD_ROWS,
-        help="most rows in one Parquet shard",
-    )
-    parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    add_output_arguments(parser)
     parser.add_argument(
         "--profile",
         nargs="?",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prixlm.cli import command_parser, user_errors
-from prixlm.data.dbpedia.output import DEFAULT_MAX_SHARD_BYTES, DEFAULT_MAX_SHARD_ROWS
+from prixlm.data.dbpedia.build import add_output_arguments
 from prixlm.data.dbpedia.schema import SPLITS
 from prixlm.data.kg_layout.convert import DEFAULT_LICENSE, ConversionStats, convert_layout
 
@@ -52,19 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_LICENSE,
         help="Hub licence id for the card (e.g. cc-by-sa-3.0 for DBpedia-derived KGs)",
     )
-    parser.add_argument(
-        "--max_shard_bytes",
-        type=int,
-        default=DEFAULT_MAX_SHARD_BYTES,
-        help="most Arrow bytes of rows in one Parquet shard (the files are smaller)",
-    )
-    parser.add_argument(
-        "--max_shard_rows",
-        type=int,
-        default=DEFAULT_MAX_SHARD_ROWS,
-        help="most rows in one Parquet shard",
-    )
-    parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    add_output_arguments(parser)
     return parser
 
 
