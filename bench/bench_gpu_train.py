@@ -76,12 +76,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import transformers  # noqa: E402
+from gpu_train_callbacks import StepTimer, WithKeys, WithoutKeys, collator_speed  # noqa: E402
+from gpu_train_facts import (  # noqa: E402
+    BOS,
+    EOS,
+    LANGUAGES,
+    PAD,
+    SHAPES,
+    Shape,
+    fact_token_ids,
+    forward_flops,
+    synthetic_facts,
+)
 from transformers import (  # noqa: E402
     Trainer,
     TrainerCallback,
@@ -128,146 +139,6 @@ PATHS = (
     "after_logits",
     "after_static_max_autotune",
 )
-XLMR_VOCAB = 250_002  # XLM-R's tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3 ... <mask>=250001
-PAD, BOS, EOS = 1, 0, 2
-
-
-@dataclass(frozen=True)
-class Shape:
-    hidden: int
-    layers: int
-    heads: int
-    ffn: int
-    base_vocab: int  # the tokenizer's vocabulary before the Prix-LM tokens
-
-
-SHAPES = {
-    "base": Shape(768, 12, 12, 3072, XLMR_VOCAB),  # xlm-roberta-base
-    "demo": Shape(192, 4, 4, 768, 6000),  # `make demo`'s model
-    "tiny": Shape(64, 2, 2, 128, 1000),
-}
-LANGUAGES = 9  # the paper's languages: one token each
-
-
-def fact_token_ids(base_vocab: int) -> dict[str, int]:
-    """[S] [P] [O] [EOS] right after the base vocabulary, then the language tokens."""
-    return {"S": base_vocab, "P": base_vocab + 1, "O": base_vocab + 2, "EOS": base_vocab + 3}
-
-
-def synthetic_facts(
-    count: int, base_vocab: int, seed: int, mean_length: float = 19.0, mean_labels: float = 4.3
-) -> list[dict[str, list[int]]]:
-    """Triples in Prix-LM's format with random word pieces and the paper's length statistics.
-
-    10 format tokens; the object has `mean_labels - 1` pieces on average (labels: object +
-    [EOS]), subject and relation share the rest; facts of 30 tokens or more are redrawn
-    (the paper's filter).
-    """
-    ids = fact_token_ids(base_vocab)
-    rng = np.random.default_rng(seed)
-    object_mean = mean_labels - 1.0
-    prefix_mean = mean_length - 10 - object_mean
-    facts = []
-    while len(facts) < count:
-        subject = 1 + rng.poisson(prefix_mean * 0.6 - 1)
-        relation = 1 + rng.poisson(prefix_mean * 0.4 - 1)
-        obj = 1 + rng.poisson(object_mean - 1)
-        if 10 + subject + relation + obj >= 30:
-            continue
-        pieces = rng.integers(5, base_vocab - 1, size=subject + relation + obj).tolist()
-        s, p, o = (
-            pieces[:subject],
-            pieces[subject : subject + relation],
-            pieces[subject + relation :],
-        )
-        input_ids = [
-            BOS,
-            ids["S"],
-            *s,
-            EOS,
-            EOS,
-            ids["P"],
-            *p,
-            EOS,
-            EOS,
-            ids["O"],
-            *o,
-            ids["EOS"],
-            EOS,
-        ]
-        start = len(input_ids) - len(o) - 2  # first object piece
-        labels = [IGNORE_INDEX] * start + [*o, ids["EOS"]] + [IGNORE_INDEX]
-        facts.append({"input_ids": input_ids, "labels": labels})
-    return facts
-
-
-def forward_flops(facts: list[dict[str, list[int]]], shape: Shape, vocab: int) -> float:
-    """Forward FLOPs of the real work of `facts` (the module docstring's formula)."""
-    d = shape.hidden
-    tokens = sum(len(f["input_ids"]) for f in facts)
-    squares = sum(len(f["input_ids"]) ** 2 for f in facts)
-    labelled = sum(sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in facts)
-    body = tokens * shape.layers * 2 * (4 * d * d + 2 * d * shape.ffn)
-    attention = shape.layers * 2 * 2 * squares * d
-    head = labelled * 2 * (d * d + d * vocab)
-    return float(body + attention + head)
-
-
-class WithoutKeys:
-    """A collator whose batches lack some keys (the previous path; transformers' model)."""
-
-    def __init__(self, collator: PrixLMCollator, drop: tuple[str, ...]) -> None:
-        self.collator, self.drop = collator, drop
-
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        batch = self.collator(features)
-        return {k: v for k, v in batch.items() if k not in self.drop}
-
-
-class WithKeys:
-    """A collator whose batches get extra keys (a model option of a variant)."""
-
-    def __init__(self, collator: PrixLMCollator, extra: dict[str, Any]) -> None:
-        self.collator, self.extra = collator, extra
-
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        return {**self.collator(features), **self.extra}
-
-
-class StepTimer(TrainerCallback):
-    """The end of every optimizer step: a CUDA event on the device (no host sync), the wall
-    clock on the CPU; and the wall time of the steps after `warmup`, synchronised at both
-    ends."""
-
-    def __init__(self, device: torch.device, warmup: int) -> None:
-        self.device, self.warmup, self.ends = device, warmup, []
-        self.window_start = self.window_end = 0.0
-
-    def _mark(self) -> Any:
-        if self.device.type != "cuda":
-            return time.perf_counter()
-        event = torch.cuda.Event(enable_timing=True)
-        event.record()
-        return event
-
-    def on_step_end(self, args, state, control, **kwargs):
-        self.ends.append(self._mark())
-        if state.global_step in (self.warmup, state.max_steps):
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            now = time.perf_counter()
-            if state.global_step == self.warmup:
-                self.window_start = now
-            else:
-                self.window_end = now
-
-    def step_times(self) -> np.ndarray:
-        """Seconds between consecutive step ends."""
-        if self.device.type != "cuda":
-            return np.diff(self.ends)
-        torch.cuda.synchronize(self.device)
-        pairs = zip(self.ends, self.ends[1:], strict=False)
-        return np.array([start.elapsed_time(end) / 1000 for start, end in pairs])
 
 
 def build_model(path: str, shape: Shape, vocab: int, device: torch.device) -> torch.nn.Module:
@@ -319,18 +190,6 @@ def build_collator(
     if not variant.fused_cross_entropy:
         return WithKeys(collator, {"fused_cross_entropy": False})
     return collator
-
-
-def collator_speed(collator: Any, facts: list[dict], batch_size: int, repeats: int = 5) -> float:
-    """Facts per second one CPU process collates (the Trainer's data path)."""
-    batches = [facts[i : i + batch_size] for i in range(0, len(facts) - batch_size + 1, batch_size)]
-    start = time.perf_counter()
-    done = 0
-    for _ in range(repeats):
-        for batch in batches:
-            collator(batch)
-            done += len(batch)
-    return done / (time.perf_counter() - start)
 
 
 def sampling(grouped: bool) -> dict[str, Any]:
