@@ -30,6 +30,7 @@ from typing import Any
 from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
+from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.table1 import (
     JobFunction,
@@ -84,7 +85,8 @@ def plan_jobs(
             jobs[f"kge-{model}-{language}"] = (kge_search_job, {**common, "language": language,
                 "grid": dbp5l_grid(model, profile["kge_size"]),
                 "epoch_points": profile["kge_epochs"][model],
-                "validation_limit": profile.get("kge_validation_limit")})  # fmt: skip
+                "validation_limit": profile.get("kge_validation_limit"),
+                **kge_stopping(profile)})  # fmt: skip
     for language in languages:
         settings = {**profile["prixlm"], "max_steps": profile["single_steps"]}
         name = f"single-{language}"

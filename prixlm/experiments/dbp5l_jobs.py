@@ -28,7 +28,13 @@ from typing import Any
 import torch
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
-from prixlm.experiments.jobs import TimeBudget, load_language, train_argv, training_record
+from prixlm.experiments.jobs import (
+    TimeBudget,
+    early_stopping,
+    load_language,
+    train_argv,
+    training_record,
+)
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
@@ -93,12 +99,17 @@ def kge_search_job(
     device: str = "cpu",
     eval_limit: int | None = None,
     validation_limit: int | None = None,
+    patience: int | None = None,
+    relative_delta: float = 0.0,
 ) -> dict[str, Any]:
     """The whole `grid` x `epoch_points` of one model on one language, chosen on validation.
 
     Every grid point is trained (one run per point, evaluated at each epoch point); the
     winner is the (point, epochs) with the best validation MRR under `SELECTION_PROTOCOL`;
-    test is evaluated for the running best only, never used to choose.
+    test is evaluated for the running best only, never used to choose. With `patience`, a
+    point's run stops after `patience` epoch points without a relative validation-MRR gain
+    above `relative_delta` (PyKEEN's rule, as in Table 1's search): long epoch axes cost
+    only what helps, and no grid point is skipped.
     """
     started = time.time()
     torch.manual_seed(seed)
@@ -117,13 +128,15 @@ def kge_search_job(
     for point in grid:
         config = KGEConfig(**point)
         point_started = time.time()
+        stopper = early_stopping(patience, relative_delta)
 
         def on_point(
             epochs: int,
             model: Any,
             config: KGEConfig = config,
             point_started: float = point_started,
-        ) -> None:
+            stopper: Any = stopper,
+        ) -> bool:
             validation = evaluate(model, "validation", validation_limit)
             mrr = float(validation[SELECTION_PROTOCOL]["mrr"])
             search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr,
@@ -137,6 +150,10 @@ def kge_search_job(
                     test=evaluate(model, "test", eval_limit),
                     test_full=evaluate(model, "test", None) if eval_limit else None,
                 )
+            if stopper is not None and stopper.report_result(mrr, epochs):
+                search[-1]["stopped_early"] = True
+                return True
+            return False
 
         train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
     return {
@@ -148,6 +165,9 @@ def kge_search_job(
         "grid": search,
         "grid_points": len(grid),
         "epoch_points": list(epoch_points),
+        "early_stopping": {"patience": patience, "relative_delta": relative_delta}
+        if patience
+        else None,
         "winner": best["config"],
         "validation": {language: best["validation"]},
         "test": {language: best["test"]},

@@ -8,7 +8,8 @@ budget (`time_budget.TimeBudget`: the linear schedule is fitted to the steps the
 
 KGE search: `kge_grid` points (a base point, then one factor changed at a time) x
 `kge_epochs` (evaluated along one run), per model and language, selected on the validation
-MRR; the search is never cut by time (every point is trained to every epoch point).
+MRR; the search is never cut by time. With `kge_patience`, a point's run stops after that
+many epoch points without a relative validation-MRR gain of `kge_relative_delta`.
 
 The Prix-LM trained here is small and from scratch (no pretrained multilingual encoder):
 the published systems it is compared with start from pretrained encoders or embeddings.
@@ -32,12 +33,17 @@ _KGE_CHANGES = {
                {"margin": 6.0}, {"adversarial_temperature": 0.5}],
 }  # fmt: skip
 # CPU: fewer negatives and larger batches (an epoch of RotatE on en with 32 negatives took
-# 25-35 s on one shared core), three points: the base, a learning rate, a margin.
-_CPU_BASE = {"embedding_dim": 128, "learning_rate": 1e-2, "num_negatives": 8, "batch_size": 1024,
+# 25-35 s on one shared core; with 8 negatives and batches of 1,024, 4.2 s on a quiet one).
+# RotatE at that batch needs a larger step and tens of epochs (el, validation MRR on 1,000
+# rows: .07 / .19 / .31 / .36 at 10 / 20 / 40 / 80 epochs with a learning rate of 3e-2, .36
+# at 80 with batches of 256 at 1e-2), hence epoch points every 20 up to 160 with early
+# stopping. TransE peaks within tens of epochs.
+_CPU_BASE = {"embedding_dim": 128, "num_negatives": 8, "batch_size": 1024,
              "adversarial_temperature": 1.0}  # fmt: skip
+_CPU_LEARNING_RATE = {"TransE": 1e-2, "RotatE": 3e-2}
 _CPU_CHANGES = {
     "TransE": [{"learning_rate": 3e-3}, {"margin": 12.0}],
-    "RotatE": [{"learning_rate": 3e-3}, {"margin": 6.0}],
+    "RotatE": [{"margin": 6.0}, {"adversarial_temperature": 0.5}],
 }
 
 
@@ -53,11 +59,16 @@ _GPU_CHANGES = {
 def dbp5l_grid(model: str, size: str) -> list[dict[str, Any]]:
     """The search grid of `model` (`TransE` | `RotatE`) at `size` (`toy` | `cpu` | `gpu` |
     `full`: Table 1's six points)."""
+    cpu_base = {
+        **_CPU_BASE,
+        "learning_rate": _CPU_LEARNING_RATE[model],
+        "margin": _KGE_MARGIN[model],
+    }
     if size == "toy":
-        base = {**_CPU_BASE, "embedding_dim": 16, "margin": _KGE_MARGIN[model]}
+        base = {**cpu_base, "embedding_dim": 16}
         return [{"model": model, **base}, {"model": model, **base, "learning_rate": 3e-3}]
     if size == "cpu":
-        base, changes = {**_CPU_BASE, "margin": _KGE_MARGIN[model]}, _CPU_CHANGES[model]
+        base, changes = cpu_base, _CPU_CHANGES[model]
     elif size == "gpu":
         base, changes = {**_GPU_BASE, "margin": _KGE_MARGIN[model]}, _GPU_CHANGES[model]
     elif size == "full":
@@ -92,15 +103,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "score_rows": 512,
     },
     # 2 worker processes of one thread; budgets in CPU seconds of each job (`cpu` clock).
-    # Measured here (one thread): an epoch of RotatE on en with 32 negatives 25-35 s, hence
-    # 8 negatives and batches of 1,024; Prix-LM (hidden 128, 2 layers) ranks the 5,210 el
-    # entities in 3.9 s a query (8,000 pieces), ~20 s a query for the five languages' 56k
-    # entities with 4,000 pieces, hence 20 sampled test queries per language for every
-    # method (plus the KGE winners on every test query) and no Prix-LM validation ranking
-    # (one setting each). Sum: KGE ~2,000 s (the shared-machine run: 7 of the 10 searches in
-    # ~1,900 CPU s), Prix-LM training 5 x 60 + 2 x 300 = 900 s, Prix-LM ranking 3 x 20 x 20 =
-    # 1,200 s: ~4,000 CPU s, ~35 min of wall time on 2 idle cores (estimate; longer on a
-    # shared machine: the budgets count CPU time, the figures stay).
+    # Measured here (one thread): an epoch of RotatE on en 4.2 s, TransE 1.4 s (8 negatives,
+    # batches of 1,024); Prix-LM (hidden 128, 2 layers) ranks the 5,210 el entities in 3.9 s
+    # a query (8,000 pieces), hence 20 sampled test queries per language for every method
+    # (plus the KGE winners on every test query) and no Prix-LM validation ranking (one
+    # setting each). Single and All get the same training compute: 5 x 240 s = 1,200 s.
+    # Sum: KGE ~5,000 s (RotatE ~100 epochs a point), Prix-LM training 5 x 240 + 2 x 1,200
+    # = 3,600 s, Prix-LM ranking ~2,400 s: ~11,000 CPU s, ~95 min of wall time on 2 idle
+    # cores (estimate; the budgets count CPU time, so a shared machine takes longer).
     "cpu": {
         "languages": DBP5L_LANGUAGES,
         "prixlm": {
@@ -113,11 +123,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         },  # fmt: skip
         "single_steps": 20000,
         "all_steps": 100000,
-        "single_time_limit": 60,
-        "all_time_limit": 300,
+        "single_time_limit": 240,
+        "all_time_limit": 1200,
         "tokenizer_vocab_size": 4000,
         "kge_size": "cpu",
-        "kge_epochs": {"TransE": [5, 10], "RotatE": [5, 10]},
+        "kge_epochs": {"TransE": [5, 10, 20, 40, 60, 80], "RotatE": list(range(20, 161, 20))},
+        "kge_patience": 2,
+        "kge_relative_delta": 0.01,
         "eval_limit": 20,
         "validation_limit": 0,
         "kge_validation_limit": 1000,

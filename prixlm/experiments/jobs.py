@@ -145,7 +145,7 @@ def kge_job(
     truncated = False
     for point in grid:
         config = KGEConfig(**point)
-        stopper = _early_stopping(patience, relative_delta)
+        stopper = early_stopping(patience, relative_delta)
 
         def on_point(epochs: int, model: Any, config: KGEConfig = config, stopper=stopper) -> bool:
             validation = evaluate(model, "validation")
@@ -203,7 +203,7 @@ def kge_job(
     }
 
 
-def _early_stopping(patience: int | None, relative_delta: float) -> Any:
+def early_stopping(patience: int | None, relative_delta: float) -> Any:
     """PyKEEN's early-stopping rule on a larger-is-better metric, or None without `patience`."""
     if not patience:
         return None
