@@ -105,6 +105,24 @@ def test_kge_search_is_the_whole_grid(toy_run):
         assert run["winner"]["learning_rate"] == best["learning_rate"]
 
 
+def test_kge_search_stops_a_point_when_validation_stops_improving(toy_run):
+    """With `patience`, a point's run stops once validation MRR has not risen for that many
+    epoch points; every grid point is still trained. A learning rate of 0 keeps the MRR flat."""
+    from prixlm.experiments.dbp5l_jobs import kge_search_job
+
+    root, _, _ = toy_run
+    point = {"model": "TransE", "embedding_dim": 8, "num_negatives": 2, "batch_size": 16,
+             "margin": 6.0, "adversarial_temperature": 1.0}  # fmt: skip
+    grid = [{**point, "learning_rate": 0.0}, {**point, "learning_rate": 0.0, "margin": 3.0}]
+    record = kge_search_job(str(root / "work" / "data"), "en", grid, [1, 2, 3, 4, 5, 6],
+                            layout_dir=str(root / "layout"), patience=2)  # fmt: skip
+    assert record["early_stopping"] == {"patience": 2, "relative_delta": 0.0}
+    assert [(p["margin"], p["epochs"]) for p in record["grid"]] == [
+        (6.0, 1), (6.0, 2), (6.0, 3), (3.0, 1), (3.0, 2), (3.0, 3)]  # fmt: skip
+    assert [p.get("stopped_early", False) for p in record["grid"]] == [False, False, True] * 2
+    assert record["winner"]["epochs"] == 1  # a flat curve keeps its first point
+
+
 def test_all_without_links_trains_on_triples_only(toy_run):
     root, _, _ = toy_run
     for name, links in (("all-links", True), ("all-nolinks", False)):
