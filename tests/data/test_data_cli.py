@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from prixlm.data.cldr import export
-from prixlm.data.dbpedia import build
+from prixlm.data.dbpedia import build, build_arguments
 from prixlm.data.kg_layout import __main__ as kg_layout
 
 PARSERS = {
-    "build": build.build_parser,
+    "build": build_arguments.build_parser,
     "export": export.build_parser,
     "kg_layout": kg_layout.build_parser,
 }

@@ -380,7 +380,7 @@ def test_one_schema_for_rows_parquet_and_defaults(dumps: Path) -> None:
     from dataclasses import fields
 
     from dataset_builders.prixlm_dbpedia.prixlm_dbpedia import PrixLMDBpediaConfig
-    from prixlm.data.dbpedia.build import build_parser
+    from prixlm.data.dbpedia.build_arguments import build_parser
     from prixlm.data.dbpedia.output import SCHEMA
     from prixlm.data.dbpedia.schema import COLUMNS, Row, order_key
 

@@ -6,7 +6,8 @@ reference) -> DuckDB SQL: `tables` (labels, facts, links, entity ids) -> `splits
 (protocols, inverse filter, filter lists, length filter) -> `output` + `card`
 (size-bounded Parquet shards per config/split, `README.md`) -> `load_dataset(folder, "de")`.
 `schema` declares the rows, the record files' columns, config and split names, split
-defaults and RDF terms; `build` is the CLI and `build_dataset` (`--profile`: `profile`);
+defaults and RDF terms; `build` is the CLI and `build_dataset` (`--profile`: `profile`;
+the options: `build_arguments`);
 `dataset_builders/prixlm_dbpedia/prixlm_dbpedia.py` holds `PrixLMDBpedia`, the `datasets` builder over
 the same build.
 

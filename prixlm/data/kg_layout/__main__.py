@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prixlm.cli import command_parser, user_errors
-from prixlm.data.dbpedia.build import add_output_arguments
+from prixlm.data.dbpedia.build_arguments import add_output_arguments
 from prixlm.data.dbpedia.schema import SPLITS
 from prixlm.data.kg_layout.convert import DEFAULT_LICENSE, ConversionStats, convert_layout
 
