@@ -5,8 +5,9 @@
 any `evaluate_lp` JSON reports, and renders the repository's `model_card.md` (a Jinja
 template) with `huggingface_hub.ModelCard.from_template`: the YAML (languages, datasets, base
 model, widget examples, `model-index` with hits@1/3/10 and MRR per dataset, config and split)
-is `ModelCardData`'s, never hand-written; the body gets the results table, the Fig. 2 curve
-(copied into the folder as `lp_curve.png`) and the training hyper-parameters.
+is `ModelCardData`'s, never hand-written (the results: `card_results`); the body gets the
+results table, the Fig. 2 curve (copied into the folder as `lp_curve.png`) and the training
+hyper-parameters.
 
     python -m prixlm.release.model_card FOLDER [--evaluation results.json ...] \\
         [--curve runs/x/lp_curve.png] [--dataset_id org/prixlm-dbpedia] [--base_model xlm-roberta-base] \\
@@ -30,18 +31,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
-from prixlm.link_prediction.ranking_rules import metric_label
+from prixlm.release.card_results import eval_results, results_table
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
 TEMPLATE = Path(__file__).with_name("model_card.md")
 CURVE_NAME = "lp_curve.png"
-TASK_TYPE = "link-prediction"
-TASK_NAME = "Link prediction (filtered)"
-METRICS = ("hits_at_1", "hits_at_3", "hits_at_10")
 #: No standard task fits the folder's custom pipeline (text-generation's fails on it).
 PIPELINE_TAG = "other"
 #: The evaluate_lp reports kept in the folder (a JSON list), rendered on every card.
@@ -112,15 +110,6 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
     }
 
 
-def _dataset_id(report: Mapping[str, Any], dataset_id: str | None) -> str:
-    """The Hub id for a report's dataset: `dataset_id`, else the report's (a local folder
-    counts by its name)."""
-    if dataset_id:
-        return dataset_id
-    dataset = report.get("dataset") or "prixlm-dataset"
-    return Path(dataset).name if Path(dataset).exists() else str(dataset)
-
-
 def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None) -> list[str]:
     """The `datasets:` of the card: `dataset_id`, and the reports' datasets that are Hub ids
     (not local folders, which a Hub user cannot load)."""
@@ -155,82 +144,6 @@ def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -
         with atomic_file(Path(folder) / EVALUATIONS_FILE, argument="--evaluation") as staging:
             staging.write_text(json.dumps(list(kept.values()), indent=2) + "\n", encoding="utf-8")
     return list(kept.values())
-
-
-def _metric_name(metric: str) -> str:
-    """`hits_at_1` -> `Hits@1 (filtered)`, `mrr_at_10` -> `MRR@10 (filtered)`."""
-    return f"{metric_label(metric)} (filtered)"
-
-
-def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
-    return next((key for key in metrics if key == "mrr" or key.startswith("mrr_at_")), None)
-
-
-def _ranking_config(report: Mapping[str, Any]) -> str | None:
-    """The report's mode, and its ranking protocol when it is not `ours` (`mode, protocol kens`)."""
-    mode, protocol = report.get("mode"), report.get("protocol", "ours")
-    return mode if protocol == "ours" else f"{mode or ''}, protocol {protocol}".lstrip(", ")
-
-
-def eval_results(
-    reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None
-) -> list[EvalResult]:
-    """One `EvalResult` per report, config and metric (hits@1/3/10 and MRR or MRR@K).
-
-    A result key `config/language` (the `all` or `links` config, per object language) gives
-    `dataset_config=config` and `dataset_args={"object_language": language}`.
-    """
-    results = []
-    for report in reports:
-        dataset = _dataset_id(report, dataset_id)
-        for name, metrics in report["results"].items():
-            config, _, language = name.partition("/")
-            mrr = _mrr_key(metrics)
-            for metric in [m for m in METRICS if m in metrics] + ([mrr] if mrr else []):
-                results.append(
-                    EvalResult(
-                        task_type=TASK_TYPE,
-                        task_name=TASK_NAME,
-                        dataset_type=dataset,
-                        dataset_name=dataset,
-                        dataset_config=config,
-                        dataset_split=report.get("split"),
-                        dataset_args={"object_language": language} if language else None,
-                        metric_type=metric,
-                        metric_name=_metric_name(metric),
-                        metric_value=metrics[metric],
-                        metric_config=_ranking_config(report),
-                    )
-                )
-    return results
-
-
-def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None) -> str:
-    """A Markdown table: one row per report and config, metrics in %."""
-    lines = [
-        "| dataset | config | split | mode | queries | hits@1 | hits@3 | hits@10 | MRR |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for report in reports:
-        mode = report.get("mode") or ""
-        if report.get("num_beams") and mode == "beam":
-            mode = f"beam (K={report['num_beams']})"
-        if "step" in report:
-            mode += f", step {report['step']}"
-        if report.get("protocol", "ours") != "ours":
-            mode += f", protocol {report['protocol']}"
-        for name, metrics in report["results"].items():
-            mrr = _mrr_key(metrics)
-            values = [
-                f"{100 * metrics[key]:.1f}" if key in metrics else "–"
-                for key in (*METRICS, mrr or "mrr")
-            ]
-            mrr_label = f" ({metric_label(mrr)})" if mrr and mrr != "mrr" else ""
-            lines.append(
-                f"| {_dataset_id(report, dataset_id)} | {name} | {report.get('split', '')} "
-                f"| {mode} | {metrics.get('num_queries', '–')} | {' | '.join(values)}{mrr_label} |"
-            )
-    return "\n".join(lines)
 
 
 def hyperparameters(
@@ -420,13 +333,11 @@ __all__ = [
     "checkpoint_report",
     "EVALUATIONS_FILE",
     "PIPELINE_TAG",
-    "eval_results",
     "hub_dataset_ids",
     "keep_evaluations",
     "hyperparameters",
     "load_report",
     "render_model_card",
-    "results_table",
     "stored_evaluations",
     "write_model_card",
 ]

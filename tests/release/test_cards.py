@@ -211,7 +211,7 @@ def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
 
 def test_a_report_under_another_protocol_says_so():
     """`evaluate_lp --protocol kens,...` reports kens as `results`: the card names it."""
-    from prixlm.release.model_card import eval_results, results_table
+    from prixlm.release.card_results import eval_results, results_table
 
     report = {**_evaluate_lp_report(), "mode": "full", "num_beams": None, "protocol": "kens"}
     assert {e.metric_config for e in eval_results([report])} == {"full, protocol kens"}
