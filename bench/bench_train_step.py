@@ -39,7 +39,8 @@ from _prixlm_bench import (
 from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
 
 from modeling_prixlm.configuration_prixlm import xlmr_architecture
-from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB, build_attention_mask
+from modeling_prixlm.masking_prixlm import build_attention_mask
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.training.model_factory import build_prixlm
 
 

@@ -2,6 +2,7 @@
 its files import only torch, transformers and each other (relative imports)."""
 
 from .configuration_prixlm import PrixLMConfig
-from .modeling_prixlm import PrixLMForCausalKB, PrixLMModel
+from .encoder_prixlm import PrixLMModel
+from .modeling_prixlm import PrixLMForCausalKB
 
 __all__ = ["PrixLMConfig", "PrixLMForCausalKB", "PrixLMModel"]

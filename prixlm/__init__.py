@@ -23,7 +23,7 @@ configure_threads()
 
 _PUBLIC = {
     "PrixLMConfig": "modeling_prixlm.configuration_prixlm",
-    "PrixLMModel": "modeling_prixlm.modeling_prixlm",
+    "PrixLMModel": "modeling_prixlm.encoder_prixlm",
     "PrixLMForCausalKB": "modeling_prixlm.modeling_prixlm",
     "EntityTrie": "modeling_prixlm.constrained_decoding",
     "RankedObjects": "modeling_prixlm.beam_search",

@@ -68,6 +68,7 @@ def test_publish_model_folder_sends_exactly_the_release_files(model_folder, hub)
         "generation_config.json",
         "configuration_prixlm.py",
         "modeling_prixlm.py",
+        "encoder_prixlm.py",
         "tokenizer_config.json",
         "training_args.json",
     ]:
