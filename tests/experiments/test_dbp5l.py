@@ -123,6 +123,23 @@ def test_kge_search_stops_a_point_when_validation_stops_improving(toy_run):
     assert record["winner"]["epochs"] == 1  # a flat curve keeps its first point
 
 
+def test_kge_search_scores_every_test_query_with_the_winner(toy_run):
+    """`test_full` is the winning (point, epochs), not the last model trained (here an
+    untrained one, learning rate 0): with every test row in the sample, it equals the test
+    metrics taken when the winner was reached."""
+    from prixlm.experiments.dbp5l_jobs import kge_search_job
+
+    root, _, _ = toy_run
+    point = {"model": "RotatE", "embedding_dim": 8, "num_negatives": 2, "batch_size": 8,
+             "margin": 9.0, "adversarial_temperature": 1.0}  # fmt: skip
+    grid = [{**point, "learning_rate": 0.05}, {**point, "learning_rate": 0.0}]
+    record = kge_search_job(str(root / "work" / "data"), "en", grid, [1, 3, 9, 27],
+                            layout_dir=str(root / "layout"), eval_limit=100)  # fmt: skip
+    assert record["winner"]["learning_rate"] == 0.05
+    assert record["test_full"]["en"] == record["test"]["en"]
+    assert record["test"]["en"]["ours"]["num_queries"] == 4  # every test line
+
+
 def test_all_without_links_trains_on_triples_only(toy_run):
     root, _, _ = toy_run
     for name, links in (("all-links", True), ("all-nolinks", False)):
