@@ -20,7 +20,15 @@ from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    """The shard-size and progress options of every command that writes a dataset folder."""
+    """The output folder, shard-size and progress options of every command that writes a
+    dataset folder."""
+    parser.add_argument(
+        "--output_dir",
+        required=True,
+        type=Path,
+        help="dataset folder to write (Parquet + README.md); an earlier build there is "
+        "replaced, other files in it are kept",
+    )
     parser.add_argument(
         "--max_shard_bytes",
         type=int,
@@ -49,13 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder with DBpedia 2016-10 or Databus dump files (plain, .bz2 or .gz), searched "
         "recursively",
-    )
-    parser.add_argument(
-        "--output_dir",
-        required=True,
-        type=Path,
-        help="dataset folder to write (Parquet + README.md); an earlier build there is "
-        "replaced, other files in it are kept",
     )
     parser.add_argument(
         "--languages",

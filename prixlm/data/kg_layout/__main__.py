@@ -35,13 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
         "seed_alignlinks/<a>-<b>.tsv",
     )
     parser.add_argument(
-        "--output_dir",
-        required=True,
-        type=Path,
-        help="dataset folder to write (Parquet + README.md); an earlier build there is "
-        "replaced, other files in it are kept",
-    )
-    parser.add_argument(
         "--languages",
         help="comma-separated languages to convert; none: every language with a "
         "kg/<lang>-train.tsv",
