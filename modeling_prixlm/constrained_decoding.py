@@ -14,12 +14,12 @@
   `depth_offsets[d] <= node < depth_offsets[d + 1]`.
 
 That is 8 bytes per node, 8 per entity and nothing per query; building is one sort per
-depth (no recursion, no Python loop over entities); `save`/`load` use safetensors.
+depth (no recursion, no Python loop over entities); `save`/`load` write and read one
+safetensors file (`trie_file`).
 
 `trie_logits_processor.TrieConstrainedLogitsProcessor` plugs the trie into `generate()`.
 
-Hub custom code: imports only torch, transformers and this folder (safetensors, a
-dependency of transformers, is imported where files are read or written).
+Hub custom code: imports only torch and this folder (relative imports).
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ from typing import Any
 import torch
 
 from .formatting import special_token_ids
-
-_FORMAT = "prixlm.EntityTrie"
-_VERSION = "1"
+from .trie_file import read_trie_file, write_trie_file
 
 
 class EntityTrie:
@@ -355,64 +353,21 @@ class EntityTrie:
 
     # ----------------------------------------------------------------- files
     def save(self, path: str) -> None:
-        """Write the trie (and its labels, if any) to a safetensors file."""
-        from safetensors.torch import save_file
-
-        tensors = {
-            "edge_keys": self.edge_keys.cpu(),
-            "entity_nodes": self.entity_nodes.cpu(),
-            "depth_offsets": self.depth_offsets.cpu(),
-        }
-        if self.labels is not None:
-            encoded = [label.encode("utf-8") for label in self.labels]
-            blob = bytearray(b"".join(encoded))
-            tensors["label_bytes"] = (
-                torch.frombuffer(blob, dtype=torch.uint8)
-                if blob
-                else torch.zeros(0, dtype=torch.uint8)
-            )
-            tensors["label_lengths"] = torch.tensor([len(b) for b in encoded], dtype=torch.long)
-        metadata = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "stride": str(self.stride),
-            "eos_token_id": str(self.eos_token_id),
-        }
-        save_file(tensors, path, metadata=metadata)
+        """Write the trie (and its labels, if any) to a safetensors file (`trie_file`)."""
+        write_trie_file(
+            path,
+            self.edge_keys,
+            self.entity_nodes,
+            self.depth_offsets,
+            self.stride,
+            self.eos_token_id,
+            self.labels,
+        )
 
     @classmethod
     def load(cls, path: str) -> EntityTrie:
         """Read a trie written by `save`."""
-        from safetensors import safe_open
-
-        with safe_open(path, framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            if metadata.get("format") != _FORMAT:
-                raise ValueError(
-                    f"{path} is not an EntityTrie file (format {metadata.get('format')!r})"
-                )
-            if metadata.get("version") != _VERSION:
-                raise ValueError(
-                    f"{path}: unsupported EntityTrie version {metadata.get('version')!r}"
-                )
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-        labels = None
-        if "label_lengths" in tensors:
-            data = tensors["label_bytes"].numpy().tobytes()
-            ends = torch.cumsum(tensors["label_lengths"], 0).tolist()
-            starts = [0] + ends[:-1]
-            labels = [data[s:e].decode("utf-8") for s, e in zip(starts, ends, strict=True)]
-        edge_keys = tensors["edge_keys"]
-        if edge_keys.numel() > 1 and not bool((edge_keys[1:] > edge_keys[:-1]).all()):
-            raise ValueError(f"{path}: edge keys are not strictly increasing (corrupt file)")
-        return cls(
-            edge_keys,
-            tensors["entity_nodes"],
-            tensors["depth_offsets"],
-            int(metadata["stride"]),
-            int(metadata["eos_token_id"]),
-            labels,
-        )
+        return cls(**read_trie_file(path))
 
     def __repr__(self) -> str:
         return (
