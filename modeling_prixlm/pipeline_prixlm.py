@@ -34,12 +34,8 @@ Candidates: the entity labels per language in the folder's `candidates.json`
 built (it replaces the stored languages it names). A language's trie is built once, at its
 first query.
 
-Limits (a public endpoint's memory stays bounded; each breach is a `ValueError` naming the
-limit, raised before any decoding): at most `MAX_QUERIES` (256) queries per call,
-`MAX_QUERY_CHARS` (1,000) characters per query field, `num_beams` and `max_rows` at most
-`MAX_NUM_BEAMS` (500) and `MAX_ROWS` (4,096: the logits of a decoding step take
-`max_rows x vocabulary x 4` bytes). A query may not hold control characters, zero-width
-spaces (U+200B, U+2060, U+FEFF) or lone surrogates: they are not text of any entity.
+Limits (a public endpoint's memory stays bounded): those of `pipeline_queries`, each breach a
+`ValueError` naming the limit, raised before any decoding.
 
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
@@ -48,7 +44,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -59,112 +54,25 @@ from transformers.utils import cached_file
 from .beam_search import DEFAULT_MAX_ROWS, RankedObjects, predict_objects
 from .constrained_decoding import EntityTrie
 from .decoding_steps import encode_query
+from .pipeline_queries import (
+    MAX_NUM_BEAMS,
+    MAX_QUERIES,
+    MAX_ROWS,
+    check_input,
+    checked_parameter,
+    default_language,
+    parse_query,
+)
 
 #: The file of the candidate labels per language, at the root of the release folder.
 CANDIDATES_FILE = "candidates.json"
 #: The file of the relation names per language, `{language: [names]}`, beside it.
 RELATIONS_FILE = "relations.json"
-SEPARATOR = "|"
 DEFAULT_TOP_K = 5
 #: K of Algorithm 1 (the paper's 50).
 DEFAULT_NUM_BEAMS = 50
-TRIPLE_KEYS = {"subject", "relation", "language"}
-LINK_KEYS = {"subject", "language", "target_language"}
 #: The call parameters (also the `parameters` of an Inference Endpoints request).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
-#: Limits of one call (module docstring).
-MAX_QUERIES = 256
-MAX_QUERY_CHARS = 1000
-MAX_NUM_BEAMS = 500
-MAX_ROWS = 4096
-#: Characters that are no entity's text: zero-width spaces (controls are checked by category).
-ZERO_WIDTH = {"\u200b", "\u2060", "\ufeff"}
-
-
-def default_language(languages: Sequence[str]) -> str | None:
-    """The language of a query that names none: the only one, else `en` if present, else None."""
-    languages = list(languages)
-    if len(languages) == 1:
-        return languages[0]
-    return "en" if "en" in languages else None
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """`repr(value)`, cut to `limit` characters (an error never echoes a huge input)."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
-
-
-def check_text(name: str, text: str) -> None:
-    """`ValueError` for a query field longer than `MAX_QUERY_CHARS` or holding a lone
-    surrogate, a control character or a zero-width space (named with its position)."""
-    if len(text) > MAX_QUERY_CHARS:
-        raise ValueError(
-            f"input {name} {_shown(text)} has {len(text)} characters; at most "
-            f"{MAX_QUERY_CHARS} per query field"
-        )
-    for position, char in enumerate(text):
-        category = unicodedata.category(char)
-        if category in ("Cc", "Cs") or char in ZERO_WIDTH:
-            what = {"Cc": "a control character", "Cs": "a lone surrogate"}.get(
-                category, "a zero-width space"
-            )
-            raise ValueError(
-                f"input {name} {_shown(text)} holds {what} (U+{ord(char):04X}) at position "
-                f"{position}: no entity's text does; remove it"
-            )
-
-
-def check_input(item: Any) -> None:
-    """The limits of one input (module docstring), checked before it is parsed."""
-    fields = item.items() if isinstance(item, Mapping) else [("query", item)]
-    if isinstance(item, Mapping) and len(item) > len(TRIPLE_KEYS | LINK_KEYS):
-        raise ValueError(f"input {_shown(item)} has {len(item)} keys; a query has at most 4")
-    if not isinstance(item, (str, Mapping)):
-        raise TypeError(f"input must be a string or a mapping, got {type(item).__name__}")
-    for key, value in fields:
-        if not isinstance(value, str):
-            raise ValueError(f"input {_shown(key)} must be a string, got {type(value).__name__}")
-        check_text(str(key)[:20], value)
-
-
-def parse_query(item: Any) -> dict[str, str | None]:
-    """One input -> `{"subject", "relation", "language", "target_language"}` (None: absent).
-
-    Raises:
-        ValueError: a string without exactly one or two `|`, a mapping with unknown or
-            missing keys, an empty field.
-        TypeError: an input that is neither a string nor a mapping.
-    """
-    if isinstance(item, str):
-        fields = [field.strip() for field in item.split(SEPARATOR)]
-        if len(fields) not in (2, 3):
-            raise ValueError(
-                f"input {item!r}: expected 'subject | relation' or 'subject | relation | "
-                f"language' (separator {SEPARATOR!r}), e.g. 'Germany | currency', or a mapping "
-                "{'subject': ..., 'relation': ...}"
-            )
-        query = dict(zip(("subject", "relation", "language"), fields, strict=False))
-    elif isinstance(item, Mapping):
-        keys = set(item)
-        allowed = LINK_KEYS if "target_language" in keys else TRIPLE_KEYS
-        required = (
-            {"subject", "language", "target_language"}
-            if allowed is LINK_KEYS
-            else {"subject", "relation"}
-        )
-        if keys - allowed or required - keys:
-            raise ValueError(
-                f"input {dict(item)!r}: a triple query has the keys {sorted(TRIPLE_KEYS)} "
-                f"(language optional), a link query {sorted(LINK_KEYS)}"
-            )
-        query = {key: item[key] for key in keys}
-    else:
-        raise TypeError(f"input must be a string or a mapping, got {type(item).__name__}: {item!r}")
-    for key, value in query.items():
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"input {item!r}: {key} must be a non-empty string, got {value!r}")
-    return {key: query.get(key) for key in ("subject", "relation", "language", "target_language")}
 
 
 def read_candidates(path: str) -> dict[str, list[str]]:
@@ -197,14 +105,6 @@ def unknown_relation_message(relation: str, language: str, known: Sequence[str])
         f"language. The answers are a guess. Known relations ({RELATIONS_FILE}): "
         + ", ".join(known)
     )
-
-
-def _positive(name: str, value: Any, most: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={_shown(value)}: expected an integer >= 1")
-    if most is not None and value > most:
-        raise ValueError(f"{name}={value}: at most {most} (the pipeline's limit)")
-    return value
 
 
 class PrixLMLinkPrediction(Pipeline):
@@ -311,11 +211,11 @@ class PrixLMLinkPrediction(Pipeline):
         if language is not None:
             preprocess["language"] = language
         if num_beams is not None:
-            forward["num_beams"] = _positive("num_beams", num_beams, MAX_NUM_BEAMS)
+            forward["num_beams"] = checked_parameter("num_beams", num_beams, MAX_NUM_BEAMS)
         if max_rows is not None:
-            forward["max_rows"] = _positive("max_rows", max_rows, MAX_ROWS)
+            forward["max_rows"] = checked_parameter("max_rows", max_rows, MAX_ROWS)
         if top_k is not None:
-            postprocess["top_k"] = _positive("top_k", top_k)
+            postprocess["top_k"] = checked_parameter("top_k", top_k)
         return preprocess, forward, postprocess
 
     def preprocess(self, inputs: Any, language: str | None = None) -> dict[str, list]:
@@ -407,16 +307,9 @@ class PrixLMLinkPrediction(Pipeline):
 
 __all__ = [
     "CANDIDATES_FILE",
-    "MAX_NUM_BEAMS",
-    "MAX_QUERIES",
-    "MAX_QUERY_CHARS",
-    "MAX_ROWS",
     "PARAMETERS",
     "RELATIONS_FILE",
     "PrixLMLinkPrediction",
-    "check_input",
-    "default_language",
-    "parse_query",
     "read_candidates",
     "read_relations",
     "unknown_relation_message",

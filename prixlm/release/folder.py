@@ -43,12 +43,8 @@ from typing import Any
 import modeling_prixlm
 from modeling_prixlm.configuration_prixlm import CUSTOM_PIPELINES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
-from modeling_prixlm.pipeline_prixlm import (
-    CANDIDATES_FILE,
-    RELATIONS_FILE,
-    SEPARATOR,
-    default_language,
-)
+from modeling_prixlm.pipeline_prixlm import CANDIDATES_FILE, RELATIONS_FILE
+from modeling_prixlm.pipeline_queries import SEPARATOR, default_language
 from prixlm.atomic_output import atomic_file
 
 #: Languages with more candidate labels are left out of `candidates.json` (see the docstring).

@@ -12,12 +12,8 @@ from tiny_models import make_tiny_model
 
 from modeling_prixlm import handler as handler_module
 from modeling_prixlm.beam_search import predict_objects
-from modeling_prixlm.pipeline_prixlm import (
-    PARAMETERS,
-    PrixLMLinkPrediction,
-    default_language,
-    parse_query,
-)
+from modeling_prixlm.pipeline_prixlm import PARAMETERS, PrixLMLinkPrediction
+from modeling_prixlm.pipeline_queries import default_language, parse_query
 from prixlm.release.folder import (
     complete_release_folder,
     dataset_candidates,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from transformers import pipeline
 
-from modeling_prixlm.pipeline_prixlm import MAX_NUM_BEAMS, MAX_QUERIES, MAX_QUERY_CHARS, MAX_ROWS
+from modeling_prixlm.pipeline_queries import MAX_NUM_BEAMS, MAX_QUERIES, MAX_QUERY_CHARS, MAX_ROWS
 
 
 @pytest.fixture(scope="module")
