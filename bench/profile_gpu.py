@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_gpu_train  # noqa: E402
 import bench_lp_gpu  # noqa: E402
+from gpu_train_paths import PATHS as TRAIN_PATHS  # noqa: E402
 
 
 def summarise(prof: Any, wall_s: float, device: torch.device, top: int = 40) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--train_path",
         default="after",
-        choices=bench_gpu_train.PATHS,
+        choices=TRAIN_PATHS,
         help="the bench_gpu_train.py path whose training steps are profiled",
     )
     parser.add_argument("--output_dir", type=Path, required=True)
