@@ -39,7 +39,6 @@ import json
 import platform
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,86 +52,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 from lp_gpu_before import decode_batch_on_device_before, score_prompts_before  # noqa: E402
+from lp_gpu_checks import check_exact, compare_rankings, count_syncs  # noqa: E402
+from lp_gpu_setting import PAD, Ids, model_config, synthetic_prompts, synthetic_trie  # noqa: E402
 
 from modeling_prixlm.beam_search import decode_batch_on_device  # noqa: E402
-from modeling_prixlm.configuration_prixlm import PrixLMConfig  # noqa: E402
 from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402
 from modeling_prixlm.decoding_steps import model_device  # noqa: E402
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
 from prixlm.atomic_output import atomic_file  # noqa: E402
-
-# XLM-R's ids: <s> 0, <pad> 1, </s> 2; its 250,002 pieces (tiny: 2,002), then Prix-LM's
-# [S] [P] [O] [EOS] and 9 language tokens: 250,015 (the release's vocabulary).
-BOS, PAD, SEP = 0, 1, 2
-
-
-class Ids:
-    """Token ids of a vocabulary of `pieces` XLM-R pieces plus Prix-LM's 13 tokens."""
-
-    def __init__(self, pieces: int) -> None:
-        self.pieces = pieces
-        self.subject, self.predicate, self.object, self.eos = range(pieces, pieces + 4)
-        self.vocab = pieces + 13
-
-
-def model_config(tiny: bool, ids: Ids) -> PrixLMConfig:
-    shape = (
-        dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
-        if tiny
-        else dict(
-            hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072
-        )
-    )
-    return PrixLMConfig(
-        vocab_size=ids.vocab,
-        max_position_embeddings=514,
-        layer_norm_eps=1e-5,
-        pad_token_id=PAD,
-        bos_token_id=BOS,
-        eos_token_id=SEP,
-        subject_token_id=ids.subject,
-        predicate_token_id=ids.predicate,
-        object_token_id=ids.object,
-        end_of_object_token_id=ids.eos,
-        **shape,
-    )
-
-
-def zipf_tokens(count: int, generator: torch.Generator, pieces: int) -> torch.Tensor:
-    """Piece ids with P(rank) ~ 1 / rank over the ordinary pieces (ids 5 .. pieces - 5)."""
-    ranks = torch.pow(
-        float(pieces - 10), torch.rand(count, generator=generator, dtype=torch.float64)
-    )
-    return 5 + ranks.long().clamp(max=pieces - 10)
-
-
-def synthetic_trie(num_entities: int, seed: int, ids: Ids) -> EntityTrie:
-    """Entities of 1 + Poisson(3) pieces (at most 28) + `[EOS]`, labelled `e<i>`."""
-    generator = torch.Generator().manual_seed(seed)
-    lengths = 1 + torch.poisson(torch.full((num_entities,), 3.0), generator=generator).long()
-    lengths = lengths.clamp(max=28) + 1
-    tokens = zipf_tokens(int(lengths.sum()), generator, ids.pieces)
-    tokens[torch.cumsum(lengths, 0) - 1] = ids.eos
-    labels = [f"e{i}" for i in range(num_entities)]
-    return EntityTrie.from_flat(tokens, lengths, ids.eos, ids.vocab, labels)
-
-
-def synthetic_prompts(num_queries: int, seed: int, ids: Ids) -> list[list[int]]:
-    """`<s> [S] s </s> </s> [P] r </s> </s> [O]`: subjects of 1-4, relations of 1-3 pieces."""
-    generator = torch.Generator().manual_seed(seed + 1)
-    prompts = []
-    for _ in range(num_queries):
-        subject = zipf_tokens(
-            int(torch.randint(1, 5, (1,), generator=generator)), generator, ids.pieces
-        )
-        relation = zipf_tokens(
-            int(torch.randint(1, 4, (1,), generator=generator)), generator, ids.pieces
-        )
-        prompts.append(
-            [BOS, ids.subject, *subject.tolist(), SEP, SEP, ids.predicate, *relation.tolist()]
-            + [SEP, SEP, ids.object]
-        )
-    return prompts
 
 
 def synchronize(device: torch.device) -> None:
@@ -180,27 +107,6 @@ def decode_all(
     return [r.entities for r in decode_ranked(decode, model, prompts, trie, num_beams, max_rows)]
 
 
-def compare_rankings(reference: list[Any], other: list[Any]) -> dict[str, float]:
-    """Fractions of queries whose ranking, top 1 and top-10 list equal `reference`'s
-    (`RankedObjects` each), and the largest loss difference of an entity both rank."""
-    pairs = list(zip(reference, other, strict=True))
-    worst = 0.0
-    for a, b in pairs:
-        theirs = dict(zip(b.entities, b.losses, strict=True))
-        common = [
-            abs(loss - theirs[e])
-            for e, loss in zip(a.entities, a.losses, strict=True)
-            if e in theirs
-        ]
-        worst = max([worst, *common])
-    return {
-        "identical_rankings": sum(a.entities == b.entities for a, b in pairs) / len(pairs),
-        "same_top1": sum(a.entities[:1] == b.entities[:1] for a, b in pairs) / len(pairs),
-        "same_top10": sum(a.entities[:10] == b.entities[:10] for a, b in pairs) / len(pairs),
-        "max_loss_difference": worst,
-    }
-
-
 def score_prompts_after(model, prompts, trie) -> torch.Tensor:
     """The library's full ranking, at its defaults for the device, in the same leaf order."""
     from prixlm.link_prediction.candidate_scoring import (
@@ -214,45 +120,6 @@ def score_prompts_after(model, prompts, trie) -> torch.Tensor:
     leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
     first_entity = trie.entity_of(leaves)
     return by_entity[:, first_entity]
-
-
-def check_exact(model, prompts, trie, scores, pairs: int = 4) -> float:
-    """Max |difference| between full-ranking scores `(queries, leaves)` (trie order) and the
-    log-likelihood from one cache-free forward over prompt + entity, for a few pairs: a
-    guard that the KV-cache path is right under the installed transformers."""
-    from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order
-
-    leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
-    entities = trie.entity_of(leaves)
-    device, worst = model_device(model), 0.0
-    for query in range(min(pairs, len(prompts))):
-        for column in torch.linspace(0, leaves.numel() - 1, pairs).long().tolist():
-            target = trie.token_ids(int(entities[column]))
-            ids = torch.tensor([prompts[query] + target[:-1]], device=device)
-            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False)
-            log_p = logits.logits[0, len(prompts[query]) - 1 :].float().log_softmax(-1)
-            exact = float(log_p[torch.arange(len(target)), torch.tensor(target)].double().sum())
-            worst = max(worst, abs(exact - float(scores[query, column])))
-    return worst
-
-
-def count_syncs(model, prompts, trie, num_beams: int) -> dict[str, int]:
-    """Synchronising reads (`torch.cuda.set_sync_debug_mode`) and forwards of one batch of
-    the device loop: the reads must not grow with the forwards (steps)."""
-    tokenizer = SimpleNamespace(pad_token_id=PAD)
-    decode_batch_on_device(model, tokenizer, prompts, trie, num_beams)  # warm: trie moved
-    forwards = []
-    hook = model.register_forward_hook(lambda *_: forwards.append(1))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            decode_batch_on_device(model, tokenizer, prompts, trie, num_beams)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-            hook.remove()
-    reads = sum("synchroniz" in str(w.message) for w in caught)
-    return {"synchronising_reads": reads, "forwards": len(forwards)}
 
 
 # ---------------------------------------------------------------- the run

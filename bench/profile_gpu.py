@@ -29,6 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gpu_train  # noqa: E402
 import bench_lp_gpu  # noqa: E402
 from gpu_train_paths import PATHS as TRAIN_PATHS  # noqa: E402
+from lp_gpu_setting import Ids, model_config, synthetic_prompts, synthetic_trie  # noqa: E402
+
+from modeling_prixlm.beam_search import decode_batch_on_device  # noqa: E402
+from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
 
 
 def summarise(prof: Any, wall_s: float, device: torch.device, top: int = 40) -> dict[str, Any]:
@@ -111,16 +115,16 @@ def profile_training(args: argparse.Namespace, out: Path) -> None:
 def profile_link_prediction(args: argparse.Namespace, out: Path) -> None:
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = True
-    ids = bench_lp_gpu.Ids(2_002 if args.tiny else 250_002)
-    config = bench_lp_gpu.model_config(args.tiny, ids)
+    ids = Ids(2_002 if args.tiny else 250_002)
+    config = model_config(args.tiny, ids)
     with torch.device(device):
-        model = bench_lp_gpu.PrixLMForCausalKB(config).eval()
+        model = PrixLMForCausalKB(config).eval()
     num_beams = 8 if args.tiny else 50
     max_rows = 64 if args.tiny else 8192
     entities = 2_000 if args.tiny else 1_000_000
-    prompts = bench_lp_gpu.synthetic_prompts(max_rows // num_beams * 2, 0, ids)
-    trie = bench_lp_gpu.synthetic_trie(entities, 0, ids)
-    decode = bench_lp_gpu.decode_batch_on_device
+    prompts = synthetic_prompts(max_rows // num_beams * 2, 0, ids)
+    trie = synthetic_trie(entities, 0, ids)
+    decode = decode_batch_on_device
     bench_lp_gpu.decode_all(decode, model, prompts, trie, num_beams, max_rows)  # warm-up
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities, record_shapes=True) as prof:
