@@ -256,6 +256,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
     parser.add_argument("--note", action="append", default=[], help="a line for the docs (repeat)")
     parser.add_argument(
+        "--chart",
+        type=Path,
+        default=None,
+        help="PNG of the KGE searches (validation MRR against epochs), linked from the docs",
+    )
+    parser.add_argument(
         "--no_run", action="store_true", help="only write the JSON and docs from finished jobs"
     )
     args = parser.parse_args(argv)
@@ -287,6 +293,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         records = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
         table = assemble(profile, records, kb, published, started, command, args.note)
+        if args.chart is not None:
+            from prixlm.experiments.dbp5l_chart import write_search_chart
+
+            write_search_chart(table, args.chart)
+            table["chart"] = os.path.relpath(args.chart, args.docs.parent)
         write_json(table, args.results, "--results")
         write_docs(table, args.docs, source=args.results.as_posix())
         return table

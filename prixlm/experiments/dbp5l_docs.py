@@ -158,6 +158,11 @@ def render(table: Mapping[str, Any], source: str = "results/dbp5l.json") -> str:
         *[f"- `{name}`: {PROTOCOL_TEXT.get(name, name)}" for name in table["methods_by_protocol"]],
         "",
         metric_tables(table),
+        *(
+            [f"![KGE searches: validation MRR against epochs]({table['chart']})", ""]
+            if table.get("chart")
+            else []
+        ),  # fmt: skip
         sources_section(table),
         "",
         ("Not measured in this run: " + ", ".join(missing) + ".") if missing else "",

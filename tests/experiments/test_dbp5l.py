@@ -64,7 +64,7 @@ def toy_run(tmp_path_factory):
         "source": "KEnS, Table 2, protocol kens", "source_kind": "primary"}}), "utf-8")  # fmt: skip
     argv = ["--profile", "toy", "--data", str(write_layout(root / "layout")),
             "--work_dir", str(root / "work"), "--results", str(root / "dbp5l.json"),
-            "--docs", str(docs), "--published", str(published),
+            "--docs", str(docs), "--published", str(published), "--chart", str(root / "search.png"),
             "--note", "made on a test machine"]  # fmt: skip
     table = dbp5l.main(argv)
     return root, argv, table
@@ -166,6 +166,23 @@ def test_docs_block_is_the_rendering_of_the_json(toy_run):
         set(table["job_seconds"]) == set(table["jobs_finished"])
         and len(table["jobs_finished"]) == 8
     )
+
+
+def test_search_chart_is_written_and_linked(toy_run):
+    """The PNG of the KGE searches exists and the docs link it by its path from the docs."""
+    from prixlm.experiments.dbp5l_chart import search_lines
+
+    root, _, table = toy_run
+    assert (root / "search.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert table["chart"] == "search.png"
+    assert "![KGE searches: validation MRR against epochs](search.png)" in (
+        root / "results.md"
+    ).read_text("utf-8")
+    grid = table["details"]["RotatE"]["en"]["grid"]
+    lines = search_lines(grid)
+    assert len(lines) == 2 and [len(v) for _, v in lines] == [2, 2]  # 2 points x 2 epoch points
+    assert [p["learning_rate"] for p, _ in lines] == [0.03, 0.003]
+    assert lines[0][1] == [(g["epochs"], g["validation_mrr"]) for g in grid[:2]]
 
 
 def test_rerun_skips_finished_jobs(toy_run, capsys):
