@@ -38,6 +38,7 @@ cd "$SRC"
 set -o pipefail
 $PY -m prixlm.experiments.dbp5l --profile "${PROFILE:-gpu}" --data "$DATA" --work_dir "$WORK" \
   --deadline_s "${DEADLINE:-420}" --results "$OUT/dbp5l.json" --docs "$OUT/results.md" \
+  --chart "$OUT/dbp5l_search.png" \
   ${EXTRA:-} > "$OUT/log.txt" 2>&1
 status=$?
 grep -E "^\[|deadline|Error|FAILED" "$OUT/log.txt" | tail -60
