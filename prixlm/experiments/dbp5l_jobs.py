@@ -33,6 +33,8 @@ from prixlm.experiments.jobs import (
     TimeBudget,
     early_stopping,
     load_language,
+    stopping_settings,
+    stops_here,
     train_argv,
     training_record,
 )
@@ -151,10 +153,7 @@ def kge_search_job(
                     test=evaluate(model, "test", eval_limit),
                     model=copy.deepcopy(model) if eval_limit else None,
                 )
-            if stopper is not None and stopper.report_result(mrr, epochs):
-                search[-1]["stopped_early"] = True
-                return True
-            return False
+            return stops_here(stopper, mrr, epochs, search[-1])
 
         train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
     # every test query, for the winner only (a copy kept at each new best)
@@ -168,9 +167,7 @@ def kge_search_job(
         "grid": search,
         "grid_points": len(grid),
         "epoch_points": list(epoch_points),
-        "early_stopping": {"patience": patience, "relative_delta": relative_delta}
-        if patience
-        else None,
+        "early_stopping": stopping_settings(patience, relative_delta),
         "winner": best["config"],
         "validation": {language: best["validation"]},
         "test": {language: best["test"]},

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prixlm.experiments.profiles import _PRIXLM
+from prixlm.experiments.profiles import _PRIXLM, _TOY_PRIXLM
 
 DBP5L_LANGUAGES = "el,en,es,fr,ja"
 
@@ -82,15 +82,7 @@ def dbp5l_grid(model: str, size: str) -> list[dict[str, Any]]:
 PROFILES: dict[str, dict[str, Any]] = {
     "toy": {
         "languages": "en,ja",
-        "prixlm": {
-            **_PRIXLM,
-            "hidden_size": 32,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "per_device_train_batch_size": 16,
-            "logging_steps": 10,
-        },  # fmt: skip
+        "prixlm": _TOY_PRIXLM,
         "single_steps": 10,
         "all_steps": 20,
         "tokenizer_vocab_size": 400,

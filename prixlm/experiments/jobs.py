@@ -164,10 +164,7 @@ def kge_job(
                 )
             if time_limit and clock() - budget_started > time_limit:
                 raise _OutOfTime
-            if stopper is not None and stopper.report_result(mrr, epochs):
-                search[-1]["stopped_early"] = True
-                return True
-            return False
+            return stops_here(stopper, mrr, epochs, search[-1])
 
         try:
             train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
@@ -184,9 +181,7 @@ def kge_job(
         "grid": search,
         "grid_points": len(grid),
         "epoch_points": list(epoch_points),
-        "early_stopping": {"patience": patience, "relative_delta": relative_delta}
-        if patience
-        else None,
+        "early_stopping": stopping_settings(patience, relative_delta),
         "grid_truncated": truncated,
         "time_limit_s": time_limit,
         "budget_clock": budget_clock,
@@ -210,6 +205,20 @@ def early_stopping(patience: int | None, relative_delta: float) -> Any:
     from pykeen.stoppers.early_stopping import EarlyStoppingLogic
 
     return EarlyStoppingLogic(patience=patience, relative_delta=relative_delta)
+
+
+def stopping_settings(patience: int | None, relative_delta: float) -> dict[str, Any] | None:
+    """The record's `early_stopping` field: the rule's settings, or None without `patience`."""
+    return {"patience": patience, "relative_delta": relative_delta} if patience else None
+
+
+def stops_here(stopper: Any, mrr: float, epochs: int, entry: dict[str, Any]) -> bool:
+    """Report `mrr` at `epochs` to `stopper` (`early_stopping`; None never stops): True when
+    the run ends at this epoch point, and `entry` (its search record) is marked so."""
+    if stopper is None or not stopper.report_result(mrr, epochs):
+        return False
+    entry["stopped_early"] = True
+    return True
 
 
 def train_argv(

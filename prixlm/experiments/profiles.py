@@ -108,18 +108,15 @@ _PRIXLM = {
     "max_fact_length": 64,
 }  # fmt: skip
 
+# The test suite's model: one tiny layer (Table 1's and DBP-5L's toy profiles).
+_TOY_PRIXLM = {**_PRIXLM, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+               "intermediate_size": 64, "per_device_train_batch_size": 16,
+               "logging_steps": 10}  # fmt: skip
+
 PROFILES: dict[str, dict[str, Any]] = {
     "toy": {
         "languages": "en,de",
-        "prixlm": {
-            **_PRIXLM,
-            "hidden_size": 32,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "per_device_train_batch_size": 16,
-            "logging_steps": 10,
-        },  # fmt: skip
+        "prixlm": _TOY_PRIXLM,
         "single_steps": 10,
         "all_steps": 20,
         "all_curve": "loss",
