@@ -13,8 +13,9 @@ labels; then the jobs (`prixlm.experiments.dbp5l_jobs`) in `--workers` processes
 language a PyKEEN TransE and RotatE search on the validation split, Prix-LM Single per
 language, Prix-LM All (train triples of every KG + the seed alignment links) and All without
 links. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
-run (resume); after every job the JSON and the docs section are rewritten from what is
-finished. Every ranking is over every entity of the target KG and is read under our protocol
+run (resume), but for a Prix-LM job whose evaluation settings changed (say a larger
+`eval_limit`): its finished release is evaluated again, not retrained (`stale_evaluations`).
+After every job the JSON and the docs section are rewritten from what is finished. Every ranking is over every entity of the target KG and is read under our protocol
 and the papers' (`prixlm.link_prediction.protocols`: `ours`, `kens`).
 """
 
@@ -74,15 +75,15 @@ def plan_jobs(
 
     languages = profile["languages"]
     common = {"dataset_dir": str(dataset), "layout_dir": str(layout), "seed": seed,
-              "device": profile["device"], "eval_limit": profile["eval_limit"],
-              "protocols": PROTOCOLS}  # fmt: skip
-    prixlm = {**common, "tokenizer_dir": str(tokenizer), "score_batch": profile["score_batch"],
+              "device": profile["device"], "protocols": PROTOCOLS}  # fmt: skip
+    kge = {**common, "eval_limit": profile.get("kge_eval_limit", profile["eval_limit"])}
+    prixlm = {**common, "eval_limit": profile["eval_limit"], "tokenizer_dir": str(tokenizer), "score_batch": profile["score_batch"],
               "score_rows": profile["score_rows"], "validation_limit": profile["validation_limit"],
               "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
     for language in languages:
         for model in KGE_METHODS:
-            jobs[f"kge-{model}-{language}"] = (kge_search_job, {**common, "language": language,
+            jobs[f"kge-{model}-{language}"] = (kge_search_job, {**kge, "language": language,
                 "grid": dbp5l_grid(model, profile["kge_size"]),
                 "epoch_points": profile["kge_epochs"][model],
                 "validation_limit": profile.get("kge_validation_limit"),
@@ -99,6 +100,28 @@ def plan_jobs(
                       "languages": languages, "variant": "all", "settings": settings,
                       "time_limit": profile.get("all_time_limit")})  # fmt: skip
     return jobs
+
+
+def stale_evaluations(
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]], records: dict[str, dict]
+) -> list[str]:
+    """The Prix-LM jobs whose record was evaluated otherwise than the plan says (a record
+    without `evaluation` counts as other); each gets its record as `previous`, so that the
+    job evaluates its finished release again instead of training (`finished_release`)."""
+    from prixlm.experiments.dbp5l_jobs import evaluation_settings, prixlm_protocol_job
+
+    stale = []
+    for name, (function, kwargs) in jobs.items():
+        record = records.get(name)
+        if function is not prixlm_protocol_job or record is None:
+            continue
+        planned = evaluation_settings(
+            kwargs["eval_limit"], kwargs["validation_limit"], kwargs["protocols"]
+        )
+        if record.get("evaluation") != planned:
+            jobs[name] = (function, {**kwargs, "previous": record})
+            stale.append(name)
+    return stale
 
 
 def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, float]:
@@ -153,11 +176,10 @@ def assemble(
                 by_protocol[protocol][method] = {
                     lang: _cells(r, lang, protocol) for lang, r in cells.items()
                 }
-    test_queries = {  # the same sampled rows for every method
-        lang: r["test"][lang]["ours"]["num_queries"]
-        for r in records.values()
-        for lang in languages
-        if lang in r["test"]
+    test_queries = {  # per method: the same sampled rows for every method of one limit
+        method: {lang: r["test"][lang]["ours"]["num_queries"] for lang, r in cells.items()}
+        for method, cells in runs.items()
+        if cells
     }
     return {
         "languages": languages,
@@ -204,15 +226,23 @@ def run_jobs(
     refresh: Any,
     started: float,
     deadline_s: float | None,
+    again: Sequence[str] = (),
 ) -> bool:
-    """Run the jobs without a record in `jobs_dir`; `refresh()` after each. False when the
-    deadline left some unfinished (their workers are left behind; a re-run finishes them)."""
+    """Run the jobs without a record in `jobs_dir`, and those named in `again` (their
+    record is replaced when they finish); `refresh()` after each. False when the deadline
+    left some unfinished (their workers are left behind; a re-run finishes them)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    todo = {name: job for name, job in jobs.items() if not (jobs_dir / f"{name}.json").is_file()}
+    todo = {
+        name: job
+        for name, job in jobs.items()
+        if name in again or not (jobs_dir / f"{name}.json").is_file()
+    }
     done = len(jobs) - len(todo)
     print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
+    if again:
+        print(f"evaluated again (their evaluation settings changed): {', '.join(again)}")
     if workers == 1:  # in this process, one after the other (tests, debugging)
         for name, (function, kwargs) in todo.items():
             execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), 0)
@@ -304,7 +334,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     if args.no_run:
         return refresh()
-    complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s)
+    again = stale_evaluations(jobs, load_records(jobs_dir))
+    complete = run_jobs(
+        jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s, again
+    )
     table = refresh()
     if not complete:
         sys.stdout.flush()

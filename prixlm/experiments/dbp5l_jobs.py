@@ -14,7 +14,10 @@ and the papers' `kens`), from one scoring pass.
   metrics per language under every protocol.
 
 Evaluation rows can be a seeded sample (`eval_limit`, `validation_limit`): the same rows for
-every method, so that a CPU run compares like with like.
+every method evaluated with the same limit. Each record states what was evaluated
+(`evaluation_settings`); a Prix-LM job given its earlier record (`previous`) whose run
+finished only evaluates that release again (`finished_release`): a larger test sample costs
+ranking time, not training.
 """
 
 from __future__ import annotations
@@ -42,6 +45,47 @@ from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
 SELECTION_PROTOCOL = "ours"
+
+#: The fields of a Prix-LM job record that describe its training: kept as they were when a
+#: finished release is only evaluated again.
+TRAINING_FIELDS = (
+    "kind", "variant", "languages", "settings", "seed", "device", "command", "steps",
+    "time_budget_s", "budget_clock", "stopped_by_time_limit_at", "train_seconds",
+)  # fmt: skip
+
+
+def evaluation_settings(
+    eval_limit: int | None, validation_limit: int | None, protocols: Sequence[str]
+) -> dict[str, Any]:
+    """What a job's rankings cover (its record's `evaluation`): compared by the runner to
+    decide whether a finished Prix-LM job must be evaluated again."""
+    return {
+        "eval_limit": eval_limit,
+        "validation_limit": validation_limit,
+        "protocols": list(protocols),
+    }
+
+
+def finished_release(
+    run_dir: Path, training: Mapping[str, Any], previous: Mapping[str, Any] | None
+) -> Path | None:
+    """`run_dir/model` when `previous` (the job's earlier record) was trained as `training`
+    says (the same values for its keys: the `train.py` command, the time budget and its
+    clock) and its run finished at the recorded step (the last checkpoint says so); else
+    None (train again)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from prixlm.training.resume import finished_run
+
+    release = run_dir / "model"
+    if not previous or any(previous.get(key) != value for key, value in training.items()):
+        return None
+    if not (release / "model.safetensors").is_file():
+        return None
+    checkpoint = get_last_checkpoint(str(run_dir))
+    if checkpoint is None or finished_run(checkpoint) != previous.get("steps"):
+        return None
+    return release
 
 
 def sample_rows(rows: Sequence[Any], limit: int | None, seed: int) -> list[Any]:
@@ -172,6 +216,7 @@ def kge_search_job(
         "validation": {language: best["validation"]},
         "test": {language: best["test"]},
         "test_full": {language: test_full} if test_full else None,
+        "evaluation": evaluation_settings(eval_limit, validation_limit, protocols),
         "candidates": len(candidates),
         "train_triples": len(graph.triples),
         "seconds": round(time.time() - started, 1),
@@ -195,10 +240,15 @@ def prixlm_protocol_job(
     score_rows: int = 512,
     time_limit: float | None = None,
     budget_clock: str = "wall",
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train one Prix-LM (`train.py` options `settings`, at most `time_limit` seconds of
     training), then `{split: {language: {protocol: metrics}}}` on validation and test
-    (`validation_limit=0`: test only)."""
+    (`validation_limit=0`: test only).
+
+    With `previous` (this job's earlier record) and its finished release in `run_dir`
+    (`finished_release`), nothing is trained: the release is evaluated again and the
+    record keeps `previous`' training fields (`evaluated_again: true`)."""
     from prixlm.link_prediction.scorer import PrixLMScorer
     from prixlm.model_loading import load_prixlm
     from prixlm.training.arguments import parse_training_arguments
@@ -209,7 +259,12 @@ def prixlm_protocol_job(
     if device == "cpu":
         argv.append("--use_cpu")
     guard = TimeBudget(time_limit, clock=budget_clock)
-    release = pretrain(parse_training_arguments(argv), [guard])
+    training_as = {"command": "python train.py " + " ".join(argv), "time_budget_s": guard.seconds,
+                   "budget_clock": budget_clock}  # fmt: skip
+    release = finished_release(Path(run_dir), training_as, previous)
+    if release is None:
+        previous = None
+        release = pretrain(parse_training_arguments(argv), [guard])
     trained = time.time()
     model, tokenizer = load_prixlm(release, device)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
@@ -224,17 +279,25 @@ def prixlm_protocol_job(
             record[split][language] = evaluate_language(
                 scorer, splits, candidates, split, limit, protocols, seed, score_batch
             )
-    return {
-        **training_record(
+    if previous is None:
+        training = training_record(
             variant, languages, settings, seed, device, argv, guard, budget_clock, started, trained
-        ),
-        **record,
-    }
+        )
+    else:
+        training = {key: previous[key] for key in TRAINING_FIELDS if key in previous}
+        training["eval_seconds"] = round(time.time() - trained, 1)
+        training["seconds"] = round(training["train_seconds"] + training["eval_seconds"], 1)
+        training["evaluated_again"] = True
+    evaluation = evaluation_settings(eval_limit, validation_limit, protocols)
+    return {**training, "evaluation": evaluation, **record}
 
 
 __all__ = [
+    "TRAINING_FIELDS",
     "entity_candidates",
+    "evaluation_settings",
     "evaluate_language",
+    "finished_release",
     "kge_search_job",
     "prixlm_protocol_job",
     "sample_rows",

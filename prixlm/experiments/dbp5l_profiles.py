@@ -98,12 +98,13 @@ PROFILES: dict[str, dict[str, Any]] = {
     # 2 worker processes of one thread; budgets in CPU seconds of each job (`cpu` clock).
     # Measured here (one thread): an epoch of RotatE on en 4.2 s, TransE 1.4 s (8 negatives,
     # batches of 1,024); Prix-LM (hidden 128, 2 layers) ranks the 5,210 el entities in 3.9 s
-    # a query (8,000 pieces), hence 20 sampled test queries per language for every method
-    # (plus the KGE winners on every test query) and no Prix-LM validation ranking (one
-    # setting each). Single and All get the same training compute: 5 x 240 s = 1,200 s.
-    # Sum: KGE ~5,000 s (RotatE ~100 epochs a point), Prix-LM training 5 x 240 + 2 x 1,200
-    # = 3,600 s, Prix-LM ranking ~2,400 s: ~11,000 CPU s, ~95 min of wall time on 2 idle
-    # cores (estimate; the budgets count CPU time, so a shared machine takes longer).
+    # a query (8,000 pieces; 4,000 pieces: ~3 s for en), hence 100 sampled test queries per
+    # language for Prix-LM, the KGE winners on every test query (and on 20 sampled ones,
+    # `kge_eval_limit`), no Prix-LM validation ranking (one setting each). Single and All
+    # get the same training compute: 5 x 240 s = 1,200 s. Sum: KGE ~6,500 s (RotatE ~100
+    # epochs a point, TransE up to 160), Prix-LM training 5 x 240 + 2 x 1,200 = 3,600 s,
+    # Prix-LM ranking ~4,600 s: ~15,000 CPU s, ~2 h of wall time on 2 idle cores (the
+    # budgets count CPU time, so a shared machine takes longer).
     "cpu": {
         "languages": DBP5L_LANGUAGES,
         "prixlm": {
@@ -120,10 +121,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "all_time_limit": 1200,
         "tokenizer_vocab_size": 4000,
         "kge_size": "cpu",
-        "kge_epochs": {"TransE": [5, 10, 20, 40, 60, 80], "RotatE": list(range(20, 161, 20))},
+        "kge_epochs": {
+            "TransE": [5, 10, 20, 40, 60, 80, 100, 120, 160],
+            "RotatE": list(range(20, 161, 20)),
+        },  # fmt: skip
         "kge_patience": 2,
         "kge_relative_delta": 0.01,
-        "eval_limit": 20,
+        "eval_limit": 100,
+        "kge_eval_limit": 20,
         "validation_limit": 0,
         "kge_validation_limit": 1000,
         "workers": 2,

@@ -84,7 +84,10 @@ def test_json_has_every_method_under_both_protocols(toy_run):
                 assert set(metrics) == {"hits_at_1", "hits_at_10", "mrr"}
                 assert 0.0 <= metrics["hits_at_1"] <= metrics["hits_at_10"] <= 1.0
                 assert metrics["mrr"] > 0
-    assert saved["test_queries"] == {"en": 3, "ja": 3}  # 3 (eval_limit) of the 4 test lines
+    sampled = {"en": 3, "ja": 3}  # 3 (eval_limit) of the 4 test lines
+    assert saved["test_queries"]["RotatE"] == saved["test_queries"]["Prix-LM (All)"] == sampled
+    assert saved["test_queries"]["RotatE (all test queries)"] == {"en": 4, "ja": 4}
+    assert "Prix-LM (All, no links): en 3, ja 3; TransE (all test queries)" in render(saved)
     full = saved["methods_by_protocol"]["ours"]["RotatE (all test queries)"]
     assert set(full) == {"en", "ja"}
     assert saved["details"]["RotatE"]["en"]["test_queries"] == 3
@@ -190,6 +193,49 @@ def test_rerun_skips_finished_jobs(toy_run, capsys):
     again = dbp5l.main(argv)
     assert "8 of 8 jobs already done" in capsys.readouterr().out
     assert again["methods_by_protocol"] == table["methods_by_protocol"]
+
+
+def test_changed_evaluation_settings_evaluate_the_release_again(toy_run, capsys):
+    """A Prix-LM record evaluated otherwise than the plan says: the runner evaluates the
+    finished release again (same rankings, same training fields), trains nothing."""
+    root, argv, table = toy_run
+    record_file = root / "work" / "jobs" / "single-en.json"
+    weights = root / "work" / "runs" / "single-en" / "model" / "model.safetensors"
+    original, written = record_file.read_text("utf-8"), weights.stat().st_mtime_ns
+    record = json.loads(original)
+    assert record["evaluation"] == {"eval_limit": 3, "validation_limit": 4,
+                                    "protocols": ["ours", "kens"]}  # fmt: skip
+    try:
+        record_file.write_text(json.dumps({**record, "evaluation": {"eval_limit": 1}}), "utf-8")
+        again = dbp5l.main(argv)
+        assert (
+            "evaluated again (their evaluation settings changed): single-en"
+            in capsys.readouterr().out
+        )
+        renewed = json.loads(record_file.read_text("utf-8"))
+        assert renewed["evaluated_again"] is True and weights.stat().st_mtime_ns == written
+        for key in ("steps", "train_seconds", "command", "evaluation", "test", "validation"):
+            assert renewed[key] == record[key], key
+        assert again["methods_by_protocol"] == table["methods_by_protocol"]
+    finally:
+        record_file.write_text(original, "utf-8")
+
+
+def test_a_release_is_reused_only_when_trained_as_planned(toy_run):
+    from prixlm.experiments.dbp5l_jobs import finished_release
+
+    root, _, _ = toy_run
+    run_dir = root / "work" / "runs" / "all-links"
+    record = json.loads((root / "work" / "jobs" / "all-links.json").read_text("utf-8"))
+    planned = {key: record[key] for key in ("command", "time_budget_s", "budget_clock")}
+    assert finished_release(run_dir, planned, record) == run_dir / "model"
+    assert finished_release(run_dir, planned, None) is None
+    assert (
+        finished_release(run_dir, {**planned, "command": "python train.py --seed 1"}, record)
+        is None
+    )
+    assert finished_release(run_dir, {**planned, "time_budget_s": 5}, record) is None
+    assert finished_release(run_dir, planned, {**record, "steps": record["steps"] + 1}) is None
 
 
 def test_no_run_writes_outputs_from_finished_jobs_only(toy_run, tmp_path):
