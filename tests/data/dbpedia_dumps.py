@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / ".." / "shared" / "dbpedia_samples"
@@ -125,3 +127,18 @@ def write_dumps(folder: Path, suffix: str = "", scheme: str = "2016") -> Path:
 
 def all_triple_rows(rows, language):
     return [row for split_rows in rows.triples[language].values() for row in split_rows]
+
+
+def documented_draw(*parts: str, seed: int = 0) -> int:
+    """The documented draw, re-implemented: md5 of 'seed\\x1fpart\\x1f...', first 8 bytes,
+    little-endian."""
+    data = "\x1f".join((str(seed), *parts)).encode()
+    return int.from_bytes(hashlib.md5(data).digest()[:8], "little")
+
+
+def documented_split(key: tuple[str, ...], settings: Any) -> str:
+    """The split the documented rule gives `key` under `settings` (a `SplitSettings`)."""
+    unit = documented_draw(*key, seed=settings.seed) / 2**64
+    if unit < settings.test_fraction:
+        return "test"
+    return "validation" if unit < settings.test_fraction + settings.validation_fraction else "train"

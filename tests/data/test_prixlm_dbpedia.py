@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from dbpedia_dumps import (
     FACTS,
     FR,
     all_triple_rows,
+    documented_split,
     iri,
     write_dumps,
 )
@@ -30,8 +30,7 @@ from prixlm.data.dbpedia.dumps import (
     find_dump_files,
     language_of_iri,
 )
-from prixlm.data.dbpedia.splits import _draw as draw_sql
-from prixlm.data.dbpedia.splits import inverse_relations_of, split_of
+from prixlm.data.dbpedia.splits import inverse_relations_of
 from prixlm.data.dbpedia.tables import FACT_COUNTS, build_texts, first_of_each
 from prixlm.data.ntriples import MalformedLineError
 
@@ -209,55 +208,6 @@ def test_strict_mode_stops_at_the_first_malformed_line(dumps: Path) -> None:
     assert main(["--dump_dir", str(dumps), "--output_dir", "/nonexistent/x", "--strict"]) == 2
 
 
-def _draw(*parts: str, seed: int = 0) -> int:
-    """The documented draw, re-implemented: md5 of 'seed\\x1fpart\\x1f...', first 8 bytes,
-    little-endian."""
-    data = "\x1f".join((str(seed), *parts)).encode()
-    return int.from_bytes(hashlib.md5(data).digest()[:8], "little")
-
-
-def _documented_split(key: tuple[str, ...], settings: SplitSettings) -> str:
-    unit = _draw(*key, seed=settings.seed) / 2**64
-    if unit < settings.test_fraction:
-        return "test"
-    return "validation" if unit < settings.test_fraction + settings.validation_fraction else "train"
-
-
-def test_split_draw_is_the_documented_rule() -> None:
-    import duckdb
-
-    keys = [(f"s{i}", "r", f"o{i}") for i in range(400)]
-    settings = SplitSettings(test_fraction=0.1, validation_fraction=0.05, seed=3)
-    con = duckdb.connect()
-    con.execute("CREATE TABLE k (a VARCHAR, b VARCHAR, c VARCHAR)")
-    con.executemany("INSERT INTO k VALUES (?, ?, ?)", keys)
-    documented = "md5_number_upper(concat_ws(chr(31), '3', a, b, c))"
-    for draw in (documented, draw_sql(settings, "a", "b", "c")):  # the doc's SQL, the build's
-        drawn = dict(
-            ((a, b, c), split)
-            for a, b, c, split in con.execute(
-                f"SELECT *, {split_of(settings, draw)} FROM k"
-            ).fetchall()
-        )
-        assert drawn == {key: _documented_split(key, settings) for key in keys}
-    counts = {split: list(drawn.values()).count(split) for split in ("test", "validation")}
-    assert 40 - 18 <= counts["test"] <= 40 + 18 and 20 - 13 <= counts["validation"] <= 20 + 13
-
-
-def test_inverse_relations_rule() -> None:
-    train = [("a", "capital", "x"), ("b", "capital", "y"), ("x", "country", "a")]
-    train += [("y", "country", "b"), ("z", "country", "c"), ("q", "country", "r")]
-    train += [("m", "borders", "n"), ("n", "borders", "m"), ("p", "borders", "t")]
-    # capital: 2/2 mirrored by country; country: 2/4 by capital; borders: 2/3 by itself
-    assert inverse_relations_of(train, 0.5) == {
-        "borders": ["borders"],
-        "capital": ["country"],
-        "country": ["capital"],
-    }
-    assert inverse_relations_of(train, 0.6) == {"borders": ["borders"], "capital": ["country"]}
-    assert inverse_relations_of(train, 1.0) == {"capital": ["country"]}
-
-
 @pytest.mark.parametrize("protocol", ["fact", "language"])
 def test_splits_filters_and_filter_lists(dumps: Path, tmp_path: Path, protocol: str) -> None:
     settings = SplitSettings(protocol=protocol, test_fraction=0.3, validation_fraction=0.1)
@@ -272,7 +222,7 @@ def test_splits_filters_and_filter_lists(dumps: Path, tmp_path: Path, protocol: 
             for row in split_rows:
                 fact = (key(row[6]), row[7], key(row[8]))
                 draw_key = fact if protocol == "fact" else (language, *row[6:9])
-                assert split == _documented_split(draw_key, settings)
+                assert split == documented_split(draw_key, settings)
                 split_of.setdefault((language if protocol == "language" else "", fact), split)
                 assert split_of[(language if protocol == "language" else "", fact)] == split
                 if split == "train":
@@ -318,7 +268,7 @@ def test_language_protocol_test_counts_follow_the_draw(dumps: Path) -> None:
     everything, _ = build_dataset(dumps, None, settings=ALL_TRAIN)
     for language in ("en", "de", "fr"):
         drawn = [
-            _documented_split((language, *row[6:9]), settings)
+            documented_split((language, *row[6:9]), settings)
             for row in everything.triples[language]["train"]
         ]
         kept = rows.stats[language]

@@ -31,6 +31,7 @@ from prixlm.atomic_output import check_parent, writer_lock
 from prixlm.cli import UsageError, describe_os_error
 from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
+from prixlm.data.dbpedia.dataset_folder import CARD, check_replaceable, dataset_folder
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
     ReadOptions,
@@ -46,13 +47,7 @@ from prixlm.data.dbpedia.engine import (
     lengths,
     memory_errors,
 )
-from prixlm.data.dbpedia.output import (
-    CARD,
-    check_replaceable,
-    data_files,
-    dataset_folder,
-    write_shards,
-)
+from prixlm.data.dbpedia.output import data_files, write_shards
 from prixlm.data.dbpedia.profile import BuildProfile
 from prixlm.data.dbpedia.schema import ALL, Row, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
@@ -87,7 +82,7 @@ def build_dataset(
 
     Args:
         dump_dir: folder with DBpedia-format dump files (see `dumps`).
-        output_dir: the folder to (re)place atomically (see `output.dataset_folder`: what an
+        output_dir: the folder to (re)place atomically (see `dataset_folder.dataset_folder`: what an
             earlier build wrote there is replaced, other entries are kept); None builds in a
             temporary folder and returns the rows in memory.
         languages: codes to build, each with a labels and an object-facts file; default

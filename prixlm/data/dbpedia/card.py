@@ -9,7 +9,8 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from prixlm.data.dbpedia.output import ALL, BUILD_MARKER, FEATURE_YAML, data_files
+from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
+from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
 
 CITATION = """@inproceedings{zhou-etal-2022-prix,

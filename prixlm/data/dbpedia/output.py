@@ -19,7 +19,7 @@ shards plus the links' as train, and the languages' validation/test shards.
 Everything is written into the build's own hidden sibling `.OUT.<host>-<pid>.partial` that
 replaces `OUT` at the end (`prixlm.atomic_output`), so a killed build leaves no folder that
 looks complete; one build at a time writes `OUT` (`atomic_output.writer_lock`). The build
-owns `README.md` and the config folders its card lists (`owned_entries`): a rebuild replaces
+owns `README.md` and the config folders its card lists (`dataset_folder.owned_entries`): a rebuild replaces
 those (a language no longer built loses its folder) and keeps everything else in `OUT`
 (`.git`, a user's files). The same input gives byte-identical Parquet files (fixed row
 order, no timestamps).
@@ -30,17 +30,14 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import yaml
 
-from prixlm.atomic_output import atomic_folder, check_parent
 from prixlm.data.dbpedia.profile import stage_of
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS
 from prixlm.data.dbpedia.splits import drop_rows
@@ -321,87 +318,15 @@ def copy_shards(
             cursor.close()
 
 
-BUILD_MARKER = "# Prix-LM multilingual knowledge-base data"
-CARD = "README.md"
-
-
-def _visible_entries(folder: Path) -> list[Path]:
-    return [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
-
-
-def _is_replaceable(folder: Path) -> bool:
-    """A folder with no visible entries (`.git` alone counts as none) or an earlier build
-    (its card carries `BUILD_MARKER`)."""
-    if not folder.is_dir():
-        return False
-    card = folder / CARD
-    if card.is_file():
-        return BUILD_MARKER in card.read_text(encoding="utf-8", errors="replace")
-    return not _visible_entries(folder)
-
-
-def check_replaceable(output_dir: str | Path) -> None:
-    """`ValueError` if `output_dir` exists and is neither empty nor an earlier build."""
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not _is_replaceable(output_dir):
-        raise ValueError(
-            f"--output_dir {output_dir} exists and is not a dataset build; not replacing it"
-        )
-
-
-def owned_entries(folder: str | Path) -> set[str]:
-    """The top-level names in `folder` that belong to the build there: its card and every
-    config folder that card's `configs:` names (`de`, `links`, ...). Others are not touched."""
-    card = Path(folder) / CARD
-    if not card.is_file():
-        return {CARD}
-    text = card.read_text(encoding="utf-8", errors="replace")
-    try:
-        header = yaml.safe_load(text.split("\n---\n", 1)[0].removeprefix("---\n"))
-        paths = [
-            path
-            for config in header["configs"]
-            for files in config["data_files"]
-            for path in ([files["path"]] if isinstance(files["path"], str) else files["path"])
-        ]
-    except (yaml.YAMLError, KeyError, TypeError):  # not a card we wrote: own nothing but it
-        return {CARD}
-    return {CARD} | {path.split("/")[0] for path in paths}
-
-
-@contextmanager
-def dataset_folder(output_dir: str | Path) -> Iterator[Path]:
-    """An empty staging folder (`atomic_output.partial_path`) that replaces `output_dir`
-    when the block succeeds.
-
-    An existing `output_dir` must be empty (but for hidden entries) or an earlier build
-    (`ValueError` otherwise). Of its entries, those the earlier build owns (`owned_entries`)
-    are replaced or, if this build does not write them, removed; all others (`.git`, a
-    user's files) are carried over into the new folder unchanged.
-    """
-    output_dir = check_parent(output_dir, argument="--output_dir")
-    check_replaceable(output_dir)
-    owned = owned_entries(output_dir) if output_dir.is_dir() else set()
-    with atomic_folder(
-        output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
-    ) as staging:
-        yield staging
-
-
 __all__ = [
     "ALL",
-    "BUILD_MARKER",
-    "CARD",
     "FEATURES",  # noqa: F822 (module __getattr__)
     "FEATURE_DICT",
     "FEATURE_YAML",
     "LINKS",
     "SCHEMA",
-    "check_replaceable",
     "copy_shards",
     "data_files",
-    "dataset_folder",
-    "owned_entries",
     "shard_name",
     "shard_ranges",
     "split_of_file",

@@ -41,13 +41,15 @@ import duckdb
 import pyarrow as pa
 
 from prixlm.data.dbpedia.card import card_data
-from prixlm.data.dbpedia.output import (
+from prixlm.data.dbpedia.dataset_folder import (
     BUILD_MARKER,
     CARD,
-    DEFAULT_MAX_SHARD_BYTES,
-    DEFAULT_MAX_SHARD_ROWS,
     check_replaceable,
     dataset_folder,
+)
+from prixlm.data.dbpedia.output import (
+    DEFAULT_MAX_SHARD_BYTES,
+    DEFAULT_MAX_SHARD_ROWS,
     write_shards,
 )
 from prixlm.data.dbpedia.schema import COLUMNS, LINK, LINKS, SPLITS, TRIPLE, SplitSettings
@@ -291,7 +293,7 @@ def convert_layout(
 
     Everything is read and checked first (a malformed line: `LayoutError` naming
     `file:line`, nothing written); the folder is then written as a hidden staging folder
-    and renamed into place (`output.dataset_folder`: an earlier build there is replaced,
+    and renamed into place (`dataset_folder.dataset_folder`: an earlier build there is replaced,
     other entries are kept). `command` is shown in the card.
 
     Raises:

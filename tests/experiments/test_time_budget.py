@@ -1,0 +1,115 @@
+"""`TimeBudget`: a Trainer callback that fits the steps and the learning-rate schedule to a time
+budget (wall or CPU clock), as the Table 1 and DBP-5L profiles use it."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_time_budget_fits_steps_and_schedule_to_the_budget(monkeypatch):
+    """After calibration the last step is set from the measured rate and the linear
+    schedule decays to 0 exactly there."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+    from transformers.optimization import get_linear_schedule_with_warmup
+
+    import prixlm.experiments.jobs as jobs
+    import prixlm.experiments.time_budget as time_budget
+
+    clock = iter(range(10**6))  # every call of time.time() is one second later
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 10, 100_000)
+    budget = jobs.TimeBudget(seconds=1000, calibrate_at=20)
+    state, control = TrainerState(max_steps=100_000), TrainerControl()
+    budget.on_train_begin(None, state, control)  # t = 1
+    for step in range(1, 21):  # step 10 marks t = 2, step 20 reads t = 3 and t = 4
+        state.global_step = step
+        budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+    # 10 steps in 1 s; 1000 - 3 s left: 20 + 997 * 10 steps
+    assert budget.target == state.max_steps == 20 + 997 * 10
+    assert scheduler.lr_lambdas[0](budget.target) == 0.0
+    assert scheduler.lr_lambdas[0](budget.target // 2) == pytest.approx(0.5, abs=0.05)
+    assert not control.should_training_stop
+    state.global_step = budget.target
+    budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+    assert control.should_training_stop
+
+
+def test_time_budget_warmup_does_not_jump_at_calibration(monkeypatch):
+    """The quick profile's All run: transformers warms up over 6% of the placeholder
+    max_steps (1,200 of 20,000), the budget allows ~630. The learning rate the optimizer
+    uses must rise smoothly to its peak and decay to 0 at the fitted last step; the old
+    callback left it at 5e-5 until step 60 and then jumped to 1e-3 (All stayed at chance)."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+    from transformers.optimization import get_linear_schedule_with_warmup
+
+    import prixlm.experiments.jobs as jobs
+    import prixlm.experiments.time_budget as time_budget
+
+    clock = iter(range(10**6))  # every call of time.time() is one second later
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    peak = 1e-3
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=peak)
+    scheduler = get_linear_schedule_with_warmup(optimizer, 1200, 20_000)  # as Trainer makes it
+    budget = jobs.TimeBudget(seconds=16, calibrate_at=60)
+    state, control = TrainerState(max_steps=20_000), TrainerControl()
+    budget.on_train_begin(None, state, control, lr_scheduler=scheduler)  # t = 1
+    used = []  # the rate of each optimizer step, as in Trainer: step, scheduler, callback
+    while not control.should_training_stop:
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+        state.global_step += 1
+        budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+    # 50 steps in 1 s (steps 10 -> 60); 16 - 3 s left: 60 + 13 * 50 steps
+    assert budget.target == state.max_steps == len(used) == 60 + 13 * 50
+    rises = [later - earlier for earlier, later in zip(used, used[1:], strict=False)]
+    assert max(rises) == pytest.approx(peak / 60)  # linear warm-up over 60 steps, no jump
+    assert max(used) == pytest.approx(peak) and used.index(max(used)) == 60
+    assert used[-1] == pytest.approx(peak / (budget.target - 60))  # decays to 0 at the target
+    assert all(later <= earlier for earlier, later in zip(used[60:], used[61:], strict=False))
+
+
+def test_time_budget_on_the_cpu_clock_ignores_time_spent_waiting(monkeypatch):
+    """Beside other jobs the wall clock runs 3x faster than this process's CPU time: the
+    `cpu` budget fits the steps to CPU time (the wall budget would give a third of them)."""
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl, TrainerState
+
+    import prixlm.experiments.jobs as jobs
+    import prixlm.experiments.time_budget as time_budget
+
+    calls = iter(range(10**6))
+    cpu = lambda: float(next(calls))  # noqa: E731 - one CPU second per call
+    monkeypatch.setattr(
+        time_budget, "time", SimpleNamespace(process_time=cpu, time=lambda: 3 * cpu())
+    )
+    budget = jobs.TimeBudget(seconds=1000, calibrate_at=20, clock="cpu")
+    state, control = TrainerState(max_steps=100_000), TrainerControl()
+    budget.on_train_begin(None, state, control)
+    for step in range(1, 21):
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.target == 20 + 997 * 10  # as on an idle machine (the wall-clock test above)
+    with pytest.raises(ValueError, match="budget_clock='gpu'"):
+        jobs.TimeBudget(10, clock="gpu")
+
+
+def test_time_budget_without_seconds_changes_nothing():
+    from transformers import TrainerControl, TrainerState
+
+    from prixlm.experiments.jobs import TimeBudget
+
+    budget, state, control = TimeBudget(None), TrainerState(max_steps=50), TrainerControl()
+    for step in range(1, 51):
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.target is None and state.max_steps == 50 and not control.should_training_stop
+    assert budget.steps == 50
