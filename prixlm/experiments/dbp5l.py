@@ -49,6 +49,11 @@ PRIXLM_METHODS = {  # method -> job name prefix (`single-<lang>`, `all-links`, `
     "Prix-LM (All)": "all-links",
     "Prix-LM (All, no links)": "all-nolinks",
 }
+#: Paired comparisons on the same sampled test queries (`prixlm.experiments.paired`).
+PAIRS = (
+    ("Prix-LM (All)", "Prix-LM (Single)"),
+    ("Prix-LM (All)", "Prix-LM (All, no links)"),
+)
 MODEL_NOTE = (
     "Prix-LM here is the small model trained from scratch on DBP-5L alone (no pretrained "
     "multilingual encoder such as xlm-roberta-base is available offline); the published "
@@ -124,6 +129,26 @@ def stale_evaluations(
     return stale
 
 
+def paired_comparisons(
+    runs: dict[str, dict[str, dict]], languages: Sequence[str], seed: int
+) -> dict[str, dict[str, Any]]:
+    """`{"A - B": {protocol: paired_difference}}` for each of `PAIRS` whose two methods have
+    per-query test ranks for every language (older records have none: left out)."""
+    from prixlm.experiments.paired import has_ranks, paired_difference
+
+    paired: dict[str, dict[str, Any]] = {}
+    for first, second in PAIRS:
+        tests = [{lang: r["test"][lang] for lang, r in runs.get(m, {}).items()} for m in (first, second)]  # fmt: skip
+        if not all(set(t) >= set(languages) for t in tests):
+            continue
+        if all(has_ranks(t, languages, p) for t in tests for p in PROTOCOLS):
+            paired[f"{first} - {second}"] = {
+                protocol: paired_difference(*tests, languages, protocol, seed=seed)
+                for protocol in PROTOCOLS
+            }
+    return paired
+
+
 def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, float]:
     metrics = record["test"][language][protocol]
     return {key: metrics[key] for key in METRICS}
@@ -176,6 +201,7 @@ def assemble(
                 by_protocol[protocol][method] = {
                     lang: _cells(r, lang, protocol) for lang, r in cells.items()
                 }
+    paired = paired_comparisons(runs, languages, profile["seed"])
     test_queries = {  # per method: the same sampled rows for every method of one limit
         method: {lang: r["test"][lang]["ours"]["num_queries"] for lang, r in cells.items()}
         for method, cells in runs.items()
@@ -197,6 +223,7 @@ def assemble(
         "published": published,
         "kb": kb,
         "test_queries": test_queries,
+        "paired": paired,
         "model_note": MODEL_NOTE,
         "profile": profile,
         "seed": profile["seed"],

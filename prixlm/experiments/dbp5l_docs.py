@@ -22,6 +22,7 @@ from prixlm.cli import command_parser
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
 HEADING = "## DBP-5L: multilingual knowledge-graph completion"
 METRIC_NAMES = {"hits_at_1": "Hits@1", "hits_at_10": "Hits@10", "mrr": "MRR"}
+PAIRED_METRICS = ("hits_at_1", "mrr")
 ORDER = ("TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)")
 PROTOCOL_TEXT = {
     "ours": "every entity of the target KG is a candidate; the other true objects of "
@@ -87,6 +88,36 @@ def metric_tables(table: Mapping[str, Any]) -> str:
                          + f" | {_mean(cells, languages, key)} |")  # fmt: skip
         lines.append("")
     return "\n".join(lines)
+
+
+def signed_points(value: float) -> str:
+    """A fraction difference in points with its sign: `+1.2`, `-3.0`."""
+    return f"{100 * value:+.1f}"
+
+
+def paired_section(table: Mapping[str, Any]) -> str:
+    """The paired comparisons (`paired`): difference and 95% interval per metric."""
+    paired = table.get("paired") or {}
+    if not paired:
+        return ""
+    lines = [
+        "**Paired differences** (the same sampled test queries; the difference of the "
+        "language-averaged metric in points, with a 95% paired bootstrap interval from 2,000 "
+        "resamples of each language's queries, and the share of resamples where the first "
+        "method is ahead)",
+        "",
+        "| comparison | protocol | " + " | ".join(METRIC_NAMES[m] for m in PAIRED_METRICS) + " |",
+        "|---|---|" + "---|" * len(PAIRED_METRICS),
+    ]
+    for name, by_protocol in paired.items():
+        for protocol, metrics in by_protocol.items():
+            cells = [
+                f"{signed_points(c['difference'])} [{signed_points(c['low'])}, "
+                f"{signed_points(c['high'])}] ({100 * c['share_above_zero']:.0f}%)"
+                for c in (metrics[m] for m in PAIRED_METRICS)
+            ]
+            lines.append(f"| {name} | {protocol} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def sources_section(table: Mapping[str, Any]) -> str:
@@ -172,6 +203,7 @@ def render(table: Mapping[str, Any], source: str = "results/dbp5l.json") -> str:
         *[f"- `{name}`: {PROTOCOL_TEXT.get(name, name)}" for name in table["methods_by_protocol"]],
         "",
         metric_tables(table),
+        *([paired_section(table)] if table.get("paired") else []),
         *(
             [f"![KGE searches: validation MRR against epochs]({table['chart']})", ""]
             if table.get("chart")

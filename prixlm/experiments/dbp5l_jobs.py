@@ -42,7 +42,8 @@ from prixlm.experiments.jobs import (
     training_record,
 )
 from prixlm.link_prediction.evaluation import candidate_labels
-from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
+from prixlm.link_prediction.protocols import get_protocol, protocol_metrics
+from prixlm.link_prediction.scorer import KS, CandidateScorer, protocol_ranks
 
 SELECTION_PROTOCOL = "ours"
 
@@ -128,11 +129,18 @@ def evaluate_language(
     seed: int,
     batch_size: int = 64,
 ) -> dict[str, dict[str, float | int]]:
-    """`{protocol: metrics}` of `scorer` on the (sampled) `split` rows of one language."""
+    """`{protocol: metrics}` of `scorer` on the (sampled) `split` rows of one language; each
+    with the per-query ranks (`ranks`: `{"filtered", "raw"}` lists, row order) that a paired
+    comparison of two methods needs (`prixlm.experiments.paired`)."""
     rows = sample_rows(splits[split], limit, seed)
-    return evaluate_scorer_protocols(
-        scorer, rows, candidates, protocols, batch_size=batch_size, train_rows=splits["train"]
-    )
+    ranks = protocol_ranks(scorer, rows, candidates, protocols, splits["train"], batch_size)
+    return {
+        name: {
+            **protocol_metrics(filtered, raw, get_protocol(name), KS),
+            "ranks": {"filtered": filtered.tolist(), "raw": raw.tolist()},
+        }
+        for name, (filtered, raw) in ranks.items()
+    }
 
 
 def kge_search_job(

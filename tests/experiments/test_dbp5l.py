@@ -96,6 +96,25 @@ def test_json_has_every_method_under_both_protocols(toy_run):
     assert saved["methods"] == table["methods"]
 
 
+def test_paired_differences_agree_with_the_tables(toy_run):
+    """All minus Single (and minus All without links) on the same sampled queries: the
+    difference is that of the tables' averages; the interval holds it; the docs show it."""
+    root, _, _ = toy_run
+    saved = json.loads((root / "dbp5l.json").read_text("utf-8"))
+    assert set(saved["paired"]) == {"Prix-LM (All) - Prix-LM (Single)",
+                                    "Prix-LM (All) - Prix-LM (All, no links)"}  # fmt: skip
+    for name, by_protocol in saved["paired"].items():
+        first, second = name.split(" - ")
+        for protocol, metrics in by_protocol.items():
+            methods = saved["methods_by_protocol"][protocol]
+            for metric, result in metrics.items():
+                average = {m: sum(methods[m][lang][metric] for lang in ("en", "ja")) / 2
+                           for m in (first, second)}  # fmt: skip
+                assert result["difference"] == pytest.approx(average[first] - average[second])
+                assert result["low"] - 1e-12 <= result["difference"] <= result["high"] + 1e-12
+    assert "| Prix-LM (All) - Prix-LM (Single) | kens | " in (root / "results.md").read_text()
+
+
 def test_kge_search_is_the_whole_grid(toy_run):
     root, _, _ = toy_run
     saved = json.loads((root / "dbp5l.json").read_text("utf-8"))
