@@ -15,8 +15,9 @@ language, Prix-LM All (train triples of every KG + the seed alignment links) and
 links. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
 run (resume), but for a Prix-LM job whose evaluation settings changed (say a larger
 `eval_limit`): its finished release is evaluated again, not retrained (`stale_evaluations`).
-After every job the JSON and the docs section are rewritten from what is finished. Every ranking is over every entity of the target KG and is read under our protocol
-and the papers' (`prixlm.link_prediction.protocols`: `ours`, `kens`).
+After every job the JSON and the docs section are rewritten from what is finished. Every
+ranking is over every entity of the target KG and is read under our protocol and the
+papers' (`prixlm.link_prediction.protocols`: `ours`, `kens`).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def plan_jobs(
     common = {"dataset_dir": str(dataset), "layout_dir": str(layout), "seed": seed,
               "device": profile["device"], "protocols": PROTOCOLS}  # fmt: skip
     kge = {**common, "eval_limit": profile.get("kge_eval_limit", profile["eval_limit"])}
-    prixlm = {**common, "eval_limit": profile["eval_limit"], "tokenizer_dir": str(tokenizer), "score_batch": profile["score_batch"],
-              "score_rows": profile["score_rows"], "validation_limit": profile["validation_limit"],
+    prixlm = {**common, "eval_limit": profile["eval_limit"], "tokenizer_dir": str(tokenizer),
+              "score_batch": profile["score_batch"], "score_rows": profile["score_rows"],
+              "validation_limit": profile["validation_limit"],
               "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
     for language in languages:
@@ -138,9 +140,10 @@ def paired_comparisons(
 
     paired: dict[str, dict[str, Any]] = {}
     for first, second in PAIRS:
-        tests = [{lang: r["test"][lang] for lang, r in runs.get(m, {}).items()} for m in (first, second)]  # fmt: skip
-        if not all(set(t) >= set(languages) for t in tests):
-            continue
+        tests = [
+            {lang: r["test"][lang] for lang, r in runs.get(method, {}).items()}
+            for method in (first, second)
+        ]
         if all(has_ranks(t, languages, p) for t in tests for p in PROTOCOLS):
             paired[f"{first} - {second}"] = {
                 protocol: paired_difference(*tests, languages, protocol, seed=seed)

@@ -97,9 +97,6 @@ def signed_points(value: float) -> str:
 
 def paired_section(table: Mapping[str, Any]) -> str:
     """The paired comparisons (`paired`): difference and 95% interval per metric."""
-    paired = table.get("paired") or {}
-    if not paired:
-        return ""
     lines = [
         "**Paired differences** (the same sampled test queries; the difference of the "
         "language-averaged metric in points, with a 95% paired bootstrap interval from 2,000 "
@@ -109,7 +106,7 @@ def paired_section(table: Mapping[str, Any]) -> str:
         "| comparison | protocol | " + " | ".join(METRIC_NAMES[m] for m in PAIRED_METRICS) + " |",
         "|---|---|" + "---|" * len(PAIRED_METRICS),
     ]
-    for name, by_protocol in paired.items():
+    for name, by_protocol in table["paired"].items():
         for protocol, metrics in by_protocol.items():
             cells = [
                 f"{signed_points(c['difference'])} [{signed_points(c['low'])}, "
@@ -171,12 +168,7 @@ def query_counts(table: Mapping[str, Any]) -> str:
 def render(table: Mapping[str, Any], source: str = "results/dbp5l.json") -> str:
     """The generated block (without the markers)."""
     languages, profile = table["languages"], table.get("profile", {})
-    queries = table.get("test_queries", {})
-    if all(isinstance(count, int) for count in queries.values()):  # one count for every method
-        sizes = ", ".join(f"{lang} {queries[lang]}" for lang in languages if lang in queries)
-        same = "the same queries for every method"
-    else:
-        sizes, same = query_counts(table), "methods with the same counts rank the same queries"
+    sizes = query_counts(table)
     kb = table.get("kb", {})
     full = ", ".join(f"{lang} {kb[lang]['test']}" for lang in languages if lang in kb)
     missing = [m for m in ORDER if m not in table["methods"]]
@@ -196,7 +188,8 @@ def render(table: Mapping[str, Any], source: str = "results/dbp5l.json") -> str:
         *[f"- {note}" for note in table.get("notes", [])],
         *([""] if table.get("notes") else []),
         f"**Test queries per language** (tail prediction; sampled with the seed from the test "
-        f"split, {same}): {sizes or '–'}; the test splits hold {full or '–'}.",
+        f"split, methods with the same counts rank the same queries): {sizes or '–'}; the test "
+        f"splits hold {full or '–'}.",
         "",
         "**Protocols.**",
         "",

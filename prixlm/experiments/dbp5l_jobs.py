@@ -42,8 +42,7 @@ from prixlm.experiments.jobs import (
     training_record,
 )
 from prixlm.link_prediction.evaluation import candidate_labels
-from prixlm.link_prediction.protocols import get_protocol, protocol_metrics
-from prixlm.link_prediction.scorer import KS, CandidateScorer, protocol_ranks
+from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
 SELECTION_PROTOCOL = "ours"
 
@@ -133,14 +132,10 @@ def evaluate_language(
     with the per-query ranks (`ranks`: `{"filtered", "raw"}` lists, row order) that a paired
     comparison of two methods needs (`prixlm.experiments.paired`)."""
     rows = sample_rows(splits[split], limit, seed)
-    ranks = protocol_ranks(scorer, rows, candidates, protocols, splits["train"], batch_size)
-    return {
-        name: {
-            **protocol_metrics(filtered, raw, get_protocol(name), KS),
-            "ranks": {"filtered": filtered.tolist(), "raw": raw.tolist()},
-        }
-        for name, (filtered, raw) in ranks.items()
-    }
+    return evaluate_scorer_protocols(
+        scorer, rows, candidates, protocols, batch_size=batch_size, train_rows=splits["train"],
+        keep_ranks=True,
+    )  # fmt: skip
 
 
 def kge_search_job(
@@ -267,8 +262,11 @@ def prixlm_protocol_job(
     if device == "cpu":
         argv.append("--use_cpu")
     guard = TimeBudget(time_limit, clock=budget_clock)
-    training_as = {"command": "python train.py " + " ".join(argv), "time_budget_s": guard.seconds,
-                   "budget_clock": budget_clock}  # fmt: skip
+    training_as = {
+        "command": "python train.py " + " ".join(argv),
+        "time_budget_s": guard.seconds,
+        "budget_clock": budget_clock,
+    }
     release = finished_release(Path(run_dir), training_as, previous)
     if release is None:
         previous = None

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from prixlm.link_prediction.protocols import get_protocol
+from prixlm.link_prediction.protocols import get_protocol, query_metrics
 
 #: Metrics compared, as in the tables.
 METRICS = ("hits_at_1", "hits_at_10", "mrr")
@@ -24,21 +24,14 @@ METRICS = ("hits_at_1", "hits_at_10", "mrr")
 
 def query_values(cell: Mapping[str, Any], protocol: str) -> dict[str, np.ndarray]:
     """Per-query hits@1, hits@10 and reciprocal rank of one cell under `protocol`, from its
-    stored ranks, by the rule `protocol_metrics` averages (a hit must also be within the
-    protocol's unfiltered list, where it has one).
+    stored ranks (`query_metrics`: their means are the cell's metrics).
 
     Returns:
-        `{metric: (queries,) float64}`; their means are the cell's metrics.
+        `{metric: (queries,) float64}`.
     """
-    rule = get_protocol(protocol)
-    filtered = np.asarray(cell["ranks"]["filtered"], dtype=np.float64)
-    raw = np.asarray(cell["ranks"]["raw"], dtype=np.float64)
-    listed = np.ones_like(filtered, dtype=bool) if rule.hits_list is None else raw <= rule.hits_list
-    return {
-        "hits_at_1": ((filtered <= 1) & listed).astype(np.float64),
-        "hits_at_10": ((filtered <= 10) & listed).astype(np.float64),
-        "mrr": np.where(np.isinf(filtered), 0.0, 1.0 / filtered),
-    }
+    ranks = cell["ranks"]
+    values = query_metrics(ranks["filtered"], ranks["raw"], get_protocol(protocol), (1, 10))
+    return {metric: np.asarray(values[metric], dtype=np.float64) for metric in METRICS}
 
 
 def paired_difference(

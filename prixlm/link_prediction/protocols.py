@@ -108,19 +108,20 @@ def filter_objects(
     return [sorted(train_index.get((row["subject"], row["relation"]), ())) for row in rows]
 
 
-def protocol_metrics(
+def query_metrics(
     filtered: torch.Tensor | Sequence[float],
     raw: torch.Tensor | Sequence[float],
     protocol: RankingProtocol,
     ks: Sequence[int] = (1, 3, 10),
-) -> dict[str, float | int]:
-    """hits_at_k and MRR of one protocol from full-ranking ranks.
+) -> dict[str, list[float]]:
+    """Per-query hits_at_k (1.0 or 0.0) and reciprocal rank of one protocol: a hit at k is
+    a filtered rank <= k with the gold inside the protocol's unfiltered list (`hits_list`).
 
     Args:
         filtered: `(queries,)` ranks with the protocol's filter and ties.
         raw: `(queries,)` unfiltered ranks with the protocol's ties (read only with `hits_list`).
     Returns:
-        `{"hits_at_<k>": ..., "mrr": ..., "num_queries": n, "num_missing": 0}`.
+        `{"hits_at_<k>": [...], "mrr": [...]}`, one value per query in order.
     """
     filtered_values, raw_values = rank_values(filtered), rank_values(raw)
     if len(filtered_values) != len(raw_values):
@@ -128,15 +129,31 @@ def protocol_metrics(
     listed = [
         protocol.hits_list is None or r <= protocol.hits_list for r in raw_values
     ]  # the gold is in the list hits are read from
-    n = len(filtered_values)
-    metrics: dict[str, float | int] = {
-        hits_key(k): sum(
-            f <= k and inside for f, inside in zip(filtered_values, listed, strict=True)
-        )
-        / n
+    values = {
+        hits_key(k): [
+            float(f <= k and inside) for f, inside in zip(filtered_values, listed, strict=True)
+        ]
         for k in ks
     }
-    metrics[mrr_key(None)] = sum(1.0 / f for f in filtered_values if not math.isinf(f)) / n
+    values[mrr_key(None)] = [0.0 if math.isinf(f) else 1.0 / f for f in filtered_values]
+    return values
+
+
+def protocol_metrics(
+    filtered: torch.Tensor | Sequence[float],
+    raw: torch.Tensor | Sequence[float],
+    protocol: RankingProtocol,
+    ks: Sequence[int] = (1, 3, 10),
+) -> dict[str, float | int]:
+    """hits_at_k and MRR of one protocol from full-ranking ranks: the means of
+    `query_metrics`.
+
+    Returns:
+        `{"hits_at_<k>": ..., "mrr": ..., "num_queries": n, "num_missing": 0}`.
+    """
+    values = query_metrics(filtered, raw, protocol, ks)
+    n = len(values[mrr_key(None)])
+    metrics: dict[str, float | int] = {key: sum(column) / n for key, column in values.items()}
     metrics["num_queries"] = n
     metrics["num_missing"] = 0
     return metrics
@@ -150,5 +167,6 @@ __all__ = [
     "get_protocol",
     "parse_protocols",
     "protocol_metrics",
+    "query_metrics",
     "train_objects",
 ]

@@ -192,18 +192,23 @@ def evaluate_scorer_protocols(
     batch_size: int = 64,
     progress: bool = False,
     train_rows: Sequence[Mapping[str, Any]] | None = None,
-) -> dict[str, dict[str, float | int]]:
+    keep_ranks: bool = False,
+) -> dict[str, dict[str, Any]]:
     """hits@k and MRR of `scorer` over `rows` under each protocol, scoring once.
 
     Returns:
         `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr", "num_queries",
-        "num_missing"}}` (`num_missing` is 0: every candidate is ranked).
+        "num_missing"}}` (`num_missing` is 0: every candidate is ranked); with `keep_ranks`
+        also `"ranks": {"filtered": [...], "raw": [...]}`, one per row in order (what a
+        paired comparison of two scorers on the same rows needs).
     """
     ranks = protocol_ranks(scorer, rows, candidates, protocols, train_rows, batch_size, progress)
-    return {
-        name: protocol_metrics(filtered, raw, get_protocol(name), ks)
-        for name, (filtered, raw) in ranks.items()
-    }
+    metrics: dict[str, dict[str, Any]] = {}
+    for name, (filtered, raw) in ranks.items():
+        metrics[name] = protocol_metrics(filtered, raw, get_protocol(name), ks)
+        if keep_ranks:
+            metrics[name]["ranks"] = {"filtered": filtered.tolist(), "raw": raw.tolist()}
+    return metrics
 
 
 def evaluate_scorer(
