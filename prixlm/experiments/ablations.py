@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
-from prixlm.experiments.jobs import prixlm_job
+from prixlm.experiments.prixlm_jobs import prixlm_job
 from prixlm.experiments.table1 import prepare_data, prepare_tokenizer
 
 DEMO = {

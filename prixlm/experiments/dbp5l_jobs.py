@@ -15,9 +15,10 @@ and the papers' `kens`), from one scoring pass.
 
 Evaluation rows can be a seeded sample (`eval_limit`, `validation_limit`): the same rows for
 every method evaluated with the same limit. Each record states what was evaluated
-(`evaluation_settings`); a Prix-LM job given its earlier record (`previous`) whose run
-finished only evaluates that release again (`finished_release`): a larger test sample costs
-ranking time, not training.
+(`evaluation_settings`); a Prix-LM job whose run folder keeps a finished release trained the
+same way (`kept_runs`), or given its earlier record (`previous`) whose run finished
+(`finished_release`), only evaluates that release again: a larger test sample costs ranking
+time, not training, and a run stopped part-way does not train again.
 """
 
 from __future__ import annotations
@@ -38,9 +39,15 @@ from prixlm.experiments.jobs import (
     load_language,
     stopping_settings,
     stops_here,
-    train_argv,
-    training_record,
 )
+from prixlm.experiments.kept_runs import (
+    forget_training,
+    keep_training,
+    kept_evaluation,
+    kept_training,
+    training_identity,
+)
+from prixlm.experiments.prixlm_jobs import train_argv, training_record, with_evaluation_time
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
@@ -249,9 +256,11 @@ def prixlm_protocol_job(
     training), then `{split: {language: {protocol: metrics}}}` on validation and test
     (`validation_limit=0`: test only).
 
-    With `previous` (this job's earlier record) and its finished release in `run_dir`
-    (`finished_release`), nothing is trained: the release is evaluated again and the
-    record keeps `previous`' training fields (`evaluated_again: true`)."""
+    A release `run_dir` kept from an earlier start with the same training
+    (`prixlm.experiments.kept_runs`), or one `previous` (this job's earlier record)
+    describes (`finished_release`), is not trained again: it is evaluated and the record
+    keeps the earlier training fields (`evaluated_again: true`). Each (split, language)'s
+    rankings are kept in `run_dir` too."""
     from prixlm.link_prediction.scorer import PrixLMScorer
     from prixlm.model_loading import load_prixlm
     from prixlm.training.arguments import parse_training_arguments
@@ -262,16 +271,20 @@ def prixlm_protocol_job(
     if device == "cpu":
         argv.append("--use_cpu")
     guard = TimeBudget(time_limit, clock=budget_clock)
-    training_as = {
-        "command": "python train.py " + " ".join(argv),
-        "time_budget_s": guard.seconds,
-        "budget_clock": budget_clock,
-    }
-    release = finished_release(Path(run_dir), training_as, previous)
-    if release is None:
-        previous = None
-        release = pretrain(parse_training_arguments(argv), [guard])
-    trained = time.time()
+    identity = training_identity(argv, guard.seconds, budget_clock)
+    training = kept_training(run_dir, identity)
+    release = Path(run_dir) / "model"
+    if training is None and finished_release(Path(run_dir), _older_identity(identity), previous):
+        training = {key: previous[key] for key in TRAINING_FIELDS if key in previous}
+        keep_training(run_dir, identity, training)
+    reused = training is not None
+    if training is None:
+        forget_training(run_dir)
+        pretrain(parse_training_arguments(argv), [guard])
+        training = training_record(variant, languages, settings, seed, device, argv, guard,
+                                   budget_clock, time.time() - started)  # fmt: skip
+        keep_training(run_dir, identity, training)
+    evaluation_started = time.time()
     model, tokenizer = load_prixlm(release, device)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
     record: dict[str, Any] = {"validation": {}, "test": {}}
@@ -282,20 +295,22 @@ def prixlm_protocol_job(
         splits = load_language(dataset_dir, language)
         candidates = entity_candidates(layout_dir, language, splits)
         for split, limit in evaluated:
-            record[split][language] = evaluate_language(
-                scorer, splits, candidates, split, limit, protocols, seed, score_batch
-            )
-    if previous is None:
-        training = training_record(
-            variant, languages, settings, seed, device, argv, guard, budget_clock, started, trained
-        )
-    else:
-        training = {key: previous[key] for key in TRAINING_FIELDS if key in previous}
-        training["eval_seconds"] = round(time.time() - trained, 1)
-        training["seconds"] = round(training["train_seconds"] + training["eval_seconds"], 1)
-        training["evaluated_again"] = True
+            key = {"limit": limit, "seed": seed, "protocols": list(protocols),
+                   "candidates": len(candidates), "layout_dir": layout_dir}  # fmt: skip
+            record[split][language] = kept_evaluation(
+                run_dir, split, language, key,
+                lambda splits=splits, candidates=candidates, split=split, limit=limit: (
+                    evaluate_language(scorer, splits, candidates, split, limit, protocols,
+                                      seed, score_batch)),
+            )  # fmt: skip
     evaluation = evaluation_settings(eval_limit, validation_limit, protocols)
-    return {**training, "evaluation": evaluation, **record}
+    return {**with_evaluation_time(training, evaluation_started, reused),
+            "evaluation": evaluation, **record}  # fmt: skip
+
+
+def _older_identity(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The training fields an earlier job record (`previous`) is compared on."""
+    return {key: identity[key] for key in ("command", "time_budget_s", "budget_clock")}
 
 
 __all__ = [

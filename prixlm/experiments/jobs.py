@@ -3,9 +3,9 @@
 - `kge_job`: one PyKEEN model (TransE or RotatE) for one language, or RotatE on the union
   graph: a grid over `KGEConfig`s and epochs, selected on the **validation** MRR; the
   winner's test metrics (test is evaluated for the running best only, never used to choose).
-- `prixlm_job`: `pretrain` (Single: one language's triples; All: every language's
-  triples + links), then full-ranking validation and test metrics per language, and
-  optionally the paper's beam search (MRR@K) on test.
+- `prixlm_job` (`prixlm.experiments.prixlm_jobs`): `pretrain` (Single: one language's
+  triples; All: every language's triples + links), then full-ranking validation and test
+  metrics per language, and optionally the paper's beam search (MRR@K) on test.
 
 Jobs run in worker processes (`table1.py`): they set their own torch threads and device.
 """
@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import TrainerCallback
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
 from prixlm.experiments.time_budget import TimeBudget, _clock
 from prixlm.link_prediction.candidate_files import read_candidates
 from prixlm.link_prediction.evaluation import candidate_labels
-from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
+from prixlm.link_prediction.scorer import evaluate_scorer_protocols
 
 
 def load_language(dataset_dir: str, language: str) -> dict[str, list[dict[str, Any]]]:
@@ -221,176 +219,9 @@ def stops_here(stopper: Any, mrr: float, epochs: int, entry: dict[str, Any]) -> 
     return True
 
 
-def train_argv(
-    dataset_dir: str,
-    run_dir: Path,
-    languages: Sequence[str],
-    variant: str,
-    tokenizer_dir: str,
-    settings: Mapping[str, Any],
-    seed: int,
-) -> list[str]:
-    """The `train.py` command line of one run (`settings`: train.py options, without `--`)."""
-    argv = [
-        "--dataset", str(dataset_dir), "--languages", ",".join(languages),
-        "--variant", variant, "--output_dir", str(run_dir), "--tokenizer_dir", tokenizer_dir,
-        "--seed", str(seed), "--report_to", "none", "--dataloader_num_workers", "0",
-        "--save_total_limit", "1",
-    ]  # fmt: skip
-    for key, value in settings.items():
-        argv += [f"--{key}", str(value)]
-    return argv
-
-
-def training_record(
-    variant: str,
-    languages: Sequence[str],
-    settings: Mapping[str, Any],
-    seed: int,
-    device: str,
-    argv: Sequence[str],
-    guard: TimeBudget,
-    budget_clock: str,
-    started: float,
-    trained: float,
-) -> dict[str, Any]:
-    """The fields every Prix-LM job record has: what was trained, how, for how long (the
-    evaluation's seconds counted up to now)."""
-    return {
-        "kind": "prixlm",
-        "variant": variant,
-        "languages": list(languages),
-        "settings": dict(settings),
-        "seed": seed,
-        "device": device,
-        "command": "python train.py " + " ".join(argv),
-        "steps": guard.steps,
-        "time_budget_s": guard.seconds,
-        "budget_clock": budget_clock,
-        "stopped_by_time_limit_at": guard.target,
-        "train_seconds": round(trained - started, 1),
-        "eval_seconds": round(time.time() - trained, 1),
-        "seconds": round(time.time() - started, 1),
-    }
-
-
-def prixlm_job(
-    dataset_dir: str,
-    run_dir: str,
-    languages: Sequence[str],
-    variant: str,
-    tokenizer_dir: str,
-    settings: Mapping[str, Any],
-    seed: int = 0,
-    device: str = "cpu",
-    eval_limit: int | None = None,
-    score_batch: int = 8,
-    score_rows: int = 512,
-    beam_k: int = 0,
-    time_limit: float | None = None,
-    validation_limit: int | None = None,
-    splits: Sequence[str] = ("validation", "test"),
-    budget_clock: str = "wall",
-    protocols: Sequence[str] = ("ours",),
-    candidates_file: str | None = None,
-    curve_every: int | None = None,
-    curve_metric: str = "loss",
-    curve_queries: int = 20,
-    flat_window: int = 3,
-    flat_min_gain: float = 0.0,
-) -> dict[str, Any]:
-    """Train one Prix-LM with `pretrain` and evaluate every language on validation and test.
-
-    `protocols`, `candidates_file`: as `kge_job`'s (every protocol from one scoring pass;
-    the first is the record's per-split metrics, `by_protocol` holds every one).
-
-    With `curve_every`, the validation curve (`prixlm.experiments.curve`: `curve_metric`
-    `loss` or `mrr` of `curve_queries` rows per language) is taken every that many steps
-    and training stops when it is flat (`flat_window` evaluations without a gain above
-    `flat_min_gain`) or at the time budget / `max_steps`, whichever comes first; the
-    record's `curve` holds its points and why training stopped.
-    """
-    from prixlm.model_loading import load_prixlm
-    from prixlm.training.arguments import parse_training_arguments
-    from prixlm.training.pretrain import pretrain
-
-    started = time.time()
-    argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
-    if device == "cpu":
-        argv.append("--use_cpu")
-    guard = TimeBudget(time_limit, clock=budget_clock)
-    callbacks: list[TrainerCallback] = [guard]
-    if curve_every:
-        from prixlm.experiments.curve import curve_callback
-
-        curve = curve_callback(dataset_dir, languages, curve_metric, curve_every, curve_queries,
-                               flat_window, flat_min_gain, score_batch, score_rows,
-                               settings.get("max_fact_length"))  # fmt: skip
-        callbacks.append(curve)
-    release = pretrain(parse_training_arguments(argv), callbacks)
-    trained = time.time()
-    model, tokenizer = load_prixlm(release, device)
-    scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
-    record: dict[str, Any] = {split: {} for split in splits}
-    every: dict[str, dict[str, dict[str, Any]]] = {
-        split: {p: {} for p in protocols} for split in splits
-    }
-    for language in languages:
-        data = load_language(dataset_dir, language)
-        candidates = job_candidates({language: data}, candidates_file)[language]
-        for split in splits:
-            limit = validation_limit if split == "validation" and validation_limit else eval_limit
-            rows = _limit(data[split], limit)
-            by_protocol = evaluate_scorer_protocols(
-                scorer, rows, candidates, protocols, batch_size=score_batch,
-                train_rows=data["train"],
-            )  # fmt: skip
-            for protocol, metrics in by_protocol.items():
-                every[split][protocol][language] = metrics
-            record[split][language] = by_protocol[protocols[0]]
-        if beam_k and "test" in splits:
-            from prixlm.link_prediction.evaluation import evaluate_link_prediction
-
-            beam = evaluate_link_prediction(
-                model,
-                tokenizer,
-                _limit(data["test"], eval_limit),
-                candidates,
-                "beam",
-                beam_k,
-                batch_size=max(1, score_batch // 2),
-            )
-            record["test"][language][f"mrr_at_{beam_k}"] = beam[f"mrr_at_{beam_k}"]
-    result: dict[str, Any] = {
-        **training_record(
-            variant, languages, settings, seed, device, argv, guard, budget_clock, started, trained
-        ),
-        "release": str(release),
-        "protocol": protocols[0],
-        "by_protocol": _by_protocol(every, protocols),
-        **record,
-    }
-    if curve_every:
-        result["curve"] = {
-            "metric": curve_metric,
-            "every": curve_every,
-            "queries_per_language": curve_queries if curve_metric == "mrr" else None,
-            "flat_rule": {"window": flat_window, "min_gain": flat_min_gain},
-            "flat_at": curve.flat_at,
-            "stopped_by": "flat curve" if curve.flat_at is not None else (
-                "time budget" if guard.target is not None and guard.steps >= guard.target
-                else "step limit (max_steps)"),
-            "points": curve.points,
-        }  # fmt: skip
-    return result
-
-
 __all__ = [
     "TimeBudget",
     "job_candidates",
     "kge_job",
     "load_language",
-    "prixlm_job",
-    "train_argv",
-    "training_record",
 ]

@@ -167,7 +167,8 @@ def plan_jobs(
               "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
     scoring = {key: profile[key] for key in ("score_batch", "score_rows", "beam_k")}
     scoring["validation_limit"] = profile.get("validation_limit")
-    from prixlm.experiments.jobs import kge_job, prixlm_job
+    from prixlm.experiments.jobs import kge_job
+    from prixlm.experiments.prixlm_jobs import prixlm_job
 
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
     for name, overrides in profile["all_variants"].items():

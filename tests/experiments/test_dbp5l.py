@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -214,16 +215,25 @@ def test_rerun_skips_finished_jobs(toy_run, capsys):
     assert again["methods_by_protocol"] == table["methods_by_protocol"]
 
 
-def test_changed_evaluation_settings_evaluate_the_release_again(toy_run, capsys):
+@pytest.mark.parametrize("kept", [True, False], ids=["kept-in-run-folder", "older-run-folder"])
+def test_changed_evaluation_settings_evaluate_the_release_again(toy_run, capsys, kept):
     """A Prix-LM record evaluated otherwise than the plan says: the runner evaluates the
-    finished release again (same rankings, same training fields), trains nothing."""
+    finished release again (same rankings, same training fields), trains nothing: found by
+    what the run folder kept, or (a run folder from before it kept anything) by the earlier
+    record, after which the folder keeps it."""
+    from prixlm.experiments.kept_runs import EVALUATION_DIR, TRAINING_FILE
+
     root, argv, table = toy_run
     record_file = root / "work" / "jobs" / "single-en.json"
-    weights = root / "work" / "runs" / "single-en" / "model" / "model.safetensors"
+    run_dir = root / "work" / "runs" / "single-en"
+    weights = run_dir / "model" / "model.safetensors"
     original, written = record_file.read_text("utf-8"), weights.stat().st_mtime_ns
     record = json.loads(original)
     assert record["evaluation"] == {"eval_limit": 3, "validation_limit": 4,
                                     "protocols": ["ours", "kens"]}  # fmt: skip
+    if not kept:
+        (run_dir / TRAINING_FILE).unlink()
+        shutil.rmtree(run_dir / EVALUATION_DIR)
     try:
         record_file.write_text(json.dumps({**record, "evaluation": {"eval_limit": 1}}), "utf-8")
         again = dbp5l.main(argv)
@@ -236,6 +246,7 @@ def test_changed_evaluation_settings_evaluate_the_release_again(toy_run, capsys)
         for key in ("steps", "train_seconds", "command", "evaluation", "test", "validation"):
             assert renewed[key] == record[key], key
         assert again["methods_by_protocol"] == table["methods_by_protocol"]
+        assert (run_dir / TRAINING_FILE).is_file()
     finally:
         record_file.write_text(original, "utf-8")
 

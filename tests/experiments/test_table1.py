@@ -302,3 +302,31 @@ def test_curve_evaluators_agree_with_the_release_and_the_ranking(toy_run):
     assert mrr["mean"] == pytest.approx((mrr["en"] + mrr["de"]) / 2)
     with pytest.raises(ValueError, match="curve_metric='hits'"):
         curve_callback(data, ["en"], "hits", 5, 4, 2, 0.0)
+
+
+def test_a_job_stopped_after_training_only_ranks_again(toy_run, capsys):
+    """All's job lost its record and one language's kept ranking (stopped while ranking):
+    started again, it reuses the kept release (weights untouched, same steps and curve) and
+    ranks only what is missing, to the same metrics."""
+    root, argv, table = toy_run
+    record_file = root / "work" / "jobs" / "all-lr1e3.json"
+    run_dir = root / "work" / "runs" / "all-lr1e3"
+    weights = run_dir / "model" / "model.safetensors"
+    original, written = record_file.read_text("utf-8"), weights.stat().st_mtime_ns
+    record = json.loads(original)
+    kept_en = run_dir / "job_eval" / "test-en.json"
+    kept_de = run_dir / "job_eval" / "test-de.json"
+    de_written = kept_de.stat().st_mtime_ns
+    try:
+        record_file.unlink()
+        kept_en.unlink()
+        again = table1.main(argv)
+        assert "8 of 9 jobs already done" in capsys.readouterr().out
+        renewed = json.loads(record_file.read_text("utf-8"))
+        assert renewed["evaluated_again"] is True and weights.stat().st_mtime_ns == written
+        for key in ("steps", "train_seconds", "command", "curve", "test", "validation"):
+            assert renewed[key] == record[key], key
+        assert kept_en.is_file() and kept_de.stat().st_mtime_ns == de_written
+        assert again["methods"] == table["methods"]
+    finally:
+        record_file.write_text(original, "utf-8")

@@ -1,0 +1,115 @@
+"""What a Prix-LM job has already done, kept in its run folder so that it is not done twice.
+
+A results run (Table 1, DBP-5L) can be stopped at any time and started again with the same
+command: finished jobs are skipped by their records, and a job that was stopped part-way
+picks up here.
+
+- **Training**: once `train.py` has written the release (`run_dir/model`), the job writes
+  `run_dir/job_training.json`: how it was trained (`identity`: the `train.py` command, the
+  time budget and its clock, the validation-curve settings) and what it reached (`training`:
+  steps, seconds, the curve's points). Started again with the same identity, the job
+  evaluates that release instead of training a new one; any other identity trains again
+  (and forgets what was kept).
+- **Evaluation**: each (split, language)'s metrics go to `run_dir/job_eval/<split>-<language>.json`
+  with what was ranked (`key`: rows, protocols, candidates), so a job stopped while ranking
+  its ninth language ranks only that one again.
+
+    identity = training_identity(argv, time_budget_s=240, budget_clock="cpu")
+    training = kept_training(run_dir, identity)        # None: train
+    ...
+    keep_training(run_dir, identity, training)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+from prixlm.atomic_output import write_json
+
+TRAINING_FILE = "job_training.json"
+EVALUATION_DIR = "job_eval"
+
+
+def training_identity(
+    argv: Sequence[str],
+    time_budget_s: float | None,
+    budget_clock: str,
+    curve: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What makes two trainings the same: the `train.py` command (`argv`), the time budget
+    and its clock, and the validation-curve settings that may stop it early (None: none)."""
+    return {
+        "command": "python train.py " + " ".join(argv),
+        "time_budget_s": time_budget_s,
+        "budget_clock": budget_clock,
+        "curve": dict(curve) if curve else None,
+    }
+
+
+def kept_training(run_dir: str | Path, identity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The kept `training` fields when `run_dir` holds a release trained as `identity`
+    says (its weights file and `job_training.json` with an equal identity); else None."""
+    run_dir = Path(run_dir)
+    path = run_dir / TRAINING_FILE
+    if not path.is_file() or not (run_dir / "model" / "model.safetensors").is_file():
+        return None
+    kept = json.loads(path.read_text("utf-8"))
+    if kept.get("identity") != dict(identity):
+        return None
+    return dict(kept["training"])
+
+
+def keep_training(
+    run_dir: str | Path, identity: Mapping[str, Any], training: Mapping[str, Any]
+) -> None:
+    """Write `job_training.json` (atomically: a crash leaves the old file or none)."""
+    payload = {"identity": dict(identity), "training": dict(training)}
+    write_json(payload, Path(run_dir) / TRAINING_FILE, "run_dir")
+
+
+def forget_training(run_dir: str | Path) -> None:
+    """Remove what was kept of an earlier training, its evaluations and its checkpoints
+    (before training again from scratch: the new release would not be the one they
+    describe, and a stopped run's later-numbered checkpoint would outlive the new ones)."""
+    run_dir = Path(run_dir)
+    (run_dir / TRAINING_FILE).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / EVALUATION_DIR, ignore_errors=True)
+    for checkpoint in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+def kept_evaluation(
+    run_dir: str | Path,
+    split: str,
+    language: str,
+    key: Mapping[str, Any],
+    evaluate: Callable[[], Any],
+) -> Any:
+    """`evaluate()`'s result for (`split`, `language`), computed once per `key` (what was
+    ranked: limits, protocols, candidates; JSON values) and kept in `run_dir/job_eval/`."""
+    path = Path(run_dir) / EVALUATION_DIR / f"{split}-{language}.json"
+    key = {"split": split, "language": language, **key}
+    if path.is_file():
+        kept = json.loads(path.read_text("utf-8"))
+        if kept.get("key") == key:
+            return kept["metrics"]
+    metrics = evaluate()
+    write_json({"key": key, "metrics": metrics}, path, "run_dir")
+    return json.loads(path.read_text("utf-8"))["metrics"]
+
+
+__all__ = [
+    "EVALUATION_DIR",
+    "TRAINING_FILE",
+    "forget_training",
+    "keep_training",
+    "kept_evaluation",
+    "kept_training",
+    "training_identity",
+]

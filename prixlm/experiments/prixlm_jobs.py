@@ -1,0 +1,248 @@
+"""Table 1's Prix-LM job: train one model with `train.py`'s `pretrain`, then rank.
+
+`prixlm_job`: Single (one language's triples) or All (every language's triples + links),
+then full-ranking validation and test metrics per language, and optionally the paper's
+beam search (MRR@K) on test. A job started again after a stop reuses what its run folder
+kept (`prixlm.experiments.kept_runs`): the finished release and each language's metrics.
+`train_argv` and `training_record` are shared with DBP-5L's job (`dbp5l_jobs`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from prixlm.experiments.jobs import _by_protocol, _limit, job_candidates, load_language
+from prixlm.experiments.kept_runs import (
+    forget_training,
+    keep_training,
+    kept_evaluation,
+    kept_training,
+    training_identity,
+)
+from prixlm.experiments.time_budget import TimeBudget
+from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
+
+
+def train_argv(
+    dataset_dir: str,
+    run_dir: Path,
+    languages: Sequence[str],
+    variant: str,
+    tokenizer_dir: str,
+    settings: Mapping[str, Any],
+    seed: int,
+) -> list[str]:
+    """The `train.py` command line of one run (`settings`: train.py options, without `--`)."""
+    argv = [
+        "--dataset", str(dataset_dir), "--languages", ",".join(languages),
+        "--variant", variant, "--output_dir", str(run_dir), "--tokenizer_dir", tokenizer_dir,
+        "--seed", str(seed), "--report_to", "none", "--dataloader_num_workers", "0",
+        "--save_total_limit", "1",
+    ]  # fmt: skip
+    for key, value in settings.items():
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def training_record(
+    variant: str,
+    languages: Sequence[str],
+    settings: Mapping[str, Any],
+    seed: int,
+    device: str,
+    argv: Sequence[str],
+    guard: TimeBudget,
+    budget_clock: str,
+    train_seconds: float,
+) -> dict[str, Any]:
+    """The fields every Prix-LM job record has about its training: what was trained, how,
+    for how long (kept in the run folder: `prixlm.experiments.kept_runs`)."""
+    return {
+        "kind": "prixlm",
+        "variant": variant,
+        "languages": list(languages),
+        "settings": dict(settings),
+        "seed": seed,
+        "device": device,
+        "command": "python train.py " + " ".join(argv),
+        "steps": guard.steps,
+        "time_budget_s": guard.seconds,
+        "budget_clock": budget_clock,
+        "stopped_by_time_limit_at": guard.target,
+        "train_seconds": round(train_seconds, 1),
+    }
+
+
+def with_evaluation_time(
+    training: Mapping[str, Any], evaluation_started: float, reused: bool
+) -> dict[str, Any]:
+    """`training` plus `eval_seconds` (since `evaluation_started`) and `seconds` (both);
+    `evaluated_again: true` when the release was trained by an earlier start of the job."""
+    eval_seconds = round(time.time() - evaluation_started, 1)
+    record = {**training, "eval_seconds": eval_seconds,
+              "seconds": round(training["train_seconds"] + eval_seconds, 1)}  # fmt: skip
+    if reused:
+        record["evaluated_again"] = True
+    return record
+
+
+def prixlm_job(
+    dataset_dir: str,
+    run_dir: str,
+    languages: Sequence[str],
+    variant: str,
+    tokenizer_dir: str,
+    settings: Mapping[str, Any],
+    seed: int = 0,
+    device: str = "cpu",
+    eval_limit: int | None = None,
+    score_batch: int = 8,
+    score_rows: int = 512,
+    beam_k: int = 0,
+    time_limit: float | None = None,
+    validation_limit: int | None = None,
+    splits: Sequence[str] = ("validation", "test"),
+    budget_clock: str = "wall",
+    protocols: Sequence[str] = ("ours",),
+    candidates_file: str | None = None,
+    curve_every: int | None = None,
+    curve_metric: str = "loss",
+    curve_queries: int = 20,
+    flat_window: int = 3,
+    flat_min_gain: float = 0.0,
+) -> dict[str, Any]:
+    """Train one Prix-LM with `pretrain` and evaluate every language on validation and test.
+
+    `protocols`, `candidates_file`: as `kge_job`'s (every protocol from one scoring pass;
+    the first is the record's per-split metrics, `by_protocol` holds every one).
+
+    With `curve_every`, the validation curve (`prixlm.experiments.curve`: `curve_metric`
+    `loss` or `mrr` of `curve_queries` rows per language) is taken every that many steps
+    and training stops when it is flat (`flat_window` evaluations without a gain above
+    `flat_min_gain`) or at the time budget / `max_steps`, whichever comes first; the
+    record's `curve` holds its points and why training stopped.
+    """
+    from prixlm.model_loading import load_prixlm
+
+    started = time.time()
+    argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
+    if device == "cpu":
+        argv.append("--use_cpu")
+    guard = TimeBudget(time_limit, clock=budget_clock)
+    curve_settings = None
+    if curve_every:
+        curve_settings = {"metric": curve_metric, "every": curve_every, "queries": curve_queries,
+                          "flat_window": flat_window, "flat_min_gain": flat_min_gain}  # fmt: skip
+    identity = training_identity(argv, guard.seconds, budget_clock, curve_settings)
+    training = kept_training(run_dir, identity)
+    reused = training is not None
+    if training is None:
+        forget_training(run_dir)
+        training = _train(dataset_dir, languages, argv, guard, curve_settings,
+                          score_batch, score_rows, settings.get("max_fact_length"))  # fmt: skip
+        training = {
+            **training_record(variant, languages, settings, seed, device, argv, guard,
+                              budget_clock, time.time() - started),
+            **training,
+        }  # fmt: skip
+        keep_training(run_dir, identity, training)
+    evaluation_started = time.time()
+    release = Path(run_dir) / "model"
+    model, tokenizer = load_prixlm(release, device)
+    scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
+    record: dict[str, Any] = {split: {} for split in splits}
+    every: dict[str, dict[str, dict[str, Any]]] = {
+        split: {p: {} for p in protocols} for split in splits
+    }
+    for language in languages:
+        data = load_language(dataset_dir, language)
+        candidates = job_candidates({language: data}, candidates_file)[language]
+        for split in splits:
+            limit = validation_limit if split == "validation" and validation_limit else eval_limit
+            rows = _limit(data[split], limit)
+            key = {"rows": len(rows), "protocols": list(protocols), "candidates": len(candidates),
+                   "candidates_file": candidates_file}  # fmt: skip
+            by_protocol = kept_evaluation(
+                run_dir, split, language, key,
+                lambda rows=rows, candidates=candidates, data=data: evaluate_scorer_protocols(
+                    scorer, rows, candidates, protocols, batch_size=score_batch,
+                    train_rows=data["train"]),
+            )  # fmt: skip
+            for protocol, metrics in by_protocol.items():
+                every[split][protocol][language] = metrics
+            record[split][language] = by_protocol[protocols[0]]
+        if beam_k and "test" in splits:
+            from prixlm.link_prediction.evaluation import evaluate_link_prediction
+
+            beam = evaluate_link_prediction(
+                model,
+                tokenizer,
+                _limit(data["test"], eval_limit),
+                candidates,
+                "beam",
+                beam_k,
+                batch_size=max(1, score_batch // 2),
+            )
+            record["test"][language][f"mrr_at_{beam_k}"] = beam[f"mrr_at_{beam_k}"]
+    return {
+        **with_evaluation_time(training, evaluation_started, reused),
+        "release": str(release),
+        "protocol": protocols[0],
+        "by_protocol": _by_protocol(every, protocols),
+        **record,
+    }
+
+
+def _train(
+    dataset_dir: str,
+    languages: Sequence[str],
+    argv: list[str],
+    guard: TimeBudget,
+    curve_settings: Mapping[str, Any] | None,
+    score_batch: int,
+    score_rows: int,
+    max_fact_length: int | None,
+) -> dict[str, Any]:
+    """Run `train.py argv` under `guard` (and the validation curve); `{"curve": ...}` when
+    a curve was taken, else `{}`."""
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
+
+    callbacks: list[TrainerCallback] = [guard]
+    if curve_settings:
+        from prixlm.experiments.curve import curve_callback
+
+        c = curve_settings
+        curve = curve_callback(dataset_dir, languages, c["metric"], c["every"], c["queries"],
+                               c["flat_window"], c["flat_min_gain"], score_batch, score_rows,
+                               max_fact_length)  # fmt: skip
+        callbacks.append(curve)
+    pretrain(parse_training_arguments(argv), callbacks)
+    if not curve_settings:
+        return {}
+    return {
+        "curve": {
+            "metric": curve_settings["metric"],
+            "every": curve_settings["every"],
+            "queries_per_language": (
+                curve_settings["queries"] if curve_settings["metric"] == "mrr" else None
+            ),
+            "flat_rule": {
+                "window": curve_settings["flat_window"],
+                "min_gain": curve_settings["flat_min_gain"],
+            },
+            "flat_at": curve.flat_at,
+            "stopped_by": "flat curve" if curve.flat_at is not None else (
+                "time budget" if guard.target is not None and guard.steps >= guard.target
+                else "step limit (max_steps)"),
+            "points": curve.points,
+        }
+    }  # fmt: skip
+
+
+__all__ = ["prixlm_job", "train_argv", "training_record", "with_evaluation_time"]

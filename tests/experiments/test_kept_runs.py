@@ -1,0 +1,60 @@
+"""What a Prix-LM job keeps in its run folder: a release is reused only for the same
+training, and each (split, language)'s ranking is computed once per key."""
+
+from __future__ import annotations
+
+import json
+
+from prixlm.experiments.kept_runs import (
+    TRAINING_FILE,
+    forget_training,
+    keep_training,
+    kept_evaluation,
+    kept_training,
+    training_identity,
+)
+
+
+def _release(run_dir):
+    (run_dir / "model").mkdir(parents=True)
+    (run_dir / "model" / "model.safetensors").write_bytes(b"weights")
+
+
+def test_training_is_reused_only_with_the_same_identity_and_weights(tmp_path):
+    identity = training_identity(["--seed", "0"], 240.0, "cpu", {"every": 250})
+    assert identity["command"] == "python train.py --seed 0"
+    training = {"steps": 1234, "train_seconds": 241.5}
+    keep_training(tmp_path, identity, training)
+    assert kept_training(tmp_path, identity) is None  # no weights: nothing to reuse
+    _release(tmp_path)
+    assert kept_training(tmp_path, identity) == training
+    assert kept_training(tmp_path, training_identity(["--seed", "1"], 240.0, "cpu")) is None
+    assert kept_training(tmp_path, {**identity, "time_budget_s": 120.0}) is None
+    assert kept_training(tmp_path, {**identity, "budget_clock": "wall"}) is None
+    assert kept_training(tmp_path, {**identity, "curve": None}) is None
+    saved = json.loads((tmp_path / TRAINING_FILE).read_text("utf-8"))
+    assert saved == {"identity": identity, "training": training}
+    (tmp_path / "checkpoint-3000").mkdir()  # a stopped run's checkpoint
+    forget_training(tmp_path)
+    assert kept_training(tmp_path, identity) is None
+    assert not (tmp_path / "checkpoint-3000").exists() and (tmp_path / "model").is_dir()
+
+
+def test_evaluation_is_computed_once_per_key_and_forgotten_with_the_training(tmp_path):
+    calls = []
+
+    def rank():
+        calls.append(1)
+        return {"ours": {"mrr": 0.25, "ranks": [1, 4]}}
+
+    key = {"limit": 100, "protocols": ["ours"]}
+    first = kept_evaluation(tmp_path, "test", "en", key, rank)
+    assert first == {"ours": {"mrr": 0.25, "ranks": [1, 4]}} and len(calls) == 1
+    assert kept_evaluation(tmp_path, "test", "en", key, rank) == first and len(calls) == 1
+    kept_evaluation(tmp_path, "test", "de", key, rank)  # another language
+    kept_evaluation(tmp_path, "validation", "en", key, rank)  # another split
+    kept_evaluation(tmp_path, "test", "en", {**key, "limit": 200}, rank)  # another sample
+    assert len(calls) == 4
+    forget_training(tmp_path)
+    kept_evaluation(tmp_path, "test", "de", key, rank)
+    assert len(calls) == 5
