@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
+from prixlm.experiments.kept_runs import keep_search, kept_search
 from prixlm.experiments.time_budget import TimeBudget, _clock
 from prixlm.link_prediction.candidate_files import read_candidates
 from prixlm.link_prediction.evaluation import candidate_labels
@@ -86,6 +87,7 @@ def kge_job(
     candidates_file: str | None = None,
     patience: int | None = None,
     relative_delta: float = 0.0,
+    keep_dir: str | None = None,
 ) -> dict[str, Any]:
     """Search `grid` x `epoch_points` on validation; test metrics of the winner per language.
 
@@ -104,6 +106,10 @@ def kge_job(
     (the grid is ordered base point first) and the record says `grid_truncated`; the limit is
     measured on `budget_clock` (`CLOCKS`). Each grid entry has its validation MRR and
     hits@1 and the budget-clock seconds since the job began.
+
+    With `keep_dir`, the search so far is kept there after each grid point
+    (`kept_runs.kept_search`): started again with the same arguments, the job goes on at
+    the next grid point, its clock counting the seconds already spent.
     """
     started, clock = time.time(), _clock(budget_clock)
     budget_started = clock()
@@ -138,10 +144,19 @@ def kge_job(
                 results[protocol][language] = metrics
         return results
 
-    search: list[dict[str, Any]] = []
-    best: dict[str, Any] = {"validation_mrr": -1.0}
+    key = {"grid": [dict(point) for point in grid], "epoch_points": list(epoch_points),
+           "languages": list(languages), "union": union, "seed": seed, "eval_limit": eval_limit,
+           "time_limit": time_limit, "budget_clock": budget_clock, "protocols": list(protocols),
+           "candidates_file": candidates_file, "patience": patience,
+           "relative_delta": relative_delta}  # fmt: skip
+    kept = kept_search(keep_dir, key) if keep_dir else None
+    first, search, best = 0, [], {"validation_mrr": -1.0}
+    if kept is not None:
+        first, search, best = kept["points_done"], kept["search"], kept["best"]
+        budget_started -= kept["budget_seconds"]
+        print(f"  {grid[0]['model']} {languages}: {first} of {len(grid)} grid points kept")
     truncated = False
-    for point in grid:
+    for done, point in enumerate(grid[first:], start=first + 1):
         config = KGEConfig(**point)
         stopper = early_stopping(patience, relative_delta)
 
@@ -169,6 +184,8 @@ def kge_job(
         except _OutOfTime:
             truncated = True
             break
+        if keep_dir:
+            keep_search(keep_dir, key, done, search, best, clock() - budget_started)
     return {
         "kind": "kge",
         "model": grid[0]["model"],

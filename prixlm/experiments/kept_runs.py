@@ -10,6 +10,9 @@ picks up here.
   steps, seconds, the curve's points). Started again with the same identity, the job
   evaluates that release instead of training a new one; any other identity trains again
   (and forgets what was kept).
+- **KGE searches** (`kge_job` with `keep_dir`): after each grid point, the search so far
+  (its entries, the running winner's metrics, the budget seconds spent) goes to
+  `keep_dir/kge_search.json`; started again, the search goes on at the next point.
 - **Evaluation**: each (split, language)'s metrics go to `run_dir/job_eval/<split>-<language>.json`
   with what was ranked (`key`: rows, protocols, candidates), so a job stopped while ranking
   its ninth language ranks only that one again.
@@ -34,6 +37,7 @@ from prixlm.atomic_output import write_json
 
 TRAINING_FILE = "job_training.json"
 EVALUATION_DIR = "job_eval"
+SEARCH_FILE = "kge_search.json"
 
 
 def training_identity(
@@ -104,12 +108,40 @@ def kept_evaluation(
     return json.loads(path.read_text("utf-8"))["metrics"]
 
 
+def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A KGE search's progress kept in `keep_dir/kge_search.json` for the same `key` (the
+    job's arguments): `points_done`, `search` (its entries so far), `best` (the running
+    winner: config, validation and test metrics), `budget_seconds` spent; else None."""
+    path = Path(keep_dir) / SEARCH_FILE
+    if not path.is_file():
+        return None
+    kept = json.loads(path.read_text("utf-8"))
+    return kept if kept.get("key") == json.loads(json.dumps(dict(key))) else None
+
+
+def keep_search(
+    keep_dir: str | Path,
+    key: Mapping[str, Any],
+    points_done: int,
+    search: Sequence[Mapping[str, Any]],
+    best: Mapping[str, Any],
+    budget_seconds: float,
+) -> None:
+    """Keep a KGE search's progress after `points_done` grid points (atomically)."""
+    payload = {"key": dict(key), "points_done": points_done, "search": list(search),
+               "best": dict(best), "budget_seconds": budget_seconds}  # fmt: skip
+    write_json(payload, Path(keep_dir) / SEARCH_FILE, "keep_dir")
+
+
 __all__ = [
     "EVALUATION_DIR",
+    "SEARCH_FILE",
     "TRAINING_FILE",
     "forget_training",
+    "keep_search",
     "keep_training",
     "kept_evaluation",
+    "kept_search",
     "kept_training",
     "training_identity",
 ]

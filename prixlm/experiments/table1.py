@@ -186,7 +186,8 @@ def plan_jobs(
         kge_job,
         {**common, "languages": languages, "union": True,
          "grid": kge_grid("RotatE", profile["kge_size"])[:1], "epoch_points": profile["union_epochs"],
-         "time_limit": profile.get("union_time_limit")},
+         "time_limit": profile.get("union_time_limit"),
+         "keep_dir": str(work_dir / "runs" / "kge-union-RotatE")},
     )  # fmt: skip
     for language in languages:
         for model in KGE_METHODS:
@@ -194,7 +195,8 @@ def plan_jobs(
                 kge_job,
                 {**common, "languages": [language], "grid": kge_grid(model, profile["kge_size"]),
                  "epoch_points": kge_epoch_points(profile, model),
-                 "time_limit": profile.get("kge_time_limit"), **kge_stopping(profile)},
+                 "time_limit": profile.get("kge_time_limit"), **kge_stopping(profile),
+                 "keep_dir": str(work_dir / "runs" / f"kge-{model}-{language}")},
             )  # fmt: skip
         for name, overrides in profile["single_variants"].items():
             settings = {**profile["prixlm"], "max_steps": profile["single_steps"], **overrides}

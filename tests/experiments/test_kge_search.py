@@ -89,3 +89,44 @@ def test_kge_search_command_writes_the_record(tiny_dataset, tmp_path, capsys):
         kge_search.main([*argv[:4], "--profile", "huge"])
     assert exit_info.value.code == 2
     assert "--profile 'huge'" in capsys.readouterr().err
+
+
+def test_a_search_stopped_between_grid_points_goes_on_at_the_next(tiny_dataset, tmp_path):
+    """Stopped while training its second grid point, the search started again trains only
+    that point, and its record equals an uninterrupted search's (seconds aside)."""
+    import prixlm.experiments.jobs as jobs
+
+    arguments = {"dataset_dir": tiny_dataset, "languages": ["en"], "grid": GRID,
+                 "epoch_points": [1, 2], "eval_limit": 8}  # fmt: skip
+    whole = kge_job(**arguments, keep_dir=str(tmp_path / "whole"))
+    trained = []
+
+    def stopped_at_the_second(graph, config, *args, **kwargs):
+        trained.append(config.embedding_dim)
+        if len(trained) == 2:
+            raise KeyboardInterrupt  # the machine went away
+        return train_kge(graph, config, *args, **kwargs)
+
+    jobs.train_kge, real = stopped_at_the_second, jobs.train_kge
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            kge_job(**arguments, keep_dir=str(tmp_path / "stopped"))
+        kept = json.loads((tmp_path / "stopped" / "kge_search.json").read_text("utf-8"))
+        assert kept["points_done"] == 1 and len(kept["search"]) == 2
+        trained.clear()
+        jobs.train_kge = lambda graph, config, *a, **k: (
+            trained.append(config.embedding_dim) or train_kge(graph, config, *a, **k)
+        )
+        resumed = kge_job(**arguments, keep_dir=str(tmp_path / "stopped"))
+    finally:
+        jobs.train_kge = real
+    assert trained == [16]  # only the second grid point
+    for key in ("winner", "validation", "test", "by_protocol", "grid_truncated"):
+        assert resumed[key] == whole[key], key
+    without_seconds = [{k: v for k, v in p.items() if k != "seconds"} for p in resumed["grid"]]
+    assert without_seconds == [
+        {k: v for k, v in p.items() if k != "seconds"} for p in whole["grid"]
+    ]
+    assert resumed["grid"][2]["seconds"] >= kept["budget_seconds"]  # the clock went on
+    other = kge_job(**{**arguments, "epoch_points": [1]}, keep_dir=str(tmp_path / "stopped"))
+    assert [p["epochs"] for p in other["grid"]] == [1, 1]  # other arguments: searched anew
