@@ -69,6 +69,15 @@ class ValidationCurve(TrainerCallback):
         self.points: list[dict[str, float]] = []
         self.flat_at: int | None = None
 
+    def progress(self) -> dict[str, Any]:
+        """What a later start needs to go on (`resume`): the points so far, `flat_at`."""
+        return {"points": [dict(point) for point in self.points], "flat_at": self.flat_at}
+
+    def resume(self, progress: Mapping[str, Any]) -> None:
+        """Go on from an earlier start's `progress`: its points stay the curve's first."""
+        self.points = [dict(point) for point in progress["points"]]
+        self.flat_at = progress["flat_at"]
+
     def _record(self, step: int, model: Any, tokenizer: Any) -> None:
         if self.points and self.points[-1]["step"] == step:
             return

@@ -41,13 +41,17 @@ from prixlm.experiments.jobs import (
     stops_here,
 )
 from prixlm.experiments.kept_runs import (
-    forget_training,
     keep_training,
     kept_evaluation,
     kept_training,
     training_identity,
 )
-from prixlm.experiments.prixlm_jobs import train_argv, training_record, with_evaluation_time
+from prixlm.experiments.prixlm_jobs import (
+    train_argv,
+    train_release,
+    training_record,
+    with_evaluation_time,
+)
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
@@ -263,10 +267,7 @@ def prixlm_protocol_job(
     rankings are kept in `run_dir` too."""
     from prixlm.link_prediction.scorer import PrixLMScorer
     from prixlm.model_loading import load_prixlm
-    from prixlm.training.arguments import parse_training_arguments
-    from prixlm.training.pretrain import pretrain
 
-    started = time.time()
     argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
     if device == "cpu":
         argv.append("--use_cpu")
@@ -279,10 +280,12 @@ def prixlm_protocol_job(
         keep_training(run_dir, identity, training)
     reused = training is not None
     if training is None:
-        forget_training(run_dir)
-        pretrain(parse_training_arguments(argv), [guard])
-        training = training_record(variant, languages, settings, seed, device, argv, guard,
-                                   budget_clock, time.time() - started)  # fmt: skip
+        trained = train_release(run_dir, identity, argv, guard)
+        training = {
+            **training_record(variant, languages, settings, seed, device, argv, guard,
+                              budget_clock, trained.pop("train_seconds")),
+            **trained,
+        }  # fmt: skip
         keep_training(run_dir, identity, training)
     evaluation_started = time.time()
     model, tokenizer = load_prixlm(release, device)

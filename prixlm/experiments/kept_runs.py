@@ -9,7 +9,9 @@ picks up here.
   time budget and its clock, the validation-curve settings) and what it reached (`training`:
   steps, seconds, the curve's points). Started again with the same identity, the job
   evaluates that release instead of training a new one; any other identity trains again
-  (and forgets what was kept).
+  (and forgets what was kept). While it trains, each checkpoint's step, the time budget
+  spent and the curve's points go to `run_dir/job_progress.json` (`KeepProgress`): a job
+  stopped mid-training goes on from its last checkpoint, its budget and schedule unchanged.
 - **KGE searches** (`kge_job` with `keep_dir`): after each grid point, the search so far
   (its entries, the running winner's metrics, the budget seconds spent) goes to
   `keep_dir/kge_search.json`; started again, the search goes on at the next point.
@@ -31,11 +33,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import write_json
 
 TRAINING_FILE = "job_training.json"
+PROGRESS_FILE = "job_progress.json"
 EVALUATION_DIR = "job_eval"
 SEARCH_FILE = "kge_search.json"
 
@@ -83,9 +87,44 @@ def forget_training(run_dir: str | Path) -> None:
     describe, and a stopped run's later-numbered checkpoint would outlive the new ones)."""
     run_dir = Path(run_dir)
     (run_dir / TRAINING_FILE).unlink(missing_ok=True)
+    (run_dir / PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(run_dir / EVALUATION_DIR, ignore_errors=True)
     for checkpoint in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
         shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+class KeepProgress(TrainerCallback):
+    """After every checkpoint the Trainer saves, keep `progress()` (what the job's own
+    callbacks know at that step: time budget spent, curve points) with `identity` and the
+    step in `run_dir/job_progress.json`, so that a stopped training goes on from there."""
+
+    def __init__(
+        self, run_dir: str | Path, identity: Mapping[str, Any], progress: Callable[[], dict]
+    ):
+        self.path, self.identity, self.progress = Path(run_dir) / PROGRESS_FILE, identity, progress
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            payload = {"identity": dict(self.identity), "step": state.global_step,
+                       **self.progress()}  # fmt: skip
+            write_json(payload, self.path, "run_dir")
+        return control
+
+
+def kept_progress(run_dir: str | Path, identity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The progress `KeepProgress` kept for a training started as `identity` and stopped
+    before its end, with `checkpoint`: the folder of the step it was kept at; None when
+    there is none, it is another training's, or that checkpoint is gone."""
+    path = Path(run_dir) / PROGRESS_FILE
+    if not path.is_file():
+        return None
+    kept = json.loads(path.read_text("utf-8"))
+    checkpoint = Path(run_dir) / f"{PREFIX_CHECKPOINT_DIR}-{kept.get('step')}"
+    if kept.get("identity") != json.loads(json.dumps(dict(identity))):
+        return None
+    if not (checkpoint / "trainer_state.json").is_file():
+        return None
+    return {**kept, "checkpoint": str(checkpoint)}
 
 
 def kept_evaluation(
@@ -135,12 +174,15 @@ def keep_search(
 
 __all__ = [
     "EVALUATION_DIR",
+    "KeepProgress",
+    "PROGRESS_FILE",
     "SEARCH_FILE",
     "TRAINING_FILE",
     "forget_training",
     "keep_search",
     "keep_training",
     "kept_evaluation",
+    "kept_progress",
     "kept_search",
     "kept_training",
     "training_identity",

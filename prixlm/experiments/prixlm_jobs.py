@@ -18,9 +18,11 @@ from transformers import TrainerCallback
 
 from prixlm.experiments.jobs import _by_protocol, _limit, job_candidates, load_language
 from prixlm.experiments.kept_runs import (
+    KeepProgress,
     forget_training,
     keep_training,
     kept_evaluation,
+    kept_progress,
     kept_training,
     training_identity,
 )
@@ -129,7 +131,6 @@ def prixlm_job(
     """
     from prixlm.model_loading import load_prixlm
 
-    started = time.time()
     argv = train_argv(dataset_dir, Path(run_dir), languages, variant, tokenizer_dir, settings, seed)
     if device == "cpu":
         argv.append("--use_cpu")
@@ -142,14 +143,22 @@ def prixlm_job(
     training = kept_training(run_dir, identity)
     reused = training is not None
     if training is None:
-        forget_training(run_dir)
-        training = _train(dataset_dir, languages, argv, guard, curve_settings,
-                          score_batch, score_rows, settings.get("max_fact_length"))  # fmt: skip
+        curve = None
+        if curve_settings:
+            from prixlm.experiments.curve import curve_callback
+
+            c = curve_settings
+            curve = curve_callback(dataset_dir, languages, c["metric"], c["every"], c["queries"],
+                                   c["flat_window"], c["flat_min_gain"], score_batch, score_rows,
+                                   settings.get("max_fact_length"))  # fmt: skip
+        trained = train_release(run_dir, identity, argv, guard, curve)
         training = {
             **training_record(variant, languages, settings, seed, device, argv, guard,
-                              budget_clock, time.time() - started),
-            **training,
+                              budget_clock, trained.pop("train_seconds")),
+            **trained,
         }  # fmt: skip
+        if curve is not None:
+            training["curve"] = _curve_record(curve_settings, curve, guard)
         keep_training(run_dir, identity, training)
     evaluation_started = time.time()
     release = Path(run_dir) / "model"
@@ -198,51 +207,65 @@ def prixlm_job(
     }
 
 
-def _train(
-    dataset_dir: str,
-    languages: Sequence[str],
-    argv: list[str],
+def train_release(
+    run_dir: str,
+    identity: Mapping[str, Any],
+    argv: Sequence[str],
     guard: TimeBudget,
-    curve_settings: Mapping[str, Any] | None,
-    score_batch: int,
-    score_rows: int,
-    max_fact_length: int | None,
+    curve: Any = None,
 ) -> dict[str, Any]:
-    """Run `train.py argv` under `guard` (and the validation curve); `{"curve": ...}` when
-    a curve was taken, else `{}`."""
+    """Train `train.py argv` into `run_dir` under `guard` (and the `ValidationCurve` `curve`),
+    going on from the last checkpoint of the same training (`identity`) when one was kept
+    (`kept_progress`), else from scratch in a folder cleared of earlier trainings.
+
+    Returns `{"train_seconds": wall seconds over every start}`, plus `resumed_from_step`
+    when it went on from a checkpoint."""
     from prixlm.training.arguments import parse_training_arguments
     from prixlm.training.pretrain import pretrain
 
-    callbacks: list[TrainerCallback] = [guard]
-    if curve_settings:
-        from prixlm.experiments.curve import curve_callback
+    started = time.time()
+    progress = kept_progress(run_dir, identity)
+    before, resumed, run_argv = 0.0, {}, list(argv)
+    if progress is None:
+        forget_training(run_dir)
+    else:
+        guard.resume(progress["budget"])
+        if curve is not None:
+            curve.resume(progress["curve"])
+        before = float(progress["train_seconds"])
+        run_argv += ["--resume_from_checkpoint", progress["checkpoint"]]
+        resumed = {"resumed_from_step": progress["step"]}
+        print(f"  {run_dir}: going on from step {progress['step']}", flush=True)
 
-        c = curve_settings
-        curve = curve_callback(dataset_dir, languages, c["metric"], c["every"], c["queries"],
-                               c["flat_window"], c["flat_min_gain"], score_batch, score_rows,
-                               max_fact_length)  # fmt: skip
-        callbacks.append(curve)
-    pretrain(parse_training_arguments(argv), callbacks)
-    if not curve_settings:
-        return {}
+    def progress_now() -> dict[str, Any]:
+        return {"budget": guard.progress(), "curve": curve.progress() if curve else None,
+                "train_seconds": round(before + time.time() - started, 1)}  # fmt: skip
+
+    callbacks: list[TrainerCallback] = [guard] + ([curve] if curve is not None else [])
+    callbacks.append(KeepProgress(run_dir, identity, progress_now))
+    pretrain(parse_training_arguments(run_argv), callbacks)
+    return {"train_seconds": round(before + time.time() - started, 1), **resumed}
+
+
+def _curve_record(settings: Mapping[str, Any], curve: Any, guard: TimeBudget) -> dict[str, Any]:
+    """The record's `curve`: how it was taken, its points and why training stopped."""
     return {
-        "curve": {
-            "metric": curve_settings["metric"],
-            "every": curve_settings["every"],
-            "queries_per_language": (
-                curve_settings["queries"] if curve_settings["metric"] == "mrr" else None
-            ),
-            "flat_rule": {
-                "window": curve_settings["flat_window"],
-                "min_gain": curve_settings["flat_min_gain"],
-            },
-            "flat_at": curve.flat_at,
-            "stopped_by": "flat curve" if curve.flat_at is not None else (
-                "time budget" if guard.target is not None and guard.steps >= guard.target
-                else "step limit (max_steps)"),
-            "points": curve.points,
-        }
+        "metric": settings["metric"],
+        "every": settings["every"],
+        "queries_per_language": settings["queries"] if settings["metric"] == "mrr" else None,
+        "flat_rule": {"window": settings["flat_window"], "min_gain": settings["flat_min_gain"]},
+        "flat_at": curve.flat_at,
+        "stopped_by": "flat curve" if curve.flat_at is not None else (
+            "time budget" if guard.target is not None and guard.steps >= guard.target
+            else "step limit (max_steps)"),
+        "points": curve.points,
     }  # fmt: skip
 
 
-__all__ = ["prixlm_job", "train_argv", "training_record", "with_evaluation_time"]
+__all__ = [
+    "prixlm_job",
+    "train_argv",
+    "train_release",
+    "training_record",
+    "with_evaluation_time",
+]

@@ -56,6 +56,16 @@ class TimeBudget(TrainerCallback):
         self.clock = _clock(clock)
         self.started = self.marked = self.clock()
         self.steps, self.target = 0, None
+        self.spent_before = 0.0  # budget seconds of an earlier start (`resume`)
+
+    def progress(self) -> dict[str, Any]:
+        """What a later start needs to go on (`resume`): budget seconds spent, last step."""
+        return {"spent": self.clock() - self.started, "target": self.target}
+
+    def resume(self, progress: dict[str, Any]) -> None:
+        """Go on from `progress` (an earlier start's): its seconds count against the budget
+        and its last step stays the last step (the schedule decays to 0 there)."""
+        self.spent_before, self.target = float(progress["spent"]), progress["target"]
 
     def _aim(self, lr_scheduler: Any, total: int) -> None:
         """Warm up over `self.warmup` steps, then decay linearly to 0 at step `total`; the
@@ -69,7 +79,9 @@ class TimeBudget(TrainerCallback):
             group["lr"] = base * schedule(lr_scheduler.last_epoch)
 
     def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
-        self.started = self.clock()
+        self.started = self.clock() - self.spent_before
+        if self.target is not None:  # resumed after calibration
+            state.max_steps = self.target
         if self.seconds:
             self._aim(lr_scheduler, state.max_steps)
 

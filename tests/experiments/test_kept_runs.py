@@ -58,3 +58,23 @@ def test_evaluation_is_computed_once_per_key_and_forgotten_with_the_training(tmp
     forget_training(tmp_path)
     kept_evaluation(tmp_path, "test", "de", key, rank)
     assert len(calls) == 5
+
+
+def test_progress_is_used_only_for_the_same_training_with_its_checkpoint(tmp_path):
+    from types import SimpleNamespace
+
+    from prixlm.experiments.kept_runs import PROGRESS_FILE, KeepProgress, kept_progress
+
+    identity = training_identity(["--seed", "0"], 240.0, "cpu")
+    keeper = KeepProgress(tmp_path, identity, lambda: {"budget": {"spent": 12.5}})
+    state = SimpleNamespace(global_step=500, is_world_process_zero=True)
+    keeper.on_save(None, state, None)
+    assert kept_progress(tmp_path, identity) is None  # its checkpoint is gone
+    (tmp_path / "checkpoint-500").mkdir()
+    (tmp_path / "checkpoint-500" / "trainer_state.json").write_text("{}", "utf-8")
+    kept = kept_progress(tmp_path, identity)
+    assert kept == {"identity": identity, "step": 500, "budget": {"spent": 12.5},
+                    "checkpoint": str(tmp_path / "checkpoint-500")}  # fmt: skip
+    assert kept_progress(tmp_path, {**identity, "time_budget_s": 100.0}) is None
+    forget_training(tmp_path)  # training again from scratch: progress and checkpoints go
+    assert not (tmp_path / PROGRESS_FILE).exists() and not (tmp_path / "checkpoint-500").exists()

@@ -330,3 +330,56 @@ def test_a_job_stopped_after_training_only_ranks_again(toy_run, capsys):
         assert again["methods"] == table["methods"]
     finally:
         record_file.write_text(original, "utf-8")
+
+
+def test_a_job_stopped_mid_training_goes_on_from_its_last_checkpoint(toy_run, tmp_path):
+    """Stopped after its step-10 checkpoint, All's job started again trains steps 11-20
+    only, with the curve's first points kept, and ends where an uninterrupted job ends."""
+    from transformers import TrainerCallback
+
+    import prixlm.training.pretrain as pretrain_module
+    from prixlm.experiments.kept_runs import PROGRESS_FILE
+    from prixlm.experiments.prixlm_jobs import prixlm_job
+    from prixlm.experiments.profiles import get_profile
+
+    root, _, _ = toy_run
+    work = root / "work"
+    settings = {**get_profile("toy")["prixlm"], "max_steps": 20, "save_steps": 5}
+    arguments = {"dataset_dir": str(work / "data"), "languages": ["en", "de"], "variant": "all",
+                 "tokenizer_dir": str(work / "tokenizer"), "settings": settings,
+                 "eval_limit": 4, "validation_limit": 4, "curve_every": 5, "flat_window": 10,
+                 "score_batch": 8, "score_rows": 512}  # fmt: skip
+    whole = prixlm_job(run_dir=str(tmp_path / "whole"), **arguments)
+
+    class MachineGoesAway(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 12:
+                raise KeyboardInterrupt
+
+    real, started = pretrain_module.pretrain, []
+
+    def pretrain(run, callbacks):
+        started.append(run.training.resume_from_checkpoint)
+        extra = [MachineGoesAway()] if len(started) == 1 else []
+        return real(run, list(callbacks) + extra)
+
+    pretrain_module.pretrain = pretrain
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            prixlm_job(run_dir=str(tmp_path / "stopped"), **arguments)
+        kept = json.loads((tmp_path / "stopped" / PROGRESS_FILE).read_text("utf-8"))
+        assert kept["step"] == 10 and [p["step"] for p in kept["curve"]["points"]] == [5, 10]
+        resumed = prixlm_job(run_dir=str(tmp_path / "stopped"), **arguments)
+    finally:
+        pretrain_module.pretrain = real
+    assert started == [None, str(tmp_path / "stopped" / "checkpoint-10")]
+    assert resumed["resumed_from_step"] == 10 and resumed["steps"] == whole["steps"] == 20
+    assert [p["step"] for p in resumed["curve"]["points"]] == [5, 10, 15, 20]
+    for ours, theirs in zip(resumed["curve"]["points"], whole["curve"]["points"], strict=True):
+        assert ours["mean"] == pytest.approx(theirs["mean"], rel=1e-4)
+    for split in ("validation", "test"):
+        for language in ("en", "de"):
+            for metric, value in whole[split][language].items():
+                assert resumed[split][language][metric] == pytest.approx(value, rel=1e-4), metric
+    assert resumed["command"] == whole["command"].replace(str(tmp_path / "whole"),
+                                                          str(tmp_path / "stopped"))  # fmt: skip

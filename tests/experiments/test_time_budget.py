@@ -113,3 +113,56 @@ def test_time_budget_without_seconds_changes_nothing():
         budget.on_step_end(None, state, control)
     assert budget.target is None and state.max_steps == 50 and not control.should_training_stop
     assert budget.steps == 50
+
+
+def test_time_budget_resumed_keeps_its_last_step_schedule_and_seconds(monkeypatch):
+    """A run stopped at step 500 of a budget fitted to 1,017 steps goes on with the same
+    last step (the Trainer's restored state says 100,000), the same decay, and the seconds
+    already spent still counted."""
+    from types import SimpleNamespace
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+    from transformers.optimization import get_linear_schedule_with_warmup
+
+    import prixlm.experiments.time_budget as time_budget
+
+    now = [0.0]
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: now[0]))
+
+    def run(budget, scheduler, state, last):
+        control = TrainerControl()
+        budget.on_train_begin(None, state, control, lr_scheduler=scheduler)
+        while state.global_step < last and not control.should_training_stop:
+            scheduler.step()
+            state.global_step += 1
+            now[0] += 1.0  # one second a step
+            budget.on_step_end(None, state, control, lr_scheduler=scheduler)
+        return control
+
+    def fresh():
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        return get_linear_schedule_with_warmup(optimizer, 10, 100_000)
+
+    whole_scheduler, whole = fresh(), time_budget.TimeBudget(seconds=1000, calibrate_at=20)
+    run(whole, whole_scheduler, TrainerState(max_steps=100_000), 10**6)
+    assert whole.target == 20 + 980 * 1  # 1 step a second, 980 s left at step 20
+    assert whole.progress()["spent"] == 1000.0
+
+    now[0] = 0.0
+    first_scheduler, first = fresh(), time_budget.TimeBudget(seconds=1000, calibrate_at=20)
+    run(first, first_scheduler, TrainerState(max_steps=100_000), 500)
+    progress = first.progress()
+    assert progress == {"spent": 500.0, "target": whole.target}
+
+    now[0] = 10_000.0  # another process, another day
+    scheduler = fresh()
+    scheduler.load_state_dict(first_scheduler.state_dict())  # as the Trainer restores it
+    scheduler.optimizer.param_groups[0]["lr"] = first_scheduler.get_last_lr()[0]
+    again = time_budget.TimeBudget(seconds=1000, calibrate_at=20)
+    again.resume(progress)
+    state = TrainerState(max_steps=100_000, global_step=500)
+    control = run(again, scheduler, state, 10**6)
+    assert state.max_steps == state.global_step == whole.target and control.should_training_stop
+    assert scheduler.get_last_lr() == whole_scheduler.get_last_lr() == [0.0]
+    assert again.progress()["spent"] == 1000.0  # 500 s before the stop + 500 s after
