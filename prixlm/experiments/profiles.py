@@ -181,7 +181,13 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "full": {  # CPU, 2 workers: about 8 h (the sum of the budgets below / 2; not run end to end)
         "languages": PAPER_LANGUAGES,
-        "prixlm": {**_PRIXLM, "per_device_train_batch_size": 64, "disable_tqdm": True},
+        # a checkpoint every 1,000 steps (~9 min on one thread): a stopped run goes on from it
+        "prixlm": {
+            **_PRIXLM,
+            "per_device_train_batch_size": 64,
+            "disable_tqdm": True,
+            "save_steps": 1000,
+        },
         "single_steps": 20000,
         "all_steps": 100000,
         "single_variants": {"lr1e3": {}},
