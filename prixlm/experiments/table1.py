@@ -280,7 +280,8 @@ def assemble(
             "variants": {
                 name: {**{key: record[key] for key in ("settings", "steps", "time_budget_s", "stopped_by_time_limit_at",
                        "train_seconds", "eval_seconds", "command", "validation", "test")},
-                       **({"curve": record["curve"]} if "curve" in record else {})}
+                       **{key: record[key] for key in ("curve", "resumed_from_step", "evaluated_again")
+                          if key in record}}
                 for name, record in records.items() if name.startswith(prefix)
             },
         }  # fmt: skip

@@ -123,6 +123,10 @@ def runs_section(table: Mapping[str, Any]) -> str:
         for name, run in sorted(info["variants"].items()):
             budget = run.get("time_budget_s")
             note = f" (fitted to a {budget:g} s training budget)" if budget else ""
+            if run.get("resumed_from_step"):
+                note += f", stopped and gone on from its step-{run['resumed_from_step']} checkpoint"
+            if run.get("evaluated_again"):
+                note += ", trained by an earlier start of the run"
             lines.append(f"  - `{name}`: {run['steps']} steps{note}, train {run['train_seconds']} s, "
                          f"eval {run['eval_seconds']} s; `{run['command']}`")  # fmt: skip
             beam = {

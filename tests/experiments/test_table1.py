@@ -328,8 +328,11 @@ def test_a_job_stopped_after_training_only_ranks_again(toy_run, capsys):
             assert renewed[key] == record[key], key
         assert kept_en.is_file() and kept_de.stat().st_mtime_ns == de_written
         assert again["methods"] == table["methods"]
+        docs = (root / "docs" / "results.md").read_text("utf-8")
+        assert re.search(r"`all-lr1e3`: \d+ steps.*, trained by an earlier start of the run", docs)
     finally:
         record_file.write_text(original, "utf-8")
+        table1.main(argv)  # the outputs of the untouched records again
 
 
 def test_a_job_stopped_mid_training_goes_on_from_its_last_checkpoint(toy_run, tmp_path):
