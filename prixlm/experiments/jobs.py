@@ -154,6 +154,7 @@ def kge_job(
     if kept is not None:
         first, search, best = kept["points_done"], kept["search"], kept["best"]
         budget_started -= kept["budget_seconds"]
+        started -= kept.get("wall_seconds", 0.0)
         print(f"  {grid[0]['model']} {languages}: {first} of {len(grid)} grid points kept")
     truncated = False
     for done, point in enumerate(grid[first:], start=first + 1):
@@ -185,7 +186,8 @@ def kge_job(
             truncated = True
             break
         if keep_dir:
-            keep_search(keep_dir, key, done, search, best, clock() - budget_started)
+            keep_search(keep_dir, key, done, search, best, clock() - budget_started,
+                        time.time() - started)  # fmt: skip
     return {
         "kind": "kge",
         "model": grid[0]["model"],

@@ -150,7 +150,8 @@ def kept_evaluation(
 def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] | None:
     """A KGE search's progress kept in `keep_dir/kge_search.json` for the same `key` (the
     job's arguments): `points_done`, `search` (its entries so far), `best` (the running
-    winner: config, validation and test metrics), `budget_seconds` spent; else None."""
+    winner: config, validation and test metrics), `budget_seconds` and `wall_seconds`
+    spent; else None."""
     path = Path(keep_dir) / SEARCH_FILE
     if not path.is_file():
         return None
@@ -165,10 +166,13 @@ def keep_search(
     search: Sequence[Mapping[str, Any]],
     best: Mapping[str, Any],
     budget_seconds: float,
+    wall_seconds: float = 0.0,
 ) -> None:
-    """Keep a KGE search's progress after `points_done` grid points (atomically)."""
+    """Keep a KGE search's progress after `points_done` grid points (atomically), with the
+    seconds spent on its budget's clock and on the wall clock."""
     payload = {"key": dict(key), "points_done": points_done, "search": list(search),
-               "best": dict(best), "budget_seconds": budget_seconds}  # fmt: skip
+               "best": dict(best), "budget_seconds": budget_seconds,
+               "wall_seconds": wall_seconds}  # fmt: skip
     write_json(payload, Path(keep_dir) / SEARCH_FILE, "keep_dir")
 
 

@@ -298,6 +298,7 @@ def assemble(
         "profile": profile,
         "command": command,
         "jobs_finished": sorted(records),
+        "job_seconds": {name: record.get("seconds") for name, record in sorted(records.items())},
         "wall_seconds": round(time.time() - started, 1),
         "details": details,
     }

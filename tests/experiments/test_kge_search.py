@@ -128,5 +128,6 @@ def test_a_search_stopped_between_grid_points_goes_on_at_the_next(tiny_dataset, 
         {k: v for k, v in p.items() if k != "seconds"} for p in whole["grid"]
     ]
     assert resumed["grid"][2]["seconds"] >= kept["budget_seconds"]  # the clock went on
+    assert resumed["seconds"] >= kept["wall_seconds"] > 0  # the job's seconds over both starts
     other = kge_job(**{**arguments, "epoch_points": [1]}, keep_dir=str(tmp_path / "stopped"))
     assert [p["epochs"] for p in other["grid"]] == [1, 1]  # other arguments: searched anew

@@ -51,6 +51,10 @@ def test_json_schema(toy_run):
             assert metrics["mrr"] > 0  # full ranking: every gold has a finite rank
     assert saved["kb"]["en"]["entities"] == 30 and saved["kb"]["en"]["test"] > 0
     assert saved["methods"] == table["methods"]
+    assert set(saved["job_seconds"]) == set(saved["jobs_finished"])
+    total = sum(saved["job_seconds"].values())
+    text = (root / "docs" / "results.md").read_text("utf-8")
+    assert f"jobs {total:,.0f} s in all, wall time {saved['wall_seconds']} s" in text
 
 
 def test_docs_numbers_are_the_json_numbers(toy_run):
