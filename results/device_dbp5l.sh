@@ -15,7 +15,7 @@
 #   huggingface_hub 2.4.0, httpx2 2.16.2, httpcore2 2.16.2, click 8.5.1, truststore 0.10.5.
 # A second call resumes: carry the first call's job records (jobs.tar.gz unpacked) as .d5jobs/.
 # Dry run here at toy size (a KEnS-layout folder in DATA):
-#   PY=.venv/bin/python PROFILE=toy DATA=/tmp/layout OUT=/tmp/d5out bash .d5src/results/device_dbp5l.sh
+#   PY=$PWD/.venv/bin/python PROFILE=toy DATA=/tmp/layout OUT=/tmp/d5out bash .d5src/results/device_dbp5l.sh
 set -u
 OUT=${OUT:-/tmp/dbp5l-out}
 PY=${PY:-python3}

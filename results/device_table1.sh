@@ -9,7 +9,7 @@
 #   device: run(command="bash .t1src/results/device_table1.sh", carry=[".whl", ".t1src"])
 # Wheels (.whl/) supply what the machine lacks (datasets, pykeen, babel, our transformers).
 # Dry run here at toy size:
-#   PY=.venv/bin/python PROFILE=toy EXTRA="--languages en,de" OUT=/tmp/t1out bash .t1src/results/device_table1.sh
+#   PY=$PWD/.venv/bin/python PROFILE=toy EXTRA="--languages en,de" OUT=/tmp/t1out bash .t1src/results/device_table1.sh
 set -u
 OUT=${OUT:-/tmp/table1-out}
 PY=${PY:-python3}
