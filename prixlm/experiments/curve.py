@@ -96,8 +96,10 @@ class ValidationCurve(TrainerCallback):
             return control
         self._record(state.global_step, model, processing_class)
         if self.rule is not None and self.rule.is_flat([p["mean"] for p in self.points]):
-            self.flat_at = state.global_step
-            control.should_training_stop = True
+            # stop here, and save: the last checkpoint then says the run ended at this step
+            # (a run stopped before its release folder is written goes on from it no further)
+            self.flat_at = state.max_steps = state.global_step
+            control.should_training_stop = control.should_save = True
         return control
 
     def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):

@@ -72,6 +72,7 @@ def test_the_callback_evaluates_every_n_steps_and_stops_training_when_flat():
         curve.on_step_end(None, state, control, model=model, processing_class="tok")
     # PLATEAU becomes flat at its 7th value: step 70
     assert state.global_step == curve.flat_at == 70
+    assert state.max_steps == 70 and control.should_save  # its checkpoint says the run ended
     assert [p["step"] for p in curve.points] == [10, 20, 30, 40, 50, 60, 70]
     assert [p["mean"] for p in curve.points] == PLATEAU[:7]
     assert calls[0] == (False, "tok") and model.training  # evaluated in eval mode, restored
