@@ -44,6 +44,19 @@ EVALUATION_DIR = "job_eval"
 SEARCH_FILE = "kge_search.json"
 
 
+def _as_json(value: Any) -> Any:
+    """`value` as it reads back from a JSON file (tuples as lists, ...)."""
+    return json.loads(json.dumps(value))
+
+
+def _read_kept(path: Path, field: str, expected: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The JSON object in `path` when its `field` equals `expected` (as JSON); else None."""
+    if not path.is_file():
+        return None
+    kept = json.loads(path.read_text("utf-8"))
+    return kept if kept.get(field) == _as_json(dict(expected)) else None
+
+
 def training_identity(
     argv: Sequence[str],
     time_budget_s: float | None,
@@ -64,13 +77,10 @@ def kept_training(run_dir: str | Path, identity: Mapping[str, Any]) -> dict[str,
     """The kept `training` fields when `run_dir` holds a release trained as `identity`
     says (its weights file and `job_training.json` with an equal identity); else None."""
     run_dir = Path(run_dir)
-    path = run_dir / TRAINING_FILE
-    if not path.is_file() or not (run_dir / "model" / "model.safetensors").is_file():
+    if not (run_dir / "model" / "model.safetensors").is_file():
         return None
-    kept = json.loads(path.read_text("utf-8"))
-    if kept.get("identity") != dict(identity):
-        return None
-    return dict(kept["training"])
+    kept = _read_kept(run_dir / TRAINING_FILE, "identity", identity)
+    return None if kept is None else dict(kept["training"])
 
 
 def keep_training(
@@ -115,13 +125,10 @@ def kept_progress(run_dir: str | Path, identity: Mapping[str, Any]) -> dict[str,
     """The progress `KeepProgress` kept for a training started as `identity` and stopped
     before its end, with `checkpoint`: the folder of the step it was kept at; None when
     there is none, it is another training's, or that checkpoint is gone."""
-    path = Path(run_dir) / PROGRESS_FILE
-    if not path.is_file():
+    kept = _read_kept(Path(run_dir) / PROGRESS_FILE, "identity", identity)
+    if kept is None:
         return None
-    kept = json.loads(path.read_text("utf-8"))
     checkpoint = Path(run_dir) / f"{PREFIX_CHECKPOINT_DIR}-{kept.get('step')}"
-    if kept.get("identity") != json.loads(json.dumps(dict(identity))):
-        return None
     if not (checkpoint / "trainer_state.json").is_file():
         return None
     return {**kept, "checkpoint": str(checkpoint)}
@@ -138,13 +145,12 @@ def kept_evaluation(
     ranked: limits, protocols, candidates; JSON values) and kept in `run_dir/job_eval/`."""
     path = Path(run_dir) / EVALUATION_DIR / f"{split}-{language}.json"
     key = {"split": split, "language": language, **key}
-    if path.is_file():
-        kept = json.loads(path.read_text("utf-8"))
-        if kept.get("key") == key:
-            return kept["metrics"]
-    metrics = evaluate()
+    kept = _read_kept(path, "key", key)
+    if kept is not None:
+        return kept["metrics"]
+    metrics = _as_json(evaluate())  # as a later start would read it back
     write_json({"key": key, "metrics": metrics}, path, "run_dir")
-    return json.loads(path.read_text("utf-8"))["metrics"]
+    return metrics
 
 
 def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -152,11 +158,7 @@ def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] 
     job's arguments): `points_done`, `search` (its entries so far), `best` (the running
     winner: config, validation and test metrics), `budget_seconds` and `wall_seconds`
     spent; else None."""
-    path = Path(keep_dir) / SEARCH_FILE
-    if not path.is_file():
-        return None
-    kept = json.loads(path.read_text("utf-8"))
-    return kept if kept.get("key") == json.loads(json.dumps(dict(key))) else None
+    return _read_kept(Path(keep_dir) / SEARCH_FILE, "key", key)
 
 
 def keep_search(
