@@ -291,6 +291,7 @@ def prixlm_protocol_job(
     model, tokenizer = load_prixlm(release, device)
     scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
     record: dict[str, Any] = {"validation": {}, "test": {}}
+    earlier_seconds: list[float] = []
     evaluated = [("validation", validation_limit), ("test", eval_limit)]
     if validation_limit == 0:  # one setting, nothing to choose: no validation ranking
         evaluated = evaluated[1:]
@@ -305,9 +306,10 @@ def prixlm_protocol_job(
                 lambda splits=splits, candidates=candidates, split=split, limit=limit: (
                     evaluate_language(scorer, splits, candidates, split, limit, protocols,
                                       seed, score_batch)),
+                earlier_seconds,
             )  # fmt: skip
     evaluation = evaluation_settings(eval_limit, validation_limit, protocols)
-    return {**with_evaluation_time(training, evaluation_started, reused),
+    return {**with_evaluation_time(training, evaluation_started, reused, earlier_seconds),
             "evaluation": evaluation, **record}  # fmt: skip
 
 

@@ -16,8 +16,9 @@ picks up here.
   (its entries, the running winner's metrics, the budget seconds spent) goes to
   `keep_dir/kge_search.json`; started again, the search goes on at the next point.
 - **Evaluation**: each (split, language)'s metrics go to `run_dir/job_eval/<split>-<language>.json`
-  with what was ranked (`key`: rows, protocols, candidates), so a job stopped while ranking
-  its ninth language ranks only that one again.
+  with what was ranked (`key`: rows, protocols, candidates) and the seconds it took, so a
+  job stopped while ranking its ninth language ranks only that one again, and its record's
+  `eval_seconds` still counts every language's ranking.
 
     identity = training_identity(argv, time_budget_s=240, budget_clock="cpu")
     training = kept_training(run_dir, identity)        # None: train
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -140,16 +142,23 @@ def kept_evaluation(
     language: str,
     key: Mapping[str, Any],
     evaluate: Callable[[], Any],
+    earlier_seconds: list[float] | None = None,
 ) -> Any:
     """`evaluate()`'s result for (`split`, `language`), computed once per `key` (what was
-    ranked: limits, protocols, candidates; JSON values) and kept in `run_dir/job_eval/`."""
+    ranked: limits, protocols, candidates; JSON values) and kept in `run_dir/job_eval/`
+    with the seconds it took. When the result is read back, those seconds (an earlier
+    start's) are appended to `earlier_seconds` if given."""
     path = Path(run_dir) / EVALUATION_DIR / f"{split}-{language}.json"
     key = {"split": split, "language": language, **key}
     kept = _read_kept(path, "key", key)
     if kept is not None:
+        if earlier_seconds is not None:
+            earlier_seconds.append(float(kept.get("seconds", 0.0)))
         return kept["metrics"]
+    started = time.time()
     metrics = _as_json(evaluate())  # as a later start would read it back
-    write_json({"key": key, "metrics": metrics}, path, "run_dir")
+    seconds = round(time.time() - started, 1)
+    write_json({"key": key, "metrics": metrics, "seconds": seconds}, path, "run_dir")
     return metrics
 
 

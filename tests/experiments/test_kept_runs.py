@@ -4,6 +4,7 @@ training, and each (split, language)'s ranking is computed once per key."""
 from __future__ import annotations
 
 import json
+import time
 
 from prixlm.experiments.kept_runs import (
     TRAINING_FILE,
@@ -13,6 +14,7 @@ from prixlm.experiments.kept_runs import (
     kept_training,
     training_identity,
 )
+from prixlm.experiments.prixlm_jobs import with_evaluation_time
 
 
 def _release(run_dir):
@@ -58,6 +60,23 @@ def test_evaluation_is_computed_once_per_key_and_forgotten_with_the_training(tmp
     forget_training(tmp_path)
     kept_evaluation(tmp_path, "test", "de", key, rank)
     assert len(calls) == 5
+
+
+def test_evaluation_read_back_reports_the_seconds_an_earlier_start_spent(tmp_path):
+    def slow_rank():
+        time.sleep(0.3)
+        return {"ours": {"mrr": 0.5}}
+
+    earlier: list[float] = []
+    kept_evaluation(tmp_path, "test", "en", {"limit": 10}, slow_rank, earlier)
+    assert earlier == []  # computed now: this start's clock counts it
+    kept_evaluation(tmp_path, "test", "en", {"limit": 10}, slow_rank, earlier)
+    assert len(earlier) == 1 and 0.3 <= earlier[0] < 5
+    record = with_evaluation_time({"train_seconds": 10.0}, time.time(), True, earlier)
+    assert record["eval_seconds"] >= 0.3 and record["seconds"] == round(
+        10.0 + record["eval_seconds"], 1
+    )
+    assert record["evaluated_again"] is True
 
 
 def test_progress_is_used_only_for_the_same_training_with_its_checkpoint(tmp_path):
