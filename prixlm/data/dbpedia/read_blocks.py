@@ -346,14 +346,6 @@ def warm_up() -> None:
     pa.array([0])
 
 
-class _NoBar:
-    def update(self, count: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def write_records(job: Job, options: ReadOptions) -> ReadStats:
     """Write the records of `job.path` (its part `job.start:job.stop`, if one) to
     `job.output`, row groups of about `BATCH_ROWS`; returns the counts, as `read_triples`
@@ -363,9 +355,7 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
     stats = ReadStats()
     # No bar at all without progress: a worker forked while tqdm's monitor thread held
     # tqdm's lock would wait for it forever on creating one (`convert._worker_context`).
-    bar = (
-        tqdm(desc=Path(name).name, unit=" lines", unit_scale=True) if options.progress else _NoBar()
-    )
+    bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True) if options.progress else None
     pending: list[pa.RecordBatch] = []
     job.output.parent.mkdir(parents=True, exist_ok=True)
     first_seq = job.part * SEQ_PART
@@ -386,7 +376,8 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
             )
             stats.triples += triples
             stats.lines += count
-            bar.update(count)
+            if bar is not None:
+                bar.update(count)
             del block
             arrays = [columns[f.name].cast(f.type) for f in schema]
             pending.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
@@ -394,7 +385,8 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
                 writer.write_table(pa.Table.from_batches(pending), batch_rows)
                 pending.clear()
         writer.write_table(pa.Table.from_batches(pending, schema), batch_rows)
-    bar.close()
+    if bar is not None:
+        bar.close()
     return stats
 
 
