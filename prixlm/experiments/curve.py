@@ -3,8 +3,11 @@
 `ValidationCurve` (a `TrainerCallback`) evaluates the model every `every` steps and at the
 last step: the validation `loss` (object tokens and `[EOS]`, as trained; cheap) or the
 full-ranking `mrr` of a fixed validation sample per language (what Table 1 reports;
-costly on a CPU). With a `FlatRule` it stops training once the curve is flat. The points go
-into the job record (`prixlm_job`) and `plot_curve` draws them for `docs/results.md`.
+costly on a CPU). With a `FlatRule` it stops training once the curve is flat, or, with an
+`anneal_share`, anneals first: from the flat step the learning rate decays linearly from its
+current value to 0 over that share of the steps trained so far (flat at step 6,000, share
+0.2: steps 6,001-7,200), and training stops there. The points go into the job record
+(`prixlm_job`) and `plot_curve` draws them for `docs/results.md`.
 
     rule = FlatRule(window=4, min_gain=0.005)       # 4 evaluations without +0.005: flat
     rule.is_flat([0.20, 0.30, 0.34, 0.341, 0.338, 0.339, 0.340])  # True
@@ -12,6 +15,8 @@ into the job record (`prixlm_job`) and `plot_curve` draws them for `docs/results
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,26 +62,47 @@ class FlatRule:
         return gain is not None and gain <= self.min_gain
 
 
-class ValidationCurve(TrainerCallback):
-    """Evaluate every `every` steps (and at the last step); stop training when `rule` says
-    the curve of `evaluate`'s `"mean"` is flat. `points`: `[{"step": s, "mean": v, ...}]`;
-    `flat_at`: the step at which it stopped training (None: it never did)."""
+def _anneal_lambda(step: int, factor: float, start: int, end: int) -> float:
+    """The learning-rate factor `factor` at step `start`, decaying linearly to 0 at `end`."""
+    return factor * max(0.0, (end - step) / max(1, end - start))
 
-    def __init__(self, evaluate: CurveEvaluator, every: int, rule: FlatRule | None = None):
+
+class ValidationCurve(TrainerCallback):
+    """Evaluate every `every` steps (and at the last step); when `rule` says the curve of
+    `evaluate`'s `"mean"` is flat, stop training, or with `anneal_share` > 0 anneal the
+    learning rate to 0 over that share of the steps so far, then stop. `points`:
+    `[{"step": s, "mean": v, ...}]`; `flat_at`: the step the curve was flat at (None: it
+    never was); `anneal`: `{"from_step", "to_step", "lr_factor"}` once annealing began."""
+
+    def __init__(
+        self,
+        evaluate: CurveEvaluator,
+        every: int,
+        rule: FlatRule | None = None,
+        anneal_share: float = 0.0,
+    ):
         if every < 1:
             raise ValueError(f"curve_every={every}: expected at least 1")
+        if anneal_share < 0:
+            raise ValueError(f"anneal_share={anneal_share}: expected >= 0")
         self.evaluate, self.every, self.rule = evaluate, every, rule
+        self.anneal_share = anneal_share
         self.points: list[dict[str, float]] = []
         self.flat_at: int | None = None
+        self.anneal: dict[str, Any] | None = None
 
     def progress(self) -> dict[str, Any]:
-        """What a later start needs to go on (`resume`): the points so far, `flat_at`."""
-        return {"points": [dict(point) for point in self.points], "flat_at": self.flat_at}
+        """What a later start needs to go on (`resume`): the points so far, `flat_at`, and
+        the anneal under way."""
+        return {"points": [dict(point) for point in self.points], "flat_at": self.flat_at,
+                "anneal": dict(self.anneal) if self.anneal else None}  # fmt: skip
 
     def resume(self, progress: Mapping[str, Any]) -> None:
-        """Go on from an earlier start's `progress`: its points stay the curve's first."""
+        """Go on from an earlier start's `progress`: its points stay the curve's first, and
+        an anneal it began goes on to the same last step."""
         self.points = [dict(point) for point in progress["points"]]
         self.flat_at = progress["flat_at"]
+        self.anneal = dict(progress["anneal"]) if progress.get("anneal") else None
 
     def _record(self, step: int, model: Any, tokenizer: Any) -> None:
         if self.points and self.points[-1]["step"] == step:
@@ -91,15 +117,54 @@ class ValidationCurve(TrainerCallback):
         self.points.append({"step": step, **{k: float(v) for k, v in values.items()}})
         print(f"  validation curve: step {step} {values}", flush=True)
 
-    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
-        if state.global_step % self.every:
+    def _aim_anneal(self, lr_scheduler: Any) -> None:
+        """Point the schedule at the anneal (after `TimeBudget`'s, which runs first)."""
+        if lr_scheduler is None or self.anneal is None:
+            return
+        a = self.anneal
+        schedule = functools.partial(_anneal_lambda, factor=a["lr_factor"],
+                                     start=a["from_step"], end=a["to_step"])  # fmt: skip
+        lr_scheduler.lr_lambdas = [schedule] * len(lr_scheduler.lr_lambdas)
+        groups = lr_scheduler.optimizer.param_groups
+        for group, base in zip(groups, lr_scheduler.base_lrs, strict=True):
+            group["lr"] = base * schedule(lr_scheduler.last_epoch)
+
+    def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
+        if self.anneal is not None:  # resumed while annealing
+            state.max_steps = self.anneal["to_step"]
+            self._aim_anneal(lr_scheduler)
+
+    def _stop(self, state: Any, control: Any) -> None:
+        # stop here, and save: the last checkpoint then says the run ended at this step
+        # (a run stopped before its release folder is written goes on from it no further)
+        state.max_steps = state.global_step
+        control.should_training_stop = control.should_save = True
+
+    def on_step_end(
+        self, args, state, control, model=None, processing_class=None, lr_scheduler=None, **kwargs
+    ):
+        step = state.global_step
+        if self.anneal is not None and step >= self.anneal["to_step"]:
+            self._record(step, model, processing_class)
+            self._stop(state, control)
             return control
-        self._record(state.global_step, model, processing_class)
-        if self.rule is not None and self.rule.is_flat([p["mean"] for p in self.points]):
-            # stop here, and save: the last checkpoint then says the run ended at this step
-            # (a run stopped before its release folder is written goes on from it no further)
-            self.flat_at = state.max_steps = state.global_step
-            control.should_training_stop = control.should_save = True
+        if step % self.every:
+            return control
+        self._record(step, model, processing_class)
+        if self.flat_at is not None or self.rule is None:
+            return control
+        if self.rule.is_flat([p["mean"] for p in self.points]):
+            self.flat_at = step
+            if self.anneal_share <= 0:
+                self._stop(state, control)
+                return control
+            factor = 1.0
+            if lr_scheduler is not None:
+                factor = float(lr_scheduler.lr_lambdas[0](lr_scheduler.last_epoch))
+            to_step = step + max(1, math.ceil(self.anneal_share * step))
+            self.anneal = {"from_step": step, "to_step": to_step, "lr_factor": factor}
+            state.max_steps = to_step
+            self._aim_anneal(lr_scheduler)
         return control
 
     def on_train_end(self, args, state, control, model=None, processing_class=None, **kwargs):
@@ -176,10 +241,12 @@ def curve_callback(
     score_batch: int = 8,
     score_rows: int = 512,
     max_length: int | None = None,
+    anneal_share: float = 0.0,
 ) -> ValidationCurve:
     """The `ValidationCurve` of a run on `languages` of `dataset_dir`: `metric` `loss` (every
     validation fact) or `mrr` (the first `queries` validation rows per language, ranked
-    over every entity of the language), stopped when flat by `FlatRule(window, min_gain)`."""
+    over every entity of the language), flat by `FlatRule(window, min_gain)`, then stopped
+    or annealed over `anneal_share` more steps."""
     from prixlm.training.data import load_split
 
     if metric not in HIGHER_IS_BETTER:
@@ -187,7 +254,7 @@ def curve_callback(
     rule = FlatRule(window, min_gain, HIGHER_IS_BETTER[metric])
     splits = {language: load_split(dataset_dir, language, "validation") for language in languages}
     if metric == "loss":
-        return ValidationCurve(loss_evaluator(splits, max_length), every, rule)
+        return ValidationCurve(loss_evaluator(splits, max_length), every, rule, anneal_share)
     from prixlm.experiments.jobs import load_language
     from prixlm.link_prediction.evaluation import candidate_labels
 
@@ -196,11 +263,13 @@ def curve_callback(
         for language in languages
     }
     samples = {language: split.to_list()[:queries] for language, split in splits.items()}
-    return ValidationCurve(mrr_evaluator(samples, candidates, score_batch, score_rows), every, rule)
+    evaluate = mrr_evaluator(samples, candidates, score_batch, score_rows)
+    return ValidationCurve(evaluate, every, rule, anneal_share)
 
 
 def plot_curve(curve: Mapping[str, Any], path: Path, title: str) -> None:
-    """The curve's mean (thick) and per-language values against steps; `flat_at` marked."""
+    """The curve's mean (thick) and per-language values against steps; `flat_at` and the
+    anneal's end marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -216,8 +285,12 @@ def plot_curve(curve: Mapping[str, Any], path: Path, title: str) -> None:
         axis.plot(steps, [p.get(language, float("nan")) for p in points], lw=1, alpha=0.6,
                   label=language)  # fmt: skip
     axis.plot(steps, [p["mean"] for p in points], color="black", lw=2.5, marker="o", label="mean")
+    anneal = curve.get("anneal")
     if curve.get("flat_at") is not None:
-        axis.axvline(curve["flat_at"], color="grey", ls="--", label="flat: stopped")
+        label = "flat: annealed from here" if anneal else "flat: stopped"
+        axis.axvline(curve["flat_at"], color="grey", ls="--", label=label)
+    if anneal:
+        axis.axvline(anneal["to_step"], color="grey", ls=":", label="learning rate 0: stopped")
     axis.set_xlabel("training step")
     axis.set_ylabel(f"validation {curve['metric']}")
     axis.set_title(title, fontsize=10)

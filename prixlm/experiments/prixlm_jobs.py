@@ -121,6 +121,7 @@ def prixlm_job(
     curve_queries: int = 20,
     flat_window: int = 3,
     flat_min_gain: float = 0.0,
+    anneal_share: float = 0.0,
 ) -> dict[str, Any]:
     """Train one Prix-LM with `pretrain` and evaluate every language on validation and test.
 
@@ -130,7 +131,8 @@ def prixlm_job(
     With `curve_every`, the validation curve (`prixlm.experiments.curve`: `curve_metric`
     `loss` or `mrr` of `curve_queries` rows per language) is taken every that many steps
     and training stops when it is flat (`flat_window` evaluations without a gain above
-    `flat_min_gain`) or at the time budget / `max_steps`, whichever comes first; the
+    `flat_min_gain`; with `anneal_share` > 0, after annealing the learning rate to 0 over
+    that share of the steps so far) or at the time budget / `max_steps`, whichever comes first; the
     record's `curve` holds its points and why training stopped.
     """
     from prixlm.model_loading import load_prixlm
@@ -143,6 +145,8 @@ def prixlm_job(
     if curve_every:
         curve_settings = {"metric": curve_metric, "every": curve_every, "queries": curve_queries,
                           "flat_window": flat_window, "flat_min_gain": flat_min_gain}  # fmt: skip
+        if anneal_share:  # absent at 0: identities kept before the anneal existed still match
+            curve_settings["anneal_share"] = anneal_share
     identity = training_identity(argv, guard.seconds, budget_clock, curve_settings)
     training = kept_training(run_dir, identity)
     reused = training is not None
@@ -154,7 +158,7 @@ def prixlm_job(
             c = curve_settings
             curve = curve_callback(dataset_dir, languages, c["metric"], c["every"], c["queries"],
                                    c["flat_window"], c["flat_min_gain"], score_batch, score_rows,
-                                   settings.get("max_fact_length"))  # fmt: skip
+                                   settings.get("max_fact_length"), c.get("anneal_share", 0.0))  # fmt: skip
         trained = train_release(run_dir, identity, argv, guard, curve)
         training = {
             **training_record(variant, languages, settings, seed, device, argv, guard,
@@ -255,17 +259,27 @@ def train_release(
 
 def _curve_record(settings: Mapping[str, Any], curve: Any, guard: TimeBudget) -> dict[str, Any]:
     """The record's `curve`: how it was taken, its points and why training stopped."""
-    return {
+    budget_ended = guard.target is not None and guard.steps >= guard.target
+    anneal = curve.anneal
+    if anneal is not None:
+        ended = guard.steps >= anneal["to_step"] or not budget_ended
+        stopped_by = "flat curve, then annealed" if ended else "time budget (while annealing)"
+    elif curve.flat_at is not None:
+        stopped_by = "flat curve"
+    else:
+        stopped_by = "time budget" if budget_ended else "step limit (max_steps)"
+    record = {
         "metric": settings["metric"],
         "every": settings["every"],
         "queries_per_language": settings["queries"] if settings["metric"] == "mrr" else None,
         "flat_rule": {"window": settings["flat_window"], "min_gain": settings["flat_min_gain"]},
         "flat_at": curve.flat_at,
-        "stopped_by": "flat curve" if curve.flat_at is not None else (
-            "time budget" if guard.target is not None and guard.steps >= guard.target
-            else "step limit (max_steps)"),
+        "stopped_by": stopped_by,
         "points": curve.points,
-    }  # fmt: skip
+    }
+    if settings.get("anneal_share"):
+        record["anneal"] = {"share": settings["anneal_share"], **(anneal or {})}
+    return record
 
 
 __all__ = [

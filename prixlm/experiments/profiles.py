@@ -19,7 +19,9 @@ PyKEEN's `EarlyStoppingLogic`), so each point trains as long as validation still
 Prix-LM All with `all_curve_every`: validation curve every that many steps (`all_curve`:
 the metric, `mrr` of a full ranking of `all_curve_queries` validation queries per language,
 or the validation `loss`), stopped when flat (`prixlm.experiments.curve.FlatRule`: no gain
-above `all_flat_min_gain` over the last `all_flat_window` evaluations) or at the time budget.
+above `all_flat_min_gain` over the last `all_flat_window` evaluations) or at the time budget;
+with `all_anneal_share` (`full`, `gpu`), a flat curve does not stop training at once: the
+learning rate decays from its value there to 0 over that share of the steps trained so far.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ def all_curve_settings(profile: dict[str, Any]) -> dict[str, Any]:
         "curve_queries": profile.get("all_curve_queries", 20),
         "flat_window": profile.get("all_flat_window", 3),
         "flat_min_gain": profile.get("all_flat_min_gain", 0.0),
+        "anneal_share": profile.get("all_anneal_share", 0.0),
     }
 
 
@@ -215,6 +218,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "all_curve_every": 250,
         "all_flat_window": 4,
         "all_flat_min_gain": 0.01,
+        "all_anneal_share": 0.2,
         "kge_time_limit": 2400,
         "union_time_limit": 300,
         "budget_clock": "cpu",
@@ -251,6 +255,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "all_curve_queries": 30,
         "all_flat_window": 4,
         "all_flat_min_gain": 0.005,
+        "all_anneal_share": 0.2,
         "single_time_limit": 40,
         "kge_time_limit": 180,
         "union_time_limit": 60,

@@ -167,12 +167,17 @@ def curve_section(table: Mapping[str, Any]) -> str:
     label = "MRR (%)" if metric == "mrr" else metric
     gain = f"{100 * rule['min_gain']:g} points" if metric == "mrr" else f"{rule['min_gain']:g}"
     languages = [k for k in points[0] if k not in ("step", "mean")]
+    ending = f"Training stopped by the {curve['stopped_by']} at step {points[-1]['step']}."
+    anneal = curve.get("anneal") or {}
+    if "from_step" in anneal:
+        ending = (f"Flat at step {anneal['from_step']}; the learning rate then decayed linearly "
+                  f"to 0 over {anneal['share']:.0%} more steps (to step {anneal['to_step']}); "
+                  f"training stopped at step {points[-1]['step']} ({curve['stopped_by']}).")  # fmt: skip
     lines = [
         "### Prix-LM (All): validation curve",
         "",
         f"`{name}`: validation {label} ({sample}) every {curve['every']} steps; flat = "
-        f"{rule['window']} evaluations without a gain above {gain}. Training "
-        f"stopped by the {curve['stopped_by']} at step {points[-1]['step']}.",
+        f"{rule['window']} evaluations without a gain above {gain}. {ending}",
         "",
         "| step | mean | " + " | ".join(languages) + " |",
         "|---:|---:|" + "---:|" * len(languages),

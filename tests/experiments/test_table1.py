@@ -390,3 +390,40 @@ def test_a_job_stopped_mid_training_goes_on_from_its_last_checkpoint(toy_run, tm
                 assert resumed[split][language][metric] == pytest.approx(value, rel=1e-4), metric
     assert resumed["command"] == whole["command"].replace(str(tmp_path / "whole"),
                                                           str(tmp_path / "stopped"))  # fmt: skip
+
+
+def test_all_with_an_anneal_share_trains_past_the_flat_point_down_to_a_zero_rate(toy_run, tmp_path):
+    """Through the real Trainer: flat at step 4 (any gain below 10 is none), the rate then
+    decays linearly from its step-4 value, aimed at 0 at step 8 (share 1.0: 4 more steps),
+    where training stops."""
+    from prixlm.experiments.prixlm_jobs import prixlm_job
+    from prixlm.experiments.profiles import get_profile
+
+    root, _, _ = toy_run
+    work = root / "work"
+    settings = {**get_profile("toy")["prixlm"], "max_steps": 20, "logging_steps": 1}
+    record = prixlm_job(
+        run_dir=str(tmp_path / "all"), dataset_dir=str(work / "data"), languages=["en", "de"],
+        variant="all", tokenizer_dir=str(work / "tokenizer"), settings=settings, eval_limit=2,
+        validation_limit=2, curve_every=2, flat_window=1, flat_min_gain=10.0, anneal_share=1.0,
+        splits=("validation",),
+    )  # fmt: skip
+    curve = record["curve"]
+    assert record["steps"] == 8 and curve["flat_at"] == 4
+    assert curve["stopped_by"] == "flat curve, then annealed"
+    assert {k: curve["anneal"][k] for k in ("share", "from_step", "to_step")} == {
+        "share": 1.0, "from_step": 4, "to_step": 8}  # fmt: skip
+    assert [p["step"] for p in curve["points"]] == [2, 4, 6, 8]
+    state = json.loads(next((tmp_path / "all").glob("checkpoint-*/trainer_state.json")).read_text())
+    # the Trainer logs at step s the rate step s used: the anneal's begin at step 5
+    rates = {e["step"]: e["learning_rate"] for e in state["log_history"] if "learning_rate" in e}
+    at_flat = settings["learning_rate"] * curve["anneal"]["lr_factor"]
+    assert rates[4] > at_flat > 0  # the decay goes on from where it was
+    assert [rates[s] for s in (5, 6, 7, 8)] == pytest.approx([at_flat, at_flat * 3 / 4, at_flat / 2, at_flat / 4])  # fmt: skip
+    from prixlm.experiments.table1_docs import curve_section
+
+    table = {"details": {"Prix-LM (All)": {"selected_variant": "x", "variants": {"all-x": record}}}}
+    assert (
+        "Flat at step 4; the learning rate then decayed linearly to 0 over 100% more steps "
+        "(to step 8); training stopped at step 8 (flat curve, then annealed)."
+    ) in curve_section(table)

@@ -1,0 +1,114 @@
+"""Prix-LM (All) after a flat validation curve: stop, or anneal first? Checked on validation.
+
+Takes the flat-stopped All job of a Table 1 run (profile `full`: `runs/all-pivot`, flat at
+its step-6000 checkpoint, the learning rate then at 64% of its peak), goes on from that
+checkpoint with the rate decaying linearly from its value there to 0 over `extra_steps`
+more steps (the job's own train.py command, output elsewhere), ranks the same validation
+queries as the job (the first 50 per language, every entity of the language a candidate)
+and writes both models' figures. Only validation is ranked: this chose the `full` and
+`gpu` profiles' `all_anneal_share`.
+
+    python results/table1_anneal_check.py --work_dir outputs/table1 --extra_steps 1200 \
+        --output results/table1_anneal_check.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+from prixlm.atomic_output import write_json
+from prixlm.experiments.jobs import _limit, job_candidates, load_language
+from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
+from prixlm.model_loading import load_prixlm
+from prixlm.training.arguments import parse_training_arguments
+from prixlm.training.pretrain import pretrain
+
+
+def _rate(step: int, factor: float, start: int, end: int) -> float:
+    return factor * max(0.0, (end - step) / (end - start))
+
+
+class Anneal(TrainerCallback):
+    """From `start` (where the stopped run's rate factor was `factor`) down to 0 at `end`."""
+
+    def __init__(self, factor: float, start: int, end: int):
+        self.schedule = functools.partial(_rate, factor=factor, start=start, end=end)
+        self.end = end
+
+    def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
+        lr_scheduler.lr_lambdas = [self.schedule] * len(lr_scheduler.lr_lambdas)
+        for group, base in zip(
+            lr_scheduler.optimizer.param_groups, lr_scheduler.base_lrs, strict=True
+        ):
+            group["lr"] = base * self.schedule(lr_scheduler.last_epoch)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_training_stop = state.global_step >= self.end
+        return control
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work_dir", type=Path, required=True)
+    parser.add_argument("--job", default="all-pivot")
+    parser.add_argument("--extra_steps", type=int, default=1200)
+    parser.add_argument("--validation_limit", type=int, default=50, help="as the profile's")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    record = json.loads((args.work_dir / "jobs" / f"{args.job}.json").read_text("utf-8"))
+    start = record["curve"]["flat_at"]
+    budget_end = record["stopped_by_time_limit_at"]  # where the stopped run's decay ended
+    factor = (budget_end - start) / (budget_end - 60)  # TimeBudget: 60 warm-up steps
+    run = args.work_dir / "anneal_check" / f"{args.job}-{args.extra_steps}"
+    started = time.time()
+    if not (run / "model").is_dir():
+        checkpoint = run / f"checkpoint-{start}"
+        if not checkpoint.is_dir():
+            shutil.copytree(args.work_dir / "runs" / args.job / checkpoint.name, checkpoint)
+        argv = record["command"].split()[2:]  # after "python train.py"
+        argv[argv.index("--output_dir") + 1] = str(run)
+        argv += ["--resume_from_checkpoint", str(checkpoint), "--save_steps", "100000"]
+        pretrain(parse_training_arguments(argv), [Anneal(factor, start, start + args.extra_steps)])
+    train_seconds = time.time() - started
+    model, tokenizer = load_prixlm(run / "model", "cpu")
+    scorer = PrixLMScorer(model, tokenizer, 16, 1024)
+    dataset = argv_value(record["command"], "--dataset")
+    annealed = {}
+    for language in record["languages"]:
+        data = load_language(dataset, language)
+        candidates = job_candidates({language: data}, None)[language]
+        rows = _limit(data["validation"], args.validation_limit)
+        annealed[language] = evaluate_scorer_protocols(
+            scorer, rows, candidates, ["ours"], batch_size=16, train_rows=data["train"]
+        )["ours"]
+        print(language, annealed[language], flush=True)
+    stopped = record["validation"]
+    mean = {
+        name: {k: sum(v[lang][k] for lang in v) / len(v) for k in ("hits_at_1", "mrr")}
+        for name, v in (("stopped", stopped), ("annealed", annealed))
+    }
+    write_json({"command": "python results/table1_anneal_check.py " + " ".join(sys.argv[1:]),
+                "job": args.job, "flat_at": start, "lr_factor_at_flat": factor,
+                "extra_steps": args.extra_steps, "train_seconds": round(train_seconds, 1),
+                "seconds": round(time.time() - started, 1), "mean": mean,
+                "validation": {"stopped": stopped, "annealed": annealed}},
+               args.output, "--output")  # fmt: skip
+
+
+def argv_value(command: str, name: str) -> str:
+    words = command.split()
+    return words[words.index(name) + 1]
+
+
+if __name__ == "__main__":
+    main()
