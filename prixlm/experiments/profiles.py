@@ -22,6 +22,9 @@ or the validation `loss`), stopped when flat (`prixlm.experiments.curve.FlatRule
 above `all_flat_min_gain` over the last `all_flat_window` evaluations) or at the time budget;
 with `all_anneal_share` (`full`, `gpu`), a flat curve does not stop training at once: the
 learning rate decays from its value there to 0 over that share of the steps trained so far.
+On the full CPU run's validation queries, annealing over 20% more steps after the flat point
+raised All's average hits@1 / MRR from 25.8 / 34.4 to 27.8 / 37.1
+(`results/table1_anneal_check.json`).
 """
 
 from __future__ import annotations
