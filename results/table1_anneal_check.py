@@ -26,30 +26,24 @@ import torch
 from transformers import TrainerCallback
 
 from prixlm.atomic_output import write_json
+from prixlm.experiments.curve import anneal_lambda
 from prixlm.experiments.jobs import _limit, job_candidates, load_language
+from prixlm.experiments.time_budget import _linear_lambda, set_schedule
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 from prixlm.model_loading import load_prixlm
 from prixlm.training.arguments import parse_training_arguments
 from prixlm.training.pretrain import pretrain
 
 
-def _rate(step: int, factor: float, start: int, end: int) -> float:
-    return factor * max(0.0, (end - step) / (end - start))
-
-
 class Anneal(TrainerCallback):
     """From `start` (where the stopped run's rate factor was `factor`) down to 0 at `end`."""
 
     def __init__(self, factor: float, start: int, end: int):
-        self.schedule = functools.partial(_rate, factor=factor, start=start, end=end)
+        self.schedule = functools.partial(anneal_lambda, factor=factor, start=start, end=end)
         self.end = end
 
     def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
-        lr_scheduler.lr_lambdas = [self.schedule] * len(lr_scheduler.lr_lambdas)
-        for group, base in zip(
-            lr_scheduler.optimizer.param_groups, lr_scheduler.base_lrs, strict=True
-        ):
-            group["lr"] = base * self.schedule(lr_scheduler.last_epoch)
+        set_schedule(lr_scheduler, self.schedule)
 
     def on_step_end(self, args, state, control, **kwargs):
         control.should_training_stop = state.global_step >= self.end
@@ -68,7 +62,7 @@ def main() -> None:
     record = json.loads((args.work_dir / "jobs" / f"{args.job}.json").read_text("utf-8"))
     start = record["curve"]["flat_at"]
     budget_end = record["stopped_by_time_limit_at"]  # where the stopped run's decay ended
-    factor = (budget_end - start) / (budget_end - 60)  # TimeBudget: 60 warm-up steps
+    factor = _linear_lambda(start, warmup=60, total=budget_end)  # TimeBudget's, 60 warm-up steps
     run = args.work_dir / "anneal_check" / f"{args.job}-{args.extra_steps}"
     started = time.time()
     if not (run / "model").is_dir():

@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
+from prixlm.experiments.time_budget import set_schedule
+
 #: (model, tokenizer) -> {"mean": value, <language>: value, ...} of one curve metric
 CurveEvaluator = Callable[[Any, Any], dict[str, float]]
 
@@ -62,7 +64,7 @@ class FlatRule:
         return gain is not None and gain <= self.min_gain
 
 
-def _anneal_lambda(step: int, factor: float, start: int, end: int) -> float:
+def anneal_lambda(step: int, factor: float, start: int, end: int) -> float:
     """The learning-rate factor `factor` at step `start`, decaying linearly to 0 at `end`."""
     return factor * max(0.0, (end - step) / max(1, end - start))
 
@@ -122,12 +124,8 @@ class ValidationCurve(TrainerCallback):
         if lr_scheduler is None or self.anneal is None:
             return
         a = self.anneal
-        schedule = functools.partial(_anneal_lambda, factor=a["lr_factor"],
-                                     start=a["from_step"], end=a["to_step"])  # fmt: skip
-        lr_scheduler.lr_lambdas = [schedule] * len(lr_scheduler.lr_lambdas)
-        groups = lr_scheduler.optimizer.param_groups
-        for group, base in zip(groups, lr_scheduler.base_lrs, strict=True):
-            group["lr"] = base * schedule(lr_scheduler.last_epoch)
+        set_schedule(lr_scheduler, functools.partial(anneal_lambda, factor=a["lr_factor"],
+                                                     start=a["from_step"], end=a["to_step"]))  # fmt: skip
 
     def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
         if self.anneal is not None:  # resumed while annealing
@@ -304,6 +302,7 @@ def plot_curve(curve: Mapping[str, Any], path: Path, title: str) -> None:
 __all__ = [
     "HIGHER_IS_BETTER",
     "FlatRule",
+    "anneal_lambda",
     "ValidationCurve",
     "curve_callback",
     "loss_evaluator",

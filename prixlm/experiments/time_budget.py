@@ -29,6 +29,15 @@ def _linear_lambda(step: int, warmup: int, total: int) -> float:
     return max(0.0, (total - step) / max(1, total - warmup))
 
 
+def set_schedule(lr_scheduler: Any, schedule: Callable[[int], float]) -> None:
+    """Make `schedule` (step -> factor of the base rate) the `LambdaLR`'s for every param
+    group, from the next optimizer step on: the groups' rates are set to it at once."""
+    lr_scheduler.lr_lambdas = [schedule] * len(lr_scheduler.lr_lambdas)
+    groups = lr_scheduler.optimizer.param_groups
+    for group, base in zip(groups, lr_scheduler.base_lrs, strict=True):
+        group["lr"] = base * schedule(lr_scheduler.last_epoch)
+
+
 class TimeBudget(TrainerCallback):
     """Fit the run to `seconds` of training: after `calibrate_at` steps, measure the step rate,
     set the last step to what the budget allows (at most `max_steps`) and re-aim the linear
@@ -72,11 +81,9 @@ class TimeBudget(TrainerCallback):
         next optimizer step already uses the new schedule's rate."""
         if lr_scheduler is None:
             return
-        schedule = functools.partial(_linear_lambda, warmup=self.warmup, total=total)
-        lr_scheduler.lr_lambdas = [schedule] * len(lr_scheduler.lr_lambdas)
-        groups = lr_scheduler.optimizer.param_groups
-        for group, base in zip(groups, lr_scheduler.base_lrs, strict=True):
-            group["lr"] = base * schedule(lr_scheduler.last_epoch)
+        set_schedule(
+            lr_scheduler, functools.partial(_linear_lambda, warmup=self.warmup, total=total)
+        )
 
     def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
         self.started = self.clock() - self.spent_before
