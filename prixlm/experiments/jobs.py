@@ -12,8 +12,11 @@ Jobs run in worker processes (`table1.py`): they set their own torch threads and
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -213,6 +216,17 @@ def kge_job(
         "entities": len(graph.entity_ids),
         "seconds": round(time.time() - started, 1),
     }
+
+
+def needs_more_time(record_path: Path, time_limit: float | None) -> bool:
+    """Whether the job record at `record_path` is missing, or a KGE search cut by a time
+    limit smaller than `time_limit` (None: no limit), which goes on from its kept points."""
+    if not record_path.is_file():
+        return True
+    record = json.loads(record_path.read_text("utf-8"))
+    if not record.get("grid_truncated"):
+        return False
+    return (time_limit or math.inf) > (record.get("time_limit_s") or math.inf)
 
 
 def early_stopping(patience: int | None, relative_delta: float) -> Any:

@@ -166,8 +166,15 @@ def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] 
     """A KGE search's progress kept in `keep_dir/kge_search.json` for the same `key` (the
     job's arguments): `points_done`, `search` (its entries so far), `best` (the running
     winner: config, validation and test metrics), `budget_seconds` and `wall_seconds`
-    spent; else None."""
-    return _read_kept(Path(keep_dir) / SEARCH_FILE, "key", key)
+    spent; else None. The key's `time_limit` is not compared: the grid points done do not
+    depend on it, so a search cut by its limit goes on under a larger one."""
+    path = Path(keep_dir) / SEARCH_FILE
+    if not path.is_file():
+        return None
+    kept = json.loads(path.read_text("utf-8"))
+    ignored = {"time_limit": None}
+    same = {**kept.get("key", {}), **ignored} == _as_json({**key, **ignored})
+    return kept if same else None
 
 
 def keep_search(

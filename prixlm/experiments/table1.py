@@ -12,7 +12,8 @@ Steps: export the CLDR KB and build the dataset (per-fact split protocol) under
 (`prixlm.experiments.jobs`) in `--workers` processes: per language a PyKEEN TransE and RotatE
 search, RotatE on the union graph, Prix-LM Single per language and variant, Prix-LM All per
 variant. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
-run (resume); after every job the JSON, the markdown and the chart are rewritten from what is
+run (resume), except a KGE search cut by its time limit when the next run's limit is larger
+(`--kge_time_limit`): it goes on at its next grid point; after every job the JSON, the markdown and the chart are rewritten from what is
 finished. Prix-LM variants are chosen on the mean validation MRR; every reported number is
 on test, full ranking over every entity of the language, filtered, realistic ties.
 """
@@ -350,7 +351,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
-    todo = {name: job for name, job in jobs.items() if not (jobs_dir / f"{name}.json").is_file()}
+    from prixlm.experiments.jobs import needs_more_time
+
+    todo = {name: (fn, kw) for name, (fn, kw) in jobs.items()
+            if needs_more_time(jobs_dir / f"{name}.json", kw.get("time_limit"))}  # fmt: skip
     print(f"[{time.time() - started:6.0f} s] {len(jobs) - len(todo)} of {len(jobs)} jobs already done", flush=True)  # fmt: skip
     threads = max(1, (os.cpu_count() or 1) // profile["workers"])
 

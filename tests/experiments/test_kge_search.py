@@ -131,3 +131,48 @@ def test_a_search_stopped_between_grid_points_goes_on_at_the_next(tiny_dataset, 
     assert resumed["seconds"] >= kept["wall_seconds"] > 0  # the job's seconds over both starts
     other = kge_job(**{**arguments, "epoch_points": [1]}, keep_dir=str(tmp_path / "stopped"))
     assert [p["epochs"] for p in other["grid"]] == [1, 1]  # other arguments: searched anew
+
+
+def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset, tmp_path):
+    """Cut by its time limit while training the second grid point, the search is done for
+    the same limit, not for a larger one; started again with a larger limit it trains only
+    the second point and its record equals an uninterrupted search's (seconds aside)."""
+    import prixlm.experiments.jobs as jobs
+    from prixlm.experiments.jobs import needs_more_time
+    from prixlm.experiments.time_budget import CLOCKS
+
+    now = [0.0]  # the budget's clock: 100 s pass when the second grid point starts
+    trained = []
+
+    def training(graph, config, *args, **kwargs):
+        trained.append(config.embedding_dim)
+        if config.embedding_dim == 16:
+            now[0] += 100.0
+        return train_kge(graph, config, *args, **kwargs)
+
+    arguments = {"dataset_dir": tiny_dataset, "languages": ["en"], "grid": GRID,
+                 "epoch_points": [1, 2], "eval_limit": 8, "budget_clock": "test"}  # fmt: skip
+    whole = kge_job(**{**arguments, "budget_clock": "wall"})
+    CLOCKS["test"], jobs.train_kge, real = (lambda: now[0]), training, jobs.train_kge
+    try:
+        cut = kge_job(**arguments, time_limit=50, keep_dir=str(tmp_path / "kept"))
+        assert cut["grid_truncated"] and cut["time_limit_s"] == 50 and trained == [8, 16]
+        assert [p["embedding_dim"] for p in cut["grid"]] == [8, 8, 16]  # cut at 16's first point
+        record = tmp_path / "kge-RotatE-en.json"
+        record.write_text(json.dumps(cut), "utf-8")
+        assert not needs_more_time(record, 50) and not needs_more_time(record, 20)
+        assert needs_more_time(record, 500) and needs_more_time(record, None)
+        assert needs_more_time(tmp_path / "missing.json", 50)
+        trained.clear()
+        longer = kge_job(**arguments, time_limit=500, keep_dir=str(tmp_path / "kept"))
+    finally:
+        jobs.train_kge = real
+        del CLOCKS["test"]
+    assert trained == [16] and not longer["grid_truncated"]
+    for key in ("winner", "validation", "test", "by_protocol"):
+        assert longer[key] == whole[key], key
+    assert [{k: v for k, v in p.items() if k != "seconds"} for p in longer["grid"]] == [
+        {k: v for k, v in p.items() if k != "seconds"} for p in whole["grid"]
+    ]
+    record.write_text(json.dumps(longer), "utf-8")
+    assert not needs_more_time(record, 5000)  # finished: a larger limit changes nothing
