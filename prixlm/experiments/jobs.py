@@ -132,7 +132,8 @@ def kge_job(
     }
 
     def evaluate(model: Any, split: str) -> dict[str, dict[str, dict[str, float]]]:
-        """`{protocol: {language: metrics}}` of `split`."""
+        """`{protocol: {language: metrics}}` of `split`; test's with the per-query `ranks`
+        that a paired comparison needs (`prixlm.experiments.paired`)."""
         scorer = KGEScorer(model, graph)
         results: dict[str, dict[str, dict[str, float]]] = {p: {} for p in protocols}
         for language in languages:
@@ -142,6 +143,7 @@ def kge_job(
                 candidates[language],
                 protocols,
                 train_rows=splits[language]["train"],
+                keep_ranks=split == "test",
             )
             for protocol, metrics in by_protocol.items():
                 results[protocol][language] = metrics

@@ -171,6 +171,13 @@ def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset,
     assert trained == [16] and not longer["grid_truncated"]
     for key in ("winner", "validation", "test", "by_protocol"):
         assert longer[key] == whole[key], key
+    from prixlm.experiments.paired import query_values
+
+    per_query = query_values(whole["test"]["en"], "ours")  # test keeps its per-query ranks
+    assert len(per_query["mrr"]) == whole["test"]["en"]["num_queries"] == 8
+    for metric in ("hits_at_1", "hits_at_10", "mrr"):
+        assert per_query[metric].mean() == pytest.approx(whole["test"]["en"][metric])
+    assert "ranks" not in whole["validation"]["en"]
     assert [{k: v for k, v in p.items() if k != "seconds"} for p in longer["grid"]] == [
         {k: v for k, v in p.items() if k != "seconds"} for p in whole["grid"]
     ]

@@ -238,8 +238,9 @@ def test_kge_job_reports_every_protocol_over_given_candidates(toy_run):
         "mrr",
         "num_queries",
         "num_missing",
+        "ranks",
     }
-    assert kens["num_queries"] == 8 and 0 < kens["mrr"] <= 1
+    assert kens["num_queries"] == 8 == len(kens["ranks"]["filtered"]) and 0 < kens["mrr"] <= 1
     assert plain["by_protocol"]["ours"]["test"] == plain["test"]
 
 
