@@ -17,7 +17,7 @@ from pathlib import Path
 from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
 from prixlm.experiments.prixlm_jobs import prixlm_job
-from prixlm.experiments.table1 import prepare_data, prepare_tokenizer
+from prixlm.experiments.table1_data import prepare_data, prepare_tokenizer
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,

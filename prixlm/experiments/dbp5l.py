@@ -34,13 +34,8 @@ from prixlm.cli import command_parser
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
-from prixlm.experiments.table1 import (
-    JobFunction,
-    execute,
-    kb_statistics,
-    load_records,
-    prepare_tokenizer,
-)
+from prixlm.experiments.table1 import JobFunction, execute, load_records
+from prixlm.experiments.table1_data import kb_statistics, prepare_tokenizer
 
 PROTOCOLS = ("ours", "kens")
 METRICS = ("hits_at_1", "hits_at_10", "mrr")
@@ -136,20 +131,11 @@ def paired_comparisons(
 ) -> dict[str, dict[str, Any]]:
     """`{"A - B": {protocol: paired_difference}}` for each of `PAIRS` whose two methods have
     per-query test ranks for every language (older records have none: left out)."""
-    from prixlm.experiments.paired import has_ranks, paired_difference
+    from prixlm.experiments import paired
 
-    paired: dict[str, dict[str, Any]] = {}
-    for first, second in PAIRS:
-        tests = [
-            {lang: r["test"][lang] for lang, r in runs.get(method, {}).items()}
-            for method in (first, second)
-        ]
-        if all(has_ranks(t, languages, p) for t in tests for p in PROTOCOLS):
-            paired[f"{first} - {second}"] = {
-                protocol: paired_difference(*tests, languages, protocol, seed=seed)
-                for protocol in PROTOCOLS
-            }
-    return paired
+    tests = {method: {lang: r["test"][lang] for lang, r in by_lang.items()}
+             for method, by_lang in runs.items()}  # fmt: skip
+    return paired.paired_comparisons(tests, PAIRS, languages, PROTOCOLS, seed)
 
 
 def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, float]:

@@ -22,7 +22,6 @@ from prixlm.cli import command_parser
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
 HEADING = "## DBP-5L: multilingual knowledge-graph completion"
 METRIC_NAMES = {"hits_at_1": "Hits@1", "hits_at_10": "Hits@10", "mrr": "MRR"}
-PAIRED_METRICS = ("hits_at_1", "mrr")
 ORDER = ("TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)")
 PROTOCOL_TEXT = {
     "ours": "every entity of the target KG is a candidate; the other true objects of "
@@ -90,31 +89,11 @@ def metric_tables(table: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def signed_points(value: float) -> str:
-    """A fraction difference in points with its sign: `+1.2`, `-3.0`."""
-    return f"{100 * value:+.1f}"
-
-
 def paired_section(table: Mapping[str, Any]) -> str:
     """The paired comparisons (`paired`): difference and 95% interval per metric."""
-    lines = [
-        "**Paired differences** (the same sampled test queries; the difference of the "
-        "language-averaged metric in points, with a 95% paired bootstrap interval from 2,000 "
-        "resamples of each language's queries, and the share of resamples where the first "
-        "method is ahead)",
-        "",
-        "| comparison | protocol | " + " | ".join(METRIC_NAMES[m] for m in PAIRED_METRICS) + " |",
-        "|---|---|" + "---|" * len(PAIRED_METRICS),
-    ]
-    for name, by_protocol in table["paired"].items():
-        for protocol, metrics in by_protocol.items():
-            cells = [
-                f"{signed_points(c['difference'])} [{signed_points(c['low'])}, "
-                f"{signed_points(c['high'])}] ({100 * c['share_above_zero']:.0f}%)"
-                for c in (metrics[m] for m in PAIRED_METRICS)
-            ]
-            lines.append(f"| {name} | {protocol} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    from prixlm.experiments.paired import paired_section as render
+
+    return render(table["paired"], "sampled")
 
 
 def sources_section(table: Mapping[str, Any]) -> str:

@@ -89,4 +89,66 @@ def has_ranks(test: Mapping[str, Any], languages: Sequence[str], protocol: str) 
     return all("ranks" in test.get(lang, {}).get(protocol, {}) for lang in languages)
 
 
-__all__ = ["METRICS", "has_ranks", "paired_difference", "query_values"]
+def paired_comparisons(
+    tests: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    pairs: Sequence[tuple[str, str]],
+    languages: Sequence[str],
+    protocols: Sequence[str],
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """`{"A - B": {protocol: paired_difference}}` for each pair of `pairs` whose two methods
+    have per-query test ranks for every language and protocol (records made before ranks
+    were kept have none: such pairs are left out).
+
+    Args:
+        tests: `{method: {lang: {protocol: cell}}}`.
+    """
+    paired: dict[str, dict[str, Any]] = {}
+    for first, second in pairs:
+        both = [tests.get(first, {}), tests.get(second, {})]
+        if all(has_ranks(t, languages, p) for t in both for p in protocols):
+            paired[f"{first} - {second}"] = {
+                protocol: paired_difference(*both, languages, protocol, seed=seed)
+                for protocol in protocols
+            }
+    return paired
+
+
+def signed_points(value: float) -> str:
+    """A fraction difference in points with its sign: `+1.2`, `-3.0`."""
+    return f"{100 * value:+.1f}"
+
+
+def paired_section(paired: Mapping[str, Mapping[str, Any]], queries: str) -> str:
+    """Markdown table of `paired_comparisons`: difference and 95% interval of hits@1 and MRR;
+    `queries` says which test queries were paired ("sampled", "every")."""
+    shown = {"hits_at_1": "Hits@1", "mrr": "MRR"}
+    lines = [
+        f"**Paired differences** (the same {queries} test queries; the difference of the "
+        "language-averaged metric in points, with a 95% paired bootstrap interval from 2,000 "
+        "resamples of each language's queries, and the share of resamples where the first "
+        "method is ahead)",
+        "",
+        "| comparison | protocol | " + " | ".join(shown.values()) + " |",
+        "|---|---|" + "---|" * len(shown),
+    ]
+    for name, by_protocol in paired.items():
+        for protocol, metrics in by_protocol.items():
+            cells = [
+                f"{signed_points(c['difference'])} [{signed_points(c['low'])}, "
+                f"{signed_points(c['high'])}] ({100 * c['share_above_zero']:.0f}%)"
+                for c in (metrics[m] for m in shown)
+            ]
+            lines.append(f"| {name} | {protocol} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "METRICS",
+    "has_ranks",
+    "paired_comparisons",
+    "paired_difference",
+    "paired_section",
+    "query_values",
+    "signed_points",
+]

@@ -183,13 +183,15 @@ def prixlm_job(
         for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
             rows = _limit(data[split], limit)
+            ranks = split == "test"  # per-query ranks for a paired comparison (`paired`)
             key = {"rows": len(rows), "protocols": list(protocols), "candidates": len(candidates),
-                   "candidates_file": candidates_file}  # fmt: skip
+                   "candidates_file": candidates_file, **({"ranks": True} if ranks else {})}  # fmt: skip
             by_protocol = kept_evaluation(
                 run_dir, split, language, key,
-                lambda rows=rows, candidates=candidates, data=data: evaluate_scorer_protocols(
-                    scorer, rows, candidates, protocols, batch_size=score_batch,
-                    train_rows=data["train"]),
+                lambda rows=rows, candidates=candidates, data=data, ranks=ranks: (
+                    evaluate_scorer_protocols(
+                        scorer, rows, candidates, protocols, batch_size=score_batch,
+                        train_rows=data["train"], keep_ranks=ranks)),
                 earlier_seconds,
             )  # fmt: skip
             for protocol, metrics in by_protocol.items():

@@ -32,6 +32,7 @@ from typing import Any
 
 from prixlm.atomic_output import write_json
 from prixlm.cli import command_parser
+from prixlm.experiments.paired import paired_comparisons
 from prixlm.experiments.profiles import (
     all_curve_settings,
     get_profile,
@@ -39,6 +40,7 @@ from prixlm.experiments.profiles import (
     kge_grid,
     kge_stopping,
 )
+from prixlm.experiments.table1_data import kb_statistics, prepare_data, prepare_tokenizer
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
 JobFunction = Callable[..., dict[str, Any]]
@@ -46,111 +48,12 @@ JobFunction = Callable[..., dict[str, Any]]
 METRICS = ("hits_at_1", "hits_at_3", "hits_at_10", "mrr")
 KGE_METHODS = ("TransE", "RotatE")
 UNION = "RotatE (union graph)"
-
-
-def prepare_data(
-    work_dir: Path, languages: list[str], dump_dir: Path | None = None, pivot: str | None = None
-) -> dict[str, Path]:
-    """CLDR dumps (or the DBpedia-format dumps in `dump_dir`) -> Hub dataset `main` under
-    `work_dir` (skipped when already built); with `pivot`, also `pivot`: a copy with the
-    same splits whose links keep only those with one end in the pivot language (fewer link
-    rows for All: a tuning knob; the builder's `--link_languages` would change the splits)."""
-    from prixlm.data.cldr.export import export_cldr_kb
-    from prixlm.data.dbpedia.build import build_dataset
-
-    dumps = dump_dir or work_dir / "dumps"
-    main = work_dir / "data"
-    if not (main / "README.md").is_file():
-        if dump_dir is None:
-            export_cldr_kb(languages, dumps)
-        build_dataset(dumps, main, languages, progress=False)
-    datasets = {"main": main}
-    if pivot:
-        datasets["pivot"] = work_dir / f"data_links_{pivot}"
-        if not (datasets["pivot"] / "README.md").is_file():
-            pivot_links_copy(main, datasets["pivot"], pivot)
-        _check_same_splits(main, datasets["pivot"], languages)
-    return datasets
-
-
-def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
-    """Copy the dataset `source`, keeping only the links with one end in `pivot`.
-
-    The card's `dataset_info` (split sizes that `load_dataset` verifies) is dropped from the
-    copy: sizes are then read from the Parquet files.
-    """
-    import shutil
-
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-    import yaml
-
-    from prixlm.atomic_output import atomic_folder
-    from prixlm.data.loading import local_data_files
-
-    with atomic_folder(destination) as staging:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
-        for shard in local_data_files(source, "links")["train"]:  # one file or several shards
-            links = pq.read_table(shard)
-            keep = pc.or_(
-                pc.equal(links["subject_language"], pivot),
-                pc.equal(links["object_language"], pivot),
-            )
-            pq.write_table(links.filter(keep), staging / Path(shard).relative_to(source.absolute()))
-        _, header, body = (source / "README.md").read_text("utf-8").split("---\n", 2)
-        card = yaml.safe_load(header)
-        card.pop("dataset_info", None)
-        text = "---\n" + yaml.safe_dump(card, allow_unicode=True, sort_keys=False) + "---\n"
-        (staging / "README.md").write_text(text + body, "utf-8")
-
-
-def _check_same_splits(first: Path, second: Path, languages: list[str]) -> None:
-    """Both datasets must hold the same triples in every split (only their links differ)."""
-    from prixlm.experiments.jobs import load_language
-
-    for language in languages:
-        if load_language(str(first), language) != load_language(str(second), language):
-            raise ValueError(f"{first} and {second}: the {language} splits differ")
-
-
-def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], vocab: int) -> Path:
-    """One tokenizer trained on every language's names, shared by Single and All."""
-    from prixlm.atomic_output import atomic_folder
-    from prixlm.experiments.jobs import load_language
-    from prixlm.training.tokenizer_training import train_tokenizer
-
-    folder = work_dir / "tokenizer"
-    if not (folder / "tokenizer_config.json").is_file():
-        # the texts of `tokenizer_training_texts` (names of every split), read through
-        # `load_dataset` (its `get_dataset_split_names` took 18 s on a two-row-group dataset)
-        texts = [
-            row[column]
-            for language in languages
-            for rows in load_language(str(dataset_dir), language).values()
-            for row in rows
-            for column in ("subject", "relation", "object")
-        ]
-        tokenizer = train_tokenizer(texts, vocab)
-        with atomic_folder(folder) as staging:
-            tokenizer.save_pretrained(staging)
-    return folder
-
-
-def kb_statistics(dataset_dir: Path, languages: list[str]) -> dict[str, dict[str, int]]:
-    """Entities (the candidates) and triples per language, with the split sizes."""
-    from prixlm.experiments.jobs import load_language
-    from prixlm.link_prediction.evaluation import candidate_labels
-
-    stats = {}
-    for language in languages:
-        splits = load_language(str(dataset_dir), language)
-        sizes = {name: len(rows) for name, rows in splits.items()}
-        stats[language] = {
-            "entities": len(candidate_labels(splits, language)),
-            "triples": sum(sizes.values()),
-            **sizes,
-        }
-    return stats
+#: Paired comparisons on the same test queries, where the records keep per-query ranks.
+PAIRS = (
+    ("Prix-LM (All)", "Prix-LM (Single)"),
+    ("Prix-LM (All)", "TransE"),
+    ("Prix-LM (All)", "RotatE"),
+)
 
 
 def plan_jobs(
@@ -255,8 +158,10 @@ def assemble(
     languages = profile["languages"]
     methods: dict[str, dict[str, dict[str, float]]] = {}
     details: dict[str, Any] = {}
+    tests: dict[str, dict[str, dict[str, Any]]] = {}  # {method: {lang: {"ours": cell}}}
     for model in KGE_METHODS:
         runs = {lang: records.get(f"kge-{model}-{lang}") for lang in languages}
+        tests[model] = {lang: {"ours": r["test"][lang]} for lang, r in runs.items() if r}
         methods[model] = {
             lang: {k: r["test"][lang][k] for k in METRICS} for lang, r in runs.items() if r
         }
@@ -272,6 +177,7 @@ def assemble(
         if chosen is None:
             continue
         variant, selected = chosen
+        tests[method] = {lang: {"ours": cell} for lang, cell in selected["test"].items()}
         methods[method] = {
             lang: {k: selected["test"][lang][k] for k in METRICS} for lang in languages
         }
@@ -302,6 +208,7 @@ def assemble(
         "job_seconds": {name: record.get("seconds") for name, record in sorted(records.items())},
         "wall_seconds": round(time.time() - started, 1),
         "details": details,
+        "paired": paired_comparisons(tests, PAIRS, languages, ("ours",), profile.get("seed", 0)),
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser
+from prixlm.experiments.paired import paired_section
 from prixlm.link_prediction.ranking_rules import metric_label
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
@@ -263,6 +264,7 @@ def render(
         kb_table(table["kb"], languages) if "kb" in table else "",
         "",
         metric_tables(table),
+        *([paired_section(table["paired"], "every"), ""] if table.get("paired") else []),
         "![Table 1 chart](table1.png)",
         "",
         curve_section(table) + notes_section(table),

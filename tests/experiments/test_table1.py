@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_kb import write_tiny_dumps  # noqa: E402
 
 from prixlm.experiments import table1  # noqa: E402
+from prixlm.experiments.table1_data import pivot_links_copy  # noqa: E402
 from prixlm.experiments.table1_docs import METRIC_NAMES, averages, percent  # noqa: E402
 
 METHODS = {"TransE", "RotatE", "RotatE (union graph)", "Prix-LM (Single)", "Prix-LM (All)"}
@@ -35,6 +36,30 @@ def toy_run(tmp_path_factory):
     ]  # fmt: skip
     table = table1.main(argv)
     return root, argv, table
+
+
+def test_paired_differences_agree_with_the_table(toy_run):
+    """All minus Single, TransE and RotatE on the same test queries (the records keep their
+    per-query ranks): the difference is that of the table's averages, the interval holds
+    it, the docs show it; records without ranks give no pair."""
+    root, _, _ = toy_run
+    saved = json.loads((root / "table1.json").read_text("utf-8"))
+    assert set(saved["paired"]) == {"Prix-LM (All) - Prix-LM (Single)",
+                                    "Prix-LM (All) - TransE", "Prix-LM (All) - RotatE"}  # fmt: skip
+    for name, by_protocol in saved["paired"].items():
+        first, second = name.split(" - ")
+        assert set(by_protocol) == {"ours"}
+        for metric, result in by_protocol["ours"].items():
+            average = {m: sum(saved["methods"][m][lang][metric] for lang in ("en", "de")) / 2
+                       for m in (first, second)}  # fmt: skip
+            assert result["difference"] == pytest.approx(average[first] - average[second])
+            assert result["low"] - 1e-12 <= result["difference"] <= result["high"] + 1e-12
+    assert "| Prix-LM (All) - RotatE | ours | " in (root / "docs" / "results.md").read_text()
+    records = table1.load_records(root / "work" / "jobs")
+    for cell in records["kge-TransE-en"]["test"].values():
+        cell.pop("ranks")  # a record made before ranks were kept
+    table = table1.assemble(saved["profile"], records, saved["kb"], 0.0, "")
+    assert set(table["paired"]) == {"Prix-LM (All) - Prix-LM (Single)", "Prix-LM (All) - RotatE"}
 
 
 def test_json_schema(toy_run):
@@ -148,8 +173,8 @@ def test_pivot_links_copy_reads_every_shard_of_the_links(tmp_path):
     shards = local_data_files(dataset, "links")["train"]
     assert len(shards) > 1  # 60 link rows in shards of at most 16
     total = load_kb(dataset, "links", split="train").num_rows
-    table1.pivot_links_copy(dataset, tmp_path / "pivot_en", "en")
-    table1.pivot_links_copy(dataset, tmp_path / "pivot_xx", "xx")
+    pivot_links_copy(dataset, tmp_path / "pivot_en", "en")
+    pivot_links_copy(dataset, tmp_path / "pivot_xx", "xx")
     # every link of this KB has an English end; none has an `xx` one: filtered shard by shard
     assert load_kb(tmp_path / "pivot_en", "links", split="train").num_rows == total == 60
     xx_shards = local_data_files(tmp_path / "pivot_xx", "links")["train"]
@@ -388,6 +413,9 @@ def test_a_job_stopped_mid_training_goes_on_from_its_last_checkpoint(toy_run, tm
     for split in ("validation", "test"):
         for language in ("en", "de"):
             for metric, value in whole[split][language].items():
+                if metric == "ranks":  # test's per-query ranks: the same model ranks alike
+                    assert resumed[split][language][metric] == value
+                    continue
                 assert resumed[split][language][metric] == pytest.approx(value, rel=1e-4), metric
     assert resumed["command"] == whole["command"].replace(str(tmp_path / "whole"),
                                                           str(tmp_path / "stopped"))  # fmt: skip
