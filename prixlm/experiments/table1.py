@@ -13,9 +13,10 @@ Steps: export the CLDR KB and build the dataset (per-fact split protocol) under
 search, RotatE on the union graph, Prix-LM Single per language and variant, Prix-LM All per
 variant. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
 run (resume), except a KGE search cut by its time limit when the next run's limit is larger
-(`--kge_time_limit`): it goes on at its next grid point; after every job the JSON, the markdown and the chart are rewritten from what is
-finished. Prix-LM variants are chosen on the mean validation MRR; every reported number is
-on test, full ranking over every entity of the language, filtered, realistic ties.
+(`--kge_time_limit`): it goes on at its next grid point. After every job the JSON, the
+markdown and the chart are rewritten from what is finished. Prix-LM variants are chosen on
+the mean validation MRR; every reported number is on test, full ranking over every entity
+of the language, filtered, realistic ties.
 """
 
 from __future__ import annotations
