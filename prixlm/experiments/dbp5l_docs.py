@@ -93,7 +93,7 @@ def paired_section(table: Mapping[str, Any]) -> str:
     """The paired comparisons (`paired`): difference and 95% interval per metric."""
     from prixlm.experiments.paired import paired_section as render
 
-    return render(table["paired"], "sampled")
+    return render(table["paired"], "sampled test queries")
 
 
 def sources_section(table: Mapping[str, Any]) -> str:

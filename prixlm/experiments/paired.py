@@ -121,10 +121,10 @@ def signed_points(value: float) -> str:
 
 def paired_section(paired: Mapping[str, Mapping[str, Any]], queries: str) -> str:
     """Markdown table of `paired_comparisons`: difference and 95% interval of hits@1 and MRR;
-    `queries` says which test queries were paired ("sampled", "every")."""
+    `queries` names the test queries that were paired ("sampled test queries")."""
     shown = {"hits_at_1": "Hits@1", "mrr": "MRR"}
     lines = [
-        f"**Paired differences** (the same {queries} test queries; the difference of the "
+        f"**Paired differences** (the same {queries}; the difference of the "
         "language-averaged metric in points, with a 95% paired bootstrap interval from 2,000 "
         "resamples of each language's queries, and the share of resamples where the first "
         "method is ahead)",

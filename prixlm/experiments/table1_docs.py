@@ -264,7 +264,11 @@ def render(
         kb_table(table["kb"], languages) if "kb" in table else "",
         "",
         metric_tables(table),
-        *([paired_section(table["paired"], "every"), ""] if table.get("paired") else []),
+        *(
+            [paired_section(table["paired"], "test queries, every one"), ""]
+            if table.get("paired")
+            else []
+        ),
         "![Table 1 chart](table1.png)",
         "",
         curve_section(table) + notes_section(table),
