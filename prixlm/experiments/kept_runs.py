@@ -51,12 +51,22 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _read_kept(path: Path, field: str, expected: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The JSON object in `path` when its `field` equals `expected` (as JSON); else None."""
+def _read_kept(
+    path: Path, field: str, expected: Mapping[str, Any], ignored: Sequence[str] = ()
+) -> dict[str, Any] | None:
+    """The JSON object in `path` when its `field` equals `expected` (as JSON), the keys in
+    `ignored` aside; else None."""
     if not path.is_file():
         return None
     kept = json.loads(path.read_text("utf-8"))
-    return kept if kept.get(field) == _as_json(dict(expected)) else None
+
+    def compared(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {k: v for k, v in value.items() if k not in ignored}
+
+    same = compared(kept.get(field)) == compared(_as_json(dict(expected)))
+    return kept if same else None
 
 
 def training_identity(
@@ -168,13 +178,7 @@ def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] 
     winner: config, validation and test metrics), `budget_seconds` and `wall_seconds`
     spent; else None. The key's `time_limit` is not compared: the grid points done do not
     depend on it, so a search cut by its limit goes on under a larger one."""
-    path = Path(keep_dir) / SEARCH_FILE
-    if not path.is_file():
-        return None
-    kept = json.loads(path.read_text("utf-8"))
-    ignored = {"time_limit": None}
-    same = {**kept.get("key", {}), **ignored} == _as_json({**key, **ignored})
-    return kept if same else None
+    return _read_kept(Path(keep_dir) / SEARCH_FILE, "key", key, ignored=("time_limit",))
 
 
 def keep_search(

@@ -183,7 +183,9 @@ def prixlm_job(
         for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
             rows = _limit(data[split], limit)
-            ranks = split == "test"  # per-query ranks for a paired comparison (`paired`)
+            # test keeps per-query ranks (`paired`); only its key says so, so kept
+            # validation rankings from before still match
+            ranks = split == "test"
             key = {"rows": len(rows), "protocols": list(protocols), "candidates": len(candidates),
                    "candidates_file": candidates_file, **({"ranks": True} if ranks else {})}  # fmt: skip
             by_protocol = kept_evaluation(
