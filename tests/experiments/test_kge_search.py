@@ -183,3 +183,31 @@ def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset,
     ]
     record.write_text(json.dumps(longer), "utf-8")
     assert not needs_more_time(record, 5000)  # finished: a larger limit changes nothing
+
+
+def test_a_grid_point_trained_alone_equals_the_same_point_in_the_whole_search(tiny_dataset):
+    """Each point is seeded afresh, so `--points` runs of disjoint points can split a search."""
+    arguments = {"dataset_dir": tiny_dataset, "languages": ["en"], "epoch_points": [1, 2],
+                 "eval_limit": 8}  # fmt: skip
+    whole = kge_job(grid=GRID, **arguments)
+    alone = kge_job(grid=GRID[1:], **arguments)
+
+    def without_seconds(points):
+        return [{k: v for k, v in p.items() if k != "seconds"} for p in points]
+
+    assert without_seconds(alone["grid"]) == without_seconds(whole["grid"][2:])
+    assert len({p["validation_mrr"] for p in whole["grid"]}) > 1  # the points differ
+
+
+def test_kge_search_points_selects_grid_positions(tiny_dataset, tmp_path, capsys):
+    argv = ["--dataset", tiny_dataset, "--language", "en", "--profile", "toy", "--points", "1"]
+    record = kge_search.main(argv)
+    assert record["points"] == [1] and record["grid_points"] == 1
+    assert record["winner"]["embedding_dim"] == 16  # the toy grid's only point
+    capsys.readouterr()
+    for bad, message in (("2", "--points [2]: the RotatE grid has points 1 to 1"),
+                         ("a,1", "argument --points: 'a,1': expected grid positions like 3,4")):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            kge_search.main([*argv[:-1], bad])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
