@@ -2,7 +2,7 @@
 # The GPU figures in one call on a lent GPU machine (one H200, 16 cores; its image has torch,
 # transformers and pyarrow but not duckdb). Each benchmark has its own time limit and writes
 # its JSON under $OUT as it goes, so a cut-short run keeps what it measured. Usage, from the
-# repository root with the duckdb wheel in .whl/:
+# repository root with the duckdb wheel in .whl/ (`bash bench/device_wheels.sh`):
 #   OUT=/tmp/out bash bench/device_run.sh
 # A step whose budget (seconds) is 0 is skipped. The whole set fits two calls of one machine:
 #   TRAIN_S=280 LP_S=190 bash bench/device_run.sh              # ~8 min: training, decoding

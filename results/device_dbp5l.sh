@@ -6,7 +6,7 @@
 #             && cp -r ../shared/dbp5l .d5data
 #   device: run(command="bash .d5src/results/device_dbp5l.sh", carry=[".whl", ".d5src", ".d5data"],
 #               timeout_s=560)
-# Wheels in .whl/ (Python 3.12, what the machine lacks; `pip download --no-deps`):
+# Wheels in .whl/ (Python 3.12, what the machine lacks; `bash bench/device_wheels.sh` fetches them):
 #   datasets 5.2.0, dill 0.4.1, multiprocess 0.70.19, duckdb 1.4.5, pykeen 1.11.1,
 #   class-resolver 0.8.2, docdata 0.0.5, more-itertools 11.2.1, more-click 0.1.3,
 #   pystow 0.10.3, backports-zstd 1.8.0, torch-max-mem 0.1.6, torch-ppr 0.0.8,

@@ -7,7 +7,7 @@
 # other people's uncommitted edits in the working tree do not travel into the run:
 #   here:   rm -rf .t1src && mkdir .t1src && git archive HEAD | tar -x -C .t1src
 #   device: run(command="bash .t1src/results/device_table1.sh", carry=[".whl", ".t1src"])
-# Wheels (.whl/) supply what the machine lacks (datasets, pykeen, babel, our transformers).
+# Wheels (.whl/, `bash bench/device_wheels.sh`) supply what the machine lacks (datasets, pykeen, babel).
 # Dry run here at toy size:
 #   PY=$PWD/.venv/bin/python PROFILE=toy EXTRA="--languages en,de" OUT=/tmp/t1out bash .t1src/results/device_table1.sh
 set -u
