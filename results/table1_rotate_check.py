@@ -126,7 +126,8 @@ def render(check: dict[str, Any], source: str) -> str:
         "point is seeded afresh, so alone it trains exactly as in the whole search: the points",
         f"Table 1 ran were reproduced, {sum(r['equal'] for r in reproduced)} of "
         f"{sum(r['compared'] for r in reproduced)} validation evaluations equal to the last digit).",
-        f"Raw numbers: `{source}`; command: `{check['command']}`.",
+        f"Raw numbers: `{source}`; command: `{check['command']}`."
+        + (f" Machine: {check['machine']}." if check.get("machine") else ""),
     ]
     for language, result in merged.items():
         lines += ["", f"{language}:", "", *_point_table(result)]
@@ -201,6 +202,7 @@ def main() -> None:
     parser.add_argument("--table1", type=Path, default=Path("results/table1.json"))
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--docs", type=Path, default=None, help="docs/results.md: its block")
+    parser.add_argument("--machine", default="", help="where the parts ran, for the JSON")
     args = parser.parse_args()
     profile = get_profile("full")
     datasets = prepare_data(args.work_dir, PAPER_LANGUAGES.split(","), pivot=profile["pivot"])
@@ -210,6 +212,7 @@ def main() -> None:
     check: dict[str, Any] = {
         "command": f"python results/table1_rotate_check.py --work_dir {args.work_dir} --languages"
         f" {args.languages} --time_limit {args.time_limit:g} --output {args.output}",
+        "machine": args.machine,
         "languages": {},
         "parts": {},
     }
