@@ -28,9 +28,9 @@ from typing import Any
 from prixlm.atomic_output import write_json
 from prixlm.experiments.profiles import PAPER_LANGUAGES, get_profile, kge_grid
 from prixlm.experiments.table1_data import prepare_data
-from prixlm.experiments.table1_docs import replace_block
 
-NAME = "rotate-check"  # its docs block: <!-- rotate-check:start --> ... <!-- rotate-check:end -->
+#: its docs block's markers in docs/results.md
+START, END = "<!-- rotate-check:start -->", "<!-- rotate-check:end -->"
 #: what tells the grid's configurations apart
 CONFIG_KEYS = (
     "embedding_dim",
@@ -225,9 +225,15 @@ def main() -> None:
     write_json(check, args.output)
     if args.docs:
         text = args.docs.read_text("utf-8")
-        args.docs.write_text(replace_block(text, render(check, str(args.output)), NAME), "utf-8")
+        if START not in text or END not in text:
+            raise SystemExit(f"--docs {args.docs}: no {START} ... {END} block to replace")
+        head, rest = text.split(START, 1)
+        block = f"{START}\n{render(check, str(args.output))}\n{END}"
+        args.docs.write_text(head + block + rest.split(END, 1)[1], "utf-8")
     for language, result in check["languages"].items():
-        print(language, json.dumps({k: result[k] for k in ("winner", "test", "points_run")}))
+        test = {k: result["test"][k] for k in ("hits_at_1", "hits_at_10", "mrr")}
+        print(language, json.dumps({"winner": result["winner"], "test": test,
+                                    "points_run": result["points_run"]}))  # fmt: skip
 
 
 if __name__ == "__main__":
