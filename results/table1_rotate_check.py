@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import write_json
+from prixlm.atomic_output import atomic_file, write_json
 from prixlm.experiments.profiles import PAPER_LANGUAGES, get_profile, kge_grid
 from prixlm.experiments.table1_data import prepare_data
 
@@ -229,7 +229,8 @@ def main() -> None:
             raise SystemExit(f"--docs {args.docs}: no {START} ... {END} block to replace")
         head, rest = text.split(START, 1)
         block = f"{START}\n{render(check, str(args.output))}\n{END}"
-        args.docs.write_text(head + block + rest.split(END, 1)[1], "utf-8")
+        with atomic_file(args.docs, "--docs") as staging:
+            staging.write_text(head + block + rest.split(END, 1)[1], "utf-8")
     for language, result in check["languages"].items():
         test = {k: result["test"][k] for k in ("hits_at_1", "hits_at_10", "mrr")}
         print(language, json.dumps({"winner": result["winner"], "test": test,
