@@ -1,8 +1,8 @@
-"""English RotatE of Table 1 with its whole search grid: is the committed baseline tuned enough?
+"""Table 1's RotatE with its whole search grid, per language: is the committed baseline tuned enough?
 
 Table 1's full CPU run cut each RotatE search by its 2,400 CPU-s limit after 3 of the 8 grid
 points. This runs the same search (profile `full`: the 8 points, validation every 25 epochs up
-to 400, early stopping, seed 0, one thread per process) for one language on Table 1's data
+to 400, early stopping, seed 0, one thread per process) for each language on Table 1's data
 (`table1_data.prepare_data`: the same split), split into parts of disjoint grid points that
 run in parallel (`kge_search --points`; each point is seeded afresh, so a point trained alone
 is trained exactly as in the whole search). The parts' records are merged: every point, the
@@ -10,9 +10,10 @@ winner on validation MRR, its validation and test metrics; beside them Table 1's
 the language, and whether the points Table 1 ran were reproduced exactly.
 
     python results/table1_rotate_check.py --work_dir outputs/table1 \
-        --output results/table1_rotate_check.json
+        --languages en,fi --parts D=1,2,4 E=3,5,6,7,8 --output results/table1_rotate_check.json
 
-A part whose record exists in the work dir is not run again.
+A part whose record exists in the work dir is not run again; a language's records made with
+another layout of parts are used as they are (each part's points read from its record).
 """
 
 from __future__ import annotations
@@ -39,15 +40,49 @@ CONFIG_KEYS = (
     "margin",
     "adversarial_temperature",
 )
-#: the parts run in parallel: dimension 512, the six cheaper points, dimension 1000 (the longest)
+#: the default parts run in parallel: dimension 512, the six cheaper points, dimension 1000
 PARTS = {"A": [3], "B": [1, 2, 5, 6, 7, 8], "C": [4]}
+#: how many points the `full` RotatE grid has
+GRID_SIZE = 8
 
 
-def run_parts(data: Path, language: str, time_limit: float, out_dir: Path) -> dict[str, Path]:
-    """One `kge_search` process per part (one thread each), skipped when its record exists."""
+def parse_parts(specs: list[str]) -> dict[str, list[int]]:
+    """`["D=1,2,4", "E=3,5,6,7,8"]` -> `{"D": [1, 2, 4], "E": [3, 5, 6, 7, 8]}`: disjoint parts
+    that together cover the grid's points 1..8 (an error names `--parts` otherwise)."""
+    parts: dict[str, list[int]] = {}
+    for spec in specs:
+        name, _, points = spec.partition("=")
+        try:
+            parts[name] = [int(point) for point in points.split(",")]
+        except ValueError:
+            raise SystemExit(f"--parts {spec!r}: expected NAME=POINTS, e.g. D=1,2,4") from None
+        if not name.isalnum():
+            raise SystemExit(f"--parts {spec!r}: a part's name is letters and digits")
+    chosen = sorted(point for points in parts.values() for point in points)
+    if chosen != list(range(1, GRID_SIZE + 1)):
+        raise SystemExit(
+            f"--parts {' '.join(specs)}: the parts must hold each of the points 1..{GRID_SIZE}"
+            f" exactly once (they hold {chosen})"
+        )
+    return parts
+
+
+def run_parts(
+    data: Path, language: str, time_limit: float, out_dir: Path, parts: dict[str, list[int]]
+) -> dict[str, Path]:
+    """`language`'s part records in `out_dir` (`rotate-<language>-<part>.json`).
+
+    Records already there whose names are not all parts of `parts` are the parts (whatever
+    layout made them, each part's points read from its record); otherwise one `kge_search` process per part of `parts`
+    (one thread each) runs in parallel, a part being skipped when its record exists.
+    """
+    found = {path.stem.removeprefix(f"rotate-{language}-"): path
+             for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
+    if found and not set(found) <= set(parts):
+        return found
     env = {**os.environ, "PRIXLM_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     outputs, running = {}, []
-    for name, points in PARTS.items():
+    for name, points in parts.items():
         outputs[name] = out_dir / f"rotate-{language}-{name}.json"
         if outputs[name].is_file():
             continue
@@ -59,6 +94,11 @@ def run_parts(data: Path, language: str, time_limit: float, out_dir: Path) -> di
     if any(process.wait() for process in running):
         raise SystemExit("a search part failed (its output is above)")
     return outputs
+
+
+def part_points(record: dict[str, Any]) -> list[int]:
+    """The grid points (1-based) a part record trained."""
+    return sorted({_position(entry) for entry in record["grid"]})
 
 
 def merge(records: dict[str, dict[str, Any]], table1: dict[str, Any], language: str) -> dict:
@@ -203,7 +243,15 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--docs", type=Path, default=None, help="docs/results.md: its block")
     parser.add_argument("--machine", default="", help="where the parts ran, for the JSON")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        default=[f"{name}={','.join(map(str, points))}" for name, points in PARTS.items()],
+        help="the parallel parts for a language with no records yet, NAME=POINTS each "
+        "(default: A=3 B=1,2,5,6,7,8 C=4); a language's records in the work dir are its parts",
+    )
     args = parser.parse_args()
+    parts = parse_parts(args.parts)
     profile = get_profile("full")
     datasets = prepare_data(args.work_dir, PAPER_LANGUAGES.split(","), pivot=profile["pivot"])
     out_dir = args.work_dir / "rotate_check"
@@ -211,17 +259,22 @@ def main() -> None:
     table1 = json.loads(args.table1.read_text("utf-8"))
     check: dict[str, Any] = {
         "command": f"python results/table1_rotate_check.py --work_dir {args.work_dir} --languages"
-        f" {args.languages} --time_limit {args.time_limit:g} --output {args.output}",
+        f" {args.languages} --time_limit {args.time_limit:g} --parts {' '.join(args.parts)}"
+        f" --output {args.output}",
         "machine": args.machine,
         "languages": {},
         "parts": {},
     }
     for language in args.languages.split(","):
-        outputs = run_parts(datasets["main"], language, args.time_limit, out_dir)
+        outputs = run_parts(datasets["main"], language, args.time_limit, out_dir, parts)
         records = {name: json.loads(path.read_text("utf-8")) for name, path in outputs.items()}
+        held = sorted(point for record in records.values() for point in part_points(record))
+        if held != list(range(1, GRID_SIZE + 1)):
+            raise SystemExit(f"{out_dir}: the records of {language} ({', '.join(map(str, outputs.values()))})"
+                             f" trained the points {held}, not each of 1..{GRID_SIZE} once")  # fmt: skip
         check["languages"][language] = merge(records, table1, language)
-        check["parts"][language] = {name: {"points": PARTS[name], "record": records[name]}
-                                    for name in PARTS}  # fmt: skip
+        check["parts"][language] = {name: {"points": part_points(record), "record": record}
+                                    for name, record in records.items()}  # fmt: skip
     write_json(check, args.output)
     if args.docs:
         text = args.docs.read_text("utf-8")

@@ -1,0 +1,85 @@
+"""`results/table1_rotate_check.py`: its part layouts, the records it reuses, its docs block."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from prixlm.experiments.profiles import kge_grid
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def check():
+    """The script as a module (results/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "table1_rotate_check", ROOT / "results" / "table1_rotate_check.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_parts_are_read_from_their_specs(check):
+    assert check.parse_parts(["D=1,2,4", "E=3,5,6,7,8"]) == {"D": [1, 2, 4], "E": [3, 5, 6, 7, 8]}
+    assert check.parse_parts(["A=3", "B=1,2,5,6,7,8", "C=4"]) == check.PARTS
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        (
+            ["D=1,2,4", "E=3,5,6,7"],
+            "each of the points 1..8 exactly once (they hold [1, 2, 3, 4, 5, 6, 7])",
+        ),
+        (["D=1,2,4,5", "E=3,5,6,7,8"], "exactly once (they hold [1, 2, 3, 4, 5, 5, 6, 7, 8])"),
+        (["D=1,2,x"], "--parts 'D=1,2,x': expected NAME=POINTS"),
+        (["D-1=1,2,3,4,5,6,7,8"], "a part's name is letters and digits"),
+    ],
+)
+def test_a_layout_that_misses_or_repeats_a_point_is_refused_naming_parts(check, specs, message):
+    with pytest.raises(SystemExit, match="--parts") as error:
+        check.parse_parts(specs)
+    assert message in str(error.value)
+
+
+def _record(points: list[int]) -> dict:
+    """A part record whose grid holds one 25-epoch evaluation of each of `points`."""
+    grid = kge_grid("RotatE", "full")
+    return {"grid": [{**grid[point - 1], "epochs": 25, "validation_mrr": 0.1} for point in points]}
+
+
+def test_records_of_another_layout_are_the_parts_and_nothing_runs(check, tmp_path):
+    for name, points in {"D": [1, 2, 4], "E": [3, 5, 6, 7, 8]}.items():
+        (tmp_path / f"rotate-fi-{name}.json").write_text(json.dumps(_record(points)))
+    (tmp_path / "rotate-en-A.json").write_text(json.dumps(_record([3])))
+    # the data path does not exist: a search started here would fail the call
+    found = check.run_parts(tmp_path / "absent", "fi", 10.0, tmp_path, check.PARTS)
+    assert found == {name: tmp_path / f"rotate-fi-{name}.json" for name in ("D", "E")}
+    records = {name: json.loads(path.read_text()) for name, path in found.items()}
+    assert {name: check.part_points(r) for name, r in records.items()} == {
+        "D": [1, 2, 4],
+        "E": [3, 5, 6, 7, 8],
+    }
+
+
+def test_a_layout_whose_records_all_exist_runs_nothing(check, tmp_path):
+    for name, points in check.PARTS.items():
+        (tmp_path / f"rotate-en-{name}.json").write_text(json.dumps(_record(points)))
+    found = check.run_parts(tmp_path / "absent", "en", 10.0, tmp_path, check.PARTS)
+    assert found == {name: tmp_path / f"rotate-en-{name}.json" for name in check.PARTS}
+
+
+def test_committed_docs_block_is_the_rendering_of_the_committed_json(check):
+    committed = json.loads((ROOT / "results" / "table1_rotate_check.json").read_text("utf-8"))
+    docs = (ROOT / "docs" / "results.md").read_text("utf-8")
+    block = docs.split(check.START, 1)[1].split(check.END, 1)[0]
+    assert block.strip("\n") == check.render(committed, "results/table1_rotate_check.json")
+    for language, parts in committed["parts"].items():
+        held = sorted(p for part in parts.values() for p in check.part_points(part["record"]))
+        assert held == list(range(1, 9)), language
+        assert all(part["points"] == check.part_points(part["record"]) for part in parts.values())
