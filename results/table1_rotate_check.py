@@ -110,11 +110,9 @@ def merge(records: dict[str, dict[str, Any]], table1: dict[str, Any], language: 
     grid.sort(key=lambda entry: (entry["point"], entry["epochs"]))
     best = max(records.values(), key=lambda record: record["validation"][language]["mrr"])
     committed = table1["details"]["RotatE"][language]
-    ran_before = {
-        (e["embedding_dim"], e["learning_rate"], e["epochs"]): e for e in committed["grid"]
-    }
-    same = [_same(entry, ran_before.get((entry["embedding_dim"], entry["learning_rate"],
-                                         entry["epochs"]))) for entry in grid if entry["point"] <= 2]  # fmt: skip
+    ran_here = {(entry["point"], entry["epochs"]): entry for entry in grid}
+    same = [_same(ran_here.get((_position(before), before["epochs"])), before)
+            for before in committed["grid"]]  # fmt: skip
     return {
         "language": language,
         "grid": grid,
@@ -137,8 +135,9 @@ def _position(entry: dict[str, Any]) -> int:
     return configs.index(tuple(entry[k] for k in CONFIG_KEYS)) + 1
 
 
-def _same(entry: dict[str, Any], before: dict[str, Any] | None) -> bool:
-    return before is not None and all(
+def _same(entry: dict[str, Any] | None, before: dict[str, Any]) -> bool:
+    """Whether `entry` (None: not run here) has `before`'s validation figures to the last digit."""
+    return entry is not None and all(
         entry[key] == before[key] for key in ("validation_mrr", "validation_hits_at_1")
     )
 

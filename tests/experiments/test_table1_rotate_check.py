@@ -83,3 +83,32 @@ def test_committed_docs_block_is_the_rendering_of_the_committed_json(check):
         held = sorted(p for part in parts.values() for p in check.part_points(part["record"]))
         assert held == list(range(1, 9)), language
         assert all(part["points"] == check.part_points(part["record"]) for part in parts.values())
+
+
+def test_reproduction_is_counted_over_every_evaluation_table1_ran(check):
+    """Points 1 and 6 share their dimension and rate: matched by grid position, not by those."""
+    grid = kge_grid("RotatE", "full")
+
+    def entry(point: int, epochs: int, mrr: float) -> dict:
+        return {**grid[point - 1], "epochs": epochs, "validation_mrr": mrr,
+                "validation_hits_at_1": mrr / 2}  # fmt: skip
+
+    metrics = {"fi": {"hits_at_1": 0.2, "hits_at_10": 0.5, "mrr": 0.3}}
+    records = {
+        "D": {"grid": [entry(1, 25, 0.1), entry(1, 50, 0.2), entry(3, 25, 0.15)],
+              "validation": metrics, "test": metrics, "winner": grid[0], "seconds": 1.0,
+              "grid_truncated": False},
+        "E": {"grid": [entry(6, 25, 0.11), entry(6, 50, 0.21)], "validation": metrics,
+              "test": metrics, "winner": grid[5], "seconds": 1.0, "grid_truncated": False},
+    }  # fmt: skip
+    table1 = {
+        "details": {"RotatE": {"fi": {"winner": grid[0], "grid": [
+            entry(1, 25, 0.1), entry(1, 50, 0.2), entry(3, 25, 0.16), entry(3, 50, 0.2)]}}},
+        "methods": {"RotatE": metrics},
+    }  # fmt: skip
+    merged = check.merge(records, table1, "fi")
+    # equal: point 1 at 25 and 50 (not point 6's entries of the same dimension and rate);
+    # point 3 at 25 differs, at 50 was not run here
+    assert merged["table1_points_reproduced"] == {"compared": 4, "equal": 2}
+    assert merged["points_run"] == [1, 3, 6]
+    assert merged["table1_points_run"] == 2
