@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--docs", type=Path, default=None, help="docs/results.md: its block")
     parser.add_argument("--machine", default="", help="where the parts ran, for the JSON")
+    parser.add_argument("--ran_as", default="", help="how the parts were started, for the JSON")
     parser.add_argument(
         "--parts",
         nargs="+",
@@ -261,6 +262,7 @@ def main() -> None:
         f" {args.languages} --time_limit {args.time_limit:g} --parts {' '.join(args.parts)}"
         f" --output {args.output}",
         "machine": args.machine,
+        **({"ran_as": args.ran_as} if args.ran_as else {}),
         "languages": {},
         "parts": {},
     }
