@@ -72,13 +72,18 @@ def run_parts(
 ) -> dict[str, Path]:
     """`language`'s part records in `out_dir` (`rotate-<language>-<part>.json`).
 
-    Records already there whose names are not all parts of `parts` are the parts (whatever
-    layout made them, each part's points read from its record); otherwise one `kge_search` process per part of `parts`
+    Records already there that together hold every grid point are the parts (whatever layout
+    made them, each part's points read from its record); otherwise one `kge_search` process per part of `parts`
     (one thread each) runs in parallel, a part being skipped when its record exists.
     """
     found = {path.stem.removeprefix(f"rotate-{language}-"): path
              for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
-    if found and not set(found) <= set(parts):
+    held = [
+        point
+        for path in found.values()
+        for point in part_points(json.loads(path.read_text("utf-8")))
+    ]
+    if sorted(held) == list(range(1, GRID_SIZE + 1)):
         return found
     env = {**os.environ, "PRIXLM_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     outputs, running = {}, []

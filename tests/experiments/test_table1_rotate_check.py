@@ -112,3 +112,14 @@ def test_reproduction_is_counted_over_every_evaluation_table1_ran(check):
     assert merged["table1_points_reproduced"] == {"compared": 4, "equal": 2}
     assert merged["points_run"] == [1, 3, 6]
     assert merged["table1_points_run"] == 2
+
+
+def test_records_holding_every_point_are_used_even_under_a_layout_naming_them_otherwise(
+    check, tmp_path
+):
+    """fi's D and E hold 1..8; a layout D, E, F for another language must not run an F for fi."""
+    for name, points in {"D": [1, 2, 4], "E": [3, 5, 6, 7, 8]}.items():
+        (tmp_path / f"rotate-fi-{name}.json").write_text(json.dumps(_record(points)))
+    layout = check.parse_parts(["D=1,4", "F=2,8", "E=3,5,6,7"])
+    found = check.run_parts(tmp_path / "absent", "fi", 10.0, tmp_path, layout)
+    assert sorted(found) == ["D", "E"]
