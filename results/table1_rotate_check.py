@@ -73,8 +73,8 @@ def run_parts(
     """`language`'s part records in `out_dir` (`rotate-<language>-<part>.json`).
 
     Records already there that together hold every grid point are the parts (whatever layout
-    made them, each part's points read from its record); otherwise one `kge_search` process per part of `parts`
-    (one thread each) runs in parallel, a part being skipped when its record exists.
+    made them, each part's points read from its record); otherwise one `kge_search` process
+    per part of `parts` (one thread each) runs in parallel, a part skipped when its record exists.
     """
     found = {path.stem.removeprefix(f"rotate-{language}-"): path
              for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
