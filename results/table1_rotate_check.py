@@ -58,32 +58,32 @@ def parse_parts(specs: list[str]) -> dict[str, list[int]]:
             raise SystemExit(f"--parts {spec!r}: expected NAME=POINTS, e.g. D=1,2,4") from None
         if not name.isalnum():
             raise SystemExit(f"--parts {spec!r}: a part's name is letters and digits")
-    chosen = sorted(point for points in parts.values() for point in points)
-    if chosen != list(range(1, GRID_SIZE + 1)):
+    chosen = [point for points in parts.values() for point in points]
+    if not covers_grid(chosen):
         raise SystemExit(
             f"--parts {' '.join(specs)}: the parts must hold each of the points 1..{GRID_SIZE}"
-            f" exactly once (they hold {chosen})"
+            f" exactly once (they hold {sorted(chosen)})"
         )
     return parts
 
 
+def covers_grid(points: list[int]) -> bool:
+    """Whether `points` hold each of the grid's points 1..GRID_SIZE exactly once."""
+    return sorted(points) == list(range(1, GRID_SIZE + 1))
+
+
 def run_parts(
     data: Path, language: str, time_limit: float, out_dir: Path, parts: dict[str, list[int]]
-) -> dict[str, Path]:
-    """`language`'s part records in `out_dir` (`rotate-<language>-<part>.json`).
+) -> dict[str, dict[str, Any]]:
+    """`language`'s part records (`{part: record}`) from `out_dir` (`rotate-<language>-<part>.json`).
 
     Records already there that together hold every grid point are the parts (whatever layout
     made them, each part's points read from its record); otherwise one `kge_search` process
     per part of `parts` (one thread each) runs in parallel, a part skipped when its record exists.
     """
-    found = {path.stem.removeprefix(f"rotate-{language}-"): path
+    found = {path.stem.removeprefix(f"rotate-{language}-"): json.loads(path.read_text("utf-8"))
              for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
-    held = [
-        point
-        for path in found.values()
-        for point in part_points(json.loads(path.read_text("utf-8")))
-    ]
-    if sorted(held) == list(range(1, GRID_SIZE + 1)):
+    if covers_grid([point for record in found.values() for point in part_points(record)]):
         return found
     env = {**os.environ, "PRIXLM_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     outputs, running = {}, []
@@ -98,7 +98,12 @@ def run_parts(
         running.append(subprocess.Popen(command, env=env))
     if any(process.wait() for process in running):
         raise SystemExit("a search part failed (its output is above)")
-    return outputs
+    records = {name: json.loads(path.read_text("utf-8")) for name, path in outputs.items()}
+    held = [point for record in records.values() for point in part_points(record)]
+    if not covers_grid(held):
+        raise SystemExit(f"{out_dir}: the records of {language} ({', '.join(map(str, outputs.values()))})"
+                         f" trained the points {sorted(held)}, not each of 1..{GRID_SIZE} once")  # fmt: skip
+    return records
 
 
 def part_points(record: dict[str, Any]) -> list[int]:
@@ -272,12 +277,7 @@ def main() -> None:
         "parts": {},
     }
     for language in args.languages.split(","):
-        outputs = run_parts(datasets["main"], language, args.time_limit, out_dir, parts)
-        records = {name: json.loads(path.read_text("utf-8")) for name, path in outputs.items()}
-        held = sorted(point for record in records.values() for point in part_points(record))
-        if held != list(range(1, GRID_SIZE + 1)):
-            raise SystemExit(f"{out_dir}: the records of {language} ({', '.join(map(str, outputs.values()))})"
-                             f" trained the points {held}, not each of 1..{GRID_SIZE} once")  # fmt: skip
+        records = run_parts(datasets["main"], language, args.time_limit, out_dir, parts)
         check["languages"][language] = merge(records, table1, language)
         check["parts"][language] = {name: {"points": part_points(record), "record": record}
                                     for name, record in records.items()}  # fmt: skip
