@@ -12,8 +12,10 @@ the language, and whether the points Table 1 ran were reproduced exactly.
     python results/table1_rotate_check.py --work_dir outputs/table1 \
         --languages en,fi --parts D=1,2,4 E=3,5,6,7,8 --output results/table1_rotate_check.json
 
-A part whose record exists in the work dir is not run again; a language's records made with
-another layout of parts are used as they are (each part's points read from its record).
+A language's records in the work dir are used as they are, whatever layout of parts made them
+(each part's points read from its record); only the points they do not hold are run, as the
+`--parts` layout less those points; so a stopped check goes on with the same command from the
+parts that had finished.
 """
 
 from __future__ import annotations
@@ -77,20 +79,19 @@ def run_parts(
 ) -> dict[str, dict[str, Any]]:
     """`language`'s part records (`{part: record}`) from `out_dir` (`rotate-<language>-<part>.json`).
 
-    Records already there that together hold every grid point are the parts (whatever layout
-    made them, each part's points read from its record); otherwise one `kge_search` process
-    per part of `parts` (one thread each) runs in parallel, a part skipped when its record exists.
+    Records already there are parts whatever layout made them (each part's points read from its
+    record); the points they do not hold run as `parts` less those points (`plan_parts`), one
+    `kge_search` process (one thread) per part, in parallel. An error names `out_dir` when the
+    records repeat a point or, after the runs, miss one.
     """
-    found = {path.stem.removeprefix(f"rotate-{language}-"): json.loads(path.read_text("utf-8"))
-             for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
-    if covers_grid([point for record in found.values() for point in part_points(record)]):
-        return found
+    records = {path.stem.removeprefix(f"rotate-{language}-"): json.loads(path.read_text("utf-8"))
+               for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
+    _check_points(records, language, out_dir, complete=False)
+    held = {point for record in records.values() for point in part_points(record)}
     env = {**os.environ, "PRIXLM_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     outputs, running = {}, []
-    for name, points in parts.items():
+    for name, points in plan_parts(parts, held, set(records)).items():
         outputs[name] = out_dir / f"rotate-{language}-{name}.json"
-        if outputs[name].is_file():
-            continue
         command = [sys.executable, "-m", "prixlm.experiments.kge_search", "--dataset", str(data),
                    "--language", language, "--model", "RotatE", "--profile", "full",
                    "--points", ",".join(map(str, points)), "--time_limit", str(time_limit),
@@ -98,12 +99,32 @@ def run_parts(
         running.append(subprocess.Popen(command, env=env))
     if any(process.wait() for process in running):
         raise SystemExit("a search part failed (its output is above)")
-    records = {name: json.loads(path.read_text("utf-8")) for name, path in outputs.items()}
-    held = [point for record in records.values() for point in part_points(record)]
-    if not covers_grid(held):
-        raise SystemExit(f"{out_dir}: the records of {language} ({', '.join(map(str, outputs.values()))})"
-                         f" trained the points {sorted(held)}, not each of 1..{GRID_SIZE} once")  # fmt: skip
+    records |= {name: json.loads(path.read_text("utf-8")) for name, path in outputs.items()}
+    _check_points(records, language, out_dir, complete=True)
     return records
+
+
+def plan_parts(
+    parts: dict[str, list[int]], held: set[int], taken: set[str]
+) -> dict[str, list[int]]:
+    """The parts still to run: each of `parts` less the points `held` by records, dropped when
+    none is left; a part whose name a record has `taken` is named by its points too (`D48`)."""
+    plan = {}
+    for name, points in parts.items():
+        todo = [point for point in points if point not in held]
+        if todo:
+            plan[name if name not in taken else name + "".join(map(str, todo))] = todo
+    return plan
+
+
+def _check_points(
+    records: dict[str, dict[str, Any]], language: str, out_dir: Path, complete: bool
+) -> None:
+    """Refuse records that repeat a grid point or, when `complete`, miss one (naming `out_dir`)."""
+    held = [point for record in records.values() for point in part_points(record)]
+    if len(held) != len(set(held)) or (complete and not covers_grid(held)):
+        raise SystemExit(f"{out_dir}: the records of {language} ({', '.join(sorted(records))})"
+                         f" trained the points {sorted(held)}, not each of 1..{GRID_SIZE} once")  # fmt: skip
 
 
 def part_points(record: dict[str, Any]) -> list[int]:
@@ -257,8 +278,8 @@ def main() -> None:
         "--parts",
         nargs="+",
         default=[f"{name}={','.join(map(str, points))}" for name, points in PARTS.items()],
-        help="the parallel parts for a language with no records yet, NAME=POINTS each "
-        "(default: A=3 B=1,2,5,6,7,8 C=4); a language's records in the work dir are its parts",
+        help="the parallel parts, NAME=POINTS each (default: A=3 B=1,2,5,6,7,8 C=4), less the "
+        "points a language's records in the work dir hold",
     )
     args = parser.parse_args()
     parts = parse_parts(args.parts)

@@ -131,3 +131,41 @@ def test_records_that_repeat_a_point_are_refused_naming_the_work_dir(check, tmp_
         check.run_parts(tmp_path / "absent", "en", 10.0, tmp_path, check.PARTS)
     assert str(tmp_path) in str(error.value)
     assert "[1, 2, 2, 4, 5, 6, 7, 8]" in str(error.value)
+
+
+def test_a_layout_runs_only_the_points_no_record_holds(check):
+    """fi stopped after the one-point parts P1, P2, P8: the layout runs D's 4 and E whole; a
+    record named D from another layout (points 1, 2) makes the rest of D `D48`."""
+    layout = check.parse_parts(["D=1,2,4,8", "E=3,5,6,7"])
+    assert check.plan_parts(layout, {1, 2, 8}, {"P1", "P2", "P8"}) == {
+        "D": [4],
+        "E": [3, 5, 6, 7],
+    }
+    assert check.plan_parts(layout, {1, 2}, {"D"}) == {"D48": [4, 8], "E": [3, 5, 6, 7]}
+    assert check.plan_parts(layout, set(range(1, 9)), {"D", "E"}) == {}
+
+
+def test_a_stopped_check_goes_on_with_the_missing_points(check, tmp_path, monkeypatch):
+    """The searches started (a stand-in writes each part's record) get only the missing points,
+    and the language's records are the finished ones plus the new."""
+    for name, points in {"P1": [1], "P2": [2], "P8": [8]}.items():
+        (tmp_path / f"rotate-fi-{name}.json").write_text(json.dumps(_record(points)))
+    started = {}
+
+    class Search:
+        def __init__(self, command, env):
+            points = [int(p) for p in command[command.index("--points") + 1].split(",")]
+            output = Path(command[command.index("--output") + 1])
+            started[output.name] = points
+            output.write_text(json.dumps(_record(points)))
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(check.subprocess, "Popen", Search)
+    layout = check.parse_parts(["D=1,2,4,8", "E=3,5,6,7"])
+    records = check.run_parts(tmp_path / "absent", "fi", 10.0, tmp_path, layout)
+    assert started == {"rotate-fi-D.json": [4], "rotate-fi-E.json": [3, 5, 6, 7]}
+    assert {name: check.part_points(r) for name, r in records.items()} == {
+        "P1": [1], "P2": [2], "P8": [8], "D": [4], "E": [3, 5, 6, 7]
+    }  # fmt: skip
