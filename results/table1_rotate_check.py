@@ -86,8 +86,7 @@ def run_parts(
     """
     records = {path.stem.removeprefix(f"rotate-{language}-"): json.loads(path.read_text("utf-8"))
                for path in sorted(out_dir.glob(f"rotate-{language}-*.json"))}  # fmt: skip
-    _check_points(records, language, out_dir, complete=False)
-    held = {point for record in records.values() for point in part_points(record)}
+    held = _check_points(records, language, out_dir, complete=False)
     env = {**os.environ, "PRIXLM_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     outputs, running = {}, []
     for name, points in plan_parts(parts, held, set(records)).items():
@@ -119,12 +118,14 @@ def plan_parts(
 
 def _check_points(
     records: dict[str, dict[str, Any]], language: str, out_dir: Path, complete: bool
-) -> None:
-    """Refuse records that repeat a grid point or, when `complete`, miss one (naming `out_dir`)."""
+) -> set[int]:
+    """The grid points `records` hold; refuses records that repeat a point or, when
+    `complete`, miss one (naming `out_dir`)."""
     held = [point for record in records.values() for point in part_points(record)]
     if len(held) != len(set(held)) or (complete and not covers_grid(held)):
         raise SystemExit(f"{out_dir}: the records of {language} ({', '.join(sorted(records))})"
                          f" trained the points {sorted(held)}, not each of 1..{GRID_SIZE} once")  # fmt: skip
+    return set(held)
 
 
 def part_points(record: dict[str, Any]) -> list[int]:
