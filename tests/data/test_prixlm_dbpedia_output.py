@@ -325,3 +325,58 @@ def test_copy_statements_side_by_side_write_each_file_and_raise_the_first_error(
     with pytest.raises(duckdb.Error, match="missing"):
         copy_shards(con, [statement(0, tmp_path / "missing" / "no"), statement(1)])
     con.close()
+
+
+@pytest.mark.parametrize(
+    "threads, limit, expected, restored",
+    [(3, "4GB", "2.7 GiB", "3.7 GiB"), (3, None, "2.7 GiB", "3.6 GiB"), (1, "4GB", "3.7 GiB", "3.7 GiB")],
+)  # fmt: skip
+def test_copy_statements_side_by_side_run_under_three_quarters_of_the_memory_limit(
+    tmp_path: Path, threads: int, limit: str | None, expected: str, restored: str
+) -> None:
+    """More than one `COPY` at a time runs under `SIDE_BY_SIDE_MEMORY_SHARE` (3/4) of the
+    build's memory limit (memory outside DuckDB's limit grows with them), or of the limit
+    DuckDB prints when none is given ("3.7 GiB" for 4GB, set back as that text, which DuckDB
+    reads as a little less); one at a time keeps the whole limit; the limit is set back
+    afterwards, also when a statement fails."""
+    import duckdb
+
+    from prixlm.data.dbpedia.output import SIDE_BY_SIDE_MEMORY_SHARE, copy_shards
+
+    assert SIDE_BY_SIDE_MEMORY_SHARE == 0.75
+    con = duckdb.connect(":memory:", config={"threads": threads, "memory_limit": "4GB"})
+
+    def statement(k: int, folder: Path = tmp_path) -> str:
+        return (
+            f"COPY (SELECT {k} AS k, current_setting('memory_limit') AS m) "
+            f"TO '{folder / f'{k}.csv'}' (FORMAT csv, HEADER false)"
+        )
+
+    copy_shards(con, [statement(k) for k in range(4)], memory_limit=limit)
+    for k in range(4):
+        assert (tmp_path / f"{k}.csv").read_text().strip() == f"{k},{expected}"
+    setting = "SELECT current_setting('memory_limit')"
+    assert con.execute(setting).fetchone() == (restored,)
+    con.execute("SET memory_limit = '4GB'")
+    with pytest.raises(duckdb.Error, match="missing"):
+        copy_shards(con, [statement(0, tmp_path / "missing" / "no"), statement(1)], False, "4GB")
+    assert con.execute(setting).fetchone() == ("3.7 GiB",)
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("3.7 GiB", int(3.7 * 2**30)), ("500.0 MiB", 500 * 2**20), ("4GB", 4 * 10**9),
+     ("1000B", 1000), ("12 bytes", 12), ("2 kib", 2048)],
+)  # fmt: skip
+def test_size_bytes_reads_duckdb_size_settings(text: str, expected: int) -> None:
+    from prixlm.data.dbpedia.output import size_bytes
+
+    assert size_bytes(text) == expected
+
+
+def test_size_bytes_refuses_what_is_not_a_size() -> None:
+    from prixlm.data.dbpedia.output import size_bytes
+
+    with pytest.raises(ValueError, match="not a size: '80%'"):
+        size_bytes("80%")

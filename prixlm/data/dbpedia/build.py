@@ -162,6 +162,7 @@ def build_dataset(
             max_shard_bytes=engine.max_shard_bytes,
             max_shard_rows=engine.max_shard_rows,
             progress=progress,
+            memory_limit=engine.memory_limit,
         )
         rows.shards = {k: v for k, v in data_files(sizes).items() if k != ALL}
         rows.folder = folder

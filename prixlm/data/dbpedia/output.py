@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,11 @@ def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
 DEFAULT_MAX_SHARD_BYTES = 256 << 20  # Arrow bytes of a shard's rows (the Hub: a few 100 MB)
 DEFAULT_MAX_SHARD_ROWS = 10_000_000
 ROW_GROUP_ROWS = 50_000
+#: The share of DuckDB's memory limit that `COPY` statements side by side run under. Memory
+#: the limit does not count grows with them: at 8 and 16 threads the process peaked at
+#: 4.9 GiB under a 4GB limit (3.73 GiB) with the whole limit, 3.2 GiB with 3/4 of it
+#: (`docs/benchmarks.md`, "The build on many cores").
+SIDE_BY_SIDE_MEMORY_SHARE = 0.75
 # A row's Arrow size: each string's bytes + a 4-byte offset; the list's offset and strings.
 _ROW_BYTES = (
     " + ".join(f"strlen({name})" for name in COLUMNS[:-1])
@@ -224,6 +231,7 @@ def write_shards(
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
     max_shard_rows: int = DEFAULT_MAX_SHARD_ROWS,
     progress: bool = False,
+    memory_limit: str | None = None,
 ) -> dict[str, tuple[int, int]]:
     """Write the view `rows` (`splits.build_rows`) as Parquet shards under `folder`.
 
@@ -233,7 +241,8 @@ def write_shards(
     its range and sorts it. (Sorting all of `rows` once instead, so that each `COPY` reads
     only its own blocks, took longer at every size measured: +4 s at 10M input lines, +5 s
     at 30M, where the sort alone took 36 s and spilled 9 GB more.) The `COPY` statements
-    run side by side, as many as DuckDB has threads (`copy_shards`).
+    run side by side, as many as DuckDB has threads, under 3/4 of `memory_limit` (the
+    build's `--memory_limit`; None: DuckDB's own) (`copy_shards`).
     Returns `{relative path: (rows, Arrow bytes)}`; `rows` is dropped (`drop_rows`).
     """
     if max_shard_bytes < 1 or max_shard_rows < 1:
@@ -263,13 +272,17 @@ def write_shards(
         )
         sizes[relative] = (count, nbytes)
     with stage_of(con, "output.write_shards: copy", calls=len(statements)):
-        copy_shards(con, [sql for _, sql in sorted(statements, key=lambda s: -s[0])], progress)
+        ordered = [sql for _, sql in sorted(statements, key=lambda s: -s[0])]
+        copy_shards(con, ordered, progress, memory_limit)
     drop_rows(con)
     return sizes
 
 
 def copy_shards(
-    con: duckdb.DuckDBPyConnection, statements: Sequence[str], progress: bool = False
+    con: duckdb.DuckDBPyConnection,
+    statements: Sequence[str],
+    progress: bool = False,
+    memory_limit: str | None = None,
 ) -> None:
     """Run the `COPY` `statements` (largest first), as many at a time as DuckDB has threads,
     each on its own cursor of `con` (a connection to the same database) in a thread of
@@ -279,12 +292,22 @@ def copy_shards(
     spread over the threads), and the statements ran one after the other. Each shard's
     bytes depend on its statement only, not on what runs beside it. On an error the
     statements not started are dropped, the running ones interrupted, and the first error
-    raised.
+    raised. With more than one at a time they run under `SIDE_BY_SIDE_MEMORY_SHARE` of
+    DuckDB's memory limit (`memory_limit`: the build's `--memory_limit`; `memory_limit_share`).
     """
-    from tqdm.auto import tqdm
-
     (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
     width = max(1, min(int(threads), len(statements)))
+    share = SIDE_BY_SIDE_MEMORY_SHARE if width > 1 else 1.0
+    with memory_limit_share(con, share, memory_limit):
+        _run_side_by_side(con, statements, width, progress)
+
+
+def _run_side_by_side(
+    con: duckdb.DuckDBPyConnection, statements: Sequence[str], width: int, progress: bool
+) -> None:
+    """`copy_shards`' pool: `width` cursors, each running one statement at a time."""
+    from tqdm.auto import tqdm
+
     cursors = [con.cursor() for _ in range(width)]
     free = list(cursors)
     lock = threading.Lock()
@@ -318,6 +341,44 @@ def copy_shards(
             cursor.close()
 
 
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGTP]?i?B|bytes)?\s*$", re.IGNORECASE)
+_UNIT = {"": 1, "b": 1, "bytes": 1}
+for _power, _letter in enumerate("kmgtp", start=1):
+    _UNIT[f"{_letter}b"] = 1000**_power
+    _UNIT[f"{_letter}ib"] = 1024**_power
+
+
+def size_bytes(text: str | None) -> int:
+    """Bytes of a DuckDB size setting (`"4GB"`, `"512MiB"`, or as `current_setting` prints
+    it: `"3.7 GiB"`, `"500.0 MiB"`)."""
+    found = _SIZE.match(text) if isinstance(text, str) else None
+    if found is None:
+        raise ValueError(f"not a size: {text!r}")
+    return int(float(found.group(1)) * _UNIT[(found.group(2) or "").lower()])
+
+
+@contextmanager
+def memory_limit_share(
+    con: duckdb.DuckDBPyConnection, share: float, limit: str | None = None
+) -> Iterator[None]:
+    """Run the block with DuckDB's `memory_limit` at `share` of `limit` (the build's
+    `--memory_limit`, which it is set back to), or of the limit `current_setting` prints
+    when `limit` is None or not a size it reads (`4GB` prints as `3.7 GiB`)."""
+    if share >= 1.0:
+        yield
+        return
+    (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    try:
+        whole, setting = size_bytes(limit), limit
+    except ValueError:
+        whole = size_bytes(setting)
+    con.execute(f"SET memory_limit = '{int(whole * share)}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{setting}'")
+
+
 __all__ = [
     "ALL",
     "FEATURES",  # noqa: F822 (module __getattr__)
@@ -325,10 +386,13 @@ __all__ = [
     "FEATURE_YAML",
     "LINKS",
     "SCHEMA",
+    "SIDE_BY_SIDE_MEMORY_SHARE",
     "copy_shards",
     "data_files",
+    "memory_limit_share",
     "shard_name",
     "shard_ranges",
+    "size_bytes",
     "split_of_file",
     "write_shards",
 ]
