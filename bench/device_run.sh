@@ -4,9 +4,11 @@
 # its JSON under $OUT as it goes, so a cut-short run keeps what it measured. Usage, from the
 # repository root with the duckdb wheel in .whl/ (`bash bench/device_wheels.sh`):
 #   OUT=/tmp/out bash bench/device_run.sh
-# A step whose budget (seconds) is 0 is skipped. The whole set fits two calls of one machine:
-#   TRAIN_S=280 LP_S=190 bash bench/device_run.sh              # ~8 min: training, decoding
-#   TRAIN_S=0 LP_S=0 BUILD_S=300 PARTS_S=60 bash bench/device_run.sh   # ~6 min: the build
+# A step whose budget (seconds) is 0 is skipped. The whole set fits two calls of one machine
+# (one H200, 2026-12-05: the first took 4 min 55 s with BUILD_S=150, the second 2 min 38 s):
+#   TRAIN_S=255 LP_S=165 bash bench/device_run.sh              # training ~2.5 min, decoding ~1.5
+#   TRAIN_S=0 LP_S=0 BUILD_S=250 BUILD_ENTITIES=1000000 bash bench/device_run.sh   # the build
+# (at the default 1.5M entities the 1-thread build alone takes 85 s: BUILD_S=400 for all counts)
 set -u
 OUT=${OUT:-/tmp/device_out}
 mkdir -p "$OUT"
