@@ -113,9 +113,10 @@ DEFAULT_MAX_SHARD_BYTES = 256 << 20  # Arrow bytes of a shard's rows (the Hub: a
 DEFAULT_MAX_SHARD_ROWS = 10_000_000
 ROW_GROUP_ROWS = 50_000
 #: The share of DuckDB's memory limit that `COPY` statements side by side run under. Memory
-#: the limit does not count grows with them: at 8 and 16 threads the process peaked at
-#: 4.9 GiB under a 4GB limit (3.73 GiB) with the whole limit, 3.2 GiB with 3/4 of it
-#: (`docs/benchmarks.md`, "The build on many cores").
+#: the limit does not count grows with them: under a 4GB limit (3.73 GiB) the process
+#: peaked at 4.9 GiB at 8 and 16 threads on 16 cores; on 2 cores at 8 threads, 3.9-4.0 GiB
+#: with the whole limit, 3.2 GiB with 3/4 of it (`docs/benchmarks.md`, "The build on many
+#: cores").
 SIDE_BY_SIDE_MEMORY_SHARE = 0.75
 # A row's Arrow size: each string's bytes + a 4-byte offset; the list's offset and strings.
 _ROW_BYTES = (
@@ -341,7 +342,7 @@ def _run_side_by_side(
             cursor.close()
 
 
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGTP]?i?B|bytes)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*([0-9.]+)\s*((?:[KMGTP]i?)?B|bytes)?\s*$", re.IGNORECASE)
 _UNIT = {"": 1, "b": 1, "bytes": 1}
 for _power, _letter in enumerate("kmgtp", start=1):
     _UNIT[f"{_letter}b"] = 1000**_power
