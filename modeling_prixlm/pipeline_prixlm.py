@@ -51,7 +51,7 @@ from typing import Any
 from transformers import Pipeline
 from transformers.utils import cached_file
 
-from .beam_search import DEFAULT_MAX_ROWS, RankedObjects, predict_objects
+from .beam_search import RankedObjects, default_max_rows, predict_objects
 from .constrained_decoding import EntityTrie
 from .decoding_steps import encode_query
 from .pipeline_queries import (
@@ -250,9 +250,12 @@ class PrixLMLinkPrediction(Pipeline):
         self,
         model_inputs: dict[str, list],
         num_beams: int = DEFAULT_NUM_BEAMS,
-        max_rows: int = DEFAULT_MAX_ROWS,
+        max_rows: int | None = None,
     ) -> dict[str, list[RankedObjects]]:
-        """Algorithm 1 for every query, one decoding per candidate language (in input order)."""
+        """Algorithm 1 for every query, one decoding per candidate language (in input order).
+        `max_rows` by default: `predict_objects`' for the model's device, at most `MAX_ROWS`."""
+        if max_rows is None:
+            max_rows = min(default_max_rows(self.model), MAX_ROWS)
         queries, languages = model_inputs["queries"], model_inputs["languages"]
         ranked: list[RankedObjects | None] = [None] * len(queries)
         for language in dict.fromkeys(languages):

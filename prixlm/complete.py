@@ -55,7 +55,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--evidence_languages", default=None, help="default: all but the target")
     parser.add_argument("--target_splits", default=None, help="splits the target holds (all)")
     parser.add_argument("--num_beams", type=int, default=50)
-    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help="queries per forward (default: 8 on the CPU; on a GPU, up to 8,192 rows // --num_beams)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     add_device_argument(parser)
     parser.add_argument("--no_progress", action="store_true")
@@ -68,7 +73,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     if not 0.0 <= args.threshold <= 1.0:
         raise CompletionInputError(f"--threshold {args.threshold}: a probability in [0, 1]")
     for name in ("max_per_pair", "num_beams", "batch_size"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise CompletionInputError(f"--{name} {getattr(args, name)}: must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise CompletionInputError(f"--limit {args.limit}: must be >= 1")

@@ -156,7 +156,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--hidden_split", default="test")
     parser.add_argument("--max_per_pair", type=int, default=3)
     parser.add_argument("--num_beams", type=int, default=50)
-    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help="queries per forward (default: 8 on the CPU; on a GPU, up to 8,192 rows // --num_beams)",
+    )
     parser.add_argument("--device", default=None)
     parser.add_argument("--output", required=True, help="JSON report")
     parser.add_argument("--plot", default=None, help="precision-recall PNG")

@@ -17,9 +17,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from modeling_prixlm.beam_search import predict_objects
+from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
-from modeling_prixlm.decoding_steps import encode_query, prepare_inputs
+from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from prixlm.completion.knowledge import (
     CompletionQuery,
     QueryStats,
@@ -28,6 +28,17 @@ from prixlm.completion.knowledge import (
     target_labels,
 )
 from prixlm.completion.loading import CompletionKB
+
+#: Queries per forward by default on the CPU (the setting of the committed completion figures).
+CPU_BATCH_SIZE = 8
+
+
+def default_completion_batch(model: Any, num_beams: int) -> int:
+    """Queries per forward: `CPU_BATCH_SIZE` on the CPU; elsewhere `predict_objects`' default
+    for the device (`default_max_rows // num_beams`: 163 queries at K=50 on a large GPU)."""
+    if model_device(model).type == "cpu":
+        return CPU_BATCH_SIZE
+    return default_batch_size(num_beams, default_max_rows(model))
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,7 @@ def propose_objects(
     threshold: float,
     max_per_pair: int = 1,
     num_beams: int = 50,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> list[Proposal]:
     """Objects with score >= `threshold`, best first per query, queries in their order.
@@ -107,7 +118,8 @@ def propose_objects(
         candidates: the target's candidate labels -> their IRIs (see `knowledge.label_iris`).
         threshold: minimum probability in [0, 1]; 0 keeps the `max_per_pair` best.
         max_per_pair: at most this many objects per query.
-        num_beams, batch_size: as `predict_objects` (`batch_size * num_beams` rows per forward).
+        num_beams, batch_size: as `predict_objects` (`batch_size * num_beams` rows per forward;
+            default: `default_completion_batch`).
     Raises:
         ValueError: before decoding, for bad arguments or a query the model cannot encode
             (`prepare_inputs` checks every prompt against the candidates and positions).
@@ -118,6 +130,8 @@ def propose_objects(
         raise ValueError(f"max_per_pair={max_per_pair} must be >= 1")
     if not queries:
         return []
+    if batch_size is None:
+        batch_size = default_completion_batch(model, num_beams)
     trie = EntityTrie.from_labels(tokenizer, sorted(candidates))
     prepare_inputs(model, tokenizer, [(q.subject, q.relation) for q in queries], trie)
     proposals: list[Proposal] = []
@@ -147,7 +161,7 @@ def run_completion(
     *,
     max_per_pair: int = 1,
     num_beams: int = 50,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     limit: int | None = None,
     progress: bool = True,
 ) -> tuple[list[Proposal], QueryStats]:
@@ -175,4 +189,11 @@ def run_completion(
     return proposals, stats
 
 
-__all__ = ["run_completion", "Proposal", "choose_iri", "propose_objects"]
+__all__ = [
+    "CPU_BATCH_SIZE",
+    "Proposal",
+    "choose_iri",
+    "default_completion_batch",
+    "propose_objects",
+    "run_completion",
+]

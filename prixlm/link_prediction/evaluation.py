@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS, default_batch_size, predict_objects
+from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
@@ -127,7 +127,8 @@ def evaluate_protocols(
 
     Args:
         batch_size, max_rows: queries and rows per forward. Beam mode: `predict_objects`'
-            (default `max_rows` = `DEFAULT_MAX_ROWS`, batch `max_rows // num_beams`); full
+            (default `max_rows`: `default_max_rows`, 1,024 on the CPU, up to 8,192 on a
+            GPU; batch `max_rows // num_beams`); full
             mode: `PrixLMScorer`'s (defaults for the model's device: `FULL_BATCH_SIZE`,
             `FULL_MAX_ROWS` on the CPU, larger on a GPU).
         protocols: names in `PROTOCOLS`; beam mode knows `ours` only.
@@ -209,7 +210,7 @@ def _beam_metrics(
 ) -> dict[str, float | int]:
     """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr_at_K`."""
     if batch_size is None:
-        batch_size = default_batch_size(num_beams, max_rows or DEFAULT_MAX_ROWS)
+        batch_size = default_batch_size(num_beams, max_rows or default_max_rows(model))
     ranks: list[Rank] = []
     bar = tqdm(total=len(rows), desc="link prediction (beam)", unit="query", disable=not progress)
     for start in range(0, len(rows), batch_size):

@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import torch
 from completion_kb import EN_ONLY, HELD_OUT, dataset_rows, iri, write_dataset
 
 from prixlm.complete import main
@@ -17,7 +18,7 @@ from prixlm.completion.knowledge import (
 )
 from prixlm.completion.loading import load_completion_kb, read_config
 from prixlm.completion.output import iri_term
-from prixlm.completion.propose import fit_to_model, run_completion
+from prixlm.completion.propose import default_completion_batch, fit_to_model, run_completion
 from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY
 from prixlm.data.ntriples import ReadStats, read_triples
 from prixlm.link_prediction.evaluation import candidate_labels
@@ -204,3 +205,17 @@ def test_two_dataset_folders_of_the_same_name_are_read_each_as_it_is(tmp_path):
     for folder, expected in (("one", "Frankreich"), ("two", "Frankreich (Staat)")):
         rows = read_config(str(tmp_path / folder / "kb"), "de")
         assert rows["test"][0]["subject"] == expected
+
+
+def test_default_batch_is_8_queries_on_the_cpu_and_the_device_default_on_a_gpu(
+    completion_kb, monkeypatch
+):
+    import prixlm.completion.propose as propose
+
+    _, model_dir = completion_kb
+    model, _ = load_prixlm(str(model_dir), "cpu")
+    assert default_completion_batch(model, 50) == 8
+    monkeypatch.setattr(propose, "model_device", lambda _: torch.device("cuda"))
+    monkeypatch.setattr(propose, "default_max_rows", lambda _: 8192)
+    assert default_completion_batch(model, 50) == 163
+    assert default_completion_batch(model, 4) == 2048

@@ -199,6 +199,31 @@ def test_full_ranking_defaults_follow_the_device(setup):
     assert torch.equal(score_candidates(model, tokenizer, QUERIES[:2], labels), explicit)
 
 
+def test_beam_rows_follow_the_device_and_its_memory(setup, monkeypatch):
+    """1,024 rows per forward on the CPU; on a CUDA device 8,192 where the logits fit an
+    eighth of its memory, halved on smaller cards, never below 1,024."""
+    gib, vocab = 1 << 30, 250_015
+    assert beam_search.rows_for_memory(139 * gib, vocab) == 8192  # H200
+    assert beam_search.rows_for_memory(80 * gib, vocab) == 8192  # 8.2 GB <= 10 GiB
+    assert beam_search.rows_for_memory(40 * gib, vocab) == 4096
+    assert beam_search.rows_for_memory(24 * gib, vocab) == 2048
+    assert beam_search.rows_for_memory(8 * gib, vocab) == 1024
+    assert beam_search.rows_for_memory(80 * gib, 10_000) == 8192  # small vocabulary
+    model, tokenizer, labels, trie = setup
+    assert beam_search.default_max_rows(model) == 1024
+    explicit = predict_objects(model, tokenizer, QUERIES_X3, trie, num_beams=4, max_rows=1024)
+    assert predict_objects(model, tokenizer, QUERIES_X3, trie, num_beams=4) == explicit
+
+    class Properties:
+        total_memory = 24 * gib
+
+    monkeypatch.setattr(beam_search, "model_device", lambda _: torch.device("cuda", 0))
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda _: Properties)
+    vocab = model.config.vocab_size  # tiny: 8,192 rows fit any card
+    assert beam_search.default_max_rows(model) == beam_search.rows_for_memory(24 * gib, vocab)
+    assert beam_search.default_max_rows(model) == 8192
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="counts CUDA host synchronisations")
 def test_sync_count_does_not_grow_with_the_steps(setup):
     """Synchronising reads of one batch (what `set_sync_debug_mode` reports: `.item()`,
