@@ -122,6 +122,44 @@ def score_prompts_after(model, prompts, trie) -> torch.Tensor:
     return by_entity[:, first_entity]
 
 
+def after_only(
+    args: argparse.Namespace,
+    model: Any,
+    prompts: Sequence[list[int]],
+    trie: EntityTrie,
+    max_rows: int,
+    rankings: dict[str, list[Any]],
+    rows_settings: list[int],
+) -> dict[str, Any]:
+    """The new loop alone at `max_rows`: queries/s, peak memory on CUDA, rankings against
+    the new loop at the last of `rows_settings`; `{"error": ...}` if the device runs out of
+    memory."""
+    device = model_device(model)
+    entry: dict[str, Any] = {"entities": trie.num_entities, "loop": "after", "max_rows": max_rows}
+    warm = prompts[: max(2, len(prompts) // 20)]
+    try:
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        for _ in range(2):
+            decode_ranked(decode_batch_on_device, model, warm, trie, args.num_beams, max_rows)
+        ranked, seconds = timed(
+            device,
+            lambda: decode_ranked(
+                decode_batch_on_device, model, prompts, trie, args.num_beams, max_rows
+            ),
+        )
+    except torch.cuda.OutOfMemoryError as error:
+        torch.cuda.empty_cache()
+        return {**entry, "error": f"out of memory: {str(error).splitlines()[0]}"}
+    entry["seconds"] = round(seconds, 3)
+    entry["queries_per_s"] = round(len(prompts) / seconds, 1)
+    if device.type == "cuda":
+        entry["peak_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+    last = rows_settings[-1]
+    entry[f"vs_after_at_{last}_rows"] = compare_rankings(rankings[f"after@{last}"], ranked)
+    return entry
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -215,6 +253,12 @@ def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dic
                 if num_entities == sizes[0] and max_rows == rows_settings[-1]:
                     report["queries_per_s"][label] = entry["queries_per_s"]
                 save(report)
+        if num_entities == sizes[0]:
+            for max_rows in [int(r) for r in args.after_only_rows.split(",") if r]:
+                entry = after_only(args, model, prompts, trie, max_rows, rankings, rows_settings)
+                report["runs"].append(entry)
+                print(json.dumps(entry))
+                save(report)
         if device.type == "cuda":
             batch = prompts[: max(1, rows_settings[-1] // args.num_beams)]
             info["sync_count_one_batch"] = count_syncs(model, batch, trie, args.num_beams)
@@ -278,6 +322,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--num_beams", type=int, default=None, help="default 50 (tiny: 8)")
     parser.add_argument(
         "--max_rows", default="1024,8192", help="rows per forward to time; headline: the last"
+    )
+    parser.add_argument(
+        "--after_only_rows",
+        default="",
+        help="more rows per forward to time on the largest trie with the new loop alone (the "
+        "old one keeps every row's prompt and may not fit), e.g. 16384,32768; an out-of-memory "
+        "error is recorded and the run goes on",
     )
     parser.add_argument("--full_queries", type=int, default=None, help="default 16 (tiny: 3)")
     parser.add_argument("--seed", type=int, default=0)

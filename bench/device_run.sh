@@ -27,8 +27,9 @@ if [ "${TRAIN_S:-270}" -gt 0 ]; then
 fi
 # 2. link prediction: the device loop before and after, 10k and 1M entities, K=50
 if [ "${LP_S:-200}" -gt 0 ]; then
+  # LP_ARGS: more options, e.g. LP_ARGS="--entities 1000000 --after_only_rows 16384,32768"
   timeout "${LP_S:-200}" python3 bench/bench_lp_gpu.py --output "$OUT/bench_lp_gpu.json" \
-    > "$OUT/bench_lp_gpu.log" 2>&1
+    ${LP_ARGS:-} > "$OUT/bench_lp_gpu.log" 2>&1
   echo "lp rc=$?"; tail -15 "$OUT/bench_lp_gpu.log"
 fi
 # 3. the dataset build at 1..16 threads (needs the duckdb wheel)
