@@ -266,7 +266,8 @@ def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path):
     output = tmp_path / "bench_lp_gpu.json"
     done = subprocess.run(
         [sys.executable, str(root / "bench" / "bench_lp_gpu.py"), "--device", "cpu", "--tiny"]
-        + ["--queries", "4", "--entities", "1000,200", "--output", str(output)],
+        + ["--queries", "4", "--entities", "1000,200", "--output", str(output)]
+        + ["--after_only_rows", "128"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -280,6 +281,9 @@ def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path):
     assert report["entities"] == 1000 and report["num_beams"] == 8
     assert report["rankings_identical"] is True
     assert "--tiny" in report["command"]
+    (extra,) = [r for r in report["runs"] if r.get("max_rows") == 128]
+    assert extra["loop"] == "after" and extra["entities"] == 1000 and extra["queries_per_s"] > 0
+    assert extra["vs_after_at_64_rows"]["same_top1"] == 1.0
     assert report["full_ranking"]["max_abs_difference_to_a_cache_free_forward"] < 1e-4
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("speed ratio (after / before, 1000 entities, K=8): ")
