@@ -150,6 +150,7 @@ def run_path(
         "useful_mfu": 3 * flops / median / (args.peak_tflops * 1e12),
         "step_ms_median": 1000 * median,
         "step_ms_min_max": [1000 * float(step_times.min()), 1000 * float(step_times.max())],
+        "step_ms": [round(1000 * float(t), 2) for t in step_times],  # the timed steps, in order
         "peak_memory_gib": peak,
         # (of a file-order batch: a grouped batch has less)
         "padding_fraction": None if path == "before_grouped" else 1 - tokens / rows_tokens,

@@ -194,6 +194,9 @@ def test_gpu_benchmark_runs_at_toy_size_on_the_cpu(tmp_path):
     rows, labels = report["paths"]["after_static"]["static_shape"]
     assert report["paths"]["after_static"]["batch_shape"] == [rows, 128] and labels % 64 == 0
     assert report["paths"]["after"]["static_shape"] is None
+    steps = report["paths"]["after"]["step_ms"]  # every timed step, for slow-step hunting
+    assert len(steps) == settings["steps"] and all(t > 0 for t in steps)
+    assert max(steps) == pytest.approx(report["paths"]["after"]["step_ms_min_max"][1], abs=0.01)
 
 
 def test_static_shapes_resume_the_same_run(tiny_dataset_dir, tiny_tokenizer, tmp_path):
