@@ -93,12 +93,14 @@ def rows_for_memory(total_memory: int, vocab_size: int) -> int:
 
 def default_max_rows(model: Any) -> int:
     """`predict_objects`' row budget for `model`: `DEFAULT_MAX_ROWS` on the CPU (and any
-    device but CUDA), `rows_for_memory` of the CUDA device's memory and the vocabulary."""
+    device but CUDA, or without `config.vocab_size`), else `rows_for_memory` of the CUDA
+    device's memory and the vocabulary."""
     device = model_device(model)
-    if device.type != "cuda":
+    vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
+    if device.type != "cuda" or not vocab_size:
         return DEFAULT_MAX_ROWS
     total = torch.cuda.get_device_properties(device).total_memory
-    return rows_for_memory(total, int(model.config.vocab_size))
+    return rows_for_memory(total, int(vocab_size))
 
 
 def default_batch_size(num_beams: int, max_rows: int = DEFAULT_MAX_ROWS) -> int:
