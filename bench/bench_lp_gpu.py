@@ -122,6 +122,25 @@ def score_prompts_after(model, prompts, trie) -> torch.Tensor:
     return by_entity[:, first_entity]
 
 
+def warm_and_time(
+    decode: Callable[..., list[Any]],
+    model: Any,
+    prompts: Sequence[list[int]],
+    trie: EntityTrie,
+    num_beams: int,
+    max_rows: int,
+) -> tuple[list[Any], float]:
+    """`decode_ranked` over `prompts` and its seconds, after two warm-up calls on a twentieth
+    of them (the compiled normaliser: twice, for its shapes)."""
+    warm = prompts[: max(2, len(prompts) // 20)]
+    for _ in range(2):
+        decode_ranked(decode, model, warm, trie, num_beams, max_rows)
+    return timed(
+        model_device(model),
+        lambda: decode_ranked(decode, model, prompts, trie, num_beams, max_rows),
+    )
+
+
 def after_only(
     args: argparse.Namespace,
     model: Any,
@@ -136,17 +155,11 @@ def after_only(
     memory."""
     device = model_device(model)
     entry: dict[str, Any] = {"entities": trie.num_entities, "loop": "after", "max_rows": max_rows}
-    warm = prompts[: max(2, len(prompts) // 20)]
     try:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        for _ in range(2):
-            decode_ranked(decode_batch_on_device, model, warm, trie, args.num_beams, max_rows)
-        ranked, seconds = timed(
-            device,
-            lambda: decode_ranked(
-                decode_batch_on_device, model, prompts, trie, args.num_beams, max_rows
-            ),
+        ranked, seconds = warm_and_time(
+            decode_batch_on_device, model, prompts, trie, args.num_beams, max_rows
         )
     except torch.cuda.OutOfMemoryError as error:
         torch.cuda.empty_cache()
@@ -224,17 +237,11 @@ def run(args: argparse.Namespace, save: Callable[[dict[str, Any]], None]) -> dic
         }
         print(json.dumps(info))
         report["runs"].append(info)
-        warm = prompts[: max(2, len(prompts) // 20)]
         rankings: dict[str, list[Any]] = {}
         for max_rows in rows_settings:
             for label, decode in loops:
-                for _ in range(2):  # warm-up (the compiled normaliser: twice, for its shapes)
-                    decode_ranked(decode, model, warm, trie, args.num_beams, max_rows)
-                ranked, seconds = timed(
-                    device,
-                    lambda d=decode, r=max_rows, t=trie: decode_ranked(
-                        d, model, prompts, t, args.num_beams, r
-                    ),
+                ranked, seconds = warm_and_time(
+                    decode, model, prompts, trie, args.num_beams, max_rows
                 )
                 rankings[f"{label}@{max_rows}"] = ranked
                 entry = {
