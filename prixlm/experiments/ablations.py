@@ -1,8 +1,9 @@
 """Prix-LM ablations on the VALIDATION split (why Table 1's All lands where it does).
 
 Each variant is one `prixlm_job` (train.py + full-ranking validation metrics, no test):
-the share of link rows (every language pair vs links through one pivot language) and the
-number of training steps, at the demo's size on a few languages, on CPU.
+the share of link rows (every language pair vs links through one pivot language), the
+number of training steps and the model's size (the demo's 192 x 4 layers; Table 1's
+256 x 4; 384 x 6), on a few languages, on CPU.
 
     python -m prixlm.experiments.ablations --languages en,de,ja --work_dir outputs/ablations \\
         --output results/table1_ablations.json [--merge_into results/table1.json]
@@ -26,11 +27,18 @@ DEMO = {
     "logging_steps": 100, "lp_eval_queries": 0, "max_fact_length": 64, "disable_tqdm": True,
 }  # fmt: skip
 
+# the model sizes compared at 900 steps: Table 1's (profiles `full`, `gpu`) and a larger one
+TABLE1_SIZE = {"hidden_size": 256, "intermediate_size": 1024}
+LARGER_SIZE = {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 6,
+               "intermediate_size": 1536}  # fmt: skip
+
 # name: (dataset, train.py overrides)
 VARIANTS = {
     "links-all-300": ("main", {"max_steps": 300}),
     "links-pivot-300": ("pivot", {"max_steps": 300}),
     "links-pivot-900": ("pivot", {"max_steps": 900}),
+    "links-pivot-900-256x4": ("pivot", {"max_steps": 900, **TABLE1_SIZE}),
+    "links-pivot-900-384x6": ("pivot", {"max_steps": 900, **LARGER_SIZE}),
 }
 
 

@@ -208,6 +208,11 @@ def notes_section(table: Mapping[str, Any]) -> str:
     return "### How this run was made\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
 
 
+def model_size(settings: Mapping[str, Any]) -> str:
+    """`hidden x layers` of a Prix-LM run's train.py `settings`, e.g. `256 x 4`."""
+    return f"{settings['hidden_size']} x {settings['num_hidden_layers']}"
+
+
 def ablations_section(table: Mapping[str, Any]) -> str:
     """Prix-LM ablations on validation (`ablations`: runs with settings and metrics)."""
     ablations = table.get("ablations")
@@ -218,10 +223,10 @@ def ablations_section(table: Mapping[str, Any]) -> str:
         f"### Ablations (Prix-LM All on {', '.join(languages)}, {ablations['split']} split, "
         "full ranking, %)",
         "",
-        "| variant | links | steps | train s | "
+        "| variant | links | model | steps | train s | "
         + " | ".join(f"{lang} hits@1 | {lang} MRR" for lang in languages)
         + " | avg hits@1 | avg MRR |",
-        "|---|---|---:|---:|" + "---:|" * (2 * len(languages) + 2),
+        "|---|---|---|---:|---:|" + "---:|" * (2 * len(languages) + 2),
     ]
     for name, run in ablations["runs"].items():
         cells = run["validation"]
@@ -231,7 +236,8 @@ def ablations_section(table: Mapping[str, Any]) -> str:
         mean_h1 = sum(cells[lang]["hits_at_1"] for lang in languages) / len(languages)
         mean_mrr = sum(cells[lang]["mrr"] for lang in languages) / len(languages)
         lines.append(
-            f"| {name} | {run['dataset']} | {run['steps']} | {run['train_seconds']} | "
+            f"| {name} | {run['dataset']} | {model_size(run['settings'])} | {run['steps']} | "
+            f"{run['train_seconds']} | "
             + " | ".join(values)
             + f" | {percent(mean_h1)} | {percent(mean_mrr)} |"
         )
