@@ -42,6 +42,7 @@ VARIANTS = {
     "links-pivot-900-384x6": ("pivot", {"max_steps": 900, **LARGER_SIZE}),
     "links-pivot-2700-256x4": ("pivot", {"max_steps": 2700, **TABLE1_SIZE}),
     "links-pivot-2700-384x6": ("pivot", {"max_steps": 2700, **LARGER_SIZE}),
+    "links-all-2700-256x4": ("main", {"max_steps": 2700, **TABLE1_SIZE}),
 }
 
 
