@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Table 1's full run in ONE call of a GPU machine; how it was run is in
-# docs/results.md. Profile `gpu` (12 workers, DEADLINE 470 s): All trains for at most 240 s
-# with its validation curve (stopped when flat), each of the 18 PyKEEN searches gets 180 s
+# docs/results.md. Profile `gpu` (12 workers, DEADLINE 470 s): each All (links through en;
+# every pair's links; chosen on validation) trains for at most 240 s with its validation curve
+# (stopped when flat), each of the 18 PyKEEN searches gets 180 s
 # (early-stopped configurations, larger dimensions first), Singles 40 s each; about 7.5 min
 # in all (estimated from the 2026-12-04 call's rates; not yet run with these budgets). Runs the committed code from a snapshot folder (`git archive HEAD`), so
 # other people's uncommitted edits in the working tree do not travel into the run:
