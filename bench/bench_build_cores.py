@@ -14,13 +14,14 @@ process: the first and the largest N first, then the others from the largest dow
 `--budget_s`, a build whose time (predicted from those before it) would end past the budget
 is not started. The dumps are written by every core (`synthetic_dumps.write_dumps`).
 Per run: wall seconds, CPU seconds of the whole process tree (the build and its reader
-processes, `process_usage.py`), peak RSS of the tree (MiB), input lines per second,
+processes, `process_usage.py`), peak RSS of the tree (MiB), the peak size of the build's
+`--temp_dir` (MiB: the reader's record files and DuckDB's spill), input lines per second,
 and the build's own profile (wall, CPU and CPU/wall per stage: reading, each SQL statement,
 the card). Every run's shards and card must be byte-identical to the first run's and hold
 the rows the generator expects; a run that is not stops the benchmark with an error.
 
 Writes `--output` (default `results/bench_build_cores.json`) after every build:
-`{"machine", "lines", "runs": {threads: {"wall_s", "cpu_s", "peak_rss_mib",
+`{"machine", "lines", "runs": {threads: {"wall_s", "cpu_s", "peak_rss_mib", "peak_temp_mib",
 "lines_per_s"}}, "profiles": {threads: {stage: {...}}}, "command", ...}`. The baseline is
 the first thread count; the last line prints the speed-up of the largest over it.
 Needs only the build's packages (duckdb, pyarrow, numpy, psutil, tqdm, pyyaml,
@@ -46,7 +47,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import process_usage  # noqa: E402
-from process_usage import measured  # noqa: E402
+from process_usage import FolderPeak, measured  # noqa: E402
 from synthetic_dumps import INFO_FILE, expected_row_counts, read_counts, write_dumps  # noqa: E402
 
 MIB = 1 << 20
@@ -246,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         ]  # fmt: skip
         path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path, "PYTHONFAULTHANDLER": "1"}
-        code, wall, cpu, peak, _, tail = measured(command, REPO, env)
+        with FolderPeak(spill) as temp:
+            code, wall, cpu, peak, _, tail = measured(command, REPO, env)
         if code != 0:
             raise SystemExit(f"build at {threads} threads failed (exit {code}):\n{tail}")
         found = row_counts(output)
@@ -265,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             "wall_s": round(wall, 2),
             "cpu_s": round(cpu, 2),
             "peak_rss_mib": round(peak / MIB, 1),
+            "peak_temp_mib": round(temp.peak / MIB, 1),
             "lines_per_s": round(lines / wall),
         }
         profiles[str(threads)] = json.loads(profile.read_text())

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -64,6 +65,44 @@ def measured(
         lines = [line for line in errors.read().splitlines() if "Extension modules:" not in line]
         tail = "\n".join(lines[-30:])
     return process.returncode, wall, cpu, peak, largest * 1024, tail
+
+
+def folder_bytes(folder: Path) -> int:
+    """The bytes of every file under `folder` (0 if it does not exist); files removed while
+    it is read are skipped."""
+    total = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+class FolderPeak:
+    """The largest size of `folder` while the `with` block runs, sampled by a thread every
+    `interval` seconds: `peak` (bytes). For the build's `--temp_dir`: its reader's record
+    files and DuckDB's spill files, which come and go within a statement."""
+
+    def __init__(self, folder: Path, interval: float = 0.1) -> None:
+        self.folder, self.interval, self.peak = folder, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, folder_bytes(self.folder))
+            if self._stop.wait(self.interval):
+                break
+
+    def __enter__(self) -> FolderPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _become_subreaper() -> None:

@@ -28,7 +28,8 @@ def test_bench_build_cores_runs_and_writes_its_json(tmp_path: Path) -> None:
     assert result["lines"] > 5_000 and result["identical_files"] is True
     assert list(result["runs"]) == ["1", "2"]
     for run in result["runs"].values():
-        assert set(run) >= {"wall_s", "cpu_s", "peak_rss_mib", "lines_per_s"}
+        assert set(run) >= {"wall_s", "cpu_s", "peak_rss_mib", "peak_temp_mib", "lines_per_s"}
+        assert run["peak_temp_mib"] >= 0
         assert run["wall_s"] > 0 and run["cpu_s"] > 0 and run["peak_rss_mib"] > 50
         assert run["lines_per_s"] == pytest.approx(result["lines"] / run["wall_s"], rel=0.01)
     stages = result["profiles"]["2"]
@@ -56,3 +57,26 @@ def test_the_runs_order_and_the_budgets_prediction() -> None:
     runs = {"1": {"wall_s": 100.0}, "16": {"wall_s": 25.0}}  # 20 s serial, 80 s parallel
     assert predicted_wall(runs, 8) == pytest.approx(30.0)
     assert predicted_wall(runs, 2) == pytest.approx(60.0)
+
+
+def test_folder_peak_sees_files_that_come_and_go(tmp_path: Path) -> None:
+    """The sampler keeps the largest size the folder had, though its files are gone at the
+    end (as DuckDB's spill files are after each statement)."""
+    import time
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from process_usage import FolderPeak, folder_bytes
+
+    folder = tmp_path / "spill"
+    with FolderPeak(folder, interval=0.01) as temp:
+        time.sleep(0.05)  # the folder does not exist yet: 0 bytes
+        (folder / "sub").mkdir(parents=True)
+        (folder / "a.tmp").write_bytes(b"x" * 300_000)
+        (folder / "sub" / "b.tmp").write_bytes(b"y" * 200_000)
+        time.sleep(0.5)
+        (folder / "a.tmp").unlink()
+        (folder / "sub" / "b.tmp").write_bytes(b"y" * 100_000)
+        time.sleep(0.05)
+    assert temp.peak == 500_000
+    assert folder_bytes(folder) == 100_000
+    assert folder_bytes(tmp_path / "missing") == 0
