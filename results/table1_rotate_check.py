@@ -216,22 +216,19 @@ def render(check: dict[str, Any], source: str) -> str:
         cells = " | ".join(f"{100 * by_language[lang]['hits_at_1']:.1f} |"
                            f" {100 * by_language[lang]['mrr']:.1f}" for lang in languages)  # fmt: skip
         lines.append(f"| {name} | {cells} |")
-    leads, gaps = [], []
-    for language, result in merged.items():
-        all_, test, before = (
-            result["table1"]["Prix-LM (All)"],
-            result["test"],
-            result["table1"]["RotatE"],
-        )
-        gaps.append([100 * (all_[k] - r[k]) for r in (test, before) for k in ("hits_at_1", "mrr")])
-        leads.append(
-            f"`{language}` {100 * (all_['hits_at_1'] - test['hits_at_1']):+.1f} / "
-            f"{100 * (all_['mrr'] - test['mrr']):+.1f} (over Table 1's RotatE: "
-            f"{100 * (all_['hits_at_1'] - before['hits_at_1']):+.1f} / "
-            f"{100 * (all_['mrr'] - before['mrr']):+.1f})"
-        )
+    gaps = {  # All minus RotatE, points: hits@1, MRR over the whole grid's, then Table 1's
+        language: [100 * (result["table1"]["Prix-LM (All)"][k] - rotate[k])
+                   for rotate in (result["test"], result["table1"]["RotatE"])
+                   for k in ("hits_at_1", "mrr")]
+        for language, result in merged.items()
+    }  # fmt: skip
+
+    def lead(g: list[float]) -> str:
+        return f"{g[0]:+.1f} / {g[1]:+.1f} (over Table 1's RotatE: {g[2]:+.1f} / {g[3]:+.1f})"
+
+    leads = [f"`{language}` {lead(g)}" for language, g in gaps.items()]
     seconds = sum(sum(m["seconds_per_part"].values()) for m in merged.values())
-    mean = [sum(column) / len(gaps) for column in zip(*gaps, strict=True)]
+    mean = [sum(column) / len(gaps) for column in zip(*gaps.values(), strict=True)]
     complete = len(languages) == len(PAPER_LANGUAGES.split(","))
     covered = (
         "All nine of Table 1's languages"
@@ -241,8 +238,7 @@ def render(check: dict[str, Any], source: str) -> str:
     lines += [
         "",
         f"Prix-LM (All)'s lead over the fully searched RotatE, hits@1 / MRR points: {'; '.join(leads)}.",
-        f"On average over these languages: {mean[0]:+.1f} / {mean[1]:+.1f} (over Table 1's RotatE:"
-        f" {mean[2]:+.1f} / {mean[3]:+.1f}).",
+        f"On average over these languages: {lead(mean)}.",
         f"{covered}, one seed; these searches took {seconds:,.0f} CPU s in all"
         + ("." if complete else
            ", so the other languages' searches are left to a run with a GPU or more cores."),
