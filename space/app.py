@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import tempfile
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,11 @@ TABLE_COLUMNS = ["rank", "object", "probability", "log_likelihood"]
 #: Special tokens of a prompt: `<s>[S] s </s></s>[P] r </s></s>[O]` (triple) and
 #: `<s>[S] s </s></s>[P][s-lang][o-lang]</s></s>[O]` (link), the release's token format.
 PROMPT_SPECIAL_TOKENS = {"triple": 8, "link": 10}
+#: The batch tab's newest output folders kept on disk (gradio serves its own copies of the
+#: files; older folders are removed, so a long-running app does not fill its disk).
+BATCH_FOLDERS_KEPT = 8
+#: gradio's cache (uploads, its copies of the outputs): checked hourly, files older than 1 h go.
+GRADIO_CACHE_CLEANUP = (3600, 3600)
 
 
 class InputError(ValueError):
@@ -118,6 +125,9 @@ class PrixLMSpace:
     def __init__(self, source: str, num_beams: int = NUM_BEAMS):
         self.source = source
         self.num_beams = num_beams
+        #: the batch outputs' folder, removed with this object or at exit (`close`)
+        self.outputs = tempfile.TemporaryDirectory(prefix="prixlm-space-")
+        self._batch_folders: deque[Path] = deque()
         self.pipe = pipeline(model=source, trust_remote_code=True)
         self.languages = sorted(self.pipe.candidate_labels)
         if not self.languages:
@@ -206,11 +216,24 @@ class PrixLMSpace:
             top_k=_top_k(top_k),
             num_beams=self.num_beams,
         )
-        folder = Path(tempfile.mkdtemp(prefix="prixlm-batch-"))
+        folder = self._new_batch_folder()
         tsv, ntriples, rows = write_tsv_and_ntriples(queries, answers, folder / "completed")
         preview = pd.DataFrame(rows[:50]).drop(columns=["subject_id", "relation_id", "object_id"])
         message = f"Completed {len(queries)} queries: {len(rows)} facts."
         return message, [str(tsv), str(ntriples)], preview
+
+    def _new_batch_folder(self) -> Path:
+        """A new folder under `outputs`; the oldest beyond `BATCH_FOLDERS_KEPT` are removed."""
+        folder = Path(tempfile.mkdtemp(prefix="batch-", dir=self.outputs.name))
+        self._batch_folders.append(folder)
+        while len(self._batch_folders) > BATCH_FOLDERS_KEPT:
+            shutil.rmtree(self._batch_folders.popleft(), ignore_errors=True)
+        return folder
+
+    def close(self) -> None:
+        """Remove the batch outputs' folder."""
+        self._batch_folders.clear()
+        self.outputs.cleanup()
 
 
 def guarded(action, empty_outputs: tuple):
@@ -235,7 +258,7 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
     in_default = [e for e in space.examples if e[2] == space.default_language]
     first = (in_default or space.examples or [["", "", space.default_language]])[0]
     language_choice = {"choices": space.languages, "allow_custom_value": True}
-    with gr.Blocks(title="Prix-LM") as page:
+    with gr.Blocks(title="Prix-LM", delete_cache=GRADIO_CACHE_CLEANUP) as page:
         gr.Markdown(
             f"# Prix-LM\nComplete knowledge-base facts and link entities across languages "
             f"with `{space.source}` (languages: {', '.join(space.languages)}). "

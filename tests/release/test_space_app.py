@@ -132,6 +132,29 @@ def test_bad_input_gets_a_message(client, inputs, api_name, message):
     assert _table(answer[1]) == []
 
 
+def test_batch_keeps_only_the_newest_output_folders(space_model, tmp_path, monkeypatch):
+    """A long-running app does not fill its disk: old batch outputs go, `close` removes all."""
+    import app
+
+    monkeypatch.setattr(app, "BATCH_FOLDERS_KEPT", 2)
+    queries = tmp_path / "queries.tsv"
+    queries.write_text(BATCH, encoding="utf-8")
+    space = app.PrixLMSpace(str(space_model), num_beams=5)
+    root = Path(space.outputs.name)
+    try:
+        outputs = [space.batch(str(queries), 1) for _ in range(3)]
+        assert [message for message, _, _ in outputs] == ["Completed 3 queries: 3 facts."] * 3
+        folders = [{Path(f).parent for f in files} for _, files, _ in outputs]
+        assert all(len(folder) == 1 for folder in folders)
+        assert sorted(root.iterdir()) == sorted(folders[1] | folders[2])
+        assert not any(Path(f).exists() for f in outputs[0][1])
+        for f in outputs[2][1]:
+            assert len(Path(f).read_text(encoding="utf-8").splitlines()) >= 3
+    finally:
+        space.close()
+    assert not root.exists()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
