@@ -29,17 +29,19 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from prixlm.data.dbpedia.copy_pool import (
+    SIDE_BY_SIDE_MEMORY_SHARE,
+    copy_shards,
+    memory_limit_share,
+    size_bytes,
+)
 from prixlm.data.dbpedia.profile import stage_of
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SPLITS
 from prixlm.data.dbpedia.splits import drop_rows
@@ -112,12 +114,6 @@ def data_files(written: Iterable[str]) -> dict[str, dict[str, list[str]]]:
 DEFAULT_MAX_SHARD_BYTES = 256 << 20  # Arrow bytes of a shard's rows (the Hub: a few 100 MB)
 DEFAULT_MAX_SHARD_ROWS = 10_000_000
 ROW_GROUP_ROWS = 50_000
-#: The share of DuckDB's memory limit that `COPY` statements side by side run under. Memory
-#: the limit does not count grows with them: under a 4GB limit (3.73 GiB) the process
-#: peaked at 4.9 GiB at 8 and 16 threads on 16 cores; on 2 cores at 8 threads, 3.9-4.0 GiB
-#: with the whole limit, 3.2 GiB with 3/4 of it (`docs/benchmarks.md`, "The build on many
-#: cores").
-SIDE_BY_SIDE_MEMORY_SHARE = 0.75
 # A row's Arrow size: each string's bytes + a 4-byte offset; the list's offset and strings.
 _ROW_BYTES = (
     " + ".join(f"strlen({name})" for name in COLUMNS[:-1])
@@ -242,8 +238,8 @@ def write_shards(
     its range and sorts it. (Sorting all of `rows` once instead, so that each `COPY` reads
     only its own blocks, took longer at every size measured: +4 s at 10M input lines, +5 s
     at 30M, where the sort alone took 36 s and spilled 9 GB more.) The `COPY` statements
-    run side by side, as many as DuckDB has threads, under 3/4 of `memory_limit` (the
-    build's `--memory_limit`; None: DuckDB's own) (`copy_shards`).
+    run side by side, as many as DuckDB has threads and as fit in 3/4 of `memory_limit`
+    (the build's `--memory_limit`; None: DuckDB's own) beside its tables (`copy_pool`).
     Returns `{relative path: (rows, Arrow bytes)}`; `rows` is dropped (`drop_rows`).
     """
     if max_shard_bytes < 1 or max_shard_rows < 1:
@@ -273,111 +269,11 @@ def write_shards(
         )
         sizes[relative] = (count, nbytes)
     with stage_of(con, "output.write_shards: copy", calls=len(statements)):
-        ordered = [sql for _, sql in sorted(statements, key=lambda s: -s[0])]
-        copy_shards(con, ordered, progress, memory_limit)
+        statements.sort(key=lambda item: -item[0])
+        arrow_bytes, ordered = [n for n, _ in statements], [sql for _, sql in statements]
+        copy_shards(con, ordered, progress, memory_limit, arrow_bytes)
     drop_rows(con)
     return sizes
-
-
-def copy_shards(
-    con: duckdb.DuckDBPyConnection,
-    statements: Sequence[str],
-    progress: bool = False,
-    memory_limit: str | None = None,
-) -> None:
-    """Run the `COPY` `statements` (largest first), as many at a time as DuckDB has threads,
-    each on its own cursor of `con` (a connection to the same database) in a thread of
-    this process (DuckDB runs without the GIL).
-
-    One `COPY` kept 4.4 of 16 cores busy (its filter, sort and Parquet writer do not all
-    spread over the threads), and the statements ran one after the other. Each shard's
-    bytes depend on its statement only, not on what runs beside it. On an error the
-    statements not started are dropped, the running ones interrupted, and the first error
-    raised. With more than one at a time they run under `SIDE_BY_SIDE_MEMORY_SHARE` of
-    DuckDB's memory limit (`memory_limit`: the build's `--memory_limit`; `memory_limit_share`).
-    """
-    (threads,) = con.execute("SELECT current_setting('threads')").fetchone()
-    width = max(1, min(int(threads), len(statements)))
-    share = SIDE_BY_SIDE_MEMORY_SHARE if width > 1 else 1.0
-    with memory_limit_share(con, share, memory_limit):
-        _run_side_by_side(con, statements, width, progress)
-
-
-def _run_side_by_side(
-    con: duckdb.DuckDBPyConnection, statements: Sequence[str], width: int, progress: bool
-) -> None:
-    """`copy_shards`' pool: `width` cursors, each running one statement at a time."""
-    from tqdm.auto import tqdm
-
-    cursors = [con.cursor() for _ in range(width)]
-    free = list(cursors)
-    lock = threading.Lock()
-
-    def run(statement: str) -> None:
-        with lock:
-            cursor = free.pop()
-        try:
-            cursor.execute(statement)
-        finally:
-            with lock:
-                free.append(cursor)
-
-    bar = tqdm(total=len(statements), desc="parquet", disable=not progress)
-    try:
-        with ThreadPoolExecutor(width, thread_name_prefix="copy") as pool:
-            futures = [pool.submit(run, statement) for statement in statements]
-            try:
-                for future in as_completed(futures):
-                    future.result()
-                    bar.update()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                for cursor in cursors:
-                    cursor.interrupt()
-                raise
-    finally:
-        bar.close()
-        for cursor in cursors:
-            cursor.close()
-
-
-_SIZE = re.compile(r"^\s*([0-9.]+)\s*((?:[KMGTP]i?)?B|bytes)?\s*$", re.IGNORECASE)
-_UNIT = {"": 1, "b": 1, "bytes": 1}
-for _power, _letter in enumerate("kmgtp", start=1):
-    _UNIT[f"{_letter}b"] = 1000**_power
-    _UNIT[f"{_letter}ib"] = 1024**_power
-
-
-def size_bytes(text: str | None) -> int:
-    """Bytes of a DuckDB size setting (`"4GB"`, `"512MiB"`, or as `current_setting` prints
-    it: `"3.7 GiB"`, `"500.0 MiB"`)."""
-    found = _SIZE.match(text) if isinstance(text, str) else None
-    if found is None:
-        raise ValueError(f"not a size: {text!r}")
-    return int(float(found.group(1)) * _UNIT[(found.group(2) or "").lower()])
-
-
-@contextmanager
-def memory_limit_share(
-    con: duckdb.DuckDBPyConnection, share: float, limit: str | None = None
-) -> Iterator[None]:
-    """Run the block with DuckDB's `memory_limit` at `share` of `limit` (the build's
-    `--memory_limit`, which it is set back to), or of the limit `current_setting` prints
-    when `limit` is None or not a size it reads (`4GB` prints as `3.7 GiB`)."""
-    if share >= 1.0:
-        yield
-        return
-    (setting,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    try:
-        whole, setting = size_bytes(limit), limit
-    except ValueError:
-        whole = size_bytes(setting)
-    con.execute(f"SET memory_limit = '{int(whole * share)}B'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{setting}'")
 
 
 __all__ = [
