@@ -11,6 +11,8 @@ transformers. Every answer is the pipeline's: objects ranked by constrained beam
 Tabs: "Complete a fact" (subject, relation, language -> table + bar chart), "Link across
 languages" (entity, language, target language -> labels), "Batch" (a TSV of queries -> a
 TSV with scores and N-Triples). Bad input gets a message in the page, never a traceback.
+The batch tab's files live in one temporary folder (the newest `BATCH_FOLDERS_KEPT`
+batches), removed when the app stops (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections import deque
@@ -347,7 +350,15 @@ def main() -> None:
     except (OSError, ValueError) as error:
         sys.exit(f"error: {MODEL_ENV}={source}: cannot load the model: {error}")
     page = build_page(space)
-    page.queue(default_concurrency_limit=1).launch(ssr_mode=False)
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped app closes as on Ctrl-C
+    try:
+        page.queue(default_concurrency_limit=1).launch(ssr_mode=False)
+    finally:
+        space.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 import datasets
 import pytest
 from release_kb import CANDIDATES, LINKS, RELATIONS
-from space_server import running_space, space_log
+from space_server import running_space, space_log, temp_folder
 from tiny_models import TINY_FACTS, make_tiny_model
 
 from modeling_prixlm.formatting import encode_link, encode_triple
@@ -108,3 +108,5 @@ def space_url(space_model, tmp_path_factory):
     with running_space(space_model, workdir, cwd=cwd) as url:
         yield url
     assert "Traceback" not in space_log(workdir), space_log(workdir)[-3000:]
+    # stopped (SIGTERM), the app removed its batch outputs
+    assert list(temp_folder(workdir).iterdir()) == []

@@ -49,6 +49,7 @@ def running_space(
         GRADIO_SERVER_PORT=str(port),
         GRADIO_ANALYTICS_ENABLED="False",
         GRADIO_TEMP_DIR=str(workdir / "gradio"),
+        TMPDIR=str(temp_folder(workdir)),
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         HF_HOME=str(workdir / "hf_home"),
@@ -88,6 +89,13 @@ def running_space(
             child.kill()
             child.wait()
         log.close()
+
+
+def temp_folder(workdir: Path) -> Path:
+    """The app's temporary folder (`TMPDIR`): its batch outputs go there."""
+    folder = workdir / "tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def space_log(workdir: Path) -> str:

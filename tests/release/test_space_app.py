@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 import gradio_client
@@ -29,8 +30,13 @@ BATCH = "subject\trelation\tlanguage\nGermany\tcurrency\ten\nDeutschland\tWähru
 
 
 @pytest.fixture(scope="module")
-def client(space_url):
-    return gradio_client.Client(space_url, verbose=False)
+def client(space_url, tmp_path_factory):
+    """A client whose downloads (and the empty folders gradio_client leaves beside them, in
+    `tempfile`'s folder) stay in the test's folder, not in /tmp."""
+    downloads = tmp_path_factory.mktemp("downloads")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(downloads))
+        yield gradio_client.Client(space_url, verbose=False, download_files=str(downloads))
 
 
 @pytest.fixture(scope="module")
