@@ -94,14 +94,15 @@ def bli_ranks(
         source_vectors: `(n_s, d)` mapped source embeddings; target_vectors: `(n_t, d)`.
         gold: per source row, the target rows of its translations (at least one).
     """
-    rows = [row for row, golds in enumerate(gold) for _ in golds]
-    columns = [column for golds in gold for column in golds]
-    if len(set(rows)) != len(gold):
+    rows = torch.tensor([row for row, golds in enumerate(gold) for _ in golds], dtype=torch.long)
+    columns = torch.tensor([column for golds in gold for column in golds], dtype=torch.long)
+    if len(set(rows.tolist())) != len(gold):
         raise ValueError("every source word needs at least one gold translation")
-    csls = CSLS(source_vectors[rows], target_vectors, k)
-    pair_ranks = csls.ranks(torch.tensor(columns, dtype=torch.long))
+    # r_S of the targets over the source words, each once (a word with three translations
+    # repeated three times would weigh three times in its targets' hubness)
+    pair_ranks = CSLS(source_vectors, target_vectors, k).ranks(columns, rows=rows)
     best = torch.full((len(gold),), float("inf"), dtype=torch.float64)
-    return best.scatter_reduce(0, torch.tensor(rows), pair_ranks, reduce="amin")
+    return best.scatter_reduce(0, rows, pair_ranks, reduce="amin")
 
 
 def _normalized_space(embedder: TextEmbedder, words: list[str]) -> dict[str, torch.Tensor]:

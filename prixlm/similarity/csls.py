@@ -156,15 +156,20 @@ class CSLS:
         values = torch.from_numpy(values) - self.source_hubness[:, None]
         return torch.from_numpy(indices).long(), values
 
-    def ranks(self, gold: torch.Tensor) -> torch.Tensor:
-        """`(n_s,)` realistic ranks (1-based, ties halved) of each source's gold target column."""
-        if gold.shape != (self.sources.shape[0],):
-            raise ValueError(f"gold {tuple(gold.shape)}: expected ({self.sources.shape[0]},)")
-        ranks = torch.empty(self.sources.shape[0], dtype=torch.float64)
-        step = self._blocks().step
-        for start in self._blocks():
+    def ranks(self, gold: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """`(n,)` realistic ranks (1-based, ties halved) of target column `gold[i]` among the
+        targets of source `rows[i]` (`rows`: `(n,)` long; None: every source, in order)."""
+        if rows is None:
+            if gold.shape != (self.sources.shape[0],):
+                raise ValueError(f"gold {tuple(gold.shape)}: expected ({self.sources.shape[0]},)")
+            rows = torch.arange(self.sources.shape[0])
+        elif gold.shape != rows.shape or gold.dim() != 1:
+            raise ValueError(f"gold {tuple(gold.shape)} and rows {tuple(rows.shape)} differ")
+        ranks = torch.empty(gold.shape[0], dtype=torch.float64)
+        step = _block_rows(self.targets.shape[0], self.max_block_floats)
+        for start in range(0, gold.shape[0], step):
             block = slice(start, start + step)
-            scores = self._ranking_scores(self.sources[block] @ self.targets.T)
+            scores = self._ranking_scores(self.sources[rows[block]] @ self.targets.T)
             ranks[block] = filtered_ranks_from_scores(scores, gold[block])
         return ranks
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from prixlm.similarity.bli import (
+    bli_ranks,
     evaluate_bli,
     procrustes,
     read_dictionary,
@@ -109,3 +110,27 @@ def test_large_dictionaries_split_5k_2k_by_source_word():
     train, test = split_pairs(pairs, seed=1)
     assert (len(train), len(test)) == (5000, 2000)
     assert not {s for s, _ in train} & {s for s, _ in test}
+
+
+def test_bli_ranks_count_a_word_with_several_translations_once_in_the_hubness():
+    """CSLS's `r_S(y)` (mean cosine of target y to its k nearest source words) takes each
+    source word once, however many gold translations it has: checked against the formula
+    written out, on random spaces where word 0 has three translations."""
+    generator = torch.Generator().manual_seed(0)
+    gold = [[0, 1, 2], [3], [4], [0]]
+    for _ in range(200):
+        sources, targets = (
+            torch.randn(4, 3, generator=generator),
+            torch.randn(5, 3, generator=generator),
+        )
+        cosine = (
+            torch.nn.functional.normalize(sources, dim=1)
+            @ torch.nn.functional.normalize(targets, dim=1).T
+        )
+        r_s = cosine.topk(2, dim=0).values.mean(dim=0)  # (5,) over the 4 distinct words
+        csls = 2 * cosine - r_s[None, :]  # r_T(x) is a constant per source: left out
+        expected = [
+            min(1 + int((csls[row] > csls[row, column]).sum()) for column in columns)
+            for row, columns in enumerate(gold)
+        ]
+        assert bli_ranks(sources, targets, gold, k=2).tolist() == expected
