@@ -244,12 +244,31 @@ def _file_queries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     return queries
 
 
+def _check_options_of_benchmark(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """A usage error for an option of another `--benchmark` than the one run (it would be
+    ignored: XL-BEL files given without `--benchmark xlbel` ran the CLDR queries)."""
+    if args.benchmark == "cldr":
+        given = [name for name in ("queries", "targets") if getattr(args, name)]
+        wanted = "--benchmark xlbel or lrxel"
+    else:
+        given = [
+            name
+            for name in ("training_dataset", "keep_identical", "languages")
+            if getattr(args, name)
+        ]
+        wanted = "--benchmark cldr"
+    if given:
+        options = " and ".join(f"--{name}" for name in given)
+        parser.error(f"{options}: only with {wanted} (running --benchmark {args.benchmark})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
 
     parser = build_parser()
     args = parser.parse_args(argv)
     info: dict[str, Any] = {"benchmark": args.benchmark, "model": args.model}
+    _check_options_of_benchmark(args, parser)
     if args.benchmark == "cldr":
         languages = args.languages.split(",") if args.languages else None
         data = cldr_xel_queries(

@@ -189,3 +189,25 @@ def test_cli_malformed_query_file_exits_with_file_and_line(tmp_path, capsys):
         main([*args, "--targets", str(targets)])
     assert exit_info.value.code == 2
     assert "ja_1k_test_query.txt:2: expected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--queries", "ja=q.txt", "--targets", "umls.txt"],
+         "--queries and --targets: only with --benchmark xlbel or lrxel (running --benchmark cldr)"),
+        (["--benchmark", "xlbel", "--queries", "ja=q.txt", "--targets", "umls.txt",
+          "--training_dataset", "data"],
+         "--training_dataset: only with --benchmark cldr (running --benchmark xlbel)"),
+        (["--benchmark", "lrxel", "--queries", "ja=q.txt", "--targets", "kb.txt",
+          "--languages", "ja", "--keep_identical"],
+         "--keep_identical and --languages: only with --benchmark cldr (running --benchmark lrxel)"),
+    ],
+)  # fmt: skip
+def test_cli_refuses_an_option_of_another_benchmark(options, message, capsys):
+    """XL-BEL files given without `--benchmark xlbel` are refused, not ignored for the
+    CLDR queries (and the other way round), before any model is loaded."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", "unused", *options])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
