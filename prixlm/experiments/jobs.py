@@ -24,7 +24,7 @@ import torch
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
 from prixlm.experiments.kept_runs import keep_search, kept_search
 from prixlm.experiments.time_budget import TimeBudget, _clock
-from prixlm.link_prediction.candidate_files import read_candidates
+from prixlm.link_prediction.candidate_files import check_languages, read_candidates
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.link_prediction.scorer import evaluate_scorer_protocols
 
@@ -50,14 +50,13 @@ def job_candidates(
 ) -> dict[str, list[str]]:
     """`{language: labels}` ranked for each language of `splits`: the labels of its rows
     (`candidate_labels`), or the list `candidates_file` gives for it (`evaluate_lp
-    --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order)."""
-    given: Mapping[str, list[str]] = {}
-    if candidates_file:
-        given = read_candidates(candidates_file, "candidates_file")
-    return {
-        language: list(given[language]) if language in given else candidate_labels(data, language)
-        for language, data in splits.items()
-    }
+    --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order), which
+    must list every one of them (UsageError)."""
+    if not candidates_file:
+        return {language: candidate_labels(data, language) for language, data in splits.items()}
+    given = read_candidates(candidates_file, "candidates_file")
+    check_languages(given, splits, f"candidates_file {candidates_file}")
+    return {language: list(given[language]) for language in splits}
 
 
 def _by_protocol(

@@ -9,7 +9,9 @@ makes `prixlm` rank the same candidates, in entity-id order (for the `index` tie
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from prixlm.cli import UsageError
 from prixlm.data.kg_layout.read import ENTITY_DIR, entity_label, read_iris
@@ -62,4 +64,17 @@ def read_candidates(path: str, argument: str = "--candidates") -> dict[str, list
     return value
 
 
-__all__ = ["layout_candidates", "read_candidates"]
+def check_languages(
+    candidates: dict[str, list[str]] | Any, languages: Iterable[str], where: str = "--candidates"
+) -> None:
+    """UsageError unless `candidates` has a list for every one of `languages` (a language
+    left out would be ranked among other candidates than asked: the dataset's labels)."""
+    missing = sorted(set(languages) - set(candidates))
+    if missing:
+        raise UsageError(
+            f"{where}: no candidates for {', '.join(map(repr, missing))} "
+            f"(it lists {', '.join(map(repr, sorted(candidates))) or 'none'})"
+        )
+
+
+__all__ = ["check_languages", "layout_candidates", "read_candidates"]

@@ -24,7 +24,7 @@ from prixlm.cli import (
     renamed_options,
     user_errors,
 )
-from prixlm.link_prediction.candidate_files import read_candidates
+from prixlm.link_prediction.candidate_files import check_languages, read_candidates
 from prixlm.link_prediction.evaluation import (
     FULL_BATCH_SIZE,
     FULL_MAX_ROWS,
@@ -143,7 +143,12 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     candidates = read_candidates(args.candidates) if args.candidates else None
     configs = [c.strip() for c in args.languages.split(",") if c.strip()]
     for config in configs:  # every config and split checked before the model loads
-        load_kb(args.dataset, config, args.split)
+        rows = load_kb(args.dataset, config, args.split)
+        if candidates is not None:
+            rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
+            check_languages(
+                candidates, set(rows["object_language"]), f"--candidates {args.candidates}"
+            )
     model, tokenizer = load_prixlm(args.model, args.device)
     settings = EvaluationSettings(
         split=args.split,

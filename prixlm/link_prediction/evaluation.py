@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
+from prixlm.link_prediction.candidate_files import check_languages
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import (
@@ -276,9 +277,10 @@ def evaluate_config(
     Args:
         candidates: `{language: labels}` ranked instead of `candidate_labels(splits, language)`
             (e.g. every entity of a KG's entity list, as the DBP-5L papers rank), in entity
-            order for the `index` ties of `kens` and `raw`.
+            order for the `index` ties of `kens` and `raw`; it must list every object language.
     Raises:
-        ValueError: the config has no such split (the message lists the splits it has).
+        ValueError: the config has no such split (the message lists the splits it has), or
+            `candidates` lacks an object language of its rows (`UsageError`).
     """
     if settings.split not in splits:
         raise ValueError(
@@ -297,10 +299,10 @@ def evaluate_config(
     for language in sorted({row["object_language"] for row in rows}):
         selected = [row for row in rows if row["object_language"] == language]
         name = config if config == language else f"{config}/{language}"
+        if candidates is not None:
+            check_languages(candidates, [language], "candidates")
         labels = (
-            candidates[language]
-            if candidates is not None and language in candidates
-            else candidate_labels(splits, language)
+            candidates[language] if candidates is not None else candidate_labels(splits, language)
         )
         by_protocol = evaluate_protocols(
             model,

@@ -38,3 +38,22 @@ def test_a_json_file_is_read_and_checked(tmp_path):
         read_candidates(str(path), "candidates_file")
     with pytest.raises(UsageError, match="cannot be read"):
         read_candidates(str(tmp_path / "missing.json"))
+
+
+def test_a_candidates_file_must_list_every_language_ranked(tmp_path):
+    """A language missing from the file is an error naming it (before, the dataset's own
+    labels were ranked instead, without a word)."""
+    from prixlm.experiments.jobs import job_candidates
+    from prixlm.link_prediction.candidate_files import check_languages
+
+    check_languages({"en": [], "de": ["Euro"]}, ["de"])
+    with pytest.raises(
+        UsageError, match=r"^x.json: no candidates for 'fr', 'ja' \(it lists 'de'\)$"
+    ):
+        check_languages({"de": ["Euro"]}, ["ja", "de", "fr"], "x.json")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"de": ["Yen", "Euro"]}), encoding="utf-8")
+    rows = {"de": {"object": ["Euro"], "object_language": ["de"]}}
+    assert job_candidates(rows, str(path)) == {"de": ["Yen", "Euro"]}
+    with pytest.raises(UsageError, match=f"candidates_file {path}: no candidates for 'en'"):
+        job_candidates({**rows, "en": {"object": ["Euro"], "object_language": ["en"]}}, str(path))

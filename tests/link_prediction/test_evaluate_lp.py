@@ -272,3 +272,11 @@ def test_bad_candidates_file_and_beam_protocol_are_one_line_errors(saved, tmp_pa
     with pytest.raises(SystemExit):
         main([*common, "--protocol", "kens"])
     assert "--protocol kens needs --mode full" in capsys.readouterr().err
+    # a list for another language only: refused, not replaced by the dataset's labels
+    bad.write_text('{"EN": ["Euro"], "de": ["Euro"]}', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*common, "--mode", "full", "--candidates", str(bad)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: --candidates {bad}: no candidates for 'en' (it lists 'EN', 'de')\n"
+    )
