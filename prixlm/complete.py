@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 from prixlm.atomic_output import check_parent
 from prixlm.cli import (
@@ -77,8 +78,16 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise CompletionInputError(f"--{name} {getattr(args, name)}: must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise CompletionInputError(f"--limit {args.limit}: must be >= 1")
-    check_parent(args.output, "--output")
-    check_parent(args.tsv or default_tsv_path(args.output), "--tsv")
+    tsv = args.tsv or default_tsv_path(args.output)
+    for argument, path in (("--output", args.output), ("--tsv", tsv)):
+        if Path(path).is_dir():
+            raise CompletionInputError(f"{argument} {path}: a folder; give a file path")
+        check_parent(path, argument)
+    if Path(args.output).resolve() == Path(tsv).resolve():
+        raise CompletionInputError(
+            f"--output {args.output} and --tsv {tsv} are the same file (the TSV would "
+            "overwrite the N-Triples): give --output a .nt name or another --tsv"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> list[Proposal]:
@@ -108,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
             )
         except ValueError as err:
             raise UsageError(f"--model {args.model} cannot complete this dataset: {err}") from err
-    write_proposals(proposals, args.output, tsv)
+        write_proposals(proposals, args.output, tsv)
     counts = ", ".join(f"{key} {value}" for key, value in asdict(stats).items())
     print(f"{args.target_language}: {counts}")
     print(f"wrote {len(proposals)} facts with score >= {args.threshold}: {args.output}, {tsv}")

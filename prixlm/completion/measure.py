@@ -35,8 +35,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file
-from prixlm.cli import command_parser
+from prixlm.atomic_output import atomic_file, check_parent
+from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
@@ -174,18 +174,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the command; exits with status 2 and a one-line error for bad input."""
+    args = parse_args(argv)
+    with user_errors():
+        return _measure(args, argv)
+
+
+def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, Any]:
     import time
 
     from prixlm.completion.loading import load_completion_kb
     from prixlm.completion.propose import run_completion
     from prixlm.model_loading import check_model_source, load_prixlm
 
-    args = parse_args(argv)
     check_model_source(args.model)
+    check_parent(args.output, "--output")  # fail now, not after the decoding
+    if args.plot:
+        check_parent(args.plot, "--plot")
     started = time.time()
     probe = load_completion_kb(args.dataset, args.target_language)
     if args.hidden_split not in probe.target_rows:
-        raise SystemExit(f"error: --hidden_split {args.hidden_split!r} not in the target config")
+        raise UsageError(
+            f"--hidden_split {args.hidden_split!r}: not a split of the target config "
+            f"(it has {', '.join(map(repr, probe.target_rows))})"
+        )
     visible = [s for s in probe.target_rows if s != args.hidden_split]
     kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
     truth = hidden_facts(kb.target_rows[args.hidden_split])

@@ -157,6 +157,39 @@ def test_bad_input_fails_before_any_work(
     assert not output.exists() and not output.with_suffix(".tsv").exists()
 
 
+@pytest.mark.parametrize(
+    ("output", "tsv", "message"),
+    [
+        ("folder", None, "--output {folder}: a folder; give a file path"),
+        ("new.nt", "folder", "--tsv {folder}: a folder; give a file path"),
+        ("facts.tsv", None, "are the same file (the TSV would overwrite the N-Triples)"),
+        ("facts.nt", "facts.nt", "are the same file"),
+    ],
+)
+def test_output_paths_that_would_lose_the_facts_fail_before_any_work(
+    completion_kb, tmp_path, monkeypatch, capsys, output, tsv, message
+):
+    """An --output that is a folder failed only after decoding (a traceback, nothing
+    written); `--output facts.tsv` made the default TSV path the N-Triples path, and the TSV
+    overwrote the N-Triples."""
+    import prixlm.complete as complete
+
+    dataset, model = completion_kb
+    monkeypatch.setattr(complete, "load_prixlm", _no_decoding)
+    monkeypatch.setattr(complete, "run_completion", _no_decoding)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    argv = ["--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--output", str(tmp_path / output)]  # fmt: skip
+    if tsv is not None:
+        argv += ["--tsv", str(tmp_path / tsv)]
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert message.format(folder=folder) in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
 def test_en_only_subject_is_never_proposed(completion_kb):
     dataset, _ = completion_kb
     kb = load_completion_kb(str(dataset), "de", target_splits=["train"])

@@ -91,6 +91,40 @@ def test_command_on_the_tiny_kb_finds_the_held_out_fact(completion_kb, tmp_path)
     assert "| 0.9 |" in markdown_table(report)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (["--target_language", "fr"], "error: --target_language 'fr': not a language of"),
+        (
+            ["--hidden_split", "dev"],
+            "error: --hidden_split 'dev': not a split of the target config",
+        ),
+        (["--output", "{file}/m.json"], "is a file, not a folder"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_before_any_decoding(
+    completion_kb, tmp_path, capsys, monkeypatch, change, message
+):
+    """Its own input errors ended in tracebacks (exit 1); now as the other commands."""
+    import prixlm.model_loading
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded despite bad input")
+
+    monkeypatch.setattr(prixlm.model_loading, "load_prixlm", no_model)
+    dataset, model = completion_kb
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    argv = ["--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--output", str(tmp_path / "m.json")]  # fmt: skip
+    argv += [part.format(file=tmp_path / "file") for part in change]
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_docs_block_is_rendered_from_the_committed_json():
     root = Path(__file__).resolve().parents[2]
     report = json.loads((root / "results" / "completion.json").read_text(encoding="utf-8"))
