@@ -206,6 +206,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         languages: list[str],
         object_attention: str = "prefix_bidirectional",
         vocab_padding_multiple: int = 64,
+        dropout: float | None = None,
         **kwargs,
     ) -> tuple[PrixLMForCausalKB, object]:
         """Start Prix-LM from an XLM-R checkpoint (`xlm-roberta-base` or a local folder).
@@ -213,7 +214,8 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         Loads the encoder and LM head of `XLMRobertaForMaskedLM`, adds `[S] [P] [O] [EOS]`
         and one token per language to its tokenizer (released ids on the real one) and
         resizes the embeddings (to rows padded to `vocab_padding_multiple`; no probability
-        changes). Returns `(model, tokenizer)`.
+        changes). `dropout`: the hidden and attention dropout of the new model (None: the
+        checkpoint's). Returns `(model, tokenizer)`.
         """
         from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForMaskedLM
 
@@ -221,9 +223,10 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
 
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
         base_config = XLMRobertaConfig.from_pretrained(name_or_path, **kwargs)
-        model = cls(
-            PrixLMConfig(object_attention=object_attention, **xlmr_architecture(base_config))
-        )
+        architecture = xlmr_architecture(base_config)
+        if dropout is not None:  # in the config before the modules are built from it
+            architecture.update(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+        model = cls(PrixLMConfig(object_attention=object_attention, **architecture))
         source = XLMRobertaForMaskedLM.from_pretrained(name_or_path, **kwargs)
         missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
         if missing or unexpected:

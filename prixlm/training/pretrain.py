@@ -65,9 +65,8 @@ def build_model_and_tokenizer(
             languages,
             object_attention=model_args.object_attention,
             vocab_padding_multiple=model_args.vocab_padding_multiple,
+            dropout=model_args.dropout,
         )
-        model.config.hidden_dropout_prob = model_args.dropout
-        model.config.attention_probs_dropout_prob = model_args.dropout
         return model, tokenizer
     if model_args.tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)

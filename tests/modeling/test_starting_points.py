@@ -155,3 +155,14 @@ def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
     fact = encode_triple(prix_tokenizer, "Japan", "currency", "euro")
     loss = model(torch.tensor([fact.input_ids]), labels=torch.tensor([fact.labels])).loss
     assert torch.isfinite(loss)
+    # the checkpoint's dropout unless told; told, every dropout module has it
+    config = _xlmr_config(len(tokenizer), is_decoder=False)
+    assert model.config.hidden_dropout_prob == config.hidden_dropout_prob > 0
+    model, _ = PrixLMForCausalKB.from_xlm_roberta(str(tmp_path / "xlmr"), ["fr"], dropout=0.0)
+    assert model.config.hidden_dropout_prob == model.config.attention_probs_dropout_prob == 0.0
+    dropouts = [m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and set(dropouts) == {0.0}
+    assert {m.dropout_prob for m in model.modules() if hasattr(m, "dropout_prob")} <= {0.0}
+    model.train()
+    ids = torch.tensor([fact.input_ids])
+    torch.testing.assert_close(model(ids).logits, model(ids).logits)  # nothing dropped
