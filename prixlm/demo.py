@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ def run_demo(args: argparse.Namespace) -> None:
     from prixlm.training.pretrain import pretrain
 
     run_dir = output / "run"
+    for earlier in run_dir.glob("checkpoint-*"):  # each demo trains afresh (train.py would
+        shutil.rmtree(earlier)  # refuse a new run beside an earlier run's checkpoints)
     argv = demo_training_argv(dataset_dir, run_dir, args.languages, args.max_steps)
     release = pretrain(parse_training_arguments(argv))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")

@@ -85,3 +85,27 @@ def test_the_demo_release_card_has_its_test_results(tiny_demo_output):
     assert not card.data.datasets  # a local folder is no Hub dataset id
     relations = json.loads((folder / "relations.json").read_text(encoding="utf-8"))
     assert sorted(relations) == ["de", "en", "ja"] and "currency" in relations["de"]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--variant both", "argument --variant: invalid choice: 'both'"),
+        (
+            "--object_attention prefix",
+            "invalid choice: 'prefix' (choose from 'prefix_bidirectional'",
+        ),
+        ("--tokenize_num_proc 0", "error: --tokenize_num_proc 0: at least 1"),
+        ("--label_smoothing_factor 0.1", "error: --label_smoothing_factor 0.1: not supported"),
+    ],
+)
+def test_train_option_values_are_usage_errors_before_any_work(capsys, option, message):
+    """They were tracebacks (a ValueError after the tokenizer's training, for some); label
+    smoothing trained each position against its own token."""
+    from prixlm.training.arguments import parse_training_arguments
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_training_arguments(["--dataset", "d", "--output_dir", "o", *option.split()])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

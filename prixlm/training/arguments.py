@@ -12,6 +12,7 @@ from pathlib import Path
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
 from prixlm.cli import renamed_options
 
@@ -42,7 +43,10 @@ class ModelArguments:
     )
     object_attention: str = field(
         default="prefix_bidirectional",
-        metadata={"help": "prefix_bidirectional (paper) | causal | bidirectional"},
+        metadata={
+            "help": "prefix_bidirectional (paper) | causal | bidirectional",
+            "choices": OBJECT_ATTENTION_MODES,
+        },
     )
     autocast_residual: bool = field(
         default=False,
@@ -70,7 +74,11 @@ class DataArguments:
     )
     languages: str = field(default="all", metadata={"help": "comma-separated codes, or all"})
     variant: str = field(
-        default="all", metadata={"help": "all: triples + links | single: one language's triples"}
+        default="all",
+        metadata={
+            "help": "all: triples + links | single: one language's triples",
+            "choices": ("all", "single"),
+        },
     )
     links: bool = field(
         default=True,
@@ -203,6 +211,15 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
     argv = renamed_options(argv, RENAMED)
     model, data, training = parser.parse_args_into_dataclasses(args=argv)
+    if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
+        parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
+    if training.label_smoothing_factor:
+        # the Trainer's smoother would compare each position with its own token (it shifts
+        # the labels only for the causal LM classes transformers lists, not this one)
+        parser.error(
+            f"--label_smoothing_factor {training.label_smoothing_factor}: not supported "
+            "(the loss is the object tokens' cross-entropy, unsmoothed)"
+        )
     return TrainingRun(model, data, training)
 
 

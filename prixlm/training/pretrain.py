@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoTokenizer, TrainerCallback, set_seed
+from transformers import AutoTokenizer, TrainerCallback, XLMRobertaTokenizer, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_prixlm.formatting import (
@@ -71,7 +71,9 @@ def build_model_and_tokenizer(
     if model_args.tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)
     elif checkpoint is not None:
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        # the class by name: AutoTokenizer would read the checkpoint's config.json, whose
+        # auto_map names custom code, and ask at a terminal whether to run it
+        tokenizer = XLMRobertaTokenizer.from_pretrained(checkpoint)
     else:
         texts = tokenizer_training_texts(data_args.dataset, languages)
         tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
@@ -179,6 +181,13 @@ def _resume_checkpoint(output_dir: str, resume: str | None) -> str | None:
         if not Path(resume).is_dir():
             raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
         check_checkpoint(resume)
+    elif Path(output_dir).is_dir() and (earlier := get_last_checkpoint(output_dir)):
+        # a new run's checkpoints would be rotated with the old run's, which "true" resumes
+        raise UsageError(
+            f"--output_dir {output_dir} holds an earlier run's checkpoints (the last: "
+            f"{Path(earlier).name}): continue it with --resume_from_checkpoint true, or start "
+            "this run in another --output_dir"
+        )
     return resume or None
 
 
@@ -188,6 +197,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     release_path = Path(training_args.output_dir) / "model"
     last_step = finished_run(resume) if resume else None
     if last_step is not None and release_path.is_dir():
+        check_same_run(resume, run_record(run, tokenizer=None))  # not another run's release
         print(
             f"the run in {training_args.output_dir} is finished (step {last_step}) and its "
             f"release folder {release_path} is written: nothing to do",

@@ -40,6 +40,10 @@ RUN_ARGUMENTS = (
     "max_grad_norm",
     "warmup_steps",
     "lr_scheduler_type",
+    "lr_scheduler_kwargs",
+    "optim",
+    "optim_args",
+    "data_seed",
     "num_train_epochs",
     "max_steps",
     "per_device_train_batch_size",
@@ -65,18 +69,20 @@ NOT_COMPARED = {
 }
 
 
-def run_record(run: Any, tokenizer: Any) -> dict[str, Any]:
+def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
     """What defines `run` (a `TrainingRun`) trained with `tokenizer`, as stored in
-    `prixlm_run.json`."""
+    `prixlm_run.json` (without `tokenizer`: its arguments and data only)."""
     arguments = {**dataclasses.asdict(run.model), **dataclasses.asdict(run.data)}
     arguments = {k: v for k, v in arguments.items() if k not in NOT_COMPARED}
     arguments.update({name: getattr(run.training, name, None) for name in RUN_ARGUMENTS})
-    return {
+    record = {
         "arguments": json.loads(json.dumps(arguments, default=str)),
         "data": dataset_fingerprint(run.data.dataset),
         "dataset_dir": str(run.data.dataset),
-        "tokenizer": vocabulary_fingerprint(tokenizer),
     }
+    if tokenizer is not None:
+        record["tokenizer"] = vocabulary_fingerprint(tokenizer)
+    return record
 
 
 def dataset_fingerprint(folder: str | Path) -> str:
@@ -106,10 +112,14 @@ def write_run_record(folder: Path, record: dict[str, Any]) -> None:
     (folder / RUN_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
 
 
-def check_same_run(checkpoint: str | Path, record: dict[str, Any], tokenizer: Any) -> None:
-    """`UsageError` naming every difference between this run and `checkpoint`'s.
+def check_same_run(
+    checkpoint: str | Path, record: dict[str, Any], tokenizer: Any | None = None
+) -> None:
+    """`UsageError` naming every difference between this run and `checkpoint`'s (the
+    tokenizer's only when `record` has it: `run_record` with a tokenizer).
 
-    A checkpoint without `prixlm_run.json` (written before it existed) is not checked.
+    A checkpoint without `prixlm_run.json` (written before it existed) is not checked, nor
+    an argument its record does not have (recorded since).
     """
     checkpoint = Path(checkpoint)
     stored_file = checkpoint / RUN_FILE
@@ -119,6 +129,8 @@ def check_same_run(checkpoint: str | Path, record: dict[str, Any], tokenizer: An
     differences = []
     old_arguments, new_arguments = stored.get("arguments", {}), record["arguments"]
     for name in sorted(set(old_arguments) | set(new_arguments)):
+        if name not in old_arguments:  # recorded only since that checkpoint was written
+            continue
         old, new = old_arguments.get(name), new_arguments.get(name)
         if old != new:
             differences.append(f"--{name} {new} (the checkpoint's: {old})")
@@ -126,7 +138,7 @@ def check_same_run(checkpoint: str | Path, record: dict[str, Any], tokenizer: An
         differences.append(
             f"the dataset in --dataset {record['dataset_dir']} (other files than the checkpoint's)"
         )
-    if stored.get("tokenizer") != record["tokenizer"]:
+    if "tokenizer" in record and stored.get("tokenizer") != record["tokenizer"]:
         differences.append(f"the tokenizer ({_moved_ids(checkpoint, tokenizer)})")
     if differences:
         raise UsageError(
@@ -137,10 +149,10 @@ def check_same_run(checkpoint: str | Path, record: dict[str, Any], tokenizer: An
 
 
 def _moved_ids(checkpoint: Path, tokenizer: Any) -> str:
-    from transformers import AutoTokenizer
+    from transformers import XLMRobertaTokenizer  # by name, as pretrain loads it
 
     try:
-        old = AutoTokenizer.from_pretrained(checkpoint).get_vocab()
+        old = XLMRobertaTokenizer.from_pretrained(checkpoint).get_vocab()
     except (OSError, ValueError):
         return "the checkpoint's cannot be read"
     new = tokenizer.get_vocab()

@@ -107,6 +107,17 @@ def test_resuming_a_finished_run_does_nothing(tiny_dataset_dir, finished, tmp_pa
         "checkpoint-4",
         "checkpoint-8",
     ]
+    # another run's settings are refused, not answered with the finished run's release
+    with pytest.raises(
+        UsageError, match=r"differs from the checkpoint's in --learning_rate 0\.001"
+    ):
+        _train(tiny_dataset_dir, run, *RESUME, learning_rate="1e-3")
+    # a new run (no --resume_from_checkpoint) into the folder: refused, nothing touched
+    with pytest.raises(
+        UsageError, match=r"holds an earlier run's checkpoints \(the last: checkpoint-12\)"
+    ):
+        _train(tiny_dataset_dir, run)
+    assert _digests(run / "model") == before
     # killed after its last checkpoint, before the release folder: written, nothing trained
     shutil.rmtree(run / "model")
     _train(tiny_dataset_dir, run, *RESUME)
@@ -134,6 +145,8 @@ def test_resume_refuses_another_run_and_a_damaged_checkpoint(
         UsageError, match=r"in --tokenizer_vocab_size 111 \(the checkpoint's: 120\);"
     ):
         _train(tiny_dataset_dir, run, *RESUME, tokenizer_vocab_size="111")
+    with pytest.raises(UsageError, match=r"in --data_seed 5 \(the checkpoint's: None\);"):
+        _train(tiny_dataset_dir, run, *RESUME, data_seed="5")  # another order of the data
     moved = tmp_path / "dataset"  # a dataset moved elsewhere resumes; another one does not
     shutil.copytree(tiny_dataset_dir, moved)
     train_file = moved / "en" / "train.parquet"
