@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 
 from prixlm.data.kg_layout import __main__ as cli
@@ -164,10 +165,12 @@ def test_a_language_without_its_files_is_named(tmp_path: Path, capsys) -> None:
 def test_the_command_prints_counts_and_replaces_its_earlier_output(tmp_path: Path, capsys) -> None:
     root = write_layout(tmp_path / "kg")
     out = tmp_path / "out"
-    argv = ["--input_dir", str(root), "--output_dir", str(out), "--languages", "en"]
+    argv = ["--input_dir", str(root), "--output_dir", str(out), "--languages", "en,en"]
     assert cli.main([*argv, "--no_progress"]) == 0
     printed = capsys.readouterr().out
+    # a language named twice is converted once (its rows were written twice)
     assert "en: train 3/4, validation 1/1, test 2/2 rows/lines; 1 dropped" in printed
+    assert pq.read_metadata(out / "en" / "train.parquet").num_rows == 3
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "en"]  # no links: ja not read
     (out / "notes.txt").write_text("mine")
     assert cli.main(["--input_dir", str(root), "--output_dir", str(out), "--no_progress"]) == 0

@@ -68,6 +68,9 @@ def test_file_discovery_and_languages(tmp_path: Path, dumps: Path) -> None:
     assert language_of_iri(DE + "X") == "de"
     assert language_of_iri("http://wikidata.dbpedia.org/resource/Q15") == "wikidata"
     assert language_of_iri("http://example.org/X") is None
+    # a link to a host no language has skips that link; it stopped the whole build
+    assert language_of_iri("http://fr-.dbpedia.org/resource/Berlin") is None
+    assert language_of_iri("http://a--b.dbpedia.org/resource/Berlin") is None
 
 
 def test_relation_words() -> None:

@@ -165,7 +165,8 @@ class DumpIndex:
 
 
 def language_of_iri(iri: str) -> str | None:
-    """`en` for `http://dbpedia.org/resource/X`, `de` for `http://de.dbpedia.org/...`, else None.
+    """`en` for `http://dbpedia.org/resource/X`, `de` for `http://de.dbpedia.org/...`, else None
+    (None also for a host label that is no language code, e.g. `fr-`).
 
     `wikidata.dbpedia.org` (the hub) and other non-edition hosts also give their host label;
     callers compare the result with the languages they build.
@@ -173,7 +174,12 @@ def language_of_iri(iri: str) -> str | None:
     match = _DBPEDIA_HOST.match(iri)
     if match is None:
         return None
-    return normalize_language(match.group(1)) if match.group(1) else "en"
+    if not match.group(1):
+        return "en"
+    try:
+        return normalize_language(match.group(1))
+    except ValueError:  # a host label no language has (`fr-`, `a--b`): not a built language
+        return None
 
 
 @dataclass(frozen=True)

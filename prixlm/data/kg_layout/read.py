@@ -159,7 +159,7 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
     if not relations.is_file():
         raise LayoutError(f"--input_dir {root}: no {RELATIONS_FILE} (relation IRIs, one a line)")
     found = sorted(p.name.removesuffix("-train.tsv") for p in (root / KG_DIR).glob("*-train.tsv"))
-    chosen = list(languages) if languages else found
+    chosen = list(dict.fromkeys(languages)) if languages else found  # each once
     if not chosen:
         raise LayoutError(f"--input_dir {root}: no {KG_DIR}/<lang>-train.tsv file")
     entities, splits = {}, {}
