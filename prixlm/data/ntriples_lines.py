@@ -53,9 +53,10 @@ def open_dump(path: str | Path) -> BinaryIO:
     if not path.is_file():
         raise DumpError(f"{path}: no such dump file")
     try:
-        if path.suffix == ".bz2":
+        suffix = path.suffix.lower()  # the dump names match in any case (.BZ2)
+        if suffix == ".bz2":
             return bz2.open(path, "rb")
-        if path.suffix == ".gz":
+        if suffix == ".gz":
             return gzip.open(path, "rb")
         return open(path, "rb")
     except OSError as err:

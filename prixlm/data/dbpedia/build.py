@@ -18,7 +18,6 @@ splits and filters them (`splits`) and writes the shards (`output`), with the ca
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import sys
@@ -27,7 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import check_parent, writer_lock
+from prixlm.atomic_output import check_parent, write_json, writer_lock
 from prixlm.cli import UsageError, describe_os_error
 from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer
 from prixlm.data.dbpedia.card import dataset_card, read_source_info
@@ -124,7 +123,8 @@ def build_dataset(
         languages = select_languages(index, languages)
         options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
         settings = settings or SplitSettings()
-        pivots = sorted({normalize_language(c) for c in link_languages}) if link_languages else None
+        pivots = link_pivots(link_languages, languages)
+        source = read_source_info(dump_dir)  # a bad info file named now, not after the work
         staging = None
         if output_dir is not None:
             staging = stack.enter_context(dataset_folder(output_dir))
@@ -172,7 +172,6 @@ def build_dataset(
             con.close()
             with (profile or BuildProfile()).stage("card and clean-up"):
                 shutil.rmtree(work, ignore_errors=True)
-                source = read_source_info(dump_dir)
                 card = dataset_card(rows, sizes, license_id=license_id, source=source)
                 (staging / CARD).write_text(card, encoding="utf-8")
     if output_dir is not None:
@@ -214,6 +213,27 @@ def _codes(listed: str | None) -> list[str]:
     return [code.strip() for code in (listed or "").split(",") if code.strip()]
 
 
+def link_pivots(codes: Sequence[str] | None, languages: Sequence[str]) -> list[str] | None:
+    """The sorted `link_languages` (None: every link), each one a language of the build.
+
+    Raises:
+        UsageError: a plain string (it would be read letter by letter) or a code that is not
+            built (its links, and with them every link, would be dropped without a word).
+    """
+    if not codes:
+        return None
+    if isinstance(codes, str):
+        raise UsageError(f"link_languages={codes!r}: expected a list of codes, e.g. ({codes!r},)")
+    pivots = sorted({normalize_language(code) for code in codes})
+    missing = [code for code in pivots if code not in languages]
+    if missing:
+        raise UsageError(
+            f"--link_languages {','.join(missing)}: not a language of this build "
+            f"({', '.join(languages)}): the links through it would all be dropped"
+        )
+    return pivots
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -230,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer is not None else None
         profile = BuildProfile() if args.profile is not None else None
+        if args.profile:
+            check_parent(args.profile, "--profile")  # before the build, not after it
         rows, options = build_dataset(
             args.dump_dir,
             args.output_dir,
@@ -268,7 +290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if profile is not None:
         print(profile.table())
         if args.profile:
-            Path(args.profile).write_text(json.dumps(profile.as_dict(), indent=1) + "\n")
+            try:
+                write_json(profile.as_dict(), args.profile, "--profile")
+            except OSError as err:
+                print(f"error: {describe_os_error(err)}", file=sys.stderr)
+                return 2
     return 0
 
 

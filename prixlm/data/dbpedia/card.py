@@ -9,6 +9,7 @@ from typing import Any
 
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from prixlm.cli import UsageError
 from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
 from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
@@ -29,9 +30,23 @@ TEMPLATE = Path(__file__).with_name("dataset_card.md")
 
 
 def read_source_info(dump_dir: str | Path) -> dict[str, Any]:
-    """The exporter's `*_info.json` beside the dumps (e.g. `cldr_kb_info.json`), or `{}`."""
+    """The exporter's `*_info.json` beside the dumps (e.g. `cldr_kb_info.json`), or `{}`.
+
+    Raises:
+        UsageError: naming the file (and line) when it is not a JSON object.
+    """
     found = sorted(Path(dump_dir).glob(SOURCE_INFO_GLOB))
-    return json.loads(found[0].read_text(encoding="utf-8")) if found else {}
+    if not found:
+        return {}
+    try:
+        info = json.loads(found[0].read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{found[0]}:{error.lineno}: not JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{found[0]}: not UTF-8 ({error.reason})") from None
+    if not isinstance(info, dict):
+        raise UsageError(f"{found[0]}: expected a JSON object (the dumps' source description)")
+    return info
 
 
 SIZE_CATEGORIES = (  # the Hub's size buckets, by number of rows

@@ -119,7 +119,7 @@ def split_jobs(jobs: Sequence[Job], part_bytes: int) -> dict[Job, list[Job]]:
     parts: dict[Job, list[Job]] = {}
     for job in jobs:
         size = job.path.stat().st_size
-        suffix = job.path.suffix
+        suffix = job.path.suffix.lower()
         if suffix == ".gz" or size <= part_bytes:
             parts[job] = [job]
             continue

@@ -366,7 +366,7 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
     ):
         if job.stop is None:
             source: BinaryIO | _Part | StreamPart = handle
-        elif job.path.suffix == ".bz2":  # the streams that start in the part's bytes
+        elif job.path.suffix.lower() == ".bz2":  # the streams that start in the part's bytes
             source = StreamPart(job.path, job.start, job.stop)
         else:
             source = _Part(handle, job.start, job.stop)
