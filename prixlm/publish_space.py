@@ -46,11 +46,11 @@ def check_space(folder: str | Path) -> Release:
 
 
 def space_card(folder: str | Path, model_id: str, dataset_id: str | None = None) -> SpaceCard:
-    """The Space's card with `models:` = [model_id] (and `datasets:` = [dataset_id])."""
+    """The Space's card with `models:` = [model_id] and `datasets:` = [dataset_id] (none
+    without one: the folder's card names the dataset of its own example model)."""
     card = SpaceCard.load(Path(folder) / CARD)
     card.data.models = [model_id]
-    if dataset_id:
-        card.data.datasets = [dataset_id]
+    card.data.datasets = [dataset_id] if dataset_id else None
     return card
 
 

@@ -8,6 +8,7 @@ MRR@K, fractions in [0, 1], unrounded); `results_table` into the card's Markdown
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,25 @@ TASK_NAME = "Link prediction (filtered)"
 METRICS = ("hits_at_1", "hits_at_3", "hits_at_10")
 
 
+#: A Hub repo id (`name` or `namespace/name`).
+HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+
+
+def is_hub_id(dataset: str) -> bool:
+    """Whether `dataset` names a Hub repo (not a folder on this machine)."""
+    return bool(HUB_ID.match(dataset)) and not Path(dataset).exists()
+
+
 def _dataset_id(report: Mapping[str, Any], dataset_id: str | None) -> str:
-    """The Hub id for a report's dataset: `dataset_id`, else the report's (a local folder
-    counts by its name)."""
+    """The Hub id a report's dataset is shown under: its own when it is a Hub id; else
+    `dataset_id` (the Hub id of the local folder it was evaluated on); else the folder's
+    name."""
+    dataset = str(report.get("dataset") or "")
+    if dataset and is_hub_id(dataset):
+        return dataset
     if dataset_id:
         return dataset_id
-    dataset = report.get("dataset") or "prixlm-dataset"
-    return Path(dataset).name if Path(dataset).exists() else str(dataset)
+    return Path(dataset).name if dataset else "prixlm-dataset"
 
 
 def _metric_name(metric: str) -> str:

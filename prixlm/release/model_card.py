@@ -25,7 +25,6 @@ standard task, and the `text-generation` widget cannot run it.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ from huggingface_hub import ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
-from prixlm.release.card_results import eval_results, results_table
+from prixlm.release.card_results import eval_results, is_hub_id, results_table
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
 TEMPLATE = Path(__file__).with_name("model_card.md")
@@ -45,7 +44,6 @@ PIPELINE_TAG = "other"
 #: The evaluate_lp reports kept in the folder (a JSON list), rendered on every card.
 EVALUATIONS_FILE = "evaluation_results.json"
 #: `name` or `org/name`: what can be a Hub dataset id (a local path has more parts).
-HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
 DEFAULT_QUERY = "Germany | currency"
 #: training_args.json fields shown on the card, in this order.
@@ -73,7 +71,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
+        raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from error
 
 
 def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -98,8 +96,11 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
         if metric == "mrr" and num_beams:
             metric = f"mrr_at_{num_beams}"
         results.setdefault(language, {})[metric] = value
-        if settings.get("queries_per_language"):
-            results[language].setdefault("num_queries", settings["queries_per_language"])
+        # the sample's size (fewer than asked where the split is smaller); older runs
+        # recorded only the number asked for
+        queries = settings.get("queries", {}).get(language, settings.get("queries_per_language"))
+        if queries:
+            results[language].setdefault("num_queries", queries)
     return {
         "dataset": settings.get("dataset"),
         "split": settings.get("split", "validation"),
@@ -111,39 +112,64 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
 
 
 def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None) -> list[str]:
-    """The `datasets:` of the card: `dataset_id`, and the reports' datasets that are Hub ids
-    (not local folders, which a Hub user cannot load)."""
+    """The `datasets:` of the card: `dataset_id` (the Hub id of the local folders evaluated
+    on), and the reports' datasets that are Hub ids (not local folders, which a Hub user
+    cannot load)."""
     found = [dataset_id] if dataset_id else []
     for report in reports:
         dataset = str(report.get("dataset") or "")
-        if dataset_id is None and HUB_ID.match(dataset) and not Path(dataset).exists():
+        if is_hub_id(dataset):
             found.append(dataset)
     return sorted(set(found))
+
+
+def check_report(report: Any, where: str) -> dict[str, Any]:
+    """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}),
+    else `ValueError` naming `where`."""
+    if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
+        raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
+    for name, metrics in report["results"].items():
+        numbers = isinstance(metrics, dict) and all(
+            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+            for value in metrics.values()
+        )
+        if not numbers:
+            raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
+    return report
 
 
 def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
     """The reports kept in `folder/evaluation_results.json` (oldest first; [] if none)."""
     path = Path(folder) / EVALUATIONS_FILE
-    stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    stored = _read_json(path) if path.is_file() else []
     if not isinstance(stored, list):
         raise ValueError(f"{path}: expected a JSON list of evaluate_lp reports")
-    return stored
+    return [check_report(report, f"{path}, report {i + 1}") for i, report in enumerate(stored)]
 
 
 def _report_key(report: Mapping[str, Any]) -> tuple:
     return (report.get("dataset"), report.get("split"), report.get("mode"),
-            report.get("num_beams"), tuple(sorted(report.get("results", {}))))  # fmt: skip
+            report.get("num_beams"), report.get("protocol", "ours"),
+            tuple(sorted(report.get("results", {}))))  # fmt: skip
+
+
+def merged_evaluations(
+    folder: str | Path, reports: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The folder's kept reports with `reports` added (a report of the same dataset, split,
+    mode, K, protocol and configs replaces the earlier one)."""
+    kept = {_report_key(r): dict(r) for r in stored_evaluations(folder)}
+    kept.update({_report_key(r): dict(r) for r in reports})
+    return list(kept.values())
 
 
 def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """Add `reports` to the folder's kept ones (a report of the same dataset, split, mode, K
-    and configs replaces the earlier one); returns them all."""
-    kept = {_report_key(r): dict(r) for r in stored_evaluations(folder)}
-    kept.update({_report_key(r): dict(r) for r in reports})
+    """Write `merged_evaluations` into the folder (when `reports` adds any); returns them."""
+    merged = merged_evaluations(folder, reports)
     if reports:
         with atomic_file(Path(folder) / EVALUATIONS_FILE, argument="--evaluation") as staging:
-            staging.write_text(json.dumps(list(kept.values()), indent=2) + "\n", encoding="utf-8")
-    return list(kept.values())
+            staging.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+    return merged
 
 
 def hyperparameters(
@@ -211,8 +237,8 @@ def render_model_card(
     config = _read_json(folder / "config.json")
     training_args = _read_json(folder / "training_args.json")
     train_results = _read_json(folder / "train_results.json")
-    reports = [r for r in (checkpoint_report(train_results),) if r] + stored_evaluations(folder)
-    reports += [r for r in evaluations if _report_key(r) not in set(map(_report_key, reports))]
+    reports = [r for r in (checkpoint_report(train_results),) if r]
+    reports += merged_evaluations(folder, evaluations)
     languages = list(languages or train_results.get("languages") or [])
     widget = _widget(widget)
     dataset_ids = hub_dataset_ids(reports, dataset_id)
@@ -255,7 +281,7 @@ def card_options(folder: str | Path) -> dict[str, Any]:
     data = ModelCard.load(path).data
     if "prix-lm" not in (data.tags or []):
         return {}
-    datasets = [d for d in data.datasets or [] if HUB_ID.match(d) and not Path(d).exists()]
+    datasets = [d for d in data.datasets or [] if is_hub_id(d)]
     found = {
         "model_name": data.model_name,
         "base_model": data.base_model,
@@ -286,13 +312,15 @@ def write_model_card(
         if not curve.is_file():
             raise FileNotFoundError(f"--curve {curve}: no such file")
         curve_name = CURVE_NAME
-        if curve.resolve() != (folder / CURVE_NAME).resolve():
-            with atomic_file(folder / CURVE_NAME, argument="--curve") as staging:
-                shutil.copyfile(curve, staging)
     elif (folder / CURVE_NAME).is_file():
         curve_name = CURVE_NAME
-    keep_evaluations(folder, options.pop("evaluations", ()))
-    card = render_model_card(folder, curve=curve_name, **options)
+    evaluations = [check_report(r, "evaluations") for r in options.pop("evaluations", ())]
+    # rendered first: a report the card cannot show is refused before anything is kept
+    card = render_model_card(folder, curve=curve_name, evaluations=evaluations, **options)
+    if curve is not None and curve.resolve() != (folder / CURVE_NAME).resolve():
+        with atomic_file(folder / CURVE_NAME, argument="--curve") as staging:
+            shutil.copyfile(curve, staging)
+    keep_evaluations(folder, evaluations)
     with atomic_file(folder / "README.md", argument="FOLDER") as staging:
         staging.write_text(str(card), encoding="utf-8")
     return card
@@ -300,10 +328,9 @@ def write_model_card(
 
 def load_report(path: str | Path) -> dict[str, Any]:
     """An `evaluate_lp --output` JSON; `ValueError` naming the file if it is not one."""
-    report = _read_json(Path(path))
-    if not isinstance(report.get("results"), dict):
-        raise ValueError(f"--evaluation {path}: no 'results' object (not an evaluate_lp report)")
-    return report
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--evaluation {path}: no such file")
+    return check_report(_read_json(Path(path)), f"--evaluation {path}")
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
@@ -334,7 +361,9 @@ __all__ = [
     "EVALUATIONS_FILE",
     "PIPELINE_TAG",
     "hub_dataset_ids",
+    "check_report",
     "keep_evaluations",
+    "merged_evaluations",
     "hyperparameters",
     "load_report",
     "render_model_card",

@@ -122,8 +122,9 @@ def training_collator(
 
 def lp_evaluator(
     tokenizer: Any, data_args: DataArguments, languages: list[str], seed: int
-) -> Callable[[Any, str], dict[str, float]]:
-    """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered).
+) -> tuple[Callable[[Any, str], dict[str, float]], dict[str, int]]:
+    """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered),
+    and the sample's size per language (`lp_eval_queries`, or the split's rows if fewer).
 
     Candidates are every entity label of the language (all splits), as in
     `prixlm.link_prediction.evaluation`.
@@ -152,7 +153,7 @@ def lp_evaluator(
         mrr = next(value for key, value in result.items() if key.startswith("mrr"))
         return {"hits_at_1": result["hits_at_1"], "mrr": mrr}
 
-    return evaluate
+    return evaluate, {language: len(sample) for language, sample in samples.items()}
 
 
 def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
@@ -224,9 +225,11 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
     # optimizer state, training_args.bin, its generic card); we publish the release folder.
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
-    lp_callbacks = []
+    lp_callbacks, lp_sample_sizes = [], {}
     if data_args.lp_eval_queries > 0:
-        evaluate = lp_evaluator(tokenizer, data_args, languages, training_args.seed)
+        evaluate, lp_sample_sizes = lp_evaluator(
+            tokenizer, data_args, languages, training_args.seed
+        )
         lp_callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
     trainer = PrixLMTrainer(
         model=model,
@@ -260,6 +263,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
             "dataset": data_args.dataset_id or data_args.dataset,
             "split": data_args.lp_eval_split,
             "queries_per_language": data_args.lp_eval_queries,
+            "queries": lp_sample_sizes,  # per language: fewer where the split is smaller
             "num_beams": data_args.lp_eval_beams,
         },
     }

@@ -218,3 +218,43 @@ def test_a_report_under_another_protocol_says_so():
     assert "| me/kb | en | test | full, protocol kens | 4 |" in results_table([report])
     plain = {**report, "protocol": "ours"}
     assert {e.metric_config for e in eval_results([plain])} == {"full"}
+
+
+def test_kept_reports_and_their_datasets(released, tmp_path, capsys):
+    """A report under another protocol is kept beside the first (it replaced it); a report
+    on another Hub dataset stays under that dataset with --dataset_id; a report the card
+    cannot show is refused before anything is kept; the checkpoint rows give the queries
+    actually evaluated."""
+    from prixlm.release.card_results import eval_results
+    from prixlm.release.model_card import checkpoint_report, stored_evaluations
+
+    folder = tmp_path / "model"
+    shutil.copytree(released[2], folder)
+    ours = _evaluate_lp_report()
+    kens = {**ours, "mode": "full", "num_beams": None, "protocol": "kens"}
+    other = {**ours, "dataset": "acme/dbp5l-kg"}
+    for name, report in (("ours", ours), ("kens", kens), ("other", other)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(report))
+    for name in ("ours", "kens", "other"):
+        model_card_main([str(folder), "--evaluation", str(tmp_path / f"{name}.json")])
+    kept = stored_evaluations(folder)
+    assert [(r["dataset"], r.get("protocol", "ours")) for r in kept] == [
+        ("me/kb", "ours"), ("me/kb", "kens"), ("acme/dbp5l-kg", "ours")
+    ]  # fmt: skip
+    shown = {(e.dataset_type, e.metric_config) for e in eval_results(kept, "me/kb")}
+    assert ("acme/dbp5l-kg", "beam") in shown and ("me/kb", "full, protocol kens") in shown
+    assert not {d for d, _ in shown} - {"me/kb", "acme/dbp5l-kg"}
+    before = (folder / "evaluation_results.json").read_bytes()
+    (tmp_path / "flat.json").write_text(json.dumps({"results": {"de": 0.5}}))
+    with pytest.raises(SystemExit):
+        model_card_main([str(folder), "--evaluation", str(tmp_path / "flat.json")])
+    assert "results['de'] is not an object of metric values" in capsys.readouterr().err
+    assert (folder / "evaluation_results.json").read_bytes() == before
+    model_card_main([str(folder)])  # the folder still renders
+    # 8 queries asked per language, the German split had 3
+    train_results = {
+        "checkpoint_link_prediction": CHECKPOINTS,
+        "checkpoint_link_prediction_settings": {**CHECKPOINT_SETTINGS, "queries": {"en": 8, "de": 3}},
+    }  # fmt: skip
+    results = checkpoint_report(train_results)["results"]
+    assert (results["en"]["num_queries"], results["de"]["num_queries"]) == (8, 3)

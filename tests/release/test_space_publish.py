@@ -61,6 +61,16 @@ def test_publish_space_sends_the_space_serving_the_model(hub, tmp_path, capsys):
     assert "https://huggingface.co/me/prixlm-space/commit/0" in capsys.readouterr().out
 
 
+def test_without_a_dataset_id_the_card_names_no_dataset(hub, tmp_path):
+    """The folder's card names the dataset of its example model; another model's Space
+    kept it."""
+    folder = tmp_path / "space"
+    shutil.copytree(SPACE_DIR, folder)
+    assert main([str(folder), "acme/kb-demo", "--space", "--model_id", "acme/prixlm-base"]) == 0
+    card = _card(hub.commits[0]["operations"])
+    assert card["models"] == ["acme/prixlm-base"] and "datasets" not in card
+
+
 def test_space_variable_is_the_apps():
     app_source = (SPACE_DIR / "app.py").read_text(encoding="utf-8")
     assert f'MODEL_ENV = "{SPACE_MODEL_VARIABLE}"' in app_source
