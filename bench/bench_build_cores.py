@@ -50,6 +50,8 @@ import process_usage  # noqa: E402
 from process_usage import FolderPeak, measured  # noqa: E402
 from synthetic_dumps import INFO_FILE, expected_row_counts, read_counts, write_dumps  # noqa: E402
 
+from prixlm.atomic_output import write_json  # noqa: E402
+
 MIB = 1 << 20
 
 
@@ -295,9 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
             "total_s": round(time.perf_counter() - started, 1),
         }
-        # after every run, so that a run cut short keeps what it measured
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=1) + "\n")
+        # after every run, so that a run cut short keeps what it measured (atomically)
+        write_json(result, args.output, "--output")
     first, last = next(iter(runs)), list(runs)[-1]
     for threads, profile_of in profiles.items():
         top = sorted(profile_of.items(), key=lambda kv: -kv[1]["wall_s"])[:6]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import bz2
-import json
 import resource
 import shutil
 import sys
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_dumps import INFO_FILE, write_dumps  # noqa: E402
 
+from prixlm.atomic_output import write_json  # noqa: E402
 from prixlm.data.dbpedia.convert import convert_all  # noqa: E402
 from prixlm.data.dbpedia.dumps import ReadOptions  # noqa: E402
 from prixlm.data.dbpedia.read_rows import Job  # noqa: E402
@@ -140,22 +140,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"busiest process's CPU, 1 / {args.processes} processes: {cpu_speed:.2f}x")
     speed = best[1][0] / best[args.processes][0]
     if args.output is not None:
-        args.output.write_text(
-            json.dumps(
-                {
-                    "file": path.name,
-                    "lines": lines,
-                    "bytes": path.stat().st_size,
-                    "runs": runs,
-                    "speedup": round(speed, 3),
-                    "busiest_process_cpu_speedup": round(cpu_speed, 3),
-                    "command": "python bench/bench_build_parts.py "
-                    + " ".join(argv or sys.argv[1:]),
-                    "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-                },
-                indent=1,
-            )
-            + "\n"
+        write_json(
+            {
+                "file": path.name,
+                "lines": lines,
+                "bytes": path.stat().st_size,
+                "runs": runs,
+                "speedup": round(speed, 3),
+                "busiest_process_cpu_speedup": round(cpu_speed, 3),
+                "command": "python bench/bench_build_parts.py " + " ".join(argv or sys.argv[1:]),
+                "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            },
+            args.output,
+            "--output",
         )
     print(f"one file, {args.processes} processes / 1 (wall, same records): {speed:.2f}x")
     return 0

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import command_parser
+from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.experiments.prixlm_jobs import prixlm_job
+from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1_data import prepare_data, prepare_tokenizer
 
 DEMO = {
@@ -46,6 +48,21 @@ VARIANTS = {
 }
 
 
+def kept_runs(output: Path, languages: list[str], seed: int) -> dict[str, Any]:
+    """The runs already in `output`, if they are of `languages` and `seed` (a file without
+    a seed: seed 0, the only one used before it was recorded); `UsageError` otherwise."""
+    if not output.is_file():
+        return {}
+    kept = json.loads(output.read_text("utf-8"))
+    theirs = (kept.get("languages"), kept.get("seed", 0))
+    if theirs != (languages, seed):
+        raise UsageError(
+            f"--output {output} holds runs of languages {theirs[0]} and seed {theirs[1]} "
+            f"(this run: {languages}, seed {seed}); write to another --output"
+        )
+    return kept["runs"]
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = command_parser("prixlm.experiments.ablations", __doc__.splitlines()[0])
     parser.add_argument("--languages", default="en,de,ja")
@@ -62,8 +79,10 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"--variants: unknown {unknown}; known: {sorted(VARIANTS)}")
     args.work_dir.mkdir(parents=True, exist_ok=True)
     datasets = prepare_data(args.work_dir, languages, pivot=languages[0])
+    with user_errors():  # kept runs are of these languages and this seed, or refused
+        check_run_settings(args.work_dir, {"languages": languages, "seed": args.seed})
+        runs = kept_runs(args.output, languages, args.seed)
     tokenizer = prepare_tokenizer(args.work_dir, datasets["main"], languages, 8000)
-    runs = json.loads(args.output.read_text("utf-8"))["runs"] if args.output.is_file() else {}
     for name in names:
         if name in runs:
             continue
@@ -76,9 +95,9 @@ def main(argv: list[str] | None = None) -> dict:
         record["dataset"] = dataset
         runs[name] = {k: v for k, v in record.items() if k != "release"}
         print(f"{name}: {time.time() - started:.0f} s {record['validation']}", flush=True)
-        result = {"languages": languages, "split": "validation", "runs": runs}
+        result = {"languages": languages, "seed": args.seed, "split": "validation", "runs": runs}
         write_json(result, args.output, "--output")
-    result = {"languages": languages, "split": "validation", "runs": runs}
+    result = {"languages": languages, "seed": args.seed, "split": "validation", "runs": runs}
     if args.merge_into:
         table = json.loads(args.merge_into.read_text("utf-8"))
         table["ablations"] = result

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import command_parser
+from prixlm.cli import command_parser, user_errors
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
+from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1 import JobFunction, execute, load_records
 from prixlm.experiments.table1_data import kb_statistics, prepare_tokenizer
 
@@ -312,7 +313,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     started = time.time()
-    profile = get_profile(args.profile)
+    with user_errors(ValueError):  # an unknown profile: one line, exit 2
+        profile = get_profile(args.profile)
     languages = args.languages or profile["languages"]
     profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
     profile["workers"] = args.workers or profile["workers"]
@@ -326,6 +328,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--data {args.data}: no entity/ folder (expected the KEnS layout)")
     args.work_dir.mkdir(parents=True, exist_ok=True)
     dataset = prepare_dataset(args.data, args.work_dir, profile["languages"])
+    with user_errors():
+        check_run_settings(args.work_dir, {  # before any job record is taken as done
+            "profile": args.profile, "languages": profile["languages"], "seed": args.seed})  # fmt: skip
     vocab = profile["tokenizer_vocab_size"]
     tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
     kb = kb_statistics(dataset, profile["languages"])

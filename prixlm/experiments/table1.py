@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import command_parser
+from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.experiments.paired import paired_comparisons
 from prixlm.experiments.profiles import (
     all_curve_settings,
@@ -41,6 +41,7 @@ from prixlm.experiments.profiles import (
     kge_grid,
     kge_stopping,
 )
+from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1_data import kb_statistics, prepare_data, prepare_tokenizer
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
@@ -236,11 +237,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.add_argument(f"--{job}_time_limit", type=float, default=None, help=f"{job} jobs: seconds of training (GPU runs)")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.time()
-    profile = get_profile(args.profile)
-    languages = args.languages or profile["languages"]
-    profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
-    if not profile["languages"]:
-        raise SystemExit("--languages: no language given")
+    with user_errors(ValueError):  # an unknown profile or language: one line, exit 2
+        profile = get_profile(args.profile)
+        languages = args.languages or profile["languages"]
+        profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
+        if not profile["languages"]:
+            raise UsageError("--languages: no language given")
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        datasets = prepare_data(
+            args.work_dir, profile["languages"], args.dump_dir, profile.get("pivot")
+        )
+        check_run_settings(args.work_dir, {  # before any job record is taken as done
+            "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
+            "dump_dir": str(args.dump_dir) if args.dump_dir else None})  # fmt: skip
     profile["workers"] = args.workers or profile["workers"]
     profile["seed"] = args.seed
     for job in ("all", "single", "kge", "union"):
@@ -251,8 +260,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         argv if argv is not None else sys.argv[1:]
     )
     work_dir = args.work_dir
-    work_dir.mkdir(parents=True, exist_ok=True)
-    datasets = prepare_data(work_dir, profile["languages"], args.dump_dir, profile.get("pivot"))
     dataset_dir = datasets["main"]
     tokenizer = prepare_tokenizer(work_dir, dataset_dir, profile["languages"], profile["tokenizer_vocab_size"])  # fmt: skip
     kb = kb_statistics(dataset_dir, profile["languages"])

@@ -33,7 +33,8 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 
 # isort: split
 from prixlm.atomic_output import atomic_file, atomic_folder
-from prixlm.cli import command_parser
+from prixlm.cli import command_parser, user_errors
+from prixlm.experiments.run_settings import check_run_settings
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -366,6 +367,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--docs", type=Path, default=Path("docs/similarity.md"))
     parser.add_argument("--chart", type=Path, default=Path("docs/similarity_curve.png"))
     args = parser.parse_args(argv)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    with user_errors():  # its kept stages were made with these settings, or refused
+        check_run_settings(
+            args.work_dir, {"profile": args.profile, "seed": args.seed, "pooling": args.pooling}
+        )
     results = run(args)
     with atomic_file(args.results, "--results") as staging:
         staging.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")

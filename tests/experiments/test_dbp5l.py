@@ -213,6 +213,12 @@ def test_rerun_skips_finished_jobs(toy_run, capsys):
     again = dbp5l.main(argv)
     assert "8 of 8 jobs already done" in capsys.readouterr().out
     assert again["methods_by_protocol"] == table["methods_by_protocol"]
+    with pytest.raises(SystemExit) as exit_info:  # its jobs were not made with this seed
+        dbp5l.main([*argv, "--seed", "1"])
+    assert exit_info.value.code == 2 and "seed 1 (the folder's: 0)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        dbp5l.main([*argv, "--profile", "huge"])
+    assert exit_info.value.code == 2 and "error: --profile 'huge'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kept", [True, False], ids=["kept-in-run-folder", "older-run-folder"])

@@ -114,6 +114,14 @@ def test_resume_skips_finished_jobs(toy_run, capsys):
     assert "9 of 9 jobs already done" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in records} == before
     assert again["methods"] == table["methods"]
+    # another seed or other languages: refused (the kept jobs would be reported under them)
+    for extra, named in ((["--seed", "1"], "seed 1 (the folder's: 0)"),
+                         (["--languages", "en"], "languages ['en'] (the folder's: ['en', 'de'])")):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            table1.main([*argv, *extra])
+        assert exit_info.value.code == 2
+        assert named in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in records} == before
 
 
 def test_prixlm_selection_uses_validation_only(toy_run):
@@ -129,11 +137,17 @@ def test_prixlm_selection_uses_validation_only(toy_run):
     assert variant == "better" and selected["test"]["en"]["mrr"] == 0.0
 
 
-def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="--profile 'huge'"):
-        table1.main(["--profile", "huge"])
-    with pytest.raises(SystemExit, match="--languages"):
-        table1.main(["--profile", "toy", "--languages", ","])
+def test_bad_arguments_are_named(tmp_path, capsys):
+    for argv, message in (
+        (["--profile", "huge"], "error: --profile 'huge'"),
+        (["--profile", "toy", "--languages", ","], "error: --languages: no language given"),
+        (["--profile", "toy", "--languages", "en,xx"], "error: unknown CLDR locale(s) ['xx']"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            table1.main([*argv, "--work_dir", str(tmp_path / "work")])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
 
 
 def test_markdown_has_one_row_per_method_and_percent_format(toy_run):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from prixlm.similarity import study
 
 
@@ -41,3 +43,7 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
     again = study.main(argv)
     assert again["wall_seconds"] == {}
     assert again["models"] == results["models"] and again["curve"] == results["curve"]
+    # other settings would reuse stages made with these: refused
+    with pytest.raises(SystemExit) as exit_info:
+        study.main([*argv, "--seed", "9", "--pooling", "mean"])
+    assert exit_info.value.code == 2
