@@ -107,6 +107,11 @@ class PrixLMModel(PrixLMPreTrainedModel):
                 batches and turns this off; it is off under `torch.compile` too.
         """
         check_inputs = check_inputs and not torch.compiler.is_compiling()
+        if fact_ids is not None and position_ids is None:  # no device read: always checked
+            raise ValueError(
+                "fact_ids (packed rows) needs position_ids restarting at each fact; positions "
+                "counted over the whole row change every fact's states after the first"
+            )
         cache = cache if cache is not None else kwargs.get("past_key_values")
         mode = object_attention or self.config.object_attention
         use_cache = self.config.use_cache if use_cache is None else use_cache

@@ -112,6 +112,16 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             self.lm_head.decoder.bias = self.lm_head.bias
         return embeddings
 
+    def prepare_inputs_for_generation(self, input_ids: torch.LongTensor, **kwargs) -> dict:
+        """`generate()`'s inputs at each step. `bidirectional` attention has no KV cache (a
+        new token changes every earlier state): every step encodes the whole sequence
+        `(batch, length)`, whatever `generation_config.use_cache` says (a release saved in
+        another mode and loaded with `object_attention="bidirectional"` keeps `True`)."""
+        if self.config.object_attention == "bidirectional":
+            return {"input_ids": input_ids, "attention_mask": kwargs.get("attention_mask"),
+                    "use_cache": False}  # fmt: skip
+        return super().prepare_inputs_for_generation(input_ids, **kwargs)
+
     def forward(
         self,
         input_ids: torch.LongTensor,
@@ -153,13 +163,21 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 columns, -inf on the extra ones (`PrixLMLMHead.decoding_logits`: a faster
                 projection on GPUs, the same log-softmax): for decoders.
             Other keyword arguments go to `PrixLMModel.forward` (`position_ids`,
-            `fact_ids` for packed rows, `check_inputs`).
+            `fact_ids` for packed rows, `check_inputs`); `return_dict=False` gives the
+            output as a tuple; `output_attentions`/`output_hidden_states` are refused.
         Returns:
             `CausalLMOutputWithCrossAttentions` with `loss`, `logits` `(batch, query, vocab)`
             (see `object_logits_only`), `cache` and `hidden_states` (the last layer).
         """
         if labels is not None:
             use_cache = False
+        return_dict = kwargs.pop("return_dict", None)
+        for name in ("output_attentions", "output_hidden_states"):
+            if kwargs.pop(name, None):
+                raise ValueError(
+                    f"{name}=True is not supported: `hidden_states` holds the last layer's "
+                    "states only, and attention weights are not kept (fused attention)"
+                )
         outputs = self.roberta(
             input_ids, attention_mask=attention_mask, cache=cache, use_cache=use_cache, **kwargs
         )
@@ -195,9 +213,10 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         else:
             kept = hidden[:, -logits_to_keep:] if logits_to_keep else hidden
             logits = self.lm_head.decoding_logits(kept) if padded_logits else self.lm_head(kept)
-        return CausalLMOutputWithCrossAttentions(
+        output = CausalLMOutputWithCrossAttentions(
             loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
         )
+        return output.to_tuple() if return_dict is False else output
 
     @classmethod
     def from_xlm_roberta(
@@ -237,6 +256,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         add_prixlm_tokens(tokenizer, languages, model)
         model.generation_config.eos_token_id = model.config.end_of_object_token_id
         model.generation_config.pad_token_id = model.config.pad_token_id
+        model.generation_config.use_cache = object_attention != "bidirectional"
         return model, tokenizer
 
     def embed(

@@ -115,6 +115,7 @@ def parse_query(item: Any) -> dict[str, str | None]:
     for key, value in query.items():
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"input {item!r}: {key} must be a non-empty string, got {value!r}")
+    query = {key: value.strip() for key, value in query.items()}  # as the string form's fields
     return {key: query.get(key) for key in ("subject", "relation", "language", "target_language")}
 
 

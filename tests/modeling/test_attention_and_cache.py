@@ -102,8 +102,14 @@ def test_cached_decoding_equals_full_forward_left_padded(tiny_prixlm):
     assert difference < 1e-4
 
 
-def test_greedy_generate_equals_hand_written_argmax_loop(tiny_prixlm):
-    model, tokenizer = tiny_prixlm
+@pytest.mark.parametrize("mode", ["prefix_bidirectional", "causal", "bidirectional"])
+def test_greedy_generate_equals_hand_written_argmax_loop(tiny_tokenizer, mode):
+    """In every mode; `bidirectional` has no KV cache, and generate() fed it the last token
+    alone from the second step on (its empty cache passed the model's check)."""
+    tokenizer = tiny_tokenizer
+    model = make_tiny_model(tokenizer, object_attention=mode).eval()
+    # as a release saved in another mode and loaded with object_attention="bidirectional"
+    model.generation_config.use_cache = True
     prompt = torch.tensor([encode_triple_prompt(tokenizer, "Germany", "currency")])
     generated = model.generate(prompt, max_new_tokens=6, do_sample=False, eos_token_id=None)
     ids = prompt
@@ -217,3 +223,28 @@ def test_config_without_fact_token_ids_fails_clearly_at_the_first_forward():
     # the modes that need no [O] still run, and so does embedding (bidirectional)
     assert model(ids, object_attention="causal").logits.shape == (1, 4, 20)
     assert model.embed(ids).shape == (1, 8)
+
+
+def test_packed_rows_need_their_positions(tiny_prixlm):
+    """`fact_ids` without `position_ids` counted positions over the whole row: another loss,
+    no error."""
+    model, tokenizer = tiny_prixlm
+    ids, _ = _fact(tokenizer)
+    fact_ids = torch.zeros_like(ids)
+    with pytest.raises(ValueError, match="fact_ids .* needs position_ids restarting at each fact"):
+        model(ids, fact_ids=fact_ids)
+
+
+def test_return_dict_false_is_a_tuple_and_unkept_outputs_are_refused(tiny_prixlm):
+    """These arguments were swallowed: `loss, logits = model(..., return_dict=False)` gave
+    the strings "loss" and "logits"."""
+    model, tokenizer = tiny_prixlm
+    fact = encode_triple(tokenizer, "Germany", "currency", "euro")
+    ids, labels = torch.tensor([fact.input_ids]), torch.tensor([fact.labels])
+    with torch.no_grad():
+        whole = model(ids, labels=labels)
+        loss, logits, *_ = model(ids, labels=labels, return_dict=False)
+    assert torch.equal(loss, whole.loss) and torch.equal(logits, whole.logits)
+    for name in ("output_attentions", "output_hidden_states"):
+        with pytest.raises(ValueError, match=f"{name}=True is not supported"):
+            model(ids, **{name: True})

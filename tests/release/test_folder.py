@@ -52,6 +52,8 @@ def test_handler_accepts_the_pipeline_parameters():
         (" Deutschland|Währung | de ", ("Deutschland", "Währung", "de", None)),
         ({"subject": "Japan", "relation": "currency"}, ("Japan", "currency", None, None)),
         ({"subject": "Japan", "language": "en", "target_language": "ja"}, ("Japan", None, "en", "ja")),
+        # a mapping's fields are stripped as the string form's (" en" found no candidates)
+        ({"subject": " Japan", "relation": "currency ", "language": "en "}, ("Japan", "currency", "en", None)),
     ],
 )  # fmt: skip
 def test_parse_query(item, expected):
