@@ -33,8 +33,8 @@ def results_block(r: Mapping[str, Any]) -> str:
     def row(method: str, threshold: float) -> Mapping[str, Any]:
         return r["methods"][method][r["thresholds"].index(threshold)]
 
-    def pct(value: float) -> str:
-        return f"{100 * value:.1f}%"
+    def pct(value: float | None) -> str:  # None: no proposal judged at that threshold
+        return "–" if value is None else f"{100 * value:.1f}%"
 
     half, zero = row("model", 0.5), row("model", 0.0)
     agree, projection = row("model_agreeing", 0.0), row("link_projection", 0.0)
@@ -67,8 +67,8 @@ Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("
 K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
 the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {q["held_by_target"]} are already held by
 {target} and {q["subject_not_linked"]} have no {target} subject; the other {candidate_pairs} are {q["queries"]} distinct
-{target} queries. They cover {covered} of the {n} hidden facts: the other {n - covered} belong to
-pairs that {target} still holds with another object, which are not queried. Precision counts
+{target} queries. They cover {covered} of the {n} hidden facts; the other {n - covered} are not queried
+(pairs that {target} still holds with another object, or that no evidence language has). Precision counts
 only proposals for pairs with hidden facts (judged); recall is over all {n}.
 
 - `model`: the model's probability alone (what is left when the objects have no links).

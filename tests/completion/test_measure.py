@@ -131,3 +131,13 @@ def test_docs_block_is_rendered_from_the_committed_json():
     docs = (root / "docs" / "results.md").read_text(encoding="utf-8")
     assert docs.count(START) == docs.count(END) == 1
     assert docs[docs.index(START) : docs.index(END) + len(END)] == results_block(report)
+
+
+def test_docs_block_renders_a_threshold_without_judged_proposals():
+    """An uncalibrated model proposes nothing at >= 0.5: the block rendered `100 * None` and
+    the command ended in a traceback after its work."""
+    root = Path(__file__).resolve().parents[2]
+    report = json.loads((root / "results" / "completion.json").read_text(encoding="utf-8"))
+    half = report["methods"]["model"][report["thresholds"].index(0.5)]
+    half.update(proposals=0, judged=0, correct=0, precision=None)
+    assert "proposes 0 facts at\n– precision" in results_block(report)
