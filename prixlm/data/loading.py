@@ -16,6 +16,7 @@ and `--languages` unless the caller names others.
 
 from __future__ import annotations
 
+import glob
 import re
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,23 @@ def load_kb(
         raise DatasetInputError(
             f"--split {split}: config {config!r} of {dataset} has the splits {sorted(files)}"
         )
+    # the folder's path literally: `[` or `*` in it are not patterns (`runs[1]/data`)
+    files = {name: [glob.escape(path) for path in paths] for name, paths in files.items()}
     return datasets.load_dataset("parquet", data_files=files, split=split)
 
 
-__all__ = ["DatasetInputError", "check_dataset_source", "load_kb", "local_data_files"]
+def has_config(dataset: str | Path, config: str) -> bool:
+    """Whether the build folder's card (or the Hub dataset) lists `config`."""
+    if check_dataset_source(dataset):
+        card = Path(dataset) / "README.md"
+        if not card.is_file():
+            return False
+        configs = DatasetCard.load(card).data.to_dict().get("configs") or []
+        return any(entry["config_name"] == config for entry in configs)
+    try:
+        return config in datasets.get_dataset_config_names(str(dataset))
+    except (OSError, ValueError):  # offline or unknown: let loading it name the problem
+        return True
+
+
+__all__ = ["DatasetInputError", "check_dataset_source", "has_config", "load_kb", "local_data_files"]

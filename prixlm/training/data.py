@@ -6,6 +6,7 @@ dataset card, one config per language plus `links`); rows follow docs/architectu
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from modeling_prixlm.formatting import (
     known_languages,
     special_token_ids,
 )
-from prixlm.data.loading import DatasetInputError, check_dataset_source, load_kb
+from prixlm.data.loading import DatasetInputError, check_dataset_source, has_config, load_kb
 
 VARIANTS = ("all", "single")
 
@@ -84,13 +85,26 @@ def load_training_rows(
         )
     parts = [load_split(dataset_dir, language, "train") for language in languages]
     if variant == "all" and links and len(languages) > 1:
-        wanted = set(languages)
-        link_rows = load_split(dataset_dir, "links", "train").filter(
-            lambda row: row["subject_language"] in wanted and row["object_language"] in wanted
-        )
-        if len(link_rows):
+        link_rows = training_links(dataset_dir, languages)
+        if link_rows is not None and len(link_rows):
             parts.append(link_rows)
     return datasets.concatenate_datasets(parts)
+
+
+def training_links(dataset_dir: str | Path, languages: list[str]) -> datasets.Dataset | None:
+    """The `links` train rows between `languages`, or None (with a note on stderr) when the
+    dataset has no `links` config (dumps without link files, a KG without alignments): the
+    languages' triples are then trained alone."""
+    if not has_config(dataset_dir, "links"):
+        print(
+            f"note: {dataset_dir} has no links config: training on the languages' triples alone",
+            file=sys.stderr,
+        )
+        return None
+    wanted = set(languages)
+    return load_split(dataset_dir, "links", "train").filter(
+        lambda row: row["subject_language"] in wanted and row["object_language"] in wanted
+    )
 
 
 def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:
@@ -224,11 +238,24 @@ def tokenize_rows(
 
 
 def tokenizer_training_texts(dataset_dir: str | Path, languages: list[str]) -> list[str]:
-    """Entity and relation names of every split of the languages (for the offline tokenizer)."""
+    """Entity and relation names of every split of the languages, and the labels that only
+    the links between them have (an entity linked but in no fact; without them its
+    characters may be `<unk>`), once each, for the offline tokenizer."""
     texts: list[str] = []
     for language in languages:
         for rows in load_kb(dataset_dir, language).values():
             texts.extend(rows["subject"])
             texts.extend(rows["relation"])
             texts.extend(rows["object"])
+    if len(languages) > 1 and has_config(dataset_dir, "links"):
+        wanted, seen = set(languages), set(texts)
+        for rows in load_kb(dataset_dir, "links").values():
+            for subject, object_, first, second in zip(
+                rows["subject"], rows["object"], rows["subject_language"],
+                rows["object_language"], strict=True,
+            ):  # fmt: skip
+                for label in (subject, object_) if first in wanted and second in wanted else ():
+                    if label not in seen:  # the link-only labels, once each
+                        seen.add(label)
+                        texts.append(label)
     return texts
