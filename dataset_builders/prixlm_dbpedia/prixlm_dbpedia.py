@@ -22,6 +22,7 @@ mean what they mean for `build`.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,20 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
     inverse_threshold: float = _DEFAULTS.inverse_threshold
     seed: int = _DEFAULTS.seed
     strict: bool = False
+
+    def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
+        """`datasets`' id (name + the given fields), plus a fingerprint of the dump files in
+        `data_dir` (names, sizes, modification times): dumps exported again into the same
+        folder are built again, not served from the cache of the earlier ones."""
+        config_id = super().create_config_id(config_kwargs, custom_features)
+        folder = config_kwargs.get("data_dir")
+        if folder is None or not Path(folder).is_dir():
+            return config_id
+        digest = hashlib.sha256()
+        for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+            stat = path.stat()
+            digest.update(f"{path.name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        return f"{config_id}-dumps-{digest.hexdigest()[:16]}"
 
     def settings(self) -> SplitSettings:
         """The split settings of this config."""

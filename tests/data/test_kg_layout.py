@@ -194,3 +194,15 @@ def test_dbp5l_splits_are_the_published_ones(tmp_path: Path) -> None:
     el = datasets.load_dataset(str(tmp_path / "dbp5l"), "el", cache_dir=str(tmp_path / "c"))
     assert [len(el[s]) for s in ("train", "validation", "test")] == [8_670, 4_152, 1_017]
     assert all(row["subject"] and row["object"] for row in el["test"])
+
+
+def test_alignment_files_of_codes_with_a_hyphen_are_read() -> None:
+    """`en-zh-hant.tsv` was skipped: the name was cut at every hyphen."""
+    from prixlm.data.kg_layout.read import alignment_pair
+
+    assert alignment_pair("en-zh-hant.tsv", ["en", "zh-hant"]) == ("en", "zh-hant")
+    assert alignment_pair("zh-hant-en.tsv", ["en", "zh-hant"]) == ("zh-hant", "en")
+    assert alignment_pair("de-en.tsv", ["en", "de"]) == ("de", "en")
+    assert alignment_pair("de-en.tsv", ["en"]) is None  # a language not converted
+    assert alignment_pair("de-en.txt", ["en", "de"]) is None
+    assert alignment_pair("a-b-c.tsv", ["a", "b-c", "a-b", "c"]) is None  # two readings

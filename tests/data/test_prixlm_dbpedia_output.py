@@ -381,3 +381,21 @@ def test_size_bytes_refuses_what_is_not_a_size() -> None:
     for text in ("80%", "12 iB", "1.5 XB", None):
         with pytest.raises(ValueError, match="not a size"):
             size_bytes(text)
+
+
+def test_the_builder_builds_again_when_the_dumps_change(tmp_path: Path) -> None:
+    """Its cache was keyed by the folder's path: dumps exported again into the same folder
+    gave the earlier rows."""
+    dumps = write_dumps(tmp_path / "dumps")
+    cache = str(tmp_path / "cache")
+    first = PrixLMDBpedia(config_name="all", data_dir=str(dumps), cache_dir=cache)
+    first.download_and_prepare()
+    before = len(first.as_dataset(split="train"))
+    facts = dumps / "mappingbased_objects_de.ttl"
+    facts.write_text("\n".join(facts.read_text().splitlines()[::2]) + "\n")  # half the facts
+    second = PrixLMDBpedia(config_name="all", data_dir=str(dumps), cache_dir=cache)
+    assert second.config_id != first.config_id
+    second.download_and_prepare()
+    assert len(second.as_dataset(split="train")) < before
+    same = PrixLMDBpedia(config_name="all", data_dir=str(dumps), cache_dir=cache)
+    assert same.config_id == second.config_id  # unchanged dumps: the cache serves them

@@ -23,7 +23,7 @@ language`), the rule of the DBpedia build.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -36,7 +36,18 @@ RELATIONS_FILE = "relations.txt"
 ENTITY_DIR, KG_DIR, ALIGN_DIR = "entity", "kg", "seed_alignlinks"
 _WHOLE = re.compile(r"\d+(?:\.0*)?")
 _SPACE = re.compile(r"\s")
-_ALIGN_NAME = re.compile(r"([^-]+)-([^-]+)\.tsv")
+
+
+def alignment_pair(name: str, languages: Iterable[str]) -> tuple[str, str] | None:
+    """`(a, b)` of an alignment file `<a>-<b>.tsv` whose two languages are both among
+    `languages` (codes may hold a hyphen: `en-zh-hant.tsv`), else None."""
+    if not name.endswith(".tsv"):
+        return None
+    stem, known = name.removesuffix(".tsv"), set(languages)
+    cuts = [i for i, character in enumerate(stem) if character == "-"]
+    pairs = [(stem[:i], stem[i + 1 :]) for i in cuts]
+    found = [pair for pair in pairs if pair[0] in known and pair[1] in known]
+    return found[0] if len(found) == 1 else None
 
 
 class LayoutError(UsageError):
@@ -176,9 +187,9 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
                 )
     alignments, skipped = {}, []
     for path in sorted((root / ALIGN_DIR).glob("*.tsv")):
-        match = _ALIGN_NAME.fullmatch(path.name)
-        if match and match.group(1) in entities and match.group(2) in entities:
-            alignments[(match.group(1), match.group(2))] = path
+        pair = alignment_pair(path.name, entities)
+        if pair is not None:
+            alignments[pair] = path
         else:
             skipped.append(path)
     return LayoutFiles(root, chosen, entities, splits, relations, alignments, skipped)
