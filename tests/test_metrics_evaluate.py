@@ -57,6 +57,10 @@ def test_mrr_by_hand_is_named_mrr_at_k(metrics):
     }
     with pytest.raises(ValueError, match="cutoff=K"):
         mrr.compute(**CASE)
+    # MRR@2: Lyon (2.5) and d (2.0 after filtering) ... Lyon is below K=2: it counts 0
+    assert mrr.compute(**CASE, cutoff=2)["mrr_at_2"] == pytest.approx((0 + 0 + 1 / 2) / 3)
+    with pytest.raises(ValueError, match="cutoff=0: expected an integer K >= 1"):
+        mrr.compute(**CASE, cutoff=0)
 
 
 def test_full_ranking_mrr_and_add_batch(metrics):

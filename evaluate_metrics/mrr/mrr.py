@@ -27,7 +27,8 @@ Args:
         higher is better; ties are ranked realistically. Without, the list order is the rank.
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
         removed before ranking (the gold is never removed).
-    cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`, misses count 0).
+    cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`; a gold missing
+        or ranked below K counts 0).
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
 Returns:
     `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`.
@@ -71,7 +72,13 @@ class Mrr(evaluate.Metric):
         filter_objects=None,
         cutoff=None,
     ):
+        if cutoff is not None and (
+            isinstance(cutoff, bool) or not isinstance(cutoff, int) or cutoff < 1
+        ):
+            raise ValueError(f"cutoff={cutoff!r}: expected an integer K >= 1")
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
+        if cutoff is not None:  # MRR@K: a gold ranked below K (a list longer than K) is a miss
+            ranks = [rank if rank is not None and rank <= cutoff else None for rank in ranks]
         missing = sum(rank is None for rank in ranks)
         if cutoff is None and missing:
             raise ValueError(
