@@ -124,7 +124,13 @@ def convert_official(
     )
     state = {k: v for k, v in load_state_dict(source).items() if k not in DROPPED_KEYS}
     model = PrixLMForCausalKB(config)
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # shapes that disagree with config.json
+        first = str(error).strip().splitlines()[1:2] or [str(error)]
+        raise ValueError(
+            f"{source}: the weights do not fit its config.json ({first[0].strip()})"
+        ) from None
     tied = {"lm_head.decoder.weight", "lm_head.decoder.bias"}
     if set(result.missing_keys) - tied or result.unexpected_keys:
         raise ValueError(

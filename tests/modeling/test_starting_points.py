@@ -109,6 +109,16 @@ def test_converter_rejects_foreign_weights_and_existing_output(tiny_tokenizer, t
     (tmp_path / "exists").mkdir()
     with pytest.raises(FileExistsError):
         convert_official(tmp_path / "official", tmp_path / "exists")
+    # a config.json that does not fit the weights: named, not a RuntimeError traceback
+    del state["bert.extra.weight"]
+    torch.save(state, tmp_path / "official" / "pytorch_model.bin")
+    config = json.loads((tmp_path / "official" / "config.json").read_text())
+    (tmp_path / "official" / "config.json").write_text(json.dumps({**config, "hidden_size": 64}))
+    with pytest.raises(
+        ValueError, match=r"official: the weights do not fit its config\.json \(.*size mismatch"
+    ):
+        convert_official(tmp_path / "official", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_converter_failing_midway_leaves_no_output(tiny_tokenizer, tmp_path, monkeypatch):
