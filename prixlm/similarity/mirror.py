@@ -248,8 +248,21 @@ def mirror_tune(
     with atomic_folder(output_dir, argument="--output") as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        if "end_of_object_token_id" in model.config.to_dict():
+            _complete_prixlm_folder(Path(model_dir), staging)
     shutil.rmtree(work_dir, ignore_errors=True)  # the Trainer's scratch folder (no checkpoints)
     return output_dir
+
+
+def _complete_prixlm_folder(source: Path, staging: Path) -> None:
+    """A tuned Prix-LM folder as a release: the Hub code its config names (the pipeline,
+    the decoders) and the source folder's candidates and relations, when it has them."""
+    from prixlm.release.folder import CANDIDATES_FILE, RELATIONS_FILE, complete_release_folder
+
+    for name in (CANDIDATES_FILE, RELATIONS_FILE):
+        if (source / name).is_file():
+            shutil.copyfile(source / name, staging / name)
+    complete_release_folder(staging)
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
@@ -77,6 +78,7 @@ def test_mirror_tuning_and_the_plain_baseline_save_loadable_folders(tiny_prixlm,
     model, tokenizer = tiny_prixlm
     model.save_pretrained(tmp_path / "kb")
     tokenizer.save_pretrained(tmp_path / "kb")
+    (tmp_path / "kb" / "candidates.json").write_text(json.dumps({"en": WORDS[:3]}))
     before = PrixLMEmbedder(model, tokenizer, pooling="first").embed(WORDS)
     tuned = mirror_tune(
         tmp_path / "kb", tmp_path / "kb-mirror", WORDS, max_steps=3, batch_size=8,
@@ -87,6 +89,15 @@ def test_mirror_tuning_and_the_plain_baseline_save_loadable_folders(tiny_prixlm,
     after = embedder.embed(WORDS)
     assert after.shape == before.shape and (after - before).abs().max() > 1e-4
     assert not (tmp_path / ".kb-mirror.trainer").exists()
+    # a release like its source: the pipeline its config names loads (it lacked the code)
+    assert (tuned / "candidates.json").read_text() == (
+        tmp_path / "kb" / "candidates.json"
+    ).read_text()
+    from transformers import pipeline
+
+    assert (
+        type(pipeline(model=str(tuned), trust_remote_code=True)).__name__ == "PrixLMLinkPrediction"
+    )
     with pytest.raises(TypeError, match="unknown Mirror-BERT settings"):
         mirror_tune(tmp_path / "kb", tmp_path / "x", WORDS, tau=0.1)
 
