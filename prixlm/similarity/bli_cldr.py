@@ -17,9 +17,11 @@ of the KB's train split is 0 by construction, and `link_overlap` measures it on 
 dataset (the paper's bound is 0.001%). Pairs whose two sides are identical strings
 ("Dior" = "Dior") are kept out too (they test string identity, not translation).
 
-**Split.** By source word, so no source word is in both train and test: 5,000 train and
-2,000 test pairs when a language pair has 7,000+ pairs, else 70% / 30% of the source
-words (seeded). Entries with one source word and several targets stay together.
+**Split.** By groups of pairs that share a word, so no word (source or target,
+case-folded) is in both train and test: 5,000 train and 2,000 test pairs when a language
+pair has 7,000+ pairs, else about 70% / 30% of the pairs (seeded). A source word with
+several targets, inflected sources with one target (`elokuu`, `elokuuta` -> `Ağustos`) and
+case variants (`calories`, `Calories`) stay on one side.
 
     python -m prixlm.similarity.bli_cldr --pairs en-it,en-tr,en-ru,en-fi,fi-ru,fi-tr \
         --output_dir outputs/similarity/bli
@@ -30,7 +32,6 @@ from __future__ import annotations
 import json
 import random
 import unicodedata
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -131,25 +132,46 @@ def dictionary_pairs(source: str, target: str) -> list[Pair]:
 
 
 def split_pairs(pairs: Sequence[Pair], seed: int = 0) -> tuple[list[Pair], list[Pair]]:
-    """Train and test pairs with no source word in both (see the module doc for sizes)."""
-    sources = sorted({s for s, _ in pairs})
-    random.Random(seed).shuffle(sources)
-    if len(pairs) >= TRAIN_PAIRS + TEST_PAIRS:
-        per_source = Counter(s for s, _ in pairs)
-        test_sources: set[str] = set()
-        count = 0
-        for source in sources:
-            if count >= TEST_PAIRS:
-                break
-            test_sources.add(source)
-            count += per_source[source]
-    else:
-        test_sources = set(sources[: round(0.3 * len(sources))])
-    train = [pair for pair in pairs if pair[0] not in test_sources]
-    test = [pair for pair in pairs if pair[0] in test_sources]
+    """Train and test pairs that share no word, either side, case-folded (see the module
+    doc for sizes): pairs linked by a common source or target word (`elokuu`/`elokuuta` ->
+    `Ağustos`, `calories`/`Calories`) stay on one side, as one group."""
+    groups = _word_groups(pairs)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    wanted = TEST_PAIRS if len(pairs) >= TRAIN_PAIRS + TEST_PAIRS else round(0.3 * len(pairs))
+    test_groups: set[int] = set()
+    count = 0
+    for group in order:
+        if count >= wanted:
+            break
+        test_groups.add(group)
+        count += len(groups[group])
+    train = [pair for group in order if group not in test_groups for pair in groups[group]]
+    test = sorted(pair for group in test_groups for pair in groups[group])
+    train = sorted(train)
     if len(train) > TRAIN_PAIRS:
         train = sorted(random.Random(seed).sample(train, TRAIN_PAIRS))
     return train, test
+
+
+def _word_groups(pairs: Sequence[Pair]) -> dict[int, list[Pair]]:
+    """`{group: pairs}`: the connected groups of pairs that share a source or a target word
+    (case-folded), numbered by their first pair in sorted order."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for source, target in pairs:
+        parent[root(("s", source.casefold()))] = root(("t", target.casefold()))
+    groups: dict[tuple[str, str], list[Pair]] = {}
+    for pair in sorted(pairs):
+        groups.setdefault(root(("s", pair[0].casefold())), []).append(pair)
+    return dict(enumerate(groups.values()))
 
 
 def link_overlap(pairs: Sequence[Pair], links: Sequence[Pair]) -> float:

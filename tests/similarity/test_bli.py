@@ -101,8 +101,21 @@ def test_cldr_dictionary_is_held_out_of_the_kb_and_split_without_overlap():
     assert link_overlap([links[0], ("January", "tammikuu")], links) == 0.5
     train, test = split_pairs(pairs, seed=0)
     assert len(train) + len(test) == len(pairs) and len(test) >= 0.25 * len(pairs)
-    assert not {s for s, _ in train} & {s for s, _ in test}
+    for side in (0, 1):  # no word on both sides, case-folded (targets leaked before)
+        assert not {p[side].casefold() for p in train} & {p[side].casefold() for p in test}
     assert split_pairs(pairs, seed=0) == (train, test)
+
+
+def test_pairs_sharing_a_word_stay_on_one_side():
+    """`elokuu`/`elokuuta` -> `Ağustos` split apart gave the test answer away in train."""
+    pairs = [("elokuu", "Ağustos"), ("elokuuta", "Ağustos"), ("calories", "calorie"),
+             ("Calories", "Calorie"), *[(f"w{i}", f"v{i}") for i in range(20)]]  # fmt: skip
+    for seed in range(20):
+        train, test = split_pairs(pairs, seed=seed)
+        assert sorted(train + test) == sorted(pairs)
+        for group in ({"elokuu", "elokuuta"}, {"calories", "Calories"}):
+            sides = {s in group for s, _ in train}, {s in group for s, _ in test}
+            assert not (True in sides[0] and True in sides[1]), (seed, train, test)
 
 
 def test_large_dictionaries_split_5k_2k_by_source_word():
