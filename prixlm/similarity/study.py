@@ -159,7 +159,10 @@ def _xel(runner: Runner, model: Path, dataset: Path) -> dict[str, Any]:
     from prixlm.similarity.xel import evaluate_xel
     from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
 
-    xel = cldr_xel_queries(runner.profile["xel_languages"].split(","), training_dataset=dataset)
+    xel = cldr_xel_queries(  # seen: the links the KB model's run trained on, for every model
+        runner.profile["xel_languages"].split(","), training_dataset=dataset,
+        model=runner.work_dir / "kb" / "model",
+    )  # fmt: skip
     embedder = load_embedder(str(model), pooling=runner.pooling)
     result = {"all": evaluate_xel(embedder, xel.queries, xel.targets), "info": xel.info}
     _, unseen = split_seen(xel.queries, xel.seen)

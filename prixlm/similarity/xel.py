@@ -272,8 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.benchmark == "cldr":
         languages = args.languages.split(",") if args.languages else None
         data = cldr_xel_queries(
-            languages, args.training_dataset, drop_identical=not args.keep_identical
-        )
+            languages, args.training_dataset, drop_identical=not args.keep_identical,
+            model=args.model,
+        )  # fmt: skip
         queries, targets, seen = data.queries, data.targets, data.seen
         info["cldr"] = data.info
     else:

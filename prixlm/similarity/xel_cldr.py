@@ -11,11 +11,11 @@ Which queries, and what the model saw:
 - Languages: by default the paper's eight non-English languages (it, de, fr, fi, et, tr, hu,
   ja) plus LR-XEL's three low-resource ones, te, lo and mr, which CLDR covers (about 1,600
   entities each).
-- Seen or not: the CLDR build puts every link in training (the `links` config has only a
-  train split), so a model trained with links on language L has seen every L -> en pair.
-  `training_dataset` names the dataset folder the model was trained on; a query whose link is
-  in its `links` config is marked *seen*, and the CLI reports the metrics of the unseen
-  queries alone as well. Languages outside the model's training set (te, lo, mr in the demo)
+- Seen or not: the CLDR build puts every link in the `links` config's train split.
+  `training_dataset` names the dataset folder the model was trained on; a query whose link
+  the run trained on is marked *seen* (with the model's folder: only between its languages,
+  with links, and shorter than its `max_fact_length`: train.py drops longer facts), and the
+  CLI reports the metrics of the unseen queries alone as well. Languages outside the model's training set (te, lo, mr in the demo)
   are entirely unseen: that is the held-out part of this benchmark.
 - A mention spelled like its English label (case-insensitively) is dropped by default: a
   string match, not cross-lingual linking (CLDR falls back to English-like city names where a
@@ -24,6 +24,7 @@ Which queries, and what the model saw:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,20 +60,44 @@ def _entity_id(entity: Any) -> str:
     return f"{entity.kind}:{entity.code}"
 
 
-def training_links(dataset: str | Path) -> set[tuple[str, str, str, str]]:
+def training_links(
+    dataset: str | Path, model: str | Path | None = None
+) -> set[tuple[str, str, str, str]]:
     """`(subject_language, subject, object_language, object)` of every link row of the
-    dataset's `links` config (both directions are rows)."""
+    dataset's `links` config (both directions are rows), or, with `model` (a release folder
+    with `train_results.json`), of the link rows that run trained on: none without links
+    (`--variant single`, `--links false`), only between its languages, only facts shorter
+    than its `max_fact_length` in its tokenizer's tokens (train.py drops the others)."""
     from prixlm.data.loading import load_kb
 
     rows = load_kb(dataset, "links", split="train")
     columns = ("subject_language", "subject", "object_language", "object")
-    return set(zip(*(rows[c] for c in columns), strict=True))
+    results = Path(model) / "train_results.json" if model is not None else None
+    if results is None or not results.is_file():
+        return set(zip(*(rows[c] for c in columns), strict=True))
+    run = json.loads(results.read_text(encoding="utf-8"))
+    if run.get("variant", "all") != "all" or not run.get("links", True):
+        return set()
+    from transformers import AutoTokenizer
+
+    from modeling_prixlm.formatting import MAX_FACT_LENGTH, encode_row, within_length
+
+    languages = set(run.get("languages") or [])
+    longest = run.get("max_fact_length", MAX_FACT_LENGTH) or None
+    tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=True)
+    return {
+        tuple(row[c] for c in columns)
+        for row in rows
+        if row["subject_language"] in languages and row["object_language"] in languages
+        and within_length(encode_row(tokenizer, row), longest)
+    }  # fmt: skip
 
 
 def cldr_xel_queries(
     languages: Sequence[str] | None = None,
     training_dataset: str | Path | None = None,
     drop_identical: bool = True,
+    model: str | Path | None = None,
 ) -> CldrXel:
     """XEL queries from CLDR: each entity's label in L -> its English label.
 
@@ -80,6 +105,8 @@ def cldr_xel_queries(
         languages: CLDR locale ids of the mentions (default: `default_languages()`).
         training_dataset: the dataset folder the model was trained on (marks seen links).
         drop_identical: drop mentions equal to their English label (case-folded).
+        model: the model's folder: only the links its run trained on are seen
+            (`training_links`).
     Returns:
         `CldrXel` with `info[lang] = {"queries", "seen", "identical_dropped"}` and
         `info["targets"]` (the number of English labels).
@@ -89,7 +116,7 @@ def cldr_xel_queries(
     locale_ids = resolve_locales(list(languages) if languages else default_languages())
     english = build_locale_kb(TARGET_LANGUAGE)
     targets = [XelTarget(label, _entity_id(e)) for e, label in sorted(english.labels.items())]
-    links = training_links(training_dataset) if training_dataset is not None else set()
+    links = training_links(training_dataset, model) if training_dataset is not None else set()
     queries, seen, info = [], [], {"targets": len(targets)}
     for locale_id in locale_ids:
         kb = build_locale_kb(locale_id)

@@ -257,6 +257,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "languages": languages,
         "variant": data_args.variant,
         "links": data_args.links,
+        "max_fact_length": data_args.max_fact_length,  # facts this long or longer: dropped
         "world_size": training_args.world_size,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
         "checkpoint_link_prediction_settings": {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -140,7 +142,9 @@ def test_evaluate_xel_per_language_accuracy_and_mrr():
 
 def test_cldr_queries_link_labels_to_english_and_mark_seen(monkeypatch):
     monkeypatch.setattr(
-        xel_cldr, "training_links", lambda dataset: {("de", "Deutschland", "en", "Germany")}
+        xel_cldr,
+        "training_links",
+        lambda dataset, model=None: {("de", "Deutschland", "en", "Germany")},
     )
     data = xel_cldr.cldr_xel_queries(["de"], training_dataset="unused")
     by_mention = {q.mention: (q, s) for q, s in zip(data.queries, data.seen, strict=True)}
@@ -211,3 +215,29 @@ def test_cli_refuses_an_option_of_another_benchmark(options, message, capsys):
         main(["--model", "unused", *options])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
+    """Every link of the dataset counted as seen, also those train.py dropped as too long
+    or between languages the run did not train, or in a run without links."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "completion"))
+    from completion_kb import dataset_rows, link_row, write_dataset
+
+    model, tokenizer = tiny_prixlm
+    configs = dataset_rows()
+    long = {**link_row("Germany", "en", "de"), "object": "Deutschland " * 20}
+    configs["links"]["train"].append(long)
+    dataset = write_dataset(tmp_path / "data", configs)
+    release = tmp_path / "model"
+    tokenizer.save_pretrained(release)
+    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
+    (release / "train_results.json").write_text(json.dumps(run))
+    every = xel_cldr.training_links(dataset)
+    trained = xel_cldr.training_links(dataset, release)
+    assert ("en", "Germany", "de", "Deutschland " * 20) in every - trained
+    assert trained == every - {("en", "Germany", "de", "Deutschland " * 20)}
+    (release / "train_results.json").write_text(json.dumps({**run, "languages": ["en"]}))
+    assert xel_cldr.training_links(dataset, release) == set()
+    (release / "train_results.json").write_text(json.dumps({**run, "links": False}))
+    assert xel_cldr.training_links(dataset, release) == set()
+    assert xel_cldr.training_links(dataset, tmp_path / "plain") == every  # no run record
