@@ -72,8 +72,32 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device",
         default=None,
+        type=device_name,
         help="torch device: cpu, cuda, cuda:1, ... (default: cuda if a GPU is visible, else cpu)",
     )
+
+
+def device_name(value: str) -> str:
+    """`value` if torch can run on that device here; else argparse's usage error naming it
+    (a typo like `cdua` and a GPU this machine lacks were tracebacks after loading)."""
+    import torch
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: not a torch device (cpu, cuda, cuda:1, ...)"
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(f"{value!r}: no CUDA GPU is visible here")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(
+                f"{value!r}: {torch.cuda.device_count()} CUDA GPU(s) visible"
+            )
+    elif device.type not in ("cpu", "mps", "xpu", "meta"):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected cpu or cuda[:N]")
+    return value
 
 
 def command_parser(module: str, description: str) -> argparse.ArgumentParser:

@@ -47,6 +47,13 @@ CASES = [
     ("prixlm.publish", "{root}/run me/x", "DIR {root}/run: a training run's output_dir"),
     ("prixlm.release.model_card", "{root}/nowhere", "{root}/nowhere"),
     ("prixlm.demo", "--languages xx --output_dir {root}/demo2", "unknown CLDR locale(s) ['xx']"),
+    ("prixlm.similarity.xel", "--model {root}/run/model --languages dee", "unknown CLDR locale(s) ['dee']"),
+    ("prixlm.similarity.xel", "--model {root}/run/model --languages de --training_dataset {root}/nowhere",
+     "--training_dataset {root}/nowhere: no such folder"),
+    ("prixlm.similarity.bli_cldr", "--pairs en-itt --output_dir {root}/bli", "--pairs en-itt: unknown locale 'itt'"),
+    ("prixlm.similarity.plain_mlm",
+     "--reference {root}/run/model --dataset {root}/dataset --languages en,fi --output {root}/p --max_steps 1",
+     "--languages fi: "),
 ]  # fmt: skip
 
 
@@ -109,3 +116,23 @@ def test_train_option_values_are_usage_errors_before_any_work(capsys, option, me
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("cdua", "'cdua': not a torch device (cpu, cuda, cuda:1, ...)"),
+     ("cuda:7", "'cuda:7': ")],
+)  # fmt: skip
+def test_a_device_this_machine_cannot_use_is_a_usage_error(capsys, value, message):
+    """A typo in --device, or a GPU the machine lacks, was a torch traceback after the model
+    and the data had loaded."""
+    import torch
+
+    from prixlm.link_prediction.evaluate_lp import main
+
+    if value.startswith("cuda") and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has 8 GPUs")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", "m", "--dataset", "d", "--languages", "en", "--device", value])
+    assert exit_info.value.code == 2
+    assert f"argument --device: {message}" in capsys.readouterr().err

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from babel import Locale
 
-from prixlm.cli import command_parser
+from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.similarity.bli import Pair, write_dictionary
 
 PAPER_PAIRS = ("en-it", "en-tr", "en-ru", "en-fi", "fi-ru", "fi-tr")
@@ -205,7 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output_dir", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    sizes = export_dictionaries(args.pairs.split(","), args.output_dir, args.seed)
+    from babel import UnknownLocaleError
+
+    with user_errors(ValueError, UnknownLocaleError):  # a bad pair: `error: --pairs ...`
+        try:
+            sizes = export_dictionaries(args.pairs.split(","), args.output_dir, args.seed)
+        except (ValueError, UnknownLocaleError) as error:
+            raise UsageError(f"--pairs {args.pairs}: {error}") from None
     print(json.dumps(sizes, indent=2))
 
 

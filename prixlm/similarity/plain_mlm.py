@@ -37,7 +37,8 @@ from transformers import (
 )
 
 from modeling_prixlm.configuration_prixlm import xlmr_architecture
-from prixlm.cli import command_parser
+from prixlm.cli import command_parser, user_errors
+from prixlm.data.loading import local_data_files
 
 
 def kb_label_texts(dataset_dir: str | Path, languages: Sequence[str]) -> list[str]:
@@ -139,7 +140,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    texts = kb_label_texts(args.dataset, args.languages.split(","))
+    with user_errors(ValueError):  # a language the dataset lacks: one line, exit 2
+        languages = args.languages.split(",")
+        for language in languages if args.dataset.is_dir() else ():  # checked before reading
+            local_data_files(args.dataset, language, "--dataset")
+        texts = kb_label_texts(args.dataset, languages)
     return train_plain_mlm(
         args.reference,
         texts,

@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from prixlm.cli import command_parser, print_json
+from prixlm.cli import command_parser, print_json, user_errors
 from prixlm.link_prediction.ranking import (
     filtered_ranks_from_scores,
     hits_at_k,
@@ -271,10 +271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_options_of_benchmark(args, parser)
     if args.benchmark == "cldr":
         languages = args.languages.split(",") if args.languages else None
-        data = cldr_xel_queries(
-            languages, args.training_dataset, drop_identical=not args.keep_identical,
-            model=args.model,
-        )  # fmt: skip
+        with user_errors(ValueError):  # an unknown locale, a missing dataset: one line
+            data = cldr_xel_queries(
+                languages, args.training_dataset, drop_identical=not args.keep_identical,
+                model=args.model,
+            )  # fmt: skip
         queries, targets, seen = data.queries, data.targets, data.seen
         info["cldr"] = data.info
     else:

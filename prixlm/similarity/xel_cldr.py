@@ -70,7 +70,7 @@ def training_links(
     than its `max_fact_length` in its tokenizer's tokens (train.py drops the others)."""
     from prixlm.data.loading import load_kb
 
-    rows = load_kb(dataset, "links", split="train")
+    rows = load_kb(dataset, "links", split="train", argument="--training_dataset")
     columns = ("subject_language", "subject", "object_language", "object")
     results = Path(model) / "train_results.json" if model is not None else None
     if results is None or not results.is_file():
