@@ -353,6 +353,7 @@ def evaluate_dataset(
         "mode": settings.mode,
         "num_beams": settings.num_beams if settings.mode == "beam" else None,
         "protocol": settings.protocols[0],
+        "limit": settings.limit,  # the first N queries of each config (None: every query)
         "results": by_protocol[settings.protocols[0]],
         "results_by_protocol": by_protocol,
     }

@@ -53,9 +53,15 @@ def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
 
 
 def _ranking_config(report: Mapping[str, Any]) -> str | None:
-    """The report's mode, and its ranking protocol when it is not `ours` (`mode, protocol kens`)."""
+    """The report's mode, its ranking protocol when it is not `ours` (`mode, protocol kens`),
+    and its query limit when it had one (`mode, first 20 queries`)."""
     mode, protocol = report.get("mode"), report.get("protocol", "ours")
-    return mode if protocol == "ours" else f"{mode or ''}, protocol {protocol}".lstrip(", ")
+    parts = [mode or ""]
+    if protocol != "ours":
+        parts.append(f"protocol {protocol}")
+    if report.get("limit"):
+        parts.append(f"first {report['limit']} queries")
+    return ", ".join(part for part in parts if part) or None
 
 
 def eval_results(

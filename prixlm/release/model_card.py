@@ -149,7 +149,7 @@ def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
 
 def _report_key(report: Mapping[str, Any]) -> tuple:
     return (report.get("dataset"), report.get("split"), report.get("mode"),
-            report.get("num_beams"), report.get("protocol", "ours"),
+            report.get("num_beams"), report.get("protocol", "ours"), report.get("limit"),
             tuple(sorted(report.get("results", {}))))  # fmt: skip
 
 
@@ -157,7 +157,7 @@ def merged_evaluations(
     folder: str | Path, reports: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """The folder's kept reports with `reports` added (a report of the same dataset, split,
-    mode, K, protocol and configs replaces the earlier one)."""
+    mode, K, protocol, query limit and configs replaces the earlier one)."""
     kept = {_report_key(r): dict(r) for r in stored_evaluations(folder)}
     kept.update({_report_key(r): dict(r) for r in reports})
     return list(kept.values())

@@ -18,6 +18,7 @@ from modeling_prixlm.formatting import (
     known_languages,
     special_token_ids,
 )
+from prixlm.cli import UsageError
 from prixlm.data.loading import DatasetInputError, check_dataset_source, has_config, load_kb
 
 VARIANTS = ("all", "single")
@@ -78,9 +79,9 @@ def load_training_rows(
     `single` is the paper's "Prix-LM (Single)" (pass one language); `all` is "Prix-LM (All)".
     """
     if variant not in VARIANTS:
-        raise ValueError(f"--variant {variant!r}: expected one of {VARIANTS}")
+        raise UsageError(f"--variant {variant!r}: expected one of {VARIANTS}")
     if variant == "single" and len(languages) != 1:
-        raise ValueError(
+        raise UsageError(
             f"--variant single trains one language's triples; got languages {languages}"
         )
     parts = [load_split(dataset_dir, language, "train") for language in languages]

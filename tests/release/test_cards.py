@@ -258,3 +258,16 @@ def test_kept_reports_and_their_datasets(released, tmp_path, capsys):
     }  # fmt: skip
     results = checkpoint_report(train_results)["results"]
     assert (results["en"]["num_queries"], results["de"]["num_queries"]) == (8, 3)
+
+
+def test_a_report_on_the_first_queries_says_so():
+    """`evaluate_lp --limit 20` and the full test run gave two model-index entries with the
+    same names and different values; the limited one now says what it measured."""
+    from prixlm.release.card_results import eval_results
+    from prixlm.release.model_card import _report_key
+
+    full = _evaluate_lp_report()
+    limited = {**full, "limit": 20}
+    assert {e.metric_config for e in eval_results([limited])} == {"beam, first 20 queries"}
+    assert {e.metric_config for e in eval_results([full])} == {"beam"}
+    assert _report_key(limited) != _report_key(full)  # kept side by side
