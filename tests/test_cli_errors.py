@@ -52,7 +52,7 @@ CASES = [
      "--training_dataset {root}/nowhere: no such folder"),
     ("prixlm.similarity.bli_cldr", "--pairs en-itt --output_dir {root}/bli", "--pairs en-itt: unknown locale 'itt'"),
     ("prixlm.similarity.plain_mlm",
-     "--reference {root}/run/model --dataset {root}/dataset --languages en,fi --output {root}/p --max_steps 1",
+     "--reference {root}/run/model --dataset {root}/dataset --languages en,fi --output_dir {root}/p --max_steps 1",
      "--languages fi: "),
 ]  # fmt: skip
 

@@ -42,7 +42,7 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 import torch
 from transformers import Trainer, TrainingArguments
 
-from prixlm.cli import command_parser
+from prixlm.cli import command_parser, renamed_options
 from prixlm.model_loading import load_model
 from prixlm.similarity.embedder import encoder_pooled
 
@@ -245,7 +245,7 @@ def mirror_tune(
     )
     trainer.train()
     model.eval()
-    with atomic_folder(output_dir, argument="--output") as staging:
+    with atomic_folder(output_dir, argument="--output_dir") as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         if "end_of_object_token_id" in model.config.to_dict():
@@ -268,7 +268,7 @@ def _complete_prixlm_folder(source: Path, staging: Path) -> None:
 def main(argv: list[str] | None = None) -> Path:
     parser = command_parser("prixlm.similarity.mirror", __doc__)
     parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
-    parser.add_argument("--output", required=True, type=Path, help="the tuned model folder")
+    parser.add_argument("--output_dir", required=True, type=Path, help="the tuned model folder")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--words", type=Path, help="word list, one per line")
     source.add_argument(
@@ -287,14 +287,14 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument("--max_steps", type=int, default=-1, help="> 0: cap the steps")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(renamed_options(argv, {"--output": "--output_dir"}))
     if args.words is not None:
         words = read_words(args.words)[: args.num_words]
     else:
         words = kb_label_words(args.dataset, "en", args.num_words)
     return mirror_tune(
         args.model,
-        args.output,
+        args.output_dir,
         words,
         seed=args.seed,
         max_steps=args.max_steps,

@@ -37,7 +37,7 @@ from transformers import (
 )
 
 from modeling_prixlm.configuration_prixlm import xlmr_architecture
-from prixlm.cli import command_parser, user_errors
+from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.loading import local_data_files
 
 
@@ -119,7 +119,7 @@ def train_plain_mlm(
     trainer = Trainer(model=model, args=arguments, train_dataset=encoded, data_collator=collator)
     result = trainer.train()
     model.eval()
-    with atomic_folder(output_dir, argument="--output") as staging:
+    with atomic_folder(output_dir, argument="--output_dir") as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "train_loss.txt").write_text(f"{result.training_loss}\n", encoding="utf-8")
@@ -134,12 +134,12 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument("--dataset", required=True, type=Path, help="the KB build folder")
     parser.add_argument("--languages", required=True, help="comma-separated language codes")
-    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--output_dir", required=True, type=Path)
     parser.add_argument("--max_steps", type=int, required=True)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(renamed_options(argv, {"--output": "--output_dir"}))
     with user_errors(ValueError):  # a language the dataset lacks: one line, exit 2
         languages = args.languages.split(",")
         for language in languages if args.dataset.is_dir() else ():  # checked before reading
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> Path:
     return train_plain_mlm(
         args.reference,
         texts,
-        args.output,
+        args.output_dir,
         args.max_steps,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,

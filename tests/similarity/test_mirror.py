@@ -120,9 +120,12 @@ def test_cli_reads_a_word_list(tiny_prixlm, tmp_path):
     tokenizer.save_pretrained(tmp_path / "kb")
     words = tmp_path / "words.txt"
     words.write_text("\n".join(WORDS) + "\n\n", encoding="utf-8")
-    argv = ["--model", str(tmp_path / "kb"), "--output", str(tmp_path / "out"), "--words"]
+    argv = ["--model", str(tmp_path / "kb"), "--output_dir", str(tmp_path / "out"), "--words"]
     tuned = main([*argv, str(words), "--max_steps", "1", "--batch_size", "4"])
     assert (tuned / "model.safetensors").is_file() and (tuned / "tokenizer_config.json").is_file()
+    old = main(["--model", str(tmp_path / "kb"), "--output", str(tmp_path / "old"), "--words",
+                str(words), "--max_steps", "1", "--batch_size", "4"])  # fmt: skip
+    assert old == tmp_path / "old" and (old / "model.safetensors").is_file()  # old spelling
     empty = tmp_path / "empty.txt"
     empty.write_text("\n \n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"empty\.txt: no words"):
