@@ -127,7 +127,7 @@ def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
         )
         hint = f"close ones: {', '.join(close)}; " if close else ""
         raise ValueError(
-            f"unknown CLDR locale(s) {unknown}; {hint}{len(known):,} locales are known, e.g. "
+            f"--languages: unknown CLDR locale(s) {unknown}; {hint}{len(known):,} locales are known, e.g. "
             f"the paper's {', '.join(PAPER_LOCALES)} (all of them: python -c \"from babel "
             'import localedata; print(sorted(localedata.locale_identifiers()))")'
         )
