@@ -210,7 +210,10 @@ def test_bad_locale_lists_known_ones(tmp_path, capsys):
         main(["--languages", "en,klingon", "--output_dir", str(tmp_path / "kb")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --languages: unknown CLDR locale(s) ['klingon']") and err.count("\n") == 1
+    assert (
+        err.startswith("error: --languages: unknown CLDR locale(s) ['klingon']")
+        and err.count("\n") == 1
+    )
     assert len(err) < 400  # not every one of the ~1,000 known locales
     with pytest.raises(SystemExit):
         main(["--languages", "de_DX", "--output_dir", str(tmp_path / "kb")])

@@ -141,7 +141,10 @@ def test_bad_arguments_are_named(tmp_path, capsys):
     for argv, message in (
         (["--profile", "huge"], "error: --profile 'huge'"),
         (["--profile", "toy", "--languages", ","], "error: --languages: no language given"),
-        (["--profile", "toy", "--languages", "en,xx"], "error: --languages: unknown CLDR locale(s) ['xx']"),
+        (
+            ["--profile", "toy", "--languages", "en,xx"],
+            "error: --languages: unknown CLDR locale(s) ['xx']",
+        ),
     ):
         with pytest.raises(SystemExit) as exit_info:
             table1.main([*argv, "--work_dir", str(tmp_path / "work")])
