@@ -48,6 +48,9 @@ def xel_section(models: dict[str, Any], subset: str) -> list[str]:
         rows.append(
             [MODEL_NAMES[name], *cells, f"{_pct(average['accuracy'])} / {_pct(average['mrr'])}"]
         )
+    first = next(iter(present.values()))["per_language"]  # every model ranks the same queries
+    counts = [f"{first[lang]['num_queries']:,}" if lang in first else "–" for lang in languages]
+    rows.append(["queries", *counts, "(per-language mean)"])
     return _table(["model", *languages, "average"], rows)
 
 
@@ -201,7 +204,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "",
         *xel_section(models, "all"),
         "",
-        "Unseen queries only (languages and links the KB model never trained on):",
+        "Unseen queries only (languages the KB model never trained on, and links it did "
+        "not train on: too long for its fact length limit):",
         "",
         *xel_section(models, "unseen"),
         "",
