@@ -98,6 +98,8 @@ def release_kind(folder: str | Path) -> str:
         raise _refuse(folder, "a staging folder of an unfinished or interrupted write")
     for marker in RUN_MARKERS:
         found = sorted(folder.glob(marker))
+        if not found and marker == RUN_MARKERS[0] and (folder / "model" / "config.json").is_file():
+            found = [folder / "model"]  # a run folder whose checkpoints were removed
         if found:
             raise _refuse(
                 folder,

@@ -124,9 +124,12 @@ def test_incomplete_folders_are_refused_with_the_reason(model_folder, tmp_path, 
     plain = tmp_path / "plain"
     plain.mkdir()
     (plain / "README.md").write_text("# notes\n")
+    cleaned = tmp_path / "cleaned-run"  # its checkpoints removed: the release folder is named
+    shutil.copytree(model_folder, cleaned / "model")
 
     cases = {
         run: "training run's output_dir",
+        cleaned: rf"training run's output_dir \(model inside\); publish its release folder {cleaned / 'model'}",
         partial: "staging folder",
         no_card: "no README.md",
         no_weights: "no model.safetensors",
