@@ -73,10 +73,17 @@ def process_running(host: str, pid: int) -> bool:
     return True
 
 
+def _lock_root() -> Path:
+    """`/tmp` whatever `$TMPDIR` says (two writers with different `TMPDIR`s, as batch
+    schedulers set per job, both took the lock of one output), else the temporary folder."""
+    root = Path("/tmp")
+    return root if root.is_dir() and os.access(root, os.W_OK) else Path(tempfile.gettempdir())
+
+
 def _lock_files(final: Path) -> tuple[Path, Path]:
-    """The lock file of `final` and the file naming its holder: in the system's temporary
-    folder (one per user), so that no file is left beside the output."""
-    folder = Path(tempfile.gettempdir()) / f"prixlm-locks-{os.getuid()}"
+    """The lock file of `final` and the file naming its holder: in `/tmp` (one folder per
+    user), so that no file is left beside the output."""
+    folder = _lock_root() / f"prixlm-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     key = hashlib.sha256(str(final).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return folder / f"{key}.lock", folder / f"{key}.json"
@@ -142,8 +149,13 @@ def _remove(path: Path) -> None:
 
 
 def check_parent(final: str | Path, argument: str = "output") -> Path:
-    """Create `final`'s parent folders; `NotADirectoryError` naming `argument` if one is a file."""
+    """Create `final`'s parent folders; `NotADirectoryError` naming `argument` if one is a file.
+
+    Returns the absolute path; a symbolic link is followed (the output is written beside
+    its target, and the link stays)."""
     final = Path(final).absolute()
+    if final.is_symlink():
+        final = final.resolve()
     for parent in reversed(final.parents):
         if parent.exists() and not parent.is_dir():
             raise NotADirectoryError(
@@ -231,6 +243,7 @@ def atomic_folder(
     names the path in errors (e.g. `--output_dir`).
     """
     final = check_parent(final, argument)
+    _check_final(final, argument, folder=True)
     with writer_lock(final, argument):
         recover_interrupted(final)
         staging = partial_path(final)
@@ -243,12 +256,28 @@ def atomic_folder(
             raise
 
 
+def _check_final(final: Path, argument: str, folder: bool) -> None:
+    """Before any work: `final` is not of the other kind (a file where a folder goes, or
+    the reverse) and not a mount point (it is replaced by a rename in its parent folder).
+    These failed at the rename, after the work."""
+    if folder and final.exists() and not final.is_dir():
+        raise NotADirectoryError(f"{argument} {final}: a file is there; a folder is written")
+    if not folder and final.is_dir():
+        raise IsADirectoryError(f"{argument} {final}: a folder is there; a file is written")
+    if final.exists() and os.path.ismount(final):
+        raise UsageError(
+            f"{argument} {final}: a mount point cannot be replaced by a rename; write into a "
+            "folder inside it"
+        )
+
+
 @contextmanager
 def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
     """Yield this writer's staging path (`partial_path`) to write; it replaces `final` when
     the block succeeds. Files are replaced in one rename, so concurrent writers of one file
     never mix: the last to finish wins (no lock is taken)."""
     final = check_parent(final, argument)
+    _check_final(final, argument, folder=False)
     recover_interrupted(final)
     staging = partial_path(final)
     try:

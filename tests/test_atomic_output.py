@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from prixlm.atomic_output import (
     recover_interrupted,
     writer_lock,
 )
+from prixlm.cli import UsageError
 
 
 def _write(folder, files):
@@ -135,6 +137,16 @@ def test_one_writer_per_output_and_no_live_staging_removed(tmp_path):
     )
     live = Path(holder.stdout.readline().strip())
     assert live.name == f".out.{socket.gethostname()}-{holder.pid}.partial"
+    # another $TMPDIR (batch schedulers set one per job): still the same lock
+    other_tmp = tmp_path / "job-tmp"
+    other_tmp.mkdir()
+    second = subprocess.run(
+        [sys.executable, "-c", f"from prixlm.atomic_output import atomic_folder\n"
+         f"with atomic_folder({str(final)!r}): pass"],
+        env={**os.environ, "TMPDIR": str(other_tmp)}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert second.returncode != 0 and f"process {holder.pid}" in second.stderr
+    other_tmp.rmdir()
     with pytest.raises(OutputLockedError, match=rf"process {holder.pid} on .* is writing it"):
         with atomic_folder(final, argument="--output_dir"):
             pass
@@ -154,3 +166,31 @@ def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", ""])
     process.wait()
     return process.pid
+
+
+def test_the_wrong_kind_a_mount_point_or_a_link_are_handled_before_the_work(tmp_path):
+    """A file where a folder goes (and the reverse) failed at the rename after the work; a
+    link to a folder was replaced by a real folder beside it."""
+    (tmp_path / "file").write_text("x")
+    started = []
+    with pytest.raises(NotADirectoryError, match=r"--output_dir .*file: a file is there"):
+        with atomic_folder(tmp_path / "file", argument="--output_dir"):
+            started.append(True)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"--output .*folder: a folder is there"):
+        with atomic_file(tmp_path / "folder", argument="--output"):
+            started.append(True)
+    assert not started
+    target = tmp_path / "elsewhere" / "out"
+    target.mkdir(parents=True)
+    link = tmp_path / "out"
+    link.symlink_to(target)
+    with atomic_folder(link) as staging:
+        (staging / "a.txt").write_text("new")
+    assert link.is_symlink() and (target / "a.txt").read_text() == "new"
+    root = Path("/")
+    if os.path.ismount(root):  # a mount point: refused before the work
+        with pytest.raises(UsageError, match="a mount point cannot be replaced by a rename"):
+            with atomic_folder(root):
+                started.append(True)
+        assert not started

@@ -266,6 +266,24 @@ def test_rebuild_keeps_git_and_user_files_and_removes_stale_configs(
     assert not list(tmp_path.glob(".kb.*"))
 
 
+def test_a_rebuild_after_a_crash_between_the_renames_drops_stale_configs(
+    tmp_path: Path, dumps: Path
+) -> None:
+    """Killed between its two renames, a build leaves `.kb.old` and no `kb`; the next build
+    worked out what the old one owned before putting it back, so it owned nothing and kept
+    the configs it no longer builds for good."""
+    from prixlm.atomic_output import _old_path
+
+    out = tmp_path / "kb"
+    arguments = ["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]
+    assert main(arguments) == 0
+    (out / "notes.txt").write_text("mine")
+    out.rename(_old_path(out))  # the crash state
+    assert main([*arguments, "--languages", "en,de"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "en", "links", "notes.txt"]
+    assert not list(tmp_path.glob(".kb.*"))
+
+
 def test_a_fresh_git_repository_is_a_valid_output_folder(tmp_path: Path, dumps: Path) -> None:
     out = tmp_path / "kb"
     out.mkdir()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from prixlm.atomic_output import atomic_folder, check_parent
+from prixlm.atomic_output import atomic_folder, check_parent, recover_interrupted, writer_lock
 
 BUILD_MARKER = "# Prix-LM multilingual knowledge-base data"
 CARD = "README.md"
@@ -72,12 +72,16 @@ def dataset_folder(output_dir: str | Path) -> Iterator[Path]:
     user's files) are carried over into the new folder unchanged.
     """
     output_dir = check_parent(output_dir, argument="--output_dir")
-    check_replaceable(output_dir)
-    owned = owned_entries(output_dir) if output_dir.is_dir() else set()
-    with atomic_folder(
-        output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
-    ) as staging:
-        yield staging
+    with writer_lock(output_dir, argument="--output_dir"):
+        # an earlier build killed between its two renames left `.OUT.old` and no OUT: put it
+        # back first, so that what it owns is known (its dropped configs were kept for good)
+        recover_interrupted(output_dir)
+        check_replaceable(output_dir)
+        owned = owned_entries(output_dir) if output_dir.is_dir() else set()
+        with atomic_folder(
+            output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
+        ) as staging:
+            yield staging
 
 
 __all__ = ["BUILD_MARKER", "CARD", "check_replaceable", "dataset_folder", "owned_entries"]
