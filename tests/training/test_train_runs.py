@@ -263,3 +263,32 @@ def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path
     names = sorted(p.name for p in run.iterdir() if "checkpoint" in p.name or "model" in p.name)
     assert names == ["checkpoint-4", "checkpoint-8", "model"]
     assert (run / "checkpoint-8" / "rng_state.pth").is_file()
+
+
+def test_a_run_stopped_early_reports_the_speed_of_the_steps_it_ran(tiny_dataset_dir, tmp_path):
+    """The Trainer scales its speed by the planned max_steps: a run a callback stopped at
+    step 3 of 200 reported 67 times its samples per second."""
+    import json
+
+    from transformers import TrainerCallback
+
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
+
+    class StopAtThree(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            control.should_training_stop = state.global_step >= 3
+            return control
+
+    run = parse_training_arguments(
+        _args(tiny_dataset_dir, tmp_path / "run", "--max_steps", "200", "--save_steps", "1000",
+              lp_eval_queries="0")
+    )  # fmt: skip
+    release = pretrain(run, [StopAtThree()])
+    results = json.loads((release / "train_results.json").read_text())
+    batch = run.training.per_device_train_batch_size * run.training.gradient_accumulation_steps
+    expected = 3 * batch / results["train_runtime"]
+    assert results["train_samples_per_second"] == pytest.approx(expected, rel=0.01)
+    assert results["train_steps_per_second"] == pytest.approx(
+        3 / results["train_runtime"], rel=0.01
+    )
