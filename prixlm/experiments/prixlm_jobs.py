@@ -75,7 +75,7 @@ def training_record(
         "steps": guard.steps,
         "time_budget_s": guard.seconds,
         "budget_clock": budget_clock,
-        "stopped_by_time_limit_at": guard.target,
+        "stopped_by_time_limit_at": guard.stopped_at,
         "train_seconds": round(train_seconds, 1),
     }
 
@@ -263,7 +263,7 @@ def train_release(
 
 def _curve_record(settings: Mapping[str, Any], curve: Any, guard: TimeBudget) -> dict[str, Any]:
     """The record's `curve`: how it was taken, its points and why training stopped."""
-    budget_ended = guard.target is not None and guard.steps >= guard.target
+    budget_ended = guard.stopped_at is not None and guard.steps >= guard.stopped_at
     anneal = curve.anneal
     if anneal is not None:
         ended = guard.steps >= anneal["to_step"] or not budget_ended

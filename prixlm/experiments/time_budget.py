@@ -65,16 +65,26 @@ class TimeBudget(TrainerCallback):
         self.clock = _clock(clock)
         self.started = self.marked = self.clock()
         self.steps, self.target = 0, None
+        self.bound = False  # whether the budget, not max_steps, set `target`
         self.spent_before = 0.0  # budget seconds of an earlier start (`resume`)
 
     def progress(self) -> dict[str, Any]:
         """What a later start needs to go on (`resume`): budget seconds spent, last step."""
-        return {"spent": self.clock() - self.started, "target": self.target}
+        return {"spent": self.clock() - self.started, "target": self.target,
+                "bound": self.bound, "steps": self.steps}  # fmt: skip
 
     def resume(self, progress: dict[str, Any]) -> None:
         """Go on from `progress` (an earlier start's): its seconds count against the budget
-        and its last step stays the last step (the schedule decays to 0 there)."""
+        and its last step stays the last step (the schedule decays to 0 there); the steps
+        already taken count (a start that only writes the release takes none)."""
         self.spent_before, self.target = float(progress["spent"]), progress["target"]
+        self.bound = bool(progress.get("bound", self.target is not None))
+        self.steps = int(progress.get("steps", self.steps))
+
+    @property
+    def stopped_at(self) -> int | None:
+        """The step the budget stopped training at; None when max_steps came first."""
+        return self.target if self.bound else None
 
     def _aim(self, lr_scheduler: Any, total: int) -> None:
         """Warm up over `self.warmup` steps, then decay linearly to 0 at step `total`; the
@@ -101,7 +111,9 @@ class TimeBudget(TrainerCallback):
         if state.global_step == self.calibrate_at and self.target is None:
             rate = (self.calibrate_at - 10) / max(1e-6, self.clock() - self.marked)
             left = self.seconds - (self.clock() - self.started)
-            self.target = int(min(state.max_steps, state.global_step + max(0.0, left) * rate))
+            affordable = state.global_step + max(0.0, left) * rate
+            self.bound = affordable < state.max_steps
+            self.target = int(min(state.max_steps, affordable))
             self.target = max(self.target, state.global_step + 1)
             state.max_steps = self.target
             self._aim(lr_scheduler, self.target)

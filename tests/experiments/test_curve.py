@@ -137,13 +137,13 @@ def test_a_flat_curve_with_an_anneal_share_decays_the_rate_to_zero_then_stops():
     assert rates[69] == pytest.approx(0.931) and rates[70] == pytest.approx(0.93)  # continuous
     assert rates[88] == pytest.approx(0.93 * 17 / 35) and rates[105] == 0.0
     assert [p["step"] for p in curve.points] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 105]
-    guard = type("Guard", (), {"target": 1000, "steps": 105})()
+    guard = type("Guard", (), {"target": 1000, "stopped_at": 1000, "steps": 105})()
     settings = {"metric": "loss", "every": 10, "queries": 0, "flat_window": 3,
                 "flat_min_gain": 0.005, "anneal_share": 0.5}  # fmt: skip
     record = _curve_record(settings, curve, guard)
     assert record["stopped_by"] == "flat curve, then annealed"
     assert record["anneal"] == {"share": 0.5, **curve.anneal} and record["flat_at"] == 70
-    guard.target = guard.steps = 90  # the time budget ended first
+    guard.target = guard.stopped_at = guard.steps = 90  # the time budget ended first
     assert _curve_record(settings, curve, guard)["stopped_by"] == "time budget (while annealing)"
     with pytest.raises(ValueError, match="anneal_share=-0.1"):
         ValidationCurve(lambda m, t: {}, every=1, anneal_share=-0.1)

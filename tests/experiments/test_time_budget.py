@@ -153,7 +153,7 @@ def test_time_budget_resumed_keeps_its_last_step_schedule_and_seconds(monkeypatc
     first_scheduler, first = fresh(), time_budget.TimeBudget(seconds=1000, calibrate_at=20)
     run(first, first_scheduler, TrainerState(max_steps=100_000), 500)
     progress = first.progress()
-    assert progress == {"spent": 500.0, "target": whole.target}
+    assert progress == {"spent": 500.0, "target": whole.target, "bound": True, "steps": 500}
 
     now[0] = 10_000.0  # another process, another day
     scheduler = fresh()
@@ -166,3 +166,25 @@ def test_time_budget_resumed_keeps_its_last_step_schedule_and_seconds(monkeypatc
     assert state.max_steps == state.global_step == whole.target and control.should_training_stop
     assert scheduler.get_last_lr() == whole_scheduler.get_last_lr() == [0.0]
     assert again.progress()["spent"] == 1000.0  # 500 s before the stop + 500 s after
+
+
+def test_a_budget_larger_than_max_steps_did_not_stop_the_run(monkeypatch):
+    """max_steps came first: the record said "time budget" and stopped_by_time_limit_at."""
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl, TrainerState
+
+    import prixlm.experiments.time_budget as time_budget
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    budget = time_budget.TimeBudget(seconds=1000, calibrate_at=20)
+    state, control = TrainerState(max_steps=50), TrainerControl()
+    budget.on_train_begin(None, state, control)
+    for step in range(1, 51):
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.target == 50 and budget.stopped_at is None and not budget.bound
+    again = time_budget.TimeBudget(seconds=1000, calibrate_at=20)
+    again.resume(budget.progress())  # a start that only writes the release takes no step
+    assert (again.steps, again.stopped_at) == (50, None)
