@@ -66,6 +66,14 @@ class LinkPredictionCallback(TrainerCallback):
             control.should_log = True
             self._due_step = state.global_step
 
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        # `--save_strategy epoch`: DefaultFlowCallback sets `should_save` here, not at the
+        # step's end, and the step's loss may be logged already: evaluate now, before the
+        # checkpoint is written (after it, a resume from that checkpoint lost the point).
+        if control.should_save:
+            self._due_step = None
+            self._run(args, state, model)
+
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
         if self._due_step == state.global_step and "loss" in (logs or {}):
             self._due_step = None

@@ -292,3 +292,24 @@ def test_a_run_stopped_early_reports_the_speed_of_the_steps_it_ran(tiny_dataset_
     assert results["train_steps_per_second"] == pytest.approx(
         3 / results["train_runtime"], rel=0.01
     )
+
+
+def test_epoch_checkpoints_hold_their_own_link_prediction_point(tiny_dataset_dir, tmp_path):
+    """With --save_strategy epoch the point was computed after the checkpoint was written:
+    a resume from it lost that point."""
+    import json
+
+    from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.pretrain import pretrain
+
+    out = tmp_path / "run"
+    argv = _args(tiny_dataset_dir, out, "--num_train_epochs", "2", "--save_strategy", "epoch",
+                 lp_eval_queries="2", lp_eval_beams="2", lp_eval_split="train")  # fmt: skip
+    pretrain(parse_training_arguments(argv))
+    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    assert len(checkpoints) >= 1
+    for checkpoint in checkpoints:
+        step = int(checkpoint.name.split("-")[1])
+        history = json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
+        points = [e["step"] for e in history if any(k.startswith("lp_") for k in e)]
+        assert points and points[-1] == step, (checkpoint.name, points)
