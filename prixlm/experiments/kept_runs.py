@@ -132,6 +132,15 @@ class KeepProgress(TrainerCallback):
             write_json(payload, self.path, "run_dir")
         return control
 
+    def on_train_end(self, args, state, control, **kwargs):
+        # the callbacks before this one took their last points at the end (the validation
+        # curve's last step): keep them with the last checkpoint, so that a start that only
+        # writes the release has them too
+        final = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+        if (final / "trainer_state.json").is_file():
+            self.on_save(args, state, control)
+        return control
+
 
 def kept_progress(run_dir: str | Path, identity: Mapping[str, Any]) -> dict[str, Any] | None:
     """The progress `KeepProgress` kept for a training started as `identity` and stopped

@@ -313,3 +313,38 @@ def test_epoch_checkpoints_hold_their_own_link_prediction_point(tiny_dataset_dir
         history = json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
         points = [e["step"] for e in history if any(k.startswith("lp_") for k in e)]
         assert points and points[-1] == step, (checkpoint.name, points)
+
+
+def test_a_job_restarted_only_to_write_its_release_keeps_its_steps_and_curve(
+    tiny_dataset_dir, tmp_path
+):
+    """Killed after its last checkpoint, before its release folder: the start that only
+    writes the release reported 0 steps, "time budget" and a curve without its last point."""
+    import shutil
+
+    from prixlm.experiments.curve import FlatRule, ValidationCurve
+    from prixlm.experiments.kept_runs import training_identity
+    from prixlm.experiments.prixlm_jobs import _curve_record, train_release, training_record
+    from prixlm.experiments.time_budget import TimeBudget
+
+    run = tmp_path / "run"
+    argv = _args(tiny_dataset_dir, run, "--max_steps", "20", "--save_steps", "5",
+                 "--save_total_limit", "1", lp_eval_queries="0")  # fmt: skip
+    settings = {"metric": "loss", "every": 3, "queries": 0, "flat_window": 50, "flat_min_gain": 0.0}
+    identity = training_identity(argv, 1000, "wall", settings)
+
+    def job() -> dict:
+        guard = TimeBudget(1000, calibrate_at=12)  # a large budget: max_steps ends the run
+        curve = ValidationCurve(lambda m, t: {"mean": 1.0}, every=3, rule=FlatRule(50))
+        trained = train_release(str(run), identity, argv, guard, curve)
+        record = training_record("all", ["en", "de"], {}, 0, "cpu", argv, guard, "wall", 1.0)
+        points = _curve_record(settings, curve, guard)
+        return {"steps": record["steps"], "at": record["stopped_by_time_limit_at"],
+                "stopped_by": points["stopped_by"], "curve": [p["step"] for p in points["points"]],
+                "resumed": trained.get("resumed_from_step")}  # fmt: skip
+
+    first = job()
+    assert first == {"steps": 20, "at": None, "stopped_by": "step limit (max_steps)",
+                     "curve": [3, 6, 9, 12, 15, 18, 20], "resumed": None}  # fmt: skip
+    shutil.rmtree(run / "model")
+    assert job() == {**first, "resumed": 20}
