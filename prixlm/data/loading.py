@@ -112,11 +112,11 @@ def load_kb(
 def has_config(dataset: str | Path, config: str) -> bool:
     """Whether the build folder's card (or the Hub dataset) lists `config`."""
     if check_dataset_source(dataset):
-        card = Path(dataset) / "README.md"
-        if not card.is_file():
+        try:
+            local_data_files(dataset, config)
+        except DatasetInputError:  # no card, or no such config in it
             return False
-        configs = DatasetCard.load(card).data.to_dict().get("configs") or []
-        return any(entry["config_name"] == config for entry in configs)
+        return True
     try:
         return config in datasets.get_dataset_config_names(str(dataset))
     except (OSError, ValueError):  # offline or unknown: let loading it name the problem

@@ -45,7 +45,13 @@ from prixlm.training.data import (
     tokenizer_training_texts,
 )
 from prixlm.training.model_factory import build_prixlm
-from prixlm.training.resume import check_checkpoint, check_same_run, finished_run, run_record
+from prixlm.training.resume import (
+    check_checkpoint,
+    check_same_run,
+    checkpoint_step,
+    finished_run,
+    run_record,
+)
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer
 
@@ -156,11 +162,6 @@ def lp_evaluator(
     return evaluate, {language: len(sample) for language, sample in samples.items()}
 
 
-def _checkpoint_step(checkpoint: str | None) -> int:
-    """The step `checkpoint` (`checkpoint-<step>`) ends at; 0 without one."""
-    return int(Path(checkpoint).name.rsplit("-", 1)[1]) if checkpoint else 0
-
-
 def _measured_speed(trained: dict[str, Any], steps: int, args: Any) -> dict[str, float]:
     """`train_samples_per_second` and `train_steps_per_second` from the steps this start
     ran: the Trainer scales them by its planned `max_steps`, which a time budget or a flat
@@ -265,7 +266,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     if resume:
         print(f"resuming from {resume}", file=sys.stderr)
     if last_step is None:
-        first_step = _checkpoint_step(resume)
+        first_step = checkpoint_step(resume) if resume else 0
         trained = trainer.train(resume_from_checkpoint=resume).metrics
         trained.update(_measured_speed(trained, trainer.state.global_step - first_step,
                                        training_args))  # fmt: skip

@@ -198,7 +198,8 @@ def check_checkpoint(checkpoint: str | Path) -> None:
     earlier = [
         folder
         for folder in _checkpoints(checkpoint.parent)
-        if _step(folder) < _step(checkpoint) and checkpoint_problem(folder) is None
+        if checkpoint_step(folder) < checkpoint_step(checkpoint)
+        and checkpoint_problem(folder) is None
     ]
     offer = (
         f"resume from the previous complete checkpoint with --resume_from_checkpoint "
@@ -216,8 +217,9 @@ def finished_run(checkpoint: str | Path) -> int | None:
     return step if last and step >= last else None
 
 
-def _step(folder: Path) -> int:
-    return int(folder.name.rsplit("-", 1)[1])
+def checkpoint_step(folder: str | Path) -> int:
+    """The step of a `checkpoint-<step>` folder."""
+    return int(Path(folder).name.rsplit("-", 1)[1])
 
 
 def _checkpoints(run_dir: Path) -> list[Path]:
@@ -226,7 +228,7 @@ def _checkpoints(run_dir: Path) -> list[Path]:
         for p in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*")
         if p.is_dir() and p.name.rsplit("-", 1)[1].isdigit()
     ]
-    return sorted(found, key=_step)
+    return sorted(found, key=checkpoint_step)
 
 
 __all__ = [
@@ -234,6 +236,7 @@ __all__ = [
     "RUN_FILE",
     "check_checkpoint",
     "check_same_run",
+    "checkpoint_step",
     "checkpoint_problem",
     "dataset_fingerprint",
     "finished_run",
