@@ -259,7 +259,9 @@ def atomic_folder(
 def _check_final(final: Path, argument: str, folder: bool) -> None:
     """Before any work: `final` is not of the other kind (a file where a folder goes, or
     the reverse) and not a mount point (it is replaced by a rename in its parent folder).
-    These failed at the rename, after the work."""
+    These failed at the rename, after the work. Nor is `final`'s name so long that its
+    staging name (`partial_path`, `_old_path`) passes the file system's name limit: a file's
+    staging is first written after the work."""
     if folder and final.exists() and not final.is_dir():
         raise NotADirectoryError(f"{argument} {final}: a file is there; a folder is written")
     if not folder and final.is_dir():
@@ -269,6 +271,22 @@ def _check_final(final: Path, argument: str, folder: bool) -> None:
             f"{argument} {final}: a mount point cannot be replaced by a rename; write into a "
             "folder inside it"
         )
+    longest = max(partial_path(final).name, _old_path(final).name, key=_name_bytes)
+    try:
+        name_max = os.pathconf(final.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if _name_bytes(longest) > name_max:
+        spare = name_max - (_name_bytes(longest) - _name_bytes(final.name))
+        raise UsageError(
+            f"{argument} {final}: the name is {_name_bytes(final.name)} bytes; its staging "
+            f"name {longest!r} would pass the file system's {name_max}; use a name of at most "
+            f"{spare} bytes"
+        )
+
+
+def _name_bytes(name: str) -> int:
+    return len(os.fsencode(name))
 
 
 @contextmanager

@@ -194,3 +194,20 @@ def test_the_wrong_kind_a_mount_point_or_a_link_are_handled_before_the_work(tmp_
             with atomic_folder(root):
                 started.append(True)
         assert not started
+
+
+def test_a_name_too_long_for_its_staging_is_refused_before_the_work(tmp_path):
+    """A 240-byte name fits the file system, but its staging name (`.<name>.<host>-<pid>.partial`)
+    does not: a file's staging is first written after the work, which was then lost."""
+    started = []
+    with pytest.raises(UsageError, match=r"--output .*: the name is 240 bytes; its staging name"):
+        with atomic_file(tmp_path / ("r" * 235 + ".json"), argument="--output"):
+            started.append(True)
+    with pytest.raises(UsageError, match=r"use a name of at most \d+ bytes"):
+        with atomic_folder(tmp_path / ("é" * 120)):
+            started.append(True)
+    assert not started
+    fitting = tmp_path / ("r" * 200 + ".json")
+    with atomic_file(fitting) as staging:
+        staging.write_text("{}")
+    assert fitting.read_text() == "{}"
