@@ -9,10 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from babel import Locale
 
 from prixlm.data.cldr import export as export_module
 from prixlm.data.cldr.cldr_facts import Entity
-from prixlm.data.cldr.cldr_labels import clash_key, unique_labels
+from prixlm.data.cldr.cldr_labels import clash_key, locale_names, unique_labels
 from prixlm.data.cldr.dump_format import dbpedia_language, iri_path, literal, resource_iri
 from prixlm.data.cldr.export import all_locales, export_cldr_kb, main, resolve_locales
 
@@ -286,3 +287,14 @@ def test_uniqueness_rule_on_made_up_names():
     }
     coded = unique_labels({nauru_t: "Nauru", nauru_l: "Nauru", nauru_c: "Nauru"}, "", {})
     assert coded == {nauru_t: "Nauru", nauru_l: "Nauru (na)", nauru_c: "Nauru (Pacific/Nauru)"}
+
+
+def test_cldr_markup_is_taken_out_of_names():
+    """Two CLDR names hold markup: an `<exemplarCity>` element (kxv_Telu) and a stray `<`
+    (xnr); they were exported as labels as they were."""
+    adelaide, el_aaiun = Entity("city", "Australia/Adelaide"), Entity("city", "Africa/El_Aaiun")
+    assert Locale.parse("kxv_Telu").time_zones[adelaide.code]["city"].startswith("<exemplarCity>")
+    assert locale_names(Locale.parse("kxv_Telu"), [adelaide]) == {adelaide: "అడెలైడ్"}
+    assert locale_names(Locale.parse("xnr"), [el_aaiun]) == {el_aaiun: "अल आइयून"}
+    kept = Entity("city", "America/Indiana/Knox")  # brackets are CLDR's text: kept
+    assert locale_names(Locale.parse("fr"), [kept]) == {kept: "Knox [Indiana]"}

@@ -31,6 +31,7 @@ the labels (see `dump_format.py`), so they are unique too.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -65,10 +66,15 @@ KIND_WORDS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
+# CLDR markup left in a name: `<exemplarCity>అడెలైడ్</exemplarCity>` (kxv_Telu) and a stray
+# `<` (`अल आइयून<`, xnr); no CLDR name holds `<` or `>` as text
+MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|[<>]")
+
+
 def _clean(name: str | None) -> str | None:
     if not name:
         return None
-    cleaned = " ".join(name.split())
+    cleaned = " ".join(MARKUP.sub(" ", name).split())
     return cleaned or None
 
 
