@@ -81,6 +81,10 @@ def test_metrics_equal_the_plain_functions(metrics):
     expected = ranking_metrics(ranks, cutoff=10)
     got = {**hits.compute(**CASE), **mrr.compute(**CASE, cutoff=10)}
     assert got == pytest.approx(expected)
+    # a list longer than K (a beam's completions take no beam slot): below K counts 0 in both
+    assert ranking_metrics(ranks, cutoff=2)["mrr_at_2"] == pytest.approx(
+        mrr.compute(**CASE, cutoff=2)["mrr_at_2"]
+    )
 
 
 def test_offline_load_in_a_fresh_process_without_prixlm(tmp_path):

@@ -15,8 +15,9 @@ _DESCRIPTION = """\
 MRR = mean over queries of 1 / rank of the gold object, after removing the query's other
 known true objects (filtered setting), with PyKEEN's realistic rank for ties. When the
 prediction lists are truncated (e.g. the entities a beam of size K completed), a gold
-missing from its list contributes 0 and the result is reported as `mrr_at_K`, a lower bound
-of the full-ranking MRR.
+missing from its list or ranked below K contributes 0 and the result is reported as
+`mrr_at_K`: the MRR over the list's entities, neither above nor below the full-ranking MRR
+in general (the list leaves out candidates that a full ranking would place anywhere).
 """
 
 _KWARGS_DESCRIPTION = """\

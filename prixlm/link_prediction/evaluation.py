@@ -189,7 +189,9 @@ def evaluate_protocols(
             }
         else:
             scorer = PrixLMScorer(model, tokenizer, batch_size, max_rows)
-            representatives = [trie.labels[int(e)] for e in trie.representatives()]
+            # in the candidates' order (the `index` tie rule ranks an earlier column first);
+            # the trie gives its representatives in token order
+            representatives = [trie.labels[e] for e in sorted(trie.representatives().tolist())]
             results = evaluate_scorer_protocols(
                 scorer, rows, representatives, protocols, KS, progress=progress,
                 train_rows=train_rows,

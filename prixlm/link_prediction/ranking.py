@@ -81,7 +81,9 @@ def ranking_metrics(
         ranks: one per query; `None` (or NaN/inf) for a gold missing from its list.
         ks: the k of each hits@k.
         cutoff: `None` when every list is a full ranking (key `"mrr"`); the bound K of
-            truncated lists otherwise (key `"mrr_at_K"`, misses count 0).
+            truncated lists otherwise (key `"mrr_at_K"`: a gold missing from its list or
+            ranked below K counts 0, as in the `mrr` Space; a beam's list may hold more
+            than K completed entities).
     Raises:
         ValueError: `cutoff` is None but some gold is missing (the lists are truncated).
     Returns:
@@ -96,7 +98,8 @@ def ranking_metrics(
             "pass cutoff=K to report MRR@K instead of a full-ranking MRR"
         )
     metrics: dict[str, float | int] = {hits_key(k): hits_at_k(values, k) for k in ks}
-    metrics[mrr_key(cutoff)] = mean_reciprocal_rank(values)
+    in_cutoff = values if cutoff is None else [r if r <= cutoff else math.inf for r in values]
+    metrics[mrr_key(cutoff)] = mean_reciprocal_rank(in_cutoff)
     metrics["num_queries"] = len(values)
     metrics["num_missing"] = missing
     return metrics

@@ -18,9 +18,11 @@ Definitions (those of PyKEEN's rank-based evaluator, "realistic" rank type):
 - `hits_at_k = mean_q [rank_q <= k]`, `MRR = mean_q 1 / rank_q` (realistic ranks, so a gold
   tied with one other candidate at the top has rank 1.5: no hit at 1).
 - Truncated lists (e.g. the entities a beam search completed): a gold missing from its list
-  is a miss, counts 0 for every hits@k and 0 for MRR. The MRR of truncated lists is a lower
-  bound of the true MRR and is reported as `mrr_at_K` (K = the list bound, e.g. the beam size),
-  never as `mrr`.
+  is a miss, counts 0 for every hits@k and 0 for MRR. The MRR of truncated lists counts a
+  gold ranked below K as 0 too and is reported as `mrr_at_K` (K = the list bound, e.g. the
+  beam size), never as `mrr`. It is not a bound of the full-ranking MRR either way: a
+  candidate the beam pruned may score above the gold (a lower full rank) or be left out
+  (a higher beam rank).
 """
 
 from __future__ import annotations

@@ -280,3 +280,24 @@ def test_bad_candidates_file_and_beam_protocol_are_one_line_errors(saved, tmp_pa
     assert capsys.readouterr().err == (
         f"error: --candidates {bad}: no candidates for 'en' (it lists 'EN', 'de')\n"
     )
+
+
+def test_index_ties_follow_the_candidates_order(tiny_tokenizer):
+    """A uniform model ties every one-token candidate: the `raw` and `kens` protocols' `index`
+    rule ranks the earlier candidate first. The full ranking passed the trie's token order."""
+    import torch
+
+    model = make_tiny_model(tiny_tokenizer, dropout=0.0)
+    with torch.no_grad():
+        model.lm_head.decoder.weight.zero_()
+        model.lm_head.decoder.bias.zero_()
+    candidates = ["German", "Japan"]
+    ids = [tiny_tokenizer(c, add_special_tokens=False)["input_ids"] for c in candidates]
+    assert all(len(i) == 1 for i in ids) and ids[0] > ids[1]  # token order is the reverse
+    row = {**tiny_rows()[0], "subject": "Germany", "object": "Japan", "all_objects": ["Japan"]}
+    for order, expected in ((candidates, 0.5), (candidates[::-1], 1.0)):
+        for protocol, train in (("raw", None), ("kens", [row])):
+            got = evaluate_link_prediction(
+                model, tiny_tokenizer, [row], order, "full", protocol=protocol, train_rows=train
+            )
+            assert got["mrr"] == expected, (order, protocol)

@@ -87,6 +87,8 @@ def test_metrics_by_hand():
     assert "mrr" not in truncated
     assert truncated["mrr_at_50"] == pytest.approx(0.4125)
     assert truncated["num_missing"] == 1 and truncated["num_queries"] == 4
+    # MRR@3: 4.0 lies below K (a beam's list may hold more than K entities): it counts 0
+    assert ranking_metrics(ranks, cutoff=3)["mrr_at_3"] == pytest.approx((1 + 0.4) / 4)
     with pytest.raises(ValueError, match="cutoff=K"):
         ranking_metrics(ranks)
 
