@@ -121,6 +121,8 @@ def line_blocks(
             return
         if after_cr or b"\r" in block:
             block, after_cr = _to_lf(block, after_cr)
+            if not block:  # the LF of a CRLF whose CR ended the last block
+                continue
         cut = block.rfind(b"\n") + 1
         if cut == 0:  # the open line goes on
             unfinished.append(block)

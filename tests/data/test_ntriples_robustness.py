@@ -87,6 +87,20 @@ def test_mixed_line_ends_number_lines_as_an_editor_does(tmp_path: Path, block_si
     assert stats.errors == [f"{path}:6: missing object"]
 
 
+def test_a_crlf_whose_lf_is_read_alone_at_the_end_adds_no_line(tmp_path: Path) -> None:
+    """A file of k blocks + 1 byte ending in CRLF: the last read is the LF alone. It was
+    read as one more (empty) line, which shifted `file:line` of every later part of the
+    parallel build by one."""
+    text = (
+        "<http://a/1> <http://a/p> <http://a/o> .\r\n<http://a/2> <http://a/p> <http://a/o> .\r\n"
+    )
+    path = _write(tmp_path / "crlf.nt", text.encode())
+    for block_size in (len(text) - 1, (len(text) - 1) // 2):
+        stats = ReadStats()
+        assert len(list(read_triples(path, stats=stats, block_size=block_size))) == 2
+        assert (stats.lines, stats.comments) == (2, 0), block_size
+
+
 # --- long lines (issue 9 #5) --------------------------------------------------------------
 def test_a_line_longer_than_the_limit_names_file_line_and_option(tmp_path: Path) -> None:
     value = "x" * 5000
