@@ -26,6 +26,8 @@ from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
+from prixlm.data.dbpedia.bz2_streams import StreamPart
+
 DEFAULT_MAX_LINE_BYTES = 16 << 20  # 16 MiB; DBpedia's longest lines (abstracts) are a few KB
 # Decompressed bytes read past invalid UTF-8 to find a checksum error: more than a bzip2
 # block decompresses to (900 kB of input, after run-length expansion up to about 46 MB).
@@ -54,8 +56,8 @@ def open_dump(path: str | Path) -> BinaryIO:
         raise DumpError(f"{path}: no such dump file")
     try:
         suffix = path.suffix.lower()  # the dump names match in any case (.BZ2)
-        if suffix == ".bz2":
-            return bz2.open(path, "rb")
+        if suffix == ".bz2":  # not `bz2.open`: a corrupt later stream ended the file quietly
+            return StreamPart(path)  # type: ignore[return-value]
         if suffix == ".gz":
             return gzip.open(path, "rb")
         return open(path, "rb")
@@ -194,7 +196,7 @@ def _decode(
 def _raise_if_corrupt(handle: BinaryIO, where: str) -> None:
     """Raise `DumpError` if `handle` is a compressed stream that fails within the next
     `CORRUPTION_LOOKAHEAD` decompressed bytes (then the invalid UTF-8 was its garbage)."""
-    if not isinstance(handle, (bz2.BZ2File, gzip.GzipFile)):
+    if not isinstance(handle, (bz2.BZ2File, gzip.GzipFile, StreamPart)):
         return
     try:
         remaining = CORRUPTION_LOOKAHEAD

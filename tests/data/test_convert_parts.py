@@ -177,6 +177,20 @@ def test_multi_stream_bz2_parts_give_the_whole_files_records_and_counts(tmp_path
         assert found.to_pylist() == expected.to_pylist()
 
 
+def test_a_corrupt_later_stream_fails_the_build_whole_or_in_parts(tmp_path: Path) -> None:
+    """Read whole (one process), the file ended quietly at the corrupt stream (`bz2.open`)."""
+    text = (nasty_text() + "\n").encode("utf-8") * 40
+    streams = [bz2.compress(text[i : i + 4000]) for i in range(0, len(text), 4000)]
+    corrupt = bytearray(b"".join(streams))
+    corrupt[len(streams[0]) + len(streams[1]) + 5] ^= 0x10  # the third stream's block magic
+    path = tmp_path / "nasty_de.ttl.bz2"
+    path.write_bytes(bytes(corrupt))
+    for processes, part_bytes in ((1, None), (3, 1_000)):
+        jobs = jobs_for(path, tmp_path / f"out{processes}")
+        with pytest.raises(DumpError, match=r"corrupt compressed file .*stream at byte \d+ is"):
+            convert.convert_all(jobs, ReadOptions(), processes, part_bytes=part_bytes)
+
+
 def test_stream_parts_share_out_lines_that_cross_streams(tmp_path: Path) -> None:
     text = b"".join(b"line %d " % i + b"x" * (i % 50) + b"\n" for i in range(2_000)) + b"end"
     path = tmp_path / "d.bz2"

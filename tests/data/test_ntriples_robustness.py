@@ -212,6 +212,24 @@ def test_a_flipped_byte_in_a_compressed_dump_reports_a_corrupt_file(
     assert [m for m in messages if "truncated or corrupt compressed file" not in m] == []
 
 
+def test_a_corrupt_later_stream_of_a_multi_stream_bz2_is_an_error(tmp_path: Path) -> None:
+    """pbzip2 writes one stream per ~900 kB: `bz2.open` read a later stream whose start is
+    corrupt as trailing garbage and ended the file there, without an error (the parallel
+    build, which reads the streams in parts, failed on the same file)."""
+    lines = _dump_lines(3000).splitlines(keepends=True)
+    streams = [bz2.compress(b"".join(lines[i : i + 1000])) for i in range(0, 3000, 1000)]
+    whole = b"".join(streams)
+    (tmp_path / "good.ttl.bz2").write_bytes(whole + b"\0trailing, no stream")
+    assert len(list(read_triples(tmp_path / "good.ttl.bz2"))) == 3000  # garbage: ignored
+    for flip in (0, 5, 200):  # the header, the block magic, the block's data
+        corrupt = bytearray(whole)
+        corrupt[len(streams[0]) + flip] ^= 0x10
+        path = tmp_path / f"flip{flip}.ttl.bz2"
+        path.write_bytes(bytes(corrupt))
+        with pytest.raises(DumpError, match="truncated or corrupt compressed file"):
+            list(read_triples(path))
+
+
 def test_invalid_utf8_in_a_sound_compressed_dump_is_still_invalid_utf8(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "latin1.ttl.bz2", _dump_lines(10) + b'<http://a/x> <http://a/p> "K\xf6ln" .\n'

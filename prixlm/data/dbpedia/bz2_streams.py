@@ -14,15 +14,20 @@ its first LF (unless it is the first part) and reads on past its last stream int
 ones up to and including the first LF there. A line is thus read by exactly one part, each
 part is whole lines, and the parts' lines in order are the file's (`convert` adds up the
 line numbers). A corrupt or truncated stream raises `OSError`/`EOFError` as `bz2.open` does,
-and, as there, bytes after the last stream that are no stream are ignored.
+and, as there, bytes after the last stream that are no stream are ignored; but a later
+stream whose start is corrupt raises too (`bz2.open` took it, and the rest of the file, for
+such bytes: the file ended there without an error). `open_dump` reads a whole `.bz2` file
+through `StreamPart` for that reason.
 """
 
 from __future__ import annotations
 
 import bz2
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 STREAM_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")
 _SCAN_BYTES = 16 << 20
@@ -68,6 +73,11 @@ def _decompressed(path: Path, start: int) -> Iterator[tuple[bytes, int]]:
                 try:
                     out = decompressor.decompress(data)
                 except OSError:
+                    if _stream_follows(handle, data):
+                        raise OSError(
+                            f"invalid data stream: the bzip2 stream at byte {stream_start} is "
+                            "corrupt"
+                        ) from None
                     return
                 fresh = False
             else:
@@ -85,7 +95,20 @@ def _decompressed(path: Path, start: int) -> Iterator[tuple[bytes, int]]:
                     yield out, stream_start
 
 
-def _owned(path: Path, start: int, stop: int) -> Iterator[bytes]:
+def _stream_follows(handle: BinaryIO, data: bytes) -> bool:
+    """Whether the bytes after a stream's end (`data`, then the rest of `handle`) hold a
+    stream: a header (`BZh`) at their start, or a stream's magic anywhere in them."""
+    if data.startswith(b"BZh") or STREAM_MAGIC.search(data):
+        return True
+    tail = data[-9:]  # a magic split between two reads
+    while chunk := handle.read(_SCAN_BYTES):
+        if STREAM_MAGIC.search(tail + chunk):
+            return True
+        tail = chunk[-9:]
+    return False
+
+
+def _owned(path: Path, start: int, stop: float) -> Iterator[bytes]:
     """The decompressed bytes of the part `start:stop` (module doc): whole lines."""
     skipping = start > 0
     for out, stream_start in _decompressed(path, start):
@@ -108,11 +131,20 @@ def _owned(path: Path, start: int, stop: int) -> Iterator[bytes]:
 
 class StreamPart:
     """The decompressed lines of the streams of `path` that start in `start:stop`, read
-    like a file (`read`)."""
+    like a file (`read`, `close`, a context manager); `stop=None`: the whole file."""
 
-    def __init__(self, path: str | Path, start: int, stop: int) -> None:
-        self._pieces = _owned(Path(path), start, stop)
+    def __init__(self, path: str | Path, start: int = 0, stop: int | None = None) -> None:
+        self._pieces = _owned(Path(path), start, stop if stop is not None else math.inf)
         self._buffer = bytearray()
+
+    def __enter__(self) -> StreamPart:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pieces.close()  # closes the file
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:
