@@ -153,6 +153,15 @@ def test_bytes_that_are_not_utf8_name_the_line(tmp_path: Path) -> None:
         convert_layout(root, tmp_path / "out")
 
 
+def test_a_byte_order_mark_stays_out_of_the_first_iri(tmp_path: Path) -> None:
+    """Windows editors write one: it stayed in the first IRI (`subject_id`), not in its label."""
+    from prixlm.data.kg_layout.read import read_iris
+
+    path = tmp_path / "en.tsv"
+    path.write_bytes(b"\xef\xbb\xbf" + f"{EN}Tokyo\r\n{EN}Japan\r\n".encode())
+    assert read_iris(path) == [f"{EN}Tokyo", f"{EN}Japan"]
+
+
 def test_a_language_without_its_files_is_named(tmp_path: Path, capsys) -> None:
     root = write_layout(tmp_path / "kg")
     argv = ["--input_dir", str(root), "--output_dir", str(tmp_path / "out"), "--languages", "de"]

@@ -70,15 +70,15 @@ def entity_label(iri: str) -> str:
 
 
 def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
-    """The lines of a UTF-8 file without their line ends (LF or CRLF); `LayoutError` naming
-    `file:line` for bytes that are not UTF-8. `on_bytes(n)` is told the bytes of each line
-    (a progress bar)."""
+    """The lines of a UTF-8 file without their line ends (LF or CRLF) and without a leading
+    byte order mark (it stayed in the first IRI); `LayoutError` naming `file:line` for bytes
+    that are not UTF-8. `on_bytes(n)` is told the bytes of each line (a progress bar)."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if on_bytes is not None:
                 on_bytes(len(raw))
             try:
-                yield raw.decode("utf-8").rstrip("\r\n")
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as error:
                 raise LayoutError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
 
