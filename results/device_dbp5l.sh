@@ -41,6 +41,8 @@ $PY -m prixlm.experiments.dbp5l --profile "${PROFILE:-gpu}" --data "$DATA" --wor
   --chart "$OUT/dbp5l_search.png" \
   ${EXTRA:-} > "$OUT/log.txt" 2>&1
 status=$?
-grep -E "^\[|deadline|Error|FAILED" "$OUT/log.txt" | tail -60
-tar czf "$OUT/jobs.tar.gz" -C "$WORK" jobs
+grep -E "^\[|deadline|Error|Exception|Traceback|FAILED" "$OUT/log.txt" | tail -60
+[ "$status" -eq 0 ] || tail -25 "$OUT/log.txt"  # the failure itself
+[ -d "$WORK/jobs" ] && tar czf "$OUT/jobs.tar.gz" -C "$WORK" jobs
 echo "dbp5l exit status $status"
+exit "$status"

@@ -35,6 +35,8 @@ $PY -m prixlm.experiments.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" 
   --deadline_s "${DEADLINE:-470}" --results "$OUT/table1.json" --docs "$OUT/results.md" \
   --chart "$OUT/table1.png" ${EXTRA:-} > "$OUT/log.txt" 2>&1
 status=$?
-grep -E "^\[|deadline|Error|FAILED" "$OUT/log.txt" | tail -60
-tar czf "$OUT/jobs.tar.gz" -C "$WORK" jobs
+grep -E "^\[|deadline|Error|Exception|Traceback|FAILED" "$OUT/log.txt" | tail -60
+[ "$status" -eq 0 ] || tail -25 "$OUT/log.txt"  # the failure itself
+[ -d "$WORK/jobs" ] && tar czf "$OUT/jobs.tar.gz" -C "$WORK" jobs
 echo "table1 exit status $status"
+exit "$status"

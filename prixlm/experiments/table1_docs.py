@@ -16,6 +16,7 @@ profile, placed after the first); the rest of the file (the KB-completion block 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -305,8 +306,9 @@ def write_chart(table: Mapping[str, Any], chart: Path) -> None:
     width = 0.8 / max(1, len(order))
     for axis, key in zip(axes, ("hits_at_1", "mrr"), strict=True):
         for i, method in enumerate(order):
-            values = [methods[method].get(lang, {}).get(key, 0.0) for lang in languages]
-            values.append(means.get(method, {}).get(key, 0.0))
+            # a cell not measured yet (a run under way) is no bar, not a bar at 0
+            values = [methods[method].get(lang, {}).get(key, math.nan) for lang in languages]
+            values.append(means.get(method, {}).get(key, math.nan))
             axis.bar([x + i * width for x in range(len(columns))], values, width, label=method)
         axis.set_xticks([x + 0.4 - width / 2 for x in range(len(columns))], columns)
         axis.set_title(f"{METRIC_NAMES[key]} (test, full ranking, filtered)")

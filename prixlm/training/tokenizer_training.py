@@ -28,7 +28,7 @@ def train_tokenizer(
     Args:
         texts: training strings (entity and relation names, for a KB).
         vocab_size: size including the five special tokens; the trainer may return fewer
-            pieces when the texts are small.
+            pieces when the texts are small. `ValueError` if it cannot hold every character.
     """
     if vocab_size < 16:
         raise ValueError(f"vocab_size={vocab_size}: expected at least 16")
@@ -43,7 +43,17 @@ def train_tokenizer(
         show_progress=show_progress,
         max_piece_length=16,
     )
-    model.train_from_iterator((t for t in texts if t), trainer=trainer)
+    texts = [t for t in texts if t]
+    try:
+        model.train_from_iterator(texts, trainer=trainer)
+    except Exception as error:  # the Rust trainer's own message names no size
+        if "not large enough to contain all chars" not in str(error):
+            raise
+        characters = len(set().union(*map(set, texts)))
+        raise ValueError(
+            f"vocab_size={vocab_size}: too small for the {characters:,} distinct characters "
+            f"of the texts; choose at least {characters + len(SPECIAL_TOKENS) + 1}"
+        ) from None
     # The trainer breaks ties between single characters in an order that varies between
     # runs (multi-character scores are stable): give every single character the lowest of
     # their scores, then order by score and piece, so that training is deterministic.

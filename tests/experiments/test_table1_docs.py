@@ -65,3 +65,34 @@ def test_quick_block_goes_after_the_table1_block_and_leaves_it_alone(tmp_path):
     assert again.count("<!-- table1-quick:start -->") == 1 and "| TransE | 50.0 | 50.0 |" in again
     with pytest.raises(SystemExit):
         main([*argv, "--block", "table2"])
+
+
+def test_the_chart_draws_no_bar_for_a_cell_not_measured_yet(tmp_path, monkeypatch):
+    """The runner redraws the chart after each job: a language not ranked yet was a bar at
+    0 (and so was the average), where the table shows "–"."""
+    import math
+
+    import matplotlib.axes
+
+    from prixlm.experiments.table1_docs import write_chart
+
+    cell = {"hits_at_1": 0.5, "hits_at_3": 0.6, "hits_at_10": 0.7, "mrr": 0.55}
+    table = {
+        "languages": ["en", "de"],
+        "methods": {"TransE": {"en": cell, "de": cell}, "Prix-LM (All)": {"en": cell}},
+    }
+    drawn = []
+    original = matplotlib.axes.Axes.bar
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "bar",
+        lambda self, x, heights, *a, **k: (
+            drawn.append((k["label"], list(heights))) or original(self, x, heights, *a, **k)
+        ),
+    )
+    write_chart(table, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+    bars = dict(drawn[:2])  # the hits@1 panel
+    assert bars["TransE"] == [0.5, 0.5, 0.5]
+    assert bars["Prix-LM (All)"][0] == 0.5
+    assert all(math.isnan(value) for value in bars["Prix-LM (All)"][1:])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tiny_models import tiny_texts
 from transformers import AutoTokenizer
 
@@ -21,3 +22,11 @@ def test_xlmr_layout_reload_and_determinism(tmp_path: Path):
     for text in ["Japanese yen", "Deutschland Währung", "日本円", "unseen Ωmega"]:
         assert reloaded(text)["input_ids"] == tokenizer(text)["input_ids"]
     assert train_tokenizer(tiny_texts(), vocab_size=150).get_vocab() == tokenizer.get_vocab()
+
+
+def test_a_vocabulary_too_small_for_the_characters_is_a_clear_error():
+    """The Rust trainer's message named no size (a toy profile on real DBP-5L names met it)."""
+    texts = [chr(0x4E00 + i) * 2 for i in range(300)]
+    with pytest.raises(ValueError, match=r"vocab_size=100: too small for the 300 distinct .*305"):
+        train_tokenizer(texts, 100)
+    assert len(train_tokenizer(texts, 305).get_vocab()) >= 305
