@@ -37,7 +37,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import unquote
 
 from tqdm.auto import tqdm
 
@@ -348,19 +347,25 @@ def canonical_iri(iri: str) -> str:
     """
     if "%" not in iri:
         return iri
-    return re.sub(
-        r"(?:%[89A-Fa-f][0-9A-Fa-f])+",
-        lambda m: unquote(m.group(), errors="strict") if _is_utf8(m.group()) else m.group(),
-        iri,
-    )
+    return re.sub(r"(?:%[89A-Fa-f][0-9A-Fa-f])+", lambda m: _decode_run(m.group()), iri)
 
 
-def _is_utf8(escaped: str) -> bool:
-    try:
-        bytes.fromhex(escaped.replace("%", "")).decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _decode_run(escaped: str) -> str:
+    """A run of `%XX` escapes of bytes >= 0x80: each valid UTF-8 sequence decoded, the
+    bytes of no valid sequence kept as written (a whole run was kept for one bad byte, so
+    `%C3%B6%FF` did not join `ö%FF`)."""
+    raw = bytes.fromhex(escaped.replace("%", ""))
+    pieces, done = [], 0
+    while done < len(raw):
+        try:
+            pieces.append(raw[done:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as error:
+            bad, after = done + error.start, done + error.end
+            pieces.append(raw[done:bad].decode("utf-8"))
+            pieces.append(escaped[3 * bad : 3 * after])
+            done = after
+    return "".join(pieces)
 
 
 __all__ = [

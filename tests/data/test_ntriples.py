@@ -165,6 +165,10 @@ def test_canonical_iri_decodes_only_non_ascii_escapes() -> None:
     )
     assert canonical_iri("http://x/%22a%22_%2F_%c3%a9") == "http://x/%22a%22_%2F_é"
     assert canonical_iri("http://x/%C3") == "http://x/%C3"  # not UTF-8: kept
+    # one byte of no UTF-8 sequence in a run: the rest of the run is decoded all the same,
+    # so that the IRI form of the same resource (`ö%FF`) joins it
+    assert canonical_iri("http://x/%C3%B6%FF") == "http://x/ö%FF"
+    assert canonical_iri("http://x/%C3%c3%B6%80a") == "http://x/%C3ö%80a"
     assert canonical_iri("http://x/plain") == "http://x/plain"
 
 
