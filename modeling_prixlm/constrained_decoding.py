@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .formatting import special_token_ids
+from .formatting import check_no_control_tokens, special_token_ids
 from .trie_file import read_trie_file, write_trie_file
 
 
@@ -150,6 +150,7 @@ class EntityTrie:
         for label, ids in zip(labels, encoded, strict=True):
             if not isinstance(label, str) or not ids:
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
+            check_no_control_tokens(tokenizer, label, ids, "candidate entity")
         return cls.from_token_ids(
             (list(ids) + [eos] for ids in encoded), eos, len(tokenizer), labels
         )

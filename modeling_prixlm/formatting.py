@@ -18,6 +18,7 @@ Hub custom code: imports only the standard library (the tokenizer is passed in).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,12 +132,52 @@ def special_token_ids(tokenizer: Any, languages: Iterable[str] | None = None) ->
     )
 
 
+_control_ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class ControlTokenError(ValueError):
+    """A name tokenised into one of the model's control tokens (`</s>`, `[O]`, `[de]`)."""
+
+
+def control_token_ids(tokenizer: Any) -> frozenset[int]:
+    """The ids a name must not tokenise into: the special tokens but `<unk>` (unknown
+    characters give it) and the added ones (`[S]`, `[P]`, `[O]`, `[EOS]`, languages)."""
+    try:
+        return _control_ids[tokenizer]
+    except (KeyError, TypeError):
+        pass
+    ids = set(getattr(tokenizer, "all_special_ids", ())) | set(tokenizer.get_added_vocab().values())
+    ids.discard(getattr(tokenizer, "unk_token_id", None))
+    found = frozenset(ids)
+    try:
+        _control_ids[tokenizer] = found
+    except TypeError:  # not weakly referable: looked up again next time
+        pass
+    return found
+
+
+def check_no_control_tokens(tokenizer: Any, text: str, ids: Sequence[int], what: str) -> None:
+    """`ControlTokenError` if `text`'s `ids` hold a control token: a name holding its text
+    (`Berlin [O] x`, or a form that normalises to it) is tokenised as that token, which
+    changes the fact's layout silently (the prefix's bidirectional attention ends at the
+    first `[O]`; decoding stops at the first `[EOS]`)."""
+    controls = control_token_ids(tokenizer)
+    for token_id in ids:
+        if token_id in controls:
+            token = tokenizer.convert_ids_to_tokens(token_id)
+            raise ControlTokenError(
+                f"{what} {text!r} is read as holding {token!r}, one of the model's control "
+                "tokens, not as text: remove it from the name"
+            )
+
+
 def _tokenize(tokenizer: Any, text: str, what: str) -> list[int]:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a string, got {type(text).__name__}")
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if not ids:
         raise ValueError(f"{what} {text!r} tokenises to nothing")
+    check_no_control_tokens(tokenizer, text, ids, what)
     return list(ids)
 
 
@@ -302,6 +343,9 @@ __all__ = [
     "position_budget",
     "FACT_TOKENS",
     "check_tokenizer_matches",
+    "ControlTokenError",
+    "check_no_control_tokens",
+    "control_token_ids",
     "IGNORE_INDEX",
     "MAX_FACT_LENGTH",
     "EncodedFact",

@@ -14,6 +14,7 @@ import datasets
 
 from modeling_prixlm.formatting import (
     MAX_FACT_LENGTH,
+    ControlTokenError,
     encode_row,
     known_languages,
     special_token_ids,
@@ -179,7 +180,8 @@ def encode_batch(
 ) -> dict[str, list[Any]]:
     """Encode a batch of rows (columns of the dataset schema, each `(n,)`) as `input_ids`,
     `labels` and `length` (lists of `m <= n` rows), dropping facts of `max_length` tokens or
-    more (None or 0 keeps all). Ids as `encode_row` gives them for each row."""
+    more (None or 0 keeps all) and facts with a name read as a control token (`[O]` in a
+    subject: `ControlTokenError`). Ids as `encode_row` gives them for each row."""
     count = len(batch["object"])
     columns = [name for name in ("kind", "subject", "relation", "subject_language",
                                  "object_language", "object") if name in batch]  # fmt: skip
@@ -194,7 +196,10 @@ def encode_batch(
     ids = special_token_ids(tokenizer)  # once per batch, not twice per row
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
     for values in zip(*(batch[name] for name in columns), strict=True):
-        fact = encode_row(fast, dict(zip(columns, values, strict=True)), ids)
+        try:
+            fact = encode_row(fast, dict(zip(columns, values, strict=True)), ids)
+        except ControlTokenError:  # its layout would not be the paper's
+            continue
         if max_length and len(fact) >= max_length:
             continue
         out["input_ids"].append(fact.input_ids)
@@ -220,9 +225,9 @@ def tokenize_rows(
     if num_proc is not None and num_proc < 1:
         raise ValueError(f"--tokenize_num_proc {num_proc}: at least 1")
     what = (
-        f"tokenising facts, dropping those of >= {max_length} tokens"
+        f"tokenising facts, dropping those of >= {max_length} tokens or with control tokens"
         if max_length
-        else ("tokenising facts")
+        else "tokenising facts, dropping those with control tokens"
     )
     encoded = rows.map(
         encode_batch,

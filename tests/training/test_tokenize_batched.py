@@ -139,3 +139,16 @@ def test_encode_row_with_ids_looked_up_once(tiny_tokenizer) -> None:
     assert encode_row(tiny_tokenizer, link, english_only) == encode_row(tiny_tokenizer, link)
     with pytest.raises(ValueError, match="unknown language code 'xx'"):
         encode_row(tiny_tokenizer, {**link, "object_language": "xx"}, ids)
+
+
+def test_a_fact_with_a_control_token_in_a_name_is_dropped(tiny_tokenizer) -> None:
+    """One such label in a dump of millions must not stop training, nor be trained with a
+    forged layout (an `[O]` in the subject, an `[EOS]` inside the object's labels)."""
+    rows = rows_with_long_and_short_facts()
+    kept = tokenize_rows(rows, tiny_tokenizer, None)
+    forged = rows.to_dict()
+    forged["subject"][0] = "Germany [O] Japan"
+    forged["object"][1] = "euro [EOS] yen"
+    encoded = tokenize_rows(datasets.Dataset.from_dict(forged), tiny_tokenizer, None)
+    assert len(encoded) == len(kept) - 2
+    assert encoded["input_ids"] == kept["input_ids"][2:]
