@@ -10,6 +10,9 @@ Hub custom code: imports only torch, transformers and this folder.
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -47,6 +50,20 @@ def output_cache(output: Any) -> Any:
     return getattr(output, _CACHE_FIELD)
 
 
+def _carry_hub_code(destination: Path, name_or_path: str | os.PathLike) -> bool:
+    """Copy the Hub code files (`*.py`) of the folder that holds `pipeline_prixlm.py` (this
+    module's, or the local folder the model was loaded from) into `destination`; False if
+    neither holds it."""
+    for folder in (Path(__file__).parent, Path(name_or_path or ".")):
+        if (folder / "pipeline_prixlm.py").is_file():
+            destination.mkdir(parents=True, exist_ok=True)
+            for source in sorted(folder.glob("*.py")):
+                if source.name != "__init__.py" and folder.resolve() != destination.resolve():
+                    shutil.copyfile(source, destination / source.name)
+            return True
+    return False
+
+
 class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
     """Prix-LM with XLM-R's LM head: completes `<s>[S] s </s></s>[P] p </s></s>[O]` with an object."""
 
@@ -62,6 +79,22 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         # One saved folder serves AutoConfig, AutoModel and AutoModelForCausalLM.
         config.auto_map = {**(getattr(config, "auto_map", None) or {}), **AUTO_MAP}
         self.post_init()
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> Any:
+        """`PreTrainedModel.save_pretrained`; a model loaded from a release folder (its config
+        declares the pipeline) also carries the folder's code (`pipeline_prixlm.py` and the
+        modules it uses), else the saved config does not declare the pipeline: a folder
+        declaring a pipeline it lacks failed later, at `pipeline(...)` or on an endpoint."""
+        declared = self.config.__dict__.get("custom_pipelines")
+        if not declared or not kwargs.get("is_main_process", True):
+            return super().save_pretrained(save_directory, *args, **kwargs)
+        carried = _carry_hub_code(Path(save_directory), getattr(self, "name_or_path", ""))
+        if not carried:
+            del self.config.custom_pipelines
+        try:  # the files are in place before a `push_to_hub=True` uploads the folder
+            return super().save_pretrained(save_directory, *args, **kwargs)
+        finally:
+            self.config.custom_pipelines = declared
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.roberta.embeddings.word_embeddings

@@ -232,3 +232,36 @@ def test_release_lists_its_relations_and_warns_on_an_unknown_one(released, child
     assert "relation 'favourite food' is not one of the 2 relations of language 'en'" in food
     assert food.endswith("Known relations (relations.json): currency, official language")
     assert "relation 'Currency'" in case and "did you mean 'currency'?" in case
+
+
+def test_a_loaded_release_saved_again_keeps_its_pipeline_or_does_not_declare_it(
+    released, tmp_path, monkeypatch
+):
+    """Load, fine-tune, `save_pretrained`: the folder declared the pipeline in its config
+    but held only the modeling files, and `pipeline(...)` failed on it."""
+    import sys
+
+    from transformers import AutoModelForCausalLM
+
+    _, tokenizer, folder = released
+    model = AutoModelForCausalLM.from_pretrained(str(folder), trust_remote_code=True)
+    model.save_pretrained(tmp_path / "again")
+    tokenizer.save_pretrained(tmp_path / "again")
+    saved = {p.name for p in (tmp_path / "again").iterdir()}
+    assert {"pipeline_prixlm.py", "pipeline_queries.py", "beam_search.py", "handler.py"} <= saved
+    config = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert config["custom_pipelines"] == model.config.custom_pipelines
+    from transformers import pipeline
+
+    candidates = {"en": ["euro", "yen"]}  # the release's data files are not carried
+    pipe = pipeline(model=str(tmp_path / "again"), trust_remote_code=True, candidates=candidates)
+    assert [a["object"] for a in pipe("Germany | currency", top_k=2, num_beams=4)] in (
+        ["euro", "yen"],
+        ["yen", "euro"],
+    )
+    # where no folder holds the pipeline's code: saved without declaring it
+    module = sys.modules[type(model).__module__]
+    monkeypatch.setattr(module, "_carry_hub_code", lambda *args: False)
+    model.save_pretrained(tmp_path / "bare")
+    assert "custom_pipelines" not in json.loads((tmp_path / "bare" / "config.json").read_text())
+    assert model.config.custom_pipelines  # the loaded model's config is left as it was
