@@ -12,7 +12,9 @@ complete releases are refused with the reason: a staging folder (`.<name>.partia
 without a card. The repo is created if needed (`create_repo(exist_ok=True)`), then the folder
 is sent with `HfApi.upload_folder`, leaving out `IGNORE_PATTERNS`: hidden entries (`.git`,
 staging folders, caches), checkpoints, optimizer/scheduler/RNG state, and every pickle
-(`*.bin`, `*.pkl`, `*.pt`, `*.pth`: weights go as safetensors only).
+(`*.bin`, `*.pkl`, `*.pt`, `*.pth`: weights go as safetensors only). The repo (or its
+`--revision` branch) then mirrors the folder: files an earlier upload left there that the
+folder lacks are deleted in the same commit (`.gitattributes` is kept).
 
 A model folder's card (rendered by `prixlm.release.model_card`) is rendered again for the
 repo it goes to: title and usage snippet name `REPO_ID`, `datasets:` names `--dataset_id`
@@ -236,6 +238,9 @@ def publish_folder(
         commit_message=commit_message
         or f"Upload Prix-LM {release.repo_type} from {release.folder.resolve().name}",
         ignore_patterns=list(IGNORE_PATTERNS),
+        # the repo mirrors the folder: a file of an earlier release that this one lacks (a
+        # `candidates.json`, a module) is deleted, not left to be used with this model
+        delete_patterns=["*"],
     )
     return str(getattr(commit, "commit_url", commit))
 

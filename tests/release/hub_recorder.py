@@ -25,10 +25,24 @@ class HubCalls:
     repos: list[dict[str, Any]] = field(default_factory=list)
     branches: list[dict[str, Any]] = field(default_factory=list)
     commits: list[dict[str, Any]] = field(default_factory=list)
+    #: the files the repo already holds (`list_repo_files`)
+    remote: list[str] = field(default_factory=lambda: [".gitattributes"])
+
+    def deleted(self, index: int = -1) -> list[str]:
+        """The paths commit `index` deletes, sorted."""
+        return sorted(
+            op.path_in_repo
+            for op in self.commits[index]["operations"]
+            if type(op).__name__ == "CommitOperationDelete"
+        )
 
     def sent(self, index: int = -1) -> list[str]:
-        """The paths in the repo of commit `index`, sorted."""
-        return sorted(op.path_in_repo for op in self.commits[index]["operations"])
+        """The paths commit `index` adds, sorted."""
+        return sorted(
+            op.path_in_repo
+            for op in self.commits[index]["operations"]
+            if type(op).__name__ != "CommitOperationDelete"
+        )
 
 
 def record_hub_calls(monkeypatch) -> HubCalls:
@@ -64,6 +78,7 @@ def record_hub_calls(monkeypatch) -> HubCalls:
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
     monkeypatch.setattr(HfApi, "create_branch", create_branch)
     monkeypatch.setattr(HfApi, "create_commit", create_commit)
+    monkeypatch.setattr(HfApi, "list_repo_files", lambda self, *a, **k: list(calls.remote))
     monkeypatch.setattr(HfApi, "_validate_yaml", lambda self, content, **kwargs: None)
     monkeypatch.setattr(hf_api, "is_xet_available", lambda: False)
     return calls

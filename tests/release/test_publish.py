@@ -83,7 +83,20 @@ def test_publish_model_folder_sends_exactly_the_release_files(model_folder, hub)
     assert len(hub.commits) == 1 and hub.commits[0]["repo_type"] == "model"
     assert hub.commits[0]["commit_message"] == "v1"
     assert hub.sent() == release_files  # every release file, none of the JUNK
+    assert hub.deleted() == []
     assert url.endswith("/commit/0")
+
+
+def test_publishing_again_deletes_what_the_earlier_release_had_and_this_one_lacks(
+    model_folder, hub
+):
+    """The repo kept an earlier release's files (a candidates.json this release dropped):
+    its pipeline ranked the old entity list with the new model."""
+    (model_folder / "candidates.json").unlink()  # e.g. over max_candidates_per_language now
+    hub.remote = [".gitattributes", "candidates.json", "old_module.py", "config.json"]
+    publish_folder(model_folder, "me/prixlm-tiny")
+    assert hub.deleted() == ["candidates.json", "old_module.py"]  # config.json: replaced
+    assert "config.json" in hub.sent()
 
 
 def test_publish_dataset_folder_sends_the_card_and_its_parquet_files(tmp_path, hub):
