@@ -92,7 +92,7 @@ def load_completion_kb(
             f"other than the target ({[c for c in languages if c != target_language]})"
         )
     target_rows = read_config(dataset, target_language)
-    splits = list(target_splits or target_rows)
+    splits = list(target_rows) if target_splits is None else list(target_splits)
     missing = [s for s in splits if s not in target_rows]
     if missing:
         raise CompletionInputError(

@@ -141,3 +141,20 @@ def test_docs_block_renders_a_threshold_without_judged_proposals():
     half = report["methods"]["model"][report["thresholds"].index(0.5)]
     half.update(proposals=0, judged=0, correct=0, precision=None)
     assert "proposes 0 facts at\n– precision" in results_block(report)
+
+
+def test_a_hidden_split_that_is_the_targets_only_split_leaves_the_target_empty(tmp_path):
+    """`target_splits=[]` (the target holds nothing but the hidden split) read as "every
+    split": the hidden facts counted as held, no query was asked, and the report said
+    recall 0 without an error."""
+    from completion_kb import dataset_rows, write_dataset
+
+    from prixlm.completion.loading import load_completion_kb
+
+    configs = dataset_rows()
+    configs["de"] = {"test": configs["de"]["test"]}
+    dataset = write_dataset(tmp_path / "dataset", configs)
+    empty = load_completion_kb(str(dataset), "de", target_splits=[])
+    every = load_completion_kb(str(dataset), "de")
+    assert len(every.target_rows["test"]) == 1
+    assert empty.target.objects == {} and every.target.objects != {}
