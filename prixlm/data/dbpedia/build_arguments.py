@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--link_languages",
         help="keep only links with one end in these comma-separated languages (e.g. en); "
-        "none: links between every pair of built languages",
+        "none: links between every pair of built languages. The fact split groups an "
+        "entity's copies through the kept links only: the copies of an entity with none in "
+        "these languages are split one language at a time",
     )
     parser.add_argument(
         "--split_protocol",

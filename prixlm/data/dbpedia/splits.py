@@ -25,7 +25,9 @@ draw (rows, filter lists, links) is identical to the earlier builder's.
 * `fact` (default): the key is the fact `(entity_id(s), relation IRI, entity_id(o))`, with
   entity ids from the links (`tables.entity_ids`): every language's copy of a fact goes to
   the fact's split, so no fact is test in one language and train in another. The honest
-  protocol when languages hold the same facts (CLDR).
+  protocol when languages hold the same facts (CLDR). With `--link_languages`, the ids come
+  from the kept links only: the copies of an entity that has none in those languages are
+  not grouped, and their facts are drawn one language at a time.
 
 **Inverse-relation filter** (after Akrami et al., 2020, "Realistic Re-evaluation of
 Knowledge Graph Completion Methods"). From the training triples of all languages, with
