@@ -58,6 +58,21 @@ MODEL_NOTE = (
 )
 
 
+def layout_digest(data: Path) -> str:
+    """SHA-256 over the KEnS-layout folder's files (names and bytes): `work_dir/data` is
+    built from `--data` once, so a later start with other data was refused only by this
+    (it reported the first data's results under the second's path)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in data.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest.update(path.relative_to(data).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 def prepare_dataset(data: Path, work_dir: Path, languages: list[str]) -> Path:
     """The KEnS-layout folder `data` as a Prix-LM dataset under `work_dir/data` (once)."""
     from prixlm.data.kg_layout import convert_layout
@@ -251,10 +266,12 @@ def run_jobs(
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from prixlm.experiments.jobs import job_done
+
     todo = {
         name: job
         for name, job in jobs.items()
-        if name in again or not (jobs_dir / f"{name}.json").is_file()
+        if name in again or not job_done(jobs_dir / f"{name}.json", job[1])
     }
     done = len(jobs) - len(todo)
     print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
@@ -330,7 +347,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     dataset = prepare_dataset(args.data, args.work_dir, profile["languages"])
     with user_errors():
         check_run_settings(args.work_dir, {  # before any job record is taken as done
-            "profile": args.profile, "languages": profile["languages"], "seed": args.seed})  # fmt: skip
+            "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
+            "data": str(args.data.resolve()), "data_sha256": layout_digest(args.data)})  # fmt: skip
     vocab = profile["tokenizer_vocab_size"]
     tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
     kb = kb_statistics(dataset, profile["languages"])

@@ -13,7 +13,6 @@ Jobs run in worker processes (`table1.py`): they set their own torch threads and
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -165,7 +164,9 @@ def kge_job(
         config = KGEConfig(**point)
         stopper = early_stopping(patience, relative_delta)
 
-        def on_point(epochs: int, model: Any, config: KGEConfig = config, stopper=stopper) -> bool:
+        def on_point(
+            epochs: int, model: Any, config: KGEConfig = config, stopper=stopper, done=done
+        ) -> bool:
             validation = evaluate(model, "validation")
             mrr = _mean([m["mrr"] for m in validation[protocols[0]].values()])
             hits = _mean([m["hits_at_1"] for m in validation[protocols[0]].values()])
@@ -180,9 +181,11 @@ def kge_job(
                     validation=validation,
                     test=evaluate(model, "test"),
                 )
-            if time_limit and clock() - budget_started > time_limit:
-                raise _OutOfTime
-            return stops_here(stopper, mrr, epochs, search[-1])
+            stop = stops_here(stopper, mrr, epochs, search[-1])
+            last = done == len(grid) and (stop or epochs == epoch_points[-1])
+            if time_limit and clock() - budget_started > time_limit and not last:
+                raise _OutOfTime  # (past the search's last point it is complete, not cut)
+            return stop
 
         try:
             train_kge(graph, config, epoch_points, on_point, seed=seed, device=device)
@@ -219,15 +222,37 @@ def kge_job(
     }
 
 
-def needs_more_time(record_path: Path, time_limit: float | None) -> bool:
-    """Whether the job record at `record_path` is missing, or a KGE search cut by a time
-    limit smaller than `time_limit` (None: no limit), which goes on from its kept points."""
+WORK_DIR = "<work_dir>"
+
+
+def job_plan(kwargs: Mapping[str, Any], work_dir: Path) -> Any:
+    """A job's arguments as its record keeps them (`plan`): JSON values, paths inside
+    `work_dir` written from it (`<work_dir>/runs/...`), so a moved folder keeps its jobs."""
+    root = str(Path(work_dir))
+
+    def relative(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: relative(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [relative(item) for item in value]
+        if isinstance(value, str) and (value == root or value.startswith(root + "/")):
+            return WORK_DIR + value[len(root) :]
+        return value
+
+    return relative(json.loads(json.dumps(dict(kwargs), default=str)))
+
+
+def job_done(record_path: Path, kwargs: Mapping[str, Any]) -> bool:
+    """Whether the job record at `record_path` (`<work_dir>/jobs/<name>.json`) was made with
+    these arguments (`plan`). One made with others (another grid, epoch points, time limit,
+    profile field, or by code before plans were kept) is not: the job runs again and takes
+    what its kept progress still holds (a KGE search's points, a release trained with the
+    same identity; `prixlm.experiments.kept_runs`). Records were reused whatever the
+    arguments, and the table stated the new ones over the old numbers."""
     if not record_path.is_file():
-        return True
-    record = json.loads(record_path.read_text("utf-8"))
-    if not record.get("grid_truncated"):
         return False
-    return (time_limit or math.inf) > (record.get("time_limit_s") or math.inf)
+    record = json.loads(record_path.read_text("utf-8"))
+    return record.get("plan") == job_plan(kwargs, record_path.parent.parent)
 
 
 def early_stopping(patience: int | None, relative_delta: float) -> Any:

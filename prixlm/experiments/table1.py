@@ -123,8 +123,11 @@ def execute(
 
     if threads:
         torch.set_num_threads(threads)
+    from prixlm.experiments.jobs import job_plan
+
     record = function(**kwargs)
     record["job"] = name
+    record["plan"] = job_plan(kwargs, Path(output).parent.parent)  # `job_done`
     write_json(record, output)
     return name
 
@@ -197,7 +200,8 @@ def assemble(
     union = records.get("kge-union-RotatE")
     if union:
         methods[UNION] = {lang: {k: union["test"][lang][k] for k in METRICS} for lang in languages}
-        details[UNION] = {key: union[key] for key in ("winner", "grid", "seconds", "train_triples")}
+        details[UNION] = {key: union[key] for key in ("winner", "grid", "seconds", "train_triples",
+                          "grid_truncated", "time_limit_s", "epoch_points") if key in union}  # fmt: skip
     return {
         "languages": languages,
         "methods": methods,
@@ -266,10 +270,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
-    from prixlm.experiments.jobs import needs_more_time
+    from prixlm.experiments.jobs import job_done
 
     todo = {name: (fn, kw) for name, (fn, kw) in jobs.items()
-            if needs_more_time(jobs_dir / f"{name}.json", kw.get("time_limit"))}  # fmt: skip
+            if not job_done(jobs_dir / f"{name}.json", kw)}  # fmt: skip
     print(f"[{time.time() - started:6.0f} s] {len(jobs) - len(todo)} of {len(jobs)} jobs already done", flush=True)  # fmt: skip
     threads = max(1, (os.cpu_count() or 1) // profile["workers"])
 

@@ -114,8 +114,9 @@ def runs_section(table: Mapping[str, Any]) -> str:
     if "RotatE (union graph)" in details:
         union = details["RotatE (union graph)"]
         winner = ", ".join(f"{k}={v}" for k, v in union["winner"].items() if k != "model")
+        cut = " (search cut by its time limit)" if union.get("grid_truncated") else ""
         lines.append(f"- RotatE (union graph): {union['train_triples']} training triples "
-                     f"(triples + sameAs links), winner {winner}, {union['seconds']} s")  # fmt: skip
+                     f"(triples + sameAs links), winner {winner}{cut}, {union['seconds']} s")  # fmt: skip
     for method in ("Prix-LM (Single)", "Prix-LM (All)"):
         if method not in details:
             continue

@@ -83,8 +83,10 @@ class TimeBudget(TrainerCallback):
 
     @property
     def stopped_at(self) -> int | None:
-        """The step the budget stopped training at; None when max_steps came first."""
-        return self.target if self.bound else None
+        """The step the budget stopped training at; None when max_steps, or a callback such
+        as the validation curve's flat rule, stopped it first (it was the budget's target
+        step whenever the budget set one, even when training had ended before it)."""
+        return self.target if self.bound and self.steps >= self.target else None
 
     def _aim(self, lr_scheduler: Any, total: int) -> None:
         """Warm up over `self.warmup` steps, then decay linearly to 0 at step `total`; the

@@ -340,3 +340,21 @@ def test_profiles_plan_every_job_with_a_whole_grid(name, tmp_path):
         else:
             assert kwargs["time_limit"] and kwargs["protocols"] == ("ours", "kens")
     assert jobs["all-nolinks"][1]["settings"]["links"] is False
+
+
+def test_a_start_on_other_data_in_the_same_work_dir_is_refused(toy_run, tmp_path, capsys):
+    """`work_dir/data` is built from `--data` once: a later start on other data reported
+    the first data's results under the second's path."""
+    import shutil
+
+    root, argv, _ = toy_run
+    other = tmp_path / "layout"
+    shutil.copytree(root / "layout", other)
+    test_file = other / "kg" / "en-test.tsv"
+    lines = test_file.read_text("utf-8").splitlines(keepends=True)
+    test_file.write_text("".join(lines[1:] + lines[:1]), "utf-8")  # another order
+    changed = [str(other) if arg == str(root / "layout") else arg for arg in argv]
+    with pytest.raises(SystemExit) as exit_info:
+        dbp5l.main(changed)
+    assert exit_info.value.code == 2
+    assert "data_sha256" in capsys.readouterr().err

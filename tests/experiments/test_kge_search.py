@@ -135,10 +135,10 @@ def test_a_search_stopped_between_grid_points_goes_on_at_the_next(tiny_dataset, 
 
 def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset, tmp_path):
     """Cut by its time limit while training the second grid point, the search is done for
-    the same limit, not for a larger one; started again with a larger limit it trains only
+    the same limit, not for another one; started again with a larger limit it trains only
     the second point and its record equals an uninterrupted search's (seconds aside)."""
     import prixlm.experiments.jobs as jobs
-    from prixlm.experiments.jobs import needs_more_time
+    from prixlm.experiments.jobs import job_done, job_plan
     from prixlm.experiments.time_budget import CLOCKS
 
     now = [0.0]  # the budget's clock: 100 s pass when the second grid point starts
@@ -158,17 +158,22 @@ def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset,
         cut = kge_job(**arguments, time_limit=50, keep_dir=str(tmp_path / "kept"))
         assert cut["grid_truncated"] and cut["time_limit_s"] == 50 and trained == [8, 16]
         assert [p["embedding_dim"] for p in cut["grid"]] == [8, 8, 16]  # cut at 16's first point
-        record = tmp_path / "kge-RotatE-en.json"
-        record.write_text(json.dumps(cut), "utf-8")
-        assert not needs_more_time(record, 50) and not needs_more_time(record, 20)
-        assert needs_more_time(record, 500) and needs_more_time(record, None)
-        assert needs_more_time(tmp_path / "missing.json", 50)
+        record = tmp_path / "jobs" / "kge-RotatE-en.json"  # <work_dir>/jobs/<name>.json
+        record.parent.mkdir()
+        planned = {**arguments, "time_limit": 50, "keep_dir": str(tmp_path / "kept")}
+        record.write_text(json.dumps({**cut, "plan": job_plan(planned, tmp_path)}), "utf-8")
+        assert job_done(record, planned) and not job_done(record, {**planned, "time_limit": 500})
+        assert not job_done(record.with_name("missing.json"), planned)
+        assert job_plan(planned, tmp_path)["keep_dir"] == "<work_dir>/kept"
         trained.clear()
         longer = kge_job(**arguments, time_limit=500, keep_dir=str(tmp_path / "kept"))
+        assert trained == [16] and not longer["grid_truncated"]
+        trained.clear()  # finished: another limit runs the job again, which trains nothing
+        again = kge_job(**arguments, time_limit=5000, keep_dir=str(tmp_path / "kept"))
+        assert trained == [] and again["winner"] == longer["winner"]
     finally:
         jobs.train_kge = real
         del CLOCKS["test"]
-    assert trained == [16] and not longer["grid_truncated"]
     for key in ("winner", "validation", "test", "by_protocol"):
         assert longer[key] == whole[key], key
     from prixlm.experiments.paired import query_values
@@ -181,8 +186,6 @@ def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset,
     assert [{k: v for k, v in p.items() if k != "seconds"} for p in longer["grid"]] == [
         {k: v for k, v in p.items() if k != "seconds"} for p in whole["grid"]
     ]
-    record.write_text(json.dumps(longer), "utf-8")
-    assert not needs_more_time(record, 5000)  # finished: a larger limit changes nothing
 
 
 def test_a_grid_point_trained_alone_equals_the_same_point_in_the_whole_search(tiny_dataset):
@@ -211,3 +214,25 @@ def test_kge_search_points_selects_grid_positions(tiny_dataset, tmp_path, capsys
             kge_search.main([*argv[:-1], bad])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_search_whose_clock_passes_its_limit_at_the_last_point_is_complete(tiny_dataset):
+    """Past the last grid point's last epoch point nothing is cut: the record said
+    grid_truncated, the docs "cut by its time limit", and a larger limit trained it again."""
+    import prixlm.experiments.jobs as jobs
+    from prixlm.experiments.time_budget import CLOCKS
+
+    now = [0.0]
+
+    def training(*args, **kwargs):
+        now[0] += 100.0  # every point takes longer than the limit
+        return train_kge(*args, **kwargs)
+
+    CLOCKS["test"], jobs.train_kge, real = (lambda: now[0]), training, jobs.train_kge
+    try:
+        record = kge_job(dataset_dir=tiny_dataset, languages=["en"], grid=GRID[:1],
+                         epoch_points=[1], eval_limit=8, budget_clock="test", time_limit=50)  # fmt: skip
+    finally:
+        jobs.train_kge = real
+        del CLOCKS["test"]
+    assert not record["grid_truncated"] and len(record["grid"]) == 1

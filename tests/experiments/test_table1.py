@@ -77,6 +77,8 @@ def test_json_schema(toy_run):
     assert saved["kb"]["en"]["entities"] == 30 and saved["kb"]["en"]["test"] > 0
     assert saved["methods"] == table["methods"]
     assert set(saved["job_seconds"]) == set(saved["jobs_finished"])
+    union = saved["details"]["RotatE (union graph)"]  # whether its search was cut, as per language
+    assert union["grid_truncated"] is False and union["epoch_points"] == [1]
     total = sum(saved["job_seconds"].values())
     text = (root / "docs" / "results.md").read_text("utf-8")
     assert f"jobs {total:,.0f} s in all, wall time {saved['wall_seconds']} s" in text
@@ -122,6 +124,27 @@ def test_resume_skips_finished_jobs(toy_run, capsys):
         assert exit_info.value.code == 2
         assert named in capsys.readouterr().err
     assert {p: p.stat().st_mtime_ns for p in records} == before
+
+
+def test_a_job_made_with_other_arguments_runs_again(toy_run, capsys):
+    """A record was reused whatever its job's arguments (another time limit, grid or epoch
+    points of the profile), and the table stated the new ones over the old numbers."""
+    root, argv, table = toy_run
+    records = sorted((root / "work" / "jobs").glob("*.json"))
+    plans = {p.stem: json.loads(p.read_text("utf-8"))["plan"] for p in records}
+    assert plans["single-lr1e3-en"]["run_dir"] == "<work_dir>/runs/single-lr1e3-en"
+    try:
+        longer = table1.main([*argv, "--single_time_limit", "1000"])
+        assert "7 of 9 jobs already done" in capsys.readouterr().out  # the two Singles ran
+        for language in ("en", "de"):
+            record = json.loads(
+                (root / "work" / "jobs" / f"single-lr1e3-{language}.json").read_text()
+            )
+            assert record["plan"]["time_limit"] == 1000 and record["time_budget_s"] == 1000
+        assert longer["profile"]["single_time_limit"] == 1000
+    finally:
+        table1.main(argv)  # the Singles as the fixture made them
+    assert "7 of 9 jobs already done" in capsys.readouterr().out
 
 
 def test_prixlm_selection_uses_validation_only(toy_run):

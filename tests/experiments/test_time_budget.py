@@ -188,3 +188,28 @@ def test_a_budget_larger_than_max_steps_did_not_stop_the_run(monkeypatch):
     again = time_budget.TimeBudget(seconds=1000, calibrate_at=20)
     again.resume(budget.progress())  # a start that only writes the release takes no step
     assert (again.steps, again.stopped_at) == (50, None)
+
+
+def test_a_run_the_flat_curve_stopped_was_not_stopped_by_the_budget(monkeypatch):
+    """The budget aimed at step 100, the validation curve stopped training at 30: the record
+    said stopped_by_time_limit_at 100."""
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl, TrainerState
+
+    import prixlm.experiments.time_budget as time_budget
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(time_budget, "time", SimpleNamespace(time=lambda: float(next(clock))))
+    budget = time_budget.TimeBudget(seconds=100, calibrate_at=20)
+    state, control = TrainerState(max_steps=10**5), TrainerControl()
+    budget.on_train_begin(None, state, control)
+    for step in range(1, 31):  # then a callback stops training
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.bound and budget.target > 30
+    assert budget.stopped_at is None
+    for step in range(31, budget.target + 1):  # had it gone on, the budget would stop it
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+    assert budget.stopped_at == budget.target
