@@ -51,17 +51,19 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
     strict: bool = False
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
-        """`datasets`' id (name + the given fields), plus a fingerprint of the dump files in
-        `data_dir` (names, sizes, modification times): dumps exported again into the same
-        folder are built again, not served from the cache of the earlier ones."""
+        """`datasets`' id (name + the given fields), plus a fingerprint of the dump files
+        under `data_dir`, its subfolders included as the dump scan finds them (paths, sizes,
+        modification times): dumps exported again into the same folder are built again,
+        not served from the cache of the earlier ones."""
         config_id = super().create_config_id(config_kwargs, custom_features)
         folder = config_kwargs.get("data_dir")
         if folder is None or not Path(folder).is_dir():
             return config_id
         digest = hashlib.sha256()
-        for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
             stat = path.stat()
-            digest.update(f"{path.name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            name = path.relative_to(folder).as_posix()
+            digest.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
         return f"{config_id}-dumps-{digest.hexdigest()[:16]}"
 
     def settings(self) -> SplitSettings:
@@ -119,7 +121,11 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
             for paths in by_split.values()
             for path in paths
         )
-        splits = files.get(name, {})
+        if name not in files:  # `links` of dumps without links: an empty DatasetDict before
+            raise ValueError(
+                f"config {config.name!r}: the dumps give no rows for it; configs: {sorted(files)}"
+            )
+        splits = files[name]
         return [  # like the Parquet layout, a split without rows is left out
             datasets.SplitGenerator(
                 name=split, gen_kwargs={"paths": [str(folder / path) for path in paths]}

@@ -104,8 +104,13 @@ def load_kb(
         raise DatasetInputError(
             f"--split {split}: config {config!r} of {dataset} has the splits {sorted(files)}"
         )
-    # the folder's path literally: `[` or `*` in it are not patterns (`runs[1]/data`)
-    files = {name: [glob.escape(path) for path in paths] for name, paths in files.items()}
+    # the folder's path literally (`[` or `*` in it are no patterns: `runs[1]/data`), the
+    # card's paths as the card gives them (`de/train*.parquet` is one, as on the Hub)
+    root = str(Path(dataset).absolute())
+    files = {
+        name: [glob.escape(root) + path[len(root) :] for path in paths]
+        for name, paths in files.items()
+    }
     return datasets.load_dataset("parquet", data_files=files, split=split)
 
 

@@ -215,3 +215,13 @@ def test_alignment_files_of_codes_with_a_hyphen_are_read() -> None:
     assert alignment_pair("de-en.tsv", ["en"]) is None  # a language not converted
     assert alignment_pair("de-en.txt", ["en", "de"]) is None
     assert alignment_pair("a-b-c.tsv", ["a", "b-c", "a-b", "c"]) is None  # two readings
+
+
+def test_the_card_of_a_kg_without_alignments_shows_no_links_config(tmp_path: Path) -> None:
+    """Its usage example loaded a `links` config the folder does not have."""
+    files = {k: v for k, v in FILES.items() if not k.startswith("seed_alignlinks")}
+    convert_layout(write_layout(tmp_path / "kg", files), tmp_path / "out", ["en", "ja"])
+    card = (tmp_path / "out" / "README.md").read_text("utf-8")
+    assert '"links")' not in card and "(no alignment pairs)" in card
+    convert_layout(write_layout(tmp_path / "kg2"), tmp_path / "out2", ["en", "ja"])
+    assert '"links")' in (tmp_path / "out2" / "README.md").read_text("utf-8")

@@ -51,3 +51,19 @@ def test_unknown_config_or_split_names_what_exists(tmp_path):
         load_kb(tmp_path / "gone", "en", argument="--dataset_dir")
     with pytest.raises(UsageError):  # what the commands turn into one error line
         load_kb("not a folder nor a hub id", "en")
+
+
+def test_a_card_with_glob_patterns_in_a_bracketed_folder_loads(tmp_path):
+    """A card listing `de/train*.parquet` (the Hub's usual form, or one written by hand):
+    the whole path was escaped, the pattern matched nothing and loading failed."""
+    folder = tmp_path / "runs[1]" / "kb"
+    build_dataset(write_dumps(tmp_path / "dumps"), folder, ["de"])
+    expected = load_kb(folder, "de", split="train").num_rows
+    card = folder / "README.md"
+    text = re.sub(
+        r"path:\n\s*- de/train[^\n]*\.parquet", "path: de/train*.parquet", card.read_text()
+    )
+    text = re.sub(r"path: de/train[^\n*]*\.parquet", "path: de/train*.parquet", text)
+    assert "path: de/train*.parquet" in text
+    card.write_text(text)
+    assert load_kb(folder, "de", split="train").num_rows == expected > 0

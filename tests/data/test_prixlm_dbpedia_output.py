@@ -417,3 +417,31 @@ def test_the_builder_builds_again_when_the_dumps_change(tmp_path: Path) -> None:
     assert len(second.as_dataset(split="train")) < before
     same = PrixLMDBpedia(config_name="all", data_dir=str(dumps), cache_dir=cache)
     assert same.config_id == second.config_id  # unchanged dumps: the cache serves them
+
+
+def test_the_builder_fingerprints_dumps_in_subfolders_and_refuses_an_empty_config(
+    tmp_path: Path,
+) -> None:
+    """The dump scan finds `dumps/<lang>/...` but the fingerprint read only the folder's own
+    files (the hash of nothing): a re-export there was served from the old cache. `links`
+    of dumps without link files gave an empty DatasetDict."""
+    import shutil
+
+    dumps = write_dumps(tmp_path / "flat")
+    nested = tmp_path / "nested"
+    for path in dumps.iterdir():
+        language = path.stem.rsplit("_", 1)[-1]
+        (nested / language).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, nested / language / path.name)
+    cache = str(tmp_path / "cache")
+    first = PrixLMDBpedia(config_name="de", data_dir=str(nested), cache_dir=cache)
+    facts = nested / "de" / "mappingbased_objects_de.ttl"
+    facts.write_text("\n".join(facts.read_text().splitlines()[::2]) + "\n")
+    second = PrixLMDBpedia(config_name="de", data_dir=str(nested), cache_dir=cache)
+    assert second.config_id != first.config_id
+    for path in dumps.glob("interlanguage_links_*"):
+        path.unlink()
+    with pytest.raises(ValueError, match=r"config 'links': the dumps give no rows for it"):
+        PrixLMDBpedia(
+            config_name="links", data_dir=str(dumps), cache_dir=str(tmp_path / "c4")
+        ).download_and_prepare()

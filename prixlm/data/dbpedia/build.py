@@ -6,8 +6,10 @@ Run::
         --output_dir data/prixlm_kb [--split_protocol fact|language] [--strict] \\
         [--tokenizer TOKENIZER_DIR] [--ontology dbpedia_2016-10.nt] [--link_languages en]
 
-then `datasets.load_dataset("data/prixlm_kb", "de")` (offline), or push the folder to the
-Hub and `load_dataset("org/name", "de")`. Engine options: `--num_proc` (parsing
+then `datasets.load_dataset("data/prixlm_kb", "de")` (offline; after a rebuild into the same
+folder, `prixlm.data.loading.load_kb("data/prixlm_kb", "de")`: datasets caches a local folder
+by its name and card, and a rebuild with the same row counts and sizes keeps both), or push
+the folder to the Hub and `load_dataset("org/name", "de")`. Engine options: `--num_proc` (parsing
 processes), `--threads`, `--memory_limit 4GB`, `--temp_dir` (spill folder),
 `--max_shard_bytes`, `--max_shard_rows`; `--profile` prints the wall and CPU seconds of
 each stage.

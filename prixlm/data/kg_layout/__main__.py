@@ -5,7 +5,9 @@ Run::
     python -m prixlm.data.kg_layout --input_dir dbp5l/ --output_dir dbp5l_dataset/ \\
         [--languages el,en,es,fr,ja] [--license cc-by-sa-3.0]
 
-then `datasets.load_dataset("dbp5l_dataset", "el")`, `train.py --dataset dbp5l_dataset`,
+then `datasets.load_dataset("dbp5l_dataset", "el")` (after a conversion into the same folder,
+`prixlm.data.loading.load_kb`: datasets caches a local folder by its name and card),
+`train.py --dataset dbp5l_dataset`,
 `python -m prixlm.link_prediction.evaluate_lp --dataset dbp5l_dataset --languages el`.
 The mapping rules and what is dropped: `prixlm.data.kg_layout.convert`, and
 `dataset_builders/kg_layout/README.md`.
