@@ -51,10 +51,11 @@ def output_cache(output: Any) -> Any:
 
 
 def _carry_hub_code(destination: Path, name_or_path: str | os.PathLike) -> bool:
-    """Copy the Hub code files (`*.py`) of the folder that holds `pipeline_prixlm.py` (this
-    module's, or the local folder the model was loaded from) into `destination`; False if
-    neither holds it."""
-    for folder in (Path(__file__).parent, Path(name_or_path or ".")):
+    """Copy the Hub code files (`*.py`) of the folder that holds `pipeline_prixlm.py` (the
+    local folder the model was loaded from, whole, else this module's) into `destination`;
+    False if neither holds it."""
+    folders = [Path(name_or_path)] if name_or_path else []
+    for folder in (*folders, Path(__file__).parent):
         if (folder / "pipeline_prixlm.py").is_file():
             destination.mkdir(parents=True, exist_ok=True)
             for source in sorted(folder.glob("*.py")):
