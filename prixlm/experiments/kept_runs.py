@@ -1,7 +1,8 @@
 """What a Prix-LM job has already done, kept in its run folder so that it is not done twice.
 
 A results run (Table 1, DBP-5L) can be stopped at any time and started again with the same
-command: finished jobs are skipped by their records, and a job that was stopped part-way
+command: finished jobs are skipped by their records (those made with the same arguments,
+`jobs.job_done`), and a job that was stopped part-way
 picks up here.
 
 - **Training**: once `train.py` has written the release (`run_dir/model`), the job writes
