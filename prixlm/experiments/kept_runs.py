@@ -2,8 +2,7 @@
 
 A results run (Table 1, DBP-5L) can be stopped at any time and started again with the same
 command: finished jobs are skipped by their records (those made with the same arguments,
-`jobs.job_done`), and a job that was stopped part-way
-picks up here.
+`jobs.job_done`), and a job that was stopped part-way picks up here.
 
 - **Training**: once `train.py` has written the release (`run_dir/model`), the job writes
   `run_dir/job_training.json`: how it was trained (`identity`: the `train.py` command, the
