@@ -260,8 +260,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return runner.stage(
             f"mirror {output.parent.name}/{output.name}",
             output,
-            lambda: mirror_tune(
-                source, output, words, seed=args.seed, max_steps=profile["mirror_max_steps"]
+            lambda: mirror_tune(  # tuned with the pooling it is evaluated with
+                source,
+                output,
+                words,
+                seed=args.seed,
+                max_steps=profile["mirror_max_steps"],
+                pooling=args.pooling,
             ),
         )
 

@@ -47,3 +47,30 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         study.main([*argv, "--seed", "9", "--pooling", "mean"])
     assert exit_info.value.code == 2
+
+
+def test_mirror_is_tuned_with_the_pooling_the_study_embeds_with(tmp_path, monkeypatch):
+    """`--pooling mean` embedded with mean pooling but Mirror-tuned the `<s>` state."""
+    import argparse
+
+    import prixlm.similarity.mirror as mirror
+    import prixlm.similarity.plain_mlm as plain_mlm
+
+    for folder in ("dataset", "kb/model", "plain/model"):
+        (tmp_path / folder).mkdir(parents=True)
+    monkeypatch.setattr(mirror, "kb_label_words", lambda *args, **kwargs: ["a", "b"])
+    monkeypatch.setattr(plain_mlm, "kb_label_texts", lambda *args, **kwargs: ["a"])
+    tuned = []
+
+    class Tuned(Exception):
+        pass
+
+    def tune(source, output, words, seed=0, max_steps=-1, **overrides):
+        tuned.append(overrides)
+        raise Tuned
+
+    monkeypatch.setattr(mirror, "mirror_tune", tune)
+    args = argparse.Namespace(work_dir=tmp_path, profile="toy", seed=0, pooling="mean")
+    with pytest.raises(Tuned):
+        study.run(args)
+    assert tuned == [{"pooling": "mean"}]
