@@ -72,8 +72,11 @@ def _text(value: Any, name: str, example: str) -> str:
 def _top_k(value: Any) -> int:
     try:
         top_k = int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"Number of answers: expected a whole number, got {value!r}.") from None
+        whole = top_k == float(value)  # 2.7 was cut to 2 without a word
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole:
+        raise InputError(f"Number of answers: expected a whole number, got {value!r}.")
     if not 1 <= top_k <= MAX_TOP_K:
         raise InputError(f"Number of answers: between 1 and {MAX_TOP_K}, got {top_k}.")
     return top_k
@@ -137,7 +140,9 @@ class PrixLMSpace:
             raise ValueError(f"{source}: no candidates.json: nothing to rank")
         self.default_language = "en" if "en" in self.languages else self.languages[0]
         self.examples = card_examples(source, self.languages, self.default_language)
-        self.relations = sorted({relation for _, relation, _ in self.examples})
+        # the relations the model was trained on (relations.json), else the card's examples'
+        known = {r for names in self.pipe.relations.values() for r in names}
+        self.relations = sorted(known or {relation for _, relation, _ in self.examples})
         config = self.pipe.model.config
         positions = config.max_position_embeddings - (config.pad_token_id + 1)
         #: prompt tokens that fit beside the language's longest candidate (its [EOS] not fed)
@@ -180,6 +185,12 @@ class PrixLMSpace:
         table = answers_table(answers)
         best = table.iloc[0]
         message = f"**{best['object']}** (probability {best['probability']:.3f})"
+        known = self.pipe.relations.get(query["language"])
+        if known and query["relation"] not in known:  # the pipeline's warning, on the page
+            message += (
+                f"\n\n⚠️ *{query['relation']}* is not a relation this model was trained on in "
+                f"{query['language']}: the answers are a guess. Known: {', '.join(known)}."
+            )
         return message, shown(table), table[["object", "probability"]]
 
     def link(self, entity: Any, language: Any, target: Any, top_k: Any = TOP_K):

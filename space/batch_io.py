@@ -131,8 +131,8 @@ def read_queries(path: Path, default_language: str, max_chars: int) -> list[Quer
     if not numbered:
         raise BadQueryFile(f"{name}: no queries (expected subject<TAB>relation[<TAB>language]).")
     columns = ["subject", "relation", "language"]
-    if {"subject", "relation"} <= set(numbered[0][1]):
-        header_line, columns = numbered[0]
+    if {"subject", "relation"} <= {cell.casefold() for cell in numbered[0][1]}:
+        header_line, columns = numbered[0][0], [cell.casefold() for cell in numbered[0][1]]
         unknown = sorted(set(columns) - set(COLUMNS))
         if unknown:
             raise BadQueryFile(

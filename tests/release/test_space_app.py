@@ -129,6 +129,7 @@ def test_batch_writes_the_pipelines_answers_as_tsv_and_ntriples(client, expected
         ((" ".join(["Germany"] * 24), "en", "de", 3), "/link", "Too long for this model"),
         (("Germany", "en", "fr", 3), "/link", "Unknown target language 'fr'"),
         (("Germany", "", "de", 3), "/link", "Type a language"),
+        (("Germany", "currency", "en", 2.5), "/complete", "expected a whole number, got 2.5"),
     ],
 )
 def test_bad_input_gets_a_message(client, inputs, api_name, message):
@@ -212,3 +213,21 @@ def test_the_space_imports_only_gradio_torch_transformers_and_their_requirements
             for name in names:
                 top = name.split(".")[0]
                 assert top in allowed or top in sys.stdlib_module_names, f"{path.name}: {name}"
+
+
+def test_an_unknown_relation_is_answered_with_the_pipelines_warning_on_the_page(client):
+    """The pipeline warns that the answers to a relation it was not trained on are a guess;
+    the page showed them as any other answer."""
+    known = client.predict("Germany", "currency", "en", 3, api_name="/complete")[0]
+    guessed = client.predict("Germany", "curency", "en", 3, api_name="/complete")[0]
+    assert "is not a relation" not in known
+    assert "*curency* is not a relation this model was trained on in en" in guessed
+    assert "Known: currency, official language." in guessed
+
+
+def test_a_header_row_in_capitals_is_a_header(tmp_path):
+    """`Subject<TAB>Relation` was read as a query, its answer written to the outputs."""
+    path = tmp_path / "q.tsv"
+    path.write_text("Subject\tRelation\nGermany\tcurrency\n", encoding="utf-8")
+    queries = batch_io.read_queries(path, "en", 200)
+    assert [(q.subject, q.relation, q.language) for q in queries] == [("Germany", "currency", "en")]
