@@ -53,6 +53,16 @@ RUN_ARGUMENTS = (
     "bf16",
     "fp16",
     "world_size",
+    # what else changes what is learned (a resume that added NEFTune noise went on silently)
+    "neftune_noise_alpha",
+    "label_smoothing_factor",
+    "auto_find_batch_size",
+    "full_determinism",
+    "average_tokens_across_devices",
+    "ignore_data_skip",
+    "optim_target_modules",
+    "use_liger_kernel",
+    "length_column_name",
 )
 #: Arguments that change how a run is carried out or described, not what it learns (static
 #: batch shapes only add padding; the residual's dtype is a numerical setting, as the compile

@@ -147,6 +147,10 @@ def test_resume_refuses_another_run_and_a_damaged_checkpoint(
         _train(tiny_dataset_dir, run, *RESUME, tokenizer_vocab_size="111")
     with pytest.raises(UsageError, match=r"in --data_seed 5 \(the checkpoint's: None\);"):
         _train(tiny_dataset_dir, run, *RESUME, data_seed="5")  # another order of the data
+    with pytest.raises(  # noise added from here on: it went on silently
+        UsageError, match=r"in --neftune_noise_alpha 50\.0 \(the checkpoint's: None\);"
+    ):
+        _train(tiny_dataset_dir, run, *RESUME, neftune_noise_alpha="50")
     moved = tmp_path / "dataset"  # a dataset moved elsewhere resumes; another one does not
     shutil.copytree(tiny_dataset_dir, moved)
     train_file = moved / "en" / "train.parquet"
