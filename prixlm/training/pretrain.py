@@ -176,6 +176,26 @@ def _measured_speed(trained: dict[str, Any], steps: int, args: Any) -> dict[str,
     }
 
 
+def _whole_run(trained: dict[str, Any], state: Any, first_step: int) -> dict[str, Any]:
+    """`trained` (the Trainer's metrics of this start) for a run resumed at `first_step`:
+    `train_loss` over every start (the step-weighted mean of the logged losses, each the
+    mean since the one before; the Trainer's is this start's steps only), and this start's
+    runtime as `last_start_runtime` (the run's whole wall time is not known here)."""
+    total = steps = 0.0
+    previous = 0
+    for entry in state.log_history:
+        if "loss" in entry and "step" in entry and entry["step"] > previous:
+            total += entry["loss"] * (entry["step"] - previous)
+            steps += entry["step"] - previous
+            previous = entry["step"]
+    whole = {k: v for k, v in trained.items() if k not in ("train_loss", "train_runtime")}
+    if steps:
+        whole["train_loss"] = total / steps
+    if "train_runtime" in trained:
+        whole["last_start_runtime"] = trained["train_runtime"]
+    return {**whole, "resumed_from_step": first_step, "epoch": state.epoch}
+
+
 def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
     """Train `run` with the Trainer and write its release folder; returns the folder's path.
 
@@ -270,8 +290,11 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         trained = trainer.train(resume_from_checkpoint=resume).metrics
         trained.update(_measured_speed(trained, trainer.state.global_step - first_step,
                                        training_args))  # fmt: skip
+        if first_step:  # the Trainer's loss and runtime are this start's alone
+            trained = _whole_run(trained, trainer.state, first_step)
     else:  # finished, killed before its release folder: write it from the last checkpoint
         trained = trainer.release_from_checkpoint(resume)
+        trained = _whole_run(trained, trainer.state, last_step)
         for callback in lp_callbacks:
             callback.restore(trainer.state.log_history)
     metrics = {

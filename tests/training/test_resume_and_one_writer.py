@@ -92,6 +92,16 @@ def test_killed_run_resumes_with_its_tokenizer_and_keeps_every_curve_point(
     assert [point["step"] for point in curves[1]] == [0, 4, 8, 12]
     assert curves[1] == curves[0]
     assert (run / "lp_curve.csv").read_text() == (finished / "lp_curve.csv").read_text()
+    # the whole run's loss, not the last start's (steps 5-12 alone); this start's runtime
+    logged = [e for e in json.loads((run / "checkpoint-12" / "trainer_state.json").read_text())[
+        "log_history"] if "loss" in e]  # fmt: skip
+    befores = [0] + [e["step"] for e in logged[:-1]]
+    spans = [e["step"] - before for e, before in zip(logged, befores, strict=True)]
+    whole = sum(e["loss"] * n for e, n in zip(logged, spans, strict=True)) / sum(spans)
+    assert logged[-1]["step"] == 12 and results[1]["train_loss"] == pytest.approx(whole)
+    assert results[0]["train_loss"] == pytest.approx(whole, rel=1e-5)  # uninterrupted: same
+    assert results[1]["resumed_from_step"] == 4 and "train_runtime" not in results[1]
+    assert results[1]["last_start_runtime"] > 0
 
 
 def test_resuming_a_finished_run_does_nothing(tiny_dataset_dir, finished, tmp_path, capsys) -> None:
