@@ -43,6 +43,8 @@ MAX_TEXT_CHARS = 200
 NUM_BEAMS = 50
 TOP_K = 5
 MAX_TOP_K = 20
+#: queries per pipeline call (`pipeline_queries.MAX_QUERIES`): a batch file is asked in chunks
+PIPELINE_QUERIES = 256
 TABLE_COLUMNS = ["rank", "object", "probability", "log_likelihood"]
 #: Special tokens of a prompt: `<s>[S] s </s></s>[P] r </s></s>[O]` (triple) and
 #: `<s>[S] s </s></s>[P][s-lang][o-lang]</s></s>[O]` (link), the release's token format.
@@ -222,14 +224,12 @@ class PrixLMSpace:
                 self._check_fits("triple", [query.subject, query.relation], query.language)
             except InputError as error:
                 raise InputError(f"{Path(path).name}, line {query.line}: {error}") from None
-        answers = self.pipe(
-            [
-                {"subject": q.subject, "relation": q.relation, "language": q.language}
-                for q in queries
-            ],
-            top_k=_top_k(top_k),
-            num_beams=self.num_beams,
-        )
+        asked = [{"subject": q.subject, "relation": q.relation, "language": q.language}
+                 for q in queries]  # fmt: skip
+        answers, top_k = [], _top_k(top_k)
+        for start in range(0, len(asked), PIPELINE_QUERIES):  # a file may hold more than a call
+            chunk = asked[start : start + PIPELINE_QUERIES]
+            answers += self.pipe(chunk, top_k=top_k, num_beams=self.num_beams)
         folder = self._new_batch_folder()
         tsv, ntriples, rows = write_tsv_and_ntriples(queries, answers, folder / "completed")
         preview = pd.DataFrame(rows[:50]).drop(columns=["subject_id", "relation_id", "object_id"])

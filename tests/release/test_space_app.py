@@ -231,3 +231,25 @@ def test_a_header_row_in_capitals_is_a_header(tmp_path):
     path.write_text("Subject\tRelation\nGermany\tcurrency\n", encoding="utf-8")
     queries = batch_io.read_queries(path, "en", 200)
     assert [(q.subject, q.relation, q.language) for q in queries] == [("Germany", "currency", "en")]
+
+
+def test_a_batch_longer_than_one_pipeline_call_is_asked_in_chunks(
+    space_model, tmp_path, monkeypatch
+):
+    """Files of 257 to 1,000 queries (the batch tab's limit) were refused by the pipeline's
+    limit of 256 a call; chunks (here of 2, the last of 1) give the same outputs."""
+    import app
+
+    queries = tmp_path / "queries.tsv"
+    queries.write_text(BATCH, encoding="utf-8")
+    space = app.PrixLMSpace(str(space_model), num_beams=5)
+    try:
+        whole = space.batch(str(queries), 2)
+        monkeypatch.setattr(app, "PIPELINE_QUERIES", 2)
+        chunked = space.batch(str(queries), 2)
+    finally:
+        space.close()
+    assert chunked[0] == whole[0] == "Completed 3 queries: 6 facts."
+    columns = ["subject", "relation", "language", "object", "rank"]
+    assert chunked[2][columns].equals(whole[2][columns])  # scores: batching's last digits
+    assert list(chunked[2]["log_likelihood"]) == pytest.approx(list(whole[2]["log_likelihood"]))
