@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     results = run(args)
     with atomic_file(args.results, "--results") as staging:
-        staging.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        staging.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")  # run order
     write_docs(results, args.docs, args.chart)
     print(f"wrote {args.results}, {args.docs}, {args.chart}")
     return results

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,12 @@ def xel_section(models: dict[str, Any], subset: str) -> list[str]:
     return _table(["model", *languages, "average"], rows)
 
 
-def bli_section(models: dict[str, Any]) -> list[str]:
-    pairs = [p for p in next(iter(models.values()))["bli"] if p != "average"]
+def bli_section(models: dict[str, Any], order: Sequence[str] = ()) -> list[str]:
+    """Accuracy / MRR per pair, the pairs in `order` (the run's `bli_pairs`) and any
+    others after them, whatever the JSON's key order (earlier runs wrote it with sorted
+    keys, and its page came out in another order than the run's own)."""
+    found = [p for p in next(iter(models.values()))["bli"] if p != "average"]
+    pairs = [p for p in order if p in found] + [p for p in found if p not in order]
     rows = []
     for name, model in models.items():
         bli = model["bli"]
@@ -176,7 +181,9 @@ def _wall_time_line(results: dict[str, Any]) -> str:
 def render(results: dict[str, Any], chart_name: str) -> str:
     """The markdown page."""
     models, settings = results["models"], results["settings"]
-    dictionaries = results["dictionaries"]
+    order = [p.strip() for p in str(settings.get("bli_pairs", "")).split(",") if p.strip()]
+    dictionaries = {p: results["dictionaries"][p] for p in order if p in results["dictionaries"]}
+    dictionaries.update(results["dictionaries"])
     lines = [
         "# Similarity tasks: XEL, BLI and knowledge probing (paper §3.3–3.5, Tables 2–5, Fig. 2)",
         "",
@@ -211,7 +218,7 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "",
         "## Bilingual lexicon induction (Procrustes, CSLS k = 10)",
         "",
-        *bli_section(models),
+        *bli_section(models, order),
         "",
         "Dictionaries (CLDR months, weekdays, quarters, day periods, eras, units, variant and "
         "measurement-system names, and names of languages/territories/scripts/currencies "

@@ -74,3 +74,18 @@ def test_mirror_is_tuned_with_the_pooling_the_study_embeds_with(tmp_path, monkey
     with pytest.raises(Tuned):
         study.run(args)
     assert tuned == [{"pooling": "mean"}]
+
+
+def test_committed_docs_are_the_rendering_of_the_committed_json():
+    """The JSON is the claim: its page must come out of it (the BLI columns and the stages
+    came out in another order than the page, which was rendered from the run's own dict)."""
+    from pathlib import Path
+
+    from prixlm.similarity.study_docs import render
+
+    root = Path(__file__).resolve().parents[2]
+    results = json.loads((root / "results" / "similarity.json").read_text("utf-8"))
+    page = (root / "docs" / "similarity.md").read_text("utf-8")
+    assert render(results, "similarity_curve.png") == page
+    sorted_keys = json.loads(json.dumps(results, sort_keys=True))  # how earlier runs wrote it
+    assert render(sorted_keys, "similarity_curve.png").split("## Run")[0] == page.split("## Run")[0]
