@@ -102,7 +102,12 @@ def bli_ranks(
     # repeated three times would weigh three times in its targets' hubness)
     pair_ranks = CSLS(source_vectors, target_vectors, k).ranks(columns, rows=rows)
     best = torch.full((len(gold),), float("inf"), dtype=torch.float64)
-    return best.scatter_reduce(0, rows, pair_ranks, reduce="amin")
+    best = best.scatter_reduce(0, rows, pair_ranks, reduce="amin")
+    # a source's other golds are no competitors (filtered, as XEL's): a gold tied with the
+    # best one counted half a place against it (two golds tied at the top: rank 1.5, no
+    # hit); tied golds are those of equal realistic rank (equal ranks mean equal scores)
+    tied = torch.zeros_like(best).index_add_(0, rows, (pair_ranks == best[rows]).double())
+    return best - 0.5 * (tied - 1)
 
 
 def _normalized_space(embedder: TextEmbedder, words: list[str]) -> dict[str, torch.Tensor]:

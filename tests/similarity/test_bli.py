@@ -147,3 +147,16 @@ def test_bli_ranks_count_a_word_with_several_translations_once_in_the_hubness():
             for row, columns in enumerate(gold)
         ]
         assert bli_ranks(sources, targets, gold, k=2).tolist() == expected
+
+
+def test_two_gold_translations_tied_at_the_top_are_a_hit():
+    """Each gold's rank counted the source's other golds as competitors: two tied at the
+    top gave rank 1.5 (no hit), where XEL, which filters them, gives 1."""
+    torch.manual_seed(0)
+    targets = torch.nn.functional.normalize(torch.randn(6, 8), dim=1)
+    targets[1] = targets[0]  # two translations with the same vector
+    sources = targets[[0, 2, 3]].clone()
+    tied = bli_ranks(sources, targets, [[0, 1], [2], [3]], k=2)
+    alone = bli_ranks(sources, targets, [[0], [2], [3]], k=2)  # one gold: nothing filtered
+    assert tied[0] == 1.0 and alone[0] == 1.5  # the other gold competes only when not gold
+    assert tied[1:].tolist() == alone[1:].tolist()
