@@ -27,6 +27,7 @@ import argparse
 import bz2
 import resource
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -139,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     # (the busiest of N processes takes at least 1/N of their CPU): flagged, not reported.
     pairs = list(zip(runs[0::2], runs[1::2], strict=False))
     ratios = sorted(one["cpu_s"] / many["busiest_process_cpu_s"] for one, many in pairs)
-    cpu_speed = ratios[len(ratios) // 2] if len(ratios) % 2 else sum(
-        ratios[len(ratios) // 2 - 1 : len(ratios) // 2 + 1]) / 2  # fmt: skip
+    cpu_speed = statistics.median(ratios)
     cpu_share = sorted(many["cpu_s"] / one["cpu_s"] for one, many in pairs)
     valid = all(ratio <= args.processes for ratio in ratios)
     print(

@@ -162,6 +162,8 @@ def check_no_control_tokens(tokenizer: Any, text: str, ids: Sequence[int], what:
     changes the fact's layout silently (the prefix's bidirectional attention ends at the
     first `[O]`; decoding stops at the first `[EOS]`)."""
     controls = control_token_ids(tokenizer)
+    if controls.isdisjoint(ids):
+        return
     for token_id in ids:
         if token_id in controls:
             token = tokenizer.convert_ids_to_tokens(token_id)

@@ -62,15 +62,9 @@ def layout_digest(data: Path) -> str:
     """SHA-256 over the KEnS-layout folder's files (names and bytes): `work_dir/data` is
     built from `--data` once, so a later start with other data was refused only by this
     (it reported the first data's results under the second's path)."""
-    import hashlib
+    from prixlm.training.resume import files_digest
 
-    digest = hashlib.sha256()
-    for path in sorted(p for p in data.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        digest.update(path.relative_to(data).as_posix().encode() + b"\0")
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
+    return files_digest(data, sorted(data.rglob("*")))
 
 
 def prepare_dataset(data: Path, work_dir: Path, languages: list[str]) -> Path:

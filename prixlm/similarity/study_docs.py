@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,17 @@ def xel_section(models: dict[str, Any], subset: str) -> list[str]:
     return _table(["model", *languages, "average"], rows)
 
 
-def bli_section(models: dict[str, Any], order: Sequence[str] = ()) -> list[str]:
-    """Accuracy / MRR per pair, the pairs in `order` (the run's `bli_pairs`) and any
-    others after them, whatever the JSON's key order (earlier runs wrote it with sorted
-    keys, and its page came out in another order than the run's own)."""
-    found = [p for p in next(iter(models.values()))["bli"] if p != "average"]
-    pairs = [p for p in order if p in found] + [p for p in found if p not in order]
+def in_pair_order(pairs: Iterable[str], settings: dict[str, Any]) -> list[str]:
+    """BLI `pairs` in the run's `bli_pairs` order, any others after them, whatever the
+    JSON's key order (earlier runs wrote it with sorted keys, and its page came out in
+    another order than the run's own)."""
+    order = [p.strip() for p in str(settings.get("bli_pairs", "")).split(",") if p.strip()]
+    pairs = list(pairs)
+    return [p for p in order if p in pairs] + [p for p in pairs if p not in order]
+
+
+def bli_section(models: dict[str, Any], pairs: Sequence[str]) -> list[str]:
+    """Accuracy / MRR per pair of `pairs` and their average, a row per model."""
     rows = []
     for name, model in models.items():
         bli = model["bli"]
@@ -181,9 +186,8 @@ def _wall_time_line(results: dict[str, Any]) -> str:
 def render(results: dict[str, Any], chart_name: str) -> str:
     """The markdown page."""
     models, settings = results["models"], results["settings"]
-    order = [p.strip() for p in str(settings.get("bli_pairs", "")).split(",") if p.strip()]
-    dictionaries = {p: results["dictionaries"][p] for p in order if p in results["dictionaries"]}
-    dictionaries.update(results["dictionaries"])
+    dictionaries = results["dictionaries"]
+    found = [p for p in next(iter(models.values()))["bli"] if p != "average"]
     lines = [
         "# Similarity tasks: XEL, BLI and knowledge probing (paper §3.3–3.5, Tables 2–5, Fig. 2)",
         "",
@@ -218,14 +222,15 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "",
         "## Bilingual lexicon induction (Procrustes, CSLS k = 10)",
         "",
-        *bli_section(models, order),
+        *bli_section(models, in_pair_order(found, settings)),
         "",
         "Dictionaries (CLDR months, weekdays, quarters, day periods, eras, units, variant and "
         "measurement-system names, and names of languages/territories/scripts/currencies "
         "outside the KB; no word is a KB label): "
         + ", ".join(
-            f"{pair} {d['train']}/{d['test']} (overlap with KB links {100 * d['link_overlap']:.3f}%)"
-            for pair, d in dictionaries.items()
+            f"{pair} {dictionaries[pair]['train']}/{dictionaries[pair]['test']} (overlap with "
+            f"KB links {100 * dictionaries[pair]['link_overlap']:.3f}%)"
+            for pair in in_pair_order(dictionaries, settings)
         )
         + " (train/test pairs; CLDR has fewer than the usual 5k/2k).",
         "",

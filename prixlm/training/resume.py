@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,11 @@ def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
     return record
 
 
-def dataset_fingerprint(folder: str | Path) -> str:
-    """sha256 over the dataset's card and Parquet files (paths and contents)."""
+def files_digest(folder: str | Path, files: Iterable[Path]) -> str:
+    """sha256 over `files` of `folder`, in the order given (each one's path relative to
+    `folder`, then its bytes); folders, missing files and hidden entries are left out."""
     folder = Path(folder)
     digest = hashlib.sha256()
-    files = [folder / "README.md", *sorted(folder.rglob("*.parquet"))]
     for path in files:
         relative = path.relative_to(folder)
         if not path.is_file() or any(part.startswith(".") for part in relative.parts):
@@ -109,6 +110,12 @@ def dataset_fingerprint(folder: str | Path) -> str:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def dataset_fingerprint(folder: str | Path) -> str:
+    """sha256 over the dataset's card and Parquet files (paths and contents)."""
+    folder = Path(folder)
+    return files_digest(folder, [folder / "README.md", *sorted(folder.rglob("*.parquet"))])
 
 
 def vocabulary_fingerprint(tokenizer: Any) -> str:
