@@ -119,6 +119,7 @@ class QueryStats:
     queries: int = 0  # asked (after `--limit`)
     queries_beyond_limit: int = 0  # left out by `--limit`
     queries_too_long: int = 0  # left out by `propose.fit_to_model`
+    queries_unencodable: int = 0  # names the model cannot encode (`propose.fit_to_model`)
     candidates: int = 0  # the target's candidate labels
     candidates_too_long: int = 0  # left out by `propose.fit_to_model`
 

@@ -68,16 +68,18 @@ def fit_to_model(
     tokenizer: Any,
     queries: Sequence[CompletionQuery],
     candidates: Mapping[str, Sequence[str]],
-) -> tuple[list[CompletionQuery], dict[str, Sequence[str]]]:
-    """The queries and candidates the model can score; the rest is left out, not fatal.
+) -> tuple[list[CompletionQuery], dict[str, Sequence[str]], int]:
+    """The queries and candidates the model can score, and how many queries it cannot encode.
 
-    Left out: candidates and queries whose labels tokenise to nothing; queries whose prompt
+    The rest is left out, not fatal. Left out: candidates whose labels tokenise to nothing;
+    queries the model cannot encode (a name that tokenises to nothing or holds one of the
+    fact control tokens: the third value counts them); queries whose prompt
     takes more than half of the model's positions; then candidates that do not fit after the
     longest remaining prompt (`[EOS]` is predicted, never fed). With the builder's length
     filter (facts under 30 tokens) and the default 62 positions, nothing is left out.
     """
     if not candidates or not queries:
-        return list(queries), dict(candidates)
+        return list(queries), dict(candidates), 0
     sizes = tokenizer(list(candidates), add_special_tokens=False)["input_ids"]
     lengths = {label: len(ids) for label, ids in zip(candidates, sizes, strict=True)}
     config = model.config
@@ -85,10 +87,12 @@ def fit_to_model(
     pad = getattr(config, "pad_token_id", None)
     budget = None if max_positions is None else max_positions - (0 if pad is None else pad + 1)
     prompts: list[tuple[CompletionQuery, int]] = []
+    unencodable = 0
     for query in queries:
         try:
             length = len(encode_query(tokenizer, (query.subject, query.relation)))
-        except ValueError:  # a subject or relation that tokenises to nothing
+        except ValueError:  # a name that tokenises to nothing or holds a control token
+            unencodable += 1
             continue
         if budget is None or 2 * length <= budget:
             prompts.append((query, length))
@@ -98,7 +102,7 @@ def fit_to_model(
         for label, iris in candidates.items()
         if lengths[label] and (budget is None or lengths[label] + longest <= budget)
     }
-    return [query for query, _ in prompts], kept
+    return [query for query, _ in prompts], kept, unencodable
 
 
 def propose_objects(
@@ -171,8 +175,9 @@ def run_completion(
         stats.queries, stats.queries_beyond_limit = limit, len(queries) - limit
         queries = queries[:limit]
     candidates = label_iris(target_labels(kb.target, kb.links))
-    fitted, usable = fit_to_model(model, tokenizer, queries, candidates)
-    stats.queries_too_long = len(queries) - len(fitted)
+    fitted, usable, unencodable = fit_to_model(model, tokenizer, queries, candidates)
+    stats.queries_unencodable = unencodable
+    stats.queries_too_long = len(queries) - len(fitted) - unencodable
     stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
     queries, candidates = fitted, usable
     proposals = propose_objects(

@@ -221,11 +221,17 @@ def test_labels_the_model_cannot_fit_are_left_out_not_fatal(completion_kb, tmp_p
     proposals, stats = run_completion(loaded, tokenizer, kb, 0.3, num_beams=5, progress=False)
     assert [(p.query.subject_id, p.query.relation_id, p.object_id) for p in proposals] == [EXPECTED]
     assert (stats.candidates_too_long, stats.queries_too_long) == (1, 0)
+    assert stats.queries_unencodable == 0
     assert stats.candidates == len(label_iris(target_labels(kb.target, kb.links)))
 
-    query = CompletionQuery("s", "Frankreich " * 40, "r", "Währung")
-    queries, kept = fit_to_model(loaded, tokenizer, [query], {"Euro": ["e"], "": ["empty"]})
-    assert queries == [] and list(kept) == ["Euro"]
+    too_long = CompletionQuery("s", "Frankreich " * 40, "r", "Währung")
+    marked = CompletionQuery("s2", f"Frankreich {tokenizer.sep_token}", "r", "Währung")
+    fitting = CompletionQuery("s3", "Frankreich", "r", "Währung")
+    candidates = {"Euro": ["e"], "": ["empty"]}
+    queries, kept, unencodable = fit_to_model(
+        loaded, tokenizer, [too_long, marked, fitting], candidates
+    )
+    assert queries == [fitting] and list(kept) == ["Euro"] and unencodable == 1
 
 
 def test_two_dataset_folders_of_the_same_name_are_read_each_as_it_is(tmp_path):
