@@ -337,6 +337,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     command = "python -m prixlm.experiments.dbp5l " + " ".join(shown)  # notes are shown apart
     if not (args.data / "entity").is_dir():
         parser.error(f"--data {args.data}: no entity/ folder (expected the KEnS layout)")
+    # one plan whichever way the folders are named (relative or absolute)
+    args.work_dir, args.data = args.work_dir.resolve(), args.data.resolve()
     args.work_dir.mkdir(parents=True, exist_ok=True)
     dataset = prepare_dataset(args.data, args.work_dir, profile["languages"])
     with user_errors():

@@ -103,8 +103,9 @@ def kge_job(
     the validation MRR of our ranking, evaluated at every epoch point, stops after
     `patience` points without a relative gain above `relative_delta` (the best point so far
     is what the search keeps, so `epoch_points` up to a few hundred cost only what helps).
-    With `time_limit` (seconds), the search stops at the first grid point reached after it
-    (the grid is ordered base point first) and the record says `grid_truncated`; the limit is
+    With `time_limit` (seconds), the search stops at the first epoch point reached after it,
+    or before the next grid point (the grid is ordered base point first), and the record
+    says `grid_truncated`; the limit is
     measured on `budget_clock` (`CLOCKS`). Each grid entry has its validation MRR and
     hits@1 and the budget-clock seconds since the job began.
 
@@ -161,6 +162,9 @@ def kge_job(
         print(f"  {grid[0]['model']} {languages}: {first} of {len(grid)} grid points kept")
     truncated = False
     for done, point in enumerate(grid[first:], start=first + 1):
+        if time_limit and clock() - budget_started > time_limit:
+            truncated = True  # (a start that kept more seconds than this limit allows)
+            break
         config = KGEConfig(**point)
         stopper = early_stopping(patience, relative_delta)
 

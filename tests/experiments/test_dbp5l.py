@@ -208,11 +208,18 @@ def test_search_chart_is_written_and_linked(toy_run):
     assert lines[0][1] == [(g["epochs"], g["validation_mrr"]) for g in grid[:2]]
 
 
-def test_rerun_skips_finished_jobs(toy_run, capsys):
-    _, argv, table = toy_run
+def test_rerun_skips_finished_jobs(toy_run, capsys, monkeypatch):
+    root, argv, table = toy_run
     again = dbp5l.main(argv)
     assert "8 of 8 jobs already done" in capsys.readouterr().out
     assert again["methods_by_protocol"] == table["methods_by_protocol"]
+    monkeypatch.chdir(root)  # the same folders named relative to the working directory
+    relative = [
+        {str(root / "layout"): "layout", str(root / "work"): "work"}.get(a, a) for a in argv
+    ]
+    assert relative != argv
+    assert dbp5l.main(relative)["methods_by_protocol"] == table["methods_by_protocol"]
+    assert "8 of 8 jobs already done" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:  # its jobs were not made with this seed
         dbp5l.main([*argv, "--seed", "1"])
     assert exit_info.value.code == 2 and "seed 1 (the folder's: 0)" in capsys.readouterr().err

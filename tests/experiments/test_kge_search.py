@@ -188,6 +188,38 @@ def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset,
     ]
 
 
+def test_a_search_resumed_past_a_smaller_limit_trains_nothing_more(tiny_dataset, tmp_path):
+    """Its kept seconds already past the new limit, the search stops before the next grid
+    point (it trained that point's first epoch point, then stopped)."""
+    import prixlm.experiments.jobs as jobs
+    from prixlm.experiments.time_budget import CLOCKS
+
+    now, trained = [0.0], []
+
+    def training(graph, config, *args, **kwargs):
+        trained.append(config.embedding_dim)
+        if len(trained) == 2:
+            raise KeyboardInterrupt  # the machine went away in the second point
+        now[0] += 100.0
+        return train_kge(graph, config, *args, **kwargs)
+
+    arguments = {"dataset_dir": tiny_dataset, "languages": ["en"], "grid": GRID,
+                 "epoch_points": [1, 2], "eval_limit": 8, "budget_clock": "test",
+                 "keep_dir": str(tmp_path / "kept")}  # fmt: skip
+    CLOCKS["test"], jobs.train_kge, real = (lambda: now[0]), training, jobs.train_kge
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            kge_job(**arguments, time_limit=1000)
+        trained.clear()
+        resumed = kge_job(**arguments, time_limit=50)
+    finally:
+        jobs.train_kge = real
+        del CLOCKS["test"]
+    assert trained == [] and resumed["grid_truncated"]
+    assert [p["embedding_dim"] for p in resumed["grid"]] == [8, 8]
+    assert resumed["winner"]["embedding_dim"] == 8
+
+
 def test_a_grid_point_trained_alone_equals_the_same_point_in_the_whole_search(tiny_dataset):
     """Each point is seeded afresh, so `--points` runs of disjoint points can split a search."""
     arguments = {"dataset_dir": tiny_dataset, "languages": ["en"], "epoch_points": [1, 2],

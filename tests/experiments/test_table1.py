@@ -107,7 +107,7 @@ def test_completion_block_and_intro_kept(toy_run):
     assert text.count("<!-- table1:start -->") == 1
 
 
-def test_resume_skips_finished_jobs(toy_run, capsys):
+def test_resume_skips_finished_jobs(toy_run, capsys, monkeypatch):
     root, argv, table = toy_run
     records = sorted((root / "work" / "jobs").glob("*.json"))
     assert len(records) == 9  # 2 x (TransE, RotatE, Single) + union + 2 All variants
@@ -116,6 +116,15 @@ def test_resume_skips_finished_jobs(toy_run, capsys):
     assert "9 of 9 jobs already done" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in records} == before
     assert again["methods"] == table["methods"]
+    monkeypatch.chdir(root)  # the same folder named relative to the working directory
+    relative = [
+        *argv[: argv.index("--work_dir") + 1],
+        "work",
+        *argv[argv.index("--work_dir") + 2 :],
+    ]
+    assert table1.main(relative)["methods"] == table["methods"]
+    assert "9 of 9 jobs already done" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in records} == before
     # another seed or other languages: refused (the kept jobs would be reported under them)
     for extra, named in ((["--seed", "1"], "seed 1 (the folder's: 0)"),
                          (["--languages", "en"], "languages ['en'] (the folder's: ['en', 'de'])")):  # fmt: skip
