@@ -238,31 +238,35 @@ class PrixLMLMHead(nn.Module):
 
         The projection runs on rows padded to a multiple of 64 (GPU matrix-product kernels
         want aligned widths: XLM-R's 250,015 rows get an older, slower kernel): the
-        decoder's own rows when `padded_vocab_size` is such a multiple, else a copy with
-        zero rows added, made once and kept (remade if the weights change; about 770 MB for
-        XLM-R base in float32). The -inf comes from a bias copy: no extra pass over the
+        decoder's own rows when `padded_vocab_size` is such a multiple (the default), else a
+        copy with zero rows added, made once and kept (about 770 MB for XLM-R base in
+        float32; remade when the weight is replaced or changed by a tensor operation, not
+        when written through `.data`). The -inf comes from a bias made at each call (one
+        vector, so that no write to the weights can leave it stale): no extra pass over the
         logits.
         """
         weight, bias = self._padded_projection()
         return F.linear(self.layer_norm(F.gelu(self.dense(hidden))), weight, bias)
 
     def _padded_projection(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder's weight `(rows, hidden)` and bias `(rows,)`, rows a multiple of 64."""
         weight, bias = self.decoder.weight, self.decoder.bias
         rows = -(-weight.shape[0] // 64) * 64
         if rows == weight.shape[0] and weight.shape[0] == self.vocab_size:
             return weight, bias
-        key = (weight.data_ptr(), weight._version, bias.data_ptr(), bias._version, rows)
+        with torch.no_grad():
+            padded_bias = bias.new_full((rows,), float("-inf"))
+            padded_bias[: self.vocab_size] = bias[: self.vocab_size]
+        if rows == weight.shape[0]:
+            return weight, padded_bias
+        key = (weight.data_ptr(), weight._version, rows)
         cached = getattr(self, "_padded", None)
         if cached is None or cached[0] != key:
             with torch.no_grad():
-                padded_weight = weight.detach()
-                if rows != weight.shape[0]:
-                    padded_weight = weight.new_zeros(rows, weight.shape[1])
-                    padded_weight[: weight.shape[0]] = weight
-                padded_bias = bias.new_full((rows,), float("-inf"))
-                padded_bias[: self.vocab_size] = bias[: self.vocab_size]
-            self._padded = cached = (key, padded_weight, padded_bias)
-        return cached[1], cached[2]
+                padded_weight = weight.new_zeros(rows, weight.shape[1])
+                padded_weight[: weight.shape[0]] = weight
+            self._padded = cached = (key, padded_weight)
+        return cached[1], padded_bias
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
         """`(..., hidden)` -> `(..., vocab)` logits (the real vocabulary's columns)."""

@@ -122,7 +122,7 @@ def _leaves_in_trie_order(trie: EntityTrie, parents: torch.Tensor) -> torch.Tens
     paths = torch.full((leaves.numel(), trie.max_length), -1, dtype=torch.long)
     node = leaves.clone()
     for level in range(trie.max_length, 0, -1):  # fill each path from its leaf upwards
-        here = depth == level
+        here = depth >= level  # the leaf itself, or its ancestor at this depth
         paths[here, level - 1] = node[here]
         node = torch.where(depth >= level, parents[node.clamp(min=0)], node)
     order = torch.arange(leaves.numel())

@@ -132,3 +132,20 @@ def test_prixlm_scorer_sizes_follow_the_models_device(tiny_prixlm):
     assert (elsewhere.batch_size, elsewhere.max_rows) == (DEVICE_BATCH_SIZE, DEVICE_MAX_ROWS)
     given = PrixLMScorer(model, tokenizer, batch_size=2, max_rows=32)
     assert (given.batch_size, given.max_rows) == (2, 32)
+
+
+def test_chunks_take_the_leaves_in_lexicographic_order():
+    """Chunks of adjacent leaves share their prefixes: the order filled only each leaf's own
+    depth (its ancestors' columns stayed empty), so leaves were ordered by depth, not by
+    path, and a real trie fed 25% more rows per query than needed."""
+    from modeling_prixlm.constrained_decoding import EntityTrie
+    from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order, plan_chunks
+
+    sequences = [[5, 9, 1], [7, 1], [5, 2, 1], [7, 3, 4, 1], [5, 9, 8, 1], [6, 1]]  # [EOS] = 1
+    trie = EntityTrie.from_token_ids(sequences, eos_token_id=1)
+    parents, _ = trie.parents_and_tokens()
+    leaves = _leaves_in_trie_order(trie, parents)
+    paths = [trie.token_ids(int((trie.entity_nodes == leaf).nonzero()[0])) for leaf in leaves]
+    assert paths == sorted(sequences)
+    _, plans = plan_chunks(trie, 2, "cpu")  # 5-2 + 5-9, 5-9-8 + 6, 7 + 7-3-4: rows fed
+    assert [sum(level.inner_tokens.numel() for level in plan.levels) for plan in plans] == [3, 4, 3]

@@ -130,6 +130,12 @@ def test_padded_logits_have_the_real_vocabulary_log_softmax(multiple):
         again = model.lm_head.decoding_logits(hidden)[:, 0, :301]
     assert torch.allclose(again, model.lm_head(hidden)[:, 0], atol=1e-6)
     assert not torch.allclose(again, plain)
+    # a bias written through `.data` (an EMA swap, older loaders) is seen too: it kept a
+    # stale -inf-masked copy of the bias (up to 3.0 off at the default multiple)
+    model.lm_head.decoder.bias.data.add_(torch.arange(301 if multiple == 1 else 320.0) / 100)
+    with torch.no_grad():
+        written = model.lm_head.decoding_logits(hidden)[:, 0, :301]
+    assert torch.allclose(written, model.lm_head(hidden)[:, 0], atol=1e-6)
 
 
 @pytest.mark.parametrize("device", DEVICES)
