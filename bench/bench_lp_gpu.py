@@ -117,7 +117,7 @@ def score_prompts_after(model, prompts, trie) -> torch.Tensor:
 
     batch_size, max_rows = default_sizes(model_device(model))
     by_entity = score_prompts(model, PAD, prompts, trie, batch_size, max_rows)
-    leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
+    leaves = _leaves_in_trie_order(trie)
     first_entity = trie.entity_of(leaves)
     return by_entity[:, first_entity]
 

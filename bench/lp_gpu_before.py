@@ -142,7 +142,7 @@ def score_prompts_before(model, prompts, trie, batch_size=4, max_rows=256) -> to
     from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order
 
     parents, tokens = trie.parents_and_tokens()
-    leaves = _leaves_in_trie_order(trie, parents)
+    leaves = _leaves_in_trie_order(trie)
     per_chunk = max(1, max_rows // batch_size)
     device = model_device(model)
     scores = torch.empty(len(prompts), leaves.numel(), dtype=torch.float64)

@@ -41,7 +41,7 @@ def check_exact(model, prompts, trie, scores, pairs: int = 4) -> float:
     guard that the KV-cache path is right under the installed transformers."""
     from prixlm.link_prediction.candidate_scoring import _leaves_in_trie_order
 
-    leaves = _leaves_in_trie_order(trie, trie.parents_and_tokens()[0])
+    leaves = _leaves_in_trie_order(trie)
     entities = trie.entity_of(leaves)
     device, worst = model_device(model), 0.0
     for query in range(min(pairs, len(prompts))):

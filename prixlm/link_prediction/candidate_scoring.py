@@ -115,20 +115,19 @@ def score_prompts(
     return leaf_scores[:, columns]
 
 
-def _leaves_in_trie_order(trie: EntityTrie, parents: torch.Tensor) -> torch.Tensor:
-    """Distinct `[EOS]` nodes sorted lexicographically by path (depth-first order)."""
-    leaves = torch.unique(trie.entity_nodes)
+def _leaves_in_trie_order(trie: EntityTrie) -> torch.Tensor:
+    """Distinct `[EOS]` nodes, deepest first, lexicographically by path within a depth.
+
+    A chunk's walk takes one forward per level down to its deepest leaf, so chunks of
+    leaves of one depth take the fewest forwards; within a depth, adjacent leaves share
+    their prefixes. Demo model, 1,822 English entities, 64 leaves a chunk: 137 forwards
+    and 5,685 rows per query, against 299 forwards and 4,613 rows in plain lexicographic
+    order, which took 1.2x as long on the CPU. The trie numbers its nodes level by level,
+    each level in its paths' lexicographic order, so node ids already order each depth.
+    """
+    leaves = torch.unique(trie.entity_nodes)  # ascending: by depth, then by path
     depth = torch.searchsorted(trie.depth_offsets, leaves, right=True) - 1
-    paths = torch.full((leaves.numel(), trie.max_length), -1, dtype=torch.long)
-    node = leaves.clone()
-    for level in range(trie.max_length, 0, -1):  # fill each path from its leaf upwards
-        here = depth >= level  # the leaf itself, or its ancestor at this depth
-        paths[here, level - 1] = node[here]
-        node = torch.where(depth >= level, parents[node.clamp(min=0)], node)
-    order = torch.arange(leaves.numel())
-    for column in range(trie.max_length - 1, -1, -1):
-        order = order[torch.sort(paths[order, column], stable=True).indices]
-    return leaves[order]
+    return leaves[torch.sort(-depth, stable=True).indices]
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def plan_chunks(
     the same trie plans once.
     """
     parents, tokens = trie.parents_and_tokens()
-    leaves = _leaves_in_trie_order(trie, parents)
+    leaves = _leaves_in_trie_order(trie)
     plans = [
         _plan_chunk(trie, parents, tokens, leaves[first : first + leaves_per_chunk], device)
         for first in range(0, leaves.numel(), leaves_per_chunk)
