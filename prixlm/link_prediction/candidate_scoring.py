@@ -62,8 +62,8 @@ def score_candidates(
     """Exact log-likelihood of every candidate for every query (a full ranking).
 
     `log p(o | s, p) = sum log_softmax(full vocabulary)` over `tok(o) + [EOS]`, as
-    `predict_objects` scores what it completes. Candidates are taken in trie (lexicographic)
-    order, in chunks; within a chunk the trie is walked level by level, one forward per
+    `predict_objects` scores what it completes. Candidates are taken in chunks, deepest
+    first and in path order within a depth (`_leaves_in_trie_order`); within a chunk the trie is walked level by level, one forward per
     level for all distinct prefixes of that length, so a shared prefix is encoded once.
     The model runs in eval mode (its previous mode is restored afterwards).
 
