@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 # errno values that mean "the disk (or a quota, or a file-size limit) is full"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -106,6 +107,24 @@ def command_parser(module: str, description: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
         prog=f"python -m {module}", description=description, formatter_class=DefaultsHelpFormatter
     )
+
+
+def report_paths(
+    args: argparse.Namespace,
+    profile: str,
+    committed: Mapping[str, tuple[str, str]],
+    work_dir: Path,
+) -> None:
+    """Fill the unset report options of `args` (`committed`: option -> (the profile of the
+    committed figures, the repository's file), e.g. `{"results": ("full",
+    "results/table1.json")}`): the repository's file for that profile, else a file of the
+    same name in `work_dir`, so that a toy or quick run never overwrites the committed
+    figures unless told to."""
+    for option, (committed_profile, repository_file) in committed.items():
+        if getattr(args, option) is None:
+            name = Path(repository_file).name
+            chosen = repository_file if profile == committed_profile else work_dir / name
+            setattr(args, option, Path(chosen))
 
 
 def print_json(value: object, output: str | None = None) -> None:

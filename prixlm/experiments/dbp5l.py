@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import command_parser, user_errors
+from prixlm.cli import command_parser, report_paths, user_errors
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
@@ -300,14 +300,19 @@ def run_jobs(
     return True
 
 
+#: the committed report files and the profile they come from (other profiles: `--work_dir`)
+REPORTS = {"results": ("cpu", "results/dbp5l.json"), "docs": ("cpu", "docs/results.md")}
+REPORT_HELP = "default: {} with --profile cpu, else the file of that name in --work_dir"
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = command_parser("prixlm.experiments.dbp5l", __doc__)
     parser.add_argument("--profile", default="cpu", help="toy | cpu | gpu")
     parser.add_argument("--data", type=Path, required=True, help="KG folder in the KEnS layout")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/dbp5l"))
-    parser.add_argument("--results", type=Path, default=Path("results/dbp5l.json"))
-    parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
+    for option, (_, path) in REPORTS.items():
+        parser.add_argument(f"--{option}", type=Path, default=None, help=REPORT_HELP.format(path))
     parser.add_argument("--published", type=Path, default=PUBLISHED_FILE, help="published figures")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -323,6 +328,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no_run", action="store_true", help="only write the JSON and docs from finished jobs"
     )
     args = parser.parse_args(argv)
+    report_paths(args, args.profile, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2
         profile = get_profile(args.profile)

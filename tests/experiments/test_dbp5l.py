@@ -220,6 +220,11 @@ def test_rerun_skips_finished_jobs(toy_run, capsys, monkeypatch):
     assert relative != argv
     assert dbp5l.main(relative)["methods_by_protocol"] == table["methods_by_protocol"]
     assert "8 of 8 jobs already done" in capsys.readouterr().out
+    (root / "results").mkdir()  # a toy run names no report: written into its work folder
+    unnamed = [a for i, a in enumerate(relative) if not ({a, relative[i - 1]} & {"--results", "--docs"})]  # fmt: skip
+    assert dbp5l.main(unnamed)["methods_by_protocol"] == table["methods_by_protocol"]
+    assert {"dbp5l.json", "results.md"} <= {p.name for p in (root / "work").iterdir()}
+    assert not any((root / "results").iterdir())
     with pytest.raises(SystemExit) as exit_info:  # its jobs were not made with this seed
         dbp5l.main([*argv, "--seed", "1"])
     assert exit_info.value.code == 2 and "seed 1 (the folder's: 0)" in capsys.readouterr().err

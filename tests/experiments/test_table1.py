@@ -125,6 +125,14 @@ def test_resume_skips_finished_jobs(toy_run, capsys, monkeypatch):
     assert table1.main(relative)["methods"] == table["methods"]
     assert "9 of 9 jobs already done" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in records} == before
+    # without --results/--docs/--chart a toy run writes into its work folder: the defaults
+    # were results/table1.json, docs/results.md and docs/table1.png of the working directory
+    (root / "results").mkdir()
+    unnamed = [a for i, a in enumerate(relative) if not ({a, relative[i - 1]} & {"--results", "--docs", "--chart"})]  # fmt: skip
+    assert table1.main(unnamed)["methods"] == table["methods"]
+    written = {"table1.json", "results.md", "table1.png", "table1_all_curve.png"}
+    assert written <= {p.name for p in (root / "work").iterdir()}
+    assert not any((root / "results").iterdir())
     # another seed or other languages: refused (the kept jobs would be reported under them)
     for extra, named in ((["--seed", "1"], "seed 1 (the folder's: 0)"),
                          (["--languages", "en"], "languages ['en'] (the folder's: ['en', 'de'])")):  # fmt: skip

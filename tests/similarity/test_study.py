@@ -43,6 +43,11 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
     again = study.main(argv)
     assert again["wall_seconds"] == {}
     assert again["models"] == results["models"] and again["curve"] == results["curve"]
+    # naming no report files, the toy profile writes into its work folder (not results/)
+    unnamed = study.main(argv[:6])
+    assert unnamed["models"] == results["models"]
+    for path in paths.values():
+        assert (tmp_path / "work" / path.name).is_file()
     # other settings would reuse stages made with these: refused
     with pytest.raises(SystemExit) as exit_info:
         study.main([*argv, "--seed", "9", "--pooling", "mean"])
