@@ -29,6 +29,8 @@ CASES = [
     ("train", "--dataset_dir {root}/nowhere --output_dir {root}/run2", "--dataset {root}/nowhere"),
     ("train", "--dataset {root}/dataset --languages en,de,fr --output_dir {root}/run2",
      "--languages fr:"),
+    ("train", "--dataset {root}/dataset --languages en --lp_eval_split tset --output_dir {root}/run2",
+     "--lp_eval_split tset: config 'en' of {root}/dataset has the splits ['test', 'train', 'validation']"),
     ("prixlm.complete",
      "--model {root}/run --dataset {root}/dataset --target_language ja --output {root}/x.nt",
      "--model {root}/run: a training run folder"),
@@ -104,6 +106,7 @@ def test_the_demo_release_card_has_its_test_results(tiny_demo_output):
         ),
         ("--tokenize_num_proc 0", "error: --tokenize_num_proc 0: at least 1"),
         ("--label_smoothing_factor 0.1", "error: --label_smoothing_factor 0.1: not supported"),
+        ("--max_length 0", "error: unrecognized arguments: --max_length 0"),
     ],
 )
 def test_train_option_values_are_usage_errors_before_any_work(capsys, option, message):

@@ -210,7 +210,11 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
     argv = renamed_options(argv, RENAMED)
-    model, data, training = parser.parse_args_into_dataclasses(args=argv)
+    model, data, training, unknown = parser.parse_args_into_dataclasses(
+        args=argv, return_remaining_strings=True
+    )
+    if unknown:  # HfArgumentParser raised a ValueError (a traceback) for these
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
         parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
     if training.label_smoothing_factor:

@@ -20,7 +20,13 @@ from modeling_prixlm.formatting import (
     special_token_ids,
 )
 from prixlm.cli import UsageError
-from prixlm.data.loading import DatasetInputError, check_dataset_source, has_config, load_kb
+from prixlm.data.loading import (
+    DatasetInputError,
+    check_dataset_source,
+    has_config,
+    load_kb,
+    local_data_files,
+)
 
 VARIANTS = ("all", "single")
 
@@ -54,6 +60,20 @@ def resolve_languages(dataset_dir: str | Path, languages: str | list[str]) -> li
     if not languages:
         raise DatasetInputError("--languages: no language given")
     return sorted(set(languages))
+
+
+def check_split(dataset_dir: str | Path, languages: list[str], split: str, argument: str) -> None:
+    """Before any work: every language's config of a local build has `split` (the option
+    `argument` names it); a Hub id is checked when it is loaded."""
+    if not check_dataset_source(dataset_dir):
+        return
+    for language in languages:
+        files = local_data_files(dataset_dir, language)
+        if split not in files:
+            raise DatasetInputError(
+                f"{argument} {split}: config {language!r} of {dataset_dir} has the splits "
+                f"{sorted(files)}"
+            )
 
 
 def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dataset:

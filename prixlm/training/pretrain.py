@@ -38,6 +38,7 @@ from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
 from prixlm.training.collator import PrixLMCollator, static_batch_shape
 from prixlm.training.data import (
+    check_split,
     load_split,
     load_training_rows,
     resolve_languages,
@@ -247,6 +248,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         return release_path
     set_seed(training_args.seed)
     languages = resolve_languages(data_args.dataset, data_args.languages)
+    if data_args.lp_eval_queries > 0:
+        check_split(data_args.dataset, languages, data_args.lp_eval_split, "--lp_eval_split")
     rows = load_training_rows(data_args.dataset, languages, data_args.variant, data_args.links)
     model, tokenizer = build_model_and_tokenizer(
         model_args, data_args, languages, training_args.seed, checkpoint=resume
