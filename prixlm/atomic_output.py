@@ -31,7 +31,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -163,6 +163,28 @@ def check_parent(final: str | Path, argument: str = "output") -> Path:
             )
     final.parent.mkdir(parents=True, exist_ok=True)
     return final
+
+
+def check_output_file(
+    final: str | Path, argument: str, inputs: Sequence[tuple[str, str | Path | None]] = ()
+) -> Path:
+    """Before any work, for an output file: `check_parent`, not a folder there, and not at
+    or inside a local input (`inputs`: (argument, path) pairs; a Hub id or None is skipped):
+    `complete --output dataset/en/train.parquet` replaced the shard it read, rc 0.
+    Returns the absolute path."""
+    target = Path(final).resolve()
+    for input_argument, source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        source_path = Path(source).resolve()
+        if target == source_path or source_path in target.parents:
+            raise UsageError(
+                f"{argument} {final}: inside {input_argument} {source} (it would change what "
+                "it reads); choose a path outside it"
+            )
+    path = check_parent(final, argument)
+    _check_final(path, argument, folder=False)
+    return path
 
 
 def recover_interrupted(final: str | Path) -> None:
@@ -301,6 +323,12 @@ def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
     try:
         yield staging
         publish(staging, final)
+    except OSError as error:
+        staging.unlink(missing_ok=True)
+        if error.filename is not None or error.errno is None:
+            raise
+        # a failed write() or flush() names no file (a full disk said only "no space left")
+        raise type(error)(error.errno, error.strerror, f"{argument} {final}") from error
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
@@ -320,6 +348,7 @@ __all__ = [
     "PARTIAL_SUFFIX",
     "atomic_file",
     "atomic_folder",
+    "check_output_file",
     "check_parent",
     "partial_path",
     "process_running",

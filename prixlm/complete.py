@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from prixlm.atomic_output import check_parent
+from prixlm.atomic_output import check_output_file
 from prixlm.cli import (
     UsageError,
     add_device_argument,
@@ -78,11 +78,14 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise CompletionInputError(f"--{name} {getattr(args, name)}: must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise CompletionInputError(f"--limit {args.limit}: must be >= 1")
+    for name in ("evidence_languages", "target_splits"):  # given, but naming none ("," or "")
+        if getattr(args, name) is not None and not _split_list(getattr(args, name)):
+            raise CompletionInputError(f"--{name} {getattr(args, name)!r}: names none")
     tsv = args.tsv or default_tsv_path(args.output)
     for argument, path in (("--output", args.output), ("--tsv", tsv)):
         if Path(path).is_dir():
             raise CompletionInputError(f"{argument} {path}: a folder; give a file path")
-        check_parent(path, argument)
+        check_output_file(path, argument, (("--model", args.model), ("--dataset", args.dataset)))
     if Path(args.output).resolve() == Path(tsv).resolve():
         raise CompletionInputError(
             f"--output {args.output} and --tsv {tsv} are the same file (the TSV would "

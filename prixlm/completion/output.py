@@ -86,15 +86,21 @@ def default_tsv_path(ntriples_path: str | Path) -> Path:
 def write_proposals(
     proposals: Sequence[Proposal], ntriples_path: str | Path, tsv_path: str | Path
 ) -> None:
-    """Write both files atomically (each appears complete or not at all)."""
-    with atomic_file(ntriples_path, argument="--output") as staging:
-        with open(staging, "w", encoding="utf-8", newline="\n") as stream:
+    """Write both files atomically, as a pair: both are staged before either replaces an
+    earlier file (a full disk while writing the TSV left the new `.nt` beside the last run's
+    TSV), and the earlier `.nt` goes first, so an interruption between the two renames
+    leaves a lone TSV, never a pair of two runs."""
+    with (
+        atomic_file(ntriples_path, argument="--output") as ntriples_staging,
+        atomic_file(tsv_path, argument="--tsv") as tsv_staging,
+    ):
+        with open(ntriples_staging, "w", encoding="utf-8", newline="\n") as stream:
             stream.writelines(ntriples_line(p) for p in proposals)
-    with atomic_file(tsv_path, argument="--tsv") as staging:
-        with open(staging, "w", encoding="utf-8", newline="") as stream:
+        with open(tsv_staging, "w", encoding="utf-8", newline="") as stream:
             writer = csv.writer(stream, dialect="excel-tab", lineterminator="\n")
             writer.writerow(TSV_COLUMNS)
             writer.writerows(tsv_row(p) for p in proposals)
+        Path(ntriples_path).resolve().unlink(missing_ok=True)  # then the TSV, the .nt, renamed
 
 
 __all__ = [

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
-from prixlm.atomic_output import check_parent, write_json
+from prixlm.atomic_output import check_output_file, write_json
 from prixlm.cli import (
+    UsageError,
     add_device_argument,
     command_parser,
     renamed_options,
@@ -138,10 +139,13 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from prixlm.data.loading import load_kb
     from prixlm.model_loading import load_prixlm
 
-    if args.output:
-        check_parent(args.output, "--output")  # fail now, not after the evaluation
+    if args.output:  # fail now, not after the evaluation
+        inputs = (("--model", args.model), ("--dataset", args.dataset), ("--candidates", args.candidates))  # fmt: skip
+        check_output_file(args.output, "--output", inputs)
     candidates = read_candidates(args.candidates) if args.candidates else None
     configs = [c.strip() for c in args.languages.split(",") if c.strip()]
+    if not configs:
+        raise UsageError(f"--languages {args.languages!r}: no language given")
     for config in configs:  # every config and split checked before the model loads
         rows = load_kb(args.dataset, config, args.split)
         if candidates is not None:
