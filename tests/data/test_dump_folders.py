@@ -168,6 +168,57 @@ def test_facts_path_that_is_not_a_file_is_an_error(tmp_path: Path, capsys, broke
     assert not out.exists()
 
 
+def _break(path: Path, broken: str, tmp_path: Path) -> None:
+    """Replace the file `path` (if any) by a folder or a dangling symbolic link."""
+    path.unlink(missing_ok=True)
+    if broken == "folder":
+        path.mkdir()
+    else:
+        os.symlink(tmp_path / "gone.ttl", path)
+
+
+@pytest.mark.parametrize("broken", ["folder", "dangling link"])
+@pytest.mark.parametrize(
+    ("name", "kind", "language"),
+    [("labels_en.ttl", "labels", "en"), ("interlanguage_links_de.ttl", "links", "de")],
+)
+def test_dump_path_that_is_not_a_file_is_an_error_without_languages(
+    tmp_path: Path, capsys, broken: str, name: str, kind: str, language: str
+) -> None:
+    """Without --languages, a labels (or links) entry that is not a file is named, as with
+    --languages: a broken labels_en.ttl built de alone, every de link lost, rc 0."""
+    folder = write_dumps(tmp_path / "dumps")
+    path = folder / name
+    _break(path, broken, tmp_path)
+    what = "a folder" if broken == "folder" else "a dangling symbolic link"
+    error = f"error: {path}: {what}, not a dump file (the {kind} of language {language!r})"
+    for extra in ([], ["--languages", "en,de"]):
+        out = tmp_path / "kb"
+        assert main(_arguments(folder, out, *extra)) == 2
+        assert error in capsys.readouterr().err
+        assert not out.exists()
+    index = DumpIndex.scan(folder)
+    assert index.languages("labels", broken=True) == ["de", "en", "fr"]
+    assert index.languages("labels") == (["de", "fr"] if kind == "labels" else ["de", "en", "fr"])
+
+
+@pytest.mark.parametrize("broken", ["folder", "dangling link"])
+def test_hub_path_that_is_not_a_file_is_an_error(tmp_path: Path, capsys, broken: str) -> None:
+    """A sameas-all-wikis file that is not a file was skipped unnoticed (its links lost)."""
+    folder = write_dumps(tmp_path / "dumps")
+    hub = folder / "sameas-all-wikis.ttl"
+    _break(hub, broken, tmp_path)
+    what = "a folder" if broken == "folder" else "a dangling symbolic link"
+    for extra in ([], ["--languages", "en,de"]):
+        out = tmp_path / "kb"
+        assert main(_arguments(folder, out, *extra)) == 2
+        assert (
+            f"error: {hub}: {what}, not a dump file (the Wikidata hub links)"
+            in capsys.readouterr().err
+        )
+        assert not out.exists()
+
+
 def test_language_ending_with_no_triples_is_an_error(tmp_path: Path, capsys) -> None:
     folder = write_dumps(tmp_path / "dumps")
     facts = folder / "mappingbased_objects_fr.ttl"

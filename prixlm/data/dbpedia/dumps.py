@@ -98,7 +98,8 @@ class DumpIndex:
 
     `files[(kind, language)]` are the language's own files (usually one); `variants` the
     variant files that are not read (see the module doc); `broken` the entries named like
-    dump files that are not readable files (folders, dangling links).
+    dump files that are not readable files (folders, dangling links), `broken_hubs` those
+    named like hub files.
     """
 
     dump_dir: Path
@@ -106,6 +107,7 @@ class DumpIndex:
     variants: list[Path] = field(default_factory=list)
     broken: dict[tuple[str, str], list[Path]] = field(default_factory=dict)
     hub_files: list[Path] = field(default_factory=list)
+    broken_hubs: list[Path] = field(default_factory=list)
 
     @classmethod
     def scan(cls, dump_dir: str | Path) -> DumpIndex:
@@ -115,8 +117,8 @@ class DumpIndex:
             raise FileNotFoundError(f"--dump_dir {dump_dir}: no such folder")
         index = cls(dump_dir)
         for path in sorted(dump_dir.rglob("*")):
-            if _HUB_FILE.fullmatch(path.name) and path.is_file():
-                index.hub_files.append(path)
+            if _HUB_FILE.fullmatch(path.name):
+                (index.hub_files if path.is_file() else index.broken_hubs).append(path)
                 continue
             parsed = parse_dump_name(path.name)
             if parsed is None:
@@ -130,9 +132,16 @@ class DumpIndex:
                 index.broken.setdefault((kind, language), []).append(path)
         return index
 
-    def languages(self, kind: str = "labels") -> list[str]:
-        """Every language with a `kind` file, sorted."""
-        return sorted({language for k, language in self.files if k == kind})
+    def languages(self, kind: str = "labels", *, broken: bool = False) -> list[str]:
+        """Every language with a `kind` file, sorted; with `broken`, also every language
+        with a `kind` entry that is not a file (for `find` to name it)."""
+        keys = [*self.files, *self.broken] if broken else self.files
+        return sorted({language for k, language in keys if k == kind})
+
+    def check_hub_files(self) -> None:
+        """`FileNotFoundError` for an entry named like a hub file that is not a file."""
+        if self.broken_hubs:
+            raise _not_a_file(self.broken_hubs[0], "the Wikidata hub links")
 
     def unknown_variants(self) -> list[Path]:
         """The variant files whose variant is not one of `KNOWN_VARIANTS`."""
@@ -152,16 +161,18 @@ class DumpIndex:
         """
         broken = self.broken.get((kind, language), [])
         if broken:
-            path = broken[0]
-            what = "a folder" if path.is_dir() else "a dangling symbolic link"
-            raise FileNotFoundError(
-                f"{path}: {what}, not a dump file (the {kind} of language {language!r})"
-            )
+            raise _not_a_file(broken[0], f"the {kind} of language {language!r}")
         candidates = self.files.get((kind, language), [])
         if len(candidates) > 1:
             listed = ", ".join(str(p) for p in candidates)
             raise ValueError(f"several {kind} files for language {language!r}: {listed}")
         return candidates[0] if candidates else None
+
+
+def _not_a_file(path: Path, what: str) -> FileNotFoundError:
+    """The error for `path`, named like a dump file (`what`) but a folder or dangling link."""
+    kind = "a folder" if path.is_dir() else "a dangling symbolic link"
+    return FileNotFoundError(f"{path}: {kind}, not a dump file ({what})")
 
 
 def language_of_iri(iri: str) -> str | None:
@@ -228,7 +239,12 @@ def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -
     `FileNotFoundError` naming the language and the file names looked for). Without names,
     every language with a labels file is built, except those without an object-facts file:
     each is left out with a logged warning, and `FileNotFoundError` if none is left.
+    A dump file of a chosen language, or a hub file (read for every build), that is a
+    folder or a dangling link is a `FileNotFoundError` naming it, with or without names:
+    a labels entry that is not a file chooses its language, so that it is not left out
+    unnoticed.
     """
+    index.check_hub_files()
     if languages:
         chosen = sorted(dict.fromkeys(normalize_language(code) for code in languages))
         for language in chosen:
@@ -238,7 +254,7 @@ def select_languages(index: DumpIndex, languages: Sequence[str] | None = None) -
                     f"(looked for {dump_file_names('objects', language)})"
                 )
         return chosen
-    found = index.languages("labels")
+    found = index.languages("labels", broken=True)
     if not found:
         raise FileNotFoundError(
             f"--dump_dir {index.dump_dir}: no labels files found "
