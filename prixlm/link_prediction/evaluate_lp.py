@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit",
         type=positive_int,
         default=None,
-        help="evaluate the first N rows of each config (default: every row)",
+        help="evaluate the first N rows of each config (default: every row); of the `all` "
+        "config, its first N rows, which may all be one language's",
     )
     parser.add_argument(
         "--protocol",

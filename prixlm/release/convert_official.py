@@ -158,7 +158,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = command_parser("prixlm.release.convert_official", __doc__)
     parser.add_argument("source", metavar="SRC", type=Path, help="folder of the official release")
     parser.add_argument("destination", metavar="DST", type=Path, help="new PrixLM folder")
-    parser.add_argument("--object_attention", default="causal", choices=OBJECT_ATTENTION_MODES)
+    parser.add_argument(
+        "--object_attention",
+        default="causal",
+        choices=OBJECT_ATTENTION_MODES,
+        help="the converted model's attention: causal (the release's XLMRobertaForCausalLM), "
+        "bidirectional (as the official decode.py ran it) or prefix_bidirectional (the paper)",
+    )
     parser.add_argument(
         "--candidates",
         type=Path,

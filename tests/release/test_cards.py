@@ -207,6 +207,12 @@ def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     assert card.data.language == ["de", "en", "fr", "ja"]  # the tiny tokenizer's [xx] tokens
     assert card.data.eval_results is None and "No evaluation was recorded" in card.text
     assert f'pipeline(model="{destination}", trust_remote_code=True)' in card.text
+    # the card's attention sentence is the config's (it described the paper's for every mode)
+    assert "attention is causal (left to right) over the whole\nfact" in card.text
+    assert "`config.object_attention`: `causal`" in card.text
+    assert "bidirectional over the prefix" not in card.text
+    paper = convert_official(source, tmp_path / "paper", object_attention="prefix_bidirectional")
+    assert "bidirectional over the prefix" in ModelCard.load(paper / "README.md").text
 
 
 def test_a_report_under_another_protocol_says_so():
