@@ -10,18 +10,23 @@ a dataset folder (Parquet files and a card whose YAML has `configs:`, what
 complete releases are refused with the reason: a staging folder (`.<name>.partial`,
 `.<name>.old`), a training run's `output_dir` (checkpoints, optimizer state), a folder
 without a card. The repo is created if needed (`create_repo(exist_ok=True)`), then the folder
-is sent with `HfApi.upload_folder`, leaving out `IGNORE_PATTERNS`: hidden entries (`.git`,
-staging folders, caches), checkpoints, optimizer/scheduler/RNG state, and every pickle
+is sent in one commit (`HfApi.create_commit`), leaving out `IGNORE_PATTERNS`: hidden entries
+(`.git`, staging folders, caches), checkpoints, optimizer/scheduler/RNG state, and every pickle
 (`*.bin`, `*.pkl`, `*.pt`, `*.pth`: weights go as safetensors only). The repo (or its
 `--revision` branch) then mirrors the folder: files an earlier upload left there that the
-folder lacks are deleted in the same commit (`.gitattributes` is kept).
+folder lacks are deleted in the same commit (`.gitattributes` is kept). The folder itself is
+never written (a dataset's fingerprint, which a training run checks to resume, covers its card):
+the card rendered for the repo goes from memory, every other file straight from the folder.
 
 A model folder's card (rendered by `prixlm.release.model_card`) is rendered again for the
 repo it goes to: title and usage snippet name `REPO_ID`, `datasets:` names `--dataset_id`
 (the Hub id of the dataset, e.g. published with this command), and every kept evaluation
-(`evaluation_results.json`) is on it. Anything the card still lacks (no Hub dataset, no
-test-split results) is printed as a warning with the command that adds it, also by
-`--dry_run`, which writes nothing. `--keep_card` uploads the card as it is (your own).
+(`evaluation_results.json`) is on it; a dataset card's usage examples load `REPO_ID`.
+Anything the card still lacks (no Hub dataset, no test-split results) is printed as a warning
+with the command that adds it, also by `--dry_run`, which sends nothing. `--keep_card` uploads
+the card as it is (your own). `REPO_ID`, `--dataset_id` and `--model_id` are checked as Hub
+ids before anything else. A failed Hub call (offline mode, network, HTTP status, login) is one
+`error:` line naming the step and the repo, exit status 2.
 
 `train.py --push_to_hub` calls `publish_folder` on the release folder once it is complete
 (the Trainer itself never pushes). Authentication is huggingface_hub's (`hf auth login` or
@@ -33,15 +38,18 @@ test-split results) is printed as a warning with the command that adds it, also 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import DatasetCard, HfApi, ModelCard
-from huggingface_hub.utils import filter_repo_objects
+import httpx2  # huggingface_hub's HTTP client: its transport errors (no connection, timeouts)
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard, HfApi, ModelCard
+from huggingface_hub.errors import DeviceCodeError, HfHubHTTPError, HFValidationError, OIDCError
+from huggingface_hub.utils import filter_repo_objects, validate_repo_id
 
-from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX, atomic_file
-from prixlm.cli import UsageError, command_parser, user_errors
+from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
+from prixlm.cli import UsageError, command_parser, describe_os_error, user_errors
 
 CARD = "README.md"
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -74,6 +82,42 @@ RUN_MARKERS = ("checkpoint-*", ".staging", "trainer_state.json", "optimizer.pt")
 
 class NotAReleaseError(ValueError):
     """The folder is not a complete model release or dataset folder."""
+
+
+class PublishError(UsageError):
+    """A Hub call of an upload failed; the message names the step, the repo and the Hub's
+    reason (the Hub's exception is the `__cause__`). Nothing in the folder was changed."""
+
+
+#: What a Hub call raises for a reason outside this package: offline mode, no connection or
+#: a timeout, an HTTP status (401/403 login, 404, 409, 5xx), a missing token, a failed login.
+HUB_ERRORS = (OSError, httpx2.HTTPError, HFValidationError, DeviceCodeError, OIDCError)
+
+
+def check_repo_id(repo_id: str, argument: str = "REPO_ID") -> str:
+    """`repo_id` if it is a valid Hub id (`huggingface_hub.utils.validate_repo_id`); else a
+    `UsageError` naming `argument`, before any work is done."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise UsageError(f"{argument} {repo_id!r}: not a Hub repo id ({error})") from error
+    return repo_id
+
+
+@contextmanager
+def hub_step(what: str) -> Iterator[None]:
+    """Run Hub calls; a failure of theirs (`HUB_ERRORS`, or the Hub's refusal of a card's
+    metadata) becomes a one-line `PublishError` saying `what` failed and why."""
+    try:
+        yield
+    except Exception as error:
+        if not isinstance(error, HUB_ERRORS) and not isinstance(error.__cause__, HfHubHTTPError):
+            raise  # a bug: keep its traceback
+        if isinstance(error, OSError) and error.filename:
+            reason = describe_os_error(error)
+        else:
+            reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        raise PublishError(f"{what} failed: {reason}") from error
 
 
 @dataclass(frozen=True)
@@ -156,26 +200,23 @@ def card_warnings(card: ModelCard) -> list[str]:
 
 
 def refresh_model_card(
-    folder: str | Path, repo_id: str, dataset_id: str | None = None, write: bool = True
+    folder: str | Path, repo_id: str, dataset_id: str | None = None
 ) -> tuple[ModelCard | None, list[str]]:
-    """Render a model folder's Prix-LM card again for `repo_id` (and `dataset_id`).
+    """A model folder's Prix-LM card rendered again for `repo_id` (and `dataset_id`), not
+    written (the folder stays as it is), and its warnings.
 
     The card's own YAML gives what the folder cannot (base model, languages, widget, Hub
     datasets). A card that is not ours (no `prix-lm` tag) is left as it is: `(None, [])`.
-    `write=False` renders without writing (a dry run). Returns the card and its warnings.
     """
-    from prixlm.release.model_card import card_options, render_model_card, write_model_card
+    from prixlm.release.model_card import CURVE_NAME, card_options, render_model_card
 
     folder = Path(folder)
     if not card_options(folder) or not (folder / "config.json").is_file():
         return None, []
     options = {"repo_id": repo_id, "model_name": repo_id.split("/")[-1], "dataset_id": dataset_id}
-    if write:
-        card = write_model_card(folder, **options)
-    else:
-        curve = "lp_curve.png" if (folder / "lp_curve.png").is_file() else None
-        given = {k: v for k, v in options.items() if v is not None}
-        card = render_model_card(folder, curve=curve, **{**card_options(folder), **given})
+    given = {k: v for k, v in options.items() if v is not None}
+    curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
+    card = render_model_card(folder, curve=curve, **{**card_options(folder), **given})
     return card, card_warnings(card)
 
 
@@ -183,16 +224,22 @@ def refresh_model_card(
 DATASET_PLACEHOLDER = "PATH_OR_REPO"
 
 
-def refresh_dataset_card(folder: str | Path, repo_id: str, write: bool = True) -> str:
-    """The dataset card's usage examples load `repo_id` (not the build's placeholder)."""
-    path = Path(folder) / CARD
-    text = path.read_text(encoding="utf-8")
-    if f'load_dataset("{DATASET_PLACEHOLDER}"' in text:
-        text = text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')
-        if write:
-            with atomic_file(path, argument="DIR") as staging:
-                staging.write_text(text, encoding="utf-8")
-    return text
+def refresh_dataset_card(folder: str | Path, repo_id: str) -> str:
+    """The dataset card's text with usage examples that load `repo_id` (not the build's
+    placeholder), not written (the folder stays as it is)."""
+    text = (Path(folder) / CARD).read_text(encoding="utf-8")
+    return text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')
+
+
+def card_for_repo(
+    release: Release, repo_id: str, dataset_id: str | None = None
+) -> tuple[str | None, ModelCard | None, list[str]]:
+    """The `README.md` text to upload for `repo_id` (None: the folder's card as it is, not a
+    Prix-LM card), the rendered model card (None for a dataset) and what it still lacks."""
+    if release.repo_type == "dataset":
+        return refresh_dataset_card(release.folder, repo_id), None, []
+    card, warnings = refresh_model_card(release.folder, repo_id, dataset_id)
+    return (None if card is None else str(card)), card, warnings
 
 
 def publish_folder(
@@ -206,8 +253,10 @@ def publish_folder(
     api: HfApi | None = None,
     dataset_id: str | None = None,
     refresh_card: bool = True,
+    card: str | None = None,
 ) -> str:
-    """Create `repo_id` if needed and upload the release or dataset `folder` to it.
+    """Create `repo_id` if needed and upload the release or dataset `folder` to it, in one
+    commit that also deletes what the repo holds and the folder lacks. `folder` is not written.
 
     Args:
         folder: a complete model release or dataset folder (`check_release`).
@@ -217,31 +266,46 @@ def publish_folder(
         commit_message: default `"Upload Prix-LM <model|dataset> from <folder name>"`.
         token: default: huggingface_hub's saved token or `HF_TOKEN`.
         dataset_id: Hub id of the training dataset, for a model card's `datasets:`.
-        refresh_card: render a model folder's Prix-LM card again for `repo_id` first.
+        refresh_card: upload the card rendered for `repo_id` (`card_for_repo`), not the folder's.
+        card: the `README.md` text to upload (e.g. the one `main` rendered and showed).
     Returns:
         The URL of the commit.
+    Raises:
+        NotAReleaseError: not a complete release; UsageError: an invalid `repo_id`;
+        PublishError: a Hub call failed (the step and the Hub's reason in its message).
     """
+    check_repo_id(repo_id, "repo_id")
     release = check_release(folder)
-    if refresh_card and release.repo_type == "model":
-        refresh_model_card(release.folder, repo_id, dataset_id)
-    elif refresh_card:
-        refresh_dataset_card(release.folder, repo_id)
+    if card is None and refresh_card:
+        card = card_for_repo(release, repo_id, dataset_id)[0]
+    kind, where = release.repo_type, f"publishing {release.folder} to {repo_id}"
     api = api or HfApi(token=token)
-    url = api.create_repo(repo_id, repo_type=release.repo_type, private=private, exist_ok=True)
+    with hub_step(f"{where}: creating the {kind} repo"):
+        url = api.create_repo(repo_id, repo_type=kind, private=private, exist_ok=True)
     if revision:
-        api.create_branch(url.repo_id, branch=revision, repo_type=release.repo_type, exist_ok=True)
-    commit = api.upload_folder(
-        repo_id=url.repo_id,
-        folder_path=release.folder,
-        repo_type=release.repo_type,
-        revision=revision,
-        commit_message=commit_message
-        or f"Upload Prix-LM {release.repo_type} from {release.folder.resolve().name}",
-        ignore_patterns=list(IGNORE_PATTERNS),
+        with hub_step(f"{where}: creating the branch {revision!r}"):
+            api.create_branch(url.repo_id, branch=revision, repo_type=kind, exist_ok=True)
+    with hub_step(f"{where}: listing the files the repo holds"):
+        remote = api.list_repo_files(url.repo_id, repo_type=kind, revision=revision)
+    operations: list[CommitOperationAdd | CommitOperationDelete] = [
         # the repo mirrors the folder: a file of an earlier release that this one lacks (a
         # `candidates.json`, a module) is deleted, not left to be used with this model
-        delete_patterns=["*"],
-    )
+        CommitOperationDelete(path_in_repo=name)
+        for name in remote
+        if name != ".gitattributes" and name not in release.files
+    ]
+    for name in release.files:  # the card from memory, every other file from the folder
+        source = str(release.folder / name) if name != CARD or card is None else card.encode()
+        operations.append(CommitOperationAdd(path_in_repo=name, path_or_fileobj=source))
+    with hub_step(f"{where}: uploading {len(release.files)} files"):
+        commit = api.create_commit(
+            url.repo_id,
+            operations,
+            commit_message=commit_message
+            or f"Upload Prix-LM {kind} from {release.folder.resolve().name}",
+            repo_type=kind,
+            revision=revision,
+        )
     return str(getattr(commit, "commit_url", commit))
 
 
@@ -272,20 +336,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--keep_card", action="store_true", help="upload the card as it is (not rendered again)"
     )
     args = parser.parse_args(argv)
+    with user_errors():  # before any work, a dry run's included
+        check_repo_id(args.repo_id)
+        for option in ("model_id", "dataset_id"):
+            if getattr(args, option) is not None:
+                check_repo_id(getattr(args, option), f"--{option}")
     if args.space:
         from prixlm.publish_space import space_main
 
         return space_main(parser, args)
     with user_errors(NotAReleaseError):
         release = check_release(args.folder)
-        card, warnings = None, []
-        if release.repo_type == "dataset" and not args.keep_card:
-            refresh_dataset_card(release.folder, args.repo_id, write=not args.dry_run)
-        if release.repo_type == "model" and not args.keep_card:
+        text, card, warnings = None, None, []
+        if not args.keep_card:
             try:
-                card, warnings = refresh_model_card(
-                    release.folder, args.repo_id, args.dataset_id, write=not args.dry_run
-                )
+                text, card, warnings = card_for_repo(release, args.repo_id, args.dataset_id)
             except ValueError as error:
                 raise UsageError(f"DIR {release.folder}: {error}") from error
     print(f"{release.repo_type} {release.folder} -> {args.repo_id}: {len(release.files)} files")
@@ -301,25 +366,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.dry_run:
         return 0
-    print(
-        publish_folder(
+    with user_errors():  # PublishError: one line naming the failed step
+        url = publish_folder(
             args.folder,
             args.repo_id,
             private=args.private or None,
             revision=args.revision,
             commit_message=args.commit_message,
-            refresh_card=False,  # rendered above
+            refresh_card=False,
+            card=text,  # rendered above
         )
-    )
+    print(url)
     return 0
 
 
 __all__ = [
     "IGNORE_PATTERNS",
+    "HUB_ERRORS",
     "NotAReleaseError",
+    "PublishError",
     "Release",
+    "card_for_repo",
     "card_warnings",
     "check_release",
+    "check_repo_id",
+    "hub_step",
     "publish_folder",
     "refresh_model_card",
     "release_kind",

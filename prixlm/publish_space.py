@@ -6,6 +6,7 @@ The Space folder is its card `README.md` (Space YAML with `sdk: gradio` and `app
 the app and `requirements.txt`. The uploaded card names the model (`models:`) and dataset
 (`datasets:`); the Space variable `PRIXLM_MODEL` tells the app which model to serve. The repo
 is created as a Gradio Space if needed; files go in one commit, without `IGNORE_PATTERNS`.
+A failed Hub call is one `error:` line naming the step (`prixlm.publish.hub_step`), exit 2.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard
 from huggingface_hub.utils import filter_repo_objects
 
-from prixlm.publish import CARD, IGNORE_PATTERNS, NotAReleaseError, Release, _refuse
+from prixlm.cli import user_errors
+from prixlm.publish import (
+    CARD,
+    IGNORE_PATTERNS,
+    NotAReleaseError,
+    Release,
+    _refuse,
+    check_repo_id,
+    hub_step,
+)
 
 #: The Space variable naming the model the app serves (`MODEL_ENV` of `space/app.py`).
 SPACE_MODEL_VARIABLE = "PRIXLM_MODEL"
@@ -68,14 +78,20 @@ def publish_space(
     """Create the Space `repo_id` if needed and upload the Space `folder`, serving `model_id`.
 
     The uploaded card names `model_id` (and `dataset_id`); the Space variable
-    `SPACE_MODEL_VARIABLE` is set to `model_id`. Returns the URL of the commit.
+    `SPACE_MODEL_VARIABLE` is set to `model_id`. Returns the URL of the commit; a failed Hub
+    call raises `prixlm.publish.PublishError` naming the step.
     """
+    check_repo_id(repo_id, "repo_id")
+    check_repo_id(model_id, "model_id")
     release = check_space(folder)
+    where = f"publishing the Space {release.folder} to {repo_id}"
     api = api or HfApi(token=token)
-    url = api.create_repo(
-        repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True
-    )
-    api.add_space_variable(url.repo_id, SPACE_MODEL_VARIABLE, model_id)
+    with hub_step(f"{where}: creating the Space repo"):
+        url = api.create_repo(
+            repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True
+        )
+    with hub_step(f"{where}: setting the Space variable {SPACE_MODEL_VARIABLE}"):
+        api.add_space_variable(url.repo_id, SPACE_MODEL_VARIABLE, model_id)
     card = str(space_card(release.folder, model_id, dataset_id)).encode("utf-8")
     operations = [
         CommitOperationAdd(path_in_repo=name, path_or_fileobj=card)
@@ -83,12 +99,13 @@ def publish_space(
         else CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(release.folder / name))
         for name in release.files
     ]
-    commit = api.create_commit(
-        url.repo_id,
-        operations,
-        repo_type="space",
-        commit_message=commit_message or f"Prix-LM Space serving {model_id}",
-    )
+    with hub_step(f"{where}: uploading {len(release.files)} files"):
+        commit = api.create_commit(
+            url.repo_id,
+            operations,
+            repo_type="space",
+            commit_message=commit_message or f"Prix-LM Space serving {model_id}",
+        )
     return str(getattr(commit, "commit_url", commit))
 
 
@@ -108,8 +125,8 @@ def space_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         print(f"  {name}")
     if args.dry_run:
         return 0
-    print(
-        publish_space(
+    with user_errors():  # PublishError: one line naming the failed step
+        url = publish_space(
             args.folder,
             args.repo_id,
             args.model_id,
@@ -117,7 +134,7 @@ def space_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
             private=args.private or None,
             commit_message=args.commit_message,
         )
-    )
+    print(url)
     return 0
 
 

@@ -38,6 +38,13 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
+def uploaded_card(hub, index: int = -1) -> str:
+    """The README.md that commit `index` uploads (bytes rendered for the repo, or a path)."""
+    card = next(op for op in hub.commits[index]["operations"] if op.path_in_repo == "README.md")
+    source = card.path_or_fileobj
+    return source.decode("utf-8") if isinstance(source, bytes) else Path(source).read_text("utf-8")
+
+
 def _add_junk(folder: Path) -> None:
     for name in JUNK:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -219,8 +226,8 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
 
 def test_publish_renders_the_card_for_the_repo_with_the_test_results(model_folder, hub, capsys):
     """A card written for a local run (titled after the run folder, a local path in the usage,
-    a local dataset) is rendered for the repo; a dry run says what is missing and how to add
-    it, and writes nothing."""
+    a local dataset) is uploaded rendered for the repo; a dry run says what is missing and how
+    to add it; neither writes into the folder."""
     from prixlm.link_prediction.ranking import ranking_metrics
     from prixlm.release.model_card import main as model_card_main
 
@@ -239,9 +246,11 @@ def test_publish_renders_the_card_for_the_repo_with_the_test_results(model_folde
               "num_beams": 5, "results": {"en": ranking_metrics([1.0, 3.0, None], cutoff=5)}}  # fmt: skip
     (folder.parent / "test.json").write_text(json.dumps(report), encoding="utf-8")
     model_card_main([str(folder), "--evaluation", str(folder.parent / "test.json")])
+    before = (folder / "README.md").read_text(encoding="utf-8")
     assert main([str(folder), "me/prixlm-demo", "--dataset_id", "me/kb"]) == 0
     assert "warning" not in capsys.readouterr().err
-    card = ModelCard.load(folder / "README.md")
+    assert (folder / "README.md").read_text(encoding="utf-8") == before  # the local run's card
+    card = ModelCard(uploaded_card(hub))
     assert card.data.model_name == "prixlm-demo" and card.text.lstrip().startswith("# prixlm-demo")
     assert card.data.datasets == ["me/kb"] and card.data.pipeline_tag == "other"
     tests = {
