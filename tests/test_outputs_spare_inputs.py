@@ -33,6 +33,9 @@ CASES = [
     ("prixlm.complete",
      "--model {root}/run/model --dataset {root}/dataset --target_language ja --target_splits , --output {root}/n.nt",
      "--target_splits ',': names none"),
+    # refused only when the finished release was to be uploaded, after the training
+    ("train", "--dataset {root}/dataset --languages en --output_dir {root}/run3 --push_to_hub true --hub_model_id bad//id",
+     "--hub_model_id 'bad//id': not a Hub repo id"),
 ]  # fmt: skip
 
 

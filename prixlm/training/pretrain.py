@@ -197,6 +197,11 @@ def _whole_run(trained: dict[str, Any], state: Any, first_step: int) -> dict[str
     return {**whole, "resumed_from_step": first_step, "epoch": state.epoch}
 
 
+def hub_repo_id(training_args: Any) -> str:
+    """The repo `--push_to_hub` publishes to: `--hub_model_id`, else the run folder's name."""
+    return training_args.hub_model_id or Path(training_args.output_dir).absolute().name
+
+
 def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
     """Train `run` with the Trainer and write its release folder; returns the folder's path.
 
@@ -250,6 +255,10 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     languages = resolve_languages(data_args.dataset, data_args.languages)
     if data_args.lp_eval_queries > 0:
         check_split(data_args.dataset, languages, data_args.lp_eval_split, "--lp_eval_split")
+    if training_args.push_to_hub:  # before the training, not after it
+        from prixlm.publish import check_repo_id
+
+        check_repo_id(hub_repo_id(training_args), "--hub_model_id")
     rows = load_training_rows(data_args.dataset, languages, data_args.variant, data_args.links)
     model, tokenizer = build_model_and_tokenizer(
         model_args, data_args, languages, training_args.seed, checkpoint=resume
@@ -319,7 +328,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     }
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
-    repo_id = training_args.hub_model_id or Path(training_args.output_dir).absolute().name
+    repo_id = hub_repo_id(training_args)
     curve = Path(training_args.output_dir) / "lp_curve.png"
 
     candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
