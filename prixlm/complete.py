@@ -55,7 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max_per_pair", type=int, default=1, help="max objects per pair")
     parser.add_argument("--evidence_languages", default=None, help="default: all but the target")
     parser.add_argument("--target_splits", default=None, help="splits the target holds (all)")
-    parser.add_argument("--num_beams", type=int, default=50)
+    parser.add_argument("--num_beams", type=int, default=50, help="beam size K of the search")
     parser.add_argument(
         "--batch_size",
         type=int,

@@ -47,7 +47,9 @@ def complete_examples(
 
 def main(argv: list[str] | None = None) -> None:
     parser = command_parser("prixlm.demo", __doc__)
-    parser.add_argument("--output_dir", type=Path, default=Path("outputs/demo"))
+    parser.add_argument(
+        "--output_dir", type=Path, default=Path("outputs/demo"), help="where every step writes"
+    )
     parser.add_argument(
         "--languages", default=DEFAULT_LANGUAGES, help="CLDR locales, comma-separated"
     )
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         "--max_steps",
         type=int,
         default=1000,
-        help="training steps (1,000: under 10 minutes with one busy core)",
+        help="training steps, at least 1 (1,000: under 10 minutes with one busy core)",
     )
     parser.add_argument(
         "--num_beams", type=int, default=50, help="K of the test-set link prediction"
@@ -64,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         "--test_queries", type=int, default=0, help="limit test queries per language (0: all)"
     )
     args = parser.parse_args(argv)
+    for name, least in (("max_steps", 1), ("num_beams", 1), ("test_queries", 0)):
+        if getattr(args, name) < least:  # found before the minutes of data and training
+            parser.error(f"--{name} {getattr(args, name)}: at least {least}")
     with user_errors(ValueError):
         run_demo(args)
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file, check_parent
-from prixlm.cli import UsageError, command_parser, user_errors
+from prixlm.cli import UsageError, add_device_argument, command_parser, user_errors
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
@@ -150,23 +150,30 @@ def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = command_parser("prixlm.completion.measure", __doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--target_language", required=True)
-    parser.add_argument("--hidden_split", default="test")
-    parser.add_argument("--max_per_pair", type=int, default=3)
-    parser.add_argument("--num_beams", type=int, default=50)
+    parser.add_argument("--model", required=True, help="model folder (or Hub id)")
+    parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
+    parser.add_argument("--target_language", required=True, help="the language to complete")
+    parser.add_argument(
+        "--hidden_split", default="test", help="the target's split held out and measured against"
+    )
+    parser.add_argument(
+        "--max_per_pair", type=int, default=3, help="proposals kept per (subject, relation) pair"
+    )
+    parser.add_argument("--num_beams", type=int, default=50, help="beam size K of the search")
     parser.add_argument(
         "--batch_size",
         type=int,
         default=None,
         help="queries per forward (default: 8 on the CPU; on a GPU, up to 8,192 rows // --num_beams)",
     )
-    parser.add_argument("--device", default=None)
+    add_device_argument(parser)
     parser.add_argument("--output", required=True, help="JSON report")
     parser.add_argument("--plot", default=None, help="precision-recall PNG")
     parser.add_argument("--note", action="append", default=[], help="KEY=VALUE kept in the JSON")
     args = parser.parse_args(argv)
+    for name in ("max_per_pair", "num_beams", "batch_size"):  # found before any decoding
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name} {getattr(args, name)}: at least 1")
     for note in args.note:
         if "=" not in note:
             parser.error(f"--note {note!r}: expected KEY=VALUE")

@@ -23,7 +23,7 @@ pair has 7,000+ pairs, else about 70% / 30% of the pairs (seeded). A source word
 several targets, inflected sources with one target (`elokuu`, `elokuuta` -> `Ağustos`) and
 case variants (`calories`, `Calories`) stay on one side.
 
-    python -m prixlm.similarity.bli_cldr --pairs en-it,en-tr,en-ru,en-fi,fi-ru,fi-tr \
+    python -m prixlm.similarity.bli_cldr --pairs en-it,en-tr,en-ru,en-fi,fi-ru,fi-tr \\
         --output_dir outputs/similarity/bli
 """
 
@@ -201,9 +201,18 @@ def export_dictionaries(
 
 def main(argv: list[str] | None = None) -> None:
     parser = command_parser("prixlm.similarity.bli_cldr", __doc__)
-    parser.add_argument("--pairs", default=",".join(PAPER_PAIRS))
-    parser.add_argument("--output_dir", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pairs",
+        default=",".join(PAPER_PAIRS),
+        help="comma-separated src-tgt pairs of CLDR locales (the paper's six)",
+    )
+    parser.add_argument(
+        "--output_dir",
+        type=Path,
+        required=True,
+        help="where <src>-<tgt>.train.txt and .test.txt are written",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
     args = parser.parse_args(argv)
     from babel import UnknownLocaleError
 

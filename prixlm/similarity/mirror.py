@@ -20,8 +20,8 @@ no schedule, temperature 0.2 (the word setting; their code comments "sentence & 
 paper §3.3; Mirror-BERT used 200). Input: the 10k most frequent words (the paper: English
 words; on the embedded default the most frequent words of the KB's English labels).
 
-    python -m prixlm.similarity.mirror --model outputs/demo/run/model \
-        --output outputs/demo/mirror [--words words.txt | --dataset outputs/demo/dataset]
+    python -m prixlm.similarity.mirror --model outputs/demo/run/model \\
+        --output_dir outputs/demo/mirror [--words words.txt | --dataset outputs/demo/dataset]
 
 Without `--words`, the input is the most frequent words of `--dataset`'s English labels.
 """
@@ -275,18 +275,40 @@ def main(argv: list[str] | None = None) -> Path:
         "--dataset",
         type=Path,
         default=Path("outputs/demo/dataset"),
-        help="KB folder whose English labels' most frequent words are the input (default: "
-        "the demo's dataset); ignored with --words",
+        help="KB folder whose English labels' most frequent words are the input (not "
+        "allowed with --words)",
     )
-    parser.add_argument("--num_words", type=int, default=MIRROR_DEFAULTS["num_words"])
-    parser.add_argument("--batch_size", type=int, default=MIRROR_DEFAULTS["batch_size"])
-    parser.add_argument("--temperature", type=float, default=MIRROR_DEFAULTS["temperature"])
-    parser.add_argument("--learning_rate", type=float, default=MIRROR_DEFAULTS["learning_rate"])
     parser.add_argument(
-        "--num_train_epochs", type=float, default=MIRROR_DEFAULTS["num_train_epochs"]
+        "--num_words",
+        type=int,
+        default=MIRROR_DEFAULTS["num_words"],
+        help="words used: the first of --words, or the most frequent of --dataset",
+    )
+    parser.add_argument(
+        "--batch_size", type=int, default=MIRROR_DEFAULTS["batch_size"], help="pairs per step"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=MIRROR_DEFAULTS["temperature"],
+        help="tau of the InfoNCE loss",
+    )
+    parser.add_argument(
+        "--learning_rate",
+        type=float,
+        default=MIRROR_DEFAULTS["learning_rate"],
+        help="AdamW's, constant (no schedule)",
+    )
+    parser.add_argument(
+        "--num_train_epochs",
+        type=float,
+        default=MIRROR_DEFAULTS["num_train_epochs"],
+        help="epochs over the words",
     )
     parser.add_argument("--max_steps", type=int, default=-1, help="> 0: cap the steps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the training (order, dropout, masks)"
+    )
     args = parser.parse_args(renamed_options(argv, {"--output": "--output_dir"}))
     if args.words is not None:
         words = read_words(args.words)[: args.num_words]

@@ -5,14 +5,15 @@ with the architecture of a trained Prix-LM folder (`xlmr_architecture` of its co
 layers, sizes, vocabulary, positions) and the same tokenizer, trained from scratch on the
 same strings the KB model saw — every entity label of the languages' train splits and of the
 links, one label per example, no relation, no pairing — with
-`DataCollatorForLanguageModeling` (15% masking) and the Trainer. Same step budget, batch,
-learning rate, warm-up and weight decay as the KB model's run (pass them). The result is a
-normal `AutoModelForMaskedLM` folder that `prixlm.similarity.embedder.load_embedder` and
+`DataCollatorForLanguageModeling` (15% masking) and the Trainer. Pass the KB model's step
+budget, batch and learning rate (`--max_steps`, `--batch_size`, `--learning_rate`); warm-up
+(6% of the steps) and weight decay (0.01) are fixed at the demo recipe's values. The result
+is a normal `AutoModelForMaskedLM` folder that `prixlm.similarity.embedder.load_embedder` and
 Mirror tuning read.
 
-    python -m prixlm.similarity.plain_mlm --reference outputs/similarity/kb/model \
-        --dataset outputs/similarity/dataset --languages en,fi,it,ru,tr \
-        --output outputs/similarity/plain/model --max_steps 1000
+    python -m prixlm.similarity.plain_mlm --reference outputs/similarity/kb/model \\
+        --dataset outputs/similarity/dataset --languages en,fi,it,ru,tr \\
+        --output_dir outputs/similarity/plain/model --max_steps 1000
 """
 
 from __future__ import annotations
@@ -134,12 +135,23 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument("--dataset", required=True, type=Path, help="the KB build folder")
     parser.add_argument("--languages", required=True, help="comma-separated language codes")
-    parser.add_argument("--output_dir", required=True, type=Path)
-    parser.add_argument("--max_steps", type=int, required=True)
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--learning_rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--output_dir", required=True, type=Path, help="the masked LM folder to write"
+    )
+    parser.add_argument(
+        "--max_steps", type=int, required=True, help="training steps (the KB model's), at least 1"
+    )
+    parser.add_argument(
+        "--batch_size", type=int, default=64, help="texts per step (the KB model's batch)"
+    )
+    parser.add_argument(
+        "--learning_rate", type=float, default=1e-3, help="peak learning rate (the KB model's)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and masking")
     args = parser.parse_args(renamed_options(argv, {"--output": "--output_dir"}))
+    for name in ("max_steps", "batch_size"):  # found before the labels are read
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} {getattr(args, name)}: at least 1")
     with user_errors(ValueError):  # a language the dataset lacks: one line, exit 2
         languages = args.languages.split(",")
         for language in languages if args.dataset.is_dir() else ():  # checked before reading

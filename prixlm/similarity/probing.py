@@ -332,9 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
     parser.add_argument("--probes", required=True, help="an mLAMA-layout probes folder")
     parser.add_argument("--languages", help="comma-separated (default: every language folder)")
-    parser.add_argument("--query_form", choices=QUERY_FORMS, default="template")
+    parser.add_argument(
+        "--query_form",
+        choices=QUERY_FORMS,
+        default="template",
+        help="Prix-LM: ask with the natural-language template, or as the triple "
+        "[S] subject [P] relation",
+    )
     parser.add_argument("--no_multi_token", action="store_true", help="skip exact scoring")
-    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--batch_size", type=int, default=32, help="probes per forward")
     parser.add_argument("--output", help="write the results as JSON here (atomically)")
     return parser
 
@@ -343,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f"--batch_size {args.batch_size}: at least 1")
     languages = args.languages.split(",") if args.languages else None
     try:
         read_mlama(args.probes, languages)  # bad probes fail before the model loads

@@ -203,7 +203,13 @@ def _load_embedder(model: str, pooling: str, batch_size: int) -> TextEmbedder:
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("prixlm.similarity.xel", __doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="a Prix-LM or encoder model folder")
-    parser.add_argument("--benchmark", choices=("cldr", "xlbel", "lrxel"), default="cldr")
+    parser.add_argument(
+        "--benchmark",
+        choices=("cldr", "xlbel", "lrxel"),
+        default="cldr",
+        help="cldr: the CLDR KB's links (no files needed); xlbel: XL-BEL files; lrxel: "
+        "LR-XEL files",
+    )
     parser.add_argument(
         "--languages",
         default=None,
@@ -226,9 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="cldr: keep mentions spelled like their English label (dropped by default)",
     )
-    parser.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="cosine")
-    parser.add_argument("--pooling", choices=("mean", "first"), default="mean")
-    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument(
+        "--retrieval",
+        choices=RETRIEVAL_MODES,
+        default="cosine",
+        help="cosine nearest neighbour, or CSLS (k = 10) over the names",
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=("mean", "first"),
+        default="mean",
+        help="embedding of a text: mean of its token states, or the first token's",
+    )
+    parser.add_argument("--batch_size", type=int, default=64, help="texts embedded per forward")
     parser.add_argument("--output", help="write the results as JSON here (atomically)")
     return parser
 
@@ -269,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     info: dict[str, Any] = {"benchmark": args.benchmark, "model": args.model}
     _check_options_of_benchmark(args, parser)
+    if args.batch_size < 1:
+        parser.error(f"--batch_size {args.batch_size}: at least 1")
     if args.benchmark == "cldr":
         languages = args.languages.split(",") if args.languages else None
         with user_errors(ValueError):  # an unknown locale, a missing dataset: one line

@@ -34,10 +34,21 @@ class ModelArguments:
     tokenizer_vocab_size: int = field(
         default=8000, metadata={"help": "vocabulary of the tokenizer trained on the data"}
     )
-    hidden_size: int = 256
-    num_hidden_layers: int = 4
-    num_attention_heads: int = 4
-    intermediate_size: int = 1024
+    hidden_size: int = field(
+        default=256,
+        metadata={"help": "hidden size of a model from scratch (not with --base_model)"},
+    )
+    num_hidden_layers: int = field(
+        default=4, metadata={"help": "layers of a model from scratch (not with --base_model)"}
+    )
+    num_attention_heads: int = field(
+        default=4,
+        metadata={"help": "attention heads of a model from scratch (not with --base_model)"},
+    )
+    intermediate_size: int = field(
+        default=1024,
+        metadata={"help": "feed-forward size of a model from scratch (not with --base_model)"},
+    )
     dropout: float = field(
         default=0.1, metadata={"help": "dropout on all layers and attention weights"}
     )
@@ -147,25 +158,83 @@ class DataArguments:
 class PrixLMTrainingArguments(TrainingArguments):
     """`TrainingArguments` with the paper's defaults."""
 
-    output_dir: str = field(default="runs/prixlm")
-    learning_rate: float = 5e-5
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.98
-    warmup_steps: float = 0.06
-    lr_scheduler_type: str = "linear"
-    num_train_epochs: float = 5.0
-    per_device_train_batch_size: int = 32
-    gradient_accumulation_steps: int = 32
-    remove_unused_columns: bool = False
-    save_strategy: str = "steps"
-    save_steps: float = 5000
-    save_total_limit: int | None = 3
-    logging_steps: float = 50
-    report_to: str | None = "tensorboard"
-    dataloader_drop_last: bool = False
+    output_dir: str = field(
+        default="runs/prixlm",
+        metadata={
+            "help": "the run's folder: checkpoints, curves and the release in <output_dir>/model"
+        },
+    )
+    learning_rate: float = field(
+        default=5e-5, metadata={"help": "peak learning rate (the paper's)"}
+    )
+    adam_beta1: float = field(default=0.9, metadata={"help": "Adam beta1 (the paper's)"})
+    adam_beta2: float = field(default=0.98, metadata={"help": "Adam beta2 (the paper's)"})
+    warmup_steps: float = field(
+        default=0.06,
+        metadata={
+            "help": "linear warm-up: steps, or below 1 a share of all steps (the paper's 6%%)"
+        },
+    )
+    lr_scheduler_type: str = field(
+        default="linear",
+        metadata={"help": "learning rate schedule after the warm-up (the paper's linear decay)"},
+    )
+    num_train_epochs: float = field(
+        default=5.0, metadata={"help": "epochs over the training facts (the paper's)"}
+    )
+    per_device_train_batch_size: int = field(
+        default=32,
+        metadata={
+            "help": "facts per device and step (the paper's 32; x 32 accumulation steps = "
+            "1,024 facts per update)"
+        },
+    )
+    gradient_accumulation_steps: int = field(
+        default=32,
+        metadata={
+            "help": "steps whose gradients make one update (the paper's 32: 32 x 32 = 1,024 "
+            "facts per update)"
+        },
+    )
+    remove_unused_columns: bool = field(
+        default=False,
+        metadata={
+            "help": "let the Trainer drop the columns that the model's forward does not name "
+            "(off: the collator gets every column)"
+        },
+    )
+    save_strategy: str = field(
+        default="steps", metadata={"help": "when to save checkpoints: no | steps | epoch | best"}
+    )
+    save_steps: float = field(
+        default=5000,
+        metadata={
+            "help": "save a checkpoint (and evaluate LP on it) every this many steps "
+            "(below 1: a share of all steps)"
+        },
+    )
+    save_total_limit: int | None = field(
+        default=3, metadata={"help": "checkpoints kept (older ones deleted)"}
+    )
+    logging_steps: float = field(
+        default=50, metadata={"help": "log the loss every this many steps"}
+    )
+    report_to: str | None = field(
+        default="tensorboard",
+        metadata={"help": "where the logs go: tensorboard, wandb, ..., all or none"},
+    )
+    dataloader_drop_last: bool = field(
+        default=False, metadata={"help": "drop the last incomplete batch of an epoch"}
+    )
     # No host sync per step: the Trainer's NaN filter reads every step's loss on the host,
     # and a blocking copy of each batch waits for the previous step to finish.
-    logging_nan_inf_filter: bool = False
+    logging_nan_inf_filter: bool = field(
+        default=False,
+        metadata={
+            "help": "leave NaN and Inf losses out of the logs (off: it reads every step's loss "
+            "on the host, a sync per step)"
+        },
+    )
     accelerator_config: dict | str | None = field(
         default_factory=lambda: {"non_blocking": True},
         metadata={
@@ -188,7 +257,10 @@ def demo_training_argv(
     dataset_dir: str | Path, run_dir: str | Path, languages: str, max_steps: int
 ) -> list[str]:
     """`train.py`'s command line for `make demo`'s recipe: a small model from scratch
-    (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, batch 64."""
+    (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, batch 64, for
+    `max_steps` (at least 1) steps."""
+    if max_steps < 1:
+        raise ValueError(f"--max_steps {max_steps}: at least 1")
     return [
         "--dataset", str(dataset_dir), "--languages", languages, "--variant", "all",
         "--output_dir", str(run_dir), "--hidden_size", "192", "--num_hidden_layers", "4",
@@ -206,6 +278,22 @@ def demo_training_argv(
 RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
 
 
+def check_step_counts(training: PrixLMTrainingArguments, parser: HfArgumentParser) -> None:
+    """A usage error for a step count or batch size the run cannot use (`--max_steps 0` was
+    a release trained 1 step; a batch of 0 facts, a traceback after the tokenizer's training)."""
+    if training.max_steps == 0 or training.max_steps < -1:
+        parser.error(
+            f"--max_steps {training.max_steps}: at least 1 (or -1: --num_train_epochs decides)"
+        )
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        if getattr(training, name) < 1:
+            parser.error(f"--{name} {getattr(training, name)}: at least 1")
+    if training.max_steps == -1 and training.num_train_epochs <= 0:
+        parser.error(
+            f"--num_train_epochs {training.num_train_epochs}: more than 0 (without --max_steps)"
+        )
+
+
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
@@ -217,6 +305,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
         parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
+    check_step_counts(training, parser)
     if training.label_smoothing_factor:
         # the Trainer's smoother would compare each position with its own token (it shifts
         # the labels only for the causal LM classes transformers lists, not this one)
