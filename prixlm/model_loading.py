@@ -7,6 +7,7 @@ run folder given instead of its release folder `model/`, a folder that holds no 
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -71,15 +72,37 @@ def load_model(
     except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
         raise UsageError(f"{argument} {source}: cannot load it ({_first_line(error)})") from error
     if config.model_type == PRIXLM_MODEL_TYPE:
-        model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=True)
-        kind = "prixlm"
+        auto, options, kind = AutoModelForCausalLM, {"trust_remote_code": True}, "prixlm"
     elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
-        model = AutoModelForMaskedLM.from_pretrained(source)
-        kind = "masked_lm"
+        auto, options, kind = AutoModelForMaskedLM, {}, "masked_lm"
     else:
         expected = "a Prix-LM or a masked LM" if masked_lm else "a Prix-LM"
         raise UsageError(f"{argument} {source}: model type {config.model_type!r}, not {expected}")
+    try:
+        model = auto.from_pretrained(source, **options)
+    except _unreadable_weights() as error:  # truncated, missing or not matching the config
+        if isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS:
+            raise  # a full disk or a permission: `prixlm.cli.user_errors` names the file
+        raise UsageError(
+            f"{argument} {source}: cannot load its weights ({_first_line(error)})"
+        ) from error
     return model.to(device or default_device()).eval(), tokenizer, kind
+
+
+def _unreadable_weights() -> tuple[type[BaseException], ...]:
+    """What `from_pretrained` raises for weights it cannot read: a truncated or corrupt
+    `model.safetensors` (`SafetensorError`), a damaged `pytorch_model.bin` (`RuntimeError`,
+    `UnpicklingError`, `EOFError`), missing weight files (`OSError`), tensors whose shapes
+    do not fit the config (`RuntimeError`, `ValueError`)."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError, SafetensorError)
+
+
+#: errno values of an OSError that is the system's, not the folder's content
+_SYSTEM_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENOMEM}
 
 
 def _first_line(error: BaseException) -> str:

@@ -61,16 +61,92 @@ CASES = [
 
 @pytest.mark.parametrize(("module", "argv", "message"), CASES)
 def test_a_mistake_is_one_error_line_and_exit_2(tiny_demo_output, capsys, module, argv, message):
-    root = tiny_demo_output
+    _assert_one_error_line(capsys, module, argv, message, root=tiny_demo_output)
+
+
+def _assert_one_error_line(capsys, module: str, argv: str, message: str, **paths) -> None:
+    """`module`'s `main(argv)` exits 2 with one `error:` line holding `message` (both
+    formatted with `paths`) on stderr, besides warnings, and no traceback."""
     main = importlib.import_module(module).main
     with pytest.raises(SystemExit) as exit_info:
-        returned = main(argv.format(root=root).split())
+        returned = main(argv.format(**paths).split())
         raise SystemExit(returned)  # the commands that return their status
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if not line.startswith("warning: ")]
     assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert message.format(root=root) in lines[0] and "Traceback" not in err
+    assert message.format(**paths) in lines[0] and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def damaged_inputs(tiny_demo_output, tmp_path_factory):
+    """`{bad}`: the demo's dataset with a truncated `en/train.parquet` (`ds_bad`), its model
+    with a truncated `model.safetensors` (`mtr`), candidate files with an empty list
+    (`empty.json`) and without the test rows' gold objects (`no_gold.json`)."""
+    import shutil
+
+    bad = tmp_path_factory.mktemp("damaged")
+    shutil.copytree(tiny_demo_output / "dataset", bad / "ds_bad")
+    shutil.copytree(tiny_demo_output / "run" / "model", bad / "mtr")
+    for path in (bad / "ds_bad" / "en" / "train.parquet", bad / "mtr" / "model.safetensors"):
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    (bad / "empty.json").write_text(json.dumps({"en": []}), encoding="utf-8")
+    (bad / "no_gold.json").write_text(json.dumps({"en": ["not a gold"]}), encoding="utf-8")
+    return bad
+
+
+EVALUATE = "prixlm.link_prediction.evaluate_lp --model {root}/run/model --dataset {root}/dataset"
+TRAIN = " ".join(["--output_dir {bad}/run", "--tokenizer_vocab_size 600 --hidden_size 32",
+                  "--num_hidden_layers 1 --num_attention_heads 2 --intermediate_size 64",
+                  "--max_steps 1 --report_to none --disable_tqdm true"])  # fmt: skip
+#: (command line with {root} for the demo output and {bad} for `damaged_inputs`, message)
+DAMAGED_CASES = [
+    pytest.param(
+        "prixlm.link_prediction.evaluate_lp --model {root}/run/model --dataset {bad}/ds_bad "
+        "--languages en",
+        "--dataset {bad}/ds_bad: cannot load config 'en' split 'train': "
+        "{bad}/ds_bad/en/train.parquet: not a readable Parquet file (Parquet magic bytes",
+        id="evaluate_lp-truncated-parquet"),
+    pytest.param(
+        f"train --dataset {{bad}}/ds_bad --languages en {TRAIN}",
+        "--dataset {bad}/ds_bad: cannot load config 'en' split 'train': "
+        "{bad}/ds_bad/en/train.parquet: not a readable Parquet file",
+        id="train-truncated-parquet"),
+    pytest.param(
+        f"train --dataset {{root}}/dataset --languages en --max_fact_length 3 {TRAIN}",
+        "--max_fact_length 3: none of the ", id="train-max_fact_length-too-short"),
+    pytest.param(
+        "prixlm.link_prediction.evaluate_lp --model {bad}/mtr --dataset {root}/dataset "
+        "--languages en",
+        "--model {bad}/mtr: cannot load its weights (Error while deserializing header",
+        id="evaluate_lp-truncated-weights"),
+    pytest.param(
+        "prixlm.complete --model {bad}/mtr --dataset {root}/dataset --target_language ja "
+        "--output {bad}/x.nt",
+        "--model {bad}/mtr: cannot load its weights (", id="complete-truncated-weights"),
+    pytest.param(
+        f"{EVALUATE} --languages en --candidates {{bad}}/empty.json",
+        "--candidates {bad}/empty.json: the list of 'en' is empty",
+        id="evaluate_lp-empty-candidates"),
+    pytest.param(
+        f"{EVALUATE} --languages en --candidates {{bad}}/no_gold.json",
+        "--candidates {bad}/no_gold.json: the list of 'en' lacks the gold object of ",
+        id="evaluate_lp-gold-not-a-candidate"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "message"), DAMAGED_CASES)
+def test_a_damaged_input_is_one_error_line_and_exit_2(
+    tiny_demo_output, damaged_inputs, capsys, monkeypatch, command, message
+):
+    """A truncated Parquet shard or weights file, a candidate list that is empty or lacks
+    a gold object, facts all longer than --max_fact_length: each was a traceback."""
+    # `Dataset.map`'s progress bar on stderr is no error line (the module, not its class)
+    datasets_tqdm = importlib.import_module("datasets.utils.tqdm")
+    monkeypatch.setattr(datasets_tqdm, "_hf_datasets_progress_bars_disabled", True)
+    module, argv = command.split(" ", 1)
+    _assert_one_error_line(capsys, module, argv, message, root=tiny_demo_output, bad=damaged_inputs)
 
 
 def test_limit_is_what_the_counts_report(tiny_demo_output, capsys):
@@ -107,6 +183,11 @@ def test_the_demo_release_card_has_its_test_results(tiny_demo_output):
         ("--tokenize_num_proc 0", "error: --tokenize_num_proc 0: at least 1"),
         ("--label_smoothing_factor 0.1", "error: --label_smoothing_factor 0.1: not supported"),
         ("--max_length 0", "error: unrecognized arguments: --max_length 0"),
+        ("--max_steps 0", "error: --max_steps 0: at least 1 (or -1: --num_train_epochs decides)"),
+        ("--max_steps -2", "error: --max_steps -2: at least 1"),
+        ("--per_device_train_batch_size 0", "error: --per_device_train_batch_size 0: at least 1"),
+        ("--gradient_accumulation_steps 0", "error: --gradient_accumulation_steps 0: at least 1"),
+        ("--num_train_epochs 0", "error: --num_train_epochs 0.0: more than 0"),
     ],
 )
 def test_train_option_values_are_usage_errors_before_any_work(capsys, option, message):
@@ -119,6 +200,76 @@ def test_train_option_values_are_usage_errors_before_any_work(capsys, option, me
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "option", ["--max_steps -1", "--max_steps 7 --num_train_epochs 0", "--max_steps 1"]
+)
+def test_train_step_counts_that_transformers_reads_stay_legal(option):
+    """-1 is the Trainer's "--num_train_epochs decides"; with --max_steps the epochs are unused."""
+    from prixlm.training.arguments import parse_training_arguments
+
+    run = parse_training_arguments(["--dataset", "d", "--output_dir", "o", *option.split()])
+    assert run.training.max_steps == int(option.split()[1])
+
+
+#: (module, argv, the error line): values refused by the parser, before any data or model
+#: is read (the demo's -1 became an epoch-based run with a checkpoint at every step).
+RANGE_CASES = [
+    ("prixlm.demo", "--max_steps -1", "error: --max_steps -1: at least 1"),
+    ("prixlm.demo", "--max_steps 0", "error: --max_steps 0: at least 1"),
+    ("prixlm.demo", "--num_beams 0", "error: --num_beams 0: at least 1"),
+    ("prixlm.demo", "--test_queries -1", "error: --test_queries -1: at least 0"),
+    ("prixlm.completion.measure", "--model m --dataset d --target_language de --output o.json "
+     "--max_per_pair 0", "error: --max_per_pair 0: at least 1"),
+    ("prixlm.completion.measure", "--model m --dataset d --target_language de --output o.json "
+     "--num_beams 0", "error: --num_beams 0: at least 1"),
+    ("prixlm.similarity.xel", "--model m --batch_size 0", "error: --batch_size 0: at least 1"),
+    ("prixlm.similarity.probing", "--model m --probes p --batch_size 0",
+     "error: --batch_size 0: at least 1"),
+    ("prixlm.similarity.plain_mlm", "--reference r --dataset d --languages en --output_dir o "
+     "--max_steps 0", "error: --max_steps 0: at least 1"),
+    ("prixlm.similarity.plain_mlm", "--reference r --dataset d --languages en --output_dir o "
+     "--max_steps 5 --batch_size 0", "error: --batch_size 0: at least 1"),
+]  # fmt: skip
+
+
+#: What each command does after parsing: replaced, so that a value the parser let through
+#: fails the test at once instead of running the command.
+WORK = {
+    "prixlm.demo": ["run_demo"],
+    "prixlm.completion.measure": ["_measure"],
+    "prixlm.similarity.xel": ["_load_embedder", "prixlm.similarity.xel_cldr.cldr_xel_queries"],
+    "prixlm.similarity.probing": ["read_mlama", "evaluate_probing"],
+    "prixlm.similarity.plain_mlm": ["kb_label_texts", "train_plain_mlm"],
+}
+
+
+@pytest.mark.parametrize(("module", "argv", "message"), RANGE_CASES)
+def test_out_of_range_counts_are_refused_by_the_parser(
+    tmp_path, monkeypatch, capsys, module, argv, message
+):
+    def work(*args, **kwargs):
+        raise AssertionError(f"{module} went on with {argv}")
+
+    for name in WORK[module]:
+        monkeypatch.setattr(name if "." in name else f"{module}.{name}", work)
+    monkeypatch.chdir(tmp_path)  # the demo's default --output_dir is relative: never made
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module(module).main(argv.split())
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err.splitlines()[-1] and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_demo_recipe_needs_a_step_count():
+    from prixlm.training.arguments import demo_training_argv
+
+    argv = demo_training_argv("d", "r", "en", 8)
+    assert argv[argv.index("--save_steps") + 1] == "2"
+    with pytest.raises(ValueError, match="--max_steps -1: at least 1"):
+        demo_training_argv("d", "r", "en", -1)
 
 
 @pytest.mark.parametrize(

@@ -9,25 +9,31 @@ path with the `parquet` builder, whose cache key includes every file's path and 
 id (cached by revision) goes through `load_dataset` unchanged.
 
 A mistake (a folder that does not exist, a folder without a dataset card, a config or split
-the dataset does not have) raises `DatasetInputError`, a `UsageError` (one `error:` line in
-the commands) and a `ValueError`, whose message names the command-line argument: `--dataset`
-and `--languages` unless the caller names others.
+the dataset does not have, a requested split without rows, a Parquet file that is missing,
+truncated or otherwise unreadable) raises `DatasetInputError`, a `UsageError` (one `error:`
+line in the commands) and a `ValueError`, whose message names the command-line argument:
+`--dataset` and `--languages` unless the caller names others, and the file where known.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import re
 from pathlib import Path
 from typing import Any
 
 import datasets
+import pyarrow
 from huggingface_hub import DatasetCard
 
 from prixlm.cli import UsageError
 
 #: `org/name`: what may be a Hub dataset id when no such folder exists.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+#: What `datasets` and `pyarrow` raise for a dataset file they cannot read (besides OSError).
+_UNREADABLE = (ValueError, pyarrow.ArrowException, datasets.exceptions.DatasetsError)
 
 
 class DatasetInputError(UsageError, ValueError):
@@ -92,26 +98,79 @@ def load_kb(
     if not check_dataset_source(dataset, argument):
         try:
             return datasets.load_dataset(str(dataset), config, split=split)
-        except (OSError, ValueError) as error:  # offline, unknown repo, config or split
-            first = (
-                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            )
+        except (OSError, *_UNREADABLE) as error:  # offline, unknown repo, config, split, file
             raise DatasetInputError(
-                f"{argument} {dataset} ({config_argument} {config}): {first}"
+                f"{argument} {dataset} ({config_argument} {config}): {_first_line(error)}"
             ) from error
     files = local_data_files(dataset, config, argument, config_argument)
     if split is not None and split not in files:
         raise DatasetInputError(
             f"--split {split}: config {config!r} of {dataset} has the splits {sorted(files)}"
         )
-    # the folder's path literally (`[` or `*` in it are no patterns: `runs[1]/data`), the
-    # card's paths as the card gives them (`de/train*.parquet` is one, as on the Hub)
+    what = f"{argument} {dataset}: cannot load config {config!r}"
+    # every split's files, also for one split: `load_dataset` prepares them all
+    rows = {
+        name: _check_parquet_files(paths, dataset, f"{what} split {name!r}")
+        for name, paths in files.items()
+    }
+    if split is not None and rows[split] == 0:
+        raise DatasetInputError(f"{argument} {dataset}: config {config!r} split {split!r} is empty")
+    try:
+        return datasets.load_dataset(
+            "parquet", data_files=_escaped_root(files, dataset), split=split
+        )
+    except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
+        if isinstance(error, OSError) and error.errno not in (None, errno.ENOENT):
+            raise  # a system error (a full disk): `prixlm.cli.user_errors` says what to do
+        where = f" split {split!r}" if split is not None else ""
+        empty = [name for name, count in rows.items() if count == 0]  # `datasets` fails on it
+        cause = f"its split {empty[0]!r} has no rows ({{}})" if empty else "{}"
+        raise DatasetInputError(f"{what}{where}: {cause.format(_first_line(error))}") from error
+
+
+def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str, list[str]]:
+    """`files` (absolute paths under `dataset`) as glob patterns: the folder's path literally
+    (`[` or `*` in it are no patterns: `runs[1]/data`), the card's paths as the card gives
+    them (`de/train*.parquet` is one, as on the Hub)."""
     root = str(Path(dataset).absolute())
-    files = {
+    return {
         name: [glob.escape(root) + path[len(root) :] for path in paths]
         for name, paths in files.items()
     }
-    return datasets.load_dataset("parquet", data_files=files, split=split)
+
+
+def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> int:
+    """The rows of the Parquet files that `paths` (a split's paths from the card, under
+    `dataset`, maybe globs) match, read from their footers.
+
+    Raises:
+        DatasetInputError: `what`, then a path that matches no file, or a file that is no
+            readable Parquet file (truncated, overwritten): `datasets` would raise a bare
+            `ArrowInvalid` that names neither.
+    """
+    import pyarrow.parquet as pq
+
+    rows = 0
+    for path, pattern in zip(paths, _escaped_root({"": paths}, dataset)[""], strict=True):
+        matched = sorted(glob.glob(pattern, recursive=True))
+        if not matched:
+            raise DatasetInputError(f"{what}: no file {path} (a path of its README.md)")
+        for file in matched:
+            try:
+                rows += pq.read_metadata(file).num_rows
+            except (OSError, *_UNREADABLE) as error:
+                raise DatasetInputError(
+                    f"{what}: {file}: not a readable Parquet file ({_first_line(error)})"
+                ) from error
+    return rows
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of `error`'s message, of its cause's for a `datasets` wrapper
+    (\"An error occurred while generating the dataset\"), else its type's name."""
+    if isinstance(error, datasets.exceptions.DatasetGenerationError) and error.__cause__:
+        error = error.__cause__
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def has_config(dataset: str | Path, config: str) -> bool:

@@ -9,7 +9,7 @@ makes `prixlm` rank the same candidates, in entity-id order (for the `index` tie
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +65,59 @@ def read_candidates(path: str, argument: str = "--candidates") -> dict[str, list
 
 
 def check_languages(
-    candidates: dict[str, list[str]] | Any, languages: Iterable[str], where: str = "--candidates"
+    candidates: dict[str, list[str]] | Any,
+    languages: Iterable[str],
+    where: str = "--candidates",
+    rows: Any = None,
 ) -> None:
     """UsageError unless `candidates` has a list for every one of `languages` (a language
-    left out would be ranked among other candidates than asked: the dataset's labels)."""
-    missing = sorted(set(languages) - set(candidates))
+    left out would be ranked among other candidates than asked: the dataset's labels), and
+    that list is not empty; given the `rows` to rank (a `Dataset` or row dicts with `object`
+    and `object_language`), also unless each row's gold object is a candidate
+    (`check_gold_objects`). `where` names the argument and file in the message."""
+    languages = sorted(set(languages))
+    missing = [language for language in languages if language not in candidates]
     if missing:
         raise UsageError(
             f"{where}: no candidates for {', '.join(map(repr, missing))} "
             f"(it lists {', '.join(map(repr, sorted(candidates))) or 'none'})"
         )
+    empty = [language for language in languages if not candidates[language]]
+    if empty:
+        raise UsageError(f"{where}: the list of {', '.join(map(repr, empty))} is empty")
+    if rows is not None:
+        check_gold_objects(candidates, rows, where)
 
 
-__all__ = ["check_languages", "layout_candidates", "read_candidates"]
+def check_gold_objects(candidates: dict[str, list[str]] | Any, rows: Any, where: str) -> None:
+    """UsageError unless every row's `object` is among the candidates of its
+    `object_language` (each row is ranked among them: a gold left out could never be
+    found), naming the language, how many rows lack theirs and the first one.
+
+    `rows`: a `Dataset` (or a dict of columns) or row dicts, with `object` and
+    `object_language`; a language without candidates is `check_languages`' to report.
+    """
+    if hasattr(rows, "column_names") or isinstance(rows, Mapping):
+        objects, languages = list(rows["object"]), list(rows["object_language"])
+    else:
+        rows = list(rows)
+        objects = [row["object"] for row in rows]
+        languages = [row["object_language"] for row in rows]
+    labels = {language: set(candidates.get(language) or ()) for language in set(languages)}
+    lacking: dict[str, list[int]] = {}
+    for index, (gold, language) in enumerate(zip(objects, languages, strict=True)):
+        if labels[language] and gold not in labels[language]:
+            lacking.setdefault(language, []).append(index)
+    if lacking:
+        language = min(lacking)
+        indices = lacking[language]
+        total = languages.count(language)
+        first = indices[0]
+        raise UsageError(
+            f"{where}: the list of {language!r} lacks the gold object of {len(indices)} of "
+            f"its {total} rows (first: row {first}, {objects[first]!r}); every gold object "
+            "must be a candidate"
+        )
+
+
+__all__ = ["check_gold_objects", "check_languages", "layout_candidates", "read_candidates"]

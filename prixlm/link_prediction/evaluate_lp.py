@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit",
         type=positive_int,
         default=None,
-        help="evaluate the first N rows of each config (default: every row); of the `all` "
-        "config, its first N rows, which may all be one language's",
+        help="evaluate the first N rows of each config; of the `all` config its first N rows, "
+        "which may all be one language's (default: every row)",
     )
     parser.add_argument(
         "--protocol",
@@ -152,7 +152,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         if candidates is not None:
             rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
             check_languages(
-                candidates, set(rows["object_language"]), f"--candidates {args.candidates}"
+                candidates,
+                set(rows["object_language"]),
+                f"--candidates {args.candidates}",
+                rows=rows,
             )
     model, tokenizer = load_prixlm(args.model, args.device)
     settings = EvaluationSettings(

@@ -77,17 +77,21 @@ def check_split(dataset_dir: str | Path, languages: list[str], split: str, argum
 
 
 def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dataset:
-    """One split of one config, with a clear error when it is missing or empty."""
+    """One split of one config; `DatasetInputError` (a `UsageError` naming `--dataset`: one
+    `error:` line in train.py) when it is missing, unreadable or empty."""
     try:
         rows = load_kb(dataset_dir, config, split=split)
     except DatasetInputError:
         raise
     except Exception as error:  # noqa: BLE001 - datasets raises many types; name the input
-        raise ValueError(
-            f"{dataset_dir}: cannot load config {config!r} split {split!r}: {error}"
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DatasetInputError(
+            f"--dataset {dataset_dir}: cannot load config {config!r} split {split!r}: {first}"
         ) from error
     if len(rows) == 0:
-        raise ValueError(f"{dataset_dir}: config {config!r} split {split!r} is empty")
+        raise DatasetInputError(
+            f"--dataset {dataset_dir}: config {config!r} split {split!r} is empty"
+        )
     return rows
 
 
@@ -243,7 +247,7 @@ def tokenize_rows(
     """
     check_languages_have_tokens(tokenizer, rows)
     if num_proc is not None and num_proc < 1:
-        raise ValueError(f"--tokenize_num_proc {num_proc}: at least 1")
+        raise UsageError(f"--tokenize_num_proc {num_proc}: at least 1")
     what = (
         f"tokenising facts, dropping those of >= {max_length} tokens or with control tokens"
         if max_length
@@ -259,8 +263,20 @@ def tokenize_rows(
         desc=what,
     )
     if len(encoded) == 0:
-        raise ValueError(f"no training fact is shorter than {max_length} tokens")
+        raise UsageError(_no_fact_left(rows, max_length))
     return encoded
+
+
+def _no_fact_left(rows: datasets.Dataset, max_length: int | None) -> str:
+    """Why `tokenize_rows` kept none of `rows`, naming the option to change."""
+    if max_length:
+        return (
+            f"--max_fact_length {max_length}: none of the {len(rows)} training facts is "
+            f"shorter than {max_length} tokens; raise it (0 keeps every fact)"
+        )
+    return (
+        f"none of the {len(rows)} training facts is usable: each has a name read as a control token"
+    )
 
 
 def tokenizer_training_texts(dataset_dir: str | Path, languages: list[str]) -> list[str]:

@@ -67,3 +67,34 @@ def test_a_card_with_glob_patterns_in_a_bracketed_folder_loads(tmp_path):
     assert "path: de/train*.parquet" in text
     card.write_text(text)
     assert load_kb(folder, "de", split="train").num_rows == expected > 0
+
+
+def test_a_damaged_or_missing_parquet_file_is_named(tmp_path):
+    """A truncated shard was a bare `ArrowInvalid` traceback naming neither the dataset nor
+    the file (`evaluate_lp`), a file the card lists but the folder lacks `datasets`'
+    `FileNotFoundError`, an empty split `Instruction "test" corresponds to no data!`."""
+    folder = tmp_path / "kb"
+    build_dataset(write_dumps(tmp_path / "dumps"), folder, ["en"])
+    shard = folder / "en" / "train.parquet"
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) // 2])
+    for split in ("test", None):  # every split's files are read, also for one split
+        with pytest.raises(
+            DatasetInputError,
+            match=rf"^--dataset {folder}: cannot load config 'en' split 'train': {shard}: "
+            r"not a readable Parquet file \(Parquet magic bytes not found",
+        ):
+            load_kb(folder, "en", split=split)
+    shard.unlink()
+    with pytest.raises(DatasetInputError, match=rf"split 'train': no file {shard} \(a path of"):
+        load_kb(folder, "en", split="test")
+    import pyarrow.parquet as pq
+
+    test_rows = pq.read_table(folder / "en" / "test.parquet")
+    pq.write_table(test_rows.slice(0, 0), shard)  # a valid file without rows
+    with pytest.raises(DatasetInputError, match=rf"^--dataset {folder}: .* split 'train' is empty"):
+        load_kb(folder, "en", split="train")
+    with pytest.raises(  # `datasets` cannot prepare the other splits either
+        DatasetInputError, match=r"cannot load config 'en' split 'test': its split 'train' has no"
+    ):
+        load_kb(folder, "en", split="test")

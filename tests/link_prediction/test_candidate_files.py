@@ -57,3 +57,29 @@ def test_a_candidates_file_must_list_every_language_ranked(tmp_path):
     assert job_candidates(rows, str(path)) == {"de": ["Yen", "Euro"]}
     with pytest.raises(UsageError, match=f"candidates_file {path}: no candidates for 'en'"):
         job_candidates({**rows, "en": {"object": ["Euro"], "object_language": ["en"]}}, str(path))
+
+
+def test_an_empty_list_or_a_missing_gold_object_is_a_usage_error():
+    """`evaluate_lp --candidates` with `{"en": []}` or without a test row's gold object
+    ended in a ValueError traceback after the model had loaded."""
+    from datasets import Dataset
+
+    from prixlm.link_prediction.candidate_files import check_gold_objects, check_languages
+
+    with pytest.raises(UsageError, match=r"^--candidates c.json: the list of 'en' is empty$"):
+        check_languages({"en": [], "de": ["Euro"]}, ["de", "en"], "--candidates c.json")
+    rows = [
+        {"object": gold, "object_language": language}
+        for gold, language in [("Euro", "de"), ("Yen", "en"), ("Euro", "en"), ("Pfund", "de")]
+    ]
+    given = {"de": ["Euro", "Yen"], "en": ["Yen", "Euro"]}
+    check_languages(given, ["de", "en"], rows=rows[:3])
+    expected = (
+        r"^--candidates c.json: the list of 'de' lacks the gold object of 1 of its 2 rows "
+        r"\(first: row 3, 'Pfund'\); every gold object must be a candidate$"
+    )
+    for table in (rows, Dataset.from_list(rows)):  # row dicts or evaluate_lp's `Dataset`
+        with pytest.raises(UsageError, match=expected):
+            check_languages(given, ["de", "en"], "--candidates c.json", rows=table)
+    with pytest.raises(UsageError, match=r"'en' lacks the gold object of 2 of its 2 rows"):
+        check_gold_objects({"en": ["Pfund"]}, rows[1:3], "--candidates c.json")

@@ -9,6 +9,7 @@ import torch
 from tiny_models import plain_xlmr_tokenizer
 
 from modeling_prixlm.formatting import encode_link, encode_triple
+from prixlm.cli import UsageError
 from prixlm.training.collator import PrixLMCollator
 from prixlm.training.data import load_split, load_training_rows, resolve_languages, tokenize_rows
 
@@ -75,12 +76,17 @@ def test_bad_inputs_fail_before_training(tiny_dataset_dir, tiny_tokenizer, tmp_p
     (empty / "README.md").write_text(
         "---\nconfigs:\n- config_name: de\n  data_files:\n  - split: train\n    path: de/train.parquet\n---\n"
     )
-    with pytest.raises(ValueError, match=r"empty: cannot load config 'de' split 'train'"):
+    with pytest.raises(UsageError, match=r"^--dataset .*empty: config 'de' split 'train' is empty"):
         load_split(empty, "de", "train")
     corrupted = tmp_path / "corrupted"
     shutil.copytree(tiny_dataset_dir, corrupted)
-    shutil.copy(empty / "de" / "train.parquet", corrupted / "de" / "train.parquet")
-    with pytest.raises(ValueError, match=r"corrupted: cannot load config 'de' split 'train'"):
+    shard = corrupted / "de" / "train.parquet"
+    shard.write_bytes(shard.read_bytes()[:100])  # truncated: was a ValueError, a traceback
+    with pytest.raises(
+        UsageError,
+        match=rf"^--dataset .*corrupted: cannot load config 'de' split 'train': {shard}: not a "
+        r"readable Parquet file",
+    ):
         load_split(corrupted, "de", "train")
 
     from modeling_prixlm.formatting import add_prixlm_tokens
@@ -92,6 +98,18 @@ def test_bad_inputs_fail_before_training(tiny_dataset_dir, tiny_tokenizer, tmp_p
         tokenize_rows(rows, no_german)
 
 
+def test_no_fact_shorter_than_max_fact_length_is_a_usage_error(tiny_dataset_dir, tiny_tokenizer):
+    """It was a plain ValueError, a traceback out of train.py (`user_errors` catches
+    `UsageError`s); the message names the option."""
+    rows = load_training_rows(tiny_dataset_dir, ["de"], "single")
+    with pytest.raises(
+        UsageError, match=rf"^--max_fact_length 3: none of the {len(rows)} training facts is "
+    ):
+        tokenize_rows(rows, tiny_tokenizer, max_length=3)
+    with pytest.raises(UsageError, match="^--tokenize_num_proc 0: at least 1"):
+        tokenize_rows(rows, tiny_tokenizer, num_proc=0)
+
+
 def test_collator_rejects_misaligned_features():
     with pytest.raises(ValueError, match="feature 0: input_ids and labels differ"):
         PrixLMCollator(1)([{"input_ids": [0, 1, 2], "labels": [-100, 1]}])
@@ -101,3 +119,23 @@ def test_collator_rejects_misaligned_features():
         ],
         torch.tensor([[0] + [1] * 7]),
     )
+
+
+def test_load_split_names_the_dataset_whatever_loading_raises(monkeypatch, tmp_path):
+    """A failure `load_kb` does not name itself (e.g. a Hub dataset's), or an empty split it
+    returns, was a plain ValueError: a traceback out of train.py."""
+    import datasets
+
+    import prixlm.training.data as data
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("boom\nmore")
+
+    monkeypatch.setattr(data, "load_kb", failing)
+    with pytest.raises(
+        UsageError, match=r"^--dataset org/kb: cannot load config 'de' split 'train': boom$"
+    ):
+        load_split("org/kb", "de", "train")
+    monkeypatch.setattr(data, "load_kb", lambda *a, **k: datasets.Dataset.from_dict({"x": []}))
+    with pytest.raises(UsageError, match=r"^--dataset org/kb: config 'de' split 'train' is empty$"):
+        load_split("org/kb", "de", "train")
