@@ -18,6 +18,7 @@ Hub custom code: imports only the standard library (the tokenizer is passed in).
 
 from __future__ import annotations
 
+import unicodedata
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -174,8 +175,12 @@ def check_no_control_tokens(tokenizer: Any, text: str, ids: Sequence[int], what:
 
 
 def _tokenize(tokenizer: Any, text: str, what: str) -> list[int]:
+    """A prompt field's ids, its text first composed (NFC, as the KB's labels are): the
+    trained tokenizers have no normaliser, and a decomposed query (`ト` + U+3099 for `ド`)
+    was read as other tokens and got other answers."""
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a string, got {type(text).__name__}")
+    text = unicodedata.normalize("NFC", text)
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if not ids:
         raise ValueError(f"{what} {text!r} tokenises to nothing")

@@ -180,3 +180,18 @@ def test_encode_prompt_dispatches_on_kind_and_rejects_unknown_kinds(tiny_tokeniz
         encode_prompt(tok, {**triple, "kind": "tripel"})
     with pytest.raises(ValueError, match="row kind 'tripel'"):
         encode_row(tok, {**triple, "kind": "tripel", "object": "yen"})
+
+
+def test_a_decomposed_query_is_read_as_its_composed_form(tiny_tokenizer):
+    """The trained tokenizers have no normaliser: `Zürich` with a combining diaeresis (NFD)
+    was other tokens than the KB's composed label, and got other answers."""
+    import unicodedata
+
+    composed = "Zürich"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    raw = tiny_tokenizer(decomposed, add_special_tokens=False)["input_ids"]
+    assert raw != tiny_tokenizer(composed, add_special_tokens=False)["input_ids"]
+    assert encode_triple_prompt(tiny_tokenizer, decomposed, "country") == encode_triple_prompt(
+        tiny_tokenizer, composed, "country"
+    )
