@@ -10,7 +10,8 @@ A request beyond the pipeline's limits (at most 256 queries, 1,000 characters pe
 field, `num_beams` <= 500, `max_rows` <= 4,096; no control characters or zero-width spaces)
 gets a `ValueError` naming the limit, before any decoding: memory stays bounded.
 Relation names are English in every language; the folder's `relations.json` lists them per
-language (a query with another relation is answered, and a warning listing them is logged).
+language (a query with another relation is answered, and a warning listing them is logged
+for every such request, not only the process's first).
 
 Endpoints import this file alone (not as a package): it imports only transformers, and the
 pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_remote_code`.
@@ -18,7 +19,9 @@ pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from typing import Any
 
 # OpenMP threads that wait sleep instead of spinning (a shared CPU otherwise slows every
@@ -29,6 +32,8 @@ if "GOMP_SPINCOUNT" not in os.environ:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from transformers import pipeline  # noqa: E402 - after the wait policy
+
+LOGGER = logging.getLogger(__name__)
 
 #: What `parameters` may hold (those of `pipeline_prixlm.PrixLMLinkPrediction`).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
@@ -58,7 +63,12 @@ class EndpointHandler:
         unknown = sorted(map(str, set(parameters) - set(PARAMETERS)))
         if unknown:
             raise ValueError(f"unknown parameters {_shown(unknown)}; allowed: {list(PARAMETERS)}")
-        return self.pipeline(data["inputs"], **parameters)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # Python's default shows a warning once a process
+            answer = self.pipeline(data["inputs"], **parameters)
+        for warning in caught:
+            LOGGER.warning("%s", warning.message)
+        return answer
 
 
 __all__ = ["EndpointHandler", "PARAMETERS"]

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -95,6 +96,11 @@ def read_relations(path: str) -> dict[str, list[str]]:
     return read_candidates(path)
 
 
+def relation_key(name: str) -> str:
+    """A relation name as the model reads it: composed (NFC), runs of spaces as one."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
 def unknown_relation_message(relation: str, language: str, known: Sequence[str]) -> str:
     """The warning for a relation outside `known`: the close names first, then every name."""
     close = difflib.get_close_matches(relation, known, n=3, cutoff=0.6)
@@ -126,6 +132,11 @@ class PrixLMLinkPrediction(Pipeline):
     ):
         super().__init__(*args, **kwargs)
         self._check_tokenizer()
+        for language, labels in (candidates or {}).items():
+            if isinstance(labels, str):  # list("Euro") would be the candidates E, u, r, o
+                raise TypeError(
+                    f"candidates[{language!r}] must be a list of labels, not one string"
+                )
         self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
         self._labels: dict[str, list[str]] | None = None
         self._relations: dict[str, list[str]] | None = None
@@ -184,6 +195,14 @@ class PrixLMLinkPrediction(Pipeline):
             self._relations = read_relations(path) if path is not None else {}
         return self._relations
 
+    def relation_warning(self, relation: str, language: str) -> str | None:
+        """The warning for a relation the model was not trained on in `language` (compared
+        as the model reads names: `relation_key`); None when it was, or none are stored."""
+        known = self.relations.get(language)
+        if not known or relation_key(relation) in {relation_key(name) for name in known}:
+            return None
+        return unknown_relation_message(relation, language, known)
+
     def trie(self, language: str) -> EntityTrie:
         """The candidates' trie of `language` (built at its first use)."""
         if language not in self._tries:
@@ -209,7 +228,9 @@ class PrixLMLinkPrediction(Pipeline):
     ) -> tuple[dict, dict, dict]:
         preprocess, forward, postprocess = {}, {}, {}
         if language is not None:
-            preprocess["language"] = language
+            if not isinstance(language, str) or not language.strip():
+                raise ValueError(f"language={language!r}: a language code such as 'de'")
+            preprocess["language"] = language.strip()
         if num_beams is not None:
             forward["num_beams"] = checked_parameter("num_beams", num_beams, MAX_NUM_BEAMS)
         if max_rows is not None:
@@ -237,11 +258,9 @@ class PrixLMLinkPrediction(Pipeline):
             target = query["target_language"]
         else:
             key, target = (query["subject"], query["relation"]), source
-            known = self.relations.get(source)
-            if known and query["relation"] not in known:
-                warnings.warn(
-                    unknown_relation_message(query["relation"], source, known), stacklevel=2
-                )
+            warning = self.relation_warning(query["relation"], source)
+            if warning is not None:
+                warnings.warn(warning, stacklevel=2)
         self.trie(target)  # unknown candidate language: ValueError now
         encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
         return {"queries": [key], "languages": [target]}

@@ -187,13 +187,22 @@ class PrixLMSpace:
         table = answers_table(answers)
         best = table.iloc[0]
         message = f"**{best['object']}** (probability {best['probability']:.3f})"
-        known = self.pipe.relations.get(query["language"])
-        if known and query["relation"] not in known:  # the pipeline's warning, on the page
+        if self._unknown_relation(query["relation"], query["language"]):  # the warning, shown
+            known = self.pipe.relations.get(query["language"], [])
             message += (
                 f"\n\n⚠️ *{query['relation']}* is not a relation this model was trained on in "
                 f"{query['language']}: the answers are a guess. Known: {', '.join(known)}."
             )
         return message, shown(table), table[["object", "probability"]]
+
+    def _unknown_relation(self, relation: str, language: str) -> bool:
+        """Whether the model was not trained on `relation` in `language` (read as the model
+        reads names: the pipeline's `relation_warning`, where the model's code has it)."""
+        check = getattr(self.pipe, "relation_warning", None)
+        if check is not None:
+            return check(relation, language) is not None
+        known = self.pipe.relations.get(language)
+        return bool(known) and relation not in known
 
     def link(self, entity: Any, language: Any, target: Any, top_k: Any = TOP_K):
         """(entity, its language, target language) -> (message, table)."""
@@ -234,6 +243,16 @@ class PrixLMSpace:
         tsv, ntriples, rows = write_tsv_and_ntriples(queries, answers, folder / "completed")
         preview = pd.DataFrame(rows[:50]).drop(columns=["subject_id", "relation_id", "object_id"])
         message = f"Completed {len(queries)} queries: {len(rows)} facts."
+        guessed = [q for q in queries if self._unknown_relation(q.relation, q.language)]
+        if guessed:  # as the single-query tab says, not only on the server's log
+            lines = ", ".join(str(q.line) for q in guessed[:10]) + (
+                " …" if len(guessed) > 10 else ""
+            )
+            relations = ", ".join(sorted({repr(q.relation) for q in guessed})[:10])
+            message += (
+                f"\n\n⚠️ {len(guessed)} queries (lines {lines}) name relations this model was "
+                f"not trained on ({relations}): their answers are a guess."
+            )
         return message, [str(tsv), str(ntriples)], preview
 
     def _new_batch_folder(self) -> Path:

@@ -70,13 +70,30 @@ CHILD = textwrap.dedent(
     with warnings.catch_warnings(record=True) as known:
         warnings.simplefilter("always")
         out["widget_pipeline"] = [pipe(w["text"], **params) for w in request["widgets"]]
+        pipe("Japan |  official   language", **params)  # read as the model reads it: known
     out["known_relation_warnings"] = [str(w.message) for w in known]
     out["relations"], out["languages"] = pipe.relations, pipe.languages
+    import logging
+
+    logged = []
+    keep = logging.Handler()
+    keep.emit = lambda record: logged.append(record.getMessage())
+    logging.getLogger(handler_module.__name__).addHandler(keep)
     with warnings.catch_warnings(record=True) as unknown:
         warnings.simplefilter("always")
         out["unknown_relation"] = pipe("Japan | favourite food", **params)
-        handler({"inputs": "Japan | Currency", "parameters": params})
     out["unknown_relation_warnings"] = [str(w.message) for w in unknown]
+    for _ in range(2):  # every request logs its warning (Python's default: the first only)
+        handler({"inputs": "Japan | Currency", "parameters": params})
+    out["handler_logged"] = logged
+    for name, call in (("str_candidates", lambda: pipeline(model=folder, trust_remote_code=True, candidates={"en": "Euro"})),
+                       ("list_language", lambda: pipe("Japan | currency", language=["de"])),
+                       ("empty_language", lambda: pipe("Japan | currency", language=""))):
+        try:
+            call()
+            out[name] = None
+        except (ValueError, TypeError) as error:
+            out[name] = f"{type(error).__name__}: {error}"
     out["widget_handler"] = [handler({"inputs": w["text"]}) for w in request["widgets"]]
     out["errors"] = {}
     for name, bad in request["bad"].items():
@@ -228,10 +245,19 @@ def test_release_lists_its_relations_and_warns_on_an_unknown_one(released, child
     assert out["relations"] == RELATIONS and out["languages"] == ["de", "en"]
     assert out["known_relation_warnings"] == []
     assert len(out["unknown_relation"]) == TOP_K  # still answered: a guess
-    food, case = out["unknown_relation_warnings"]
+    (food,) = out["unknown_relation_warnings"]
     assert "relation 'favourite food' is not one of the 2 relations of language 'en'" in food
     assert food.endswith("Known relations (relations.json): currency, official language")
-    assert "relation 'Currency'" in case and "did you mean 'currency'?" in case
+    case, again = out["handler_logged"]  # logged for each request, not only the first
+    assert "relation 'Currency'" in case and "did you mean 'currency'?" in case and case == again
+    # a string where a list of labels goes was split into one candidate per character;
+    # a language that is no code fell back to the default or was a bare TypeError
+    assert (
+        out["str_candidates"]
+        == "TypeError: candidates['en'] must be a list of labels, not one string"
+    )
+    assert out["list_language"] == "ValueError: language=['de']: a language code such as 'de'"
+    assert out["empty_language"] == "ValueError: language='': a language code such as 'de'"
 
 
 def test_a_loaded_release_saved_again_keeps_its_pipeline_or_does_not_declare_it(

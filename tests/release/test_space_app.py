@@ -223,6 +223,21 @@ def test_an_unknown_relation_is_answered_with_the_pipelines_warning_on_the_page(
     assert "is not a relation" not in known
     assert "*curency* is not a relation this model was trained on in en" in guessed
     assert "Known: currency, official language." in guessed
+    # spaces the model reads as one are the known relation, not a guess
+    spaced = client.predict("Germany", "official  language", "en", 3, api_name="/complete")[0]
+    assert "is not a relation" not in spaced
+
+
+def test_a_batch_says_which_lines_name_an_unknown_relation(client, tmp_path):
+    """The Batch tab wrote the guesses among the answers and said nothing (the warning went
+    to the server's log only)."""
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("Germany\tcurrency\ten\nJapan\tcurency\ten\n", encoding="utf-8")
+    message = client.predict(gradio_client.handle_file(str(queries)), 1, api_name="/batch")[0]
+    assert message.startswith("Completed 2 queries: 2 facts")
+    assert (
+        "⚠️ 1 queries (lines 2) name relations this model was not trained on ('curency')" in message
+    )
 
 
 def test_a_header_row_in_capitals_is_a_header(tmp_path):
