@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -237,6 +238,27 @@ def test_locale_selection():
     assert {"en", "ja", "zh", "zh_Hant", "sr_Latn"} <= set(everything)
     assert not {"pt_PT", "en_GB", "nb", "root"} & set(everything)  # region variants, inherit-only
     assert 250 <= len(everything) <= 400
+
+
+def test_listing_every_locale_leaves_the_locales_names_whole():
+    """Babel caches a locale's own data (`merge_inherited=False`) under the key of its merged
+    data: after `all_locales()` every locale built in the process lacked what it inherits
+    (`--languages all`: "Asuncion" for "Asunción" in de, 776 entities for 1,464 in
+    be-tarask). A fresh process: the cache as `export --languages all` finds it."""
+    script = (
+        "from babel import localedata\n"
+        "from prixlm.data.cldr.export import all_locales, build_locale_kb\n"
+        "localedata.load('de')\n"  # one locale's merged data cached before, one not
+        "all_locales()\n"
+        "after = {i: build_locale_kb(i).labels for i in ('de', 'be_TARASK')}\n"
+        "localedata._cache.clear()\n"
+        "fresh = {i: build_locale_kb(i).labels for i in ('de', 'be_TARASK')}\n"
+        "print(after == fresh, len(after['be_TARASK']), 'Asunción' in after['de'].values())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "1464", "True"]
 
 
 def test_dump_terms_are_escaped():

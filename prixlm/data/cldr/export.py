@@ -101,10 +101,25 @@ def all_locales() -> list[str]:
         subtags = locale_id.split("_")
         if locale_id == "root" or any(not part.isalpha() or len(part) == 2 for part in subtags[1:]):
             continue
-        own = localedata.load(locale_id, merge_inherited=False)
-        if any(own.get(table) for table in _NAME_TABLES):
+        if any(_own_data(locale_id).get(table) for table in _NAME_TABLES):
             chosen.append(locale_id)
     return sorted(chosen)
+
+
+def _own_data(locale_id: str) -> dict:
+    """A locale's own CLDR data, without what it inherits, leaving Babel's cache as it was.
+
+    Babel caches `load(id, merge_inherited=False)` under the key of the merged data: every
+    `Locale(id)` made afterwards in the process lacked the inherited names (`--languages
+    all` wrote "Asuncion" for "Asunción", `be-tarask` 776 entities for 1,464)."""
+    cached = locale_id in localedata._cache  # noqa: SLF001 - the cache the fault is in
+    if cached:  # the merged data is cached: read the own data without the cache
+        localedata._cache.pop(locale_id)  # noqa: SLF001
+    own = localedata.load(locale_id, merge_inherited=False)
+    localedata._cache.pop(locale_id, None)  # noqa: SLF001
+    if cached:
+        localedata.load(locale_id)  # the merged data back
+    return own
 
 
 def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
