@@ -97,11 +97,15 @@ def prepare_inputs(
                 )
             worst = int(fed.argmax())
             name = trie.label(worst) or f"#{worst}"
+            query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
+            shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
             raise ValueError(
-                f"candidate {name!r} ({int(fed[worst]) - longest_prompt} tokens) with the longest "
-                f"prompt ({longest_prompt} tokens) needs {int(fed[worst])} positions, but the model "
-                f"has {budget} (max_position_embeddings={max_positions}); "
-                f"{int((fed > budget).sum())} candidates are too long: drop or shorten them"
+                f"query {shown} ({longest_prompt} tokens) with candidate {name!r} "
+                f"({int(fed[worst]) - longest_prompt} tokens) needs {int(fed[worst])} positions, "
+                f"but the model has {budget} (max_position_embeddings={max_positions}); "
+                f"{int((fed > budget).sum())} candidates do not fit after it: shorten the query "
+                f"to at most {budget - (trie.max_length - 1)} tokens, or drop or shorten those "
+                "candidates"
             )
     return prompts, trie
 

@@ -271,3 +271,25 @@ def test_a_query_beyond_the_position_budget_is_blamed_not_the_candidates(setup):
                 decode(model, tokenizer, [(subject, "currency")], ["euro", "German"])
             assert "candidates are too long" not in str(error.value)
             assert str(error.value).startswith("query ('Deutschland Deutschland")
+
+
+def test_a_long_query_that_some_candidates_fit_names_the_query_and_its_limit(setup):
+    """Between "every candidate fits" and "none does", the error blamed the candidates alone
+    ("drop or shorten them"), which an endpoint's user cannot change."""
+    from modeling_prixlm.decoding_steps import prepare_inputs
+
+    model, tokenizer, *_ = setup
+    labels = ["euro", " ".join(["Deutschland"] * 3)]
+    for words in range(1, model.config.max_position_embeddings):
+        subject = " ".join(["Deutschland"] * words)
+        try:
+            prepare_inputs(model, tokenizer, [(subject, "currency")], labels)
+        except ValueError as error:
+            message = str(error)
+            break
+    assert words > 1 and message.startswith("query ('Deutschland")
+    assert "1 candidates do not fit" in message
+    limit = int(message.split("shorten the query to at most ")[1].split()[0])
+    fits = " ".join(["Deutschland"] * (words - 1))
+    assert len(encode_query(tokenizer, (fits, "currency"))) <= limit
+    assert len(encode_query(tokenizer, (subject, "currency"))) > limit
