@@ -160,3 +160,59 @@ def test_metric_folder_carries_its_code_and_is_a_space(name):
     assert "launch_gradio_widget" in app and f'"{name}.py"' in app
     requirements = (folder / "requirements.txt").read_text(encoding="utf-8").split()
     assert any(line.startswith("evaluate") for line in requirements)
+
+
+def test_a_string_per_query_is_refused_not_read_as_characters(metrics):
+    """`filter_objects=["Paris"]` (one string per query) used to filter the characters
+    P, a, r, i, s: Lyon stayed second (hits_at_1 0.0, MRR 0.5) instead of first."""
+    hits, mrr = metrics
+    case = {"predictions": [["Paris", "Lyon"]], "references": ["Lyon"]}
+    assert hits.compute(**case, filter_objects=[["Paris"]], k=1)["hits_at_1"] == 1.0
+    assert mrr.compute(**case, filter_objects=[["Paris"]])["mrr"] == 1.0
+    with pytest.raises(TypeError, match=r"filter_objects\[0\] is a string \('Paris'\)"):
+        hits.compute(**case, filter_objects=["Paris"], k=1)
+    with pytest.raises(TypeError, match=r"filter_objects\[0\] is a string"):
+        mrr.compute(**case, filter_objects=["Paris"])
+
+
+def test_num_missing_is_the_same_in_both_metrics_whatever_the_cutoff(metrics):
+    """num_missing counts golds absent from their lists, before any cutoff: "c" at place 3
+    of ["a", "b", "c"] is in its list (MRR@2 counts it 0 but it is not missing)."""
+    hits, mrr = metrics
+    case = {"predictions": [["a", "b", "c"], ["c"], ["a"]], "references": ["c", "c", "z"]}
+    assert hits.compute(**case, k=2) == {
+        "hits_at_2": pytest.approx(1 / 3),
+        "num_queries": 3,
+        "num_missing": 1,
+    }
+    assert mrr.compute(**case, cutoff=2) == {
+        "mrr_at_2": pytest.approx((0 + 1 + 0) / 3),
+        "num_queries": 3,
+        "num_missing": 1,
+    }
+    assert mrr.compute(**case, cutoff=3)["num_missing"] == 1
+    ranks = ranks_for_lists(**case)
+    assert ranking_metrics(ranks, ks=(2,), cutoff=2) == pytest.approx(
+        {**hits.compute(**case, k=2), **mrr.compute(**case, cutoff=2)}
+    )
+
+
+@pytest.mark.parametrize("k", [True, False, 1.0, "1", "13", 0, -1, [], [1, 2.0], [1, True], None])
+def test_hits_k_is_validated(metrics, k):
+    hits, _ = metrics
+    with pytest.raises(ValueError, match=r"expected an integer k >= 1 or a non-empty list"):
+        hits.compute(predictions=[["a"]], references=["a"], k=k)
+
+
+def test_hits_k_accepts_ints_lists_and_tuples(metrics):
+    hits, _ = metrics
+    case = {"predictions": [["b", "a"]], "references": ["a"]}
+    assert hits.compute(**case, k=2)["hits_at_2"] == 1.0
+    assert hits.compute(**case, k=(1, 2)) == hits.compute(**case, k=[1, 2])
+    assert set(hits.compute(**case)) == {
+        "hits_at_1",
+        "hits_at_3",
+        "hits_at_10",
+        "num_queries",
+        "num_missing",
+    }

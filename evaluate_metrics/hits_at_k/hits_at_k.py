@@ -25,10 +25,14 @@ Args:
     prediction_scores (`list[list[float]]`, optional): per query, one score per prediction,
         higher is better; ties are ranked realistically. Without, the list order is the rank.
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
-        removed before ranking (the gold is never removed).
-    k (`int` or `list[int]`, optional, default `[1, 3, 10]`).
+        removed before ranking (the gold is never removed). A list per query, even for one
+        object (`[["Paris"]]`): a string (`["Paris"]`) raises TypeError.
+    k (`int` or `list[int]`, optional, default `[1, 3, 10]`): integers >= 1; anything else
+        (a bool, a float, a string) raises ValueError.
 Returns:
-    `{"hits_at_1": float, ..., "num_queries": int, "num_missing": int}`.
+    `{"hits_at_1": float, ..., "num_queries": int, "num_missing": int}`; `num_missing`
+    counts the golds absent from their lists (a gold in its list but ranked below k is no
+    hit at k, yet not missing).
 Examples:
     >>> hits = evaluate.load("evaluate_metrics/hits_at_k")
     >>> hits.compute(predictions=[["b", "a"], ["c"]], references=["a", "x"],
@@ -44,6 +48,20 @@ _CITATION = """\
   year = {2022}
 }
 """
+
+
+def _cutoffs(k):
+    """`k` as a list of integers >= 1: one int or a non-empty list of them (no bools)."""
+    error = ValueError(f"k={k!r}: expected an integer k >= 1 or a non-empty list of them")
+    if isinstance(k, (str, bytes)):
+        raise error
+    try:
+        ks = [k] if isinstance(k, int) else list(k)
+    except TypeError:
+        raise error from None
+    if not ks or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in ks):
+        raise error
+    return ks
 
 
 class HitsAtK(evaluate.Metric):
@@ -70,7 +88,7 @@ class HitsAtK(evaluate.Metric):
         filter_objects=None,
         k=(1, 3, 10),
     ):
-        ks = [k] if isinstance(k, int) else list(k)
+        ks = _cutoffs(k)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
         result = {hits_key(value): hits_at_k(ranks, value) for value in ks}
         result["num_queries"] = len(ranks)

@@ -27,12 +27,15 @@ Args:
     prediction_scores (`list[list[float]]`, optional): per query, one score per prediction,
         higher is better; ties are ranked realistically. Without, the list order is the rank.
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
-        removed before ranking (the gold is never removed).
+        removed before ranking (the gold is never removed). A list per query, even for one
+        object (`[["Paris"]]`): a string (`["Paris"]`) raises TypeError.
     cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`; a gold missing
         or ranked below K counts 0).
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
 Returns:
-    `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`.
+    `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`; `num_missing`
+    counts the golds absent from their lists, before any cutoff (as hits_at_k): a gold in
+    its list but ranked below K contributes 0 to `mrr_at_K` and is not counted as missing.
 Examples:
     >>> mrr = evaluate.load("evaluate_metrics/mrr")
     >>> mrr.compute(predictions=[["b", "a"], ["c"]], references=["a", "x"], cutoff=50)
@@ -78,9 +81,10 @@ class Mrr(evaluate.Metric):
         ):
             raise ValueError(f"cutoff={cutoff!r}: expected an integer K >= 1")
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
-        if cutoff is not None:  # MRR@K: a gold ranked below K (a list longer than K) is a miss
-            ranks = [rank if rank is not None and rank <= cutoff else None for rank in ranks]
+        # num_missing: golds absent from their lists, counted before any cutoff (as hits_at_k)
         missing = sum(rank is None for rank in ranks)
+        if cutoff is not None:  # MRR@K: a gold ranked below K (a list longer than K) counts 0
+            ranks = [rank if rank is not None and rank <= cutoff else None for rank in ranks]
         if cutoff is None and missing:
             raise ValueError(
                 f"{missing} gold objects are missing from their lists: the lists are "

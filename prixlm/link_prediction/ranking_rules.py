@@ -35,6 +35,14 @@ from typing import Any
 Rank = float | None
 
 
+def _check_labels(name: str, labels: Any) -> None:
+    """Refuse a string where a collection of labels is expected (it would be read as characters)."""
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(
+            f"{name} is a string ({labels!r}): expected a list of labels, e.g. [{labels!r}]"
+        )
+
+
 def filtered_rank(
     ranked: Sequence[str],
     gold: str,
@@ -52,7 +60,12 @@ def filtered_rank(
             stays even if listed here).
     Returns:
         The 1-based rank, a multiple of 0.5; `None` if `gold` is not in `ranked`.
+    Raises:
+        TypeError: `ranked` or `filter_objects` is a string (a collection of labels is
+            expected: a string would be read as its single characters).
     """
+    _check_labels("ranked", ranked)
+    _check_labels("filter_objects", filter_objects)
     if scores is not None and len(scores) != len(ranked):
         raise ValueError(f"{len(scores)} scores for {len(ranked)} predictions")
     removed = set(filter_objects) - {gold}
@@ -131,7 +144,13 @@ def ranks_for_lists(
     prediction_scores: Sequence[Sequence[float]] | None = None,
     filter_objects: Sequence[Iterable[str]] | None = None,
 ) -> list[Rank]:
-    """`filtered_rank` of every query (the inputs of the evaluate metrics)."""
+    """`filtered_rank` of every query (the inputs of the evaluate metrics).
+
+    Raises:
+        ValueError: the columns differ in length.
+        TypeError: some `predictions[i]` or `filter_objects[i]` is a string rather than a
+            list of labels (`filter_objects=["Paris"]` for `[["Paris"]]`).
+    """
     n = len(predictions)
     if len(references) != n:
         raise ValueError(f"{n} predictions but {len(references)} references")
@@ -141,6 +160,10 @@ def ranks_for_lists(
     ):
         if column is not None and len(column) != n:
             raise ValueError(f"{n} predictions but {len(column)} {name}")
+    for i in range(n):
+        _check_labels(f"predictions[{i}]", predictions[i])
+        if filter_objects is not None:
+            _check_labels(f"filter_objects[{i}]", filter_objects[i])
     return [
         filtered_rank(
             predictions[i],

@@ -93,6 +93,20 @@ def test_metrics_by_hand():
         ranking_metrics(ranks)
 
 
+def test_a_string_is_not_a_list_of_labels():
+    """A string where labels are expected would be read as its characters: refused."""
+    with pytest.raises(TypeError, match=r"filter_objects is a string \('Paris'\)"):
+        filtered_rank(["Paris", "Lyon"], "Lyon", filter_objects="Paris")
+    with pytest.raises(TypeError, match="ranked is a string"):
+        filtered_rank("ab", "a")
+    with pytest.raises(TypeError, match=r"filter_objects\[1\] is a string \('a'\)"):
+        ranks_for_lists([["a"], ["a", "b"]], ["a", "b"], filter_objects=[[], "a"])
+    with pytest.raises(TypeError, match=r"predictions\[0\] is a string"):
+        ranks_for_lists(["ab"], ["a"])
+    assert ranks_for_lists([["Paris", "Lyon"]], ["Lyon"], filter_objects=[["Paris"]]) == [1.0]
+    assert filtered_rank(("a", "b"), "b", filter_objects=frozenset({"a"})) == 1.0
+
+
 def test_ranks_for_lists():
     ranks = ranks_for_lists(
         [["a", "b", "c"], ["x", "y"], ["p"]],
