@@ -321,17 +321,24 @@ def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
     recover_interrupted(final)
     staging = partial_path(final)
     try:
-        yield staging
+        with naming_write_errors(final, argument):
+            yield staging
         publish(staging, final)
-    except OSError as error:
-        staging.unlink(missing_ok=True)
-        if error.filename is not None or error.errno is None:
-            raise
-        # a failed write() or flush() names no file (a full disk said only "no space left")
-        raise type(error)(error.errno, error.strerror, f"{argument} {final}") from error
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def naming_write_errors(final: str | Path, argument: str = "output") -> Iterator[None]:
+    """An `OSError` that names no file (a failed write() or flush(): a full disk said only
+    "no space left") is raised again naming `argument` and `final`."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, f"{argument} {final}") from error
 
 
 def write_json(value: object, final: str | Path, argument: str = "output") -> None:
@@ -350,6 +357,7 @@ __all__ = [
     "atomic_folder",
     "check_output_file",
     "check_parent",
+    "naming_write_errors",
     "partial_path",
     "process_running",
     "publish",

@@ -83,3 +83,7 @@ def test_completion_writes_its_two_files_as_a_pair(tiny_demo_output, tmp_path, m
     assert str(tsv) in str(error_info.value)  # the file is named
     assert nt.read_text(encoding="utf-8") == tsv.read_text(encoding="utf-8") == "earlier run\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.nt", "new.tsv"]  # no staging
+    monkeypatch.setattr(output, "ntriples_line", full_disk)  # the .nt's error names the .nt
+    with pytest.raises(OSError, match=r"--output .*new\.nt") as error_info:
+        write_proposals([object()], nt, tsv)
+    assert "new.tsv" not in str(error_info.value)

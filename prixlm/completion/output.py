@@ -13,7 +13,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from prixlm.atomic_output import atomic_file
+from prixlm.atomic_output import atomic_file, naming_write_errors
 from prixlm.completion.propose import Proposal
 
 _IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
@@ -94,7 +94,10 @@ def write_proposals(
         atomic_file(ntriples_path, argument="--output") as ntriples_staging,
         atomic_file(tsv_path, argument="--tsv") as tsv_staging,
     ):
-        with open(ntriples_staging, "w", encoding="utf-8", newline="\n") as stream:
+        with (
+            naming_write_errors(ntriples_path, "--output"),  # not the TSV's (the inner block)
+            open(ntriples_staging, "w", encoding="utf-8", newline="\n") as stream,
+        ):
             stream.writelines(ntriples_line(p) for p in proposals)
         with open(tsv_staging, "w", encoding="utf-8", newline="") as stream:
             writer = csv.writer(stream, dialect="excel-tab", lineterminator="\n")
