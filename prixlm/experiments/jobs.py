@@ -105,9 +105,8 @@ def kge_job(
     is what the search keeps, so `epoch_points` up to a few hundred cost only what helps).
     With `time_limit` (seconds), the search stops at the first epoch point reached after it,
     or before the next grid point (the grid is ordered base point first), and the record
-    says `grid_truncated`; the limit is
-    measured on `budget_clock` (`CLOCKS`). Each grid entry has its validation MRR and
-    hits@1 and the budget-clock seconds since the job began.
+    says `grid_truncated`; the limit is measured on `budget_clock` (`CLOCKS`). Each grid
+    entry has its validation MRR and hits@1 and the budget-clock seconds since the job began.
 
     With `keep_dir`, the search so far is kept there after each grid point
     (`kept_runs.kept_search`): started again with the same arguments, the job goes on at
