@@ -102,14 +102,20 @@ class LinkPredictionCallback(TrainerCallback):
         self.write(state.log_history)
 
     def write(self, log_history: list[dict[str, Any]]) -> None:
-        """Rewrite `lp_curve.csv` and `lp_curve.png` from the records so far."""
+        """Rewrite `lp_curve.csv` and `lp_curve.png` from the records so far, each replaced
+        in one rename (a run killed while writing left a cut file, which the similarity study
+        reads and the model card copies)."""
+        from prixlm.atomic_output import atomic_file
+
         self.output_dir.mkdir(parents=True, exist_ok=True)
         columns = sorted({k for r in self.records for k in r} - {"step"})
-        with open(self.output_dir / "lp_curve.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["step", *columns])
-            writer.writeheader()
-            writer.writerows(self.records)
-        plot_curves(self.records, log_history, self.output_dir / "lp_curve.png")
+        with atomic_file(self.output_dir / "lp_curve.csv") as staging:
+            with open(staging, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=["step", *columns])
+                writer.writeheader()
+                writer.writerows(self.records)
+        with atomic_file(self.output_dir / "lp_curve.png") as staging:
+            plot_curves(self.records, log_history, staging)
 
 
 def plot_curves(
@@ -147,5 +153,5 @@ def plot_curves(
     loss_axis.set_title("training loss")
     loss_axis.set_xlabel("step")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=100, format="png")  # `path` may be a staging name
     plt.close(figure)
