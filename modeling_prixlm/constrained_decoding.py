@@ -24,6 +24,7 @@ Hub custom code: imports only torch and this folder (relative imports).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any
@@ -146,9 +147,14 @@ class EntityTrie:
         if not labels:
             raise ValueError("no candidate entities: the trie needs at least one")
         eos = special_token_ids(tokenizer, ()).end_of_object
-        encoded = tokenizer(labels, add_special_tokens=False)["input_ids"]
+        for label in labels:
+            if not isinstance(label, str):
+                raise ValueError(f"candidate entity {label!r} tokenises to nothing")
+        # composed (NFC) as `formatting` encodes every name, in training too
+        composed = [unicodedata.normalize("NFC", label) for label in labels]
+        encoded = tokenizer(composed, add_special_tokens=False)["input_ids"]
         for label, ids in zip(labels, encoded, strict=True):
-            if not isinstance(label, str) or not ids:
+            if not ids:
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
             check_no_control_tokens(tokenizer, label, ids, "candidate entity")
         return cls.from_token_ids(

@@ -9,6 +9,7 @@ its Metaspace pre-tokenisation and post-processor, and is saved as an
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, pre_tokenizers
@@ -45,7 +46,7 @@ def train_tokenizer(
         show_progress=show_progress,
         max_piece_length=16,
     )
-    texts = [t for t in texts if t]
+    texts = [unicodedata.normalize("NFC", t) for t in texts if t]  # as names are encoded
     try:
         model.train_from_iterator(texts, trainer=trainer)
     except Exception as error:  # the Rust trainer's own message names no size

@@ -195,3 +195,16 @@ def test_a_decomposed_query_is_read_as_its_composed_form(tiny_tokenizer):
     assert encode_triple_prompt(tiny_tokenizer, decomposed, "country") == encode_triple_prompt(
         tiny_tokenizer, composed, "country"
     )
+
+
+def test_a_decomposed_candidate_is_the_trained_composed_name(tiny_tokenizer):
+    """Candidates are encoded as training encodes objects (`encode_object`, NFC)."""
+    import unicodedata
+
+    from modeling_prixlm.constrained_decoding import EntityTrie
+    from modeling_prixlm.formatting import encode_object
+
+    decomposed = unicodedata.normalize("NFD", "Zürich")
+    trie = EntityTrie.from_labels(tiny_tokenizer, [decomposed, "Bern"])
+    assert trie.labels[0] == decomposed  # the label as given
+    assert trie.token_ids(0) == encode_object(tiny_tokenizer, "Zürich")
