@@ -231,6 +231,12 @@ RANGE_CASES = [
      "--max_steps 0", "error: --max_steps 0: at least 1"),
     ("prixlm.similarity.plain_mlm", "--reference r --dataset d --languages en --output_dir o "
      "--max_steps 5 --batch_size 0", "error: --batch_size 0: at least 1"),
+    ("prixlm.similarity.mirror", "--model m --output_dir o --batch_size 0",
+     "error: --batch_size 0: at least 2"),
+    ("prixlm.similarity.mirror", "--model m --output_dir o --temperature 0",
+     "error: --temperature 0.0: more than 0"),
+    ("prixlm.similarity.mirror", "--model m --output_dir o --max_steps 0",
+     "error: --max_steps 0: at least 1 (or -1: --num_train_epochs)"),
 ]  # fmt: skip
 
 
@@ -242,6 +248,7 @@ WORK = {
     "prixlm.similarity.xel": ["_load_embedder", "prixlm.similarity.xel_cldr.cldr_xel_queries"],
     "prixlm.similarity.probing": ["read_mlama", "evaluate_probing"],
     "prixlm.similarity.plain_mlm": ["kb_label_texts", "train_plain_mlm"],
+    "prixlm.similarity.mirror": ["kb_label_words", "read_words", "mirror_tune"],
 }
 
 

@@ -310,6 +310,14 @@ def main(argv: list[str] | None = None) -> Path:
         "--seed", type=int, default=0, help="seed of the training (order, dropout, masks)"
     )
     args = parser.parse_args(renamed_options(argv, {"--output": "--output_dir"}))
+    for name, low in (("num_words", 2), ("batch_size", 2)):  # in-batch negatives: 2 at least
+        if getattr(args, name) < low:
+            parser.error(f"--{name} {getattr(args, name)}: at least {low}")
+    for name in ("temperature", "learning_rate", "num_train_epochs"):
+        if not getattr(args, name) > 0:
+            parser.error(f"--{name} {getattr(args, name)}: more than 0")
+    if args.max_steps == 0 or args.max_steps < -1:
+        parser.error(f"--max_steps {args.max_steps}: at least 1 (or -1: --num_train_epochs)")
     if args.words is not None:
         words = read_words(args.words)[: args.num_words]
     else:
