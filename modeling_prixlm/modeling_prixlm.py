@@ -270,17 +270,35 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         changes). `dropout`: the hidden and attention dropout of the new model (None: the
         checkpoint's). Returns `(model, tokenizer)`.
         """
-        from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaForMaskedLM
+        from transformers import AutoConfig, AutoTokenizer, XLMRobertaForMaskedLM
 
         from .formatting import add_prixlm_tokens
 
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
-        base_config = XLMRobertaConfig.from_pretrained(name_or_path, **kwargs)
+        base_config = AutoConfig.from_pretrained(name_or_path, **kwargs)
+        if base_config.model_type != "xlm-roberta":  # its weights would not load: all random
+            raise ValueError(
+                f"{name_or_path}: model type {base_config.model_type!r}, not an XLM-R "
+                "checkpoint (xlm-roberta)"
+            )
+        if len(tokenizer) != base_config.vocab_size:  # the new tokens' ids would be wrong
+            raise ValueError(
+                f"{name_or_path}: its tokenizer has {len(tokenizer)} tokens but the model "
+                f"{base_config.vocab_size} rows (vocab_size): not the checkpoint's tokenizer"
+            )
         architecture = xlmr_architecture(base_config)
         if dropout is not None:  # in the config before the modules are built from it
             architecture.update(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
         model = cls(PrixLMConfig(object_attention=object_attention, **architecture))
-        source = XLMRobertaForMaskedLM.from_pretrained(name_or_path, **kwargs)
+        source, loading = XLMRobertaForMaskedLM.from_pretrained(
+            name_or_path, output_loading_info=True, **kwargs
+        )
+        absent = [key for key in loading["missing_keys"] if not key.startswith("lm_head.decoder")]
+        if absent:  # from_pretrained filled them with random values
+            raise ValueError(
+                f"{name_or_path}: not an XLM-R masked-LM checkpoint: no weights for {absent[:5]}"
+                + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+            )
         missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
         if missing or unexpected:
             raise ValueError(

@@ -67,13 +67,17 @@ def build_model_and_tokenizer(
     """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data
     (resuming from `checkpoint`: the checkpoint's tokenizer, never one trained again)."""
     if model_args.base_model:
-        model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
-            model_args.base_model,
-            languages,
-            object_attention=model_args.object_attention,
-            vocab_padding_multiple=model_args.vocab_padding_multiple,
-            dropout=model_args.dropout,
-        )
+        try:
+            model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
+                model_args.base_model,
+                languages,
+                object_attention=model_args.object_attention,
+                vocab_padding_multiple=model_args.vocab_padding_multiple,
+                dropout=model_args.dropout,
+            )
+        except (OSError, ValueError) as error:  # not XLM-R, its tokenizer not its own, offline
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise UsageError(f"--base_model {model_args.base_model}: {first}") from error
         return model, tokenizer
     if model_args.tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,39 @@ def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
     model.train()
     ids = torch.tensor([fact.input_ids])
     torch.testing.assert_close(model(ids).logits, model(ids).logits)  # nothing dropped
+
+
+def test_from_xlm_roberta_refuses_what_is_not_an_xlmr_checkpoint_with_its_tokenizer(tmp_path):
+    """A BERT folder (pad id 1), an encoder without its LM head and a tokenizer of another
+    size were all accepted: the first two trained random weights, the last gave the new
+    tokens the checkpoint's old rows or real pieces new ones."""
+    from transformers import BertConfig, BertForMaskedLM, XLMRobertaModel
+
+    from prixlm.training.tokenizer_training import train_tokenizer
+
+    tokenizer = train_tokenizer(["Japan", "currency", "Japanese yen", "euro"] * 5, vocab_size=60)
+    config = _xlmr_config(len(tokenizer), is_decoder=False)
+    cases = {
+        "bert": BertForMaskedLM(
+            BertConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+                pad_token_id=1,
+            )
+        ),  # fmt: skip
+        "encoder": XLMRobertaModel(config),
+        "rows": XLMRobertaForMaskedLM(_xlmr_config(len(tokenizer) + 8, is_decoder=False)),
+    }
+    expected = {
+        "bert": "model type 'bert', not an XLM-R checkpoint",
+        "encoder": "not an XLM-R masked-LM checkpoint: no weights for ['lm_head.",
+        "rows": f"its tokenizer has {len(tokenizer)} tokens but the model {len(tokenizer) + 8}",
+    }
+    for name, model in cases.items():
+        model.save_pretrained(tmp_path / name)
+        tokenizer.save_pretrained(tmp_path / name)
+        with pytest.raises(ValueError, match=re.escape(expected[name])):
+            PrixLMForCausalKB.from_xlm_roberta(str(tmp_path / name), ["en"])
