@@ -225,7 +225,8 @@ def render_model_card(
         evaluations: `evaluate_lp --output` reports, after the last checkpoint's results
             and the folder's kept ones (`evaluation_results.json`).
         dataset_id: Hub id of the dataset (default: each report's dataset, a folder by name).
-        base_model: the checkpoint this model continued, if any.
+        base_model: the Hub id of the checkpoint this model continued, if any (a local
+            folder is left out: the card's `base_model:` and link need a Hub id).
         languages: default: `train_results.json`'s `languages`.
         widget: widget examples (`"Germany | currency"` or `{"text": ...}`).
         repo_id: the Hub id in the usage snippet (default: the folder's path).
@@ -234,6 +235,8 @@ def render_model_card(
         curve: file name of the Fig. 2 curve inside `folder`, if there is one.
     """
     folder = Path(folder)
+    if base_model is not None and not is_hub_id(base_model):
+        base_model = None  # a folder on this machine: no Hub id for `base_model:` or a link
     config = _read_json(folder / "config.json")
     training_args = _read_json(folder / "training_args.json")
     train_results = _read_json(folder / "train_results.json")

@@ -277,3 +277,20 @@ def test_a_report_on_the_first_queries_says_so():
     assert {e.metric_config for e in eval_results([limited])} == {"beam, first 20 queries"}
     assert {e.metric_config for e in eval_results([full])} == {"beam"}
     assert _report_key(limited) != _report_key(full)  # kept side by side
+
+
+def test_a_local_base_model_is_left_out_of_the_card(released, tmp_path, monkeypatch):
+    """`train.py --base_model /a/folder` wrote `base_model: /a/folder` (no Hub id: the Hub
+    refuses such metadata) and a link to https://huggingface.co//a/folder."""
+    from prixlm.release.model_card import render_model_card
+
+    local = tmp_path / "tiny_xlmr"
+    local.mkdir()
+    monkeypatch.chdir(tmp_path)
+    for given in (str(local), "tiny_xlmr"):  # absolute, and relative to a folder that exists
+        card = render_model_card(released[2], base_model=given)
+        assert card.data.base_model is None and "huggingface.co//" not in card.text
+        assert f"huggingface.co/{given}" not in card.text
+    card = render_model_card(released[2], base_model="FacebookAI/xlm-roberta-base")
+    assert card.data.base_model == "FacebookAI/xlm-roberta-base"
+    assert "https://huggingface.co/FacebookAI/xlm-roberta-base" in card.text
