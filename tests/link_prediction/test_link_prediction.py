@@ -293,3 +293,25 @@ def test_a_long_query_that_some_candidates_fit_names_the_query_and_its_limit(set
     fits = " ".join(["Deutschland"] * (words - 1))
     assert len(encode_query(tokenizer, (fits, "currency"))) <= limit
     assert len(encode_query(tokenizer, (subject, "currency"))) > limit
+
+
+def test_candidates_merged_by_unknown_characters_are_warned_about(setup):
+    """Labels the tokenizer cannot write become the same `<unk>` ids and count as one: a
+    language the model was never trained on scored 100% hits@1, in silence."""
+    import warnings
+
+    from prixlm.link_prediction.evaluation import evaluate_link_prediction
+
+    model, tokenizer, labels, *_ = setup
+    unknown = ["ꙮꙮ", "ꙭꙭ", "ꙬꙬꙬ"]  # characters the tiny tokenizer never saw
+    assert tokenizer.unk_token_id in tokenizer(unknown[0], add_special_tokens=False)["input_ids"]
+    rows = [{"subject": "Japan", "relation": "currency", "object": unknown[1],
+             "all_objects": [unknown[1]]}]  # fmt: skip
+    with pytest.warns(
+        UserWarning, match=r"candidates hold <unk> .*labels tokenise like another through <unk>"
+    ):
+        evaluate_link_prediction(model, tokenizer, rows, [*labels, *unknown], num_beams=4)
+    known = [{**rows[0], "object": labels[0], "all_objects": [labels[0]]}]
+    with warnings.catch_warnings():  # " euro" and "euro" tokenise alike too, without <unk>
+        warnings.simplefilter("error")
+        evaluate_link_prediction(model, tokenizer, known, labels, num_beams=4)
