@@ -112,13 +112,12 @@ def _own_data(locale_id: str) -> dict:
     Babel caches `load(id, merge_inherited=False)` under the key of the merged data: every
     `Locale(id)` made afterwards in the process lacked the inherited names (`--languages
     all` wrote "Asuncion" for "Asunción", `be-tarask` 776 entities for 1,464)."""
-    cached = locale_id in localedata._cache  # noqa: SLF001 - the cache the fault is in
-    if cached:  # the merged data is cached: read the own data without the cache
-        localedata._cache.pop(locale_id)  # noqa: SLF001
+    cache = localedata._cache  # noqa: SLF001 - the cache the fault is in
+    merged = cache.pop(locale_id, None)  # cached merged data would be returned as "own"
     own = localedata.load(locale_id, merge_inherited=False)
-    localedata._cache.pop(locale_id, None)  # noqa: SLF001
-    if cached:
-        localedata.load(locale_id)  # the merged data back
+    cache.pop(locale_id, None)
+    if merged is not None:
+        cache[locale_id] = merged  # the same object back, not loaded again
     return own
 
 
