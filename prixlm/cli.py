@@ -109,21 +109,32 @@ def command_parser(module: str, description: str) -> argparse.ArgumentParser:
     )
 
 
-def report_paths(
-    args: argparse.Namespace,
-    profile: str,
-    committed: Mapping[str, tuple[str, str]],
-    work_dir: Path,
+def add_report_options(
+    parser: argparse.ArgumentParser, committed_profile: str, files: Mapping[str, str]
 ) -> None:
-    """Fill the unset report options of `args` (`committed`: option -> (the profile of the
-    committed figures, the repository's file), e.g. `{"results": ("full",
-    "results/table1.json")}`): the repository's file for that profile, else a file of the
-    same name in `work_dir`, so that a toy or quick run never overwrites the committed
-    figures unless told to."""
-    for option, (committed_profile, repository_file) in committed.items():
+    """`--<option> PATH` for each report file (`files`: option -> the repository's file, e.g.
+    `{"results": "results/table1.json"}`), unset by default: `report_paths` fills them."""
+    for option, path in files.items():
+        parser.add_argument(
+            f"--{option}",
+            type=Path,
+            default=None,
+            help=f"default: {path} with --profile {committed_profile}, else the file of that "
+            "name in --work_dir",
+        )
+
+
+def report_paths(
+    args: argparse.Namespace, committed_profile: str, files: Mapping[str, str], work_dir: Path
+) -> None:
+    """Fill the unset report options of `args` (`add_report_options`): the repository's file
+    for the profile the committed figures come from, else a file of the same name in
+    `work_dir`, so that a toy or quick run never overwrites the committed figures unless
+    told to."""
+    for option, repository_file in files.items():
         if getattr(args, option) is None:
             name = Path(repository_file).name
-            chosen = repository_file if profile == committed_profile else work_dir / name
+            chosen = repository_file if args.profile == committed_profile else work_dir / name
             setattr(args, option, Path(chosen))
 
 

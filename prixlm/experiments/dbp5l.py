@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import command_parser, report_paths, user_errors
+from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
@@ -300,9 +300,9 @@ def run_jobs(
     return True
 
 
-#: the committed report files and the profile they come from (other profiles: `--work_dir`)
-REPORTS = {"results": ("cpu", "results/dbp5l.json"), "docs": ("cpu", "docs/results.md")}
-REPORT_HELP = "default: {} with --profile cpu, else the file of that name in --work_dir"
+REPORTS_PROFILE = "cpu"  # the profile of the committed figures
+#: the committed report files, written by the `cpu` profile (others: into `--work_dir`)
+REPORTS = {"results": "results/dbp5l.json", "docs": "docs/results.md"}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -311,8 +311,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", type=Path, required=True, help="KG folder in the KEnS layout")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/dbp5l"))
-    for option, (_, path) in REPORTS.items():
-        parser.add_argument(f"--{option}", type=Path, default=None, help=REPORT_HELP.format(path))
+    add_report_options(parser, REPORTS_PROFILE, REPORTS)
     parser.add_argument("--published", type=Path, default=PUBLISHED_FILE, help="published figures")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -328,7 +327,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no_run", action="store_true", help="only write the JSON and docs from finished jobs"
     )
     args = parser.parse_args(argv)
-    report_paths(args, args.profile, REPORTS, args.work_dir)
+    report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2
         profile = get_profile(args.profile)

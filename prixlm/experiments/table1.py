@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import UsageError, command_parser, report_paths, user_errors
+from prixlm.cli import (
+    UsageError,
+    add_report_options,
+    command_parser,
+    report_paths,
+    user_errors,
+)
 from prixlm.experiments.paired import paired_comparisons
 from prixlm.experiments.profiles import (
     all_curve_settings,
@@ -225,10 +231,9 @@ def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path)
     write_report(table, docs, chart, source=Path(results).as_posix())
 
 
-#: the committed report files and the profile they come from (other profiles: `--work_dir`)
-REPORTS = {"results": ("full", "results/table1.json"), "docs": ("full", "docs/results.md"),
-           "chart": ("full", "docs/table1.png")}  # fmt: skip
-REPORT_HELP = "default: {} with --profile full, else the file of that name in --work_dir"
+REPORTS_PROFILE = "full"  # the profile of the committed figures
+#: the committed report files, written by the `full` profile (others: into `--work_dir`)
+REPORTS = {"results": "results/table1.json", "docs": "docs/results.md", "chart": "docs/table1.png"}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -236,8 +241,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--profile", default="full", help="toy | quick | full | gpu")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
     parser.add_argument("--work_dir", type=Path, default=Path("outputs/table1"))
-    for option, (_, path) in REPORTS.items():
-        parser.add_argument(f"--{option}", type=Path, default=None, help=REPORT_HELP.format(path))
+    add_report_options(parser, REPORTS_PROFILE, REPORTS)
     parser.add_argument("--dump_dir", type=Path, default=None, help="dumps instead of CLDR")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -245,7 +249,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for job in ("all", "single", "kge", "union"):
         parser.add_argument(f"--{job}_time_limit", type=float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip
     args = parser.parse_args(argv)
-    report_paths(args, args.profile, REPORTS, args.work_dir)
+    report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile or language: one line, exit 2
         profile = get_profile(args.profile)

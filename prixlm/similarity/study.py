@@ -33,7 +33,7 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 
 # isort: split
 from prixlm.atomic_output import atomic_file, atomic_folder
-from prixlm.cli import command_parser, report_paths, user_errors
+from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
 
@@ -363,10 +363,10 @@ def _curve_point(scores: dict[str, Any]) -> dict[str, float | None]:
     }
 
 
-#: the committed report files and the profile they come from (other profiles: `--work_dir`)
-REPORTS = {"results": ("default", "results/similarity.json"),
-           "docs": ("default", "docs/similarity.md"),
-           "chart": ("default", "docs/similarity_curve.png")}  # fmt: skip
+REPORTS_PROFILE = "default"  # the profile of the committed figures
+#: the committed report files, written by the `default` profile (others: into `--work_dir`)
+REPORTS = {"results": "results/similarity.json", "docs": "docs/similarity.md",
+           "chart": "docs/similarity_curve.png"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -377,11 +377,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pooling", choices=("first", "mean"), default="first")
-    for option, (_, path) in REPORTS.items():
-        help_text = f"default: {path} with --profile default, else the file of that name in --work_dir"  # fmt: skip
-        parser.add_argument(f"--{option}", type=Path, default=None, help=help_text)
+    add_report_options(parser, REPORTS_PROFILE, REPORTS)
     args = parser.parse_args(argv)
-    report_paths(args, args.profile, REPORTS, args.work_dir)
+    report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     with user_errors():  # its kept stages were made with these settings, or refused
         check_run_settings(
