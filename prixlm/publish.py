@@ -38,20 +38,22 @@ ids before anything else. A failed Hub call (offline mode, network, HTTP status,
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2  # huggingface_hub's HTTP client: its transport errors (no connection, timeouts)
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard, HfApi, ModelCard
-from huggingface_hub.errors import DeviceCodeError, HfHubHTTPError, HFValidationError, OIDCError
-from huggingface_hub.utils import filter_repo_objects, validate_repo_id
+from huggingface_hub.utils import filter_repo_objects
 
 from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
-from prixlm.cli import UsageError, command_parser, describe_os_error, user_errors
+from prixlm.cli import UsageError, command_parser, user_errors
+from prixlm.hub_calls import (
+    CARD,
+    check_repo_id,
+    hub_step,
+    upload_operations,
+)
 
-CARD = "README.md"
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 IGNORE_PATTERNS = [
     ".*",  # hidden entries at the top: .git, .staging, .<name>.partial, .cache
@@ -82,42 +84,6 @@ RUN_MARKERS = ("checkpoint-*", ".staging", "trainer_state.json", "optimizer.pt")
 
 class NotAReleaseError(ValueError):
     """The folder is not a complete model release or dataset folder."""
-
-
-class PublishError(UsageError):
-    """A Hub call of an upload failed; the message names the step, the repo and the Hub's
-    reason (the Hub's exception is the `__cause__`). Nothing in the folder was changed."""
-
-
-#: What a Hub call raises for a reason outside this package: offline mode, no connection or
-#: a timeout, an HTTP status (401/403 login, 404, 409, 5xx), a missing token, a failed login.
-HUB_ERRORS = (OSError, httpx2.HTTPError, HFValidationError, DeviceCodeError, OIDCError)
-
-
-def check_repo_id(repo_id: str, argument: str = "REPO_ID") -> str:
-    """`repo_id` if it is a valid Hub id (`huggingface_hub.utils.validate_repo_id`); else a
-    `UsageError` naming `argument`, before any work is done."""
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as error:
-        raise UsageError(f"{argument} {repo_id!r}: not a Hub repo id ({error})") from error
-    return repo_id
-
-
-@contextmanager
-def hub_step(what: str) -> Iterator[None]:
-    """Run Hub calls; a failure of theirs (`HUB_ERRORS`, or the Hub's refusal of a card's
-    metadata) becomes a one-line `PublishError` saying `what` failed and why."""
-    try:
-        yield
-    except Exception as error:
-        if not isinstance(error, HUB_ERRORS) and not isinstance(error.__cause__, HfHubHTTPError):
-            raise  # a bug: keep its traceback
-        if isinstance(error, OSError) and error.filename:
-            reason = describe_os_error(error)
-        else:
-            reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
-        raise PublishError(f"{what} failed: {reason}") from error
 
 
 @dataclass(frozen=True)
@@ -272,7 +238,7 @@ def publish_folder(
         The URL of the commit.
     Raises:
         NotAReleaseError: not a complete release; UsageError: an invalid `repo_id`;
-        PublishError: a Hub call failed (the step and the Hub's reason in its message).
+        hub_calls.PublishError: a Hub call failed (the step and the Hub's reason in its message).
     """
     check_repo_id(repo_id, "repo_id")
     release = check_release(folder)
@@ -294,9 +260,7 @@ def publish_folder(
         for name in remote
         if name != ".gitattributes" and name not in release.files
     ]
-    for name in release.files:  # the card from memory, every other file from the folder
-        source = str(release.folder / name) if name != CARD or card is None else card.encode()
-        operations.append(CommitOperationAdd(path_in_repo=name, path_or_fileobj=source))
+    operations += upload_operations(release.folder, release.files, card)
     with hub_step(f"{where}: uploading {len(release.files)} files"):
         commit = api.create_commit(
             url.repo_id,
@@ -382,15 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 __all__ = [
     "IGNORE_PATTERNS",
-    "HUB_ERRORS",
     "NotAReleaseError",
-    "PublishError",
     "Release",
     "card_for_repo",
     "card_warnings",
     "check_release",
-    "check_repo_id",
-    "hub_step",
     "publish_folder",
     "refresh_model_card",
     "release_kind",

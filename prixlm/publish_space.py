@@ -6,7 +6,7 @@ The Space folder is its card `README.md` (Space YAML with `sdk: gradio` and `app
 the app and `requirements.txt`. The uploaded card names the model (`models:`) and dataset
 (`datasets:`); the Space variable `PRIXLM_MODEL` tells the app which model to serve. The repo
 is created as a Gradio Space if needed; files go in one commit, without `IGNORE_PATTERNS`.
-A failed Hub call is one `error:` line naming the step (`prixlm.publish.hub_step`), exit 2.
+A failed Hub call is one `error:` line naming the step (`prixlm.hub_calls.hub_step`), exit 2.
 """
 
 from __future__ import annotations
@@ -15,19 +15,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, HfApi, SpaceCard
+from huggingface_hub import HfApi, SpaceCard
 from huggingface_hub.utils import filter_repo_objects
 
 from prixlm.cli import user_errors
-from prixlm.publish import (
-    CARD,
-    IGNORE_PATTERNS,
-    NotAReleaseError,
-    Release,
-    _refuse,
-    check_repo_id,
-    hub_step,
-)
+from prixlm.hub_calls import CARD, check_repo_id, hub_step, upload_operations
+from prixlm.publish import IGNORE_PATTERNS, NotAReleaseError, Release, _refuse
 
 #: The Space variable naming the model the app serves (`MODEL_ENV` of `space/app.py`).
 SPACE_MODEL_VARIABLE = "PRIXLM_MODEL"
@@ -79,7 +72,7 @@ def publish_space(
 
     The uploaded card names `model_id` (and `dataset_id`); the Space variable
     `SPACE_MODEL_VARIABLE` is set to `model_id`. Returns the URL of the commit; a failed Hub
-    call raises `prixlm.publish.PublishError` naming the step.
+    call raises `prixlm.hub_calls.PublishError` naming the step.
     """
     check_repo_id(repo_id, "repo_id")
     check_repo_id(model_id, "model_id")
@@ -93,12 +86,7 @@ def publish_space(
     with hub_step(f"{where}: setting the Space variable {SPACE_MODEL_VARIABLE}"):
         api.add_space_variable(url.repo_id, SPACE_MODEL_VARIABLE, model_id)
     card = str(space_card(release.folder, model_id, dataset_id)).encode("utf-8")
-    operations = [
-        CommitOperationAdd(path_in_repo=name, path_or_fileobj=card)
-        if name == CARD
-        else CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(release.folder / name))
-        for name in release.files
-    ]
+    operations = upload_operations(release.folder, release.files, card)
     with hub_step(f"{where}: uploading {len(release.files)} files"):
         commit = api.create_commit(
             url.repo_id,

@@ -260,7 +260,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     if data_args.lp_eval_queries > 0:
         check_split(data_args.dataset, languages, data_args.lp_eval_split, "--lp_eval_split")
     if training_args.push_to_hub:  # before the training, not after it
-        from prixlm.publish import check_repo_id
+        from prixlm.hub_calls import check_repo_id
 
         check_repo_id(hub_repo_id(training_args), "--hub_model_id")
     rows = load_training_rows(data_args.dataset, languages, data_args.variant, data_args.links)

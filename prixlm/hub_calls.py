@@ -1,0 +1,72 @@
+"""What the upload commands share for their Hub calls: repo ids checked before any work,
+each call's failure as one line naming its step (`hub_step`), and a commit's files taken
+from the folder as they are, with the card rendered for the repo from memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2  # huggingface_hub's HTTP client: its transport errors (no connection, timeouts)
+from huggingface_hub import CommitOperationAdd
+from huggingface_hub.errors import DeviceCodeError, HfHubHTTPError, HFValidationError, OIDCError
+from huggingface_hub.utils import validate_repo_id
+
+from prixlm.cli import UsageError, describe_os_error
+
+CARD = "README.md"
+
+
+class PublishError(UsageError):
+    """A Hub call of an upload failed; the message names the step, the repo and the Hub's
+    reason (the Hub's exception is the `__cause__`). Nothing in the folder was changed."""
+
+
+#: What a Hub call raises for a reason outside this package: offline mode, no connection or
+#: a timeout, an HTTP status (401/403 login, 404, 409, 5xx), a missing token, a failed login.
+HUB_ERRORS = (OSError, httpx2.HTTPError, HFValidationError, DeviceCodeError, OIDCError)
+
+
+def check_repo_id(repo_id: str, argument: str = "REPO_ID") -> str:
+    """`repo_id` if it is a valid Hub id (`huggingface_hub.utils.validate_repo_id`); else a
+    `UsageError` naming `argument`, before any work is done."""
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise UsageError(f"{argument} {repo_id!r}: not a Hub repo id ({error})") from error
+    return repo_id
+
+
+@contextmanager
+def hub_step(what: str) -> Iterator[None]:
+    """Run Hub calls; a failure of theirs (`HUB_ERRORS`, or the Hub's refusal of a card's
+    metadata) becomes a one-line `PublishError` saying `what` failed and why."""
+    try:
+        yield
+    except Exception as error:
+        if not isinstance(error, HUB_ERRORS) and not isinstance(error.__cause__, HfHubHTTPError):
+            raise  # a bug: keep its traceback
+        if isinstance(error, OSError) and error.filename:
+            reason = describe_os_error(error)
+        else:
+            reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        raise PublishError(f"{what} failed: {reason}") from error
+
+
+def upload_operations(
+    folder: Path, files: Sequence[str], card: str | bytes | None
+) -> list[CommitOperationAdd]:
+    """`files` of `folder` to add in a commit: `card` (given) from memory as `README.md`,
+    every other file straight from the folder (nothing copied, the folder not written)."""
+    text = card.encode() if isinstance(card, str) else card
+    return [
+        CommitOperationAdd(
+            path_in_repo=name,
+            path_or_fileobj=text if name == CARD and text is not None else str(folder / name),
+        )
+        for name in files
+    ]
+
+
+__all__ = ["HUB_ERRORS", "PublishError", "check_repo_id", "hub_step", "upload_operations"]
