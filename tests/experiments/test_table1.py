@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("pykeen")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from tiny_kb import TABLE1_DOCS_KEPT as COMPLETION  # noqa: E402
 from tiny_kb import write_tiny_dumps  # noqa: E402
 
 from prixlm.experiments import table1  # noqa: E402
@@ -19,30 +20,13 @@ from prixlm.experiments.table1_data import pivot_links_copy  # noqa: E402
 from prixlm.experiments.table1_docs import METRIC_NAMES, averages, percent  # noqa: E402
 
 METHODS = {"TransE", "RotatE", "RotatE (union graph)", "Prix-LM (Single)", "Prix-LM (All)"}
-COMPLETION = "<!-- completion:start -->\nkept: precision table\n<!-- completion:end -->\n"
 
 
-@pytest.fixture(scope="module")
-def toy_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("table1")
-    docs = root / "docs" / "results.md"
-    docs.parent.mkdir()
-    docs.write_text("# Results\n\nintro\n\n" + COMPLETION, "utf-8")
-    argv = [
-        "--profile", "toy", "--languages", "en,de", "--work_dir", str(root / "work"),
-        "--dump_dir", str(write_tiny_dumps(root / "dumps")), "--workers", "1",
-        "--results", str(root / "table1.json"), "--docs", str(docs),
-        "--chart", str(root / "docs" / "table1.png"),
-    ]  # fmt: skip
-    table = table1.main(argv)
-    return root, argv, table
-
-
-def test_paired_differences_agree_with_the_table(toy_run):
+def test_paired_differences_agree_with_the_table(table1_toy_run):
     """All minus Single, TransE and RotatE on the same test queries (the records keep their
     per-query ranks): the difference is that of the table's averages, the interval holds
     it, the docs show it; records without ranks give no pair."""
-    root, _, _ = toy_run
+    root, _, _ = table1_toy_run
     saved = json.loads((root / "table1.json").read_text("utf-8"))
     assert set(saved["paired"]) == {"Prix-LM (All) - Prix-LM (Single)",
                                     "Prix-LM (All) - TransE", "Prix-LM (All) - RotatE"}  # fmt: skip
@@ -62,8 +46,8 @@ def test_paired_differences_agree_with_the_table(toy_run):
     assert set(table["paired"]) == {"Prix-LM (All) - Prix-LM (Single)", "Prix-LM (All) - RotatE"}
 
 
-def test_json_schema(toy_run):
-    root, _, table = toy_run
+def test_json_schema(table1_toy_run):
+    root, _, table = table1_toy_run
     saved = json.loads((root / "table1.json").read_text("utf-8"))
     assert saved["languages"] == ["en", "de"]
     assert set(saved["methods"]) == METHODS
@@ -84,8 +68,8 @@ def test_json_schema(toy_run):
     assert f"jobs {total:,.0f} s in all, wall time {saved['wall_seconds']} s" in text
 
 
-def test_docs_numbers_are_the_json_numbers(toy_run):
-    root, _, _ = toy_run
+def test_docs_numbers_are_the_json_numbers(table1_toy_run):
+    root, _, _ = table1_toy_run
     table = json.loads((root / "table1.json").read_text("utf-8"))
     text = (root / "docs" / "results.md").read_text("utf-8")
     means = averages(table)
@@ -99,16 +83,16 @@ def test_docs_numbers_are_the_json_numbers(toy_run):
     assert (root / "docs" / "table1.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_completion_block_and_intro_kept(toy_run):
-    root, _, _ = toy_run
+def test_completion_block_and_intro_kept(table1_toy_run):
+    root, _, _ = table1_toy_run
     text = (root / "docs" / "results.md").read_text("utf-8")
     assert text.startswith("# Results\n\nintro\n")
     assert COMPLETION in text
     assert text.count("<!-- table1:start -->") == 1
 
 
-def test_resume_skips_finished_jobs(toy_run, capsys, monkeypatch):
-    root, argv, table = toy_run
+def test_resume_skips_finished_jobs(table1_toy_run, capsys, monkeypatch):
+    root, argv, table = table1_toy_run
     records = sorted((root / "work" / "jobs").glob("*.json"))
     assert len(records) == 9  # 2 x (TransE, RotatE, Single) + union + 2 All variants
     before = {p: p.stat().st_mtime_ns for p in records}
@@ -143,10 +127,10 @@ def test_resume_skips_finished_jobs(toy_run, capsys, monkeypatch):
     assert {p: p.stat().st_mtime_ns for p in records} == before
 
 
-def test_a_job_made_with_other_arguments_runs_again(toy_run, capsys):
+def test_a_job_made_with_other_arguments_runs_again(table1_toy_run, capsys):
     """A record was reused whatever its job's arguments (another time limit, grid or epoch
     points of the profile), and the table stated the new ones over the old numbers."""
-    root, argv, table = toy_run
+    root, argv, table = table1_toy_run
     records = sorted((root / "work" / "jobs").glob("*.json"))
     plans = {p.stem: json.loads(p.read_text("utf-8"))["plan"] for p in records}
     assert plans["single-lr1e3-en"]["run_dir"] == "<work_dir>/runs/single-lr1e3-en"
@@ -164,8 +148,8 @@ def test_a_job_made_with_other_arguments_runs_again(toy_run, capsys):
     assert "7 of 9 jobs already done" in capsys.readouterr().out
 
 
-def test_prixlm_selection_uses_validation_only(toy_run):
-    root, _, _ = toy_run
+def test_prixlm_selection_uses_validation_only(table1_toy_run):
+    root, _, _ = table1_toy_run
     records = table1.load_records(root / "work" / "jobs")
     fake = dict(records)
     good = json.loads(json.dumps(records["all-lr1e3"]))
@@ -193,17 +177,17 @@ def test_bad_arguments_are_named(tmp_path, capsys):
         assert message in err and "Traceback" not in err
 
 
-def test_markdown_has_one_row_per_method_and_percent_format(toy_run):
-    root, _, _ = toy_run
+def test_markdown_has_one_row_per_method_and_percent_format(table1_toy_run):
+    root, _, _ = table1_toy_run
     text = (root / "docs" / "results.md").read_text("utf-8")
     rows = re.findall(r"^\| (TransE|RotatE|Prix-LM \(All\)) \|", text, flags=re.M)
     assert len(rows) == 3 * len(METRIC_NAMES)
 
 
-def test_pivot_links_copy_keeps_splits_and_filters_links(toy_run):
+def test_pivot_links_copy_keeps_splits_and_filters_links(table1_toy_run):
     from prixlm.data.loading import load_kb
 
-    root, _, _ = toy_run
+    root, _, _ = table1_toy_run
     main, pivot = root / "work" / "data", root / "work" / "data_links_en"
     links = load_kb(pivot, "links", split="train").to_list()
     assert links and all("en" in (r["subject_language"], r["object_language"]) for r in links)
@@ -239,13 +223,13 @@ def test_pivot_links_copy_reads_every_shard_of_the_links(tmp_path):
     assert sum(pq.read_metadata(shard).num_rows for shard in xx_shards) == 0
 
 
-def test_kge_job_reports_every_protocol_over_given_candidates(toy_run):
+def test_kge_job_reports_every_protocol_over_given_candidates(table1_toy_run):
     """`protocols`: one record holds ours (selection, `test`) and kens (`by_protocol`);
     `candidates_file` adds an entity no triple names (it gets an embedding and is ranked)."""
     from prixlm.experiments import jobs
     from prixlm.link_prediction.evaluation import candidate_labels
 
-    root = toy_run[0]
+    root = table1_toy_run[0]
     dataset = str(root / "work" / "data")
     labels = candidate_labels(jobs.load_language(dataset, "en"), "en")
     entities = root / "entities.json"
@@ -271,11 +255,11 @@ def test_kge_job_reports_every_protocol_over_given_candidates(toy_run):
     assert plain["by_protocol"]["ours"]["test"] == plain["test"]
 
 
-def test_all_records_its_validation_curve_and_docs_plot_it(toy_run):
+def test_all_records_its_validation_curve_and_docs_plot_it(table1_toy_run):
     """All's validation loss every 5 steps (toy profile) in the job record and the JSON; the
     docs section lists the points of the selected variant and the PNG is written beside the
     chart."""
-    root, _, table = toy_run
+    root, _, table = table1_toy_run
     record = table1.load_records(root / "work" / "jobs")["all-lr1e3"]
     curve = record["curve"]
     assert curve["metric"] == "loss" and curve["every"] == 5
@@ -297,15 +281,15 @@ def test_all_records_its_validation_curve_and_docs_plot_it(toy_run):
     assert (root / "docs" / "table1_all_curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_kge_search_records_configurations_and_time(toy_run):
-    root, _, _ = toy_run
+def test_kge_search_records_configurations_and_time(table1_toy_run):
+    root, _, _ = table1_toy_run
     record = table1.load_records(root / "work" / "jobs")["kge-RotatE-en"]
     assert record["grid_points"] == 1 and [p["epochs"] for p in record["grid"]] == [1, 2]
     assert all("validation_hits_at_1" in p and p["seconds"] >= 0 for p in record["grid"])
     assert record["seconds"] > 0 and not record["grid_truncated"]
 
 
-def test_curve_evaluators_agree_with_the_release_and_the_ranking(toy_run):
+def test_curve_evaluators_agree_with_the_release_and_the_ranking(table1_toy_run):
     """The curve's last loss is the release folder's validation loss (the same weights), and
     the MRR curve ranks like `evaluate_scorer` on the same validation rows."""
     from prixlm.experiments.curve import curve_callback
@@ -314,7 +298,7 @@ def test_curve_evaluators_agree_with_the_release_and_the_ranking(toy_run):
     from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
     from prixlm.model_loading import load_prixlm
 
-    root, _, _ = toy_run
+    root, _, _ = table1_toy_run
     record = table1.load_records(root / "work" / "jobs")["all-lr1e3"]
     model, tokenizer = load_prixlm(record["release"], "cpu")
     data = str(root / "work" / "data")
@@ -334,127 +318,3 @@ def test_curve_evaluators_agree_with_the_release_and_the_ranking(toy_run):
     assert mrr["mean"] == pytest.approx((mrr["en"] + mrr["de"]) / 2)
     with pytest.raises(ValueError, match="curve_metric='hits'"):
         curve_callback(data, ["en"], "hits", 5, 4, 2, 0.0)
-
-
-def test_a_job_stopped_after_training_only_ranks_again(toy_run, capsys):
-    """All's job lost its record and one language's kept ranking (stopped while ranking):
-    started again, it reuses the kept release (weights untouched, same steps and curve) and
-    ranks only what is missing, to the same metrics."""
-    root, argv, table = toy_run
-    record_file = root / "work" / "jobs" / "all-lr1e3.json"
-    run_dir = root / "work" / "runs" / "all-lr1e3"
-    weights = run_dir / "model" / "model.safetensors"
-    original, written = record_file.read_text("utf-8"), weights.stat().st_mtime_ns
-    record = json.loads(original)
-    kept_en = run_dir / "job_eval" / "test-en.json"
-    kept_de = run_dir / "job_eval" / "test-de.json"
-    de_written = kept_de.stat().st_mtime_ns
-    try:
-        record_file.unlink()
-        kept_en.unlink()
-        again = table1.main(argv)
-        assert "8 of 9 jobs already done" in capsys.readouterr().out
-        renewed = json.loads(record_file.read_text("utf-8"))
-        assert renewed["evaluated_again"] is True and weights.stat().st_mtime_ns == written
-        for key in ("steps", "train_seconds", "command", "curve", "test", "validation"):
-            assert renewed[key] == record[key], key
-        assert kept_en.is_file() and kept_de.stat().st_mtime_ns == de_written
-        assert again["methods"] == table["methods"]
-        docs = (root / "docs" / "results.md").read_text("utf-8")
-        assert re.search(r"`all-lr1e3`: \d+ steps.*, trained by an earlier start of the run", docs)
-    finally:
-        record_file.write_text(original, "utf-8")
-        table1.main(argv)  # the outputs of the untouched records again
-
-
-def test_a_job_stopped_mid_training_goes_on_from_its_last_checkpoint(toy_run, tmp_path):
-    """Stopped after its step-10 checkpoint, All's job started again trains steps 11-20
-    only, with the curve's first points kept, and ends where an uninterrupted job ends."""
-    from transformers import TrainerCallback
-
-    import prixlm.training.pretrain as pretrain_module
-    from prixlm.experiments.kept_runs import PROGRESS_FILE
-    from prixlm.experiments.prixlm_jobs import prixlm_job
-    from prixlm.experiments.profiles import get_profile
-
-    root, _, _ = toy_run
-    work = root / "work"
-    settings = {**get_profile("toy")["prixlm"], "max_steps": 20, "save_steps": 5}
-    arguments = {"dataset_dir": str(work / "data"), "languages": ["en", "de"], "variant": "all",
-                 "tokenizer_dir": str(work / "tokenizer"), "settings": settings,
-                 "eval_limit": 4, "validation_limit": 4, "curve_every": 5, "flat_window": 10,
-                 "score_batch": 8, "score_rows": 512}  # fmt: skip
-    whole = prixlm_job(run_dir=str(tmp_path / "whole"), **arguments)
-
-    class MachineGoesAway(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step == 12:
-                raise KeyboardInterrupt
-
-    real, started = pretrain_module.pretrain, []
-
-    def pretrain(run, callbacks):
-        started.append(run.training.resume_from_checkpoint)
-        extra = [MachineGoesAway()] if len(started) == 1 else []
-        return real(run, list(callbacks) + extra)
-
-    pretrain_module.pretrain = pretrain
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            prixlm_job(run_dir=str(tmp_path / "stopped"), **arguments)
-        kept = json.loads((tmp_path / "stopped" / PROGRESS_FILE).read_text("utf-8"))
-        assert kept["step"] == 10 and [p["step"] for p in kept["curve"]["points"]] == [5, 10]
-        resumed = prixlm_job(run_dir=str(tmp_path / "stopped"), **arguments)
-    finally:
-        pretrain_module.pretrain = real
-    assert started == [None, str(tmp_path / "stopped" / "checkpoint-10")]
-    assert resumed["resumed_from_step"] == 10 and resumed["steps"] == whole["steps"] == 20
-    assert [p["step"] for p in resumed["curve"]["points"]] == [5, 10, 15, 20]
-    for ours, theirs in zip(resumed["curve"]["points"], whole["curve"]["points"], strict=True):
-        assert ours["mean"] == pytest.approx(theirs["mean"], rel=1e-4)
-    for split in ("validation", "test"):
-        for language in ("en", "de"):
-            for metric, value in whole[split][language].items():
-                if metric == "ranks":  # test's per-query ranks: the same model ranks alike
-                    assert resumed[split][language][metric] == value
-                    continue
-                assert resumed[split][language][metric] == pytest.approx(value, rel=1e-4), metric
-    assert resumed["command"] == whole["command"].replace(str(tmp_path / "whole"),
-                                                          str(tmp_path / "stopped"))  # fmt: skip
-
-
-def test_all_with_an_anneal_share_trains_past_the_flat_point_down_to_a_zero_rate(toy_run, tmp_path):
-    """Through the real Trainer: flat at step 4 (any gain below 10 is none), the rate then
-    decays linearly from its step-4 value, aimed at 0 at step 8 (share 1.0: 4 more steps),
-    where training stops."""
-    from prixlm.experiments.prixlm_jobs import prixlm_job
-    from prixlm.experiments.profiles import get_profile
-
-    root, _, _ = toy_run
-    work = root / "work"
-    settings = {**get_profile("toy")["prixlm"], "max_steps": 20, "logging_steps": 1}
-    record = prixlm_job(
-        run_dir=str(tmp_path / "all"), dataset_dir=str(work / "data"), languages=["en", "de"],
-        variant="all", tokenizer_dir=str(work / "tokenizer"), settings=settings, eval_limit=2,
-        validation_limit=2, curve_every=2, flat_window=1, flat_min_gain=10.0, anneal_share=1.0,
-        splits=("validation",),
-    )  # fmt: skip
-    curve = record["curve"]
-    assert record["steps"] == 8 and curve["flat_at"] == 4
-    assert curve["stopped_by"] == "flat curve, then annealed"
-    assert {k: curve["anneal"][k] for k in ("share", "from_step", "to_step")} == {
-        "share": 1.0, "from_step": 4, "to_step": 8}  # fmt: skip
-    assert [p["step"] for p in curve["points"]] == [2, 4, 6, 8]
-    state = json.loads(next((tmp_path / "all").glob("checkpoint-*/trainer_state.json")).read_text())
-    # the Trainer logs at step s the rate step s used: the anneal's begin at step 5
-    rates = {e["step"]: e["learning_rate"] for e in state["log_history"] if "learning_rate" in e}
-    at_flat = settings["learning_rate"] * curve["anneal"]["lr_factor"]
-    assert rates[4] > at_flat > 0  # the decay goes on from where it was
-    assert [rates[s] for s in (5, 6, 7, 8)] == pytest.approx([at_flat, at_flat * 3 / 4, at_flat / 2, at_flat / 4])  # fmt: skip
-    from prixlm.experiments.table1_docs import curve_section
-
-    table = {"details": {"Prix-LM (All)": {"selected_variant": "x", "variants": {"all-x": record}}}}
-    assert (
-        "Flat at step 4; the learning rate then decayed linearly to 0 over 100% more steps "
-        "(to step 8); training stopped at step 8 (flat curve, then annealed)."
-    ) in curve_section(table)
