@@ -1,6 +1,6 @@
 """The "DBP-5L" section of `docs/results.md`, generated from `results/dbp5l.json` alone.
 
-Our figures under both ranking protocols, the published figures beside them (each with its
+Our figures under each ranking protocol, the published figures beside them (each with its
 source: paper, table, protocol), in percent with one decimal (`round(100 * value, 1)` of
 the JSON). Only the block between `<!-- dbp5l:start -->` and `<!-- dbp5l:end -->` is
 rewritten (appended at the end of a file without it); the rest of the file is kept.
@@ -27,11 +27,14 @@ PROTOCOL_TEXT = {
     "ours": "every entity of the target KG is a candidate; the other true objects of "
     "the query over every split are filtered; ties get the mean of the optimistic and "
     "pessimistic rank (PyKEEN's realistic rank); hits@k and MRR of the full ranking",
-    "kens": "the papers' (KEnS `src/validate.py`, as SS-AGA's code): every entity of the "
-    "target KG is a candidate; only the train split's true objects are filtered; ties go "
-    "to the entity with the smaller id; a gold counts as a hit at k when it is in the "
-    "unfiltered top 10 and within the first k after filtering; MRR of the full "
-    "train-filtered ranking (SS-AGA's)",
+    "kens": "KEnS' (`src/validate.py`, `filt_hits_at_n`): every entity of the target KG is "
+    "a candidate; only the train split's true objects are filtered; ties go to the entity "
+    "with the smaller id; a gold counts as a hit at k when it is in the unfiltered top 10 "
+    "and within the first k after filtering; MRR of the full train-filtered ranking "
+    '(SS-AGA\'s optional "lifted" setting; KEnS computes none)',
+    "raw": "unfiltered (what SS-AGA's released run logs: `is_lifted=False`): every entity "
+    "of the target KG is a candidate; nothing is filtered; ties go to the entity with the "
+    "smaller id; hits@k and MRR of the full ranking",
 }
 
 

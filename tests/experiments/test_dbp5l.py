@@ -71,11 +71,20 @@ def toy_run(tmp_path_factory):
     return root, argv, table
 
 
-def test_json_has_every_method_under_both_protocols(toy_run):
+def test_json_has_every_method_under_every_protocol(toy_run):
     root, _, table = toy_run
     saved = json.loads((root / "dbp5l.json").read_text("utf-8"))
     assert saved["languages"] == ["en", "ja"] and saved["protocol"] == "ours"
-    assert set(saved["methods_by_protocol"]) == {"ours", "kens"}
+    # raw: what SS-AGA's released run logs (unfiltered); kens' hits@10 is the raw one, and
+    # its train filter can only raise hits@1 and MRR (the same tie rule: by candidate order)
+    assert set(saved["methods_by_protocol"]) == {"ours", "kens", "raw"}
+    kens, raw = saved["methods_by_protocol"]["kens"], saved["methods_by_protocol"]["raw"]
+    assert set(kens) == set(raw) == METHODS
+    for method, cells in raw.items():
+        for language, metrics in cells.items():
+            ranked = kens[method][language]
+            assert metrics["hits_at_10"] == ranked["hits_at_10"], (method, language)
+            assert metrics["hits_at_1"] <= ranked["hits_at_1"] and metrics["mrr"] <= ranked["mrr"]
     assert saved["methods"] == saved["methods_by_protocol"]["ours"]
     for methods in saved["methods_by_protocol"].values():
         assert set(methods) == METHODS
@@ -248,7 +257,7 @@ def test_changed_evaluation_settings_evaluate_the_release_again(toy_run, capsys,
     original, written = record_file.read_text("utf-8"), weights.stat().st_mtime_ns
     record = json.loads(original)
     assert record["evaluation"] == {"eval_limit": 3, "validation_limit": 4,
-                                    "protocols": ["ours", "kens"]}  # fmt: skip
+                                    "protocols": ["ours", "kens", "raw"]}  # fmt: skip
     if not kept:
         (run_dir / TRAINING_FILE).unlink()
         shutil.rmtree(run_dir / EVALUATION_DIR)
@@ -350,8 +359,12 @@ def test_profiles_plan_every_job_with_a_whole_grid(name, tmp_path):
         if job.startswith("kge-"):
             assert len(kwargs["grid"]) >= 3 and len(kwargs["epoch_points"]) >= 2
         else:
-            assert kwargs["time_limit"] and kwargs["protocols"] == ("ours", "kens")
+            assert kwargs["time_limit"] and kwargs["protocols"] == ("ours", "kens", "raw")
     assert jobs["all-nolinks"][1]["settings"]["links"] is False
+    # Single and All get the same training: All's budget is the five Singles' together
+    languages = len(profile["languages"])
+    assert profile["all_steps"] == languages * profile["single_steps"]
+    assert profile["all_time_limit"] == languages * profile["single_time_limit"]
 
 
 def test_a_start_on_other_data_in_the_same_work_dir_is_refused(toy_run, tmp_path, capsys):
