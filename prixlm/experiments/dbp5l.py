@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "data": str(args.data.resolve()), "data_sha256": layout_digest(args.data)})  # fmt: skip
     vocab = profile["tokenizer_vocab_size"]
     tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
-    kb = kb_statistics(dataset, profile["languages"])
+    kb = kb_statistics(dataset, profile["languages"], args.data)
     published = load_published(args.published)
     jobs = plan_jobs(profile, args.work_dir, dataset, args.data, tokenizer, args.seed)
     jobs_dir = args.work_dir / "jobs"

@@ -95,17 +95,23 @@ def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], v
     return folder
 
 
-def kb_statistics(dataset_dir: Path, languages: list[str]) -> dict[str, dict[str, int]]:
-    """Entities (the candidates) and triples per language, with the split sizes."""
+def kb_statistics(
+    dataset_dir: Path, languages: list[str], layout_dir: Path | None = None
+) -> dict[str, dict[str, int]]:
+    """Entities (the candidates: the dataset's labels, or with `layout_dir` every entity of
+    the KG's entity list) and triples per language, with the split sizes."""
     from prixlm.experiments.jobs import load_language
+    from prixlm.link_prediction.candidate_files import layout_candidates
     from prixlm.link_prediction.evaluation import candidate_labels
 
+    listed = {} if layout_dir is None else layout_candidates(layout_dir)
     stats = {}
     for language in languages:
         splits = load_language(str(dataset_dir), language)
         sizes = {name: len(rows) for name, rows in splits.items()}
+        labels = {*listed.get(language, ()), *candidate_labels(splits, language)}
         stats[language] = {
-            "entities": len(candidate_labels(splits, language)),
+            "entities": len(labels),
             "triples": sum(sizes.values()),
             **sizes,
         }

@@ -19,13 +19,53 @@ ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"TransE", "RotatE", "Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)",
            "TransE (all test queries)", "RotatE (all test queries)"}  # fmt: skip
 NAMES = {
-    "en": ["Berlin", "Paris", "Rome", "Oslo", "Vienna", "Madrid", "Lisbon", "Athens", "Dublin",
-           "Prague", "Germany", "France", "Italy", "Norway", "Austria", "Spain", "Portugal",
-           "Greece", "Ireland", "Czechia"],
-    "ja": ["ベルリン", "パリ", "ローマ", "オスロ", "ウィーン", "マドリード", "リスボン", "アテネ",
-           "ダブリン", "プラハ", "ドイツ", "フランス", "イタリア", "ノルウェー", "オーストリア",
-           "スペイン", "ポルトガル", "ギリシャ", "アイルランド", "チェコ"],
-}  # fmt: skip
+    "en": [
+        "Berlin",
+        "Paris",
+        "Rome",
+        "Oslo",
+        "Vienna",
+        "Madrid",
+        "Lisbon",
+        "Athens",
+        "Dublin",
+        "Prague",
+        "Germany",
+        "France",
+        "Italy",
+        "Norway",
+        "Austria",
+        "Spain",
+        "Portugal",
+        "Greece",
+        "Ireland",
+        "Czechia",
+        "Bern",
+    ],
+    "ja": [
+        "ベルリン",
+        "パリ",
+        "ローマ",
+        "オスロ",
+        "ウィーン",
+        "マドリード",
+        "リスボン",
+        "アテネ",
+        "ダブリン",
+        "プラハ",
+        "ドイツ",
+        "フランス",
+        "イタリア",
+        "ノルウェー",
+        "オーストリア",
+        "スペイン",
+        "ポルトガル",
+        "ギリシャ",
+        "アイルランド",
+        "チェコ",
+        "ベルン",
+    ],
+}  # fmt: skip  (the last entity of each list is named by no fact: a candidate all the same)
 RELATIONS = ["http://dbpedia.org/ontology/country", "http://dbpedia.org/ontology/capital",
              "http://dbpedia.org/ontology/largestCity"]  # fmt: skip
 
@@ -103,6 +143,8 @@ def test_json_has_every_method_under_every_protocol(toy_run):
     assert saved["details"]["RotatE"]["en"]["test_queries"] == 3
     assert saved["published"]["KEnS (TransE)"]["source"] == "KEnS, Table 2, protocol kens"
     assert saved["seed"] == 0 and saved["command"].startswith("python -m prixlm.experiments.dbp5l")
+    # the candidates: every entity of the KG's list, Bern too (no fact names it)
+    assert {lang: saved["kb"][lang]["entities"] for lang in ("en", "ja")} == {"en": 21, "ja": 21}
     assert saved["methods"] == table["methods"]
 
 
