@@ -39,7 +39,7 @@ def read_dictionary(path: str | Path) -> list[Pair]:
             side.
     """
     pairs: list[Pair] = []
-    with open(path, encoding="utf-8") as lines:
+    with open(path, encoding="utf-8-sig") as lines:  # a BOM is no part of a word
         for number, line in enumerate(lines, start=1):
             line = line.rstrip("\r\n")
             if not line.strip():
@@ -94,6 +94,7 @@ def bli_ranks(
         source_vectors: `(n_s, d)` mapped source embeddings; target_vectors: `(n_t, d)`.
         gold: per source row, the target rows of its translations (at least one).
     """
+    gold = [sorted(set(golds)) for golds in gold]  # a gold listed twice would tie with itself
     rows = torch.tensor([row for row, golds in enumerate(gold) for _ in golds], dtype=torch.long)
     columns = torch.tensor([column for golds in gold for column in golds], dtype=torch.long)
     if len(set(rows.tolist())) != len(gold):
@@ -137,7 +138,7 @@ def evaluate_bli(
     targets = sorted({t for _, t in test})
     target_row = {word: row for row, word in enumerate(targets)}
     golds: dict[str, list[int]] = {s: [] for s in sources}
-    for source, target in test:
+    for source, target in dict.fromkeys(test):  # a repeated pair is one gold, not two
         golds[source].append(target_row[target])
     mapped = torch.stack([source_space[s] for s in sources]) @ mapping
     candidates = torch.stack([target_space[t] for t in targets])

@@ -19,6 +19,7 @@ First-token pooling (`"first"`, the `<s>`/[CLS] state) is the Mirror-BERT setup.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -161,7 +162,9 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
     tokenizer, model = embedder.tokenizer, embedder.model
     ids: list[list[int]] = []
     for start in range(0, len(texts), TOKENIZE_CHUNK):  # the tokenizer's objects per chunk only
-        chunk = list(texts[start : start + TOKENIZE_CHUNK])
+        # composed (NFC) as `modeling_prixlm.formatting` encodes every fact in training: the
+        # trained tokenizers have no normaliser, and a decomposed name read as other tokens
+        chunk = [unicodedata.normalize("NFC", t) for t in texts[start : start + TOKENIZE_CHUNK]]
         ids += tokenizer(
             chunk, truncation=True, max_length=embedder.max_length, return_attention_mask=False
         )["input_ids"]

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,8 @@ def _filtered(probes: Sequence[Probe], index: int) -> set[str]:
 
 
 def _single_token_id(tokenizer: Any, text: str) -> int | None:
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    """The one token `text` (composed: NFC, as in training) is, or None."""
+    ids = tokenizer(unicodedata.normalize("NFC", text), add_special_tokens=False)["input_ids"]
     return ids[0] if len(ids) == 1 else None
 
 

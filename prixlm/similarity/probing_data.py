@@ -19,6 +19,7 @@ malformed line (not a JSON object, a missing or empty label, a template without 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,7 @@ class ProbeSet:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # a byte-order mark is no part of line 1
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -90,7 +91,12 @@ def _text(path: Path, number: int, record: dict[str, Any], key: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ProbeFormatError(f"{path}:{number}: {key!r} must be a non-empty string")
-    return value
+    return _composed(value)
+
+
+def _composed(text: str) -> str:
+    """`text` composed (NFC), as the model reads every name (`modeling_prixlm.formatting`)."""
+    return unicodedata.normalize("NFC", text)
 
 
 def read_templates(path: str | Path) -> dict[str, Template]:
@@ -128,7 +134,7 @@ def read_probes(path: str | Path, language: str, relation: str) -> list[Probe]:
                 relation,
                 language,
                 str(uuid) if uuid is not None else None,
-                frozenset(known),
+                frozenset(_composed(o).strip() for o in known),
             )
         )
     return probes

@@ -70,7 +70,7 @@ def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # a BOM is no part of an id
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\r\n")
             if line.strip():
@@ -111,7 +111,8 @@ def read_xlbel_queries(path: str | Path, language: str) -> list[XelQuery]:
 
 
 def read_xlbel_dictionary(path: str | Path) -> list[XelTarget]:
-    """An XL-BEL target dictionary (UMLS names): `CUI||name` per line, `CUI-less` skipped."""
+    """An XL-BEL target dictionary (UMLS names): `CUI||name` per line, `CUI-less` skipped;
+    a composite `C1|C2||name` names each of its CUIs (SapBERT's `check_label` splits them)."""
     targets = []
     for number, line in _lines(path):
         fields = line.strip().split("||")
@@ -119,7 +120,10 @@ def read_xlbel_dictionary(path: str | Path) -> list[XelTarget]:
             raise _error(path, number, line, "'CUI||name'")
         if fields[0].strip().lower() == "cui-less":
             continue
-        targets.append(XelTarget(fields[1].strip(), fields[0].strip()))
+        cuis = _cuis(fields[0])  # "C1|C2||name": the name of both (as the queries split them)
+        if cuis is None:
+            raise _error(path, number, line, "CUIs joined by '|' or '+' before '||'")
+        targets += [XelTarget(fields[1].strip(), cui) for cui in sorted(cuis)]
     return targets
 
 

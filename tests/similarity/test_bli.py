@@ -160,3 +160,31 @@ def test_two_gold_translations_tied_at_the_top_are_a_hit():
     alone = bli_ranks(sources, targets, [[0], [2], [3]], k=2)  # one gold: nothing filtered
     assert tied[0] == 1.0 and alone[0] == 1.5  # the other gold competes only when not gold
     assert tied[1:].tolist() == alone[1:].tolist()
+
+
+class _Lookup:
+    """An embedder whose vector of `a7` is the one of `b7` (every gold ranks first)."""
+
+    def __init__(self, vectors: dict[str, torch.Tensor]) -> None:
+        self.vectors = vectors
+
+    def embed(self, texts):
+        return torch.stack([self.vectors[text[1:]] for text in texts])
+
+
+def test_a_test_pair_listed_twice_is_one_gold():
+    """A repeated pair tied its gold with itself: half a place off, or 'rank below 1'."""
+    generator = torch.Generator().manual_seed(0)
+    embedder = _Lookup({str(i): torch.randn(8, generator=generator) for i in range(40)})
+    train = [(f"a{i}", f"b{i}") for i in range(20)]
+    test = [(f"a{i}", f"b{i}") for i in range(20, 40)]
+    once = evaluate_bli(embedder, train, test)
+    assert evaluate_bli(embedder, train, test + test[:3])["mrr"] == once["mrr"] == 1.0
+    sources = torch.tensor([[1.0, 0.0]])
+    targets = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.9, 0.1], [0.8, 0.2]])
+    assert bli_ranks(sources, targets, [[3, 3]]).tolist() == [3.0]  # was 2.5
+
+
+def test_dictionary_reader_drops_a_byte_order_mark(tmp_path):
+    (tmp_path / "d.txt").write_bytes("\ufeffhouse\tHaus\n".encode())
+    assert read_dictionary(tmp_path / "d.txt") == [("house", "Haus")]

@@ -85,3 +85,16 @@ def test_bad_arguments(tiny_prixlm):
         embedder.embed(["Japan", 3])
     with pytest.raises(TypeError, match="not one string"):
         embedder.embed("Japan")
+
+
+def test_decomposed_names_embed_as_composed_ones(tiny_prixlm):
+    """The trained tokenizers have no normaliser: a decomposed (NFD) name was other pieces
+    (`<unk>` for a lone combining mark) and another vector."""
+    import unicodedata
+
+    model, tokenizer = tiny_prixlm
+    embedder = PrixLMEmbedder(model, tokenizer)
+    names = ["Währung", "Französisch", "日本円"]
+    decomposed = [unicodedata.normalize("NFD", name) for name in names]
+    assert decomposed[:2] != names[:2]
+    torch.testing.assert_close(embedder.embed(decomposed), embedder.embed(names))

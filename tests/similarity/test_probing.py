@@ -71,6 +71,24 @@ def test_read_mlama_real_layout(tmp_path):
     assert en.templates["P36"].split("France") == ("The capital of France is", ".")
 
 
+def test_read_mlama_composes_names_and_drops_a_byte_order_mark(tmp_path):
+    """Decomposed (NFD) labels tokenised as other pieces than the model was trained on (a
+    single-token gold counted as multi-token); a BOM made line 1 'not JSON'; a padded known
+    object stayed a candidate beside its stripped self."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Zürich")
+    record = {"uuid": "z", "sub_label": "Schweiz", "obj_label": decomposed,
+              "all_obj_labels": [f" {decomposed} ", "Genf "]}  # fmt: skip
+    root = write_mlama(
+        tmp_path / "mlama1.1",
+        {"de/templates.jsonl": "\ufeff" + TEMPLATES_JSONL, "de/P36.jsonl": json.dumps(record)},
+    )
+    probe = read_mlama(root)["de"].probes["P36"][0]
+    assert probe.obj_label == "Zürich" and len(probe.obj_label) == 6
+    assert probe.known_objects == {"Zürich", "Genf"}
+
+
 @pytest.mark.parametrize(
     ("name", "text", "line", "message"),
     [

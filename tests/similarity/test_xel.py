@@ -241,3 +241,16 @@ def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
     (release / "train_results.json").write_text(json.dumps({**run, "links": False}))
     assert xel_cldr.training_links(dataset, release) == set()
     assert xel_cldr.training_links(dataset, tmp_path / "plain") == every  # no run record
+
+
+def test_readers_drop_a_byte_order_mark_and_split_composite_dictionary_ids(tmp_path):
+    """A BOM stayed in line 1's CUI (never matched); `C2|C3||name` was one entity "C2|C3"
+    that no query's gold (split at '|') could match."""
+    (tmp_path / "q.txt").write_bytes("\ufeffC0004057||aspirin\n".encode())
+    assert read_xlbel_queries(tmp_path / "q.txt", "en")[0].gold == {"C0004057"}
+    (tmp_path / "d.txt").write_bytes("\ufeffC0004057||aspirin\nC2|C3||asthma\n".encode())
+    assert read_xlbel_dictionary(tmp_path / "d.txt") == [
+        XelTarget("aspirin", "C0004057"), XelTarget("asthma", "C2"), XelTarget("asthma", "C3")
+    ]  # fmt: skip
+    (tmp_path / "l.txt").write_bytes(("\ufeff" + LRXEL_KB).encode())
+    assert read_lrxel_kb(tmp_path / "l.txt")[0].entity == "3378263"
