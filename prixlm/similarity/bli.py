@@ -19,6 +19,7 @@ Glavaš et al.); `read_dictionary` names the file and line of a malformed one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -130,10 +131,18 @@ def evaluate_bli(
     target_words = sorted({t for _, t in train} | {t for _, t in test})
     source_space = _normalized_space(embedder, source_words)  # one centring per language
     target_space = _normalized_space(embedder, target_words)
-    mapping = procrustes(
-        torch.stack([source_space[s] for s, _ in train]),
-        torch.stack([target_space[t] for _, t in train]),
-    )
+    train_sources = torch.stack([source_space[s] for s, _ in train])
+    train_targets = torch.stack([target_space[t] for _, t in train])
+    mapping = procrustes(train_sources, train_targets)
+    # below full rank the train pairs fix the map in only that many directions: the rest is
+    # whatever the SVD returns (another SVD implementation moves MRR by a few tenths)
+    rank = int(torch.linalg.matrix_rank(train_sources.double().T @ train_targets.double()))
+    if rank < mapping.shape[0]:
+        warnings.warn(
+            f"BLI: {len(train)} train pairs fix the mapping in {rank} of {mapping.shape[0]} "
+            "directions; the rest is arbitrary (more train pairs, or a smaller model)",
+            stacklevel=2,
+        )
     sources = sorted({s for s, _ in test})
     targets = sorted({t for _, t in test})
     target_row = {word: row for row, word in enumerate(targets)}
@@ -145,8 +154,8 @@ def evaluate_bli(
     ranks = bli_ranks(mapped, candidates, list(golds.values()), k)
     metrics = ranking_metrics(ranks, ks=(1, 10))
     metrics["accuracy"] = metrics["hits_at_1"]
-    metrics["num_train_pairs"], metrics["num_test_pairs"] = len(train), len(test)
-    metrics["num_candidates"] = len(targets)
+    metrics["num_train_pairs"], metrics["num_test_pairs"] = len(train), len(dict.fromkeys(test))
+    metrics["num_candidates"], metrics["mapping_rank"] = len(targets), rank
     return metrics
 
 

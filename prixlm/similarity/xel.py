@@ -240,9 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--pooling",
-        choices=("mean", "first"),
-        default="mean",
-        help="embedding of a text: mean of its token states, or the first token's",
+        choices=("first", "mean"),
+        default="first",
+        help="embedding of a text: the first token's state (the Mirror-BERT setup, as "
+        "`make similarity` measures) or the mean of its token states",
     )
     parser.add_argument("--batch_size", type=int, default=64, help="texts embedded per forward")
     parser.add_argument("--output", help="write the results as JSON here (atomically)")

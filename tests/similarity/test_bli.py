@@ -179,7 +179,11 @@ def test_a_test_pair_listed_twice_is_one_gold():
     train = [(f"a{i}", f"b{i}") for i in range(20)]
     test = [(f"a{i}", f"b{i}") for i in range(20, 40)]
     once = evaluate_bli(embedder, train, test)
-    assert evaluate_bli(embedder, train, test + test[:3])["mrr"] == once["mrr"] == 1.0
+    twice = evaluate_bli(embedder, train, test + test[:3])
+    assert twice["mrr"] == once["mrr"] == 1.0 and twice["num_test_pairs"] == 20
+    assert once["mapping_rank"] == 8
+    with pytest.warns(UserWarning, match="3 train pairs fix the mapping in 3 of 8 directions"):
+        assert evaluate_bli(embedder, train[:3], test)["mapping_rank"] == 3
     sources = torch.tensor([[1.0, 0.0]])
     targets = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.9, 0.1], [0.8, 0.2]])
     assert bli_ranks(sources, targets, [[3, 3]]).tolist() == [3.0]  # was 2.5
