@@ -18,9 +18,11 @@ Most lines are taken apart with `str` methods (`_iri_triple`, `_literal_triple`)
 by regular expression, with the same result (`prixlm.data.ntriples_grammar`).
 
 A malformed line is counted in `ReadStats` and the first ones are kept as
-`file:line: reason`; with `strict=True` the first one raises `MalformedLineError`. A missing
-file, a truncated or corrupt compressed file, invalid UTF-8 and a line too long raise
-`DumpError` naming the file (and the line, where there is one).
+`file:line: reason`; with `strict=True` the first one raises `MalformedLineError`. A
+malformed last line without a line end is a file cut short: it raises `MalformedLineError`
+in any mode (`cut_short_line`). A missing file, an empty compressed file, a truncated or
+corrupt compressed file, a DBpedia dump without its `# completed` line, invalid UTF-8 and a
+line too long raise `DumpError` naming the file (and the line, where there is one).
 
 Example::
 
@@ -87,7 +89,8 @@ Triple = tuple[str, str, Node]
 
 
 class MalformedLineError(DumpError):
-    """A line that is not a triple (raised in strict mode)."""
+    """A line that is not a triple (raised in strict mode, and for the last line of a file
+    cut short: `cut_short_line`)."""
 
     def __init__(self, path: str, line_number: int, reason: str) -> None:
         super().__init__(f"{path}:{line_number}: {reason}")
@@ -97,6 +100,14 @@ class MalformedLineError(DumpError):
 
     def __reduce__(self) -> tuple:  # picklable: raised in the build's worker processes
         return type(self), (self.path, self.line_number, self.reason)
+
+
+def cut_short_line(path: str, line_number: int, reason: str) -> MalformedLineError:
+    """The error for a malformed last line without a line end: the file was cut short
+    (a last line without a line end that is a triple is read: hand-written files)."""
+    return MalformedLineError(
+        path, line_number, f"{reason}, on the last line, which has no line end: file cut short?"
+    )
 
 
 @dataclass
@@ -299,7 +310,7 @@ def read_triples(
     triples = 0
     try:
         for block in line_blocks(handle, name, block_size, max_line_bytes):
-            lines, first_line = block.lines, block.first_line
+            lines, first_line, open_end = block.lines, block.first_line, block.open_end
             if has_rare_bytes(block.data, len(lines)):
                 find_rare_lines(block.text, lines)  # those lines now start with FLAG
             del block  # only the lines are held from here (memory: about one block)
@@ -323,6 +334,8 @@ def read_triples(
                     yield result
                 else:  # why the line is malformed
                     searched = lines.index(line, searched) + 1
+                    if open_end and searched == len(lines):
+                        raise cut_short_line(name, first_line + searched - 1, result)
                     if strict:
                         raise MalformedLineError(name, first_line + searched - 1, result)
                     stats.report(name, first_line + searched - 1, result)
@@ -377,6 +390,7 @@ __all__ = [
     "ReadStats",
     "Triple",
     "canonical_iri",
+    "cut_short_line",
     "open_dump",
     "parse_line",
     "read_line",

@@ -9,10 +9,17 @@ A line that spans blocks is kept as a list of pieces and joined once, when its e
 time and memory stay linear in the line's length, and a line longer than `max_line_bytes`
 raises `DumpError` as soon as it is seen, before it fills the memory.
 
-Errors name the file and line: a missing file, invalid UTF-8, a truncated or corrupt
-compressed file. A corrupt `.bz2` or `.gz` may first give garbage (its checksum is checked
-only at the end of a bzip2 block or a gzip member), so invalid UTF-8 in a compressed file
-is reported as a corrupt file when the rest of the stream proves it is one.
+A file is checked at its ends only (no work per line): a UTF-8 byte-order mark at its
+start is dropped; a last line without a line end is marked (`LineBlock.open_end`: the
+readers take it for a cut-short file unless it is a triple, comment or blank line); a file
+that opens with DBpedia's `# started` line must close with its `# completed` line (the
+last line that is not blank), or it was cut short.
+
+Errors name the file and line: a missing file, an empty (0-byte) compressed file, invalid
+UTF-8, a truncated or corrupt compressed file, a cut-short DBpedia dump. A corrupt `.bz2`
+or `.gz` may first give garbage (its checksum is checked only at the end of a bzip2 block
+or a gzip member), so invalid UTF-8 in a compressed file is reported as a corrupt file
+when the rest of the stream proves it is one.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ DEFAULT_MAX_LINE_BYTES = 16 << 20  # 16 MiB; DBpedia's longest lines (abstracts)
 # block decompresses to (900 kB of input, after run-length expansion up to about 46 MB).
 CORRUPTION_LOOKAHEAD = 64 << 20
 COMPRESSION_ERRORS = (EOFError, OSError, zlib.error)
+BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark
+DBPEDIA_HEADER = b"# started"  # DBpedia's first line: `# started <date>` ...
+DBPEDIA_FOOTER = b"# completed"  # ... and its last: `# completed <date>`
 
 
 class DumpError(Exception):
@@ -41,21 +51,29 @@ class DumpError(Exception):
 
 class LineBlock(NamedTuple):
     """Whole lines of a dump: `data` (UTF-8, each line ending in LF), its `text`, and
-    `lines`, the text split at the line ends, the first one line number `first_line`."""
+    `lines`, the text split at the line ends, the first one line number `first_line`;
+    `open_end`: the last line had no line end in the file (the file's last line)."""
 
     first_line: int
     data: bytes
     text: str
     lines: list[str]
+    open_end: bool = False
 
 
 def open_dump(path: str | Path) -> BinaryIO:
-    """Open a plain, `.bz2` or `.gz` dump for binary reading; `DumpError` if it is missing."""
+    """Open a plain, `.bz2` or `.gz` dump for binary reading; `DumpError` if it is missing
+    or an empty (0-byte) compressed file (no archive: a failed download, not an empty
+    dump, which compresses to some bytes)."""
     path = Path(path)
     if not path.is_file():
         raise DumpError(f"{path}: no such dump file")
     try:
         suffix = path.suffix.lower()  # the dump names match in any case (.BZ2)
+        if suffix in (".bz2", ".gz") and path.stat().st_size == 0:
+            raise DumpError(
+                f"{path}: empty file (0 bytes), not a {suffix} archive: a failed download?"
+            )
         if suffix == ".bz2":  # not `bz2.open`: a corrupt later stream ended the file quietly
             return StreamPart(path)  # type: ignore[return-value]
         if suffix == ".gz":
@@ -63,6 +81,27 @@ def open_dump(path: str | Path) -> BinaryIO:
         return open(path, "rb")
     except OSError as err:
         raise DumpError(f"{path}: cannot open the dump file ({err})") from None
+
+
+def opens_as_dbpedia_dump(path: str | Path) -> bool:
+    """Whether the dump `path` opens with DBpedia's `# started` line (after a byte-order
+    mark): for a part of it that ends at its end (`line_blocks(header=...)`)."""
+    with open_dump(path) as handle:
+        head = handle.read(len(BOM) + len(DBPEDIA_HEADER))
+    return head.removeprefix(BOM).startswith(DBPEDIA_HEADER)
+
+
+def _last_line(block: bytes) -> bytes:
+    """The last line of `block` (whole lines) that is not blank."""
+    body = block.rstrip()
+    return body[body.rfind(b"\n") + 1 :]
+
+
+def _cut_short(name: str) -> DumpError:
+    return DumpError(
+        f"{name}: DBpedia dump without its closing '# completed' line: cut short? (it opens "
+        "with '# started'; an excerpt must end with a '# completed' line too)"
+    )
 
 
 def _to_lf(block: bytes, after_cr: bool) -> tuple[bytes, bool]:
@@ -89,6 +128,10 @@ def line_blocks(
     block_size: int = 1 << 16,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     split: bool = True,
+    *,
+    at_start: bool = True,
+    at_end: bool = True,
+    header: bool = False,
 ) -> Iterator[LineBlock]:
     """The lines of an open dump, decoded, in blocks of about `block_size` bytes.
 
@@ -100,9 +143,16 @@ def line_blocks(
         split: `False` leaves each block's `lines` empty and, for valid UTF-8 (checked all
             the same, by Arrow: faster than decoding), its `text` too: `data` only, for a
             caller that splits `data` itself.
+        at_start: `handle` starts at the file's start: a byte-order mark is dropped and the
+            first line tells whether the file is a DBpedia dump (`# started`).
+        at_end: `handle` ends at the file's end: a DBpedia dump must close with its
+            `# completed` line there.
+        header: for a part that does not start at the file's start: whether the file opens
+            with `# started` (`opens_as_dbpedia_dump`).
 
-    Raises `DumpError` for invalid UTF-8 and a line longer than `max_line_bytes`; the
-    compressed stream's own errors (`COMPRESSION_ERRORS`) pass through.
+    Raises `DumpError` for invalid UTF-8, a line longer than `max_line_bytes` and a DBpedia
+    dump without its `# completed` line (after its last block); the compressed stream's
+    own errors (`COMPRESSION_ERRORS`) pass through.
     """
     if not isinstance(max_line_bytes, int) or max_line_bytes < 1:
         raise ValueError(
@@ -115,11 +165,22 @@ def line_blocks(
     unfinished: list[bytes] = []  # the pieces of the line that the last block left open
     unfinished_bytes = 0
     after_cr = False
+    # The file's first bytes, without a byte-order mark, read before its blocks.
+    pending = _head(handle, block_size) if at_start else []
+    dbpedia: bool | None = None if at_start else header  # None: found from the first line
+    last = b""  # the last block that is not all blank, of a DBpedia dump
     while True:
-        block = handle.read(block_size)
+        block = pending.pop() if pending else handle.read(block_size)
         if not block:
             if unfinished:  # a last line without a line end
-                yield _decode(b"".join(unfinished) + b"\n", first_line, handle, name, split)
+                data = b"".join(unfinished) + b"\n"
+                if dbpedia is None:
+                    dbpedia = data.startswith(DBPEDIA_HEADER)
+                if dbpedia and not data.isspace():
+                    last = data
+                yield _decode(data, first_line, handle, name, split)._replace(open_end=True)
+            if at_end and dbpedia and not _last_line(last).startswith(DBPEDIA_FOOTER):
+                raise _cut_short(name)
             return
         if after_cr or b"\r" in block:
             block, after_cr = _to_lf(block, after_cr)
@@ -144,10 +205,23 @@ def line_blocks(
             unfinished.append(block[cut:])
         unfinished_bytes = len(block) - cut
         del block  # not held while the caller reads the lines
+        if dbpedia is None:  # the file's first line
+            dbpedia = data.startswith(DBPEDIA_HEADER)
+        if dbpedia and not data.isspace():  # stops at the first byte that is not blank
+            last = data
         lines = _decode(data, first_line, handle, name, split)
         yield lines
         first_line += len(lines.lines) if split else count_lines(data)
         del lines  # freed before the next block is read
+
+
+def _head(handle: BinaryIO, block_size: int) -> list[bytes]:
+    """The file's first bytes (up to a byte-order mark's length), without a byte-order mark,
+    in blocks of at most `block_size`, last first (for `list.pop`)."""
+    head = handle.read(len(BOM))
+    if head == BOM:
+        return []
+    return [head[i : i + block_size] for i in range(0, len(head), block_size)][::-1]
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -210,6 +284,7 @@ def _raise_if_corrupt(handle: BinaryIO, where: str) -> None:
 
 
 __all__ = [
+    "BOM",
     "COMPRESSION_ERRORS",
     "DEFAULT_MAX_LINE_BYTES",
     "DumpError",
@@ -217,4 +292,5 @@ __all__ = [
     "count_lines",
     "line_blocks",
     "open_dump",
+    "opens_as_dbpedia_dump",
 ]

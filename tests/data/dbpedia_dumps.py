@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,32 @@ def write_dumps(folder: Path, suffix: str = "", scheme: str = "2016") -> Path:
                 data = gzip.compress(data, mtime=0)
             path.write_bytes(data)
     return folder
+
+
+def completed_excerpt(name: str, folder: Path) -> Path:
+    """The sample `name`; `labels_en.ttl` (a dump's first lines: its `# started` line
+    without the `# completed` one, which the reader takes for a dump cut short) copied into
+    `folder` with a `# completed` line added."""
+    if name != "labels_en.ttl":
+        return SAMPLES / name
+    copy = folder / name
+    copy.write_bytes((SAMPLES / name).read_bytes() + b"# completed 2014-07-25T21:33:18Z\n")
+    return copy
+
+
+def add_lines(path: Path, lines: Iterable[str]) -> None:
+    """Add `lines` to the plain dump `path`, before its closing `# completed` line if it has
+    one: the reader takes a dump that opens with `# started` and does not close with
+    `# completed` for one cut short."""
+    text = path.read_text(encoding="utf-8")
+    last = text.rstrip("\n").rsplit("\n", 1)[-1]
+    body, footer = text, ""
+    if last.startswith("# completed"):
+        body, footer = text[: len(text.rstrip("\n")) - len(last)], last + "\n"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(body)
+        handle.writelines(f"{line}\n" for line in lines)
+        handle.write(footer)
 
 
 def all_triple_rows(rows, language):

@@ -11,15 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from dbpedia_dumps import DBO, EN, LABEL, REPO, write_dumps
+from dbpedia_dumps import DBO, EN, LABEL, REPO, add_lines, write_dumps
 
 PROC = Path("/proc")
 
 
 def _grow(dumps: Path, entities: int) -> None:
     """Add `entities` labelled English entities and as many facts to the dumps."""
-    with open(dumps / "labels_en.ttl", "a", encoding="utf-8") as labels:
-        labels.writelines(f'<{EN}E{i}> {LABEL} "entity {i}"@en .\n' for i in range(entities))
+    add_lines(
+        dumps / "labels_en.ttl", (f'<{EN}E{i}> {LABEL} "entity {i}"@en .' for i in range(entities))
+    )
     with open(dumps / "mappingbased_objects_en.ttl", "a", encoding="utf-8") as facts:
         facts.writelines(
             f"<{EN}E{i}> <{DBO}p{i % 7}> <{EN}E{(i * 7) % entities}> .\n" for i in range(entities)

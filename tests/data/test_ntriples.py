@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import pytest
+from dbpedia_dumps import completed_excerpt
 
 from prixlm.data.ntriples import (
     BlankNode,
@@ -39,7 +40,8 @@ DUMP = (
     '<http://x/bad iri> <http://dbpedia.org/ontology/p> "x" .\n'
     "<http://dbpedia.org/resource/A>\t<http://www.w3.org/2002/07/owl#sameAs>\t<http://fr.dbpedia.org/resource/\ufffc> .\r\n"
     '<http://dbpedia.org/resource/A> <http://dbpedia.org/ontology/p> "x"^^rdf:langString .\n'
-    "<http://dbpedia.org/resource/A> <http://dbpedia.org/ontology/p> <http://dbpedia.org/resource/B>"
+    "<http://dbpedia.org/resource/A> <http://dbpedia.org/ontology/p> <http://dbpedia.org/resource/B>\n"
+    "# completed 2016-10-04T16:21:00Z"  # the last line, without a line end: read
 )
 EXPECTED = [
     ("http://de.dbpedia.org/resource/K%C3%B6ln", LABEL, Literal("Köln", "de", None)),
@@ -89,7 +91,7 @@ def test_exact_triples_and_malformed_lines(tmp_path: Path, name: str, block_size
     triples = list(read_triples(path, stats=stats, block_size=block_size))
     assert triples == EXPECTED
     assert type(triples[0][0]) is str and type(triples[5][0]) is BlankNode
-    assert (stats.lines, stats.triples, stats.comments, stats.malformed) == (14, 7, 3, 4)
+    assert (stats.lines, stats.triples, stats.comments, stats.malformed) == (15, 7, 4, 4)
     assert stats.errors == [f"{path}:{e}" for e in EXPECTED_ERRORS]
 
 
@@ -176,7 +178,9 @@ needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/dbpedia_
 
 
 @needs_samples
-def test_real_dbpedia_sample_lines() -> None:
+def test_real_dbpedia_sample_lines(tmp_path: Path) -> None:
+    with pytest.raises(DumpError, match="labels_en.ttl: DBpedia dump without its closing"):
+        list(read_triples(SAMPLES / "labels_en.ttl"))
     counts = {}
     for name in [
         "labels_en.ttl",
@@ -186,7 +190,7 @@ def test_real_dbpedia_sample_lines() -> None:
         "worldfacts_dbpedia_labels.ttl",
     ]:
         stats = ReadStats()
-        triples = list(read_triples(SAMPLES / name, stats=stats))
+        triples = list(read_triples(completed_excerpt(name, tmp_path), stats=stats))
         counts[name] = (stats.triples, stats.comments, stats.malformed)
         if name == "labels_en.ttl":
             assert triples[1] == (
@@ -205,7 +209,7 @@ def test_real_dbpedia_sample_lines() -> None:
             assert (tags["de"], tags["ja"], tags["en-dsrt"]) == ("Deutschland", "ドイツ", "ЖвщывьШ")
             assert "sr-latn" in tags
     assert counts == {
-        "labels_en.ttl": (2, 1, 0),
+        "labels_en.ttl": (2, 2, 0),
         "mappingbased_objects_en.ttl": (14, 1, 0),
         "frwiki-20130420-mappingbased-properties.nt": (37, 2, 0),
         "sameas-all-wikis.ttl": (100, 0, 0),

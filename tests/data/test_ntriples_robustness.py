@@ -251,7 +251,7 @@ def test_an_nquads_line_says_so(tmp_path: Path, line: str) -> None:
         parse_line(line)
     assert "fourth term" in str(info.value) and "N-Quads" in str(info.value)
     stats = ReadStats()
-    assert list(read_triples(_write(tmp_path / "q.nq", line.encode()), stats=stats)) == []
+    assert list(read_triples(_write(tmp_path / "q.nq", (line + "\n").encode()), stats=stats)) == []
     assert (
         stats.errors[0].endswith(": N-Quads (a graph term) is not N-Triples")
         and "expected ' .' after the object, got a fourth term '" in stats.errors[0]
@@ -268,7 +268,7 @@ def test_an_nquads_line_says_so(tmp_path: Path, line: str) -> None:
 )
 def test_control_characters_in_messages_are_escaped(tmp_path: Path, line: str, shown: str) -> None:
     stats = ReadStats()
-    list(read_triples(_write(tmp_path / "c.nt", line.encode()), stats=stats))
+    list(read_triples(_write(tmp_path / "c.nt", (line + "\n").encode()), stats=stats))
     (message,) = stats.errors
     assert shown in message and "in the subject IRI" in message
     assert message.isprintable()
@@ -346,7 +346,7 @@ def test_fast_path_agrees_with_the_full_grammar_on_mutated_lines(tmp_path: Path)
             continue
         if triple is not None:
             expected_triples.append(triple)
-    path = _write(tmp_path / "mutated.nt", "\n".join(lines).encode())
+    path = _write(tmp_path / "mutated.nt", ("\n".join(lines) + "\n").encode())
     stats = ReadStats(max_reported=len(lines))
     assert list(read_triples(path, stats=stats)) == expected_triples
     assert stats.errors == [f"{path}:{e}" for e in expected_errors]

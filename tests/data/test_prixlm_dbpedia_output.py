@@ -21,6 +21,7 @@ from dbpedia_dumps import (
     LABEL,
     REPO,
     SAMPLES,
+    add_lines,
     write_dumps,
 )
 
@@ -114,9 +115,7 @@ def test_killed_build_leaves_nothing_complete_and_rerun_is_identical(tmp_path: P
     dumps = write_dumps(tmp_path / "dumps")
     big = dumps / "mappingbased_objects_en.ttl"  # enough facts that the build takes a moment
     lines = [f'<{EN}E{i}> {LABEL} "entity {i}"@en .' for i in range(20000)]
-    (dumps / "labels_en.ttl").write_text(
-        (dumps / "labels_en.ttl").read_text() + "\n".join(lines) + "\n"
-    )
+    add_lines(dumps / "labels_en.ttl", lines)
     big.write_text(
         big.read_text()
         + "\n".join(f"<{EN}E{i}> <{DBO}p{i % 7}> <{EN}E{(i * 7) % 20000}> ." for i in range(20000))
@@ -161,9 +160,9 @@ def test_real_samples_as_dump_folder(tmp_path: Path) -> None:  # noqa: PLR0915
     (folder / "mappingbased_objects_en.ttl").write_text(objects)
     names = {"Actrius", "Ventura_Pons", "Spain", "Alain_Connes", "Jacques_Dixmier"}
     labels = [f'<{EN}{n}> {LABEL} "{n.replace("_", " ")}"@en .' for n in sorted(names)]
-    (folder / "labels_en.ttl").write_text(
-        (SAMPLES / "labels_en.ttl").read_text() + "\n".join(labels) + "\n"
-    )
+    labels_en = folder / "labels_en.ttl"  # the sample: the file's first lines, then these
+    labels_en.write_text((SAMPLES / "labels_en.ttl").read_text() + "# completed\n")
+    add_lines(labels_en, labels)
     (folder / "labels_fr.ttl").write_text(f'<{FR}Afrique> {LABEL} "Afrique"@fr .\n')
     (folder / "labels_ko.ttl").write_text(
         f'<http://ko.dbpedia.org/resource/아프리카> {LABEL} "아프리카"@ko .\n'

@@ -74,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--split_protocol",
         choices=PROTOCOLS,
         default=defaults.protocol,
-        help="fact: a fact is held out in every language at once; language: the paper's "
-        "independent sample per language",
+        help="fact: a fact is held out in every language at once where its entities are "
+        "joined by links (a fact between entities without links is drawn per language, so "
+        "the same text row can be train in one language and test in another); language: "
+        "the paper's independent sample per language",
     )
     parser.add_argument(
         "--test_fraction",

@@ -44,6 +44,7 @@ from prixlm.data.ntriples import (
     ReadStats,
     Triple,
     canonical_iri,
+    cut_short_line,
     read_line,
 )
 from prixlm.data.ntriples_grammar import RDF_LANG_STRING
@@ -54,6 +55,7 @@ from prixlm.data.ntriples_lines import (
     count_lines,
     line_blocks,
     open_dump,
+    opens_as_dbpedia_dump,
 )
 
 BLOCK_BYTES = 1 << 20  # bytes of lines per Arrow array (memory: a few blocks)
@@ -291,6 +293,8 @@ def _block_records(
         elif type(result) is tuple:
             is_triple[index] = 1
             fallback.append((index, result))
+        elif block.open_end and index == len(ends) - 1:
+            raise cut_short_line(name, block.first_line + index, result)
         elif strict:
             raise MalformedLineError(name, block.first_line + index, result)
         else:
@@ -310,13 +314,19 @@ def _block_records(
 
 
 def _read_blocks(
-    handle: BinaryIO, name: str, max_line_bytes: int
+    handle: BinaryIO, name: str, max_line_bytes: int, job: Job
 ) -> Iterator[tuple[LineBlock, int]]:
     """`line_blocks` of `BLOCK_BYTES` (not split into `str` lines) and their line counts,
-    a compressed stream's error reported as `read_triples` reports it."""
+    a compressed stream's error reported as `read_triples` reports it. A part (`job.start`,
+    `job.stop`) that starts at the file's start drops its byte-order mark; one that ends at
+    its end checks a DBpedia dump's `# completed` line."""
+    at_start = job.start == 0
+    at_end = job.stop is None or job.stop >= job.path.stat().st_size
+    ends = {"at_start": at_start, "at_end": at_end}
+    ends["header"] = not at_start and at_end and opens_as_dbpedia_dump(job.path)
     line_number = 0
     try:
-        for block in line_blocks(handle, name, BLOCK_BYTES, max_line_bytes, split=False):
+        for block in line_blocks(handle, name, BLOCK_BYTES, max_line_bytes, False, **ends):
             count = count_lines(block.data)
             yield block, count
             line_number = block.first_line + count - 1
@@ -370,7 +380,7 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
             source = StreamPart(job.path, job.start, job.stop)
         else:
             source = _Part(handle, job.start, job.stop)
-        for block, count in _read_blocks(source, name, options.max_line_bytes):
+        for block, count in _read_blocks(source, name, options.max_line_bytes, job):
             columns, triples = _block_records(
                 job, block, stats, name, options.strict, first_seq + stats.triples
             )

@@ -27,7 +27,9 @@ draw (rows, filter lists, links) is identical to the earlier builder's.
   the fact's split, so no fact is test in one language and train in another. The honest
   protocol when languages hold the same facts (CLDR). With `--link_languages`, the ids come
   from the kept links only: the copies of an entity that has none in those languages are
-  not grouped, and their facts are drawn one language at a time.
+  not grouped, and their facts are drawn one language at a time. So are, with or without
+  it, the facts of an entity no link reaches (its IRI is its id): where its labels are the
+  same in several languages, the same text row can be train in one and test in another.
 
 **Inverse-relation filter** (after Akrami et al., 2020, "Realistic Re-evaluation of
 Knowledge Graph Completion Methods"). From the training triples of all languages, with
