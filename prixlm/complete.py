@@ -13,14 +13,21 @@ constrained link prediction over the target's entities proposes objects; those w
 probability `exp(-loss)` is at least `--threshold` are written as N-Triples with the dumps'
 IRIs, and as a TSV with labels, score, the evidence languages and those whose own object is
 linked to the proposed one (agreement). `--target_splits` limits what the target is taken to
-hold (e.g. hide its test split to measure: `prixlm.completion.measure`).
+hold (e.g. hide its test split to measure: `prixlm.completion.measure`); it must hold facts
+there. Pairs whose relation the target never uses are skipped, their relations named on
+stderr. A target language the model has no language token for is refused (exit 2). Labels
+the model cannot tell apart (they tokenise alike, e.g. through `<unk>`: warned once) are
+written only where an evidence language's link says which entity, else skipped and counted
+(`ambiguous_objects`); IRIs that are not valid IRIs are counted (`invalid_iris`) and the
+first named in a warning. The TSV has one line per N-Triples line, its cells escaped without
+CSV quoting (`prixlm.completion.output`).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 from prixlm.atomic_output import check_output_file
@@ -118,11 +125,16 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
                 limit=args.limit,
                 progress=not args.no_progress,
             )
+        except UsageError:
+            raise  # names its own argument (a target language the model has no token for)
         except ValueError as err:
             raise UsageError(f"--model {args.model} cannot complete this dataset: {err}") from err
         write_proposals(proposals, args.output, tsv)
-    counts = ", ".join(f"{key} {value}" for key, value in asdict(stats).items())
+    counts = ", ".join(f"{key} {value}" for key, value in stats.counts().items())
     print(f"{args.target_language}: {counts}")
+    note = stats.unknown_relations_note()
+    if note:
+        print(note, file=sys.stderr)
     print(f"wrote {len(proposals)} facts with score >= {args.threshold}: {args.output}, {tsv}")
     return proposals
 

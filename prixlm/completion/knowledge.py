@@ -9,13 +9,21 @@ entity linked to theirs, its relation the same relation IRI under the target's o
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 LINKS_CONFIG = "links"
 NON_LANGUAGE_CONFIGS = frozenset({LINKS_CONFIG, "all"})
+#: Characters an IRI (and an N-Triples IRIREF) cannot hold besides controls and space.
+IRI_FORBIDDEN = frozenset('<>"{}|^`\\')
+
+
+def is_valid_iri_text(iri: str) -> bool:
+    """False for an IRI holding a control, a space or one of `IRI_FORBIDDEN` (written as
+    `\\uXXXX` in N-Triples: valid there, but rdflib warns and strict stores refuse it)."""
+    return bool(iri) and not any(ord(c) <= 0x20 or c in IRI_FORBIDDEN for c in iri)
 
 
 @dataclass
@@ -122,6 +130,27 @@ class QueryStats:
     queries_unencodable: int = 0  # names the model cannot encode (`propose.fit_to_model`)
     candidates: int = 0  # the target's candidate labels
     candidates_too_long: int = 0  # left out by `propose.fit_to_model`
+    ambiguous_objects: int = 0  # proposals skipped: merged labels no evidence decides
+    invalid_iris: int = 0  # distinct IRIs proposed that are not valid IRIs
+    #: relation IRI -> the evidence pairs skipped because the target never uses it
+    unknown_relations: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, int]:
+        """Every count (what the command prints and the measure JSON records)."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+    def unknown_relations_note(self, shown: int = 10) -> str | None:
+        """One line naming the relation IRIs skipped as unknown in the target (at most
+        `shown`, the most frequent first), or None when there are none."""
+        if not self.unknown_relations:
+            return None
+        ranked = sorted(self.unknown_relations.items(), key=lambda item: (-item[1], item[0]))
+        names = ", ".join(f"{iri} ({count})" for iri, count in ranked[:shown])
+        more = f" and {len(ranked) - shown} more" if len(ranked) > shown else ""
+        return (
+            f"{self.relation_unknown_in_target} evidence pairs skipped: {len(ranked)} relations "
+            f"the target never uses (it names relations by its own labels): {names}{more}"
+        )
 
 
 def completion_queries(
@@ -150,6 +179,7 @@ def completion_queries(
             relation = target.relation_labels.get(relation_id)
             if relation is None:
                 stats.relation_unknown_in_target += 1
+                stats.unknown_relations[relation_id] += 1
                 continue
             query = queries.setdefault(
                 (subject, relation_id),
@@ -165,6 +195,7 @@ def completion_queries(
 
 
 __all__ = [
+    "IRI_FORBIDDEN",
     "LINKS_CONFIG",
     "NON_LANGUAGE_CONFIGS",
     "CompletionQuery",
@@ -173,6 +204,7 @@ __all__ = [
     "Links",
     "QueryStats",
     "completion_queries",
+    "is_valid_iri_text",
     "label_iris",
     "target_labels",
 ]

@@ -2,7 +2,9 @@
 
 Errors name the argument: a dataset path that does not exist or holds no configs, a target
 or evidence language the dataset does not have, a split the target config lacks, a language
-config without rows, a dataset without the `links` config.
+config without rows, a target without triples in the splits read (its relations are named by
+the target's own labels: with none, nothing can be asked), a dataset without the `links`
+config.
 """
 
 from __future__ import annotations
@@ -103,6 +105,13 @@ def load_completion_kb(
         target.add_rows(target_rows[split])
     if not any(target_rows.values()):
         raise CompletionInputError(f"--dataset {dataset}: config {target_language!r} has no rows")
+    if not target.objects:
+        where = f"--dataset {dataset}" if target_splits is None else "--target_splits"
+        raise CompletionInputError(
+            f"{where}: config {target_language!r} holds no triples in the splits read "
+            f"({', '.join(splits) or 'none'}); relations are named by the target's own "
+            "labels, so nothing could be asked"
+        )
     evidence = []
     for language in evidence_languages:
         facts = LanguageFacts(language)

@@ -31,7 +31,7 @@ import shlex
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,20 @@ def pr_curve(
     return points
 
 
+def device_name(model: Any) -> str:
+    """Where the model ran, as the docs block names it: `CPU`, or `GPU (its name)`."""
+    import torch
+
+    from modeling_prixlm.decoding_steps import model_device
+
+    device = model_device(model)
+    if device.type == "cpu":
+        return "CPU"
+    if device.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return device.type.upper()
+
+
 def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path: Path, title: str):
     """Precision (y) against recall (x), one line per method, written atomically as PNG."""
     import matplotlib
@@ -190,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, Any]:
     import time
 
-    from prixlm.completion.loading import load_completion_kb
+    from prixlm.completion.loading import CompletionInputError, load_completion_kb
     from prixlm.completion.propose import run_completion
     from prixlm.model_loading import check_model_source, load_prixlm
 
@@ -206,6 +220,12 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             f"(it has {', '.join(map(repr, probe.target_rows))})"
         )
     visible = [s for s in probe.target_rows if s != args.hidden_split]
+    if not any(row["kind"] == "triple" for s in visible for row in probe.target_rows[s]):
+        raise CompletionInputError(
+            f"--hidden_split {args.hidden_split!r}: the other splits of config "
+            f"{args.target_language!r} ({', '.join(visible) or 'none'}) hold no triples; the "
+            "target must keep facts to name its relations, so nothing could be measured"
+        )
     kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
     truth = hidden_facts(kb.target_rows[args.hidden_split])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
@@ -240,7 +260,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         "(full-vocabulary softmax, uncalibrated)",
         "num_beams": args.num_beams,
         "max_per_pair": args.max_per_pair,
-        "queries": asdict(stats),
+        "queries": stats.counts(),
         "hidden_facts": sum(map(len, truth.values())),
         "hidden_facts_with_evidence": sum(len(o) for k, o in truth.items() if k in query_pairs),
         "hidden_facts_in_evidence_train_split": {
@@ -248,6 +268,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             for facts in kb.evidence
         },
         "seconds": round(time.time() - started, 1),
+        "device": device_name(model),
         "thresholds": list(THRESHOLDS),
         "methods": {
             name: [precision_recall(scored, truth, t) for t in THRESHOLDS]
@@ -263,6 +284,9 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             f" ({report['hidden_facts']} held-out facts)"
         )
         plot_curves(report["curves"], Path(args.plot), title)
+    note = stats.unknown_relations_note()
+    if note:
+        print(note, file=sys.stderr)
     print(results_block(report))
     return report
 

@@ -4,19 +4,31 @@ N-Triples lines are `<subject> <relation> <object> .` with the target language's
 CLDR exporter writes object facts (`prixlm.data.cldr`): IRIs are written as they are, except
 the characters an N-Triples IRIREF cannot hold (controls, space, `<>"{}|^` backquote and
 backslash), which are written as `\\uXXXX`; `prixlm.data.ntriples.read_triples` reads every
-line back to the same IRIs. Both files are written atomically (`prixlm.atomic_output`).
+line back to the same IRIs (`QueryStats.invalid_iris` counts such IRIs: valid N-Triples, but
+rdflib warns and strict stores refuse them).
+
+The TSV is one header line, then one line per N-Triples line, in the same order: cells are
+separated by tabs and written without CSV quoting (a `"` is written as it is); in a cell, a
+backslash, tab, newline and carriage return are written as `\\\\`, `\\t`, `\\n` and `\\r`
+(`unescape_cell` reverses it). Read it line by line, split each line at its tabs and unescape
+every cell; with the `csv` module, `delimiter="\\t", quoting=csv.QUOTE_NONE`. Both files are
+written atomically (`prixlm.atomic_output`).
 """
 
 from __future__ import annotations
 
-import csv
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from prixlm.atomic_output import atomic_file, naming_write_errors
+from prixlm.completion.knowledge import IRI_FORBIDDEN
 from prixlm.completion.propose import Proposal
 
-_IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
+_CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_CELL_SPECIAL = re.compile(r"[\\\t\n\r]")
+_CELL_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+_CELL_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 
 TSV_COLUMNS = (
     "subject_id",
@@ -38,7 +50,7 @@ def iri_term(iri: str) -> str:
     if not iri:
         raise ValueError("an empty IRI cannot be written as an N-Triples term")
     escaped = (
-        f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in _IRIREF_FORBIDDEN else char
+        f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in IRI_FORBIDDEN else char
         for char in iri
     )
     return f"<{''.join(escaped)}>"
@@ -60,7 +72,23 @@ def evidence_text(proposal: Proposal) -> str:
     return "; ".join(parts)
 
 
+def escape_cell(text: str) -> str:
+    """`text` with backslash, tab, newline and carriage return as `\\\\ \\t \\n \\r`."""
+    return _CELL_SPECIAL.sub(lambda match: _CELL_ESCAPES[match.group()], text)
+
+
+def unescape_cell(cell: str) -> str:
+    """The text `escape_cell` wrote as `cell` (another backslash sequence is kept as it is)."""
+    return _CELL_ESCAPED.sub(lambda m: _CELL_UNESCAPES.get(m.group(1), m.group()), cell)
+
+
+def tsv_line(cells: Sequence[str]) -> str:
+    """One TSV line (with its newline): the escaped cells joined by tabs."""
+    return "\t".join(map(escape_cell, cells)) + "\n"
+
+
 def tsv_row(proposal: Proposal) -> list[str]:
+    """The proposal's TSV cells (unescaped), in `TSV_COLUMNS` order."""
     query = proposal.query
     return [
         query.subject_id,
@@ -100,18 +128,20 @@ def write_proposals(
         ):
             stream.writelines(ntriples_line(p) for p in proposals)
         with open(tsv_staging, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream, dialect="excel-tab", lineterminator="\n")
-            writer.writerow(TSV_COLUMNS)
-            writer.writerows(tsv_row(p) for p in proposals)
+            stream.write(tsv_line(TSV_COLUMNS))
+            stream.writelines(tsv_line(tsv_row(p)) for p in proposals)
         Path(ntriples_path).resolve().unlink(missing_ok=True)  # then the TSV, the .nt, renamed
 
 
 __all__ = [
     "TSV_COLUMNS",
     "default_tsv_path",
+    "escape_cell",
     "evidence_text",
     "iri_term",
     "ntriples_line",
+    "tsv_line",
     "tsv_row",
+    "unescape_cell",
     "write_proposals",
 ]

@@ -6,11 +6,20 @@ candidate entities). The **score** of an object is its probability under the mod
 `exp(-loss)` with `loss` the summed `-log p` of its tokens and `[EOS]` over the full
 vocabulary: uncalibrated, and the scores of one query sum to at most 1. An object is
 proposed when its score is at least the threshold (at most `max_per_pair` per query).
+
+Candidate labels that tokenise alike (labels the tokenizer cannot write, through `<unk>`)
+are one entity to the model, as in link prediction (`_canonical_labels`,
+`warn_unknown_merges`: one warning with their count). Such an object is written only where
+the evidence decides: the IRIs of every label of the group go to `choose_iri`, and an
+evidence language's linked object among them is written (with its own label); where none is,
+the proposal is skipped and counted (`QueryStats.ambiguous_objects`), never guessed.
+A target language without a language token in the model is refused before any decoding.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +33,12 @@ from prixlm.completion.knowledge import (
     CompletionQuery,
     QueryStats,
     completion_queries,
+    is_valid_iri_text,
     label_iris,
     target_labels,
 )
-from prixlm.completion.loading import CompletionKB
+from prixlm.completion.loading import CompletionInputError, CompletionKB
+from prixlm.link_prediction.evaluation import _canonical_labels, warn_unknown_merges
 
 #: Queries per forward by default on the CPU (the setting of the committed completion figures).
 CPU_BATCH_SIZE = 8
@@ -57,10 +68,40 @@ class Proposal:
         return self.query.agreeing_languages(self.object_id)
 
 
-def choose_iri(query: CompletionQuery, iris: Sequence[str]) -> str:
-    """The IRI of a proposed label: one an evidence language links to, else the first."""
+def choose_iri(query: CompletionQuery, iris: Sequence[str], merged: bool = False) -> str | None:
+    """The IRI of a proposed label: one an evidence language links to, else the first. For
+    the IRIs of `merged` labels (labels the model cannot tell apart), None where no evidence
+    language links to one of them: the label alone does not say which entity it is."""
     agreed = [iri for iri in iris if query.agreeing_languages(iri)]
+    if merged and not agreed:
+        return None
     return (agreed or list(iris))[0]
+
+
+def check_target_language(model: Any, language: str) -> None:
+    """CompletionInputError unless the model has a language token for `language` (config
+    `language_token_ids`): a model never trained on a language tokenises its labels through
+    `<unk>`, and different entities become one candidate."""
+    languages = sorted(getattr(model.config, "language_token_ids", None) or {})
+    if language not in languages:
+        raise CompletionInputError(
+            f"--target_language {language!r}: the model has no language token [{language}] "
+            f"(its languages: {', '.join(languages) or 'none'}); it cannot write that "
+            "language's labels"
+        )
+
+
+def merged_groups(
+    tokenizer: Any, trie: EntityTrie, candidates: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, str]]:
+    """The trie's label of each group of candidates that tokenise alike -> {IRI: label} of
+    every label in the group (warns once when groups merge labels through `<unk>`)."""
+    canonical = _canonical_labels(trie)
+    warn_unknown_merges(tokenizer, trie, canonical)
+    groups: dict[str, dict[str, str]] = {}
+    for label, first in canonical.items():
+        groups.setdefault(first, {}).update(dict.fromkeys(candidates[label], label))
+    return groups
 
 
 def fit_to_model(
@@ -115,6 +156,7 @@ def propose_objects(
     num_beams: int = 50,
     batch_size: int | None = None,
     progress: bool = True,
+    stats: QueryStats | None = None,
 ) -> list[Proposal]:
     """Objects with score >= `threshold`, best first per query, queries in their order.
 
@@ -124,6 +166,7 @@ def propose_objects(
         max_per_pair: at most this many objects per query.
         num_beams, batch_size: as `predict_objects` (`batch_size * num_beams` rows per forward;
             default: `default_completion_batch`).
+        stats: where a proposal skipped as ambiguous is counted (`ambiguous_objects`).
     Raises:
         ValueError: before decoding, for bad arguments or a query the model cannot encode
             (`prepare_inputs` checks every prompt against the candidates and positions).
@@ -137,6 +180,7 @@ def propose_objects(
     if batch_size is None:
         batch_size = default_completion_batch(model, num_beams)
     trie = EntityTrie.from_labels(tokenizer, sorted(candidates))
+    groups = merged_groups(tokenizer, trie, candidates)
     prepare_inputs(model, tokenizer, [(q.subject, q.relation) for q in queries], trie)
     proposals: list[Proposal] = []
     bar = tqdm(total=len(queries), desc="completion", unit="pair", disable=not progress)
@@ -150,8 +194,14 @@ def propose_objects(
                 score = math.exp(-loss)
                 if rank >= max_per_pair or score < threshold:
                     break
-                iri = choose_iri(query, candidates[label])
-                proposals.append(Proposal(query, iri, label, score, rank + 1))
+                group = groups[label]
+                merged = len(set(group.values())) > 1
+                iri = choose_iri(query, sorted(group), merged)
+                if iri is None:
+                    if stats is not None:
+                        stats.ambiguous_objects += 1
+                    continue
+                proposals.append(Proposal(query, iri, group[iri], score, rank + 1))
         bar.update(len(batch))
     bar.close()
     return proposals
@@ -169,7 +219,12 @@ def run_completion(
     limit: int | None = None,
     progress: bool = True,
 ) -> tuple[list[Proposal], QueryStats]:
-    """The proposals for `kb`'s target (the first `limit` queries) and the query counts."""
+    """The proposals for `kb`'s target (the first `limit` queries) and the query counts.
+
+    Raises:
+        CompletionInputError: the model has no language token for the target language.
+    """
+    check_target_language(model, kb.target.language)
     queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
     if limit is not None and len(queries) > limit:
         stats.queries, stats.queries_beyond_limit = limit, len(queries) - limit
@@ -190,7 +245,17 @@ def run_completion(
         num_beams=num_beams,
         batch_size=batch_size,
         progress=progress,
+        stats=stats,
     )
+    written = {i for p in proposals for i in (p.query.subject_id, p.query.relation_id, p.object_id)}
+    invalid = sorted(iri for iri in written if not is_valid_iri_text(iri))
+    stats.invalid_iris = len(invalid)
+    if invalid:
+        warnings.warn(
+            f"{len(invalid)} proposed IRIs are not valid IRIs (written as \\uXXXX escapes: valid "
+            f"N-Triples, but rdflib warns and strict stores refuse them), e.g. {invalid[0]!r}",
+            stacklevel=2,
+        )
     return proposals, stats
 
 

@@ -1,6 +1,8 @@
 """The completion measurement as Markdown: the block between `<!-- completion:start -->` and
 `<!-- completion:end -->` in `docs/results.md`, rendered from the JSON report of
-`prixlm.completion.measure` (so the page's numbers are the JSON's).
+`prixlm.completion.measure` (so the page's numbers are the JSON's). A JSON without `device`
+(written before it was recorded) was measured on the CPU; the skipped pairs whose relation the
+target never uses are named only when there are some (the committed block renders as it was).
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def results_block(r: Mapping[str, Any]) -> str:
         "relation_unknown_in_target"
     ]
     covered = r["hidden_facts_with_evidence"]
+    unknown = q.get("relation_unknown_in_target", 0)
+    skipped = (
+        f"{q['held_by_target']} are already held by\n{target} and {q['subject_not_linked']} have "
+        f"no {target} subject"
+        if not unknown
+        else f"{q['held_by_target']} are already held by\n{target}, {q['subject_not_linked']} have "
+        f"no {target} subject and {unknown} name a relation {target} never uses"
+    )
     return f"""{START}
 ## KB completion for a thin language
 
@@ -58,15 +68,14 @@ IRIs plus a TSV (labels, score, evidence languages, agreeing languages). The **s
 model's probability `exp(-loss)` of the object's tokens and `[EOS]` (full-vocabulary softmax,
 not calibrated; the scores of one pair sum to at most 1).
 
-**Measured** (`results/completion.json`, {r["seconds"]} s on CPU): target `{target}`, its
+**Measured** (`results/completion.json`, {r["seconds"]} s on {r.get("device", "CPU")}): target `{target}`, its
 `{r["hidden_split"]}` split hidden, evidence from {evidence} (every split) and the links.
 Model: {notes.get("model", "see the JSON's notes")}.
 Dataset: {notes.get("dataset", "see the JSON's notes")}.
 Held-out facts that an evidence language has in its training split: {seen} of {n}.
 Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("candidates_too_long", 0)} too long for the model).
 K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
-the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {q["held_by_target"]} are already held by
-{target} and {q["subject_not_linked"]} have no {target} subject; the other {candidate_pairs} are {q["queries"]} distinct
+the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {skipped}; the other {candidate_pairs} are {q["queries"]} distinct
 {target} queries. They cover {covered} of the {n} hidden facts; the other {n - covered} are not queried
 (pairs that {target} still holds with another object, or that no evidence language has). Precision counts
 only proposals for pairs with hidden facts (judged); recall is over all {n}.

@@ -80,6 +80,7 @@ def test_command_on_the_tiny_kb_finds_the_held_out_fact(completion_kb, tmp_path)
     assert report["hidden_facts_in_evidence_train_split"] == {"en": 1}
     assert (report["queries"]["queries"], report["queries"]["candidates"]) == (1, 11)
     assert report["notes"] == {"seed": "0"} and report["command"].endswith("--note seed=0")
+    assert report["device"] == "CPU" and report["queries"]["ambiguous_objects"] == 0
     at_zero = report["methods"]["model"][report["thresholds"].index(0.0)]
     assert (at_zero["proposals"], at_zero["judged"], at_zero["correct"]) == (2, 2, 1)
     assert at_zero["recall"] == 1.0
@@ -143,18 +144,58 @@ def test_docs_block_renders_a_threshold_without_judged_proposals():
     assert "proposes 0 facts at\n– precision" in results_block(report)
 
 
-def test_a_hidden_split_that_is_the_targets_only_split_leaves_the_target_empty(tmp_path):
+def test_a_hidden_split_that_is_the_targets_only_split_is_refused(completion_kb, tmp_path, capsys):
     """`target_splits=[]` (the target holds nothing but the hidden split) read as "every
-    split": the hidden facts counted as held, no query was asked, and the report said
-    recall 0 without an error."""
+    split", then as an empty target: 0 queries, recall 0, exit 0."""
     from completion_kb import dataset_rows, write_dataset
 
-    from prixlm.completion.loading import load_completion_kb
+    from prixlm.completion.loading import CompletionInputError, load_completion_kb
 
+    _, model = completion_kb
     configs = dataset_rows()
     configs["de"] = {"test": configs["de"]["test"]}
     dataset = write_dataset(tmp_path / "dataset", configs)
-    empty = load_completion_kb(str(dataset), "de", target_splits=[])
-    every = load_completion_kb(str(dataset), "de")
-    assert len(every.target_rows["test"]) == 1
-    assert empty.target.objects == {} and every.target.objects != {}
+    with pytest.raises(CompletionInputError, match=r"^--target_splits: config 'de' holds no triples in the splits read \(none\)"):  # fmt: skip
+        load_completion_kb(str(dataset), "de", target_splits=[])
+    assert len(load_completion_kb(str(dataset), "de").target_rows["test"]) == 1
+    output = tmp_path / "m.json"
+    argv = ["--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--num_beams", "5", "--output", str(output)]  # fmt: skip
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line.lower()]
+    assert errors == [
+        "error: --hidden_split 'test': the other splits of config 'de' (none) hold no triples; "
+        "the target must keep facts to name its relations, so nothing could be measured"
+    ]
+    assert not output.exists()
+
+
+def _committed_report() -> dict:
+    root = Path(__file__).resolve().parents[2]
+    return json.loads((root / "results" / "completion.json").read_text(encoding="utf-8"))
+
+
+def test_docs_block_counts_pairs_whose_relation_the_target_never_uses():
+    """The sentence left them out: its parts did not add up to the evidence pairs."""
+    report = _committed_report()
+    q = report["queries"]
+    q["evidence_pairs"] += 7
+    q["relation_unknown_in_target"] = 7
+    block = results_block(report)
+    assert (
+        f"Of {q['evidence_pairs']} evidence pairs, {q['held_by_target']} are already held by\n"
+        f"et, {q['subject_not_linked']} have no et subject and 7 name a relation et never uses; "
+        "the other 580 are 303 distinct"
+    ) in block
+
+
+def test_docs_block_names_the_device_the_json_records():
+    report = _committed_report()
+    assert f"{report['seconds']} s on CPU)" in results_block(report)  # recorded before `device`
+    report["device"] = "GPU (NVIDIA H100 80GB HBM3)"
+    block = results_block(report)
+    assert (
+        f"{report['seconds']} s on GPU (NVIDIA H100 80GB HBM3))" in block and "on CPU" not in block
+    )
