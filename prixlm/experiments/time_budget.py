@@ -120,5 +120,8 @@ class TimeBudget(TrainerCallback):
             state.max_steps = self.target
             self._aim(lr_scheduler, self.target)
         if self.target is not None and state.global_step >= self.target:
-            control.should_training_stop = True
+            # the budget's last step is the run's (a flat curve's anneal may have aimed
+            # further): a finished run, with its last checkpoint saved here
+            state.max_steps = state.global_step
+            control.should_training_stop = control.should_save = True
         return control

@@ -204,7 +204,7 @@ class PrixLMTrainingArguments(TrainingArguments):
         },
     )
     save_strategy: str = field(
-        default="steps", metadata={"help": "when to save checkpoints: no | steps | epoch | best"}
+        default="steps", metadata={"help": "when to save checkpoints: no | steps | epoch"}
     )
     save_steps: float = field(
         default=5000,
@@ -294,6 +294,21 @@ def check_step_counts(training: PrixLMTrainingArguments, parser: HfArgumentParse
         )
 
 
+def check_checkpointing(training: PrixLMTrainingArguments, parser: HfArgumentParser) -> None:
+    """A usage error for checkpoints that would never be written or could not be resumed."""
+    if str(getattr(training.save_strategy, "value", training.save_strategy)) == "best":
+        parser.error(
+            "--save_strategy best: not supported (it saves after an evaluation that improves, "
+            "and training runs none); use steps or epoch"
+        )
+    if training.save_only_model:
+        parser.error(
+            "--save_only_model true: not supported (checkpoints without the optimizer's, the "
+            "schedule's and the random state cannot be resumed; the release folder already "
+            "holds the model alone)"
+        )
+
+
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
@@ -306,6 +321,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
         parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
     check_step_counts(training, parser)
+    check_checkpointing(training, parser)
     if training.label_smoothing_factor:
         # the Trainer's smoother would compare each position with its own token (it shifts
         # the labels only for the causal LM classes transformers lists, not this one)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer, TrainerCallback, XLMRobertaTokenizer, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_prixlm.formatting import (
     add_prixlm_tokens,
@@ -46,11 +45,12 @@ from prixlm.training.data import (
     tokenizer_training_texts,
 )
 from prixlm.training.model_factory import build_prixlm
+from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
 from prixlm.training.resume import (
-    check_checkpoint,
     check_same_run,
     checkpoint_step,
     finished_run,
+    resume_checkpoint,
     run_record,
 )
 from prixlm.training.tokenizer_training import train_tokenizer
@@ -167,43 +167,21 @@ def lp_evaluator(
     return evaluate, {language: len(sample) for language, sample in samples.items()}
 
 
-def _measured_speed(trained: dict[str, Any], steps: int, args: Any) -> dict[str, float]:
-    """`train_samples_per_second` and `train_steps_per_second` from the steps this start
-    ran: the Trainer scales them by its planned `max_steps`, which a time budget or a flat
-    curve lowers (a run stopped at step 6 of 400 reported 67 times its speed)."""
-    runtime = trained.get("train_runtime") or 0.0
-    if runtime <= 0 or steps <= 0:
-        return {}
-    batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
-    return {
-        "train_samples_per_second": round(steps * batch / runtime, 3),
-        "train_steps_per_second": round(steps / runtime, 3),
-    }
-
-
-def _whole_run(trained: dict[str, Any], state: Any, first_step: int) -> dict[str, Any]:
-    """`trained` (the Trainer's metrics of this start) for a run resumed at `first_step`:
-    `train_loss` over every start (the step-weighted mean of the logged losses, each the
-    mean since the one before; the Trainer's is this start's steps only), and this start's
-    runtime as `last_start_runtime` (the run's whole wall time is not known here)."""
-    total = steps = 0.0
-    previous = 0
-    for entry in state.log_history:
-        if "loss" in entry and "step" in entry and entry["step"] > previous:
-            total += entry["loss"] * (entry["step"] - previous)
-            steps += entry["step"] - previous
-            previous = entry["step"]
-    whole = {k: v for k, v in trained.items() if k not in ("train_loss", "train_runtime")}
-    if steps:
-        whole["train_loss"] = total / steps
-    if "train_runtime" in trained:
-        whole["last_start_runtime"] = trained["train_runtime"]
-    return {**whole, "resumed_from_step": first_step, "epoch": state.epoch}
-
-
 def hub_repo_id(training_args: Any) -> str:
     """The repo `--push_to_hub` publishes to: `--hub_model_id`, else the run folder's name."""
     return training_args.hub_model_id or Path(training_args.output_dir).absolute().name
+
+
+def publish_release(release: Path, training_args: Any) -> None:
+    """`--push_to_hub`: the complete release folder, nothing else (`prixlm.publish`)."""
+    commit = publish_folder(
+        release,
+        hub_repo_id(training_args),
+        private=training_args.hub_private_repo,
+        revision=training_args.hub_revision,
+        token=training_args.hub_token,
+    )
+    print(f"published: {commit}")
 
 
 def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
@@ -213,7 +191,10 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     `run.training.output_dir`, the release folder to its `model/`, the Fig. 2 curve to
     `lp_curve.png` beside them. One run at a time writes an `output_dir`
     (`atomic_output.writer_lock`: `OutputLockedError` naming the other run's process).
-    `--resume_from_checkpoint` continues the same run or refuses (`prixlm.training.resume`).
+    `--resume_from_checkpoint` continues the same run or refuses (`prixlm.training.resume`);
+    a finished run's release is left as it is (and published again with `--push_to_hub`).
+    A start that stops before its last step (a SIGTERM with `--enable_jit_checkpoint`)
+    writes no release: `UsageError` (`prixlm.training.progress.check_reached_end`).
     """
     training_args = run.training
     if not training_args.should_save:  # the other processes of a data-parallel run
@@ -222,38 +203,26 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
         return _pretrain(run, callbacks)
 
 
-def _resume_checkpoint(output_dir: str, resume: str | None) -> str | None:
-    """The checkpoint `--resume_from_checkpoint` names (`true`: the last one), checked."""
-    if resume in ("true", "True", "last"):
-        resume = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
-        if resume is None:
-            print(f"no checkpoint in {output_dir}: starting from scratch", file=sys.stderr)
-    if resume:
-        if not Path(resume).is_dir():
-            raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
-        check_checkpoint(resume)
-    elif Path(output_dir).is_dir() and (earlier := get_last_checkpoint(output_dir)):
-        # a new run's checkpoints would be rotated with the old run's, which "true" resumes
-        raise UsageError(
-            f"--output_dir {output_dir} holds an earlier run's checkpoints (the last: "
-            f"{Path(earlier).name}): continue it with --resume_from_checkpoint true, or start "
-            "this run in another --output_dir"
-        )
-    return resume or None
-
-
 def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     model_args, data_args, training_args = run.model, run.data, run.training
-    resume = _resume_checkpoint(training_args.output_dir, training_args.resume_from_checkpoint)
+    resume = resume_checkpoint(
+        training_args.output_dir, training_args.resume_from_checkpoint, training_args.world_size
+    )
     release_path = Path(training_args.output_dir) / "model"
     last_step = finished_run(resume) if resume else None
     if last_step is not None and release_path.is_dir():
         check_same_run(resume, run_record(run, tokenizer=None))  # not another run's release
         print(
             f"the run in {training_args.output_dir} is finished (step {last_step}) and its "
-            f"release folder {release_path} is written: nothing to do",
+            f"release folder {release_path} is written: nothing to train",
             file=sys.stderr,
         )
+        if training_args.push_to_hub and training_args.process_index == 0:
+            # a retry of a publication that failed: the release as written
+            from prixlm.hub_calls import check_repo_id
+
+            check_repo_id(hub_repo_id(training_args), "--hub_model_id")
+            publish_release(release_path, training_args)
         return release_path
     set_seed(training_args.seed)
     languages = resolve_languages(data_args.dataset, data_args.languages)
@@ -293,7 +262,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         train_dataset=train_set,
         data_collator=training_collator(model.config, data_args, train_set, training_args),
         processing_class=tokenizer,
-        callbacks=lp_callbacks + list(callbacks),
+        callbacks=[*lp_callbacks, *callbacks, LogAtSaves()],  # LogAtSaves: after the others
     )
     for callback in lp_callbacks:
         callback.trainer = trainer
@@ -304,13 +273,14 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     if last_step is None:
         first_step = checkpoint_step(resume) if resume else 0
         trained = trainer.train(resume_from_checkpoint=resume).metrics
-        trained.update(_measured_speed(trained, trainer.state.global_step - first_step,
-                                       training_args))  # fmt: skip
+        check_reached_end(trainer.state, training_args.output_dir)  # a SIGTERM, a callback
+        trained.update(measured_speed(trained, trainer.state.global_step - first_step,
+                                      training_args))  # fmt: skip
         if first_step:  # the Trainer's loss and runtime are this start's alone
-            trained = _whole_run(trained, trainer.state, first_step)
+            trained = whole_run(trained, trainer.state, first_step)
     else:  # finished, killed before its release folder: write it from the last checkpoint
         trained = trainer.release_from_checkpoint(resume)
-        trained = _whole_run(trained, trainer.state, last_step)
+        trained = whole_run(trained, trainer.state, last_step)
         for callback in lp_callbacks:
             callback.restore(trainer.state.log_history)
     metrics = {
@@ -366,15 +336,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         release_path, {"train_results.json": metrics}, finalize=finalize_release
     )
     if trainer.is_world_process_zero():
-        if push_to_hub:  # the complete release folder, nothing else (prixlm.publish)
-            commit = publish_folder(
-                release,
-                repo_id,
-                private=training_args.hub_private_repo,
-                revision=training_args.hub_revision,
-                token=training_args.hub_token,
-            )
-            print(f"published: {commit}")
+        if push_to_hub:
+            publish_release(release, training_args)
         print(
             json.dumps(
                 {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"}, indent=2

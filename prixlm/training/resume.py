@@ -9,9 +9,14 @@ and data arguments), a fingerprint of the dataset's files and of the tokenizer's
   ids, and the weights would continue for ids they were not trained on);
 - refuses (`UsageError`) when the arguments, the data or the tokenizer differ from the
   checkpoint's, naming each difference;
-- refuses a damaged checkpoint (a file cut short, unreadable), naming the file and the
-  previous complete checkpoint to resume from;
+- refuses a damaged checkpoint (a file cut short, unreadable), or one of an unfinished run
+  without the optimizer's, the schedule's or the random state (`TRAINING_STATE`: without
+  them Adam and the warm-up would start again), naming the file and the previous complete
+  checkpoint to resume from;
 - says so and trains nothing when the run is already finished (`finished_run`).
+
+`resume_checkpoint` resolves `--resume_from_checkpoint` and refuses a new run into a folder
+that holds an earlier run's checkpoints or release.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from prixlm.cli import UsageError
 
@@ -78,6 +84,12 @@ NOT_COMPARED = {
     "pad_labels_to",
     "autocast_residual",
 }
+#: What a checkpoint of an unfinished run needs besides the weights to go on where it
+#: stopped (the Trainer's `save_only_model` leaves them out): the optimizer's and the
+#: schedule's state; the random state is `rng_state.pth` (one per process: `_<rank>`).
+TRAINING_STATE = ("optimizer.pt", "scheduler.pt")
+#: A release folder's files in a run folder: a new run there would replace them.
+RELEASE_FILES = ("model", "train_results.json")
 
 
 def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
@@ -86,10 +98,12 @@ def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
     arguments = {**dataclasses.asdict(run.model), **dataclasses.asdict(run.data)}
     arguments = {k: v for k, v in arguments.items() if k not in NOT_COMPARED}
     arguments.update({name: getattr(run.training, name, None) for name in RUN_ARGUMENTS})
+    dataset = run.data.dataset
     record = {
         "arguments": json.loads(json.dumps(arguments, default=str)),
-        "data": dataset_fingerprint(run.data.dataset),
-        "dataset_dir": str(run.data.dataset),
+        # a Hub id (not a folder here): the id itself, its files are not read here
+        "data": dataset_fingerprint(dataset) if Path(dataset).is_dir() else f"hub:{dataset}",
+        "dataset_dir": str(dataset),
     }
     if tokenizer is not None:
         record["tokenizer"] = vocabulary_fingerprint(tokenizer)
@@ -151,7 +165,12 @@ def check_same_run(
         old, new = old_arguments.get(name), new_arguments.get(name)
         if old != new:
             differences.append(f"--{name} {new} (the checkpoint's: {old})")
-    if stored.get("data") != record["data"]:
+    if _hub_id(stored) or _hub_id(record):  # a Hub id: the id is compared
+        if _hub_id(stored) != _hub_id(record):
+            differences.append(
+                f"--dataset {record['dataset_dir']} (the checkpoint's: {stored.get('dataset_dir')})"
+            )
+    elif stored.get("data") != record["data"]:
         differences.append(
             f"the dataset in --dataset {record['dataset_dir']} (other files than the checkpoint's)"
         )
@@ -163,6 +182,17 @@ def check_same_run(
             f"in {'; '.join(differences)}; resume with the checkpoint's settings and data, or "
             "start a new run in another --output_dir"
         )
+
+
+#: The fingerprint of no files: what records written before Hub ids were compared hold
+#: for a Hub dataset.
+_NO_FILES = hashlib.sha256().hexdigest()
+
+
+def _hub_id(record: dict[str, Any]) -> str | None:
+    """The Hub id of the dataset `record`'s run read, None for a dataset folder."""
+    data = str(record.get("data", ""))
+    return str(record.get("dataset_dir")) if data.startswith("hub:") or data == _NO_FILES else None
 
 
 def _moved_ids(checkpoint: Path, tokenizer: Any) -> str:
@@ -205,18 +235,42 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
     return None
 
 
-def check_checkpoint(checkpoint: str | Path) -> None:
-    """`UsageError` naming the damaged file of `checkpoint` and the previous complete
-    checkpoint of its run folder to resume from instead."""
-    checkpoint = Path(checkpoint)
+def missing_training_state(checkpoint: Path, world_size: int = 1) -> list[str]:
+    """The files of `TRAINING_STATE` and the random state (`rng_state.pth`, or one per
+    process of a `world_size` run) that `checkpoint` lacks."""
+    rng = (
+        ["rng_state.pth"] if world_size <= 1 else [f"rng_state_{r}.pth" for r in range(world_size)]
+    )
+    return [name for name in (*TRAINING_STATE, *rng) if not (checkpoint / name).is_file()]
+
+
+def resume_problem(checkpoint: Path, world_size: int = 1) -> str | None:
+    """`checkpoint_problem`, or for an unfinished run's checkpoint the training state it
+    lacks (resuming without it would restart Adam and the warm-up), or None."""
     problem = checkpoint_problem(checkpoint)
+    if problem is not None or finished_run(checkpoint) is not None:
+        return problem
+    missing = missing_training_state(checkpoint, world_size)
+    if missing:
+        return (
+            f"{checkpoint}: {', '.join(missing)} missing (the optimizer's, the schedule's and the "
+            "random state: without them Adam and the warm-up would start again)"
+        )
+    return None
+
+
+def check_checkpoint(checkpoint: str | Path, world_size: int = 1) -> None:
+    """`UsageError` naming the damaged or missing file of `checkpoint` (`resume_problem`)
+    and the previous complete checkpoint of its run folder to resume from instead."""
+    checkpoint = Path(checkpoint)
+    problem = resume_problem(checkpoint, world_size)
     if problem is None:
         return
     earlier = [
         folder
         for folder in _checkpoints(checkpoint.parent)
         if checkpoint_step(folder) < checkpoint_step(checkpoint)
-        and checkpoint_problem(folder) is None
+        and resume_problem(folder, world_size) is None
     ]
     offer = (
         f"resume from the previous complete checkpoint with --resume_from_checkpoint "
@@ -225,6 +279,35 @@ def check_checkpoint(checkpoint: str | Path) -> None:
         else "no earlier complete checkpoint: start again in a new --output_dir"
     )
     raise UsageError(f"--resume_from_checkpoint {checkpoint}: {problem}; {offer}")
+
+
+def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) -> str | None:
+    """The checkpoint `--resume_from_checkpoint` names (`true`: the last one), checked
+    (`check_checkpoint`); None for a new run, refused (`UsageError`) when `output_dir` holds
+    an earlier run's checkpoints (they would be rotated with the new run's) or its release
+    (`RELEASE_FILES`: the new run would replace it)."""
+    if resume in ("true", "True", "last"):
+        resume = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+        if resume is None:
+            print(f"no checkpoint in {output_dir}: starting from scratch", file=sys.stderr)
+    if resume:
+        if not Path(resume).is_dir():
+            raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
+        check_checkpoint(resume, world_size)
+        return resume
+    if Path(output_dir).is_dir() and (earlier := get_last_checkpoint(output_dir)):
+        raise UsageError(
+            f"--output_dir {output_dir} holds an earlier run's checkpoints (the last: "
+            f"{Path(earlier).name}): continue it with --resume_from_checkpoint true, or start "
+            "this run in another --output_dir"
+        )
+    for name in RELEASE_FILES:
+        if (found := Path(output_dir) / name).exists():
+            raise UsageError(
+                f"--output_dir {output_dir} holds an earlier run's release ({found}) and no "
+                f"checkpoint to resume: start this run in another --output_dir, or remove {found}"
+            )
+    return None
 
 
 def finished_run(checkpoint: str | Path) -> int | None:
@@ -251,12 +334,16 @@ def _checkpoints(run_dir: Path) -> list[Path]:
 __all__ = [
     "RUN_ARGUMENTS",
     "RUN_FILE",
+    "TRAINING_STATE",
     "check_checkpoint",
     "check_same_run",
     "checkpoint_step",
     "checkpoint_problem",
     "dataset_fingerprint",
     "finished_run",
+    "missing_training_state",
+    "resume_checkpoint",
+    "resume_problem",
     "run_record",
     "vocabulary_fingerprint",
     "write_run_record",

@@ -37,9 +37,12 @@ def test_training_is_reused_only_with_the_same_identity_and_weights(tmp_path):
     saved = json.loads((tmp_path / TRAINING_FILE).read_text("utf-8"))
     assert saved == {"identity": identity, "training": training}
     (tmp_path / "checkpoint-3000").mkdir()  # a stopped run's checkpoint
+    (tmp_path / "train_results.json").write_text("{}", "utf-8")
     forget_training(tmp_path)
     assert kept_training(tmp_path, identity) is None
-    assert not (tmp_path / "checkpoint-3000").exists() and (tmp_path / "model").is_dir()
+    assert not (tmp_path / "checkpoint-3000").exists()
+    # the old release goes too: a new training there is refused while it is present
+    assert not (tmp_path / "model").exists() and not (tmp_path / "train_results.json").exists()
 
 
 def test_evaluation_is_computed_once_per_key_and_forgotten_with_the_training(tmp_path):

@@ -275,9 +275,11 @@ def test_a_run_stopped_early_reports_the_speed_of_the_steps_it_ran(tiny_dataset_
     from prixlm.training.arguments import parse_training_arguments
     from prixlm.training.pretrain import pretrain
 
-    class StopAtThree(TrainerCallback):
+    class StopAtThree(TrainerCallback):  # ends the run as a time budget does: max_steps 3
         def on_step_end(self, args, state, control, **kwargs):
-            control.should_training_stop = state.global_step >= 3
+            if state.global_step >= 3:
+                state.max_steps = state.global_step
+                control.should_training_stop = control.should_save = True
             return control
 
     run = parse_training_arguments(

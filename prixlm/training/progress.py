@@ -1,0 +1,86 @@
+"""How far a training start got, and the metrics of the whole run over every start.
+
+- `LogAtSaves`: the loss is logged at every checkpoint and at the last step, so a resumed
+  run's loss over every start is exact (`whole_run`);
+- `check_reached_end`: a start the Trainer ended before its last step (a SIGTERM with
+  `--enable_jit_checkpoint`, a callback) is refused before a release is written. Our own
+  early stops (`prixlm.experiments.time_budget`, `prixlm.experiments.curve`) first make
+  the step they stop at the run's last (`state.max_steps`), so they end a finished run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import TrainerCallback
+
+from prixlm.cli import UsageError
+
+
+class LogAtSaves(TrainerCallback):
+    """Log the loss whenever a checkpoint is saved and at the last step (added after every
+    other callback: a time budget or a flat curve may end the run or save at this step).
+
+    A checkpoint's log history then covers every step up to it, and a run resumed from it
+    adds the losses of the steps after it: the whole run's `train_loss` is theirs (with logs
+    only every `--logging_steps`, the steps between the last log and the checkpoint were
+    in no start's logs)."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if control.should_save or state.global_step >= state.max_steps:
+            control.should_log = True
+        return control
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if control.should_save:
+            control.should_log = True
+        return control
+
+
+def check_reached_end(state: Any, output_dir: str) -> None:
+    """`UsageError` when the Trainer stopped at a step before its last (`state.max_steps`):
+    the model is not the finished run's, and no release folder is written for it."""
+    if state.global_step < state.max_steps:
+        raise UsageError(
+            f"--output_dir {output_dir}: training stopped at step {state.global_step} of "
+            f"{state.max_steps} (a signal or a callback ended it), no release folder written; "
+            "resume with --resume_from_checkpoint true"
+        )
+
+
+def measured_speed(trained: dict[str, Any], steps: int, args: Any) -> dict[str, float]:
+    """`train_samples_per_second` and `train_steps_per_second` from the steps this start
+    ran: the Trainer scales them by its planned `max_steps`, which a time budget or a flat
+    curve lowers (a run stopped at step 6 of 400 reported 67 times its speed)."""
+    runtime = trained.get("train_runtime") or 0.0
+    if runtime <= 0 or steps <= 0:
+        return {}
+    batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
+    return {
+        "train_samples_per_second": round(steps * batch / runtime, 3),
+        "train_steps_per_second": round(steps / runtime, 3),
+    }
+
+
+def whole_run(trained: dict[str, Any], state: Any, first_step: int) -> dict[str, Any]:
+    """`trained` (the Trainer's metrics of this start) for a run resumed at `first_step`:
+    `train_loss` over every start (the step-weighted mean of the logged losses, each the
+    mean since the one before: exact with `LogAtSaves`; the Trainer's is this start's steps
+    only), and this start's runtime as `last_start_runtime` (the run's whole wall time is
+    not known here)."""
+    total = steps = 0.0
+    previous = 0
+    for entry in state.log_history:
+        if "loss" in entry and "step" in entry and entry["step"] > previous:
+            total += entry["loss"] * (entry["step"] - previous)
+            steps += entry["step"] - previous
+            previous = entry["step"]
+    whole = {k: v for k, v in trained.items() if k not in ("train_loss", "train_runtime")}
+    if steps:
+        whole["train_loss"] = total / steps
+    if "train_runtime" in trained:
+        whole["last_start_runtime"] = trained["train_runtime"]
+    return {**whole, "resumed_from_step": first_step, "epoch": state.epoch}
+
+
+__all__ = ["LogAtSaves", "check_reached_end", "measured_speed", "whole_run"]
