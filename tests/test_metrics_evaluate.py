@@ -216,3 +216,29 @@ def test_hits_k_accepts_ints_lists_and_tuples(metrics):
         "num_queries",
         "num_missing",
     }
+
+
+def test_numpy_integers_are_accepted_as_k_and_cutoff(metrics):
+    """`k=np.int64(2)` and `cutoff=np.int64(2)` (a K read from an array) raised ValueError;
+    they give what the Python int gives, under the same keys. A bool is still refused."""
+    np = pytest.importorskip("numpy")
+    hits, mrr = metrics
+    case = {"predictions": [["b", "a", "c"], ["c", "d", "a"]], "references": ["a", "a"]}
+    assert hits.compute(**case, k=np.int64(2)) == {
+        "hits_at_2": 0.5,
+        "num_queries": 2,
+        "num_missing": 0,
+    }
+    assert hits.compute(**case, k=[np.int32(1), 2]) == hits.compute(**case, k=[1, 2])
+    assert list(hits.compute(**case, k=np.int64(2))) == ["hits_at_2", "num_queries", "num_missing"]
+    assert mrr.compute(**case, cutoff=np.int64(2)) == {
+        "mrr_at_2": 0.25,  # (1/2 + 0) / 2: the second gold is third, below K=2
+        "num_queries": 2,
+        "num_missing": 0,
+    }
+    with pytest.raises(ValueError, match="expected an integer K >= 1"):
+        mrr.compute(**case, cutoff=np.int64(0))
+    with pytest.raises(ValueError, match="expected an integer K >= 1"):
+        mrr.compute(**case, cutoff=True)
+    with pytest.raises(ValueError, match="expected an integer k >= 1"):
+        hits.compute(**case, k=np.bool_(True))

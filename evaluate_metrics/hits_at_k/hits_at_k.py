@@ -6,6 +6,8 @@ so it runs without the prixlm package. See README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
 """
 
+import numbers
+
 import datasets
 import evaluate
 
@@ -27,8 +29,8 @@ Args:
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
         removed before ranking (the gold is never removed). A list per query, even for one
         object (`[["Paris"]]`): a string (`["Paris"]`) raises TypeError.
-    k (`int` or `list[int]`, optional, default `[1, 3, 10]`): integers >= 1; anything else
-        (a bool, a float, a string) raises ValueError.
+    k (`int` or `list[int]`, optional, default `[1, 3, 10]`): integers >= 1 (NumPy integers
+        too); anything else (a bool, a float, a string) raises ValueError.
 Returns:
     `{"hits_at_1": float, ..., "num_queries": int, "num_missing": int}`; `num_missing`
     counts the golds absent from their lists (a gold in its list but ranked below k is no
@@ -50,18 +52,24 @@ _CITATION = """\
 """
 
 
-def _cutoffs(k):
-    """`k` as a list of integers >= 1: one int or a non-empty list of them (no bools)."""
+def _is_integer(value) -> bool:
+    """An integer, Python's or NumPy's (`numbers.Integral`), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _cutoffs(k) -> list[int]:
+    """`k` as a list of integers >= 1: one integer (NumPy's too) or a non-empty list of them
+    (no bools, floats or strings)."""
     error = ValueError(f"k={k!r}: expected an integer k >= 1 or a non-empty list of them")
     if isinstance(k, (str, bytes)):
         raise error
     try:
-        ks = [k] if isinstance(k, int) else list(k)
+        ks = [k] if isinstance(k, numbers.Integral) else list(k)
     except TypeError:
         raise error from None
-    if not ks or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in ks):
+    if not ks or any(not _is_integer(v) or v < 1 for v in ks):
         raise error
-    return ks
+    return [int(v) for v in ks]
 
 
 class HitsAtK(evaluate.Metric):

@@ -6,6 +6,8 @@ so it runs without the prixlm package. See README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/mrr")`.
 """
 
+import numbers
+
 import datasets
 import evaluate
 
@@ -30,7 +32,7 @@ Args:
         removed before ranking (the gold is never removed). A list per query, even for one
         object (`[["Paris"]]`): a string (`["Paris"]`) raises TypeError.
     cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`; a gold missing
-        or ranked below K counts 0).
+        or ranked below K counts 0); an integer >= 1 (NumPy's too; not a bool or a float).
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
 Returns:
     `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`; `num_missing`
@@ -76,10 +78,11 @@ class Mrr(evaluate.Metric):
         filter_objects=None,
         cutoff=None,
     ):
-        if cutoff is not None and (
-            isinstance(cutoff, bool) or not isinstance(cutoff, int) or cutoff < 1
-        ):
-            raise ValueError(f"cutoff={cutoff!r}: expected an integer K >= 1")
+        if cutoff is not None:  # an integer, Python's or NumPy's (numbers.Integral), no bool
+            integer = isinstance(cutoff, numbers.Integral) and not isinstance(cutoff, bool)
+            if not integer or cutoff < 1:
+                raise ValueError(f"cutoff={cutoff!r}: expected an integer K >= 1")
+            cutoff = int(cutoff)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
         # num_missing: golds absent from their lists, counted before any cutoff (as hits_at_k)
         missing = sum(rank is None for rank in ranks)

@@ -1,9 +1,15 @@
-"""Link prediction results as a model card shows them: `model-index` entries and a table.
+"""Results and settings as a model card shows them: `model-index` entries and tables.
 
-A result is an `evaluate_lp` report (`{"dataset", "split", "mode", "num_beams", "results":
-{config: metrics}}`; `model_card.checkpoint_report` makes one from `train_results.json`).
-`eval_results` turns the reports into `huggingface_hub.EvalResult`s (hits@1/3/10 and MRR or
-MRR@K, fractions in [0, 1], unrounded); `results_table` into the card's Markdown table (%).
+A result is an `evaluate_lp` report (`{"model", "dataset", "split", "mode", "num_beams",
+"results": {config: metrics}}`; `model_card.checkpoint_report` makes one from
+`train_results.json`). `eval_results` turns the reports into `huggingface_hub.EvalResult`s
+(hits@1/3/10 and MRR or MRR@K, fractions in [0, 1], unrounded; the metric config says the
+mode, K and the queries measured); `results_table` into the card's Markdown table (%);
+`check_report` refuses what the card cannot show (or another model's report);
+`hyperparameters` gives the training table and `training_data` what the model trained on.
+
+A dataset is named by its Hub id when it has one; a local dataset folder by its card's
+`pretty_name`, with a `type` that says it is not on the Hub (no invented Hub id).
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from huggingface_hub import EvalResult
+from huggingface_hub.repocard import metadata_load
 
 from prixlm.link_prediction.ranking_rules import metric_label
 
@@ -31,16 +39,40 @@ def is_hub_id(dataset: str) -> bool:
     return bool(HUB_ID.match(dataset)) and not Path(dataset).exists()
 
 
-def _dataset_id(report: Mapping[str, Any], dataset_id: str | None) -> str:
-    """The Hub id a report's dataset is shown under: its own when it is a Hub id; else
-    `dataset_id` (the Hub id of the local folder it was evaluated on); else the folder's
-    name."""
+#: The model-index `type` of a local dataset folder: no Hub id, and it says so.
+LOCAL_DATASET_TYPE = "{name} (local folder, not on the Hub)"
+#: What a report without a dataset is shown as.
+UNKNOWN_DATASET = "dataset not recorded"
+
+
+def dataset_card_metadata(folder: str | Path) -> dict[str, Any]:
+    """The YAML front matter of a local dataset folder's `README.md` ({} without one, or
+    where it is unreadable: the card then names the folder)."""
+    path = Path(folder) / "README.md"
+    if not path.is_file():
+        return {}
+    try:
+        metadata = metadata_load(path)
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def dataset_names(report: Mapping[str, Any], dataset_id: str | None) -> tuple[str, str]:
+    """(type, name) of a report's dataset in the model-index: its Hub id (both) when it is
+    one; else `dataset_id` (the Hub id of the local folder it was evaluated on); else, for a
+    local folder, its card's `pretty_name` (or the folder's name) and a type saying that the
+    folder is not on the Hub."""
     dataset = str(report.get("dataset") or "")
     if dataset and is_hub_id(dataset):
-        return dataset
+        return dataset, dataset
     if dataset_id:
-        return dataset_id
-    return Path(dataset).name if dataset else "prixlm-dataset"
+        return dataset_id, dataset_id
+    if not dataset:
+        return UNKNOWN_DATASET, UNKNOWN_DATASET
+    folder = Path(dataset).name or dataset
+    name = str(dataset_card_metadata(dataset).get("pretty_name") or folder)
+    return LOCAL_DATASET_TYPE.format(name=folder), name
 
 
 def _metric_name(metric: str) -> str:
@@ -52,15 +84,27 @@ def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
     return next((key for key in metrics if key == "mrr" or key.startswith("mrr_at_")), None)
 
 
-def _ranking_config(report: Mapping[str, Any]) -> str | None:
-    """The report's mode, its ranking protocol when it is not `ours` (`mode, protocol kens`),
-    and its query limit when it had one (`mode, first 20 queries`)."""
-    mode, protocol = report.get("mode"), report.get("protocol", "ours")
-    parts = [mode or ""]
-    if protocol != "ours":
-        parts.append(f"protocol {protocol}")
+def _queries(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> str | None:
+    """Which queries a result measured: `first 20 queries` (`evaluate_lp --limit`), `60
+    sampled queries` (a checkpoint's random sample, `sample_size` per language), `all 275
+    queries` (a sample asked larger than the split is all of it, too)."""
+    count = metrics.get("num_queries")
     if report.get("limit"):
-        parts.append(f"first {report['limit']} queries")
+        return f"first {report['limit']} queries"
+    asked = report.get("sample_size")
+    if asked and not (count is not None and count < asked):
+        return f"{count if count is not None else asked} sampled queries"
+    return f"all {count} queries" if count is not None else None
+
+
+def _ranking_config(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> str | None:
+    """The metric config of one result: the mode with its K (`beam K=10`), the ranking
+    protocol when it is not `ours` (`protocol kens`) and the queries measured (`_queries`):
+    `beam K=10, 60 sampled queries`, `beam K=50, all 275 queries`."""
+    mode, protocol = report.get("mode") or "", report.get("protocol", "ours")
+    if mode == "beam" and report.get("num_beams"):
+        mode = f"beam K={report['num_beams']}"
+    parts = [mode, f"protocol {protocol}" if protocol != "ours" else "", _queries(report, metrics)]
     return ", ".join(part for part in parts if part) or None
 
 
@@ -74,7 +118,7 @@ def eval_results(
     """
     results = []
     for report in reports:
-        dataset = _dataset_id(report, dataset_id)
+        dataset_type, dataset_name = dataset_names(report, dataset_id)
         for name, metrics in report["results"].items():
             config, _, language = name.partition("/")
             mrr = _mrr_key(metrics)
@@ -83,15 +127,15 @@ def eval_results(
                     EvalResult(
                         task_type=TASK_TYPE,
                         task_name=TASK_NAME,
-                        dataset_type=dataset,
-                        dataset_name=dataset,
+                        dataset_type=dataset_type,
+                        dataset_name=dataset_name,
                         dataset_config=config,
                         dataset_split=report.get("split"),
                         dataset_args={"object_language": language} if language else None,
                         metric_type=metric,
                         metric_name=_metric_name(metric),
                         metric_value=metrics[metric],
-                        metric_config=_ranking_config(report),
+                        metric_config=_ranking_config(report, metrics),
                     )
                 )
     return results
@@ -104,6 +148,7 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
         "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for report in reports:
+        dataset = dataset_names(report, dataset_id)[1]
         mode = report.get("mode") or ""
         if report.get("num_beams") and mode == "beam":
             mode = f"beam (K={report['num_beams']})"
@@ -119,10 +164,139 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
             ]
             mrr_label = f" ({metric_label(mrr)})" if mrr and mrr != "mrr" else ""
             lines.append(
-                f"| {_dataset_id(report, dataset_id)} | {name} | {report.get('split', '')} "
+                f"| {dataset} | {name} | {report.get('split', '')} "
                 f"| {mode} | {metrics.get('num_queries', '–')} | {' | '.join(values)}{mrr_label} |"
             )
     return "\n".join(lines)
 
 
-__all__ = ["METRICS", "TASK_NAME", "TASK_TYPE", "eval_results", "results_table"]
+def check_report(report: Any, where: str, folder: str | Path | None = None) -> dict[str, Any]:
+    """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}) of
+    the model in `folder` (when given), else `ValueError` naming `where`.
+
+    A report's `model` that is a Hub id or a path that does not exist here is taken on
+    trust; a path to an existing folder other than `folder` is another model's report.
+    """
+    if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
+        raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
+    for name, metrics in report["results"].items():
+        numbers = isinstance(metrics, dict) and all(
+            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+            for value in metrics.values()
+        )
+        if not numbers:
+            raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
+    model = report.get("model")
+    if folder is not None and isinstance(model, str) and model and Path(model).exists():
+        if Path(model).resolve() != Path(folder).resolve():
+            raise ValueError(
+                f"{where}: evaluates the model in {model}, not the one in {folder}; "
+                "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
+            )
+    return report
+
+
+#: training_args.json fields shown on the card, in this order.
+HYPERPARAMETERS = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "num_train_epochs",
+    "max_steps",
+    "warmup_steps",
+    "lr_scheduler_type",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_epsilon",
+    "weight_decay",
+    "seed",
+    "bf16",
+    "fp16",
+)
+#: Values that mean "not set" for one field (the Trainer's `max_steps=-1`); `None` and
+#: `False` mean it for every field, while 0 (seed 0, no weight decay) is a value shown.
+UNSET = {"max_steps": -1}
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    """A fractional warm-up (`warmup_steps` < 1 is a share of the steps) reads `6% of steps`."""
+    if name == "warmup_steps" and isinstance(value, float) and 0 < value < 1:
+        return f"{round(100 * value, 4):g}% of steps"
+    return value
+
+
+def hyperparameters(
+    training_args: Mapping[str, Any], train_results: Mapping[str, Any], config: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    """(name, value) rows for the card: the optimiser and schedule, batch, data and size.
+
+    Where `max_steps` > 0 stopped the run, `num_train_epochs` (not reached) gives way to
+    `epochs trained` (`train_results.json`'s `epoch`, 2 decimals).
+    """
+    max_steps = training_args.get("max_steps")
+    by_steps = isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > 0
+    rows: list[tuple[str, Any]] = []
+    for name in HYPERPARAMETERS:
+        value = training_args.get(name)
+        if value is None or value is False or (name in UNSET and value == UNSET[name]):
+            continue
+        if name == "num_train_epochs" and by_steps:
+            continue
+        rows.append((name, _shown_value(name, value)))
+        if name == "max_steps" and by_steps and train_results.get("epoch") is not None:
+            rows.append(("epochs trained", round(train_results["epoch"], 2)))
+    world_size = train_results.get("world_size", 1)
+    if "per_device_train_batch_size" in training_args:
+        batch = (
+            training_args["per_device_train_batch_size"]
+            * training_args.get("gradient_accumulation_steps", 1)
+            * world_size
+        )
+        rows.append(("global batch (devices × per device × accumulation)", batch))
+    for name in ("world_size", "variant", "train_facts", "train_loss", "train_runtime"):
+        if name in train_results:
+            rows.append((name, train_results[name]))
+    for name in ("hidden_dropout_prob", "hidden_size", "num_hidden_layers", "vocab_size"):
+        if name in config:
+            rows.append((name, config[name]))
+    return rows
+
+
+def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:
+    """What the model was trained on, as `train_results.json` records it (the dataset of
+    its checkpoint evaluations: `train.py --dataset_id` or `--dataset`): `{"name": Hub id
+    or the local card's pretty_name, "hub_id": id or None, "cldr": bool}` ({} if unknown).
+
+    `cldr` marks the KB exported from Unicode CLDR (the repository's demo data): a local
+    card whose `source_datasets` name `cldr_kb`, or a Hub id that names CLDR.
+    """
+    settings = train_results.get("checkpoint_link_prediction_settings") or {}
+    dataset = str(settings.get("dataset") or "")
+    if not dataset:
+        return {}
+    if is_hub_id(dataset):
+        return {"name": dataset, "hub_id": dataset, "cldr": "cldr" in dataset.lower()}
+    metadata = dataset_card_metadata(dataset)
+    sources = metadata.get("source_datasets") or []
+    return {
+        "name": str(metadata.get("pretty_name") or Path(dataset).name or dataset),
+        "hub_id": None,
+        "cldr": any("cldr" in str(source).lower() for source in sources),
+    }
+
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "LOCAL_DATASET_TYPE",
+    "METRICS",
+    "TASK_NAME",
+    "TASK_TYPE",
+    "check_report",
+    "dataset_card_metadata",
+    "dataset_names",
+    "eval_results",
+    "hyperparameters",
+    "is_hub_id",
+    "results_table",
+    "training_data",
+]

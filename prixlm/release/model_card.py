@@ -17,7 +17,9 @@ The numbers on the card are the JSON's, unrounded, in `model-index` (fractions i
 the Markdown table shows them in %. Every `--evaluation` report is kept in the folder
 (`evaluation_results.json`), so a later rendering (`python -m prixlm.publish FOLDER REPO_ID`
 renders the card again for the repo it uploads to) keeps the test results. `datasets:` names
-Hub ids only (`--dataset_id`): a local dataset folder appears in the tables by its name.
+Hub ids only (`--dataset_id`): a local dataset folder appears by its card's `pretty_name`,
+under a model-index `type` that says it is not on the Hub.
+A report of another model (its `model` an existing folder other than FOLDER) is refused.
 `pipeline_tag` is `other`: the folder's custom pipeline (`pipeline_prixlm.py`) is no
 standard task, and the `text-generation` widget cannot run it.
 """
@@ -34,7 +36,14 @@ from huggingface_hub import ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
-from prixlm.release.card_results import eval_results, is_hub_id, results_table
+from prixlm.release.card_results import (
+    check_report,
+    eval_results,
+    hyperparameters,
+    is_hub_id,
+    results_table,
+    training_data,
+)
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
 TEMPLATE = Path(__file__).with_name("model_card.md")
@@ -43,26 +52,9 @@ CURVE_NAME = "lp_curve.png"
 PIPELINE_TAG = "other"
 #: The evaluate_lp reports kept in the folder (a JSON list), rendered on every card.
 EVALUATIONS_FILE = "evaluation_results.json"
-#: `name` or `org/name`: what can be a Hub dataset id (a local path has more parts).
+#: The card's tags (what the Hub filters models by).
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
 DEFAULT_QUERY = "Germany | currency"
-#: training_args.json fields shown on the card, in this order.
-HYPERPARAMETERS = (
-    "learning_rate",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "num_train_epochs",
-    "max_steps",
-    "warmup_steps",
-    "lr_scheduler_type",
-    "adam_beta1",
-    "adam_beta2",
-    "adam_epsilon",
-    "weight_decay",
-    "seed",
-    "bf16",
-    "fp16",
-)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -80,7 +72,9 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
 
     `checkpoint_link_prediction` records are `{"step": n, "lp_<language>/hits_at_1": x,
     "lp_<language>/mrr": y}` (MRR over the K beams, i.e. MRR@K); the sampling settings are
-    `checkpoint_link_prediction_settings`. `None` when no checkpoint was evaluated.
+    `checkpoint_link_prediction_settings`; `sample_size` is the random sample asked per
+    language (`--lp_eval_queries`), which the model-index names. `None` when no checkpoint
+    was evaluated.
     """
     records = train_results.get("checkpoint_link_prediction") or []
     if not records:
@@ -106,6 +100,7 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
         "split": settings.get("split", "validation"),
         "mode": "beam",
         "num_beams": num_beams,
+        "sample_size": settings.get("queries_per_language"),
         "step": last["step"],
         "results": results,
     }
@@ -121,21 +116,6 @@ def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None
         if is_hub_id(dataset):
             found.append(dataset)
     return sorted(set(found))
-
-
-def check_report(report: Any, where: str) -> dict[str, Any]:
-    """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}),
-    else `ValueError` naming `where`."""
-    if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
-        raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
-    for name, metrics in report["results"].items():
-        numbers = isinstance(metrics, dict) and all(
-            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-            for value in metrics.values()
-        )
-        if not numbers:
-            raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
-    return report
 
 
 def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
@@ -170,32 +150,6 @@ def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -
         with atomic_file(Path(folder) / EVALUATIONS_FILE, argument="--evaluation") as staging:
             staging.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
     return merged
-
-
-def hyperparameters(
-    training_args: Mapping[str, Any], train_results: Mapping[str, Any], config: Mapping[str, Any]
-) -> list[tuple[str, Any]]:
-    """(name, value) rows for the card: the optimiser and schedule, batch, data and size."""
-    rows: list[tuple[str, Any]] = [
-        (name, training_args[name])
-        for name in HYPERPARAMETERS
-        if name in training_args and training_args[name] not in (None, -1, False)
-    ]
-    world_size = train_results.get("world_size", 1)
-    if "per_device_train_batch_size" in training_args:
-        batch = (
-            training_args["per_device_train_batch_size"]
-            * training_args.get("gradient_accumulation_steps", 1)
-            * world_size
-        )
-        rows.append(("global batch (devices × per device × accumulation)", batch))
-    for name in ("world_size", "variant", "train_facts", "train_loss", "train_runtime"):
-        if name in train_results:
-            rows.append((name, train_results[name]))
-    for name in ("hidden_dropout_prob", "hidden_size", "num_hidden_layers", "vocab_size"):
-        if name in config:
-            rows.append((name, config[name]))
-    return rows
 
 
 def _widget(examples: Sequence[str | Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -246,6 +200,7 @@ def render_model_card(
     widget = _widget(widget)
     dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
+    trained_on = training_data(train_results)
     card_data = ModelCardData(
         model_name=model_name,
         language=languages or None,
@@ -265,6 +220,9 @@ def render_model_card(
         model_name=model_name,
         repo_id=repo_id or str(folder),
         base_model=base_model,
+        # no training record: the weights were converted (convert_official), not trained here
+        converted=not (training_args or train_results),
+        trained_on=trained_on,
         languages=languages,
         object_attention=config.get("object_attention", "prefix_bidirectional"),
         has_pipeline=has_pipeline,
@@ -317,7 +275,10 @@ def write_model_card(
         curve_name = CURVE_NAME
     elif (folder / CURVE_NAME).is_file():
         curve_name = CURVE_NAME
-    evaluations = [check_report(r, "evaluations") for r in options.pop("evaluations", ())]
+    evaluations = [
+        check_report(report, f"evaluations[{i}]", folder)
+        for i, report in enumerate(options.pop("evaluations", ()))
+    ]
     # rendered first: a report the card cannot show is refused before anything is kept
     card = render_model_card(folder, curve=curve_name, evaluations=evaluations, **options)
     if curve is not None and curve.resolve() != (folder / CURVE_NAME).resolve():
@@ -329,11 +290,12 @@ def write_model_card(
     return card
 
 
-def load_report(path: str | Path) -> dict[str, Any]:
-    """An `evaluate_lp --output` JSON; `ValueError` naming the file if it is not one."""
+def load_report(path: str | Path, folder: str | Path | None = None) -> dict[str, Any]:
+    """An `evaluate_lp --output` JSON (of the model in `folder`, when given: see
+    `check_report`); `ValueError` naming the file if it is not one."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"--evaluation {path}: no such file")
-    return check_report(_read_json(Path(path)), f"--evaluation {path}")
+    return check_report(_read_json(Path(path)), f"--evaluation {path}", folder)
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
@@ -349,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         write_model_card(
             args.folder,
             curve=args.curve,
-            evaluations=[load_report(path) for path in args.evaluation],
+            evaluations=[load_report(path, args.folder) for path in args.evaluation],
             dataset_id=args.dataset_id,
             base_model=args.base_model,
             repo_id=args.repo_id,

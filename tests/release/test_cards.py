@@ -211,6 +211,11 @@ def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     assert "attention is causal (left to right) over the whole\nfact" in card.text
     assert "`config.object_attention`: `causal`" in card.text
     assert "bidirectional over the prefix" not in card.text
+    # converted, not trained here: no "Continued from", no word of the CLDR demo data
+    assert (
+        f"Converted from [`{OFFICIAL_REPO}`](https://huggingface.co/{OFFICIAL_REPO})." in card.text
+    )
+    assert "Continued from" not in card.text and "CLDR" not in card.text
     paper = convert_official(source, tmp_path / "paper", object_attention="prefix_bidirectional")
     assert "bidirectional over the prefix" in ModelCard.load(paper / "README.md").text
 
@@ -220,10 +225,16 @@ def test_a_report_under_another_protocol_says_so():
     from prixlm.release.card_results import eval_results, results_table
 
     report = {**_evaluate_lp_report(), "mode": "full", "num_beams": None, "protocol": "kens"}
-    assert {e.metric_config for e in eval_results([report])} == {"full, protocol kens"}
+    assert {e.metric_config for e in eval_results([report])} == {
+        "full, protocol kens, all 4 queries",
+        "full, protocol kens, all 3 queries",
+    }
     assert "| me/kb | en | test | full, protocol kens | 4 |" in results_table([report])
     plain = {**report, "protocol": "ours"}
-    assert {e.metric_config for e in eval_results([plain])} == {"full"}
+    assert {e.metric_config for e in eval_results([plain])} == {
+        "full, all 4 queries",
+        "full, all 3 queries",
+    }
 
 
 def test_kept_reports_and_their_datasets(released, tmp_path, capsys):
@@ -248,7 +259,8 @@ def test_kept_reports_and_their_datasets(released, tmp_path, capsys):
         ("me/kb", "ours"), ("me/kb", "kens"), ("acme/dbp5l-kg", "ours")
     ]  # fmt: skip
     shown = {(e.dataset_type, e.metric_config) for e in eval_results(kept, "me/kb")}
-    assert ("acme/dbp5l-kg", "beam") in shown and ("me/kb", "full, protocol kens") in shown
+    assert ("acme/dbp5l-kg", "beam K=5, all 4 queries") in shown
+    assert ("me/kb", "full, protocol kens, all 4 queries") in shown
     assert not {d for d, _ in shown} - {"me/kb", "acme/dbp5l-kg"}
     before = (folder / "evaluation_results.json").read_bytes()
     (tmp_path / "flat.json").write_text(json.dumps({"results": {"de": 0.5}}))
@@ -274,8 +286,11 @@ def test_a_report_on_the_first_queries_says_so():
 
     full = _evaluate_lp_report()
     limited = {**full, "limit": 20}
-    assert {e.metric_config for e in eval_results([limited])} == {"beam, first 20 queries"}
-    assert {e.metric_config for e in eval_results([full])} == {"beam"}
+    assert {e.metric_config for e in eval_results([limited])} == {"beam K=5, first 20 queries"}
+    assert {e.metric_config for e in eval_results([full])} == {
+        "beam K=5, all 4 queries",
+        "beam K=5, all 3 queries",
+    }
     assert _report_key(limited) != _report_key(full)  # kept side by side
 
 

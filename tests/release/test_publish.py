@@ -219,7 +219,13 @@ def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
     assert card.data.model_name == "prixlm-run"  # the repo's name, not the staging folder's
     assert ".partial" not in card.content
     assert card.data.datasets is None  # a local dataset folder is no Hub id
-    assert {e.dataset_name for e in card.data.eval_results} == {"kb-for-push"}  # its name
+    # named by its card's pretty_name, with a type that is no Hub id (it was "kb-for-push")
+    assert {e.dataset_name for e in card.data.eval_results} == {
+        "Prix-LM multilingual KB facts and links"
+    }
+    assert {e.dataset_type for e in card.data.eval_results} == {
+        "kb-for-push (local folder, not on the Hub)"
+    }
     assert "![hits@1 and MRR@K per checkpoint](lp_curve.png)" in card.text
     assert 'pipeline(model="me/prixlm-run", trust_remote_code=True)' in card.text
 
