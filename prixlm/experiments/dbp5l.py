@@ -202,6 +202,14 @@ def assemble(
                     lang: _cells(r, lang, protocol) for lang, r in cells.items()
                 }
     paired = paired_comparisons(runs, languages, profile["seed"])
+    paired_ranks = {  # what `paired` was computed from: a reader can redo it
+        method: {lang: {protocol: {"ranks": cell["ranks"]}
+                        for protocol, cell in r["test"][lang].items()
+                        if isinstance(cell, dict) and "ranks" in cell}
+                 for lang, r in runs[method].items()}
+        for method in dict.fromkeys(m for pair in PAIRS for m in pair)
+        if runs.get(method)
+    }  # fmt: skip
     test_queries = {  # per method: the same sampled rows for every method of one limit
         method: {lang: r["test"][lang]["ours"]["num_queries"] for lang, r in cells.items()}
         for method, cells in runs.items()
@@ -224,6 +232,7 @@ def assemble(
         "kb": kb,
         "test_queries": test_queries,
         "paired": paired,
+        "paired_ranks": paired_ranks,
         "model_note": MODEL_NOTE,
         "profile": profile,
         "seed": profile["seed"],

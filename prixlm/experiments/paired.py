@@ -46,12 +46,13 @@ def paired_difference(
 
     Args:
         first, second: `{lang: {protocol: cell with ranks}}` (records' `test` fields) over
-            the same queries of each language (equal counts, in the same order).
+            the same queries of each language (equal counts, in the same order; the same
+            `queries_sha256` where the cells keep one).
     Returns:
         `{metric: {"difference", "low", "high", "share_above_zero"}}` (`share_above_zero`:
         the share of resamples where `first` is ahead).
     Raises:
-        ValueError: a language whose query counts differ, or without ranks.
+        ValueError: a language whose query counts or queries differ, or without ranks.
     """
     generator = np.random.default_rng(seed)
     per_language = []
@@ -64,6 +65,9 @@ def paired_difference(
             raise ValueError(
                 f"{lang}: {len(a_values['mrr'])} and {len(b_values['mrr'])} queries: not paired"
             )
+        digests = {cell["ranks"].get("queries_sha256") for cell in (a, b)}
+        if None not in digests and len(digests) > 1:  # older cells keep no digest
+            raise ValueError(f"{lang}: the two methods ranked other queries: not paired")
         n = len(a_values["mrr"])
         draws = generator.integers(0, n, size=(samples, n))  # (samples, n) query indices
         per_language.append({m: (a_values[m] - b_values[m], draws) for m in METRICS})

@@ -199,16 +199,27 @@ def evaluate_scorer_protocols(
     Returns:
         `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr", "num_queries",
         "num_missing"}}` (`num_missing` is 0: every candidate is ranked); with `keep_ranks`
-        also `"ranks": {"filtered": [...], "raw": [...]}`, one per row in order (what a
-        paired comparison of two scorers on the same rows needs).
+        also `"ranks": {"filtered": [...], "raw": [...], "queries_sha256": ...}`, one rank per
+        row in order (what a paired comparison of two scorers on the same rows needs).
     """
     ranks = protocol_ranks(scorer, rows, candidates, protocols, train_rows, batch_size, progress)
     metrics: dict[str, dict[str, Any]] = {}
     for name, (filtered, raw) in ranks.items():
         metrics[name] = protocol_metrics(filtered, raw, get_protocol(name), ks)
         if keep_ranks:
-            metrics[name]["ranks"] = {"filtered": filtered.tolist(), "raw": raw.tolist()}
+            metrics[name]["ranks"] = {"filtered": filtered.tolist(), "raw": raw.tolist(),
+                                      "queries_sha256": queries_digest(rows)}  # fmt: skip
     return metrics
+
+
+def queries_digest(rows: Sequence[Mapping[str, Any]]) -> str:
+    """sha256 of the rows' (subject, relation, object), in order: two rankings pair query by
+    query only over the same rows (`prixlm.experiments.paired`)."""
+    import hashlib
+    import json
+
+    triples = [[row["subject"], row["relation"], row["object"]] for row in rows]
+    return hashlib.sha256(json.dumps(triples, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def evaluate_scorer(

@@ -165,6 +165,29 @@ def test_paired_differences_agree_with_the_tables(toy_run):
                 assert result["difference"] == pytest.approx(average[first] - average[second])
                 assert result["low"] - 1e-12 <= result["difference"] <= result["high"] + 1e-12
     assert "| Prix-LM (All) - Prix-LM (Single) | kens | " in (root / "results.md").read_text()
+    # the JSON keeps the ranks it paired: a reader redoes the intervals from the file alone
+    from prixlm.experiments import paired
+
+    ranks = saved["paired_ranks"]
+    assert set(ranks) == {"Prix-LM (All)", "Prix-LM (Single)", "Prix-LM (All, no links)"}
+    again = paired.paired_comparisons(ranks, dbp5l.PAIRS, ["en", "ja"], dbp5l.PROTOCOLS, 0)
+    assert again == saved["paired"]
+    digests = {ranks[m]["en"]["ours"]["ranks"]["queries_sha256"] for m in ranks}
+    assert len(digests) == 1  # one sample of en's test queries for the three
+
+
+def test_paired_difference_refuses_rankings_of_other_queries():
+    """Equal counts were taken as the same queries: two samples were paired by position."""
+    from prixlm.experiments.paired import paired_difference
+
+    def cell(ranks, digest):
+        return {"en": {"ours": {"ranks": {"filtered": ranks, "raw": ranks,
+                                          "queries_sha256": digest}}}}  # fmt: skip
+
+    same = paired_difference(cell([1.0, 3.0], "a"), cell([2.0, 3.0], "a"), ["en"], "ours")
+    assert same["hits_at_1"]["difference"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="en: the two methods ranked other queries"):
+        paired_difference(cell([1.0, 3.0], "a"), cell([2.0, 3.0], "b"), ["en"], "ours")
 
 
 def test_kge_search_is_the_whole_grid(toy_run):
