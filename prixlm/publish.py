@@ -287,7 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model_id", default=None, help="--space: the model repo it serves")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--revision", default=None, help="branch to commit to (default main)")
-    parser.add_argument("--commit_message", default=None)
+    parser.add_argument(
+        "--commit_message",
+        default=None,
+        help="the Hub commit's message (default: one naming what is uploaded)",
+    )
     parser.add_argument(
         "--dataset_id",
         default=None,

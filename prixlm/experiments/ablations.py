@@ -65,13 +65,30 @@ def kept_runs(output: Path, languages: list[str], seed: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = command_parser("prixlm.experiments.ablations", __doc__.splitlines()[0])
-    parser.add_argument("--languages", default="en,de,ja")
-    parser.add_argument("--work_dir", type=Path, default=Path("outputs/ablations"))
-    parser.add_argument("--output", type=Path, default=Path("results/table1_ablations.json"))
+    parser.add_argument(
+        "--languages",
+        default="en,de,ja",
+        help="comma-separated; the first is the pivot of the links",
+    )
+    parser.add_argument(
+        "--work_dir",
+        type=Path,
+        default=Path("outputs/ablations"),
+        help="data, tokenizer and runs (kept between starts)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="the runs as JSON, each written as it finishes; runs it already holds are not run again (default: <work_dir>/ablations.json)",
+    )
     parser.add_argument("--merge_into", type=Path, default=None, help="add as 'ablations'")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help="comma-separated variants to run"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
     args = parser.parse_args(argv)
+    args.output = args.output or args.work_dir / "ablations.json"
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     unknown = sorted(set(names) - set(VARIANTS))

@@ -320,11 +320,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--profile", default="cpu", help="toy | cpu | gpu")
     parser.add_argument("--data", type=Path, required=True, help="KG folder in the KEnS layout")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
-    parser.add_argument("--work_dir", type=Path, default=Path("outputs/dbp5l"))
+    parser.add_argument(
+        "--work_dir",
+        type=Path,
+        default=Path("outputs/dbp5l"),
+        help="dataset, tokenizer, runs and job records (a new start resumes)",
+    )
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     parser.add_argument("--published", type=Path, default=PUBLISHED_FILE, help="published figures")
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="job processes (default: the profile's)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every job")
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
     parser.add_argument("--note", action="append", default=[], help="a line for the docs (repeat)")
     parser.add_argument(

@@ -223,8 +223,15 @@ def write_docs(table: Mapping[str, Any], docs: Path, source: str = "results/dbp5
 
 def main(argv: list[str] | None = None) -> None:
     parser = command_parser("prixlm.experiments.dbp5l_docs", __doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=Path("results/dbp5l.json"))
-    parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
+    parser.add_argument(
+        "--results", type=Path, default=Path("results/dbp5l.json"), help="the JSON to render"
+    )
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=Path("docs/results.md"),
+        help="Markdown file whose DBP-5L block is rewritten",
+    )
     args = parser.parse_args(argv)
     try:
         table = json.loads(args.results.read_text("utf-8"))

@@ -73,14 +73,16 @@ def _positions(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = command_parser("prixlm.experiments.kge_search", __doc__)
     parser.add_argument("--dataset", required=True, help="a dataset built by prixlm")
-    parser.add_argument("--language", required=True)
-    parser.add_argument("--model", default="RotatE", choices=["TransE", "RotatE"])
+    parser.add_argument("--language", required=True, help="the language config to search on")
+    parser.add_argument(
+        "--model", default="RotatE", choices=["TransE", "RotatE"], help="the KGE model"
+    )
     parser.add_argument("--profile", default="full", help="toy | quick | full | gpu | gpu2")
     parser.add_argument("--grid_points", type=int, default=None, help="the first N points only")
     parser.add_argument("--points", type=_positions, default=None,
                         help="only these grid points, e.g. 3,4 (1-based; default: all)")  # fmt: skip
     parser.add_argument("--time_limit", type=float, default=None, help="seconds (profile's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of every grid point")
     parser.add_argument("--device", default=None, help="cpu | cuda (default: the profile's)")
     parser.add_argument("--output", type=Path, default=None, help="the record as JSON")
     args = parser.parse_args(argv)

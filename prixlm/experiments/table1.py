@@ -240,11 +240,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = command_parser("prixlm.experiments.table1", __doc__)
     parser.add_argument("--profile", default="full", help="toy | quick | full | gpu")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
-    parser.add_argument("--work_dir", type=Path, default=Path("outputs/table1"))
+    parser.add_argument(
+        "--work_dir",
+        type=Path,
+        default=Path("outputs/table1"),
+        help="data, tokenizer, runs and job records (a new start resumes)",
+    )
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     parser.add_argument("--dump_dir", type=Path, default=None, help="dumps instead of CLDR")
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="job processes (default: the profile's)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every job")
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
     for job in ("all", "single", "kge", "union"):
         parser.add_argument(f"--{job}_time_limit", type=float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip

@@ -379,10 +379,21 @@ def curve_chart_path(chart: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = command_parser("prixlm.experiments.table1_docs", __doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=Path("results/table1.json"))
-    parser.add_argument("--docs", type=Path, default=Path("docs/results.md"))
-    parser.add_argument("--chart", type=Path, default=Path("docs/table1.png"))
-    parser.add_argument("--block", default="table1", choices=sorted(BLOCKS))
+    parser.add_argument(
+        "--results", type=Path, default=Path("results/table1.json"), help="the JSON to render"
+    )
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=Path("docs/results.md"),
+        help="Markdown file whose block is rewritten",
+    )
+    parser.add_argument(
+        "--chart", type=Path, default=Path("docs/table1.png"), help="the bar chart PNG"
+    )
+    parser.add_argument(
+        "--block", default="table1", choices=sorted(BLOCKS), help="which block of --docs"
+    )
     args = parser.parse_args(argv)
     try:
         table = json.loads(args.results.read_text("utf-8"))

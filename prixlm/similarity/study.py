@@ -373,10 +373,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from prixlm.similarity.study_docs import write_docs
 
     parser = command_parser("prixlm.similarity.study", __doc__)
-    parser.add_argument("--work_dir", type=Path, default=Path("outputs/similarity"))
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pooling", choices=("first", "mean"), default="first")
+    parser.add_argument(
+        "--work_dir",
+        type=Path,
+        default=Path("outputs/similarity"),
+        help="data, models and per-stage results (a new start resumes)",
+    )
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), default="default", help="the study's size"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the split, training and dictionaries"
+    )
+    parser.add_argument(
+        "--pooling",
+        choices=("first", "mean"),
+        default="first",
+        help="embedding of a text: first token (Mirror-BERT) or mean",
+    )
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     args = parser.parse_args(argv)
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)

@@ -35,3 +35,22 @@ def test_ablation_runs_are_kept_for_their_languages_and_seed(tmp_path):
         kept_runs(output, ["fi", "ja"], 0)
     with pytest.raises(UsageError, match=r"this run: \['en', 'de'\], seed 2"):
         kept_runs(output, ["en", "de"], 2)
+
+
+def test_ablations_write_into_their_work_folder_by_default(tmp_path, monkeypatch):
+    """The default --output was results/table1_ablations.json: a run from the repository
+    reused (and added to) the committed runs instead of measuring them."""
+    from prixlm.experiments import ablations
+
+    class Stop(Exception):
+        pass
+
+    def stop(output, languages, seed):
+        raise Stop(output)
+
+    monkeypatch.setattr(ablations, "prepare_data", lambda *a, **k: {})
+    monkeypatch.setattr(ablations, "kept_runs", stop)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop) as stopped:
+        ablations.main(["--work_dir", "w"])
+    assert str(stopped.value.args[0]) == "w/ablations.json"
