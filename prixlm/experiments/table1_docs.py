@@ -275,7 +275,12 @@ def render(
         *(
             [paired_section(table["paired"], "test queries, every one"), ""]
             if table.get("paired")
-            else []
+            else [
+                "**Paired differences**: none (the jobs' records keep no per-query test ranks; "
+                "a run of today's code keeps them and shows All against each method query by "
+                "query here).",
+                "",
+            ]
         ),
         "![Table 1 chart](table1.png)",
         "",

@@ -96,3 +96,14 @@ def test_the_chart_draws_no_bar_for_a_cell_not_measured_yet(tmp_path, monkeypatc
     assert bars["TransE"] == [0.5, 0.5, 0.5]
     assert bars["Prix-LM (All)"][0] == 0.5
     assert all(math.isnan(value) for value in bars["Prix-LM (All)"][1:])
+
+
+def test_a_table_without_paired_ranks_says_why_it_has_no_paired_section():
+    from prixlm.experiments.table1_docs import render
+
+    root = Path(__file__).resolve().parents[2]
+    table = json.loads((root / "results" / "table1.json").read_text("utf-8"))
+    table.pop("paired", None)
+    assert "**Paired differences**: none (the jobs' records keep no per-query" in render(
+        table, "table1", "results/table1.json"
+    )
