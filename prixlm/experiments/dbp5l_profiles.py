@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prixlm.experiments.profiles import _PRIXLM, _TOY_PRIXLM
+from prixlm.experiments.profiles import _PRIXLM, _TOY_PRIXLM, _grid
 
 DBP5L_LANGUAGES = "el,en,es,fr,ja"
 
@@ -66,8 +66,7 @@ def dbp5l_grid(model: str, size: str) -> list[dict[str, Any]]:
         "margin": _KGE_MARGIN[model],
     }
     if size == "toy":
-        base = {**cpu_base, "embedding_dim": 16}
-        return [{"model": model, **base}, {"model": model, **base, "learning_rate": 3e-3}]
+        return _grid(model, {**cpu_base, "embedding_dim": 16}, [{"learning_rate": 3e-3}])
     if size == "cpu":
         base, changes = cpu_base, _CPU_CHANGES[model]
     elif size == "gpu":
@@ -76,7 +75,7 @@ def dbp5l_grid(model: str, size: str) -> list[dict[str, Any]]:
         base, changes = {**_KGE_BASE, "margin": _KGE_MARGIN[model]}, _KGE_CHANGES[model]
     else:
         raise ValueError(f"kge_size={size!r}: expected toy, cpu, gpu or full")
-    return [{"model": model, **base}] + [{"model": model, **base, **c} for c in changes]
+    return _grid(model, base, changes)
 
 
 PROFILES: dict[str, dict[str, Any]] = {
