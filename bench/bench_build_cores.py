@@ -20,7 +20,8 @@ and the build's own profile (wall, CPU and CPU/wall per stage: reading, each SQL
 the card). Every run's shards and card must be byte-identical to the first run's and hold
 the rows the generator expects; a run that is not stops the benchmark with an error.
 
-Writes `--output` (default `results/bench_build_cores.json`) after every build:
+Writes `--output` (default `bench_build_cores.json` in `--work_dir`; the committed
+`results/bench_build_cores.json` only when `--output` names it) after every build:
 `{"machine", "lines", "runs": {threads: {"wall_s", "cpu_s", "peak_rss_mib", "peak_temp_mib",
 "lines_per_s"}}, "profiles": {threads: {stage: {...}}}, "command", ...}`. The baseline is
 the first thread count; the last line prints the speed-up of the largest over it.
@@ -163,6 +164,12 @@ def _can_reap() -> bool:
     return True
 
 
+def output_path(output: Path | None, work_dir: Path) -> Path:
+    """Where the JSON goes: `--output`, else `bench_build_cores.json` in `--work_dir` (never
+    the committed `results/` file unless `--output` names it)."""
+    return output if output is not None else work_dir / "bench_build_cores.json"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--languages", type=int, default=2)
@@ -176,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", help="comma-separated thread counts; none: 1, 2, 4, ...")
     parser.add_argument("--memory_limit", default="4GB", help="the build's --memory_limit")
     parser.add_argument("--work_dir", type=Path, default=Path("/tmp/prixlm_bench_cores"))
-    parser.add_argument("--output", type=Path, default=REPO / "results" / "bench_build_cores.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="JSON of the runs (default: bench_build_cores.json in --work_dir; the committed "
+        "results/bench_build_cores.json is written only when named here)",
+    )
     parser.add_argument(
         "--extrapolate",
         type=Path,
@@ -198,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         help="start no further build once this many seconds have passed (none: no limit)",
     )
     args = parser.parse_args(argv)
+    args.output = output_path(args.output, args.work_dir)
     if args.extrapolate is not None:
         result = json.loads(args.extrapolate.read_text())
         for count, wall in extrapolate(result, args.records).items():

@@ -3,11 +3,11 @@
 Run::
 
     .venv/bin/python bench/bench_length_filter.py [--dump_dir DIR] [--tokenizer DIR]
-        [--max_length 30]
+        [--max_length 30] [--entities 162338]
 
 Builds the synthetic dumps in `--dump_dir` (default: the scale benchmark's 1M lines,
 `/tmp/prixlm_build_scale/dumps_2x162338_seed0`; written by `bench/synthetic_dumps.py` with
-2 languages x 162,338 entities when missing) twice with the paper's length filter, each in
+2 languages x `--entities` entities when missing) twice with the paper's length filter, each in
 this process, timed by wall clock and CPU:
 
 - **per row** (the filter before): `build_dataset(sequence_length=...)` with
@@ -66,9 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump_dir", type=Path, default=DEFAULT_DUMPS)
     parser.add_argument("--tokenizer", help="tokenizer folder (default: trained here)")
     parser.add_argument("--max_length", type=int, default=30)
+    parser.add_argument(
+        "--entities",
+        type=int,
+        default=162_338,
+        help="entities per language of the dumps written when --dump_dir holds none "
+        "(162,338: the scale benchmark's 1M lines)",
+    )
     args = parser.parse_args(argv)
     if not any(args.dump_dir.glob("labels_*.ttl")):
-        write_dumps(args.dump_dir, languages=2, entities=162_338)
+        write_dumps(args.dump_dir, languages=2, entities=args.entities)
     if args.tokenizer:
         from transformers import AutoTokenizer
 

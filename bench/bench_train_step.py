@@ -45,11 +45,21 @@ from prixlm.training.model_factory import build_prixlm
 
 
 def xlmr_twin(model: PrixLMForCausalKB) -> XLMRobertaForCausalLM:
-    """An `XLMRobertaForCausalLM` (decoder, sdpa) of the same size with `model`'s weights."""
+    """An `XLMRobertaForCausalLM` (decoder, sdpa) of the same size with `model`'s weights.
+
+    Its vocabulary is the tokenizer's (`vocab_size`): the rows that pad Prix-LM's embedding
+    and LM head to `padded_vocab_size` are left out."""
     config = XLMRobertaConfig(**xlmr_architecture(model.config), is_decoder=True)
     config._attn_implementation = "sdpa"
     twin = XLMRobertaForCausalLM(config)
-    missing, unexpected = twin.load_state_dict(model.state_dict(), strict=False)
+    shapes = {name: tensor.shape for name, tensor in twin.state_dict().items()}
+    state = {
+        name: tensor[: shapes[name][0]]
+        if name in shapes and tensor.dim() and tensor.shape[1:] == shapes[name][1:]
+        else tensor
+        for name, tensor in model.state_dict().items()
+    }
+    missing, unexpected = twin.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith(("position_ids", "token_type_ids"))]
     if missing or unexpected:
         raise RuntimeError(f"state dicts differ: missing {missing}, unexpected {unexpected}")

@@ -9,10 +9,19 @@
 #   TRAIN_S=255 LP_S=165 bash bench/device_run.sh              # training ~2.5 min, decoding ~1.5
 #   TRAIN_S=0 LP_S=0 BUILD_S=250 BUILD_ENTITIES=1000000 bash bench/device_run.sh   # the build
 # (at the default 1.5M entities the 1-thread build alone takes 85 s: BUILD_S=400 for all counts)
+# The image's transformers (5.17.0 on 2026-12-05) is older than the package needs (>= 5.24):
+# with .whl/tf/ carried (`bash bench/device_wheels.sh`), the venv's transformers and what it
+# needs are installed first, so the figures come from the version the tests ran;
+# TF_WHEELS=0 keeps the image's (the GPU figures of 2026-12-04/05 were measured under it).
 set -u
 OUT=${OUT:-/tmp/device_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
+if [ "${TF_WHEELS:-1}" != 0 ] && [ -d .whl/tf ] && ! python3 -c "import sys, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/pytf .whl/tf/*.whl || exit 1
+  export PYTHONPATH="/tmp/pytf${PYTHONPATH:+:$PYTHONPATH}"
+fi
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv
   nproc
@@ -35,7 +44,7 @@ fi
 # 3. the dataset build at 1..16 threads (needs the duckdb wheel)
 if [ "${BUILD_S:-0}" -gt 0 ]; then
   python3 -m pip install -q --no-deps --no-index --target /tmp/pydeps .whl/duckdb-*.whl &&
-  PYTHONPATH=/tmp/pydeps timeout "$BUILD_S" python3 bench/bench_build_cores.py --entities "${BUILD_ENTITIES:-1500000}" \
+  PYTHONPATH="/tmp/pydeps${PYTHONPATH:+:$PYTHONPATH}" timeout "$BUILD_S" python3 bench/bench_build_cores.py --entities "${BUILD_ENTITIES:-1500000}" \
     --threads 1,2,4,8,16 --work_dir /tmp/bc --budget_s $((BUILD_S - 15)) \
     --output "$OUT/bench_build_cores.json" > "$OUT/bench_build_cores.log" 2>&1
   echo "build rc=$?"; tail -12 "$OUT/bench_build_cores.log"

@@ -6,13 +6,14 @@
 #             && cp -r ../shared/dbp5l .d5data
 #   device: run(command="bash .d5src/results/device_dbp5l.sh", carry=[".whl", ".d5src", ".d5data"],
 #               timeout_s=560)
-# Wheels in .whl/ (Python 3.12, what the machine lacks; `bash bench/device_wheels.sh` fetches them):
-#   datasets 5.2.0, dill 0.4.1, multiprocess 0.70.19, duckdb 1.4.5, pykeen 1.11.1,
-#   class-resolver 0.8.2, docdata 0.0.5, more-itertools 11.2.1, more-click 0.1.3,
-#   pystow 0.10.3, backports-zstd 1.8.0, torch-max-mem 0.1.6, torch-ppr 0.0.8,
-#   click-default-group 1.2.4, dataclasses-json 0.6.7, marshmallow 3.26.2,
-#   typing-inspect 0.9.0, mypy-extensions 1.2.0; in .whl/tf/: transformers 5.25.0,
-#   huggingface_hub 2.4.0, httpx2 2.16.2, httpcore2 2.16.2, click 8.5.1, truststore 0.10.5.
+# Wheels in .whl/ (Python 3.12, what the machine lacks; `bash bench/device_wheels.sh` fetches
+# them at the venv's versions, so check `ls .whl .whl/tf` for the exact ones): datasets, dill,
+# multiprocess, duckdb, pykeen, class-resolver, docdata, more-itertools, more-click, pystow,
+# backports-zstd, torch-max-mem, torch-ppr, click-default-group, dataclasses-json,
+# marshmallow, typing-inspect, mypy-extensions, babel; in .whl/tf/: transformers,
+# huggingface_hub, httpx2, httpcore2, click, truststore (the image's transformers is older
+# than the package's >= 5.24). The carry is close to its 64 MiB limit: .whl/ ~46 MiB plus the
+# snapshot and the data (`du -sh .whl .d5src .d5data` before the call).
 # A second call resumes: carry the first call's job records (jobs.tar.gz unpacked) as .d5jobs/.
 # Dry run here at toy size (a KEnS-layout folder in DATA):
 #   PY=$PWD/.venv/bin/python PROFILE=toy DATA=/tmp/layout OUT=/tmp/d5out bash .d5src/results/device_dbp5l.sh
@@ -23,7 +24,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${DATA:-.d5data}" && pwd)
 WORK=${WORK:-/tmp/dbp5l-work}
 mkdir -p "$OUT"
-if [ -d .whl ] && ! $PY -c "import pykeen, datasets, duckdb" 2>/dev/null; then
+if [ -d .whl ] && ! $PY -c "import sys, pykeen, datasets, duckdb, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl .whl/tf/*.whl || exit 1
   export PYTHONPATH=/tmp/site

@@ -8,7 +8,8 @@
 # other people's uncommitted edits in the working tree do not travel into the run:
 #   here:   rm -rf .t1src && mkdir .t1src && git archive HEAD | tar -x -C .t1src
 #   device: run(command="bash .t1src/results/device_table1.sh", carry=[".whl", ".t1src"])
-# Wheels (.whl/, `bash bench/device_wheels.sh`) supply what the machine lacks (datasets, pykeen, babel).
+# Wheels (.whl/ and .whl/tf/, `bash bench/device_wheels.sh`) supply what the machine lacks
+# (datasets, pykeen, babel; transformers at the venv's version and what it needs).
 # Dry run here at toy size:
 #   PY=$PWD/.venv/bin/python PROFILE=toy EXTRA="--languages en,de" OUT=/tmp/t1out bash .t1src/results/device_table1.sh
 set -u
@@ -17,9 +18,10 @@ PY=${PY:-python3}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/tmp/table1-work}
 mkdir -p "$OUT"
-if [ -d .whl ] && ! $PY -c "import pykeen, datasets, babel" 2>/dev/null; then
+# The image's transformers is older than the package needs (>= 5.24): .whl/tf/ brings ours.
+if [ -d .whl ] && ! $PY -c "import sys, pykeen, datasets, babel, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
+    --target /tmp/site .whl/*.whl .whl/tf/*.whl || exit 1
   export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}"

@@ -46,6 +46,18 @@ def test_bench_build_cores_runs_and_writes_its_json(tmp_path: Path) -> None:
     assert all(float(line.split()[-2]) > 0 for line in lines)
 
 
+def test_the_json_goes_to_the_work_dir_unless_output_names_a_file(tmp_path: Path) -> None:
+    """A run without `--output` (as `make bench` ran it) must not replace the committed
+    16-core figures in results/."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_build_cores import output_path
+
+    assert output_path(None, tmp_path) == tmp_path / "bench_build_cores.json"
+    assert output_path(tmp_path / "x.json", tmp_path) == tmp_path / "x.json"
+    source = BENCH.read_text(encoding="utf-8")
+    assert '"results" / "bench_build_cores.json"' not in source
+
+
 def test_the_runs_order_and_the_budgets_prediction() -> None:
     sys.path.insert(0, str(REPO / "bench"))
     from bench_build_cores import predicted_wall, run_order
