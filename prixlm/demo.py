@@ -102,8 +102,15 @@ def run_demo(args: argparse.Namespace) -> None:
     from prixlm.training.pretrain import pretrain
 
     run_dir = output / "run"
-    for earlier in run_dir.glob("checkpoint-*"):  # each demo trains afresh (train.py would
-        shutil.rmtree(earlier)  # refuse a new run beside an earlier run's checkpoints)
+    from prixlm.training.resume import RELEASE_FILES
+
+    # each demo trains afresh: an earlier demo's checkpoints and release go first (train.py
+    # refuses a new run beside an earlier run's checkpoints or over its release)
+    for earlier in [*run_dir.glob("checkpoint-*"), *(run_dir / name for name in RELEASE_FILES)]:
+        if earlier.is_dir():
+            shutil.rmtree(earlier)
+        elif earlier.exists():
+            earlier.unlink()
     argv = demo_training_argv(dataset_dir, run_dir, args.languages, args.max_steps)
     release = pretrain(parse_training_arguments(argv))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")
