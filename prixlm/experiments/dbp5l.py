@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,12 @@ def paired_comparisons(
     return paired.paired_comparisons(tests, PAIRS, languages, PROTOCOLS, seed)
 
 
+def _has_protocol(records: Mapping[str, dict[str, Any]], protocol: str) -> bool:
+    """Whether every language's record of a method holds `protocol` (a record made before
+    it was reported has none: the method's row is left out of that protocol's table)."""
+    return all(protocol in record["test"][lang] for lang, record in records.items())
+
+
 def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, float]:
     metrics = record["test"][language][protocol]
     return {key: metrics[key] for key in METRICS}
@@ -197,10 +203,11 @@ def assemble(
             }
     for method, cells in runs.items():
         for protocol in PROTOCOLS:
-            if cells:
+            if cells and _has_protocol(cells, protocol):
                 by_protocol[protocol][method] = {
                     lang: _cells(r, lang, protocol) for lang, r in cells.items()
                 }
+    by_protocol = {name: methods for name, methods in by_protocol.items() if methods}
     paired = paired_comparisons(runs, languages, profile["seed"])
     paired_ranks = {  # what `paired` was computed from: a reader can redo it
         method: {lang: {protocol: {"ranks": cell["ranks"]}
@@ -224,9 +231,9 @@ def assemble(
                 "ties": RULES[name].ties,
                 "hits_list": RULES[name].hits_list,
             }
-            for name in PROTOCOLS
+            for name in by_protocol
         },  # fmt: skip
-        "methods": by_protocol["ours"],
+        "methods": by_protocol.get("ours", {}),
         "methods_by_protocol": by_protocol,
         "published": published,
         "kb": kb,

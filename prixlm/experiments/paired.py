@@ -100,9 +100,9 @@ def paired_comparisons(
     protocols: Sequence[str],
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """`{"A - B": {protocol: paired_difference}}` for each pair of `pairs` whose two methods
-    have per-query test ranks for every language and protocol (records made before ranks
-    were kept have none: such pairs are left out).
+    """`{"A - B": {protocol: paired_difference}}` for each pair of `pairs` and each protocol
+    under which both methods have per-query test ranks in every language (records made
+    before ranks, or a protocol, were kept have none: left out).
 
     Args:
         tests: `{method: {lang: {protocol: cell}}}`.
@@ -110,10 +110,11 @@ def paired_comparisons(
     paired: dict[str, dict[str, Any]] = {}
     for first, second in pairs:
         both = [tests.get(first, {}), tests.get(second, {})]
-        if all(has_ranks(t, languages, p) for t in both for p in protocols):
+        held = [p for p in protocols if all(has_ranks(t, languages, p) for t in both)]
+        if held:
             paired[f"{first} - {second}"] = {
                 protocol: paired_difference(*both, languages, protocol, seed=seed)
-                for protocol in protocols
+                for protocol in held
             }
     return paired
 

@@ -307,6 +307,34 @@ def test_rerun_skips_finished_jobs(toy_run, capsys, monkeypatch):
     assert exit_info.value.code == 2 and "error: --profile 'huge'" in capsys.readouterr().err
 
 
+def test_records_made_before_a_protocol_was_reported_render_without_it(toy_run, tmp_path):
+    """KGE records of a run made before `raw` was reported: `--no_run` (the committed JSON's
+    own command) stopped with KeyError 'raw'; the methods without it are left out of that
+    protocol's table and pairs, the others shown as before."""
+    root, argv, table = toy_run
+    jobs = root / "work" / "jobs"
+    kept = {path: path.read_text("utf-8") for path in jobs.glob("kge-*.json")}
+    try:
+        for path, text in kept.items():
+            record = json.loads(text)
+            for split in ("test", "test_full"):
+                for cells in (record.get(split) or {}).values():
+                    cells.pop("raw", None)
+            path.write_text(json.dumps(record), "utf-8")
+        out = ["--results", str(tmp_path / "d.json"), "--docs", str(tmp_path / "d.md")]
+        named = {"--results", "--docs"}
+        rest = [a for i, a in enumerate(argv) if not ({a, argv[i - 1]} & named)]
+        older = dbp5l.main([*rest, *out, "--no_run"])
+    finally:
+        for path, text in kept.items():
+            path.write_text(text, "utf-8")
+    assert older["methods_by_protocol"]["ours"] == table["methods_by_protocol"]["ours"]
+    assert set(older["methods_by_protocol"]["raw"]) == {
+        "Prix-LM (Single)", "Prix-LM (All)", "Prix-LM (All, no links)"}  # fmt: skip
+    assert set(older["paired"]["Prix-LM (All) - Prix-LM (Single)"]) == {"ours", "kens", "raw"}
+    assert "| TransE | raw |" not in (tmp_path / "d.md").read_text("utf-8")
+
+
 @pytest.mark.parametrize("kept", [True, False], ids=["kept-in-run-folder", "older-run-folder"])
 def test_changed_evaluation_settings_evaluate_the_release_again(toy_run, capsys, kept):
     """A Prix-LM record evaluated otherwise than the plan says: the runner evaluates the
