@@ -220,6 +220,13 @@ def test_training_data_and_conversion_are_described_as_recorded(tmp_path, monkey
         in hub
     )
     assert "exported from Unicode CLDR" in hub
+    # published with --dataset_id: the body names the Hub copy the YAML names, not the folder
+    published = card("published-run", "cldr", dataset_id="me/prixlm-cldr-kb")
+    assert (
+        "Training data: [`me/prixlm-cldr-kb`](https://huggingface.co/datasets/me/prixlm-cldr-kb)."
+        in published
+    )
+    assert "local dataset folder" not in published and "exported from Unicode CLDR" in published
     converted = card("converted", base_model="wzhouad/prix-lm")
     assert (
         "Converted from [`wzhouad/prix-lm`](https://huggingface.co/wzhouad/prix-lm)." in converted
