@@ -296,6 +296,12 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
         check_checkpoint(resume, world_size)
         return resume
     if Path(output_dir).is_dir() and (earlier := get_last_checkpoint(output_dir)):
+        if finished_run(earlier) is not None:  # nothing to continue: a finished run
+            raise UsageError(
+                f"--output_dir {output_dir} holds a finished run (its last checkpoint: "
+                f"{Path(earlier).name}; its release: {Path(output_dir) / 'model'}): start this "
+                "run in another --output_dir, or remove that folder"
+            )
         raise UsageError(
             f"--output_dir {output_dir} holds an earlier run's checkpoints (the last: "
             f"{Path(earlier).name}): continue it with --resume_from_checkpoint true, or start "

@@ -122,9 +122,10 @@ def test_resuming_a_finished_run_does_nothing(tiny_dataset_dir, finished, tmp_pa
         UsageError, match=r"differs from the checkpoint's in --learning_rate 0\.001"
     ):
         _train(tiny_dataset_dir, run, *RESUME, learning_rate="1e-3")
-    # a new run (no --resume_from_checkpoint) into the folder: refused, nothing touched
+    # a new run (no --resume_from_checkpoint) into the folder: refused as a finished run
+    # (it said "continue it with --resume_from_checkpoint true": nothing to continue)
     with pytest.raises(
-        UsageError, match=r"holds an earlier run's checkpoints \(the last: checkpoint-12\)"
+        UsageError, match=r"holds a finished run \(its last checkpoint: checkpoint-12; its release"
     ):
         _train(tiny_dataset_dir, run)
     assert _digests(run / "model") == before
