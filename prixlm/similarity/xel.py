@@ -307,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError) as error:  # XelFormatError names file:line
             parser.error(str(error))
     embedder = _load_embedder(args.model, args.pooling, args.batch_size)
-    results = {**info, **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}
+    results = {**info, "pooling": args.pooling,  # what the embeddings were: comparable runs
+               **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}  # fmt: skip
     if seen is not None and any(seen):
         unseen = split_seen(queries, seen)[1]
         if unseen:

@@ -187,7 +187,7 @@ def test_cli_lrxel_on_a_saved_tiny_model(tmp_path, tiny_prixlm, monkeypatch):
     assert results["per_language"]["de"]["num_queries"] == 1
     assert results["per_language"]["de"]["mrr"] in (1.0, 0.5, 1 / 1.5)
     assert results["num_target_entities"] == 2
-    assert pooled == ["first"]
+    assert pooled == ["first"] and results["pooling"] == "first"  # recorded in the report
 
 
 def test_cli_malformed_query_file_exits_with_file_and_line(tmp_path, capsys):
