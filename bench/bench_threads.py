@@ -66,7 +66,8 @@ class Clock(TrainerCallback):
             self.start = now
         elif self.start is not None:
             self.steps, self.end = state.global_step - self.warmup, now
-            if now - self.start > self.limit:
+            if now - self.start > self.limit:  # the run ends here: its last step (pretrain
+                state.max_steps = state.global_step  # refuses a run stopped before its last)
                 control.should_training_stop = True
 
 clock = Clock(int(os.environ["BENCH_WARMUP"]), float(os.environ["BENCH_TIME_LIMIT"]))

@@ -123,5 +123,7 @@ class TimeBudget(TrainerCallback):
             # the budget's last step is the run's (a flat curve's anneal may have aimed
             # further): a finished run, with its last checkpoint saved here
             state.max_steps = state.global_step
-            control.should_training_stop = control.should_save = True
+            control.should_training_stop = True
+            strategy = getattr(args, "save_strategy", "steps")  # no checkpoints asked: none
+            control.should_save = str(getattr(strategy, "value", strategy)) != "no"
         return control

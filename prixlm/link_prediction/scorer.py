@@ -203,12 +203,13 @@ def evaluate_scorer_protocols(
         row in order (what a paired comparison of two scorers on the same rows needs).
     """
     ranks = protocol_ranks(scorer, rows, candidates, protocols, train_rows, batch_size, progress)
+    digest = queries_digest(rows) if keep_ranks else None
     metrics: dict[str, dict[str, Any]] = {}
     for name, (filtered, raw) in ranks.items():
         metrics[name] = protocol_metrics(filtered, raw, get_protocol(name), ks)
         if keep_ranks:
             metrics[name]["ranks"] = {"filtered": filtered.tolist(), "raw": raw.tolist(),
-                                      "queries_sha256": queries_digest(rows)}  # fmt: skip
+                                      "queries_sha256": digest}  # fmt: skip
     return metrics
 
 

@@ -175,7 +175,8 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
     the model in `folder` (when given), else `ValueError` naming `where`.
 
     A report's `model` that is a Hub id or a path that does not exist here is taken on
-    trust; a path to an existing folder other than `folder` is another model's report.
+    trust; a path to an existing folder other than `folder` is another model's report,
+    unless it holds the same weights (a copy of the release folder).
     """
     if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
         raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
@@ -188,12 +189,29 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
             raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
     model = report.get("model")
     if folder is not None and isinstance(model, str) and model and Path(model).exists():
-        if Path(model).resolve() != Path(folder).resolve():
+        if Path(model).resolve() != Path(folder).resolve() and not _same_weights(model, folder):
             raise ValueError(
                 f"{where}: evaluates the model in {model}, not the one in {folder}; "
                 "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
             )
     return report
+
+
+def _same_weights(first: str | Path, second: str | Path) -> bool:
+    """Whether two folders hold the same `model.safetensors` (a copied release folder)."""
+    import hashlib
+
+    files = [Path(folder) / "model.safetensors" for folder in (first, second)]
+    if not all(f.is_file() for f in files) or files[0].stat().st_size != files[1].stat().st_size:
+        return False
+    digests = []
+    for path in files:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digests.append(digest.digest())
+    return digests[0] == digests[1]
 
 
 #: training_args.json fields shown on the card, in this order.

@@ -201,7 +201,8 @@ def render_model_card(
     dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
     trained_on = training_data(train_results)
-    if dataset_id:  # the Hub copy of the local training folder (publish --dataset_id)
+    if dataset_id and trained_on and trained_on.get("hub_id") is None:
+        # trained here on a local folder whose Hub copy is --dataset_id (publish)
         trained_on = {**trained_on, "name": dataset_id, "hub_id": dataset_id}
     card_data = ModelCardData(
         model_name=model_name,

@@ -236,12 +236,14 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
 
 
 def missing_training_state(checkpoint: Path, world_size: int = 1) -> list[str]:
-    """The files of `TRAINING_STATE` and the random state (`rng_state.pth`, or one per
-    process of a `world_size` run) that `checkpoint` lacks."""
-    rng = (
-        ["rng_state.pth"] if world_size <= 1 else [f"rng_state_{r}.pth" for r in range(world_size)]
-    )
-    return [name for name in (*TRAINING_STATE, *rng) if not (checkpoint / name).is_file()]
+    """The files of `TRAINING_STATE`, and the random state when the checkpoint has none at
+    all (`rng_state.pth`, or `rng_state_<rank>.pth` per process: a checkpoint of another
+    process count is resumed as the Trainer resumes it, with its warning), that
+    `checkpoint` lacks."""
+    missing = [name for name in TRAINING_STATE if not (checkpoint / name).is_file()]
+    if not any(checkpoint.glob("rng_state*.pth")):
+        missing.append("rng_state.pth" if world_size <= 1 else "rng_state_<rank>.pth")
+    return missing
 
 
 def resume_problem(checkpoint: Path, world_size: int = 1) -> str | None:
@@ -296,10 +298,11 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
         check_checkpoint(resume, world_size)
         return resume
     if Path(output_dir).is_dir() and (earlier := get_last_checkpoint(output_dir)):
-        if finished_run(earlier) is not None:  # nothing to continue: a finished run
+        release = Path(output_dir) / "model"
+        if finished_run(earlier) is not None and release.is_dir():  # nothing to continue
             raise UsageError(
                 f"--output_dir {output_dir} holds a finished run (its last checkpoint: "
-                f"{Path(earlier).name}; its release: {Path(output_dir) / 'model'}): start this "
+                f"{Path(earlier).name}; its release: {release}): start this "
                 "run in another --output_dir, or remove that folder"
             )
         raise UsageError(

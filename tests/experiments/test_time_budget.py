@@ -35,7 +35,11 @@ def test_time_budget_fits_steps_and_schedule_to_the_budget(monkeypatch):
     assert not control.should_training_stop
     state.global_step = budget.target
     budget.on_step_end(None, state, control, lr_scheduler=scheduler)
-    assert control.should_training_stop
+    assert control.should_training_stop and control.should_save  # a finished run's checkpoint
+    assert state.max_steps == state.global_step
+    control = TrainerControl()  # but none where the run saves no checkpoints
+    budget.on_step_end(SimpleNamespace(save_strategy="no"), state, control, lr_scheduler=scheduler)
+    assert control.should_training_stop and not control.should_save
 
 
 def test_time_budget_warmup_does_not_jump_at_calibration(monkeypatch):

@@ -180,6 +180,14 @@ def test_a_report_of_another_model_is_refused(tmp_path, monkeypatch, capsys):
     assert [report["model"] for report in kept] == [
         "run/model", str(folder), "run/../run/model/", "me/prixlm", "/gone/model"
     ]  # fmt: skip
+    # a report made on a copy of this release folder (the same weights) is this model's
+    (folder / "model.safetensors").write_bytes(b"weights")
+    copy = _folder(tmp_path / "copy" / "model")
+    (copy / "model.safetensors").write_bytes(b"weights")
+    write_model_card(folder, evaluations=[{**_report(str(copy)), "split": "copied"}])
+    (copy / "model.safetensors").write_bytes(b"other!!")  # same size, other weights
+    with pytest.raises(ValueError, match="evaluates the model in"):
+        write_model_card(folder, evaluations=[{**_report(str(copy)), "split": "other"}])
 
 
 def test_the_card_says_scores_include_the_closing_eos(tmp_path):
@@ -227,6 +235,8 @@ def test_training_data_and_conversion_are_described_as_recorded(tmp_path, monkey
         in published
     )
     assert "local dataset folder" not in published and "exported from Unicode CLDR" in published
+    # converted weights (no training record): --dataset_id names where they were evaluated
+    assert "Training data:" not in card("converted-2", base_model="x/y", dataset_id="me/eval")
     converted = card("converted", base_model="wzhouad/prix-lm")
     assert (
         "Converted from [`wzhouad/prix-lm`](https://huggingface.co/wzhouad/prix-lm)." in converted

@@ -282,3 +282,16 @@ def test_a_hub_dataset_id_is_compared_on_resume(tmp_path) -> None:
     check_same_run(checkpoint, run_record(run("me/kb-a"), tokenizer=None))
     with pytest.raises(UsageError, match=r"in --dataset me/kb-b \(the checkpoint's: me/kb-a\);"):
         check_same_run(checkpoint, run_record(run("me/kb-b"), tokenizer=None))
+
+
+def test_a_checkpoint_of_another_process_count_keeps_its_random_state(tmp_path):
+    """Resuming a 2-process checkpoint on 1 process was refused as if it had no random
+    state (the Trainer resumes it, with a warning)."""
+    from prixlm.training.resume import missing_training_state
+
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state_0.pth", "rng_state_1.pth"):
+        (tmp_path / name).write_bytes(b"x")
+    assert missing_training_state(tmp_path, world_size=1) == []
+    (tmp_path / "rng_state_0.pth").unlink()
+    (tmp_path / "rng_state_1.pth").unlink()
+    assert missing_training_state(tmp_path, world_size=2) == ["rng_state_<rank>.pth"]
