@@ -11,7 +11,9 @@ The TSV is one header line, then one line per N-Triples line, in the same order:
 separated by tabs and written without CSV quoting (a `"` is written as it is); in a cell, a
 backslash, tab, newline and carriage return are written as `\\\\`, `\\t`, `\\n` and `\\r`
 (`unescape_cell` reverses it). Read it line by line, split each line at its tabs and unescape
-every cell; with the `csv` module, `delimiter="\\t", quoting=csv.QUOTE_NONE`. Both files are
+every cell; with the `csv` module, `delimiter="\\t", quoting=csv.QUOTE_NONE` (pandas:
+`sep="\\t", quoting=3`; a reader that takes `"` as a quote, such as the `excel-tab`
+dialect, joins the cells of a line whose cell starts with `"`). Both files are
 written atomically (`prixlm.atomic_output`).
 """
 
