@@ -24,7 +24,7 @@ part plus `Job.part * SEQ_PART`. Columns go by name (`schema.RECORD_COLUMNS`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -35,15 +35,22 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from prixlm.data.dbpedia import read_rows
+from prixlm.data.dbpedia.arrow_values import (  # noqa: F401 - _UNUSUAL_SPACE: importable here
+    _UNUSUAL_SPACE,
+    _canonical_iris,
+    _collapse,
+    _languages_of,
+    _same,
+    _slice,
+)
 from prixlm.data.dbpedia.bz2_streams import StreamPart
-from prixlm.data.dbpedia.dumps import ReadOptions, language_of_iri
+from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.read_rows import SCHEMAS, SEQ_PART, Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
 from prixlm.data.ntriples import (
     MalformedLineError,
     ReadStats,
     Triple,
-    canonical_iri,
     cut_short_line,
     read_line,
 )
@@ -69,66 +76,6 @@ COMMON_LINE = (
     rf"(?:@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^<{_SCHEME}{_C}*>)?) \.\n$"
 )
 _LANG_STRING_END = f'"^^<{RDF_LANG_STRING}> .\n'
-# Python's `str.split()` white space that a common line's value may hold, or a space at an
-# end or two in a row: the values whose collapse (`" ".join(value.split())`) is not the
-# value itself.
-_UNUSUAL_SPACE = (
-    r"^ | $|  |[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-)
-# `language_of_iri`'s two cases: the English edition, another edition (a host label).
-_ENGLISH = r"^https?://dbpedia\.org/resource/"
-_EDITION = r"^https?://[A-Za-z0-9_-]+\.dbpedia\.org/resource/"
-_BINARY = pa.binary()
-
-
-def _slice(strings: pa.Array, start: int, stop: int = 1 << 40) -> pa.Array:
-    """Each string's bytes `start:stop` (cut at ASCII characters only). (`binary_slice`
-    fails on `stop=None` and overflows on a huge `stop` in pyarrow 26, whence 2**40.)"""
-    sliced = pc.binary_slice(strings.view(_BINARY), start, stop)
-    return sliced.view(strings.type)
-
-
-def _python_map(values: pa.Array, mask: pa.Array, function: Callable[[str], str]) -> pa.Array:
-    """`values` with `function` applied (once per distinct value) where `mask` is true."""
-    mask = pc.fill_null(mask, False)
-    if not pc.any(mask).as_py():
-        return values
-    chosen = values.filter(mask)
-    distinct = pc.unique(chosen)
-    mapped = pa.array([function(v) for v in distinct.to_pylist()], values.type)
-    return pc.replace_with_mask(values, mask, mapped.take(pc.index_in(chosen, distinct)))
-
-
-def _canonical_iris(iris: pa.Array) -> pa.Array:
-    """`canonical_iri` of each IRI (only those with a `%` go to Python)."""
-    return _python_map(iris, pc.match_substring(iris, "%"), canonical_iri)
-
-
-def _collapse(values: pa.Array) -> pa.Array:
-    """`" ".join(value.split())` of each value (the unusual ones in Python)."""
-    return _python_map(
-        values, pc.match_substring_regex(values, _UNUSUAL_SPACE), lambda v: " ".join(v.split())
-    )
-
-
-def _languages_of(iris: pa.Array) -> pa.Array:
-    """`language_of_iri` of each IRI (null for None), called once per distinct host label."""
-    languages = pc.if_else(pc.match_substring_regex(iris, _ENGLISH), "en", None)
-    edition = pc.match_substring_regex(iris, _EDITION)
-    if not pc.any(edition).as_py():
-        return languages
-    heads = pc.list_element(pc.split_pattern(iris.filter(edition), ".", max_splits=1), 0)
-    labels = pc.list_element(pc.split_pattern(heads, "//", max_splits=1), 1)  # http://label
-    distinct = pc.unique(labels)
-    mapped = [
-        language_of_iri(f"http://{label}.dbpedia.org/resource/") for label in distinct.to_pylist()
-    ]
-    found = pa.array(mapped, pa.string()).take(pc.index_in(labels, distinct))
-    return pc.replace_with_mask(languages, edition, found)
-
-
-def _same(iris: pa.Array) -> pa.Array:
-    return iris
 
 
 class Marks(NamedTuple):
