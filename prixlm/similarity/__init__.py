@@ -6,5 +6,6 @@
 - `csls`: CSLS retrieval (k = 10), blockwise; `bli`, `bli_cldr`: bilingual lexicon induction
   (Procrustes + CSLS) and its CLDR dictionaries;
 - `xel*`: cross-lingual entity linking; `probing*`: knowledge probing (mLAMA layout);
-- `plain_mlm`: the plain-text masked-LM baseline; `study`, `study_docs`: `make similarity`.
+- `plain_mlm`: the plain-text masked-LM baseline; `study` (+ `study_eval`: one model's
+  XEL, BLI and probing), `study_docs`: `make similarity`.
 """
