@@ -46,7 +46,9 @@ class Anneal(TrainerCallback):
         set_schedule(lr_scheduler, self.schedule)
 
     def on_step_end(self, args, state, control, **kwargs):
-        control.should_training_stop = state.global_step >= self.end
+        if state.global_step >= self.end:  # the run's last step (pretrain refuses a run that
+            state.max_steps = state.global_step  # a callback stopped before its last step)
+            control.should_training_stop = True
         return control
 
 

@@ -1,0 +1,26 @@
+"""results/table1_anneal_check.py's callback ends its run as the run's last step: a callback
+that stops training before `max_steps` makes pretrain refuse to write the release."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from transformers import TrainerControl, TrainerState
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_anneal_ends_the_run_at_its_last_step():
+    spec = importlib.util.spec_from_file_location(
+        "table1_anneal_check", ROOT / "results" / "table1_anneal_check.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    anneal = module.Anneal(factor=0.64, start=6000, end=7200)
+    state, control = TrainerState(max_steps=16505, global_step=7199), TrainerControl()
+    anneal.on_step_end(None, state, control)
+    assert not control.should_training_stop and state.max_steps == 16505
+    state.global_step = 7200
+    anneal.on_step_end(None, state, control)
+    assert control.should_training_stop and state.max_steps == 7200
