@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -100,17 +99,10 @@ def run_demo(args: argparse.Namespace) -> None:
     section("3/5 tokenizer + small Prix-LM (All) trained with the Trainer", started)
     from prixlm.training.arguments import demo_training_argv, parse_training_arguments
     from prixlm.training.pretrain import pretrain
+    from prixlm.training.resume import remove_earlier_run
 
     run_dir = output / "run"
-    from prixlm.training.resume import RELEASE_FILES
-
-    # each demo trains afresh: an earlier demo's checkpoints and release go first (train.py
-    # refuses a new run beside an earlier run's checkpoints or over its release)
-    for earlier in [*run_dir.glob("checkpoint-*"), *(run_dir / name for name in RELEASE_FILES)]:
-        if earlier.is_dir():
-            shutil.rmtree(earlier)
-        elif earlier.exists():
-            earlier.unlink()
+    remove_earlier_run(run_dir)  # each demo trains afresh (train.py refuses one beside it)
     argv = demo_training_argv(dataset_dir, run_dir, args.languages, args.max_steps)
     release = pretrain(parse_training_arguments(argv))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")

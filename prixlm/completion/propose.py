@@ -8,7 +8,7 @@ vocabulary: uncalibrated, and the scores of one query sum to at most 1. An objec
 proposed when its score is at least the threshold (at most `max_per_pair` per query).
 
 Candidate labels that tokenise alike (labels the tokenizer cannot write, through `<unk>`)
-are one entity to the model, as in link prediction (`_canonical_labels`,
+are one entity to the model, as in link prediction (`canonical_labels`,
 `warn_unknown_merges`: one warning with their count). Such an object is written only where
 the evidence decides: the IRIs of every label of the group go to `choose_iri`, and an
 evidence language's linked object among them is written (with its own label); where none is,
@@ -38,7 +38,7 @@ from prixlm.completion.knowledge import (
     target_labels,
 )
 from prixlm.completion.loading import CompletionInputError, CompletionKB
-from prixlm.link_prediction.evaluation import _canonical_labels, warn_unknown_merges
+from prixlm.link_prediction.evaluation import canonical_labels, warn_unknown_merges
 
 #: Queries per forward by default on the CPU (the setting of the committed completion figures).
 CPU_BATCH_SIZE = 8
@@ -96,7 +96,7 @@ def merged_groups(
 ) -> dict[str, dict[str, str]]:
     """The trie's label of each group of candidates that tokenise alike -> {IRI: label} of
     every label in the group (warns once when groups merge labels through `<unk>`)."""
-    canonical = _canonical_labels(trie)
+    canonical = canonical_labels(trie)
     warn_unknown_merges(tokenizer, trie, canonical)
     groups: dict[str, dict[str, str]] = {}
     for label, first in canonical.items():

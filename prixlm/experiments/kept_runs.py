@@ -108,20 +108,13 @@ def forget_training(run_dir: str | Path) -> None:
     its release (before training again from scratch: the new release would not be the one
     they describe, a stopped run's later-numbered checkpoint would outlive the new ones, and
     `pretrain` refuses to replace a release it was not asked to resume)."""
-    from prixlm.training.resume import RELEASE_FILES
+    from prixlm.training.resume import remove_earlier_run
 
     run_dir = Path(run_dir)
     (run_dir / TRAINING_FILE).unlink(missing_ok=True)
     (run_dir / PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(run_dir / EVALUATION_DIR, ignore_errors=True)
-    for name in RELEASE_FILES:
-        path = run_dir / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    for checkpoint in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
-        shutil.rmtree(checkpoint, ignore_errors=True)
+    remove_earlier_run(run_dir)
 
 
 class KeepProgress(TrainerCallback):

@@ -68,7 +68,7 @@ def candidate_labels(splits: Mapping[str, Any], language: str) -> list[str]:
     return sorted(labels)
 
 
-def _canonical_labels(trie: EntityTrie) -> dict[str, str]:
+def canonical_labels(trie: EntityTrie) -> dict[str, str]:
     """Every candidate label -> the first label with the same tokenisation."""
     first = trie.entity_of(trie.entity_nodes).tolist()
     return {label: trie.labels[index] for label, index in zip(trie.labels, first, strict=True)}
@@ -181,7 +181,7 @@ def evaluate_protocols(
     )
     if trie.labels is None:
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
-    canonical = _canonical_labels(trie)
+    canonical = canonical_labels(trie)
     warn_unknown_merges(tokenizer, trie, canonical)
     for index, row in enumerate(rows):
         if row["object"] not in canonical:
@@ -391,9 +391,11 @@ __all__ = [
     "MODES",
     "EvaluationSettings",
     "candidate_labels",
+    "canonical_labels",
     "evaluate_config",
     "evaluate_dataset",
     "evaluate_link_prediction",
     "evaluate_protocols",
     "markdown_table",
+    "warn_unknown_merges",
 ]

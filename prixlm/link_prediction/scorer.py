@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -216,9 +218,6 @@ def evaluate_scorer_protocols(
 def queries_digest(rows: Sequence[Mapping[str, Any]]) -> str:
     """sha256 of the rows' (subject, relation, object), in order: two rankings pair query by
     query only over the same rows (`prixlm.experiments.paired`)."""
-    import hashlib
-    import json
-
     triples = [[row["subject"], row["relation"], row["object"]] for row in rows]
     return hashlib.sha256(json.dumps(triples, ensure_ascii=False).encode("utf-8")).hexdigest()
 

@@ -199,19 +199,12 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
 
 def _same_weights(first: str | Path, second: str | Path) -> bool:
     """Whether two folders hold the same `model.safetensors` (a copied release folder)."""
-    import hashlib
+    from prixlm.training.resume import files_digest
 
     files = [Path(folder) / "model.safetensors" for folder in (first, second)]
     if not all(f.is_file() for f in files) or files[0].stat().st_size != files[1].stat().st_size:
         return False
-    digests = []
-    for path in files:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        digests.append(digest.digest())
-    return digests[0] == digests[1]
+    return files_digest(first, files[:1]) == files_digest(second, files[1:])
 
 
 #: training_args.json fields shown on the card, in this order.

@@ -92,6 +92,19 @@ TRAINING_STATE = ("optimizer.pt", "scheduler.pt")
 RELEASE_FILES = ("model", "train_results.json")
 
 
+def remove_earlier_run(output_dir: str | Path) -> None:
+    """Remove an earlier run's checkpoints and release from `output_dir`, so that a new
+    run may start there (`resume_checkpoint` refuses one beside them)."""
+    import shutil
+
+    output_dir = Path(output_dir)
+    for earlier in [*_checkpoints(output_dir), *(output_dir / name for name in RELEASE_FILES)]:
+        if earlier.is_dir():
+            shutil.rmtree(earlier)
+        else:
+            earlier.unlink(missing_ok=True)
+
+
 def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
     """What defines `run` (a `TrainingRun`) trained with `tokenizer`, as stored in
     `prixlm_run.json` (without `tokenizer`: its arguments and data only)."""
@@ -349,6 +362,7 @@ __all__ = [
     "checkpoint_step",
     "checkpoint_problem",
     "dataset_fingerprint",
+    "remove_earlier_run",
     "finished_run",
     "missing_training_state",
     "resume_checkpoint",
