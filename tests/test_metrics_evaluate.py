@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
 from huggingface_hub import SpaceCard
 
-from prixlm.link_prediction.ranking import ranking_metrics, ranks_for_lists
+from prixlm.link_prediction.ranking import filtered_rank, ranking_metrics, ranks_for_lists
 
 METRICS = Path(__file__).resolve().parents[1] / "evaluate_metrics"
 
@@ -242,3 +244,75 @@ def test_numpy_integers_are_accepted_as_k_and_cutoff(metrics):
         mrr.compute(**case, cutoff=True)
     with pytest.raises(ValueError, match="expected an integer k >= 1"):
         hits.compute(**case, k=np.bool_(True))
+
+
+def test_with_scores_a_repeated_label_counts_once_with_its_best_score(metrics):
+    """With scores the list order is ignored: the same (label, score) pairs in another order
+    gave another rank, since only the FIRST score of a repeated label counted ("a" at -3
+    then -1: MRR 0.5, but 1.0 with the pairs reordered)."""
+    hits, mrr = metrics
+    for predictions, scores in ((["a", "b", "a"], [-3, -2, -1]), (["a", "a", "b"], [-1, -3, -2])):
+        result = mrr.compute(
+            predictions=[predictions], references=["a"], prediction_scores=[scores]
+        )
+        assert result == {"mrr": 1.0, "num_queries": 1, "num_missing": 0}
+    # gold "a" at -2, "b" at -3 and -1: "b" counts with -1, above "a"
+    for predictions, scores in ((["b", "a", "b"], [-3, -2, -1]), (["b", "b", "a"], [-1, -3, -2])):
+        result = hits.compute(
+            predictions=[predictions], references=["a"], prediction_scores=[scores], k=[1, 2]
+        )
+        assert result == {"hits_at_1": 0.0, "hits_at_2": 1.0, "num_queries": 1, "num_missing": 0}
+    # the plain function agrees; without scores a repeat still counts at its first place
+    assert filtered_rank(["a", "b", "a"], "a", [-3, -2, -1]) == 1.0
+    assert filtered_rank(["b", "a", "b"], "a", [-3, -2, -1]) == 2.0
+    assert filtered_rank(["b", "a", "b"], "a", [-3, -2, -3]) == 1.0
+    assert filtered_rank(["b", "a", "b"], "a") == 2.0
+    with pytest.raises(ValueError, match="NaN"):  # a NaN in a repeat is no best score
+        filtered_rank(["a", "b", "a"], "a", [-3, -2, math.nan])
+
+
+def test_a_filter_entry_that_is_not_a_string_is_refused(metrics):
+    """`filter_objects=[[2]]` (an int for the label "2") filtered nothing: hits_at_1 0.0
+    where `[["2"]]` gives 1.0. The predictions are cast by the Space's string features, the
+    filter (a plain keyword) is not: a non-string entry raises TypeError."""
+    hits, mrr = metrics
+    case = {"predictions": [["b"], ["2", "1"]], "references": ["b", "1"]}
+    assert hits.compute(**case, filter_objects=[[], ["2"]], k=1)["hits_at_1"] == 1.0
+    with pytest.raises(TypeError, match=r"filter_objects\[1\] holds a value of type int \(2\)"):
+        hits.compute(**case, filter_objects=[[], [2]], k=1)
+    with pytest.raises(TypeError, match=r"filter_objects\[1\] .* type NoneType"):
+        mrr.compute(**case, filter_objects=[[], ["2", None]])
+    with pytest.raises(TypeError, match=r"filter_objects\[0\] .* type bytes"):
+        ranks_for_lists(**case, filter_objects=[[b"b"], []])
+
+
+def test_labels_are_compared_composed_nfc(metrics):
+    """An NFD spelling (o + combining diaeresis) of the gold was not found among NFC
+    predictions (hits_at_1 0.0, num_missing 1); the model reads both as one name."""
+    hits, mrr = metrics
+    nfc, nfd = "Französisch", unicodedata.normalize("NFD", "Französisch")
+    assert nfc != nfd
+    assert hits.compute(predictions=[[nfc, "Englisch"]], references=[nfd], k=1) == {
+        "hits_at_1": 1.0,
+        "num_queries": 1,
+        "num_missing": 0,
+    }
+    assert mrr.compute(predictions=[[nfd, "Englisch"]], references=[nfc])["mrr"] == 1.0
+    # a filter object in the other spelling is filtered; the gold in either one never is
+    case = {"predictions": [[nfc, "Englisch"]], "references": ["Englisch"]}
+    assert hits.compute(**case, filter_objects=[[nfd]], k=1)["hits_at_1"] == 1.0
+    assert (
+        mrr.compute(
+            predictions=[[nfd, "Englisch"]], references=[nfc], filter_objects=[[nfc, "Englisch"]]
+        )["mrr"]
+        == 1.0
+    )
+    # two spellings of one label are one repeated prediction, with its best score
+    assert (
+        mrr.compute(
+            predictions=[[nfd, "Englisch", nfc]],
+            references=["Englisch"],
+            prediction_scores=[[-3.0, -2.0, -1.0]],
+        )["mrr"]
+        == 0.5
+    )

@@ -17,7 +17,8 @@ _DESCRIPTION = """\
 hits@k: the fraction of queries whose gold object ranks at most k among the predictions,
 after removing the query's other known true objects (filtered setting). With scores, ties
 get the realistic rank (mean of optimistic and pessimistic rank, as PyKEEN). A gold
-missing from its (truncated) prediction list is a miss.
+missing from its (truncated) prediction list is a miss. Labels are composed (Unicode NFC)
+before they are compared.
 """
 
 _KWARGS_DESCRIPTION = """\
@@ -26,9 +27,13 @@ Args:
     references (`list[str]`): per query, the gold object.
     prediction_scores (`list[list[float]]`, optional): per query, one score per prediction,
         higher is better; ties are ranked realistically. Without, the list order is the rank.
+        A repeated prediction counts once: with scores its best score, without its first place.
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
-        removed before ranking (the gold is never removed). A list per query, even for one
-        object (`[["Paris"]]`): a string (`["Paris"]`) raises TypeError.
+        removed before ranking (the gold is never removed). A list of strings per query,
+        even for one object (`[["Paris"]]`): a string (`["Paris"]`) or an entry that is not a
+        string (`[[2]]`) raises TypeError.
+    Labels (predictions, references, filter objects) are composed (Unicode NFC), then
+    compared as exact strings.
     k (`int` or `list[int]`, optional, default `[1, 3, 10]`): integers >= 1 (NumPy integers
         too); anything else (a bool, a float, a string) raises ValueError.
 Returns:

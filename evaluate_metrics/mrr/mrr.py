@@ -20,6 +20,7 @@ prediction lists are truncated (e.g. the entities a beam of size K completed), a
 missing from its list or ranked below K contributes 0 and the result is reported as
 `mrr_at_K`: the MRR over the list's entities, neither above nor below the full-ranking MRR
 in general (the list leaves out candidates that a full ranking would place anywhere).
+Labels are composed (Unicode NFC) before they are compared.
 """
 
 _KWARGS_DESCRIPTION = """\
@@ -28,9 +29,13 @@ Args:
     references (`list[str]`): per query, the gold object.
     prediction_scores (`list[list[float]]`, optional): per query, one score per prediction,
         higher is better; ties are ranked realistically. Without, the list order is the rank.
+        A repeated prediction counts once: with scores its best score, without its first place.
     filter_objects (`list[list[str]]`, optional): per query, the other known true objects,
-        removed before ranking (the gold is never removed). A list per query, even for one
-        object (`[["Paris"]]`): a string (`["Paris"]`) raises TypeError.
+        removed before ranking (the gold is never removed). A list of strings per query,
+        even for one object (`[["Paris"]]`): a string (`["Paris"]`) or an entry that is not a
+        string (`[[2]]`) raises TypeError.
+    Labels (predictions, references, filter objects) are composed (Unicode NFC), then
+    compared as exact strings.
     cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`; a gold missing
         or ranked below K counts 0); an integer >= 1 (NumPy's too; not a bool or a float).
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.

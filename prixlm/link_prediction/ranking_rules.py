@@ -15,6 +15,10 @@ Definitions (those of PyKEEN's rank-based evaluator, "realistic" rank type):
   pessimistic rank `#{c : s_c >= s_gold}` (the gold included), and the realistic rank their
   mean: the expected rank when ties are broken at random. Without scores, a ranked list has
   no ties and the rank is the 1-based position of the gold after filtering.
+- A label repeated in a list counts once: at its first place without scores, with its best
+  (highest) score with scores, so with scores the list order never matters.
+- `ranks_for_lists` (the metrics' path) composes every label (Unicode NFC) before comparing,
+  as the model encodes names; `filtered_rank` compares labels exactly as given.
 - `hits_at_k = mean_q [rank_q <= k]`, `MRR = mean_q 1 / rank_q` (realistic ranks, so a gold
   tied with one other candidate at the top has rank 1.5: no hit at 1).
 - Truncated lists (e.g. the entities a beam search completed): a gold missing from its list
@@ -28,6 +32,7 @@ Definitions (those of PyKEEN's rank-based evaluator, "realistic" rank type):
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -51,11 +56,16 @@ def filtered_rank(
 ) -> Rank:
     """Filtered realistic rank of `gold` in one query's ranked predictions.
 
+    Labels are compared as given (exact strings); `ranks_for_lists`, the metrics' path,
+    composes them (NFC) first.
+
     Args:
-        ranked: predictions, best first. A repeated prediction counts once (its first place).
+        ranked: predictions, best first. A repeated prediction counts once: at its first
+            place without scores, with its best (highest) score with scores.
         gold: the object to rank.
         scores: optional, one per prediction, higher is better. With scores, ties are ranked
-            realistically and the list order is ignored; without, the rank is the position.
+            realistically and the list order is ignored (the rank depends only on the
+            (label, score) pairs); without, the rank is the position.
         filter_objects: other true objects of the query, removed before ranking (the gold
             stays even if listed here).
     Returns:
@@ -63,29 +73,32 @@ def filtered_rank(
     Raises:
         TypeError: `ranked` or `filter_objects` is a string (a collection of labels is
             expected: a string would be read as its single characters).
+        ValueError: `scores` and `ranked` differ in length, or a score of a prediction that
+            is not filtered out is NaN (when `gold` is in `ranked`).
     """
     _check_labels("ranked", ranked)
     _check_labels("filter_objects", filter_objects)
     if scores is not None and len(scores) != len(ranked):
         raise ValueError(f"{len(scores)} scores for {len(ranked)} predictions")
     removed = set(filter_objects) - {gold}
-    seen: set[str] = set()
-    kept_scores: list[float] = []
-    position = None
+    # each kept label once: its first place (no scores) or its best score (with scores)
+    best: dict[str, float] = {}
     for index, label in enumerate(ranked):
-        if label in removed or label in seen:
+        if label in removed:
             continue
-        seen.add(label)
-        if label == gold:
-            position = len(kept_scores) + 1
-        kept_scores.append(float(scores[index]) if scores is not None else 0.0)
-    if position is None:
+        score = float(scores[index]) if scores is not None else 0.0
+        if label not in best:
+            best[label] = score
+        elif score > best[label] or math.isnan(score):
+            best[label] = score  # a NaN is kept, to be refused below
+    if gold not in best:
         return None
     if scores is None:
-        return float(position)
+        return float(list(best).index(gold) + 1)
+    kept_scores = list(best.values())
     if any(math.isnan(s) for s in kept_scores):
         raise ValueError("scores contain NaN")
-    gold_score = kept_scores[position - 1]
+    gold_score = best[gold]
     optimistic = 1 + sum(s > gold_score for s in kept_scores)
     pessimistic = sum(s >= gold_score for s in kept_scores)
     return (optimistic + pessimistic) / 2
@@ -138,6 +151,27 @@ def mrr_key(cutoff: int | None) -> str:
     return "mrr" if cutoff is None else f"mrr_at_{cutoff}"
 
 
+def _composed(label: Any) -> Any:
+    """`label` composed (NFC), as `modeling_prixlm.formatting` encodes every name; a
+    non-string is returned as it is."""
+    return unicodedata.normalize("NFC", label) if isinstance(label, str) else label
+
+
+def _filter_labels(i: int, labels: Iterable[Any]) -> list[str]:
+    """`filter_objects[i]` as composed labels: every entry must be a string (an entry of
+    another type, e.g. the int 2 for the label "2", would filter nothing)."""
+    _check_labels(f"filter_objects[{i}]", labels)
+    composed = []
+    for label in labels:
+        if not isinstance(label, str):
+            raise TypeError(
+                f"filter_objects[{i}] holds a value of type {type(label).__name__} "
+                f"({label!r}): expected string labels, e.g. {str(label)!r}"
+            )
+        composed.append(unicodedata.normalize("NFC", label))
+    return composed
+
+
 def ranks_for_lists(
     predictions: Sequence[Sequence[str]],
     references: Sequence[str],
@@ -146,10 +180,16 @@ def ranks_for_lists(
 ) -> list[Rank]:
     """`filtered_rank` of every query (the inputs of the evaluate metrics).
 
+    Labels (predictions, references, filter objects) are composed (Unicode NFC) before they
+    are compared, as the model encodes every name: "Französisch" spelled with a combining
+    diaeresis (NFD) is the same label as with "ö" (NFC). Two predictions that compose to the
+    same label are one repeated prediction (`filtered_rank`: first place, or best score).
+
     Raises:
         ValueError: the columns differ in length.
         TypeError: some `predictions[i]` or `filter_objects[i]` is a string rather than a
-            list of labels (`filter_objects=["Paris"]` for `[["Paris"]]`).
+            list of labels (`filter_objects=["Paris"]` for `[["Paris"]]`), or an entry of
+            `filter_objects[i]` is not a string (`[[2]]` for `[["2"]]`).
     """
     n = len(predictions)
     if len(references) != n:
@@ -162,14 +202,15 @@ def ranks_for_lists(
             raise ValueError(f"{n} predictions but {len(column)} {name}")
     for i in range(n):
         _check_labels(f"predictions[{i}]", predictions[i])
-        if filter_objects is not None:
-            _check_labels(f"filter_objects[{i}]", filter_objects[i])
+    filters = [
+        [] if filter_objects is None else _filter_labels(i, filter_objects[i]) for i in range(n)
+    ]
     return [
         filtered_rank(
-            predictions[i],
-            references[i],
+            [_composed(label) for label in predictions[i]],
+            _composed(references[i]),
             None if prediction_scores is None else prediction_scores[i],
-            () if filter_objects is None else filter_objects[i],
+            filters[i],
         )
         for i in range(n)
     ]
