@@ -212,7 +212,8 @@ def mrr_evaluator(
     score_rows: int,
 ) -> CurveEvaluator:
     """Full-ranking validation MRR per language of `samples` (`{language: rows}`) over
-    `candidates`; `"mean"`: the mean over languages."""
+    `candidates` (`PrixLMScorer`: labels that tokenise identically are one entity, as in
+    `evaluate_lp --mode full` and Table 1's rankings); `"mean"`: the mean over languages."""
     from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
 
     def evaluate(model: Any, tokenizer: Any) -> dict[str, float]:

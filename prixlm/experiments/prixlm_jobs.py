@@ -2,8 +2,10 @@
 
 `prixlm_job`: Single (one language's triples) or All (every language's triples + links),
 then full-ranking validation and test metrics per language, and optionally the paper's
-beam search (MRR@K) on test. A job started again after a stop reuses what its run folder
-kept (`prixlm.experiments.kept_runs`): the finished release and each language's metrics.
+beam search (MRR@K) on test; both rank labels that tokenise identically as one entity
+(the official rule; each metrics record counts them: `merged_candidates`). A job started
+again after a stop reuses what its run folder kept (`prixlm.experiments.kept_runs`): the
+finished release and each language's metrics.
 `train_argv` and `training_record` are shared with DBP-5L's job (`dbp5l_jobs`).
 """
 
@@ -180,6 +182,11 @@ def prixlm_job(
     for language in languages:
         data = load_language(dataset_dir, language)
         candidates = job_candidates({language: data}, candidates_file)[language]
+        # labels that tokenise identically rank as one entity (`protocol_ranks`, as the
+        # beam search and `evaluate_lp`); only a list with such labels says so in its key,
+        # so its rankings kept from before that rule are ranked again, the others match
+        canonical = scorer.canonical_labels(candidates)
+        merged = sum(canonical[label] != label for label in candidates)
         for split in splits:
             limit = validation_limit if split == "validation" and validation_limit else eval_limit
             rows = _limit(data[split], limit)
@@ -187,7 +194,8 @@ def prixlm_job(
             # validation rankings from before still match
             ranks = split == "test"
             key = {"rows": len(rows), "protocols": list(protocols), "candidates": len(candidates),
-                   "candidates_file": candidates_file, **({"ranks": True} if ranks else {})}  # fmt: skip
+                   "candidates_file": candidates_file, **({"ranks": True} if ranks else {}),
+                   **({"merged_candidates": merged} if merged else {})}  # fmt: skip
             by_protocol = kept_evaluation(
                 run_dir, split, language, key,
                 lambda rows=rows, candidates=candidates, data=data, ranks=ranks: (

@@ -3,7 +3,9 @@
 - Candidates: for each language, every subject and object label in that language in the
   config's rows over **all** its splits (train, validation, test): the entities the KB
   names in that language. Labels that tokenise identically count as one entity (as the
-  official `lp.py`); golds and filter lists are mapped to that entity's first label.
+  official `lp.py`); golds and filter lists are mapped to that entity's first label (in
+  full mode by the ranking path itself, `scorer.protocol_ranks`, the path the experiments
+  call too), and each result counts the labels merged (`merged_candidates`).
 - Filtered setting: the other true objects of a query (`all_objects`) stay in the trie while
   decoding and are removed from the ranking at the end (official release); the gold stays.
 - `mode="beam"` (the paper): Algorithm 1 with K=`num_beams`; a gold the search never
@@ -20,7 +22,6 @@ The command line is `python -m prixlm.link_prediction.evaluate_lp`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,12 @@ from prixlm.link_prediction.ranking import (
     mrr_key,
     ranking_metrics,
 )
-from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
+from prixlm.link_prediction.scorer import (
+    PrixLMScorer,
+    canonical_labels,
+    evaluate_scorer_protocols,
+    warn_unknown_merges,
+)
 
 MODES = ("beam", "full")
 _LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
@@ -66,33 +72,6 @@ def candidate_labels(splits: Mapping[str, Any], language: str) -> list[str]:
                 if label_language == language:
                     labels.add(label)
     return sorted(labels)
-
-
-def canonical_labels(trie: EntityTrie) -> dict[str, str]:
-    """Every candidate label -> the first label with the same tokenisation."""
-    first = trie.entity_of(trie.entity_nodes).tolist()
-    return {label: trie.labels[index] for label, index in zip(trie.labels, first, strict=True)}
-
-
-def warn_unknown_merges(tokenizer: Any, trie: EntityTrie, canonical: Mapping[str, str]) -> None:
-    """Warn when candidates hold `<unk>` and some tokenise alike: they count as one entity,
-    and a gold among them is ranked as that one (a language the tokenizer cannot write
-    scored 100% hits@1: its 1,793 labels were a few `<unk>` sequences)."""
-    unk = getattr(tokenizer, "unk_token_id", None)
-    if unk is None or not bool(((trie.edge_keys % trie.stride) == unk).any()):
-        return
-    merged = [label for label, first in canonical.items() if first != label]
-    if not merged:
-        return
-    index = {label: position for position, label in enumerate(trie.labels)}
-    unknown = [label for label in merged if unk in trie.token_ids(index[label])]
-    if unknown:
-        warnings.warn(
-            f"the candidates hold <unk> (characters the tokenizer does not know): "
-            f"{len(unknown)} of {len(canonical)} labels tokenise like another through <unk> "
-            f"and count as one (e.g. {unknown[0]!r}); scores on them overstate the model",
-            stacklevel=3,
-        )
 
 
 #: `score_candidates`' defaults for `--mode full`: queries per forward, rows per forward.
@@ -158,8 +137,9 @@ def evaluate_protocols(
         train_rows: the train split's rows (needed by `kens`, which filters train objects).
     Returns:
         `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr"
-        (full), "num_queries", "num_missing", "num_candidates"}}`; `num_candidates` counts
-        distinct tokenisations.
+        (full), "num_queries", "num_missing", "num_candidates", "merged_candidates"}}`;
+        `num_candidates` counts distinct tokenisations, `merged_candidates` the labels
+        that tokenise like an earlier one (ranked as that one).
     Raises:
         ValueError: unknown mode or protocol, a protocol other than `ours` in beam mode, no
             rows, or a gold object that is not a candidate.
@@ -181,44 +161,39 @@ def evaluate_protocols(
     )
     if trie.labels is None:
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
-    canonical = canonical_labels(trie)
-    warn_unknown_merges(tokenizer, trie, canonical)
-    for index, row in enumerate(rows):
-        if row["object"] not in canonical:
-            raise ValueError(f"row {index}: gold object {row['object']!r} is not a candidate")
-    # identical tokenisations are one entity: golds and filters by its first label
-    rows = [
-        {
-            **row,
-            "object": canonical[row["object"]],
-            "all_objects": sorted(
-                {canonical[o] for o in row.get("all_objects") or () if o in canonical}
-            ),
-        }
-        for row in rows
-    ]
-    if train_rows is not None:
-        train_rows = [
-            {**row, "object": canonical[row["object"]]}
-            for row in train_rows
-            if row["object"] in canonical
-        ]
     with eval_mode(model):
-        if mode == "beam":
-            results = {
-                "ours": _beam_metrics(
-                    model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
-                )
-            }
-        else:
-            scorer = PrixLMScorer(model, tokenizer, batch_size, max_rows)
-            # in the candidates' order (the `index` tie rule ranks an earlier column first);
-            # the trie gives its representatives in token order
-            representatives = [trie.labels[e] for e in sorted(trie.representatives().tolist())]
+        if mode == "full":
+            # the scorer path merges identical tokenisations (`protocol_ranks`): golds,
+            # filters and train objects by each entity's first label in candidate order
+            scorer = PrixLMScorer(model, tokenizer, batch_size, max_rows, trie=trie)
             results = evaluate_scorer_protocols(
-                scorer, rows, representatives, protocols, KS, progress=progress,
-                train_rows=train_rows,
+                scorer, rows, list(dict.fromkeys(trie.labels)), protocols, KS,
+                progress=progress, train_rows=train_rows,
             )  # fmt: skip
+        else:
+            canonical = canonical_labels(trie)
+            warn_unknown_merges(tokenizer, trie, canonical)
+            for index, row in enumerate(rows):
+                if row["object"] not in canonical:
+                    raise ValueError(
+                        f"row {index}: gold object {row['object']!r} is not a candidate"
+                    )
+            # identical tokenisations are one entity: golds and filters by its first label
+            rows = [
+                {
+                    **row,
+                    "object": canonical[row["object"]],
+                    "all_objects": sorted(
+                        {canonical[o] for o in row.get("all_objects") or () if o in canonical}
+                    ),
+                }
+                for row in rows
+            ]
+            beam = _beam_metrics(
+                model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
+            )
+            beam["merged_candidates"] = sum(label != first for label, first in canonical.items())
+            results = {"ours": beam}
     for metrics in results.values():
         metrics["num_candidates"] = int(trie.representatives().numel())
     return results

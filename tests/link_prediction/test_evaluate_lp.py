@@ -102,6 +102,7 @@ def test_command_prints_a_table_and_writes_json(saved, capsys):
         "num_queries",
         "num_missing",
         "num_candidates",
+        "merged_candidates",
     }
     assert metrics["num_queries"] == 4 and written["mode"] == "beam"
 

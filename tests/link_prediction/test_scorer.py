@@ -101,13 +101,19 @@ def test_prixlm_scorer_gives_the_full_mode_numbers(tiny_prixlm):
     expected = _old_full_mode(model, tokenizer, rows, labels)
     full = evaluate_link_prediction(model, tokenizer, rows, labels, "full")
     assert full.pop("num_candidates") == len(labels) - 1
+    assert full.pop("merged_candidates") == 1
     assert full == pytest.approx(expected, abs=1e-12)
     # the scorer alone, on distinct tokenisations, with the golds among them
     representatives = [label for label in labels if label != " euro"]
     scorer = PrixLMScorer(model, tokenizer, batch_size=3, max_rows=64)
     assert isinstance(scorer, CandidateScorer)
     alone = evaluate_scorer(scorer, rows, representatives, batch_size=5)
+    assert alone.pop("merged_candidates") == 0
     assert alone == pytest.approx(expected, abs=1e-12)
+    # and on every label: " euro" ranks as "euro" (one tokenisation, one entity)
+    every = evaluate_scorer(scorer, rows, labels, batch_size=5)
+    assert every.pop("merged_candidates") == 1
+    assert every == pytest.approx(expected, abs=1e-12)
     scores = scorer.score(rows[:2], representatives)
     assert scores.shape == (2, len(representatives)) and scores.dtype == torch.float64
     assert scorer.trie(representatives) is scorer.trie(list(representatives))  # cached
