@@ -37,11 +37,15 @@ class PrixLMModelOutput(ModelOutput):
         pooler_output: `(batch, hidden)` mean of the hidden states over non-padding tokens
             of this call: an entity embedding when the input is an entity name.
         cache: the KV cache, when `use_cache`.
+        hidden_states: with `output_hidden_states`, `num_hidden_layers + 1` tensors
+            `(batch, query, hidden)`: the embedding output, then each layer's output (the
+            last is `last_hidden_state`), as XLM-R gives them.
     """
 
     last_hidden_state: torch.Tensor | None = None
     pooler_output: torch.Tensor | None = None
     cache: Cache | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
 class PrixLMPreTrainedModel(PreTrainedModel):
@@ -86,6 +90,8 @@ class PrixLMModel(PrixLMPreTrainedModel):
         position_ids: torch.LongTensor | None = None,
         fact_ids: torch.LongTensor | None = None,
         check_inputs: bool = True,
+        check_empty_object: bool = True,
+        output_hidden_states: bool | None = None,
         **kwargs,
     ) -> PrixLMModelOutput:
         """Encode `input_ids` `(batch, query)`.
@@ -105,6 +111,13 @@ class PrixLMModel(PrixLMPreTrainedModel):
             check_inputs: validate on the host (every row has `[O]`, positions in range);
                 these reads sync with the device. The training collator validates its
                 batches and turns this off; it is off under `torch.compile` too.
+            check_empty_object: with `check_inputs`, `prefix_bidirectional` attention and no
+                cache, also refuse (ValueError) a row whose first `[O]` is followed by `</s>`
+                or `<s>` (an empty object: a prompt tokenised with the default
+                `add_special_tokens=True`). `PrixLMForCausalKB` turns it off with labels
+                and for `generate()`'s later steps. No further device read.
+            output_hidden_states: return `hidden_states` (the embedding output and every
+                layer's); default `config.output_hidden_states`.
         """
         check_inputs = check_inputs and not torch.compiler.is_compiling()
         if fact_ids is not None and position_ids is None:  # no device read: always checked
@@ -159,17 +172,32 @@ class PrixLMModel(PrixLMPreTrainedModel):
                 self.config.object_token_id,
                 mode,
                 check_markers=check_inputs,
+                empty_object_ids=self._closing_token_ids() if check_empty_object else (),
             )
         hidden = self.embeddings(
             input_ids, position_ids, check_positions=check_inputs, max_position=bound
         )
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+        all_hidden = (hidden,) if output_hidden_states else None
         for layer in self.encoder.layer:
             hidden = layer(hidden, mask, cache)
+            if all_hidden is not None:
+                all_hidden += (hidden,)
         new_tokens = attention_mask[:, past_length:].to(hidden.dtype)[..., None]
         pooled = (hidden * new_tokens).sum(dim=1) / new_tokens.sum(dim=1).clamp(min=1.0)
         return PrixLMModelOutput(
-            last_hidden_state=hidden, pooler_output=pooled, cache=cache if use_cache else None
+            last_hidden_state=hidden,
+            pooler_output=pooled,
+            cache=cache if use_cache else None,
+            hidden_states=all_hidden,
         )
+
+    def _closing_token_ids(self) -> tuple[int, ...]:
+        """The ids of `</s>` and `<s>` (`eos_token_id`, `bos_token_id`): never right after
+        a prompt's `[O]`."""
+        ids = (self.config.eos_token_id, self.config.bos_token_id)
+        return tuple(i for i in ids if isinstance(i, int))
 
 
 __all__ = ["PrixLMModel", "PrixLMModelOutput", "PrixLMPreTrainedModel"]

@@ -11,6 +11,8 @@ Hub custom code: imports only torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 
@@ -37,6 +39,7 @@ def build_attention_mask(
     object_token_id: int | None,
     mode: str,
     check_markers: bool = True,
+    empty_object_ids: Sequence[int] = (),
 ) -> torch.Tensor:
     """Boolean attention mask (True = may attend) of shape `(batch, 1, query, past + query)`.
 
@@ -50,6 +53,13 @@ def build_attention_mask(
         check_markers: raise ValueError for a real row without `[O]` (reads a flag on the
             host: a device sync). Off for inputs validated before (the training collator)
             and under `torch.compile`; such a row then attends causally.
+        empty_object_ids: with `check_markers` (and no cache), also raise ValueError for a
+            real row whose first `[O]` is immediately followed by a real token of these ids
+            (`</s>`, `<s>`): an empty object, never seen in training, so the model closes it
+            at once. A prompt given to `generate()` with the tokenizer's default
+            `add_special_tokens=True` ends `[O] </s>` so. The same host read as the `[O]`
+            check: no further sync. Empty (the default): not checked (full facts with
+            labels; `generate()`'s later steps, which hold generated tokens).
     """
     batch, query = input_ids.shape
     device = input_ids.device
@@ -62,18 +72,14 @@ def build_attention_mask(
         _require_object_token(object_token_id)
         is_object_marker = input_ids == object_token_id
         has_marker = is_object_marker.any(dim=1)
-        real_rows = attention_mask[:, past_length:].bool().any(dim=1)
-        if check_markers and past_length == 0 and bool((real_rows & ~has_marker).any()):
-            row = int((real_rows & ~has_marker).nonzero()[0])
-            raise ValueError(
-                f"row {row} has no [O] token (id {object_token_id}): prefix_bidirectional attention "
-                "needs [O] to mark where the object starts; format facts with "
-                "modeling_prixlm.formatting or use object_attention='causal'"
-            )
+        first_marker = is_object_marker.long().argmax(dim=1)
+        if check_markers and past_length == 0:
+            _check_prompt_rows(
+                input_ids, attention_mask, has_marker, first_marker, object_token_id,
+                empty_object_ids,
+            )  # fmt: skip
         # Rows without [O] in this chunk continue a cached prefix: they are plain causal.
-        object_start = torch.where(
-            has_marker, is_object_marker.long().argmax(dim=1) + past_length, -1
-        )
+        object_start = torch.where(has_marker, first_marker + past_length, -1)
         in_prefix_query = query_positions[None, :] <= object_start[:, None]
         in_prefix_key = key_positions[None, :] <= object_start[:, None]
         allowed = allowed | (in_prefix_query[:, :, None] & in_prefix_key[:, None, :])
@@ -83,6 +89,56 @@ def build_attention_mask(
     # A padding query would see nothing (NaN in softmax): let every query see itself.
     allowed = allowed | (key_positions[None, :] == query_positions[:, None])[None]
     return allowed[:, None]
+
+
+def _check_prompt_rows(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    has_marker: torch.Tensor,
+    first_marker: torch.Tensor,
+    object_token_id: int,
+    empty_object_ids: Sequence[int],
+) -> None:
+    """ValueError for a real row without `[O]`, or (`empty_object_ids`) whose first `[O]` is
+    followed by one of those ids: an empty object. Uncached inputs only (`attention_mask`
+    covers `input_ids`); one host read (a device sync) when every row is valid."""
+    real = attention_mask.bool()
+    unmarked = real.any(dim=1) & ~has_marker
+    invalid = unmarked
+    if empty_object_ids:
+        query = input_ids.shape[1]
+        following = (first_marker + 1).clamp(max=query - 1)[:, None]
+        next_id = input_ids.gather(1, following)[:, 0]
+        closes = torch.zeros_like(has_marker)
+        for token_id in empty_object_ids:
+            closes = closes | (next_id == token_id)
+        empty = (
+            has_marker
+            & (first_marker + 1 < query)
+            & real.gather(1, first_marker[:, None])[:, 0]
+            & real.gather(1, following)[:, 0]
+            & closes
+        )
+        invalid = invalid | empty
+    if not bool(invalid.any()):
+        return
+    row = int(invalid.nonzero()[0])
+    if bool(unmarked[row]):
+        raise ValueError(
+            f"row {row} has no [O] token (id {object_token_id}): prefix_bidirectional attention "
+            "needs [O] to mark where the object starts; format facts with "
+            "modeling_prixlm.formatting or use object_attention='causal'"
+        )
+    closing = int(input_ids[row, int(first_marker[row]) + 1])
+    raise ValueError(
+        f"row {row}: its [O] (id {object_token_id}) is followed by the special token id "
+        f"{closing} (</s> or <s>): an empty object, which no training fact has, so the model "
+        "would close the object at once. A prompt must end at [O]: build its ids with "
+        "modeling_prixlm.formatting (encode_triple_prompt, encode_link_prompt or "
+        "encode_prompt; on the Hub, the folder's formatting.py), or tokenize the prompt text "
+        "with add_special_tokens=False (the tokenizer's default, True, appends </s> after "
+        "[O]; a text-generation pipeline takes add_special_tokens=False too)"
+    )
 
 
 def _require_object_token(object_token_id: int | None) -> None:

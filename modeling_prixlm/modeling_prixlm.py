@@ -128,9 +128,17 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         Rows are padded to `pad_to_multiple_of` (default `config.vocab_padding_multiple`);
         unlike transformers' default, `config.vocab_size` stays the real vocabulary (the
         padding rows are masked out of every softmax) and the multiple is kept in the config.
+        New tokens get the rows transformers gives new tokens of a model without padding
+        rows (`mean_resizing`: drawn around the mean of the real rows, with their
+        covariance; else `_init_weights`), never the old padding rows, and an LM-head bias
+        of the real tokens' mean (`mean_resizing`) or 0.
         """
-        vocab = self.config.vocab_size if new_num_tokens is None else new_num_tokens
+        old_vocab = self.config.vocab_size
+        vocab = old_vocab if new_num_tokens is None else new_num_tokens
         multiple = pad_to_multiple_of or self.config.vocab_padding_multiple
+        bias_mean = self.lm_head.bias.detach()[:old_vocab].float().mean()
+        if vocab > old_vocab:  # transformers then sees (and averages) the real rows only
+            self._drop_padding_rows()
         embeddings = super().resize_token_embeddings(
             vocab, multiple if multiple > 1 else None, mean_resizing
         )
@@ -144,7 +152,25 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             new_bias[: min(rows, bias.shape[0])] = bias[:rows]
             self.lm_head.bias = nn.Parameter(new_bias)
             self.lm_head.decoder.bias = self.lm_head.bias
+        if vocab > old_vocab:  # what transformers gives new rows (its tied bias leaves 0 here)
+            with torch.no_grad():
+                self.lm_head.bias[old_vocab:vocab] = bias_mean if mean_resizing else 0.0
         return embeddings
+
+    def _drop_padding_rows(self) -> None:
+        """Cut the (tied) embedding and decoder weights and the bias to `config.vocab_size`
+        rows, as views (no copy): the state of a model without padding rows."""
+        vocab = self.config.vocab_size
+        embeddings, decoder = self.get_input_embeddings(), self.get_output_embeddings()
+        if embeddings.weight.shape[0] <= vocab:
+            return
+        with torch.no_grad():
+            for tensor in {id(t): t for t in (embeddings.weight, decoder.weight)}.values():
+                tensor.data = tensor.data[:vocab]
+            for tensor in {id(t): t for t in (self.lm_head.bias, decoder.bias)}.values():
+                if tensor is not None:
+                    tensor.data = tensor.data[:vocab]
+        embeddings.num_embeddings = decoder.out_features = vocab
 
     def prepare_inputs_for_generation(self, input_ids: torch.LongTensor, **kwargs) -> dict:
         """`generate()`'s inputs at each step. `bidirectional` attention has no KV cache (a
@@ -154,7 +180,12 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         if self.config.object_attention == "bidirectional":
             return {"input_ids": input_ids, "attention_mask": kwargs.get("attention_mask"),
                     "use_cache": False}  # fmt: skip
-        return super().prepare_inputs_for_generation(input_ids, **kwargs)
+        inputs = super().prepare_inputs_for_generation(input_ids, **kwargs)
+        if not kwargs.get("is_first_iteration"):
+            # Later steps hold generated tokens (re-encoded whole without a KV cache): the
+            # empty-object check is for the prompt, at the first step.
+            inputs["check_empty_object"] = False
+        return inputs
 
     def forward(
         self,
@@ -196,22 +227,29 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             padded_logits: without `labels`, logits over the vocabulary rounded up to 64
                 columns, -inf on the extra ones (`PrixLMLMHead.decoding_logits`: a faster
                 projection on GPUs, the same log-softmax): for decoders.
+            output_hidden_states: return `hidden_states` (default
+                `config.output_hidden_states`).
             Other keyword arguments go to `PrixLMModel.forward` (`position_ids`,
             `fact_ids` for packed rows, `check_inputs`); `return_dict=False` gives the
-            output as a tuple; `output_attentions`/`output_hidden_states` are refused.
+            output as a tuple; `output_attentions` is refused.
+        Without labels and cache (a prompt, or `generate()`'s first step), a row whose
+        first `[O]` is followed by `</s>` or `<s>` (an empty object: the prompt was
+        tokenised with the default `add_special_tokens=True`) raises ValueError.
         Returns:
             `CausalLMOutputWithCrossAttentions` with `loss`, `logits` `(batch, query, vocab)`
-            (see `object_logits_only`), `cache` and `hidden_states` (the last layer).
+            (see `object_logits_only`), `cache` and, with `output_hidden_states`,
+            `hidden_states`: `num_hidden_layers + 1` tensors `(batch, query, hidden)`, the
+            embedding output then each layer's output, as XLM-R's (else None).
         """
         if labels is not None:
             use_cache = False
+            kwargs["check_empty_object"] = False  # complete facts, not prompts
         return_dict = kwargs.pop("return_dict", None)
-        for name in ("output_attentions", "output_hidden_states"):
-            if kwargs.pop(name, None):
-                raise ValueError(
-                    f"{name}=True is not supported: `hidden_states` holds the last layer's "
-                    "states only, and attention weights are not kept (fused attention)"
-                )
+        if kwargs.pop("output_attentions", None):
+            raise ValueError(
+                "output_attentions=True is not supported: attention weights are not kept "
+                "(fused attention)"
+            )
         outputs = self.roberta(
             input_ids, attention_mask=attention_mask, cache=cache, use_cache=use_cache, **kwargs
         )
@@ -248,7 +286,10 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             kept = hidden[:, -logits_to_keep:] if logits_to_keep else hidden
             logits = self.lm_head.decoding_logits(kept) if padded_logits else self.lm_head(kept)
         output = CausalLMOutputWithCrossAttentions(
-            loss=loss, logits=logits, **{_CACHE_FIELD: outputs.cache}, hidden_states=(hidden,)
+            loss=loss,
+            logits=logits,
+            **{_CACHE_FIELD: outputs.cache},
+            hidden_states=outputs.hidden_states,
         )
         return output.to_tuple() if return_dict is False else output
 

@@ -109,9 +109,9 @@ def test_autocast_residual_keeps_hidden_states_in_bf16_and_only_under_autocast(t
         model.set_autocast_residual(True)
         assert model(**batch).loss == plain  # no autocast: no effect
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            hidden = model(**batch).hidden_states[0]
+            hidden = model(**batch, output_hidden_states=True).hidden_states[-1]
             model.set_autocast_residual(False)
-            fp32_hidden = model(**batch).hidden_states[0]
+            fp32_hidden = model(**batch, output_hidden_states=True).hidden_states[-1]
     assert hidden.dtype == torch.bfloat16 and fp32_hidden.dtype == torch.float32
     torch.testing.assert_close(hidden.float(), fp32_hidden, rtol=0, atol=0.1)
     model.set_autocast_residual(True)
