@@ -6,6 +6,7 @@ builds a `TrainingRun` and calls `prixlm.training.pretrain.pretrain`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,22 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
-from prixlm.cli import renamed_options
+from prixlm.cli import UsageError, renamed_options
+
+#: The masks a model is trained with; `bidirectional` is for inference only.
+TRAINING_OBJECT_ATTENTION = tuple(m for m in OBJECT_ATTENTION_MODES if m != "bidirectional")
+
+
+def object_attention_refusal(mode: str) -> str:
+    """Why `--object_attention mode` is not trained with (one line)."""
+    if mode == "bidirectional":
+        return (
+            "--object_attention bidirectional: not for training (every object token would "
+            "attend to itself and the tokens after it: the model learns to copy the answer "
+            "and cannot generate it); it is an inference mode for the converted official "
+            "checkpoint; train with prefix_bidirectional (the paper's) or causal"
+        )
+    return f"--object_attention {mode}: expected one of {', '.join(TRAINING_OBJECT_ATTENTION)}"
 
 
 @dataclass
@@ -55,7 +71,9 @@ class ModelArguments:
     object_attention: str = field(
         default="prefix_bidirectional",
         metadata={
-            "help": "prefix_bidirectional (paper) | causal | bidirectional",
+            "help": "the mask trained with: prefix_bidirectional (the paper's) | causal; "
+            "bidirectional is refused (an inference mode of the official checkpoint: every "
+            "object token would see itself)",
             "choices": OBJECT_ATTENTION_MODES,
         },
     )
@@ -73,6 +91,10 @@ class ModelArguments:
             "extra rows never get probability); 1: no padding"
         },
     )
+
+    def __post_init__(self) -> None:
+        if self.object_attention not in TRAINING_OBJECT_ATTENTION:
+            raise UsageError(object_attention_refusal(self.object_attention))
 
 
 @dataclass
@@ -309,19 +331,46 @@ def check_checkpointing(training: PrixLMTrainingArguments, parser: HfArgumentPar
         )
 
 
+def check_base_model(model: ModelArguments, parser: HfArgumentParser) -> None:
+    """A usage error for a `--base_model` folder that is a Prix-LM release (a converted official
+    checkpoint, a release of train.py), not an XLM-R checkpoint: its config's attention
+    (`bidirectional` for the official `decode.py`) is never the mask trained with, and
+    loading its tokenizer would ask at the terminal whether to run its custom code."""
+    config = Path(model.base_model or "") / "config.json"
+    if not model.base_model or not config.is_file():
+        return  # a Hub id or an unreadable folder: from_xlm_roberta names the problem
+    try:
+        values = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(values, dict) or values.get("model_type") != "prixlm":
+        return
+    mode = values.get("object_attention", "prefix_bidirectional")
+    parser.error(
+        f"--base_model {model.base_model}: a Prix-LM release (object_attention {mode!r} in its "
+        "config), not an XLM-R checkpoint: training continues XLM-R (or the official release "
+        "as published, XLMRobertaForCausalLM) with --object_attention's mask "
+        f"({' or '.join(TRAINING_OBJECT_ATTENTION)}), never a release's"
+    )
+
+
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
     argv = renamed_options(argv, RENAMED)
-    model, data, training, unknown = parser.parse_args_into_dataclasses(
-        args=argv, return_remaining_strings=True
-    )
+    try:
+        model, data, training, unknown = parser.parse_args_into_dataclasses(
+            args=argv, return_remaining_strings=True
+        )
+    except UsageError as error:  # a value refused by the arguments' own check
+        parser.error(str(error))
     if unknown:  # HfArgumentParser raised a ValueError (a traceback) for these
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
         parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
     check_step_counts(training, parser)
     check_checkpointing(training, parser)
+    check_base_model(model, parser)
     if training.label_smoothing_factor:
         # the Trainer's smoother would compare each position with its own token (it shifts
         # the labels only for the causal LM classes transformers lists, not this one)
@@ -336,6 +385,7 @@ __all__ = [
     "DataArguments",
     "ModelArguments",
     "PrixLMTrainingArguments",
+    "TRAINING_OBJECT_ATTENTION",
     "TrainingRun",
     "demo_training_argv",
     "parse_training_arguments",

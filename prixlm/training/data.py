@@ -6,11 +6,14 @@ dataset card, one config per language plus `links`); rows follow docs/architectu
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
 
 import datasets
+from datasets.fingerprint import Hasher
 
 from modeling_prixlm.formatting import (
     MAX_FACT_LENGTH,
@@ -261,10 +264,45 @@ def tokenize_rows(
         remove_columns=rows.column_names,
         num_proc=num_proc if num_proc and num_proc > 1 else None,
         desc=what,
+        # the cache file's name: `datasets` would hash `encode_batch` by reference (its
+        # module and name), and a change of the encoding code reused the old encoding
+        new_fingerprint=encoding_fingerprint(rows, tokenizer, max_length, batch_size),
     )
     if len(encoded) == 0:
         raise UsageError(_no_fact_left(rows, max_length))
     return encoded
+
+
+def encoding_code_digest() -> str:
+    """sha256 of the files that hold the code encoding a training fact (this module and
+    `modeling_prixlm.formatting`, as imported): an edited or upgraded encoding gives
+    another digest. Functions patched at run time are not seen."""
+    import modeling_prixlm.formatting as formatting
+
+    digest = hashlib.sha256()
+    for module in (formatting, sys.modules[__name__]):
+        digest.update(Path(inspect.getfile(module)).read_bytes())
+    return digest.hexdigest()
+
+
+def encoding_fingerprint(
+    rows: datasets.Dataset, tokenizer: Any, max_length: int | None, batch_size: int
+) -> str:
+    """The fingerprint (and cache file name) of `rows` encoded by `tokenize_rows`.
+
+    What `datasets` hashes by default (the rows' fingerprint, the tokenizer as its own
+    `Hasher` reads it, `max_length`, `batch_size`) plus `encoding_code_digest()`: the
+    encoding code itself, which `datasets` names by reference only. The same rows, tokenizer
+    and code: the same name, and the cached encoding is reused.
+    """
+    hasher = Hasher()
+    hasher.update("prixlm.training.data.tokenize_rows")
+    hasher.update(rows._fingerprint)
+    hasher.update(tokenizer)
+    hasher.update(max_length)
+    hasher.update(batch_size)
+    hasher.update(encoding_code_digest())
+    return hasher.hexdigest()
 
 
 def _no_fact_left(rows: datasets.Dataset, max_length: int | None) -> str:
