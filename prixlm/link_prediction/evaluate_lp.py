@@ -7,7 +7,9 @@ Run::
         [--limit N] [--protocol ours,kens] [--candidates KG_DIR|entities.json] [--output results.json]
 
 (`--help` lists every option with its default.) What is computed, and how candidates and
-filtering work: `prixlm.link_prediction.evaluation`, which callers holding a model use.
+filtering work: `prixlm.link_prediction.evaluation`, which callers holding a model use. The
+report of a model folder records the sha256 of its weights (`model_weights_sha256`): the
+model card takes it only for a folder holding those weights.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from prixlm.link_prediction.evaluation import (
     markdown_table,
 )
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
+from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
 
 
 def positive_int(text: str) -> int:
@@ -157,6 +160,9 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 f"--candidates {args.candidates}",
                 rows=rows,
             )
+    # the weights evaluated, for the model card to tell this model's report from the one
+    # of an earlier model written to the same folder (`card_results.check_report`)
+    digest = weights_digest(args.model)
     model, tokenizer = load_prixlm(args.model, args.device)
     settings = EvaluationSettings(
         split=args.split,
@@ -170,6 +176,8 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     report = evaluate_dataset(
         model, tokenizer, args.model, args.dataset, configs, settings, candidates
     )
+    if digest is not None:
+        report[WEIGHTS_DIGEST] = digest
     for protocol, results in report["results_by_protocol"].items():
         if len(args.protocol) > 1:
             print(f"\nprotocol: {protocol}")

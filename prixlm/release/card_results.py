@@ -39,6 +39,18 @@ def is_hub_id(dataset: str) -> bool:
     return bool(HUB_ID.match(dataset)) and not Path(dataset).exists()
 
 
+def on_hub(record: Mapping[str, Any]) -> bool:
+    """Whether the `dataset` of `record` (a report, `checkpoint_link_prediction_settings`)
+    is a Hub id. Training records it (`dataset_folder`: the absolute path of a local
+    `--dataset`, `dataset` that path or a Hub id), so the working directory of the card's
+    rendering plays no part; an older record's `dataset`, as typed, is a Hub id when it
+    has the form of one and names no folder here (`is_hub_id`)."""
+    dataset = str(record.get("dataset") or "")
+    if "dataset_folder" in record:
+        return bool(dataset) and dataset != record["dataset_folder"]
+    return is_hub_id(dataset)
+
+
 #: The model-index `type` of a local dataset folder: no Hub id, and it says so.
 LOCAL_DATASET_TYPE = "{name} (local folder, not on the Hub)"
 #: What a report without a dataset is shown as.
@@ -64,7 +76,7 @@ def dataset_names(report: Mapping[str, Any], dataset_id: str | None) -> tuple[st
     local folder, its card's `pretty_name` (or the folder's name) and a type saying that the
     folder is not on the Hub."""
     dataset = str(report.get("dataset") or "")
-    if dataset and is_hub_id(dataset):
+    if dataset and on_hub(report):
         return dataset, dataset
     if dataset_id:
         return dataset_id, dataset_id
@@ -170,13 +182,30 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
     return "\n".join(lines)
 
 
+#: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
+WEIGHTS_DIGEST = "model_weights_sha256"
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """sha256 of a model folder's weight files (`*.safetensors`, names and bytes:
+    `resume.files_digest`), or None where it holds none (a Hub id, a folder without them)."""
+    from prixlm.training.resume import files_digest
+
+    folder = Path(folder)
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    return files_digest(folder, files) if files else None
+
+
 def check_report(report: Any, where: str, folder: str | Path | None = None) -> dict[str, Any]:
     """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}) of
     the model in `folder` (when given), else `ValueError` naming `where`.
 
-    A report's `model` that is a Hub id or a path that does not exist here is taken on
-    trust; a path to an existing folder other than `folder` is another model's report,
-    unless it holds the same weights (a copy of the release folder).
+    A report that records the digest of the weights it evaluated (`WEIGHTS_DIGEST`) is this
+    model's when the folder's weights have that digest (a report of an earlier model at
+    the same path is refused). Without it (an older report), a report's `model` that is a
+    Hub id or a path that does not exist here is taken on trust; a path to an existing
+    folder other than `folder` is another model's report, unless it holds the same weights
+    (a copy of the release folder).
     """
     if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
         raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
@@ -187,8 +216,18 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
         )
         if not numbers:
             raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
-    model = report.get("model")
-    if folder is not None and isinstance(model, str) and model and Path(model).exists():
+    if folder is None:
+        return report
+    model, recorded = report.get("model"), report.get(WEIGHTS_DIGEST)
+    if isinstance(recorded, str) and (digest := weights_digest(folder)) is not None:
+        if recorded != digest:
+            raise ValueError(
+                f"{where}: evaluates other weights than the model in {folder} (the report's, "
+                f"of {model}: sha256 {recorded[:16]}; the folder's: sha256 {digest[:16]}); "
+                "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
+            )
+        return report
+    if isinstance(model, str) and model and Path(model).exists():
         if Path(model).resolve() != Path(folder).resolve() and not _same_weights(model, folder):
             raise ValueError(
                 f"{where}: evaluates the model in {model}, not the one in {folder}; "
@@ -198,13 +237,14 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
 
 
 def _same_weights(first: str | Path, second: str | Path) -> bool:
-    """Whether two folders hold the same `model.safetensors` (a copied release folder)."""
-    from prixlm.training.resume import files_digest
-
-    files = [Path(folder) / "model.safetensors" for folder in (first, second)]
-    if not all(f.is_file() for f in files) or files[0].stat().st_size != files[1].stat().st_size:
+    """Whether two folders hold the same weights (a copied release folder)."""
+    sizes = [
+        sorted((f.name, f.stat().st_size) for f in Path(folder).glob("*.safetensors"))
+        for folder in (first, second)
+    ]
+    if not sizes[0] or sizes[0] != sizes[1]:
         return False
-    return files_digest(first, files[:1]) == files_digest(second, files[1:])
+    return weights_digest(first) == weights_digest(second)
 
 
 #: training_args.json fields shown on the card, in this order.
@@ -275,7 +315,8 @@ def hyperparameters(
 
 def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:
     """What the model was trained on, as `train_results.json` records it (the dataset of
-    its checkpoint evaluations: `train.py --dataset_id` or `--dataset`): `{"name": Hub id
+    its checkpoint evaluations: `train.py --dataset_id` or `--dataset`, a Hub id or a local
+    folder as training found it: `on_hub`): `{"name": Hub id
     or the local card's pretty_name, "hub_id": id or None, "cldr": bool}` ({} if unknown).
 
     `cldr` marks the KB exported from Unicode CLDR (the repository's demo data): a local
@@ -285,7 +326,7 @@ def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:
     dataset = str(settings.get("dataset") or "")
     if not dataset:
         return {}
-    if is_hub_id(dataset):
+    if on_hub(settings):
         return {"name": dataset, "hub_id": dataset, "cldr": "cldr" in dataset.lower()}
     metadata = dataset_card_metadata(dataset)
     sources = metadata.get("source_datasets") or []
@@ -302,12 +343,15 @@ __all__ = [
     "METRICS",
     "TASK_NAME",
     "TASK_TYPE",
+    "WEIGHTS_DIGEST",
     "check_report",
     "dataset_card_metadata",
     "dataset_names",
     "eval_results",
     "hyperparameters",
     "is_hub_id",
+    "on_hub",
     "results_table",
     "training_data",
+    "weights_digest",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer, TrainerCallback, XLMRobertaTokenizer, set_seed
+from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_prixlm.formatting import (
     add_prixlm_tokens,
@@ -167,21 +168,59 @@ def lp_evaluator(
     return evaluate, {language: len(sample) for language, sample in samples.items()}
 
 
+def recorded_dataset(data_args: DataArguments) -> dict[str, Any]:
+    """How `train_results.json` records the training dataset, decided now (never from the
+    working directory of a later card rendering): `dataset`, the Hub id (`--dataset_id`, or
+    `--dataset` when it names no folder here) or else the folder's absolute path;
+    `dataset_folder`, the absolute path of `--dataset` when it is a folder (else None);
+    `dataset_argument`, `--dataset` as typed."""
+    typed = data_args.dataset
+    folder = str(Path(typed).resolve()) if Path(typed).is_dir() else None
+    return {
+        "dataset": data_args.dataset_id or folder or typed,
+        "dataset_folder": folder,
+        "dataset_argument": typed,
+    }
+
+
 def hub_repo_id(training_args: Any) -> str:
     """The repo `--push_to_hub` publishes to: `--hub_model_id`, else the run folder's name."""
     return training_args.hub_model_id or Path(training_args.output_dir).absolute().name
 
 
 def publish_release(release: Path, training_args: Any) -> None:
-    """`--push_to_hub`: the complete release folder, nothing else (`prixlm.publish`)."""
-    commit = publish_folder(
-        release,
-        hub_repo_id(training_args),
-        private=training_args.hub_private_repo,
-        revision=training_args.hub_revision,
-        token=training_args.hub_token,
-    )
+    """`--push_to_hub`: the complete release folder, nothing else (`prixlm.publish`). A
+    failed upload (`PublishError`) says how to retry it without training again."""
+    from prixlm.hub_calls import PublishError
+
+    repo_id = hub_repo_id(training_args)
+    try:
+        commit = publish_folder(
+            release,
+            repo_id,
+            private=training_args.hub_private_repo,
+            revision=training_args.hub_revision,
+            token=training_args.hub_token,
+        )
+    except PublishError as error:
+        raise PublishError(f"{error}; {retry_upload(release, repo_id, training_args)}") from error
     print(f"published: {commit}")
+
+
+def retry_upload(release: Path, repo_id: str, training_args: Any) -> str:
+    """How to upload a finished run's `release` again: rerun with
+    `--resume_from_checkpoint true` (where the run kept its checkpoint), or `prixlm.publish`."""
+    publish = f"python -m prixlm.publish {release} {repo_id}"
+    if training_args.hub_private_repo:
+        publish += " --private"
+    if training_args.hub_revision:
+        publish += f" --revision {training_args.hub_revision}"
+    if get_last_checkpoint(training_args.output_dir) is None:
+        return f"the release is written: retry the upload with {publish}"
+    return (
+        f"the release is written: retry the upload by running this command again with "
+        f"--resume_from_checkpoint true, or with {publish}"
+    )
 
 
 def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
@@ -293,7 +332,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "world_size": training_args.world_size,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
         "checkpoint_link_prediction_settings": {
-            "dataset": data_args.dataset_id or data_args.dataset,
+            **recorded_dataset(data_args),
             "split": data_args.lp_eval_split,
             "queries_per_language": data_args.lp_eval_queries,
             "queries": lp_sample_sizes,  # per language: fewer where the split is smaller
@@ -303,7 +342,10 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
     repo_id = hub_repo_id(training_args)
+    # the Fig. 2 curve of this run's own points: a curve in output_dir that this run's
+    # link prediction did not write (an earlier run's) stays out of its release
     curve = Path(training_args.output_dir) / "lp_curve.png"
+    curve = curve if any(callback.records for callback in lp_callbacks) else None
 
     candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
         dataset_candidates(data_args.dataset, languages) if training_args.should_save else None
@@ -323,7 +365,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         )
         write_model_card(
             folder,
-            curve=curve if curve.is_file() else None,
+            curve=curve if curve is not None and curve.is_file() else None,
             dataset_id=data_args.dataset_id,
             base_model=model_args.base_model,
             widget=widget_examples(card_rows, languages),

@@ -90,15 +90,19 @@ NOT_COMPARED = {
 TRAINING_STATE = ("optimizer.pt", "scheduler.pt")
 #: A release folder's files in a run folder: a new run there would replace them.
 RELEASE_FILES = ("model", "train_results.json")
+#: The link prediction curve (Fig. 2) a run writes beside its checkpoints: a new run there
+#: would show it as its own (or put it in its release).
+CURVE_FILES = ("lp_curve.png", "lp_curve.csv")
 
 
 def remove_earlier_run(output_dir: str | Path) -> None:
-    """Remove an earlier run's checkpoints and release from `output_dir`, so that a new
-    run may start there (`resume_checkpoint` refuses one beside them)."""
+    """Remove an earlier run's checkpoints, release and curve from `output_dir`, so that a
+    new run may start there (`resume_checkpoint` refuses one beside them)."""
     import shutil
 
     output_dir = Path(output_dir)
-    for earlier in [*_checkpoints(output_dir), *(output_dir / name for name in RELEASE_FILES)]:
+    earlier_files = (output_dir / name for name in (*RELEASE_FILES, *CURVE_FILES))
+    for earlier in [*_checkpoints(output_dir), *earlier_files]:
         if earlier.is_dir():
             shutil.rmtree(earlier)
         else:
@@ -299,12 +303,16 @@ def check_checkpoint(checkpoint: str | Path, world_size: int = 1) -> None:
 def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) -> str | None:
     """The checkpoint `--resume_from_checkpoint` names (`true`: the last one), checked
     (`check_checkpoint`); None for a new run, refused (`UsageError`) when `output_dir` holds
-    an earlier run's checkpoints (they would be rotated with the new run's) or its release
-    (`RELEASE_FILES`: the new run would replace it)."""
+    an earlier run's checkpoints (they would be rotated with the new run's), its release
+    (`RELEASE_FILES`: the new run would replace it) or, unless this run was asked to go
+    on (`true`: a start that stopped before its first checkpoint, started again), its curve
+    (`CURVE_FILES`: the new run would show it as its own)."""
+    earlier_files = (*RELEASE_FILES, *CURVE_FILES)
     if resume in ("true", "True", "last"):
         resume = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
         if resume is None:
             print(f"no checkpoint in {output_dir}: starting from scratch", file=sys.stderr)
+            earlier_files = RELEASE_FILES
     if resume:
         if not Path(resume).is_dir():
             raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
@@ -315,18 +323,21 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
         if finished_run(earlier) is not None and release.is_dir():  # nothing to continue
             raise UsageError(
                 f"--output_dir {output_dir} holds a finished run (its last checkpoint: "
-                f"{Path(earlier).name}; its release: {release}): start this "
-                "run in another --output_dir, or remove that folder"
+                f"{Path(earlier).name}; its release: {release}): to upload that release (a "
+                "--push_to_hub that failed), run this command again with "
+                f"--resume_from_checkpoint true, or python -m prixlm.publish {release} REPO_ID; "
+                "to train a new run, start it in another --output_dir, or remove that folder"
             )
         raise UsageError(
             f"--output_dir {output_dir} holds an earlier run's checkpoints (the last: "
             f"{Path(earlier).name}): continue it with --resume_from_checkpoint true, or start "
             "this run in another --output_dir"
         )
-    for name in RELEASE_FILES:
+    for name in earlier_files:
         if (found := Path(output_dir) / name).exists():
+            what = "release" if name in RELEASE_FILES else "link prediction curve"
             raise UsageError(
-                f"--output_dir {output_dir} holds an earlier run's release ({found}) and no "
+                f"--output_dir {output_dir} holds an earlier run's {what} ({found}) and no "
                 f"checkpoint to resume: start this run in another --output_dir, or remove {found}"
             )
     return None
@@ -354,6 +365,8 @@ def _checkpoints(run_dir: Path) -> list[Path]:
 
 
 __all__ = [
+    "CURVE_FILES",
+    "RELEASE_FILES",
     "RUN_ARGUMENTS",
     "RUN_FILE",
     "TRAINING_STATE",
