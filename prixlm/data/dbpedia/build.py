@@ -30,8 +30,8 @@ from typing import Any
 
 from prixlm.atomic_output import check_parent, write_json, writer_lock
 from prixlm.cli import UsageError, describe_os_error
-from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer
-from prixlm.data.dbpedia.card import dataset_card, read_source_info
+from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer, recorded_command
+from prixlm.data.dbpedia.card import BuildRecord, dataset_card, read_source_info
 from prixlm.data.dbpedia.dataset_folder import CARD, check_replaceable, dataset_folder
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
@@ -75,6 +75,7 @@ def build_dataset(
     engine: EngineOptions | None = None,
     sequence_length: Callable[[Row], int] | None = None,
     profile: BuildProfile | None = None,
+    command: str | None = None,
 ) -> tuple[DatasetRows, ReadOptions]:
     """Read the dumps, split and filter, and (if `output_dir`) write Parquet + `README.md`.
 
@@ -103,6 +104,11 @@ def build_dataset(
         engine: processes, threads, memory limit, spill folder, shard bounds.
         sequence_length: the length filter's measure of a row, instead of `tokenizer`'s.
         profile: if given, gets the wall and CPU seconds of each stage (`profile`).
+        command: the command line the card records (`build_arguments.recorded_command`);
+            None: the card says it was built from Python. The card records the other
+            settings that decide the data in either case: the split settings,
+            `link_languages`, the length filter's tokenizer (its `name_or_path`) and
+            `ontology`.
 
     Returns:
         the rows (read from the shards on access) with their statistics, and the read
@@ -128,7 +134,7 @@ def build_dataset(
         options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
         settings = settings or SplitSettings()
         pivots = link_pivots(link_languages, languages)
-        source = read_source_info(dump_dir)  # a bad info file named now, not after the work
+        source = read_source_info(index, languages)  # a bad one named now, not after the work
         staging = None
         if output_dir is not None:
             staging = stack.enter_context(dataset_folder(output_dir))
@@ -176,11 +182,27 @@ def build_dataset(
             con.close()
             with (profile or BuildProfile()).stage("card and clean-up"):
                 shutil.rmtree(work, ignore_errors=True)
-                card = dataset_card(rows, sizes, license_id=license_id, source=source)
+                record = BuildRecord(
+                    link_languages=tuple(pivots) if pivots else None,
+                    length_filter=_length_filter(tokenizer, sequence_length),
+                    ontology=None if ontology is None else str(ontology),
+                    command=command,
+                )
+                card = dataset_card(rows, sizes, license_id=license_id, source=source, build=record)
                 (staging / CARD).write_text(card, encoding="utf-8")
     if output_dir is not None:
         rows.folder = Path(output_dir)
     return rows, options
+
+
+def _length_filter(tokenizer: Any, sequence_length: Callable | None) -> str | None:
+    """What measured the rows for the length filter, as the card names it (None: no filter)."""
+    if tokenizer is not None:
+        name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+        return f"the tokenizer `{name}` (format tokens included)"
+    if sequence_length is not None:
+        return "a length function given to `build_dataset`"
+    return None
 
 
 def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) -> None:
@@ -240,6 +262,7 @@ def link_pivots(codes: Sequence[str] | None, languages: Sequence[str]) -> list[s
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="%(levelname)s: %(message)s")
     try:
@@ -277,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_shard_rows=args.max_shard_rows,
             ),
             profile=profile,
+            command=recorded_command(argv),
         )
     except (DumpError, EngineMemoryError, UsageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

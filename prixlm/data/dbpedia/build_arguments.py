@@ -3,13 +3,16 @@
 `build_parser` declares every option (`--help` shows each default); `add_output_arguments`
 the shard-size and progress options that every command writing a dataset folder shares
 (the DBpedia build, `prixlm.data.kg_layout`); `load_tokenizer` turns `--tokenizer` into a
-tokenizer or an error naming the argument.
+tokenizer or an error naming the argument; `recorded_command` is the command line that the
+dataset card records.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--license",
         dest="license_id",
-        help="Hub licence id for the card; none: the exporter's *_info.json licence, else "
-        "cc-by-sa-3.0 (DBpedia)",
+        help="Hub licence id for the card; none: the licence of the exporter's *_info.json "
+        "(in --dump_dir or a subfolder on the way to the dumps read), else cc-by-sa-3.0 "
+        "(DBpedia)",
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     parser.add_argument(
@@ -187,3 +191,37 @@ def load_tokenizer(name: str) -> Any:
         raise FileNotFoundError(
             f"--tokenizer {name}: {where}; no tokenizer loaded ({error})"
         ) from error
+
+
+COMMAND = "python -m prixlm.data.dbpedia.build"
+#: The options that change no file of the build, only where and how fast it runs: the card's
+#: command line leaves them out, so that builds differing in them only stay byte-identical.
+UNRECORDED_OPTIONS = (
+    "--output_dir",
+    "--num_proc",
+    "--threads",
+    "--memory_limit",
+    "--temp_dir",
+    "--no_progress",
+    "--profile",
+)
+
+
+def recorded_command(argv: Sequence[str]) -> str:
+    """The command line of the build of `argv` that its dataset card records.
+
+    `COMMAND` and each option given in `argv`, with its value as given (paths as typed, not
+    resolved), in `--help` order, so that the same options in another order record the
+    same line; not `UNRECORDED_OPTIONS`. `argv` must be valid (`build_parser` parsed it).
+    """
+    parser = build_parser()
+    for action in parser._actions:  # only what `argv` gives, and each value as typed
+        action.default, action.type, action.required = argparse.SUPPRESS, None, False
+    given = vars(parser.parse_args(argv))
+    words = []
+    for action in parser._actions:
+        option = action.option_strings[0] if action.option_strings else None
+        if option is None or option in UNRECORDED_OPTIONS or action.dest not in given:
+            continue
+        words += [option] if action.nargs == 0 else [option, str(given[action.dest])]
+    return " ".join([COMMAND, *map(shlex.quote, words)])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from prixlm.cli import UsageError
 from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
+from prixlm.data.dbpedia.dumps import KINDS, DumpIndex
 from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
 
@@ -29,24 +32,85 @@ SOURCE_INFO_GLOB = "*_info.json"
 TEMPLATE = Path(__file__).with_name("dataset_card.md")
 
 
-def read_source_info(dump_dir: str | Path) -> dict[str, Any]:
-    """The exporter's `*_info.json` beside the dumps (e.g. `cldr_kb_info.json`), or `{}`.
+def source_info_files(
+    dump_dir: str | Path | DumpIndex, languages: Sequence[str] | None = None
+) -> list[Path]:
+    """The exporters' `*_info.json` files that describe the dumps a build reads, sorted.
+
+    They are looked for in `--dump_dir` itself and in every folder on the way from it to a
+    dump file the build reads (the labels, object-facts and links files of `languages`,
+    default every language found, and the Wikidata hub files): the dump scan reads
+    subfolders, so an export copied into `dumps/cldr_kb/` keeps its description. An info
+    file in a folder that holds none of those dumps describes other files and is not read.
+    """
+    index = dump_dir if isinstance(dump_dir, DumpIndex) else DumpIndex.scan(dump_dir)
+    top = index.dump_dir
+    chosen = None if languages is None else set(languages)
+    read = [
+        path
+        for (kind, language), paths in index.files.items()
+        if kind in KINDS and (chosen is None or language in chosen)
+        for path in paths
+    ]
+    folders = {top}
+    for path in [*read, *index.hub_files]:
+        for folder in path.parents:
+            if folder == top or top not in folder.parents:
+                break
+            folders.add(folder)
+    return sorted(path for folder in folders for path in folder.glob(SOURCE_INFO_GLOB))
+
+
+def _read_info(path: Path) -> dict[str, Any]:
+    """One info file's JSON object (`UsageError` naming it, and the line, otherwise)."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}:{error.lineno}: not JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{path}: not UTF-8 ({error.reason})") from None
+    if not isinstance(info, dict):
+        raise UsageError(f"{path}: expected a JSON object (the dumps' source description)")
+    return info
+
+
+def card_source(info: dict[str, Any]) -> dict[str, Any]:
+    """What the card shows of a source description: its plain (not nested) values."""
+    return {key: value for key, value in info.items() if not isinstance(value, dict | list)}
+
+
+def read_source_info(
+    dump_dir: str | Path | DumpIndex, languages: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The exporter's `*_info.json` of the dumps read (e.g. `cldr_kb_info.json`), or `{}`.
+
+    Looked for by `source_info_files` (beside the dumps, in `--dump_dir` or the subfolders
+    that hold them). Several files describe one source when the values the card shows
+    (`card_source`: name, versions, licence, source; not per-locale lists such as
+    `locales` or `statistics`) are the same, e.g. exports of different locales from one CLDR
+    release: these values are returned. Otherwise the dumps mix sources, whose licences and
+    names one card cannot state.
 
     Raises:
-        UsageError: naming the file (and line) when it is not a JSON object.
+        UsageError: naming the file (and line) when it is not a JSON object; naming the
+            files when several describe different sources.
     """
-    found = sorted(Path(dump_dir).glob(SOURCE_INFO_GLOB))
+    found = source_info_files(dump_dir, languages)
     if not found:
         return {}
-    try:
-        info = json.loads(found[0].read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{found[0]}:{error.lineno}: not JSON ({error.msg})") from None
-    except UnicodeDecodeError as error:
-        raise UsageError(f"{found[0]}: not UTF-8 ({error.reason})") from None
-    if not isinstance(info, dict):
-        raise UsageError(f"{found[0]}: expected a JSON object (the dumps' source description)")
-    return info
+    infos = [_read_info(path) for path in found]
+    if len(infos) == 1:
+        return infos[0]
+    shown = [card_source(info) for info in infos]
+    if all(one == shown[0] for one in shown[1:]):
+        return shown[0]
+    keys = sorted({key for one in shown for key in one if one.get(key) != shown[0].get(key)})
+    raise UsageError(
+        f"several source descriptions for the dumps read, of different sources (they differ "
+        f"in {', '.join(keys)}): {', '.join(map(str, found))}; the card states one source and "
+        "licence: build each source's dumps on its own, or keep the one file that describes "
+        "them all"
+    )
 
 
 SIZE_CATEGORIES = (  # the Hub's size buckets, by number of rows
@@ -133,6 +197,22 @@ def card_data(
     )
 
 
+@dataclass(frozen=True)
+class BuildRecord:
+    """What the card records of a build besides its split settings (`SplitSettings`).
+
+    `link_languages`: the `--link_languages` kept (None: every link); `length_filter`: what
+    measured the rows for `max_length` (the tokenizer's name or path; None: no filter);
+    `ontology`: the `--ontology` file as given (None: names from the relation IRIs);
+    `command`: the command line (`build_arguments.recorded_command`; None: built from Python).
+    """
+
+    link_languages: tuple[str, ...] | None = None
+    length_filter: str | None = None
+    ontology: str | None = None
+    command: str | None = None
+
+
 def statistics_table(rows: DatasetRows) -> str:
     """A Markdown table per language, like the paper's Table 1, with per-split counts."""
     lines = [
@@ -159,16 +239,19 @@ def dataset_card(
     files: dict[str, dict[str, list[str]]] | None = None,
     template: str | Path = TEMPLATE,
     path: str = "PATH_OR_REPO",
+    build: BuildRecord | None = None,
 ) -> str:
     """The whole `README.md` text for a built folder whose files have `file_sizes`.
 
     The metadata is `card_data`'s (rendered by `huggingface_hub`, so `DatasetCard.load`
     reads it back); the body is `template` (`dataset_builders/prixlm_dbpedia/dataset_card.md`)
     with the usage of the configs this build has, the statistics per language, the split
-    protocol, the source and the citation. `path` is what the usage example loads
-    (`prixlm.publish` puts the repo id in place of `PATH_OR_REPO`).
+    protocol and the other settings that decide the data (`build`), the source, the command
+    line and the citation. `path` is what the usage example loads (`prixlm.publish` puts the
+    repo id in place of `PATH_OR_REPO`).
     """
     source = source or {}
+    build = build or BuildRecord()
     if license_id is None:
         license_id = "other" if source.get("license") else DBPEDIA_LICENSE
     data = card_data(rows, file_sizes, license_id, source, files)
@@ -183,10 +266,9 @@ def dataset_card(
         statistics_table=statistics_table(rows),
         num_links=sum(stats.links for stats in rows.stats.values()),
         settings=rows.settings,
+        build=build,
         inverse_relations=rows.inverse_relations,
-        source_lines=[
-            (key, value) for key, value in source.items() if not isinstance(value, dict | list)
-        ],
+        source_lines=list(card_source(source).items()),
         licence_text=source.get("license")
         or "DBpedia data: CC BY-SA 3.0 and GNU FDL (https://www.dbpedia.org/about/)",
         citation=CITATION,
@@ -195,12 +277,15 @@ def dataset_card(
 
 
 __all__ = [
+    "BuildRecord",
     "CITATION",
     "DEFAULT_CONFIG",
     "TEMPLATE",
     "card_data",
+    "card_source",
     "dataset_card",
     "read_source_info",
     "size_category",
+    "source_info_files",
     "statistics_table",
 ]

@@ -10,8 +10,9 @@ a little-endian unsigned 64-bit integer (in Python:
 `int.from_bytes(hashlib.md5("\\x1f".join((str(seed), *parts)).encode()).digest()[:8],
 "little")`). A key is test when `draw < test_fraction · 2^64`, validation when below
 `(test_fraction + validation_fraction) · 2^64`, else train: no global ranking, so a key's
-split depends on it and the seed alone (adding languages or facts moves no other fact), and
-each split's share is its fraction in expectation (binomial: ±3·sqrt(f(1-f)/n)).
+split depends on it and the seed alone (adding languages or facts moves no other fact
+whose key stays the same: see the `fact` protocol's entity ids below), and each split's
+share is its fraction in expectation (binomial: ±3·sqrt(f(1-f)/n)).
 Before the DuckDB build the keys were ranked by blake2b and cut at exact counts (`round(f·n)`): the
 same seed now draws other splits, with the same guarantees (one split per fact in every
 language, the inverse filter, the filter lists); everything that does not depend on the
@@ -25,11 +26,17 @@ draw (rows, filter lists, links) is identical to the earlier builder's.
 * `fact` (default): the key is the fact `(entity_id(s), relation IRI, entity_id(o))`, with
   entity ids from the links (`tables.entity_ids`): every language's copy of a fact goes to
   the fact's split, so no fact is test in one language and train in another. The honest
-  protocol when languages hold the same facts (CLDR). With `--link_languages`, the ids come
-  from the kept links only: the copies of an entity that has none in those languages are
-  not grouped, and their facts are drawn one language at a time. So are, with or without
-  it, the facts of an entity no link reaches (its IRI is its id): where its labels are the
-  same in several languages, the same text row can be train in one and test in another.
+  protocol when languages hold the same facts (CLDR). An entity's id is the English IRI
+  (`http://dbpedia.org/resource/...`, DBpedia's hub) of its link group, so that a language
+  added to a build with English keeps the other languages' keys, and so their draws, even
+  where its IRIs sort first (`http://ar.dbpedia.org/...`); only groups that its links join
+  together get a new key. A group without an English IRI takes its smallest IRI: a language
+  whose IRI sorts before that one re-draws the group's facts. With `--link_languages`, the
+  ids come from the kept links only: the copies of an entity that has none in those
+  languages are not grouped, and their facts are drawn one language at a time. So are, with
+  or without it, the facts of an entity no link reaches (its IRI is its id): where its
+  labels are the same in several languages, the same text row can be train in one and test
+  in another.
 
 **Inverse-relation filter** (after Akrami et al., 2020, "Realistic Re-evaluation of
 Knowledge Graph Completion Methods"). From the training triples of all languages, with

@@ -9,8 +9,9 @@ split into lower-case words (`relation_words`). A link pairs one entity's labels
 built languages (from the languages' link files and from Wikidata hub files); with
 `link_languages`, only links with one end in those languages are kept.
 
-Entities joined by links form one language-independent entity whose id is the smallest
-IRI of its group (the key of the per-fact split protocol): connected components of the
+Entities joined by links form one language-independent entity (the key of the per-fact
+split protocol) whose id is its group's English IRI (`http://dbpedia.org/resource/...`,
+DBpedia's hub edition), else the smallest IRI of the group: connected components of the
 link graph, found by label propagation with pointer jumping, one SQL statement a round
 (`entity_ids`; rounds grow with the logarithm of a group's diameter, and every round is a
 bounded join).
@@ -38,6 +39,9 @@ import pyarrow as pa
 from prixlm.data.dbpedia.schema import RECORD_COLUMNS
 from prixlm.data.relation_names import relation_words
 
+# The IRI prefixes of English, DBpedia's hub edition (`dumps.language_of_iri` reads them as
+# `en`): a link group's id is its English IRI where it has one (`entity_ids`).
+ENGLISH_IRI = ("http://dbpedia.org/resource/", "https://dbpedia.org/resource/")
 # Distinct facts per language (`build_texts` counts them in `fact_counts`).
 FACT_COUNTS = "SELECT language, n FROM fact_counts"
 
@@ -217,15 +221,28 @@ def _pairs(
 
 
 def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
-    """Create `entity(iri, eid)`: each linked IRI's group id, the smallest IRI linked to it
-    through `pairs` (directly or not). Returns the number of rounds.
+    """Create `entity(iri, eid)`: each linked IRI's group id (the IRIs linked to it through
+    `pairs`, directly or not), the group's smallest English IRI (`ENGLISH_IRI`), else its
+    smallest IRI. Returns the number of rounds.
 
-    The rounds run on integers: each linked IRI is numbered in IRI order (`nodes`), so the
-    smallest number of a group is its smallest IRI; aggregates over integers are cheaper
-    than over strings and keep no strings outside DuckDB's memory limit.
+    The id is the key of the fact split's draw, and English, DBpedia's hub, is the language
+    a link group keeps when languages are added: with the smallest IRI alone, adding a
+    language whose IRIs sort before `http://dbpedia.org/` (`http://ar.dbpedia.org/...`:
+    af, ar, bg, ca, cs, da) made its IRI the id of every group it joined and re-drew the
+    other languages' splits. Where the smallest IRI of a group is English (every language
+    sorting after `db`: de, el, en, es, fi, fr, ja, ...), the id is the same either way.
+    A group without an English IRI (a build without English, an entity English lacks)
+    still takes its smallest IRI: adding a language whose IRI sorts before the group's
+    smallest re-draws that group's facts.
+
+    The rounds run on integers: each linked IRI is numbered, English IRIs first, each part
+    in IRI order (`nodes`), so the smallest number of a group is its id; aggregates over
+    integers are cheaper than over strings and keep no strings outside DuckDB's memory limit.
     """
+    english = " OR ".join(f"starts_with(iri, {quote(prefix)})" for prefix in ENGLISH_IRI)
     con.execute(
-        """CREATE TABLE nodes AS SELECT iri, row_number() OVER (ORDER BY iri) AS n
+        f"""CREATE TABLE nodes AS
+        SELECT iri, row_number() OVER (ORDER BY NOT ({english}), iri) AS n
         FROM (SELECT ia AS iri FROM pairs UNION SELECT ib FROM pairs)"""
     )
     con.execute(
@@ -268,6 +285,7 @@ def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
 
 
 __all__ = [
+    "ENGLISH_IRI",
     "FACT_COUNTS",
     "build_tables",
     "build_texts",
