@@ -1,6 +1,7 @@
 """What the upload commands share for their Hub calls: repo ids checked before any work,
 each call's failure as one line naming its step (`hub_step`), and a commit's files taken
-from the folder as they are, with the card rendered for the repo from memory."""
+from the folder as they are, with the card rendered for the repo from memory, and the
+repo's files the folder lacks deleted in the same commit (`stale_operations`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client: its transport errors (no connection, timeouts)
-from huggingface_hub import CommitOperationAdd
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 from huggingface_hub.errors import DeviceCodeError, HfHubHTTPError, HFValidationError, OIDCError
 from huggingface_hub.utils import validate_repo_id
 
 from prixlm.cli import UsageError, describe_os_error
 
 CARD = "README.md"
+#: Files the Hub itself keeps in a repo (not a folder's), never deleted by a mirroring commit.
+HUB_MANAGED = (".gitattributes",)
 
 
 class PublishError(UsageError):
@@ -69,4 +72,21 @@ def upload_operations(
     ]
 
 
-__all__ = ["HUB_ERRORS", "PublishError", "check_repo_id", "hub_step", "upload_operations"]
+def stale_operations(remote: Sequence[str], files: Sequence[str]) -> list[CommitOperationDelete]:
+    """Deletions of what the repo holds (`remote`, `list_repo_files`) and the folder's `files`
+    lack, so that the commit leaves the repo mirroring the folder: a file of an earlier
+    upload (a `candidates.json`, a module) is not left to be used with the new one. The
+    files the Hub manages (`HUB_MANAGED`) stay."""
+    kept = set(files) | set(HUB_MANAGED)
+    return [CommitOperationDelete(path_in_repo=name) for name in remote if name not in kept]
+
+
+__all__ = [
+    "HUB_ERRORS",
+    "HUB_MANAGED",
+    "PublishError",
+    "check_repo_id",
+    "hub_step",
+    "stale_operations",
+    "upload_operations",
+]

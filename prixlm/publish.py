@@ -17,6 +17,8 @@ is sent in one commit (`HfApi.create_commit`), leaving out `IGNORE_PATTERNS`: hi
 folder lacks are deleted in the same commit (`.gitattributes` is kept). The folder itself is
 never written (a dataset's fingerprint, which a training run checks to resume, covers its card):
 the card rendered for the repo goes from memory, every other file straight from the folder.
+On a `--revision` other than main, the card's usage examples load that revision
+(`revision="v1"`): a bare repo id loads main. Main's card names no revision.
 
 A model folder's card (rendered by `prixlm.release.model_card`) is rendered again for the
 repo it goes to: title and usage snippet name `REPO_ID`, `datasets:` names `--dataset_id`
@@ -32,11 +34,14 @@ ids before anything else. A failed Hub call (offline mode, network, HTTP status,
 (the Trainer itself never pushes). Authentication is huggingface_hub's (`hf auth login` or
 `HF_TOKEN`).
 
-`--space --model_id ORG/NAME` publishes the Gradio Space folder instead (`prixlm.publish_space`).
+`--space --model_id ORG/NAME [--model_revision BRANCH]` publishes the Gradio Space folder
+instead (`prixlm.publish_space`); the Space serves that revision of the model.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +56,7 @@ from prixlm.hub_calls import (
     CARD,
     check_repo_id,
     hub_step,
+    stale_operations,
     upload_operations,
 )
 
@@ -165,11 +171,17 @@ def card_warnings(card: ModelCard) -> list[str]:
     return warnings
 
 
+def branch(revision: str | None) -> str | None:
+    """`revision` unless it is the default branch (`None`, `"main"`): what a card names."""
+    return None if revision in (None, "", "main") else revision
+
+
 def refresh_model_card(
-    folder: str | Path, repo_id: str, dataset_id: str | None = None
+    folder: str | Path, repo_id: str, dataset_id: str | None = None, revision: str | None = None
 ) -> tuple[ModelCard | None, list[str]]:
     """A model folder's Prix-LM card rendered again for `repo_id` (and `dataset_id`), not
-    written (the folder stays as it is), and its warnings.
+    written (the folder stays as it is), and its warnings. On a `revision` other than main,
+    the usage snippets load that revision (`revision=`): a bare repo id loads main.
 
     The card's own YAML gives what the folder cannot (base model, languages, widget, Hub
     datasets). A card that is not ours (no `prix-lm` tag) is left as it is: `(None, [])`.
@@ -179,7 +191,12 @@ def refresh_model_card(
     folder = Path(folder)
     if not card_options(folder) or not (folder / "config.json").is_file():
         return None, []
-    options = {"repo_id": repo_id, "model_name": repo_id.split("/")[-1], "dataset_id": dataset_id}
+    options = {
+        "repo_id": repo_id,
+        "model_name": repo_id.split("/")[-1],
+        "dataset_id": dataset_id,
+        "revision": branch(revision),
+    }
     given = {k: v for k, v in options.items() if v is not None}
     curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
     card = render_model_card(folder, curve=curve, **{**card_options(folder), **given})
@@ -190,21 +207,28 @@ def refresh_model_card(
 DATASET_PLACEHOLDER = "PATH_OR_REPO"
 
 
-def refresh_dataset_card(folder: str | Path, repo_id: str) -> str:
+#: A usage example's call: `load_dataset("PATH_OR_REPO")` or `load_dataset("PATH_OR_REPO", "de")`.
+_LOAD_DATASET = re.compile(rf'load_dataset\("{DATASET_PLACEHOLDER}"((?:, "[^"\n]*")?)\)')
+
+
+def refresh_dataset_card(folder: str | Path, repo_id: str, revision: str | None = None) -> str:
     """The dataset card's text with usage examples that load `repo_id` (not the build's
-    placeholder), not written (the folder stays as it is)."""
+    placeholder), at `revision` when it is not main, not written (the folder stays as it is)."""
     text = (Path(folder) / CARD).read_text(encoding="utf-8")
+    pinned = f", revision={json.dumps(branch(revision))}" if branch(revision) else ""
+    text = _LOAD_DATASET.sub(lambda call: f'load_dataset("{repo_id}"{call.group(1)}{pinned})', text)
     return text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')
 
 
 def card_for_repo(
-    release: Release, repo_id: str, dataset_id: str | None = None
+    release: Release, repo_id: str, dataset_id: str | None = None, revision: str | None = None
 ) -> tuple[str | None, ModelCard | None, list[str]]:
-    """The `README.md` text to upload for `repo_id` (None: the folder's card as it is, not a
-    Prix-LM card), the rendered model card (None for a dataset) and what it still lacks."""
+    """The `README.md` text to upload for `repo_id` at `revision` (None: the folder's card as
+    it is, not a Prix-LM card), the rendered model card (None for a dataset) and what it
+    still lacks. Its usage examples load `revision` when it is not main."""
     if release.repo_type == "dataset":
-        return refresh_dataset_card(release.folder, repo_id), None, []
-    card, warnings = refresh_model_card(release.folder, repo_id, dataset_id)
+        return refresh_dataset_card(release.folder, repo_id, revision), None, []
+    card, warnings = refresh_model_card(release.folder, repo_id, dataset_id, revision)
     return (None if card is None else str(card)), card, warnings
 
 
@@ -228,7 +252,8 @@ def publish_folder(
         folder: a complete model release or dataset folder (`check_release`).
         repo_id: `org/name` (or `name`: the token owner's namespace).
         private: visibility of a new repo (an existing repo keeps its own).
-        revision: branch to commit to (created from main if missing); default main.
+        revision: branch to commit to (created from main if missing); default main. The
+            card rendered for another branch loads that branch in its usage examples.
         commit_message: default `"Upload Prix-LM <model|dataset> from <folder name>"`.
         token: default: huggingface_hub's saved token or `HF_TOKEN`.
         dataset_id: Hub id of the training dataset, for a model card's `datasets:`.
@@ -243,7 +268,7 @@ def publish_folder(
     check_repo_id(repo_id, "repo_id")
     release = check_release(folder)
     if card is None and refresh_card:
-        card = card_for_repo(release, repo_id, dataset_id)[0]
+        card = card_for_repo(release, repo_id, dataset_id, revision)[0]
     kind, where = release.repo_type, f"publishing {release.folder} to {repo_id}"
     api = api or HfApi(token=token)
     with hub_step(f"{where}: creating the {kind} repo"):
@@ -253,13 +278,11 @@ def publish_folder(
             api.create_branch(url.repo_id, branch=revision, repo_type=kind, exist_ok=True)
     with hub_step(f"{where}: listing the files the repo holds"):
         remote = api.list_repo_files(url.repo_id, repo_type=kind, revision=revision)
-    operations: list[CommitOperationAdd | CommitOperationDelete] = [
-        # the repo mirrors the folder: a file of an earlier release that this one lacks (a
-        # `candidates.json`, a module) is deleted, not left to be used with this model
-        CommitOperationDelete(path_in_repo=name)
-        for name in remote
-        if name != ".gitattributes" and name not in release.files
-    ]
+    # the repo mirrors the folder: a file of an earlier release that this one lacks (a
+    # `candidates.json`, a module) is deleted, not left to be used with this model
+    operations: list[CommitOperationAdd | CommitOperationDelete] = list(
+        stale_operations(remote, release.files)
+    )
     operations += upload_operations(release.folder, release.files, card)
     with hub_step(f"{where}: uploading {len(release.files)} files"):
         commit = api.create_commit(
@@ -285,8 +308,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--space", action="store_true", help="DIR is the Gradio Space folder (space/)"
     )
     parser.add_argument("--model_id", default=None, help="--space: the model repo it serves")
+    parser.add_argument(
+        "--model_revision",
+        default=None,
+        help="--space: the branch or tag of --model_id it serves (default main)",
+    )
     parser.add_argument("--private", action="store_true", help="create the repo private")
-    parser.add_argument("--revision", default=None, help="branch to commit to (default main)")
+    parser.add_argument(
+        "--revision",
+        default=None,
+        help="branch to commit to (default main); the card's usage examples load it",
+    )
     parser.add_argument(
         "--commit_message",
         default=None,
@@ -313,12 +345,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from prixlm.publish_space import space_main
 
         return space_main(parser, args)
+    if args.model_revision is not None:
+        parser.error("--model_revision goes with --space (a model's own branch: --revision)")
     with user_errors(NotAReleaseError):
         release = check_release(args.folder)
         text, card, warnings = None, None, []
         if not args.keep_card:
             try:
-                text, card, warnings = card_for_repo(release, args.repo_id, args.dataset_id)
+                text, card, warnings = card_for_repo(
+                    release, args.repo_id, args.dataset_id, args.revision
+                )
             except ValueError as error:
                 raise UsageError(f"DIR {release.folder}: {error}") from error
     print(f"{release.repo_type} {release.folder} -> {args.repo_id}: {len(release.files)} files")
@@ -326,9 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name}")
     if card is not None:
         results = len(card.data.eval_results or [])
+        pinned = f", revision={branch(args.revision)!r}" if branch(args.revision) else ""
         print(
             f"card: # {card.data.model_name}; datasets: {card.data.datasets}; pipeline_tag: "
-            f"{card.data.pipeline_tag}; {results} results; usage: pipeline(model={args.repo_id!r})"
+            f"{card.data.pipeline_tag}; {results} results; usage: "
+            f"pipeline(model={args.repo_id!r}{pinned})"
         )
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -352,6 +390,7 @@ __all__ = [
     "IGNORE_PATTERNS",
     "NotAReleaseError",
     "Release",
+    "branch",
     "card_for_repo",
     "card_warnings",
     "check_release",

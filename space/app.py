@@ -1,10 +1,12 @@
 """Prix-LM in the browser: complete facts, link entities across languages, complete a TSV.
 
     PRIXLM_MODEL=outputs/demo/run/model python space/app.py     # or a Hub repo id
+    PRIXLM_MODEL=me/prixlm-demo PRIXLM_MODEL_REVISION=v1 python space/app.py
 
 The model is a Prix-LM release folder or Hub repo (`PRIXLM_MODEL`, default: the release
-folder `make demo` writes), run through the folder's own custom pipeline
-(`pipeline(model=..., trust_remote_code=True)`), loaded once. Needs only gradio, torch and
+folder `make demo` writes), at the branch, tag or commit `PRIXLM_MODEL_REVISION` of a Hub
+repo (default: its main branch; the page names it), run through the folder's own custom
+pipeline (`pipeline(model=..., revision=..., trust_remote_code=True)`), loaded once. Needs only gradio, torch and
 transformers. Every answer is the pipeline's: objects ranked by constrained beam search
 (Algorithm 1), with `score` the summed log-probability and `probability = exp(score)`.
 
@@ -35,6 +37,8 @@ from transformers import pipeline
 from transformers.utils import cached_file
 
 MODEL_ENV = "PRIXLM_MODEL"
+#: The model repo's branch, tag or commit to load (unset: main).
+REVISION_ENV = "PRIXLM_MODEL_REVISION"
 #: The release folder `make demo` writes (this file is `space/app.py` of the repository).
 DEFAULT_MODEL = str(Path(__file__).resolve().parents[1] / "outputs" / "demo" / "run" / "model")
 #: Longest subject or relation the app takes (characters).
@@ -100,9 +104,14 @@ def shown(table: pd.DataFrame):
     return table.style.format({"probability": "{:.4f}", "log_likelihood": "{:.4f}"})
 
 
-def card_examples(source: str, languages: list[str], default: str | None) -> list[list[str]]:
-    """`[[subject, relation, language]]` from the model card's widget (`"s | r [| lang]"`)."""
-    path = cached_file(source, "README.md", _raise_exceptions_for_missing_entries=False)
+def card_examples(
+    source: str, languages: list[str], default: str | None, revision: str | None = None
+) -> list[list[str]]:
+    """`[[subject, relation, language]]` from the model card's widget (`"s | r [| lang]"`),
+    the card of `revision` for a Hub repo."""
+    path = cached_file(
+        source, "README.md", revision=revision, _raise_exceptions_for_missing_entries=False
+    )
     if path is None:
         return []
     text = Path(path).read_text(encoding="utf-8")
@@ -128,20 +137,22 @@ class PrixLMSpace:
     Args:
         source: a release folder or Hub repo id.
         num_beams: K of Algorithm 1 for every query.
+        revision: the Hub repo's branch, tag or commit (None: main).
     """
 
-    def __init__(self, source: str, num_beams: int = NUM_BEAMS):
+    def __init__(self, source: str, num_beams: int = NUM_BEAMS, revision: str | None = None):
         self.source = source
+        self.revision = revision or None
         self.num_beams = num_beams
         #: the batch outputs' folder, removed with this object or at exit (`close`)
         self.outputs = tempfile.TemporaryDirectory(prefix="prixlm-space-")
         self._batch_folders: deque[Path] = deque()
-        self.pipe = pipeline(model=source, trust_remote_code=True)
+        self.pipe = pipeline(model=source, revision=self.revision, trust_remote_code=True)
         self.languages = sorted(self.pipe.candidate_labels)
         if not self.languages:
             raise ValueError(f"{source}: no candidates.json: nothing to rank")
         self.default_language = "en" if "en" in self.languages else self.languages[0]
-        self.examples = card_examples(source, self.languages, self.default_language)
+        self.examples = card_examples(source, self.languages, self.default_language, self.revision)
         # the relations the model was trained on (relations.json), else the card's examples'
         known = {r for names in self.pipe.relations.values() for r in names}
         self.relations = sorted(known or {relation for _, relation, _ in self.examples})
@@ -152,6 +163,11 @@ class PrixLMSpace:
         for language in self.languages:  # every trie built now, not at a visitor's query
             longest = self.pipe.trie(language).max_length
             self.prompt_budget[language] = positions - (longest - 1)
+
+    @property
+    def model_name(self) -> str:
+        """The model as the page names it: its folder or repo id, and the revision if any."""
+        return f"`{self.source}`" + (f" at `{self.revision}`" if self.revision else "")
 
     def _check_fits(self, kind: str, texts: list[str], language: str) -> None:
         """InputError unless the prompt fits the model beside `language`'s longest answer."""
@@ -294,7 +310,7 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
     with gr.Blocks(title="Prix-LM", delete_cache=GRADIO_CACHE_CLEANUP) as page:
         gr.Markdown(
             f"# Prix-LM\nComplete knowledge-base facts and link entities across languages "
-            f"with `{space.source}` (languages: {', '.join(space.languages)}). "
+            f"with {space.model_name} (languages: {', '.join(space.languages)}). "
             "Answers are ranked among the model's known entities (constrained beam search)."
         )
         with gr.Tab("Complete a fact", id="complete"):
@@ -373,12 +389,14 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
 
 def main() -> None:
     source = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    revision = os.environ.get(REVISION_ENV) or None
     if source == DEFAULT_MODEL and not Path(source).is_dir():
         sys.exit(f"error: {source} not found: run `make demo` first or set {MODEL_ENV}")
     try:
-        space = PrixLMSpace(source)
+        space = PrixLMSpace(source, revision=revision)
     except (OSError, ValueError) as error:
-        sys.exit(f"error: {MODEL_ENV}={source}: cannot load the model: {error}")
+        named = f"{MODEL_ENV}={source}" + (f" {REVISION_ENV}={revision}" if revision else "")
+        sys.exit(f"error: {named}: cannot load the model: {error}")
     page = build_page(space)
     signal.signal(signal.SIGTERM, _interrupt)  # a stopped app closes as on Ctrl-C
     try:

@@ -55,6 +55,10 @@ EVALUATIONS_FILE = "evaluation_results.json"
 #: The card's tags (what the Hub filters models by).
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
 DEFAULT_QUERY = "Germany | currency"
+#: The folder's stored candidate entities (`{language: [labels]}`), which its pipeline ranks.
+CANDIDATES_FILE = "candidates.json"
+#: The labels the card's pipeline example ranks when the folder stores no candidates.
+EXAMPLE_CANDIDATES = ["euro", "US dollar", "Japanese yen"]
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -152,6 +156,21 @@ def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -
     return merged
 
 
+def example_candidates(query: str, languages: Sequence[str]) -> dict[str, list[str]]:
+    """`candidates=` of the card's pipeline example for a folder without `candidates.json`:
+    `EXAMPLE_CANDIDATES` under the query's language (`"s | r | lang"`), else `en` when the
+    model has it (or names none), else its first language: the only candidate language, so
+    the query without one uses it."""
+    fields = [part.strip() for part in query.split("|")]
+    if len(fields) >= 3 and fields[2]:
+        language = fields[2]
+    elif not languages or "en" in languages:
+        language = "en"
+    else:
+        language = sorted(languages)[0]
+    return {language: list(EXAMPLE_CANDIDATES)}
+
+
 def _widget(examples: Sequence[str | Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     if not examples:
         return [{"text": DEFAULT_QUERY}]
@@ -169,6 +188,7 @@ def render_model_card(
     repo_id: str | None = None,
     model_name: str | None = None,
     curve: str | None = None,
+    revision: str | None = None,
     template: str | Path = TEMPLATE,
 ) -> ModelCard:
     """The card of the release `folder` (not written; see `write_model_card`).
@@ -187,6 +207,8 @@ def render_model_card(
         model_name: the card's title and model-index name (default: the repo's or folder's
             name; give it when `folder` is a staging folder).
         curve: file name of the Fig. 2 curve inside `folder`, if there is one.
+        revision: the branch or tag of `repo_id` the card is on, when not main: the usage
+            snippets load it (`revision=`), as a bare repo id loads main.
     """
     folder = Path(folder)
     if base_model is not None and not is_hub_id(base_model):
@@ -217,6 +239,8 @@ def render_model_card(
         widget=widget,
     )
     has_pipeline = bool(config.get("custom_pipelines")) or (folder / "pipeline_prixlm.py").exists()
+    has_candidates = (folder / CANDIDATES_FILE).is_file()
+    revision = None if revision in (None, "", "main") else revision
     return ModelCard.from_template(
         card_data,
         template_path=str(template),
@@ -229,6 +253,14 @@ def render_model_card(
         languages=languages,
         object_attention=config.get("object_attention", "prefix_bidirectional"),
         has_pipeline=has_pipeline,
+        has_candidates=has_candidates,
+        # `candidates=` of the pipeline example (a Python literal) where none are stored
+        candidates_code=None
+        if has_candidates
+        else json.dumps(example_candidates(widget[0]["text"], languages), ensure_ascii=False),
+        revision=revision,
+        # the argument the snippets add to load `revision` (a Python literal)
+        revision_code=f", revision={json.dumps(revision, ensure_ascii=False)}" if revision else "",
         example_query=widget[0]["text"],
         results_table=results_table(reports, dataset_id) if reports else "",
         curve=curve,
@@ -326,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 __all__ = [
     "card_options",
     "checkpoint_report",
+    "example_candidates",
     "EVALUATIONS_FILE",
     "PIPELINE_TAG",
     "hub_dataset_ids",

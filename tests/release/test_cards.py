@@ -181,14 +181,11 @@ def test_dataset_card_round_trips_and_loads_by_default_with_sharded_splits(tmp_p
     assert default["train"] == all_train and en_train == len(rows.triples["en"]["train"])
 
 
-def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
-    """`convert_official` writes the card: the official model as base model, its languages."""
+def _official_checkpoint(tiny_tokenizer, source):
+    """A tiny checkpoint laid out as the official release (`pytorch_model.bin`) at `source`."""
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
 
-    from prixlm.release.convert_official import OFFICIAL_REPO, convert_official
-
-    source = tmp_path / "official"
     source.mkdir()
     config = XLMRobertaConfig(
         vocab_size=len(tiny_tokenizer), hidden_size=16, num_hidden_layers=1,
@@ -200,13 +197,20 @@ def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     torch.save(state, source / "pytorch_model.bin")
     (source / "added_tokens.json").write_text(json.dumps(tiny_tokenizer.get_added_vocab()))
     tiny_tokenizer.save_pretrained(source)
+    return source
 
+
+def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
+    """`convert_official` writes the card: the official model as base model, its languages."""
+    from prixlm.release.convert_official import OFFICIAL_REPO, convert_official
+
+    source = _official_checkpoint(tiny_tokenizer, tmp_path / "official")
     destination = convert_official(source, tmp_path / "prixlm-official")
     card = ModelCard.load(destination / "README.md")
     assert card.data.base_model == OFFICIAL_REPO and card.data.model_name == "prixlm-official"
     assert card.data.language == ["de", "en", "fr", "ja"]  # the tiny tokenizer's [xx] tokens
     assert card.data.eval_results is None and "No evaluation was recorded" in card.text
-    assert f'pipeline(model="{destination}", trust_remote_code=True)' in card.text
+    assert f'pipeline(model="{destination}", trust_remote_code=True,\n' in card.text
     # the card's attention sentence is the config's (it described the paper's for every mode)
     assert "attention is causal (left to right) over the whole\nfact" in card.text
     assert "`config.object_attention`: `causal`" in card.text
@@ -309,3 +313,47 @@ def test_a_local_base_model_is_left_out_of_the_card(released, tmp_path, monkeypa
     card = render_model_card(released[2], base_model="FacebookAI/xlm-roberta-base")
     assert card.data.base_model == "FacebookAI/xlm-roberta-base"
     assert "https://huggingface.co/FacebookAI/xlm-roberta-base" in card.text
+
+
+def _use_snippets(card_text: str) -> list[str]:
+    """The Python code blocks of the card's "Use" section, as written."""
+    use = card_text.split("\n## Use\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1].split("```")[0] for block in use.split("```python")[1:]]
+
+
+def test_the_card_of_a_folder_without_candidates_runs_as_written(tiny_tokenizer, tmp_path):
+    """A converted folder stores no candidates (no `candidates.json`): its card said the
+    pipeline ranks "the stored candidate entities" and its example failed ("the candidates
+    cover none"). The example now gives `candidates=`, and runs as written, in a fresh
+    offline process without the project's packages."""
+    from prixlm.release.convert_official import convert_official
+    from prixlm.release.model_card import EXAMPLE_CANDIDATES
+
+    source = _official_checkpoint(tiny_tokenizer, tmp_path / "official")
+    folder = convert_official(
+        source, tmp_path / "converted", object_attention="prefix_bidirectional"
+    )
+    assert not (folder / "candidates.json").exists()
+    text = ModelCard.load(folder / "README.md").text
+    assert "stored candidate" not in text and "the pipeline needs them" in text
+    pipeline_snippet, generate_snippet = _use_snippets(text)
+    assert "candidates={" in pipeline_snippet and 'kb("Germany | currency")' in pipeline_snippet
+
+    script = (
+        "import sys\nfor name in ('modeling_prixlm', 'prixlm'):\n    sys.modules[name] = None\n"
+    )
+    check = "\nimport json\nprint(json.dumps(kb('Germany | currency')))\n"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), TRANSFORMERS_OFFLINE="1")
+    done = subprocess.run(
+        [sys.executable, "-c", script + pipeline_snippet + generate_snippet + check],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answers and {item["object"] for item in answers} <= set(EXAMPLE_CANDIDATES)

@@ -266,3 +266,36 @@ def test_publish_renders_the_card_for_the_repo_with_the_test_results(model_folde
     assert 'pipeline(model="me/prixlm-demo", trust_remote_code=True)' in card.text
     assert str(folder) not in card.content
     assert {"README.md", "evaluation_results.json"} <= set(hub.sent())
+
+
+def test_a_revision_card_loads_that_revision(model_folder, hub, capsys):
+    """The card committed to branch v1 loaded `me/prixlm-tiny` (main) in every snippet: a
+    published revision was never what its users loaded. Main's card names no revision."""
+    publish_folder(model_folder, "me/prixlm-tiny", revision="v1")
+    assert hub.commits[-1]["revision"] == "v1"
+    card = uploaded_card(hub)
+    assert 'pipeline(model="me/prixlm-tiny", revision="v1", trust_remote_code=True)' in card
+    assert 'from_pretrained("me/prixlm-tiny", revision="v1", trust_remote_code=True)' in card
+    assert '"formatting.encode_triple_prompt", "me/prixlm-tiny", revision="v1")' in card
+    assert 'snapshot_download("me/prixlm-tiny", revision="v1")' in card
+    assert '"me/prixlm-tiny", trust_remote_code' not in card  # no snippet loads main
+    assert "--model me/prixlm-tiny" not in card
+
+    for revision in (None, "main"):
+        publish_folder(model_folder, "me/prixlm-tiny", revision=revision)
+        assert "revision" not in uploaded_card(hub)
+    assert main([str(model_folder), "me/prixlm-tiny", "--revision", "v1", "--dry_run"]) == 0
+    assert "usage: pipeline(model='me/prixlm-tiny', revision='v1')" in capsys.readouterr().out
+
+
+def test_a_revision_dataset_card_loads_that_revision(tmp_path, hub):
+    folder = build_tiny_dataset(tmp_path / "kb")
+    assert main([str(folder), "me/prixlm-kb", "--revision", "v1"]) == 0
+    card = uploaded_card(hub)
+    assert 'load_dataset("me/prixlm-kb", revision="v1")' in card
+    assert 'load_dataset("me/prixlm-kb", "en", revision="v1")' in card
+    assert 'load_dataset("me/prixlm-kb", "links", revision="v1")' in card
+    assert card.count("load_dataset(") == card.count('revision="v1")')
+    assert main([str(folder), "me/prixlm-kb"]) == 0
+    assert 'load_dataset("me/prixlm-kb", "en")' in uploaded_card(hub)
+    assert "revision" not in uploaded_card(hub)
