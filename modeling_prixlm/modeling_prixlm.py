@@ -294,6 +294,16 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         return output.to_tuple() if return_dict is False else output
 
     @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any) -> Any:
+        """transformers' `from_pretrained`; the model keeps the `revision` it was loaded at
+        (`loaded_revision`), so that the folder's pipeline reads its stored files
+        (`candidates.json`, `relations.json`) at the revision of the weights, not main."""
+        loaded = super().from_pretrained(*args, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded  # output_loading_info
+        model.loaded_revision = kwargs.get("revision")
+        return loaded
+
+    @classmethod
     def from_xlm_roberta(
         cls,
         name_or_path: str,

@@ -150,10 +150,7 @@ class PrixLMLinkPrediction(Pipeline):
         subject = self.tokenizer.convert_tokens_to_ids("[S]")
         if subject == getattr(config, "subject_token_id", subject):
             return
-        missing = source and (
-            cached_file(source, "tokenizer.json", _raise_exceptions_for_missing_entries=False)
-            is None
-        )
+        missing = source and self._stored_file("tokenizer.json") is None
         reason = (
             f"{source!r} has no tokenizer.json (the model's trained tokenizer): copy it from "
             "the folder the model was released in"
@@ -167,11 +164,16 @@ class PrixLMLinkPrediction(Pipeline):
 
     # ------------------------------------------------------------------ candidates
     def _stored_file(self, name: str) -> str | None:
-        """The local path of the folder's (or Hub repo's) file `name`; None if it has none."""
+        """The local path of the folder's (or Hub repo's) file `name`, at the revision the
+        model was loaded at (`loaded_revision`; a bare repo id would read main's); None if it
+        has none."""
         source = getattr(self.model, "name_or_path", "") or ""
         if not source:
             return None
-        return cached_file(source, name, _raise_exceptions_for_missing_entries=False)
+        revision = getattr(self.model, "loaded_revision", None)
+        return cached_file(
+            source, name, revision=revision, _raise_exceptions_for_missing_entries=False
+        )
 
     @property
     def candidate_labels(self) -> dict[str, list[str]]:
