@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
@@ -178,6 +179,11 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     )
     if digest is not None:
         report[WEIGHTS_DIGEST] = digest
+    # a local --dataset folder by its absolute path: the card tells it from a Hub id
+    # without looking at the working directory it is rendered in (`card_results.on_hub`)
+    report["dataset_folder"] = (
+        str(Path(args.dataset).resolve()) if Path(args.dataset).is_dir() else None
+    )
     for protocol, results in report["results_by_protocol"].items():
         if len(args.protocol) > 1:
             print(f"\nprotocol: {protocol}")

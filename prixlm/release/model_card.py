@@ -41,6 +41,7 @@ from prixlm.release.card_results import (
     eval_results,
     hyperparameters,
     is_hub_id,
+    on_hub,
     results_table,
     training_data,
 )
@@ -101,6 +102,7 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
             results[language].setdefault("num_queries", queries)
     return {
         "dataset": settings.get("dataset"),
+        **({"dataset_folder": settings["dataset_folder"]} if "dataset_folder" in settings else {}),
         "split": settings.get("split", "validation"),
         "mode": "beam",
         "num_beams": num_beams,
@@ -116,9 +118,8 @@ def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None
     cannot load)."""
     found = [dataset_id] if dataset_id else []
     for report in reports:
-        dataset = str(report.get("dataset") or "")
-        if is_hub_id(dataset):
-            found.append(dataset)
+        if on_hub(report):
+            found.append(str(report["dataset"]))
     return sorted(set(found))
 
 

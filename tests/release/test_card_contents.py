@@ -245,3 +245,25 @@ def test_training_data_and_conversion_are_described_as_recorded(tmp_path, monkey
     assert "Training data:" not in converted and "hold everything" not in converted
     assert "This checkpoint's size (`config.json`; it was not trained here):" in converted
     assert "(`training_args.json` and `train_results.json` hold everything):" in dbpedia
+
+
+def test_the_cards_datasets_are_decided_by_the_record_not_the_working_directory(
+    tmp_path, monkeypatch
+):
+    """A report (or a run's checkpoint settings) that records `dataset_folder` is a Hub id
+    or a local folder whatever folders the card's working directory holds."""
+    from prixlm.release.model_card import checkpoint_report, hub_dataset_ids
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "me" / "kb").mkdir(parents=True)  # a folder named like the Hub id
+    hub = {"dataset": "me/kb", "dataset_folder": None}
+    local = {"dataset": str(tmp_path / "data"), "dataset_folder": str(tmp_path / "data")}
+    assert hub_dataset_ids([hub, local], None) == ["me/kb"]
+    assert hub_dataset_ids([{"dataset": "me/kb"}], None) == []  # an older record: as before
+    settings = {"dataset": "me/kb", "dataset_folder": None, "num_beams": 5}
+    report = checkpoint_report({
+        "checkpoint_link_prediction": [{"step": 4, "lp_en/hits_at_1": 0.5, "lp_en/mrr": 0.6}],
+        "checkpoint_link_prediction_settings": settings,
+    })  # fmt: skip
+    assert report["dataset_folder"] is None
+    assert hub_dataset_ids([report], None) == ["me/kb"]
