@@ -200,6 +200,19 @@ def _official_checkpoint(tiny_tokenizer, source):
     return source
 
 
+def test_a_licence_given_to_the_build_is_in_the_cards_body_too(tmp_path):
+    """`--license` set the YAML's licence while the body still stated the source's."""
+    from prixlm.data.dbpedia.build import build_dataset
+
+    build_tiny_dataset(tmp_path / "kb")
+    rows, _ = build_dataset(tmp_path / "dumps", None, ["en", "de"])
+    default = dataset_card(rows, {})
+    assert "Licence: DBpedia data: CC BY-SA 3.0 and GNU FDL" in default
+    given = DatasetCard(dataset_card(rows, {}, license_id="cc-by-4.0"))
+    assert given.data.license == "cc-by-4.0"
+    assert "Licence: cc-by-4.0, as given to the build (the source's: DBpedia data" in given.text
+
+
 def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     """`convert_official` writes the card: the official model as base model, its languages."""
     from prixlm.release.convert_official import OFFICIAL_REPO, convert_official

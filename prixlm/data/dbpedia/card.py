@@ -252,8 +252,14 @@ def dataset_card(
     """
     source = source or {}
     build = build or BuildRecord()
+    licence_text = (
+        source.get("license")
+        or "DBpedia data: CC BY-SA 3.0 and GNU FDL (https://www.dbpedia.org/about/)"
+    )
     if license_id is None:
         license_id = "other" if source.get("license") else DBPEDIA_LICENSE
+    else:  # `--license`: the card's body says the same as its YAML
+        licence_text = f"{license_id}, as given to the build (the source's: {licence_text})"
     data = card_data(rows, file_sizes, license_id, source, files)
     languages = sorted(rows.triples)
     card = DatasetCard.from_template(
@@ -269,8 +275,7 @@ def dataset_card(
         build=build,
         inverse_relations=rows.inverse_relations,
         source_lines=list(card_source(source).items()),
-        licence_text=source.get("license")
-        or "DBpedia data: CC BY-SA 3.0 and GNU FDL (https://www.dbpedia.org/about/)",
+        licence_text=licence_text,
         citation=CITATION,
     )
     return str(card).rstrip("\n") + "\n"
