@@ -216,7 +216,9 @@ def multi_token_accuracy(
     batch_size: int = 8,
 ) -> dict[str, Any]:
     """Exact candidate scoring of every probe of one language (Prix-LM; see the module doc)."""
+    from modeling_prixlm.constrained_decoding import EntityTrie
     from prixlm.link_prediction.candidate_scoring import score_candidates
+    from prixlm.link_prediction.scorer import canonical_labels
 
     per_relation = {}
     for relation, probes in sorted(probe_set.probes.items()):
@@ -229,16 +231,23 @@ def multi_token_accuracy(
         candidates = sorted(
             {p.obj_label for p in probes} | {o for p in probes for o in p.known_objects}
         )
-        column = {label: c for c, label in enumerate(candidates)}
+        # labels that tokenise identically are one answer (as in link prediction): ranked
+        # once, at their first label's column; golds and filters mapped to it
+        trie = EntityTrie.from_labels(tokenizer, candidates)
+        canonical = canonical_labels(trie)
+        kept = [c for c, label in enumerate(candidates) if canonical[label] == label]
+        first = {candidates[c]: position for position, c in enumerate(kept)}
+        column = {label: first[canonical[label]] for label in candidates}
         scores = score_candidates(
-            model, tokenizer, [row for _, row in asked], candidates, batch_size=batch_size
-        )
+            model, tokenizer, [row for _, row in asked], trie, batch_size=batch_size
+        )[:, kept]
         gold = torch.tensor([column[probes[i].obj_label] for i, _ in asked])
         mask = torch.zeros(scores.shape, dtype=torch.bool)
         for row, (i, _) in enumerate(asked):
             mask[row, [column[o] for o in _filtered(probes, i)]] = True
+            mask[row, gold[row]] = False  # a twin of the gold is the gold
         ranks = filtered_ranks_from_scores(scores, gold, mask)
-        ranked = (len(candidates) - mask.sum(dim=1)).tolist()  # candidates left per probe
+        ranked = (len(kept) - mask.sum(dim=1)).tolist()  # candidates left per probe
         per_relation[relation] = {
             "accuracy": float((ranks <= 1).double().mean()),
             "mrr": mean_reciprocal_rank(ranks),
@@ -246,7 +255,7 @@ def multi_token_accuracy(
             "chance_mrr": sum(sum(1 / r for r in range(1, n + 1)) / n for n in ranked)
             / len(ranked),
             "num_probes": len(asked),
-            "num_candidates": len(candidates),
+            "num_candidates": len(kept),
         }
     return _summary(per_relation)
 

@@ -4,6 +4,7 @@ whose logits we set, exact multi-token scoring, the CLDR probe export round trip
 from __future__ import annotations
 
 import json
+import unicodedata
 from types import SimpleNamespace
 
 import pytest
@@ -213,6 +214,27 @@ def test_multi_token_scoring_matches_score_candidates(tiny_prixlm):
     # Random ranking: 3, 3 and 2 candidates (Switzerland's "euro" filtered).
     assert result["chance_accuracy"] == pytest.approx((1 / 3 + 1 / 3 + 1 / 2) / 3)
     assert result["chance_mrr"] == pytest.approx((11 / 18 + 11 / 18 + 3 / 4) / 3)
+
+
+def test_multi_token_labels_that_tokenise_alike_are_one_answer(tiny_prixlm):
+    """A decomposed (NFD) spelling of a candidate encodes like it: one answer, as in link
+    prediction (it was a second candidate tying with the first)."""
+    model, tokenizer = tiny_prixlm
+    template = Template("currency", "The currency of [X] is [Y] .")
+
+    def probe_set(form: str) -> ProbeSet:
+        other = {unicodedata.normalize(form, "Fränkli")}  # Japan's other true object
+        probes = [
+            Probe("Germany", "euro", "currency", "en"),
+            Probe("Japan", "Japanese yen", "currency", "en", known_objects=frozenset(other)),
+            Probe("Liechtenstein", "Fränkli", "currency", "en", known_objects=frozenset(other)),
+        ]
+        return ProbeSet("en", {"currency": template}, {"currency": probes})
+
+    composed = multi_token_accuracy(model, tokenizer, probe_set("NFC"))["per_relation"]
+    with_twin = multi_token_accuracy(model, tokenizer, probe_set("NFD"))["per_relation"]
+    assert with_twin["currency"]["num_candidates"] == 3
+    assert with_twin == composed
 
 
 def test_relation_words():
