@@ -11,7 +11,6 @@ number of training steps and the model's size (the demo's 192 x 4 layers; Table 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.experiments.prixlm_jobs import prixlm_job
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1_data import prepare_data, prepare_tokenizer
+from prixlm.experiments.table1_docs import check_table1_results, read_json
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,
@@ -50,10 +50,16 @@ VARIANTS = {
 
 def kept_runs(output: Path, languages: list[str], seed: int) -> dict[str, Any]:
     """The runs already in `output`, if they are of `languages` and `seed` (a file without
-    a seed: seed 0, the only one used before it was recorded); `UsageError` otherwise."""
+    a seed: seed 0, the only one used before it was recorded); `UsageError` otherwise, and
+    for a file that is not JSON or not this command's (it is never overwritten then)."""
     if not output.is_file():
         return {}
-    kept = json.loads(output.read_text("utf-8"))
+    kept = read_json(output, "--output")
+    if not isinstance(kept, dict) or not isinstance(kept.get("runs"), dict):
+        raise UsageError(
+            f"--output {output}: not an ablations file (no 'runs' object); "
+            "write to another --output"
+        )
     theirs = (kept.get("languages"), kept.get("seed", 0))
     if theirs != (languages, seed):
         raise UsageError(
@@ -61,6 +67,14 @@ def kept_runs(output: Path, languages: list[str], seed: int) -> dict[str, Any]:
             f"(this run: {languages}, seed {seed}); write to another --output"
         )
     return kept["runs"]
+
+
+def merged_table(merge_into: Path) -> dict[str, Any]:
+    """The Table 1 results file `merge_into` (`--merge_into`), checked: `UsageError` when it
+    is missing, not JSON or not a Table 1 results file."""
+    table = read_json(merge_into, "--merge_into")
+    check_table1_results(table, merge_into, "--merge_into")
+    return table
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -91,14 +105,21 @@ def main(argv: list[str] | None = None) -> dict:
     args.output = args.output or args.work_dir / "ablations.json"
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(VARIANTS))
-    if unknown:
-        raise SystemExit(f"--variants: unknown {unknown}; known: {sorted(VARIANTS)}")
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    datasets = prepare_data(args.work_dir, languages, pivot=languages[0])
-    with user_errors():  # kept runs are of these languages and this seed, or refused
-        check_run_settings(args.work_dir, {"languages": languages, "seed": args.seed})
+    # every input is checked before any work (the --merge_into file used to be read only
+    # after hours of runs); an unknown language is one line too (ValueError)
+    with user_errors(ValueError):
+        if not languages:
+            raise UsageError("--languages: no language given")
+        unknown = sorted(set(names) - set(VARIANTS))
+        if unknown:
+            raise UsageError(f"--variants: unknown {unknown}; known: {sorted(VARIANTS)}")
         runs = kept_runs(args.output, languages, args.seed)
+        if args.merge_into:
+            merged_table(args.merge_into)
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        datasets = prepare_data(args.work_dir, languages, pivot=languages[0])
+        # kept runs are of these languages and this seed, or refused
+        check_run_settings(args.work_dir, {"languages": languages, "seed": args.seed})
     tokenizer = prepare_tokenizer(args.work_dir, datasets["main"], languages, 8000)
     for name in names:
         if name in runs:
@@ -116,9 +137,10 @@ def main(argv: list[str] | None = None) -> dict:
         write_json(result, args.output, "--output")
     result = {"languages": languages, "seed": args.seed, "split": "validation", "runs": runs}
     if args.merge_into:
-        table = json.loads(args.merge_into.read_text("utf-8"))
-        table["ablations"] = result
-        write_json(table, args.merge_into, "--merge_into")
+        with user_errors():  # read again: it may have changed during the runs
+            table = merged_table(args.merge_into)
+            table["ablations"] = result
+            write_json(table, args.merge_into, "--merge_into")
     return result
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
+from prixlm.cli import UsageError, add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.dbp5l_results import (  # noqa: F401 - importable here as before
     KGE_METHODS,
@@ -130,12 +130,38 @@ def stale_evaluations(
 
 def load_published(path: Path | None) -> dict[str, Any]:
     """The published figures (`prixlm.experiments.published`: `{system: {lang: metrics,
-    "source": ..., "source_kind": ..., "caveat": ...}}`, checked), or {} without a file."""
+    "source": ..., "source_kind": ..., "caveat": ...}}`, checked), or {} without a path;
+    `UsageError` naming `--published` for a file that is missing (the default is the
+    package's own, always there), not JSON or not checked."""
+    import json
+
+    from prixlm.experiments.published import LANGUAGES
     from prixlm.experiments.published import load_published as load_checked
 
-    if path is None or not path.is_file():
+    if path is None:
         return {}
-    return load_checked(path)
+    if not path.is_file():
+        raise UsageError(f"--published {path}: no such file")
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"--published {path}: not valid JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise UsageError(f"--published {path}: a JSON object of systems expected")
+    for name, entry in data.items():
+        metrics = entry.items() if isinstance(entry, dict) else [(None, entry)]
+        if not name.startswith("_") and any(
+            (key is None or key in LANGUAGES) and not isinstance(value, dict)
+            for key, value in metrics
+        ):
+            raise UsageError(
+                f"--published {path}: {name!r}: expected {{language: {{metric: value}}, "
+                "'source': ...}"
+            )
+    try:
+        return load_checked(path)
+    except ValueError as error:  # names the file and the system
+        raise UsageError(f"--published {error}") from error
 
 
 def run_jobs(
@@ -231,8 +257,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2
         profile = get_profile(args.profile)
-    languages = args.languages or profile["languages"]
-    profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
+        languages = args.languages or profile["languages"]
+        profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
+        if not profile["languages"]:
+            raise UsageError("--languages: no language given")
     profile["workers"] = args.workers or profile["workers"]
     profile["seed"] = args.seed
     given = list(argv if argv is not None else sys.argv[1:])
@@ -244,16 +272,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--data {args.data}: no entity/ folder (expected the KEnS layout)")
     # one plan whichever way the folders are named (relative or absolute)
     args.work_dir, args.data = args.work_dir.resolve(), args.data.resolve()
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    dataset = prepare_dataset(args.data, args.work_dir, profile["languages"])
+    # every input is checked before any work; a malformed line of the layout names its
+    # file and line (LayoutError), a --work_dir that is a file is one line too
     with user_errors():
+        published = load_published(args.published)
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        dataset = prepare_dataset(args.data, args.work_dir, profile["languages"])
         check_run_settings(args.work_dir, {  # before any job record is taken as done
             "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
             "data": str(args.data.resolve()), "data_sha256": layout_digest(args.data)})  # fmt: skip
     vocab = profile["tokenizer_vocab_size"]
     tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
     kb = kb_statistics(dataset, profile["languages"], args.data)
-    published = load_published(args.published)
     jobs = plan_jobs(profile, args.work_dir, dataset, args.data, tokenizer, args.seed)
     jobs_dir = args.work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)

@@ -10,14 +10,14 @@ rewritten (appended at the end of a file without it); the rest of the file is ke
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.cli import command_parser
+from prixlm.cli import UsageError, command_parser, user_errors
+from prixlm.experiments.table1_docs import read_json
 
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
 HEADING = "## DBP-5L: multilingual knowledge-graph completion"
@@ -196,6 +196,31 @@ def render(table: Mapping[str, Any], source: str = "results/dbp5l.json") -> str:
     return "\n".join(parts)
 
 
+def check_dbp5l_results(table: Any, path: Path, argument: str = "--results") -> None:
+    """`UsageError` naming `argument`, `path` and the key missing unless `table` is a DBP-5L
+    results file (`dbp5l.main`'s JSON): `languages`, `methods` and `methods_by_protocol`
+    (`{protocol: {method: cells}}`; a Table 1 results file has none)."""
+    where = f"{argument} {path}: not a DBP-5L results file"
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} (a JSON object expected, not {type(table).__name__})")
+    hint = (
+        " (a Table 1 results file: render it with python -m prixlm.experiments.table1_docs)"
+        if "methods" in table and "methods_by_protocol" not in table
+        else ""
+    )
+    languages = table.get("languages")
+    if not isinstance(languages, list) or not all(isinstance(code, str) for code in languages):
+        raise UsageError(f"{where}: no 'languages' list of codes")
+    for key in ("methods", "methods_by_protocol"):
+        if not isinstance(table.get(key), dict):
+            raise UsageError(f"{where}: no {key!r} object{hint}")
+    for protocol, methods in table["methods_by_protocol"].items():
+        if not isinstance(methods, dict) or not all(isinstance(m, dict) for m in methods.values()):
+            raise UsageError(
+                f"{where}: methods_by_protocol[{protocol!r}] is not an object of methods"
+            )
+
+
 def replace_block(existing: str, block: str) -> str:
     """`existing` with its DBP-5L block replaced by `block` (appended when absent)."""
     generated = f"{START}\n{block}\n{END}"
@@ -233,11 +258,10 @@ def main(argv: list[str] | None = None) -> None:
         help="Markdown file whose DBP-5L block is rewritten",
     )
     args = parser.parse_args(argv)
-    try:
-        table = json.loads(args.results.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise SystemExit(f"--results {args.results}: {error}") from None
-    write_docs(table, args.docs, args.results.as_posix())
+    with user_errors():
+        table = read_json(args.results, "--results")
+        check_dbp5l_results(table, args.results)
+        write_docs(table, args.docs, args.results.as_posix())
 
 
 if __name__ == "__main__":

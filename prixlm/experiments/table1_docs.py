@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.cli import command_parser
+from prixlm.cli import UsageError, command_parser, describe_os_error, user_errors
 from prixlm.experiments.paired import paired_section
 from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: importable here
     ablations_section,
@@ -150,6 +150,50 @@ def notes_section(table: Mapping[str, Any]) -> str:
     if not notes:
         return ""
     return "### How this run was made\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+
+
+def read_json(path: Path, argument: str) -> Any:
+    """The JSON value of the file `path` given as `argument`; `UsageError` naming both when
+    it cannot be read or is not JSON."""
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except OSError as error:
+        raise UsageError(f"{argument} {describe_os_error(error)}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{argument} {path}: not valid JSON ({error})") from error
+
+
+def check_table1_results(table: Any, path: Path, argument: str = "--results") -> None:
+    """`UsageError` naming `argument`, `path` and the key missing unless `table` is a Table 1
+    results file (`table1.main`'s JSON): `languages`, and `methods` whose every cell has
+    each metric of `METRIC_NAMES` (a DBP-5L results file lacks `hits_at_3`)."""
+    where = f"{argument} {path}: not a Table 1 results file"
+    hint = (
+        " (a DBP-5L results file: render it with python -m prixlm.experiments.dbp5l_docs)"
+        if isinstance(table, dict) and "methods_by_protocol" in table
+        else ""
+    )
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} (a JSON object expected, not {type(table).__name__})")
+    languages = table.get("languages")
+    if not isinstance(languages, list) or not all(isinstance(code, str) for code in languages):
+        raise UsageError(f"{where}: no 'languages' list of codes{hint}")
+    if not isinstance(table.get("methods"), dict):
+        raise UsageError(f"{where}: no 'methods' object{hint}")
+    for method, cells in table["methods"].items():
+        if not isinstance(cells, dict):
+            raise UsageError(f"{where}: methods[{method!r}] is not an object{hint}")
+        for language in languages:
+            if language not in cells:  # not measured yet: shown as –
+                continue
+            cell = cells[language]
+            if not isinstance(cell, dict):
+                raise UsageError(f"{where}: methods[{method!r}][{language!r}] is not an object")
+            missing = [key for key in METRIC_NAMES if key not in cell]
+            if missing:
+                raise UsageError(
+                    f"{where}: methods[{method!r}][{language!r}] has no {missing[0]!r}{hint}"
+                )
 
 
 def markers(block: str) -> tuple[str, str]:
@@ -306,11 +350,10 @@ def main(argv: list[str] | None = None) -> None:
         "--block", default="table1", choices=sorted(BLOCKS), help="which block of --docs"
     )
     args = parser.parse_args(argv)
-    try:
-        table = json.loads(args.results.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise SystemExit(f"--results {args.results}: {error}") from None
-    write_report(table, args.docs, args.chart, args.block, args.results.as_posix())
+    with user_errors():
+        table = read_json(args.results, "--results")
+        check_table1_results(table, args.results)
+        write_report(table, args.docs, args.chart, args.block, args.results.as_posix())
 
 
 if __name__ == "__main__":

@@ -81,7 +81,20 @@ def build_model_and_tokenizer(
             raise UsageError(f"--base_model {model_args.base_model}: {first}") from error
         return model, tokenizer
     if model_args.tokenizer_dir:
-        tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_dir, trust_remote_code=True)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(
+                model_args.tokenizer_dir, trust_remote_code=True
+            )
+        except (OSError, ValueError) as error:  # no such folder, or none of a tokenizer's files
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            where = (
+                "cannot load a tokenizer from this folder"
+                if Path(model_args.tokenizer_dir).is_dir()
+                else "no such folder, nor a Hub tokenizer that loads"
+            )
+            raise UsageError(
+                f"--tokenizer_dir {model_args.tokenizer_dir}: {where} ({first})"
+            ) from error
     elif checkpoint is not None:
         # the class by name: AutoTokenizer would read the checkpoint's config.json, whose
         # auto_map names custom code, and ask at a terminal whether to run it
