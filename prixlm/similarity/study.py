@@ -322,8 +322,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     args = parser.parse_args(argv)
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
-    args.work_dir.mkdir(parents=True, exist_ok=True)
     with user_errors():  # its kept stages were made with these settings, or refused
+        args.work_dir.mkdir(parents=True, exist_ok=True)  # an existing file: one line
         check_run_settings(
             args.work_dir, {"profile": args.profile, "seed": args.seed, "pooling": args.pooling}
         )

@@ -289,7 +289,22 @@ def write_docs(results: dict[str, Any], docs: Path, chart: Path) -> None:
         staging.write_text(render(results, link), encoding="utf-8")
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m prixlm.similarity.study_docs [RESULTS]` (default results/similarity.json):
+    rewrite docs/similarity.md and its chart; a missing or unreadable RESULTS is one line."""
+    from prixlm.cli import UsageError, user_errors
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    source = Path(argv[0] if argv else "results/similarity.json")
+    with user_errors():
+        try:
+            results = json.loads(source.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise UsageError(f"{source}: not valid JSON ({error})") from error
+        if not isinstance(results, dict) or "curve" not in results:
+            raise UsageError(f"{source}: not a similarity study results file (no 'curve')")
+        write_docs(results, Path("docs/similarity.md"), Path("docs/similarity_curve.png"))
+
+
 if __name__ == "__main__":
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else "results/similarity.json")
-    write_docs(json.loads(source.read_text(encoding="utf-8")), Path("docs/similarity.md"),
-               Path("docs/similarity_curve.png"))  # fmt: skip
+    main()

@@ -94,3 +94,15 @@ def test_committed_docs_are_the_rendering_of_the_committed_json():
     assert render(results, "similarity_curve.png") == page
     sorted_keys = json.loads(json.dumps(results, sort_keys=True))  # how earlier runs wrote it
     assert render(sorted_keys, "similarity_curve.png").split("## Run")[0] == page.split("## Run")[0]
+
+
+def test_study_docs_names_a_missing_or_foreign_results_file(tmp_path, capsys):
+    """One line, exit 2 (was a traceback), and no docs written."""
+    from prixlm.similarity.study_docs import main as study_docs_main
+
+    (tmp_path / "other.json").write_text('{"methods": {}}', encoding="utf-8")
+    for name, message in (("nowhere.json", "No such file"), ("other.json", "no 'curve'")):
+        with pytest.raises(SystemExit) as stopped:
+            study_docs_main([str(tmp_path / name)])
+        assert stopped.value.code == 2
+        assert message in capsys.readouterr().err
