@@ -78,11 +78,17 @@ PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
 
 def read_candidates(path: str) -> dict[str, list[str]]:
     """`{language: [labels]}` from a `candidates.json`; ValueError naming the file if malformed."""
-    with open(path, encoding="utf-8") as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not JSON ({error})") from error
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # a ValueError that named no file
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 ({error.reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from error
     if not isinstance(data, dict) or not all(
         isinstance(labels, list) and all(isinstance(label, str) for label in labels)
         for labels in data.values()

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,10 @@ from typing import Any
 from prixlm.cli import command_parser, user_errors
 
 DEFAULT_LANGUAGES = "en,de,ja"
+#: What the demo writes about its model beside `run/`: removed with the earlier run's model
+#: when a new run trains (a stopped run left them describing a model that no longer exists).
+SUMMARY_FILE = "demo_summary.json"
+RESULTS_FILE = "link_prediction_test.json"
 
 
 def section(title: str, started: float) -> None:
@@ -102,6 +105,8 @@ def run_demo(args: argparse.Namespace) -> None:
     from prixlm.training.resume import remove_earlier_run
 
     run_dir = output / "run"
+    for earlier in (SUMMARY_FILE, RESULTS_FILE):  # the earlier model's: first, so that no
+        (output / earlier).unlink(missing_ok=True)  # stop leaves them without that model
     remove_earlier_run(run_dir)  # each demo trains afresh (train.py refuses one beside it)
     argv = demo_training_argv(dataset_dir, run_dir, args.languages, args.max_steps)
     release = pretrain(parse_training_arguments(argv))
@@ -126,7 +131,7 @@ def run_demo(args: argparse.Namespace) -> None:
     )
     report = evaluate_dataset(model, tokenizer, str(release), str(dataset_dir), languages, settings)
     print(markdown_table(report["results"], "beam", args.num_beams))
-    write_json(report, output / "link_prediction_test.json")
+    write_json(report, output / RESULTS_FILE)
     from prixlm.release.model_card import write_model_card
 
     write_model_card(  # the test results on the release folder's card (kept in the folder)
@@ -152,7 +157,7 @@ def run_demo(args: argparse.Namespace) -> None:
         "max_steps": args.max_steps,
         "seconds": round(time.time() - started, 1),
     }
-    (output / "demo_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_json(summary, output / SUMMARY_FILE)
     section(f"done: {output}", started)
 
 

@@ -29,6 +29,10 @@ CASES = [
     ("train", "--dataset_dir {root}/nowhere --output_dir {root}/run2", "--dataset {root}/nowhere"),
     ("train", "--dataset {root}/dataset --languages en,de,fr --output_dir {root}/run2",
      "--languages fr:"),
+    ("train", "--dataset {root}/dataset --languages en --tokenizer_dir {root}/nowhere --output_dir {root}/run2",
+     "--tokenizer_dir {root}/nowhere: no such folder, nor a Hub tokenizer that loads ("),
+    ("train", "--dataset {root}/dataset --languages en --tokenizer_dir {root}/dataset --output_dir {root}/run2",
+     "--tokenizer_dir {root}/dataset: cannot load a tokenizer from this folder (Couldn't instantiate"),
     ("train", "--dataset {root}/dataset --languages en --lp_eval_split tset --output_dir {root}/run2",
      "--lp_eval_split tset: config 'en' of {root}/dataset has the splits ['test', 'train', 'validation']"),
     ("prixlm.complete",
@@ -297,3 +301,133 @@ def test_a_device_this_machine_cannot_use_is_a_usage_error(capsys, value, messag
         main(["--model", "m", "--dataset", "d", "--languages", "en", "--device", value])
     assert exit_info.value.code == 2
     assert f"argument --device: {message}" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def bad_files(tiny_demo_output, tmp_path_factory):
+    """`{files}`: a copy of the demo's model (`m`, changed by nothing on the demo's), word
+    and XEL files (`empty.txt`, `one.txt`, `q.txt`, `t.txt`; `bytes.txt`, `q_bytes.txt`: not
+    UTF-8 on line 2), `notpng.png` (text), a probes folder with a line not UTF-8 (`probes`)."""
+    import shutil
+
+    files = tmp_path_factory.mktemp("files")
+    shutil.copytree(tiny_demo_output / "run" / "model", files / "m")
+    texts = {"empty.txt": "\n", "one.txt": "one\n", "q.txt": "C1||hello\n", "t.txt": "C2||world\n",
+             "notpng.png": "a text file\n", "folder/x": ""}  # fmt: skip
+    for name, text in texts.items():
+        (files / name).parent.mkdir(exist_ok=True)
+        (files / name).write_text(text, encoding="utf-8")
+    (files / "bytes.txt").write_bytes(b'{"en": ["ok",\n"\xff"]}\n')
+    (files / "q_bytes.txt").write_bytes(b"C1||hello\nC2||\xff\n")
+    probes = files / "probes" / "en"
+    probes.mkdir(parents=True)
+    (probes / "templates.jsonl").write_text(
+        '{"relation": "currency", "template": "[X] pays with [Y] ."}\n', encoding="utf-8"
+    )
+    (probes / "currency.jsonl").write_bytes(b'{"sub_label": "a", "obj_label": "b"}\n\xfe\n')
+    return files
+
+
+MIRROR = "prixlm.similarity.mirror --output_dir {files}/tuned --max_steps 1 --batch_size 2"
+XEL = "prixlm.similarity.xel --model {files}/m --benchmark xlbel"
+#: (command line with {root} for the demo output and {files} for `bad_files`, message)
+INPUT_FILE_CASES = [
+    # mirror: tracebacks, and one word trained (loss 0) into a "tuned" model, rc 0
+    pytest.param(f"{MIRROR} --model {{files}}/m --words {{files}}/empty.txt",
+                 "--words {files}/empty.txt: no words", id="mirror-empty-words"),
+    pytest.param(f"{MIRROR} --model {{files}}/m --words {{files}}/nowhere.txt",
+                 "{files}/nowhere.txt: No such file", id="mirror-missing-words"),
+    pytest.param(f"{MIRROR} --model {{files}}/m --words {{files}}/bytes.txt",
+                 "--words {files}/bytes.txt:2: not UTF-8", id="mirror-words-not-utf8"),
+    pytest.param(f"{MIRROR} --model {{files}}/m --dataset {{files}}/nowhere",
+                 "--dataset {files}/nowhere: no such folder", id="mirror-missing-dataset"),
+    pytest.param(f"{MIRROR} --model {{files}}/nowhere --words {{files}}/one.txt",
+                 "--model {files}/nowhere: no such folder", id="mirror-missing-model"),
+    pytest.param(f"{MIRROR} --model {{files}}/m --words {{files}}/one.txt",
+                 "--words {files}/one.txt: 1 word; Mirror-BERT needs at least 2",
+                 id="mirror-one-word"),
+    # xel: tracebacks after loading the model, or after all the work
+    pytest.param(f"{XEL} --queries en={{files}}/q.txt --targets {{files}}/empty.txt",
+                 "--targets {files}/empty.txt: no entity names", id="xel-empty-targets"),
+    pytest.param(f"{XEL} --queries en={{files}}/empty.txt --targets {{files}}/t.txt",
+                 "--queries en={files}/empty.txt: no queries", id="xel-empty-queries"),
+    pytest.param("prixlm.similarity.xel --model nowhere --benchmark xlbel --queries "
+                 "en={files}/q.txt --targets {files}/t.txt",
+                 "--model nowhere: no such folder", id="xel-missing-model"),
+    pytest.param(f"{XEL} --queries en={{files}}/q.txt --targets {{files}}/t.txt --output "
+                 "{files}/folder", "--output {files}/folder: a folder is there",
+                 id="xel-output-folder"),
+    # input files that are not UTF-8: a traceback, or an error naming no file
+    pytest.param(f"{XEL} --queries en={{files}}/q_bytes.txt --targets {{files}}/t.txt",
+                 "{files}/q_bytes.txt:2: not UTF-8", id="xel-queries-not-utf8"),
+    pytest.param("prixlm.release.convert_official {files}/m {files}/converted --candidates "
+                 "{files}/bytes.txt", "{files}/bytes.txt:2: not UTF-8",
+                 id="convert_official-candidates-not-utf8"),
+    pytest.param("prixlm.release.model_card {files}/m --evaluation {files}/bytes.txt",
+                 "{files}/bytes.txt:2: not UTF-8", id="model_card-evaluation-not-utf8"),
+    pytest.param("prixlm.similarity.probing --model {files}/m --probes {files}/probes",
+                 "{files}/probes/en/currency.jsonl:2: not UTF-8", id="probing-probes-not-utf8"),
+    # a traceback; a text file copied into the release as its lp_curve.png, rc 0
+    pytest.param("prixlm.similarity.probing_export --dataset {root}/dataset --languages en "
+                 "--output_dir {files}/t.txt", "--output_dir {files}/t.txt: a file is there",
+                 id="probing_export-output_dir-a-file"),
+    pytest.param("prixlm.release.model_card {files}/m --curve {files}/notpng.png",
+                 "--curve {files}/notpng.png: not a PNG image", id="model_card-curve-not-png"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "message"), INPUT_FILE_CASES)
+def test_a_bad_input_file_is_one_error_line_and_changes_nothing(
+    tiny_demo_output, bad_files, capsys, command, message
+):
+    before = _tree(bad_files)
+    module, argv = command.split(" ", 1)
+    _assert_one_error_line(capsys, module, argv, message, root=tiny_demo_output, files=bad_files)
+    assert _tree(bad_files) == before  # no tuned model, no copied curve, no new card
+
+
+def _tree(root) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+#: (command line with {root} for the demo output, message, what each command does after
+#: its checks: replaced, so that a command that went on fails at once)
+OUTPUT_ON_INPUT_CASES = [
+    pytest.param("prixlm.completion.measure --model {root}/run/model --dataset {root}/dataset "
+                 "--target_language ja --num_beams 2 --output {root}/dataset/ja/train.parquet",
+                 "--output {root}/dataset/ja/train.parquet: inside --dataset {root}/dataset",
+                 "prixlm.model_loading.load_prixlm", id="measure-output"),
+    pytest.param("prixlm.completion.measure --model {root}/run/model --dataset {root}/dataset "
+                 "--target_language ja --num_beams 2 --output {root}/m.json --plot "
+                 "{root}/run/model/lp_curve.png",
+                 "--plot {root}/run/model/lp_curve.png: inside --model {root}/run/model",
+                 "prixlm.model_loading.load_prixlm", id="measure-plot"),
+    pytest.param("prixlm.similarity.xel --model {root}/run/model --languages de --output "
+                 "{root}/run/model/config.json",
+                 "--output {root}/run/model/config.json: inside --model {root}/run/model",
+                 "prixlm.similarity.xel_cldr.cldr_xel_queries", id="xel-output"),
+    pytest.param("prixlm.similarity.probing --model {root}/run/model --probes {root}/dataset "
+                 "--output {root}/run/model/README.md",
+                 "--output {root}/run/model/README.md: inside --model {root}/run/model",
+                 "prixlm.similarity.probing.read_mlama", id="probing-output"),
+    pytest.param("prixlm.experiments.kge_search --dataset {root}/dataset --language en "
+                 "--profile toy --output {root}/dataset/en/kge.json",
+                 "--output {root}/dataset/en/kge.json: inside --dataset {root}/dataset",
+                 "prixlm.experiments.kge_search.search", id="kge_search-output"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "message", "work"), OUTPUT_ON_INPUT_CASES)
+def test_an_output_on_an_input_is_refused_before_any_work(
+    tiny_demo_output, capsys, monkeypatch, command, message, work
+):
+    """Each replaced the Parquet shard, the model's config or card with its report, rc 0."""
+
+    def went_on(*args, **kwargs):
+        raise AssertionError(f"{command} went on")
+
+    monkeypatch.setattr(work, went_on)
+    before = {name: _tree(tiny_demo_output / name) for name in ("dataset", "run/model")}
+    module, argv = command.split(" ", 1)
+    _assert_one_error_line(capsys, module, argv, message, root=tiny_demo_output)
+    assert {name: _tree(tiny_demo_output / name) for name in before} == before

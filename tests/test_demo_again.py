@@ -24,3 +24,28 @@ def test_the_demo_runs_again_over_an_earlier_demo(tmp_path):
     report = json.loads((tmp_path / "link_prediction_test.json").read_text("utf-8"))
     assert {lang: report["results"][lang]["num_queries"] for lang in ("en", "de")} == {
         "en": 2, "de": 2}  # fmt: skip
+
+
+def test_a_stopped_demo_leaves_no_results_of_the_earlier_model(tmp_path, monkeypatch):
+    """Killed during training, a re-run left the earlier demo's `demo_summary.json` and
+    `link_prediction_test.json` beside the new run, describing a model no longer there."""
+    import prixlm.data.cldr.export
+    import prixlm.data.dbpedia.build
+    import prixlm.training.pretrain
+    from prixlm.demo import main
+
+    for name, text in (("demo_summary.json", '{"max_steps": 1000}'),
+                       ("link_prediction_test.json", '{"results": {}}')):  # fmt: skip
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "run" / "model").mkdir(parents=True)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # the demo stopped while it trains
+
+    monkeypatch.setattr(prixlm.data.cldr.export, "export_cldr_kb", lambda *a, **k: {})
+    monkeypatch.setattr(prixlm.data.dbpedia.build, "build_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(prixlm.training.pretrain, "pretrain", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        main(["--output_dir", str(tmp_path), "--languages", "en,de", "--max_steps", "2"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
+    assert not any((tmp_path / "run").iterdir())

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file, check_parent
+from prixlm.atomic_output import atomic_file, check_output_file
 from prixlm.cli import UsageError, add_device_argument, command_parser, user_errors
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
@@ -209,9 +209,12 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
     from prixlm.model_loading import check_model_source, load_prixlm
 
     check_model_source(args.model)
-    check_parent(args.output, "--output")  # fail now, not after the decoding
-    if args.plot:
-        check_parent(args.plot, "--plot")
+    inputs = (("--model", args.model), ("--dataset", args.dataset))
+    for argument, path in (("--output", args.output), ("--plot", args.plot)):
+        if path:  # fail now, not after the decoding; never over what it reads
+            check_output_file(path, argument, inputs)
+    if args.plot and Path(args.plot).resolve() == Path(args.output).resolve():
+        raise UsageError(f"--plot {args.plot}: the same file as --output; give it another name")
     started = time.time()
     probe = load_completion_kb(args.dataset, args.target_language)
     if args.hidden_split not in probe.target_rows:

@@ -49,6 +49,8 @@ from prixlm.release.card_results import (
 #: The repository's `model_card.md`, through the link beside this module (package data).
 TEMPLATE = Path(__file__).with_name("model_card.md")
 CURVE_NAME = "lp_curve.png"
+#: The first 8 bytes of every PNG file.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: No standard task fits the folder's custom pipeline (text-generation's fails on it).
 PIPELINE_TAG = "other"
 #: The evaluate_lp reports kept in the folder (a JSON list), rendered on every card.
@@ -65,8 +67,14 @@ EXAMPLE_CANDIDATES = ["euro", "US dollar", "Japanese yen"]
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
+    data = path.read_bytes()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:  # a ValueError whose message named no file
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 ({error.reason})") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from error
 
@@ -308,6 +316,9 @@ def write_model_card(
         curve = Path(curve)
         if not curve.is_file():
             raise FileNotFoundError(f"--curve {curve}: no such file")
+        with curve.open("rb") as handle:  # another file was copied in as lp_curve.png
+            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                raise ValueError(f"--curve {curve}: not a PNG image (no PNG signature)")
         curve_name = CURVE_NAME
     elif (folder / CURVE_NAME).is_file():
         curve_name = CURVE_NAME

@@ -42,8 +42,8 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 import torch
 from transformers import Trainer, TrainingArguments
 
-from prixlm.cli import command_parser, renamed_options
-from prixlm.model_loading import load_model
+from prixlm.cli import UsageError, command_parser, renamed_options, user_errors
+from prixlm.model_loading import check_model_source, load_model
 from prixlm.similarity.embedder import encoder_pooled
 
 MIRROR_DEFAULTS: dict[str, Any] = {
@@ -168,13 +168,63 @@ def kb_label_words(dataset_dir: str | Path, language: str = "en", limit: int = 1
     return frequent_words(list(train["subject"]) + list(train["object"]), limit)
 
 
-def read_words(path: str | Path) -> list[str]:
-    """One word (or phrase) per line; blank lines skipped; `ValueError` if none."""
-    words = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    words = [word for word in words if word]
+def read_words(path: str | Path, argument: str = "--words") -> list[str]:
+    """One word (or phrase) per line; blank lines skipped. `UsageError` (a `ValueError`)
+    naming `argument` and the file (and the line) if it is not UTF-8 or holds no word."""
+    data = Path(path).read_bytes()  # a missing file: an OSError naming it
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is no word
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UsageError(f"{argument} {path}:{line}: not UTF-8 ({error.reason})") from None
+    words = [word for word in (line.strip() for line in text.splitlines()) if word]
     if not words:
-        raise ValueError(f"{path}: no words (expected one word per line)")
+        raise UsageError(f"{argument} {path}: no words (expected one word per line)")
     return words
+
+
+def input_words(words_file: Path | None, dataset: Path, limit: int) -> list[str]:
+    """The command's words: the first `limit` of `--words`, else the `limit` most frequent
+    of `--dataset`'s English labels. `UsageError` naming the argument for fewer than 2 (a
+    single word is its own batch: InfoNCE has no negative, the loss is 0 and the "tuned"
+    model its source)."""
+    if words_file is not None:
+        words, source = read_words(words_file)[:limit], f"--words {words_file}"
+    else:
+        words, source = kb_label_words(dataset, "en", limit), f"--dataset {dataset}"
+    if len(words) < 2:
+        raise UsageError(
+            f"{source}: {len(words)} word{'s' if len(words) != 1 else ''}; Mirror-BERT needs at "
+            "least 2 (the other words of a batch are each word's negatives)"
+        )
+    return words
+
+
+def check_output_dir(output_dir: Path, inputs: Sequence[tuple[str, Path | str | None]]) -> None:
+    """Before any work: `--output_dir` can be written (its parents are folders, it is no
+    file) and is not, nor holds, nor lies inside a local input (`(argument, path)` pairs): the
+    tuned folder replaces it whole."""
+    from prixlm.atomic_output import check_parent
+
+    target = check_parent(output_dir, "--output_dir").resolve()
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"--output_dir {output_dir}: a file is there; a folder is written")
+    for argument, source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        source_path = Path(source).resolve()
+        if target == source_path:
+            where = "is"
+        elif target in source_path.parents:
+            where = "holds"
+        elif source_path in target.parents:
+            where = "is inside"
+        else:
+            continue
+        raise UsageError(
+            f"--output_dir {output_dir}: {where} {argument} {source} (the tuned folder would "
+            "replace or change what it reads); choose a folder outside it"
+        )
 
 
 def load_encoder(model_dir: str | Path) -> tuple[Any, Any]:
@@ -206,8 +256,8 @@ def mirror_tune(
             f"unknown Mirror-BERT settings {sorted(unknown)}; known: {sorted(MIRROR_DEFAULTS)}"
         )
     settings = {**MIRROR_DEFAULTS, **overrides}
-    if not words:
-        raise ValueError("no words to tune on")
+    if len(words) < 2:  # one word: no negative, a loss of 0 and an untouched model
+        raise ValueError(f"{len(words)} word(s) to tune on: at least 2")
     set_seed(seed)
     model, tokenizer = load_encoder(model_dir)
     output_dir = Path(output_dir)
@@ -318,21 +368,22 @@ def main(argv: list[str] | None = None) -> Path:
             parser.error(f"--{name} {getattr(args, name)}: more than 0")
     if args.max_steps == 0 or args.max_steps < -1:
         parser.error(f"--max_steps {args.max_steps}: at least 1 (or -1: --num_train_epochs)")
-    if args.words is not None:
-        words = read_words(args.words)[: args.num_words]
-    else:
-        words = kb_label_words(args.dataset, "en", args.num_words)
-    return mirror_tune(
-        args.model,
-        args.output_dir,
-        words,
-        seed=args.seed,
-        max_steps=args.max_steps,
-        batch_size=args.batch_size,
-        temperature=args.temperature,
-        learning_rate=args.learning_rate,
-        num_train_epochs=args.num_train_epochs,
-    )
+    with user_errors():  # a missing file or folder, a word list of one: one line, exit 2
+        check_model_source(args.model)
+        words_source = ("--words", args.words) if args.words else ("--dataset", args.dataset)
+        check_output_dir(args.output_dir, [("--model", args.model), words_source])
+        words = input_words(args.words, args.dataset, args.num_words)
+        return mirror_tune(
+            args.model,
+            args.output_dir,
+            words,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            batch_size=args.batch_size,
+            temperature=args.temperature,
+            learning_rate=args.learning_rate,
+            num_train_epochs=args.num_train_epochs,
+        )
 
 
 if __name__ == "__main__":

@@ -357,16 +357,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from prixlm.atomic_output import check_output_file
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f"--batch_size {args.batch_size}: at least 1")
     languages = args.languages.split(",") if args.languages else None
-    try:
-        read_mlama(args.probes, languages)  # bad probes fail before the model loads
-    except (OSError, ProbeFormatError) as error:
-        parser.error(str(error))
+    with user_errors(ProbeFormatError):  # before the model loads: one line naming file:line
+        if args.output:  # not over what it reads, nor a folder there
+            inputs = (("--model", args.model), ("--probes", args.probes))
+            check_output_file(args.output, "--output", inputs)
+        read_mlama(args.probes, languages)
     with user_errors():
         results = evaluate_probing(
             args.model,

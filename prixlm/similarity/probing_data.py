@@ -12,8 +12,8 @@ other keys are optional here. One key is ours, also optional: `all_obj_labels`, 
 object of `(sub_label, relation)` in the source KB (the CLDR export writes it), filtered when
 ranking as in LAMA's filtered precision. A relation file without a template in its
 language is not read (mLAMA leaves some untranslated); its name goes to `untemplated`. A
-malformed line (not a JSON object, a missing or empty label, a template without exactly one
-`[X]` and one `[Y]`) raises `ProbeFormatError` naming the file and the 1-based line.
+malformed line (not UTF-8, not a JSON object, a missing or empty label, a template without
+exactly one `[X]` and one `[Y]`) raises `ProbeFormatError` naming the file and the 1-based line.
 """
 
 from __future__ import annotations
@@ -74,8 +74,12 @@ class ProbeSet:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig") as handle:  # a byte-order mark is no part of line 1
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:  # decoded per line: an error names its line
+        for number, raw in enumerate(handle, start=1):
+            try:  # a byte-order mark is no part of line 1
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                raise ProbeFormatError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
             if not line.strip():
                 continue
             try:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_folder
-from prixlm.cli import command_parser
+from prixlm.cli import command_parser, user_errors
 from prixlm.similarity.probing_data import TEMPLATES_FILE
 from prixlm.similarity.probing_templates import TEMPLATES
 
@@ -131,10 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
-    try:
+    with user_errors(ValueError):  # one line: also a file as --output_dir, a full disk
         stats = export_probes(args.dataset, args.output_dir, languages, args.split)
-    except ValueError as error:
-        parser.error(str(error))
     for language, counts in stats.items():
         total = sum(v for k, v in counts.items() if k != "untemplated")
         print(f"{language}: {total} probes in {len(counts) - 1} relations")

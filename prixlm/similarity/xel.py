@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from prixlm.cli import command_parser, print_json, user_errors
+from prixlm.cli import UsageError, command_parser, print_json, user_errors
 from prixlm.link_prediction.ranking import (
     filtered_ranks_from_scores,
     hits_at_k,
@@ -45,6 +45,7 @@ from prixlm.link_prediction.ranking import (
 )
 from prixlm.similarity.embedder import TextEmbedder
 from prixlm.similarity.xel_readers import (
+    XelFormatError,
     XelQuery,
     XelTarget,
     read_lrxel_kb,
@@ -250,15 +251,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _file_queries(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[XelQuery]:
-    read = read_xlbel_queries if args.benchmark == "xlbel" else read_lrxel_queries
-    queries = []
+def _query_files(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> list[tuple[str, str]]:
+    """`(language, path)` of each `--queries LANG=FILE` (a usage error for another shape)."""
+    files = []
     for spec in args.queries:
         language, sep, path = spec.partition("=")
         if not sep or not language or not path:
             parser.error(f"--queries {spec!r}: expected LANG=FILE")
-        queries.extend(read(path, language))
-    return queries
+        files.append((language, path))
+    return files
+
+
+def _file_benchmark(
+    benchmark: str, query_files: Sequence[tuple[str, str]], targets_file: str
+) -> tuple[list[XelQuery], list[XelTarget]]:
+    """The queries and targets of `--benchmark xlbel` or `lrxel`; `UsageError` naming the
+    argument for a file that holds none (it failed after the model had loaded)."""
+    read = read_xlbel_queries if benchmark == "xlbel" else read_lrxel_queries
+    read_targets = read_xlbel_dictionary if benchmark == "xlbel" else read_lrxel_kb
+    skipped = " (blank lines and CUI-less entries are skipped)" if benchmark == "xlbel" else ""
+    queries = []
+    for language, path in query_files:
+        found = read(path, language)
+        if not found:
+            raise UsageError(f"--queries {language}={path}: no queries in the file{skipped}")
+        queries.extend(found)
+    targets = read_targets(targets_file)
+    if not targets:
+        raise UsageError(f"--targets {targets_file}: no entity names in the file{skipped}")
+    return queries, targets
+
+
+def _input_paths(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """What the command reads, as `(argument, path)` pairs (`check_output_file`'s inputs)."""
+    inputs: list[tuple[str, str | None]] = [("--model", args.model)]
+    inputs += [("--training_dataset", args.training_dataset), ("--targets", args.targets)]
+    inputs += [("--queries", spec.partition("=")[2] or None) for spec in args.queries]
+    return inputs
 
 
 def _check_options_of_benchmark(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -280,6 +311,8 @@ def _check_options_of_benchmark(args: argparse.Namespace, parser: argparse.Argum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from prixlm.atomic_output import check_output_file
+    from prixlm.model_loading import check_model_source
     from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
 
     parser = build_parser()
@@ -288,33 +321,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check_options_of_benchmark(args, parser)
     if args.batch_size < 1:
         parser.error(f"--batch_size {args.batch_size}: at least 1")
+    if args.benchmark != "cldr" and (not args.queries or not args.targets):
+        parser.error(f"--benchmark {args.benchmark} needs --queries LANG=FILE and --targets")
+    query_files = _query_files(args, parser)
+    with user_errors():  # before any work: an output over an input, or a folder there
+        if args.output:
+            check_output_file(args.output, "--output", _input_paths(args))
     if args.benchmark == "cldr":
         languages = args.languages.split(",") if args.languages else None
         with user_errors(ValueError):  # an unknown locale, a missing dataset: one line
+            check_model_source(args.model)  # before its tokenizer or weights are read
             data = cldr_xel_queries(
                 languages, args.training_dataset, drop_identical=not args.keep_identical,
                 model=args.model,
             )  # fmt: skip
+            if not data.queries:
+                raise UsageError(f"--languages {args.languages or 'default'}: no CLDR XEL queries")
         queries, targets, seen = data.queries, data.targets, data.seen
         info["cldr"] = data.info
     else:
-        if not args.queries or not args.targets:
-            parser.error(f"--benchmark {args.benchmark} needs --queries LANG=FILE and --targets")
-        read_targets = read_xlbel_dictionary if args.benchmark == "xlbel" else read_lrxel_kb
-        try:
-            queries = _file_queries(args, parser)
-            targets, seen = read_targets(args.targets), None
-        except (OSError, ValueError) as error:  # XelFormatError names file:line
-            parser.error(str(error))
-    embedder = _load_embedder(args.model, args.pooling, args.batch_size)
-    results = {**info, "pooling": args.pooling,  # what the embeddings were: comparable runs
-               **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}  # fmt: skip
-    if seen is not None and any(seen):
-        unseen = split_seen(queries, seen)[1]
-        if unseen:
-            results["unseen"] = evaluate_xel(embedder, unseen, targets, retrieval=args.retrieval)
-    print_json(results, args.output)
+        with user_errors(XelFormatError):  # names file:line
+            queries, targets = _file_benchmark(args.benchmark, query_files, args.targets)
+            check_model_source(args.model)  # before the loading (a path was a Hub download)
+        seen = None
+    with user_errors():
+        embedder = _load_model(args.model, args.pooling, args.batch_size)
+        results = {**info, "pooling": args.pooling,  # what the embeddings were: comparable runs
+                   **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}  # fmt: skip
+        if seen is not None and any(seen):
+            unseen = split_seen(queries, seen)[1]
+            if unseen:
+                results["unseen"] = evaluate_xel(
+                    embedder, unseen, targets, retrieval=args.retrieval
+                )
+        print_json(results, args.output)
     return 0
+
+
+def _load_model(model: str, pooling: str, batch_size: int) -> TextEmbedder:
+    """`_load_embedder`, whose failure to read the folder (or the Hub id, offline) names
+    `--model` (a traceback about huggingface.co for a folder that holds no model)."""
+    try:
+        return _load_embedder(model, pooling, batch_size)
+    except (OSError, ValueError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise  # a system error (a permission): `user_errors` names the file
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UsageError(f"--model {model}: cannot load it ({reason})") from error
 
 
 __all__ = ["RETRIEVAL_MODES", "entity_ranks", "evaluate_xel", "xel_metrics"]

@@ -22,7 +22,8 @@ dictionary (UMLS, not redistributable) has the same layout, `CUI||name`; blank l
   `3378263 ||| John Michael Talbot ||| ጆን ማይክል ታልበት ||| PER`;
 - the KB (English Wikipedia, ~2M entities): `English_Wikipedia_ID ||| English_title ||| type`.
 
-A malformed line raises `XelFormatError` naming the file and the 1-based line number.
+A malformed line (or one that is not UTF-8) raises `XelFormatError` naming the file and the
+1-based line number.
 """
 
 from __future__ import annotations
@@ -66,13 +67,17 @@ _CUI_SEPARATOR = re.compile(r"[|+]")
 
 
 def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """`(line_number, line)` without the line break, blank lines skipped."""
+    """`(line_number, line)` without the line break (LF or CRLF), blank lines skipped;
+    `XelFormatError` naming `file:line` for bytes that are not UTF-8."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with path.open(encoding="utf-8-sig") as handle:  # a BOM is no part of an id
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
+    with path.open("rb") as handle:  # decoded per line: an error names its line
+        for number, raw in enumerate(handle, start=1):
+            try:  # a BOM is no part of an id
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise XelFormatError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
             if line.strip():
                 yield number, line
 

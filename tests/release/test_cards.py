@@ -56,7 +56,7 @@ def test_model_card_numbers_are_the_evaluation_json(released, tmp_path, capsys):
     (tmp_path / "test.json").write_text(json.dumps(report))
     curve = tmp_path / "run" / "lp_curve.png"
     curve.parent.mkdir()
-    curve.write_bytes(b"\x89PNG fig. 2")
+    curve.write_bytes(b"\x89PNG\r\n\x1a\n fig. 2")  # the PNG signature, then anything
     argv = [str(folder), "--evaluation", str(tmp_path / "test.json"), "--curve", str(curve)]
     model_card_main(argv + ["--base_model", "xlm-roberta-base", "--repo_id", "me/prixlm-tiny"])
 

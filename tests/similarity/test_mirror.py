@@ -114,7 +114,7 @@ def test_mirror_tuning_and_the_plain_baseline_save_loadable_folders(tiny_prixlm,
     assert isinstance(load_embedder(str(plain_tuned)), EncoderEmbedder)
 
 
-def test_cli_reads_a_word_list(tiny_prixlm, tmp_path):
+def test_cli_reads_a_word_list(tiny_prixlm, tmp_path, capsys):
     model, tokenizer = tiny_prixlm
     model.save_pretrained(tmp_path / "kb")
     tokenizer.save_pretrained(tmp_path / "kb")
@@ -128,5 +128,7 @@ def test_cli_reads_a_word_list(tiny_prixlm, tmp_path):
     assert old == tmp_path / "old" and (old / "model.safetensors").is_file()  # old spelling
     empty = tmp_path / "empty.txt"
     empty.write_text("\n \n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"empty\.txt: no words"):
+    with pytest.raises(SystemExit) as exit_info:  # one error line naming the file
         main([*argv, str(empty)])
+    assert exit_info.value.code == 2
+    assert f"error: --words {empty}: no words" in capsys.readouterr().err
