@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import ast
-import json
 import math
-import os
 import shutil
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
 import pytest
+from fresh_process import last_json_line, run_fresh
 from huggingface_hub import SpaceCard
 
 from prixlm.link_prediction.ranking import filtered_rank, ranking_metrics, ranks_for_lists
@@ -107,24 +104,7 @@ def test_offline_load_in_a_fresh_process_without_prixlm(tmp_path):
         f"case = {CASE!r}\n"
         "print(json.dumps({**hits.compute(**case, k=[1, 3]), **mrr.compute(**case, cutoff=50)}))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        HF_EVALUATE_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        HF_HOME=str(tmp_path / "hf_home"),
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result = last_json_line(run_fresh(script, cwd=tmp_path))
     # ranks: Lyon 2.5 (tie with Nice), yen missing, d 2.0 (a and b filtered)
     assert result == {
         "hits_at_1": 0.0,

@@ -4,12 +4,9 @@ a silent `[O][EOS]`. Complete facts, labels and generate()'s later steps are not
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
+from fresh_process import run_fresh
 from transformers import LogitsProcessor, LogitsProcessorList, pipeline
 
 from modeling_prixlm.formatting import encode_triple, encode_triple_prompt
@@ -123,18 +120,7 @@ def test_model_card_generate_snippet_runs_on_a_saved_model(tiny_prixlm, tmp_path
     script = (
         "import sys\nfor name in ('modeling_prixlm', 'prixlm'):\n    sys.modules[name] = None\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run(
-        [sys.executable, "-c", script + snippet],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_fresh(script + snippet, cwd=tmp_path)
     printed = done.stdout.strip().splitlines()[-1]
     prompt = torch.tensor([encode_triple_prompt(tokenizer, "Japan", "currency")])
     with torch.no_grad():

@@ -3,14 +3,12 @@ and a training forward that `torch.compile` captures whole."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+from fresh_process import run_fresh
 from safetensors.torch import load_file, save_file
 from tiny_models import TINY_FACTS, make_tiny_model
 
@@ -129,18 +127,7 @@ def test_release_trained_with_padded_vocabulary_loads_and_ranks_as_before(
     tiny_tokenizer.save_pretrained(folder)
     input_ids = torch.tensor([encode_triple(tiny_tokenizer, "Japan", "currency", "euro").input_ids])
     save_file({"input_ids": input_ids}, str(folder / "inputs.safetensors"))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"))
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_fresh(CHILD, folder, cwd=tmp_path)
     with torch.no_grad():
         expected = twin(input_ids, use_cache=False).logits
     child = load_file(str(folder / "child.safetensors"))["logits"]

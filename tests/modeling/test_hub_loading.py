@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import torch
+from fresh_process import last_json_line, run_fresh
 from safetensors.torch import load_file, save_file
 
 from modeling_prixlm.formatting import encode_triple
@@ -61,19 +59,7 @@ def test_auto_classes_load_saved_folder_in_fresh_offline_process(tiny_prixlm, tm
 
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    names = json.loads(done.stdout.strip().splitlines()[-1])
+    names = last_json_line(run_fresh(CHILD, folder, cwd=workdir, hf_home=tmp_path / "hf_home"))
     assert names == {
         "config": "PrixLMConfig",
         "tokenizer": "XLMRobertaTokenizer",

@@ -3,14 +3,12 @@ transformers gives new tokens of a model without padding rows, not the stale pad
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+from fresh_process import run_fresh
 from safetensors.torch import load_file, save_file
 from tiny_models import make_tiny_model
 
@@ -140,18 +138,7 @@ def test_resized_model_saves_and_loads_equal_in_a_fresh_process(tiny_tokenizer, 
     save_file({"input_ids": ids}, str(folder / "inputs.safetensors"))
     with torch.no_grad():
         expected = model(ids).logits
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_fresh(CHILD, folder, cwd=tmp_path)
     child = load_file(str(folder / "child.safetensors"))
     assert child["tied"].all()
     torch.testing.assert_close(child["logits"], expected, rtol=0, atol=1e-5)

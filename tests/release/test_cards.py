@@ -12,6 +12,7 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fresh_process import last_json_line, run_fresh
 from hub_recorder import build_tiny_dataset
 from huggingface_hub import DatasetCard, ModelCard
 
@@ -356,17 +357,7 @@ def test_the_card_of_a_folder_without_candidates_runs_as_written(tiny_tokenizer,
         "import sys\nfor name in ('modeling_prixlm', 'prixlm'):\n    sys.modules[name] = None\n"
     )
     check = "\nimport json\nprint(json.dumps(kb('Germany | currency')))\n"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run(
-        [sys.executable, "-c", script + pipeline_snippet + generate_snippet + check],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
+    answers = last_json_line(
+        run_fresh(script + pipeline_snippet + generate_snippet + check, cwd=tmp_path)
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    answers = json.loads(done.stdout.strip().splitlines()[-1])
     assert answers and {item["object"] for item in answers} <= set(EXAMPLE_CANDIDATES)

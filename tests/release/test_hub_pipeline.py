@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from fresh_process import run_fresh
 from release_kb import CANDIDATES, RELATIONS
 
 from modeling_prixlm.beam_search import predict_objects
@@ -146,23 +146,7 @@ def child(released, tmp_path_factory):
         "bad": BAD_INPUTS,
     }
     workdir = tmp_path_factory.mktemp("elsewhere")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        HF_HOME=str(workdir / "hf_home"),
-        OMP_NUM_THREADS="1",
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder), json.dumps(request)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_fresh(CHILD, folder, json.dumps(request), cwd=workdir, OMP_NUM_THREADS="1")
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :]), widgets
 
@@ -265,7 +249,6 @@ def test_a_loaded_release_saved_again_keeps_its_pipeline_or_does_not_declare_it(
 ):
     """Load, fine-tune, `save_pretrained`: the folder declared the pipeline in its config
     but held only the modeling files, and `pipeline(...)` failed on it."""
-    import sys
 
     from transformers import AutoModelForCausalLM
 

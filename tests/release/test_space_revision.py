@@ -8,14 +8,13 @@ different card and no weights (loading main fails).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from fresh_process import run_fresh
 from space_server import SPACE_DIR
 
 REPO = "me/prixlm-tiny"
@@ -57,23 +56,10 @@ def hub_cache(space_model, tmp_path_factory) -> Path:
 
 
 def _app(hub_cache: Path, revision: str | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        HF_HOME=str(hub_cache),
-        HF_HUB_CACHE=str(hub_cache / "hub"),
-        HF_MODULES_CACHE=str(hub_cache / "modules"),
-    )
-    return subprocess.run(
-        [sys.executable, "-c", CHILD, str(SPACE_DIR), REPO, revision or ""],
-        cwd=hub_cache,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_fresh(
+        CHILD, SPACE_DIR, REPO, revision or "", cwd=hub_cache, hf_home=hub_cache, check=False,
+        HF_HUB_CACHE=str(hub_cache / "hub"), HF_MODULES_CACHE=str(hub_cache / "modules"),
+    )  # fmt: skip
 
 
 def _served(done: subprocess.CompletedProcess) -> dict:
