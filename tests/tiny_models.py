@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from transformers import XLMRobertaTokenizer
 
 from prixlm.training.model_factory import build_prixlm
@@ -48,3 +51,24 @@ def plain_xlmr_tokenizer() -> XLMRobertaTokenizer:
     """An XLM-R-layout tokenizer of six entries, without the Prix-LM tokens."""
     pieces = ["<s>", "<pad>", "</s>", "<unk>", "▁a", "<mask>"]
     return XLMRobertaTokenizer(vocab=[(p, -1.0 if p == "▁a" else 0.0) for p in pieces])
+
+
+def official_checkpoint(tokenizer: XLMRobertaTokenizer, folder: Path) -> Path:
+    """A tiny stand-in of the official release as published at `folder`: the
+    `XLMRobertaForCausalLM` layout, `pytorch_model.bin` (no tied decoder weight), its config
+    without `object_attention`, the tokenizer and its added tokens."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
+
+    folder.mkdir()
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+    )  # fmt: skip
+    official = XLMRobertaForCausalLM(config)
+    (folder / "config.json").write_text(json.dumps(official.config.to_dict()))
+    state = {k: v for k, v in official.state_dict().items() if "lm_head.decoder" not in k}
+    torch.save(state, folder / "pytorch_model.bin")
+    (folder / "added_tokens.json").write_text(json.dumps(tokenizer.get_added_vocab()))
+    tokenizer.save_pretrained(folder)
+    return folder

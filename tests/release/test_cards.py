@@ -15,6 +15,7 @@ import pytest
 from fresh_process import last_json_line, run_fresh
 from hub_recorder import build_tiny_dataset
 from huggingface_hub import DatasetCard, ModelCard
+from tiny_models import official_checkpoint
 
 from prixlm.data.dbpedia.card import card_data, dataset_card
 from prixlm.link_prediction.ranking import ranking_metrics
@@ -182,25 +183,6 @@ def test_dataset_card_round_trips_and_loads_by_default_with_sharded_splits(tmp_p
     assert default["train"] == all_train and en_train == len(rows.triples["en"]["train"])
 
 
-def _official_checkpoint(tiny_tokenizer, source):
-    """A tiny checkpoint laid out as the official release (`pytorch_model.bin`) at `source`."""
-    import torch
-    from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
-
-    source.mkdir()
-    config = XLMRobertaConfig(
-        vocab_size=len(tiny_tokenizer), hidden_size=16, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-    )  # fmt: skip
-    official = XLMRobertaForCausalLM(config)
-    (source / "config.json").write_text(json.dumps(official.config.to_dict()))
-    state = {k: v for k, v in official.state_dict().items() if "lm_head.decoder" not in k}
-    torch.save(state, source / "pytorch_model.bin")
-    (source / "added_tokens.json").write_text(json.dumps(tiny_tokenizer.get_added_vocab()))
-    tiny_tokenizer.save_pretrained(source)
-    return source
-
-
 def test_a_licence_given_to_the_build_is_in_the_cards_body_too(tmp_path):
     """`--license` set the YAML's licence while the body still stated the source's."""
     from prixlm.data.dbpedia.build import build_dataset
@@ -218,7 +200,7 @@ def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     """`convert_official` writes the card: the official model as base model, its languages."""
     from prixlm.release.convert_official import OFFICIAL_REPO, convert_official
 
-    source = _official_checkpoint(tiny_tokenizer, tmp_path / "official")
+    source = official_checkpoint(tiny_tokenizer, tmp_path / "official")
     destination = convert_official(source, tmp_path / "prixlm-official")
     card = ModelCard.load(destination / "README.md")
     assert card.data.base_model == OFFICIAL_REPO and card.data.model_name == "prixlm-official"
@@ -343,7 +325,7 @@ def test_the_card_of_a_folder_without_candidates_runs_as_written(tiny_tokenizer,
     from prixlm.release.convert_official import convert_official
     from prixlm.release.model_card import EXAMPLE_CANDIDATES
 
-    source = _official_checkpoint(tiny_tokenizer, tmp_path / "official")
+    source = official_checkpoint(tiny_tokenizer, tmp_path / "official")
     folder = convert_official(
         source, tmp_path / "converted", object_attention="prefix_bidirectional"
     )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+from tiny_models import official_checkpoint
 
 from prixlm.cli import UsageError
 from prixlm.training.arguments import ModelArguments, parse_training_arguments
@@ -61,25 +61,6 @@ def test_a_training_run_built_in_code_refuses_bidirectional_too():
         ModelArguments(object_attention="bidirectional")
 
 
-def _official_release(tokenizer, folder: Path) -> Path:
-    """A tiny stand-in of the official release as published (`XLMRobertaForCausalLM` layout,
-    `pytorch_model.bin`, its config without `object_attention`)."""
-    from transformers import XLMRobertaConfig, XLMRobertaForCausalLM
-
-    folder.mkdir()
-    config = XLMRobertaConfig(
-        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-    )  # fmt: skip
-    official = XLMRobertaForCausalLM(config)
-    (folder / "config.json").write_text(json.dumps(official.config.to_dict()))
-    state = {k: v for k, v in official.state_dict().items() if "lm_head.decoder" not in k}
-    torch.save(state, folder / "pytorch_model.bin")
-    (folder / "added_tokens.json").write_text(json.dumps(tokenizer.get_added_vocab()))
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def test_a_release_converted_for_bidirectional_inference_is_no_base_model(
     tiny_tokenizer, tmp_path, capsys
 ):
@@ -88,7 +69,7 @@ def test_a_release_converted_for_bidirectional_inference_is_no_base_model(
     to run the folder's custom code, then failed on the model type."""
     from prixlm.release.convert_official import convert_official
 
-    official = _official_release(tiny_tokenizer, tmp_path / "official")
+    official = official_checkpoint(tiny_tokenizer, tmp_path / "official")
     converted = convert_official(official, tmp_path / "converted", object_attention="bidirectional")
     assert json.loads((converted / "config.json").read_text())["object_attention"] == (
         "bidirectional"
@@ -114,7 +95,7 @@ def test_continuing_the_official_release_trains_with_the_options_mask(
     mask, never full attention."""
     from prixlm.training.pretrain import build_model_and_tokenizer
 
-    official = _official_release(tiny_tokenizer, tmp_path / "official")
+    official = official_checkpoint(tiny_tokenizer, tmp_path / "official")
     run = parse_training_arguments(["--dataset", "d", "--base_model", str(official), *option])
     model, _ = build_model_and_tokenizer(run.model, run.data, ["de", "en"], seed=0)
     assert model.config.object_attention == mode
