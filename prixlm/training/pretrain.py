@@ -338,6 +338,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     metrics = {
         **trained,
         "train_facts": len(train_set),
+        # dropped by tokenize_rows: `max_fact_length` tokens or more, or a control token
+        "train_facts_dropped": len(rows) - len(train_set),
         "languages": languages,
         "variant": data_args.variant,
         "links": data_args.links,

@@ -196,6 +196,15 @@ def test_a_licence_given_to_the_build_is_in_the_cards_body_too(tmp_path):
     assert "Licence: cc-by-4.0, as given to the build (the source's: DBpedia data" in given.text
 
 
+def test_a_one_language_dataset_is_carded_monolingual(tmp_path):
+    from prixlm.data.dbpedia.build import build_dataset
+
+    build_tiny_dataset(tmp_path / "kb")
+    for languages, kind in ((["en"], "monolingual"), (["en", "de"], "multilingual")):
+        rows, _ = build_dataset(tmp_path / "dumps", None, languages)
+        assert DatasetCard(dataset_card(rows, {})).data.multilinguality == kind
+
+
 def test_converted_official_checkpoint_gets_a_card(tiny_tokenizer, tmp_path):
     """`convert_official` writes the card: the official model as base model, its languages."""
     from prixlm.release.convert_official import OFFICIAL_REPO, convert_official

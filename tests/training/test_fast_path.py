@@ -17,6 +17,7 @@ from transformers import Trainer, TrainingArguments
 
 from modeling_prixlm.formatting import encode_triple
 from prixlm.training.collator import PrixLMCollator, static_batch_shape
+from prixlm.training.data import load_training_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,6 +147,11 @@ def test_train_py_with_static_shapes_logs_the_losses_of_dynamic_shapes(
         history = json.loads((release / "train_results.json").read_text())
         losses[name] = history
     assert "static batch shape:" in capfd.readouterr().err
+    # every fact of the config is counted: trained on, or dropped by the length filter
+    facts = len(load_training_rows(tiny_dataset_dir, ["en", "de"], "all"))
+    for history in losses.values():
+        assert history["train_facts"] + history["train_facts_dropped"] == facts
+        assert history["train_facts"] > 0
     assert losses["static"]["train_loss"] == pytest.approx(
         losses["dynamic"]["train_loss"], abs=1e-4
     )

@@ -162,7 +162,7 @@ def card_data(
     return DatasetCardData(
         license=license_id,
         language=sorted(rows.triples),
-        multilinguality="multilingual",
+        multilinguality="multilingual" if len(rows.triples) > 1 else "monolingual",
         annotations_creators=["found"],
         language_creators=["found"],
         pretty_name="Prix-LM multilingual KB facts and links",
