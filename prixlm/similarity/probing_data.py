@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prixlm.text_lines import utf8_lines
+
 TEMPLATES_FILE = "templates.jsonl"
 SUBJECT_SLOT, OBJECT_SLOT = "[X]", "[Y]"
 
@@ -74,21 +76,16 @@ class ProbeSet:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open("rb") as handle:  # decoded per line: an error names its line
-        for number, raw in enumerate(handle, start=1):
-            try:  # a byte-order mark is no part of line 1
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                raise ProbeFormatError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ProbeFormatError(f"{path}:{number}: not JSON ({error.msg})") from None
-            if not isinstance(record, dict):
-                raise ProbeFormatError(f"{path}:{number}: expected a JSON object")
-            yield number, record
+    for number, line in utf8_lines(path, ProbeFormatError):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ProbeFormatError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise ProbeFormatError(f"{path}:{number}: expected a JSON object")
+        yield number, record
 
 
 def _text(path: Path, number: int, record: dict[str, Any], key: str) -> str:

@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from prixlm.text_lines import utf8_lines
+
 
 class XelFormatError(ValueError):
     """A line that does not follow the benchmark's layout (the message names file:line)."""
@@ -72,14 +74,9 @@ def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with path.open("rb") as handle:  # decoded per line: an error names its line
-        for number, raw in enumerate(handle, start=1):
-            try:  # a BOM is no part of an id
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                raise XelFormatError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
-            if line.strip():
-                yield number, line
+    for number, line in utf8_lines(path, XelFormatError):  # a BOM is no part of an id
+        if line.strip():
+            yield number, line
 
 
 def _error(path: str | Path, number: int, line: str, expected: str) -> XelFormatError:

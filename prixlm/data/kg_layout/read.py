@@ -23,12 +23,13 @@ language`), the rule of the DBpedia build.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
 from prixlm.cli import UsageError
+from prixlm.text_lines import utf8_lines
 
 #: The layout's split files and the dataset's split names.
 SPLIT_FILES = {"train": "train", "validation": "val", "test": "test"}
@@ -69,20 +70,6 @@ def entity_label(iri: str) -> str:
     return unquote(local, errors="strict").replace("_", " ").strip()
 
 
-def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
-    """The lines of a UTF-8 file without their line ends (LF or CRLF) and without a leading
-    byte order mark (it stayed in the first IRI); `LayoutError` naming `file:line` for bytes
-    that are not UTF-8. `on_bytes(n)` is told the bytes of each line (a progress bar)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if on_bytes is not None:
-                on_bytes(len(raw))
-            try:
-                yield raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                raise LayoutError(f"{path}:{number}: not UTF-8 ({error.reason})") from None
-
-
 def parse_id(text: str, size: int, where: str, what: str) -> int:
     """The id `text` (`12` or an integral float `12.0`), which must be below `size`."""
     if text.isascii() and text.isdigit():  # the common case, at a fifth of the cost
@@ -99,7 +86,7 @@ def parse_id(text: str, size: int, where: str, what: str) -> int:
 def read_iris(path: Path, on_bytes: Callable[[int], None] | None = None) -> list[str]:
     """The IRIs of an entity or relation file, one a line; an empty one is a `LayoutError`."""
     iris = []
-    for number, line in enumerate(read_lines(path, on_bytes), start=1):
+    for number, line in utf8_lines(path, LayoutError, on_bytes):
         iri = line.strip()
         if not iri or _SPACE.search(iri):
             raise LayoutError(f"{path}:{number}: expected one IRI, got {line!r}")
@@ -116,7 +103,7 @@ def read_id_rows(
     """The id tuples of a tab-separated file: `len(sizes)` ids a line, field `i` below
     `sizes[i]` (`names[i]` in errors)."""
     rows = []
-    for number, line in enumerate(read_lines(path, on_bytes), start=1):
+    for number, line in utf8_lines(path, LayoutError, on_bytes):
         where = f"{path}:{number}"
         fields = line.split("\t")
         if len(fields) != len(sizes):
@@ -208,5 +195,4 @@ __all__ = [
     "parse_id",
     "read_id_rows",
     "read_iris",
-    "read_lines",
 ]
