@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # errno values that mean "the disk (or a quota, or a file-size limit) is full"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -170,6 +172,17 @@ def describe_os_error(error: OSError) -> str:
     else:
         what = reason
     return f"{path}: {what}" if path else what
+
+
+def read_json(path: Path, argument: str) -> Any:
+    """The JSON value of the file `path` given as `argument`; `UsageError` naming both when
+    it cannot be read or is not JSON."""
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except OSError as error:
+        raise UsageError(f"{argument} {describe_os_error(error)}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{argument} {path}: not valid JSON ({error})") from error
 
 
 @contextmanager

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
-from prixlm.cli import UsageError, command_parser, user_errors
+from prixlm.cli import UsageError, command_parser, read_json, user_errors
 from prixlm.experiments.prixlm_jobs import prixlm_job
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1_data import prepare_data, prepare_tokenizer
-from prixlm.experiments.table1_docs import check_table1_results, read_json
+from prixlm.experiments.table1_docs import check_table1_results
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.cli import UsageError, command_parser, user_errors
-from prixlm.experiments.table1_docs import read_json
+from prixlm.cli import UsageError, command_parser, read_json, user_errors
 
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
 HEADING = "## DBP-5L: multilingual knowledge-graph completion"

@@ -15,7 +15,6 @@ profile, placed after the first); the rest of the file (the KB-completion block 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file
-from prixlm.cli import UsageError, command_parser, describe_os_error, user_errors
+from prixlm.cli import UsageError, command_parser, read_json, user_errors
 from prixlm.experiments.paired import paired_section
 from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: importable here
     ablations_section,
@@ -150,17 +149,6 @@ def notes_section(table: Mapping[str, Any]) -> str:
     if not notes:
         return ""
     return "### How this run was made\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
-
-
-def read_json(path: Path, argument: str) -> Any:
-    """The JSON value of the file `path` given as `argument`; `UsageError` naming both when
-    it cannot be read or is not JSON."""
-    try:
-        return json.loads(Path(path).read_text("utf-8"))
-    except OSError as error:
-        raise UsageError(f"{argument} {describe_os_error(error)}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UsageError(f"{argument} {path}: not valid JSON ({error})") from error
 
 
 def check_table1_results(table: Any, path: Path, argument: str = "--results") -> None:

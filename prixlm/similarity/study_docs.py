@@ -5,7 +5,6 @@ python -m prixlm.similarity.study_docs results/similarity.json
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -292,15 +291,12 @@ def write_docs(results: dict[str, Any], docs: Path, chart: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m prixlm.similarity.study_docs [RESULTS]` (default results/similarity.json):
     rewrite docs/similarity.md and its chart; a missing or unreadable RESULTS is one line."""
-    from prixlm.cli import UsageError, user_errors
+    from prixlm.cli import UsageError, read_json, user_errors
 
     argv = list(sys.argv[1:] if argv is None else argv)
     source = Path(argv[0] if argv else "results/similarity.json")
     with user_errors():
-        try:
-            results = json.loads(source.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise UsageError(f"{source}: not valid JSON ({error})") from error
+        results = read_json(source, "RESULTS")
         if not isinstance(results, dict) or "curve" not in results:
             raise UsageError(f"{source}: not a similarity study results file (no 'curve')")
         write_docs(results, Path("docs/similarity.md"), Path("docs/similarity_curve.png"))
