@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch.distributed as dist
-from transformers import Trainer, TrainerState
+from transformers import Trainer, TrainerCallback, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -38,6 +40,17 @@ class PrixLMTrainer(Trainer):
 
     run_record: dict | None = None
     _non_embedding_parameters: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_callback(_FactEnding())
+
+    def train(self, *args: Any, **kwargs: Any) -> Any:
+        # `train` aligns the generation config's end tokens with the tokenizer's `</s>`
+        # (warning "new PAD/BOS/EOS tokens", `eos_token_id` [`</s>`, `[EOS]`] in every
+        # checkpoint); a fact ends at `[EOS]` alone: `_FactEnding` restores it.
+        with _quiet_token_alignment():
+            return super().train(*args, **kwargs)
 
     def floating_point_ops(self, inputs: dict) -> int:
         """The Trainer's estimate, 6 × input tokens × non-embedding parameters, with the
@@ -119,6 +132,36 @@ class PrixLMTrainer(Trainer):
             publish(staging, destination)
         _barrier()
         return destination
+
+
+class _FactEnding(TrainerCallback):
+    """At the start of training (after the Trainer's token alignment), generation ends a
+    fact at `[EOS]` alone, as in the release folder."""
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        model = kwargs.get("model")
+        config = getattr(model, "config", None)
+        if getattr(model, "generation_config", None) is not None and hasattr(
+            config, "end_of_object_token_id"
+        ):
+            model.generation_config.eos_token_id = config.end_of_object_token_id
+
+
+class _TokenAlignmentFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "new PAD/BOS/EOS tokens" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_token_alignment() -> Iterator[None]:
+    """Drop `transformers.trainer_utils.align_special_tokens`' warning for the block."""
+    logger = logging.getLogger("transformers.trainer_utils")
+    token_filter = _TokenAlignmentFilter()
+    logger.addFilter(token_filter)
+    try:
+        yield
+    finally:
+        logger.removeFilter(token_filter)
 
 
 #: How torch's and safetensors' writers report a full disk or a file-size limit.

@@ -75,6 +75,12 @@ def test_release_folder_and_kill_and_resume_give_identical_weights(tiny_dataset_
     generation = json.loads((release / "generation_config.json").read_text())
     config = json.loads((release / "config.json").read_text())
     assert generation["eos_token_id"] == config["end_of_object_token_id"]
+    # checkpoints too: a fact ends at [EOS] alone, not also at the tokenizer's </s>
+    checkpoint = json.loads(
+        (tmp_path / "a" / "checkpoint-12" / "generation_config.json").read_text()
+    )
+    assert checkpoint["eos_token_id"] == config["end_of_object_token_id"]
+    assert "new PAD/BOS/EOS" not in uninterrupted.stderr
     assert json.loads((release / "training_args.json").read_text())["adam_beta2"] == 0.98
     logged = json.loads((tmp_path / "a" / "checkpoint-12" / "trainer_state.json").read_text())[
         "log_history"
