@@ -14,13 +14,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
+from prixlm.cli import UsageError
+
 SAME_AS = "sameAs"
+
+
+def require_pykeen() -> None:
+    """A `UsageError` saying how to install PyKEEN when it is absent (before any work: the
+    baselines' modules import it only when they train)."""
+    if importlib.util.find_spec("pykeen") is None:
+        raise UsageError(
+            'the KGE baselines need PyKEEN, which is not installed: pip install "prixlm[baselines]"'
+            " (`make table1` and `make dbp5l` install it)"
+        )
 
 
 #: The entities' initializer per model, as PyKEEN's replication configs of each paper set it

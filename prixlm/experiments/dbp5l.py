@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
+from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import UsageError, add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.dbp5l_results import (  # noqa: F401 - importable here as before
@@ -256,6 +257,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2
+        if not args.no_run:
+            require_pykeen()
         profile = get_profile(args.profile)
         languages = args.languages or profile["languages"]
         profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]

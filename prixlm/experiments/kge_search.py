@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import check_output_file, write_json
+from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import command_parser, user_errors
 from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid, kge_stopping
 
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output", type=Path, default=None, help="the record as JSON")
     args = parser.parse_args(argv)
     with user_errors(ValueError):
+        require_pykeen()
         if args.output:  # before the search: not over the dataset, nor a folder there
             check_output_file(args.output, "--output", (("--dataset", args.dataset),))
         record = search(args.dataset, args.language, args.model, args.profile, args.grid_points,

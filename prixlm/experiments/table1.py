@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
+from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import (
     UsageError,
     add_report_options,
@@ -259,6 +260,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile or language: one line, exit 2
+        require_pykeen()
         profile = get_profile(args.profile)
         languages = args.languages or profile["languages"]
         profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
