@@ -179,11 +179,12 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     )
     if digest is not None:
         report[WEIGHTS_DIGEST] = digest
-    # a local --dataset folder by its absolute path: the card tells it from a Hub id
-    # without looking at the working directory it is rendered in (`card_results.on_hub`)
-    report["dataset_folder"] = (
-        str(Path(args.dataset).resolve()) if Path(args.dataset).is_dir() else None
-    )
+    # a local --dataset folder by its absolute path (in `dataset` too, as training records
+    # it; `dataset_argument` as typed): the card tells it from a Hub id without looking at
+    # the working directory it is rendered in (`card_results.on_hub`)
+    folder = str(Path(args.dataset).resolve()) if Path(args.dataset).is_dir() else None
+    report.update(dataset=folder or args.dataset, dataset_folder=folder)
+    report["dataset_argument"] = args.dataset
     for protocol, results in report["results_by_protocol"].items():
         if len(args.protocol) > 1:
             print(f"\nprotocol: {protocol}")

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from huggingface_hub import ModelCard
 from test_train_runs import _args
 
 from prixlm.cli import UsageError
@@ -91,7 +92,7 @@ def test_an_earlier_runs_curve_is_not_the_new_runs(run_a, tiny_dataset_dir, tmp_
     for checkpoint in run.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
     shutil.rmtree(run / "model")
-    new = _args(tiny_dataset_dir, run, "--max_steps", "2", seed="3")  # no link prediction
+    new = _args(tiny_dataset_dir, run, "--max_steps", "3", seed="3")  # no link prediction
     curve = run / "lp_curve.png"
     with pytest.raises(UsageError) as raised:
         pretrain(parse_training_arguments(new))
@@ -128,7 +129,7 @@ def test_a_report_of_the_model_that_was_at_the_same_path_is_refused(
     model_card_main([str(model), "--evaluation", str(report)])  # its own model: taken
 
     remove_earlier_run(run)
-    pretrain(parse_training_arguments(_args(tiny_dataset_dir, run, "--max_steps", "2", seed="3")))
+    pretrain(parse_training_arguments(_args(tiny_dataset_dir, run, "--max_steps", "3", seed="3")))
     later = weights_digest(model)
     assert later != earlier
     capsys.readouterr()
@@ -145,6 +146,26 @@ def test_a_report_of_the_model_that_was_at_the_same_path_is_refused(
     older = {k: v for k, v in json.loads(report.read_text()).items() if k != "model_weights_sha256"}
     report.write_text(json.dumps(older), encoding="utf-8")
     model_card_main([str(model), "--evaluation", str(report)])
+
+
+def test_a_relative_local_dataset_is_not_carded_as_a_hub_dataset(
+    run_a, tiny_dataset_dir, tmp_path, monkeypatch
+):
+    """`evaluate_lp --dataset outputs/demo/dataset` (relative, as the README types it) was
+    recorded as typed: the card listed the folder under `datasets:` as a Hub id."""
+    model = tmp_path / "model"
+    shutil.copytree(run_a / "model", model)
+    monkeypatch.chdir(tiny_dataset_dir.parent)
+    report = tmp_path / "report.json"
+    evaluate_lp_main(["--model", str(model), "--dataset", tiny_dataset_dir.name, "--languages",
+                      "en", "--split", "train", "--num_beams", "2", "--limit", "2", "--output",
+                      str(report)])  # fmt: skip
+    recorded = json.loads(report.read_text())
+    assert recorded["dataset"] == recorded["dataset_folder"] == str(tiny_dataset_dir.resolve())
+    assert recorded["dataset_argument"] == tiny_dataset_dir.name
+    model_card_main([str(model), "--evaluation", str(report)])
+    card = ModelCard.load(model / "README.md")
+    assert tiny_dataset_dir.name not in (card.data.datasets or [])
 
 
 def test_a_failed_upload_says_how_to_retry_it(run_a, tiny_dataset_dir, tmp_path, monkeypatch):
