@@ -29,7 +29,7 @@ COMMANDS = [
     "prixlm.similarity.bli_cldr", "prixlm.similarity.xel", "prixlm.similarity.probing",
     "prixlm.similarity.probing_export", "prixlm.similarity.study", "prixlm.experiments.table1",
     "prixlm.experiments.ablations", "prixlm.experiments.table1_docs", "prixlm.completion.measure",
-    "prixlm.experiments.kge_search",
+    "prixlm.experiments.kge_search", "prixlm.similarity.study_docs",
 ]  # fmt: skip
 
 

@@ -5,7 +5,6 @@ python -m prixlm.similarity.study_docs results/similarity.json
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -291,10 +290,21 @@ def write_docs(results: dict[str, Any], docs: Path, chart: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m prixlm.similarity.study_docs [RESULTS]` (default results/similarity.json):
     rewrite docs/similarity.md and its chart; a missing or unreadable RESULTS is one line."""
-    from prixlm.cli import UsageError, read_json, user_errors
+    from prixlm.cli import UsageError, command_parser, read_json, user_errors
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    source = Path(argv[0] if argv else "results/similarity.json")
+    parser = command_parser(
+        "prixlm.similarity.study_docs",
+        "Rewrite docs/similarity.md and docs/similarity_curve.png from a study's results.",
+    )
+    parser.add_argument(
+        "results",
+        nargs="?",
+        type=Path,
+        default=Path("results/similarity.json"),
+        metavar="RESULTS",
+        help="the JSON `make similarity` wrote",
+    )
+    source = parser.parse_args(argv).results
     with user_errors():
         results = read_json(source, "RESULTS")
         if not isinstance(results, dict) or "curve" not in results:
