@@ -1,11 +1,14 @@
 """Link-prediction evaluation: filtered hits@1/3/10 and MRR per language (paper §3.2, Table 1).
 
-- Candidates: for each language, every subject and object label in that language in the
-  config's rows over **all** its splits (train, validation, test): the entities the KB
-  names in that language. Labels that tokenise identically count as one entity (as the
-  official `lp.py`); golds and filter lists are mapped to that entity's first label (in
-  full mode by the ranking path itself, `scorer.protocol_ranks`, the path the experiments
-  call too), and each result counts the labels merged (`merged_candidates`).
+- Candidates: for each language, every subject and object label in that language of the
+  config's triples over **all** its splits (train, validation, test): the same set in a
+  language's config, in `all` and in training's link-prediction curve (labels only `links`
+  rows name are not candidates). Link rows (the `links` config) are ranked among every label
+  of their object language in the config, links included, and reported as `links/<lang>`.
+  Labels that tokenise identically count as one entity (as the official `lp.py`); golds and
+  filter lists are mapped to that entity's first label (in full mode by the ranking path
+  itself, `scorer.protocol_ranks`, the path the experiments call too), and each result
+  counts the labels merged (`merged_candidates`).
 - Filtered setting: the other true objects of a query (`all_objects`) stay in the trie while
   decoding and are removed from the ranking at the end (official release); the gold stays.
 - `mode="beam"` (the paper): Algorithm 1 with K=`num_beams`; a gold the search never
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import torch
@@ -51,26 +55,37 @@ from prixlm.link_prediction.scorer import (
 
 MODES = ("beam", "full")
 _LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
+KINDS = ("triple", "link")
 KS = (1, 3, 10)
 
 
-def candidate_labels(splits: Mapping[str, Any], language: str) -> list[str]:
-    """Sorted labels of every subject and object in `language`, over all `splits`.
+def row_kind(kind: str | None, subject_language: str, object_language: str) -> str:
+    """A row's kind: its `kind` value, else `triple` where both names share a language."""
+    return kind or ("triple" if subject_language == object_language else "link")
+
+
+def candidate_labels(
+    splits: Mapping[str, Any], language: str, kinds: Sequence[str] = ("triple",)
+) -> list[str]:
+    """Sorted labels of every subject and object in `language` of the `kinds` rows (default:
+    the triples; a row without a `kind` column: see `row_kind`), over all `splits`.
 
     `splits`: `{split: columns}` with a `Dataset` or a dict of lists as columns (a
-    `DatasetDict`), or `{split: [row dicts]}`.
+    `DatasetDict`), or `{split: [row dicts]}`. Raises ValueError for an unknown kind.
     """
+    if set(kinds) - set(KINDS):
+        raise ValueError(f"kinds {list(kinds)}: expected some of {list(KINDS)}")
     labels: set[str] = set()
     for split in splits.values():
         if isinstance(split, Sequence):  # rows: the columns this needs
-            split = {key: [row[key] for row in split] for key in _LABEL_COLUMNS}
-        for column, language_column in (
-            ("subject", "subject_language"),
-            ("object", "object_language"),
-        ):
-            for label, label_language in zip(split[column], split[language_column], strict=True):
-                if label_language == language:
-                    labels.add(label)
+            split = {key: [row.get(key) for row in split] for key in (*_LABEL_COLUMNS, "kind")}
+        names = getattr(split, "column_names", None) or list(split)  # a Dataset's or a dict's
+        columns = [split[key] for key in _LABEL_COLUMNS]
+        row_kinds = split["kind"] if "kind" in names else repeat(None)
+        for subject, first, object_, second, kind in zip(*columns, row_kinds, strict=False):
+            if row_kind(kind, first, second) in kinds:
+                labels.update(name for name, lang in ((subject, first), (object_, second))
+                              if lang == language)  # fmt: skip
     return sorted(labels)
 
 
@@ -263,6 +278,25 @@ class EvaluationSettings:
     protocols: tuple[str, ...] = ("ours",)
 
 
+def _query_groups(
+    rows: Sequence[Mapping[str, Any]], config: str
+) -> list[tuple[str, str, str, list[Mapping[str, Any]]]]:
+    """`(name, object language, kind, rows)` per object language and kind, by language:
+    triples as `config` (a language's own config) or `config/<language>`, links as
+    `links/<language>` in the `links` config, `<config>/links/<language>` in another (`all`)."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        kind = row_kind(row.get("kind"), row["subject_language"], row["object_language"])
+        groups.setdefault((row["object_language"], kind), []).append(row)
+    named = []
+    for (language, kind), selected in sorted(groups.items()):
+        name = config if config == language else f"{config}/{language}"
+        if kind == "link" and config != "links":
+            name = f"{config}/links/{language}"
+        named.append((name, language, kind, selected))
+    return named
+
+
 def evaluate_config(
     model: Any,
     tokenizer: Any,
@@ -271,12 +305,14 @@ def evaluate_config(
     settings: EvaluationSettings,
     candidates: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, dict[str, dict[str, float | int]]]:
-    """Metrics per protocol and object language of `splits[settings.split]`:
-    `{protocol: {name: metrics}}`, `name` the config (a language config) or `config/lang`.
+    """Metrics per protocol and query group of `splits[settings.split]`: `{protocol: {name:
+    metrics}}` (names: `_query_groups`); a language's triples ranked among
+    `candidate_labels(splits, language)` (in `all` as in its own config), link rows among
+    `candidate_labels(splits, language, KINDS)`.
 
     Args:
-        candidates: `{language: labels}` ranked instead of `candidate_labels(splits, language)`
-            (e.g. every entity of a KG's entity list, as the DBP-5L papers rank), in entity
+        candidates: `{language: labels}` ranked instead, for triples and links alike (e.g.
+            every entity of a KG's entity list, as the DBP-5L papers rank), in entity
             order for the `index` ties of `kens` and `raw`; it must list every object language.
     Raises:
         ValueError: the config has no such split (the message lists the splits it has), or
@@ -296,13 +332,13 @@ def evaluate_config(
             )
         train_rows = splits["train"].to_list()
     results: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
-    for language in sorted({row["object_language"] for row in rows}):
-        selected = [row for row in rows if row["object_language"] == language]
-        name = config if config == language else f"{config}/{language}"
+    for name, language, kind, selected in _query_groups(rows, config):
         if candidates is not None:
             check_languages(candidates, [language], "candidates")
         labels = (
-            candidates[language] if candidates is not None else candidate_labels(splits, language)
+            candidates[language]
+            if candidates is not None
+            else candidate_labels(splits, language, ("triple",) if kind == "triple" else KINDS)
         )
         by_protocol = evaluate_protocols(
             model,
@@ -362,6 +398,7 @@ def evaluate_dataset(
 __all__ = [
     "FULL_BATCH_SIZE",
     "FULL_MAX_ROWS",
+    "KINDS",
     "KS",
     "MODES",
     "EvaluationSettings",
@@ -372,5 +409,6 @@ __all__ = [
     "evaluate_link_prediction",
     "evaluate_protocols",
     "markdown_table",
+    "row_kind",
     "warn_unknown_merges",
 ]

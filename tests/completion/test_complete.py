@@ -47,12 +47,12 @@ def test_queries_are_the_pairs_only_other_languages_hold(completion_kb):
         ("en", iri("en", "Euro"), iri("de", "Euro"))
     ]
     assert (stats.evidence_pairs, stats.held_by_target, stats.subject_not_linked) == (11, 9, 1)
-    # the candidates are candidate_labels over the target's rows and the links, with IRIs
+    # the candidates are the target's labels in its triples and the links, with IRIs
     rows = dataset_rows()
     splits = {name: _columns(part) for name, part in {**rows["de"], **rows["links"]}.items()}
     splits["links"] = _columns(rows["links"]["train"])
     candidates = label_iris(target_labels(kb.target, kb.links))
-    assert sorted(candidates) == candidate_labels(splits, "de")
+    assert sorted(candidates) == candidate_labels(splits, "de", ("triple", "link"))
     assert candidates["Euro"] == [iri("de", "Euro")]
 
 
