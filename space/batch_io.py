@@ -3,11 +3,16 @@
 Input: UTF-8 text, one query per line, `subject<TAB>relation[<TAB>language]`; or a header
 line naming the columns (`subject`, `relation`, and optionally `language`, `subject_id`,
 `relation_id`, in any order). Blank lines are skipped; a line without the language takes the
-default language.
+default language. Cells are split at tabs only, as they are: a `"` is part of the name
+(`"Weird" Al Yankovic`), never a CSV quote.
 
 Output (`completed.tsv`, `completed.nt`): the `top_k` objects of every query, best first.
 The TSV has `subject_id, subject, relation_id, relation, language, object_id, object,
-probability, log_likelihood, rank`; the N-Triples are `<subject> <relation> <object> .`
+probability, log_likelihood, rank`, written as `python -m prixlm.complete` writes its TSV:
+cells separated by tabs without CSV quoting, a backslash, tab, newline and carriage return in
+a cell written as `\\\\`, `\\t`, `\\n` and `\\r` (read it with `csv` as `delimiter="\\t",
+quoting=csv.QUOTE_NONE`, pandas `sep="\\t", quoting=3`), the probability with six significant
+digits (`1.23457e-07`, not `0.000000`); the N-Triples are `<subject> <relation> <object> .`
 lines written as `python -m prixlm.complete` writes them (an IRI's characters that an
 IRIREF cannot hold as `\\uXXXX`). IRIs come from the input's `subject_id` / `relation_id`,
 else they follow the DBpedia dumps the KB was built from: `http://dbpedia.org/resource/<label>`
@@ -19,9 +24,8 @@ Standard library only (the Space needs gradio, torch and transformers, not the p
 
 from __future__ import annotations
 
-import csv
-import io
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +59,9 @@ _UCSCHAR_RANGES = (
     (0xE1000, 0xEFFFD),
 )
 _IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
+_CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_CELL_SPECIAL = re.compile(r"[\\\t\n\r]")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class BadQueryFile(ValueError):
@@ -107,6 +114,17 @@ def iri_term(iri: str) -> str:
     return f"<{''.join(escaped)}>"
 
 
+def escape_cell(text: str) -> str:
+    """`text` with backslash, tab, newline and carriage return as `\\\\ \\t \\n \\r` (as
+    `prixlm.complete`'s TSV writes a cell)."""
+    return _CELL_SPECIAL.sub(lambda match: _CELL_ESCAPES[match.group()], text)
+
+
+def tsv_line(cells: Sequence[Any]) -> str:
+    """One output TSV line (with its newline): the escaped cells joined by tabs."""
+    return "\t".join(escape_cell(str(cell)) for cell in cells) + "\n"
+
+
 def _decode(path: Path) -> str:
     name = path.name
     size = path.stat().st_size
@@ -125,8 +143,8 @@ def _decode(path: Path) -> str:
 def read_queries(path: Path, default_language: str, max_chars: int) -> list[Query]:
     """The queries of a TSV file (module docstring); `BadQueryFile` naming the file and line."""
     name = Path(path).name
-    rows = list(csv.reader(io.StringIO(_decode(Path(path))), dialect="excel-tab"))
-    numbered = [(i, [cell.strip() for cell in row]) for i, row in enumerate(rows, 1)]
+    lines = _LINE_END.split(_decode(Path(path)))  # no CSV quoting: a `"` is text
+    numbered = [(i, [cell.strip() for cell in line.split("\t")]) for i, line in enumerate(lines, 1)]
     numbered = [(i, row) for i, row in numbered if any(row)]
     if not numbered:
         raise BadQueryFile(f"{name}: no queries (expected subject<TAB>relation[<TAB>language]).")
@@ -196,22 +214,27 @@ def completed_rows(
     return rows
 
 
+def _formatted(row: dict[str, Any]) -> dict[str, str]:
+    """The scores' cells: the probability with six significant digits (as `prixlm.complete`
+    writes its `score`: a probability under 5e-7 is not 0.000000), the log-likelihood with
+    six decimals."""
+    return {
+        "probability": f"{row['probability']:.6g}",
+        "log_likelihood": f"{row['log_likelihood']:.6f}",
+    }
+
+
 def write_tsv_and_ntriples(
     queries: Sequence[Query], answers: Sequence[Sequence[dict[str, Any]]], stem: Path
 ) -> tuple[Path, Path, list[dict[str, Any]]]:
     """`<stem>.tsv` and `<stem>.nt` of the completed facts, and their rows."""
     rows = completed_rows(queries, answers)
     tsv, ntriples = stem.with_suffix(".tsv"), stem.with_suffix(".nt")
-    with open(tsv, "w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, dialect="excel-tab", lineterminator="\n")
-        writer.writerow(OUTPUT_COLUMNS)
+    with open(tsv, "w", encoding="utf-8", newline="\n") as stream:
+        stream.write(tsv_line(OUTPUT_COLUMNS))
         for row in rows:
-            writer.writerow(
-                [
-                    f"{row[c]:.6f}" if c in ("probability", "log_likelihood") else row[c]
-                    for c in OUTPUT_COLUMNS
-                ]
-            )
+            cells = {**row, **_formatted(row)}
+            stream.write(tsv_line(cells[c] for c in OUTPUT_COLUMNS))
     with open(ntriples, "w", encoding="utf-8", newline="\n") as stream:
         for row in rows:
             terms = (row["subject_id"], row["relation_id"], row["object_id"])
