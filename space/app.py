@@ -25,6 +25,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import unicodedata
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -172,8 +173,9 @@ class PrixLMSpace:
     def _check_fits(self, kind: str, texts: list[str], language: str) -> None:
         """InputError unless the prompt fits the model beside `language`'s longest answer."""
         tokenizer = self.pipe.tokenizer
+        composed = [unicodedata.normalize("NFC", text) for text in texts]  # as the model reads
         used = PROMPT_SPECIAL_TOKENS[kind] + sum(
-            len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts
+            len(ids) for ids in tokenizer(composed, add_special_tokens=False)["input_ids"]
         )
         room = self.prompt_budget[language]
         if used > room:

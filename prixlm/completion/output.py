@@ -99,7 +99,7 @@ def tsv_row(proposal: Proposal) -> list[str]:
         query.relation,
         proposal.object_id,
         proposal.object,
-        f"{proposal.score:.6f}",
+        f"{proposal.score:.6g}",  # six significant digits: 1.23457e-07, not 0.000000
         str(proposal.rank),
         ",".join(query.evidence_languages),
         ",".join(proposal.agreeing_languages),

@@ -19,6 +19,7 @@ A target language without a language token in the model is refused before any de
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ def fit_to_model(
     """
     if not candidates or not queries:
         return list(queries), dict(candidates), 0
-    sizes = tokenizer(list(candidates), add_special_tokens=False)["input_ids"]
+    # composed (NFC) as the trie and the prompts read every name (`EntityTrie.from_labels`)
+    composed = [unicodedata.normalize("NFC", label) for label in candidates]
+    sizes = tokenizer(composed, add_special_tokens=False)["input_ids"]
     lengths = {label: len(ids) for label, ids in zip(candidates, sizes, strict=True)}
     config = model.config
     max_positions = getattr(config, "max_position_embeddings", None)
