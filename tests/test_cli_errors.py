@@ -103,7 +103,7 @@ def damaged_inputs(tiny_demo_output, tmp_path_factory):
 EVALUATE = "prixlm.link_prediction.evaluate_lp --model {root}/run/model --dataset {root}/dataset"
 TRAIN = " ".join(["--output_dir {bad}/run", "--tokenizer_vocab_size 600 --hidden_size 32",
                   "--num_hidden_layers 1 --num_attention_heads 2 --intermediate_size 64",
-                  "--max_steps 1 --report_to none --disable_tqdm true"])  # fmt: skip
+                  "--max_steps 1 --warmup_steps 0 --report_to none --disable_tqdm true"])  # fmt: skip
 #: (command line with {root} for the demo output and {bad} for `damaged_inputs`, message)
 DAMAGED_CASES = [
     pytest.param(
@@ -207,7 +207,8 @@ def test_train_option_values_are_usage_errors_before_any_work(capsys, option, me
 
 
 @pytest.mark.parametrize(
-    "option", ["--max_steps -1", "--max_steps 7 --num_train_epochs 0", "--max_steps 1"]
+    "option",
+    ["--max_steps -1", "--max_steps 7 --num_train_epochs 0", "--max_steps 1 --warmup_steps 0"],
 )
 def test_train_step_counts_that_transformers_reads_stay_legal(option):
     """-1 is the Trainer's "--num_train_epochs decides"; with --max_steps the epochs are unused."""

@@ -16,6 +16,12 @@ from transformers import HfArgumentParser, TrainingArguments
 from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
 from prixlm.cli import UsageError, renamed_options
+from prixlm.training.option_checks import (
+    check_checkpointing,
+    check_precision,
+    check_step_counts,
+    trainer_option_refusal,
+)
 
 #: The masks a model is trained with; `bidirectional` is for inference only.
 TRAINING_OBJECT_ATTENTION = tuple(m for m in OBJECT_ATTENTION_MODES if m != "bidirectional")
@@ -207,15 +213,17 @@ class PrixLMTrainingArguments(TrainingArguments):
     per_device_train_batch_size: int = field(
         default=32,
         metadata={
-            "help": "facts per device and step (the paper's 32; x 32 accumulation steps = "
-            "1,024 facts per update)"
+            "help": "facts per process (one device each) and step (the paper's 32; x 32 "
+            "accumulation steps = 1,024 facts per update in one process; with N processes, "
+            "each adds its own: N x 1,024)"
         },
     )
     gradient_accumulation_steps: int = field(
         default=32,
         metadata={
-            "help": "steps whose gradients make one update (the paper's 32: 32 x 32 = 1,024 "
-            "facts per update)"
+            "help": "steps whose gradients make one update, in each process (the paper's 32: "
+            "32 x 32 = 1,024 facts per update in one process; with N processes, divide it by N "
+            "for the paper's batch)"
         },
     )
     remove_unused_columns: bool = field(
@@ -265,6 +273,12 @@ class PrixLMTrainingArguments(TrainingArguments):
         },
     )
 
+    def __post_init__(self) -> None:
+        refusal = trainer_option_refusal(self)  # before the Trainer's checks (tracebacks)
+        if refusal:
+            raise UsageError(refusal)
+        super().__post_init__()
+
 
 @dataclass
 class TrainingRun:
@@ -279,15 +293,17 @@ def demo_training_argv(
     dataset_dir: str | Path, run_dir: str | Path, languages: str, max_steps: int
 ) -> list[str]:
     """`train.py`'s command line for `make demo`'s recipe: a small model from scratch
-    (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, batch 64, for
-    `max_steps` (at least 1) steps."""
+    (hidden 192, 4 layers, a 6,000-piece tokenizer), learning rate 1e-3, 6% warm-up, batch 64,
+    for `max_steps` (at least 1) steps; one step has no warm-up (its one update would have
+    learning rate 0)."""
     if max_steps < 1:
         raise ValueError(f"--max_steps {max_steps}: at least 1")
+    warmup = "0.06" if max_steps > 1 else "0"
     return [
         "--dataset", str(dataset_dir), "--languages", languages, "--variant", "all",
         "--output_dir", str(run_dir), "--hidden_size", "192", "--num_hidden_layers", "4",
         "--num_attention_heads", "4", "--intermediate_size", "768", "--tokenizer_vocab_size", "6000",
-        "--learning_rate", "1e-3", "--warmup_steps", "0.06", "--weight_decay", "0.01",
+        "--learning_rate", "1e-3", "--warmup_steps", warmup, "--weight_decay", "0.01",
         "--per_device_train_batch_size", "64", "--gradient_accumulation_steps", "1",
         "--max_steps", str(max_steps), "--save_steps", str(max(1, max_steps // 4)),
         "--save_total_limit", "2", "--logging_steps", "25", "--lp_eval_queries", "60",
@@ -298,37 +314,6 @@ def demo_training_argv(
 
 #: Old option spellings, accepted with a deprecation warning for one release.
 RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
-
-
-def check_step_counts(training: PrixLMTrainingArguments, parser: HfArgumentParser) -> None:
-    """A usage error for a step count or batch size the run cannot use (`--max_steps 0` was
-    a release trained 1 step; a batch of 0 facts, a traceback after the tokenizer's training)."""
-    if training.max_steps == 0 or training.max_steps < -1:
-        parser.error(
-            f"--max_steps {training.max_steps}: at least 1 (or -1: --num_train_epochs decides)"
-        )
-    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
-        if getattr(training, name) < 1:
-            parser.error(f"--{name} {getattr(training, name)}: at least 1")
-    if training.max_steps == -1 and training.num_train_epochs <= 0:
-        parser.error(
-            f"--num_train_epochs {training.num_train_epochs}: more than 0 (without --max_steps)"
-        )
-
-
-def check_checkpointing(training: PrixLMTrainingArguments, parser: HfArgumentParser) -> None:
-    """A usage error for checkpoints that would never be written or could not be resumed."""
-    if str(getattr(training.save_strategy, "value", training.save_strategy)) == "best":
-        parser.error(
-            "--save_strategy best: not supported (it saves after an evaluation that improves, "
-            "and training runs none); use steps or epoch"
-        )
-    if training.save_only_model:
-        parser.error(
-            "--save_only_model true: not supported (checkpoints without the optimizer's, the "
-            "schedule's and the random state cannot be resumed; the release folder already "
-            "holds the model alone)"
-        )
 
 
 def check_base_model(model: ModelArguments, parser: HfArgumentParser) -> None:
@@ -370,6 +355,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
         parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
     check_step_counts(training, parser)
     check_checkpointing(training, parser)
+    check_precision(training, parser)
     check_base_model(model, parser)
     if training.label_smoothing_factor:
         # the Trainer's smoother would compare each position with its own token (it shifts

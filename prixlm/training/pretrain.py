@@ -46,6 +46,7 @@ from prixlm.training.data import (
     tokenizer_training_texts,
 )
 from prixlm.training.model_factory import build_prixlm
+from prixlm.training.processes import announce_processes, check_one_device_per_process
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
 from prixlm.training.resume import (
     check_same_run,
@@ -249,6 +250,7 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     writes no release: `UsageError` (`prixlm.training.progress.check_reached_end`).
     """
     training_args = run.training
+    check_one_device_per_process(training_args)  # before any work
     if not training_args.should_save:  # the other processes of a data-parallel run
         return _pretrain(run, callbacks)
     with writer_lock(training_args.output_dir, argument="--output_dir"):
@@ -298,6 +300,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     )
     model.generation_config = fact_generation_config(model.config)
     model.set_autocast_residual(model_args.autocast_residual)
+    repeated = announce_processes(training_args, len(train_set))  # several processes
 
     # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
     # optimizer state, training_args.bin, its generic card); we publish the release folder.
@@ -340,6 +343,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "train_facts": len(train_set),
         # dropped by tokenize_rows: `max_fact_length` tokens or more, or a control token
         "train_facts_dropped": len(rows) - len(train_set),
+        # seen again each epoch: several processes' last batch filled from its start
+        "train_facts_repeated_per_epoch": repeated,
         "languages": languages,
         "variant": data_args.variant,
         "links": data_args.links,

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = [
     "--languages", "en,de", "--hidden_size", "16", "--num_hidden_layers", "1",
     "--num_attention_heads", "2", "--intermediate_size", "32", "--tokenizer_vocab_size", "120",
-    "--max_steps", "1", "--per_device_train_batch_size", "8", "--gradient_accumulation_steps", "1",
+    "--max_steps", "1", "--warmup_steps", "0", "--per_device_train_batch_size", "8",
+    "--gradient_accumulation_steps", "1",
     "--lp_eval_queries", "0", "--report_to", "none", "--disable_tqdm", "true",
 ]  # fmt: skip
 

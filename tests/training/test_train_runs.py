@@ -133,6 +133,9 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tiny_dataset
     for run, world_size in (("one", 1), ("two", 2)):
         results = json.loads((tmp_path / run / "model" / "train_results.json").read_text())
         assert results["world_size"] == world_size
+        assert results["train_facts_repeated_per_epoch"] == 0  # 32 facts: 4 batches of 2 x 4
+    assert "global batch: 2 processes x 4 facts x 1 accumulation steps = 8 facts" in two.stderr
+    assert "global batch:" not in one.stderr
     expected, got = _weights(tmp_path / "one"), _weights(tmp_path / "two")
     differences = {name: float((expected[name] - got[name]).abs().max()) for name in expected}
     assert max(differences.values()) < 1e-5, differences

@@ -1,0 +1,110 @@
+"""The Trainer options that a Prix-LM run refuses, each as one usage error before any work.
+
+`prixlm.training.arguments.parse_training_arguments` calls the `check_*` functions on the
+parsed arguments (`parser.error`: one `error:` line, exit status 2); `trainer_option_refusal`
+runs before the Trainer's own checks of its arguments, which raise tracebacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import HfArgumentParser, TrainingArguments
+
+#: Schedules that never read the warm-up (`transformers.get_scheduler`).
+SCHEDULES_WITHOUT_WARMUP = ("constant", "reduce_lr_on_plateau")
+
+
+def _value(option: Any) -> str:
+    """An option's value as typed: an enum's value, or the value itself."""
+    return str(getattr(option, "value", option))
+
+
+def trainer_option_refusal(training: TrainingArguments) -> str | None:
+    """Why a Trainer option cannot train Prix-LM (one line), or None. Called before the
+    Trainer's checks of its arguments: `--load_best_model_at_end` without evaluations was a
+    traceback there, the others one after the tokenizer's training."""
+    no_evaluation = (
+        "training runs no evaluation: link prediction is evaluated on every checkpoint "
+        "instead, see --save_steps and --lp_eval_queries"
+    )
+    if _value(training.eval_strategy) != "no":
+        return f"--eval_strategy {_value(training.eval_strategy)}: not supported ({no_evaluation})"
+    if training.eval_on_start:
+        return f"--eval_on_start: not supported ({no_evaluation})"
+    if training.load_best_model_at_end:
+        return (
+            "--load_best_model_at_end: not supported (it keeps the checkpoint of the best "
+            f"evaluation, and {no_evaluation}; the release is the last step's model)"
+        )
+    for name in ("gradient_checkpointing", "activation_checkpointing"):
+        if getattr(training, name):
+            return (
+                f"--{name}: not supported (the Prix-LM model has no activation checkpointing); "
+                "to use less memory, lower --per_device_train_batch_size and raise "
+                "--gradient_accumulation_steps by the same factor"
+            )
+    return None
+
+
+def check_step_counts(training: TrainingArguments, parser: HfArgumentParser) -> None:
+    """A usage error for a step count or batch size the run cannot use (`--max_steps 0` was
+    a release trained 1 step; a batch of 0 facts, a traceback after the tokenizer's training;
+    a warm-up as long as the run, a release that never reached the learning rate, or with
+    `--max_steps 1` equal to the initial weights: the one update had learning rate 0)."""
+    if training.max_steps == 0 or training.max_steps < -1:
+        parser.error(
+            f"--max_steps {training.max_steps}: at least 1 (or -1: --num_train_epochs decides)"
+        )
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        if getattr(training, name) < 1:
+            parser.error(f"--{name} {getattr(training, name)}: at least 1")
+    if training.max_steps == -1 and training.num_train_epochs <= 0:
+        parser.error(
+            f"--num_train_epochs {training.num_train_epochs}: more than 0 (without --max_steps)"
+        )
+    if training.max_steps > 0 and _value(training.lr_scheduler_type) not in (
+        SCHEDULES_WITHOUT_WARMUP
+    ):
+        warmup = training.get_warmup_steps(training.max_steps)  # as the Trainer's schedule
+        if warmup >= training.max_steps:
+            parser.error(
+                f"--warmup_steps {training.warmup_steps:g}: a warm-up of {warmup} step(s) covers "
+                f"all --max_steps {training.max_steps} (the first update has learning rate 0 "
+                "and the run never reaches --learning_rate); lower --warmup_steps (0: none) "
+                "or raise --max_steps"
+            )
+
+
+def check_checkpointing(training: TrainingArguments, parser: HfArgumentParser) -> None:
+    """A usage error for checkpoints that would never be written or could not be resumed."""
+    if _value(training.save_strategy) == "best":
+        parser.error(
+            "--save_strategy best: not supported (it saves after an evaluation that improves, "
+            "and training runs none); use steps or epoch"
+        )
+    if training.save_only_model:
+        parser.error(
+            "--save_only_model true: not supported (checkpoints without the optimizer's, the "
+            "schedule's and the random state cannot be resumed; the release folder already "
+            "holds the model alone)"
+        )
+
+
+def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> None:
+    """A usage error for `--fp16` on the CPU: accelerate turns fp16 mixed precision on only
+    off the CPU, so the run would train in fp32 while its records say fp16."""
+    if training.fp16 and training.device.type == "cpu":
+        bf16 = "--bf16" if training.use_cpu else "--bf16 --use_cpu"
+        parser.error(
+            "--fp16: not on the CPU (fp16 mixed precision runs on a GPU only: this run would "
+            f"train in fp32 while its records say fp16); use {bf16}, which runs on the CPU"
+        )
+
+
+__all__ = [
+    "check_checkpointing",
+    "check_precision",
+    "check_step_counts",
+    "trainer_option_refusal",
+]

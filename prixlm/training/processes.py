@@ -1,0 +1,127 @@
+"""Runs on several devices: one process per device, and what several processes do to the batches.
+
+Data parallel training is one process per device (`torchrun`, `accelerate launch`); the batch
+options are per process, so N processes make N times the batch of one. A run refuses several
+GPUs in one process (`check_one_device_per_process`), and says at its start how big its
+updates are and how many facts an epoch repeats to give every process the same batches
+(`announce_processes`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from prixlm.cli import UsageError
+
+#: The paper's facts per update: 32 per step x 32 accumulation steps, in one process.
+PAPER_GLOBAL_BATCH = 1024
+
+
+def check_one_device_per_process(training_args: Any) -> None:
+    """`UsageError` when this process sees several GPUs: the Trainer would wrap the model in
+    `torch.nn.DataParallel`, which splits every tensor of a batch along its first dimension,
+    while the batch's labelled positions index the whole batch (an IndexError, or with
+    `--static_shapes` a wrong loss)."""
+    n_gpu = training_args.n_gpu
+    if n_gpu > 1:
+        raise UsageError(
+            f"{n_gpu} GPUs in one process: not supported (torch.nn.DataParallel would split "
+            "each batch, whose labelled positions index the whole batch); launch one process "
+            f"per GPU: torchrun --nproc_per_node {n_gpu} train.py ... or accelerate launch "
+            f"--multi_gpu --num_processes {n_gpu} train.py ..., or choose one GPU with "
+            "CUDA_VISIBLE_DEVICES=0"
+        )
+
+
+def facts_repeated_per_epoch(
+    facts: int,
+    world_size: int,
+    per_device_batch: int,
+    *,
+    drop_last: bool = False,
+    split_batches: bool = False,
+    even_batches: bool = True,
+) -> int:
+    """Facts an epoch presents a second time: with several processes, accelerate gives each
+    one the same number of full batches (`even_batches`), filling the last global batch with
+    facts from the start of the epoch. None with one process, with `--dataloader_drop_last`
+    (the incomplete batches are left out instead) or without `even_batches`."""
+    if world_size <= 1 or facts <= 0 or drop_last or not even_batches:
+        return 0
+    global_batch = per_device_batch if split_batches else per_device_batch * world_size
+    return math.ceil(facts / global_batch) * global_batch - facts
+
+
+def repeated_facts(training_args: Any, facts: int) -> int:
+    """`facts_repeated_per_epoch` for a run's `TrainingArguments` and its training facts."""
+    config = training_args.accelerator_config
+    return facts_repeated_per_epoch(
+        facts,
+        training_args.world_size,
+        training_args.per_device_train_batch_size,
+        drop_last=training_args.dataloader_drop_last,
+        split_batches=bool(getattr(config, "split_batches", False)),
+        even_batches=bool(getattr(config, "even_batches", True)),
+    )
+
+
+def process_notes(training_args: Any, facts: int, repeated: int) -> list[str]:
+    """The lines a run with several processes prints at its start (none with one process):
+    its facts per update, and the facts repeated per epoch."""
+    from prixlm.training.arguments import PrixLMTrainingArguments
+
+    world = training_args.world_size
+    if world <= 1:
+        return []
+    per_device = training_args.per_device_train_batch_size
+    accumulation = training_args.gradient_accumulation_steps
+    total = world * per_device * accumulation
+    note = (
+        f"global batch: {world} processes x {per_device} facts x {accumulation} accumulation "
+        f"steps = {total:,} facts per update"
+    )
+    fields = PrixLMTrainingArguments.__dataclass_fields__
+    defaults = (
+        fields["per_device_train_batch_size"].default,
+        fields["gradient_accumulation_steps"].default,
+    )
+    if (per_device, accumulation) == defaults and total != PAPER_GLOBAL_BATCH:
+        steps, rest = divmod(PAPER_GLOBAL_BATCH, world * per_device)
+        fix = (
+            f"--gradient_accumulation_steps {steps}"
+            if steps and not rest
+            else "smaller --per_device_train_batch_size / --gradient_accumulation_steps"
+        )
+        note += (
+            f" (the batch options are per process: for the paper's {PAPER_GLOBAL_BATCH:,}, {fix})"
+        )
+    notes = [note]
+    if repeated:
+        notes.append(
+            f"note: {repeated} facts repeated per epoch to fill the last batch across {world} "
+            f"processes ({facts} facts, {world} x {per_device} per step; "
+            "--dataloader_drop_last true leaves the incomplete batch out instead)"
+        )
+    return notes
+
+
+def announce_processes(training_args: Any, facts: int) -> int:
+    """Print `process_notes` on the first process (stderr); returns the facts repeated per
+    epoch (`repeated_facts`), recorded in train_results.json."""
+    repeated = repeated_facts(training_args, facts)
+    if training_args.process_index == 0:
+        for note in process_notes(training_args, facts, repeated):
+            print(note, file=sys.stderr)
+    return repeated
+
+
+__all__ = [
+    "PAPER_GLOBAL_BATCH",
+    "announce_processes",
+    "check_one_device_per_process",
+    "facts_repeated_per_epoch",
+    "process_notes",
+    "repeated_facts",
+]

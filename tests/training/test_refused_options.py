@@ -1,0 +1,219 @@
+"""Options a run cannot honour are one `error:` line before any work; runs with several
+processes say how big their updates are and which facts an epoch repeats."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from prixlm.cli import UsageError
+from prixlm.training.arguments import (
+    PrixLMTrainingArguments,
+    demo_training_argv,
+    parse_training_arguments,
+)
+from prixlm.training.processes import (
+    announce_processes,
+    facts_repeated_per_epoch,
+    process_notes,
+)
+
+BASE = ["--dataset", "d", "--output_dir", "o"]
+
+
+def _refused(capsys: pytest.CaptureFixture[str], *options: str) -> str:
+    """The one error line of parsing `options`, after checking the exit status 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse_training_arguments([*BASE, *options])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_fp16_on_the_cpu_is_refused_with_bf16_as_the_way(capsys):
+    """accelerate turns fp16 on only off the CPU: the run trained in fp32 (bit-identical
+    weights) while training_args.json and the card said fp16."""
+    line = _refused(capsys, "--fp16", "--use_cpu")
+    assert line.endswith("error: --fp16: not on the CPU (fp16 mixed precision runs on a GPU only: "
+                         "this run would train in fp32 while its records say fp16); use --bf16, "
+                         "which runs on the CPU")  # fmt: skip
+    assert parse_training_arguments([*BASE, "--bf16", "--use_cpu"]).training.bf16
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device: fp16 runs there")
+def test_fp16_without_a_gpu_is_refused(capsys):
+    line = _refused(capsys, "--fp16")
+    assert "error: --fp16: not on the CPU" in line and line.endswith(
+        "use --bf16 --use_cpu, which runs on the CPU"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("--max_steps 1", "--warmup_steps 0.06: a warm-up of 1 step(s) covers all --max_steps 1"),
+        ("--max_steps 2 --warmup_steps 2", "--warmup_steps 2: a warm-up of 2 step(s)"),
+        ("--max_steps 5 --warmup_steps 0.99", "--warmup_steps 0.99: a warm-up of 5 step(s)"),
+        ("--max_steps 3 --warmup_steps 7", "--warmup_steps 7: a warm-up of 7 step(s)"),
+    ],
+)
+def test_a_warm_up_over_every_step_is_refused(capsys, options, message):
+    """With --max_steps 1 and the default 6% warm-up the one update had learning rate 0:
+    the release was the initial weights, its card saying 1 step trained."""
+    line = _refused(capsys, *options.split())
+    assert f"error: {message}" in line and "lower --warmup_steps (0: none)" in line
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "--max_steps 2",  # ceil(0.06 x 2) = 1 warm-up step, then one at the peak
+        "--max_steps 17",  # ceil(0.06 x 17) = 2
+        "--max_steps 1 --warmup_steps 0",
+        "--max_steps 3 --warmup_steps 2",
+        "--max_steps 1 --lr_scheduler_type constant",  # reads no warm-up
+        "--max_steps -1",  # the epochs decide: the steps are not known yet
+    ],
+)
+def test_a_warm_up_shorter_than_the_run_is_kept(options):
+    training = parse_training_arguments([*BASE, *options.split()]).training
+    if training.max_steps > 0 and training.lr_scheduler_type != "constant":
+        assert training.get_warmup_steps(training.max_steps) < training.max_steps
+
+
+@pytest.mark.parametrize("max_steps", [1, 2, 4])
+def test_the_demo_recipe_parses_at_every_step_count(max_steps):
+    """`python -m prixlm.demo --max_steps 1` would be refused for a warm-up it never typed."""
+    argv = demo_training_argv("d", "o", "en", max_steps)
+    training = parse_training_arguments(argv).training
+    assert training.warmup_steps == (0.06 if max_steps > 1 else 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("--eval_strategy steps", "--eval_strategy steps: not supported (training runs no evaluation"),
+        ("--eval_strategy epoch", "--eval_strategy epoch: not supported"),
+        ("--eval_on_start true", "--eval_on_start: not supported (training runs no evaluation"),
+        ("--load_best_model_at_end true", "--load_best_model_at_end: not supported"),
+        ("--load_best_model_at_end true --eval_strategy steps", "--eval_strategy steps: not"),
+        ("--gradient_checkpointing true", "--gradient_checkpointing: not supported (the Prix-LM model has no activation checkpointing)"),
+        ("--activation_checkpointing", "--activation_checkpointing: not supported"),
+    ],
+)  # fmt: skip
+def test_trainer_options_without_an_effect_here_are_refused_before_any_work(
+    capsys, options, message
+):
+    """They were tracebacks: the Trainer's (no eval_dataset; checkpointing the model does
+    not support) after the tokenizer's training, or TrainingArguments' at parsing."""
+    assert f"error: {message}" in _refused(capsys, *options.split())
+
+
+def test_trainer_options_are_refused_in_code_too(tmp_path):
+    with pytest.raises(UsageError, match="--eval_strategy steps: not supported"):
+        PrixLMTrainingArguments(output_dir=str(tmp_path), eval_strategy="steps")
+
+
+def test_help_says_the_batch_options_are_per_process():
+    """Under torchrun the defaults made 1,024 facts per update in each process."""
+    fields = PrixLMTrainingArguments.__dataclass_fields__
+    for name in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        text = fields[name].metadata["help"]
+        assert "1,024 facts per update in one process" in text and "N processes" in text
+
+
+def test_several_gpus_in_one_process_are_refused_before_any_work(monkeypatch, tmp_path):
+    """nn.DataParallel splits a batch's tensors, while its labelled positions index the
+    whole batch: an IndexError, or with --static_shapes a wrong loss."""
+    from prixlm.training.pretrain import pretrain
+
+    run = parse_training_arguments(["--dataset", str(tmp_path / "none"), "--output_dir",
+                                    str(tmp_path / "run")])  # fmt: skip
+    monkeypatch.setattr(PrixLMTrainingArguments, "n_gpu", property(lambda self: 2))
+    with pytest.raises(UsageError) as raised:
+        pretrain(run)
+    message = str(raised.value)
+    assert message.startswith("2 GPUs in one process: not supported")
+    assert "torchrun --nproc_per_node 2 train.py" in message
+    assert "accelerate launch --multi_gpu --num_processes 2" in message
+    assert not (tmp_path / "run").exists()  # no lock, no folder: nothing done
+
+
+@pytest.mark.parametrize(
+    ("facts", "world", "batch", "options"),
+    [
+        (32, 2, 3, {}),
+        (32, 2, 4, {}),
+        (33, 2, 4, {}),
+        (5, 2, 4, {}),  # fewer facts than one global batch
+        (5, 3, 4, {}),
+        (32, 2, 6, {"split_batches": True}),
+        (33, 3, 6, {"split_batches": True}),
+        (32, 2, 3, {"drop_last": True}),
+        (32, 2, 3, {"even_batches": False}),
+        (32, 1, 3, {}),
+    ],
+)
+def test_facts_repeated_per_epoch_are_what_accelerate_presents(facts, world, batch, options):
+    """Counted against accelerate's own sharding of one epoch's batches."""
+    from accelerate.data_loader import BatchSamplerShard
+    from torch.utils.data import BatchSampler, SequentialSampler
+
+    drop_last = options.get("drop_last", False)
+    presented = 0
+    for rank in range(world):
+        sampler = BatchSampler(SequentialSampler(range(facts)), batch, drop_last)
+        if world == 1:
+            presented += sum(len(b) for b in sampler)
+            continue
+        shard = BatchSamplerShard(
+            sampler,
+            num_processes=world,
+            process_index=rank,
+            split_batches=options.get("split_batches", False),
+            even_batches=options.get("even_batches", True),
+        )
+        presented += sum(len(b) for b in shard)
+    expected = max(0, presented - facts)
+    assert facts_repeated_per_epoch(facts, world, batch, **options) == expected
+
+
+def _args(world: int, per_device: int = 32, accumulation: int = 32, rank: int = 0):
+    return SimpleNamespace(
+        world_size=world,
+        process_index=rank,
+        per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=accumulation,
+        dataloader_drop_last=False,
+        accelerator_config=SimpleNamespace(split_batches=False, even_batches=True),
+    )
+
+
+def test_several_processes_say_their_global_batch_and_the_repeated_facts():
+    """The reviewer's case: 32 facts, 2 processes x 3: 36 presentations, 4 facts twice; and
+    the defaults under torchrun: 2,048 facts per update, not the paper's 1,024."""
+    notes = process_notes(_args(2, per_device=3, accumulation=1), 32, 4)
+    assert notes == [
+        "global batch: 2 processes x 3 facts x 1 accumulation steps = 6 facts per update",
+        "note: 4 facts repeated per epoch to fill the last batch across 2 processes (32 facts, "
+        "2 x 3 per step; --dataloader_drop_last true leaves the incomplete batch out instead)",
+    ]
+    (defaults,) = process_notes(_args(2), 2048, 0)
+    assert defaults == (
+        "global batch: 2 processes x 32 facts x 32 accumulation steps = 2,048 facts per update "
+        "(the batch options are per process: for the paper's 1,024, --gradient_accumulation_steps 16)"
+    )  # fmt: skip
+    assert "smaller --per_device_train_batch_size" in process_notes(_args(3), 10, 0)[0]
+    assert process_notes(_args(1), 32, 0) == []
+
+
+def test_only_the_first_process_prints_and_each_records_the_count(capsys):
+    assert announce_processes(_args(2, per_device=3, accumulation=1, rank=1), 32) == 4
+    assert capsys.readouterr().err == ""
+    assert announce_processes(_args(2, per_device=3, accumulation=1), 32) == 4
+    assert "note: 4 facts repeated per epoch" in capsys.readouterr().err
+    assert announce_processes(_args(1, per_device=3), 32) == 0
+    assert capsys.readouterr().err == ""
