@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from prixlm.atomic_output import write_json
+from prixlm.atomic_output import atomic_folder, write_json
 from prixlm.experiments.curve import anneal_lambda
 from prixlm.experiments.jobs import _limit, job_candidates, load_language
 from prixlm.experiments.time_budget import _linear_lambda, set_schedule
@@ -69,8 +69,11 @@ def main() -> None:
     started = time.time()
     if not (run / "model").is_dir():
         checkpoint = run / f"checkpoint-{start}"
-        if not checkpoint.is_dir():
-            shutil.copytree(args.work_dir / "runs" / args.job / checkpoint.name, checkpoint)
+        if not checkpoint.is_dir():  # copied whole or not at all (a kill mid-copy)
+            with atomic_folder(checkpoint, argument="--work_dir") as staging:
+                shutil.copytree(
+                    args.work_dir / "runs" / args.job / checkpoint.name, staging, dirs_exist_ok=True
+                )
         argv = record["command"].split()[2:]  # after "python train.py"
         argv[argv.index("--output_dir") + 1] = str(run)
         argv += ["--resume_from_checkpoint", str(checkpoint), "--save_steps", "100000"]
