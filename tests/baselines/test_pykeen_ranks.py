@@ -98,3 +98,30 @@ def test_kge_scorer_is_pykeens_score_t_over_our_candidates():
     assert isinstance(KGEScorer(model, graph), CandidateScorer)
     assert scores.shape == (1, 3)
     assert scores[0].tolist() == pytest.approx(expected[[3, 1, 0]].double().tolist())
+
+
+def test_kge_graph_trains_on_the_train_triples_only():
+    """Validation and test triples give the graph their entities and relations (candidates
+    to rank) but never a training triple: a KGE trained on its test answers would report
+    inflated hits."""
+    splits = {
+        "en": {
+            "train": [_row("en", "a", "r", "b")],
+            "validation": [_row("en", "b", "s", "c")],
+            "test": [_row("en", "a", "s", "d")],
+        },
+        "ja": {"train": [_row("ja", "x", "r", "y")], "test": [_row("ja", "y", "r", "x")]},
+    }
+    link = {"subject": "a", "object": "x", "subject_language": "en", "object_language": "ja"}
+    graph = build_graph(splits, [link])
+    assert graph.entity_ids == {
+        ("en", "a"): 0,
+        ("en", "b"): 1,
+        ("en", "c"): 2,
+        ("en", "d"): 3,
+        ("ja", "x"): 4,
+        ("ja", "y"): 5,
+    }
+    assert graph.relation_ids == {"r": 0, "s": 1, "sameAs": 2}
+    # en a-r-b, ja x-r-y, then the link a-sameAs-x
+    assert graph.triples.tolist() == [[0, 0, 1], [4, 0, 5], [0, 2, 4]]

@@ -225,3 +225,36 @@ def test_the_card_of_a_kg_without_alignments_shows_no_links_config(tmp_path: Pat
     assert '"links")' not in card and "(no alignment pairs)" in card
     convert_layout(write_layout(tmp_path / "kg2"), tmp_path / "out2", ["en", "ja"])
     assert '"links")' in (tmp_path / "out2" / "README.md").read_text("utf-8")
+
+
+def test_a_links_true_objects_are_those_of_its_object_language(tmp_path: Path) -> None:
+    """東京 (ja) is aligned to Tokyo (en) and to Tokio (de): ranking the ja -> en link must
+    filter only the English name, not the German one (a filter list shared by all object
+    languages would hold both, and filter a candidate of another language's name)."""
+    files = {
+        **FILES,
+        "kg/de-train.tsv": ["0\t0\t0"],
+        "kg/de-val.tsv": [],
+        "kg/de-test.tsv": [],
+        "seed_alignlinks/ja-de.tsv": ["0\t0"],
+    }
+    out = tmp_path / "out"
+    convert_layout(write_layout(tmp_path / "kg", files), out)
+    links = datasets.load_dataset(str(out), "links", split="train", cache_dir=str(tmp_path / "c"))
+    lists = {
+        (row["subject_language"], row["subject"], row["object_language"]): row["all_objects"]
+        for row in links
+    }
+    assert lists == {
+        ("ja", "東京", "en"): ["Tokyo"],
+        ("ja", "東京", "de"): ["Tokio"],
+        ("en", "Tokyo", "ja"): ["東京"],
+        ("en", "Tokyo", "de"): ["Tokio"],
+        ("de", "Tokio", "ja"): ["東京"],
+        ("de", "Tokio", "en"): ["Tokyo"],
+        ("ja", "日本", "en"): ["Japan"],
+        ("en", "Japan", "ja"): ["日本"],
+        ("ja", "大阪", "en"): ["Osaka Prefecture"],
+        ("en", "Osaka Prefecture", "ja"): ["大阪"],
+    }
+    assert len(links) == len(lists)  # one row per (subject, object language) here

@@ -152,3 +152,26 @@ def test_filters_and_errors():
     assert parse_protocols(" ours, kens ,ours") == ("ours", "kens")
     with pytest.raises(ValueError, match="no protocol given"):
         parse_protocols(" , ")
+
+
+def test_kens_list_holds_a_gold_ranked_exactly_tenth():
+    """KEnS reads hits from its top-10 list: a gold at unfiltered rank 10 is its last entry
+    and counts for hits@10; one at rank 11 is outside it (hits@10 would be under-counted if
+    the 10th place were left out of the list)."""
+    metrics = protocol_metrics([10.0, 8.0], [10.0, 11.0], get_protocol("kens"), (1, 10))
+    assert metrics["hits_at_10"] == 1 / 2
+    assert metrics["hits_at_1"] == 0.0
+    assert metrics["mrr"] == pytest.approx((1 / 10 + 1 / 8) / 2)
+
+
+def test_train_index_ignores_the_language_links():
+    """Only train triples feed KEnS' filter: a link row (relation "") among the train rows
+    must not add a `(subject, "")` query key, whose objects would then be filtered."""
+    link = {"subject": "s0", "relation": "", "object": "S0_ja", "kind": "link"}
+    index = train_objects([*TRAIN_ROWS, link])
+    assert index == {
+        ("s0", "r"): {"c0"},
+        ("s1", "r"): {"c0", "c1", "c2"},
+        ("s3", "r"): {"c0"},
+        ("s2", "other"): {"c9"},
+    }

@@ -105,6 +105,19 @@ def test_entity_ranks_max_over_names_filters_other_gold_and_halves_ties():
     assert tied.tolist() == [1.5]
 
 
+def test_a_gold_entity_tied_with_another_gold_entity_is_ranked_first():
+    """A mention with two right entities (a composite id) that score the same is a hit:
+    the other right entity must not count as ranked above (rank 1.5 would be a half miss),
+    while a wrong entity tied with them still does."""
+    query = torch.tensor([[1.0, 0.0]])
+    targets = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
+    ranks, top = entity_ranks(query, targets, ["A", "B", "C"], [{"A", "B"}])
+    assert ranks.tolist() == [1.0]
+    assert top == ["A"]
+    with_wrong_tie, _ = entity_ranks(query, targets, ["A", "B", "C"], [{"A"}])
+    assert with_wrong_tie.tolist() == [1.5]  # B is not gold here: a real tie
+
+
 class TableEmbedder:
     """A `TextEmbedder` with fixed vectors per text."""
 

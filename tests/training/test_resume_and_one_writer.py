@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import torch
 from safetensors.torch import load_file
 from test_train_runs import KILL_AT, ROOT, _args, _run
 from transformers import AutoTokenizer
@@ -22,6 +23,7 @@ from prixlm.cli import UsageError
 from prixlm.training import pretrain as pretrain_module
 from prixlm.training.arguments import parse_training_arguments
 from prixlm.training.pretrain import pretrain
+from prixlm.training.resume import TRAINING_STATE, check_checkpoint
 
 STEPS = ["--max_steps", "12", "--save_steps", "4"]
 LP = {"lp_eval_queries": "2", "lp_eval_beams": "2", "lp_eval_split": "train"}
@@ -175,6 +177,28 @@ def test_resume_refuses_another_run_and_a_damaged_checkpoint(
     message = str(raised.value)
     assert f"{weights}: unreadable" in message
     assert f"--resume_from_checkpoint {run / 'checkpoint-4'}" in message
+
+
+def test_a_damaged_checkpoint_offers_the_newest_complete_earlier_one(tmp_path) -> None:
+    """The offer is by step, not by folder name: with checkpoint-4, -12 and a damaged -20,
+    resuming from -12 loses the least work (by name, "checkpoint-4" sorts after
+    "checkpoint-12" and would be offered, throwing away 8 steps)."""
+    for step in (4, 12, 20):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        state = {"global_step": step, "max_steps": 100}
+        (folder / "trainer_state.json").write_text(json.dumps(state), "utf-8")
+        for name in (*TRAINING_STATE, "rng_state.pth"):
+            torch.save({}, folder / name)
+    (tmp_path / "checkpoint-20" / "trainer_state.json").write_text("{cut", "utf-8")
+    with pytest.raises(UsageError) as raised:
+        check_checkpoint(tmp_path / "checkpoint-20")
+    message = str(raised.value)
+    assert f"{tmp_path / 'checkpoint-20' / 'trainer_state.json'}: not valid JSON" in message
+    assert f"--resume_from_checkpoint {tmp_path / 'checkpoint-12'} (or remove" in message
+    (tmp_path / "checkpoint-12" / "scheduler.pt").unlink()  # -12 incomplete: -4 is offered
+    with pytest.raises(UsageError, match=r"checkpoint-4 \(or remove"):
+        check_checkpoint(tmp_path / "checkpoint-20")
 
 
 def test_two_trainings_into_one_folder(tiny_dataset_dir, tmp_path, capsys) -> None:
