@@ -15,6 +15,10 @@ Stages (each skipped when its output exists, so an interrupted run resumes):
 6. `results/similarity.json` (raw numbers, seeds, commands, wall times), `docs/similarity.md`
    and `docs/similarity_curve.png` (the paper's Fig. 2: XEL/BLI/probing next to LP).
 
+`<work_dir>/run_settings.json` keeps the profile (its name and values), seed and pooling; a
+later run with others in the same `--work_dir` is refused. The evaluations are kept per model
+weights (`<work_dir>/eval/<name>.<digest>.*.json`): a model trained again is evaluated again.
+
     python -m prixlm.similarity.study --work_dir outputs/similarity
 """
 
@@ -297,6 +301,14 @@ REPORTS = {"results": "results/similarity.json", "docs": "docs/similarity.md",
            "chart": "docs/similarity_curve.png"}  # fmt: skip
 
 
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What the kept stages of `--work_dir` depend on: the profile's name and every value of
+    it (`profile.max_steps`, ...: an edited profile is refused, not served the stages made
+    with the old values), the seed and the pooling."""
+    values = {f"profile.{key}": value for key, value in PROFILES[args.profile].items()}
+    return {"profile": args.profile, **values, "seed": args.seed, "pooling": args.pooling}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     from prixlm.similarity.study_docs import write_docs
 
@@ -324,9 +336,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     with user_errors():  # its kept stages were made with these settings, or refused
         args.work_dir.mkdir(parents=True, exist_ok=True)  # an existing file: one line
-        check_run_settings(
-            args.work_dir, {"profile": args.profile, "seed": args.seed, "pooling": args.pooling}
-        )
+        check_run_settings(args.work_dir, run_settings(args))
     results = run(args)
     with atomic_file(args.results, "--results") as staging:
         staging.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")  # run order

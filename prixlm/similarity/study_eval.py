@@ -1,5 +1,6 @@
 """The similarity study's evaluation of one model: XEL, BLI and knowledge probing, each
-cached under `<work_dir>/eval/` (`prixlm.similarity.study`'s `Runner.cached_json`)."""
+cached under `<work_dir>/eval/` per model weights (`prixlm.similarity.study`'s
+`Runner.cached_json`)."""
 
 from __future__ import annotations
 
@@ -66,18 +67,33 @@ def evaluate_model(
     probed_model: Path | None,
 ) -> dict[str, Any]:
     """XEL and BLI of `model`, probing of `probed_model` (the LM before Mirror tuning, as in
-    the paper; None: not probed); cached under `<work_dir>/eval/<name>.*.json`."""
+    the paper; None: not probed); cached under `<work_dir>/eval/<name>.<digest>.*.json`,
+    `<digest>` that of the evaluated model's weights (`model_digest`): a model trained
+    again at the same path is evaluated again."""
     folder = runner.work_dir / "eval"
+    key = f"{name}.{model_digest(model)}"
     result = {
-        "xel": runner.cached_json(f"xel {name}", folder / f"{name}.xel.json",
+        "xel": runner.cached_json(f"xel {name}", folder / f"{key}.xel.json",
                                   lambda: _xel(runner, model, dataset)),
-        "bli": runner.cached_json(f"bli {name}", folder / f"{name}.bli.json",
+        "bli": runner.cached_json(f"bli {name}", folder / f"{key}.bli.json",
                                   lambda: _bli(runner, model, dictionaries)),
     }  # fmt: skip
     if probed_model is not None:
         result["probing"] = runner.cached_json(
             f"probing {name}",
-            folder / f"{name}.probing.json",
+            folder / f"{name}.{model_digest(probed_model)}.probing.json",
             lambda: _probing(runner, probed_model, probes),
         )
     return result
+
+
+def model_digest(model: Path) -> str:
+    """16 hex digits of the sha256 of `model`'s weights (`*.safetensors`:
+    `prixlm.release.card_results.weights_digest`), of all its files where it holds none."""
+    from prixlm.release.card_results import weights_digest
+    from prixlm.training.resume import files_digest
+
+    digest = weights_digest(model)
+    if digest is None:
+        digest = files_digest(model, sorted(path for path in model.rglob("*") if path.is_file()))
+    return digest[:16]

@@ -106,3 +106,57 @@ def test_study_docs_names_a_missing_or_foreign_results_file(tmp_path, capsys):
             study_docs_main([str(tmp_path / name)])
         assert stopped.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_an_edited_profile_is_refused_in_the_same_work_dir(tmp_path, monkeypatch, capsys):
+    """The run settings kept the profile's name only: an edited profile value (`max_steps`)
+    reused every stage made with the old one while the JSON and docs stated the new one."""
+
+    class Ran(Exception):
+        pass
+
+    def run(args):
+        raise Ran
+
+    monkeypatch.setattr(study, "run", run)
+    argv = ["--profile", "toy", "--work_dir", str(tmp_path / "work")]
+    with pytest.raises(Ran):
+        study.main(argv)
+    with pytest.raises(Ran):  # the same profile: goes on
+        study.main(argv)
+    monkeypatch.setitem(study.PROFILES, "toy", {**study.PROFILES["toy"], "max_steps": 3})
+    with pytest.raises(SystemExit) as stopped:
+        study.main(argv)
+    assert stopped.value.code == 2
+    assert "profile.max_steps 3 (the folder's: 2); go on with" in capsys.readouterr().err
+
+
+def test_a_replaced_model_is_evaluated_again(tmp_path, monkeypatch):
+    """The evaluations were kept by model name only: a model trained again at the same path
+    (a removed stage output) was given the scores of the earlier one."""
+    from prixlm.similarity import study_eval
+
+    calls = []
+
+    def fake(task):
+        def evaluate(runner, model, *args):
+            calls.append((task, model.name))
+            return {"weights": (model / "model.safetensors").read_text()}
+
+        return evaluate
+
+    for task in ("xel", "bli", "probing"):
+        monkeypatch.setattr(study_eval, f"_{task}", fake(task))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_text("first")
+    runner = study.Runner(tmp_path / "work", study.PROFILES["toy"], 0, "first")
+
+    def evaluate():
+        return study_eval.evaluate_model(runner, "kb", model, tmp_path, tmp_path, None, model)
+
+    assert evaluate()["bli"] == {"weights": "first"}
+    assert evaluate()["xel"] == {"weights": "first"} and len(calls) == 3  # kept
+    (model / "model.safetensors").write_text("second")
+    assert evaluate() == {task: {"weights": "second"} for task in ("xel", "bli", "probing")}
+    assert len(calls) == 6
