@@ -18,6 +18,11 @@ file in `data_dir`),
 `link_languages`,
 `split_protocol`, `test_fraction`, `validation_fraction`, `inverse_threshold` and `seed`
 mean what they mean for `build`.
+
+The cache (`datasets`' config id) is keyed on the config's fields, the dump files (paths,
+sizes, modification times) and `build_code_digest()`, the source of the build code: dumps
+exported again, or an edited or upgraded build, are built again instead of served from the
+cache of the earlier ones.
 """
 
 from __future__ import annotations
@@ -29,12 +34,28 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 
+import prixlm.data.dbpedia
 from prixlm.data.dbpedia.card import CITATION
 from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language, select_languages
 from prixlm.data.dbpedia.output import FEATURES, data_files
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SplitSettings
 
 _DEFAULTS = SplitSettings()
+
+#: The code the built rows depend on: the build package's modules and this file.
+BUILD_CODE = (Path(prixlm.data.dbpedia.__file__).parent, Path(__file__))
+
+
+def build_code_digest() -> str:
+    """sha256 (16 hex digits) of the source files in `BUILD_CODE` (its folders' `*.py`), as
+    installed: an edited or upgraded build gives another digest. Functions patched at run
+    time are not seen."""
+    digest = hashlib.sha256()
+    for root in BUILD_CODE:
+        for path in sorted(root.glob("*.py")) if root.is_dir() else [root]:
+            digest.update(f"{path.name}\t".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -51,11 +72,13 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
     strict: bool = False
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
-        """`datasets`' id (name + the given fields), plus a fingerprint of the dump files
-        under `data_dir`, its subfolders included as the dump scan finds them (paths, sizes,
-        modification times): dumps exported again into the same folder are built again,
-        not served from the cache of the earlier ones."""
+        """`datasets`' id (name + the given fields), plus the digest of the build code and
+        a fingerprint of the dump files under `data_dir`, its subfolders included as the
+        dump scan finds them (paths, sizes, modification times): dumps exported again into
+        the same folder, or an edited build, are built again, not served from the cache of
+        the earlier ones."""
         config_id = super().create_config_id(config_kwargs, custom_features)
+        config_id += f"-code-{build_code_digest()}"
         folder = config_kwargs.get("data_dir")
         if folder is None or not Path(folder).is_dir():
             return config_id
@@ -142,4 +165,4 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
                     index += 1
 
 
-__all__ = ["PrixLMDBpedia", "PrixLMDBpediaConfig"]
+__all__ = ["PrixLMDBpedia", "PrixLMDBpediaConfig", "build_code_digest"]
