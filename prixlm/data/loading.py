@@ -8,6 +8,12 @@ first one. `load_kb` reads a local folder's card and loads its Parquet files by 
 path with the `parquet` builder, whose cache key includes every file's path and mtime; a Hub
 id (cached by revision) goes through `load_dataset` unchanged.
 
+The mtime alone misses a file rewritten with its old mtime restored (`cp -p`, `rsync -a`,
+`tar x`), even with another row count: the config's name is therefore a digest of every
+file's path, size, mtime, inode and ctime (`_files_state`). The ctime cannot be set back
+(`utime` sets it to now), so any rewrite — also one keeping the row count, the size and the
+mtime — gets its own cache; a metadata-only change (`chmod`) prepares the rows again.
+
 A mistake (a folder that does not exist, a folder without a dataset card, a config or split
 the dataset does not have, a requested split without rows, a Parquet file that is missing,
 truncated or otherwise unreadable) raises `DatasetInputError`, a `UsageError` (one `error:`
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import errno
 import glob
+import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -117,7 +125,10 @@ def load_kb(
         raise DatasetInputError(f"{argument} {dataset}: config {config!r} split {split!r} is empty")
     try:
         return datasets.load_dataset(
-            "parquet", data_files=_escaped_root(files, dataset), split=split
+            "parquet",
+            name=_files_state(files, dataset),
+            data_files=_escaped_root(files, dataset),
+            split=split,
         )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
         if isinstance(error, OSError) and error.errno not in (None, errno.ENOENT):
@@ -137,6 +148,20 @@ def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str,
         name: [glob.escape(root) + path[len(root) :] for path in paths]
         for name, paths in files.items()
     }
+
+
+def _files_state(files: dict[str, list[str]], dataset: str | Path) -> str:
+    """A config name for `datasets`' cache from the state of every file that `files` match:
+    path, size, mtime, inode and ctime (`os.stat`), so that a rewritten file is loaded again
+    even when its mtime was restored."""
+    digest = hashlib.sha256()
+    for name, patterns in sorted(_escaped_root(files, dataset).items()):
+        for pattern in patterns:
+            for file in sorted(glob.glob(pattern, recursive=True)):
+                info = os.stat(file)
+                state = (name, file, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+                digest.update(repr(state).encode())
+    return f"files-{digest.hexdigest()[:16]}"
 
 
 def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> int:

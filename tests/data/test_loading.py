@@ -98,3 +98,26 @@ def test_a_damaged_or_missing_parquet_file_is_named(tmp_path):
         DatasetInputError, match=r"cannot load config 'en' split 'test': its split 'train' has no"
     ):
         load_kb(folder, "en", split="test")
+
+
+def test_a_file_rewritten_with_its_mtime_restored_is_loaded_again(tmp_path):
+    """The cache was keyed on each file's path and mtime: a shard rewritten and its mtime set
+    back (`cp -p`, `rsync -a`, `tar x`) loaded the old cached rows, also with another count."""
+    import os
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "kb"
+    build_dataset(write_dumps(tmp_path / "dumps"), folder, ["en"])
+    shard = folder / "en" / "train.parquet"
+    rows = pq.read_table(shard)
+    assert load_kb(folder, "en", split="train").num_rows == rows.num_rows > 2
+    column = rows.schema.get_field_index("subject")
+    upper = rows.set_column(column, "subject", pc.utf8_upper(rows["subject"]))
+    for table in (upper.slice(0, 2), upper):  # fewer rows; then as many rows as before
+        before = os.stat(shard)
+        pq.write_table(table, shard)
+        os.utime(shard, ns=(before.st_atime_ns, before.st_mtime_ns))
+        loaded = load_kb(folder, "en", split="train")
+        assert list(loaded["subject"]) == table["subject"].to_pylist()
