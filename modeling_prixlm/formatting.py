@@ -142,16 +142,24 @@ class ControlTokenError(ValueError):
 
 def control_token_ids(tokenizer: Any) -> frozenset[int]:
     """The ids a name must not tokenise into: the special tokens but `<unk>` (unknown
-    characters give it) and the added ones (`[S]`, `[P]`, `[O]`, `[EOS]`, languages)."""
+    characters give it) and the added ones (`[S]`, `[P]`, `[O]`, `[EOS]`, languages).
+
+    Kept per tokenizer with its length: tokens added after the first use (a new language's
+    `[de]`) change the length, and the ids are looked up again (every time for an object
+    without a length)."""
+    length = getattr(tokenizer, "__len__", None)  # also a wrapper's `__getattr__`
+    size = length() if callable(length) else None
     try:
-        return _control_ids[tokenizer]
+        cached_size, cached = _control_ids[tokenizer]
+        if size is not None and cached_size == size:
+            return cached
     except (KeyError, TypeError):
         pass
     ids = set(getattr(tokenizer, "all_special_ids", ())) | set(tokenizer.get_added_vocab().values())
     ids.discard(getattr(tokenizer, "unk_token_id", None))
     found = frozenset(ids)
     try:
-        _control_ids[tokenizer] = found
+        _control_ids[tokenizer] = (size, found)
     except TypeError:  # not weakly referable: looked up again next time
         pass
     return found

@@ -208,3 +208,17 @@ def test_a_decomposed_candidate_is_the_trained_composed_name(tiny_tokenizer):
     trie = EntityTrie.from_labels(tiny_tokenizer, [decomposed, "Bern"])
     assert trie.labels[0] == decomposed  # the label as given
     assert trie.token_ids(0) == encode_object(tiny_tokenizer, "Zürich")
+
+
+def test_a_language_token_added_after_first_use_is_a_control_token(tiny_tokenizer):
+    """The control ids were kept per tokenizer object from its first use: a language added
+    later (`[ko]`) was not refused inside a name, while a fresh tokenizer refused it."""
+    import copy
+
+    from modeling_prixlm.formatting import ControlTokenError, encode_triple_prompt
+
+    tokenizer = copy.deepcopy(tiny_tokenizer)
+    assert encode_triple_prompt(tokenizer, "Germany", "currency")  # fills the per-tokenizer ids
+    add_prixlm_tokens(tokenizer, ["ko"])
+    with pytest.raises(ControlTokenError, match=r"holding '\[ko\]', one of the"):
+        encode_triple_prompt(tokenizer, "Germany [ko]", "currency")
