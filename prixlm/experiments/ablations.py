@@ -11,6 +11,7 @@ number of training steps and the model's size (the demo's 192 x 4 layers; Table 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,12 @@ from prixlm.atomic_output import write_json
 from prixlm.cli import UsageError, command_parser, read_json, user_errors
 from prixlm.experiments.prixlm_jobs import prixlm_job
 from prixlm.experiments.run_settings import check_run_settings
-from prixlm.experiments.table1_data import prepare_data, prepare_tokenizer
+from prixlm.experiments.table1_data import (
+    folder_digest,
+    input_digests,
+    prepare_data,
+    prepare_tokenizer,
+)
 from prixlm.experiments.table1_docs import check_table1_results
 
 DEMO = {
@@ -67,6 +73,17 @@ def kept_runs(output: Path, languages: list[str], seed: int) -> dict[str, Any]:
             f"(this run: {languages}, seed {seed}); write to another --output"
         )
     return kept["runs"]
+
+
+def run_key(dataset: str, settings: dict[str, Any], digests: dict[str, str]) -> dict[str, Any]:
+    """What a kept run in `--output` must have been made with to be reused (`key`): the
+    variant's dataset and full train.py settings, the digests of that dataset and of the
+    tokenizer (`table1_data.input_digests`). A run kept with another key (an edited
+    variant, data built again from another CLDR release, a file written before keys were
+    kept) is run again."""
+    key = {"dataset": dataset, "settings": settings, "data_sha256": digests[dataset],
+           "tokenizer_sha256": digests["tokenizer"]}  # fmt: skip
+    return json.loads(json.dumps(key))  # as it reads back from the file
 
 
 def merged_table(merge_into: Path) -> dict[str, Any]:
@@ -120,18 +137,26 @@ def main(argv: list[str] | None = None) -> dict:
         datasets = prepare_data(args.work_dir, languages, pivot=languages[0])
         # kept runs are of these languages and this seed, or refused
         check_run_settings(args.work_dir, {"languages": languages, "seed": args.seed})
-    tokenizer = prepare_tokenizer(args.work_dir, datasets["main"], languages, 8000)
+    digests = input_digests(datasets)
+    tokenizer = prepare_tokenizer(args.work_dir, datasets["main"], languages, 8000, digests["main"])
+    digests["tokenizer"] = folder_digest(tokenizer)
     for name in names:
-        if name in runs:
-            continue
         dataset, overrides = VARIANTS[name]
+        settings = {**DEMO, **overrides}
+        key = run_key(dataset, settings, digests)
+        if name in runs and runs[name].get("key") == key:
+            continue
+        if name in runs:
+            print(f"{name}: the run kept in --output {args.output} was made with other "
+                  "settings or data: running it again", flush=True)  # fmt: skip
         started = time.time()
         record = prixlm_job(
             str(datasets[dataset]), str(args.work_dir / "runs" / name), languages, "all",
-            str(tokenizer), {**DEMO, **overrides}, seed=args.seed, splits=("validation",),
+            str(tokenizer), settings, seed=args.seed, splits=("validation",),
+            data_sha256=key["data_sha256"], tokenizer_sha256=key["tokenizer_sha256"],
         )  # fmt: skip
         record["dataset"] = dataset
-        runs[name] = {k: v for k, v in record.items() if k != "release"}
+        runs[name] = {**{k: v for k, v in record.items() if k != "release"}, "key": key}
         print(f"{name}: {time.time() - started:.0f} s {record['validation']}", flush=True)
         result = {"languages": languages, "seed": args.seed, "split": "validation", "runs": runs}
         write_json(result, args.output, "--output")

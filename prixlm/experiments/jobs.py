@@ -89,6 +89,7 @@ def kge_job(
     patience: int | None = None,
     relative_delta: float = 0.0,
     keep_dir: str | None = None,
+    data_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Search `grid` x `epoch_points` on validation; test metrics of the winner per language.
 
@@ -110,7 +111,10 @@ def kge_job(
 
     With `keep_dir`, the search so far is kept there after each grid point
     (`kept_runs.kept_search`): started again with the same arguments, the job goes on at
-    the next grid point, its clock counting the seconds already spent.
+    the next grid point, its clock counting the seconds already spent; a kept search that
+    spent more than `time_limit` is searched anew. `data_sha256` (the dataset's
+    fingerprint, `table1_data.input_digests`) is part of what the kept search must match:
+    the same folder rebuilt from other dumps is other data.
     """
     started, clock = time.time(), _clock(budget_clock)
     budget_started = clock()
@@ -151,7 +155,8 @@ def kge_job(
            "languages": list(languages), "union": union, "seed": seed, "eval_limit": eval_limit,
            "time_limit": time_limit, "budget_clock": budget_clock, "protocols": list(protocols),
            "candidates_file": candidates_file, "patience": patience,
-           "relative_delta": relative_delta}  # fmt: skip
+           "relative_delta": relative_delta,
+           **({"data_sha256": data_sha256} if data_sha256 else {})}  # fmt: skip
     kept = kept_search(keep_dir, key) if keep_dir else None
     first, search, best = 0, [], {"validation_mrr": -1.0}
     if kept is not None:

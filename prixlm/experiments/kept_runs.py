@@ -14,7 +14,8 @@ command: finished jobs are skipped by their records (those made with the same ar
   stopped mid-training goes on from its last checkpoint, its budget and schedule unchanged.
 - **KGE searches** (`kge_job` with `keep_dir`): after each grid point, the search so far
   (its entries, the running winner's metrics, the budget seconds spent) goes to
-  `keep_dir/kge_search.json`; started again, the search goes on at the next point.
+  `keep_dir/kge_search.json`; started again, the search goes on at the next point (one
+  that spent more than the new time limit is searched anew).
 - **Evaluation**: each (split, language)'s metrics go to `run_dir/job_eval/<split>-<language>.json`
   with what was ranked (`key`: rows, protocols, candidates) and the seconds it took, so a
   job stopped while ranking its ninth language ranks only that one again, and its record's
@@ -74,15 +75,21 @@ def training_identity(
     time_budget_s: float | None,
     budget_clock: str,
     curve: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What makes two trainings the same: the `train.py` command (`argv`), the time budget
-    and its clock, and the validation-curve settings that may stop it early (None: none)."""
-    return {
+    and its clock, the validation-curve settings that may stop it early (None: none), and
+    with `inputs` the digests of what it reads (`data_sha256`, `tokenizer_sha256`: the
+    command names folders, whose files may have been replaced since)."""
+    identity = {
         "command": "python train.py " + " ".join(argv),
         "time_budget_s": time_budget_s,
         "budget_clock": budget_clock,
         "curve": dict(curve) if curve else None,
     }
+    if inputs:  # absent without: identities kept before inputs were recorded still match
+        identity["inputs"] = dict(inputs)
+    return identity
 
 
 def kept_training(run_dir: str | Path, identity: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -187,9 +194,15 @@ def kept_search(keep_dir: str | Path, key: Mapping[str, Any]) -> dict[str, Any] 
     """A KGE search's progress kept in `keep_dir/kge_search.json` for the same `key` (the
     job's arguments): `points_done`, `search` (its entries so far), `best` (the running
     winner: config, validation and test metrics), `budget_seconds` and `wall_seconds`
-    spent; else None. The key's `time_limit` is not compared: the grid points done do not
-    depend on it, so a search cut by its limit goes on under a larger one."""
-    return _read_kept(Path(keep_dir) / SEARCH_FILE, "key", key, ignored=("time_limit",))
+    spent; else None. The key's `time_limit` is compared only with the seconds spent: a
+    search cut by its limit goes on under a larger one (its points ended within either),
+    but one that spent more than the key's limit is not reused (a search under that
+    limit would have stopped earlier: it would report points the limit did not allow)."""
+    kept = _read_kept(Path(keep_dir) / SEARCH_FILE, "key", key, ignored=("time_limit",))
+    limit = key.get("time_limit")
+    if kept is not None and limit and float(kept.get("budget_seconds", 0.0)) > limit:
+        return None
+    return kept
 
 
 def keep_search(

@@ -124,6 +124,8 @@ def prixlm_job(
     flat_window: int = 3,
     flat_min_gain: float = 0.0,
     anneal_share: float = 0.0,
+    data_sha256: str | None = None,
+    tokenizer_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Train one Prix-LM with `pretrain` and evaluate every language on validation and test.
 
@@ -136,6 +138,10 @@ def prixlm_job(
     `flat_min_gain`; with `anneal_share` > 0, after annealing the learning rate to 0 over
     that share of the steps so far) or at the time budget / `max_steps`, whichever comes first; the
     record's `curve` holds its points and why training stopped.
+
+    `data_sha256`, `tokenizer_sha256`: digests of the dataset and tokenizer folders
+    (`table1_data.input_digests`); given, the kept training and rankings must match them
+    (the command names the folders only, whose files may have been made again since).
     """
     from prixlm.model_loading import load_prixlm
 
@@ -149,7 +155,9 @@ def prixlm_job(
                           "flat_window": flat_window, "flat_min_gain": flat_min_gain}  # fmt: skip
         if anneal_share:  # absent at 0: identities kept before the anneal existed still match
             curve_settings["anneal_share"] = anneal_share
-    identity = training_identity(argv, guard.seconds, budget_clock, curve_settings)
+    inputs = {name: value for name, value in
+              (("data_sha256", data_sha256), ("tokenizer_sha256", tokenizer_sha256)) if value}  # fmt: skip
+    identity = training_identity(argv, guard.seconds, budget_clock, curve_settings, inputs)
     training = kept_training(run_dir, identity)
     reused = training is not None
     if training is None:
@@ -195,7 +203,7 @@ def prixlm_job(
             ranks = split == "test"
             key = {"rows": len(rows), "protocols": list(protocols), "candidates": len(candidates),
                    "candidates_file": candidates_file, **({"ranks": True} if ranks else {}),
-                   **({"merged_candidates": merged} if merged else {})}  # fmt: skip
+                   **({"merged_candidates": merged} if merged else {}), **inputs}  # fmt: skip
             by_protocol = kept_evaluation(
                 run_dir, split, language, key,
                 lambda rows=rows, candidates=candidates, data=data, ranks=ranks: (

@@ -12,8 +12,10 @@ Steps: export the CLDR KB and build the dataset (per-fact split protocol) under
 (`prixlm.experiments.jobs`) in `--workers` processes: per language a PyKEEN TransE and RotatE
 search, RotatE on the union graph, Prix-LM Single per language and variant, Prix-LM All per
 variant. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
-run (resume), except a KGE search cut by its time limit when the next run's limit is larger
-(`--kge_time_limit`): it goes on at its next grid point. After every job the JSON, the
+run (resume) that plans it with the same arguments, the digests of its dataset and tokenizer
+among them (`work_dir/run_settings.json` keeps the dumps' digest or the CLDR release: other
+dumps at the same path are refused). A KGE search cut by its time limit goes on at its next
+grid point when the next run's limit is larger (`--kge_time_limit`). After every job the JSON, the
 markdown and the chart are rewritten from what is finished. Prix-LM variants are chosen on
 the mean validation MRR; every reported number is on test, full ranking over every entity
 of the language, filtered, realistic ties.
@@ -49,7 +51,14 @@ from prixlm.experiments.profiles import (
     kge_stopping,
 )
 from prixlm.experiments.run_settings import check_run_settings
-from prixlm.experiments.table1_data import kb_statistics, prepare_data, prepare_tokenizer
+from prixlm.experiments.table1_data import (
+    folder_digest,
+    input_digests,
+    kb_statistics,
+    prepare_data,
+    prepare_tokenizer,
+    source_settings,
+)
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
 JobFunction = Callable[..., dict[str, Any]]
@@ -66,18 +75,29 @@ PAIRS = (
 
 
 def plan_jobs(
-    profile: dict[str, Any], work_dir: Path, datasets: dict[str, Path], tokenizer: Path, seed: int
+    profile: dict[str, Any],
+    work_dir: Path,
+    datasets: dict[str, Path],
+    tokenizer: Path,
+    seed: int,
+    digests: dict[str, str] | None = None,
 ) -> dict[str, tuple[JobFunction, dict[str, Any]]]:
     """`{job name: (job function of prixlm.experiments.jobs, keyword arguments)}`, longest first.
 
     A Prix-LM variant is a dict of train.py options; its key `dataset` ("pivot") picks the
-    dataset with pivot links only.
+    dataset with pivot links only. Every job's arguments hold its dataset's fingerprint
+    (`data_sha256`), the Prix-LM jobs' the tokenizer's too (`tokenizer_sha256`): records,
+    kept trainings, searches and rankings are reused for the same data only. `digests`:
+    `table1_data.input_digests(datasets, tokenizer)` (read here when not given).
     """
+    digests = digests or input_digests(datasets, tokenizer)
     dataset_dir = datasets["main"]
     languages = profile["languages"]
     device, limit = profile["device"], profile["eval_limit"]
     common = {"dataset_dir": str(dataset_dir), "seed": seed, "device": device, "eval_limit": limit,
-              "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
+              "budget_clock": profile.get("budget_clock", "wall"),
+              "data_sha256": digests["main"]}  # fmt: skip
+    tokenizer_args = {"tokenizer_dir": str(tokenizer), "tokenizer_sha256": digests["tokenizer"]}
     scoring = {key: profile[key] for key in ("score_batch", "score_rows", "beam_k")}
     scoring["validation_limit"] = profile.get("validation_limit")
     from prixlm.experiments.jobs import kge_job
@@ -86,14 +106,14 @@ def plan_jobs(
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
     for name, overrides in profile["all_variants"].items():
         overrides = dict(overrides)
-        data = str(datasets[overrides.pop("dataset", "main")])
+        data = overrides.pop("dataset", "main")
         settings = {**profile["prixlm"], "max_steps": profile["all_steps"], **overrides}
         jobs[f"all-{name}"] = (
             prixlm_job,
-            {**common, **scoring, "dataset_dir": data, "run_dir": str(work_dir / "runs" / f"all-{name}"),
-             "languages": languages, "variant": "all", "tokenizer_dir": str(tokenizer),
-             "settings": settings, "time_limit": profile.get("all_time_limit"),
-             **all_curve_settings(profile)},
+            {**common, **scoring, "dataset_dir": str(datasets[data]),
+             "data_sha256": digests[data], "run_dir": str(work_dir / "runs" / f"all-{name}"),
+             "languages": languages, "variant": "all", **tokenizer_args, "settings": settings,
+             "time_limit": profile.get("all_time_limit"), **all_curve_settings(profile)},
         )  # fmt: skip
     jobs["kge-union-RotatE"] = (
         kge_job,
@@ -116,7 +136,7 @@ def plan_jobs(
             jobs[f"single-{name}-{language}"] = (
                 prixlm_job,
                 {**common, **scoring, "run_dir": str(work_dir / "runs" / f"single-{name}-{language}"),
-                 "languages": [language], "variant": "single", "tokenizer_dir": str(tokenizer),
+                 "languages": [language], "variant": "single", **tokenizer_args,
                  "settings": settings, "time_limit": profile.get("single_time_limit")},
             )  # fmt: skip
     return jobs
@@ -272,7 +292,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         check_run_settings(args.work_dir, {  # before any job record is taken as done
             "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
-            "dump_dir": str(args.dump_dir) if args.dump_dir else None})  # fmt: skip
+            "dump_dir": str(args.dump_dir) if args.dump_dir else None,
+            **source_settings(args.dump_dir)})  # fmt: skip
     profile["workers"] = args.workers or profile["workers"]
     profile["seed"] = args.seed
     for job in ("all", "single", "kge", "union"):
@@ -284,12 +305,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     work_dir = args.work_dir
     dataset_dir = datasets["main"]
-    tokenizer = prepare_tokenizer(work_dir, dataset_dir, profile["languages"], profile["tokenizer_vocab_size"])  # fmt: skip
+    digests = input_digests(datasets)  # each file read once a run
+    tokenizer = prepare_tokenizer(work_dir, dataset_dir, profile["languages"],
+                                  profile["tokenizer_vocab_size"], digests["main"])  # fmt: skip
+    digests["tokenizer"] = folder_digest(tokenizer)
     kb = kb_statistics(dataset_dir, profile["languages"])
-    jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed)
+    jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed, digests)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
-    from prixlm.experiments.jobs import job_done
+    from prixlm.experiments.jobs import job_done, job_plan
 
     todo = {name: (fn, kw) for name, (fn, kw) in jobs.items()
             if not job_done(jobs_dir / f"{name}.json", kw)}  # fmt: skip
@@ -297,7 +321,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     threads = max(1, (os.cpu_count() or 1) // profile["workers"])
 
     def refresh() -> dict[str, Any]:
-        records = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
+        # only records made with this plan: a record of other data or arguments, not yet
+        # made again, is not shown beside the new ones
+        records = {n: r for n, r in load_records(jobs_dir).items()
+                   if n in jobs and r.get("plan") == job_plan(jobs[n][1], work_dir)}  # fmt: skip
         table = assemble(profile, records, kb, started, command)
         write_outputs(table, args.results, args.docs, args.chart)
         return table

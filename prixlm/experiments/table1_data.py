@@ -4,6 +4,7 @@ statistics per language."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -19,17 +20,52 @@ def prepare_data(
 
     dumps = dump_dir or work_dir / "dumps"
     main = work_dir / "data"
-    if not (main / "README.md").is_file():
+    built = not (main / "README.md").is_file()
+    if built:
         if dump_dir is None:
             export_cldr_kb(languages, dumps)
         build_dataset(dumps, main, languages, progress=False)
     datasets = {"main": main}
     if pivot:
         datasets["pivot"] = work_dir / f"data_links_{pivot}"
-        if not (datasets["pivot"] / "README.md").is_file():
+        # a copy of an earlier `main` (removed, then built again) is made again
+        if built or not (datasets["pivot"] / "README.md").is_file():
             pivot_links_copy(main, datasets["pivot"], pivot)
         _check_same_splits(main, datasets["pivot"], languages)
     return datasets
+
+
+def source_settings(dump_dir: Path | None) -> dict[str, str]:
+    """What decides the dataset besides the languages, for the run settings
+    (`run_settings.check_run_settings`): the SHA-256 of the dumps in `dump_dir` (their
+    names and bytes: the same folder rewritten is another source), or for the embedded
+    CLDR KB the Babel and CLDR versions it is exported from."""
+    if dump_dir is not None:
+        return {"dumps_sha256": folder_digest(dump_dir)}
+    import babel
+
+    from prixlm.data.cldr.cldr_facts import cldr_version
+
+    return {"cldr": f"Babel {babel.__version__}, CLDR {cldr_version()}"}
+
+
+def folder_digest(folder: Path) -> str:
+    """SHA-256 over every file of `folder` (relative names and bytes; hidden ones aside)."""
+    from prixlm.training.resume import files_digest
+
+    return files_digest(folder, sorted(Path(folder).rglob("*")))
+
+
+def input_digests(datasets: dict[str, Path], tokenizer: Path | None = None) -> dict[str, str]:
+    """`{dataset key: its fingerprint}` and, with `tokenizer`, `{"tokenizer": its folder's
+    digest}`: what the job plans carry (`data_sha256`, `tokenizer_sha256`), so that kept
+    trainings, searches and rankings are not taken for another dataset's or tokenizer's."""
+    from prixlm.training.resume import dataset_fingerprint
+
+    digests = {key: dataset_fingerprint(path) for key, path in datasets.items()}
+    if tokenizer is not None:
+        digests["tokenizer"] = folder_digest(tokenizer)
+    return digests
 
 
 def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
@@ -72,14 +108,34 @@ def _check_same_splits(first: Path, second: Path, languages: list[str]) -> None:
             raise ValueError(f"{first} and {second}: the {language} splits differ")
 
 
-def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], vocab: int) -> Path:
-    """One tokenizer trained on every language's names, shared by Single and All."""
+#: In a tokenizer folder `prepare_tokenizer` made with `data_sha256`: what it was trained from.
+TOKENIZER_SOURCE = "prixlm_tokenizer_source.json"
+
+
+def prepare_tokenizer(
+    work_dir: Path,
+    dataset_dir: Path,
+    languages: list[str],
+    vocab: int,
+    data_sha256: str | None = None,
+) -> Path:
+    """One tokenizer trained on every language's names, shared by Single and All.
+
+    With `data_sha256` (the dataset's fingerprint, `input_digests`), the folder keeps what
+    it was trained from (that, the languages and `vocab`), and one trained from others (a
+    dataset built again from other dumps, another vocabulary size) is trained again;
+    without, a trained folder is used as it is."""
     from prixlm.atomic_output import atomic_folder
     from prixlm.experiments.jobs import load_language
     from prixlm.training.tokenizer_training import train_tokenizer
 
     folder = work_dir / "tokenizer"
-    if not (folder / "tokenizer_config.json").is_file():
+    source = {"data_sha256": data_sha256, "languages": list(languages), "vocab_size": vocab}
+    trained = (folder / "tokenizer_config.json").is_file()
+    if trained and data_sha256 is not None:
+        kept = folder / TOKENIZER_SOURCE
+        trained = kept.is_file() and json.loads(kept.read_text("utf-8")) == source
+    if not trained:
         # the texts of `tokenizer_training_texts` (names of every split), read through
         # `load_dataset` (its `get_dataset_split_names` took 18 s on a two-row-group dataset)
         texts = [
@@ -92,6 +148,8 @@ def prepare_tokenizer(work_dir: Path, dataset_dir: Path, languages: list[str], v
         tokenizer = train_tokenizer(texts, vocab)
         with atomic_folder(folder) as staging:
             tokenizer.save_pretrained(staging)
+            if data_sha256 is not None:
+                (staging / TOKENIZER_SOURCE).write_text(json.dumps(source), "utf-8")
     return folder
 
 
@@ -118,4 +176,13 @@ def kb_statistics(
     return stats
 
 
-__all__ = ["kb_statistics", "pivot_links_copy", "prepare_data", "prepare_tokenizer"]
+__all__ = [
+    "TOKENIZER_SOURCE",
+    "folder_digest",
+    "input_digests",
+    "kb_statistics",
+    "pivot_links_copy",
+    "prepare_data",
+    "prepare_tokenizer",
+    "source_settings",
+]

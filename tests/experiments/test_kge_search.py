@@ -188,9 +188,10 @@ def test_a_search_cut_by_its_time_limit_goes_on_under_a_larger_one(tiny_dataset,
     ]
 
 
-def test_a_search_resumed_past_a_smaller_limit_trains_nothing_more(tiny_dataset, tmp_path):
-    """Its kept seconds already past the new limit, the search stops before the next grid
-    point (it trained that point's first epoch point, then stopped)."""
+def test_a_search_kept_past_a_smaller_limit_is_searched_anew(tiny_dataset, tmp_path):
+    """Its kept seconds already past the new limit, the kept search is not reused (it would
+    report points the limit did not allow): searched anew, it stops at the first epoch
+    point past the limit, as a search under that limit from the start does."""
     import prixlm.experiments.jobs as jobs
     from prixlm.experiments.time_budget import CLOCKS
 
@@ -215,8 +216,8 @@ def test_a_search_resumed_past_a_smaller_limit_trains_nothing_more(tiny_dataset,
     finally:
         jobs.train_kge = real
         del CLOCKS["test"]
-    assert trained == [] and resumed["grid_truncated"]
-    assert [p["embedding_dim"] for p in resumed["grid"]] == [8, 8]
+    assert trained == [8] and resumed["grid_truncated"]
+    assert [(p["embedding_dim"], p["epochs"]) for p in resumed["grid"]] == [(8, 1)]
     assert resumed["winner"]["embedding_dim"] == 8
 
 
