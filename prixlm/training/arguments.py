@@ -357,6 +357,8 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     check_checkpointing(training, parser)
     check_precision(training, parser)
     check_base_model(model, parser)
+    if not training.dataloader_pin_memory:  # the CPU: nothing to overlap a copy with
+        training.accelerator_config.non_blocking = False  # (and no warning that says so)
     if training.label_smoothing_factor:
         # the Trainer's smoother would compare each position with its own token (it shifts
         # the labels only for the causal LM classes transformers lists, not this one)

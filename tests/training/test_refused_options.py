@@ -217,3 +217,11 @@ def test_only_the_first_process_prints_and_each_records_the_count(capsys):
     assert "note: 4 facts repeated per epoch" in capsys.readouterr().err
     assert announce_processes(_args(1, per_device=3), 32) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_batches_are_copied_blocking_on_the_cpu():
+    """Non-blocking copies overlap a copy to the GPU with the step before; on the CPU there is
+    no pinned memory and transformers warned at every start that they were asked for."""
+    run = parse_training_arguments(["--dataset", "d", "--output_dir", "o", "--use_cpu"])
+    assert not run.training.dataloader_pin_memory
+    assert run.training.accelerator_config.non_blocking is False
