@@ -38,6 +38,11 @@ from .modeling_prixlm import output_cache
 Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
 
 
+class PositionBudgetError(ValueError):
+    """A query, or a query with a candidate, longer than the model's positions (the message
+    names them and what to shorten); the command lines print it as one `error:` line."""
+
+
 def encode_query(tokenizer: Any, query: Query) -> list[int]:
     """Prompt ids ending with `[O]` for a triple or link query (see `formatting`)."""
     if isinstance(query, Mapping):
@@ -90,7 +95,7 @@ def prepare_inputs(
             if int(fed.min()) > budget:  # even the shortest candidate: the query is too long
                 query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
                 shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
-                raise ValueError(
+                raise PositionBudgetError(
                     f"query {shown} is {longest_prompt} tokens: with the shortest candidate it "
                     f"needs {int(fed.min())} positions, but the model has {budget} "
                     f"(max_position_embeddings={max_positions}); shorten the query"
@@ -99,7 +104,7 @@ def prepare_inputs(
             name = trie.label(worst) or f"#{worst}"
             query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
             shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
-            raise ValueError(
+            raise PositionBudgetError(
                 f"query {shown} ({longest_prompt} tokens) with candidate {name!r} "
                 f"({int(fed[worst]) - longest_prompt} tokens) needs {int(fed[worst])} positions, "
                 f"but the model has {budget} (max_position_embeddings={max_positions}); "
@@ -380,6 +385,7 @@ class BeamBounds:
 
 
 __all__ = [
+    "PositionBudgetError",
     "Query",
     "encode_query",
     "eval_mode",

@@ -11,7 +11,7 @@ from tiny_models import TINY_FACTS, make_tiny_model
 
 from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
-from modeling_prixlm.decoding_steps import encode_query
+from modeling_prixlm.decoding_steps import PositionBudgetError, encode_query
 from modeling_prixlm.formatting import encode_object, special_token_ids
 from modeling_prixlm.trie_logits_processor import TrieConstrainedLogitsProcessor
 from prixlm.link_prediction.candidate_scoring import score_candidates
@@ -267,7 +267,7 @@ def test_a_query_beyond_the_position_budget_is_blamed_not_the_candidates(setup):
     subject = " ".join(["Deutschland"] * model.config.max_position_embeddings)
     with mock.patch.object(model, "forward", side_effect=AssertionError("decoding started")):
         for decode in (predict_objects, score_candidates):
-            with pytest.raises(ValueError, match="shorten the query") as error:
+            with pytest.raises(PositionBudgetError, match="shorten the query") as error:
                 decode(model, tokenizer, [(subject, "currency")], ["euro", "German"])
             assert "candidates are too long" not in str(error.value)
             assert str(error.value).startswith("query ('Deutschland Deutschland")
@@ -284,7 +284,7 @@ def test_a_long_query_that_some_candidates_fit_names_the_query_and_its_limit(set
         subject = " ".join(["Deutschland"] * words)
         try:
             prepare_inputs(model, tokenizer, [(subject, "currency")], labels)
-        except ValueError as error:
+        except PositionBudgetError as error:
             message = str(error)
             break
     assert words > 1 and message.startswith("query ('Deutschland")
@@ -293,6 +293,23 @@ def test_a_long_query_that_some_candidates_fit_names_the_query_and_its_limit(set
     fits = " ".join(["Deutschland"] * (words - 1))
     assert len(encode_query(tokenizer, (fits, "currency"))) <= limit
     assert len(encode_query(tokenizer, (subject, "currency"))) > limit
+
+
+def test_evaluate_lp_reports_a_query_beyond_the_positions_in_one_line(monkeypatch, capsys):
+    """A test query the model's positions cannot hold ended `evaluate_lp` in a traceback
+    (exit status 1); it is a usage error naming the query."""
+    import prixlm.link_prediction.evaluate_lp as evaluate_lp
+
+    def too_long(args):
+        raise PositionBudgetError("query ('Deutschland Deutschland', 'currency') is 70 tokens")
+
+    monkeypatch.setattr(evaluate_lp, "_evaluate", too_long)
+    with pytest.raises(SystemExit) as stop:
+        evaluate_lp.main(["--model", "m", "--dataset", "d", "--languages", "en"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: query ('Deutschland Deutschland', 'currency') is 70 tokens\n"
+    )
 
 
 def test_candidates_merged_by_unknown_characters_are_warned_about(setup):
