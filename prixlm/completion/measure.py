@@ -141,6 +141,21 @@ def device_name(model: Any) -> str:
     return device.type.upper()
 
 
+def decoding_settings(batch_size: int) -> dict[str, Any]:
+    """What the scores depend on beyond the model and the data: the queries decoded per
+    forward and the torch threads (another batch or thread count sums in another order)."""
+    import torch
+
+    return {
+        "batch_size": batch_size,
+        "torch_num_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "decoding": "deterministic for a given batch_size, torch_num_threads, device and "
+        "torch version; another batch size or thread count can change a score in its last "
+        "digits, so a proposal right at a threshold can go in or out",
+    }
+
+
 def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path: Path, title: str):
     """Precision (y) against recall (x), one line per method, written atomically as PNG."""
     import matplotlib
@@ -205,7 +220,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
     import time
 
     from prixlm.completion.loading import CompletionInputError, load_completion_kb
-    from prixlm.completion.propose import run_completion
+    from prixlm.completion.propose import default_completion_batch, run_completion
     from prixlm.model_loading import check_model_source, load_prixlm
 
     check_model_source(args.model)
@@ -233,6 +248,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
     truth = hidden_facts(kb.target_rows[args.hidden_split])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
     model, tokenizer = load_prixlm(args.model, args.device)
+    batch_size = args.batch_size or default_completion_batch(model, args.num_beams)
     proposals, stats = run_completion(
         model,
         tokenizer,
@@ -240,7 +256,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         0.0,
         max_per_pair=args.max_per_pair,
         num_beams=args.num_beams,
-        batch_size=args.batch_size,
+        batch_size=batch_size,
     )
     model_scored = [
         Scored(p.query.subject_id, p.query.relation_id, p.object_id, p.score) for p in proposals
@@ -263,6 +279,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         "(full-vocabulary softmax, uncalibrated)",
         "num_beams": args.num_beams,
         "max_per_pair": args.max_per_pair,
+        **decoding_settings(batch_size),
         "queries": stats.counts(),
         "hidden_facts": sum(map(len, truth.values())),
         "hidden_facts_with_evidence": sum(len(o) for k, o in truth.items() if k in query_pairs),

@@ -1,7 +1,8 @@
 """The completion measurement as Markdown: the block between `<!-- completion:start -->` and
 `<!-- completion:end -->` in `docs/results.md`, rendered from the JSON report of
 `prixlm.completion.measure` (so the page's numbers are the JSON's). A JSON without `device`
-(written before it was recorded) was measured on the CPU; the skipped pairs whose relation the
+(written before it was recorded) was measured on the CPU, one without `batch_size` says
+nothing of its decoding batch and threads; the skipped pairs whose relation the
 target never uses are named only when there are some (the committed block renders as it was).
 """
 
@@ -57,6 +58,13 @@ def results_block(r: Mapping[str, Any]) -> str:
         else f"{q['held_by_target']} are already held by\n{target}, {q['subject_not_linked']} have "
         f"no {target} subject and {unknown} name a relation {target} never uses"
     )
+    decoding = (  # absent from a JSON written before they were recorded
+        f"\nDecoding: {r['batch_size']} queries per forward, {r['torch_num_threads']} torch "
+        "threads; the scores are reproducible for these (another batch size can change a "
+        "score's last digits, moving a proposal right at a threshold in or out)."
+        if "batch_size" in r
+        else ""
+    )
     return f"""{START}
 ## KB completion for a thin language
 
@@ -73,7 +81,7 @@ not calibrated; the scores of one pair sum to at most 1).
 Model: {notes.get("model", "see the JSON's notes")}.
 Dataset: {notes.get("dataset", "see the JSON's notes")}.
 Held-out facts that an evidence language has in its training split: {seen} of {n}.
-Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("candidates_too_long", 0)} too long for the model).
+Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("candidates_too_long", 0)} too long for the model).{decoding}
 K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
 the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {skipped}; the other {candidate_pairs} are {q["queries"]} distinct
 {target} queries. They cover {covered} of the {n} hidden facts; the other {n - covered} are not queried

@@ -114,6 +114,7 @@ def stale_evaluations(
     without `evaluation` counts as other); each gets its record as `previous`, so that the
     job evaluates its finished release again instead of training (`finished_release`)."""
     from prixlm.experiments.dbp5l_jobs import evaluation_settings, prixlm_protocol_job
+    from prixlm.experiments.jobs import plain_command
 
     stale = []
     for name, (function, kwargs) in jobs.items():
@@ -124,6 +125,8 @@ def stale_evaluations(
             kwargs["eval_limit"], kwargs["validation_limit"], kwargs["protocols"]
         )
         if record.get("evaluation") != planned:
+            if "command" in record:  # compared with the train.py command, its threads apart
+                record = {**record, "command": plain_command(record["command"])}
             jobs[name] = (function, {**kwargs, "previous": record})
             stale.append(name)
     return stale
@@ -173,15 +176,18 @@ def run_jobs(
     started: float,
     deadline_s: float | None,
     again: Sequence[str] = (),
+    threads: int = 0,
 ) -> bool:
     """Run the jobs without a record in `jobs_dir`, and those named in `again` (their
-    record is replaced when they finish); `refresh()` after each. False when the deadline
-    left some unfinished (their workers are left behind; a re-run finishes them)."""
+    record is replaced when they finish), each with `threads` torch threads (0: cores //
+    workers); `refresh()` after each. False when the deadline left some unfinished (their
+    workers are left behind; a re-run finishes them)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from prixlm.experiments.jobs import job_done
+    from prixlm.experiments.jobs import job_done, threads_note, worker_threads
 
+    threads = threads or worker_threads({"workers": workers})
     todo = {
         name: job
         for name, job in jobs.items()
@@ -189,16 +195,18 @@ def run_jobs(
     }
     done = len(jobs) - len(todo)
     print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
+    kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs and n not in todo}
+    if note := threads_note(kept, threads):
+        print(note, flush=True)
     if again:
         print(f"evaluated again (their evaluation settings changed): {', '.join(again)}")
     if workers == 1:  # in this process, one after the other (tests, debugging)
         for name, (function, kwargs) in todo.items():
-            execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), 0)
+            execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), threads)
             done += 1
             print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done", flush=True)
             refresh()
         return True
-    threads = max(1, (os.cpu_count() or 1) // workers)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     pending = {
         pool.submit(execute, name, fn, kw, str(jobs_dir / f"{name}.json"), threads): name
@@ -241,6 +249,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--workers", type=int, default=None, help="job processes (default: the profile's)"
     )
+    parser.add_argument(
+        "--threads_per_worker",
+        type=int,
+        default=None,
+        help="torch threads of each job (default: the profile's, else cores // workers)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every job")
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
     parser.add_argument("--note", action="append", default=[], help="a line for the docs (repeat)")
@@ -254,6 +268,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no_run", action="store_true", help="only write the JSON and docs from finished jobs"
     )
     args = parser.parse_args(argv)
+    if args.threads_per_worker is not None and args.threads_per_worker < 1:
+        parser.error(f"--threads_per_worker {args.threads_per_worker}: at least 1")
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2
@@ -265,6 +281,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not profile["languages"]:
             raise UsageError("--languages: no language given")
     profile["workers"] = args.workers or profile["workers"]
+    from prixlm.experiments.jobs import threads_note, worker_threads
+
+    profile["threads_per_worker"] = args.threads_per_worker or profile.get("threads_per_worker")
+    profile["threads_per_worker"] = worker_threads(profile)  # the count used, recorded
     profile["seed"] = args.seed
     given = list(argv if argv is not None else sys.argv[1:])
     shown = [
@@ -305,12 +325,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_docs(table, args.docs, source=args.results.as_posix())
         return table
 
-    if args.no_run:
+    if args.no_run:  # the records' own threads: each says (`torch_num_threads`)
+        kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
+        if note := threads_note(kept, profile["threads_per_worker"]):
+            print(note, flush=True)
         return refresh()
     again = stale_evaluations(jobs, load_records(jobs_dir))
-    complete = run_jobs(
-        jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s, again
-    )
+    complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s,
+                        again, profile["threads_per_worker"])  # fmt: skip
     table = refresh()
     if not complete:
         sys.stdout.flush()

@@ -13,6 +13,8 @@ Jobs run in worker processes (`table1.py`): they set their own torch threads and
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -263,6 +265,59 @@ def job_done(record_path: Path, kwargs: Mapping[str, Any]) -> bool:
     return record.get("plan") == job_plan(kwargs, record_path.parent.parent)
 
 
+def worker_threads(profile: Mapping[str, Any]) -> int:
+    """Torch threads of each job: the profile's `threads_per_worker`, else the cores shared
+    out (`os.cpu_count() // workers`; one worker, in this process: its own count). They
+    change the numbers (float sums in another order) and, under a CPU-time budget, the
+    steps reached: the runners record them (`record_threads`)."""
+    if profile.get("threads_per_worker"):
+        return int(profile["threads_per_worker"])
+    if profile["workers"] == 1:
+        return torch.get_num_threads()
+    return max(1, (os.cpu_count() or 1) // profile["workers"])
+
+
+_THREADS_PREFIX = re.compile(r"^OMP_NUM_THREADS=\d+ ")
+
+
+def plain_command(command: str) -> str:
+    """`command` without its `OMP_NUM_THREADS=N ` prefix (`thread_command`)."""
+    return _THREADS_PREFIX.sub("", command)
+
+
+def thread_command(command: str, threads: int | None) -> str:
+    """`OMP_NUM_THREADS=<threads> <command>`: the command that trains the same weights (its
+    threads named; None, unknown: the command alone)."""
+    command = plain_command(command)
+    return command if threads is None else f"OMP_NUM_THREADS={threads} {command}"
+
+
+def record_threads(record: dict[str, Any], kwargs: Mapping[str, Any], threads: int) -> None:
+    """Add the job's torch threads to its `record` (`torch_num_threads`) and to its train.py
+    `command`: the threads the release was trained with (its `train_results.json`), else
+    `threads` unless the release was trained by an earlier start (then unknown)."""
+    record["torch_num_threads"] = threads
+    if "command" not in record:
+        return
+    trained: int | None = None if record.get("evaluated_again") else threads
+    results = Path(str(kwargs.get("run_dir", ""))) / "model" / "train_results.json"
+    if kwargs.get("run_dir") and results.is_file():
+        trained = json.loads(results.read_text("utf-8")).get("torch_num_threads", trained)
+    record["command"] = thread_command(record["command"], trained)
+
+
+def threads_note(records: Mapping[str, Mapping[str, Any]], threads: int) -> str | None:
+    """One line naming the kept job records made with another thread count than `threads`
+    (kept all the same: a resume on another machine is allowed), or None."""
+    other = {name: r["torch_num_threads"] for name, r in sorted(records.items())
+             if r.get("torch_num_threads") not in (None, threads)}  # fmt: skip
+    if not other:
+        return None
+    named = ", ".join(f"{name} {count}" for name, count in other.items())
+    return (f"note: {len(other)} kept job records were made with another thread count than "
+            f"this run's {threads} (their numbers may differ in the last digits): {named}")  # fmt: skip
+
+
 def early_stopping(patience: int | None, relative_delta: float) -> Any:
     """PyKEEN's early-stopping rule on a larger-is-better metric, or None without `patience`."""
     if not patience:
@@ -291,4 +346,9 @@ __all__ = [
     "job_candidates",
     "kge_job",
     "load_language",
+    "plain_command",
+    "record_threads",
+    "thread_command",
+    "threads_note",
+    "worker_threads",
 ]

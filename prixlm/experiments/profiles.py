@@ -8,6 +8,12 @@ All `all_time_limit`. The steps each run reached are in the JSON and in `docs/re
 CPU profiles count a job's own CPU time (`budget_clock: cpu`), so what a run reaches does not
 depend on what else the machine is doing; device profiles count wall time.
 
+`threads_per_worker`: torch threads of each job (absent: `os.cpu_count() // workers`,
+`jobs.worker_threads`). They change the numbers in their last digits and, under a CPU-time
+budget, the steps reached, so the CPU profiles fix them at 1 (what the committed runs used)
+and the runners record the count used (the results' `profile`, every job record's
+`torch_num_threads` and the `OMP_NUM_THREADS=` of its train.py `command`).
+
 KGE search: `kge_grid` (a base point, then one factor changed at a time) x `kge_epochs`
 (evaluated along one run; a list, or a list per model: `kge_epoch_points`), per model and
 language, selected on validation MRR, cut at the first epoch point after `kge_time_limit`
@@ -176,6 +182,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "eval_limit": 150,
         "validation_limit": 30,
         "workers": 2,
+        "threads_per_worker": 1,
         "device": "cpu",
         "beam_k": 0,
         "score_batch": 16,
@@ -218,6 +225,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "eval_limit": None,
         "validation_limit": 50,
         "workers": 2,
+        "threads_per_worker": 1,  # as the committed Table 1 ran (its notes)
         "device": "cpu",
         "beam_k": 0,
         "score_batch": 16,

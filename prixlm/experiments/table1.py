@@ -11,8 +11,13 @@ Steps: export the CLDR KB and build the dataset (per-fact split protocol) under
 `work_dir/data`; train one tokenizer on every language's names; then the jobs
 (`prixlm.experiments.jobs`) in `--workers` processes: per language a PyKEEN TransE and RotatE
 search, RotatE on the union graph, Prix-LM Single per language and variant, Prix-LM All per
-variant. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
-run (resume) that plans it with the same arguments, the digests of its dataset and tokenizer
+variant, each on `--threads_per_worker` torch threads (default: the profile's; the count
+used is in the JSON's `profile`, in each job record's `torch_num_threads` and in the
+`OMP_NUM_THREADS=` of its train.py `command`: other counts give other last digits, and
+under a CPU-time budget other steps). Each finished job is written to
+`work_dir/jobs/<name>.json` and skipped by the next run (resume) that plans it with the
+same arguments (not the threads: a note names records made with others), the digests of
+its dataset and tokenizer
 among them (`work_dir/run_settings.json` keeps the dumps' digest or the CLDR release: other
 dumps at the same path are refused). A KGE search cut by its time limit goes on at its next
 grid point when the next run's limit is larger (`--kge_time_limit`). After every job the JSON, the
@@ -145,15 +150,22 @@ def plan_jobs(
 def execute(
     name: str, function: JobFunction, kwargs: dict[str, Any], output: str, threads: int
 ) -> str:
-    """Worker entry point: run one job with `threads` torch threads (0: as set), write its record."""
+    """Worker entry point: run one job with `threads` torch threads (0: as set; the count
+    before is set back after), write its record with them (`jobs.record_threads`)."""
     import torch
 
+    from prixlm.experiments.jobs import job_plan, record_threads
+
+    before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
-    from prixlm.experiments.jobs import job_plan
-
-    record = function(**kwargs)
+    try:
+        record = function(**kwargs)
+        used = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
     record["job"] = name
+    record_threads(record, kwargs, used)
     record["plan"] = job_plan(kwargs, Path(output).parent.parent)  # `job_done`
     write_json(record, output)
     return name
@@ -200,7 +212,7 @@ def assemble(
         details[model] = {
             lang: {"winner": r["winner"], "validation_mrr": r["validation"][lang]["mrr"],
                    "grid": r["grid"], "grid_truncated": r["grid_truncated"], "seconds": r["seconds"],
-                   **{k: r[k] for k in ("grid_points", "early_stopping") if k in r},
+                   **{k: r[k] for k in ("grid_points", "early_stopping", "torch_num_threads") if k in r},
                    "validation": r["validation"][lang]}
             for lang, r in runs.items() if r
         }  # fmt: skip
@@ -219,8 +231,8 @@ def assemble(
             "variants": {
                 name: {**{key: record[key] for key in ("settings", "steps", "time_budget_s", "stopped_by_time_limit_at",
                        "train_seconds", "eval_seconds", "command", "validation", "test")},
-                       **{key: record[key] for key in ("curve", "resumed_from_step", "evaluated_again")
-                          if key in record}}
+                       **{key: record[key] for key in ("curve", "resumed_from_step", "evaluated_again",
+                          "torch_num_threads") if key in record}}
                 for name, record in records.items() if name.startswith(prefix)
             },
         }  # fmt: skip
@@ -228,7 +240,7 @@ def assemble(
     if union:
         methods[UNION] = {lang: {k: union["test"][lang][k] for k in METRICS} for lang in languages}
         details[UNION] = {key: union[key] for key in ("winner", "grid", "seconds", "train_triples",
-                          "grid_truncated", "time_limit_s", "epoch_points") if key in union}  # fmt: skip
+                          "grid_truncated", "time_limit_s", "epoch_points", "torch_num_threads") if key in union}  # fmt: skip
     return {
         "languages": languages,
         "methods": methods,
@@ -272,11 +284,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--workers", type=int, default=None, help="job processes (default: the profile's)"
     )
+    parser.add_argument(
+        "--threads_per_worker",
+        type=int,
+        default=None,
+        help="torch threads of each job (default: the profile's, else cores // workers)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every job")
     parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
     for job in ("all", "single", "kge", "union"):
         parser.add_argument(f"--{job}_time_limit", type=float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.threads_per_worker is not None and args.threads_per_worker < 1:
+        parser.error(f"--threads_per_worker {args.threads_per_worker}: at least 1")
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile or language: one line, exit 2
@@ -294,7 +314,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
             "dump_dir": str(args.dump_dir) if args.dump_dir else None,
             **source_settings(args.dump_dir)})  # fmt: skip
+    from prixlm.experiments.jobs import worker_threads
+
     profile["workers"] = args.workers or profile["workers"]
+    profile["threads_per_worker"] = args.threads_per_worker or profile.get("threads_per_worker")
+    threads = profile["threads_per_worker"] = worker_threads(profile)  # the count used, recorded
     profile["seed"] = args.seed
     for job in ("all", "single", "kge", "union"):
         profile[f"{job}_time_limit"] = getattr(args, f"{job}_time_limit") or profile.get(
@@ -313,12 +337,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed, digests)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
-    from prixlm.experiments.jobs import job_done, job_plan
+    from prixlm.experiments.jobs import job_done, job_plan, threads_note
 
     todo = {name: (fn, kw) for name, (fn, kw) in jobs.items()
             if not job_done(jobs_dir / f"{name}.json", kw)}  # fmt: skip
     print(f"[{time.time() - started:6.0f} s] {len(jobs) - len(todo)} of {len(jobs)} jobs already done", flush=True)  # fmt: skip
-    threads = max(1, (os.cpu_count() or 1) // profile["workers"])
+    kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs and n not in todo}
+    if note := threads_note(kept, threads):
+        print(note, flush=True)
 
     def refresh() -> dict[str, Any]:
         # only records made with this plan: a record of other data or arguments, not yet
@@ -331,7 +357,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     if profile["workers"] == 1:  # in this process, one after the other (tests, debugging)
         for count, (name, (fn, kw)) in enumerate(todo.items(), len(jobs) - len(todo) + 1):
-            execute(name, fn, kw, str(jobs_dir / f"{name}.json"), 0)
+            execute(name, fn, kw, str(jobs_dir / f"{name}.json"), threads)
             print(f"[{time.time() - started:6.0f} s] {count}/{len(jobs)} {name} done", flush=True)
             refresh()
         return refresh()

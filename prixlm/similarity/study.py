@@ -252,6 +252,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "test": len(test_pairs),
             "link_overlap": link_overlap(every, link_pairs),
         }
+    import torch
+
+    # the CPU threads change the numbers' last digits: this start's, and the KB model's
+    # training's (`train_results.json`; unknown for a model trained before it said); in the
+    # results only, not the run settings (a resume on another machine is allowed)
+    threads, kb_threads = torch.get_num_threads(), lp.get("torch_num_threads")
     results.update(
         {
             "profile": args.profile,
@@ -260,9 +266,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                          "plain_texts": len(kb_label_texts(dataset, runner.languages))},
             "commands": {
                 "make": "make similarity",
-                "runner": " ".join(["python -m prixlm.similarity.study", *sys.argv[1:]]),
-                "kb_model": "python train.py " + " ".join(train_argv),
+                "runner": " ".join([f"OMP_NUM_THREADS={threads} python -m prixlm.similarity.study",
+                                    *sys.argv[1:]]),
+                "kb_model": (f"OMP_NUM_THREADS={kb_threads} " if kb_threads else "")
+                + "python train.py " + " ".join(train_argv),
             },
+            "torch_num_threads": threads,
+            "kb_train_torch_num_threads": kb_threads,
             "dictionaries": overlaps,
             "curve": curve,
             "wall_seconds": runner.wall,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import AutoTokenizer, TrainerCallback, XLMRobertaTokenizer, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
@@ -350,6 +351,9 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "links": data_args.links,
         "max_fact_length": data_args.max_fact_length,  # facts this long or longer: dropped
         "world_size": training_args.world_size,
+        # other CPU threads (OMP_NUM_THREADS) or torch versions give other last digits
+        "torch_num_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
         "checkpoint_link_prediction_settings": {
             **recorded_dataset(data_args),

@@ -34,6 +34,13 @@ def test_toy_run_writes_sane_json_and_docs_and_resumes(tmp_path):
     assert results["curve"][0]["lp_hits_at_1"] is not None
     assert results["settings"]["seed"] == 3 and results["settings"]["mirror"]["batch_size"] == 128
     assert "kb model" in results["wall_seconds"] and "--seed 3" in results["commands"]["kb_model"]
+    # the CPU threads change the numbers: this start's and the KB training's are recorded
+    import torch
+
+    threads = torch.get_num_threads()
+    assert results["torch_num_threads"] == results["kb_train_torch_num_threads"] == threads
+    assert results["commands"]["kb_model"].startswith(f"OMP_NUM_THREADS={threads} python train.py")
+    assert results["commands"]["runner"].startswith(f"OMP_NUM_THREADS={threads} python -m")
     page = paths["--docs"].read_text(encoding="utf-8")
     assert (
         "| Prix-LM (KB) + Mirror |" in page and "en-fi" in page and "similarity_curve.png" in page
