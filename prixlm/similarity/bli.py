@@ -2,13 +2,23 @@
 
 The paper's §3.4 protocol (after Glavaš et al., 2019): embed every word of a train and a test
 dictionary with the model, learn an orthogonal map from the source to the target space on
-the train pairs, retrieve each test source word's translation among all target words of the
-test dictionary by CSLS (k = 10), report accuracy (= hits@1) and MRR.
+the train pairs, retrieve each test source word's translation by CSLS (k = 10), report
+accuracy (= hits@1) and MRR.
 
-Preprocessing and mapping as VecMap's supervised mode (Artetxe et al.): each space is scaled
-to unit length, mean-centred, scaled to unit length again; then Procrustes::
+Preprocessing: VecMap's normalisation (Artetxe et al.; `unit,center,unit`): each space is
+scaled to unit length, mean-centred, scaled to unit length again. Mapping: orthogonal
+Procrustes (Glavaš et al.'s PROC)::
 
     W = U V^T,   U S V^T = SVD(X_train^T Z_train)        (X W ≈ Z, W orthogonal)
+
+This is not VecMap's `--supervised` mode, which after the same normalisation also whitens
+both spaces, re-weights them (0.5) and de-whitens; none of that is done here.
+
+Candidates: the distinct target words of the test dictionary only, and CSLS's hubness term
+of a target is its mean similarity to the test source words only. VecMap's evaluation
+(`eval_translation.py`) searches the whole target vocabulary, with hubness over the whole
+source vocabulary; retrieval here is among far fewer candidates, so the scores here are not
+comparable to numbers from that setting.
 
 A source word with several gold translations is correct when the best ranked of them is
 first: its rank is the smallest rank among its golds.
@@ -122,8 +132,10 @@ def evaluate_bli(
 ) -> dict[str, float | int]:
     """Accuracy (hits@1), hits@10 and MRR of the test dictionary after Procrustes on `train`.
 
-    The candidates are every distinct target word of `test` (the usual BLI setting). Each
-    language's words (train and test together) are normalised as one space.
+    The candidates are every distinct target word of `test` (not the whole target
+    vocabulary, as in VecMap's evaluation), CSLS's hubness over the test source words; see
+    the module doc. Each language's words (train and test together) are normalised as one
+    space.
     """
     if not train or not test:
         raise ValueError(f"BLI needs train and test pairs (got {len(train)} and {len(test)})")

@@ -9,18 +9,26 @@ those in the probe files and, when a file gives them, its `all_obj_labels`.
 
 How each model is asked:
 
-- **Prix-LM** is causal over the object: the answer position is the first object position,
-  after `[O]`, where the model predicts an object's first token. `query_form="template"`
-  (default) asks with the natural-language template: the filled text before `[Y]` is the
-  subject segment and the text after it the relation segment,
+- **Prix-LM** is asked causally: the answer position is the first object position, after
+  `[O]`, where the model predicts an object's first token. The paper reads both models'
+  answers "at the [Mask] token"; Prix-LM produces objects after `[O]`, and asking it there
+  is this project's deliberate reading of that. `query_form="template"` (default) asks with
+  the natural-language template: the filled text before `[Y]` is the subject segment and the
+  text after it the relation segment,
   `<s>[S] The official language of France is </s></s>[P] . </s></s>[O]`; a template with
-  nothing before or after `[Y]` cannot be asked this way and its probes are counted as
-  skipped. `query_form="triple"` asks in the KB's own form, `[S] subject [P] relation`
-  (the template's `label` if given, else the relation id split into words): link
-  prediction on the probe facts, an upper bound on what the template form can reach.
+  nothing before or after `[Y]` cannot be asked this way. `query_form="triple"` asks in the
+  KB's own form, `[S] subject [P] relation` (the template's `label` if given, else the
+  relation id split into words): link prediction on the probe facts, an upper bound on what
+  the template form can reach.
 - **A masked LM** (the plain-text baseline folder, XLM-R): the standard fill-mask route, the
   template with `[X]` filled and `[Y]` replaced by the tokenizer's mask token; the logits at
   the mask.
+
+**The same probes for both models**: whatever the model or query form, a probe is scored
+only where Prix-LM's template form can ask it (`askable`: text before and after `[Y]`); the
+masked LM, which could be asked the others, is not, so the two models are compared on the
+same probes. `num_unaskable` counts the probes left out (per relation and per language). Every
+CLDR template (`probing_templates`) has text on both sides: none is left out there.
 
 **Beyond the paper** (`multi_token`, Prix-LM only): every probe, whatever its answer's length,
 ranks the relation's candidate answers (every object of the relation in that language's
@@ -43,7 +51,6 @@ import argparse
 import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,23 +81,22 @@ QUERY_FORMS = ("template", "triple")
 MODEL_KINDS = ("prixlm", "masked_lm")
 
 
-@dataclass(frozen=True)
-class _Asked:
-    """A probe with its Prix-LM prompt row or masked-LM text (None: cannot be asked)."""
-
-    probe: Probe
-    query: Mapping[str, str] | str | None
+def askable(template: Template, probe: Probe) -> bool:
+    """Whether Prix-LM's template form can ask `probe` (text before and after `[Y]`): the
+    probes every model and query form is scored on (see the module doc)."""
+    return all(template.split(probe.sub_label))
 
 
 def _ask(template: Template, probe: Probe, kind: str, query_form: str, mask: str | None) -> Any:
+    """The Prix-LM prompt row or masked-LM text of `probe` (None: not asked)."""
+    if not askable(template, probe):
+        return None
     if kind == "masked_lm":
         return template.fill(probe.sub_label, mask)
     if query_form == "triple":
         relation = template.label or relation_words(template.relation)
         return {"kind": "triple", "subject": probe.sub_label, "relation": relation}
     before, after = template.split(probe.sub_label)
-    if not before or not after:
-        return None
     return {"kind": "triple", "subject": before, "relation": after}
 
 
@@ -147,6 +153,7 @@ def _summary(per_relation: dict[str, dict[str, Any]]) -> dict[str, Any]:
             else None
         ),
         "num_probes": total,
+        "num_unaskable": sum(m["num_unaskable"] for m in per_relation.values()),
         "per_relation": per_relation,
     }
     for key in ("mrr", "chance_accuracy", "chance_mrr"):
@@ -172,26 +179,19 @@ def single_token_accuracy(
     per_relation = {}
     for relation, probes in sorted(probe_set.probes.items()):
         template = probe_set.templates[relation]
-        asked = [
-            _Asked(p, _ask(template, p, kind, query_form, tokenizer.mask_token)) for p in probes
-        ]
+        asked = [_ask(template, p, kind, query_form, tokenizer.mask_token) for p in probes]
         gold = [_single_token_id(tokenizer, p.obj_label) for p in probes]
-        eligible = [
-            i
-            for i, g in enumerate(gold)
-            if g is not None and bool(allowed[g]) and asked[i].query is not None
-        ]
+        allowed_gold = [g is not None and bool(allowed[g]) for g in gold]
+        eligible = [i for i, ok in enumerate(allowed_gold) if ok and asked[i] is not None]
         counts = {
             "num_total": len(probes),
-            "num_multi_token_or_filtered": sum(g is None or not bool(allowed[g]) for g in gold),
-            "num_unaskable": sum(a.query is None for a in asked),
+            "num_multi_token_or_filtered": allowed_gold.count(False),
+            "num_unaskable": asked.count(None),
         }
         if not eligible:
             per_relation[relation] = {"accuracy": None, "num_probes": 0, **counts}
             continue
-        logits = answer_logits(
-            model, tokenizer, [asked[i].query for i in eligible], kind, batch_size
-        )
+        logits = answer_logits(model, tokenizer, [asked[i] for i in eligible], kind, batch_size)
         logits = logits.masked_fill(~allowed[: logits.shape[1]], float("-inf"))
         for row, i in enumerate(eligible):
             others = [_single_token_id(tokenizer, o) for o in _filtered(probes, i)]
@@ -225,8 +225,9 @@ def multi_token_accuracy(
         template = probe_set.templates[relation]
         asked = [(i, _ask(template, p, "prixlm", query_form, None)) for i, p in enumerate(probes)]
         asked = [(i, row) for i, row in asked if row is not None]
+        unaskable = {"num_unaskable": len(probes) - len(asked)}
         if not asked:
-            per_relation[relation] = {"accuracy": None, "mrr": None, "num_probes": 0}
+            per_relation[relation] = {"accuracy": None, "mrr": None, "num_probes": 0, **unaskable}
             continue
         candidates = sorted(
             {p.obj_label for p in probes} | {o for p in probes for o in p.known_objects}
@@ -256,6 +257,7 @@ def multi_token_accuracy(
             / len(ranked),
             "num_probes": len(asked),
             "num_candidates": len(kept),
+            **unaskable,
         }
     return _summary(per_relation)
 
@@ -323,11 +325,11 @@ def evaluate_probing(
 
     Returns:
         `{"model_kind", "query_form", "single_token": {"per_language": {lang: {"accuracy",
-        "micro_accuracy", "num_probes", "per_relation": {rel: {"accuracy", "num_probes",
-        "num_total", "num_multi_token_or_filtered", "num_unaskable"}}}}, "average"},
-        "multi_token": {"per_language": {lang: {"accuracy", "mrr", "chance_accuracy",
-        "chance_mrr", "micro_accuracy", "num_probes", "per_relation": {...}}}, "average",
-        "average_mrr", "average_chance"}}` (`multi_token`
+        "micro_accuracy", "num_probes", "num_unaskable", "per_relation": {rel: {"accuracy",
+        "num_probes", "num_total", "num_multi_token_or_filtered", "num_unaskable"}}}},
+        "average"}, "multi_token": {"per_language": {lang: {"accuracy", "mrr",
+        "chance_accuracy", "chance_mrr", "micro_accuracy", "num_probes", "num_unaskable",
+        "per_relation": {...}}}, "average", "average_mrr", "average_chance"}}` (`multi_token`
         for Prix-LM only). An accuracy is None where no probe could be asked.
     """
     model, tokenizer, kind = load_model(model_dir, "cpu")
@@ -386,6 +388,7 @@ __all__ = [
     "MODEL_KINDS",
     "QUERY_FORMS",
     "answer_logits",
+    "askable",
     "evaluate_probing",
     "multi_token_accuracy",
     "probe_model",

@@ -220,6 +220,13 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "",
         "## Bilingual lexicon induction (Procrustes, CSLS k = 10)",
         "",
+        "Each language's words are normalised as VecMap does (unit length, mean-centred, unit "
+        "length), then mapped by orthogonal Procrustes on the train pairs (Glavaš et al.'s "
+        "PROC); VecMap's supervised mode also whitens, re-weights and de-whitens, which is not "
+        "done here. Candidates are the test dictionary's target words only, and CSLS's hubness "
+        "term is over its source words only; VecMap's evaluation searches the whole target "
+        "vocabulary, a harder search, so these scores are not comparable with numbers from it.",
+        "",
         *bli_section(models, in_pair_order(found, settings)),
         "",
         "Dictionaries (CLDR months, weekdays, quarters, day periods, eras, units, variant and "
@@ -236,7 +243,11 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "",
         "Accuracy in % of the paper's protocol (single-token answers, the top word at the "
         "answer position); in parentheses, beyond the paper, every answer scored exactly as a "
-        "multi-token candidate (Prix-LM only). Probed before Mirror tuning, as in the paper.",
+        "multi-token candidate (Prix-LM only). Probed before Mirror tuning, as in the paper. "
+        "Prix-LM is asked causally: the template is split at the answer into its subject and "
+        "relation segments and the answer is read after `[O]` (the masked LM: at the mask). "
+        "Both models are scored on the same probes, those Prix-LM can be asked (text before "
+        "and after the answer; every CLDR template has).",
         "",
         *probing_section(models),
         "",

@@ -189,6 +189,35 @@ def test_single_token_protocol_filters_punctuation_stop_words_pieces_and_other_a
         assert "<mask>" in asked and "[O]" not in asked
 
 
+def test_both_models_are_scored_on_the_probes_prix_lm_can_be_asked(word_tokenizer):
+    """A template with nothing before `[Y]` cannot be asked of Prix-LM (no subject segment);
+    the masked LM could be asked it, but counting it there compared the two models on
+    different probes."""
+    probe_set = capital_probes()
+    probe_set.templates["P1376"] = Template("P1376", "[Y] is the capital of [X] .")
+    probe_set.probes["P1376"] = [Probe("France", "Paris", "P1376", "en"),
+                                 Probe("Germany", "Berlin", "P1376", "en")]  # fmt: skip
+    order = ["▁Paris", "▁Berlin"]
+    runs = {
+        (kind, form): probe_model(
+            StubLM(word_tokenizer, order, masked=kind == "masked_lm"),
+            word_tokenizer,
+            {"en": probe_set},
+            kind,
+            form,
+            multi_token=False,
+        )["single_token"]["per_language"]["en"]
+        for kind, form in [("prixlm", "template"), ("prixlm", "triple"), ("masked_lm", "template")]
+    }
+    # the same denominators: the left-out relation's probes count for no model
+    probes = {run: (en["num_probes"], en["per_relation"]["P1376"]["num_probes"])
+              for run, en in runs.items()}  # fmt: skip
+    assert set(probes.values()) == {(2, 0)}, probes
+    for en in runs.values():  # and how many were left out is recorded
+        assert en["per_relation"]["P1376"]["num_unaskable"] == en["num_unaskable"] == 2
+        assert en["per_relation"]["P1376"]["accuracy"] is None
+
+
 def test_multi_token_scoring_matches_score_candidates(tiny_prixlm):
     model, tokenizer = tiny_prixlm
     template = Template("currency", "The currency of [X] is [Y] .")
@@ -214,6 +243,16 @@ def test_multi_token_scoring_matches_score_candidates(tiny_prixlm):
     # Random ranking: 3, 3 and 2 candidates (Switzerland's "euro" filtered).
     assert result["chance_accuracy"] == pytest.approx((1 / 3 + 1 / 3 + 1 / 2) / 3)
     assert result["chance_mrr"] == pytest.approx((11 / 18 + 11 / 18 + 3 / 4) / 3)
+
+
+def test_multi_token_counts_the_probes_prix_lm_cannot_be_asked(tiny_prixlm):
+    model, tokenizer = tiny_prixlm
+    template = Template("currency", "[Y] is the currency of [X] .")
+    probes = [Probe("Germany", "euro", "currency", "en"), Probe("Japan", "yen", "currency", "en")]
+    probe_set = ProbeSet("en", {"currency": template}, {"currency": probes})
+    for form in ("template", "triple"):
+        result = multi_token_accuracy(model, tokenizer, probe_set, form)
+        assert (result["num_probes"], result["num_unaskable"], result["accuracy"]) == (0, 2, None)
 
 
 def test_multi_token_labels_that_tokenise_alike_are_one_answer(tiny_prixlm):
