@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=defaults.inverse_threshold,
         help="r2 is an inverse of r1 when it mirrors at least this share of r1's training "
-        "pairs; test/validation triples whose inverse is in training are removed",
+        "pairs; test/validation triples (s, r1, o) with (o, r2, s) in training are removed; "
+        "0: for any r2, the paper's rule (footnote 6)",
     )
     parser.add_argument(
         "--max_length",

@@ -103,8 +103,11 @@ class SplitSettings:
             self.test_fraction + self.validation_fraction >= 1
         ):
             raise ValueError("test and validation fractions must be >= 0 and sum to < 1")
-        if not 0 < self.inverse_threshold <= 1:
-            raise ValueError(f"inverse_threshold must be in (0, 1], got {self.inverse_threshold}")
+        if not 0 <= self.inverse_threshold <= 1:  # and NaN
+            raise ValueError(
+                f"inverse_threshold must be in [0, 1] (0: the paper's rule, any reversed "
+                f"training pair removes a test triple), got {self.inverse_threshold}"
+            )
 
 
 def triple_row(

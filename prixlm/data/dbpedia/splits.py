@@ -53,7 +53,8 @@ is spread over several relations (CLDR: a language's "main territory" is mirrore
 territory's "spoken language", 18% by "official language", 13% by "regional language");
 coincidental reverse pairs in a real KB cover far less than 10% of a relation.
 A validation or test triple `(s, r1, o)` is removed when `(o, r2, s)` is a training triple
-for an inverse `r2` of `r1` (an anti-join with the blocked triples, computed once).
+for an inverse `r2` of `r1` (an anti-join with the blocked triples, computed once). The
+paper (footnote 6) removes it for *any* `r2`: `inverse_threshold = 0` (no inverses listed).
 
 **Filter lists**: every row carries `all_objects`, the sorted labels of every true object of
 its `(subject, relation)` text query in its language, over all splits and before any
@@ -286,11 +287,15 @@ def build_rows(
         """CREATE TABLE train_keys AS
         SELECT DISTINCT s_key AS s, r_iri AS r, o_key AS o FROM drawn WHERE split = 'train'"""
     )
-    inverse_relations(con, "train_keys", settings.inverse_threshold)
-    con.execute(  # (s, r1, o) is blocked when (o, r2, s) is in training, r2 an inverse of r1
-        """CREATE TABLE blocked AS SELECT DISTINCT t.o AS s, i.r1 AS r, t.s AS o
-        FROM train_keys t JOIN inverses i ON i.r2 = t.r"""
-    )
+    relation = "b.r = t.r_iri AND "  # (s, r1, o) is blocked by (o, r2, s) in training
+    if settings.inverse_threshold > 0:  # r2 an inverse of r1
+        inverse_relations(con, "train_keys", settings.inverse_threshold)
+        blocked = """SELECT DISTINCT t.o AS s, i.r1 AS r, t.s AS o
+            FROM train_keys t JOIN inverses i ON i.r2 = t.r"""
+    else:  # the paper's rule: any r2 (no relation-level inverses)
+        con.execute("CREATE OR REPLACE TABLE inverses (r1 VARCHAR, r2 VARCHAR)")
+        blocked, relation = "SELECT DISTINCT o AS s, s AS o FROM train_keys", ""
+    con.execute(f"CREATE TABLE blocked AS {blocked}")
     _drop(con, "train_keys")
     _link_rows(con, settings, lengths)
     con.execute(  # a blocked key is never train: the left join keeps every train row
@@ -299,7 +304,7 @@ def build_rows(
             t.language AS subject_language, t.language AS object_language,
             t.s_iri AS subject_id, t.r_iri AS relation_id, t.o_iri AS object_id, l.all_objects
         FROM drawn t LEFT JOIN blocked b
-            ON t.split <> 'train' AND b.s = t.s_key AND b.r = t.r_iri AND b.o = t.o_key
+            ON t.split <> 'train' AND b.s = t.s_key AND {relation}b.o = t.o_key
         JOIN text_lists l USING (language, subject, relation)
         WHERE b.s IS NULL)"""
     )
