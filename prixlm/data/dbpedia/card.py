@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,18 @@ SOURCE_INFO_GLOB = "*_info.json"
 #: The card template; the file beside this module links to the dataset folder's template
 #: (`dataset_builders/prixlm_dbpedia/dataset_card.md`) and ships as package data.
 TEMPLATE = Path(__file__).with_name("dataset_card.md")
+
+
+def example_variables(languages: Sequence[str]) -> list[tuple[str, str]]:
+    """`(language, Python name)` for the card's usage snippet: `-` as `_`, and a name that
+    is no identifier or a keyword (`is`, `or`, `as`: Icelandic, Odia, Assamese) ends `_kb`."""
+    names = []
+    for language in languages:
+        name = language.replace("-", "_")
+        if keyword.iskeyword(name) or not name.isidentifier():
+            name = f"{name}_kb"
+        names.append((language, name))
+    return names
 
 
 def source_info_files(
@@ -266,7 +279,7 @@ def dataset_card(
         data,
         template_path=str(template),
         build_marker=BUILD_MARKER,
-        example_languages=languages[:2],
+        example_variables=example_variables(languages[:2]),
         path=path,
         has_links=any(stats.links for stats in rows.stats.values()),
         statistics_table=statistics_table(rows),

@@ -40,7 +40,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from prixlm.data.dbpedia.card import card_data
+from prixlm.data.dbpedia.card import card_data, example_variables
 from prixlm.data.dbpedia.dataset_folder import (
     BUILD_MARKER,
     CARD,
@@ -268,7 +268,7 @@ def render_card(
         data,
         template_path=str(TEMPLATE),
         build_marker=BUILD_MARKER,
-        example_languages=languages[:2],
+        example_variables=example_variables(languages[:2]),
         path="PATH_OR_REPO",
         source_name=source_name,
         statistics_table=statistics_table(stats),
