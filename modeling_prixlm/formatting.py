@@ -37,6 +37,12 @@ def language_token(code: str) -> str:
     return f"[{code}]"
 
 
+def language_key(code: str) -> str:
+    """A code as the dataset build spells it (lower case, `-` for `_`): the language lookups'
+    key, so the release's `[zh_min_nan]` is the token of `zh-min-nan`."""
+    return code.replace("_", "-").lower()
+
+
 @dataclass(frozen=True)
 class FactTokenIds:
     """Ids of `[S]`, `[P]`, `[O]`, `[EOS]` and of the language tokens."""
@@ -67,16 +73,21 @@ def add_prixlm_tokens(tokenizer: Any, languages: Iterable[str], model: Any = Non
     """Add `[S] [P] [O] [EOS]`, then one token per language in sorted order of the codes.
 
     On the real XLM-R tokenizer (250,002 entries) this gives `[S]`=250002 ... `[EOS]`=250005
-    and, for the 81 released codes, the released ids (`[af]`=250006 ... `[zh_min_nan]`=250086).
-    They are ordinary added tokens, as in the release. Tokens already present keep their id.
-    If `model` is given, its embeddings are resized to `len(tokenizer)` and the ids are
-    written into its config.
+    and, for the 81 released codes, the released ids (`[af]`=250006 ... `[zh-min-nan]`=250086,
+    spelled `[zh_min_nan]` in the release). They are ordinary added tokens, as in the release.
+    Tokens already present keep their id, also under another spelling (`language_key`): no
+    second token for one language. If `model` is given, its embeddings are resized to
+    `len(tokenizer)` and the ids are written into its config (keyed by `language_key`).
     """
-    codes = sorted(set(languages))
+    codes = sorted(set(languages), key=lambda code: (language_key(code), code))
     for code in codes:
         if not code or any(c in code for c in "[] \t\n"):
             raise ValueError(f"invalid language code {code!r}")
-    tokenizer.add_tokens(list(FACT_TOKENS) + [language_token(c) for c in codes])
+    present, new = _language_ids_by_key(tokenizer), {}  # new: key -> first code given
+    for code in codes:
+        if language_key(code) not in present:
+            new.setdefault(language_key(code), code)
+    tokenizer.add_tokens(list(FACT_TOKENS) + [language_token(c) for c in new.values()])
     ids = special_token_ids(tokenizer, codes)
     if model is not None:
         model.resize_token_embeddings(len(tokenizer))
@@ -85,7 +96,10 @@ def add_prixlm_tokens(tokenizer: Any, languages: Iterable[str], model: Any = Non
         config.predicate_token_id = ids.predicate
         config.object_token_id = ids.object
         config.end_of_object_token_id = ids.end_of_object
-        config.language_token_ids = {**config.language_token_ids, **ids.languages}
+        added = {language_key(code): i for code, i in ids.languages.items()}
+        old = config.language_token_ids or {}
+        kept = {code: i for code, i in old.items() if language_key(code) not in added}
+        config.language_token_ids = dict(sorted({**kept, **added}.items()))
     return ids
 
 
@@ -96,19 +110,39 @@ def _token_id(tokenizer: Any, token: str) -> int | None:
     return int(token_id)
 
 
+def _language_ids_by_key(tokenizer: Any) -> dict[str, dict[str, int]]:
+    """`{language_key: {token: id}}` of the added `[xx]` tokens (two under one key: one
+    language spelled twice)."""
+    found: dict[str, dict[str, int]] = {}
+    for token, token_id in tokenizer.get_added_vocab().items():
+        if token[:1] == "[" and token[-1:] == "]" and token not in FACT_TOKENS and len(token) > 2:
+            found.setdefault(language_key(token[1:-1]), {})[token] = int(token_id)
+    return found
+
+
 def known_languages(tokenizer: Any) -> list[str]:
-    """Codes of every `[xx]` language token added to `tokenizer`, sorted."""
-    return sorted(
-        t[1:-1]
-        for t in tokenizer.get_added_vocab()
-        if t.startswith("[") and t.endswith("]") and t not in FACT_TOKENS and len(t) > 2
-    )
+    """Codes (`language_key`) of every `[xx]` language token added to `tokenizer`, sorted."""
+    return sorted(_language_ids_by_key(tokenizer))
+
+
+def _language_token_id(tokenizer: Any, code: str, by_key: Mapping[str, Any]) -> int | None:
+    """The id of `code`'s token under either spelling; None if none; ValueError if two."""
+    tokens = {**by_key.get(language_key(code), {})}
+    tokens.setdefault(language_token(code), _token_id(tokenizer, language_token(code)))
+    ids = set(tokens.values()) - {None}
+    if len(ids) > 1:
+        raise ValueError(
+            f"language {code!r} has {len(ids)} tokens in the tokenizer ({tokens}): `_` and `-` "
+            "spell one language, which must have one token"
+        )
+    return ids.pop() if ids else None
 
 
 def special_token_ids(tokenizer: Any, languages: Iterable[str] | None = None) -> FactTokenIds:
     """Ids of the fact tokens and of `languages` (default: every added language token).
 
-    Raises `ValueError` naming what is missing.
+    A code is found under either spelling (`language_key`) and keyed as given (the default:
+    `language_key` spelling). Raises `ValueError` naming what is missing.
     """
     found = {t: _token_id(tokenizer, t) for t in FACT_TOKENS}
     missing = [t for t, i in found.items() if i is None]
@@ -116,12 +150,13 @@ def special_token_ids(tokenizer: Any, languages: Iterable[str] | None = None) ->
         raise ValueError(
             f"tokenizer lacks the Prix-LM tokens {missing}: call add_prixlm_tokens(tokenizer, languages)"
         )
-    codes = known_languages(tokenizer) if languages is None else list(languages)
+    codes = list(languages) if languages is not None else None
+    by_key = _language_ids_by_key(tokenizer) if codes is None or codes else {}
     language_ids = {}
-    for code in codes:
-        token_id = _token_id(tokenizer, language_token(code))
+    for code in sorted(by_key) if codes is None else codes:
+        token_id = _language_token_id(tokenizer, code, by_key)
         if token_id is None:
-            known = ", ".join(known_languages(tokenizer)) or "none"
+            known = ", ".join(sorted(by_key)) or "none"
             raise ValueError(f"unknown language code {code!r}; known: {known}")
         language_ids[code] = token_id
     return FactTokenIds(
@@ -337,16 +372,19 @@ def check_tokenizer_matches(tokenizer: Any, config: Any) -> None:
         problems.append(
             f"pad id {tokenizer.pad_token_id} != config pad_token_id {config.pad_token_id}"
         )
+    languages = config.language_token_ids or {}
+    by_key = _language_ids_by_key(tokenizer) if languages else {}
+    found = {t: _token_id(tokenizer, t) for t in FACT_TOKENS}
+    found |= {language_token(c): _language_token_id(tokenizer, c, by_key) for c in languages}
     expected = {
         "[S]": config.subject_token_id,
         "[P]": config.predicate_token_id,
         "[O]": config.object_token_id,
         "[EOS]": config.end_of_object_token_id,
-        **{language_token(c): i for c, i in (config.language_token_ids or {}).items()},
+        **{language_token(c): i for c, i in languages.items()},  # found under either spelling
     }
     for token, config_id in expected.items():
-        token_id = _token_id(tokenizer, token)
-        if token_id != config_id:
+        if (token_id := found[token]) != config_id:
             problems.append(f"{token} is {token_id} in the tokenizer but {config_id} in the config")
     if problems:
         raise ValueError("tokenizer does not match the model: " + "; ".join(problems))
@@ -374,6 +412,7 @@ __all__ = [
     "encode_triple",
     "encode_triple_prompt",
     "known_languages",
+    "language_key",
     "language_token",
     "special_token_ids",
     "within_length",

@@ -9,6 +9,11 @@ safetensors only, and the Prix-LM custom code for `trust_remote_code=True`; the 
 self-contained (`prixlm.release.folder`: pipeline, `handler.py`, and with `--candidates` a
 JSON `{language: [entity labels]}` as the pipeline's `candidates.json`).
 
+Language codes take the dataset build's spelling (lower case, `-` for `_`), so the folder
+fits datasets built here: the release's `[zh_min_nan]` becomes `[zh-min-nan]` in the
+tokenizer and `zh-min-nan` in `config.language_token_ids`, with the released id (250086).
+`conversion.json` records the source and every renamed token.
+
     python -m prixlm.release.convert_official SRC DST [--object_attention causal|bidirectional|prefix_bidirectional] [--candidates candidates.json]
 """
 
@@ -29,7 +34,10 @@ from modeling_prixlm.configuration_prixlm import (
 )
 from modeling_prixlm.formatting import (
     FACT_TOKENS,
+    check_tokenizer_matches,
     fact_generation_config,
+    language_key,
+    language_token,
     match_tokenizer_to_positions,
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
@@ -41,6 +49,7 @@ from prixlm.release.model_card import write_model_card
 
 OFFICIAL_REPO = "wzhouad/prix-lm"  # the release on the Hub: the card's base_model
 DROPPED_KEYS = ("roberta.embeddings.position_ids", "roberta.embeddings.token_type_ids")
+CONVERSION_FILE = "conversion.json"  # the conversion notes: source, renamed tokens
 
 
 def load_state_dict(folder: Path) -> dict[str, torch.Tensor]:
@@ -64,6 +73,75 @@ def added_token_ids(folder: Path) -> dict[str, int]:
         return json.loads(path.read_text(encoding="utf-8"))
     tokenizer = AutoTokenizer.from_pretrained(folder)
     return dict(tokenizer.get_added_vocab())
+
+
+def language_codes(tokens: Mapping[str, int]) -> tuple[dict[str, int], dict[str, str]]:
+    """`({code: id}, {released token: renamed token})` of the release's language tokens,
+    codes spelled as the dataset build spells them (`language_key`: `zh_min_nan` ->
+    `zh-min-nan`); ValueError if two tokens spell one language."""
+    languages: dict[str, int] = {}
+    renames: dict[str, str] = {}
+    for token, token_id in sorted(tokens.items(), key=lambda item: item[1]):
+        if token in FACT_TOKENS or not token.startswith("["):
+            continue
+        code = language_key(token[1:-1])
+        if code in languages:
+            raise ValueError(
+                f"added tokens {language_token(code)}={languages[code]} and {token}={token_id} "
+                f"spell one language {code!r}"
+            )
+        languages[code] = token_id
+        if language_token(code) != token:
+            renames[token] = language_token(code)
+    return languages, renames
+
+
+def rename_added_tokens(folder: Path, renames: Mapping[str, str]) -> None:
+    """Rename added tokens in the tokenizer files saved in `folder`, keeping their ids:
+    `tokenizer.json`'s `added_tokens`, `tokenizer_config.json`'s `added_tokens_decoder` and
+    `added_tokens.json` (where present). Loading the folder's tokenizer then gives the new
+    spellings."""
+
+    if not renames:
+        return
+
+    def renamed(entry: dict) -> dict:
+        return {**entry, "content": renames.get(entry["content"], entry["content"])}
+
+    for name, key in (("tokenizer.json", "added_tokens"), ("tokenizer_config.json", None)):
+        path = folder / name
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if key == "added_tokens":
+            data[key] = [renamed(entry) for entry in data.get(key, [])]
+        elif "added_tokens_decoder" in data:
+            decoder = data["added_tokens_decoder"]
+            data["added_tokens_decoder"] = {i: renamed(e) for i, e in decoder.items()}
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = folder / "added_tokens.json"
+    if path.is_file():
+        added = json.loads(path.read_text(encoding="utf-8"))
+        added = {renames.get(token, token): i for token, i in added.items()}
+        path.write_text(json.dumps(added, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def check_renamed_tokenizer(
+    folder: Path, tokenizer_class: type, config: PrixLMConfig, renames: Mapping[str, str]
+) -> None:
+    """ValueError unless the tokenizer saved in `folder` loads with the renamed tokens at the
+    released ids and none of the old spellings (loaded by its class: `AutoTokenizer` would
+    read the folder's `auto_map` and ask to run its code)."""
+    tokenizer = tokenizer_class.from_pretrained(folder)
+    check_tokenizer_matches(tokenizer, config)
+    added = tokenizer.get_added_vocab()
+    wrong = [
+        f"{old} -> {new}"
+        for old, new in renames.items()
+        if old in added or added.get(new) != config.language_token_ids[new[1:-1]]
+    ]
+    if wrong:
+        raise ValueError(f"{folder}: renaming the tokenizer's language tokens failed: {wrong}")
 
 
 def check_official_source(source: Path) -> None:
@@ -109,9 +187,7 @@ def convert_official(
     missing = [t for t in FACT_TOKENS if t not in tokens]
     if missing:
         raise ValueError(f"{source}: added tokens lack {missing}")
-    languages = {
-        t[1:-1]: i for t, i in tokens.items() if t not in FACT_TOKENS and t.startswith("[")
-    }
+    languages, renames = language_codes(tokens)
     config = PrixLMConfig(
         subject_token_id=tokens["[S]"],
         predicate_token_id=tokens["[P]"],
@@ -144,11 +220,19 @@ def convert_official(
         if (source / "tokenizer.json").is_file() or (source / "sentencepiece.bpe.model").is_file():
             tokenizer = AutoTokenizer.from_pretrained(source)
             match_tokenizer_to_positions(tokenizer, config).save_pretrained(staging)
+            rename_added_tokens(staging, renames)
+            check_renamed_tokenizer(staging, type(tokenizer), config, renames)
         complete_release_folder(staging, candidates)
+        notes = {
+            "converted_from": OFFICIAL_REPO,
+            "object_attention": object_attention,
+            "renamed_tokens": renames,  # language codes spelled as the dataset build does
+        }
+        (staging / CONVERSION_FILE).write_text(json.dumps(notes, indent=2) + "\n", encoding="utf-8")
         write_model_card(  # README.md: the official model's languages, no results of ours
             staging,
             base_model=OFFICIAL_REPO,
-            languages=sorted(code.replace("_", "-") for code in languages),
+            languages=sorted(languages),
             repo_id=str(destination),  # the usage snippet loads the final folder
         )
     return destination

@@ -9,7 +9,8 @@
   pipeline) and `handler.py` (Inference Endpoints, at the root as they require);
 - `custom_pipelines` in `config.json`, so `pipeline(model=folder, trust_remote_code=True)`
   works without a task name;
-- `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional);
+- `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional; only
+  languages the model has a language token for, under the config's spelling of the code);
 - `relations.json`, `{language: [relation names]}`: the relations of each language's
   training triples (names are English in every language, e.g. `"currency"`); the pipeline
   warns on a query with another relation, and apps (a Space) list them (optional);
@@ -42,7 +43,7 @@ from typing import Any
 
 import modeling_prixlm
 from modeling_prixlm.configuration_prixlm import CUSTOM_PIPELINES
-from modeling_prixlm.formatting import MAX_FACT_LENGTH
+from modeling_prixlm.formatting import MAX_FACT_LENGTH, language_key
 from modeling_prixlm.pipeline_prixlm import CANDIDATES_FILE, RELATIONS_FILE
 from modeling_prixlm.pipeline_queries import SEPARATOR, default_language
 from prixlm.atomic_output import atomic_file
@@ -74,17 +75,24 @@ def _read_json(path: Path) -> dict:
 
 
 def bounded_candidates(
-    candidates: Mapping[str, Sequence[str]], max_per_language: int | None
+    candidates: Mapping[str, Sequence[str]],
+    max_per_language: int | None,
+    model_languages: Iterable[str] | None = None,
 ) -> dict[str, list[str]]:
     """The languages of `candidates` within the bound (warning for each one left out).
 
+    `model_languages` (the config's `language_token_ids` codes; None: not checked): every
+    candidate language must be one of them, found under either spelling (`zh_min_nan` is
+    `zh-min-nan`, `language_key`) and kept under the model's: the pipeline's link queries
+    name the target language by its token.
+
     Raises:
-        ValueError: a language code or label that is not a non-empty string.
+        ValueError: a language code or label that is not a non-empty string; a language the
+            model has no token for, or given twice (two spellings).
     """
+    candidates = _model_spelling(candidates, model_languages)
     kept = {}
     for language, labels in candidates.items():
-        if not isinstance(language, str) or not language:
-            raise ValueError(f"candidates: language {language!r} is not a code")
         labels = list(labels)
         bad = next((label for label in labels if not isinstance(label, str) or not label), None)
         if bad is not None or not labels:
@@ -101,6 +109,31 @@ def bounded_candidates(
     return kept
 
 
+def _model_spelling(
+    candidates: Mapping[str, Sequence[str]], model_languages: Iterable[str] | None
+) -> Mapping[str, Sequence[str]]:
+    """`candidates` keyed by the model's spelling of each language; ValueError as above."""
+    for language in candidates:
+        if not isinstance(language, str) or not language:
+            raise ValueError(f"candidates: language {language!r} is not a code")
+    if model_languages is None:
+        return candidates
+    codes = {language_key(code): code for code in sorted(model_languages)}
+    unknown = sorted(lang for lang in candidates if language_key(lang) not in codes)
+    if unknown:
+        raise ValueError(
+            f"candidates: the model has no language token for {unknown}: link queries into "
+            f"them cannot be made; the model's languages: {', '.join(codes.values()) or 'none'}"
+        )
+    renamed: dict[str, Sequence[str]] = {}
+    for language, labels in candidates.items():
+        code = codes[language_key(language)]
+        if code in renamed:
+            raise ValueError(f"candidates: language {code!r} given twice (two spellings)")
+        renamed[code] = labels
+    return renamed
+
+
 def complete_release_folder(
     folder: str | Path,
     candidates: Mapping[str, Sequence[str]] | None = None,
@@ -112,8 +145,8 @@ def complete_release_folder(
 
     Args:
         folder: a folder written by `PrixLMForCausalKB.save_pretrained` (plus the tokenizer).
-        candidates: `{language: [entity labels]}` for `candidates.json`; None writes none
-            (and keeps an existing one).
+        candidates: `{language: [entity labels]}` for `candidates.json` (languages of the
+            config's `language_token_ids`); None writes none (and keeps an existing one).
         max_candidates_per_language: leave out a language with more labels (None: no bound).
         relations: `{language: [relation names]}` for `relations.json` (sorted, distinct);
             None writes none (and keeps an existing one).
@@ -146,7 +179,8 @@ def complete_release_folder(
     stored: list[str] = []
     size = 0
     if candidates is not None:
-        kept = bounded_candidates(candidates, max_candidates_per_language)
+        languages = config.get("language_token_ids")
+        kept = bounded_candidates(candidates, max_candidates_per_language, languages)
         _write_json(folder / CANDIDATES_FILE, kept, CANDIDATES_FILE)
         stored, size = sorted(kept), (folder / CANDIDATES_FILE).stat().st_size
     if relations is not None:
