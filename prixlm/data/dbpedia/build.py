@@ -37,6 +37,7 @@ from prixlm.data.dbpedia.dumps import (
     DumpIndex,
     ReadOptions,
     find_dump_files,
+    label_tags,
     normalize_language,
     note_variants,
     select_languages,
@@ -50,6 +51,7 @@ from prixlm.data.dbpedia.engine import (
 )
 from prixlm.data.dbpedia.output import data_files, write_shards
 from prixlm.data.dbpedia.profile import BuildProfile
+from prixlm.data.dbpedia.read_rows import dropped_label_tags
 from prixlm.data.dbpedia.schema import ALL, Row, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.token_lengths import token_lengths
@@ -222,6 +224,7 @@ def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) ->
             reason += f"; {stats.removed_length} removed by the length filter"
         if stats.removed_inverse:
             reason += f"; {stats.removed_inverse} removed by the inverse-relation filter"
+        reason += _dropped_labels(files.labels, language, stats.labelled_entities, options)
         suspects = [files.objects] + ([files.labels] if not stats.labelled_entities else [])
         for path in suspects:  # their malformed lines: the likely cause
             malformed = options.stats.get(str(path))
@@ -233,6 +236,23 @@ def _check_triples(index: DumpIndex, rows: DatasetRows, options: ReadOptions) ->
         problems.append(f"language {language!r} has no triples: {reason}")
     if problems:
         raise ValueError("; ".join(problems) + "; nothing written")
+
+
+def _dropped_labels(labels: Path, language: str, labelled: int, options: ReadOptions) -> str:
+    """The part of a "no triples" message that names the labels of `labels` dropped for
+    their language tag: "" if fewer were than the `labelled` entities (a few labels in
+    other languages, as DBpedia's files hold, are not why no triple is left)."""
+    dropped = dropped_label_tags(labels, language, options)
+    if not dropped or dropped.total() < labelled:
+        return ""
+    listed = ", ".join(f"@{tag} ({count})" for tag, count in dropped.most_common(5))
+    if len(dropped) > 5:
+        listed += f" and {len(dropped) - 5} more tags"
+    kept = " or ".join(f"@{tag}" for tag in label_tags(language))
+    return (
+        f"; {labels}: {dropped.total()} labels dropped for their language tag, {listed}: "
+        f"a label is kept if tagged {kept} or untagged: check that it holds {language!r}'s labels"
+    )
 
 
 def _codes(listed: str | None) -> list[str]:

@@ -12,7 +12,9 @@ Two naming schemes are recognised, each plain, `.bz2` or `.gz`, anywhere under t
 `wikidata.dbpedia.org` IRI `owl:sameAs` each language edition's IRI) is a further source
 of links. Language codes are compared lower-cased with `_` read as `-`: 2016-10 writes the
 wiki code's `-` as `_` (`labels_zh_yue.ttl` is language `zh-yue`, `labels_be_x_old.ttl`
-`be-x-old`), CLDR exports write `labels_zh-hant.ttl`.
+`be-x-old`), CLDR exports write `labels_zh-hant.ttl`. A labels file's labels carry the
+language's code as their tag, or for a few editions the ISO code DBpedia tags them with
+(`label_tags`: `labels_zh_yue.ttl` holds `@yue` labels, `labels_bat_smg.ttl` `@sgs`).
 
 **Variants** of a language's files hold other IRI sets or subsets and are not read:
 2016-10's `{kind}_{x}_uris_{lang}` (`labels_en_uris_fr.ttl`: the French labels of English
@@ -68,6 +70,28 @@ def normalize_language(code: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*", code):
         raise ValueError(f"invalid language code {code!r}")
     return code.replace("_", "-").lower()
+
+
+# The language tag DBpedia's extraction framework writes on an edition's literals where it
+# is not the edition's wiki code: a quad's language is the edition's `isoCode`, which for
+# these editions is set in core/src/main/resources/addonlangs.json of
+# github.com/dbpedia/extraction-framework (the whole table of that file; other editions
+# take their wiki code). Only these are accepted besides the code itself.
+LABEL_TAG_ALIASES = {
+    "bat-smg": "sgs",
+    "commons": "en",
+    "sh": "hbs",
+    "simple": "en",
+    "zh-min-nan": "nan",
+    "zh-yue": "yue",
+}
+
+
+def label_tags(language: str) -> tuple[str, ...]:
+    """The language tags a label of `language`'s labels file is kept with: the code and,
+    for the editions of `LABEL_TAG_ALIASES`, the ISO code DBpedia tags them with."""
+    alias = LABEL_TAG_ALIASES.get(language)
+    return (language,) if alias is None else (language, alias)
 
 
 def dump_file_names(kind: str, language: str) -> str:
@@ -323,12 +347,14 @@ class ReadOptions:
 __all__ = [
     "ReadOptions",
     "KNOWN_VARIANTS",
+    "LABEL_TAG_ALIASES",
     "DumpFiles",
     "DumpIndex",
     "discover_languages",
     "dump_file_names",
     "find_dump_files",
     "find_hub_link_files",
+    "label_tags",
     "language_of_iri",
     "normalize_language",
     "note_variants",

@@ -44,7 +44,7 @@ from prixlm.data.dbpedia.arrow_values import (  # noqa: F401 - _UNUSUAL_SPACE: i
     _slice,
 )
 from prixlm.data.dbpedia.bz2_streams import StreamPart
-from prixlm.data.dbpedia.dumps import ReadOptions
+from prixlm.data.dbpedia.dumps import ReadOptions, label_tags
 from prixlm.data.dbpedia.read_rows import SCHEMAS, SEQ_PART, Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
 from prixlm.data.ntriples import (
@@ -158,7 +158,10 @@ def _fast_records(
         if job.kind == "labels":
             keep = pc.or_(
                 pc.is_in(rests, pa.array(['" .\n', f'"^^<{XSD_STRING}> .\n'])),
-                pc.equal(pc.ascii_lower(rests), f'"@{language} .\n'),
+                pc.is_in(
+                    pc.ascii_lower(rests),
+                    pa.array([f'"@{tag} .\n' for tag in label_tags(language)]),
+                ),
             )
         else:
             keep = pc.starts_with(rests, '"@')

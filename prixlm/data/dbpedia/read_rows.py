@@ -10,7 +10,7 @@ parts of large files) over processes. The columns of each kind are declared once
 
 | kind | columns | kept |
 |---|---|---|
-| `labels` | `language, iri, label, seq` | `rdfs:label` literals in the file's language (or untagged / `xsd:string`), white space collapsed |
+| `labels` | `language, iri, label, seq` | `rdfs:label` literals tagged with the file's language (`dumps.label_tags`: its code or DBpedia's ISO code for it) or untagged / `xsd:string`, white space collapsed |
 | `objects` | `language, subject, relation, object` | IRI objects, not `rdf:type` / `owl:sameAs` |
 | `links` | `language, subject, other_language, object` | `owl:sameAs` to an IRI of another built language (and, with `pivots`, one end a pivot) |
 | `hub` | `hub, language, iri` | `owl:sameAs` from a Wikidata hub to an IRI of a built language |
@@ -20,11 +20,14 @@ IRIs are canonical (`canonical_iri`) except the ontology's properties (read as w
 `seq` orders the triples of a file ("the first label wins"): the triple's ordinal in its
 part of the file, plus the part's number times `SEQ_PART` (one part: the ordinal).
 Malformed lines are counted per file (`ReadStats`, with `file:line` reasons) and the counts
-come back to the caller; `strict` stops at the first (`MalformedLineError`).
+come back to the caller; `strict` stops at the first (`MalformedLineError`). The labels
+dropped for another language tag are counted on demand (`dropped_label_tags`: the build
+names them when a language ends with no triples).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +35,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prixlm.data.dbpedia.dumps import ReadOptions, language_of_iri
+from prixlm.data.dbpedia.dumps import ReadOptions, label_tags, language_of_iri
 from prixlm.data.dbpedia.schema import (
     OWL_SAME_AS,
     RDF_TYPE,
@@ -73,12 +76,13 @@ class Job:
     part: int = 0
 
 
-def _label_text(obj: object, language: str | None) -> str | None:
-    """The label text of a literal if it is in `language` (or untagged), else None."""
+def _label_text(obj: object, tags: tuple[str, ...]) -> str | None:
+    """The label text of a literal if it is tagged with one of `tags` (or untagged), else
+    None."""
     if not isinstance(obj, Literal):
         return None
     if obj.language is not None:
-        if obj.language.replace("_", "-") != language:
+        if obj.language.replace("_", "-") not in tags:
             return None
     elif obj.datatype not in (None, XSD_STRING):
         return None
@@ -91,7 +95,7 @@ def record_of(job: Job, triple: Triple, seq: int) -> dict[str, str | int] | None
     subject, predicate, obj = triple
     language = job.language
     if job.kind == "labels":
-        if predicate == RDFS_LABEL and (text := _label_text(obj, language)) is not None:
+        if predicate == RDFS_LABEL and (text := _label_text(obj, label_tags(language))):
             return {"language": language, "iri": canonical_iri(subject), "label": text, "seq": seq}
     elif job.kind == "objects":
         if type(obj) is str and predicate not in (RDF_TYPE, OWL_SAME_AS):
@@ -128,6 +132,21 @@ def record_of(job: Job, triple: Triple, seq: int) -> dict[str, str | int] | None
     else:
         raise ValueError(f"unknown record kind {job.kind!r}")
     return None
+
+
+def dropped_label_tags(path: Path, language: str, options: ReadOptions) -> Counter[str]:
+    """The language tags of the `rdfs:label` literals of `language`'s labels file `path`
+    that the readers drop for their tag (not one of `dumps.label_tags(language)`), with
+    their counts. The file is read again, row by row: a build asks only for a language
+    that ended with no triples, to say why."""
+    tags = label_tags(language)
+    counts: Counter[str] = Counter()
+    quiet = ReadOptions(max_line_bytes=options.max_line_bytes)
+    for _, predicate, obj in quiet.triples(path, ReadStats()):
+        if predicate == RDFS_LABEL and isinstance(obj, Literal) and obj.language is not None:
+            if (tag := obj.language.replace("_", "-")) not in tags:
+                counts[tag] += 1
+    return counts
 
 
 def _records(job: Job, options: ReadOptions, stats: ReadStats) -> Iterator[dict]:
@@ -170,6 +189,7 @@ __all__ = [
     "SEQ_PART",
     "Job",
     "ReadOptions",
+    "dropped_label_tags",
     "record_of",
     "record_schema",
     "write_rows",
