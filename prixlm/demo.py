@@ -47,6 +47,14 @@ def complete_examples(
             print(f"   {mark} {label:<40} -log p = {loss:6.2f}")
 
 
+def dataset_languages(locale_ids: list[str]) -> list[str]:
+    """The dataset's language codes (its config names) of CLDR `locale_ids`, in the order
+    given: the export names `zh_Hant`'s files, and the build its config, `zh-hant`."""
+    from prixlm.data.cldr.dump_format import dbpedia_language
+
+    return [dbpedia_language(locale_id) for locale_id in locale_ids]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = command_parser("prixlm.demo", __doc__)
     parser.add_argument(
@@ -78,17 +86,18 @@ def main(argv: list[str] | None = None) -> None:
 def run_demo(args: argparse.Namespace) -> None:
     """Every step of the demo (module docstring), printing as it goes."""
     started = time.time()
-    languages = [code.strip() for code in args.languages.split(",")]
+    from prixlm.data.cldr.export import export_cldr_kb, resolve_locales
+
+    locale_ids = resolve_locales(args.languages)  # an unknown one named before any work
     output = args.output_dir
     output.mkdir(parents=True, exist_ok=True)
 
-    section(f"1/5 CLDR knowledge base for {', '.join(languages)} (DBpedia dump format)", started)
-    from prixlm.data.cldr.export import export_cldr_kb
-
+    section(f"1/5 CLDR knowledge base for {', '.join(locale_ids)} (DBpedia dump format)", started)
     dumps = output / "cldr_dumps"
-    stats = export_cldr_kb(languages, dumps)
+    stats = export_cldr_kb(locale_ids, dumps)
     for language, counts in sorted(stats.items()):
         print(f"  {language}: {counts}")
+    languages = dataset_languages(locale_ids)  # what the later steps name them by
 
     section("2/5 Hub-format dataset (Parquet + dataset card)", started)
     from prixlm.data.dbpedia.build import build_dataset
@@ -108,7 +117,7 @@ def run_demo(args: argparse.Namespace) -> None:
     for earlier in (SUMMARY_FILE, RESULTS_FILE):  # the earlier model's: first, so that no
         (output / earlier).unlink(missing_ok=True)  # stop leaves them without that model
     remove_earlier_run(run_dir)  # each demo trains afresh (train.py refuses one beside it)
-    argv = demo_training_argv(dataset_dir, run_dir, args.languages, args.max_steps)
+    argv = demo_training_argv(dataset_dir, run_dir, ",".join(languages), args.max_steps)
     release = pretrain(parse_training_arguments(argv))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")
 
