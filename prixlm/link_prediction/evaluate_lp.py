@@ -143,6 +143,31 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return _evaluate(args)
 
 
+def check_model_languages(model: str, languages: set[str], what: str) -> None:
+    """`UsageError` if the rows to evaluate (`what`) are in `languages` that the model
+    `model` has no language token for: read from its config (`language_token_ids`), before
+    the weights load. A model whose config records none, or whose config does not load
+    (`load_prixlm` says why), is not checked here."""
+    from transformers import AutoConfig
+
+    from modeling_prixlm.formatting import language_key
+    from prixlm.model_loading import check_model_source
+
+    check_model_source(model)
+    try:
+        config = AutoConfig.from_pretrained(model, trust_remote_code=True)
+    except (OSError, ValueError):
+        return
+    known = {language_key(code) for code in getattr(config, "language_token_ids", None) or {}}
+    missing = sorted({code for code in languages if language_key(code) not in known})
+    if known and missing:
+        raise UsageError(
+            f"{what}: rows in {', '.join(missing)}, which --model {model} has no language "
+            f"token for (its languages: {', '.join(sorted(known))}); evaluate configs of "
+            "its languages, or a model trained on these"
+        )
+
+
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from prixlm.data.loading import load_kb
     from prixlm.model_loading import load_prixlm
@@ -154,16 +179,19 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     configs = [c.strip() for c in args.languages.split(",") if c.strip()]
     if not configs:
         raise UsageError(f"--languages {args.languages!r}: no language given")
+    row_languages: set[str] = set()
     for config in configs:  # every config and split checked before the model loads
         rows = load_kb(args.dataset, config, args.split)
+        rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
+        row_languages.update(rows.unique("subject_language"), rows.unique("object_language"))
         if candidates is not None:
-            rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
             check_languages(
                 candidates,
                 set(rows["object_language"]),
                 f"--candidates {args.candidates}",
                 rows=rows,
             )
+    check_model_languages(args.model, row_languages, f"--languages {args.languages}")
     # the weights evaluated, for the model card to tell this model's report from the one
     # of an earlier model written to the same folder (`card_results.check_report`)
     digest = weights_digest(args.model)
