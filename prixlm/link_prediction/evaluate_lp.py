@@ -36,6 +36,7 @@ from prixlm.link_prediction.evaluation import (
     EvaluationSettings,
     evaluate_dataset,
     markdown_table,
+    row_kind,
 )
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
@@ -144,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def check_model_languages(model: str, languages: set[str], what: str) -> None:
-    """`UsageError` if the rows to evaluate (`what`) are in `languages` that the model
-    `model` has no language token for: read from its config (`language_token_ids`), before
+    """`UsageError` if the link rows to evaluate (`what`) are in `languages` that the model
+    `model` has no language token for (a link prompt holds both languages' tokens): read from its config (`language_token_ids`), before
     the weights load. A model whose config records none, or whose config does not load
     (`load_prixlm` says why), is not checked here."""
     from transformers import AutoConfig
@@ -183,7 +184,12 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     for config in configs:  # every config and split checked before the model loads
         rows = load_kb(args.dataset, config, args.split)
         rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
-        row_languages.update(rows.unique("subject_language"), rows.unique("object_language"))
+        # a link's prompt names both languages by their tokens (a triple's names none)
+        pairs = zip(rows["subject_language"], rows["object_language"], strict=True)
+        kinds = rows["kind"] if "kind" in rows.column_names else [None] * len(rows)
+        for kind, (subject_language, object_language) in zip(kinds, pairs, strict=True):
+            if row_kind(kind, subject_language, object_language) == "link":
+                row_languages.update((subject_language, object_language))
         if candidates is not None:
             check_languages(
                 candidates,

@@ -34,8 +34,12 @@ def saved(tiny_prixlm, tmp_path_factory):
         {**_row("Deutschland", "de", "Euro", "de"), "kind": "triple", "relation": "Währung"},
         {**_row("Frankreich", "de", "Euro", "de"), "kind": "triple", "relation": "Währung"},
     ]
+    lithuanian = [
+        {**_row("Vokietija", "lt", "Euras", "lt"), "kind": "triple", "relation": "valiuta"},
+        {**_row("Prancūzija", "lt", "Euras", "lt"), "kind": "triple", "relation": "valiuta"},
+    ]
     card = ["---", "configs:"]
-    for config, rows in (("links", links), ("de", german)):
+    for config, rows in (("links", links), ("de", german), ("lt", lithuanian)):
         (root / "data" / config).mkdir(parents=True)
         Dataset.from_list(rows).to_parquet(root / "data" / config / "test.parquet")
         card += [f"- config_name: {config}", "  data_files:"]
@@ -73,3 +77,12 @@ def test_rows_of_the_models_languages_are_evaluated(saved, capsys) -> None:
     # `--limit 1`: only the first link row (en -> de) is evaluated, in languages it has
     report = main(_argv(saved, "links", "--limit", "1"))
     assert set(report["results"]) == {"links/de"}
+
+
+def test_triples_need_no_language_token(saved) -> None:
+    """A triple's prompt names no language: a language the model has no token for is
+    evaluated on its triples (a Single model on another language, a converted release on a
+    language outside its 81), as it was before links were checked."""
+    report = main(_argv(saved, "lt"))
+    assert set(report["results"]) == {"lt"}
+    assert report["results"]["lt"]["num_queries"] == 2
