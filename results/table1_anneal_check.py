@@ -27,7 +27,7 @@ from transformers import TrainerCallback
 
 from prixlm.atomic_output import atomic_folder, write_json
 from prixlm.experiments.curve import anneal_lambda
-from prixlm.experiments.jobs import _limit, job_candidates, load_language
+from prixlm.experiments.jobs import _limit, job_candidates, load_language, plain_command
 from prixlm.experiments.time_budget import _linear_lambda, set_schedule
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 from prixlm.model_loading import load_prixlm
@@ -74,9 +74,7 @@ def main() -> None:
                 shutil.copytree(
                     args.work_dir / "runs" / args.job / checkpoint.name, staging, dirs_exist_ok=True
                 )
-        argv = record["command"].split()[2:]  # after "python train.py"
-        argv[argv.index("--output_dir") + 1] = str(run)
-        argv += ["--resume_from_checkpoint", str(checkpoint), "--save_steps", "100000"]
+        argv = resumed_argv(record["command"], run, checkpoint)
         pretrain(parse_training_arguments(argv), [Anneal(factor, start, start + args.extra_steps)])
     train_seconds = time.time() - started
     model, tokenizer = load_prixlm(run / "model", "cpu")
@@ -102,6 +100,14 @@ def main() -> None:
                 "seconds": round(time.time() - started, 1), "mean": mean,
                 "validation": {"stopped": stopped, "annealed": annealed}},
                args.output, "--output")  # fmt: skip
+
+
+def resumed_argv(command: str, run: Path, checkpoint: Path) -> list[str]:
+    """train.py's arguments of a job record's `command` (`[OMP_NUM_THREADS=N] python
+    train.py ...`), writing to `run` and resuming from `checkpoint`."""
+    argv = plain_command(command).split()[2:]  # after "python train.py"
+    argv[argv.index("--output_dir") + 1] = str(run)
+    return argv + ["--resume_from_checkpoint", str(checkpoint), "--save_steps", "100000"]
 
 
 def argv_value(command: str, name: str) -> str:
