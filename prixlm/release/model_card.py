@@ -141,7 +141,11 @@ def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
 
 
 def _report_key(report: Mapping[str, Any]) -> tuple:
-    return (report.get("dataset"), report.get("split"), report.get("mode"),
+    """What makes a report another evaluation: its dataset (a local folder by its absolute
+    path, `dataset_folder`, however `--dataset` was typed), split, mode, beams, protocol,
+    limit and configs; a newer report with the same key replaces the kept one."""
+    dataset = report.get("dataset_folder") or report.get("dataset")
+    return (dataset, report.get("split"), report.get("mode"),
             report.get("num_beams"), report.get("protocol", "ours"), report.get("limit"),
             tuple(sorted(report.get("results", {}))))  # fmt: skip
 

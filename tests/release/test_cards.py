@@ -246,6 +246,23 @@ def test_a_report_under_another_protocol_says_so():
     }
 
 
+def test_the_same_local_evaluation_is_kept_once(released, tmp_path):
+    """A report of a local folder recorded `dataset` as typed (`outputs/demo/dataset`);
+    evaluate_lp records it by its absolute path now: the same evaluation again replaces
+    the earlier report instead of standing beside it on the card."""
+    from prixlm.release.model_card import stored_evaluations
+
+    folder = tmp_path / "model"
+    shutil.copytree(released[2], folder)
+    local = str(tmp_path / "outputs" / "demo" / "dataset")
+    earlier = {**_evaluate_lp_report(), "dataset": "outputs/demo/dataset", "dataset_folder": local}
+    now = {**earlier, "dataset": local, "dataset_argument": "outputs/demo/dataset"}
+    for name, report in (("earlier", earlier), ("now", now)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(report))
+        model_card_main([str(folder), "--evaluation", str(tmp_path / f"{name}.json")])
+    assert [r["dataset"] for r in stored_evaluations(folder)] == [local]
+
+
 def test_kept_reports_and_their_datasets(released, tmp_path, capsys):
     """A report under another protocol is kept beside the first (it replaced it); a report
     on another Hub dataset stays under that dataset with --dataset_id; a report the card
