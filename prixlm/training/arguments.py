@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from transformers import HfArgumentParser, TrainingArguments
 
 from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
@@ -357,8 +358,9 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     check_checkpointing(training, parser)
     check_precision(training, parser)
     check_base_model(model, parser)
-    if not training.dataloader_pin_memory:  # the CPU: nothing to overlap a copy with
-        training.accelerator_config.non_blocking = False  # (and no warning that says so)
+    if training.use_cpu or not torch.cuda.is_available():  # nothing to overlap a copy with
+        training.dataloader_pin_memory = False  # (torch and transformers warned of both)
+        training.accelerator_config.non_blocking = False
     if training.label_smoothing_factor:
         # the Trainer's smoother would compare each position with its own token (it shifts
         # the labels only for the causal LM classes transformers lists, not this one)

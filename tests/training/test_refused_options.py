@@ -225,3 +225,7 @@ def test_batches_are_copied_blocking_on_the_cpu():
     run = parse_training_arguments(["--dataset", "d", "--output_dir", "o", "--use_cpu"])
     assert not run.training.dataloader_pin_memory
     assert run.training.accelerator_config.non_blocking is False
+    if not torch.cuda.is_available():  # a CPU machine without --use_cpu (make demo)
+        run = parse_training_arguments(["--dataset", "d", "--output_dir", "o"])
+        assert not run.training.dataloader_pin_memory
+        assert run.training.accelerator_config.non_blocking is False
