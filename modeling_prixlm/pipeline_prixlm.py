@@ -55,6 +55,7 @@ from transformers.utils import cached_file
 from .beam_search import RankedObjects, default_max_rows, predict_objects
 from .constrained_decoding import EntityTrie
 from .decoding_steps import encode_query
+from .formatting import language_key
 from .pipeline_queries import (
     MAX_NUM_BEAMS,
     MAX_QUERIES,
@@ -117,6 +118,15 @@ def unknown_relation_message(relation: str, language: str, known: Sequence[str])
         f"language. The answers are a guess. Known relations ({RELATIONS_FILE}): "
         + ", ".join(known)
     )
+
+
+def _for_language(stored: Mapping[str, Any], language: str) -> Any:
+    """`stored[language]`, the code also found in its other spelling (`zh_min_nan` for
+    `zh-min-nan`: `formatting.language_key`); None when absent."""
+    if language in stored:
+        return stored[language]
+    key = language_key(language)
+    return next((value for code, value in stored.items() if language_key(code) == key), None)
 
 
 class PrixLMLinkPrediction(Pipeline):
@@ -206,7 +216,7 @@ class PrixLMLinkPrediction(Pipeline):
     def relation_warning(self, relation: str, language: str) -> str | None:
         """The warning for a relation the model was not trained on in `language` (compared
         as the model reads names: `relation_key`); None when it was, or none are stored."""
-        known = self.relations.get(language)
+        known = _for_language(self.relations, language)
         if not known or relation_key(relation) in {relation_key(name) for name in known}:
             return None
         return unknown_relation_message(relation, language, known)
@@ -214,7 +224,7 @@ class PrixLMLinkPrediction(Pipeline):
     def trie(self, language: str) -> EntityTrie:
         """The candidates' trie of `language` (built at its first use)."""
         if language not in self._tries:
-            labels = self.candidate_labels.get(language)
+            labels = _for_language(self.candidate_labels, language)
             if not labels:
                 stored = ", ".join(sorted(self.candidate_labels)) or "none"
                 raise ValueError(

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
+from modeling_prixlm.formatting import language_key
 from prixlm.completion.knowledge import (
     CompletionQuery,
     QueryStats,
@@ -84,7 +85,7 @@ def check_target_language(model: Any, language: str) -> None:
     `language_token_ids`): a model never trained on a language tokenises its labels through
     `<unk>`, and different entities become one candidate."""
     languages = sorted(getattr(model.config, "language_token_ids", None) or {})
-    if language not in languages:
+    if language_key(language) not in {language_key(code) for code in languages}:
         raise CompletionInputError(
             f"--target_language {language!r}: the model has no language token [{language}] "
             f"(its languages: {', '.join(languages) or 'none'}); it cannot write that "

@@ -20,6 +20,7 @@ from modeling_prixlm.formatting import (
     ControlTokenError,
     encode_row,
     known_languages,
+    language_key,
     special_token_ids,
 )
 from prixlm.cli import UsageError
@@ -141,7 +142,8 @@ def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:
     if "link" not in set(rows.unique("kind")):
         return
     used = set(rows.unique("subject_language")) | set(rows.unique("object_language"))
-    missing = sorted(used - set(known_languages(tokenizer)))
+    known = set(known_languages(tokenizer))  # spelled as `language_key` spells them
+    missing = sorted(code for code in used if language_key(code) not in known)
     if missing:
         raise ValueError(
             f"languages {missing} have no token in the tokenizer: add them with "

@@ -61,3 +61,29 @@ def test_two_tokens_for_one_language_are_reported(released):
     released.add_tokens(["[zh-min-nan]"])  # what continuing the release once did
     with pytest.raises(ValueError, match=r"'zh-min-nan' has 2 tokens in the tokenizer"):
         special_token_ids(released, ["zh-min-nan"])
+
+
+def test_the_user_paths_take_either_spelling(released):
+    """A dataset or a user that spells the code as the tokenizer does not (`ja_JP` from a
+    KG layout's file names, `zh_min_nan` from the release): training's token check, the
+    completion's target check and the pipeline's candidates find the language."""
+    from types import SimpleNamespace
+
+    from datasets import Dataset
+
+    from modeling_prixlm.pipeline_prixlm import _for_language
+    from prixlm.completion.propose import check_target_language
+    from prixlm.training.data import check_languages_have_tokens
+
+    tokenizer = copy.deepcopy(released)
+    add_prixlm_tokens(tokenizer, ["ja_JP"])
+    rows = Dataset.from_list(
+        [{"kind": "link", "subject_language": "en", "object_language": "ja_JP"},
+         {"kind": "link", "subject_language": "zh_min_nan", "object_language": "en"}]
+    )  # fmt: skip
+    check_languages_have_tokens(tokenizer, rows.map(lambda row: row))  # no ValueError
+    model = SimpleNamespace(config=SimpleNamespace(language_token_ids={"zh-min-nan": 5}))
+    check_target_language(model, "zh_min_nan")
+    stored = {"zh-min-nan": ["Tâi-oân"], "en": ["Taiwan"]}
+    assert _for_language(stored, "zh_min_nan") == ["Tâi-oân"]
+    assert _for_language(stored, "ja") is None
