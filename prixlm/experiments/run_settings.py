@@ -37,6 +37,13 @@ def check_run_settings(work_dir: str | Path, settings: Mapping[str, Any]) -> Non
         raise UsageError(
             f"{path}: unreadable ({error}); remove it or use another --work_dir"
         ) from None
+    unrecorded = sorted(set(settings) - set(kept))
+    if unrecorded:  # the folder is older than these settings: what it holds would not be reused
+        raise UsageError(
+            f"--work_dir {work_dir} was made by an earlier version of this command, which "
+            f"did not record {', '.join(unrecorded)}: its work cannot be checked against "
+            "them and would be done again; use another --work_dir, or remove this one"
+        )
     differences = [
         f"{name} {settings.get(name)!r} (the folder's: {kept.get(name)!r})"
         for name in sorted(set(kept) | set(settings))

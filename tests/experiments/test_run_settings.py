@@ -26,6 +26,20 @@ def test_the_first_run_keeps_its_settings_and_a_later_one_must_match(tmp_path):
     )
 
 
+def test_a_folder_older_than_a_setting_is_named_so(tmp_path):
+    """A setting the folder's run did not record (a newer version records more) was shown
+    as a difference with "(the folder's: None)" and the remedy "go on with the folder's
+    settings", which no option gives."""
+    check_run_settings(tmp_path, {"seed": 0})
+    with pytest.raises(UsageError) as raised:
+        check_run_settings(tmp_path, {"seed": 0, "cldr": "Babel 2.18.0, CLDR 47"})
+    assert str(raised.value) == (
+        f"--work_dir {tmp_path} was made by an earlier version of this command, which did not "
+        "record cldr: its work cannot be checked against them and would be done again; use "
+        "another --work_dir, or remove this one"
+    )
+
+
 def test_ablation_runs_are_kept_for_their_languages_and_seed(tmp_path):
     output = tmp_path / "ablations.json"
     assert kept_runs(output, ["en"], 0) == {}
