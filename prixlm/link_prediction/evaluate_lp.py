@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the candidates to rank: a KG folder in the KEnS layout (every entity of its "
         "entity/<lang>.tsv, as the DBP-5L papers rank) or a JSON file {language: [labels in "
         "entity order]} (default: the labels of the language's triples in the dataset; "
-        "for link rows, every label of the language)",
+        "for link rows, every label of the language in the config)",
     )
     add_device_argument(parser)
     parser.add_argument(

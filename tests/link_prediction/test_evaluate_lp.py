@@ -167,7 +167,7 @@ def test_help_describes_every_option_with_its_default(capsys):
         (
             "--candidates CANDIDATES the candidates to rank",
             "(default: the labels of the language's triples in the dataset; for link rows, "
-            "every label of the language)",
+            "every label of the language in the config)",
         ),
         (
             "--device DEVICE torch device: cpu, cuda",
