@@ -45,6 +45,7 @@ from prixlm.release.card_results import (
     results_table,
     training_data,
 )
+from prixlm.text_lines import utf8_lines
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
 TEMPLATE = Path(__file__).with_name("model_card.md")
@@ -67,12 +68,9 @@ EXAMPLE_CANDIDATES = ["euro", "US dollar", "Japanese yen"]
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:  # a ValueError whose message named no file
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ValueError(f"{path}:{line}: not UTF-8 ({error.reason})") from None
+    # line by line: a byte that is not UTF-8 named by its line (a bare UnicodeDecodeError
+    # named no file); the lines joined keep JSON's line numbers
+    text = "\n".join(line for _, line in utf8_lines(path))
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

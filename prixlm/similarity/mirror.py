@@ -45,6 +45,7 @@ from transformers import Trainer, TrainingArguments
 from prixlm.cli import UsageError, command_parser, renamed_options, user_errors
 from prixlm.model_loading import check_model_source, load_model
 from prixlm.similarity.embedder import encoder_pooled
+from prixlm.text_lines import utf8_lines
 
 MIRROR_DEFAULTS: dict[str, Any] = {
     "learning_rate": 2e-5,
@@ -171,13 +172,10 @@ def kb_label_words(dataset_dir: str | Path, language: str = "en", limit: int = 1
 def read_words(path: str | Path, argument: str = "--words") -> list[str]:
     """One word (or phrase) per line; blank lines skipped. `UsageError` (a `ValueError`)
     naming `argument` and the file (and the line) if it is not UTF-8 or holds no word."""
-    data = Path(path).read_bytes()  # a missing file: an OSError naming it
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is no word
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise UsageError(f"{argument} {path}:{line}: not UTF-8 ({error.reason})") from None
-    words = [word for word in (line.strip() for line in text.splitlines()) if word]
+    try:  # a missing file: an OSError naming it
+        words = [word for _, line in utf8_lines(path, UsageError) if (word := line.strip())]
+    except UsageError as error:  # "<path>:<line>: not UTF-8 (...)"
+        raise UsageError(f"{argument} {error}") from None
     if not words:
         raise UsageError(f"{argument} {path}: no words (expected one word per line)")
     return words
