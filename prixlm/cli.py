@@ -152,6 +152,12 @@ def print_json(value: object, output: str | None = None) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its class name when it has none (a
+    library's multi-line message in a one-line `error:`)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def describe_os_error(error: OSError) -> str:
     """One line for an I/O error: the path, what happened, and for a full disk what to do.
 
@@ -210,6 +216,7 @@ def _fail(message: str, cause: BaseException) -> None:
 
 
 __all__ = [
+    "first_line",
     "print_json",
     "command_parser",
     "DefaultsHelpFormatter",

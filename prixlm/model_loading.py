@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from prixlm.cli import UsageError
+from prixlm.cli import UsageError, first_line
 
 #: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -70,7 +70,7 @@ def load_model(
         config = AutoConfig.from_pretrained(source, trust_remote_code=True)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True)
     except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
-        raise UsageError(f"{argument} {source}: cannot load it ({_first_line(error)})") from error
+        raise UsageError(f"{argument} {source}: cannot load it ({first_line(error)})") from error
     if config.model_type == PRIXLM_MODEL_TYPE:
         auto, options, kind = AutoModelForCausalLM, {"trust_remote_code": True}, "prixlm"
     elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
@@ -84,7 +84,7 @@ def load_model(
         if isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS:
             raise  # a full disk or a permission: `prixlm.cli.user_errors` names the file
         raise UsageError(
-            f"{argument} {source}: cannot load its weights ({_first_line(error)})"
+            f"{argument} {source}: cannot load its weights ({first_line(error)})"
         ) from error
     return model.to(device or default_device()).eval(), tokenizer, kind
 
@@ -103,10 +103,6 @@ def _unreadable_weights() -> tuple[type[BaseException], ...]:
 
 #: errno values of an OSError that is the system's, not the folder's content
 _SYSTEM_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENOMEM}
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 __all__ = [

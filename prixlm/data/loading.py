@@ -35,7 +35,7 @@ import datasets
 import pyarrow
 from huggingface_hub import DatasetCard
 
-from prixlm.cli import UsageError
+from prixlm.cli import UsageError, first_line
 
 #: `org/name`: what may be a Hub dataset id when no such folder exists.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -195,7 +195,7 @@ def _first_line(error: BaseException) -> str:
     (\"An error occurred while generating the dataset\"), else its type's name."""
     if isinstance(error, datasets.exceptions.DatasetGenerationError) and error.__cause__:
         error = error.__cause__
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return first_line(error)
 
 
 def has_config(dataset: str | Path, config: str) -> bool:

@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from prixlm.cli import UsageError, command_parser, print_json, user_errors
+from prixlm.cli import UsageError, command_parser, first_line, print_json, user_errors
 from prixlm.link_prediction.ranking import (
     filtered_ranks_from_scores,
     hits_at_k,
@@ -366,7 +366,7 @@ def _load_model(model: str, pooling: str, batch_size: int) -> TextEmbedder:
     except (OSError, ValueError) as error:
         if isinstance(error, OSError) and error.errno is not None:
             raise  # a system error (a permission): `user_errors` names the file
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = first_line(error)
         raise UsageError(f"--model {model}: cannot load it ({reason})") from error
 
 

@@ -23,7 +23,7 @@ from modeling_prixlm.formatting import (
     language_key,
     special_token_ids,
 )
-from prixlm.cli import UsageError
+from prixlm.cli import UsageError, first_line
 from prixlm.data.loading import (
     DatasetInputError,
     check_dataset_source,
@@ -88,7 +88,7 @@ def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dat
     except DatasetInputError:
         raise
     except Exception as error:  # noqa: BLE001 - datasets raises many types; name the input
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        first = first_line(error)
         raise DatasetInputError(
             f"--dataset {dataset_dir}: cannot load config {config!r} split {split!r}: {first}"
         ) from error

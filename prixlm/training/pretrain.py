@@ -26,7 +26,7 @@ from modeling_prixlm.formatting import (
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.atomic_output import writer_lock
-from prixlm.cli import UsageError
+from prixlm.cli import UsageError, first_line
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
 from prixlm.publish import publish_folder
 from prixlm.release.folder import (
@@ -79,7 +79,7 @@ def build_model_and_tokenizer(
                 dropout=model_args.dropout,
             )
         except (OSError, ValueError) as error:  # not XLM-R, its tokenizer not its own, offline
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            first = first_line(error)
             raise UsageError(f"--base_model {model_args.base_model}: {first}") from error
         return model, tokenizer
     if model_args.tokenizer_dir:
@@ -88,7 +88,7 @@ def build_model_and_tokenizer(
                 model_args.tokenizer_dir, trust_remote_code=True
             )
         except (OSError, ValueError) as error:  # no such folder, or none of a tokenizer's files
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            first = first_line(error)
             where = (
                 "cannot load a tokenizer from this folder"
                 if Path(model_args.tokenizer_dir).is_dir()
