@@ -103,6 +103,22 @@ def device_name(value: str) -> str:
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (a count of workers, threads, rows)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number > 0 (seconds of a time limit or deadline)."""
+    value = float(text)
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def command_parser(module: str, description: str) -> argparse.ArgumentParser:
     """The parser of `python -m <module>`: its usage line, `description` (line breaks kept)
     and every option's default in `--help` (`DefaultsHelpFormatter`)."""

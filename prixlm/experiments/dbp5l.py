@@ -26,13 +26,20 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import write_json
 from prixlm.baselines.kge import require_pykeen
-from prixlm.cli import UsageError, add_report_options, command_parser, report_paths, user_errors
+from prixlm.cli import (
+    UsageError,
+    add_report_options,
+    command_parser,
+    positive_float,
+    positive_int,
+    report_paths,
+    user_errors,
+)
 from prixlm.experiments.dbp5l_profiles import dbp5l_grid, get_profile
 from prixlm.experiments.dbp5l_results import (  # noqa: F401 - importable here as before
     KGE_METHODS,
@@ -44,10 +51,10 @@ from prixlm.experiments.dbp5l_results import (  # noqa: F401 - importable here a
     assemble,
     paired_comparisons,
 )
+from prixlm.experiments.job_runner import JobFunction, load_records, run_jobs
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.run_settings import check_run_settings
-from prixlm.experiments.table1 import JobFunction, execute, load_records
 from prixlm.experiments.table1_data import kb_statistics, prepare_tokenizer
 
 
@@ -168,66 +175,6 @@ def load_published(path: Path | None) -> dict[str, Any]:
         raise UsageError(f"--published {error}") from error
 
 
-def run_jobs(
-    jobs: dict[str, tuple[JobFunction, dict[str, Any]]],
-    jobs_dir: Path,
-    workers: int,
-    refresh: Any,
-    started: float,
-    deadline_s: float | None,
-    again: Sequence[str] = (),
-    threads: int = 0,
-) -> bool:
-    """Run the jobs without a record in `jobs_dir`, and those named in `again` (their
-    record is replaced when they finish), each with `threads` torch threads (0: cores //
-    workers); `refresh()` after each. False when the deadline left some unfinished (their
-    workers are left behind; a re-run finishes them)."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    from prixlm.experiments.jobs import job_done, threads_note, worker_threads
-
-    threads = threads or worker_threads({"workers": workers})
-    todo = {
-        name: job
-        for name, job in jobs.items()
-        if name in again or not job_done(jobs_dir / f"{name}.json", job[1])
-    }
-    done = len(jobs) - len(todo)
-    print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
-    kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs and n not in todo}
-    if note := threads_note(kept, threads):
-        print(note, flush=True)
-    if again:
-        print(f"evaluated again (their evaluation settings changed): {', '.join(again)}")
-    if workers == 1:  # in this process, one after the other (tests, debugging)
-        for name, (function, kwargs) in todo.items():
-            execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), threads)
-            done += 1
-            print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done", flush=True)
-            refresh()
-        return True
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    pending = {
-        pool.submit(execute, name, fn, kw, str(jobs_dir / f"{name}.json"), threads): name
-        for name, (fn, kw) in todo.items()
-    }
-    while pending:
-        remaining = None if deadline_s is None else deadline_s - (time.time() - started)
-        if remaining is not None and remaining <= 0:
-            print(f"deadline reached: {len(pending)} jobs unfinished: {sorted(pending.values())}")
-            return False
-        finished, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-        for future in finished:
-            name, error = pending.pop(future), future.exception()
-            done += 1
-            status = f"FAILED: {error!r}" if error else "done"
-            print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} {status}", flush=True)  # fmt: skip
-            refresh()
-    pool.shutdown()
-    return True
-
-
 REPORTS_PROFILE = "cpu"  # the profile of the committed figures
 #: the committed report files, written by the `cpu` profile (others: into `--work_dir`)
 REPORTS = {"results": "results/dbp5l.json", "docs": "docs/results.md"}
@@ -247,16 +194,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     parser.add_argument("--published", type=Path, default=PUBLISHED_FILE, help="published figures")
     parser.add_argument(
-        "--workers", type=int, default=None, help="job processes (default: the profile's)"
+        "--workers", type=positive_int, default=None, help="job processes (default: the profile's)"
     )
     parser.add_argument(
         "--threads_per_worker",
-        type=int,
+        type=positive_int,
         default=None,
         help="torch threads of each job (default: the profile's, else cores // workers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every job")
-    parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
+    parser.add_argument(
+        "--deadline_s",
+        type=positive_float,
+        default=None,
+        help="seconds; then exit 3 (one worker: no job starts after it); a new start resumes",
+    )
     parser.add_argument("--note", action="append", default=[], help="a line for the docs (repeat)")
     parser.add_argument(
         "--chart",
@@ -268,8 +220,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no_run", action="store_true", help="only write the JSON and docs from finished jobs"
     )
     args = parser.parse_args(argv)
-    if args.threads_per_worker is not None and args.threads_per_worker < 1:
-        parser.error(f"--threads_per_worker {args.threads_per_worker}: at least 1")
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2

@@ -28,13 +28,9 @@ of the language, filtered, realistic ties.
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +40,16 @@ from prixlm.cli import (
     UsageError,
     add_report_options,
     command_parser,
+    positive_float,
+    positive_int,
     report_paths,
     user_errors,
+)
+from prixlm.experiments.job_runner import (  # noqa: F401 - execute: importable here as before
+    JobFunction,
+    execute,
+    load_records,
+    run_jobs,
 )
 from prixlm.experiments.paired import paired_comparisons
 from prixlm.experiments.profiles import (
@@ -66,7 +70,6 @@ from prixlm.experiments.table1_data import (
 )
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
-JobFunction = Callable[..., dict[str, Any]]
 
 METRICS = ("hits_at_1", "hits_at_3", "hits_at_10", "mrr")
 KGE_METHODS = ("TransE", "RotatE")
@@ -145,36 +148,6 @@ def plan_jobs(
                  "settings": settings, "time_limit": profile.get("single_time_limit")},
             )  # fmt: skip
     return jobs
-
-
-def execute(
-    name: str, function: JobFunction, kwargs: dict[str, Any], output: str, threads: int
-) -> str:
-    """Worker entry point: run one job with `threads` torch threads (0: as set; the count
-    before is set back after), write its record with them (`jobs.record_threads`)."""
-    import torch
-
-    from prixlm.experiments.jobs import job_plan, record_threads
-
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        record = function(**kwargs)
-        used = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
-    record["job"] = name
-    record_threads(record, kwargs, used)
-    record["plan"] = job_plan(kwargs, Path(output).parent.parent)  # `job_done`
-    write_json(record, output)
-    return name
-
-
-def load_records(jobs_dir: Path) -> dict[str, dict[str, Any]]:
-    return {
-        path.stem: json.loads(path.read_text("utf-8")) for path in sorted(jobs_dir.glob("*.json"))
-    }
 
 
 def _select(records: dict[str, dict], prefix: str, languages: list[str]) -> tuple[str, dict] | None:
@@ -282,21 +255,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     parser.add_argument("--dump_dir", type=Path, default=None, help="dumps instead of CLDR")
     parser.add_argument(
-        "--workers", type=int, default=None, help="job processes (default: the profile's)"
+        "--workers", type=positive_int, default=None, help="job processes (default: the profile's)"
     )
     parser.add_argument(
         "--threads_per_worker",
-        type=int,
+        type=positive_int,
         default=None,
         help="torch threads of each job (default: the profile's, else cores // workers)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every job")
-    parser.add_argument("--deadline_s", type=float, default=None, help="stop waiting after this")
+    parser.add_argument(
+        "--deadline_s",
+        type=positive_float,
+        default=None,
+        help="seconds; then exit 3 (one worker: no job starts after it); a new start resumes",
+    )
     for job in ("all", "single", "kge", "union"):
-        parser.add_argument(f"--{job}_time_limit", type=float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip
+        parser.add_argument(f"--{job}_time_limit", type=positive_float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.threads_per_worker is not None and args.threads_per_worker < 1:
-        parser.error(f"--threads_per_worker {args.threads_per_worker}: at least 1")
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
     started = time.time()
     with user_errors(ValueError):  # an unknown profile or language: one line, exit 2
@@ -337,14 +313,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed, digests)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
-    from prixlm.experiments.jobs import job_done, job_plan, threads_note
-
-    todo = {name: (fn, kw) for name, (fn, kw) in jobs.items()
-            if not job_done(jobs_dir / f"{name}.json", kw)}  # fmt: skip
-    print(f"[{time.time() - started:6.0f} s] {len(jobs) - len(todo)} of {len(jobs)} jobs already done", flush=True)  # fmt: skip
-    kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs and n not in todo}
-    if note := threads_note(kept, threads):
-        print(note, flush=True)
+    from prixlm.experiments.jobs import job_plan
 
     def refresh() -> dict[str, Any]:
         # only records made with this plan: a record of other data or arguments, not yet
@@ -355,37 +324,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_outputs(table, args.results, args.docs, args.chart)
         return table
 
-    if profile["workers"] == 1:  # in this process, one after the other (tests, debugging)
-        for count, (name, (fn, kw)) in enumerate(todo.items(), len(jobs) - len(todo) + 1):
-            execute(name, fn, kw, str(jobs_dir / f"{name}.json"), threads)
-            print(f"[{time.time() - started:6.0f} s] {count}/{len(jobs)} {name} done", flush=True)
-            refresh()
-        return refresh()
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=profile["workers"], mp_context=context)
-    pending: dict[Future, str] = {
-        pool.submit(execute, name, fn, kw, str(jobs_dir / f"{name}.json"), threads): name
-        for name, (fn, kw) in todo.items()
-    }
-    done_count = len(jobs) - len(todo)
-    while pending:
-        remaining = None if args.deadline_s is None else args.deadline_s - (time.time() - started)
-        if remaining is not None and remaining <= 0:
-            print(f"deadline reached: {len(pending)} jobs unfinished: {sorted(pending.values())}")
-            break
-        finished, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-        for future in finished:
-            name = pending.pop(future)
-            done_count += 1
-            error = future.exception()
-            status = f"FAILED: {error!r}" if error else "done"
-            print(f"[{time.time() - started:6.0f} s] {done_count}/{len(jobs)} {name} {status}", flush=True)  # fmt: skip
-            refresh()
+    complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s,
+                        threads=threads)  # fmt: skip
     table = refresh()
-    if pending:  # past the deadline: leave the workers behind (resume finishes them)
+    if not complete:  # past the deadline: leave the workers behind (resume finishes them)
         sys.stdout.flush()
         os._exit(3)
-    pool.shutdown()
     return table
 
 
