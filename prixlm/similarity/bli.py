@@ -25,10 +25,15 @@ first: its rank is the smallest rank among its golds.
 
 Dictionaries are the usual `source<TAB>target` text files, one pair per line (MUSE,
 Glavaš et al.); `read_dictionary` names the file and line of a malformed one.
+
+Words are compared as `clean_word` writes them (composed, NFC, with every run of whitespace
+one space), the form in which the embedder reads them: "Köln" composed and decomposed, or
+"New  York" and "New York", are one word with one vector, so one candidate, not two that tie.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +47,25 @@ from prixlm.similarity.embedder import TextEmbedder
 Pair = tuple[str, str]
 
 
+def clean_word(word: str) -> str:
+    """`word` composed (NFC), with each run of whitespace one space and none at the ends.
+
+    Two spellings with the same cleaned form embed alike (the embedder composes every text,
+    its tokenizer splits on any whitespace), so BLI counts them as one word.
+    """
+    return " ".join(unicodedata.normalize("NFC", word).split())
+
+
+def clean_pairs(pairs: Sequence[Pair]) -> list[Pair]:
+    """`pairs` with both sides `clean_word`-ed, in order (a repeat stays a repeat)."""
+    return [(clean_word(source), clean_word(target)) for source, target in pairs]
+
+
 def read_dictionary(path: str | Path) -> list[Pair]:
     """`(source, target)` pairs of a `source<TAB>target` file (blank lines skipped).
+
+    Each side is `clean_word`-ed; a line repeated (or repeated up to spelling) is returned
+    each time, as `evaluate_bli` counts a repeated test pair once.
 
     Raises:
         ValueError: `<file>:<line>: ...` for a line without exactly one tab or with an empty
@@ -55,12 +77,12 @@ def read_dictionary(path: str | Path) -> list[Pair]:
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue
-            fields = line.split("\t")
-            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            fields = [clean_word(field) for field in line.split("\t")]
+            if len(fields) != 2 or not fields[0] or not fields[1]:
                 raise ValueError(
                     f"{path}:{number}: expected 'source<TAB>target', got {line[:80]!r}"
                 )
-            pairs.append((fields[0].strip(), fields[1].strip()))
+            pairs.append((fields[0], fields[1]))
     return pairs
 
 
@@ -135,8 +157,10 @@ def evaluate_bli(
     The candidates are every distinct target word of `test` (not the whole target
     vocabulary, as in VecMap's evaluation), CSLS's hubness over the test source words; see
     the module doc. Each language's words (train and test together) are normalised as one
-    space.
+    space. Words are compared `clean_word`-ed: two spellings of one word are one candidate,
+    and a test pair repeated (up to spelling) is one gold.
     """
+    train, test = clean_pairs(train), clean_pairs(test)
     if not train or not test:
         raise ValueError(f"BLI needs train and test pairs (got {len(train)} and {len(test)})")
     source_words = sorted({s for s, _ in train} | {s for s, _ in test})
@@ -174,6 +198,8 @@ def evaluate_bli(
 __all__ = [
     "Pair",
     "bli_ranks",
+    "clean_pairs",
+    "clean_word",
     "evaluate_bli",
     "procrustes",
     "read_dictionary",

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import json
 import random
-import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from babel import Locale
 
 from prixlm.cli import UsageError, command_parser, user_errors
-from prixlm.similarity.bli import Pair, write_dictionary
+from prixlm.similarity.bli import Pair, clean_word, write_dictionary
 
 PAPER_PAIRS = ("en-it", "en-tr", "en-ru", "en-fi", "fi-ru", "fi-tr")
 TRAIN_PAIRS, TEST_PAIRS = 5000, 2000
@@ -47,8 +46,7 @@ TRAIN_PAIRS, TEST_PAIRS = 5000, 2000
 def _clean(word: object) -> str | None:
     if not isinstance(word, str):
         return None
-    word = " ".join(unicodedata.normalize("NFC", word).split())
-    return word or None
+    return clean_word(word) or None
 
 
 def _items(table: object) -> Iterator[tuple[object, object]]:
