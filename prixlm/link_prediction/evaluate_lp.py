@@ -9,12 +9,15 @@ Run::
 (`--help` lists every option with its default.) What is computed, and how candidates and
 filtering work: `prixlm.link_prediction.evaluation`, which callers holding a model use. The
 report of a model folder records the sha256 of its weights (`model_weights_sha256`): the
-model card takes it only for a folder holding those weights.
+model card takes it only for a folder holding those weights. It records the candidates
+ranked too: `candidates` (the absolute path of `--candidates`, None for the dataset's own
+labels) and `candidates_sha256` (of what was read from it).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from prixlm.cli import (
     UsageError,
     add_device_argument,
     command_parser,
+    positive_int,
     renamed_options,
     user_errors,
 )
@@ -40,14 +44,6 @@ from prixlm.link_prediction.evaluation import (
 )
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def protocol_list(text: str) -> tuple[str, ...]:
@@ -135,6 +131,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(renamed_options(argv, {"--config": "--languages"}))
     if args.mode == "full" and (args.max_rows or FULL_MAX_ROWS) < (args.batch_size or 1):
         parser.error(f"--batch_size {args.batch_size} exceeds --max_rows in full mode")
+    if args.mode == "beam" and args.batch_size and args.max_rows:  # K rows per query
+        rows = args.batch_size * args.num_beams
+        if rows > args.max_rows:
+            parser.error(
+                f"--batch_size {args.batch_size} x --num_beams {args.num_beams} = {rows} rows "
+                f"per forward exceeds --max_rows {args.max_rows} in beam mode"
+            )
     args.protocol = args.protocol or ("ours",)
     if args.mode == "beam" and args.protocol != ("ours",):
         parser.error(f"--protocol {','.join(args.protocol)} needs --mode full (beam: ours only)")
@@ -169,6 +172,25 @@ def check_model_languages(model: str, languages: set[str], what: str) -> None:
         )
 
 
+def candidates_source(path: str | None) -> dict[str, str | None]:
+    """The report's record of the candidates ranked: `{"candidates": None,
+    "candidates_sha256": None}` for the dataset's own labels (no `--candidates`), else the
+    absolute path of the file or KG folder and the sha256 of what was read from it (a JSON
+    file's bytes; a folder's `entity/*.tsv` files, names and bytes), so that a report over
+    other candidates is never taken for the ordinary one."""
+    if path is None:
+        return {"candidates": None, "candidates_sha256": None}
+    from prixlm.data.kg_layout.read import ENTITY_DIR
+    from prixlm.training.resume import files_digest
+
+    resolved = Path(path).resolve()
+    if resolved.is_dir():
+        digest = files_digest(resolved, sorted((resolved / ENTITY_DIR).glob("*.tsv")))
+    else:
+        digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
+    return {"candidates": str(resolved), "candidates_sha256": digest}
+
+
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from prixlm.data.loading import load_kb
     from prixlm.model_loading import load_prixlm
@@ -177,6 +199,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         inputs = (("--model", args.model), ("--dataset", args.dataset), ("--candidates", args.candidates))  # fmt: skip
         check_output_file(args.output, "--output", inputs)
     candidates = read_candidates(args.candidates) if args.candidates else None
+    source = candidates_source(args.candidates)  # what was read, before the long evaluation
     configs = [c.strip() for c in args.languages.split(",") if c.strip()]
     if not configs:
         raise UsageError(f"--languages {args.languages!r}: no language given")
@@ -222,6 +245,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     folder = str(Path(args.dataset).resolve()) if Path(args.dataset).is_dir() else None
     report.update(dataset=folder or args.dataset, dataset_folder=folder)
     report["dataset_argument"] = args.dataset
+    report.update(source)
     for protocol, results in report["results_by_protocol"].items():
         if len(args.protocol) > 1:
             print(f"\nprotocol: {protocol}")

@@ -157,7 +157,8 @@ def evaluate_protocols(
         that tokenise like an earlier one (ranked as that one).
     Raises:
         ValueError: unknown mode or protocol, a protocol other than `ours` in beam mode, no
-            rows, or a gold object that is not a candidate.
+            rows, a gold object that is not a candidate, or a forward over `max_rows`
+            (`batch_size` above it in full mode, `batch_size x num_beams` in beam mode).
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {MODES}")
@@ -224,9 +225,15 @@ def _beam_metrics(
     max_rows: int | None,
     progress: bool,
 ) -> dict[str, float | int]:
-    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr_at_K`."""
+    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr_at_K`;
+    ValueError where both `batch_size` and `max_rows` are given and a forward of
+    `batch_size * num_beams` rows exceeds `max_rows`."""
     if batch_size is None:
         batch_size = default_batch_size(num_beams, max_rows or default_max_rows(model))
+    elif max_rows is not None and batch_size * num_beams > max_rows:
+        raise ValueError(
+            f"need batch_size ({batch_size}) x num_beams ({num_beams}) <= max_rows ({max_rows})"
+        )
     ranks: list[Rank] = []
     bar = tqdm(total=len(rows), desc="link prediction (beam)", unit="query", disable=not progress)
     for start in range(0, len(rows), batch_size):
