@@ -1,6 +1,9 @@
 """Values of Arrow string arrays as the row-by-row reader makes them, for `read_blocks`:
-byte slices, `canonical_iri`, the white-space collapse of labels and `language_of_iri`,
-with only the values that need Python sent to it (once per distinct value)."""
+byte slices, `canonical_iri`, the clean-up of labels (`clean_label`) and `language_of_iri`,
+with only the values that need Python sent to it (once per distinct value).
+
+`clean_label` is also the row-by-row reader's rule (`read_rows`), so that both readers
+make the same labels, and `ZERO_WIDTH` is what KG-layout labels drop too."""
 
 from __future__ import annotations
 
@@ -12,16 +15,41 @@ import pyarrow.compute as pc
 from prixlm.data.dbpedia.dumps import language_of_iri
 from prixlm.data.ntriples import canonical_iri
 
-# Python's `str.split()` white space that a common line's value may hold, or a space at an
-# end or two in a row: the values whose collapse (`" ".join(value.split())`) is not the
+#: Zero-width characters that `str.split` does not take for white space, dropped from
+#: labels: the Hub pipeline (`modeling_prixlm.pipeline_queries.ZERO_WIDTH`, the same set)
+#: refuses a query that holds one, so a label keeping one could not be asked about.
+ZERO_WIDTH = frozenset({"\u200b", "\u2060", "\ufeff"})
+_NO_ZERO_WIDTH = {ord(character): None for character in ZERO_WIDTH}
+# Python's `str.split()` white space that a common line's value may hold, a space at an end
+# or two in a row, or a `ZERO_WIDTH` character: the values whose `clean_label` is not the
 # value itself.
 _UNUSUAL_SPACE = (
-    r"^ | $|  |[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+    r"^ | $|  |[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+    r"\x{200b}\x{2060}\x{feff}]"
 )
 # `language_of_iri`'s two cases: the English edition, another edition (a host label).
 _ENGLISH = r"^https?://dbpedia\.org/resource/"
 _EDITION = r"^https?://[A-Za-z0-9_-]+\.dbpedia\.org/resource/"
 _BINARY = pa.binary()
+
+
+def drop_zero_width(text: str) -> str:
+    """`text` without its `ZERO_WIDTH` characters.
+
+    >>> drop_zero_width("A\u2060B")
+    'AB'
+    """
+    return text.translate(_NO_ZERO_WIDTH)
+
+
+def clean_label(value: str) -> str:
+    """A label as the build stores it: `ZERO_WIDTH` characters dropped, then white space
+    collapsed (`" ".join(value.split())`; empty if nothing is left).
+
+    >>> clean_label(" A\u200b  B ")
+    'A B'
+    """
+    return " ".join(value.translate(_NO_ZERO_WIDTH).split())
 
 
 def _slice(strings: pa.Array, start: int, stop: int = 1 << 40) -> pa.Array:
@@ -48,10 +76,8 @@ def _canonical_iris(iris: pa.Array) -> pa.Array:
 
 
 def _collapse(values: pa.Array) -> pa.Array:
-    """`" ".join(value.split())` of each value (the unusual ones in Python)."""
-    return _python_map(
-        values, pc.match_substring_regex(values, _UNUSUAL_SPACE), lambda v: " ".join(v.split())
-    )
+    """`clean_label` of each value (the unusual ones in Python)."""
+    return _python_map(values, pc.match_substring_regex(values, _UNUSUAL_SPACE), clean_label)
 
 
 def _languages_of(iris: pa.Array) -> pa.Array:

@@ -10,11 +10,11 @@ parts of large files) over processes. The columns of each kind are declared once
 
 | kind | columns | kept |
 |---|---|---|
-| `labels` | `language, iri, label, seq` | `rdfs:label` literals tagged with the file's language (`dumps.label_tags`: its code or DBpedia's ISO code for it) or untagged / `xsd:string`, white space collapsed |
+| `labels` | `language, iri, label, seq` | `rdfs:label` literals tagged with the file's language (`dumps.label_tags`: its code or DBpedia's ISO code for it) or untagged / `xsd:string`, cleaned (`arrow_values.clean_label`: zero-width characters dropped, white space collapsed) |
 | `objects` | `language, subject, relation, object` | IRI objects, not `rdf:type` / `owl:sameAs` |
 | `links` | `language, subject, other_language, object` | `owl:sameAs` to an IRI of another built language (and, with `pivots`, one end a pivot) |
 | `hub` | `hub, language, iri` | `owl:sameAs` from a Wikidata hub to an IRI of a built language |
-| `ontology` | `property, language, label, seq` | language-tagged `rdfs:label`s |
+| `ontology` | `property, language, label, seq` | language-tagged `rdfs:label`s, cleaned as labels |
 
 IRIs are canonical (`canonical_iri`) except the ontology's properties (read as written).
 `seq` orders the triples of a file ("the first label wins"): the triple's ordinal in its
@@ -35,6 +35,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prixlm.data.dbpedia.arrow_values import clean_label
 from prixlm.data.dbpedia.dumps import ReadOptions, label_tags, language_of_iri
 from prixlm.data.dbpedia.schema import (
     OWL_SAME_AS,
@@ -86,7 +87,7 @@ def _label_text(obj: object, tags: tuple[str, ...]) -> str | None:
             return None
     elif obj.datatype not in (None, XSD_STRING):
         return None
-    return " ".join(obj.value.split()) or None
+    return clean_label(obj.value) or None
 
 
 def record_of(job: Job, triple: Triple, seq: int) -> dict[str, str | int] | None:
@@ -126,7 +127,7 @@ def record_of(job: Job, triple: Triple, seq: int) -> dict[str, str | int] | None
             }
     elif job.kind == "ontology":
         if predicate == RDFS_LABEL and isinstance(obj, Literal) and obj.language:
-            if text := " ".join(obj.value.split()):
+            if text := clean_label(obj.value):
                 language = obj.language.replace("_", "-")
                 return {"property": subject, "language": language, "label": text, "seq": seq}
     else:

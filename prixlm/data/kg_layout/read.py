@@ -14,8 +14,14 @@ A line that does not fit (a wrong number of fields, an id that is not a whole nu
 is out of range, an empty IRI, bytes that are not UTF-8) raises `LayoutError` naming
 `file:line`; nothing is skipped, so every id keeps the meaning the files give it.
 
+Language codes (the `<lang>` of `kg/<lang>-train.tsv` or `--languages`) follow the DBpedia
+build's rule (`dumps.normalize_language`: letters and digits, parts joined by `-` or `_`);
+`all` and `links` (the dataset's own configs) and two codes that name the same language
+(`EN` and `en`) are refused, before anything is written.
+
 Labels come from the IRIs (`entity_label`): the local name after `/resource/` (else after
-the last `/` or `#`), percent-decoded as UTF-8, `_` as a space; a relation's name is
+the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, without the zero-width
+characters the DBpedia build drops (`arrow_values.ZERO_WIDTH`); a relation's name is
 `prixlm.data.relation_names.relation_words` of its IRI (`officialLanguage` -> `official
 language`), the rule of the DBpedia build.
 """
@@ -29,6 +35,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from prixlm.cli import UsageError
+from prixlm.data.dbpedia.arrow_values import drop_zero_width
+from prixlm.data.dbpedia.dumps import normalize_language
+from prixlm.data.dbpedia.schema import ALL, LINKS
 from prixlm.text_lines import utf8_lines
 
 #: The layout's split files and the dataset's split names.
@@ -59,7 +68,8 @@ def entity_label(iri: str) -> str:
     """An entity's label from its IRI: the local name, percent-decoded, `_` as a space.
 
     The local name is what follows `/resource/` (DBpedia: `AC/DC` keeps its slash), else
-    what follows the last `/` or `#`. Undecodable percent-escapes raise `UnicodeDecodeError`.
+    what follows the last `/` or `#`. Zero-width characters (`arrow_values.ZERO_WIDTH`) are
+    dropped. Undecodable percent-escapes raise `UnicodeDecodeError`.
 
     >>> entity_label("http://ja.dbpedia.org/resource/%E6%9D%B1%E4%BA%AC")
     '東京'
@@ -67,7 +77,7 @@ def entity_label(iri: str) -> str:
     _, marker, local = iri.partition("/resource/")
     if not marker:
         local = re.split(r"[/#]", iri)[-1]
-    return unquote(local, errors="strict").replace("_", " ").strip()
+    return drop_zero_width(unquote(local, errors="strict")).replace("_", " ").strip()
 
 
 def parse_id(text: str, size: int, where: str, what: str) -> int:
@@ -141,6 +151,34 @@ class LayoutFiles:
         ]
 
 
+def check_languages(codes: Sequence[str], where: Callable[[str], str]) -> None:
+    """Refuse a language code that is not one by the DBpedia build's rule
+    (`dumps.normalize_language`), `all` or `links` (the dataset's own configs), and two codes
+    that name the same language (`EN`, `en`). `where(code)` names the code's source in the
+    `LayoutError`.
+    """
+    seen: dict[str, str] = {}
+    for code in codes:
+        try:
+            normal = normalize_language(code)
+        except ValueError:
+            normal = ""
+        if not normal or code != code.strip():
+            raise LayoutError(
+                f"{where(code)}: {code!r} is not a language code "
+                "(letters and digits, parts joined by '-' or '_')"
+            )
+        if normal in (ALL, LINKS):
+            raise LayoutError(
+                f"{where(code)}: language {code!r} is taken by the dataset's {normal!r} config"
+            )
+        if normal in seen:
+            raise LayoutError(
+                f"{where(code)}: languages {seen[normal]!r} and {code!r} name the same language"
+            )
+        seen[normal] = code
+
+
 def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> LayoutFiles:
     """The layout's files under `root` for `languages` (default: every language with a
     `kg/<lang>-train.tsv`). A language needs `entity/<lang>.tsv` and its three kg files;
@@ -148,7 +186,8 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
     `skipped_alignments`.
 
     Raises:
-        LayoutError: `root` or a needed file is missing (named), no language is found.
+        LayoutError: `root` or a needed file is missing (named), no language is found, a
+            language code is refused (`check_languages`).
     """
     root = Path(root)
     if not root.is_dir():
@@ -160,6 +199,10 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
     chosen = list(dict.fromkeys(languages)) if languages else found  # each once
     if not chosen:
         raise LayoutError(f"--input_dir {root}: no {KG_DIR}/<lang>-train.tsv file")
+    if languages:
+        check_languages(chosen, lambda code: f"--languages {code}")
+    else:
+        check_languages(chosen, lambda code: str(root / KG_DIR / f"{code}-train.tsv"))
     entities, splits = {}, {}
     for language in chosen:
         entities[language] = root / ENTITY_DIR / f"{language}.tsv"
@@ -190,6 +233,7 @@ __all__ = [
     "SPLIT_FILES",
     "LayoutError",
     "LayoutFiles",
+    "check_languages",
     "entity_label",
     "find_layout",
     "parse_id",

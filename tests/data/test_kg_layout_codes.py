@@ -1,0 +1,79 @@
+"""KEnS-layout language codes are checked before anything is written: a code that is not
+one (`..`), a code taken by the dataset's own configs (`all`, `links`), two codes naming
+the same language (`EN`, `en`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from prixlm.data.kg_layout import LayoutError, convert_layout, find_layout
+
+EN = "http://dbpedia.org/resource/"
+
+
+def write_layout(root: Path, codes: list[str]) -> Path:
+    """A one-fact KG for each of `codes`: `entity/<code>.tsv`, `kg/<code>-{train,val,test}.tsv`
+    and `relations.txt`."""
+    files = {"relations.txt": ["http://dbpedia.org/ontology/country"]}
+    for code in codes:
+        files[f"entity/{code}.tsv"] = [f"{EN}Tokyo", f"{EN}Japan"]
+        files[f"kg/{code}-train.tsv"] = ["0\t0\t1"]
+        files[f"kg/{code}-val.tsv"] = ["1\t0\t0"]
+        files[f"kg/{code}-test.tsv"] = ["0\t0\t1"]
+    for name, lines in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return root
+
+
+def test_a_dot_dot_code_is_refused_and_nothing_is_written_outside(tmp_path: Path) -> None:
+    root = write_layout(tmp_path / "kg", ["..", "en"])
+    work = tmp_path / "work"
+    out = work / "dataset"
+    work.mkdir()
+    with pytest.raises(LayoutError, match=r"kg/\.\.-train\.tsv: '\.\.' is not a language code"):
+        convert_layout(root, out)
+    assert list(work.iterdir()) == []  # no shard beside the output folder, no output folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kg", "work"]
+
+
+@pytest.mark.parametrize("code", ["#x", "-x", "e|n", "a b", "x-"])
+def test_codes_that_are_not_codes_are_refused_in_languages(tmp_path: Path, code: str) -> None:
+    root = write_layout(tmp_path / "kg", ["en", code])
+    with pytest.raises(LayoutError, match=f"--languages {re.escape(code)}: '.*' is not a language"):
+        find_layout(root, ["en", code])
+
+
+def test_a_code_with_a_folder_is_refused(tmp_path: Path) -> None:
+    root = write_layout(tmp_path / "kg", ["en", "sub/en"])  # entity/sub/en.tsv, kg/sub/...
+    with pytest.raises(LayoutError, match="--languages sub/en: 'sub/en' is not a language"):
+        find_layout(root, ["sub/en"])
+
+
+@pytest.mark.parametrize("code", ["all", "links", "ALL"])
+def test_the_dataset_configs_are_not_languages(tmp_path: Path, code: str) -> None:
+    root = write_layout(tmp_path / "kg", ["en", code])
+    out = tmp_path / "dataset"
+    with pytest.raises(LayoutError, match=f"-train.tsv: language '{code}' is taken"):
+        convert_layout(root, out)
+    with pytest.raises(LayoutError, match=f"--languages {code}: language '{code}' is taken"):
+        find_layout(root, [code])
+    assert not out.exists()
+
+
+def test_two_codes_of_the_same_language_are_refused(tmp_path: Path) -> None:
+    root = write_layout(tmp_path / "kg", ["EN", "en"])
+    with pytest.raises(LayoutError, match="languages 'EN' and 'en' name the same language"):
+        find_layout(root)
+    with pytest.raises(LayoutError, match="--languages en: .* name the same language"):
+        find_layout(root, ["EN", "en"])
+    assert find_layout(root, ["EN"]).languages == ["EN"]  # either one alone converts
+
+
+def test_codes_of_the_dbpedia_rule_pass(tmp_path: Path) -> None:
+    root = write_layout(tmp_path / "kg", ["en", "zh-hant", "be_x_old"])
+    assert find_layout(root).languages == ["be_x_old", "en", "zh-hant"]
