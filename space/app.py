@@ -33,7 +33,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 import yaml
-from batch_io import read_queries, write_tsv_and_ntriples
+from batch_io import markdown_text, read_queries, write_tsv_and_ntriples
 from transformers import pipeline
 from transformers.utils import cached_file
 
@@ -204,12 +204,12 @@ class PrixLMSpace:
         answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
         table = answers_table(answers)
         best = table.iloc[0]
-        message = f"**{best['object']}** (probability {best['probability']:.3f})"
+        message = f"**{markdown_text(best['object'])}** (probability {best['probability']:.3f})"
         if self._unknown_relation(query["relation"], query["language"]):  # the warning, shown
-            known = self.pipe.relations.get(query["language"], [])
+            known = ", ".join(map(markdown_text, self.pipe.relations.get(query["language"], [])))
             message += (
-                f"\n\n⚠️ *{query['relation']}* is not a relation this model was trained on in "
-                f"{query['language']}: the answers are a guess. Known: {', '.join(known)}."
+                f"\n\n⚠️ *{markdown_text(query['relation'])}* is not a relation this model was "
+                f"trained on in {query['language']}: the answers are a guess. Known: {known}."
             )
         return message, shown(table), table[["object", "probability"]]
 
@@ -231,8 +231,8 @@ class PrixLMSpace:
         }
         self._check_fits("link", [query["subject"]], query["target_language"])
         answers = self.pipe(query, top_k=_top_k(top_k), num_beams=self.num_beams)
-        table = answers_table(answers)
-        return f"**{table.iloc[0]['object']}** in {query['target_language']}", shown(table)
+        best = markdown_text(answers[0]["object"])
+        return f"**{best}** in {query['target_language']}", shown(answers_table(answers))
 
     def batch(self, path: Any, top_k: Any = 1):
         """A TSV of queries -> (message, [TSV path, N-Triples path], preview table)."""
@@ -266,7 +266,7 @@ class PrixLMSpace:
             lines = ", ".join(str(q.line) for q in guessed[:10]) + (
                 " …" if len(guessed) > 10 else ""
             )
-            relations = ", ".join(sorted({repr(q.relation) for q in guessed})[:10])
+            relations = markdown_text(", ".join(sorted({repr(q.relation) for q in guessed})[:10]))
             message += (
                 f"\n\n⚠️ {len(guessed)} queries (lines {lines}) name relations this model was "
                 f"not trained on ({relations}): their answers are a guess."
@@ -293,10 +293,10 @@ def guarded(action, empty_outputs: tuple):
     def run(*args):
         try:
             return action(*args)
-        except (InputError, ValueError, TypeError) as error:
-            return (f"⚠️ {error}", *empty_outputs)
         except Exception as error:  # the page stays usable whatever the model does
-            return (f"⚠️ The query failed: {type(error).__name__}: {error}", *empty_outputs)
+            bad_input = isinstance(error, (InputError, ValueError, TypeError))
+            failed = "" if bad_input else f"The query failed: {type(error).__name__}: "
+            return (f"⚠️ {failed}{markdown_text(error)}", *empty_outputs)
 
     run.__name__ = action.__name__
     run.__doc__ = action.__doc__
@@ -330,7 +330,7 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
                 )
                 top_k = gr.Slider(1, MAX_TOP_K, value=TOP_K, step=1, label="Answers")
             submit = gr.Button("Complete", variant="primary", elem_id="complete-button")
-            message = gr.Markdown(elem_id="complete-message")
+            message = gr.Markdown(elem_id="complete-message", latex_delimiters=[])
             table = gr.Dataframe(value=empty, label="Ranked objects", elem_id="complete-table")
             chart = gr.BarPlot(
                 value=empty[["object", "probability"]],
@@ -360,7 +360,7 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
                 )
                 link_k = gr.Slider(1, MAX_TOP_K, value=TOP_K, step=1, label="Answers")
             link_button = gr.Button("Link", variant="primary", elem_id="link-button")
-            link_message = gr.Markdown(elem_id="link-message")
+            link_message = gr.Markdown(elem_id="link-message", latex_delimiters=[])
             link_table = gr.Dataframe(value=empty, label="Ranked labels", elem_id="link-table")
             link_button.click(
                 guarded(space.link, (empty,)),
@@ -377,7 +377,7 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
             upload = gr.File(label="Queries (TSV)", type="filepath", elem_id="batch-file")
             batch_k = gr.Slider(1, MAX_TOP_K, value=1, step=1, label="Objects per query")
             batch_button = gr.Button("Complete the file", variant="primary", elem_id="batch-button")
-            batch_message = gr.Markdown(elem_id="batch-message")
+            batch_message = gr.Markdown(elem_id="batch-message", latex_delimiters=[])
             download = gr.File(label="Completed facts", file_count="multiple", elem_id="download")
             preview = gr.Dataframe(label="Preview", elem_id="batch-table")
             batch_button.click(

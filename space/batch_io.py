@@ -17,15 +17,20 @@ lines written as `python -m prixlm.complete` writes them (an IRI's characters th
 IRIREF cannot hold as `\\uXXXX`). IRIs come from the input's `subject_id` / `relation_id`,
 else they follow the DBpedia dumps the KB was built from: `http://dbpedia.org/resource/<label>`
 (`http://<lang>.dbpedia.org/...` outside English) for entities, the relation's words in
-camel case under `http://dbpedia.org/ontology/` (`official language` -> `officialLanguage`).
+camel case under `http://dbpedia.org/ontology/` (`official language` -> `officialLanguage`),
+of the name as the model reads it: composed (NFC), a run of white space as one space
+(`New\\u00a0York  City` -> `New_York_City`). `markdown_text` writes a name into the page's
+Markdown messages as text.
 
 Standard library only (the Space needs gradio, torch and transformers, not the prixlm package).
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +67,9 @@ _IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
 _CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CELL_SPECIAL = re.compile(r"[\\\t\n\r]")
 _LINE_END = re.compile(r"\r\n|\r|\n")
+#: what Markdown reads as formatting inside a line: emphasis, code, strikethrough, table
+#: cells, escapes; `]` opens a link or image only before `(` or `[`
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_~|]|\](?=[(\[])")
 
 
 class BadQueryFile(ValueError):
@@ -92,15 +100,21 @@ def iri_path(label: str) -> str:
     return "".join(parts)
 
 
+def _as_read(text: str) -> str:
+    """`text` as the model reads it: composed (NFC), white space runs as one space."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
 def resource_iri(language: str, label: str) -> str:
-    """The DBpedia resource IRI of `label` in the `language` edition."""
+    """The DBpedia resource IRI of `label` (read as the model reads it) in the `language`
+    edition."""
     host = "dbpedia.org" if language == "en" else f"{language}.dbpedia.org"
-    return f"http://{host}/resource/{iri_path(label)}"
+    return f"http://{host}/resource/{iri_path(_as_read(label))}"
 
 
 def relation_iri(relation: str) -> str:
     """`official language` -> `http://dbpedia.org/ontology/officialLanguage`."""
-    words = relation.split()
+    words = _as_read(relation).split()
     local = words[0] + "".join(w if w.isupper() else w[:1].upper() + w[1:] for w in words[1:])
     return DBPEDIA_ONTOLOGY + iri_path(local)
 
@@ -112,6 +126,15 @@ def iri_term(iri: str) -> str:
         for char in iri
     )
     return f"<{''.join(escaped)}>"
+
+
+def markdown_text(text: object) -> str:
+    """`text` (a label, relation or error, as `str`) to put in a Markdown message and be shown
+    as typed: `<`, `>`, `&` as HTML entities, Markdown's formatting characters backslash-escaped,
+    line breaks as spaces (`<b>x</b> M*A*S*H` is not bold, not emphasis). The page's message
+    boxes render no LaTeX, so `$$` needs no escape."""
+    one_line = " ".join(str(text).splitlines())
+    return html.escape(_MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(), one_line), False)
 
 
 def escape_cell(text: str) -> str:
