@@ -109,6 +109,17 @@ def _queries(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> str | Non
     return f"all {count} queries" if count is not None else None
 
 
+def candidates_note(report: Mapping[str, Any]) -> str:
+    """`candidates <file> (sha256 <first 8>)` for a report over `evaluate_lp --candidates`
+    (its `candidates` path and `candidates_sha256`), empty for the dataset's own labels."""
+    if not report.get("candidates"):
+        return ""
+    digest = (report.get("candidates_sha256") or "")[:8]
+    return f"candidates {Path(report['candidates']).name}" + (
+        f" (sha256 {digest})" if digest else ""
+    )
+
+
 def _ranking_config(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> str | None:
     """The metric config of one result: the mode with its K (`beam K=10`), the ranking
     protocol when it is not `ours` (`protocol kens`) and the queries measured (`_queries`):
@@ -116,7 +127,8 @@ def _ranking_config(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> st
     mode, protocol = report.get("mode") or "", report.get("protocol", "ours")
     if mode == "beam" and report.get("num_beams"):
         mode = f"beam K={report['num_beams']}"
-    parts = [mode, f"protocol {protocol}" if protocol != "ours" else "", _queries(report, metrics)]
+    parts = [mode, f"protocol {protocol}" if protocol != "ours" else "",
+             candidates_note(report), _queries(report, metrics)]  # fmt: skip
     return ", ".join(part for part in parts if part) or None
 
 
@@ -153,14 +165,25 @@ def eval_results(
     return results
 
 
+#: What Markdown reads as markup in a line of text or a table cell: escaped by a backslash.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
+
+
+def markdown_cell(text: Any) -> str:
+    """`text` as one Markdown table cell or line, shown as it is: `|` (a column boundary),
+    backslashes and inline markup (`*_`[]<>&~`) escaped, line breaks read as spaces."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
 def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None) -> str:
-    """A Markdown table: one row per report and config, metrics in %."""
+    """A Markdown table: one row per report and config, metrics in %; the dataset, config,
+    split and mode cells are shown as they are (`markdown_cell`)."""
     lines = [
         "| dataset | config | split | mode | queries | hits@1 | hits@3 | hits@10 | MRR |",
         "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for report in reports:
-        dataset = dataset_names(report, dataset_id)[1]
+        dataset = markdown_cell(dataset_names(report, dataset_id)[1])
         mode = report.get("mode") or ""
         if report.get("num_beams") and mode == "beam":
             mode = f"beam (K={report['num_beams']})"
@@ -168,6 +191,8 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
             mode += f", step {report['step']}"
         if report.get("protocol", "ours") != "ours":
             mode += f", protocol {report['protocol']}"
+        if note := candidates_note(report):
+            mode += f", {note}"
         for name, metrics in report["results"].items():
             mrr = _mrr_key(metrics)
             values = [
@@ -175,9 +200,10 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
                 for key in (*METRICS, mrr or "mrr")
             ]
             mrr_label = f" ({metric_label(mrr)})" if mrr and mrr != "mrr" else ""
+            cells = [dataset, *map(markdown_cell, (name, report.get("split", ""), mode))]
             lines.append(
-                f"| {dataset} | {name} | {report.get('split', '')} "
-                f"| {mode} | {metrics.get('num_queries', '–')} | {' | '.join(values)}{mrr_label} |"
+                f"| {' | '.join(cells)} | {markdown_cell(metrics.get('num_queries', '–'))} "
+                f"| {' | '.join(values)}{mrr_label} |"
             )
     return "\n".join(lines)
 
@@ -350,6 +376,7 @@ __all__ = [
     "eval_results",
     "hyperparameters",
     "is_hub_id",
+    "markdown_cell",
     "on_hub",
     "results_table",
     "training_data",

@@ -27,8 +27,10 @@ standard task, and the `text-generation` widget cannot run it.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +38,13 @@ from huggingface_hub import ModelCard, ModelCardData
 
 from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
+from prixlm.hub_calls import check_repo_id
 from prixlm.release.card_results import (
     check_report,
     eval_results,
     hyperparameters,
     is_hub_id,
+    markdown_cell,
     on_hub,
     results_table,
     training_data,
@@ -141,11 +145,13 @@ def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
 def _report_key(report: Mapping[str, Any]) -> tuple:
     """What makes a report another evaluation: its dataset (a local folder by its absolute
     path, `dataset_folder`, however `--dataset` was typed), split, mode, beams, protocol,
-    limit and configs; a newer report with the same key replaces the kept one."""
+    limit, configs and candidates (`evaluate_lp --candidates`, by content); a newer report
+    with the same key replaces the kept one."""
     dataset = report.get("dataset_folder") or report.get("dataset")
     return (dataset, report.get("split"), report.get("mode"),
             report.get("num_beams"), report.get("protocol", "ours"), report.get("limit"),
-            tuple(sorted(report.get("results", {}))))  # fmt: skip
+            tuple(sorted(report.get("results", {}))),
+            report.get("candidates_sha256") or report.get("candidates"))  # fmt: skip
 
 
 def merged_evaluations(
@@ -180,6 +186,23 @@ def example_candidates(query: str, languages: Sequence[str]) -> dict[str, list[s
     else:
         language = sorted(languages)[0]
     return {language: list(EXAMPLE_CANDIDATES)}
+
+
+def example_code(
+    repo_id: str, query: str, revision: str | None, candidates: Mapping[str, Any] | None
+) -> dict[str, str | None]:
+    """The Python literals of the card's code examples (JSON's string, list and object syntax
+    is Python's: quotes, backslashes, line breaks escaped): the repo id, the widget query,
+    its subject and relation (Germany's currency where it has none), `candidates=` and the
+    `revision=` argument; and the repo id quoted for a shell."""
+    fields = [part.strip() for part in query.split("|")]
+    subject, relation = fields[:2] if len(fields) >= 2 else ("Germany", "currency")
+    literal = partial(json.dumps, ensure_ascii=False)
+    return {"repo_id_code": literal(repo_id), "repo_id_shell": shlex.quote(repo_id),
+            "example_query_code": literal(query),
+            "subject_code": literal(subject), "relation_code": literal(relation),
+            "candidates_code": literal(candidates) if candidates else None,
+            "revision_code": f", revision={literal(revision)}" if revision else ""}  # fmt: skip
 
 
 def _widget(examples: Sequence[str | Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -252,27 +275,26 @@ def render_model_card(
     has_pipeline = bool(config.get("custom_pipelines")) or (folder / "pipeline_prixlm.py").exists()
     has_candidates = (folder / CANDIDATES_FILE).is_file()
     revision = None if revision in (None, "", "main") else revision
+    repo_id = repo_id or str(folder)
+    query = widget[0]["text"]
+    candidates = None if has_candidates else example_candidates(query, languages)
     return ModelCard.from_template(
         card_data,
         template_path=str(template),
         model_name=model_name,
-        repo_id=repo_id or str(folder),
+        repo_id=repo_id,
+        # `candidates=` of the pipeline example where none are stored; `revision=` to load it
+        **example_code(repo_id, query, revision, candidates),
         base_model=base_model,
         # no training record: the weights were converted (convert_official), not trained here
         converted=not (training_args or train_results),
         trained_on=trained_on,
+        trained_on_name=markdown_cell(trained_on.get("name") or ""),
         languages=languages,
         object_attention=config.get("object_attention", "prefix_bidirectional"),
         has_pipeline=has_pipeline,
         has_candidates=has_candidates,
-        # `candidates=` of the pipeline example (a Python literal) where none are stored
-        candidates_code=None
-        if has_candidates
-        else json.dumps(example_candidates(widget[0]["text"], languages), ensure_ascii=False),
         revision=revision,
-        # the argument the snippets add to load `revision` (a Python literal)
-        revision_code=f", revision={json.dumps(revision, ensure_ascii=False)}" if revision else "",
-        example_query=widget[0]["text"],
         results_table=results_table(reports, dataset_id) if reports else "",
         curve=curve,
         hyperparameters=hyperparameters(training_args, train_results, config),
@@ -356,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--base_model", default=None, help="the checkpoint it continued")
     parser.add_argument("--repo_id", default=None, help="Hub id shown in the usage snippet")
     args = parser.parse_args(argv)
+    with user_errors():  # Hub ids on the card (`datasets:`, the examples): checked first
+        for option in [name for name in ("dataset_id", "repo_id") if getattr(args, name)]:
+            check_repo_id(getattr(args, option), f"--{option}")
     with user_errors(ValueError):
         write_model_card(
             args.folder,
@@ -373,6 +398,7 @@ __all__ = [
     "card_options",
     "checkpoint_report",
     "example_candidates",
+    "example_code",
     "EVALUATIONS_FILE",
     "PIPELINE_TAG",
     "hub_dataset_ids",
