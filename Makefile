@@ -59,7 +59,7 @@ DBP5L_DATA ?= ../shared/dbp5l
 DBP5L_PROFILE ?= cpu
 dbp5l: setup
 	$(PY) -c "import pykeen" 2>/dev/null || $(PY) -m pip install -q -e ".[baselines]"
-	$(PY) -m prixlm.experiments.dbp5l --profile $(DBP5L_PROFILE) --data $(DBP5L_DATA) --work_dir outputs/dbp5l-$(DBP5L_PROFILE) --chart docs/dbp5l_search.png
+	$(PY) -m prixlm.experiments.dbp5l --profile "$(DBP5L_PROFILE)" --data "$(DBP5L_DATA)" --work_dir "outputs/dbp5l-$(DBP5L_PROFILE)" --chart docs/dbp5l_search.png
 
 # XEL, BLI, probing of the KB model vs the plain-text baseline -> docs/similarity.md, results/similarity.json
 similarity: setup

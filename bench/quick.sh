@@ -9,9 +9,13 @@
 # and bench_folder_threads.py (need `make demo`'s release folder; the second also starts
 # busy loops on every core).
 set -u
-PY=${PY:-.venv/bin/python}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)  # the runs start there, wherever this is called from
+PY=${PY:-$ROOT/.venv/bin/python}
+case $PY in /*) ;; */*) PY=$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY") ;; esac
 WORK=${WORK:-/tmp/prixlm_bench_quick}
 mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+cd "$ROOT"
 RUNS=(
   "bench_train_step.py --sizes 256x4 --warmup 2 --repeats 5"
   "bench_generation_cache.py --rows 256x4x8 --new_tokens 8 --repeats 3"
@@ -25,27 +29,28 @@ RUNS=(
   "bench_trie_build.py --entities 100000 --memory_entities 20000"
   "bench_csls.py --sources 5000 --targets 5000"
   "bench_threads.py --steps 5 --warmup 1 --time_limit 30"
-  "bench_records.py --entities 50000 --repeats 2 --work_dir $WORK/records"
-  "bench_length_filter.py --dump_dir $WORK/dumps_2x20000 --entities 20000"
+  "bench_records.py --entities 50000 --repeats 2 --work_dir @WORK@/records"
+  "bench_length_filter.py --dump_dir @WORK@/dumps_2x20000 --entities 20000"
   "bench_tokenize.py --copies 1 --repeats 1"
-  "bench_build_cores.py --entities 100000 --threads 1,2 --work_dir $WORK/cores"
-  "bench_build_parts.py --entities 500000 --repeats 2 --work_dir $WORK/parts"
-  "bench_build_floor.py --size 300k --repeats 2 --work_dir $WORK/floor"
-  "bench_gpu_train.py --device cpu --tiny --work_dir $WORK/gpu_train --output $WORK/bench_gpu_train.json"
-  "bench_lp_gpu.py --device cpu --tiny --output $WORK/bench_lp_gpu.json"
+  "bench_build_cores.py --entities 100000 --threads 1,2 --work_dir @WORK@/cores"
+  "bench_build_parts.py --entities 500000 --repeats 2 --work_dir @WORK@/parts"
+  "bench_build_floor.py --size 300k --repeats 2 --work_dir @WORK@/floor"
+  "bench_gpu_train.py --device cpu --tiny --work_dir @WORK@/gpu_train --output @WORK@/bench_gpu_train.json"
+  "bench_lp_gpu.py --device cpu --tiny --output @WORK@/bench_lp_gpu.json"
 )
 failed=()
 for run in "${RUNS[@]}"; do
-  script=${run%% *}
+  read -ra words <<< "$run"  # @WORK@ replaced after the split: a $WORK with spaces stays one word
+  words=("${words[@]//@WORK@/$WORK}")
+  script=${words[0]}
   if [ "$#" -gt 0 ]; then
     wanted=0
     for word in "$@"; do [[ $script == *"$word"* ]] && wanted=1; done
     [ "$wanted" -eq 1 ] || continue
   fi
-  echo "== bench/$run"
+  echo "== bench/${words[*]}"
   started=$SECONDS
-  # shellcheck disable=SC2086  # the run's options are split on purpose
-  if ! $PY bench/$run; then failed+=("$script"); fi
+  if ! "$PY" "bench/$script" "${words[@]:1}"; then failed+=("$script"); fi
   echo "   ($((SECONDS - started)) s)"
 done
 if [ "${#failed[@]}" -gt 0 ]; then

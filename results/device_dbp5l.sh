@@ -24,8 +24,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 DATA=$(cd "${DATA:-.d5data}" && pwd)
 WORK=${WORK:-/tmp/dbp5l-work}
 mkdir -p "$OUT"
-if [ -d .whl ] && ! $PY -c "import sys, pykeen, datasets, duckdb, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+if [ -d .whl ] && ! "$PY" -c "import sys, pykeen, datasets, duckdb, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl .whl/tf/*.whl || exit 1
   export PYTHONPATH=/tmp/site
 fi
@@ -33,11 +33,11 @@ export PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 \
   PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-$PY -c "import importlib.metadata as m, torch, transformers, datasets; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', m.version('pykeen'))" | tee -a "$OUT/gpu.txt"
+"$PY" -c "import importlib.metadata as m, torch, transformers, datasets; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', m.version('pykeen'))" | tee -a "$OUT/gpu.txt"
 if [ -d .d5jobs ]; then mkdir -p "$WORK/jobs" && cp .d5jobs/*.json "$WORK/jobs/"; fi
 cd "$SRC"
 set -o pipefail
-$PY -m prixlm.experiments.dbp5l --profile "${PROFILE:-gpu}" --data "$DATA" --work_dir "$WORK" \
+"$PY" -m prixlm.experiments.dbp5l --profile "${PROFILE:-gpu}" --data "$DATA" --work_dir "$WORK" \
   --deadline_s "${DEADLINE:-420}" --results "$OUT/dbp5l.json" --docs "$OUT/results.md" \
   --chart "$OUT/dbp5l_search.png" \
   ${EXTRA:-} > "$OUT/log.txt" 2>&1

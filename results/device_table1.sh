@@ -19,8 +19,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/tmp/table1-work}
 mkdir -p "$OUT"
 # The image's transformers is older than the package needs (>= 5.24): .whl/tf/ brings ours.
-if [ -d .whl ] && ! $PY -c "import sys, pykeen, datasets, babel, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+if [ -d .whl ] && ! "$PY" -c "import sys, pykeen, datasets, babel, transformers; sys.exit(tuple(int(x) for x in transformers.__version__.split('.')[:2]) < (5, 24))" 2>/dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl .whl/tf/*.whl || exit 1
   export PYTHONPATH=/tmp/site
 fi
@@ -28,12 +28,12 @@ export PYTHONPATH="$SRC${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1 \
   PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-$PY -c "import importlib.metadata, torch, transformers, datasets, pykeen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', importlib.metadata.version('pykeen'))" | tee -a "$OUT/gpu.txt"
+"$PY" -c "import importlib.metadata, torch, transformers, datasets, pykeen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'datasets', datasets.__version__, 'pykeen', importlib.metadata.version('pykeen'))" | tee -a "$OUT/gpu.txt"
 # records of runs finished by an earlier call (resume): carried in .t1jobs/
 if [ -d .t1jobs ]; then mkdir -p "$WORK/jobs" && cp .t1jobs/*.json "$WORK/jobs/"; fi
 cd "$SRC"
 set -o pipefail
-$PY -m prixlm.experiments.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \
+"$PY" -m prixlm.experiments.table1 --profile "${PROFILE:-gpu}" --work_dir "$WORK" \
   --deadline_s "${DEADLINE:-470}" --results "$OUT/table1.json" --docs "$OUT/results.md" \
   --chart "$OUT/table1.png" ${EXTRA:-} > "$OUT/log.txt" 2>&1
 status=$?
