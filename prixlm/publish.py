@@ -27,12 +27,12 @@ repo it goes to: title and usage snippet name `REPO_ID`, `datasets:` names `--da
 Anything the card still lacks (no Hub dataset, no test-split results) is printed as a warning
 with the command that adds it, also by `--dry_run`, which sends nothing. `--keep_card` uploads
 the card as it is (your own). `REPO_ID`, `--dataset_id` and `--model_id` are checked as Hub
-ids before anything else. A failed Hub call (offline mode, network, HTTP status, login) is one
-`error:` line naming the step and the repo, exit status 2.
+ids before anything else; an option the upload would not read is refused, a usage error
+(`prixlm.publish_options`). A failed Hub call (offline mode, network, HTTP status, login) is
+one `error:` line naming the step and the repo, exit status 2.
 
 `train.py --push_to_hub` calls `publish_folder` on the release folder once it is complete
-(the Trainer itself never pushes). Authentication is huggingface_hub's (`hf auth login` or
-`HF_TOKEN`).
+(the Trainer itself never pushes). Authentication: `hf auth login` or `HF_TOKEN`.
 
 `--space --model_id ORG/NAME [--model_revision BRANCH]` publishes the Gradio Space folder
 instead (`prixlm.publish_space`); the Space serves that revision of the model.
@@ -59,6 +59,7 @@ from prixlm.hub_calls import (
     stale_operations,
     upload_operations,
 )
+from prixlm.publish_options import check_dataset_id, check_options
 
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 IGNORE_PATTERNS = [
@@ -206,7 +207,6 @@ def refresh_model_card(
 #: What the build's dataset card loads in its usage example until it is published.
 DATASET_PLACEHOLDER = "PATH_OR_REPO"
 
-
 #: A usage example's call: `load_dataset("PATH_OR_REPO")` or `load_dataset("PATH_OR_REPO", "de")`.
 _LOAD_DATASET = re.compile(rf'load_dataset\("{DATASET_PLACEHOLDER}"((?:, "[^"\n]*")?)\)')
 
@@ -345,8 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from prixlm.publish_space import space_main
 
         return space_main(parser, args)
-    if args.model_revision is not None:
-        parser.error("--model_revision goes with --space (a model's own branch: --revision)")
+    check_options(parser, args)  # before any work: an option this upload would not read
     with user_errors(NotAReleaseError):
         release = check_release(args.folder)
         text, card, warnings = None, None, []
@@ -357,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             except ValueError as error:
                 raise UsageError(f"DIR {release.folder}: {error}") from error
+    check_dataset_id(parser, args, release, rendered=card is not None)
     print(f"{release.repo_type} {release.folder} -> {args.repo_id}: {len(release.files)} files")
     for name in release.files:
         print(f"  {name}")

@@ -8,10 +8,10 @@ the app and `requirements.txt`. The uploaded card names the model (`models:`) an
 (`datasets:`); the Space variables `PRIXLM_MODEL` and `PRIXLM_MODEL_REVISION` tell the app
 which model to serve and at which branch or tag (`--model_revision`; without it the
 variable is removed and the app loads the model's main branch). The Space itself is
-published to its main branch (`--revision` is refused). The repo is created as a Gradio
-Space if needed (with the variables); the files go in one commit, without
-`IGNORE_PATTERNS`, which also deletes the files an earlier upload left in the Space that the
-folder lacks (`.gitattributes` is kept). The variables are set only once that commit is
+published to its main branch (`--revision` is refused) with its card rewritten for the model
+(`--keep_card` is refused). The repo is created as a Gradio Space if needed (with the
+variables); the files go in one commit, without `IGNORE_PATTERNS`, which also deletes the
+files an earlier upload left in the Space that the folder lacks (`.gitattributes` is kept). The variables are set only once that commit is
 made, and only where they change (each change restarts the Space): a failed upload leaves
 the Space serving what it served. A failed Hub call is one `error:` line naming the step
 (`prixlm.hub_calls.hub_step`), exit 2.
@@ -149,6 +149,11 @@ def space_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         parser.error(
             "--revision: a Space is published to its main branch (the model's branch or tag "
             "the Space serves: --model_revision)"
+        )
+    if args.keep_card:
+        parser.error(
+            "--keep_card does not go with --space: the Space's card is always uploaded naming "
+            "--model_id (models:) and --dataset_id (datasets:)"
         )
     try:
         release = check_space(args.folder)
