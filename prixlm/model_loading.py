@@ -79,7 +79,10 @@ def load_model(
         expected = "a Prix-LM or a masked LM" if masked_lm else "a Prix-LM"
         raise UsageError(f"{argument} {source}: model type {config.model_type!r}, not {expected}")
     try:
-        model = auto.from_pretrained(source, **options)
+        if kind == "prixlm":
+            model = _from_own_code(source, config, auto)
+        else:
+            model = auto.from_pretrained(source, **options)
     except _unreadable_weights() as error:  # truncated, missing or not matching the config
         if isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS:
             raise  # a full disk or a permission: `prixlm.cli.user_errors` names the file
@@ -87,6 +90,27 @@ def load_model(
             f"{argument} {source}: cannot load its weights ({first_line(error)})"
         ) from error
     return model.to(device or default_device()).eval(), tokenizer, kind
+
+
+def _from_own_code(source: str | Path, config: Any, auto: type) -> Any:
+    """The model of `source` built by the class its own `config.auto_map` names.
+
+    `auto.from_pretrained` is not used for this: after a first folder is loaded, it registers
+    that folder's model class for the config class, and a second folder of the same name
+    and the same config code (so the same config class), e.g. another run's `model/`, would
+    then be built by the first folder's model code, silently. A folder whose `auto_map`
+    names no model class for `auto` still goes through `auto` (and its error).
+    """
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+    from transformers.models.auto.auto_factory import add_generation_mixin_to_remote_model
+
+    class_reference = (getattr(config, "auto_map", None) or {}).get(auto.__name__)
+    if class_reference is None:
+        return auto.from_pretrained(source, config=config, trust_remote_code=True)
+    model_class = get_class_from_dynamic_module(class_reference, source)
+    model_class.register_for_auto_class(auto.__name__)  # so that `save_pretrained` copies it
+    model_class = add_generation_mixin_to_remote_model(model_class)
+    return model_class.from_pretrained(source, config=config)
 
 
 def _unreadable_weights() -> tuple[type[BaseException], ...]:
