@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -290,6 +290,13 @@ class TrainingRun:
     training: PrixLMTrainingArguments
 
 
+def run_as_trained(run: TrainingRun, links: bool) -> TrainingRun:
+    """`run` with `links` as its facts have them (`prixlm.training.data.training_rows`): what
+    `train_results.json` and the run record compared on resume hold, not `--links` as given
+    (`--variant single`, one language or a dataset without links trains none)."""
+    return replace(run, data=replace(run.data, links=links))
+
+
 def demo_training_argv(
     dataset_dir: str | Path, run_dir: str | Path, languages: str, max_steps: int
 ) -> list[str]:
@@ -340,6 +347,19 @@ def check_base_model(model: ModelArguments, parser: HfArgumentParser) -> None:
     )
 
 
+def check_dataset_id(data: DataArguments, parser: HfArgumentParser) -> None:
+    """A usage error for a `--dataset_id` that is not a Hub repo id (a folder path, a name
+    with spaces): the model card names it as a Hub dataset, a link."""
+    if data.dataset_id is None:
+        return
+    from prixlm.hub_calls import check_repo_id
+
+    try:
+        check_repo_id(data.dataset_id, "--dataset_id")
+    except UsageError as error:
+        parser.error(str(error))
+
+
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
@@ -358,6 +378,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     check_checkpointing(training, parser)
     check_precision(training, parser)
     check_base_model(model, parser)
+    check_dataset_id(data, parser)
     if training.use_cpu or not torch.cuda.is_available():  # nothing to overlap a copy with
         training.dataloader_pin_memory = False  # (torch and transformers warned of both)
         training.accelerator_config.non_blocking = False
@@ -379,4 +400,5 @@ __all__ = [
     "TrainingRun",
     "demo_training_argv",
     "parse_training_arguments",
+    "run_as_trained",
 ]

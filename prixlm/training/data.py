@@ -103,10 +103,19 @@ def load_training_rows(
     dataset_dir: str | Path, languages: list[str], variant: str, links: bool = True
 ) -> datasets.Dataset:
     """Training facts: each language's train triples, plus (variant `all`, unless `links` is
-    False) the links between them.
+    False) the links between them (`training_rows`, without saying whether links were added).
 
     `single` is the paper's "Prix-LM (Single)" (pass one language); `all` is "Prix-LM (All)".
     """
+    return training_rows(dataset_dir, languages, variant, links)[0]
+
+
+def training_rows(
+    dataset_dir: str | Path, languages: list[str], variant: str, links: bool = True
+) -> tuple[datasets.Dataset, bool]:
+    """`load_training_rows`'s facts, and whether link rows are among them: never with
+    `single`, one language, `links` False, a dataset without a `links` config or no link
+    between `languages` (what a run records as `links`, not the option as given)."""
     if variant not in VARIANTS:
         raise UsageError(f"--variant {variant!r}: expected one of {VARIANTS}")
     if variant == "single" and len(languages) != 1:
@@ -114,11 +123,13 @@ def load_training_rows(
             f"--variant single trains one language's triples; got languages {languages}"
         )
     parts = [load_split(dataset_dir, language, "train") for language in languages]
+    added = False
     if variant == "all" and links and len(languages) > 1:
         link_rows = training_links(dataset_dir, languages)
         if link_rows is not None and len(link_rows):
             parts.append(link_rows)
-    return datasets.concatenate_datasets(parts)
+            added = True
+    return datasets.concatenate_datasets(parts), added
 
 
 def training_links(dataset_dir: str | Path, languages: list[str]) -> datasets.Dataset | None:

@@ -36,15 +36,15 @@ from prixlm.release.folder import (
     widget_examples,
 )
 from prixlm.release.model_card import write_model_card
-from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun
+from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun, run_as_trained
 from prixlm.training.collator import PrixLMCollator, static_batch_shape
 from prixlm.training.data import (
     check_split,
     load_split,
-    load_training_rows,
     resolve_languages,
     tokenize_rows,
     tokenizer_training_texts,
+    training_rows,
 )
 from prixlm.training.model_factory import build_prixlm
 from prixlm.training.processes import announce_processes, check_one_device_per_process
@@ -259,35 +259,35 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
 
 
 def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
-    model_args, data_args, training_args = run.model, run.data, run.training
+    training_args = run.training
     resume = resume_checkpoint(
         training_args.output_dir, training_args.resume_from_checkpoint, training_args.world_size
     )
     release_path = Path(training_args.output_dir) / "model"
     last_step = finished_run(resume) if resume else None
+    set_seed(training_args.seed)
+    languages = resolve_languages(run.data.dataset, run.data.languages)
+    if run.data.lp_eval_queries > 0:
+        check_split(run.data.dataset, languages, run.data.lp_eval_split, "--lp_eval_split")
+    if training_args.push_to_hub:  # before the training, not after it
+        from prixlm.hub_calls import check_repo_id
+
+        check_repo_id(hub_repo_id(training_args), "--hub_model_id")
+    rows, links = training_rows(run.data.dataset, languages, run.data.variant, run.data.links)
+    # earlier records spelled `--links` as given: True means this run too where none can train
+    same = {"links": True} if run.data.links and not links else {}
+    run = run_as_trained(run, links)  # `links`: whether link rows were trained, as recorded
+    model_args, data_args = run.model, run.data
     if last_step is not None and release_path.is_dir():
-        check_same_run(resume, run_record(run, tokenizer=None))  # not another run's release
+        check_same_run(resume, run_record(run, tokenizer=None), also_same=same)  # not another's
         print(
             f"the run in {training_args.output_dir} is finished (step {last_step}) and its "
             f"release folder {release_path} is written: nothing to train",
             file=sys.stderr,
         )
         if training_args.push_to_hub and training_args.process_index == 0:
-            # a retry of a publication that failed: the release as written
-            from prixlm.hub_calls import check_repo_id
-
-            check_repo_id(hub_repo_id(training_args), "--hub_model_id")
-            publish_release(release_path, training_args)
+            publish_release(release_path, training_args)  # a retry: the release as written
         return release_path
-    set_seed(training_args.seed)
-    languages = resolve_languages(data_args.dataset, data_args.languages)
-    if data_args.lp_eval_queries > 0:
-        check_split(data_args.dataset, languages, data_args.lp_eval_split, "--lp_eval_split")
-    if training_args.push_to_hub:  # before the training, not after it
-        from prixlm.hub_calls import check_repo_id
-
-        check_repo_id(hub_repo_id(training_args), "--hub_model_id")
-    rows = load_training_rows(data_args.dataset, languages, data_args.variant, data_args.links)
     model, tokenizer = build_model_and_tokenizer(
         model_args, data_args, languages, training_args.seed, checkpoint=resume
     )
@@ -295,7 +295,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
     record = run_record(run, tokenizer)
     if resume:
-        check_same_run(resume, record, tokenizer)
+        check_same_run(resume, record, tokenizer, also_same=same)
     train_set = tokenize_rows(
         rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
     )

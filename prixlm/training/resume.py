@@ -26,7 +26,7 @@ import hashlib
 import json
 import sys
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,10 +161,15 @@ def write_run_record(folder: Path, record: dict[str, Any]) -> None:
 
 
 def check_same_run(
-    checkpoint: str | Path, record: dict[str, Any], tokenizer: Any | None = None
+    checkpoint: str | Path,
+    record: dict[str, Any],
+    tokenizer: Any | None = None,
+    also_same: Mapping[str, Any] | None = None,
 ) -> None:
     """`UsageError` naming every difference between this run and `checkpoint`'s (the
-    tokenizer's only when `record` has it: `run_record` with a tokenizer).
+    tokenizer's only when `record` has it: `run_record` with a tokenizer). `also_same`: a
+    stored argument value that means this run's too (`links` True, as earlier records spelled
+    `--links` as given, where these data train no link).
 
     A checkpoint without `prixlm_run.json` (written before it existed) is not checked, nor
     an argument its record does not have (recorded since).
@@ -176,10 +181,13 @@ def check_same_run(
     stored = json.loads(stored_file.read_text("utf-8"))
     differences = []
     old_arguments, new_arguments = stored.get("arguments", {}), record["arguments"]
+    also_same = also_same or {}
     for name in sorted(set(old_arguments) | set(new_arguments)):
         if name not in old_arguments:  # recorded only since that checkpoint was written
             continue
         old, new = old_arguments.get(name), new_arguments.get(name)
+        if name in also_same and old == also_same[name]:
+            continue
         if old != new:
             differences.append(f"--{name} {new} (the checkpoint's: {old})")
     if _hub_id(stored) or _hub_id(record):  # a Hub id: the id is compared
