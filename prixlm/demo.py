@@ -84,7 +84,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    """Every step of the demo (module docstring), printing as it goes."""
+    """Every step of the demo (module docstring), printing as it goes.
+
+    One demo at a time writes `--output_dir`: its one-writer lock is held from the start to
+    the end (`OutputLockedError` naming the other demo's process, before anything is
+    exported, built or removed); training takes its own lock on `run/` inside it.
+    """
+    from prixlm.atomic_output import writer_lock
+
+    with writer_lock(args.output_dir, argument="--output_dir"):
+        _run_steps(args)
+
+
+def _run_steps(args: argparse.Namespace) -> None:
+    """The five steps, under `run_demo`'s lock of `--output_dir`."""
     started = time.time()
     from prixlm.data.cldr.export import export_cldr_kb, resolve_locales
 
