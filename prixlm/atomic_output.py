@@ -5,15 +5,17 @@ converted checkpoints):
 
 - one writer at a time: `writer_lock(final)` (taken by `atomic_folder`, held by a build or a
   training for its whole run) fails at once with `OutputLockedError` naming the process that
-  writes `final`;
+  writes `final`: a file lock for one user's processes, and for other users' and other
+  hosts' (a shared disk) the marker `.<name>.<host>-<pid>.writing` it keeps beside `final`
+  and the other writers' staging;
 - the work happens in a hidden sibling `.<name>.<host>-<pid>.partial` (a folder, or a file),
   unique to the writer (`partial_path`);
 - when it is complete, an existing `<name>` is moved aside to `.<name>.old`, the partial is
   renamed to `<name>`, and the old one is removed;
-- a killed writer leaves at most its `.<name>.<host>-<pid>.partial` (removed by the next
-  writer of `<name>` once that process is gone: never a live writer's) or, killed between the
-  two renames, `.<name>.old` without `<name>` (renamed back by the next writer before it
-  starts). Nothing incomplete ever carries the final name.
+- a killed writer leaves at most its `.<name>.<host>-<pid>.partial` and `.writing` (removed by
+  the next writer of `<name>` once that process is gone: never a live writer's) or, killed
+  between the two renames, `.<name>.old` without `<name>` (renamed back by the next writer
+  before it starts). Nothing incomplete ever carries the final name.
 
 `carry_over` keeps entries of an existing folder that the writer does not produce (a `.git`
 folder, a user's extra files): they are hard-linked (copied where links are impossible) into
@@ -32,7 +34,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -41,6 +43,7 @@ from prixlm.cli import UsageError
 
 PARTIAL_SUFFIX = ".partial"
 OLD_SUFFIX = ".old"
+WRITING_SUFFIX = ".writing"
 
 
 class OutputLockedError(UsageError):
@@ -49,6 +52,17 @@ class OutputLockedError(UsageError):
 
 def _writer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _writer_entries(final: Path) -> Iterator[tuple[Path, str, int]]:
+    """The staging (`.<name>.<host>-<pid>.partial`) and markers (`....writing`) that writers,
+    this process included, keep beside `final`, each with the writer's host and PID."""
+    suffixes = "|".join(re.escape(suffix) for suffix in (PARTIAL_SUFFIX, WRITING_SUFFIX))
+    writers = re.compile(rf"\.{re.escape(final.name)}\.(.+)-(\d+)(?:{suffixes})")
+    for entry in final.parent.glob(f".{glob.escape(final.name)}.*"):
+        found = writers.fullmatch(entry.name)
+        if found is not None:
+            yield entry, found.group(1), int(found.group(2))
 
 
 def partial_path(final: str | Path, shared: bool = False) -> Path:
@@ -95,10 +109,11 @@ _held: dict[Path, int] = {}  # the outputs this process holds the lock of: how m
 @contextmanager
 def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
     """Hold the one-writer lock of `final` (a file lock, released when the process ends in
-    any way); re-entrant within the process.
+    any way, and the marker beside `final`); re-entrant within the process.
 
     Raises:
-        OutputLockedError: another process holds it; the message names its PID and command.
+        OutputLockedError: another process holds it, or (another user's or host's) has its
+            marker or staging beside `final`; the message names its PID and command.
     """
     final = Path(final).resolve()
     if final in _held:
@@ -117,24 +132,52 @@ def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
             f"{argument} {final}: {_holder(owner_file)} is writing it; wait until it ends, "
             f"or choose another {argument}"
         ) from None
+    marker = final.with_name(f".{final.name}.{_writer()}{WRITING_SUFFIX}")
     try:
         owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv}
         owner_file.write_text(json.dumps(owner), encoding="utf-8")
+        try:  # the marker first, then the check: of two writers starting at once, none goes on
+            final.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps(owner), encoding="utf-8")
+        except OSError:  # a folder only others can write: the file lock alone
+            marker = None
+        _check_other_writers(final, argument)
         _held[final] = 1
         yield
     finally:
         _held.pop(final, None)
         owner_file.unlink(missing_ok=True)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
         lock.release()
 
 
-def _holder(owner_file: Path) -> str:
+def _check_other_writers(final: Path, argument: str) -> None:
+    """`OutputLockedError` if a live process of another user or host writes `final` (its
+    marker or staging is beside it: the file lock is one user's); dead ones' markers go."""
+    for entry, host, pid in _writer_entries(final):
+        if (host, pid) == (socket.gethostname(), os.getpid()):
+            continue
+        if not process_running(host, pid):  # its staging is `recover_interrupted`'s
+            if entry.suffix == WRITING_SUFFIX:
+                with suppress(OSError):
+                    entry.unlink()
+            continue
+        holder = _holder(entry, f"process {pid} on {host}")
+        raise OutputLockedError(
+            f"{argument} {final}: {holder} is writing it ({entry.name} is beside it); wait "
+            f"until it ends, or choose another {argument} (if that process no longer runs, as "
+            f"after a crash on another host, remove {entry})"
+        )
+
+
+def _holder(owner_file: Path, unknown: str = "another process") -> str:
     try:
         owner = json.loads(owner_file.read_text(encoding="utf-8"))
         command = " ".join(owner["command"])[:200]
         return f"process {owner['pid']} on {owner['host']} ({command})"
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+        return unknown
 
 
 def _old_path(final: Path) -> Path:
@@ -196,13 +239,11 @@ def recover_interrupted(final: str | Path) -> None:
     if old.exists() and not final.exists():
         old.rename(final)
     leftovers = [partial_path(final, shared=True), old]
-    writers = re.compile(rf"\.{re.escape(final.name)}\.(.+)-(\d+){re.escape(PARTIAL_SUFFIX)}")
-    for entry in final.parent.glob(f".{glob.escape(final.name)}.*{PARTIAL_SUFFIX}"):
-        found = writers.fullmatch(entry.name)
-        if found is None:
-            continue
-        host, pid = found.group(1), int(found.group(2))
-        if (host, pid) == (socket.gethostname(), os.getpid()) or not process_running(host, pid):
+    for entry, host, pid in _writer_entries(final):
+        if (host, pid) == (socket.gethostname(), os.getpid()):
+            if entry.suffix != WRITING_SUFFIX:  # its marker stays while it writes
+                leftovers.append(entry)
+        elif not process_running(host, pid):
             leftovers.append(entry)
     for leftover in leftovers:
         if leftover.exists() or leftover.is_symlink():
@@ -343,8 +384,6 @@ def naming_write_errors(final: str | Path, argument: str = "output") -> Iterator
 
 def write_json(value: object, final: str | Path, argument: str = "output") -> None:
     """`value` as indented UTF-8 JSON (one trailing newline) at `final`, via `atomic_file`."""
-    import json
-
     with atomic_file(final, argument) as staging:
         text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
         staging.write_text(text, encoding="utf-8")

@@ -1,0 +1,114 @@
+"""prixlm.atomic_output: one writer per output across users and hosts, not only within one.
+
+The file lock lives in a per-user folder of `/tmp`, so another user's (or another host's, on
+a shared disk) writer of the same output never meets it: what they see of each other is what
+they keep beside the output, a writer's staging and its marker.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from prixlm.atomic_output import OutputLockedError, atomic_folder, writer_lock
+
+
+@pytest.fixture
+def live_pid() -> Iterator[int]:
+    """The PID of a running process (not this one)."""
+    process = subprocess.Popen(["sleep", "30"])
+    try:
+        yield process.pid
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", ""])
+    process.wait()
+    return process.pid
+
+
+def test_a_live_writers_staging_beside_the_output_refuses_a_second_writer(tmp_path, live_pid):
+    final = tmp_path / "out"
+    staging = tmp_path / f".out.{socket.gethostname()}-{live_pid}.partial"
+    staging.mkdir()
+    (staging / "a.txt").write_text("live")
+    with pytest.raises(OutputLockedError) as error:
+        with atomic_folder(final, argument="--output_dir") as mine:
+            (mine / "b.txt").write_text("second")
+    message = str(error.value)
+    assert message.startswith(f"--output_dir {final}: process {live_pid} on ")
+    assert "is writing it" in message and staging.name in message
+    assert not final.exists() and (staging / "a.txt").read_text() == "live"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [staging.name]
+
+
+def test_a_dead_writers_staging_is_cleaned_up_and_the_writer_proceeds(tmp_path):
+    final = tmp_path / "out"
+    staging = tmp_path / f".out.{socket.gethostname()}-{_dead_pid()}.partial"
+    staging.mkdir()
+    marker = tmp_path / f".out.{socket.gethostname()}-{_dead_pid()}.writing"
+    marker.write_text("{}")
+    with atomic_folder(final) as mine:
+        (mine / "b.txt").write_text("next")
+    assert (final / "b.txt").read_text() == "next"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_another_hosts_staging_is_refused_with_what_to_remove(tmp_path):
+    """Whether a process of another host runs cannot be known here: assumed running."""
+    final = tmp_path / "out"
+    staging = tmp_path / ".out.other-host.example-4242.partial"
+    staging.mkdir()
+    with pytest.raises(OutputLockedError, match=r"process 4242 on other-host\.example") as error:
+        with writer_lock(final):
+            pass
+    assert f"remove {staging}" in str(error.value)
+
+
+@pytest.mark.parametrize("hold", ["atomic_folder", "writer_lock"])
+def test_a_writer_of_another_user_is_refused(tmp_path, hold):
+    """The holder keeps its file lock where another user's would be (a folder of its own):
+    the second writer meets only the marker (`writer_lock`, as a training holds its
+    output_dir) or the marker and the staging (`atomic_folder`)."""
+    final = tmp_path / "out"
+    other_locks = tmp_path / "other-user-locks"
+    other_locks.mkdir()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        import prixlm.atomic_output as atomic_output
+        atomic_output._lock_root = lambda: Path({str(other_locks)!r})
+        with atomic_output.{hold}({str(final)!r}):
+            print("holding", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(OutputLockedError, match=rf"process {holder.pid} on .* is writing it"):
+            with atomic_folder(final, argument="--output_dir"):
+                pass
+        with pytest.raises(OutputLockedError, match=rf"process {holder.pid} on "):
+            with writer_lock(final, argument="--output_dir"):
+                pass
+    finally:
+        holder.communicate("\n")
+    assert holder.returncode == 0
+    with writer_lock(final):  # the holder ended: its marker is gone
+        pass
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == (
+        ["other-user-locks", "out"] if hold == "atomic_folder" else ["other-user-locks"]
+    )
