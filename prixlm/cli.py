@@ -13,6 +13,7 @@ that names the argument or the file, and exit status 2, never a traceback::
 from __future__ import annotations
 
 import argparse
+import codecs
 import errno
 import json
 import os
@@ -47,14 +48,64 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
+def _is_utf8(encoding: str | None) -> bool:
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def prepare_terminal() -> None:
+    """Make stdout and stderr write what their encoding cannot (a Latin-1 or ASCII terminal,
+    `PYTHONIOENCODING=latin-1`) as backslash escapes: a Japanese label printed after the work
+    ended in a `UnicodeEncodeError`. Called where every command line starts
+    (`command_parser`, `renamed_options`, `user_errors`); UTF-8 streams are left as they are."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None or _is_utf8(getattr(stream, "encoding", None)):
+            continue
+        try:
+            reconfigure(errors="backslashreplace")
+        except (OSError, ValueError):  # a closed or detached stream
+            pass
+
+
+def check_arguments_encoding(argv: Sequence[str]) -> None:
+    """Before any work: when the file system encoding is not UTF-8 (a C or Latin-1 locale
+    with `PYTHONUTF8=0`), a non-ASCII argument ends the command with exit status 2 and one
+    line: tokenizers, pyarrow and DuckDB take paths as UTF-8, so such a path failed at the
+    first checkpoint, after the training."""
+    encoding = sys.getfilesystemencoding()
+    if _is_utf8(encoding):
+        return
+    for argument in argv:
+        if argument.isascii():
+            continue
+        try:  # the bytes as typed, shown as UTF-8 where they are
+            shown = os.fsencode(argument).decode("utf-8", "backslashreplace")
+        except UnicodeError:
+            shown = argument
+        prepare_terminal()
+        print(
+            f"error: {shown}: a non-ASCII argument cannot be passed on to the libraries under "
+            f"this locale (file system encoding {encoding}); run the command with PYTHONUTF8=1 "
+            "(or in a UTF-8 locale)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 def renamed_options(argv: Sequence[str] | None, renames: Mapping[str, str]) -> list[str]:
     """`argv` (default `sys.argv[1:]`) with each old option spelling replaced by its new one.
 
     Each old spelling used prints `warning: --old is deprecated: use --new` on stderr; old
     spellings are accepted for one release (the vocabulary is the README's table).
-    `--old value` and `--old=value` are both renamed.
+    `--old value` and `--old=value` are both renamed. A command line starts here
+    (`prepare_terminal`, `check_arguments_encoding`).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    prepare_terminal()
+    check_arguments_encoding(argv)
     renamed = []
     for item in argv:
         name, equals, value = item.partition("=")
@@ -119,10 +170,22 @@ def positive_float(text: str) -> float:
     return value
 
 
+class CommandParser(argparse.ArgumentParser):
+    """An `ArgumentParser` that first checks its arguments (`check_arguments_encoding`)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        check_arguments_encoding(sys.argv[1:] if args is None else list(args))
+        return super().parse_known_args(args, namespace)
+
+
 def command_parser(module: str, description: str) -> argparse.ArgumentParser:
     """The parser of `python -m <module>`: its usage line, `description` (line breaks kept)
-    and every option's default in `--help` (`DefaultsHelpFormatter`)."""
-    return argparse.ArgumentParser(
+    and every option's default in `--help` (`DefaultsHelpFormatter`); the command line
+    starts here (`prepare_terminal`; `check_arguments_encoding` when it parses)."""
+    prepare_terminal()
+    return CommandParser(
         prog=f"python -m {module}", description=description, formatter_class=DefaultsHelpFormatter
     )
 
@@ -214,6 +277,7 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     Caught: `UsageError`, `OSError` (missing files, permissions, a full disk) and the
     exception types in `extra`. Anything else is a bug and keeps its traceback.
     """
+    prepare_terminal()
     try:
         yield
     except UsageError as error:
@@ -232,7 +296,10 @@ def _fail(message: str, cause: BaseException) -> None:
 
 
 __all__ = [
+    "CommandParser",
+    "check_arguments_encoding",
     "first_line",
+    "prepare_terminal",
     "print_json",
     "command_parser",
     "DefaultsHelpFormatter",
