@@ -24,6 +24,7 @@ from transformers.modeling_outputs import ModelOutput
 
 from .beam_cache import BeamCache
 from .configuration_prixlm import PrixLMConfig
+from .input_guards import refuse_compileable_cache
 from .layers_prixlm import PrixLMEmbeddings, PrixLMEncoder, PrixLMLMHead
 from .masking_prixlm import build_attention_mask, build_packed_attention_mask, xlmr_position_ids
 
@@ -100,6 +101,7 @@ class PrixLMModel(PrixLMPreTrainedModel):
             attention_mask: `(batch, past + query)`; 1 for tokens, 0 for padding (left or right).
                 Defaults to `input_ids != pad_token_id` (plus the cached positions).
             cache: a `Cache` of earlier positions; `use_cache` creates one when none is given.
+                A static (compileable) cache is refused (ValueError): use a dynamic one.
                 A `BeamCache` (rows continuing shared prompts, one new token each) masks and
                 attends itself (decoders).
             object_attention: overrides `config.object_attention` for this call (e.g.
@@ -126,6 +128,7 @@ class PrixLMModel(PrixLMPreTrainedModel):
                 "counted over the whole row change every fact's states after the first"
             )
         cache = cache if cache is not None else kwargs.get("past_key_values")
+        refuse_compileable_cache(cache)  # a static cache's fixed length: ValueError
         mode = object_attention or self.config.object_attention
         use_cache = self.config.use_cache if use_cache is None else use_cache
         if mode == "bidirectional":

@@ -26,6 +26,7 @@ from .beam_cache import BeamCache
 from .configuration_prixlm import PrixLMConfig, xlmr_architecture
 from .encoder_prixlm import PrixLMModel, PrixLMPreTrainedModel
 from .formatting import IGNORE_INDEX
+from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
 
@@ -173,13 +174,14 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         embeddings.num_embeddings = decoder.out_features = vocab
 
     def prepare_inputs_for_generation(self, input_ids: torch.LongTensor, **kwargs) -> dict:
-        """`generate()`'s inputs at each step. `bidirectional` attention has no KV cache (a
+        """`generate()`'s inputs at each step; the prompt is checked at the first step, here
+        (eager when `forward` is compiled). `bidirectional` attention has no KV cache (a
         new token changes every earlier state): every step encodes the whole sequence
         `(batch, length)`, whatever `generation_config.use_cache` says (a release saved in
         another mode and loaded with `object_attention="bidirectional"` keeps `True`)."""
         if self.config.object_attention == "bidirectional":
-            return {"input_ids": input_ids, "attention_mask": kwargs.get("attention_mask"),
-                    "use_cache": False}  # fmt: skip
+            return uncached_generation_inputs(input_ids, kwargs)
+        check_generation_prompt(self, input_ids, kwargs)
         inputs = super().prepare_inputs_for_generation(input_ids, **kwargs)
         if not kwargs.get("is_first_iteration"):
             # Later steps hold generated tokens (re-encoded whole without a KV cache): the
@@ -209,6 +211,8 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             input_ids: `(batch, query)`.
             attention_mask: `(batch, past + query)` 2D padding mask.
             labels: `(batch, query)` aligned with `input_ids` (shifted here); -100 is ignored.
+                ValueError where the scoring position sees its label (`input_guards.check_labels`:
+                `labels=input_ids` under `prefix_bidirectional`; any labels under `bidirectional`).
             object_logits_only: with `labels`, run the LM head only where a label exists and
                 return `logits` of shape `(n_labels, vocab)` in row-major order of the
                 shifted labels (training: most positions are prefix, the vocabulary is 250k).
@@ -241,15 +245,11 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             `hidden_states`: `num_hidden_layers + 1` tensors `(batch, query, hidden)`, the
             embedding output then each layer's output, as XLM-R's (else None).
         """
+        check_forward_inputs(self.config, input_ids, labels, kwargs)  # pops output_attentions
         if labels is not None:
             use_cache = False
             kwargs["check_empty_object"] = False  # complete facts, not prompts
         return_dict = kwargs.pop("return_dict", None)
-        if kwargs.pop("output_attentions", None):
-            raise ValueError(
-                "output_attentions=True is not supported: attention weights are not kept "
-                "(fused attention)"
-            )
         outputs = self.roberta(
             input_ids, attention_mask=attention_mask, cache=cache, use_cache=use_cache, **kwargs
         )
