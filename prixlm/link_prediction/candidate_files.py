@@ -8,8 +8,9 @@ makes `prixlm` rank the same candidates, in entity-id order (for the `index` tie
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,4 +121,39 @@ def check_gold_objects(candidates: dict[str, list[str]] | Any, rows: Any, where:
         )
 
 
-__all__ = ["check_gold_objects", "check_languages", "layout_candidates", "read_candidates"]
+def candidates_source(path: str | None) -> dict[str, str | None]:
+    """The report's record of the candidates ranked: `{"candidates": None,
+    "candidates_sha256": None}` for the dataset's own labels (no `--candidates`), else the
+    absolute path of the file or KG folder and the sha256 of what was read from it (a JSON
+    file's bytes; a folder's `entity/*.tsv` files, names and bytes), so that a report over
+    other candidates is never taken for the ordinary one."""
+    if path is None:
+        return {"candidates": None, "candidates_sha256": None}
+    from prixlm.training.resume import files_digest
+
+    resolved = Path(path).resolve()
+    if resolved.is_dir():
+        digest = files_digest(resolved, sorted((resolved / ENTITY_DIR).glob("*.tsv")))
+    else:
+        digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
+    return {"candidates": str(resolved), "candidates_sha256": digest}
+
+
+def candidates_record(candidates: Mapping[str, Sequence[str]] | None) -> dict[str, str | None]:
+    """A report's `candidates` and `candidates_sha256`: None for the dataset's own labels,
+    else `"given"` and the sha256 of the candidates as sorted JSON (`evaluate_lp` records
+    its `--candidates` file instead)."""
+    if candidates is None:
+        return {"candidates": None, "candidates_sha256": None}
+    text = json.dumps({k: sorted(v) for k, v in candidates.items()}, sort_keys=True)
+    return {"candidates": "given", "candidates_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+__all__ = [
+    "candidates_record",
+    "candidates_source",
+    "check_gold_objects",
+    "check_languages",
+    "layout_candidates",
+    "read_candidates",
+]

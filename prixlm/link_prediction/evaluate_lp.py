@@ -17,7 +17,6 @@ labels) and `candidates_sha256` (of what was read from it).
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,11 @@ from prixlm.cli import (
     renamed_options,
     user_errors,
 )
-from prixlm.link_prediction.candidate_files import check_languages, read_candidates
+from prixlm.link_prediction.candidate_files import (
+    candidates_source,
+    check_languages,
+    read_candidates,
+)
 from prixlm.link_prediction.evaluation import (
     FULL_BATCH_SIZE,
     FULL_MAX_ROWS,
@@ -170,25 +173,6 @@ def check_model_languages(model: str, languages: set[str], what: str) -> None:
             f"token for (its languages: {', '.join(sorted(known))}); evaluate configs of "
             "its languages, or a model trained on these"
         )
-
-
-def candidates_source(path: str | None) -> dict[str, str | None]:
-    """The report's record of the candidates ranked: `{"candidates": None,
-    "candidates_sha256": None}` for the dataset's own labels (no `--candidates`), else the
-    absolute path of the file or KG folder and the sha256 of what was read from it (a JSON
-    file's bytes; a folder's `entity/*.tsv` files, names and bytes), so that a report over
-    other candidates is never taken for the ordinary one."""
-    if path is None:
-        return {"candidates": None, "candidates_sha256": None}
-    from prixlm.data.kg_layout.read import ENTITY_DIR
-    from prixlm.training.resume import files_digest
-
-    resolved = Path(path).resolve()
-    if resolved.is_dir():
-        digest = files_digest(resolved, sorted((resolved / ENTITY_DIR).glob("*.tsv")))
-    else:
-        digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
-    return {"candidates": str(resolved), "candidates_sha256": digest}
 
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
-from prixlm.link_prediction.candidate_files import check_languages
+from prixlm.link_prediction.candidate_files import candidates_record, check_languages
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import (
@@ -397,6 +397,7 @@ def evaluate_dataset(
         "num_beams": settings.num_beams if settings.mode == "beam" else None,
         "protocol": settings.protocols[0],
         "limit": settings.limit,  # the first N queries of each config (None: every query)
+        **candidates_record(candidates),  # None: the dataset's labels
         "results": by_protocol[settings.protocols[0]],
         "results_by_protocol": by_protocol,
     }

@@ -106,12 +106,22 @@ def _queries(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> str | Non
     asked = report.get("sample_size")
     if asked and not (count is not None and count < asked):
         return f"{count if count is not None else asked} sampled queries"
+    if count is not None and unrecorded(report, "limit"):
+        return f"{count} queries (query limit not recorded)"
     return f"all {count} queries" if count is not None else None
+
+
+def unrecorded(report: Mapping[str, Any], key: str) -> bool:
+    """Whether `evaluate_lp`'s report lacks `key` (`limit`, `candidates`): written by an
+    earlier version, which did not record it (a checkpoint's report never has them)."""
+    return key not in report and "step" not in report
 
 
 def candidates_note(report: Mapping[str, Any]) -> str:
     """`candidates <file> (sha256 <first 8>)` for a report over `evaluate_lp --candidates`
     (its `candidates` path and `candidates_sha256`), empty for the dataset's own labels."""
+    if unrecorded(report, "candidates"):
+        return "candidates not recorded"
     if not report.get("candidates"):
         return ""
     digest = (report.get("candidates_sha256") or "")[:8]

@@ -48,6 +48,7 @@ from prixlm.release.card_results import (
     on_hub,
     results_table,
     training_data,
+    unrecorded,
 )
 from prixlm.text_lines import utf8_lines
 
@@ -151,7 +152,8 @@ def _report_key(report: Mapping[str, Any]) -> tuple:
     return (dataset, report.get("split"), report.get("mode"),
             report.get("num_beams"), report.get("protocol", "ours"), report.get("limit"),
             tuple(sorted(report.get("results", {}))),
-            report.get("candidates_sha256") or report.get("candidates"))  # fmt: skip
+            report.get("candidates_sha256") or report.get("candidates")
+            or ("not recorded" if unrecorded(report, "candidates") else None))  # fmt: skip
 
 
 def merged_evaluations(

@@ -37,3 +37,25 @@ def test_the_table_and_model_index_name_the_candidates() -> None:
     configs = {e.metric_config for e in eval_results([few])}
     assert configs == {"beam K=5, candidates cands.json (sha256 ab12cd34), first 3 queries"}
     assert {e.metric_config for e in eval_results([_report(0.0)])} == {"beam K=5, first 3 queries"}
+
+
+def test_a_report_of_an_earlier_version_says_what_it_did_not_record(tmp_path) -> None:
+    """Reports written before `limit` and `candidates` were recorded read as every query over
+    the dataset's labels, and one over a small candidate file replaced the ordinary one."""
+    old = {key: value for key, value in _report(1 / 3).items()
+           if key not in ("limit", "candidates", "candidates_sha256")}  # fmt: skip
+    (config,) = {e.metric_config for e in eval_results([old])}
+    assert config == "beam K=5, candidates not recorded, 3 queries (query limit not recorded)"
+    assert "all" not in config
+    ordinary = {**_report(0.0), "limit": None}
+    merged = merged_evaluations(tmp_path, [ordinary, old])
+    assert [r["results"]["en"]["hits_at_1"] for r in merged] == [0.0, 1 / 3]
+
+
+def test_reports_record_the_candidates_they_ranked() -> None:
+    from prixlm.link_prediction.candidate_files import candidates_record
+
+    assert candidates_record(None) == {"candidates": None, "candidates_sha256": None}
+    one = candidates_record({"en": ["b", "a"]})
+    assert one["candidates"] == "given" and len(one["candidates_sha256"]) == 64
+    assert candidates_record({"en": ["a", "b"]}) == one != candidates_record({"en": ["a"]})

@@ -43,7 +43,8 @@ def _report(model: str, dataset: str = "me/kb") -> dict:
     """An `evaluate_lp --output` report of `model`: beam K=50, every test query."""
     metrics = {"hits_at_1": 0.25, "hits_at_3": 0.5, "hits_at_10": 0.75, "mrr_at_50": 0.4}
     return {"model": model, "dataset": dataset, "split": "test", "mode": "beam",
-            "num_beams": 50, "results": {"en": {**metrics, "num_queries": 275}}}  # fmt: skip
+            "num_beams": 50, "limit": None, "candidates": None, "candidates_sha256": None,
+            "results": {"en": {**metrics, "num_queries": 275}}}  # fmt: skip
 
 
 def _rows(card_text: str) -> dict[str, str]:

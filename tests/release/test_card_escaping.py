@@ -119,7 +119,8 @@ def test_a_pipe_or_markup_in_a_dataset_name_keeps_the_tables_columns(tmp_path):
     (dataset / "README.md").write_text(card, encoding="utf-8")
     metrics = {"hits_at_1": 0.25, "hits_at_3": 0.5, "hits_at_10": 0.75, "mrr_at_50": 0.4}
     report = {"model": "me/m", "dataset": str(dataset), "split": "test|x", "mode": "beam",
-              "num_beams": 50, "results": {"en_*a*": {**metrics, "num_queries": 3}}}  # fmt: skip
+              "num_beams": 50, "limit": None, "candidates": None,
+              "results": {"en_*a*": {**metrics, "num_queries": 3}}}  # fmt: skip
     table = results_table([report])
     header, _, *rows = table.splitlines()
     assert rows

@@ -36,6 +36,9 @@ def _evaluate_lp_report() -> dict:
         "split": "test",
         "mode": "beam",
         "num_beams": 5,
+        "limit": None,
+        "candidates": None,
+        "candidates_sha256": None,
         "results": {
             "en": {**ranking_metrics([1.0, 2.5, None, 4.0], cutoff=5), "num_candidates": 7},
             "all/de": {**ranking_metrics([1.0, 1.0, 3.0], cutoff=5), "num_candidates": 4},
