@@ -308,9 +308,10 @@ def record_threads(record: dict[str, Any], kwargs: Mapping[str, Any], threads: i
 
 def threads_note(records: Mapping[str, Mapping[str, Any]], threads: int) -> str | None:
     """One line naming the kept job records made with another thread count than `threads`
-    (kept all the same: a resume on another machine is allowed), or None."""
-    other = {name: r["torch_num_threads"] for name, r in sorted(records.items())
-             if r.get("torch_num_threads") not in (None, threads)}  # fmt: skip
+    or an unknown one (a record of an earlier version, before the count was recorded), kept
+    all the same (a resume on another machine is allowed), or None."""
+    other = {name: r.get("torch_num_threads") or "unknown" for name, r in sorted(records.items())
+             if r.get("torch_num_threads") != threads}  # fmt: skip
     if not other:
         return None
     named = ", ".join(f"{name} {count}" for name, count in other.items())

@@ -63,7 +63,12 @@ def test_threads_note_names_the_records_made_with_another_count():
     records = {"a": {"torch_num_threads": 2}, "b": {"torch_num_threads": 1}, "c": {}}
     note = jobs.threads_note(records, 1)
     assert note is not None and "\n" not in note and "a 2" in note and "b 1" not in note
-    assert jobs.threads_note(records, 2) is not None and jobs.threads_note({"c": {}}, 1) is None
+    assert (
+        jobs.threads_note(records, 2) is not None
+        and jobs.threads_note({"c": {"torch_num_threads": 1}}, 1) is None
+    )
+    # a record of an earlier version, without the count: named as unknown
+    assert jobs.threads_note({"c": {}}, 1).endswith(": c unknown")
 
 
 def test_table1_records_the_threads_of_every_job(table1_toy_run, tmp_path, capsys):
