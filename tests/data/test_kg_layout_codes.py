@@ -77,3 +77,21 @@ def test_two_codes_of_the_same_language_are_refused(tmp_path: Path) -> None:
 def test_codes_of_the_dbpedia_rule_pass(tmp_path: Path) -> None:
     root = write_layout(tmp_path / "kg", ["en", "zh-hant", "be_x_old"])
     assert find_layout(root).languages == ["be_x_old", "en", "zh-hant"]
+
+
+def test_the_card_does_not_depend_on_the_order_languages_are_given(tmp_path: Path) -> None:
+    """The card's statistics table followed `--languages` (`en,ja` and `ja,en` gave two
+    cards of the same files); the Parquet files were equal already."""
+    from test_kg_layout import write_layout
+
+    from prixlm.data.kg_layout import __main__ as cli
+
+    root = write_layout(tmp_path / "kg")
+    cards = []
+    for order in ("en,ja", "ja,en"):
+        out = tmp_path / order.replace(",", "_")
+        argv = ["--input_dir", str(root), "--output_dir", str(out), "--languages", order]
+        assert cli.main([*argv, "--no_progress"]) == 0
+        text = (out / "README.md").read_text("utf-8")
+        cards.append("\n".join(line for line in text.splitlines() if order not in line))
+    assert cards[0] == cards[1]

@@ -242,7 +242,7 @@ def statistics_table(stats: ConversionStats) -> str:
         "| test | dropped (empty label) | repeated texts |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for language, c in stats.languages.items():
+    for language, c in sorted(stats.languages.items()):  # not in the order --languages gave
         splits = " | ".join(f"{c.rows[s]:,} of {c.lines[s]:,}" for s in SPLITS)
         lines.append(
             f"| {language} | {c.entities:,} | {c.repeated_iris:,} | {c.labels_in_rows:,} "
