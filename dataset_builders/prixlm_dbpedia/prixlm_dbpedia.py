@@ -20,30 +20,87 @@ file in `data_dir`),
 mean what they mean for `build`.
 
 The cache (`datasets`' config id) is keyed on the config's fields, the dump files (paths,
-sizes, modification times) and `build_code_digest()`, the source of the build code: dumps
-exported again, or an edited or upgraded build, are built again instead of served from the
-cache of the earlier ones.
+sizes, modification times, inodes and change times: `dumps_digest`) and
+`build_code_digest()`, the source of the build code (the build package, the `prixlm` modules
+it reads and names rows through, this file): dumps exported again (also with their old
+modification times restored), or an edited or upgraded build, are built again instead of
+served from the cache of the earlier ones. A change of the dumps' metadata only (`chmod`,
+`touch`) builds again too.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 import pyarrow.parquet as pq
 
+import prixlm
 import prixlm.data.dbpedia
 from prixlm.data.dbpedia.card import CITATION
 from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language, select_languages
 from prixlm.data.dbpedia.output import FEATURES, data_files
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SplitSettings
+from prixlm.data.loading import file_state
 
 _DEFAULTS = SplitSettings()
 
-#: The code the built rows depend on: the build package's modules and this file.
-BUILD_CODE = (Path(prixlm.data.dbpedia.__file__).parent, Path(__file__))
+#: The build package (`prixlm/data/dbpedia/`).
+BUILD_PACKAGE = Path(prixlm.data.dbpedia.__file__).parent
+
+#: `prixlm` modules the build imports that decide no row: messages and argument parsing,
+#: how finished files are written. Their imports are not followed either.
+NOT_ROW_CODE = frozenset({"prixlm.cli", "prixlm.atomic_output"})
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of the `prixlm` module `name` as installed, or None (a name that is
+    no module: `prixlm.data.ntriples.Triple` of `from prixlm.data.ntriples import Triple`)."""
+    base = Path(prixlm.__file__).parent.joinpath(*name.split(".")[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _prixlm_imports(path: Path) -> set[str]:
+    """The `prixlm.*` names that `path` imports anywhere (at the top or inside functions):
+    each module, and `module.name` for each name of a `from module import name`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.startswith("prixlm.")}
+
+
+def row_modules(package: Path = BUILD_PACKAGE) -> list[Path]:
+    """The source files of the `prixlm` modules outside `package` that its modules import,
+    directly or through each other (the dump reader `prixlm.data.ntriples*`, the relation
+    names `prixlm.data.relation_names`, ...), except `NOT_ROW_CODE`: the code the rows are
+    read and named through."""
+    found: dict[str, Path] = {}
+    todo = list(package.glob("*.py"))
+    while todo:
+        for name in sorted(_prixlm_imports(todo.pop())):
+            path = _module_file(name)
+            if name in found or name in NOT_ROW_CODE or path is None:
+                continue
+            if not path.resolve().is_relative_to(package.resolve()):
+                found[name] = path
+                todo.append(path)
+    return sorted(found.values())
+
+
+#: The code the built rows depend on: the build package's modules, the `prixlm` modules they
+#: read and name rows through (`row_modules`) and this file.
+BUILD_CODE: tuple[Path, ...] = (BUILD_PACKAGE, *row_modules(), Path(__file__))
 
 
 def build_code_digest() -> str:
@@ -55,6 +112,18 @@ def build_code_digest() -> str:
         for path in sorted(root.glob("*.py")) if root.is_dir() else [root]:
             digest.update(f"{path.name}\t".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def dumps_digest(folder: str | Path, paths: Iterable[Path]) -> str:
+    """sha256 (16 hex digits) of the state of the files `paths` under `folder`: each one's
+    path relative to `folder` and `prixlm.data.loading.file_state` (size, mtime, inode,
+    ctime), so that a dump rewritten with its size and mtime restored (`cp -p`, `rsync -a`,
+    `tar x`) gives another digest."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        name = path.relative_to(folder).as_posix()
+        digest.update(f"{name}\t{file_state(path)}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -74,20 +143,16 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
         """`datasets`' id (name + the given fields), plus the digest of the build code and
         a fingerprint of the dump files under `data_dir`, its subfolders included as the
-        dump scan finds them (paths, sizes, modification times): dumps exported again into
-        the same folder, or an edited build, are built again, not served from the cache of
-        the earlier ones."""
+        dump scan finds them (`dumps_digest`): dumps exported again into the same folder,
+        or an edited build, are built again, not served from the cache of the earlier
+        ones."""
         config_id = super().create_config_id(config_kwargs, custom_features)
         config_id += f"-code-{build_code_digest()}"
         folder = config_kwargs.get("data_dir")
         if folder is None or not Path(folder).is_dir():
             return config_id
-        digest = hashlib.sha256()
-        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-            stat = path.stat()
-            name = path.relative_to(folder).as_posix()
-            digest.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
-        return f"{config_id}-dumps-{digest.hexdigest()[:16]}"
+        files = (path for path in Path(folder).rglob("*") if path.is_file())
+        return f"{config_id}-dumps-{dumps_digest(folder, files)}"
 
     def settings(self) -> SplitSettings:
         """The split settings of this config."""
@@ -165,4 +230,11 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
                     index += 1
 
 
-__all__ = ["PrixLMDBpedia", "PrixLMDBpediaConfig", "build_code_digest"]
+__all__ = [
+    "BUILD_CODE",
+    "PrixLMDBpedia",
+    "PrixLMDBpediaConfig",
+    "build_code_digest",
+    "dumps_digest",
+    "row_modules",
+]

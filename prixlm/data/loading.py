@@ -56,27 +56,105 @@ def local_data_files(
 ) -> dict[str, list[str]]:
     """`{split: [absolute Parquet paths]}` of `config`, read from `folder/README.md`'s YAML.
 
-    Raises `DatasetInputError` without a card, or naming the configs it has when `config` is
-    not one of them.
+    The config's files are found as `datasets.load_dataset(folder, config)` finds them:
+    `data_files` a path or a list of paths (the split `train`) or a list of `{split, path}`
+    entries, relative to the folder or to the config's `data_dir`; without `data_files`,
+    the files under `data_dir` (or the folder) split by `datasets`' file-name rules
+    (`train*.parquet`, `data/test-00000-of-00001.parquet`, ...).
+
+    Raises `DatasetInputError` without a card, naming the configs it has when `config` is
+    not one of them, or naming the card and the config when its entry is of no such form.
     """
-    given, folder = folder, Path(folder).absolute()
-    card_path = folder / "README.md"
+    card_path, entry = _card_config(folder, config, argument, config_argument)
+    folder = card_path.parent
+    where = f"{config_argument} {config}: config {config!r} of {card_path}"
+    data_dir = entry.get("data_dir")
+    if data_dir is not None and (
+        not isinstance(data_dir, str)
+        or Path(data_dir).is_absolute()
+        or ".." in Path(data_dir).parts
+    ):
+        raise DatasetInputError(f"{where}: data_dir {data_dir!r} is not a folder inside it")
+    base = folder / data_dir if data_dir else folder
+    if entry.get("data_files") is None:
+        return _default_split_files(folder, base, where)
+    return {
+        split: [str(base / path) for path in paths]
+        for split, paths in _split_patterns(entry["data_files"], where).items()
+    }
+
+
+def _card_config(
+    folder: str | Path, config: str, argument: str, config_argument: str
+) -> tuple[Path, dict[str, Any]]:
+    """`folder`'s card (its absolute path) and its `configs` entry of `config`
+    (`DatasetInputError` without)."""
+    card_path = Path(folder).absolute() / "README.md"
     if not card_path.is_file():
         raise DatasetInputError(
-            f"{argument} {given}: no README.md dataset card (not a dataset build?)"
+            f"{argument} {folder}: no README.md dataset card (not a dataset build?)"
         )
     configs = DatasetCard.load(card_path).data.to_dict().get("configs") or []
-    by_name = {entry["config_name"]: entry for entry in configs}
+    by_name = {entry.get("config_name"): entry for entry in configs if isinstance(entry, dict)}
     if config not in by_name:
         raise DatasetInputError(
             f"{config_argument} {config}: {card_path} has no config {config!r} "
-            f"(configs: {sorted(by_name)})"
+            f"(configs: {sorted(map(str, by_name))})"
         )
-    files: dict[str, list[str]] = {}
-    for entry in by_name[config]["data_files"]:
-        paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
-        files[entry["split"]] = [str(folder / path) for path in paths]
-    return files
+    return card_path, by_name[config]
+
+
+def _split_patterns(data_files: Any, where: str) -> dict[str, list[str]]:
+    """A card's `data_files` as `{split: [patterns]}`, by `datasets`' rule: a path or a list
+    of paths is the split `train`; a list of `{split, path}` entries names its splits."""
+    if isinstance(data_files, str):
+        return {"train": [data_files]}
+    if isinstance(data_files, list) and data_files:
+        if all(isinstance(item, str) for item in data_files):
+            return {"train": list(data_files)}
+        splits: dict[str, list[str]] = {}
+        for item in data_files:
+            path = item.get("path") if isinstance(item, dict) else None
+            paths = [path] if isinstance(path, str) else path
+            if (
+                not isinstance(item, dict)
+                or set(item) != {"split", "path"}
+                or not isinstance(paths, list)
+                or not all(isinstance(one, str) for one in paths)
+                or str(item["split"]) in splits
+            ):
+                break
+            splits[str(item["split"])] = paths
+        else:
+            return splits
+    raise DatasetInputError(
+        f"{where}: data_files is neither a path, a list of paths nor a list of "
+        f"{{split, path}} entries with distinct splits: {data_files!r}"
+    )
+
+
+def _default_split_files(folder: Path, base: Path, where: str) -> dict[str, list[str]]:
+    """The files under `base` (a config's `data_dir`, or `folder`) per split, found as
+    `datasets` finds them without `data_files` (its own functions), as paths under `folder`
+    whose part below it is escaped: each one names that file only."""
+    from datasets.data_files import DataFilesDict, get_data_patterns
+    from datasets.load import _ALL_ALLOWED_EXTENSIONS
+
+    root = glob.escape(base.as_posix())  # `runs[1]/kb`: no pattern (`datasets` takes it as one)
+    try:
+        patterns = get_data_patterns(root)
+        found = DataFilesDict.from_patterns(
+            patterns, base_path=root, allowed_extensions=_ALL_ALLOWED_EXTENSIONS
+        )
+    except (OSError, ValueError) as error:  # no data files there (`EmptyDatasetError`)
+        raise DatasetInputError(f"{where}: {_first_line(error)}") from error
+    return {
+        str(split): [
+            str(folder) + "/" + glob.escape(Path(file).relative_to(folder).as_posix())
+            for file in files
+        ]
+        for split, files in found.items()
+    }
 
 
 def check_dataset_source(dataset: str | Path, argument: str = "--dataset") -> bool:
@@ -158,10 +236,17 @@ def _files_state(files: dict[str, list[str]], dataset: str | Path) -> str:
     for name, patterns in sorted(_escaped_root(files, dataset).items()):
         for pattern in patterns:
             for file in sorted(glob.glob(pattern, recursive=True)):
-                info = os.stat(file)
-                state = (name, file, info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
-                digest.update(repr(state).encode())
+                digest.update(repr((name, file, *file_state(file))).encode())
     return f"files-{digest.hexdigest()[:16]}"
+
+
+def file_state(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
+    """What tells a rewritten file from the one before (`os.stat`): size, mtime, inode and
+    ctime. The mtime alone misses a rewrite with the old mtime restored (`cp -p`, `rsync -a`,
+    `tar x`); the ctime cannot be set back, and a file written anew and moved in place has
+    another inode."""
+    info = os.stat(path)
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> int:
@@ -202,7 +287,7 @@ def has_config(dataset: str | Path, config: str) -> bool:
     """Whether the build folder's card (or the Hub dataset) lists `config`."""
     if check_dataset_source(dataset):
         try:
-            local_data_files(dataset, config)
+            _card_config(dataset, config, "--dataset", "--languages")
         except DatasetInputError:  # no card, or no such config in it
             return False
         return True

@@ -1,0 +1,74 @@
+"""The `PrixLMDBpedia` builder's cache key: every module the rows are read and named through,
+and dumps rewritten with their size and modification time restored."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from dbpedia_dumps import write_dumps
+
+import dataset_builders.prixlm_dbpedia.prixlm_dbpedia as builder_module
+import prixlm.data.relation_names
+from dataset_builders.prixlm_dbpedia.prixlm_dbpedia import PrixLMDBpedia
+
+ROW_MODULES = ("ntriples.py", "ntriples_grammar.py", "ntriples_lines.py", "relation_names.py")
+
+
+def test_the_build_code_holds_the_modules_the_rows_are_read_and_named_through() -> None:
+    """The digest read only `prixlm/data/dbpedia/*.py` and the builder: the dump reader
+    (`prixlm.data.ntriples*`) and the relation names (`prixlm.data.relation_names`), which
+    the build imports from outside that folder, were left out."""
+    data = Path(prixlm.data.relation_names.__file__).resolve().parent
+    code = {path.resolve() for path in builder_module.BUILD_CODE}
+    assert {data / name for name in ROW_MODULES} <= code
+    assert data / "loading.py" not in code  # no module the build imports
+    assert not any(path.name in ("cli.py", "atomic_output.py") for path in code)
+
+
+def test_an_edited_relation_names_module_is_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing `relation_words` and building again into the same cache served the relation
+    texts of the earlier code."""
+    original = Path(prixlm.data.relation_names.__file__).resolve()
+    copy = tmp_path / "relation_names.py"  # edited below, in place of the installed one
+    shutil.copyfile(original, copy)
+    code = tuple(copy if path.resolve() == original else path for path in builder_module.BUILD_CODE)
+    monkeypatch.setattr(builder_module, "BUILD_CODE", code)
+    dumps = write_dumps(tmp_path / "dumps")
+    cache = str(tmp_path / "cache")
+    first = PrixLMDBpedia(config_name="de", data_dir=str(dumps), cache_dir=cache)
+    same = PrixLMDBpedia(config_name="de", data_dir=str(dumps), cache_dir=cache)
+    assert same.config_id == first.config_id  # unchanged code and dumps: the cache serves them
+    copy.write_text(copy.read_text(encoding="utf-8") + "\n# other relation words\n", "utf-8")
+    edited = PrixLMDBpedia(config_name="de", data_dir=str(dumps), cache_dir=cache)
+    assert edited.config_id != first.config_id
+    assert edited.cache_dir != first.cache_dir
+
+
+def test_a_dump_rewritten_with_its_size_and_mtime_restored_is_built_again(
+    tmp_path: Path,
+) -> None:
+    """The dump fingerprint was paths, sizes and mtimes: a labels file rewritten at the same
+    size with its mtime restored (`cp -p`, `rsync -a`, `tar x`) gave the cached rows."""
+    dumps = write_dumps(tmp_path / "dumps")
+    cache = str(tmp_path / "cache")
+    first = PrixLMDBpedia(config_name="de", data_dir=str(dumps), cache_dir=cache)
+    first.download_and_prepare()
+    assert "Deutschland" in first.as_dataset(split="train")["subject"]
+    labels = dumps / "labels_de.ttl"
+    before = labels.stat()
+    text = labels.read_text(encoding="utf-8")
+    assert '"Deutschland"@de' in text
+    labels.write_text(text.replace('"Deutschland"@de', '"Deutschlanx"@de'), encoding="utf-8")
+    os.utime(labels, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = labels.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    second = PrixLMDBpedia(config_name="de", data_dir=str(dumps), cache_dir=cache)
+    assert second.config_id != first.config_id
+    second.download_and_prepare()
+    subjects = second.as_dataset(split="train")["subject"]
+    assert "Deutschlanx" in subjects and "Deutschland" not in subjects
