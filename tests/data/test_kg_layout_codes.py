@@ -95,3 +95,10 @@ def test_the_card_does_not_depend_on_the_order_languages_are_given(tmp_path: Pat
         text = (out / "README.md").read_text("utf-8")
         cards.append("\n".join(line for line in text.splitlines() if order not in line))
     assert cards[0] == cards[1]
+
+
+def test_the_card_says_how_to_load_a_folder_converted_again_in_place(tmp_path: Path) -> None:
+    """`load_dataset` on a local folder is cached by its name and card: the card says how
+    to read a folder converted again in place (as the DBpedia build's card does)."""
+    convert_layout(write_layout(tmp_path / "kg", ["en"]), tmp_path / "out")
+    assert 'download_mode="force_redownload"' in (tmp_path / "out" / "README.md").read_text()
