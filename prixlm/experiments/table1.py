@@ -244,7 +244,7 @@ REPORTS = {"results": "results/table1.json", "docs": "docs/results.md", "chart":
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = command_parser("prixlm.experiments.table1", __doc__)
-    parser.add_argument("--profile", default="full", help="toy | quick | full | gpu")
+    parser.add_argument("--profile", default="full", help="toy | quick | full | gpu | gpu2")
     parser.add_argument("--languages", default=None, help="override the profile's languages")
     parser.add_argument(
         "--work_dir",

@@ -2,7 +2,7 @@
 
 Stages (each skipped when its output exists, so an interrupted run resumes):
 
-1. the CLDR KB of `--languages` (export + Hub-format build, as `make demo`);
+1. the CLDR KB of the profile's languages (export + Hub-format build, as `make demo`);
 2. the KB model: `train.py` with the demo's recipe (`prixlm.training.arguments.demo_training_argv`), every
    checkpoint kept (the curve) and link prediction at each (`lp_curve.csv`);
 3. the plain-text baseline (`prixlm.similarity.plain_mlm`): same architecture, tokenizer,
