@@ -2,20 +2,22 @@
 `prixlm.link_prediction.candidate_scoring` in the package).
 
 Queries to prompt ids, input checks that must pass before any forward, eval mode for the
-duration of a decoding, and rows of growing sequences that carry a KV cache (left-padded
-prompts, 2D attention masks over past + new tokens, the cache index-selected when rows are
-re-parented).
+duration of a decoding, and rows of growing sequences that carry a KV cache (left-padded prompts,
+2D attention masks over past + new tokens, the cache index-selected when rows are re-parented).
 
-Public (`__all__`): what other modules use. The row functions and classes (`DecodingRows`, `run_rows`,
-`extend_rows`, ...) are the decoders' internals, as are the device-resident beam search's
-steps (`best_children`: a padded rectangle of trie children and a stable top-k;
-`OpenBeamsPoll`: whether a beam is open, read without waiting for the device).
+Public (`__all__`): what other modules use. The row functions and classes (`DecodingRows`,
+`run_rows`, `extend_rows`, ...) are the decoders' internals, as are the device-resident beam
+search's steps (`best_children`: a padded rectangle of trie children and a stable top-k;
+`BeamBounds`: whether a beam is open, read without waiting for the device).
 
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
 
 from __future__ import annotations
 
+import threading
+import warnings
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,9 +94,9 @@ def prepare_inputs(
         # trie.max_length: the longest entity, [EOS] included (no pass over the entities)
         if trie.max_length - 1 + longest_prompt > budget:
             fed = trie.entity_lengths() - 1 + longest_prompt
+            query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
+            shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
             if int(fed.min()) > budget:  # even the shortest candidate: the query is too long
-                query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
-                shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
                 raise PositionBudgetError(
                     f"query {shown} is {longest_prompt} tokens: with the shortest candidate it "
                     f"needs {int(fed.min())} positions, but the model has {budget} "
@@ -102,8 +104,6 @@ def prepare_inputs(
                 )
             worst = int(fed.argmax())
             name = trie.label(worst) or f"#{worst}"
-            query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
-            shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
             raise PositionBudgetError(
                 f"query {shown} ({longest_prompt} tokens) with candidate {name!r} "
                 f"({int(fed[worst]) - longest_prompt} tokens) needs {int(fed[worst])} positions, "
@@ -115,24 +115,32 @@ def prepare_inputs(
     return prompts, trie
 
 
+#: Models inside `eval_mode` (in any thread): [calls inside, every submodule's mode before].
+_IN_EVAL: weakref.WeakKeyDictionary[Any, list] = weakref.WeakKeyDictionary()
+_IN_EVAL_LOCK = threading.Lock()
+
+
 @contextmanager
 def eval_mode(model: Any) -> Iterator[Any]:
-    """Run `model` in eval mode (no dropout), then restore every submodule's previous mode.
-
-    Decoding in train mode would give different rankings on every call. The modes are
-    restored also when the body raises.
-    """
+    """Run `model` in eval mode (no dropout: decoding in train mode would rank differently
+    on every call), then restore every submodule's mode, also when the body raises. Calls
+    that overlap on one model (threads, nesting) share one eval mode: the last out restores."""
     if not isinstance(model, torch.nn.Module):
         yield model
         return
-    modules = list(model.modules())
-    previous = [module.training for module in modules]
-    model.eval()
+    with _IN_EVAL_LOCK:
+        entry = _IN_EVAL.setdefault(model, [0, [(m, m.training) for m in model.modules()]])
+        entry[0] += 1
+        model.eval()
     try:
         yield model
     finally:
-        for module, training in zip(modules, previous, strict=True):
-            module.training = training
+        with _IN_EVAL_LOCK:
+            entry[0] -= 1
+            if entry[0] == 0:
+                del _IN_EVAL[model]
+                for module, training in entry[1]:
+                    module.training = training
 
 
 def model_device(model: Any) -> torch.device:
@@ -259,8 +267,6 @@ def log_normaliser(logits: torch.Tensor) -> torch.Tensor:
                 _compiled_logsumexp = torch.compile(_logsumexp)
             return _compiled_logsumexp(logits)
         except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
-            import warnings
-
             warnings.warn(
                 f"log_normaliser: compiling failed ({error!r}); using torch.logsumexp",
                 stacklevel=2,

@@ -11,7 +11,9 @@ field, `num_beams` <= 500, `max_rows` <= 4,096; no control characters or zero-wi
 gets a `ValueError` naming the limit, before any decoding: memory stays bounded.
 Relation names are English in every language; the folder's `relations.json` lists them per
 language (a query with another relation is answered, and a warning listing them is logged
-for every such request, not only the process's first).
+for every such request, not only the process's first). The handler serves overlapping
+requests from threads: it takes the warning text from the pipeline (`relation_warning`), per
+request and thread, and changes no process-wide warning state (filters, `showwarning`).
 
 Endpoints import this file alone (not as a package): it imports only transformers, and the
 pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_remote_code`.
@@ -19,9 +21,11 @@ pipeline comes from the folder's `config.json` (`custom_pipelines`) with `trust_
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import warnings
+import threading
+from collections.abc import Callable
 from typing import Any
 
 # OpenMP threads that wait sleep instead of spinning (a shared CPU otherwise slows every
@@ -38,6 +42,26 @@ LOGGER = logging.getLogger(__name__)
 #: What `parameters` may hold (those of `pipeline_prixlm.PrixLMLinkPrediction`).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
 
+#: `.relation_warnings`: the list of the request this thread serves (None between requests).
+_REQUEST = threading.local()
+
+
+def _noting(relation_warning: Callable[[str, str], str | None]) -> Callable[[str, str], str | None]:
+    """`relation_warning` that, while this thread serves a request, notes the warning in the
+    request's list and returns None (the pipeline then warns of nothing: the handler logs it);
+    outside a request it answers as `relation_warning`."""
+
+    @functools.wraps(relation_warning)
+    def noted(relation: str, language: str) -> str | None:
+        message = relation_warning(relation, language)
+        request = getattr(_REQUEST, "relation_warnings", None)
+        if message is None or request is None:
+            return message
+        request.append(message)
+        return None
+
+    return noted
+
 
 def _shown(value: Any, limit: int = 80) -> str:
     """`repr(value)`, cut to `limit` characters (an error never echoes a huge request)."""
@@ -50,6 +74,12 @@ class EndpointHandler:
 
     def __init__(self, path: str = "") -> None:
         self.pipeline = pipeline(model=path or ".", trust_remote_code=True)
+        # Python's warnings show a message once a process, and capturing them per request
+        # (`warnings.catch_warnings`) swaps process-wide state that overlapping requests
+        # corrupt: the handler takes each request's relation warnings from the pipeline.
+        relation_warning = getattr(self.pipeline, "relation_warning", None)
+        if callable(relation_warning):
+            self.pipeline.relation_warning = _noting(relation_warning)
 
     def __call__(self, data: dict[str, Any]) -> list:
         if not isinstance(data, dict) or "inputs" not in data:
@@ -63,11 +93,15 @@ class EndpointHandler:
         unknown = sorted(map(str, set(parameters) - set(PARAMETERS)))
         if unknown:
             raise ValueError(f"unknown parameters {_shown(unknown)}; allowed: {list(PARAMETERS)}")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # Python's default shows a warning once a process
+        noted: list[str] = []
+        outer = getattr(_REQUEST, "relation_warnings", None)
+        _REQUEST.relation_warnings = noted
+        try:
             answer = self.pipeline(data["inputs"], **parameters)
-        for warning in caught:
-            LOGGER.warning("%s", warning.message)
+        finally:
+            _REQUEST.relation_warnings = outer
+        for message in noted:
+            LOGGER.warning("%s", message)
         return answer
 
 
