@@ -15,6 +15,7 @@ from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.dbpedia.splits import object_lists
 from prixlm.data.kg_layout.convert import read_rows
 from prixlm.data.kg_layout.read import LayoutError, find_layout
+from prixlm.data.ntriples import Literal, read_line
 
 R = "http://example.org/relation/"
 
@@ -109,3 +110,13 @@ def test_a_builds_all_objects_are_sorted(tmp_path: Path) -> None:
         if (row.subject, row.relation) == ("Switzerland", "official language")
     }
     assert switzerland == {("French", "German")}  # written German first in the dump
+
+
+def test_a_language_tag_is_lower_cased_by_the_full_grammar():
+    # a subject outside http(s) leaves the fast path: the full grammar's plain branch
+    triple = read_line('<urn:x:s> <http://a/p> "v"@EN-GB .')
+    assert triple == ("urn:x:s", "http://a/p", Literal("v", "en-gb", None))
+    assert triple[2].language == "en-gb"
+    # with an escape (the full grammar's other branch) the same
+    escaped = read_line('<urn:x:s> <http://a/p> "v\\u00e9"@De-AT .')
+    assert escaped == ("urn:x:s", "http://a/p", Literal("vé", "de-at", None))
