@@ -51,6 +51,8 @@ import argparse
 import sys
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache, partial
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +70,7 @@ from prixlm.cli import command_parser, print_json, user_errors
 from prixlm.data.relation_names import relation_words
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
 from prixlm.model_loading import load_model
-from prixlm.similarity.probing_data import (
-    Probe,
-    ProbeFormatError,
-    ProbeSet,
-    Template,
-    read_mlama,
-)
+from prixlm.similarity.probing_data import Probe, ProbeFormatError, ProbeSet, Template, read_mlama
 from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
 
 QUERY_FORMS = ("template", "triple")
@@ -127,11 +123,19 @@ def answer_logits(
     return torch.cat(out)
 
 
-def _filtered(probes: Sequence[Probe], index: int) -> set[str]:
-    """The other true objects of probe `index` (same subject and relation), gold excluded."""
-    probe = probes[index]
-    same = {p.obj_label for p in probes if p.sub_label == probe.sub_label}
-    return (same | probe.known_objects) - {probe.obj_label}
+def _filtered(probes: Sequence[Probe]) -> list[set[str]]:
+    """Per probe of one relation, its other true objects (same subject, compared exactly, and
+    its `known_objects`), gold excluded: the subjects' objects gathered once, not per probe."""
+    objects: dict[str, set[str]] = {}
+    for probe in probes:
+        objects.setdefault(probe.sub_label, set()).add(probe.obj_label)
+    return [(objects[p.sub_label] | p.known_objects) - {p.obj_label} for p in probes]
+
+
+def _chance_mrr(ranked: Sequence[int]) -> float:
+    """Mean H_n / n over the probes' candidate counts n (each H_n summed as 1/1 + ... + 1/n)."""
+    harmonic = list(accumulate((1 / r for r in range(1, max(ranked) + 1)), initial=0))
+    return sum(harmonic[n] / n for n in ranked) / len(ranked)
 
 
 def _single_token_id(tokenizer: Any, text: str) -> int | None:
@@ -143,15 +147,12 @@ def _single_token_id(tokenizer: Any, text: str) -> int | None:
 def _summary(per_relation: dict[str, dict[str, Any]]) -> dict[str, Any]:
     counted = {r: m for r, m in per_relation.items() if m["num_probes"]}
     total = sum(m["num_probes"] for m in counted.values())
+    hits = sum(m["accuracy"] * m["num_probes"] for m in counted.values())
     summary: dict[str, Any] = {
         "accuracy": (
             sum(m["accuracy"] for m in counted.values()) / len(counted) if counted else None
         ),
-        "micro_accuracy": (
-            sum(m["accuracy"] * m["num_probes"] for m in counted.values()) / total
-            if total
-            else None
-        ),
+        "micro_accuracy": hits / total if total else None,
         "num_probes": total,
         "num_unaskable": sum(m["num_unaskable"] for m in per_relation.values()),
         "per_relation": per_relation,
@@ -176,11 +177,12 @@ def single_token_accuracy(
     allowed = answer_vocabulary(
         tokenizer, vocab_size, stop_words(probe_set.language) if stop is None else stop
     )
+    token_id = cache(partial(_single_token_id, tokenizer))  # labels recur across probes
     per_relation = {}
     for relation, probes in sorted(probe_set.probes.items()):
         template = probe_set.templates[relation]
         asked = [_ask(template, p, kind, query_form, tokenizer.mask_token) for p in probes]
-        gold = [_single_token_id(tokenizer, p.obj_label) for p in probes]
+        gold = [token_id(p.obj_label) for p in probes]
         allowed_gold = [g is not None and bool(allowed[g]) for g in gold]
         eligible = [i for i, ok in enumerate(allowed_gold) if ok and asked[i] is not None]
         counts = {
@@ -193,8 +195,9 @@ def single_token_accuracy(
             continue
         logits = answer_logits(model, tokenizer, [asked[i] for i in eligible], kind, batch_size)
         logits = logits.masked_fill(~allowed[: logits.shape[1]], float("-inf"))
+        filtered = _filtered(probes)
         for row, i in enumerate(eligible):
-            others = [_single_token_id(tokenizer, o) for o in _filtered(probes, i)]
+            others = [token_id(o) for o in filtered[i]]
             others = [o for o in others if o is not None and o != gold[i]]
             if others:
                 logits[row, others] = float("-inf")
@@ -244,8 +247,9 @@ def multi_token_accuracy(
         )[:, kept]
         gold = torch.tensor([column[probes[i].obj_label] for i, _ in asked])
         mask = torch.zeros(scores.shape, dtype=torch.bool)
+        filtered = _filtered(probes)
         for row, (i, _) in enumerate(asked):
-            mask[row, [column[o] for o in _filtered(probes, i)]] = True
+            mask[row, [column[o] for o in filtered[i]]] = True
             mask[row, gold[row]] = False  # a twin of the gold is the gold
         ranks = filtered_ranks_from_scores(scores, gold, mask)
         ranked = (len(kept) - mask.sum(dim=1)).tolist()  # candidates left per probe
@@ -253,8 +257,7 @@ def multi_token_accuracy(
             "accuracy": float((ranks <= 1).double().mean()),
             "mrr": mean_reciprocal_rank(ranks),
             "chance_accuracy": sum(1 / n for n in ranked) / len(ranked),
-            "chance_mrr": sum(sum(1 / r for r in range(1, n + 1)) / n for n in ranked)
-            / len(ranked),
+            "chance_mrr": _chance_mrr(ranked),
             "num_probes": len(asked),
             "num_candidates": len(kept),
             **unaskable,
@@ -282,18 +285,12 @@ def probe_model(
         raise ValueError(f"kind={kind!r}: expected one of {MODEL_KINDS}")
     if query_form not in QUERY_FORMS:
         raise ValueError(f"query_form={query_form!r}: expected one of {QUERY_FORMS}")
-    single = {
-        language: single_token_accuracy(
-            model,
-            tokenizer,
-            probe_set,
-            kind,
-            query_form,
-            None if stop is None else stop.get(language, ()),
-            batch_size,
+    single: dict[str, Any] = {}
+    for language, probe_set in sorted(probe_sets.items()):
+        words = None if stop is None else stop.get(language, ())
+        single[language] = single_token_accuracy(
+            model, tokenizer, probe_set, kind, query_form, words, batch_size
         )
-        for language, probe_set in sorted(probe_sets.items())
-    }
     results: dict[str, Any] = {
         "model_kind": kind,
         "query_form": query_form if kind == "prixlm" else "fill_mask",
