@@ -1,5 +1,6 @@
-"""Candidate lists `{language: [label, ...]}` (`evaluate_lp --candidates`): a JSON file, or a
-KG folder in the KEnS / SS-AGA layout (DBP-5L), whose `entity/<lang>.tsv` lists every entity.
+"""Candidate lists `{language: [label, ...]}`: a dataset's own (`candidate_labels`, the
+labels of its rows), or given (`evaluate_lp --candidates`): a JSON file, or a KG folder in
+the KEnS / SS-AGA layout (DBP-5L), whose `entity/<lang>.tsv` lists every entity.
 
 The DBP-5L papers rank every entity of a KG's entity list, also those no triple names; this
 makes `prixlm` rank the same candidates, in entity-id order (for the `index` ties of the
@@ -15,7 +16,60 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError
+from prixlm.data.columns import column, columns
 from prixlm.data.kg_layout.read import ENTITY_DIR, entity_label, read_iris
+
+KINDS = ("triple", "link")
+_LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
+
+
+def row_kind(kind: str | None, subject_language: str, object_language: str) -> str:
+    """A row's kind: its `kind` value, else `triple` where both names share a language."""
+    return kind or ("triple" if subject_language == object_language else "link")
+
+
+def labels_by_kind(splits: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """`{(kind, language): labels}`: the subject and object labels in each language of each
+    kind's rows (`row_kind`) over all `splits`, each split's columns read once.
+
+    `splits`: `{split: columns}` with a `Dataset` or a dict of lists as columns (a
+    `DatasetDict`), or `{split: [row dicts]}`.
+    """
+    labels: dict[tuple[str, str], set[str]] = {}
+    for split in splits.values():
+        values = columns(split, _LABEL_COLUMNS)
+        kinds = column(split, "kind", None)
+        for subject, first, object_, second, kind in zip(*values, kinds, strict=False):
+            kind = row_kind(kind, first, second)
+            labels.setdefault((kind, first), set()).add(subject)
+            labels.setdefault((kind, second), set()).add(object_)
+    return labels
+
+
+def kind_labels(
+    labels: Mapping[tuple[str, str], set[str]], language: str, kinds: Sequence[str]
+) -> list[str]:
+    """Sorted labels in `language` of the `kinds` rows, from `labels_by_kind`'s sets;
+    ValueError for an unknown kind."""
+    _check_kinds(kinds)
+    return sorted(set().union(*(labels.get((kind, language), ()) for kind in kinds)))
+
+
+def candidate_labels(
+    splits: Mapping[str, Any], language: str, kinds: Sequence[str] = ("triple",)
+) -> list[str]:
+    """Sorted labels of every subject and object in `language` of the `kinds` rows (default:
+    the triples; a row without a `kind` column: see `row_kind`), over all `splits` (as
+    `labels_by_kind` takes them). Raises ValueError for an unknown kind.
+    """
+    _check_kinds(kinds)  # before any read
+    return kind_labels(labels_by_kind(splits), language, kinds)
+
+
+def _check_kinds(kinds: Sequence[str]) -> None:
+    """ValueError unless every one of `kinds` is in `KINDS`."""
+    if set(kinds) - set(KINDS):
+        raise ValueError(f"kinds {list(kinds)}: expected some of {list(KINDS)}")
 
 
 def layout_candidates(root: str | Path) -> dict[str, list[str]]:
@@ -98,12 +152,7 @@ def check_gold_objects(candidates: dict[str, list[str]] | Any, rows: Any, where:
     `rows`: a `Dataset` (or a dict of columns) or row dicts, with `object` and
     `object_language`; a language without candidates is `check_languages`' to report.
     """
-    if hasattr(rows, "column_names") or isinstance(rows, Mapping):
-        objects, languages = list(rows["object"]), list(rows["object_language"])
-    else:
-        rows = list(rows)
-        objects = [row["object"] for row in rows]
-        languages = [row["object_language"] for row in rows]
+    objects, languages = columns(rows, ("object", "object_language"))
     labels = {language: set(candidates.get(language) or ()) for language in set(languages)}
     lacking: dict[str, list[int]] = {}
     for index, (gold, language) in enumerate(zip(objects, languages, strict=True)):
@@ -150,10 +199,15 @@ def candidates_record(candidates: Mapping[str, Sequence[str]] | None) -> dict[st
 
 
 __all__ = [
+    "KINDS",
+    "candidate_labels",
     "candidates_record",
     "candidates_source",
     "check_gold_objects",
     "check_languages",
+    "kind_labels",
+    "labels_by_kind",
     "layout_candidates",
     "read_candidates",
+    "row_kind",
 ]

@@ -31,10 +31,12 @@ from prixlm.cli import (
     renamed_options,
     user_errors,
 )
+from prixlm.data.columns import column, columns
 from prixlm.link_prediction.candidate_files import (
     candidates_source,
     check_languages,
     read_candidates,
+    row_kind,
 )
 from prixlm.link_prediction.evaluation import (
     FULL_BATCH_SIZE,
@@ -43,7 +45,6 @@ from prixlm.link_prediction.evaluation import (
     EvaluationSettings,
     evaluate_dataset,
     markdown_table,
-    row_kind,
 )
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
@@ -192,18 +193,15 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         rows = load_kb(args.dataset, config, args.split)
         rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
         # a link's prompt names both languages by their tokens (a triple's names none)
-        pairs = zip(rows["subject_language"], rows["object_language"], strict=True)
-        kinds = rows["kind"] if "kind" in rows.column_names else [None] * len(rows)
-        for kind, (subject_language, object_language) in zip(kinds, pairs, strict=True):
-            if row_kind(kind, subject_language, object_language) == "link":
-                row_languages.update((subject_language, object_language))
+        firsts, seconds = columns(rows, ("subject_language", "object_language"))
+        kinds = column(rows, "kind", None)
+        for kind, first, second in zip(kinds, firsts, seconds, strict=True):
+            if row_kind(kind, first, second) == "link":
+                row_languages.update((first, second))
         if candidates is not None:
-            check_languages(
-                candidates,
-                set(rows["object_language"]),
-                f"--candidates {args.candidates}",
-                rows=rows,
-            )
+            golds = {"object": column(rows, "object"), "object_language": seconds}
+            where = f"--candidates {args.candidates}"
+            check_languages(candidates, set(seconds), where, rows=golds)
     check_model_languages(args.model, row_languages, f"--languages {args.languages}")
     # the weights evaluated, for the model card to tell this model's report from the one
     # of an earlier model written to the same folder (`card_results.check_report`)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 import torch
@@ -36,7 +35,15 @@ from tqdm.auto import tqdm
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
-from prixlm.link_prediction.candidate_files import candidates_record, check_languages
+from prixlm.link_prediction.candidate_files import (
+    KINDS,
+    candidate_labels,
+    candidates_record,
+    check_languages,
+    kind_labels,
+    labels_by_kind,
+    row_kind,
+)
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import (
@@ -54,39 +61,7 @@ from prixlm.link_prediction.scorer import (
 )
 
 MODES = ("beam", "full")
-_LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
-KINDS = ("triple", "link")
 KS = (1, 3, 10)
-
-
-def row_kind(kind: str | None, subject_language: str, object_language: str) -> str:
-    """A row's kind: its `kind` value, else `triple` where both names share a language."""
-    return kind or ("triple" if subject_language == object_language else "link")
-
-
-def candidate_labels(
-    splits: Mapping[str, Any], language: str, kinds: Sequence[str] = ("triple",)
-) -> list[str]:
-    """Sorted labels of every subject and object in `language` of the `kinds` rows (default:
-    the triples; a row without a `kind` column: see `row_kind`), over all `splits`.
-
-    `splits`: `{split: columns}` with a `Dataset` or a dict of lists as columns (a
-    `DatasetDict`), or `{split: [row dicts]}`. Raises ValueError for an unknown kind.
-    """
-    if set(kinds) - set(KINDS):
-        raise ValueError(f"kinds {list(kinds)}: expected some of {list(KINDS)}")
-    labels: set[str] = set()
-    for split in splits.values():
-        if isinstance(split, Sequence):  # rows: the columns this needs
-            split = {key: [row.get(key) for row in split] for key in (*_LABEL_COLUMNS, "kind")}
-        names = getattr(split, "column_names", None) or list(split)  # a Dataset's or a dict's
-        columns = [split[key] for key in _LABEL_COLUMNS]
-        row_kinds = split["kind"] if "kind" in names else repeat(None)
-        for subject, first, object_, second, kind in zip(*columns, row_kinds, strict=False):
-            if row_kind(kind, first, second) in kinds:
-                labels.update(name for name, lang in ((subject, first), (object_, second))
-                              if lang == language)  # fmt: skip
-    return sorted(labels)
 
 
 #: `score_candidates`' defaults for `--mode full`: queries per forward, rows per forward.
@@ -339,13 +314,16 @@ def evaluate_config(
             )
         train_rows = splits["train"].to_list()
     results: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
-    for name, language, kind, selected in _query_groups(rows, config):
+    groups = _query_groups(rows, config)
+    # the labels of every language and kind in one read of the splits' columns
+    own = labels_by_kind(splits) if candidates is None and groups else {}
+    for name, language, kind, selected in groups:
         if candidates is not None:
             check_languages(candidates, [language], "candidates")
         labels = (
             candidates[language]
             if candidates is not None
-            else candidate_labels(splits, language, ("triple",) if kind == "triple" else KINDS)
+            else kind_labels(own, language, ("triple",) if kind == "triple" else KINDS)
         )
         by_protocol = evaluate_protocols(
             model,

@@ -15,7 +15,9 @@ A dataset is named by its Hub id when it has one; a local dataset folder by its 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -222,14 +224,56 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
 WEIGHTS_DIGEST = "model_weights_sha256"
 
 
+#: Inside `remembered_digests`: the digests computed, by folder and its files' state.
+_DIGESTS: ContextVar[dict[tuple[Any, ...], str] | None] = ContextVar("digests", default=None)
+
+
+@contextmanager
+def remembered_digests() -> Iterator[None]:
+    """Within it, `weights_digest` hashes a folder's weights once while their files keep
+    their state (names, sizes, inodes, change times): one hash per run however many reports
+    are checked against the folder. Nested uses share the outer one's digests."""
+    if _DIGESTS.get() is not None:
+        yield
+        return
+    token = _DIGESTS.set({})
+    try:
+        yield
+    finally:
+        _DIGESTS.reset(token)
+
+
+def _files_state(folder: Path, files: Sequence[Path]) -> tuple[Any, ...]:
+    """`folder` and each file's name and stat (None where it cannot be read)."""
+    states = []
+    for path in files:
+        try:
+            info = path.stat()
+        except OSError:
+            states.append((path.name, None))
+            continue
+        states.append((path.name, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                       info.st_ctime_ns))  # fmt: skip
+    return (str(folder.resolve()), *states)
+
+
 def weights_digest(folder: str | Path) -> str | None:
     """sha256 of a model folder's weight files (`*.safetensors`, names and bytes:
-    `resume.files_digest`), or None where it holds none (a Hub id, a folder without them)."""
+    `resume.files_digest`), or None where it holds none (a Hub id, a folder without them).
+    Inside `remembered_digests`, an unchanged folder's digest is hashed once."""
     from prixlm.training.resume import files_digest
 
     folder = Path(folder)
     files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
-    return files_digest(folder, files) if files else None
+    if not files:
+        return None
+    remembered = _DIGESTS.get()
+    if remembered is None:
+        return files_digest(folder, files)
+    key = _files_state(folder, files)
+    if key not in remembered:
+        remembered[key] = files_digest(folder, files)
+    return remembered[key]
 
 
 def check_report(report: Any, where: str, folder: str | Path | None = None) -> dict[str, Any]:
@@ -388,6 +432,7 @@ __all__ = [
     "is_hub_id",
     "markdown_cell",
     "on_hub",
+    "remembered_digests",
     "results_table",
     "training_data",
     "weights_digest",

@@ -256,6 +256,7 @@ def dataset_candidates(dataset_dir: str | Path, languages: Iterable[str]) -> dic
 
 def dataset_relations(dataset_dir: str | Path, languages: Iterable[str]) -> dict[str, list[str]]:
     """The relation names of each language's triples in a built dataset (all splits), sorted."""
+    from prixlm.data.columns import column
     from prixlm.data.loading import load_kb
 
     return {
@@ -263,7 +264,7 @@ def dataset_relations(dataset_dir: str | Path, languages: Iterable[str]) -> dict
             {
                 name
                 for split in load_kb(dataset_dir, language).values()
-                for name in split["relation"]
+                for name in column(split, "relation")
             }
             - {""}
         )

@@ -46,6 +46,7 @@ from prixlm.release.card_results import (
     is_hub_id,
     markdown_cell,
     on_hub,
+    remembered_digests,
     results_table,
     training_data,
     unrecorded,
@@ -348,10 +349,11 @@ def write_model_card(
         curve_name = CURVE_NAME
     elif (folder / CURVE_NAME).is_file():
         curve_name = CURVE_NAME
-    evaluations = [
-        check_report(report, f"evaluations[{i}]", folder)
-        for i, report in enumerate(options.pop("evaluations", ()))
-    ]
+    with remembered_digests():  # the folder's weights hashed once for every report
+        evaluations = [
+            check_report(report, f"evaluations[{i}]", folder)
+            for i, report in enumerate(options.pop("evaluations", ()))
+        ]
     # rendered first: a report the card cannot show is refused before anything is kept
     card = render_model_card(folder, curve=curve_name, evaluations=evaluations, **options)
     if curve is not None and curve.resolve() != (folder / CURVE_NAME).resolve():
@@ -383,7 +385,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     with user_errors():  # Hub ids on the card (`datasets:`, the examples): checked first
         for option in [name for name in ("dataset_id", "repo_id") if getattr(args, name)]:
             check_repo_id(getattr(args, option), f"--{option}")
-    with user_errors(ValueError):
+    # each report checked on reading and again on writing: one hash of the weights for all
+    with user_errors(ValueError), remembered_digests():
         write_model_card(
             args.folder,
             curve=args.curve,

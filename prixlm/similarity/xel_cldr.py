@@ -68,13 +68,14 @@ def training_links(
     with `train_results.json`), of the link rows that run trained on: none without links
     (`--variant single`, `--links false`), only between its languages, only facts shorter
     than its `max_fact_length` in its tokenizer's tokens (train.py drops the others)."""
+    from prixlm.data.columns import columns
     from prixlm.data.loading import load_kb
 
     rows = load_kb(dataset, "links", split="train", argument="--training_dataset")
-    columns = ("subject_language", "subject", "object_language", "object")
+    names = ("subject_language", "subject", "object_language", "object")
     results = Path(model) / "train_results.json" if model is not None else None
     if results is None or not results.is_file():
-        return set(zip(*(rows[c] for c in columns), strict=True))
+        return set(zip(*columns(rows, names), strict=True))
     run = json.loads(results.read_text(encoding="utf-8"))
     if run.get("variant", "all") != "all" or not run.get("links", True):
         return set()
@@ -86,8 +87,8 @@ def training_links(
     longest = run.get("max_fact_length", MAX_FACT_LENGTH) or None
     tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=True)
     return {
-        tuple(row[c] for c in columns)
-        for row in rows
+        tuple(row[c] for c in names)
+        for row in rows.to_list()  # at once: a `Dataset` read row by row formats each row
         if row["subject_language"] in languages and row["object_language"] in languages
         and within_length(encode_row(tokenizer, row), longest)
     }  # fmt: skip
