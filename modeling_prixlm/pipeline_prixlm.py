@@ -75,6 +75,8 @@ DEFAULT_TOP_K = 5
 DEFAULT_NUM_BEAMS = 50
 #: The call parameters (also the `parameters` of an Inference Endpoints request).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
+#: Unknown-relation warnings a pipeline keeps (each lists every name; more: all dropped).
+MAX_CACHED_WARNINGS = 1024
 
 
 def read_candidates(path: str) -> dict[str, list[str]]:
@@ -148,14 +150,14 @@ class PrixLMLinkPrediction(Pipeline):
     ):
         super().__init__(*args, **kwargs)
         self._check_tokenizer()
-        for language, labels in (candidates or {}).items():
+        for code, labels in (candidates or {}).items():
             if isinstance(labels, str):  # list("Euro") would be the candidates E, u, r, o
-                raise TypeError(
-                    f"candidates[{language!r}] must be a list of labels, not one string"
-                )
+                raise TypeError(f"candidates[{code!r}] must be a list of labels, not one string")
         self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
         self._labels: dict[str, list[str]] | None = None
         self._relations: dict[str, list[str]] | None = None
+        self._relation_keys: dict[str, frozenset[str]] | None = None  # per stored language
+        self._relation_warnings: dict[tuple[str, str], str] = {}  # per (relation, language)
         self._tries: dict[str, EntityTrie] = {}
 
     def _check_tokenizer(self) -> None:
@@ -187,9 +189,8 @@ class PrixLMLinkPrediction(Pipeline):
         if not source:
             return None
         revision = getattr(self.model, "loaded_revision", None)
-        return cached_file(
-            source, name, revision=revision, _raise_exceptions_for_missing_entries=False
-        )
+        missing_ok = {"_raise_exceptions_for_missing_entries": False}
+        return cached_file(source, name, revision=revision, **missing_ok)
 
     @property
     def candidate_labels(self) -> dict[str, list[str]]:
@@ -214,12 +215,22 @@ class PrixLMLinkPrediction(Pipeline):
         return self._relations
 
     def relation_warning(self, relation: str, language: str) -> str | None:
-        """The warning for a relation the model was not trained on in `language` (compared
-        as the model reads names: `relation_key`); None when it was, or none are stored."""
-        known = _for_language(self.relations, language)
-        if not known or relation_key(relation) in {relation_key(name) for name in known}:
+        """The warning (made once) for a relation the model was not trained on in `language`
+        (compared as the model reads names: `relation_key`); None if it was, or none are stored."""
+        if self._relation_keys is None:  # built whole, then published (racing threads: twice)
+            stored = self.relations.items()
+            self._relation_keys = {c: frozenset(map(relation_key, n)) for c, n in stored}
+        keys = _for_language(self._relation_keys, language)
+        if not keys or relation_key(relation) in keys:
             return None
-        return unknown_relation_message(relation, language, known)
+        warning = self._relation_warnings.get((relation, language))
+        if warning is None:
+            if len(self._relation_warnings) >= MAX_CACHED_WARNINGS:  # bounded, whatever is asked
+                self._relation_warnings.clear()
+            known = _for_language(self.relations, language)
+            warning = unknown_relation_message(relation, language, known)
+            self._relation_warnings[relation, language] = warning
+        return warning
 
     def trie(self, language: str) -> EntityTrie:
         """The candidates' trie of `language` (built at its first use)."""
@@ -294,17 +305,12 @@ class PrixLMLinkPrediction(Pipeline):
         if max_rows is None:
             max_rows = min(default_max_rows(self.model), MAX_ROWS)
         queries, languages = model_inputs["queries"], model_inputs["languages"]
+        beams = {"num_beams": num_beams, "max_rows": max_rows}
         ranked: list[RankedObjects | None] = [None] * len(queries)
         for language in dict.fromkeys(languages):
             rows = [i for i, lang in enumerate(languages) if lang == language]
-            found = predict_objects(
-                self.model,
-                self.tokenizer,
-                [tuple(queries[i]) for i in rows],
-                self.trie(language),
-                num_beams=num_beams,
-                max_rows=max_rows,
-            )
+            asked = [tuple(queries[i]) for i in rows]
+            found = predict_objects(self.model, self.tokenizer, asked, self.trie(language), **beams)
             for row, result in zip(rows, found, strict=True):
                 ranked[row] = result
         return {"ranked": ranked}
@@ -313,12 +319,10 @@ class PrixLMLinkPrediction(Pipeline):
         self, model_outputs: dict[str, list[RankedObjects]], top_k: int = DEFAULT_TOP_K
     ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
         """`[{"object", "score"}]` best first (top_k), or one such list per query of a batch."""
+        top = slice(top_k)
         answers = [
-            [
-                {"object": label, "score": score}
-                for label, score in zip(result.labels[:top_k], result.scores[:top_k], strict=True)
-            ]
-            for result in model_outputs["ranked"]
+            [{"object": o, "score": s} for o, s in zip(r.labels[top], r.scores[top], strict=True)]
+            for r in model_outputs["ranked"]
         ]
         return answers[0] if len(answers) == 1 and not model_outputs.get("batch") else answers
 
@@ -332,15 +336,11 @@ class PrixLMLinkPrediction(Pipeline):
             raise ValueError(
                 f"{len(inputs)} queries in one call; at most {MAX_QUERIES}: split the list"
             )
-        preprocess, forward, postprocess = self._sanitize_parameters(**kwargs)
-        preprocess = {**self._preprocess_params, **preprocess}
-        forward = {**self._forward_params, **forward}
-        postprocess = {**self._postprocess_params, **postprocess}
+        stored = (self._preprocess_params, self._forward_params, self._postprocess_params)
+        given = self._sanitize_parameters(**kwargs)
+        preprocess, forward, postprocess = ({**a, **b} for a, b in zip(stored, given, strict=True))
         prepared = [self.preprocess(item, **preprocess) for item in inputs]
-        batch = {
-            "queries": [q for item in prepared for q in item["queries"]],
-            "languages": [lang for item in prepared for lang in item["languages"]],
-        }
+        batch = {k: [x for item in prepared for x in item[k]] for k in ("queries", "languages")}
         outputs = self.forward(batch, **forward)
         return self.postprocess({**outputs, "batch": True}, **postprocess)
 

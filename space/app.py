@@ -261,11 +261,11 @@ class PrixLMSpace:
         tsv, ntriples, rows = write_tsv_and_ntriples(queries, answers, folder / "completed")
         preview = pd.DataFrame(rows[:50]).drop(columns=["subject_id", "relation_id", "object_id"])
         message = f"Completed {len(queries)} queries: {len(rows)} facts."
-        guessed = [q for q in queries if self._unknown_relation(q.relation, q.language)]
+        asked_once = {(q.relation, q.language) for q in queries}  # each checked once, not per line
+        unknown = {pair for pair in asked_once if self._unknown_relation(*pair)}
+        guessed = [q for q in queries if (q.relation, q.language) in unknown]
         if guessed:  # as the single-query tab says, not only on the server's log
-            lines = ", ".join(str(q.line) for q in guessed[:10]) + (
-                " …" if len(guessed) > 10 else ""
-            )
+            lines = ", ".join(str(q.line) for q in guessed[:10]) + " …" * (len(guessed) > 10)
             relations = markdown_text(", ".join(sorted({repr(q.relation) for q in guessed})[:10]))
             message += (
                 f"\n\n⚠️ {len(guessed)} queries (lines {lines}) name relations this model was "
