@@ -39,6 +39,7 @@ from huggingface_hub import ModelCard, ModelCardData
 from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
 from prixlm.hub_calls import check_repo_id
+from prixlm.hub_languages import hub_languages
 from prixlm.release.card_results import (
     check_report,
     eval_results,
@@ -255,7 +256,9 @@ def render_model_card(
     train_results = _read_json(folder / "train_results.json")
     reports = [r for r in (checkpoint_report(train_results),) if r]
     reports += merged_evaluations(folder, evaluations)
-    languages = list(languages or train_results.get("languages") or [])
+    # the edition codes (`zh-min-nan`): the card's `language:` holds their ISO codes
+    recorded = train_results.get("languages") or sorted(config.get("language_token_ids") or {})
+    languages = list(languages or recorded)
     widget = _widget(widget)
     dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
@@ -265,7 +268,8 @@ def render_model_card(
         trained_on = {**trained_on, "name": dataset_id, "hub_id": dataset_id}
     card_data = ModelCardData(
         model_name=model_name,
-        language=languages or None,
+        # ISO 639 codes, as the Hub asks; the body's "Languages:" keeps the edition codes
+        language=hub_languages(languages) or None,
         license="apache-2.0",
         library_name="transformers",
         pipeline_tag=PIPELINE_TAG,
@@ -306,7 +310,8 @@ def render_model_card(
 
 def card_options(folder: str | Path) -> dict[str, Any]:
     """What the folder's own Prix-LM card says that its files do not (title, base model,
-    languages, widget, Hub dataset): the defaults of a new rendering. {} without such a card."""
+    widget, Hub dataset): the defaults of a new rendering. {} without such a card. Not the
+    languages: the card's `language:` holds ISO codes, the folder's files the edition codes."""
     path = Path(folder) / "README.md"
     if not path.is_file():
         return {}
@@ -317,7 +322,6 @@ def card_options(folder: str | Path) -> dict[str, Any]:
     found = {
         "model_name": data.model_name,
         "base_model": data.base_model,
-        "languages": data.language if isinstance(data.language, list) else None,
         "widget": data.widget,
         "dataset_id": datasets[0] if datasets else None,
     }

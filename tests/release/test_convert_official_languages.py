@@ -44,7 +44,9 @@ def test_converted_release_spells_the_language_as_datasets_do(release, tmp_path)
     assert list(json.loads((folder / "candidates.json").read_text())) == ["en", "zh-min-nan"]
     notes = json.loads((folder / "conversion.json").read_text())
     assert notes["renamed_tokens"] == {"[zh_min_nan]": "[zh-min-nan]"}
-    assert "zh-min-nan" in (folder / "README.md").read_text().split("---")[1]
+    _, metadata, body = (folder / "README.md").read_text().split("---", 2)
+    assert "- nan\n" in metadata and "zh-min-nan" not in metadata  # the Hub's ISO 639 code
+    assert "Languages: de, en, fr, ja, zh-min-nan." in body
 
 
 def test_a_link_query_into_the_renamed_language_runs(release, tmp_path):

@@ -17,6 +17,7 @@ from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
 from prixlm.data.dbpedia.dumps import KINDS, DumpIndex
 from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
+from prixlm.hub_languages import hub_languages
 
 CITATION = """@inproceedings{zhou-etal-2022-prix,
     title = "Prix-{LM}: Pretraining for Multilingual Knowledge Base Construction",
@@ -174,7 +175,8 @@ def card_data(
     unique_rows = sum(count for count, _ in file_sizes.values())  # `all` reuses these files
     return DatasetCardData(
         license=license_id,
-        language=sorted(rows.triples),
+        # ISO 639 codes, as the Hub asks; the configs and the body keep the edition codes
+        language=hub_languages(rows.triples) or None,
         multilinguality="multilingual" if len(rows.triples) > 1 else "monolingual",
         annotations_creators=["found"],
         language_creators=["found"],
