@@ -3,11 +3,10 @@
 One convention for every writer (dataset build, CLDR export, checkpoints, release folders,
 converted checkpoints):
 
-- one writer at a time: `writer_lock(final)` (taken by `atomic_folder`, held by a build or a
-  training for its whole run) fails at once with `OutputLockedError` naming the process that
-  writes `final`: a file lock for one user's processes, and for other users' and other
-  hosts' (a shared disk) the marker `.<name>.<host>-<pid>.writing` it keeps beside `final`
-  and the other writers' staging;
+- one writer at a time: `writer_lock(final)` (`prixlm.output_lock`; taken by `atomic_folder`,
+  held by a build or a training for its whole run) fails at once with `OutputLockedError`
+  naming the process that writes `final` (a file lock for one user's processes, a marker
+  `.<name>.<host>-<pid>.writing` beside `final` for other users and hosts);
 - the work happens in a hidden sibling `.<name>.<host>-<pid>.partial` (a folder, or a file),
   unique to the writer (`partial_path`);
 - when it is complete, an existing `<name>` is moved aside to `.<name>.old`, the partial is
@@ -24,45 +23,26 @@ the new folder before the swap, so they exist under the final name at every mome
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
 import os
-import re
 import shutil
 import socket
-import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from prixlm.cli import UsageError
+from prixlm.output_lock import (  # noqa: F401 - importable from here as before
+    PARTIAL_SUFFIX,
+    WRITING_SUFFIX,
+    OutputLockedError,
+    _writer,
+    _writer_entries,
+    process_running,
+    writer_lock,
+)
 
-PARTIAL_SUFFIX = ".partial"
 OLD_SUFFIX = ".old"
-WRITING_SUFFIX = ".writing"
-
-
-class OutputLockedError(UsageError):
-    """Another process writes the same output (`writer_lock`); the message names it."""
-
-
-def _writer() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _writer_entries(final: Path) -> Iterator[tuple[Path, str, int]]:
-    """The staging (`.<name>.<host>-<pid>.partial`) and markers (`....writing`) that writers,
-    this process included, keep beside `final`, each with the writer's host and PID."""
-    suffixes = "|".join(re.escape(suffix) for suffix in (PARTIAL_SUFFIX, WRITING_SUFFIX))
-    writers = re.compile(rf"\.{re.escape(final.name)}\.(.+)-(\d+)(?:{suffixes})")
-    for entry in final.parent.glob(f".{glob.escape(final.name)}.*"):
-        found = writers.fullmatch(entry.name)
-        if found is not None:
-            yield entry, found.group(1), int(found.group(2))
 
 
 def partial_path(final: str | Path, shared: bool = False) -> Path:
@@ -72,112 +52,6 @@ def partial_path(final: str | Path, shared: bool = False) -> Path:
     final = Path(final)
     writer = "" if shared else f".{_writer()}"
     return final.with_name(f".{final.name}{writer}{PARTIAL_SUFFIX}")
-
-
-def process_running(host: str, pid: int) -> bool:
-    """Whether process `pid` of `host` may still run: True for another host (unknowable)."""
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, as another user's
-        pass
-    return True
-
-
-def _lock_root() -> Path:
-    """`/tmp` whatever `$TMPDIR` says (two writers with different `TMPDIR`s, as batch
-    schedulers set per job, both took the lock of one output), else the temporary folder."""
-    root = Path("/tmp")
-    return root if root.is_dir() and os.access(root, os.W_OK) else Path(tempfile.gettempdir())
-
-
-def _lock_files(final: Path) -> tuple[Path, Path]:
-    """The lock file of `final` and the file naming its holder: in `/tmp` (one folder per
-    user), so that no file is left beside the output."""
-    folder = _lock_root() / f"prixlm-locks-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    key = hashlib.sha256(str(final).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return folder / f"{key}.lock", folder / f"{key}.json"
-
-
-_held: dict[Path, int] = {}  # the outputs this process holds the lock of: how many times
-
-
-@contextmanager
-def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
-    """Hold the one-writer lock of `final` (a file lock, released when the process ends in
-    any way, and the marker beside `final`); re-entrant within the process.
-
-    Raises:
-        OutputLockedError: another process holds it, or (another user's or host's) has its
-            marker or staging beside `final`; the message names its PID and command.
-    """
-    final = Path(final).resolve()
-    if final in _held:
-        _held[final] += 1
-        try:
-            yield
-        finally:
-            _held[final] -= 1
-        return
-    lock_file, owner_file = _lock_files(final)
-    lock = FileLock(lock_file)
-    try:
-        lock.acquire(timeout=0)  # one attempt
-    except Timeout:
-        raise OutputLockedError(
-            f"{argument} {final}: {_holder(owner_file)} is writing it; wait until it ends, "
-            f"or choose another {argument}"
-        ) from None
-    marker = final.with_name(f".{final.name}.{_writer()}{WRITING_SUFFIX}")
-    try:
-        owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv}
-        owner_file.write_text(json.dumps(owner), encoding="utf-8")
-        try:  # the marker first, then the check: of two writers starting at once, none goes on
-            final.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(json.dumps(owner), encoding="utf-8")
-        except OSError:  # a folder only others can write: the file lock alone
-            marker = None
-        _check_other_writers(final, argument)
-        _held[final] = 1
-        yield
-    finally:
-        _held.pop(final, None)
-        owner_file.unlink(missing_ok=True)
-        if marker is not None:
-            marker.unlink(missing_ok=True)
-        lock.release()
-
-
-def _check_other_writers(final: Path, argument: str) -> None:
-    """`OutputLockedError` if a live process of another user or host writes `final` (its
-    marker or staging is beside it: the file lock is one user's); dead ones' markers go."""
-    for entry, host, pid in _writer_entries(final):
-        if (host, pid) == (socket.gethostname(), os.getpid()):
-            continue
-        if not process_running(host, pid):  # its staging is `recover_interrupted`'s
-            if entry.suffix == WRITING_SUFFIX:
-                with suppress(OSError):
-                    entry.unlink()
-            continue
-        holder = _holder(entry, f"process {pid} on {host}")
-        raise OutputLockedError(
-            f"{argument} {final}: {holder} is writing it ({entry.name} is beside it); wait "
-            f"until it ends, or choose another {argument} (if that process no longer runs, as "
-            f"after a crash on another host, remove {entry})"
-        )
-
-
-def _holder(owner_file: Path, unknown: str = "another process") -> str:
-    try:
-        owner = json.loads(owner_file.read_text(encoding="utf-8"))
-        command = " ".join(owner["command"])[:200]
-        return f"process {owner['pid']} on {owner['host']} ({command})"
-    except (OSError, ValueError, KeyError, TypeError):
-        return unknown
 
 
 def _old_path(final: Path) -> Path:

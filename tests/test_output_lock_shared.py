@@ -1,20 +1,23 @@
-"""prixlm.atomic_output: one writer per output across users and hosts, not only within one.
+"""prixlm.output_lock: one writer per output across users and hosts, not only within one.
 
 The file lock lives in a per-user folder of `/tmp`, so another user's (or another host's, on
 a shared disk) writer of the same output never meets it: what they see of each other is what
-they keep beside the output, a writer's staging and its marker.
+they keep beside the output: a writer's marker, naming its host and PID.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from prixlm import output_lock
 from prixlm.atomic_output import OutputLockedError, atomic_folder, writer_lock
 
 
@@ -35,19 +38,43 @@ def _dead_pid() -> int:
     return process.pid
 
 
-def test_a_live_writers_staging_beside_the_output_refuses_a_second_writer(tmp_path, live_pid):
+def _marker(folder: Path, name: str, host: str, pid: int) -> Path:
+    """A writer's marker beside `folder / name`, as `writer_lock` writes it."""
+    marker = folder / f".{name}.{host}-{pid}.writing"
+    marker.write_text(json.dumps({"host": host, "pid": pid, "command": ["build.py"]}))
+    return marker
+
+
+def test_a_live_writer_of_another_user_refuses_a_second_writer(tmp_path, live_pid, monkeypatch):
+    monkeypatch.setattr(output_lock, "_same_user", lambda entry: False)
     final = tmp_path / "out"
-    staging = tmp_path / f".out.{socket.gethostname()}-{live_pid}.partial"
-    staging.mkdir()
-    (staging / "a.txt").write_text("live")
+    marker = _marker(tmp_path, "out", socket.gethostname(), live_pid)
     with pytest.raises(OutputLockedError) as error:
         with atomic_folder(final, argument="--output_dir") as mine:
             (mine / "b.txt").write_text("second")
     message = str(error.value)
     assert message.startswith(f"--output_dir {final}: process {live_pid} on ")
-    assert "is writing it" in message and staging.name in message
-    assert not final.exists() and (staging / "a.txt").read_text() == "live"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [staging.name]
+    assert "(build.py) is writing it" in message and marker.name in message
+    assert not final.exists() and sorted(p.name for p in tmp_path.iterdir()) == [marker.name]
+
+
+def test_a_marker_of_this_user_on_this_host_is_a_dead_writers(tmp_path, live_pid):
+    """Holding the file lock, no process of this user here writes the output: its marker is
+    a dead writer's, whose PID a restart may have given to another process."""
+    final = tmp_path / "out"
+    _marker(tmp_path, "out", socket.gethostname(), live_pid)
+    with atomic_folder(final) as mine:
+        (mine / "b.txt").write_text("next")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_sibling_outputs_writer_is_not_this_outputs(tmp_path):
+    """`exp` and `exp.2` are two outputs: the marker of `exp.2`'s writer (read as host
+    `2.<host>` by its name alone) does not refuse a writer of `exp`, nor is it removed."""
+    sibling = _marker(tmp_path, "exp.2", "other-host", 4242)
+    with atomic_folder(tmp_path / "exp") as mine:
+        (mine / "a.txt").write_text("mine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [sibling.name, "exp"]
 
 
 def test_a_dead_writers_staging_is_cleaned_up_and_the_writer_proceeds(tmp_path):
@@ -62,22 +89,21 @@ def test_a_dead_writers_staging_is_cleaned_up_and_the_writer_proceeds(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_another_hosts_staging_is_refused_with_what_to_remove(tmp_path):
+def test_another_hosts_writer_is_refused_with_what_to_remove(tmp_path):
     """Whether a process of another host runs cannot be known here: assumed running."""
-    final = tmp_path / "out"
-    staging = tmp_path / ".out.other-host.example-4242.partial"
-    staging.mkdir()
+    marker = _marker(tmp_path, "out", "other-host.example", 4242)
     with pytest.raises(OutputLockedError, match=r"process 4242 on other-host\.example") as error:
-        with writer_lock(final):
+        with writer_lock(tmp_path / "out"):
             pass
-    assert f"remove {staging}" in str(error.value)
+    assert f"remove {marker}" in str(error.value)
 
 
 @pytest.mark.parametrize("hold", ["atomic_folder", "writer_lock"])
-def test_a_writer_of_another_user_is_refused(tmp_path, hold):
+def test_a_writer_of_another_user_is_refused(tmp_path, hold, monkeypatch):
     """The holder keeps its file lock where another user's would be (a folder of its own):
     the second writer meets only the marker (`writer_lock`, as a training holds its
     output_dir) or the marker and the staging (`atomic_folder`)."""
+    monkeypatch.setattr(output_lock, "_same_user", lambda entry: False)
     final = tmp_path / "out"
     other_locks = tmp_path / "other-user-locks"
     other_locks.mkdir()
@@ -86,7 +112,8 @@ def test_a_writer_of_another_user_is_refused(tmp_path, hold):
         import sys
         from pathlib import Path
         import prixlm.atomic_output as atomic_output
-        atomic_output._lock_root = lambda: Path({str(other_locks)!r})
+        import prixlm.output_lock as output_lock
+        output_lock._lock_root = lambda: Path({str(other_locks)!r})
         with atomic_output.{hold}({str(final)!r}):
             print("holding", flush=True)
             sys.stdin.readline()

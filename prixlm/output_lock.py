@@ -1,0 +1,191 @@
+"""One writer per output: `writer_lock(final)`, held by a build or a training for its whole
+run (and taken by `prixlm.atomic_output.atomic_folder`), fails at once with
+`OutputLockedError` naming the process that writes `final`.
+
+- Within one user's processes: a file lock in `/tmp/prixlm-locks-<uid>` (released when the
+  process ends in any way, a kill included), with a file naming its holder.
+- Across users and hosts (a shared disk): the marker `.<name>.<host>-<pid>.writing` the
+  holder keeps beside `final` (its host and PID inside it too, so that a sibling output
+  `<name>.2`'s marker is never taken for one of `<name>`). A live marker of another user or
+  host refuses the second writer; a marker of this user on this host, met while holding the
+  file lock, is a dead writer's (a PID reused after a restart included) and is removed.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from prixlm.cli import UsageError
+
+PARTIAL_SUFFIX = ".partial"
+WRITING_SUFFIX = ".writing"
+
+
+class OutputLockedError(UsageError):
+    """Another process writes the same output (`writer_lock`); the message names it."""
+
+
+def _writer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _writer_entries(final: Path) -> Iterator[tuple[Path, str, int]]:
+    """The staging (`.<name>.<host>-<pid>.partial`) and markers (`....writing`) that writers,
+    this process included, keep beside `final`, each with the writer's host and PID."""
+    suffixes = "|".join(re.escape(suffix) for suffix in (PARTIAL_SUFFIX, WRITING_SUFFIX))
+    writers = re.compile(rf"\.{re.escape(final.name)}\.(.+)-(\d+)(?:{suffixes})")
+    for entry in final.parent.glob(f".{glob.escape(final.name)}.*"):
+        found = writers.fullmatch(entry.name)
+        if found is not None:
+            yield entry, found.group(1), int(found.group(2))
+
+
+def process_running(host: str, pid: int) -> bool:
+    """Whether process `pid` of `host` may still run: True for another host (unknowable)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's
+        pass
+    return True
+
+
+def _lock_root() -> Path:
+    """`/tmp` whatever `$TMPDIR` says (two writers with different `TMPDIR`s, as batch
+    schedulers set per job, both took the lock of one output), else the temporary folder."""
+    root = Path("/tmp")
+    return root if root.is_dir() and os.access(root, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def _lock_files(final: Path) -> tuple[Path, Path]:
+    """The lock file of `final` and the file naming its holder: in `/tmp` (one folder per
+    user), so that no file is left beside the output."""
+    folder = _lock_root() / f"prixlm-locks-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    key = hashlib.sha256(str(final).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return folder / f"{key}.lock", folder / f"{key}.json"
+
+
+_held: dict[Path, int] = {}  # the outputs this process holds the lock of: how many times
+
+
+@contextmanager
+def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
+    """Hold the one-writer lock of `final` (a file lock, released when the process ends in
+    any way, and the marker beside `final`); re-entrant within the process.
+
+    Raises:
+        OutputLockedError: another process holds it, or (another user's or host's) has its
+            marker beside `final`; the message names its PID and command.
+    """
+    final = Path(final).resolve()
+    if final in _held:
+        _held[final] += 1
+        try:
+            yield
+        finally:
+            _held[final] -= 1
+        return
+    lock_file, owner_file = _lock_files(final)
+    lock = FileLock(lock_file)
+    try:
+        lock.acquire(timeout=0)  # one attempt
+    except Timeout:
+        raise OutputLockedError(
+            f"{argument} {final}: {_holder(owner_file)} is writing it; wait until it ends, "
+            f"or choose another {argument}"
+        ) from None
+    marker = final.with_name(f".{final.name}.{_writer()}{WRITING_SUFFIX}")
+    try:
+        owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv}
+        owner_file.write_text(json.dumps(owner), encoding="utf-8")
+        try:  # the marker first, then the check: of two writers starting at once, none goes on
+            final.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps(owner), encoding="utf-8")
+        except OSError:  # a folder only others can write: the file lock alone
+            marker = None
+        _check_other_writers(final, argument)
+        _held[final] = 1
+        yield
+    finally:
+        _held.pop(final, None)
+        owner_file.unlink(missing_ok=True)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+        lock.release()
+
+
+def _check_other_writers(final: Path, argument: str) -> None:
+    """`OutputLockedError` if a live process of another user or host writes `final`: its
+    marker (`.<name>.<host>-<pid>.writing`, naming that host and PID inside: a sibling
+    output's `.<name>.2.<host>-<pid>.writing` is not one) is beside it. Called holding the
+    file lock, so a marker of this user on this host is a dead writer's (a PID reused after a
+    restart included) and goes, as does another user's whose process ended."""
+    here = socket.gethostname()
+    for entry, host, pid in _writer_entries(final):
+        owner = _marker_owner(entry)
+        if owner is None or entry.name != f".{final.name}.{owner[0]}-{owner[1]}{WRITING_SUFFIX}":
+            continue  # a staging folder, or another output's marker
+        if (host, pid) == (here, os.getpid()):
+            continue
+        if host == here and (_same_user(entry) or not process_running(host, pid)):
+            with suppress(OSError):
+                entry.unlink()
+            continue
+        raise OutputLockedError(
+            f"{argument} {final}: {_holder(entry)} is writing it ({entry.name} is beside "
+            f"it); wait until it ends, or choose another {argument} (if that process no "
+            f"longer runs, as after a crash on another host, remove {entry})"
+        )
+
+
+def _marker_owner(entry: Path) -> tuple[str, int] | None:
+    """The (host, PID) a writer's marker names inside, or None (not a marker)."""
+    if entry.suffix != WRITING_SUFFIX:
+        return None
+    try:
+        owner = json.loads(entry.read_text(encoding="utf-8"))
+        return str(owner["host"]), int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _same_user(entry: Path) -> bool:
+    """Whether `entry` belongs to this process's user."""
+    try:
+        return entry.stat().st_uid == os.getuid()
+    except OSError:
+        return False
+
+
+def _holder(owner_file: Path) -> str:
+    try:
+        owner = json.loads(owner_file.read_text(encoding="utf-8"))
+        command = " ".join(owner["command"])[:200]
+        return f"process {owner['pid']} on {owner['host']} ({command})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+__all__ = [
+    "OutputLockedError",
+    "PARTIAL_SUFFIX",
+    "WRITING_SUFFIX",
+    "process_running",
+    "writer_lock",
+]
