@@ -9,10 +9,14 @@ path with the `parquet` builder, whose cache key includes every file's path and 
 id (cached by revision) goes through `load_dataset` unchanged.
 
 The mtime alone misses a file rewritten with its old mtime restored (`cp -p`, `rsync -a`,
-`tar x`), even with another row count: the config's name is therefore a digest of every
+`tar x`), even with another row count: the config's name therefore ends in a digest of every
 file's path, size, mtime, inode and ctime (`_files_state`). The ctime cannot be set back
 (`utime` sets it to now), so any rewrite — also one keeping the row count, the size and the
-mtime — gets its own cache; a metadata-only change (`chmod`) prepares the rows again.
+mtime — gets its own cache; a metadata-only change (`chmod`) prepares the rows again. The
+name begins with a digest of the folder's path and the config (`_cache_names`): once the
+rows are prepared, the entries of that folder and config in an earlier state can never be
+used again, and are removed (`_remove_superseded`), else every rebuild left a copy of the
+rows (and of their tokenised forms) in the cache.
 
 A mistake (a folder that does not exist, a folder without a dataset card, a config or split
 the dataset does not have, a requested split without rows, a Parquet file that is missing,
@@ -23,6 +27,7 @@ line in the commands) and a `ValueError`, whose message names the command-line a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import hashlib
@@ -179,7 +184,10 @@ def load_kb(
 ) -> Any:
     """`DatasetDict` of `config` (or the `Dataset` of one `split`) of a build folder or Hub id.
 
-    `argument` and `config_argument` name the options in a `DatasetInputError`.
+    A build folder's rows are cached by `datasets` under a name of the folder, the config and
+    the files' state: the entry of that folder and config in a superseded state (a rebuild,
+    a `chmod`) is removed once the current one is prepared. `argument` and `config_argument`
+    name the options in a `DatasetInputError`.
     """
     if not check_dataset_source(dataset, argument):
         try:
@@ -201,12 +209,10 @@ def load_kb(
     }
     if split is not None and rows[split] == 0:
         raise DatasetInputError(f"{argument} {dataset}: config {config!r} split {split!r} is empty")
+    cache_prefix, cache_name = _cache_names(files, dataset, config)
     try:
-        return datasets.load_dataset(
-            "parquet",
-            name=_files_state(files, dataset),
-            data_files=_escaped_root(files, dataset),
-            split=split,
+        loaded = datasets.load_dataset(
+            "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
         )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
         if isinstance(error, OSError) and error.errno not in (None, errno.ENOENT):
@@ -215,6 +221,9 @@ def load_kb(
         empty = [name for name, count in rows.items() if count == 0]  # `datasets` fails on it
         cause = f"its split {empty[0]!r} has no rows ({{}})" if empty else "{}"
         raise DatasetInputError(f"{what}{where}: {cause.format(_first_line(error))}") from error
+    if _cache_names(files, dataset, config)[1] == cache_name:  # not rebuilt meanwhile
+        _remove_superseded(cache_prefix, cache_name)
+    return loaded
 
 
 def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str, list[str]]:
@@ -228,16 +237,54 @@ def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str,
     }
 
 
+def _cache_names(files: dict[str, list[str]], dataset: str | Path, config: str) -> tuple[str, str]:
+    """`(prefix, name)`: the config name for `datasets`' cache, `files-<key>-<state>`, and
+    its part shared by every state of `dataset`'s `config`, `files-<key>-`. The key is a
+    digest of the folder's path (as the data files name it) and `config`, the state one of
+    `_files_state`; both hexadecimal (`datasets` allows no `/`, `:` and the like in it)."""
+    where = repr((str(Path(dataset).absolute()), config)).encode()
+    prefix = f"files-{hashlib.sha256(where).hexdigest()[:16]}-"
+    return prefix, prefix + _files_state(files, dataset)
+
+
 def _files_state(files: dict[str, list[str]], dataset: str | Path) -> str:
-    """A config name for `datasets`' cache from the state of every file that `files` match:
-    path, size, mtime, inode and ctime (`os.stat`), so that a rewritten file is loaded again
-    even when its mtime was restored."""
+    """A digest of the state of every file that `files` match: path, size, mtime, inode and
+    ctime (`os.stat`), so that a rewritten file is loaded again even when its mtime was
+    restored."""
     digest = hashlib.sha256()
     for name, patterns in sorted(_escaped_root(files, dataset).items()):
         for pattern in patterns:
             for file in sorted(glob.glob(pattern, recursive=True)):
                 digest.update(repr((name, file, *file_state(file))).encode())
-    return f"files-{digest.hexdigest()[:16]}"
+    return digest.hexdigest()[:16]
+
+
+def _remove_superseded(prefix: str, name: str) -> None:
+    """Remove the `parquet` entries of `datasets`' cache whose config name begins with
+    `prefix` but not with `name` (the entry just prepared), and their `.lock` files, at
+    best: what another process removes first, or what cannot be removed, is left alone.
+
+    An entry is the folder `<root>/parquet/<name>-<data files digest>`; `datasets` leaves
+    the file `<that folder's path, "/" as "_">_<version>_<digest>.lock` in `<root>`.
+    """
+    import shutil
+
+    entries = Path(os.path.expanduser(str(datasets.config.HF_DATASETS_CACHE))) / "parquet"
+    for folder, path in (
+        (entries, ""),
+        (entries.parent, entries.as_posix().replace("/", "_") + "_"),
+    ):
+        try:
+            found = list(os.scandir(folder))
+        except OSError:  # no such folder
+            continue
+        for entry in found:
+            if entry.name.startswith(path + prefix) and not entry.name.startswith(path + name):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
 
 def file_state(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
