@@ -93,15 +93,19 @@ RELEASE_FILES = ("model", "train_results.json")
 #: The link prediction curve (Fig. 2) a run writes beside its checkpoints: a new run there
 #: would show it as its own (or put it in its release).
 CURVE_FILES = ("lp_curve.png", "lp_curve.csv")
+#: The Trainer's TensorBoard logs (`<output_dir>/runs/<date>_<host>`, transformers 5.x):
+#: kept, TensorBoard would show an earlier run's curves beside the new run's.
+TRAINER_LOGS = "runs"
 
 
 def remove_earlier_run(output_dir: str | Path) -> None:
-    """Remove an earlier run's checkpoints, release and curve from `output_dir`, so that a
-    new run may start there (`resume_checkpoint` refuses one beside them)."""
+    """Remove an earlier run's checkpoints, release, curve and TensorBoard logs from
+    `output_dir`, so that a new run may start there (`resume_checkpoint` refuses one beside
+    them)."""
     import shutil
 
     output_dir = Path(output_dir)
-    earlier_files = (output_dir / name for name in (*RELEASE_FILES, *CURVE_FILES))
+    earlier_files = (output_dir / name for name in (*RELEASE_FILES, *CURVE_FILES, TRAINER_LOGS))
     for earlier in [*_checkpoints(output_dir), *earlier_files]:
         if earlier.is_dir():
             shutil.rmtree(earlier)
