@@ -275,17 +275,35 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     """Turn a user's mistake into `error: <message>` on stderr and `SystemExit(2)`.
 
     Caught: `UsageError`, `OSError` (missing files, permissions, a full disk) and the
-    exception types in `extra`. Anything else is a bug and keeps its traceback.
+    exception types in `extra`. Anything else is a bug and keeps its traceback. Two ends
+    that are no mistake end quietly, with the status a shell gives them: stdout closed by
+    its reader (`| head`) exits 141, Ctrl-C prints `interrupted` and exits 130.
     """
     prepare_terminal()
     try:
         yield
+    except KeyboardInterrupt as error:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from error
+    except BrokenPipeError as error:
+        _stdout_to_devnull()  # else the interpreter's own flush at exit fails again
+        raise SystemExit(141) from error  # 128 + SIGPIPE
     except UsageError as error:
         _fail(str(error), error)
     except OSError as error:
         _fail(describe_os_error(error), error)
     except extra as error:  # type: ignore[misc]
         _fail(str(error), error)
+
+
+def _stdout_to_devnull() -> None:
+    """Point fd 1 at the null device: what is left in stdout's buffer goes nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's, a closed one)
+        pass
 
 
 def _fail(message: str, cause: BaseException) -> None:

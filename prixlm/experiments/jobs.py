@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -165,7 +166,11 @@ def kge_job(
         first, search, best = kept["points_done"], kept["search"], kept["best"]
         budget_started -= kept["budget_seconds"]
         started -= kept.get("wall_seconds", 0.0)
-        print(f"  {grid[0]['model']} {languages}: {first} of {len(grid)} grid points kept")
+        print(
+            f"  {grid[0]['model']} {languages}: {first} of {len(grid)} grid points kept",
+            file=sys.stderr,
+            flush=True,
+        )  # stdout: a JSON command's record
     truncated = False
     for done, point in enumerate(grid[first:], start=first + 1):
         if time_limit and clock() - budget_started > time_limit:
@@ -183,7 +188,8 @@ def kge_job(
             search.append({**config.as_dict(), "epochs": epochs, "validation_mrr": mrr,
                            "validation_hits_at_1": hits,
                            "seconds": round(clock() - budget_started, 1)})  # fmt: skip
-            print(f"  {config.model} {languages if union else languages[0]} {search[-1]}")
+            name = languages if union else languages[0]
+            print(f"  {config.model} {name} {search[-1]}", file=sys.stderr, flush=True)
             if mrr > best["validation_mrr"]:
                 best.update(
                     config={**config.as_dict(), "epochs": epochs},

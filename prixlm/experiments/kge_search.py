@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         args.points, args.time_limit, args.seed, args.device)  # fmt: skip
         if args.output:
             write_json(record, args.output, "--output")
-    print(json.dumps({k: record[k] for k in ("winner", "validation", "test", "seconds")}))
+        print(json.dumps({k: record[k] for k in ("winner", "validation", "test", "seconds")}))
     return record
 
 

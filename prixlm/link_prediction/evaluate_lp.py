@@ -228,12 +228,12 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     report.update(dataset=folder or args.dataset, dataset_folder=folder)
     report["dataset_argument"] = args.dataset
     report.update(source)
+    if args.output:  # before the table: a closed stdout (`| head`) keeps the report
+        write_json(report, args.output, "--output")
     for protocol, results in report["results_by_protocol"].items():
         if len(args.protocol) > 1:
             print(f"\nprotocol: {protocol}")
         print(markdown_table(results, args.mode, args.num_beams))
-    if args.output:
-        write_json(report, args.output, "--output")
     return report
 
 

@@ -185,12 +185,14 @@ def export_dictionaries(
 ) -> dict[str, dict[str, int]]:
     """Write `<src>-<tgt>.train.txt` / `.test.txt` per pair; returns the sizes per pair."""
     output_dir = Path(output_dir)
-    sizes: dict[str, dict[str, int]] = {}
-    for name in language_pairs:
+    splits: dict[str, tuple[list[Pair], list[Pair]]] = {}
+    for name in language_pairs:  # every pair checked before any file is written
         source, _, target = name.partition("-")
         if not source or not target:
             raise ValueError(f"language pair {name!r}: expected 'src-tgt', e.g. en-fi")
-        train, test = split_pairs(dictionary_pairs(source, target), seed)
+        splits[name] = split_pairs(dictionary_pairs(source, target), seed)
+    sizes: dict[str, dict[str, int]] = {}
+    for name, (train, test) in splits.items():
         write_dictionary(train, output_dir / f"{name}.train.txt")
         write_dictionary(test, output_dir / f"{name}.test.txt")
         sizes[name] = {"train": len(train), "test": len(test)}
