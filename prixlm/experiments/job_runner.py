@@ -6,8 +6,14 @@ Used by `prixlm.experiments.table1` and `prixlm.experiments.dbp5l`."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,63 @@ def load_records(jobs_dir: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+class JobsFailed(RuntimeError):
+    """Jobs that raised: their records were not written (a new start runs them again)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = sorted(names)
+        super().__init__(
+            f"jobs failed: {', '.join(self.names)}; their records were not written, "
+            "a new start runs them again"
+        )
+
+
+def _report_failure(name: str, error: BaseException, started: float) -> None:
+    """The failed job and its error (a worker's traceback included) on stderr."""
+    print(f"[{time.time() - started:6.0f} s] {name} FAILED: {error!r}", file=sys.stderr)
+    traceback.print_exception(error, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def _stop(pool: Any) -> None:
+    """Cancel the pool's jobs not yet started and end the workers running the others (a new
+    start runs them again; trainings and KGE searches go on from what they kept,
+    `prixlm.experiments.kept_runs`)."""
+    # the executor has no call that ends running jobs: its worker processes, ended here
+    processes = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+
+
+@contextmanager
+def _end_on_sigterm(pool: Any, pending: dict[Any, str]) -> Iterator[None]:
+    """While the jobs run: SIGTERM (`timeout`, a scheduler) ends the workers with this
+    process, exit status 143 (by default it ended this process alone)."""
+    if threading.current_thread() is not threading.main_thread():  # no handler there
+        yield
+        return
+
+    def end(signum: int, frame: Any) -> None:
+        unfinished = sorted(pending.values())
+        print(f"stopped (SIGTERM): {len(unfinished)} jobs unfinished: {unfinished}; a new "
+              "start runs them again", file=sys.stderr, flush=True)  # fmt: skip
+        _stop(pool)
+        sys.stdout.flush()
+        os._exit(143)
+
+    before = signal.signal(signal.SIGTERM, end)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run_jobs(
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]],
     jobs_dir: Path,
@@ -59,11 +122,14 @@ def run_jobs(
 ) -> bool:
     """Run the jobs without a record in `jobs_dir`, and those named in `again` (their
     record is replaced when they finish), each with `threads` torch threads (0: cores //
-    workers); `refresh()` after each. False when the deadline left some unfinished (their
-    workers are left behind; a re-run finishes them)."""
+    workers); `refresh()` after each that finishes. False when the deadline left some
+    unfinished: the jobs not started are not started, the workers running the others are
+    ended (a new start runs them again). A job that raises is reported on stderr and the
+    others go on; then `JobsFailed` names the failed jobs (at the deadline too)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from prixlm.data.dbpedia.convert import _end_with_parent
     from prixlm.experiments.jobs import job_done, threads_note, worker_threads
 
     threads = threads or worker_threads({"workers": workers})
@@ -72,40 +138,68 @@ def run_jobs(
         for name, job in jobs.items()
         if name in again or not job_done(jobs_dir / f"{name}.json", job[1])
     }
-    done = len(jobs) - len(todo)
+    done, failed = len(jobs) - len(todo), []
     print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
     kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs and n not in todo}
     if note := threads_note(kept, threads):
         print(note, flush=True)
     if again:
         print(f"evaluated again (their evaluation settings changed): {', '.join(again)}")
+
+    def finished(name: str, error: BaseException | None) -> None:
+        nonlocal done
+        if error is not None:
+            failed.append(name)
+            _report_failure(name, error, started)
+            return
+        done += 1
+        print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done", flush=True)
+        refresh()
+
+    def end(complete: bool) -> bool:
+        if failed:
+            raise JobsFailed(failed)
+        return complete
+
     if workers == 1:  # in this process, one after the other (tests, debugging)
         for count, (name, (function, kwargs)) in enumerate(todo.items()):
             if deadline_s is not None and time.time() - started >= deadline_s:
                 unfinished = sorted(list(todo)[count:])
                 print(f"deadline reached: {len(unfinished)} jobs unfinished: {unfinished}")
-                return False
-            execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), threads)
-            done += 1
-            print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done", flush=True)
-            refresh()
-        return True
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    pending = {
-        pool.submit(execute, name, fn, kw, str(jobs_dir / f"{name}.json"), threads): name
-        for name, (fn, kw) in todo.items()
-    }
-    while pending:
-        remaining = None if deadline_s is None else deadline_s - (time.time() - started)
-        if remaining is not None and remaining <= 0:
-            print(f"deadline reached: {len(pending)} jobs unfinished: {sorted(pending.values())}")
-            return False
-        finished, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-        for future in finished:
-            name, error = pending.pop(future), future.exception()
-            done += 1
-            status = f"FAILED: {error!r}" if error else "done"
-            print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} {status}", flush=True)  # fmt: skip
-            refresh()
-    pool.shutdown()
-    return True
+                return end(False)
+            try:
+                execute(name, function, kwargs, str(jobs_dir / f"{name}.json"), threads)
+            except Exception as error:  # reported; the other jobs go on
+                finished(name, error)
+            else:
+                finished(name, None)
+        return end(True)
+    context = multiprocessing.get_context("spawn")
+    # The workers end with this process (`_end_with_parent`): the write end of this pipe
+    # is held here only, and the kernel closes it when this process ends in any way.
+    alive, keep_alive = context.Pipe(duplex=False)
+    with keep_alive, alive:
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_end_with_parent, initargs=(alive,)
+        )
+        try:
+            pending = {
+                pool.submit(execute, name, fn, kw, str(jobs_dir / f"{name}.json"), threads): name
+                for name, (fn, kw) in todo.items()
+            }
+            with _end_on_sigterm(pool, pending):
+                while pending:
+                    remaining = None if deadline_s is None else deadline_s - (time.time() - started)  # fmt: skip
+                    if remaining is not None and remaining <= 0:
+                        unfinished = sorted(pending.values())
+                        print(f"deadline reached: {len(unfinished)} jobs unfinished: {unfinished}")  # fmt: skip
+                        _stop(pool)
+                        return end(False)
+                    ready, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+                    for future in ready:
+                        finished(pending.pop(future), future.exception())
+        except BaseException:  # Ctrl-C, an error of `refresh`: no worker goes on alone
+            _stop(pool)
+            raise
+        pool.shutdown()
+    return end(True)

@@ -47,6 +47,7 @@ from prixlm.cli import (
 )
 from prixlm.experiments.job_runner import (  # noqa: F401 - execute: importable here as before
     JobFunction,
+    JobsFailed,
     execute,
     load_records,
     run_jobs,
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--deadline_s",
         type=positive_float,
         default=None,
-        help="seconds; then exit 3 (one worker: no job starts after it); a new start resumes",
+        help="seconds; then the unfinished jobs stop, exit 3; a new start runs them again",
     )
     for job in ("all", "single", "kge", "union"):
         parser.add_argument(f"--{job}_time_limit", type=positive_float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip
@@ -324,10 +325,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_outputs(table, args.results, args.docs, args.chart)
         return table
 
-    complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started, args.deadline_s,
-                        threads=threads)  # fmt: skip
+    try:
+        complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started,
+                            args.deadline_s, threads=threads)  # fmt: skip
+    except JobsFailed as failed:  # the other jobs' rows are written; exit status 1
+        refresh()
+        sys.exit(f"error: {failed}")
     table = refresh()
-    if not complete:  # past the deadline: leave the workers behind (resume finishes them)
+    if not complete:  # past the deadline (its workers ended): a new start resumes
         sys.stdout.flush()
         os._exit(3)
     return table
