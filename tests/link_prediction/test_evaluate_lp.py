@@ -44,10 +44,15 @@ def tiny_rows(language: str = "en") -> list[dict]:
 @pytest.fixture(scope="module")
 def saved(tiny_prixlm, tmp_path_factory):
     """A saved model folder and a dataset folder (Parquet + card with `configs:`)."""
+    return save_model_and_dataset(tiny_prixlm, tmp_path_factory.mktemp("evaluate_lp"))
+
+
+def save_model_and_dataset(tiny_prixlm, root):
+    """`(root, rows)`: the tiny model in `root/model`, `tiny_rows()` as the `en` config of
+    `root/data` (the first 10 train, the others test)."""
     from datasets import Dataset
 
     model, tokenizer = tiny_prixlm
-    root = tmp_path_factory.mktemp("evaluate_lp")
     model.save_pretrained(root / "model")
     tokenizer.save_pretrained(root / "model")
     rows = tiny_rows()

@@ -8,7 +8,7 @@ import hashlib
 import json
 
 import pytest
-from test_evaluate_lp import tiny_rows
+from test_evaluate_lp import save_model_and_dataset, tiny_rows
 
 from prixlm.link_prediction.evaluate_lp import main
 from prixlm.link_prediction.evaluation import evaluate_link_prediction
@@ -20,23 +20,7 @@ FIVE_LABELS = ["日本円", "euro", "French", "Italian", "Japanese"]
 @pytest.fixture(scope="module")
 def saved(tiny_prixlm, tmp_path_factory):
     """A saved tiny model folder and a dataset folder (`en`: train and test splits)."""
-    from datasets import Dataset
-
-    model, tokenizer = tiny_prixlm
-    root = tmp_path_factory.mktemp("evaluate_lp_options")
-    model.save_pretrained(root / "model")
-    tokenizer.save_pretrained(root / "model")
-    rows = tiny_rows()
-    (root / "data" / "en").mkdir(parents=True)
-    Dataset.from_list(rows[:10]).to_parquet(root / "data" / "en" / "train.parquet")
-    Dataset.from_list(rows[10:]).to_parquet(root / "data" / "en" / "test.parquet")
-    (root / "data" / "README.md").write_text(
-        "---\nconfigs:\n- config_name: en\n  data_files:\n"
-        "  - split: train\n    path: en/train.parquet\n"
-        "  - split: test\n    path: en/test.parquet\n---\n",
-        encoding="utf-8",
-    )
-    return root
+    return save_model_and_dataset(tiny_prixlm, tmp_path_factory.mktemp("options"))[0]
 
 
 def _common(root) -> list[str]:
