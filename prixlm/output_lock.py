@@ -6,9 +6,10 @@ run (and taken by `prixlm.atomic_output.atomic_folder`), fails at once with
   process ends in any way, a kill included), with a file naming its holder.
 - Across users and hosts (a shared disk): the marker `.<name>.<host>-<pid>.writing` the
   holder keeps beside `final` (its host and PID inside it too, so that a sibling output
-  `<name>.2`'s marker is never taken for one of `<name>`). A live marker of another user or
-  host refuses the second writer; a marker of this user on this host, met while holding the
-  file lock, is a dead writer's (a PID reused after a restart included) and is removed.
+  `<name>.2`'s marker is never taken for one of `<name>`). A live writer's marker refuses
+  the second writer (another user's, another host's, or one of this user whose file lock is
+  elsewhere: another `/tmp` namespace, the folder by another path); a marker of this host
+  whose process ended, or whose PID a later process took, is a dead writer's and is removed.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
         try:  # the marker first, then the check: of two writers starting at once, none goes on
             final.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps(owner), encoding="utf-8")
+            marker.chmod(0o644)  # readable by other users whatever the umask
         except OSError:  # a folder only others can write: the file lock alone
             marker = None
         _check_other_writers(final, argument)
@@ -133,9 +135,9 @@ def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
 def _check_other_writers(final: Path, argument: str) -> None:
     """`OutputLockedError` if a live process of another user or host writes `final`: its
     marker (`.<name>.<host>-<pid>.writing`, naming that host and PID inside: a sibling
-    output's `.<name>.2.<host>-<pid>.writing` is not one) is beside it. Called holding the
-    file lock, so a marker of this user on this host is a dead writer's (a PID reused after a
-    restart included) and goes, as does another user's whose process ended."""
+    output's `.<name>.2.<host>-<pid>.writing` is not one) is beside it. A marker of this host
+    whose process ended, or whose PID a later process took (started after the marker was
+    written, as after a restart), is a dead writer's and goes."""
     here = socket.gethostname()
     for entry, host, pid in _writer_entries(final):
         owner = _marker_owner(entry)
@@ -143,7 +145,7 @@ def _check_other_writers(final: Path, argument: str) -> None:
             continue  # a staging folder, or another output's marker
         if (host, pid) == (here, os.getpid()):
             continue
-        if host == here and (_same_user(entry) or not process_running(host, pid)):
+        if host == here and not _writing_since(pid, entry):
             with suppress(OSError):
                 entry.unlink()
             continue
@@ -165,12 +167,20 @@ def _marker_owner(entry: Path) -> tuple[str, int] | None:
         return None
 
 
-def _same_user(entry: Path) -> bool:
-    """Whether `entry` belongs to this process's user."""
-    try:
-        return entry.stat().st_uid == os.getuid()
-    except OSError:
+def _writing_since(pid: int, marker: Path) -> bool:
+    """Whether process `pid` of this host runs and started before `marker` was written (so
+    it may be the marker's writer). Where the start time is unknown (no `/proc`), whether it
+    runs."""
+    if not process_running(socket.gethostname(), pid):
         return False
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))  # fmt: skip
+        started = boot + ticks / os.sysconf("SC_CLK_TCK")
+        return started <= marker.stat().st_mtime + 1.0  # btime is whole seconds
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True
 
 
 def _holder(owner_file: Path) -> str:

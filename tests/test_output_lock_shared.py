@@ -8,16 +8,17 @@ they keep beside the output: a writer's marker, naming its host and PID.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from prixlm import output_lock
 from prixlm.atomic_output import OutputLockedError, atomic_folder, writer_lock
 
 
@@ -45,8 +46,7 @@ def _marker(folder: Path, name: str, host: str, pid: int) -> Path:
     return marker
 
 
-def test_a_live_writer_of_another_user_refuses_a_second_writer(tmp_path, live_pid, monkeypatch):
-    monkeypatch.setattr(output_lock, "_same_user", lambda entry: False)
+def test_a_live_writer_of_another_user_refuses_a_second_writer(tmp_path, live_pid):
     final = tmp_path / "out"
     marker = _marker(tmp_path, "out", socket.gethostname(), live_pid)
     with pytest.raises(OutputLockedError) as error:
@@ -58,14 +58,26 @@ def test_a_live_writer_of_another_user_refuses_a_second_writer(tmp_path, live_pi
     assert not final.exists() and sorted(p.name for p in tmp_path.iterdir()) == [marker.name]
 
 
-def test_a_marker_of_this_user_on_this_host_is_a_dead_writers(tmp_path, live_pid):
-    """Holding the file lock, no process of this user here writes the output: its marker is
-    a dead writer's, whose PID a restart may have given to another process."""
+def test_a_marker_older_than_its_process_is_a_dead_writers(tmp_path, live_pid):
+    """A PID taken by a later process (as after a restart): the marker, written before that
+    process started, is a dead writer's and goes."""
     final = tmp_path / "out"
-    _marker(tmp_path, "out", socket.gethostname(), live_pid)
+    marker = _marker(tmp_path, "out", socket.gethostname(), live_pid)
+    os.utime(marker, (time.time() - 3600, time.time() - 3600))
     with atomic_folder(final) as mine:
         (mine / "b.txt").write_text("next")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_live_writer_of_this_user_with_its_lock_elsewhere_refuses(tmp_path, live_pid):
+    """The file lock is keyed in this `/tmp` by the path as given: a writer in another `/tmp`
+    namespace (a service's private /tmp) or of the folder by another path holds another one;
+    its marker, from a process started before it, still refuses."""
+    marker = _marker(tmp_path, "out", socket.gethostname(), live_pid)
+    with pytest.raises(OutputLockedError, match=rf"process {live_pid} on "):
+        with writer_lock(tmp_path / "out"):
+            pass
+    assert marker.exists()
 
 
 def test_a_sibling_outputs_writer_is_not_this_outputs(tmp_path):
@@ -99,11 +111,10 @@ def test_another_hosts_writer_is_refused_with_what_to_remove(tmp_path):
 
 
 @pytest.mark.parametrize("hold", ["atomic_folder", "writer_lock"])
-def test_a_writer_of_another_user_is_refused(tmp_path, hold, monkeypatch):
+def test_a_writer_of_another_user_is_refused(tmp_path, hold):
     """The holder keeps its file lock where another user's would be (a folder of its own):
     the second writer meets only the marker (`writer_lock`, as a training holds its
     output_dir) or the marker and the staging (`atomic_folder`)."""
-    monkeypatch.setattr(output_lock, "_same_user", lambda entry: False)
     final = tmp_path / "out"
     other_locks = tmp_path / "other-user-locks"
     other_locks.mkdir()
