@@ -33,6 +33,7 @@ import glob
 import hashlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -259,10 +260,27 @@ def _files_state(files: dict[str, list[str]], dataset: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
+#: A superseded cache entry written to within this many seconds may be another process's,
+#: still in use (a `.map` writing its cache file there): it is left to a later load.
+IN_USE_SECONDS = 3600
+
+
+def _recently_written(path: str) -> bool:
+    """Whether `path` (a file, or a folder and its files) was written within
+    `IN_USE_SECONDS`."""
+    newest = os.stat(path).st_mtime
+    for root, _, files in os.walk(path):
+        for file in files:
+            with contextlib.suppress(OSError):
+                newest = max(newest, os.stat(os.path.join(root, file)).st_mtime)
+    return newest > time.time() - IN_USE_SECONDS
+
+
 def _remove_superseded(prefix: str, name: str) -> None:
     """Remove the `parquet` entries of `datasets`' cache whose config name begins with
     `prefix` but not with `name` (the entry just prepared), and their `.lock` files, at
-    best: what another process removes first, or what cannot be removed, is left alone.
+    best: what another process removes first, what cannot be removed, and what was written
+    within `IN_USE_SECONDS` (another process may still use it) are left alone.
 
     An entry is the folder `<root>/parquet/<name>-<data files digest>`; `datasets` leaves
     the file `<that folder's path, "/" as "_">_<version>_<digest>.lock` in `<root>`.
@@ -280,6 +298,9 @@ def _remove_superseded(prefix: str, name: str) -> None:
             continue
         for entry in found:
             if entry.name.startswith(path + prefix) and not entry.name.startswith(path + name):
+                with contextlib.suppress(OSError):
+                    if _recently_written(entry.path):
+                        continue
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:

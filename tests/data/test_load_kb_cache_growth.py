@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import datasets
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from dbpedia_dumps import write_dumps
 
+from prixlm.data import loading
 from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.loading import load_kb
 
@@ -38,7 +40,8 @@ def _locks(cache: Path) -> set[str]:
     return {path.name for path in cache.glob("*.lock")}
 
 
-def test_a_rebuilt_folder_leaves_one_cache_entry_and_spares_others(tmp_path, cache):
+def test_a_rebuilt_folder_leaves_one_cache_entry_and_spares_others(tmp_path, cache, monkeypatch):
+    monkeypatch.setattr(loading, "IN_USE_SECONDS", -1)  # every superseded entry is unused
     dumps = write_dumps(tmp_path / "dumps")
     first, other = tmp_path / "a" / "kb", tmp_path / "b" / "kb"
     build_dataset(dumps, first, ["en", "de"])
@@ -70,3 +73,23 @@ def test_a_rebuilt_folder_leaves_one_cache_entry_and_spares_others(tmp_path, cac
     assert latest in _entries(cache)
     assert rows.num_rows == expected  # the rows loaded before stay readable
     assert sorted(rows["subject"]) == sorted(load_kb(first, "de", split="train")["subject"])
+
+
+def test_an_entry_written_within_the_hour_is_left_to_a_later_load(tmp_path, cache):
+    """Another process may still write into a superseded entry (a `.map` of its rows, as
+    train.py tokenises): removing it failed that process with FileNotFoundError. Such an
+    entry is removed once it has not been written for `IN_USE_SECONDS`."""
+    folder = tmp_path / "kb"
+    build_dataset(write_dumps(tmp_path / "dumps"), folder, ["en", "de"])
+    assert load_kb(folder, "de", split="train").num_rows > 0
+    (earlier,) = _entries(cache)
+    shard = next((folder / "de").glob("train*.parquet"))
+    os.chmod(shard, 0o600)  # a new state of the folder
+    assert load_kb(folder, "de", split="train").num_rows > 0
+    assert earlier in _entries(cache) and len(_entries(cache)) == 2  # still in use, maybe
+    hour_ago = time.time() - loading.IN_USE_SECONDS - 60
+    for path in [cache / "parquet" / earlier, *(cache / "parquet" / earlier).rglob("*")]:
+        os.utime(path, (hour_ago, hour_ago))
+    os.chmod(shard, 0o644)
+    assert load_kb(folder, "de", split="train").num_rows > 0
+    assert earlier not in _entries(cache)
