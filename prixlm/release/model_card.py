@@ -27,10 +27,8 @@ standard task, and the `text-generation` widget cannot run it.
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 from collections.abc import Mapping, Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,13 @@ from prixlm.atomic_output import atomic_file
 from prixlm.cli import command_parser, user_errors
 from prixlm.hub_calls import check_repo_id
 from prixlm.hub_languages import hub_languages
+from prixlm.release.card_examples import (  # noqa: F401 - importable here as before
+    DEFAULT_QUERY,
+    EXAMPLE_CANDIDATES,
+    example_candidates,
+    example_code,
+    widget_entries,
+)
 from prixlm.release.card_results import (
     check_report,
     eval_results,
@@ -65,11 +70,8 @@ PIPELINE_TAG = "other"
 EVALUATIONS_FILE = "evaluation_results.json"
 #: The card's tags (what the Hub filters models by).
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
-DEFAULT_QUERY = "Germany | currency"
 #: The folder's stored candidate entities (`{language: [labels]}`), which its pipeline ranks.
 CANDIDATES_FILE = "candidates.json"
-#: The labels the card's pipeline example ranks when the folder stores no candidates.
-EXAMPLE_CANDIDATES = ["euro", "US dollar", "Japanese yen"]
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -177,44 +179,6 @@ def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -
     return merged
 
 
-def example_candidates(query: str, languages: Sequence[str]) -> dict[str, list[str]]:
-    """`candidates=` of the card's pipeline example for a folder without `candidates.json`:
-    `EXAMPLE_CANDIDATES` under the query's language (`"s | r | lang"`), else `en` when the
-    model has it (or names none), else its first language: the only candidate language, so
-    the query without one uses it."""
-    fields = [part.strip() for part in query.split("|")]
-    if len(fields) >= 3 and fields[2]:
-        language = fields[2]
-    elif not languages or "en" in languages:
-        language = "en"
-    else:
-        language = sorted(languages)[0]
-    return {language: list(EXAMPLE_CANDIDATES)}
-
-
-def example_code(
-    repo_id: str, query: str, revision: str | None, candidates: Mapping[str, Any] | None
-) -> dict[str, str | None]:
-    """The Python literals of the card's code examples (JSON's string, list and object syntax
-    is Python's: quotes, backslashes, line breaks escaped): the repo id, the widget query,
-    its subject and relation (Germany's currency where it has none), `candidates=` and the
-    `revision=` argument; and the repo id quoted for a shell."""
-    fields = [part.strip() for part in query.split("|")]
-    subject, relation = fields[:2] if len(fields) >= 2 else ("Germany", "currency")
-    literal = partial(json.dumps, ensure_ascii=False)
-    return {"repo_id_code": literal(repo_id), "repo_id_shell": shlex.quote(repo_id),
-            "example_query_code": literal(query),
-            "subject_code": literal(subject), "relation_code": literal(relation),
-            "candidates_code": literal(candidates) if candidates else None,
-            "revision_code": f", revision={literal(revision)}" if revision else ""}  # fmt: skip
-
-
-def _widget(examples: Sequence[str | Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    if not examples:
-        return [{"text": DEFAULT_QUERY}]
-    return [{"text": e} if isinstance(e, str) else dict(e) for e in examples]
-
-
 def render_model_card(
     folder: str | Path,
     *,
@@ -259,7 +223,7 @@ def render_model_card(
     # the edition codes (`zh-min-nan`): the card's `language:` holds their ISO codes
     recorded = train_results.get("languages") or sorted(config.get("language_token_ids") or {})
     languages = list(languages or recorded)
-    widget = _widget(widget)
+    widget = widget_entries(widget)
     dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
     trained_on = training_data(train_results)
