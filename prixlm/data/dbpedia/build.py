@@ -347,4 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from prixlm.cli import user_errors
+
+    with user_errors():  # `| head` closing stdout: exit 141; Ctrl-C: "interrupted", 130
+        raise SystemExit(main())
