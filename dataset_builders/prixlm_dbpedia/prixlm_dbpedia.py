@@ -30,7 +30,6 @@ served from the cache of the earlier ones. A change of the dumps' metadata only 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,55 +51,20 @@ _DEFAULTS = SplitSettings()
 #: The build package (`prixlm/data/dbpedia/`).
 BUILD_PACKAGE = Path(prixlm.data.dbpedia.__file__).parent
 
-#: `prixlm` modules the build imports that decide no row: messages and argument parsing,
-#: how finished files are written. Their imports are not followed either.
-NOT_ROW_CODE = frozenset({"prixlm.cli", "prixlm.atomic_output"})
+#: The `prixlm` modules outside the build package that it imports (directly or through each
+#: other): the dump reader, the relation names, the cards' language codes. Messages and
+#: argument parsing (`prixlm.cli`) and how finished files are written (`atomic_output`)
+#: decide no row and are left out. A test keeps this list equal to the build's imports.
+ROW_MODULES = ("data/ntriples.py", "data/ntriples_grammar.py", "data/ntriples_lines.py",
+               "data/relation_names.py", "hub_languages.py")  # fmt: skip
 
-
-def _module_file(name: str) -> Path | None:
-    """The source file of the `prixlm` module `name` as installed, or None (a name that is
-    no module: `prixlm.data.ntriples.Triple` of `from prixlm.data.ntriples import Triple`)."""
-    base = Path(prixlm.__file__).parent.joinpath(*name.split(".")[1:])
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _prixlm_imports(path: Path) -> set[str]:
-    """The `prixlm.*` names that `path` imports anywhere (at the top or inside functions):
-    each module, and `module.name` for each name of a `from module import name`."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {name for name in names if name.startswith("prixlm.")}
-
-
-def row_modules(package: Path = BUILD_PACKAGE) -> list[Path]:
-    """The source files of the `prixlm` modules outside `package` that its modules import,
-    directly or through each other (the dump reader `prixlm.data.ntriples*`, the relation
-    names `prixlm.data.relation_names`, ...), except `NOT_ROW_CODE`: the code the rows are
-    read and named through."""
-    found: dict[str, Path] = {}
-    todo = list(package.glob("*.py"))
-    while todo:
-        for name in sorted(_prixlm_imports(todo.pop())):
-            path = _module_file(name)
-            if name in found or name in NOT_ROW_CODE or path is None:
-                continue
-            if not path.resolve().is_relative_to(package.resolve()):
-                found[name] = path
-                todo.append(path)
-    return sorted(found.values())
-
-
-#: The code the built rows depend on: the build package's modules, the `prixlm` modules they
-#: read and name rows through (`row_modules`) and this file.
-BUILD_CODE: tuple[Path, ...] = (BUILD_PACKAGE, *row_modules(), Path(__file__))
+#: The code the built rows depend on: the build package's modules, `ROW_MODULES` and this
+#: file.
+BUILD_CODE: tuple[Path, ...] = (
+    BUILD_PACKAGE,
+    *(Path(prixlm.__file__).parent / name for name in ROW_MODULES),
+    Path(__file__),
+)
 
 
 def build_code_digest() -> str:
@@ -232,9 +196,9 @@ class PrixLMDBpedia(datasets.GeneratorBasedBuilder):
 
 __all__ = [
     "BUILD_CODE",
+    "ROW_MODULES",
     "PrixLMDBpedia",
     "PrixLMDBpediaConfig",
     "build_code_digest",
     "dumps_digest",
-    "row_modules",
 ]

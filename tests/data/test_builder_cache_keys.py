@@ -3,6 +3,7 @@ and dumps rewritten with their size and modification time restored."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -11,10 +12,44 @@ import pytest
 from dbpedia_dumps import write_dumps
 
 import dataset_builders.prixlm_dbpedia.prixlm_dbpedia as builder_module
+import prixlm
 import prixlm.data.relation_names
 from dataset_builders.prixlm_dbpedia.prixlm_dbpedia import PrixLMDBpedia
 
 ROW_MODULES = ("ntriples.py", "ntriples_grammar.py", "ntriples_lines.py", "relation_names.py")
+#: `prixlm` modules the build imports that decide no row: not followed, not in the digest.
+NOT_ROW_CODE = {"prixlm.cli", "prixlm.atomic_output"}
+
+
+def _prixlm_imports(path: Path) -> set[str]:
+    """The `prixlm.*` names that `path` imports anywhere: each module, and `module.name` for
+    each name of a `from module import name`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name.startswith("prixlm.")}
+
+
+def _imported_modules(package: Path) -> set[Path]:
+    """The source files of the `prixlm` modules outside `package` that its modules import,
+    directly or through each other, except `NOT_ROW_CODE`."""
+    root = Path(prixlm.__file__).resolve().parent
+    found: set[Path] = set()
+    todo = list(package.glob("*.py"))
+    while todo:
+        for name in sorted(_prixlm_imports(todo.pop()) - NOT_ROW_CODE):
+            base = root.joinpath(*name.split(".")[1:])
+            path = next((c for c in (base.with_suffix(".py"), base / "__init__.py")
+                         if c.is_file()), None)  # fmt: skip
+            if path is None or path in found or path.is_relative_to(package.resolve()):
+                continue
+            found.add(path)
+            todo.append(path)
+    return found
 
 
 def test_the_build_code_holds_the_modules_the_rows_are_read_and_named_through() -> None:
@@ -26,6 +61,10 @@ def test_the_build_code_holds_the_modules_the_rows_are_read_and_named_through() 
     assert {data / name for name in ROW_MODULES} <= code
     assert data / "loading.py" not in code  # no module the build imports
     assert not any(path.name in ("cli.py", "atomic_output.py") for path in code)
+    # every module the build imports from outside its package, and only those
+    package = builder_module.BUILD_PACKAGE.resolve()
+    outside = {path for path in code if path.is_file() and path.parent != package}
+    assert outside - {Path(builder_module.__file__).resolve()} == _imported_modules(package)
 
 
 def test_an_edited_relation_names_module_is_built_again(
