@@ -51,7 +51,7 @@ from prixlm.experiments.dbp5l_results import (  # noqa: F401 - importable here a
     assemble,
     paired_comparisons,
 )
-from prixlm.experiments.job_runner import JobFunction, JobsFailed, load_records, run_jobs
+from prixlm.experiments.job_runner import JobFunction, load_records, run_to_the_end
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.run_settings import check_run_settings
@@ -281,17 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(note, flush=True)
         return refresh()
     again = stale_evaluations(jobs, load_records(jobs_dir))
-    try:
-        complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started,
-                            args.deadline_s, again, profile["threads_per_worker"])  # fmt: skip
-    except JobsFailed as failed:  # the other jobs' rows are written; exit status 1
-        refresh()
-        sys.exit(f"error: {failed}")
-    table = refresh()
-    if not complete:  # past the deadline (its workers ended): a new start resumes
-        sys.stdout.flush()
-        os._exit(3)
-    return table
+    return run_to_the_end(jobs, jobs_dir, profile["workers"], refresh, started,
+                          args.deadline_s, again, profile["threads_per_worker"])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -203,3 +203,28 @@ def run_jobs(
             raise
         pool.shutdown()
     return end(True)
+
+
+def run_to_the_end(
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]],
+    jobs_dir: Path,
+    workers: int,
+    refresh: Any,
+    started: float,
+    deadline_s: float | None,
+    again: Sequence[str] = (),
+    threads: int = 0,
+) -> dict[str, Any]:
+    """`run_jobs`, then a runner command's ending: the table `refresh()` returns; where jobs
+    failed, the others' rows written and exit status 1 naming them; past the deadline (the
+    unfinished jobs stopped), exit status 3 (a new start runs them)."""
+    try:
+        complete = run_jobs(jobs, jobs_dir, workers, refresh, started, deadline_s, again, threads)
+    except JobsFailed as failed:
+        refresh()
+        sys.exit(f"error: {failed}")
+    table = refresh()
+    if not complete:
+        sys.stdout.flush()
+        os._exit(3)
+    return table

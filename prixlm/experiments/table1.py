@@ -28,7 +28,6 @@ of the language, filtered, realistic ties.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -47,10 +46,9 @@ from prixlm.cli import (
 )
 from prixlm.experiments.job_runner import (  # noqa: F401 - execute: importable here as before
     JobFunction,
-    JobsFailed,
     execute,
     load_records,
-    run_jobs,
+    run_to_the_end,
 )
 from prixlm.experiments.paired import paired_comparisons
 from prixlm.experiments.profiles import (
@@ -325,17 +323,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_outputs(table, args.results, args.docs, args.chart)
         return table
 
-    try:
-        complete = run_jobs(jobs, jobs_dir, profile["workers"], refresh, started,
-                            args.deadline_s, threads=threads)  # fmt: skip
-    except JobsFailed as failed:  # the other jobs' rows are written; exit status 1
-        refresh()
-        sys.exit(f"error: {failed}")
-    table = refresh()
-    if not complete:  # past the deadline (its workers ended): a new start resumes
-        sys.stdout.flush()
-        os._exit(3)
-    return table
+    return run_to_the_end(jobs, jobs_dir, profile["workers"], refresh, started,
+                          args.deadline_s, threads=threads)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -80,15 +80,15 @@ def test_a_failed_job_is_named_and_the_others_are_done(workers, tmp_path, capsys
 
 def test_the_runner_exits_1_naming_the_failed_jobs(dbp5l_toy_run, tmp_path, monkeypatch, capsys):
     """Every planned job is done; one more that fails: the outputs are written, exit 1."""
-    from prixlm.experiments import dbp5l
+    from prixlm.experiments import dbp5l, job_runner
 
     root, argv, _ = dbp5l_toy_run
-    real = dbp5l.run_jobs
+    real = job_runner.run_jobs
 
     def with_a_failing_job(jobs, *args, **kwargs):
         return real({**jobs, "broken": (_boom, {"path": "/x"})}, *args, **kwargs)
 
-    monkeypatch.setattr(dbp5l, "run_jobs", with_a_failing_job)
+    monkeypatch.setattr(job_runner, "run_jobs", with_a_failing_job)
     docs = tmp_path / "results.md"
     docs.write_text("# Results\n", "utf-8")
     outputs = ["--results", str(tmp_path / "d.json"), "--docs", str(docs),
