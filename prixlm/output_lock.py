@@ -158,11 +158,16 @@ def _check_other_writers(final: Path, argument: str) -> None:
 
 def _marker_owner(entry: Path) -> tuple[str, int] | None:
     """The (host, PID) a writer's marker names inside, or None (not a marker)."""
-    if entry.suffix != WRITING_SUFFIX:
-        return None
+    owner = _read_owner(entry) if entry.suffix == WRITING_SUFFIX else None
+    return None if owner is None else (owner["host"], owner["pid"])
+
+
+def _read_owner(path: Path) -> dict | None:
+    """The writer a holder file or marker names (`host`, `pid`, `command`), or None."""
     try:
-        owner = json.loads(entry.read_text(encoding="utf-8"))
-        return str(owner["host"]), int(owner["pid"])
+        owner = json.loads(path.read_text(encoding="utf-8"))
+        return {"host": str(owner["host"]), "pid": int(owner["pid"]),
+                "command": " ".join(owner["command"])[:200]}  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -184,12 +189,10 @@ def _writing_since(pid: int, marker: Path) -> bool:
 
 
 def _holder(owner_file: Path) -> str:
-    try:
-        owner = json.loads(owner_file.read_text(encoding="utf-8"))
-        command = " ".join(owner["command"])[:200]
-        return f"process {owner['pid']} on {owner['host']} ({command})"
-    except (OSError, ValueError, KeyError, TypeError):
+    owner = _read_owner(owner_file)
+    if owner is None:
         return "another process"
+    return f"process {owner['pid']} on {owner['host']} ({owner['command']})"
 
 
 __all__ = [
