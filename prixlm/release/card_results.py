@@ -244,16 +244,15 @@ def remembered_digests() -> Iterator[None]:
 
 
 def _files_state(folder: Path, files: Sequence[Path]) -> tuple[Any, ...]:
-    """`folder` and each file's name and stat (None where it cannot be read)."""
+    """`folder` and each file's name and `loading.file_state` (None where it cannot be read)."""
+    from prixlm.data.loading import file_state
+
     states = []
     for path in files:
         try:
-            info = path.stat()
+            states.append((path.name, file_state(path)))
         except OSError:
             states.append((path.name, None))
-            continue
-        states.append((path.name, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
-                       info.st_ctime_ns))  # fmt: skip
     return (str(folder.resolve()), *states)
 
 
