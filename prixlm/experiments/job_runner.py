@@ -217,12 +217,16 @@ def run_to_the_end(
 ) -> dict[str, Any]:
     """`run_jobs`, then a runner command's ending: the table `refresh()` returns; where jobs
     failed, the others' rows written and exit status 1 naming them; past the deadline (the
-    unfinished jobs stopped), exit status 3 (a new start runs them)."""
+    unfinished jobs stopped), exit status 3 (a new start runs them); Ctrl-C: `interrupted`,
+    exit status 130 (the workers ended with it)."""
     try:
         complete = run_jobs(jobs, jobs_dir, workers, refresh, started, deadline_s, again, threads)
     except JobsFailed as failed:
         refresh()
         sys.exit(f"error: {failed}")
+    except KeyboardInterrupt as error:  # `run_jobs` ended the workers before it got here
+        print("interrupted; a new start runs the unfinished jobs again", file=sys.stderr)
+        raise SystemExit(130) from error
     table = refresh()
     if not complete:
         sys.stdout.flush()

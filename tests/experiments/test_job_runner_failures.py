@@ -129,34 +129,50 @@ SCRIPT = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {here!r})
-from prixlm.experiments.job_runner import run_jobs
+from prixlm.experiments.job_runner import run_to_the_end
 from test_job_runner_failures import _sleeping
 
 if __name__ == "__main__":
     flags = Path({flags!r})
     jobs = {{name: (_sleeping, {{"flag": str(flags / (name + ".pid"))}}) for name in "ab"}}
-    run_jobs(jobs, flags / "jobs", 2, lambda: None, time.time(), None)
+    run_to_the_end(jobs, flags / "jobs", 2, lambda: {{}}, time.time(), None)
 """
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
-def test_the_workers_end_with_the_runner(stop, tmp_path):
-    """SIGTERM: the runner ends its workers, exit 143; SIGKILL: they end by themselves."""
+EXIT = {signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL, signal.SIGINT: 130}
+
+
+@pytest.mark.parametrize(
+    ("stop", "group"),
+    [(signal.SIGTERM, False), (signal.SIGKILL, False), (signal.SIGINT, False),
+     (signal.SIGINT, True)],  # fmt: skip
+)
+def test_the_workers_end_with_the_runner(stop, group, tmp_path):
+    """SIGTERM: the runner ends its workers, exit 143; SIGKILL: they end by themselves;
+    Ctrl-C (SIGINT to the runner, or to its whole process group as a terminal sends it):
+    `interrupted`, exit 130, no traceback."""
     script = tmp_path / "runner.py"
     script.write_text(SCRIPT.format(here=str(HERE), flags=str(tmp_path)), "utf-8")
     flags, pids = [tmp_path / "a.pid", tmp_path / "b.pid"], []
     with (tmp_path / "err.txt").open("w") as err:  # a file: the workers may hold it open
-        runner = subprocess.Popen([sys.executable, str(script)], stderr=err)
+        runner = subprocess.Popen([sys.executable, str(script)], stderr=err,
+                                  start_new_session=True)  # fmt: skip
     try:
         assert _wait_for(lambda: all(f.is_file() and f.read_text("utf-8") for f in flags), 120)
         pids = [int(flag.read_text("utf-8")) for flag in flags]
-        runner.send_signal(stop)
+        if group:
+            os.killpg(runner.pid, stop)
+        else:
+            runner.send_signal(stop)
         runner.wait(timeout=30)
         err = (tmp_path / "err.txt").read_text("utf-8")
-        assert runner.returncode == (143 if stop == signal.SIGTERM else -signal.SIGKILL), err
+        assert runner.returncode == EXIT[stop], err
         assert _wait_for(lambda: all(_gone(pid) for pid in pids), 10), pids
         if stop == signal.SIGTERM:
             assert "stopped (SIGTERM): 2 jobs unfinished: ['a', 'b']" in err
+        if stop == signal.SIGINT:
+            assert "interrupted; a new start runs the unfinished jobs again" in err
+            assert "Traceback" not in err.split("interrupted")[0], err
     finally:
         if runner.poll() is None:
             runner.kill()
