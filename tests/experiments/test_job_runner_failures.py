@@ -144,8 +144,12 @@ EXIT = {signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL, signal.SIGINT: 130
 
 @pytest.mark.parametrize(
     ("stop", "group"),
-    [(signal.SIGTERM, False), (signal.SIGKILL, False), (signal.SIGINT, False),
-     (signal.SIGINT, True)],  # fmt: skip
+    [
+        (signal.SIGTERM, False),
+        (signal.SIGKILL, False),
+        (signal.SIGINT, False),
+        (signal.SIGINT, True),
+    ],  # fmt: skip
 )
 def test_the_workers_end_with_the_runner(stop, group, tmp_path):
     """SIGTERM: the runner ends its workers, exit 143; SIGKILL: they end by themselves;
