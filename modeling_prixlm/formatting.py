@@ -69,7 +69,9 @@ class EncodedFact:
         return len(self.input_ids)
 
 
-def add_prixlm_tokens(tokenizer: Any, languages: Iterable[str], model: Any = None) -> FactTokenIds:
+def add_prixlm_tokens(
+    tokenizer: Any, languages: Iterable[str], model: Any = None, mean_resizing: bool = True
+) -> FactTokenIds:
     """Add `[S] [P] [O] [EOS]`, then one token per language in sorted order of the codes.
 
     On the real XLM-R tokenizer (250,002 entries) this gives `[S]`=250002 ... `[EOS]`=250005
@@ -77,7 +79,9 @@ def add_prixlm_tokens(tokenizer: Any, languages: Iterable[str], model: Any = Non
     spelled `[zh_min_nan]` in the release). They are ordinary added tokens, as in the release.
     Tokens already present keep their id, also under another spelling (`language_key`): no
     second token for one language. If `model` is given, its embeddings are resized to
-    `len(tokenizer)` and the ids are written into its config (keyed by `language_key`).
+    `len(tokenizer)` and the ids are written into its config (keyed by `language_key`); its
+    new rows start around the mean of the old ones (`mean_resizing`, transformers' default)
+    or at random (`_init_weights`, LM-head bias 0: the paper's "randomly initialized").
     """
     codes = sorted(set(languages), key=lambda code: (language_key(code), code))
     for code in codes:
@@ -90,7 +94,7 @@ def add_prixlm_tokens(tokenizer: Any, languages: Iterable[str], model: Any = Non
     tokenizer.add_tokens(list(FACT_TOKENS) + [language_token(c) for c in new.values()])
     ids = special_token_ids(tokenizer, codes)
     if model is not None:
-        model.resize_token_embeddings(len(tokenizer))
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=mean_resizing)
         config = model.config
         config.subject_token_id = ids.subject
         config.predicate_token_id = ids.predicate

@@ -311,6 +311,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         object_attention: str = "prefix_bidirectional",
         vocab_padding_multiple: int = 64,
         dropout: float | None = None,
+        new_token_init: str = "random",
         **kwargs,
     ) -> tuple[PrixLMForCausalKB, object]:
         """Start Prix-LM from an XLM-R checkpoint (`xlm-roberta-base` or a local folder).
@@ -319,8 +320,12 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         and one token per language to its tokenizer (released ids on the real one) and
         resizes the embeddings (to rows padded to `vocab_padding_multiple`; no probability
         changes). `dropout`: the hidden and attention dropout of the new model (None: the
-        checkpoint's). Returns `(model, tokenizer)`.
+        checkpoint's). `new_token_init`: the new tokens' rows start at random, LM-head bias 0
+        (`random`, the paper's), or around the mean of XLM-R's rows (`mean`, transformers'
+        default for new tokens). Returns `(model, tokenizer)`.
         """
+        if new_token_init not in ("random", "mean"):
+            raise ValueError(f"new_token_init {new_token_init!r}: expected random or mean")
         from transformers import AutoConfig, AutoTokenizer, XLMRobertaForMaskedLM
 
         from .formatting import add_prixlm_tokens
@@ -356,7 +361,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 f"{name_or_path}: not an XLM-R checkpoint (missing {missing}, unexpected {unexpected})"
             )
         model.config.vocab_padding_multiple = vocab_padding_multiple
-        add_prixlm_tokens(tokenizer, languages, model)
+        add_prixlm_tokens(tokenizer, languages, model, mean_resizing=new_token_init == "mean")
         model.generation_config.eos_token_id = model.config.end_of_object_token_id
         model.generation_config.pad_token_id = model.config.pad_token_id
         model.generation_config.use_cache = object_attention != "bidirectional"

@@ -91,6 +91,15 @@ class ModelArguments:
             "them fp32): less memory traffic per step, not exact (the stream is rounded to bf16)"
         },
     )
+    new_token_init: str = field(
+        default="random",
+        metadata={
+            "help": "with --base_model: the rows of [S] [P] [O] [EOS] and the language tokens "
+            "start at random, LM-head bias 0 (random, the paper's) or around the mean of "
+            "XLM-R's rows (mean, transformers' default for new tokens)",
+            "choices": ["random", "mean"],
+        },
+    )
     vocab_padding_multiple: int = field(
         default=64,
         metadata={
@@ -214,8 +223,8 @@ class PrixLMTrainingArguments(TrainingArguments):
     per_device_train_batch_size: int = field(
         default=32,
         metadata={
-            "help": "facts per process (one device each) and step (the paper's 32; x 32 "
-            "accumulation steps = 1,024 facts per update in one process; with N processes, "
+            "help": "facts per process (one device each) and step (32 x 32 accumulation "
+            "steps = the paper's 1,024 facts per update in one process; with N processes, "
             "each adds its own: N x 1,024)"
         },
     )

@@ -77,6 +77,7 @@ def build_model_and_tokenizer(
                 object_attention=model_args.object_attention,
                 vocab_padding_multiple=model_args.vocab_padding_multiple,
                 dropout=model_args.dropout,
+                new_token_init=model_args.new_token_init,
             )
         except (OSError, ValueError) as error:  # not XLM-R, its tokenizer not its own, offline
             first = first_line(error)

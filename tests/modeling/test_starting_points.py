@@ -179,6 +179,36 @@ def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
     torch.testing.assert_close(model(ids).logits, model(ids).logits)  # nothing dropped
 
 
+@pytest.mark.parametrize("init", ["random", "mean"])
+def test_from_xlm_roberta_starts_new_tokens_as_told(tmp_path, init):
+    """The paper's new tokens are "randomly initialized" (rows N(0, 0.02), LM-head bias 0, as
+    transformers gave new rows then); `mean`: around the mean of XLM-R's rows and bias."""
+    from prixlm.training.tokenizer_training import train_tokenizer
+
+    tokenizer = train_tokenizer(["Japan", "currency", "Japanese yen"] * 5, vocab_size=60)
+    torch.manual_seed(0)
+    base = XLMRobertaForMaskedLM(_xlmr_config(len(tokenizer), is_decoder=False))
+    with torch.no_grad():  # rows far from 0: a mean start and a random one differ plainly
+        base.roberta.embeddings.word_embeddings.weight.add_(1.0)
+        base.lm_head.bias.fill_(-3.0)
+    base.save_pretrained(tmp_path / "xlmr")
+    tokenizer.save_pretrained(tmp_path / "xlmr")
+    vocab = len(tokenizer)
+    model, _ = PrixLMForCausalKB.from_xlm_roberta(
+        str(tmp_path / "xlmr"), ["en", "fr"], new_token_init=init
+    )
+    new_rows = model.get_input_embeddings().weight[vocab : vocab + 6].detach()
+    new_bias = model.lm_head.bias[vocab : vocab + 6].detach()
+    if init == "random":
+        assert abs(new_rows.mean().item()) < 0.05 and 0.01 < new_rows.std().item() < 0.03
+        assert new_bias.abs().max().item() == 0.0
+    else:
+        assert abs(new_rows.mean().item() - 1.0) < 0.01 and new_rows.std().item() < 0.01
+        torch.testing.assert_close(new_bias, torch.full((6,), -3.0))
+    with pytest.raises(ValueError, match="new_token_init 'zeros'"):
+        PrixLMForCausalKB.from_xlm_roberta(str(tmp_path / "xlmr"), ["en"], new_token_init="zeros")
+
+
 def test_from_xlm_roberta_refuses_what_is_not_an_xlmr_checkpoint_with_its_tokenizer(tmp_path):
     """A BERT folder (pad id 1), an encoder without its LM head and a tokenizer of another
     size were all accepted: the first two trained random weights, the last gave the new
