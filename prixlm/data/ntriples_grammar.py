@@ -37,7 +37,9 @@ _IRI_CHARS = r'[^<>"{}|^`\\\x00-\x20]'
 _UCHAR = r"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"
 # The same characters as positive ranges, without `\` (sre is faster so): an IRI without escapes.
 _PLAIN_IRI_BODY = rf"{SCHEME}[!#-;=?-\[\]_a-z~\x7f-\U0010FFFF]*"
-BNODE = r"_:([A-Za-z0-9_][^\s<>\"'.]*(?:\.+[^\s<>\"'.]+)*)"
+# A blank node label (W3C BLANK_NODE_LABEL, leniently): a letter of any script, a digit, `_`
+# or `:` first, no dot last.
+BNODE = r"_:([\w:][^\s<>\"'.]*(?:\.+[^\s<>\"'.]+)*)"
 STRING = r'"([^"\\\r\n]*(?:\\.[^"\\\r\n]*)*)"'
 LANG = r"@([A-Za-z]+(?:-[A-Za-z0-9]+)*)"
 

@@ -234,3 +234,18 @@ def test_agrees_with_rdflib_on_real_samples(name: str) -> None:
 
     expected = {(str(s), str(p), term(o)) for s, p, o in graph}
     assert set(read_triples(SAMPLES / name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "subject", "obj"),
+    [
+        ('_:ω <http://p> "x" .', BlankNode("ω"), Literal("x")),
+        ("_::a <http://p> <http://o> .", BlankNode(":a"), "http://o"),
+        ("<http://s> <http://p> _:é .", "http://s", BlankNode("é")),
+        ("_:Köln <http://p> _:b.1 .", BlankNode("Köln"), BlankNode("b.1")),
+    ],
+)
+def test_blank_node_labels_may_start_with_any_letter_or_a_colon(line, subject, obj):
+    """W3C N-Triples: BLANK_NODE_LABEL starts with PN_CHARS_U (any script's letters, `_`,
+    `:`) or a digit; such lines were counted as malformed."""
+    assert parse_line(line) == (subject, "http://p", obj)
