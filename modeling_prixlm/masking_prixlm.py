@@ -127,7 +127,9 @@ def _check_prompt_rows(
         raise ValueError(
             f"row {row} has no [O] token (id {object_token_id}): prefix_bidirectional attention "
             "needs [O] to mark where the object starts; format facts with "
-            "modeling_prixlm.formatting or use object_attention='causal'"
+            "modeling_prixlm.formatting or use object_attention='causal' (generate() with "
+            "prefill_chunk_size is not supported: the prompt, read in chunks, has no [O] in "
+            "its first chunk; its bidirectional prefix is read in one forward)"
         )
     closing = int(input_ids[row, int(first_marker[row]) + 1])
     raise ValueError(

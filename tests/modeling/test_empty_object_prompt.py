@@ -128,3 +128,14 @@ def test_model_card_generate_snippet_runs_on_a_saved_model(tiny_prixlm, tmp_path
     completion = output[0, prompt.shape[1] :]
     eos = model.config.end_of_object_token_id
     assert printed == tokenizer.decode(completion[completion != eos]).strip()
+
+
+def test_generate_with_a_chunked_prefill_names_it(tiny_prixlm):
+    """`generate(prefill_chunk_size=N)` reads the prompt in chunks, the first without `[O]`:
+    refused, and the message names the option, not the prompt's formatting alone."""
+    model, tokenizer = tiny_prixlm
+    ids = torch.tensor([encode_triple_prompt(tokenizer, "Germany", "currency")])
+    kwargs = {"max_new_tokens": 2, "do_sample": False, "pad_token_id": tokenizer.pad_token_id}
+    assert model.generate(ids, **kwargs).shape[1] > ids.shape[1]  # in one forward: fine
+    with pytest.raises(ValueError, match="prefill_chunk_size is not supported"):
+        model.generate(ids, prefill_chunk_size=4, **kwargs)
