@@ -174,8 +174,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from prixlm.training.arguments import parse_training_arguments
         from prixlm.training.pretrain import pretrain
 
-        resume = ["--resume_from_checkpoint", "true"] if checkpoints(run_dir) else []
-        pretrain(parse_training_arguments(train_argv + resume))
+        # `true` also where no checkpoint was made yet: a start stopped before its first
+        # one left a curve, which a new run (no `true`) would refuse as another run's
+        pretrain(parse_training_arguments([*train_argv, "--resume_from_checkpoint", "true"]))
 
     kb_model = runner.stage("kb model", run_dir / "model", train_kb)
     plain_model = runner.stage(
@@ -347,7 +348,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with user_errors():  # its kept stages were made with these settings, or refused
         args.work_dir.mkdir(parents=True, exist_ok=True)  # an existing file: one line
         check_run_settings(args.work_dir, run_settings(args))
-    results = run(args)
+    with user_errors():  # a refused stage (a run folder of other settings): one line
+        results = run(args)
     with atomic_file(args.results, "--results") as staging:
         staging.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")  # run order
     write_docs(results, args.docs, args.chart)

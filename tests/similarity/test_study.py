@@ -167,3 +167,30 @@ def test_a_replaced_model_is_evaluated_again(tmp_path, monkeypatch):
     (model / "model.safetensors").write_text("second")
     assert evaluate() == {task: {"weights": "second"} for task in ("xel", "bli", "probing")}
     assert len(calls) == 6
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_kb_training_stopped_before_its_first_checkpoint_starts_again(tmp_path, monkeypatch):
+    """A study stopped (kill, Ctrl-C) after the KB training wrote its curve at step 0 but
+    before its first checkpoint: the next start trains again instead of being refused on
+    every rerun ("holds an earlier run's link prediction curve")."""
+    import prixlm.training.pretrain as pretrain_module
+    from prixlm.training.resume import resume_checkpoint
+
+    started: list[str | None] = []
+
+    def pretrain_until_resume_is_known(run, callbacks=()):
+        output_dir = run.training.output_dir
+        started.append(resume_checkpoint(output_dir, run.training.resume_from_checkpoint))
+        raise _Stop
+
+    kb = tmp_path / "work" / "kb"
+    kb.mkdir(parents=True)
+    (kb / "lp_curve.csv").write_text("step,hits_at_1,mrr\n0,0.0,0.0\n", "utf-8")
+    monkeypatch.setattr(pretrain_module, "pretrain", pretrain_until_resume_is_known)
+    with pytest.raises(_Stop):
+        study.main(["--profile", "toy", "--work_dir", str(tmp_path / "work")])
+    assert started == [None]  # from scratch, in the same folder
