@@ -320,3 +320,20 @@ def test_cldr_markup_is_taken_out_of_names():
     assert locale_names(Locale.parse("xnr"), [el_aaiun]) == {el_aaiun: "अल आइयून"}
     kept = Entity("city", "America/Indiana/Knox")  # brackets are CLDR's text: kept
     assert locale_names(Locale.parse("fr"), [kept]) == {kept: "Knox [Indiana]"}
+
+
+def test_an_export_killed_between_its_renames_keeps_no_stale_language(tmp_path: Path) -> None:
+    """Killed between its two renames, an export leaves `.kb.old` and no `kb`; the next
+    export worked out what the old one owned before putting it back, so it owned nothing and
+    kept the old export's other languages (which a build without --languages then read)."""
+    from prixlm.atomic_output import _old_path
+
+    out = tmp_path / "kb"
+    export_cldr_kb(["en", "de", "ja"], out)
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    out.rename(_old_path(out))  # the crash state
+    export_cldr_kb(["en", "de"], out)
+    names = sorted(p.name for p in out.iterdir())
+    assert not [name for name in names if name.endswith("_ja.ttl")], names
+    assert "notes.txt" in names and len([n for n in names if n.endswith(".ttl")]) == 6
+    assert not list(tmp_path.glob(".kb.*"))

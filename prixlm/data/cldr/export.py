@@ -40,7 +40,7 @@ import babel
 from babel import Locale, localedata
 from tqdm.auto import tqdm
 
-from prixlm.atomic_output import atomic_folder, check_parent
+from prixlm.atomic_output import atomic_folder, check_parent, recover_interrupted, writer_lock
 from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
@@ -251,22 +251,26 @@ def export_cldr_kb(
     locale_ids = resolve_locales(locales)
     show = progress if progress is not None else locales == "all"
     output_dir = check_parent(output_dir, argument="--output_dir")
-    owned = _owned_entries(output_dir)
-    kbs = [
-        build_locale_kb(locale_id)
-        for locale_id in tqdm(locale_ids, desc="labels", disable=not show)
-    ]
-    if locales == "all":
-        kbs = [kb for kb in kbs if kb.labels]  # 25 locales name nothing that takes part in a fact
-    kbs.sort(key=lambda kb: kb.language)
-    stats = {}
-    with atomic_folder(
-        output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
-    ) as staging:
-        for kb in tqdm(kbs, desc="write", disable=not show):
-            others = [other for other in kbs if other is not kb]
-            stats[kb.language] = _write_locale(kb, others, staging)
-        _write_info(staging / INFO_FILE, kbs, stats)
+    with writer_lock(output_dir, argument="--output_dir"):
+        # an export killed between its two renames left `.OUT.old` and no OUT: put it back
+        # first, so that what it owns is known (else its other languages' files were kept)
+        recover_interrupted(output_dir)
+        owned = _owned_entries(output_dir)
+        kbs = [
+            build_locale_kb(locale_id)
+            for locale_id in tqdm(locale_ids, desc="labels", disable=not show)
+        ]
+        if locales == "all":  # 25 locales name nothing that takes part in a fact
+            kbs = [kb for kb in kbs if kb.labels]
+        kbs.sort(key=lambda kb: kb.language)
+        stats = {}
+        with atomic_folder(
+            output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
+        ) as staging:
+            for kb in tqdm(kbs, desc="write", disable=not show):
+                others = [other for other in kbs if other is not kb]
+                stats[kb.language] = _write_locale(kb, others, staging)
+            _write_info(staging / INFO_FILE, kbs, stats)
     return stats
 
 
