@@ -194,6 +194,7 @@ def test_en_only_subject_is_never_proposed(completion_kb):
     dataset, _ = completion_kb
     kb = load_completion_kb(str(dataset), "de", target_splits=["train"])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
+    assert queries
     assert all(q.subject != EN_ONLY[0] for q in queries)
 
 

@@ -59,7 +59,9 @@ def test_layout_is_the_2016_10_release(generated) -> None:
 def test_every_line_parses_with_our_reader(generated) -> None:
     folder, counts = generated
     scripts = {"de": "äöü", "fr": "éèêàç", "ja": "アイウエオカキクケコ"}
-    for path in sorted(folder.glob("*.ttl")):
+    paths = sorted(folder.glob("*.ttl"))
+    assert paths and {p.name for p in paths} == set(counts.lines)
+    for path in paths:
         stats = ReadStats()
         triples = list(read_triples(path, strict=True, stats=stats))
         assert stats.malformed == 0 and stats.comments == 2, path.name
