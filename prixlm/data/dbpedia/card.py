@@ -136,6 +136,8 @@ SIZE_CATEGORIES = (  # the Hub's size buckets, by number of rows
     (100_000_000, "10M<n<100M"),
     (1_000_000_000, "100M<n<1B"),
     (10_000_000_000, "1B<n<10B"),
+    (100_000_000_000, "10B<n<100B"),
+    (1_000_000_000_000, "100B<n<1T"),
 )
 #: The config `load_dataset(path)` gives without a config name: every language + links.
 DEFAULT_CONFIG = ALL
@@ -146,7 +148,7 @@ def size_category(num_rows: int) -> str:
     for bound, name in SIZE_CATEGORIES:
         if num_rows < bound:
             return name
-    return "n>10B"
+    return "n>1T"
 
 
 def card_data(
