@@ -7,7 +7,30 @@ without this package installed.
 
 from __future__ import annotations
 
+import re
+
+import transformers
 from transformers import XLMRobertaConfig
+
+#: The oldest transformers this code is checked with. Older ones load a release wrongly
+#: (5.0-5.2: the LM head's bias left at 0, other objects ranked first; 5.3: a meta-device
+#: error) or not at all from a folder (below 5.10: this folder's modules imported only
+#: through others are not copied into the modules cache).
+MIN_TRANSFORMERS = (5, 10)
+
+
+def _check_transformers_version(version: str) -> None:
+    """ImportError naming `version` if it is older than `MIN_TRANSFORMERS`."""
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found is not None and tuple(map(int, found.groups())) < MIN_TRANSFORMERS:
+        needed = ".".join(map(str, MIN_TRANSFORMERS))
+        raise ImportError(
+            f"Prix-LM's model code needs transformers >= {needed}; this environment has "
+            f"{version} (pip install -U 'transformers>={needed}')"
+        )
+
+
+_check_transformers_version(transformers.__version__)
 
 OBJECT_ATTENTION_MODES = ("prefix_bidirectional", "causal", "bidirectional")
 #: The task name of the release folder's pipeline (`pipeline_prixlm.PrixLMLinkPrediction`).
@@ -117,6 +140,7 @@ class PrixLMConfig(XLMRobertaConfig):
 
 __all__ = [
     "CUSTOM_PIPELINES",
+    "MIN_TRANSFORMERS",
     "OBJECT_ATTENTION_MODES",
     "PIPELINE_TASK",
     "XLMR_ARCHITECTURE_FIELDS",

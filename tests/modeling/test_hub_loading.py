@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 from fresh_process import last_json_line, run_fresh
 from safetensors.torch import load_file, save_file
@@ -73,3 +75,28 @@ def test_auto_classes_load_saved_folder_in_fresh_offline_process(tiny_prixlm, tm
         child["tokenized"].tolist()
         == tokenizer("Japan currency", add_special_tokens=False)["input_ids"]
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [
+        ("4.57.6", True),
+        ("5.0.0", True),
+        ("5.9.1", True),
+        ("5.10.0.dev0", False),
+        ("5.10.1", False),
+        ("5.25.0", False),
+        ("6.0.0", False),
+    ],  # fmt: skip
+)
+def test_the_model_code_refuses_a_transformers_that_loads_it_wrongly(version, refused):
+    """transformers 5.0-5.2 left the LM head's bias at 0 on loading (other objects ranked
+    first, no warning), below 5.10 a folder's modules imported through others were not
+    copied: the configuration module, loaded first, names the version to install."""
+    from modeling_prixlm.configuration_prixlm import _check_transformers_version
+
+    if refused:
+        with pytest.raises(ImportError, match=rf"transformers >= 5\.10; this environment has {re.escape(version)}"):  # fmt: skip
+            _check_transformers_version(version)
+    else:
+        _check_transformers_version(version)
