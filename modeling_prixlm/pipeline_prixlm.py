@@ -19,7 +19,8 @@ Relation names are those of the training data, in English in every language (`cu
 not `Währung`); `complete.relations` lists them per language (the folder's `relations.json`,
 `{"en": ["capital", "currency", ...], ...}`) and `complete.languages` the candidate
 languages. A query with a relation the folder does not list still gets answers (the model's
-guess for an unseen relation), with a `UserWarning` that lists the known relations.
+guess for an unseen relation), with a `UserWarning` that lists the known relations (at the
+caller's line; the pipeline keeps a bounded record of those shown).
 
 A query without a language uses the `language` parameter, else the folder's only language,
 else `en` if the folder has it. Output per query: the `top_k` best objects, each
@@ -31,8 +32,8 @@ Algorithm 1 with `num_beams` = K), labels as stored, no special tokens.
 Candidates: the entity labels per language in the folder's `candidates.json`
 (`{"en": ["Germany", "euro", ...], ...}`, written by the package's
 `prixlm.release.folder.complete_release_folder`), or `candidates=` when the pipeline is
-built (it replaces the stored languages it names). A language's trie is built once, at its
-first query.
+built (it replaces the stored languages it names, in any spelling: `EN` replaces `en`). A
+language's trie is built once, at its first query in any spelling.
 
 Limits (a public endpoint's memory stays bounded): those of `pipeline_queries`, each breach a
 `ValueError` naming the limit, raised before any decoding.
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
@@ -75,7 +77,7 @@ DEFAULT_TOP_K = 5
 DEFAULT_NUM_BEAMS = 50
 #: The call parameters (also the `parameters` of an Inference Endpoints request).
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
-#: Unknown-relation warnings a pipeline keeps (each lists every name; more: all dropped).
+#: Unknown-relation warnings a pipeline keeps, texts and record of those shown (more: dropped).
 MAX_CACHED_WARNINGS = 1024
 
 
@@ -122,13 +124,47 @@ def unknown_relation_message(relation: str, language: str, known: Sequence[str])
     )
 
 
-def _for_language(stored: Mapping[str, Any], language: str) -> Any:
-    """`stored[language]`, the code also found in its other spelling (`zh_min_nan` for
-    `zh-min-nan`: `formatting.language_key`); None when absent."""
+def _stored_code(stored: Mapping[str, Any], language: str) -> str | None:
+    """The key of `stored` for `language`: itself, else its other spelling (`zh_min_nan` for
+    `zh-min-nan`, `en` for `EN`: `formatting.language_key`); None when absent."""
     if language in stored:
-        return stored[language]
+        return language
     key = language_key(language)
-    return next((value for code, value in stored.items() if language_key(code) == key), None)
+    return next((code for code in stored if language_key(code) == key), None)
+
+
+def _for_language(stored: Mapping[str, Any], language: str) -> Any:
+    """`stored[language]`, also in its other spelling (`_stored_code`); None when absent."""
+    code = _stored_code(stored, language)
+    return None if code is None else stored[code]
+
+
+def _given_candidates(candidates: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
+    """`candidates=` as `{language: [labels]}`; TypeError for a string where a list of labels
+    goes, ValueError for one language given twice (`en` and `EN`)."""
+    given: dict[str, list[str]] = {}
+    for code, labels in (candidates or {}).items():
+        if isinstance(labels, str):  # list("Euro") would be the candidates E, u, r, o
+            raise TypeError(f"candidates[{code!r}] must be a list of labels, not one string")
+        if (other := _stored_code(given, code)) is not None:
+            raise ValueError(f"candidates name one language twice: {other!r} and {code!r}")
+        given[code] = list(labels)
+    return given
+
+
+def _warn_from_caller(message: str, registry: dict) -> None:
+    """`warnings.warn(message)` at the first caller outside this module and transformers,
+    recorded in `registry` (bounded) and not in the caller's `__warningregistry__`, which
+    keeps every distinct text for good. Filters apply as usual (default: once per line)."""
+    frame = sys._getframe(1)
+    module = frame.f_globals.get("__name__", "")
+    while frame.f_back and (module == __name__ or module.startswith("transformers.")):
+        frame = frame.f_back
+        module = frame.f_globals.get("__name__", "")
+    if len(registry) > MAX_CACHED_WARNINGS:  # bounded, whatever is asked
+        registry.clear()
+    file, line = frame.f_code.co_filename, frame.f_lineno
+    warnings.warn_explicit(message, UserWarning, file, line, module or None, registry)
 
 
 class PrixLMLinkPrediction(Pipeline):
@@ -150,15 +186,13 @@ class PrixLMLinkPrediction(Pipeline):
     ):
         super().__init__(*args, **kwargs)
         self._check_tokenizer()
-        for code, labels in (candidates or {}).items():
-            if isinstance(labels, str):  # list("Euro") would be the candidates E, u, r, o
-                raise TypeError(f"candidates[{code!r}] must be a list of labels, not one string")
-        self._given = {lang: list(labels) for lang, labels in (candidates or {}).items()}
+        self._given = _given_candidates(candidates)
         self._labels: dict[str, list[str]] | None = None
         self._relations: dict[str, list[str]] | None = None
         self._relation_keys: dict[str, frozenset[str]] | None = None  # per stored language
         self._relation_warnings: dict[tuple[str, str], str] = {}  # per (relation, language)
-        self._tries: dict[str, EntityTrie] = {}
+        self._warnings_shown: dict = {}  # `warnings.warn_explicit`'s registry, bounded
+        self._tries: dict[str, EntityTrie] = {}  # per stored code (`candidate_language`)
 
     def _check_tokenizer(self) -> None:
         """`ValueError` if the tokenizer is not the model's: a folder without its
@@ -194,11 +228,15 @@ class PrixLMLinkPrediction(Pipeline):
 
     @property
     def candidate_labels(self) -> dict[str, list[str]]:
-        """`{language: [labels]}`: the folder's `candidates.json` (if any) and `candidates=`."""
+        """`{language: [labels]}`: the folder's `candidates.json` (if any), each language
+        `candidates=` names replaced, in any spelling (the labels under the stored code)."""
         if self._labels is None:
             path = self._stored_file(CANDIDATES_FILE)
             stored = read_candidates(path) if path is not None else {}
-            self._labels = {**stored, **self._given}
+            replaced = {language_key(code) for code in self._given}
+            kept = {c: labels for c, labels in stored.items() if language_key(c) not in replaced}
+            given = {_stored_code(stored, c) or c: labels for c, labels in self._given.items()}
+            self._labels = {**kept, **given}
         return self._labels
 
     @property
@@ -232,20 +270,26 @@ class PrixLMLinkPrediction(Pipeline):
             self._relation_warnings[relation, language] = warning
         return warning
 
+    def candidate_language(self, language: str) -> str:
+        """The code `language` has among the candidates' languages, in any spelling (`en`
+        for `EN`); ValueError if it has no candidates."""
+        code = _stored_code(self.candidate_labels, language)
+        if code is None or not self.candidate_labels[code]:
+            stored = ", ".join(sorted(self.candidate_labels)) or "none"
+            raise ValueError(
+                f"no candidate entities for language {language!r} (stored: {stored}; "
+                f"{CANDIDATES_FILE} of {getattr(self.model, 'name_or_path', '?')!r}): "
+                "build the pipeline with them: pipeline(model=..., trust_remote_code=True, "
+                "candidates={language: [labels]})"
+            )
+        return code
+
     def trie(self, language: str) -> EntityTrie:
-        """The candidates' trie of `language` (built at its first use)."""
-        if language not in self._tries:
-            labels = _for_language(self.candidate_labels, language)
-            if not labels:
-                stored = ", ".join(sorted(self.candidate_labels)) or "none"
-                raise ValueError(
-                    f"no candidate entities for language {language!r} (stored: {stored}; "
-                    f"{CANDIDATES_FILE} of {getattr(self.model, 'name_or_path', '?')!r}): "
-                    "build the pipeline with them: pipeline(model=..., trust_remote_code=True, "
-                    "candidates={language: [labels]})"
-                )
-            self._tries[language] = EntityTrie.from_labels(self.tokenizer, labels)
-        return self._tries[language]
+        """The candidates' trie of `language`, built at its first use in any spelling."""
+        code = self.candidate_language(language)
+        if code not in self._tries:
+            self._tries[code] = EntityTrie.from_labels(self.tokenizer, self.candidate_labels[code])
+        return self._tries[code]
 
     # ------------------------------------------------------------------ Pipeline steps
     def _sanitize_parameters(
@@ -289,10 +333,11 @@ class PrixLMLinkPrediction(Pipeline):
             key, target = (query["subject"], query["relation"]), source
             warning = self.relation_warning(query["relation"], source)
             if warning is not None:
-                warnings.warn(warning, stacklevel=2)
-        self.trie(target)  # unknown candidate language: ValueError now
+                _warn_from_caller(warning, self._warnings_shown)
+        code = self.candidate_language(target)  # unknown candidate language: ValueError now
+        self.trie(code)
         encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
-        return {"queries": [key], "languages": [target]}
+        return {"queries": [key], "languages": [code]}
 
     def _forward(
         self,
@@ -300,7 +345,8 @@ class PrixLMLinkPrediction(Pipeline):
         num_beams: int = DEFAULT_NUM_BEAMS,
         max_rows: int | None = None,
     ) -> dict[str, list[RankedObjects]]:
-        """Algorithm 1 for every query, one decoding per candidate language (in input order).
+        """Algorithm 1 for every query, one decoding per candidate language (in input order;
+        `languages` holds the stored codes, `candidate_language`, so spellings share one).
         `max_rows` by default: `predict_objects`' for the model's device, at most `MAX_ROWS`."""
         if max_rows is None:
             max_rows = min(default_max_rows(self.model), MAX_ROWS)
