@@ -7,11 +7,15 @@ Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
 """
 
 import numbers
+import os
 
 import datasets
 import evaluate
 
-from .ranking_rules import hits_at_k, hits_key, ranks_for_lists
+from .ranking_rules import _filter_labels, hits_at_k, hits_key, ranks_for_lists
+
+#: The cutoffs reported when `k` is not given.
+DEFAULT_K = (1, 3, 10)
 
 _DESCRIPTION = """\
 hits@k: the fraction of queries whose gold object ranks at most k among the predictions,
@@ -77,6 +81,28 @@ def _cutoffs(k) -> list[int]:
     return [int(v) for v in ks]
 
 
+def _check_filter_objects(filter_objects) -> None:
+    """The TypeError of `ranks_for_lists` for a `filter_objects` entry that is not a list of
+    strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`), raised before anything is cached."""
+    if filter_objects is None:
+        return
+    for i, labels in enumerate(filter_objects):
+        _filter_labels(i, labels)
+
+
+def _discard_cache(module: evaluate.Metric) -> None:
+    """Remove the cache files that a `compute` which failed in `_compute` left (evaluate
+    removes them after a result only): the files `_finalize` read, their locks released."""
+    if module.data is None or module.cache_file_name is not None or module.buf_writer is not None:
+        return  # failed before the files were read, or kept in memory: nothing on disk
+    held = zip(module.filelocks or [], module.file_paths or [], strict=True)
+    for lock, path in reversed(list(held)):
+        module.data = module.writer = None
+        if os.path.exists(path):
+            os.remove(path)
+        lock.release()
+
+
 class HitsAtK(evaluate.Metric):
     """Filtered hits@k over ranked prediction lists."""
 
@@ -93,13 +119,26 @@ class HitsAtK(evaluate.Metric):
             ),
         )
 
+    def compute(self, *, predictions=None, references=None, **kwargs):
+        """Filtered hits@k of the predictions (and of those added by `add_batch`). `k` and
+        `filter_objects` are checked first: a call they refuse writes nothing to the metric's
+        cache; a call refused while computing removes the cache file it wrote.
+        """
+        _cutoffs(kwargs.get("k", DEFAULT_K))
+        _check_filter_objects(kwargs.get("filter_objects"))
+        try:
+            return super().compute(predictions=predictions, references=references, **kwargs)
+        except Exception:
+            _discard_cache(self)
+            raise
+
     def _compute(
         self,
         predictions,
         references,
         prediction_scores=None,
         filter_objects=None,
-        k=(1, 3, 10),
+        k=DEFAULT_K,
     ):
         ks = _cutoffs(k)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)

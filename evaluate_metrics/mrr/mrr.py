@@ -7,11 +7,12 @@ Loadable offline: `evaluate.load("<repo>/evaluate_metrics/mrr")`.
 """
 
 import numbers
+import os
 
 import datasets
 import evaluate
 
-from .ranking_rules import mean_reciprocal_rank, mrr_key, ranks_for_lists
+from .ranking_rules import _filter_labels, mean_reciprocal_rank, mrr_key, ranks_for_lists
 
 _DESCRIPTION = """\
 MRR = mean over queries of 1 / rank of the gold object, after removing the query's other
@@ -59,6 +60,37 @@ _CITATION = """\
 """
 
 
+def _checked_cutoff(cutoff) -> int | None:
+    """`cutoff` as an int (Python's or NumPy's integer, no bool) >= 1, or None."""
+    if cutoff is None:
+        return None
+    if not isinstance(cutoff, numbers.Integral) or isinstance(cutoff, bool) or cutoff < 1:
+        raise ValueError(f"cutoff={cutoff!r}: expected an integer K >= 1")
+    return int(cutoff)
+
+
+def _check_filter_objects(filter_objects) -> None:
+    """The TypeError of `ranks_for_lists` for a `filter_objects` entry that is not a list of
+    strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`), raised before anything is cached."""
+    if filter_objects is None:
+        return
+    for i, labels in enumerate(filter_objects):
+        _filter_labels(i, labels)
+
+
+def _discard_cache(module: evaluate.Metric) -> None:
+    """Remove the cache files that a `compute` which failed in `_compute` left (evaluate
+    removes them after a result only): the files `_finalize` read, their locks released."""
+    if module.data is None or module.cache_file_name is not None or module.buf_writer is not None:
+        return  # failed before the files were read, or kept in memory: nothing on disk
+    held = zip(module.filelocks or [], module.file_paths or [], strict=True)
+    for lock, path in reversed(list(held)):
+        module.data = module.writer = None
+        if os.path.exists(path):
+            os.remove(path)
+        lock.release()
+
+
 class Mrr(evaluate.Metric):
     """Filtered mean reciprocal rank over ranked prediction lists."""
 
@@ -75,6 +107,20 @@ class Mrr(evaluate.Metric):
             ),
         )
 
+    def compute(self, *, predictions=None, references=None, **kwargs):
+        """Filtered MRR of the predictions (and of those added by `add_batch`). `cutoff` and
+        `filter_objects` are checked first: a call they refuse writes nothing to the metric's
+        cache; a call refused while computing (a missing gold without `cutoff`) removes the
+        cache file it wrote.
+        """
+        _checked_cutoff(kwargs.get("cutoff"))
+        _check_filter_objects(kwargs.get("filter_objects"))
+        try:
+            return super().compute(predictions=predictions, references=references, **kwargs)
+        except Exception:
+            _discard_cache(self)
+            raise
+
     def _compute(
         self,
         predictions,
@@ -83,11 +129,7 @@ class Mrr(evaluate.Metric):
         filter_objects=None,
         cutoff=None,
     ):
-        if cutoff is not None:  # an integer, Python's or NumPy's (numbers.Integral), no bool
-            integer = isinstance(cutoff, numbers.Integral) and not isinstance(cutoff, bool)
-            if not integer or cutoff < 1:
-                raise ValueError(f"cutoff={cutoff!r}: expected an integer K >= 1")
-            cutoff = int(cutoff)
+        cutoff = _checked_cutoff(cutoff)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
         # num_missing: golds absent from their lists, counted before any cutoff (as hits_at_k)
         missing = sum(rank is None for rank in ranks)
