@@ -52,9 +52,10 @@ from prixlm.training.arguments import parse_training_arguments
 def main(argv: list[str] | None = None) -> Path:
     """Parse the command line, train, and write the release folder; returns its path."""
     run = parse_training_arguments(argv)
+    from modeling_prixlm.beam_search import NonFiniteScoresError
     from prixlm.training.pretrain import pretrain
 
-    with user_errors():
+    with user_errors(NonFiniteScoresError):  # a checkpoint evaluation of a diverged run
         return pretrain(run)
 
 

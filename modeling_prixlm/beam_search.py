@@ -22,8 +22,10 @@ Fast path: many queries x beams per forward, left-padded prompts, a KV cache tha
 the beams (`Cache.reorder_cache`), the trie as flat tensors. Models run with
 `object_attention="bidirectional"` (no cache) are re-encoded in full at every step.
 
-Two loops compute the same ranking (losses equal to float32 rounding, so candidates whose
-losses tie to within it may swap, as they may between two row budgets). On the CPU (`decode_batch`), the bookkeeping keeps only
+Two loops compute the same ranking for fp32 weights (losses equal to float32 rounding, so
+candidates whose losses tie to within it may swap, as they may between two row budgets; with
+half-precision weights the device loop's attention, computed in fp32, and the host loop's,
+in the weights' dtype, differ by more). On the CPU (`decode_batch`), the bookkeeping keeps only
 the open beams (ragged tensors: what a CPU does fastest). On an accelerator
 (`decode_batch_on_device`), everything stays on the model's device in fixed shapes: the trie
 is moved there once, each beam's children are a padded rectangle of its trie range, the K
@@ -35,7 +37,8 @@ one compiled pass over the logits, and whether any beam is still open, and a
 bound on the beams per query two steps on (the rows shrink to it), are read from pinned
 copies two steps late (`BeamBounds`: CUDA events), so the device always has work queued
 and nothing is read back synchronously inside the step loop; the completions are copied to
-the host once per batch.
+the host once per batch. Both loops refuse next-token scores that are not finite (a NaN or
+infinite logit: `NonFiniteScoresError`), checked once per batch, with no read in the loop.
 
 This is the one home of Algorithm 1: the package (`prixlm.predict_objects`) and the
 release folder's pipeline (`pipeline_prixlm.py`) both run it. `score_candidates` (the exact
@@ -63,7 +66,6 @@ from .decoding_steps import (
     extend_rows,
     left_pad,
     log_normaliser,
-    log_probs_at,
     model_device,
     prepare_inputs,
     run_rows,
@@ -80,6 +82,17 @@ DEVICE_MAX_ROWS = 8192
 #: The share of a CUDA device's memory that one step's float32 logits may take by default
 #: (the beams' key/value cache takes about as much again at the deepest steps).
 LOGITS_MEMORY_SHARE = 1 / 8
+
+
+class NonFiniteScoresError(ValueError):
+    """The model's next-token log-probabilities are not finite: no ranking can be made."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the model's next-token scores are not finite (NaN or infinite logits), so no "
+            "ranking can be made: its weights or activations are not finite (a diverged "
+            "training run, or an overflow in half precision)"
+        )
 
 
 def rows_for_memory(total_memory: int, vocab_size: int) -> int:
@@ -170,13 +183,14 @@ def predict_objects(
             times the queries/s, as far as an eighth of the device's memory allows).
         device_resident: run the step loop on the model's device (`decode_batch_on_device`)
             instead of keeping the bookkeeping on the CPU (`decode_batch`). Default: on
-            when the model is not on the CPU. Both give the same ranking.
+            when the model is not on the CPU. Both give the same ranking (fp32 weights).
     Returns:
         One `RankedObjects` per query: every completed candidate, by increasing loss.
     Raises:
         ValueError: before decoding, for no queries or candidates, a subject/relation/entity
             that tokenises to nothing, an unknown language, or a candidate that does not fit
-            `max_position_embeddings` after the longest prompt.
+            `max_position_embeddings` after the longest prompt; after a batch, in both loops,
+            when an open beam's next-token scores are not finite (`NonFiniteScoresError`).
     """
     if batch_size is None:
         rows = default_max_rows(model) if max_rows is None else max_rows
@@ -199,19 +213,23 @@ def predict_objects(
 def decode_batch(
     model: Any, tokenizer: Any, prompts: list[list[int]], trie: EntityTrie, num_beams: int
 ) -> list[RankedObjects]:
-    """Algorithm 1 for one batch of prompt ids (ending with `[O]`): every completion, ranked."""
+    """Algorithm 1 for one batch of prompt ids (ending with `[O]`): every completion, ranked;
+    `NonFiniteScoresError` after it if an open beam's logsumexp was ever NaN or infinite."""
     device, use_cache = model_device(model), uses_cache(model)
     rows = DecodingRows(*left_pad(prompts, tokenizer.pad_token_id, device), None)
     query = torch.arange(len(prompts))  # beams: query, trie state and loss per row
     state = torch.zeros(len(prompts), dtype=torch.long)
     loss = torch.zeros(len(prompts), dtype=torch.float64)
     done_query, done_node, done_loss = [], [], []
+    non_finite = torch.zeros((), dtype=torch.bool, device=device)  # read once, at the end
     logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache)
     while True:
         parent, token, child = trie.children(state)
-        candidate_loss = (
-            loss[parent] - log_probs_at(logits, parent.to(device), token.to(device)).cpu()
-        )
+        normaliser = log_normaliser(logits)[:, 0]  # (open beams,): every row is an open beam
+        non_finite |= ~torch.isfinite(normaliser).all()
+        at = parent.to(device)
+        log_p = (logits[at, token.to(device)] - normaliser[at]).double()  # as `log_probs_at`
+        candidate_loss = loss[parent] - log_p.cpu()
         complete = token == trie.eos_token_id
         done_query.append(query[parent[complete]])
         done_node.append(child[complete])
@@ -223,6 +241,8 @@ def decode_batch(
         query, state, loss = query[parent[kept]], child[kept], candidate_loss[kept]
         rows = extend_rows(rows, parent[kept].to(device), token[kept].to(device), copy_cache=False)
         logits, rows = run_rows(model, rows, fresh=False, use_cache=use_cache)
+    if non_finite.item():
+        raise NonFiniteScoresError
     return _rank_completions(
         trie,
         tokenizer,
@@ -246,7 +266,7 @@ def decode_batch_on_device(
     steps on, come from pinned copies two steps late (`BeamBounds`: the host waits at most
     for the step two behind, while the device has the next forwards queued). The rows
     shrink to the bound (fewer finished beams carried along); the loop may run a step or
-    two past the end.
+    two past the end. A device flag, copied with the completions, refuses non-finite scores.
     """
     device, use_cache = model_device(model), uses_cache(model)
     host_trie, trie = trie, trie.to(device)
@@ -259,9 +279,11 @@ def decode_batch_on_device(
     done_node, done_loss = [], []
     known = BeamBounds(device)
     grandchildren = trie.open_grandchildren()
+    non_finite = torch.zeros((), dtype=torch.bool, device=device)  # no read inside the loop
     logits, rows = run_rows(model, rows, fresh=True, use_cache=use_cache, shared_prompts=True)
     for depth in range(trie.max_length):
-        normaliser = log_normaliser(logits)
+        normaliser = log_normaliser(logits)  # (rows, 1); rows with state -1 are finished
+        non_finite |= (~torch.isfinite(normaliser[:, 0]) & (state >= 0)).any()
         done_node.append(trie.step(state, torch.full_like(state, eos)))
         done_loss.append(loss - (logits[:, eos] - normaliser[:, 0]).double())
         bound = known.bound(depth)  # beams per query this step keeps, at most
@@ -301,6 +323,7 @@ def decode_batch_on_device(
         query,
         torch.cat(done_node),
         torch.cat(done_loss),
+        non_finite,
     )
 
 
@@ -333,13 +356,20 @@ def _rank_on_device(
     queries: torch.Tensor,
     nodes: torch.Tensor,
     losses: torch.Tensor,
+    non_finite: torch.Tensor | None = None,
 ) -> list[RankedObjects]:
     """`_rank_completions` for device tensors, where `nodes` -1 is no completion: sorted on
-    the device, copied to the host in one transfer (query, entity, loss as float64)."""
+    the device, copied to the host in one transfer (query, entity, loss as float64, and the
+    0-d bool `non_finite`: `NonFiniteScoresError` if set)."""
     queries = torch.where(nodes >= 0, queries, num_queries)  # a last group, dropped
     order = _completion_order(queries, nodes, losses)
     entities = trie.entity_of(nodes[order].clamp(min=0))
-    packed = torch.stack([queries[order].double(), entities.double(), losses[order]]).cpu()
+    packed = torch.stack([queries[order].double(), entities.double(), losses[order]])
+    flag = losses.new_zeros(1) if non_finite is None else non_finite.double().view(1)
+    flat = torch.cat([packed.view(-1), flag]).cpu()
+    if flat[-1]:
+        raise NonFiniteScoresError
+    packed = flat[:-1].view(3, -1)
     kept = int((packed[0] < num_queries).sum())
     counts = torch.bincount(packed[0, :kept].long(), minlength=num_queries)
     return _results(host_trie, tokenizer, counts, packed[1, :kept].long(), packed[2, :kept])
@@ -375,6 +405,7 @@ def _label(trie: EntityTrie, tokenizer: Any, entity: int) -> str:
 __all__ = [
     "DEFAULT_MAX_ROWS",
     "DEVICE_MAX_ROWS",
+    "NonFiniteScoresError",
     "Query",
     "RankedObjects",
     "decode_batch",

@@ -3,9 +3,11 @@
 `score_candidates` is the paper's "simple way" to rank: `log p(o | s, p)` of every
 candidate, summed `log_softmax` over the full vocabulary along `tok(o) + [EOS]`, exactly what
 `modeling_prixlm.beam_search.predict_objects` (Algorithm 1) gives the candidates it
-completes. The candidates' trie is walked level by level (candidates grouped by length):
-one forward per level for all distinct prefixes of that length, so a prefix shared by many
-candidates is encoded once per query, with a KV cache that follows the prefixes.
+completes (fp32 weights: in half precision the two attend at different precisions). A
+score that is not finite (NaN or infinite logits) is refused, as beam search refuses it.
+The candidates' trie is walked level by level (candidates grouped by length): one forward
+per level for all distinct prefixes of that length, so a prefix shared by many candidates
+is encoded once per query, with a KV cache that follows the prefixes.
 
 The walk of each chunk of candidates (which rows feed which trie nodes, level by level)
 depends on the trie only: it is planned once, moved to the model's device once, and replayed
@@ -23,6 +25,7 @@ from typing import Any
 
 import torch
 
+from modeling_prixlm.beam_search import NonFiniteScoresError
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import (
     DecodingRows,
@@ -73,7 +76,9 @@ def score_candidates(
             `(vocab,)` logit vector; default: `default_sizes`).
     Returns:
         `(num_queries, num_candidates)` float64 on the CPU; identically tokenised candidates
-        get equal values. Raises ValueError like `predict_objects`.
+        get equal values (as `predict_objects`' losses, negated, for fp32 weights). Raises
+        ValueError like `predict_objects`, `NonFiniteScoresError` included (a score that is
+        not finite: checked once per batch of queries).
     """
     default_batch, default_rows = default_sizes(model_device(model))
     batch_size = default_batch if batch_size is None else batch_size
@@ -108,7 +113,10 @@ def score_prompts(
             losses = [
                 _score_chunk(model, plan, prompt_rows, prompt_logits, use_cache) for plan in plans
             ]
-            leaf_scores[start : start + len(batch)] = -torch.cat(losses, 1).cpu()
+            block = -torch.cat(losses, 1).cpu()  # (queries, leaves): one copy per batch
+            if not torch.isfinite(block).all():  # a finite model gives finite log-likelihoods
+                raise NonFiniteScoresError
+            leaf_scores[start : start + len(batch)] = block
     # leaves are in trie order: map every entity to its leaf's column
     leaf_order = torch.argsort(leaves)
     columns = leaf_order[torch.searchsorted(leaves[leaf_order], trie.entity_nodes)]

@@ -9,19 +9,56 @@ At such a step the callback asks the Trainer to log the training loss (`should_l
 runs link prediction in `on_log`, right after the Trainer has logged the loss: its own
 `trainer.log` then comes second, so it never clears the Trainer's pending loss log (which
 it did when called from `on_step_end`: the last step's loss went missing).
+
+The evaluation runs in the model's own precision (fp32 weights: fp32), as `evaluate_lp`
+runs it, also in a `--bf16`/`--fp16` run, whose forward accelerate wraps in autocast
+(`own_forward`): the curve's numbers are the ones `evaluate_lp` gives the checkpoint.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import TrainerCallback
 
 #: (model, language) -> metrics such as {"hits_at_1": 0.2, "mrr": 0.3}
 Evaluator = Callable[[Any, str], dict[str, float]]
+
+
+@contextmanager
+def own_forward(model: Any) -> Iterator[None]:
+    """For the block, `model.forward` is the model's own, without autocast.
+
+    With mixed precision, `Accelerator.prepare` replaces the model's `forward` by one that
+    runs under autocast (bf16 or fp16 matrix products) and keeps the original as
+    `model._original_forward`; the original is put back for the block, and the wrapped
+    one restored afterwards, also on errors. Autocast is also off for the block on the
+    model's device type. A model without `_original_forward` keeps its `forward`.
+    """
+    original = getattr(model, "_original_forward", None)
+    wrapped = model.__dict__.get("forward")  # accelerate's, an instance attribute
+    parameter = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    device_type = parameter.device.type if parameter is not None else "cpu"
+    if torch.amp.is_autocast_available(device_type):
+        no_autocast: Any = torch.autocast(device_type, enabled=False)
+    else:
+        no_autocast = nullcontext()
+    if original is not None:
+        model.forward = original
+    try:
+        with no_autocast:
+            yield
+    finally:
+        if original is not None:
+            if wrapped is None:
+                del model.forward  # the class's forward again
+            else:
+                model.forward = wrapped
 
 
 class LinkPredictionCallback(TrainerCallback):
@@ -91,9 +128,10 @@ class LinkPredictionCallback(TrainerCallback):
         model.eval()
         metrics: dict[str, float] = {}
         try:
-            for language in self.languages:
-                for name, value in self.evaluate(model, language).items():
-                    metrics[f"lp_{language}/{name}"] = float(value)
+            with own_forward(model):  # fp32 as `evaluate_lp`, not a --bf16 run's autocast
+                for language in self.languages:
+                    for name, value in self.evaluate(model, language).items():
+                        metrics[f"lp_{language}/{name}"] = float(value)
         finally:
             model.train(was_training)
         self.records.append({"step": state.global_step, **metrics})

@@ -31,6 +31,25 @@ from prixlm.link_prediction.ranking_rules import (
 TIE_RULES = ("realistic", "index")
 
 
+def check_scores_finite(scores: torch.Tensor) -> None:
+    """ValueError if the `(queries, candidates)` scores hold NaN or `+inf`, or a row holds
+    no finite score: a model whose outputs are not finite (one `+inf` logit makes every
+    log-likelihood `-inf`, all tied: a chance-level rank, not an error) gives them."""
+    problem = None
+    if torch.isnan(scores).any():
+        problem = "contain NaN"
+    elif torch.isposinf(scores).any():
+        problem = "contain +inf"
+    elif scores.shape[1] and torch.isneginf(scores).all(dim=1).any():
+        row = int(torch.isneginf(scores).all(dim=1).nonzero()[0, 0])
+        problem = f"of query {row} are all -inf (every candidate tied)"
+    if problem is not None:
+        raise ValueError(
+            f"scores {problem}: the scores of a model whose outputs are not finite (NaN or "
+            "infinite weights or logits) cannot be ranked"
+        )
+
+
 def filtered_ranks_from_scores(
     scores: torch.Tensor,
     gold: torch.Tensor,
@@ -40,20 +59,23 @@ def filtered_ranks_from_scores(
     """Filtered ranks from a full score matrix (every candidate scored).
 
     Args:
-        scores: `(queries, candidates)` float, higher is better; no NaN.
+        scores: `(queries, candidates)` float, higher is better; no NaN, no `+inf`, and
+            some finite score in every row (`-inf` may mark candidates ruled out).
         gold: `(queries,)` long, the column of each query's gold candidate.
         filter_mask: `(queries, candidates)` bool, True for the other known true objects to
             remove; a query's own gold column is kept whatever the mask says.
         ties: a `TIE_RULES` entry.
     Returns:
         `(queries,)` float64 ranks (1-based; multiples of 0.5 with realistic ties).
+    Raises:
+        ValueError: unknown `ties`, shapes that disagree, or scores that no finite model
+            gives (`check_scores_finite`).
     """
     if ties not in TIE_RULES:
         raise ValueError(f"ties={ties!r}: expected one of {TIE_RULES}")
     if scores.dim() != 2 or gold.shape != (scores.shape[0],):
         raise ValueError(f"scores {tuple(scores.shape)} and gold {tuple(gold.shape)} disagree")
-    if torch.isnan(scores).any():
-        raise ValueError("scores contain NaN")
+    check_scores_finite(scores)
     scores = scores.double()
     rows = torch.arange(scores.shape[0], device=scores.device)
     gold_scores = scores[rows, gold][:, None]
@@ -108,6 +130,7 @@ def ranking_metrics(
 __all__ = [
     "TIE_RULES",
     "Rank",
+    "check_scores_finite",
     "filtered_rank",
     "filtered_ranks_from_scores",
     "hits_at_k",

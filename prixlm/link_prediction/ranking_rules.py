@@ -74,7 +74,7 @@ def filtered_rank(
         TypeError: `ranked` or `filter_objects` is a string (a collection of labels is
             expected: a string would be read as its single characters).
         ValueError: `scores` and `ranked` differ in length, or a score of a prediction that
-            is not filtered out is NaN (when `gold` is in `ranked`).
+            is not filtered out is NaN (whether or not `gold` is in `ranked`).
     """
     _check_labels("ranked", ranked)
     _check_labels("filter_objects", filter_objects)
@@ -91,13 +91,13 @@ def filtered_rank(
             best[label] = score
         elif score > best[label] or math.isnan(score):
             best[label] = score  # a NaN is kept, to be refused below
+    kept_scores = list(best.values())
+    if scores is not None and any(math.isnan(s) for s in kept_scores):
+        raise ValueError("scores contain NaN")  # also when the gold is missing: no silent miss
     if gold not in best:
         return None
     if scores is None:
         return float(list(best).index(gold) + 1)
-    kept_scores = list(best.values())
-    if any(math.isnan(s) for s in kept_scores):
-        raise ValueError("scores contain NaN")
     gold_score = best[gold]
     optimistic = 1 + sum(s > gold_score for s in kept_scores)
     pessimistic = sum(s >= gold_score for s in kept_scores)

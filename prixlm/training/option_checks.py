@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from transformers import HfArgumentParser, TrainingArguments
 
 #: Schedules that never read the warm-up (`transformers.get_scheduler`).
@@ -44,7 +45,29 @@ def trainer_option_refusal(training: TrainingArguments) -> str | None:
                 "to use less memory, lower --per_device_train_batch_size and raise "
                 "--gradient_accumulation_steps by the same factor"
             )
-    return None
+    return bf16_refusal(training)
+
+
+def bf16_refusal(training: TrainingArguments) -> str | None:
+    """Why `--bf16` (or `--bf16_full_eval`) cannot run here, or None: without `--use_cpu`
+    it needs a GPU with bf16 (the Trainer's own check raised a traceback); on the CPU it
+    runs with `--use_cpu`. The `--fp16` counterpart is `check_precision`."""
+    if not (training.bf16 or training.bf16_full_eval) or training.use_cpu:
+        return None
+    from transformers.utils import is_torch_bf16_gpu_available, is_torch_xla_available
+
+    if is_torch_bf16_gpu_available() or is_torch_xla_available():
+        return None
+    option = "--bf16" if training.bf16 else "--bf16_full_eval"
+    if torch.cuda.is_available():
+        return (
+            f"{option}: this GPU has no bf16 (an Ampere or newer GPU runs it); use --fp16, or "
+            f"{option} --use_cpu to train on the CPU"
+        )
+    return (
+        f"{option}: no GPU here (bf16 mixed precision runs on a GPU, or on the CPU with "
+        f"--use_cpu); use {option} --use_cpu, which runs on the CPU"
+    )
 
 
 def check_step_counts(training: TrainingArguments, parser: HfArgumentParser) -> None:
@@ -93,7 +116,9 @@ def check_checkpointing(training: TrainingArguments, parser: HfArgumentParser) -
 
 def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> None:
     """A usage error for `--fp16` on the CPU: accelerate turns fp16 mixed precision on only
-    off the CPU, so the run would train in fp32 while its records say fp16."""
+    off the CPU, so the run would train in fp32 while its records say fp16. (`--bf16`
+    without a GPU is refused earlier, by `bf16_refusal`: the Trainer's arguments refuse it
+    when they are built.)"""
     if training.fp16 and training.device.type == "cpu":
         bf16 = "--bf16" if training.use_cpu else "--bf16 --use_cpu"
         parser.error(
@@ -103,6 +128,7 @@ def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> No
 
 
 __all__ = [
+    "bf16_refusal",
     "check_checkpointing",
     "check_precision",
     "check_step_counts",

@@ -19,6 +19,7 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
+from prixlm.release.finite_weights import check_finite_weights
 from prixlm.training.resume import write_run_record
 
 
@@ -108,8 +109,10 @@ class PrixLMTrainer(Trainer):
         pickled `training_args.bin` is replaced by `training_args.json`; `extra_files`
         `{name: JSON content}` are added. `finalize(staging_folder)` runs last, on the saving
         process, before the rename (e.g. `prixlm.release.folder.complete_release_folder` and
-        the model card), so the folder appears complete.
+        the model card), so the folder appears complete. Weights that are not all finite
+        (a run that diverged) are refused first (`UsageError`: `check_finite_weights`).
         """
+        check_finite_weights(self.model)  # every process: all of them stop, none waits
         destination = Path(destination)
         staging = partial_path(destination, shared=True)
         if self.args.should_save:

@@ -51,6 +51,19 @@ def test_fp16_without_a_gpu_is_refused(capsys):
     )
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device: bf16 may run there")
+@pytest.mark.parametrize("option", ["--bf16", "--bf16_full_eval"])
+def test_bf16_without_a_gpu_is_refused_with_use_cpu_as_the_way(capsys, option):
+    """The Trainer's own check raised `ValueError: Your setup doesn't support bf16/gpu`
+    (a traceback) while the arguments were parsed."""
+    line = _refused(capsys, option)
+    assert line.endswith(
+        f"error: {option}: no GPU here (bf16 mixed precision runs on a GPU, or on the CPU "
+        f"with --use_cpu); use {option} --use_cpu, which runs on the CPU"
+    )
+    assert parse_training_arguments([*BASE, option, "--use_cpu"]).training.use_cpu
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -359,3 +359,44 @@ def test_a_job_restarted_only_to_write_its_release_keeps_its_steps_and_curve(
                      "curve": [3, 6, 9, 12, 15, 18, 20], "resumed": None}  # fmt: skip
     shutil.rmtree(run / "model")
     assert job() == {**first, "resumed": 20}
+
+
+def test_a_bf16_run_evaluates_link_prediction_in_fp32(tiny_dataset_dir, tmp_path, monkeypatch):
+    """`--bf16 --use_cpu` trains under bf16 autocast (accelerate wraps the model's forward);
+    the checkpoint evaluations ran under it too, so the curve, `train_results.json` and the
+    card held numbers that `evaluate_lp` (fp32) does not give the same weights."""
+    import torch
+
+    import train
+    from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+
+    seen: dict[bool, set[bool]] = {True: set(), False: set()}  # training: autocast states
+    forward = PrixLMForCausalKB.forward
+
+    def recording(self, *args, **kwargs):
+        seen[self.training].add(torch.is_autocast_enabled("cpu"))
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(PrixLMForCausalKB, "forward", recording)
+    settings = dict(lp_eval_queries="2", lp_eval_beams="2", max_steps="2", save_steps="2")
+    settings.update(warmup_steps="0")
+    train.main(_args(tiny_dataset_dir, tmp_path / "run", "--bf16", "--use_cpu", **settings))
+    assert seen == {True: {True}, False: {False}}  # bf16 training, fp32 evaluations
+
+
+def test_a_diverged_run_writes_no_release(tiny_dataset_dir, tmp_path, capsys):
+    """A learning rate of 1e38 made every weight NaN: the run exited 0, and its release and
+    card published hits@1 0.0 as measured (beam search ranked the NaN model)."""
+    import train
+
+    run = tmp_path / "run"
+    for queries, message in (("0", "error: training diverged: the weights are not all finite ("),
+                             ("2", "error: the model's next-token scores are not finite (")):  # fmt: skip
+        shutil.rmtree(run, ignore_errors=True)
+        settings = dict(learning_rate="1e38", warmup_steps="0", max_steps="3", save_steps="3")
+        with pytest.raises(SystemExit) as exit_info:
+            train.main(_args(tiny_dataset_dir, run, lp_eval_queries=queries, **settings))
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+        assert not (run / "model").exists()
