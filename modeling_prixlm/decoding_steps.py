@@ -1,9 +1,10 @@
 """Model steps shared by the link-prediction decoders (`beam_search`, and
 `prixlm.link_prediction.candidate_scoring` in the package).
 
-Queries to prompt ids, input checks that must pass before any forward, eval mode for the
-duration of a decoding, and rows of growing sequences that carry a KV cache (left-padded prompts,
-2D attention masks over past + new tokens, the cache index-selected when rows are re-parented).
+Queries to prompt ids, input checks that must pass before any forward (the positions:
+`position_checks`), eval mode for the duration of a decoding, and rows of growing sequences
+that carry a KV cache (left-padded prompts, 2D attention masks over past + new tokens, the
+cache index-selected when rows are re-parented).
 
 Public (`__all__`): what other modules use. The row functions and classes (`DecodingRows`,
 `run_rows`, `extend_rows`, ...) are the decoders' internals, as are the device-resident beam
@@ -35,14 +36,10 @@ from .formatting import (
     special_token_ids,
 )
 from .modeling_prixlm import output_cache
+from .position_checks import PositionBudgetError, check_positions
 
 #: (subject, relation), (subject, subject_language, object_language) or a dataset row.
 Query = tuple[str, str] | tuple[str, str, str] | Mapping[str, Any]
-
-
-class PositionBudgetError(ValueError):
-    """A query, or a query with a candidate, longer than the model's positions (the message
-    names them and what to shorten); the command lines print it as one `error:` line."""
 
 
 def encode_query(tokenizer: Any, query: Query) -> list[int]:
@@ -85,33 +82,7 @@ def prepare_inputs(
     vocab = config.get_text_config().vocab_size
     if trie.stride > vocab and int((trie.edge_keys % trie.stride).max()) >= vocab:
         raise ValueError(f"the candidates use token ids beyond the model's vocabulary ({vocab})")
-    max_positions = getattr(config, "max_position_embeddings", None)
-    if max_positions is not None:
-        # XLM-R positions start at padding_idx + 1; the final [EOS] is predicted, never fed.
-        pad = getattr(config, "pad_token_id", None)
-        budget = max_positions - (pad + 1 if pad is not None else 0)
-        longest_prompt = max(map(len, prompts))
-        # trie.max_length: the longest entity, [EOS] included (no pass over the entities)
-        if trie.max_length - 1 + longest_prompt > budget:
-            fed = trie.entity_lengths() - 1 + longest_prompt
-            query = queries[max(range(len(prompts)), key=lambda i: len(prompts[i]))]
-            shown = repr(query) if len(repr(query)) <= 120 else repr(query)[:120] + "…"
-            if int(fed.min()) > budget:  # even the shortest candidate: the query is too long
-                raise PositionBudgetError(
-                    f"query {shown} is {longest_prompt} tokens: with the shortest candidate it "
-                    f"needs {int(fed.min())} positions, but the model has {budget} "
-                    f"(max_position_embeddings={max_positions}); shorten the query"
-                )
-            worst = int(fed.argmax())
-            name = trie.label(worst) or f"#{worst}"
-            raise PositionBudgetError(
-                f"query {shown} ({longest_prompt} tokens) with candidate {name!r} "
-                f"({int(fed[worst]) - longest_prompt} tokens) needs {int(fed[worst])} positions, "
-                f"but the model has {budget} (max_position_embeddings={max_positions}); "
-                f"{int((fed > budget).sum())} candidates do not fit after it: shorten the query "
-                f"to at most {budget - (trie.max_length - 1)} tokens, or drop or shorten those "
-                "candidates"
-            )
+    check_positions(config, queries, prompts, trie)
     return prompts, trie
 
 

@@ -34,6 +34,7 @@ import gradio as gr
 import pandas as pd
 import yaml
 from batch_io import markdown_text, read_queries, write_tsv_and_ntriples
+from candidates import fitting_pipeline, positions
 from transformers import pipeline
 from transformers.utils import cached_file
 
@@ -152,18 +153,20 @@ class PrixLMSpace:
         self.languages = sorted(self.pipe.candidate_labels)
         if not self.languages:
             raise ValueError(f"{source}: no candidates.json: nothing to rank")
+        # labels no query can reach beside a prompt: left out, with a warning in the log
+        self.pipe, self.languages = fitting_pipeline(self.pipe, self.languages)
+        if not self.languages:
+            raise ValueError(f"{source}: no candidate label fits the model's positions")
         self.default_language = "en" if "en" in self.languages else self.languages[0]
         self.examples = card_examples(source, self.languages, self.default_language, self.revision)
         # the relations the model was trained on (relations.json), else the card's examples'
         known = {r for names in self.pipe.relations.values() for r in names}
         self.relations = sorted(known or {relation for _, relation, _ in self.examples})
-        config = self.pipe.model.config
-        positions = config.max_position_embeddings - (config.pad_token_id + 1)
         #: prompt tokens that fit beside the language's longest candidate (its [EOS] not fed)
         self.prompt_budget = {}
         for language in self.languages:  # every trie built now, not at a visitor's query
             longest = self.pipe.trie(language).max_length
-            self.prompt_budget[language] = positions - (longest - 1)
+            self.prompt_budget[language] = positions(self.pipe) - (longest - 1)
 
     @property
     def model_name(self) -> str:

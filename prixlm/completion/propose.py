@@ -19,7 +19,6 @@ A target language without a language token in the model is refused before any de
 from __future__ import annotations
 
 import math
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from modeling_prixlm.beam_search import default_batch_size, default_max_rows, pr
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from modeling_prixlm.formatting import language_key
+from modeling_prixlm.position_checks import positions_of
 from prixlm.completion.knowledge import (
     CompletionQuery,
     QueryStats,
@@ -40,6 +40,7 @@ from prixlm.completion.knowledge import (
     target_labels,
 )
 from prixlm.completion.loading import CompletionInputError, CompletionKB
+from prixlm.link_prediction.candidate_fit import label_token_counts
 from prixlm.link_prediction.evaluation import canonical_labels, warn_unknown_merges
 
 #: Queries per forward by default on the CPU (the setting of the committed completion figures).
@@ -123,14 +124,10 @@ def fit_to_model(
     """
     if not candidates or not queries:
         return list(queries), dict(candidates), 0
-    # composed (NFC) as the trie and the prompts read every name (`EntityTrie.from_labels`)
-    composed = [unicodedata.normalize("NFC", label) for label in candidates]
-    sizes = tokenizer(composed, add_special_tokens=False)["input_ids"]
-    lengths = {label: len(ids) for label, ids in zip(candidates, sizes, strict=True)}
-    config = model.config
-    max_positions = getattr(config, "max_position_embeddings", None)
-    pad = getattr(config, "pad_token_id", None)
-    budget = None if max_positions is None else max_positions - (0 if pad is None else pad + 1)
+    # measured as link prediction measures candidates (`candidate_fit`: composed, NFC)
+    counts = label_token_counts(tokenizer, list(candidates))
+    lengths = dict(zip(candidates, counts, strict=True))
+    budget = positions_of(model.config)
     prompts: list[tuple[CompletionQuery, int]] = []
     unencodable = 0
     for query in queries:

@@ -11,7 +11,13 @@ filtering work: `prixlm.link_prediction.evaluation`, which callers holding a mod
 report of a model folder records the sha256 of its weights (`model_weights_sha256`): the
 model card takes it only for a folder holding those weights. It records the candidates
 ranked too: `candidates` (the absolute path of `--candidates`, None for the dataset's own
-labels) and `candidates_sha256` (of what was read from it).
+labels) and `candidates_sha256` (of what was read from it). A candidate label longer than
+the model's positions hold after the shortest prompt is left out with a warning, and the
+result of its language counts such labels (`candidates_too_long`, only where there are
+some); a query whose gold is one of them counts as a miss (`num_missing`). `dtype` records
+the precision of the weights evaluated (`"float32"`, or `"bfloat16"` for a release saved in
+bf16, which loads and is evaluated as saved: beam search and the full ranking agree exactly
+for fp32 weights only).
 """
 
 from __future__ import annotations
@@ -145,9 +151,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args.protocol = args.protocol or ("ours",)
     if args.mode == "beam" and args.protocol != ("ours",):
         parser.error(f"--protocol {','.join(args.protocol)} needs --mode full (beam: ours only)")
+    from modeling_prixlm.beam_search import NonFiniteScoresError
     from modeling_prixlm.decoding_steps import PositionBudgetError
 
-    with user_errors(PositionBudgetError):  # a test query the model's positions cannot hold
+    # a test query the model's positions cannot hold; a model whose outputs are not finite
+    with user_errors(PositionBudgetError, NonFiniteScoresError):
         return _evaluate(args)
 
 
@@ -174,6 +182,12 @@ def check_model_languages(model: str, languages: set[str], what: str) -> None:
             f"token for (its languages: {', '.join(sorted(known))}); evaluate configs of "
             "its languages, or a model trained on these"
         )
+
+
+def parameter_dtype(model: Any) -> str | None:
+    """The dtype of `model`'s first parameter without `torch.` (`"float32"`), or None."""
+    parameter = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    return None if parameter is None else str(parameter.dtype).removeprefix("torch.")
 
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
@@ -221,6 +235,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     )
     if digest is not None:
         report[WEIGHTS_DIGEST] = digest
+    report["dtype"] = parameter_dtype(model)  # as loaded: a bf16 release is evaluated in bf16
     # a local --dataset folder by its absolute path (in `dataset` too, as training records
     # it; `dataset_argument` as typed): the card tells it from a Hub id without looking at
     # the working directory it is rendered in (`card_results.on_hub`)

@@ -44,6 +44,7 @@ from prixlm.link_prediction.candidate_files import (
     labels_by_kind,
     row_kind,
 )
+from prixlm.link_prediction.candidate_fit import fit_trie
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import (
@@ -129,7 +130,10 @@ def evaluate_protocols(
         `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr"
         (full), "num_queries", "num_missing", "num_candidates", "merged_candidates"}}`;
         `num_candidates` counts distinct tokenisations, `merged_candidates` the labels
-        that tokenise like an earlier one (ranked as that one).
+        that tokenise like an earlier one (ranked as that one). Labels longer than the
+        model's positions hold after the shortest prompt are left out (`candidate_fit`: a
+        warning, and `candidates_too_long` counts them, present only then); a query whose
+        gold is one of them is a miss (in `num_missing`, also in full mode).
     Raises:
         ValueError: unknown mode or protocol, a protocol other than `ours` in beam mode, no
             rows, a gold object that is not a candidate, or a forward over `max_rows`
@@ -152,8 +156,13 @@ def evaluate_protocols(
     )
     if trie.labels is None:
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
+    fitted = fit_trie(tokenizer, getattr(model, "config", None), trie, rows)
+    trie, rows = fitted.trie, fitted.rows  # without the labels the positions cannot hold
     with eval_mode(model):
-        if mode == "full":
+        if not rows:  # every query's gold was left out: all misses
+            mrr = mrr_key(num_beams if mode == "beam" else None)
+            results = {name: fitted.no_ranks(mrr, KS) for name in protocols}
+        elif mode == "full":
             # the scorer path merges identical tokenisations (`protocol_ranks`): golds,
             # filters and train objects by each entity's first label in candidate order
             scorer = PrixLMScorer(model, tokenizer, batch_size, max_rows, trie=trie)
@@ -187,6 +196,7 @@ def evaluate_protocols(
             results = {"ours": beam}
     for metrics in results.values():
         metrics["num_candidates"] = int(trie.representatives().numel())
+        fitted.counted(metrics)
     return results
 
 

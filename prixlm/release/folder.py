@@ -10,7 +10,9 @@
 - `custom_pipelines` in `config.json`, so `pipeline(model=folder, trust_remote_code=True)`
   works without a task name;
 - `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional; only
-  languages the model has a language token for, under the config's spelling of the code);
+  languages the model has a language token for, under the config's spelling of the code;
+  a label that fits no query in the model's positions, longer than they hold after the
+  shortest prompt, is left out with a warning: `fitting_labels`);
 - `relations.json`, `{language: [relation names]}`: the relations of each language's
   training triples (names are English in every language, e.g. `"currency"`); the pipeline
   warns on a query with another relation, and apps (a Space) list them (optional);
@@ -39,6 +41,7 @@ import stat
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import modeling_prixlm
@@ -139,6 +142,8 @@ def complete_release_folder(
     candidates: Mapping[str, Sequence[str]] | None = None,
     max_candidates_per_language: int | None = DEFAULT_MAX_CANDIDATES_PER_LANGUAGE,
     relations: Mapping[str, Iterable[str]] | None = None,
+    tokenizer: Any = None,
+    links: bool = True,
 ) -> dict[str, Any]:
     """Add the Hub code, pipeline, handler, candidates, relations and fixed generation/tokenizer
     settings.
@@ -147,11 +152,15 @@ def complete_release_folder(
         folder: a folder written by `PrixLMForCausalKB.save_pretrained` (plus the tokenizer).
         candidates: `{language: [entity labels]}` for `candidates.json` (languages of the
             config's `language_token_ids`); None writes none (and keeps an existing one).
+            Labels that fit no query in the model's positions are left out (`fitting_labels`).
         max_candidates_per_language: leave out a language with more labels (None: no bound).
         relations: `{language: [relation names]}` for `relations.json` (sorted, distinct);
             None writes none (and keeps an existing one).
+        tokenizer: the model's tokenizer, which measures the labels (None: the folder's).
+        links: the model answers link queries too (their prompt is one token longer).
     Returns:
-        `{"code_files": [...], "candidate_languages": [...], "candidates_bytes": int}`.
+        `{"code_files": [...], "candidate_languages": [...], "candidates_bytes": int,
+        "candidates_too_long": {language: how many labels were left out}}`.
     Raises:
         FileNotFoundError: no `config.json` in `folder`.
         ValueError: a malformed `config.json` or candidates.
@@ -178,14 +187,56 @@ def complete_release_folder(
         )
     stored: list[str] = []
     size = 0
+    too_long: dict[str, int] = {}
     if candidates is not None:
         languages = config.get("language_token_ids")
         kept = bounded_candidates(candidates, max_candidates_per_language, languages)
+        kept, too_long = fitting_labels(kept, folder, config, tokenizer, links)
         _write_json(folder / CANDIDATES_FILE, kept, CANDIDATES_FILE)
         stored, size = sorted(kept), (folder / CANDIDATES_FILE).stat().st_size
     if relations is not None:
         _write_json(folder / RELATIONS_FILE, checked_relations(relations), RELATIONS_FILE)
-    return {"code_files": files, "candidate_languages": stored, "candidates_bytes": size}
+    return {"code_files": files, "candidate_languages": stored, "candidates_bytes": size,
+            "candidates_too_long": too_long}  # fmt: skip
+
+
+def fitting_labels(
+    candidates: Mapping[str, list[str]],
+    folder: Path,
+    config: Mapping[str, Any],
+    tokenizer: Any = None,
+    links: bool = True,
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """The labels of `candidates` that fit the positions of the model (its `config.json`
+    values) after the shortest triple prompt, and link prompt with `links`; the others are
+    left out with a warning per language (`prixlm.link_prediction.candidate_fit`), a
+    language with none left whole. Also `{language: how many were left out}`. Measured with
+    `tokenizer`, else the folder's; a folder without one keeps every label."""
+    from prixlm.link_prediction.candidate_fit import fitting_candidates
+
+    tokenizer = tokenizer if tokenizer is not None else folder_tokenizer(folder)
+    if tokenizer is None:  # not self-contained: `complete_release_folder` warned
+        return dict(candidates), {}
+    kinds = ("triple", "link") if links else ("triple",)
+    positions = SimpleNamespace(
+        **{k: config[k] for k in ("max_position_embeddings", "pad_token_id")}
+    )
+    kept, left_out = fitting_candidates(tokenizer, positions, candidates, kinds)
+    return kept, {language: len(labels) for language, labels in left_out.items()}
+
+
+def folder_tokenizer(folder: Path) -> Any:
+    """The tokenizer saved in `folder`, loaded by the class its `tokenizer_config.json`
+    names (`AutoTokenizer` would read the folder's `auto_map` and ask to run its code);
+    None without one."""
+    import transformers
+
+    path = folder / "tokenizer_config.json"
+    if not path.is_file():
+        return None
+    name = _read_json(path).get("tokenizer_class") or "XLMRobertaTokenizer"
+    tokenizer_class = getattr(transformers, name, None) or transformers.XLMRobertaTokenizer
+    return tokenizer_class.from_pretrained(folder)
 
 
 def checked_relations(relations: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
@@ -311,6 +362,8 @@ __all__ = [
     "checked_relations",
     "dataset_candidates",
     "dataset_relations",
+    "fitting_labels",
+    "folder_tokenizer",
     "follow_umask",
     "hub_code_files",
     "widget_examples",

@@ -137,7 +137,13 @@ class DataArguments:
         },
     )
     max_fact_length: int = field(
-        default=MAX_FACT_LENGTH, metadata={"help": "drop facts this long or longer; 0 keeps all"}
+        default=MAX_FACT_LENGTH,
+        metadata={
+            "help": "drop facts of this many tokens or more (a model built here gets positions "
+            "for twice as many; with --base_model, at most one more than its positions); 0 "
+            "keeps all (refused where a fact is longer than the model's positions: 510 tokens "
+            "built here)"
+        },
     )
     tokenize_num_proc: int | None = field(
         default=None,

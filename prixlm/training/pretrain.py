@@ -8,9 +8,8 @@ the self-contained release folder with its model card. `train.py` is its command
 from __future__ import annotations
 
 import json
-import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,13 @@ from prixlm.training.data import (
     tokenizer_training_texts,
     training_rows,
 )
+from prixlm.training.fact_lengths import (
+    check_base_model_length,
+    check_facts_fit,
+    longest_fact,
+    scratch_positions,
+)
+from prixlm.training.lp_evaluation import LPSample, lp_evaluator
 from prixlm.training.model_factory import build_prixlm
 from prixlm.training.processes import announce_processes, check_one_device_per_process
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
@@ -108,7 +114,7 @@ def build_model_and_tokenizer(
     add_prixlm_tokens(tokenizer, languages)
     # Training facts are shorter than max_fact_length, but link prediction scores every
     # candidate entity after the prompt: leave room for twice that (+2: XLM-R's offset).
-    longest = 2 * data_args.max_fact_length if data_args.max_fact_length else 510
+    longest = scratch_positions(data_args.max_fact_length)
     model = build_prixlm(
         tokenizer,
         seed=seed,
@@ -146,42 +152,6 @@ def training_collator(
         print(f"static batch shape: {rows} rows, {labels} labelled positions", file=sys.stderr)
     collator.pad_rows_to, collator.pad_labels_to = rows, labels
     return collator
-
-
-def lp_evaluator(
-    tokenizer: Any, data_args: DataArguments, languages: list[str], seed: int
-) -> tuple[Callable[[Any, str], dict[str, float]], dict[str, int]]:
-    """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered),
-    and the sample's size per language (`lp_eval_queries`, or the split's rows if fewer).
-
-    Candidates are every entity label of the language (all splits), as in
-    `prixlm.link_prediction.evaluation`.
-    """
-    from prixlm.data.loading import load_kb
-    from prixlm.link_prediction.evaluation import candidate_labels, evaluate_link_prediction
-
-    samples, candidates = {}, {}
-    for language in languages:
-        splits = load_kb(data_args.dataset, language)
-        rows = load_split(data_args.dataset, language, data_args.lp_eval_split)
-        sample_size = min(data_args.lp_eval_queries, len(rows))
-        order = random.Random(seed).sample(range(len(rows)), sample_size)
-        samples[language] = [rows[i] for i in sorted(order)]
-        candidates[language] = candidate_labels(splits, language)
-
-    def evaluate(model: Any, language: str) -> dict[str, float]:
-        result = evaluate_link_prediction(
-            model,
-            tokenizer,
-            samples[language],
-            candidates[language],
-            mode="beam",
-            num_beams=data_args.lp_eval_beams,
-        )
-        mrr = next(value for key, value in result.items() if key.startswith("mrr"))
-        return {"hits_at_1": result["hits_at_1"], "mrr": mrr}
-
-    return evaluate, {language: len(sample) for language, sample in samples.items()}
 
 
 def recorded_dataset(data_args: DataArguments) -> dict[str, Any]:
@@ -294,12 +264,14 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     )
     check_tokenizer_matches(tokenizer, model.config)
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
+    check_base_model_length(model_args.base_model, data_args.max_fact_length, model.config)
     record = run_record(run, tokenizer)
     if resume:
         check_same_run(resume, record, tokenizer, also_same=same)
     train_set = tokenize_rows(
         rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
     )
+    check_facts_fit(longest_fact(train_set), model.config, model_args.base_model)  # no step yet
     model.generation_config = fact_generation_config(model.config)
     model.set_autocast_residual(model_args.autocast_residual)
     repeated = announce_processes(training_args, len(train_set))  # several processes
@@ -307,10 +279,10 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
     # optimizer state, training_args.bin, its generic card); we publish the release folder.
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
-    lp_callbacks, lp_sample_sizes = [], {}
+    lp_callbacks, lp_sample = [], LPSample({}, {})
     if data_args.lp_eval_queries > 0:
-        evaluate, lp_sample_sizes = lp_evaluator(
-            tokenizer, data_args, languages, training_args.seed
+        evaluate, lp_sample = lp_evaluator(
+            tokenizer, model.config, data_args, languages, training_args.seed
         )
         lp_callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
     trainer = PrixLMTrainer(
@@ -360,10 +332,13 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
             **recorded_dataset(data_args),
             "split": data_args.lp_eval_split,
             "queries_per_language": data_args.lp_eval_queries,
-            "queries": lp_sample_sizes,  # per language: fewer where the split is smaller
+            "queries": lp_sample.queries,  # per language: fewer where the split is smaller
             "num_beams": data_args.lp_eval_beams,
         },
     }
+    if lp_sample.candidates_too_long:  # labels the positions cannot hold: their queries missed
+        settings = metrics["checkpoint_link_prediction_settings"]
+        settings["candidates_too_long"] = lp_sample.candidates_too_long
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)
     repo_id = hub_repo_id(training_args)
@@ -382,7 +357,9 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     def finalize_release(folder: Path) -> None:
         """Self-contained (Hub code, pipeline, handler, candidates), then README.md from the
         folder's results + the Fig. 2 curve, before the folder appears."""
-        complete_release_folder(folder, candidates, relations=relations)
+        complete_release_folder(  # labels the positions cannot hold: left out, warned
+            folder, candidates, relations=relations, tokenizer=tokenizer, links=data_args.links
+        )
         card_rows = (  # a few rows per language for the card's widget examples
             row
             for language in languages

@@ -15,7 +15,8 @@ from prixlm.data.kg_layout import convert_layout, entity_label
 JA = "http://ja.dbpedia.org/resource/"
 EN = "http://dbpedia.org/resource/"
 ONTOLOGY = "http://dbpedia.org/ontology/"
-DBP5L = Path(os.environ.get("PRIXLM_DBP5L", "/work/shared/dbp5l"))
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+DBP5L = Path(os.environ.get("PRIXLM_DBP5L", SHARED / "dbp5l"))
 
 #: A tiny KG: ja has a percent-encoded and a raw UTF-8 IRI with the same label (東京), an
 #: empty validation file; en has a slash in a local name, an IRI listed at two ids (0 and 4)
@@ -258,3 +259,22 @@ def test_a_links_true_objects_are_those_of_its_object_language(tmp_path: Path) -
         ("en", "Osaka Prefecture", "ja"): ["大阪"],
     }
     assert len(links) == len(lists)  # one row per (subject, object language) here
+
+
+def test_the_train_py_options_the_converter_s_docs_name_are_train_py_s():
+    """The converter's docstring named `train.py --max_length`, an option train.py refuses
+    ("unrecognized arguments"); its length filter is `--max_fact_length`."""
+    import re
+
+    from transformers import HfArgumentParser
+
+    from prixlm.data.kg_layout import __main__ as main_module
+    from prixlm.data.kg_layout import convert
+    from prixlm.training.arguments import DataArguments, ModelArguments, PrixLMTrainingArguments
+
+    parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
+    readme = Path(__file__).resolve().parents[2] / "dataset_builders" / "kg_layout" / "README.md"
+    texts = [convert.__doc__, main_module.__doc__, readme.read_text(encoding="utf-8")]
+    named = {option for text in texts for option in re.findall(r"train\.py (--\w+)", text)}
+    assert "--max_fact_length" in named
+    assert named <= set(parser._option_string_actions)

@@ -151,6 +151,38 @@ def test_candidates_over_the_bound_are_left_out_with_a_warning(saved_folder):
     assert json.loads((saved_folder / "candidates.json").read_text()) == {"en": ["euro", "yen"]}
 
 
+def test_labels_no_prompt_fits_beside_are_left_out_of_the_release(saved_folder):
+    """One label longer than the positions hold after the shortest prompt was written to
+    `candidates.json`, and every query of its language then failed ("shorten the query to
+    at most -10 tokens"). The tiny model holds 60 tokens; `Japan` is one token."""
+    from transformers import pipeline
+
+    words = lambda count: " ".join(["Japan"] * count)  # noqa: E731
+    candidates = {"en": ["euro", words(50), words(70), "yen"], "de": [words(55)]}
+    with pytest.warns(UserWarning) as caught:
+        summary = complete_release_folder(saved_folder, candidates)
+    messages = [str(w.message) for w in caught if "candidate labels" in str(w.message)]
+    assert [m[: m.index(" (e.g. 'Japan Japan")] for m in messages] == [
+        "candidates['en']: 2 of the 4 candidate labels are longer than the 49 tokens that "
+        "the model's positions hold after the shortest prompt: left out, no query can reach "
+        "them",
+        "candidates['de'] (the language is left out): 1 of the 1 candidate labels are longer"
+        " than the 49 tokens that the model's positions hold after the shortest prompt: left "
+        "out, no query can reach them",
+    ]
+    assert summary["candidate_languages"] == ["en"]
+    assert summary["candidates_too_long"] == {"en": 2, "de": 1}
+    stored = json.loads((saved_folder / "candidates.json").read_text())
+    assert stored == {"en": ["euro", "yen"]}
+    answers = pipeline(model=str(saved_folder), trust_remote_code=True)("Japan | currency")
+    assert sorted(answer["object"] for answer in answers) == ["euro", "yen"]
+    # a model that answers no link query keeps what fits after the triple prompt (10 tokens)
+    with pytest.warns(UserWarning, match=r"2 of the 5 candidate labels .* the 50 tokens"):
+        complete_release_folder(saved_folder, {"en": [*candidates["en"], words(51)]}, links=False)
+    stored = json.loads((saved_folder / "candidates.json").read_text())
+    assert stored == {"en": ["euro", words(50), "yen"]}
+
+
 def test_complete_release_folder_rejects_bad_input(saved_folder, tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json not found"):
         complete_release_folder(tmp_path / "empty")

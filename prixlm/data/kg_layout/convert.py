@@ -9,7 +9,7 @@ Mapping rules:
 - a fact `head rel tail` of `kg/<lang>-<split>.tsv` becomes the triple row
   `(label(head), relation_words(rel), label(tail))` of config `<lang>`, split
   `train` / `validation` (`val`) / `test`: **the benchmark's own splits**, no re-draw, no
-  inverse-relation filter, no length filter (`train.py --max_length` drops long training
+  inverse-relation filter, no length filter (`train.py --max_fact_length` drops long training
   facts when it tokenises them; evaluation rows are never dropped). `subject_id`,
   `relation_id`, `object_id` are the IRIs;
 - a pair `id_a id_b` of `seed_alignlinks/<a>-<b>.tsv` becomes two link rows, a -> b and

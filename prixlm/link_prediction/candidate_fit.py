@@ -1,0 +1,190 @@
+"""Candidate labels the model's positions can hold: one rule for every candidate set.
+
+A candidate is fed after its query's prompt, and the two must fit the model's positions.
+A label longer than the positions less the shortest prompt of the queries asked
+(`modeling_prixlm.position_checks.candidate_room`: one-token names) fits no query: it is
+left out, counted (`candidates_too_long`) and named in a warning, and a query whose gold
+answer it is cannot be answered (a miss). The release's `candidates.json`
+(`prixlm.release.folder`), link-prediction evaluation (`evaluation.evaluate_protocols`:
+`evaluate_lp` and the training curve) and the training curve's record use this rule;
+completion (`prixlm.completion.propose.fit_to_model`) measures labels the same way and
+fits them after the longest prompt of its queries instead.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.position_checks import (
+    SHORTEST_PROMPT_TOKENS,
+    PositionBudgetError,
+    candidate_room,
+    positions_of,
+    query_kind,
+)
+from prixlm.link_prediction.ranking import hits_key
+from prixlm.link_prediction.scorer import canonical_labels
+
+#: Labels a warning quotes (each cut to `EXAMPLE_CHARACTERS` characters).
+EXAMPLES_SHOWN = 3
+EXAMPLE_CHARACTERS = 60
+
+
+def label_token_counts(tokenizer: Any, labels: Sequence[str]) -> list[int]:
+    """Tokens of each label as the model reads it (composed, NFC, as the trie and the
+    prompts; no special tokens, its `[EOS]` not counted)."""
+    composed = [unicodedata.normalize("NFC", label) for label in labels]
+    return [len(ids) for ids in tokenizer(composed, add_special_tokens=False)["input_ids"]]
+
+
+def too_long_labels(
+    tokenizer: Any, config: Any, labels: Sequence[str], kinds: Iterable[str] = ("triple",)
+) -> list[str]:
+    """The labels (in order) that fit no query of `kinds` in the positions of a model with
+    `config`: longer than `candidate_room` (none for a config without positions)."""
+    positions = positions_of(config)
+    if positions is None or not labels:
+        return []
+    room = candidate_room(positions, kinds)
+    counts = label_token_counts(tokenizer, labels)
+    return [label for label, count in zip(labels, counts, strict=True) if count > room]
+
+
+class CandidatesLeftOutWarning(UserWarning):
+    """Candidate labels left out: longer than the model's positions hold after a prompt."""
+
+
+def warn_too_long(left_out: Sequence[str], total: int, where: str, room: int) -> None:
+    """One `CandidatesLeftOutWarning`: how many of the `total` candidate labels of `where`
+    were left out, with a few examples."""
+    examples = []
+    for label in left_out[:EXAMPLES_SHOWN]:
+        cut = label if len(label) <= EXAMPLE_CHARACTERS else label[:EXAMPLE_CHARACTERS] + "…"
+        examples.append(repr(cut))
+    more = ", …" if len(left_out) > EXAMPLES_SHOWN else ""
+    warnings.warn(
+        f"{where}: {len(left_out)} of the {total} candidate labels are longer than the "
+        f"{room} tokens that the model's positions hold after the shortest prompt: left out, "
+        f"no query can reach them (e.g. {', '.join(examples)}{more})",
+        CandidatesLeftOutWarning,
+        stacklevel=3,
+    )
+
+
+def fitting_candidates(
+    tokenizer: Any,
+    config: Any,
+    candidates: Mapping[str, Sequence[str]],
+    kinds: Iterable[str] = ("triple",),
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """`({language: labels that fit}, {language: labels left out})` of `candidates`, a
+    warning per language with labels left out; a language none of whose labels fits is
+    left out whole (and listed in the second value)."""
+    kinds = list(kinds)
+    positions = positions_of(config)
+    kept: dict[str, list[str]] = {}
+    left_out: dict[str, list[str]] = {}
+    for language, labels in candidates.items():
+        labels = list(labels)
+        too_long = too_long_labels(tokenizer, config, labels, kinds)
+        if too_long:
+            whole = " (the language is left out)" if len(too_long) == len(labels) else ""
+            room = candidate_room(positions, kinds)
+            warn_too_long(too_long, len(labels), f"candidates[{language!r}]{whole}", room)
+            left_out[language] = too_long
+            dropped = set(too_long)
+            labels = [label for label in labels if label not in dropped]
+        if labels:
+            kept[language] = labels
+    return kept, left_out
+
+
+@dataclass
+class FittedCandidates:
+    """A trie and rows cut to what the model's positions hold (`fit_trie`): `trie` ranks
+    the candidates that fit, `rows` are the queries whose gold is among them, and
+    `unreachable` counts the queries whose gold was left out (each a miss)."""
+
+    trie: EntityTrie
+    rows: list[Mapping[str, Any]]
+    too_long: list[str] = field(default_factory=list)
+    unreachable: int = 0
+
+    def no_ranks(self, mrr: str, ks: Sequence[int]) -> dict[str, Any]:
+        """The metrics of no ranked query, under the MRR key `mrr` (every query unreachable:
+        `counted` adds them as misses)."""
+        metrics: dict[str, Any] = {hits_key(k): 0.0 for k in ks}
+        canonical = canonical_labels(self.trie)
+        merged = sum(label != first for label, first in canonical.items())
+        return {
+            **metrics,
+            mrr: 0.0,
+            "num_queries": 0,
+            "num_missing": 0,
+            "merged_candidates": merged,
+        }
+
+    def counted(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """`metrics` of `rows` as metrics of every query: each unreachable one a miss (hits
+        and reciprocal rank 0, `num_missing`); with labels left out, `candidates_too_long`."""
+        if self.too_long:
+            metrics["candidates_too_long"] = len(self.too_long)
+        if not self.unreachable:
+            return metrics
+        ranked = metrics["num_queries"]
+        total = ranked + self.unreachable
+        for key, value in metrics.items():
+            if key.startswith(("hits_at_", "mrr")):
+                metrics[key] = value * ranked / total
+        metrics["num_queries"] = total
+        metrics["num_missing"] += self.unreachable
+        return metrics
+
+
+def fit_trie(
+    tokenizer: Any, config: Any, trie: EntityTrie, rows: Sequence[Mapping[str, Any]]
+) -> FittedCandidates:
+    """`trie` (built with labels) without the candidates that fit no query of the kinds of
+    `rows` (a warning names them), and `rows` without those whose gold was left out.
+
+    Raises:
+        PositionBudgetError: no candidate fits.
+    """
+    rows = list(rows)
+    positions = positions_of(config)
+    if positions is None or trie.labels is None:
+        return FittedCandidates(trie, rows)
+    kinds = sorted({query_kind(row) for row in rows})
+    room = candidate_room(positions, kinds)
+    if trie.max_length - 1 <= room:
+        return FittedCandidates(trie, rows)
+    over = (trie.entity_lengths() - 1 > room).tolist()
+    too_long = [label for label, long in zip(trie.labels, over, strict=True) if long]
+    kept = [label for label, long in zip(trie.labels, over, strict=True) if not long]
+    if not kept:
+        shortest = max(SHORTEST_PROMPT_TOKENS[kind] for kind in kinds)
+        raise PositionBudgetError(
+            f"none of the {len(too_long)} candidates fits the model's {positions} positions "
+            f"after the shortest prompt ({shortest} tokens): each is longer than {room} tokens"
+        )
+    warn_too_long(too_long, len(trie.labels), "link prediction", room)
+    dropped = set(too_long)
+    reachable = [row for row in rows if row["object"] not in dropped]
+    fitted = EntityTrie.from_labels(tokenizer, kept)
+    return FittedCandidates(fitted, reachable, too_long, len(rows) - len(reachable))
+
+
+__all__ = [
+    "CandidatesLeftOutWarning",
+    "FittedCandidates",
+    "fit_trie",
+    "fitting_candidates",
+    "label_token_counts",
+    "too_long_labels",
+    "warn_too_long",
+]
