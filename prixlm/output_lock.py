@@ -20,6 +20,7 @@ import json
 import os
 import re
 import socket
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -75,11 +76,55 @@ def _lock_root() -> Path:
 
 def _lock_files(final: Path) -> tuple[Path, Path]:
     """The lock file of `final` and the file naming its holder: in `/tmp` (one folder per
-    user), so that no file is left beside the output."""
+    user, private: `_private_folder`), so that no file is left beside the output."""
     folder = _lock_root() / f"prixlm-locks-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
+    _private_folder(folder)
     key = hashlib.sha256(str(final).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return folder / f"{key}.lock", folder / f"{key}.json"
+
+
+def _private_folder(folder: Path) -> None:
+    """`UsageError` unless `folder` is a real folder of this user that no one else may
+    write: in a shared `/tmp`, another user could make it first (its name is known) and
+    plant links that the owner file would be written through."""
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise UsageError(
+            f"{folder} is not a folder of this user (owner uid {info.st_uid}): another user "
+            "may have made it; remove it (or have it removed) and start again"
+        )
+    if info.st_mode & 0o077:  # made by an earlier version under a loose umask
+        folder.chmod(0o700)
+
+
+#: Options whose value is a secret: not written into the files naming a writer.
+_SECRET_OPTION = re.compile(r"--?[\w-]*(?:token(?!iz)|password|secret|api[_-]?key)[\w-]*", re.I)
+
+
+def _command() -> list[str]:
+    """`sys.argv` with the values of secret options (`--hub_token X`, `--hub_token=X`)
+    replaced by `***`: the marker beside the output is readable by every user."""
+    command: list[str] = []
+    hide_next = False
+    for argument in sys.argv:
+        option, equals, _ = argument.partition("=")
+        if hide_next:
+            command.append("***")
+        elif equals and _SECRET_OPTION.fullmatch(option):
+            command.append(f"{option}=***")
+        else:
+            command.append(argument)
+        hide_next = not equals and _SECRET_OPTION.fullmatch(argument) is not None
+    return command
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` (mode 0600), never through a link planted at `path`."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 _held: dict[Path, int] = {}  # the outputs this process holds the lock of: how many times
@@ -113,8 +158,8 @@ def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
         ) from None
     marker = final.with_name(f".{final.name}.{_writer()}{WRITING_SUFFIX}")
     try:
-        owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv}
-        owner_file.write_text(json.dumps(owner), encoding="utf-8")
+        owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": _command()}
+        _write_private(owner_file, json.dumps(owner))
         try:  # the marker first, then the check: of two writers starting at once, none goes on
             final.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps(owner), encoding="utf-8")

@@ -150,3 +150,44 @@ def test_a_writer_of_another_user_is_refused(tmp_path, hold):
     assert names == (
         ["other-user-locks", "out"] if hold == "atomic_folder" else ["other-user-locks"]
     )
+
+
+def test_secrets_on_the_command_line_stay_out_of_the_writer_files(tmp_path, monkeypatch):
+    """The marker beside the output is readable by every user (and stays after a kill):
+    `--hub_token hf_...` was written into it whole."""
+    import prixlm.output_lock as output_lock
+
+    monkeypatch.setattr(output_lock, "_lock_root", lambda: tmp_path / "locks")
+    (tmp_path / "locks").mkdir()
+    argv = ["train.py", "--hub_token", "hf_SECRET1", "--tokenizer_dir", "tok",
+            "--hub-token=hf_SECRET2", "--api_key", "K3", "--output_dir", "out"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    final = tmp_path / "out"
+    with writer_lock(final):
+        markers = list(tmp_path.glob(".out.*.writing"))
+        owners = list((tmp_path / "locks").glob("*/*.json"))
+        written = [json.loads(path.read_text("utf-8")) for path in [*markers, *owners]]
+        owner_mode = owners[0].stat().st_mode & 0o777
+    assert len(markers) == 1 and len(owners) == 1
+    for owner in written:
+        assert owner["command"] == ["train.py", "--hub_token", "***", "--tokenizer_dir", "tok",
+                                    "--hub-token=***", "--api_key", "***", "--output_dir", "out"]  # fmt: skip
+    assert oct(owner_mode) == "0o600"
+
+
+def test_a_lock_folder_another_user_made_first_is_refused(tmp_path, monkeypatch):
+    """Another user of a shared /tmp can make `prixlm-locks-<uid>` first (its name is known)
+    and plant links there that the owner file would be written through."""
+    import prixlm.output_lock as output_lock
+
+    monkeypatch.setattr(output_lock, "_lock_root", lambda: tmp_path)
+    uid = os.getuid() + 4242  # this user's id as the folder sees it: someone else's folder
+    monkeypatch.setattr(output_lock.os, "getuid", lambda: uid)
+    folder = tmp_path / f"prixlm-locks-{uid}"
+    folder.mkdir(mode=0o777)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine", "utf-8")
+    with pytest.raises(output_lock.UsageError, match="is not a folder of this user"):
+        with writer_lock(tmp_path / "out"):
+            pass
+    assert victim.read_text("utf-8") == "mine" and not list(folder.iterdir())
