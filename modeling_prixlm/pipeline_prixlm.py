@@ -63,9 +63,11 @@ from .pipeline_queries import (
     MAX_QUERIES,
     MAX_ROWS,
     check_input,
+    check_text,
     checked_parameter,
     default_language,
     parse_query,
+    shown,
 )
 
 #: The file of the candidate labels per language, at the root of the release folder.
@@ -302,7 +304,8 @@ class PrixLMLinkPrediction(Pipeline):
         preprocess, forward, postprocess = {}, {}, {}
         if language is not None:
             if not isinstance(language, str) or not language.strip():
-                raise ValueError(f"language={language!r}: a language code such as 'de'")
+                raise ValueError(f"language={shown(language)}: a language code such as 'de'")
+            check_text("parameter language", language)  # an error never echoes it whole
             preprocess["language"] = language.strip()
         if num_beams is not None:
             forward["num_beams"] = checked_parameter("num_beams", num_beams, MAX_NUM_BEAMS)

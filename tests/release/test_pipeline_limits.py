@@ -61,6 +61,14 @@ def test_requests_over_the_limits_fail_before_decoding(served) -> None:
     with pytest.raises(ValueError) as raised:
         handler({"input": long})  # a malformed request
     assert len(str(raised.value)) < 300
+    # the language parameter too (an error echoed it whole: 5 MB)
+    for call in (
+        lambda: pipe("Germany | currency", language=long),
+        lambda: handler({"inputs": "Germany | currency", "parameters": {"language": long}}),
+    ):
+        with pytest.raises(ValueError, match=rf"at most {MAX_QUERY_CHARS}") as raised:
+            call()
+        assert len(str(raised.value)) < 300
     assert _peak_rss_mb() - before < 50
 
 
