@@ -281,15 +281,24 @@ def _fix_generation_config(folder: Path, config: Mapping[str, Any]) -> None:
         _write_json(path, {**generation, **wanted}, "generation_config.json")
 
 
+#: What transformers records in `tokenizer_config.json` of how a tokenizer was loaded (a
+#: tokenizer loaded from a folder, as on resume: `true`), not what it is.
+LOADER_FLAGS = ("is_local", "local_files_only")
+
+
 def _fix_tokenizer_length(folder: Path, config: Mapping[str, Any]) -> bool:
-    """`model_max_length` = `max_position_embeddings - pad_token_id - 1`; False: no tokenizer."""
+    """`model_max_length` = `max_position_embeddings - pad_token_id - 1`, and no
+    `LOADER_FLAGS` (a resumed run's release equals an uninterrupted one's); False: no
+    tokenizer."""
     path = folder / "tokenizer_config.json"
     if not path.is_file():
         return False
     tokenizer_config = _read_json(path)
     budget = config["max_position_embeddings"] - config["pad_token_id"] - 1
-    if tokenizer_config.get("model_max_length") != budget:
-        _write_json(path, {**tokenizer_config, "model_max_length": budget}, "tokenizer_config.json")
+    fixed = {k: v for k, v in tokenizer_config.items() if k not in LOADER_FLAGS}
+    fixed["model_max_length"] = budget
+    if fixed != tokenizer_config:
+        _write_json(path, fixed, "tokenizer_config.json")
     return True
 
 

@@ -140,6 +140,23 @@ def test_complete_release_folder_fixes_generation_and_tokenizer(saved_folder):
     assert not list(saved_folder.glob(".*.partial"))
 
 
+def test_a_tokenizer_loaded_from_a_folder_leaves_no_loader_flags_in_the_release(saved_folder):
+    """transformers records `is_local` / `local_files_only` of a tokenizer loaded from a
+    folder (a resumed run's, a base model's) in the `tokenizer_config.json` it saves: a
+    resumed run's release differed from an uninterrupted one's, and carried them to the Hub."""
+    from transformers import XLMRobertaTokenizer
+
+    XLMRobertaTokenizer.from_pretrained(saved_folder).save_pretrained(saved_folder)
+    flagged = json.loads((saved_folder / "tokenizer_config.json").read_text())
+    assert flagged["is_local"] is True  # what transformers writes
+    complete_release_folder(saved_folder, {"en": ["euro", "yen"]})
+    tokenizer_config = json.loads((saved_folder / "tokenizer_config.json").read_text())
+    assert not {"is_local", "local_files_only"} & set(tokenizer_config)
+    assert {k: v for k, v in flagged.items() if k not in ("is_local", "local_files_only",
+            "model_max_length")} == {k: v for k, v in tokenizer_config.items()
+                                     if k != "model_max_length"}  # fmt: skip
+
+
 def test_candidates_over_the_bound_are_left_out_with_a_warning(saved_folder):
     with pytest.warns(UserWarning, match=r"candidates\['de'\]: 3 labels > max_candidates"):
         summary = complete_release_folder(
