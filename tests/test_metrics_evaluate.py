@@ -139,7 +139,7 @@ def test_metric_folder_carries_its_code_and_is_a_space(name):
     assert card.data.sdk == "gradio" and card.data.app_file == "app.py"
     assert card.data.title and "evaluate" in card.data.tags and card.data.description
     app = (folder / "app.py").read_text(encoding="utf-8")
-    assert "launch_gradio_widget" in app and f'"{name}.py"' in app
+    assert f'"{name}.py"' in app
     requirements = (folder / "requirements.txt").read_text(encoding="utf-8").split()
     assert any(line.startswith("evaluate") for line in requirements)
 
