@@ -64,6 +64,10 @@ _UCSCHAR_RANGES = (
     (0xE1000, 0xEFFFD),
 )
 _IRIREF_FORBIDDEN = frozenset('<>"{}|^`\\')
+#: Bidirectional formatting characters: an IRI must not hold them (RFC 3987 4.1).
+_BIDI_FORMATTING = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CELL_SPECIAL = re.compile(r"[\\\t\n\r]")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -92,7 +96,10 @@ def iri_path(label: str) -> str:
     for char in label.replace(" ", "_"):
         point = ord(char)
         if char in _IRI_SAFE_ASCII or (
-            point >= 0x80 and any(low <= point <= high for low, high in _UCSCHAR_RANGES)
+            point >= 0x80
+            and not char.isspace()  # N-Triples readers (rdflib's) refuse it
+            and char not in _BIDI_FORMATTING  # an IRI must not hold these (RFC 3987 4.1)
+            and any(low <= point <= high for low, high in _UCSCHAR_RANGES)
         ):
             parts.append(char)
         else:
@@ -120,9 +127,12 @@ def relation_iri(relation: str) -> str:
 
 
 def iri_term(iri: str) -> str:
-    """`<iri>` with the characters an IRIREF cannot hold written as `\\uXXXX`."""
+    """`<iri>` with the characters an IRIREF cannot hold, and white space (which N-Triples
+    readers such as rdflib's refuse), written as `\\uXXXX`."""
     escaped = (
-        f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in _IRIREF_FORBIDDEN else char
+        f"\\u{ord(char):04X}"
+        if ord(char) <= 0x20 or char.isspace() or char in _IRIREF_FORBIDDEN
+        else char
         for char in iri
     )
     return f"<{''.join(escaped)}>"

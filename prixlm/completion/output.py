@@ -48,11 +48,14 @@ TSV_COLUMNS = (
 
 
 def iri_term(iri: str) -> str:
-    """`<iri>` with the characters an IRIREF cannot hold written as `\\uXXXX`."""
+    """`<iri>` with the characters an IRIREF cannot hold, and white space (which N-Triples
+    readers such as rdflib's refuse), written as `\\uXXXX`."""
     if not iri:
         raise ValueError("an empty IRI cannot be written as an N-Triples term")
     escaped = (
-        f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in IRI_FORBIDDEN else char
+        f"\\u{ord(char):04X}"
+        if ord(char) <= 0x20 or char.isspace() or char in IRI_FORBIDDEN
+        else char
         for char in iri
     )
     return f"<{''.join(escaped)}>"

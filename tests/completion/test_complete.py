@@ -99,6 +99,7 @@ def test_threshold_above_the_score_proposes_nothing_and_a_full_target_has_no_que
         "http://de.dbpedia.org/resource/Yen_(Währung)",
         'http://x.org/a b>c"d{e}f|g^h`i\\j\tk\u0001',
         "http://ja.dbpedia.org/resource/日本円%28x%29",
+        "http://x.org/1\u00a0000_a\u2028b\u3000c",  # white space: rdflib refused it raw
     ],
 )
 def test_iri_terms_read_back_to_the_same_iri(tmp_path, iri_text):
@@ -106,6 +107,9 @@ def test_iri_terms_read_back_to_the_same_iri(tmp_path, iri_text):
     line = f"{iri_term(iri_text)} {iri_term('http://p/q')} {iri_term(iri_text)} .\n"
     path.write_text(line, encoding="utf-8")
     assert list(read_triples(path, strict=True)) == [(iri_text, "http://p/q", iri_text)]
+    rdflib = pytest.importorskip("rdflib")  # an independent reader: the same IRIs
+    graph = rdflib.Graph().parse(path, format="nt")
+    assert [(str(s), str(p), str(o)) for s, p, o in graph] == [(iri_text, "http://p/q", iri_text)]
 
 
 def _no_decoding(*args, **kwargs):

@@ -268,6 +268,11 @@ def test_dump_terms_are_escaped():
         "50%25_%3Ca%3E_%22b%22_%23c_%3Fd_%5Be%5D_%7Bf%7D%7C%5E%60%5C"
     )
     assert iri_path("x\u0085y\ue000") == "x%C2%85y%EE%80%80"  # not RFC 3987 ucschar
+    # bidirectional formatting (an IRI must not hold it: the he, fa, syr exports had six)
+    # and white space (rdflib's N-Triples reader refuses it) percent-encoded
+    assert iri_path("\u200fאינטרלינגואה") == "%E2%80%8Fאינטרלינגואה"
+    assert iri_path("a\u202eb\u2066c") == "a%E2%80%AEb%E2%81%A6c"
+    assert iri_path("1\u00a0000\u3000x\u2028") == "1%C2%A0000%E3%80%80x%E2%80%A8"
     assert resource_iri("en", "Côte d’Ivoire") == "http://dbpedia.org/resource/Côte_d’Ivoire"
     assert resource_iri("zh-hant", "德國") == "http://zh-hant.dbpedia.org/resource/德國"
     assert [dbpedia_language(code) for code in ("de", "zh_Hant", "pt_PT", "sr_Latn_BA")] == [

@@ -184,13 +184,17 @@ def test_bad_batch_file_gets_a_message(client, tmp_path, content, message):
 
 def test_batch_io_iris_are_the_packages():
     """The Space's standalone IRI code writes what the package's exporter and completion do."""
-    labels = ["Germany", "Swiss franc", "日本円", "C++ (lang)", 'a"b<c>{d}|e^f`g\\h', "100%"]
+    labels = ["Germany", "Swiss franc", "日本円", "C++ (lang)", 'a"b<c>{d}|e^f`g\\h', "100%",
+              "\u200fאינטרלינגואה"]  # fmt: skip
+    assert batch_io.iri_path("1\u00a0000") == iri_path("1\u00a0000") == "1%C2%A0000"
     for label in labels:
         assert batch_io.iri_path(label) == iri_path(label)
         for language in ("en", "de", "zh-hant"):
             iri = resource_iri(language, label)
             assert batch_io.resource_iri(language, label) == iri
             assert batch_io.iri_term(iri) == iri_term(iri)
+    for iri in ("http://x/a\u00a0b", "http://x/a\u2028b\u3000"):  # IRIs of other datasets
+        assert batch_io.iri_term(iri) == iri_term(iri)
     for local in ("currency", "officialLanguage", "timeZone", "ISOCode"):
         assert batch_io.relation_iri(relation_words(local)) == DBPEDIA_ONTOLOGY + local
 

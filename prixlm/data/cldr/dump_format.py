@@ -65,11 +65,20 @@ def interlanguage_links_file(language: str) -> str:
     return f"interlanguage_links_{language}.ttl"
 
 
+#: Bidirectional formatting characters: an IRI must not hold them (RFC 3987 4.1).
+BIDI_FORMATTING = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
 def _iri_char_ok(char: str) -> bool:
+    """Whether `char` stays as it is in an IRI path: unreserved ASCII, or a `ucschar` that
+    is neither white space (N-Triples readers such as rdflib's refuse it) nor a
+    bidirectional formatting character."""
     if char in _IRI_SAFE_ASCII:
         return True
     point = ord(char)
-    if point < 0x80:
+    if point < 0x80 or char.isspace() or char in BIDI_FORMATTING:
         return False
     return any(low <= point <= high for low, high in _UCSCHAR_RANGES)
 
