@@ -47,6 +47,17 @@ CUSTOM_PIPELINES = {
         "type": "text",
     }
 }
+#: The modules of the model code (this flat folder, `__init__.py` aside) that a saved folder
+#: carries: `save_pretrained` copies these names and no other file of the folder it came from.
+HUB_CODE_FILES = tuple(
+    f"{name}.py"
+    for name in (
+        "beam_cache beam_search configuration_prixlm constrained_decoding decoding_steps "
+        "encoder_prixlm formatting handler input_guards layers_prixlm linear_cross_entropy "
+        "masking_prixlm modeling_prixlm pipeline_prixlm pipeline_queries position_checks "
+        "trie_file trie_logits_processor"
+    ).split()
+)
 #: The XLM-R config fields that define the architecture (what a Prix-LM takes from its base).
 XLMR_ARCHITECTURE_FIELDS = (
     "vocab_size",
@@ -140,6 +151,7 @@ class PrixLMConfig(XLMRobertaConfig):
 
 __all__ = [
     "CUSTOM_PIPELINES",
+    "HUB_CODE_FILES",
     "MIN_TRANSFORMERS",
     "OBJECT_ATTENTION_MODES",
     "PIPELINE_TASK",

@@ -23,7 +23,7 @@ from transformers.cache_utils import Cache
 from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions
 
 from .beam_cache import BeamCache
-from .configuration_prixlm import PrixLMConfig, xlmr_architecture
+from .configuration_prixlm import HUB_CODE_FILES, PrixLMConfig, xlmr_architecture
 from .encoder_prixlm import PrixLMModel, PrixLMPreTrainedModel
 from .formatting import IGNORE_INDEX
 from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
@@ -52,16 +52,18 @@ def output_cache(output: Any) -> Any:
 
 
 def _carry_hub_code(destination: Path, name_or_path: str | os.PathLike) -> bool:
-    """Copy the Hub code files (`*.py`) of the folder that holds `pipeline_prixlm.py` (the
-    local folder the model was loaded from, whole, else this module's) into `destination`;
-    False if neither holds it."""
+    """Copy the model code (`HUB_CODE_FILES`, the names it has) of the folder that holds
+    `pipeline_prixlm.py` (the local folder the model was loaded from, else this module's)
+    into `destination`; False if neither holds it. No other file of that folder is copied
+    (a script of the user's beside the weights would be published with the model)."""
     folders = [Path(name_or_path)] if name_or_path else []
     for folder in (*folders, Path(__file__).parent):
         if (folder / "pipeline_prixlm.py").is_file():
             destination.mkdir(parents=True, exist_ok=True)
-            for source in sorted(folder.glob("*.py")):
-                if source.name != "__init__.py" and folder.resolve() != destination.resolve():
-                    shutil.copyfile(source, destination / source.name)
+            for name in HUB_CODE_FILES:
+                source = folder / name
+                if source.is_file() and folder.resolve() != destination.resolve():
+                    shutil.copyfile(source, destination / name)
             return True
     return False
 

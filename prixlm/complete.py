@@ -43,7 +43,7 @@ from prixlm.completion.loading import (
 )
 from prixlm.completion.output import default_tsv_path, write_proposals
 from prixlm.completion.propose import Proposal, run_completion
-from prixlm.model_loading import check_model_source, load_prixlm
+from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_prixlm
 
 
 def _split_list(text: str | None) -> list[str] | None:
@@ -53,7 +53,9 @@ def _split_list(text: str | None) -> list[str] | None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = command_parser("prixlm.complete", __doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="model folder (or Hub id)")
+    parser.add_argument(
+        "--model", required=True, help=f"model folder (or Hub id); {MODEL_CODE_HELP}"
+    )
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
     parser.add_argument("--target_language", required=True, help="the language to complete")
     parser.add_argument("--output", required=True, help="N-Triples file to write")

@@ -1,7 +1,8 @@
 """What the upload commands share for their Hub calls: repo ids checked before any work,
 each call's failure as one line naming its step (`hub_step`), and a commit's files taken
-from the folder as they are, with the card rendered for the repo from memory, and the
-repo's files the folder lacks deleted in the same commit (`stale_operations`)."""
+from the folder as they are (`folder_files`: never a file a symbolic link takes from outside
+the folder), with the card rendered for the repo from memory, and the repo's files the
+folder lacks deleted in the same commit (`stale_operations`)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,18 @@ from pathlib import Path
 import httpx2  # huggingface_hub's HTTP client: its transport errors (no connection, timeouts)
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 from huggingface_hub.errors import DeviceCodeError, HfHubHTTPError, HFValidationError, OIDCError
-from huggingface_hub.utils import validate_repo_id
+from huggingface_hub.utils import filter_repo_objects, validate_repo_id
 
 from prixlm.cli import UsageError, describe_os_error
 
 CARD = "README.md"
 #: Files the Hub itself keeps in a repo (not a folder's), never deleted by a mirroring commit.
 HUB_MANAGED = (".gitattributes",)
+
+
+class LinkOutsideError(ValueError):
+    """A file to upload is a symbolic link (or lies in a linked folder) whose target is
+    outside the folder being published: its content (a token, a key) would be uploaded."""
 
 
 class PublishError(UsageError):
@@ -57,6 +63,24 @@ def hub_step(what: str) -> Iterator[None]:
         raise PublishError(f"{what} failed: {reason}") from error
 
 
+def folder_files(folder: Path, ignore_patterns: Sequence[str]) -> list[str]:
+    """The relative POSIX paths (sorted) of the files under `folder` that an upload sends:
+    all but `ignore_patterns`. `LinkOutsideError` naming the first link (and its target)
+    among them whose target lies outside `folder`; links within it are sent as the files
+    they name."""
+    every = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = list(filter_repo_objects(every, ignore_patterns=ignore_patterns))
+    root = folder.resolve()
+    for name in files:
+        target = (folder / name).resolve()
+        if not target.is_relative_to(root):
+            raise LinkOutsideError(
+                f"{name} is a symbolic link to {target}, outside the folder: its content "
+                "would be published; copy the file into the folder or remove the link"
+            )
+    return files
+
+
 def upload_operations(
     folder: Path, files: Sequence[str], card: str | bytes | None
 ) -> list[CommitOperationAdd]:
@@ -84,8 +108,10 @@ def stale_operations(remote: Sequence[str], files: Sequence[str]) -> list[Commit
 __all__ = [
     "HUB_ERRORS",
     "HUB_MANAGED",
+    "LinkOutsideError",
     "PublishError",
     "check_repo_id",
+    "folder_files",
     "hub_step",
     "stale_operations",
     "upload_operations",

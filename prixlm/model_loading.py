@@ -3,11 +3,17 @@
 Every command that takes `--model` loads through here, so that a mistake gets the same clear
 error everywhere (`UsageError`, naming the argument): a path that does not exist, a training
 run folder given instead of its release folder `model/`, a folder that holds no model.
+
+Model code: a Prix-LM folder's own code (the `*.py` files its `config.json` names, this
+project's `modeling_prixlm`) is run, as transformers' `trust_remote_code=True`; a folder or
+Hub id of any other model (an XLM-R baseline, a tokenizer folder) is loaded with the classes
+of transformers only: code its `auto_map` names is never run (`is_prixlm`).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,11 @@ from prixlm.cli import UsageError, first_line
 #: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 PRIXLM_MODEL_TYPE = "prixlm"
+#: What each command's help says of its model argument.
+MODEL_CODE_HELP = (
+    "a Prix-LM's own model code (the *.py files of its folder) is run, as transformers' "
+    "trust_remote_code=True; no other model's code is"
+)
 
 
 def default_device() -> str:
@@ -46,6 +57,33 @@ def check_model_source(source: str | Path, argument: str = "--model") -> None:
         raise UsageError(f"{argument} {source}: no such folder (nor a Hub id org/name)")
 
 
+def is_prixlm(source: str | Path, local_files_only: bool = False) -> bool:
+    """Whether `source` (a folder or a Hub id) is a Prix-LM: its `config.json`, read as
+    plain JSON (no code of it run), says `model_type: prixlm`.
+
+    This is the `trust_remote_code` of every load of a model or tokenizer in the package: a
+    Prix-LM's code is this project's (`modeling_prixlm`, which its folder carries); another
+    folder's `auto_map` (a `config.json` of `xlm-roberta` naming a module of the folder) is
+    not followed. False when there is no readable `config.json` (a tokenizer folder; a Hub
+    id neither cached nor reachable): loading it then says what is wrong.
+    """
+    path = Path(source)
+    if path.is_dir():
+        config_file: str | Path | None = path / "config.json"
+    else:
+        from transformers.utils import cached_file
+
+        try:  # the Hub's copy, from the cache when offline (HF_HUB_OFFLINE=1)
+            config_file = cached_file(str(source), "config.json", local_files_only=local_files_only)
+        except (OSError, ValueError):  # not a repo id, no such file, not cached offline
+            return False
+    try:
+        config = json.loads(Path(config_file).read_text(encoding="utf-8")) if config_file else None
+    except (OSError, ValueError):  # missing, unreadable, not JSON
+        return False
+    return isinstance(config, dict) and config.get("model_type") == PRIXLM_MODEL_TYPE
+
+
 def load_prixlm(
     source: str | Path, device: str | None = None, argument: str = "--model"
 ) -> tuple[Any, Any]:
@@ -66,15 +104,23 @@ def load_model(
     check_model_source(source, argument)
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+    trusted = is_prixlm(source)  # no code of any other model is run
     try:
-        config = AutoConfig.from_pretrained(source, trust_remote_code=True)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True)
+        config = AutoConfig.from_pretrained(source, trust_remote_code=trusted)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trusted)
     except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
-        raise UsageError(f"{argument} {source}: cannot load it ({first_line(error)})") from error
+        reason = first_line(error)
+        if not trusted and "trust_remote_code" in str(error):  # code of a model not Prix-LM
+            reason = "its config.json names model code of its own; only a Prix-LM's is run"
+        raise UsageError(f"{argument} {source}: cannot load it ({reason})") from error
     if config.model_type == PRIXLM_MODEL_TYPE:
         auto, options, kind = AutoModelForCausalLM, {"trust_remote_code": True}, "prixlm"
     elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
-        auto, options, kind = AutoModelForMaskedLM, {}, "masked_lm"
+        auto, options, kind = (
+            AutoModelForMaskedLM,
+            {"config": config, "trust_remote_code": False},
+            "masked_lm",
+        )
     else:
         expected = "a Prix-LM or a masked LM" if masked_lm else "a Prix-LM"
         raise UsageError(f"{argument} {source}: model type {config.model_type!r}, not {expected}")
@@ -131,9 +177,11 @@ _SYSTEM_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.E
 
 __all__ = [
     "HUB_ID",
+    "MODEL_CODE_HELP",
     "PRIXLM_MODEL_TYPE",
     "check_model_source",
     "default_device",
+    "is_prixlm",
     "load_model",
     "load_prixlm",
 ]

@@ -40,6 +40,7 @@ from prixlm.cli import UsageError, add_device_argument, command_parser, user_err
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
+from prixlm.model_loading import MODEL_CODE_HELP
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
 
@@ -179,7 +180,9 @@ def plot_curves(curves: Mapping[str, Sequence[tuple[float, float, float]]], path
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = command_parser("prixlm.completion.measure", __doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="model folder (or Hub id)")
+    parser.add_argument(
+        "--model", required=True, help=f"model folder (or Hub id); {MODEL_CODE_HELP}"
+    )
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
     parser.add_argument("--target_language", required=True, help="the language to complete")
     parser.add_argument(

@@ -53,6 +53,7 @@ from prixlm.link_prediction.evaluation import (
     markdown_table,
 )
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
+from prixlm.model_loading import MODEL_CODE_HELP
 from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
 
 
@@ -67,7 +68,9 @@ def protocol_list(text: str) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     """The command's options; `--help` shows each one's default."""
     parser = command_parser("prixlm.link_prediction.evaluate_lp", __doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="model folder (or Hub id)")
+    parser.add_argument(
+        "--model", required=True, help=f"model folder (or Hub id); {MODEL_CODE_HELP}"
+    )
     parser.add_argument("--dataset", required=True, help="dataset folder (or Hub id)")
     parser.add_argument(
         "--languages",
@@ -167,11 +170,11 @@ def check_model_languages(model: str, languages: set[str], what: str) -> None:
     from transformers import AutoConfig
 
     from modeling_prixlm.formatting import language_key
-    from prixlm.model_loading import check_model_source
+    from prixlm.model_loading import check_model_source, is_prixlm
 
     check_model_source(model)
-    try:
-        config = AutoConfig.from_pretrained(model, trust_remote_code=True)
+    try:  # a model not Prix-LM: no code of its folder is run (`load_prixlm` refuses it)
+        config = AutoConfig.from_pretrained(model, trust_remote_code=is_prixlm(model))
     except (OSError, ValueError):
         return
     known = {language_key(code) for code in getattr(config, "language_token_ids", None) or {}}

@@ -27,7 +27,6 @@ import torch
 
 from modeling_prixlm.decoding_steps import eval_mode
 from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
-from prixlm.model_loading import PRIXLM_MODEL_TYPE
 
 #: Texts tokenised at a time: all of 100k texts at once held ~340 MiB of tokenizer objects.
 TOKENIZE_CHUNK = 4096
@@ -110,11 +109,14 @@ class EncoderEmbedder(PrixLMEmbedder):
     def from_pretrained(
         cls, name_or_path: str, device: str | torch.device = "cpu", **kwargs: Any
     ) -> EncoderEmbedder:
-        """Load an encoder folder (or Hub id) with `AutoModel`; `kwargs` go to the class."""
+        """Load an encoder folder (or Hub id) with `AutoModel`, transformers' classes only
+        (no code of the folder is run); `kwargs` go to the class."""
         from transformers import AutoModel, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModel.from_pretrained(name_or_path, add_pooling_layer=False)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
+        model = AutoModel.from_pretrained(
+            name_or_path, add_pooling_layer=False, trust_remote_code=False
+        )
         return cls(model.to(device).eval(), tokenizer, **kwargs)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -139,11 +141,11 @@ def encoder_pooled(
 
 
 def load_embedder(folder: str, **kwargs: Any) -> PrixLMEmbedder:
-    """`PrixLMEmbedder` for a Prix-LM folder, `EncoderEmbedder` for any other model folder."""
-    from transformers import AutoConfig
+    """`PrixLMEmbedder` for a Prix-LM folder, `EncoderEmbedder` for any other model folder
+    (whose own code, if its config names any, is not run: `prixlm.model_loading.is_prixlm`)."""
+    from prixlm.model_loading import is_prixlm
 
-    config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
-    if config.model_type == PRIXLM_MODEL_TYPE:
+    if is_prixlm(folder):
         return PrixLMEmbedder.from_pretrained(folder, **kwargs)
     return EncoderEmbedder.from_pretrained(folder, **kwargs)
 

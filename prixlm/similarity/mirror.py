@@ -43,7 +43,7 @@ import torch
 from transformers import Trainer, TrainingArguments
 
 from prixlm.cli import UsageError, command_parser, renamed_options, user_errors
-from prixlm.model_loading import check_model_source, load_model
+from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_model
 from prixlm.similarity.embedder import encoder_pooled
 from prixlm.text_lines import utf8_lines
 
@@ -315,7 +315,9 @@ def _complete_prixlm_folder(source: Path, staging: Path) -> None:
 
 def main(argv: list[str] | None = None) -> Path:
     parser = command_parser("prixlm.similarity.mirror", __doc__)
-    parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
+    parser.add_argument(
+        "--model", required=True, help=f"a Prix-LM or masked-LM model folder; {MODEL_CODE_HELP}"
+    )
     parser.add_argument("--output_dir", required=True, type=Path, help="the tuned model folder")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--words", type=Path, help="word list, one per line")

@@ -40,6 +40,7 @@ from transformers import (
 from modeling_prixlm.configuration_prixlm import xlmr_architecture
 from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.loading import local_data_files
+from prixlm.model_loading import MODEL_CODE_HELP
 
 
 def kb_label_texts(dataset_dir: str | Path, languages: Sequence[str]) -> list[str]:
@@ -62,8 +63,11 @@ def plain_masked_lm(reference_dir: str | Path, seed: int = 0) -> tuple[Any, Any]
     """`(XLMRobertaForMaskedLM, tokenizer)`: fresh weights of the reference's architecture."""
     from transformers import AutoConfig
 
-    reference = AutoConfig.from_pretrained(reference_dir, trust_remote_code=True)
-    tokenizer = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=True)
+    from prixlm.model_loading import is_prixlm
+
+    trusted = is_prixlm(reference_dir)  # a Prix-LM's code only
+    reference = AutoConfig.from_pretrained(reference_dir, trust_remote_code=trusted)
+    tokenizer = AutoTokenizer.from_pretrained(reference_dir, trust_remote_code=trusted)
     config = XLMRobertaConfig(**xlmr_architecture(reference))
     config.pad_token_id = tokenizer.pad_token_id
     torch.manual_seed(seed)
@@ -131,7 +135,9 @@ def train_plain_mlm(
 def main(argv: list[str] | None = None) -> Path:
     parser = command_parser("prixlm.similarity.plain_mlm", __doc__)
     parser.add_argument(
-        "--reference", required=True, help="the KB model folder (architecture, tokenizer)"
+        "--reference",
+        required=True,
+        help=f"the KB model folder (architecture, tokenizer); {MODEL_CODE_HELP}",
     )
     parser.add_argument("--dataset", required=True, type=Path, help="the KB build folder")
     parser.add_argument("--languages", required=True, help="comma-separated language codes")

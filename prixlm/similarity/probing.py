@@ -69,7 +69,7 @@ from modeling_prixlm.decoding_steps import (
 from prixlm.cli import command_parser, print_json, user_errors
 from prixlm.data.relation_names import relation_words
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
-from prixlm.model_loading import load_model
+from prixlm.model_loading import MODEL_CODE_HELP, load_model
 from prixlm.similarity.probing_data import Probe, ProbeFormatError, ProbeSet, Template, read_mlama
 from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
 
@@ -339,7 +339,9 @@ def evaluate_probing(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("prixlm.similarity.probing", __doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a Prix-LM or masked-LM model folder")
+    parser.add_argument(
+        "--model", required=True, help=f"a Prix-LM or masked-LM model folder; {MODEL_CODE_HELP}"
+    )
     parser.add_argument("--probes", required=True, help="an mLAMA-layout probes folder")
     parser.add_argument("--languages", help="comma-separated (default: every language folder)")
     parser.add_argument(

@@ -43,6 +43,7 @@ from prixlm.link_prediction.ranking import (
     hits_at_k,
     mean_reciprocal_rank,
 )
+from prixlm.model_loading import MODEL_CODE_HELP
 from prixlm.similarity.embedder import TextEmbedder
 from prixlm.similarity.xel_readers import (
     XelFormatError,
@@ -203,7 +204,9 @@ def _load_embedder(model: str, pooling: str, batch_size: int) -> TextEmbedder:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("prixlm.similarity.xel", __doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="a Prix-LM or encoder model folder")
+    parser.add_argument(
+        "--model", required=True, help=f"a Prix-LM or encoder model folder; {MODEL_CODE_HELP}"
+    )
     parser.add_argument(
         "--benchmark",
         choices=("cldr", "xlbel", "lrxel"),

@@ -82,10 +82,11 @@ def training_links(
     from transformers import AutoTokenizer
 
     from modeling_prixlm.formatting import MAX_FACT_LENGTH, encode_row, within_length
+    from prixlm.model_loading import is_prixlm
 
     languages = set(run.get("languages") or [])
     longest = run.get("max_fact_length", MAX_FACT_LENGTH) or None
-    tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=is_prixlm(model))
     return {
         tuple(row[c] for c in names)
         for row in rows.to_list()  # at once: a `Dataset` read row by row formats each row

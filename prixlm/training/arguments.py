@@ -51,7 +51,9 @@ class ModelArguments:
     tokenizer_dir: str | None = field(
         default=None,
         metadata={
-            "help": "from scratch: an existing tokenizer folder; none: train one on the data"
+            "help": "from scratch: an existing tokenizer folder; none: train one on the data. "
+            "A Prix-LM release folder's model code (its *.py files) is run to read it, as "
+            "transformers' trust_remote_code=True; no other folder's code is"
         },
     )
     tokenizer_vocab_size: int = field(

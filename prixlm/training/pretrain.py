@@ -27,6 +27,7 @@ from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.atomic_output import writer_lock
 from prixlm.cli import UsageError, first_line
 from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
+from prixlm.model_loading import is_prixlm
 from prixlm.publish import publish_folder
 from prixlm.release.folder import (
     complete_release_folder,
@@ -91,8 +92,8 @@ def build_model_and_tokenizer(
         return model, tokenizer
     if model_args.tokenizer_dir:
         try:
-            tokenizer = AutoTokenizer.from_pretrained(
-                model_args.tokenizer_dir, trust_remote_code=True
+            tokenizer = AutoTokenizer.from_pretrained(  # a Prix-LM folder's code only
+                model_args.tokenizer_dir, trust_remote_code=is_prixlm(model_args.tokenizer_dir)
             )
         except (OSError, ValueError) as error:  # no such folder, or none of a tokenizer's files
             first = first_line(error)

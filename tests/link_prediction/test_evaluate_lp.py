@@ -184,7 +184,9 @@ def test_help_describes_every_option_with_its_default(capsys):
     assert starts == sorted(starts)  # the help's order: each slice is one option
     for (option, default), start, end in zip(options, starts, starts[1:], strict=False):
         assert text[start:end].rstrip().endswith(default), option
-    assert "--model MODEL model folder (or Hub id) (required) --dataset" in text
+    from prixlm.model_loading import MODEL_CODE_HELP
+
+    assert f"--model MODEL model folder (or Hub id); {MODEL_CODE_HELP} (required) --dataset" in text
 
 
 @pytest.mark.parametrize(

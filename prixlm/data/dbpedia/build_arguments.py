@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--tokenizer",
         help="tokenizer folder (or cached Hub id) for the --max_length filter; none: no "
-        "length filter",
+        "length filter. A Prix-LM release folder's model code (its *.py files) is run to "
+        "read it, as transformers' trust_remote_code=True; no other folder's code is",
     )
     parser.add_argument(
         "--ontology",
@@ -179,13 +180,17 @@ def load_tokenizer(name: str) -> Any:
     """
     from transformers import AutoTokenizer
 
+    from prixlm.model_loading import is_prixlm
+
     path = Path(name).expanduser()
     looks_like_path = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
     if not path.exists() and looks_like_path:
         raise FileNotFoundError(f"--tokenizer {name}: no such folder")
+    source = str(path) if path.exists() else name
+    trusted = is_prixlm(source, local_files_only=True)  # a Prix-LM's code only
     try:
         return AutoTokenizer.from_pretrained(
-            str(path) if path.exists() else name, local_files_only=True, trust_remote_code=True
+            source, local_files_only=True, trust_remote_code=trusted
         )
     except (OSError, ValueError) as error:
         where = "folder" if path.exists() else "no such folder, and not a cached Hub id"
