@@ -48,13 +48,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard, HfApi, ModelCard
-from huggingface_hub.utils import filter_repo_objects
 
 from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
 from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.hub_calls import (
     CARD,
+    LinkOutsideError,
     check_repo_id,
+    folder_files,
     hub_step,
     stale_operations,
     upload_operations,
@@ -145,14 +146,14 @@ def release_kind(folder: str | Path) -> str:
 
 
 def check_release(folder: str | Path) -> Release:
-    """The folder's kind and the files `publish_folder` would send (after `IGNORE_PATTERNS`)."""
+    """The folder's kind and the files `publish_folder` would send (after `IGNORE_PATTERNS`;
+    refused: a symbolic link to a file outside the folder)."""
     folder = Path(folder)
     repo_type = release_kind(folder)
-    every = sorted(
-        path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
-    )
-    files = list(filter_repo_objects(every, ignore_patterns=IGNORE_PATTERNS))
-    return Release(folder, repo_type, files)
+    try:
+        return Release(folder, repo_type, folder_files(folder, IGNORE_PATTERNS))
+    except LinkOutsideError as error:
+        raise _refuse(folder, str(error)) from error
 
 
 def card_warnings(card: ModelCard) -> list[str]:

@@ -24,10 +24,17 @@ import sys
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard
-from huggingface_hub.utils import filter_repo_objects
 
 from prixlm.cli import user_errors
-from prixlm.hub_calls import CARD, check_repo_id, hub_step, stale_operations, upload_operations
+from prixlm.hub_calls import (
+    CARD,
+    LinkOutsideError,
+    check_repo_id,
+    folder_files,
+    hub_step,
+    stale_operations,
+    upload_operations,
+)
 from prixlm.publish import IGNORE_PATTERNS, NotAReleaseError, Release, _refuse, branch
 
 #: The Space variable naming the model the app serves (`MODEL_ENV` of `space/app.py`).
@@ -53,10 +60,10 @@ def check_space(folder: str | Path) -> Release:
     for name in (data.app_file, "requirements.txt"):
         if not name or not (folder / name).is_file():
             raise _refuse(folder, f"no {name or 'app_file in the card'}: not a Space folder")
-    every = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    return Release(
-        folder, "space", list(filter_repo_objects(every, ignore_patterns=IGNORE_PATTERNS))
-    )
+    try:  # refused: a symbolic link to a file outside the folder
+        return Release(folder, "space", folder_files(folder, IGNORE_PATTERNS))
+    except LinkOutsideError as error:
+        raise _refuse(folder, str(error)) from error
 
 
 def space_card(folder: str | Path, model_id: str, dataset_id: str | None = None) -> SpaceCard:
