@@ -69,7 +69,10 @@ def local_data_files(
     (`train*.parquet`, `data/test-00000-of-00001.parquet`, ...).
 
     Raises `DatasetInputError` without a card, naming the configs it has when `config` is
-    not one of them, or naming the card and the config when its entry is of no such form.
+    not one of them, or naming the card and the config when its entry is of no such form or
+    names a file outside the folder (an absolute path, a `..`: `../other/private.parquet`
+    would be read as this config). Links inside the folder are followed (a Hub snapshot's
+    files are links into the Hub cache).
     """
     card_path, entry = _card_config(folder, config, argument, config_argument)
     folder = card_path.parent
@@ -84,10 +87,15 @@ def local_data_files(
     base = folder / data_dir if data_dir else folder
     if entry.get("data_files") is None:
         return _default_split_files(folder, base, where)
-    return {
-        split: [str(base / path) for path in paths]
-        for split, paths in _split_patterns(entry["data_files"], where).items()
-    }
+    splits = _split_patterns(entry["data_files"], where)
+    for split, paths in splits.items():
+        for path in paths:
+            if Path(path).is_absolute() or ".." in Path(path).parts:
+                raise DatasetInputError(
+                    f"{where}: split {split!r} names {path!r}, a file outside the dataset "
+                    f"folder {folder}; its data files must lie inside it"
+                )
+    return {split: [str(base / path) for path in paths] for split, paths in splits.items()}
 
 
 def _card_config(

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 from dbpedia_dumps import write_dumps
 from huggingface_hub import DatasetCard
 
 from prixlm.data.dbpedia.build import build_dataset
-from prixlm.data.loading import DatasetInputError, has_config, load_kb
+from prixlm.data.loading import DatasetInputError, has_config, load_kb, local_data_files
 
 #: Configs in the other forms `datasets` accepts (added to a built folder's card).
 FORMS: dict[str, dict[str, Any]] = {
@@ -137,3 +138,35 @@ def test_the_card_says_how_to_load_a_folder_rebuilt_in_place(tmp_path: Path) -> 
     )
     assert "Deutschlanx" in again["train"]["subject"]
     assert "Deutschlanx" in load_kb(folder, "de", split="train")["subject"]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "../outside/private.parquet",
+        "de/../../outside/private.parquet",
+        "{root}/outside/private.parquet",
+    ],
+)
+@pytest.mark.parametrize("form", ["path", "split"])
+def test_a_card_naming_a_file_outside_the_folder_is_refused(
+    built: Path, tmp_path: Path, where: str, form: str
+) -> None:
+    """A card whose config names `../outside/private.parquet` (readable) loaded that file
+    as the config, silently; a link inside the folder is followed (a Hub snapshot's files
+    are links into the Hub cache)."""
+    outside = tmp_path / "outside" / "private.parquet"
+    outside.parent.mkdir()
+    shutil.copyfile(built / "en" / "train.parquet", outside)
+    path = where.format(root=tmp_path)
+    data_files = path if form == "path" else [{"split": "train", "path": ["de/train.parquet", path]}]  # fmt: skip
+    folder = _with_configs(built, tmp_path / "kb", {"leak": {"data_files": data_files}})
+    card = re.escape(str(folder / "README.md"))
+    message = rf"^--languages leak: config 'leak' of {card}: split 'train' names '{re.escape(path)}', a file outside"  # fmt: skip
+    with pytest.raises(DatasetInputError, match=message):
+        load_kb(folder, "leak", split="train")
+    with pytest.raises(DatasetInputError, match=message):
+        local_data_files(folder, "leak")
+    (folder / "de" / "linked.parquet").symlink_to(outside)
+    linked = _with_configs(folder, tmp_path / "linked", {"link": {"data_files": "de/linked.parquet"}})  # fmt: skip
+    assert load_kb(linked, "link", split="train").num_rows == pq.read_metadata(outside).num_rows
