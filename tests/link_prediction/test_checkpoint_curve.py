@@ -49,7 +49,20 @@ def _first_losses(tokenizer, trie):
     return evaluate
 
 
-def test_a_bf16_run_evaluates_in_fp32_as_evaluate_lp(tiny_tokenizer, tmp_path):
+@pytest.fixture
+def fresh_accelerator_state():
+    """accelerate keeps one process-wide state: a test's bf16 `Accelerator` meets the state
+    an earlier test (a Trainer's) left, and leaves its own to the next test."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_a_bf16_run_evaluates_in_fp32_as_evaluate_lp(
+    tiny_tokenizer, tmp_path, fresh_accelerator_state
+):
     """accelerate wraps a mixed-precision model's `forward` in autocast (`--bf16`); the
     checkpoint evaluation called it, so the curve, `train_results.json` and the card held
     bf16 numbers that `evaluate_lp` (fp32) does not give the same weights."""
@@ -70,7 +83,9 @@ def test_a_bf16_run_evaluates_in_fp32_as_evaluate_lp(tiny_tokenizer, tmp_path):
     assert model.__dict__["forward"] is wrapped and model.training  # as before, for training
 
 
-def test_the_wrapped_forward_comes_back_after_a_failed_evaluation(tiny_tokenizer, tmp_path):
+def test_the_wrapped_forward_comes_back_after_a_failed_evaluation(
+    tiny_tokenizer, tmp_path, fresh_accelerator_state
+):
     from accelerate import Accelerator
 
     model = Accelerator(mixed_precision="bf16", cpu=True).prepare_model(
