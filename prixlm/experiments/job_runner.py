@@ -224,9 +224,11 @@ def run_to_the_end(
     except JobsFailed as failed:
         refresh()
         sys.exit(f"error: {failed}")
-    except KeyboardInterrupt as error:  # `run_jobs` ended the workers before it got here
+    except KeyboardInterrupt:  # `run_jobs` ended the workers before it got here
         print("interrupted; a new start runs the unfinished jobs again", file=sys.stderr)
-        raise SystemExit(130) from error
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)  # as on SIGTERM: the pool's exit hooks would wait on the ended workers
     table = refresh()
     if not complete:
         sys.stdout.flush()
