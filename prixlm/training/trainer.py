@@ -16,11 +16,14 @@ from typing import Any
 import torch.distributed as dist
 from transformers import Trainer, TrainerCallback, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
 from prixlm.release.finite_weights import check_finite_weights
+from prixlm.training.processes import global_batch
 from prixlm.training.resume import write_run_record
+from prixlm.training.sampling import GroupedByLength
 
 
 def _barrier() -> None:
@@ -36,11 +39,14 @@ class PrixLMTrainer(Trainer):
     and published under its final name when all processes are done, so a run killed
     mid-save never leaves a checkpoint that looks whole (`get_last_checkpoint` ignores the
     partial folder, and the next save of that step removes it). `run_record` (if set) is
-    stored in every checkpoint as `prixlm_run.json` (`prixlm.training.resume`).
+    stored in every checkpoint as `prixlm_run.json` (`prixlm.training.resume`). With
+    `--train_sampling_strategy group_by_length` every process cuts its share of the batches
+    from one order (`prixlm.training.sampling.GroupedByLength`).
     """
 
     run_record: dict | None = None
     _non_embedding_parameters: int | None = None
+    _grouped_sampler: GroupedByLength | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,6 +58,26 @@ class PrixLMTrainer(Trainer):
         # checkpoint); a fact ends at `[EOS]` alone: `_FactEnding` restores it.
         with _quiet_token_alignment():
             return super().train(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        """The Trainer's sampler, but for `group_by_length` a `GroupedByLength` over the
+        lengths the Trainer reads: one order on every process (the Trainer's drew it from
+        each process's own random state), seeded by `--data_seed` (else `--seed`) and the
+        epoch, grouped by the global batch (`prixlm.training.sampling`)."""
+        sampler = super()._get_train_sampler(train_dataset)
+        if isinstance(sampler, LengthGroupedSampler):
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            sampler = GroupedByLength(sampler.lengths, global_batch(self.args), seed)
+        self._grouped_sampler = sampler if isinstance(sampler, GroupedByLength) else None
+        return sampler
+
+    def _run_epoch(self, *args: Any, **kwargs: Any) -> Any:
+        # A resumed epoch's data loader skips its first batches (accelerate's
+        # `skip_first_batches`), through which `set_epoch` no longer reaches a sampler of
+        # several processes: the epoch is set here, as the Trainer passes it.
+        if self._grouped_sampler is not None and isinstance(kwargs.get("epoch"), int):
+            self._grouped_sampler.set_epoch(kwargs["epoch"])
+        return super()._run_epoch(*args, **kwargs)
 
     def floating_point_ops(self, inputs: dict) -> int:
         """The Trainer's estimate, 6 × input tokens × non-embedding parameters, with the
