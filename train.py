@@ -23,7 +23,7 @@ Run commands::
         --per_device_train_batch_size 128 --gradient_accumulation_steps 1   # 8 × 128 = 1024
     # several nodes: `accelerate config` on each node (machine rank, main address), then
     accelerate launch --config_file multi_node.yaml train.py ...
-    # resume after a crash (same seed and arguments)
+    # resume after a crash (same seed, arguments and number of processes)
     python train.py ... --resume_from_checkpoint true
 
 The release folder `<output_dir>/model` holds `model.safetensors`, the config with

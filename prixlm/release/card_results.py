@@ -26,6 +26,7 @@ from huggingface_hub import EvalResult
 from huggingface_hub.repocard import metadata_load
 
 from prixlm.link_prediction.ranking_rules import metric_label
+from prixlm.training.processes import recorded_global_batch
 
 TASK_TYPE = "link-prediction"
 TASK_NAME = "Link prediction (filtered)"
@@ -375,14 +376,10 @@ def hyperparameters(
         rows.append((name, _shown_value(name, value)))
         if name == "max_steps" and by_steps and train_results.get("epoch") is not None:
             rows.append(("epochs trained", round(train_results["epoch"], 2)))
-    world_size = train_results.get("world_size", 1)
     if "per_device_train_batch_size" in training_args:
-        batch = (
-            training_args["per_device_train_batch_size"]
-            * training_args.get("gradient_accumulation_steps", 1)
-            * world_size
-        )
-        rows.append(("global batch (devices × per device × accumulation)", batch))
+        batch, split = recorded_global_batch(training_args, train_results)
+        shares = "per device × accumulation, split across the devices" if split else None
+        rows.append((f"global batch ({shares or 'devices × per device × accumulation'})", batch))
     for name in ("world_size", "variant", "train_facts", "train_loss", "train_runtime"):
         if name in train_results:
             rows.append((name, train_results[name]))

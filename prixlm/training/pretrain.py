@@ -54,7 +54,11 @@ from prixlm.training.fact_lengths import (
 )
 from prixlm.training.lp_evaluation import LPSample, lp_evaluator
 from prixlm.training.model_factory import build_prixlm
-from prixlm.training.processes import announce_processes, check_one_device_per_process
+from prixlm.training.processes import (
+    announce_processes,
+    check_one_device_per_process,
+    global_batch,
+)
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
 from prixlm.training.resume import (
     check_same_run,
@@ -325,6 +329,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "links": data_args.links,
         "max_fact_length": data_args.max_fact_length,  # facts this long or longer: dropped
         "world_size": training_args.world_size,
+        "global_batch": global_batch(training_args),  # facts per update (split_batches: shared)
         # other CPU threads (OMP_NUM_THREADS) or torch versions give other last digits
         "torch_num_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,

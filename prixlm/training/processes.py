@@ -1,7 +1,8 @@
 """Runs on several devices: one process per device, and what several processes do to the batches.
 
 Data parallel training is one process per device (`torchrun`, `accelerate launch`); the batch
-options are per process, so N processes make N times the batch of one. A run refuses several
+options are per process, so N processes make N times the batch of one (but with accelerate's
+`split_batches`, where the processes share each batch: `global_batch`). A run refuses several
 GPUs in one process (`check_one_device_per_process`), and says at its start how big its
 updates are and how many facts an epoch repeats to give every process the same batches
 (`announce_processes`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from prixlm.cli import UsageError
@@ -33,6 +35,54 @@ def check_one_device_per_process(training_args: Any) -> None:
             f"--multi_gpu --num_processes {n_gpu} train.py ..., or choose one GPU with "
             "CUDA_VISIBLE_DEVICES=0"
         )
+
+
+def split_batches(training_args: Any) -> bool:
+    """Whether the processes share each batch (`--accelerator_config '{"split_batches":
+    true}'`) instead of each training a batch of its own."""
+    return bool(accelerator_setting(training_args.accelerator_config, "split_batches", False))
+
+
+def global_batch_of(
+    per_device_batch: int, accumulation: int, processes: int, *, split: bool = False
+) -> int:
+    """Facts per update: per device batch x accumulation steps x processes, or without the
+    processes when they share each batch (`split`)."""
+    return per_device_batch * accumulation * (1 if split else max(processes, 1))
+
+
+def global_batch(training_args: Any) -> int:
+    """`global_batch_of` a run's `TrainingArguments`: the facts each update trains."""
+    return global_batch_of(
+        training_args.per_device_train_batch_size,
+        training_args.gradient_accumulation_steps,
+        training_args.world_size,
+        split=split_batches(training_args),
+    )
+
+
+def recorded_global_batch(
+    training_args: Mapping[str, Any], train_results: Mapping[str, Any]
+) -> tuple[int, bool]:
+    """A release's facts per update and whether its processes split each batch: the
+    `global_batch` that `train_results.json` records, else computed from
+    `training_args.json` and the recorded `world_size` (a release trained before it was)."""
+    split = bool(accelerator_setting(training_args.get("accelerator_config"), "split_batches", 0))
+    batch = train_results.get("global_batch") or global_batch_of(
+        training_args["per_device_train_batch_size"],
+        training_args.get("gradient_accumulation_steps", 1),
+        train_results.get("world_size", 1),
+        split=split,
+    )
+    return batch, split
+
+
+def accelerator_setting(config: Any, name: str, default: Any) -> Any:
+    """A setting of `accelerator_config`: an `AcceleratorConfig`, a dict (as
+    `training_args.json` holds it) or None."""
+    if isinstance(config, dict):
+        return config.get(name, default)
+    return getattr(config, name, default)
 
 
 def facts_repeated_per_epoch(
@@ -62,8 +112,8 @@ def repeated_facts(training_args: Any, facts: int) -> int:
         training_args.world_size,
         training_args.per_device_train_batch_size,
         drop_last=training_args.dataloader_drop_last,
-        split_batches=bool(getattr(config, "split_batches", False)),
-        even_batches=bool(getattr(config, "even_batches", True)),
+        split_batches=split_batches(training_args),
+        even_batches=bool(accelerator_setting(config, "even_batches", True)),
     )
 
 
@@ -77,10 +127,16 @@ def process_notes(training_args: Any, facts: int, repeated: int) -> list[str]:
         return []
     per_device = training_args.per_device_train_batch_size
     accumulation = training_args.gradient_accumulation_steps
-    total = world * per_device * accumulation
+    total = global_batch(training_args)
+    split = split_batches(training_args)
+    step = per_device if split else world * per_device  # facts per step, all processes
+    shares, per_step = (
+        (f"{world} processes sharing {per_device} facts (split_batches)", f"{per_device}")
+        if split
+        else (f"{world} processes x {per_device} facts", f"{world} x {per_device}")
+    )
     note = (
-        f"global batch: {world} processes x {per_device} facts x {accumulation} accumulation "
-        f"steps = {total:,} facts per update"
+        f"global batch: {shares} x {accumulation} accumulation steps = {total:,} facts per update"
     )
     fields = PrixLMTrainingArguments.__dataclass_fields__
     defaults = (
@@ -88,7 +144,7 @@ def process_notes(training_args: Any, facts: int, repeated: int) -> list[str]:
         fields["gradient_accumulation_steps"].default,
     )
     if (per_device, accumulation) == defaults and total != PAPER_GLOBAL_BATCH:
-        steps, rest = divmod(PAPER_GLOBAL_BATCH, world * per_device)
+        steps, rest = divmod(PAPER_GLOBAL_BATCH, step)
         fix = (
             f"--gradient_accumulation_steps {steps}"
             if steps and not rest
@@ -101,7 +157,7 @@ def process_notes(training_args: Any, facts: int, repeated: int) -> list[str]:
     if repeated:
         notes.append(
             f"note: {repeated} facts repeated per epoch to fill the last batch across {world} "
-            f"processes ({facts} facts, {world} x {per_device} per step; "
+            f"processes ({facts} facts, {per_step} per step; "
             "--dataloader_drop_last true leaves the incomplete batch out instead)"
         )
     return notes
@@ -119,9 +175,14 @@ def announce_processes(training_args: Any, facts: int) -> int:
 
 __all__ = [
     "PAPER_GLOBAL_BATCH",
+    "accelerator_setting",
     "announce_processes",
     "check_one_device_per_process",
     "facts_repeated_per_epoch",
+    "global_batch",
+    "global_batch_of",
     "process_notes",
+    "recorded_global_batch",
     "repeated_facts",
+    "split_batches",
 ]

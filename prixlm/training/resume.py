@@ -33,10 +33,12 @@ from typing import Any
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from prixlm.cli import UsageError
+from prixlm.training.run_settings import accelerator_arguments, difference
 
 RUN_FILE = "prixlm_run.json"
 #: The training arguments a resumed run must share with its checkpoint (the model's and the
-#: data's arguments are compared whole, but for `NOT_COMPARED`).
+#: data's arguments are compared whole, but for `NOT_COMPARED`; `--accelerator_config`'s
+#: batch settings too: `prixlm.training.run_settings`).
 RUN_ARGUMENTS = (
     "seed",
     "learning_rate",
@@ -119,6 +121,7 @@ def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
     arguments = {**dataclasses.asdict(run.model), **dataclasses.asdict(run.data)}
     arguments = {k: v for k, v in arguments.items() if k not in NOT_COMPARED}
     arguments.update({name: getattr(run.training, name, None) for name in RUN_ARGUMENTS})
+    arguments.update(accelerator_arguments(run.training))  # split_batches, ...
     dataset = run.data.dataset
     record = {
         "arguments": json.loads(json.dumps(arguments, default=str)),
@@ -193,7 +196,7 @@ def check_same_run(
         if name in also_same and old == also_same[name]:
             continue
         if old != new:
-            differences.append(f"--{name} {new} (the checkpoint's: {old})")
+            differences.append(difference(name, new, old))  # worded as what to change
     if _hub_id(stored) or _hub_id(record):  # a Hub id: the id is compared
         if _hub_id(stored) != _hub_id(record):
             differences.append(
