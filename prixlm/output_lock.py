@@ -98,8 +98,9 @@ def _private_folder(folder: Path) -> None:
         folder.chmod(0o700)
 
 
-#: Options whose value is a secret: not written into the files naming a writer.
-_SECRET_OPTION = re.compile(r"--?[\w-]*(?:token(?!iz)|password|secret|api[_-]?key)[\w-]*", re.I)
+#: Options whose value is a secret (named so at the end: `--hub_token`, not
+#: `--new_token_init`): not written into the files naming a writer.
+_SECRET_OPTION = re.compile(r"--?[\w-]*(?:token|password|secret|api[_-]?key)", re.I)
 
 
 def _command() -> list[str]:

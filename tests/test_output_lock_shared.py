@@ -160,7 +160,8 @@ def test_secrets_on_the_command_line_stay_out_of_the_writer_files(tmp_path, monk
     monkeypatch.setattr(output_lock, "_lock_root", lambda: tmp_path / "locks")
     (tmp_path / "locks").mkdir()
     argv = ["train.py", "--hub_token", "hf_SECRET1", "--tokenizer_dir", "tok",
-            "--hub-token=hf_SECRET2", "--api_key", "K3", "--output_dir", "out"]  # fmt: skip
+            "--hub-token=hf_SECRET2", "--api_key", "K3", "--output_dir", "out",
+            "--new_token_init", "mean", "--max_new_tokens", "5"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", argv)
     final = tmp_path / "out"
     with writer_lock(final):
@@ -171,7 +172,8 @@ def test_secrets_on_the_command_line_stay_out_of_the_writer_files(tmp_path, monk
     assert len(markers) == 1 and len(owners) == 1
     for owner in written:
         assert owner["command"] == ["train.py", "--hub_token", "***", "--tokenizer_dir", "tok",
-                                    "--hub-token=***", "--api_key", "***", "--output_dir", "out"]  # fmt: skip
+                                    "--hub-token=***", "--api_key", "***", "--output_dir", "out",
+                                    "--new_token_init", "mean", "--max_new_tokens", "5"]  # fmt: skip
     assert oct(owner_mode) == "0o600"
 
 
