@@ -53,9 +53,12 @@ def main(argv: list[str] | None = None) -> Path:
     """Parse the command line, train, and write the release folder; returns its path."""
     run = parse_training_arguments(argv)
     from modeling_prixlm.beam_search import NonFiniteScoresError
+    from modeling_prixlm.decoding_steps import PositionBudgetError
     from prixlm.training.pretrain import pretrain
 
-    with user_errors(NonFiniteScoresError):  # a checkpoint evaluation of a diverged run
+    # a checkpoint evaluation of a diverged run; one whose query and candidate the model's
+    # positions cannot hold together
+    with user_errors(NonFiniteScoresError, PositionBudgetError):
         return pretrain(run)
 
 

@@ -116,3 +116,23 @@ def test_a_candidate_label_beyond_the_positions_is_left_out_of_the_curve_and_the
     candidates = json.loads((release / "candidates.json").read_text())
     assert long_label not in candidates["en"] and "Japanese yen" not in candidates["en"]
     assert len(candidates["en"]) == 9 and "Yen" in candidates["de"]
+
+
+def test_train_py_names_a_query_and_candidate_the_positions_cannot_hold(
+    tiny_dataset_dir, tmp_path, monkeypatch, capsys
+):
+    """A base model with few positions can hold each fact but not the curve's longest query
+    beside its longest candidate: one `error:` line, exit 2 (was a traceback)."""
+    import train
+    from modeling_prixlm.decoding_steps import PositionBudgetError
+
+    def too_long(run, callbacks=()):
+        raise PositionBudgetError("query 'x' (30 tokens) with candidate 'y' needs 71 positions")
+
+    monkeypatch.setattr(pretrain_module, "pretrain", too_long)
+    with pytest.raises(SystemExit) as stopped:
+        train.main(["--dataset", str(tiny_dataset_dir), "--output_dir", str(tmp_path / "r"), *TINY])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: query 'x' (30 tokens) with candidate 'y' needs 71 positions"
+    )
