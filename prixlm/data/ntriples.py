@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 from tqdm.auto import tqdm
 
+from prixlm.data.iri_chars import percent_encoded, raw_non_ascii_ok
 from prixlm.data.ntriples_grammar import (
     FLAG,
     LINE,
@@ -352,7 +353,9 @@ def read_triples(
 
 
 def canonical_iri(iri: str) -> str:
-    """The IRI form of an IRI: percent-escapes of non-ASCII UTF-8 decoded, others kept.
+    """The IRI form of an IRI: percent-escapes of non-ASCII UTF-8 decoded, others kept, as
+    are those of characters an IRI does not hold raw (white space, bidirectional formatting:
+    RFC 3987 3.2), so that an exported `%E2%80%8F` stays one.
 
     DBpedia's `.ttl` files write `http://de.dbpedia.org/resource/Köln` where its `.nt`
     files write `.../K%C3%B6ln`; both name one resource. ASCII escapes such as `%22` or
@@ -371,14 +374,23 @@ def _decode_run(escaped: str) -> str:
     pieces, done = [], 0
     while done < len(raw):
         try:
-            pieces.append(raw[done:].decode("utf-8"))
+            pieces.append(_kept_raw(raw[done:].decode("utf-8")))
             break
         except UnicodeDecodeError as error:
             bad, after = done + error.start, done + error.end
-            pieces.append(raw[done:bad].decode("utf-8"))
+            pieces.append(_kept_raw(raw[done:bad].decode("utf-8")))
             pieces.append(escaped[3 * bad : 3 * after])
             done = after
     return "".join(pieces)
+
+
+def _kept_raw(decoded: str) -> str:
+    """`decoded` with the characters an IRI does not hold raw (white space, bidirectional
+    formatting, no `ucschar`: `prixlm.data.iri_chars`) escaped again, in upper-case hex as
+    the exporters write them."""
+    if all(raw_non_ascii_ok(char) for char in decoded):
+        return decoded
+    return "".join(char if raw_non_ascii_ok(char) else percent_encoded(char) for char in decoded)
 
 
 __all__ = [

@@ -249,3 +249,17 @@ def test_blank_node_labels_may_start_with_any_letter_or_a_colon(line, subject, o
     """W3C N-Triples: BLANK_NODE_LABEL starts with PN_CHARS_U (any script's letters, `_`,
     `:`) or a digit; such lines were counted as malformed."""
     assert parse_line(line) == (subject, "http://p", obj)
+
+
+@pytest.mark.parametrize(
+    ("iri", "canonical"),
+    [
+        ("http://de.dbpedia.org/resource/K%C3%B6ln", "http://de.dbpedia.org/resource/Köln"),
+        ("http://x/%E2%80%8F%D7%90", "http://x/%E2%80%8Fא"),  # U+200F stays escaped
+        ("http://x/1%C2%A0000%e3%80%80", "http://x/1%C2%A0000%E3%80%80"),  # white space
+        ("http://x/%C3%B6%E2%80%AE%C3%B6%FF", "http://x/ö%E2%80%AEö%FF"),
+        ("http://x/%22a%22%2F", "http://x/%22a%22%2F"),  # ASCII escapes as written
+    ],
+)
+def test_canonical_iris_keep_escaped_what_an_iri_does_not_hold_raw(iri, canonical):
+    assert canonical_iri(iri) == canonical

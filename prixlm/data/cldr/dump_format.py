@@ -16,6 +16,7 @@ r"""DBpedia 2016-10 dump conventions: file names, language codes, IRIs and N-Tri
 from __future__ import annotations
 
 from prixlm.data.dbpedia.schema import DBPEDIA_ONTOLOGY, OWL_SAME_AS, RDFS_LABEL
+from prixlm.data.iri_chars import iri_char_ok, percent_encoded
 
 __all__ = [
     "DBPEDIA_ONTOLOGY",
@@ -31,17 +32,6 @@ __all__ = [
 ]
 
 
-_IRI_SAFE_ASCII = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
-)
-# RFC 3987 ucschar ranges (non-ASCII characters an IRI may hold unescaped).
-_UCSCHAR_RANGES = (
-    (0xA0, 0xD7FF),
-    (0xF900, 0xFDCF),
-    (0xFDF0, 0xFFEF),
-    *((plane + 0x0000, plane + 0xFFFD) for plane in range(0x10000, 0xE0000, 0x10000)),
-    (0xE1000, 0xEFFFD),
-)
 _LITERAL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -65,32 +55,11 @@ def interlanguage_links_file(language: str) -> str:
     return f"interlanguage_links_{language}.ttl"
 
 
-#: Bidirectional formatting characters: an IRI must not hold them (RFC 3987 4.1).
-BIDI_FORMATTING = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-
-
-def _iri_char_ok(char: str) -> bool:
-    """Whether `char` stays as it is in an IRI path: unreserved ASCII, or a `ucschar` that
-    is neither white space (N-Triples readers such as rdflib's refuse it) nor a
-    bidirectional formatting character."""
-    if char in _IRI_SAFE_ASCII:
-        return True
-    point = ord(char)
-    if point < 0x80 or char.isspace() or char in BIDI_FORMATTING:
-        return False
-    return any(low <= point <= high for low, high in _UCSCHAR_RANGES)
-
-
 def iri_path(label: str) -> str:
     """The IRI path segment of `label`: spaces as `_`, the rest percent-encoded where needed."""
     parts = []
     for char in label.replace(" ", "_"):
-        if _iri_char_ok(char):
-            parts.append(char)
-        else:
-            parts.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8")))
+        parts.append(char if iri_char_ok(char) else percent_encoded(char))
     return "".join(parts)
 
 
