@@ -65,20 +65,49 @@ def hub_step(what: str) -> Iterator[None]:
 
 def folder_files(folder: Path, ignore_patterns: Sequence[str]) -> list[str]:
     """The relative POSIX paths (sorted) of the files under `folder` that an upload sends:
-    all but `ignore_patterns`. `LinkOutsideError` naming the first link (and its target)
-    among them whose target lies outside `folder`; links within it are sent as the files
-    they name."""
-    every = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    all but `ignore_patterns`, those of linked folders included. `LinkOutsideError` naming
+    the first of them (and its target) that lies outside `folder` (a link, or in a linked
+    folder); links within it are sent as the files they name, and so are the links of a Hub
+    cache snapshot (`.../snapshots/<revision>/`) into its repo's `blobs/`."""
+    every = sorted(_walk_files(folder))
     files = list(filter_repo_objects(every, ignore_patterns=ignore_patterns))
-    root = folder.resolve()
+    roots = _allowed_roots(folder)
     for name in files:
         target = (folder / name).resolve()
-        if not target.is_relative_to(root):
+        if not any(target.is_relative_to(root) for root in roots):
+            link = (folder / name).is_symlink()
+            how = "is a symbolic link to" if link else "lies in a linked folder, at"
             raise LinkOutsideError(
-                f"{name} is a symbolic link to {target}, outside the folder: its content "
-                "would be published; copy the file into the folder or remove the link"
+                f"{name} {how} {target}, outside the folder: its content would be published; "
+                "copy the file into the folder or remove the link"
             )
     return files
+
+
+def _walk_files(
+    folder: Path, inside: Path | None = None, above: frozenset[Path] = frozenset()
+) -> Iterator[str]:
+    """Relative POSIX paths (to `inside`, default `folder`) of the files under `folder`,
+    following linked folders but for one that leads back to a folder above it (a loop)."""
+    inside = inside or folder
+    real = folder.resolve()
+    above = above | {real}
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir():
+            if entry.resolve() not in above:
+                yield from _walk_files(entry, inside, above)
+        elif entry.is_file():
+            yield entry.relative_to(inside).as_posix()
+
+
+def _allowed_roots(folder: Path) -> list[Path]:
+    """Where the files an upload sends may lie: the folder, and for a Hub cache snapshot
+    (`<repo>/snapshots/<revision>`) its repo's `blobs/`, which its files link into."""
+    roots = [folder.resolve()]
+    absolute = folder.absolute()
+    if absolute.parent.name == "snapshots" and (absolute.parent.parent / "blobs").is_dir():
+        roots.append((absolute.parent.parent / "blobs").resolve())
+    return roots
 
 
 def upload_operations(

@@ -65,11 +65,39 @@ def test_links_inside_the_folder_are_sent_and_hidden_ones_left_out(tmp_path, hub
     folder = dataset_folder(tmp_path / "kb")
     (folder / "en" / "alias.parquet").symlink_to("train.parquet")  # inside: sent
     (folder / ".netrc").symlink_to(tmp_path / "home" / "token")  # hidden: never sent
-    (folder / "home").symlink_to(tmp_path / "home", target_is_directory=True)  # not followed
+    (folder / "en2").symlink_to("en", target_is_directory=True)  # a folder inside: sent
+    (folder / "en" / "up").symlink_to("..", target_is_directory=True)  # a loop: not walked
     files = check_release(folder).files
-    assert files == ["README.md", "en/alias.parquet", "en/train.parquet"]
+    assert files == ["README.md", "en/alias.parquet", "en/train.parquet",
+                     "en2/alias.parquet", "en2/train.parquet"]  # fmt: skip
     publish_folder(folder, "me/kb", refresh_card=False)
     assert hub.sent() == files
+
+
+def test_a_linked_folder_outside_is_refused_not_left_out(tmp_path, hub):
+    """A config folder linked from another disk was left out of the upload without a word
+    (its card still declared it)."""
+    secret_file(tmp_path)
+    folder = dataset_folder(tmp_path / "kb")
+    (folder / "ja").symlink_to(tmp_path / "home", target_is_directory=True)
+    with pytest.raises(NotAReleaseError, match="ja/token lies in a linked folder, at .*home/token"):
+        check_release(folder)
+    assert hub.commits == []
+
+
+def test_a_hub_cache_snapshot_is_published_from_its_blobs(tmp_path, hub):
+    """A `snapshot_download` folder: every file a link into its repo's `blobs/`."""
+    repo = tmp_path / "hub" / "datasets--someone--kb"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot = repo / "snapshots" / ("a" * 40)
+    for name, content in {"README.md": CARD, "en/train.parquet": "rows"}.items():
+        blob = repo / "blobs" / f"blob-{len(content)}"
+        blob.write_text(content, encoding="utf-8")
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        (snapshot / name).symlink_to(Path("../" * (name.count("/") + 2), "blobs", blob.name))
+    assert check_release(snapshot).files == ["README.md", "en/train.parquet"]
+    publish_folder(snapshot, "me/kb", refresh_card=False)
+    assert hub.sent() == ["README.md", "en/train.parquet"]
 
 
 def test_a_space_folder_with_a_link_outside_is_refused(tmp_path, hub, capsys):
