@@ -115,7 +115,9 @@ def test_ctrl_c_prints_interrupted_and_exits_130():
         "    print('ready', flush=True)\n"
         "    time.sleep(60)\n"
     )
-    process = _python(script)
+    # Ctrl-C's default in the child, whatever this run inherited (a shell runs a command it
+    # puts in the background with SIGINT ignored)
+    process = _python(script, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert process.stdout.readline().strip() == "ready"
         process.send_signal(signal.SIGINT)

@@ -160,7 +160,7 @@ def test_the_workers_end_with_the_runner(stop, group, tmp_path):
     flags, pids = [tmp_path / "a.pid", tmp_path / "b.pid"], []
     with (tmp_path / "err.txt").open("w") as err:  # a file: the workers may hold it open
         runner = subprocess.Popen([sys.executable, str(script)], stderr=err,
-                                  start_new_session=True)  # fmt: skip
+                                  start_new_session=True, preexec_fn=default_sigint)  # fmt: skip
     try:
         assert _wait_for(lambda: all(f.is_file() and f.read_text("utf-8") for f in flags), 120)
         pids = [int(flag.read_text("utf-8")) for flag in flags]
@@ -182,6 +182,12 @@ def test_the_workers_end_with_the_runner(stop, group, tmp_path):
             runner.kill()
             runner.wait()
         _end(pids)
+
+
+def default_sigint() -> None:
+    """In the child: Ctrl-C's default, whatever this run inherited (a shell runs a command
+    it puts in the background with SIGINT ignored, and so would every child)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _end(pids: list[int]) -> None:
