@@ -346,8 +346,17 @@ def test_an_export_killed_between_its_renames_keeps_no_stale_language(tmp_path: 
 
 @pytest.mark.parametrize(
     "label",
-    ["\u200fאינטרלינגואה", "1\u00a0000", "a\u2028b\u3000c", "x\u0085y\ue000", "Köln",
-     "São Tomé & Príncipe", "50% <a>", "😀\u202eb", "C++ (lang)"],  # fmt: skip
+    [
+        "\u200fאינטרלינגואה",
+        "1\u00a0000",
+        "a\u2028b\u3000c",
+        "x\u0085y\ue000",
+        "Köln",
+        "São Tomé & Príncipe",
+        "50% <a>",
+        "😀\u202eb",
+        "C++ (lang)",
+    ],  # fmt: skip
 )
 def test_the_build_reads_an_exported_iri_as_written(label):
     """One entity, one IRI: the build's IRI form (`canonical_iri`) of what the exporter
