@@ -229,16 +229,20 @@ def test_a_refused_call_gets_a_message_and_the_page_goes_on(
 @pytest.mark.parametrize("name", NAMES)
 def test_the_space_runs_the_tested_gradio_on_the_folder_alone(name):
     """The card pins the gradio these tests run (pyproject's `space` extra) and Python 3.11;
-    app.py imports only the standard library, gradio and evaluate."""
+    app.py and the page it builds (`metric_page.py`, a link in the folder) import only the
+    standard library, gradio, evaluate and the folder's own modules."""
     front_matter = (METRICS / name / "README.md").read_text(encoding="utf-8").split("---")[1]
     card = yaml.safe_load(front_matter)
     pyproject = tomllib.loads((METRICS.parent / "pyproject.toml").read_text(encoding="utf-8"))
     space_extra = pyproject["project"]["optional-dependencies"]["space"]
     assert f"gradio=={card['sdk_version']}" in space_extra
     assert card["python_version"] == "3.11" and card["app_file"] == "app.py"
-    tree = ast.parse((METRICS / name / "app.py").read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.Import) for alias in node.names}  # fmt: skip
-    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom)}  # fmt: skip
-    assert imported - sys.stdlib_module_names <= {"gradio", "evaluate"}
+    folder_modules = {path.stem for path in (METRICS / name).glob("*.py")}
+    assert "metric_page" in folder_modules
+    for script in ("app.py", "metric_page.py"):
+        tree = ast.parse((METRICS / name / script).read_text(encoding="utf-8"))
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.Import) for alias in node.names}  # fmt: skip
+        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}  # fmt: skip
+        assert imported - sys.stdlib_module_names - folder_modules <= {"gradio", "evaluate"}
