@@ -12,7 +12,7 @@ import os
 import datasets
 import evaluate
 
-from .ranking_rules import _filter_labels, hits_at_k, hits_key, ranks_for_lists
+from .ranking_rules import check_filter_objects, hits_at_k, hits_key, ranks_for_lists
 
 #: The cutoffs reported when `k` is not given.
 DEFAULT_K = (1, 3, 10)
@@ -81,15 +81,6 @@ def _cutoffs(k) -> list[int]:
     return [int(v) for v in ks]
 
 
-def _check_filter_objects(filter_objects) -> None:
-    """The TypeError of `ranks_for_lists` for a `filter_objects` entry that is not a list of
-    strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`), raised before anything is cached."""
-    if filter_objects is None:
-        return
-    for i, labels in enumerate(filter_objects):
-        _filter_labels(i, labels)
-
-
 def _discard_cache(module: evaluate.Metric) -> None:
     """Remove the cache files that a `compute` which failed in `_compute` left (evaluate
     removes them after a result only): the files `_finalize` read, their locks released."""
@@ -125,7 +116,7 @@ class HitsAtK(evaluate.Metric):
         cache; a call refused while computing removes the cache file it wrote.
         """
         _cutoffs(kwargs.get("k", DEFAULT_K))
-        _check_filter_objects(kwargs.get("filter_objects"))
+        check_filter_objects(kwargs.get("filter_objects"))
         try:
             return super().compute(predictions=predictions, references=references, **kwargs)
         except Exception:

@@ -12,7 +12,7 @@ import os
 import datasets
 import evaluate
 
-from .ranking_rules import _filter_labels, mean_reciprocal_rank, mrr_key, ranks_for_lists
+from .ranking_rules import check_filter_objects, mean_reciprocal_rank, mrr_key, ranks_for_lists
 
 _DESCRIPTION = """\
 MRR = mean over queries of 1 / rank of the gold object, after removing the query's other
@@ -69,15 +69,6 @@ def _checked_cutoff(cutoff) -> int | None:
     return int(cutoff)
 
 
-def _check_filter_objects(filter_objects) -> None:
-    """The TypeError of `ranks_for_lists` for a `filter_objects` entry that is not a list of
-    strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`), raised before anything is cached."""
-    if filter_objects is None:
-        return
-    for i, labels in enumerate(filter_objects):
-        _filter_labels(i, labels)
-
-
 def _discard_cache(module: evaluate.Metric) -> None:
     """Remove the cache files that a `compute` which failed in `_compute` left (evaluate
     removes them after a result only): the files `_finalize` read, their locks released."""
@@ -114,7 +105,7 @@ class Mrr(evaluate.Metric):
         cache file it wrote.
         """
         _checked_cutoff(kwargs.get("cutoff"))
-        _check_filter_objects(kwargs.get("filter_objects"))
+        check_filter_objects(kwargs.get("filter_objects"))
         try:
             return super().compute(predictions=predictions, references=references, **kwargs)
         except Exception:

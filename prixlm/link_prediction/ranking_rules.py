@@ -172,6 +172,14 @@ def _filter_labels(i: int, labels: Iterable[Any]) -> list[str]:
     return composed
 
 
+def check_filter_objects(filter_objects: Sequence[Iterable[Any]] | None) -> None:
+    """The `TypeError` / `ValueError` of `ranks_for_lists` for a `filter_objects` entry that
+    is not a list of strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`), raised on its own
+    (the metrics check their arguments before `evaluate` caches anything)."""
+    for i, labels in enumerate(filter_objects or ()):
+        _filter_labels(i, labels)
+
+
 def ranks_for_lists(
     predictions: Sequence[Sequence[str]],
     references: Sequence[str],
@@ -218,6 +226,7 @@ def ranks_for_lists(
 
 __all__ = [
     "Rank",
+    "check_filter_objects",
     "filtered_rank",
     "hits_at_k",
     "hits_key",
