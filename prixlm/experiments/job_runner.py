@@ -87,6 +87,14 @@ def _stop(pool: Any) -> None:
             process.join(5)
 
 
+def _exit_at_once(status: int) -> None:
+    """Flush the streams, then end this process with `status` without the interpreter's
+    exit hooks: the pool's would wait on workers ended (or being ended) here."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 @contextmanager
 def _end_on_sigterm(pool: Any, pending: dict[Any, str]) -> Iterator[None]:
     """While the jobs run: SIGTERM (`timeout`, a scheduler) ends the workers with this
@@ -100,8 +108,7 @@ def _end_on_sigterm(pool: Any, pending: dict[Any, str]) -> Iterator[None]:
         print(f"stopped (SIGTERM): {len(unfinished)} jobs unfinished: {unfinished}; a new "
               "start runs them again", file=sys.stderr, flush=True)  # fmt: skip
         _stop(pool)
-        sys.stdout.flush()
-        os._exit(143)
+        _exit_at_once(143)
 
     before = signal.signal(signal.SIGTERM, end)
     try:
@@ -226,11 +233,8 @@ def run_to_the_end(
         sys.exit(f"error: {failed}")
     except KeyboardInterrupt:  # `run_jobs` ended the workers before it got here
         print("interrupted; a new start runs the unfinished jobs again", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)  # as on SIGTERM: the pool's exit hooks would wait on the ended workers
+        _exit_at_once(130)
     table = refresh()
     if not complete:
-        sys.stdout.flush()
-        os._exit(3)
+        _exit_at_once(3)
     return table
