@@ -39,6 +39,8 @@ _CACHE_FIELD = (
 )
 #: Pooling modes of `PrixLMForCausalKB.embed`.
 EMBEDDING_POOLING = ("mean", "first")
+#: The pooling of every embedding entry point (the Mirror-BERT/XL-BEL setup): the first token.
+DEFAULT_POOLING = "first"
 AUTO_MAP = {
     "AutoConfig": "configuration_prixlm.PrixLMConfig",
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
@@ -373,7 +375,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        pooling: str = "mean",
+        pooling: str = DEFAULT_POOLING,
     ) -> torch.Tensor:
         """Embeddings `(batch, hidden)` of `(batch, length)` inputs (entity names, texts).
 
@@ -381,9 +383,9 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         length)` marks padding (left or right; default `input_ids != pad_token_id`).
 
         Args:
-            pooling: `"mean"`: the mean of the last hidden states over the non-padding
-                tokens; `"first"`: the last hidden state of the first non-padding token
-                (`<s>` when the input starts with it).
+            pooling: `"first"` (default, `DEFAULT_POOLING`): the last hidden state of the
+                first non-padding token (`<s>` when the input starts with it); `"mean"`: the
+                mean of the last hidden states over the non-padding tokens.
         Gradients flow (for tuning, e.g. Mirror-BERT); wrap in `torch.no_grad()` to infer.
         """
         if pooling not in EMBEDDING_POOLING:
@@ -406,4 +408,4 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
 PrixLMConfig.register_for_auto_class()
 PrixLMForCausalKB.register_for_auto_class("AutoModelForCausalLM")
 
-__all__ = ["EMBEDDING_POOLING", "PrixLMForCausalKB"]
+__all__ = ["DEFAULT_POOLING", "EMBEDDING_POOLING", "PrixLMForCausalKB"]

@@ -5,16 +5,21 @@ similarity tasks (cross-lingual entity linking, bilingual lexicon induction, pro
 Mirror-BERT tuning use only this interface, so any encoder can stand in for Prix-LM.
 
 `PrixLMEmbedder` runs `PrixLMForCausalKB.embed` (bidirectional attention over
-`<s> text </s>`, mean or first-token pooling) in eval mode, in batches of texts of similar
+`<s> text </s>`, first-token or mean pooling) in eval mode, in batches of texts of similar
 length (padding never changes a result: batch-size invariant up to float rounding)::
 
-    embedder = PrixLMEmbedder.from_pretrained("outputs/demo/model", pooling="mean")
+    embedder = PrixLMEmbedder.from_pretrained("outputs/demo/run/model")  # first-token pooling
     vectors = embedder.embed(["Germany", "Deutschland"])  # (2, hidden)
 
 `EncoderEmbedder` does the same for any `transformers` encoder folder (`AutoModel`: the
 plain-text masked-LM baseline, XLM-R); `load_embedder(folder)` picks the right one. Both keep
 only one batch of activations alive: 100k+ texts cost `(n, hidden)` floats plus one batch.
-First-token pooling (`"first"`, the `<s>`/[CLS] state) is the Mirror-BERT setup.
+
+Pooling: every entry point (these classes, `PrixLMForCausalKB.embed`, the xel, study and
+mirror commands) defaults to `DEFAULT_POOLING`, `"first"` (the `<s>`/[CLS] state: the
+Mirror-BERT and XL-BEL setup). A Mirror-tuned folder records the pooling it was tuned with
+in its config (`POOLING_CONFIG_KEY`); `pooling=None` (the default) uses that one, else
+`DEFAULT_POOLING`.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from modeling_prixlm.decoding_steps import eval_mode
+from modeling_prixlm.modeling_prixlm import DEFAULT_POOLING
 from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
 
+#: The config attribute in which Mirror tuning records its pooling (saved in config.json).
+POOLING_CONFIG_KEY = "prixlm_pooling"
 #: Texts tokenised at a time: all of 100k texts at once held ~340 MiB of tokenizer objects.
 TOKENIZE_CHUNK = 4096
 
@@ -48,7 +56,9 @@ class PrixLMEmbedder:
         model: a `PrixLMForCausalKB` (any device; its mode is restored after each call).
         tokenizer: its tokenizer; texts are encoded with special tokens (`<s> text </s>`)
             and truncated to `max_length` (default: the model's position budget).
-        pooling: `"mean"` over the tokens or `"first"` (the `<s>` token's hidden state).
+        pooling: `"first"` (the `<s>` token's hidden state) or `"mean"` over the tokens;
+            `None` (default): `model_pooling(model.config)`, the pooling a Mirror-tuned model
+            was tuned with, else `DEFAULT_POOLING` (`"first"`).
         batch_size: texts per forward.
         progress: show a tqdm bar over the batches.
     """
@@ -57,12 +67,14 @@ class PrixLMEmbedder:
         self,
         model: Any,
         tokenizer: Any,
-        pooling: str = "mean",
+        pooling: str | None = None,
         batch_size: int = 64,
         max_length: int | None = None,
         progress: bool = False,
     ):
-        if pooling not in POOLING_MODES:
+        if pooling is None:
+            pooling = model_pooling(model.config)
+        elif pooling not in POOLING_MODES:
             raise ValueError(f"pooling={pooling!r}: expected one of {POOLING_MODES}")
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be >= 1")
@@ -123,6 +135,21 @@ class EncoderEmbedder(PrixLMEmbedder):
         return encoder_pooled(self.model, input_ids, attention_mask, self.pooling)
 
 
+def model_pooling(config: Any) -> str:
+    """The pooling recorded in a model's config (`POOLING_CONFIG_KEY`, written by Mirror
+    tuning), else `DEFAULT_POOLING`. `ValueError` naming the attribute for another value."""
+    pooling = getattr(config, POOLING_CONFIG_KEY, None)
+    if pooling is None:
+        return DEFAULT_POOLING
+    if pooling not in POOLING_MODES:
+        folder = getattr(config, "_name_or_path", "")
+        where = f"{folder}/config.json" if folder else "the model's config"
+        raise ValueError(
+            f"{where}: {POOLING_CONFIG_KEY}={pooling!r}: expected one of {POOLING_MODES}"
+        )
+    return str(pooling)
+
+
 def encoder_pooled(
     model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, pooling: str
 ) -> torch.Tensor:
@@ -142,7 +169,10 @@ def encoder_pooled(
 
 def load_embedder(folder: str, **kwargs: Any) -> PrixLMEmbedder:
     """`PrixLMEmbedder` for a Prix-LM folder, `EncoderEmbedder` for any other model folder
-    (whose own code, if its config names any, is not run: `prixlm.model_loading.is_prixlm`)."""
+    (whose own code, if its config names any, is not run: `prixlm.model_loading.is_prixlm`).
+
+    `kwargs` go to the class; without `pooling`, the folder's recorded pooling (a
+    Mirror-tuned folder's), else `DEFAULT_POOLING` (`"first"`)."""
     from prixlm.model_loading import is_prixlm
 
     if is_prixlm(folder):
@@ -199,10 +229,13 @@ def _right_padded(
 
 
 __all__ = [
+    "DEFAULT_POOLING",
+    "POOLING_CONFIG_KEY",
     "POOLING_MODES",
     "EncoderEmbedder",
     "PrixLMEmbedder",
     "TextEmbedder",
     "encoder_pooled",
     "load_embedder",
+    "model_pooling",
 ]

@@ -13,11 +13,12 @@ pairs, with temperature `tau`, averaged over all `2B` anchors::
 
 Defaults (cambridgeltl/mirror-bert, `mirror_scripts/mirror_word_bert.sh` for word lists and
 `src/data_loader.py`): learning rate 2e-5, 2 epochs, `max_length` 25, dropout 0.1 (the
-model's own), [CLS]/first-token pooling (`agg_mode cls`), AdamW with weight decay 0.01 and
-no schedule, temperature 0.2 (the word setting; their code comments "sentence & phrase:
-0.04, word: 0.2"), span masking of 5 characters on strings of 30+ characters
-(`erase_and_mask`; word lists are shorter, so words are rarely masked), batch 128 (Prix-LM
-paper §3.3; Mirror-BERT used 200). Input: the 10k most frequent words (the paper: English
+model's own), [CLS]/first-token pooling (`agg_mode cls`; the tuned folder's config records
+the pooling, which the embedders then use), AdamW with weight decay 0.01 and no schedule,
+temperature 0.2 (the word setting; their code comments "sentence & phrase: 0.04, word:
+0.2"), span masking of 5 characters on strings of 30+ characters (`erase_and_mask`; word
+lists are shorter, so words are rarely masked), batch 128 (Prix-LM paper §3.3; Mirror-BERT
+used 200). Input: the 10k most frequent words (the paper: English
 words; on the embedded default the most frequent words of the KB's English labels).
 
     python -m prixlm.similarity.mirror --model outputs/demo/run/model \\
@@ -42,9 +43,10 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 import torch
 from transformers import Trainer, TrainingArguments
 
+from modeling_prixlm.modeling_prixlm import DEFAULT_POOLING, EMBEDDING_POOLING
 from prixlm.cli import UsageError, command_parser, renamed_options, user_errors
 from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_model
-from prixlm.similarity.embedder import encoder_pooled
+from prixlm.similarity.embedder import POOLING_CONFIG_KEY, encoder_pooled
 from prixlm.text_lines import utf8_lines
 
 MIRROR_DEFAULTS: dict[str, Any] = {
@@ -56,7 +58,7 @@ MIRROR_DEFAULTS: dict[str, Any] = {
     "min_masked_chars": 30,
     "batch_size": 128,
     "weight_decay": 0.01,
-    "pooling": "first",
+    "pooling": DEFAULT_POOLING,
     "num_words": 10_000,
 }
 
@@ -133,7 +135,9 @@ class MirrorCollator:
 class MirrorTrainer(Trainer):
     """A Trainer whose loss is Mirror-BERT's InfoNCE over (text, augmented twin) pairs."""
 
-    def __init__(self, *args: Any, temperature: float, pooling: str = "first", **kwargs: Any):
+    def __init__(
+        self, *args: Any, temperature: float, pooling: str = DEFAULT_POOLING, **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         self.temperature, self.pooling = temperature, pooling
 
@@ -242,7 +246,8 @@ def mirror_tune(
     """Mirror-tune the model in `model_dir` on `words`; save it as a model folder `output_dir`.
 
     `overrides` replace `MIRROR_DEFAULTS` entries (e.g. `batch_size=16`); `max_steps > 0`
-    caps the steps (else `num_train_epochs`). The folder is written atomically.
+    caps the steps (else `num_train_epochs`). The folder is written atomically; its config
+    records the pooling (`POOLING_CONFIG_KEY`), which `load_embedder` then uses by default.
     """
     from transformers import set_seed
 
@@ -254,6 +259,8 @@ def mirror_tune(
             f"unknown Mirror-BERT settings {sorted(unknown)}; known: {sorted(MIRROR_DEFAULTS)}"
         )
     settings = {**MIRROR_DEFAULTS, **overrides}
+    if settings["pooling"] not in EMBEDDING_POOLING:
+        raise ValueError(f"pooling={settings['pooling']!r}: expected one of {EMBEDDING_POOLING}")
     if len(words) < 2:  # one word: no negative, a loss of 0 and an untouched model
         raise ValueError(f"{len(words)} word(s) to tune on: at least 2")
     set_seed(seed)
@@ -293,6 +300,7 @@ def mirror_tune(
     )
     trainer.train()
     model.eval()
+    setattr(model.config, POOLING_CONFIG_KEY, settings["pooling"])  # what it was tuned for
     with atomic_folder(output_dir, argument="--output_dir") as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
@@ -355,6 +363,13 @@ def main(argv: list[str] | None = None) -> Path:
         default=MIRROR_DEFAULTS["num_train_epochs"],
         help="epochs over the words",
     )
+    parser.add_argument(
+        "--pooling",
+        choices=EMBEDDING_POOLING,
+        default=MIRROR_DEFAULTS["pooling"],
+        help="a word's embedding: its first token's state (Mirror-BERT) or the mean of its "
+        "tokens'; the tuned folder's config records it for the embedders",
+    )
     parser.add_argument("--max_steps", type=int, default=-1, help="> 0: cap the steps")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the training (order, dropout, masks)"
@@ -383,6 +398,7 @@ def main(argv: list[str] | None = None) -> Path:
             temperature=args.temperature,
             learning_rate=args.learning_rate,
             num_train_epochs=args.num_train_epochs,
+            pooling=args.pooling,
         )
 
 

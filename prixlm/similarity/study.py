@@ -40,6 +40,7 @@ from prixlm.atomic_output import atomic_file, atomic_folder
 from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
+from prixlm.similarity.embedder import DEFAULT_POOLING, POOLING_MODES
 from prixlm.similarity.study_eval import evaluate_model
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -338,8 +339,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--pooling",
-        choices=("first", "mean"),
-        default="first",
+        choices=POOLING_MODES,
+        default=DEFAULT_POOLING,
         help="embedding of a text: first token (Mirror-BERT) or mean",
     )
     add_report_options(parser, REPORTS_PROFILE, REPORTS)

@@ -44,7 +44,7 @@ from prixlm.link_prediction.ranking import (
     mean_reciprocal_rank,
 )
 from prixlm.model_loading import MODEL_CODE_HELP
-from prixlm.similarity.embedder import TextEmbedder
+from prixlm.similarity.embedder import DEFAULT_POOLING, POOLING_MODES, TextEmbedder
 from prixlm.similarity.xel_readers import (
     XelFormatError,
     XelQuery,
@@ -192,8 +192,9 @@ def evaluate_xel(
     }
 
 
-def _load_embedder(model: str, pooling: str, batch_size: int) -> TextEmbedder:
-    """A Prix-LM folder or any encoder folder (the plain-text baseline) as a `TextEmbedder`."""
+def _load_embedder(model: str, pooling: str | None, batch_size: int) -> TextEmbedder:
+    """A Prix-LM folder or any encoder folder (the plain-text baseline) as a `TextEmbedder`;
+    `pooling=None`: the folder's recorded pooling (Mirror tuning), else `DEFAULT_POOLING`."""
     from prixlm.similarity import embedder as embedders
 
     load = getattr(embedders, "load_embedder", None)
@@ -244,10 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--pooling",
-        choices=("first", "mean"),
-        default="first",
+        choices=POOLING_MODES,
+        default=None,
         help="embedding of a text: the first token's state (the Mirror-BERT setup, as "
-        "`make similarity` measures) or the mean of its token states",
+        "`make similarity` measures) or the mean of its token states; default: the pooling "
+        f"a Mirror-tuned model's config records, else {DEFAULT_POOLING}",
     )
     parser.add_argument("--batch_size", type=int, default=64, help="texts embedded per forward")
     parser.add_argument("--output", help="write the results as JSON here (atomically)")
@@ -349,7 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seen = None
     with user_errors():
         embedder = _load_model(args.model, args.pooling, args.batch_size)
-        results = {**info, "pooling": args.pooling,  # what the embeddings were: comparable runs
+        pooling = getattr(embedder, "pooling", args.pooling)  # the embeddings': comparable runs
+        results = {**info, "pooling": pooling,
                    **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}  # fmt: skip
         if seen is not None and any(seen):
             unseen = split_seen(queries, seen)[1]
@@ -361,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _load_model(model: str, pooling: str, batch_size: int) -> TextEmbedder:
+def _load_model(model: str, pooling: str | None, batch_size: int) -> TextEmbedder:
     """`_load_embedder`, whose failure to read the folder (or the Hub id, offline) names
     `--model` (a traceback about huggingface.co for a folder that holds no model)."""
     try:

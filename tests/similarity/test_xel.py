@@ -185,7 +185,7 @@ def test_cldr_default_languages_are_the_paper_eight_and_lr_xel():
 def test_cli_lrxel_on_a_saved_tiny_model(tmp_path, tiny_prixlm, monkeypatch):
     import prixlm.similarity.xel as xel_module
 
-    pooled, load = [], xel_module._load_embedder  # the default: first-token, as the study
+    pooled, load = [], xel_module._load_embedder  # unset: the folder's, else first-token
     monkeypatch.setattr(xel_module, "_load_embedder", lambda *a: pooled.append(a[1]) or load(*a))
     model, tokenizer = tiny_prixlm
     model.save_pretrained(tmp_path / "model")
@@ -200,7 +200,7 @@ def test_cli_lrxel_on_a_saved_tiny_model(tmp_path, tiny_prixlm, monkeypatch):
     assert results["per_language"]["de"]["num_queries"] == 1
     assert results["per_language"]["de"]["mrr"] in (1.0, 0.5, 1 / 1.5)
     assert results["num_target_entities"] == 2
-    assert pooled == ["first"] and results["pooling"] == "first"  # recorded in the report
+    assert pooled == [None] and results["pooling"] == "first"  # recorded in the report
 
 
 def test_cli_malformed_query_file_exits_with_file_and_line(tmp_path, capsys):
