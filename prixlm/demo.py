@@ -21,6 +21,9 @@ from typing import Any
 from prixlm.cli import command_parser, user_errors
 
 DEFAULT_LANGUAGES = "en,de,ja"
+#: K of the demo's beam search (test-set link prediction and the completed examples): the
+#: pipeline's `DEFAULT_NUM_BEAMS` and the paper's (not imported: torch would load for --help).
+DEFAULT_NUM_BEAMS = 50
 #: What the demo writes about its model beside `run/`: removed with the earlier run's model
 #: when a new run trains (a stopped run left them describing a model that no longer exists).
 SUMMARY_FILE = "demo_summary.json"
@@ -32,12 +35,18 @@ def section(title: str, started: float) -> None:
 
 
 def complete_examples(
-    model: Any, tokenizer: Any, rows: list[dict], candidates: list[str], top_k: int = 5
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict],
+    candidates: list[str],
+    num_beams: int = DEFAULT_NUM_BEAMS,
+    top_k: int = 5,
 ) -> None:
-    """Print the top objects of a few facts (`rows`) among `candidates`."""
+    """Print the top objects of a few facts (`rows`) among `candidates`, decoded with
+    constrained beam search of `num_beams` (K) beams, as the pipeline decodes them."""
     from modeling_prixlm.beam_search import predict_objects
 
-    ranked = predict_objects(model, tokenizer, rows, candidates, num_beams=20)
+    ranked = predict_objects(model, tokenizer, rows, candidates, num_beams=num_beams)
     for row, result in zip(rows, ranked, strict=True):
         print(
             f"\n[{row['subject_language']}] ({row['subject']}, {row['relation']}, ?)   gold: {row['object']}"
@@ -45,6 +54,31 @@ def complete_examples(
         for label, loss in list(zip(result.labels, result.losses, strict=True))[:top_k]:
             mark = "*" if label == row["object"] else " "
             print(f"   {mark} {label:<40} -log p = {loss:6.2f}")
+
+
+def complete_test_examples(
+    model: Any,
+    tokenizer: Any,
+    dataset_dir: Path,
+    languages: list[str],
+    num_beams: int,
+    started: float,
+) -> None:
+    """Step 5 (its heading names K): `complete_examples` on three facts of each language's
+    test split, among the language's candidates, with K = `num_beams` (`--num_beams`)."""
+    from prixlm.data.loading import load_kb
+    from prixlm.link_prediction.evaluation import candidate_labels
+
+    section(
+        "5/5 the saved folder (loaded through AutoModelForCausalLM) completes facts "
+        f"(constrained beam search K={num_beams})",
+        started,
+    )
+    for language in languages:
+        splits = load_kb(dataset_dir, language)
+        test = splits["test"]
+        examples = [test[i] for i in range(0, len(test), max(1, len(test) // 3))][:3]
+        complete_examples(model, tokenizer, examples, candidate_labels(splits, language), num_beams)
 
 
 def dataset_languages(locale_ids: list[str]) -> list[str]:
@@ -70,7 +104,10 @@ def main(argv: list[str] | None = None) -> None:
         help="training steps, at least 1 (1,000: under 10 minutes with one busy core)",
     )
     parser.add_argument(
-        "--num_beams", type=int, default=50, help="K of the test-set link prediction"
+        "--num_beams",
+        type=int,
+        default=DEFAULT_NUM_BEAMS,
+        help="K of the beam search: the test-set link prediction and the completed examples",
     )
     parser.add_argument(
         "--test_queries", type=int, default=0, help="limit test queries per language (0: all)"
@@ -164,15 +201,7 @@ def _run_steps(args: argparse.Namespace) -> None:
         curve=run_dir / "lp_curve.png",
     )
 
-    section("5/5 the saved folder (loaded through AutoModelForCausalLM) completes facts", started)
-    from prixlm.data.loading import load_kb
-    from prixlm.link_prediction.evaluation import candidate_labels
-
-    for language in languages:
-        splits = load_kb(dataset_dir, language)
-        test = splits["test"]
-        examples = [test[i] for i in range(0, len(test), max(1, len(test) // 3))][:3]
-        complete_examples(model, tokenizer, examples, candidate_labels(splits, language))
+    complete_test_examples(model, tokenizer, dataset_dir, languages, args.num_beams, started)
 
     summary = {
         "languages": languages,
