@@ -1,8 +1,9 @@
 """Hits@k for link prediction: filtered, with PyKEEN's realistic tie handling.
 
 Wraps `ranking_rules.py` beside it (the one implementation of the ranking rules, standard
-library only; in the prixlm repository a link to `prixlm/link_prediction/ranking_rules.py`),
-so it runs without the prixlm package. See README.md.
+library only; in the prixlm repository a link to `prixlm/link_prediction/ranking_rules.py`)
+and `short_lists.py` (the warning for lists shorter than k; a link to
+`evaluate_metrics/short_lists.py`), so it runs without the prixlm package. See README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/hits_at_k")`.
 """
 
@@ -13,6 +14,7 @@ import datasets
 import evaluate
 
 from .ranking_rules import check_filter_objects, hits_at_k, hits_key, ranks_for_lists
+from .short_lists import warn_short_lists
 
 #: The cutoffs reported when `k` is not given.
 DEFAULT_K = (1, 3, 10)
@@ -39,7 +41,9 @@ Args:
     Labels (predictions, references, filter objects) are composed (Unicode NFC), then
     compared as exact strings.
     k (`int` or `list[int]`, optional, default `[1, 3, 10]`): integers >= 1 (NumPy integers
-        too); anything else (a bool, a float, a string) raises ValueError.
+        too); anything else (a bool, a float, a string) raises ValueError. A list shorter
+        than the largest k that lacks its gold warns (UserWarning): it may have been cut
+        short (the Prix-LM pipeline's default top_k is 5: pass top_k=num_beams).
 Returns:
     `{"hits_at_1": float, ..., "num_queries": int, "num_missing": int}`; `num_missing`
     counts the golds absent from their lists (a gold in its list but ranked below k is no
@@ -133,6 +137,7 @@ class HitsAtK(evaluate.Metric):
     ):
         ks = _cutoffs(k)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
+        warn_short_lists(predictions, ranks, "k", max(ks))  # a list cut below k misses its gold
         result = {hits_key(value): hits_at_k(ranks, value) for value in ks}
         result["num_queries"] = len(ranks)
         result["num_missing"] = sum(rank is None for rank in ranks)

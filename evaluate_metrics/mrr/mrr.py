@@ -1,8 +1,9 @@
 """Mean reciprocal rank for link prediction: filtered, realistic ties, MRR@K for truncated lists.
 
 Wraps `ranking_rules.py` beside it (the one implementation of the ranking rules, standard
-library only; in the prixlm repository a link to `prixlm/link_prediction/ranking_rules.py`),
-so it runs without the prixlm package. See README.md.
+library only; in the prixlm repository a link to `prixlm/link_prediction/ranking_rules.py`)
+and `short_lists.py` (the warning for lists shorter than the cutoff; a link to
+`evaluate_metrics/short_lists.py`), so it runs without the prixlm package. See README.md.
 Loadable offline: `evaluate.load("<repo>/evaluate_metrics/mrr")`.
 """
 
@@ -13,6 +14,7 @@ import datasets
 import evaluate
 
 from .ranking_rules import check_filter_objects, mean_reciprocal_rank, mrr_key, ranks_for_lists
+from .short_lists import warn_short_lists
 
 _DESCRIPTION = """\
 MRR = mean over queries of 1 / rank of the gold object, after removing the query's other
@@ -40,6 +42,8 @@ Args:
     cutoff (`int`, optional): K when the lists are truncated (key `mrr_at_K`; a gold missing
         or ranked below K counts 0); an integer >= 1 (NumPy's too; not a bool or a float).
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
+        A list shorter than K that lacks its gold warns (UserWarning): it may have been cut
+        short (the Prix-LM pipeline's default top_k is 5: pass top_k=num_beams).
 Returns:
     `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`; `num_missing`
     counts the golds absent from their lists, before any cutoff (as hits_at_k): a gold in
@@ -125,6 +129,7 @@ class Mrr(evaluate.Metric):
         # num_missing: golds absent from their lists, counted before any cutoff (as hits_at_k)
         missing = sum(rank is None for rank in ranks)
         if cutoff is not None:  # MRR@K: a gold ranked below K (a list longer than K) counts 0
+            warn_short_lists(predictions, ranks, "cutoff", cutoff)  # a list cut below K
             ranks = [rank if rank is not None and rank <= cutoff else None for rank in ranks]
         if cutoff is None and missing:
             raise ValueError(
