@@ -32,11 +32,10 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
-import yaml
 from batch_io import markdown_text, read_queries, write_tsv_and_ntriples
 from candidates import fitting_pipeline, positions
+from languages import candidate_code, card_examples, pipeline_default_language
 from transformers import pipeline
-from transformers.utils import cached_file
 
 MODEL_ENV = "PRIXLM_MODEL"
 #: The model repo's branch, tag or commit to load (unset: main).
@@ -106,33 +105,6 @@ def shown(table: pd.DataFrame):
     return table.style.format({"probability": "{:.4f}", "log_likelihood": "{:.4f}"})
 
 
-def card_examples(
-    source: str, languages: list[str], default: str | None, revision: str | None = None
-) -> list[list[str]]:
-    """`[[subject, relation, language]]` from the model card's widget (`"s | r [| lang]"`),
-    the card of `revision` for a Hub repo."""
-    path = cached_file(
-        source, "README.md", revision=revision, _raise_exceptions_for_missing_entries=False
-    )
-    if path is None:
-        return []
-    text = Path(path).read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return []
-    try:
-        metadata = yaml.safe_load(text.split("---", 2)[1]) or {}
-    except yaml.YAMLError:
-        return []
-    examples = []
-    for entry in metadata.get("widget") or []:
-        fields = [part.strip() for part in str(entry.get("text", "")).split("|")]
-        if len(fields) == 2 and default:
-            fields.append(default)
-        if len(fields) == 3 and all(fields) and fields[2] in languages:
-            examples.append(fields)
-    return examples
-
-
 class PrixLMSpace:
     """The loaded pipeline and the page's three actions (each returns what the page shows).
 
@@ -157,8 +129,14 @@ class PrixLMSpace:
         self.pipe, self.languages = fitting_pipeline(self.pipe, self.languages)
         if not self.languages:
             raise ValueError(f"{source}: no candidate label fits the model's positions")
-        self.default_language = "en" if "en" in self.languages else self.languages[0]
-        self.examples = card_examples(source, self.languages, self.default_language, self.revision)
+        #: a query without a language gets the pipeline's default (None: it must name one)
+        self.default_language = pipeline_default_language(self.pipe, self.languages)
+        self.examples = card_examples(
+            source,
+            lambda language: candidate_code(self.pipe, language, self.languages),
+            self.default_language,
+            self.revision,
+        )
         # the relations the model was trained on (relations.json), else the card's examples'
         known = {r for names in self.pipe.relations.values() for r in names}
         self.relations = sorted(known or {relation for _, relation, _ in self.examples})
@@ -187,14 +165,20 @@ class PrixLMSpace:
                 f"fit beside its longest {language} answer; shorten it."
             )
 
-    def _language(self, value: Any, name: str = "language") -> str:
-        language = _text(value, name, self.default_language)
-        if language not in self.languages:
+    def language_code(self, language: str, name: str = "language") -> str:
+        """The code of `language` among the Space's languages, in any spelling the pipeline
+        accepts (`en` for `EN`: its `candidate_language`); InputError for another."""
+        code = candidate_code(self.pipe, language, self.languages)
+        if code is None:
             raise InputError(
                 f"Unknown {name} {language!r}: this model ranks entities of "
                 f"{', '.join(self.languages)}."
             )
-        return language
+        return code
+
+    def _language(self, value: Any, name: str = "language") -> str:
+        example = self.default_language or self.languages[0]
+        return self.language_code(_text(value, name, example), name)
 
     def complete(self, subject: Any, relation: Any, language: Any, top_k: Any = TOP_K):
         """(subject, relation, language) -> (message, table, chart data)."""
@@ -242,14 +226,13 @@ class PrixLMSpace:
         if not path:
             raise InputError("Upload a TSV file of queries (subject, relation, language).")
         queries = read_queries(
-            Path(path), default_language=self.default_language, max_chars=MAX_TEXT_CHARS
+            Path(path),
+            default_language=self.default_language,
+            max_chars=MAX_TEXT_CHARS,
+            language_code=self._file_language,
+            languages=self.languages,
         )
         for query in queries:
-            if query.language not in self.languages:
-                raise InputError(
-                    f"{Path(path).name}, line {query.line}: unknown language "
-                    f"{query.language!r}: this model ranks entities of {', '.join(self.languages)}."
-                )
             try:
                 self._check_fits("triple", [query.subject, query.relation], query.language)
             except InputError as error:
@@ -275,6 +258,15 @@ class PrixLMSpace:
                 f"not trained on ({relations}): their answers are a guess."
             )
         return message, [str(tsv), str(ntriples)], preview
+
+    def _file_language(self, language: str) -> str:
+        """A batch file's language cell as the model's code (`language_code`); the error
+        without the page's capital (the file and line go before it)."""
+        try:
+            return self.language_code(language)
+        except InputError as error:
+            message = str(error)
+            raise InputError(message[:1].lower() + message[1:]) from None
 
     def _new_batch_folder(self) -> Path:
         """A new folder under `outputs`; the oldest beyond `BATCH_FOLDERS_KEPT` are removed."""

@@ -3,8 +3,10 @@
 Input: UTF-8 text, one query per line, `subject<TAB>relation[<TAB>language]`; or a header
 line naming the columns (`subject`, `relation`, and optionally `language`, `subject_id`,
 `relation_id`, in any order). Blank lines are skipped; a line without the language takes the
-default language. Cells are split at tabs only, as they are: a `"` is part of the name
-(`"Weird" Al Yankovic`), never a CSV quote.
+default language (the model's pipeline's: its only language, else `en`), and is refused,
+naming its line, where the model has none. A language is written as the model's code (`en`
+for `EN`) where the reader is given the model's spelling rule. Cells are split at tabs
+only, as they are: a `"` is part of the name (`"Weird" Al Yankovic`), never a CSV quote.
 
 Output (`completed.tsv`, `completed.nt`): the `top_k` objects of every query, best first.
 The TSV has `subject_id, subject, relation_id, relation, language, object_id, object,
@@ -31,7 +33,7 @@ import html
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,8 +175,43 @@ def _decode(path: Path) -> str:
         raise BadQueryFile(f"{name}, line {line}: not UTF-8 text, not a TSV of queries.") from None
 
 
-def read_queries(path: Path, default_language: str, max_chars: int) -> list[Query]:
-    """The queries of a TSV file (module docstring); `BadQueryFile` naming the file and line."""
+def _language(
+    fields: dict[str, str],
+    default_language: str | None,
+    language_code: Callable[[str], str] | None,
+    languages: Sequence[str],
+) -> str:
+    """The language of a line's `fields`: its own (as `language_code` spells it), else
+    `default_language`; ValueError for an unknown one, or for none without a default."""
+    language = fields.get("language")
+    if language:
+        return language_code(language) if language_code is not None else language
+    if default_language is None:
+        among = f" ({', '.join(languages)})" if languages else ""
+        raise ValueError(
+            f"no language, and this model has several{among} and no default: add it as a "
+            "third column, subject<TAB>relation<TAB>language"
+        )
+    return default_language
+
+
+def read_queries(
+    path: Path,
+    default_language: str | None,
+    max_chars: int,
+    language_code: Callable[[str], str] | None = None,
+    languages: Sequence[str] = (),
+) -> list[Query]:
+    """The queries of a TSV file (module docstring); `BadQueryFile` naming the file and line.
+
+    Args:
+        path: the TSV file.
+        default_language: the language of a line without one; None: such a line is refused.
+        max_chars: the longest subject or relation.
+        language_code: a line's language as the model spells it (`en` for `EN`), raising
+            ValueError for a language the model has no entities of; None: kept as written.
+        languages: the model's languages, named in the error of a line without one.
+    """
     name = Path(path).name
     lines = _LINE_END.split(_decode(Path(path)))  # no CSV quoting: a `"` is text
     numbered = [(i, [cell.strip() for cell in line.split("\t")]) for i, line in enumerate(lines, 1)]
@@ -209,7 +246,10 @@ def read_queries(path: Path, default_language: str, max_chars: int) -> list[Quer
                     f"{name}, line {line}: the {key} has {len(fields[key]):,} characters; "
                     f"the limit is {max_chars}."
                 )
-        language = fields.get("language") or default_language
+        try:
+            language = _language(fields, default_language, language_code, languages)
+        except ValueError as error:
+            raise BadQueryFile(f"{name}, line {line}: {error}") from None
         queries.append(
             Query(
                 line=line,

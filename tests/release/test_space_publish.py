@@ -24,6 +24,10 @@ from prixlm.publish_space import (
     publish_space,
 )
 
+#: The files of the Space folder that publishing sends (the app, its modules, card, needs).
+SPACE_FILES = ["README.md", "app.py", "batch_io.py", "candidates.py", "languages.py",
+               "requirements.txt"]  # fmt: skip
+
 
 @pytest.fixture
 def hub(monkeypatch):
@@ -88,7 +92,7 @@ def test_publish_space_sends_the_space_serving_the_model(hub, tmp_path, capsys):
     assert hub.variables == [("me/prixlm-space", "PRIXLM_MODEL", "me/prixlm-demo")]
     commit = hub.commits[0]
     assert commit["repo_type"] == "space"
-    assert hub.sent() == ["README.md", "app.py", "batch_io.py", "candidates.py", "requirements.txt"]
+    assert hub.sent() == SPACE_FILES
     card = _card(commit["operations"])
     assert card["sdk"] == "gradio" and card["app_file"] == "app.py"
     assert card["models"] == ["me/prixlm-demo"]
@@ -167,7 +171,7 @@ def test_publishing_again_deletes_the_files_the_space_no_longer_has(hub, space_f
     hub.remote = [".gitattributes", "README.md", "app.py", "old_helpers.py", "requirements.txt"]
     publish_space(space_folder, "me/prixlm-space", "me/prixlm-demo")
     assert hub.deleted() == ["old_helpers.py"]  # .gitattributes: the Hub's
-    assert hub.sent() == ["README.md", "app.py", "batch_io.py", "candidates.py", "requirements.txt"]
+    assert hub.sent() == SPACE_FILES
 
 
 def test_a_failed_upload_leaves_the_space_serving_what_it_served(hub, space_folder, monkeypatch):
@@ -180,7 +184,7 @@ def test_a_failed_upload_leaves_the_space_serving_what_it_served(hub, space_fold
         raise httpx2.ConnectError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(HfApi, "create_commit", fail)
-    with pytest.raises(PublishError, match="uploading 5 files failed"):
+    with pytest.raises(PublishError, match=f"uploading {len(SPACE_FILES)} files failed"):
         publish_space(space_folder, "me/prixlm-space", "me/new-model", model_revision="v2")
     assert hub.variables == [] and hub.held == {SPACE_MODEL_VARIABLE: "me/old-model"}
 
