@@ -20,7 +20,10 @@ Three rankings are measured: the model's probability (`model`), the same restric
 proposals that at least one evidence language's linked object agrees with
 (`model_agreeing`), and `link_projection`, the model-free baseline that proposes the
 evidence objects mapped through the links, scored by the share of evidence languages that
-name them.
+name them. All three are scored on the queries the model ranks (`propose.fitted_inputs`:
+queries too long for the model or that it cannot encode are left out and counted in
+`queries`); `link_projection_every_query` is the baseline over every query, and
+`hidden_facts_with_ranked_queries` the hidden facts the ranked queries cover.
 """
 
 from __future__ import annotations
@@ -223,7 +226,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
     import time
 
     from prixlm.completion.loading import CompletionInputError, load_completion_kb
-    from prixlm.completion.propose import default_completion_batch, run_completion
+    from prixlm.completion.propose import default_completion_batch, fitted_inputs, propose_fitted
     from prixlm.model_loading import check_model_source, load_prixlm
 
     check_model_source(args.model)
@@ -252,25 +255,29 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
     model, tokenizer = load_prixlm(args.model, args.device)
     batch_size = args.batch_size or default_completion_batch(model, args.num_beams)
-    proposals, stats = run_completion(
+    inputs = fitted_inputs(model, tokenizer, kb)
+    proposals = propose_fitted(
         model,
         tokenizer,
-        kb,
+        inputs,
         0.0,
         max_per_pair=args.max_per_pair,
         num_beams=args.num_beams,
         batch_size=batch_size,
     )
+    stats = inputs.stats
     model_scored = [
         Scored(p.query.subject_id, p.query.relation_id, p.object_id, p.score) for p in proposals
     ]
     agreeing = [s for s, p in zip(model_scored, proposals, strict=True) if p.agreeing_languages]
-    methods = {
+    methods = {  # every method on the queries the model ranked: like for like
         "model": model_scored,
         "model_agreeing": agreeing,
-        "link_projection": link_projection(queries),
+        "link_projection": link_projection(inputs.queries),
     }
     query_pairs = {(q.subject_id, q.relation_id) for q in queries}
+    ranked_pairs = {(q.subject_id, q.relation_id) for q in inputs.queries}
+    every_query = link_projection(queries)
     report = {
         "command": "python -m prixlm.completion.measure "
         + shlex.join(sys.argv[1:] if argv is None else argv),
@@ -286,6 +293,9 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         "queries": stats.counts(),
         "hidden_facts": sum(map(len, truth.values())),
         "hidden_facts_with_evidence": sum(len(o) for k, o in truth.items() if k in query_pairs),
+        "hidden_facts_with_ranked_queries": sum(
+            len(o) for k, o in truth.items() if k in ranked_pairs
+        ),
         "hidden_facts_in_evidence_train_split": {
             facts.language: seen_in_training(truth, kb.links, args.dataset, facts.language)
             for facts in kb.evidence
@@ -298,6 +308,9 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             for name, scored in methods.items()
         },
         "curves": {name: pr_curve(scored, truth) for name, scored in methods.items()},
+        "link_projection_every_query": [
+            precision_recall(every_query, truth, t) for t in THRESHOLDS
+        ],
     }
     with atomic_file(args.output, argument="--output") as staging:
         staging.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -208,6 +208,77 @@ def propose_objects(
     return proposals
 
 
+@dataclass
+class FittedInputs:
+    """What the model ranks: the queries and candidates it can score, and the counts."""
+
+    queries: list[CompletionQuery]  # the queries the model ranks (after the limit, fitted)
+    candidates: dict[str, Sequence[str]]  # candidate label -> its IRIs
+    stats: QueryStats
+
+
+def fitted_inputs(
+    model: Any, tokenizer: Any, kb: CompletionKB, *, limit: int | None = None
+) -> FittedInputs:
+    """`kb`'s completion queries (the first `limit`) and candidates, fitted to the model.
+
+    `stats` counts what is left out: queries beyond the limit, too long for the model or
+    that it cannot encode, and candidates too long for it (`fit_to_model`).
+
+    Raises:
+        CompletionInputError: the model has no language token for the target language.
+    """
+    check_target_language(model, kb.target.language)
+    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
+    if limit is not None and len(queries) > limit:
+        stats.queries, stats.queries_beyond_limit = limit, len(queries) - limit
+        queries = queries[:limit]
+    candidates = label_iris(target_labels(kb.target, kb.links))
+    fitted, usable, unencodable = fit_to_model(model, tokenizer, queries, candidates)
+    stats.queries_unencodable = unencodable
+    stats.queries_too_long = len(queries) - len(fitted) - unencodable
+    stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
+    return FittedInputs(fitted, usable, stats)
+
+
+def propose_fitted(
+    model: Any,
+    tokenizer: Any,
+    inputs: FittedInputs,
+    threshold: float,
+    *,
+    max_per_pair: int = 1,
+    num_beams: int = 50,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> list[Proposal]:
+    """`propose_objects` on `inputs` (ambiguous and invalid IRIs counted in `inputs.stats`;
+    one warning names the proposed IRIs that are not valid IRIs)."""
+    stats = inputs.stats
+    proposals = propose_objects(
+        model,
+        tokenizer,
+        inputs.queries,
+        inputs.candidates,
+        threshold,
+        max_per_pair=max_per_pair,
+        num_beams=num_beams,
+        batch_size=batch_size,
+        progress=progress,
+        stats=stats,
+    )
+    written = {i for p in proposals for i in (p.query.subject_id, p.query.relation_id, p.object_id)}
+    invalid = sorted(iri for iri in written if not is_valid_iri_text(iri))
+    stats.invalid_iris = len(invalid)
+    if invalid:
+        warnings.warn(
+            f"{len(invalid)} proposed IRIs are not valid IRIs (written as \\uXXXX escapes: valid "
+            f"N-Triples, but rdflib warns and strict stores refuse them), e.g. {invalid[0]!r}",
+            stacklevel=2,
+        )
+    return proposals
+
+
 def run_completion(
     model: Any,
     tokenizer: Any,
@@ -225,46 +296,28 @@ def run_completion(
     Raises:
         CompletionInputError: the model has no language token for the target language.
     """
-    check_target_language(model, kb.target.language)
-    queries, stats = completion_queries(kb.target, kb.evidence, kb.links)
-    if limit is not None and len(queries) > limit:
-        stats.queries, stats.queries_beyond_limit = limit, len(queries) - limit
-        queries = queries[:limit]
-    candidates = label_iris(target_labels(kb.target, kb.links))
-    fitted, usable, unencodable = fit_to_model(model, tokenizer, queries, candidates)
-    stats.queries_unencodable = unencodable
-    stats.queries_too_long = len(queries) - len(fitted) - unencodable
-    stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
-    queries, candidates = fitted, usable
-    proposals = propose_objects(
+    inputs = fitted_inputs(model, tokenizer, kb, limit=limit)
+    proposals = propose_fitted(
         model,
         tokenizer,
-        queries,
-        candidates,
+        inputs,
         threshold,
         max_per_pair=max_per_pair,
         num_beams=num_beams,
         batch_size=batch_size,
         progress=progress,
-        stats=stats,
     )
-    written = {i for p in proposals for i in (p.query.subject_id, p.query.relation_id, p.object_id)}
-    invalid = sorted(iri for iri in written if not is_valid_iri_text(iri))
-    stats.invalid_iris = len(invalid)
-    if invalid:
-        warnings.warn(
-            f"{len(invalid)} proposed IRIs are not valid IRIs (written as \\uXXXX escapes: valid "
-            f"N-Triples, but rdflib warns and strict stores refuse them), e.g. {invalid[0]!r}",
-            stacklevel=2,
-        )
-    return proposals, stats
+    return proposals, inputs.stats
 
 
 __all__ = [
     "CPU_BATCH_SIZE",
+    "FittedInputs",
     "Proposal",
     "choose_iri",
     "default_completion_batch",
+    "fitted_inputs",
+    "propose_fitted",
     "propose_objects",
     "run_completion",
 ]

@@ -3,7 +3,9 @@
 `prixlm.completion.measure` (so the page's numbers are the JSON's). A JSON without `device`
 (written before it was recorded) was measured on the CPU, one without `batch_size` says
 nothing of its decoding batch and threads; the skipped pairs whose relation the
-target never uses are named only when there are some (the committed block renders as it was).
+target never uses are named only when there are some (the committed block renders as it was),
+and so are the queries the model did not rank and its proposals skipped as ambiguous
+(`ranked_queries_note`; every method is scored on the queries the model ranked).
 """
 
 from __future__ import annotations
@@ -30,6 +32,46 @@ def markdown_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def ranked_queries_note(r: Mapping[str, Any]) -> str:
+    """What the model did not rank, and what that leaves the three methods: empty when it
+    ranked every query and skipped no proposal (a JSON without these counts, or with zeros)."""
+    q = r["queries"]
+    left_out = {
+        "beyond the query limit": q.get("queries_beyond_limit", 0),
+        "too long for the model": q.get("queries_too_long", 0),
+        "that it cannot encode": q.get("queries_unencodable", 0),
+    }
+    ambiguous = q.get("ambiguous_objects", 0)
+    if not any(left_out.values()) and not ambiguous:
+        return ""
+    lines = []
+    if any(left_out.values()):
+        ranked = (
+            q["queries"] - left_out["too long for the model"] - left_out["that it cannot encode"]
+        )
+        asked = q["queries"] + left_out["beyond the query limit"]
+        parts = ", ".join(f"{count} {why}" for why, count in left_out.items() if count)
+        covered = r.get("hidden_facts_with_ranked_queries", "?")
+        lines.append(
+            f"The model ranked {ranked} of these {asked} queries ({parts}); they cover "
+            f"{covered} of the {r['hidden_facts']} hidden facts. Every method below is scored on "
+            f"those {ranked} queries only."
+        )
+        every = r.get("link_projection_every_query")
+        if every:
+            zero = every[r["thresholds"].index(0.0)]
+            lines.append(
+                f"`link_projection` on all {asked}: {zero['correct']} of {zero['judged']} judged "
+                f"proposals correct, recall {100 * zero['recall']:.1f}%."
+            )
+    if ambiguous:
+        lines.append(
+            f"{ambiguous} model proposals were skipped as ambiguous (labels the model cannot tell "
+            "apart, and no evidence language says which entity is meant)."
+        )
+    return "\n" + "\n".join(lines)
+
+
 def results_block(r: Mapping[str, Any]) -> str:
     """The `docs/results.md` section of report `r` (a `measure` JSON), markers included."""
 
@@ -50,6 +92,7 @@ def results_block(r: Mapping[str, Any]) -> str:
         "relation_unknown_in_target"
     ]
     covered = r["hidden_facts_with_evidence"]
+    asked = q["queries"] + q.get("queries_beyond_limit", 0)  # measure itself sets no limit
     unknown = q.get("relation_unknown_in_target", 0)
     skipped = (
         f"{q['held_by_target']} are already held by\n{target} and {q['subject_not_linked']} have "
@@ -83,10 +126,10 @@ Dataset: {notes.get("dataset", "see the JSON's notes")}.
 Held-out facts that an evidence language has in its training split: {seen} of {n}.
 Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("candidates_too_long", 0)} too long for the model).{decoding}
 K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
-the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {skipped}; the other {candidate_pairs} are {q["queries"]} distinct
+the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {skipped}; the other {candidate_pairs} are {asked} distinct
 {target} queries. They cover {covered} of the {n} hidden facts; the other {n - covered} are not queried
 (pairs that {target} still holds with another object, or that no evidence language has). Precision counts
-only proposals for pairs with hidden facts (judged); recall is over all {n}.
+only proposals for pairs with hidden facts (judged); recall is over all {n}.{ranked_queries_note(r)}
 
 - `model`: the model's probability alone (what is left when the objects have no links).
 - `model_agreeing`: the same, kept only where an evidence language's object is linked to the
@@ -118,4 +161,4 @@ Command (exact; the export, dataset and training commands are in the JSON's `not
 {END}"""
 
 
-__all__ = ["END", "METHODS", "START", "markdown_table", "results_block"]
+__all__ = ["END", "METHODS", "START", "markdown_table", "ranked_queries_note", "results_block"]
