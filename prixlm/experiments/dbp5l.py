@@ -15,7 +15,9 @@ language, Prix-LM All (train triples of every KG + the seed alignment links) and
 links. Each finished job is written to `work_dir/jobs/<name>.json` and skipped by the next
 run (resume), but for a Prix-LM job whose evaluation settings changed (say a larger
 `eval_limit`): its finished release is evaluated again, not retrained (`stale_evaluations`).
-After every job the JSON and the docs section are rewritten from what is finished. Every
+After every job the JSON and the docs section are rewritten from what is finished with this
+plan (`current_records`: a job whose arguments changed shows no row until it is done again;
+`--no_run` names the records it leaves out). Every
 ranking is over every entity of the target KG and is read under our protocol and the
 papers' (`prixlm.link_prediction.protocols`: `ours`; `kens`, KEnS' train-filtered rule;
 `raw`, unfiltered, what SS-AGA's released run logs).
@@ -137,6 +139,58 @@ def stale_evaluations(
             jobs[name] = (function, {**kwargs, "previous": record})
             stale.append(name)
     return stale
+
+
+def set_aside_records(
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]],
+    records: dict[str, dict],
+    work_dir: Path,
+) -> dict[str, str]:
+    """The records of `jobs` not made with this plan -> why: made with other arguments
+    (`plan`, its `previous` apart: a Prix-LM job evaluated again is given its earlier
+    record), or a Prix-LM record evaluated otherwise than the plan says. Shown beside the
+    current ones, a superseded job's rows read as this plan's (say TransE after its epoch
+    points changed, when the run stopped at its deadline before doing it again)."""
+    from prixlm.experiments.dbp5l_jobs import evaluation_settings, prixlm_protocol_job
+    from prixlm.experiments.jobs import job_plan
+
+    def without_previous(plan: Any) -> Any:
+        return (
+            {k: v for k, v in plan.items() if k != "previous"} if isinstance(plan, dict) else plan
+        )
+
+    aside = {}
+    for name, record in records.items():
+        if name not in jobs:
+            continue
+        function, kwargs = jobs[name]
+        if without_previous(record.get("plan")) != without_previous(job_plan(kwargs, work_dir)):
+            aside[name] = "made with other arguments"
+        elif function is prixlm_protocol_job and record.get("evaluation") != evaluation_settings(
+            kwargs["eval_limit"], kwargs["validation_limit"], kwargs["protocols"]
+        ):
+            aside[name] = "evaluated otherwise"
+    return aside
+
+
+def current_records(
+    jobs: dict[str, tuple[JobFunction, dict[str, Any]]], jobs_dir: Path, work_dir: Path
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """The finished jobs' records made with this plan, and those set aside (`set_aside_records`)."""
+    records = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
+    aside = set_aside_records(jobs, records, work_dir)
+    return {n: r for n, r in records.items() if n not in aside}, aside
+
+
+def set_aside_note(aside: dict[str, str]) -> str | None:
+    """One line naming the job records left out of the table and why, or None."""
+    if not aside:
+        return None
+    named = ", ".join(f"{name} ({why})" for name, why in sorted(aside.items()))
+    return (
+        f"note: {len(aside)} job records left out, not made with this plan (a start without "
+        f"--no_run does them again): {named}"
+    )
 
 
 def load_published(path: Path | None) -> dict[str, Any]:
@@ -264,7 +318,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def refresh() -> dict[str, Any]:
         from prixlm.experiments.dbp5l_docs import write_docs
 
-        records = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
+        # only records made with this plan: a superseded job's rows are not shown as current
+        records, _ = current_records(jobs, jobs_dir, args.work_dir)
         table = assemble(profile, records, kb, published, started, command, args.note)
         if args.chart is not None:
             from prixlm.experiments.dbp5l_chart import write_search_chart
@@ -276,7 +331,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return table
 
     if args.no_run:  # the records' own threads: each says (`torch_num_threads`)
-        kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs}
+        kept, aside = current_records(jobs, jobs_dir, args.work_dir)
+        if note := set_aside_note(aside):
+            print(note, file=sys.stderr, flush=True)
         if note := threads_note(kept, profile["threads_per_worker"]):
             print(note, flush=True)
         return refresh()

@@ -51,6 +51,27 @@ def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, fl
     return {key: metrics[key] for key in METRICS}
 
 
+def candidate_counts(
+    runs: Mapping[str, Mapping[str, Mapping[str, Any]]], kb: Mapping[str, Mapping[str, int]]
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Per method and language: the candidate labels given (a KGE record counts its own;
+    Prix-LM ranks the same list, `dbp5l_jobs.entity_candidates`, counted in `kb`), and how
+    many of them Prix-LM ranked as an earlier label that tokenises alike (its records'
+    `merged_candidates`; a KGE baseline ranks every entity: 0)."""
+    given: dict[str, dict[str, int]] = {}
+    merged: dict[str, dict[str, int]] = {}
+    for method, cells in runs.items():
+        if not cells:
+            continue
+        given[method], merged[method] = {}, {}
+        for lang, record in cells.items():
+            count = record.get("candidates") or kb.get(lang, {}).get("entities")
+            if count is not None:
+                given[method][lang] = count
+            merged[method][lang] = record["test"][lang]["ours"].get("merged_candidates", 0)
+    return given, merged
+
+
 def assemble(
     profile: dict[str, Any],
     records: dict[str, dict],
@@ -113,6 +134,7 @@ def assemble(
         for method, cells in runs.items()
         if cells
     }
+    candidates, merged = candidate_counts(runs, kb)
     return {
         "languages": languages,
         "protocol": "ours",
@@ -129,6 +151,8 @@ def assemble(
         "published": published,
         "kb": kb,
         "test_queries": test_queries,
+        "candidates": candidates,
+        "merged_candidates": merged,
         "paired": paired,
         "paired_ranks": paired_ranks,
         "model_note": MODEL_NOTE,
