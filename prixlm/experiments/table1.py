@@ -167,6 +167,17 @@ def _select(records: dict[str, dict], prefix: str, languages: list[str]) -> tupl
     return best
 
 
+def protocol_line(eval_limit: int | None, kb: dict, languages: list[str]) -> str:
+    """The JSON's `protocol`: how every number was ranked, and, where `eval_limit` keeps
+    fewer test queries than a language's split holds, that only the first ones were."""
+    line = ("CLDR KB, per-fact split; filtered; realistic ties; every entity of the language "
+            "is a candidate; full ranking (MRR is not truncated)")  # fmt: skip
+    if eval_limit and any(kb.get(lang, {}).get("test", 0) > eval_limit for lang in languages):
+        line += (f"; test: the first {eval_limit} queries of each language's test split "
+                 "(`eval_limit`), not every one")  # fmt: skip
+    return line
+
+
 def assemble(
     profile: dict[str, Any], records: dict[str, dict], kb: dict, started: float, command: str
 ) -> dict[str, Any]:
@@ -213,12 +224,19 @@ def assemble(
         methods[UNION] = {lang: {k: union["test"][lang][k] for k in METRICS} for lang in languages}
         details[UNION] = {key: union[key] for key in ("winner", "grid", "seconds", "train_triples",
                           "grid_truncated", "time_limit_s", "epoch_points", "torch_num_threads") if key in union}  # fmt: skip
+    test_queries = {  # what each method ranked: `eval_limit` keeps the first rows of a split
+        method: {lang: c["ours"]["num_queries"] for lang, c in by_lang.items()}
+        for method, by_lang in tests.items()
+        if by_lang
+    }
+    if union:
+        test_queries[UNION] = {lang: union["test"][lang]["num_queries"] for lang in languages}
     return {
         "languages": languages,
         "methods": methods,
+        "test_queries": test_queries,
         "kb": kb,
-        "protocol": "CLDR KB, per-fact split; filtered; realistic ties; every entity of the "
-        "language is a candidate; full ranking (MRR is not truncated)",
+        "protocol": protocol_line(profile.get("eval_limit"), kb, languages),
         "profile": profile,
         "command": command,
         "jobs_finished": sorted(records),

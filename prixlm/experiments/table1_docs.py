@@ -27,8 +27,11 @@ from prixlm.experiments.paired import paired_section
 from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: importable here
     ablations_section,
     model_size,
+    paired_queries,
     percent,
     runs_section,
+    test_queries_line,
+    union_links_line,
 )
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
@@ -198,6 +201,7 @@ def render(
     languages = table["languages"]
     profile = table.get("profile", {})
     markers(block)
+    queries, union = test_queries_line(table), union_links_line(table)
     parts = [
         BLOCKS[block],
         "",
@@ -209,9 +213,11 @@ def render(
         "",
         kb_table(table["kb"], languages) if "kb" in table else "",
         "",
+        *([queries, ""] if queries else []),
         metric_tables(table),
+        *([union, ""] if union else []),
         *(
-            [paired_section(table["paired"], "test queries, every one"), ""]
+            [paired_section(table["paired"], paired_queries(table)), ""]
             if table.get("paired")
             else [
                 "**Paired differences**: none (the jobs' records keep no per-query test ranks; "

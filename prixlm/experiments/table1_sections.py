@@ -16,6 +16,76 @@ def percent(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def test_queries_line(table: Mapping[str, Any]) -> str:
+    """`test_queries` (`{method: {lang: n}}`) as one line, the methods with the same counts
+    together, beside the test splits' sizes; empty for a JSON without it (the block renders
+    as before)."""
+    counts = table.get("test_queries")
+    if not counts:
+        return ""
+    languages, kb = table["languages"], table.get("kb", {})
+    groups: dict[str, list[str]] = {}
+    for method, by_lang in counts.items():
+        sizes = ", ".join(f"{lang} {by_lang[lang]}" for lang in languages if lang in by_lang)
+        groups.setdefault(sizes, []).append(method)
+    ranked = "; ".join(f"{', '.join(methods)}: {sizes}" for sizes, methods in groups.items())
+    full = ", ".join(
+        f"{lang} {kb[lang]['test']}" for lang in languages if "test" in kb.get(lang, {})
+    )
+    return (
+        f"**Test queries per language** (the first ones of each test split): {ranked}; the "
+        f"test splits hold {full or '–'}."
+    )
+
+
+def paired_queries(table: Mapping[str, Any]) -> str:
+    """The test queries the paired differences pair, as their header names them: "test
+    queries, every one" where every method ranked the whole split (or for a JSON without
+    `test_queries`), else the counts ranked against the split sizes."""
+    counts, kb = table.get("test_queries"), table.get("kb", {})
+    if not counts:
+        return "test queries, every one"
+    per_language: dict[str, set[int]] = {}
+    for by_lang in counts.values():
+        for lang, count in by_lang.items():
+            per_language.setdefault(lang, set()).add(count)
+    if all(n == {kb.get(lang, {}).get("test")} for lang, n in per_language.items()):
+        return "test queries, every one"
+    shown = ", ".join(
+        f"{lang} {'/'.join(map(str, sorted(per_language[lang])))} of {kb.get(lang, {}).get('test', '?')}"
+        for lang in table["languages"]
+        if lang in per_language
+    )
+    return f"test queries, the first of each language's split: {shown}"
+
+
+def union_links_line(table: Mapping[str, Any]) -> str:
+    """Which links the union-graph RotatE trains on against the selected Prix-LM (All):
+    every pair's links (the `main` dataset) where All may use only those through the pivot
+    language; empty without a union row."""
+    details = table.get("details", {})
+    union = details.get("RotatE (union graph)")
+    if union is None:
+        return ""
+    profile = table.get("profile", {})
+    size = f" ({union['train_triples']:,} training triples)" if "train_triples" in union else ""
+    line = (
+        "RotatE (union graph) trains on every language's train triples and the sameAs links "
+        f"between every pair of languages{size}"
+    )
+    chosen = details.get("Prix-LM (All)", {}).get("selected_variant")
+    dataset = (profile.get("all_variants", {}).get(chosen) or {}).get("dataset", "main")
+    if chosen is not None and dataset == "pivot":
+        line += (
+            f"; the Prix-LM (All) beside it (variant `{chosen}`) trains on the links with one "
+            f"end in {profile.get('pivot', 'the pivot language')} only, so the union graph "
+            "sees more links than All"
+        )
+    elif chosen is not None:
+        line += f", as the Prix-LM (All) beside it (variant `{chosen}`) does"
+    return line + ". It is trained at the first grid point of the RotatE search only."
+
+
 def runs_section(table: Mapping[str, Any]) -> str:
     """Search grids' winners, Prix-LM variants with steps and wall times, seeds, commands."""
     details, lines = table.get("details", {}), []
