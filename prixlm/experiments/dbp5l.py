@@ -152,19 +152,14 @@ def set_aside_records(
     current ones, a superseded job's rows read as this plan's (say TransE after its epoch
     points changed, when the run stopped at its deadline before doing it again)."""
     from prixlm.experiments.dbp5l_jobs import evaluation_settings, prixlm_protocol_job
-    from prixlm.experiments.jobs import job_plan
-
-    def without_previous(plan: Any) -> Any:
-        return (
-            {k: v for k, v in plan.items() if k != "previous"} if isinstance(plan, dict) else plan
-        )
+    from prixlm.experiments.jobs import job_plan, recorded_plan
 
     aside = {}
     for name, record in records.items():
         if name not in jobs:
             continue
         function, kwargs = jobs[name]
-        if without_previous(record.get("plan")) != without_previous(job_plan(kwargs, work_dir)):
+        if recorded_plan(record) != job_plan(kwargs, work_dir):
             aside[name] = "made with other arguments"
         elif function is prixlm_protocol_job and record.get("evaluation") != evaluation_settings(
             kwargs["eval_limit"], kwargs["validation_limit"], kwargs["protocols"]

@@ -241,10 +241,18 @@ def kge_job(
 WORK_DIR = "<work_dir>"
 
 
+#: A job argument that is no part of its plan: the job's earlier record, given to a Prix-LM
+#: job evaluated again so that it ranks its finished release instead of training
+#: (`dbp5l.stale_evaluations`); the next start plans the job without it.
+PREVIOUS = "previous"
+
+
 def job_plan(kwargs: Mapping[str, Any], work_dir: Path) -> Any:
     """A job's arguments as its record keeps them (`plan`): JSON values, paths inside
-    `work_dir` written from it (`<work_dir>/runs/...`), so a moved folder keeps its jobs."""
+    `work_dir` written from it (`<work_dir>/runs/...`), so a moved folder keeps its jobs;
+    `PREVIOUS` left out (a plan with it never equalled the next start's)."""
     root = str(Path(work_dir))
+    kwargs = {key: value for key, value in kwargs.items() if key != PREVIOUS}
 
     def relative(value: Any) -> Any:
         if isinstance(value, dict):
@@ -268,7 +276,16 @@ def job_done(record_path: Path, kwargs: Mapping[str, Any]) -> bool:
     if not record_path.is_file():
         return False
     record = json.loads(record_path.read_text("utf-8"))
-    return record.get("plan") == job_plan(kwargs, record_path.parent.parent)
+    return recorded_plan(record) == job_plan(kwargs, record_path.parent.parent)
+
+
+def recorded_plan(record: Mapping[str, Any]) -> Any:
+    """A job record's `plan`, `PREVIOUS` left out (records written before `job_plan` left it
+    out keep it)."""
+    plan = record.get("plan")
+    if isinstance(plan, dict):
+        return {key: value for key, value in plan.items() if key != PREVIOUS}
+    return plan
 
 
 def worker_threads(profile: Mapping[str, Any]) -> int:

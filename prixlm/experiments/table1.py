@@ -330,13 +330,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed, digests)
     jobs_dir = work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
-    from prixlm.experiments.jobs import job_plan
+    from prixlm.experiments.jobs import job_plan, recorded_plan
 
     def refresh() -> dict[str, Any]:
         # only records made with this plan: a record of other data or arguments, not yet
         # made again, is not shown beside the new ones
         records = {n: r for n, r in load_records(jobs_dir).items()
-                   if n in jobs and r.get("plan") == job_plan(jobs[n][1], work_dir)}  # fmt: skip
+                   if n in jobs and recorded_plan(r) == job_plan(jobs[n][1], work_dir)}  # fmt: skip
         table = assemble(profile, records, kb, started, command)
         write_outputs(table, args.results, args.docs, args.chart)
         return table
