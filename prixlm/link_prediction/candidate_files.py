@@ -1,6 +1,16 @@
-"""Candidate lists `{language: [label, ...]}`: a dataset's own (`candidate_labels`, the
-labels of its rows), or given (`evaluate_lp --candidates`): a JSON file, or a KG folder in
-the KEnS / SS-AGA layout (DBP-5L), whose `entity/<lang>.tsv` lists every entity.
+"""Candidate lists `{language: [label, ...]}`: a dataset's own, or given (`evaluate_lp
+--candidates`): a JSON file, or a KG folder in the KEnS / SS-AGA layout (DBP-5L), whose
+`entity/<lang>.tsv` lists every entity.
+
+A dataset's own candidates of a language (`dataset_candidates`) are every label of that
+language in its triples (subjects and objects, every split) or at an end of a link (the
+`links` config): what the release's `candidates.json` stores (the pipeline, the Inference
+Endpoints handler and the Space rank them), what `evaluate_lp` ranks a language's triples
+and link rows among (in the language's config, in `links` and in `all` alike), what
+training's checkpoint link prediction ranks, and the labels `prixlm.complete` ranks (by
+IRI, `prixlm.completion.knowledge.target_labels`, when it reads every split of the target).
+An entity named by links only (no fact in the language) is a candidate, as is one with facts
+but no link. Filtering (`all_objects`) does not depend on the candidates.
 
 The DBP-5L papers rank every entity of a KG's entity list, also those no triple names; this
 makes `prixlm` rank the same candidates, in entity-id order (for the `index` ties of the
@@ -17,15 +27,16 @@ from typing import Any
 
 from prixlm.cli import UsageError
 from prixlm.data.columns import column, columns
+from prixlm.data.dbpedia.schema import LINK, LINKS, TRIPLE
 from prixlm.data.kg_layout.read import ENTITY_DIR, entity_label, read_iris
 
-KINDS = ("triple", "link")
+KINDS = (TRIPLE, LINK)
 _LABEL_COLUMNS = ("subject", "subject_language", "object", "object_language")
 
 
 def row_kind(kind: str | None, subject_language: str, object_language: str) -> str:
     """A row's kind: its `kind` value, else `triple` where both names share a language."""
-    return kind or ("triple" if subject_language == object_language else "link")
+    return kind or (TRIPLE if subject_language == object_language else LINK)
 
 
 def labels_by_kind(splits: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
@@ -56,14 +67,49 @@ def kind_labels(
 
 
 def candidate_labels(
-    splits: Mapping[str, Any], language: str, kinds: Sequence[str] = ("triple",)
+    splits: Mapping[str, Any], language: str, kinds: Sequence[str] = KINDS
 ) -> list[str]:
     """Sorted labels of every subject and object in `language` of the `kinds` rows (default:
-    the triples; a row without a `kind` column: see `row_kind`), over all `splits` (as
-    `labels_by_kind` takes them). Raises ValueError for an unknown kind.
+    every row, triples and links; a row without a `kind` column: see `row_kind`), over all
+    `splits` (as `labels_by_kind` takes them). Of one config's splits; a dataset's
+    candidates, its language configs and links together: `dataset_candidates`. Raises
+    ValueError for an unknown kind.
     """
     _check_kinds(kinds)  # before any read
     return kind_labels(labels_by_kind(splits), language, kinds)
+
+
+def dataset_candidates(dataset: str | Path, languages: Iterable[str]) -> dict[str, list[str]]:
+    """`{language: sorted labels}` of each of `languages` (in that order) in `dataset` (a
+    build folder or Hub id): every label of the language in its config's triples (subjects
+    and objects, every split) or at an end of a row of the `links` config, as the module
+    docstring says (a dataset without a `links` config: its triples only; a language without
+    a config: its link ends only). Each config is read once."""
+    found = DatasetCandidates(dataset)
+    return {language: found[language] for language in languages}
+
+
+class DatasetCandidates(dict[str, list[str]]):
+    """`dataset_candidates` of every language of `dataset`, each one read when first asked
+    for (`found[language]`), the `links` config once."""
+
+    def __init__(self, dataset: str | Path) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self._links: dict[tuple[str, str], set[str]] | None = None
+
+    def __missing__(self, language: str) -> list[str]:
+        from prixlm.data.loading import has_config, load_kb
+
+        if self._links is None:
+            found = has_config(self.dataset, LINKS)
+            self._links = labels_by_kind(load_kb(self.dataset, LINKS)) if found else {}
+        own: dict[tuple[str, str], set[str]] = {}
+        if has_config(self.dataset, language):
+            own = labels_by_kind(load_kb(self.dataset, language))
+        labels = {*kind_labels(own, language, KINDS), *kind_labels(self._links, language, KINDS)}
+        self[language] = sorted(labels)
+        return self[language]
 
 
 def _check_kinds(kinds: Sequence[str]) -> None:
@@ -200,11 +246,13 @@ def candidates_record(candidates: Mapping[str, Sequence[str]] | None) -> dict[st
 
 __all__ = [
     "KINDS",
+    "DatasetCandidates",
     "candidate_labels",
     "candidates_record",
     "candidates_source",
     "check_gold_objects",
     "check_languages",
+    "dataset_candidates",
     "kind_labels",
     "labels_by_kind",
     "layout_candidates",

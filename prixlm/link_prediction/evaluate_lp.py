@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the candidates to rank: a KG folder in the KEnS layout (every entity of its "
         "entity/<lang>.tsv, as the DBP-5L papers rank) or a JSON file {language: [labels in "
-        "entity order]} (default: the labels of the language's triples in the dataset; "
-        "for link rows, every label of the language in the config)",
+        "entity order]} (default: every label of the language in the dataset's triples "
+        "or links, for triples and link rows alike)",
     )
     add_device_argument(parser)
     parser.add_argument(

@@ -1,10 +1,9 @@
 """Link-prediction evaluation: filtered hits@1/3/10 and MRR per language (paper §3.2, Table 1).
 
-- Candidates: for each language, every subject and object label in that language of the
-  config's triples over **all** its splits (train, validation, test): the same set in a
-  language's config, in `all` and in training's link-prediction curve (labels only `links`
-  rows name are not candidates). Link rows (the `links` config) are ranked among every label
-  of their object language in the config, links included, and reported as `links/<lang>`.
+- Candidates: every label of the language in the dataset's triples (**all** splits) or link
+  ends (`candidate_files.dataset_candidates`), for triples and link rows (`links/<lang>`)
+  alike: the same set in a language's config, in `links`, in `all`, in training's
+  link-prediction curve and in the release's `candidates.json`.
   Labels that tokenise identically count as one entity (as the official `lp.py`); golds and
   filter lists are mapped to that entity's first label (in full mode by the ranking path
   itself, `scorer.protocol_ranks`, the path the experiments call too), and each result
@@ -37,6 +36,7 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
 from prixlm.link_prediction.candidate_files import (
     KINDS,
+    DatasetCandidates,
     candidate_labels,
     candidates_record,
     check_languages,
@@ -296,16 +296,18 @@ def evaluate_config(
     config: str,
     settings: EvaluationSettings,
     candidates: Mapping[str, Sequence[str]] | None = None,
+    own: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, dict[str, dict[str, float | int]]]:
     """Metrics per protocol and query group of `splits[settings.split]`: `{protocol: {name:
-    metrics}}` (names: `_query_groups`); a language's triples ranked among
-    `candidate_labels(splits, language)` (in `all` as in its own config), link rows among
-    `candidate_labels(splits, language, KINDS)`.
+    metrics}}` (names: `_query_groups`); triples and link rows of a language ranked among
+    its `own` candidates.
 
     Args:
         candidates: `{language: labels}` ranked instead, for triples and links alike (e.g.
             every entity of a KG's entity list, as the DBP-5L papers rank), in entity
             order for the `index` ties of `kens` and `raw`; it must list every object language.
+        own: each object language's `dataset_candidates` (as `evaluate_dataset` passes
+            them); None: `candidate_labels(splits, language)`, the labels in `splits`.
     Raises:
         ValueError: the config has no such split (the message lists the splits it has), or
             `candidates` lacks an object language of its rows (`UsageError`).
@@ -325,16 +327,13 @@ def evaluate_config(
         train_rows = splits["train"].to_list()
     results: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
     groups = _query_groups(rows, config)
-    # the labels of every language and kind in one read of the splits' columns
-    own = labels_by_kind(splits) if candidates is None and groups else {}
-    for name, language, kind, selected in groups:
+    # the labels of every language in one read of the splits' columns
+    sets = labels_by_kind(splits) if candidates is None and own is None and groups else {}
+    for name, language, _, selected in groups:
         if candidates is not None:
             check_languages(candidates, [language], "candidates")
-        labels = (
-            candidates[language]
-            if candidates is not None
-            else kind_labels(own, language, ("triple",) if kind == "triple" else KINDS)
-        )
+        given = candidates if candidates is not None else own
+        labels = given[language] if given is not None else kind_labels(sets, language, KINDS)
         by_protocol = evaluate_protocols(
             model,
             tokenizer,
@@ -367,14 +366,15 @@ def evaluate_dataset(
     "split", "mode", "num_beams" (None in full mode), "protocol" (the first of
     `settings.protocols`), "results": {config: metrics} (that protocol's),
     "results_by_protocol": {protocol: {config: metrics}}}`. `candidates`: see
-    `evaluate_config`."""
+    `evaluate_config`; without, each object language's `dataset_candidates`."""
     from prixlm.data.loading import load_kb
 
     by_protocol: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
+    own = DatasetCandidates(dataset) if candidates is None else None  # each language once
     for config in configs:
         splits = load_kb(dataset, config)
         for protocol, results in evaluate_config(
-            model, tokenizer, splits, config, settings, candidates
+            model, tokenizer, splits, config, settings, candidates, own
         ).items():
             by_protocol[protocol].update(results)
     return {

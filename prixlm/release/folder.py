@@ -303,15 +303,12 @@ def _fix_tokenizer_length(folder: Path, config: Mapping[str, Any]) -> bool:
 
 
 def dataset_candidates(dataset_dir: str | Path, languages: Iterable[str]) -> dict[str, list[str]]:
-    """Every entity label of each language in a built dataset (all splits), as `evaluate_lp`
-    ranks them (`prixlm.link_prediction.evaluate_lp.candidate_labels`)."""
-    from prixlm.data.loading import load_kb
-    from prixlm.link_prediction.evaluation import candidate_labels
+    """`candidates.json`: every label of each language in a built dataset's triples (all
+    splits) or link ends, the candidates `evaluate_lp`, training's link prediction and
+    `prixlm.complete` rank (`prixlm.link_prediction.candidate_files.dataset_candidates`)."""
+    from prixlm.link_prediction.candidate_files import dataset_candidates as candidates
 
-    return {
-        language: candidate_labels(load_kb(dataset_dir, language), language)
-        for language in languages
-    }
+    return candidates(dataset_dir, languages)
 
 
 def dataset_relations(dataset_dir: str | Path, languages: Iterable[str]) -> dict[str, list[str]]:

@@ -34,23 +34,23 @@ def lp_evaluator(
     """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered),
     and what the sample holds (`LPSample`).
 
-    Candidates are every entity label of the language (all splits), as in
-    `prixlm.link_prediction.evaluation`, less those that the positions of a model with
+    Candidates are every label of the language in the dataset's triples (all splits) or link
+    ends (`prixlm.link_prediction.candidate_files.dataset_candidates`, as `evaluate_lp` and
+    the release's `candidates.json` take them), less those that the positions of a model with
     `config` cannot hold (`prixlm.link_prediction.candidate_fit`: a warning names them, and
     a query whose gold is one of them is a miss).
     """
-    from prixlm.data.loading import load_kb
+    from prixlm.link_prediction.candidate_files import dataset_candidates
     from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning, fitting_candidates
-    from prixlm.link_prediction.evaluation import candidate_labels, evaluate_link_prediction
+    from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
-    samples, candidates = {}, {}
+    samples = {}
     for language in languages:
-        splits = load_kb(data_args.dataset, language)
         rows = load_split(data_args.dataset, language, data_args.lp_eval_split)
         sample_size = min(data_args.lp_eval_queries, len(rows))
         order = random.Random(seed).sample(range(len(rows)), sample_size)
         samples[language] = [rows[i] for i in sorted(order)]
-        candidates[language] = candidate_labels(splits, language)
+    candidates = dataset_candidates(data_args.dataset, languages)
     fitting, left_out = fitting_candidates(tokenizer, config, candidates)  # warned once, here
     unranked = sorted(set(candidates) - set(fitting))
     if unranked:

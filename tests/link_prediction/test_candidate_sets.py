@@ -1,4 +1,5 @@
-"""A language's candidates are the labels of its triples: the same in `all` as in its config.
+"""A language's candidates are the labels of its triples and link ends: one set for its
+triples and its link rows, the same in its config, in `links` and in `all`.
 
 `evaluate_lp` on a Parquet dataset with a language config (`de`), the `links` config and
 `all` (the language's triples plus links whose German ends name entities no triple has).
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from datasets import Dataset
 
+from prixlm.link_prediction.candidate_files import dataset_candidates
 from prixlm.link_prediction.evaluate_lp import main
 from prixlm.link_prediction.evaluation import candidate_labels
 
@@ -30,6 +32,9 @@ LINKED = [
     ("Swiss franc", "Schweizer Franken"),
 ]
 TRIPLE_LABELS = ["Deutschland", "Euro", "Frankreich", "Französisch"]
+LINK_ENDS = sorted(de for _, de in LINKED)
+#: the German candidates: the triples' labels and the link-only ones
+EVERY = sorted(TRIPLE_LABELS + LINK_ENDS)
 
 
 def triple(subject: str, relation: str, object_: str) -> dict:
@@ -88,18 +93,19 @@ def _evaluate(root: Path, languages: str, split: str, mode: str) -> dict:
     return report["results"]
 
 
-def test_the_candidates_of_a_language_are_its_triple_labels(saved):
-    _, configs = saved
-    assert candidate_labels(configs["de"], "de") == TRIPLE_LABELS
-    assert candidate_labels(configs["all"], "de") == TRIPLE_LABELS  # no link-only label
-    link_ends = sorted(de for _, de in LINKED)
-    every = sorted(TRIPLE_LABELS + link_ends)
-    assert candidate_labels(configs["all"], "de", ["triple", "link"]) == every
-    assert candidate_labels(configs["links"], "de", ["link"]) == link_ends
+def test_the_candidates_of_a_language_are_its_triple_and_link_labels(saved):
+    root, configs = saved
+    english = sorted(en for en, _ in LINKED)  # no `en` config: its link ends
+    assert dataset_candidates(root / "data", ["de", "en"]) == {"de": EVERY, "en": english}
+    assert candidate_labels(configs["all"], "de") == EVERY  # one config's rows, every kind
+    assert candidate_labels(configs["de"], "de") == TRIPLE_LABELS  # its config alone
+    assert candidate_labels(configs["all"], "de", ["triple"]) == TRIPLE_LABELS
+    assert candidate_labels(configs["links"], "de", ["link"]) == LINK_ENDS
     # rows without a `kind` column: a row joining two languages is a link
     bare = {split: [{k: v for k, v in r.items() if k != "kind"} for r in rows]
             for split, rows in configs["all"].items()}  # fmt: skip
-    assert candidate_labels(bare, "de") == TRIPLE_LABELS
+    assert candidate_labels(bare, "de", ["triple"]) == TRIPLE_LABELS
+    assert candidate_labels(bare, "de") == EVERY
     with pytest.raises(ValueError, match="kinds"):
         candidate_labels(configs["de"], "de", ["fact"])
 
@@ -109,21 +115,22 @@ def test_all_gives_a_language_the_numbers_of_its_own_config(saved, mode):
     root, _ = saved
     results = _evaluate(root, "de,all", "test", mode)
     assert set(results) == {"de", "all/de"}
-    assert results["de"]["num_candidates"] == len(TRIPLE_LABELS)
+    assert results["de"]["num_candidates"] == len(EVERY)
     assert results["de"]["num_queries"] == len(TEST)
     assert results["all/de"] == results["de"]
 
 
-def test_link_rows_are_ranked_among_their_languages_labels_links_included(saved):
-    root, configs = saved
+def test_link_rows_are_ranked_among_the_candidates_of_the_triples(saved):
+    root, _ = saved
     links = _evaluate(root, "links", "train", "full")
     assert set(links) == {"links/de", "links/en"}
-    assert links["links/de"]["num_candidates"] == len(LINKED)
+    assert links["links/de"]["num_candidates"] == len(EVERY)  # the triples' labels too
     assert links["links/de"]["num_queries"] == len(LINKED)
-    # `all`'s train split: its triples as in `de`, its links apart, ranked as links
+    assert links["links/en"]["num_candidates"] == len(LINKED)
+    # `all`'s train split: its triples as in `de`, its links apart, as in `links`
     both = _evaluate(root, "de,all", "train", "full")
     assert set(both) == {"de", "all/de", "all/links/de", "all/links/en"}
     assert both["all/de"] == both["de"]
-    assert both["all/de"]["num_candidates"] == len(TRIPLE_LABELS)
-    assert both["all/links/de"]["num_candidates"] == len(TRIPLE_LABELS) + len(LINKED)
+    assert both["all/de"]["num_candidates"] == len(EVERY)
+    assert both["all/links/de"] == links["links/de"]
     assert both["all/links/en"] == links["links/en"]

@@ -89,10 +89,10 @@ def test_a_dataset_and_its_row_dicts_read_the_same():
             expected = candidate_labels(splits, language, kinds)
             assert candidate_labels(tables, language, kinds) == expected
             assert candidate_labels(dicts, language, kinds) == expected
-    assert "de-L0" in candidate_labels(tables, "de", KINDS)
-    assert "de-L0" not in candidate_labels(tables, "de")
+    assert "de-L0" in candidate_labels(tables, "de") == candidate_labels(tables, "de", KINDS)
+    assert "de-L0" not in candidate_labels(tables, "de", ("triple",))
 
-    given = {language: candidate_labels(splits, language) for language in LANGUAGES}
+    given = {language: candidate_labels(splits, language, ("triple",)) for language in LANGUAGES}
     for every in (rows, table, dicts["train"]):  # every triple gold is a candidate
         check_gold_objects(given, [r for r in column_rows(every) if r["kind"] == "triple"], "c")
     messages = []
@@ -113,8 +113,8 @@ def column_rows(table: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _old_rule(splits: dict[str, Any], language: str, kinds: tuple[str, ...]) -> list[str]:
-    """The candidates of one query group as each group read them, row by row."""
+def _row_by_row(splits: dict[str, Any], language: str, kinds: tuple[str, ...]) -> list[str]:
+    """The labels in `language` of the `kinds` rows of `splits`, read row by row."""
     labels = set()
     for rows in splits.values():
         for row in rows:
@@ -127,8 +127,8 @@ def _old_rule(splits: dict[str, Any], language: str, kinds: tuple[str, ...]) -> 
 
 def test_a_config_reads_its_splits_once_for_every_query_group(monkeypatch):
     """Each (language, kind) group of an `all` config of three languages is ranked among
-    the labels it was ranked among before (triples: the language's triple labels; links:
-    its labels of every kind), from one read of each split's columns."""
+    the language's labels of every kind (triples and links alike), as row by row, from one
+    read of each split's columns."""
     splits = _splits()
     ranked: dict[str, list[str]] = {}
 
@@ -150,9 +150,8 @@ def test_a_config_reads_its_splits_once_for_every_query_group(monkeypatch):
     ]  # fmt: skip
     assert len(ranked) == 6
     for name, labels in ranked.items():
-        language, kind = name.split("/")
-        kinds = ("triple",) if kind == "triple" else KINDS
-        assert labels == _old_rule(splits, language, kinds), name
+        language, _ = name.split("/")
+        assert labels == _row_by_row(splits, language, KINDS), name
     assert sets == [1]  # not once per group
     assert single == [len(splits)] and several == [len(splits)]  # each split read once
 

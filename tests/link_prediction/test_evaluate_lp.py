@@ -171,8 +171,8 @@ def test_help_describes_every_option_with_its_default(capsys):
         ("--protocol PROTOCOL comma-separated ranking protocols", "(default: ours)"),
         (
             "--candidates CANDIDATES the candidates to rank",
-            "(default: the labels of the language's triples in the dataset; for link rows, "
-            "every label of the language in the config)",
+            "(default: every label of the language in the dataset's triples or links, for "
+            "triples and link rows alike)",
         ),
         (
             "--device DEVICE torch device: cpu, cuda",
