@@ -142,8 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = build_parser()
     args = parser.parse_args(renamed_options(argv, {"--config": "--languages"}))
-    if args.mode == "full" and (args.max_rows or FULL_MAX_ROWS) < (args.batch_size or 1):
-        parser.error(f"--batch_size {args.batch_size} exceeds --max_rows in full mode")
+    if (
+        args.mode == "full"
+        and args.batch_size
+        and args.max_rows
+        and args.max_rows < args.batch_size
+    ):
+        parser.error(
+            f"--batch_size {args.batch_size} exceeds --max_rows {args.max_rows} in full mode"
+        )
     if args.mode == "beam" and args.batch_size and args.max_rows:  # K rows per query
         rows = args.batch_size * args.num_beams
         if rows > args.max_rows:

@@ -111,7 +111,9 @@ class PrixLMScorer:
         trie: EntityTrie | None = None,
     ):
         default_batch, default_rows = default_sizes(model_device(model))
-        batch_size, max_rows = batch_size or default_batch, max_rows or default_rows
+        batch_size = batch_size or default_batch
+        # a batch above the device's default rows, no bound given: the rows follow the batch
+        max_rows = max_rows or max(default_rows, batch_size)
         if batch_size < 1 or max_rows < batch_size:
             raise ValueError(f"need 1 <= batch_size ({batch_size}) <= max_rows ({max_rows})")
         self.model, self.tokenizer = model, tokenizer

@@ -112,6 +112,19 @@ def test_command_prints_a_table_and_writes_json(saved, capsys):
     assert metrics["num_queries"] == 4 and written["mode"] == "beam"
 
 
+def test_full_mode_takes_a_batch_above_the_default_rows_without_max_rows(saved, capsys):
+    """--batch_size alone above the CPU's default rows per forward (256): the rows follow
+    the batch (it was refused, naming a --max_rows nobody gave), same figures as batch 2."""
+    root, _ = saved
+    common = ["--model", str(root / "model"), "--dataset", str(root / "data"),
+              "--languages", "en", "--split", "test", "--mode", "full"]  # fmt: skip
+    large = main([*common, "--batch_size", "300"])
+    small = main([*common, "--batch_size", "2"])
+    capsys.readouterr()
+    assert large["results"]["en"]["num_queries"] == 4
+    assert large["results"] == small["results"]
+
+
 def test_beam_with_a_wide_beam_equals_the_full_ranking(tiny_prixlm):
     model, tokenizer = tiny_prixlm
     rows = tiny_rows()
@@ -194,7 +207,10 @@ def test_help_describes_every_option_with_its_default(capsys):
     [
         (["--num_beams", "0"], "argument --num_beams: must be >= 1, got 0"),
         (["--max_rows", "-3"], "argument --max_rows: must be >= 1, got -3"),
-        (["--mode", "full", "--batch_size", "300"], "--batch_size 300 exceeds --max_rows"),
+        (
+            ["--mode", "full", "--batch_size", "300", "--max_rows", "200"],
+            "--batch_size 300 exceeds --max_rows 200 in full mode",
+        ),
     ],
 )
 def test_bad_options_are_rejected_before_loading(argv, message, capsys):
