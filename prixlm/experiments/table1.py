@@ -299,6 +299,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         profile["languages"] = [code.strip() for code in languages.split(",") if code.strip()]
         if not profile["languages"]:
             raise UsageError("--languages: no language given")
+        pivot = profile.get("pivot")
+        if pivot and pivot not in profile["languages"]:  # else All fails after every other job
+            raise UsageError(
+                f"--languages {','.join(profile['languages'])}: the {args.profile} profile's "
+                f"All trains on the links with one end in {pivot!r}, its pivot language, "
+                f"which is not among them: add {pivot}"
+            )
         args.work_dir.mkdir(parents=True, exist_ok=True)
         datasets = prepare_data(
             args.work_dir, profile["languages"], args.dump_dir, profile.get("pivot")

@@ -177,6 +177,25 @@ def test_bad_arguments_are_named(tmp_path, capsys):
         assert message in err and "Traceback" not in err
 
 
+def test_languages_without_the_profiles_pivot_are_refused_before_any_data(
+    tmp_path, capsys, monkeypatch
+):
+    """All trains on the links through the profile's pivot: without it among --languages
+    its job failed after every other job (hours); now one line before any data is built."""
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data were prepared")
+
+    monkeypatch.setattr(table1, "prepare_data", no_data)
+    with pytest.raises(SystemExit) as exit_info:
+        table1.main(["--profile", "quick", "--languages", "de,ja", "--work_dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "error: --languages de,ja: the quick profile's All trains on the links with one end "
+        "in 'en', its pivot language, which is not among them: add en\n"
+    )
+
+
 def test_markdown_has_one_row_per_method_and_percent_format(table1_toy_run):
     root, _, _ = table1_toy_run
     text = (root / "docs" / "results.md").read_text("utf-8")
