@@ -99,7 +99,7 @@ def test_an_english_iri_is_the_id_of_its_link_group() -> None:
         ("ar", AR + "y", "de", DE + "Y"),  # no English IRI: the smallest
     ]
     con.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?)", pairs)
-    entity_ids(con)
+    entity_ids(con, "pairs")
     ids = dict(con.execute("SELECT iri, eid FROM entity").fetchall())
     assert ids == {
         **dict.fromkeys((AR + "x", DE + "X", EN + "X"), EN + "X"),

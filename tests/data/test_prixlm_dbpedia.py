@@ -193,7 +193,7 @@ def test_entity_ids_join_chains_of_links(tmp_path: Path) -> None:
     chain += [("a", "q2", "b", "q1")]
     con.execute("CREATE TABLE pairs (la VARCHAR, ia VARCHAR, lb VARCHAR, ib VARCHAR)")
     con.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?)", chain)
-    components(con)
+    components(con, "pairs")
     ids = entity_ids(con)
     assert ids == {**{f"x{i:02d}": "x00" for i in range(10)}, "q1": "q1", "q2": "q1"}
 

@@ -3,8 +3,9 @@
 dump files -> `dumps` (find them) -> `convert` (each file, or part of a large one, into a
 Parquet record file, in parallel: `read_blocks`, vectorised; `read_rows`, the row-by-row
 reference) -> DuckDB SQL: `tables` (labels, facts, links, entity ids) -> `splits`
-(protocols, inverse filter, filter lists, length filter) -> `output` + `card`
-(size-bounded Parquet shards per config/split, `README.md`) -> `load_dataset(folder, "de")`.
+(protocols, inverse filter, filter lists, length filter; `dataset_rows`, what it returns)
+-> `output` + `card` (size-bounded Parquet shards per config/split, `README.md`) ->
+`load_dataset(folder, "de")`.
 `schema` declares the rows, the record files' columns, config and split names, split
 defaults and RDF terms; `build` is the CLI and `build_dataset` (`--profile`: `profile`;
 the options: `build_arguments`);
@@ -27,7 +28,7 @@ _HOMES = {
     "COLUMNS": "schema",
     "Row": "schema",
     "SplitSettings": "schema",
-    "DatasetRows": "splits",
+    "DatasetRows": "dataset_rows",
     "build_rows": "splits",
     "inverse_relations_of": "splits",
     "build_dataset": "build",

@@ -94,8 +94,9 @@ def build_dataset(
         settings: split protocol, fractions, inverse threshold, length limit.
         ontology: optional ontology dump naming the relations.
         link_languages: keep only links with one end in these languages (default: all).
-            Entity ids (the `fact` split's groups) come from the kept links: copies of an
-            entity with none in these languages are drawn one language at a time.
+            Entity ids (the `fact` split's keys) come from the kept links and from every
+            link to English (`tables.id_links`): an entity whose links name an English IRI
+            keeps its key; the copies of any other are joined through the kept links only.
         tokenizer: optional tokenizer for the length filter (rows of `max_length`+ tokens),
             counted per distinct text (`token_lengths`); the fact and language tokens are
             added to it (in place) if it lacks them.

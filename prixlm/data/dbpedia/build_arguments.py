@@ -69,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--link_languages",
         help="keep only links with one end in these comma-separated languages (e.g. en); "
-        "none: links between every pair of built languages. The fact split groups an "
-        "entity's copies through the kept links only: the copies of an entity with none in "
-        "these languages are split one language at a time",
+        "none: links between every pair of built languages. The fact split keys an entity "
+        "on the English IRI that its links name, read from every link to English, kept or "
+        "not, so this option changes only the split of entities whose links name none: "
+        "their copies are joined through the kept links only",
     )
     parser.add_argument(
         "--split_protocol",

@@ -45,7 +45,7 @@ from prixlm.data.dbpedia.arrow_values import (  # noqa: F401 - _UNUSUAL_SPACE: i
 )
 from prixlm.data.dbpedia.bz2_streams import StreamPart
 from prixlm.data.dbpedia.dumps import ReadOptions, label_tags
-from prixlm.data.dbpedia.read_rows import SCHEMAS, SEQ_PART, Job, record_of
+from prixlm.data.dbpedia.read_rows import ID_LANGUAGE, SCHEMAS, SEQ_PART, Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
 from prixlm.data.ntriples import (
     MalformedLineError,
@@ -208,6 +208,8 @@ def _fast_records(
         pivots = job.pivots
         if pivots is not None and language not in pivots:
             keep = pc.and_(keep, pc.is_in(others, pa.array(pivots, pa.string())))
+    if language != ID_LANGUAGE:  # links to English: always (`read_rows`); hub: no language
+        keep = pc.or_(pc.fill_null(keep, False), pc.equal(others, ID_LANGUAGE))
     rows, objects, others = select(keep, objects, others)
     if job.kind == "hub":
         return rows, {"hub": piece(rows, SUBJECT), "language": others, "iri": objects}

@@ -12,10 +12,14 @@ parts of large files) over processes. The columns of each kind are declared once
 |---|---|---|
 | `labels` | `language, iri, label, seq` | `rdfs:label` literals tagged with the file's language (`dumps.label_tags`: its code or DBpedia's ISO code for it) or untagged / `xsd:string`, cleaned (`arrow_values.clean_label`: zero-width characters dropped, white space collapsed) |
 | `objects` | `language, subject, relation, object` | IRI objects, not `rdf:type` / `owl:sameAs` |
-| `links` | `language, subject, other_language, object` | `owl:sameAs` to an IRI of another built language (and, with `pivots`, one end a pivot) |
-| `hub` | `hub, language, iri` | `owl:sameAs` from a Wikidata hub to an IRI of a built language |
+| `links` | `language, subject, other_language, object` | `owl:sameAs` to an IRI of another built language (and, with `pivots`, one end a pivot), or to an English IRI (`ID_LANGUAGE`) |
+| `hub` | `hub, language, iri` | `owl:sameAs` from a Wikidata hub to an IRI of a built language or English |
 | `ontology` | `property, language, label, seq` | language-tagged `rdfs:label`s, cleaned as labels |
 
+The links to English are kept whether English is built or not, and whatever the pivots:
+an English IRI is the id of its link group in the `fact` split (`tables.entity_ids`), and a
+language's own lines must name it for its split to be the same in every build (the
+`links` config keeps only the links between built languages, `tables`).
 IRIs are canonical (`canonical_iri`) except the ontology's properties (read as written).
 `seq` orders the triples of a file ("the first label wins"): the triple's ordinal in its
 part of the file, plus the part's number times `SEQ_PART` (one part: the ordinal).
@@ -48,6 +52,9 @@ from prixlm.data.dbpedia.schema import (
 from prixlm.data.ntriples import Literal, ReadStats, Triple, canonical_iri
 
 BATCH_ROWS = 100_000
+# The language whose IRIs are the link groups' ids (`tables.ENGLISH_IRI`): links to it are
+# read whatever the built languages and pivots (module doc).
+ID_LANGUAGE = "en"
 SEQ_PART = 1 << 40  # `seq` of the first triple of part k of a file: k * SEQ_PART
 
 
@@ -112,13 +119,13 @@ def record_of(job: Job, triple: Triple, seq: int) -> dict[str, str | int] | None
         obj = canonical_iri(obj)
         other = language_of_iri(obj)
         if job.kind == "hub":
-            return (
-                {"hub": subject, "language": other, "iri": obj} if other in job.languages else None
-            )
-        if other == language or other not in job.languages:
+            kept = other in job.languages or other == ID_LANGUAGE
+            return {"hub": subject, "language": other, "iri": obj} if kept else None
+        if other == language or other is None:
             return None
         pivots = job.pivots
-        if pivots is None or language in pivots or other in pivots:
+        built = other in job.languages and (pivots is None or language in pivots or other in pivots)
+        if built or other == ID_LANGUAGE:
             return {
                 "language": language,
                 "subject": canonical_iri(subject),
@@ -186,6 +193,7 @@ def write_rows(job: Job, options: ReadOptions) -> ReadStats:
 
 __all__ = [
     "BATCH_ROWS",
+    "ID_LANGUAGE",
     "SCHEMAS",
     "SEQ_PART",
     "Job",

@@ -27,16 +27,21 @@ draw (rows, filter lists, links) is identical to the earlier builder's.
   entity ids from the links (`tables.entity_ids`): every language's copy of a fact goes to
   the fact's split, so no fact is test in one language and train in another. The honest
   protocol when languages hold the same facts (CLDR). An entity's id is the English IRI
-  (`http://dbpedia.org/resource/...`, DBpedia's hub) of its link group, so that a language
-  added to a build with English keeps the other languages' keys, and so their draws, even
-  where its IRIs sort first (`http://ar.dbpedia.org/...`); only groups that its links join
-  together get a new key. A group without an English IRI takes its smallest IRI: a language
-  whose IRI sorts before that one re-draws the group's facts. With `--link_languages`, the
-  ids come from the kept links only: the copies of an entity that has none in those
-  languages are not grouped, and their facts are drawn one language at a time. So are, with
-  or without it, the facts of an entity no link reaches (its IRI is its id): where its
-  labels are the same in several languages, the same text row can be train in one and test
-  in another.
+  (`http://dbpedia.org/resource/...`, DBpedia's hub) of its link group, and the group is
+  read from every line of the built languages' link files that names an English IRI,
+  whether English is built or not and whatever `--link_languages` (`tables.id_links`). So a
+  language's split is the same in every build that includes it (alone, without English,
+  with more languages, with `--link_languages`) wherever its own link lines name each
+  entity's English IRI (DBpedia's interlanguage links, CLDR exports: there, German alone
+  draws the German split of a German, English and Japanese build, row for row; the
+  inverse filter, which reads every built language's training triples, can only remove a
+  validation or test row more where languages are added). A group
+  with several English IRIs takes the smallest: lines of another language that join two
+  such groups re-draw their facts. A group whose lines name no English IRI takes its
+  smallest IRI among the built languages' linked, labelled IRIs: a language that links to
+  it with an IRI that sorts first re-draws the group's facts. The facts of an entity no
+  link reaches are drawn on its IRI, one language at a time: where its labels are the same
+  in several languages, the same text row can be train in one and test in another.
 
 **Inverse-relation filter** (after Akrami et al., 2020, "Realistic Re-evaluation of
 Knowledge Graph Completion Methods"). From the training triples of all languages, with
@@ -51,10 +56,16 @@ relations only. We ask only for the coverage of `r1`, and at 0.1, because any sy
 mirror gives away the mirrored test triples, however large `r2` is and however the mirror
 is spread over several relations (CLDR: a language's "main territory" is mirrored 53% by a
 territory's "spoken language", 18% by "official language", 13% by "regional language");
-coincidental reverse pairs in a real KB cover far less than 10% of a relation.
+coincidental reverse pairs in a real KB cover far less than 10% of a relation. The ratio
+is over `|T_r1|` alone: a mirror that covers much of `r2` but little of `r1` does not make
+`r2` an inverse of `r1`, and the test triples of `r1` that it mirrors stay (CLDR: 36 pairs
+are 0.383 of `mainLanguage` but 0.069 of `script`, so `script` test triples whose reverse
+is a training `mainLanguage` triple stay: 31 of the 2,435 test triples of Table 1's nine
+languages).
 A validation or test triple `(s, r1, o)` is removed when `(o, r2, s)` is a training triple
 for an inverse `r2` of `r1` (an anti-join with the blocked triples, computed once). The
-paper (footnote 6) removes it for *any* `r2`: `inverse_threshold = 0` (no inverses listed).
+paper (footnote 6) removes it for *any* `r2`, these too: that rule is
+`--inverse_threshold 0` (no inverses listed).
 
 **Filter lists**: every row carries `all_objects`, the sorted labels of every true object of
 its `(subject, relation)` text query in its language, over all splits and before any
@@ -71,98 +82,15 @@ identity (`schema.order_key`), the column `h`: fixed, pseudo-random, independent
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
 
 import duckdb
 
-from prixlm.data.dbpedia.schema import COLUMNS, LINKS, SPLITS, Row, SplitSettings
+from prixlm.data.dbpedia.dataset_rows import DatasetRows, LanguageStats
+from prixlm.data.dbpedia.schema import LINKS, SplitSettings
 from prixlm.data.dbpedia.tables import FACT_COUNTS
 
 SEP = "chr(31)"  # U+001F between the parts of a hashed key
-
-
-@dataclass
-class LanguageStats:
-    """Counts of one language for the dataset card (paper Table 1 and more)."""
-
-    labelled_entities: int = 0
-    entities: int = 0
-    triples: int = 0
-    splits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
-    removed_inverse: int = 0
-    removed_length: int = 0
-    links: int = 0
-    facts: int = 0  # facts between labelled entities, before any filter
-
-
-class _ShardRows(Mapping):
-    """`{split: [Row, ...]}` of one config, read from its Parquet shards on first access."""
-
-    def __init__(self, owner: DatasetRows, config: str) -> None:
-        self._owner, self._config = owner, config
-        self._loaded: dict[str, list[Row]] = {}
-
-    def __getitem__(self, split: str) -> list[Row]:
-        if split not in SPLITS:
-            raise KeyError(split)
-        if split not in self._loaded:
-            self._loaded[split] = self._owner.read(self._config, split)
-        return self._loaded[split]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(SPLITS if self._config != LINKS else ("train",))
-
-    def __len__(self) -> int:
-        return len(SPLITS) if self._config != LINKS else 1
-
-
-@dataclass
-class DatasetRows:
-    """What a build made: statistics, the inverse relations, and its Parquet shards.
-
-    `shards[config][split]` lists the files (relative to `folder`) in row order;
-    `triples[language][split]` and `links` read them as `schema.Row` lists on first access
-    (a build without an output folder holds them in memory).
-    """
-
-    stats: dict[str, LanguageStats]
-    inverse_relations: dict[str, list[str]]
-    settings: SplitSettings
-    folder: Path | None = None
-    shards: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    triples: dict[str, Mapping[str, list[Row]]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.triples = {language: _ShardRows(self, language) for language in self.stats}
-        self._links: list[Row] | None = None
-
-    @property
-    def links(self) -> list[Row]:
-        """Both directions of every link (the `links` config's train split)."""
-        if self._links is None:
-            self._links = self.read(LINKS, "train")
-        return self._links
-
-    def read(self, config: str, split: str) -> list[Row]:
-        """The rows of `config`'s `split`, in file order (empty without files)."""
-        import pyarrow.parquet as pq
-
-        rows: list[Row] = []
-        for path in self.shards.get(config, {}).get(split, []):
-            if self.folder is None:
-                raise ValueError("the build's files are gone: no rows to read")
-            table = pq.read_table(self.folder / path, columns=list(COLUMNS))
-            rows += [Row(**values) for values in table.to_pylist()]
-        return rows
-
-    def load(self) -> None:
-        """Read every row into memory (before the build's folder goes away)."""
-        for by_split in self.triples.values():
-            for split in by_split:
-                by_split[split]  # noqa: B018 (reads the split)
-        self.links  # noqa: B018
 
 
 def _draw(settings: SplitSettings, *parts: str) -> str:

@@ -14,15 +14,19 @@ split protocol) whose id is its group's English IRI (`http://dbpedia.org/resourc
 DBpedia's hub edition), else the smallest IRI of the group: connected components of the
 link graph, found by label propagation with pointer jumping, one SQL statement a round
 (`entity_ids`; rounds grow with the logarithm of a group's diameter, and every round is a
-bounded join).
+bounded join). The graph (`id_links`) is the links plus every line of the built
+languages' link files (and of the hub) that names an English IRI, whether English is built
+or not, labelled or not, and whatever `link_languages`: so an entity whose own language's
+lines link it to English keeps that English IRI as its id in every build that includes its
+language, with or without English or any other language.
 
 Tables made here (all string columns): `labels(language, iri, label)`,
 `facts(language, s_iri, r_iri, o_iri, subject, object)` (with the IRIs' labels; a fact
 listed twice in a dump is here twice: `fact_counts(language, n)` counts distinct facts),
 `texts(language, subject, relation, object, s_iri, r_iri, o_iri)`, `pairs(la, ia, lb, ib)`
-(each unordered link once, `la < lb`), `entity(iri, eid)` (linked IRIs only; any other IRI
-is its own id) and `link_ends(subject_language, subject, object_language, object,
-subject_id, object_id)` (both directions of every link, labelled). The facts' label joins
+(each unordered link once, `la < lb`), `entity(iri, eid)` (the IRIs of `id_links` only;
+any other IRI is its own id) and `link_ends(subject_language, subject, object_language,
+object, subject_id, object_id)` (both directions of every link, labelled). The facts' label joins
 are a statement each, so that one large hash table is in memory at a time (fused, they made
 a 10M-line build fail under a 2 GB limit), and neither has a `DISTINCT`: the object's join
 with one made a 10M-line build fail under 1 GB (each alone passed).
@@ -36,6 +40,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from prixlm.data.dbpedia.read_rows import ID_LANGUAGE
 from prixlm.data.dbpedia.schema import RECORD_COLUMNS
 from prixlm.data.relation_names import relation_words
 
@@ -92,7 +97,8 @@ def build_tables(
     _relation_names(con, records)
     build_texts(con)
     _pairs(con, records, pivots)
-    entity_ids(con)
+    entity_ids(con, "id_links")
+    con.execute("DROP TABLE id_links")
     con.execute(  # both directions of every link, with their labels
         """CREATE TABLE link_ends AS
         SELECT d.sl AS subject_language, s.label AS subject, d.ol AS object_language,
@@ -190,15 +196,19 @@ def _pairs(
     records: dict[str, list[Path]],
     pivots: Sequence[str] | None,
 ) -> None:
+    """Create `pairs` (the links between labelled entities of built languages, with
+    `pivots` one end in them) and `id_links(ia, ib)`, the graph of the entity ids
+    (`id_links`)."""
     links = _source(records, "links")
     hub = _source(records, "hub")
-    # Members of built languages only (`records`); `pairs` keeps the labelled ones.
+    # Members of built languages and English (`read_rows`); `pairs` keeps the labelled ones.
     con.execute(f"CREATE TABLE hub_members AS SELECT DISTINCT hub, language, iri FROM {hub}")
     keep = (
         "TRUE"
         if pivots is None
         else f"(la IN ({', '.join(map(quote, pivots))}) OR lb IN ({', '.join(map(quote, pivots))}))"
     )
+    english = f"(la = {quote(ID_LANGUAGE)} OR lb = {quote(ID_LANGUAGE)})"
     con.execute(  # the DISTINCT before the label joins: with them, it failed under 1 GB
         f"""CREATE TABLE listed AS SELECT DISTINCT la, ia, lb, ib FROM (
             SELECT
@@ -210,20 +220,46 @@ def _pairs(
             UNION ALL
             SELECT a.language, a.iri, b.language, b.iri
             FROM hub_members a JOIN hub_members b ON a.hub = b.hub AND a.language < b.language
-        ) WHERE {keep}"""
+        ) WHERE {keep} OR {english}"""
     )
-    con.execute(
-        """CREATE TABLE pairs AS SELECT * FROM listed
-        SEMI JOIN labels a ON a.language = listed.la AND a.iri = listed.ia
-        SEMI JOIN labels b ON b.language = listed.lb AND b.iri = listed.ib"""
+    con.execute("DROP TABLE hub_members")
+    con.execute(  # labels are unique by (language, iri): the left joins add no row
+        """CREATE TABLE link_lines AS
+        SELECT listed.*, a.iri IS NOT NULL AS labelled_a, b.iri IS NOT NULL AS labelled_b
+        FROM listed
+        LEFT JOIN labels a ON a.language = listed.la AND a.iri = listed.ia
+        LEFT JOIN labels b ON b.language = listed.lb AND b.iri = listed.ib"""
     )
     con.execute("DROP TABLE listed")
+    con.execute(
+        f"""CREATE TABLE pairs AS SELECT la, ia, lb, ib FROM link_lines
+        WHERE labelled_a AND labelled_b AND {keep}"""
+    )
+    con.execute(id_links("link_lines"))
+    con.execute("DROP TABLE link_lines")
 
 
-def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
+def id_links(lines: str) -> str:
+    """SQL creating `id_links(ia, ib)` from the table `lines(la, ia, lb, ib, labelled_a,
+    labelled_b)`: the links between labelled IRIs, and every link between an English IRI
+    (`read_rows.ID_LANGUAGE`), labelled or not, and a labelled IRI.
+
+    The English ends need no label and no `link_languages`: a build without English (or
+    without its link files' pivot) still reads the lines from its languages to English (the
+    readers keep them, `read_rows`), and joins a group through them as a build with English
+    does, so that the group's id, its English IRI, is the same in both. A group whose lines
+    name no English IRI takes its smallest IRI among the built languages' labelled IRIs:
+    adding a language that links to it can change that id, and re-draw its facts."""
+    en = quote(ID_LANGUAGE)
+    return f"""CREATE TABLE id_links AS SELECT ia, ib FROM {lines}
+        WHERE (labelled_a OR la = {en}) AND (labelled_b OR lb = {en})"""
+
+
+def entity_ids(con: duckdb.DuckDBPyConnection, links: str) -> int:
     """Create `entity(iri, eid)`: each linked IRI's group id (the IRIs linked to it through
-    `pairs`, directly or not), the group's smallest English IRI (`ENGLISH_IRI`), else its
-    smallest IRI. Returns the number of rounds.
+    the table `links(ia, ib, ...)`, directly or not; the build's: `id_links`), the group's
+    smallest English IRI (`ENGLISH_IRI`), else its smallest IRI. Returns the number of
+    rounds.
 
     The id is the key of the fact split's draw, and English, DBpedia's hub, is the language
     a link group keeps when languages are added: with the smallest IRI alone, adding a
@@ -231,9 +267,10 @@ def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
     af, ar, bg, ca, cs, da) made its IRI the id of every group it joined and re-drew the
     other languages' splits. Where the smallest IRI of a group is English (every language
     sorting after `db`: de, el, en, es, fi, fr, ja, ...), the id is the same either way.
-    A group without an English IRI (a build without English, an entity English lacks)
-    still takes its smallest IRI: adding a language whose IRI sorts before the group's
-    smallest re-draws that group's facts.
+    A build without English still finds the English IRIs that its languages' link lines
+    name (`id_links`). A group without an English IRI (an entity English lacks) still takes
+    its smallest IRI: adding a language whose IRI sorts before the group's smallest
+    re-draws that group's facts.
 
     The rounds run on integers: each linked IRI is numbered, English IRIs first, each part
     in IRI order (`nodes`), so the smallest number of a group is its id; aggregates over
@@ -243,12 +280,12 @@ def entity_ids(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(
         f"""CREATE TABLE nodes AS
         SELECT iri, row_number() OVER (ORDER BY NOT ({english}), iri) AS n
-        FROM (SELECT ia AS iri FROM pairs UNION SELECT ib FROM pairs)"""
+        FROM (SELECT ia AS iri FROM {links} UNION SELECT ib FROM {links})"""
     )
     con.execute(
-        """CREATE TABLE edges AS
+        f"""CREATE TABLE edges AS
         WITH numbered AS (
-            SELECT x.n AS a, y.n AS b FROM pairs p
+            SELECT x.n AS a, y.n AS b FROM {links} p
             JOIN nodes x ON x.iri = p.ia JOIN nodes y ON y.iri = p.ib)
         SELECT DISTINCT a, b FROM (SELECT a, b FROM numbered UNION ALL SELECT b, a FROM numbered)"""
     )
@@ -291,6 +328,7 @@ __all__ = [
     "build_texts",
     "entity_ids",
     "first_of_each",
+    "id_links",
     "quote",
     "relation_words",
     "sql_list",
