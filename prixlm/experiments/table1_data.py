@@ -14,7 +14,8 @@ def prepare_data(
     """CLDR dumps (or the DBpedia-format dumps in `dump_dir`) -> Hub dataset `main` under
     `work_dir` (skipped when already built); with `pivot`, also `pivot`: a copy with the
     same splits whose links keep only those with one end in the pivot language (fewer link
-    rows for All: a tuning knob; the builder's `--link_languages` would change the splits)."""
+    rows for All: a tuning knob; the builder's `--link_languages` keeps the splits only of
+    entities whose links name an English IRI)."""
     from prixlm.data.cldr.export import export_cldr_kb
     from prixlm.data.dbpedia.build import build_dataset
 
