@@ -106,10 +106,14 @@ def test_the_runner_exits_1_naming_the_failed_jobs(dbp5l_toy_run, tmp_path, monk
 def test_the_deadline_ends_the_running_workers(tmp_path, capsys):
     jobs = {name: (_sleeping, {"flag": str(tmp_path / f"{name}.pid")}) for name in "abc"}
     before = {child.pid for child in psutil.Process().children(recursive=True)}
-    started = time.time()
-    complete = run_jobs(jobs, tmp_path / "jobs", 2, lambda: None, started, 15.0)
-    assert complete is False and time.time() - started < 30
-    assert "deadline reached: 3 jobs unfinished: ['a', 'b', 'c']" in capsys.readouterr().out
+    # on a loaded machine the workers may not start within 15 s: then once more with 60 s
+    for deadline in (15.0, 60.0):
+        started = time.time()
+        complete = run_jobs(jobs, tmp_path / "jobs", 2, lambda: None, started, deadline)
+        assert complete is False and time.time() - started < deadline + 15
+        assert "deadline reached: 3 jobs unfinished: ['a', 'b', 'c']" in capsys.readouterr().out
+        if sorted(tmp_path.glob("*.pid")):
+            break
     assert sorted(tmp_path.glob("*.pid")), "no job had started by the deadline"
 
     def ours() -> list[Any]:  # the resource tracker aside (one a process, kept)
