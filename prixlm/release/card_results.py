@@ -6,7 +6,8 @@ A result is an `evaluate_lp` report (`{"model", "dataset", "split", "mode", "num
 (hits@1/3/10 and MRR or MRR@K, fractions in [0, 1], unrounded; the metric config says the
 mode, K and the queries measured); `results_table` into the card's Markdown table (%);
 `check_report` refuses what the card cannot show (or another model's report);
-`hyperparameters` gives the training table and `training_data` what the model trained on.
+`hyperparameters` gives the training table (`prixlm.release.card_settings`) and
+`training_data` what the model trained on.
 
 A dataset is named by its Hub id when it has one; a local dataset folder by its card's
 `pretty_name`, with a `type` that says it is not on the Hub (no invented Hub id).
@@ -26,7 +27,7 @@ from huggingface_hub import EvalResult
 from huggingface_hub.repocard import metadata_load
 
 from prixlm.link_prediction.ranking_rules import metric_label
-from prixlm.training.processes import recorded_global_batch
+from prixlm.release.card_settings import HYPERPARAMETERS, hyperparameters
 
 TASK_TYPE = "link-prediction"
 TASK_NAME = "Link prediction (filtered)"
@@ -325,68 +326,6 @@ def _same_weights(first: str | Path, second: str | Path) -> bool:
     if not sizes[0] or sizes[0] != sizes[1]:
         return False
     return weights_digest(first) == weights_digest(second)
-
-
-#: training_args.json fields shown on the card, in this order.
-HYPERPARAMETERS = (
-    "learning_rate",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "num_train_epochs",
-    "max_steps",
-    "warmup_steps",
-    "lr_scheduler_type",
-    "adam_beta1",
-    "adam_beta2",
-    "adam_epsilon",
-    "weight_decay",
-    "seed",
-    "bf16",
-    "fp16",
-)
-#: Values that mean "not set" for one field (the Trainer's `max_steps=-1`); `None` and
-#: `False` mean it for every field, while 0 (seed 0, no weight decay) is a value shown.
-UNSET = {"max_steps": -1}
-
-
-def _shown_value(name: str, value: Any) -> Any:
-    """A fractional warm-up (`warmup_steps` < 1 is a share of the steps) reads `6% of steps`."""
-    if name == "warmup_steps" and isinstance(value, float) and 0 < value < 1:
-        return f"{round(100 * value, 4):g}% of steps"
-    return value
-
-
-def hyperparameters(
-    training_args: Mapping[str, Any], train_results: Mapping[str, Any], config: Mapping[str, Any]
-) -> list[tuple[str, Any]]:
-    """(name, value) rows for the card: the optimiser and schedule, batch, data and size.
-
-    Where `max_steps` > 0 stopped the run, `num_train_epochs` (not reached) gives way to
-    `epochs trained` (`train_results.json`'s `epoch`, 2 decimals).
-    """
-    max_steps = training_args.get("max_steps")
-    by_steps = isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > 0
-    rows: list[tuple[str, Any]] = []
-    for name in HYPERPARAMETERS:
-        value = training_args.get(name)
-        if value is None or value is False or (name in UNSET and value == UNSET[name]):
-            continue
-        if name == "num_train_epochs" and by_steps:
-            continue
-        rows.append((name, _shown_value(name, value)))
-        if name == "max_steps" and by_steps and train_results.get("epoch") is not None:
-            rows.append(("epochs trained", round(train_results["epoch"], 2)))
-    if "per_device_train_batch_size" in training_args:
-        batch, split = recorded_global_batch(training_args, train_results)
-        shares = "per device × accumulation, split across the devices" if split else None
-        rows.append((f"global batch ({shares or 'devices × per device × accumulation'})", batch))
-    for name in ("world_size", "variant", "train_facts", "train_loss", "train_runtime"):
-        if name in train_results:
-            rows.append((name, train_results[name]))
-    for name in ("hidden_dropout_prob", "hidden_size", "num_hidden_layers", "vocab_size"):
-        if name in config:
-            rows.append((name, config[name]))
-    return rows
 
 
 def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:

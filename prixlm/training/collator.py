@@ -1,7 +1,11 @@
-"""Batches of encoded facts for the Trainer: padded, or packed several facts per row."""
+"""Batches of encoded facts for the Trainer: padded, or packed several facts per row.
+
+`training_collator` builds the collator of a training run from its options.
+"""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +16,7 @@ import numpy as np
 import torch
 
 from modeling_prixlm.formatting import IGNORE_INDEX
+from prixlm.cli import UsageError
 
 
 def _round_up(value: int, multiple: int | None) -> int:
@@ -257,3 +262,34 @@ def static_batch_shape(
         int(np.ceil(most_rows * (1 + margin))),
         _round_up(int(np.ceil(most_labels * (1 + margin))), collator.label_multiple_of),
     )
+
+
+def training_collator(
+    config: Any, data_args: Any, train_set: Any, training_args: Any
+) -> PrixLMCollator:
+    """The Trainer's collator (`data_args`: the run's `DataArguments`): packed or padded
+    rows; with `--static_shapes`, one batch shape (`--pad_rows_to` / `--pad_labels_to`, or
+    sized from 64 random batches). `--static_shapes` with `--auto_find_batch_size` is
+    refused: a batch lowered after an out-of-memory error kept the shape sized for the
+    batch asked, and as much memory."""
+    collator = PrixLMCollator.for_model(
+        config, packing=data_args.packing, pack_length=data_args.pack_length
+    )
+    if not data_args.static_shapes:
+        if data_args.pad_rows_to or data_args.pad_labels_to:
+            raise UsageError("--pad_rows_to / --pad_labels_to need --static_shapes")
+        return collator
+    if training_args.auto_find_batch_size:
+        raise UsageError(
+            "--static_shapes with --auto_find_batch_size: not supported (a lower batch keeps "
+            "the one padded shape, and its memory); choose --per_device_train_batch_size"
+        )
+    rows, labels = data_args.pad_rows_to, data_args.pad_labels_to
+    if not (rows and labels):
+        sized = static_batch_shape(
+            collator, train_set, training_args.per_device_train_batch_size, seed=training_args.seed
+        )
+        rows, labels = rows or sized[0], labels or sized[1]
+        print(f"static batch shape: {rows} rows, {labels} labelled positions", file=sys.stderr)
+    collator.pad_rows_to, collator.pad_labels_to = rows, labels
+    return collator

@@ -2,7 +2,9 @@
 
 `prixlm.training.arguments.parse_training_arguments` calls the `check_*` functions on the
 parsed arguments (`parser.error`: one `error:` line, exit status 2); `trainer_option_refusal`
-runs before the Trainer's own checks of its arguments, which raise tracebacks.
+runs before the Trainer's own checks of its arguments, which raise tracebacks. A warm-up is
+checked against the length of the run again when training begins (`WarmUpCheck`): with
+`--num_train_epochs` the steps are known only then.
 """
 
 from __future__ import annotations
@@ -10,15 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import HfArgumentParser, TrainingArguments
+from transformers import HfArgumentParser, TrainerCallback, TrainingArguments
 
-#: Schedules that never read the warm-up (`transformers.get_scheduler`).
-SCHEDULES_WITHOUT_WARMUP = ("constant", "reduce_lr_on_plateau")
-
-
-def _value(option: Any) -> str:
-    """An option's value as typed: an enum's value, or the value itself."""
-    return str(getattr(option, "value", option))
+from prixlm.cli import UsageError
+from prixlm.training.optimizer_settings import SCHEDULES_OF_EVALUATIONS, reads_warmup
+from prixlm.training.optimizer_settings import setting_value as _value
 
 
 def trainer_option_refusal(training: TrainingArguments) -> str | None:
@@ -31,6 +29,12 @@ def trainer_option_refusal(training: TrainingArguments) -> str | None:
     )
     if _value(training.eval_strategy) != "no":
         return f"--eval_strategy {_value(training.eval_strategy)}: not supported ({no_evaluation})"
+    schedule = _value(training.lr_scheduler_type)
+    if schedule in SCHEDULES_OF_EVALUATIONS:
+        return (
+            f"--lr_scheduler_type {schedule}: not supported (it sets the learning rate from the "
+            f"evaluation loss, and {no_evaluation}); use linear (the paper's), cosine or constant"
+        )
     if training.eval_on_start:
         return f"--eval_on_start: not supported ({no_evaluation})"
     if training.load_best_model_at_end:
@@ -45,7 +49,28 @@ def trainer_option_refusal(training: TrainingArguments) -> str | None:
                 "to use less memory, lower --per_device_train_batch_size and raise "
                 "--gradient_accumulation_steps by the same factor"
             )
-    return bf16_refusal(training)
+    return precision_refusal(training) or bf16_refusal(training)
+
+
+def precision_refusal(training: TrainingArguments) -> str | None:
+    """Why the precision options cannot go together or run here, or None (the Trainer's own
+    checks raised tracebacks): `--fp16` with `--bf16`, and `--tf32 true` without a GPU that
+    has TF32 (an Ampere or newer NVIDIA GPU)."""
+    for fp16, bf16 in (("fp16", "bf16"), ("fp16_full_eval", "bf16_full_eval")):
+        if getattr(training, fp16) and getattr(training, bf16):
+            return (
+                f"--{fp16} with --{bf16}: choose one (mixed precision in fp16 or in bf16, not both)"
+            )
+    if training.tf32:
+        from transformers.utils import is_torch_tf32_available
+
+        if not is_torch_tf32_available():
+            where = "this GPU has none" if torch.cuda.is_available() else "no GPU here"
+            return (
+                f"--tf32 true: TF32 matrix multiplies run on an Ampere or newer NVIDIA GPU "
+                f"({where}); leave --tf32 out"
+            )
+    return None
 
 
 def bf16_refusal(training: TrainingArguments) -> str | None:
@@ -86,17 +111,47 @@ def check_step_counts(training: TrainingArguments, parser: HfArgumentParser) -> 
         parser.error(
             f"--num_train_epochs {training.num_train_epochs}: more than 0 (without --max_steps)"
         )
-    if training.max_steps > 0 and _value(training.lr_scheduler_type) not in (
-        SCHEDULES_WITHOUT_WARMUP
-    ):
-        warmup = training.get_warmup_steps(training.max_steps)  # as the Trainer's schedule
-        if warmup >= training.max_steps:
-            parser.error(
-                f"--warmup_steps {training.warmup_steps:g}: a warm-up of {warmup} step(s) covers "
-                f"all --max_steps {training.max_steps} (the first update has learning rate 0 "
-                "and the run never reaches --learning_rate); lower --warmup_steps (0: none) "
-                "or raise --max_steps"
-            )
+    if training.max_steps > 0:  # with --num_train_epochs: `WarmUpCheck`, when training begins
+        refusal = warmup_refusal(training, training.max_steps)
+        if refusal:
+            parser.error(refusal)
+
+
+def warmup_refusal(training: TrainingArguments, steps: int) -> str | None:
+    """Why a warm-up cannot train a run of `steps` updates (one line), or None: a warm-up
+    as long as the run never reaches the learning rate, and with one update the release is
+    the initial weights (its update had learning rate 0). Schedules that read no warm-up
+    (`prixlm.training.optimizer_settings.reads_warmup`) pass."""
+    if not reads_warmup(training.lr_scheduler_type):
+        return None
+    warmup = training.get_warmup_steps(steps)  # as the Trainer's schedule
+    if warmup < steps:
+        return None
+    if training.max_steps > 0:
+        run, longer = f"--max_steps {training.max_steps}", " or raise --max_steps"
+    else:
+        run = f"{steps} update(s) of --num_train_epochs {training.num_train_epochs:g}"
+        longer = (
+            ", raise --num_train_epochs, or lower --per_device_train_batch_size or "
+            "--gradient_accumulation_steps (more updates per epoch)"
+        )
+    return (
+        f"--warmup_steps {training.warmup_steps:g}: a warm-up of {warmup} step(s) covers all "
+        f"{run} (the first update has learning rate 0 and the run never reaches "
+        f"--learning_rate); lower --warmup_steps (0: none){longer}"
+    )
+
+
+class WarmUpCheck(TrainerCallback):
+    """`UsageError` (`warmup_refusal`) when training begins, once the Trainer knows the run's
+    updates (`state.max_steps`, from `--num_train_epochs`, the facts and the batch), before
+    any step: an epoch-based run whose warm-up covered every update exited 0 and released
+    weights that never reached the learning rate (with one update, the initial weights)."""
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        refusal = warmup_refusal(args, state.max_steps)
+        if refusal:
+            raise UsageError(refusal)
 
 
 def check_checkpointing(training: TrainingArguments, parser: HfArgumentParser) -> None:
@@ -128,9 +183,12 @@ def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> No
 
 
 __all__ = [
+    "WarmUpCheck",
     "bf16_refusal",
     "check_checkpointing",
     "check_precision",
     "check_step_counts",
+    "precision_refusal",
     "trainer_option_refusal",
+    "warmup_refusal",
 ]

@@ -37,7 +37,7 @@ from prixlm.release.folder import (
 )
 from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun, run_as_trained
-from prixlm.training.collator import PrixLMCollator, static_batch_shape
+from prixlm.training.collator import training_collator
 from prixlm.training.data import (
     check_split,
     load_split,
@@ -57,7 +57,7 @@ from prixlm.training.model_factory import build_prixlm
 from prixlm.training.processes import (
     announce_processes,
     check_one_device_per_process,
-    global_batch,
+    trained_batches,
 )
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
 from prixlm.training.resume import (
@@ -134,29 +134,6 @@ def build_model_and_tokenizer(
         vocab_padding_multiple=model_args.vocab_padding_multiple,
     )
     return model, tokenizer
-
-
-def training_collator(
-    config: Any, data_args: DataArguments, train_set: Any, training_args: Any
-) -> PrixLMCollator:
-    """The Trainer's collator: packed or padded rows; with `--static_shapes`, one batch
-    shape (`--pad_rows_to` / `--pad_labels_to`, or sized from 64 random batches)."""
-    collator = PrixLMCollator.for_model(
-        config, packing=data_args.packing, pack_length=data_args.pack_length
-    )
-    if not data_args.static_shapes:
-        if data_args.pad_rows_to or data_args.pad_labels_to:
-            raise UsageError("--pad_rows_to / --pad_labels_to need --static_shapes")
-        return collator
-    rows, labels = data_args.pad_rows_to, data_args.pad_labels_to
-    if not (rows and labels):
-        sized = static_batch_shape(
-            collator, train_set, training_args.per_device_train_batch_size, seed=training_args.seed
-        )
-        rows, labels = rows or sized[0], labels or sized[1]
-        print(f"static batch shape: {rows} rows, {labels} labelled positions", file=sys.stderr)
-    collator.pad_rows_to, collator.pad_labels_to = rows, labels
-    return collator
 
 
 def recorded_dataset(data_args: DataArguments) -> dict[str, Any]:
@@ -279,7 +256,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     check_facts_fit(longest_fact(train_set), model.config, model_args.base_model)  # no step yet
     model.generation_config = fact_generation_config(model.config)
     model.set_autocast_residual(model_args.autocast_residual)
-    repeated = announce_processes(training_args, len(train_set))  # several processes
+    announce_processes(training_args, len(train_set))  # several processes; all batches dropped
 
     # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
     # optimizer state, training_args.bin, its generic card); we publish the release folder.
@@ -309,7 +286,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         trained = trainer.train(resume_from_checkpoint=resume).metrics
         check_reached_end(trainer.state, training_args.output_dir)  # a SIGTERM, a callback
         trained.update(measured_speed(trained, trainer.state.global_step - first_step,
-                                      training_args))  # fmt: skip
+                                      trainer.facts_trained()))  # fmt: skip
         if first_step:  # the Trainer's loss and runtime are this start's alone
             trained = whole_run(trained, trainer.state, first_step)
     else:  # finished, killed before its release folder: write it from the last checkpoint
@@ -322,14 +299,14 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "train_facts": len(train_set),
         # dropped by tokenize_rows: `max_fact_length` tokens or more, or a control token
         "train_facts_dropped": len(rows) - len(train_set),
+        # global_batch: facts per update (split_batches: shared), at most an epoch's; and
         # seen again each epoch: several processes' last batch filled from its start
-        "train_facts_repeated_per_epoch": repeated,
+        **trained_batches(training_args, len(train_set), trainer.train_batch_size()),
         "languages": languages,
         "variant": data_args.variant,
         "links": data_args.links,
         "max_fact_length": data_args.max_fact_length,  # facts this long or longer: dropped
         "world_size": training_args.world_size,
-        "global_batch": global_batch(training_args),  # facts per update (split_batches: shared)
         # other CPU threads (OMP_NUM_THREADS) or torch versions give other last digits
         "torch_num_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,

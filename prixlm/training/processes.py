@@ -5,7 +5,9 @@ options are per process, so N processes make N times the batch of one (but with 
 `split_batches`, where the processes share each batch: `global_batch`). A run refuses several
 GPUs in one process (`check_one_device_per_process`), and says at its start how big its
 updates are and how many facts an epoch repeats to give every process the same batches
-(`announce_processes`).
+(`announce_processes`), and refuses one whose batches `--dataloader_drop_last` would all
+drop (`check_batches`). `trained_batches` gives what train_results.json records of the
+batches trained: the facts of a full update (at most one epoch's) and the facts repeated.
 """
 
 from __future__ import annotations
@@ -104,13 +106,14 @@ def facts_repeated_per_epoch(
     return math.ceil(facts / global_batch) * global_batch - facts
 
 
-def repeated_facts(training_args: Any, facts: int) -> int:
-    """`facts_repeated_per_epoch` for a run's `TrainingArguments` and its training facts."""
+def repeated_facts(training_args: Any, facts: int, per_device: int | None = None) -> int:
+    """`facts_repeated_per_epoch` for a run's `TrainingArguments` and its training facts;
+    `per_device`: the batch trained, if not `--per_device_train_batch_size`."""
     config = training_args.accelerator_config
     return facts_repeated_per_epoch(
         facts,
         training_args.world_size,
-        training_args.per_device_train_batch_size,
+        per_device or training_args.per_device_train_batch_size,
         drop_last=training_args.dataloader_drop_last,
         split_batches=split_batches(training_args),
         even_batches=bool(accelerator_setting(config, "even_batches", True)),
@@ -163,9 +166,50 @@ def process_notes(training_args: Any, facts: int, repeated: int) -> list[str]:
     return notes
 
 
+def trained_batches(training_args: Any, facts: int, per_device: int) -> dict[str, int]:
+    """What train_results.json records of the batches a run of `facts` trained with
+    `per_device` facts per device and step (`--auto_find_batch_size` may have lowered it):
+    `global_batch`, the facts of a full update, which never spans two epochs (with fewer
+    batches per epoch than `--gradient_accumulation_steps`, an update is the epoch's facts),
+    and `train_facts_repeated_per_epoch` (`repeated_facts`)."""
+    repeated = repeated_facts(training_args, facts, per_device)
+    world = 1 if split_batches(training_args) else max(training_args.world_size, 1)
+    step = per_device * world  # facts per step, every process
+    epoch = (facts // step) * step if training_args.dataloader_drop_last else facts + repeated
+    accumulation, processes = training_args.gradient_accumulation_steps, training_args.world_size
+    planned = global_batch_of(
+        per_device, accumulation, processes, split=split_batches(training_args)
+    )
+    return {"global_batch": min(planned, epoch), "train_facts_repeated_per_epoch": repeated}
+
+
+def check_batches(training_args: Any, facts: int) -> None:
+    """`UsageError` when `--dataloader_drop_last` drops every batch of the `facts` (fewer
+    than one batch): the Trainer ended in a traceback (with `--num_train_epochs`) or in a
+    stop at step 0 that advised a resume (with `--max_steps`)."""
+    if not training_args.dataloader_drop_last:
+        return
+    per_device = training_args.per_device_train_batch_size
+    world = 1 if split_batches(training_args) else max(training_args.world_size, 1)
+    batch, what = per_device * world, f"--per_device_train_batch_size {per_device}"
+    if world > 1:
+        what += f" x {world} processes"
+    if getattr(training_args, "train_sampling_strategy", None) == "batch_rebalance":
+        accumulation = training_args.gradient_accumulation_steps
+        batch, what = batch * accumulation, f"{what} x {accumulation} accumulation steps"
+    if facts < batch:
+        raise UsageError(
+            f"--dataloader_drop_last true: the {facts} training facts fill no batch of {what} "
+            f"= {batch} facts, and every incomplete batch is dropped (nothing would train); "
+            "lower --per_device_train_batch_size or leave --dataloader_drop_last out"
+        )
+
+
 def announce_processes(training_args: Any, facts: int) -> int:
     """Print `process_notes` on the first process (stderr); returns the facts repeated per
-    epoch (`repeated_facts`), recorded in train_results.json."""
+    epoch (`repeated_facts`). First refuses a run whose batches are all dropped
+    (`check_batches`)."""
+    check_batches(training_args, facts)
     repeated = repeated_facts(training_args, facts)
     if training_args.process_index == 0:
         for note in process_notes(training_args, facts, repeated):
@@ -177,6 +221,7 @@ __all__ = [
     "PAPER_GLOBAL_BATCH",
     "accelerator_setting",
     "announce_processes",
+    "check_batches",
     "check_one_device_per_process",
     "facts_repeated_per_epoch",
     "global_batch",
@@ -185,4 +230,5 @@ __all__ = [
     "recorded_global_batch",
     "repeated_facts",
     "split_batches",
+    "trained_batches",
 ]

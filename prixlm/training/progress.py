@@ -15,7 +15,6 @@ from typing import Any
 from transformers import TrainerCallback
 
 from prixlm.cli import UsageError
-from prixlm.training.processes import global_batch
 
 
 class LogAtSaves(TrainerCallback):
@@ -49,17 +48,18 @@ def check_reached_end(state: Any, output_dir: str) -> None:
         )
 
 
-def measured_speed(trained: dict[str, Any], steps: int, args: Any) -> dict[str, float]:
+def measured_speed(trained: dict[str, Any], steps: int, facts: int) -> dict[str, float]:
     """`train_samples_per_second` and `train_steps_per_second` from the steps this start
-    ran: the Trainer scales them by its planned `max_steps`, which a time budget or a flat
-    curve lowers (a run stopped at step 6 of 400 reported 67 times its speed). The facts per
-    step are the run's global batch (`global_batch`: processes that split each batch share it)."""
+    ran and the `facts` its batches held (`PrixLMTrainer.facts_trained`, every process):
+    the Trainer scales them by its planned `max_steps`, which a time budget or a flat curve
+    lowers (a run stopped at step 6 of 400 reported 67 times its speed), and by its planned
+    batch, larger than an update that is a whole epoch or than a batch that
+    `--auto_find_batch_size` lowered."""
     runtime = trained.get("train_runtime") or 0.0
     if runtime <= 0 or steps <= 0:
         return {}
-    batch = global_batch(args)
     return {
-        "train_samples_per_second": round(steps * batch / runtime, 3),
+        "train_samples_per_second": round(facts / runtime, 3),
         "train_steps_per_second": round(steps / runtime, 3),
     }
 

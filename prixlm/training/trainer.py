@@ -13,15 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
 import torch.distributed as dist
 from transformers import Trainer, TrainerCallback, TrainerState
 from transformers.trainer import TRAINER_STATE_NAME
-from transformers.trainer_pt_utils import LengthGroupedSampler
+from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
 from prixlm.release.finite_weights import check_finite_weights
-from prixlm.training.processes import global_batch
+from prixlm.training.option_checks import WarmUpCheck
+from prixlm.training.processes import global_batch_of, split_batches
 from prixlm.training.resume import write_run_record
 from prixlm.training.sampling import GroupedByLength
 
@@ -41,15 +43,20 @@ class PrixLMTrainer(Trainer):
     partial folder, and the next save of that step removes it). `run_record` (if set) is
     stored in every checkpoint as `prixlm_run.json` (`prixlm.training.resume`). With
     `--train_sampling_strategy group_by_length` every process cuts its share of the batches
-    from one order (`prixlm.training.sampling.GroupedByLength`).
+    from one order (`prixlm.training.sampling.GroupedByLength`); `batch_rebalance` orders by
+    the same seed. A warm-up as long as the run is refused before its first step
+    (`WarmUpCheck`), and the facts each start trains are counted (`facts_trained`).
     """
 
     run_record: dict | None = None
     _non_embedding_parameters: int | None = None
     _grouped_sampler: GroupedByLength | None = None
+    _facts: torch.Tensor | int | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # first: no other callback (a checkpoint evaluation at step 0) works for a refused run
+        self.callback_handler.callbacks.insert(0, WarmUpCheck())
         self.add_callback(_FactEnding())
 
     def train(self, *args: Any, **kwargs: Any) -> Any:
@@ -63,13 +70,66 @@ class PrixLMTrainer(Trainer):
         """The Trainer's sampler, but for `group_by_length` a `GroupedByLength` over the
         lengths the Trainer reads: one order on every process (the Trainer's drew it from
         each process's own random state), seeded by `--data_seed` (else `--seed`) and the
-        epoch, grouped by the global batch (`prixlm.training.sampling`)."""
+        epoch, grouped by the global batch (`prixlm.training.sampling`); for
+        `batch_rebalance` the Trainer's `BatchRebalanceSampler` with that seed (the Trainer
+        left it at its fixed default, 42: every seed trained one order). Both take the batch
+        the Trainer trains (`--auto_find_batch_size` lowers it after an out-of-memory error)."""
         sampler = super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         if isinstance(sampler, LengthGroupedSampler):
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            sampler = GroupedByLength(sampler.lengths, global_batch(self.args), seed)
+            sampler = GroupedByLength(sampler.lengths, self._global_batch(), seed)
+        elif isinstance(sampler, BatchRebalanceSampler):
+            sampler = BatchRebalanceSampler(
+                lengths=sampler.lengths,
+                effective_batch_size=self._train_batch_size * sampler.grad_accum * sampler.dp_size,
+                dp_size=sampler.dp_size,
+                grad_accum=sampler.grad_accum,
+                shuffle=sampler.shuffle,
+                seed=seed,
+                rank=sampler.rank,
+                drop_last=sampler.drop_last,
+            )
         self._grouped_sampler = sampler if isinstance(sampler, GroupedByLength) else None
         return sampler
+
+    def _global_batch(self) -> int:
+        """Facts per update with the per-device batch the Trainer trains."""
+        return global_batch_of(
+            self._train_batch_size,
+            self.args.gradient_accumulation_steps,
+            self.args.world_size,
+            split=split_batches(self.args),
+        )
+
+    def _inner_training_loop(self, *args: Any, **kwargs: Any) -> Any:
+        # a retry of `--auto_find_batch_size` starts again: its facts are counted anew
+        self._facts = None
+        return super()._inner_training_loop(*args, **kwargs)
+
+    def training_step(self, model: Any, inputs: dict, *args: Any, **kwargs: Any) -> Any:
+        """The Trainer's step, counting the batch's facts (one `[O]` each) on the device:
+        no host sync per step (`facts_trained` reads the count once)."""
+        object_token = getattr(getattr(self.model, "config", None), "object_token_id", None)
+        ids = inputs.get("input_ids")
+        if ids is not None:
+            facts = (ids == object_token).sum() if object_token is not None else ids.shape[0]
+            self._facts = facts if self._facts is None else self._facts + facts
+        return super().training_step(model, inputs, *args, **kwargs)
+
+    def facts_trained(self) -> int:
+        """The facts this start's steps trained, over every process (each process calls it:
+        a collective with several); 0 before any step. A fact repeated to fill a batch
+        counts each time it is trained."""
+        count = self._facts if self._facts is not None else 0
+        count = torch.as_tensor(count, dtype=torch.int64, device=self.args.device)
+        if self.args.world_size > 1:
+            count = self.accelerator.reduce(count, reduction="sum")
+        return int(count.item())
+
+    def train_batch_size(self) -> int:
+        """The per-device batch trained: `--per_device_train_batch_size`, or what
+        `--auto_find_batch_size` lowered it to (the Trainer's state records it)."""
+        return int(self.state.train_batch_size or self.args.per_device_train_batch_size)
 
     def _run_epoch(self, *args: Any, **kwargs: Any) -> Any:
         # A resumed epoch's data loader skips its first batches (accelerate's
@@ -123,6 +183,13 @@ class PrixLMTrainer(Trainer):
             _rotate(run_dir, self.args.save_total_limit)
         _barrier()
 
+    def _args_json(self) -> str:
+        """`training_args.json`: the arguments, with the per-device batch trained (the
+        card's table reads it)."""
+        values = self.args.to_dict()
+        values["per_device_train_batch_size"] = self.train_batch_size()
+        return json.dumps(values, indent=2)
+
     def save_release(
         self,
         destination: str | Path,
@@ -149,9 +216,7 @@ class PrixLMTrainer(Trainer):
             self.save_model(str(staging))  # collective: every process takes part
         if self.args.should_save:
             (staging / "training_args.bin").unlink(missing_ok=True)
-            (staging / "training_args.json").write_text(
-                self.args.to_json_string(), encoding="utf-8"
-            )
+            (staging / "training_args.json").write_text(self._args_json(), encoding="utf-8")
             for file_name, content in (extra_files or {}).items():
                 (staging / file_name).write_text(
                     json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"

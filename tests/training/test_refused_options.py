@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from transformers.utils import is_torch_tf32_available
 
 from prixlm.cli import UsageError
 from prixlm.training.arguments import (
@@ -123,6 +124,36 @@ def test_trainer_options_without_an_effect_here_are_refused_before_any_work(
     """They were tracebacks: the Trainer's (no eval_dataset; checkpointing the model does
     not support) after the tokenizer's training, or TrainingArguments' at parsing."""
     assert f"error: {message}" in _refused(capsys, *options.split())
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("--lr_scheduler_type reduce_lr_on_plateau", "--lr_scheduler_type reduce_lr_on_plateau: not supported (it sets the learning rate from the evaluation loss, and training runs no evaluation"),
+        ("--lr_scheduler_type greedy", "--lr_scheduler_type greedy: not supported (it sets the learning rate from the evaluation loss"),
+        ("--fp16 --bf16 --use_cpu", "--fp16 with --bf16: choose one (mixed precision in fp16 or in bf16, not both)"),
+        ("--fp16 --bf16", "--fp16 with --bf16: choose one"),
+        ("--fp16_full_eval --bf16_full_eval --use_cpu", "--fp16_full_eval with --bf16_full_eval: choose one"),
+    ],
+)  # fmt: skip
+def test_schedules_of_evaluations_and_two_precisions_are_one_error_line(capsys, options, message):
+    """They were tracebacks of the Trainer's arguments (`requires an eval strategy`, `At most
+    one of fp16 and bf16 can be True`) while the command line was parsed."""
+    line = _refused(capsys, *options.split())
+    assert f"error: {message}" in line
+    if "--lr_scheduler_type" in options:
+        assert line.endswith("use linear (the paper's), cosine or constant")
+
+
+@pytest.mark.skipif(is_torch_tf32_available(), reason="TF32 runs here")
+def test_tf32_without_a_gpu_that_has_it_is_one_error_line(capsys):
+    """`ValueError: --tf32 requires Ampere or a newer GPU arch` was a traceback."""
+    where = "this GPU has none" if torch.cuda.is_available() else "no GPU here"
+    assert _refused(capsys, "--tf32", "true").endswith(
+        f"error: --tf32 true: TF32 matrix multiplies run on an Ampere or newer NVIDIA GPU "
+        f"({where}); leave --tf32 out"
+    )
+    assert parse_training_arguments([*BASE, "--tf32", "false"]).training.tf32 is False
 
 
 def test_trainer_options_are_refused_in_code_too(tmp_path):
