@@ -31,6 +31,7 @@ from prixlm.data.loading import (
     load_kb,
     local_data_files,
 )
+from prixlm.training.encoding_cache import encoding_cache_errors
 
 VARIANTS = ("all", "single")
 
@@ -260,6 +261,8 @@ def tokenize_rows(
     Rows are encoded `batch_size` at a time (one tokenizer call per batch, `encode_batch`)
     over `num_proc` processes (None or 1: this process), in one pass that also drops the
     long facts. The ids are those of `modeling_prixlm.formatting.encode_row`, row by row.
+    A write that fails (a full disk) leaves no partial file in the `datasets` cache and
+    names its folder (`prixlm.training.encoding_cache`).
     """
     check_languages_have_tokens(tokenizer, rows)
     if num_proc is not None and num_proc < 1:
@@ -269,18 +272,19 @@ def tokenize_rows(
         if max_length
         else "tokenising facts, dropping those with control tokens"
     )
-    encoded = rows.map(
-        encode_batch,
-        batched=True,
-        batch_size=batch_size,
-        fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
-        remove_columns=rows.column_names,
-        num_proc=num_proc if num_proc and num_proc > 1 else None,
-        desc=what,
-        # the cache file's name: `datasets` would hash `encode_batch` by reference (its
-        # module and name), and a change of the encoding code reused the old encoding
-        new_fingerprint=encoding_fingerprint(rows, tokenizer, max_length, batch_size),
-    )
+    with encoding_cache_errors(rows):  # a full disk: no partial file left, the folder named
+        encoded = rows.map(
+            encode_batch,
+            batched=True,
+            batch_size=batch_size,
+            fn_kwargs={"tokenizer": tokenizer, "max_length": max_length},
+            remove_columns=rows.column_names,
+            num_proc=num_proc if num_proc and num_proc > 1 else None,
+            desc=what,
+            # the cache file's name: `datasets` would hash `encode_batch` by reference (its
+            # module and name), and a change of the encoding code reused the old encoding
+            new_fingerprint=encoding_fingerprint(rows, tokenizer, max_length, batch_size),
+        )
     if len(encoded) == 0:
         raise UsageError(_no_fact_left(rows, max_length))
     return encoded

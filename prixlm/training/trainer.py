@@ -24,7 +24,7 @@ from prixlm.atomic_output import check_parent, partial_path, publish, recover_in
 from prixlm.release.finite_weights import check_finite_weights
 from prixlm.training.option_checks import WarmUpCheck
 from prixlm.training.processes import global_batch_of, split_batches
-from prixlm.training.resume import write_run_record
+from prixlm.training.resume import RUN_FILE, write_run_record
 from prixlm.training.sampling import GroupedByLength
 
 
@@ -40,7 +40,8 @@ class PrixLMTrainer(Trainer):
     `<output_dir>/.checkpoint-<step>.partial/` (every process writes its RNG state there)
     and published under its final name when all processes are done, so a run killed
     mid-save never leaves a checkpoint that looks whole (`get_last_checkpoint` ignores the
-    partial folder, and the next save of that step removes it). `run_record` (if set) is
+    partial folder, and the next save of that step removes it); a save that fails (a full
+    disk) removes the partial folder before its error goes on. `run_record` (if set) is
     stored in every checkpoint as `prixlm_run.json` (`prixlm.training.resume`). With
     `--train_sampling_strategy group_by_length` every process cuts its share of the batches
     from one order (`prixlm.training.sampling.GroupedByLength`); `batch_rebalance` orders by
@@ -161,25 +162,29 @@ class PrixLMTrainer(Trainer):
         run_dir = Path(self._get_output_dir(trial=trial))
         final = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
         staging = partial_path(final, shared=True)  # every process writes into it
-        if self.args.should_save:
+        saving = self.args.should_save  # the process that creates, publishes and removes it
+        if saving:
             check_parent(final, "--output_dir")
             recover_interrupted(final)
             staging.mkdir()
-        _barrier()  # the partial folder exists before any process writes into it
-        original = self._get_output_dir
-        # The Trainer writes `<run dir>/checkpoint-<step>`: here `<staging>/checkpoint-<step>`.
-        self._get_output_dir = lambda trial=None: str(staging)  # type: ignore[method-assign]
-        try:
-            with disk_errors(staging / final.name):
-                super()._save_checkpoint(model, trial)
-        finally:
-            self._get_output_dir = original  # type: ignore[method-assign]
-        if self.args.should_save and self.run_record is not None:
-            write_run_record(staging / final.name, self.run_record)
-        _barrier()  # every process has written its files
-        if self.args.should_save:
-            publish(staging / final.name, final)
-            shutil.rmtree(staging)
+        with _removed_on_error(staging, saving):
+            _barrier()  # the partial folder exists before any process writes into it
+            original = self._get_output_dir
+            # The Trainer writes `<run dir>/checkpoint-<step>`: here `<staging>/checkpoint-<step>`.
+            self._get_output_dir = lambda trial=None: str(staging)  # type: ignore[method-assign]
+            try:
+                with disk_errors(staging / final.name):
+                    super()._save_checkpoint(model, trial)
+            finally:
+                self._get_output_dir = original  # type: ignore[method-assign]
+            if saving and self.run_record is not None:
+                with disk_errors(staging / final.name / RUN_FILE):
+                    write_run_record(staging / final.name, self.run_record)
+            _barrier()  # every process has written its files
+            if saving:
+                publish(staging / final.name, final)
+                shutil.rmtree(staging)
+        if saving:
             _rotate(run_dir, self.args.save_total_limit)
         _barrier()
 
@@ -203,7 +208,8 @@ class PrixLMTrainer(Trainer):
         `{name: JSON content}` are added. `finalize(staging_folder)` runs last, on the saving
         process, before the rename (e.g. `prixlm.release.folder.complete_release_folder` and
         the model card), so the folder appears complete. Weights that are not all finite
-        (a run that diverged) are refused first (`UsageError`: `check_finite_weights`).
+        (a run that diverged) are refused first (`UsageError`: `check_finite_weights`). A
+        write that fails names its file (`disk_errors`) and the partial folder is removed.
         """
         check_finite_weights(self.model)  # every process: all of them stop, none waits
         destination = Path(destination)
@@ -212,18 +218,22 @@ class PrixLMTrainer(Trainer):
             check_parent(destination, "--output_dir")
             recover_interrupted(destination)
         _barrier()
-        with disk_errors(staging):
-            self.save_model(str(staging))  # collective: every process takes part
-        if self.args.should_save:
-            (staging / "training_args.bin").unlink(missing_ok=True)
-            (staging / "training_args.json").write_text(self._args_json(), encoding="utf-8")
-            for file_name, content in (extra_files or {}).items():
-                (staging / file_name).write_text(
-                    json.dumps(content, indent=2, sort_keys=True), encoding="utf-8"
-                )
-            if finalize is not None:
-                finalize(staging)
-            publish(staging, destination)
+        saving = self.args.should_save  # the process that writes the folder and removes it
+        with _removed_on_error(staging, saving):
+            with disk_errors(staging):
+                self.save_model(str(staging))  # collective: every process takes part
+            if saving:
+                (staging / "training_args.bin").unlink(missing_ok=True)
+                files = {"training_args.json": self._args_json()}
+                for file_name, content in (extra_files or {}).items():
+                    files[file_name] = json.dumps(content, indent=2, sort_keys=True)
+                for file_name, text in files.items():
+                    with disk_errors(staging / file_name):
+                        (staging / file_name).write_text(text, encoding="utf-8")
+                if finalize is not None:
+                    with disk_errors(staging):
+                        finalize(staging)
+                publish(staging, destination)
         _barrier()
         return destination
 
@@ -265,17 +275,34 @@ _WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file t
 @contextmanager
 def disk_errors(folder: Path) -> Iterator[None]:
     """A write of torch (`RuntimeError: ... unexpected pos`) or safetensors that failed on
-    a full disk becomes an `OSError` naming `folder` (one `error:` line in the CLIs)."""
+    a full disk, or an `OSError` that names no file (a failed `write()`: a full disk said
+    only "no space left"), becomes an `OSError` naming `folder` (a folder or a file: one
+    `error:` line in the CLIs). An `OSError` that names its file passes unchanged."""
     try:
         yield
-    except OSError:
-        raise
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, str(folder)) from error
     except Exception as error:
         text = str(error).lower()
         if not any(sign in text for sign in _WRITE_FAILED):
             raise
         code = errno.EFBIG if "too large" in text else errno.ENOSPC
         raise OSError(code, os.strerror(code), str(folder)) from error
+
+
+@contextmanager
+def _removed_on_error(staging: Path, owner: bool) -> Iterator[None]:
+    """On an exception, the process that created the partial folder `staging` (`owner`)
+    removes it before the exception goes on; the other processes of the run, which may
+    write into it, leave it to that one."""
+    try:
+        yield
+    except BaseException:
+        if owner:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _rotate(run_dir: Path, limit: int | None) -> None:

@@ -238,8 +238,9 @@ def test_last_step_logs_loss_and_lp_and_tokenizer_has_the_position_budget(
 
 
 def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path, monkeypatch):
-    """A save that fails midway leaves `.checkpoint-<step>.partial`, never `checkpoint-<step>`;
-    the next writer of that checkpoint (the resumed run) removes the partial folder."""
+    """A save that fails midway leaves no `checkpoint-<step>` and removes its partial folder;
+    the partial folder of a save killed midway is removed by the next writer of that
+    checkpoint (the resumed run)."""
     from transformers.trainer_utils import get_last_checkpoint
 
     from prixlm.training.arguments import parse_training_arguments
@@ -259,13 +260,12 @@ def test_checkpoints_are_published_only_when_complete(tiny_dataset_dir, tmp_path
     monkeypatch.setattr(PrixLMTrainer, "_save_rng_state", fail_at_step_8)
     with pytest.raises(OSError, match="disk full"):
         pretrain(parse_training_arguments(_args(tiny_dataset_dir, run, *steps)))
-    assert sorted(p.name for p in run.glob("*checkpoint-*")) == [
-        ".checkpoint-8.partial",
-        "checkpoint-4",
-    ]
+    assert sorted(p.name for p in run.glob("*checkpoint-*")) == ["checkpoint-4"]
     assert get_last_checkpoint(str(run)) == str(run / "checkpoint-4")
-    assert (run / ".checkpoint-8.partial" / "checkpoint-8" / "model.safetensors").is_file()
 
+    killed = run / ".checkpoint-8.partial" / "checkpoint-8"  # what a save killed midway leaves
+    killed.mkdir(parents=True)
+    (killed / "model.safetensors").write_bytes(b"\0" * 16)
     monkeypatch.setattr(PrixLMTrainer, "_save_rng_state", original)
     resume = ["--resume_from_checkpoint", "true"]
     pretrain(parse_training_arguments(_args(tiny_dataset_dir, run, *steps, *resume)))
