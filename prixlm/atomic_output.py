@@ -19,16 +19,23 @@ converted checkpoints):
 `carry_over` keeps entries of an existing folder that the writer does not produce (a `.git`
 folder, a user's extra files): they are hard-linked (copied where links are impossible) into
 the new folder before the swap, so they exist under the final name at every moment.
+
+Files that belong together (a results JSON and the page rendered from it) are written inside
+`published_together()`: each is staged, and none replaces its earlier file until all are
+written. A write that failed names the output: `naming_write_errors` (a bare `OSError`) and
+`disk_errors` (what torch, safetensors and tokenizers raise on a full disk).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from prixlm.cli import UsageError
@@ -43,6 +50,8 @@ from prixlm.output_lock import (  # noqa: F401 - importable from here as before
 )
 
 OLD_SUFFIX = ".old"
+#: The files staged by `atomic_file` inside `published_together` (staging, final), in order.
+_STAGED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("staged", default=None)
 
 
 def partial_path(final: str | Path, shared: bool = False) -> Path:
@@ -177,7 +186,8 @@ def atomic_folder(
     writes `final`).
 
     On an exception the partial folder is removed and `final` is left as it was. `argument`
-    names the path in errors (e.g. `--output_dir`).
+    names the path in errors (e.g. `--output_dir`), also a failed write's that named no file
+    (`naming_write_errors`: a full disk said only "no space left").
     """
     final = check_parent(final, argument)
     _check_final(final, argument, folder=True)
@@ -186,7 +196,8 @@ def atomic_folder(
         staging = partial_path(final)
         staging.mkdir()
         try:
-            yield staging
+            with naming_write_errors(final, argument):
+                yield staging
             publish(staging, final, carry_over)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -229,18 +240,47 @@ def _name_bytes(name: str) -> int:
 @contextmanager
 def atomic_file(final: str | Path, argument: str = "output") -> Iterator[Path]:
     """Yield this writer's staging path (`partial_path`) to write; it replaces `final` when
-    the block succeeds. Files are replaced in one rename, so concurrent writers of one file
-    never mix: the last to finish wins (no lock is taken)."""
+    the block succeeds (inside `published_together`: when that block succeeds). Files are
+    replaced in one rename, so concurrent writers of one file never mix: the last to finish
+    wins (no lock is taken)."""
     final = check_parent(final, argument)
     _check_final(final, argument, folder=False)
     recover_interrupted(final)
     staging = partial_path(final)
+    staged = _STAGED.get()
     try:
         with naming_write_errors(final, argument):
             yield staging
-        publish(staging, final)
+        if staged is None:
+            publish(staging, final)
+        elif (staging, final) not in staged:  # written again in the set: the last write wins
+            staged.append((staging, final))
     except BaseException:
         staging.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def published_together() -> Iterator[None]:
+    """Every `atomic_file` of the block (in this thread) is staged, and they replace their
+    earlier files, in the order written, only when the whole block succeeds: a failure in
+    any (a full disk while rendering the page of a new JSON) leaves every earlier file as it
+    was, never a new JSON beside a stale page. Nested blocks join the outermost."""
+    if _STAGED.get() is not None:
+        yield
+        return
+    staged: list[tuple[Path, Path]] = []
+    token = _STAGED.set(staged)
+    try:
+        try:
+            yield
+        finally:
+            _STAGED.reset(token)
+        for staging, final in staged:
+            publish(staging, final)
+    except BaseException:
+        for staging, _ in staged:
+            staging.unlink(missing_ok=True)
         raise
 
 
@@ -254,6 +294,30 @@ def naming_write_errors(final: str | Path, argument: str = "output") -> Iterator
         if error.filename is not None or error.errno is None:
             raise
         raise type(error)(error.errno, error.strerror, f"{argument} {final}") from error
+
+
+#: What torch (`unexpected pos`, `file write failed`), safetensors and tokenizers (the
+#: system's text) say of a write that failed on a full disk or at a file-size limit.
+_WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file too large")
+
+
+@contextmanager
+def disk_errors(folder: str | Path, argument: str | None = None) -> Iterator[None]:
+    """A write of torch (`RuntimeError: ... unexpected pos`), safetensors (`SafetensorError`)
+    or tokenizers (a bare `Exception`) that failed on a full disk becomes an `OSError`
+    (`ENOSPC`; `EFBIG` at a file-size limit) naming `argument` and `folder` (one `error:`
+    line in the commands, `prixlm.cli.user_errors`). Other errors pass unchanged."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as error:
+        text = str(error).lower()
+        if not any(sign in text for sign in _WRITE_FAILED):
+            raise
+        code = errno.EFBIG if "too large" in text else errno.ENOSPC
+        where = f"{argument} {folder}" if argument else str(folder)
+        raise OSError(code, os.strerror(code), where) from error
 
 
 def write_json(value: object, final: str | Path, argument: str = "output") -> None:
@@ -270,10 +334,12 @@ __all__ = [
     "atomic_folder",
     "check_output_file",
     "check_parent",
+    "disk_errors",
     "naming_write_errors",
     "partial_path",
     "process_running",
     "publish",
+    "published_together",
     "recover_interrupted",
     "write_json",
     "writer_lock",

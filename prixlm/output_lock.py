@@ -3,7 +3,8 @@ run (and taken by `prixlm.atomic_output.atomic_folder`), fails at once with
 `OutputLockedError` naming the process that writes `final`.
 
 - Within one user's processes: a file lock in `/tmp/prixlm-locks-<uid>` (released when the
-  process ends in any way, a kill included), with a file naming its holder.
+  process ends in any way, a kill included), with a file naming its holder (best effort: a
+  full `/tmp` stops no writer; a second writer is then told of "another process").
 - Across users and hosts (a shared disk): the marker `.<name>.<host>-<pid>.writing` the
   holder keeps beside `final` (its host and PID inside it too, so that a sibling output
   `<name>.2`'s marker is never taken for one of `<name>`). A live writer's marker refuses
@@ -160,12 +161,18 @@ def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
     marker = final.with_name(f".{final.name}.{_writer()}{WRITING_SUFFIX}")
     try:
         owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": _command()}
-        _write_private(owner_file, json.dumps(owner))
+        try:  # only for the message of a second writer: a full /tmp stops no writer
+            _write_private(owner_file, json.dumps(owner))
+        except OSError:
+            with suppress(OSError):
+                owner_file.unlink(missing_ok=True)  # a part written: "another process"
         try:  # the marker first, then the check: of two writers starting at once, none goes on
             final.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps(owner), encoding="utf-8")
             marker.chmod(0o644)  # readable by other users whatever the umask
-        except OSError:  # a folder only others can write: the file lock alone
+        except OSError:  # a folder only others can write, a full disk: the file lock alone
+            with suppress(OSError):
+                marker.unlink(missing_ok=True)  # an empty or partial marker, if made
             marker = None
         _check_other_writers(final, argument)
         _held[final] = 1

@@ -202,6 +202,8 @@ def load_kb(
         try:
             return datasets.load_dataset(str(dataset), config, split=split)
         except (OSError, *_UNREADABLE) as error:  # offline, unknown repo, config, split, file
+            if (full := _system_error(error, _DISK_FULL)) is not None:
+                raise full from error  # no fault of --dataset
             raise DatasetInputError(
                 f"{argument} {dataset} ({config_argument} {config}): {_first_line(error)}"
             ) from error
@@ -224,8 +226,8 @@ def load_kb(
             "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
         )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
-        if isinstance(error, OSError) and error.errno not in (None, errno.ENOENT):
-            raise  # a system error (a full disk): `prixlm.cli.user_errors` says what to do
+        if (system := _system_error(error)) is not None:  # a full disk: `user_errors` says
+            raise system from error  # what to do, naming the file or the datasets cache
         where = f" split {split!r}" if split is not None else ""
         empty = [name for name, count in rows.items() if count == 0]  # `datasets` fails on it
         cause = f"its split {empty[0]!r} has no rows ({{}})" if empty else "{}"
@@ -349,6 +351,30 @@ def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> in
                     f"{what}: {file}: not a readable Parquet file ({_first_line(error)})"
                 ) from error
     return rows
+
+
+#: A full disk, a quota, a file-size limit.
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _system_error(error: BaseException, errnos: tuple[int, ...] = ()) -> OSError | None:
+    """The system error (an errno, not ENOENT; one of `errnos` when given) in the chain of
+    `error` (`datasets` wraps the `OSError` of a failed write in a `DatasetGenerationError`),
+    else None. A full disk that names no file names the datasets cache, where `datasets`
+    writes the rows it prepares."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, OSError) and link.errno not in (None, errno.ENOENT):
+            if errnos and link.errno not in errnos:
+                return None
+            if link.errno in _DISK_FULL and link.filename is None:
+                cache = f"the datasets cache {datasets.config.HF_DATASETS_CACHE}"
+                return OSError(link.errno, link.strerror, f"{cache} (HF_DATASETS_CACHE)")
+            return link
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def _first_line(error: BaseException) -> str:

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import write_json
+from prixlm.atomic_output import published_together, write_json
 from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import (
     UsageError,
@@ -248,10 +248,13 @@ def assemble(
 
 
 def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path) -> None:
+    """The JSON, the page and the charts, as a set (all new or all kept); a failed write (a
+    full disk) is one line naming the file, exit status 2."""
     from prixlm.experiments.table1_docs import write_report
 
-    write_json(table, results, "--results")
-    write_report(table, docs, chart, source=Path(results).as_posix())
+    with user_errors(), published_together():
+        write_json(table, results, "--results")
+        write_report(table, docs, chart, source=Path(results).as_posix())
 
 
 REPORTS_PROFILE = "full"  # the profile of the committed figures
@@ -330,8 +333,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work_dir = args.work_dir
     dataset_dir = datasets["main"]
     digests = input_digests(datasets)  # each file read once a run
-    tokenizer = prepare_tokenizer(work_dir, dataset_dir, profile["languages"],
-                                  profile["tokenizer_vocab_size"], digests["main"])  # fmt: skip
+    with user_errors():  # a full disk: one line naming the tokenizer folder
+        tokenizer = prepare_tokenizer(work_dir, dataset_dir, profile["languages"],
+                                      profile["tokenizer_vocab_size"], digests["main"])  # fmt: skip
     digests["tokenizer"] = folder_digest(tokenizer)
     kb = kb_statistics(dataset_dir, profile["languages"])
     jobs = plan_jobs(profile, work_dir, datasets, tokenizer, args.seed, digests)

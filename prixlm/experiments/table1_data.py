@@ -125,8 +125,9 @@ def prepare_tokenizer(
     With `data_sha256` (the dataset's fingerprint, `input_digests`), the folder keeps what
     it was trained from (that, the languages and `vocab`), and one trained from others (a
     dataset built again from other dumps, another vocabulary size) is trained again;
-    without, a trained folder is used as it is."""
-    from prixlm.atomic_output import atomic_folder
+    without, a trained folder is used as it is. A full disk: an `OSError` naming the
+    folder."""
+    from prixlm.atomic_output import atomic_folder, disk_errors
     from prixlm.experiments.jobs import load_language
     from prixlm.training.tokenizer_training import train_tokenizer
 
@@ -147,7 +148,8 @@ def prepare_tokenizer(
             for column in ("subject", "relation", "object")
         ]
         tokenizer = train_tokenizer(texts, vocab)
-        with atomic_folder(folder) as staging:
+        named = "tokenizer folder"  # a full disk (tokenizers raise a bare Exception) names it
+        with atomic_folder(folder, argument=named) as staging, disk_errors(folder, named):
             tokenizer.save_pretrained(staging)
             if data_sha256 is not None:
                 (staging / TOKENIZER_SOURCE).write_text(json.dumps(source), "utf-8")

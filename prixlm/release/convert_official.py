@@ -42,7 +42,7 @@ from modeling_prixlm.formatting import (
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from modeling_prixlm.pipeline_prixlm import read_candidates
-from prixlm.atomic_output import atomic_folder
+from prixlm.atomic_output import atomic_folder, disk_errors
 from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.release.folder import complete_release_folder
 from prixlm.release.model_card import write_model_card
@@ -216,10 +216,12 @@ def convert_official(
     model.tie_weights()
     model.generation_config = fact_generation_config(config)
     with atomic_folder(destination, argument="DST") as staging:
-        model.save_pretrained(staging)
+        with disk_errors(destination, "DST"):  # safetensors' error names no file
+            model.save_pretrained(staging)
         if (source / "tokenizer.json").is_file() or (source / "sentencepiece.bpe.model").is_file():
             tokenizer = AutoTokenizer.from_pretrained(source)
-            match_tokenizer_to_positions(tokenizer, config).save_pretrained(staging)
+            with disk_errors(destination, "DST"):
+                match_tokenizer_to_positions(tokenizer, config).save_pretrained(staging)
             rename_added_tokens(staging, renames)
             check_renamed_tokenizer(staging, type(tokenizer), config, renames)
         complete_release_folder(staging, candidates)

@@ -34,7 +34,7 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from prixlm.atomic_output import atomic_file
+from prixlm.atomic_output import atomic_file, published_together
 from prixlm.cli import command_parser, user_errors
 from prixlm.hub_calls import check_repo_id
 from prixlm.hub_languages import hub_languages
@@ -299,8 +299,8 @@ def write_model_card(
 
     `curve` (the run's `lp_curve.png`) is copied into the folder and embedded; `evaluations`
     are kept in the folder (`evaluation_results.json`). Options not given keep what the
-    folder's earlier card said (`card_options`). Every file is written atomically. Returns
-    the card.
+    folder's earlier card said (`card_options`). The files are written atomically, as a set:
+    none replaces its earlier version until all are written. Returns the card.
     """
     folder = Path(folder)
     options = {**card_options(folder), **{k: v for k, v in options.items() if v is not None}}
@@ -324,12 +324,13 @@ def write_model_card(
         ]
     # rendered first: a report the card cannot show is refused before anything is kept
     card = render_model_card(folder, curve=curve_name, evaluations=evaluations, **options)
-    if curve is not None and curve.resolve() != (folder / CURVE_NAME).resolve():
-        with atomic_file(folder / CURVE_NAME, argument="--curve") as staging:
-            shutil.copyfile(curve, staging)
-    keep_evaluations(folder, evaluations)
-    with atomic_file(folder / "README.md", argument="FOLDER") as staging:
-        staging.write_text(str(card), encoding="utf-8")
+    with published_together():  # the card and the reports it shows: both new, or both kept
+        if curve is not None and curve.resolve() != (folder / CURVE_NAME).resolve():
+            with atomic_file(folder / CURVE_NAME, argument="--curve") as staging:
+                shutil.copyfile(curve, staging)
+        keep_evaluations(folder, evaluations)
+        with atomic_file(folder / "README.md", argument="FOLDER") as staging:
+            staging.write_text(str(card), encoding="utf-8")
     return card
 
 

@@ -251,7 +251,7 @@ def mirror_tune(
     """
     from transformers import set_seed
 
-    from prixlm.atomic_output import atomic_folder
+    from prixlm.atomic_output import atomic_folder, disk_errors
 
     unknown = set(overrides) - set(MIRROR_DEFAULTS)
     if unknown:
@@ -298,15 +298,18 @@ def mirror_tune(
         temperature=settings["temperature"],
         pooling=settings["pooling"],
     )
-    trainer.train()
-    model.eval()
-    setattr(model.config, POOLING_CONFIG_KEY, settings["pooling"])  # what it was tuned for
-    with atomic_folder(output_dir, argument="--output_dir") as staging:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        if "end_of_object_token_id" in model.config.to_dict():
-            _complete_prixlm_folder(Path(model_dir), staging)
-    shutil.rmtree(work_dir, ignore_errors=True)  # the Trainer's scratch folder (no checkpoints)
+    try:  # the Trainer's scratch folder goes also when training or saving fails
+        trainer.train()
+        model.eval()
+        setattr(model.config, POOLING_CONFIG_KEY, settings["pooling"])  # what it was tuned for
+        with atomic_folder(output_dir, argument="--output_dir") as staging:
+            with disk_errors(output_dir, "--output_dir"):  # a full disk: named
+                model.save_pretrained(staging)
+                tokenizer.save_pretrained(staging)
+            if "end_of_object_token_id" in model.config.to_dict():
+                _complete_prixlm_folder(Path(model_dir), staging)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)  # the Trainer's scratch (no checkpoints)
     return output_dir
 
 

@@ -86,8 +86,9 @@ def train_plain_mlm(
     seed: int = 0,
     mlm_probability: float = 0.15,
 ) -> Path:
-    """Train the baseline on `texts` for `max_steps`; save the folder `output_dir` atomically."""
-    from prixlm.atomic_output import atomic_folder
+    """Train the baseline on `texts` for `max_steps`; save the folder `output_dir` atomically
+    (a full disk: an `OSError` naming it)."""
+    from prixlm.atomic_output import atomic_folder, disk_errors
 
     if not texts:
         raise ValueError("no texts to train the plain masked LM on")
@@ -122,13 +123,16 @@ def train_plain_mlm(
         tokenizer, mlm_probability=mlm_probability, seed=seed
     )
     trainer = Trainer(model=model, args=arguments, train_dataset=encoded, data_collator=collator)
-    result = trainer.train()
-    model.eval()
-    with atomic_folder(output_dir, argument="--output_dir") as staging:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        (staging / "train_loss.txt").write_text(f"{result.training_loss}\n", encoding="utf-8")
-    shutil.rmtree(work_dir, ignore_errors=True)
+    try:  # the Trainer's scratch folder goes also when training or saving fails
+        result = trainer.train()
+        model.eval()
+        with atomic_folder(output_dir, argument="--output_dir") as staging:
+            with disk_errors(output_dir, "--output_dir"):  # a full disk: named
+                model.save_pretrained(staging)
+                tokenizer.save_pretrained(staging)
+            (staging / "train_loss.txt").write_text(f"{result.training_loss}\n", encoding="utf-8")
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)  # the Trainer's scratch (no checkpoints)
     return output_dir
 
 
@@ -163,15 +167,16 @@ def main(argv: list[str] | None = None) -> Path:
         for language in languages if args.dataset.is_dir() else ():  # checked before reading
             local_data_files(args.dataset, language, "--dataset")
         texts = kb_label_texts(args.dataset, languages)
-    return train_plain_mlm(
-        args.reference,
-        texts,
-        args.output_dir,
-        args.max_steps,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-    )
+    with user_errors():  # a full disk, a folder being written by another process: one line
+        return train_plain_mlm(
+            args.reference,
+            texts,
+            args.output_dir,
+            args.max_steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+        )
 
 
 if __name__ == "__main__":

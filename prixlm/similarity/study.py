@@ -36,7 +36,7 @@ from typing import Any
 import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before torch loads
 
 # isort: split
-from prixlm.atomic_output import atomic_file, atomic_folder
+from prixlm.atomic_output import atomic_file, atomic_folder, published_together
 from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
@@ -351,10 +351,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         check_run_settings(args.work_dir, run_settings(args))
     with user_errors():  # a refused stage (a run folder of other settings): one line
         results = run(args)
-    with atomic_file(args.results, "--results") as staging:
-        staging.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")  # run order
-    write_docs(results, args.docs, args.chart)
-    print(f"wrote {args.results}, {args.docs}, {args.chart}")
+    with user_errors():  # a full disk: one line naming the file, exit 2
+        with published_together():  # the JSON, the page and the chart: all new or all kept
+            with atomic_file(args.results, "--results") as staging:
+                text = json.dumps(results, indent=2) + "\n"  # in run order
+                staging.write_text(text, encoding="utf-8")
+            write_docs(results, args.docs, args.chart)
+        print(f"wrote {args.results}, {args.docs}, {args.chart}")
     return results
 
 

@@ -40,7 +40,13 @@ import babel
 from babel import Locale, localedata
 from tqdm.auto import tqdm
 
-from prixlm.atomic_output import atomic_folder, check_parent, recover_interrupted, writer_lock
+from prixlm.atomic_output import (
+    atomic_folder,
+    check_parent,
+    naming_write_errors,
+    recover_interrupted,
+    writer_lock,
+)
 from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
@@ -356,10 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = build_parser()
     args = parser.parse_args(renamed_options(argv, {"--locales": "--languages"}))
-    with user_errors(ValueError):
+    with user_errors(ValueError):  # a full disk, or stdout on one: one line, exit 2
         stats = export_cldr_kb(args.languages, args.output_dir)
-    print(format_stats(stats))
-    print(f"wrote {args.output_dir} (CLDR {cldr_version()}, {LICENSE})")
+        with naming_write_errors("stdout", "the statistics on"):
+            print(format_stats(stats))
+            print(f"wrote {args.output_dir} (CLDR {cldr_version()}, {LICENSE})", flush=True)
     return 0
 
 

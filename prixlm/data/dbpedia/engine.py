@@ -58,7 +58,8 @@ _REASONS = {
 @contextmanager
 def memory_errors(engine: EngineOptions) -> Iterator[None]:
     """Turn DuckDB's out-of-memory error into an `EngineMemoryError` that names the
-    arguments to change (DuckDB's own message names its `SET` statements), its I/O errors
+    arguments to change (DuckDB's own message names its `SET` statements; a "bad
+    allocation" is the process's limit, not DuckDB's: a lower `--memory_limit`), its I/O errors
     into an `OSError` naming the file, and a full spill disk (DuckDB stops spilling at 90%
     of the spill disk's free space, and says "out of memory") into an `OSError` naming
     `--temp_dir`."""
@@ -77,6 +78,13 @@ def memory_errors(engine: EngineOptions) -> Iterator[None]:
             ) from None
         limit = engine.memory_limit or "(default: 80% of the RAM)"
         threads = engine.threads or "(default: every core)"
+        if "bad allocation" in reason:  # refused by the system (`ulimit -v`, a cgroup)
+            raise EngineMemoryError(
+                f"--memory_limit {limit}, --threads {threads}: the process's memory limit "
+                f"was reached before the SQL engine's ({reason}: the operating system refused "
+                "memory, as under `ulimit -v` or a container's limit); lower --memory_limit "
+                "well below the process's limit, or raise that limit; nothing was written"
+            ) from None
         raise EngineMemoryError(
             f"--memory_limit {limit}, --threads {threads}: the SQL engine ran out of memory "
             f"({reason}); raise --memory_limit or lower --threads; nothing was written"

@@ -47,6 +47,7 @@ from prixlm.data.dbpedia.dataset_folder import (
     check_replaceable,
     dataset_folder,
 )
+from prixlm.data.dbpedia.engine import duckdb_os_error
 from prixlm.data.dbpedia.output import (
     DEFAULT_MAX_SHARD_BYTES,
     DEFAULT_MAX_SHARD_ROWS,
@@ -299,6 +300,7 @@ def convert_layout(
     Raises:
         LayoutError: a missing file or a malformed line.
         ValueError: `output_dir` exists and is neither empty nor an earlier build.
+        OSError: a write that failed (a full disk), naming the file.
     """
     started = time.perf_counter()
     check_replaceable(output_dir)
@@ -325,6 +327,8 @@ def convert_layout(
                 max_shard_rows=max_shard_rows,
                 progress=progress,
             )
+        except duckdb.IOException as error:  # a full disk: an OSError naming the file
+            raise duckdb_os_error(error) from None
         finally:
             con.close()
         stats.seconds = time.perf_counter() - started
