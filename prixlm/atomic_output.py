@@ -304,19 +304,23 @@ _WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file t
 @contextmanager
 def disk_errors(folder: str | Path, argument: str | None = None) -> Iterator[None]:
     """A write of torch (`RuntimeError: ... unexpected pos`), safetensors (`SafetensorError`)
-    or tokenizers (a bare `Exception`) that failed on a full disk becomes an `OSError`
-    (`ENOSPC`; `EFBIG` at a file-size limit) naming `argument` and `folder` (one `error:`
-    line in the commands, `prixlm.cli.user_errors`). Other errors pass unchanged."""
+    or tokenizers (a bare `Exception`) that failed on a full disk, or an `OSError` that
+    names no file (a failed `write()` says only "no space left"), becomes an `OSError`
+    (`ENOSPC`; `EFBIG` at a file-size limit) naming `argument` and `folder` (a folder or a
+    file; one `error:` line in the commands, `prixlm.cli.user_errors`). An `OSError` that
+    names its file, and other errors, pass unchanged."""
+    where = f"{argument} {folder}" if argument else str(folder)
     try:
         yield
-    except OSError:
-        raise
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, where) from error
     except Exception as error:
         text = str(error).lower()
         if not any(sign in text for sign in _WRITE_FAILED):
             raise
         code = errno.EFBIG if "too large" in text else errno.ENOSPC
-        where = f"{argument} {folder}" if argument else str(folder)
         raise OSError(code, os.strerror(code), where) from error
 
 

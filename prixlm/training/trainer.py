@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -20,7 +18,13 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from prixlm.atomic_output import check_parent, partial_path, publish, recover_interrupted
+from prixlm.atomic_output import (
+    check_parent,
+    disk_errors,
+    partial_path,
+    publish,
+    recover_interrupted,
+)
 from prixlm.release.finite_weights import check_finite_weights
 from prixlm.training.option_checks import WarmUpCheck
 from prixlm.training.processes import global_batch_of, split_batches
@@ -266,30 +270,6 @@ def _quiet_token_alignment() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(token_filter)
-
-
-#: How torch's and safetensors' writers report a full disk or a file-size limit.
-_WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file too large")
-
-
-@contextmanager
-def disk_errors(folder: Path) -> Iterator[None]:
-    """A write of torch (`RuntimeError: ... unexpected pos`) or safetensors that failed on
-    a full disk, or an `OSError` that names no file (a failed `write()`: a full disk said
-    only "no space left"), becomes an `OSError` naming `folder` (a folder or a file: one
-    `error:` line in the CLIs). An `OSError` that names its file passes unchanged."""
-    try:
-        yield
-    except OSError as error:
-        if error.filename is not None or error.errno is None:
-            raise
-        raise type(error)(error.errno, error.strerror, str(folder)) from error
-    except Exception as error:
-        text = str(error).lower()
-        if not any(sign in text for sign in _WRITE_FAILED):
-            raise
-        code = errno.EFBIG if "too large" in text else errno.ENOSPC
-        raise OSError(code, os.strerror(code), str(folder)) from error
 
 
 @contextmanager
