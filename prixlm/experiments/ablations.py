@@ -138,7 +138,10 @@ def main(argv: list[str] | None = None) -> dict:
         # kept runs are of these languages and this seed, or refused
         check_run_settings(args.work_dir, {"languages": languages, "seed": args.seed})
     digests = input_digests(datasets)
-    tokenizer = prepare_tokenizer(args.work_dir, datasets["main"], languages, 8000, digests["main"])
+    with user_errors():  # a full disk: one line naming the tokenizer folder
+        tokenizer = prepare_tokenizer(
+            args.work_dir, datasets["main"], languages, 8000, digests["main"]
+        )
     digests["tokenizer"] = folder_digest(tokenizer)
     for name in names:
         dataset, overrides = VARIANTS[name]

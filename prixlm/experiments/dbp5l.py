@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import write_json
+from prixlm.atomic_output import published_together, write_json
 from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import (
     UsageError,
@@ -304,7 +304,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
             "data": str(args.data.resolve()), "data_sha256": layout_digest(args.data)})  # fmt: skip
     vocab = profile["tokenizer_vocab_size"]
-    tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
+    with user_errors():  # a full disk: one line naming the tokenizer folder
+        tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
     kb = kb_statistics(dataset, profile["languages"], args.data)
     jobs = plan_jobs(profile, args.work_dir, dataset, args.data, tokenizer, args.seed)
     jobs_dir = args.work_dir / "jobs"
@@ -316,13 +317,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         # only records made with this plan: a superseded job's rows are not shown as current
         records, _ = current_records(jobs, jobs_dir, args.work_dir)
         table = assemble(profile, records, kb, published, started, command, args.note)
-        if args.chart is not None:
-            from prixlm.experiments.dbp5l_chart import write_search_chart
+        # the chart, JSON and page as a set (all new or all kept); a full disk: one line
+        with user_errors(), published_together():
+            if args.chart is not None:
+                from prixlm.experiments.dbp5l_chart import write_search_chart
 
-            write_search_chart(table, args.chart)
-            table["chart"] = os.path.relpath(args.chart, args.docs.parent)
-        write_json(table, args.results, "--results")
-        write_docs(table, args.docs, source=args.results.as_posix())
+                write_search_chart(table, args.chart)
+                table["chart"] = os.path.relpath(args.chart, args.docs.parent)
+            write_json(table, args.results, "--results")
+            write_docs(table, args.docs, source=args.results.as_posix())
         return table
 
     if args.no_run:  # the records' own threads: each says (`torch_num_threads`)
