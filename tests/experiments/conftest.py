@@ -108,6 +108,13 @@ def write_layout(root: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def layout_writer():
+    """`write_layout`, for tests of this folder (an import of `conftest` may find another
+    folder's when the whole suite runs)."""
+    return write_layout
+
+
 @pytest.fixture(scope="session")
 def dbp5l_toy_run(tmp_path_factory):
     """(root, argv, table): `dbp5l.main` at the toy profile on a tiny KEnS-layout KG (en, ja),

@@ -75,12 +75,10 @@ def test_a_run_stopped_before_redoing_a_job_leaves_out_its_old_rows(
     assert set(written["methods"]["Prix-LM (Single)"]) == {"en"}
 
 
-def test_labels_prix_lm_merges_are_counted_and_named(tmp_path):
+def test_labels_prix_lm_merges_are_counted_and_named(tmp_path, layout_writer):
     """Two ja entities no fact names, with characters the tokenizer never saw: Prix-LM ranks
     them as one candidate (through `<unk>`), the KGE baselines as two."""
-    from conftest import write_layout
-
-    layout = write_layout(tmp_path / "layout")
+    layout = layout_writer(tmp_path / "layout")
     with (layout / "entity" / "ja.tsv").open("a", encoding="utf-8") as entities:
         entities.write("http://ja.dbpedia.org/resource/%E9%AC%B1\n")  # 鬱
         entities.write("http://ja.dbpedia.org/resource/%E9%AC%A3\n")  # 鬣
