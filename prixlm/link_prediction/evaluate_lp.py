@@ -17,12 +17,14 @@ result of its language counts such labels (`candidates_too_long`, only where the
 some); a query whose gold is one of them counts as a miss (`num_missing`). `dtype` records
 the precision of the weights evaluated (`"float32"`, or `"bfloat16"` for a release saved in
 bf16, which loads and is evaluated as saved: beam search and the full ranking agree exactly
-for fp32 weights only).
+for fp32 weights only). In beam mode hits@k is reported for k <= --num_beams only (`–` in
+the table, no key in the report): a gold outside the K beams is a miss, which is not hits@k.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ from prixlm.link_prediction.evaluation import (
     evaluate_dataset,
     markdown_table,
 )
+from prixlm.link_prediction.lp_table import unreported_note
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.model_loading import MODEL_CODE_HELP
 from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
@@ -90,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--num_beams",
         type=positive_int,
         default=50,
-        help="K, partial sequences kept per query (beam)",
+        help="K, partial sequences kept per query (beam); hits@k for k > K is not reported "
+        "(a gold outside the K beams is a miss), so hits@10 needs K >= 10",
     )
     parser.add_argument(
         "--batch_size",
@@ -259,6 +263,8 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         if len(args.protocol) > 1:
             print(f"\nprotocol: {protocol}")
         print(markdown_table(results, args.mode, args.num_beams))
+    if note := unreported_note(args.mode, args.num_beams):  # the table's `–` cells
+        print(note, file=sys.stderr)
     return report
 
 

@@ -11,9 +11,11 @@
 - Filtered setting: the other true objects of a query (`all_objects`) stay in the trie while
   decoding and are removed from the ranking at the end (official release); the gold stays.
 - `mode="beam"` (the paper): Algorithm 1 with K=`num_beams`; a gold the search never
-  completes is a miss, and MRR is reported as `mrr_at_K`. `mode="full"`: every candidate is
-  scored exactly (`PrixLMScorer`, `score_candidates`), a full ranking with a true `mrr`,
-  through the ranking path every candidate scorer shares (`prixlm.link_prediction.scorer`).
+  completes is a miss, MRR is reported as `mrr_at_K`, and hits@k only for k <= K
+  (`lp_table.reported_ks`: hits@10 of a beam of 3 is not hits@10). `mode="full"`: every
+  candidate is scored exactly (`PrixLMScorer`, `score_candidates`), a full ranking with a
+  true `mrr`, through the ranking path every candidate scorer shares
+  (`prixlm.link_prediction.scorer`).
 - Ranks are PyKEEN's realistic ranks (ties: mean of optimistic and pessimistic rank).
 - Full mode can also report the published DBP-5L papers' protocols (`protocols=("ours",
   "kens")`: train-only filter, ties by entity order, KEnS' top-10 hits rule; see
@@ -46,14 +48,9 @@ from prixlm.link_prediction.candidate_files import (
 )
 from prixlm.link_prediction.candidate_fit import fit_trie
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
+from prixlm.link_prediction.lp_table import KS, markdown_table, reported_ks
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
-from prixlm.link_prediction.ranking import (
-    Rank,
-    filtered_rank,
-    metric_label,
-    mrr_key,
-    ranking_metrics,
-)
+from prixlm.link_prediction.ranking import Rank, filtered_rank, mrr_key, ranking_metrics
 from prixlm.link_prediction.scorer import (
     PrixLMScorer,
     canonical_labels,
@@ -62,7 +59,6 @@ from prixlm.link_prediction.scorer import (
 )
 
 MODES = ("beam", "full")
-KS = (1, 3, 10)
 
 
 #: `score_candidates`' defaults for `--mode full`: queries per forward, rows per forward.
@@ -82,8 +78,9 @@ def evaluate_link_prediction(
     protocol: str = "ours",
     train_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, float | int]:
-    """Hits@1/3/10 and MRR of `rows` under one ranking protocol (default `ours`: filtered
-    over every split, realistic ties); see `evaluate_protocols`."""
+    """Hits@1/3/10 (beam mode: hits@k for k <= K only) and MRR of `rows` under one ranking
+    protocol (default `ours`: filtered over every split, realistic ties); see
+    `evaluate_protocols`."""
     return evaluate_protocols(
         model,
         tokenizer,
@@ -128,7 +125,8 @@ def evaluate_protocols(
         train_rows: the train split's rows (needed by `kens`, which filters train objects).
     Returns:
         `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr"
-        (full), "num_queries", "num_missing", "num_candidates", "merged_candidates"}}`;
+        (full), "num_queries", "num_missing", "num_candidates", "merged_candidates"}}`; in
+        beam mode no `hits_at_k` for k > K (a gold outside the K beams is a miss: not hits@k);
         `num_candidates` counts distinct tokenisations, `merged_candidates` the labels
         that tokenise like an earlier one (ranked as that one). Labels longer than the
         model's positions hold after the shortest prompt are left out (`candidate_fit`: a
@@ -158,10 +156,11 @@ def evaluate_protocols(
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
     fitted = fit_trie(tokenizer, getattr(model, "config", None), trie, rows)
     trie, rows = fitted.trie, fitted.rows  # without the labels the positions cannot hold
+    ks = reported_ks(mode, num_beams)  # beam: hits@k for k <= K only
     with eval_mode(model):
         if not rows:  # every query's gold was left out: all misses
             mrr = mrr_key(num_beams if mode == "beam" else None)
-            results = {name: fitted.no_ranks(mrr, KS) for name in protocols}
+            results = {name: fitted.no_ranks(mrr, ks) for name in protocols}
         elif mode == "full":
             # the scorer path merges identical tokenisations (`protocol_ranks`): golds,
             # filters and train objects by each entity's first label in candidate order
@@ -190,7 +189,7 @@ def evaluate_protocols(
                 for row in rows
             ]
             beam = _beam_metrics(
-                model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress
+                model, tokenizer, rows, trie, num_beams, batch_size, max_rows, progress, ks
             )
             beam["merged_candidates"] = sum(label != first for label, first in canonical.items())
             results = {"ours": beam}
@@ -209,10 +208,11 @@ def _beam_metrics(
     batch_size: int | None,
     max_rows: int | None,
     progress: bool,
+    ks: tuple[int, ...],
 ) -> dict[str, float | int]:
-    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, `mrr_at_K`;
-    ValueError where both `batch_size` and `max_rows` are given and a forward of
-    `batch_size * num_beams` rows exceeds `max_rows`."""
+    """Algorithm 1 with K=`num_beams`: ranks among the completed candidates, hits@k for
+    each k of `ks` (those up to K) and `mrr_at_K`; ValueError where both `batch_size` and
+    `max_rows` are given and a forward of `batch_size * num_beams` rows exceeds `max_rows`."""
     if batch_size is None:
         batch_size = default_batch_size(num_beams, max_rows or default_max_rows(model))
     elif max_rows is not None and batch_size * num_beams > max_rows:
@@ -230,24 +230,7 @@ def _beam_metrics(
             )
         bar.update(len(batch))
     bar.close()
-    return ranking_metrics(ranks, KS, cutoff=num_beams)
-
-
-def markdown_table(
-    results: Mapping[str, Mapping[str, float | int]], mode: str, num_beams: int
-) -> str:
-    """One row per language: queries, candidates, hits@1/3/10 and MRR (in %)."""
-    mrr = mrr_key(num_beams if mode == "beam" else None)
-    lines = [
-        f"| language | queries | candidates | hits@1 | hits@3 | hits@10 | {metric_label(mrr)} |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for language, m in results.items():
-        values = " | ".join(
-            f"{100 * m[key]:.1f}" for key in ("hits_at_1", "hits_at_3", "hits_at_10", mrr)
-        )
-        lines.append(f"| {language} | {m['num_queries']} | {m['num_candidates']} | {values} |")
-    return "\n".join(lines)
+    return ranking_metrics(ranks, ks, cutoff=num_beams)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ A result is an `evaluate_lp` report (`{"model", "dataset", "split", "mode", "num
 "results": {config: metrics}}`; `model_card.checkpoint_report` makes one from
 `train_results.json`). `eval_results` turns the reports into `huggingface_hub.EvalResult`s
 (hits@1/3/10 and MRR or MRR@K, fractions in [0, 1], unrounded; the metric config says the
-mode, K and the queries measured); `results_table` into the card's Markdown table (%);
-`check_report` refuses what the card cannot show (or another model's report);
+mode, K and the queries measured; a metric a result lacks, or holds as null, is not listed,
+nor hits@k for k > K of a beam of K: `shown_metric`); `results_table` into the card's
+Markdown table (%); `check_report` refuses what the card cannot show (or another model's report);
 `hyperparameters` gives the training table (`prixlm.release.card_settings`) and
 `training_data` what the model trained on.
 
@@ -96,6 +97,20 @@ def _metric_name(metric: str) -> str:
     return f"{metric_label(metric)} (filtered)"
 
 
+def shown_metric(report: Mapping[str, Any], metrics: Mapping[str, Any], metric: str) -> bool:
+    """Whether the card shows `metric` of a result (`metrics`, of `report`): it has a value
+    (not absent, not null), and for hits@k of a beam of K (`num_beams`), k <= K. A gold
+    outside the K beams is a miss, so hits@k for k > K is not hits@k: `evaluate_lp` leaves
+    it out, and the card leaves it out of a report of an earlier version that holds it."""
+    if metrics.get(metric) is None:
+        return False
+    name, _, cutoff = metric.partition("_at_")
+    beams = report.get("num_beams") if report.get("mode") == "beam" else None
+    if name != "hits" or not cutoff.isdigit() or not isinstance(beams, int):
+        return True
+    return int(cutoff) <= beams
+
+
 def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
     return next((key for key in metrics if key == "mrr" or key.startswith("mrr_at_")), None)
 
@@ -160,7 +175,8 @@ def eval_results(
         for name, metrics in report["results"].items():
             config, _, language = name.partition("/")
             mrr = _mrr_key(metrics)
-            for metric in [m for m in METRICS if m in metrics] + ([mrr] if mrr else []):
+            listed = [*METRICS, *([mrr] if mrr else [])]
+            for metric in [m for m in listed if shown_metric(report, metrics, m)]:
                 results.append(
                     EvalResult(
                         task_type=TASK_TYPE,
@@ -190,8 +206,9 @@ def markdown_cell(text: Any) -> str:
 
 
 def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None) -> str:
-    """A Markdown table: one row per report and config, metrics in %; the dataset, config,
-    split and mode cells are shown as they are (`markdown_cell`)."""
+    """A Markdown table: one row per report and config, metrics in %, `–` for one not shown
+    (`shown_metric`); the dataset, config, split and mode cells are shown as they are
+    (`markdown_cell`)."""
     lines = [
         "| dataset | config | split | mode | queries | hits@1 | hits@3 | hits@10 | MRR |",
         "|---|---|---|---|---:|---:|---:|---:|---:|",
@@ -210,7 +227,7 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
         for name, metrics in report["results"].items():
             mrr = _mrr_key(metrics)
             values = [
-                f"{100 * metrics[key]:.1f}" if key in metrics else "–"
+                f"{100 * metrics[key]:.1f}" if shown_metric(report, metrics, key) else "–"
                 for key in (*METRICS, mrr or "mrr")
             ]
             mrr_label = f" ({metric_label(mrr)})" if mrr and mrr != "mrr" else ""
@@ -369,6 +386,7 @@ __all__ = [
     "on_hub",
     "remembered_digests",
     "results_table",
+    "shown_metric",
     "training_data",
     "weights_digest",
 ]

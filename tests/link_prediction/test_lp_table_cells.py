@@ -41,13 +41,16 @@ def expected_cells(metrics, mrr_key: str, mrr_header: str) -> dict[str, str]:
     return {
         "queries": str(metrics["num_queries"]),
         "candidates": str(metrics["num_candidates"]),
-        **{header: f"{100 * metrics[key]:.1f}" for header, key in HEADER_KEYS.items()},
+        **{
+            header: f"{100 * metrics[key]:.1f}" if key in metrics else "–"
+            for header, key in HEADER_KEYS.items()
+        },
         mrr_header: f"{100 * metrics[mrr_key]:.1f}",
     }
 
 
 @pytest.mark.parametrize(
-    ("mode", "mrr", "header"), [("beam", "mrr_at_5", "MRR@5"), ("full", "mrr", "MRR")]
+    ("mode", "mrr", "header"), [("beam", "mrr_at_10", "MRR@10"), ("full", "mrr", "MRR")]
 )
 def test_every_cell_is_the_metric_its_header_names(mode, mrr, header):
     results = {
@@ -56,7 +59,7 @@ def test_every_cell_is_the_metric_its_header_names(mode, mrr, header):
         "de": {"hits_at_1": 0.02, "hits_at_3": 0.04, "hits_at_10": 0.08, mrr: 0.125,
                "num_queries": 7, "num_candidates": 9},
     }  # fmt: skip
-    text = markdown_table(results, mode, num_beams=5)
+    text = markdown_table(results, mode, num_beams=10)
     assert text.splitlines()[0] == (
         f"| language | queries | candidates | hits@1 | hits@3 | hits@10 | {header} |"
     )
@@ -77,8 +80,9 @@ def test_the_printed_row_is_the_written_json(saved, tmp_path, capsys):
     )  # fmt: skip
     printed = table_rows(capsys.readouterr().out)
     metrics = json.loads(output.read_text(encoding="utf-8"))["results"]["en"]
-    values = [metrics[key] for key in ("hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_5")]
-    assert len(set(values)) == 4  # distinct: a swap of two columns shows
+    values = [metrics[key] for key in ("hits_at_1", "hits_at_3", "mrr_at_5")]
+    assert len(set(values)) == 3  # distinct: a swap of two columns shows
+    assert "hits_at_10" not in metrics  # 5 beams: no hits@10, `–` in its column
     assert printed == {"en": expected_cells(metrics, "mrr_at_5", "MRR@5")}
 
 
