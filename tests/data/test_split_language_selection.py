@@ -127,8 +127,8 @@ def cldr(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cldr_german_alone_or_with_japanese_keeps_the_split_of_the_three(cldr: Path) -> None:
-    """German alone drew a split of which 262 of 316 test rows were train rows of the
-    English, German and Japanese build."""
+    """Built from the English, German and Japanese export, German alone drew a split of
+    which 262 of 316 test rows were train rows of the three's build."""
     three, _ = build_dataset(cldr, None, ["en", "de", "ja"])
     alone, _ = build_dataset(cldr, None, ["de"])
     two, _ = build_dataset(cldr, None, ["de", "ja"])
@@ -137,3 +137,33 @@ def test_cldr_german_alone_or_with_japanese_keeps_the_split_of_the_three(cldr: P
         for split in SPLITS:
             assert build.triples[language][split] == three.triples[language][split], split
     assert three.stats["de"].splits["test"] > 250
+
+
+def test_a_cldr_export_without_english_draws_the_splits_of_one_with_it(
+    cldr: Path, tmp_path: Path
+) -> None:
+    """A German (or German and Japanese) export linked only to the other exported
+    languages: its build keyed German on German IRIs, and 262 of its 316 German test rows
+    were train rows of the English, German and Japanese export's build."""
+    alone = export_cldr_kb(["de"], tmp_path / "de", progress=False)
+    export_cldr_kb(["de", "ja"], tmp_path / "de_ja", progress=False)
+    three, _ = build_dataset(cldr, None, ["en", "de", "ja"])
+    de, _ = build_dataset(tmp_path / "de", None)
+    de_ja, _ = build_dataset(tmp_path / "de_ja", None)
+    for language, build in (("de", de), ("de", de_ja), ("ja", de_ja)):
+        assert build.stats[language].splits == three.stats[language].splits, language
+        for split in SPLITS:
+            assert build.triples[language][split] == three.triples[language][split], split
+    assert [three.stats["de"].splits[s] for s in SPLITS] == [3295, 165, 273]
+    assert de.links == [] and len(de_ja.links) == 2 * 1790  # links between built ones
+    assert sorted(de_ja.links) == sorted(
+        row for row in three.links if "en" not in (row.subject_language, row.object_language)
+    )
+    # German's files: the three's (German and Japanese), the three's less the lines to ja (German)
+    for name in ("labels_de.ttl", "mappingbased_objects_de.ttl", "interlanguage_links_de.ttl"):
+        assert (tmp_path / "de_ja" / name).read_bytes() == (cldr / name).read_bytes(), name
+    three_links = (cldr / "interlanguage_links_de.ttl").read_text(encoding="utf-8")
+    de_links = (tmp_path / "de" / "interlanguage_links_de.ttl").read_text(encoding="utf-8")
+    assert de_links.splitlines() == [line for line in three_links.splitlines() if JA not in line]
+    assert f"<{DE}Deutschland> {SAME} <{EN}Germany> ." in de_links.splitlines()
+    assert alone["de"]["links"] == de_links.count(SAME) == 1801

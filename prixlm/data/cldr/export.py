@@ -10,8 +10,13 @@ Per exported locale `L` (language code `lang`, see `dump_format.dbpedia_language
 - `mappingbased_objects_{lang}.ttl`: `<s> dbo:relation <o> .` for every CLDR fact whose
   subject and object both have a name in `L`;
 - `interlanguage_links_{lang}.ttl`: `<iri_L> owl:sameAs <iri_M> .` for every other exported
-  locale `M` that labels the same entity;
-plus `cldr_kb_info.json` (CLDR and Babel versions, licence, locales, statistics).
+  locale `M` that labels the same entity, and always the line to the entity's English IRI
+  (`http://dbpedia.org/resource/...`, the IRI it has in an export with `en`) where English
+  names it, also when `en` is not exported: the build keys an entity by the English IRI its
+  link lines name, so that a language draws the same split in an export with `en` or
+  without (`prixlm.data.dbpedia.splits`);
+plus `cldr_kb_info.json` (CLDR and Babel versions, licence, locales, statistics; `links`
+counts the lines of a language's link file, those to an unexported English included).
 
 The entities of `L` are those that take part in at least one of its facts. Labels are
 unique per language, Wikipedia style: where names clash (equal after case folding), the
@@ -82,6 +87,7 @@ __all__ = [
 PAPER_LOCALES: tuple[str, ...] = ("en", "it", "de", "fr", "fi", "et", "tr", "hu", "ja")
 LICENSE = "Unicode License v3 (Unicode-3.0), https://www.unicode.org/license.txt"
 INFO_FILE = "cldr_kb_info.json"
+ENGLISH = "en"  # the locale whose IRIs every link file names (DBpedia's hub edition)
 _NAME_TABLES = ("territories", "languages", "scripts", "currencies")
 
 
@@ -201,6 +207,8 @@ def _write_lines(path: Path, header: str, lines: Iterable[str]) -> int:
 
 
 def _write_locale(kb: LocaleKB, others: Sequence[LocaleKB], folder: Path) -> dict[str, int]:
+    """Write the three dump files of `kb`, linking its entities to those of `others` (the
+    other exported locales, plus English where it is not exported); returns their counts."""
     label_lines = (
         f"<{kb.iris[entity]}> <{RDFS_LABEL}> {literal(label, kb.language)} .\n"
         for entity, label in kb.labels.items()
@@ -269,15 +277,25 @@ def export_cldr_kb(
         if locales == "all":  # 25 locales name nothing that takes part in a fact
             kbs = [kb for kb in kbs if kb.labels]
         kbs.sort(key=lambda kb: kb.language)
+        link_targets = _link_targets(kbs)
         stats = {}
         with atomic_folder(
             output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
         ) as staging:
             for kb in tqdm(kbs, desc="write", disable=not show):
-                others = [other for other in kbs if other is not kb]
+                others = [other for other in link_targets if other is not kb]
                 stats[kb.language] = _write_locale(kb, others, staging)
             _write_info(staging / INFO_FILE, kbs, stats)
     return stats
+
+
+def _link_targets(kbs: list[LocaleKB]) -> list[LocaleKB]:
+    """The KBs whose IRIs the link files name: the exported ones, and English's when `en` is
+    not exported (its labels and IRIs are those of an export with `en`: a locale's KB does
+    not depend on the others), so that every link group names its English IRI."""
+    if any(kb.language == ENGLISH for kb in kbs):
+        return kbs
+    return [*kbs, build_locale_kb(ENGLISH)]
 
 
 def _owned_entries(output_dir: Path) -> set[str]:
