@@ -32,10 +32,14 @@ draw (rows, filter lists, links) is identical to the earlier builder's.
   whether English is built or not and whatever `--link_languages` (`tables.id_links`). So a
   language's split is the same in every build that includes it (alone, without English,
   with more languages, with `--link_languages`) wherever its own link lines name each
-  entity's English IRI (DBpedia's interlanguage links, CLDR exports: there, German alone
-  draws the German split of a German, English and Japanese build, row for row; the
-  inverse filter, which reads every built language's training triples, can only remove a
-  validation or test row more where languages are added). A group
+  entity's English IRI (DBpedia's interlanguage links; CLDR exports, which link to English
+  also when they do not export it: German alone, from an export of German alone or of
+  German, English and Japanese, draws the German split of a German, English and Japanese
+  build, row for row), but for the inverse filter below: its inverse pairs are found over
+  every built language's training triples pooled, so adding or leaving out a language can
+  make or unmake a pair and so remove validation or test rows of another language, or keep
+  rows there (even rows whose reverse is a training row of their own language) that a
+  build without it removes; training rows stay. A group
   with several English IRIs takes the smallest: lines of another language that join two
   such groups re-draw their facts. A group whose lines name no English IRI takes its
   smallest IRI among the built languages' linked, labelled IRIs: a language that links to
