@@ -82,7 +82,7 @@ class LanguageCounts:
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     dropped_empty_label: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     text_repeats: int = 0  # rows whose (subject, relation, object) text an earlier row has
-    labels_in_rows: int = 0  # distinct labels of the rows' entities (evaluation candidates)
+    labels_in_rows: int = 0  # distinct labels of the rows' entities (the candidates add link ends)
 
 
 @dataclass
