@@ -41,6 +41,9 @@ _CACHE_FIELD = (
 EMBEDDING_POOLING = ("mean", "first")
 #: The pooling of every embedding entry point (the Mirror-BERT/XL-BEL setup): the first token.
 DEFAULT_POOLING = "first"
+#: The config attribute in which Mirror tuning records its pooling (saved in config.json);
+#: `embed(pooling=None)` and the embedders use it, else `DEFAULT_POOLING`.
+POOLING_CONFIG_KEY = "prixlm_pooling"
 AUTO_MAP = {
     "AutoConfig": "configuration_prixlm.PrixLMConfig",
     "AutoModel": "modeling_prixlm.PrixLMForCausalKB",
@@ -375,7 +378,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         self,
         input_ids: torch.LongTensor,
         attention_mask: torch.Tensor | None = None,
-        pooling: str = DEFAULT_POOLING,
+        pooling: str | None = None,
     ) -> torch.Tensor:
         """Embeddings `(batch, hidden)` of `(batch, length)` inputs (entity names, texts).
 
@@ -383,11 +386,14 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         length)` marks padding (left or right; default `input_ids != pad_token_id`).
 
         Args:
-            pooling: `"first"` (default, `DEFAULT_POOLING`): the last hidden state of the
-                first non-padding token (`<s>` when the input starts with it); `"mean"`: the
-                mean of the last hidden states over the non-padding tokens.
+            pooling: `"first"`: the last hidden state of the first non-padding token (`<s>`
+                when the input starts with it); `"mean"`: the mean of the last hidden states
+                over the non-padding tokens; `None` (default): the pooling the config records
+                (`POOLING_CONFIG_KEY`, a Mirror-tuned model's), else `DEFAULT_POOLING`.
         Gradients flow (for tuning, e.g. Mirror-BERT); wrap in `torch.no_grad()` to infer.
         """
+        if pooling is None:
+            pooling = getattr(self.config, POOLING_CONFIG_KEY, None) or DEFAULT_POOLING
         if pooling not in EMBEDDING_POOLING:
             raise ValueError(f"pooling={pooling!r}: expected one of {EMBEDDING_POOLING}")
         if attention_mask is None:
@@ -408,4 +414,4 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
 PrixLMConfig.register_for_auto_class()
 PrixLMForCausalKB.register_for_auto_class("AutoModelForCausalLM")
 
-__all__ = ["DEFAULT_POOLING", "EMBEDDING_POOLING", "PrixLMForCausalKB"]
+__all__ = ["DEFAULT_POOLING", "EMBEDDING_POOLING", "POOLING_CONFIG_KEY", "PrixLMForCausalKB"]

@@ -31,11 +31,9 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from modeling_prixlm.decoding_steps import eval_mode
-from modeling_prixlm.modeling_prixlm import DEFAULT_POOLING
+from modeling_prixlm.modeling_prixlm import DEFAULT_POOLING, POOLING_CONFIG_KEY
 from modeling_prixlm.modeling_prixlm import EMBEDDING_POOLING as POOLING_MODES
 
-#: The config attribute in which Mirror tuning records its pooling (saved in config.json).
-POOLING_CONFIG_KEY = "prixlm_pooling"
 #: Texts tokenised at a time: all of 100k texts at once held ~340 MiB of tokenizer objects.
 TOKENIZE_CHUNK = 4096
 

@@ -15,7 +15,7 @@ from tiny_models import TINY_FACTS
 import prixlm.similarity.mirror as mirror
 import prixlm.similarity.study as study
 import prixlm.similarity.xel as xel
-from modeling_prixlm.modeling_prixlm import DEFAULT_POOLING
+from modeling_prixlm.modeling_prixlm import DEFAULT_POOLING, PrixLMForCausalKB
 from prixlm.similarity.embedder import EncoderEmbedder, PrixLMEmbedder, load_embedder
 
 TEXTS = sorted({part for fact in TINY_FACTS for part in fact})
@@ -91,6 +91,15 @@ def test_a_mirror_tuned_folder_s_pooling_is_its_embedders_default(tiny_prixlm, t
         assert embedder.pooling == "mean"
         torch.testing.assert_close(embedder.embed(TEXTS), mean, rtol=0, atol=0)
     assert load_embedder(str(tuned), pooling="first").pooling == "first"  # explicit: it wins
+    # the model's own embed reads the recorded pooling too
+    loaded = PrixLMForCausalKB.from_pretrained(str(tuned)).eval()
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        own = loaded.embed(batch["input_ids"], batch["attention_mask"])
+        as_mean = loaded.embed(batch["input_ids"], batch["attention_mask"], pooling="mean")
+        as_first = loaded.embed(batch["input_ids"], batch["attention_mask"], pooling="first")
+    torch.testing.assert_close(own, as_mean, rtol=0, atol=0)
+    assert (own - as_first).abs().max() > 1e-3
 
     # the xel command embeds with it and reports it
     queries = tmp_path / "q.txt"
