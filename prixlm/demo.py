@@ -65,20 +65,22 @@ def complete_test_examples(
     started: float,
 ) -> None:
     """Step 5 (its heading names K): `complete_examples` on three facts of each language's
-    test split, among the language's candidates, with K = `num_beams` (`--num_beams`)."""
+    test split, among the language's candidates (`dataset_candidates`: the labels of its
+    triples and link ends, what the saved folder's `candidates.json` lists), with
+    K = `num_beams` (`--num_beams`)."""
     from prixlm.data.loading import load_kb
-    from prixlm.link_prediction.evaluation import candidate_labels
+    from prixlm.link_prediction.candidate_files import dataset_candidates
 
     section(
         "5/5 the saved folder (loaded through AutoModelForCausalLM) completes facts "
         f"(constrained beam search K={num_beams})",
         started,
     )
+    candidates = dataset_candidates(dataset_dir, languages)
     for language in languages:
-        splits = load_kb(dataset_dir, language)
-        test = splits["test"]
+        test = load_kb(dataset_dir, language, split="test")
         examples = [test[i] for i in range(0, len(test), max(1, len(test) // 3))][:3]
-        complete_examples(model, tokenizer, examples, candidate_labels(splits, language), num_beams)
+        complete_examples(model, tokenizer, examples, candidates[language], num_beams)
 
 
 def dataset_languages(locale_ids: list[str]) -> list[str]:

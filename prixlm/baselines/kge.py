@@ -3,9 +3,10 @@
 - Training triples: the `train` split of one language config (`kind == "triple"`), or, for
   the union graph, every language's train triples plus the links as `sameAs` triples
   (entities are `(language, label)` pairs, so a link joins two language-specific entities).
-- Entities: every label of the language over all splits (`candidate_labels`, the same set
-  Prix-LM ranks), so an entity seen only in validation/test keeps its (untrained) embedding
-  and is still a candidate, as it is for Prix-LM.
+- Entities: every label of the language's triples over all splits, plus the candidates the
+  jobs pass as `extra_entities` (the dataset's own, which add the link ends, or a KG's
+  entity list: the same set Prix-LM ranks), so an entity seen only in validation/test or
+  only in a link keeps its (untrained) embedding and is still a candidate, as for Prix-LM.
 - Training: PyKEEN's sLCWA loop with uniform negative sampling and the self-adversarial
   negative-sampling loss (`NSSALoss`: margin gamma, adversarial temperature alpha), Adam.
 - Scoring: `KGEScorer.score(queries, candidates)` is a `(num_queries, num_candidates)` tensor,

@@ -244,7 +244,7 @@ def curve_callback(
 ) -> ValidationCurve:
     """The `ValidationCurve` of a run on `languages` of `dataset_dir`: `metric` `loss` (every
     validation fact) or `mrr` (the first `queries` validation rows per language, ranked
-    over every entity of the language), flat by `FlatRule(window, min_gain)`, then stopped
+    over the language's `dataset_candidates`, as `evaluate_lp` ranks them), flat by `FlatRule(window, min_gain)`, then stopped
     or annealed over `anneal_share` more steps."""
     from prixlm.training.data import load_split
 
@@ -254,13 +254,9 @@ def curve_callback(
     splits = {language: load_split(dataset_dir, language, "validation") for language in languages}
     if metric == "loss":
         return ValidationCurve(loss_evaluator(splits, max_length), every, rule, anneal_share)
-    from prixlm.experiments.jobs import load_language
-    from prixlm.link_prediction.evaluation import candidate_labels
+    from prixlm.link_prediction.candidate_files import dataset_candidates
 
-    candidates = {
-        language: candidate_labels(load_language(dataset_dir, language), language)
-        for language in languages
-    }
+    candidates = dataset_candidates(dataset_dir, languages)
     samples = {language: split.to_list()[:queries] for language, split in splits.items()}
     evaluate = mrr_evaluator(samples, candidates, score_batch, score_rows)
     return ValidationCurve(evaluate, every, rule, anneal_share)

@@ -52,7 +52,7 @@ from prixlm.experiments.prixlm_jobs import (
     training_record,
     with_evaluation_time,
 )
-from prixlm.link_prediction.evaluation import candidate_labels
+from prixlm.link_prediction.candidate_files import dataset_candidates, layout_candidates
 from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
 
 SELECTION_PROTOCOL = "ours"
@@ -109,21 +109,18 @@ def sample_rows(rows: Sequence[Any], limit: int | None, seed: int) -> list[Any]:
     return [rows[i] for i in keep]
 
 
-def entity_candidates(
-    layout_dir: str | None, language: str, splits: Mapping[str, Sequence[Mapping[str, Any]]]
-) -> list[str]:
+def entity_candidates(layout_dir: str | None, language: str, dataset_dir: str) -> list[str]:
     """Labels of every entity of `language`'s KG, in entity-id order, each once.
 
     From `layout_dir/entity/<language>.tsv` (the benchmark's candidates: every entity of the
     target KG, whether or not a fact names it); without a layout folder, the dataset's own
-    candidates (`candidate_labels`: every label of the language over all splits). Labels
-    the dataset's rows use but the entity file lacks are appended (none in DBP-5L).
+    candidates of `dataset_dir` (`dataset_candidates`: the labels of the language's triples
+    and link ends, what `evaluate_lp` ranks). Labels the dataset names but the entity file
+    lacks are appended (none in DBP-5L).
     """
-    known = candidate_labels(splits, language)
+    known = dataset_candidates(dataset_dir, [language])[language]
     if not layout_dir:
         return known
-    from prixlm.link_prediction.candidate_files import layout_candidates
-
     ordered = layout_candidates(layout_dir)[language]
     seen = set(ordered)
     return ordered + [label for label in known if label not in seen]
@@ -175,7 +172,7 @@ def kge_search_job(
     started = time.time()
     torch.manual_seed(seed)
     splits = load_language(dataset_dir, language)
-    candidates = entity_candidates(layout_dir, language, splits)
+    candidates = entity_candidates(layout_dir, language, dataset_dir)
     graph = build_graph({language: splits})
     for label in candidates:  # entities no fact names are candidates too (untrained)
         graph.entity_ids.setdefault((language, label), len(graph.entity_ids))
@@ -297,7 +294,7 @@ def prixlm_protocol_job(
         evaluated = evaluated[1:]
     for language in languages:
         splits = load_language(dataset_dir, language)
-        candidates = entity_candidates(layout_dir, language, splits)
+        candidates = entity_candidates(layout_dir, language, dataset_dir)
         for split, limit in evaluated:
             key = {"limit": limit, "seed": seed, "protocols": list(protocols),
                    "candidates": len(candidates), "layout_dir": layout_dir}  # fmt: skip

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,11 @@ import torch
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
 from prixlm.experiments.kept_runs import keep_search, kept_search
 from prixlm.experiments.time_budget import TimeBudget, _clock
-from prixlm.link_prediction.candidate_files import check_languages, read_candidates
-from prixlm.link_prediction.evaluation import candidate_labels
+from prixlm.link_prediction.candidate_files import (
+    check_languages,
+    dataset_candidates,
+    read_candidates,
+)
 from prixlm.link_prediction.scorer import evaluate_scorer_protocols
 
 
@@ -48,17 +51,22 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def job_candidates(
-    splits: Mapping[str, Mapping[str, Sequence[Any]]], candidates_file: str | None
+    languages: Iterable[str], candidates_file: str | None, dataset_dir: str | None = None
 ) -> dict[str, list[str]]:
-    """`{language: labels}` ranked for each language of `splits`: the labels of its rows
-    (`candidate_labels`), or the list `candidates_file` gives for it (`evaluate_lp
+    """`{language: labels}` ranked for each of `languages` (a `{language: ...}` mapping: its
+    keys): the dataset's own candidates of `dataset_dir` (`dataset_candidates`: the labels
+    of the language's triples and link ends, what `evaluate_lp` and the release's
+    `candidates.json` rank), or the list `candidates_file` gives for it (`evaluate_lp
     --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order), which
-    must list every one of them (UsageError)."""
+    must list every one of them (UsageError). ValueError when neither is given."""
+    languages = list(languages)
     if not candidates_file:
-        return {language: candidate_labels(data, language) for language, data in splits.items()}
+        if dataset_dir is None:
+            raise ValueError("job_candidates: give dataset_dir or candidates_file")
+        return dataset_candidates(dataset_dir, languages)
     given = read_candidates(candidates_file, "candidates_file")
-    check_languages(given, splits, f"candidates_file {candidates_file}")
-    return {language: list(given[language]) for language in splits}
+    check_languages(given, languages, f"candidates_file {candidates_file}")
+    return {language: list(given[language]) for language in languages}
 
 
 def _by_protocol(
@@ -98,8 +106,11 @@ def kge_job(
 
     `protocols`: ranking protocols (`prixlm.link_prediction.protocols`), all from the same
     scores; the first selects the winner (validation MRR) and is the record's `validation`
-    and `test`, `by_protocol` holds every one. `candidates_file`: see `job_candidates`
-    (candidates no train triple names get an untrained embedding).
+    and `test`, `by_protocol` holds every one. The candidates: `job_candidates` (the
+    dataset's own, as Prix-LM's jobs and `evaluate_lp` rank them, or `candidates_file`'s);
+    each is an entity of the graph, and one no train triple names (named by a link only, by
+    validation or test rows only, or listed by the file only) keeps its initial embedding,
+    unless, with `union`, a train link names it (the links are `sameAs` triples).
 
     Without `union`, `languages` is one language. With it, one model is trained on every
     language's train triples plus the links, and selected on the mean validation MRR.
@@ -128,7 +139,7 @@ def kge_job(
         from prixlm.data.loading import load_kb
 
         links = load_kb(dataset_dir, "links", split="train").to_list()
-    candidates = job_candidates(splits, candidates_file)
+    candidates = job_candidates(languages, candidates_file, dataset_dir)
     graph = build_graph(splits, links, extra_entities=candidates)
     rows = {
         (language, split): _limit(splits[language][split], eval_limit)

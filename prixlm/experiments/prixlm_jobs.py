@@ -187,9 +187,10 @@ def prixlm_job(
     every: dict[str, dict[str, dict[str, Any]]] = {
         split: {p: {} for p in protocols} for split in splits
     }
+    ranked = job_candidates(languages, candidates_file, dataset_dir)
     for language in languages:
         data = load_language(dataset_dir, language)
-        candidates = job_candidates({language: data}, candidates_file)[language]
+        candidates = ranked[language]
         # labels that tokenise identically rank as one entity (`protocol_ranks`, as the
         # beam search and `evaluate_lp`); only a list with such labels says so in its key,
         # so its rankings kept from before that rule are ranked again, the others match

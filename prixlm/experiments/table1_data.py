@@ -159,18 +159,20 @@ def prepare_tokenizer(
 def kb_statistics(
     dataset_dir: Path, languages: list[str], layout_dir: Path | None = None
 ) -> dict[str, dict[str, int]]:
-    """Entities (the candidates: the dataset's labels, or with `layout_dir` every entity of
-    the KG's entity list) and triples per language, with the split sizes."""
+    """Entities (the candidates: the dataset's own, `dataset_candidates`, its triples'
+    labels and link ends as `evaluate_lp` and the release's `candidates.json` have them,
+    with `layout_dir` also every entity of the KG's entity list) and triples per language,
+    with the split sizes."""
     from prixlm.experiments.jobs import load_language
-    from prixlm.link_prediction.candidate_files import layout_candidates
-    from prixlm.link_prediction.evaluation import candidate_labels
+    from prixlm.link_prediction.candidate_files import dataset_candidates, layout_candidates
 
     listed = {} if layout_dir is None else layout_candidates(layout_dir)
+    own = dataset_candidates(dataset_dir, languages)
     stats = {}
     for language in languages:
         splits = load_language(str(dataset_dir), language)
         sizes = {name: len(rows) for name, rows in splits.items()}
-        labels = {*listed.get(language, ()), *candidate_labels(splits, language)}
+        labels = {*listed.get(language, ()), *own[language]}
         stats[language] = {
             "entities": len(labels),
             "triples": sum(sizes.values()),
