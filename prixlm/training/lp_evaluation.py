@@ -29,18 +29,22 @@ class LPSample:
 
 
 def lp_evaluator(
-    tokenizer: Any, config: Any, data_args: DataArguments, languages: list[str], seed: int
+    tokenizer: Any,
+    config: Any,
+    data_args: DataArguments,
+    languages: list[str],
+    seed: int,
+    candidates: dict[str, list[str]],
 ) -> tuple[Callable[[Any, str], dict[str, float]], LPSample]:
     """(model, language) -> hits@1 and MRR@K on a fixed sample of `lp_eval_split` (filtered),
     and what the sample holds (`LPSample`).
 
-    Candidates are every label of the language in the dataset's triples (all splits) or link
-    ends (`prixlm.link_prediction.candidate_files.dataset_candidates`, as `evaluate_lp` and
-    the release's `candidates.json` take them), less those that the positions of a model with
+    `candidates` are every label of each language in the dataset's triples (all splits) or
+    link ends (`prixlm.link_prediction.candidate_files.dataset_candidates`, as `evaluate_lp`
+    and the release's `candidates.json` take them; read once by the caller), less those that the positions of a model with
     `config` cannot hold (`prixlm.link_prediction.candidate_fit`: a warning names them, and
     a query whose gold is one of them is a miss).
     """
-    from prixlm.link_prediction.candidate_files import dataset_candidates
     from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning, fitting_candidates
     from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
@@ -50,7 +54,6 @@ def lp_evaluator(
         sample_size = min(data_args.lp_eval_queries, len(rows))
         order = random.Random(seed).sample(range(len(rows)), sample_size)
         samples[language] = [rows[i] for i in sorted(order)]
-    candidates = dataset_candidates(data_args.dataset, languages)
     fitting, left_out = fitting_candidates(tokenizer, config, candidates)  # warned once, here
     unranked = sorted(set(candidates) - set(fitting))
     if unranked:

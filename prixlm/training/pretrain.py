@@ -261,10 +261,17 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     # --push_to_hub is ours: the Trainer would upload output_dir as it is (checkpoints with
     # optimizer state, training_args.bin, its generic card); we publish the release folder.
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
+    # the candidates of the checkpoint link prediction and of the release (candidates.json):
+    # every entity label per language, read once
+    candidates = (
+        dataset_candidates(data_args.dataset, languages)
+        if training_args.should_save or data_args.lp_eval_queries > 0
+        else None
+    )
     lp_callbacks, lp_sample = [], LPSample({}, {})
     if data_args.lp_eval_queries > 0:
         evaluate, lp_sample = lp_evaluator(
-            tokenizer, model.config, data_args, languages, training_args.seed
+            tokenizer, model.config, data_args, languages, training_args.seed, candidates
         )
         lp_callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
     trainer = PrixLMTrainer(
@@ -330,9 +337,6 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     curve = Path(training_args.output_dir) / "lp_curve.png"
     curve = curve if any(callback.records for callback in lp_callbacks) else None
 
-    candidates = (  # the pipeline's candidates: every entity label per language (as evaluated)
-        dataset_candidates(data_args.dataset, languages) if training_args.should_save else None
-    )
     relations = (  # relations.json: the relation names per language (pipeline warning, apps)
         dataset_relations(data_args.dataset, languages) if training_args.should_save else None
     )
