@@ -17,6 +17,8 @@ from pathlib import Path
 import datasets
 from datasets.fingerprint import get_temporary_cache_files_directory
 
+from prixlm.atomic_output import disk_errors
+
 #: How `tempfile` names the file `datasets` writes a map's cache file in.
 TEMP_PATTERN = "tmp*"
 
@@ -48,18 +50,17 @@ def encoding_cache_errors(rows: datasets.Dataset) -> Iterator[None]:
     A `tmp*` file that another process writes in that folder at that moment (an encoding of
     the same rows) is removed too: that encoding then fails naming its file."""
     folder = map_cache_folder(rows)
-    before = _temp_files(folder) if folder is not None else set()
-    try:
+    if folder is None:  # rows in memory: no cache file
         yield
-    except OSError as error:
-        if folder is None:
-            raise
+        return
+    before = _temp_files(folder)
+    try:
+        with disk_errors(f"{folder} (HF_DATASETS_CACHE)", "the datasets cache"):
+            yield
+    except OSError:
         for leftover in _temp_files(folder) - before:
             leftover.unlink(missing_ok=True)
-        if error.filename is not None or error.errno is None:
-            raise
-        where = f"the datasets cache {folder} (HF_DATASETS_CACHE)"
-        raise type(error)(error.errno, error.strerror, where) from error
+        raise
 
 
 __all__ = ["encoding_cache_errors", "map_cache_folder"]
