@@ -65,7 +65,8 @@ def summary(stats: ConversionStats) -> list[str]:
     lines.append(
         f"  links: {stats.link_rows:,} rows from {pairs:,} pairs in {len(stats.link_lines)} files; "
         f"{stats.links_dropped_empty_label} pairs dropped (empty label), "
-        f"{stats.link_repeats} listed twice (kept)"
+        f"{stats.link_repeats} listed twice in one file (kept), "
+        f"{stats.link_reverse_repeats} also in the other direction's file (kept once)"
     )
     for path in stats.skipped_files:
         lines.append(f"  not read: {path}")

@@ -7,18 +7,21 @@ one config per language (train / validation / test), `links` (train) and `all`.
 Mapping rules:
 
 - a fact `head rel tail` of `kg/<lang>-<split>.tsv` becomes the triple row
-  `(label(head), relation_words(rel), label(tail))` of config `<lang>`, split
+  `(label(head), relation_name(rel), label(tail))` of config `<lang>`, split
   `train` / `validation` (`val`) / `test`: **the benchmark's own splits**, no re-draw, no
   inverse-relation filter, no length filter (`train.py --max_fact_length` drops long training
   facts when it tokenises them; evaluation rows are never dropped). `subject_id`,
   `relation_id`, `object_id` are the IRIs;
 - a pair `id_a id_b` of `seed_alignlinks/<a>-<b>.tsv` becomes two link rows, a -> b and
-  b -> a, in `links` (train) and hence in `all`'s train;
+  b -> a, in `links` (train) and hence in `all`'s train; a pair that an earlier file
+  already lists (the same two entities in `<b>-<a>.tsv`) adds no rows again, and is counted
+  (`link_reverse_repeats`);
 - `all_objects`: every object label of the row's query over every split (train +
   validation + test), as the format defines it: `(language, subject, relation)` for a
   triple, `(subject_language, subject, object_language)` for a link;
-- every line is kept, duplicates included, except a fact or pair with an entity (or
-  relation) whose label is empty: it has nothing to predict, and is dropped and counted;
+- every line is kept, duplicates within a file included (`link_repeats` counts a file's
+  repeated pairs), except a fact or pair with an entity (or relation) whose label is empty:
+  it has nothing to predict, and is dropped and counted;
 - the same IRI listed at two ids (DBP-5L has such lines), or two IRIs with the same label,
   give rows with the same text: the model sees one entity there (the format keys entities
   by label: one candidate, one filter entry); the rows are kept and counted
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +65,8 @@ from prixlm.data.kg_layout.read import (
     find_layout,
     read_id_rows,
     read_iris,
+    relation_name,
 )
-from prixlm.data.relation_names import relation_words
 
 #: The card template; the file beside this module links to
 #: `dataset_builders/kg_layout/dataset_card.md` and ships as package data.
@@ -95,7 +98,8 @@ class ConversionStats:
     link_lines: dict[str, int] = field(default_factory=dict)  # alignment file name -> lines
     link_rows: int = 0  # both directions
     links_dropped_empty_label: int = 0  # pairs
-    link_repeats: int = 0  # pairs listed twice or more (each kept)
+    link_repeats: int = 0  # pairs a file lists again (each kept)
+    link_reverse_repeats: int = 0  # pairs an earlier file lists (`b-a.tsv`, `a-b.tsv`): dropped
     skipped_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -132,11 +136,13 @@ class _Rows:
 _Read = tuple[dict[str, list[str]], dict[str, list[str]], dict[tuple[str, ...], set[str]]]
 
 
-def _labels(path: Path, iris: list[str]) -> list[str]:
+def _labels(path: Path, iris: list[str], label: Callable[[str], str] = entity_label) -> list[str]:
+    """`label(iri)` of each IRI of `path` (`entity_label`, or `relation_name` for
+    relations); escapes that are not UTF-8 are a `LayoutError` naming `file:line`."""
     labels = []
     for number, iri in enumerate(iris, start=1):
         try:
-            labels.append(entity_label(iri))
+            labels.append(label(iri))
         except UnicodeDecodeError:
             raise LayoutError(f"{path}:{number}: percent-escapes that are not UTF-8") from None
     return labels
@@ -146,7 +152,7 @@ def _triples(files: LayoutFiles, rows: _Rows, stats: ConversionStats, progress: 
     """Add every language's triple rows; returns the entities' IRIs and labels per language
     and the filter lists' sets (`_Read`). `ValueError` for a language left without rows."""
     relation_iris = read_iris(files.relations, progress.update)
-    names = [relation_words(iri) for iri in relation_iris]
+    names = _labels(files.relations, relation_iris, relation_name)
     stats.relations, stats.relation_names = len(names), len(set(names))
     iris, labels, lists = {}, {}, defaultdict(set)
     for language in files.languages:
@@ -191,14 +197,24 @@ def _triples(files: LayoutFiles, rows: _Rows, stats: ConversionStats, progress: 
 def _links(
     files: LayoutFiles, rows: _Rows, stats: ConversionStats, read: _Read, progress: Any
 ) -> None:
-    """Add both directions of every alignment pair to `rows` (config `links`, train)."""
+    """Add both directions of every alignment pair to `rows` (config `links`, train).
+
+    A pair is the unordered pair of its two ends `(language, id)`: one that an earlier file
+    lists (`b-a.tsv` holding a pair of `a-b.tsv`) is counted in `link_reverse_repeats` and
+    adds no rows, as both directions are already there; a file's own repeated lines are kept
+    (`link_repeats`), as every fact line is."""
     iris, labels, lists = read
+    earlier: set[frozenset[tuple[str, int]]] = set()  # the pairs of the files read before
     for (a, b), path in files.alignments.items():
         size = (len(iris[a]), len(iris[b]))
         pairs = read_id_rows(path, size, (f"{a} id", f"{b} id"), progress.update)
         stats.link_lines[path.name] = len(pairs)
         stats.link_repeats += len(pairs) - len(set(pairs))
-        for id_a, id_b in pairs:
+        ends_of = [frozenset(((a, id_a), (b, id_b))) for id_a, id_b in pairs]
+        for pair, (id_a, id_b) in zip(ends_of, pairs, strict=True):
+            if pair in earlier:
+                stats.link_reverse_repeats += 1
+                continue
             ends = ((a, iris[a][id_a], labels[a][id_a]), (b, iris[b][id_b], labels[b][id_b]))
             if not (ends[0][2] and ends[1][2]):
                 stats.links_dropped_empty_label += 1
@@ -208,6 +224,7 @@ def _links(
                 lists[key].add(o)
                 rows.add(LINKS, "train", (LINK, s, "", o, sl, ol, s_iri, "", o_iri, key))
                 stats.link_rows += 1
+        earlier.update(ends_of)
 
 
 def read_rows(files: LayoutFiles, progress: bool = False) -> tuple[pa.Table, ConversionStats]:

@@ -21,9 +21,11 @@ build's rule (`dumps.normalize_language`: letters and digits, parts joined by `-
 
 Labels come from the IRIs (`entity_label`): the local name after `/resource/` (else after
 the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, without the zero-width
-characters the DBpedia build drops (`arrow_values.ZERO_WIDTH`); a relation's name is
-`prixlm.data.relation_names.relation_words` of its IRI (`officialLanguage` -> `official
-language`), the rule of the DBpedia build.
+characters the DBpedia build drops (`arrow_values.ZERO_WIDTH`); a relation's name
+(`relation_name`) is the DBpedia build's: `prixlm.data.relation_names.relation_words` of the
+IRI's form with its non-ASCII percent-escapes decoded (`prixlm.data.ntriples.canonical_iri`):
+`officialLanguage` -> `official language`, `nacionalidadeDoCidad%C3%A3o` -> `nacionalidade
+do cidadão`. Percent-escapes that are not UTF-8 in a local name raise `UnicodeDecodeError`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from prixlm.cli import UsageError
 from prixlm.data.dbpedia.arrow_values import drop_zero_width
 from prixlm.data.dbpedia.dumps import normalize_language
 from prixlm.data.dbpedia.schema import ALL, LINKS
+from prixlm.data.ntriples import canonical_iri
+from prixlm.data.relation_names import relation_words
 from prixlm.text_lines import utf8_lines
 
 #: The layout's split files and the dataset's split names.
@@ -78,6 +82,19 @@ def entity_label(iri: str) -> str:
     if not marker:
         local = re.split(r"[/#]", iri)[-1]
     return drop_zero_width(unquote(local, errors="strict")).replace("_", " ").strip()
+
+
+def relation_name(iri: str) -> str:
+    """A relation's name from its IRI, the DBpedia build's rule: `relation_words` of the IRI
+    with its percent-escapes of non-ASCII UTF-8 decoded (`canonical_iri`, as the build reads
+    every IRI). Escapes in the local name that are not UTF-8 raise `UnicodeDecodeError`, as
+    they do for an entity (`entity_label`).
+
+    >>> relation_name("http://zh.dbpedia.org/property/%E5%A7%8A%E5%A6%B9%E5%9F%8E%E5%B8%82")
+    '姊妹城市'
+    """
+    unquote(re.split(r"[/#]", iri.rstrip("/#"))[-1], errors="strict")  # the name's part
+    return relation_words(canonical_iri(iri))
 
 
 def parse_id(text: str, size: int, where: str, what: str) -> int:
@@ -239,4 +256,5 @@ __all__ = [
     "parse_id",
     "read_id_rows",
     "read_iris",
+    "relation_name",
 ]
