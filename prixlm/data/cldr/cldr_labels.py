@@ -4,7 +4,11 @@ Names come from the locale's CLDR display names, with CLDR inheritance as Babel 
 `Locale.territories`, `.languages`, `.scripts`, `.currencies`, the time-zone exemplar city
 (`Locale.time_zones[zone]["city"]`, else CLDR's fallback: the zone id's last part with `_`
 read as a space) and the metazone's long generic name (else its long standard name).
-Whitespace runs (including no-break spaces) are collapsed to one space.
+Each name is then cleaned as the dataset build cleans a label (`clean_label` of
+`prixlm.data.dbpedia.arrow_values`: the zero-width characters U+200B, U+2060, U+FEFF
+dropped, white space runs, no-break spaces included, collapsed to one space), so that an
+exported label is the text the build stores and the model reads, and the uniqueness rule
+below holds for those texts (in km, "Georgia" and "Georgian" differ by a U+200B only).
 
 **Uniqueness rule.** Two names *clash* when they are equal after case folding and reading
 `_` as a space (so their DBpedia IRIs could not be told apart). Within each clash group,
@@ -33,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from babel import Locale
 
@@ -71,11 +75,12 @@ KIND_WORDS: dict[str, dict[str, str]] = {
 MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|[<>]")
 
 
-def _clean(name: str | None) -> str | None:
+def _clean(name: str | None, clean_label: Callable[[str], str]) -> str | None:
+    """`name` without CLDR markup, cleaned by `clean_label` (the build's); None if nothing
+    is left."""
     if not name:
         return None
-    cleaned = " ".join(MARKUP.sub(" ", name).split())
-    return cleaned or None
+    return clean_label(MARKUP.sub(" ", name)) or None
 
 
 def clash_key(label: str) -> str:
@@ -98,6 +103,9 @@ def _timezone_name(locale: Locale, metazone: str) -> str | None:
 
 def locale_names(locale: Locale, entities: Iterable[Entity]) -> dict[Entity, str]:
     """The cleaned CLDR name of each entity that `locale` names (others are left out)."""
+    # here, not at the top: importing the exporter (its --help) does not load pyarrow
+    from prixlm.data.dbpedia.arrow_values import clean_label
+
     tables = {
         "territory": locale.territories,
         "language": locale.languages,
@@ -112,7 +120,7 @@ def locale_names(locale: Locale, entities: Iterable[Entity]) -> dict[Entity, str
             raw = _timezone_name(locale, entity.code)
         else:
             raw = tables[entity.kind].get(entity.code)
-        name = _clean(raw)
+        name = _clean(raw, clean_label)
         if name is not None:
             names[entity] = name
     return names
