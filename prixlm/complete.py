@@ -15,9 +15,9 @@ IRIs, and as a TSV with labels, score, the evidence languages and those whose ow
 linked to the proposed one (agreement). `--target_splits` limits what the target is taken to
 hold (e.g. hide its test split to measure: `prixlm.completion.measure`); it must hold facts
 there. Pairs whose relation the target never uses are skipped, their relations named on
-stderr. A target language the model has no language token for is refused (exit 2). Labels
-the model cannot tell apart (they tokenise alike, e.g. through `<unk>`: warned once) are
-written only where an evidence language's link says which entity, else skipped and counted
+stderr. A target language the model has no language token for is refused (exit 2). Entities
+the model cannot tell apart (one label naming several entities, or labels that tokenise
+alike, e.g. through `<unk>`: warned once) are written only where an evidence language's link says which entity, else skipped and counted
 (`ambiguous_objects`); IRIs that are not valid IRIs are counted (`invalid_iris`) and the
 first named in a warning. The TSV has one line per N-Triples line, its cells escaped without
 CSV quoting (`prixlm.completion.output`).

@@ -9,10 +9,12 @@ proposed when its score is at least the threshold (at most `max_per_pair` per qu
 
 Candidate labels that tokenise alike (labels the tokenizer cannot write, through `<unk>`)
 are one entity to the model, as in link prediction (`canonical_labels`,
-`warn_unknown_merges`: one warning with their count). Such an object is written only where
-the evidence decides: the IRIs of every label of the group go to `choose_iri`, and an
-evidence language's linked object among them is written (with its own label); where none is,
-the proposal is skipped and counted (`QueryStats.ambiguous_objects`), never guessed.
+`warn_unknown_merges`: one warning with their count); one label can also name several
+entities (homonyms: the target's magazine and currency both labelled `Euro`). Such an
+object is written only where the evidence decides: the IRIs of the group (every label
+that tokenises alike, every IRI of each label) go to `choose_iri`, and an evidence
+language's linked object among them is written (with its own label); where none is, the
+proposal is skipped and counted (`QueryStats.ambiguous_objects`), never guessed.
 A target language without a language token in the model is refused before any decoding.
 """
 
@@ -73,8 +75,9 @@ class Proposal:
 
 def choose_iri(query: CompletionQuery, iris: Sequence[str], merged: bool = False) -> str | None:
     """The IRI of a proposed label: one an evidence language links to, else the first. For
-    the IRIs of `merged` labels (labels the model cannot tell apart), None where no evidence
-    language links to one of them: the label alone does not say which entity it is."""
+    `merged` IRIs (several entities the model cannot tell apart: labels that tokenise alike,
+    or one label naming several entities), None where no evidence language links to one of
+    them: the label alone does not say which entity it is."""
     agreed = [iri for iri in iris if query.agreeing_languages(iri)]
     if merged and not agreed:
         return None
@@ -195,9 +198,8 @@ def propose_objects(
                 score = math.exp(-loss)
                 if rank >= max_per_pair or score < threshold:
                     break
-                group = groups[label]
-                merged = len(set(group.values())) > 1
-                iri = choose_iri(query, sorted(group), merged)
+                group = groups[label]  # IRI -> label: several entities, whatever the labels
+                iri = choose_iri(query, sorted(group), merged=len(group) > 1)
                 if iri is None:
                     if stats is not None:
                         stats.ambiguous_objects += 1
