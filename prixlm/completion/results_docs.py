@@ -6,11 +6,17 @@ nothing of its decoding batch and threads; the skipped pairs whose relation the
 target never uses are named only when there are some (the committed block renders as it was),
 and so are the queries the model did not rank and its proposals skipped as ambiguous
 (`ranked_queries_note`; every method is scored on the queries the model ranked).
+
+The block names the JSON the command wrote (its `--output`) and calls link projection an
+oracle of the CLDR KB only for a report of that KB (`cldr_kb`: the dataset card's
+`source_datasets`, else the JSON's notes); for another KB it states the condition instead.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 METHODS = ("model", "model_agreeing", "link_projection")
@@ -72,6 +78,73 @@ def ranked_queries_note(r: Mapping[str, Any]) -> str:
     return "\n" + "\n".join(lines)
 
 
+def command_argument(command: str, name: str) -> str | None:
+    """The value of option `name` (`--output`) in a recorded command line (`--name VALUE` or
+    `--name=VALUE`, the last one given); None where it has none or does not parse."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # unbalanced quotes: not a command this package recorded
+        return None
+    value = None
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        if word == name:
+            value = following
+        elif word.startswith(name + "="):
+            value = word[len(name) + 1 :]
+    return value
+
+
+def cldr_kb(r: Mapping[str, Any]) -> bool | None:
+    """Whether report `r` measured the KB exported from Unicode CLDR: the card of its
+    `--dataset` folder, where there is one, says so (`source_datasets` naming `cldr_kb`);
+    else the JSON's notes (the export command `prixlm.data.cldr.export`, or the dataset
+    named the CLDR KB); None where neither says."""
+    from prixlm.release.card_results import dataset_card_metadata
+
+    dataset = command_argument(str(r.get("command", "")), "--dataset")
+    if dataset and (Path(dataset) / "README.md").is_file():
+        sources = dataset_card_metadata(dataset).get("source_datasets") or []
+        return any("cldr" in str(source).lower() for source in sources)
+    notes = r.get("notes") or {}
+    if "prixlm.data.cldr.export" in str(notes.get("export_command", "")):
+        return True
+    return True if "CLDR" in str(notes.get("dataset", "")) else None
+
+
+def _oracle_note(r: Mapping[str, Any]) -> str:
+    """What link projection is on the report's KB (the CLDR KB: an oracle) and what the
+    model is for (both lines end before the line break the block puts after them)."""
+    if cldr_kb(r):
+        return """On the CLDR KB every language
+holds the same facts and every entity is linked, so link projection is an oracle there. The
+model is for what links cannot answer: objects without a link into the target (common between
+real DBpedia editions) and evidence languages that disagree; this small model is far from the
+link projection on its own."""
+    return """Where every language holds
+the same facts and every entity is linked (as on the CLDR KB), link projection is an oracle.
+The model is for what links cannot answer: objects without a link into the target and
+evidence languages that disagree."""
+
+
+#: The notes that record the commands before the measurement, as the heading names them.
+EARLIER_COMMANDS = (
+    ("export_command", "export"),
+    ("dataset_command", "dataset"),
+    ("training_command", "training"),
+)
+
+
+def _command_heading(notes: Mapping[str, Any]) -> str:
+    """The line above the command, naming the earlier commands the JSON's notes record."""
+    names = [name for key, name in EARLIER_COMMANDS if key in notes]
+    if not names:
+        return "Command (exact):"
+    if len(names) == 1:
+        return f"Command (exact; the {names[0]} command is in the JSON's `notes`):"
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Command (exact; the {listed} commands are in the JSON's `notes`):"
+
+
 def results_block(r: Mapping[str, Any]) -> str:
     """The `docs/results.md` section of report `r` (a `measure` JSON), markers included."""
 
@@ -108,6 +181,7 @@ def results_block(r: Mapping[str, Any]) -> str:
         if "batch_size" in r
         else ""
     )
+    output = command_argument(str(r.get("command", "")), "--output") or "the JSON report"
     return f"""{START}
 ## KB completion for a thin language
 
@@ -119,7 +193,7 @@ IRIs plus a TSV (labels, score, evidence languages, agreeing languages). The **s
 model's probability `exp(-loss)` of the object's tokens and `[EOS]` (full-vocabulary softmax,
 not calibrated; the scores of one pair sum to at most 1).
 
-**Measured** (`results/completion.json`, {r["seconds"]} s on {r.get("device", "CPU")}): target `{target}`, its
+**Measured** (`{output}`, {r["seconds"]} s on {r.get("device", "CPU")}): target `{target}`, its
 `{r["hidden_split"]}` split hidden, evidence from {evidence} (every split) and the links.
 Model: {notes.get("model", "see the JSON's notes")}.
 Dataset: {notes.get("dataset", "see the JSON's notes")}.
@@ -147,13 +221,9 @@ Reading: at score >= 0.5 the model alone proposes {half["proposals"]} facts at
 {pct(half["precision"])} precision ({pct(half["recall"])} recall); keeping its top {r["max_per_pair"]} at any score,
 it finds {zero["correct"]} of the {n} hidden facts ({pct(zero["recall"])}) at {pct(zero["precision"])} precision.
 Link projection: {projection["correct"]} of {projection["judged"]} judged proposals correct; model proposals
-that an evidence language agrees with: {agree["correct"]} of {agree["judged"]}. On the CLDR KB every language
-holds the same facts and every entity is linked, so link projection is an oracle there. The
-model is for what links cannot answer: objects without a link into the target (common between
-real DBpedia editions) and evidence languages that disagree; this small model is far from the
-link projection on its own.
+that an evidence language agrees with: {agree["correct"]} of {agree["judged"]}. {_oracle_note(r)}
 
-Command (exact; the export, dataset and training commands are in the JSON's `notes`):
+{_command_heading(notes)}
 
 ```
 {r["command"]}
@@ -161,4 +231,13 @@ Command (exact; the export, dataset and training commands are in the JSON's `not
 {END}"""
 
 
-__all__ = ["END", "METHODS", "START", "markdown_table", "ranked_queries_note", "results_block"]
+__all__ = [
+    "END",
+    "METHODS",
+    "START",
+    "cldr_kb",
+    "command_argument",
+    "markdown_table",
+    "ranked_queries_note",
+    "results_block",
+]
