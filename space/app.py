@@ -34,7 +34,7 @@ import gradio as gr
 import pandas as pd
 from batch_io import markdown_text, read_queries, write_tsv_and_ntriples
 from candidates import fitting_pipeline, positions
-from languages import candidate_code, card_examples, pipeline_default_language
+from languages import candidate_code, card_examples, pipeline_default_language, stored_relations
 from transformers import pipeline
 
 MODEL_ENV = "PRIXLM_MODEL"
@@ -193,7 +193,7 @@ class PrixLMSpace:
         best = table.iloc[0]
         message = f"**{markdown_text(best['object'])}** (probability {best['probability']:.3f})"
         if self._unknown_relation(query["relation"], query["language"]):  # the warning, shown
-            known = ", ".join(map(markdown_text, self.pipe.relations.get(query["language"], [])))
+            known = ", ".join(map(markdown_text, stored_relations(self.pipe, query["language"])))
             message += (
                 f"\n\n⚠️ *{markdown_text(query['relation'])}* is not a relation this model was "
                 f"trained on in {query['language']}: the answers are a guess. Known: {known}."
@@ -206,7 +206,7 @@ class PrixLMSpace:
         check = getattr(self.pipe, "relation_warning", None)
         if check is not None:
             return check(relation, language) is not None
-        known = self.pipe.relations.get(language)
+        known = stored_relations(self.pipe, language)
         return bool(known) and relation not in known
 
     def link(self, entity: Any, language: Any, target: Any, top_k: Any = TOP_K):

@@ -31,6 +31,20 @@ def candidate_code(pipe: Any, language: str, languages: Sequence[str]) -> str | 
     return code if code in languages else None
 
 
+def stored_relations(pipe: Any, language: str) -> list[str]:
+    """The relation names `relations.json` stores for `language`, looked up as the pipeline
+    looks them up (its module's `_for_language`: the code itself, else another spelling,
+    `pt-br` for `pt-BR`); [] for a language it stores none for."""
+    stored = pipe.relations
+    lookup = getattr(sys.modules.get(type(pipe).__module__), "_for_language", None)
+    if lookup is None:  # model code without the rule as a function: the same rule
+        key = language.replace("_", "-").lower()
+        same = (code for code in stored if code.replace("_", "-").lower() == key)
+        code = language if language in stored else next(same, None)
+        return list(stored[code]) if code is not None else []
+    return list(lookup(stored, language) or [])
+
+
 def pipeline_default_language(pipe: Any, languages: Sequence[str]) -> str | None:
     """The language the pipeline gives a query that names none (its own rule, the
     `default_language` of its module: the only candidate language, else `en`, else none),
@@ -76,4 +90,4 @@ def card_examples(
     return examples
 
 
-__all__ = ["candidate_code", "card_examples", "pipeline_default_language"]
+__all__ = ["candidate_code", "card_examples", "pipeline_default_language", "stored_relations"]

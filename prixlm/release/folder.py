@@ -15,7 +15,8 @@
   shortest prompt, is left out with a warning: `fitting_labels`);
 - `relations.json`, `{language: [relation names]}`: the relations of each language's
   training triples (names are English in every language, e.g. `"currency"`); the pipeline
-  warns on a query with another relation, and apps (a Space) list them (optional);
+  warns on a query with another relation, and apps (a Space) list them (optional; keyed
+  like `candidates.json`, by the config's spelling of each code the model has);
 - `generation_config.json` ending a fact at `[EOS]`, and the tokenizer's `model_max_length`
   set to the model's position budget (both fixed if the folder had them otherwise);
 - file modes as the user's umask gives them (`model.safetensors` is written 0600 by
@@ -113,27 +114,33 @@ def bounded_candidates(
 
 
 def _model_spelling(
-    candidates: Mapping[str, Sequence[str]], model_languages: Iterable[str] | None
+    stored: Mapping[str, Sequence[str]],
+    model_languages: Iterable[str] | None,
+    name: str = "candidates",
+    keep_unknown: bool = False,
 ) -> Mapping[str, Sequence[str]]:
-    """`candidates` keyed by the model's spelling of each language; ValueError as above."""
-    for language in candidates:
+    """`stored` (`name`: `candidates` or `relations`) keyed by the model's spelling of each
+    language (`pt-br` for `pt-BR`: `language_key`), so `candidates.json` and `relations.json`
+    name a language alike; a language the model has no token for is an error, or kept as
+    given with `keep_unknown`. ValueError as in `bounded_candidates`."""
+    for language in stored:
         if not isinstance(language, str) or not language:
-            raise ValueError(f"candidates: language {language!r} is not a code")
+            raise ValueError(f"{name}: language {language!r} is not a code")
     if model_languages is None:
-        return candidates
+        return stored
     codes = {language_key(code): code for code in sorted(model_languages)}
-    unknown = sorted(lang for lang in candidates if language_key(lang) not in codes)
-    if unknown:
+    unknown = sorted(lang for lang in stored if language_key(lang) not in codes)
+    if unknown and not keep_unknown:
         raise ValueError(
-            f"candidates: the model has no language token for {unknown}: link queries into "
+            f"{name}: the model has no language token for {unknown}: link queries into "
             f"them cannot be made; the model's languages: {', '.join(codes.values()) or 'none'}"
         )
     renamed: dict[str, Sequence[str]] = {}
-    for language, labels in candidates.items():
-        code = codes[language_key(language)]
+    for language, values in stored.items():
+        code = codes.get(language_key(language), language)
         if code in renamed:
-            raise ValueError(f"candidates: language {code!r} given twice (two spellings)")
-        renamed[code] = labels
+            raise ValueError(f"{name}: language {code!r} given twice (two spellings)")
+        renamed[code] = values
     return renamed
 
 
@@ -154,8 +161,9 @@ def complete_release_folder(
             config's `language_token_ids`); None writes none (and keeps an existing one).
             Labels that fit no query in the model's positions are left out (`fitting_labels`).
         max_candidates_per_language: leave out a language with more labels (None: no bound).
-        relations: `{language: [relation names]}` for `relations.json` (sorted, distinct);
-            None writes none (and keeps an existing one).
+        relations: `{language: [relation names]}` for `relations.json` (sorted, distinct,
+            under the config's spelling of the code, as the candidates); None writes none
+            (and keeps an existing one).
         tokenizer: the model's tokenizer, which measures the labels (None: the folder's).
         links: the model answers link queries too (their prompt is one token longer).
     Returns:
@@ -195,7 +203,8 @@ def complete_release_folder(
         _write_json(folder / CANDIDATES_FILE, kept, CANDIDATES_FILE)
         stored, size = sorted(kept), (folder / CANDIDATES_FILE).stat().st_size
     if relations is not None:
-        _write_json(folder / RELATIONS_FILE, checked_relations(relations), RELATIONS_FILE)
+        checked = checked_relations(relations, config.get("language_token_ids"))
+        _write_json(folder / RELATIONS_FILE, checked, RELATIONS_FILE)
     return {"code_files": files, "candidate_languages": stored, "candidates_bytes": size,
             "candidates_too_long": too_long}  # fmt: skip
 
@@ -239,8 +248,14 @@ def folder_tokenizer(folder: Path) -> Any:
     return tokenizer_class.from_pretrained(folder)
 
 
-def checked_relations(relations: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
-    """`{language: sorted distinct relation names}`; ValueError on a non-string or empty name."""
+def checked_relations(
+    relations: Mapping[str, Iterable[str]], model_languages: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """`{language: sorted distinct relation names}`, each language the model has
+    (`model_languages`, the config's `language_token_ids` codes; None: not renamed) under
+    the model's spelling, as in `candidates.json`: the pipeline and apps look a language's
+    relations up by its candidates' code. ValueError on a non-string or empty name, or on
+    one language given twice (two spellings)."""
     checked = {}
     for language, names in relations.items():
         names = set(names)
@@ -248,7 +263,7 @@ def checked_relations(relations: Mapping[str, Iterable[str]]) -> dict[str, list[
         if not isinstance(language, str) or not language or bad is not None:
             raise ValueError(f"relations[{language!r}]: bad language code or relation {bad!r}")
         checked[language] = sorted(names)
-    return checked
+    return dict(_model_spelling(checked, model_languages, "relations", keep_unknown=True))
 
 
 def follow_umask(folder: Path) -> None:
