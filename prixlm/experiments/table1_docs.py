@@ -33,6 +33,7 @@ from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: imp
     test_queries_line,
     union_links_line,
 )
+from prixlm.experiments.table1_unfinished import no_pairs_line, unfinished_section
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
 # block name -> its heading in docs/results.md
@@ -202,6 +203,7 @@ def render(
     profile = table.get("profile", {})
     markers(block)
     queries, union = test_queries_line(table), union_links_line(table)
+    unfinished = unfinished_section(table)  # the methods and jobs a partial run lacks
     parts = [
         BLOCKS[block],
         "",
@@ -215,16 +217,12 @@ def render(
         "",
         *([queries, ""] if queries else []),
         metric_tables(table),
+        *([unfinished, ""] if unfinished else []),
         *([union, ""] if union else []),
         *(
             [paired_section(table["paired"], paired_queries(table)), ""]
             if table.get("paired")
-            else [
-                "**Paired differences**: none (the jobs' records keep no per-query test ranks; "
-                "a run of today's code keeps them and shows All against each method query by "
-                "query here).",
-                "",
-            ]
+            else [no_pairs_line(table), ""]
         ),
         "![Table 1 chart](table1.png)",
         "",
