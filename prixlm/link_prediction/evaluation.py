@@ -18,8 +18,8 @@
   (`prixlm.link_prediction.scorer`).
 - Ranks are PyKEEN's realistic ranks (ties: mean of optimistic and pessimistic rank).
 - Full mode can also report the published DBP-5L papers' protocols (`protocols=("ours",
-  "kens")`: train-only filter, ties by entity order, KEnS' top-10 hits rule; see
-  `prixlm.link_prediction.protocols`), every protocol from the same scores.
+  "kens")`: the query's language's train split filtered, ties by entity order, KEnS' top-10
+  hits rule; see `prixlm.link_prediction.protocols`), every protocol from the same scores.
 
 The command line is `python -m prixlm.link_prediction.evaluate_lp`.
 """
@@ -301,7 +301,7 @@ def evaluate_config(
         )
     rows = splits[settings.split].to_list()
     rows = rows[: settings.limit] if settings.limit is not None else rows
-    train_rows = None  # read only for a protocol that filters the train split's objects
+    train_rows = None  # read by a train filter only (`all`'s: `train_objects` keys by language)
     if any(get_protocol(p).filter == "train" for p in settings.protocols):
         if "train" not in splits:
             raise ValueError(

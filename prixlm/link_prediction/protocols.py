@@ -4,7 +4,8 @@ A protocol fixes three things of a full ranking (the candidates are the caller's
 
 - which true objects are filtered out of a query's ranking (the gold always stays):
   `all` (every split: `all_objects`), `train` (the train split's objects of the query's
-  subject and relation only), or `none` (a raw ranking);
+  subject and relation in the query's language only: `train_objects`), or `none` (a raw
+  ranking);
 - how a gold tied with other candidates is ranked (`prixlm.link_prediction.ranking.TIE_RULES`);
 - whether hits@k is read off a truncated ranked list: KEnS ranks every entity, keeps the
   top `hits_list` (10) unfiltered, then removes the train objects from that list and looks
@@ -77,15 +78,28 @@ def parse_protocols(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-QueryKey = tuple[str, str]
+#: `(subject language, subject, relation)`: a label names an entity of one language only.
+QueryKey = tuple[str | None, str, str]
+
+
+def query_key(row: Mapping[str, Any]) -> QueryKey:
+    """The `train_objects` key of a dataset row: its subject's language, subject and relation
+    (None as the language of a row without `subject_language`, such as a hand-built one)."""
+    return row.get("subject_language"), row["subject"], row["relation"]
 
 
 def train_objects(train_rows: Iterable[Mapping[str, Any]]) -> dict[QueryKey, set[str]]:
-    """`{(subject, relation): objects}` of the train split's triples (KEnS' `hr2t_from_train_set`)."""
+    """`{(subject language, subject, relation): objects}` of the train split's triples (KEnS'
+    `hr2t_from_train_set`, one KG at a time).
+
+    Keyed by language as `all_objects` is: in a config of several languages (`all`) the same
+    subject label and relation name in another language is another KG's query, whose train
+    objects must not be filtered from this one's ranking.
+    """
     index: dict[QueryKey, set[str]] = {}
     for row in train_rows:
         if row.get("kind", "triple") == "triple":
-            index.setdefault((row["subject"], row["relation"]), set()).add(row["object"])
+            index.setdefault(query_key(row), set()).add(row["object"])
     return index
 
 
@@ -94,7 +108,8 @@ def filter_objects(
     protocol: RankingProtocol,
     train_index: Mapping[QueryKey, set[str]] | None = None,
 ) -> list[list[str]]:
-    """Each row's objects to filter under `protocol` (the gold is kept later, whatever this says).
+    """Each row's objects to filter under `protocol` (the gold is kept later, whatever this
+    says); a `train` filter reads each row's `query_key` in `train_index` (`train_objects`).
 
     Raises:
         ValueError: a `train` filter without `train_index` (the train split's rows).
@@ -105,7 +120,7 @@ def filter_objects(
         return [[] for _ in rows]
     if train_index is None:
         raise ValueError(f"protocol {protocol.name!r} filters the train split: pass train_rows")
-    return [sorted(train_index.get((row["subject"], row["relation"]), ())) for row in rows]
+    return [sorted(train_index.get(query_key(row), ())) for row in rows]
 
 
 def query_metrics(
@@ -167,6 +182,7 @@ __all__ = [
     "get_protocol",
     "parse_protocols",
     "protocol_metrics",
+    "query_key",
     "query_metrics",
     "train_objects",
 ]

@@ -139,7 +139,7 @@ def test_kens_hits_equal_kens_list_rule_on_random_tied_scores():
 
 def test_filters_and_errors():
     index = train_objects(TRAIN_ROWS)
-    assert index[("s1", "r")] == {"c0", "c1", "c2"}
+    assert index[(None, "s1", "r")] == {"c0", "c1", "c2"}  # rows without a language
     assert filter_objects(ROWS[:2], get_protocol("kens"), index) == [["c0"], ["c0", "c1", "c2"]]
     assert filter_objects(ROWS[:1], get_protocol("raw")) == [[]]
     assert filter_objects(ROWS[:1], get_protocol("ours")) == [["c0", "c1", "c3"]]
@@ -166,12 +166,12 @@ def test_kens_list_holds_a_gold_ranked_exactly_tenth():
 
 def test_train_index_ignores_the_language_links():
     """Only train triples feed KEnS' filter: a link row (relation "") among the train rows
-    must not add a `(subject, "")` query key, whose objects would then be filtered."""
+    must not add a `(language, subject, "")` query key, whose objects would then be filtered."""
     link = {"subject": "s0", "relation": "", "object": "S0_ja", "kind": "link"}
     index = train_objects([*TRAIN_ROWS, link])
     assert index == {
-        ("s0", "r"): {"c0"},
-        ("s1", "r"): {"c0", "c1", "c2"},
-        ("s3", "r"): {"c0"},
-        ("s2", "other"): {"c9"},
+        (None, "s0", "r"): {"c0"},
+        (None, "s1", "r"): {"c0", "c1", "c2"},
+        (None, "s3", "r"): {"c0"},
+        (None, "s2", "other"): {"c9"},
     }
