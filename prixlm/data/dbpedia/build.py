@@ -33,6 +33,7 @@ from prixlm.cli import UsageError, describe_os_error
 from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer, recorded_command
 from prixlm.data.dbpedia.card import BuildRecord, dataset_card, read_source_info
 from prixlm.data.dbpedia.dataset_folder import CARD, check_replaceable, dataset_folder
+from prixlm.data.dbpedia.drops import fill_stats, summary, warnings
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
     ReadOptions,
@@ -59,6 +60,7 @@ from prixlm.data.dbpedia.work_folder import work_folder
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
 
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
+logger = logging.getLogger(__name__)
 
 
 def build_dataset(
@@ -114,8 +116,9 @@ def build_dataset(
             `ontology`.
 
     Returns:
-        the rows (read from the shards on access) with their statistics, and the read
-        options with per-file line counts.
+        the rows (read from the shards on access) with their statistics (with the input
+        read but not kept, `drops`: logged as warnings where it changes what the data
+        means), and the read options with per-file line counts.
 
     Raises:
         FileNotFoundError: no language to build, a named language without its files.
@@ -167,7 +170,10 @@ def build_dataset(
             lengths(con, sequence_length, work)
         filtered = tokenizer is not None or sequence_length is not None
         rows = build_rows(con, languages, settings, lengths=filtered)
+        fill_stats(con, rows)
         _check_triples(index, rows, options)
+        for warning in warnings(rows, index):
+            logger.warning("%s", warning)
         folder = staging if staging is not None else work / "dataset"
         sizes = write_shards(
             con,
@@ -335,7 +341,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {path}: {stats.summary()}", file=sys.stderr)
     print(f"wrote {args.output_dir} ({malformed} malformed lines skipped)")
     for language, stats in rows.stats.items():
-        print(f"  {language}: {stats.triples} triples {stats.splits}, {stats.links} links")
+        print(
+            f"  {language}: {stats.triples} triples {stats.splits}, {stats.links} links"
+            f"{summary(language, rows)}"
+        )
     if profile is not None:
         print(profile.table())
         if args.profile:

@@ -14,6 +14,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from prixlm.cli import UsageError
 from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
+from prixlm.data.dbpedia.drops import HOST_RULE_MARKDOWN, unlinked
 from prixlm.data.dbpedia.dumps import KINDS, DumpIndex
 from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
@@ -231,7 +232,9 @@ class BuildRecord:
 
 
 def statistics_table(rows: DatasetRows) -> str:
-    """A Markdown table per language, like the paper's Table 1, with per-split counts."""
+    """A Markdown table per language, like the paper's Table 1, with per-split counts; then
+    the input read but not kept (`drops`), and where several languages were built and no
+    link joins them, that each language's split was drawn on its own."""
     lines = [
         "| language | entities | triples | train | validation | test | removed (inverse) "
         "| removed (length) | links | labelled entities |",
@@ -244,6 +247,30 @@ def statistics_table(rows: DatasetRows) -> str:
             f"| {stats.removed_inverse:,} | {stats.removed_length:,} | {stats.links:,} "
             f"| {stats.labelled_entities:,} |"
         )
+    return "\n".join(lines) + "\n\n" + _dropped_input(rows)
+
+
+def _dropped_input(rows: DatasetRows) -> str:
+    """The statistics' lines under the table (a list, not a table: the table above is
+    the one table of the section): per language, the input read but not kept."""
+    lines = [
+        "Read but not kept, per language: fact lines and links with an end that has no label "
+        "in its\nlanguage, and `owl:sameAs` lines whose target's language is unknown "
+        f"({HOST_RULE_MARKDOWN}).",
+        "",
+    ]
+    for language, stats in rows.stats.items():
+        lines.append(
+            f"- {language}: fact lines (no label) {stats.unlabelled_facts:,}, links (no label) "
+            f"{stats.unlabelled_links:,}, `owl:sameAs` lines (target of unknown language) "
+            f"{stats.unknown_target_links:,}"
+        )
+    if unlinked(rows):
+        lines += [
+            "",
+            "No link joins entities of these languages: each language's split was drawn on "
+            "its own,\nso a test fact of one language may be a training fact of another.",
+        ]
     return "\n".join(lines)
 
 

@@ -26,6 +26,13 @@ class LanguageStats:
     removed_length: int = 0
     links: int = 0
     facts: int = 0  # facts between labelled entities, before any filter
+    # Read but not kept (`drops`): fact lines and links with an end that has no label in
+    # its language, `owl:sameAs` lines whose target's language is unknown (and the
+    # smallest such target IRI).
+    unlabelled_facts: int = 0
+    unlabelled_links: int = 0
+    unknown_target_links: int = 0
+    unknown_target_example: str = ""
 
 
 class _ShardRows(Mapping):
@@ -63,6 +70,8 @@ class DatasetRows:
     settings: SplitSettings
     folder: Path | None = None
     shards: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # The IRIs that link lines join into groups (`drops.fill_stats`; None: not counted).
+    linked_iris: int | None = None
     triples: dict[str, Mapping[str, list[Row]]] = field(init=False)
 
     def __post_init__(self) -> None:

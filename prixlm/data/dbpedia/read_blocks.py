@@ -14,7 +14,9 @@ with the IRIREF characters: lines the full grammar reads with these very terms (
 found by numpy (`_pieces`: IRIs hold no `>`, values no `"`) and the kind's filters run
 over the columns (Arrow compute); only the values that need Python go to it, once per
 distinct value: `canonical_iri` for IRIs with a `%`, the white-space collapse for labels
-with unusual space, `language_of_iri` per host label.
+with unusual space, `language_of_iri` per host label. The link lines dropped because their
+target's language is unknown are counted as `read_rows` counts them (`drops.UnknownTargets`,
+in the links record file's footer).
 
 Every other line (comments, blank lines, escapes, blank nodes, other spacing, malformed
 lines...) is read as `read_triples` reads it (`ntriples.read_line`), its record made in Python
@@ -44,6 +46,7 @@ from prixlm.data.dbpedia.arrow_values import (  # noqa: F401 - _UNUSUAL_SPACE: i
     _slice,
 )
 from prixlm.data.dbpedia.bz2_streams import StreamPart
+from prixlm.data.dbpedia.drops import UnknownTargets
 from prixlm.data.dbpedia.dumps import ReadOptions, label_tags
 from prixlm.data.dbpedia.read_rows import ID_LANGUAGE, SCHEMAS, SEQ_PART, Job, record_of
 from prixlm.data.dbpedia.schema import OWL_SAME_AS, RDF_TYPE, RDFS_LABEL, XSD_STRING
@@ -136,11 +139,17 @@ SUBJECT, PREDICATE, OBJECT, REST = 1, 3, 5, 6
 
 
 def _fast_records(
-    job: Job, pieces: pa.Array, rows: np.ndarray, seqs: np.ndarray, escaped: bool
+    job: Job,
+    pieces: pa.Array,
+    rows: np.ndarray,
+    seqs: np.ndarray,
+    escaped: bool,
+    unknown: UnknownTargets,
 ) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """The records of the common lines `rows` (cut into `pieces`), as `(their line numbers
     in the block, {column: values})`; `seqs`: each line's triple ordinal; `escaped`:
-    whether any line has a `%`."""
+    whether any line has a `%`; a links file's targets of unknown language go to
+    `unknown`."""
     language = job.language
     canonical = _canonical_iris if escaped else _same
 
@@ -204,6 +213,7 @@ def _fast_records(
     others = _languages_of(objects)
     keep = pc.is_in(others, pa.array(job.languages, pa.string()))
     if job.kind == "links":
+        unknown.add(objects.filter(pc.is_null(others)))  # `read_rows.unknown_target`
         keep = pc.and_(keep, pc.not_equal(others, language))
         pivots = job.pivots
         if pivots is not None and language not in pivots:
@@ -223,10 +233,16 @@ def _fast_records(
 
 
 def _block_records(
-    job: Job, block: LineBlock, stats: ReadStats, name: str, strict: bool, ordinal: int
+    job: Job,
+    block: LineBlock,
+    stats: ReadStats,
+    name: str,
+    strict: bool,
+    ordinal: int,
+    unknown: UnknownTargets,
 ) -> tuple[dict[str, pa.Array], int]:
     """The records of one block of lines (`{column: values}` in file order) and its triple
-    count."""
+    count; a links file's targets of unknown language counted in `unknown`."""
     data = block.data
     marks = Marks.of(data)
     ends = marks.ends
@@ -253,8 +269,9 @@ def _block_records(
             stats.report(name, block.first_line + index, result)
     seqs = np.cumsum(is_triple) + (ordinal - 1)  # a triple's ordinal in the file
     pieces = _pieces(data, marks, common)
-    rows, columns = _fast_records(job, pieces, np.flatnonzero(common), seqs, b"%" in data)
+    rows, columns = _fast_records(job, pieces, np.flatnonzero(common), seqs, b"%" in data, unknown)
     records = [(i, r) for i, t in fallback if (r := record_of(job, t, int(seqs[i])))]
+    unknown.add([iri for _, t in fallback if (iri := read_rows.unknown_target(job, t))])
     if records:
         rows = np.concatenate([rows, np.array([i for i, _ in records], np.int64)])
         order = np.argsort(rows, kind="stable")
@@ -315,6 +332,7 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
     name = str(job.path)
     schema = SCHEMAS[job.kind]
     stats = ReadStats()
+    unknown = UnknownTargets()
     # No bar at all without progress: a worker forked while tqdm's monitor thread held
     # tqdm's lock would wait for it forever on creating one (`convert._worker_context`).
     bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True) if options.progress else None
@@ -334,7 +352,7 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
             source = _Part(handle, job.start, job.stop)
         for block, count in _read_blocks(source, name, options.max_line_bytes, job):
             columns, triples = _block_records(
-                job, block, stats, name, options.strict, first_seq + stats.triples
+                job, block, stats, name, options.strict, first_seq + stats.triples, unknown
             )
             stats.triples += triples
             stats.lines += count
@@ -347,6 +365,8 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
                 writer.write_table(pa.Table.from_batches(pending), batch_rows)
                 pending.clear()
         writer.write_table(pa.Table.from_batches(pending, schema), batch_rows)
+        if job.kind == "links":
+            writer.add_key_value_metadata(unknown.footer(job.language))
     if bar is not None:
         bar.close()
     return stats

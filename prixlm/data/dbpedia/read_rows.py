@@ -16,6 +16,10 @@ parts of large files) over processes. The columns of each kind are declared once
 | `hub` | `hub, language, iri` | `owl:sameAs` from a Wikidata hub to an IRI of a built language or English |
 | `ontology` | `property, language, label, seq` | language-tagged `rdfs:label`s, cleaned as labels |
 
+A link's target language is read from its IRI's host (`dumps.language_of_iri`): a
+`links` line whose target is no DBpedia IRI makes no record; the readers count these lines
+and keep the smallest such target in the links record file's footer (`unknown_target`,
+`drops.UnknownTargets`), which the build reports.
 The links to English are kept whether English is built or not, and whatever the pivots:
 an English IRI is the id of its link group in the `fact` split (`tables.entity_ids`), and a
 language's own lines must name it for its split to be the same in every build (the
@@ -40,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prixlm.data.dbpedia.arrow_values import clean_label
+from prixlm.data.dbpedia.drops import UnknownTargets
 from prixlm.data.dbpedia.dumps import ReadOptions, label_tags, language_of_iri
 from prixlm.data.dbpedia.schema import (
     OWL_SAME_AS,
@@ -142,6 +147,17 @@ def record_of(job: Job, triple: Triple, seq: int) -> dict[str, str | int] | None
     return None
 
 
+def unknown_target(job: Job, triple: Triple) -> str | None:
+    """The (canonical) target IRI of a line of `job`'s links file that is dropped because
+    the target's language is unknown (`language_of_iri` gives None: no DBpedia host); None
+    for every other line, and for the lines of other kinds of file."""
+    _, predicate, obj = triple
+    if job.kind != "links" or predicate != OWL_SAME_AS or type(obj) is not str:
+        return None
+    obj = canonical_iri(obj)
+    return obj if language_of_iri(obj) is None else None
+
+
 def dropped_label_tags(path: Path, language: str, options: ReadOptions) -> Counter[str]:
     """The language tags of the `rdfs:label` literals of `language`'s labels file `path`
     that the readers drop for their tag (not one of `dumps.label_tags(language)`), with
@@ -157,11 +173,16 @@ def dropped_label_tags(path: Path, language: str, options: ReadOptions) -> Count
     return counts
 
 
-def _records(job: Job, options: ReadOptions, stats: ReadStats) -> Iterator[dict]:
-    """The records of `job.path` (see the module doc), in file order, row by row."""
+def _records(
+    job: Job, options: ReadOptions, stats: ReadStats, unknown: UnknownTargets
+) -> Iterator[dict]:
+    """The records of `job.path` (see the module doc), in file order, row by row; the links
+    to targets of unknown language counted in `unknown`."""
     for seq, triple in enumerate(options.triples(job.path, stats)):
         if (record := record_of(job, triple, seq)) is not None:
             yield record
+        elif (target := unknown_target(job, triple)) is not None:
+            unknown.add([target])
 
 
 def write_rows(job: Job, options: ReadOptions) -> ReadStats:
@@ -170,6 +191,7 @@ def write_rows(job: Job, options: ReadOptions) -> ReadStats:
     returns the file's counts."""
     schema = SCHEMAS[job.kind]
     stats = ReadStats()
+    unknown = UnknownTargets()
     columns: dict[str, list] = {name: [] for name in schema.names}
     job.output.parent.mkdir(parents=True, exist_ok=True)
     with pq.ParquetWriter(job.output, schema, compression="zstd") as writer:
@@ -181,13 +203,15 @@ def write_rows(job: Job, options: ReadOptions) -> ReadStats:
                 values.clear()
 
         count = 0
-        for record in _records(job, options, stats):
+        for record in _records(job, options, stats, unknown):
             for name, value in record.items():
                 columns[name].append(value)
             count += 1
             if count % BATCH_ROWS == 0:
                 flush()
         flush()  # the rest (an empty file still gets its schema)
+        if job.kind == "links":
+            writer.add_key_value_metadata(unknown.footer(job.language))
     return stats
 
 
@@ -201,5 +225,6 @@ __all__ = [
     "dropped_label_tags",
     "record_of",
     "record_schema",
+    "unknown_target",
     "write_rows",
 ]

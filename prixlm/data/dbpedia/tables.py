@@ -30,6 +30,10 @@ object, subject_id, object_id)` (both directions of every link, labelled). The f
 are a statement each, so that one large hash table is in memory at a time (fused, they made
 a 10M-line build fail under a 2 GB limit), and neither has a `DISTINCT`: the object's join
 with one made a 10M-line build fail under 1 GB (each alone passed).
+
+What the joins leave out is counted on the way (`drops`): the fact lines and links with an
+end unlabelled in its language, the link lines whose target's language is unknown, and the
+IRIs that link lines join.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from prixlm.data.dbpedia.drops import (
+    count_linked,
+    count_unknown_targets,
+    count_unlabelled_facts,
+    count_unlabelled_links,
+)
 from prixlm.data.dbpedia.read_rows import ID_LANGUAGE
 from prixlm.data.dbpedia.schema import RECORD_COLUMNS
 from prixlm.data.relation_names import relation_words
@@ -80,7 +90,8 @@ def build_tables(
     pivots: Sequence[str] | None = None,
 ) -> None:
     """Create `labels`, `facts`, `relation_names`, `texts`, `pairs`, `entity` and `link_ends`
-    (module doc) from the record files `records[kind]` (`schema.RECORD_COLUMNS`)."""
+    (module doc) from the record files `records[kind]` (`schema.RECORD_COLUMNS`), and the
+    counts of what they leave out (`drops.count_*`)."""
     labels = _source(records, "labels")
     first_of_each(con, "labels", labels, "language, iri", "seq, label", "language, iri, label")
     objects = _source(records, "objects")
@@ -94,10 +105,13 @@ def build_tables(
         JOIN labels o ON o.language = f.language AND o.iri = f.o_iri"""
     )
     con.execute("DROP TABLE subject_facts")
+    count_unlabelled_facts(con, objects)
+    count_unknown_targets(con, records.get("links", []))
     _relation_names(con, records)
     build_texts(con)
     _pairs(con, records, pivots)
     entity_ids(con, "id_links")
+    count_linked(con)
     con.execute("DROP TABLE id_links")
     con.execute(  # both directions of every link, with their labels
         """CREATE TABLE link_ends AS
@@ -235,6 +249,7 @@ def _pairs(
         f"""CREATE TABLE pairs AS SELECT la, ia, lb, ib FROM link_lines
         WHERE labelled_a AND labelled_b AND {keep}"""
     )
+    count_unlabelled_links(con, "link_lines", keep)
     con.execute(id_links("link_lines"))
     con.execute("DROP TABLE link_lines")
 
