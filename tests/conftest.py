@@ -13,6 +13,16 @@ from prixlm.training.tokenizer_training import train_tokenizer
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_kept():
+    """Code under test may set torch's thread count (a job runs with its worker's count):
+    the next test starts with the suite's, whatever order the tests run in."""
+    threads = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
     tokenizer = train_tokenizer(tiny_texts(), vocab_size=200)

@@ -52,12 +52,17 @@ def _first_losses(tokenizer, trie):
 @pytest.fixture
 def fresh_accelerator_state():
     """accelerate keeps one process-wide state: a test's bf16 `Accelerator` meets the state
-    an earlier test (a Trainer's) left, and leaves its own to the next test."""
-    from accelerate.state import AcceleratorState
+    an earlier test (a Trainer's) left, and leaves its own to the next test. The state
+    before is put back after: objects made earlier (a session fixture's `TrainingArguments`
+    holds the process state) keep working whatever order the tests run in."""
+    from accelerate.state import AcceleratorState, PartialState
 
+    saved = dict(PartialState._shared_state), dict(AcceleratorState._shared_state)
     AcceleratorState._reset_state(reset_partial_state=True)
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
+    PartialState._shared_state.update(saved[0])
+    AcceleratorState._shared_state.update(saved[1])
 
 
 def test_a_bf16_run_evaluates_in_fp32_as_evaluate_lp(
