@@ -353,8 +353,8 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         if dropout is not None:  # in the config before the modules are built from it
             architecture.update(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
         model = cls(PrixLMConfig(object_attention=object_attention, **architecture))
-        source, loading = XLMRobertaForMaskedLM.from_pretrained(
-            name_or_path, output_loading_info=True, **kwargs
+        source, loading = XLMRobertaForMaskedLM.from_pretrained(  # no Hub kernels fetched
+            name_or_path, output_loading_info=True, use_kernels=False, **kwargs
         )
         absent = [key for key in loading["missing_keys"] if not key.startswith("lm_head.decoder")]
         if absent:  # from_pretrained filled them with random values

@@ -7,7 +7,9 @@ run folder given instead of its release folder `model/`, a folder that holds no 
 Model code: a Prix-LM folder's own code (the `*.py` files its `config.json` names, this
 project's `modeling_prixlm`) is run, as transformers' `trust_remote_code=True`; a folder or
 Hub id of any other model (an XLM-R baseline, a tokenizer folder) is loaded with the classes
-of transformers only: code its `auto_map` names is never run (`is_prixlm`).
+of transformers only: code its `auto_map` names is never run (`is_prixlm`). No model is
+loaded with transformers' Hub kernels (`use_kernels=False`): they would be downloaded at run
+time, and a machine without the `kernels` package could not load any model.
 """
 
 from __future__ import annotations
@@ -114,13 +116,9 @@ def load_model(
             reason = "its config.json names model code of its own; only a Prix-LM's is run"
         raise UsageError(f"{argument} {source}: cannot load it ({reason})") from error
     if config.model_type == PRIXLM_MODEL_TYPE:
-        auto, options, kind = AutoModelForCausalLM, {"trust_remote_code": True}, "prixlm"
+        auto, kind = AutoModelForCausalLM, "prixlm"
     elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
-        auto, options, kind = (
-            AutoModelForMaskedLM,
-            {"config": config, "trust_remote_code": False},
-            "masked_lm",
-        )
+        auto, kind = AutoModelForMaskedLM, "masked_lm"
     else:
         expected = "a Prix-LM or a masked LM" if masked_lm else "a Prix-LM"
         raise UsageError(f"{argument} {source}: model type {config.model_type!r}, not {expected}")
@@ -128,12 +126,15 @@ def load_model(
         if kind == "prixlm":
             model = _from_own_code(source, config, auto)
         else:
-            model = auto.from_pretrained(source, **options)
+            model = auto.from_pretrained(
+                source, config=config, trust_remote_code=False, **_NO_HUB_KERNELS
+            )
     except _unreadable_weights() as error:  # truncated, missing or not matching the config
         if isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS:
             raise  # a full disk or a permission: `prixlm.cli.user_errors` names the file
+        what = "its weights" if _about_weights(error) else "it"
         raise UsageError(
-            f"{argument} {source}: cannot load its weights ({first_line(error)})"
+            f"{argument} {source}: cannot load {what} ({first_line(error)})"
         ) from error
     return model.to(device or default_device()).eval(), tokenizer, kind
 
@@ -152,11 +153,13 @@ def _from_own_code(source: str | Path, config: Any, auto: type) -> Any:
 
     class_reference = (getattr(config, "auto_map", None) or {}).get(auto.__name__)
     if class_reference is None:
-        return auto.from_pretrained(source, config=config, trust_remote_code=True)
+        return auto.from_pretrained(
+            source, config=config, trust_remote_code=True, **_NO_HUB_KERNELS
+        )
     model_class = get_class_from_dynamic_module(class_reference, source)
     model_class.register_for_auto_class(auto.__name__)  # so that `save_pretrained` copies it
     model_class = add_generation_mixin_to_remote_model(model_class)
-    return model_class.from_pretrained(source, config=config)
+    return model_class.from_pretrained(source, config=config, **_NO_HUB_KERNELS)
 
 
 def _unreadable_weights() -> tuple[type[BaseException], ...]:
@@ -164,12 +167,38 @@ def _unreadable_weights() -> tuple[type[BaseException], ...]:
     `model.safetensors` (`SafetensorError`), a damaged `pytorch_model.bin` (`RuntimeError`,
     `UnpicklingError`, `EOFError`), missing weight files (`OSError`), tensors whose shapes
     do not fit the config (`RuntimeError`, `ValueError`)."""
+    return (ValueError, RuntimeError, *_file_errors())
+
+
+def _about_weights(error: BaseException) -> bool:
+    """Whether `from_pretrained`'s `error` is about the weights themselves: a weight file
+    missing, truncated or not readable (`OSError`, `SafetensorError`, `EOFError`,
+    `UnpicklingError`), or a `RuntimeError` / `ValueError` whose message names tensors,
+    shapes or the state dict. Anything else (a library the load needs and the machine lacks,
+    say) is reported as the model not loading, with the library's own message."""
+    if isinstance(error, (RuntimeError, ValueError)) and not isinstance(error, _file_errors()):
+        return bool(_WEIGHT_WORDS.search(str(error)))
+    return True
+
+
+def _file_errors() -> tuple[type[BaseException], ...]:
+    """The errors of a weight file that does not read (see `_unreadable_weights`)."""
     import pickle
 
     from safetensors import SafetensorError
 
-    return (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError, SafetensorError)
+    return (OSError, EOFError, pickle.UnpicklingError, SafetensorError)
 
+
+#: words of a `RuntimeError` / `ValueError` about the weights (`size mismatch for ...`,
+#: `ignore_mismatched_sizes`, `Error(s) in loading state_dict`, a tensor's shape or dtype)
+_WEIGHT_WORDS = re.compile(
+    r"mismatch|shape|state_?dict|weight|checkpoint|safetensors|deserializ|tensor", re.IGNORECASE
+)
+
+#: `from_pretrained` options of every load: no kernels from the Hub (transformers >= 5.25
+#: turns them on by default and then needs the `kernels` package and a download)
+_NO_HUB_KERNELS: dict[str, Any] = {"use_kernels": False}
 
 #: errno values of an OSError that is the system's, not the folder's content
 _SYSTEM_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENOMEM}

@@ -125,8 +125,8 @@ class EncoderEmbedder(PrixLMEmbedder):
 
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
         model = AutoModel.from_pretrained(
-            name_or_path, add_pooling_layer=False, trust_remote_code=False
-        )
+            name_or_path, add_pooling_layer=False, trust_remote_code=False, use_kernels=False
+        )  # no Hub kernels: nothing is fetched at run time
         return cls(model.to(device).eval(), tokenizer, **kwargs)
 
     def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
