@@ -4,11 +4,12 @@
     PRIXLM_MODEL=me/prixlm-demo PRIXLM_MODEL_REVISION=v1 python space/app.py
 
 The model is a Prix-LM release folder or Hub repo (`PRIXLM_MODEL`, default: the release
-folder `make demo` writes), at the branch, tag or commit `PRIXLM_MODEL_REVISION` of a Hub
-repo (default: its main branch; the page names it), run through the folder's own custom
-pipeline (`pipeline(model=..., revision=..., trust_remote_code=True)`), loaded once. Needs only gradio, torch and
-transformers. Every answer is the pipeline's: objects ranked by constrained beam search
-(Algorithm 1), with `score` the summed log-probability and `probability = exp(score)`.
+folder `make demo` writes), a repo at the branch, tag or commit `PRIXLM_MODEL_REVISION`
+(default: main; the page names it; a folder has none: the app refuses one), run through its
+own custom pipeline (`pipeline(model=..., revision=..., trust_remote_code=True)`), loaded
+once. Needs only gradio, torch and transformers (gradio's usage reports stay off unless
+`GRADIO_ANALYTICS_ENABLED=True`). Answers are the pipeline's: objects ranked by constrained
+beam search (Algorithm 1), `score` the summed log-probability, `probability = exp(score)`.
 
 Tabs: "Complete a fact" (subject, relation, language -> table + bar chart), "Link across
 languages" (entity, language, target language -> labels), "Batch" (a TSV of queries -> a
@@ -30,6 +31,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage reports unless asked
 import gradio as gr
 import pandas as pd
 from batch_io import markdown_text, read_queries, write_tsv_and_ntriples
@@ -91,13 +93,11 @@ def _top_k(value: Any) -> int:
 
 def answers_table(answers: list[dict[str, Any]]) -> pd.DataFrame:
     """The pipeline's `[{"object", "score"}]` -> rank, object, probability, log-likelihood."""
-    return pd.DataFrame(
-        [
-            [rank, item["object"], math.exp(item["score"]), item["score"]]
-            for rank, item in enumerate(answers, start=1)
-        ],
-        columns=TABLE_COLUMNS,
-    )
+    rows = [
+        [rank, item["object"], math.exp(item["score"]), item["score"]]
+        for rank, item in enumerate(answers, start=1)
+    ]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def shown(table: pd.DataFrame):
@@ -117,6 +117,11 @@ class PrixLMSpace:
     def __init__(self, source: str, num_beams: int = NUM_BEAMS, revision: str | None = None):
         self.source = source
         self.revision = revision or None
+        if self.revision and Path(source).is_dir():  # transformers would ignore it: refused
+            raise ValueError(
+                f"{source} is a local folder, and a revision ({self.revision}) names a branch, "
+                "tag or commit of a Hub repo: a folder has none"
+            )
         self.num_beams = num_beams
         #: the batch outputs' folder, removed with this object or at exit (`close`)
         self.outputs = tempfile.TemporaryDirectory(prefix="prixlm-space-")
@@ -293,8 +298,7 @@ def guarded(action, empty_outputs: tuple):
             failed = "" if bad_input else f"The query failed: {type(error).__name__}: "
             return (f"⚠️ {failed}{markdown_text(error)}", *empty_outputs)
 
-    run.__name__ = action.__name__
-    run.__doc__ = action.__doc__
+    run.__name__, run.__doc__ = action.__name__, action.__doc__
     return run
 
 
@@ -395,15 +399,11 @@ def main() -> None:
         named = f"{MODEL_ENV}={source}" + (f" {REVISION_ENV}={revision}" if revision else "")
         sys.exit(f"error: {named}: cannot load the model: {error}")
     page = build_page(space)
-    signal.signal(signal.SIGTERM, _interrupt)  # a stopped app closes as on Ctrl-C
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stopped: closes as on Ctrl-C
     try:
         page.queue(default_concurrency_limit=1).launch(ssr_mode=False)
     finally:
         space.close()
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

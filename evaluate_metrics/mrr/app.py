@@ -6,11 +6,14 @@ The arguments are one JSON object (`predictions`, `references` and the options o
 `compute()`), prefilled with the metric card's example; the result is `compute()`'s dict.
 Bad JSON or an argument the metric refuses gets a message, never a traceback. Needs only
 gradio and evaluate: the folder is a Space of its own; the page is `metric_page.py`'s
-(a link beside this file, to the one for both metric folders).
+(a link beside this file, to the one for both metric folders). gradio's usage reports stay
+off unless `GRADIO_ANALYTICS_ENABLED=True` is set.
 """
 
+import os
 from pathlib import Path
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no usage reports unless asked
 import evaluate
 from metric_page import build_page
 
