@@ -4,7 +4,9 @@ Errors name the argument: a dataset path that does not exist or holds no configs
 or evidence language the dataset does not have, a split the target config lacks, a language
 config without rows, a target without triples in the splits read (its relations are named by
 the target's own labels: with none, nothing can be asked), a dataset without the `links`
-config.
+config. What is no fault of the dataset is not reported as one
+(`prixlm.data.load_errors.not_the_dataset`): a Hub id that cannot be reached says so, and a
+system error (the datasets cache read-only or full) names its path.
 """
 
 from __future__ import annotations
@@ -29,9 +31,16 @@ def dataset_languages(dataset: str) -> list[str]:
 
     if not Path(dataset).exists() and not HUB_ID.fullmatch(dataset):
         raise CompletionInputError(f"--dataset {dataset}: no such folder")
+    from prixlm.data.load_errors import hub_error, not_the_dataset
+
     try:
         configs = get_dataset_config_names(dataset)
     except Exception as err:  # datasets raises several types for an unreadable dataset
+        cause = hub_error(err, f"--dataset {dataset}") or not_the_dataset(err)
+        if cause is err:
+            raise
+        if cause is not None:
+            raise cause from err
         raise CompletionInputError(f"--dataset {dataset}: cannot read its configs ({err})") from err
     if LINKS_CONFIG not in configs:
         raise CompletionInputError(
@@ -55,12 +64,20 @@ class CompletionKB:
 
 
 def read_config(dataset: str, config: str) -> dict[str, list[dict[str, Any]]]:
-    """Every split of `config` as row dicts (`prixlm.data.loading.load_kb`: no stale caches)."""
+    """Every split of `config` as row dicts (`prixlm.data.loading.load_kb`: no stale caches).
+    A Hub id that cannot be reached and a system error (the datasets cache read-only or full)
+    pass as `load_kb` raises them; any other failure names the config."""
+    from prixlm.data.load_errors import not_the_dataset
     from prixlm.data.loading import load_kb
 
     try:
         return _to_rows(load_kb(dataset, config))
     except Exception as err:  # datasets raises several types for unreadable files
+        cause = not_the_dataset(err)
+        if cause is err:
+            raise
+        if cause is not None:
+            raise cause from err
         message = f"--dataset {dataset}: config {config!r} is empty or unreadable ({err})"
         raise CompletionInputError(message) from err
 

@@ -18,40 +18,41 @@ rows are prepared, the entries of that folder and config in an earlier state can
 used again, and are removed (`_remove_superseded`), else every rebuild left a copy of the
 rows (and of their tokenised forms) in the cache.
 
+A local folder is read without any network call: `datasets`' download counter (a request
+to S3 for each load, waiting up to 3 s where a firewall drops it) is off while it loads.
+
 A mistake (a folder that does not exist, a folder without a dataset card, a config or split
 the dataset does not have, a requested split without rows, a Parquet file that is missing,
 truncated or otherwise unreadable) raises `DatasetInputError`, a `UsageError` (one `error:`
 line in the commands) and a `ValueError`, whose message names the command-line argument:
-`--dataset` and `--languages` unless the caller names others, and the file where known.
+`--dataset` and `--languages` unless the caller names others, and the file where known. A
+Hub id that cannot be reached raises `HubUnreachableError`, and a system error (the datasets
+cache read-only or full) passes unchanged (`prixlm.data.load_errors`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import glob
 import hashlib
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import datasets
-import pyarrow
 from huggingface_hub import DatasetCard
 
-from prixlm.cli import UsageError, first_line
+from prixlm.data.load_errors import UNREADABLE as _UNREADABLE
+from prixlm.data.load_errors import DatasetInputError, HubUnreachableError, hub_error, system_error
+from prixlm.data.load_errors import load_error_line as _first_line
+from prixlm.hub_calls import HUB_ERRORS
 
 #: `org/name`: what may be a Hub dataset id when no such folder exists.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-
-#: What `datasets` and `pyarrow` raise for a dataset file they cannot read (besides OSError).
-_UNREADABLE = (ValueError, pyarrow.ArrowException, datasets.exceptions.DatasetsError)
-
-
-class DatasetInputError(UsageError, ValueError):
-    """A dataset, config or split that cannot be loaded; the message names the argument."""
 
 
 def local_data_files(
@@ -195,18 +196,21 @@ def load_kb(
 
     A build folder's rows are cached by `datasets` under a name of the folder, the config and
     the files' state: the entry of that folder and config in a superseded state (a rebuild,
-    a `chmod`) is removed once the current one is prepared. `argument` and `config_argument`
-    name the options in a `DatasetInputError`.
+    a `chmod`) is removed once the current one is prepared, with no network call. `argument`
+    and `config_argument` name the options in a `DatasetInputError`; a Hub id that cannot be
+    reached raises `HubUnreachableError`, and a system error (the datasets cache read-only or
+    full) passes unchanged.
     """
     if not check_dataset_source(dataset, argument):
+        where = f"{argument} {dataset} ({config_argument} {config})"
         try:
             return datasets.load_dataset(str(dataset), config, split=split)
-        except (OSError, *_UNREADABLE) as error:  # offline, unknown repo, config, split, file
-            if (full := _system_error(error, _DISK_FULL)) is not None:
-                raise full from error  # no fault of --dataset
-            raise DatasetInputError(
-                f"{argument} {dataset} ({config_argument} {config}): {_first_line(error)}"
-            ) from error
+        except (*HUB_ERRORS, *_UNREADABLE) as error:  # offline, unknown repo, config, split
+            if (hub := hub_error(error, f"{argument} {dataset}")) is not None:
+                raise hub from error  # no connection: no fault of the id nor of the config
+            if (system := system_error(error)) is not None:
+                raise system from error  # the cache read-only or full: no fault of --dataset
+            raise DatasetInputError(f"{where}: {_first_line(error)}") from error
     files = local_data_files(dataset, config, argument, config_argument)
     if split is not None and split not in files:
         raise DatasetInputError(
@@ -222,11 +226,12 @@ def load_kb(
         raise DatasetInputError(f"{argument} {dataset}: config {config!r} split {split!r} is empty")
     cache_prefix, cache_name = _cache_names(files, dataset, config)
     try:
-        loaded = datasets.load_dataset(
-            "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
-        )
+        with no_download_count():
+            loaded = datasets.load_dataset(
+                "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
+            )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
-        if (system := _system_error(error)) is not None:  # a full disk: `user_errors` says
+        if (system := system_error(error)) is not None:  # a full disk: `user_errors` says
             raise system from error  # what to do, naming the file or the datasets cache
         where = f" split {split!r}" if split is not None else ""
         empty = [name for name, count in rows.items() if count == 0]  # `datasets` fails on it
@@ -235,6 +240,15 @@ def load_kb(
     if _cache_names(files, dataset, config)[1] == cache_name:  # not rebuilt meanwhile
         _remove_superseded(cache_prefix, cache_name)
     return loaded
+
+
+@contextlib.contextmanager
+def no_download_count() -> Iterator[None]:
+    """`datasets`' download counter off (`HF_UPDATE_DOWNLOAD_COUNTS`): each
+    `load_dataset("parquet", ...)` sends a request to S3 to count a download of the builder,
+    a network call for a local folder that waits up to 3 s where a firewall drops it."""
+    with mock.patch.object(datasets.config, "HF_UPDATE_DOWNLOAD_COUNTS", False):
+        yield
 
 
 def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str, list[str]]:
@@ -353,38 +367,6 @@ def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> in
     return rows
 
 
-#: A full disk, a quota, a file-size limit.
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-
-
-def _system_error(error: BaseException, errnos: tuple[int, ...] = ()) -> OSError | None:
-    """The system error (an errno, not ENOENT; one of `errnos` when given) in the chain of
-    `error` (`datasets` wraps the `OSError` of a failed write in a `DatasetGenerationError`),
-    else None. A full disk that names no file names the datasets cache, where `datasets`
-    writes the rows it prepares."""
-    seen: set[int] = set()
-    link: BaseException | None = error
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        if isinstance(link, OSError) and link.errno not in (None, errno.ENOENT):
-            if errnos and link.errno not in errnos:
-                return None
-            if link.errno in _DISK_FULL and link.filename is None:
-                cache = f"the datasets cache {datasets.config.HF_DATASETS_CACHE}"
-                return OSError(link.errno, link.strerror, f"{cache} (HF_DATASETS_CACHE)")
-            return link
-        link = link.__cause__ or link.__context__
-    return None
-
-
-def _first_line(error: BaseException) -> str:
-    """The first line of `error`'s message, of its cause's for a `datasets` wrapper
-    (\"An error occurred while generating the dataset\"), else its type's name."""
-    if isinstance(error, datasets.exceptions.DatasetGenerationError) and error.__cause__:
-        error = error.__cause__
-    return first_line(error)
-
-
 def has_config(dataset: str | Path, config: str) -> bool:
     """Whether the build folder's card (or the Hub dataset) lists `config`."""
     if check_dataset_source(dataset):
@@ -395,8 +377,16 @@ def has_config(dataset: str | Path, config: str) -> bool:
         return True
     try:
         return config in datasets.get_dataset_config_names(str(dataset))
-    except (OSError, ValueError):  # offline or unknown: let loading it name the problem
+    except (*HUB_ERRORS, ValueError):  # offline or unknown: let loading it name the problem
         return True
 
 
-__all__ = ["DatasetInputError", "check_dataset_source", "has_config", "load_kb", "local_data_files"]
+__all__ = [
+    "DatasetInputError",
+    "HubUnreachableError",
+    "check_dataset_source",
+    "has_config",
+    "load_kb",
+    "local_data_files",
+    "no_download_count",
+]

@@ -24,6 +24,7 @@ from modeling_prixlm.formatting import (
     special_token_ids,
 )
 from prixlm.cli import UsageError, first_line
+from prixlm.data.load_errors import hub_error, not_the_dataset
 from prixlm.data.loading import (
     DatasetInputError,
     check_dataset_source,
@@ -31,6 +32,7 @@ from prixlm.data.loading import (
     load_kb,
     local_data_files,
 )
+from prixlm.hub_calls import HUB_ERRORS
 from prixlm.training.encoding_cache import encoding_cache_errors
 
 VARIANTS = ("all", "single")
@@ -41,7 +43,9 @@ def dataset_languages(dataset_dir: str | Path) -> list[str]:
     check_dataset_source(dataset_dir)
     try:
         names = datasets.get_dataset_config_names(str(dataset_dir))
-    except (OSError, ValueError) as error:  # an unreadable card, an unknown or offline Hub id
+    except (*HUB_ERRORS, ValueError) as error:  # an unreadable card, an unknown or offline Hub id
+        if (unreachable := hub_error(error, f"--dataset {dataset_dir}")) is not None:
+            raise unreachable from error
         message = f"--dataset {dataset_dir}: cannot read its configs ({error})"
         raise DatasetInputError(message) from error
     return sorted(n for n in names if n not in ("links", "all"))
@@ -83,12 +87,19 @@ def check_split(dataset_dir: str | Path, languages: list[str], split: str, argum
 
 def load_split(dataset_dir: str | Path, config: str, split: str) -> datasets.Dataset:
     """One split of one config; `DatasetInputError` (a `UsageError` naming `--dataset`: one
-    `error:` line in train.py) when it is missing, unreadable or empty."""
+    `error:` line in train.py) when it is missing, unreadable or empty. A Hub id that cannot
+    be reached and a system error (the datasets cache read-only or full) pass as `load_kb`
+    raises them (`prixlm.data.load_errors.not_the_dataset`): no fault of `--dataset`."""
     try:
         rows = load_kb(dataset_dir, config, split=split)
     except DatasetInputError:
         raise
     except Exception as error:  # noqa: BLE001 - datasets raises many types; name the input
+        cause = not_the_dataset(error)
+        if cause is error:
+            raise
+        if cause is not None:
+            raise cause from error
         first = first_line(error)
         raise DatasetInputError(
             f"--dataset {dataset_dir}: cannot load config {config!r} split {split!r}: {first}"
