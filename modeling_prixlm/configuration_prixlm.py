@@ -55,7 +55,7 @@ HUB_CODE_FILES = tuple(
         "beam_cache beam_search configuration_prixlm constrained_decoding decoding_steps "
         "encoder_prixlm formatting handler input_guards layers_prixlm linear_cross_entropy "
         "masking_prixlm modeling_prixlm pipeline_prixlm pipeline_queries position_checks "
-        "trie_file trie_logits_processor"
+        "stored_files trie_file trie_logits_processor"
     ).split()
 )
 #: The XLM-R config fields that define the architecture (what a Prix-LM takes from its base).

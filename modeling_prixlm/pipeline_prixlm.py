@@ -33,7 +33,10 @@ Candidates: the entity labels per language in the folder's `candidates.json`
 (`{"en": ["Germany", "euro", ...], ...}`, written by the package's
 `prixlm.release.folder.complete_release_folder`), or `candidates=` when the pipeline is
 built (it replaces the stored languages it names, in any spelling: `EN` replaces `en`). A
-language's trie is built once, at its first query in any spelling.
+language's trie is built once, at its first query in any spelling. A folder's files are read
+by the absolute path it had when the pipeline was built (a later change of directory does not
+matter); a Hub repo's file that can be neither fetched nor found in the Hub cache is an
+`OSError` that says so, not an empty list (`stored_files`).
 
 Limits (a public endpoint's memory stays bounded): those of `pipeline_queries`, each breach a
 `ValueError` naming the limit, raised before any decoding.
@@ -44,7 +47,6 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 from __future__ import annotations
 
 import difflib
-import json
 import sys
 import unicodedata
 import warnings
@@ -52,7 +54,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from transformers import Pipeline
-from transformers.utils import cached_file
 
 from .beam_search import RankedObjects, default_max_rows, predict_objects
 from .constrained_decoding import EntityTrie
@@ -69,11 +70,14 @@ from .pipeline_queries import (
     parse_query,
     shown,
 )
+from .stored_files import (
+    CANDIDATES_FILE,
+    RELATIONS_FILE,
+    StoredFiles,
+    read_candidates,
+    read_relations,
+)
 
-#: The file of the candidate labels per language, at the root of the release folder.
-CANDIDATES_FILE = "candidates.json"
-#: The file of the relation names per language, `{language: [names]}`, beside it.
-RELATIONS_FILE = "relations.json"
 DEFAULT_TOP_K = 5
 #: K of Algorithm 1 (the paper's 50).
 DEFAULT_NUM_BEAMS = 50
@@ -81,32 +85,6 @@ DEFAULT_NUM_BEAMS = 50
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
 #: Unknown-relation warnings a pipeline keeps, texts and record of those shown (more: dropped).
 MAX_CACHED_WARNINGS = 1024
-
-
-def read_candidates(path: str) -> dict[str, list[str]]:
-    """`{language: [labels]}` from a `candidates.json`; ValueError naming the file if malformed."""
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:  # a ValueError that named no file
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise ValueError(f"{path}:{line}: not UTF-8 ({error.reason})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not JSON ({error})") from error
-    if not isinstance(data, dict) or not all(
-        isinstance(labels, list) and all(isinstance(label, str) for label in labels)
-        for labels in data.values()
-    ):
-        raise ValueError(f"{path}: expected {{language: [label, ...]}}")
-    return data
-
-
-def read_relations(path: str) -> dict[str, list[str]]:
-    """`{language: [relation names]}` from a `relations.json` (the same shape as candidates)."""
-    return read_candidates(path)
 
 
 def relation_key(name: str) -> str:
@@ -187,6 +165,11 @@ class PrixLMLinkPrediction(Pipeline):
         self, *args: Any, candidates: Mapping[str, Sequence[str]] | None = None, **kwargs: Any
     ):
         super().__init__(*args, **kwargs)
+        # a folder by its absolute path now: a later chdir must not make it a Hub id
+        self._stored = StoredFiles.of(
+            getattr(self.model, "name_or_path", "") or "",
+            getattr(self.model, "loaded_revision", None),
+        )
         self._check_tokenizer()
         self._given = _given_candidates(candidates)
         self._labels: dict[str, list[str]] | None = None
@@ -199,7 +182,7 @@ class PrixLMLinkPrediction(Pipeline):
     def _check_tokenizer(self) -> None:
         """`ValueError` if the tokenizer is not the model's: a folder without its
         `tokenizer.json` gives a near-empty tokenizer, which `AutoTokenizer` accepts quietly."""
-        source = getattr(self.model, "name_or_path", "") or ""
+        source = self._stored.source
         config = self.model.config
         subject = self.tokenizer.convert_tokens_to_ids("[S]")
         if subject == getattr(config, "subject_token_id", subject):
@@ -220,13 +203,8 @@ class PrixLMLinkPrediction(Pipeline):
     def _stored_file(self, name: str) -> str | None:
         """The local path of the folder's (or Hub repo's) file `name`, at the revision the
         model was loaded at (`loaded_revision`; a bare repo id would read main's); None if it
-        has none."""
-        source = getattr(self.model, "name_or_path", "") or ""
-        if not source:
-            return None
-        revision = getattr(self.model, "loaded_revision", None)
-        missing_ok = {"_raise_exceptions_for_missing_entries": False}
-        return cached_file(source, name, revision=revision, **missing_ok)
+        has none, OSError if the Hub could not be asked and has not cached it (`StoredFiles`)."""
+        return self._stored.path(name)
 
     @property
     def candidate_labels(self) -> dict[str, list[str]]:
@@ -280,7 +258,7 @@ class PrixLMLinkPrediction(Pipeline):
             stored = ", ".join(sorted(self.candidate_labels)) or "none"
             raise ValueError(
                 f"no candidate entities for language {language!r} (stored: {stored}; "
-                f"{CANDIDATES_FILE} of {getattr(self.model, 'name_or_path', '?')!r}): "
+                f"{CANDIDATES_FILE} of {self._stored.source or '?'!r}): "
                 "build the pipeline with them: pipeline(model=..., trust_remote_code=True, "
                 "candidates={language: [labels]})"
             )

@@ -1,0 +1,155 @@
+"""The files a release stores beside its weights (`candidates.json`, `relations.json`): where
+the pipeline finds them and how it reads them.
+
+A release is a local folder or a Hub repo. A folder is fixed by its absolute path when the
+pipeline is built, so a later change of directory (a notebook's `%cd`, `handler.py`'s `"."`)
+never turns it into a Hub id, whose cached copy could belong to another repo. A Hub repo's
+file is None only when the repo is known to lack it: the Hub answered "not found", or the
+Hub cache records it (an earlier "not found", or the commit's file listing without it). A
+file the Hub could not be asked for and the cache does not hold is an `OSError` that says so,
+not an empty list of candidates.
+
+Hub custom code: imports only transformers and the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from transformers.utils.hub import (
+    EntryNotFoundError,
+    LocalEntryNotFoundError,
+    hf_hub_download,
+    is_offline_mode,
+    try_to_load_from_cache,
+)
+
+#: The file of the candidate labels per language, at the root of the release folder.
+CANDIDATES_FILE = "candidates.json"
+#: The file of the relation names per language, `{language: [names]}`, beside it.
+RELATIONS_FILE = "relations.json"
+
+
+def read_candidates(path: str) -> dict[str, list[str]]:
+    """`{language: [labels]}` from a `candidates.json`; ValueError naming the file if malformed."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # a ValueError that named no file
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 ({error.reason})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from error
+    if not isinstance(data, dict) or not all(
+        isinstance(labels, list) and all(isinstance(label, str) for label in labels)
+        for labels in data.values()
+    ):
+        raise ValueError(f"{path}: expected {{language: [label, ...]}}")
+    return data
+
+
+def read_relations(path: str) -> dict[str, list[str]]:
+    """`{language: [relation names]}` from a `relations.json` (the same shape as candidates)."""
+    return read_candidates(path)
+
+
+def _listed_without(repo_id: str, name: str, revision: str | None) -> bool:
+    """Whether the Hub cache holds the file listing of the commit `revision` resolves to
+    (written by a snapshot download beside the snapshot: `trees/<commit>.json`) and the
+    listing lacks `name`. False when there is no listing, or it cannot be read."""
+    config = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    if not isinstance(config, str):
+        return False
+    snapshot = Path(config).parent
+    listing = snapshot.parent.parent / "trees" / f"{snapshot.name}.json"
+    try:
+        data = json.loads(listing.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = data.get("files") if isinstance(data, dict) else None
+    return data.get("format_version") == 1 and isinstance(files, dict) and name not in files
+
+
+def known_missing(repo_id: str, name: str, revision: str | None) -> bool:
+    """Whether the Hub cache records that `repo_id` has no `name` at `revision`: the marker of
+    an earlier "not found" answer, or the commit's file listing without it."""
+    found = try_to_load_from_cache(repo_id, name, revision=revision)
+    if found is not None and not isinstance(found, str):  # huggingface_hub's "no such file"
+        return True
+    return _listed_without(repo_id, name, revision)
+
+
+def unreachable_message(repo_id: str, name: str, revision: str | None, cause: str) -> str:
+    """The error for a Hub file that could not be fetched and is not in the Hub cache."""
+    where = f"{name} of {repo_id!r} (revision {revision or 'main'})"
+    if is_offline_mode():
+        return (
+            f"HF_HUB_OFFLINE is set and {where} is not in the Hub cache: load the model once "
+            "with a connection (HF_HUB_OFFLINE unset), or load a local folder that has it"
+        )
+    return (
+        f"cannot reach the Hub and {where} is not in the Hub cache ({cause}): connect and "
+        "load it again, or download the repository to a folder and load that folder "
+        "(with HF_HUB_OFFLINE=1)"
+    )
+
+
+@dataclass(frozen=True)
+class StoredFiles:
+    """Where a release's stored files are.
+
+    Attributes:
+        source: the release: an absolute folder path (`local`), a Hub repo id, or "" (a model
+            built in memory, which stores no files).
+        local: whether `source` is a folder (it was one when the pipeline was built).
+        revision: the Hub revision the model was loaded at (None: main; unused for a folder).
+    """
+
+    source: str
+    local: bool
+    revision: str | None = None
+
+    @classmethod
+    def of(cls, name_or_path: str, revision: str | None = None) -> StoredFiles:
+        """The stored files of a model loaded from `name_or_path` (its `name_or_path`): a
+        folder that exists now is kept by its absolute path, anything else as a Hub id."""
+        if name_or_path and os.path.isdir(name_or_path):
+            return cls(os.path.abspath(name_or_path), True, revision)
+        return cls(name_or_path or "", False, revision)
+
+    def path(self, name: str) -> str | None:
+        """The local path of the release's file `name`; None if the release has none (no
+        source, a folder without it, or a Hub repo known to lack it). `OSError` if the folder
+        is gone, or if the Hub could not be asked and the Hub cache does not hold the file."""
+        if not self.source:
+            return None
+        if self.local:
+            if not os.path.isdir(self.source):
+                raise FileNotFoundError(f"{self.source}: the model's folder no longer exists")
+            found = os.path.join(self.source, name)
+            return found if os.path.isfile(found) else None
+        try:
+            return hf_hub_download(self.source, name, revision=self.revision)
+        except LocalEntryNotFoundError as error:  # no answer from the Hub, and not cached
+            if known_missing(self.source, name, self.revision):
+                return None
+            cause = str(error.__cause__ or error).splitlines()[0]
+            raise OSError(unreachable_message(self.source, name, self.revision, cause)) from error
+        except EntryNotFoundError:  # the Hub answered: the repo has no such file
+            return None
+
+
+__all__ = [
+    "CANDIDATES_FILE",
+    "RELATIONS_FILE",
+    "StoredFiles",
+    "known_missing",
+    "read_candidates",
+    "read_relations",
+]
