@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) -m prixlm.demo --output_dir outputs/demo
 
+# One worker per core (at most 4), each test file on one worker: its fixtures are built once.
 test: setup browser
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile tests
 
 # The Space's browser test drives Debian's Chromium (Playwright downloads no browser).
 browser:
