@@ -19,7 +19,10 @@ Pooling: every entry point (these classes, `PrixLMForCausalKB.embed`, the xel, s
 mirror commands) defaults to `DEFAULT_POOLING`, `"first"` (the `<s>`/[CLS] state: the
 Mirror-BERT and XL-BEL setup). A Mirror-tuned folder records the pooling it was tuned with
 in its config (`POOLING_CONFIG_KEY`); `pooling=None` (the default) uses that one, else
-`DEFAULT_POOLING`.
+`DEFAULT_POOLING`. A folder Mirror-tuned with mean pooling before the config recorded it
+(no `prixlm_pooling` in its `config.json`) is therefore read with first-token pooling, not
+the pooling it was tuned with: pass `pooling="mean"` (`--pooling mean` on the command line),
+or add `"prixlm_pooling": "mean"` to its `config.json`.
 """
 
 from __future__ import annotations
@@ -135,7 +138,11 @@ class EncoderEmbedder(PrixLMEmbedder):
 
 def model_pooling(config: Any) -> str:
     """The pooling recorded in a model's config (`POOLING_CONFIG_KEY`, written by Mirror
-    tuning), else `DEFAULT_POOLING`. `ValueError` naming the attribute for another value."""
+    tuning), else `DEFAULT_POOLING`. `ValueError` naming the attribute for another value.
+
+    A config without the key gives `DEFAULT_POOLING` even where the folder was Mirror-tuned
+    with mean pooling before the key was written: such a folder needs `pooling="mean"`, or
+    `"prixlm_pooling": "mean"` added to its `config.json`."""
     pooling = getattr(config, POOLING_CONFIG_KEY, None)
     if pooling is None:
         return DEFAULT_POOLING
