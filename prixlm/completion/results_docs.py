@@ -5,7 +5,9 @@
 nothing of its decoding batch and threads; the skipped pairs whose relation the
 target never uses are named only when there are some (the committed block renders as it was),
 and so are the queries the model did not rank and its proposals skipped as ambiguous
-(`ranked_queries_note`; every method is scored on the queries the model ranked).
+(`ranked_queries_note`; every method is scored on the queries the model ranked, but for
+`link_projection` in a report written before that rule, which scored it on every query:
+`scored_on_ranked_queries`).
 
 The block names the JSON the command wrote (its `--output`) and calls link projection an
 oracle of the CLDR KB only for a report of that KB (`cldr_kb`: the dataset card's
@@ -57,7 +59,16 @@ def ranked_queries_note(r: Mapping[str, Any]) -> str:
         )
         asked = q["queries"] + left_out["beyond the query limit"]
         parts = ", ".join(f"{count} {why}" for why, count in left_out.items() if count)
-        covered = r.get("hidden_facts_with_ranked_queries", "?")
+        if not scored_on_ranked_queries(r):
+            lines.append(
+                f"The model ranked {ranked} of these {asked} queries ({parts}). `model` and "
+                f"`model_agreeing` below are scored on those {ranked} queries only; "
+                f"`link_projection` on all {asked} (this report was written before every "
+                "method was scored on the model's ranked queries, and does not record how many "
+                "hidden facts those cover)."
+            )
+            return "\n" + "\n".join([*lines, *_ambiguous_line(ambiguous)])
+        covered = r["hidden_facts_with_ranked_queries"]
         lines.append(
             f"The model ranked {ranked} of these {asked} queries ({parts}); they cover "
             f"{covered} of the {r['hidden_facts']} hidden facts. Every method below is scored on "
@@ -70,12 +81,25 @@ def ranked_queries_note(r: Mapping[str, Any]) -> str:
                 f"`link_projection` on all {asked}: {zero['correct']} of {zero['judged']} judged "
                 f"proposals correct, recall {100 * zero['recall']:.1f}%."
             )
-    if ambiguous:
-        lines.append(
-            f"{ambiguous} model proposals were skipped as ambiguous (labels the model cannot tell "
-            "apart, and no evidence language says which entity is meant)."
-        )
-    return "\n" + "\n".join(lines)
+    return "\n" + "\n".join([*lines, *_ambiguous_line(ambiguous)])
+
+
+def _ambiguous_line(ambiguous: int) -> list[str]:
+    """The line on the model's proposals skipped as ambiguous; none when there are none."""
+    if not ambiguous:
+        return []
+    return [
+        f"{ambiguous} model proposals were skipped as ambiguous (labels the model cannot tell "
+        "apart, and no evidence language says which entity is meant)."
+    ]
+
+
+def scored_on_ranked_queries(r: Mapping[str, Any]) -> bool:
+    """Whether report `r` scored `link_projection` on the queries the model ranked, like the
+    model: a report written before that rule has neither `link_projection_every_query` nor
+    `hidden_facts_with_ranked_queries` (both written with it), and scored `link_projection`
+    on every query."""
+    return "link_projection_every_query" in r or "hidden_facts_with_ranked_queries" in r
 
 
 def command_argument(command: str, name: str) -> str | None:
@@ -240,4 +264,5 @@ __all__ = [
     "markdown_table",
     "ranked_queries_note",
     "results_block",
+    "scored_on_ranked_queries",
 ]
