@@ -38,11 +38,25 @@ def test_queries_line(table: Mapping[str, Any]) -> str:
     )
 
 
+def limited_test_queries(table: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """`test_queries` (`{method: {lang: n}}`) of a JSON written before it was recorded, from
+    its `profile.eval_limit` and the test splits' sizes (`kb[lang].test`), as
+    `table1.protocol_line` reads them: every method ranked the first `eval_limit` queries
+    of each split; empty without a limit (every query was ranked)."""
+    limit = table.get("profile", {}).get("eval_limit")
+    kb = table.get("kb", {})
+    sizes = {lang: kb[lang]["test"] for lang in table["languages"] if "test" in kb.get(lang, {})}
+    if not limit or not sizes:
+        return {}
+    return {"every method": {lang: min(limit, size) for lang, size in sizes.items()}}
+
+
 def paired_queries(table: Mapping[str, Any]) -> str:
     """The test queries the paired differences pair, as their header names them: "test
-    queries, every one" where every method ranked the whole split (or for a JSON without
-    `test_queries`), else the counts ranked against the split sizes."""
-    counts, kb = table.get("test_queries"), table.get("kb", {})
+    queries, every one" where every method ranked the whole split, else the counts ranked
+    against the split sizes. A JSON without `test_queries` gets them from its `eval_limit`
+    (`limited_test_queries`)."""
+    counts, kb = table.get("test_queries") or limited_test_queries(table), table.get("kb", {})
     if not counts:
         return "test queries, every one"
     per_language: dict[str, set[int]] = {}
