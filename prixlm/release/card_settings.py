@@ -55,12 +55,40 @@ def _read(name: str, training_args: Mapping[str, Any]) -> bool:
     return True
 
 
+def epoch_facts(
+    training_args: Mapping[str, Any], train_results: Mapping[str, Any], split: bool
+) -> int | None:
+    """The facts of one epoch, as `processes.trained_batches` counts them: the training
+    facts and those repeated to even out the processes, or, with `dataloader_drop_last`,
+    the facts of the whole batches (per device × processes, unless the processes split each
+    batch; the recorded batch, so not where `auto_find_batch_size` may have lowered it).
+    None where `train_results.json` has no `train_facts`."""
+    facts = train_results.get("train_facts")
+    if not isinstance(facts, int) or isinstance(facts, bool):
+        return None
+    per_device = training_args.get("per_device_train_batch_size")
+    if (
+        training_args.get("dataloader_drop_last")
+        and not training_args.get("auto_find_batch_size")
+        and isinstance(per_device, int)
+        and per_device > 0
+    ):
+        step = per_device * (1 if split else max(train_results.get("world_size") or 1, 1))
+        return (facts // step) * step
+    return facts + (train_results.get("train_facts_repeated_per_epoch") or 0)
+
+
 def _global_batch_row(
     training_args: Mapping[str, Any], train_results: Mapping[str, Any]
 ) -> tuple[str, Any]:
     """The facts per update, named by how they add up: devices × per device × accumulation,
-    or an epoch's facts where an epoch is shorter than one such update."""
+    or an epoch's facts where an epoch is shorter than one such update. An update never
+    spans two epochs: the batch is capped at `epoch_facts` (a release trained before
+    `global_batch` was capped so records the whole product)."""
     batch, split = recorded_global_batch(training_args, train_results)
+    epoch = epoch_facts(training_args, train_results, split)
+    if epoch:
+        batch = min(batch, epoch)
     product = global_batch_of(
         training_args["per_device_train_batch_size"],
         training_args.get("gradient_accumulation_steps", 1),
@@ -105,4 +133,4 @@ def hyperparameters(
     return rows
 
 
-__all__ = ["HYPERPARAMETERS", "hyperparameters"]
+__all__ = ["HYPERPARAMETERS", "epoch_facts", "hyperparameters"]
