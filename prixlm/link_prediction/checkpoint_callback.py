@@ -13,12 +13,21 @@ it did when called from `on_step_end`: the last step's loss went missing).
 The evaluation runs in the model's own precision (fp32 weights: fp32), as `evaluate_lp`
 runs it, also in a `--bf16`/`--fp16` run, whose forward accelerate wraps in autocast
 (`own_forward`): the curve's numbers are the ones `evaluate_lp` gives the checkpoint.
+
+A resumed run's curve begins with the checkpoint's points. A point is comparable with the
+next ones only when it was ranked among the same candidates: every checkpoint's record
+holds their number and digest per language (`lp_candidates`: `candidate_summary`), and the
+points of a checkpoint whose record names other candidates, or none (an earlier version's),
+are left out of the curve, said on stderr and in the run's record (`restored_points`).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -61,8 +70,62 @@ def own_forward(model: Any) -> Iterator[None]:
                 model.forward = wrapped
 
 
+def candidate_summary(candidates: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
+    """Per language, how many candidate labels the curve ranks among (`count`) and a sha256
+    of them, in order (`sha256`)."""
+    return {
+        language: {
+            "count": len(labels),
+            "sha256": hashlib.sha256(
+                json.dumps(list(labels), ensure_ascii=False).encode()
+            ).hexdigest(),
+        }
+        for language, labels in sorted(candidates.items())
+    }
+
+
+def restored_points(checkpoint: str | Path | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """What a run's record says of its curve: `lp_candidates` (`summary`, this run's), and
+    `lp_points_left_out` (`{"through_step", "why"}`) when the run resumes `checkpoint`, whose
+    points up to its step were ranked among other candidates than `summary`, or among ones
+    its record does not name (an earlier version's); carried on from the checkpoint's record
+    when its candidates are these."""
+    record: dict[str, Any] = {"lp_candidates": summary}
+    if checkpoint is None:
+        return record
+    checkpoint = Path(checkpoint)
+    stored_file = checkpoint / "prixlm_run.json"  # `prixlm.training.resume.RUN_FILE`
+    stored = json.loads(stored_file.read_text("utf-8")) if stored_file.is_file() else {}
+    earlier = stored.get("lp_candidates")
+    if earlier == summary:
+        if stored.get("lp_points_left_out"):
+            record["lp_points_left_out"] = stored["lp_points_left_out"]
+        return record
+    now = ", ".join(f"{lang} {value['count']}" for lang, value in summary.items())
+    if earlier is None:
+        why = (
+            f"ranked among candidates that {checkpoint}'s record does not name (an earlier "
+            f"version's), the next points among {now} labels"
+        )
+    else:
+        changes = []
+        for lang, value in summary.items():
+            old = earlier.get(lang) or {}
+            if old != value:
+                other = ", other labels" if old.get("count") == value["count"] else ""
+                changes.append(f"{lang} {old.get('count', 0)} labels (now {value['count']}{other})")
+        why = f"ranked among other candidates than the next points: {', '.join(changes) or now}"
+    state = json.loads((checkpoint / "trainer_state.json").read_text("utf-8"))
+    record["lp_points_left_out"] = {"through_step": int(state["global_step"]), "why": why}
+    return record
+
+
 class LinkPredictionCallback(TrainerCallback):
-    """Evaluate link prediction per language at each checkpoint; plot metric vs step."""
+    """Evaluate link prediction per language at each checkpoint; plot metric vs step.
+
+    `left_out` (`{"through_step", "why"}`: `restored_points`): the checkpoint's points up to
+    that step are not restored (ranked among other candidates); `points_left_out` then
+    holds their steps and why (also said on stderr)."""
 
     def __init__(
         self,
@@ -70,13 +133,16 @@ class LinkPredictionCallback(TrainerCallback):
         languages: list[str],
         output_dir: str | Path,
         at_start: bool = True,
+        left_out: Mapping[str, Any] | None = None,
     ):
         self.evaluate = evaluate
         self.languages = list(languages)
         self.output_dir = Path(output_dir)
         self.at_start = at_start
+        self.left_out = dict(left_out) if left_out else None
         self.trainer: Any = None  # set by the caller, to log through trainer.log
         self.records: list[dict[str, float]] = []
+        self.points_left_out: dict[str, Any] | None = None
         self._due_step: int | None = None  # a step whose loss log is awaited
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
@@ -87,14 +153,29 @@ class LinkPredictionCallback(TrainerCallback):
 
     def restore(self, log_history: list[dict[str, Any]]) -> None:
         """The records of a resumed run's earlier steps, from the checkpoint's log history
-        (the curve and `train_results.json` then keep every point)."""
+        (the curve and `train_results.json` then keep every point), but for those ranked
+        among other candidates (`left_out`: said on stderr, kept in `points_left_out`)."""
         done = {record["step"] for record in self.records}
+        through = self.left_out["through_step"] if self.left_out else None
+        dropped = []
         for entry in log_history:
             metrics = {k: v for k, v in entry.items() if k.startswith("lp_")}
-            if metrics and entry.get("step") not in done:
-                self.records.append({"step": entry["step"], **metrics})
-                done.add(entry["step"])
+            if not metrics or entry.get("step") in done:
+                continue
+            if through is not None and entry["step"] <= through:
+                dropped.append(entry["step"])
+                continue
+            self.records.append({"step": entry["step"], **metrics})
+            done.add(entry["step"])
         self.records.sort(key=lambda record: record["step"])
+        if dropped and self.left_out and self.points_left_out is None:
+            steps = sorted(set(dropped))
+            self.points_left_out = {"steps": steps, "why": self.left_out["why"]}
+            print(
+                f"link prediction curve: the points of steps {', '.join(map(str, steps))} "
+                f"restored from the checkpoint are left out ({self.left_out['why']})",
+                file=sys.stderr,
+            )
 
     def on_step_end(self, args, state, control, **kwargs):
         # Runs after DefaultFlowCallback: `should_save` marks a checkpoint step. Every process

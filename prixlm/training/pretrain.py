@@ -26,7 +26,11 @@ from modeling_prixlm.formatting import (
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.atomic_output import writer_lock
 from prixlm.cli import UsageError, first_line
-from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback
+from prixlm.link_prediction.checkpoint_callback import (
+    LinkPredictionCallback,
+    candidate_summary,
+    restored_points,
+)
 from prixlm.model_loading import is_prixlm
 from prixlm.publish import publish_folder
 from prixlm.release.folder import (
@@ -67,6 +71,7 @@ from prixlm.training.resume import (
     resume_checkpoint,
     run_record,
 )
+from prixlm.training.run_settings import check_sampler_rule
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer
 
@@ -250,6 +255,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     record = run_record(run, tokenizer)
     if resume:
         check_same_run(resume, record, tokenizer, also_same=same)
+        if last_step is None:  # the rest of its epoch: cut from the same order
+            check_sampler_rule(resume, record, training_args)
     train_set = tokenize_rows(
         rows, tokenizer, data_args.max_fact_length or None, num_proc=data_args.tokenize_num_proc
     )
@@ -273,7 +280,12 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         evaluate, lp_sample = lp_evaluator(
             tokenizer, model.config, data_args, languages, training_args.seed, candidates
         )
-        lp_callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir))
+        # the checkpoint's points ranked among other candidates stay out of the curve
+        record.update(restored_points(resume, candidate_summary(candidates)))
+        left_out = record.get("lp_points_left_out")
+        lp_callbacks.append(
+            LinkPredictionCallback(evaluate, languages, training_args.output_dir, left_out=left_out)
+        )
     trainer = PrixLMTrainer(
         model=model,
         args=training_args,
@@ -326,8 +338,12 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
             "num_beams": data_args.lp_eval_beams,
         },
     }
+    settings = metrics["checkpoint_link_prediction_settings"]
+    if lp_callbacks:  # per language: how many candidates the points ranked among, their sha256
+        settings["candidates"] = record["lp_candidates"]
+        if lp_callbacks[0].points_left_out:  # a resumed run's, ranked among other candidates
+            settings["points_left_out"] = lp_callbacks[0].points_left_out
     if lp_sample.candidates_too_long:  # labels the positions cannot hold: their queries missed
-        settings = metrics["checkpoint_link_prediction_settings"]
         settings["candidates_too_long"] = lp_sample.candidates_too_long
     # Trainer.train() aligns generation_config.eos with the tokenizer's </s>; a fact ends at [EOS].
     trainer.model.generation_config = fact_generation_config(trainer.model.config)

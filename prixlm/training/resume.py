@@ -33,7 +33,7 @@ from typing import Any
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from prixlm.cli import UsageError
-from prixlm.training.run_settings import accelerator_arguments, difference
+from prixlm.training.run_settings import accelerator_arguments, difference, sampler_record
 
 RUN_FILE = "prixlm_run.json"
 #: The training arguments a resumed run must share with its checkpoint (the model's and the
@@ -128,6 +128,7 @@ def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
         # a Hub id (not a folder here): the id itself, its files are not read here
         "data": dataset_fingerprint(dataset) if Path(dataset).is_dir() else f"hub:{dataset}",
         "dataset_dir": str(dataset),
+        **sampler_record(run.training),  # the batch order's rule (group_by_length, ...)
     }
     if tokenizer is not None:
         record["tokenizer"] = vocabulary_fingerprint(tokenizer)
