@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ import torch
 
 from prixlm.baselines.kge import KGEConfig, KGEScorer, build_graph, train_kge
 from prixlm.experiments.kept_runs import keep_search, kept_search
-from prixlm.experiments.time_budget import TimeBudget, _clock
-from prixlm.link_prediction.candidate_files import (
-    check_languages,
-    dataset_candidates,
-    read_candidates,
+from prixlm.experiments.table1_data import (
+    candidates_digest,
+    job_candidates,
+    plan_candidates_digest,
 )
+from prixlm.experiments.time_budget import TimeBudget, _clock
 from prixlm.link_prediction.scorer import evaluate_scorer_protocols
 
 
@@ -48,25 +48,6 @@ def _limit(rows: Sequence[Any], limit: int | None) -> list[Any]:
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
-
-
-def job_candidates(
-    languages: Iterable[str], candidates_file: str | None, dataset_dir: str | None = None
-) -> dict[str, list[str]]:
-    """`{language: labels}` ranked for each of `languages` (a `{language: ...}` mapping: its
-    keys): the dataset's own candidates of `dataset_dir` (`dataset_candidates`: the labels
-    of the language's triples and link ends, what `evaluate_lp` and the release's
-    `candidates.json` rank), or the list `candidates_file` gives for it (`evaluate_lp
-    --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order), which
-    must list every one of them (UsageError). ValueError when neither is given."""
-    languages = list(languages)
-    if not candidates_file:
-        if dataset_dir is None:
-            raise ValueError("job_candidates: give dataset_dir or candidates_file")
-        return dataset_candidates(dataset_dir, languages)
-    given = read_candidates(candidates_file, "candidates_file")
-    check_languages(given, languages, f"candidates_file {candidates_file}")
-    return {language: list(given[language]) for language in languages}
 
 
 def _by_protocol(
@@ -128,7 +109,9 @@ def kge_job(
     the next grid point, its clock counting the seconds already spent; a kept search that
     spent more than `time_limit` is searched anew. `data_sha256` (the dataset's
     fingerprint, `table1_data.input_digests`) is part of what the kept search must match:
-    the same folder rebuilt from other dumps is other data.
+    the same folder rebuilt from other dumps is other data; so is the digest of the
+    candidates ranked (`candidates_digest`: a search ranked among another set is not
+    reused). The record counts the candidates of each language (`candidates`).
     """
     started, clock = time.time(), _clock(budget_clock)
     budget_started = clock()
@@ -169,7 +152,7 @@ def kge_job(
            "languages": list(languages), "union": union, "seed": seed, "eval_limit": eval_limit,
            "time_limit": time_limit, "budget_clock": budget_clock, "protocols": list(protocols),
            "candidates_file": candidates_file, "patience": patience,
-           "relative_delta": relative_delta,
+           "relative_delta": relative_delta, "candidates_sha256": candidates_digest(candidates),
            **({"data_sha256": data_sha256} if data_sha256 else {})}  # fmt: skip
     kept = kept_search(keep_dir, key) if keep_dir else None
     first, search, best = 0, [], {"validation_mrr": -1.0}
@@ -245,6 +228,7 @@ def kge_job(
         ),
         "train_triples": len(graph.triples),
         "entities": len(graph.entity_ids),
+        "candidates": {language: len(candidates[language]) for language in languages},
         "seconds": round(time.time() - started, 1),
     }
 
@@ -261,9 +245,15 @@ PREVIOUS = "previous"
 def job_plan(kwargs: Mapping[str, Any], work_dir: Path) -> Any:
     """A job's arguments as its record keeps them (`plan`): JSON values, paths inside
     `work_dir` written from it (`<work_dir>/runs/...`), so a moved folder keeps its jobs;
-    `PREVIOUS` left out (a plan with it never equalled the next start's)."""
+    `PREVIOUS` left out (a plan with it never equalled the next start's). A Table 1 job's
+    plan adds `candidates_sha256`, the digest of the candidates it ranks
+    (`table1_data.plan_candidates_digest`): a record ranked among another set (one made
+    before the dataset's candidates gained the link ends) is not done."""
     root = str(Path(work_dir))
+    digest = plan_candidates_digest(kwargs)
     kwargs = {key: value for key, value in kwargs.items() if key != PREVIOUS}
+    if digest is not None:
+        kwargs["candidates_sha256"] = digest
 
     def relative(value: Any) -> Any:
         if isinstance(value, dict):

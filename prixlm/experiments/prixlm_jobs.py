@@ -28,6 +28,7 @@ from prixlm.experiments.kept_runs import (
     kept_training,
     training_identity,
 )
+from prixlm.experiments.table1_data import candidates_digest
 from prixlm.experiments.time_budget import TimeBudget
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 
@@ -141,7 +142,9 @@ def prixlm_job(
 
     `data_sha256`, `tokenizer_sha256`: digests of the dataset and tokenizer folders
     (`table1_data.input_digests`); given, the kept training and rankings must match them
-    (the command names the folders only, whose files may have been made again since).
+    (the command names the folders only, whose files may have been made again since), as
+    they must match the digest of the candidates ranked (`candidates_digest`). The record
+    counts the candidates of each language (`candidates`).
     """
     from prixlm.model_loading import load_prixlm
 
@@ -157,6 +160,10 @@ def prixlm_job(
             curve_settings["anneal_share"] = anneal_share
     inputs = {name: value for name, value in
               (("data_sha256", data_sha256), ("tokenizer_sha256", tokenizer_sha256)) if value}  # fmt: skip
+    # the candidates decide the rankings, the validation curve's MRR that may stop
+    # training and the release's `candidates.json`: another set is another training
+    ranked = job_candidates(languages, candidates_file, dataset_dir)
+    inputs["candidates_sha256"] = candidates_digest(ranked)
     identity = training_identity(argv, guard.seconds, budget_clock, curve_settings, inputs)
     training = kept_training(run_dir, identity)
     reused = training is not None
@@ -187,7 +194,6 @@ def prixlm_job(
     every: dict[str, dict[str, dict[str, Any]]] = {
         split: {p: {} for p in protocols} for split in splits
     }
-    ranked = job_candidates(languages, candidates_file, dataset_dir)
     for language in languages:
         data = load_language(dataset_dir, language)
         candidates = ranked[language]
@@ -232,6 +238,7 @@ def prixlm_job(
     return {
         **with_evaluation_time(training, evaluation_started, reused, earlier_seconds),
         "release": str(release),
+        "candidates": {language: len(ranked[language]) for language in languages},
         "protocol": protocols[0],
         "by_protocol": _by_protocol(every, protocols),
         **record,

@@ -1,11 +1,15 @@
 """The data of the Table 1 and DBP-5L runners: the dataset (exported CLDR KB or given dumps,
 built once under the work dir), its pivot-links copy, the shared tokenizer and the KB's
-statistics per language."""
+statistics per language, and the candidate sets its jobs rank (`job_candidates`) with their
+digests, which the job plans and kept progress carry (`candidates_digest`)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def prepare_data(
@@ -67,6 +71,93 @@ def input_digests(datasets: dict[str, Path], tokenizer: Path | None = None) -> d
     if tokenizer is not None:
         digests["tokenizer"] = folder_digest(tokenizer)
     return digests
+
+
+def job_candidates(
+    languages: Iterable[str], candidates_file: str | None, dataset_dir: str | None = None
+) -> dict[str, list[str]]:
+    """`{language: labels}` ranked for each of `languages` (a `{language: ...}` mapping: its
+    keys): the dataset's own candidates of `dataset_dir` (`dataset_candidates`: the labels
+    of the language's triples and link ends, what `evaluate_lp` and the release's
+    `candidates.json` rank), or the list `candidates_file` gives for it (`evaluate_lp
+    --candidates`' JSON: e.g. every entity of a KG's entity list, in entity order), which
+    must list every one of them (UsageError). ValueError when neither is given."""
+    from prixlm.link_prediction.candidate_files import (
+        check_languages,
+        dataset_candidates,
+        read_candidates,
+    )
+
+    languages = list(languages)
+    if not candidates_file:
+        if dataset_dir is None:
+            raise ValueError("job_candidates: give dataset_dir or candidates_file")
+        return dataset_candidates(dataset_dir, languages)
+    given = read_candidates(candidates_file, "candidates_file")
+    check_languages(given, languages, f"candidates_file {candidates_file}")
+    return {language: list(given[language]) for language in languages}
+
+
+def candidates_digest(candidates: Mapping[str, Sequence[str]]) -> str:
+    """SHA-256 of a candidate set `{language: labels}` (languages sorted, labels in their
+    order: the order breaks ties under some protocols)."""
+    text = json.dumps({language: list(labels) for language, labels in sorted(candidates.items())},
+                      ensure_ascii=False)  # fmt: skip
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: `{(dataset folder, its data_sha256): DatasetCandidates}`: a run compares every record's
+#: plan after each job, and one read of a nine-language dataset's labels takes seconds.
+_READ: dict[tuple[str, str], Any] = {}
+
+
+def plan_candidates_digest(kwargs: Mapping[str, Any]) -> str | None:
+    """`candidates_digest` of the set a Table 1 job (`kge_job`, `prixlm_job`) with these
+    arguments ranks: `job_candidates` of its `languages`, `candidates_file` and
+    `dataset_dir` (read once per dataset and `data_sha256`). None for arguments without
+    `dataset_dir` and `languages`, or with a `layout_dir`: DBP-5L's jobs rank the KG's entity
+    list, fixed by the run settings' digest of the layout folder (`dbp5l.layout_digest`)."""
+    if "layout_dir" in kwargs or "dataset_dir" not in kwargs or "languages" not in kwargs:
+        return None
+    languages = list(kwargs["languages"])
+    if kwargs.get("candidates_file"):
+        return candidates_digest(job_candidates(languages, kwargs["candidates_file"]))
+    from prixlm.link_prediction.candidate_files import DatasetCandidates
+
+    key = (str(kwargs["dataset_dir"]), str(kwargs.get("data_sha256")))
+    found = _READ.get(key) if kwargs.get("data_sha256") else None
+    if found is None:
+        found = DatasetCandidates(key[0])
+        if kwargs.get("data_sha256"):
+            if len(_READ) >= 8:
+                _READ.clear()
+            _READ[key] = found
+    return candidates_digest({language: found[language] for language in languages})
+
+
+def ranked_entities(
+    kb: Mapping[str, Mapping[str, int]], records: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """`kb` (`kb_statistics`) with each language's `entities` the number of candidates its
+    job records ranked (their `candidates`: `{language: count}`), so that the row states
+    what the numbers beside it were ranked among; a language no record counts keeps the
+    count read from the dataset. ValueError naming the records (`jobs/<name>.json` of the
+    work folder) when they ranked different numbers of candidates for one language."""
+    counts: dict[str, dict[int, list[str]]] = {}
+    for name, record in sorted(records.items()):
+        for language, count in (record.get("candidates") or {}).items():
+            counts.setdefault(language, {}).setdefault(int(count), []).append(f"jobs/{name}.json")
+    table = {language: dict(stats) for language, stats in kb.items()}
+    for language, by_count in counts.items():
+        if len(by_count) > 1:
+            named = "; ".join(f"{count} in {', '.join(names)}" for count, names in by_count.items())
+            raise ValueError(
+                f"the job records rank {language} among different numbers of candidates "
+                f"({named}): the table states one count per language"
+            )
+        if language in table:
+            table[language]["entities"] = next(iter(by_count))
+    return table
 
 
 def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
@@ -162,7 +253,8 @@ def kb_statistics(
     """Entities (the candidates: the dataset's own, `dataset_candidates`, its triples'
     labels and link ends as `evaluate_lp` and the release's `candidates.json` have them,
     with `layout_dir` also every entity of the KG's entity list) and triples per language,
-    with the split sizes."""
+    with the split sizes. The table states the counts its job records ranked, where they
+    hold them (`ranked_entities`)."""
     from prixlm.experiments.jobs import load_language
     from prixlm.link_prediction.candidate_files import dataset_candidates, layout_candidates
 
@@ -183,11 +275,15 @@ def kb_statistics(
 
 __all__ = [
     "TOKENIZER_SOURCE",
+    "candidates_digest",
     "folder_digest",
     "input_digests",
+    "job_candidates",
     "kb_statistics",
     "pivot_links_copy",
+    "plan_candidates_digest",
     "prepare_data",
     "prepare_tokenizer",
+    "ranked_entities",
     "source_settings",
 ]
