@@ -8,28 +8,15 @@ evaluate_lp's does), or says that the Hub cannot be reached and how to work with
 
 from __future__ import annotations
 
-import errno
-import os
-from pathlib import Path
-
 import datasets
-import httpx2
 import pytest
+from cache_faults import no_connection, read_only_datasets_cache
 
 HUB_ID = "me/prixlm-kb"
 
 
 def _no_decoding(*args: object, **kwargs: object) -> None:
     raise AssertionError("the model was loaded although the dataset could not be")
-
-
-def _no_connection(*args: object, **kwargs: object) -> None:
-    """What `datasets` raises for a Hub id with no connection: huggingface_hub's
-    `ConnectError` (its socket's error as context), re-raised `from None`."""
-    try:
-        raise OSError(errno.ENETUNREACH, "Network is unreachable")
-    except OSError:
-        raise httpx2.ConnectError("[Errno 101] Network is unreachable") from None
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -57,15 +44,7 @@ def test_a_read_only_datasets_cache_is_named_not_the_dataset(
 ):
     dataset, model = completion_kb
     cache = tmp_path / "hf_home" / "datasets"
-    real_makedirs = os.makedirs
-
-    def makedirs(name: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
-        if Path(name) == cache or cache in Path(name).parents:  # a read-only mount
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(name))
-        real_makedirs(name, *args, **kwargs)
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
-    monkeypatch.setattr(os, "makedirs", makedirs)
+    read_only_datasets_cache(monkeypatch, cache)
     output = tmp_path / "new.nt"
     argv = ["--model", str(model), "--dataset", str(dataset), "--output", str(output),
             "--target_language", "de"]  # fmt: skip
@@ -82,11 +61,11 @@ def test_a_hub_id_that_cannot_be_reached_says_so(
     _, model = completion_kb
     monkeypatch.chdir(tmp_path)  # no folder named like the id
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(datasets, "load_dataset", _no_connection)
+    monkeypatch.setattr(datasets, "load_dataset", no_connection)
     if configs_read:
         monkeypatch.setattr(datasets, "get_dataset_config_names", lambda *a, **k: ["de", "en", "links"])  # fmt: skip
     else:
-        monkeypatch.setattr(datasets, "get_dataset_config_names", _no_connection)
+        monkeypatch.setattr(datasets, "get_dataset_config_names", no_connection)
     argv = ["--model", str(model), "--dataset", HUB_ID, "--output", str(tmp_path / "new.nt"),
             "--target_language", "de"]  # fmt: skip
     assert _run(argv, capsys) == [

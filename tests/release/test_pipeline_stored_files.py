@@ -99,15 +99,15 @@ def test_a_folder_loaded_by_a_relative_name_keeps_its_files_after_a_chdir(releas
 
 
 # ---------------------------------------------------------------- a Hub repo, offline
-OFFLINE_CHILD = textwrap.dedent(
+#: A child's end: for each repo named from argv[first] on, what its pipeline reads and
+#: answers (`params` set before), as JSON on stdout.
+ASK_EACH_REPO = textwrap.dedent(
     """
-    import json, sys
     from transformers import pipeline
-    params = json.loads(sys.argv[1])
-    out = {}
-    for repo in sys.argv[2:]:
+    out = {{}}
+    for repo in sys.argv[{first}:]:
         pipe = pipeline(model=repo, trust_remote_code=True)
-        out[repo] = {}
+        out[repo] = {{}}
         for name, call in (
             ("candidates", lambda: pipe.candidate_labels),
             ("relations", lambda: pipe.relations),
@@ -116,10 +116,17 @@ OFFLINE_CHILD = textwrap.dedent(
             try:
                 out[repo][name] = call()
             except Exception as error:
-                out[repo][name] = f"{type(error).__name__}: {error}"
+                out[repo][name] = f"{{type(error).__name__}}: {{error}}"
     print(json.dumps(out))
     """
 )
+
+OFFLINE_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    params = json.loads(sys.argv[1])
+    """
+) + ASK_EACH_REPO.format(first=2)
 
 
 @pytest.fixture(scope="module")
@@ -193,23 +200,8 @@ NO_NETWORK_CHILD = textwrap.dedent(
 
     file_download.get_hf_file_metadata = metadata
     huggingface_hub.HfApi.list_repo_tree = listing  # transformers lists a repo's templates
-    from transformers import pipeline
-    out = {}
-    for repo in sys.argv[3:]:
-        pipe = pipeline(model=repo, trust_remote_code=True)
-        out[repo] = {}
-        for name, call in (
-            ("candidates", lambda: pipe.candidate_labels),
-            ("relations", lambda: pipe.relations),
-            ("answer", lambda: [a["object"] for a in pipe("Germany | currency", **params)]),
-        ):
-            try:
-                out[repo][name] = call()
-            except Exception as error:
-                out[repo][name] = f"{type(error).__name__}: {error}"
-    print(json.dumps(out))
     """
-)
+) + ASK_EACH_REPO.format(first=3)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,11 @@ its rows were. The error now names the cache, or says the Hub cannot be reached.
 
 from __future__ import annotations
 
-import errno
-import os
 from pathlib import Path
 
 import datasets
-import httpx2
 import pytest
+from cache_faults import no_connection, read_only_datasets_cache
 
 HUB_ID = "me/prixlm-kb"
 UNREACHABLE = (
@@ -23,15 +21,6 @@ UNREACHABLE = (
     "check the connection, set HF_HUB_OFFLINE=1 to use the copy in the Hugging Face cache, "
     "or pass a local build folder"
 )
-
-
-def _no_connection(*args: object, **kwargs: object) -> None:
-    """What `datasets` raises for a Hub id with no connection: huggingface_hub's
-    `ConnectError` (its socket's error as context), re-raised `from None`."""
-    try:
-        raise OSError(errno.ENETUNREACH, "Network is unreachable")
-    except OSError:
-        raise httpx2.ConnectError("[Errno 101] Network is unreachable") from None
 
 
 def _train(dataset: str | Path, output_dir: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -56,15 +45,7 @@ def test_a_read_only_datasets_cache_is_named_not_the_dataset(
     tiny_dataset_dir, tmp_path, monkeypatch, capsys
 ):
     cache = tmp_path / "hf_home" / "datasets"
-    real_makedirs = os.makedirs
-
-    def makedirs(name: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
-        if Path(name) == cache or cache in Path(name).parents:  # a read-only mount
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(name))
-        real_makedirs(name, *args, **kwargs)
-
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
-    monkeypatch.setattr(os, "makedirs", makedirs)
+    read_only_datasets_cache(monkeypatch, cache)
     lines = _train(tiny_dataset_dir, tmp_path / "run", capsys)
     assert lines[-1] == f"error: {cache}: Read-only file system"
 
@@ -75,9 +56,9 @@ def test_a_hub_id_that_cannot_be_reached_says_so(tmp_path, monkeypatch, capsys, 
     `OSError`), or, their names cached, when its rows are ("cannot load config 'de'")."""
     monkeypatch.chdir(tmp_path)  # no folder named like the id
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(datasets, "load_dataset", _no_connection)
+    monkeypatch.setattr(datasets, "load_dataset", no_connection)
     if configs_read:
         monkeypatch.setattr(datasets, "get_dataset_config_names", lambda *a, **k: ["de", "en", "links"])  # fmt: skip
     else:
-        monkeypatch.setattr(datasets, "get_dataset_config_names", _no_connection)
+        monkeypatch.setattr(datasets, "get_dataset_config_names", no_connection)
     assert _train(HUB_ID, tmp_path / "run", capsys)[-1] == UNREACHABLE

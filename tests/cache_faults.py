@@ -1,0 +1,35 @@
+"""Faults of the Hugging Face side that are not the dataset's: no connection to the Hub,
+a read-only datasets cache."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import datasets
+import httpx2
+import pytest
+
+
+def no_connection(*args: object, **kwargs: object) -> None:
+    """What `datasets` raises for a Hub id with no connection: huggingface_hub's
+    `ConnectError` (its socket's error as context), re-raised `from None`."""
+    try:
+        raise OSError(errno.ENETUNREACH, "Network is unreachable")
+    except OSError:
+        raise httpx2.ConnectError("[Errno 101] Network is unreachable") from None
+
+
+def read_only_datasets_cache(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """`datasets` caches under `cache`, which cannot be created (as on a read-only mount:
+    `datasets.builder` makes the cache root first)."""
+    real_makedirs = os.makedirs
+
+    def makedirs(name: str | os.PathLike[str], *args: object, **kwargs: object) -> None:
+        if Path(name) == cache or cache in Path(name).parents:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(name))
+        real_makedirs(name, *args, **kwargs)
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setattr(os, "makedirs", makedirs)
