@@ -33,3 +33,13 @@ def read_only_datasets_cache(monkeypatch: pytest.MonkeyPatch, cache: Path) -> No
 
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
     monkeypatch.setattr(os, "makedirs", makedirs)
+
+
+def unreachable_hub(monkeypatch: pytest.MonkeyPatch, folder: Path, configs_read: bool) -> None:
+    """A Hub id (run from `folder`, where no folder is named like it) whose rows cannot be
+    reached, and its config names neither (`configs_read` False) or cached (True)."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets, "load_dataset", no_connection)
+    names = (lambda *a, **k: ["de", "en", "links"]) if configs_read else no_connection
+    monkeypatch.setattr(datasets, "get_dataset_config_names", names)

@@ -8,9 +8,8 @@ evaluate_lp's does), or says that the Hub cannot be reached and how to work with
 
 from __future__ import annotations
 
-import datasets
 import pytest
-from cache_faults import no_connection, read_only_datasets_cache
+from cache_faults import read_only_datasets_cache, unreachable_hub
 
 HUB_ID = "me/prixlm-kb"
 
@@ -59,13 +58,7 @@ def test_a_hub_id_that_cannot_be_reached_says_so(
     """No connection when its configs are read, or (their names cached) when its rows are:
     the second was reported as "config 'de' is empty or unreadable"."""
     _, model = completion_kb
-    monkeypatch.chdir(tmp_path)  # no folder named like the id
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(datasets, "load_dataset", no_connection)
-    if configs_read:
-        monkeypatch.setattr(datasets, "get_dataset_config_names", lambda *a, **k: ["de", "en", "links"])  # fmt: skip
-    else:
-        monkeypatch.setattr(datasets, "get_dataset_config_names", no_connection)
+    unreachable_hub(monkeypatch, tmp_path, configs_read)
     argv = ["--model", str(model), "--dataset", HUB_ID, "--output", str(tmp_path / "new.nt"),
             "--target_language", "de"]  # fmt: skip
     assert _run(argv, capsys) == [

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import datasets
 import pytest
-from cache_faults import no_connection, read_only_datasets_cache
+from cache_faults import read_only_datasets_cache, unreachable_hub
 
 HUB_ID = "me/prixlm-kb"
 UNREACHABLE = (
@@ -54,11 +53,5 @@ def test_a_read_only_datasets_cache_is_named_not_the_dataset(
 def test_a_hub_id_that_cannot_be_reached_says_so(tmp_path, monkeypatch, capsys, configs_read):
     """No connection when its configs are read (a traceback: `ConnectError` is no
     `OSError`), or, their names cached, when its rows are ("cannot load config 'de'")."""
-    monkeypatch.chdir(tmp_path)  # no folder named like the id
-    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(datasets, "load_dataset", no_connection)
-    if configs_read:
-        monkeypatch.setattr(datasets, "get_dataset_config_names", lambda *a, **k: ["de", "en", "links"])  # fmt: skip
-    else:
-        monkeypatch.setattr(datasets, "get_dataset_config_names", no_connection)
+    unreachable_hub(monkeypatch, tmp_path, configs_read)
     assert _train(HUB_ID, tmp_path / "run", capsys)[-1] == UNREACHABLE
