@@ -41,7 +41,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import datasets
 from huggingface_hub import DatasetCard
@@ -247,8 +246,12 @@ def no_download_count() -> Iterator[None]:
     """`datasets`' download counter off (`HF_UPDATE_DOWNLOAD_COUNTS`): each
     `load_dataset("parquet", ...)` sends a request to S3 to count a download of the builder,
     a network call for a local folder that waits up to 3 s where a firewall drops it."""
-    with mock.patch.object(datasets.config, "HF_UPDATE_DOWNLOAD_COUNTS", False):
+    counts = datasets.config.HF_UPDATE_DOWNLOAD_COUNTS
+    datasets.config.HF_UPDATE_DOWNLOAD_COUNTS = False
+    try:
         yield
+    finally:
+        datasets.config.HF_UPDATE_DOWNLOAD_COUNTS = counts
 
 
 def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str, list[str]]:
