@@ -368,7 +368,6 @@ def stops_here(stopper: Any, mrr: float, epochs: int, entry: dict[str, Any]) -> 
 
 __all__ = [
     "TimeBudget",
-    "job_candidates",
     "kge_job",
     "load_language",
     "plain_command",

@@ -18,7 +18,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from prixlm.experiments.jobs import _by_protocol, _limit, job_candidates, load_language
+from prixlm.experiments.jobs import _by_protocol, _limit, load_language
 from prixlm.experiments.kept_runs import (
     KeepProgress,
     forget_training,
@@ -28,7 +28,7 @@ from prixlm.experiments.kept_runs import (
     kept_training,
     training_identity,
 )
-from prixlm.experiments.table1_data import candidates_digest
+from prixlm.experiments.table1_data import candidates_digest, job_candidates
 from prixlm.experiments.time_budget import TimeBudget
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 

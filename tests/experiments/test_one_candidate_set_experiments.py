@@ -63,7 +63,8 @@ def test_the_dataset_has_link_only_candidates(link_only_data):
 def test_table1_kge_jobs_rank_the_dataset_candidates(link_only_data):
     """`job_candidates` and a KGE job's entities (one language, and the union graph): the
     dataset's candidates (before, the language config's labels alone: 3 fewer each)."""
-    from prixlm.experiments.jobs import job_candidates, kge_job
+    from prixlm.experiments.jobs import kge_job
+    from prixlm.experiments.table1_data import job_candidates
 
     work, expected = link_only_data
     data = str(work / "data")

@@ -43,7 +43,7 @@ def test_a_json_file_is_read_and_checked(tmp_path):
 def test_a_candidates_file_must_list_every_language_ranked(tmp_path):
     """A language missing from the file is an error naming it (before, the dataset's own
     labels were ranked instead, without a word)."""
-    from prixlm.experiments.jobs import job_candidates
+    from prixlm.experiments.table1_data import job_candidates
     from prixlm.link_prediction.candidate_files import check_languages
 
     check_languages({"en": [], "de": ["Euro"]}, ["de"])
