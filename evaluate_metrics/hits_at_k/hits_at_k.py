@@ -120,7 +120,8 @@ class HitsAtK(evaluate.Metric):
         cache; a call refused while computing removes the cache file it wrote.
         """
         _cutoffs(kwargs.get("k", DEFAULT_K))
-        check_filter_objects(kwargs.get("filter_objects"))
+        if kwargs.get("filter_objects") is not None:  # each entry read once (an iterator)
+            kwargs["filter_objects"] = check_filter_objects(kwargs["filter_objects"])
         try:
             return super().compute(predictions=predictions, references=references, **kwargs)
         except Exception:

@@ -109,7 +109,8 @@ class Mrr(evaluate.Metric):
         cache file it wrote.
         """
         _checked_cutoff(kwargs.get("cutoff"))
-        check_filter_objects(kwargs.get("filter_objects"))
+        if kwargs.get("filter_objects") is not None:  # each entry read once (an iterator)
+            kwargs["filter_objects"] = check_filter_objects(kwargs["filter_objects"])
         try:
             return super().compute(predictions=predictions, references=references, **kwargs)
         except Exception:

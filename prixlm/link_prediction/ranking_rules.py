@@ -172,12 +172,20 @@ def _filter_labels(i: int, labels: Iterable[Any]) -> list[str]:
     return composed
 
 
-def check_filter_objects(filter_objects: Sequence[Iterable[Any]] | None) -> None:
-    """The `TypeError` / `ValueError` of `ranks_for_lists` for a `filter_objects` entry that
-    is not a list of strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`), raised on its own
-    (the metrics check their arguments before `evaluate` caches anything)."""
-    for i, labels in enumerate(filter_objects or ()):
-        _filter_labels(i, labels)
+def check_filter_objects(
+    filter_objects: Iterable[Iterable[Any]] | None,
+) -> list[list[str]] | None:
+    """`filter_objects` read once, as lists of composed labels (`None` stays `None`).
+
+    Raises the `TypeError` of `ranks_for_lists` for a `filter_objects` entry that is not a
+    collection of strings (`["Paris"]` for `[["Paris"]]`, `[[2]]`) on its own: the metrics
+    check their arguments before `evaluate` caches anything, then pass on the lists returned
+    here, since an entry that is an iterator can be read only once.
+    """
+    if filter_objects is None:
+        return None
+    _check_labels("filter_objects", filter_objects)
+    return [_filter_labels(i, labels) for i, labels in enumerate(filter_objects)]
 
 
 def ranks_for_lists(
@@ -197,7 +205,8 @@ def ranks_for_lists(
         ValueError: the columns differ in length.
         TypeError: some `predictions[i]` or `filter_objects[i]` is a string rather than a
             list of labels (`filter_objects=["Paris"]` for `[["Paris"]]`), or an entry of
-            `filter_objects[i]` is not a string (`[[2]]` for `[["2"]]`).
+            `filter_objects[i]` is not a string (`[[2]]` for `[["2"]]`), or some
+            `references[i]` is not a string (`2` for `"2"`).
     """
     n = len(predictions)
     if len(references) != n:
@@ -210,6 +219,11 @@ def ranks_for_lists(
             raise ValueError(f"{n} predictions but {len(column)} {name}")
     for i in range(n):
         _check_labels(f"predictions[{i}]", predictions[i])
+        if not isinstance(references[i], str):  # the int 2 never equals the label "2"
+            raise TypeError(
+                f"references[{i}] is of type {type(references[i]).__name__} "
+                f"({references[i]!r}): expected a string label, e.g. {str(references[i])!r}"
+            )
     filters = [
         [] if filter_objects is None else _filter_labels(i, filter_objects[i]) for i in range(n)
     ]
