@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from prixlm.cli import UsageError
 from prixlm.data.columns import column, columns
@@ -84,7 +84,19 @@ def dataset_candidates(dataset: str | Path, languages: Iterable[str]) -> dict[st
     build folder or Hub id): every label of the language in its config's triples (subjects
     and objects, every split) or at an end of a row of the `links` config, as the module
     docstring says (a dataset without a `links` config: its triples only; a language without
-    a config: its link ends only). Each config is read once."""
+    a config: its link ends only). Each config is read once.
+
+    Raises:
+        TypeError: `languages` is a string (`"en"` for `["en"]`: it would be read as the
+            languages `e` and `n`).
+        DatasetInputError: a language is neither a config of `dataset` nor an end of a link
+            (codes are matched as the dataset spells them: `en`, not `EN`).
+    """
+    if isinstance(languages, (str, bytes)):
+        raise TypeError(
+            f"languages is a string ({languages!r}): expected a list of language codes, "
+            f"e.g. [{languages!r}]"
+        )
     found = DatasetCandidates(dataset)
     return {language: found[language] for language in languages}
 
@@ -107,9 +119,27 @@ class DatasetCandidates(dict[str, list[str]]):
         own: dict[tuple[str, str], set[str]] = {}
         if has_config(self.dataset, language):
             own = labels_by_kind(load_kb(self.dataset, language))
+        elif not any(end == language for _, end in self._links):
+            self._unknown(language)
         labels = {*kind_labels(own, language, KINDS), *kind_labels(self._links, language, KINDS)}
         self[language] = sorted(labels)
         return self[language]
+
+    def _unknown(self, language: str) -> NoReturn:
+        """DatasetInputError for a language with neither a config nor a link end, naming
+        the languages the links do name (and the dataset's spelling of `language`)."""
+        from modeling_prixlm.formatting import language_key
+        from prixlm.data.load_errors import DatasetInputError
+        from prixlm.data.loading import has_config
+
+        ends = sorted({end for _, end in self._links})
+        key = language_key(language)
+        known = key != language and (key in ends or has_config(self.dataset, key))
+        hint = f"; the dataset spells it {key!r}" if known else ""
+        raise DatasetInputError(
+            f"language {language!r}: {self.dataset} has no config {language!r} and no link "
+            f"with an end in {language!r} (link languages: {ends or 'none'}){hint}"
+        )
 
 
 def _check_kinds(kinds: Sequence[str]) -> None:

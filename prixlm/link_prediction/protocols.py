@@ -103,6 +103,17 @@ def train_objects(train_rows: Iterable[Mapping[str, Any]]) -> dict[QueryKey, set
     return index
 
 
+def _all_objects(i: int, row: Mapping[str, Any]) -> list[str]:
+    """Row `i`'s `all_objects` as a list (none: `[]`); a string is refused."""
+    objects = row.get("all_objects")
+    if isinstance(objects, (str, bytes)):
+        raise TypeError(
+            f"row {i} ({row.get('subject')!r}, {row.get('relation')!r}): all_objects is a "
+            f"string ({objects!r}): expected a list of labels, e.g. [{objects!r}]"
+        )
+    return [] if objects is None else list(objects)  # a NumPy array too
+
+
 def filter_objects(
     rows: Sequence[Mapping[str, Any]],
     protocol: RankingProtocol,
@@ -112,10 +123,12 @@ def filter_objects(
     says); a `train` filter reads each row's `query_key` in `train_index` (`train_objects`).
 
     Raises:
+        TypeError: a row's `all_objects` is a string, not a list of labels (it would be read
+            as its characters: nothing filtered).
         ValueError: a `train` filter without `train_index` (the train split's rows).
     """
     if protocol.filter == "all":
-        return [list(row.get("all_objects") or ()) for row in rows]
+        return [_all_objects(i, row) for i, row in enumerate(rows)]
     if protocol.filter == "none":
         return [[] for _ in rows]
     if train_index is None:

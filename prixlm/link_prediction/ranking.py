@@ -9,6 +9,7 @@ path (`filtered_ranks_from_scores`) and the combined metrics dict (`ranking_metr
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -50,6 +51,25 @@ def check_scores_finite(scores: torch.Tensor) -> None:
         )
 
 
+def _check_gold_columns(gold: torch.Tensor, columns: int) -> None:
+    """ValueError unless every gold column is in `0 <= gold < columns` (a negative index
+    would pick a column from the end, e.g. a -1 meaning "no gold" the last candidate)."""
+    outside = (gold < 0) | (gold >= columns)
+    if outside.any():
+        i = int(outside.nonzero()[0, 0])
+        raise ValueError(
+            f"gold[{i}] = {int(gold[i])}: expected a candidate column 0 <= gold < {columns}"
+        )
+
+
+def _check_cutoff(name: str, value: object) -> int:
+    """`value` as an int if it is an integer >= 1 (NumPy's too, not a bool); ValueError
+    naming `name` otherwise."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected an integer >= 1")
+    return int(value)
+
+
 def filtered_ranks_from_scores(
     scores: torch.Tensor,
     gold: torch.Tensor,
@@ -68,13 +88,15 @@ def filtered_ranks_from_scores(
     Returns:
         `(queries,)` float64 ranks (1-based; multiples of 0.5 with realistic ties).
     Raises:
-        ValueError: unknown `ties`, shapes that disagree, or scores that no finite model
-            gives (`check_scores_finite`).
+        ValueError: unknown `ties`, shapes that disagree, a gold column outside
+            `0 <= gold < candidates`, or scores that no finite model gives
+            (`check_scores_finite`).
     """
     if ties not in TIE_RULES:
         raise ValueError(f"ties={ties!r}: expected one of {TIE_RULES}")
     if scores.dim() != 2 or gold.shape != (scores.shape[0],):
         raise ValueError(f"scores {tuple(scores.shape)} and gold {tuple(gold.shape)} disagree")
+    _check_gold_columns(gold, scores.shape[1])
     check_scores_finite(scores)
     scores = scores.double()
     rows = torch.arange(scores.shape[0], device=scores.device)
@@ -101,17 +123,23 @@ def ranking_metrics(
 
     Args:
         ranks: one per query; `None` (or NaN/inf) for a gold missing from its list.
-        ks: the k of each hits@k.
+        ks: the k of each hits@k: integers >= 1 (NumPy integers too).
         cutoff: `None` when every list is a full ranking (key `"mrr"`); the bound K of
             truncated lists otherwise (key `"mrr_at_K"`: a gold missing from its list or
             ranked below K counts 0, as in the `mrr` Space; a beam's list may hold more
             than K completed entities).
     Raises:
-        ValueError: `cutoff` is None but some gold is missing (the lists are truncated).
+        ValueError: `cutoff` is None but some gold is missing (the lists are truncated), or
+            a k or `cutoff` is not an integer >= 1 (a bool, a float, 0).
     Returns:
         `{"hits_at_1": ..., "hits_at_3": ..., "hits_at_10": ..., "mrr" or "mrr_at_K": ...,
         "num_queries": n, "num_missing": misses}`.
     """
+    if isinstance(ks, (str, bytes)):
+        raise ValueError(f"ks={ks!r}: expected a list of integers >= 1")
+    ks = [_check_cutoff("k", k) for k in ks]
+    if cutoff is not None:
+        cutoff = _check_cutoff("cutoff", cutoff)
     values = rank_values(ranks)
     missing = sum(math.isinf(r) for r in values)
     if cutoff is None and missing:
