@@ -35,6 +35,14 @@ from .formatting import check_no_control_tokens, special_token_ids
 from .trie_file import read_trie_file, write_trie_file
 
 
+def _check_not_a_string(labels: Any) -> None:
+    """TypeError for a string where entity names are expected (`"Russia"` for `["Russia"]`)."""
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(
+            f"labels is a string ({labels!r}): expected a list of entity names, e.g. [{labels!r}]"
+        )
+
+
 class EntityTrie:
     """Prefix tree over tokenised candidate entities, as flat tensors (see module docstring).
 
@@ -56,6 +64,7 @@ class EntityTrie:
         self.depth_offsets = depth_offsets.long().contiguous()
         self.stride = int(stride)
         self.eos_token_id = int(eos_token_id)
+        _check_not_a_string(labels)
         self.labels = list(labels) if labels is not None else None
         if self.labels is not None and len(self.labels) != self.num_entities:
             raise ValueError(f"{len(self.labels)} labels for {self.num_entities} entities")
@@ -142,7 +151,9 @@ class EntityTrie:
 
     @classmethod
     def from_labels(cls, tokenizer: Any, labels: Sequence[str]) -> EntityTrie:
-        """Tokenise entity names as `formatting.encode_object` does and build the trie."""
+        """Tokenise entity names as `formatting.encode_object` does and build the trie;
+        TypeError for a string `labels` (it would be read as one entity per character)."""
+        _check_not_a_string(labels)
         labels = list(labels)
         if not labels:
             raise ValueError("no candidate entities: the trie needs at least one")

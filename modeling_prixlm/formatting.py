@@ -82,13 +82,15 @@ def add_prixlm_tokens(
     `len(tokenizer)` and the ids are written into its config (keyed by `language_key`); its
     new rows start around the mean of the old ones (`mean_resizing`, transformers' default)
     or at random (`_init_weights`, LM-head bias 0: the paper's "randomly initialized").
+    TypeError for a string `languages`; ValueError for a code holding `[`, `]`, `,` or spaces.
     """
+    if isinstance(languages, (str, bytes)):  # "en" would add the codes "e" and "n"
+        raise TypeError(f"languages={languages!r}: expected a list of codes, e.g. [{languages!r}]")
     codes = sorted(set(languages), key=lambda code: (language_key(code), code))
-    for code in codes:
-        if not code or any(c in code for c in "[] \t\n"):
-            raise ValueError(f"invalid language code {code!r}")
     present, new = _language_ids_by_key(tokenizer), {}  # new: key -> first code given
-    for code in codes:
+    for code in codes:  # "," splits every --languages list
+        if not code or any(c in code for c in "[], \t\n"):
+            raise ValueError(f"invalid language code {code!r}")
         if language_key(code) not in present:
             new.setdefault(language_key(code), code)
     tokenizer.add_tokens(list(FACT_TOKENS) + [language_token(c) for c in new.values()])
@@ -96,10 +98,8 @@ def add_prixlm_tokens(
     if model is not None:
         model.resize_token_embeddings(len(tokenizer), mean_resizing=mean_resizing)
         config = model.config
-        config.subject_token_id = ids.subject
-        config.predicate_token_id = ids.predicate
-        config.object_token_id = ids.object
-        config.end_of_object_token_id = ids.end_of_object
+        config.subject_token_id, config.predicate_token_id = ids.subject, ids.predicate
+        config.object_token_id, config.end_of_object_token_id = ids.object, ids.end_of_object
         added = {language_key(code): i for code, i in ids.languages.items()}
         old = config.language_token_ids or {}
         kept = {code: i for code, i in old.items() if language_key(code) not in added}
