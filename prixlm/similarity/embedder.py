@@ -191,6 +191,7 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
 
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings, not one string")
+    texts = list(texts)  # a NumPy array, a pandas Series or a generator: read once
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"texts[{index}] is a {type(text).__name__}, not a string")

@@ -75,7 +75,7 @@ def entity_ranks(
         query_vectors: `(num_queries, d)` mention embeddings.
         target_vectors: `(num_names, d)` embeddings of the target names.
         target_entities: `num_names` entity ids (several names may share one).
-        gold: per query, its gold entity ids (any of them is right).
+        gold: per query, its gold entity ids (any of them is right): a set, not a string.
         retrieval: `"cosine"` or `"csls"` (k = 10, over the names).
         max_block_floats: bound on `queries x names` similarities computed at once.
     Returns:
@@ -90,6 +90,9 @@ def entity_ranks(
         )
     if query_vectors.shape[0] != len(gold):
         raise ValueError(f"{query_vectors.shape[0]} query vectors for {len(gold)} gold sets")
+    for i, golds in enumerate(gold):  # a string would be read as ids of one character
+        if isinstance(golds, (str, bytes)):
+            raise TypeError(f"gold[{i}] is a string ({golds!r}): expected a set of entity ids")
     entities = sorted(set(target_entities))
     column = {entity: index for index, entity in enumerate(entities)}
     name_column = torch.tensor([column[e] for e in target_entities], dtype=torch.long)

@@ -56,6 +56,21 @@ class XelQuery:
     language: str
     context: str | None = None
 
+    def __post_init__(self) -> None:
+        """`gold` as a frozenset of ids (a list or set is taken as its ids); TypeError for a
+        string (`"Q183"` for `frozenset({"Q183"})`: read as ids of one character) or for an
+        id that is not a string."""
+        if isinstance(self.gold, (str, bytes)):
+            raise TypeError(
+                f"XelQuery({self.mention!r}): gold is a string ({self.gold!r}): expected a "
+                f"frozenset of entity ids, e.g. frozenset({{{self.gold!r}}})"
+            )
+        gold = frozenset(self.gold)
+        wrong = sorted(repr(g) for g in gold if not isinstance(g, str))
+        if wrong:
+            raise TypeError(f"XelQuery({self.mention!r}): gold ids must be strings, got {wrong}")
+        object.__setattr__(self, "gold", gold)  # frozen: set once, here
+
 
 @dataclass(frozen=True)
 class XelTarget:
