@@ -47,12 +47,16 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 from __future__ import annotations
 
 import difflib
+import itertools
+import numbers
 import sys
+import types
 import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from torch.utils.data import Dataset
 from transformers import Pipeline
 
 from .beam_search import RankedObjects, default_max_rows, predict_objects
@@ -130,6 +134,12 @@ def _given_candidates(candidates: Mapping[str, Sequence[str]] | None) -> dict[st
             raise ValueError(f"candidates name one language twice: {other!r} and {code!r}")
         given[code] = list(labels)
     return given
+
+
+def _integer(value: Any) -> Any:
+    """A NumPy integer as an int (the parameters' check takes `int`); anything else as is."""
+    is_integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return int(value) if is_integer else value
 
 
 def _warn_from_caller(message: str, registry: dict) -> None:
@@ -285,6 +295,7 @@ class PrixLMLinkPrediction(Pipeline):
                 raise ValueError(f"language={shown(language)}: a language code such as 'de'")
             check_text("parameter language", language)  # an error never echoes it whole
             preprocess["language"] = language.strip()
+        top_k, num_beams, max_rows = map(_integer, (top_k, num_beams, max_rows))  # NumPy's too
         if num_beams is not None:
             forward["num_beams"] = checked_parameter("num_beams", num_beams, MAX_NUM_BEAMS)
         if max_rows is not None:
@@ -354,9 +365,24 @@ class PrixLMLinkPrediction(Pipeline):
         return answers[0] if len(answers) == 1 and not model_outputs.get("batch") else answers
 
     def __call__(self, inputs: Any, **kwargs: Any) -> Any:
-        """One input -> its answers; a list of inputs -> a list of answers, decoded together."""
-        if not isinstance(inputs, list):
+        """One input -> its answers; a list or tuple -> a list of answers, decoded together; a
+        generator or torch `Dataset` (`KeyDataset`) with `batch_size` -> an iterator of answers,
+        `batch_size` inputs decoded together. `num_workers` is ignored (one process decodes)."""
+        kwargs.pop("num_workers", None)
+        batch_size = kwargs.pop("batch_size", None)
+        if isinstance(inputs, (list, tuple)):
+            return self._decode_together(list(inputs), kwargs)
+        if batch_size is None or not isinstance(inputs, (types.GeneratorType, Dataset)):
             return super().__call__(inputs, **kwargs)
+        size = checked_parameter("batch_size", _integer(batch_size), MAX_QUERIES)
+        self._sanitize_parameters(**kwargs)  # refused now, not at the first answer
+        dataset = inputs if isinstance(inputs, Dataset) else None  # read by index
+        items = inputs if dataset is None else map(dataset.__getitem__, range(len(dataset)))
+        chunks = iter(lambda: list(itertools.islice(items, size)), [])
+        return (answer for chunk in chunks for answer in self._decode_together(chunk, kwargs))
+
+    def _decode_together(self, inputs: list[Any], kwargs: dict[str, Any]) -> list[Any]:
+        """The answers of a list of inputs, decoded as one batch."""
         if not inputs:
             raise ValueError("no inputs: pass a query or a non-empty list of queries")
         if len(inputs) > MAX_QUERIES:

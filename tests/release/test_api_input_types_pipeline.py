@@ -1,0 +1,78 @@
+"""The release pipeline with the inputs and keyword arguments transformers' pipelines take:
+a tuple of queries, `batch_size=` and `num_workers=`, generators and `KeyDataset`s with
+`batch_size`, NumPy integers as parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasets import Dataset
+from transformers import pipeline
+from transformers.pipelines.pt_utils import KeyDataset
+
+QUERIES = ["Germany | currency", "France | official language", "Germany | official language"]
+CALL = {"top_k": 2, "num_beams": 4}
+
+
+def _same(answers, expected) -> bool:
+    """The same objects in the same order, scores equal up to float rounding (a batch of
+    other queries pads differently)."""
+    assert [[a["object"] for a in answer] for answer in answers] == [
+        [e["object"] for e in answer] for answer in expected
+    ]
+    scores = [a["score"] for answer in answers for a in answer]
+    return scores == pytest.approx([e["score"] for answer in expected for e in answer], abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def pipe(released):
+    """The tiny release folder's pipeline, loaded as a Hub user loads it."""
+    return pipeline(model=str(released[2]), trust_remote_code=True)
+
+
+@pytest.fixture(scope="module")
+def expected(pipe):
+    """The answers of `QUERIES` as a list, decoded together."""
+    answers = pipe(list(QUERIES), **CALL)
+    assert len(answers) == 3 and all(len(answer) == 2 for answer in answers)
+    return answers
+
+
+def test_a_tuple_is_a_batch_like_a_list(pipe, expected):
+    assert _same(pipe(tuple(QUERIES), **CALL), expected)
+    assert _same(pipe(("Germany | currency",), **CALL), expected[:1])  # a list of one answer list
+
+
+def test_batch_size_and_num_workers_are_accepted_with_a_list(pipe, expected):
+    assert _same(pipe(list(QUERIES), batch_size=2, num_workers=0, **CALL), expected)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5, np.int64(2)])
+def test_a_generator_with_batch_size_answers_each_query(pipe, expected, batch_size):
+    answers = pipe((query for query in QUERIES), batch_size=batch_size, **CALL)
+    assert _same(list(answers), expected)
+
+
+def test_a_key_dataset_with_batch_size_answers_each_query(pipe, expected):
+    rows = KeyDataset(Dataset.from_dict({"text": QUERIES}), "text")
+    assert _same(list(pipe(rows, batch_size=2, **CALL)), expected)
+    assert _same(list(pipe(rows, **CALL)), expected)  # transformers' own path, one at a time
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"batch_size": 0}, r"batch_size=0: expected an integer >= 1"),
+        ({"batch_size": 2, "top_k": 0}, r"top_k=0: expected an integer >= 1"),
+    ],
+)
+def test_a_stream_s_bad_parameters_are_refused_at_the_call(pipe, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        pipe((query for query in QUERIES), **arguments)  # before any answer is asked for
+
+
+def test_numpy_integers_are_accepted_as_parameters(pipe, expected):
+    answer = pipe("Germany | currency", top_k=np.int64(2), num_beams=np.int32(4))
+    assert _same([answer], expected[:1])
+    with pytest.raises(ValueError, match=r"top_k=True: expected an integer >= 1"):
+        pipe("Germany | currency", top_k=True)
