@@ -46,12 +46,9 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import numbers
 import sys
 import types
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -72,7 +69,9 @@ from .pipeline_queries import (
     checked_parameter,
     default_language,
     parse_query,
+    relation_key,
     shown,
+    unknown_relation_message,
 )
 from .stored_files import (
     CANDIDATES_FILE,
@@ -89,23 +88,6 @@ DEFAULT_NUM_BEAMS = 50
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
 #: Unknown-relation warnings a pipeline keeps, texts and record of those shown (more: dropped).
 MAX_CACHED_WARNINGS = 1024
-
-
-def relation_key(name: str) -> str:
-    """A relation name as the model reads it: composed (NFC), runs of spaces as one."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
-
-
-def unknown_relation_message(relation: str, language: str, known: Sequence[str]) -> str:
-    """The warning for a relation outside `known`: the close names first, then every name."""
-    close = difflib.get_close_matches(relation, known, n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
-    return (
-        f"relation {relation!r} is not one of the {len(known)} relations of language "
-        f"{language!r} this model was trained on; {hint}relation names are English in every "
-        f"language. The answers are a guess. Known relations ({RELATIONS_FILE}): "
-        + ", ".join(known)
-    )
 
 
 def _stored_code(stored: Mapping[str, Any], language: str) -> str | None:
@@ -134,12 +116,6 @@ def _given_candidates(candidates: Mapping[str, Sequence[str]] | None) -> dict[st
             raise ValueError(f"candidates name one language twice: {other!r} and {code!r}")
         given[code] = list(labels)
     return given
-
-
-def _integer(value: Any) -> Any:
-    """A NumPy integer as an int (the parameters' check takes `int`); anything else as is."""
-    is_integer = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    return int(value) if is_integer else value
 
 
 def _warn_from_caller(message: str, registry: dict) -> None:
@@ -256,7 +232,7 @@ class PrixLMLinkPrediction(Pipeline):
             if len(self._relation_warnings) >= MAX_CACHED_WARNINGS:  # bounded, whatever is asked
                 self._relation_warnings.clear()
             known = _for_language(self.relations, language)
-            warning = unknown_relation_message(relation, language, known)
+            warning = unknown_relation_message(relation, language, known, RELATIONS_FILE)
             self._relation_warnings[relation, language] = warning
         return warning
 
@@ -295,7 +271,6 @@ class PrixLMLinkPrediction(Pipeline):
                 raise ValueError(f"language={shown(language)}: a language code such as 'de'")
             check_text("parameter language", language)  # an error never echoes it whole
             preprocess["language"] = language.strip()
-        top_k, num_beams, max_rows = map(_integer, (top_k, num_beams, max_rows))  # NumPy's too
         if num_beams is not None:
             forward["num_beams"] = checked_parameter("num_beams", num_beams, MAX_NUM_BEAMS)
         if max_rows is not None:
@@ -374,7 +349,7 @@ class PrixLMLinkPrediction(Pipeline):
             return self._decode_together(list(inputs), kwargs)
         if batch_size is None or not isinstance(inputs, (types.GeneratorType, Dataset)):
             return super().__call__(inputs, **kwargs)
-        size = checked_parameter("batch_size", _integer(batch_size), MAX_QUERIES)
+        size = checked_parameter("batch_size", batch_size, MAX_QUERIES)
         self._sanitize_parameters(**kwargs)  # refused now, not at the first answer
         dataset = inputs if isinstance(inputs, Dataset) else None  # read by index
         items = inputs if dataset is None else map(dataset.__getitem__, range(len(dataset)))

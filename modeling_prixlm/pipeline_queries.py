@@ -10,12 +10,16 @@ limit, raised before any decoding): at most `MAX_QUERIES` (256) queries per call
 `MAX_NUM_BEAMS` (500) and `MAX_ROWS` (4,096: the logits of a decoding step take
 `max_rows x vocabulary x 4` bytes). A query may not hold control characters, zero-width
 spaces (U+200B, U+2060, U+FEFF) or lone surrogates: they are not text of any entity.
+A relation is read composed (NFC) with runs of spaces as one (`relation_key`); one the
+folder does not list gets a warning (`unknown_relation_message`).
 
 Hub custom code: imports only the standard library.
 """
 
 from __future__ import annotations
 
+import difflib
+import numbers
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -120,12 +124,33 @@ def parse_query(item: Any) -> dict[str, str | None]:
 
 
 def checked_parameter(name: str, value: Any, most: int | None = None) -> int:
-    """`value` if it is an integer >= 1 (and at most `most`), else `ValueError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """`value` as an int if it is an integer >= 1 (NumPy's too, not a bool) and at most
+    `most`, else `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name}={shown(value)}: expected an integer >= 1")
     if most is not None and value > most:
         raise ValueError(f"{name}={value}: at most {most} (the pipeline's limit)")
-    return value
+    return int(value)
+
+
+def relation_key(name: str) -> str:
+    """A relation name as the model reads it: composed (NFC), runs of spaces as one."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
+def unknown_relation_message(
+    relation: str, language: str, known: Sequence[str], relations_file: str
+) -> str:
+    """The warning for a relation outside `known` (listed in `relations_file`): the close
+    names first, then every name."""
+    close = difflib.get_close_matches(relation, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+    return (
+        f"relation {relation!r} is not one of the {len(known)} relations of language "
+        f"{language!r} this model was trained on; {hint}relation names are English in every "
+        f"language. The answers are a guess. Known relations ({relations_file}): "
+        + ", ".join(known)
+    )
 
 
 __all__ = [
@@ -141,5 +166,7 @@ __all__ = [
     "checked_parameter",
     "default_language",
     "parse_query",
+    "relation_key",
     "shown",
+    "unknown_relation_message",
 ]
