@@ -49,7 +49,13 @@ def encode_query(tokenizer: Any, query: Query) -> list[int]:
     if isinstance(query, tuple) and len(query) == 2:
         return encode_triple_prompt(tokenizer, *query)
     if isinstance(query, tuple) and len(query) == 3:
-        return encode_link_prompt(tokenizer, *query)
+        try:
+            return encode_link_prompt(tokenizer, *query)
+        except ValueError as error:  # ("Berlin", "country", "en") reads "country" as a code
+            raise ValueError(
+                f"{error}; a 3-tuple query is a link (subject, subject_language, "
+                f"object_language): {query!r} (a triple query is (subject, relation))"
+            ) from error
     raise TypeError(
         f"a query is (subject, relation), (subject, s_lang, o_lang) or a row: {query!r}"
     )

@@ -46,3 +46,13 @@ def test_add_prixlm_tokens_refuses_separators_inside_a_code(fresh_tokenizer, cod
     with pytest.raises(ValueError, match="invalid language code"):
         add_prixlm_tokens(fresh_tokenizer, ["fr", code])
     assert known_languages(fresh_tokenizer) == []
+
+
+def test_a_three_tuple_that_is_not_a_link_says_what_a_three_tuple_is(tiny_prixlm):
+    """("Berlin", "country", "en") reads "country" as a language code: the error says a
+    3-tuple is a link query, not only that the code is unknown."""
+    from modeling_prixlm.decoding_steps import encode_query
+
+    _, tokenizer = tiny_prixlm
+    with pytest.raises(ValueError, match=r"3-tuple query is a link \(subject, subject_language"):
+        encode_query(tokenizer, ("Berlin", "country", "en"))
