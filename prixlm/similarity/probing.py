@@ -38,8 +38,12 @@ objects filtered; accuracy (= hits@1) and MRR, beside what a random ranking woul
 (`chance_accuracy` = mean 1/n, `chance_mrr` = mean H_n/n over the probes' n candidates): the
 candidate sets are small, so chance is far from zero.
 
+Candidate answers that tokenise alike are one answer (as in link prediction), counted
+(`merged_candidates`) and warned when they merge through `<unk>`.
+
 Per language: `accuracy` is the mean over relations (mLAMA's average), `micro_accuracy` over
-probes; `average` is the mean over languages that have probes::
+probes; `average` is the mean over languages that have probes (multi-token: those the model
+has a language token for; `prixlm.similarity.probing_summary`)::
 
     python -m prixlm.similarity.probing --model outputs/demo/run/model --probes outputs/probes \
         --languages en,de,ja --output probing.json
@@ -71,6 +75,7 @@ from prixlm.data.relation_names import relation_words
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
 from prixlm.model_loading import MODEL_CODE_HELP, load_model
 from prixlm.similarity.probing_data import Probe, ProbeFormatError, ProbeSet, Template, read_mlama
+from prixlm.similarity.probing_summary import average, multi_token_summary, summarise_relations
 from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
 
 QUERY_FORMS = ("template", "triple")
@@ -144,25 +149,6 @@ def _single_token_id(tokenizer: Any, text: str) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def _summary(per_relation: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    counted = {r: m for r, m in per_relation.items() if m["num_probes"]}
-    total = sum(m["num_probes"] for m in counted.values())
-    hits = sum(m["accuracy"] * m["num_probes"] for m in counted.values())
-    summary: dict[str, Any] = {
-        "accuracy": (
-            sum(m["accuracy"] for m in counted.values()) / len(counted) if counted else None
-        ),
-        "micro_accuracy": hits / total if total else None,
-        "num_probes": total,
-        "num_unaskable": sum(m["num_unaskable"] for m in per_relation.values()),
-        "per_relation": per_relation,
-    }
-    for key in ("mrr", "chance_accuracy", "chance_mrr"):
-        if counted and all(key in m for m in counted.values()):
-            summary[key] = sum(m[key] for m in counted.values()) / len(counted)
-    return summary
-
-
 def single_token_accuracy(
     model: Any,
     tokenizer: Any,
@@ -208,7 +194,7 @@ def single_token_accuracy(
             "num_probes": len(eligible),
             **counts,
         }
-    return _summary(per_relation)
+    return summarise_relations(per_relation)
 
 
 def multi_token_accuracy(
@@ -221,7 +207,7 @@ def multi_token_accuracy(
     """Exact candidate scoring of every probe of one language (Prix-LM; see the module doc)."""
     from modeling_prixlm.constrained_decoding import EntityTrie
     from prixlm.link_prediction.candidate_scoring import score_candidates
-    from prixlm.link_prediction.scorer import canonical_labels
+    from prixlm.link_prediction.scorer import canonical_labels, warn_unknown_merges
 
     per_relation = {}
     for relation, probes in sorted(probe_set.probes.items()):
@@ -236,9 +222,11 @@ def multi_token_accuracy(
             {p.obj_label for p in probes} | {o for p in probes for o in p.known_objects}
         )
         # labels that tokenise identically are one answer (as in link prediction): ranked
-        # once, at their first label's column; golds and filters mapped to it
+        # once, at their first label's column; golds and filters mapped to it (warned and
+        # counted: answers written through <unk> merge, and their hits overstate the model)
         trie = EntityTrie.from_labels(tokenizer, candidates)
         canonical = canonical_labels(trie)
+        warn_unknown_merges(tokenizer, trie, canonical)
         kept = [c for c, label in enumerate(candidates) if canonical[label] == label]
         first = {candidates[c]: position for position, c in enumerate(kept)}
         column = {label: first[canonical[label]] for label in candidates}
@@ -260,14 +248,10 @@ def multi_token_accuracy(
             "chance_mrr": _chance_mrr(ranked),
             "num_probes": len(asked),
             "num_candidates": len(kept),
+            "merged_candidates": len(candidates) - len(kept),
             **unaskable,
         }
-    return _summary(per_relation)
-
-
-def _average(per_language: Mapping[str, Mapping[str, Any]], key: str = "accuracy") -> float | None:
-    values = [m[key] for m in per_language.values() if m.get(key) is not None]
-    return sum(values) / len(values) if values else None
+    return summarise_relations(per_relation)
 
 
 def probe_model(
@@ -294,19 +278,14 @@ def probe_model(
     results: dict[str, Any] = {
         "model_kind": kind,
         "query_form": query_form if kind == "prixlm" else "fill_mask",
-        "single_token": {"per_language": single, "average": _average(single)},
+        "single_token": {"per_language": single, "average": average(single)},
     }
     if multi_token and kind == "prixlm":
         multi = {
             language: multi_token_accuracy(model, tokenizer, probe_set, query_form)
             for language, probe_set in sorted(probe_sets.items())
         }
-        results["multi_token"] = {
-            "per_language": multi,
-            "average": _average(multi),
-            "average_mrr": _average(multi, "mrr"),
-            "average_chance": _average(multi, "chance_accuracy"),
-        }
+        results["multi_token"] = multi_token_summary(model, multi)
     return results
 
 
@@ -326,8 +305,11 @@ def evaluate_probing(
         "num_probes", "num_total", "num_multi_token_or_filtered", "num_unaskable"}}}},
         "average"}, "multi_token": {"per_language": {lang: {"accuracy", "mrr",
         "chance_accuracy", "chance_mrr", "micro_accuracy", "num_probes", "num_unaskable",
-        "per_relation": {...}}}, "average", "average_mrr", "average_chance"}}` (`multi_token`
-        for Prix-LM only). An accuracy is None where no probe could be asked.
+        "merged_candidates", "model_language", "per_relation": {rel: {..., "num_candidates",
+        "merged_candidates"}}}}, "average", "average_mrr", "average_chance", "not_averaged"}}`
+        (`multi_token` for Prix-LM only; its averages leave out the languages the model has
+        no language token for, `not_averaged`: `probing_summary`). An accuracy is None where
+        no probe could be asked.
     """
     model, tokenizer, kind = load_model(model_dir, "cpu")
     probe_sets = read_mlama(probes_dir, languages)
