@@ -211,33 +211,29 @@ def prepare_tokenizer(
     vocab: int,
     data_sha256: str | None = None,
 ) -> Path:
-    """One tokenizer trained on every language's names, shared by Single and All.
+    """One tokenizer trained on every language's names, shared by Single and All: the texts
+    of `tokenizer_training_texts` (train.py's own), so every label the languages' candidates
+    hold (`dataset_candidates`: link ends too) is written without `<unk>`.
 
     With `data_sha256` (the dataset's fingerprint, `input_digests`), the folder keeps what
-    it was trained from (that, the languages and `vocab`), and one trained from others (a
-    dataset built again from other dumps, another vocabulary size) is trained again;
+    it was trained from (that, the languages, `vocab` and the texts' rule,
+    `TOKENIZER_TEXTS_RULE`), and one trained from others (a dataset built again from other
+    dumps, another vocabulary size, texts chosen by an earlier rule) is trained again;
     without, a trained folder is used as it is. A full disk: an `OSError` naming the
     folder."""
     from prixlm.atomic_output import atomic_folder, disk_errors
-    from prixlm.experiments.jobs import load_language
+    from prixlm.training.data import TOKENIZER_TEXTS_RULE, tokenizer_training_texts
     from prixlm.training.tokenizer_training import train_tokenizer
 
     folder = work_dir / "tokenizer"
-    source = {"data_sha256": data_sha256, "languages": list(languages), "vocab_size": vocab}
+    source = {"data_sha256": data_sha256, "languages": list(languages), "vocab_size": vocab,
+              "texts": TOKENIZER_TEXTS_RULE}  # fmt: skip
     trained = (folder / "tokenizer_config.json").is_file()
     if trained and data_sha256 is not None:
         kept = folder / TOKENIZER_SOURCE
         trained = kept.is_file() and json.loads(kept.read_text("utf-8")) == source
     if not trained:
-        # the texts of `tokenizer_training_texts` (names of every split), read through
-        # `load_dataset` (its `get_dataset_split_names` took 18 s on a two-row-group dataset)
-        texts = [
-            row[column]
-            for language in languages
-            for rows in load_language(str(dataset_dir), language).values()
-            for row in rows
-            for column in ("subject", "relation", "object")
-        ]
+        texts = tokenizer_training_texts(dataset_dir, list(languages))
         tokenizer = train_tokenizer(texts, vocab)
         named = "tokenizer folder"  # a full disk (tokenizers raise a bare Exception) names it
         with atomic_folder(folder, argument=named) as staging, disk_errors(folder, named):

@@ -345,25 +345,36 @@ def _no_fact_left(rows: datasets.Dataset, max_length: int | None) -> str:
     )
 
 
+#: What `tokenizer_training_texts` returns, as a kept tokenizer records it
+#: (`table1_data.prepare_tokenizer`): another rule, another tokenizer.
+TOKENIZER_TEXTS_RULE = "names of the languages' facts and every link end in a language"
+
+
 def tokenizer_training_texts(dataset_dir: str | Path, languages: list[str]) -> list[str]:
-    """Entity and relation names of every split of the languages, and the labels that only
-    the links between them have (an entity linked but in no fact; without them its
-    characters may be `<unk>`), once each, for the offline tokenizer."""
+    """Entity and relation names of every split of the languages, then each label at an end
+    of a link whose end is in one of the languages, whatever the other end's language (an
+    entity linked but in no fact of the language), once each, for the offline tokenizer.
+
+    These are every label `dataset_candidates` ranks in the languages: a label left out
+    could be written with `<unk>`, and two such labels tokenise alike and merge into one
+    candidate (`TOKENIZER_TEXTS_RULE` names this rule).
+    """
     texts: list[str] = []
     for language in languages:
         for rows in load_kb(dataset_dir, language).values():
             texts.extend(rows["subject"])
             texts.extend(rows["relation"])
             texts.extend(rows["object"])
-    if len(languages) > 1 and has_config(dataset_dir, "links"):
+    if has_config(dataset_dir, "links"):
         wanted, seen = set(languages), set(texts)
         for rows in load_kb(dataset_dir, "links").values():
-            for subject, object_, first, second in zip(
-                rows["subject"], rows["object"], rows["subject_language"],
+            ends = zip(
+                rows["subject"], rows["subject_language"], rows["object"],
                 rows["object_language"], strict=True,
-            ):  # fmt: skip
-                for label in (subject, object_) if first in wanted and second in wanted else ():
-                    if label not in seen:  # the link-only labels, once each
+            )  # fmt: skip
+            for subject, first, object_, second in ends:
+                for label, language in ((subject, first), (object_, second)):
+                    if language in wanted and label not in seen:  # link-only labels, once
                         seen.add(label)
                         texts.append(label)
     return texts

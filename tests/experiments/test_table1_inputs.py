@@ -24,6 +24,7 @@ from prixlm.experiments.table1_data import (  # noqa: E402
     prepare_tokenizer,
     source_settings,
 )
+from prixlm.training.data import TOKENIZER_TEXTS_RULE  # noqa: E402
 from prixlm.training.resume import dataset_fingerprint  # noqa: E402
 
 
@@ -113,6 +114,7 @@ def test_a_tokenizer_is_trained_again_for_other_data_or_another_size(table1_toy_
     for vocab, digest in ((400, "second"), (300, "second")):
         prepare_tokenizer(tmp_path, data, languages, vocab, digest)
         source = json.loads((folder / TOKENIZER_SOURCE).read_text("utf-8"))
-        assert source == {"data_sha256": digest, "languages": languages, "vocab_size": vocab}
+        assert source == {"data_sha256": digest, "languages": languages, "vocab_size": vocab,
+                          "texts": TOKENIZER_TEXTS_RULE}  # fmt: skip
         assert not (folder / "marker").exists()
         (folder / "marker").touch()
