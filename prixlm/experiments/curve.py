@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from prixlm.experiments.time_budget import set_schedule
+from prixlm.experiments.time_budget import saves_checkpoints, set_schedule
 
 #: (model, tokenizer) -> {"mean": value, <language>: value, ...} of one curve metric
 CurveEvaluator = Callable[[Any, Any], dict[str, float]]
@@ -90,6 +90,8 @@ class ValidationCurve(TrainerCallback):
         self.evaluate, self.every, self.rule = evaluate, every, rule
         self.anneal_share = anneal_share
         self.points: list[dict[str, float]] = []
+        #: per language, the labels an `mrr` curve ranks among (`curve_callback`); None: not said
+        self.candidate_counts: dict[str, int] | None = None
         self.flat_at: int | None = None
         self.anneal: dict[str, Any] | None = None
 
@@ -105,6 +107,20 @@ class ValidationCurve(TrainerCallback):
         self.points = [dict(point) for point in progress["points"]]
         self.flat_at = progress["flat_at"]
         self.anneal = dict(progress["anneal"]) if progress.get("anneal") else None
+
+    def trained_schedule(self, last_step: int) -> dict[str, Any]:
+        """What the curve changed of the schedule trained up to `last_step`, for the
+        release's `train_results.json` (`prixlm.training.trainer.trained_schedule`): the
+        anneal (`{"from_step", "to_step", "lr_factor"}`) once begun, and `stopped_by` when
+        the flat curve (or its anneal's end) ended the run there; `{}` when it changed none."""
+        record: dict[str, Any] = {}
+        if self.anneal is not None:
+            record["anneal"] = dict(self.anneal)
+            if last_step >= self.anneal["to_step"]:
+                record["stopped_by"] = "flat curve, then annealed"
+        elif self.flat_at is not None and last_step == self.flat_at:
+            record["stopped_by"] = "flat curve"
+        return record
 
     def _record(self, step: int, model: Any, tokenizer: Any) -> None:
         if self.points and self.points[-1]["step"] == step:
@@ -132,11 +148,13 @@ class ValidationCurve(TrainerCallback):
             state.max_steps = self.anneal["to_step"]
             self._aim_anneal(lr_scheduler)
 
-    def _stop(self, state: Any, control: Any) -> None:
+    def _stop(self, args: Any, state: Any, control: Any) -> None:
         # stop here, and save: the last checkpoint then says the run ended at this step
-        # (a run stopped before its release folder is written goes on from it no further)
+        # (a run stopped before its release folder is written goes on from it no further);
+        # with `--save_strategy no` no checkpoint is asked for, none is written
         state.max_steps = state.global_step
-        control.should_training_stop = control.should_save = True
+        control.should_training_stop = True
+        control.should_save = saves_checkpoints(args)
 
     def on_step_end(
         self, args, state, control, model=None, processing_class=None, lr_scheduler=None, **kwargs
@@ -144,7 +162,7 @@ class ValidationCurve(TrainerCallback):
         step = state.global_step
         if self.anneal is not None and step >= self.anneal["to_step"]:
             self._record(step, model, processing_class)
-            self._stop(state, control)
+            self._stop(args, state, control)
             return control
         if step % self.every:
             return control
@@ -154,7 +172,7 @@ class ValidationCurve(TrainerCallback):
         if self.rule.is_flat([p["mean"] for p in self.points]):
             self.flat_at = step
             if self.anneal_share <= 0:
-                self._stop(state, control)
+                self._stop(args, state, control)
                 return control
             factor = 1.0
             if lr_scheduler is not None:
@@ -241,11 +259,14 @@ def curve_callback(
     score_rows: int = 512,
     max_length: int | None = None,
     anneal_share: float = 0.0,
+    candidates: Mapping[str, Sequence[str]] | None = None,
 ) -> ValidationCurve:
     """The `ValidationCurve` of a run on `languages` of `dataset_dir`: `metric` `loss` (every
     validation fact) or `mrr` (the first `queries` validation rows per language, ranked
-    over the language's `dataset_candidates`, as `evaluate_lp` ranks them), flat by `FlatRule(window, min_gain)`, then stopped
-    or annealed over `anneal_share` more steps."""
+    over `candidates[language]`, the labels the job's evaluation ranks among; default: the
+    language's `dataset_candidates`, as `evaluate_lp` ranks them), flat by
+    `FlatRule(window, min_gain)`, then stopped or annealed over `anneal_share` more steps.
+    For `mrr`, the curve's `candidate_counts` say how many labels it ranked per language."""
     from prixlm.training.data import load_split
 
     if metric not in HIGHER_IS_BETTER:
@@ -256,10 +277,13 @@ def curve_callback(
         return ValidationCurve(loss_evaluator(splits, max_length), every, rule, anneal_share)
     from prixlm.link_prediction.candidate_files import dataset_candidates
 
-    candidates = dataset_candidates(dataset_dir, languages)
+    if candidates is None:
+        candidates = dataset_candidates(dataset_dir, languages)
     samples = {language: split.to_list()[:queries] for language, split in splits.items()}
     evaluate = mrr_evaluator(samples, candidates, score_batch, score_rows)
-    return ValidationCurve(evaluate, every, rule, anneal_share)
+    curve = ValidationCurve(evaluate, every, rule, anneal_share)
+    curve.candidate_counts = {language: len(candidates[language]) for language in languages}
+    return curve
 
 
 def plot_curve(curve: Mapping[str, Any], path: Path, title: str) -> None:

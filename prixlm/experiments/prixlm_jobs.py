@@ -158,6 +158,8 @@ def prixlm_job(
                           "flat_window": flat_window, "flat_min_gain": flat_min_gain}  # fmt: skip
         if anneal_share:  # absent at 0: identities kept before the anneal existed still match
             curve_settings["anneal_share"] = anneal_share
+        if curve_metric == "mrr" and candidates_file:  # the curve ranks the file's labels:
+            curve_settings["candidates"] = "candidates_file"  # not a training kept before
     inputs = {name: value for name, value in
               (("data_sha256", data_sha256), ("tokenizer_sha256", tokenizer_sha256)) if value}  # fmt: skip
     # the candidates decide the rankings, the validation curve's MRR that may stop
@@ -175,7 +177,8 @@ def prixlm_job(
             c = curve_settings
             curve = curve_callback(dataset_dir, languages, c["metric"], c["every"], c["queries"],
                                    c["flat_window"], c["flat_min_gain"], score_batch, score_rows,
-                                   settings.get("max_fact_length"), c.get("anneal_share", 0.0))  # fmt: skip
+                                   settings.get("max_fact_length"), c.get("anneal_share", 0.0),
+                                   candidates=ranked)  # fmt: skip
         trained = train_release(run_dir, identity, argv, guard, curve)
         training = {
             **training_record(variant, languages, settings, seed, device, argv, guard,
@@ -303,6 +306,8 @@ def _curve_record(settings: Mapping[str, Any], curve: Any, guard: TimeBudget) ->
         "flat_rule": {"window": settings["flat_window"], "min_gain": settings["flat_min_gain"]},
         "flat_at": curve.flat_at,
         "stopped_by": stopped_by,
+        # per language, the labels the curve's MRR ranked among: the job's candidates
+        **({"candidates": dict(curve.candidate_counts)} if curve.candidate_counts else {}),
         "points": curve.points,
     }
     if settings.get("anneal_share"):

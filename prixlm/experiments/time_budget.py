@@ -88,6 +88,20 @@ class TimeBudget(TrainerCallback):
         step whenever the budget set one, even when training had ended before it)."""
         return self.target if self.bound and self.steps >= self.target else None
 
+    def trained_schedule(self, last_step: int) -> dict[str, Any]:
+        """The schedule this budget trained, for the release's `train_results.json`
+        (`prixlm.training.trainer.trained_schedule`): its warm-up steps, the step its decay
+        reached 0 at (once calibrated) and, when it ended the run at `last_step`,
+        `stopped_by`; `{}` without a budget (the arguments' schedule was trained)."""
+        if not self.seconds:
+            return {}
+        record: dict[str, Any] = {"warmup_steps": self.warmup}
+        if self.target is not None:
+            record["decay_to_zero_at"] = self.target
+        if self.stopped_at is not None and last_step >= self.stopped_at:
+            record["stopped_by"] = "time budget"
+        return record
+
     def _aim(self, lr_scheduler: Any, total: int) -> None:
         """Warm up over `self.warmup` steps, then decay linearly to 0 at step `total`; the
         next optimizer step already uses the new schedule's rate."""
@@ -124,6 +138,12 @@ class TimeBudget(TrainerCallback):
             # further): a finished run, with its last checkpoint saved here
             state.max_steps = state.global_step
             control.should_training_stop = True
-            strategy = getattr(args, "save_strategy", "steps")  # no checkpoints asked: none
-            control.should_save = str(getattr(strategy, "value", strategy)) != "no"
+            control.should_save = saves_checkpoints(args)  # no checkpoints asked: none
         return control
+
+
+def saves_checkpoints(args: Any) -> bool:
+    """Whether the run's arguments ask for checkpoints (`--save_strategy` other than `no`):
+    a callback that stops the run saves its last step only then."""
+    strategy = getattr(args, "save_strategy", "steps")
+    return str(getattr(strategy, "value", strategy)) != "no"

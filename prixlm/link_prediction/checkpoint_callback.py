@@ -125,7 +125,8 @@ class LinkPredictionCallback(TrainerCallback):
 
     `left_out` (`{"through_step", "why"}`: `restored_points`): the checkpoint's points up to
     that step are not restored (ranked among other candidates); `points_left_out` then
-    holds their steps and why (also said on stderr)."""
+    holds their steps and why (also said on stderr). `split`: the split sampled, named in
+    the plot's titles."""
 
     def __init__(
         self,
@@ -134,8 +135,10 @@ class LinkPredictionCallback(TrainerCallback):
         output_dir: str | Path,
         at_start: bool = True,
         left_out: Mapping[str, Any] | None = None,
+        split: str = "validation",
     ):
         self.evaluate = evaluate
+        self.split = split
         self.languages = list(languages)
         self.output_dir = Path(output_dir)
         self.at_start = at_start
@@ -193,7 +196,12 @@ class LinkPredictionCallback(TrainerCallback):
             self._run(args, state, model)
 
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
-        if self._due_step == state.global_step and "loss" in (logs or {}):
+        # also a step that a later callback (a time budget, a flat curve) made a checkpoint
+        # step or the last one, after this callback's `on_step_end`: evaluated before its
+        # checkpoint is written (in `on_save` the point missed the checkpoint's log history)
+        due = self._due_step == state.global_step
+        due = due or control.should_save or state.global_step >= state.max_steps
+        if due and "loss" in (logs or {}):
             self._due_step = None
             self._run(args, state, model)
 
@@ -234,13 +242,17 @@ class LinkPredictionCallback(TrainerCallback):
                 writer.writeheader()
                 writer.writerows(self.records)
         with atomic_file(self.output_dir / "lp_curve.png") as staging:
-            plot_curves(self.records, log_history, staging)
+            plot_curves(self.records, log_history, staging, self.split)
 
 
 def plot_curves(
-    records: list[dict[str, float]], log_history: list[dict[str, Any]], path: Path
+    records: list[dict[str, float]],
+    log_history: list[dict[str, Any]],
+    path: Path,
+    split: str = "validation",
 ) -> None:
-    """Hits@1 and MRR per language against steps, and the training loss."""
+    """Hits@1 and MRR per language against steps (a sample of `split`), and the training
+    loss."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -261,7 +273,7 @@ def plot_curves(
                 label=key.split("/")[0][3:],
             )
         shown = "MRR@K (beam)" if metric == "mrr" else metric
-        axis.set_title(f"link prediction {shown}, validation sample")
+        axis.set_title(f"link prediction {shown}, {split} sample")
         axis.set_xlabel("step")
         axis.set_ylim(0, 1)
         axis.legend(fontsize=8)

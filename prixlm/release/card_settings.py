@@ -46,6 +46,29 @@ def _shown_value(name: str, value: Any) -> Any:
     return value
 
 
+def _trained_row(name: str, value: Any, schedule: Mapping[str, Any]) -> tuple[str, Any]:
+    """The row of `max_steps` or `warmup_steps` for a run whose schedule a callback changed
+    (`train_results.json`'s `trained_schedule`: a time budget, a flat validation curve): the
+    steps trained and what stopped them, the warm-up steps and where the decay reached 0
+    (a flat curve's anneal also), as trained rather than as given."""
+    if name == "max_steps":
+        stopped_by = schedule.get("stopped_by", "max_steps")
+        return "steps trained", (
+            f"{schedule['last_step']} of --max_steps {value} (stopped by: {stopped_by})"
+        )
+    given = _shown_value(name, value)
+    given = f"{given:g}" if isinstance(given, float) else given  # 2.0: 2
+    shown = f"{schedule['warmup_steps']} steps, then linear decay to 0 at step "
+    shown += f"{schedule['decay_to_zero_at']} (given: {given})"
+    anneal = schedule.get("anneal")
+    if anneal:
+        shown += (
+            f"; from step {anneal['from_step']} annealed from {anneal['lr_factor']:.3g} × "
+            f"the learning rate to 0 at step {anneal['to_step']}"
+        )
+    return name, shown
+
+
 def _read(name: str, training_args: Mapping[str, Any]) -> bool:
     """Whether the run read the setting `name` (its optimizer and schedule decide)."""
     if name in ADAM_SETTINGS:
@@ -108,8 +131,11 @@ def hyperparameters(
 
     Where `max_steps` > 0 stopped the run, `num_train_epochs` (not reached) gives way to
     `epochs trained` (`train_results.json`'s `epoch`, 2 decimals). Settings the run's
-    optimizer or schedule never read are left out (`_read`).
+    optimizer or schedule never read are left out (`_read`). Where a callback changed the
+    schedule (`train_results.json`'s `trained_schedule`), `max_steps` gives way to `steps
+    trained` and the warm-up row says the schedule trained (`_trained_row`).
     """
+    schedule = train_results.get("trained_schedule")
     max_steps = training_args.get("max_steps")
     by_steps = isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > 0
     rows: list[tuple[str, Any]] = []
@@ -119,7 +145,10 @@ def hyperparameters(
             continue
         if (name == "num_train_epochs" and by_steps) or not _read(name, training_args):
             continue
-        rows.append((name, _shown_value(name, value)))
+        if name in ("max_steps", "warmup_steps") and schedule:
+            rows.append(_trained_row(name, value, schedule))
+        else:
+            rows.append((name, _shown_value(name, value)))
         if name == "max_steps" and by_steps and train_results.get("epoch") is not None:
             rows.append(("epochs trained", round(train_results["epoch"], 2)))
     if "per_device_train_batch_size" in training_args:

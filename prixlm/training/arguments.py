@@ -19,6 +19,7 @@ from modeling_prixlm.formatting import MAX_FACT_LENGTH
 from prixlm.cli import UsageError, renamed_options
 from prixlm.training.option_checks import (
     check_checkpointing,
+    check_data_options,
     check_precision,
     check_step_counts,
     trainer_option_refusal,
@@ -389,8 +390,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
         parser.error(str(error))
     if unknown:  # HfArgumentParser raised a ValueError (a traceback) for these
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
-        parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
+    check_data_options(data, parser, argv)  # also warns of options without an effect here
     check_step_counts(training, parser)
     check_checkpointing(training, parser)
     check_precision(training, parser)

@@ -9,6 +9,8 @@ checked against the length of the run again when training begins (`WarmUpCheck`)
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -42,6 +44,13 @@ def trainer_option_refusal(training: TrainingArguments) -> str | None:
             "--load_best_model_at_end: not supported (it keeps the checkpoint of the best "
             f"evaluation, and {no_evaluation}; the release is the last step's model)"
         )
+    for name in ("metric_for_best_model", "greater_is_better"):
+        value = getattr(training, name)
+        if value is not None:
+            return (
+                f"--{name} {value}: not supported (it chooses the checkpoint of the best "
+                f"evaluation, and {no_evaluation}; the release is the last step's model)"
+            )
     for name in ("gradient_checkpointing", "activation_checkpointing"):
         if getattr(training, name):
             return (
@@ -169,6 +178,56 @@ def check_checkpointing(training: TrainingArguments, parser: HfArgumentParser) -
         )
 
 
+#: Trainer options of its evaluation loop, which a Prix-LM run never enters.
+EVALUATION_OPTIONS = (
+    "do_eval",
+    "eval_steps",
+    "per_device_eval_batch_size",
+    "eval_delay",
+    "eval_accumulation_steps",
+    "prediction_loss_only",
+)
+
+
+def check_data_options(data: Any, parser: HfArgumentParser, argv: Sequence[str]) -> None:
+    """A usage error for a value of the data options the run cannot use: `--tokenize_num_proc`
+    and `--lp_eval_beams` below 1 (a beam of 0 was a traceback at the first checkpoint
+    evaluation, after the tokenizer's training), `--lp_eval_queries` below 0 (-5 meant "off"
+    and was recorded as -5). Then a warning line on stderr for the checkpoint curve on the
+    test split, and one for the evaluation options given in `argv` (`EVALUATION_OPTIONS`:
+    training runs no evaluation loop, they change nothing)."""
+    if data.tokenize_num_proc is not None and data.tokenize_num_proc < 1:
+        parser.error(f"--tokenize_num_proc {data.tokenize_num_proc}: at least 1")
+    if data.lp_eval_beams < 1:
+        parser.error(f"--lp_eval_beams {data.lp_eval_beams}: at least 1 (the beam size K)")
+    if data.lp_eval_queries < 0:
+        parser.error(
+            f"--lp_eval_queries {data.lp_eval_queries}: at least 0 (0: no link prediction "
+            "at the checkpoints)"
+        )
+    if data.lp_eval_queries > 0 and data.lp_eval_split == "test":
+        print(
+            "warning: --lp_eval_split test: the checkpoint link prediction curve is taken on "
+            "test facts, whose numbers are then no longer a held-out measure for choosing "
+            "settings or steps; validation is the split for that",
+            file=sys.stderr,
+        )
+    given = [f"--{name}" for name in EVALUATION_OPTIONS if _given(name, argv)]
+    if given:
+        print(
+            f"warning: {', '.join(given)}: no effect (training runs no evaluation loop: link "
+            "prediction is evaluated on every checkpoint instead, see --save_steps and "
+            "--lp_eval_queries)",
+            file=sys.stderr,
+        )
+
+
+def _given(name: str, argv: Sequence[str]) -> bool:
+    """Whether the option `--name` (or `--name-with-dashes`) is on the command line `argv`."""
+    spellings = {f"--{name}", f"--{name.replace('_', '-')}"}
+    return any(item.partition("=")[0] in spellings for item in argv)
+
+
 def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> None:
     """A usage error for `--fp16` on the CPU: accelerate turns fp16 mixed precision on only
     off the CPU, so the run would train in fp32 while its records say fp16. (`--bf16`
@@ -183,9 +242,11 @@ def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> No
 
 
 __all__ = [
+    "EVALUATION_OPTIONS",
     "WarmUpCheck",
     "bf16_refusal",
     "check_checkpointing",
+    "check_data_options",
     "check_precision",
     "check_step_counts",
     "precision_refusal",

@@ -73,7 +73,7 @@ from prixlm.training.resume import (
 )
 from prixlm.training.run_settings import check_sampler_rule
 from prixlm.training.tokenizer_training import train_tokenizer
-from prixlm.training.trainer import PrixLMTrainer
+from prixlm.training.trainer import PrixLMTrainer, trained_schedule
 
 
 def build_model_and_tokenizer(
@@ -283,9 +283,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         # the checkpoint's points ranked among other candidates stay out of the curve
         record.update(restored_points(resume, candidate_summary(candidates)))
         left_out = record.get("lp_points_left_out")
-        lp_callbacks.append(
-            LinkPredictionCallback(evaluate, languages, training_args.output_dir, left_out=left_out)
-        )
+        lp_callbacks.append(LinkPredictionCallback(evaluate, languages, training_args.output_dir,
+                                                   left_out=left_out, split=data_args.lp_eval_split))  # fmt: skip
     trainer = PrixLMTrainer(
         model=model,
         args=training_args,
@@ -338,6 +337,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
             "num_beams": data_args.lp_eval_beams,
         },
     }
+    metrics.update(trained_schedule(callbacks, training_args, trainer.state.global_step))
     settings = metrics["checkpoint_link_prediction_settings"]
     if lp_callbacks:  # per language: how many candidates the points ranked among, their sha256
         settings["candidates"] = record["lp_candidates"]

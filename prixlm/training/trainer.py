@@ -6,14 +6,14 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from transformers import Trainer, TrainerCallback, TrainerState
+from transformers import Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -285,9 +285,37 @@ def _removed_on_error(staging: Path, owner: bool) -> Iterator[None]:
         raise
 
 
+def trained_schedule(
+    callbacks: Sequence[Any], args: TrainingArguments, last_step: int
+) -> dict[str, Any]:
+    """`{"trained_schedule": ...}` for `train_results.json` where a callback changed the
+    schedule or the length of the run (`trained_schedule(last_step)`: a time budget, a flat
+    validation curve), else `{}`: the step the run ended at (`last_step`), `--max_steps` as
+    given, the warm-up steps and the step the linear decay reached 0 at as trained (the
+    arguments' values where no callback changed them), `stopped_by` (`"max_steps"` where no
+    callback ended the run) and a flat curve's `anneal`. `training_args.json` keeps the
+    arguments as given."""
+    parts = [c.trained_schedule(last_step) for c in callbacks if hasattr(c, "trained_schedule")]
+    parts = [part for part in parts if part]
+    if not parts:
+        return {}
+    planned = args.max_steps if args.max_steps > 0 else last_step
+    record: dict[str, Any] = {
+        "last_step": last_step,
+        "max_steps_given": args.max_steps,
+        "warmup_steps": args.get_warmup_steps(planned),
+        "decay_to_zero_at": planned,
+        "stopped_by": "max_steps",
+    }
+    for part in parts:
+        record.update(part)
+    return {"trained_schedule": record}
+
+
 def _rotate(run_dir: Path, limit: int | None) -> None:
-    """Keep the newest `limit` checkpoints."""
-    if not limit:
+    """Keep the newest `limit` checkpoints; `None` or a `limit` <= 0 keeps every one (as the
+    Trainer's `save_total_limit`: -1 deleted every checkpoint, the newest one included)."""
+    if limit is None or limit <= 0:
         return
     pattern = re.compile(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)")
     checkpoints = sorted(
@@ -298,4 +326,4 @@ def _rotate(run_dir: Path, limit: int | None) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-__all__ = ["PrixLMTrainer"]
+__all__ = ["PrixLMTrainer", "trained_schedule"]

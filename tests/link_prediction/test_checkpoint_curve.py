@@ -27,7 +27,7 @@ def test_a_failed_rewrite_leaves_the_last_curve_whole(tmp_path, monkeypatch):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "lp_curve.csv").read_text().splitlines()[1].startswith("10,")
 
-    def cut(records, log_history, path):
+    def cut(records, log_history, path, *split):
         path.write_bytes(png[:100])  # part of a PNG, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device")
 
