@@ -148,22 +148,24 @@ def query_counts(table: Mapping[str, Any]) -> str:
 
 def candidate_note(table: Mapping[str, Any]) -> str:
     """The candidates each method ranked per language, when Prix-LM merged some labels
-    (`merged_candidates`: labels that tokenise alike rank as one); empty when none was
-    merged or the JSON predates these counts (the block then renders as before)."""
+    (`merged_candidates`: labels that tokenise alike rank as one; `–` where no record
+    counted a language's candidates); empty when none was merged or the JSON predates
+    these counts (the block then renders as before)."""
     languages = table["languages"]
     given, merged = table.get("candidates", {}), table.get("merged_candidates", {})
     if not any(any(by_lang.values()) for by_lang in merged.values()):
         return ""
     groups: dict[str, list[str]] = {}
-    for method in method_order(given):
-        counts, merges = given[method], merged.get(method, {})
+    for method in method_order({**merged, **given}):
+        counts, merges = given.get(method, {}), merged.get(method, {})
         sizes = ", ".join(
-            f"{lang} {counts[lang] - merges.get(lang, 0)}"
+            (f"{lang} {counts[lang] - merges.get(lang, 0)}" if lang in counts else f"{lang} –")
             + (f" ({merges[lang]} merged)" if merges.get(lang) else "")
             for lang in languages
-            if lang in counts
+            if lang in counts or merges.get(lang)
         )
-        groups.setdefault(sizes, []).append(method)
+        if sizes:
+            groups.setdefault(sizes, []).append(method)
     ranked = "; ".join(f"{', '.join(methods)}: {sizes}" for sizes, methods in groups.items())
     return (
         "**Candidates ranked per language.** Prix-LM ranks labels that tokenise alike (such "

@@ -51,13 +51,30 @@ def _cells(record: dict[str, Any], language: str, protocol: str) -> dict[str, fl
     return {key: metrics[key] for key in METRICS}
 
 
+def _own_count(record: Mapping[str, Any], language: str) -> int | None:
+    """The candidates a record says it ranked in `language` (a count, or one per language)."""
+    count = record.get("candidates")
+    return count.get(language) if isinstance(count, Mapping) else count
+
+
 def candidate_counts(
-    runs: Mapping[str, Mapping[str, Mapping[str, Any]]], kb: Mapping[str, Mapping[str, int]]
+    runs: Mapping[str, Mapping[str, Mapping[str, Any]]],
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Per method and language: the candidate labels given (a KGE record counts its own;
-    Prix-LM ranks the same list, `dbp5l_jobs.entity_candidates`, counted in `kb`), and how
-    many of them Prix-LM ranked as an earlier label that tokenises alike (its records'
-    `merged_candidates`; a KGE baseline ranks every entity: 0)."""
+    """Per method and language: the candidate labels given, and how many of them Prix-LM
+    ranked as an earlier label that tokenises alike (its records' `merged_candidates`; a KGE
+    baseline ranks every entity: 0).
+
+    A KGE record counts its candidates itself (`candidates`); a Prix-LM record does not, and
+    takes the count a record of the same language states: every method ranks the same list
+    (`dbp5l_jobs.entity_candidates`). A language no record counts is left out. `kb` is not
+    read: its `entities` once counted the labels the triples name, not the candidates.
+    """
+    stated: dict[str, int] = {}
+    for cells in runs.values():
+        for lang, record in cells.items():
+            count = _own_count(record, lang)
+            if count is not None:
+                stated.setdefault(lang, count)
     given: dict[str, dict[str, int]] = {}
     merged: dict[str, dict[str, int]] = {}
     for method, cells in runs.items():
@@ -65,7 +82,8 @@ def candidate_counts(
             continue
         given[method], merged[method] = {}, {}
         for lang, record in cells.items():
-            count = record.get("candidates") or kb.get(lang, {}).get("entities")
+            own = _own_count(record, lang)
+            count = own if own is not None else stated.get(lang)
             if count is not None:
                 given[method][lang] = count
             merged[method][lang] = record["test"][lang]["ours"].get("merged_candidates", 0)
@@ -134,7 +152,7 @@ def assemble(
         for method, cells in runs.items()
         if cells
     }
-    candidates, merged = candidate_counts(runs, kb)
+    candidates, merged = candidate_counts(runs)
     return {
         "languages": languages,
         "protocol": "ours",
