@@ -6,7 +6,8 @@ Mirror-BERT tuning use only this interface, so any encoder can stand in for Prix
 
 `PrixLMEmbedder` runs `PrixLMForCausalKB.embed` (bidirectional attention over
 `<s> text </s>`, first-token or mean pooling) in eval mode, in batches of texts of similar
-length (padding never changes a result: batch-size invariant up to float rounding)::
+length (padding never changes a result: batch-size invariant up to float rounding). Each
+distinct text is run once, so identical texts get bit-identical vectors (exact ties stay ties)::
 
     embedder = PrixLMEmbedder.from_pretrained("outputs/demo/run/model")  # first-token pooling
     vectors = embedder.embed(["Germany", "Deutschland"])  # (2, hidden)
@@ -186,7 +187,12 @@ def load_embedder(folder: str, **kwargs: Any) -> PrixLMEmbedder:
 
 
 def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any) -> torch.Tensor:
-    """Run `forward(input_ids, attention_mask) -> (batch, hidden)` over `texts` in batches."""
+    """Run `forward(input_ids, attention_mask) -> (batch, hidden)` over `texts` in batches.
+
+    Each distinct token sequence (a text as the model reads it: NFC-composed, truncated) is
+    embedded once and its vector copied to every text that reads as it. Identical texts thus
+    get bit-identical vectors whatever their batch neighbours, batch size or thread count (the
+    exact ties of XEL's homonyms stay ties), and repeated texts cost nothing."""
     from tqdm.auto import tqdm
 
     if isinstance(texts, str):
@@ -198,14 +204,17 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
     if not texts:
         return torch.empty(0, embedder.dim, dtype=torch.float32)
     tokenizer, model = embedder.tokenizer, embedder.model
-    ids: list[list[int]] = []
+    distinct: dict[tuple[int, ...], int] = {}  # token ids -> row, in order of first occurrence
+    rows: list[int] = []  # the distinct row of each text
     for start in range(0, len(texts), TOKENIZE_CHUNK):  # the tokenizer's objects per chunk only
         # composed (NFC) as `modeling_prixlm.formatting` encodes every fact in training: the
         # trained tokenizers have no normaliser, and a decomposed name read as other tokens
         chunk = [unicodedata.normalize("NFC", t) for t in texts[start : start + TOKENIZE_CHUNK]]
-        ids += tokenizer(
+        encoded = tokenizer(
             chunk, truncation=True, max_length=embedder.max_length, return_attention_mask=False
         )["input_ids"]
+        rows += [distinct.setdefault(tuple(sequence), len(distinct)) for sequence in encoded]
+    ids = list(distinct)
     out = torch.empty(len(ids), embedder.dim, dtype=torch.float32)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
     device = next(model.parameters()).device
@@ -218,7 +227,9 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
             )
             vectors = forward(input_ids.to(device), attention_mask.to(device))
             out[batch] = vectors.float().cpu()
-    return out
+    if len(ids) == len(texts):  # no repeats: the rows are already in the order of `texts`
+        return out
+    return out[rows]
 
 
 def _right_padded(
