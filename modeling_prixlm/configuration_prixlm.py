@@ -52,7 +52,8 @@ CUSTOM_PIPELINES = {
 HUB_CODE_FILES = tuple(
     f"{name}.py"
     for name in (
-        "beam_cache beam_search configuration_prixlm constrained_decoding decoding_steps "
+        "beam_cache beam_search candidate_checks configuration_prixlm constrained_decoding "
+        "decoding_steps "
         "encoder_prixlm formatting handler input_guards layers_prixlm linear_cross_entropy "
         "masking_prixlm modeling_prixlm pipeline_prixlm pipeline_queries position_checks "
         "stored_files trie_file trie_logits_processor"

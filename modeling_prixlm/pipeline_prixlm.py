@@ -33,7 +33,10 @@ Candidates: the entity labels per language in the folder's `candidates.json`
 (`{"en": ["Germany", "euro", ...], ...}`, written by the package's
 `prixlm.release.folder.complete_release_folder`), or `candidates=` when the pipeline is
 built (it replaces the stored languages it names, in any spelling: `EN` replaces `en`). A
-language's trie is built once, at its first query in any spelling. A folder's files are read
+language's trie is built once, at its first query in any spelling; then a `UserWarning` (at
+the caller's line) counts its labels left out as unreadable (they hold a control token's text,
+`[O]`, `</s>`) and those answered as another label (they tokenise alike:
+`candidate_checks`). A folder's files are read
 by the absolute path it had when the pipeline was built (a later change of directory does not
 matter); a Hub repo's file that can be neither fetched nor found in the Hub cache is an
 `OSError` that says so, not an empty list (`stored_files`).
@@ -57,6 +60,7 @@ from torch.utils.data import Dataset
 from transformers import Pipeline
 
 from .beam_search import RankedObjects, default_max_rows, predict_objects
+from .candidate_checks import split_unreadable, twins_message, unreadable_message
 from .constrained_decoding import EntityTrie
 from .decoding_steps import encode_query
 from .formatting import language_key
@@ -254,7 +258,18 @@ class PrixLMLinkPrediction(Pipeline):
         """The candidates' trie of `language`, built at its first use in any spelling."""
         code = self.candidate_language(language)
         if code not in self._tries:
-            self._tries[code] = EntityTrie.from_labels(self.tokenizer, self.candidate_labels[code])
+            labels = self.candidate_labels[code]
+            readable, unreadable = split_unreadable(self.tokenizer, labels)
+            where = f"candidates[{code!r}]"
+            if unreadable:
+                message = unreadable_message(unreadable, len(labels), where)
+                if not readable:
+                    raise ValueError(f"{message}; none is left to rank")
+                _warn_from_caller(message, self._warnings_shown)
+            trie = EntityTrie.from_labels(self.tokenizer, readable)
+            if (twins := twins_message(trie, where)) is not None:
+                _warn_from_caller(twins, self._warnings_shown)
+            self._tries[code] = trie
         return self._tries[code]
 
     # ------------------------------------------------------------------ Pipeline steps

@@ -5,7 +5,10 @@ label longer than the positions less the shortest prompt (one-token names:
 `SHORTEST_PROMPT_TOKENS`) fits no query, and a release that lists one makes every query
 of its language fail. The Space leaves such labels out when it starts, with a warning in
 its log naming how many and a few of them (a language none of whose labels fits is left
-out whole), as the package's release writer does.
+out whole), as the package's release writer does. Labels holding the text of a control
+token (`[O]`, `</s>`), which the model cannot read as names, are left out with a warning when
+the pipeline builds each language's trie (`modeling_prixlm.candidate_checks`); a language
+with no other label is left out whole.
 """
 
 from __future__ import annotations
@@ -45,7 +48,11 @@ def fitting_pipeline(pipe: Any, languages: Sequence[str]) -> tuple[Any, list[str
     changed: dict[str, list[str]] = {}
     kept_languages = []
     for language in languages:
-        trie = pipe.trie(language)  # every trie built now, not at a visitor's query
+        try:  # every trie built now, not at a visitor's query (labels left out: warned)
+            trie = pipe.trie(language)
+        except ValueError as error:  # every label unreadable: the language is left out
+            warnings.warn(f"{error}: the language is left out", stacklevel=2)
+            continue
         if trie.max_length - 1 <= room:
             kept_languages.append(language)
             continue

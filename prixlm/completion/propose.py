@@ -29,6 +29,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
+from modeling_prixlm.candidate_checks import split_unreadable, unreadable_message
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from modeling_prixlm.formatting import language_key
@@ -42,7 +43,7 @@ from prixlm.completion.knowledge import (
     target_labels,
 )
 from prixlm.completion.loading import CompletionInputError, CompletionKB
-from prixlm.link_prediction.candidate_fit import label_token_counts
+from prixlm.link_prediction.candidate_fit import UnreadableCandidatesWarning, label_token_counts
 from prixlm.link_prediction.evaluation import canonical_labels, warn_unknown_merges
 
 #: Queries per forward by default on the CPU (the setting of the committed completion figures).
@@ -118,13 +119,20 @@ def fit_to_model(
 ) -> tuple[list[CompletionQuery], dict[str, Sequence[str]], int]:
     """The queries and candidates the model can score, and how many queries it cannot encode.
 
-    The rest is left out, not fatal. Left out: candidates whose labels tokenise to nothing;
+    The rest is left out, not fatal. Left out: candidates whose labels hold a control
+    token's text (a warning names how many: the model reads it as that token) or tokenise
+    to nothing;
     queries the model cannot encode (a name that tokenises to nothing or holds one of the
     fact control tokens: the third value counts them); queries whose prompt
     takes more than half of the model's positions; then candidates that do not fit after the
     longest remaining prompt (`[EOS]` is predicted, never fed). With the builder's length
     filter (facts under 30 tokens) and the default 62 positions, nothing is left out.
     """
+    readable, unreadable = split_unreadable(tokenizer, list(candidates))
+    if unreadable:  # the model reads a control token's text as the token: never answered
+        message = unreadable_message(unreadable, len(candidates), "completion")
+        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
+        candidates = {label: candidates[label] for label in readable}
     if not candidates or not queries:
         return list(queries), dict(candidates), 0
     # measured as link prediction measures candidates (`candidate_fit`: composed, NFC)
@@ -239,7 +247,10 @@ def fitted_inputs(
     fitted, usable, unencodable = fit_to_model(model, tokenizer, queries, candidates)
     stats.queries_unencodable = unencodable
     stats.queries_too_long = len(queries) - len(fitted) - unencodable
-    stats.candidates, stats.candidates_too_long = len(candidates), len(candidates) - len(usable)
+    # labels left out as unreadable (warned by `fit_to_model`) are not too long
+    unreadable = len(split_unreadable(tokenizer, list(candidates))[1]) if candidates else 0
+    stats.candidates = len(candidates)
+    stats.candidates_too_long = len(candidates) - len(usable) - unreadable
     return FittedInputs(fitted, usable, stats)
 
 

@@ -8,7 +8,9 @@ answer it is cannot be answered (a miss). The release's `candidates.json`
 (`prixlm.release.folder`), link-prediction evaluation (`evaluation.evaluate_protocols`:
 `evaluate_lp` and the training curve) and the training curve's record use this rule;
 completion (`prixlm.completion.propose.fit_to_model`) measures labels the same way and
-fits them after the longest prompt of its queries instead.
+fits them after the longest prompt of its queries instead. A query whose own prompt is
+longer is ranked among the candidates that fit after it (`prompt_groups`). Labels holding a
+control token's text are left out the same way (`readable_labels`, `candidates_unreadable`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from modeling_prixlm.candidate_checks import split_unreadable, unreadable_message
 from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.position_checks import (
     SHORTEST_PROMPT_TOKENS,
     PositionBudgetError,
@@ -104,6 +108,51 @@ def fitting_candidates(
     return kept, left_out
 
 
+class UnreadableCandidatesWarning(UserWarning):
+    """Candidate labels left out: they hold a control token's text (`[O]`, `</s>`, `[en]`),
+    which the model reads as that token and not as a name."""
+
+
+def readable_labels(
+    tokenizer: Any, labels: Sequence[str], where: str
+) -> tuple[list[str], list[str]]:
+    """`(readable, unreadable)` labels (`candidate_checks.split_unreadable`), one
+    `UnreadableCandidatesWarning` naming how many were left out and one of them.
+
+    Raises:
+        ValueError: every label is unreadable (none is left to rank).
+    """
+    readable, unreadable = split_unreadable(tokenizer, labels)
+    if unreadable:
+        message = unreadable_message(unreadable, len(readable) + len(unreadable), where)
+        if not readable:
+            raise ValueError(f"{message}; none is left to rank")
+        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
+    return readable, unreadable
+
+
+def readable_candidates(
+    tokenizer: Any, candidates: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """`({language: readable labels}, {language: unreadable labels})` of `candidates`, one
+    warning per language with labels left out; a language with no readable label is left
+    out whole (and listed in the second value)."""
+    kept: dict[str, list[str]] = {}
+    left_out: dict[str, list[str]] = {}
+    for language, labels in candidates.items():
+        readable, unreadable = split_unreadable(tokenizer, labels)
+        if unreadable:
+            whole = " (the language is left out)" if not readable else ""
+            message = unreadable_message(
+                unreadable, len(labels), f"candidates[{language!r}]{whole}"
+            )
+            warnings.warn(message, UnreadableCandidatesWarning, stacklevel=3)
+            left_out[language] = unreadable
+        if readable:
+            kept[language] = readable
+    return kept, left_out
+
+
 @dataclass
 class FittedCandidates:
     """A trie and rows cut to what the model's positions hold (`fit_trie`): `trie` ranks
@@ -114,6 +163,7 @@ class FittedCandidates:
     rows: list[Mapping[str, Any]]
     too_long: list[str] = field(default_factory=list)
     unreachable: int = 0
+    unreadable: list[str] = field(default_factory=list)
 
     def no_ranks(self, mrr: str, ks: Sequence[int]) -> dict[str, Any]:
         """The metrics of no ranked query, under the MRR key `mrr` (every query unreachable:
@@ -134,6 +184,8 @@ class FittedCandidates:
         and reciprocal rank 0, `num_missing`); with labels left out, `candidates_too_long`."""
         if self.too_long:
             metrics["candidates_too_long"] = len(self.too_long)
+        if self.unreadable:
+            metrics["candidates_unreadable"] = len(self.unreadable)
         if not self.unreachable:
             return metrics
         ranked = metrics["num_queries"]
@@ -147,15 +199,31 @@ class FittedCandidates:
 
 
 def fit_trie(
-    tokenizer: Any, config: Any, trie: EntityTrie, rows: Sequence[Mapping[str, Any]]
+    tokenizer: Any,
+    config: Any,
+    trie: EntityTrie,
+    rows: Sequence[Mapping[str, Any]],
+    unreadable: Sequence[str] = (),
 ) -> FittedCandidates:
     """`trie` (built with labels) without the candidates that fit no query of the kinds of
-    `rows` (a warning names them), and `rows` without those whose gold was left out.
+    `rows` (a warning names them), and `rows` without those whose gold was left out, here
+    or before as `unreadable` (`readable_labels`; counted as `candidates_unreadable`).
 
     Raises:
         PositionBudgetError: no candidate fits.
     """
-    rows = list(rows)
+    unread = set(unreadable)
+    readable = [row for row in rows if row["object"] not in unread]
+    fitted = _fit_positions(tokenizer, config, trie, readable)
+    fitted.unreadable = list(unreadable)
+    fitted.unreachable += len(rows) - len(readable)  # an unreadable gold: a miss
+    return fitted
+
+
+def _fit_positions(
+    tokenizer: Any, config: Any, trie: EntityTrie, rows: list[Mapping[str, Any]]
+) -> FittedCandidates:
+    """`fit_trie` of readable candidates."""
     positions = positions_of(config)
     if positions is None or trie.labels is None:
         return FittedCandidates(trie, rows)
@@ -179,12 +247,91 @@ def fit_trie(
     return FittedCandidates(fitted, reachable, too_long, len(rows) - len(reachable))
 
 
+@dataclass
+class PromptGroup:
+    """Queries whose prompts leave room for the same candidates, and the trie of those
+    (`cut`: fewer than every candidate)."""
+
+    trie: EntityTrie
+    rows: list[Mapping[str, Any]]
+    cut: bool = False
+
+
+def prompt_groups(
+    tokenizer: Any, config: Any, trie: EntityTrie, rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[PromptGroup], int, int]:
+    """`rows` grouped by the candidates of `trie` that fit the model's positions after
+    their prompt: `(groups, unreachable, cut)`. A query with room for every candidate is
+    in the group of `trie` itself; a longer one is ranked among the candidates that fit
+    after it (a trie per room), and a query whose gold does not fit after its prompt is
+    `unreachable` (a miss, in no group). `cut` counts the queries ranked without some
+    candidates or unreachable; a `CandidatesLeftOutWarning` says how many."""
+    rows = list(rows)
+    positions = positions_of(config)
+    longest = trie.max_length - 1
+    if positions is None or trie.labels is None or not rows:
+        return [PromptGroup(trie, rows)], 0, 0
+    rooms = [positions - len(encode_query(tokenizer, row)) for row in rows]
+    if min(rooms) >= longest:
+        return [PromptGroup(trie, rows)], 0, 0
+    tokens = (trie.entity_lengths() - 1).tolist()
+    by_room: dict[int, list[Mapping[str, Any]]] = {}
+    for row, room in zip(rows, rooms, strict=True):
+        by_room.setdefault(min(room, longest), []).append(row)
+    groups, unreachable, cut = [], 0, 0
+    for room, selected in sorted(by_room.items(), reverse=True):
+        if room >= longest:
+            groups.append(PromptGroup(trie, selected))
+            continue
+        cut += len(selected)
+        dropped = {label for label, count in zip(trie.labels, tokens, strict=True) if count > room}
+        reachable = [row for row in selected if row["object"] not in dropped]
+        unreachable += len(selected) - len(reachable)
+        kept = [label for label, count in zip(trie.labels, tokens, strict=True) if count <= room]
+        if reachable:
+            groups.append(PromptGroup(EntityTrie.from_labels(tokenizer, kept), reachable, True))
+    warnings.warn(
+        f"link prediction: {cut} of {len(rows)} queries have prompts after which some of the "
+        f"{len(trie.labels)} candidates do not fit the model's {positions} positions: each is "
+        f"ranked without those, and {unreachable} whose gold is one of them count as misses",
+        CandidatesLeftOutWarning,
+        stacklevel=2,
+    )
+    return groups, unreachable, cut
+
+
+def combined(
+    parts: Sequence[Mapping[str, Any]], unreachable: int, cut: int, base: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The metrics of every query of `parts` (each group's metrics) and of `unreachable`
+    queries (misses): rates weighted by each part's queries, counts summed; `base` (the
+    metrics of no query over all the candidates: `FittedCandidates.no_ranks`) gives the
+    keys and the candidate counts; `queries_with_candidates_too_long` is `cut`."""
+    metrics = dict(parts[0]) if parts else dict(base)
+    ranked = sum(part["num_queries"] for part in parts)
+    total = ranked + unreachable
+    for key in metrics:
+        if key.startswith(("hits_at_", "mrr")):
+            metrics[key] = sum(part[key] * part["num_queries"] for part in parts) / total
+    metrics["num_queries"] = total
+    metrics["num_missing"] = sum(part["num_missing"] for part in parts) + unreachable
+    metrics["merged_candidates"] = base["merged_candidates"]
+    metrics["queries_with_candidates_too_long"] = cut
+    return metrics
+
+
 __all__ = [
     "CandidatesLeftOutWarning",
     "FittedCandidates",
+    "PromptGroup",
+    "UnreadableCandidatesWarning",
+    "combined",
     "fit_trie",
     "fitting_candidates",
     "label_token_counts",
+    "prompt_groups",
+    "readable_candidates",
+    "readable_labels",
     "too_long_labels",
     "warn_too_long",
 ]

@@ -46,7 +46,7 @@ from prixlm.link_prediction.candidate_files import (
     labels_by_kind,
     row_kind,
 )
-from prixlm.link_prediction.candidate_fit import fit_trie
+from prixlm.link_prediction.candidate_fit import combined, fit_trie, prompt_groups, readable_labels
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.lp_table import KS, markdown_table, reported_ks
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
@@ -130,8 +130,10 @@ def evaluate_protocols(
         `num_candidates` counts distinct tokenisations, `merged_candidates` the labels
         that tokenise like an earlier one (ranked as that one). Labels longer than the
         model's positions hold after the shortest prompt are left out (`candidate_fit`: a
-        warning, and `candidates_too_long` counts them, present only then); a query whose
-        gold is one of them is a miss (in `num_missing`, also in full mode).
+        warning, and `candidates_too_long` counts them, present only then), as are labels
+        holding a control token's text (`candidates_unreadable`); a query after whose long
+        prompt some do not fit is ranked without them (`queries_with_candidates_too_long`).
+        A query whose gold is left out is a miss (in `num_missing`, also in full mode).
     Raises:
         ValueError: unknown mode or protocol, a protocol other than `ours` in beam mode, no
             rows, a gold object that is not a candidate, or a forward over `max_rows`
@@ -147,20 +149,30 @@ def evaluate_protocols(
     rows = list(rows)
     if not rows:
         raise ValueError("no rows to evaluate")
-    trie = (
-        candidates
-        if isinstance(candidates, EntityTrie)
-        else EntityTrie.from_labels(tokenizer, candidates)
-    )
+    if isinstance(candidates, EntityTrie):
+        trie, unreadable = candidates, []
+    else:  # labels holding a control token's text: left out, warned
+        labels, unreadable = readable_labels(tokenizer, candidates, "link prediction")
+        trie = EntityTrie.from_labels(tokenizer, labels)
     if trie.labels is None:
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
-    fitted = fit_trie(tokenizer, getattr(model, "config", None), trie, rows)
+    config = getattr(model, "config", None)
+    fitted = fit_trie(tokenizer, config, trie, rows, unreadable)
     trie, rows = fitted.trie, fitted.rows  # without the labels the positions cannot hold
     ks = reported_ks(mode, num_beams)  # beam: hits@k for k <= K only
+    mrr = mrr_key(num_beams if mode == "beam" else None)
+    groups, missed, cut = prompt_groups(tokenizer, config, trie, rows)
     with eval_mode(model):
         if not rows:  # every query's gold was left out: all misses
-            mrr = mrr_key(num_beams if mode == "beam" else None)
             results = {name: fitted.no_ranks(mrr, ks) for name in protocols}
+        elif cut:  # a long prompt: its query ranked among the candidates that fit after it
+            parts = [
+                evaluate_protocols(model, tokenizer, group.rows, group.trie, mode, num_beams,
+                                   batch_size, progress, max_rows, protocols, train_rows)
+                for group in groups
+            ]  # fmt: skip
+            base = fitted.no_ranks(mrr, ks)
+            results = {p: combined([r[p] for r in parts], missed, cut, base) for p in protocols}
         elif mode == "full":
             # the scorer path merges identical tokenisations (`protocol_ranks`): golds,
             # filters and train objects by each entity's first label in candidate order

@@ -12,7 +12,9 @@
 - `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional; only
   languages the model has a language token for, under the config's spelling of the code;
   a label that fits no query in the model's positions, longer than they hold after the
-  shortest prompt, is left out with a warning: `fitting_labels`);
+  shortest prompt, or that holds a control token's text (`[O]`, `</s>`: the model reads it
+  as that token, and training left its facts out), is left out with a warning:
+  `fitting_labels`);
 - `relations.json`, `{language: [relation names]}`: the relations of each language's
   training triples (names are English in every language, e.g. `"currency"`); the pipeline
   warns on a query with another relation, and apps (a Space) list them (optional; keyed
@@ -159,7 +161,8 @@ def complete_release_folder(
         folder: a folder written by `PrixLMForCausalKB.save_pretrained` (plus the tokenizer).
         candidates: `{language: [entity labels]}` for `candidates.json` (languages of the
             config's `language_token_ids`); None writes none (and keeps an existing one).
-            Labels that fit no query in the model's positions are left out (`fitting_labels`).
+            Labels that fit no query in the model's positions, or that hold a control
+            token's text, are left out (`fitting_labels`).
         max_candidates_per_language: leave out a language with more labels (None: no bound).
         relations: `{language: [relation names]}` for `relations.json` (sorted, distinct,
             under the config's spelling of the code, as the candidates); None writes none
@@ -168,7 +171,8 @@ def complete_release_folder(
         links: the model answers link queries too (their prompt is one token longer).
     Returns:
         `{"code_files": [...], "candidate_languages": [...], "candidates_bytes": int,
-        "candidates_too_long": {language: how many labels were left out}}`.
+        "candidates_too_long": {language: how many labels were left out},
+        "candidates_unreadable": {language: how many labels held a control token's text}}`.
     Raises:
         FileNotFoundError: no `config.json` in `folder`.
         ValueError: a malformed `config.json` or candidates.
@@ -196,17 +200,18 @@ def complete_release_folder(
     stored: list[str] = []
     size = 0
     too_long: dict[str, int] = {}
+    unreadable: dict[str, int] = {}
     if candidates is not None:
         languages = config.get("language_token_ids")
         kept = bounded_candidates(candidates, max_candidates_per_language, languages)
-        kept, too_long = fitting_labels(kept, folder, config, tokenizer, links)
+        kept, too_long = fitting_labels(kept, folder, config, tokenizer, links, unreadable)
         _write_json(folder / CANDIDATES_FILE, kept, CANDIDATES_FILE)
         stored, size = sorted(kept), (folder / CANDIDATES_FILE).stat().st_size
     if relations is not None:
         checked = checked_relations(relations, config.get("language_token_ids"))
         _write_json(folder / RELATIONS_FILE, checked, RELATIONS_FILE)
     return {"code_files": files, "candidate_languages": stored, "candidates_bytes": size,
-            "candidates_too_long": too_long}  # fmt: skip
+            "candidates_too_long": too_long, "candidates_unreadable": unreadable}  # fmt: skip
 
 
 def fitting_labels(
@@ -215,17 +220,26 @@ def fitting_labels(
     config: Mapping[str, Any],
     tokenizer: Any = None,
     links: bool = True,
+    unreadable: dict[str, int] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, int]]:
     """The labels of `candidates` that fit the positions of the model (its `config.json`
     values) after the shortest triple prompt, and link prompt with `links`; the others are
     left out with a warning per language (`prixlm.link_prediction.candidate_fit`), a
-    language with none left whole. Also `{language: how many were left out}`. Measured with
-    `tokenizer`, else the folder's; a folder without one keeps every label."""
-    from prixlm.link_prediction.candidate_fit import fitting_candidates
+    language with none left whole. Also `{language: how many were left out}`. Labels the
+    model cannot read (they hold a control token's text, `[O]`, `</s>`: training left their
+    facts out) are left out first, with a warning per language, and counted per language
+    in `unreadable` when given. Measured with `tokenizer`, else the folder's; a folder
+    without one keeps every label."""
+    from prixlm.link_prediction.candidate_fit import fitting_candidates, readable_candidates
 
     tokenizer = tokenizer if tokenizer is not None else folder_tokenizer(folder)
     if tokenizer is None:  # not self-contained: `complete_release_folder` warned
         return dict(candidates), {}
+    candidates, left_out_unreadable = readable_candidates(tokenizer, candidates)
+    if unreadable is not None:
+        unreadable.update(
+            {language: len(labels) for language, labels in left_out_unreadable.items()}
+        )
     kinds = ("triple", "link") if links else ("triple",)
     positions = SimpleNamespace(
         **{k: config[k] for k in ("max_position_embeddings", "pad_token_id")}
