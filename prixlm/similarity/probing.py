@@ -39,7 +39,11 @@ objects filtered; accuracy (= hits@1) and MRR, beside what a random ranking woul
 candidate sets are small, so chance is far from zero.
 
 Candidate answers that tokenise alike are one answer (as in link prediction), counted
-(`merged_candidates`) and warned when they merge through `<unk>`.
+(`merged_candidates`) and warned when they merge through `<unk>`. An answer holding a
+control token's text is left out (`candidates_unreadable`), and a probe with a long prompt
+is ranked among the answers that fit the model's positions after it
+(`probes_with_candidates_too_long`); a probe whose gold answer is left out is a miss
+(`num_missing`): `prixlm.similarity.probing_multi_token`.
 
 Per language: `accuracy` is the mean over relations (mLAMA's average), `micro_accuracy` over
 probes; `average` is the mean over languages that have probes (multi-token: those the model
@@ -72,9 +76,9 @@ from modeling_prixlm.decoding_steps import (
 )
 from prixlm.cli import command_parser, print_json, user_errors
 from prixlm.data.relation_names import relation_words
-from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
 from prixlm.model_loading import MODEL_CODE_HELP, load_model
 from prixlm.similarity.probing_data import Probe, ProbeFormatError, ProbeSet, Template, read_mlama
+from prixlm.similarity.probing_multi_token import rank_relation
 from prixlm.similarity.probing_summary import average, multi_token_summary, summarise_relations
 from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
 
@@ -138,9 +142,10 @@ def _filtered(probes: Sequence[Probe]) -> list[set[str]]:
 
 
 def _chance_mrr(ranked: Sequence[int]) -> float:
-    """Mean H_n / n over the probes' candidate counts n (each H_n summed as 1/1 + ... + 1/n)."""
+    """Mean H_n / n over the probes' candidate counts n (each H_n summed as 1/1 + ... + 1/n);
+    n = 0, a probe whose gold answer is left out, adds 0."""
     harmonic = list(accumulate((1 / r for r in range(1, max(ranked) + 1)), initial=0))
-    return sum(harmonic[n] / n for n in ranked) / len(ranked)
+    return sum(harmonic[n] / n for n in ranked if n) / len(ranked)
 
 
 def _single_token_id(tokenizer: Any, text: str) -> int | None:
@@ -204,11 +209,8 @@ def multi_token_accuracy(
     query_form: str = "template",
     batch_size: int = 8,
 ) -> dict[str, Any]:
-    """Exact candidate scoring of every probe of one language (Prix-LM; see the module doc)."""
-    from modeling_prixlm.constrained_decoding import EntityTrie
-    from prixlm.link_prediction.candidate_scoring import score_candidates
-    from prixlm.link_prediction.scorer import canonical_labels, warn_unknown_merges
-
+    """Exact candidate scoring of every probe of one language (Prix-LM; see the module doc
+    and `probing_multi_token`)."""
     per_relation = {}
     for relation, probes in sorted(probe_set.probes.items()):
         template = probe_set.templates[relation]
@@ -218,39 +220,14 @@ def multi_token_accuracy(
         if not asked:
             per_relation[relation] = {"accuracy": None, "mrr": None, "num_probes": 0, **unaskable}
             continue
-        candidates = sorted(
-            {p.obj_label for p in probes} | {o for p in probes for o in p.known_objects}
+        where = f"probing {probe_set.language} {relation}"
+        figures, ranked = rank_relation(
+            model, tokenizer, probes, asked, _filtered(probes), where, batch_size
         )
-        # labels that tokenise identically are one answer (as in link prediction): ranked
-        # once, at their first label's column; golds and filters mapped to it (warned and
-        # counted: answers written through <unk> merge, and their hits overstate the model)
-        trie = EntityTrie.from_labels(tokenizer, candidates)
-        canonical = canonical_labels(trie)
-        warn_unknown_merges(tokenizer, trie, canonical)
-        kept = [c for c, label in enumerate(candidates) if canonical[label] == label]
-        first = {candidates[c]: position for position, c in enumerate(kept)}
-        column = {label: first[canonical[label]] for label in candidates}
-        scores = score_candidates(
-            model, tokenizer, [row for _, row in asked], trie, batch_size=batch_size
-        )[:, kept]
-        gold = torch.tensor([column[probes[i].obj_label] for i, _ in asked])
-        mask = torch.zeros(scores.shape, dtype=torch.bool)
-        filtered = _filtered(probes)
-        for row, (i, _) in enumerate(asked):
-            mask[row, [column[o] for o in filtered[i]]] = True
-            mask[row, gold[row]] = False  # a twin of the gold is the gold
-        ranks = filtered_ranks_from_scores(scores, gold, mask)
-        ranked = (len(kept) - mask.sum(dim=1)).tolist()  # candidates left per probe
+        chance = sum(1 / n for n in ranked if n) / len(ranked)  # a gold left out: 0
         per_relation[relation] = {
-            "accuracy": float((ranks <= 1).double().mean()),
-            "mrr": mean_reciprocal_rank(ranks),
-            "chance_accuracy": sum(1 / n for n in ranked) / len(ranked),
-            "chance_mrr": _chance_mrr(ranked),
-            "num_probes": len(asked),
-            "num_candidates": len(kept),
-            "merged_candidates": len(candidates) - len(kept),
-            **unaskable,
-        }
+            **figures, "chance_accuracy": chance, "chance_mrr": _chance_mrr(ranked), **unaskable
+        }  # fmt: skip
     return summarise_relations(per_relation)
 
 
@@ -307,6 +284,8 @@ def evaluate_probing(
         "chance_accuracy", "chance_mrr", "micro_accuracy", "num_probes", "num_unaskable",
         "merged_candidates", "model_language", "per_relation": {rel: {..., "num_candidates",
         "merged_candidates"}}}}, "average", "average_mrr", "average_chance", "not_averaged"}}`
+        (`num_missing`, `candidates_unreadable` and `probes_with_candidates_too_long` per
+        relation and language where not 0: `probing_multi_token`)
         (`multi_token` for Prix-LM only; its averages leave out the languages the model has
         no language token for, `not_averaged`: `probing_summary`). An accuracy is None where
         no probe could be asked.

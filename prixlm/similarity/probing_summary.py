@@ -16,12 +16,17 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+#: Counts a language sums over its relations, where its relations have them (the last three
+#: only where not 0: `probing_multi_token`).
+SUMMED = ("merged_candidates", "num_missing", "candidates_unreadable",
+          "probes_with_candidates_too_long")  # fmt: skip
+
 
 def summarise_relations(per_relation: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One language's figures from its relations' (`per_relation` kept inside): `accuracy`,
     `micro_accuracy`, `num_probes`, `num_unaskable`, the mean `mrr`, `chance_accuracy` and
-    `chance_mrr` where every relation with probes has them, and the summed
-    `merged_candidates` where the relations count them."""
+    `chance_mrr` where every relation with probes has them, and the `SUMMED` counts where
+    the relations have them."""
     counted = {r: m for r, m in per_relation.items() if m["num_probes"]}
     total = sum(m["num_probes"] for m in counted.values())
     hits = sum(m["accuracy"] * m["num_probes"] for m in counted.values())
@@ -37,10 +42,9 @@ def summarise_relations(per_relation: dict[str, dict[str, Any]]) -> dict[str, An
     for key in ("mrr", "chance_accuracy", "chance_mrr"):
         if counted and all(key in m for m in counted.values()):
             summary[key] = sum(m[key] for m in counted.values()) / len(counted)
-    if any("merged_candidates" in m for m in per_relation.values()):
-        summary["merged_candidates"] = sum(
-            m.get("merged_candidates", 0) for m in per_relation.values()
-        )
+    for key in SUMMED:
+        if any(key in m for m in per_relation.values()):
+            summary[key] = sum(m.get(key, 0) for m in per_relation.values())
     return summary
 
 
