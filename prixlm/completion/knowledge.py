@@ -130,6 +130,7 @@ class QueryStats:
     queries_unencodable: int = 0  # names the model cannot encode (`propose.fit_to_model`)
     candidates: int = 0  # the target's candidate labels
     candidates_too_long: int = 0  # left out by `propose.fit_to_model`
+    candidates_unreadable: int = 0  # holding a control token's text: left out, likewise
     ambiguous_objects: int = 0  # proposals skipped: merged labels no evidence decides
     invalid_iris: int = 0  # distinct IRIs proposed that are not valid IRIs
     #: relation IRI -> the evidence pairs skipped because the target never uses it

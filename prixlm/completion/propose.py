@@ -233,7 +233,8 @@ def fitted_inputs(
     """`kb`'s completion queries (the first `limit`) and candidates, fitted to the model.
 
     `stats` counts what is left out: queries beyond the limit, too long for the model or
-    that it cannot encode, and candidates too long for it (`fit_to_model`).
+    that it cannot encode, and candidates too long for it or holding a control token's text
+    (`fit_to_model`).
 
     Raises:
         CompletionInputError: the model has no language token for the target language.
@@ -249,7 +250,7 @@ def fitted_inputs(
     stats.queries_too_long = len(queries) - len(fitted) - unencodable
     # labels left out as unreadable (warned by `fit_to_model`) are not too long
     unreadable = len(split_unreadable(tokenizer, list(candidates))[1]) if candidates else 0
-    stats.candidates = len(candidates)
+    stats.candidates, stats.candidates_unreadable = len(candidates), unreadable
     stats.candidates_too_long = len(candidates) - len(usable) - unreadable
     return FittedInputs(fitted, usable, stats)
 
