@@ -56,7 +56,7 @@ HUB_CODE_FILES = tuple(
         "decoding_steps "
         "encoder_prixlm formatting handler input_guards layers_prixlm linear_cross_entropy "
         "masking_prixlm modeling_prixlm pipeline_prixlm pipeline_queries position_checks "
-        "stored_files trie_file trie_logits_processor"
+        "stored_files tokenizer_checks trie_file trie_logits_processor"
     ).split()
 )
 #: The XLM-R config fields that define the architecture (what a Prix-LM takes from its base).
@@ -99,6 +99,10 @@ class PrixLMConfig(XLMRobertaConfig):
             their logits are masked out before the softmax, so no probability changes;
             `logits` have `vocab_size` columns. 1 (the default, and any config saved without
             the field): no padding.
+        vocabulary_fingerprint (`str`, optional): sha256 of the token -> id map of the
+            tokenizer the model was trained with (`tokenizer_checks.vocabulary_fingerprint`),
+            compared when a folder's model and tokenizer are loaded together: a tokenizer of
+            another build is refused. None (any config saved without it): not compared.
         object_attention (`str`):
             - `"prefix_bidirectional"` (the paper, §2.2): every position up to and including
               `[O]` attends to the whole prefix `<s> ... [O]`; object positions attend causally.
@@ -119,6 +123,7 @@ class PrixLMConfig(XLMRobertaConfig):
         language_token_ids: dict[str, int] | None = None,
         object_attention: str = "prefix_bidirectional",
         vocab_padding_multiple: int = 1,
+        vocabulary_fingerprint: str | None = None,
         **kwargs,
     ) -> None:
         if object_attention not in OBJECT_ATTENTION_MODES:
@@ -136,6 +141,7 @@ class PrixLMConfig(XLMRobertaConfig):
         if int(vocab_padding_multiple) < 1:
             raise ValueError(f"vocab_padding_multiple={vocab_padding_multiple}: expected >= 1")
         self.vocab_padding_multiple = int(vocab_padding_multiple)
+        self.vocabulary_fingerprint = vocabulary_fingerprint
 
     @property
     def padded_vocab_size(self) -> int:

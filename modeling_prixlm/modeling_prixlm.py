@@ -336,6 +336,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         from transformers import AutoConfig, AutoTokenizer, XLMRobertaForMaskedLM
 
         from .formatting import add_prixlm_tokens
+        from .tokenizer_checks import vocabulary_fingerprint
 
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
         base_config = AutoConfig.from_pretrained(name_or_path, **kwargs)
@@ -369,6 +370,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
             )
         model.config.vocab_padding_multiple = vocab_padding_multiple
         add_prixlm_tokens(tokenizer, languages, model, mean_resizing=new_token_init == "mean")
+        model.config.vocabulary_fingerprint = vocabulary_fingerprint(tokenizer)  # loading checks
         model.generation_config.eos_token_id = model.config.end_of_object_token_id
         model.generation_config.pad_token_id = model.config.pad_token_id
         model.generation_config.use_cache = object_attention != "bidirectional"

@@ -2,7 +2,8 @@
 
 Every command that takes `--model` loads through here, so that a mistake gets the same clear
 error everywhere (`UsageError`, naming the argument): a path that does not exist, a training
-run folder given instead of its release folder `model/`, a folder that holds no model.
+run folder given instead of its release folder `model/`, a folder that holds no model, a
+Prix-LM folder whose tokenizer is not the one its model was trained with.
 
 Model code: a Prix-LM folder's own code (the `*.py` files its `config.json` names, this
 project's `modeling_prixlm`) is run, as transformers' `trust_remote_code=True`; a folder or
@@ -116,6 +117,7 @@ def load_model(
             reason = "its config.json names model code of its own; only a Prix-LM's is run"
         raise UsageError(f"{argument} {source}: cannot load it ({reason})") from error
     if config.model_type == PRIXLM_MODEL_TYPE:
+        check_own_tokenizer(source, config, tokenizer, argument)  # before the weights load
         auto, kind = AutoModelForCausalLM, "prixlm"
     elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
         auto, kind = AutoModelForMaskedLM, "masked_lm"
@@ -137,6 +139,22 @@ def load_model(
             f"{argument} {source}: cannot load {what} ({first_line(error)})"
         ) from error
     return model.to(device or default_device()).eval(), tokenizer, kind
+
+
+def check_own_tokenizer(source: str | Path, config: Any, tokenizer: Any, argument: str) -> None:
+    """`UsageError` naming `argument` and the tokenizer's files unless `tokenizer` is the one
+    the Prix-LM of `config` was trained with: its size and Prix-LM token ids
+    (`check_tokenizer_matches`) and, where the config records it, its vocabulary's
+    fingerprint (`modeling_prixlm.tokenizer_checks`). A tokenizer of another build (same
+    size, same special ids, other word ids) would make every answer garbage, silently."""
+    from modeling_prixlm.tokenizer_checks import tokenizer_mismatch
+
+    reason = tokenizer_mismatch(tokenizer, config)
+    if reason is not None:
+        raise UsageError(
+            f"{argument} {source}: its tokenizer is not the one its model was trained with: "
+            f"{reason}"
+        )
 
 
 def _from_own_code(source: str | Path, config: Any, auto: type) -> Any:
@@ -209,6 +227,7 @@ __all__ = [
     "MODEL_CODE_HELP",
     "PRIXLM_MODEL_TYPE",
     "check_model_source",
+    "check_own_tokenizer",
     "default_device",
     "is_prixlm",
     "load_model",

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from modeling_prixlm.configuration_prixlm import PrixLMConfig
-from modeling_prixlm.formatting import MAX_FACT_LENGTH, fact_generation_config, special_token_ids
+from modeling_prixlm.formatting import (
+    MAX_FACT_LENGTH,
+    fact_generation_config,
+    language_key,
+    special_token_ids,
+)
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
+from modeling_prixlm.tokenizer_checks import vocabulary_fingerprint
 
 
 def prixlm_config_for(
@@ -18,6 +25,7 @@ def prixlm_config_for(
     max_position_embeddings: int = 2 * MAX_FACT_LENGTH + 2,
     object_attention: str = "prefix_bidirectional",
     vocab_padding_multiple: int = 64,
+    languages: Iterable[str] | None = None,
     **kwargs: Any,
 ) -> PrixLMConfig:
     """An XLM-R-architecture config whose vocabulary and fact-token ids match `tokenizer`.
@@ -25,8 +33,17 @@ def prixlm_config_for(
     `max_position_embeddings` must cover the longest sequence + 2 (XLM-R positions start
     at `padding_idx + 1`). The embedding and LM head get `vocab_size` rounded up to
     `vocab_padding_multiple` rows (masked out of every softmax: exact).
+
+    `languages`: the codes the model is trained on; only these are its languages
+    (`language_token_ids`, keyed by `language_key`), which every language check reads. A
+    tokenizer of another release may hold more language tokens (`train.py --tokenizer_dir`):
+    they stay in the vocabulary, untrained and not declared. None: every language token of
+    `tokenizer`. The config records the fingerprint of `tokenizer`'s vocabulary
+    (`vocabulary_fingerprint`): the tokenizer must be final (its Prix-LM tokens added).
     """
-    ids = special_token_ids(tokenizer)
+    codes = None if languages is None else sorted({language_key(c) for c in languages})
+    ids = special_token_ids(tokenizer, codes)
+    kwargs.setdefault("vocabulary_fingerprint", vocabulary_fingerprint(tokenizer))
     return PrixLMConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -52,7 +69,8 @@ def prixlm_config_for(
 def build_prixlm(
     tokenizer: Any, seed: int | None = None, **config_kwargs: Any
 ) -> PrixLMForCausalKB:
-    """A randomly initialised `PrixLMForCausalKB` for `tokenizer` (see `prixlm_config_for`)."""
+    """A randomly initialised `PrixLMForCausalKB` for `tokenizer` (see `prixlm_config_for`,
+    which takes `config_kwargs`, `languages` among them)."""
     import torch
 
     if seed is not None:

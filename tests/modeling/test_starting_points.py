@@ -163,6 +163,11 @@ def test_from_xlm_roberta_keeps_weights_and_adds_tokens(tmp_path):
     )
     assert model.lm_head.decoder.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
     assert model.generation_config.eos_token_id == model.config.end_of_object_token_id
+    # loading compares the tokenizer found with the one the model was made with
+    from modeling_prixlm.tokenizer_checks import tokenizer_mismatch, vocabulary_fingerprint
+
+    assert model.config.vocabulary_fingerprint == vocabulary_fingerprint(prix_tokenizer)
+    assert tokenizer_mismatch(prix_tokenizer, model.config) is None
     fact = encode_triple(prix_tokenizer, "Japan", "currency", "euro")
     loss = model(torch.tensor([fact.input_ids]), labels=torch.tensor([fact.labels])).loss
     assert torch.isfinite(loss)

@@ -1,0 +1,89 @@
+"""Whether a tokenizer is the one a Prix-LM was trained with: its vocabulary's fingerprint.
+
+A tokenizer of another build can have the model's size and the model's ids of `[S] [P] [O]
+[EOS]` and of the language tokens (`formatting.check_tokenizer_matches` passes) and still
+give its words other ids: the model then reads every name as other words and answers
+garbage, with no error. Training records the fingerprint of the tokenizer saved with the
+model (`vocabulary_fingerprint`: sha256 of its token -> id map) in `config.json`
+(`PrixLMConfig.vocabulary_fingerprint`); loading compares it (`tokenizer_mismatch`). A
+config without it (written before the field existed, or the converted official checkpoint)
+is not compared.
+
+Hub custom code: imports only the standard library and this folder (relative imports).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .formatting import check_tokenizer_matches
+
+#: The files that hold a release folder's tokenizer (what to copy from the model's release).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
+#: Hex digits of a fingerprint quoted in an error.
+SHOWN_DIGITS = 12
+
+
+def vocabulary_fingerprint(tokenizer: Any) -> str:
+    """sha256 of the tokenizer's token -> id map (`get_vocab()`, added tokens included)."""
+    vocabulary = sorted(tokenizer.get_vocab().items())
+    return hashlib.sha256(json.dumps(vocabulary, ensure_ascii=False).encode()).hexdigest()
+
+
+def tokenizer_mismatch(tokenizer: Any, config: Any) -> str | None:
+    """Why `tokenizer` is not the one the model of `config` was trained with, or None.
+
+    First `check_tokenizer_matches` (size, `<pad>`, the Prix-LM tokens' ids), then the
+    vocabulary's fingerprint where the config records one. The text ends by naming the
+    tokenizer files to copy from the model's release folder.
+    """
+    try:
+        check_tokenizer_matches(tokenizer, config)
+    except ValueError as error:
+        reason = str(error)
+    else:
+        expected = getattr(config, "vocabulary_fingerprint", None)
+        found = vocabulary_fingerprint(tokenizer) if expected else expected
+        if found == expected:
+            return None
+        reason = (
+            f"its vocabulary (sha256 {found[:SHOWN_DIGITS]}…) is not the one the model was "
+            f"trained with (config.json vocabulary_fingerprint {expected[:SHOWN_DIGITS]}…): "
+            "the tokenizer is another build's"
+        )
+    return (
+        f"{reason}; copy the tokenizer files ({', '.join(TOKENIZER_FILES)}) from the folder "
+        "the model was released in"
+    )
+
+
+def check_pipeline_tokenizer(tokenizer: Any, config: Any, stored: Any) -> None:
+    """`ValueError` unless the pipeline's `tokenizer` is the one its model (`config`) was
+    trained with (`tokenizer_mismatch`), naming the folder or Hub repo (`stored`, the
+    pipeline's `stored_files.StoredFiles`). A folder without its `tokenizer.json` gives a
+    near-empty tokenizer, which `AutoTokenizer` accepts quietly: that is said as such."""
+    source = stored.source
+    subject = tokenizer.convert_tokens_to_ids("[S]")
+    if subject != getattr(config, "subject_token_id", subject) and source:
+        if stored.path("tokenizer.json") is None:
+            raise ValueError(
+                f"the tokenizer ({len(tokenizer)} tokens) is not the model's "
+                f"({config.vocab_size} tokens): {source!r} has no tokenizer.json (the model's "
+                "trained tokenizer): copy it from the folder the model was released in"
+            )
+    reason = tokenizer_mismatch(tokenizer, config)
+    if reason is not None:
+        raise ValueError(
+            f"the tokenizer of {source or '?'!r} ({len(tokenizer)} tokens) is not the one its "
+            f"model ({config.vocab_size} tokens) was trained with: {reason}"
+        )
+
+
+__all__ = [
+    "TOKENIZER_FILES",
+    "check_pipeline_tokenizer",
+    "tokenizer_mismatch",
+    "vocabulary_fingerprint",
+]
