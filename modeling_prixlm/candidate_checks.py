@@ -11,6 +11,15 @@
   normalising tokenizer folds full-width forms and ligatures): the trie holds one entity
   for them, answered by the first label of the group, and the others can never be answered
   (`twins_message`).
+- **A language the model has no token for** (`config.language_token_ids`): it was never
+  trained on it, and its names read through `<unk>`, so every query gets the same answers.
+  `candidates=` in such a language is refused (`given_candidates`); the folder's own
+  `candidates.json` may list one (copied from another build), and the pipeline leaves it
+  out with a warning, so that an app serving the folder still starts
+  (`model_language_problem`).
+
+The candidates' languages are looked up in any spelling (`stored_code`: `EN` for `en`,
+`zh_min_nan` for `zh-min-nan`, `formatting.language_key`).
 
 Hub custom code: imports only torch, transformers and this folder (relative imports).
 """
@@ -18,11 +27,11 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .constrained_decoding import EntityTrie
-from .formatting import control_token_ids
+from .formatting import control_token_ids, language_key
 
 #: Characters of a label quoted in a warning.
 EXAMPLE_CHARACTERS = 60
@@ -79,4 +88,74 @@ def twins_message(trie: EntityTrie, where: str) -> str | None:
     )
 
 
-__all__ = ["split_unreadable", "twins_message", "unreadable_message"]
+def stored_code(stored: Mapping[str, Any], language: str) -> str | None:
+    """The key of `stored` for `language`: itself, else its other spelling (`zh_min_nan` for
+    `zh-min-nan`, `en` for `EN`: `formatting.language_key`); None when absent."""
+    if language in stored:
+        return language
+    key = language_key(language)
+    return next((code for code in stored if language_key(code) == key), None)
+
+
+def for_language(stored: Mapping[str, Any], language: str) -> Any:
+    """`stored[language]`, also in its other spelling (`stored_code`); None when absent."""
+    code = stored_code(stored, language)
+    return None if code is None else stored[code]
+
+
+def model_language_problem(config: Any, language: str) -> str | None:
+    """Why the model of `config` cannot rank labels of `language`: it has no language token
+    for it (`language_token_ids`, in any spelling); None when it has one, or when the config
+    lists no language at all (nothing to compare with)."""
+    codes = sorted(getattr(config, "language_token_ids", None) or {})
+    if not codes or stored_code(dict.fromkeys(codes), language) is not None:
+        return None
+    return (
+        f"the model has no language token for {language!r} (its languages: "
+        f"{', '.join(codes)}): it was never trained on that language and cannot rank its labels"
+    )
+
+
+def check_model_language(config: Any, language: str) -> None:
+    """ValueError naming `language` and the model's languages unless the model of `config`
+    has a token for it (`model_language_problem`)."""
+    if (problem := model_language_problem(config, language)) is not None:
+        raise ValueError(f"language {language!r}: {problem}")
+
+
+def untrained_languages(stored: Mapping[str, Any], config: Any) -> dict[str, str]:
+    """`{code: why}` of the languages of `stored` that the model of `config` has no token
+    for (`model_language_problem`), in the order of `stored`."""
+    problems = {code: model_language_problem(config, code) for code in stored}
+    return {code: problem for code, problem in problems.items() if problem is not None}
+
+
+def given_candidates(
+    candidates: Mapping[str, Sequence[str]] | None, config: Any
+) -> dict[str, list[str]]:
+    """`candidates=` as `{language: [labels]}`; TypeError for a string where a list of labels
+    goes, ValueError for one language given twice (`en` and `EN`) or for a language the
+    model of `config` has no token for (`model_language_problem`)."""
+    given: dict[str, list[str]] = {}
+    for code, labels in (candidates or {}).items():
+        if isinstance(labels, str):  # list("Euro") would be the candidates E, u, r, o
+            raise TypeError(f"candidates[{code!r}] must be a list of labels, not one string")
+        if (other := stored_code(given, code)) is not None:
+            raise ValueError(f"candidates name one language twice: {other!r} and {code!r}")
+        if (problem := model_language_problem(config, code)) is not None:
+            raise ValueError(f"candidates[{code!r}]: {problem}")
+        given[code] = list(labels)
+    return given
+
+
+__all__ = [
+    "check_model_language",
+    "for_language",
+    "given_candidates",
+    "model_language_problem",
+    "split_unreadable",
+    "stored_code",
+    "twins_message",
+    "unreadable_message",
+    "untrained_languages",
+]

@@ -36,7 +36,11 @@ built (it replaces the stored languages it names, in any spelling: `EN` replaces
 language's trie is built once, at its first query in any spelling; then a `UserWarning` (at
 the caller's line) counts its labels left out as unreadable (they hold a control token's text,
 `[O]`, `</s>`) and those answered as another label (they tokenise alike:
-`candidate_checks`). A folder's files are read
+`candidate_checks`). A language the model has no token for (`config.language_token_ids`)
+has no candidates: `candidates=` in it is a `ValueError`, and the folder's `candidates.json`
+listing it (another build's file) has it left out with a `UserWarning`. A tokenizer that is
+not the one the model was trained with (another build's: `tokenizer_checks`) is a
+`ValueError` when the pipeline is built. A folder's files are read
 by the absolute path it had when the pipeline was built (a later change of directory does not
 matter); a Hub repo's file that can be neither fetched nor found in the Hub cache is an
 `OSError` that says so, not an empty list (`stored_files`).
@@ -60,7 +64,17 @@ from torch.utils.data import Dataset
 from transformers import Pipeline
 
 from .beam_search import RankedObjects, default_max_rows, predict_objects
-from .candidate_checks import split_unreadable, twins_message, unreadable_message
+from .candidate_checks import (
+    check_model_language,
+    model_language_problem,
+    split_unreadable,
+    twins_message,
+    unreadable_message,
+    untrained_languages,
+)
+from .candidate_checks import for_language as _for_language  # the Space looks it up here
+from .candidate_checks import given_candidates as _given_candidates
+from .candidate_checks import stored_code as _stored_code
 from .constrained_decoding import EntityTrie
 from .decoding_steps import encode_query
 from .formatting import language_key
@@ -84,6 +98,7 @@ from .stored_files import (
     read_candidates,
     read_relations,
 )
+from .tokenizer_checks import check_pipeline_tokenizer
 
 DEFAULT_TOP_K = 5
 #: K of Algorithm 1 (the paper's 50).
@@ -92,34 +107,6 @@ DEFAULT_NUM_BEAMS = 50
 PARAMETERS = ("top_k", "num_beams", "language", "max_rows")
 #: Unknown-relation warnings a pipeline keeps, texts and record of those shown (more: dropped).
 MAX_CACHED_WARNINGS = 1024
-
-
-def _stored_code(stored: Mapping[str, Any], language: str) -> str | None:
-    """The key of `stored` for `language`: itself, else its other spelling (`zh_min_nan` for
-    `zh-min-nan`, `en` for `EN`: `formatting.language_key`); None when absent."""
-    if language in stored:
-        return language
-    key = language_key(language)
-    return next((code for code in stored if language_key(code) == key), None)
-
-
-def _for_language(stored: Mapping[str, Any], language: str) -> Any:
-    """`stored[language]`, also in its other spelling (`_stored_code`); None when absent."""
-    code = _stored_code(stored, language)
-    return None if code is None else stored[code]
-
-
-def _given_candidates(candidates: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
-    """`candidates=` as `{language: [labels]}`; TypeError for a string where a list of labels
-    goes, ValueError for one language given twice (`en` and `EN`)."""
-    given: dict[str, list[str]] = {}
-    for code, labels in (candidates or {}).items():
-        if isinstance(labels, str):  # list("Euro") would be the candidates E, u, r, o
-            raise TypeError(f"candidates[{code!r}] must be a list of labels, not one string")
-        if (other := _stored_code(given, code)) is not None:
-            raise ValueError(f"candidates name one language twice: {other!r} and {code!r}")
-        given[code] = list(labels)
-    return given
 
 
 def _warn_from_caller(message: str, registry: dict) -> None:
@@ -160,34 +147,14 @@ class PrixLMLinkPrediction(Pipeline):
             getattr(self.model, "name_or_path", "") or "",
             getattr(self.model, "loaded_revision", None),
         )
-        self._check_tokenizer()
-        self._given = _given_candidates(candidates)
+        check_pipeline_tokenizer(self.tokenizer, self.model.config, self._stored)
+        self._given = _given_candidates(candidates, self.model.config)
         self._labels: dict[str, list[str]] | None = None
         self._relations: dict[str, list[str]] | None = None
         self._relation_keys: dict[str, frozenset[str]] | None = None  # per stored language
         self._relation_warnings: dict[tuple[str, str], str] = {}  # per (relation, language)
         self._warnings_shown: dict = {}  # `warnings.warn_explicit`'s registry, bounded
         self._tries: dict[str, EntityTrie] = {}  # per stored code (`candidate_language`)
-
-    def _check_tokenizer(self) -> None:
-        """`ValueError` if the tokenizer is not the model's: a folder without its
-        `tokenizer.json` gives a near-empty tokenizer, which `AutoTokenizer` accepts quietly."""
-        source = self._stored.source
-        config = self.model.config
-        subject = self.tokenizer.convert_tokens_to_ids("[S]")
-        if subject == getattr(config, "subject_token_id", subject):
-            return
-        missing = source and self._stored_file("tokenizer.json") is None
-        reason = (
-            f"{source!r} has no tokenizer.json (the model's trained tokenizer): copy it from "
-            "the folder the model was released in"
-            if missing
-            else f"its [S] token is {subject}, the model's {config.subject_token_id}"
-        )
-        raise ValueError(
-            f"the tokenizer ({len(self.tokenizer)} tokens) is not the model's "
-            f"({config.vocab_size} tokens): {reason}"
-        )
 
     # ------------------------------------------------------------------ candidates
     def _stored_file(self, name: str) -> str | None:
@@ -203,6 +170,11 @@ class PrixLMLinkPrediction(Pipeline):
         if self._labels is None:
             path = self._stored_file(CANDIDATES_FILE)
             stored = read_candidates(path) if path is not None else {}
+            untrained = untrained_languages(stored, self.model.config)  # another build's file
+            for code, problem in untrained.items():  # left out: an app serving it still starts
+                where = f"{CANDIDATES_FILE} of {self._stored.source or '?'!r}"
+                _warn_from_caller(f"{where}: {code!r} left out: {problem}", self._warnings_shown)
+            stored = {code: labels for code, labels in stored.items() if code not in untrained}
             replaced = {language_key(code) for code in self._given}
             kept = {c: labels for c, labels in stored.items() if language_key(c) not in replaced}
             given = {_stored_code(stored, c) or c: labels for c, labels in self._given.items()}
@@ -242,15 +214,18 @@ class PrixLMLinkPrediction(Pipeline):
 
     def candidate_language(self, language: str) -> str:
         """The code `language` has among the candidates' languages, in any spelling (`en`
-        for `EN`); ValueError if it has no candidates."""
+        for `EN`); ValueError if it has no candidates (naming the model's languages where it
+        has no token for `language`)."""
         code = _stored_code(self.candidate_labels, language)
         if code is None or not self.candidate_labels[code]:
             stored = ", ".join(sorted(self.candidate_labels)) or "none"
+            given = "pipeline(model=..., trust_remote_code=True, candidates={language: [labels]})"
+            advice = f"build the pipeline with them: {given}"
+            if (problem := model_language_problem(self.model.config, language)) is not None:
+                advice = f"{problem}; those of its languages go as {given}"
             raise ValueError(
                 f"no candidate entities for language {language!r} (stored: {stored}; "
-                f"{CANDIDATES_FILE} of {self._stored.source or '?'!r}): "
-                "build the pipeline with them: pipeline(model=..., trust_remote_code=True, "
-                "candidates={language: [labels]})"
+                f"{CANDIDATES_FILE} of {self._stored.source or '?'!r}): {advice}"
             )
         return code
 
@@ -311,6 +286,7 @@ class PrixLMLinkPrediction(Pipeline):
         if query["target_language"] is not None:
             key: tuple[str, ...] = (query["subject"], source, query["target_language"])
             target = query["target_language"]
+            check_model_language(self.model.config, source)  # the subject's language token
         else:
             key, target = (query["subject"], query["relation"]), source
             warning = self.relation_warning(query["relation"], source)
