@@ -128,6 +128,7 @@ def build_model_and_tokenizer(
     model = build_prixlm(
         tokenizer,
         seed=seed,
+        languages=languages,  # not every language token of a --tokenizer_dir
         hidden_size=model_args.hidden_size,
         num_hidden_layers=model_args.num_hidden_layers,
         num_attention_heads=model_args.num_attention_heads,
