@@ -112,11 +112,14 @@ def test_table1_tokenizer_on_a_full_disk(tmp_path, monkeypatch, capsys):
     """tokenizers' bare `Exception('No space left on device')` was a traceback (exit 1)."""
     pytest.importorskip("pykeen")
     from prixlm.experiments import jobs, table1
+    from prixlm.training import data
 
     rows = [{"subject": s, "relation": r, "object": o} for s, r, o in TINY_FACTS]
     monkeypatch.setattr(table1, "prepare_data", lambda *args: {"main": tmp_path / "data"})
     monkeypatch.setattr(table1, "input_digests", lambda datasets: {"main": "0" * 64})
     monkeypatch.setattr(jobs, "load_language", lambda dataset, language: {"train": rows})
+    texts = [name for row in rows for name in row.values()]  # the tokenizer's texts
+    monkeypatch.setattr(data, "tokenizer_training_texts", lambda dataset, languages: texts)
     full_disk_for_tokenizers(monkeypatch)
     work = tmp_path / "work"
     with pytest.raises(SystemExit) as exit_info:
