@@ -19,6 +19,11 @@ the precision of the weights evaluated (`"float32"`, or `"bfloat16"` for a relea
 bf16, which loads and is evaluated as saved: beam search and the full ranking agree exactly
 for fp32 weights only). In beam mode hits@k is reported for k <= --num_beams only (`–` in
 the table, no key in the report): a gold outside the K beams is a miss, which is not hits@k.
+Refused before the weights load: link rows in a language the model has no language token
+for (a triple's prompt names no language: a language without a token is evaluated on its
+triples, and labels its tokenizer cannot tell apart are counted as `merged_candidates`,
+which the model card marks), and a split without a column ranking reads (`all_objects`
+where the protocol filters by it).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from prixlm.link_prediction.evaluation import (
     evaluate_dataset,
     markdown_table,
 )
+from prixlm.link_prediction.lp_rows import missing_columns
 from prixlm.link_prediction.lp_table import unreported_note
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.model_loading import MODEL_CODE_HELP
@@ -198,6 +204,20 @@ def check_model_languages(model: str, languages: set[str], what: str) -> None:
         )
 
 
+def check_columns(
+    rows: Any, dataset: str, config: str, split: str, protocols: Sequence[str]
+) -> None:
+    """`UsageError` naming `--dataset`, the config and the columns that the split's `rows`
+    lack of those ranking reads under `protocols` (`lp_rows.required_columns`: without
+    `all_objects`, a filtered protocol would rank unfiltered)."""
+    if missing := missing_columns(rows.column_names, protocols):
+        raise UsageError(
+            f"--dataset {dataset}: config {config!r}, split {split!r} has no column "
+            f"{', '.join(missing)}, which --protocol {','.join(protocols)} ranks with "
+            f"(its columns: {', '.join(rows.column_names)})"
+        )
+
+
 def parameter_dtype(model: Any) -> str | None:
     """The dtype of `model`'s first parameter without `torch.` (`"float32"`), or None."""
     parameter = next(model.parameters(), None) if hasattr(model, "parameters") else None
@@ -219,6 +239,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     row_languages: set[str] = set()
     for config in configs:  # every config and split checked before the model loads
         rows = load_kb(args.dataset, config, args.split)
+        check_columns(rows, args.dataset, config, args.split, args.protocol)
         rows = rows.select(range(min(args.limit, len(rows)))) if args.limit else rows
         # a link's prompt names both languages by their tokens (a triple's names none)
         firsts, seconds = columns(rows, ("subject_language", "object_language"))

@@ -48,6 +48,7 @@ from prixlm.link_prediction.candidate_files import (
 )
 from prixlm.link_prediction.candidate_fit import combined, fit_trie, prompt_groups, readable_labels
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
+from prixlm.link_prediction.lp_rows import missing_columns, query_groups
 from prixlm.link_prediction.lp_table import KS, markdown_table, reported_ks
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import Rank, filtered_rank, mrr_key, ranking_metrics
@@ -265,25 +266,6 @@ class EvaluationSettings:
     protocols: tuple[str, ...] = ("ours",)
 
 
-def _query_groups(
-    rows: Sequence[Mapping[str, Any]], config: str
-) -> list[tuple[str, str, str, list[Mapping[str, Any]]]]:
-    """`(name, object language, kind, rows)` per object language and kind, by language:
-    triples as `config` (a language's own config) or `config/<language>`, links as
-    `links/<language>` in the `links` config, `<config>/links/<language>` in another (`all`)."""
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for row in rows:
-        kind = row_kind(row.get("kind"), row["subject_language"], row["object_language"])
-        groups.setdefault((row["object_language"], kind), []).append(row)
-    named = []
-    for (language, kind), selected in sorted(groups.items()):
-        name = config if config == language else f"{config}/{language}"
-        if kind == "link" and config != "links":
-            name = f"{config}/links/{language}"
-        named.append((name, language, kind, selected))
-    return named
-
-
 def evaluate_config(
     model: Any,
     tokenizer: Any,
@@ -294,7 +276,7 @@ def evaluate_config(
     own: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, dict[str, dict[str, float | int]]]:
     """Metrics per protocol and query group of `splits[settings.split]`: `{protocol: {name:
-    metrics}}` (names: `_query_groups`); triples and link rows of a language ranked among
+    metrics}}` (names: `lp_rows.query_groups`); triples and link rows of a language ranked among
     its `own` candidates.
 
     Args:
@@ -304,12 +286,20 @@ def evaluate_config(
         own: each object language's `dataset_candidates` (as `evaluate_dataset` passes
             them); None: `candidate_labels(splits, language)`, the labels in `splits`.
     Raises:
-        ValueError: the config has no such split (the message lists the splits it has), or
-            `candidates` lacks an object language of its rows (`UsageError`).
+        ValueError: the config has no such split (the message lists the splits it has), the
+            split lacks a column ranking reads (`lp_rows.required_columns`: `all_objects`
+            under a protocol that filters by it), or `candidates` lacks an object language
+            of its rows (`UsageError`).
     """
     if settings.split not in splits:
         raise ValueError(
             f"config {config!r} has no split {settings.split!r} (has {sorted(splits)})"
+        )
+    names = getattr(splits[settings.split], "column_names", None)  # a Dataset's columns
+    if names is not None and (missing := missing_columns(names, settings.protocols)):
+        raise ValueError(
+            f"config {config!r}, split {settings.split!r}: no column {', '.join(missing)} "
+            f"(protocols {', '.join(settings.protocols)} rank with it)"
         )
     rows = splits[settings.split].to_list()
     rows = rows[: settings.limit] if settings.limit is not None else rows
@@ -321,7 +311,7 @@ def evaluate_config(
             )
         train_rows = splits["train"].to_list()
     results: dict[str, dict[str, dict[str, float | int]]] = {p: {} for p in settings.protocols}
-    groups = _query_groups(rows, config)
+    groups = query_groups(rows, config)
     # the labels of every language in one read of the splits' columns
     sets = labels_by_kind(splits) if candidates is None and own is None and groups else {}
     for name, language, _, selected in groups:
