@@ -11,15 +11,16 @@ Markdown table (%); `check_report` refuses what the card cannot show (or another
 `training_data` what the model trained on.
 
 A dataset is named by its Hub id when it has one; a local dataset folder by its card's
-`pretty_name`, with a `type` that says it is not on the Hub (no invented Hub id).
+`pretty_name`, with a `type` that says it is not on the Hub (no invented Hub id), or by the
+card's `--dataset_id` where it is the folder whose Hub copy that id is (`id_folder`). A
+result whose candidate labels merged (`merged_candidates`) says how many (`merged_note`).
+`check_report` and the weights digest live in `prixlm.release.report_checks`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,12 @@ from huggingface_hub.repocard import metadata_load
 
 from prixlm.link_prediction.ranking_rules import metric_label
 from prixlm.release.card_settings import HYPERPARAMETERS, hyperparameters
+from prixlm.release.report_checks import (
+    WEIGHTS_DIGEST,
+    check_report,
+    remembered_digests,
+    weights_digest,
+)
 
 TASK_TYPE = "link-prediction"
 TASK_NAME = "Link prediction (filtered)"
@@ -75,21 +82,81 @@ def dataset_card_metadata(folder: str | Path) -> dict[str, Any]:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def dataset_names(report: Mapping[str, Any], dataset_id: str | None) -> tuple[str, str]:
+def report_folder(record: Mapping[str, Any]) -> str | None:
+    """The local dataset folder a report (or training's checkpoint settings) evaluated, by
+    its absolute path (`dataset_folder`; an older record's `dataset` resolved), None for a
+    Hub dataset or none recorded."""
+    dataset = str(record.get("dataset") or "")
+    if not dataset or on_hub(record):
+        return None
+    return str(record.get("dataset_folder") or Path(dataset).resolve())
+
+
+def _report_name(report: Mapping[str, Any]) -> str:
+    """A report as an error names it: `test split: en, de` (`, step 300` for a checkpoint's)."""
+    step = f", step {report['step']}" if "step" in report else ""
+    return f"{report.get('split')} split: {', '.join(report.get('results') or {})}{step}"
+
+
+def id_folder(
+    reports: Sequence[Mapping[str, Any]],
+    dataset_id: str | None,
+    trained_on: Mapping[str, Any] | None = None,
+) -> str | None:
+    """The local dataset folder whose Hub copy `dataset_id` is: the one training read
+    (`trained_on`: `train_results.json`'s `checkpoint_link_prediction_settings`) where it
+    records one, else the one local folder the reports evaluated (None: no id, or none).
+
+    Raises:
+        ValueError: without a training folder, the reports evaluate several local folders
+            (one id would name them all, with contradictory results).
+    """
+    if not dataset_id:
+        return None
+    if trained_on and (folder := report_folder(trained_on)):
+        return folder
+    folders: dict[str, list[str]] = {}
+    for report in reports:
+        if (folder := report_folder(report)) is not None:
+            folders.setdefault(folder, []).append(_report_name(report))
+    if len(folders) > 1:
+        listed = "; ".join(f"{f} ({'; '.join(names)})" for f, names in sorted(folders.items()))
+        raise ValueError(
+            f"--dataset_id {dataset_id} names one dataset, but the reports evaluate "
+            f"{len(folders)} local dataset folders: {listed}; keep the reports of one "
+            "folder, or render the card without --dataset_id"
+        )
+    return next(iter(folders), None)
+
+
+def dataset_names(
+    report: Mapping[str, Any], dataset_id: str | None, folder: str | None = None
+) -> tuple[str, str]:
     """(type, name) of a report's dataset in the model-index: its Hub id (both) when it is
-    one; else `dataset_id` (the Hub id of the local folder it was evaluated on); else, for a
-    local folder, its card's `pretty_name` (or the folder's name) and a type saying that the
-    folder is not on the Hub."""
+    one; else `dataset_id` where the report evaluated `folder` (the local folder whose Hub
+    copy the id is: `id_folder`); else, for a local folder, its card's `pretty_name` (or
+    the folder's name) and a type saying that the folder is not on the Hub."""
     dataset = str(report.get("dataset") or "")
     if dataset and on_hub(report):
         return dataset, dataset
-    if dataset_id:
+    if dataset_id and folder is not None and report_folder(report) == folder:
         return dataset_id, dataset_id
     if not dataset:
         return UNKNOWN_DATASET, UNKNOWN_DATASET
-    folder = Path(dataset).name or dataset
-    name = str(dataset_card_metadata(dataset).get("pretty_name") or folder)
-    return LOCAL_DATASET_TYPE.format(name=folder), name
+    name = Path(dataset).name or dataset
+    pretty = str(dataset_card_metadata(dataset).get("pretty_name") or name)
+    return LOCAL_DATASET_TYPE.format(name=name), pretty
+
+
+def merged_note(metrics: Mapping[str, Any]) -> str:
+    """`1,727 of 1,793 candidate labels ranked as another` for a result whose candidates
+    merged labels that tokenise alike (`merged_candidates`); empty where none did."""
+    merged = metrics.get("merged_candidates") or 0
+    if not merged:
+        return ""
+    distinct = metrics.get("num_candidates")
+    of = f" of {merged + distinct:,}" if isinstance(distinct, int) else ""
+    return f"{merged:,}{of} candidate labels ranked as another"
 
 
 def _metric_name(metric: str) -> str:
@@ -157,21 +224,27 @@ def _ranking_config(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> st
     if mode == "beam" and report.get("num_beams"):
         mode = f"beam K={report['num_beams']}"
     parts = [mode, f"protocol {protocol}" if protocol != "ours" else "",
-             candidates_note(report), _queries(report, metrics)]  # fmt: skip
+             candidates_note(report), _queries(report, metrics), merged_note(metrics)]  # fmt: skip
     return ", ".join(part for part in parts if part) or None
 
 
 def eval_results(
-    reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None
+    reports: Sequence[Mapping[str, Any]],
+    dataset_id: str | None = None,
+    trained_on: Mapping[str, Any] | None = None,
 ) -> list[EvalResult]:
     """One `EvalResult` per report, config and metric (hits@1/3/10 and MRR or MRR@K).
 
     A result key `config/language` (the `all` or `links` config, per object language) gives
-    `dataset_config=config` and `dataset_args={"object_language": language}`.
+    `dataset_config=config` and `dataset_args={"object_language": language}`. `dataset_id`
+    names the reports of the local folder `id_folder` finds (`trained_on`: training's
+    checkpoint settings). A result whose candidates merged labels says how many in its
+    metric config (`merged_note`).
     """
+    folder = id_folder(reports, dataset_id, trained_on)
     results = []
     for report in reports:
-        dataset_type, dataset_name = dataset_names(report, dataset_id)
+        dataset_type, dataset_name = dataset_names(report, dataset_id, folder)
         for name, metrics in report["results"].items():
             config, _, language = name.partition("/")
             mrr = _mrr_key(metrics)
@@ -205,16 +278,24 @@ def markdown_cell(text: Any) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
-def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None = None) -> str:
+def results_table(
+    reports: Sequence[Mapping[str, Any]],
+    dataset_id: str | None = None,
+    trained_on: Mapping[str, Any] | None = None,
+) -> str:
     """A Markdown table: one row per report and config, metrics in %, `–` for one not shown
     (`shown_metric`); the dataset, config, split and mode cells are shown as they are
-    (`markdown_cell`)."""
+    (`markdown_cell`); datasets named as `eval_results` names them. A result whose
+    candidates merged labels that tokenise alike (`merged_candidates`) is marked `[n]`, and
+    note n under the table says how many labels of how many were ranked as another."""
+    folder = id_folder(reports, dataset_id, trained_on)
     lines = [
         "| dataset | config | split | mode | queries | hits@1 | hits@3 | hits@10 | MRR |",
         "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
+    notes: list[str] = []
     for report in reports:
-        dataset = markdown_cell(dataset_names(report, dataset_id)[1])
+        dataset = markdown_cell(dataset_names(report, dataset_id, folder)[1])
         mode = report.get("mode") or ""
         if report.get("num_beams") and mode == "beam":
             mode = f"beam (K={report['num_beams']})"
@@ -231,118 +312,23 @@ def results_table(reports: Sequence[Mapping[str, Any]], dataset_id: str | None =
                 for key in (*METRICS, mrr or "mrr")
             ]
             mrr_label = f" ({metric_label(mrr)})" if mrr and mrr != "mrr" else ""
-            cells = [dataset, *map(markdown_cell, (name, report.get("split", ""), mode))]
+            config = name
+            if merged := merged_note(metrics):
+                notes.append(
+                    f"[{len(notes) + 1}] {name} ({report.get('split', '')}, {mode}): {merged} "
+                    "(they tokenise alike, as labels the tokenizer reads through <unk> "
+                    "do): a gold among them counts as found whichever of them is ranked, "
+                    "so these figures overstate the model."
+                )
+                config = f"{name} [{len(notes)}]"
+            cells = [dataset, *map(markdown_cell, (config, report.get("split", ""), mode))]
             lines.append(
                 f"| {' | '.join(cells)} | {markdown_cell(metrics.get('num_queries', '–'))} "
                 f"| {' | '.join(values)}{mrr_label} |"
             )
+    for note in notes:  # each its own paragraph
+        lines += ["", markdown_cell(note)]
     return "\n".join(lines)
-
-
-#: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
-WEIGHTS_DIGEST = "model_weights_sha256"
-
-
-#: Inside `remembered_digests`: the digests computed, by folder and its files' state.
-_DIGESTS: ContextVar[dict[tuple[Any, ...], str] | None] = ContextVar("digests", default=None)
-
-
-@contextmanager
-def remembered_digests() -> Iterator[None]:
-    """Within it, `weights_digest` hashes a folder's weights once while their files keep
-    their state (names, sizes, inodes, change times): one hash per run however many reports
-    are checked against the folder. Nested uses share the outer one's digests."""
-    if _DIGESTS.get() is not None:
-        yield
-        return
-    token = _DIGESTS.set({})
-    try:
-        yield
-    finally:
-        _DIGESTS.reset(token)
-
-
-def _files_state(folder: Path, files: Sequence[Path]) -> tuple[Any, ...]:
-    """`folder` and each file's name and `loading.file_state` (None where it cannot be read)."""
-    from prixlm.data.loading import file_state
-
-    states = []
-    for path in files:
-        try:
-            states.append((path.name, file_state(path)))
-        except OSError:
-            states.append((path.name, None))
-    return (str(folder.resolve()), *states)
-
-
-def weights_digest(folder: str | Path) -> str | None:
-    """sha256 of a model folder's weight files (`*.safetensors`, names and bytes:
-    `resume.files_digest`), or None where it holds none (a Hub id, a folder without them).
-    Inside `remembered_digests`, an unchanged folder's digest is hashed once."""
-    from prixlm.training.resume import files_digest
-
-    folder = Path(folder)
-    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
-    if not files:
-        return None
-    remembered = _DIGESTS.get()
-    if remembered is None:
-        return files_digest(folder, files)
-    key = _files_state(folder, files)
-    if key not in remembered:
-        remembered[key] = files_digest(folder, files)
-    return remembered[key]
-
-
-def check_report(report: Any, where: str, folder: str | Path | None = None) -> dict[str, Any]:
-    """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}) of
-    the model in `folder` (when given), else `ValueError` naming `where`.
-
-    A report that records the digest of the weights it evaluated (`WEIGHTS_DIGEST`) is this
-    model's when the folder's weights have that digest (a report of an earlier model at
-    the same path is refused). Without it (an older report), a report's `model` that is a
-    Hub id or a path that does not exist here is taken on trust; a path to an existing
-    folder other than `folder` is another model's report, unless it holds the same weights
-    (a copy of the release folder).
-    """
-    if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
-        raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
-    for name, metrics in report["results"].items():
-        numbers = isinstance(metrics, dict) and all(
-            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-            for value in metrics.values()
-        )
-        if not numbers:
-            raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
-    if folder is None:
-        return report
-    model, recorded = report.get("model"), report.get(WEIGHTS_DIGEST)
-    if isinstance(recorded, str) and (digest := weights_digest(folder)) is not None:
-        if recorded != digest:
-            raise ValueError(
-                f"{where}: evaluates other weights than the model in {folder} (the report's, "
-                f"of {model}: sha256 {recorded[:16]}; the folder's: sha256 {digest[:16]}); "
-                "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
-            )
-        return report
-    if isinstance(model, str) and model and Path(model).exists():
-        if Path(model).resolve() != Path(folder).resolve() and not _same_weights(model, folder):
-            raise ValueError(
-                f"{where}: evaluates the model in {model}, not the one in {folder}; "
-                "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
-            )
-    return report
-
-
-def _same_weights(first: str | Path, second: str | Path) -> bool:
-    """Whether two folders hold the same weights (a copied release folder)."""
-    sizes = [
-        sorted((f.name, f.stat().st_size) for f in Path(folder).glob("*.safetensors"))
-        for folder in (first, second)
-    ]
-    if not sizes[0] or sizes[0] != sizes[1]:
-        return False
-    return weights_digest(first) == weights_digest(second)
 
 
 def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:
@@ -381,9 +367,12 @@ __all__ = [
     "dataset_names",
     "eval_results",
     "hyperparameters",
+    "id_folder",
     "is_hub_id",
     "markdown_cell",
+    "merged_note",
     "on_hub",
+    "report_folder",
     "remembered_digests",
     "results_table",
     "shown_metric",

@@ -18,7 +18,9 @@ the Markdown table shows them in %. Every `--evaluation` report is kept in the f
 (`evaluation_results.json`), so a later rendering (`python -m prixlm.publish FOLDER REPO_ID`
 renders the card again for the repo it uploads to) keeps the test results. `datasets:` names
 Hub ids only (`--dataset_id`): a local dataset folder appears by its card's `pretty_name`,
-under a model-index `type` that says it is not on the Hub.
+under a model-index `type` that says it is not on the Hub. `--dataset_id` is the Hub copy of
+the folder the model was trained on: it names that folder's reports only (without a training
+record, the one folder the reports evaluated; reports of several folders are refused).
 A report of another model (its `model` an existing folder other than FOLDER) is refused.
 `pipeline_tag` is `other`: the folder's custom pipeline (`pipeline_prixlm.py`) is no
 standard task, and the `text-generation` widget cannot run it.
@@ -200,7 +202,10 @@ def render_model_card(
             `train_results.json` when trained here).
         evaluations: `evaluate_lp --output` reports, after the last checkpoint's results
             and the folder's kept ones (`evaluation_results.json`).
-        dataset_id: Hub id of the dataset (default: each report's dataset, a folder by name).
+        dataset_id: Hub id of the training dataset's local folder, naming that folder's
+            reports (`card_results.id_folder`; default: each report's dataset, a folder by
+            name). ValueError where no training folder is recorded and the reports
+            evaluate several local folders.
         base_model: the Hub id of the checkpoint this model continued, if any (a local
             folder is left out: the card's `base_model:` and link need a Hub id).
         languages: default: `train_results.json`'s `languages`.
@@ -224,6 +229,8 @@ def render_model_card(
     recorded = train_results.get("languages") or sorted(config.get("language_token_ids") or {})
     languages = list(languages or recorded)
     widget = widget_entries(widget)
+    # --dataset_id names the reports of the folder training read (`card_results.id_folder`)
+    settings = train_results.get("checkpoint_link_prediction_settings") or {}
     dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
     trained_on = training_data(train_results)
@@ -240,7 +247,7 @@ def render_model_card(
         tags=TAGS,
         datasets=dataset_ids or None,
         base_model=base_model,
-        eval_results=eval_results(reports, dataset_id) or None,
+        eval_results=eval_results(reports, dataset_id, settings) or None,
         widget=widget,
     )
     has_pipeline = bool(config.get("custom_pipelines")) or (folder / "pipeline_prixlm.py").exists()
@@ -266,7 +273,7 @@ def render_model_card(
         has_pipeline=has_pipeline,
         has_candidates=has_candidates,
         revision=revision,
-        results_table=results_table(reports, dataset_id) if reports else "",
+        results_table=results_table(reports, dataset_id, settings) if reports else "",
         curve=curve,
         hyperparameters=hyperparameters(training_args, train_results, config),
     )
@@ -347,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("folder", help="release folder (config.json, train_results.json, ...)")
     parser.add_argument("--evaluation", action="append", default=[], help="evaluate_lp JSON")
     parser.add_argument("--curve", default=None, help="lp_curve.png of the training run")
-    parser.add_argument("--dataset_id", default=None, help="Hub id of the evaluation dataset")
+    parser.add_argument("--dataset_id", default=None, help="Hub id of the training dataset")
     parser.add_argument("--base_model", default=None, help="the checkpoint it continued")
     parser.add_argument("--repo_id", default=None, help="Hub id shown in the usage snippet")
     args = parser.parse_args(argv)

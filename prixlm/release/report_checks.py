@@ -1,0 +1,123 @@
+"""Whether an `evaluate_lp` report is one a model card can show, and of which weights.
+
+`check_report` refuses a report the card cannot show, or one of another model: a report
+records the sha256 of the weights it evaluated (`WEIGHTS_DIGEST`, `weights_digest`), which
+is compared with the folder's; `remembered_digests` hashes a folder's weights once for
+every report checked against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+#: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
+WEIGHTS_DIGEST = "model_weights_sha256"
+
+
+#: Inside `remembered_digests`: the digests computed, by folder and its files' state.
+_DIGESTS: ContextVar[dict[tuple[Any, ...], str] | None] = ContextVar("digests", default=None)
+
+
+@contextmanager
+def remembered_digests() -> Iterator[None]:
+    """Within it, `weights_digest` hashes a folder's weights once while their files keep
+    their state (names, sizes, inodes, change times): one hash per run however many reports
+    are checked against the folder. Nested uses share the outer one's digests."""
+    if _DIGESTS.get() is not None:
+        yield
+        return
+    token = _DIGESTS.set({})
+    try:
+        yield
+    finally:
+        _DIGESTS.reset(token)
+
+
+def _files_state(folder: Path, files: Sequence[Path]) -> tuple[Any, ...]:
+    """`folder` and each file's name and `loading.file_state` (None where it cannot be read)."""
+    from prixlm.data.loading import file_state
+
+    states = []
+    for path in files:
+        try:
+            states.append((path.name, file_state(path)))
+        except OSError:
+            states.append((path.name, None))
+    return (str(folder.resolve()), *states)
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """sha256 of a model folder's weight files (`*.safetensors`, names and bytes:
+    `resume.files_digest`), or None where it holds none (a Hub id, a folder without them).
+    Inside `remembered_digests`, an unchanged folder's digest is hashed once."""
+    from prixlm.training.resume import files_digest
+
+    folder = Path(folder)
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    if not files:
+        return None
+    remembered = _DIGESTS.get()
+    if remembered is None:
+        return files_digest(folder, files)
+    key = _files_state(folder, files)
+    if key not in remembered:
+        remembered[key] = files_digest(folder, files)
+    return remembered[key]
+
+
+def check_report(report: Any, where: str, folder: str | Path | None = None) -> dict[str, Any]:
+    """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}) of
+    the model in `folder` (when given), else `ValueError` naming `where`.
+
+    A report that records the digest of the weights it evaluated (`WEIGHTS_DIGEST`) is this
+    model's when the folder's weights have that digest (a report of an earlier model at
+    the same path is refused). Without it (an older report), a report's `model` that is a
+    Hub id or a path that does not exist here is taken on trust; a path to an existing
+    folder other than `folder` is another model's report, unless it holds the same weights
+    (a copy of the release folder).
+    """
+    if not isinstance(report, dict) or not isinstance(report.get("results"), dict):
+        raise ValueError(f"{where}: no 'results' object (not an evaluate_lp report)")
+    for name, metrics in report["results"].items():
+        numbers = isinstance(metrics, dict) and all(
+            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+            for value in metrics.values()
+        )
+        if not numbers:
+            raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
+    if folder is None:
+        return report
+    model, recorded = report.get("model"), report.get(WEIGHTS_DIGEST)
+    if isinstance(recorded, str) and (digest := weights_digest(folder)) is not None:
+        if recorded != digest:
+            raise ValueError(
+                f"{where}: evaluates other weights than the model in {folder} (the report's, "
+                f"of {model}: sha256 {recorded[:16]}; the folder's: sha256 {digest[:16]}); "
+                "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
+            )
+        return report
+    if isinstance(model, str) and model and Path(model).exists():
+        if Path(model).resolve() != Path(folder).resolve() and not _same_weights(model, folder):
+            raise ValueError(
+                f"{where}: evaluates the model in {model}, not the one in {folder}; "
+                "evaluate this folder (evaluate_lp --model FOLDER) to put results on its card"
+            )
+    return report
+
+
+def _same_weights(first: str | Path, second: str | Path) -> bool:
+    """Whether two folders hold the same weights (a copied release folder)."""
+    sizes = [
+        sorted((f.name, f.stat().st_size) for f in Path(folder).glob("*.safetensors"))
+        for folder in (first, second)
+    ]
+    if not sizes[0] or sizes[0] != sizes[1]:
+        return False
+    return weights_digest(first) == weights_digest(second)
+
+
+__all__ = ["WEIGHTS_DIGEST", "check_report", "remembered_digests", "weights_digest"]
