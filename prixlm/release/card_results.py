@@ -104,7 +104,8 @@ def id_folder(
     trained_on: Mapping[str, Any] | None = None,
 ) -> str | None:
     """The local dataset folder whose Hub copy `dataset_id` is: the one training read
-    (`trained_on`: `train_results.json`'s `checkpoint_link_prediction_settings`) where it
+    (`trained_on`: `train_results.json`'s `checkpoint_link_prediction_settings`; its
+    `dataset_folder` also where `dataset` is the run's own --dataset_id) where it
     records one, else the one local folder the reports evaluated (None: no id, or none).
 
     Raises:
@@ -113,8 +114,10 @@ def id_folder(
     """
     if not dataset_id:
         return None
-    if trained_on and (folder := report_folder(trained_on)):
-        return folder
+    # a run trained with --dataset_id records the id as `dataset` and its folder apart
+    trained = (trained_on or {}).get("dataset_folder") or report_folder(trained_on or {})
+    if trained:
+        return str(trained)
     folders: dict[str, list[str]] = {}
     for report in reports:
         if (folder := report_folder(report)) is not None:

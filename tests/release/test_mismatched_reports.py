@@ -81,6 +81,31 @@ def test_dataset_id_names_only_the_reports_of_the_training_folder(tmp_path) -> N
     assert "Training data: [`me/kb`](https://huggingface.co/datasets/me/kb)." in card.text
 
 
+def test_a_run_trained_with_dataset_id_names_only_its_folders_reports(tmp_path) -> None:
+    """`train.py --dataset DIR --dataset_id ORG/NAME` records `dataset: ORG/NAME` and
+    `dataset_folder: DIR`: the id named a report of another folder (its only report), and
+    with a report of DIR beside it the card was refused though no id was typed."""
+    trained, other = _dataset(tmp_path / "fact_split"), _dataset(tmp_path / "language_split")
+    settings = {"dataset": "me/kb", "dataset_folder": trained, "num_beams": 10}
+    folder = _folder(
+        tmp_path / "model",
+        train_results={"checkpoint_link_prediction_settings": settings, "languages": ["en"]},
+    )
+    second = _write(tmp_path / "b.json", _report(other, 0.13))
+    model_card_main([str(folder), "--evaluation", second, "--dataset_id", "me/kb"])
+    card = ModelCard.load(folder / "README.md")
+    values = {(e.dataset_type, e.dataset_name, e.metric_value) for e in card.data.eval_results}
+    assert {v for v in values if v[2] == 0.13} == {
+        ("language_split (local folder, not on the Hub)", "language_split", 0.13)
+    }
+    first = _write(tmp_path / "a.json", _report(trained, 0.23))
+    model_card_main([str(folder), "--evaluation", first, "--evaluation", second,
+                     "--dataset_id", "me/kb"])  # fmt: skip
+    card = ModelCard.load(folder / "README.md")
+    values = {(e.dataset_type, e.dataset_name, e.metric_value) for e in card.data.eval_results}
+    assert {v for v in values if v[2] == 0.23} == {("me/kb", "me/kb", 0.23)}
+
+
 def test_reports_of_several_folders_without_a_training_record_are_refused(
     tmp_path, capsys, monkeypatch
 ) -> None:
