@@ -26,10 +26,30 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 SHOWN_DIGITS = 12
 
 
+#: The tokenizer's attribute that keeps `(its length, its fingerprint)`: on the object
+#: itself, so that the package's checks and a release folder's copy of this module share it.
+CACHE_ATTRIBUTE = "_prixlm_vocabulary_fingerprint"
+
+
 def vocabulary_fingerprint(tokenizer: Any) -> str:
-    """sha256 of the tokenizer's token -> id map (`get_vocab()`, added tokens included)."""
+    """sha256 of the tokenizer's token -> id map (`get_vocab()`, added tokens included).
+
+    Kept on the tokenizer object with its length (a 250k vocabulary takes a second or
+    more): loading a model and building its pipeline compute it once; tokens added since
+    (a new language's `[de]`) change the length, and it is computed again."""
+    length = getattr(tokenizer, "__len__", None)
+    size = length() if callable(length) else None  # no length: computed every time
+    cached = getattr(tokenizer, CACHE_ATTRIBUTE, None)
+    if size is not None and isinstance(cached, tuple) and cached[0] == size:
+        return cached[1]
     vocabulary = sorted(tokenizer.get_vocab().items())
-    return hashlib.sha256(json.dumps(vocabulary, ensure_ascii=False).encode()).hexdigest()
+    found = hashlib.sha256(json.dumps(vocabulary, ensure_ascii=False).encode()).hexdigest()
+    if size is not None:
+        try:
+            setattr(tokenizer, CACHE_ATTRIBUTE, (size, found))
+        except (AttributeError, TypeError):  # an object that takes no attribute
+            pass
+    return found
 
 
 def tokenizer_mismatch(tokenizer: Any, config: Any) -> str | None:
