@@ -30,6 +30,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
+
 from .constrained_decoding import EntityTrie
 from .formatting import control_token_ids, language_key
 
@@ -46,19 +48,79 @@ def _example(label: str) -> str:
 def split_unreadable(tokenizer: Any, labels: Sequence[str]) -> tuple[list[str], list[str]]:
     """`(readable, unreadable)` labels of `labels`, each in order: unreadable ones tokenise
     (composed, NFC, as the trie reads them) into one of the model's control tokens."""
+    readable, unreadable, _ = readable_split(tokenizer, labels)
+    return readable, unreadable
+
+
+def readable_split(
+    tokenizer: Any, labels: Sequence[str]
+) -> tuple[list[str], list[str], list[list[int]]]:
+    """`split_unreadable` and the ids of each readable label (composed, NFC, no special
+    tokens): the trie is built from them (`readable_trie`), not tokenised again. A label
+    that is not a string is kept as readable, with no ids (the trie refuses it)."""
     labels = list(labels)
     controls = control_token_ids(tokenizer)
     strings = [label for label in labels if isinstance(label, str)]
     composed = [unicodedata.normalize("NFC", label) for label in strings]
     encoded = tokenizer(composed, add_special_tokens=False)["input_ids"] if composed else []
-    bad = {
-        label for label, ids in zip(strings, encoded, strict=True) if not controls.isdisjoint(ids)
-    }
-    if not bad:
-        return labels, []
-    return [label for label in labels if label not in bad], [
-        label for label in labels if label in bad
-    ]
+    ids = dict(zip(strings, encoded, strict=True))
+    bad = {label for label, one in ids.items() if not controls.isdisjoint(one)}
+    readable = [label for label in labels if label not in bad]
+    unreadable = [label for label in labels if label in bad]
+    return readable, unreadable, [list(ids.get(label, ())) for label in readable]
+
+
+def readable_trie(
+    tokenizer: Any, labels: Sequence[str]
+) -> tuple[EntityTrie | None, list[str], list[str]]:
+    """`(trie, readable, unreadable)`: the trie of the readable labels of `labels`
+    (`readable_split`; None when none is readable), each label tokenised once."""
+    readable, unreadable, encoded = readable_split(tokenizer, labels)
+    if not readable:
+        return None, readable, unreadable
+    if any(not isinstance(label, str) for label in readable):  # the trie's own error
+        return EntityTrie.from_labels(tokenizer, readable), readable, unreadable
+    return EntityTrie.from_labels(tokenizer, readable, encoded), readable, unreadable
+
+
+def trie_within(trie: EntityTrie, longest: int) -> EntityTrie:
+    """`trie` cut to its entities of at most `longest` tokens (`[EOS]` included), in order,
+    with their labels: the trie `EntityTrie.from_labels` builds of those labels, made from
+    `trie`'s own nodes (no label tokenised again). `trie` itself when every entity is kept.
+
+    Raises:
+        ValueError: no entity is that short.
+    """
+    lengths = trie.entity_lengths()
+    keep = lengths <= longest
+    if bool(keep.all()):
+        return trie
+    if not bool(keep.any()):
+        raise ValueError("no candidate entities: the trie needs at least one")
+    parents = torch.cat([torch.zeros(1, dtype=torch.long), trie.edge_keys // trie.stride])
+    needed = torch.zeros(trie.num_nodes, dtype=torch.bool)
+    needed[trie.entity_nodes[keep]] = True
+    depth = int(lengths[keep].max())
+    offsets = trie.depth_offsets.tolist()
+    for level in range(depth, 0, -1):  # the ancestors of the kept leaves, deepest first
+        nodes = torch.arange(offsets[level], offsets[level + 1])
+        needed[parents[nodes[needed[nodes]]]] = True
+    numbers = torch.cumsum(needed, 0) - 1  # a kept node's number in the cut trie
+    kept = needed.nonzero().squeeze(1)[1:]  # the root has no edge
+    keys = trie.edge_keys[kept - 1]
+    edge_keys = numbers[keys // trie.stride] * trie.stride + keys % trie.stride
+    counts = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(needed, 0)])
+    labels = None if trie.labels is None else [
+        label for label, one in zip(trie.labels, keep.tolist(), strict=True) if one
+    ]  # fmt: skip
+    return EntityTrie(
+        edge_keys,
+        numbers[trie.entity_nodes[keep]],
+        counts[torch.tensor(offsets[: depth + 2])],
+        trie.stride,
+        trie.eos_token_id,
+        labels,
+    )
 
 
 def unreadable_message(unreadable: Sequence[str], total: int, where: str) -> str:
@@ -153,8 +215,11 @@ __all__ = [
     "for_language",
     "given_candidates",
     "model_language_problem",
+    "readable_split",
+    "readable_trie",
     "split_unreadable",
     "stored_code",
+    "trie_within",
     "twins_message",
     "unreadable_message",
     "untrained_languages",

@@ -150,9 +150,11 @@ class EntityTrie:
         return cls.from_flat(flat, lengths, eos_token_id, vocab_size, labels)
 
     @classmethod
-    def from_labels(cls, tokenizer: Any, labels: Sequence[str]) -> EntityTrie:
-        """Tokenise entity names as `formatting.encode_object` does and build the trie;
-        TypeError for a string `labels` (it would be read as one entity per character)."""
+    def from_labels(
+        cls, tokenizer: Any, labels: Sequence[str], encoded: Sequence[Sequence[int]] | None = None
+    ) -> EntityTrie:
+        """Tokenise entity names as `formatting.encode_object` does (unless `encoded` gives
+        their ids, tokenised so) and build the trie; TypeError for a string `labels`."""
         _check_not_a_string(labels)
         labels = list(labels)
         if not labels:
@@ -162,8 +164,9 @@ class EntityTrie:
             if not isinstance(label, str):
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
         # composed (NFC) as `formatting` encodes every name, in training too
-        composed = [unicodedata.normalize("NFC", label) for label in labels]
-        encoded = tokenizer(composed, add_special_tokens=False)["input_ids"]
+        if encoded is None:
+            composed = [unicodedata.normalize("NFC", label) for label in labels]
+            encoded = tokenizer(composed, add_special_tokens=False)["input_ids"]
         for label, ids in zip(labels, encoded, strict=True):
             if not ids:
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")

@@ -67,7 +67,7 @@ from .beam_search import RankedObjects, default_max_rows, predict_objects
 from .candidate_checks import (
     check_model_language,
     model_language_problem,
-    split_unreadable,
+    readable_trie,
     twins_message,
     unreadable_message,
     untrained_languages,
@@ -234,14 +234,14 @@ class PrixLMLinkPrediction(Pipeline):
         code = self.candidate_language(language)
         if code not in self._tries:
             labels = self.candidate_labels[code]
-            readable, unreadable = split_unreadable(self.tokenizer, labels)
+            trie, _, unreadable = readable_trie(self.tokenizer, labels)  # tokenised once
             where = f"candidates[{code!r}]"
             if unreadable:
                 message = unreadable_message(unreadable, len(labels), where)
-                if not readable:
+                if trie is None:
                     raise ValueError(f"{message}; none is left to rank")
                 _warn_from_caller(message, self._warnings_shown)
-            trie = EntityTrie.from_labels(self.tokenizer, readable)
+            assert trie is not None  # an empty list has no code (`candidate_language`)
             if (twins := twins_message(trie, where)) is not None:
                 _warn_from_caller(twins, self._warnings_shown)
             self._tries[code] = trie

@@ -15,13 +15,19 @@ control token's text are left out the same way (`readable_labels`, `candidates_u
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from modeling_prixlm.candidate_checks import split_unreadable, unreadable_message
+from modeling_prixlm.candidate_checks import (
+    readable_split,
+    readable_trie,
+    trie_within,
+    unreadable_message,
+)
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.position_checks import (
@@ -47,15 +53,21 @@ def label_token_counts(tokenizer: Any, labels: Sequence[str]) -> list[int]:
 
 
 def too_long_labels(
-    tokenizer: Any, config: Any, labels: Sequence[str], kinds: Iterable[str] = ("triple",)
+    tokenizer: Any,
+    config: Any,
+    labels: Sequence[str],
+    kinds: Iterable[str] = ("triple",),
+    counts: Sequence[int] | None = None,
 ) -> list[str]:
     """The labels (in order) that fit no query of `kinds` in the positions of a model with
-    `config`: longer than `candidate_room` (none for a config without positions)."""
+    `config`: longer than `candidate_room` (none for a config without positions). `counts`:
+    the labels' `label_token_counts` when already known (not tokenised again)."""
     positions = positions_of(config)
     if positions is None or not labels:
         return []
     room = candidate_room(positions, kinds)
-    counts = label_token_counts(tokenizer, labels)
+    if counts is None:
+        counts = label_token_counts(tokenizer, labels)
     return [label for label, count in zip(labels, counts, strict=True) if count > room]
 
 
@@ -85,17 +97,20 @@ def fitting_candidates(
     config: Any,
     candidates: Mapping[str, Sequence[str]],
     kinds: Iterable[str] = ("triple",),
+    counts: Mapping[str, Sequence[int]] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """`({language: labels that fit}, {language: labels left out})` of `candidates`, a
     warning per language with labels left out; a language none of whose labels fits is
-    left out whole (and listed in the second value)."""
+    left out whole (and listed in the second value). `counts`: `{language: each label's
+    token count}` where already known (`readable_candidates`; not tokenised again)."""
     kinds = list(kinds)
     positions = positions_of(config)
     kept: dict[str, list[str]] = {}
     left_out: dict[str, list[str]] = {}
     for language, labels in candidates.items():
         labels = list(labels)
-        too_long = too_long_labels(tokenizer, config, labels, kinds)
+        known = (counts or {}).get(language)
+        too_long = too_long_labels(tokenizer, config, labels, kinds, known)
         if too_long:
             whole = " (the language is left out)" if len(too_long) == len(labels) else ""
             room = candidate_room(positions, kinds)
@@ -122,25 +137,46 @@ def readable_labels(
     Raises:
         ValueError: every label is unreadable (none is left to rank).
     """
-    readable, unreadable = split_unreadable(tokenizer, labels)
+    readable, unreadable, _ = readable_split(tokenizer, labels)
+    _warn_unreadable(readable, unreadable, where)
+    return readable, unreadable
+
+
+def readable_labels_trie(
+    tokenizer: Any, labels: Sequence[str], where: str
+) -> tuple[EntityTrie, list[str]]:
+    """`(trie of the readable labels, unreadable labels)`, warned as `readable_labels`
+    does; each label is tokenised once (`candidate_checks.readable_trie`)."""
+    trie, readable, unreadable = readable_trie(tokenizer, labels)
+    _warn_unreadable(readable, unreadable, where)
+    assert trie is not None  # some label is readable, else `_warn_unreadable` raised
+    return trie, unreadable
+
+
+def _warn_unreadable(readable: Sequence[str], unreadable: Sequence[str], where: str) -> None:
+    """The `UnreadableCandidatesWarning` of `readable_labels`; ValueError when none is left."""
     if unreadable:
         message = unreadable_message(unreadable, len(readable) + len(unreadable), where)
         if not readable:
             raise ValueError(f"{message}; none is left to rank")
-        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
-    return readable, unreadable
+        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=3)
 
 
 def readable_candidates(
-    tokenizer: Any, candidates: Mapping[str, Sequence[str]]
+    tokenizer: Any,
+    candidates: Mapping[str, Sequence[str]],
+    counts: dict[str, list[int]] | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """`({language: readable labels}, {language: unreadable labels})` of `candidates`, one
     warning per language with labels left out; a language with no readable label is left
-    out whole (and listed in the second value)."""
+    out whole (and listed in the second value). `counts`, when given, gets each readable
+    label's token count per language (`label_token_counts`, for `fitting_candidates`)."""
     kept: dict[str, list[str]] = {}
     left_out: dict[str, list[str]] = {}
     for language, labels in candidates.items():
-        readable, unreadable = split_unreadable(tokenizer, labels)
+        readable, unreadable, encoded = readable_split(tokenizer, labels)
+        if counts is not None:
+            counts[language] = [len(ids) for ids in encoded]
         if unreadable:
             whole = " (the language is left out)" if not readable else ""
             message = unreadable_message(
@@ -243,7 +279,7 @@ def _fit_positions(
     warn_too_long(too_long, len(trie.labels), "link prediction", room)
     dropped = set(too_long)
     reachable = [row for row in rows if row["object"] not in dropped]
-    fitted = EntityTrie.from_labels(tokenizer, kept)
+    fitted = trie_within(trie, room + 1)  # its own ids: no label tokenised again
     return FittedCandidates(fitted, reachable, too_long, len(rows) - len(reachable))
 
 
@@ -271,25 +307,26 @@ def prompt_groups(
     longest = trie.max_length - 1
     if positions is None or trie.labels is None or not rows:
         return [PromptGroup(trie, rows)], 0, 0
-    rooms = [positions - len(encode_query(tokenizer, row)) for row in rows]
+    rooms = [positions - length for length in prompt_lengths(tokenizer, rows)]
     if min(rooms) >= longest:
         return [PromptGroup(trie, rows)], 0, 0
     tokens = (trie.entity_lengths() - 1).tolist()
-    by_room: dict[int, list[Mapping[str, Any]]] = {}
+    sizes = sorted(set(tokens))
+    by_size: dict[int, list[Mapping[str, Any]]] = {}  # by the longest label kept: one trie
     for row, room in zip(rows, rooms, strict=True):
-        by_room.setdefault(min(room, longest), []).append(row)
+        size = sizes[bisect.bisect_right(sizes, room) - 1] if room >= sizes[0] else 0
+        by_size.setdefault(size, []).append(row)
     groups, unreachable, cut = [], 0, 0
-    for room, selected in sorted(by_room.items(), reverse=True):
-        if room >= longest:
+    for size, selected in sorted(by_size.items(), reverse=True):
+        if size >= longest:
             groups.append(PromptGroup(trie, selected))
             continue
         cut += len(selected)
-        dropped = {label for label, count in zip(trie.labels, tokens, strict=True) if count > room}
+        dropped = {label for label, count in zip(trie.labels, tokens, strict=True) if count > size}
         reachable = [row for row in selected if row["object"] not in dropped]
         unreachable += len(selected) - len(reachable)
-        kept = [label for label, count in zip(trie.labels, tokens, strict=True) if count <= room]
-        if reachable:
-            groups.append(PromptGroup(EntityTrie.from_labels(tokenizer, kept), reachable, True))
+        if reachable:  # the trie of the labels kept, from `trie`'s own ids
+            groups.append(PromptGroup(trie_within(trie, size + 1), reachable, True))
     warnings.warn(
         f"link prediction: {cut} of {len(rows)} queries have prompts after which some of the "
         f"{len(trie.labels)} candidates do not fit the model's {positions} positions: each is "
@@ -298,6 +335,27 @@ def prompt_groups(
         stacklevel=2,
     )
     return groups, unreachable, cut
+
+
+def prompt_lengths(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The tokens of each row's prompt (`decoding_steps.encode_query`), its names tokenised
+    in one call, each distinct text once; the tokens around the names are those of the
+    first row of its kind. Rows whose names are not all text are encoded one by one."""
+    names = [[row.get("subject")] + [row.get("relation")] * (row.get("kind") != "link")
+             for row in rows]  # fmt: skip
+    if not all(isinstance(n, str) for one in names for n in one):  # `encode_query` says why
+        return [len(encode_query(tokenizer, row)) for row in rows]
+    names = [[unicodedata.normalize("NFC", n) for n in one] for one in names]
+    distinct = list(dict.fromkeys(n for one in names for n in one))
+    encoded = tokenizer(distinct, add_special_tokens=False)["input_ids"]
+    counts = {text: len(ids) for text, ids in zip(distinct, encoded, strict=True)}
+    around: dict[Any, int] = {}  # per kind: `<s>`, `[S]`, `[P]`, separators, languages
+    lengths = [sum(counts[n] for n in one) for one in names]
+    for index, row in enumerate(rows):
+        if (kind := row.get("kind", "triple")) not in around:
+            around[kind] = len(encode_query(tokenizer, row)) - lengths[index]
+        lengths[index] += around[kind]
+    return lengths
 
 
 def combined(
@@ -330,8 +388,10 @@ __all__ = [
     "fitting_candidates",
     "label_token_counts",
     "prompt_groups",
+    "prompt_lengths",
     "readable_candidates",
     "readable_labels",
+    "readable_labels_trie",
     "too_long_labels",
     "warn_too_long",
 ]

@@ -46,7 +46,12 @@ from prixlm.link_prediction.candidate_files import (
     labels_by_kind,
     row_kind,
 )
-from prixlm.link_prediction.candidate_fit import combined, fit_trie, prompt_groups, readable_labels
+from prixlm.link_prediction.candidate_fit import (
+    combined,
+    fit_trie,
+    prompt_groups,
+    readable_labels_trie,
+)
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.lp_rows import missing_columns, query_groups
 from prixlm.link_prediction.lp_table import KS, markdown_table, reported_ks
@@ -153,8 +158,7 @@ def evaluate_protocols(
     if isinstance(candidates, EntityTrie):
         trie, unreadable = candidates, []
     else:  # labels holding a control token's text: left out, warned
-        labels, unreadable = readable_labels(tokenizer, candidates, "link prediction")
-        trie = EntityTrie.from_labels(tokenizer, labels)
+        trie, unreadable = readable_labels_trie(tokenizer, candidates, "link prediction")
     if trie.labels is None:
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
     config = getattr(model, "config", None)

@@ -235,7 +235,8 @@ def fitting_labels(
     tokenizer = tokenizer if tokenizer is not None else folder_tokenizer(folder)
     if tokenizer is None:  # not self-contained: `complete_release_folder` warned
         return dict(candidates), {}
-    candidates, left_out_unreadable = readable_candidates(tokenizer, candidates)
+    counts: dict[str, list[int]] = {}  # each label tokenised once, for both checks
+    candidates, left_out_unreadable = readable_candidates(tokenizer, candidates, counts)
     if unreadable is not None:
         unreadable.update(
             {language: len(labels) for language, labels in left_out_unreadable.items()}
@@ -244,7 +245,7 @@ def fitting_labels(
     positions = SimpleNamespace(
         **{k: config[k] for k in ("max_position_embeddings", "pad_token_id")}
     )
-    kept, left_out = fitting_candidates(tokenizer, positions, candidates, kinds)
+    kept, left_out = fitting_candidates(tokenizer, positions, candidates, kinds, counts)
     return kept, {language: len(labels) for language, labels in left_out.items()}
 
 
