@@ -33,6 +33,20 @@ def _swap_two_words(folder: Path) -> tuple[str, str]:
     return vocab[second][0], vocab[first][0]
 
 
+def _swap_two_added_tokens(folder: Path, first: str = "<s>", second: str = "</s>") -> None:
+    """Give two added tokens of the folder's tokenizer each other's id: the word pieces
+    and every Prix-LM token keep theirs, a sequence's start and end are read swapped."""
+    path = folder / "tokenizer.json"
+    tokenizer = json.loads(path.read_text(encoding="utf-8"))
+    ids = {token["content"]: token["id"] for token in tokenizer["added_tokens"]}
+    for token in tokenizer["added_tokens"]:
+        if token["content"] in (first, second):
+            token["id"] = ids[second if token["content"] == first else first]
+    vocab = tokenizer["model"]["vocab"]
+    vocab[ids[first]], vocab[ids[second]] = vocab[ids[second]], vocab[ids[first]]
+    path.write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
+
+
 @pytest.fixture()
 def swapped(released, tmp_path) -> Path:
     """A copy of the tiny release whose tokenizer is another build's (`_swap_two_words`)."""
@@ -98,3 +112,24 @@ def test_a_config_without_the_fingerprint_is_not_compared(swapped):
     model, _ = load_prixlm(swapped, device="cpu")
     assert model.config.vocabulary_fingerprint is None
     assert pipeline(model=str(swapped), trust_remote_code=True).languages == ["de", "en"]
+
+
+def test_another_builds_added_token_ids_are_refused(released, tmp_path):
+    """Two added tokens (`<s>`, `</s>`) with each other's ids: the word pieces and the
+    Prix-LM tokens keep their ids, so only the fingerprint (added tokens included) tells."""
+    from modeling_prixlm.formatting import check_tokenizer_matches
+
+    folder = tmp_path / "model"
+    shutil.copytree(released[2], folder)
+    _swap_two_added_tokens(folder)
+    original = AutoTokenizer.from_pretrained(released[2], trust_remote_code=True)
+    other = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    assert (other.bos_token_id, other.eos_token_id) == (
+        original.eos_token_id,
+        original.bos_token_id,
+    )
+    check_tokenizer_matches(other, released[0].config)  # passes
+    with pytest.raises(UsageError, match="the tokenizer is another build's"):
+        load_prixlm(folder, device="cpu", argument="--model")
+    with pytest.raises(ValueError, match="the tokenizer is another build's"):
+        pipeline(model=str(folder), trust_remote_code=True)

@@ -60,6 +60,27 @@ def test_evaluation_options_are_warned_of_once_and_only_when_given(capsys):
     assert "warning" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--do_eval", "true"),
+        ("--eval_steps", "5"),
+        ("--per_device_eval_batch_size", "2"),
+        ("--eval_delay", "5"),
+        ("--eval_accumulation_steps", "2"),
+        ("--prediction_loss_only", "true"),
+    ],
+)
+def test_each_evaluation_option_alone_is_warned_of(capsys, option, value):
+    """Every option of the Trainer's evaluation loop, given alone, is named in the warning."""
+    parse_training_arguments([*BASE, option, value])
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"warning: {option}: no effect (training runs no evaluation loop: link prediction "
+        "is evaluated on every checkpoint instead, see --save_steps and --lp_eval_queries)"
+    ]
+
+
 def test_a_curve_on_test_facts_is_warned_of(capsys):
     parse_training_arguments([*BASE, "--lp_eval_split", "test"])
     assert capsys.readouterr().err.startswith(
@@ -196,7 +217,8 @@ def test_the_flat_curve_ranks_among_the_jobs_candidates(tiny_dataset_dir, tmp_pa
     from prixlm.link_prediction.candidate_files import dataset_candidates
 
     own = dataset_candidates(str(tiny_dataset_dir), ["en", "de"])
-    listed = {language: [*labels, "Extra one", "Extra two"] for language, labels in own.items()}
+    extra = {"en": ["Extra one"], "de": ["Extra one", "Extra two"]}  # lists of other sizes
+    listed = {language: [*labels, *extra[language]] for language, labels in own.items()}
     candidates_file = tmp_path / "candidates.json"
     candidates_file.write_text(json.dumps(listed), encoding="utf-8")
 
@@ -213,15 +235,18 @@ def test_the_flat_curve_ranks_among_the_jobs_candidates(tiny_dataset_dir, tmp_pa
     monkeypatch.setattr(curve_module, "curve_callback", curve_callback)
     ranked = []
     monkeypatch.setattr(scorer, "PrixLMScorer", lambda *args: None)
+    # each language's MRR is its number of labels: the curve's point says which it ranked
     monkeypatch.setattr(scorer, "evaluate_scorer",
-                        lambda s, rows, labels, **kw: ranked.append(list(labels)) or {"mrr": 0.5})  # fmt: skip
+                        lambda s, rows, labels, **kw: ranked.append(list(labels)) or {"mrr": len(labels)})  # fmt: skip
     with pytest.raises(Made):
         prixlm_job(str(tiny_dataset_dir), str(tmp_path / "run"), ["en", "de"], "all", "tok", {},
                    candidates_file=str(candidates_file), curve_every=2, curve_metric="mrr",
                    curve_queries=2)  # fmt: skip
     (curve,) = made
     assert curve.candidate_counts == {"en": len(listed["en"]), "de": len(listed["de"])}
-    assert curve.evaluate(None, None) == {"mean": 0.5, "en": 0.5, "de": 0.5}
+    en, de = len(listed["en"]), len(listed["de"])
+    assert en != de and en != len(own["en"])  # the point tells the lists apart
+    assert curve.evaluate(None, None) == {"mean": (en + de) / 2, "en": en, "de": de}
     assert sorted(ranked) == sorted(listed.values())
     settings = {"metric": "mrr", "every": 2, "queries": 2, "flat_window": 3, "flat_min_gain": 0.0}
     record = _curve_record(settings, curve, TimeBudget(None))
