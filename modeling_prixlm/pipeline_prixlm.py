@@ -57,7 +57,7 @@ import itertools
 import sys
 import types
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from torch.utils.data import Dataset
@@ -331,19 +331,35 @@ class PrixLMLinkPrediction(Pipeline):
         return answers[0] if len(answers) == 1 and not model_outputs.get("batch") else answers
 
     def __call__(self, inputs: Any, **kwargs: Any) -> Any:
-        """One input -> its answers; a list or tuple -> a list of answers, decoded together; a
-        generator or torch `Dataset` (`KeyDataset`) with `batch_size` -> an iterator of answers,
-        `batch_size` inputs decoded together. `num_workers` is ignored (one process decodes)."""
+        """One input -> its answers; a list or tuple -> a list of answers, decoded together (at
+        most 256 queries without `batch_size`; with it, in chunks of `batch_size`, any length);
+        a generator or torch `Dataset` (`KeyDataset`) with `batch_size` -> an iterator of
+        answers, `batch_size` inputs decoded together. `batch_size` is an integer 1..256 for
+        every input; `num_workers` is ignored (one process decodes)."""
         kwargs.pop("num_workers", None)
         batch_size = kwargs.pop("batch_size", None)
+        size = (
+            None if batch_size is None else checked_parameter("batch_size", batch_size, MAX_QUERIES)
+        )
         if isinstance(inputs, (list, tuple)):
-            return self._decode_together(list(inputs), kwargs)
-        if batch_size is None or not isinstance(inputs, (types.GeneratorType, Dataset)):
+            if size is None:
+                return self._decode_together(list(inputs), kwargs)
+            inputs = list(inputs)
+            if not inputs:
+                raise ValueError("no inputs: pass a query or a non-empty list of queries")
+            return list(self._decode_in_chunks(iter(inputs), size, kwargs))
+        if size is None or not isinstance(inputs, (types.GeneratorType, Dataset)):
             return super().__call__(inputs, **kwargs)
-        size = checked_parameter("batch_size", batch_size, MAX_QUERIES)
-        self._sanitize_parameters(**kwargs)  # refused now, not at the first answer
         dataset = inputs if isinstance(inputs, Dataset) else None  # read by index
         items = inputs if dataset is None else map(dataset.__getitem__, range(len(dataset)))
+        return self._decode_in_chunks(items, size, kwargs)
+
+    def _decode_in_chunks(
+        self, items: Iterator[Any], size: int, kwargs: dict[str, Any]
+    ) -> Iterator[Any]:
+        """The answers of `items`, `size` inputs decoded together; the parameters are checked
+        now, not at the first answer."""
+        self._sanitize_parameters(**kwargs)
         chunks = iter(lambda: list(itertools.islice(items, size)), [])
         return (answer for chunk in chunks for answer in self._decode_together(chunk, kwargs))
 

@@ -47,6 +47,30 @@ def test_batch_size_and_num_workers_are_accepted_with_a_list(pipe, expected):
     assert _same(pipe(list(QUERIES), batch_size=2, num_workers=0, **CALL), expected)
 
 
+def test_a_long_list_with_batch_size_is_decoded_in_chunks(pipe, expected, monkeypatch):
+    """300 queries (over the 256 of one call) with batch_size=16: every answer, in order,
+    decoded 16 at a time; without batch_size the list is refused."""
+    queries = list(QUERIES) * 100
+    with pytest.raises(ValueError, match="300 queries in one call; at most 256"):
+        pipe(queries, **CALL)
+    chunks = []
+    decode = type(pipe)._decode_together
+    monkeypatch.setattr(
+        type(pipe), "_decode_together", lambda self, items, kw: chunks.append(len(items))
+        or decode(self, items, kw),
+    )  # fmt: skip
+    answers = pipe(queries, batch_size=16, **CALL)
+    assert isinstance(answers, list) and chunks == [16] * 18 + [12]
+    assert _same(answers, expected * 100)
+
+
+@pytest.mark.parametrize("inputs", [list(QUERIES), tuple(QUERIES), "Germany | currency"])
+@pytest.mark.parametrize("batch_size", [0, -1, 257, 2.0, "2", True])
+def test_a_bad_batch_size_is_refused_for_every_input(pipe, inputs, batch_size):
+    with pytest.raises(ValueError, match=r"batch_size=.*(expected an integer >= 1|at most 256)"):
+        pipe(inputs, batch_size=batch_size, **CALL)
+
+
 @pytest.mark.parametrize("batch_size", [1, 2, 5, np.int64(2)])
 def test_a_generator_with_batch_size_answers_each_query(pipe, expected, batch_size):
     answers = pipe((query for query in QUERIES), batch_size=batch_size, **CALL)
