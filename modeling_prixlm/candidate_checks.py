@@ -60,14 +60,17 @@ def readable_split(
     that is not a string is kept as readable, with no ids (the trie refuses it)."""
     labels = list(labels)
     controls = control_token_ids(tokenizer)
-    strings = [label for label in labels if isinstance(label, str)]
-    composed = [unicodedata.normalize("NFC", label) for label in strings]
+    strings = [index for index, label in enumerate(labels) if isinstance(label, str)]
+    composed = [unicodedata.normalize("NFC", labels[index]) for index in strings]
     encoded = tokenizer(composed, add_special_tokens=False)["input_ids"] if composed else []
-    ids = dict(zip(strings, encoded, strict=True))
-    bad = {label for label, one in ids.items() if not controls.isdisjoint(one)}
-    readable = [label for label in labels if label not in bad]
-    unreadable = [label for label in labels if label in bad]
-    return readable, unreadable, [list(ids.get(label, ())) for label in readable]
+    ids = dict(zip(strings, encoded, strict=True))  # by position: a label need not hash
+    bad = {index for index, one in ids.items() if not controls.isdisjoint(one)}
+    readable = [index for index in range(len(labels)) if index not in bad]
+    return (
+        [labels[index] for index in readable],
+        [labels[index] for index in sorted(bad)],
+        [list(ids.get(index, ())) for index in readable],
+    )
 
 
 def readable_trie(
@@ -91,10 +94,12 @@ def trie_within(trie: EntityTrie, longest: int) -> EntityTrie:
     Raises:
         ValueError: no entity is that short.
     """
+    device, whole = trie.edge_keys.device, trie
+    trie = trie.to("cpu")  # cut on the CPU (a GPU trie's copy is kept), returned on `device`
     lengths = trie.entity_lengths()
     keep = lengths <= longest
     if bool(keep.all()):
-        return trie
+        return whole
     if not bool(keep.any()):
         raise ValueError("no candidate entities: the trie needs at least one")
     parents = torch.cat([torch.zeros(1, dtype=torch.long), trie.edge_keys // trie.stride])
@@ -120,7 +125,7 @@ def trie_within(trie: EntityTrie, longest: int) -> EntityTrie:
         trie.stride,
         trie.eos_token_id,
         labels,
-    )
+    ).to(device)
 
 
 def unreadable_message(unreadable: Sequence[str], total: int, where: str) -> str:

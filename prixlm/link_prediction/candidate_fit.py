@@ -30,6 +30,7 @@ from modeling_prixlm.candidate_checks import (
 )
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
+from modeling_prixlm.formatting import control_token_ids
 from modeling_prixlm.position_checks import (
     SHORTEST_PROMPT_TOKENS,
     PositionBudgetError,
@@ -340,7 +341,9 @@ def prompt_groups(
 def prompt_lengths(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """The tokens of each row's prompt (`decoding_steps.encode_query`), its names tokenised
     in one call, each distinct text once; the tokens around the names are those of the
-    first row of its kind. Rows whose names are not all text are encoded one by one."""
+    first row of its kind and languages. A row `encode_query` refuses (a name that is not
+    text, tokenises to nothing or holds a control token; an unknown language) is encoded
+    whole, so that its error is raised, as it was when every row was encoded."""
     names = [[row.get("subject")] + [row.get("relation")] * (row.get("kind") != "link")
              for row in rows]  # fmt: skip
     if not all(isinstance(n, str) for one in names for n in one):  # `encode_query` says why
@@ -348,13 +351,20 @@ def prompt_lengths(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[in
     names = [[unicodedata.normalize("NFC", n) for n in one] for one in names]
     distinct = list(dict.fromkeys(n for one in names for n in one))
     encoded = tokenizer(distinct, add_special_tokens=False)["input_ids"]
-    counts = {text: len(ids) for text, ids in zip(distinct, encoded, strict=True)}
-    around: dict[Any, int] = {}  # per kind: `<s>`, `[S]`, `[P]`, separators, languages
-    lengths = [sum(counts[n] for n in one) for one in names]
-    for index, row in enumerate(rows):
-        if (kind := row.get("kind", "triple")) not in around:
-            around[kind] = len(encode_query(tokenizer, row)) - lengths[index]
-        lengths[index] += around[kind]
+    controls = control_token_ids(tokenizer)
+    counts = {text: len(ids) if ids and controls.isdisjoint(ids) else None
+              for text, ids in zip(distinct, encoded, strict=True)}  # fmt: skip
+    around: dict[str, int] = {}  # per kind and languages: `<s>`, `[S]`, `[P]`, separators
+    lengths = []
+    for row, one in zip(rows, names, strict=True):
+        kind = row.get("kind", "triple")
+        key = repr((kind, row.get("subject_language"), row.get("object_language")))
+        key = key if kind == "link" else repr(kind)
+        sizes = [counts[n] for n in one]
+        if None in sizes or key not in around:  # refused (raises), or the first of its key
+            length = len(encode_query(tokenizer, row))
+            around[key] = length - sum(size or 0 for size in sizes)
+        lengths.append(sum(size or 0 for size in sizes) + around[key])
     return lengths
 
 

@@ -21,6 +21,7 @@ from prixlm.link_prediction.candidate_fit import (
     CandidatesLeftOutWarning,
     PromptGroup,
     prompt_groups,
+    prompt_lengths,
 )
 from prixlm.link_prediction.evaluation import evaluate_link_prediction
 from prixlm.release.folder import fitting_labels
@@ -194,3 +195,45 @@ def test_the_pipeline_tokenises_each_candidate_label_once(tiny_prixlm, calls):
         trie = pipe.trie("en")
     assert trie.labels == SHORT
     assert Counter(text for texts in calls for text in texts) == Counter(labels)
+
+
+def link(subject: str, gold: str, source: str = "en", target: str = "en") -> dict:
+    return {"kind": "link", "subject": subject, "subject_language": source,
+            "object_language": target, "object": gold, "all_objects": [gold]}  # fmt: skip
+
+
+def test_prompt_lengths_are_those_of_each_prompt_encoded(tiny_tokenizer):
+    """Triples (with and without `kind`) and links of several language pairs, decomposed
+    (NFD) and spaced names: the lengths of one tokenizer call are each prompt's."""
+    rows = [row(words("German", 3), "euro"), {"subject": "Japan", "relation": "Währung"},
+            link("Japan", "euro", "ja", "de"), link("Deutschland", "euro", "de", "fr"),
+            row("Wa\u0308hrung  Japan", "euro", relation="ト\u3099 currency"),
+            link(" Japan ", "euro", "fr", "ja"), link("日本", "euro")]  # fmt: skip
+    got = prompt_lengths(tiny_tokenizer, rows)
+    assert got == [len(encode_query(tiny_tokenizer, r)) for r in rows]
+    assert len(set(got)) >= 4  # not one length for all
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (row(words("German", 40) + " [O]", words("Japan", 20)), "read as holding '\\[O\\]'"),
+        (row(words("German", 40), words("Japan", 20), relation=" "), "tokenises to nothing"),
+        (link(words("German", 40), words("Japan", 20), "xx"), "unknown language code 'xx'"),
+    ],
+)
+def test_a_refused_query_is_refused_though_its_gold_does_not_fit(tiny_prixlm, bad, error):
+    """A query `encode_query` refuses, after a valid one of its kind, whose long prompt
+    leaves no room for its gold: the evaluation raises its error (it was counted as a miss)."""
+    model, tokenizer = tiny_prixlm
+    rows = [row("Germany", "euro"), link("Japan", "euro"), bad]
+    with pytest.raises(ValueError, match=error), warnings.catch_warnings():
+        warnings.simplefilter("ignore", CandidatesLeftOutWarning)
+        evaluate_link_prediction(model, tokenizer, rows, LABELS, num_beams=5)
+
+
+def test_a_label_that_is_not_text_is_refused_by_name(tiny_prixlm):
+    """A list among the labels: the trie's own error, not a hashing error."""
+    model, tokenizer = tiny_prixlm
+    with pytest.raises(ValueError, match=r"candidate entity \['euro'\] tokenises to nothing"):
+        evaluate_link_prediction(model, tokenizer, [row("Germany", "euro")], ["German", ["euro"]])
