@@ -342,12 +342,7 @@ class PrixLMLinkPrediction(Pipeline):
             None if batch_size is None else checked_parameter("batch_size", batch_size, MAX_QUERIES)
         )
         if isinstance(inputs, (list, tuple)):
-            if size is None:
-                return self._decode_together(list(inputs), kwargs)
-            inputs = list(inputs)
-            if not inputs:
-                raise ValueError("no inputs: pass a query or a non-empty list of queries")
-            return list(self._decode_in_chunks(iter(inputs), size, kwargs))
+            return self._decode_together(list(inputs), kwargs, size)
         if size is None or not isinstance(inputs, (types.GeneratorType, Dataset)):
             return super().__call__(inputs, **kwargs)
         dataset = inputs if isinstance(inputs, Dataset) else None  # read by index
@@ -363,11 +358,14 @@ class PrixLMLinkPrediction(Pipeline):
         chunks = iter(lambda: list(itertools.islice(items, size)), [])
         return (answer for chunk in chunks for answer in self._decode_together(chunk, kwargs))
 
-    def _decode_together(self, inputs: list[Any], kwargs: dict[str, Any]) -> list[Any]:
-        """The answers of a list of inputs, decoded as one batch."""
+    def _decode_together(
+        self, inputs: list[Any], kwargs: dict[str, Any], size: int | None = None
+    ) -> list[Any]:
+        """The answers of a list of inputs, every one checked before any is decoded, then
+        decoded `size` at a time (None: as one batch, of at most `MAX_QUERIES` inputs)."""
         if not inputs:
             raise ValueError("no inputs: pass a query or a non-empty list of queries")
-        if len(inputs) > MAX_QUERIES:
+        if size is None and len(inputs) > MAX_QUERIES:
             raise ValueError(
                 f"{len(inputs)} queries in one call; at most {MAX_QUERIES}: split the list"
             )
@@ -375,9 +373,13 @@ class PrixLMLinkPrediction(Pipeline):
         given = self._sanitize_parameters(**kwargs)
         preprocess, forward, postprocess = ({**a, **b} for a, b in zip(stored, given, strict=True))
         prepared = [self.preprocess(item, **preprocess) for item in inputs]
-        batch = {k: [x for item in prepared for x in item[k]] for k in ("queries", "languages")}
-        outputs = self.forward(batch, **forward)
-        return self.postprocess({**outputs, "batch": True}, **postprocess)
+        answers, size = [], size or len(prepared)
+        for start in range(0, len(prepared), size):
+            chunk = prepared[start : start + size]
+            batch = {k: [x for item in chunk for x in item[k]] for k in ("queries", "languages")}
+            outputs = self.forward(batch, **forward)
+            answers += self.postprocess({**outputs, "batch": True}, **postprocess)
+        return answers
 
 
 __all__ = [

@@ -54,14 +54,30 @@ def test_a_long_list_with_batch_size_is_decoded_in_chunks(pipe, expected, monkey
     with pytest.raises(ValueError, match="300 queries in one call; at most 256"):
         pipe(queries, **CALL)
     chunks = []
-    decode = type(pipe)._decode_together
+    forward = type(pipe).forward
     monkeypatch.setattr(
-        type(pipe), "_decode_together", lambda self, items, kw: chunks.append(len(items))
-        or decode(self, items, kw),
+        type(pipe), "forward", lambda self, batch, **kw: chunks.append(len(batch["queries"]))
+        or forward(self, batch, **kw),
     )  # fmt: skip
     answers = pipe(queries, batch_size=16, **CALL)
     assert isinstance(answers, list) and chunks == [16] * 18 + [12]
     assert _same(answers, expected * 100)
+
+
+def test_a_list_with_batch_size_is_checked_whole_before_any_decoding(pipe, monkeypatch):
+    """A bad input at the end of a list refuses the call before its first chunk is decoded
+    (as one call does), with the same error."""
+    forwards = []
+    forward = type(pipe).forward
+    monkeypatch.setattr(
+        type(pipe), "forward", lambda self, *a, **kw: forwards.append(1) or forward(self, *a, **kw)
+    )
+    inputs = [*QUERIES, "no separator here"]
+    with pytest.raises(ValueError, match="input 'no separator here'") as whole:
+        pipe(inputs, **CALL)
+    with pytest.raises(ValueError, match="input 'no separator here'") as chunked:
+        pipe(inputs, batch_size=1, **CALL)
+    assert str(chunked.value) == str(whole.value) and forwards == []
 
 
 @pytest.mark.parametrize("inputs", [list(QUERIES), tuple(QUERIES), "Germany | currency"])
@@ -81,6 +97,29 @@ def test_a_key_dataset_with_batch_size_answers_each_query(pipe, expected):
     rows = KeyDataset(Dataset.from_dict({"text": QUERIES}), "text")
     assert _same(list(pipe(rows, batch_size=2, **CALL)), expected)
     assert _same(list(pipe(rows, **CALL)), expected)  # transformers' own path, one at a time
+
+
+@pytest.mark.parametrize("kind", ["generator", "key_dataset"])
+def test_a_stream_with_batch_size_is_decoded_in_chunks_of_that_size(
+    pipe, expected, monkeypatch, kind
+):
+    """7 queries with batch_size=3: decoded 3, 3 and 1 at a time, every answer in order."""
+    queries = (list(QUERIES) * 3)[:7]
+    stream = (
+        (query for query in queries)
+        if kind == "generator"
+        else KeyDataset(Dataset.from_dict({"text": queries}), "text")
+    )
+    chunks = []
+    decode = type(pipe)._decode_together
+    monkeypatch.setattr(
+        type(pipe), "_decode_together", lambda self, items, *rest: chunks.append(len(items))
+        or decode(self, items, *rest),
+    )  # fmt: skip
+    answers = pipe(stream, batch_size=3, **CALL)
+    assert chunks == []  # nothing decoded before the first answer is asked for
+    assert _same(list(answers), (expected * 3)[:7])
+    assert chunks == [3, 3, 1]
 
 
 @pytest.mark.parametrize(
