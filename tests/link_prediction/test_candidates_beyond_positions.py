@@ -6,20 +6,32 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 
 from modeling_prixlm.beam_search import predict_objects
+from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.formatting import encode_link_prompt, encode_triple_prompt
 from modeling_prixlm.position_checks import SHORTEST_PROMPT_TOKENS, PositionBudgetError
-from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
+from prixlm.link_prediction.candidate_fit import (
+    CandidatesLeftOutWarning,
+    fit_trie,
+    prompt_groups,
+    too_long_labels,
+)
 from prixlm.link_prediction.candidate_scoring import score_candidates
 from prixlm.link_prediction.evaluate_lp import main
 from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
 #: The tiny models hold 60 tokens (62 positions, from `pad_token_id + 1`).
 POSITIONS = 60
+CONFIG = SimpleNamespace(max_position_embeddings=62, pad_token_id=1)
+#: The tokens a label may have after the shortest triple prompt.
+ROOM = POSITIONS - SHORTEST_PROMPT_TOKENS["triple"]
 FACTS = [
     ("Germany", "currency", "euro"),
     ("France", "currency", "euro"),
@@ -80,6 +92,60 @@ def test_a_candidate_no_prompt_fits_beside_is_named_to_be_left_out(
                 f"leave it out of the candidates (1 candidates are longer than {room} tokens)"
             )
             assert "max_position_embeddings=62" in message and not re.search(r"-\d", message)
+
+
+def test_a_label_of_exactly_the_room_is_kept_and_one_token_more_is_left_out(tiny_tokenizer):
+    """The room is the most tokens a label may have: a label of `ROOM` tokens fits the
+    shortest prompt, one of `ROOM + 1` fits none (`>=` for `>` left out both)."""
+    fits, over = words(ROOM), words(ROOM + 1)
+    assert too_long_labels(tiny_tokenizer, CONFIG, ["euro", fits, over]) == [over]
+    assert too_long_labels(tiny_tokenizer, CONFIG, ["euro", fits]) == []
+    facts = [("Japan", "currency", fits), ("Germany", "currency", "euro")]
+    trie = EntityTrie.from_labels(tiny_tokenizer, ["euro", fits])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every label fits: nothing is left out or warned of
+        kept = fit_trie(tiny_tokenizer, CONFIG, trie, rows(facts))
+    assert (kept.trie, kept.too_long, kept.unreachable, len(kept.rows)) == (trie, [], 0, 2)
+    trie = EntityTrie.from_labels(tiny_tokenizer, ["euro", fits, over])
+    with pytest.warns(CandidatesLeftOutWarning, match=r"1 of the 3 candidate labels .* 50 "):
+        fitted = fit_trie(
+            tiny_tokenizer, CONFIG, trie, rows([*facts, ("France", "currency", over)])
+        )
+    assert (fitted.trie.labels, fitted.too_long) == (["euro", fits], [over])
+    assert [row["object"] for row in fitted.rows] == [fits, "euro"] and fitted.unreachable == 1
+
+
+def test_a_long_prompt_keeps_the_labels_of_exactly_its_room(tiny_tokenizer):
+    """A query whose prompt leaves room for `n` tokens is ranked among the labels of at most
+    `n` tokens: its gold of exactly `n` is reachable, one of `n + 1` is not."""
+    subject = " ".join(["German"] * 7)
+    room = POSITIONS - len(encode_query(tiny_tokenizer, rows([(subject, "currency", "")])[0]))
+    assert room == 40 < ROOM
+    fits, over = words(room), words(room + 1)
+    trie = EntityTrie.from_labels(tiny_tokenizer, ["euro", fits, over])
+    facts = [(subject, "currency", fits), (subject, "currency", over), ("Japan", "currency", over)]
+    with pytest.warns(CandidatesLeftOutWarning, match=r"2 of 3 queries .* 1 whose gold"):
+        groups, unreachable, cut = prompt_groups(tiny_tokenizer, CONFIG, trie, rows(facts))
+    assert (unreachable, cut) == (1, 2)
+    whole, short = groups
+    assert (whole.trie, [r["subject"] for r in whole.rows], whole.cut) == (trie, ["Japan"], False)
+    assert (short.trie.labels, [r["object"] for r in short.rows], short.cut) == (
+        ["euro", fits],
+        [fits],
+        True,
+    )
+    shortest = EntityTrie.from_labels(tiny_tokenizer, [fits, over])  # no shorter label
+    with pytest.warns(CandidatesLeftOutWarning, match=r"2 of 2 queries .* 1 whose gold"):
+        groups, unreachable, cut = prompt_groups(tiny_tokenizer, CONFIG, shortest, rows(facts[:2]))
+    assert [(group.trie.labels, [r["object"] for r in group.rows]) for group in groups] == [
+        ([fits], [fits])
+    ]
+    assert (unreachable, cut) == (1, 2)
+    exact = EntityTrie.from_labels(tiny_tokenizer, ["euro", fits])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the longest label fits exactly: nothing is cut
+        groups, unreachable, cut = prompt_groups(tiny_tokenizer, CONFIG, exact, rows(facts[:1]))
+    assert (len(groups), groups[0].trie, unreachable, cut) == (1, exact, 0, 0)
 
 
 def test_a_candidate_that_fits_beside_the_shortest_prompt_is_decoded(tiny_prixlm):

@@ -17,6 +17,7 @@ from prixlm.link_prediction.protocols import filter_objects, get_protocol, train
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores
 from prixlm.link_prediction.scorer import (
     PrixLMScorer,
+    canonical_labels,
     evaluate_scorer,
     evaluate_scorer_protocols,
     protocol_ranks,
@@ -167,3 +168,33 @@ def test_a_kge_style_scorer_merges_nothing(tiny_prixlm):
                                         train_rows=TRAIN_ROWS, keep_ranks=True)  # fmt: skip
     assert all("merged_candidates" not in m for m in metrics.values())
     assert metrics["ours"]["ranks"]["filtered"] == ranks["ours"][0].tolist()
+
+
+@pytest.mark.parametrize("mode", ["beam", "full"])
+def test_twins_are_counted_over_every_candidate_when_long_prompts_cut_the_trie(tiny_prixlm, mode):
+    """Queries whose long prompts leave room for fewer candidates are ranked in cut tries
+    (`prompt_groups`): `merged_candidates` counts the twins of every candidate, as for
+    short prompts, not those of the cut trie only (the long twins are cut from it)."""
+    from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
+
+    model, tokenizer = tiny_prixlm
+    long = " ".join(["Japan"] * 30)  # 30 tokens: fits after a short prompt, not a long one
+    labels = ["euro", " euro", "German", long, " " + long]  # two pairs of twins
+    trie = EntityTrie.from_labels(tokenizer, labels)
+    assert canonical_labels(trie) == {"euro": "euro", " euro": "euro", "German": "German",
+                                      long: long, " " + long: long}  # fmt: skip
+    assert trie.entity_lengths().tolist()[3:] == [31, 31]  # [EOS] counted
+    subject = " ".join(["German"] * 20)  # leaves room for 27 tokens, or fewer
+    beams = {"num_beams": 3} if mode == "beam" else {}
+    facts = [("currency", "euro"), ("official language", "German")]
+    plain = evaluate_link_prediction(
+        model, tokenizer, [row("Germany", r, o) for r, o in facts], labels, mode, **beams
+    )
+    assert (plain["merged_candidates"], plain["num_candidates"]) == (2, 3)
+    assert "queries_with_candidates_too_long" not in plain
+    with pytest.warns(CandidatesLeftOutWarning, match=r"2 of 2 queries have prompts"):
+        cut = evaluate_link_prediction(
+            model, tokenizer, [row(subject, r, o) for r, o in facts], labels, mode, **beams
+        )
+    assert (cut["merged_candidates"], cut["num_candidates"]) == (2, 3)
+    assert (cut["queries_with_candidates_too_long"], cut["num_queries"]) == (2, 2)

@@ -6,10 +6,12 @@ is a miss; the queries that fit are ranked exactly as before."""
 
 from __future__ import annotations
 
+import unicodedata
 import warnings
 
 import pytest
 
+from modeling_prixlm.candidate_checks import readable_split, split_unreadable
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.formatting import ControlTokenError, encode_triple_prompt
 from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
@@ -39,6 +41,29 @@ SHORT_ROWS = [
 def test_the_trie_itself_stays_strict(tiny_tokenizer):
     with pytest.raises(ControlTokenError, match=r"'Radio \[O\]' is read as holding '\[O\]'"):
         EntityTrie.from_labels(tiny_tokenizer, [*LABELS, "Radio [O]"])
+
+
+def test_a_decomposed_label_is_judged_and_tokenised_as_its_composed_form(tiny_tokenizer):
+    """Labels are read composed (NFC), as the trie reads them. No decomposed label composes
+    into a control token's text (those are ASCII, and composing a decomposed text makes no
+    ASCII character), but composing can take one away: `a</s≯` decomposed ends in `</s>`
+    and a combining overlay that composes with `>`. It is readable, as the trie finds; and
+    a readable label's ids are those of its composed form (`Gärman` decomposed reads as
+    `G ä r m a n`, composed as fewer tokens)."""
+    tokenizer = tiny_tokenizer
+    german, overlay = (unicodedata.normalize("NFD", text) for text in ("Gärman", "a</s≯"))
+    assert german != "Gärman" and "</s>" in overlay
+    readable, unreadable, encoded = readable_split(tokenizer, [german, "Radio [O]", overlay])
+    assert (readable, unreadable) == ([german, overlay], ["Radio [O]"])
+    assert split_unreadable(tokenizer, [german, "Radio [O]", overlay]) == (readable, unreadable)
+
+    def ids(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    assert encoded == [ids("Gärman"), ids("a</s≯")]
+    assert ids("Gärman") != ids(german) and tokenizer.eos_token_id in ids(overlay)
+    trie = EntityTrie.from_labels(tokenizer, readable)  # the trie reads them alike
+    assert [trie.token_ids(i)[:-1] for i in range(2)] == encoded
 
 
 @pytest.mark.parametrize("mode", ["beam", "full"])

@@ -164,3 +164,42 @@ def test_a_result_whose_labels_merged_is_marked_with_how_many(tmp_path) -> None:
         "en": "beam K=10, all 100 queries",
     }
     assert "\\[" not in results_table([clean])  # no merged label: no mark, no note
+
+
+def _hub_report(dataset: str, hits: float) -> dict:
+    """An `evaluate_lp --output` report of the Hub dataset `dataset` (no local folder)."""
+    return {**_report(dataset, hits), "dataset_folder": None}
+
+
+@pytest.mark.parametrize("trained", [True, False])
+def test_a_hub_datasets_report_stays_under_its_id_beside_the_named_folder(
+    tmp_path, trained
+) -> None:
+    """With `--dataset_id me/kb`, a report of the Hub dataset `acme/dbp5l-kg` beside one of
+    the local folder the id names is shown under its own id (model-index, table and
+    `datasets:`), whether the folder is training's or the reports' one local folder."""
+    local = _dataset(tmp_path / "fact_split")
+    settings = {"dataset": local, "dataset_folder": local, "num_beams": 10}
+    record = {"checkpoint_link_prediction_settings": settings, "languages": ["en"]}
+    folder = _folder(tmp_path / "model", **({"train_results": record} if trained else {}))
+    first = _write(tmp_path / "a.json", _report(local, 0.23))
+    second = _write(tmp_path / "b.json", _hub_report("acme/dbp5l-kg", 0.13))
+    model_card_main([str(folder), "--evaluation", first, "--evaluation", second,
+                     "--dataset_id", "me/kb"])  # fmt: skip
+    card = ModelCard.load(folder / "README.md")
+    values = {(e.dataset_type, e.dataset_name, e.metric_value) for e in card.data.eval_results}
+    assert values == {("me/kb", "me/kb", 0.23), ("acme/dbp5l-kg", "acme/dbp5l-kg", 0.13)}
+    assert card.data.datasets == ["acme/dbp5l-kg", "me/kb"]
+    table = [line for line in card.text.splitlines() if line.startswith("| ") and "| en |" in line]
+    assert table == [
+        "| me/kb | en | test | beam (K=10) | 100 | 23.0 | 23.0 | 23.0 | 23.0 (MRR@10) |",
+        "| acme/dbp5l-kg | en | test | beam (K=10) | 100 | 13.0 | 13.0 | 13.0 | 13.0 (MRR@10) |",
+    ]
+    # the Hub report alone: no local folder for the id to name, the report keeps its own
+    alone = eval_results([_hub_report("acme/dbp5l-kg", 0.13)], "me/kb")
+    assert {(e.dataset_type, e.dataset_name) for e in alone} == {("acme/dbp5l-kg",) * 2}
+    assert "| acme/dbp5l-kg | en |" in results_table([_hub_report("acme/dbp5l-kg", 0.13)], "me/kb")
+    # nor does the id name a report that records no dataset
+    unrecorded = {k: v for k, v in _report(local, 0.1).items() if not k.startswith("dataset")}
+    named = {(e.dataset_type, e.dataset_name) for e in eval_results([unrecorded], "me/kb")}
+    assert named == {("dataset not recorded",) * 2}

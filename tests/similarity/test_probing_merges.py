@@ -6,6 +6,8 @@ the average over languages."""
 from __future__ import annotations
 
 import json
+import warnings
+from types import SimpleNamespace
 
 import pytest
 
@@ -67,3 +69,49 @@ def test_a_language_the_model_has_no_token_for_is_left_out_of_the_average(
     assert multi["average_mrr"] == english["mrr"]
     assert multi["average_chance"] == english["chance_accuracy"]
     assert multi["average_chance"] == pytest.approx(1 / 3)
+
+
+def _probes_folder(root, language: str, answers: dict[str, str]) -> None:
+    folder = root / language
+    folder.mkdir(parents=True)
+    (folder / "templates.jsonl").write_text(
+        _lines([{"relation": "currency", "template": TEMPLATE}]), "utf-8"
+    )
+    rows = [{"sub_label": s, "obj_label": o} for s, o in answers.items()]
+    (folder / "currency.jsonl").write_text(_lines(rows), "utf-8")
+
+
+def test_a_language_spelled_otherwise_is_the_models_own(tmp_path, tiny_prixlm):
+    """Probes of `EN` are the tiny model's `en` (as `language_key` spells codes everywhere
+    else): averaged and marked as the model's, the same figures as `en`, no warning."""
+    model, tokenizer = tiny_prixlm
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    results = {}
+    for language in ("en", "EN"):
+        _probes_folder(tmp_path / language, language, ENGLISH)
+        output = tmp_path / f"{language}.json"
+        argv = ["--model", str(tmp_path / "model"), "--probes", str(tmp_path / language)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "the model has no language token" warning
+            assert main([*argv, "--languages", language, "--output", str(output)]) == 0
+        results[language] = json.loads(output.read_text("utf-8"))["multi_token"]
+    plain, spelled = results["en"], results["EN"]
+    assert spelled["per_language"]["EN"] == plain["per_language"]["en"]
+    assert spelled["per_language"]["EN"]["model_language"] is True
+    assert (spelled["not_averaged"], spelled["average"]) == ([], plain["average"])
+    assert (spelled["average_mrr"], spelled["average_chance"]) == (
+        plain["average_mrr"],
+        plain["average_chance"],
+    )
+    assert plain["average_chance"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize(
+    ("known", "asked"), [("pt-br", "pt_BR"), ("zh_min_nan", "zh-min-nan"), ("en", "EN")]
+)
+def test_language_spellings_are_compared_as_the_package_spells_them(known, asked):
+    from prixlm.similarity.probing_summary import languages_not_in_model
+
+    model = SimpleNamespace(config=SimpleNamespace(language_token_ids={known: 5, "de": 6}))
+    assert languages_not_in_model(model, [asked, "ru"]) == ["ru"]

@@ -160,6 +160,31 @@ def test_a_flat_stopped_release_records_and_shows_the_steps_it_trained(flat_run)
     assert not [row for row in rows if row.startswith("| max_steps |")]
 
 
+def test_an_annealed_release_records_and_shows_its_anneal(tiny_dataset_dir, tmp_path):
+    """Flat at step 6 with `anneal_share` 0.4 (2.4 steps, a whole step more: 3): the
+    learning rate decays from its value at step 6 (the linear schedule's 34/38 there: a
+    2-step warm-up, decay to 0 at step 40) to 0 at step 9, where the run stops; the record
+    and the card say so."""
+    curve = ValidationCurve(
+        lambda model, tokenizer: {"mean": 1.0}, every=2, rule=FlatRule(2), anneal_share=0.4
+    )
+    argv = _args(tiny_dataset_dir, tmp_path / "run", "--max_steps", "40", "--save_steps", "100")
+    release = pretrain(parse_training_arguments(argv), [curve])
+    results = json.loads((release / "train_results.json").read_text())
+    factor = (40 - 6) / (40 - 2)
+    assert results["trained_schedule"] == {
+        "last_step": 9, "max_steps_given": 40, "warmup_steps": 2, "decay_to_zero_at": 40,
+        "stopped_by": "flat curve, then annealed",
+        "anneal": {"from_step": 6, "to_step": 9, "lr_factor": pytest.approx(factor)},
+    }  # fmt: skip
+    rows = _card_rows(release)
+    assert "| steps trained | 9 of --max_steps 40 (stopped by: flat curve, then annealed) |" in rows
+    assert (
+        "| warmup_steps | 2 steps, then linear decay to 0 at step 40 (given: 2); from step 6 "
+        "annealed from 0.895 × the learning rate to 0 at step 9 |"
+    ) in rows
+
+
 def test_the_curve_plot_names_the_split_it_sampled(flat_run):
     """It said "validation sample" for a curve taken on train."""
     _, titles = flat_run
