@@ -46,15 +46,11 @@ from prixlm.link_prediction.candidate_files import (
     labels_by_kind,
     row_kind,
 )
-from prixlm.link_prediction.candidate_fit import (
-    combined,
-    fit_trie,
-    prompt_groups,
-    readable_labels_trie,
-)
+from prixlm.link_prediction.candidate_fit import fit_trie, readable_labels_trie
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.lp_rows import missing_columns, query_groups
 from prixlm.link_prediction.lp_table import KS, markdown_table, reported_ks
+from prixlm.link_prediction.prompt_groups import combined, prompt_groups
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import Rank, filtered_rank, mrr_key, ranking_metrics
 from prixlm.link_prediction.scorer import (

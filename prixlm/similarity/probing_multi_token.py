@@ -30,8 +30,8 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from prixlm.link_prediction.candidate_fit import (
     CandidatesLeftOutWarning,
     UnreadableCandidatesWarning,
-    prompt_groups,
 )
+from prixlm.link_prediction.prompt_groups import prompt_groups
 from prixlm.link_prediction.ranking import filtered_ranks_from_scores, mean_reciprocal_rank
 from prixlm.link_prediction.scorer import canonical_labels, warn_unknown_merges
 from prixlm.similarity.probing_data import Probe

@@ -17,13 +17,9 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.pipeline_prixlm import PrixLMLinkPrediction
 from prixlm.link_prediction import evaluation
-from prixlm.link_prediction.candidate_fit import (
-    CandidatesLeftOutWarning,
-    PromptGroup,
-    prompt_groups,
-    prompt_lengths,
-)
+from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
 from prixlm.link_prediction.evaluation import evaluate_link_prediction
+from prixlm.link_prediction.prompt_groups import PromptGroup, prompt_groups, prompt_lengths
 from prixlm.release.folder import fitting_labels
 
 #: The tiny models hold 60 tokens (62 positions, from `pad_token_id + 1`).

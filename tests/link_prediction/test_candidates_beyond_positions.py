@@ -17,15 +17,11 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.formatting import encode_link_prompt, encode_triple_prompt
 from modeling_prixlm.position_checks import SHORTEST_PROMPT_TOKENS, PositionBudgetError
-from prixlm.link_prediction.candidate_fit import (
-    CandidatesLeftOutWarning,
-    fit_trie,
-    prompt_groups,
-    too_long_labels,
-)
+from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning, fit_trie, too_long_labels
 from prixlm.link_prediction.candidate_scoring import score_candidates
 from prixlm.link_prediction.evaluate_lp import main
 from prixlm.link_prediction.evaluation import evaluate_link_prediction
+from prixlm.link_prediction.prompt_groups import prompt_groups
 
 #: The tiny models hold 60 tokens (62 positions, from `pad_token_id + 1`).
 POSITIONS = 60
