@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from card_folders import card_folder
 from huggingface_hub import ModelCard
 
 from prixlm.publish import card_warnings
@@ -18,17 +19,7 @@ from prixlm.release.card_results import eval_results, hyperparameters, results_t
 from prixlm.release.model_card import checkpoint_report, render_model_card, write_model_card
 from prixlm.release.model_card import main as model_card_main
 
-CONFIG = {"model_type": "prixlm", "object_attention": "causal", "hidden_size": 8}
 PRETTY_NAME = "Prix-LM multilingual KB facts and links"
-
-
-def _folder(path: Path, **files: dict) -> Path:
-    """A release folder with `config.json` and the given JSON files (`train_results=...`)."""
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps(CONFIG), encoding="utf-8")
-    for name, content in files.items():
-        (path / f"{name}.json").write_text(json.dumps(content), encoding="utf-8")
-    return path
 
 
 def _dataset(path: Path, source: str = "dbpedia") -> Path:
@@ -89,7 +80,7 @@ def test_a_run_stopped_by_max_steps_shows_the_epochs_it_trained(tmp_path):
     assert by_epochs["warmup_steps"] == "6.5% of steps"
     assert dict(hyperparameters({"warmup_steps": 100}, {}, {}))["warmup_steps"] == 100
 
-    folder = _folder(tmp_path / "model", training_args=training_args, train_results={"epoch": 3.115264797507788})  # fmt: skip
+    folder = card_folder(tmp_path / "model", training_args=training_args, train_results={"epoch": 3.115264797507788})  # fmt: skip
     table = _rows(render_model_card(folder).text)
     assert table["max_steps"] == "1000" and table["epochs trained"] == "3.12"
     assert table["warmup_steps"] == "6% of steps" and table["seed"] == "0"
@@ -135,7 +126,7 @@ def test_a_local_dataset_is_named_by_its_card_not_as_a_hub_id(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     _dataset(tmp_path / "outputs" / "demo" / "dataset")
     report = {**_report("me/prixlm", dataset="outputs/demo/dataset")}
-    folder = _folder(tmp_path / "model")
+    folder = card_folder(tmp_path / "model")
     write_model_card(folder, evaluations=[report])
     card = ModelCard.load(folder / "README.md")  # a valid model-index
     assert {(e.dataset_type, e.dataset_name) for e in card.data.eval_results} == {
@@ -161,8 +152,8 @@ def test_a_report_of_another_model_is_refused(tmp_path, monkeypatch, capsys):
     whose model is another existing folder is refused, naming both; this folder (however
     written), a Hub id or a path that is not here is accepted."""
     monkeypatch.chdir(tmp_path)
-    folder = _folder(tmp_path / "run" / "model")
-    other = _folder(tmp_path / "other-run" / "model")
+    folder = card_folder(tmp_path / "run" / "model")
+    other = card_folder(tmp_path / "other-run" / "model")
     (tmp_path / "other.json").write_text(json.dumps(_report(str(other))), encoding="utf-8")
     with pytest.raises(SystemExit):
         model_card_main([str(folder), "--evaluation", str(tmp_path / "other.json")])
@@ -183,7 +174,7 @@ def test_a_report_of_another_model_is_refused(tmp_path, monkeypatch, capsys):
     ]  # fmt: skip
     # a report made on a copy of this release folder (the same weights) is this model's
     (folder / "model.safetensors").write_bytes(b"weights")
-    copy = _folder(tmp_path / "copy" / "model")
+    copy = card_folder(tmp_path / "copy" / "model")
     (copy / "model.safetensors").write_bytes(b"weights")
     write_model_card(folder, evaluations=[{**_report(str(copy)), "split": "copied"}])
     (copy / "model.safetensors").write_bytes(b"other!!")  # same size, other weights
@@ -194,7 +185,7 @@ def test_a_report_of_another_model_is_refused(tmp_path, monkeypatch, capsys):
 def test_the_card_says_scores_include_the_closing_eos(tmp_path):
     """A score sums the log-probabilities of the object's tokens and `[EOS]` (the pipeline's
     and `predict_objects`' definition); the card named the object tokens only."""
-    text = render_model_card(_folder(tmp_path / "model")).text
+    text = render_model_card(card_folder(tmp_path / "model")).text
     assert (
         "Scores are sums of log-probabilities of the object's tokens and the closing `[EOS]`:"
         in text
@@ -214,7 +205,7 @@ def test_training_data_and_conversion_are_described_as_recorded(tmp_path, monkey
     def card(name: str, dataset: str | None = None, **options: str) -> str:
         settings = {"checkpoint_link_prediction_settings": {"dataset": dataset}} if dataset else {}
         files = {"training_args": args, "train_results": settings} if dataset else {}
-        return render_model_card(_folder(tmp_path / name, **files), **options).text
+        return render_model_card(card_folder(tmp_path / name, **files), **options).text
 
     cldr = card("cldr-run", "cldr")
     assert "The training data is a KB exported from Unicode CLDR" in cldr

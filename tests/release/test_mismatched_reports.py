@@ -12,23 +12,13 @@ import json
 from pathlib import Path
 
 import pytest
+from card_folders import card_folder
 from huggingface_hub import ModelCard
 
 from prixlm.publish import main as publish_main
 from prixlm.release.card_results import eval_results, results_table
 from prixlm.release.model_card import main as model_card_main
 from prixlm.release.model_card import write_model_card
-
-CONFIG = {"model_type": "prixlm", "object_attention": "causal", "hidden_size": 8}
-
-
-def _folder(path: Path, **files: dict) -> Path:
-    """A release folder with `config.json` and the given JSON files (`train_results=...`)."""
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps(CONFIG), encoding="utf-8")
-    for name, content in files.items():
-        (path / f"{name}.json").write_text(json.dumps(content), encoding="utf-8")
-    return path
 
 
 def _dataset(path: Path) -> str:
@@ -58,7 +48,7 @@ def test_dataset_id_names_only_the_reports_of_the_training_folder(tmp_path) -> N
     one dataset. Only the training folder's report is named by the id now."""
     trained, other = _dataset(tmp_path / "fact_split"), _dataset(tmp_path / "language_split")
     settings = {"dataset": trained, "dataset_folder": trained, "num_beams": 10}
-    folder = _folder(
+    folder = card_folder(
         tmp_path / "model",
         train_results={"checkpoint_link_prediction_settings": settings, "languages": ["en"]},
     )
@@ -87,7 +77,7 @@ def test_a_run_trained_with_dataset_id_names_only_its_folders_reports(tmp_path) 
     with a report of DIR beside it the card was refused though no id was typed."""
     trained, other = _dataset(tmp_path / "fact_split"), _dataset(tmp_path / "language_split")
     settings = {"dataset": "me/kb", "dataset_folder": trained, "num_beams": 10}
-    folder = _folder(
+    folder = card_folder(
         tmp_path / "model",
         train_results={"checkpoint_link_prediction_settings": settings, "languages": ["en"]},
     )
@@ -113,7 +103,7 @@ def test_reports_of_several_folders_without_a_training_record_are_refused(
     the reports' one folder; reports of two folders are refused, naming both, by
     `model_card` and by `publish` (which renders the card again), and nothing is written."""
     one, two = _dataset(tmp_path / "one"), _dataset(tmp_path / "two")
-    folder = _folder(tmp_path / "model")
+    folder = card_folder(tmp_path / "model")
     write_model_card(folder, evaluations=[_report(one, 0.23), _report(two, 0.13)])
     before = (folder / "README.md").read_bytes()
     expected = (
@@ -181,7 +171,7 @@ def test_a_hub_datasets_report_stays_under_its_id_beside_the_named_folder(
     local = _dataset(tmp_path / "fact_split")
     settings = {"dataset": local, "dataset_folder": local, "num_beams": 10}
     record = {"checkpoint_link_prediction_settings": settings, "languages": ["en"]}
-    folder = _folder(tmp_path / "model", **({"train_results": record} if trained else {}))
+    folder = card_folder(tmp_path / "model", **({"train_results": record} if trained else {}))
     first = _write(tmp_path / "a.json", _report(local, 0.23))
     second = _write(tmp_path / "b.json", _hub_report("acme/dbp5l-kg", 0.13))
     model_card_main([str(folder), "--evaluation", first, "--evaluation", second,

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from parsed_options import BASE, refused
 from transformers.utils import is_torch_tf32_available
 
 from prixlm.cli import UsageError
@@ -21,23 +22,11 @@ from prixlm.training.processes import (
     process_notes,
 )
 
-BASE = ["--dataset", "d", "--output_dir", "o"]
-
-
-def _refused(capsys: pytest.CaptureFixture[str], *options: str) -> str:
-    """The one error line of parsing `options`, after checking the exit status 2."""
-    with pytest.raises(SystemExit) as exit_info:
-        parse_training_arguments([*BASE, *options])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1]
-
 
 def test_fp16_on_the_cpu_is_refused_with_bf16_as_the_way(capsys):
     """accelerate turns fp16 on only off the CPU: the run trained in fp32 (bit-identical
     weights) while training_args.json and the card said fp16."""
-    line = _refused(capsys, "--fp16", "--use_cpu")
+    line = refused(capsys, "--fp16", "--use_cpu")
     assert line.endswith("error: --fp16: not on the CPU (fp16 mixed precision runs on a GPU only: "
                          "this run would train in fp32 while its records say fp16); use --bf16, "
                          "which runs on the CPU")  # fmt: skip
@@ -46,7 +35,7 @@ def test_fp16_on_the_cpu_is_refused_with_bf16_as_the_way(capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device: fp16 runs there")
 def test_fp16_without_a_gpu_is_refused(capsys):
-    line = _refused(capsys, "--fp16")
+    line = refused(capsys, "--fp16")
     assert "error: --fp16: not on the CPU" in line and line.endswith(
         "use --bf16 --use_cpu, which runs on the CPU"
     )
@@ -57,7 +46,7 @@ def test_fp16_without_a_gpu_is_refused(capsys):
 def test_bf16_without_a_gpu_is_refused_with_use_cpu_as_the_way(capsys, option):
     """The Trainer's own check raised `ValueError: Your setup doesn't support bf16/gpu`
     (a traceback) while the arguments were parsed."""
-    line = _refused(capsys, option)
+    line = refused(capsys, option)
     assert line.endswith(
         f"error: {option}: no GPU here (bf16 mixed precision runs on a GPU, or on the CPU "
         f"with --use_cpu); use {option} --use_cpu, which runs on the CPU"
@@ -74,10 +63,10 @@ def test_bf16_without_a_gpu_is_refused_with_use_cpu_as_the_way(capsys, option):
         ("--max_steps 3 --warmup_steps 7", "--warmup_steps 7: a warm-up of 7 step(s)"),
     ],
 )
-def test_a_warm_up_over_every_step_is_refused(capsys, options, message):
+def test_a_warm_up_over_every_step_isrefused(capsys, options, message):
     """With --max_steps 1 and the default 6% warm-up the one update had learning rate 0:
     the release was the initial weights, its card saying 1 step trained."""
-    line = _refused(capsys, *options.split())
+    line = refused(capsys, *options.split())
     assert f"error: {message}" in line and "lower --warmup_steps (0: none)" in line
 
 
@@ -123,7 +112,7 @@ def test_trainer_options_without_an_effect_here_are_refused_before_any_work(
 ):
     """They were tracebacks: the Trainer's (no eval_dataset; checkpointing the model does
     not support) after the tokenizer's training, or TrainingArguments' at parsing."""
-    assert f"error: {message}" in _refused(capsys, *options.split())
+    assert f"error: {message}" in refused(capsys, *options.split())
 
 
 @pytest.mark.parametrize(
@@ -139,7 +128,7 @@ def test_trainer_options_without_an_effect_here_are_refused_before_any_work(
 def test_schedules_of_evaluations_and_two_precisions_are_one_error_line(capsys, options, message):
     """They were tracebacks of the Trainer's arguments (`requires an eval strategy`, `At most
     one of fp16 and bf16 can be True`) while the command line was parsed."""
-    line = _refused(capsys, *options.split())
+    line = refused(capsys, *options.split())
     assert f"error: {message}" in line
     if "--lr_scheduler_type" in options:
         assert line.endswith("use linear (the paper's), cosine or constant")
@@ -149,7 +138,7 @@ def test_schedules_of_evaluations_and_two_precisions_are_one_error_line(capsys, 
 def test_tf32_without_a_gpu_that_has_it_is_one_error_line(capsys):
     """`ValueError: --tf32 requires Ampere or a newer GPU arch` was a traceback."""
     where = "this GPU has none" if torch.cuda.is_available() else "no GPU here"
-    assert _refused(capsys, "--tf32", "true").endswith(
+    assert refused(capsys, "--tf32", "true").endswith(
         f"error: --tf32 true: TF32 matrix multiplies run on an Ampere or newer NVIDIA GPU "
         f"({where}); leave --tf32 out"
     )

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from parsed_options import BASE, refused
 from test_train_runs import _args
 from transformers import TrainerCallback
 
@@ -17,18 +18,6 @@ from prixlm.experiments.curve import FlatRule, ValidationCurve
 from prixlm.experiments.time_budget import TimeBudget
 from prixlm.training.arguments import parse_training_arguments
 from prixlm.training.pretrain import pretrain
-
-BASE = ["--dataset", "d", "--output_dir", "o"]
-
-
-def _refused(capsys: pytest.CaptureFixture[str], *options: str) -> str:
-    """The last stderr line of parsing `options`, after checking the exit status 2."""
-    with pytest.raises(SystemExit) as exit_info:
-        parse_training_arguments([*BASE, *options])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return err.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(
@@ -43,7 +32,7 @@ def _refused(capsys: pytest.CaptureFixture[str], *options: str) -> str:
 def test_selection_options_and_bad_lp_values_are_one_error_line(capsys, options, message):
     """They were accepted and ignored (the release's record named a selection metric), or
     failed after the tokenizer's training (beams 0), or meant "off" recorded as -5."""
-    assert message in _refused(capsys, *options)
+    assert message in refused(capsys, *options)
 
 
 def test_evaluation_options_are_warned_of_once_and_only_when_given(capsys):
