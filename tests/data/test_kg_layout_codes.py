@@ -4,10 +4,12 @@ the same language (`EN`, `en`)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import pytest
+from huggingface_hub import DatasetCard
 
 from prixlm.data.kg_layout import LayoutError, convert_layout, find_layout
 
@@ -97,8 +99,19 @@ def test_the_card_does_not_depend_on_the_order_languages_are_given(tmp_path: Pat
     assert cards[0] == cards[1]
 
 
-def test_the_card_says_how_to_load_a_folder_converted_again_in_place(tmp_path: Path) -> None:
-    """`load_dataset` on a local folder is cached by its name and card: the card says how
-    to read a folder converted again in place (as the DBpedia build's card does)."""
-    convert_layout(write_layout(tmp_path / "kg", ["en"]), tmp_path / "out")
-    assert 'download_mode="force_redownload"' in (tmp_path / "out" / "README.md").read_text()
+def test_each_config_is_keyed_on_its_files_digest(tmp_path: Path) -> None:
+    """`load_dataset` caches a local folder under its name and card: each config's
+    `description` holds the sha256 of its files (their own digests, split by split, in the
+    card's order), so a folder converted again with other rows is read anew."""
+    out = tmp_path / "out"
+    convert_layout(write_layout(tmp_path / "kg", ["en", "fr"]), out)
+    configs = DatasetCard.load(out / "README.md").data.to_dict()["configs"]
+    assert {entry["config_name"] for entry in configs} == {"en", "fr", "all"}
+    for entry in configs:
+        lines = [
+            f"{files['split']} {path} {hashlib.sha256((out / path).read_bytes()).hexdigest()}"
+            for files in entry["data_files"]
+            for path in files["path"]
+        ]
+        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+        assert entry["description"] == f"Parquet files sha256 {digest}"

@@ -115,29 +115,29 @@ def test_a_config_of_no_such_form_names_the_card_and_the_config(
     assert has_config(folder, config)  # the card lists it: loading it says what is wrong
 
 
-def test_the_card_says_how_to_load_a_folder_rebuilt_in_place(tmp_path: Path) -> None:
-    """A folder rebuilt in place with the same counts and sizes: `load_dataset` may serve the
-    earlier rows from its cache; the card says what loads the new ones, and both do."""
+def test_a_folder_rebuilt_in_place_with_other_rows_is_read_anew(tmp_path: Path) -> None:
+    """`datasets` keys a local folder's cache on its name and card, not its files: a rebuild
+    whose rows changed but whose counts and sizes did not (a label's typo fixed) was served
+    from the earlier build's cache. Each config's `description` now holds its files' sha256,
+    so the card changes with the rows and `load_dataset` reads the new ones."""
     dumps = write_dumps(tmp_path / "dumps")
     folder = tmp_path / "kb"
     build_dataset(dumps, folder, ["de"])
     text = (folder / "README.md").read_text(encoding="utf-8")
-    assert 'download_mode="force_redownload"' in text
-    assert "prixlm.data.loading.load_kb" in text
     cache = str(tmp_path / "cache")
-    assert (
-        "Deutschland"
-        in datasets.load_dataset(str(folder), "de", cache_dir=cache)["train"]["subject"]
-    )
+    first = datasets.load_dataset(str(folder), "de", cache_dir=cache)["train"]["subject"]
+    assert "Deutschland" in first and "Deutschlanx" not in first
     labels = dumps / "labels_de.ttl"
     labels.write_text(labels.read_text(encoding="utf-8").replace('"Deutschland"', '"Deutschlanx"'))
     build_dataset(dumps, folder, ["de"])
-    assert (folder / "README.md").read_text(encoding="utf-8") == text  # same counts and sizes
-    again = datasets.load_dataset(
-        str(folder), "de", cache_dir=cache, download_mode="force_redownload"
-    )
-    assert "Deutschlanx" in again["train"]["subject"]
-    assert "Deutschlanx" in load_kb(folder, "de", split="train")["subject"]
+    rebuilt = (folder / "README.md").read_text(encoding="utf-8")
+    changed = [
+        (a, b) for a, b in zip(text.splitlines(), rebuilt.splitlines(), strict=True) if a != b
+    ]
+    assert changed and all("description: Parquet files sha256 " in b for _, b in changed)
+    again = datasets.load_dataset(str(folder), "de", cache_dir=cache)["train"]["subject"]
+    assert "Deutschlanx" in again and "Deutschland" not in again
+    assert again == load_kb(folder, "de", split="train")["subject"]
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ from prixlm.data.dbpedia.engine import (
     lengths,
     memory_errors,
 )
-from prixlm.data.dbpedia.output import data_files, write_shards
+from prixlm.data.dbpedia.output import data_files, file_digests, write_shards
 from prixlm.data.dbpedia.profile import BuildProfile
 from prixlm.data.dbpedia.read_rows import dropped_label_tags
 from prixlm.data.dbpedia.schema import ALL, Row, SplitSettings
@@ -197,7 +197,10 @@ def build_dataset(
                     ontology=None if ontology is None else str(ontology),
                     command=command,
                 )
-                card = dataset_card(rows, sizes, license_id=license_id, source=source, build=record)
+                digests = file_digests(staging, sizes)
+                card = dataset_card(
+                    rows, sizes, license_id=license_id, source=source, build=record, digests=digests
+                )
                 (staging / CARD).write_text(card, encoding="utf-8")
     if output_dir is not None:
         rows.folder = Path(output_dir)

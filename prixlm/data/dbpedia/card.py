@@ -16,7 +16,7 @@ from prixlm.cli import UsageError
 from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
 from prixlm.data.dbpedia.drops import HOST_RULE_MARKDOWN, unlinked
 from prixlm.data.dbpedia.dumps import KINDS, DumpIndex
-from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, data_files
+from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, config_digest, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
 from prixlm.hub_languages import hub_languages
 
@@ -158,13 +158,17 @@ def card_data(
     license_id: str,
     source: dict[str, Any],
     files: dict[str, dict[str, list[str]]] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> DatasetCardData:
     """The card's metadata: licence, languages, task, size, source, configs and features.
 
     `file_sizes` maps each written Parquet file (relative path; several shards per split are
     fine) to `(rows, Arrow bytes)`; `files` is `{config: {split: [paths]}}`
     (default: `output.data_files(file_sizes)`). The `configs:` entry of `DEFAULT_CONFIG` is
-    marked `default: true`, so `load_dataset(path)` works without a config name.
+    marked `default: true`, so `load_dataset(path)` works without a config name. `digests`
+    (`output.file_digests`) puts each config's `config_digest` in its entry's `description`:
+    `datasets` keys a local folder's cache on its card, not on its files, and served a
+    folder rebuilt in place with other rows of the same sizes from the earlier build's cache.
     """
     files = data_files(file_sizes) if files is None else files
     extra: dict[str, Any] = {}
@@ -192,6 +196,7 @@ def card_data(
             {
                 "config_name": config,
                 **({"default": True} if config == DEFAULT_CONFIG else {}),
+                **({"description": _described(splits, digests)} if digests else {}),
                 "data_files": [{"split": s, "path": paths} for s, paths in splits.items()],
             }
             for config, splits in files.items()
@@ -213,6 +218,11 @@ def card_data(
         ],
         **extra,
     )
+
+
+def _described(splits: dict[str, list[str]], digests: dict[str, str]) -> str:
+    """A config's `description`: the sha256 of its files (`output.config_digest`)."""
+    return f"Parquet files sha256 {config_digest(splits, digests)}"
 
 
 @dataclass(frozen=True)
@@ -284,8 +294,10 @@ def dataset_card(
     template: str | Path = TEMPLATE,
     path: str = "PATH_OR_REPO",
     build: BuildRecord | None = None,
+    digests: dict[str, str] | None = None,
 ) -> str:
-    """The whole `README.md` text for a built folder whose files have `file_sizes`.
+    """The whole `README.md` text for a built folder whose files have `file_sizes` (and
+    `digests`, `card_data`'s).
 
     The metadata is `card_data`'s (rendered by `huggingface_hub`, so `DatasetCard.load`
     reads it back); the body is `template` (`dataset_builders/prixlm_dbpedia/dataset_card.md`)
@@ -304,7 +316,7 @@ def dataset_card(
         license_id = "other" if source.get("license") else DBPEDIA_LICENSE
     else:  # `--license`: the card's body says the same as its YAML
         licence_text = f"{license_id}, as given to the build (the source's: {licence_text})"
-    data = card_data(rows, file_sizes, license_id, source, files)
+    data = card_data(rows, file_sizes, license_id, source, files, digests)
     languages = sorted(rows.triples)
     card = DatasetCard.from_template(
         data,

@@ -27,6 +27,7 @@ order, no timestamps).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable
@@ -276,6 +277,22 @@ def write_shards(
     return sizes
 
 
+def file_digests(folder: Path, paths: Iterable[str]) -> dict[str, str]:
+    """`{relative path: sha256 of the file's bytes}` of written files under `folder`: the
+    card keys each config on them, so that `datasets` caches a rebuild with other rows anew."""
+    digests: dict[str, str] = {}
+    for relative in sorted(paths):
+        with open(folder / relative, "rb") as handle:
+            digests[relative] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return digests
+
+
+def config_digest(splits: dict[str, list[str]], digests: dict[str, str]) -> str:
+    """sha256 of a config's files (`{split: [paths]}`, in order) from their `file_digests`."""
+    lines = [f"{split} {path} {digests[path]}" for split, paths in splits.items() for path in paths]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 __all__ = [
     "ALL",
     "FEATURES",  # noqa: F822 (module __getattr__)
@@ -284,8 +301,10 @@ __all__ = [
     "LINKS",
     "SCHEMA",
     "SIDE_BY_SIDE_MEMORY_SHARE",
+    "config_digest",
     "copy_shards",
     "data_files",
+    "file_digests",
     "memory_limit_share",
     "shard_name",
     "shard_ranges",

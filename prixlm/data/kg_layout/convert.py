@@ -54,6 +54,7 @@ from prixlm.data.dbpedia.engine import duckdb_os_error
 from prixlm.data.dbpedia.output import (
     DEFAULT_MAX_SHARD_BYTES,
     DEFAULT_MAX_SHARD_ROWS,
+    file_digests,
     write_shards,
 )
 from prixlm.data.dbpedia.schema import COLUMNS, LINK, LINKS, SPLITS, TRIPLE, SplitSettings
@@ -276,11 +277,13 @@ def render_card(
     license_id: str = DEFAULT_LICENSE,
     source_name: str = "kg",
     command: str = "",
+    digests: dict[str, str] | None = None,
 ) -> str:
-    """The folder's `README.md`: the build's YAML (`card_data`) and this layout's body."""
+    """The folder's `README.md`: the build's YAML (`card_data`, with `digests`) and this
+    layout's body."""
     from huggingface_hub import DatasetCard
 
-    data = card_data(_dataset_rows(stats), sizes, license_id, {"name": source_name})
+    data = card_data(_dataset_rows(stats), sizes, license_id, {"name": source_name}, None, digests)
     languages = sorted(stats.languages)
     card = DatasetCard.from_template(
         data,
@@ -355,6 +358,7 @@ def convert_layout(
             license_id=license_id,
             source_name=Path(input_dir).absolute().name,
             command=command,
+            digests=file_digests(staging, sizes),
         )
         (staging / CARD).write_text(card, encoding="utf-8")
     return stats
