@@ -157,6 +157,10 @@ def evaluate_protocols(
         trie, unreadable = readable_labels_trie(tokenizer, candidates, "link prediction")
     if trie.labels is None:
         raise ValueError("the candidate trie has no labels: build it with EntityTrie.from_labels")
+    known = set(trie.labels).union(unreadable)  # before rows are fitted or grouped: their numbers
+    for index, row in enumerate(rows):
+        if row["object"] not in known:
+            raise ValueError(f"row {index}: gold object {row['object']!r} is not a candidate")
     config = getattr(model, "config", None)
     fitted = fit_trie(tokenizer, config, trie, rows, unreadable)
     trie, rows = fitted.trie, fitted.rows  # without the labels the positions cannot hold

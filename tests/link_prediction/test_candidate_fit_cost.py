@@ -233,3 +233,19 @@ def test_a_label_that_is_not_text_is_refused_by_name(tiny_prixlm):
     model, tokenizer = tiny_prixlm
     with pytest.raises(ValueError, match=r"candidate entity \['euro'\] tokenises to nothing"):
         evaluate_link_prediction(model, tokenizer, [row("Germany", "euro")], ["German", ["euro"]])
+
+
+@pytest.mark.parametrize("mode", ["beam", "full"])
+def test_a_gold_that_is_no_candidate_is_named_by_its_row_whatever_its_prompt(tiny_prixlm, mode):
+    """A query whose gold is not a candidate is refused naming its row in the caller's list,
+    also when its prompt leaves room for no candidate (it was "no candidate entities: the
+    trie needs at least one") or puts it in a group of long prompts (numbered in the group)."""
+    model, tokenizer = tiny_prixlm
+    beams = {"num_beams": 5} if mode == "beam" else {}
+    rows = [row("Germany", "euro"), row(words("German", 30), "euro"),
+            row(words("German", 49), "Atlantis")]  # fmt: skip
+    with pytest.raises(ValueError, match=r"^row 2: gold object 'Atlantis' is not a candidate"):
+        evaluate_link_prediction(model, tokenizer, rows, LABELS, mode=mode, **beams)
+    rows[2] = row(words("German", 30), "Atlantis")  # room for some candidates
+    with pytest.raises(ValueError, match=r"^row 2: gold object 'Atlantis' is not a candidate"):
+        evaluate_link_prediction(model, tokenizer, rows, LABELS, mode=mode, **beams)
