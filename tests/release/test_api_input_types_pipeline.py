@@ -64,6 +64,25 @@ def test_a_long_list_with_batch_size_is_decoded_in_chunks(pipe, expected, monkey
     assert _same(answers, expected * 100)
 
 
+def test_a_short_list_with_batch_size_is_decoded_batch_size_at_a_time(pipe, expected, monkeypatch):
+    """Three queries (under the 256 of one call) with batch_size=2: decoded 2 then 1."""
+    chunks = []
+    forward = type(pipe).forward
+    monkeypatch.setattr(
+        type(pipe), "forward", lambda self, batch, **kw: chunks.append(len(batch["queries"]))
+        or forward(self, batch, **kw),
+    )  # fmt: skip
+    assert _same(pipe(list(QUERIES), batch_size=2, **CALL), expected)
+    assert chunks == [2, 1]
+
+
+@pytest.mark.parametrize("batch", [{}, {"batch_size": 2}])
+@pytest.mark.parametrize("inputs", [[], ()])
+def test_an_empty_list_is_refused_with_or_without_batch_size(pipe, inputs, batch):
+    with pytest.raises(ValueError, match=r"^no inputs: pass a query or a non-empty list"):
+        pipe(inputs, **batch, **CALL)
+
+
 def test_a_list_with_batch_size_is_checked_whole_before_any_decoding(pipe, monkeypatch):
     """A bad input at the end of a list refuses the call before its first chunk is decoded
     (as one call does), with the same error."""
