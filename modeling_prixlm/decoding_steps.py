@@ -124,6 +124,23 @@ def model_device(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
+def half_precision_message(model: Any) -> str | None:
+    """The warning for a model whose floating-point weights are half precision (`bfloat16`,
+    `float16`: loaded with `dtype=`, cast with `.half()`, or saved so and loaded with the
+    default `dtype="auto"`), else None. Its scores are rounded and near-equal candidates
+    change places: its rankings are not those of the float32 weights the release was
+    evaluated with."""
+    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    if dtype not in (torch.bfloat16, torch.float16):
+        return None
+    name = str(dtype).removeprefix("torch.")
+    return (
+        f"the model's weights are {name}: its scores are rounded and candidates with close "
+        "scores change places, so its rankings differ from those of the float32 weights "
+        "(the release's); load it with dtype=torch.float32 to rank as the release does"
+    )
+
+
 def uses_cache(model: Any) -> bool:
     return getattr(model.config, "object_attention", None) != "bidirectional"
 
@@ -372,6 +389,7 @@ __all__ = [
     "Query",
     "encode_query",
     "eval_mode",
+    "half_precision_message",
     "log_normaliser",
     "prepare_inputs",
     "smallest_k",

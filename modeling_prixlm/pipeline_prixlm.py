@@ -40,7 +40,8 @@ the caller's line) counts its labels left out as unreadable (they hold a control
 has no candidates: `candidates=` in it is a `ValueError`, and the folder's `candidates.json`
 listing it (another build's file) has it left out with a `UserWarning`. A tokenizer that is
 not the one the model was trained with (another build's: `tokenizer_checks`) is a
-`ValueError` when the pipeline is built. A folder's files are read
+`ValueError` when the pipeline is built; half-precision weights (`dtype=torch.bfloat16`)
+a `UserWarning`: they rank otherwise than the float32 weights. A folder's files are read
 by the absolute path it had when the pipeline was built (a later change of directory does not
 matter); a Hub repo's file that can be neither fetched nor found in the Hub cache is an
 `OSError` that says so, not an empty list (`stored_files`).
@@ -76,7 +77,7 @@ from .candidate_checks import for_language as _for_language  # the Space looks i
 from .candidate_checks import given_candidates as _given_candidates
 from .candidate_checks import stored_code as _stored_code
 from .constrained_decoding import EntityTrie
-from .decoding_steps import encode_query
+from .decoding_steps import encode_query, half_precision_message
 from .formatting import language_key
 from .pipeline_queries import (
     MAX_NUM_BEAMS,
@@ -154,6 +155,8 @@ class PrixLMLinkPrediction(Pipeline):
         self._relation_keys: dict[str, frozenset[str]] | None = None  # per stored language
         self._relation_warnings: dict[tuple[str, str], str] = {}  # per (relation, language)
         self._warnings_shown: dict = {}  # `warnings.warn_explicit`'s registry, bounded
+        if (precision := half_precision_message(self.model)) is not None:  # dtype=torch.bfloat16
+            _warn_from_caller(precision, self._warnings_shown)
         self._tries: dict[str, EntityTrie] = {}  # per stored code (`candidate_language`)
 
     # ------------------------------------------------------------------ candidates
