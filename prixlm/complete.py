@@ -8,8 +8,9 @@ Run::
 
 For every (subject, relation) pair that an evidence language holds and the target lacks
 (`prixlm.completion.knowledge`): the subject is mapped to the target language through the
-dataset's `links` config, the relation keeps its IRI (named by the target's own label), and
-constrained link prediction over the target's entities proposes objects; those whose
+dataset's `links` config (directly, or through one language both link to, as in a dataset
+built with `--link_languages en`), the relation keeps its IRI (named by the target's own
+label), and constrained link prediction over the target's entities proposes objects; those whose
 probability `exp(-loss)` is at least `--threshold` are written as N-Triples with the dumps'
 IRIs, and as a TSV with labels, score, the evidence languages and those whose own object is
 linked to the proposed one (agreement). `--target_splits` limits what the target is taken to

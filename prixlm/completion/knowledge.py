@@ -70,8 +70,16 @@ class Links:
             self.labels[o_lang][row["object_id"]] = row["object"]
 
     def to(self, iri: str, language: str) -> str | None:
-        """The IRI of the entity `iri` in `language`, if a link names it."""
-        return self.targets.get(iri, {}).get(language)
+        """The IRI of the entity `iri` in `language`: the link between them, else through one
+        other language both link to (a dataset built with `--link_languages en` links every
+        language to English only); None where no link names one, or the languages between
+        name different entities (never guessed)."""
+        linked = self.targets.get(iri, {})
+        if language in linked:
+            return linked[language]
+        through = {self.targets.get(middle, {}).get(language) for middle in linked.values()}
+        through -= {None, iri}
+        return through.pop() if len(through) == 1 else None
 
 
 @dataclass(frozen=True)
