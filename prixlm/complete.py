@@ -135,9 +135,12 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
         write_proposals(proposals, args.output, tsv)
     counts = ", ".join(f"{key} {value}" for key, value in stats.counts().items())
     print(f"{args.target_language}: {counts}")
-    note = stats.unknown_relations_note()
-    if note:
-        print(note, file=sys.stderr)
+    for note in (
+        stats.unlinked_languages_note(args.target_language),
+        stats.unknown_relations_note(),
+    ):
+        if note:
+            print(note, file=sys.stderr)
     print(f"wrote {len(proposals)} facts with score >= {args.threshold}: {args.output}, {tsv}")
     return proposals
 

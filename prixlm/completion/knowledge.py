@@ -143,10 +143,30 @@ class QueryStats:
     invalid_iris: int = 0  # distinct IRIs proposed that are not valid IRIs
     #: relation IRI -> the evidence pairs skipped because the target never uses it
     unknown_relations: Counter[str] = field(default_factory=Counter)
+    #: evidence language -> its pairs, and those whose subject no link maps to the target
+    pairs_by_language: Counter[str] = field(default_factory=Counter)
+    not_linked_by_language: Counter[str] = field(default_factory=Counter)
 
     def counts(self) -> dict[str, int]:
         """Every count (what the command prints and the measure JSON records)."""
         return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+    def unlinked_languages_note(self, target: str) -> str | None:
+        """One line naming the evidence languages none of whose pairs' subjects a link maps
+        to `target` (they propose nothing), or None when every language reaches it."""
+        unlinked = sorted(
+            language
+            for language, pairs in self.pairs_by_language.items()
+            if pairs and self.not_linked_by_language[language] == pairs
+        )
+        if not unlinked:
+            return None
+        shown = ", ".join(f"{lang} ({self.pairs_by_language[lang]} pairs)" for lang in unlinked)
+        return (
+            f"evidence languages with no subject linked to {target} (directly or through one "
+            f"language both link to), which propose nothing: {shown}; the dataset's links "
+            "config holds no link between them"
+        )
 
     def unknown_relations_note(self, shown: int = 10) -> str | None:
         """One line naming the relation IRIs skipped as unknown in the target (at most
@@ -178,9 +198,11 @@ def completion_queries(
     for kb in sorted(evidence, key=lambda kb: kb.language):
         for (subject_id, relation_id), objects in sorted(kb.objects.items()):
             stats.evidence_pairs += 1
+            stats.pairs_by_language[kb.language] += 1
             subject = links.to(subject_id, target.language)
             if subject is None or subject not in names:
                 stats.subject_not_linked += 1
+                stats.not_linked_by_language[kb.language] += 1
                 continue
             if (subject, relation_id) in target.objects:
                 stats.held_by_target += 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from completion_kb import EN_ONLY, HELD_OUT, dataset_rows, iri, write_dataset
+from completion_kb import EN_ONLY, ENTITIES, HELD_OUT, dataset_rows, iri, write_dataset
 
 from prixlm.complete import main
 from prixlm.completion.knowledge import (
@@ -19,7 +19,7 @@ from prixlm.completion.knowledge import (
 from prixlm.completion.loading import load_completion_kb, read_config
 from prixlm.completion.output import iri_term
 from prixlm.completion.propose import default_completion_batch, fit_to_model, run_completion
-from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY
+from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY, resource_iri
 from prixlm.data.ntriples import ReadStats, read_triples
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.model_loading import load_prixlm
@@ -263,3 +263,28 @@ def test_default_batch_is_8_queries_on_the_cpu_and_the_device_default_on_a_gpu(
     monkeypatch.setattr(propose, "default_max_rows", lambda _: 8192)
     assert default_completion_batch(model, 50) == 163
     assert default_completion_batch(model, 4) == 2048
+
+
+def test_an_evidence_language_no_link_reaches_is_named(completion_kb, tmp_path, capsys):
+    """Links only between `de` and a third language: English evidence reaches no German
+    subject and proposes nothing; the command says which language and why (it was a count
+    among the others and exit 0)."""
+    _, model = completion_kb
+    configs = dataset_rows()
+    french = {iri("en", k): resource_iri("fr", ENTITIES[k][0]) for k in ENTITIES}  # as fr's
+    configs["links"]["train"] = [
+        {**row, "subject_language": "fr", "subject_id": french[row["subject_id"]]}
+        if row["subject_language"] == "en" else
+        {**row, "object_language": "fr", "object_id": french[row["object_id"]]}
+        for row in configs["links"]["train"]
+    ]  # fmt: skip
+    dataset = write_dataset(tmp_path / "dataset", configs)
+    assert _run(dataset, model, tmp_path / "out.nt", "--evidence_languages", "en") == []
+    err = capsys.readouterr().err
+    pairs = len({(r["subject_id"], r["relation_id"]) for r in configs["en"]["train"]})
+    assert (
+        f"evidence languages with no subject linked to de (directly or through one language "
+        f"both link to), which propose nothing: en ({pairs} pairs)" in err
+    )
+    _run(completion_kb[0], model, tmp_path / "linked.nt", "--evidence_languages", "en")
+    assert "no subject linked" not in capsys.readouterr().err
