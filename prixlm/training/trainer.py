@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from transformers import Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_jit_checkpoint import JITCheckpointCallback
 from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -63,6 +64,10 @@ class PrixLMTrainer(Trainer):
         # first: no other callback (a checkpoint evaluation at step 0) works for a refused run
         self.callback_handler.callbacks.insert(0, WarmUpCheck())
         self.add_callback(_FactEnding())
+        callbacks = self.callback_handler.callbacks
+        for index, callback in enumerate(callbacks):
+            if type(callback) is JITCheckpointCallback:  # `--enable_jit_checkpoint`
+                callbacks[index] = _JITBetweenUpdates.replacing(callback)
 
     def train(self, *args: Any, **kwargs: Any) -> Any:
         # `train` aligns the generation config's end tokens with the tokenizer's `</s>`
@@ -253,6 +258,68 @@ class _FactEnding(TrainerCallback):
             config, "end_of_object_token_id"
         ):
             model.generation_config.eos_token_id = config.end_of_object_token_id
+
+
+class _JITBetweenUpdates(JITCheckpointCallback):
+    """`--enable_jit_checkpoint`'s callback, checkpointing a SIGTERM only between updates,
+    after the step's loss is logged, through the Trainer's crash-safe save.
+
+    The Trainer's checkpoints before the optimizer's step (where a SIGTERM during a forward
+    or backward, most of a step's time, lands) and at a step's begin (after an epoch's first
+    batches were drawn): a checkpoint of step N holding the random state of a later point,
+    from which a resumed run trained other dropout masks than the uninterrupted run (other
+    losses and weights, silently). It also created `checkpoint-N/` with a marker file first:
+    a SIGKILL during the save left that folder as the run's last checkpoint."""
+
+    _pending: int | None = None  # the step whose loss log the checkpoint waits for
+
+    @classmethod
+    def replacing(cls, callback: JITCheckpointCallback) -> _JITBetweenUpdates:
+        """This callback with `callback`'s trainer and SIGTERM handler."""
+        between = cls()
+        between.trainer, between.jit_manager = callback.trainer, callback.jit_manager
+        return between
+
+    def _requested(self) -> bool:
+        manager = self.jit_manager
+        if manager is None or not manager.is_checkpoint_requested:
+            return False
+        manager.is_checkpoint_requested = False
+        return True
+
+    def _checkpoint(self) -> None:
+        self.trainer._save_checkpoint(self.trainer.model, trial=None)
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        return control
+
+    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        return control
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        if self._requested():  # the loss is logged, then `on_log` checkpoints
+            control.should_log = control.should_training_stop = True
+            if not control.should_save:  # a save step: the Trainer's own save follows the log
+                self._pending = state.global_step
+        return control
+
+    def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        if self._pending == state.global_step:
+            self._pending = None
+            self._checkpoint()
+        return control
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        if self._requested():
+            control.should_training_stop = True
+            if control.should_save:  # the Trainer saves after this callback
+                control.should_log = True
+            elif self.trainer._globalstep_last_logged < state.global_step:
+                control.should_log = True  # logged after this callback: then `on_log`
+                self._pending = state.global_step
+            else:
+                self._checkpoint()
+        return control
 
 
 class _TokenAlignmentFilter(logging.Filter):

@@ -14,7 +14,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from test_train_runs import _args, _run
+import torch
+from test_train_runs import _args, _run, _weights
 from transformers import TrainerCallback
 
 from prixlm.cli import UsageError
@@ -295,3 +296,62 @@ def test_a_checkpoint_of_another_process_count_keeps_its_random_state(tmp_path):
     (tmp_path / "rng_state_0.pth").unlink()
     (tmp_path / "rng_state_1.pth").unlink()
     assert missing_training_state(tmp_path, world_size=2) == ["rng_state_<rank>.pth"]
+
+
+TERM_IN_FORWARD = """
+import os, signal, sys, time
+from transformers import TrainerCallback
+from prixlm.cli import user_errors
+from prixlm.training.arguments import parse_training_arguments
+from prixlm.training.pretrain import pretrain
+
+STEP = int(sys.argv.pop(1))  # the SIGTERM's checkpoint request (3 s later) comes during
+# the forward of the step after STEP
+
+class TermInForward(TrainerCallback):
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        def hook(module, inputs, output):
+            if module.training and state.global_step == STEP and not self.__dict__.get("sent"):
+                self.sent = True
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(3.5)
+        model.register_forward_hook(hook)
+
+with user_errors():
+    pretrain(parse_training_arguments(sys.argv[1:]), [TermInForward()])
+"""
+
+
+@pytest.mark.parametrize("step", [6, 8])
+def test_a_sigterm_during_a_step_resumes_as_the_uninterrupted_run(tiny_dataset_dir, tmp_path, step):
+    """The Trainer checkpointed the request before the optimizer's step: checkpoint-5 with
+    the random state after step 6's dropout, and the resumed run trained other weights.
+    Step 8 is a save step too: one checkpoint, saved once, after the step's loss is logged."""
+    jit = [*STEPS, "--enable_jit_checkpoint", "true"]
+    uninterrupted = _run(
+        [sys.executable, "train.py", *_args(tiny_dataset_dir, tmp_path / "a", *jit)]
+    )
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    run = tmp_path / "b"
+    term = [sys.executable, "-c", TERM_IN_FORWARD, str(step - 1)]
+    stopped = _run([*term, *_args(tiny_dataset_dir, run, *jit)])
+    assert stopped.returncode == 2, stopped.stderr[-3000:]
+    assert sorted(p.name for p in run.glob("checkpoint-*")) == [
+        "checkpoint-4",
+        f"checkpoint-{step}",
+    ]
+    assert not list(run.glob(".*partial")) and not list(run.glob("*/checkpoint-is-incomplete*"))
+    state = json.loads((run / f"checkpoint-{step}" / "trainer_state.json").read_text())
+    assert [e["step"] for e in state["log_history"] if "loss" in e][-1] == step
+    resumed = _run([sys.executable, "train.py", *_args(tiny_dataset_dir, run, *jit, *RESUME)])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming from {run / f'checkpoint-{step}'}" in resumed.stderr
+    expected, got = _weights(tmp_path / "a"), _weights(run)
+    assert expected.keys() == got.keys()
+    assert [name for name in expected if not torch.equal(expected[name], got[name])] == []
+    losses = [
+        [(e["step"], e["loss"]) for e in json.loads((folder / "checkpoint-12" / "trainer_state.json")
+                                                   .read_text())["log_history"] if "loss" in e]
+        for folder in (tmp_path / "a", run)
+    ]  # fmt: skip
+    assert losses[1] == losses[0]
