@@ -59,6 +59,45 @@ def knn_mean_similarity(
     return out
 
 
+def first_identical_rows(
+    vectors: torch.Tensor, max_block_floats: int = DEFAULT_BLOCK_FLOATS
+) -> torch.Tensor | None:
+    """`(n,)` long: for each row of `(n, d)` `vectors`, the first row bit-identical to it;
+    None when every row is distinct.
+
+    A matrix product does not score two identical rows alike to the last bit (a product with
+    one or a few query rows, or a column in the last partial tile of the BLAS kernel, is summed
+    in another order): homonyms (one name under two entities, one vector from the embedder)
+    then ranked 1 and 2 instead of tying at 1.5, by their columns' positions and the number of
+    queries in a block. Scoring each column as its first identical row keeps exact ties exact.
+    Rows are grouped by a hash of their bits (blockwise) and then compared exactly: a hash
+    collision never merges different rows.
+    """
+    if vectors.dim() != 2:
+        raise ValueError(f"expected a (n, d) matrix, got shape {tuple(vectors.shape)}")
+    n, width = vectors.shape
+    if n < 2:
+        return None
+    bits = vectors.float().contiguous().view(torch.int32)
+    # small weights: no int64 overflow in the sums for widths up to 2^16
+    generator = torch.Generator().manual_seed(0)
+    weights = torch.randint(-(2**15), 2**15, (width,), dtype=torch.int64, generator=generator)
+    keys = torch.empty(n, dtype=torch.int64)
+    step = _block_rows(width, max_block_floats)
+    for start in range(0, n, step):
+        keys[start : start + step] = (bits[start : start + step].long() * weights).sum(dim=1)
+    _, group = torch.unique(keys, return_inverse=True)
+    rows = torch.arange(n)
+    first = torch.full((int(group.max()) + 1,), n, dtype=torch.long)
+    first.scatter_reduce_(0, group, rows, reduce="amin")
+    canonical = first[group]
+    for start in range(0, n, step):  # exact: a collision keeps its rows apart
+        block = slice(start, start + step)
+        same = (bits[block] == bits[canonical[block]]).all(dim=1)
+        canonical[block] = torch.where(same, canonical[block], rows[block])
+    return None if bool((canonical == rows).all()) else canonical
+
+
 class CSLS:
     """CSLS between fixed sources and targets: `(n_s, d)` and `(n_t, d)` embeddings.
 
@@ -88,6 +127,8 @@ class CSLS:
         self.k, self.max_block_floats = k, max_block_floats
         self.target_hubness = knn_mean_similarity(self.targets, self.sources, k, max_block_floats)
         self._source_hubness: torch.Tensor | None = None
+        #: each target's first bit-identical target (None: all distinct), so ties stay exact
+        self.identical_targets = first_identical_rows(self.targets, max_block_floats)
 
     @property
     def source_hubness(self) -> torch.Tensor:
@@ -170,6 +211,8 @@ class CSLS:
         for start in range(0, gold.shape[0], step):
             block = slice(start, start + step)
             scores = self._ranking_scores(self.sources[rows[block]] @ self.targets.T)
+            if self.identical_targets is not None:  # identical targets tie exactly
+                scores = scores[:, self.identical_targets]
             ranks[block] = filtered_ranks_from_scores(scores, gold[block])
         return ranks
 
@@ -197,6 +240,7 @@ __all__ = [
     "CSLS_K",
     "DEFAULT_BLOCK_FLOATS",
     "csls_retrieval_metrics",
+    "first_identical_rows",
     "knn_mean_similarity",
     "unit_rows",
 ]

@@ -30,18 +30,16 @@ def _bli(runner: Runner, model: Path, dictionaries: Path) -> dict[str, Any]:
 def _xel(runner: Runner, model: Path, dataset: Path) -> dict[str, Any]:
     from prixlm.similarity.embedder import load_embedder
     from prixlm.similarity.xel import evaluate_xel
-    from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
+    from prixlm.similarity.xel_cldr import cldr_xel_queries
 
     xel = cldr_xel_queries(  # seen: the links the KB model's run trained on, for every model
         runner.profile["xel_languages"].split(","), training_dataset=dataset,
         model=runner.work_dir / "kb" / "model",
     )  # fmt: skip
     embedder = load_embedder(str(model), pooling=runner.pooling)
-    result = {"all": evaluate_xel(embedder, xel.queries, xel.targets), "info": xel.info}
-    _, unseen = split_seen(xel.queries, xel.seen)
-    if unseen:
-        result["unseen"] = evaluate_xel(embedder, unseen, xel.targets)
-    return result
+    scored = evaluate_xel(embedder, xel.queries, xel.targets, seen=xel.seen)
+    unseen = scored.pop("unseen", None)
+    return {"all": scored, "info": xel.info, **({"unseen": unseen} if unseen else {})}
 
 
 def _probing(runner: Runner, model: Path, probes: Path | None) -> dict[str, Any] | None:

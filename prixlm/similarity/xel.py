@@ -44,6 +44,7 @@ from prixlm.link_prediction.ranking import (
     mean_reciprocal_rank,
 )
 from prixlm.model_loading import MODEL_CODE_HELP
+from prixlm.similarity.csls import first_identical_rows
 from prixlm.similarity.embedder import DEFAULT_POOLING, POOLING_MODES, TextEmbedder
 from prixlm.similarity.xel_readers import (
     XelFormatError,
@@ -108,12 +109,17 @@ def entity_ranks(
         def name_scores(rows: slice) -> torch.Tensor:
             return queries[rows] @ targets.T
 
+    # homonyms (bit-identical name vectors) scored as one column: a matrix product may
+    # score identical rows a rounding apart, which ranked them 1 and 2 instead of 1.5
+    identical = first_identical_rows(target_vectors)
     ranks = torch.full((len(gold),), math.inf, dtype=torch.float64)
     top: list[str] = []
     step = max(1, max_block_floats // max(len(target_entities), len(entities)))
     for start in range(0, len(gold), step):
         rows = slice(start, min(start + step, len(gold)))
         scores = name_scores(rows)
+        if identical is not None:
+            scores = scores[:, identical]
         per_entity = torch.full((scores.shape[0], len(entities)), -math.inf)
         per_entity.scatter_reduce_(1, name_column.expand_as(scores), scores, reduce="amax")
         top.extend(entities[i] for i in per_entity.argmax(dim=1).tolist())
@@ -150,8 +156,13 @@ def evaluate_xel(
     targets: Sequence[XelTarget],
     retrieval: str = "cosine",
     max_block_floats: int = DEFAULT_BLOCK_FLOATS,
+    seen: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
     """Link every query to the target entities; metrics per language and their average.
+
+    `seen` (one flag per query: its link was trained on) adds `"unseen"`, the same metrics of
+    the unseen queries' ranks among all queries (with CSLS, a name's hubness is averaged over
+    every query of its language, not over the unseen ones alone).
 
     Args:
         embedder: any `TextEmbedder` (`texts -> (n, d)`).
@@ -161,19 +172,23 @@ def evaluate_xel(
     Returns:
         `{"retrieval", "num_target_names", "num_target_entities",
         "per_language": {lang: {"accuracy", "hits_at_1", "hits_at_10", "mrr", "num_queries",
-        "num_gold_missing"}}, "average": {"accuracy", "mrr"} (unweighted over languages)}`.
+        "num_gold_missing"}}, "average": {"accuracy", "mrr"} (unweighted over languages)}`
+        (and `"unseen"`, in that form, when `seen` marks some query unseen).
     """
     if not queries:
         raise ValueError("no XEL queries")
     if not targets:
         raise ValueError("no XEL targets")
+    if seen is not None and len(seen) != len(queries):
+        raise ValueError(f"{len(queries)} queries but {len(seen)} seen flags")
     target_vectors = embedder.embed([t.name for t in targets])
-    by_language: dict[str, list[XelQuery]] = defaultdict(list)
-    for query in queries:
-        by_language[query.language].append(query)
-    per_language = {}
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for index, query in enumerate(queries):
+        by_language[query.language].append(index)
+    ranks_by_language: dict[str, torch.Tensor] = {}
+    unseen_by_language: dict[str, torch.Tensor] = {}
     for language in sorted(by_language):
-        group = by_language[language]
+        group = [queries[index] for index in by_language[language]]
         ranks, _ = entity_ranks(
             embedder.embed([q.mention for q in group]),
             target_vectors,
@@ -182,11 +197,26 @@ def evaluate_xel(
             retrieval=retrieval,
             max_block_floats=max_block_floats,
         )
-        per_language[language] = xel_metrics(ranks)
-    return {
+        ranks_by_language[language] = ranks
+        if seen is not None:
+            unseen = torch.tensor([not seen[index] for index in by_language[language]])
+            if bool(unseen.any()):
+                unseen_by_language[language] = ranks[unseen]
+    head = {
         "retrieval": retrieval,
         "num_target_names": len(targets),
         "num_target_entities": len({t.entity for t in targets}),
+    }
+    result = {**head, **_language_metrics(ranks_by_language)}
+    if unseen_by_language:
+        result["unseen"] = {**head, **_language_metrics(unseen_by_language)}
+    return result
+
+
+def _language_metrics(ranks_by_language: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """`{"per_language": {lang: xel_metrics}, "average": {"accuracy", "mrr"}}` (unweighted)."""
+    per_language = {language: xel_metrics(ranks) for language, ranks in ranks_by_language.items()}
+    return {
         "per_language": per_language,
         "average": {
             key: sum(m[key] for m in per_language.values()) / len(per_language)
@@ -321,7 +351,7 @@ def _check_options_of_benchmark(args: argparse.Namespace, parser: argparse.Argum
 def main(argv: Sequence[str] | None = None) -> int:
     from prixlm.atomic_output import check_output_file
     from prixlm.model_loading import check_model_source
-    from prixlm.similarity.xel_cldr import cldr_xel_queries, split_seen
+    from prixlm.similarity.xel_cldr import cldr_xel_queries
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -355,14 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with user_errors():
         embedder = _load_model(args.model, args.pooling, args.batch_size)
         pooling = getattr(embedder, "pooling", args.pooling)  # the embeddings': comparable runs
-        results = {**info, "pooling": pooling,
-                   **evaluate_xel(embedder, queries, targets, retrieval=args.retrieval)}  # fmt: skip
-        if seen is not None and any(seen):
-            unseen = split_seen(queries, seen)[1]
-            if unseen:
-                results["unseen"] = evaluate_xel(
-                    embedder, unseen, targets, retrieval=args.retrieval
-                )
+        flags = seen if seen is not None and any(seen) else None  # "unseen" where some are seen
+        scored = evaluate_xel(embedder, queries, targets, retrieval=args.retrieval, seen=flags)
+        results = {**info, "pooling": pooling, **scored}
         print_json(results, args.output)
     return 0
 
