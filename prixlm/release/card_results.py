@@ -162,9 +162,10 @@ def merged_note(metrics: Mapping[str, Any]) -> str:
     return f"{merged:,}{of} candidate labels ranked as another"
 
 
-def _metric_name(metric: str) -> str:
-    """`hits_at_1` -> `Hits@1 (filtered)`, `mrr_at_10` -> `MRR@10 (filtered)`."""
-    return f"{metric_label(metric)} (filtered)"
+def _metric_name(metric: str, language: str = "") -> str:
+    """`hits_at_1` -> `Hits@1 (filtered)`, `mrr_at_10` -> `MRR@10 (filtered)`; with the
+    object `language` of a result of the `all` or `links` config: `Hits@1 (filtered, de)`."""
+    return f"{metric_label(metric)} (filtered{f', {language}' if language else ''})"
 
 
 def shown_metric(report: Mapping[str, Any], metrics: Mapping[str, Any], metric: str) -> bool:
@@ -231,6 +232,16 @@ def _ranking_config(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> st
     return ", ".join(part for part in parts if part) or None
 
 
+def _result_args(language: str) -> dict[str, str] | None:
+    """The metric args of a result key's part after its config (`lp_rows.query_groups`):
+    `de` -> `{"object_language": "de"}`, `links/de` (the link rows of the `all` config) ->
+    `{"object_language": "de", "kind": "link"}`; None for a language's own config."""
+    if not language:
+        return None
+    kind, _, code = language.rpartition("/")
+    return {"object_language": code, **({"kind": "link"} if kind == "links" else {})}
+
+
 def eval_results(
     reports: Sequence[Mapping[str, Any]],
     dataset_id: str | None = None,
@@ -239,7 +250,9 @@ def eval_results(
     """One `EvalResult` per report, config and metric (hits@1/3/10 and MRR or MRR@K).
 
     A result key `config/language` (the `all` or `links` config, per object language) gives
-    `dataset_config=config` and `dataset_args={"object_language": language}`. `dataset_id`
+    `dataset_config=config` and, on each metric, `metric_args={"object_language": language}`
+    (named in the metric's name too): the model-index groups results by task, dataset,
+    config and split only, and gives a group the dataset args of its first result. `dataset_id`
     names the reports of the local folder `id_folder` finds (`trained_on`: training's
     checkpoint settings). A result whose candidates merged labels says how many in its
     metric config (`merged_note`).
@@ -250,6 +263,7 @@ def eval_results(
         dataset_type, dataset_name = dataset_names(report, dataset_id, folder)
         for name, metrics in report["results"].items():
             config, _, language = name.partition("/")
+            args = _result_args(language)
             mrr = _mrr_key(metrics)
             listed = [*METRICS, *([mrr] if mrr else [])]
             for metric in [m for m in listed if shown_metric(report, metrics, m)]:
@@ -261,9 +275,9 @@ def eval_results(
                         dataset_name=dataset_name,
                         dataset_config=config,
                         dataset_split=report.get("split"),
-                        dataset_args={"object_language": language} if language else None,
                         metric_type=metric,
-                        metric_name=_metric_name(metric),
+                        metric_name=_metric_name(metric, language),
+                        metric_args=args,
                         metric_value=metrics[metric],
                         metric_config=_ranking_config(report, metrics),
                     )

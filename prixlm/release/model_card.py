@@ -59,6 +59,7 @@ from prixlm.release.card_results import (
     training_data,
     unrecorded,
 )
+from prixlm.release.report_checks import check_kept
 from prixlm.text_lines import utf8_lines
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -140,13 +141,15 @@ def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None
     return sorted(set(found))
 
 
-def stored_evaluations(folder: str | Path) -> list[dict[str, Any]]:
-    """The reports kept in `folder/evaluation_results.json` (oldest first; [] if none)."""
+def stored_evaluations(folder: str | Path, weights: bool = True) -> list[dict[str, Any]]:
+    """The reports kept in `folder/evaluation_results.json` (oldest first; [] if none),
+    with `weights` each checked against the folder's weights (`check_kept`)."""
     path = Path(folder) / EVALUATIONS_FILE
     stored = _read_json(path) if path.is_file() else []
     if not isinstance(stored, list):
         raise ValueError(f"{path}: expected a JSON list of evaluate_lp reports")
-    return [check_report(report, f"{path}, report {i + 1}") for i, report in enumerate(stored)]
+    reports = [check_report(report, f"{path}, report {i + 1}") for i, report in enumerate(stored)]
+    return check_kept(dict(enumerate(reports, 1)), path, folder) if weights else reports
 
 
 def _report_key(report: Mapping[str, Any]) -> tuple:
@@ -166,9 +169,14 @@ def merged_evaluations(
     folder: str | Path, reports: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """The folder's kept reports with `reports` added (a report of the same dataset, split,
-    mode, K, protocol, query limit and configs replaces the earlier one)."""
-    kept = {_report_key(r): dict(r) for r in stored_evaluations(folder)}
-    kept.update({_report_key(r): dict(r) for r in reports})
+    mode, K, protocol, query limit and configs replaces the earlier one); a kept report that
+    none replaces is checked against the folder's weights (`check_kept`)."""
+    stored = dict(enumerate(stored_evaluations(folder, weights=False), 1))
+    new = {_report_key(r): dict(r) for r in reports}
+    left = {i: r for i, r in stored.items() if _report_key(r) not in new}
+    check_kept(left, Path(folder) / EVALUATIONS_FILE, folder)
+    kept = {_report_key(r): dict(r) for r in stored.values()}
+    kept.update(new)
     return list(kept.values())
 
 

@@ -8,7 +8,7 @@ every report checked against it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -109,6 +109,26 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
     return report
 
 
+def check_kept(
+    reports: Mapping[int, dict[str, Any]], path: str | Path, folder: str | Path
+) -> list[dict[str, Any]]:
+    """`reports` kept in the file `path` of `folder` (`evaluation_results.json`), by their
+    number in it, each checked against the folder's weights as an `--evaluation` is
+    (`check_report`): a kept report of weights the folder no longer holds (new weights
+    saved into it) is refused, not shown as this model's results. ValueError naming the
+    file and the report."""
+    checked = []
+    with remembered_digests():  # the folder's weights hashed once for every kept report
+        for number, report in reports.items():
+            try:
+                checked.append(check_report(report, f"{path}, report {number}", folder))
+            except ValueError as error:
+                raise ValueError(
+                    f"{error}, or remove the report from {path} (kept there by an earlier card)"
+                ) from None
+    return checked
+
+
 def _same_weights(first: str | Path, second: str | Path) -> bool:
     """Whether two folders hold the same weights (a copied release folder)."""
     sizes = [
@@ -120,4 +140,4 @@ def _same_weights(first: str | Path, second: str | Path) -> bool:
     return weights_digest(first) == weights_digest(second)
 
 
-__all__ = ["WEIGHTS_DIGEST", "check_report", "remembered_digests", "weights_digest"]
+__all__ = ["WEIGHTS_DIGEST", "check_kept", "check_report", "remembered_digests", "weights_digest"]

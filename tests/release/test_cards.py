@@ -68,7 +68,7 @@ def test_model_card_numbers_are_the_evaluation_json(released, tmp_path, capsys):
 
     card = ModelCard.load(folder / "README.md")  # parses and checks the model-index
     got = {
-        (e.dataset_type, e.dataset_config, (e.dataset_args or {}).get("object_language"),
+        (e.dataset_type, e.dataset_config, (e.metric_args or {}).get("object_language"),
          e.dataset_split, e.metric_type): e.metric_value
         for e in card.data.eval_results
     }  # fmt: skip
