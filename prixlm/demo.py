@@ -178,19 +178,23 @@ def _run_steps(args: argparse.Namespace) -> None:
         started,
     )
     from prixlm.atomic_output import write_json
+    from prixlm.link_prediction.evaluate_lp import record_provenance
     from prixlm.link_prediction.evaluation import (
         EvaluationSettings,
         evaluate_dataset,
         markdown_table,
     )
     from prixlm.model_loading import load_prixlm
+    from prixlm.release.card_results import weights_digest
 
+    digest = weights_digest(release)  # the weights evaluated, as evaluate_lp records them
     model, tokenizer = load_prixlm(release, "cpu")  # AutoModelForCausalLM, AutoTokenizer
     print(f"reloaded {type(model).__name__} from {release}")
     settings = EvaluationSettings(
         split="test", mode="beam", num_beams=args.num_beams, limit=args.test_queries or None
     )
     report = evaluate_dataset(model, tokenizer, str(release), str(dataset_dir), languages, settings)
+    record_provenance(report, model, digest, str(dataset_dir))
     print(markdown_table(report["results"], "beam", args.num_beams))
     write_json(report, output / RESULTS_FILE)
     from prixlm.release.model_card import write_model_card

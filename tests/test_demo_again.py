@@ -24,6 +24,15 @@ def test_the_demo_runs_again_over_an_earlier_demo(tmp_path):
     report = json.loads((tmp_path / "link_prediction_test.json").read_text("utf-8"))
     assert {lang: report["results"][lang]["num_queries"] for lang in ("en", "de")} == {
         "en": 2, "de": 2}  # fmt: skip
+    # what the card checks a kept report by, as evaluate_lp records it: the weights evaluated
+    # (a report of earlier weights is refused) and the dataset folder by its absolute path
+    from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
+
+    assert report[WEIGHTS_DIGEST] == weights_digest(run / "model") is not None
+    assert report["dataset_folder"] == str((tmp_path / "dataset").resolve()) == report["dataset"]
+    assert report["dtype"] == "float32"
+    kept = json.loads((run / "model" / "evaluation_results.json").read_text("utf-8"))
+    assert kept[-1][WEIGHTS_DIGEST] == report[WEIGHTS_DIGEST]
 
 
 def test_a_stopped_demo_leaves_no_results_of_the_earlier_model(tmp_path, monkeypatch):

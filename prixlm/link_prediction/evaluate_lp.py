@@ -218,6 +218,23 @@ def check_columns(
         )
 
 
+def record_provenance(
+    report: dict[str, Any], model: Any, digest: str | None, dataset: str
+) -> dict[str, Any]:
+    """`report` with what the model card checks it by: the sha256 of the weights evaluated
+    (`digest`, `weights_digest` of the model folder taken before loading; None: not a
+    folder), their dtype as loaded (a bf16 release is evaluated in bf16), and a local
+    `dataset` folder by its absolute path (in `dataset` too, as training records it;
+    `dataset_argument` as typed): the card tells it from a Hub id without looking at the
+    working directory it is rendered in (`card_results.on_hub`)."""
+    if digest is not None:
+        report[WEIGHTS_DIGEST] = digest
+    report["dtype"] = parameter_dtype(model)
+    folder = str(Path(dataset).resolve()) if Path(dataset).is_dir() else None
+    report.update(dataset=folder or dataset, dataset_folder=folder, dataset_argument=dataset)
+    return report
+
+
 def parameter_dtype(model: Any) -> str | None:
     """The dtype of `model`'s first parameter without `torch.` (`"float32"`), or None."""
     parameter = next(model.parameters(), None) if hasattr(model, "parameters") else None
@@ -268,15 +285,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     report = evaluate_dataset(
         model, tokenizer, args.model, args.dataset, configs, settings, candidates
     )
-    if digest is not None:
-        report[WEIGHTS_DIGEST] = digest
-    report["dtype"] = parameter_dtype(model)  # as loaded: a bf16 release is evaluated in bf16
-    # a local --dataset folder by its absolute path (in `dataset` too, as training records
-    # it; `dataset_argument` as typed): the card tells it from a Hub id without looking at
-    # the working directory it is rendered in (`card_results.on_hub`)
-    folder = str(Path(args.dataset).resolve()) if Path(args.dataset).is_dir() else None
-    report.update(dataset=folder or args.dataset, dataset_folder=folder)
-    report["dataset_argument"] = args.dataset
+    record_provenance(report, model, digest, args.dataset)
     report.update(source)
     if args.output:  # before the table: a closed stdout (`| head`) keeps the report
         write_json(report, args.output, "--output")
