@@ -33,6 +33,7 @@ from prixlm.release.card_settings import HYPERPARAMETERS, hyperparameters
 from prixlm.release.report_checks import (
     WEIGHTS_DIGEST,
     check_report,
+    distinct_names,
     remembered_digests,
     weights_digest,
 )
@@ -133,12 +134,16 @@ def id_folder(
 
 
 def dataset_names(
-    report: Mapping[str, Any], dataset_id: str | None, folder: str | None = None
+    report: Mapping[str, Any],
+    dataset_id: str | None,
+    folder: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
     """(type, name) of a report's dataset in the model-index: its Hub id (both) when it is
     one; else `dataset_id` where the report evaluated `folder` (the local folder whose Hub
     copy the id is: `id_folder`); else, for a local folder, its card's `pretty_name` (or
-    the folder's name) and a type saying that the folder is not on the Hub."""
+    the folder's name) and a type saying that the folder is not on the Hub. `names`
+    (`local_names` of the card's reports) tells apart local folders of one name."""
     dataset = str(report.get("dataset") or "")
     if dataset and on_hub(report):
         return dataset, dataset
@@ -148,7 +153,15 @@ def dataset_names(
         return UNKNOWN_DATASET, UNKNOWN_DATASET
     name = Path(dataset).name or dataset
     pretty = str(dataset_card_metadata(dataset).get("pretty_name") or name)
+    distinct = (names or {}).get(report_folder(report) or "", name)
+    if distinct != name:  # another local folder has this name
+        return LOCAL_DATASET_TYPE.format(name=distinct), f"{pretty} ({distinct})"
     return LOCAL_DATASET_TYPE.format(name=name), pretty
+
+
+def local_names(reports: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """`report_checks.distinct_names` of the reports' local dataset folders."""
+    return distinct_names(filter(None, map(report_folder, reports)))
 
 
 def merged_note(metrics: Mapping[str, Any]) -> str:
@@ -257,10 +270,10 @@ def eval_results(
     checkpoint settings). A result whose candidates merged labels says how many in its
     metric config (`merged_note`).
     """
-    folder = id_folder(reports, dataset_id, trained_on)
+    folder, names = id_folder(reports, dataset_id, trained_on), local_names(reports)
     results = []
     for report in reports:
-        dataset_type, dataset_name = dataset_names(report, dataset_id, folder)
+        dataset_type, dataset_name = dataset_names(report, dataset_id, folder, names)
         for name, metrics in report["results"].items():
             config, _, language = name.partition("/")
             args = _result_args(language)
@@ -305,14 +318,14 @@ def results_table(
     (`markdown_cell`); datasets named as `eval_results` names them. A result whose
     candidates merged labels that tokenise alike (`merged_candidates`) is marked `[n]`, and
     note n under the table says how many labels of how many were ranked as another."""
-    folder = id_folder(reports, dataset_id, trained_on)
+    folder, names = id_folder(reports, dataset_id, trained_on), local_names(reports)
     lines = [
         "| dataset | config | split | mode | queries | hits@1 | hits@3 | hits@10 | MRR |",
         "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     notes: list[str] = []
     for report in reports:
-        dataset = markdown_cell(dataset_names(report, dataset_id, folder)[1])
+        dataset = markdown_cell(dataset_names(report, dataset_id, folder, names)[1])
         mode = report.get("mode") or ""
         if report.get("num_beams") and mode == "beam":
             mode = f"beam (K={report['num_beams']})"

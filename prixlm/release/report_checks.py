@@ -8,7 +8,7 @@ every report checked against it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -129,6 +129,22 @@ def check_kept(
     return checked
 
 
+def distinct_names(folders: Iterable[str]) -> dict[str, str]:
+    """`{folder: name}` of absolute dataset folders: the folder's name, or where another
+    folder has that name too, the shortest end of its path that no other one has
+    (`a/dataset`, `b/dataset`): reports of two local datasets are never shown as one."""
+    paths = [Path(folder) for folder in dict.fromkeys(folders)]
+    names = {}
+    for path in paths:
+        depth = 1
+        while depth < len(path.parts) and any(
+            other != path and other.parts[-depth:] == path.parts[-depth:] for other in paths
+        ):
+            depth += 1
+        names[str(path)] = "/".join(path.parts[-depth:])
+    return names
+
+
 def _same_weights(first: str | Path, second: str | Path) -> bool:
     """Whether two folders hold the same weights (a copied release folder)."""
     sizes = [
@@ -140,4 +156,11 @@ def _same_weights(first: str | Path, second: str | Path) -> bool:
     return weights_digest(first) == weights_digest(second)
 
 
-__all__ = ["WEIGHTS_DIGEST", "check_kept", "check_report", "remembered_digests", "weights_digest"]
+__all__ = [
+    "WEIGHTS_DIGEST",
+    "check_kept",
+    "check_report",
+    "distinct_names",
+    "remembered_digests",
+    "weights_digest",
+]

@@ -84,3 +84,30 @@ def test_a_kept_report_of_replaced_weights_is_refused(tmp_path, capsys):
     assert [e.metric_value for e in card.data.eval_results] == [0.25] * 4
     assert json.loads(kept.read_text(encoding="utf-8")) == [second]
     render_model_card(folder)  # kept, and of these weights
+
+
+def test_reports_of_two_local_folders_of_one_name_are_told_apart(tmp_path):
+    """Two dataset folders both named `dataset` (another build's test rows): the card showed
+    two rows "dataset | de | test" with other scores and one model-index entry holding both
+    values. Each is named by the shortest end of its path that the other lacks."""
+    folders = [tmp_path / run / "dataset" for run in ("first", "second")]
+    for path in folders:
+        path.mkdir(parents=True)
+    reports = [_report({"de": _metrics(hits, 20)}, dataset=str(path), dataset_folder=str(path))
+               for hits, path in ((0.2, folders[0]), (0.35, folders[1]))]  # fmt: skip
+    card = render_model_card(card_folder(tmp_path / "model"), evaluations=reports)
+    read = ModelCard(str(card)).data.eval_results
+    got = {(e.dataset_type, e.dataset_name, e.metric_value) for e in read
+           if e.metric_type == "hits_at_1"}  # fmt: skip
+    assert got == {
+        ("first/dataset (local folder, not on the Hub)", "dataset (first/dataset)", 0.2),
+        ("second/dataset (local folder, not on the Hub)", "dataset (second/dataset)", 0.35),
+    }
+    rows = [line for line in str(card).splitlines() if line.startswith("| dataset (")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| dataset (first/dataset)",
+        "| dataset (second/dataset)",
+    ]
+    alone = render_model_card(card_folder(tmp_path / "alone"), evaluations=reports[:1])
+    (entry,) = {(e.dataset_type, e.dataset_name) for e in ModelCard(str(alone)).data.eval_results}
+    assert entry == ("dataset (local folder, not on the Hub)", "dataset")
