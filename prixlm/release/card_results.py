@@ -200,12 +200,13 @@ def _mrr_key(metrics: Mapping[str, Any]) -> str | None:
 
 
 def _queries(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> str | None:
-    """Which queries a result measured: `first 20 queries` (`evaluate_lp --limit`), `60
-    sampled queries` (a checkpoint's random sample, `sample_size` per language), `all 275
+    """Which queries a result measured: `first 20 queries` (`evaluate_lp --limit`; `all 9
+    queries` where the split had fewer), `60 sampled queries` (a checkpoint's random sample, `sample_size` per language), `all 275
     queries` (a sample asked larger than the split is all of it, too)."""
     count = metrics.get("num_queries")
-    if report.get("limit"):
-        return f"first {report['limit']} queries"
+    if report.get("limit"):  # fewer where the split has fewer: all of them
+        if count is None or count >= report["limit"]:
+            return f"first {report['limit']} queries"
     asked = report.get("sample_size")
     if asked and not (count is not None and count < asked):
         return f"{count if count is not None else asked} sampled queries"

@@ -315,8 +315,11 @@ def test_a_report_on_the_first_queries_says_so():
     from prixlm.release.model_card import _report_key
 
     full = _evaluate_lp_report()
-    limited = {**full, "limit": 20}
-    assert {e.metric_config for e in eval_results([limited])} == {"beam K=5, first 20 queries"}
+    limited = {**full, "limit": 3}  # en has 4 test queries, de 3
+    assert {e.metric_config for e in eval_results([limited])} == {"beam K=5, first 3 queries"}
+    # a limit above a split's queries measured all of them: said so, not "first 20"
+    beyond = {e.metric_config for e in eval_results([{**full, "limit": 20}])}
+    assert beyond == {"beam K=5, all 4 queries", "beam K=5, all 3 queries"}
     assert {e.metric_config for e in eval_results([full])} == {
         "beam K=5, all 4 queries",
         "beam K=5, all 3 queries",
