@@ -6,7 +6,7 @@ Run::
         [--repeat 3]
 
 Writes a DBpedia-like file (raw UTF-8 as in the 2016-10 and Databus `.ttl` files: a third
-language-tagged labels, a tenth of them with `\\uXXXX` and `\\"` escapes; a third object
+language-tagged labels, an eighth of them with `\\uXXXX` and `\\"` escapes; a third object
 triples between non-ASCII and percent-encoded IRIs; a third datatyped literals; 1 line in 50
 a comment) to a temp folder, parses
 it with rdflib's `W3CNTriplesParser` into a counting sink (the baseline), with

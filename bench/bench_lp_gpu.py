@@ -16,8 +16,8 @@ tokens (mean ~4 XLM-R pieces) plus `[EOS]`, tokens drawn from a Zipf-like law ov
 vocabulary, so frequent pieces start many entities (shared prefixes). All drawn from
 `--seed`.
 
-Measured, per trie (`--entities`), at each `--max_rows` (rows per forward: 1,024 is the
-library default, 8,192 the large-GPU setting): "before" is the device-resident loop as it
+Measured, per trie (`--entities`), at each `--max_rows` (rows per forward: 1,024, the
+library's default on the CPU, 8,192 its default on a GPU with the memory): "before" is the device-resident loop as it
 was (`lp_gpu_before.py`: every row's prompt in a growing `DynamicCache`, the fused
 attention kernel with one query per row, the LM head over 250,015 columns, five-pass
 `torch.logsumexp`), "after" is `decode_batch_on_device` (`BeamCache`: prompts cached once
