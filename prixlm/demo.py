@@ -178,14 +178,13 @@ def _run_steps(args: argparse.Namespace) -> None:
         started,
     )
     from prixlm.atomic_output import write_json
-    from prixlm.link_prediction.evaluate_lp import record_provenance
     from prixlm.link_prediction.evaluation import (
         EvaluationSettings,
         evaluate_dataset,
         markdown_table,
     )
     from prixlm.model_loading import load_prixlm
-    from prixlm.release.card_results import weights_digest
+    from prixlm.release.report_checks import record_provenance, weights_digest
 
     digest = weights_digest(release)  # the weights evaluated, as evaluate_lp records them
     model, tokenizer = load_prixlm(release, "cpu")  # AutoModelForCausalLM, AutoTokenizer

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
@@ -63,7 +62,8 @@ from prixlm.link_prediction.lp_rows import missing_columns
 from prixlm.link_prediction.lp_table import unreported_note
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.model_loading import MODEL_CODE_HELP
-from prixlm.release.card_results import WEIGHTS_DIGEST, weights_digest
+from prixlm.release.card_results import weights_digest
+from prixlm.release.report_checks import record_provenance
 
 
 def protocol_list(text: str) -> tuple[str, ...]:
@@ -216,29 +216,6 @@ def check_columns(
             f"{', '.join(missing)}, which --protocol {','.join(protocols)} ranks with "
             f"(its columns: {', '.join(rows.column_names)})"
         )
-
-
-def record_provenance(
-    report: dict[str, Any], model: Any, digest: str | None, dataset: str
-) -> dict[str, Any]:
-    """`report` with what the model card checks it by: the sha256 of the weights evaluated
-    (`digest`, `weights_digest` of the model folder taken before loading; None: not a
-    folder), their dtype as loaded (a bf16 release is evaluated in bf16), and a local
-    `dataset` folder by its absolute path (in `dataset` too, as training records it;
-    `dataset_argument` as typed): the card tells it from a Hub id without looking at the
-    working directory it is rendered in (`card_results.on_hub`)."""
-    if digest is not None:
-        report[WEIGHTS_DIGEST] = digest
-    report["dtype"] = parameter_dtype(model)
-    folder = str(Path(dataset).resolve()) if Path(dataset).is_dir() else None
-    report.update(dataset=folder or dataset, dataset_folder=folder, dataset_argument=dataset)
-    return report
-
-
-def parameter_dtype(model: Any) -> str | None:
-    """The dtype of `model`'s first parameter without `torch.` (`"float32"`), or None."""
-    parameter = next(model.parameters(), None) if hasattr(model, "parameters") else None
-    return None if parameter is None else str(parameter.dtype).removeprefix("torch.")
 
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:

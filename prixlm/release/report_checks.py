@@ -129,6 +129,29 @@ def check_kept(
     return checked
 
 
+def record_provenance(
+    report: dict[str, Any], model: Any, digest: str | None, dataset: str
+) -> dict[str, Any]:
+    """`report` with what the model card checks it by: the sha256 of the weights evaluated
+    (`digest`, `weights_digest` of the model folder taken before loading; None: not a
+    folder), their dtype as loaded (a bf16 release is evaluated in bf16), and a local
+    `dataset` folder by its absolute path (in `dataset` too, as training records it;
+    `dataset_argument` as typed): the card tells it from a Hub id without looking at the
+    working directory it is rendered in (`card_results.on_hub`)."""
+    if digest is not None:
+        report[WEIGHTS_DIGEST] = digest
+    report["dtype"] = parameter_dtype(model)
+    folder = str(Path(dataset).resolve()) if Path(dataset).is_dir() else None
+    report.update(dataset=folder or dataset, dataset_folder=folder, dataset_argument=dataset)
+    return report
+
+
+def parameter_dtype(model: Any) -> str | None:
+    """The dtype of `model`'s first parameter without `torch.` (`"float32"`), or None."""
+    parameter = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    return None if parameter is None else str(parameter.dtype).removeprefix("torch.")
+
+
 def distinct_names(folders: Iterable[str]) -> dict[str, str]:
     """`{folder: name}` of absolute dataset folders: the folder's name, or where another
     folder has that name too, the shortest end of its path that no other one has
@@ -161,6 +184,8 @@ __all__ = [
     "check_kept",
     "check_report",
     "distinct_names",
+    "parameter_dtype",
+    "record_provenance",
     "remembered_digests",
     "weights_digest",
 ]
