@@ -6,9 +6,10 @@ folder lacks deleted in the same commit (`stale_operations`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2  # huggingface_hub's HTTP client: its transport errors (no connection, timeouts)
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete
@@ -110,16 +111,34 @@ def _allowed_roots(folder: Path) -> list[Path]:
     return roots
 
 
+def check_private(api: Any, repo_id: str, kind: str, where: str) -> None:
+    """`PublishError` unless the repo `create_repo(private=True, exist_ok=True)` returned is
+    private: it keeps an existing repo's visibility, and a public one would get the files."""
+    with hub_step(f"{where}: reading the repo's visibility"):
+        public = not api.repo_info(repo_id, repo_type=kind).private
+    if public:
+        raise PublishError(
+            f"{where}: the repo exists and is public, and private was asked for: make it "
+            "private on the Hub first (its settings), or publish without it"
+        )
+
+
 def upload_operations(
-    folder: Path, files: Sequence[str], card: str | bytes | None
+    folder: Path,
+    files: Sequence[str],
+    card: str | bytes | None,
+    copies: Mapping[str, bytes] | None = None,
 ) -> list[CommitOperationAdd]:
     """`files` of `folder` to add in a commit: `card` (given) from memory as `README.md`,
-    every other file straight from the folder (nothing copied, the folder not written)."""
+    and `copies` (`{name: bytes}`, e.g. records without local paths) from memory as they
+    are; every other file straight from the folder (nothing copied, the folder not written)."""
     text = card.encode() if isinstance(card, str) else card
+    in_memory = dict(copies or {})
+    if text is not None:
+        in_memory[CARD] = text
     return [
         CommitOperationAdd(
-            path_in_repo=name,
-            path_or_fileobj=text if name == CARD and text is not None else str(folder / name),
+            path_in_repo=name, path_or_fileobj=in_memory.get(name, str(folder / name))
         )
         for name in files
     ]
@@ -139,6 +158,7 @@ __all__ = [
     "HUB_MANAGED",
     "LinkOutsideError",
     "PublishError",
+    "check_private",
     "check_repo_id",
     "folder_files",
     "hub_step",

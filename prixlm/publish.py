@@ -16,7 +16,8 @@ is sent in one commit (`HfApi.create_commit`), leaving out `IGNORE_PATTERNS`: hi
 `--revision` branch) then mirrors the folder: files an earlier upload left there that the
 folder lacks are deleted in the same commit (`.gitattributes` is kept). The folder itself is
 never written (a dataset's fingerprint, which a training run checks to resume, covers its card):
-the card rendered for the repo goes from memory, every other file straight from the folder.
+the card rendered for the repo goes from memory, and so do the records that name absolute
+paths (`prixlm.publish_records`: as `<local DIGEST>/NAME`), every other file from the folder.
 On a `--revision` other than main, the card's usage examples load that revision
 (`revision="v1"`): a bare repo id loads main. Main's card names no revision.
 
@@ -54,6 +55,7 @@ from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.hub_calls import (
     CARD,
     LinkOutsideError,
+    check_private,
     check_repo_id,
     folder_files,
     hub_step,
@@ -61,6 +63,7 @@ from prixlm.hub_calls import (
     upload_operations,
 )
 from prixlm.publish_options import check_dataset_id, check_options
+from prixlm.publish_records import uploaded_records
 
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 IGNORE_PATTERNS = [
@@ -274,6 +277,8 @@ def publish_folder(
     api = api or HfApi(token=token)
     with hub_step(f"{where}: creating the {kind} repo"):
         url = api.create_repo(repo_id, repo_type=kind, private=private, exist_ok=True)
+    if private:  # create_repo keeps an existing repo's visibility: never upload public
+        check_private(api, url.repo_id, kind, where)
     if revision:
         with hub_step(f"{where}: creating the branch {revision!r}"):
             api.create_branch(url.repo_id, branch=revision, repo_type=kind, exist_ok=True)
@@ -284,7 +289,8 @@ def publish_folder(
     operations: list[CommitOperationAdd | CommitOperationDelete] = list(
         stale_operations(remote, release.files)
     )
-    operations += upload_operations(release.folder, release.files, card)
+    records = uploaded_records(release.folder, release.files)  # no local paths
+    operations += upload_operations(release.folder, release.files, card, records)
     with hub_step(f"{where}: uploading {len(release.files)} files"):
         commit = api.create_commit(
             url.repo_id,
@@ -359,8 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError(f"DIR {release.folder}: {error}") from error
     check_dataset_id(parser, args, release, rendered=card is not None)
     print(f"{release.repo_type} {release.folder} -> {args.repo_id}: {len(release.files)} files")
+    records = uploaded_records(release.folder, release.files)
     for name in release.files:
-        print(f"  {name}")
+        print(f"  {name}" + (" (a copy without local paths)" if name in records else ""))
     if card is not None:
         results = len(card.data.eval_results or [])
         pinned = f", revision={branch(args.revision)!r}" if branch(args.revision) else ""

@@ -1,6 +1,6 @@
 """Offline stand-ins for the Hub calls of an upload, and the tiny KB built as a dataset folder.
 
-`record_hub_calls(monkeypatch)` patches `HfApi.create_repo`, `create_branch` and
+`record_hub_calls(monkeypatch)` patches `HfApi.create_repo`, `repo_info`, `create_branch` and
 `create_commit` (the Hub has no dry run), routes `upload_folder` to its single-commit path
 (`create_commit`; with `hf_xet` installed it would otherwise stream through its own
 pipeline) and skips the server-side YAML check. Everything else in `upload_folder` (the file
@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import huggingface_hub.hf_api as hf_api
@@ -27,6 +28,8 @@ class HubCalls:
     commits: list[dict[str, Any]] = field(default_factory=list)
     #: the files the repo already holds (`list_repo_files`)
     remote: list[str] = field(default_factory=lambda: [".gitattributes"])
+    #: the visibility of a repo that exists already (None: created by the upload)
+    existing_private: bool | None = None
 
     def deleted(self, index: int = -1) -> list[str]:
         """The paths commit `index` deletes, sorted."""
@@ -75,7 +78,13 @@ def record_hub_calls(monkeypatch) -> HubCalls:
             oid="0" * 40,
         )
 
+    def repo_info(self, repo_id, *, repo_type=None, **kwargs):
+        created = calls.repos[-1]["private"] if calls.repos else None
+        private = calls.existing_private if calls.existing_private is not None else created
+        return SimpleNamespace(id=repo_id, private=bool(private))
+
     monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "repo_info", repo_info)
     monkeypatch.setattr(HfApi, "create_branch", create_branch)
     monkeypatch.setattr(HfApi, "create_commit", create_commit)
     monkeypatch.setattr(HfApi, "list_repo_files", lambda self, *a, **k: list(calls.remote))
