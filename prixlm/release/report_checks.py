@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from prixlm.publish_records import is_local_path, local_name
+
 #: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
 WEIGHTS_DIGEST = "model_weights_sha256"
 
@@ -154,18 +156,15 @@ def parameter_dtype(model: Any) -> str | None:
 
 def distinct_names(folders: Iterable[str]) -> dict[str, str]:
     """`{folder: name}` of absolute dataset folders: the folder's name, or where another
-    folder has that name too, the shortest end of its path that no other one has
-    (`a/dataset`, `b/dataset`): reports of two local datasets are never shown as one."""
-    paths = [Path(folder) for folder in dict.fromkeys(folders)]
-    names = {}
-    for path in paths:
-        depth = 1
-        while depth < len(path.parts) and any(
-            other != path and other.parts[-depth:] == path.parts[-depth:] for other in paths
-        ):
-            depth += 1
-        names[str(path)] = "/".join(path.parts[-depth:])
-    return names
+    folder has that name too, `publish_records.local_name` (`<local DIGEST>/NAME`, the path's
+    sha256 in short: no folder of this machine named on the Hub): reports of two local
+    datasets are never shown as one."""
+    paths = list(dict.fromkeys(folders))
+    names = [Path(path).name for path in paths]
+    return {  # a path an upload already named so (`<local DIGEST>/NAME`) is kept
+        path: (local_name(path) if is_local_path(path) else path) if names.count(name) > 1 else name
+        for path, name in zip(paths, names, strict=True)
+    }
 
 
 def _same_weights(first: str | Path, second: str | Path) -> bool:

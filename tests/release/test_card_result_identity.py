@@ -89,7 +89,10 @@ def test_a_kept_report_of_replaced_weights_is_refused(tmp_path, capsys):
 def test_reports_of_two_local_folders_of_one_name_are_told_apart(tmp_path):
     """Two dataset folders both named `dataset` (another build's test rows): the card showed
     two rows "dataset | de | test" with other scores and one model-index entry holding both
-    values. Each is named by the shortest end of its path that the other lacks."""
+    values. Each is named by its path's short sha256 (`<local DIGEST>/dataset`, as an upload
+    names local folders: no folder of this machine on the Hub)."""
+    from prixlm.publish_records import local_name
+
     folders = [tmp_path / run / "dataset" for run in ("first", "second")]
     for path in folders:
         path.mkdir(parents=True)
@@ -99,15 +102,15 @@ def test_reports_of_two_local_folders_of_one_name_are_told_apart(tmp_path):
     read = ModelCard(str(card)).data.eval_results
     got = {(e.dataset_type, e.dataset_name, e.metric_value) for e in read
            if e.metric_type == "hits_at_1"}  # fmt: skip
+    names = [local_name(str(path)) for path in folders]
+    assert names[0] != names[1] and all(name.endswith(">/dataset") for name in names)
     assert got == {
-        ("first/dataset (local folder, not on the Hub)", "dataset (first/dataset)", 0.2),
-        ("second/dataset (local folder, not on the Hub)", "dataset (second/dataset)", 0.35),
+        (f"{names[0]} (local folder, not on the Hub)", f"dataset ({names[0]})", 0.2),
+        (f"{names[1]} (local folder, not on the Hub)", f"dataset ({names[1]})", 0.35),
     }
+    assert not any("first" in e.dataset_type + e.dataset_name for e in read)
     rows = [line for line in str(card).splitlines() if line.startswith("| dataset (")]
-    assert [row.split(" | ")[0] for row in rows] == [
-        "| dataset (first/dataset)",
-        "| dataset (second/dataset)",
-    ]
+    assert len(rows) == 2
     alone = render_model_card(card_folder(tmp_path / "alone"), evaluations=reports[:1])
     (entry,) = {(e.dataset_type, e.dataset_name) for e in ModelCard(str(alone)).data.eval_results}
     assert entry == ("dataset (local folder, not on the Hub)", "dataset")
