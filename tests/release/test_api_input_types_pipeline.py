@@ -47,18 +47,24 @@ def test_batch_size_and_num_workers_are_accepted_with_a_list(pipe, expected):
     assert _same(pipe(list(QUERIES), batch_size=2, num_workers=0, **CALL), expected)
 
 
+def _forward_sizes(pipe, monkeypatch) -> list[int]:
+    """The number of queries of each forward of `pipe` from now on (decoded together)."""
+    sizes: list[int] = []
+    forward = type(pipe).forward
+    monkeypatch.setattr(
+        type(pipe), "forward", lambda self, batch, **kw: sizes.append(len(batch["queries"]))
+        or forward(self, batch, **kw),
+    )  # fmt: skip
+    return sizes
+
+
 def test_a_long_list_with_batch_size_is_decoded_in_chunks(pipe, expected, monkeypatch):
     """300 queries (over the 256 of one call) with batch_size=16: every answer, in order,
     decoded 16 at a time; without batch_size the list is refused."""
     queries = list(QUERIES) * 100
     with pytest.raises(ValueError, match="300 queries in one call; at most 256"):
         pipe(queries, **CALL)
-    chunks = []
-    forward = type(pipe).forward
-    monkeypatch.setattr(
-        type(pipe), "forward", lambda self, batch, **kw: chunks.append(len(batch["queries"]))
-        or forward(self, batch, **kw),
-    )  # fmt: skip
+    chunks = _forward_sizes(pipe, monkeypatch)
     answers = pipe(queries, batch_size=16, **CALL)
     assert isinstance(answers, list) and chunks == [16] * 18 + [12]
     assert _same(answers, expected * 100)
@@ -66,12 +72,7 @@ def test_a_long_list_with_batch_size_is_decoded_in_chunks(pipe, expected, monkey
 
 def test_a_short_list_with_batch_size_is_decoded_batch_size_at_a_time(pipe, expected, monkeypatch):
     """Three queries (under the 256 of one call) with batch_size=2: decoded 2 then 1."""
-    chunks = []
-    forward = type(pipe).forward
-    monkeypatch.setattr(
-        type(pipe), "forward", lambda self, batch, **kw: chunks.append(len(batch["queries"]))
-        or forward(self, batch, **kw),
-    )  # fmt: skip
+    chunks = _forward_sizes(pipe, monkeypatch)
     assert _same(pipe(list(QUERIES), batch_size=2, **CALL), expected)
     assert chunks == [2, 1]
 
