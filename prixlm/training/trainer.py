@@ -262,16 +262,14 @@ class _FactEnding(TrainerCallback):
 
 class _JITBetweenUpdates(JITCheckpointCallback):
     """`--enable_jit_checkpoint`'s callback, checkpointing a SIGTERM only between updates,
-    after the step's loss is logged, through the Trainer's crash-safe save.
-
-    The Trainer's checkpoints before the optimizer's step (where a SIGTERM during a forward
-    or backward, most of a step's time, lands) and at a step's begin (after an epoch's first
-    batches were drawn): a checkpoint of step N holding the random state of a later point,
-    from which a resumed run trained other dropout masks than the uninterrupted run (other
-    losses and weights, silently). It also created `checkpoint-N/` with a marker file first:
-    a SIGKILL during the save left that folder as the run's last checkpoint."""
+    after the step's loss is logged, through the Trainer's crash-safe save. transformers'
+    checkpoints before the optimizer's step and at a step's begin: step N with the random
+    state of a later point, so a resumed run trained other dropout masks (other losses and
+    weights, silently); and its `checkpoint-N/` marker folder, cut by a SIGKILL, was the
+    run's last checkpoint."""
 
     _pending: int | None = None  # the step whose loss log the checkpoint waits for
+    _answered = False  # the one SIGTERM checkpoint requested
 
     @classmethod
     def replacing(cls, callback: JITCheckpointCallback) -> _JITBetweenUpdates:
@@ -281,10 +279,15 @@ class _JITBetweenUpdates(JITCheckpointCallback):
         return between
 
     def _requested(self) -> bool:
+        """Whether a SIGTERM asks for the checkpoint: once (a second SIGTERM's timer would
+        ask again after training stopped, and `on_epoch_end` would save the step twice)."""
         manager = self.jit_manager
         if manager is None or not manager.is_checkpoint_requested:
             return False
         manager.is_checkpoint_requested = False
+        if self._answered:
+            return False
+        self._answered = True
         return True
 
     def _checkpoint(self) -> None:

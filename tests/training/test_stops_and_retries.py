@@ -355,3 +355,26 @@ def test_a_sigterm_during_a_step_resumes_as_the_uninterrupted_run(tiny_dataset_d
         for folder in (tmp_path / "a", run)
     ]  # fmt: skip
     assert losses[1] == losses[0]
+
+
+def test_a_second_sigterm_saves_no_second_checkpoint():
+    """Each SIGTERM starts its own 3 s timer (transformers' handler): a second one set the
+    request again after the first checkpoint, and the epoch's end saved the step again."""
+    from transformers import TrainerControl
+
+    from prixlm.training.trainer import _JITBetweenUpdates
+
+    saves = []
+    trainer = SimpleNamespace(model=None, _globalstep_last_logged=6,
+                              _save_checkpoint=lambda model, trial: saves.append(state.global_step))  # fmt: skip
+    manager = SimpleNamespace(is_checkpoint_requested=True)
+    callback = _JITBetweenUpdates.replacing(SimpleNamespace(trainer=trainer, jit_manager=manager))
+    state, control = SimpleNamespace(global_step=6), TrainerControl()
+    callback.on_step_end(None, state, control)
+    assert control.should_log and control.should_training_stop and saves == []
+    callback.on_log(None, state, control)
+    assert saves == [6]
+    manager.is_checkpoint_requested = True  # the second SIGTERM's timer
+    callback.on_epoch_end(None, state, TrainerControl())
+    callback.on_step_end(None, state, TrainerControl())
+    assert saves == [6] and not manager.is_checkpoint_requested
