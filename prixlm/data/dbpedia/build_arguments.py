@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the split hash")
     parser.add_argument(
         "--tokenizer",
-        help="tokenizer folder (or cached Hub id) for the --max_length filter; left out: no "
+        help="tokenizer folder (or cached Hub id) for the --max_length filter; none: no "
         "length filter. A Prix-LM release folder's model code (its *.py files) is run to "
         "read it, as transformers' trust_remote_code=True; no other folder's code is",
     )
