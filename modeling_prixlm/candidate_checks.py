@@ -77,12 +77,12 @@ def readable_trie(
     tokenizer: Any, labels: Sequence[str]
 ) -> tuple[EntityTrie | None, list[str], list[str]]:
     """`(trie, readable, unreadable)`: the trie of the readable labels of `labels`
-    (`readable_split`; None when none is readable), each label tokenised once."""
+    (`readable_split`; None when every label is unreadable), each label tokenised once;
+    no label at all, or one that is not text, is the trie's own `ValueError`."""
     readable, unreadable, encoded = readable_split(tokenizer, labels)
-    if not readable:
+    if not readable and unreadable:
         return None, readable, unreadable
-    if any(not isinstance(label, str) for label in readable):  # the trie's own error
-        return EntityTrie.from_labels(tokenizer, readable), readable, unreadable
+    # a label that is not text has no ids: `from_labels` refuses it before reading them
     return EntityTrie.from_labels(tokenizer, readable, encoded), readable, unreadable
 
 

@@ -10,7 +10,7 @@ answer it is cannot be answered (a miss). The release's `candidates.json`
 completion (`prixlm.completion.propose.fit_to_model`) measures labels the same way and
 fits them after the longest prompt of its queries instead. A query whose own prompt is
 longer is ranked among the candidates that fit after it (`prompt_groups`, its own module).
-Labels holding a control token's text are left out the same way (`readable_labels`,
+Labels holding a control token's text are left out the same way (`readable_labels_trie`,
 `candidates_unreadable`).
 """
 
@@ -127,38 +127,24 @@ class UnreadableCandidatesWarning(UserWarning):
     which the model reads as that token and not as a name."""
 
 
-def readable_labels(
-    tokenizer: Any, labels: Sequence[str], where: str
-) -> tuple[list[str], list[str]]:
-    """`(readable, unreadable)` labels (`candidate_checks.split_unreadable`), one
-    `UnreadableCandidatesWarning` naming how many were left out and one of them.
-
-    Raises:
-        ValueError: every label is unreadable (none is left to rank).
-    """
-    readable, unreadable, _ = readable_split(tokenizer, labels)
-    _warn_unreadable(readable, unreadable, where)
-    return readable, unreadable
-
-
 def readable_labels_trie(
     tokenizer: Any, labels: Sequence[str], where: str
 ) -> tuple[EntityTrie, list[str]]:
-    """`(trie of the readable labels, unreadable labels)`, warned as `readable_labels`
-    does; each label is tokenised once (`candidate_checks.readable_trie`)."""
+    """`(trie of the readable labels, unreadable labels)`, each label tokenised once
+    (`candidate_checks.readable_trie`), one `UnreadableCandidatesWarning` naming how many
+    were left out and one of them.
+
+    Raises:
+        ValueError: every label is unreadable (none is left to rank), or none is given.
+    """
     trie, readable, unreadable = readable_trie(tokenizer, labels)
-    _warn_unreadable(readable, unreadable, where)
-    assert trie is not None  # some label is readable, else `_warn_unreadable` raised
-    return trie, unreadable
-
-
-def _warn_unreadable(readable: Sequence[str], unreadable: Sequence[str], where: str) -> None:
-    """The `UnreadableCandidatesWarning` of `readable_labels`; ValueError when none is left."""
     if unreadable:
         message = unreadable_message(unreadable, len(readable) + len(unreadable), where)
-        if not readable:
+        if trie is None:
             raise ValueError(f"{message}; none is left to rank")
-        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=3)
+        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
+    assert trie is not None  # every label unreadable raised above
+    return trie, unreadable
 
 
 def readable_candidates(
@@ -242,7 +228,7 @@ def fit_trie(
 ) -> FittedCandidates:
     """`trie` (built with labels) without the candidates that fit no query of the kinds of
     `rows` (a warning names them), and `rows` without those whose gold was left out, here
-    or before as `unreadable` (`readable_labels`; counted as `candidates_unreadable`).
+    or before as `unreadable` (`readable_labels_trie`; counted as `candidates_unreadable`).
 
     Raises:
         PositionBudgetError: no candidate fits.
@@ -290,7 +276,6 @@ __all__ = [
     "fitting_candidates",
     "label_token_counts",
     "readable_candidates",
-    "readable_labels",
     "readable_labels_trie",
     "too_long_labels",
     "warn_too_long",

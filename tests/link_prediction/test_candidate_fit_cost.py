@@ -249,3 +249,10 @@ def test_a_gold_that_is_no_candidate_is_named_by_its_row_whatever_its_prompt(tin
     rows[2] = row(words("German", 30), "Atlantis")  # room for some candidates
     with pytest.raises(ValueError, match=r"^row 2: gold object 'Atlantis' is not a candidate"):
         evaluate_link_prediction(model, tokenizer, rows, LABELS, mode=mode, **beams)
+
+
+def test_no_candidate_labels_is_the_tries_own_error(tiny_prixlm):
+    """An empty candidate list was an AssertionError once labels were tokenised once."""
+    model, tokenizer = tiny_prixlm
+    with pytest.raises(ValueError, match="^no candidate entities: the trie needs at least one"):
+        evaluate_link_prediction(model, tokenizer, [row("Germany", "euro")], [], num_beams=3)
