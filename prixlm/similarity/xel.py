@@ -101,7 +101,7 @@ def entity_ranks(
         from prixlm.similarity.csls import CSLS  # the similarity tasks' shared CSLS
 
         csls = CSLS(query_vectors, target_vectors)
-        name_scores = csls.scores
+        name_scores, identical = csls.scores, csls.identical_targets
     else:
         queries = torch.nn.functional.normalize(query_vectors.float(), dim=1)
         targets = torch.nn.functional.normalize(target_vectors.float(), dim=1)
@@ -109,9 +109,9 @@ def entity_ranks(
         def name_scores(rows: slice) -> torch.Tensor:
             return queries[rows] @ targets.T
 
+        identical = first_identical_rows(targets)
     # homonyms (bit-identical name vectors) scored as one column: a matrix product may
     # score identical rows a rounding apart, which ranked them 1 and 2 instead of 1.5
-    identical = first_identical_rows(target_vectors)
     ranks = torch.full((len(gold),), math.inf, dtype=torch.float64)
     top: list[str] = []
     step = max(1, max_block_floats // max(len(target_entities), len(entities)))
