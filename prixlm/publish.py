@@ -17,7 +17,7 @@ is sent in one commit (`HfApi.create_commit`), leaving out `IGNORE_PATTERNS`: hi
 folder lacks are deleted in the same commit (`.gitattributes` is kept). The folder itself is
 never written (a dataset's fingerprint, which a training run checks to resume, covers its card):
 the card rendered for the repo goes from memory, and so do the records that name absolute
-paths (`prixlm.publish_records`: as `<local DIGEST>/NAME`), every other file from the folder.
+paths (`prixlm.release.uploaded_records`: as `<local DIGEST>/NAME`), every other file from the folder.
 On a `--revision` other than main, the card's usage examples load that revision
 (`revision="v1"`): a bare repo id loads main. Main's card names no revision.
 
@@ -63,7 +63,7 @@ from prixlm.hub_calls import (
     upload_operations,
 )
 from prixlm.publish_options import check_dataset_id, check_options
-from prixlm.publish_records import uploaded_records
+from prixlm.release.uploaded_records import uploaded_records
 
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 IGNORE_PATTERNS = [

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from prixlm.publish_records import is_local_path, local_name
+from prixlm.release.uploaded_records import is_local_path, local_name
 
 #: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
 WEIGHTS_DIGEST = "model_weights_sha256"
@@ -156,7 +156,7 @@ def parameter_dtype(model: Any) -> str | None:
 
 def distinct_names(folders: Iterable[str]) -> dict[str, str]:
     """`{folder: name}` of absolute dataset folders: the folder's name, or where another
-    folder has that name too, `publish_records.local_name` (`<local DIGEST>/NAME`, the path's
+    folder has that name too, `uploaded_records.local_name` (`<local DIGEST>/NAME`, the path's
     sha256 in short: no folder of this machine named on the Hub): reports of two local
     datasets are never shown as one."""
     paths = list(dict.fromkeys(folders))

@@ -91,7 +91,7 @@ def test_reports_of_two_local_folders_of_one_name_are_told_apart(tmp_path):
     two rows "dataset | de | test" with other scores and one model-index entry holding both
     values. Each is named by its path's short sha256 (`<local DIGEST>/dataset`, as an upload
     names local folders: no folder of this machine on the Hub)."""
-    from prixlm.publish_records import local_name
+    from prixlm.release.uploaded_records import local_name
 
     folders = [tmp_path / run / "dataset" for run in ("first", "second")]
     for path in folders:

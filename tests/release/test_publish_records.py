@@ -14,8 +14,8 @@ from hub_recorder import record_hub_calls
 from huggingface_hub import ModelCard
 
 from prixlm.publish import main, refresh_model_card
-from prixlm.publish_records import local_name, without_local_paths
 from prixlm.release.model_card import write_model_card
+from prixlm.release.uploaded_records import local_name, without_local_paths
 
 METRICS = {"hits_at_1": 0.5, "hits_at_3": 0.75, "hits_at_10": 1.0, "mrr": 0.6, "num_queries": 4}
 
