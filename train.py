@@ -32,7 +32,7 @@ The release folder `<output_dir>/model` holds `model.safetensors`, the config wi
 pipeline (`pipeline_prixlm.py`), `handler.py` and `candidates.json` (every entity label per
 language of the dataset); `<output_dir>/lp_curve.png` is the paper's Fig. 2. The folder's
 `README.md` is the model card rendered from its results (`prixlm.release.model_card`).
-`--push_to_hub` (`--hub_model_id org/name`, `--hub_private_repo`) uploads that folder, once
+`--push_to_hub` (`--hub_model_id org/name`, `--hub_private_repo true`) uploads that folder, once
 complete, with `prixlm.publish`; the Trainer itself never pushes (it would send checkpoints,
 optimizer state and pickles).
 """

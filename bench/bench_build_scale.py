@@ -25,7 +25,8 @@ splits against each other). The table goes to stdout; the last line is the throu
 ratio new/old (input lines per second of wall time, and old/new CPU seconds: steadier when
 other jobs share the cores) at each size where both ran. The default ladder
 takes a few minutes on 2 cores; `--sizes 10M,30M --only new` is for sizes the old builder
-cannot hold (0.5-0.8 KB of RAM per input line, see /work/shared/SCALE_NOTES.md).
+cannot hold (0.5-0.8 KB of RAM per input line: docs/benchmarks.md, "Build at increasing
+sizes").
 """
 
 from __future__ import annotations

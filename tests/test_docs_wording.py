@@ -93,3 +93,18 @@ def test_readme_names_the_best_baselines_of_the_committed_table():
         assert f"{best} by {word} ({hits} / {mrr})" in readme.replace(
             "RotatE on the union graph", "RotatE (union graph)"
         )
+
+
+def test_docs_point_to_no_file_of_one_machine():
+    """A pointer such as `/work/shared/NOTES.md` names a file a user of the repository does not
+    have; the text it points to belongs in the docs (recorded commands in results/ keep their
+    paths: they say where a run wrote, not where to read)."""
+    machine_file = re.compile(r"/work/shared/\S+")
+    hits = [
+        f"{path.relative_to(ROOT)}:{number}: {m.group(0)}"
+        for path in text_files(ROOT)
+        if path.relative_to(ROOT).parts[0] != "results"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for m in machine_file.finditer(line)
+    ]
+    assert not hits, "pointers to files outside the repository:\n" + "\n".join(hits)

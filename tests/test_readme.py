@@ -156,3 +156,26 @@ def test_train_docstring_command_runs_on_the_demo_output(tiny_demo_output, capsy
     tiny = {k: v for k, v in TINY_TRAINING.items() if k != "--languages"}
     release = train.main([*argv, "--save_steps", "2", *(x for pair in tiny.items() for x in pair)])
     assert (release / "relations.json").is_file() and "--languages en,de,ja" in command
+
+
+def test_metric_cards_pipeline_examples_run_and_name_a_label_of_the_model(tiny_demo_output, capsys):
+    """The metric cards' python blocks run against the demo's model, and the gold each
+    pipeline example scores is a label that model can answer: the metrics compare labels
+    exactly, so a gold the KB spells otherwise ("euro" for CLDR's "Euro") scores a model that
+    answers right as a miss, with no error."""
+    import ast
+    import json
+
+    candidates = json.loads((tiny_demo_output / "run" / "model" / "candidates.json").read_text())
+    for name in ("hits_at_k", "mrr"):
+        card = ROOT / "evaluate_metrics" / name / "README.md"
+        text = card.read_text(encoding="utf-8").replace("path/to/prixlm/", f"{ROOT}/")
+        namespace, _, _ = run_python(text, card, tiny_demo_output, capsys)
+        assert namespace["answers"] and namespace["answers"][0], card
+        pipeline_block = next(code for _, code in python_blocks(text) if "pipeline(" in code)
+        queries = re.search(r"complete\(\s*(\[.*?\]), top_k", pipeline_block, re.DOTALL)
+        golds = re.search(r"references=(\[.*?\])", pipeline_block)
+        assert queries and golds, card
+        asked, golds = ast.literal_eval(queries[1]), ast.literal_eval(golds[1])
+        for query, gold in zip(asked, golds, strict=True):
+            assert gold in candidates[query["language"]], (card, gold)
