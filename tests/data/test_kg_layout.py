@@ -63,6 +63,34 @@ def test_labels_come_from_the_iris_local_names() -> None:
     assert entity_label(EN) == ""
 
 
+def test_labels_are_cleaned_as_the_dbpedia_build_cleans_them(tmp_path: Path) -> None:
+    """`A__B` or an escaped tab or newline made a label with two spaces, a tab or a newline
+    (`strip` only): the model reads it as `A B` (its tokenizer splits at white space), so
+    one entity became two candidates that tokenise alike, and the Hub pipeline refuses a
+    query holding a tab or newline. The label is the DBpedia build's (`clean_label`)."""
+    from modeling_prixlm.pipeline_queries import check_input
+    from prixlm.data.dbpedia.arrow_values import clean_label
+
+    iris = [f"{EN}A__B", f"{EN}A%09B", f"{EN}A_%0A_B", f"{EN}A%20%20B", f"{EN}_A_B_", f"{EN}A_B"]
+    labels = [entity_label(iri) for iri in iris]
+    assert labels == ["A B"] * 6
+    for raw in ("A\tB", "A\nB", "A  B"):
+        assert clean_label(raw) == "A B"
+    check_input("A B | country")
+    files = {
+        "entity/en.tsv": [f"{EN}Japan", f"{EN}A__B", f"{EN}A_B"],
+        "relations.txt": [f"{ONTOLOGY}country"],
+        "kg/en-train.tsv": ["1\t0\t0", "2\t0\t0"],
+        "kg/en-val.tsv": [],
+        "kg/en-test.tsv": ["0\t0\t1"],
+    }
+    stats = convert_layout(write_layout(tmp_path / "kg", files), tmp_path / "dataset")
+    assert stats.languages["en"].shared_labels == 2  # two IRIs, one label: counted
+    rows = datasets.load_dataset(str(tmp_path / "dataset"), "en")
+    assert {r["subject"] for r in rows["train"]} == {"A B"}
+    assert [r["object"] for r in rows["test"]] == ["A B"]
+
+
 def test_conversion_keeps_the_splits_and_loads(tmp_path: Path) -> None:
     out = tmp_path / "dataset"
     stats = convert_layout(write_layout(tmp_path / "kg"), out)

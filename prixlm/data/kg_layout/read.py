@@ -20,8 +20,9 @@ build's rule (`dumps.normalize_language`: letters and digits, parts joined by `-
 (`EN` and `en`) are refused, before anything is written.
 
 Labels come from the IRIs (`entity_label`): the local name after `/resource/` (else after
-the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, without the zero-width
-characters the DBpedia build drops (`arrow_values.ZERO_WIDTH`); a relation's name
+the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, then cleaned as the DBpedia
+build cleans a label (`arrow_values.clean_label`: zero-width characters dropped, each run of
+white space, `__` or an escaped tab or newline, one space); a relation's name
 (`relation_name`) is the DBpedia build's: `prixlm.data.relation_names.relation_words` of the
 IRI's form with its non-ASCII percent-escapes decoded (`prixlm.data.ntriples.canonical_iri`):
 `officialLanguage` -> `official language`, `nacionalidadeDoCidad%C3%A3o` -> `nacionalidade
@@ -37,7 +38,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from prixlm.cli import UsageError
-from prixlm.data.dbpedia.arrow_values import drop_zero_width
+from prixlm.data.dbpedia.arrow_values import clean_label
 from prixlm.data.dbpedia.dumps import normalize_language
 from prixlm.data.dbpedia.schema import ALL, LINKS
 from prixlm.data.ntriples import canonical_iri
@@ -72,8 +73,11 @@ def entity_label(iri: str) -> str:
     """An entity's label from its IRI: the local name, percent-decoded, `_` as a space.
 
     The local name is what follows `/resource/` (DBpedia: `AC/DC` keeps its slash), else
-    what follows the last `/` or `#`. Zero-width characters (`arrow_values.ZERO_WIDTH`) are
-    dropped. Undecodable percent-escapes raise `UnicodeDecodeError`.
+    what follows the last `/` or `#`. The label is cleaned as the DBpedia build cleans one
+    (`arrow_values.clean_label`: zero-width characters dropped, each run of white space one
+    space, none at the ends), so that `A__B` or `A%09B` is `A B`, the name the model reads
+    (its tokenizer splits at white space) and a query can hold. Undecodable percent-escapes
+    raise `UnicodeDecodeError`.
 
     >>> entity_label("http://ja.dbpedia.org/resource/%E6%9D%B1%E4%BA%AC")
     '東京'
@@ -81,7 +85,7 @@ def entity_label(iri: str) -> str:
     _, marker, local = iri.partition("/resource/")
     if not marker:
         local = re.split(r"[/#]", iri)[-1]
-    return drop_zero_width(unquote(local, errors="strict")).replace("_", " ").strip()
+    return clean_label(unquote(local, errors="strict").replace("_", " "))
 
 
 def relation_name(iri: str) -> str:
