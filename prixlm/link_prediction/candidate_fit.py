@@ -11,7 +11,8 @@ completion (`prixlm.completion.propose.fit_to_model`) measures labels the same w
 fits them after the longest prompt of its queries instead. A query whose own prompt is
 longer is ranked among the candidates that fit after it (`prompt_groups`, its own module).
 Labels holding a control token's text are left out the same way (`readable_labels_trie`,
-`candidates_unreadable`).
+`candidates_unreadable`), and so is a query whose subject or relation holds one
+(`unreadable_queries`, `queries_unreadable`: a miss, as training left its facts out).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from modeling_prixlm.candidate_checks import (
     unreadable_message,
 )
 from modeling_prixlm.constrained_decoding import EntityTrie
+from modeling_prixlm.formatting import control_token_ids
 from modeling_prixlm.position_checks import (
     SHORTEST_PROMPT_TOKENS,
     PositionBudgetError,
@@ -123,8 +125,30 @@ def fitting_candidates(
 
 
 class UnreadableCandidatesWarning(UserWarning):
-    """Candidate labels left out: they hold a control token's text (`[O]`, `</s>`, `[en]`),
-    which the model reads as that token and not as a name."""
+    """Candidate labels (or queries) left out: they hold a control token's text (`[O]`,
+    `</s>`, `[en]`), which the model reads as that token and not as a name."""
+
+
+def unreadable_queries(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """Whether each row's prompt names (its subject, and a triple's relation) hold a
+    control token's text (composed, NFC, as the prompts are encoded): `encode_query`
+    refuses them (`formatting.ControlTokenError`). The distinct names in one tokenizer
+    call; a name that is not a string is left to `encode_query` to refuse."""
+    names = [
+        [row.get("subject")] + [row.get("relation")] * (row.get("kind", "triple") != "link")
+        for row in rows
+    ]
+    distinct = list(dict.fromkeys(n for one in names for n in one if isinstance(n, str)))
+    if not distinct:
+        return [False] * len(names)
+    encoded = tokenizer(
+        [unicodedata.normalize("NFC", n) for n in distinct], add_special_tokens=False
+    )["input_ids"]
+    controls = control_token_ids(tokenizer)
+    bad = {
+        name for name, ids in zip(distinct, encoded, strict=True) if not controls.isdisjoint(ids)
+    }
+    return [any(isinstance(n, str) and n in bad for n in one) for one in names]
 
 
 def readable_labels_trie(
@@ -185,6 +209,7 @@ class FittedCandidates:
     too_long: list[str] = field(default_factory=list)
     unreachable: int = 0
     unreadable: list[str] = field(default_factory=list)
+    queries_unreadable: int = 0  # queries naming a control token's text: misses
 
     def no_ranks(self, mrr: str, ks: Sequence[int]) -> dict[str, Any]:
         """The metrics of no ranked query, under the MRR key `mrr` (every query unreachable:
@@ -207,6 +232,8 @@ class FittedCandidates:
             metrics["candidates_too_long"] = len(self.too_long)
         if self.unreadable:
             metrics["candidates_unreadable"] = len(self.unreadable)
+        if self.queries_unreadable:
+            metrics["queries_unreadable"] = self.queries_unreadable
         if not self.unreachable:
             return metrics
         ranked = metrics["num_queries"]
@@ -228,16 +255,32 @@ def fit_trie(
 ) -> FittedCandidates:
     """`trie` (built with labels) without the candidates that fit no query of the kinds of
     `rows` (a warning names them), and `rows` without those whose gold was left out, here
-    or before as `unreadable` (`readable_labels_trie`; counted as `candidates_unreadable`).
+    or before as `unreadable` (`readable_labels_trie`; counted as `candidates_unreadable`),
+    and without those whose subject or relation holds a control token's text
+    (`unreadable_queries`: a warning, counted as `queries_unreadable`); each is a miss.
 
     Raises:
         PositionBudgetError: no candidate fits.
     """
+    rows = list(rows)
+    flags = unreadable_queries(tokenizer, rows)
+    asked = [row for row, bad in zip(rows, flags, strict=True) if not bad]
+    if len(asked) < len(rows):
+        first = rows[flags.index(True)]
+        warnings.warn(
+            f"link prediction: {len(rows) - len(asked)} of the {len(rows)} queries name an "
+            "entity or relation holding the text of one of the model's control tokens (e.g. "
+            f"{first.get('subject')!r} | {first.get('relation')!r}), which the model reads "
+            "as that token and not as a name (training left such facts out): counted as misses",
+            UnreadableCandidatesWarning,
+            stacklevel=2,
+        )
     unread = set(unreadable)
-    readable = [row for row in rows if row["object"] not in unread]
+    readable = [row for row in asked if row["object"] not in unread]
     fitted = _fit_positions(tokenizer, config, trie, readable)
     fitted.unreadable = list(unreadable)
-    fitted.unreachable += len(rows) - len(readable)  # an unreadable gold: a miss
+    fitted.queries_unreadable = len(rows) - len(asked)
+    fitted.unreachable += len(rows) - len(readable)  # an unreadable gold or query: a miss
     return fitted
 
 
@@ -278,5 +321,6 @@ __all__ = [
     "readable_candidates",
     "readable_labels_trie",
     "too_long_labels",
+    "unreadable_queries",
     "warn_too_long",
 ]

@@ -213,7 +213,6 @@ def test_prompt_lengths_are_those_of_each_prompt_encoded(tiny_tokenizer):
 @pytest.mark.parametrize(
     "bad, error",
     [
-        (row(words("German", 40) + " [O]", words("Japan", 20)), "read as holding '\\[O\\]'"),
         (row(words("German", 40), words("Japan", 20), relation=" "), "tokenises to nothing"),
         (link(words("German", 40), words("Japan", 20), "xx"), "unknown language code 'xx'"),
     ],
@@ -226,6 +225,24 @@ def test_a_refused_query_is_refused_though_its_gold_does_not_fit(tiny_prixlm, ba
     with pytest.raises(ValueError, match=error), warnings.catch_warnings():
         warnings.simplefilter("ignore", CandidatesLeftOutWarning)
         evaluate_link_prediction(model, tokenizer, rows, LABELS, num_beams=5)
+
+
+def test_a_query_holding_a_control_token_is_one_miss_though_its_gold_does_not_fit(tiny_prixlm):
+    """A query whose subject holds a control token's text (`[O]`), whose long prompt leaves
+    no room for its gold: a miss counted once, as `queries_unreadable` (not also as a query
+    whose gold does not fit), as a gold holding one is (it raised ControlTokenError)."""
+    model, tokenizer = tiny_prixlm
+    bad = row(words("German", 40) + " [O]", words("Japan", 20))
+    rows = [row("Germany", "euro"), link("Japan", "euro"), bad]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics = evaluate_link_prediction(model, tokenizer, rows, LABELS, num_beams=5)
+        clean = evaluate_link_prediction(model, tokenizer, rows[:2], LABELS, num_beams=5)
+    assert not any("have prompts after which" in str(w.message) for w in caught)
+    assert any("1 of the 3 queries name an entity" in str(w.message) for w in caught)
+    assert (metrics["num_queries"], metrics["queries_unreadable"]) == (3, 1)
+    assert metrics["num_missing"] == clean["num_missing"] + 1
+    assert "queries_with_candidates_too_long" not in metrics
 
 
 def test_a_label_that_is_not_text_is_refused_by_name(tiny_prixlm):

@@ -125,3 +125,30 @@ def test_a_candidate_too_long_for_one_query_is_left_out_for_that_query_only(tiny
     for key, value in short.items():
         if key.startswith(("hits_at_", "mrr")):
             assert metrics[key] == pytest.approx((value * 3 + cut[key]) / 5)
+
+
+@pytest.mark.parametrize("mode", ["beam", "full"])
+def test_a_query_naming_a_control_token_is_a_miss(tiny_prixlm, mode):
+    """A query whose subject (or relation) holds a control token's text (an entity labelled
+    `[en]` or `x [EOS]`, read as those tokens) raised ControlTokenError and ended the
+    evaluation (`evaluate_lp`, and training's link-prediction curve at step 0), where a gold
+    holding one is a miss and training leaves such facts out: it is a miss, counted."""
+    model, tokenizer = tiny_prixlm
+    beams = {"num_beams": 5} if mode == "beam" else {}
+    clean = evaluate_link_prediction(model, tokenizer, SHORT_ROWS, LABELS, mode=mode, **beams)
+    bad = [row("[en]", "currency", "euro"), row("Japan", "currency [EOS]", "Japanese yen")]
+    with pytest.warns(UserWarning) as caught:
+        metrics = evaluate_link_prediction(
+            model, tokenizer, [*SHORT_ROWS, *bad], LABELS, mode=mode, **beams
+        )
+    assert [w.category.__name__ for w in caught] == ["UnreadableCandidatesWarning"]
+    assert str(caught[0].message).startswith(
+        "link prediction: 2 of the 5 queries name an entity or relation holding the text of "
+        "one of the model's control tokens (e.g. '[en]' | 'currency')"
+    )
+    assert metrics["queries_unreadable"] == 2 and metrics["num_queries"] == 5
+    assert metrics["num_missing"] == clean["num_missing"] + 2
+    assert "queries_unreadable" not in clean
+    for key, value in clean.items():
+        if key.startswith(("hits_at_", "mrr")):
+            assert metrics[key] == pytest.approx(value * 3 / 5)
