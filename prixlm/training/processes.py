@@ -95,12 +95,25 @@ def facts_repeated_per_epoch(
     drop_last: bool = False,
     split_batches: bool = False,
     even_batches: bool = True,
+    rebalance_accumulation: int | None = None,
 ) -> int:
     """Facts an epoch presents a second time: with several processes, accelerate gives each
     one the same number of full batches (`even_batches`), filling the last global batch with
     facts from the start of the epoch. None with one process, with `--dataloader_drop_last`
-    (the incomplete batches are left out instead) or without `even_batches`."""
-    if world_size <= 1 or facts <= 0 or drop_last or not even_batches:
+    (the incomplete batches are left out instead) or without `even_batches`.
+
+    `rebalance_accumulation` (the accumulation steps of `--train_sampling_strategy
+    batch_rebalance`): transformers' `BatchRebalanceSampler` presents every fact once, in
+    updates of per device x processes x accumulation facts, and fills only a last update
+    smaller than its micro-batches (one per process and accumulation step) with facts from
+    the start of the epoch, one each; accelerate adds none (with one process too)."""
+    if facts <= 0 or drop_last:
+        return 0
+    if rebalance_accumulation is not None:
+        groups = max(world_size, 1) * rebalance_accumulation
+        left = facts % (per_device_batch * groups)
+        return groups - left if 0 < left < groups else 0
+    if world_size <= 1 or not even_batches:
         return 0
     global_batch = per_device_batch if split_batches else per_device_batch * world_size
     return math.ceil(facts / global_batch) * global_batch - facts
@@ -110,6 +123,7 @@ def repeated_facts(training_args: Any, facts: int, per_device: int | None = None
     """`facts_repeated_per_epoch` for a run's `TrainingArguments` and its training facts;
     `per_device`: the batch trained, if not `--per_device_train_batch_size`."""
     config = training_args.accelerator_config
+    rebalance = getattr(training_args, "train_sampling_strategy", None) == "batch_rebalance"
     return facts_repeated_per_epoch(
         facts,
         training_args.world_size,
@@ -117,6 +131,7 @@ def repeated_facts(training_args: Any, facts: int, per_device: int | None = None
         drop_last=training_args.dataloader_drop_last,
         split_batches=split_batches(training_args),
         even_batches=bool(accelerator_setting(config, "even_batches", True)),
+        rebalance_accumulation=training_args.gradient_accumulation_steps if rebalance else None,
     )
 
 

@@ -20,6 +20,8 @@ from prixlm.training.processes import (
     announce_processes,
     facts_repeated_per_epoch,
     process_notes,
+    repeated_facts,
+    trained_batches,
 )
 
 
@@ -212,6 +214,54 @@ def test_facts_repeated_per_epoch_are_what_accelerate_presents(facts, world, bat
         presented += sum(len(b) for b in shard)
     expected = max(0, presented - facts)
     assert facts_repeated_per_epoch(facts, world, batch, **options) == expected
+
+
+@pytest.mark.parametrize(
+    ("facts", "world", "batch", "accumulation", "drop_last"),
+    [
+        (32, 2, 5, 2, False),  # 20 + 12 facts: none repeated (the even-batches count said 8)
+        (32, 1, 10, 3, False),  # 30 + 2 facts for 3 micro-batches: 1 repeated (it said 0)
+        (32, 2, 5, 3, False),  # 30 + 2 facts for 6 micro-batches: 4 repeated
+        (32, 2, 4, 4, False),  # 32: whole updates
+        (7, 2, 4, 2, False),  # fewer facts than one update: 7 for 4 micro-batches
+        (32, 2, 5, 3, True),  # the incomplete update left out
+    ],
+)
+def test_facts_repeated_per_epoch_under_batch_rebalance_are_what_its_sampler_presents(
+    facts, world, batch, accumulation, drop_last
+):
+    """`--train_sampling_strategy batch_rebalance`: counted against transformers' own
+    `BatchRebalanceSampler` (each process's micro-batches, as the Trainer builds it)."""
+    from transformers.trainer_pt_utils import BatchRebalanceSampler
+
+    presented = sum(
+        len(micro_batch)
+        for rank in range(world)
+        for micro_batch in BatchRebalanceSampler(
+            lengths=[10 + i % 7 for i in range(facts)],
+            effective_batch_size=batch * accumulation * world,
+            dp_size=world,
+            grad_accum=accumulation,
+            rank=rank,
+            drop_last=drop_last,
+        )
+    )
+    kept = (
+        facts
+        if not drop_last
+        else facts // (batch * accumulation * world) * (batch * accumulation * world)
+    )
+    repeated = facts_repeated_per_epoch(
+        facts, world, batch, drop_last=drop_last, rebalance_accumulation=accumulation
+    )
+    assert repeated == presented - kept
+    training = SimpleNamespace(
+        **vars(_args(world, per_device=batch, accumulation=accumulation)),
+        train_sampling_strategy="batch_rebalance",
+    )
+    training.dataloader_drop_last = drop_last
+    assert repeated_facts(training, facts) == repeated  # the start note's count
+    assert trained_batches(training, facts, batch)["train_facts_repeated_per_epoch"] == repeated
 
 
 def _args(world: int, per_device: int = 32, accumulation: int = 32, rank: int = 0):
