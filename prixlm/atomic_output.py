@@ -110,7 +110,39 @@ def check_output_file(
             )
     path = check_parent(final, argument)
     _check_final(path, argument, folder=False)
+    _check_writable(path, argument)
     return path
+
+
+def _check_writable(final: Path, argument: str, probe: Path | None = None) -> None:
+    """Before any work: a file (`probe`, default `final`'s staging) can be made where the
+    output is written after the work. A folder that cannot be written (read-only, another
+    user's) failed only after the work (an hour of evaluation lost), naming a hidden
+    staging file."""
+    probe = probe or partial_path(final)
+    try:
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # this process's own staging: it is replaced when written
+        return
+    except OSError as error:
+        raise type(error)(
+            error.errno,
+            f"{error.strerror} (no file can be written in {probe.parent})",
+            f"{argument} {final}",
+        ) from error
+    os.close(descriptor)
+    probe.unlink()
+
+
+def check_writable_folder(folder: str | Path, argument: str = "output_dir") -> Path:
+    """Before any work, for a folder that files are written into as the work goes on (a
+    training's checkpoints): `check_parent`, and a file can be made in it (in its parent
+    where it is not made yet); else an `OSError` naming `argument`, at the start, not at
+    the first checkpoint. Returns the absolute path."""
+    folder = check_parent(folder, argument)
+    where = folder if folder.is_dir() else folder.parent
+    _check_writable(folder, argument, where / f".{folder.name}.{_writer()}.probe")
+    return folder
 
 
 def recover_interrupted(final: str | Path) -> None:
@@ -338,6 +370,7 @@ __all__ = [
     "atomic_folder",
     "check_output_file",
     "check_parent",
+    "check_writable_folder",
     "disk_errors",
     "naming_write_errors",
     "partial_path",

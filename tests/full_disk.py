@@ -2,7 +2,8 @@
 every file opened for writing whose path matches `pattern` (a regular expression searched
 in the path) raise `OSError(ENOSPC)` naming no file, as a real full disk does, once more
 than `limit` bytes were written to it. The file itself is created (and keeps what was
-written before the limit), as on a real disk."""
+written before the limit), as on a real disk. `unwritable(monkeypatch, folder)`: a folder
+its user cannot write (read-only, another user's)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import errno
 import io
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,3 +88,38 @@ def full_disk_for_tokenizers(monkeypatch: pytest.MonkeyPatch) -> None:
         raise Exception("No space left on device (os error 28)")
 
     monkeypatch.setattr(TokenizersBackend, "_save_pretrained", save)
+
+
+def unwritable(monkeypatch: pytest.MonkeyPatch, folder: Any) -> None:
+    """`folder` as a read-only folder is to its user: creating or writing a file in it fails
+    with `EACCES` (root writes into a folder whatever its mode, so a mode cannot show it)."""
+    folder = Path(folder).resolve()
+    real_os_open, real_io_open, real_mkdir = os.open, io.open, os.mkdir
+
+    def inside(path: object) -> bool:
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return False
+        return Path(os.fsdecode(path)).resolve().parent == folder
+
+    def refused(path: object) -> PermissionError:
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
+
+    def os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR) and inside(path):
+            raise refused(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def io_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+") and inside(file):
+            raise refused(file)
+        return real_io_open(file, mode, *args, **kwargs)
+
+    def mkdir(path, *args, **kwargs):
+        if inside(path):
+            raise refused(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(io, "open", io_open)
+    monkeypatch.setattr(builtins, "open", io_open)

@@ -24,7 +24,7 @@ from modeling_prixlm.formatting import (
     match_tokenizer_to_positions,
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.atomic_output import writer_lock
+from prixlm.atomic_output import check_writable_folder, writer_lock
 from prixlm.cli import UsageError, first_line
 from prixlm.link_prediction.checkpoint_callback import (
     LinkPredictionCallback,
@@ -214,6 +214,7 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     if not training_args.should_save:  # the other processes of a data-parallel run
         return _pretrain(run, callbacks)
     with writer_lock(training_args.output_dir, argument="--output_dir"):
+        check_writable_folder(training_args.output_dir, "--output_dir")  # not at a checkpoint
         return _pretrain(run, callbacks)
 
 
