@@ -11,11 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from dbpedia_dumps import completed_excerpt
 
 from prixlm.data.dbpedia import read_blocks, read_rows
+from prixlm.data.dbpedia.arrow_values import clean_label
 from prixlm.data.dbpedia.convert import convert
 from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.read_rows import Job
@@ -234,16 +236,19 @@ def test_clean_file_and_empty_file(tmp_path: Path) -> None:
 
 
 def test_python_white_space_is_covered() -> None:
-    """Every white space character `str.split` knows and a common line may hold is sent to
-    Python (controls never reach the vectorised path: they are rare characters)."""
-    spaces = [c for c in map(chr, range(0x110000)) if c.isspace() and ord(c) >= 0x20]
-    listed = read_blocks._UNUSUAL_SPACE
-    for char in spaces:
-        assert (
-            char == " "
-            or f"\\x{{{ord(char):x}}}" in listed
-            or ("\\x{2000}-\\x{200a}" in listed and 0x2000 <= ord(char) <= 0x200A)
-        ), hex(ord(char))
+    """The values sent to Python (`_UNUSUAL_SPACE`) are those `clean_label` changes: each
+    white space character `str.split` knows and each character it drops (`DROPPED`:
+    zero-width and control characters), for every character a common line's value may hold
+    (U+0000-001F it does not: those lines are read row by row)."""
+    characters = [chr(code) for code in range(0x20, 0x110000) if not 0xD800 <= code <= 0xDFFF]
+    values = [f"A{character}B" for character in characters]
+    sent = pc.match_substring_regex(pa.array(values), read_blocks._UNUSUAL_SPACE).to_pylist()
+    changed = [clean_label(value) != value for value in values]
+    wrong = [
+        hex(ord(c)) for c, one, other in zip(characters, sent, changed, strict=True) if one != other
+    ]
+    assert not wrong
+    assert sum(changed) == 19 + 3 + 32  # white space but " ", ZERO_WIDTH, U+007F-009F
 
 
 def _load_synthetic():  # noqa: ANN202

@@ -6,9 +6,10 @@ Names come from the locale's CLDR display names, with CLDR inheritance as Babel 
 read as a space) and the metazone's long generic name (else its long standard name).
 Each name is then cleaned as the dataset build cleans a label (`clean_label` of
 `prixlm.data.dbpedia.arrow_values`: the zero-width characters U+200B, U+2060, U+FEFF
-dropped, white space runs, no-break spaces included, collapsed to one space), so that an
-exported label is the text the build stores and the model reads, and the uniqueness rule
-below holds for those texts (in km, "Georgia" and "Georgian" differ by a U+200B only).
+and the control characters that are not white space dropped, white space runs, no-break
+spaces included, collapsed to one space), so that an exported label is the text the build
+stores and the model reads, and the uniqueness rule below holds for those texts (in km,
+"Georgia" and "Georgian" differ by a U+200B only).
 
 **Uniqueness rule.** Two names *clash* when they are equal after case folding and reading
 `_` as a space (so their DBpedia IRIs could not be told apart). Within each clash group,

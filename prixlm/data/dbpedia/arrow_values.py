@@ -2,11 +2,14 @@
 byte slices, `canonical_iri`, the clean-up of labels (`clean_label`) and `language_of_iri`,
 with only the values that need Python sent to it (once per distinct value).
 
-`clean_label` is also the row-by-row reader's rule (`read_rows`), so that both readers
-make the same labels, and `ZERO_WIDTH` is what KG-layout labels drop too."""
+`clean_label` is also the row-by-row reader's rule (`read_rows`), the KG-layout reader's
+(`kg_layout.read.entity_label`) and CLDR's (`cldr.cldr_labels`), so that every reader makes
+the same labels: `DROPPED` characters (`ZERO_WIDTH`, `CONTROLS`) left out, white space
+collapsed."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 import pyarrow as pa
@@ -19,13 +22,22 @@ from prixlm.data.ntriples import canonical_iri
 #: labels: the Hub pipeline (`modeling_prixlm.pipeline_queries.ZERO_WIDTH`, the same set)
 #: refuses a query that holds one, so a label keeping one could not be asked about.
 ZERO_WIDTH = frozenset({"\u200b", "\u2060", "\ufeff"})
-_NO_ZERO_WIDTH = {ord(character): None for character in ZERO_WIDTH}
+#: Control characters (category Cc) that `str.split` does not take for white space
+#: (U+0000-0008, U+000E-001B, U+007F-0084, U+0086-009F), dropped from labels as `ZERO_WIDTH`
+#: is, for the same reason (the pipeline refuses every control character); the others (tab,
+#: line ends, U+001C-001F, U+0085) are white space, collapsed.
+CONTROLS = frozenset(
+    c for c in map(chr, range(0xA0)) if unicodedata.category(c) == "Cc" and not c.isspace()
+)
+#: What `clean_label` drops.
+DROPPED = ZERO_WIDTH | CONTROLS
+_NO_DROPPED = {ord(character): None for character in DROPPED}
 # Python's `str.split()` white space that a common line's value may hold, a space at an end
-# or two in a row, or a `ZERO_WIDTH` character: the values whose `clean_label` is not the
-# value itself.
+# or two in a row, or a `DROPPED` character: the values whose `clean_label` is not the value
+# itself (a common line's value holds no U+0000-001F: they are listed all the same).
 _UNUSUAL_SPACE = (
     r"^ | $|  |[\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-    r"\x{200b}\x{2060}\x{feff}]"
+    r"\x{200b}\x{2060}\x{feff}\x{00}-\x{08}\x{0e}-\x{1b}\x{7f}-\x{84}\x{86}-\x{9f}]"
 )
 # `language_of_iri`'s two cases: the English edition, another edition (a host label).
 _ENGLISH = r"^https?://dbpedia\.org/resource/"
@@ -33,23 +45,15 @@ _EDITION = r"^https?://[A-Za-z0-9_-]+\.dbpedia\.org/resource/"
 _BINARY = pa.binary()
 
 
-def drop_zero_width(text: str) -> str:
-    """`text` without its `ZERO_WIDTH` characters.
-
-    >>> drop_zero_width("A\u2060B")
-    'AB'
-    """
-    return text.translate(_NO_ZERO_WIDTH)
-
-
 def clean_label(value: str) -> str:
-    """A label as the build stores it: `ZERO_WIDTH` characters dropped, then white space
-    collapsed (`" ".join(value.split())`; empty if nothing is left).
+    """A label as the build stores it: `DROPPED` characters (`ZERO_WIDTH`, `CONTROLS`)
+    left out, then white space collapsed (`" ".join(value.split())`; empty if nothing is
+    left, and an empty label is no label).
 
-    >>> clean_label(" A\u200b  B ")
+    >>> clean_label(" A\u200b  B\x7f ")
     'A B'
     """
-    return " ".join(value.translate(_NO_ZERO_WIDTH).split())
+    return " ".join(value.translate(_NO_DROPPED).split())
 
 
 def _slice(strings: pa.Array, start: int, stop: int = 1 << 40) -> pa.Array:

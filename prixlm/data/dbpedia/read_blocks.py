@@ -13,10 +13,10 @@ with the IRIREF characters: lines the full grammar reads with these very terms (
 `rdf:langString` datatype is left out). Those lines are cut into pieces at byte offsets
 found by numpy (`_pieces`: IRIs hold no `>`, values no `"`) and the kind's filters run
 over the columns (Arrow compute); only the values that need Python go to it, once per
-distinct value: `canonical_iri` for IRIs with a `%`, the white-space collapse for labels
-with unusual space, `language_of_iri` per host label. The link lines dropped because their
-target's language is unknown are counted as `read_rows` counts them (`drops.UnknownTargets`,
-in the links record file's footer).
+distinct value: `canonical_iri` for IRIs with a `%`, `clean_label` for labels with unusual
+space or a character it drops (`arrow_values.DROPPED`), `language_of_iri` per host label.
+The link lines dropped because their target's language is unknown are counted as
+`read_rows` counts them (`drops.UnknownTargets`, in the links record file's footer).
 
 Every other line (comments, blank lines, escapes, blank nodes, other spacing, malformed
 lines...) is read as `read_triples` reads it (`ntriples.read_line`), its record made in Python

@@ -10,7 +10,7 @@ parts of large files) over processes. The columns of each kind are declared once
 
 | kind | columns | kept |
 |---|---|---|
-| `labels` | `language, iri, label, seq` | `rdfs:label` literals tagged with the file's language (`dumps.label_tags`: its code or DBpedia's ISO code for it) or untagged / `xsd:string`, cleaned (`arrow_values.clean_label`: zero-width characters dropped, white space collapsed) |
+| `labels` | `language, iri, label, seq` | `rdfs:label` literals tagged with the file's language (`dumps.label_tags`: its code or DBpedia's ISO code for it) or untagged / `xsd:string`, cleaned (`arrow_values.clean_label`: zero-width and control characters dropped, white space collapsed) |
 | `objects` | `language, subject, relation, object` | IRI objects, not `rdf:type` / `owl:sameAs` |
 | `links` | `language, subject, other_language, object` | `owl:sameAs` to an IRI of another built language (and, with `pivots`, one end a pivot), or to an English IRI (`ID_LANGUAGE`) |
 | `hub` | `hub, language, iri` | `owl:sameAs` from a Wikidata hub to an IRI of a built language or English |

@@ -21,8 +21,8 @@ build's rule (`dumps.normalize_language`: letters and digits, parts joined by `-
 
 Labels come from the IRIs (`entity_label`): the local name after `/resource/` (else after
 the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, then cleaned as the DBpedia
-build cleans a label (`arrow_values.clean_label`: zero-width characters dropped, each run of
-white space, `__` or an escaped tab or newline, one space); a relation's name
+build cleans a label (`arrow_values.clean_label`: zero-width and control characters dropped,
+each run of white space, `__` or an escaped tab or newline, one space); a relation's name
 (`relation_name`) is the DBpedia build's: `prixlm.data.relation_names.relation_words` of the
 IRI's form with its non-ASCII percent-escapes decoded (`prixlm.data.ntriples.canonical_iri`):
 `officialLanguage` -> `official language`, `nacionalidadeDoCidad%C3%A3o` -> `nacionalidade
@@ -74,10 +74,10 @@ def entity_label(iri: str) -> str:
 
     The local name is what follows `/resource/` (DBpedia: `AC/DC` keeps its slash), else
     what follows the last `/` or `#`. The label is cleaned as the DBpedia build cleans one
-    (`arrow_values.clean_label`: zero-width characters dropped, each run of white space one
-    space, none at the ends), so that `A__B` or `A%09B` is `A B`, the name the model reads
-    (its tokenizer splits at white space) and a query can hold. Undecodable percent-escapes
-    raise `UnicodeDecodeError`.
+    (`arrow_values.clean_label`: zero-width and control characters dropped, each run of white
+    space one space, none at the ends), so that `A__B` or `A%09B` is `A B` and `A%7FB` is
+    `AB`, the name the model reads (its tokenizer splits at white space) and a query can
+    hold. Undecodable percent-escapes raise `UnicodeDecodeError`.
 
     >>> entity_label("http://ja.dbpedia.org/resource/%E6%9D%B1%E4%BA%AC")
     '東京'
