@@ -26,13 +26,12 @@ Hub custom code: imports only torch, transformers and this folder (relative impo
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-from .constrained_decoding import EntityTrie
+from .constrained_decoding import EntityTrie, encode_labels
 from .formatting import control_token_ids, language_key
 
 #: Characters of a label quoted in a warning.
@@ -61,8 +60,8 @@ def readable_split(
     labels = list(labels)
     controls = control_token_ids(tokenizer)
     strings = [index for index, label in enumerate(labels) if isinstance(label, str)]
-    composed = [unicodedata.normalize("NFC", labels[index]) for index in strings]
-    encoded = tokenizer(composed, add_special_tokens=False)["input_ids"] if composed else []
+    texts = [labels[index] for index in strings]
+    encoded = encode_labels(tokenizer, texts) if texts else []
     ids = dict(zip(strings, encoded, strict=True))  # by position: a label need not hash
     bad = {index for index, one in ids.items() if not controls.isdisjoint(one)}
     readable = [index for index in range(len(labels)) if index not in bad]

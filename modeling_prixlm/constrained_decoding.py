@@ -43,6 +43,24 @@ def _check_not_a_string(labels: Any) -> None:
         )
 
 
+def encode_labels(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
+    """The ids of each label (strings), composed (NFC) as `formatting` encodes every name,
+    no special tokens. A label holding a lone surrogate (a JSON file's `"\\ud800"`) is a
+    `ValueError` naming it, not the tokenizer's `TypeError` naming none (looked for only
+    when the tokenizer fails)."""
+    composed = [unicodedata.normalize("NFC", label) for label in labels]
+    try:
+        return tokenizer(composed, add_special_tokens=False)["input_ids"]
+    except (TypeError, UnicodeError):
+        for label in labels:
+            if surrogates := [c for c in label if "\ud800" <= c <= "\udfff"]:
+                raise ValueError(
+                    f"candidate entity {label!r} holds a lone surrogate "
+                    f"(U+{ord(surrogates[0]):04X}), which is no text: remove it"
+                ) from None
+        raise
+
+
 class EntityTrie:
     """Prefix tree over tokenised candidate entities, as flat tensors (see module docstring).
 
@@ -163,10 +181,8 @@ class EntityTrie:
         for label in labels:
             if not isinstance(label, str):
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
-        # composed (NFC) as `formatting` encodes every name, in training too
         if encoded is None:
-            composed = [unicodedata.normalize("NFC", label) for label in labels]
-            encoded = tokenizer(composed, add_special_tokens=False)["input_ids"]
+            encoded = encode_labels(tokenizer, labels)
         for label, ids in zip(labels, encoded, strict=True):
             if not ids:
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
@@ -397,4 +413,4 @@ class EntityTrie:
         )
 
 
-__all__ = ["EntityTrie"]
+__all__ = ["EntityTrie", "encode_labels"]
