@@ -59,7 +59,7 @@ from prixlm.release.card_results import (
     training_data,
     unrecorded,
 )
-from prixlm.release.report_checks import check_kept
+from prixlm.release.report_checks import check_kept, current_metric_keys
 from prixlm.text_lines import utf8_lines
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -110,6 +110,7 @@ def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None
         if key == "step":
             continue
         language, metric = key.removeprefix("lp_").split("/", 1)
+        metric = next(iter(current_metric_keys({metric: None})))  # `hits@1`: earlier runs'
         if metric == "mrr" and num_beams:
             metric = f"mrr_at_{num_beams}"
         results.setdefault(language, {})[metric] = value
@@ -301,7 +302,7 @@ def card_options(folder: str | Path) -> dict[str, Any]:
     found = {
         "model_name": data.model_name,
         "base_model": data.base_model,
-        "widget": data.widget,
+        "widget": getattr(data, "widget", None),  # an earlier version's card has none
         "dataset_id": datasets[0] if datasets else None,
     }
     return {key: value for key, value in found.items() if value}

@@ -3,11 +3,13 @@
 `check_report` refuses a report the card cannot show, or one of another model: a report
 records the sha256 of the weights it evaluated (`WEIGHTS_DIGEST`, `weights_digest`), which
 is compared with the folder's; `remembered_digests` hashes a folder's weights once for
-every report checked against it.
+every report checked against it. A report written before the metric keys were spelt
+`hits_at_k` / `mrr_at_K` (`hits@1`, `mrr@50`) is read with today's keys (`current_metric_keys`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +20,14 @@ from prixlm.release.uploaded_records import is_local_path, local_name
 
 #: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
 WEIGHTS_DIGEST = "model_weights_sha256"
+#: A metric key as reports and `train_results.json` spelt it before `hits_at_k` / `mrr_at_K`.
+EARLIER_METRIC_KEY = re.compile(r"^(hits|mrr)@(\d+)$")
+
+
+def current_metric_keys(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """`metrics` with an earlier version's keys (`hits@1`, `mrr@50`) spelt as today's
+    (`hits_at_1`, `mrr_at_50`): the card would show none of them (a `–` in every cell)."""
+    return {EARLIER_METRIC_KEY.sub(r"\1_at_\2", key): value for key, value in metrics.items()}
 
 
 #: Inside `remembered_digests`: the digests computed, by folder and its files' state.
@@ -91,6 +101,9 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
         )
         if not numbers:
             raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
+    results = {name: current_metric_keys(metrics) for name, metrics in report["results"].items()}
+    if results != report["results"]:  # an earlier version's keys
+        report = {**report, "results": results}
     if folder is None:
         return report
     model, recorded = report.get("model"), report.get(WEIGHTS_DIGEST)
@@ -182,6 +195,7 @@ __all__ = [
     "WEIGHTS_DIGEST",
     "check_kept",
     "check_report",
+    "current_metric_keys",
     "distinct_names",
     "parameter_dtype",
     "record_provenance",
