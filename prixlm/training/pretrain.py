@@ -256,7 +256,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     check_base_model_length(model_args.base_model, data_args.max_fact_length, model.config)
     record = run_record(run, tokenizer)
     if resume:
-        check_same_run(resume, record, tokenizer, also_same=same)
+        check_same_run(resume, record, tokenizer, also_same=same, config=model.config)
         if last_step is None:  # the rest of its epoch: cut from the same order
             check_sampler_rule(resume, record, training_args)
     train_set = tokenize_rows(

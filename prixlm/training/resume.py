@@ -8,7 +8,8 @@ and data arguments), a fingerprint of the dataset's files and of the tokenizer's
 - reuses the checkpoint's tokenizer (training a tokenizer again is not deterministic: other
   ids, and the weights would continue for ids they were not trained on);
 - refuses (`UsageError`) when the arguments, the data or the tokenizer differ from the
-  checkpoint's, naming each difference;
+  checkpoint's, naming each difference (an option that shapes the model and that the
+  record does not name: by the checkpoint's `config.json`, `checkpoint_model`);
 - refuses a damaged checkpoint (a file cut short, unreadable), or one of an unfinished run
   without the optimizer's, the schedule's or the random state (`TRAINING_STATE`: without
   them Adam and the warm-up would start again), naming the file and the previous complete
@@ -33,6 +34,7 @@ from typing import Any
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from prixlm.cli import UsageError
+from prixlm.training.checkpoint_model import model_differences
 from prixlm.training.run_settings import accelerator_arguments, difference, sampler_record
 
 RUN_FILE = "prixlm_run.json"
@@ -173,22 +175,28 @@ def check_same_run(
     record: dict[str, Any],
     tokenizer: Any | None = None,
     also_same: Mapping[str, Any] | None = None,
+    config: Any | None = None,
 ) -> None:
     """`UsageError` naming every difference between this run and `checkpoint`'s (the
     tokenizer's only when `record` has it: `run_record` with a tokenizer). `also_same`: a
     stored argument value that means this run's too (`links` True, as earlier records spelled
-    `--links` as given, where these data train no link).
+    `--links` as given, where these data train no link). `config`: the model built to
+    resume, compared with the checkpoint's `config.json` where the record does not name
+    the option (`checkpoint_model.model_differences`).
 
-    A checkpoint without `prixlm_run.json` (written before it existed) is not checked, nor
-    an argument its record does not have (recorded since).
+    A checkpoint without `prixlm_run.json` (written before it existed) is checked only by
+    its `config.json`, and an argument its record does not have (recorded since) is not.
     """
     checkpoint = Path(checkpoint)
     stored_file = checkpoint / RUN_FILE
-    if not stored_file.is_file():
+    stored = json.loads(stored_file.read_text("utf-8")) if stored_file.is_file() else None
+    old_arguments = (stored or {}).get("arguments", {})
+    differences = model_differences(checkpoint, config, old_arguments) if config is not None else []
+    if stored is None:
+        if differences:
+            _refuse(checkpoint, differences)
         return
-    stored = json.loads(stored_file.read_text("utf-8"))
-    differences = []
-    old_arguments, new_arguments = stored.get("arguments", {}), record["arguments"]
+    new_arguments = record["arguments"]
     also_same = also_same or {}
     for name in sorted(set(old_arguments) | set(new_arguments)):
         if name not in old_arguments:  # recorded only since that checkpoint was written
@@ -210,11 +218,15 @@ def check_same_run(
     if "tokenizer" in record and stored.get("tokenizer") != record["tokenizer"]:
         differences.append(f"the tokenizer ({_moved_ids(checkpoint, tokenizer)})")
     if differences:
-        raise UsageError(
-            f"--resume_from_checkpoint {checkpoint}: this run differs from the checkpoint's "
-            f"in {'; '.join(differences)}; resume with the checkpoint's settings and data, or "
-            "start a new run in another --output_dir"
-        )
+        _refuse(checkpoint, differences)
+
+
+def _refuse(checkpoint: Path, differences: list[str]) -> None:
+    raise UsageError(
+        f"--resume_from_checkpoint {checkpoint}: this run differs from the checkpoint's "
+        f"in {'; '.join(differences)}; resume with the checkpoint's settings and data, or "
+        "start a new run in another --output_dir"
+    )
 
 
 #: The fingerprint of no files: what records written before Hub ids were compared hold
