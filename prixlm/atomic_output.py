@@ -12,7 +12,8 @@ converted checkpoints):
 - when it is complete, an existing `<name>` is moved aside to `.<name>.old`, the partial is
   renamed to `<name>`, and the old one is removed;
 - a killed writer leaves at most its `.<name>.<host>-<pid>.partial` and `.writing` (removed by
-  the next writer of `<name>` once that process is gone: never a live writer's) or, killed
+  the next writer of `<name>` once that process is gone, or its PID is a process started
+  after the entry was last written: never a live writer's) or, killed
   between the two renames, `.<name>.old` without `<name>` (renamed back by the next writer
   before it starts). Nothing incomplete ever carries the final name.
 
@@ -45,6 +46,7 @@ from prixlm.output_lock import (  # noqa: F401 - importable from here as before
     OutputLockedError,
     _writer,
     _writer_entries,
+    _writing_since,
     process_running,
     writer_lock,
 )
@@ -147,8 +149,10 @@ def check_writable_folder(folder: str | Path, argument: str = "output_dir") -> P
 
 def recover_interrupted(final: str | Path) -> None:
     """Undo what a writer killed mid-way left beside `final` (see the module doc): the
-    staging of writers that no longer run (and of this process), the shared staging, a
-    folder moved aside. Call it holding `writer_lock(final)`."""
+    staging of writers of this host that no longer run, or whose PID a process started
+    after the staging was last written now holds (as `writer_lock` judges markers), and of
+    this process; the shared staging; a folder moved aside. Call it holding
+    `writer_lock(final)`."""
     final = Path(final)
     old = _old_path(final)
     if old.exists() and not final.exists():
@@ -158,8 +162,8 @@ def recover_interrupted(final: str | Path) -> None:
         if (host, pid) == (socket.gethostname(), os.getpid()):
             if entry.suffix != WRITING_SUFFIX:  # its marker stays while it writes
                 leftovers.append(entry)
-        elif not process_running(host, pid):
-            leftovers.append(entry)
+        elif host == socket.gethostname() and not _writing_since(pid, entry):
+            leftovers.append(entry)  # its process ended, or its PID is a younger process's
     for leftover in leftovers:
         if leftover.exists() or leftover.is_symlink():
             _remove(leftover)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -99,6 +100,37 @@ def test_a_dead_writers_staging_is_cleaned_up_and_the_writer_proceeds(tmp_path):
         (mine / "b.txt").write_text("next")
     assert (final / "b.txt").read_text() == "next"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("output", ["folder", "file"])
+def test_a_staging_older_than_the_process_of_its_pid_is_a_dead_writers(tmp_path, live_pid, output):
+    """A writer killed after its staging was last written, its PID since taken by a later
+    process (as after a restart): the staging (a dataset's: GBs) was kept for good, as that
+    PID runs. A staging written since that process started may be its own: it stays."""
+    from prixlm.atomic_output import atomic_file
+
+    hour_ago = time.time() - 3600
+    here = socket.gethostname()
+    dead = tmp_path / f".out.{here}-{live_pid}.partial"
+    (dead / "shard").mkdir(parents=True)
+    (dead / "shard" / "data.bin").write_bytes(b"x" * 4096)
+    os.utime(dead, (hour_ago, hour_ago))  # its writer's last entry, before `live_pid` began
+    kept = tmp_path / f".out2.{here}-{live_pid}.partial"  # a staging `live_pid` may write
+    kept.mkdir()
+    if output == "folder":
+        with atomic_folder(tmp_path / "out") as mine:
+            (mine / "b.txt").write_text("next")
+        with atomic_folder(tmp_path / "out2") as mine:
+            (mine / "b.txt").write_text("next")
+    else:
+        shutil.rmtree(dead)
+        dead.write_bytes(b"y" * 4096)
+        os.utime(dead, (hour_ago, hour_ago))
+        with atomic_file(tmp_path / "out") as mine:
+            mine.write_text("next")
+        with atomic_file(tmp_path / "out2") as mine:
+            mine.write_text("next")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name, "out", "out2"]
 
 
 def test_another_hosts_writer_is_refused_with_what_to_remove(tmp_path):
