@@ -127,7 +127,9 @@ def forget_training(run_dir: str | Path) -> None:
 class KeepProgress(TrainerCallback):
     """After every checkpoint the Trainer saves, keep `progress()` (what the job's own
     callbacks know at that step: time budget spent, curve points) with `identity` and the
-    step in `run_dir/job_progress.json`, so that a stopped training goes on from there."""
+    step in `run_dir/job_progress.json`, so that a stopped training goes on from there (the
+    Trainer removes the checkpoint it named before only after this `on_save`:
+    `prixlm.training.checkpoint_rotation`)."""
 
     def __init__(
         self, run_dir: str | Path, identity: Mapping[str, Any], progress: Callable[[], dict]

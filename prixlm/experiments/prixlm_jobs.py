@@ -262,6 +262,7 @@ def train_release(
     Returns `{"train_seconds": wall seconds over every start}`, plus `resumed_from_step`
     when it went on from a checkpoint."""
     from prixlm.training.arguments import parse_training_arguments
+    from prixlm.training.checkpoint_rotation import remove_checkpoints_after
     from prixlm.training.pretrain import pretrain
 
     started = time.time()
@@ -269,7 +270,8 @@ def train_release(
     before, resumed, run_argv = 0.0, {}, list(argv)
     if progress is None:
         forget_training(run_dir)
-    else:
+    else:  # a start killed before keeping a later checkpoint's progress left that one
+        remove_checkpoints_after(run_dir, progress["step"])
         guard.resume(progress["budget"])
         if curve is not None:
             curve.resume(progress["curve"])

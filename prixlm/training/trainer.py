@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,10 +26,12 @@ from prixlm.atomic_output import (
     recover_interrupted,
 )
 from prixlm.release.finite_weights import check_finite_weights
+from prixlm.training.checkpoint_rotation import RotationAfterSave
 from prixlm.training.option_checks import WarmUpCheck
 from prixlm.training.processes import global_batch_of, split_batches
 from prixlm.training.resume import RUN_FILE, write_run_record
 from prixlm.training.sampling import GroupedByLength
+from prixlm.training.tied_weights import untied_missing_keys
 
 
 def _barrier() -> None:
@@ -38,7 +39,7 @@ def _barrier() -> None:
         dist.barrier()
 
 
-class PrixLMTrainer(Trainer):
+class PrixLMTrainer(RotationAfterSave, Trainer):
     """`Trainer` whose checkpoints and release folder appear only when complete.
 
     A checkpoint `<output_dir>/checkpoint-<step>` is written by the Trainer inside
@@ -51,7 +52,9 @@ class PrixLMTrainer(Trainer):
     `--train_sampling_strategy group_by_length` every process cuts its share of the batches
     from one order (`prixlm.training.sampling.GroupedByLength`); `batch_rebalance` orders by
     the same seed. A warm-up as long as the run is refused before its first step
-    (`WarmUpCheck`), and the facts each start trains are counted (`facts_trained`).
+    (`WarmUpCheck`), and the facts each start trains are counted (`facts_trained`). The
+    checkpoints beyond `--save_total_limit` go after the callbacks' `on_save`
+    (`RotationAfterSave`); a resume does not report tied keys missing (`untied_missing_keys`).
     """
 
     run_record: dict | None = None
@@ -193,9 +196,14 @@ class PrixLMTrainer(Trainer):
             if saving:
                 publish(staging / final.name, final)
                 shutil.rmtree(staging)
-        if saving:
-            _rotate(run_dir, self.args.save_total_limit)
+        if saving:  # in the training loop: after every callback's `on_save`
+            self.rotate_after_save(run_dir)
         _barrier()
+
+    def _issue_warnings_after_load(self, load_result: Any) -> None:
+        # a tied key (the LM head's decoder: the embeddings) is not saved, nor missing
+        missing = untied_missing_keys(self.model, load_result.missing_keys)
+        super()._issue_warnings_after_load(load_result._replace(missing_keys=missing))
 
     def _args_json(self) -> str:
         """`training_args.json`: the arguments, with the per-device batch trained (the
@@ -380,20 +388,6 @@ def trained_schedule(
     for part in parts:
         record.update(part)
     return {"trained_schedule": record}
-
-
-def _rotate(run_dir: Path, limit: int | None) -> None:
-    """Keep the newest `limit` checkpoints; `None` or a `limit` <= 0 keeps every one (as the
-    Trainer's `save_total_limit`: -1 deleted every checkpoint, the newest one included)."""
-    if limit is None or limit <= 0:
-        return
-    pattern = re.compile(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)")
-    checkpoints = sorted(
-        (p for p in run_dir.iterdir() if p.is_dir() and pattern.fullmatch(p.name)),
-        key=lambda p: int(pattern.fullmatch(p.name).group(1)),
-    )
-    for old in checkpoints[:-limit]:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 __all__ = ["PrixLMTrainer", "trained_schedule"]
