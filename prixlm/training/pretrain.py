@@ -277,6 +277,17 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         if training_args.should_save or data_args.lp_eval_queries > 0
         else None
     )
+    # the rest the release takes from the dataset (relations.json, the card's widget), read
+    # now too: a dataset rebuilt in place during the run no longer ends it or feeds its release
+    relations, widget = None, []
+    if training_args.should_save:
+        relations = dataset_relations(data_args.dataset, languages)
+        card_rows = (  # a few rows per language
+            row
+            for language in languages
+            for row in load_split(data_args.dataset, language, "train").take(100)
+        )
+        widget = widget_examples(card_rows, languages)
     lp_callbacks, lp_sample = [], LPSample({}, {})
     if data_args.lp_eval_queries > 0:
         evaluate, lp_sample = lp_evaluator(
@@ -355,27 +366,18 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     curve = Path(training_args.output_dir) / "lp_curve.png"
     curve = curve if any(callback.records for callback in lp_callbacks) else None
 
-    relations = (  # relations.json: the relation names per language (pipeline warning, apps)
-        dataset_relations(data_args.dataset, languages) if training_args.should_save else None
-    )
-
     def finalize_release(folder: Path) -> None:
         """Self-contained (Hub code, pipeline, handler, candidates), then README.md from the
         folder's results + the Fig. 2 curve, before the folder appears."""
         complete_release_folder(  # labels the positions cannot hold: left out, warned
             folder, candidates, relations=relations, tokenizer=tokenizer, links=data_args.links
         )
-        card_rows = (  # a few rows per language for the card's widget examples
-            row
-            for language in languages
-            for row in load_split(data_args.dataset, language, "train").take(100)
-        )
         write_model_card(
             folder,
             curve=curve if curve is not None and curve.is_file() else None,
             dataset_id=data_args.dataset_id,
             base_model=model_args.base_model,
-            widget=widget_examples(card_rows, languages),
+            widget=widget,
             # named after the repo (or the run folder), not the staging folder it is written in
             model_name=repo_id.split("/")[-1],
             repo_id=repo_id if push_to_hub else str(release_path),

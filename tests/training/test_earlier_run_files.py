@@ -198,3 +198,32 @@ def test_a_failed_upload_says_how_to_retry_it(run_a, tiny_dataset_dir, tmp_path,
         "written: retry the upload by running this command again with --resume_from_checkpoint "
         f"true, or with python -m prixlm.publish {release} me/tiny --private"
     )
+
+
+def test_a_dataset_rebuilt_during_the_run_is_not_what_its_release_takes(tmp_path):
+    """The dataset folder was read again after training, for the release's `relations.json`
+    and the card's widget: rebuilt in place meanwhile (here without German, as a build of
+    the next experiment would), the run ended at its release ("--languages de: ... has no
+    config 'de'") and a resume was refused (other data); a rebuild with other facts lent
+    the release its relations. They are read when the run starts now, as its candidates."""
+    from conftest import write_tiny_dumps
+    from transformers import TrainerCallback
+
+    from prixlm.data.dbpedia.build import build_dataset
+    from prixlm.release.folder import dataset_relations
+
+    dumps, dataset = write_tiny_dumps(tmp_path / "dumps"), tmp_path / "dataset"
+    build_dataset(dumps, dataset, ["en", "de"], progress=False)
+    relations = dataset_relations(dataset, ["en", "de"])
+    assert relations["de"]  # German triples: what the rebuild takes away
+
+    class RebuildWithoutGerman(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            build_dataset(dumps, dataset, ["en"], progress=False)
+
+    run = _args(dataset, tmp_path / "run", "--max_steps", "3")
+    release = pretrain(parse_training_arguments(run), [RebuildWithoutGerman()])
+    assert not (dataset / "de").exists()  # rebuilt while the run trained
+    assert json.loads((release / "relations.json").read_text("utf-8")) == relations
+    widget = [example["text"] for example in ModelCard.load(release / "README.md").data.widget]
+    assert any(text.endswith(" | de") for text in widget), widget
