@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
@@ -218,6 +219,20 @@ def check_columns(
         )
 
 
+def dataset_state(dataset: str) -> tuple | None:
+    """The state (`prixlm.data.loading.file_state`: size, times, inode) of a dataset
+    folder's card and Parquet files, hidden entries aside; None for a Hub id. A build into
+    the folder (new files, swapped in) changes it."""
+    from prixlm.data.loading import file_state
+
+    folder = Path(dataset)
+    if not folder.is_dir():
+        return None
+    files = [folder / "README.md", *sorted(folder.rglob("*.parquet"))]
+    names = [(path, path.relative_to(folder).as_posix()) for path in files if path.is_file()]
+    return tuple((name, file_state(path)) for path, name in names if not name.startswith("."))
+
+
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from prixlm.data.loading import load_kb
     from prixlm.model_loading import load_prixlm
@@ -227,6 +242,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         check_output_file(args.output, "--output", inputs)
     candidates = read_candidates(args.candidates) if args.candidates else None
     source = candidates_source(args.candidates)  # what was read, before the long evaluation
+    state = dataset_state(args.dataset)  # each config is read when it is ranked
     configs = [c.strip() for c in args.languages.split(",") if c.strip()]
     if not configs:
         raise UsageError(f"--languages {args.languages!r}: no language given")
@@ -262,6 +278,12 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     report = evaluate_dataset(
         model, tokenizer, args.model, args.dataset, configs, settings, candidates
     )
+    if dataset_state(args.dataset) != state:  # a build into --dataset since the start
+        raise UsageError(
+            f"--dataset {args.dataset}: its files changed while it was evaluated (a build into "
+            "it?): the languages ranked before and after come from different builds, and no "
+            "report is written; evaluate again once nothing writes the folder"
+        )
     record_provenance(report, model, digest, args.dataset)
     report.update(source)
     if args.output:  # before the table: a closed stdout (`| head`) keeps the report
