@@ -114,7 +114,8 @@ class TimeBudget(TrainerCallback):
     def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
         self.started = self.clock() - self.spent_before
         if self.target is not None:  # resumed after calibration
-            state.max_steps = self.target
+            # never past the run's max_steps (an earlier version aimed one step further)
+            self.target = state.max_steps = min(self.target, state.max_steps)
         if self.seconds:
             self._aim(lr_scheduler, state.max_steps)
 
@@ -129,8 +130,8 @@ class TimeBudget(TrainerCallback):
             left = self.seconds - (self.clock() - self.started)
             affordable = state.global_step + max(0.0, left) * rate
             self.bound = affordable < state.max_steps
-            self.target = int(min(state.max_steps, affordable))
-            self.target = max(self.target, state.global_step + 1)
+            # at least one step more, at most max_steps: calibrated at max_steps, it ends here
+            self.target = min(state.max_steps, max(int(affordable), state.global_step + 1))
             state.max_steps = self.target
             self._aim(lr_scheduler, self.target)
         if self.target is not None and state.global_step >= self.target:
