@@ -40,6 +40,7 @@ from prixlm.atomic_output import atomic_file, published_together
 from prixlm.cli import command_parser, user_errors
 from prixlm.hub_calls import check_repo_id
 from prixlm.hub_languages import hub_languages
+from prixlm.release.card_defaults import card_options
 from prixlm.release.card_examples import (  # noqa: F401 - importable here as before
     DEFAULT_QUERY,
     EXAMPLE_CANDIDATES,
@@ -59,7 +60,7 @@ from prixlm.release.card_results import (
     training_data,
     unrecorded,
 )
-from prixlm.release.report_checks import check_kept, current_metric_keys
+from prixlm.release.report_checks import EVALUATIONS_FILE, check_kept, current_metric_keys
 from prixlm.text_lines import utf8_lines
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -69,8 +70,6 @@ CURVE_NAME = "lp_curve.png"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: No standard task fits the folder's custom pipeline (text-generation's fails on it).
 PIPELINE_TAG = "other"
-#: The evaluate_lp reports kept in the folder (a JSON list), rendered on every card.
-EVALUATIONS_FILE = "evaluation_results.json"
 #: The card's tags (what the Hub filters models by).
 TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm", "custom_code"]
 #: The folder's stored candidate entities (`{language: [labels]}`), which its pipeline ranks.
@@ -286,26 +285,6 @@ def render_model_card(
         curve=curve,
         hyperparameters=hyperparameters(training_args, train_results, config),
     )
-
-
-def card_options(folder: str | Path) -> dict[str, Any]:
-    """What the folder's own Prix-LM card says that its files do not (title, base model,
-    widget, Hub dataset): the defaults of a new rendering. {} without such a card. Not the
-    languages: the card's `language:` holds ISO codes, the folder's files the edition codes."""
-    path = Path(folder) / "README.md"
-    if not path.is_file():
-        return {}
-    data = ModelCard.load(path).data
-    if "prix-lm" not in (data.tags or []):
-        return {}
-    datasets = [d for d in data.datasets or [] if is_hub_id(d)]
-    found = {
-        "model_name": data.model_name,
-        "base_model": data.base_model,
-        "widget": getattr(data, "widget", None),  # an earlier version's card has none
-        "dataset_id": datasets[0] if datasets else None,
-    }
-    return {key: value for key, value in found.items() if value}
 
 
 def write_model_card(

@@ -18,6 +18,8 @@ from typing import Any
 
 from prixlm.release.uploaded_records import is_local_path, local_name
 
+#: The evaluate_lp reports kept in a release folder (a JSON list), rendered on every card.
+EVALUATIONS_FILE = "evaluation_results.json"
 #: The report's record of the weights it evaluated (`weights_digest` of `evaluate_lp --model`).
 WEIGHTS_DIGEST = "model_weights_sha256"
 #: A metric key as reports and `train_results.json` spelt it before `hits_at_k` / `mrr_at_K`.
@@ -192,6 +194,7 @@ def _same_weights(first: str | Path, second: str | Path) -> bool:
 
 
 __all__ = [
+    "EVALUATIONS_FILE",
     "WEIGHTS_DIGEST",
     "check_kept",
     "check_report",

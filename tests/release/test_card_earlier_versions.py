@@ -101,3 +101,55 @@ def test_an_earlier_card_without_a_widget_is_rendered_again(tmp_path):
     (folder / "README.md").write_text(earlier, encoding="utf-8")
     card = main([str(folder)]).read_text(encoding="utf-8")
     assert yaml.safe_load(card.split("---")[1])["widget"] == [{"text": "Germany | currency"}]
+
+
+def _trained_on_a_local_folder(tmp_path: Path) -> Path:
+    """A release trained on the local folder `tmp_path/dataset`, recorded as an earlier
+    version recorded it (`dataset`: the folder's path, no `dataset_folder`)."""
+    (tmp_path / "dataset").mkdir()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "prixlm"}), encoding="utf-8")
+    settings = {**EARLIER_RESULTS["checkpoint_link_prediction_settings"]}
+    settings["dataset"] = str(tmp_path / "dataset")
+    results = {**EARLIER_RESULTS, "checkpoint_link_prediction_settings": settings}
+    (folder / "train_results.json").write_text(json.dumps(results), encoding="utf-8")
+    return folder
+
+
+def _earlier_card(datasets: list[str]) -> str:
+    """A card as an earlier version wrote it: `datasets:` named the local training folder by
+    its name (`dataset`), or the Hub id it was published with."""
+    listed = "".join(f"- {name}\n" for name in datasets)
+    return f"---\ndatasets:\n{listed}tags:\n- prix-lm\nwidget:\n- text: Germany | currency\n---\n"
+
+
+def test_an_earlier_cards_local_folder_name_is_no_hub_dataset(tmp_path):
+    """The earlier card's `datasets: [dataset]` was taken as the Hub id of the training data:
+    the card linked huggingface.co/datasets/dataset and filed the results under it."""
+    from prixlm.publish import refresh_model_card
+
+    folder = _trained_on_a_local_folder(tmp_path)
+    fresh = main([str(folder)]).read_text(encoding="utf-8")
+    (folder / "README.md").write_text(_earlier_card(["dataset"]), encoding="utf-8")
+    again = main([str(folder)]).read_text(encoding="utf-8")
+    assert again == fresh
+    assert "datasets" not in yaml.safe_load(again.split("---")[1])
+    assert "Training data: dataset (a local dataset folder, not on the Hub)." in again
+    assert "huggingface.co/datasets/dataset" not in again
+    # publish renders it again for the repo: no Hub dataset, and it says how to add one
+    (folder / "README.md").write_text(_earlier_card(["dataset"]), encoding="utf-8")
+    card, warnings = refresh_model_card(folder, "org/prixlm")
+    assert card.data.datasets is None
+    assert warnings[0].startswith("the card names no Hub dataset: pass --dataset_id")
+
+
+def test_an_earlier_cards_hub_dataset_is_kept(tmp_path):
+    """A card published with `--dataset_id org/prixlm-kb` keeps naming it."""
+    folder = _trained_on_a_local_folder(tmp_path)
+    (folder / "README.md").write_text(_earlier_card(["org/prixlm-kb"]), encoding="utf-8")
+    card = main([str(folder)]).read_text(encoding="utf-8")
+    assert yaml.safe_load(card.split("---")[1])["datasets"] == ["org/prixlm-kb"]
+    assert (
+        "Training data: [`org/prixlm-kb`](https://huggingface.co/datasets/org/prixlm-kb)." in card
+    )
