@@ -34,6 +34,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -100,6 +101,7 @@ def check_output_file(
     or inside a local input (`inputs`: (argument, path) pairs; a Hub id or None is skipped):
     `complete --output dataset/en/train.parquet` replaced the shard it read, rc 0.
     Returns the absolute path."""
+    _check_not_special(Path(final), argument)  # `/dev/stdout`: a pipe behind the link
     target = Path(final).resolve()
     for input_argument, source in inputs:
         if source is None or not Path(source).exists():
@@ -250,6 +252,8 @@ def _check_final(final: Path, argument: str, folder: bool) -> None:
         raise NotADirectoryError(f"{argument} {final}: a file is there; a folder is written")
     if not folder and final.is_dir():
         raise IsADirectoryError(f"{argument} {final}: a folder is there; a file is written")
+    if not folder:
+        _check_not_special(final, argument)
     if final.exists() and os.path.ismount(final):
         raise UsageError(
             f"{argument} {final}: a mount point cannot be replaced by a rename; write into a "
@@ -266,6 +270,21 @@ def _check_final(final: Path, argument: str, folder: bool) -> None:
             f"{argument} {final}: the name is {_name_bytes(final.name)} bytes; its staging "
             f"name {longest!r} would pass the file system's {name_max}; use a name of at most "
             f"{spare} bytes"
+        )
+
+
+def _check_not_special(final: Path, argument: str) -> None:
+    """`UsageError` where `final` (its link followed) is a device, a pipe or a socket
+    (`/dev/null`, `/dev/stdout`, a FIFO): the output is written beside it and renamed over
+    it, which replaced the device or pipe by a regular file (root's `/dev/null` included)."""
+    try:
+        mode = final.stat().st_mode
+    except (OSError, ValueError):
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise UsageError(
+            f"{argument} {final}: not a regular file (a device, a pipe or a socket); the "
+            "output is written to a file, then renamed over this path: give a file path"
         )
 
 

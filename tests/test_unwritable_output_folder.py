@@ -58,3 +58,54 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
     assert f"Permission denied (no file can be written in {folder})" in error
     assert loads == []  # refused before the model loaded, not after the evaluation
     assert list(folder.iterdir()) == []  # no probe left behind
+
+
+def test_a_writable_folder_keeps_no_probe_and_a_stale_staging_is_no_refusal(tmp_path) -> None:
+    """The probe is removed; a file of its name (the staging a killed run of the same PID
+    left, as a container's processes often have one) is no refusal, and is replaced when
+    the output is written."""
+    from prixlm.atomic_output import (
+        check_output_file,
+        check_writable_folder,
+        partial_path,
+        write_json,
+    )
+
+    folder, run = tmp_path / "reports", tmp_path / "run"
+    folder.mkdir()
+    run.mkdir()
+    assert check_output_file(folder / "report.json", "--output") == folder / "report.json"
+    assert check_writable_folder(run, "--output_dir") == run
+    assert check_writable_folder(tmp_path / "new", "--output_dir") == tmp_path / "new"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["reports", "run"]
+    stale = partial_path(folder / "report.json")
+    stale.write_text("cut short", encoding="utf-8")
+    assert check_output_file(folder / "report.json", "--output") == folder / "report.json"
+    write_json({"hits_at_1": 0.5}, folder / "report.json", "--output")
+    assert [path.name for path in folder.iterdir()] == ["report.json"]
+
+
+def test_a_device_or_a_pipe_is_refused_not_replaced(tmp_path) -> None:
+    """`--output /dev/null` (root may write `/dev`) or a FIFO: the output was renamed over
+    it, leaving a regular file where the device or pipe was; `/dev/stdout` (a link to a
+    pipe) failed naming `/proc/<pid>/fd`. Refused, naming the path, and left as it is."""
+    import os
+    import stat
+
+    from prixlm.atomic_output import check_output_file, write_json
+    from prixlm.cli import UsageError
+
+    fifo, link = tmp_path / "out.json", tmp_path / "stdout"
+    os.mkfifo(fifo)
+    link.symlink_to(fifo)
+    for path in (fifo, link):
+        with pytest.raises(UsageError) as refused:
+            check_output_file(path, "--output")
+        assert str(refused.value) == (
+            f"--output {path}: not a regular file (a device, a pipe or a socket); the output "
+            "is written to a file, then renamed over this path: give a file path"
+        )
+    with pytest.raises(UsageError, match="not a regular file"):
+        write_json({"hits_at_1": 0.5}, fifo, "--output")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.json", "stdout"]
