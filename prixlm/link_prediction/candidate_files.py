@@ -192,7 +192,24 @@ def read_candidates(path: str, argument: str = "--candidates") -> dict[str, list
             raise UsageError(f"{where}: {language!r} is not a list of strings")
         if len(set(labels)) != len(labels):
             raise UsageError(f"{where}: {language!r} repeats a label")
+        try:  # JSON's "\ud800" reads as a lone surrogate: no text, no tokenizer takes it
+            "".join(labels).encode("utf-8")
+        except UnicodeEncodeError:
+            label = next(x for x in labels if not _is_text(x))
+            raise UsageError(
+                f"{where}: {language!r} lists {label!r}, which holds a lone surrogate (no "
+                "text): remove it"
+            ) from None
     return value
+
+
+def _is_text(label: str) -> bool:
+    """Whether `label` holds no lone surrogate (it encodes as UTF-8)."""
+    try:
+        label.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_languages(

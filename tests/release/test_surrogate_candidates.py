@@ -45,3 +45,31 @@ def test_the_pipeline_names_a_label_of_the_folder_s_candidates_file(released, tm
     pipe = pipeline(model=str(folder), trust_remote_code=True)
     with pytest.raises(ValueError, match=MESSAGE):
         pipe("Germany | currency | en", top_k=2, num_beams=2)
+
+
+def test_evaluate_lp_names_a_label_of_its_candidates_file_before_the_model_loads(
+    tiny_demo_output, tmp_path, monkeypatch, capsys
+) -> None:
+    """`evaluate_lp --candidates FILE`: a traceback (ValueError) after the model loaded;
+    now one line naming the option, the file, the language and the label, at the start."""
+    import prixlm.model_loading
+    from prixlm.link_prediction import evaluate_lp
+
+    model = tiny_demo_output / "run" / "model"
+    stored = json.loads((model / "candidates.json").read_text(encoding="utf-8"))
+    path = tmp_path / "candidates.json"
+    path.write_text(json.dumps({**stored, "en": [*stored["en"], BAD]}), encoding="utf-8")
+    loads = []
+    monkeypatch.setattr(prixlm.model_loading, "load_prixlm", lambda *a, **k: loads.append(a))
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_lp.main([
+            "--model", str(model), "--dataset", str(tiny_demo_output / "dataset"),
+            "--languages", "en", "--limit", "2", "--num_beams", "2", "--device", "cpu",
+            "--candidates", str(path),
+        ])  # fmt: skip
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: --candidates {path}: 'en' lists 'Eu\\ud800ro', which holds a lone surrogate "
+        "(no text): remove it"
+    )
+    assert loads == []

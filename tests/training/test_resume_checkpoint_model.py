@@ -86,3 +86,17 @@ def test_a_checkpoint_of_other_attention_without_a_record_is_refused(
     (checkpoint / "config.json").write_text(json.dumps(config), "utf-8")
     with pytest.raises(UsageError, match=r"--object_attention prefix_bidirectional \(the "):
         _train(tiny_dataset_dir, tmp_path / "earlier", *RESUME, *UNPADDED)
+
+
+def test_an_option_its_record_names_is_one_difference(unpadded_run, tiny_dataset_dir, tmp_path):
+    """A checkpoint whose record names the option: refused by the record alone, the option
+    named once (not again from its `config.json`)."""
+    checkpoint = tmp_path / "recorded" / "checkpoint-2"
+    shutil.copytree(unpadded_run / checkpoint.name, checkpoint)
+    with pytest.raises(UsageError) as refused:
+        _train(tiny_dataset_dir, tmp_path / "recorded", *RESUME)
+    assert str(refused.value) == (
+        f"--resume_from_checkpoint {checkpoint}: this run differs from the checkpoint's in "
+        "--vocab_padding_multiple 64 (the checkpoint's: 1); resume with the checkpoint's "
+        "settings and data, or start a new run in another --output_dir"
+    )
