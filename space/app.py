@@ -236,6 +236,8 @@ class PrixLMSpace:
             max_chars=MAX_TEXT_CHARS,
             language_code=self._file_language,
             languages=self.languages,
+            # the pipeline's own check (control characters, ...), named by the file's line
+            check_query=getattr(sys.modules.get(type(self.pipe).__module__), "check_input", None),
         )
         for query in queries:
             try:

@@ -6,7 +6,13 @@ line naming the columns (`subject`, `relation`, and optionally `language`, `subj
 default language (the model's pipeline's: its only language, else `en`), and is refused,
 naming its line, where the model has none. A language is written as the model's code (`en`
 for `EN`) where the reader is given the model's spelling rule. Cells are split at tabs
-only, as they are: a `"` is part of the name (`"Weird" Al Yankovic`), never a CSV quote.
+only, as they are: a `"` is part of the name (`"Weird" Al Yankovic`), never a CSV quote,
+except in a cell as a spreadsheet or CSV writer (Excel, pandas, Python's `csv`) writes a
+name holding `"`: wrapped in `"`, each inner `"` doubled (`"5"" Record"` is `5" Record`).
+Empty cells after the last column (a spreadsheet's) are ignored; a header naming a column
+twice is refused. UTF-16 text with its byte order mark (Excel's "Unicode Text") is read
+too. A line the model's pipeline refuses (a control character, a zero-width space) is
+refused naming its line, where the reader is given the pipeline's check.
 
 Output (`completed.tsv`, `completed.nt`): the `top_k` objects of every query, best first.
 The TSV has `subject_id, subject, relation_id, relation, language, object_id, object,
@@ -33,6 +39,7 @@ import html
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +173,14 @@ def _decode(path: Path) -> str:
     if size > MAX_FILE_BYTES:
         raise BadQueryFile(f"{name}: {size:,} bytes; the limit is {MAX_FILE_BYTES:,}.")
     data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its BOM (Excel's "Unicode Text")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise BadQueryFile(f"{name}: not UTF-16 text, not a TSV of queries.") from None
+        if "\x00" in text:
+            raise BadQueryFile(f"{name}: a binary file, not a TSV of queries.")
+        return text
     if b"\x00" in data:
         raise BadQueryFile(f"{name}: a binary file, not a TSV of queries.")
     try:
@@ -173,6 +188,19 @@ def _decode(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise BadQueryFile(f"{name}, line {line}: not UTF-8 text, not a TSV of queries.") from None
+
+
+def _cell(text: str) -> str:
+    """A cell without the white space around it and, where a CSV writer quoted it (wrapped in
+    `"`, every inner `"` doubled, at least one), without that quoting: `"5"" Record"` is
+    `5" Record`; `"Heroes"` (no doubled quote: no writer quotes a name without `"`) is kept."""
+    text = text.strip()
+    inner = text[1:-1]
+    if len(text) < 4 or text[0] != '"' or text[-1] != '"' or '""' not in inner:
+        return text
+    if '"' in inner.replace('""', ""):  # a lone `"` inside: not a quoted cell
+        return text
+    return inner.replace('""', '"').strip()
 
 
 def _language(
@@ -201,6 +229,7 @@ def read_queries(
     max_chars: int,
     language_code: Callable[[str], str] | None = None,
     languages: Sequence[str] = (),
+    check_query: Callable[[dict[str, str]], None] | None = None,
 ) -> list[Query]:
     """The queries of a TSV file (module docstring); `BadQueryFile` naming the file and line.
 
@@ -211,26 +240,35 @@ def read_queries(
         language_code: a line's language as the model spells it (`en` for `EN`), raising
             ValueError for a language the model has no entities of; None: kept as written.
         languages: the model's languages, named in the error of a line without one.
+        check_query: the pipeline's check of a query `{"subject", "relation", "language"}`,
+            raising ValueError or TypeError for one it refuses (None: not checked here).
     """
     name = Path(path).name
-    lines = _LINE_END.split(_decode(Path(path)))  # no CSV quoting: a `"` is text
-    numbered = [(i, [cell.strip() for cell in line.split("\t")]) for i, line in enumerate(lines, 1)]
+    lines = _LINE_END.split(_decode(Path(path)))  # a `"` is text (`_cell`)
+    numbered = [(i, [_cell(cell) for cell in line.split("\t")]) for i, line in enumerate(lines, 1)]
     numbered = [(i, row) for i, row in numbered if any(row)]
     if not numbered:
         raise BadQueryFile(f"{name}: no queries (expected subject<TAB>relation[<TAB>language]).")
     columns = ["subject", "relation", "language"]
     if {"subject", "relation"} <= {cell.casefold() for cell in numbered[0][1]}:
         header_line, columns = numbered[0][0], [cell.casefold() for cell in numbered[0][1]]
+        while not columns[-1]:  # a spreadsheet's empty cells after the last column
+            columns.pop()
         unknown = sorted(set(columns) - set(COLUMNS))
         if unknown:
             raise BadQueryFile(
                 f"{name}, line {header_line}: unknown columns {unknown}; known: {list(COLUMNS)}."
             )
+        twice = sorted(column for column, count in Counter(columns).items() if count > 1)
+        if twice:  # the last one's cells were read, silently
+            raise BadQueryFile(f"{name}, line {header_line}: columns named twice: {twice}.")
         numbered = numbered[1:]
     if len(numbered) > MAX_QUERIES:
         raise BadQueryFile(f"{name}: {len(numbered):,} queries; the limit is {MAX_QUERIES:,}.")
     queries = []
     for line, row in numbered:
+        if not any(row[len(columns) :]):  # empty cells after the last column
+            row = row[: len(columns)]
         if len(row) < 2 or len(row) > len(columns):
             raise BadQueryFile(
                 f"{name}, line {line}: {len(row)} tab-separated field(s); expected "
@@ -250,6 +288,12 @@ def read_queries(
             language = _language(fields, default_language, language_code, languages)
         except ValueError as error:
             raise BadQueryFile(f"{name}, line {line}: {error}") from None
+        if check_query is not None:
+            asked = {"subject": fields["subject"], "relation": fields["relation"]}
+            try:
+                check_query({**asked, "language": language})
+            except (TypeError, ValueError) as error:
+                raise BadQueryFile(f"{name}, line {line}: {error}") from None
         queries.append(
             Query(
                 line=line,

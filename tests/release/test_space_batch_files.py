@@ -5,6 +5,7 @@ decomposed (NFD) query is measured composed, as the model reads it."""
 from __future__ import annotations
 
 import math
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -103,3 +104,93 @@ def test_a_decomposed_query_is_measured_as_the_model_reads_it(space):
         raise AssertionError("no such subject for this tokenizer")
     message, _, chart = space.complete(decomposed, relation, "de", 3)
     assert len(chart) == 3 and message.startswith("**")
+
+
+#: Names a CSV writer quotes in a tab-separated file (each holds a `"`), and one it does not.
+QUOTED_NAMES = ['"Weird" Al Yankovic', '"Heroes" (album)', '5" Record', "Washington, D.C."]
+
+
+def _queries(path, **options) -> list[tuple]:
+    queries = batch_io.read_queries(path, "en", 200, **options)
+    return [(q.line, q.subject, q.relation, q.language) for q in queries]
+
+
+@pytest.mark.parametrize("writer", ["csv", "pandas"])
+def test_a_cell_a_csv_writer_quoted_is_the_name(tmp_path, writer):
+    """`csv.writer(delimiter="\\t")`, pandas' `to_csv(sep="\\t")` and Excel write a name
+    holding `"` as `"..."` with the quotes doubled: it was asked as `\"""Weird"" Al ...\"`."""
+    import csv
+
+    import pandas as pd
+
+    path = tmp_path / "queries.tsv"
+    rows = [[name, "genre", "en"] for name in QUOTED_NAMES]
+    if writer == "csv":
+        with open(path, "w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream, delimiter="\t").writerows(
+                [["subject", "relation", "language"], *rows]
+            )
+    else:
+        frame = pd.DataFrame(rows, columns=["subject", "relation", "language"])
+        frame.to_csv(path, sep="\t", index=False)
+    assert '"""Weird"" Al Yankovic"' in path.read_text(encoding="utf-8")  # as written
+    assert _queries(path) == [(i, name, "genre", "en") for i, name in enumerate(QUOTED_NAMES, 2)]
+    # a cell without a doubled quote is read as it is (no writer quotes it)
+    path.write_text('"Heroes"\tgenre\n"a""b\tgenre\n"x"y""z"\tgenre\n', encoding="utf-8")
+    assert [q[1] for q in _queries(path)] == ['"Heroes"', '"a""b', '"x"y""z"']
+
+
+def test_an_excel_unicode_text_file_is_read(tmp_path):
+    """Excel's "Unicode Text" (UTF-16 with its byte order mark, quoted names) was refused as
+    "a binary file"."""
+    text = (
+        'subject\trelation\tlanguage\r\n"""Weird"" Al"\tgenre\ten\r\nFranzösisch\tWährung\tde\r\n'
+    )
+    path = tmp_path / "queries.txt"
+    for encoding in ("utf-16", "utf-16-be"):
+        data = text.encode(encoding)
+        path.write_bytes(data if encoding == "utf-16" else b"\xfe\xff" + data)
+        assert _queries(path) == [
+            (2, '"Weird" Al', "genre", "en"),
+            (3, "Französisch", "Währung", "de"),
+        ]
+    path.write_bytes("Germany\tcurrency\n".encode("utf-16-le"))  # no BOM: not read as text
+    with pytest.raises(batch_io.BadQueryFile, match="a binary file"):
+        _queries(path)
+
+
+def test_empty_cells_after_the_last_column_are_ignored(tmp_path):
+    """A spreadsheet writes empty cells up to its widest row: the header was refused with
+    "unknown columns ['']" and each line as "4 tab-separated field(s)"."""
+    path = tmp_path / "queries.tsv"
+    path.write_text("subject\trelation\t\t\nGermany\tcurrency\t\t\nFrance\tcurrency\n")
+    assert _queries(path) == [(2, "Germany", "currency", "en"), (3, "France", "currency", "en")]
+    path.write_text("Germany\tcurrency\tde\t\t\nFrance\tcurrency\t\t\t\n")
+    assert _queries(path) == [(1, "Germany", "currency", "de"), (2, "France", "currency", "en")]
+    path.write_text("Germany\tcurrency\tde\t\tnote\n")  # a cell there is still refused
+    with pytest.raises(batch_io.BadQueryFile, match="line 1: 5 tab-separated field"):
+        _queries(path)
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    """The second `subject` column's cells were asked, silently."""
+    path = tmp_path / "queries.tsv"
+    path.write_text("subject\trelation\tSubject\nGermany\tcurrency\tFrance\n")
+    with pytest.raises(batch_io.BadQueryFile, match=r"line 1: columns named twice: \['subject'\]"):
+        _queries(path)
+
+
+@pytest.mark.parametrize(
+    ("cell", "what"),
+    [
+        ("\ufeffFrance", "a zero-width space (U+FEFF) at position 0"),  # two files joined
+        ("Fra\u200bnce", "a zero-width space (U+200B) at position 3"),
+        ("Fra\x0bnce", "a control character (U+000B) at position 3"),
+    ],
+)
+def test_a_line_the_pipeline_refuses_is_named(space, tmp_path, cell, what):
+    """The pipeline's refusal came without the file and line (1,000 lines to search)."""
+    path = tmp_path / "q.tsv"
+    path.write_text(f"Germany\tcurrency\nJapan\tcurrency\n{cell}\tcurrency\n", encoding="utf-8")
+    with pytest.raises(batch_io.BadQueryFile, match=rf"^q\.tsv, line 3: .*{re.escape(what)}"):
+        space.batch(str(path), 1)
