@@ -4,7 +4,8 @@ The public API (imported lazily, so that `python -m prixlm.data...` does not loa
 
 - `PrixLMConfig`, `PrixLMForCausalKB`, `PrixLMModel`: the model (code in `modeling_prixlm/`).
 - `EntityTrie`: the candidate entities of a language, for constrained decoding.
-- `predict_objects`, `score_candidates`: link prediction (beam search / exact full ranking).
+- `predict_objects`, `score_candidates`: link prediction (beam search / exact full ranking);
+  `predict_objects` and the evaluation API warn on half-precision weights, as the pipeline does.
 - `filtered_rank`, `hits_at_k`, `mean_reciprocal_rank`, `ranking_metrics`: the metrics.
 
 Subpackages, one task each: `data` (dump reader, DBpedia build, CLDR export),
@@ -27,7 +28,7 @@ _PUBLIC = {
     "PrixLMForCausalKB": "modeling_prixlm.modeling_prixlm",
     "EntityTrie": "modeling_prixlm.constrained_decoding",
     "RankedObjects": "modeling_prixlm.beam_search",
-    "predict_objects": "modeling_prixlm.beam_search",
+    "predict_objects": "prixlm.link_prediction.precision",
     "score_candidates": "prixlm.link_prediction.candidate_scoring",
     "filtered_rank": "prixlm.link_prediction.ranking",
     "hits_at_k": "prixlm.link_prediction.ranking",

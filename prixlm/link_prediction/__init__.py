@@ -10,5 +10,6 @@
 - `ranking`: filtered ranks with realistic ties, hits@k, MRR; the rules themselves live in
   `ranking_rules` (stdlib only), which the `evaluate_metrics/` folders carry.
 - `evaluate_lp`: the `python -m prixlm.link_prediction.evaluate_lp` command.
+- `precision`: the half-precision warning of `prixlm.predict_objects` and the evaluation API.
 - `checkpoint_callback`: link prediction at every checkpoint during training (Fig. 2).
 """

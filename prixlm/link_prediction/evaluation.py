@@ -21,7 +21,8 @@
   "kens")`: the query's language's train split filtered, ties by entity order, KEnS' top-10
   hits rule; see `prixlm.link_prediction.protocols`), every protocol from the same scores.
 
-The command line is `python -m prixlm.link_prediction.evaluate_lp`.
+The command line is `python -m prixlm.link_prediction.evaluate_lp`. Half-precision weights
+rank otherwise than float32 ones: each public function warns, once per call (`precision`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from prixlm.link_prediction.candidate_fit import fit_trie, readable_labels_trie
 from prixlm.link_prediction.candidate_scoring import CPU_BATCH_SIZE, CPU_MAX_ROWS
 from prixlm.link_prediction.lp_rows import missing_columns, query_groups
 from prixlm.link_prediction.lp_table import KS, markdown_table, reported_ks
+from prixlm.link_prediction.precision import warns_half_precision
 from prixlm.link_prediction.prompt_groups import combined, prompt_groups
 from prixlm.link_prediction.protocols import get_protocol, parse_protocols
 from prixlm.link_prediction.ranking import Rank, filtered_rank, mrr_key, ranking_metrics
@@ -67,6 +69,7 @@ MODES = ("beam", "full")
 FULL_BATCH_SIZE, FULL_MAX_ROWS = CPU_BATCH_SIZE, CPU_MAX_ROWS
 
 
+@warns_half_precision
 def evaluate_link_prediction(
     model: Any,
     tokenizer: Any,
@@ -83,21 +86,11 @@ def evaluate_link_prediction(
     """Hits@1/3/10 (beam mode: hits@k for k <= K only) and MRR of `rows` under one ranking
     protocol (default `ours`: filtered over every split, realistic ties); see
     `evaluate_protocols`."""
-    return evaluate_protocols(
-        model,
-        tokenizer,
-        rows,
-        candidates,
-        mode,
-        num_beams,
-        batch_size,
-        progress,
-        max_rows,
-        (protocol,),
-        train_rows,
-    )[protocol]
+    return evaluate_protocols(model, tokenizer, rows, candidates, mode, num_beams, batch_size,
+                              progress, max_rows, (protocol,), train_rows)[protocol]  # fmt: skip
 
 
+@warns_half_precision
 @torch.no_grad()
 def evaluate_protocols(
     model: Any,
@@ -270,6 +263,7 @@ class EvaluationSettings:
     protocols: tuple[str, ...] = ("ours",)
 
 
+@warns_half_precision
 def evaluate_config(
     model: Any,
     tokenizer: Any,
@@ -341,6 +335,7 @@ def evaluate_config(
     return results
 
 
+@warns_half_precision
 def evaluate_dataset(
     model: Any,
     tokenizer: Any,
