@@ -76,6 +76,13 @@ def write_tiny_dumps(folder: Path, entities: Mapping[str, tuple[str, str]] = ENT
     return folder
 
 
+@pytest.fixture
+def dumps_writer():
+    """`write_tiny_dumps`, for a test that builds (or rebuilds) its own dataset: a test's own
+    `from conftest import ...` takes whichever conftest module was imported last."""
+    return write_tiny_dumps
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("tiny_kb")

@@ -200,19 +200,18 @@ def test_a_failed_upload_says_how_to_retry_it(run_a, tiny_dataset_dir, tmp_path,
     )
 
 
-def test_a_dataset_rebuilt_during_the_run_is_not_what_its_release_takes(tmp_path):
+def test_a_dataset_rebuilt_during_the_run_is_not_what_its_release_takes(tmp_path, dumps_writer):
     """The dataset folder was read again after training, for the release's `relations.json`
     and the card's widget: rebuilt in place meanwhile (here without German, as a build of
     the next experiment would), the run ended at its release ("--languages de: ... has no
     config 'de'") and a resume was refused (other data); a rebuild with other facts lent
     the release its relations. They are read when the run starts now, as its candidates."""
-    from conftest import write_tiny_dumps
     from transformers import TrainerCallback
 
     from prixlm.data.dbpedia.build import build_dataset
     from prixlm.release.folder import dataset_relations
 
-    dumps, dataset = write_tiny_dumps(tmp_path / "dumps"), tmp_path / "dataset"
+    dumps, dataset = dumps_writer(tmp_path / "dumps"), tmp_path / "dataset"
     build_dataset(dumps, dataset, ["en", "de"], progress=False)
     relations = dataset_relations(dataset, ["en", "de"])
     assert relations["de"]  # German triples: what the rebuild takes away
