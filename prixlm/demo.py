@@ -161,6 +161,7 @@ def _run_steps(args: argparse.Namespace) -> None:
     )
 
     section("3/5 tokenizer + small Prix-LM (All) trained with the Trainer", started)
+    from prixlm.atomic_output import writer_lock
     from prixlm.training.arguments import demo_training_argv, parse_training_arguments
     from prixlm.training.pretrain import pretrain
     from prixlm.training.resume import remove_earlier_run
@@ -168,9 +169,10 @@ def _run_steps(args: argparse.Namespace) -> None:
     run_dir = output / "run"
     for earlier in (SUMMARY_FILE, RESULTS_FILE):  # the earlier model's: first, so that no
         (output / earlier).unlink(missing_ok=True)  # stop leaves them without that model
-    remove_earlier_run(run_dir)  # each demo trains afresh (train.py refuses one beside it)
     argv = demo_training_argv(dataset_dir, run_dir, ",".join(languages), args.max_steps)
-    release = pretrain(parse_training_arguments(argv))
+    with writer_lock(run_dir, argument="--output_dir"):  # removed and trained by one writer
+        remove_earlier_run(run_dir)  # each demo trains afresh (train.py refuses one beside it)
+        release = pretrain(parse_training_arguments(argv))
     print(f"  checkpoint curve: {run_dir / 'lp_curve.png'} and {run_dir / 'lp_curve.csv'}")
 
     section(

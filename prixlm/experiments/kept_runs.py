@@ -114,14 +114,18 @@ def forget_training(run_dir: str | Path) -> None:
     """Remove what was kept of an earlier training, its evaluations, its checkpoints and
     its release (before training again from scratch: the new release would not be the one
     they describe, a stopped run's later-numbered checkpoint would outlive the new ones, and
-    `pretrain` refuses to replace a release it was not asked to resume)."""
+    `pretrain` refuses to replace a release it was not asked to resume). Holds the run
+    folder's one-writer lock, as training does: `OutputLockedError` before anything is
+    removed while a training writes it."""
+    from prixlm.output_lock import writer_lock
     from prixlm.training.resume import remove_earlier_run
 
     run_dir = Path(run_dir)
-    (run_dir / TRAINING_FILE).unlink(missing_ok=True)
-    (run_dir / PROGRESS_FILE).unlink(missing_ok=True)
-    shutil.rmtree(run_dir / EVALUATION_DIR, ignore_errors=True)
-    remove_earlier_run(run_dir)
+    with writer_lock(run_dir, argument="--output_dir"):
+        (run_dir / TRAINING_FILE).unlink(missing_ok=True)
+        (run_dir / PROGRESS_FILE).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / EVALUATION_DIR, ignore_errors=True)
+        remove_earlier_run(run_dir)
 
 
 class KeepProgress(TrainerCallback):

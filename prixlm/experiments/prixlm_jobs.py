@@ -260,7 +260,23 @@ def train_release(
     (`kept_progress`), else from scratch in a folder cleared of earlier trainings.
 
     Returns `{"train_seconds": wall seconds over every start}`, plus `resumed_from_step`
-    when it went on from a checkpoint."""
+    when it went on from a checkpoint. Holds `run_dir`'s one-writer lock from before it
+    reads the kept progress to the end of training: a second job into `run_dir` while one
+    trains there gets `OutputLockedError` before it removes anything."""
+    from prixlm.output_lock import writer_lock
+
+    with writer_lock(run_dir, argument="--output_dir"):
+        return _train_release(run_dir, identity, argv, guard, curve)
+
+
+def _train_release(
+    run_dir: str,
+    identity: Mapping[str, Any],
+    argv: Sequence[str],
+    guard: TimeBudget,
+    curve: Any = None,
+) -> dict[str, Any]:
+    """`train_release`'s work, under its lock of `run_dir`."""
     from prixlm.training.arguments import parse_training_arguments
     from prixlm.training.checkpoint_rotation import remove_checkpoints_after
     from prixlm.training.pretrain import pretrain

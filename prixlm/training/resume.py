@@ -27,7 +27,7 @@ import hashlib
 import json
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,12 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoin
 
 from prixlm.cli import UsageError
 from prixlm.training.checkpoint_model import model_differences
+from prixlm.training.data_fingerprint import (
+    data_record,
+    dataset_fingerprint,
+    files_digest,
+    same_data,
+)
 from prixlm.training.run_settings import accelerator_arguments, difference, sampler_record
 
 RUN_FILE = "prixlm_run.json"
@@ -105,16 +111,20 @@ TRAINER_LOGS = "runs"
 def remove_earlier_run(output_dir: str | Path) -> None:
     """Remove an earlier run's checkpoints, release, curve and TensorBoard logs from
     `output_dir`, so that a new run may start there (`resume_checkpoint` refuses one beside
-    them)."""
+    them), holding its one-writer lock: `OutputLockedError` before anything is removed while
+    a training writes it."""
     import shutil
+
+    from prixlm.output_lock import writer_lock
 
     output_dir = Path(output_dir)
     earlier_files = (output_dir / name for name in (*RELEASE_FILES, *CURVE_FILES, TRAINER_LOGS))
-    for earlier in [*_checkpoints(output_dir), *earlier_files]:
-        if earlier.is_dir():
-            shutil.rmtree(earlier)
-        else:
-            earlier.unlink(missing_ok=True)
+    with writer_lock(output_dir, argument="--output_dir"):
+        for earlier in [*_checkpoints(output_dir), *earlier_files]:
+            if earlier.is_dir():
+                shutil.rmtree(earlier)
+            else:
+                earlier.unlink(missing_ok=True)
 
 
 def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
@@ -127,36 +137,13 @@ def run_record(run: Any, tokenizer: Any | None) -> dict[str, Any]:
     dataset = run.data.dataset
     record = {
         "arguments": json.loads(json.dumps(arguments, default=str)),
-        # a Hub id (not a folder here): the id itself, its files are not read here
-        "data": dataset_fingerprint(dataset) if Path(dataset).is_dir() else f"hub:{dataset}",
+        **data_record(dataset),  # its files' fingerprints, or a Hub id (`data_fingerprint`)
         "dataset_dir": str(dataset),
         **sampler_record(run.training),  # the batch order's rule (group_by_length, ...)
     }
     if tokenizer is not None:
         record["tokenizer"] = vocabulary_fingerprint(tokenizer)
     return record
-
-
-def files_digest(folder: str | Path, files: Iterable[Path]) -> str:
-    """sha256 over `files` of `folder`, in the order given (each one's path relative to
-    `folder`, then its bytes); folders, missing files and hidden entries are left out."""
-    folder = Path(folder)
-    digest = hashlib.sha256()
-    for path in files:
-        relative = path.relative_to(folder)
-        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
-            continue
-        digest.update(f"{relative.as_posix()}\0".encode())
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def dataset_fingerprint(folder: str | Path) -> str:
-    """sha256 over the dataset's card and Parquet files (paths and contents)."""
-    folder = Path(folder)
-    return files_digest(folder, [folder / "README.md", *sorted(folder.rglob("*.parquet"))])
 
 
 def vocabulary_fingerprint(tokenizer: Any) -> str:
@@ -211,7 +198,7 @@ def check_same_run(
             differences.append(
                 f"--dataset {record['dataset_dir']} (the checkpoint's: {stored.get('dataset_dir')})"
             )
-    elif stored.get("data") != record["data"]:
+    elif not same_data(stored, record):
         differences.append(
             f"the dataset in --dataset {record['dataset_dir']} (other files than the checkpoint's)"
         )
@@ -403,6 +390,7 @@ __all__ = [
     "checkpoint_step",
     "checkpoint_problem",
     "dataset_fingerprint",
+    "files_digest",
     "remove_earlier_run",
     "finished_run",
     "missing_training_state",
