@@ -3,24 +3,10 @@ to export and build again and delete the first one's checkpoints before training
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from lock_holder import lock_held
 
 pytest.importorskip("babel")
-
-ROOT = Path(__file__).resolve().parents[1]
-HOLD = """
-import sys
-from prixlm.atomic_output import writer_lock
-
-with writer_lock(sys.argv[1], argument="--output_dir"):
-    print("held", flush=True)
-    sys.stdin.read()  # until the test closes it
-"""
 
 
 def test_a_second_demo_into_one_output_dir_stops_before_any_work(
@@ -37,24 +23,11 @@ def test_a_second_demo_into_one_output_dir_stops_before_any_work(
     checkpoint = tmp_path / "run" / "checkpoint-5"
     checkpoint.mkdir(parents=True)  # the first demo's
     (checkpoint / "model.safetensors").write_bytes(b"the first demo's weights")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(tmp_path)],
-        cwd=ROOT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(SystemExit) as stopped:
-            main(["--output_dir", str(tmp_path), "--languages", "en,de", "--max_steps", "2"])
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=60)
+    with lock_held(tmp_path) as pid, pytest.raises(SystemExit) as stopped:
+        main(["--output_dir", str(tmp_path), "--languages", "en,de", "--max_steps", "2"])
     assert stopped.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()
-    assert error[-1].startswith(f"error: --output_dir {tmp_path.resolve()}: process {holder.pid} ")
+    assert error[-1].startswith(f"error: --output_dir {tmp_path.resolve()}: process {pid} ")
     assert (checkpoint / "model.safetensors").read_bytes() == b"the first demo's weights"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]  # nothing exported
 

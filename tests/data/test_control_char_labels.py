@@ -11,6 +11,7 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 import pytest
+from kg_files import write_files
 
 from modeling_prixlm import pipeline_queries
 from prixlm.data.dbpedia.arrow_values import CONTROLS, DROPPED, ZERO_WIDTH, clean_label
@@ -106,9 +107,7 @@ def test_kg_layout_labels_drop_them_and_an_emptied_label_is_an_empty_label(tmp_p
         "kg/en-val.tsv": [],
         "kg/en-test.tsv": ["0\t0\t1"],
     }
-    for name, lines in files.items():
-        (tmp_path / "kg" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "kg" / name).write_text("".join(f"{line}\n" for line in lines), "utf-8")
+    write_files(tmp_path / "kg", files)
     stats = convert_layout(tmp_path / "kg", tmp_path / "dataset")
     # the IRI whose label is only controls is dropped as the IRI with no local name is
     assert stats.languages["en"].dropped_empty_label == {"train": 2, "validation": 0, "test": 0}

@@ -8,6 +8,7 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 import pytest
+from kg_files import write_files
 
 from prixlm.data.kg_layout import __main__ as cli
 from prixlm.data.kg_layout import convert_layout, entity_label
@@ -46,11 +47,7 @@ FILES = {
 
 def write_layout(root: Path, files: dict[str, list[str]] = FILES) -> Path:
     """Write `files` (`{relative path: lines}`) under `root`, UTF-8, one LF a line."""
-    for name, lines in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    return root
+    return write_files(root, files)
 
 
 def test_labels_come_from_the_iris_local_names() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import datasets
 from dbpedia_dumps import DBO, DE, add_lines, write_dumps
+from kg_files import write_files
 
 from modeling_prixlm import pipeline_queries
 from prixlm.data.dbpedia.build import build_dataset
@@ -66,9 +67,7 @@ def test_kg_layout_relations_are_named_cleaned(tmp_path: Path) -> None:
         "kg/en-val.tsv": [],
         "kg/en-test.tsv": ["1\t0\t0"],
     }
-    for name, lines in files.items():
-        (tmp_path / "kg" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "kg" / name).write_text("".join(f"{line}\n" for line in lines), "utf-8")
+    write_files(tmp_path / "kg", files)
     convert_layout(tmp_path / "kg", tmp_path / "dataset")
     rows = datasets.load_dataset(str(tmp_path / "dataset"), "en", cache_dir=str(tmp_path / "c"))
     assert rows["train"]["relation"] == ["birth place", "seat", "leader"]

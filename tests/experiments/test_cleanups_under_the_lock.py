@@ -6,29 +6,17 @@ then did `pretrain` refuse)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lock_holder import lock_held
 
 from prixlm.atomic_output import OutputLockedError
 from prixlm.experiments.kept_runs import PROGRESS_FILE, forget_training, training_identity
 from prixlm.experiments.prixlm_jobs import train_release
 from prixlm.experiments.time_budget import TimeBudget
 from prixlm.training.resume import remove_earlier_run
-
-ROOT = Path(__file__).resolve().parents[2]
-HOLD = """
-import sys
-from prixlm.atomic_output import writer_lock
-
-with writer_lock(sys.argv[1], argument="--output_dir"):
-    print("held", flush=True)
-    sys.stdin.read()  # until the test closes it
-"""
 
 
 @pytest.fixture
@@ -42,20 +30,8 @@ def running(tmp_path) -> Iterator[tuple[Path, int]]:
         (checkpoint / "model.safetensors").write_bytes(b"the running job's weights")
     (run / "lp_curve.csv").write_text("step,mrr\n2,0.5\n", encoding="utf-8")
     (run / "runs").mkdir()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(run)],
-        cwd=ROOT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield run, holder.pid
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=60)
+    with lock_held(run) as pid:
+        yield run, pid
 
 
 def _files(run: Path) -> list[str]:
