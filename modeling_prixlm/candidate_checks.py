@@ -182,6 +182,19 @@ def model_language_problem(config: Any, language: str) -> str | None:
     )
 
 
+#: How a Python caller gives the labels of a language the folder stores none for.
+CANDIDATES_CALL = "pipeline(model=..., trust_remote_code=True, candidates={language: [labels]})"
+
+
+def candidates_advice(problem: str | None) -> str:
+    """The advice that ends the pipeline's error for a language without candidates, after the
+    model's `problem` with that language (`model_language_problem`), if any: `candidates=`.
+    The Inference Endpoints handler gives its callers its own (they build no pipeline)."""
+    if problem is None:
+        return f"build the pipeline with them: {CANDIDATES_CALL}"
+    return f"{problem}; those of its languages go as {CANDIDATES_CALL}"
+
+
 def check_model_language(config: Any, language: str) -> None:
     """ValueError naming `language` and the model's languages unless the model of `config`
     has a token for it (`model_language_problem`)."""

@@ -66,6 +66,7 @@ from transformers import Pipeline
 
 from .beam_search import RankedObjects, default_max_rows, predict_objects
 from .candidate_checks import (
+    candidates_advice,
     check_model_language,
     model_language_problem,
     readable_trie,
@@ -138,6 +139,9 @@ class PrixLMLinkPrediction(Pipeline):
     _load_image_processor = False
     _load_video_processor = False
     _load_feature_extractor = False
+    #: `problem -> advice` ending the error for a language without candidates (`candidates=`;
+    #: the endpoint handler sets its own on its pipeline: its callers build none).
+    candidates_advice = staticmethod(candidates_advice)
 
     def __init__(
         self, *args: Any, candidates: Mapping[str, Sequence[str]] | None = None, **kwargs: Any
@@ -222,10 +226,7 @@ class PrixLMLinkPrediction(Pipeline):
         code = _stored_code(self.candidate_labels, language)
         if code is None or not self.candidate_labels[code]:
             stored = ", ".join(sorted(self.candidate_labels)) or "none"
-            given = "pipeline(model=..., trust_remote_code=True, candidates={language: [labels]})"
-            advice = f"build the pipeline with them: {given}"
-            if (problem := model_language_problem(self.model.config, language)) is not None:
-                advice = f"{problem}; those of its languages go as {given}"
+            advice = self.candidates_advice(model_language_problem(self.model.config, language))
             raise ValueError(
                 f"no candidate entities for language {language!r} (stored: {stored}; "
                 f"{CANDIDATES_FILE} of {self._stored.source or '?'!r}): {advice}"

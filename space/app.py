@@ -371,9 +371,9 @@ def build_page(space: PrixLMSpace) -> gr.Blocks:
             )
         with gr.Tab("Batch", id="batch"):
             gr.Markdown(
-                "A TSV file, one query per line: `subject<TAB>relation[<TAB>language]` "
-                "(optional header naming the columns `subject`, `relation`, `language`, "
-                "`subject_id`, `relation_id`). You get back a TSV with scores and N-Triples."
+                "A query per line: `subject<TAB>relation[<TAB>language]` (optional header: these "
+                "and `subject_id`, `relation_id`). You get N-Triples and a UTF-8 TSV: import it as "
+                "text in a spreadsheet (cells starting with = + - @ are names, not formulas)."
             )
             upload = gr.File(label="Queries (TSV)", type="filepath", elem_id="batch-file")
             batch_k = gr.Slider(1, MAX_TOP_K, value=1, step=1, label="Objects per query")

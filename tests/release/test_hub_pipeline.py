@@ -206,17 +206,30 @@ def test_widget_examples_run_through_pipeline_and_handler(released, child):
         )
 
 
-def test_bad_inputs_give_clear_errors_offline(child):
+def test_bad_inputs_give_clear_errors_offline(released, child):
     errors = child[0]["errors"]
+    folder = str(released[2])
     for via in ("pipeline", "handler"):
         assert "expected 'subject | relation'" in errors[f"no_separator/{via}"]
         assert "'Germany currency'" in errors[f"no_separator/{via}"]
         assert "language 'xx'" in errors[f"unknown_language/{via}"]
         assert "stored: de, en" in errors[f"unknown_language/{via}"]
-        # candidates= is a construction argument: the message says so
-        assert "trust_remote_code=True, candidates={" in errors[f"unknown_language/{via}"]
         assert "language 'fr'" in errors[f"unknown_link_language/{via}"]
         assert "a triple query has the keys" in errors[f"bad_keys/{via}"]
+    # candidates= is a construction argument: the pipeline's message says so, with its folder
+    for name in ("unknown_language", "unknown_link_language"):
+        python = errors[f"{name}/pipeline"]
+        assert "trust_remote_code=True, candidates={" in python
+        assert f"candidates.json of {folder!r})" in python
+        # an endpoint's caller builds no pipeline and is not shown the server's paths
+        served = errors[f"{name}/handler"]
+        call = "pipeline(model=..., trust_remote_code=True, candidates={language: [labels]})"
+        expected = python.replace(folder, Path(folder).name)
+        for advice in ("build the pipeline with them: ", "those of its languages go as "):
+            expected = expected.replace(advice + call, "ask in one of the stored languages")
+        assert served == expected
+        assert f"candidates.json of {Path(folder).name!r})" in served
+        assert str(Path(folder).parent) not in served and "pipeline(" not in served
     assert "unknown parameters ['beams']" in errors["bad_parameter/handler"]
 
 

@@ -8,9 +8,12 @@ import importlib.util
 import re
 import resource
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import pipeline
 
 from modeling_prixlm.pipeline_queries import MAX_NUM_BEAMS, MAX_QUERIES, MAX_QUERY_CHARS, MAX_ROWS
@@ -35,19 +38,16 @@ def test_requests_over_the_limits_fail_before_decoding(served) -> None:
     pipe, handler = served
     assert pipe("Germany | currency", top_k=1, num_beams=3)[0]["object"]  # within: answers
     before = _peak_rss_mb()
-    huge = {"inputs": ["Germany | currency"] * 1500, "parameters": {"max_rows": 10**9}}
+    huge = {"inputs": ["Germany | currency"] * 1500, "parameters": {"num_beams": 500}}
     with pytest.raises(ValueError, match=rf"1500 queries in one call; at most {MAX_QUERIES}"):
         handler(huge)
-    over = {
-        "max_rows": (10**9, rf"max_rows=1000000000: at most {MAX_ROWS}"),
-        "num_beams": (10**6, rf"num_beams=1000000: at most {MAX_NUM_BEAMS}"),
-    }
-    for name, (value, message) in over.items():
-        request = {"inputs": "Germany | currency", "parameters": {name: value}}
-        with pytest.raises(ValueError, match=message):
-            handler(request)
-        with pytest.raises(ValueError, match=message):
-            pipe("Germany | currency", **{name: value})
+    with pytest.raises(ValueError, match=rf"max_rows=1000000000: at most {MAX_ROWS}"):
+        pipe("Germany | currency", max_rows=10**9)
+    message = rf"num_beams=1000000: at most {MAX_NUM_BEAMS}"
+    with pytest.raises(ValueError, match=message):
+        handler({"inputs": "Germany | currency", "parameters": {"num_beams": 10**6}})
+    with pytest.raises(ValueError, match=message):
+        pipe("Germany | currency", num_beams=10**6)
     long = "Germany" * 150_000  # ~1 MB
     for request in (
         {"inputs": f"{long} | currency"},
@@ -70,6 +70,64 @@ def test_requests_over_the_limits_fail_before_decoding(served) -> None:
             call()
         assert len(str(raised.value)) < 300
     assert _peak_rss_mb() - before < 50
+
+
+QUERIES = ["Germany | currency", "France | official language"] * 8
+
+
+@contextmanager
+def forwards(model: torch.nn.Module) -> Iterator[list[int]]:
+    """`[n]`: the model's forward calls while the block runs."""
+    calls = [0]
+    hook = model.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    try:
+        yield calls
+    finally:
+        hook.remove()
+
+
+def test_a_request_cannot_set_max_rows(served) -> None:
+    """`"max_rows": 1` in a request made 16 queries at K=50 take one forward per query per
+    decoding step (16 times the endpoint's default): only the operator sets it."""
+    _, handler = served
+    with forwards(handler.pipeline.model) as calls:
+        default = handler({"inputs": QUERIES, "parameters": {"num_beams": 50}})
+    assert calls[0] > 0
+    for rows in (1, 50, 4096):
+        with forwards(handler.pipeline.model) as refused:
+            with pytest.raises(ValueError, match="'max_rows' .* is the endpoint's setting"):
+                handler({"inputs": QUERIES, "parameters": {"num_beams": 50, "max_rows": rows}})
+        assert refused[0] == 0
+    # the Python pipeline keeps max_rows= (its caller pays): one query per forward
+    with forwards(handler.pipeline.model) as one_each:
+        same = handler.pipeline(QUERIES, num_beams=50, max_rows=50)
+    assert one_each[0] > calls[0]
+    assert [[a["object"] for a in query] for query in same] == [
+        [a["object"] for a in query] for query in default
+    ]
+
+
+def test_the_operator_sets_max_rows(released, monkeypatch) -> None:
+    """`PRIXLM_MAX_ROWS` (or `EndpointHandler(path, max_rows=...)`) sets the endpoint's rows
+    per forward; a value beyond the pipeline's limits stops the endpoint at startup."""
+    folder = str(released[2])
+    spec = importlib.util.spec_from_file_location("handler", f"{folder}/handler.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("PRIXLM_MAX_ROWS", "50")
+    from_environment = module.EndpointHandler(folder)
+    with forwards(from_environment.pipeline.model) as calls:
+        answer = from_environment({"inputs": QUERIES, "parameters": {"num_beams": 50}})
+    with forwards(from_environment.pipeline.model) as expected:
+        same = from_environment.pipeline(QUERIES, num_beams=50, max_rows=50)
+    assert calls[0] == expected[0] and answer == same
+    assert module.EndpointHandler(folder, max_rows=7).max_rows == 7  # the constructor's first
+    for value, message in (("many", "expected an integer"), ("5000", f"at most {MAX_ROWS}")):
+        monkeypatch.setenv("PRIXLM_MAX_ROWS", value)
+        with pytest.raises(ValueError, match=rf"PRIXLM_MAX_ROWS='{value}': .*{message}"):
+            module.EndpointHandler(folder)
+    monkeypatch.setenv("PRIXLM_MAX_ROWS", "")  # unset: the pipeline's default
+    assert module.EndpointHandler(folder).max_rows is None
 
 
 @pytest.mark.parametrize(
