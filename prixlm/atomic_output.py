@@ -140,12 +140,15 @@ def _check_writable(final: Path, argument: str, probe: Path | None = None) -> No
 
 def check_writable_folder(folder: str | Path, argument: str = "output_dir") -> Path:
     """Before any work, for a folder that files are written into as the work goes on (a
-    training's checkpoints): `check_parent`, and a file can be made in it (in its parent
-    where it is not made yet); else an `OSError` naming `argument`, at the start, not at
-    the first checkpoint. Returns the absolute path."""
+    training's checkpoints): `check_parent`, not a file there, and a file can be made in it
+    (in its parent where it is not made yet); else an `OSError` naming `argument`, at the
+    start, not at the first checkpoint. Returns the absolute path."""
     folder = check_parent(folder, argument)
+    if folder.exists() and not folder.is_dir():  # the Trainer's makedirs failed, after the work
+        raise NotADirectoryError(f"{argument} {folder}: a file is there; a folder is written")
     where = folder if folder.is_dir() else folder.parent
-    _check_writable(folder, argument, where / f".{folder.name}.{_writer()}.probe")
+    # a short name: `.<folder name>.<host>-<pid>` passed NAME_MAX for a long folder name
+    _check_writable(folder, argument, where / f".prixlm-{_writer()}.probe")
     return folder
 
 

@@ -109,3 +109,25 @@ def test_a_device_or_a_pipe_is_refused_not_replaced(tmp_path) -> None:
         write_json({"hits_at_1": 0.5}, fifo, "--output")
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.json", "stdout"]
+
+
+def test_a_training_folder_is_checked_by_its_own_limits(tmp_path) -> None:
+    """`--output_dir` where a file is: refused naming the option (it passed, and the Trainer's
+    `makedirs` failed with `[Errno 17] File exists` after the model was built and the data
+    tokenised). A folder whose name is long but valid (the probe's name added the host and
+    PID to it: past NAME_MAX) is writable, new or made: it was refused as unwritable."""
+    import os
+
+    from prixlm.atomic_output import _writer, check_writable_folder
+
+    taken = tmp_path / "run"
+    taken.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(NotADirectoryError) as refused:
+        check_writable_folder(taken, "--output_dir")
+    assert str(refused.value) == f"--output_dir {taken}: a file is there; a folder is written"
+    name_max = os.pathconf(tmp_path, "PC_NAME_MAX")
+    name = "r" * (name_max - len(_writer()) - 4)  # fits; `.{name}.{writer}.probe` does not
+    assert check_writable_folder(tmp_path / name, "--output_dir") == tmp_path / name
+    (tmp_path / name).mkdir()
+    assert check_writable_folder(tmp_path / name, "--output_dir") == tmp_path / name
+    assert sorted(path.name for path in tmp_path.rglob("*")) == [name, "run"]
