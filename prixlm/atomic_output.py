@@ -34,13 +34,13 @@ import json
 import os
 import shutil
 import socket
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
 from prixlm.cli import UsageError
+from prixlm.output_checks import check_not_special, check_writable
 from prixlm.output_lock import (  # noqa: F401 - importable from here as before
     PARTIAL_SUFFIX,
     WRITING_SUFFIX,
@@ -101,7 +101,7 @@ def check_output_file(
     or inside a local input (`inputs`: (argument, path) pairs; a Hub id or None is skipped):
     `complete --output dataset/en/train.parquet` replaced the shard it read, rc 0.
     Returns the absolute path."""
-    _check_not_special(Path(final), argument)  # `/dev/stdout`: a pipe behind the link
+    check_not_special(Path(final), argument)  # `/dev/stdout`: a pipe behind the link
     target = Path(final).resolve()
     for input_argument, source in inputs:
         if source is None or not Path(source).exists():
@@ -114,28 +114,8 @@ def check_output_file(
             )
     path = check_parent(final, argument)
     _check_final(path, argument, folder=False)
-    _check_writable(path, argument)
+    check_writable(path, argument, partial_path(path))
     return path
-
-
-def _check_writable(final: Path, argument: str, probe: Path | None = None) -> None:
-    """Before any work: a file (`probe`, default `final`'s staging) can be made where the
-    output is written after the work. A folder that cannot be written (read-only, another
-    user's) failed only after the work (an hour of evaluation lost), naming a hidden
-    staging file."""
-    probe = probe or partial_path(final)
-    try:
-        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # this process's own staging: it is replaced when written
-        return
-    except OSError as error:
-        raise type(error)(
-            error.errno,
-            f"{error.strerror} (no file can be written in {probe.parent})",
-            f"{argument} {final}",
-        ) from error
-    os.close(descriptor)
-    probe.unlink()
 
 
 def check_writable_folder(folder: str | Path, argument: str = "output_dir") -> Path:
@@ -148,7 +128,7 @@ def check_writable_folder(folder: str | Path, argument: str = "output_dir") -> P
         raise NotADirectoryError(f"{argument} {folder}: a file is there; a folder is written")
     where = folder if folder.is_dir() else folder.parent
     # a short name: `.<folder name>.<host>-<pid>` passed NAME_MAX for a long folder name
-    _check_writable(folder, argument, where / f".prixlm-{_writer()}.probe")
+    check_writable(folder, argument, where / f".prixlm-{_writer()}.probe")
     return folder
 
 
@@ -256,7 +236,7 @@ def _check_final(final: Path, argument: str, folder: bool) -> None:
     if not folder and final.is_dir():
         raise IsADirectoryError(f"{argument} {final}: a folder is there; a file is written")
     if not folder:
-        _check_not_special(final, argument)
+        check_not_special(final, argument)
     if final.exists() and os.path.ismount(final):
         raise UsageError(
             f"{argument} {final}: a mount point cannot be replaced by a rename; write into a "
@@ -273,21 +253,6 @@ def _check_final(final: Path, argument: str, folder: bool) -> None:
             f"{argument} {final}: the name is {_name_bytes(final.name)} bytes; its staging "
             f"name {longest!r} would pass the file system's {name_max}; use a name of at most "
             f"{spare} bytes"
-        )
-
-
-def _check_not_special(final: Path, argument: str) -> None:
-    """`UsageError` where `final` (its link followed) is a device, a pipe or a socket
-    (`/dev/null`, `/dev/stdout`, a FIFO): the output is written beside it and renamed over
-    it, which replaced the device or pipe by a regular file (root's `/dev/null` included)."""
-    try:
-        mode = final.stat().st_mode
-    except (OSError, ValueError):
-        return
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise UsageError(
-            f"{argument} {final}: not a regular file (a device, a pipe or a socket); the "
-            "output is written to a file, then renamed over this path: give a file path"
         )
 
 
