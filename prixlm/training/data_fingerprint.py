@@ -1,17 +1,16 @@
 """Which dataset a run trained on, as a checkpoint's `prixlm_run.json` records it.
 
-A dataset folder is recorded by two fingerprints, taken in one read of its files:
+A dataset folder is recorded by what training reads of it, `data_read` (`READ_FIELD`,
+`read_fingerprint`): its Parquet files (paths and bytes) and the card's `configs` and
+`dataset_info` (the configs, their splits and data files, the features), nothing else of
+the card. The card's text also records how the folder was built (the build's command line,
+paths as typed): the same Parquet files built from the dumps named by another path are the
+same data.
 
-- `data` (`dataset_fingerprint`): its card (`README.md`) and Parquet files, paths and
-  bytes. The card's text also records how the folder was built (the build's command line,
-  paths as typed), so the same Parquet files built from the dumps named by another path
-  give another `data`.
-- `data_read` (`READ_FIELD`): what training reads of the folder: its Parquet files (paths
-  and bytes) and the card's `configs` and `dataset_info` (the configs, their splits and
-  data files, the features), nothing else of the card.
-
-A resume compares `data_read` where both records have it (`same_data`), else `data`: a
-checkpoint written before `data_read` was recorded resumes on the same, unchanged folder.
+Records written before `data_read` hold `data` (`dataset_fingerprint`: the card and the
+Parquet files, paths and bytes); a resume compares `data_read` where both records have it
+(`same_data`), else `data`, taken then: such a checkpoint resumes on the same, unchanged
+folder. Each start hashes the files once.
 A Hub id is recorded as `data: "hub:<id>"`; its files are not read here.
 """
 
@@ -69,44 +68,48 @@ def read_metadata(folder: Path) -> dict[str, Any] | None:
     return None if metadata is None else {k: metadata.get(k) for k in READ_METADATA}
 
 
-def dataset_fingerprints(folder: str | Path) -> dict[str, str]:
-    """`{"data": dataset_fingerprint(folder), READ_FIELD: what training reads}`, reading each
-    file once."""
+def read_fingerprint(folder: str | Path) -> str:
+    """sha256 of what training reads of a dataset folder (`READ_FIELD`): the card's
+    `READ_METADATA`, then its Parquet files (paths and bytes)."""
     folder = Path(folder)
-    whole, read = hashlib.sha256(), hashlib.sha256()
+    digest = hashlib.sha256()
     metadata = json.dumps(read_metadata(folder), sort_keys=True, ensure_ascii=False, default=str)
-    read.update(f"{metadata}\0".encode())
-    for path, header in _listed(folder, [folder / CARD, *sorted(folder.rglob("*.parquet"))]):
-        hashers = (whole,) if path == folder / CARD else (whole, read)
+    digest.update(f"{metadata}\0".encode())
+    for path, header in _listed(folder, sorted(folder.rglob("*.parquet"))):
+        digest.update(header)
         with open(path, "rb") as handle:
-            for hasher in hashers:
-                hasher.update(header)
             while chunk := handle.read(1 << 20):
-                for hasher in hashers:
-                    hasher.update(chunk)
-    return {"data": whole.hexdigest(), READ_FIELD: read.hexdigest()}
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def data_record(dataset: str) -> dict[str, str]:
-    """The record's fields naming `--dataset`: a folder's `dataset_fingerprints`, or a Hub
-    id (not a folder here) as `hub:<id>`."""
-    return dataset_fingerprints(dataset) if Path(dataset).is_dir() else {"data": f"hub:{dataset}"}
+    """The record's field naming `--dataset`: a folder's `read_fingerprint` (`READ_FIELD`;
+    `data` is taken only to compare with a record that lacks it, `same_data`), or a Hub id
+    (not a folder here) as `data: hub:<id>`."""
+    if Path(dataset).is_dir():
+        return {READ_FIELD: read_fingerprint(dataset)}
+    return {"data": f"hub:{dataset}"}
 
 
 def same_data(stored: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
-    """Whether a checkpoint's record (`stored`) and this run's (`record`) name the same data:
-    by `READ_FIELD` where both have it, else (a record written before it) by `data`."""
+    """Whether a checkpoint's record (`stored`) and this run's (`record`, naming its folder
+    as `dataset_dir`) name the same data: by `READ_FIELD` where both have it, else (a
+    record written before it) by `data`, this run's taken now where it lacks one."""
     if READ_FIELD in stored and READ_FIELD in record:
         return stored[READ_FIELD] == record[READ_FIELD]
-    return stored.get("data") == record.get("data")
+    data = record.get("data")
+    if data is None and Path(str(record.get("dataset_dir", ""))).is_dir():
+        data = dataset_fingerprint(record["dataset_dir"])
+    return stored.get("data") == data
 
 
 __all__ = [
     "READ_FIELD",
     "data_record",
     "dataset_fingerprint",
-    "dataset_fingerprints",
     "files_digest",
+    "read_fingerprint",
     "read_metadata",
     "same_data",
 ]

@@ -76,7 +76,7 @@ def write_tiny_dumps(folder: Path, entities: Mapping[str, tuple[str, str]] = ENT
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def dumps_writer():
     """`write_tiny_dumps`, for a test that builds (or rebuilds) its own dataset: a test's own
     `from conftest import ...` takes whichever conftest module was imported last."""

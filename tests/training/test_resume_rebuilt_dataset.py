@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_tiny_dumps
 from test_train_runs import _args
 
 from prixlm.cli import UsageError
@@ -39,11 +38,11 @@ def _parquet(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def stopped(tmp_path_factory) -> tuple[Path, Path]:
+def stopped(tmp_path_factory, dumps_writer) -> tuple[Path, Path]:
     """(dumps, run): a 4-step run of a dataset built from `dumps` (named by its absolute
     path), stopped after its checkpoint at step 2 (the later checkpoint and release gone)."""
     root = tmp_path_factory.mktemp("rebuilt")
-    dumps, dataset, run = write_tiny_dumps(root / "dumps"), root / "dataset", root / "run"
+    dumps, dataset, run = dumps_writer(root / "dumps"), root / "dataset", root / "run"
     _build(dumps, dataset)
     _train(dataset, run)
     for name in ("model", "checkpoint-4", "lp_curve.png", "lp_curve.csv", "train_results.json"):
@@ -98,8 +97,9 @@ def test_a_checkpoint_recorded_before_resumes_on_its_unchanged_data(stopped, tmp
     dataset, run = _copy(stopped, tmp_path)
     record_file = run / "checkpoint-2" / RUN_FILE
     record = json.loads(record_file.read_text("utf-8"))
-    assert record["data"] == dataset_fingerprint(dataset)  # recorded beside `data_read`
+    assert "data" not in record  # taken only to compare with an earlier record
     assert record.pop(READ_FIELD)
+    record["data"] = dataset_fingerprint(dataset)  # as an earlier version recorded it
     record_file.write_text(json.dumps(record), "utf-8")
     release = _train(dataset, run, *RESUME)
     assert (release / "model.safetensors").is_file() and _steps(run) == 4
@@ -108,20 +108,54 @@ def test_a_checkpoint_recorded_before_resumes_on_its_unchanged_data(stopped, tmp
 def test_the_read_fingerprint_covers_the_cards_configs_and_features_not_its_text(
     stopped, tmp_path
 ) -> None:
-    from prixlm.training.data_fingerprint import dataset_fingerprints
+    from prixlm.training.data_fingerprint import read_fingerprint
 
     dataset = tmp_path / "dataset"
     _build(stopped[0], dataset)
     card = dataset / "README.md"
-    built, text = dataset_fingerprints(dataset), card.read_text("utf-8")
-    assert built["data"] == dataset_fingerprint(dataset)  # the earlier records' rule
+    built, read, text = (
+        dataset_fingerprint(dataset),
+        read_fingerprint(dataset),
+        card.read_text("utf-8"),
+    )
     card.write_text(text.replace("--languages en,de", "--languages de,en"), "utf-8")
-    described = dataset_fingerprints(dataset)
-    assert described["data"] != built["data"] and described[READ_FIELD] == built[READ_FIELD]
+    assert dataset_fingerprint(dataset) != built and read_fingerprint(dataset) == read
     for old, new in (
         ("path:\n    - en/validation.parquet", "path:\n    - en/train.parquet"),  # data_files
         ("name: object_id\n    dtype: string", "name: object_id\n    dtype: large_string"),
     ):
         assert text.count(old) >= 1, old
         card.write_text(text.replace(old, new, 1), "utf-8")
-        assert dataset_fingerprints(dataset)[READ_FIELD] != built[READ_FIELD], new
+        assert read_fingerprint(dataset) != read, new
+
+
+def test_a_run_start_hashes_the_dataset_once(stopped, tmp_path, monkeypatch) -> None:
+    """The record of a run's start (`data_record`) reads and hashes each Parquet byte once:
+    two digests over the same bytes (`data` beside `data_read`) doubled the hashing of a
+    dataset of many GB at every start and resume."""
+    import hashlib
+
+    from prixlm.training import data_fingerprint
+
+    dataset = tmp_path / "dataset"
+    _build(stopped[0], dataset)
+    hashed: list[int] = []
+    sha256 = hashlib.sha256
+
+    class Counting:
+        def __init__(self) -> None:
+            self._digest = sha256()
+
+        def update(self, data: bytes) -> None:
+            hashed.append(len(data))
+            self._digest.update(data)
+
+        def hexdigest(self) -> str:
+            return self._digest.hexdigest()
+
+    monkeypatch.setattr(data_fingerprint.hashlib, "sha256", Counting)
+    record = data_fingerprint.data_record(str(dataset))
+    parquet = sum(len(data) for data in _parquet(dataset).values())
+    card = (dataset / "README.md").stat().st_size  # its metadata: configs and features
+    assert parquet < sum(hashed) < parquet + card  # each byte once, paths, metadata
+    assert set(record) == {READ_FIELD}
