@@ -15,8 +15,11 @@ probability `exp(-loss)` is at least `--threshold` are written as N-Triples with
 IRIs, and as a TSV with labels, score, the evidence languages and those whose own object is
 linked to the proposed one (agreement). `--target_splits` limits what the target is taken to
 hold (e.g. hide its test split to measure: `prixlm.completion.measure`); it must hold facts
-there. Pairs whose relation the target never uses are skipped, their relations named on
-stderr. A target language the model has no language token for is refused (exit 2). Entities
+there. Evidence languages taken by default whose configs hold no triples (languages with
+links only) are skipped and named on stderr; one named in `--evidence_languages` is refused.
+`--max_per_pair` above `--num_beams` is refused: the search ranks K objects per pair (past
+rank K, objects are those that completed along the way, not the model's next best). Pairs
+whose relation the target never uses are skipped, their relations named on stderr. A target language the model has no language token for is refused (exit 2). Entities
 the model cannot tell apart (one label naming several entities, or labels that tokenise
 alike, e.g. through `<unk>`: warned once) are written only where an evidence language's link says which entity, else skipped and counted
 (`ambiguous_objects`); IRIs that are not valid IRIs are counted (`invalid_iris`) and the
@@ -43,7 +46,7 @@ from prixlm.completion.loading import (
     load_completion_kb,
 )
 from prixlm.completion.output import default_tsv_path, write_proposals
-from prixlm.completion.propose import Proposal, run_completion
+from prixlm.completion.propose import Proposal, check_max_per_pair, run_completion
 from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_prixlm
 
 
@@ -63,7 +66,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tsv", default=None, help="TSV file (default: --output with .tsv)")
     parser.add_argument("--threshold", type=float, default=0.5, help="min probability exp(-loss)")
     parser.add_argument("--max_per_pair", type=int, default=1, help="max objects per pair")
-    parser.add_argument("--evidence_languages", default=None, help="default: all but the target")
+    parser.add_argument(
+        "--evidence_languages", default=None, help="default: all but the target (with triples)"
+    )
     parser.add_argument("--target_splits", default=None, help="splits the target holds (all)")
     parser.add_argument("--num_beams", type=int, default=50, help="beam size K of the search")
     parser.add_argument(
@@ -86,6 +91,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     for name in ("max_per_pair", "num_beams", "batch_size"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise CompletionInputError(f"--{name} {getattr(args, name)}: must be >= 1")
+    check_max_per_pair(args.max_per_pair, args.num_beams)
     if args.limit is not None and args.limit < 1:
         raise CompletionInputError(f"--limit {args.limit}: must be >= 1")
     for name in ("evidence_languages", "target_splits"):  # given, but naming none ("," or "")
@@ -115,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
             _split_list(args.evidence_languages),
             _split_list(args.target_splits),
         )
+        if kb.skipped_note():  # default evidence languages with links only
+            print(kb.skipped_note(), file=sys.stderr)
         model, tokenizer = load_prixlm(args.model, args.device)
         try:  # prepare_inputs checks every prompt and candidate before decoding starts
             proposals, stats = run_completion(

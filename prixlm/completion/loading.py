@@ -4,7 +4,9 @@ Errors name the argument: a dataset path that does not exist or holds no configs
 or evidence language the dataset does not have, a split the target config lacks, a language
 config without rows, a target without triples in the splits read (its relations are named by
 the target's own labels: with none, nothing can be asked), a dataset without the `links`
-config. What is no fault of the dataset is not reported as one
+config, an evidence language named in `--evidence_languages` that holds no triples. An
+evidence language taken by default (every language but the target) that holds no triples (a
+language with links only) is skipped, not refused: `CompletionKB.skipped_note` names it. What is no fault of the dataset is not reported as one
 (`prixlm.data.load_errors.not_the_dataset`): a Hub id that cannot be reached says so, and a
 system error (the datasets cache read-only or full) names its path.
 """
@@ -12,7 +14,7 @@ system error (the datasets cache read-only or full) names its path.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,17 @@ class CompletionKB:
     evidence: list[LanguageFacts]
     links: Links
     target_rows: dict[str, list[dict[str, Any]]]  # every split of the target config
+    #: default evidence languages left out: their configs hold no triples (links only)
+    skipped_evidence: list[str] = field(default_factory=list)
+
+    def skipped_note(self) -> str | None:
+        """One line naming the default evidence languages skipped, or None."""
+        if not self.skipped_evidence:
+            return None
+        return (
+            f"evidence languages skipped, their configs holding no triples: "
+            f"{', '.join(self.skipped_evidence)}"
+        )
 
 
 def read_config(dataset: str, config: str) -> dict[str, list[dict[str, Any]]]:
@@ -93,7 +106,8 @@ def load_completion_kb(
     target_splits: Sequence[str] | None = None,
 ) -> CompletionKB:
     """Load the target (only `target_splits`, default all, count as facts it holds), the
-    evidence languages (every split; default every other language) and the links.
+    evidence languages (every split; default every other language holding triples: the others
+    are skipped, `CompletionKB.skipped_evidence`) and the links.
 
     Raises:
         CompletionInputError: see the module doc.
@@ -103,6 +117,7 @@ def load_completion_kb(
         raise CompletionInputError(
             f"--target_language {target_language!r}: not a language of {dataset} ({languages})"
         )
+    named = bool(evidence_languages)
     evidence_languages = list(evidence_languages or [c for c in languages if c != target_language])
     unknown = [c for c in evidence_languages if c not in languages or c == target_language]
     if unknown or not evidence_languages:
@@ -129,20 +144,30 @@ def load_completion_kb(
             f"({', '.join(splits) or 'none'}); relations are named by the target's own "
             "labels, so nothing could be asked"
         )
-    evidence = []
+    evidence, skipped = [], []
     for language in evidence_languages:
         facts = LanguageFacts(language)
         for rows in read_config(dataset, language).values():
             facts.add_rows(rows)
-        if not facts.objects:
-            raise CompletionInputError(f"--dataset {dataset}: config {language!r} has no triples")
-        evidence.append(facts)
+        if facts.objects:
+            evidence.append(facts)
+        elif named:
+            raise CompletionInputError(
+                f"--evidence_languages: config {language!r} of {dataset} has no triples"
+            )
+        else:
+            skipped.append(language)
+    if not evidence:
+        raise CompletionInputError(
+            f"--dataset {dataset}: no language but {target_language!r} holds triples "
+            f"({', '.join(skipped)}: links only); there is no evidence to complete from"
+        )
     links = Links()
     for rows in read_config(dataset, LINKS_CONFIG).values():
         links.add_rows(rows)
     if not links.targets:
         raise CompletionInputError(f"--dataset {dataset}: the '{LINKS_CONFIG}' config is empty")
-    return CompletionKB(target, evidence, links, target_rows)
+    return CompletionKB(target, evidence, links, target_rows, skipped)
 
 
 __all__ = [

@@ -209,6 +209,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("max_per_pair", "num_beams", "batch_size"):  # found before any decoding
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} {getattr(args, name)}: at least 1")
+    if args.max_per_pair > args.num_beams:  # Algorithm 1 ranks about K objects per pair
+        parser.error(
+            f"--max_per_pair {args.max_per_pair} > --num_beams {args.num_beams}: the beam "
+            f"search ranks only {args.num_beams} objects per pair (ranks past K are "
+            f"approximate); give --num_beams {args.max_per_pair} or more"
+        )
     for note in args.note:
         if "=" not in note:
             parser.error(f"--note {note!r}: expected KEY=VALUE")
@@ -251,6 +257,8 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             "target must keep facts to name its relations, so nothing could be measured"
         )
     kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
+    if kb.skipped_note():  # languages with links only
+        print(kb.skipped_note(), file=sys.stderr)
     truth = hidden_facts(kb.target_rows[args.hidden_split])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
     model, tokenizer = load_prixlm(args.model, args.device)

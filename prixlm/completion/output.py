@@ -15,6 +15,12 @@ every cell; with the `csv` module, `delimiter="\\t", quoting=csv.QUOTE_NONE` (pa
 `sep="\\t", quoting=3`; a reader that takes `"` as a quote, such as the `excel-tab`
 dialect, joins the cells of a line whose cell starts with `"`). Both files are
 written atomically (`prixlm.atomic_output`).
+
+The `evidence` cell (once unescaped) lists each evidence object as `language=object` where its
+link reaches the proposed object, else `language:object`, joined by `; `; in an object's
+label a backslash is written `\\\\` and a `;` as `\\;` (`en:AC\\\\DC; fr=a\\; b`), so a
+label holding `; fr=` is never read as another language's object: `evidence_items` reads
+the cell back.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ _CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CELL_SPECIAL = re.compile(r"[\\\t\n\r]")
 _CELL_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 _CELL_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+_EVIDENCE_SPECIAL = re.compile(r"[\\;]")  # escaped in an evidence object's label
+_EVIDENCE_SPLIT = re.compile(r"(?:[^\\;]|\\.)+", re.DOTALL)  # one `lang:object` (after `; `)
+_EVIDENCE_ITEM = re.compile(r" ?([^:=]*)([:=])(.*)", re.DOTALL)
 
 TSV_COLUMNS = (
     "subject_id",
@@ -69,12 +78,31 @@ def ntriples_line(proposal: Proposal) -> str:
 
 
 def evidence_text(proposal: Proposal) -> str:
-    """`lang:object` per evidence object, `=` where its link reaches the proposed object."""
+    """`lang:object` per evidence object, `=` where its link reaches the proposed object,
+    joined by `; ` (a label's backslash and `;` written `\\\\` and `\\;`)."""
     parts = []
     for item in proposal.query.evidence:
         mark = "=" if item.target_object_id == proposal.object_id else ":"
-        parts.append(f"{item.language}{mark}{item.object}")
+        label = _EVIDENCE_SPECIAL.sub(lambda match: "\\" + match.group(), item.object)
+        parts.append(f"{item.language}{mark}{label}")
     return "; ".join(parts)
+
+
+def evidence_items(text: str) -> list[tuple[str, bool, str]]:
+    """`(language, agrees, object)` per evidence object of an `evidence` cell's text (as
+    `unescape_cell` returns it): the reverse of `evidence_text`.
+
+    Raises:
+        ValueError: a part without the `:` or `=` after its language.
+    """
+    items = []
+    for part in _EVIDENCE_SPLIT.findall(text):
+        match = _EVIDENCE_ITEM.fullmatch(part)
+        if match is None:
+            raise ValueError(f"evidence {part!r}: expected language:object or language=object")
+        language, mark, label = match.groups()
+        items.append((language, mark == "=", _CELL_ESCAPED.sub(r"\1", label)))
+    return items
 
 
 def escape_cell(text: str) -> str:
@@ -142,6 +170,7 @@ __all__ = [
     "TSV_COLUMNS",
     "default_tsv_path",
     "escape_cell",
+    "evidence_items",
     "evidence_text",
     "iri_term",
     "ntriples_line",

@@ -85,6 +85,18 @@ def choose_iri(query: CompletionQuery, iris: Sequence[str], merged: bool = False
     return (agreed or list(iris))[0]
 
 
+def check_max_per_pair(max_per_pair: int, num_beams: int) -> None:
+    """CompletionInputError when `max_per_pair` > `num_beams`: Algorithm 1 keeps K partial
+    objects per step, so it ranks about K objects per pair; past rank K come the objects that
+    completed along the way, not the model's next best (their ranks would be approximate)."""
+    if max_per_pair > num_beams:
+        raise CompletionInputError(
+            f"--max_per_pair {max_per_pair} > --num_beams {num_beams}: the beam search ranks "
+            f"only {num_beams} objects per pair (ranks past K are approximate); give "
+            f"--num_beams {max_per_pair} or more"
+        )
+
+
 def check_target_language(model: Any, language: str) -> None:
     """CompletionInputError unless the model has a language token for `language` (config
     `language_token_ids`): a model never trained on a language tokenises its labels through
@@ -175,7 +187,8 @@ def propose_objects(
     Args:
         candidates: the target's candidate labels -> their IRIs (see `knowledge.label_iris`).
         threshold: minimum probability in [0, 1]; 0 keeps the `max_per_pair` best.
-        max_per_pair: at most this many objects per query.
+        max_per_pair: at most this many objects per query, at most `num_beams`
+            (`check_max_per_pair`).
         num_beams, batch_size: as `predict_objects` (`batch_size * num_beams` rows per forward;
             default: `default_completion_batch`).
         stats: where a proposal skipped as ambiguous is counted (`ambiguous_objects`).
@@ -187,6 +200,7 @@ def propose_objects(
         raise ValueError(f"threshold={threshold}: a probability in [0, 1]")
     if max_per_pair < 1:
         raise ValueError(f"max_per_pair={max_per_pair} must be >= 1")
+    check_max_per_pair(max_per_pair, num_beams)
     if not queries:
         return []
     if batch_size is None:
@@ -328,6 +342,7 @@ __all__ = [
     "CPU_BATCH_SIZE",
     "FittedInputs",
     "Proposal",
+    "check_max_per_pair",
     "choose_iri",
     "default_completion_batch",
     "fitted_inputs",
