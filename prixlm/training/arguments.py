@@ -21,6 +21,7 @@ from prixlm.training.option_checks import (
     check_checkpointing,
     check_data_options,
     check_precision,
+    check_starting_point_options,
     check_step_counts,
     trainer_option_refusal,
 )
@@ -76,7 +77,10 @@ class ModelArguments:
         metadata={"help": "feed-forward size of a model from scratch (not with --base_model)"},
     )
     dropout: float = field(
-        default=0.1, metadata={"help": "dropout on all layers and attention weights"}
+        default=0.1,
+        metadata={
+            "help": "dropout on all layers and attention weights (replaces a --base_model's)"
+        },
     )
     object_attention: str = field(
         default="prefix_bidirectional",
@@ -395,6 +399,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     check_checkpointing(training, parser)
     check_precision(training, parser)
     check_base_model(model, parser)
+    check_starting_point_options(model, parser, argv)
     check_dataset_id(data, parser)
     if training.use_cpu or not torch.cuda.is_available():  # nothing to overlap a copy with
         training.dataloader_pin_memory = False  # (torch and transformers warned of both)

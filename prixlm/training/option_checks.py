@@ -222,6 +222,37 @@ def check_data_options(data: Any, parser: HfArgumentParser, argv: Sequence[str])
         )
 
 
+#: Options of a model from scratch: a `--base_model` brings its own architecture and tokenizer.
+SCRATCH_ONLY_OPTIONS = (
+    "tokenizer_dir",
+    "tokenizer_vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+)
+
+
+def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Sequence[str]) -> None:
+    """A usage error for an option given in `argv` that the run's starting point ignores: an
+    option of a model from scratch (`SCRATCH_ONLY_OPTIONS`) with `--base_model` (the run
+    trained XLM-R's own size with XLM-R's tokenizer), or `--new_token_init` without it (a
+    model from scratch starts every row at random)."""
+    if model.base_model:
+        given = [f"--{name}" for name in SCRATCH_ONLY_OPTIONS if _given(name, argv)]
+        if given:
+            parser.error(
+                f"{', '.join(given)}: not with --base_model {model.base_model} (it brings its "
+                "own architecture and tokenizer); leave them out, or leave out --base_model "
+                "to train a model from scratch"
+            )
+    elif _given("new_token_init", argv):
+        parser.error(
+            "--new_token_init: only with --base_model (a model from scratch starts every "
+            "row at random)"
+        )
+
+
 def _given(name: str, argv: Sequence[str]) -> bool:
     """Whether the option `--name` (or `--name-with-dashes`) is on the command line `argv`."""
     spellings = {f"--{name}", f"--{name.replace('_', '-')}"}

@@ -31,6 +31,18 @@ def _run(dataset: Path, output: Path, *options: str):
     )
 
 
+def _base_model_run(dataset: Path, output: Path, base_model: Path, *options: str):
+    """`_run` continuing `base_model`: without the options of a model from scratch (refused
+    with `--base_model`)."""
+    scratch = {"--hidden_size", "--num_hidden_layers", "--num_attention_heads",
+               "--intermediate_size", "--tokenizer_vocab_size"}  # fmt: skip
+    kept = [x for i, x in enumerate(TINY) if x not in scratch and TINY[i - 1] not in scratch]
+    return parse_training_arguments(
+        ["--dataset", str(dataset), "--output_dir", str(output), *kept,
+         "--base_model", str(base_model), *options]
+    )  # fmt: skip
+
+
 @pytest.fixture
 def no_training(monkeypatch):
     """Training fails the test: the refusals come before any step."""
@@ -76,8 +88,8 @@ def test_max_fact_length_0_with_a_fact_beyond_the_positions_is_a_usage_error(
 def test_a_max_fact_length_beyond_a_base_model_s_positions_is_refused(
     tiny_dataset_dir, xlmr_checkpoint, tmp_path, no_training
 ):
-    run = _run(tiny_dataset_dir, tmp_path / "run", "--base_model", str(xlmr_checkpoint),
-               "--max_fact_length", "200")  # fmt: skip
+    run = _base_model_run(tiny_dataset_dir, tmp_path / "run", xlmr_checkpoint,
+                          "--max_fact_length", "200")  # fmt: skip
     with pytest.raises(UsageError) as refused:
         pretrain(run)
     assert str(refused.value) == (
@@ -90,8 +102,8 @@ def test_a_max_fact_length_beyond_a_base_model_s_positions_is_refused(
 def test_a_base_model_with_max_fact_length_0_refuses_facts_beyond_its_positions(
     long_label_dataset_dir, xlmr_checkpoint, tmp_path, no_training
 ):
-    run = _run(long_label_dataset_dir, tmp_path / "run", "--base_model", str(xlmr_checkpoint),
-               "--max_fact_length", "0")  # fmt: skip
+    run = _base_model_run(long_label_dataset_dir, tmp_path / "run", xlmr_checkpoint,
+                          "--max_fact_length", "0")  # fmt: skip
     with pytest.raises(UsageError, match=r"^the longest training fact has \d+ tokens, more "
                        r"than the 64 that the positions of --base_model .* hold: pass "
                        r"--max_fact_length 65 or less to drop the longer facts$"):  # fmt: skip

@@ -312,3 +312,33 @@ def test_batches_are_copied_blocking_on_the_cpu():
         run = parse_training_arguments(["--dataset", "d", "--output_dir", "o"])
         assert not run.training.dataloader_pin_memory
         assert run.training.accelerator_config.non_blocking is False
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--base_model", "xlm-roberta-base", "--hidden_size", "1024", "--tokenizer_dir", "t"],
+            "error: --tokenizer_dir, --hidden_size: not with --base_model xlm-roberta-base (it "
+            "brings its own architecture and tokenizer); leave them out, or leave out "
+            "--base_model to train a model from scratch",
+        ),
+        (
+            ["--base_model=xlm-roberta-base", "--num-hidden-layers=2"],
+            "error: --num_hidden_layers: not with --base_model xlm-roberta-base",
+        ),
+        (
+            ["--new_token_init", "mean"],
+            "error: --new_token_init: only with --base_model (a model from scratch starts "
+            "every row at random)",
+        ),
+    ],
+)
+def test_options_the_starting_point_ignores_are_refused(capsys, options, message):
+    """`--base_model` with a scratch model's size or tokenizer trained XLM-R's own size with
+    XLM-R's tokenizer, and `--new_token_init` from scratch changed nothing: both ran."""
+    assert message in refused(capsys, *options)
+    run = parse_training_arguments([*BASE, "--base_model", "xlm-roberta-base", "--new_token_init", "mean"])  # fmt: skip
+    assert (run.model.base_model, run.model.new_token_init) == ("xlm-roberta-base", "mean")
+    run = parse_training_arguments([*BASE, "--hidden_size", "64", "--tokenizer_dir", "t"])
+    assert (run.model.hidden_size, run.model.tokenizer_dir) == (64, "t")
