@@ -19,10 +19,11 @@ there. Evidence languages taken by default whose configs hold no triples (langua
 links only) are skipped and named on stderr; one named in `--evidence_languages` is refused.
 `--max_per_pair` above `--num_beams` is refused: the search ranks K objects per pair (past
 rank K, objects are those that completed along the way, not the model's next best). Pairs
-whose relation the target never uses are skipped, their relations named on stderr. A target language the model has no language token for is refused (exit 2). Entities
-the model cannot tell apart (one label naming several entities, or labels that tokenise
-alike, e.g. through `<unk>`: warned once) are written only where an evidence language's link says which entity, else skipped and counted
-(`ambiguous_objects`); IRIs that are not valid IRIs are counted (`invalid_iris`) and the
+whose relation the target never uses are skipped, their relations named on stderr. A target
+language the model has no language token for is refused (exit 2). Entities the model cannot
+tell apart (one label naming several entities, or labels that tokenise alike, e.g. through
+`<unk>`: warned once) are written only where an evidence language's link says which
+entity, else skipped and counted (`ambiguous_objects`); IRIs that are not valid IRIs are counted (`invalid_iris`) and the
 first named in a warning. The TSV has one line per N-Triples line, its cells escaped without
 CSV quoting (`prixlm.completion.output`).
 """

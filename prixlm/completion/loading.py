@@ -6,7 +6,8 @@ config without rows, a target without triples in the splits read (its relations 
 the target's own labels: with none, nothing can be asked), a dataset without the `links`
 config, an evidence language named in `--evidence_languages` that holds no triples. An
 evidence language taken by default (every language but the target) that holds no triples (a
-language with links only) is skipped, not refused: `CompletionKB.skipped_note` names it. What is no fault of the dataset is not reported as one
+language with links only) is skipped, not refused: `CompletionKB.skipped_note` names it.
+What is no fault of the dataset is not reported as one
 (`prixlm.data.load_errors.not_the_dataset`): a Hub id that cannot be reached says so, and a
 system error (the datasets cache read-only or full) names its path.
 """
