@@ -39,7 +39,8 @@ def warns_half_precision(function: Callable[P, R]) -> Callable[P, R]:
         if _CHECKED.get():
             return function(*args, **kwargs)
         model = args[0] if args else kwargs.get("model")
-        if (message := half_precision_message(model)) is not None:
+        has_weights = hasattr(model, "parameters")  # a stand-in without weights: not checked
+        if has_weights and (message := half_precision_message(model)) is not None:
             warnings.warn(message, UserWarning, stacklevel=2)
         token = _CHECKED.set(True)
         try:
