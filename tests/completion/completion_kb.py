@@ -151,3 +151,19 @@ def train_tiny_model(rows: list[dict], steps: int = 100, seed: int = 0):
         model(**batch).loss.backward()
         optimizer.step()
     return model.eval(), tokenizer
+
+
+#: The held-out German fact, as the completion's N-Triples line names it.
+EXPECTED = (iri("de", HELD_OUT[0]), DBPEDIA_ONTOLOGY + HELD_OUT[1], iri("de", HELD_OUT[2]))
+
+
+def run_complete(dataset: Path, model: Path, output: Path, *extra: str) -> int:
+    """`python -m prixlm.complete` into German from `dataset` with `model` (5 beams)."""
+    from prixlm.complete import main
+
+    return main(
+        [
+            "--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--output", str(output), "--num_beams", "5", "--no_progress", *extra,
+        ]
+    )  # fmt: skip

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 import torch
-from completion_kb import EN_ONLY, ENTITIES, HELD_OUT, dataset_rows, iri, write_dataset
+from completion_kb import (
+    EN_ONLY,
+    ENTITIES,
+    EXPECTED,
+    dataset_rows,
+    iri,
+    run_complete,
+    write_dataset,
+)
 
 from prixlm.complete import main
 from prixlm.completion.knowledge import (
@@ -23,17 +30,6 @@ from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY, resource_iri
 from prixlm.data.ntriples import ReadStats, read_triples
 from prixlm.link_prediction.evaluation import candidate_labels
 from prixlm.model_loading import load_prixlm
-
-EXPECTED = (iri("de", HELD_OUT[0]), DBPEDIA_ONTOLOGY + HELD_OUT[1], iri("de", HELD_OUT[2]))
-
-
-def _run(dataset: Path, model: Path, output: Path, *extra: str):
-    return main(
-        [
-            "--model", str(model), "--dataset", str(dataset), "--target_language", "de",
-            "--output", str(output), "--num_beams", "5", "--no_progress", *extra,
-        ]
-    )  # fmt: skip
 
 
 def test_queries_are_the_pairs_only_other_languages_hold(completion_kb):
@@ -63,7 +59,9 @@ def _columns(rows):
 def test_tiny_model_proposes_the_held_out_fact_and_output_round_trips(completion_kb, tmp_path):
     dataset, model = completion_kb
     output = tmp_path / "out" / "new_facts.nt"
-    proposals = _run(dataset, model, output, "--target_splits", "train", "--threshold", "0.3")
+    proposals = run_complete(
+        dataset, model, output, "--target_splits", "train", "--threshold", "0.3"
+    )
     assert [(p.query.subject_id, p.query.relation_id, p.object_id) for p in proposals] == [EXPECTED]
     assert proposals[0].score >= 0.3 and proposals[0].agreeing_languages == ["en"]
     stats = ReadStats()
@@ -84,13 +82,15 @@ def test_threshold_above_the_score_proposes_nothing_and_a_full_target_has_no_que
     completion_kb, tmp_path
 ):
     dataset, model = completion_kb
-    first = _run(dataset, model, tmp_path / "a.nt", "--target_splits", "train", "--threshold", "0")
+    first = run_complete(
+        dataset, model, tmp_path / "a.nt", "--target_splits", "train", "--threshold", "0"
+    )
     assert len(first) == 1
     above = min(1.0, first[0].score + 1e-3)
-    assert _run(dataset, model, tmp_path / "b.nt", "--target_splits", "train", "--threshold", str(above)) == []  # fmt: skip
+    assert run_complete(dataset, model, tmp_path / "b.nt", "--target_splits", "train", "--threshold", str(above)) == []  # fmt: skip
     assert (tmp_path / "b.nt").read_text(encoding="utf-8") == ""
     # holding its test split too, German lacks nothing English holds (but the unlinked subject)
-    assert _run(dataset, model, tmp_path / "c.nt", "--threshold", "0") == []
+    assert run_complete(dataset, model, tmp_path / "c.nt", "--threshold", "0") == []
 
 
 @pytest.mark.parametrize(
@@ -279,12 +279,12 @@ def test_an_evidence_language_no_link_reaches_is_named(completion_kb, tmp_path, 
         for row in configs["links"]["train"]
     ]  # fmt: skip
     dataset = write_dataset(tmp_path / "dataset", configs)
-    assert _run(dataset, model, tmp_path / "out.nt", "--evidence_languages", "en") == []
+    assert run_complete(dataset, model, tmp_path / "out.nt", "--evidence_languages", "en") == []
     err = capsys.readouterr().err
     pairs = len({(r["subject_id"], r["relation_id"]) for r in configs["en"]["train"]})
     assert (
         f"evidence languages with no subject linked to de (directly or through one language "
         f"both link to), which propose nothing: en ({pairs} pairs)" in err
     )
-    _run(completion_kb[0], model, tmp_path / "linked.nt", "--evidence_languages", "en")
+    run_complete(completion_kb[0], model, tmp_path / "linked.nt", "--evidence_languages", "en")
     assert "no subject linked" not in capsys.readouterr().err

@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from completion_kb import HELD_OUT, dataset_rows, iri, link_row, write_dataset
+from completion_kb import EXPECTED, dataset_rows, iri, link_row, run_complete, write_dataset
 
-from prixlm.complete import main
 from prixlm.completion import measure
 from prixlm.completion.knowledge import CompletionQuery, Evidence
 from prixlm.completion.output import (
@@ -21,20 +20,11 @@ from prixlm.completion.output import (
     unescape_cell,
 )
 from prixlm.completion.propose import Proposal
-from prixlm.data.cldr.dump_format import DBPEDIA_ONTOLOGY
 from prixlm.data.ntriples import read_triples
 
-EXPECTED = (iri("de", HELD_OUT[0]), DBPEDIA_ONTOLOGY + HELD_OUT[1], iri("de", HELD_OUT[2]))
 
-
-def _run(dataset: Path, model: Path, output: Path, *extra: str):
-    return main(
-        [
-            "--model", str(model), "--dataset", str(dataset), "--target_language", "de",
-            "--output", str(output), "--num_beams", "5", "--no_progress",
-            "--target_splits", "train", *extra,
-        ]
-    )  # fmt: skip
+def _run_train(dataset: Path, model: Path, output: Path, *extra: str) -> int:
+    return run_complete(dataset, model, output, "--target_splits", "train", *extra)
 
 
 def _with_links_only_language(configs: dict) -> dict:
@@ -56,7 +46,7 @@ def test_a_default_evidence_language_with_links_only_is_skipped_and_named(
     _, model = completion_kb
     dataset = write_dataset(tmp_path / "fr_links", _with_links_only_language(dataset_rows()))
     output = tmp_path / "a.nt"
-    proposals = _run(dataset, model, output, "--threshold", "0.3")
+    proposals = _run_train(dataset, model, output, "--threshold", "0.3")
     assert [(p.query.subject_id, p.query.relation_id, p.object_id) for p in proposals] == [EXPECTED]
     assert list(read_triples(output)) == [EXPECTED]
     notes = [line for line in capsys.readouterr().err.splitlines() if "skipped" in line]
@@ -74,7 +64,7 @@ def test_a_default_evidence_language_with_links_only_is_skipped_and_named(
 
     # named by the user, it is refused, named
     with pytest.raises(SystemExit) as raised:
-        _run(dataset, model, tmp_path / "b.nt", "--evidence_languages", "en,fr")
+        _run_train(dataset, model, tmp_path / "b.nt", "--evidence_languages", "en,fr")
     assert raised.value.code == 2
     error = capsys.readouterr().err
     assert "error: --evidence_languages: config 'fr'" in error and "has no triples" in error
@@ -98,7 +88,7 @@ def test_a_label_holding_the_separator_reads_back_as_one_evidence_object(complet
     name = "euro\\; de=Euro"  # a backslash, then what read as a German object agreeing
     dataset = write_dataset(tmp_path / "named", _with_english_euro_named(dataset_rows(), name))
     output = tmp_path / "new_facts.nt"
-    proposals = _run(dataset, model, output, "--threshold", "0.3")
+    proposals = _run_train(dataset, model, output, "--threshold", "0.3")
     assert [p.object_id for p in proposals] == [EXPECTED[2]]
     lines = output.with_suffix(".tsv").read_text(encoding="utf-8").splitlines()
     rows = [dict(zip(TSV_COLUMNS, map(unescape_cell, line.split("\t")), strict=True))
@@ -125,7 +115,7 @@ def test_evidence_cells_read_back_through_the_tsv_escapes():
 def test_more_proposals_per_pair_than_beams_is_refused(completion_kb, tmp_path, capsys):
     dataset, model = completion_kb
     with pytest.raises(SystemExit) as raised:
-        _run(dataset, model, tmp_path / "a.nt", "--max_per_pair", "6", "--threshold", "0")
+        _run_train(dataset, model, tmp_path / "a.nt", "--max_per_pair", "6", "--threshold", "0")
     assert raised.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: --max_per_pair 6 > --num_beams 5") and "--num_beams 6" in error
@@ -141,6 +131,8 @@ def test_more_proposals_per_pair_than_beams_is_refused(completion_kb, tmp_path, 
     assert "--max_per_pair 3 > --num_beams 2" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
     # as many as the beams: every ranked object, the held-out one first
-    proposals = _run(dataset, model, tmp_path / "b.nt", "--max_per_pair", "5", "--threshold", "0")
+    proposals = _run_train(
+        dataset, model, tmp_path / "b.nt", "--max_per_pair", "5", "--threshold", "0"
+    )
     assert len(proposals) == 5 and [p.rank for p in proposals] == [1, 2, 3, 4, 5]
     assert proposals[0].object_id == EXPECTED[2]
