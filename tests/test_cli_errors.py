@@ -395,11 +395,11 @@ def _tree(root) -> dict[str, bytes]:
 #: its checks: replaced, so that a command that went on fails at once)
 OUTPUT_ON_INPUT_CASES = [
     pytest.param("prixlm.completion.measure --model {root}/run/model --dataset {root}/dataset "
-                 "--target_language ja --num_beams 2 --output {root}/dataset/ja/train.parquet",
+                 "--target_language ja --num_beams 2 --max_per_pair 2 --output {root}/dataset/ja/train.parquet",
                  "--output {root}/dataset/ja/train.parquet: inside --dataset {root}/dataset",
                  "prixlm.model_loading.load_prixlm", id="measure-output"),
     pytest.param("prixlm.completion.measure --model {root}/run/model --dataset {root}/dataset "
-                 "--target_language ja --num_beams 2 --output {root}/m.json --plot "
+                 "--target_language ja --num_beams 2 --max_per_pair 2 --output {root}/m.json --plot "
                  "{root}/run/model/lp_curve.png",
                  "--plot {root}/run/model/lp_curve.png: inside --model {root}/run/model",
                  "prixlm.model_loading.load_prixlm", id="measure-plot"),

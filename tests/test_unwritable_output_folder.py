@@ -23,7 +23,8 @@ def _commands(demo: Path, output: Path) -> dict[str, tuple[str, list[str]]]:
             str(output.with_suffix(".nt"))]),
         "measure": ("prixlm.completion.measure", [
             "--model", model, "--dataset", dataset, "--target_language", "de",
-            "--num_beams", "2", "--device", "cpu", "--output", str(output)]),
+            "--num_beams", "2", "--max_per_pair", "2", "--device", "cpu", "--output",
+            str(output)]),
     }  # fmt: skip
 
 
