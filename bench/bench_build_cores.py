@@ -51,7 +51,7 @@ import process_usage  # noqa: E402
 from process_usage import FolderPeak, measured  # noqa: E402
 from synthetic_dumps import INFO_FILE, expected_row_counts, read_counts, write_dumps  # noqa: E402
 
-from prixlm.atomic_output import write_json  # noqa: E402
+from prixlm.outputs.atomic import write_json  # noqa: E402
 
 MIB = 1 << 20
 

@@ -48,7 +48,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_build_scale import dumps_for, parse_size  # noqa: E402
 
-from prixlm.atomic_output import atomic_file  # noqa: E402
 from prixlm.data.dbpedia import engine  # noqa: E402
 from prixlm.data.dbpedia.convert import convert_all  # noqa: E402
 from prixlm.data.dbpedia.dumps import DumpIndex, ReadOptions, select_languages  # noqa: E402
@@ -56,6 +55,7 @@ from prixlm.data.dbpedia.output import write_shards  # noqa: E402
 from prixlm.data.dbpedia.schema import SplitSettings  # noqa: E402
 from prixlm.data.dbpedia.splits import build_rows  # noqa: E402
 from prixlm.data.dbpedia.tables import build_tables, quote, sql_list  # noqa: E402
+from prixlm.outputs.atomic import atomic_file  # noqa: E402
 
 ENDS = {  # record file kind: (language of the object end, relation, row kind)
     "objects": ("f.language", "f.relation", "triple"),

@@ -41,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_dumps import INFO_FILE, write_dumps  # noqa: E402
 
-from prixlm.atomic_output import write_json  # noqa: E402
 from prixlm.data.dbpedia.convert import convert_all  # noqa: E402
 from prixlm.data.dbpedia.dumps import ReadOptions  # noqa: E402
 from prixlm.data.dbpedia.read_rows import Job  # noqa: E402
+from prixlm.outputs.atomic import write_json  # noqa: E402
 
 STREAM_INPUT_BYTES = 900_000  # pbzip2's default block: one stream per 900 kB of input
 

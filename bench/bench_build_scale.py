@@ -60,7 +60,7 @@ from synthetic_dumps import (  # noqa: E402
     write_dumps,
 )
 
-from prixlm.atomic_output import atomic_file, atomic_folder, partial_path  # noqa: E402
+from prixlm.outputs.atomic import atomic_file, atomic_folder, partial_path  # noqa: E402
 
 OLD_COMMIT = "9349082"
 GIB = 1024**3

@@ -59,7 +59,7 @@ from modeling_prixlm.beam_search import decode_batch_on_device  # noqa: E402
 from modeling_prixlm.constrained_decoding import EntityTrie  # noqa: E402
 from modeling_prixlm.decoding_steps import model_device  # noqa: E402
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB  # noqa: E402
-from prixlm.atomic_output import atomic_file  # noqa: E402
+from prixlm.outputs.atomic import atomic_file  # noqa: E402
 
 
 def synchronize(device: torch.device) -> None:

@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_labels import language_codes  # noqa: E402
 from synthetic_world import SyntheticSettings, World  # noqa: E402
 
-from prixlm.atomic_output import atomic_folder  # noqa: E402
+from prixlm.outputs.atomic import atomic_folder  # noqa: E402
 
 RDFS_LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 OWL_SAME_AS = "<http://www.w3.org/2002/07/owl#sameAs>"

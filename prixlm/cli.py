@@ -224,7 +224,7 @@ def print_json(value: object, output: str | None = None) -> None:
     same text there atomically."""
     import json
 
-    from prixlm.atomic_output import write_json
+    from prixlm.outputs.atomic import write_json
 
     if output:
         write_json(value, output, "--output")

@@ -35,7 +35,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from prixlm.atomic_output import check_output_file
 from prixlm.cli import (
     UsageError,
     add_device_argument,
@@ -49,6 +48,7 @@ from prixlm.completion.loading import (
 from prixlm.completion.output import default_tsv_path, write_proposals
 from prixlm.completion.propose import Proposal, check_max_per_pair, run_completion
 from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_prixlm
+from prixlm.outputs.atomic import check_output_file
 
 
 def _split_list(text: str | None) -> list[str] | None:

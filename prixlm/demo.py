@@ -129,7 +129,7 @@ def run_demo(args: argparse.Namespace) -> None:
     the end (`OutputLockedError` naming the other demo's process, before anything is
     exported, built or removed); training takes its own lock on `run/` inside it.
     """
-    from prixlm.atomic_output import writer_lock
+    from prixlm.outputs.atomic import writer_lock
 
     with writer_lock(args.output_dir, argument="--output_dir"):
         _run_steps(args)
@@ -161,7 +161,7 @@ def _run_steps(args: argparse.Namespace) -> None:
     )
 
     section("3/5 tokenizer + small Prix-LM (All) trained with the Trainer", started)
-    from prixlm.atomic_output import writer_lock
+    from prixlm.outputs.atomic import writer_lock
     from prixlm.training.arguments import demo_training_argv, parse_training_arguments
     from prixlm.training.pretrain import pretrain
     from prixlm.training.resume import remove_earlier_run
@@ -179,13 +179,13 @@ def _run_steps(args: argparse.Namespace) -> None:
         f"4/5 link prediction on the test split (filtered, constrained beam search K={args.num_beams})",
         started,
     )
-    from prixlm.atomic_output import write_json
     from prixlm.link_prediction.evaluation import (
         EvaluationSettings,
         evaluate_dataset,
         markdown_table,
     )
     from prixlm.model_loading import load_prixlm
+    from prixlm.outputs.atomic import write_json
     from prixlm.release.report_checks import record_provenance, weights_digest
 
     digest = weights_digest(release)  # the weights evaluated, as evaluate_lp records them

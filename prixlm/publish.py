@@ -50,7 +50,6 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard, HfApi, ModelCard
 
-from prixlm.atomic_output import OLD_SUFFIX, PARTIAL_SUFFIX
 from prixlm.cli import UsageError, command_parser, user_errors
 from prixlm.hub_calls import (
     CARD,
@@ -62,6 +61,7 @@ from prixlm.hub_calls import (
     stale_operations,
     upload_operations,
 )
+from prixlm.outputs.atomic import OLD_SUFFIX, PARTIAL_SUFFIX
 from prixlm.publish_options import check_dataset_id, check_options
 from prixlm.release.uploaded_records import uploaded_records
 

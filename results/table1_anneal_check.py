@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 import torch
+from prixlm.atomic_output import atomic_folder, write_json
 from transformers import TrainerCallback
 
-from prixlm.atomic_output import atomic_folder, write_json
 from prixlm.experiments.curve import anneal_lambda
 from prixlm.experiments.jobs import _limit, job_candidates, load_language, plain_command
 from prixlm.experiments.time_budget import _linear_lambda, set_schedule

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.atomic_output import atomic_file, write_json
+
 from prixlm.experiments.profiles import PAPER_LANGUAGES, get_profile, kge_grid
 from prixlm.experiments.table1_data import prepare_data
 

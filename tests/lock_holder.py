@@ -1,4 +1,4 @@
-"""Another process holding a folder's one-writer lock (`prixlm.output_lock.writer_lock`), as a
+"""Another process holding a folder's one-writer lock (`prixlm.outputs.lock.writer_lock`), as a
 second command finds it while a first one writes there."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HOLD = """
 import sys
-from prixlm.atomic_output import writer_lock
+from prixlm.outputs.atomic import writer_lock
 
 with writer_lock(sys.argv[1], argument="--output_dir"):
     print("held", flush=True)

@@ -1,4 +1,4 @@
-"""prixlm.atomic_output: nothing incomplete ever carries the final name."""
+"""prixlm.outputs.atomic: nothing incomplete ever carries the final name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from prixlm.atomic_output import (
+from prixlm.cli import UsageError
+from prixlm.outputs.atomic import (
     OutputLockedError,
     atomic_file,
     atomic_folder,
@@ -19,7 +20,6 @@ from prixlm.atomic_output import (
     recover_interrupted,
     writer_lock,
 )
-from prixlm.cli import UsageError
 
 
 def _write(folder, files):
@@ -64,7 +64,7 @@ def test_a_killed_writer_leaves_nothing_that_looks_complete(tmp_path):
         f"""
         import os, signal
         from pathlib import Path
-        from prixlm.atomic_output import atomic_folder
+        from prixlm.outputs.atomic import atomic_folder
         with atomic_folder(Path({str(final)!r})) as staging:
             (staging / "half.txt").write_text("x")
             os.kill(os.getpid(), signal.SIGKILL)
@@ -123,7 +123,7 @@ def test_one_writer_per_output_and_no_live_staging_removed(tmp_path):
             textwrap.dedent(
                 f"""
                 import sys, time
-                from prixlm.atomic_output import atomic_folder
+                from prixlm.outputs.atomic import atomic_folder
                 with atomic_folder({str(final)!r}) as staging:
                     (staging / "a.txt").write_text("live")
                     print(staging, flush=True)
@@ -141,7 +141,7 @@ def test_one_writer_per_output_and_no_live_staging_removed(tmp_path):
     other_tmp = tmp_path / "job-tmp"
     other_tmp.mkdir()
     second = subprocess.run(
-        [sys.executable, "-c", f"from prixlm.atomic_output import atomic_folder\n"
+        [sys.executable, "-c", f"from prixlm.outputs.atomic import atomic_folder\n"
          f"with atomic_folder({str(final)!r}): pass"],
         env={**os.environ, "TMPDIR": str(other_tmp)}, capture_output=True, text=True,
     )  # fmt: skip

@@ -38,7 +38,7 @@ def test_the_demo_holds_its_output_dir_and_training_its_run_folder(tmp_path, mon
     import prixlm.data.dbpedia.build
     import prixlm.training.pretrain
     from prixlm.demo import main
-    from prixlm.output_lock import _held, writer_lock
+    from prixlm.outputs.lock import _held, writer_lock
 
     held = []
 

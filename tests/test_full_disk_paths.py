@@ -16,8 +16,8 @@ import pytest
 from full_disk import full_disk, full_disk_for_tokenizers, full_disk_for_weights
 from tiny_models import TINY_FACTS, official_checkpoint
 
-from prixlm import output_lock
-from prixlm.atomic_output import atomic_folder, disk_errors
+from prixlm.outputs import lock as output_lock
+from prixlm.outputs.atomic import atomic_folder, disk_errors
 
 WORDS = sorted({part for fact in TINY_FACTS for part in fact})
 FULL = "no space left on the device (or a file-size limit reached); free space there or choose another folder"  # fmt: skip

@@ -1,4 +1,4 @@
-"""prixlm.output_lock: one writer per output across users and hosts, not only within one.
+"""prixlm.outputs.lock: one writer per output across users and hosts, not only within one.
 
 The file lock lives in a per-user folder of `/tmp`, so another user's (or another host's, on
 a shared disk) writer of the same output never meets it: what they see of each other is what
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from prixlm.atomic_output import OutputLockedError, atomic_folder, writer_lock
+from prixlm.outputs.atomic import OutputLockedError, atomic_folder, writer_lock
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_a_staging_older_than_the_process_of_its_pid_is_a_dead_writers(tmp_path,
     """A writer killed after its staging was last written, its PID since taken by a later
     process (as after a restart): the staging (a dataset's: GBs) was kept for good, as that
     PID runs. A staging written since that process started may be its own: it stays."""
-    from prixlm.atomic_output import atomic_file
+    from prixlm.outputs.atomic import atomic_file
 
     hour_ago = time.time() - 3600
     here = socket.gethostname()
@@ -154,8 +154,8 @@ def test_a_writer_of_another_user_is_refused(tmp_path, hold):
         f"""
         import sys
         from pathlib import Path
-        import prixlm.atomic_output as atomic_output
-        import prixlm.output_lock as output_lock
+        import prixlm.outputs.atomic as atomic_output
+        import prixlm.outputs.lock as output_lock
         output_lock._lock_root = lambda: Path({str(other_locks)!r})
         with atomic_output.{hold}({str(final)!r}):
             print("holding", flush=True)
@@ -187,7 +187,7 @@ def test_a_writer_of_another_user_is_refused(tmp_path, hold):
 def test_secrets_on_the_command_line_stay_out_of_the_writer_files(tmp_path, monkeypatch):
     """The marker beside the output is readable by every user (and stays after a kill):
     `--hub_token hf_...` was written into it whole."""
-    import prixlm.output_lock as output_lock
+    import prixlm.outputs.lock as output_lock
 
     monkeypatch.setattr(output_lock, "_lock_root", lambda: tmp_path / "locks")
     (tmp_path / "locks").mkdir()
@@ -212,7 +212,7 @@ def test_secrets_on_the_command_line_stay_out_of_the_writer_files(tmp_path, monk
 def test_a_lock_folder_another_user_made_first_is_refused(tmp_path, monkeypatch):
     """Another user of a shared /tmp can make `prixlm-locks-<uid>` first (its name is known)
     and plant links there that the owner file would be written through."""
-    import prixlm.output_lock as output_lock
+    import prixlm.outputs.lock as output_lock
 
     monkeypatch.setattr(output_lock, "_lock_root", lambda: tmp_path)
     uid = os.getuid() + 4242  # this user's id as the folder sees it: someone else's folder

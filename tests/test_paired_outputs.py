@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from full_disk import full_disk
 
-from prixlm.atomic_output import atomic_file, published_together
+from prixlm.outputs.atomic import atomic_file, published_together
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = "no space left on the device (or a file-size limit reached); free space there or choose another folder"  # fmt: skip

@@ -65,7 +65,7 @@ def test_a_writable_folder_keeps_no_probe_and_a_stale_staging_is_no_refusal(tmp_
     """The probe is removed; a file of its name (the staging a killed run of the same PID
     left, as a container's processes often have one) is no refusal, and is replaced when
     the output is written."""
-    from prixlm.atomic_output import (
+    from prixlm.outputs.atomic import (
         check_output_file,
         check_writable_folder,
         partial_path,
@@ -93,8 +93,8 @@ def test_a_device_or_a_pipe_is_refused_not_replaced(tmp_path) -> None:
     import os
     import stat
 
-    from prixlm.atomic_output import check_output_file, write_json
     from prixlm.cli import UsageError
+    from prixlm.outputs.atomic import check_output_file, write_json
 
     fifo, link = tmp_path / "out.json", tmp_path / "stdout"
     os.mkfifo(fifo)
@@ -119,7 +119,7 @@ def test_a_training_folder_is_checked_by_its_own_limits(tmp_path) -> None:
     PID to it: past NAME_MAX) is writable, new or made: it was refused as unwritable."""
     import os
 
-    from prixlm.atomic_output import _writer, check_writable_folder
+    from prixlm.outputs.atomic import _writer, check_writable_folder
 
     taken = tmp_path / "run"
     taken.write_text("not a folder", encoding="utf-8")

@@ -38,12 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file, check_output_file
 from prixlm.cli import UsageError, add_device_argument, command_parser, user_errors
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
 from prixlm.model_loading import MODEL_CODE_HELP
+from prixlm.outputs.atomic import atomic_file, check_output_file
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
 

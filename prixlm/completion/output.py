@@ -14,7 +14,7 @@ backslash, tab, newline and carriage return are written as `\\\\`, `\\t`, `\\n` 
 every cell; with the `csv` module, `delimiter="\\t", quoting=csv.QUOTE_NONE` (pandas:
 `sep="\\t", quoting=3`; a reader that takes `"` as a quote, such as the `excel-tab`
 dialect, joins the cells of a line whose cell starts with `"`). Both files are
-written atomically (`prixlm.atomic_output`).
+written atomically (`prixlm.outputs.atomic`).
 
 The `evidence` cell (once unescaped) lists each evidence object as `language=object` where its
 link reaches the proposed object, else `language:object`, joined by `; `; in an object's
@@ -29,9 +29,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from prixlm.atomic_output import atomic_file, naming_write_errors
 from prixlm.completion.knowledge import IRI_FORBIDDEN
 from prixlm.completion.propose import Proposal
+from prixlm.outputs.atomic import atomic_file, naming_write_errors
 
 _CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CELL_SPECIAL = re.compile(r"[\\\t\n\r]")

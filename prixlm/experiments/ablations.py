@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import write_json
 from prixlm.cli import UsageError, command_parser, read_json, user_errors
 from prixlm.experiments.prixlm_jobs import prixlm_job
 from prixlm.experiments.run_settings import check_run_settings
@@ -27,6 +26,7 @@ from prixlm.experiments.table1_data import (
     prepare_tokenizer,
 )
 from prixlm.experiments.table1_docs import check_table1_results
+from prixlm.outputs.atomic import write_json
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,

@@ -294,7 +294,7 @@ def plot_curve(curve: Mapping[str, Any], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from prixlm.atomic_output import atomic_file
+    from prixlm.outputs.atomic import atomic_file
 
     points = curve["points"]
     steps = [p["step"] for p in points]

@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import published_together, write_json
 from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import (
     UsageError,
@@ -58,6 +57,7 @@ from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1_data import kb_statistics, prepare_tokenizer
+from prixlm.outputs.atomic import published_together, write_json
 
 
 def layout_digest(data: Path) -> str:

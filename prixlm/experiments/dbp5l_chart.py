@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file
+from prixlm.outputs.atomic import atomic_file
 
 RUN_KEYS = ("epochs", "validation_mrr", "seconds", "stopped_early")
 STYLE = {"TransE": "-", "RotatE": "--"}

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file
 from prixlm.cli import UsageError, command_parser, read_json, user_errors
+from prixlm.outputs.atomic import atomic_file
 
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
 HEADING = "## DBP-5L: multilingual knowledge-graph completion"

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import write_json
+from prixlm.outputs.atomic import write_json
 
 #: a job: keyword arguments in, its record (a JSON object) out
 JobFunction = Callable[..., dict[str, Any]]

@@ -39,7 +39,7 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from prixlm.atomic_output import write_json
+from prixlm.outputs.atomic import write_json
 
 TRAINING_FILE = "job_training.json"
 PROGRESS_FILE = "job_progress.json"
@@ -117,7 +117,7 @@ def forget_training(run_dir: str | Path) -> None:
     `pretrain` refuses to replace a release it was not asked to resume). Holds the run
     folder's one-writer lock, as training does: `OutputLockedError` before anything is
     removed while a training writes it."""
-    from prixlm.output_lock import writer_lock
+    from prixlm.outputs.lock import writer_lock
     from prixlm.training.resume import remove_earlier_run
 
     run_dir = Path(run_dir)

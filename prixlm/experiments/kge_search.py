@@ -20,10 +20,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import check_output_file, write_json
 from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import command_parser, user_errors
 from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid, kge_stopping
+from prixlm.outputs.atomic import check_output_file, write_json
 
 
 def search(

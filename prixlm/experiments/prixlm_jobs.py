@@ -263,7 +263,7 @@ def train_release(
     when it went on from a checkpoint. Holds `run_dir`'s one-writer lock from before it
     reads the kept progress to the end of training: a second job into `run_dir` while one
     trains there gets `OutputLockedError` before it removes anything."""
-    from prixlm.output_lock import writer_lock
+    from prixlm.outputs.lock import writer_lock
 
     with writer_lock(run_dir, argument="--output_dir"):
         return _train_release(run_dir, identity, argv, guard, curve)

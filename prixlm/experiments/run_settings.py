@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import write_json
 from prixlm.cli import UsageError
+from prixlm.outputs.atomic import write_json
 
 RUN_SETTINGS_FILE = "run_settings.json"
 

@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import published_together, write_json
 from prixlm.baselines.kge import require_pykeen
 from prixlm.cli import (
     UsageError,
@@ -68,6 +67,7 @@ from prixlm.experiments.table1_data import (
     ranked_entities,
     source_settings,
 )
+from prixlm.outputs.atomic import published_together, write_json
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
 

@@ -172,8 +172,8 @@ def pivot_links_copy(source: Path, destination: Path, pivot: str) -> None:
     import pyarrow.parquet as pq
     import yaml
 
-    from prixlm.atomic_output import atomic_folder
     from prixlm.data.loading import local_data_files
+    from prixlm.outputs.atomic import atomic_folder
 
     with atomic_folder(destination) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
@@ -221,7 +221,7 @@ def prepare_tokenizer(
     dumps, another vocabulary size, texts chosen by an earlier rule) is trained again;
     without, a trained folder is used as it is. A full disk: an `OSError` naming the
     folder."""
-    from prixlm.atomic_output import atomic_folder, disk_errors
+    from prixlm.outputs.atomic import atomic_folder, disk_errors
     from prixlm.training.data import TOKENIZER_TEXTS_RULE, tokenizer_training_texts
     from prixlm.training.tokenizer_training import train_tokenizer
 

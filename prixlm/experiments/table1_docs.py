@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file
 from prixlm.cli import UsageError, command_parser, read_json, user_errors
 from prixlm.experiments.paired import paired_section
 from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: importable here
@@ -34,6 +33,7 @@ from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: imp
     union_links_line,
 )
 from prixlm.experiments.table1_unfinished import no_pairs_line, unfinished_section
+from prixlm.outputs.atomic import atomic_file
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
 # block name -> its heading in docs/results.md

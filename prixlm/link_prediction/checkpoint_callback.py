@@ -232,7 +232,7 @@ class LinkPredictionCallback(TrainerCallback):
         """Rewrite `lp_curve.csv` and `lp_curve.png` from the records so far, each replaced
         in one rename (a run killed while writing left a cut file, which the similarity study
         reads and the model card copies)."""
-        from prixlm.atomic_output import atomic_file
+        from prixlm.outputs.atomic import atomic_file
 
         self.output_dir.mkdir(parents=True, exist_ok=True)
         columns = sorted({k for r in self.records for k in r} - {"step"})

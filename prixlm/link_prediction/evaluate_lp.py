@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
-from prixlm.atomic_output import check_output_file, write_json
 from prixlm.cli import (
     UsageError,
     add_device_argument,
@@ -63,6 +62,7 @@ from prixlm.link_prediction.lp_rows import missing_columns
 from prixlm.link_prediction.lp_table import unreported_note
 from prixlm.link_prediction.protocols import PROTOCOLS, parse_protocols
 from prixlm.model_loading import MODEL_CODE_HELP
+from prixlm.outputs.atomic import check_output_file, write_json
 from prixlm.release.card_results import weights_digest
 from prixlm.release.report_checks import record_provenance
 

@@ -42,8 +42,8 @@ from modeling_prixlm.formatting import (
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from modeling_prixlm.pipeline_prixlm import read_candidates
-from prixlm.atomic_output import atomic_folder, disk_errors
 from prixlm.cli import UsageError, command_parser, user_errors
+from prixlm.outputs.atomic import atomic_folder, disk_errors
 from prixlm.release.folder import complete_release_folder
 from prixlm.release.model_card import write_model_card
 

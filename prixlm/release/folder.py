@@ -31,7 +31,7 @@ and the pipeline tokenises a language's labels into its trie, 8 bytes per trie n
 first query of that language). `max_candidates_per_language` bounds it: a larger language is
 left out with a warning, and its users pass `candidates=` to the pipeline instead.
 
-Every file is written with `prixlm.atomic_output`; call it on a staging folder before the
+Every file is written with `prixlm.outputs.atomic`; call it on a staging folder before the
 folder is published (`PrixLMTrainer.save_release`, `convert_official`), or on a finished one.
 """
 
@@ -51,7 +51,7 @@ import modeling_prixlm
 from modeling_prixlm.configuration_prixlm import CUSTOM_PIPELINES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH, language_key
 from modeling_prixlm.pipeline_prixlm import CANDIDATES_FILE, RELATIONS_FILE
-from prixlm.atomic_output import atomic_file
+from prixlm.outputs.atomic import atomic_file
 from prixlm.release.dataset_inputs import dataset_candidates, dataset_relations, widget_examples
 
 #: Languages with more candidate labels are left out of `candidates.json` (see the docstring).

@@ -88,7 +88,7 @@ def read_dictionary(path: str | Path) -> list[Pair]:
 
 def write_dictionary(pairs: Sequence[Pair], path: str | Path) -> None:
     """Write `pairs` as `source<TAB>target` lines (atomically)."""
-    from prixlm.atomic_output import atomic_file
+    from prixlm.outputs.atomic import atomic_file
 
     for source, target in pairs:
         if "\t" in source + target or "\n" in source + target:

@@ -206,7 +206,7 @@ def check_output_dir(output_dir: Path, inputs: Sequence[tuple[str, Path | str | 
     """Before any work: `--output_dir` can be written (its parents are folders, it is no
     file) and is not, nor holds, nor lies inside a local input (`(argument, path)` pairs): the
     tuned folder replaces it whole."""
-    from prixlm.atomic_output import check_parent
+    from prixlm.outputs.atomic import check_parent
 
     target = check_parent(output_dir, "--output_dir").resolve()
     if target.exists() and not target.is_dir():
@@ -251,7 +251,7 @@ def mirror_tune(
     """
     from transformers import set_seed
 
-    from prixlm.atomic_output import atomic_folder, disk_errors
+    from prixlm.outputs.atomic import atomic_folder, disk_errors
 
     unknown = set(overrides) - set(MIRROR_DEFAULTS)
     if unknown:

@@ -88,7 +88,7 @@ def train_plain_mlm(
 ) -> Path:
     """Train the baseline on `texts` for `max_steps`; save the folder `output_dir` atomically
     (a full disk: an `OSError` naming it)."""
-    from prixlm.atomic_output import atomic_folder, disk_errors
+    from prixlm.outputs.atomic import atomic_folder, disk_errors
 
     if not texts:
         raise ValueError("no texts to train the plain masked LM on")

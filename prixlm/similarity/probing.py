@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from prixlm.atomic_output import check_output_file
+    from prixlm.outputs.atomic import check_output_file
 
     parser = build_parser()
     args = parser.parse_args(argv)

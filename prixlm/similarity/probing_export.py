@@ -13,7 +13,7 @@ held out of training in every language, so a probe asks for a fact the model nev
 has read other facts of the same entities). A probe line holds mLAMA's keys (`uuid`,
 `lineid`, `sub_uri`, `sub_label`, `obj_uri`, `obj_label`) plus `all_obj_labels`, every true
 object of `(subject, relation)` in the KB (filtered when ranking). `probes_info.json` records
-the source and the counts. The folder is written atomically (`prixlm.atomic_output`): an
+the source and the counts. The folder is written atomically (`prixlm.outputs.atomic`): an
 existing one is replaced (entries this export does not write are kept).
 """
 
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_folder
 from prixlm.cli import command_parser, user_errors
+from prixlm.outputs.atomic import atomic_folder
 from prixlm.similarity.probing_data import TEMPLATES_FILE
 from prixlm.similarity.probing_templates import TEMPLATES
 

@@ -36,9 +36,9 @@ from typing import Any
 import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before torch loads
 
 # isort: split
-from prixlm.atomic_output import atomic_file, atomic_folder, published_together
 from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.run_settings import check_run_settings
+from prixlm.outputs.atomic import atomic_file, atomic_folder, published_together
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
 from prixlm.similarity.embedder import DEFAULT_POOLING, POOLING_MODES
 from prixlm.similarity.study_eval import evaluate_model

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file
+from prixlm.outputs.atomic import atomic_file
 
 MODEL_NAMES = {
     "kb": "Prix-LM (KB)",

@@ -349,8 +349,8 @@ def _check_options_of_benchmark(args: argparse.Namespace, parser: argparse.Argum
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from prixlm.atomic_output import check_output_file
     from prixlm.model_loading import check_model_source
+    from prixlm.outputs.atomic import check_output_file
     from prixlm.similarity.xel_cldr import cldr_xel_queries
 
     parser = build_parser()

@@ -17,7 +17,7 @@ from pathlib import Path
 import datasets
 from datasets.fingerprint import get_temporary_cache_files_directory
 
-from prixlm.atomic_output import disk_errors
+from prixlm.outputs.atomic import disk_errors
 
 #: How `tempfile` names the file `datasets` writes a map's cache file in.
 TEMP_PATTERN = "tmp*"

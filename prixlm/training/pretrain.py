@@ -24,7 +24,6 @@ from modeling_prixlm.formatting import (
     match_tokenizer_to_positions,
 )
 from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
-from prixlm.atomic_output import check_writable_folder, writer_lock
 from prixlm.cli import UsageError, first_line
 from prixlm.link_prediction.checkpoint_callback import (
     LinkPredictionCallback,
@@ -32,6 +31,7 @@ from prixlm.link_prediction.checkpoint_callback import (
     restored_points,
 )
 from prixlm.model_loading import is_prixlm
+from prixlm.outputs.atomic import check_writable_folder, writer_lock
 from prixlm.publish import publish_folder
 from prixlm.release.folder import (
     complete_release_folder,
@@ -203,7 +203,7 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     `callbacks` are added to the Trainer's (e.g. a time budget). Checkpoints go to
     `run.training.output_dir`, the release folder to its `model/`, the Fig. 2 curve to
     `lp_curve.png` beside them. One run at a time writes an `output_dir`
-    (`atomic_output.writer_lock`: `OutputLockedError` naming the other run's process).
+    (`outputs.atomic.writer_lock`: `OutputLockedError` naming the other run's process).
     `--resume_from_checkpoint` continues the same run or refuses (`prixlm.training.resume`);
     a finished run's release is left as it is (and published again with `--push_to_hub`).
     A start that stops before its last step (a SIGTERM with `--enable_jit_checkpoint`)

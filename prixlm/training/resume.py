@@ -115,7 +115,7 @@ def remove_earlier_run(output_dir: str | Path) -> None:
     a training writes it."""
     import shutil
 
-    from prixlm.output_lock import writer_lock
+    from prixlm.outputs.lock import writer_lock
 
     output_dir = Path(output_dir)
     earlier_files = (output_dir / name for name in (*RELEASE_FILES, *CURVE_FILES, TRAINER_LOGS))

@@ -1,4 +1,4 @@
-"""The Trainer with crash-safe checkpoints and release folders (`prixlm.atomic_output`)."""
+"""The Trainer with crash-safe checkpoints and release folders (`prixlm.outputs.atomic`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from transformers.trainer_jit_checkpoint import JITCheckpointCallback
 from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from prixlm.atomic_output import (
+from prixlm.outputs.atomic import (
     check_parent,
     disk_errors,
     partial_path,

@@ -331,7 +331,7 @@ def test_an_export_killed_between_its_renames_keeps_no_stale_language(tmp_path: 
     """Killed between its two renames, an export leaves `.kb.old` and no `kb`; the next
     export worked out what the old one owned before putting it back, so it owned nothing and
     kept the old export's other languages (which a build without --languages then read)."""
-    from prixlm.atomic_output import _old_path
+    from prixlm.outputs.atomic import _old_path
 
     out = tmp_path / "kb"
     export_cldr_kb(["en", "de", "ja"], out)

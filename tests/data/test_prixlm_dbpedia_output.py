@@ -271,7 +271,7 @@ def test_a_rebuild_after_a_crash_between_the_renames_drops_stale_configs(
     """Killed between its two renames, a build leaves `.kb.old` and no `kb`; the next build
     worked out what the old one owned before putting it back, so it owned nothing and kept
     the configs it no longer builds for good."""
-    from prixlm.atomic_output import _old_path
+    from prixlm.outputs.atomic import _old_path
 
     out = tmp_path / "kb"
     arguments = ["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from lock_holder import lock_held
 
-from prixlm.atomic_output import OutputLockedError
 from prixlm.experiments.kept_runs import PROGRESS_FILE, forget_training, training_identity
 from prixlm.experiments.prixlm_jobs import train_release
 from prixlm.experiments.time_budget import TimeBudget
+from prixlm.outputs.atomic import OutputLockedError
 from prixlm.training.resume import remove_earlier_run
 
 

@@ -207,7 +207,7 @@ def test_two_trainings_into_one_folder(tiny_dataset_dir, tmp_path, capsys) -> No
     from transformers import AutoModelForCausalLM
 
     import train
-    from prixlm.output_lock import _lock_files
+    from prixlm.outputs.lock import _lock_files
 
     out = tmp_path / "run"
     first = subprocess.Popen(

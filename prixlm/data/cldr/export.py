@@ -26,7 +26,7 @@ bare name and the others get a qualifier, "Latin (script)", "Nauru (city)" (full
 (`zh_Hant` -> `zh-hant`, `pt_PT` -> `pt-pt`), used in file names, tags and IRI hosts. Files are
 sorted and carry no timestamp, so the same call gives byte-identical files; they are
 written to the hidden sibling `.{output_dir}.partial` that replaces `output_dir` at the end
-(`prixlm.atomic_output`). A re-export replaces what the earlier export wrote (its info file
+(`prixlm.outputs.atomic`). A re-export replaces what the earlier export wrote (its info file
 and the three files of each language it lists: a language no longer exported loses its
 files) and keeps every other entry (`.git`, a user's files).
 """
@@ -45,13 +45,6 @@ import babel
 from babel import Locale, localedata
 from tqdm.auto import tqdm
 
-from prixlm.atomic_output import (
-    atomic_folder,
-    check_parent,
-    naming_write_errors,
-    recover_interrupted,
-    writer_lock,
-)
 from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
@@ -72,6 +65,13 @@ from prixlm.data.cldr.dump_format import (
     literal,
     mappingbased_objects_file,
     resource_iri,
+)
+from prixlm.outputs.atomic import (
+    atomic_folder,
+    check_parent,
+    naming_write_errors,
+    recover_interrupted,
+    writer_lock,
 )
 
 __all__ = [

@@ -28,7 +28,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import check_parent, write_json, writer_lock
 from prixlm.cli import UsageError, describe_os_error
 from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer, recorded_command
 from prixlm.data.dbpedia.card import BuildRecord, dataset_card, read_source_info
@@ -58,6 +57,7 @@ from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.token_lengths import token_lengths
 from prixlm.data.dbpedia.work_folder import work_folder
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
+from prixlm.outputs.atomic import check_parent, write_json, writer_lock
 
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
 logger = logging.getLogger(__name__)

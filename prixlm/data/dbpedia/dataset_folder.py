@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from prixlm.atomic_output import atomic_folder, check_parent, recover_interrupted, writer_lock
+from prixlm.outputs.atomic import atomic_folder, check_parent, recover_interrupted, writer_lock
 
 BUILD_MARKER = "# Prix-LM multilingual knowledge-base data"
 CARD = "README.md"
@@ -63,7 +63,7 @@ def owned_entries(folder: str | Path) -> set[str]:
 
 @contextmanager
 def dataset_folder(output_dir: str | Path) -> Iterator[Path]:
-    """An empty staging folder (`atomic_output.partial_path`) that replaces `output_dir`
+    """An empty staging folder (`outputs.atomic.partial_path`) that replaces `output_dir`
     when the block succeeds.
 
     An existing `output_dir` must be empty (but for hidden entries) or an earlier build

@@ -17,8 +17,8 @@ order. The `all` config has no files of its own: its card entry lists every lang
 shards plus the links' as train, and the languages' validation/test shards.
 
 Everything is written into the build's own hidden sibling `.OUT.<host>-<pid>.partial` that
-replaces `OUT` at the end (`prixlm.atomic_output`), so a killed build leaves no folder that
-looks complete; one build at a time writes `OUT` (`atomic_output.writer_lock`). The build
+replaces `OUT` at the end (`prixlm.outputs.atomic`), so a killed build leaves no folder that
+looks complete; one build at a time writes `OUT` (`outputs.atomic.writer_lock`). The build
 owns `README.md` and the config folders its card lists (`dataset_folder.owned_entries`): a rebuild replaces
 those (a language no longer built loses its folder) and keeps everything else in `OUT`
 (`.git`, a user's files). The same input gives byte-identical Parquet files (fixed row

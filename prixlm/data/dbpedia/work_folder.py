@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prixlm.atomic_output import process_running
+from prixlm.outputs.atomic import process_running
 
 PREFIX = "prixlm_build_"
 OWNER_FILE = "owner.json"

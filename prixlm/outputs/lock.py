@@ -1,5 +1,5 @@
 """One writer per output: `writer_lock(final)`, held by a build or a training for its whole
-run (and taken by `prixlm.atomic_output.atomic_folder`), fails at once with
+run (and taken by `prixlm.outputs.atomic.atomic_folder`), fails at once with
 `OutputLockedError` naming the process that writes `final`.
 
 - Within one user's processes: a file lock in `/tmp/prixlm-locks-<uid>` (released when the

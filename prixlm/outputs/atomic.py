@@ -3,7 +3,7 @@
 One convention for every writer (dataset build, CLDR export, checkpoints, release folders,
 converted checkpoints):
 
-- one writer at a time: `writer_lock(final)` (`prixlm.output_lock`; taken by `atomic_folder`,
+- one writer at a time: `writer_lock(final)` (`prixlm.outputs.lock`; taken by `atomic_folder`,
   held by a build or a training for its whole run) fails at once with `OutputLockedError`
   naming the process that writes `final` (a file lock for one user's processes, a marker
   `.<name>.<host>-<pid>.writing` beside `final` for other users and hosts);
@@ -40,8 +40,8 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from prixlm.cli import UsageError
-from prixlm.output_checks import check_not_special, check_writable
-from prixlm.output_lock import (  # noqa: F401 - importable from here as before
+from prixlm.outputs.checks import check_not_special, check_writable
+from prixlm.outputs.lock import (  # noqa: F401 - importable from here as before
     PARTIAL_SUFFIX,
     WRITING_SUFFIX,
     OutputLockedError,

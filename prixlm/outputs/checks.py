@@ -1,4 +1,4 @@
-"""Checks of an output path before any work (`prixlm.atomic_output` makes them): that a file
+"""Checks of an output path before any work (`prixlm.outputs.atomic` makes them): that a file
 can be made where the output goes (`check_writable`), and that the path is no device, pipe
 or socket that the finished output would be renamed over (`check_not_special`)."""
 
