@@ -129,25 +129,33 @@ class UnreadableCandidatesWarning(UserWarning):
     `</s>`, `[en]`), which the model reads as that token and not as a name."""
 
 
-def unreadable_queries(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[bool]:
-    """Whether each row's prompt names (its subject, and a triple's relation) hold a
-    control token's text (composed, NFC, as the prompts are encoded): `encode_query`
-    refuses them (`formatting.ControlTokenError`). The distinct names in one tokenizer
-    call; a name that is not a string is left to `encode_query` to refuse."""
-    names = [
+def query_names(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """Each row's prompt names: its subject, and a triple's relation (a link has none)."""
+    return [
         [row.get("subject")] + [row.get("relation")] * (row.get("kind", "triple") != "link")
         for row in rows
     ]
-    distinct = list(dict.fromkeys(n for one in names for n in one if isinstance(n, str)))
+
+
+def encoded_names(tokenizer: Any, names: Iterable[str]) -> dict[str, list[int]]:
+    """The ids of each distinct name of `names`, composed (NFC) as prompts are encoded
+    (`formatting`), no special tokens, in one tokenizer call."""
+    distinct = list(dict.fromkeys(names))
     if not distinct:
-        return [False] * len(names)
-    encoded = tokenizer(
-        [unicodedata.normalize("NFC", n) for n in distinct], add_special_tokens=False
-    )["input_ids"]
+        return {}
+    composed = [unicodedata.normalize("NFC", name) for name in distinct]
+    encoded = tokenizer(composed, add_special_tokens=False)["input_ids"]
+    return dict(zip(distinct, encoded, strict=True))
+
+
+def unreadable_queries(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """Whether each row's prompt names (`query_names`) hold a control token's text:
+    `encode_query` refuses them (`formatting.ControlTokenError`). A name that is not a
+    string is left to `encode_query` to refuse."""
+    names = query_names(rows)
+    ids = encoded_names(tokenizer, (n for one in names for n in one if isinstance(n, str)))
     controls = control_token_ids(tokenizer)
-    bad = {
-        name for name, ids in zip(distinct, encoded, strict=True) if not controls.isdisjoint(ids)
-    }
+    bad = {name for name, one in ids.items() if not controls.isdisjoint(one)}
     return [any(isinstance(n, str) and n in bad for n in one) for one in names]
 
 
@@ -319,6 +327,8 @@ __all__ = [
     "fitting_candidates",
     "label_token_counts",
     "readable_candidates",
+    "encoded_names",
+    "query_names",
     "readable_labels_trie",
     "too_long_labels",
     "unreadable_queries",

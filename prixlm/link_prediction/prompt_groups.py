@@ -7,7 +7,6 @@ set, cut from the full trie's ids), and the groups' metrics are combined into on
 from __future__ import annotations
 
 import bisect
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,11 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
 from modeling_prixlm.formatting import control_token_ids
 from modeling_prixlm.position_checks import positions_of
-from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
+from prixlm.link_prediction.candidate_fit import (
+    CandidatesLeftOutWarning,
+    encoded_names,
+    query_names,
+)
 
 
 @dataclass
@@ -81,16 +84,13 @@ def prompt_lengths(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[in
     first row of its kind and languages. A row `encode_query` refuses (a name that is not
     text, tokenises to nothing or holds a control token; an unknown language) is encoded
     whole, so that its error is raised, as it was when every row was encoded."""
-    names = [[row.get("subject")] + [row.get("relation")] * (row.get("kind") != "link")
-             for row in rows]  # fmt: skip
+    names = query_names(rows)
     if not all(isinstance(n, str) for one in names for n in one):  # `encode_query` says why
         return [len(encode_query(tokenizer, row)) for row in rows]
-    names = [[unicodedata.normalize("NFC", n) for n in one] for one in names]
-    distinct = list(dict.fromkeys(n for one in names for n in one))
-    encoded = tokenizer(distinct, add_special_tokens=False)["input_ids"]
     controls = control_token_ids(tokenizer)
+    encoded = encoded_names(tokenizer, (n for one in names for n in one))
     counts = {text: len(ids) if ids and controls.isdisjoint(ids) else None
-              for text, ids in zip(distinct, encoded, strict=True)}  # fmt: skip
+              for text, ids in encoded.items()}  # fmt: skip
     around: dict[str, int] = {}  # per kind and languages: `<s>`, `[S]`, `[P]`, separators
     lengths = []
     for row, one in zip(rows, names, strict=True):
