@@ -10,14 +10,11 @@ next start trained from step 0.
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
-
-_CHECKPOINT = re.compile(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)")
+from prixlm.training.resume import checkpoint_folders, checkpoint_step
 
 
 def rotate_checkpoints(run_dir: str | Path, limit: int | None) -> None:
@@ -26,11 +23,7 @@ def rotate_checkpoints(run_dir: str | Path, limit: int | None) -> None:
     included)."""
     if limit is None or limit <= 0:
         return
-    checkpoints = sorted(
-        (p for p in Path(run_dir).iterdir() if p.is_dir() and _CHECKPOINT.fullmatch(p.name)),
-        key=lambda p: int(_CHECKPOINT.fullmatch(p.name).group(1)),
-    )
-    for old in checkpoints[:-limit]:
+    for old in checkpoint_folders(run_dir)[:-limit]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -64,11 +57,7 @@ def remove_checkpoints_after(run_dir: str | Path, step: int) -> list[Path]:
     progress named them, resumed from `step`: kept, the newer-numbered stale one would
     outlive, and rotate away, the checkpoints the resumed start saves before its step).
     Returns the folders removed."""
-    later = [
-        p
-        for p in Path(run_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*")
-        if p.is_dir() and _CHECKPOINT.fullmatch(p.name) and int(p.name.rsplit("-", 1)[1]) > step
-    ]
+    later = [p for p in checkpoint_folders(run_dir) if checkpoint_step(p) > step]
     for folder in later:
         shutil.rmtree(folder)
     return later

@@ -120,7 +120,7 @@ def remove_earlier_run(output_dir: str | Path) -> None:
     output_dir = Path(output_dir)
     earlier_files = (output_dir / name for name in (*RELEASE_FILES, *CURVE_FILES, TRAINER_LOGS))
     with writer_lock(output_dir, argument="--output_dir"):
-        for earlier in [*_checkpoints(output_dir), *earlier_files]:
+        for earlier in [*checkpoint_folders(output_dir), *earlier_files]:
             if earlier.is_dir():
                 shutil.rmtree(earlier)
             else:
@@ -302,7 +302,7 @@ def check_checkpoint(checkpoint: str | Path, world_size: int = 1) -> None:
         return
     earlier = [
         folder
-        for folder in _checkpoints(checkpoint.parent)
+        for folder in checkpoint_folders(checkpoint.parent)
         if checkpoint_step(folder) < checkpoint_step(checkpoint)
         and resume_problem(folder, world_size) is None
     ]
@@ -370,10 +370,11 @@ def checkpoint_step(folder: str | Path) -> int:
     return int(Path(folder).name.rsplit("-", 1)[1])
 
 
-def _checkpoints(run_dir: Path) -> list[Path]:
+def checkpoint_folders(run_dir: str | Path) -> list[Path]:
+    """The `checkpoint-<step>` folders of `run_dir`, by step."""
     found = [
         p
-        for p in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*")
+        for p in Path(run_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*")
         if p.is_dir() and p.name.rsplit("-", 1)[1].isdigit()
     ]
     return sorted(found, key=checkpoint_step)
@@ -387,6 +388,7 @@ __all__ = [
     "TRAINING_STATE",
     "check_checkpoint",
     "check_same_run",
+    "checkpoint_folders",
     "checkpoint_step",
     "checkpoint_problem",
     "dataset_fingerprint",
