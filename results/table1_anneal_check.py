@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import torch
-from prixlm.atomic_output import atomic_folder, write_json
 from transformers import TrainerCallback
 
 from prixlm.experiments.curve import anneal_lambda
@@ -31,6 +30,7 @@ from prixlm.experiments.jobs import _limit, job_candidates, load_language, plain
 from prixlm.experiments.time_budget import _linear_lambda, set_schedule
 from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
 from prixlm.model_loading import load_prixlm
+from prixlm.outputs.atomic import atomic_folder, write_json
 from prixlm.training.arguments import parse_training_arguments
 from prixlm.training.pretrain import pretrain
 

@@ -28,10 +28,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prixlm.atomic_output import atomic_file, write_json
-
 from prixlm.experiments.profiles import PAPER_LANGUAGES, get_profile, kge_grid
 from prixlm.experiments.table1_data import prepare_data
+from prixlm.outputs.atomic import atomic_file, write_json
 
 #: its docs block's markers in docs/results.md
 START, END = "<!-- rotate-check:start -->", "<!-- rotate-check:end -->"
