@@ -45,6 +45,7 @@ from prixlm.completion.knowledge import (
 from prixlm.completion.loading import CompletionInputError, CompletionKB
 from prixlm.link_prediction.candidate_fit import UnreadableCandidatesWarning, label_token_counts
 from prixlm.link_prediction.evaluation import canonical_labels, warn_unknown_merges
+from prixlm.link_prediction.precision import warns_half_precision
 
 #: Queries per forward by default on the CPU (the setting of the committed completion figures).
 CPU_BATCH_SIZE = 8
@@ -170,6 +171,7 @@ def fit_to_model(
     return [query for query, _ in prompts], kept, unencodable
 
 
+@warns_half_precision
 def propose_objects(
     model: Any,
     tokenizer: Any,
@@ -269,6 +271,7 @@ def fitted_inputs(
     return FittedInputs(fitted, usable, stats)
 
 
+@warns_half_precision
 def propose_fitted(
     model: Any,
     tokenizer: Any,
@@ -307,6 +310,7 @@ def propose_fitted(
     return proposals
 
 
+@warns_half_precision
 def run_completion(
     model: Any,
     tokenizer: Any,

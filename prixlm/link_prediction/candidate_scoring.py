@@ -39,6 +39,7 @@ from modeling_prixlm.decoding_steps import (
     run_rows,
     uses_cache,
 )
+from prixlm.link_prediction.precision import warns_half_precision
 
 #: `score_candidates`' defaults (queries per forward, rows per forward) on the CPU and on
 #: an accelerator (where larger forwards pay: 8,192 rows x 250k vocabulary = 8 GB of logits).
@@ -53,6 +54,7 @@ def default_sizes(device: torch.device | str) -> tuple[int, int]:
     return DEVICE_BATCH_SIZE, DEVICE_MAX_ROWS
 
 
+@warns_half_precision
 @torch.no_grad()
 def score_candidates(
     model: Any,

@@ -8,7 +8,9 @@ built (`modeling_prixlm.decoding_steps.half_precision_message`, the one check); 
 `warns_half_precision` wraps (the evaluation API, `prixlm.predict_objects`) warn with the same
 message, once per call at the caller's line: a call made inside another such call
 (`evaluate_dataset` -> `evaluate_config` -> `evaluate_protocols`) does not warn again, nor
-does each batch. Float32 weights give no warning.
+does each batch. The exact full ranking (`score_candidates`, `evaluate_scorer` of a
+`PrixLMScorer`) and completion (`run_completion`, `propose_objects`) warn likewise. Float32
+weights give no warning.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ _CHECKED: ContextVar[bool] = ContextVar("half_precision_checked", default=False)
 
 
 def warns_half_precision(function: Callable[P, R]) -> Callable[P, R]:
-    """`function` (whose first argument, or `model=`, is the model) warning with
+    """`function` (whose first argument, or `model=`, is the model or a scorer holding it
+    as `.model`) warning with
     `half_precision_message` (a `UserWarning` at its caller's line) when the model's weights
     are half precision, unless it is called inside another wrapped call."""
 
@@ -38,7 +41,8 @@ def warns_half_precision(function: Callable[P, R]) -> Callable[P, R]:
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
         if _CHECKED.get():
             return function(*args, **kwargs)
-        model = args[0] if args else kwargs.get("model")
+        model = args[0] if args else kwargs.get("model", kwargs.get("scorer"))
+        model = getattr(model, "model", model)  # a scorer (`PrixLMScorer`): its model
         has_weights = hasattr(model, "parameters")  # a stand-in without weights: not checked
         if has_weights and (message := half_precision_message(model)) is not None:
             warnings.warn(message, UserWarning, stacklevel=2)

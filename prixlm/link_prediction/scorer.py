@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import Query, model_device
 from prixlm.link_prediction.candidate_scoring import default_sizes, score_candidates
+from prixlm.link_prediction.precision import warns_half_precision
 from prixlm.link_prediction.protocols import (
     filter_objects,
     get_protocol,
@@ -277,6 +278,7 @@ def scorer_ranks(
     ]
 
 
+@warns_half_precision
 def evaluate_scorer_protocols(
     scorer: CandidateScorer,
     rows: Sequence[Mapping[str, Any]],
@@ -322,6 +324,7 @@ def queries_digest(rows: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(triples, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+@warns_half_precision
 def evaluate_scorer(
     scorer: CandidateScorer,
     rows: Sequence[Mapping[str, Any]],

@@ -1,7 +1,8 @@
 """The package's ranking API on half-precision weights warns as the Hub pipeline does (their
 rankings are not the float32 weights'), once per call at the caller's line, not per batch;
 float32 weights give no warning. Without it a model loaded with `dtype=torch.bfloat16` gave
-other metrics than the release's, silently."""
+other metrics than the release's, silently (the exact full ranking, `score_candidates` and a
+`PrixLMScorer`'s `evaluate_scorer`, did so after the beam search API warned)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from test_evaluate_lp import save_model_and_dataset, tiny_rows
 from transformers import AutoTokenizer
 
 import prixlm
-from prixlm import PrixLMForCausalKB
+from prixlm import PrixLMForCausalKB, PrixLMScorer, evaluate_scorer
 from prixlm.link_prediction.evaluation import (
     EvaluationSettings,
     evaluate_dataset,
@@ -22,6 +23,7 @@ from prixlm.link_prediction.evaluation import (
 )
 
 MESSAGE = r"rankings differ from those of the float32 weights"
+CALLS = ["predict_objects", "beam", "full", "dataset", "score_candidates", "scorer"]
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +54,16 @@ def calls(model, tokenizer, saved: Path) -> dict:
         "dataset": lambda: evaluate_dataset(
             model, tokenizer, "m", str(saved / "data"), ["en"], settings
         ),
+        "score_candidates": lambda: prixlm.score_candidates(
+            model, tokenizer, rows, labels(), batch_size=1, max_rows=1
+        ).numel(),
+        "scorer": lambda: evaluate_scorer(
+            PrixLMScorer(model, tokenizer, batch_size=1, max_rows=1), rows, labels(), batch_size=1
+        ),
     }
 
 
-@pytest.mark.parametrize("call", ["predict_objects", "beam", "full", "dataset"])
+@pytest.mark.parametrize("call", CALLS)
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_half_precision_weights_warn_once_per_call(saved, call, dtype) -> None:
     model = PrixLMForCausalKB.from_pretrained(saved / "model", dtype=dtype)
@@ -71,7 +79,7 @@ def test_half_precision_weights_warn_once_per_call(saved, call, dtype) -> None:
     assert f"the model's weights are {name}" in str(precision[0].message)
 
 
-@pytest.mark.parametrize("call", ["predict_objects", "beam", "full", "dataset"])
+@pytest.mark.parametrize("call", CALLS)
 def test_float32_weights_do_not_warn(saved, call) -> None:
     model = PrixLMForCausalKB.from_pretrained(saved / "model")
     tokenizer = AutoTokenizer.from_pretrained(saved / "model")
