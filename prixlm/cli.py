@@ -131,6 +131,24 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: `--dtype` values: `auto` loads the weights as saved (transformers' default), the others
+#: cast them on load
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
+
+
+def add_dtype_argument(parser: argparse.ArgumentParser) -> None:
+    """`--dtype` as every command line that ranks with a Prix-LM has it
+    (`prixlm.model_loading.load_prixlm`'s `dtype`)."""
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=DTYPE_CHOICES,
+        help="precision of the model's weights: auto loads them as saved (float32 for a model "
+        "trained here; a model saved in bf16 loads in bf16, and its rankings differ slightly "
+        "from float32's); float32 ranks as the release's own evaluation does (default: auto)",
+    )
+
+
 def device_name(value: str) -> str:
     """`value` if torch can run on that device here; else argparse's usage error naming it
     (a typo like `cdua` and a GPU this machine lacks were tracebacks after loading)."""
@@ -323,6 +341,7 @@ __all__ = [
     "DefaultsHelpFormatter",
     "UsageError",
     "add_device_argument",
+    "add_dtype_argument",
     "describe_os_error",
     "renamed_options",
     "user_errors",

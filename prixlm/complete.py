@@ -38,6 +38,7 @@ from pathlib import Path
 from prixlm.cli import (
     UsageError,
     add_device_argument,
+    add_dtype_argument,
     command_parser,
     user_errors,
 )
@@ -47,7 +48,12 @@ from prixlm.completion.loading import (
 )
 from prixlm.completion.output import default_tsv_path, write_proposals
 from prixlm.completion.propose import Proposal, check_max_per_pair, run_completion
-from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_prixlm
+from prixlm.model_loading import (
+    MODEL_CODE_HELP,
+    check_model_source,
+    load_prixlm,
+    saved_half_precision_note,
+)
 from prixlm.outputs.atomic import check_output_file
 
 
@@ -80,6 +86,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     add_device_argument(parser)
+    add_dtype_argument(parser)
     parser.add_argument("--no_progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -124,7 +131,9 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
         )
         if kb.skipped_note():  # default evidence languages with links only
             print(kb.skipped_note(), file=sys.stderr)
-        model, tokenizer = load_prixlm(args.model, args.device)
+        model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
+        if note := saved_half_precision_note(model, args.dtype):
+            print(note, file=sys.stderr)
         try:  # prepare_inputs checks every prompt and candidate before decoding starts
             proposals, stats = run_completion(
                 model,

@@ -88,11 +88,14 @@ def is_prixlm(source: str | Path, local_files_only: bool = False) -> bool:
 
 
 def load_prixlm(
-    source: str | Path, device: str | None = None, argument: str = "--model"
+    source: str | Path,
+    device: str | None = None,
+    argument: str = "--model",
+    dtype: str = "auto",
 ) -> tuple[Any, Any]:
     """`(model, tokenizer)` of a Prix-LM release, the model in eval mode on `device`
-    (default: `default_device()`)."""
-    model, tokenizer, kind = load_model(source, device, argument, masked_lm=False)
+    (default: `default_device()`), its weights in `dtype` (`"auto"`: as saved)."""
+    model, tokenizer, kind = load_model(source, device, argument, masked_lm=False, dtype=dtype)
     return model, tokenizer
 
 
@@ -101,9 +104,11 @@ def load_model(
     device: str | None = None,
     argument: str = "--model",
     masked_lm: bool = True,
+    dtype: str = "auto",
 ) -> tuple[Any, Any, str]:
     """`(model, tokenizer, kind)`: a Prix-LM (`kind == "prixlm"`, `AutoModelForCausalLM`) or,
-    if `masked_lm`, any masked LM (`"masked_lm"`, e.g. XLM-R); eval mode, on `device`."""
+    if `masked_lm`, any masked LM (`"masked_lm"`, e.g. XLM-R); eval mode, on `device`, its
+    weights in `dtype` (`"auto"`: as saved, transformers' default; `"float32"`, ...)."""
     check_model_source(source, argument)
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
@@ -126,10 +131,10 @@ def load_model(
         raise UsageError(f"{argument} {source}: model type {config.model_type!r}, not {expected}")
     try:
         if kind == "prixlm":
-            model = _from_own_code(source, config, auto)
+            model = _from_own_code(source, config, auto, dtype)
         else:
             model = auto.from_pretrained(
-                source, config=config, trust_remote_code=False, **_NO_HUB_KERNELS
+                source, config=config, trust_remote_code=False, dtype=dtype, **_NO_HUB_KERNELS
             )
     except _unreadable_weights() as error:  # truncated, missing or not matching the config
         if isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS:
@@ -139,6 +144,19 @@ def load_model(
             f"{argument} {source}: cannot load {what} ({first_line(error)})"
         ) from error
     return model.to(device or default_device()).eval(), tokenizer, kind
+
+
+def saved_half_precision_note(model: Any, dtype: str) -> str | None:
+    """A command line's note for a model loaded as saved (`--dtype auto`) in bfloat16 or
+    float16: which option ranks as the float32 weights do. None otherwise."""
+    from modeling_prixlm.decoding_steps import half_precision_message
+
+    if dtype != "auto" or half_precision_message(model) is None:
+        return None
+    name = str(next(model.parameters()).dtype).removeprefix("torch.")
+    return (
+        f"note: the model was saved in {name} and is ranked in it; --dtype float32 ranks in float32"
+    )
 
 
 def check_own_tokenizer(source: str | Path, config: Any, tokenizer: Any, argument: str) -> None:
@@ -157,8 +175,9 @@ def check_own_tokenizer(source: str | Path, config: Any, tokenizer: Any, argumen
         )
 
 
-def _from_own_code(source: str | Path, config: Any, auto: type) -> Any:
-    """The model of `source` built by the class its own `config.auto_map` names.
+def _from_own_code(source: str | Path, config: Any, auto: type, dtype: str = "auto") -> Any:
+    """The model of `source` built by the class its own `config.auto_map` names, its
+    weights in `dtype`.
 
     `auto.from_pretrained` is not used for this: after a first folder is loaded, it registers
     that folder's model class for the config class, and a second folder of the same name
@@ -172,12 +191,12 @@ def _from_own_code(source: str | Path, config: Any, auto: type) -> Any:
     class_reference = (getattr(config, "auto_map", None) or {}).get(auto.__name__)
     if class_reference is None:
         return auto.from_pretrained(
-            source, config=config, trust_remote_code=True, **_NO_HUB_KERNELS
+            source, config=config, trust_remote_code=True, dtype=dtype, **_NO_HUB_KERNELS
         )
     model_class = get_class_from_dynamic_module(class_reference, source)
     model_class.register_for_auto_class(auto.__name__)  # so that `save_pretrained` copies it
     model_class = add_generation_mixin_to_remote_model(model_class)
-    return model_class.from_pretrained(source, config=config, **_NO_HUB_KERNELS)
+    return model_class.from_pretrained(source, config=config, dtype=dtype, **_NO_HUB_KERNELS)
 
 
 def _unreadable_weights() -> tuple[type[BaseException], ...]:
@@ -232,4 +251,5 @@ __all__ = [
     "is_prixlm",
     "load_model",
     "load_prixlm",
+    "saved_half_precision_note",
 ]

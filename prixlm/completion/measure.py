@@ -38,7 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prixlm.cli import UsageError, add_device_argument, command_parser, user_errors
+from prixlm.cli import (
+    UsageError,
+    add_device_argument,
+    add_dtype_argument,
+    command_parser,
+    user_errors,
+)
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
@@ -202,6 +208,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="queries per forward (default: 8 on the CPU; on a GPU, up to 8,192 rows // --num_beams)",
     )
     add_device_argument(parser)
+    add_dtype_argument(parser)
     parser.add_argument("--output", required=True, help="JSON report")
     parser.add_argument("--plot", default=None, help="precision-recall PNG")
     parser.add_argument("--note", action="append", default=[], help="KEY=VALUE kept in the JSON")
@@ -233,7 +240,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
 
     from prixlm.completion.loading import CompletionInputError, load_completion_kb
     from prixlm.completion.propose import default_completion_batch, fitted_inputs, propose_fitted
-    from prixlm.model_loading import check_model_source, load_prixlm
+    from prixlm.model_loading import check_model_source, load_prixlm, saved_half_precision_note
 
     check_model_source(args.model)
     inputs = (("--model", args.model), ("--dataset", args.dataset))
@@ -261,7 +268,9 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         print(kb.skipped_note(), file=sys.stderr)
     truth = hidden_facts(kb.target_rows[args.hidden_split])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
-    model, tokenizer = load_prixlm(args.model, args.device)
+    model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
+    if note := saved_half_precision_note(model, args.dtype):
+        print(note, file=sys.stderr)
     batch_size = args.batch_size or default_completion_batch(model, args.num_beams)
     inputs = fitted_inputs(model, tokenizer, kb)
     proposals = propose_fitted(

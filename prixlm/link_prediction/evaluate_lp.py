@@ -16,8 +16,8 @@ the model's positions hold after the shortest prompt is left out with a warning,
 result of its language counts such labels (`candidates_too_long`, only where there are
 some); a query whose gold is one of them counts as a miss (`num_missing`). `dtype` records
 the precision of the weights evaluated (`"float32"`, or `"bfloat16"` for a release saved in
-bf16, which loads and is evaluated as saved: beam search and the full ranking agree exactly
-for fp32 weights only). In beam mode hits@k is reported for k <= --num_beams only (`–` in
+bf16, which loads and is evaluated as saved unless `--dtype float32` asks for float32: beam
+search and the full ranking agree exactly for fp32 weights only). In beam mode hits@k is reported for k <= --num_beams only (`–` in
 the table, no key in the report): a gold outside the K beams is a miss, which is not hits@k.
 Refused before the weights load: link rows in a language the model has no language token
 for (a triple's prompt names no language: a language without a token is evaluated on its
@@ -38,6 +38,7 @@ from modeling_prixlm.beam_search import DEFAULT_MAX_ROWS
 from prixlm.cli import (
     UsageError,
     add_device_argument,
+    add_dtype_argument,
     command_parser,
     positive_int,
     renamed_options,
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or links, for triples and link rows alike)",
     )
     add_device_argument(parser)
+    add_dtype_argument(parser)
     parser.add_argument(
         "--output",
         default=None,
@@ -235,7 +237,7 @@ def dataset_state(dataset: str) -> tuple | None:
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from prixlm.data.loading import load_kb
-    from prixlm.model_loading import load_prixlm
+    from prixlm.model_loading import load_prixlm, saved_half_precision_note
 
     if args.output:  # fail now, not after the evaluation
         inputs = (("--model", args.model), ("--dataset", args.dataset), ("--candidates", args.candidates))  # fmt: skip
@@ -265,7 +267,9 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     # the weights evaluated, for the model card to tell this model's report from the one
     # of an earlier model written to the same folder (`card_results.check_report`)
     digest = weights_digest(args.model)
-    model, tokenizer = load_prixlm(args.model, args.device)
+    model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
+    if note := saved_half_precision_note(model, args.dtype):
+        print(note, file=sys.stderr)
     settings = EvaluationSettings(
         split=args.split,
         mode=args.mode,

@@ -190,6 +190,10 @@ def test_help_describes_every_option_with_its_default(capsys):
             "--device DEVICE torch device: cpu, cuda",
             "(default: cuda if a GPU is visible, else cpu)",
         ),
+        (
+            "--dtype {auto,float32,bfloat16,float16} precision of the model's weights",
+            "(default: auto)",
+        ),
         ("--output OUTPUT JSON file for the results", "(default: none, the table is printed)"),
     ]
     starts = [text.index(option) for option, _ in options] + [len(text)]
