@@ -3,11 +3,13 @@
 Each metric folder links this file beside its `app.py` (as it links `ranking_rules.py`), so
 an uploaded folder carries it. The arguments are one JSON object (`predictions`,
 `references` and the options of `compute()`), prefilled with the metric card's example; the
-result is `compute()`'s dict. Bad JSON or an argument the metric refuses gets a message,
-never a traceback. Needs only gradio and evaluate.
+result is `compute()`'s dict, and each warning the metric gives (a list shorter than the
+cut-off that lacks its gold) is shown beside it. Bad JSON or an argument the metric refuses
+gets a message, never a traceback. Needs only gradio and evaluate.
 """
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,11 +80,16 @@ def build_page(
         """`module.compute(**arguments)` for the JSON object `text`."""
         arguments = parse_arguments(text, names, examples[-1])
         try:
-            return module.compute(**arguments)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = module.compute(**arguments)
         except (TypeError, ValueError) as error:  # an argument the metric refuses
             raise refused(str(error)) from None
         except Exception as error:  # the page stays usable whatever the metric raises
             raise refused(f"The metric failed: {type(error).__name__}: {error}") from None
+        for warning in caught:  # e.g. lists shorter than k: shown beside the result
+            gr.Warning(str(warning.message), duration=None, title="Warning")
+        return result
 
     options = [f"`{name}`" for name in names if name not in REQUIRED]
     with gr.Blocks(title=title) as page:

@@ -296,3 +296,22 @@ def test_labels_are_compared_composed_nfc(metrics):
         )["mrr"]
         == 0.5
     )
+
+
+def test_combined_metrics_take_k_and_cutoff_over_truncated_lists():
+    """`evaluate.combine` passes every keyword to both metrics: hits_at_k refused `cutoff`
+    and mrr refused `k` (TypeError), and without `cutoff` mrr refuses truncated lists, so the
+    combination could not score beam-search lists at all."""
+    evaluate = pytest.importorskip("evaluate")
+    both = evaluate.combine([str(METRICS / "hits_at_k"), str(METRICS / "mrr")])
+    with pytest.warns(UserWarning, match="fewer than"):
+        result = both.compute(**CASE, k=[1, 3], cutoff=50)
+    assert result == {
+        "hits_at_1": 0.0,
+        "hits_at_3": pytest.approx(2 / 3),
+        "mrr_at_50": pytest.approx((1 / 2.5 + 0 + 1 / 2) / 3),
+        "hits_at_k_num_queries": 3,
+        "hits_at_k_num_missing": 1,
+        "mrr_num_queries": 3,
+        "mrr_num_missing": 1,
+    }

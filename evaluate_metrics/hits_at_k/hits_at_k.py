@@ -44,6 +44,8 @@ Args:
         too); anything else (a bool, a float, a string) raises ValueError. A list shorter
         than the largest k that lacks its gold warns (UserWarning): it may have been cut
         short (the Prix-LM pipeline's default top_k is 5: pass top_k=num_beams).
+    cutoff: ignored (the mrr metric's option), so that `evaluate.combine` of both metrics
+        can be called with `k` and `cutoff`.
 Returns:
     `{"hits_at_1": float, ..., "num_queries": int, "num_missing": int}`; `num_missing`
     counts the golds absent from their lists (a gold in its list but ranked below k is no
@@ -135,7 +137,9 @@ class HitsAtK(evaluate.Metric):
         prediction_scores=None,
         filter_objects=None,
         k=DEFAULT_K,
+        cutoff=None,
     ):
+        del cutoff  # the mrr metric's: `evaluate.combine` passes every keyword to both
         ks = _cutoffs(k)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
         warn_short_lists(predictions, ranks, "k", max(ks))  # a list cut below k misses its gold

@@ -44,6 +44,8 @@ Args:
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
         A list shorter than K that lacks its gold warns (UserWarning): it may have been cut
         short (the Prix-LM pipeline's default top_k is 5: pass top_k=num_beams).
+    k: ignored (the hits_at_k metric's option), so that `evaluate.combine` of both metrics
+        can be called with `k` and `cutoff`.
 Returns:
     `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`; `num_missing`
     counts the golds absent from their lists, before any cutoff (as hits_at_k): a gold in
@@ -124,7 +126,9 @@ class Mrr(evaluate.Metric):
         prediction_scores=None,
         filter_objects=None,
         cutoff=None,
+        k=None,
     ):
+        del k  # the hits_at_k metric's: `evaluate.combine` passes every keyword to both
         cutoff = _checked_cutoff(cutoff)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
         # num_missing: golds absent from their lists, counted before any cutoff (as hits_at_k)
