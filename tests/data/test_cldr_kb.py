@@ -223,6 +223,17 @@ def test_bad_locale_lists_known_ones(tmp_path, capsys):
     assert not (tmp_path / "kb").exists()
 
 
+def test_a_named_locale_with_no_fact_entity_is_refused(tmp_path, capsys):
+    """`io` and `wa` name no entity of a fact: an export with them wrote empty files, and
+    every later build of the folder stopped on "language 'io' has no triples"."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--languages", "en,io,haw,wa", "--output_dir", str(tmp_path / "kb")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --languages io,wa: CLDR names no entity of a fact")
+    assert not (tmp_path / "kb").exists()  # refused before anything is written
+
+
 def test_cli_prints_counts_table(tmp_path, capsys):
     assert main(["--locales", "en,it", "--output_dir", str(tmp_path / "kb")]) == 0
     out, err = capsys.readouterr()

@@ -259,7 +259,9 @@ def export_cldr_kb(
         language code -> `{"entities", "triples", "links"}` counts.
 
     Raises:
-        ValueError: an unknown locale, or `output_dir` holds something else.
+        ValueError: an unknown locale, a named locale whose CLDR data names no entity of
+            a fact (`io`, `wa`: its files would be empty), or `output_dir` holds
+            something else.
         NotADirectoryError: a parent of `output_dir` is a file.
     """
     locale_ids = resolve_locales(locales)
@@ -276,6 +278,12 @@ def export_cldr_kb(
         ]
         if locales == "all":  # 25 locales name nothing that takes part in a fact
             kbs = [kb for kb in kbs if kb.labels]
+        elif empty := [kb.locale_id for kb in kbs if not kb.labels]:
+            # their empty files made every later build of the folder fail ("no triples")
+            raise ValueError(
+                f"--languages {','.join(empty)}: CLDR names no entity of a fact in these "
+                "locales (their files would be empty); leave them out"
+            )
         kbs.sort(key=lambda kb: kb.language)
         link_targets = _link_targets(kbs)
         stats = {}
