@@ -183,7 +183,11 @@ def link_overlap(pairs: Sequence[Pair], links: Sequence[Pair]) -> float:
 def export_dictionaries(
     language_pairs: Sequence[str], output_dir: str | Path, seed: int = 0
 ) -> dict[str, dict[str, int]]:
-    """Write `<src>-<tgt>.train.txt` / `.test.txt` per pair; returns the sizes per pair."""
+    """Write `<src>-<tgt>.train.txt` / `.test.txt` per pair; returns the sizes per pair.
+
+    Raises:
+        ValueError: a pair not `src-tgt`, or one without a train and a test pair (`pt_BR-pt`).
+    """
     output_dir = Path(output_dir)
     splits: dict[str, tuple[list[Pair], list[Pair]]] = {}
     for name in language_pairs:  # every pair checked before any file is written
@@ -191,6 +195,12 @@ def export_dictionaries(
         if not source or not target:
             raise ValueError(f"language pair {name!r}: expected 'src-tgt', e.g. en-fi")
         splits[name] = split_pairs(dictionary_pairs(source, target), seed)
+        if not all(splits[name]):  # the evaluation needs both: refused now, not after training
+            raise ValueError(
+                f"language pair {name!r}: {sum(map(len, splits[name]))} word pairs outside the "
+                "KB's labels, too few for a train and a test dictionary (two locales of one "
+                "language name most words alike)"
+            )
     sizes: dict[str, dict[str, int]] = {}
     for name, (train, test) in splits.items():
         write_dictionary(train, output_dir / f"{name}.train.txt")

@@ -192,3 +192,18 @@ def test_a_test_pair_listed_twice_is_one_gold():
 def test_dictionary_reader_drops_a_byte_order_mark(tmp_path):
     (tmp_path / "d.txt").write_bytes("\ufeffhouse\tHaus\n".encode())
     assert read_dictionary(tmp_path / "d.txt") == [("house", "Haus")]
+
+
+def test_a_pair_without_train_and_test_words_is_refused_before_writing(tmp_path, capsys):
+    """`pt_BR-pt`: CLDR names every word alike in both, so no word pair is left; the export
+    wrote empty dictionaries and the evaluation stopped only after the model was trained."""
+    from prixlm.similarity.bli_cldr import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--pairs", "en-it,pt_BR-pt", "--output_dir", str(tmp_path / "bli")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(
+        "error: --pairs en-it,pt_BR-pt: language pair 'pt_BR-pt': 0 word pairs outside the KB's "
+        "labels, too few for a train and a test dictionary"
+    )
+    assert not (tmp_path / "bli").exists()  # en-it is not written either
