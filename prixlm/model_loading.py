@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError, first_line
+from prixlm.hub_cache_files import uncached_error
 
 #: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -117,12 +118,19 @@ def load_model(
         config = AutoConfig.from_pretrained(source, trust_remote_code=trusted)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trusted)
     except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
+        if (uncached := uncached_error(source, argument, error)) is not None:
+            raise uncached from error
         reason = first_line(error)
         if not trusted and "trust_remote_code" in str(error):  # code of a model not Prix-LM
             reason = "its config.json names model code of its own; only a Prix-LM's is run"
         raise UsageError(f"{argument} {source}: cannot load it ({reason})") from error
     if config.model_type == PRIXLM_MODEL_TYPE:
-        check_own_tokenizer(source, config, tokenizer, argument)  # before the weights load
+        try:  # before the weights load
+            check_own_tokenizer(source, config, tokenizer, argument)
+        except UsageError as error:  # a near-empty tokenizer: no tokenizer.json in the cache
+            if (uncached := uncached_error(source, argument, error)) is not None:
+                raise uncached from error
+            raise
         auto, kind = AutoModelForCausalLM, "prixlm"
     elif masked_lm and getattr(tokenizer, "mask_token", None) is not None:
         auto, kind = AutoModelForMaskedLM, "masked_lm"
@@ -139,6 +147,8 @@ def load_model(
     except _unreadable_weights() as error:  # truncated, missing or not matching the config
         if isinstance(error, OSError) and error.errno in _SYSTEM_ERRNOS:
             raise  # a full disk or a permission: `prixlm.cli.user_errors` names the file
+        if (uncached := uncached_error(source, argument, error)) is not None:
+            raise uncached from error  # a code module, not the weights, may be the one
         what = "its weights" if _about_weights(error) else "it"
         raise UsageError(
             f"{argument} {source}: cannot load {what} ({first_line(error)})"

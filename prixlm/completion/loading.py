@@ -39,7 +39,7 @@ def dataset_languages(dataset: str) -> list[str]:
     try:
         configs = get_dataset_config_names(dataset)
     except Exception as err:  # datasets raises several types for an unreadable dataset
-        cause = hub_error(err, f"--dataset {dataset}") or not_the_dataset(err)
+        cause = hub_error(err, f"--dataset {dataset}", dataset) or not_the_dataset(err)
         if cause is err:
             raise
         if cause is not None:

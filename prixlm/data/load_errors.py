@@ -12,6 +12,7 @@ name the dataset in their own messages.
 from __future__ import annotations
 
 import errno
+import os
 
 import datasets
 import httpx2
@@ -40,7 +41,7 @@ def system_error(error: BaseException, errnos: tuple[int, ...] = ()) -> OSError 
     `error` (`datasets` wraps the `OSError` of a failed write in a `DatasetGenerationError`),
     else None. A full disk that names no file names the datasets cache, where `datasets`
     writes the rows it prepares."""
-    for link in _chain(error):
+    for link in error_chain(error):
         if isinstance(link, OSError) and link.errno not in (None, errno.ENOENT):
             if errnos and link.errno not in errnos:
                 return None
@@ -55,15 +56,29 @@ def unreachable(error: BaseException) -> bool:
     """Whether `error` (or an error in its chain) says the Hub could not be reached: a
     connection failure or a timeout of its HTTP client, a `ConnectionError` (huggingface_hub's
     offline mode, `datasets`' "Couldn't reach ... on the Hub")."""
-    return any(isinstance(link, (httpx2.TransportError, ConnectionError)) for link in _chain(error))
+    return any(
+        isinstance(link, (httpx2.TransportError, ConnectionError)) for link in error_chain(error)
+    )
 
 
-def hub_error(error: BaseException, where: str) -> HubUnreachableError | None:
+def hub_error(
+    error: BaseException, where: str, dataset: str | None = None
+) -> HubUnreachableError | None:
     """`HubUnreachableError` for a Hub call's failure that `unreachable` recognises (`where`
-    names the argument and the id), else None."""
+    names the argument and the id), else None. Where the Hub cache holds a download of the
+    repo `dataset` (`huggingface-cli download --repo-type dataset`), the message names its
+    folder: `datasets` never loads a Hub id from it (offline, only from the rows an earlier
+    `load_dataset` of the id prepared), but it loads as a local build folder."""
     if not unreachable(error):
         return None
     reason = load_error_line(error)
+    folder = hub_download_folder(dataset) if dataset else None
+    if folder is not None:
+        return HubUnreachableError(
+            f"{where}: the Hub cannot be asked ({reason}), and `datasets` loads a Hub id "
+            "without it only from the rows of an earlier load, not from its download in the "
+            f"Hub cache; pass that download's folder instead: {folder}"
+        )
     if datasets.config.HF_HUB_OFFLINE:
         return HubUnreachableError(
             f"{where}: HF_HUB_OFFLINE=1 is set and no copy of it is cached ({reason}); "
@@ -73,6 +88,18 @@ def hub_error(error: BaseException, where: str) -> HubUnreachableError | None:
         f"{where}: cannot reach the Hub ({reason}); check the connection, set "
         "HF_HUB_OFFLINE=1 to use the copy in the Hugging Face cache, or pass a local build folder"
     )
+
+
+def hub_download_folder(dataset: str) -> str | None:
+    """The folder of the Hub cache's download of the dataset repo `dataset` at main (its
+    snapshot, with its card `README.md`), or None when the cache holds none."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        card = try_to_load_from_cache(dataset, "README.md", repo_type="dataset")
+    except ValueError:  # not a repo id
+        return None
+    return os.path.dirname(card) if isinstance(card, str) else None
 
 
 def not_the_dataset(error: BaseException) -> BaseException | None:
@@ -96,7 +123,7 @@ def load_error_line(error: BaseException) -> str:
     return first_line(error)
 
 
-def _chain(error: BaseException) -> list[BaseException]:
+def error_chain(error: BaseException) -> list[BaseException]:
     """`error`, its cause (or context), theirs and so on, each once."""
     links: list[BaseException] = []
     link: BaseException | None = error
@@ -108,9 +135,11 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 __all__ = [
     "DISK_FULL",
+    "error_chain",
     "UNREADABLE",
     "DatasetInputError",
     "HubUnreachableError",
+    "hub_download_folder",
     "hub_error",
     "load_error_line",
     "not_the_dataset",

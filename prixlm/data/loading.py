@@ -205,7 +205,7 @@ def load_kb(
         try:
             return datasets.load_dataset(str(dataset), config, split=split)
         except (*HUB_ERRORS, *_UNREADABLE) as error:  # offline, unknown repo, config, split
-            if (hub := hub_error(error, f"{argument} {dataset}")) is not None:
+            if (hub := hub_error(error, f"{argument} {dataset}", str(dataset))) is not None:
                 raise hub from error  # no connection: no fault of the id nor of the config
             if (system := system_error(error)) is not None:
                 raise system from error  # the cache read-only or full: no fault of --dataset

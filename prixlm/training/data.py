@@ -44,7 +44,9 @@ def dataset_languages(dataset_dir: str | Path) -> list[str]:
     try:
         names = datasets.get_dataset_config_names(str(dataset_dir))
     except (*HUB_ERRORS, ValueError) as error:  # an unreadable card, an unknown or offline Hub id
-        if (unreachable := hub_error(error, f"--dataset {dataset_dir}")) is not None:
+        if (
+            unreachable := hub_error(error, f"--dataset {dataset_dir}", str(dataset_dir))
+        ) is not None:
             raise unreachable from error
         message = f"--dataset {dataset_dir}: cannot read its configs ({error})"
         raise DatasetInputError(message) from error
