@@ -321,7 +321,8 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
     an earlier run's checkpoints (they would be rotated with the new run's), its release
     (`RELEASE_FILES`: the new run would replace it) or, unless this run was asked to go
     on (`true`: a start that stopped before its first checkpoint, started again), its curve
-    (`CURVE_FILES`: the new run would show it as its own)."""
+    (`CURVE_FILES`: the new run would show it as its own). A checkpoint of another folder
+    is continued only into an `output_dir` without such files: `check_foreign_resume`."""
     earlier_files = (*RELEASE_FILES, *CURVE_FILES)
     if resume in ("true", "True", "last"):
         resume = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
@@ -332,6 +333,7 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
         if not Path(resume).is_dir():
             raise UsageError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
         check_checkpoint(resume, world_size)
+        check_foreign_resume(output_dir, resume)
         return resume
     if Path(output_dir).is_dir() and (earlier := get_last_checkpoint(output_dir)):
         release = Path(output_dir) / "model"
@@ -356,6 +358,24 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
                 f"checkpoint to resume: start this run in another --output_dir, or remove {found}"
             )
     return None
+
+
+def check_foreign_resume(output_dir: str, resume: str) -> None:
+    """`UsageError` when `resume`, a checkpoint of another folder, would continue into an
+    `output_dir` holding run files (checkpoints, release, curve): the run's checkpoints went
+    beside them, rotated together by step, and its release replaced the one there."""
+    here = Path(output_dir)
+    if not here.is_dir() or Path(resume).resolve().parent == here.resolve():
+        return
+    found = [p.name for p in checkpoint_folders(here)]
+    found += [name for name in (*RELEASE_FILES, *CURVE_FILES) if (here / name).exists()]
+    if found:
+        raise UsageError(
+            f"--resume_from_checkpoint {resume}: a checkpoint of another folder, and "
+            f"--output_dir {output_dir} already holds a run's files ({', '.join(found)}), "
+            "which it would be mixed with and replace; continue in a new --output_dir, or "
+            "resume that folder's own run with --resume_from_checkpoint true"
+        )
 
 
 def finished_run(checkpoint: str | Path) -> int | None:
@@ -387,6 +407,7 @@ __all__ = [
     "RUN_FILE",
     "TRAINING_STATE",
     "check_checkpoint",
+    "check_foreign_resume",
     "check_same_run",
     "checkpoint_folders",
     "checkpoint_step",

@@ -113,6 +113,35 @@ def test_an_earlier_runs_curve_is_not_the_new_runs(run_a, tiny_dataset_dir, tmp_
     assert resume_checkpoint(str(run), None) is None  # a new run may start there
 
 
+def test_a_checkpoint_of_another_folder_is_not_continued_beside_a_run(
+    run_a, tiny_dataset_dir, tmp_path
+):
+    """`--resume_from_checkpoint A/checkpoint-2 --output_dir B`, B holding another run: the
+    continued run's checkpoints went beside B's (rotated with them by step) and its release
+    replaced B's, exit 0. Into a new folder it continues."""
+    other = tmp_path / "other"
+    shutil.copytree(run_a, other)  # another run's folder: checkpoints, release, curve
+    release = (other / "model" / "model.safetensors").read_bytes()
+    checkpoint = run_a / "checkpoint-2"
+    resumed = [*_args(tiny_dataset_dir, other, *STEPS, **LP),
+               "--resume_from_checkpoint", str(checkpoint)]  # fmt: skip
+    with pytest.raises(UsageError) as raised:
+        pretrain(parse_training_arguments(resumed))
+    assert str(raised.value) == (
+        f"--resume_from_checkpoint {checkpoint}: a checkpoint of another folder, and "
+        f"--output_dir {other} already holds a run's files (checkpoint-2, checkpoint-4, model, "
+        "lp_curve.png, lp_curve.csv), which it would be mixed with and replace; continue in a new --output_dir, or resume that folder's own run with "
+        "--resume_from_checkpoint true"
+    )
+    assert (other / "model" / "model.safetensors").read_bytes() == release
+    assert sorted(p.name for p in other.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    # into a new folder: run A continued from its step 2, to A's weights
+    new = tmp_path / "new"
+    resumed[resumed.index(str(other))] = str(new)
+    pretrain(parse_training_arguments(resumed))
+    assert weights_digest(new / "model") == weights_digest(run_a / "model")
+
+
 def test_a_report_of_the_model_that_was_at_the_same_path_is_refused(
     run_a, tiny_dataset_dir, tmp_path, capsys
 ):
