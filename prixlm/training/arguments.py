@@ -20,6 +20,8 @@ from prixlm.cli import UsageError, renamed_options
 from prixlm.training.option_checks import (
     check_checkpointing,
     check_data_options,
+    check_hub_options,
+    check_optimizer_settings,
     check_precision,
     check_starting_point_options,
     check_step_counts,
@@ -281,6 +283,14 @@ class PrixLMTrainingArguments(TrainingArguments):
     )
     # No host sync per step: the Trainer's NaN filter reads every step's loss on the host,
     # and a blocking copy of each batch waits for the previous step to finish.
+    push_to_hub: bool = field(
+        default=False,
+        metadata={
+            "help": "upload the release folder <output_dir>/model once it is complete, after "
+            "training (to --hub_model_id, else the run folder's name); checkpoints are never "
+            "uploaded"
+        },
+    )
     logging_nan_inf_filter: bool = field(
         default=False,
         metadata={
@@ -300,7 +310,10 @@ class PrixLMTrainingArguments(TrainingArguments):
         refusal = trainer_option_refusal(self)  # before the Trainer's checks (tracebacks)
         if refusal:
             raise UsageError(refusal)
-        super().__post_init__()
+        try:
+            super().__post_init__()
+        except ValueError as error:  # the Trainer's check of a value (`--warmup_steps -1`)
+            raise UsageError(str(error)) from error
 
 
 @dataclass
@@ -396,7 +409,9 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     check_data_options(data, parser, argv)  # also warns of options without an effect here
     check_step_counts(training, parser)
+    check_optimizer_settings(training, parser)
     check_checkpointing(training, parser)
+    check_hub_options(training, parser, argv)
     check_precision(training, parser)
     check_base_model(model, parser)
     check_starting_point_options(model, parser, argv)

@@ -9,6 +9,7 @@ checked against the length of the run again when training begins (`WarmUpCheck`)
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -124,6 +125,48 @@ def check_step_counts(training: TrainingArguments, parser: HfArgumentParser) -> 
         refusal = warmup_refusal(training, training.max_steps)
         if refusal:
             parser.error(refusal)
+
+
+def check_optimizer_settings(training: TrainingArguments, parser: HfArgumentParser) -> None:
+    """A usage error for an optimizer or schedule value that the Trainer refuses only when
+    training begins, after the tokenizer's training and the facts' tokenisation, with a
+    traceback: a negative `--learning_rate` or `--adam_epsilon`, an Adam beta outside
+    [0, 1), `--lr_scheduler_type cosine_with_min_lr` or `warmup_stable_decay` without their
+    `--lr_scheduler_kwargs`, a keyword the schedule does not take; and a negative
+    `--weight_decay` (trained with: the weights grew). Both are built here on one dummy
+    parameter; an optimizer outside torch.optim (it may need other packages or the model)
+    is left to the Trainer."""
+    from transformers import Trainer, get_scheduler
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optim = f"--optim {_value(training.optim)}"
+    if training.weight_decay < 0:
+        parser.error(f"--weight_decay {training.weight_decay:g}: at least 0")
+    try:
+        optimizer_class, settings = Trainer.get_optimizer_cls_and_kwargs(training)
+    except Exception:  # noqa: BLE001 - a package or the model it needs: the Trainer says
+        optimizer_class = None
+    if optimizer_class is not None and optimizer_class.__module__.startswith("torch.optim"):
+        try:
+            optimizer_class([parameter], **settings)
+        except (ValueError, TypeError) as error:
+            parser.error(f"{optim}: {error} (--learning_rate, --adam_beta1, --adam_beta2, "
+                         "--adam_epsilon, --optim_args)")  # fmt: skip
+    steps = training.max_steps if training.max_steps > 0 else 1_000_000  # epochs: not known yet
+    schedule = _value(training.lr_scheduler_type)
+    try:
+        get_scheduler(
+            schedule,
+            torch.optim.SGD([parameter], lr=max(training.learning_rate, 0.0)),
+            num_warmup_steps=training.get_warmup_steps(steps),
+            num_training_steps=steps,
+            scheduler_specific_kwargs=training.lr_scheduler_kwargs,
+        )
+    except (ValueError, TypeError) as error:
+        kwargs = json.dumps(training.lr_scheduler_kwargs or {})
+        parser.error(
+            f"--lr_scheduler_type {schedule} with --lr_scheduler_kwargs '{kwargs}': {error}"
+        )
 
 
 def warmup_refusal(training: TrainingArguments, steps: int) -> str | None:
@@ -253,6 +296,28 @@ def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Seq
         )
 
 
+def check_hub_options(
+    training: TrainingArguments, parser: HfArgumentParser, argv: Sequence[str]
+) -> None:
+    """A usage error for `--hub_strategy` other than `end`, given in `argv`: `--push_to_hub`
+    uploads the release folder once, when it is complete (`prixlm.publish`), and the
+    Trainer never pushes, so `every_save`, `checkpoint` (the last checkpoint, to resume on
+    another machine) and `all_checkpoints` uploaded nothing during the run, without a word.
+    A warning for `--hub_always_push` (one upload: no effect)."""
+    strategy = _value(training.hub_strategy)
+    if _given("hub_strategy", argv) and strategy != "end":
+        parser.error(
+            f"--hub_strategy {strategy}: not supported (--push_to_hub uploads the release "
+            "folder once, when training has written it, never a checkpoint: they hold the "
+            "optimizer state and pickles); leave --hub_strategy out, or use end"
+        )
+    if _given("hub_always_push", argv):
+        print(
+            "warning: --hub_always_push: no effect (--push_to_hub uploads once, at the end)",
+            file=sys.stderr,
+        )
+
+
 def _given(name: str, argv: Sequence[str]) -> bool:
     """Whether the option `--name` (or `--name-with-dashes`) is on the command line `argv`."""
     spellings = {f"--{name}", f"--{name.replace('_', '-')}"}
@@ -278,6 +343,8 @@ __all__ = [
     "bf16_refusal",
     "check_checkpointing",
     "check_data_options",
+    "check_hub_options",
+    "check_optimizer_settings",
     "check_precision",
     "check_step_counts",
     "precision_refusal",

@@ -136,6 +136,45 @@ def test_schedules_of_evaluations_and_two_precisions_are_one_error_line(capsys, 
         assert line.endswith("use linear (the paper's), cosine or constant")
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--lr_scheduler_type", "cosine_with_min_lr"], "--lr_scheduler_type cosine_with_min_lr with --lr_scheduler_kwargs '{}': One of min_lr or min_lr_rate should be set"),
+        (["--lr_scheduler_type", "warmup_stable_decay"], "--lr_scheduler_type warmup_stable_decay with --lr_scheduler_kwargs '{}': get_wsd_schedule() missing 1 required positional argument: 'num_decay_steps'"),
+        (["--lr_scheduler_type", "cosine", "--lr_scheduler_kwargs", '{"min_lr": 1e-5}'], "--lr_scheduler_type cosine with --lr_scheduler_kwargs '{\"min_lr\": 1e-05}': get_cosine_schedule_with_warmup() got an unexpected keyword argument 'min_lr'"),
+        (["--optim", "adamw_torch", "--learning_rate=-1e-4"], "--optim adamw_torch: Invalid learning rate: -0.0001 (--learning_rate, --adam_beta1"),
+        (["--optim", "adamw_torch", "--adam_beta2", "1.2"], "--optim adamw_torch: Invalid beta parameter at index 1: 1.2"),
+        (["--optim", "sgd", "--adam_epsilon=-1"], None),  # sgd reads no epsilon
+        (["--weight_decay=-0.01"], "--weight_decay -0.01: at least 0"),
+        (["--warmup_steps=-1"], "Got warmup_steps = -1.0, Expected value warmup_steps >= 0"),
+    ],
+)  # fmt: skip
+def test_optimizer_and_schedule_values_are_refused_before_any_work(capsys, options, message):
+    """The Trainer's optimizer or schedule raised these as tracebacks when training began,
+    after the tokenizer's training and the facts' tokenisation (`--warmup_steps -1`: the
+    Trainer's arguments, while parsing); a negative weight decay trained."""
+    if message is None:
+        assert parse_training_arguments([*BASE, *options]).training.adam_epsilon == -1
+        return
+    line = refused(capsys, *options)
+    assert f"error: {message}" in line
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--lr_scheduler_type", "cosine_with_min_lr", "--lr_scheduler_kwargs", '{"min_lr": 1e-5}'],
+        ["--lr_scheduler_type", "warmup_stable_decay", "--lr_scheduler_kwargs", '{"num_decay_steps": 3}'],
+        ["--lr_scheduler_type", "polynomial", "--lr_scheduler_kwargs", '{"power": 2.0}'],
+        ["--optim", "adafactor"],
+        ["--max_steps", "8", "--warmup_steps", "4", "--lr_scheduler_type", "inverse_sqrt"],
+    ],
+)  # fmt: skip
+def test_schedules_with_their_settings_parse(options):
+    run = parse_training_arguments([*BASE, *options])
+    assert run.training.weight_decay == 0.0
+
+
 @pytest.mark.skipif(is_torch_tf32_available(), reason="TF32 runs here")
 def test_tf32_without_a_gpu_that_has_it_is_one_error_line(capsys):
     """`ValueError: --tf32 requires Ampere or a newer GPU arch` was a traceback."""
@@ -342,3 +381,19 @@ def test_options_the_starting_point_ignores_are_refused(capsys, options, message
     assert (run.model.base_model, run.model.new_token_init) == ("xlm-roberta-base", "mean")
     run = parse_training_arguments([*BASE, "--hidden_size", "64", "--tokenizer_dir", "t"])
     assert (run.model.hidden_size, run.model.tokenizer_dir) == (64, "t")
+
+
+@pytest.mark.parametrize("strategy", ["checkpoint", "all_checkpoints", "every_save"])
+def test_hub_strategies_that_upload_during_the_run_are_refused(capsys, strategy):
+    """`--push_to_hub` uploads the release folder once, at the end: `--hub_strategy
+    checkpoint` (the last checkpoint, to resume on another machine) uploaded nothing during
+    the run, exit 0; `--help` said the model was pushed at every save."""
+    assert refused(capsys, "--push_to_hub", "--hub_strategy", strategy).endswith(
+        f"error: --hub_strategy {strategy}: not supported (--push_to_hub uploads the release "
+        "folder once, when training has written it, never a checkpoint: they hold the "
+        "optimizer state and pickles); leave --hub_strategy out, or use end"
+    )
+    run = parse_training_arguments([*BASE, "--push_to_hub", "--hub_strategy", "end"])
+    assert run.training.push_to_hub is True
+    help_text = PrixLMTrainingArguments.__dataclass_fields__["push_to_hub"].metadata["help"]
+    assert "once it is complete" in help_text and "checkpoints are never uploaded" in help_text
