@@ -42,3 +42,12 @@ def tiny_demo_output(tmp_path_factory):
     from demo_output import make_tiny_demo_output
 
     return make_tiny_demo_output(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture
+def hub_online(monkeypatch):
+    """HF_HUB_OFFLINE off in this process (the tests run with it set), for a path refused
+    offline; the test replaces whatever would reach the Hub."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)

@@ -50,7 +50,7 @@ def _digests(root) -> dict[str, str]:
 
 @pytest.mark.parametrize(("module", "argv", "message"), CASES)
 def test_an_output_on_an_input_is_refused_before_any_work(
-    tiny_demo_output, capsys, module, argv, message
+    tiny_demo_output, capsys, module, argv, message, hub_online
 ):
     root = tiny_demo_output
     before = _digests(root)

@@ -303,7 +303,16 @@ def check_hub_options(
     uploads the release folder once, when it is complete (`prixlm.publish`), and the
     Trainer never pushes, so `every_save`, `checkpoint` (the last checkpoint, to resume on
     another machine) and `all_checkpoints` uploaded nothing during the run, without a word.
-    A warning for `--hub_always_push` (one upload: no effect)."""
+    A warning for `--hub_always_push` (one upload: no effect). A usage error for
+    `--push_to_hub` under HF_HUB_OFFLINE: the upload after the whole training would fail."""
+    from huggingface_hub import constants
+
+    if training.push_to_hub and constants.HF_HUB_OFFLINE:
+        parser.error(
+            "--push_to_hub: HF_HUB_OFFLINE is set, so the upload after training would fail; "
+            "unset it, or train without --push_to_hub and upload the release later "
+            "(python -m prixlm.publish <output_dir>/model REPO_ID)"
+        )
     strategy = _value(training.hub_strategy)
     if _given("hub_strategy", argv) and strategy != "end":
         parser.error(

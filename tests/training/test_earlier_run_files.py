@@ -197,7 +197,9 @@ def test_a_relative_local_dataset_is_not_carded_as_a_hub_dataset(
     assert tiny_dataset_dir.name not in (card.data.datasets or [])
 
 
-def test_a_failed_upload_says_how_to_retry_it(run_a, tiny_dataset_dir, tmp_path, monkeypatch):
+def test_a_failed_upload_says_how_to_retry_it(
+    run_a, tiny_dataset_dir, tmp_path, monkeypatch, hub_online
+):
     """The upload at the end of a run failed; the same command again was refused with
     "start this run in another --output_dir, or remove that folder" (train it again),
     while `--resume_from_checkpoint true` uploads the finished run's release."""

@@ -384,7 +384,7 @@ def test_options_the_starting_point_ignores_are_refused(capsys, options, message
 
 
 @pytest.mark.parametrize("strategy", ["checkpoint", "all_checkpoints", "every_save"])
-def test_hub_strategies_that_upload_during_the_run_are_refused(capsys, strategy):
+def test_hub_strategies_that_upload_during_the_run_are_refused(capsys, strategy, hub_online):
     """`--push_to_hub` uploads the release folder once, at the end: `--hub_strategy
     checkpoint` (the last checkpoint, to resume on another machine) uploaded nothing during
     the run, exit 0; `--help` said the model was pushed at every save."""
@@ -397,3 +397,13 @@ def test_hub_strategies_that_upload_during_the_run_are_refused(capsys, strategy)
     assert run.training.push_to_hub is True
     help_text = PrixLMTrainingArguments.__dataclass_fields__["push_to_hub"].metadata["help"]
     assert "once it is complete" in help_text and "checkpoints are never uploaded" in help_text
+
+
+def test_push_to_hub_offline_is_refused_before_any_work(capsys):
+    """Under HF_HUB_OFFLINE (the tests run with it set) the upload after the whole training
+    failed: refused at the start now."""
+    assert refused(capsys, "--push_to_hub", "--hub_model_id", "me/tiny").endswith(
+        "error: --push_to_hub: HF_HUB_OFFLINE is set, so the upload after training would "
+        "fail; unset it, or train without --push_to_hub and upload the release later "
+        "(python -m prixlm.publish <output_dir>/model REPO_ID)"
+    )

@@ -219,7 +219,7 @@ def test_checkpoint_options_that_cannot_work_are_refused(option, message, capsys
 
 
 def test_a_retried_push_publishes_the_finished_release(
-    tiny_dataset_dir, resumed, tmp_path, monkeypatch, capsys
+    tiny_dataset_dir, resumed, tmp_path, monkeypatch, capsys, hub_online
 ) -> None:
     """The upload failed at the end of the run; resuming it to retry exited 0 and uploaded
     nothing."""
