@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 from tiny_models import TINY_LANGUAGES, make_tiny_model, tiny_texts
@@ -21,6 +24,26 @@ def _torch_threads_kept():
     yield
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _datasets_cache_of_the_session(tmp_path_factory):
+    """The `datasets` cache of this test session (each xdist worker's) in its temporary
+    folder, for this process and the commands it starts: the tests load datasets from new
+    temporary folders (new cache keys), which grew the user's ~/.cache/huggingface/datasets
+    by tens of MB per run, never removed."""
+    import datasets
+
+    folder = tmp_path_factory.mktemp("datasets_cache")
+    earlier = os.environ.get("HF_DATASETS_CACHE"), datasets.config.HF_DATASETS_CACHE
+    os.environ["HF_DATASETS_CACHE"] = str(folder)
+    datasets.config.HF_DATASETS_CACHE = Path(folder)
+    yield folder
+    if earlier[0] is None:
+        os.environ.pop("HF_DATASETS_CACHE", None)
+    else:
+        os.environ["HF_DATASETS_CACHE"] = earlier[0]
+    datasets.config.HF_DATASETS_CACHE = earlier[1]
 
 
 @pytest.fixture(scope="session")
