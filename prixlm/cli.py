@@ -17,7 +17,9 @@ import codecs
 import errno
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -295,14 +297,21 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     Caught: `UsageError`, `OSError` (missing files, permissions, a full disk) and the
     exception types in `extra`. Anything else is a bug and keeps its traceback. Two ends
     that are no mistake end quietly, with the status a shell gives them: stdout closed by
-    its reader (`| head`) exits 141, Ctrl-C prints `interrupted` and exits 130.
+    its reader (`| head`) exits 141, Ctrl-C prints `interrupted` and exits 130, and SIGTERM
+    (`timeout`, `kill`, a scheduler's time limit) prints `terminated` and exits 143: each
+    raised where the main thread is, so that the writers remove their staging (by default
+    SIGTERM ended the process at once, its hidden staging, GBs at scale, left behind).
     """
     prepare_terminal()
     try:
-        yield
+        with _signals_raise():
+            yield
     except KeyboardInterrupt as error:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from error
+    except Terminated as error:
+        print("terminated", file=sys.stderr)
+        raise SystemExit(143) from error
     except BrokenPipeError as error:
         _stdout_to_devnull()  # else the interpreter's own flush at exit fails again
         raise SystemExit(141) from error  # 128 + SIGPIPE
@@ -312,6 +321,74 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
         _fail(describe_os_error(error), error)
     except extra as error:  # type: ignore[misc]
         _fail(str(error), error)
+    except Exception as error:  # e.g. DuckDB's "Query interrupted" over the signal's
+        if (status := _signal_status(error)) is None:
+            raise  # a bug: its traceback
+        print("interrupted" if status == 130 else "terminated", file=sys.stderr)
+        raise SystemExit(status) from error
+
+
+def _signal_status(error: BaseException) -> int | None:
+    """130 or 143 when `error` came of a Ctrl-C or a SIGTERM the command received: DuckDB
+    turns the exception a signal raised during a query into `RuntimeError('Query
+    interrupted')`, and a module whose import it stopped fails later in its own way; else
+    None."""
+    if not _RECEIVED:
+        return None
+    return 130 if _RECEIVED[-1] == signal.SIGINT else 143
+
+
+class Terminated(BaseException):
+    """SIGTERM in a command (`user_errors`), raised as Ctrl-C raises `KeyboardInterrupt`."""
+
+
+#: The signals (SIGINT, SIGTERM) the running command received, and its process: a forked
+#: child (a reader process) inherits the handler and then acts as the default would.
+_RECEIVED: list[int] = []
+_COMMAND_PID: list[int] = []
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if _COMMAND_PID and os.getpid() != _COMMAND_PID[-1]:  # a forked child: the default
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+
+def raise_if_signalled() -> None:
+    """Raise the Ctrl-C (`KeyboardInterrupt`) or SIGTERM (`Terminated`) this command has
+    received, if any: a library that catches it (DuckDB drops the exception of a signal
+    that comes as a query ends) would let the work go on and its output be published.
+    Called before each output is given its name (`prixlm.outputs.atomic.publish`)."""
+    if _RECEIVED:
+        raise KeyboardInterrupt if _RECEIVED[-1] == signal.SIGINT else Terminated(_RECEIVED[-1])
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Meanwhile Ctrl-C and SIGTERM raise `KeyboardInterrupt` / `Terminated` and are
+    remembered (`raise_if_signalled`), each where its default action held (a handler of the
+    command's own, the Trainer's `--enable_jit_checkpoint`, say, is kept); only the main
+    thread can set them."""
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    ours = [n for n, default in defaults.items() if signal.getsignal(n) is default]
+    _RECEIVED.clear()
+    _COMMAND_PID.append(os.getpid())
+    for number in ours:
+        signal.signal(number, _on_signal)
+    try:
+        yield
+    finally:
+        for number in ours:
+            signal.signal(number, defaults[number])
+        _COMMAND_PID.pop()
 
 
 def _stdout_to_devnull() -> None:
@@ -339,6 +416,8 @@ __all__ = [
     "print_json",
     "command_parser",
     "DefaultsHelpFormatter",
+    "Terminated",
+    "raise_if_signalled",
     "UsageError",
     "add_device_argument",
     "add_dtype_argument",

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from prixlm.cli import UsageError
+from prixlm.cli import UsageError, raise_if_signalled
 from prixlm.outputs.checks import check_not_special, check_writable
 from prixlm.outputs.lock import (  # noqa: F401 - importable from here as before
     PARTIAL_SUFFIX,
@@ -175,6 +175,7 @@ def publish(
     `carry_over(entry)` is asked for each top-level entry of an existing `final` folder that
     `staging` lacks; a `True` keeps it (hard-linked into the new folder before the swap).
     """
+    raise_if_signalled()  # a Ctrl-C a library dropped: the work is not complete
     staging, final = Path(staging), Path(final)
     if not (final.exists() or final.is_symlink()):
         os.replace(staging, final)

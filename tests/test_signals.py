@@ -1,0 +1,109 @@
+"""Ctrl-C and SIGTERM in a command (`prixlm.cli.user_errors`): each stops the work where it
+is, the writers remove their staging, and the command ends with one line (`interrupted`,
+130; `terminated`, 143). Before, SIGTERM (`timeout`, `kill`, a scheduler's time limit) ended
+the process at once and left the build's hidden staging (GBs of records at scale) beside
+the output; a Ctrl-C that came as a DuckDB query ended was dropped by DuckDB and the build
+went on to publish its dataset (exit 0), or ended in a `Query interrupted` traceback."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prixlm.cli import user_errors
+from prixlm.outputs.atomic import atomic_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("number", "status", "line"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_a_signal_during_the_build_leaves_nothing(tiny_demo_output, tmp_path, number, status, line):
+    output = tmp_path / "dataset"
+    command = [sys.executable, "-m", "prixlm.data.dbpedia.build", "--dump_dir",
+               str(tiny_demo_output / "cldr_dumps"), "--output_dir", str(output),
+               "--languages", "en,de,ja"]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C's default in the child (a shell starts background commands ignoring it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".dataset.*.partial")):  # the build has started writing
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        process.send_signal(number)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == status, stderr[-3000:]
+    lines = stderr.replace("\r", "\n").splitlines()  # progress bars around it
+    assert any(text.endswith(line) for text in lines) and "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no staging, marker, output
+
+
+def test_a_ctrl_c_a_library_dropped_publishes_nothing(tmp_path, capsys):
+    """DuckDB drops the KeyboardInterrupt of a Ctrl-C that comes as its query ends: the
+    command went on; the output is not given its name now, and the command says why."""
+    with pytest.raises(SystemExit) as exit_info, user_errors():
+        with atomic_folder(tmp_path / "out") as staging:
+            (staging / "rows.txt").write_text("half of them\n", encoding="utf-8")
+            try:  # a library that catches the signal's exception and goes on
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+            (staging / "more.txt").write_text("the rest\n", encoding="utf-8")
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_raised_over_a_signal_ends_as_the_signal(capsys):
+    """DuckDB raises `RuntimeError('Query interrupted')` over the signal's exception: the
+    command ends as the signal, not with that traceback."""
+    with pytest.raises(SystemExit) as exit_info, user_errors():
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL  # else it ends pytest
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        except BaseException as error:
+            raise RuntimeError("Query interrupted") from error
+    assert exit_info.value.code == 143
+    assert capsys.readouterr().err == "terminated\n"
+    # a bug's exception without a signal keeps its traceback
+    with pytest.raises(RuntimeError, match="a bug"), user_errors():
+        raise RuntimeError("a bug")
+
+
+def _wait() -> None:
+    time.sleep(60)
+
+
+def test_a_forked_worker_dies_of_sigterm_as_by_default():
+    """A reader process forked inside a command inherits the handler: there SIGTERM (how a
+    pool ends its workers) still ends the process at once."""
+    with user_errors():
+        worker = multiprocessing.get_context("fork").Process(target=_wait)
+        worker.start()
+        time.sleep(0.5)
+        os.kill(worker.pid, signal.SIGTERM)
+        worker.join(timeout=30)
+    assert worker.exitcode == -signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored after the command
