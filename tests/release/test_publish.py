@@ -168,7 +168,7 @@ def test_incomplete_folders_are_refused_with_the_reason(model_folder, tmp_path, 
     assert hub.repos == hub.commits == []
 
 
-def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub):
+def test_train_push_to_hub_uploads_only_the_finished_release(tmp_path, hub, hub_online):
     """A tiny run with checkpoints (optimizer state inside): the Trainer never pushes; one
     commit sends the release folder, whose card carries the run's results."""
     import train
