@@ -93,6 +93,7 @@ from .pipeline_queries import (
     shown,
     unknown_relation_message,
 )
+from .position_checks import check_positions
 from .stored_files import (
     CANDIDATES_FILE,
     RELATIONS_FILE,
@@ -297,8 +298,9 @@ class PrixLMLinkPrediction(Pipeline):
             if warning is not None:
                 _warn_from_caller(warning, self._warnings_shown)
         code = self.candidate_language(target)  # unknown candidate language: ValueError now
-        self.trie(code)
-        encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
+        prompt = encode_query(self.tokenizer, key)  # unknown language token, empty tokenisation
+        # a query too long for the positions: refused before any query of a list is decoded
+        check_positions(self.model.config, [key], [prompt], self.trie(code))
         return {"queries": [key], "languages": [code]}
 
     def _forward(

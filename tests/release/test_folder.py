@@ -259,3 +259,22 @@ def test_pipeline_without_candidates_says_how_to_give_them(tiny_prixlm):
         ValueError, match=r"names no language.*cover none \(build the pipeline with candidates=\)"
     ):
         pipe("Germany | currency")
+
+
+def test_a_list_with_a_query_too_long_for_the_positions_decodes_nothing(tiny_prixlm):
+    """`preprocess` checks everything before decoding: a list whose last query is too long
+    for the positions was refused only after the queries before it were decoded."""
+    model, tokenizer = tiny_prixlm
+    candidates = {"de": ["Euro", "Yen"], "en": ["euro", "yen"]}
+    pipe = PrixLMLinkPrediction(model=model, tokenizer=tokenizer, candidates=candidates, device=-1)
+    forwards = []
+    hook = model.register_forward_hook(lambda *args: forwards.append(1))
+    try:
+        long_subject = " ".join(["Deutschland"] * 40)
+        with pytest.raises(ValueError, match="tokens: with the shortest candidate"):
+            pipe(["Germany | currency | en"] * 3 + [f"{long_subject} | Währung | de"], num_beams=2)
+        assert forwards == []
+        assert pipe("Germany | currency | en", num_beams=2, top_k=1)  # the list's others decode
+        assert forwards
+    finally:
+        hook.remove()
