@@ -86,7 +86,7 @@ def finished_release(
     None (train again)."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    from prixlm.training.resume import finished_run
+    from prixlm.training.checkpoint_files import finished_run
 
     release = run_dir / "model"
     if not previous or any(previous.get(key) != value for key, value in training.items()):

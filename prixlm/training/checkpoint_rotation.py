@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from prixlm.training.resume import checkpoint_folders, checkpoint_step
+from prixlm.training.checkpoint_files import checkpoint_folders, checkpoint_step
 
 
 def rotate_checkpoints(run_dir: str | Path, limit: int | None) -> None:

@@ -41,6 +41,7 @@ from prixlm.release.folder import (
 )
 from prixlm.release.model_card import write_model_card
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun, run_as_trained
+from prixlm.training.checkpoint_files import checkpoint_step, finished_run
 from prixlm.training.collator import training_collator
 from prixlm.training.data import (
     check_split,
@@ -64,13 +65,7 @@ from prixlm.training.processes import (
     trained_batches,
 )
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
-from prixlm.training.resume import (
-    check_same_run,
-    checkpoint_step,
-    finished_run,
-    resume_checkpoint,
-    run_record,
-)
+from prixlm.training.resume import check_same_run, resume_checkpoint, run_record
 from prixlm.training.run_settings import check_sampler_rule
 from prixlm.training.tokenizer_training import train_tokenizer
 from prixlm.training.trainer import PrixLMTrainer, trained_schedule

@@ -22,8 +22,8 @@ from transformers import AutoTokenizer
 from prixlm.cli import UsageError
 from prixlm.training import pretrain as pretrain_module
 from prixlm.training.arguments import parse_training_arguments
+from prixlm.training.checkpoint_files import TRAINING_STATE, check_checkpoint
 from prixlm.training.pretrain import pretrain
-from prixlm.training.resume import TRAINING_STATE, check_checkpoint
 
 STEPS = ["--max_steps", "12", "--save_steps", "4"]
 LP = {"lp_eval_queries": "2", "lp_eval_beams": "2", "lp_eval_split": "train"}

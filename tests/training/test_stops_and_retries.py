@@ -21,8 +21,9 @@ from transformers import TrainerCallback
 from prixlm.cli import UsageError
 from prixlm.training import pretrain as pretrain_module
 from prixlm.training.arguments import PrixLMTrainingArguments, parse_training_arguments
+from prixlm.training.checkpoint_files import finished_run
 from prixlm.training.pretrain import pretrain
-from prixlm.training.resume import check_same_run, finished_run, run_record, write_run_record
+from prixlm.training.resume import check_same_run, run_record, write_run_record
 
 STEPS = ["--max_steps", "12", "--save_steps", "4"]
 RESUME = ["--resume_from_checkpoint", "true"]
@@ -288,7 +289,7 @@ def test_a_hub_dataset_id_is_compared_on_resume(tmp_path) -> None:
 def test_a_checkpoint_of_another_process_count_keeps_its_random_state(tmp_path):
     """Resuming a 2-process checkpoint on 1 process was refused as if it had no random
     state (the Trainer resumes it, with a warning)."""
-    from prixlm.training.resume import missing_training_state
+    from prixlm.training.checkpoint_files import missing_training_state
 
     for name in ("optimizer.pt", "scheduler.pt", "rng_state_0.pth", "rng_state_1.pth"):
         (tmp_path / name).write_bytes(b"x")
