@@ -9,7 +9,6 @@ folder loads. Each case runs in a fresh process with its own Hub cache built her
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -17,22 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fresh_process import last_json_line, run_fresh
+from hub_cache import COMMIT, hub_repo
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _hub_repo(hf_home: Path, kind: str, repo_id: str, folder: Path, drop: tuple = ()) -> Path:
-    """`folder` as the Hub cache's `repo_id` (`kind`: model or dataset) at main, less `drop`;
-    returns the snapshot folder."""
-    root = hf_home / "hub" / f"{kind}s--{repo_id.replace('/', '--')}"
-    snapshot = root / "snapshots" / COMMIT
-    shutil.copytree(folder, snapshot)
-    for name in drop:
-        (snapshot / name).unlink()
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(COMMIT)
-    return snapshot
 
 
 MODEL_CHILD = textwrap.dedent(
@@ -59,9 +45,9 @@ def model_loads(tiny_prixlm, tmp_path_factory) -> dict:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     hf_home = tmp_path_factory.mktemp("hub_models")
-    _hub_repo(hf_home, "model", "me/whole", folder)
-    _hub_repo(hf_home, "model", "me/no-module", folder, drop=("beam_cache.py",))
-    _hub_repo(hf_home, "model", "me/no-tokenizer", folder, drop=("tokenizer.json",))
+    hub_repo(hf_home, "me/whole", folder)
+    hub_repo(hf_home, "me/no-module", folder, drop=("beam_cache.py",))
+    hub_repo(hf_home, "me/no-tokenizer", folder, drop=("tokenizer.json",))
     repos = ("me/whole", "me/no-module", "me/no-tokenizer", "me/absent")
     done = run_fresh(MODEL_CHILD, *repos, cwd=hf_home, hf_home=hf_home, PYTHONPATH=str(ROOT))
     return last_json_line(done)
@@ -121,7 +107,7 @@ def test_a_dataset_downloaded_into_the_hub_cache_is_named_offline_and_loads(tmp_
     rows = {"subject": ["Germany"], "relation": ["currency"], "object": ["euro"]}
     pq.write_table(pa.table(rows), build / "en" / "train.parquet")
     hf_home = tmp_path / "hf_home"
-    snapshot = _hub_repo(hf_home, "dataset", "me/kb", build)
+    snapshot = hub_repo(hf_home, "me/kb", build, kind="dataset") / "snapshots" / COMMIT
     done = run_fresh(
         DATASET_CHILD, "me/kb", snapshot, cwd=tmp_path, hf_home=hf_home, PYTHONPATH=str(ROOT)
     )

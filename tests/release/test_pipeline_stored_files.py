@@ -15,28 +15,14 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-from pathlib import Path
 
 import pytest
 from fresh_process import last_json_line, run_fresh
+from hub_cache import COMMIT, hub_repo
 from release_kb import CANDIDATES, RELATIONS
 
 #: The commit of every repo in the test Hub caches.
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
 PARAMS = {"top_k": 2, "num_beams": 3}
-
-
-def _hub_repo(hf_home: Path, repo_id: str, folder: Path, drop: tuple[str, ...] = ()) -> Path:
-    """`folder` as the Hub cache's `repo_id` at main (`COMMIT`), without the files `drop`;
-    returns the repo's cache folder."""
-    root = hf_home / "hub" / f"models--{repo_id.replace('/', '--')}"
-    snapshot = root / "snapshots" / COMMIT
-    shutil.copytree(folder, snapshot)
-    for name in drop:
-        (snapshot / name).unlink()
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(COMMIT)
-    return root
 
 
 # ---------------------------------------------------------------- a relative folder, chdir
@@ -81,7 +67,7 @@ def test_a_folder_loaded_by_a_relative_name_keeps_its_files_after_a_chdir(releas
     work, elsewhere, hf_home = tmp_path / "work", tmp_path / "elsewhere", tmp_path / "hf_home"
     shutil.copytree(folder, work / "me" / "prixlm-tiny")
     elsewhere.mkdir()
-    cached = _hub_repo(hf_home, "me/prixlm-tiny", folder) / "snapshots" / COMMIT
+    cached = hub_repo(hf_home, "me/prixlm-tiny", folder) / "snapshots" / COMMIT
     other = {code: ["CACHED_HUB_COPY"] for code in CANDIDATES}
     (cached / "candidates.json").write_text(json.dumps(other), encoding="utf-8")
     (cached / "relations.json").write_text(json.dumps({"en": ["capital"]}), encoding="utf-8")
@@ -136,16 +122,16 @@ def offline(released, tmp_path_factory) -> dict:
     (`me/listed`), or lacking both files with nothing recorded (`me/uncached`)."""
     _, _, folder = released
     hf_home = tmp_path_factory.mktemp("offline_hub")
-    marked = _hub_repo(hf_home, "me/marked", folder, drop=("relations.json",))
+    marked = hub_repo(hf_home, "me/marked", folder, drop=("relations.json",))
     (marked / ".no_exist" / COMMIT).mkdir(parents=True)
     (marked / ".no_exist" / COMMIT / "relations.json").touch()
-    listed = _hub_repo(hf_home, "me/listed", folder, drop=("relations.json",))
+    listed = hub_repo(hf_home, "me/listed", folder, drop=("relations.json",))
     files = {p.name: {"size": p.stat().st_size, "blob_id": "0" * 40} for p in folder.iterdir()}
     del files["relations.json"]
     (listed / "trees").mkdir()
     listing = {"format_version": 1, "files": files}
     (listed / "trees" / f"{COMMIT}.json").write_text(json.dumps(listing), encoding="utf-8")
-    _hub_repo(hf_home, "me/uncached", folder, drop=("candidates.json", "relations.json"))
+    hub_repo(hf_home, "me/uncached", folder, drop=("candidates.json", "relations.json"))
     repos = ("me/marked", "me/listed", "me/uncached")
     done = run_fresh(OFFLINE_CHILD, json.dumps(PARAMS), *repos, cwd=hf_home, hf_home=hf_home)
     return last_json_line(done)
@@ -211,8 +197,8 @@ def no_network(released, tmp_path_factory) -> dict:
     alone), or only `relations.json`, which the Hub says `me/norelations` has not."""
     _, _, folder = released
     hf_home = tmp_path_factory.mktemp("no_network_hub")
-    _hub_repo(hf_home, "me/partial", folder, drop=("candidates.json", "relations.json"))
-    _hub_repo(hf_home, "me/norelations", folder, drop=("relations.json",))
+    hub_repo(hf_home, "me/partial", folder, drop=("candidates.json", "relations.json"))
+    hub_repo(hf_home, "me/norelations", folder, drop=("relations.json",))
     online = {"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0"}
     missing = "me/norelations:relations.json"
     repos = ("me/partial", "me/norelations")
