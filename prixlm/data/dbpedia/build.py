@@ -57,6 +57,7 @@ from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.token_lengths import token_lengths
 from prixlm.data.dbpedia.work_folder import work_folder
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
+from prixlm.hub_licenses import hub_license
 from prixlm.outputs.atomic import check_parent, write_json, writer_lock
 
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
@@ -104,7 +105,8 @@ def build_dataset(
             added to it (in place) if it lacks them.
         strict: stop at the first malformed line.
         max_line_bytes: the longest dump line read; a longer one is an error naming it.
-        license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's).
+        license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's);
+            one the Hub refuses is a `ValueError` before any work (`hub_licenses`).
         progress: tqdm bars while reading and writing.
         engine: processes, threads, memory limit, spill folder, shard bounds.
         sequence_length: the length filter's measure of a row, instead of `tokenizer`'s.
@@ -129,6 +131,8 @@ def build_dataset(
             the lock is held from the first check to the last file).
     """
     engine = engine or EngineOptions()
+    if license_id is not None:  # before the work: the Hub refuses a card with another id
+        license_id = hub_license(license_id)
     with memory_errors(engine), ExitStack() as stack:
         if output_dir is not None:  # before the work, not after it; one build at a time
             check_parent(output_dir, argument="--output_dir")

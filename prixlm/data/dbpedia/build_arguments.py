@@ -20,6 +20,7 @@ from prixlm.cli import command_parser
 from prixlm.data.dbpedia.output import DEFAULT_MAX_SHARD_BYTES, DEFAULT_MAX_SHARD_ROWS
 from prixlm.data.dbpedia.schema import PROTOCOLS, SplitSettings
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES
+from prixlm.hub_licenses import license_argument
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--license",
         dest="license_id",
+        type=license_argument,
         help="Hub licence id for the card; none: the licence of the exporter's *_info.json "
         "(in --dump_dir or a subfolder on the way to the dumps read), else cc-by-sa-3.0 "
         "(DBpedia)",

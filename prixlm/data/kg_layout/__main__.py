@@ -24,6 +24,7 @@ from prixlm.cli import command_parser, user_errors
 from prixlm.data.dbpedia.build_arguments import add_output_arguments
 from prixlm.data.dbpedia.schema import SPLITS
 from prixlm.data.kg_layout.convert import DEFAULT_LICENSE, ConversionStats, convert_layout
+from prixlm.hub_licenses import license_argument
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--license",
         dest="license_id",
+        type=license_argument,
         default=DEFAULT_LICENSE,
         help="Hub licence id for the card (e.g. cc-by-sa-3.0 for DBpedia-derived KGs)",
     )

@@ -68,6 +68,7 @@ from prixlm.data.kg_layout.read import (
     read_iris,
     relation_name,
 )
+from prixlm.hub_licenses import hub_license
 
 #: The card template; the file beside this module links to
 #: `dataset_builders/kg_layout/dataset_card.md` and ships as package data.
@@ -319,10 +320,12 @@ def convert_layout(
 
     Raises:
         LayoutError: a missing file or a malformed line.
-        ValueError: `output_dir` exists and is neither empty nor an earlier build.
+        ValueError: `output_dir` exists and is neither empty nor an earlier build, or
+            `license_id` is no Hub licence id (`hub_licenses`).
         OSError: a write that failed (a full disk), naming the file.
     """
     started = time.perf_counter()
+    license_id = hub_license(license_id)  # before the work: the Hub refuses another id
     check_replaceable(output_dir)
     files = find_layout(input_dir, languages)
     table, stats = read_rows(files, progress)
