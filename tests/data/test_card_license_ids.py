@@ -16,6 +16,7 @@ from test_kg_layout import write_layout
 
 from prixlm.data.dbpedia import build
 from prixlm.data.dbpedia.build import build_dataset
+from prixlm.data.dbpedia.card import license_name
 from prixlm.data.kg_layout import __main__ as kg_layout
 from prixlm.data.kg_layout import convert_layout
 from prixlm.hub_licenses import HUB_LICENSES, hub_license
@@ -64,3 +65,18 @@ def test_kg_layout_checks_the_licence_too(tmp_path: Path) -> None:
     assert not out.exists()
     assert kg_layout.main([*argv, "--license", "CC-BY-SA-3.0"]) == 0
     assert DatasetCard.load(out / "README.md").data.license == "cc-by-sa-3.0"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Unicode License v3 (Unicode-3.0) https://www.unicode.org/license.txt", "unicode-3.0"),
+        ("CC BY-SA 3.0 https://creativecommons.org/licenses/by-sa/3.0/", "cc-by-sa-3.0"),
+        ("GNU Free Documentation License 1.3", "gnu-free-documentation-license-1.3"),
+        ("https://example.org/licence", "other"),
+    ],
+)
+def test_the_card_names_a_licence_the_hub_does_not_list_by_all_its_words(text, name):
+    """`license_name` of a source's licence without an SPDX id was its first word: `cc`
+    for "CC BY-SA 3.0"."""
+    assert license_name(text) == name

@@ -152,6 +152,18 @@ def size_category(num_rows: int) -> str:
     return "n>1T"
 
 
+def license_name(text: str) -> str:
+    """The card's `license_name` for a source's licence `text`: its SPDX id in parentheses
+    (`Unicode License v3 (Unicode-3.0)` -> `unicode-3.0`), else its words before any link
+    as one slug (`CC BY-SA 3.0 https://...` -> `cc-by-sa-3.0`; it was the first word,
+    `cc`)."""
+    spdx = re.search(r"\(([A-Za-z0-9.+-]+)\)", text)
+    if spdx:
+        return spdx.group(1).lower()
+    words = re.split(r"https?://\S+", text)[0]
+    return re.sub(r"[^a-z0-9.+]+", "-", words.lower()).strip("-.") or "other"
+
+
 def card_data(
     rows: DatasetRows,
     file_sizes: dict[str, tuple[int, int]],
@@ -174,8 +186,7 @@ def card_data(
     extra: dict[str, Any] = {}
     if license_id == "other" and source.get("license"):
         text = str(source["license"])
-        spdx = re.search(r"\(([A-Za-z0-9.+-]+)\)", text)
-        extra["license_name"] = (spdx.group(1) if spdx else text.split()[0]).lower()
+        extra["license_name"] = license_name(text)
         link = re.search(r"https?://\S+", text)
         if link:
             extra["license_link"] = link.group()
@@ -343,6 +354,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "TEMPLATE",
     "card_data",
+    "license_name",
     "card_source",
     "dataset_card",
     "read_source_info",
