@@ -229,6 +229,19 @@ class _BatchTokenized:
         return getattr(self._tokenizer, name)
 
 
+#: The encoded columns' types: 32-bit integers (XLM-R's 250k-piece vocabulary and the -100
+#: of unlabelled positions fit). `datasets` stored labels and lengths in 64 bits: the cache
+#: file was half as large again (5.1 vs 3.4 MB for the demo's 20,683 facts; tens of GB at
+#: the paper's 194M facts).
+ENCODED_FEATURES = datasets.Features(
+    {
+        "input_ids": datasets.List(datasets.Value("int32")),
+        "labels": datasets.List(datasets.Value("int32")),
+        "length": datasets.Value("int32"),
+    }
+)
+
+
 def encode_batch(
     batch: dict[str, list[Any]], tokenizer: Any, max_length: int | None = MAX_FACT_LENGTH
 ) -> dict[str, list[Any]]:
@@ -294,6 +307,7 @@ def tokenize_rows(
             remove_columns=rows.column_names,
             num_proc=num_proc if num_proc and num_proc > 1 else None,
             desc=what,
+            features=ENCODED_FEATURES,
             # the cache file's name: `datasets` would hash `encode_batch` by reference (its
             # module and name), and a change of the encoding code reused the old encoding
             new_fingerprint=encoding_fingerprint(rows, tokenizer, max_length, batch_size),

@@ -152,3 +152,18 @@ def test_a_fact_with_a_control_token_in_a_name_is_dropped(tiny_tokenizer) -> Non
     encoded = tokenize_rows(datasets.Dataset.from_dict(forged), tiny_tokenizer, None)
     assert len(encoded) == len(kept) - 2
     assert encoded["input_ids"] == kept["input_ids"][2:]
+
+
+def test_the_encoding_is_stored_in_32_bit_integers(tiny_tokenizer, tmp_path) -> None:
+    """`datasets` stored labels and lengths as 64-bit integers: a cache file half as large
+    again (tens of GB at the paper's 194M facts) for values below 2**31 (XLM-R: 250k
+    pieces; unlabelled: -100)."""
+    rows = rows_with_long_and_short_facts()
+    rows.to_parquet(tmp_path / "rows.parquet")
+    on_disk = datasets.load_dataset("parquet", data_files=str(tmp_path / "rows.parquet"))["train"]
+    encoded = tokenize_rows(on_disk, tiny_tokenizer, None, batch_size=7)
+    assert encoded.features["input_ids"].feature.dtype == "int32"
+    assert encoded.features["labels"].feature.dtype == "int32"
+    assert encoded.features["length"].dtype == "int32"
+    assert encoded.to_list() == per_row(rows, tiny_tokenizer, None)
+    assert -100 in encoded[0]["labels"]
