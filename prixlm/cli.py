@@ -326,6 +326,9 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
             raise  # a bug: its traceback
         print("interrupted" if status == 130 else "terminated", file=sys.stderr)
         raise SystemExit(status) from error
+    finally:
+        if not _COMMAND_PID:  # answered: a later output outside a command is not refused
+            _RECEIVED.clear()
 
 
 def _signal_status(error: BaseException) -> int | None:

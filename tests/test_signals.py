@@ -107,3 +107,19 @@ def test_a_forked_worker_dies_of_sigterm_as_by_default():
         worker.join(timeout=30)
     assert worker.exitcode == -signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored after the command
+
+
+def test_a_signal_answered_does_not_refuse_later_outputs(tmp_path):
+    """A command ended by Ctrl-C (`train.main` in a notebook, say) left the signal
+    remembered: every later output of the process written outside a command (a
+    `build_dataset` call) was refused with a KeyboardInterrupt no one had sent."""
+    with pytest.raises(SystemExit) as exit_info, user_errors():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    assert exit_info.value.code == 130
+    try:
+        with atomic_folder(tmp_path / "out") as staging:
+            (staging / "rows.txt").write_text("all of them\n", encoding="utf-8")
+    except KeyboardInterrupt:
+        pytest.fail("the output was refused for the signal the command answered")
+    assert (tmp_path / "out" / "rows.txt").read_text("utf-8") == "all of them\n"

@@ -5,7 +5,9 @@ and renames it when complete. When a write fails (a full disk), `datasets` 5.2 f
 writer once more in its error path; that write fails too, before the `tmp*` file is removed
 (`arrow_dataset.py`, `_map_single`). The partial encoding then stayed, kept the disk full,
 and a successful rerun wrote its own file beside it. `encoding_cache_errors` removes it and
-names the folder.
+names the folder. A Ctrl-C or SIGTERM that stops the encoding leaves no file either:
+`datasets` removes it for `KeyboardInterrupt` only, not for SIGTERM's `prixlm.cli.Terminated`
+(a partial encoding of every training fact, GBs at scale, stayed in the cache).
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ def _temp_files(folder: Path) -> set[Path]:
 
 @contextmanager
 def encoding_cache_errors(rows: datasets.Dataset) -> Iterator[None]:
-    """Around `rows.map(...)`: on an `OSError`, the `tmp*` files that appeared in the map's
-    cache folder (`map_cache_folder`) since the block started are removed, and an error that
-    names no file (a full disk) is raised again naming that folder (one `error:` line in the
-    commands, `prixlm.cli.user_errors`); an error that names its file passes unchanged.
+    """Around `rows.map(...)`: on an `OSError` (or a Ctrl-C or SIGTERM that stops it), the
+    `tmp*` files that appeared in the map's cache folder (`map_cache_folder`) since the block
+    started are removed, and an error that names no file (a full disk) is raised again
+    naming that folder (one `error:` line in the commands, `prixlm.cli.user_errors`); an
+    error that names its file passes unchanged.
 
     A `tmp*` file that another process writes in that folder at that moment (an encoding of
     the same rows) is removed too: that encoding then fails naming its file."""
@@ -57,7 +60,7 @@ def encoding_cache_errors(rows: datasets.Dataset) -> Iterator[None]:
     try:
         with disk_errors(f"{folder} (HF_DATASETS_CACHE)", "the datasets cache"):
             yield
-    except OSError:
+    except BaseException:  # also SIGTERM's `Terminated`, which `datasets` does not clean up
         for leftover in _temp_files(folder) - before:
             leftover.unlink(missing_ok=True)
         raise

@@ -210,3 +210,37 @@ def test_only_the_saving_process_removes_a_failed_release(
         small_trainer.save_release(destination)
     assert raised.value.filename == str(staging)
     assert staging.exists() is not saving and not destination.exists()
+
+
+def test_sigterm_while_encoding_leaves_no_partial_file(
+    tiny_dataset_dir, tmp_path, monkeypatch, capsys
+):
+    """`datasets` removes its partial `tmp*` encoding on Ctrl-C only: a SIGTERM (`timeout`,
+    a scheduler), raised as `prixlm.cli.Terminated`, left it in the cache (GBs at scale)."""
+    import signal
+
+    from datasets.arrow_writer import ArrowWriter
+
+    import train
+
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    written: list[Path] = []
+
+    def terminated_after(write: Any) -> Any:
+        def write_then_signal(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = write(self, *args, **kwargs)
+            if re.search(TEMP_FILE, str(self._path)):  # the map's file, not load_dataset's
+                written.append(Path(self._path))
+                os.kill(os.getpid(), signal.SIGTERM)
+            return result
+
+        return write_then_signal
+
+    for name in ("write_batch", "write_table"):
+        monkeypatch.setattr(ArrowWriter, name, terminated_after(getattr(ArrowWriter, name)))
+    with pytest.raises(SystemExit) as stopped:
+        train.main(_args(tiny_dataset_dir, tmp_path / "run", "--max_steps", "4", variant="single", languages="en"))  # fmt: skip
+    assert stopped.value.code == 143 and len(written) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "terminated"
+    assert _tmp_files(cache) == []
