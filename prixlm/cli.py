@@ -17,13 +17,13 @@ import codecs
 import errno
 import json
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from prixlm.signals import Terminated, forget_answered, signal_status, signals_raise
 
 # errno values that mean "the disk (or a quota, or a file-size limit) is full"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -304,7 +304,7 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     """
     prepare_terminal()
     try:
-        with _signals_raise():
+        with signals_raise():
             yield
     except KeyboardInterrupt as error:
         print("interrupted", file=sys.stderr)
@@ -322,76 +322,12 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     except extra as error:  # type: ignore[misc]
         _fail(str(error), error)
     except Exception as error:  # e.g. DuckDB's "Query interrupted" over the signal's
-        if (status := _signal_status(error)) is None:
+        if (status := signal_status(error)) is None:
             raise  # a bug: its traceback
         print("interrupted" if status == 130 else "terminated", file=sys.stderr)
         raise SystemExit(status) from error
     finally:
-        if not _COMMAND_PID:  # answered: a later output outside a command is not refused
-            _RECEIVED.clear()
-
-
-def _signal_status(error: BaseException) -> int | None:
-    """130 or 143 when `error` came of a Ctrl-C or a SIGTERM the command received: DuckDB
-    turns the exception a signal raised during a query into `RuntimeError('Query
-    interrupted')`, and a module whose import it stopped fails later in its own way; else
-    None."""
-    if not _RECEIVED:
-        return None
-    return 130 if _RECEIVED[-1] == signal.SIGINT else 143
-
-
-class Terminated(BaseException):
-    """SIGTERM in a command (`user_errors`), raised as Ctrl-C raises `KeyboardInterrupt`."""
-
-
-#: The signals (SIGINT, SIGTERM) the running command received, and its process: a forked
-#: child (a reader process) inherits the handler and then acts as the default would.
-_RECEIVED: list[int] = []
-_COMMAND_PID: list[int] = []
-
-
-def _on_signal(signum: int, frame: Any) -> None:
-    if _COMMAND_PID and os.getpid() != _COMMAND_PID[-1]:  # a forked child: the default
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return
-    _RECEIVED.append(signum)
-    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
-
-
-def raise_if_signalled() -> None:
-    """Raise the Ctrl-C (`KeyboardInterrupt`) or SIGTERM (`Terminated`) this command has
-    received, if any: a library that catches it (DuckDB drops the exception of a signal
-    that comes as a query ends) would let the work go on and its output be published.
-    Called before each output is given its name (`prixlm.outputs.atomic.publish`)."""
-    if _RECEIVED:
-        raise KeyboardInterrupt if _RECEIVED[-1] == signal.SIGINT else Terminated(_RECEIVED[-1])
-
-
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """Meanwhile Ctrl-C and SIGTERM raise `KeyboardInterrupt` / `Terminated` and are
-    remembered (`raise_if_signalled`), each where its default action held (a handler of the
-    command's own, the Trainer's `--enable_jit_checkpoint`, say, is kept); only the main
-    thread can set them."""
-    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    ours = [n for n, default in defaults.items() if signal.getsignal(n) is default]
-    _RECEIVED.clear()
-    _COMMAND_PID.append(os.getpid())
-    for number in ours:
-        signal.signal(number, _on_signal)
-    try:
-        yield
-    finally:
-        for number in ours:
-            signal.signal(number, defaults[number])
-        _COMMAND_PID.pop()
+        forget_answered()  # a later output outside a command is not refused
 
 
 def _stdout_to_devnull() -> None:
@@ -419,8 +355,6 @@ __all__ = [
     "print_json",
     "command_parser",
     "DefaultsHelpFormatter",
-    "Terminated",
-    "raise_if_signalled",
     "UsageError",
     "add_device_argument",
     "add_dtype_argument",

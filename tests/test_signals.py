@@ -54,11 +54,22 @@ def test_a_signal_during_the_build_leaves_nothing(tiny_demo_output, tmp_path, nu
             process.kill()
     assert process.returncode == status, stderr[-3000:]
     lines = stderr.replace("\r", "\n").splitlines()  # progress bars around it
-    assert any(text.endswith(line) for text in lines) and "Traceback" not in stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no staging, marker, output
+    assert any(text.endswith(line) for text in lines), stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [], (left, stderr[-3000:])  # no staging, marker, output
 
 
-def test_a_ctrl_c_a_library_dropped_publishes_nothing(tmp_path, capsys):
+@pytest.fixture
+def ctrl_c_default():
+    """Ctrl-C's default (`KeyboardInterrupt`) in this process meanwhile: a pytest-xdist
+    worker runs with SIGINT ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_ctrl_c_a_library_dropped_publishes_nothing(tmp_path, capsys, ctrl_c_default):
     """DuckDB drops the KeyboardInterrupt of a Ctrl-C that comes as its query ends: the
     command went on; the output is not given its name now, and the command says why."""
     with pytest.raises(SystemExit) as exit_info, user_errors():
@@ -123,3 +134,37 @@ def test_a_signal_answered_does_not_refuse_later_outputs(tmp_path):
     except KeyboardInterrupt:
         pytest.fail("the output was refused for the signal the command answered")
     assert (tmp_path / "out" / "rows.txt").read_text("utf-8") == "all of them\n"
+
+
+#: A job runner with `--workers 1` (its jobs in this process), whose job is stopped by a
+#: SIGTERM while it writes its output folder (argv: jobs folder, output folder).
+ONE_WORKER_RUN = """
+import os, signal, sys, time
+from pathlib import Path
+from prixlm.experiments.job_runner import run_to_the_end
+from prixlm.outputs.atomic import atomic_folder
+
+def job(output):
+    with atomic_folder(output) as staging:
+        (staging / "half.txt").write_text("half", encoding="utf-8")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    return {}
+
+jobs_dir, output = map(Path, sys.argv[1:])
+run_to_the_end({"job": (job, {"output": str(output)})}, jobs_dir, 1, dict, time.time(), None)
+"""
+
+
+def test_sigterm_in_a_one_worker_job_run_removes_the_job_s_output(tmp_path):
+    """With `--workers 1` the runners (Table 1, DBP-5L) ran their jobs outside any command's
+    signal handling: SIGTERM ended the process at once, the job's staging left."""
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "out").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", ONE_WORKER_RUN, str(tmp_path / "jobs"), str(tmp_path / "out" / "o")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 143, done.stderr[-2000:]
+    assert done.stderr.splitlines()[-1] == "terminated; a new start runs the unfinished jobs again"
+    assert list((tmp_path / "out").iterdir()) == [] and list((tmp_path / "jobs").iterdir()) == []

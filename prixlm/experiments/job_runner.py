@@ -225,15 +225,25 @@ def run_to_the_end(
     """`run_jobs`, then a runner command's ending: the table `refresh()` returns; where jobs
     failed, the others' rows written and exit status 1 naming them; past the deadline (the
     unfinished jobs stopped), exit status 3 (a new start runs them); Ctrl-C: `interrupted`,
-    exit status 130 (the workers ended with it)."""
+    exit status 130 (the workers ended with it); SIGTERM with `--workers 1` (the jobs in this
+    process): `terminated`, 143, the running job's outputs removed (by default it ended the
+    process at once, their staging left)."""
+    from prixlm.signals import Terminated, signals_raise
+
     try:
-        complete = run_jobs(jobs, jobs_dir, workers, refresh, started, deadline_s, again, threads)
+        with signals_raise():
+            complete = run_jobs(
+                jobs, jobs_dir, workers, refresh, started, deadline_s, again, threads
+            )
     except JobsFailed as failed:
         refresh()
         sys.exit(f"error: {failed}")
     except KeyboardInterrupt:  # `run_jobs` ended the workers before it got here
         print("interrupted; a new start runs the unfinished jobs again", file=sys.stderr)
         _exit_at_once(130)
+    except Terminated:
+        print("terminated; a new start runs the unfinished jobs again", file=sys.stderr)
+        _exit_at_once(143)
     table = refresh()
     if not complete:
         _exit_at_once(3)

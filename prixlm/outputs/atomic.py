@@ -39,7 +39,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from prixlm.cli import UsageError, raise_if_signalled
+from prixlm.cli import UsageError
+from prixlm.signals import raise_if_signalled
 from prixlm.outputs.checks import check_not_special, check_writable
 from prixlm.outputs.lock import (  # noqa: F401 - importable from here as before
     PARTIAL_SUFFIX,

@@ -6,7 +6,7 @@ writer once more in its error path; that write fails too, before the `tmp*` file
 (`arrow_dataset.py`, `_map_single`). The partial encoding then stayed, kept the disk full,
 and a successful rerun wrote its own file beside it. `encoding_cache_errors` removes it and
 names the folder. A Ctrl-C or SIGTERM that stops the encoding leaves no file either:
-`datasets` removes it for `KeyboardInterrupt` only, not for SIGTERM's `prixlm.cli.Terminated`
+`datasets` removes it for `KeyboardInterrupt` only, not for SIGTERM's `prixlm.signals.Terminated`
 (a partial encoding of every training fact, GBs at scale, stayed in the cache).
 """
 

@@ -216,7 +216,7 @@ def test_sigterm_while_encoding_leaves_no_partial_file(
     tiny_dataset_dir, tmp_path, monkeypatch, capsys
 ):
     """`datasets` removes its partial `tmp*` encoding on Ctrl-C only: a SIGTERM (`timeout`,
-    a scheduler), raised as `prixlm.cli.Terminated`, left it in the cache (GBs at scale)."""
+    a scheduler), raised as `prixlm.signals.Terminated`, left it in the cache (GBs at scale)."""
     import signal
 
     from datasets.arrow_writer import ArrowWriter

@@ -399,9 +399,12 @@ def test_hub_strategies_that_upload_during_the_run_are_refused(capsys, strategy,
     assert "once it is complete" in help_text and "checkpoints are never uploaded" in help_text
 
 
-def test_push_to_hub_offline_is_refused_before_any_work(capsys):
-    """Under HF_HUB_OFFLINE (the tests run with it set) the upload after the whole training
-    failed: refused at the start now."""
+def test_push_to_hub_offline_is_refused_before_any_work(capsys, monkeypatch):
+    """Under HF_HUB_OFFLINE the upload after the whole training failed: refused at the start
+    now."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert refused(capsys, "--push_to_hub", "--hub_model_id", "me/tiny").endswith(
         "error: --push_to_hub: HF_HUB_OFFLINE is set, so the upload after training would "
         "fail; unset it, or train without --push_to_hub and upload the release later "

@@ -1,0 +1,98 @@
+"""Ctrl-C and SIGTERM in a command (`prixlm.cli.user_errors`).
+
+Meanwhile (`signals_raise`) Ctrl-C raises `KeyboardInterrupt` and SIGTERM (`timeout`, `kill`,
+a scheduler's time limit) raises `Terminated` where the main thread is, so that the writers
+remove their staging (by default SIGTERM ended the process at once, leaving it). Each is
+remembered: an output is not given its name after a library dropped the exception (DuckDB
+drops it when the signal comes as a query ends: `raise_if_signalled`), and an error raised
+over it (DuckDB's `RuntimeError('Query interrupted')`) ends the command as the signal
+(`signal_status`). A forked child (a reader process) acts as by default.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def signal_status(error: BaseException) -> int | None:
+    """130 or 143 when `error` came of a Ctrl-C or a SIGTERM the command received: DuckDB
+    turns the exception a signal raised during a query into `RuntimeError('Query
+    interrupted')`, and a module whose import it stopped fails later in its own way; else
+    None."""
+    if not _RECEIVED:
+        return None
+    return 130 if _RECEIVED[-1] == signal.SIGINT else 143
+
+
+class Terminated(BaseException):
+    """SIGTERM in a command (`user_errors`), raised as Ctrl-C raises `KeyboardInterrupt`."""
+
+
+#: The signals (SIGINT, SIGTERM) the running command received, and its process: a forked
+#: child (a reader process) inherits the handler and then acts as the default would.
+_RECEIVED: list[int] = []
+_COMMAND_PID: list[int] = []
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if _COMMAND_PID and os.getpid() != _COMMAND_PID[-1]:  # a forked child: the default
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+
+def raise_if_signalled() -> None:
+    """Raise the Ctrl-C (`KeyboardInterrupt`) or SIGTERM (`Terminated`) this command has
+    received, if any: a library that catches it (DuckDB drops the exception of a signal
+    that comes as a query ends) would let the work go on and its output be published.
+    Called before each output is given its name (`prixlm.outputs.atomic.publish`)."""
+    if _RECEIVED:
+        raise KeyboardInterrupt if _RECEIVED[-1] == signal.SIGINT else Terminated(_RECEIVED[-1])
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    """Meanwhile Ctrl-C and SIGTERM raise `KeyboardInterrupt` / `Terminated` and are
+    remembered (`raise_if_signalled`), each where its default action held (a handler of the
+    command's own, the Trainer's `--enable_jit_checkpoint`, say, is kept); only the main
+    thread can set them."""
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    ours = [n for n, default in defaults.items() if signal.getsignal(n) is default]
+    _RECEIVED.clear()
+    _COMMAND_PID.append(os.getpid())
+    for number in ours:
+        signal.signal(number, _on_signal)
+    try:
+        yield
+    finally:
+        for number in ours:
+            signal.signal(number, defaults[number])
+        _COMMAND_PID.pop()
+
+
+def forget_answered() -> None:
+    """Forget the signals of a command that has ended (outside any command now): a later
+    output in this process is not refused."""
+    if not _COMMAND_PID:
+        _RECEIVED.clear()
+
+
+__all__ = [
+    "Terminated",
+    "forget_answered",
+    "raise_if_signalled",
+    "signal_status",
+    "signals_raise",
+]
