@@ -147,7 +147,7 @@ def add_dtype_argument(parser: argparse.ArgumentParser) -> None:
         choices=DTYPE_CHOICES,
         help="precision of the model's weights: auto loads them as saved (float32 for a model "
         "trained here; a model saved in bf16 loads in bf16, and its rankings differ slightly "
-        "from float32's); float32 ranks as the release's own evaluation does (default: auto)",
+        "from float32's); float32 ranks as the release's own evaluation does",
     )
 
 

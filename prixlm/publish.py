@@ -170,8 +170,8 @@ def card_warnings(card: ModelCard) -> list[str]:
     if not any(result.dataset_split == "test" for result in card.data.eval_results or []):
         warnings.append(
             "the card has no test-split results: python -m prixlm.link_prediction.evaluate_lp "
-            "--model DIR --dataset DATASET --split test --output test.json, then "
-            "python -m prixlm.release.model_card DIR --evaluation test.json"
+            "--model DIR --dataset DATASET --languages LANGUAGES --split test --output test.json, "
+            "then python -m prixlm.release.model_card DIR --evaluation test.json"
         )
     return warnings
 

@@ -277,6 +277,7 @@ def render_model_card(
         trained_on=trained_on,
         trained_on_name=markdown_cell(trained_on.get("name") or ""),
         languages=languages,
+        evaluation_languages=evaluation_languages(languages),
         object_attention=config.get("object_attention", "prefix_bidirectional"),
         has_pipeline=has_pipeline,
         has_candidates=has_candidates,
@@ -285,6 +286,15 @@ def render_model_card(
         curve=curve,
         hyperparameters=hyperparameters(training_args, train_results, config),
     )
+
+
+def evaluation_languages(languages: Sequence[str]) -> str:
+    """`--languages` of the card's `evaluate_lp` command: the model's own languages (the first
+    of more than nine, the paper's Table 1 count, to keep the line short); `de` where the
+    folder records none."""
+    if not languages:
+        return "de"
+    return ",".join(languages) if len(languages) <= 9 else languages[0]
 
 
 def write_model_card(

@@ -2,8 +2,8 @@
 
 Run:
     python -m prixlm.data.cldr.export --output_dir data/cldr_kb
-    python -m prixlm.data.cldr.export --locales en,de,fr --output_dir data/cldr_kb_3
-    python -m prixlm.data.cldr.export --locales all --output_dir data/cldr_kb_all
+    python -m prixlm.data.cldr.export --languages en,de,fr --output_dir data/cldr_kb_3
+    python -m prixlm.data.cldr.export --languages all --output_dir data/cldr_kb_all
 
 Per exported locale `L` (language code `lang`, see `dump_format.dbpedia_language`):
 - `labels_{lang}.ttl`: `<iri> rdfs:label "label"@lang .` for every entity of `L`;
