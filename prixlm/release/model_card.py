@@ -9,7 +9,7 @@ is `ModelCardData`'s, never hand-written (the results: `card_results`); the body
 results table, the Fig. 2 curve (copied into the folder as `lp_curve.png`) and the training
 hyper-parameters.
 
-    python -m prixlm.release.model_card FOLDER [--evaluation results.json ...] \\
+    python -m prixlm.release.model_card FOLDER [--evaluation results.json [--evaluation ...]] \\
         [--curve runs/x/lp_curve.png] [--dataset_id org/prixlm-dbpedia] [--base_model xlm-roberta-base] \\
         [--repo_id org/prixlm]
 
