@@ -34,6 +34,7 @@ from prixlm.release.report_checks import (
     WEIGHTS_DIGEST,
     check_report,
     distinct_names,
+    half_precision,
     remembered_digests,
     weights_digest,
 )
@@ -241,8 +242,10 @@ def _ranking_config(report: Mapping[str, Any], metrics: Mapping[str, Any]) -> st
     mode, protocol = report.get("mode") or "", report.get("protocol", "ours")
     if mode == "beam" and report.get("num_beams"):
         mode = f"beam K={report['num_beams']}"
+    dtype = half_precision(report)
     parts = [mode, f"protocol {protocol}" if protocol != "ours" else "",
-             candidates_note(report), _queries(report, metrics), merged_note(metrics)]  # fmt: skip
+             f"{dtype} weights" if dtype else "", candidates_note(report),
+             _queries(report, metrics), merged_note(metrics)]  # fmt: skip
     return ", ".join(part for part in parts if part) or None
 
 
@@ -334,6 +337,8 @@ def results_table(
             mode += f", step {report['step']}"
         if report.get("protocol", "ours") != "ours":
             mode += f", protocol {report['protocol']}"
+        if dtype := half_precision(report):
+            mode += f", {dtype} weights"
         if note := candidates_note(report):
             mode += f", {note}"
         for name, metrics in report["results"].items():

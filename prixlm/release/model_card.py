@@ -60,7 +60,12 @@ from prixlm.release.card_results import (
     training_data,
     unrecorded,
 )
-from prixlm.release.report_checks import EVALUATIONS_FILE, check_kept, current_metric_keys
+from prixlm.release.report_checks import (
+    EVALUATIONS_FILE,
+    check_kept,
+    current_metric_keys,
+    half_precision,
+)
 from prixlm.text_lines import utf8_lines
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
@@ -155,14 +160,16 @@ def stored_evaluations(folder: str | Path, weights: bool = True) -> list[dict[st
 def _report_key(report: Mapping[str, Any]) -> tuple:
     """What makes a report another evaluation: its dataset (a local folder by its absolute
     path, `dataset_folder`, however `--dataset` was typed), split, mode, beams, protocol,
-    limit, configs and candidates (`evaluate_lp --candidates`, by content); a newer report
+    limit, configs, candidates (`evaluate_lp --candidates`, by content) and half-precision
+    weights (`evaluate_lp --dtype bfloat16`: not the float32 evaluation); a newer report
     with the same key replaces the kept one."""
     dataset = report.get("dataset_folder") or report.get("dataset")
     return (dataset, report.get("split"), report.get("mode"),
             report.get("num_beams"), report.get("protocol", "ours"), report.get("limit"),
             tuple(sorted(report.get("results", {}))),
             report.get("candidates_sha256") or report.get("candidates")
-            or ("not recorded" if unrecorded(report, "candidates") else None))  # fmt: skip
+            or ("not recorded" if unrecorded(report, "candidates") else None),
+            half_precision(report))  # fmt: skip
 
 
 def merged_evaluations(

@@ -169,6 +169,19 @@ def parameter_dtype(model: Any) -> str | None:
     return None if parameter is None else str(parameter.dtype).removeprefix("torch.")
 
 
+#: The dtypes of weights whose rankings are not those of the float32 weights.
+HALF_PRECISIONS = ("bfloat16", "float16")
+
+
+def half_precision(report: Mapping[str, Any]) -> str | None:
+    """The dtype a report's weights were ranked in (`evaluate_lp --dtype`, or a release saved
+    so) when it is half precision, else None (float32, or a report without `dtype`): such
+    a report is another evaluation than the float32 one of the same split, and the card
+    says so beside its figures."""
+    dtype = report.get("dtype")
+    return dtype if dtype in HALF_PRECISIONS else None
+
+
 def distinct_names(folders: Iterable[str]) -> dict[str, str]:
     """`{folder: name}` of absolute dataset folders: the folder's name, or where another
     folder has that name too, `uploaded_records.local_name` (`<local DIGEST>/NAME`, the path's
@@ -200,6 +213,7 @@ __all__ = [
     "check_report",
     "current_metric_keys",
     "distinct_names",
+    "half_precision",
     "parameter_dtype",
     "record_provenance",
     "remembered_digests",
