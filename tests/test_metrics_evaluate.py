@@ -315,3 +315,8 @@ def test_combined_metrics_take_k_and_cutoff_over_truncated_lists():
         "mrr_num_queries": 3,
         "mrr_num_missing": 1,
     }
+    # `k` alone is no MRR cut-off: the MRR of the whole lists, said (it was silent)
+    mrr = evaluate.load(str(METRICS / "mrr"))
+    full = {"predictions": [["a", "b"], ["c"], ["d", "e"]], "references": ["b", "c", "d"]}
+    with pytest.warns(UserWarning, match="for MRR@K pass cutoff=K"):
+        assert mrr.compute(**full, k=1) == mrr.compute(**full)

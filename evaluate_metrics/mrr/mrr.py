@@ -9,6 +9,7 @@ Loadable offline: `evaluate.load("<repo>/evaluate_metrics/mrr")`.
 
 import numbers
 import os
+import warnings
 
 import datasets
 import evaluate
@@ -44,7 +45,8 @@ Args:
         Leave unset for full rankings (key `mrr`); a missing gold then raises ValueError.
         A list shorter than K that lacks its gold warns (UserWarning): it may have been cut
         short (the Prix-LM pipeline's default top_k is 5: pass top_k=num_beams).
-    k: ignored (the hits_at_k metric's option), so that `evaluate.combine` of both metrics
+    k: ignored (the hits_at_k metric's option; a warning without `cutoff`, which is this
+        metric's K), so that `evaluate.combine` of both metrics
         can be called with `k` and `cutoff`.
 Returns:
     `{"mrr" or "mrr_at_K": float, "num_queries": int, "num_missing": int}`; `num_missing`
@@ -128,7 +130,13 @@ class Mrr(evaluate.Metric):
         cutoff=None,
         k=None,
     ):
-        del k  # the hits_at_k metric's: `evaluate.combine` passes every keyword to both
+        if k is not None and cutoff is None:  # `evaluate.combine` passes every keyword to both
+            warnings.warn(
+                "k is the hits_at_k metric's option, not this one's: this is the MRR of the "
+                "whole lists; for MRR@K pass cutoff=K",
+                UserWarning,
+                stacklevel=2,
+            )
         cutoff = _checked_cutoff(cutoff)
         ranks = ranks_for_lists(predictions, references, prediction_scores, filter_objects)
         # num_missing: golds absent from their lists, counted before any cutoff (as hits_at_k)
