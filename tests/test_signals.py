@@ -120,7 +120,7 @@ def test_a_forked_worker_dies_of_sigterm_as_by_default():
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored after the command
 
 
-def test_a_signal_answered_does_not_refuse_later_outputs(tmp_path):
+def test_a_signal_answered_does_not_refuse_later_outputs(tmp_path, ctrl_c_default):
     """A command ended by Ctrl-C (`train.main` in a notebook, say) left the signal
     remembered: every later output of the process written outside a command (a
     `build_dataset` call) was refused with a KeyboardInterrupt no one had sent."""
