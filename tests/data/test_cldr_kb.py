@@ -234,6 +234,16 @@ def test_a_named_locale_with_no_fact_entity_is_refused(tmp_path, capsys):
     assert not (tmp_path / "kb").exists()  # refused before anything is written
 
 
+def test_all_with_spaces_leaves_out_the_empty_locales_as_all_does(tmp_path, monkeypatch):
+    """`" all"` read as every locale, but only `"all"` left the empty ones out: the 25
+    locales that name no fact entity were then refused."""
+    from prixlm.data.cldr import export
+
+    monkeypatch.setattr(export, "all_locales", lambda: ["en", "io"])  # io: no fact entity
+    stats = export_cldr_kb(" all ", tmp_path / "kb", progress=False)
+    assert list(stats) == ["en"]
+
+
 def test_cli_prints_counts_table(tmp_path, capsys):
     assert main(["--locales", "en,it", "--output_dir", str(tmp_path / "kb")]) == 0
     out, err = capsys.readouterr()

@@ -265,7 +265,8 @@ def export_cldr_kb(
         NotADirectoryError: a parent of `output_dir` is a file.
     """
     locale_ids = resolve_locales(locales)
-    show = progress if progress is not None else locales == "all"
+    every = isinstance(locales, str) and locales.strip() == "all"  # as `resolve_locales` reads it
+    show = progress if progress is not None else every
     output_dir = check_parent(output_dir, argument="--output_dir")
     with writer_lock(output_dir, argument="--output_dir"):
         # an export killed between its two renames left `.OUT.old` and no OUT: put it back
@@ -276,7 +277,7 @@ def export_cldr_kb(
             build_locale_kb(locale_id)
             for locale_id in tqdm(locale_ids, desc="labels", disable=not show)
         ]
-        if locales == "all":  # 25 locales name nothing that takes part in a fact
+        if every:  # 25 locales name nothing that takes part in a fact
             kbs = [kb for kb in kbs if kb.labels]
         elif empty := [kb.locale_id for kb in kbs if not kb.labels]:
             # their empty files made every later build of the folder fail ("no triples")
