@@ -6,7 +6,6 @@ builds a `TrainingRun` and calls `prixlm.training.pretrain.pretrain`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,21 +26,11 @@ from prixlm.training.option_checks import (
     check_step_counts,
     trainer_option_refusal,
 )
-
-#: The masks a model is trained with; `bidirectional` is for inference only.
-TRAINING_OBJECT_ATTENTION = tuple(m for m in OBJECT_ATTENTION_MODES if m != "bidirectional")
-
-
-def object_attention_refusal(mode: str) -> str:
-    """Why `--object_attention mode` is not trained with (one line)."""
-    if mode == "bidirectional":
-        return (
-            "--object_attention bidirectional: not for training (every object token would "
-            "attend to itself and the tokens after it: the model learns to copy the answer "
-            "and cannot generate it); it is an inference mode for the converted official "
-            "checkpoint; train with prefix_bidirectional (the paper's) or causal"
-        )
-    return f"--object_attention {mode}: expected one of {', '.join(TRAINING_OBJECT_ATTENTION)}"
+from prixlm.training.starting_point import (
+    TRAINING_OBJECT_ATTENTION,
+    check_base_model,
+    object_attention_refusal,
+)
 
 
 @dataclass
@@ -357,29 +346,6 @@ def demo_training_argv(
 
 #: Old option spellings, accepted with a deprecation warning for one release.
 RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
-
-
-def check_base_model(model: ModelArguments, parser: HfArgumentParser) -> None:
-    """A usage error for a `--base_model` folder that is a Prix-LM release (a converted official
-    checkpoint, a release of train.py), not an XLM-R checkpoint: its config's attention
-    (`bidirectional` for the official `decode.py`) is never the mask trained with, and
-    loading its tokenizer would ask at the terminal whether to run its custom code."""
-    config = Path(model.base_model or "") / "config.json"
-    if not model.base_model or not config.is_file():
-        return  # a Hub id or an unreadable folder: from_xlm_roberta names the problem
-    try:
-        values = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if not isinstance(values, dict) or values.get("model_type") != "prixlm":
-        return
-    mode = values.get("object_attention", "prefix_bidirectional")
-    parser.error(
-        f"--base_model {model.base_model}: a Prix-LM release (object_attention {mode!r} in its "
-        "config), not an XLM-R checkpoint: training continues XLM-R (or the official release "
-        "as published, XLMRobertaForCausalLM) with --object_attention's mask "
-        f"({' or '.join(TRAINING_OBJECT_ATTENTION)}), never a release's"
-    )
 
 
 def check_dataset_id(data: DataArguments, parser: HfArgumentParser) -> None:
