@@ -22,13 +22,13 @@ from prixlm.training.option_checks import (
     check_hub_options,
     check_optimizer_settings,
     check_precision,
-    check_starting_point_options,
     check_step_counts,
     trainer_option_refusal,
 )
 from prixlm.training.starting_point import (
     TRAINING_OBJECT_ATTENTION,
     check_base_model,
+    check_starting_point_options,
     object_attention_refusal,
 )
 

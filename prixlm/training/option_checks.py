@@ -255,44 +255,13 @@ def check_data_options(data: Any, parser: HfArgumentParser, argv: Sequence[str])
             "settings or steps; validation is the split for that",
             file=sys.stderr,
         )
-    given = [f"--{name}" for name in EVALUATION_OPTIONS if _given(name, argv)]
+    given = [f"--{name}" for name in EVALUATION_OPTIONS if option_given(name, argv)]
     if given:
         print(
             f"warning: {', '.join(given)}: no effect (training runs no evaluation loop: link "
             "prediction is evaluated on every checkpoint instead, see --save_steps and "
             "--lp_eval_queries)",
             file=sys.stderr,
-        )
-
-
-#: Options of a model from scratch: a `--base_model` brings its own architecture and tokenizer.
-SCRATCH_ONLY_OPTIONS = (
-    "tokenizer_dir",
-    "tokenizer_vocab_size",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-)
-
-
-def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Sequence[str]) -> None:
-    """A usage error for an option given in `argv` that the run's starting point ignores: an
-    option of a model from scratch (`SCRATCH_ONLY_OPTIONS`) with `--base_model` (the run
-    trained XLM-R's own size with XLM-R's tokenizer), or `--new_token_init` without it (a
-    model from scratch starts every row at random)."""
-    if model.base_model:
-        given = [f"--{name}" for name in SCRATCH_ONLY_OPTIONS if _given(name, argv)]
-        if given:
-            parser.error(
-                f"{', '.join(given)}: not with --base_model {model.base_model} (it brings its "
-                "own architecture and tokenizer); leave them out, or leave out --base_model "
-                "to train a model from scratch"
-            )
-    elif _given("new_token_init", argv):
-        parser.error(
-            "--new_token_init: only with --base_model (a model from scratch starts every "
-            "row at random)"
         )
 
 
@@ -314,20 +283,20 @@ def check_hub_options(
             "(python -m prixlm.publish <output_dir>/model REPO_ID)"
         )
     strategy = _value(training.hub_strategy)
-    if _given("hub_strategy", argv) and strategy != "end":
+    if option_given("hub_strategy", argv) and strategy != "end":
         parser.error(
             f"--hub_strategy {strategy}: not supported (--push_to_hub uploads the release "
             "folder once, when training has written it, never a checkpoint: they hold the "
             "optimizer state and pickles); leave --hub_strategy out, or use end"
         )
-    if _given("hub_always_push", argv):
+    if option_given("hub_always_push", argv):
         print(
             "warning: --hub_always_push: no effect (--push_to_hub uploads once, at the end)",
             file=sys.stderr,
         )
 
 
-def _given(name: str, argv: Sequence[str]) -> bool:
+def option_given(name: str, argv: Sequence[str]) -> bool:
     """Whether the option `--name` (or `--name-with-dashes`) is on the command line `argv`."""
     spellings = {f"--{name}", f"--{name.replace('_', '-')}"}
     return any(item.partition("=")[0] in spellings for item in argv)
@@ -347,6 +316,7 @@ def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> No
 
 
 __all__ = [
+    "option_given",
     "EVALUATION_OPTIONS",
     "WarmUpCheck",
     "bf16_refusal",

@@ -1,15 +1,18 @@
-"""Where training starts: the attention masks a model is trained with, and a
-`--base_model` that is an XLM-R checkpoint, not a Prix-LM release (`train.py`'s checks)."""
+"""Where training starts (`train.py`'s checks): the attention masks a model is trained
+with, a `--base_model` that is an XLM-R checkpoint, not a Prix-LM release, and the options
+that only one starting point (a model from scratch, a base model) takes."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from transformers import HfArgumentParser
 
 from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
+from prixlm.training.option_checks import option_given
 
 #: The masks a model is trained with; `bidirectional` is for inference only.
 TRAINING_OBJECT_ATTENTION = tuple(m for m in OBJECT_ATTENTION_MODES if m != "bidirectional")
@@ -51,4 +54,41 @@ def check_base_model(model: Any, parser: HfArgumentParser) -> None:
     )
 
 
-__all__ = ["TRAINING_OBJECT_ATTENTION", "check_base_model", "object_attention_refusal"]
+#: Options of a model from scratch: a `--base_model` brings its own architecture and tokenizer.
+SCRATCH_ONLY_OPTIONS = (
+    "tokenizer_dir",
+    "tokenizer_vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+)
+
+
+def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Sequence[str]) -> None:
+    """A usage error for an option given in `argv` that the run's starting point ignores: an
+    option of a model from scratch (`SCRATCH_ONLY_OPTIONS`) with `--base_model` (the run
+    trained XLM-R's own size with XLM-R's tokenizer), or `--new_token_init` without it (a
+    model from scratch starts every row at random)."""
+    if model.base_model:
+        given = [f"--{name}" for name in SCRATCH_ONLY_OPTIONS if option_given(name, argv)]
+        if given:
+            parser.error(
+                f"{', '.join(given)}: not with --base_model {model.base_model} (it brings its "
+                "own architecture and tokenizer); leave them out, or leave out --base_model "
+                "to train a model from scratch"
+            )
+    elif option_given("new_token_init", argv):
+        parser.error(
+            "--new_token_init: only with --base_model (a model from scratch starts every "
+            "row at random)"
+        )
+
+
+__all__ = [
+    "SCRATCH_ONLY_OPTIONS",
+    "TRAINING_OBJECT_ATTENTION",
+    "check_base_model",
+    "check_starting_point_options",
+    "object_attention_refusal",
+]
