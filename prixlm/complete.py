@@ -48,12 +48,7 @@ from prixlm.completion.loading import (
 )
 from prixlm.completion.output import default_tsv_path, write_proposals
 from prixlm.completion.propose import Proposal, check_max_per_pair, run_completion
-from prixlm.model_loading import (
-    MODEL_CODE_HELP,
-    check_model_source,
-    load_prixlm,
-    saved_half_precision_note,
-)
+from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_command_model
 from prixlm.outputs.atomic import check_output_file
 
 
@@ -131,9 +126,7 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
         )
         if kb.skipped_note():  # default evidence languages with links only
             print(kb.skipped_note(), file=sys.stderr)
-        model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
-        if note := saved_half_precision_note(model, args.dtype):
-            print(note, file=sys.stderr)
+        model, tokenizer = load_command_model(args)
         try:  # prepare_inputs checks every prompt and candidate before decoding starts
             proposals, stats = run_completion(
                 model,

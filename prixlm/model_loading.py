@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,17 +157,21 @@ def load_model(
     return model.to(device or default_device()).eval(), tokenizer, kind
 
 
-def saved_half_precision_note(model: Any, dtype: str) -> str | None:
-    """A command line's note for a model loaded as saved (`--dtype auto`) in bfloat16 or
-    float16: which option ranks as the float32 weights do. None otherwise."""
+def load_command_model(args: Any) -> tuple[Any, Any]:
+    """`load_prixlm` of a ranking command line's `--model`, `--device` and `--dtype`
+    (`prixlm.cli.add_dtype_argument`). A model loaded as saved (`--dtype auto`) in bfloat16
+    or float16 gets a note on stderr: which option ranks as the float32 weights do."""
     from modeling_prixlm.decoding_steps import half_precision_message
 
-    if dtype != "auto" or half_precision_message(model) is None:
-        return None
-    name = str(next(model.parameters()).dtype).removeprefix("torch.")
-    return (
-        f"note: the model was saved in {name} and is ranked in it; --dtype float32 ranks in float32"
-    )
+    model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
+    if args.dtype == "auto" and half_precision_message(model) is not None:
+        name = str(next(model.parameters()).dtype).removeprefix("torch.")
+        print(
+            f"note: the model was saved in {name} and is ranked in it; --dtype float32 ranks "
+            "in float32",
+            file=sys.stderr,
+        )
+    return model, tokenizer
 
 
 def check_own_tokenizer(source: str | Path, config: Any, tokenizer: Any, argument: str) -> None:
@@ -259,7 +264,7 @@ __all__ = [
     "check_own_tokenizer",
     "default_device",
     "is_prixlm",
+    "load_command_model",
     "load_model",
     "load_prixlm",
-    "saved_half_precision_note",
 ]

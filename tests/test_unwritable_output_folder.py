@@ -48,7 +48,6 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_the_work(
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(prixlm.model_loading, "load_prixlm", counted_load)
-    monkeypatch.setattr(prixlm.complete, "load_prixlm", counted_load)
     unwritable(monkeypatch, folder)
     main = importlib.import_module(module).main
     with pytest.raises(SystemExit) as exit_info:

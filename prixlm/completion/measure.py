@@ -216,12 +216,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name in ("max_per_pair", "num_beams", "batch_size"):  # found before any decoding
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} {getattr(args, name)}: at least 1")
-    if args.max_per_pair > args.num_beams:  # Algorithm 1 ranks about K objects per pair
-        parser.error(
-            f"--max_per_pair {args.max_per_pair} > --num_beams {args.num_beams}: the beam "
-            f"search ranks only {args.num_beams} objects per pair (ranks past K are "
-            f"approximate); give --num_beams {args.max_per_pair} or more"
-        )
+    from prixlm.completion.loading import CompletionInputError
+    from prixlm.completion.propose import check_max_per_pair
+
+    try:  # Algorithm 1 ranks about K objects per pair
+        check_max_per_pair(args.max_per_pair, args.num_beams)
+    except CompletionInputError as error:
+        parser.error(str(error))
     for note in args.note:
         if "=" not in note:
             parser.error(f"--note {note!r}: expected KEY=VALUE")
@@ -240,7 +241,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
 
     from prixlm.completion.loading import CompletionInputError, load_completion_kb
     from prixlm.completion.propose import default_completion_batch, fitted_inputs, propose_fitted
-    from prixlm.model_loading import check_model_source, load_prixlm, saved_half_precision_note
+    from prixlm.model_loading import check_model_source, load_command_model
 
     check_model_source(args.model)
     inputs = (("--model", args.model), ("--dataset", args.dataset))
@@ -268,9 +269,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         print(kb.skipped_note(), file=sys.stderr)
     truth = hidden_facts(kb.target_rows[args.hidden_split])
     queries, _ = completion_queries(kb.target, kb.evidence, kb.links)
-    model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
-    if note := saved_half_precision_note(model, args.dtype):
-        print(note, file=sys.stderr)
+    model, tokenizer = load_command_model(args)
     batch_size = args.batch_size or default_completion_batch(model, args.num_beams)
     inputs = fitted_inputs(model, tokenizer, kb)
     proposals = propose_fitted(

@@ -237,7 +237,7 @@ def dataset_state(dataset: str) -> tuple | None:
 
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from prixlm.data.loading import load_kb
-    from prixlm.model_loading import load_prixlm, saved_half_precision_note
+    from prixlm.model_loading import load_command_model
 
     if args.output:  # fail now, not after the evaluation
         inputs = (("--model", args.model), ("--dataset", args.dataset), ("--candidates", args.candidates))  # fmt: skip
@@ -267,9 +267,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     # the weights evaluated, for the model card to tell this model's report from the one
     # of an earlier model written to the same folder (`card_results.check_report`)
     digest = weights_digest(args.model)
-    model, tokenizer = load_prixlm(args.model, args.device, dtype=args.dtype)
-    if note := saved_half_precision_note(model, args.dtype):
-        print(note, file=sys.stderr)
+    model, tokenizer = load_command_model(args)
     settings = EvaluationSettings(
         split=args.split,
         mode=args.mode,

@@ -134,7 +134,7 @@ def test_bad_input_fails_before_any_work(
     import prixlm.complete as complete
 
     dataset, model = completion_kb
-    monkeypatch.setattr(complete, "load_prixlm", _no_decoding)
+    monkeypatch.setattr(complete, "load_command_model", _no_decoding)
     monkeypatch.setattr(complete, "run_completion", _no_decoding)
     if change.get("dataset") == "empty config":
         configs = dataset_rows()
@@ -179,7 +179,7 @@ def test_output_paths_that_would_lose_the_facts_fail_before_any_work(
     import prixlm.complete as complete
 
     dataset, model = completion_kb
-    monkeypatch.setattr(complete, "load_prixlm", _no_decoding)
+    monkeypatch.setattr(complete, "load_command_model", _no_decoding)
     monkeypatch.setattr(complete, "run_completion", _no_decoding)
     folder = tmp_path / "folder"
     folder.mkdir()

@@ -24,7 +24,6 @@ def loaded_dtypes(monkeypatch) -> list[torch.dtype]:
         return model, tokenizer
 
     monkeypatch.setattr(prixlm.model_loading, "load_prixlm", recording)
-    monkeypatch.setattr(prixlm.complete, "load_prixlm", recording)
     return dtypes
 
 

@@ -34,7 +34,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:
 def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     import prixlm.complete as complete
 
-    monkeypatch.setattr(complete, "load_prixlm", _no_decoding)
+    monkeypatch.setattr(complete, "load_command_model", _no_decoding)
     monkeypatch.setattr(complete, "run_completion", _no_decoding)
 
 
