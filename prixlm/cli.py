@@ -17,13 +17,20 @@ import codecs
 import errno
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prixlm.signals import Terminated, forget_answered, signal_status, signals_raise
+from prixlm.signals import (
+    Terminated,
+    end_by_signal,
+    forget_answered,
+    received_signal,
+    signals_raise,
+)
 
 # errno values that mean "the disk (or a quota, or a file-size limit) is full"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -307,11 +314,9 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
         with signals_raise():
             yield
     except KeyboardInterrupt as error:
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from error
+        end_by_signal(signal.SIGINT, error)
     except Terminated as error:
-        print("terminated", file=sys.stderr)
-        raise SystemExit(143) from error
+        end_by_signal(signal.SIGTERM, error)
     except BrokenPipeError as error:
         _stdout_to_devnull()  # else the interpreter's own flush at exit fails again
         raise SystemExit(141) from error  # 128 + SIGPIPE
@@ -322,10 +327,9 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     except extra as error:  # type: ignore[misc]
         _fail(str(error), error)
     except Exception as error:  # e.g. DuckDB's "Query interrupted" over the signal's
-        if (status := signal_status(error)) is None:
+        if (received := received_signal()) is None:
             raise  # a bug: its traceback
-        print("interrupted" if status == 130 else "terminated", file=sys.stderr)
-        raise SystemExit(status) from error
+        end_by_signal(received, error)
     finally:
         forget_answered()  # a later output outside a command is not refused
 

@@ -6,27 +6,36 @@ remove their staging (by default SIGTERM ended the process at once, leaving it).
 remembered: an output is not given its name after a library dropped the exception (DuckDB
 drops it when the signal comes as a query ends: `raise_if_signalled`), and an error raised
 over it (DuckDB's `RuntimeError('Query interrupted')`) ends the command as the signal
-(`signal_status`). A forked child (a reader process) acts as by default.
+(`received_signal`). A forked child (a reader process) acts as by default.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
+
+#: What a command prints, and its exit status, when a signal ends it (as a shell reports it)
+ENDINGS = {signal.SIGINT: ("interrupted", 130), signal.SIGTERM: ("terminated", 143)}
 
 
-def signal_status(error: BaseException) -> int | None:
-    """130 or 143 when `error` came of a Ctrl-C or a SIGTERM the command received: DuckDB
-    turns the exception a signal raised during a query into `RuntimeError('Query
-    interrupted')`, and a module whose import it stopped fails later in its own way; else
-    None."""
-    if not _RECEIVED:
-        return None
-    return 130 if _RECEIVED[-1] == signal.SIGINT else 143
+def received_signal() -> int | None:
+    """The last Ctrl-C or SIGTERM the running command received, or None: an error raised
+    over it (DuckDB turns the exception a signal raised during a query into
+    `RuntimeError('Query interrupted')`; a module whose import it stopped fails later in its
+    own way) ends the command as the signal."""
+    return _RECEIVED[-1] if _RECEIVED else None
+
+
+def end_by_signal(number: int, cause: BaseException) -> NoReturn:
+    """Print the signal's line (`ENDINGS`) and exit with its status."""
+    line, status = ENDINGS[number]
+    print(line, file=sys.stderr)
+    raise SystemExit(status) from cause
 
 
 class Terminated(BaseException):
@@ -90,9 +99,11 @@ def forget_answered() -> None:
 
 
 __all__ = [
+    "ENDINGS",
     "Terminated",
+    "end_by_signal",
     "forget_answered",
     "raise_if_signalled",
-    "signal_status",
+    "received_signal",
     "signals_raise",
 ]
