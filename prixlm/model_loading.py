@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError, first_line
-from prixlm.hub_cache_files import uncached_error
+from prixlm.hub.cache_files import uncached_error
 
 #: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")

@@ -51,7 +51,7 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard, HfApi, ModelCard
 
 from prixlm.cli import UsageError, command_parser, user_errors
-from prixlm.hub_calls import (
+from prixlm.hub.calls import (
     CARD,
     LinkOutsideError,
     check_private,
@@ -267,7 +267,7 @@ def publish_folder(
         The URL of the commit.
     Raises:
         NotAReleaseError: not a complete release; UsageError: an invalid `repo_id`;
-        hub_calls.PublishError: a Hub call failed (the step and the Hub's reason in its message).
+        prixlm.hub.calls.PublishError: a Hub call failed (the step and the Hub's reason in its message).
     """
     check_repo_id(repo_id, "repo_id")
     release = check_release(folder)

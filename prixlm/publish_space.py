@@ -14,7 +14,7 @@ variables); the files go in one commit, without `IGNORE_PATTERNS`, which also de
 files an earlier upload left in the Space that the folder lacks (`.gitattributes` is kept). The variables are set only once that commit is
 made, and only where they change (each change restarts the Space): a failed upload leaves
 the Space serving what it served. A failed Hub call is one `error:` line naming the step
-(`prixlm.hub_calls.hub_step`), exit 2.
+(`prixlm.hub.calls.hub_step`), exit 2.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard
 
 from prixlm.cli import user_errors
-from prixlm.hub_calls import (
+from prixlm.hub.calls import (
     CARD,
     LinkOutsideError,
     check_repo_id,
@@ -99,7 +99,7 @@ def publish_space(
     The uploaded card names `model_id` (and `dataset_id`); the commit deletes the Space's
     files that the folder lacks. Once it is made, the Space variables (`space_variables`)
     are set where they differ: a failed commit leaves the Space as it was. Returns the URL
-    of the commit; a failed Hub call raises `prixlm.hub_calls.PublishError` naming the step.
+    of the commit; a failed Hub call raises `prixlm.hub.calls.PublishError` naming the step.
     """
     check_repo_id(repo_id, "repo_id")
     check_repo_id(model_id, "model_id")

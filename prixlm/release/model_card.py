@@ -37,8 +37,8 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 from prixlm.cli import command_parser, user_errors
-from prixlm.hub_calls import check_repo_id
-from prixlm.hub_languages import hub_languages
+from prixlm.hub.calls import check_repo_id
+from prixlm.hub.languages import hub_languages
 from prixlm.outputs.atomic import atomic_file, published_together
 from prixlm.release.card_defaults import card_options
 from prixlm.release.card_examples import (  # noqa: F401 - importable here as before

@@ -353,7 +353,7 @@ def check_dataset_id(data: DataArguments, parser: HfArgumentParser) -> None:
     with spaces): the model card names it as a Hub dataset, a link."""
     if data.dataset_id is None:
         return
-    from prixlm.hub_calls import check_repo_id
+    from prixlm.hub.calls import check_repo_id
 
     try:
         check_repo_id(data.dataset_id, "--dataset_id")

@@ -32,7 +32,7 @@ from prixlm.data.loading import (
     load_kb,
     local_data_files,
 )
-from prixlm.hub_calls import HUB_ERRORS
+from prixlm.hub.calls import HUB_ERRORS
 from prixlm.training.encoding_cache import encoding_cache_errors
 
 VARIANTS = ("all", "single")

@@ -160,7 +160,7 @@ def hub_repo_id(training_args: Any) -> str:
 def publish_release(release: Path, training_args: Any) -> None:
     """`--push_to_hub`: the complete release folder, nothing else (`prixlm.publish`). A
     failed upload (`PublishError`) says how to retry it without training again."""
-    from prixlm.hub_calls import PublishError
+    from prixlm.hub.calls import PublishError
 
     repo_id = hub_repo_id(training_args)
     try:
@@ -225,7 +225,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     if run.data.lp_eval_queries > 0:
         check_split(run.data.dataset, languages, run.data.lp_eval_split, "--lp_eval_split")
     if training_args.push_to_hub:  # before the training, not after it
-        from prixlm.hub_calls import check_repo_id
+        from prixlm.hub.calls import check_repo_id
 
         check_repo_id(hub_repo_id(training_args), "--hub_model_id")
     rows, links = training_rows(run.data.dataset, languages, run.data.variant, run.data.links)

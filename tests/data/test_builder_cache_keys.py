@@ -22,7 +22,7 @@ NOT_ROW_CODE = {
     "prixlm.cli",
     "prixlm.outputs.atomic",
     "prixlm.model_loading",
-    "prixlm.hub_licenses",
+    "prixlm.hub.licenses",
 }
 
 

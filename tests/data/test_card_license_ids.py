@@ -19,7 +19,7 @@ from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.dbpedia.card import license_name
 from prixlm.data.kg_layout import __main__ as kg_layout
 from prixlm.data.kg_layout import convert_layout
-from prixlm.hub_licenses import HUB_LICENSES, hub_license
+from prixlm.hub.licenses import HUB_LICENSES, hub_license
 
 
 def test_hub_ids_pass_and_other_forms_are_refused() -> None:

@@ -12,7 +12,7 @@ from prixlm.data.dbpedia.card import dataset_card
 from prixlm.data.dbpedia.schema import SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows, LanguageStats
 from prixlm.data.kg_layout.convert import ConversionStats, LanguageCounts, render_card
-from prixlm.hub_languages import hub_language, hub_languages
+from prixlm.hub.languages import hub_language, hub_languages
 from prixlm.release.model_card import render_model_card, write_model_card
 
 EDITIONS = ["en", "zh-min-nan", "simple", "als"]

@@ -25,7 +25,7 @@ from huggingface_hub.errors import (
 from test_publish import uploaded_card
 
 from prixlm.cli import UsageError
-from prixlm.hub_calls import PublishError
+from prixlm.hub.calls import PublishError
 from prixlm.publish import DATASET_PLACEHOLDER, main, publish_folder
 from prixlm.release.model_card import write_model_card
 from prixlm.training.resume import dataset_fingerprint

@@ -15,7 +15,7 @@ from hub_recorder import record_hub_calls
 from huggingface_hub import HfApi, SpaceVariable
 from space_server import SPACE_DIR
 
-from prixlm.hub_calls import PublishError
+from prixlm.hub.calls import PublishError
 from prixlm.publish import NotAReleaseError, main
 from prixlm.publish_space import (
     SPACE_MODEL_VARIABLE,

@@ -15,7 +15,7 @@ from huggingface_hub import ModelCard
 from test_train_runs import _args
 
 from prixlm.cli import UsageError
-from prixlm.hub_calls import PublishError
+from prixlm.hub.calls import PublishError
 from prixlm.link_prediction.evaluate_lp import main as evaluate_lp_main
 from prixlm.publish import card_warnings
 from prixlm.release.card_results import dataset_card_metadata, training_data, weights_digest

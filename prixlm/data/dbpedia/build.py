@@ -57,7 +57,7 @@ from prixlm.data.dbpedia.splits import DatasetRows, build_rows
 from prixlm.data.dbpedia.token_lengths import token_lengths
 from prixlm.data.dbpedia.work_folder import work_folder
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES, DumpError
-from prixlm.hub_licenses import hub_license
+from prixlm.hub.licenses import hub_license
 from prixlm.outputs.atomic import check_parent, write_json, writer_lock
 
 WORK = ".build"  # the work folder inside the staging folder (removed before publishing)
@@ -106,7 +106,7 @@ def build_dataset(
         strict: stop at the first malformed line.
         max_line_bytes: the longest dump line read; a longer one is an error naming it.
         license_id: Hub licence id for the card (default: from `*_info.json`, else DBpedia's);
-            one the Hub refuses is a `ValueError` before any work (`hub_licenses`).
+            one the Hub refuses is a `ValueError` before any work (`prixlm.hub.licenses`).
         progress: tqdm bars while reading and writing.
         engine: processes, threads, memory limit, spill folder, shard bounds.
         sequence_length: the length filter's measure of a row, instead of `tokenizer`'s.

@@ -20,7 +20,7 @@ from prixlm.cli import command_parser
 from prixlm.data.dbpedia.output import DEFAULT_MAX_SHARD_BYTES, DEFAULT_MAX_SHARD_ROWS
 from prixlm.data.dbpedia.schema import PROTOCOLS, SplitSettings
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES
-from prixlm.hub_licenses import license_argument
+from prixlm.hub.licenses import license_argument
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:

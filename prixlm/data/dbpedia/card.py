@@ -18,7 +18,7 @@ from prixlm.data.dbpedia.drops import HOST_RULE_MARKDOWN, unlinked
 from prixlm.data.dbpedia.dumps import KINDS, DumpIndex
 from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, config_digest, data_files
 from prixlm.data.dbpedia.splits import DatasetRows
-from prixlm.hub_languages import hub_languages
+from prixlm.hub.languages import hub_languages
 
 CITATION = """@inproceedings{zhou-etal-2022-prix,
     title = "Prix-{LM}: Pretraining for Multilingual Knowledge Base Construction",

@@ -24,7 +24,7 @@ from prixlm.cli import command_parser, user_errors
 from prixlm.data.dbpedia.build_arguments import add_output_arguments
 from prixlm.data.dbpedia.schema import SPLITS
 from prixlm.data.kg_layout.convert import DEFAULT_LICENSE, ConversionStats, convert_layout
-from prixlm.hub_licenses import license_argument
+from prixlm.hub.licenses import license_argument
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,7 +68,7 @@ from prixlm.data.kg_layout.read import (
     read_iris,
     relation_name,
 )
-from prixlm.hub_licenses import hub_license
+from prixlm.hub.licenses import hub_license
 
 #: The card template; the file beside this module links to
 #: `dataset_builders/kg_layout/dataset_card.md` and ships as package data.
@@ -321,7 +321,7 @@ def convert_layout(
     Raises:
         LayoutError: a missing file or a malformed line.
         ValueError: `output_dir` exists and is neither empty nor an earlier build, or
-            `license_id` is no Hub licence id (`hub_licenses`).
+            `license_id` is no Hub licence id (`prixlm.hub.licenses`).
         OSError: a write that failed (a full disk), naming the file.
     """
     started = time.perf_counter()
