@@ -157,7 +157,7 @@ def test_a_stopped_check_goes_on_with_the_missing_points(check, tmp_path, monkey
             points = [int(p) for p in command[command.index("--points") + 1].split(",")]
             output = Path(command[command.index("--output") + 1])
             started[output.name] = points
-            output.write_text(json.dumps(_record(points)))
+            output.write_text(json.dumps(_record(points)), encoding="utf-8")
 
         def wait(self) -> int:
             return 0

@@ -108,7 +108,7 @@ def _epochs(log: Path) -> dict[int, Counter]:
     """Per epoch: how often the processes of a run were given each dataset index."""
     presented: dict[int, Counter] = {}
     for rank in (0, 1):
-        for line in Path(f"{log}.{rank}").read_text().splitlines():
+        for line in Path(f"{log}.{rank}").read_text(encoding="utf-8").splitlines():
             entry = json.loads(line)
             presented.setdefault(entry["epoch"], Counter()).update(entry["batch"])
     return presented
