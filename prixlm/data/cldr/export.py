@@ -345,7 +345,9 @@ def _write_info(path: Path, kbs: Sequence[LocaleKB], stats: dict[str, dict[str, 
         "locales": {kb.language: kb.locale_id for kb in kbs},
         "statistics": stats,
     }
-    path.write_text(json.dumps(info, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(info, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
 
 
 def format_stats(stats: dict[str, dict[str, int]]) -> str:
