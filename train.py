@@ -26,6 +26,14 @@ Run commands::
     # resume after a crash (same seed, arguments and number of processes)
     python train.py ... --resume_from_checkpoint true
 
+Continue training a release: its folder (or Hub id) as `--base_model`; its tokens keep their
+ids and rows, the languages it lacks get new tokens, and it trains with its own
+`object_attention` unless `--object_attention` is given; the new release records it
+(`train_results.json`'s `continued_from`, the model card)::
+
+    python train.py --base_model runs/prixlm-all/model --dataset my-kb/ --languages de,en,sw \
+        --output_dir runs/prixlm-more
+
 The release folder `<output_dir>/model` holds `model.safetensors`, the config with
 `auto_map`, the custom code, the tokenizer with the added tokens, `generation_config.json`,
 `training_args.json` and the metrics, and is self-contained (`prixlm.release.folder`): the

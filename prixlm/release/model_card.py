@@ -281,6 +281,7 @@ def render_model_card(
         base_model=base_model,
         # no training record: the weights were converted (convert_official), not trained here
         converted=not (training_args or train_results),
+        continued_release=train_results.get("continued_from") or {},  # a release trained on
         trained_on=trained_on,
         trained_on_name=markdown_cell(trained_on.get("name") or ""),
         languages=languages,

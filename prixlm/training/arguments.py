@@ -26,6 +26,7 @@ from prixlm.training.option_checks import (
     trainer_option_refusal,
 )
 from prixlm.training.starting_point import (
+    CONTINUE_RELEASE_HELP,
     TRAINING_OBJECT_ATTENTION,
     check_base_model,
     check_starting_point_options,
@@ -38,7 +39,8 @@ class ModelArguments:
     base_model: str | None = field(
         default=None,
         metadata={
-            "help": "XLM-R checkpoint (name or folder) to continue; none: train from scratch"
+            "help": "XLM-R checkpoint or a Prix-LM release (Hub id or folder) to continue "
+            "training; none: train from scratch"
         },
     )
     tokenizer_dir: str | None = field(
@@ -76,9 +78,9 @@ class ModelArguments:
     object_attention: str = field(
         default="prefix_bidirectional",
         metadata={
-            "help": "the mask trained with: prefix_bidirectional (the paper's) | causal; "
-            "bidirectional is refused (an inference mode of the official checkpoint: every "
-            "object token would see itself)",
+            "help": "the mask trained with: prefix_bidirectional (the paper's) | causal (default "
+            "with a release as --base_model: its own); bidirectional is refused (an inference "
+            "mode of the official checkpoint: every object token would see itself)",
             "choices": OBJECT_ATTENTION_MODES,
         },
     )
@@ -92,9 +94,9 @@ class ModelArguments:
     new_token_init: str = field(
         default="random",
         metadata={
-            "help": "with --base_model: the rows of [S] [P] [O] [EOS] and the language tokens "
-            "start at random, LM-head bias 0 (random, the paper's) or around the mean of "
-            "XLM-R's rows (mean, transformers' default for new tokens)",
+            "help": "with --base_model: the rows of the tokens it lacks ([S] [P] [O] [EOS], "
+            "language tokens) start at random, LM-head bias 0 (random, the paper's) or around "
+            "the mean of its rows (mean, transformers' default for new tokens)",
             "choices": ["random", "mean"],
         },
     )
@@ -363,7 +365,8 @@ def check_dataset_id(data: DataArguments, parser: HfArgumentParser) -> None:
 
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, PrixLMTrainingArguments))
+    arguments = (ModelArguments, DataArguments, PrixLMTrainingArguments)
+    parser = HfArgumentParser(arguments, epilog=CONTINUE_RELEASE_HELP)
     argv = renamed_options(argv, RENAMED)
     try:
         model, data, training, unknown = parser.parse_args_into_dataclasses(
@@ -379,7 +382,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     check_checkpointing(training, parser)
     check_hub_options(training, parser, argv)
     check_precision(training, parser)
-    check_base_model(model, parser)
+    check_base_model(model, parser, argv)
     check_starting_point_options(model, parser, argv)
     check_dataset_id(data, parser)
     if training.use_cpu or not torch.cuda.is_available():  # nothing to overlap a copy with

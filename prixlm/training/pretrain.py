@@ -23,7 +23,6 @@ from modeling_prixlm.formatting import (
     fact_generation_config,
     match_tokenizer_to_positions,
 )
-from modeling_prixlm.modeling_prixlm import PrixLMForCausalKB
 from prixlm.cli import UsageError, first_line
 from prixlm.link_prediction.checkpoint_callback import (
     LinkPredictionCallback,
@@ -65,6 +64,7 @@ from prixlm.training.processes import (
     trained_batches,
 )
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
+from prixlm.training.release_start import base_model_start, card_base_model, continued_from
 from prixlm.training.resume import check_same_run, resume_checkpoint, run_record
 from prixlm.training.run_settings import check_sampler_rule
 from prixlm.training.tokenizer_training import train_tokenizer
@@ -78,22 +78,11 @@ def build_model_and_tokenizer(
     seed: int,
     checkpoint: str | Path | None = None,
 ):
-    """XLM-R + Prix-LM tokens, or a fresh small model with a tokenizer trained on the data
-    (resuming from `checkpoint`: the checkpoint's tokenizer, never one trained again)."""
+    """XLM-R or a Prix-LM release continued, + Prix-LM tokens (`release_start`), or a fresh
+    small model with a tokenizer trained on the data (resuming from `checkpoint`: the
+    checkpoint's tokenizer, never one trained again)."""
     if model_args.base_model:
-        try:
-            model, tokenizer = PrixLMForCausalKB.from_xlm_roberta(
-                model_args.base_model,
-                languages,
-                object_attention=model_args.object_attention,
-                vocab_padding_multiple=model_args.vocab_padding_multiple,
-                dropout=model_args.dropout,
-                new_token_init=model_args.new_token_init,
-            )
-        except (OSError, ValueError) as error:  # not XLM-R, its tokenizer not its own, offline
-            first = first_line(error)
-            raise UsageError(f"--base_model {model_args.base_model}: {first}") from error
-        return model, tokenizer
+        return base_model_start(model_args, languages)
     if model_args.tokenizer_dir:
         try:
             tokenizer = AutoTokenizer.from_pretrained(  # a Prix-LM folder's code only
@@ -249,7 +238,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     check_tokenizer_matches(tokenizer, model.config)
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
     check_base_model_length(model_args.base_model, data_args.max_fact_length, model.config)
-    record = run_record(run, tokenizer)
+    continued = continued_from(model_args.base_model)  # a release's identity, read once
+    record = {**run_record(run, tokenizer), **continued}  # resumed from the same release
     if resume:
         check_same_run(resume, record, tokenizer, also_same=same, config=model.config)
         if last_step is None:  # the rest of its epoch: cut from the same order
@@ -332,6 +322,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "variant": data_args.variant,
         "links": data_args.links,
         "max_fact_length": data_args.max_fact_length,  # facts this long or longer: dropped
+        **continued,  # the release this run continued, if it did
         "world_size": training_args.world_size,
         # other CPU threads (OMP_NUM_THREADS) or torch versions give other last digits
         "torch_num_threads": torch.get_num_threads(),
@@ -371,7 +362,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
             folder,
             curve=curve if curve is not None and curve.is_file() else None,
             dataset_id=data_args.dataset_id,
-            base_model=model_args.base_model,
+            base_model=card_base_model(model_args.base_model, continued),
             widget=widget,
             # named after the repo (or the run folder), not the staging folder it is written in
             model_name=repo_id.split("/")[-1],

@@ -98,6 +98,8 @@ NOT_COMPARED = {
     "pad_labels_to",
     "autocast_residual",
 }
+#: The digest of a continued release's weights in the run record (`release_start`).
+RELEASE_DIGEST = "model_weights_sha256"
 #: A release folder's files in a run folder: a new run there would replace them.
 RELEASE_FILES = ("model", "train_results.json")
 #: The link prediction curve (Fig. 2) a run writes beside its checkpoints: a new run there
@@ -204,8 +206,22 @@ def check_same_run(
         )
     if "tokenizer" in record and stored.get("tokenizer") != record["tokenizer"]:
         differences.append(f"the tokenizer ({_moved_ids(checkpoint, tokenizer)})")
+    if (moved := _other_release(stored, record)) is not None:
+        differences.append(moved)
     if differences:
         _refuse(checkpoint, differences)
+
+
+def _other_release(stored: Mapping[str, Any], record: Mapping[str, Any]) -> str | None:
+    """The difference where both runs continued a Prix-LM release (`continued_from`) and
+    its weights are not those the checkpoint's run started from; else None."""
+    old, new = stored.get("continued_from"), record.get("continued_from")
+    if not old or not new or old.get(RELEASE_DIGEST) == new.get(RELEASE_DIGEST):
+        return None
+    return (
+        f"the weights of the release in --base_model {new.get('release')} (not those the "
+        "checkpoint's run continued: the release changed since)"
+    )
 
 
 def _refuse(checkpoint: Path, differences: list[str]) -> None:

@@ -1,6 +1,6 @@
 """Where training starts (`train.py`'s checks): the attention masks a model is trained
-with, a `--base_model` that is an XLM-R checkpoint, not a Prix-LM release, and the options
-that only one starting point (a model from scratch, a base model) takes."""
+with, a `--base_model` that is a Prix-LM release (trained with its own mask by default),
+and the options that only one starting point (a model from scratch, a base model) takes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ from transformers import HfArgumentParser
 from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
 from prixlm.training.option_checks import option_given
 
+#: The end of `train.py --help`: how to continue training a release.
+CONTINUE_RELEASE_HELP = (
+    "Continue training a release: python train.py --base_model RELEASE_FOLDER_OR_HUB_ID "
+    "--dataset my-kb/ --languages de,en,sw --output_dir runs/prixlm-more. Its tokens keep "
+    "their ids and rows, the languages it lacks get new tokens (--new_token_init), it trains "
+    "with its own object_attention unless --object_attention is given, and the new release's "
+    "train_results.json and model card name the release it continued."
+)
 #: The masks a model is trained with; `bidirectional` is for inference only.
 TRAINING_OBJECT_ATTENTION = tuple(m for m in OBJECT_ATTENTION_MODES if m != "bidirectional")
 
@@ -30,28 +38,46 @@ def object_attention_refusal(mode: str) -> str:
     return f"--object_attention {mode}: expected one of {', '.join(TRAINING_OBJECT_ATTENTION)}"
 
 
-def check_base_model(model: Any, parser: HfArgumentParser) -> None:
-    """A usage error (`model`: train.py's `ModelArguments`) for a `--base_model` folder that
-    is a Prix-LM release (a converted official checkpoint, a release of train.py), not an
-    XLM-R checkpoint: its config's attention
-    (`bidirectional` for the official `decode.py`) is never the mask trained with, and
-    loading its tokenizer would ask at the terminal whether to run its custom code."""
-    config = Path(model.base_model or "") / "config.json"
-    if not model.base_model or not config.is_file():
-        return  # a Hub id or an unreadable folder: from_xlm_roberta names the problem
+def release_config(base_model: str | None) -> dict[str, Any] | None:
+    """The `config.json` of `base_model` (a folder, or a Hub id: its cached or downloaded
+    copy) read as plain JSON (none of its code run) where it is a Prix-LM release
+    (`model_type: prixlm`), else None (XLM-R, no model, or a config that cannot be read:
+    loading it then names the problem)."""
+    if not base_model:
+        return None
+    path = Path(base_model) / "config.json"
+    if not Path(base_model).is_dir():
+        from transformers.utils import cached_file
+
+        try:  # the Hub's copy, from the cache when offline (HF_HUB_OFFLINE=1)
+            path = Path(cached_file(base_model, "config.json") or "")
+        except (OSError, ValueError):  # not a repo id, no such file, not cached offline
+            return None
     try:
-        values = json.loads(config.read_text(encoding="utf-8"))
+        values = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return
-    if not isinstance(values, dict) or values.get("model_type") != "prixlm":
+        return None
+    return values if isinstance(values, dict) and values.get("model_type") == "prixlm" else None
+
+
+def check_base_model(model: Any, parser: HfArgumentParser, argv: Sequence[str] = ()) -> None:
+    """A `--base_model` that is a Prix-LM release (`model`: train.py's `ModelArguments`)
+    trains with the release's own mask unless `--object_attention` is given in `argv`; a
+    release whose config says `bidirectional` (the converted official checkpoint, as the
+    official `decode.py` ran it: never a mask trained with) is a usage error without
+    `--object_attention`, saying what to pass."""
+    values = release_config(model.base_model)
+    if values is None or option_given("object_attention", argv):
         return
     mode = values.get("object_attention", "prefix_bidirectional")
-    parser.error(
-        f"--base_model {model.base_model}: a Prix-LM release (object_attention {mode!r} in its "
-        "config), not an XLM-R checkpoint: training continues XLM-R (or the official release "
-        "as published, XLMRobertaForCausalLM) with --object_attention's mask "
-        f"({' or '.join(TRAINING_OBJECT_ATTENTION)}), never a release's"
-    )
+    if mode not in TRAINING_OBJECT_ATTENTION:
+        parser.error(
+            f"--base_model {model.base_model}: a Prix-LM release whose config says "
+            f"object_attention {mode!r}, an inference mode (the official decode.py's), not a "
+            "mask to train with: pass --object_attention prefix_bidirectional (the paper's) "
+            "or causal to continue it with that mask"
+        )
+    model.object_attention = mode
 
 
 #: Options of a model from scratch: a `--base_model` brings its own architecture and tokenizer.
@@ -86,9 +112,11 @@ def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Seq
 
 
 __all__ = [
+    "CONTINUE_RELEASE_HELP",
     "SCRATCH_ONLY_OPTIONS",
     "TRAINING_OBJECT_ATTENTION",
     "check_base_model",
     "check_starting_point_options",
     "object_attention_refusal",
+    "release_config",
 ]

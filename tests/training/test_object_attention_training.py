@@ -1,7 +1,8 @@
 """The mask a model is trained with: the paper's (prefix bidirectional, object causal) or causal,
 never `bidirectional`, where every object token sees itself and the tokens after it (the model
 learns to copy the answer and cannot generate it). `bidirectional` is an inference mode for the
-converted official checkpoint (docs: OFFICIAL_RELEASE.md); `train.py` trained with it."""
+converted official checkpoint (docs: OFFICIAL_RELEASE.md); `train.py` trained with it. A release continued
+trains with its own mask by default."""
 
 from __future__ import annotations
 
@@ -62,26 +63,49 @@ def test_a_training_run_built_in_code_refuses_bidirectional_too():
         ModelArguments(object_attention="bidirectional")
 
 
-def test_a_release_converted_for_bidirectional_inference_is_no_base_model(
+def test_a_release_converted_for_bidirectional_inference_needs_a_training_mask(
     tiny_tokenizer, tmp_path, capsys
 ):
     """The converted official checkpoint (`object_attention: bidirectional` in its config) as
-    `--base_model`: a usage error naming it, before any work; it asked at the terminal whether
-    to run the folder's custom code, then failed on the model type."""
+    `--base_model`: without `--object_attention`, a usage error before any work saying what
+    to pass (its config's mode is no mask to train with); with it, continued with that mask."""
     from prixlm.release.convert_official import convert_official
+    from prixlm.training.pretrain import build_model_and_tokenizer
 
     official = official_checkpoint(tiny_tokenizer, tmp_path / "official")
     converted = convert_official(official, tmp_path / "converted", object_attention="bidirectional")
     assert json.loads((converted / "config.json").read_text())["object_attention"] == (
         "bidirectional"
     )
-    for extra in ([], ["--object_attention", "prefix_bidirectional"]):
-        with pytest.raises(SystemExit) as exit_info:
-            parse_training_arguments(["--dataset", "d", "--base_model", str(converted), *extra])
-        assert exit_info.value.code == 2
-        last = capsys.readouterr().err.strip().splitlines()[-1]
-        assert f"error: --base_model {converted}: a Prix-LM release" in last
-        assert "'bidirectional'" in last and "--object_attention" in last
+    with pytest.raises(SystemExit) as exit_info:
+        parse_training_arguments(["--dataset", "d", "--base_model", str(converted)])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith(
+        f"error: --base_model {converted}: a Prix-LM release whose config says object_attention "
+        "'bidirectional', an inference mode (the official decode.py's), not a mask to train "
+        "with: pass --object_attention prefix_bidirectional (the paper's) or causal to "
+        "continue it with that mask"
+    )
+    for mode in ("prefix_bidirectional", "causal"):
+        argv = ["--dataset", "d", "--base_model", str(converted), "--object_attention", mode]
+        run = parse_training_arguments(argv)
+        model, _ = build_model_and_tokenizer(run.model, run.data, ["de", "en"], seed=0)
+        assert (run.model.object_attention, model.config.object_attention) == (mode, mode)
+        assert model.generation_config.use_cache and model.config.use_cache
+
+
+def test_a_release_trains_with_its_own_mask_unless_told_otherwise(tiny_tokenizer, tmp_path):
+    """A release trained `causal` (here the official checkpoint converted with its default)
+    continues `causal`; `--object_attention` given replaces it."""
+    from prixlm.release.convert_official import convert_official
+
+    official = official_checkpoint(tiny_tokenizer, tmp_path / "official")
+    converted = convert_official(official, tmp_path / "converted")
+    base = ["--dataset", "d", "--base_model", str(converted)]
+    assert parse_training_arguments(base).model.object_attention == "causal"
+    given = parse_training_arguments([*base, "--object_attention=prefix_bidirectional"])
+    assert given.model.object_attention == "prefix_bidirectional"
 
 
 @pytest.mark.parametrize(
