@@ -204,7 +204,23 @@ class CommandParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         check_arguments_encoding(sys.argv[1:] if args is None else list(args))
-        return super().parse_known_args(args, namespace)
+        parsed, rest = super().parse_known_args(args, namespace)
+        for name, value in vars(parsed).items():
+            setattr(parsed, name, home_expanded(value))
+        return parsed, rest
+
+
+def home_expanded(value: Any) -> Any:
+    """`value` with a leading `~/` (or a bare `~`) read as the home folder, as a shell reads
+    it, in a path, a string or a list of them; anything else unchanged. The shell leaves
+    `--output_dir=~/runs` as it is: the command wrote `./~/runs` and said "wrote ~/runs"."""
+    if isinstance(value, list):
+        return [home_expanded(item) for item in value]
+    if isinstance(value, str | os.PathLike) and (
+        (text := os.fspath(value)) == "~" or text.startswith("~/")
+    ):
+        return type(value)(os.path.expanduser(text))
+    return value
 
 
 def command_parser(module: str, description: str) -> argparse.ArgumentParser:

@@ -30,14 +30,15 @@ class CompletionInputError(UsageError):
 
 def dataset_languages(dataset: str) -> list[str]:
     """The language configs of `dataset` (every config but `links` and `all`)."""
-    from datasets import get_dataset_config_names
-
     if not Path(dataset).exists() and not HUB_ID.fullmatch(dataset):
         raise CompletionInputError(f"--dataset {dataset}: no such folder")
     from prixlm.data.load_errors import hub_error, not_the_dataset
+    from prixlm.data.loading import DatasetInputError, config_names
 
     try:
-        configs = get_dataset_config_names(dataset)
+        configs = config_names(dataset)
+    except DatasetInputError as err:  # a file, a folder without a card
+        raise CompletionInputError(str(err)) from err
     except Exception as err:  # datasets raises several types for an unreadable dataset
         cause = hub_error(err, f"--dataset {dataset}", dataset) or not_the_dataset(err)
         if cause is err:

@@ -103,19 +103,39 @@ def _card_config(
 ) -> tuple[Path, dict[str, Any]]:
     """`folder`'s card (its absolute path) and its `configs` entry of `config`
     (`DatasetInputError` without)."""
-    card_path = Path(folder).absolute() / "README.md"
-    if not card_path.is_file():
-        raise DatasetInputError(
-            f"{argument} {folder}: no README.md dataset card (not a dataset build?)"
-        )
-    configs = DatasetCard.load(card_path).data.to_dict().get("configs") or []
-    by_name = {entry.get("config_name"): entry for entry in configs if isinstance(entry, dict)}
+    card_path, by_name = _card_configs(folder, argument)
     if config not in by_name:
         raise DatasetInputError(
             f"{config_argument} {config}: {card_path} has no config {config!r} "
             f"(configs: {sorted(map(str, by_name))})"
         )
     return card_path, by_name[config]
+
+
+def _card_configs(folder: str | Path, argument: str) -> tuple[Path, dict[Any, dict[str, Any]]]:
+    """`folder`'s card (its absolute path) and its `configs` entries by name
+    (`DatasetInputError` without a card)."""
+    card_path = Path(folder).absolute() / "README.md"
+    if not card_path.is_file():
+        raise DatasetInputError(
+            f"{argument} {folder}: no README.md dataset card (not a dataset build?)"
+        )
+    configs = DatasetCard.load(card_path).data.to_dict().get("configs") or []
+    return card_path, {
+        entry.get("config_name"): entry for entry in configs if isinstance(entry, dict)
+    }
+
+
+def config_names(dataset: str | Path, argument: str = "--dataset") -> list[str]:
+    """The configs of a build folder, read from its card as written (`datasets`'
+    `get_dataset_config_names` resolves every config's files as glob patterns under the
+    folder's path, and finds none under `runs[1]/kb`), or of a Hub dataset.
+
+    Raises `DatasetInputError` for a local folder without a card; a Hub id's errors pass as
+    `datasets.get_dataset_config_names` raises them."""
+    if not check_dataset_source(dataset, argument):
+        return list(datasets.get_dataset_config_names(str(dataset)))
+    return [str(name) for name in _card_configs(dataset, argument)[1] if name is not None]
 
 
 def _split_patterns(data_files: Any, where: str) -> dict[str, list[str]]:
@@ -374,10 +394,9 @@ def has_config(dataset: str | Path, config: str) -> bool:
     """Whether the build folder's card (or the Hub dataset) lists `config`."""
     if check_dataset_source(dataset):
         try:
-            _card_config(dataset, config, "--dataset", "--languages")
-        except DatasetInputError:  # no card, or no such config in it
+            return config in config_names(dataset)
+        except DatasetInputError:  # no card
             return False
-        return True
     try:
         return config in datasets.get_dataset_config_names(str(dataset))
     except (*HUB_ERRORS, ValueError):  # offline or unknown: let loading it name the problem
@@ -388,6 +407,7 @@ __all__ = [
     "DatasetInputError",
     "HubUnreachableError",
     "check_dataset_source",
+    "config_names",
     "has_config",
     "load_kb",
     "local_data_files",

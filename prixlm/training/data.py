@@ -28,6 +28,7 @@ from prixlm.data.load_errors import hub_error, not_the_dataset
 from prixlm.data.loading import (
     DatasetInputError,
     check_dataset_source,
+    config_names,
     has_config,
     load_kb,
     local_data_files,
@@ -40,9 +41,10 @@ VARIANTS = ("all", "single")
 
 def dataset_languages(dataset_dir: str | Path) -> list[str]:
     """The language configs of a built dataset (every config but `links` and `all`)."""
-    check_dataset_source(dataset_dir)
     try:
-        names = datasets.get_dataset_config_names(str(dataset_dir))
+        names = config_names(dataset_dir)
+    except DatasetInputError:  # no such folder, no card
+        raise
     except (*HUB_ERRORS, ValueError) as error:  # an unreadable card, an unknown or offline Hub id
         if (
             unreachable := hub_error(error, f"--dataset {dataset_dir}", str(dataset_dir))

@@ -8,6 +8,7 @@ the self-contained release folder with its model card. `train.py` is its command
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,7 +169,7 @@ def publish_release(release: Path, training_args: Any) -> None:
 def retry_upload(release: Path, repo_id: str, training_args: Any) -> str:
     """How to upload a finished run's `release` again: rerun with
     `--resume_from_checkpoint true` (where the run kept its checkpoint), or `prixlm.publish`."""
-    publish = f"python -m prixlm.publish {release} {repo_id}"
+    publish = f"python -m prixlm.publish {shlex.quote(str(release))} {repo_id}"
     if training_args.hub_private_repo:
         publish += " --private"
     if training_args.hub_revision:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -285,7 +286,8 @@ def resume_checkpoint(output_dir: str, resume: str | None, world_size: int = 1) 
                 f"--output_dir {output_dir} holds a finished run (its last checkpoint: "
                 f"{Path(earlier).name}; its release: {release}): to upload that release (a "
                 "--push_to_hub that failed), run this command again with "
-                f"--resume_from_checkpoint true, or python -m prixlm.publish {release} REPO_ID; "
+                f"--resume_from_checkpoint true, or python -m prixlm.publish {shlex.quote(str(release))} "
+                "REPO_ID; "
                 "to train a new run, start it in another --output_dir, or remove that folder"
             )
         raise UsageError(

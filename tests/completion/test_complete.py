@@ -123,7 +123,7 @@ def _no_decoding(*args, **kwargs):
         ({"model": "not a model"}, "no config.json"),
         ({"language": "fr"}, "--target_language 'fr': not a language of"),
         ({"dataset": "empty config"}, "config 'de' is empty or unreadable"),
-        ({"dataset": "empty folder"}, "doesn't contain any data files"),
+        ({"dataset": "empty folder"}, "no README.md dataset card"),
         ({"dataset": "nowhere"}, "no such folder"),
         ({"threshold": "1.5"}, "--threshold 1.5"),
     ],

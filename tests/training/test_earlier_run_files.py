@@ -7,6 +7,7 @@ says how to retry it without training again."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -203,18 +204,19 @@ def test_a_failed_upload_says_how_to_retry_it(
     """The upload at the end of a run failed; the same command again was refused with
     "start this run in another --output_dir, or remove that folder" (train it again),
     while `--resume_from_checkpoint true` uploads the finished run's release."""
-    run = tmp_path / "run"
+    run = tmp_path / "my run #2"  # the commands to copy quote it, as a shell reads it
     shutil.copytree(run_a, run)
     monkeypatch.chdir(tiny_dataset_dir.parent)
     push = ["--push_to_hub", "true", "--hub_model_id", "me/tiny", "--hub_private_repo", "true"]
     release = run / "model"
+    quoted = f"'{release}'"
     with pytest.raises(UsageError) as raised:
         pretrain(parse_training_arguments([*_run_a(run), *push]))
     assert str(raised.value) == (
         f"--output_dir {run} holds a finished run (its last checkpoint: checkpoint-4; its "
         f"release: {release}): to upload that release (a --push_to_hub that failed), run this "
         f"command again with --resume_from_checkpoint true, or python -m prixlm.publish "
-        f"{release} REPO_ID; to train a new run, start it in another --output_dir, or remove "
+        f"{quoted} REPO_ID; to train a new run, start it in another --output_dir, or remove "
         "that folder"
     )
 
@@ -227,8 +229,10 @@ def test_a_failed_upload_says_how_to_retry_it(
     assert str(raised.value) == (
         f"publishing {release} to me/tiny: creating the model repo failed; the release is "
         "written: retry the upload by running this command again with --resume_from_checkpoint "
-        f"true, or with python -m prixlm.publish {release} me/tiny --private"
+        f"true, or with python -m prixlm.publish {quoted} me/tiny --private"
     )
+    command = str(raised.value).split(", or with ")[1]
+    assert shlex.split(command)[3:] == [str(release), "me/tiny", "--private"]
 
 
 def test_a_dataset_rebuilt_during_the_run_is_not_what_its_release_takes(tmp_path, dumps_writer):

@@ -16,6 +16,7 @@ The mapping rules and what is dropped: `prixlm.data.kg_layout.convert`, and
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,9 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status (2 and one `error:` line for bad input)."""
     args = build_parser().parse_args(argv)
     languages = [c.strip() for c in (args.languages or "").split(",") if c.strip()]
-    command = f"python -m prixlm.data.kg_layout --input_dir {args.input_dir.absolute().name}/"
+    # the input folder by its name, quoted as the shell reads it (`my KG [v1]/`)
+    words = ["--input_dir", f"{args.input_dir.absolute().name}/"]
     if languages:
-        command += f" --languages {','.join(languages)}"
+        words += ["--languages", ",".join(languages)]
+    command = shlex.join(["python", "-m", "prixlm.data.kg_layout", *words])
     with user_errors(ValueError):
         stats = convert_layout(
             args.input_dir,
