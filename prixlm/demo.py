@@ -157,7 +157,8 @@ def _run_steps(args: argparse.Namespace) -> None:
     dataset_dir = output / "dataset"
     build_dataset(dumps, dataset_dir, languages, progress=False)
     print(
-        f"  load_dataset('{dataset_dir}', '{languages[0]}') works offline; card: {dataset_dir / 'README.md'}"
+        f"  load_dataset({str(dataset_dir)!r}, {languages[0]!r}) works offline; "
+        f"card: {dataset_dir / 'README.md'}"
     )
 
     section("3/5 tokenizer + small Prix-LM (All) trained with the Trainer", started)
