@@ -48,6 +48,7 @@ from prixlm.cli import (
 from prixlm.completion.knowledge import CompletionQuery, Links, completion_queries
 from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
+from prixlm.data.split_record import RECORD_KEY, add_allow_argument, check_training_facts
 from prixlm.model_loading import MODEL_CODE_HELP
 from prixlm.outputs.atomic import atomic_file, check_output_file
 
@@ -207,6 +208,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="queries per forward (default: 8 on the CPU; on a GPU, up to 8,192 rows // --num_beams)",
     )
+    add_allow_argument(parser)
     add_device_argument(parser)
     add_dtype_argument(parser)
     parser.add_argument("--output", required=True, help="JSON report")
@@ -264,6 +266,14 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             f"{args.target_language!r} ({', '.join(visible) or 'none'}) hold no triples; the "
             "target must keep facts to name its relations, so nothing could be measured"
         )
+    overlap = check_training_facts(
+        args.model,
+        args.dataset,
+        args.hidden_split,
+        [args.target_language],
+        args.allow_training_facts,
+        "--hidden_split",
+    )
     kb = load_completion_kb(args.dataset, args.target_language, target_splits=visible)
     if kb.skipped_note():  # languages with links only
         print(kb.skipped_note(), file=sys.stderr)
@@ -300,6 +310,7 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
         "notes": dict(note.split("=", 1) for note in args.note),
         "target_language": args.target_language,
         "hidden_split": args.hidden_split,
+        RECORD_KEY: overlap,
         "evidence_languages": [facts.language for facts in kb.evidence],
         "score": "exp(-loss): the model's probability of the object's tokens and [EOS] "
         "(full-vocabulary softmax, uncalibrated)",

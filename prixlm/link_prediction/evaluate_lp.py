@@ -23,7 +23,9 @@ Refused before the weights load: link rows in a language the model has no langua
 for (a triple's prompt names no language: a language without a token is evaluated on its
 triples, and labels its tokenizer cannot tell apart are counted as `merged_candidates`,
 which the model card marks), and a split without a column ranking reads (`all_objects`
-where the protocol filters by it).
+where the protocol filters by it), and, unless `--allow_training_facts` (the report's
+`training_split` says so), a split of another build drawn from the model's training facts
+(`prixlm.data.split_record`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from prixlm.cli import (
     user_errors,
 )
 from prixlm.data.columns import column, columns
+from prixlm.data.split_record import RECORD_KEY, add_allow_argument, check_training_facts
 from prixlm.link_prediction.candidate_files import (
     candidates_source,
     check_languages,
@@ -142,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "entity order]} (default: every label of the language in the dataset's triples "
         "or links, for triples and link rows alike)",
     )
+    add_allow_argument(parser)
     add_device_argument(parser)
     add_dtype_argument(parser)
     parser.add_argument(
@@ -264,6 +268,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
             where = f"--candidates {args.candidates}"
             check_languages(candidates, set(seconds), where, rows=golds)
     check_model_languages(args.model, row_languages, f"--languages {args.languages}")
+    # a rebuild (another seed, protocol, fractions) draws its test split from training facts
+    overlap = check_training_facts(
+        args.model, args.dataset, args.split, configs, args.allow_training_facts, "--split"
+    )
     # the weights evaluated, for the model card to tell this model's report from the one
     # of an earlier model written to the same folder (`card_results.check_report`)
     digest = weights_digest(args.model)
@@ -287,6 +295,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
             "report is written; evaluate again once nothing writes the folder"
         )
     record_provenance(report, model, digest, args.dataset)
+    report[RECORD_KEY] = overlap
     report.update(source)
     if args.output:  # before the table: a closed stdout (`| head`) keeps the report
         write_json(report, args.output, "--output")

@@ -25,6 +25,7 @@ from modeling_prixlm.formatting import (
     match_tokenizer_to_positions,
 )
 from prixlm.cli import UsageError, first_line
+from prixlm.data.split_record import RECORD_KEY, split_record
 from prixlm.link_prediction.checkpoint_callback import (
     LinkPredictionCallback,
     candidate_summary,
@@ -219,6 +220,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
 
         check_repo_id(hub_repo_id(training_args), "--hub_model_id")
     rows, links = training_rows(run.data.dataset, languages, run.data.variant, run.data.links)
+    trained_split = split_record(run.data.dataset)  # the build read, for evaluations to check
     # earlier records spelled `--links` as given: True means this run too where none can train
     same = {"links": True} if run.data.links and not links else {}
     run = run_as_trained(run, links)  # `links`: whether link rows were trained, as recorded
@@ -329,6 +331,7 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         "torch_num_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
         "checkpoint_link_prediction": lp_callbacks[0].records if lp_callbacks else [],
+        RECORD_KEY: trained_split,  # evaluations check their split by it (split_record)
         "checkpoint_link_prediction_settings": {
             **recorded_dataset(data_args),
             "split": data_args.lp_eval_split,

@@ -1,0 +1,203 @@
+"""Whether an evaluated split can hold a model's training facts: the split record of a build.
+
+A build draws each fact's split from its key and `--seed` alone (`prixlm.data.dbpedia.splits`):
+a key is test when its draw is below `test_fraction`, validation below `test_fraction +
+validation_fraction`, train above. Two builds with the same protocol and seed draw every
+key alike, whatever their languages, `--link_languages` or dumps, so a rebuild's test split
+holds no training fact of the other build while its test (or test + validation) fraction
+stays within the other's test + validation fractions. Another seed or protocol draws
+afresh: about `1 - test - validation` of its test rows were training rows of the first.
+
+`split_record(dataset)` is what a dataset's card records of that (the settings its
+"Splits" section states, and the sha256 of each config's Parquet files that its YAML
+holds); training keeps it in `train_results.json` (`RECORD_KEY`). `check_training_facts`
+compares it with the evaluated dataset's before a ranking command (evaluate_lp,
+completion.measure) ranks: it refuses a split drawn from the model's training range unless
+`--allow_training_facts`, warns where it cannot tell, and says once where the model records
+nothing (an earlier release, the official checkpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from prixlm.cli import UsageError
+
+#: The key of `train_results.json` (and of a report) that holds the training data's record.
+RECORD_KEY = "training_split"
+#: The option that ranks a split the check refuses.
+ALLOW_OPTION = "--allow_training_facts"
+_DIGEST = re.compile(r"Parquet files sha256 ([0-9a-f]{64})")
+_PROTOCOL = re.compile(r"^- protocol: `(\w+)`", re.MULTILINE)
+_FRACTIONS = re.compile(
+    r"test fraction ([0-9.e+-]+), validation fraction ([0-9.e+-]+),\s+hash seed (-?\d+)"
+)
+
+
+def _card(dataset: str) -> Any:
+    """The dataset card of a folder or a Hub id (`DatasetCard`), or None if none loads."""
+    from huggingface_hub import DatasetCard
+
+    path = Path(dataset) / "README.md"
+    try:
+        return DatasetCard.load(path if Path(dataset).is_dir() else dataset)
+    except Exception:  # noqa: BLE001 - no card, not a repo, offline: nothing recorded
+        return None
+
+
+def split_record(dataset: str) -> dict[str, Any] | None:
+    """What `dataset`'s card records of its split: `settings` (`protocol`, `seed`,
+    `test_fraction`, `validation_fraction`; None where the card states none, as a KG-layout
+    conversion's, which keeps the KG's splits) and `config_digests` (`{config: sha256}`);
+    `dataset` as recorded. None where no card loads."""
+    card = _card(dataset)
+    if card is None:
+        return None
+    digests = {}
+    for entry in card.data.to_dict().get("configs") or []:
+        if match := _DIGEST.search(str(entry.get("description") or "")):
+            digests[str(entry.get("config_name"))] = match.group(1)
+    protocol, fractions = _PROTOCOL.search(card.text), _FRACTIONS.search(card.text)
+    settings = None
+    if protocol and fractions:
+        settings = {
+            "protocol": protocol.group(1),
+            "seed": int(fractions.group(3)),
+            "test_fraction": float(fractions.group(1)),
+            "validation_fraction": float(fractions.group(2)),
+        }
+    folder = Path(dataset)
+    where = str(folder.resolve()) if folder.is_dir() else dataset
+    return {"dataset": where, "settings": settings, "config_digests": digests}
+
+
+def model_record(model: str) -> dict[str, Any] | None:
+    """The split record of `model`'s training data, from its `train_results.json` (a release
+    folder, or a Hub id's file); None where it has none."""
+    path = Path(model) / "train_results.json"
+    if not Path(model).is_dir():
+        try:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(hf_hub_download(model, "train_results.json"))
+        except Exception:  # noqa: BLE001 - no such file, offline: nothing recorded
+            return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")).get(RECORD_KEY)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def describe(settings: dict[str, Any] | None) -> str:
+    """`settings` in words, for a message."""
+    if not settings:
+        return "no split settings on its card"
+    return (
+        f"protocol {settings['protocol']}, seed {settings['seed']}, test fraction "
+        f"{settings['test_fraction']}, validation fraction {settings['validation_fraction']}"
+    )
+
+
+def trained_share(trained: dict[str, Any], evaluated: dict[str, Any], split: str) -> float:
+    """The share of `split`'s draw range in the `evaluated` build's settings that is the
+    `trained` build's train range (same protocol and seed), or, drawn afresh, its train
+    share: the share of `split`'s rows expected to be training rows of the model."""
+    train_from = trained["test_fraction"] + trained["validation_fraction"]
+    if (trained["protocol"], trained["seed"]) != (evaluated["protocol"], evaluated["seed"]):
+        return 1.0 - train_from
+    low = 0.0 if split == "test" else evaluated["test_fraction"]
+    high = evaluated["test_fraction"] + (split == "validation") * evaluated["validation_fraction"]
+    return max(0.0, high - max(low, train_from)) / (high - low) if high > low else 0.0
+
+
+def verdict(
+    trained: dict[str, Any], evaluated: dict[str, Any] | None, split: str, configs: list[str]
+) -> tuple[str, float | None]:
+    """`("same build" | "same draw" | "overlap" | "unknown", share)`: whether `split` of
+    `configs` in the `evaluated` record can hold training facts of the `trained` one."""
+    known = trained.get("config_digests") or {}
+    theirs = (evaluated or {}).get("config_digests") or {}
+    if configs and all(known.get(c) and known.get(c) == theirs.get(c) for c in configs):
+        return "same build", 0.0
+    ours, other = trained.get("settings"), (evaluated or {}).get("settings")
+    if not ours or not other or split not in ("test", "validation"):
+        return "unknown", None
+    share = trained_share(ours, other, split)
+    return ("overlap" if share > 0 else "same draw"), share
+
+
+def add_allow_argument(parser: argparse.ArgumentParser) -> None:
+    """`--allow_training_facts`: rank a split that the check refuses (the report says so)."""
+    parser.add_argument(
+        ALLOW_OPTION,
+        action="store_true",
+        help="rank the split even where --dataset is another build of the model's training "
+        "data whose split is drawn from facts the model was trained on (the report records it)",
+    )
+
+
+def check_training_facts(
+    model: str, dataset: str, split: str, configs: list[str], allow: bool, split_option: str
+) -> dict[str, Any]:
+    """Before ranking `split` of `configs` of `dataset` with `model`: `UsageError` naming both
+    builds' settings where the split is drawn from the model's training facts (unless
+    `allow`: a warning), a warning where it cannot be told, a note where the model records
+    no training split. Returns what the report keeps (`RECORD_KEY`)."""
+    if split == "train":  # asked for: the training facts themselves
+        return {"result": "train split"}
+    trained = model_record(model)
+    if trained is None:
+        print(
+            f"note: --model {model} records no split of its training data (a release of an "
+            f"earlier version, or the official checkpoint): whether {split_option} {split} "
+            "holds facts it was trained on is not checked",
+            file=sys.stderr,
+        )
+        return {"result": "not recorded"}
+    evaluated = split_record(dataset)
+    result, share = verdict(trained, evaluated, split, configs)
+    both = (
+        f"--model {model} was trained on {trained.get('dataset')} "
+        f"({describe(trained.get('settings'))}); --dataset {dataset} has "
+        f"{describe((evaluated or {}).get('settings'))}"
+    )
+    kept = {"result": result, "trained_on": trained, "evaluated": evaluated}
+    if result == "unknown":
+        print(
+            f"warning: {both}: another build, and whether its {split} split holds facts the "
+            "model was trained on cannot be told from what they record",
+            file=sys.stderr,
+        )
+    elif result == "overlap":
+        kept["expected_training_share"] = round(share, 4)
+        message = (
+            f"{both}: about {share:.0%} of its {split} split ({', '.join(configs)}) is drawn "
+            f"from the model's training facts, and its results would be inflated; evaluate "
+            "the build the model was trained on (or one with the same protocol and seed, "
+            "whose test and validation fractions stay within the model's), or give "
+            f"{ALLOW_OPTION} to rank it anyway (the report records it)"
+        )
+        if not allow:
+            raise UsageError(message)
+        print(f"warning: {message}; ranked ({ALLOW_OPTION})", file=sys.stderr)
+        kept["allowed"] = True
+    return kept
+
+
+__all__ = [
+    "ALLOW_OPTION",
+    "RECORD_KEY",
+    "add_allow_argument",
+    "check_training_facts",
+    "describe",
+    "model_record",
+    "split_record",
+    "trained_share",
+    "verdict",
+]

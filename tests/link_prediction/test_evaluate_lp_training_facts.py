@@ -1,0 +1,156 @@
+"""A model evaluated on another build of its training data: a rebuild with another `--seed`
+or `--split_protocol`, or a larger test fraction, draws its test split from facts the model
+was trained on (about 85%, counted here), and `evaluate_lp` ranked it without a word, an
+inflated result. The release records its training build's split (`train_results.json`),
+and the ranking commands refuse such a split, naming both builds, unless
+`--allow_training_facts` (kept in the report); a rebuild with the same draw is ranked, and a
+release that records nothing (earlier ones, the official checkpoint) says once it is not
+checked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from prixlm.completion.measure import main as measure_main
+from prixlm.data.dbpedia.build import main as build_main
+from prixlm.data.loading import load_kb
+from prixlm.link_prediction.evaluate_lp import main as evaluate_main
+
+LANGUAGES = ("en", "de", "ja")
+
+
+@pytest.fixture(scope="module")
+def rebuilds(tiny_demo_output, tmp_path_factory):
+    """Builds of the demo's CLDR export beside the model's own: `seed1` (`--seed 1`),
+    `language` (`--split_protocol language`), `same_draw` (en,de with test fraction 0.12)."""
+    root = tmp_path_factory.mktemp("rebuilds")
+    options = {
+        "seed1": ["--languages", "en,de,ja", "--seed", "1"],
+        "language": ["--languages", "en,de,ja", "--split_protocol", "language"],
+        "same_draw": ["--languages", "en,de", "--test_fraction", "0.12"],
+    }
+    for name, extra in options.items():
+        argv = ["--dump_dir", str(tiny_demo_output / "cldr_dumps"), "--output_dir", str(root / name)]  # fmt: skip
+        assert build_main([*argv, *extra, "--no_progress"]) == 0
+    return root
+
+
+def _facts(dataset: Path, split: str, languages=LANGUAGES) -> list[tuple[str, ...]]:
+    return [
+        (language, row["subject"], row["relation"], row["object"])
+        for language in languages
+        for row in load_kb(dataset, language, split)
+        if row["kind"] == "triple"
+    ]
+
+
+def _trained_share(tiny_demo_output: Path, dataset: Path, split: str, languages=LANGUAGES):
+    trained = set(_facts(tiny_demo_output / "dataset", "train"))
+    rows = _facts(dataset, split, languages)
+    return sum(row in trained for row in rows) / len(rows)
+
+
+def _evaluate(model: Path, dataset: Path, *extra: str, languages: str = "en,de,ja"):
+    argv = ["--model", str(model), "--dataset", str(dataset), "--languages", languages,
+            "--limit", "2", "--num_beams", "2"]  # fmt: skip
+    return evaluate_main([*argv, *extra])
+
+
+def _told(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith(("error", "warning", "note"))]
+
+
+@pytest.mark.parametrize(
+    ("rebuild", "settings"),
+    [("seed1", "protocol fact, seed 1"), ("language", "protocol language, seed 0")],
+)
+def test_a_rebuild_drawn_afresh_is_refused_naming_both_builds(
+    tiny_demo_output, rebuilds, capsys, rebuild, settings
+):
+    model, dataset = tiny_demo_output / "run" / "model", rebuilds / rebuild
+    assert _trained_share(tiny_demo_output, dataset, "test") > 0.75  # what would be ranked
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        _evaluate(model, dataset)
+    assert exit_info.value.code == 2
+    assert _told(capsys.readouterr().err) == [
+        f"error: --model {model} was trained on {(tiny_demo_output / 'dataset').resolve()} "
+        "(protocol fact, seed 0, test fraction 0.1, validation fraction 0.05); --dataset "
+        f"{dataset} has {settings}, test fraction 0.1, validation fraction 0.05: about 85% of "
+        "its test split (en, de, ja) is drawn from the model's training facts, and its "
+        "results would be inflated; evaluate the build the model was trained on (or one with "
+        "the same protocol and seed, whose test and validation fractions stay within the "
+        "model's), or give --allow_training_facts to rank it anyway (the report records it)"
+    ]
+    report = _evaluate(model, dataset, "--allow_training_facts")
+    kept = report["training_split"]
+    assert (kept["result"], kept["allowed"], kept["expected_training_share"]) == (
+        "overlap", True, 0.85,
+    )  # fmt: skip
+    assert kept["trained_on"]["settings"]["seed"] == 0
+    assert kept["evaluated"]["settings"]["protocol"] == rebuild.replace("seed1", "fact")
+    assert set(report["results"]) == set(LANGUAGES)
+    assert _told(capsys.readouterr().err)[0].endswith("; ranked (--allow_training_facts)")
+
+
+def test_a_rebuild_with_the_same_draw_is_ranked_and_its_wider_validation_is_not(
+    tiny_demo_output, rebuilds, capsys
+):
+    model, dataset = tiny_demo_output / "run" / "model", rebuilds / "same_draw"
+    # test 0.12 of seed 0 lies within the model's test + validation (0.15): no training fact
+    assert _trained_share(tiny_demo_output, dataset, "test", ("en", "de")) == 0
+    capsys.readouterr()
+    report = _evaluate(model, dataset, languages="en,de")
+    assert report["training_split"]["result"] == "same draw"
+    assert _told(capsys.readouterr().err) == []
+    # its validation split, 0.12 to 0.17, reaches into the model's training range
+    assert _trained_share(tiny_demo_output, dataset, "validation", ("en", "de")) > 0.2
+    with pytest.raises(SystemExit):
+        _evaluate(model, dataset, "--split", "validation", languages="en,de")
+    assert "about 40% of its validation split (en, de)" in capsys.readouterr().err
+
+
+def test_the_models_own_build_is_ranked_without_a_word(tiny_demo_output, capsys):
+    model = tiny_demo_output / "run" / "model"
+    capsys.readouterr()
+    report = _evaluate(model, tiny_demo_output / "dataset")
+    assert report["training_split"]["result"] == "same build"
+    assert _told(capsys.readouterr().err) == []
+
+
+def test_a_release_that_records_no_training_split_says_once_it_is_not_checked(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    older = tmp_path / "model"  # as a release of an earlier version, or the converted official
+    shutil.copytree(tiny_demo_output / "run" / "model", older)
+    results = json.loads((older / "train_results.json").read_text(encoding="utf-8"))
+    del results["training_split"]
+    (older / "train_results.json").write_text(json.dumps(results), encoding="utf-8")
+    capsys.readouterr()
+    report = _evaluate(older, rebuilds / "seed1")
+    assert report["training_split"] == {"result": "not recorded"}
+    assert _told(capsys.readouterr().err) == [
+        f"note: --model {older} records no split of its training data (a release of an "
+        "earlier version, or the official checkpoint): whether --split test holds facts it "
+        "was trained on is not checked"
+    ]
+
+
+def test_completion_measure_refuses_a_hidden_split_of_training_facts(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    model, dataset = tiny_demo_output / "run" / "model", rebuilds / "seed1"
+    capsys.readouterr()
+    argv = ["--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--num_beams", "2", "--max_per_pair", "1", "--output", str(tmp_path / "m.json")]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        measure_main(argv)
+    assert exit_info.value.code == 2
+    assert "about 85% of its test split (de) is drawn from the model's training facts" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "m.json").exists()
