@@ -30,6 +30,8 @@ from prixlm.cli import UsageError
 
 #: The key of `train_results.json` (and of a report) that holds the training data's record.
 RECORD_KEY = "training_split"
+#: How bad a verdict is, for the worst of a continued model's builds.
+_RANK = {"same build": 0, "same draw": 0, "unknown": 1, "overlap": 2}
 #: The option that ranks a split the check refuses.
 ALLOW_OPTION = "--allow_training_facts"
 _DIGEST = re.compile(r"Parquet files sha256 ([0-9a-f]{64})")
@@ -76,22 +78,40 @@ def split_record(dataset: str) -> dict[str, Any] | None:
     return {"dataset": where, "settings": settings, "config_digests": digests}
 
 
-def model_record(model: str) -> dict[str, Any] | None:
-    """The split record of `model`'s training data, from its `train_results.json` (a release
-    folder, or a Hub id's file); None where it has none."""
+def _train_results(model: str | Path) -> dict[str, Any] | None:
+    """`model`'s `train_results.json` (a release folder, or a Hub id's file), or None."""
     path = Path(model) / "train_results.json"
     if not Path(model).is_dir():
         try:
             from huggingface_hub import hf_hub_download
 
-            path = Path(hf_hub_download(model, "train_results.json"))
+            path = Path(hf_hub_download(str(model), "train_results.json"))
         except Exception:  # noqa: BLE001 - no such file, offline: nothing recorded
             return None
     try:
-        record = json.loads(path.read_text(encoding="utf-8")).get(RECORD_KEY)
-    except (OSError, ValueError, AttributeError):
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) else None
+    return results if isinstance(results, dict) else None
+
+
+def model_records(model: str) -> list[dict[str, Any]] | None:
+    """The split records of every build `model` was trained on: its own run's first, then
+    those of the releases it continued (`continued_from`'s `training_splits`, `{}` for one
+    that records none); None where its own run records none."""
+    results = _train_results(model)
+    own = (results or {}).get(RECORD_KEY)
+    if not isinstance(own, dict):
+        return None
+    earlier = (results.get("continued_from") or {}).get("training_splits") or []
+    return [own, *(record if isinstance(record, dict) else {} for record in earlier)]
+
+
+def release_training_splits(release: str | Path | None) -> list[dict[str, Any]]:
+    """What a run continuing `release` (a folder) keeps of the builds it was trained on
+    (`model_records`), each `{}` that it records none of, as `{"dataset": ...}` naming it."""
+    records = model_records(str(release)) if release is not None else None
+    return records or [{"dataset": f"the data of the release {release} (not recorded)"}]
 
 
 def describe(settings: dict[str, Any] | None) -> str:
@@ -151,8 +171,8 @@ def check_training_facts(
     no training split. Returns what the report keeps (`RECORD_KEY`)."""
     if split == "train":  # asked for: the training facts themselves
         return {"result": "train split"}
-    trained = model_record(model)
-    if trained is None:
+    records = model_records(model)
+    if records is None:
         print(
             f"note: --model {model} records no split of its training data (a release of an "
             f"earlier version, or the official checkpoint): whether {split_option} {split} "
@@ -161,9 +181,12 @@ def check_training_facts(
         )
         return {"result": "not recorded"}
     evaluated = split_record(dataset)
-    result, share = verdict(trained, evaluated, split, configs)
+    verdicts = [(verdict(trained, evaluated, split, configs), trained) for trained in records]
+    # the worst of the builds it was trained on: an overlap (the largest), else unknown
+    (result, share), trained = max(verdicts, key=lambda v: (_RANK[v[0][0]], v[0][1] or 0.0))
+    who = "was trained on" if trained is records[0] else "continued a release trained on"
     both = (
-        f"--model {model} was trained on {trained.get('dataset')} "
+        f"--model {model} {who} {trained.get('dataset')} "
         f"({describe(trained.get('settings'))}); --dataset {dataset} has "
         f"{describe((evaluated or {}).get('settings'))}"
     )
@@ -196,7 +219,8 @@ __all__ = [
     "add_allow_argument",
     "check_training_facts",
     "describe",
-    "model_record",
+    "model_records",
+    "release_training_splits",
     "split_record",
     "trained_share",
     "verdict",

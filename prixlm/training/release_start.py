@@ -140,10 +140,13 @@ def continued_from(base_model: str | None) -> dict[str, Any]:
     """`{"continued_from": {...}}` for a `base_model` that is a Prix-LM release ({} for
     XLM-R or none): `release` (its Hub id, else its folder's absolute path), `hub_id`,
     `folder` (a local folder's path), `name`, its `languages` and `object_attention`, and
-    `model_weights_sha256` (its weight files, as evaluation reports record theirs)."""
+    `model_weights_sha256` (its weight files, as evaluation reports record theirs), and
+    `training_splits`, the split records of the builds it was trained on
+    (`prixlm.data.split_record.model_records`)."""
     config = release_config(base_model)
     if config is None or base_model is None:
         return {}
+    from prixlm.data.split_record import release_training_splits
     from prixlm.release.report_checks import WEIGHTS_DIGEST, weights_digest
 
     hub_id = hub_id_of(base_model)
@@ -158,6 +161,8 @@ def continued_from(base_model: str | None) -> dict[str, Any]:
             "languages": sorted(config.get("language_token_ids") or {}),
             "object_attention": config.get("object_attention", "prefix_bidirectional"),
             WEIGHTS_DIGEST: weights_digest(folder) if folder is not None else None,
+            # the builds it was trained on: evaluations check their splits against these too
+            "training_splits": release_training_splits(folder),
         }
     }
 

@@ -19,6 +19,7 @@ from prixlm.completion.measure import main as measure_main
 from prixlm.data.dbpedia.build import main as build_main
 from prixlm.data.loading import load_kb
 from prixlm.link_prediction.evaluate_lp import main as evaluate_main
+from train import main as train_main
 
 LANGUAGES = ("en", "de", "ja")
 
@@ -154,3 +155,33 @@ def test_completion_measure_refuses_a_hidden_split_of_training_facts(
         capsys.readouterr().err
     )
     assert not (tmp_path / "m.json").exists()
+
+
+def test_a_release_continued_on_a_rebuild_is_checked_against_both_builds(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    """The demo's release continued on the seed-1 rebuild: that rebuild's test split is its
+    own run's build, but 85% of it were training facts of the release it continued."""
+    release, dataset = tiny_demo_output / "run" / "model", rebuilds / "seed1"
+    argv = ["--base_model", str(release), "--dataset", str(dataset), "--languages", "en,de,ja",
+            "--output_dir", str(tmp_path / "more"), "--max_steps", "2", "--lp_eval_queries", "0",
+            "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1",
+            "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip
+    continued = train_main(argv)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        _evaluate(continued, dataset)
+    assert exit_info.value.code == 2
+    told = _told(capsys.readouterr().err)
+    assert len(told) == 1 and told[0].startswith(
+        f"error: --model {continued} continued a release trained on "
+        f"{(tiny_demo_output / 'dataset').resolve()} (protocol fact, seed 0, test fraction 0.1, "
+        f"validation fraction 0.05); --dataset {dataset} has protocol fact, seed 1, "
+    )
+    assert "about 85% of its test split (en, de, ja)" in told[0]
+    # the release's own build: its run's (seed 1) test split overlaps the rebuild's train
+    with pytest.raises(SystemExit):
+        _evaluate(continued, tiny_demo_output / "dataset")
+    assert f"error: --model {continued} was trained on {dataset.resolve()}" in (
+        capsys.readouterr().err
+    )

@@ -115,8 +115,14 @@ def test_the_release_starts_the_run_with_its_rows_and_ids(release, init, padding
     assert model.config.object_attention == "prefix_bidirectional"  # the release's mask
 
 
-def test_the_continued_release_records_the_release_it_continued(release, continued):
+def test_the_continued_release_records_the_release_it_continued(
+    release, continued, tiny_dataset_dir
+):
     results = json.loads((continued / "model" / "train_results.json").read_text("utf-8"))
+    earlier = json.loads((release / "train_results.json").read_text("utf-8"))
+    # the builds the release was trained on: evaluations of the new one check against them
+    assert results["continued_from"].pop("training_splits") == [earlier["training_split"]]
+    assert earlier["training_split"]["dataset"] == str(tiny_dataset_dir.resolve())
     assert results["continued_from"] == {
         "release": str(release.resolve()),
         "hub_id": None,
