@@ -85,7 +85,8 @@ def weights_digest(folder: str | Path) -> str | None:
 
 def check_report(report: Any, where: str, folder: str | Path | None = None) -> dict[str, Any]:
     """`report` if it is an `evaluate_lp` report (`results`: {config: {metric: number}}) of
-    the model in `folder` (when given), else `ValueError` naming `where`.
+    the model in `folder` (when given), else `ValueError` naming `where`; one that ranked a
+    split drawn from the model's training facts (`--allow_training_facts`) is refused.
 
     A report that records the digest of the weights it evaluated (`WEIGHTS_DIGEST`) is this
     model's when the folder's weights have that digest (a report of an earlier model at
@@ -103,6 +104,15 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
         )
         if not numbers:
             raise ValueError(f"{where}: results[{name!r}] is not an object of metric values")
+    overlap = report.get("training_split")
+    if isinstance(overlap, dict) and overlap.get("allowed"):  # evaluate_lp --allow_training_facts
+        share = overlap.get("expected_training_share")
+        raise ValueError(
+            f"{where}: ranks a split drawn from the model's training facts (about "
+            f"{share if share is None else f'{share:.0%}'}, ranked with "
+            "--allow_training_facts): its figures are inflated and go on no card; evaluate the "
+            "build the model was trained on"
+        )
     results = {name: current_metric_keys(metrics) for name, metrics in report["results"].items()}
     if results != report["results"]:  # an earlier version's keys
         report = {**report, "results": results}

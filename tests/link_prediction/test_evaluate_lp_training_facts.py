@@ -19,6 +19,7 @@ from prixlm.completion.measure import main as measure_main
 from prixlm.data.dbpedia.build import main as build_main
 from prixlm.data.loading import load_kb
 from prixlm.link_prediction.evaluate_lp import main as evaluate_main
+from prixlm.release.model_card import main as model_card_main
 from train import main as train_main
 
 LANGUAGES = ("en", "de", "ja")
@@ -185,3 +186,23 @@ def test_a_release_continued_on_a_rebuild_is_checked_against_both_builds(
     assert f"error: --model {continued} was trained on {dataset.resolve()}" in (
         capsys.readouterr().err
     )
+
+
+def test_a_report_ranked_on_training_facts_goes_on_no_card(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    model = tmp_path / "model"  # a copy: the card is written into the folder
+    shutil.copytree(tiny_demo_output / "run" / "model", model)
+    report = tmp_path / "seed1.json"
+    _evaluate(model, rebuilds / "seed1", "--allow_training_facts", "--output", str(report))
+    card = (model / "README.md").read_text(encoding="utf-8")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        model_card_main([str(model), "--evaluation", str(report)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --evaluation {report}: ranks a split drawn from the model's training facts "
+        "(about 85%, ranked with --allow_training_facts): its figures are inflated and go on "
+        "no card; evaluate the build the model was trained on"
+    )
+    assert (model / "README.md").read_text(encoding="utf-8") == card
