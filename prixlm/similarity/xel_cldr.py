@@ -77,8 +77,9 @@ def training_links(
     if results is None or not results.is_file():
         return set(zip(*columns(rows, names), strict=True))
     run = json.loads(results.read_text(encoding="utf-8"))
+    base = _continued_links(dataset, run.get("continued_from"))
     if run.get("variant", "all") != "all" or not run.get("links", True):
-        return set()
+        return base
     from transformers import AutoTokenizer
 
     from modeling_prixlm.formatting import MAX_FACT_LENGTH, encode_row, within_length
@@ -87,12 +88,23 @@ def training_links(
     languages = set(run.get("languages") or [])
     longest = run.get("max_fact_length", MAX_FACT_LENGTH) or None
     tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=is_prixlm(model))
-    return {
+    return base | {
         tuple(row[c] for c in names)
         for row in rows.to_list()  # at once: a `Dataset` read row by row formats each row
         if row["subject_language"] in languages and row["object_language"] in languages
         and within_length(encode_row(tokenizer, row), longest)
     }  # fmt: skip
+
+
+def _continued_links(dataset: str | Path, release: dict | None) -> set[tuple[str, str, str, str]]:
+    """The links a release that a run continued (`train_results.json`'s `continued_from`)
+    trained on: those of its own record where its folder holds one, else (a Hub id, the
+    converted official checkpoint, a folder gone) every link of the dataset; none where
+    the run continued no release."""
+    if not release:
+        return set()
+    folder = release.get("folder")
+    return training_links(dataset, folder if folder and Path(folder).is_dir() else None)
 
 
 def cldr_xel_queries(

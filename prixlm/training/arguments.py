@@ -366,7 +366,9 @@ def check_dataset_id(data: DataArguments, parser: HfArgumentParser) -> None:
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     arguments = (ModelArguments, DataArguments, PrixLMTrainingArguments)
-    parser = HfArgumentParser(arguments, epilog=CONTINUE_RELEASE_HELP)
+    # no abbreviations: the checks read which options `argv` names (`option_given`), so
+    # `--object_attent causal` gave way to a release's own mask, unsaid
+    parser = HfArgumentParser(arguments, epilog=CONTINUE_RELEASE_HELP, allow_abbrev=False)
     argv = renamed_options(argv, RENAMED)
     try:
         model, data, training, unknown = parser.parse_args_into_dataclasses(

@@ -226,7 +226,8 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     run = run_as_trained(run, links)  # `links`: whether link rows were trained, as recorded
     model_args, data_args = run.model, run.data
     if last_step is not None and release_path.is_dir():
-        check_same_run(resume, run_record(run, tokenizer=None), also_same=same)  # not another's
+        finished = {**run_record(run, tokenizer=None), **continued_from(model_args.base_model)}
+        check_same_run(resume, finished, also_same=same)  # not another's
         print(
             f"the run in {training_args.output_dir} is finished (step {last_step}) and its "
             f"release folder {release_path} is written: nothing to train",

@@ -34,6 +34,9 @@ def base_model_start(model_args: Any, languages: list[str]) -> tuple[Any, Any]:
     the tokens of `languages`: a release continued (`from_release`), else XLM-R
     (`PrixLMForCausalKB.from_xlm_roberta`). `UsageError` naming `--base_model` for one
     that does not load (not XLM-R, a tokenizer not its own, a Hub id offline)."""
+    missing = _missing_folder(model_args.base_model)
+    if missing is not None:
+        raise UsageError(f"--base_model {model_args.base_model}: {missing}")
     start = (
         from_release
         if release_config(model_args.base_model)
@@ -50,6 +53,20 @@ def base_model_start(model_args: Any, languages: list[str]) -> tuple[Any, Any]:
         )
     except (OSError, ValueError) as error:
         raise UsageError(f"--base_model {model_args.base_model}: {first_line(error)}") from error
+
+
+def _missing_folder(base_model: str) -> str | None:
+    """Why `base_model` names nothing: a path of no folder here that is no Hub id either
+    (a release folder moved or deleted since a run continued it); None otherwise."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if Path(base_model).exists():
+        return None
+    try:
+        validate_repo_id(base_model)
+    except HFValidationError:
+        return "no such folder (nor a Hub id: ORG/NAME)"
+    return None
 
 
 def from_release(

@@ -194,6 +194,8 @@ def check_same_run(
         old, new = old_arguments.get(name), new_arguments.get(name)
         if name in also_same and old == also_same[name]:
             continue
+        if name == "base_model" and _both_continued(stored, record):
+            continue  # a release is compared by its weights (`_other_release`), not its path
         if old != new:
             differences.append(difference(name, new, old))  # worded as what to change
     if _hub_id(stored) or _hub_id(record):  # a Hub id: the id is compared
@@ -211,6 +213,12 @@ def check_same_run(
         differences.append(moved)
     if differences:
         _refuse(checkpoint, differences)
+
+
+def _both_continued(stored: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Whether both runs continued a Prix-LM release (`continued_from`): the same one
+    where its weights are (`_other_release`), wherever its folder is now."""
+    return bool(stored.get("continued_from")) and bool(record.get("continued_from"))
 
 
 def _other_release(stored: Mapping[str, Any], record: Mapping[str, Any]) -> str | None:

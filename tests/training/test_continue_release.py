@@ -280,3 +280,75 @@ def test_train_help_says_how_to_continue_a_release(capsys):
         "Continue training a release: python train.py --base_model RELEASE_FOLDER_OR_HUB_ID "
         "--dataset my-kb/ --languages de,en,sw --output_dir runs/prixlm-more." in text
     )
+
+
+def test_a_continued_run_resumes_with_its_release_moved(
+    release, continued, tiny_dataset_dir, tmp_path
+):
+    """The release is compared by its weights, not its path: moved since the checkpoint, the
+    run resumes from its new folder (it was refused for the path it no longer has, and that
+    path, given, failed on 'Repo id must be in the form ...'); a folder that is gone is
+    named as such."""
+    run = tmp_path / "again"
+    shutil.copytree(continued, run)
+    _interrupted(run)
+    moved = tmp_path / "moved" / "release"
+    shutil.copytree(release, moved)
+    gone = tmp_path / "gone" / "release"
+    argv = [*_continue(tiny_dataset_dir, gone, run), "--resume_from_checkpoint", "true"]
+    with pytest.raises(UsageError) as refused:
+        pretrain(parse_training_arguments(argv))
+    assert str(refused.value) == (f"--base_model {gone}: no such folder (nor a Hub id: ORG/NAME)")
+    argv = [*_continue(tiny_dataset_dir, moved, run), "--resume_from_checkpoint", "true"]
+    resumed = pretrain(parse_training_arguments(argv))
+    first, second = (
+        load_file(str(resumed / "model.safetensors")),
+        load_file(str(continued / "model" / "model.safetensors")),
+    )
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    recorded = json.loads((resumed / "train_results.json").read_text("utf-8"))["continued_from"]
+    assert (recorded["folder"], recorded["model_weights_sha256"]) == (
+        str(moved.resolve()), weights_digest(release)
+    )  # fmt: skip
+    # finished, and the release moved again: the same run has nothing to train
+    again = tmp_path / "moved-again"
+    shutil.copytree(moved, again)
+    argv = [*_continue(tiny_dataset_dir, again, run), "--resume_from_checkpoint", "true"]
+    assert pretrain(parse_training_arguments(argv)) == resumed
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--object_attent", "causal"), ("--hidden_si", "64")]
+)
+def test_an_abbreviated_option_is_refused_not_overridden(release, option, value, capsys):
+    """argparse took `--object_attent causal` for `--object_attention`, but the release's own
+    mask replaced it (the option was not seen as given), and `--hidden_si 64` passed the
+    refusal of the options of a model from scratch, ignored: now no abbreviation is read."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse_training_arguments(["--dataset", "d", "--base_model", str(release), option, value])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.endswith(f"error: unrecognized arguments: {option} {value}")
+
+
+def test_the_links_a_continued_release_saw_include_its_releases(
+    continued, tiny_dataset_dir, tmp_path
+):
+    """XEL marks the links a model trained on as seen (`training_links`): a release continued
+    on English alone (no link trained in that run) saw the en-de links of the release it
+    continued; only its own run's record was read, so they all counted as unseen."""
+    from prixlm.similarity.xel_cldr import training_links
+
+    base = continued / "model"  # trained on en and de, with their links
+    seen = training_links(tiny_dataset_dir, base)
+    assert seen and {(s, o) for s, _, o, _ in seen} == {("de", "en"), ("en", "de")}
+    english = tmp_path / "english"  # its release continued on English: what train.py records
+    shutil.copytree(base, english)
+    results = json.loads((english / "train_results.json").read_text("utf-8"))
+    results.update(languages=["en"], continued_from={"folder": str(base), "release": str(base)})
+    (english / "train_results.json").write_text(json.dumps(results), "utf-8")
+    assert training_links(tiny_dataset_dir, english) == seen
+    # a release whose run record is not here (a Hub id, the official checkpoint): every link
+    results["continued_from"] = {"folder": None, "release": "org/prixlm", "hub_id": "org/prixlm"}
+    (english / "train_results.json").write_text(json.dumps(results), "utf-8")
+    assert training_links(tiny_dataset_dir, english) == training_links(tiny_dataset_dir)
