@@ -261,6 +261,7 @@ def write_chart(table: Mapping[str, Any], chart: Path) -> None:
         axis.set_xticks([x + 0.4 - width / 2 for x in range(len(columns))], columns)
         axis.set_title(f"{METRIC_NAMES[key]} (test, full ranking, filtered)")
         axis.set_ylim(0, 1)
+    axes[0].set_ylabel("0 to 1 (the tables give %)")
     axes[0].legend(fontsize=8)
     figure.tight_layout()
     with atomic_file(chart, "--chart") as staging:

@@ -111,7 +111,7 @@ def plot_curve(curve: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6.5, 4))
+    figure, axis = plt.subplots(figsize=(9.5, 4))
     steps = [point["step"] for point in curve]
     for key, label in (
         ("xel_accuracy", "XEL accuracy (+Mirror)"),
@@ -126,9 +126,10 @@ def plot_curve(curve: list[dict[str, Any]], path: Path) -> None:
                 steps, [float("nan") if v is None else v for v in values], marker="o", label=label
             )
     axis.set_xlabel("training step of the KB model")
-    axis.set_ylabel("score")
+    axis.set_ylabel("accuracy / hits@1 (0 to 1)")
     axis.set_title("Prix-LM checkpoints (paper Fig. 2, embedded CLDR KB)")
-    axis.legend(fontsize=8)
+    # beside the axes, not over them: inside, "best" put it over points near 0
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     figure.tight_layout()
     with atomic_file(path, "--chart") as staging:
         figure.savefig(staging, format="png", dpi=110)
@@ -170,7 +171,9 @@ def _wall_time_line(results: dict[str, Any]) -> str:
     reused = "kb model" not in results["wall_seconds"]
     total = results["total_seconds"] + (training if reused else 0.0)
     stages = ", ".join(f"{k} {v:.0f}" for k, v in results["wall_seconds"].items())
-    line = f"Wall time {total / 60:.1f} min on the 2-core machine (one torch thread)"
+    threads = results.get("torch_num_threads")  # absent from a run before it was recorded
+    torch_threads = f", {threads} torch thread{'s' if threads != 1 else ''}" if threads else ""
+    line = f"Wall time {total / 60:.1f} min on the 2-core machine{torch_threads}"
     if reused:
         line += (
             f": the KB model's training, {training / 60:.1f} min (Trainer runtime, link "
@@ -260,7 +263,7 @@ def render(results: dict[str, Any], chart_name: str) -> str:
                 "step",
                 "XEL acc (+Mirror)",
                 "BLI acc (+Mirror)",
-                "probing acc (multi-token)",
+                "probing acc, single token (multi-token)",
                 "LP hits@1",
             ],
             [

@@ -73,6 +73,7 @@ def test_the_chart_draws_no_bar_for_a_cell_not_measured_yet(tmp_path, monkeypatc
     import math
 
     import matplotlib.axes
+    import matplotlib.figure
 
     from prixlm.experiments.table1_docs import write_chart
 
@@ -90,8 +91,13 @@ def test_the_chart_draws_no_bar_for_a_cell_not_measured_yet(tmp_path, monkeypatc
             drawn.append((k["label"], list(heights))) or original(self, x, heights, *a, **k)
         ),
     )
+    figures, save = [], matplotlib.figure.Figure.savefig
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda self, *a, **k: figures.append(self) or save(self, *a, **k))  # fmt: skip
     write_chart(table, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+    # the bars are fractions, where the tables beside the chart give %
+    assert "0 to 1" in figures[0].axes[0].get_ylabel()
     bars = dict(drawn[:2])  # the hits@1 panel
     assert bars["TransE"] == [0.5, 0.5, 0.5]
     assert bars["Prix-LM (All)"][0] == 0.5
