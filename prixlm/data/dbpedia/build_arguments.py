@@ -226,7 +226,8 @@ def recorded_command(argv: Sequence[str]) -> str:
     parser = build_parser()
     for action in parser._actions:  # only what `argv` gives, and each value as typed
         action.default, action.type, action.required = argparse.SUPPRESS, None, False
-    given = vars(parser.parse_args(argv))
+    # the base class's parsing: values as typed, `~/` too (`CommandParser` reads it as home)
+    given = vars(argparse.ArgumentParser.parse_known_args(parser, list(argv))[0])
     words = []
     for action in parser._actions:
         option = action.option_strings[0] if action.option_strings else None
