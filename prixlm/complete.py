@@ -12,7 +12,9 @@ dataset's `links` config (directly, or through one language both link to, as in 
 built with `--link_languages en`), the relation keeps its IRI (named by the target's own
 label), and constrained link prediction over the target's entities proposes objects; those whose
 probability `exp(-loss)` is at least `--threshold` are written as N-Triples with the dumps'
-IRIs, and as a TSV with labels, score, the evidence languages and those whose own object is
+IRIs (after a first comment line `# predicted by prixlm.complete: model ..., target_language
+..., threshold ...`: the dataset build refuses a dump file that opens with it, unless
+`--allow_predicted_facts`, so that predictions do not become test facts), and as a TSV with labels, score, the evidence languages and those whose own object is
 linked to the proposed one (agreement). `--target_splits` limits what the target is taken to
 hold (e.g. hide its test split to measure: `prixlm.completion.measure`); it must hold facts
 there. Evidence languages taken by default whose configs hold no triples (languages with
@@ -24,7 +26,7 @@ language the model has no language token for is refused (exit 2). Entities the m
 tell apart (one label naming several entities, or labels that tokenise alike, e.g. through
 `<unk>`: warned once) are written only where an evidence language's link says which
 entity, else skipped and counted (`ambiguous_objects`); IRIs that are not valid IRIs are counted (`invalid_iris`) and the
-first named in a warning. The TSV has one line per N-Triples line, its cells escaped without
+first named in a warning. The TSV has one line per N-Triples fact line, its cells escaped without
 CSV quoting (`prixlm.completion.output`).
 """
 
@@ -46,7 +48,7 @@ from prixlm.completion.loading import (
     CompletionInputError,
     load_completion_kb,
 )
-from prixlm.completion.output import default_tsv_path, write_proposals
+from prixlm.completion.output import default_tsv_path, predicted_facts_header, write_proposals
 from prixlm.completion.propose import Proposal, check_max_per_pair, run_completion
 from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_command_model
 from prixlm.outputs.atomic import check_output_file
@@ -143,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
             raise  # names its own argument (a target language the model has no token for)
         except ValueError as err:
             raise UsageError(f"--model {args.model} cannot complete this dataset: {err}") from err
-        write_proposals(proposals, args.output, tsv)
+        header = predicted_facts_header(args.model, args.target_language, args.threshold)
+        write_proposals(proposals, args.output, tsv, header)
     counts = ", ".join(f"{key} {value}" for key, value in stats.counts().items())
     print(f"{args.target_language}: {counts}")
     for note in (

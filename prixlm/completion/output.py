@@ -1,13 +1,18 @@
 """Write proposals as N-Triples (the dumps' IRIs) and as a TSV with labels, score and evidence.
 
-N-Triples lines are `<subject> <relation> <object> .` with the target language's IRIs, as the
+The N-Triples open with a comment line that marks them as a model's predictions, not source
+facts (`predicted_facts_header`: `# predicted by prixlm.complete: model M, target_language
+et, threshold 0.5`): N-Triples readers skip it, and the dataset build refuses a dump file
+that opens with it unless `--allow_predicted_facts` (`prixlm.data.dbpedia.predicted_facts`),
+so that predictions are not drawn into a test split as gold facts. Then one line per
+proposal: `<subject> <relation> <object> .` with the target language's IRIs, as the
 CLDR exporter writes object facts (`prixlm.data.cldr`): IRIs are written as they are, except
 the characters an N-Triples IRIREF cannot hold (controls, space, `<>"{}|^` backquote and
 backslash), which are written as `\\uXXXX`; `prixlm.data.ntriples.read_triples` reads every
 line back to the same IRIs (`QueryStats.invalid_iris` counts such IRIs: valid N-Triples, but
 rdflib warns and strict stores refuse them).
 
-The TSV is one header line, then one line per N-Triples line, in the same order: cells are
+The TSV is one header line, then one line per fact line of the N-Triples, in the same order: cells are
 separated by tabs and written without CSV quoting (a `"` is written as it is); in a cell, a
 backslash, tab, newline and carriage return are written as `\\\\`, `\\t`, `\\n` and `\\r`
 (`unescape_cell` reverses it). Read it line by line, split each line at its tabs and unescape
@@ -31,6 +36,7 @@ from pathlib import Path
 
 from prixlm.completion.knowledge import IRI_FORBIDDEN
 from prixlm.completion.propose import Proposal
+from prixlm.data.dbpedia.predicted_facts import PREDICTED_FACTS_HEADER
 from prixlm.outputs.atomic import atomic_file, naming_write_errors
 
 _CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
@@ -68,6 +74,16 @@ def iri_term(iri: str) -> str:
         for char in iri
     )
     return f"<{''.join(escaped)}>"
+
+
+def predicted_facts_header(model: str, target_language: str, threshold: float) -> str:
+    """The N-Triples' first line (with its newline): `PREDICTED_FACTS_HEADER` and what
+    predicted them (line ends in `model` written as spaces: one comment line)."""
+    model = " ".join(str(model).splitlines())
+    return (
+        f"{PREDICTED_FACTS_HEADER}: model {model}, target_language {target_language}, "
+        f"threshold {threshold:g} (predictions, not source facts)\n"
+    )
 
 
 def ntriples_line(proposal: Proposal) -> str:
@@ -145,9 +161,13 @@ def default_tsv_path(ntriples_path: str | Path) -> Path:
 
 
 def write_proposals(
-    proposals: Sequence[Proposal], ntriples_path: str | Path, tsv_path: str | Path
+    proposals: Sequence[Proposal],
+    ntriples_path: str | Path,
+    tsv_path: str | Path,
+    header: str = "",
 ) -> None:
-    """Write both files atomically, as a pair: both are staged before either replaces an
+    """Write both files atomically, `header` (`predicted_facts_header`) first in the
+    N-Triples, as a pair: both are staged before either replaces an
     earlier file (a full disk while writing the TSV left the new `.nt` beside the last run's
     TSV), and the earlier `.nt` goes first, so an interruption between the two renames
     leaves a lone TSV, never a pair of two runs."""
@@ -159,6 +179,7 @@ def write_proposals(
             naming_write_errors(ntriples_path, "--output"),  # not the TSV's (the inner block)
             open(ntriples_staging, "w", encoding="utf-8", newline="\n") as stream,
         ):
+            stream.write(header)
             stream.writelines(ntriples_line(p) for p in proposals)
         with open(tsv_staging, "w", encoding="utf-8", newline="") as stream:
             stream.write(tsv_line(TSV_COLUMNS))
@@ -174,6 +195,7 @@ __all__ = [
     "evidence_text",
     "iri_term",
     "ntriples_line",
+    "predicted_facts_header",
     "tsv_line",
     "tsv_row",
     "unescape_cell",

@@ -171,7 +171,9 @@ def test_tsv_cells_escape_control_characters_one_line_per_fact(
     text = output.with_suffix(".tsv").read_text(encoding="utf-8")
     assert text.endswith("\n")
     lines = text[:-1].split("\n")
-    assert len(lines) == len(output.read_text(encoding="utf-8").splitlines()) + 1
+    nt_lines = output.read_text(encoding="utf-8").splitlines()
+    assert nt_lines[0].startswith("# predicted by")  # then one line per TSV row
+    assert len(lines) == len(nt_lines)  # the TSV's header, the .nt's first comment
     cells = [[unescape_cell(cell) for cell in line.split("\t")] for line in lines]
     assert cells[0] == list(TSV_COLUMNS) and all(len(row) == len(TSV_COLUMNS) for row in cells)
     rows = [dict(zip(TSV_COLUMNS, row, strict=True)) for row in cells[1:]]

@@ -50,6 +50,7 @@ from prixlm.data.dbpedia.engine import (
     memory_errors,
 )
 from prixlm.data.dbpedia.output import data_files, file_digests, write_shards
+from prixlm.data.dbpedia.predicted_facts import check_predicted_facts
 from prixlm.data.dbpedia.profile import BuildProfile
 from prixlm.data.dbpedia.read_rows import dropped_label_tags
 from prixlm.data.dbpedia.schema import ALL, Row, SplitSettings
@@ -81,6 +82,7 @@ def build_dataset(
     sequence_length: Callable[[Row], int] | None = None,
     profile: BuildProfile | None = None,
     command: str | None = None,
+    allow_predicted_facts: bool = False,
 ) -> tuple[DatasetRows, ReadOptions]:
     """Read the dumps, split and filter, and (if `output_dir`) write Parquet + `README.md`.
 
@@ -116,6 +118,8 @@ def build_dataset(
             settings that decide the data in either case: the split settings,
             `link_languages`, the length filter's tokenizer (its `name_or_path`) and
             `ontology`.
+        allow_predicted_facts: read a dump file that opens with `prixlm.complete`'s
+            predicted-facts line as source facts (default: refused, `predicted_facts`).
 
     Returns:
         the rows (read from the shards on access) with their statistics (with the input
@@ -124,7 +128,8 @@ def build_dataset(
 
     Raises:
         FileNotFoundError: no language to build, a named language without its files.
-        ValueError: a language that ends with no triples (nothing is written).
+        ValueError: a language that ends with no triples (nothing is written); a dump file
+            of predicted facts without `allow_predicted_facts`.
         EngineMemoryError: DuckDB ran out of memory under `engine.memory_limit` (nothing
             is written).
         OutputLockedError: another process builds into `output_dir` (named in the message;
@@ -141,6 +146,7 @@ def build_dataset(
         index = DumpIndex.scan(dump_dir)
         note_variants(index)
         languages = select_languages(index, languages)
+        check_predicted_facts(index, languages, allow_predicted=allow_predicted_facts)
         options = ReadOptions(strict=strict, progress=progress, max_line_bytes=max_line_bytes)
         settings = settings or SplitSettings()
         pivots = link_pivots(link_languages, languages)
@@ -335,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             profile=profile,
             command=recorded_command(argv),
+            allow_predicted_facts=args.allow_predicted_facts,
         )
     except (DumpError, EngineMemoryError, UsageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(in --dump_dir or a subfolder on the way to the dumps read), else cc-by-sa-3.0 "
         "(DBpedia)",
     )
+    parser.add_argument(
+        "--allow_predicted_facts",
+        action="store_true",
+        help="read a dump file that opens with prixlm.complete's '# predicted by "
+        "prixlm.complete' line as source facts (drawn into every split, test included); "
+        "none: such a file stops the build",
+    )
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     parser.add_argument(
         "--max_line_bytes",
