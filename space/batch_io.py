@@ -22,8 +22,10 @@ a cell written as `\\\\`, `\\t`, `\\n` and `\\r` (read it with `csv` as `delimit
 quoting=csv.QUOTE_NONE`, pandas `sep="\\t", quoting=3`), the probability with six significant
 digits (`1.23457e-07`, not `0.000000`); the N-Triples are `<subject> <relation> <object> .`
 lines written as `python -m prixlm.complete` writes them (an IRI's characters that an
-IRIREF cannot hold as `\\uXXXX`). IRIs come from the input's `subject_id` / `relation_id`,
-else they follow the DBpedia dumps the KB was built from: `http://dbpedia.org/resource/<label>`
+IRIREF cannot hold as `\\uXXXX`), after a first comment line `PREDICTED_LINE` that marks
+them as predictions, as `complete` does (the dataset build refuses such a file as a dump).
+IRIs come from the input's `subject_id` / `relation_id`, else they follow the DBpedia dumps
+the KB was built from: `http://dbpedia.org/resource/<label>`
 (`http://<lang>.dbpedia.org/...` outside English) for entities, the relation's words in
 camel case under `http://dbpedia.org/ontology/` (`official language` -> `officialLanguage`),
 of the name as the model reads it: composed (NFC), a run of white space as one space
@@ -341,6 +343,14 @@ def _formatted(row: dict[str, Any]) -> dict[str, str]:
     }
 
 
+#: The N-Triples' first line: the facts are a model's predictions, and the dataset build
+#: refuses a dump file that opens with `# predicted by prixlm` (unless told to read it).
+PREDICTED_LINE = (
+    "# predicted by prixlm (the Space's Batch tab): the top_k objects of every query, "
+    "predictions, not source facts\n"
+)
+
+
 def write_tsv_and_ntriples(
     queries: Sequence[Query], answers: Sequence[Sequence[dict[str, Any]]], stem: Path
 ) -> tuple[Path, Path, list[dict[str, Any]]]:
@@ -353,6 +363,7 @@ def write_tsv_and_ntriples(
             cells = {**row, **_formatted(row)}
             stream.write(tsv_line(cells[c] for c in OUTPUT_COLUMNS))
     with open(ntriples, "w", encoding="utf-8", newline="\n") as stream:
+        stream.write(PREDICTED_LINE)
         for row in rows:
             terms = (row["subject_id"], row["relation_id"], row["object_id"])
             stream.write(" ".join(iri_term(term) for term in terms) + " .\n")

@@ -44,7 +44,8 @@ def test_predicted_facts_are_not_built_as_source_facts_unless_allowed(
     assert build(argv) == 2
     assert capsys.readouterr().err == (
         f"error: {dumps / 'mappingbased_objects_ja.nt'}: facts predicted by a model (the file "
-        f"opens with prixlm.complete's '{PREDICTED_FACTS_HEADER}' line), not source facts: a "
+        "opens with a '# predicted by prixlm' line, as prixlm.complete and the Space write "
+        "them), not source facts: a "
         "build draws test and validation rows from every fact, so an evaluation would rank "
         "the model's predictions as gold facts; keep the file out of --dump_dir, or pass "
         "--allow_predicted_facts to read its facts as source facts\n"

@@ -19,6 +19,7 @@ from space_server import SPACE_DIR
 
 from prixlm.completion.output import iri_term
 from prixlm.data.cldr.dump_format import iri_path, resource_iri
+from prixlm.data.dbpedia.predicted_facts import opens_as_predicted_facts
 from prixlm.data.dbpedia.schema import DBPEDIA_ONTOLOGY
 from prixlm.data.dbpedia.tables import relation_words
 
@@ -107,7 +108,9 @@ def test_batch_writes_the_pipelines_answers_as_tsv_and_ntriples(client, expected
     assert [g[5] for g in got] == pytest.approx([w[5] for w in want], abs=1e-5)
     assert float(rows[0]["probability"]) == pytest.approx(math.exp(want[0][5]), abs=1e-6)
     # N-Triples as `python -m prixlm.complete` writes them, one line per TSV row
-    lines = by_suffix[".nt"].read_text(encoding="utf-8").splitlines()
+    first, *lines = by_suffix[".nt"].read_text(encoding="utf-8").splitlines()
+    assert opens_as_predicted_facts(by_suffix[".nt"])  # the build refuses it as a dump file
+    assert first == batch_io.PREDICTED_LINE.strip()
     assert lines == [
         f"{iri_term(r['subject_id'])} {iri_term(r['relation_id'])} {iri_term(r['object_id'])} ."
         for r in rows

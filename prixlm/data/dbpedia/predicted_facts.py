@@ -1,8 +1,9 @@
 """Dump files that hold a model's predicted facts, which a build does not take as source facts.
 
 `python -m prixlm.complete` opens its N-Triples with the comment line
-`PREDICTED_FACTS_HEADER` (`# predicted by prixlm.complete: ...`). A chosen language's dump
-file that opens with it (the file renamed to a dump name such as
+`PREDICTED_FACTS_HEADER` (`# predicted by prixlm.complete: ...`), the Space's Batch tab its
+`completed.nt` with `# predicted by prixlm (the Space's Batch tab) ...`: both begin with
+`PREDICTED_MARK`. A chosen language's dump file that opens with it (the file renamed to a dump name such as
 `mappingbased_objects_ja.nt`, or put first by `cat new_facts_ja.nt ... >`) is refused by
 `check_predicted_facts`: a build takes every fact of its dumps as a source fact and draws
 test and validation rows from them, so an evaluation of the next model would rank the
@@ -22,13 +23,15 @@ from prixlm.data.ntriples_lines import BOM, open_dump
 
 logger = logging.getLogger(__name__)
 
+#: How the N-Triples of a model's predictions open (`complete`'s, the Space's Batch tab's).
+PREDICTED_MARK = "# predicted by prixlm"
 #: The start of the first line of the N-Triples that `python -m prixlm.complete` writes.
-PREDICTED_FACTS_HEADER = "# predicted by prixlm.complete"
+PREDICTED_FACTS_HEADER = f"{PREDICTED_MARK}.complete"
 
 
 def opens_as_predicted_facts(path: str | Path) -> bool:
-    """Whether the dump `path` opens with `PREDICTED_FACTS_HEADER` (after a byte-order mark)."""
-    header = PREDICTED_FACTS_HEADER.encode()
+    """Whether the dump `path` opens with `PREDICTED_MARK` (after a byte-order mark)."""
+    header = PREDICTED_MARK.encode()
     with open_dump(path) as handle:
         head = handle.read(len(BOM) + len(header))
     return head.removeprefix(BOM).startswith(header)
@@ -52,7 +55,8 @@ def check_predicted_facts(
     if predicted and not allow_predicted:
         raise ValueError(
             f"{', '.join(map(str, predicted))}: facts predicted by a model (the file opens "
-            f"with prixlm.complete's '{PREDICTED_FACTS_HEADER}' line), not source facts: a "
+            f"with a '{PREDICTED_MARK}' line, as prixlm.complete and the Space write them), "
+            "not source facts: a "
             "build draws test and validation rows from every fact, so an evaluation would "
             "rank the model's predictions as gold facts; keep the file out of --dump_dir, "
             "or pass --allow_predicted_facts to read its facts as source facts"
@@ -66,4 +70,9 @@ def check_predicted_facts(
     return predicted
 
 
-__all__ = ["PREDICTED_FACTS_HEADER", "check_predicted_facts", "opens_as_predicted_facts"]
+__all__ = [
+    "PREDICTED_FACTS_HEADER",
+    "PREDICTED_MARK",
+    "check_predicted_facts",
+    "opens_as_predicted_facts",
+]
