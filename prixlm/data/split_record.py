@@ -5,12 +5,17 @@ a key is test when its draw is below `test_fraction`, validation below `test_fra
 validation_fraction`, train above. Two builds with the same protocol and seed draw every
 key alike, whatever their languages, `--link_languages` or dumps, so a rebuild's test split
 holds no training fact of the other build while its test (or test + validation) fraction
-stays within the other's test + validation fractions. Another seed or protocol draws
-afresh: about `1 - test - validation` of its test rows were training rows of the first.
+stays within the other's test + validation fractions, provided one rule drew both (the
+card's `draw`, `schema.SPLIT_DRAW`: the builder before the md5 draw ranked keys by blake2b,
+and about 85% of its seed-0 test split are training rows of a current seed-0 build). Another
+seed, protocol or draw rule draws afresh: about `1 - test - validation` of its test rows
+were training rows of the first. A card that records no draw rule (an earlier build) is
+told apart by its files alone.
 
-`split_record(dataset)` is what a dataset's card records of that (the settings its
-"Splits" section states, and the sha256 of each config's Parquet files that its YAML
-holds); training keeps it in `train_results.json` (`RECORD_KEY`). `check_training_facts`
+`split_record(dataset)` is what a dataset's card records of that (the settings its YAML
+records, `card.SPLIT_YAML`, else those its "Splits" section states in words, without a draw
+rule; and the sha256 of each config's Parquet files that its YAML holds, else, for a folder
+of an earlier build, of its files); training keeps it in `train_results.json` (`RECORD_KEY`). `check_training_facts`
 compares it with the evaluated dataset's before a ranking command (evaluate_lp,
 completion.measure) ranks: it refuses a split drawn from the model's training range unless
 `--allow_training_facts`, warns where it cannot tell, and says once where the model records
@@ -52,30 +57,81 @@ def _card(dataset: str) -> Any:
         return None
 
 
-def split_record(dataset: str) -> dict[str, Any] | None:
-    """What `dataset`'s card records of its split: `settings` (`protocol`, `seed`,
-    `test_fraction`, `validation_fraction`; None where the card states none, as a KG-layout
-    conversion's, which keeps the KG's splits) and `config_digests` (`{config: sha256}`);
-    `dataset` as recorded. None where no card loads."""
-    card = _card(dataset)
-    if card is None:
-        return None
-    digests = {}
-    for entry in card.data.to_dict().get("configs") or []:
-        if match := _DIGEST.search(str(entry.get("description") or "")):
-            digests[str(entry.get("config_name"))] = match.group(1)
+def _recorded_settings(card: Any) -> dict[str, Any] | None:
+    """The split settings the card's YAML records (`card.SPLIT_YAML`, with the `draw` rule),
+    else those its "Splits" section states in words (`draw` None: an earlier build's card,
+    whose rule is not known), else None."""
+    from prixlm.data.dbpedia.card import SPLIT_YAML
+
+    recorded = card.data.to_dict().get(SPLIT_YAML)
+    try:
+        return {
+            "draw": str(recorded["draw"]),
+            "protocol": str(recorded["protocol"]),
+            "seed": int(recorded["seed"]),
+            "test_fraction": float(recorded["test_fraction"]),
+            "validation_fraction": float(recorded["validation_fraction"]),
+        }
+    except (TypeError, KeyError, ValueError):  # none (an earlier build), or edited away
+        pass
     protocol, fractions = _PROTOCOL.search(card.text), _FRACTIONS.search(card.text)
-    settings = None
-    if protocol and fractions:
-        settings = {
+    if not (protocol and fractions):
+        return None
+    try:
+        return {
+            "draw": None,
             "protocol": protocol.group(1),
             "seed": int(fractions.group(3)),
             "test_fraction": float(fractions.group(1)),
             "validation_fraction": float(fractions.group(2)),
         }
+    except ValueError:  # text edited into no number
+        return None
+
+
+def _file_digests(folder: Path, configs: list[str]) -> dict[str, str]:
+    """`{config: sha256}` of a local build's Parquet files, as a card records them
+    (`output.config_digest`), for an earlier build whose card records none ({} where its
+    files cannot be read)."""
+    from prixlm.data.dbpedia.output import config_digest, file_digests
+    from prixlm.data.loading import local_data_files
+
+    digests = {}
+    try:
+        for config in configs:
+            splits = local_data_files(folder, config)
+            relative = {
+                split: [str(Path(path).relative_to(folder.resolve())) for path in paths]
+                for split, paths in splits.items()
+            }
+            paths = [path for paths in relative.values() for path in paths]
+            digests[config] = config_digest(relative, file_digests(folder.resolve(), paths))
+    except Exception:  # noqa: BLE001 - an unreadable or hand-made folder: nothing to compare
+        return {}
+    return digests
+
+
+def split_record(dataset: str) -> dict[str, Any] | None:
+    """What `dataset`'s card records of its split: `settings` (`draw`, `protocol`, `seed`,
+    `test_fraction`, `validation_fraction`; None where the card states none, as a KG-layout
+    conversion's, which keeps the KG's splits) and `config_digests` (`{config: sha256}`, of
+    the files where the card of a folder records none); `dataset` as recorded. None where no
+    card loads."""
+    card = _card(dataset)
+    if card is None:
+        return None
+    digests, configs = {}, []
+    for entry in card.data.to_dict().get("configs") or []:
+        if not isinstance(entry, dict):
+            continue
+        configs.append(str(entry.get("config_name")))
+        if match := _DIGEST.search(str(entry.get("description") or "")):
+            digests[configs[-1]] = match.group(1)
     folder = Path(dataset)
+    if not digests and folder.is_dir():  # an earlier build: the files themselves
+        digests = _file_digests(folder, configs)
     where = str(folder.resolve()) if folder.is_dir() else dataset
-    return {"dataset": where, "settings": settings, "config_digests": digests}
+    return {"dataset": where, "settings": _recorded_settings(card), "config_digests": digests}
 
 
 def _train_results(model: str | Path) -> dict[str, Any] | None:
@@ -126,10 +182,11 @@ def describe(settings: dict[str, Any] | None) -> str:
 
 def trained_share(trained: dict[str, Any], evaluated: dict[str, Any], split: str) -> float:
     """The share of `split`'s draw range in the `evaluated` build's settings that is the
-    `trained` build's train range (same protocol and seed), or, drawn afresh, its train
+    `trained` build's train range (same draw rule, protocol and seed), or, drawn afresh, its train
     share: the share of `split`'s rows expected to be training rows of the model."""
     train_from = trained["test_fraction"] + trained["validation_fraction"]
-    if (trained["protocol"], trained["seed"]) != (evaluated["protocol"], evaluated["seed"]):
+    rule = ("draw", "protocol", "seed")
+    if any(trained.get(key) != evaluated.get(key) for key in rule):
         return 1.0 - train_from
     low = 0.0 if split == "test" else evaluated["test_fraction"]
     high = evaluated["test_fraction"] + (split == "validation") * evaluated["validation_fraction"]
@@ -148,6 +205,10 @@ def verdict(
     ours, other = trained.get("settings"), (evaluated or {}).get("settings")
     if not ours or not other or split not in ("test", "validation"):
         return "unknown", None
+    if not ours.get("draw") or not other.get("draw"):  # an earlier build's: its rule unknown
+        if (ours["protocol"], ours["seed"]) == (other["protocol"], other["seed"]):
+            return "unknown", None  # the same draw only if one rule drew both
+        # another seed or protocol draws afresh under any rule
     share = trained_share(ours, other, split)
     return ("overlap" if share > 0 else "same draw"), share
 

@@ -10,6 +10,7 @@ checked."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -206,3 +207,77 @@ def test_a_report_ranked_on_training_facts_goes_on_no_card(
         "no card; evaluate the build the model was trained on"
     )
     assert (model / "README.md").read_text(encoding="utf-8") == card
+
+
+def _as_earlier_build(source: Path, folder: Path, seed: int | None = None) -> Path:
+    """`source` copied as a build of an earlier builder left it: a card without the YAML
+    record of its draw (`prixlm_split`), its "Splits" text naming `seed` (default its own)."""
+    shutil.copytree(source, folder)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    earlier = re.sub(r"^prixlm_split:\n(?:  .*\n)+", "", card, count=1, flags=re.MULTILINE)
+    assert earlier != card and "draw:" not in earlier
+    if seed is not None:
+        earlier = earlier.replace("hash seed 1;", f"hash seed {seed};")
+    (folder / "README.md").write_text(earlier, encoding="utf-8")
+    return folder
+
+
+def test_an_earlier_builders_draw_of_the_same_seed_is_not_taken_for_the_same_draw(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    """The builder before the md5 draw ranked keys by blake2b: its seed-0 card states what
+    today's seed-0 card states, yet ~85% of its test split were training facts of a model
+    trained on today's build. Such a build (here: the seed-1 files under a seed-0 card
+    without the draw record) is not ranked as the same draw, silently."""
+    earlier = _as_earlier_build(rebuilds / "seed1", tmp_path / "earlier", seed=0)
+    assert "prixlm_split" not in (earlier / "README.md").read_text(encoding="utf-8")
+    assert _trained_share(tiny_demo_output, earlier, "test") > 0.75
+    capsys.readouterr()
+    report = _evaluate(tiny_demo_output / "run" / "model", earlier)
+    assert report["training_split"]["result"] == "unknown"
+    assert report["training_split"]["evaluated"]["settings"]["draw"] is None
+    told = _told(capsys.readouterr().err)
+    assert len(told) == 1 and told[0].startswith("warning: ")
+    assert "whether its test split holds facts the model was trained on cannot be told" in told[0]
+
+
+def test_the_draw_is_read_from_the_cards_yaml_whatever_its_text_says(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    """A user reflowed the "Splits" lines of the same-draw rebuild's card: the YAML's record
+    still says it is the model's draw, ranked without a word."""
+    edited = tmp_path / "edited"
+    shutil.copytree(rebuilds / "same_draw", edited)
+    card = (edited / "README.md").read_text(encoding="utf-8")
+    reflowed = card.replace(
+        "- test fraction 0.12, validation fraction 0.05,\n  hash seed 0;",
+        "- test fraction: 0.12; validation fraction: 0.05; seed: 0;",
+    )
+    assert reflowed != card
+    (edited / "README.md").write_text(reflowed, encoding="utf-8")
+    capsys.readouterr()
+    report = _evaluate(tiny_demo_output / "run" / "model", edited, languages="en,de")
+    assert report["training_split"]["result"] == "same draw"
+    assert _told(capsys.readouterr().err) == []
+
+
+def test_a_model_trained_on_an_earlier_build_ranks_that_build_without_a_word(
+    tiny_demo_output, tmp_path, capsys
+):
+    """An earlier build's card records neither its draw nor its files' digests: the files
+    themselves tell that the model's build is the one evaluated."""
+    from demo_output import TINY_TRAINING
+
+    earlier = _as_earlier_build(tiny_demo_output / "dataset", tmp_path / "earlier")
+    card = (earlier / "README.md").read_text(encoding="utf-8")
+    stripped = "\n".join(
+        line for line in card.splitlines() if "description: Parquet files sha256" not in line
+    )
+    assert stripped != card
+    (earlier / "README.md").write_text(stripped + "\n", encoding="utf-8")
+    argv = {"--dataset": str(earlier), "--output_dir": str(tmp_path / "run"), **TINY_TRAINING}
+    model = train_main([item for pair in argv.items() for item in pair])
+    capsys.readouterr()
+    report = _evaluate(model, earlier)
+    assert report["training_split"]["result"] == "same build"
+    assert _told(capsys.readouterr().err) == []

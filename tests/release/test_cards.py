@@ -146,7 +146,10 @@ def test_dataset_card_round_trips_and_loads_by_default_with_sharded_splits(tmp_p
     (folder / "README.md").write_text(text, encoding="utf-8")
 
     card = DatasetCard.load(folder / "README.md")
-    assert card.data.to_dict() == card_data(rows, sizes, "cc-by-sa-3.0", {}, files).to_dict()
+    assert (
+        card.data.to_dict()
+        == card_data(rows, sizes, "cc-by-sa-3.0", {}, files, split=rows.settings).to_dict()
+    )
     assert str(card) == text  # written by DatasetCard: reads back unchanged
     data = card.data
     assert data.task_categories == ["text-generation", "graph-ml"]

@@ -17,6 +17,7 @@ from prixlm.data.dbpedia.dataset_folder import BUILD_MARKER
 from prixlm.data.dbpedia.drops import HOST_RULE_MARKDOWN, unlinked
 from prixlm.data.dbpedia.dumps import KINDS, DumpIndex
 from prixlm.data.dbpedia.output import ALL, FEATURE_YAML, config_digest, data_files
+from prixlm.data.dbpedia.schema import SPLIT_DRAW, SplitSettings
 from prixlm.data.dbpedia.splits import DatasetRows
 from prixlm.hub.languages import hub_languages
 
@@ -142,6 +143,21 @@ SIZE_CATEGORIES = (  # the Hub's size buckets, by number of rows
 )
 #: The config `load_dataset(path)` gives without a config name: every language + links.
 DEFAULT_CONFIG = ALL
+#: The card's YAML key that records how the build drew its splits (`split_yaml`).
+SPLIT_YAML = "prixlm_split"
+
+
+def split_yaml(settings: SplitSettings) -> dict[str, Any]:
+    """What the card's YAML (`SPLIT_YAML`) records of a build's split, for a program to read
+    (`prixlm.data.split_record`): the draw rule (`schema.SPLIT_DRAW`), protocol, seed and
+    fractions, as the "Splits" section states them in words."""
+    return {
+        "draw": SPLIT_DRAW,
+        "protocol": settings.protocol,
+        "seed": settings.seed,
+        "test_fraction": settings.test_fraction,
+        "validation_fraction": settings.validation_fraction,
+    }
 
 
 def size_category(num_rows: int) -> str:
@@ -171,6 +187,7 @@ def card_data(
     source: dict[str, Any],
     files: dict[str, dict[str, list[str]]] | None = None,
     digests: dict[str, str] | None = None,
+    split: SplitSettings | None = None,
 ) -> DatasetCardData:
     """The card's metadata: licence, languages, task, size, source, configs and features.
 
@@ -181,6 +198,8 @@ def card_data(
     (`output.file_digests`) puts each config's `config_digest` in its entry's `description`:
     `datasets` keys a local folder's cache on its card, not on its files, and served a
     folder rebuilt in place with other rows of the same sizes from the earlier build's cache.
+    `split` (a build's drawn splits; not a conversion's, which keeps its source's) is recorded
+    as `SPLIT_YAML` (`split_yaml`).
     """
     files = data_files(file_sizes) if files is None else files
     extra: dict[str, Any] = {}
@@ -190,6 +209,8 @@ def card_data(
         link = re.search(r"https?://\S+", text)
         if link:
             extra["license_link"] = link.group()
+    if split is not None:
+        extra[SPLIT_YAML] = split_yaml(split)
     unique_rows = sum(count for count, _ in file_sizes.values())  # `all` reuses these files
     return DatasetCardData(
         license=license_id,
@@ -327,7 +348,7 @@ def dataset_card(
         license_id = "other" if source.get("license") else DBPEDIA_LICENSE
     else:  # `--license`: the card's body says the same as its YAML
         licence_text = f"{license_id}, as given to the build (the source's: {licence_text})"
-    data = card_data(rows, file_sizes, license_id, source, files, digests)
+    data = card_data(rows, file_sizes, license_id, source, files, digests, rows.settings)
     languages = sorted(rows.triples)
     card = DatasetCard.from_template(
         data,
@@ -352,6 +373,7 @@ __all__ = [
     "BuildRecord",
     "CITATION",
     "DEFAULT_CONFIG",
+    "SPLIT_YAML",
     "TEMPLATE",
     "card_data",
     "license_name",
@@ -359,6 +381,7 @@ __all__ = [
     "dataset_card",
     "read_source_info",
     "size_category",
+    "split_yaml",
     "source_info_files",
     "statistics_table",
 ]
