@@ -313,12 +313,20 @@ def mirror_tune(
     return output_dir
 
 
+#: The source run's record of the facts its weights were trained on (`train.py`): Mirror
+#: tuning reads words, no facts, so the tuned weights were trained on the same ones.
+TRAINING_RECORD = "train_results.json"
+
+
 def _complete_prixlm_folder(source: Path, staging: Path) -> None:
     """A tuned Prix-LM folder as a release: the Hub code its config names (the pipeline,
-    the decoders) and the source folder's candidates and relations, when it has them."""
+    the decoders) and the source folder's candidates, relations and training record, when
+    it has them. The record tells the commands that read a folder's training facts (the xel
+    command's seen links, evaluate_lp's training-facts check) what the tuned weights were
+    trained on; without it, every link of `--training_dataset` counted as seen."""
     from prixlm.release.folder import CANDIDATES_FILE, RELATIONS_FILE, complete_release_folder
 
-    for name in (CANDIDATES_FILE, RELATIONS_FILE):
+    for name in (CANDIDATES_FILE, RELATIONS_FILE, TRAINING_RECORD):
         if (source / name).is_file():
             shutil.copyfile(source / name, staging / name)
     complete_release_folder(staging)

@@ -106,7 +106,11 @@ def build_model_and_tokenizer(
         tokenizer = XLMRobertaTokenizer.from_pretrained(checkpoint)
     else:
         texts = tokenizer_training_texts(data_args.dataset, languages)
-        tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
+        try:
+            tokenizer = train_tokenizer(texts, vocab_size=model_args.tokenizer_vocab_size)
+        except ValueError as error:  # fewer pieces than the texts' characters: an option's value
+            message = str(error).removeprefix("vocab_size=")  # "20: too small for ..."
+            raise UsageError(f"--tokenizer_vocab_size {message}") from error
     add_prixlm_tokens(tokenizer, languages)
     # Training facts are shorter than max_fact_length, but link prediction scores every
     # candidate entity after the prompt: leave room for twice that (+2: XLM-R's offset).

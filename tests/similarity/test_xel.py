@@ -261,6 +261,34 @@ def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
     assert xel_cldr.training_links(dataset, tmp_path / "plain") == every  # no run record
 
 
+def test_a_mirror_tuned_folder_keeps_the_links_its_source_trained_on(tiny_prixlm, tmp_path):
+    """`prixlm.similarity.mirror` -> `xel --model TUNED --training_dataset D`: the tuned
+    folder had no `train_results.json`, so every link of the dataset counted as seen, also
+    those the source run dropped (too long, other languages): on the demo, 1,110 of 1,110
+    German queries seen where the source model had 709, and the unseen metrics were gone."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "completion"))
+    from completion_kb import dataset_rows, link_row, write_dataset
+
+    from prixlm.similarity.mirror import mirror_tune
+
+    model, tokenizer = tiny_prixlm
+    configs = dataset_rows()
+    long = {**link_row("Germany", "en", "de"), "object": "Deutschland " * 20}
+    configs["links"]["train"].append(long)
+    dataset = write_dataset(tmp_path / "data", configs)
+    source = tmp_path / "model"
+    model.save_pretrained(source)
+    tokenizer.save_pretrained(source)
+    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
+    (source / "train_results.json").write_text(json.dumps(run))
+    words = ["Germany", "Deutschland", "France", "Frankreich", "Berlin", "Paris"]
+    tuned = mirror_tune(source, tmp_path / "model-mirror", words, max_steps=1, batch_size=4)
+    trained = xel_cldr.training_links(dataset, source)
+    assert ("en", "Germany", "de", "Deutschland " * 20) not in trained
+    assert xel_cldr.training_links(dataset, tuned) == trained
+    assert len(xel_cldr.training_links(dataset)) == len(trained) + 1
+
+
 def test_readers_drop_a_byte_order_mark_and_split_composite_dictionary_ids(tmp_path):
     """A BOM stayed in line 1's CUI (never matched); `C2|C3||name` was one entity "C2|C3"
     that no query's gold (split at '|') could match."""

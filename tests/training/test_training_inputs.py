@@ -47,3 +47,27 @@ def test_a_folder_path_with_pattern_characters_loads(tmp_path):
     write_dataset(tmp_path / "runs1" / "dataset", {"en": {"train": configs["en"]["train"][:1]}})
     rows = load_kb(folder, "en", split="train")
     assert len(rows) == len(configs["en"]["train"]) > 1
+
+
+def test_a_vocabulary_smaller_than_the_datasets_characters_is_an_error_line(tmp_path, capsys):
+    """A KG with many characters (DBP-5L el + ja: 1,280) and the tiny runs' vocabulary ended
+    `train.py` with a `ValueError` traceback from the tokenizer trainer."""
+    import pytest
+
+    import train
+
+    folder = write_dataset(tmp_path / "data", dataset_rows())
+    characters = len(set("".join(tokenizer_training_texts(folder, ["en", "de"]))))
+    argv = ["--dataset", str(folder), "--languages", "en,de", "--output_dir",
+            str(tmp_path / "run"), "--tokenizer_vocab_size", "20", "--lp_eval_queries", "0",
+            "--report_to", "none"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"error: --tokenizer_vocab_size 20: too small for the {characters:,} "
+        f"distinct characters of the texts; choose at least {characters + 5}"
+    )
+    assert not (tmp_path / "run" / "model").exists()
