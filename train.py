@@ -54,16 +54,17 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 
 # isort: split
 from prixlm.cli import user_errors
-from prixlm.training.arguments import parse_training_arguments
 
 
 def main(argv: list[str] | None = None) -> Path:
     """Parse the command line, train, and write the release folder; returns its path."""
-    run = parse_training_arguments(argv)
-    from modeling_prixlm.beam_search import NonFiniteScoresError
-    from modeling_prixlm.decoding_steps import PositionBudgetError
-    from prixlm.training.pretrain import pretrain
+    with user_errors():  # a Ctrl-C while torch and transformers load: `interrupted`, 130
+        from modeling_prixlm.beam_search import NonFiniteScoresError
+        from modeling_prixlm.decoding_steps import PositionBudgetError
+        from prixlm.training.arguments import parse_training_arguments
+        from prixlm.training.pretrain import pretrain
 
+        run = parse_training_arguments(argv)
     # a checkpoint evaluation of a diverged run; one whose query and candidate the model's
     # positions cannot hold together
     with user_errors(NonFiniteScoresError, PositionBudgetError):

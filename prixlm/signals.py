@@ -32,10 +32,25 @@ def received_signal() -> int | None:
 
 
 def end_by_signal(number: int, cause: BaseException) -> NoReturn:
-    """Print the signal's line (`ENDINGS`) and exit with its status."""
+    """Print the signal's line (`ENDINGS`) on a line of its own and exit with its status."""
     line, status = ENDINGS[number]
+    close_progress_bars()
     print(line, file=sys.stderr)
     raise SystemExit(status) from cause
+
+
+def close_progress_bars() -> None:
+    """Close the tqdm progress bars still drawn (the Trainer's, which a signal leaves open):
+    each ends its line as it closes. The ending line was written after a bar, on its line
+    (`... 22.85it/s]interrupted`), and the bar drawn again below it at exit."""
+    tqdm_std = sys.modules.get("tqdm.std")  # none drawn where tqdm is not loaded
+    if tqdm_std is None:
+        return
+    for bar in list(getattr(tqdm_std.tqdm, "_instances", ())):
+        try:
+            bar.close()
+        except Exception:  # a bar whose stream is closed: nothing to end
+            pass
 
 
 class Terminated(BaseException):
@@ -101,6 +116,7 @@ def forget_answered() -> None:
 __all__ = [
     "ENDINGS",
     "Terminated",
+    "close_progress_bars",
     "end_by_signal",
     "forget_answered",
     "raise_if_signalled",

@@ -168,3 +168,68 @@ def test_sigterm_in_a_one_worker_job_run_removes_the_job_s_output(tmp_path):
     assert done.returncode == 143, done.stderr[-2000:]
     assert done.stderr.splitlines()[-1] == "terminated; a new start runs the unfinished jobs again"
     assert list((tmp_path / "out").iterdir()) == [] and list((tmp_path / "jobs").iterdir()) == []
+
+
+#: train.py run with an import hook that, when torch is first imported, writes the marker
+#: file (argv[1]) and waits there for the test's Ctrl-C (argv: marker, train.py's arguments).
+WAIT_IN_TORCH_IMPORT = """
+import runpy, sys, time
+from pathlib import Path
+
+marker = Path(sys.argv[1])
+
+class Hold:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            sys.meta_path.remove(self)
+            marker.write_text("importing torch", encoding="utf-8")
+            time.sleep(120)
+        return None
+
+sys.meta_path.insert(0, Hold())
+sys.argv = ["train.py", *sys.argv[2:]]
+runpy.run_path("train.py", run_name="__main__")
+"""
+
+
+def test_a_ctrl_c_while_train_py_imports_ends_in_one_line(tmp_path):
+    """torch and transformers take a second or two to import, before the command's
+    handling began: a Ctrl-C there ended in a KeyboardInterrupt traceback."""
+    marker = tmp_path / "importing"
+    process = subprocess.Popen(
+        [sys.executable, "-c", WAIT_IN_TORCH_IMPORT, str(marker), "--help"],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        while not marker.exists():  # inside the import of torch
+            assert process.poll() is None, process.stderr.read()[-3000:]
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert (process.returncode, stderr) == (130, "interrupted\n")
+
+
+def test_the_ending_line_is_not_written_on_a_progress_bar_s_line(capsys):
+    """The Trainer's progress bar, which a signal leaves open: `interrupted` was written
+    after it on its line (`| 3/10 [00:00<00:00, 9.22it/s]interrupted`), and the bar drawn
+    again below it as the process exited."""
+    from tqdm import tqdm
+
+    with pytest.raises(SystemExit) as exit_info, user_errors():
+        bar = tqdm(total=10, file=sys.stderr, mininterval=0, ascii=True)
+        bar.update(3)
+        raise KeyboardInterrupt  # Ctrl-C's, as the bar is drawn
+    assert exit_info.value.code == 130
+    lines = capsys.readouterr().err.split("\n")
+    assert lines[-2:] == ["interrupted", ""], lines
+    assert "3/10" in lines[-3].split("\r")[-1]  # the bar as it stood, on its own line
+    bar.close()  # closed: nothing drawn again
+    assert capsys.readouterr().err == ""

@@ -46,14 +46,18 @@ from prixlm.model_loading import MODEL_CODE_HELP
 def kb_label_texts(dataset_dir: str | Path, languages: Sequence[str]) -> list[str]:
     """Sorted distinct entity labels of the languages' train triples and of the links."""
     from prixlm.data.loading import load_kb
+    from prixlm.training.encoding_cache import encoding_cache_errors
 
     labels: set[str] = set()
     configs = list(languages) + ["links"]
     for config in configs:
         train = load_kb(dataset_dir, config, "train")
-        rows = train.filter(
-            lambda row: row["subject_language"] in languages and row["object_language"] in languages
-        )
+        with encoding_cache_errors(train):  # `filter` writes its indices as a map does
+            rows = train.filter(
+                lambda row: (
+                    row["subject_language"] in languages and row["object_language"] in languages
+                )
+            )
         labels.update(rows["subject"])
         labels.update(rows["object"])
     return sorted(label for label in labels if label)

@@ -159,9 +159,11 @@ def training_links(dataset_dir: str | Path, languages: list[str]) -> datasets.Da
         )
         return None
     wanted = set(languages)
-    return load_split(dataset_dir, "links", "train").filter(
-        lambda row: row["subject_language"] in wanted and row["object_language"] in wanted
-    )
+    links = load_split(dataset_dir, "links", "train")
+    with encoding_cache_errors(links):  # `filter` writes its indices as a map does
+        return links.filter(
+            lambda row: row["subject_language"] in wanted and row["object_language"] in wanted
+        )
 
 
 def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:

@@ -27,6 +27,7 @@ from prixlm.outputs.atomic import (
 )
 from prixlm.release.finite_weights import check_finite_weights
 from prixlm.training.checkpoint_rotation import RotationAfterSave
+from prixlm.training.loader_workers import WorkersLeaveSigterm
 from prixlm.training.option_checks import WarmUpCheck
 from prixlm.training.processes import global_batch_of, split_batches
 from prixlm.training.resume import RUN_FILE, write_run_record
@@ -39,7 +40,7 @@ def _barrier() -> None:
         dist.barrier()
 
 
-class PrixLMTrainer(RotationAfterSave, Trainer):
+class PrixLMTrainer(RotationAfterSave, WorkersLeaveSigterm, Trainer):
     """`Trainer` whose checkpoints and release folder appear only when complete.
 
     A checkpoint `<output_dir>/checkpoint-<step>` is written by the Trainer inside
@@ -55,6 +56,7 @@ class PrixLMTrainer(RotationAfterSave, Trainer):
     (`WarmUpCheck`), and the facts each start trains are counted (`facts_trained`). The
     checkpoints beyond `--save_total_limit` go after the callbacks' `on_save`
     (`RotationAfterSave`); a resume does not report tied keys missing (`untied_missing_keys`).
+    Its DataLoader workers leave a SIGTERM to it (`WorkersLeaveSigterm`).
     """
 
     run_record: dict | None = None
