@@ -65,6 +65,7 @@ from prixlm.release.report_checks import (
     check_kept,
     current_metric_keys,
     half_precision,
+    per_protocol,
 )
 from prixlm.text_lines import utf8_lines
 
@@ -332,8 +333,9 @@ def write_model_card(
         curve_name = CURVE_NAME
     with remembered_digests():  # the folder's weights hashed once for every report
         evaluations = [
-            check_report(report, f"evaluations[{i}]", folder)
+            check_report(one, f"evaluations[{i}]", folder)
             for i, report in enumerate(options.pop("evaluations", ()))
+            for one in per_protocol(report)
         ]
     # rendered first: a report the card cannot show is refused before anything is kept
     card = render_model_card(folder, curve=curve_name, evaluations=evaluations, **options)

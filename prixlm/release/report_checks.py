@@ -136,6 +136,17 @@ def check_report(report: Any, where: str, folder: str | Path | None = None) -> d
     return report
 
 
+def per_protocol(report: Any) -> list[Any]:
+    """`report` as one report per ranking protocol: an `evaluate_lp --protocol ours,kens`
+    report holds each protocol's figures in `results_by_protocol` (its `results`: the first
+    protocol's), and the card shows each as its own evaluation (`protocol kens`)."""
+    by_protocol = report.get("results_by_protocol") if isinstance(report, dict) else None
+    if not isinstance(by_protocol, dict) or len(by_protocol) < 2:
+        return [report]
+    rest = {key: value for key, value in report.items() if key != "results_by_protocol"}
+    return [{**rest, "protocol": name, "results": results} for name, results in by_protocol.items()]
+
+
 def check_kept(
     reports: Mapping[int, dict[str, Any]], path: str | Path, folder: str | Path
 ) -> list[dict[str, Any]]:
@@ -217,6 +228,7 @@ def _same_weights(first: str | Path, second: str | Path) -> bool:
 
 
 __all__ = [
+    "per_protocol",
     "EVALUATIONS_FILE",
     "WEIGHTS_DIGEST",
     "check_kept",

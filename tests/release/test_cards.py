@@ -379,3 +379,25 @@ def test_the_card_of_a_folder_without_candidates_runs_as_written(tiny_tokenizer,
         run_fresh(script + pipeline_snippet + generate_snippet + check, cwd=tmp_path)
     )
     assert answers and {item["object"] for item in answers} <= set(EXAMPLE_CANDIDATES)
+
+
+def test_a_report_of_two_protocols_puts_both_on_the_card(released, tmp_path):
+    """`evaluate_lp --protocol ours,kens` writes kens' figures in `results_by_protocol`
+    only: the card showed the first protocol's alone."""
+    from prixlm.release.card_results import eval_results
+    from prixlm.release.model_card import stored_evaluations
+
+    folder = tmp_path / "model"
+    shutil.copytree(released[2], folder)
+    ours = {**_evaluate_lp_report(), "mode": "full", "num_beams": None, "protocol": "ours"}
+    kens = {"en": {**ranking_metrics([1.0, 1.0, 2.0, 9.0], (1, 3), None), "num_candidates": 7}}
+    report = {**ours, "results_by_protocol": {"ours": ours["results"], "kens": kens}}
+    (tmp_path / "both.json").write_text(json.dumps(report), encoding="utf-8")
+    model_card_main([str(folder), "--evaluation", str(tmp_path / "both.json")])
+    kept = stored_evaluations(folder)
+    assert [(r["protocol"], r["results"]) for r in kept] == [
+        ("ours", ours["results"]), ("kens", kens)
+    ]  # fmt: skip
+    shown = {(e.metric_config, e.metric_type, e.metric_value) for e in eval_results(kept, "me/kb")}
+    assert ("full, protocol kens, all 4 queries", "hits_at_1", kens["en"]["hits_at_1"]) in shown
+    assert kens["en"]["hits_at_1"] != ours["results"]["en"]["hits_at_1"]
