@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
-import torch
-from tiny_models import TINY_LANGUAGES, make_tiny_model, tiny_texts
+# The suite runs offline, as `HF_HUB_OFFLINE=1 pytest` runs it, also where that is not set
+# (`make test`, CI): set before huggingface_hub is imported (it reads it once), and passed to
+# the commands the tests start. Online without a network, each lookup of a Hub id (a
+# `--base_model xlm-roberta-base` resolved as a possible release) retried for ~23 s.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from modeling_prixlm.formatting import add_prixlm_tokens
-from prixlm.training.tokenizer_training import train_tokenizer
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from tiny_models import TINY_LANGUAGES, make_tiny_model, tiny_texts  # noqa: E402
+
+from modeling_prixlm.formatting import add_prixlm_tokens  # noqa: E402
+from prixlm.training.tokenizer_training import train_tokenizer  # noqa: E402
 
 # One thread: stable timings when other jobs share the 2 cores (CI, benchmarks).
 torch.set_num_threads(1)

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prixlm.cli import UsageError
+from prixlm.cli import UsageError, first_line
 
 #: The key of `train_results.json` (and of a report) that holds the training data's record.
 RECORD_KEY = "training_split"
@@ -134,16 +134,25 @@ def split_record(dataset: str) -> dict[str, Any] | None:
     return {"dataset": where, "settings": _recorded_settings(card), "config_digests": digests}
 
 
+class RecordUnreadable(Exception):
+    """A Hub model's `train_results.json` that cannot be fetched (offline and not in the
+    cache, which `from_pretrained` does not put it in; the Hub unreachable)."""
+
+
 def _train_results(model: str | Path) -> dict[str, Any] | None:
-    """`model`'s `train_results.json` (a release folder, or a Hub id's file), or None."""
+    """`model`'s `train_results.json` (a release folder, or a Hub id's file), or None where
+    it has none; `RecordUnreadable` where a Hub id's cannot be fetched."""
     path = Path(model) / "train_results.json"
     if not Path(model).is_dir():
-        try:
-            from huggingface_hub import hf_hub_download
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import RemoteEntryNotFoundError
 
+        try:
             path = Path(hf_hub_download(str(model), "train_results.json"))
-        except Exception:  # noqa: BLE001 - no such file, offline: nothing recorded
+        except RemoteEntryNotFoundError:  # the repo holds none: nothing recorded
             return None
+        except Exception as error:  # noqa: BLE001 - offline and not cached, unreachable
+            raise RecordUnreadable(first_line(error)) from error
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -232,7 +241,16 @@ def check_training_facts(
     no training split. Returns what the report keeps (`RECORD_KEY`)."""
     if split == "train":  # asked for: the training facts themselves
         return {"result": "train split"}
-    records = model_records(model)
+    try:
+        records = model_records(model)
+    except RecordUnreadable as error:
+        print(
+            f"warning: --model {model}: its train_results.json, which records the split it "
+            f"was trained on, cannot be fetched ({error}): whether {split_option} {split} "
+            "holds facts it was trained on is not checked",
+            file=sys.stderr,
+        )
+        return {"result": "not read"}
     if records is None:
         print(
             f"note: --model {model} records no split of its training data (a release of an "
@@ -277,6 +295,7 @@ def check_training_facts(
 __all__ = [
     "ALLOW_OPTION",
     "RECORD_KEY",
+    "RecordUnreadable",
     "add_allow_argument",
     "check_training_facts",
     "describe",
