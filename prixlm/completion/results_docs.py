@@ -221,7 +221,7 @@ not calibrated; the scores of one pair sum to at most 1).
 `{r["hidden_split"]}` split hidden, evidence from {evidence} (every split) and the links.
 Model: {notes.get("model", "see the JSON's notes")}.
 Dataset: {notes.get("dataset", "see the JSON's notes")}.
-Held-out facts that an evidence language has in its training split: {seen} of {n}.
+Held-out facts that an evidence language has in its training split: {seen} of {n}.{_allowed_note(r)}
 Candidates: the {q.get("candidates", "?")} labels of {target} entities ({q.get("candidates_too_long", 0)} too long for the model).{decoding}
 K = {r["num_beams"]}, up to {r["max_per_pair"]} objects per pair, every proposal judged against
 the {n} hidden {target} facts. Of {q["evidence_pairs"]} evidence pairs, {skipped}; the other {candidate_pairs} are {asked} distinct
@@ -253,6 +253,20 @@ that an evidence language agrees with: {agree["correct"]} of {agree["judged"]}. 
 {r["command"]}
 ```
 {END}"""
+
+
+def _allowed_note(r: Mapping[str, Any]) -> str:
+    """A line for a report whose hidden split holds facts the model was trained on
+    (`measure --allow_training_facts`): its figures are inflated; empty otherwise."""
+    kept = r.get("training_split")
+    if not isinstance(kept, Mapping) or not kept.get("allowed"):
+        return ""
+    share = kept.get("expected_training_share")
+    about = f"about {share:.0%}" if isinstance(share, int | float) else "part"
+    return (
+        f"\n**Inflated figures**: {about} of the hidden split is drawn from the model's "
+        "training facts (ranked with `--allow_training_facts`)."
+    )
 
 
 __all__ = [

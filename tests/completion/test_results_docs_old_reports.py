@@ -68,3 +68,18 @@ def test_a_report_written_under_the_rule_says_every_method_is_scored_on_the_rank
         f"`link_projection` on all 308: {zero['correct']} of {zero['judged']} judged proposals "
         f"correct, recall {100 * zero['recall']:.1f}%.\n\n"
     ) in results_block(report)
+
+
+def test_a_report_ranked_on_training_facts_says_its_figures_are_inflated():
+    """`measure --allow_training_facts`: the docs block showed the figures unmarked."""
+    report = _committed_report()
+    assert "Inflated" not in results_block(report)
+    report["training_split"] = {
+        "result": "overlap",
+        "allowed": True,
+        "expected_training_share": 0.85,
+    }
+    assert (
+        "\n**Inflated figures**: about 85% of the hidden split is drawn from the model's "
+        "training facts (ranked with `--allow_training_facts`).\n"
+    ) in results_block(report)
