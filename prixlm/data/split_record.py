@@ -182,7 +182,7 @@ def release_training_splits(release: str | Path | None) -> list[dict[str, Any]]:
 def describe(settings: dict[str, Any] | None) -> str:
     """`settings` in words, for a message."""
     if not settings:
-        return "no split settings on its card"
+        return "no split settings recorded"
     return (
         f"protocol {settings['protocol']}, seed {settings['seed']}, test fraction "
         f"{settings['test_fraction']}, validation fraction {settings['validation_fraction']}"
