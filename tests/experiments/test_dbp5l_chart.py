@@ -3,9 +3,6 @@ panel, so the one legend (in the first panel) names every line."""
 
 from __future__ import annotations
 
-import matplotlib.figure
-import pytest
-
 from prixlm.experiments.dbp5l_chart import write_search_chart
 
 
@@ -20,19 +17,6 @@ BASE = {"model": "TransE", "learning_rate": 0.01, "margin": 6.0}
 SMALL_LR = {**BASE, "learning_rate": 0.003}
 ROTATE = {"model": "RotatE", "learning_rate": 0.03, "margin": 9.0}
 ROTATE_MARGIN = {**ROTATE, "margin": 6.0}
-
-
-@pytest.fixture
-def drawn(monkeypatch):
-    figures = []
-    original = matplotlib.figure.Figure.savefig
-
-    def savefig(self, *args, **kwargs):
-        figures.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
-    return figures
 
 
 def test_a_point_has_one_colour_in_every_panel_and_the_legend_names_each(tmp_path, drawn):

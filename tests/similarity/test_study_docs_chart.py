@@ -7,7 +7,6 @@ import copy
 import json
 from pathlib import Path
 
-import matplotlib.figure
 import pytest
 
 from prixlm.similarity.study_docs import plot_curve, render
@@ -24,20 +23,6 @@ SERIES = {  # curve key -> the legend's label
 
 def _committed() -> dict:
     return json.loads((ROOT / "results" / "similarity.json").read_text("utf-8"))
-
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures `savefig` was called on, in order."""
-    figures = []
-    original = matplotlib.figure.Figure.savefig
-
-    def savefig(self, *args, **kwargs):
-        figures.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
-    return figures
 
 
 def test_the_chart_draws_each_series_of_the_json_under_its_label(tmp_path, drawn):

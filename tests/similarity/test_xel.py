@@ -235,17 +235,23 @@ def test_cli_refuses_an_option_of_another_benchmark(options, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
-    """Every link of the dataset counted as seen, also those train.py dropped as too long
-    or between languages the run did not train, or in a run without links."""
+def _dataset_with_a_long_link(tmp_path: Path) -> Path:
+    """The completion tests' tiny dataset with one link too long for a run's 64-token facts
+    (`en` Germany -> `de` "Deutschland " * 20)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "completion"))
     from completion_kb import dataset_rows, link_row, write_dataset
 
-    model, tokenizer = tiny_prixlm
     configs = dataset_rows()
     long = {**link_row("Germany", "en", "de"), "object": "Deutschland " * 20}
     configs["links"]["train"].append(long)
-    dataset = write_dataset(tmp_path / "data", configs)
+    return write_dataset(tmp_path / "data", configs)
+
+
+def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
+    """Every link of the dataset counted as seen, also those train.py dropped as too long
+    or between languages the run did not train, or in a run without links."""
+    model, tokenizer = tiny_prixlm
+    dataset = _dataset_with_a_long_link(tmp_path)
     release = tmp_path / "model"
     tokenizer.save_pretrained(release)
     run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
@@ -266,16 +272,10 @@ def test_a_mirror_tuned_folder_keeps_the_links_its_source_trained_on(tiny_prixlm
     folder had no `train_results.json`, so every link of the dataset counted as seen, also
     those the source run dropped (too long, other languages): on the demo, 1,110 of 1,110
     German queries seen where the source model had 709, and the unseen metrics were gone."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "completion"))
-    from completion_kb import dataset_rows, link_row, write_dataset
-
     from prixlm.similarity.mirror import mirror_tune
 
     model, tokenizer = tiny_prixlm
-    configs = dataset_rows()
-    long = {**link_row("Germany", "en", "de"), "object": "Deutschland " * 20}
-    configs["links"]["train"].append(long)
-    dataset = write_dataset(tmp_path / "data", configs)
+    dataset = _dataset_with_a_long_link(tmp_path)
     source = tmp_path / "model"
     model.save_pretrained(source)
     tokenizer.save_pretrained(source)
