@@ -278,17 +278,28 @@ def check_training_facts(
         )
     elif result == "overlap":
         kept["expected_training_share"] = round(share, 4)
-        message = (
+        found = (
             f"{both}: about {share:.0%} of its {split} split ({', '.join(configs)}) is drawn "
-            f"from the model's training facts, and its results would be inflated; evaluate "
-            "the build the model was trained on (or one with the same protocol and seed, "
-            "whose test and validation fractions stay within the model's), or give "
-            f"{ALLOW_OPTION} to rank it anyway (the report records it)"
+            "from the model's training facts"
         )
-        if not allow:
-            raise UsageError(message)
-        print(f"warning: {message}; ranked ({ALLOW_OPTION})", file=sys.stderr)
-        kept["allowed"] = True
+        if allow:
+            print(
+                f"warning: {found}: its results are inflated; ranked ({ALLOW_OPTION})",
+                file=sys.stderr,
+            )
+            kept["allowed"] = True
+            return kept
+        advice = (
+            "evaluate the build the model was trained on (or one with the same protocol and "
+            "seed, whose test and validation fractions stay within the model's)"
+            if trained is records[0]
+            else "evaluate a build with the protocol and seed of the release it continued "
+            "(whose test and validation fractions stay within the release's)"
+        )
+        raise UsageError(
+            f"{found}, and its results would be inflated; {advice}, or give {ALLOW_OPTION} "
+            "to rank it anyway (the report records it)"
+        )
     return kept
 
 

@@ -78,9 +78,10 @@ class ModelArguments:
     object_attention: str = field(
         default="prefix_bidirectional",
         metadata={
-            "help": "the mask trained with: prefix_bidirectional (the paper's) | causal (default "
-            "with a release as --base_model: its own); bidirectional is refused (an inference "
-            "mode of the official checkpoint: every object token would see itself)",
+            "help": "the mask trained with: prefix_bidirectional (the paper's) or causal; "
+            "bidirectional is refused (an inference mode of the official checkpoint: every "
+            "object token would see itself). With a Prix-LM release as --base_model, the "
+            "release's own mask unless given; otherwise",
             "choices": OBJECT_ATTENTION_MODES,
         },
     )

@@ -66,7 +66,12 @@ from prixlm.training.processes import (
     trained_batches,
 )
 from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
-from prixlm.training.release_start import base_model_start, card_base_model, continued_from
+from prixlm.training.release_start import (
+    base_model_start,
+    card_base_model,
+    continued_from,
+    release_overlap_warning,
+)
 from prixlm.training.resume import check_same_run, resume_checkpoint, run_record
 from prixlm.training.run_settings import check_sampler_rule
 from prixlm.training.tokenizer_training import train_tokenizer
@@ -247,6 +252,9 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     match_tokenizer_to_positions(tokenizer, model.config)  # saved with every checkpoint
     check_base_model_length(model_args.base_model, data_args.max_fact_length, model.config)
     continued = continued_from(model_args.base_model)  # a release's identity, read once
+    overlap = release_overlap_warning(continued, data_args.dataset, trained_split, languages)
+    if overlap and training_args.process_index == 0:
+        print(overlap, file=sys.stderr)
     record = {**run_record(run, tokenizer), **continued}  # resumed from the same release
     if resume:
         check_same_run(resume, record, tokenizer, also_same=same, config=model.config)

@@ -184,6 +184,36 @@ def continued_from(base_model: str | None) -> dict[str, Any]:
     }
 
 
+def release_overlap_warning(
+    continued: dict[str, Any], dataset: str, trained: dict[str, Any] | None, configs: list[str]
+) -> str | None:
+    """A warning where the run's build (`trained`: its split record, of `dataset`) draws its
+    test split from facts the continued release (`continued`: `continued_from`'s record) was
+    trained on (another `--seed` or `--split_protocol` of the release's data): the new
+    release then has no test split that `evaluate_lp` ranks without
+    `--allow_training_facts`, nor a figure for its card; None otherwise."""
+    from prixlm.data.split_record import ALLOW_OPTION, describe, verdict
+
+    release = continued.get("continued_from") or {}
+    worst: tuple[float, dict[str, Any]] | None = None
+    for record in release.get("training_splits") or []:
+        result, share = verdict(record, trained, "test", configs)
+        if result == "overlap" and (worst is None or (share or 0.0) > worst[0]):
+            worst = (share or 0.0, record)
+    if worst is None:
+        return None
+    share, record = worst
+    return (
+        f"warning: --base_model {release.get('release')} was trained on "
+        f"{record.get('dataset')} ({describe(record.get('settings'))}); --dataset {dataset} "
+        f"has {describe((trained or {}).get('settings'))}: about {share:.0%} of its test "
+        "split is drawn from facts the release was trained on, so the new release's figures "
+        f"on it are inflated (evaluate_lp and completion.measure refuse it without "
+        f"{ALLOW_OPTION}, and the model card takes no such report); to keep a test split, "
+        "continue the release on a build with its protocol and seed"
+    )
+
+
 def card_base_model(base_model: str | None, continued: dict[str, Any]) -> str | None:
     """The model card's `base_model:`: a continued release's Hub id (also of a folder of the
     Hub cache), else `--base_model` as given (the card leaves out one that is no Hub id)."""
@@ -197,4 +227,5 @@ __all__ = [
     "continued_from",
     "from_release",
     "hub_id_of",
+    "release_overlap_warning",
 ]

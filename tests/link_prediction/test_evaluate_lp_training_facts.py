@@ -97,7 +97,9 @@ def test_a_rebuild_drawn_afresh_is_refused_naming_both_builds(
     assert kept["trained_on"]["settings"]["seed"] == 0
     assert kept["evaluated"]["settings"]["protocol"] == rebuild.replace("seed1", "fact")
     assert set(report["results"]) == set(LANGUAGES)
-    assert _told(capsys.readouterr().err)[0].endswith("; ranked (--allow_training_facts)")
+    warned = _told(capsys.readouterr().err)[0]
+    assert warned.endswith(": its results are inflated; ranked (--allow_training_facts)")
+    assert "give --allow_training_facts" not in warned  # it was given
 
 
 def test_a_rebuild_with_the_same_draw_is_ranked_and_its_wider_validation_is_not(
@@ -181,6 +183,8 @@ def test_a_release_continued_on_a_rebuild_is_checked_against_both_builds(
         f"validation fraction 0.05); --dataset {dataset} has protocol fact, seed 1, "
     )
     assert "about 85% of its test split (en, de, ja)" in told[0]
+    # not "evaluate the build the model was trained on": that build is the one refused
+    assert "; evaluate a build with the protocol and seed of the release it continued" in told[0]
     # the release's own build: its run's (seed 1) test split overlaps the rebuild's train
     with pytest.raises(SystemExit):
         _evaluate(continued, tiny_demo_output / "dataset")

@@ -134,9 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow_predicted_facts",
         action="store_true",
-        help="read a dump file that opens with prixlm.complete's '# predicted by "
-        "prixlm.complete' line as source facts (drawn into every split, test included); "
-        "none: such a file stops the build",
+        help="read a dump file that opens with a '# predicted by prixlm' line (as "
+        "prixlm.complete's N-Triples and the Space's Batch tab's completed.nt do) as source "
+        "facts (drawn into every split, test included); none: such a file stops the build",
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     parser.add_argument(
