@@ -203,18 +203,32 @@ def test_a_ctrl_c_while_train_py_imports_ends_in_one_line(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=_ctrl_c_reaches_the_child,
     )
     try:
         while not marker.exists():  # inside the import of torch
             assert process.poll() is None, process.stderr.read()[-3000:]
             time.sleep(0.01)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        try:
+            _, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # how the child held the signal, for the report
+            status = Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+            raise AssertionError(
+                "no end within 120 s of the Ctrl-C: "
+                + " ".join(line for line in status.splitlines() if line.startswith("Sig"))
+            ) from None
     finally:
         if process.poll() is None:
             process.kill()
     assert (process.returncode, stderr) == (130, "interrupted\n")
+
+
+def _ctrl_c_reaches_the_child() -> None:
+    """In the child before it runs: Ctrl-C's default action, and not blocked (a test
+    worker ignores it, and a thread that forks may hold it blocked)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def test_the_ending_line_is_not_written_on_a_progress_bar_s_line(capsys):
