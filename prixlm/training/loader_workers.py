@@ -107,10 +107,14 @@ def workers_leave_sigterm(loader: Any) -> Any:
     torch_loader = getattr(loader, "base_dataloader", loader)  # accelerate's wraps one
     if not getattr(torch_loader, "num_workers", 0) or not hasattr(signal, "sigwaitinfo"):
         return loader
-    before = torch_loader.worker_init_fn
-    if isinstance(before, partial) and before.func is leave_sigterm_to_the_parent:
+    started = vars(torch_loader).get("_get_iterator")
+    if isinstance(started, partial) and started.func is _sigterm_blocked:
         return loader
-    torch_loader.worker_init_fn = partial(leave_sigterm_to_the_parent, then=before)
+    before = torch_loader.worker_init_fn
+    # a loader made from one already done (accelerate's `skip_first_batches`, the resumed
+    # epoch's) has its `worker_init_fn` but not its `_get_iterator`
+    if not (isinstance(before, partial) and before.func is leave_sigterm_to_the_parent):
+        torch_loader.worker_init_fn = partial(leave_sigterm_to_the_parent, then=before)
     context = torch_loader.multiprocessing_context
     if context is not None:
         method = context.get_start_method()

@@ -292,10 +292,17 @@ class _JITBetweenUpdates(JITCheckpointCallback):
         """Whether a SIGTERM asks for the checkpoint: once (a second SIGTERM's timer would
         ask again after training stopped, and `on_epoch_end` would save the step twice)."""
         manager = self.jit_manager
-        if manager is None or not manager.is_checkpoint_requested:
+        if manager is None:
             return False
-        manager.is_checkpoint_requested = False
-        if self._answered:
+        asked, manager.is_checkpoint_requested = manager.is_checkpoint_requested, False
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # each process's SIGTERM timer ends on its own: one process in the checkpoint's
+            # barrier and another in the next step's collectives waited for each other
+            # until the launcher's SIGKILL. All checkpoint at the step where one is asked.
+            flag = torch.tensor([int(asked)], device=self.trainer.args.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            asked = bool(flag.item())
+        if not asked or self._answered:
             return False
         self._answered = True
         return True

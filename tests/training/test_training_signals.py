@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,93 @@ def test_a_sigterm_in_a_filter_leaves_no_partial_file(
     assert stopped.value.code == 143 and len(written) == 1
     assert capsys.readouterr().err.splitlines()[-1] == "terminated"
     assert [p for p in cache.rglob("tmp*") if p.is_file()] == []
+
+
+#: Set while a test's loader starts its workers: each sends itself a SIGTERM as it is forked,
+#: a SIGTERM from a process other than its parent arriving as the worker starts
+_SIGTERM_AT_WORKER_START: list[bool] = []
+
+
+def _sigterm_at_worker_start() -> None:
+    if _SIGTERM_AT_WORKER_START:
+        _SIGTERM_AT_WORKER_START.clear()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_sigterm_at_worker_start)
+
+
+@pytest.mark.skipif(not hasattr(signal, "sigwaitinfo"), reason="Linux: sigwaitinfo, fork")
+def test_the_resumed_epoch_s_workers_are_born_leaving_sigterm_to_the_parent():
+    """A resume's first epoch trains from `get_resumed_dataloader` (accelerate's
+    `skip_first_batches`: a new loader with the train loader's `worker_init_fn`), which was
+    taken as done already: its workers were forked with SIGTERM open until their
+    `worker_init_fn`, and one that came meanwhile ended the training in `RuntimeError:
+    DataLoader worker ... is killed by signal: Terminated`."""
+    from accelerate import Accelerator
+    from torch.utils.data import DataLoader
+
+    from prixlm.training.loader_workers import workers_leave_sigterm
+    from prixlm.training.trainer import PrixLMTrainer
+
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a worker dies of one
+    try:
+        plain = DataLoader(list(range(40)), batch_size=4, num_workers=2, timeout=60,
+                           multiprocessing_context="fork")  # fmt: skip
+        train = workers_leave_sigterm(Accelerator(cpu=True).prepare(plain))
+        trainer = PrixLMTrainer.__new__(PrixLMTrainer)  # its loader methods only
+        resumed = trainer.get_resumed_dataloader(train, 3)
+        for loader, first in ((train, 0), (resumed, 12)):
+            _SIGTERM_AT_WORKER_START.append(True)
+            try:
+                batches = [batch.tolist() for batch in loader]
+            finally:
+                _SIGTERM_AT_WORKER_START.clear()
+            assert batches[0] == [first, first + 1, first + 2, first + 3]
+            assert len(batches) == 10 - first // 4
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+TORCHRUN = Path(sys.executable).parent / "torchrun"
+
+
+@pytest.mark.skipif(not TORCHRUN.is_file() or not hasattr(os, "killpg"), reason="torchrun, Linux")
+def test_processes_signalled_apart_checkpoint_the_same_step(tiny_dataset_dir, tmp_path):
+    """Each process's SIGTERM starts its own timer (`--enable_jit_checkpoint`'s): a process
+    whose timer ended a step before the other's entered the checkpoint's barrier while the
+    other trained on in its collectives, both waiting until the launcher's SIGKILL (30 s),
+    no checkpoint written. Now all checkpoint the step where one is asked to."""
+    run = tmp_path / "run"
+    argv = _args(tiny_dataset_dir, run, "--max_steps", "100000", "--save_steps", "50000",
+                 "--use_cpu", "true", "--enable_jit_checkpoint", "true")  # fmt: skip
+    process = subprocess.Popen(
+        [str(TORCHRUN), "--nproc_per_node", "2", "--master_port", "29547", "train.py", *argv],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    ranks: list[int] = []
+    try:
+        for line in process.stdout:  # both processes train
+            if "'loss'" in line:
+                break
+        ranks = _children(process.pid)  # torchrun's two, each in a session of its own
+        assert len(ranks) == 2, ranks
+        os.kill(ranks[0], signal.SIGTERM)
+        time.sleep(1.0)  # the other's timer ends some steps later
+        os.kill(ranks[1], signal.SIGTERM)
+        _, stderr = process.communicate(timeout=90)
+    finally:
+        for group in (process.pid, *ranks):
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:  # ended
+                pass
+    stops = re.findall(r"training stopped at step (\d+) of 100000", stderr)
+    assert len(stops) == 2 and stops[0] == stops[1], stderr[-3000:]
+    assert [p.name for p in run.glob("checkpoint-*")] == [f"checkpoint-{stops[0]}"]
