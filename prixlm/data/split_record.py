@@ -222,6 +222,20 @@ def verdict(
     return ("overlap" if share > 0 else "same draw"), share
 
 
+def worst_verdict(
+    records: list[dict[str, Any]],
+    evaluated: dict[str, Any] | None,
+    split: str,
+    configs: list[str],
+) -> tuple[str, float | None, dict[str, Any]]:
+    """`(result, share, record)` of the worst `verdict` over `records` (the builds a model
+    was trained on, its own first): an overlap (the largest), else unknown, else the first
+    record's."""
+    verdicts = [(verdict(trained, evaluated, split, configs), trained) for trained in records]
+    (result, share), trained = max(verdicts, key=lambda v: (_RANK[v[0][0]], v[0][1] or 0.0))
+    return result, share, trained
+
+
 def add_allow_argument(parser: argparse.ArgumentParser) -> None:
     """`--allow_training_facts`: rank a split that the check refuses (the report says so)."""
     parser.add_argument(
@@ -260,9 +274,7 @@ def check_training_facts(
         )
         return {"result": "not recorded"}
     evaluated = split_record(dataset)
-    verdicts = [(verdict(trained, evaluated, split, configs), trained) for trained in records]
-    # the worst of the builds it was trained on: an overlap (the largest), else unknown
-    (result, share), trained = max(verdicts, key=lambda v: (_RANK[v[0][0]], v[0][1] or 0.0))
+    result, share, trained = worst_verdict(records, evaluated, split, configs)
     who = "was trained on" if trained is records[0] else "continued a release trained on"
     both = (
         f"--model {model} {who} {trained.get('dataset')} "
@@ -315,4 +327,5 @@ __all__ = [
     "split_record",
     "trained_share",
     "verdict",
+    "worst_verdict",
 ]

@@ -192,17 +192,15 @@ def release_overlap_warning(
     trained on (another `--seed` or `--split_protocol` of the release's data): the new
     release then has no test split that `evaluate_lp` ranks without
     `--allow_training_facts`, nor a figure for its card; None otherwise."""
-    from prixlm.data.split_record import ALLOW_OPTION, describe, verdict
+    from prixlm.data.split_record import ALLOW_OPTION, describe, worst_verdict
 
     release = continued.get("continued_from") or {}
-    worst: tuple[float, dict[str, Any]] | None = None
-    for record in release.get("training_splits") or []:
-        result, share = verdict(record, trained, "test", configs)
-        if result == "overlap" and (worst is None or (share or 0.0) > worst[0]):
-            worst = (share or 0.0, record)
-    if worst is None:
+    records = release.get("training_splits") or []
+    if not records:
         return None
-    share, record = worst
+    result, share, record = worst_verdict(records, trained, "test", configs)
+    if result != "overlap":
+        return None
     return (
         f"warning: --base_model {release.get('release')} was trained on "
         f"{record.get('dataset')} ({describe(record.get('settings'))}); --dataset {dataset} "
