@@ -1,11 +1,14 @@
 """Faults of the Hugging Face side that are not the dataset's: no connection to the Hub,
-a read-only datasets cache."""
+a read-only datasets cache, a SIGTERM while `datasets` writes a cache file."""
 
 from __future__ import annotations
 
 import errno
 import os
+import re
+import signal
 from pathlib import Path
+from typing import Any
 
 import datasets
 import httpx2
@@ -43,3 +46,30 @@ def unreachable_hub(monkeypatch: pytest.MonkeyPatch, folder: Path, configs_read:
     monkeypatch.setattr(datasets, "load_dataset", no_connection)
     names = (lambda *a, **k: ["de", "en", "links"]) if configs_read else no_connection
     monkeypatch.setattr(datasets, "get_dataset_config_names", names)
+
+
+#: A temporary file of the datasets cache (`tmpXXXXXXXX`): a map's or a filter's output
+#: while it is written.
+TEMP_CACHE_FILE = r"/tmp[a-z0-9_]{8}$"
+
+
+def sigterm_at_first_temp_write(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Send this process a SIGTERM right after `datasets` first writes to a temporary
+    cache file (`TEMP_CACHE_FILE`); returns the list of the files so written."""
+    from datasets.arrow_writer import ArrowWriter
+
+    written: list[Path] = []
+
+    def signalling(write: Any) -> Any:
+        def write_then_signal(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = write(self, *args, **kwargs)
+            if re.search(TEMP_CACHE_FILE, str(self._path)):  # not load_dataset's own files
+                written.append(Path(self._path))
+                os.kill(os.getpid(), signal.SIGTERM)
+            return result
+
+        return write_then_signal
+
+    for name in ("write_batch", "write_table"):
+        monkeypatch.setattr(ArrowWriter, name, signalling(getattr(ArrowWriter, name)))
+    return written

@@ -20,6 +20,7 @@ from typing import Any
 
 import datasets
 import pytest
+from cache_faults import TEMP_CACHE_FILE, sigterm_at_first_temp_write
 from test_train_runs import _args
 from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
@@ -29,8 +30,6 @@ from prixlm.training.encoding_cache import map_cache_folder
 from prixlm.training.trainer import PrixLMTrainer
 
 FULL = "no space left on the device (or a file-size limit reached); free space there or choose another folder"  # fmt: skip
-#: The file `datasets` writes a map's cache file in (`tempfile`'s name: `tmp` + 8 characters).
-TEMP_FILE = r"/tmp[a-z0-9_]{8}$"
 
 
 class _FullFile:
@@ -92,7 +91,7 @@ def test_a_full_disk_while_encoding_leaves_no_partial_file_and_names_the_cache(
     folder = map_cache_folder(rows)
     assert folder is not None and folder.is_relative_to(cache) and not _tmp_files(cache)
 
-    with _full_disk(monkeypatch, TEMP_FILE) as filled:
+    with _full_disk(monkeypatch, TEMP_CACHE_FILE) as filled:
         with pytest.raises(OSError) as raised:
             tokenize_rows(rows, tiny_tokenizer, None)
     assert [Path(name).parent for name in filled] == [folder]
@@ -113,7 +112,7 @@ def test_train_py_on_a_full_datasets_cache_exits_in_one_line(
     cache = tmp_path / "cache"
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
     out = tmp_path / "run"
-    with _full_disk(monkeypatch, TEMP_FILE) as filled:
+    with _full_disk(monkeypatch, TEMP_CACHE_FILE) as filled:
         with pytest.raises(SystemExit) as stopped:
             train.main(_args(tiny_dataset_dir, out, "--max_steps", "4", variant="single", languages="en"))  # fmt: skip
     assert stopped.value.code == 2 and filled
@@ -217,28 +216,12 @@ def test_sigterm_while_encoding_leaves_no_partial_file(
 ):
     """`datasets` removes its partial `tmp*` encoding on Ctrl-C only: a SIGTERM (`timeout`,
     a scheduler), raised as `prixlm.signals.Terminated`, left it in the cache (GBs at scale)."""
-    import signal
-
-    from datasets.arrow_writer import ArrowWriter
 
     import train
 
     cache = tmp_path / "cache"
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
-    written: list[Path] = []
-
-    def terminated_after(write: Any) -> Any:
-        def write_then_signal(self: Any, *args: Any, **kwargs: Any) -> Any:
-            result = write(self, *args, **kwargs)
-            if re.search(TEMP_FILE, str(self._path)):  # the map's file, not load_dataset's
-                written.append(Path(self._path))
-                os.kill(os.getpid(), signal.SIGTERM)
-            return result
-
-        return write_then_signal
-
-    for name in ("write_batch", "write_table"):
-        monkeypatch.setattr(ArrowWriter, name, terminated_after(getattr(ArrowWriter, name)))
+    written = sigterm_at_first_temp_write(monkeypatch)
     with pytest.raises(SystemExit) as stopped:
         train.main(_args(tiny_dataset_dir, tmp_path / "run", "--max_steps", "4", variant="single", languages="en"))  # fmt: skip
     assert stopped.value.code == 143 and len(written) == 1

@@ -16,6 +16,7 @@ from typing import Any
 
 import datasets
 import pytest
+from cache_faults import sigterm_at_first_temp_write
 from test_train_runs import ROOT, _args
 
 from prixlm.cli import user_errors
@@ -94,24 +95,9 @@ def test_a_sigterm_in_a_filter_leaves_no_partial_file(
     """`Dataset.filter` writes its indices as a map does, in a `tmp*` file of the datasets
     cache that `datasets` removes on Ctrl-C only: a SIGTERM left it there (the links'
     filter in train.py, and the plain MLM's labels)."""
-    from datasets.arrow_writer import ArrowWriter
-
     cache = tmp_path / "cache"
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
-    written: list[Path] = []
-
-    def signalling(write: Any) -> Any:
-        def write_then_signal(self: Any, *args: Any, **kwargs: Any) -> Any:
-            result = write(self, *args, **kwargs)
-            if re.search(r"/tmp[a-z0-9_]{8}$", str(self._path)):  # the filter's indices
-                written.append(Path(self._path))
-                os.kill(os.getpid(), signal.SIGTERM)
-            return result
-
-        return write_then_signal
-
-    for name in ("write_batch", "write_table"):
-        monkeypatch.setattr(ArrowWriter, name, signalling(getattr(ArrowWriter, name)))
+    written = sigterm_at_first_temp_write(monkeypatch)
     with pytest.raises(SystemExit) as stopped, user_errors():
         filtering(tiny_dataset_dir)
     assert stopped.value.code == 143 and len(written) == 1
