@@ -374,7 +374,9 @@ def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:
     or the local card's pretty_name, "hub_id": id or None, "cldr": bool}` ({} if unknown).
 
     `cldr` marks the KB exported from Unicode CLDR (the repository's demo data): a local
-    card whose `source_datasets` name `cldr_kb`, or a Hub id that names CLDR.
+    card whose `source_datasets` name `cldr_kb`, or a Hub id that names CLDR. A local
+    card is the one training recorded (`dataset_card`), else (an older record) the folder's
+    if it is still there.
     """
     settings = train_results.get("checkpoint_link_prediction_settings") or {}
     dataset = str(settings.get("dataset") or "")
@@ -382,7 +384,7 @@ def training_data(train_results: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     if on_hub(settings):
         return {"name": dataset, "hub_id": dataset, "cldr": "cldr" in dataset.lower()}
-    metadata = dataset_card_metadata(dataset)
+    metadata = settings.get("dataset_card") or dataset_card_metadata(dataset)
     sources = metadata.get("source_datasets") or []
     return {
         "name": str(metadata.get("pretty_name") or Path(dataset).name or dataset),

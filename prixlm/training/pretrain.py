@@ -34,6 +34,7 @@ from prixlm.link_prediction.checkpoint_callback import (
 from prixlm.model_loading import is_prixlm
 from prixlm.outputs.atomic import check_writable_folder, writer_lock
 from prixlm.publish import publish_folder
+from prixlm.release.card_results import dataset_card_metadata
 from prixlm.release.folder import (
     complete_release_folder,
     dataset_candidates,
@@ -142,13 +143,18 @@ def recorded_dataset(data_args: DataArguments) -> dict[str, Any]:
     working directory of a later card rendering): `dataset`, the Hub id (`--dataset_id`, or
     `--dataset` when it names no folder here) or else the folder's absolute path;
     `dataset_folder`, the absolute path of `--dataset` when it is a folder (else None);
-    `dataset_argument`, `--dataset` as typed."""
+    `dataset_argument`, `--dataset` as typed; `dataset_card`, the folder card's
+    `pretty_name` and `source_datasets` (None without a folder or card), for a card rendered
+    where the folder is not (a published copy)."""
     typed = data_args.dataset
     folder = str(Path(typed).resolve()) if Path(typed).is_dir() else None
+    metadata = dataset_card_metadata(folder) if folder else {}
+    card = {key: metadata[key] for key in ("pretty_name", "source_datasets") if key in metadata}
     return {
         "dataset": data_args.dataset_id or folder or typed,
         "dataset_folder": folder,
         "dataset_argument": typed,
+        "dataset_card": card or None,
     }
 
 

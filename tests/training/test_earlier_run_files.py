@@ -75,6 +75,24 @@ def test_the_card_names_the_training_dataset_wherever_it_is_rendered(
     assert published.data.datasets == ["me/kb"]
     assert {e.dataset_type for e in published.data.eval_results} == {"me/kb"}
 
+    # rendered where the dataset folder is not (a published copy): the card training read
+    metadata = dataset_card_metadata(tiny_dataset_dir)
+    assert settings["dataset_card"] == {
+        "pretty_name": pretty_name,
+        "source_datasets": metadata["source_datasets"],
+    }
+    moved = tmp_path / "published"
+    shutil.copytree(run_a / "model", moved)
+    results = json.loads((moved / "train_results.json").read_text())
+    gone = str(tmp_path / "gone" / "dataset")
+    cldr_card = {"pretty_name": "CLDR KB", "source_datasets": ["extended|cldr_kb"]}
+    recorded_settings = results["checkpoint_link_prediction_settings"]
+    recorded_settings.update(dataset=gone, dataset_folder=gone, dataset_card=cldr_card)
+    (moved / "train_results.json").write_text(json.dumps(results))
+    elsewhere = render_model_card(moved)
+    assert "Training data: CLDR KB (a local dataset folder, not on the Hub)." in elsewhere.text
+    assert "a KB exported from Unicode CLDR" in elsewhere.text
+
     # a Hub id stays one where a folder of that name is in the working directory
     (tmp_path / "me" / "kb").mkdir(parents=True)
     recorded = {"dataset": "me/kb", "dataset_folder": None, "dataset_argument": "me/kb"}
