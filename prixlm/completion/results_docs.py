@@ -126,6 +126,7 @@ def cldr_kb(r: Mapping[str, Any]) -> bool | None:
     from prixlm.release.card_results import dataset_card_metadata
 
     dataset = command_argument(str(r.get("command", "")), "--dataset")
+    dataset = str(Path(dataset).expanduser()) if dataset else dataset  # `~/kb` as typed
     if dataset and (Path(dataset) / "README.md").is_file():
         sources = dataset_card_metadata(dataset).get("source_datasets") or []
         return any("cldr" in str(source).lower() for source in sources)

@@ -53,7 +53,7 @@ def test_the_printed_summary_names_the_output_and_no_cldr_kb_for_another_kb(
     assert printed.rstrip().endswith(results_block(json.loads(output.read_text("utf-8"))))
 
 
-def test_a_report_of_the_cldr_kb_keeps_its_sentence(completion_kb, tmp_path):
+def test_a_report_of_the_cldr_kb_keeps_its_sentence(completion_kb, tmp_path, monkeypatch):
     """Told by the dataset's card (`source_datasets: extended|cldr_kb`, as an export's build
     writes it), else by the JSON's notes, as the committed JSON's."""
     from prixlm.completion.results_docs import cldr_kb
@@ -68,6 +68,10 @@ def test_a_report_of_the_cldr_kb_keeps_its_sentence(completion_kb, tmp_path):
     own = _with_source(completion_kb[0], tmp_path / "own", "dbpedia")
     report["command"] = f"measure --dataset {own} --output x.json"
     assert cldr_kb(report) is False and CONDITION in results_block(report)
+    # the recorded command keeps `~/` as typed: the card is read in the home folder
+    monkeypatch.setenv("HOME", str(tmp_path))
+    report["command"] = "measure --dataset ~/cldr --output x.json"
+    assert cldr_kb(report) is True
     report["command"] = f"measure --dataset {tmp_path / 'gone'} --output x.json"  # no card
     assert cldr_kb(report) is None and CLDR_SENTENCE not in results_block(report)
     assert cldr_kb(_committed()) is True  # its dataset folder is not here: its notes say
