@@ -36,7 +36,7 @@ from prixlm.cli import UsageError, first_line
 #: The key of `train_results.json` (and of a report) that holds the training data's record.
 RECORD_KEY = "training_split"
 #: How bad a verdict is, for the worst of a continued model's builds.
-_RANK = {"same build": 0, "same draw": 0, "unknown": 1, "overlap": 2}
+_RANK = {"same build": 0, "same draw": 0, "other languages": 0, "unknown": 1, "overlap": 2}
 #: The option that ranks a split the check refuses.
 ALLOW_OPTION = "--allow_training_facts"
 _DIGEST = re.compile(r"Parquet files sha256 ([0-9a-f]{64})")
@@ -205,12 +205,15 @@ def trained_share(trained: dict[str, Any], evaluated: dict[str, Any], split: str
 def verdict(
     trained: dict[str, Any], evaluated: dict[str, Any] | None, split: str, configs: list[str]
 ) -> tuple[str, float | None]:
-    """`("same build" | "same draw" | "overlap" | "unknown", share)`: whether `split` of
-    `configs` in the `evaluated` record can hold training facts of the `trained` one."""
+    """`("same build" | "same draw" | "other languages" | "overlap" | "unknown", share)`:
+    whether `split` of `configs` in the `evaluated` record can hold training facts of the
+    `trained` one (`other languages`: the trained build has none of `configs`)."""
     known = trained.get("config_digests") or {}
     theirs = (evaluated or {}).get("config_digests") or {}
     if configs and all(known.get(c) and known.get(c) == theirs.get(c) for c in configs):
         return "same build", 0.0
+    if known and configs and not any(c in known for c in configs):
+        return "other languages", 0.0  # none of the trained build's configs: no fact of them
     ours, other = trained.get("settings"), (evaluated or {}).get("settings")
     if not ours or not other or split not in ("test", "validation"):
         return "unknown", None

@@ -119,6 +119,24 @@ def test_a_rebuild_with_the_same_draw_is_ranked_and_its_wider_validation_is_not(
     assert "about 40% of its validation split (en, de)" in capsys.readouterr().err
 
 
+def test_a_build_of_languages_the_model_was_not_trained_on_is_ranked_without_a_word(
+    tiny_demo_output, tmp_path, capsys
+):
+    """A French KB drawn with another seed holds no fact of the en/de/ja build the model was
+    trained on; it was refused as "about 85% ... drawn from the model's training facts"."""
+    from prixlm.data.cldr.export import export_cldr_kb
+
+    export_cldr_kb(["fr"], tmp_path / "dumps", progress=False)
+    dataset = tmp_path / "fr"
+    argv = ["--dump_dir", str(tmp_path / "dumps"), "--output_dir", str(dataset), "--seed", "1"]
+    assert build_main([*argv, "--languages", "fr", "--no_progress"]) == 0
+    capsys.readouterr()
+    report = _evaluate(tiny_demo_output / "run" / "model", dataset, languages="fr")
+    assert report["training_split"]["result"] == "other languages"
+    assert report["results"]["fr"]["num_queries"] == 2
+    assert _told(capsys.readouterr().err) == []
+
+
 def test_the_models_own_build_is_ranked_without_a_word(tiny_demo_output, capsys):
     model = tiny_demo_output / "run" / "model"
     capsys.readouterr()
