@@ -71,6 +71,11 @@ def is_prixlm(source: str | Path, local_files_only: bool = False) -> bool:
     folder's `auto_map` (a `config.json` of `xlm-roberta` naming a module of the folder) is
     not followed. False when there is no readable `config.json` (a tokenizer folder; a Hub
     id neither cached nor reachable): loading it then says what is wrong.
+
+    Raises:
+        UsageError: a Prix-LM whose `config.json` or `tokenizer_config.json` names code of
+            another Hub repo (`org/name--module.Class`, which transformers downloads and
+            runs): only the code in a Prix-LM's own folder is run (`code_elsewhere`).
     """
     path = Path(source)
     if path.is_dir():
@@ -82,11 +87,60 @@ def is_prixlm(source: str | Path, local_files_only: bool = False) -> bool:
             config_file = cached_file(str(source), "config.json", local_files_only=local_files_only)
         except (OSError, ValueError):  # not a repo id, no such file, not cached offline
             return False
-    try:
-        config = json.loads(Path(config_file).read_text(encoding="utf-8")) if config_file else None
-    except (OSError, ValueError):  # missing, unreadable, not JSON
+    config = _json_object(config_file)
+    if config is None or config.get("model_type") != PRIXLM_MODEL_TYPE:
         return False
-    return isinstance(config, dict) and config.get("model_type") == PRIXLM_MODEL_TYPE
+    elsewhere = code_elsewhere(config)
+    if path.is_dir():
+        tokenizer_config: str | Path | None = path / "tokenizer_config.json"
+    else:
+        from transformers.utils import cached_file
+
+        try:
+            tokenizer_config = cached_file(
+                str(source),
+                "tokenizer_config.json",
+                local_files_only=local_files_only,
+                _raise_exceptions_for_missing_entries=False,
+            )
+        except (OSError, ValueError):  # not cached offline: AutoTokenizer says so
+            tokenizer_config = None
+    elsewhere += code_elsewhere(_json_object(tokenizer_config) or {})
+    if elsewhere:
+        raise UsageError(
+            f"{source}: its config names model code of another Hub repo "
+            f"({', '.join(sorted(set(elsewhere)))}); only the code in a Prix-LM's own folder "
+            "is run"
+        )
+    return True
+
+
+def _json_object(path: str | Path | None) -> dict[str, Any] | None:
+    """The JSON object in the file `path`; None when there is none (no path, a missing or
+    unreadable file, not JSON, not an object)."""
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not JSON
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def code_elsewhere(config: dict[str, Any]) -> list[str]:
+    """The code references of a `config.json` or `tokenizer_config.json` (`auto_map`'s
+    values, `custom_pipelines`' `impl`) that name another Hub repo: `org/name--module.Class`.
+    transformers downloads such a module from that repo and runs it; a Prix-LM release's
+    references name modules of its own folder (`module.Class`)."""
+    references: list[Any] = []
+    auto_map = config.get("auto_map")
+    if isinstance(auto_map, dict):
+        for value in auto_map.values():
+            references += value if isinstance(value, list) else [value]
+    pipelines = config.get("custom_pipelines")
+    if isinstance(pipelines, dict):
+        references += [task.get("impl") for task in pipelines.values() if isinstance(task, dict)]
+    return [ref for ref in references if isinstance(ref, str) and "--" in ref]
 
 
 def load_prixlm(
@@ -262,6 +316,7 @@ __all__ = [
     "PRIXLM_MODEL_TYPE",
     "check_model_source",
     "check_own_tokenizer",
+    "code_elsewhere",
     "default_device",
     "is_prixlm",
     "load_command_model",

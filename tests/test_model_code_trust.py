@@ -188,3 +188,74 @@ def test_a_hub_id_is_judged_by_its_cached_config_offline(tmp_path):
     root = Path(__file__).resolve().parents[1]
     done = run_fresh(CACHED_IDS, root, cwd=tmp_path, hf_home=tmp_path / "hf_home")
     assert last_json_line(done) == [True, False, False]
+
+
+#: In a fresh offline process: each loader of the Prix-LM folder argv[2], whose config names
+#: code of the Hub repo `attacker/code` (in the process's Hub cache); what each one raised.
+ELSEWHERE_LOADERS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from prixlm.model_loading import load_model
+from prixlm.similarity.embedder import load_embedder
+from prixlm.data.dbpedia.build_arguments import load_tokenizer
+raised = []
+for load in (lambda: load_model(sys.argv[2], "cpu"), lambda: load_embedder(sys.argv[2]),
+             lambda: load_tokenizer(sys.argv[2])):
+    try:
+        load()
+        raised.append(None)
+    except Exception as error:
+        raised.append(f"{type(error).__name__}: {error}")
+print(json.dumps(raised))
+"""
+
+
+@pytest.mark.parametrize("config_file", ["config.json", "tokenizer_config.json"])
+def test_a_prixlm_naming_code_of_another_repo_is_refused(tiny_prixlm, tmp_path, config_file):
+    """transformers runs `org/name--module.Class` of an `auto_map` from that other repo: a
+    Prix-LM folder (or Hub repo) naming one is refused before any of its code is run."""
+    from fresh_process import last_json_line, run_fresh
+
+    model, tokenizer = tiny_prixlm
+    folder = tmp_path / "release"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    marker = tmp_path / "other_repo_code_ran"
+    revision = "0" * 40
+    repo = tmp_path / "hf_home" / "hub" / "models--attacker--code"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    (repo / "snapshots" / revision).mkdir(parents=True)
+    (repo / "snapshots" / revision / "folder_code.py").write_text(
+        FOLDER_CODE.format(marker=str(marker))
+    )
+    content = json.loads((folder / config_file).read_text())
+    if config_file == "config.json":
+        content["auto_map"]["AutoModelForCausalLM"] = "attacker/code--folder_code.FolderModel"
+    else:
+        content["auto_map"] = {
+            "AutoTokenizer": ["attacker/code--folder_code.FolderTokenizer", None]
+        }
+    (folder / config_file).write_text(json.dumps(content))
+    root = Path(__file__).resolve().parents[1]
+    done = run_fresh(ELSEWHERE_LOADERS, root, folder, cwd=tmp_path, hf_home=tmp_path / "hf_home")
+    assert not marker.exists(), f"the other repo's code ran ({marker.read_text()})"
+    expected = (
+        f"UsageError: {folder}: its config names model code of another Hub repo "
+        f"(attacker/code--folder_code.Folder{'Model' if config_file == 'config.json' else 'Tokenizer'}); "
+        "only the code in a Prix-LM's own folder is run"
+    )
+    assert last_json_line(done) == [expected] * 3
+
+
+def test_code_elsewhere_reads_every_code_reference():
+    from prixlm.model_loading import code_elsewhere
+
+    config = {
+        "auto_map": {"AutoConfig": "configuration_prixlm.PrixLMConfig",
+                     "AutoModel": "a/b--m.Model",
+                     "AutoTokenizer": ["c/d--t.Tokenizer", None]},
+        "custom_pipelines": {"task": {"impl": "e/f--p.Pipe"}, "own": {"impl": "p.Pipe"}},
+    }  # fmt: skip
+    assert code_elsewhere(config) == ["a/b--m.Model", "c/d--t.Tokenizer", "e/f--p.Pipe"]
+    assert code_elsewhere({"auto_map": "not a dict", "custom_pipelines": []}) == []
