@@ -103,6 +103,10 @@ class PrixLMConfig(XLMRobertaConfig):
             tokenizer the model was trained with (`tokenizer_checks.vocabulary_fingerprint`),
             compared when a folder's model and tokenizer are loaded together: a tokenizer of
             another build is refused. None (any config saved without it): not compared.
+        vocabulary_fingerprint_tokens (`int`, optional): the fingerprint is of the tokens
+            whose ids are below this number: the vocabulary the model was trained with, before
+            `resize_token_embeddings` added tokens to it (a user's `tokenizer.add_tokens`).
+            None: of every token.
         object_attention (`str`):
             - `"prefix_bidirectional"` (the paper, §2.2): every position up to and including
               `[O]` attends to the whole prefix `<s> ... [O]`; object positions attend causally.
@@ -124,6 +128,7 @@ class PrixLMConfig(XLMRobertaConfig):
         object_attention: str = "prefix_bidirectional",
         vocab_padding_multiple: int = 1,
         vocabulary_fingerprint: str | None = None,
+        vocabulary_fingerprint_tokens: int | None = None,
         **kwargs,
     ) -> None:
         if object_attention not in OBJECT_ATTENTION_MODES:
@@ -142,6 +147,7 @@ class PrixLMConfig(XLMRobertaConfig):
             raise ValueError(f"vocab_padding_multiple={vocab_padding_multiple}: expected >= 1")
         self.vocab_padding_multiple = int(vocab_padding_multiple)
         self.vocabulary_fingerprint = vocabulary_fingerprint
+        self.vocabulary_fingerprint_tokens = vocabulary_fingerprint_tokens
 
     @property
     def padded_vocab_size(self) -> int:

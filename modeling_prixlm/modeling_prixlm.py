@@ -29,6 +29,7 @@ from .formatting import IGNORE_INDEX
 from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
+from .tokenizer_checks import fingerprint_after_resize
 
 #: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
 #: before: training runs on older images too).
@@ -163,6 +164,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         if vocab > old_vocab:  # what transformers gives new rows (its tied bias leaves 0 here)
             with torch.no_grad():
                 self.lm_head.bias[old_vocab:vocab] = bias_mean if mean_resizing else 0.0
+        fingerprint_after_resize(self.config, old_vocab, vocab)  # of the trained tokens
         return embeddings
 
     def _drop_padding_rows(self) -> None:
@@ -371,6 +373,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         model.config.vocab_padding_multiple = vocab_padding_multiple
         add_prixlm_tokens(tokenizer, languages, model, mean_resizing=new_token_init == "mean")
         model.config.vocabulary_fingerprint = vocabulary_fingerprint(tokenizer)  # loading checks
+        model.config.vocabulary_fingerprint_tokens = None  # of every token
         model.generation_config.eos_token_id = model.config.end_of_object_token_id
         model.generation_config.pad_token_id = model.config.pad_token_id
         model.generation_config.use_cache = object_attention != "bidirectional"

@@ -31,18 +31,23 @@ SHOWN_DIGITS = 12
 CACHE_ATTRIBUTE = "_prixlm_vocabulary_fingerprint"
 
 
-def vocabulary_fingerprint(tokenizer: Any) -> str:
-    """sha256 of the tokenizer's token -> id map (`get_vocab()`, added tokens included).
+def vocabulary_fingerprint(tokenizer: Any, below: int | None = None) -> str:
+    """sha256 of the tokenizer's token -> id map (`get_vocab()`, added tokens included);
+    of its tokens whose ids are below `below` only, where given (the vocabulary a model was
+    trained with, which `add_tokens` extended: `PrixLMConfig.vocabulary_fingerprint_tokens`).
 
-    Kept on the tokenizer object with its length (a 250k vocabulary takes a second or
-    more): loading a model and building its pipeline compute it once; tokens added since
-    (a new language's `[de]`) change the length, and it is computed again."""
+    The fingerprint of every token is kept on the tokenizer object with its length (a 250k
+    vocabulary takes a second or more): loading a model and building its pipeline compute
+    it once; tokens added since (a new language's `[de]`) change the length, and it is
+    computed again."""
     length = getattr(tokenizer, "__len__", None)
-    size = length() if callable(length) else None  # no length: computed every time
+    size = length() if callable(length) and below is None else None  # None: not kept
     cached = getattr(tokenizer, CACHE_ATTRIBUTE, None)
     if size is not None and isinstance(cached, tuple) and cached[0] == size:
         return cached[1]
     vocabulary = sorted(tokenizer.get_vocab().items())
+    if below is not None:
+        vocabulary = [(token, index) for token, index in vocabulary if index < below]
     found = hashlib.sha256(json.dumps(vocabulary, ensure_ascii=False).encode()).hexdigest()
     if size is not None:
         try:
@@ -65,7 +70,8 @@ def tokenizer_mismatch(tokenizer: Any, config: Any) -> str | None:
         reason = str(error)
     else:
         expected = getattr(config, "vocabulary_fingerprint", None)
-        found = vocabulary_fingerprint(tokenizer) if expected else expected
+        below = getattr(config, "vocabulary_fingerprint_tokens", None)
+        found = vocabulary_fingerprint(tokenizer, below) if expected else expected
         if found == expected:
             return None
         reason = (
@@ -101,9 +107,25 @@ def check_pipeline_tokenizer(tokenizer: Any, config: Any, stored: Any) -> None:
         )
 
 
+def fingerprint_after_resize(config: Any, old_vocab: int, vocab: int) -> None:
+    """After `resize_token_embeddings` from `old_vocab` to `vocab` tokens: `config`'s
+    vocabulary fingerprint stays that of the tokens it was computed over
+    (`vocabulary_fingerprint_tokens`: the first `old_vocab`, where tokens were added), so that
+    a tokenizer that extends the trained one (`add_tokens`, then the resize) is still
+    recognised as the model's; where tokens were removed, it can no longer be checked and is
+    dropped."""
+    if vocab == old_vocab or not getattr(config, "vocabulary_fingerprint", None):
+        return
+    covered = getattr(config, "vocabulary_fingerprint_tokens", None) or old_vocab
+    if vocab < covered:
+        config.vocabulary_fingerprint, covered = None, None
+    config.vocabulary_fingerprint_tokens = covered
+
+
 __all__ = [
     "TOKENIZER_FILES",
     "check_pipeline_tokenizer",
+    "fingerprint_after_resize",
     "tokenizer_mismatch",
     "vocabulary_fingerprint",
 ]

@@ -107,6 +107,7 @@ def from_release(
     model.config.vocab_padding_multiple = vocab_padding_multiple
     add_prixlm_tokens(tokenizer, languages, model, mean_resizing=new_token_init == "mean")
     model.config.vocabulary_fingerprint = vocabulary_fingerprint(tokenizer)
+    model.config.vocabulary_fingerprint_tokens = None  # of every token, the new ones too
     model.config.use_cache = object_attention != "bidirectional"
     model.generation_config.use_cache = model.config.use_cache
     return model, tokenizer

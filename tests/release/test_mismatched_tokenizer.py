@@ -133,3 +133,54 @@ def test_another_builds_added_token_ids_are_refused(released, tmp_path):
         load_prixlm(folder, device="cpu", argument="--model")
     with pytest.raises(ValueError, match="the tokenizer is another build's"):
         pipeline(model=str(folder), trust_remote_code=True)
+
+
+def _with_added_tokens(source: Path, folder: Path, swap_words: bool = False) -> list[str]:
+    """The release of `source` extended as transformers users extend a model: its own
+    tokenizer (two word pieces swapped first where `swap_words`: another build's)
+    with two new tokens, `resize_token_embeddings(len(tokenizer))`, both saved to `folder`
+    (the model code of the release's folder resizes). Returns the new tokens."""
+    from transformers import AutoModelForCausalLM
+
+    shutil.copytree(source, folder)
+    if swap_words:
+        _swap_two_words(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    added = ["Euroland", "Yenland"]
+    tokenizer.add_tokens(added)
+    model.resize_token_embeddings(len(tokenizer))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return added
+
+
+def test_a_tokenizer_extended_with_add_tokens_and_resize_still_loads(released, tmp_path):
+    """`tokenizer.add_tokens` then `model.resize_token_embeddings(len(tokenizer))`, both
+    saved: the release's vocabulary with new ids after it. The config's fingerprint is of
+    the trained vocabulary (its first ids), so the folder loads, and ranks as the release
+    does over candidates of the trained vocabulary (new tokens only add to the softmax)."""
+    folder = tmp_path / "extended"
+    added = _with_added_tokens(released[2], folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    vocab = released[0].config.vocab_size
+    assert config["vocab_size"] == vocab + len(added)
+    assert config["vocabulary_fingerprint_tokens"] == vocab
+    model, tokenizer = load_prixlm(folder, device="cpu")
+    assert tokenizer.convert_tokens_to_ids(added) == [vocab, vocab + 1]
+    answers = pipeline(model=str(folder), trust_remote_code=True)("Germany | currency", top_k=3)
+    expected = pipeline(model=str(released[2]), trust_remote_code=True)(
+        "Germany | currency", top_k=3
+    )
+    assert [a["object"] for a in answers] == [a["object"] for a in expected]
+
+
+def test_another_builds_tokenizer_extended_with_add_tokens_is_still_refused(released, tmp_path):
+    """The same extension of a tokenizer of another build (two word ids swapped) is refused:
+    the fingerprint of the first ids tells the swap."""
+    folder = tmp_path / "extended"
+    _with_added_tokens(released[2], folder, swap_words=True)
+    with pytest.raises(UsageError, match="the tokenizer is another build's"):
+        load_prixlm(folder, device="cpu", argument="--model")
+    with pytest.raises(ValueError, match="the tokenizer is another build's"):
+        pipeline(model=str(folder), trust_remote_code=True)

@@ -165,6 +165,18 @@ def test_the_continued_release_loads_in_a_fresh_process(release, continued, tmp_
     assert loaded["vocab"]["[de]"] == len(released) and loaded["generated"]
 
 
+def test_the_continued_releases_tokenizer_is_its_models(continued):
+    """The fingerprint in the continued release's config is of its whole vocabulary (the
+    new language's tokens too), not of the tokens its release had (what resizing the
+    embeddings for `[de]` records): the package's loading takes its tokenizer."""
+    from prixlm.model_loading import load_prixlm
+
+    config = json.loads((continued / "model" / "config.json").read_text(encoding="utf-8"))
+    assert config.get("vocabulary_fingerprint_tokens") is None
+    model, tokenizer = load_prixlm(continued / "model", device="cpu")
+    assert model.config.vocab_size == len(tokenizer)
+
+
 def _interrupted(run: Path) -> None:
     """`run` as a run stopped after its first checkpoint: no later one, no release."""
     shutil.rmtree(run / "checkpoint-2")
