@@ -21,6 +21,7 @@ from prixlm.training.option_checks import (
     check_data_options,
     check_hub_options,
     check_optimizer_settings,
+    check_output_outside_dataset,
     check_precision,
     check_step_counts,
     trainer_option_refusal,
@@ -380,6 +381,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     if unknown:  # HfArgumentParser raised a ValueError (a traceback) for these
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     check_data_options(data, parser, argv)  # also warns of options without an effect here
+    check_output_outside_dataset(data, training, parser)
     check_step_counts(training, parser)
     check_optimizer_settings(training, parser)
     check_checkpointing(training, parser)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -262,6 +263,23 @@ def check_data_options(data: Any, parser: HfArgumentParser, argv: Sequence[str])
             "prediction is evaluated on every checkpoint instead, see --save_steps and "
             "--lp_eval_queries)",
             file=sys.stderr,
+        )
+
+
+def check_output_outside_dataset(data: Any, training: Any, parser: HfArgumentParser) -> None:
+    """A usage error for an `--output_dir` that is the local `--dataset` folder or inside
+    it: the run's checkpoints and release went into the build, which a rebuild keeps (as
+    any entry it does not own) and `prixlm.publish` then refused as "a training run's
+    output_dir"."""
+    dataset = Path(data.dataset).expanduser()
+    if not dataset.is_dir():  # a Hub id: nothing local to write into
+        return
+    folder, output = dataset.resolve(), Path(training.output_dir).expanduser().resolve()
+    if output == folder or folder in output.parents:
+        parser.error(
+            f"--output_dir {training.output_dir}: inside --dataset {data.dataset} (the run's "
+            "checkpoints and release would be written into the dataset build); choose a "
+            "folder outside it"
         )
 
 

@@ -410,3 +410,29 @@ def test_push_to_hub_offline_is_refused_before_any_work(capsys, monkeypatch):
         "fail; unset it, or train without --push_to_hub and upload the release later "
         "(python -m prixlm.publish <output_dir>/model REPO_ID)"
     )
+
+
+@pytest.mark.parametrize("inside", ["", "run"])
+def test_an_output_dir_in_the_dataset_folder_is_refused(tiny_dataset_dir, capsys, inside):
+    """`--output_dir` the dataset build (or a folder in it): the run's checkpoints and
+    release went into the build, which a rebuild kept and `prixlm.publish` then refused as
+    "a training run's output_dir"."""
+    import train
+
+    before = sorted(path.name for path in tiny_dataset_dir.iterdir())
+    output = tiny_dataset_dir / inside if inside else tiny_dataset_dir
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(["--dataset", str(tiny_dataset_dir), "--output_dir", str(output),
+                    "--max_steps", "2"])  # fmt: skip
+    assert exit_info.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.endswith(
+        f"error: --output_dir {output}: inside --dataset {tiny_dataset_dir} (the run's "
+        "checkpoints and release would be written into the dataset build); choose a folder "
+        "outside it"
+    )
+    assert sorted(path.name for path in tiny_dataset_dir.iterdir()) == before
+    sibling = tiny_dataset_dir.parent / "run"  # beside it: accepted
+    args = parse_training_arguments(["--dataset", str(tiny_dataset_dir), "--output_dir",
+                                     str(sibling), "--max_steps", "2"])  # fmt: skip
+    assert args.training.output_dir == str(sibling)
