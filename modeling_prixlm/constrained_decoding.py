@@ -50,7 +50,9 @@ def encode_labels(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
     when the tokenizer fails)."""
     composed = [unicodedata.normalize("NFC", label) for label in labels]
     try:
-        return tokenizer(composed, add_special_tokens=False)["input_ids"]
+        # verbose=False: the position checks name a label too long for the model (no
+        # "will result in indexing errors" from transformers: none is run through it)
+        return tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
     except (TypeError, UnicodeError):
         for label in labels:
             if surrogates := [c for c in label if "\ud800" <= c <= "\udfff"]:

@@ -228,7 +228,8 @@ def _tokenize(tokenizer: Any, text: str, what: str) -> list[int]:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a string, got {type(text).__name__}")
     text = unicodedata.normalize("NFC", text)
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    # verbose=False: a prompt too long for the positions is the position checks' error
+    ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
     if not ids:
         raise ValueError(f"{what} {text!r} tokenises to nothing")
     check_no_control_tokens(tokenizer, text, ids, what)

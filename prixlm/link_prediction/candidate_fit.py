@@ -50,7 +50,11 @@ def label_token_counts(tokenizer: Any, labels: Sequence[str]) -> list[int]:
     """Tokens of each label as the model reads it (composed, NFC, as the trie and the
     prompts; no special tokens, its `[EOS]` not counted)."""
     composed = [unicodedata.normalize("NFC", label) for label in labels]
-    return [len(ids) for ids in tokenizer(composed, add_special_tokens=False)["input_ids"]]
+    # verbose=False: a label longer than the model's positions is measured to be left out
+    # (with this module's warning), never run through the model: transformers' "will result
+    # in indexing errors" is not true of it
+    encoded = tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
+    return [len(ids) for ids in encoded]
 
 
 def too_long_labels(
@@ -144,7 +148,7 @@ def encoded_names(tokenizer: Any, names: Iterable[str]) -> dict[str, list[int]]:
     if not distinct:
         return {}
     composed = [unicodedata.normalize("NFC", name) for name in distinct]
-    encoded = tokenizer(composed, add_special_tokens=False)["input_ids"]
+    encoded = tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
     return dict(zip(distinct, encoded, strict=True))
 
 

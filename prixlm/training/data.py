@@ -203,7 +203,8 @@ def _encode_texts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
         return [
             encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)
         ]
-    return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    encoded = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    return [list(ids) for ids in encoded]  # verbose=False: long facts are dropped, not run
 
 
 class _BatchTokenized:
@@ -225,7 +226,7 @@ class _BatchTokenized:
 
     def __call__(self, text: Any, add_special_tokens: bool = True, **kwargs: Any) -> Any:
         ids = self._ids.get(text) if isinstance(text, str) else None
-        if ids is None or add_special_tokens or kwargs:
+        if ids is None or add_special_tokens or set(kwargs) - {"verbose"}:
             return self._tokenizer(text, add_special_tokens=add_special_tokens, **kwargs)
         return {"input_ids": ids}
 

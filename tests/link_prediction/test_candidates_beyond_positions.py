@@ -5,12 +5,14 @@ it out, counts it (`candidates_too_long`) and counts its queries as misses."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import warnings
 from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from transformers import AutoTokenizer
 
 from modeling_prixlm.beam_search import predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
@@ -214,3 +216,41 @@ def test_evaluate_lp_reports_the_labels_left_out(tiny_prixlm, tmp_path, capsys):
     assert metrics["candidates_too_long"] == 1 and metrics["num_queries"] == 7
     assert metrics["num_missing"] >= 1 and metrics["num_candidates"] == 9
     assert "| en | 7 | 9 |" in capsys.readouterr().out
+
+
+def test_measuring_labels_and_prompts_beyond_the_positions_logs_no_indexing_errors(
+    tiny_prixlm, tmp_path
+):
+    """transformers logged "Token indices sequence length is longer than the specified maximum
+    sequence length for this model (... > 60). Running this sequence through the model will
+    result in indexing errors" where a label or prompt was only measured: the label is left
+    out (with `CandidatesLeftOutWarning`) or named in a `PositionBudgetError`, never run."""
+    model, tokenizer = tiny_prixlm
+    tokenizer.save_pretrained(tmp_path)
+    too_long = words(POSITIONS + 10)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    library = logging.getLogger("transformers")
+    library.addHandler(handler)
+
+    def fresh():  # transformers says it once per tokenizer
+        return AutoTokenizer.from_pretrained(tmp_path, model_max_length=POSITIONS)
+
+    try:
+        loud = fresh()
+        loud(too_long, add_special_tokens=False)  # the check sees the message where it is logged
+        assert any("indexing errors" in record.getMessage() for record in records)
+        records.clear()
+        assert too_long_labels(fresh(), CONFIG, ["euro", too_long]) == [too_long]
+        with pytest.warns(CandidatesLeftOutWarning):
+            evaluate_link_prediction(
+                model, fresh(), rows([*FACTS, ("Atlantis", "currency", too_long)]),
+                [*labels(FACTS), too_long], "beam", 5,
+            )  # fmt: skip
+        with pytest.raises(PositionBudgetError, match=r"does not fit even after the shortest"):
+            predict_objects(model, fresh(), [("Japan", "Japan")], ["euro", too_long])
+        assert len(encode_triple_prompt(fresh(), too_long, "currency")) > POSITIONS
+    finally:
+        library.removeHandler(handler)
+    assert [record.getMessage() for record in records] == []

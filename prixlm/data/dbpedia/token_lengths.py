@@ -47,7 +47,8 @@ def count_tokens(con: duckdb.DuckDBPyConnection, tokenizer: Any, work: Path) -> 
         for batch in reader:
             texts = batch.column(0)
             composed = [unicodedata.normalize("NFC", text) for text in texts.to_pylist()]
-            ids = tokenizer(composed, add_special_tokens=False)["input_ids"]
+            # counted to drop the facts too long for a model, none run through one
+            ids = tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
             counts = pa.array([len(i) for i in ids], pa.int64())
             writer.write_batch(pa.RecordBatch.from_arrays([texts, counts], schema=schema))
     con.execute(f"CREATE TABLE token_counts AS SELECT * FROM read_parquet({quote(str(path))})")
@@ -55,7 +56,9 @@ def count_tokens(con: duckdb.DuckDBPyConnection, tokenizer: Any, work: Path) -> 
 
 def _format_tokens(tokenizer: Any, row: Row, texts: Sequence[str]) -> int:
     """The tokens of `row` beyond its texts' own (its format tokens)."""
-    own = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+    own = sum(
+        len(tokenizer(t, add_special_tokens=False, verbose=False)["input_ids"]) for t in texts
+    )
     return len(encode_row(tokenizer, row).input_ids) - own
 
 
