@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.baselines.kge import require_pykeen
-from prixlm.cli import command_parser, user_errors
+from prixlm.cli import command_parser, positive_float, positive_int, user_errors
 from prixlm.experiments.profiles import get_profile, kge_epoch_points, kge_grid, kge_stopping
 from prixlm.outputs.atomic import check_output_file, write_json
 
@@ -79,10 +79,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--model", default="RotatE", choices=["TransE", "RotatE"], help="the KGE model"
     )
     parser.add_argument("--profile", default="full", help="toy | quick | full | gpu | gpu2")
-    parser.add_argument("--grid_points", type=int, default=None, help="the first N points only")
+    parser.add_argument(
+        "--grid_points", type=positive_int, default=None, help="the first N points only"
+    )
     parser.add_argument("--points", type=_positions, default=None,
                         help="only these grid points, e.g. 3,4 (1-based; default: all)")  # fmt: skip
-    parser.add_argument("--time_limit", type=float, default=None, help="seconds (profile's)")
+    parser.add_argument(
+        "--time_limit",
+        type=positive_float,
+        default=None,
+        help="seconds of training (default: the profile's; CPU seconds where the profile's "
+        "budget_clock is cpu)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of every grid point")
     parser.add_argument("--device", default=None, help="cpu | cuda (default: the profile's)")
     parser.add_argument("--output", type=Path, default=None, help="the record as JSON")

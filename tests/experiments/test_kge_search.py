@@ -269,3 +269,23 @@ def test_a_search_whose_clock_passes_its_limit_at_the_last_point_is_complete(tin
         jobs.train_kge = real
         del CLOCKS["test"]
     assert not record["grid_truncated"] and len(record["grid"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--grid_points", "0"),
+        ("--grid_points", "-1"),
+        ("--time_limit", "0"),
+        ("--time_limit", "-5"),
+    ],
+)
+def test_kge_search_refuses_a_count_or_limit_below_one(tmp_path, capsys, option, value):
+    """`--grid_points -1` searched every point but the last (a slice), `0` none (an
+    IndexError traceback); `--time_limit 0` ran the profile's limit: refused before any work."""
+    argv = ["--dataset", str(tmp_path), "--language", "de", "--profile", "toy", option, value]
+    with pytest.raises(SystemExit) as exit_info:
+        kge_search.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "must be" in err and "Traceback" not in err
