@@ -61,6 +61,27 @@ def test_build_help_shows_the_split_defaults(capsys) -> None:
         assert re.search(rf"{option} \S+ .*?\(default: {re.escape(default)}\)", help_text)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--max_length", "20"], "error: --max_length 20: only with --tokenizer"),
+        (["--max_len=20"], "error: --max_length 20: only with --tokenizer"),
+        (["--tokenizer", "tok", "--max_length", "0"], "argument --max_length: must be >= 1, got 0"),
+    ],
+)
+def test_a_length_filter_that_drops_nothing_or_everything_is_refused(
+    tmp_path: Path, dumps: Path, capsys, options, message
+) -> None:
+    """`--max_length` without `--tokenizer` built every row, unfiltered, without a word; `0`
+    (train.py's "keep all") dropped every row, an error after the whole build."""
+    output = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        build.main(["--dump_dir", str(dumps), "--output_dir", str(output), *options])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not output.exists()
+
+
 def test_missing_tokenizer_is_named_as_such(tmp_path: Path, dumps: Path, capsys) -> None:
     arguments = ["--dump_dir", str(dumps), "--output_dir", str(tmp_path / "out")]
     missing = tmp_path / "no_tokenizer"

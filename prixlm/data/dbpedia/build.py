@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError, describe_os_error
-from prixlm.data.dbpedia.build_arguments import build_parser, load_tokenizer, recorded_command
+from prixlm.data.dbpedia.build_arguments import (
+    build_parser,
+    check_length_filter,
+    load_tokenizer,
+    recorded_command,
+)
 from prixlm.data.dbpedia.card import BuildRecord, dataset_card, read_source_info
 from prixlm.data.dbpedia.dataset_folder import CARD, check_replaceable, dataset_folder
 from prixlm.data.dbpedia.drops import fill_stats, summary, warnings
@@ -303,7 +308,9 @@ def link_pivots(codes: Sequence[str] | None, languages: Sequence[str]) -> list[s
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_length_filter(parser, args, argv)
     logging.basicConfig(format="%(levelname)s: %(message)s")
     try:
         languages = [normalize_language(c) for c in _codes(args.languages)]

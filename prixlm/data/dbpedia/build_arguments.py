@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prixlm.cli import command_parser
+from prixlm.cli import command_parser, positive_int
 from prixlm.data.dbpedia.output import DEFAULT_MAX_SHARD_BYTES, DEFAULT_MAX_SHARD_ROWS
 from prixlm.data.dbpedia.schema import PROTOCOLS, SplitSettings
 from prixlm.data.ntriples import DEFAULT_MAX_LINE_BYTES
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max_length",
-        type=int,
+        type=positive_int,
         default=defaults.max_length,
         help="with --tokenizer: drop rows of this many tokens or more (the paper's filter)",
     )
@@ -223,6 +223,27 @@ UNRECORDED_OPTIONS = (
 )
 
 
+def _given(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, dict[str, Any]]:
+    """A `build_parser` and the options `argv` gives (by `dest`), each value as typed."""
+    parser = build_parser()
+    for action in parser._actions:  # only what `argv` gives, and each value as typed
+        action.default, action.type, action.required = argparse.SUPPRESS, None, False
+    # the base class's parsing: values as typed, `~/` too (`CommandParser` reads it as home)
+    return parser, vars(argparse.ArgumentParser.parse_known_args(parser, list(argv))[0])
+
+
+def check_length_filter(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+) -> None:
+    """A usage error for `--max_length` given without `--tokenizer`: without a tokenizer no
+    row is measured, and the build ran unfiltered (its card says so) without a word."""
+    if args.tokenizer is None and "max_length" in _given(argv)[1]:
+        parser.error(
+            f"--max_length {args.max_length}: only with --tokenizer (the tokenizer that "
+            "measures the rows); without it no row is dropped for its length"
+        )
+
+
 def recorded_command(argv: Sequence[str]) -> str:
     """The command line of the build of `argv` that its dataset card records.
 
@@ -230,11 +251,7 @@ def recorded_command(argv: Sequence[str]) -> str:
     resolved), in `--help` order, so that the same options in another order record the
     same line; not `UNRECORDED_OPTIONS`. `argv` must be valid (`build_parser` parsed it).
     """
-    parser = build_parser()
-    for action in parser._actions:  # only what `argv` gives, and each value as typed
-        action.default, action.type, action.required = argparse.SUPPRESS, None, False
-    # the base class's parsing: values as typed, `~/` too (`CommandParser` reads it as home)
-    given = vars(argparse.ArgumentParser.parse_known_args(parser, list(argv))[0])
+    parser, given = _given(argv)
     words = []
     for action in parser._actions:
         option = action.option_strings[0] if action.option_strings else None
