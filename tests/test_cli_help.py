@@ -124,6 +124,25 @@ def test_train_help_shows_the_paper_defaults(capsys):
     assert "(the paper's 6%)" in text and "1,024 facts per update" in text
 
 
+def test_train_help_marks_dataset_required_and_says_what_no_options_do(capsys):
+    """`--dataset` showed `(default: None)`; `--no_links` and `--no_packing` showed the help of
+    `--links` and `--packing` ("add the links between the languages") with `(default: False)`."""
+    from prixlm.training.arguments import parse_training_arguments
+
+    with pytest.raises(SystemExit):
+        parse_training_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "or a Hub id (old spelling: --dataset_dir) (required)" in text
+    for name in ("links", "packing"):
+        assert (
+            f"--no_{name}, --no-{name} the same as --{name} false (default: --{name} true)"
+        ) in text
+    assert (
+        "--resume_from_checkpoint RESUME_FROM_CHECKPOINT true: go on from the last"
+        in text.replace(", --resume-from-checkpoint RESUME_FROM_CHECKPOINT", "")
+    )
+
+
 def test_every_training_argument_prixlm_sets_has_help():
     """A field redefined in a subclass loses the help of transformers' own field."""
     from prixlm.training.arguments import DataArguments, ModelArguments, PrixLMTrainingArguments

@@ -16,9 +16,12 @@ from transformers import HfArgumentParser, TrainingArguments
 from modeling_prixlm.configuration_prixlm import OBJECT_ATTENTION_MODES
 from modeling_prixlm.formatting import MAX_FACT_LENGTH
 from prixlm.cli import UsageError, renamed_options
+from prixlm.training.help_format import TrainingHelpFormatter
 from prixlm.training.option_checks import (
+    check_autocast_residual,
     check_checkpointing,
     check_data_options,
+    check_dataset_id,
     check_hub_options,
     check_optimizer_settings,
     check_output_outside_dataset,
@@ -53,7 +56,11 @@ class ModelArguments:
         },
     )
     tokenizer_vocab_size: int = field(
-        default=8000, metadata={"help": "vocabulary of the tokenizer trained on the data"}
+        default=8000,
+        metadata={
+            "help": "vocabulary of the tokenizer trained on the data (not with --tokenizer_dir "
+            "or --base_model)"
+        },
     )
     hidden_size: int = field(
         default=256,
@@ -291,6 +298,14 @@ class PrixLMTrainingArguments(TrainingArguments):
             "on the host, a sync per step)"
         },
     )
+    resume_from_checkpoint: str | None = field(
+        default=None,
+        metadata={
+            "help": "true: go on from the last checkpoint in --output_dir (none there: start "
+            "the run); or a checkpoint folder's path; none: a new run (refused where "
+            "--output_dir holds an earlier run's checkpoints or release)"
+        },
+    )
     accelerator_config: dict | str | None = field(
         default_factory=lambda: {"non_blocking": True},
         metadata={
@@ -352,25 +367,17 @@ def demo_training_argv(
 RENAMED = {"--dataset_dir": "--dataset", "--dataset_hub_id": "--dataset_id"}
 
 
-def check_dataset_id(data: DataArguments, parser: HfArgumentParser) -> None:
-    """A usage error for a `--dataset_id` that is not a Hub repo id (a folder path, a name
-    with spaces): the model card names it as a Hub dataset, a link."""
-    if data.dataset_id is None:
-        return
-    from prixlm.hub.calls import check_repo_id
-
-    try:
-        check_repo_id(data.dataset_id, "--dataset_id")
-    except UsageError as error:
-        parser.error(str(error))
-
-
 def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     """`TrainingRun` from `train.py`'s command line (`--help` lists every option)."""
     arguments = (ModelArguments, DataArguments, PrixLMTrainingArguments)
     # no abbreviations: the checks read which options `argv` names (`option_given`), so
     # `--object_attent causal` gave way to a release's own mask, unsaid
-    parser = HfArgumentParser(arguments, epilog=CONTINUE_RELEASE_HELP, allow_abbrev=False)
+    parser = HfArgumentParser(
+        arguments,
+        epilog=CONTINUE_RELEASE_HELP,
+        allow_abbrev=False,
+        formatter_class=TrainingHelpFormatter,
+    )
     argv = renamed_options(argv, RENAMED)
     try:
         model, data, training, unknown = parser.parse_args_into_dataclasses(
@@ -387,6 +394,7 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     check_checkpointing(training, parser)
     check_hub_options(training, parser, argv)
     check_precision(training, parser)
+    check_autocast_residual(model, training, parser)
     check_base_model(model, parser, argv)
     check_starting_point_options(model, parser, argv)
     check_dataset_id(data, parser)

@@ -320,6 +320,32 @@ def option_given(name: str, argv: Sequence[str]) -> bool:
     return any(item.partition("=")[0] in spellings for item in argv)
 
 
+def check_autocast_residual(
+    model: Any, training: TrainingArguments, parser: HfArgumentParser
+) -> None:
+    """A usage error for `--autocast_residual` without mixed precision (`--bf16` or
+    `--fp16`): it keeps the hidden states in the autocast dtype, and without autocast it
+    changed nothing while the run's records said it was on."""
+    if model.autocast_residual and not (training.bf16 or training.fp16):
+        parser.error(
+            "--autocast_residual: only with --bf16 (it keeps the hidden states between layers "
+            "in the autocast dtype; without mixed precision it changes nothing)"
+        )
+
+
+def check_dataset_id(data: Any, parser: HfArgumentParser) -> None:
+    """A usage error for a `--dataset_id` that is not a Hub repo id (a folder path, a name
+    with spaces): the model card names it as a Hub dataset, a link."""
+    if data.dataset_id is None:
+        return
+    from prixlm.hub.calls import check_repo_id
+
+    try:
+        check_repo_id(data.dataset_id, "--dataset_id")
+    except UsageError as error:
+        parser.error(str(error))
+
+
 def check_precision(training: TrainingArguments, parser: HfArgumentParser) -> None:
     """A usage error for `--fp16` on the CPU: accelerate turns fp16 mixed precision on only
     off the CPU, so the run would train in fp32 while its records say fp16. (`--bf16`
@@ -338,8 +364,10 @@ __all__ = [
     "EVALUATION_OPTIONS",
     "WarmUpCheck",
     "bf16_refusal",
+    "check_autocast_residual",
     "check_checkpointing",
     "check_data_options",
+    "check_dataset_id",
     "check_hub_options",
     "check_optimizer_settings",
     "check_precision",

@@ -5,6 +5,7 @@ and the options that only one starting point (a model from scratch, a base model
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,9 @@ SCRATCH_ONLY_OPTIONS = (
 def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Sequence[str]) -> None:
     """A usage error for an option given in `argv` that the run's starting point ignores: an
     option of a model from scratch (`SCRATCH_ONLY_OPTIONS`) with `--base_model` (the run
-    trained XLM-R's own size with XLM-R's tokenizer), or `--new_token_init` without it (a
-    model from scratch starts every row at random)."""
+    trained XLM-R's own size with XLM-R's tokenizer), `--new_token_init` without it (a
+    model from scratch starts every row at random); a warning for `--tokenizer_vocab_size`
+    with `--tokenizer_dir` (no tokenizer is trained: the size is ignored)."""
     if model.base_model:
         given = [f"--{name}" for name in SCRATCH_ONLY_OPTIONS if option_given(name, argv)]
         if given:
@@ -108,6 +110,13 @@ def check_starting_point_options(model: Any, parser: HfArgumentParser, argv: Seq
         parser.error(
             "--new_token_init: only with --base_model (a model from scratch starts every "
             "row at random)"
+        )
+    elif model.tokenizer_dir and option_given("tokenizer_vocab_size", argv):
+        print(  # a recipe's size (the demo's) with a tokenizer of its own: warned, not refused
+            f"warning: --tokenizer_vocab_size: no effect with --tokenizer_dir "
+            f"{model.tokenizer_dir} (its tokenizer keeps its own vocabulary; no tokenizer is "
+            "trained)",
+            file=sys.stderr,
         )
 
 

@@ -381,6 +381,22 @@ def test_options_the_starting_point_ignores_are_refused(capsys, options, message
     assert (run.model.base_model, run.model.new_token_init) == ("xlm-roberta-base", "mean")
     run = parse_training_arguments([*BASE, "--hidden_size", "64", "--tokenizer_dir", "t"])
     assert (run.model.hidden_size, run.model.tokenizer_dir) == (64, "t")
+    run = parse_training_arguments([*BASE, "--tokenizer_vocab_size", "4000"])  # it is trained
+    assert run.model.tokenizer_vocab_size == 4000
+
+
+def test_a_tokenizer_size_with_a_tokenizer_of_its_own_is_warned_of(capsys):
+    """`--tokenizer_vocab_size` with `--tokenizer_dir` (the demo's recipe with a tokenizer
+    trained before): no tokenizer is trained, and the size was ignored without a word."""
+    capsys.readouterr()
+    run = parse_training_arguments([*BASE, "--tokenizer_dir", "t", "--tokenizer-vocab-size", "4000"])  # fmt: skip
+    assert run.model.tokenizer_dir == "t"
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "warning: --tokenizer_vocab_size: no effect with --tokenizer_dir t (its tokenizer "
+        "keeps its own vocabulary; no tokenizer is trained)"
+    ]
+    parse_training_arguments([*BASE, "--tokenizer_dir", "t"])
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("strategy", ["checkpoint", "all_checkpoints", "every_save"])
@@ -436,3 +452,14 @@ def test_an_output_dir_in_the_dataset_folder_is_refused(tiny_dataset_dir, capsys
     args = parse_training_arguments(["--dataset", str(tiny_dataset_dir), "--output_dir",
                                      str(sibling), "--max_steps", "2"])  # fmt: skip
     assert args.training.output_dir == str(sibling)
+
+
+def test_autocast_residual_without_mixed_precision_is_refused(capsys):
+    """`--autocast_residual` keeps the hidden states in the autocast dtype; without `--bf16`
+    there is no autocast: it ran, changed nothing, and the run's records said it was on."""
+    assert refused(capsys, "--autocast_residual").endswith(
+        "error: --autocast_residual: only with --bf16 (it keeps the hidden states between "
+        "layers in the autocast dtype; without mixed precision it changes nothing)"
+    )
+    run = parse_training_arguments([*BASE, "--autocast_residual", "--bf16", "--use_cpu"])
+    assert run.model.autocast_residual is True and run.training.bf16 is True
