@@ -6,7 +6,8 @@ options are per process, so N processes make N times the batch of one (but with 
 GPUs in one process (`check_one_device_per_process`), and says at its start how big its
 updates are and how many facts an epoch repeats to give every process the same batches
 (`announce_processes`), and refuses one whose batches `--dataloader_drop_last` would all
-drop (`check_batches`). `trained_batches` gives what train_results.json records of the
+drop (`check_batches`) and accelerate batch settings that the processes cannot train
+together (`check_process_shares`). `trained_batches` gives what train_results.json records of the
 batches trained: the facts of a full update (at most one epoch's) and the facts repeated.
 """
 
@@ -220,11 +221,63 @@ def check_batches(training_args: Any, facts: int) -> None:
         )
 
 
+def check_process_shares(training_args: Any, facts: int) -> None:
+    """`UsageError` for accelerate's batch settings (`--accelerator_config`) that several
+    processes cannot train together, before any step:
+
+    - `dispatch_batches`: the first process reads every batch and cuts its tensors across
+      the processes, while a batch's labelled positions index its own rows (a TypeError on
+      the batch's flags; cut, a wrong loss).
+    - `split_batches` with a per-device batch that is not a multiple of the processes
+      (accelerate's ValueError, after the facts were encoded).
+    - `even_batches` false where the `facts`' batches do not give every process the same
+      number: the one with a batch more trains a step whose collectives the others never
+      join, and the run waits forever (no error, no timeout).
+    """
+    world = training_args.world_size
+    if world <= 1:
+        return
+    config = training_args.accelerator_config
+    if accelerator_setting(config, "dispatch_batches", None):
+        raise UsageError(
+            '--accelerator_config {"dispatch_batches": true}: not supported with several '
+            "processes (the first process would cut every batch across them, while a batch's "
+            "labelled positions index its own rows); leave dispatch_batches out"
+        )
+    per_device = training_args.per_device_train_batch_size
+    split = split_batches(training_args)
+    if split and per_device % world:
+        raise UsageError(
+            f'--accelerator_config {{"split_batches": true}}: {world} processes cannot share '
+            f"batches of --per_device_train_batch_size {per_device} facts; choose a multiple "
+            f"of {world}"
+        )
+    rebalance = getattr(training_args, "train_sampling_strategy", None) == "batch_rebalance"
+    even = accelerator_setting(config, "even_batches", True)
+    if rebalance or even or training_args.dataloader_drop_last or facts <= 0:
+        return  # batch_rebalance's sampler gives each process its micro-batches itself
+    if split:  # the last, incomplete batch reaches only the processes its facts cover
+        left = facts % per_device
+        uneven = 0 < left <= per_device // world * (world - 1)
+    else:
+        uneven = math.ceil(facts / per_device) % world != 0
+    if uneven:
+        batches = f"{math.ceil(facts / per_device)} batches of {per_device}"
+        raise UsageError(
+            f'--accelerator_config {{"even_batches": false}}: the {facts} training facts make '
+            f"{batches}, which {world} processes cannot share evenly (one would train a step "
+            "that the others never join, and the run would wait forever); leave even_batches "
+            "out (the last batch is filled with facts from the start of the epoch) or add "
+            "--dataloader_drop_last true"
+        )
+
+
 def announce_processes(training_args: Any, facts: int) -> int:
     """Print `process_notes` on the first process (stderr); returns the facts repeated per
     epoch (`repeated_facts`). First refuses a run whose batches are all dropped
-    (`check_batches`)."""
+    (`check_batches`) or that its processes cannot train together (`check_process_shares`)."""
     check_batches(training_args, facts)
+    check_process_shares(training_args, facts)
     repeated = repeated_facts(training_args, facts)
     if training_args.process_index == 0:
         for note in process_notes(training_args, facts, repeated):
@@ -237,6 +290,7 @@ __all__ = [
     "accelerator_setting",
     "announce_processes",
     "check_batches",
+    "check_process_shares",
     "check_one_device_per_process",
     "facts_repeated_per_epoch",
     "global_batch",
