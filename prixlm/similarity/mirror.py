@@ -16,8 +16,11 @@ Defaults (cambridgeltl/mirror-bert, `mirror_scripts/mirror_word_bert.sh` for wor
 model's own), [CLS]/first-token pooling (`agg_mode cls`; the tuned folder's config records
 the pooling, which the embedders then use), AdamW with weight decay 0.01 and no schedule,
 temperature 0.2 (the word setting; their code comments "sentence & phrase: 0.04, word:
-0.2"), span masking of 5 characters on strings of 30+ characters (`erase_and_mask`; word
-lists are shorter, so words are rarely masked), batch 128 (Prix-LM paper §3.3; Mirror-BERT
+0.2"), span masking of 5 characters on strings of 30+ characters (`erase_and_mask`: the
+span of `mirror_sentence_bert.sh`; `mirror_word_bert.sh` turns masking off with
+`--random_span_mask 0`; the words of a word list are shorter than 30 characters, so they
+are not masked either way, and a list of long phrases gets the sentence recipe's
+masking), batch 128 (Prix-LM paper §3.3; Mirror-BERT
 used 200). Input: the 10k most frequent words (the paper: English
 words; on the embedded default the most frequent words of the KB's English labels).
 
