@@ -56,7 +56,7 @@ from prixlm.experiments.job_runner import JobFunction, load_records, run_to_the_
 from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.run_settings import check_run_settings
-from prixlm.experiments.table1_data import kb_statistics, prepare_tokenizer
+from prixlm.experiments.table1_data import folder_digest, kb_statistics, prepare_tokenizer
 from prixlm.outputs.atomic import published_together, write_json
 
 
@@ -80,10 +80,19 @@ def prepare_dataset(data: Path, work_dir: Path, languages: list[str]) -> Path:
 
 
 def plan_jobs(
-    profile: dict[str, Any], work_dir: Path, dataset: Path, layout: Path, tokenizer: Path, seed: int
+    profile: dict[str, Any],
+    work_dir: Path,
+    dataset: Path,
+    layout: Path,
+    tokenizer: Path,
+    seed: int,
+    tokenizer_sha256: str | None = None,
 ) -> dict[str, tuple[JobFunction, dict[str, Any]]]:
     """`{job name: (function of prixlm.experiments.dbp5l_jobs, keyword arguments)}`, cheapest
-    first (KGE searches, Single, All): a run stopped early keeps the most finished jobs."""
+    first (KGE searches, Single, All): a run stopped early keeps the most finished jobs.
+    `tokenizer_sha256` (the digest of the tokenizer folder, `table1_data.folder_digest`) goes
+    into the Prix-LM jobs' plans and kept trainings: a tokenizer trained again (another
+    `tokenizer_vocab_size`) trains them again."""
     from prixlm.experiments.dbp5l_jobs import kge_search_job, prixlm_protocol_job
 
     languages = profile["languages"]
@@ -94,6 +103,8 @@ def plan_jobs(
               "score_batch": profile["score_batch"], "score_rows": profile["score_rows"],
               "validation_limit": profile["validation_limit"],
               "budget_clock": profile.get("budget_clock", "wall")}  # fmt: skip
+    if tokenizer_sha256:
+        prixlm["tokenizer_sha256"] = tokenizer_sha256
     jobs: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
     for language in languages:
         for model in KGE_METHODS:
@@ -303,11 +314,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         check_run_settings(args.work_dir, {  # before any job record is taken as done
             "profile": args.profile, "languages": profile["languages"], "seed": args.seed,
             "data": str(args.data.resolve()), "data_sha256": layout_digest(args.data)})  # fmt: skip
+    from prixlm.training.data_fingerprint import dataset_fingerprint
+
     vocab = profile["tokenizer_vocab_size"]
+    # the tokenizer keeps what it was trained from (the dataset, the languages, the profile's
+    # vocabulary size): one trained otherwise is trained again, and the Prix-LM jobs with it
     with user_errors():  # a full disk: one line naming the tokenizer folder
-        tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab)
+        tokenizer = prepare_tokenizer(args.work_dir, dataset, profile["languages"], vocab,
+                                      dataset_fingerprint(dataset))  # fmt: skip
     kb = kb_statistics(dataset, profile["languages"], args.data)
-    jobs = plan_jobs(profile, args.work_dir, dataset, args.data, tokenizer, args.seed)
+    jobs = plan_jobs(profile, args.work_dir, dataset, args.data, tokenizer, args.seed,
+                     folder_digest(tokenizer))  # fmt: skip
     jobs_dir = args.work_dir / "jobs"
     jobs_dir.mkdir(exist_ok=True)
 

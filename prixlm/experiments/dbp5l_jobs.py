@@ -252,6 +252,7 @@ def prixlm_protocol_job(
     time_limit: float | None = None,
     budget_clock: str = "wall",
     previous: Mapping[str, Any] | None = None,
+    tokenizer_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Train one Prix-LM (`train.py` options `settings`, at most `time_limit` seconds of
     training), then `{split: {language: {protocol: metrics}}}` on validation and test
@@ -261,7 +262,9 @@ def prixlm_protocol_job(
     (`prixlm.experiments.kept_runs`), or one `previous` (this job's earlier record)
     describes (`finished_release`), is not trained again: it is evaluated and the record
     keeps the earlier training fields (`evaluated_again: true`). Each (split, language)'s
-    rankings are kept in `run_dir` too."""
+    rankings are kept in `run_dir` too. `tokenizer_sha256` (the digest of `tokenizer_dir`,
+    which the command names only) is part of the kept training, and an earlier record made
+    with another tokenizer is no `previous` release to evaluate again."""
     from prixlm.link_prediction.scorer import PrixLMScorer
     from prixlm.model_loading import load_prixlm
 
@@ -269,9 +272,15 @@ def prixlm_protocol_job(
     if device == "cpu":
         argv.append("--use_cpu")
     guard = TimeBudget(time_limit, clock=budget_clock)
-    identity = training_identity(argv, guard.seconds, budget_clock)
+    inputs = {"tokenizer_sha256": tokenizer_sha256} if tokenizer_sha256 else None
+    identity = training_identity(argv, guard.seconds, budget_clock, inputs=inputs)
     training = kept_training(run_dir, identity)
     release = Path(run_dir) / "model"
+    if (
+        tokenizer_sha256
+        and (previous or {}).get("plan", {}).get("tokenizer_sha256") != tokenizer_sha256
+    ):
+        previous = None  # trained with another tokenizer (or one not recorded)
     if training is None and finished_release(Path(run_dir), _older_identity(identity), previous):
         training = {key: previous[key] for key in TRAINING_FIELDS if key in previous}
         keep_training(run_dir, identity, training)
