@@ -7,7 +7,9 @@ without this package installed.
 
 from __future__ import annotations
 
+import operator
 import re
+from typing import Any
 
 import transformers
 from transformers import XLMRobertaConfig
@@ -84,6 +86,29 @@ def xlmr_architecture(config: XLMRobertaConfig) -> dict:
     return {k: v for k, v in config.to_dict().items() if k in XLMR_ARCHITECTURE_FIELDS}
 
 
+def _checked_mode(mode: Any) -> str:
+    """`mode` if it is one of `OBJECT_ATTENTION_MODES`, else ValueError."""
+    if mode not in OBJECT_ATTENTION_MODES:
+        raise ValueError(f"object_attention={mode!r}: expected one of {OBJECT_ATTENTION_MODES}")
+    return mode
+
+
+def _checked_multiple(multiple: Any) -> int:
+    """`multiple` as an int if it is a whole number >= 1 (`8`, `8.0`, `"8"`), else ValueError."""
+    if isinstance(multiple, float) and multiple.is_integer():
+        number = int(multiple)
+    elif isinstance(multiple, str) and multiple.strip().isdigit():
+        number = int(multiple)
+    else:
+        try:
+            number = operator.index(multiple)  # int, numpy integers; not bool (below)
+        except TypeError:
+            number = 0
+    if isinstance(multiple, bool) or number < 1:
+        raise ValueError(f"vocab_padding_multiple={multiple!r}: expected an integer >= 1")
+    return number
+
+
 class PrixLMConfig(XLMRobertaConfig):
     r"""XLM-R configuration plus the ids of the fact tokens and the attention pattern.
 
@@ -131,23 +156,32 @@ class PrixLMConfig(XLMRobertaConfig):
         vocabulary_fingerprint_tokens: int | None = None,
         **kwargs,
     ) -> None:
-        if object_attention not in OBJECT_ATTENTION_MODES:
-            raise ValueError(
-                f"object_attention={object_attention!r}: expected one of {OBJECT_ATTENTION_MODES}"
-            )
+        _checked_mode(object_attention)  # before the base class's work
         kwargs.setdefault("is_decoder", True)
         super().__init__(**kwargs)
         self.subject_token_id = subject_token_id
         self.predicate_token_id = predicate_token_id
         self.object_token_id = object_token_id
         self.end_of_object_token_id = end_of_object_token_id
-        self.language_token_ids = dict(language_token_ids or {})
+        self.language_token_ids = language_token_ids
         self.object_attention = object_attention
-        if int(vocab_padding_multiple) < 1:
-            raise ValueError(f"vocab_padding_multiple={vocab_padding_multiple}: expected >= 1")
-        self.vocab_padding_multiple = int(vocab_padding_multiple)
+        self.vocab_padding_multiple = vocab_padding_multiple
         self.vocabulary_fingerprint = vocabulary_fingerprint
         self.vocabulary_fingerprint_tokens = vocabulary_fingerprint_tokens
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        """Check `object_attention` and `vocab_padding_multiple` whenever they are set: in
+        `__init__`, by `AutoConfig.from_pretrained(folder, object_attention=...)` (transformers
+        sets such overrides after `__init__`) and by an edit of `model.config`. A mode
+        spelled wrongly failed only at the first forward, a multiple below 1 made fewer rows
+        than tokens. `language_token_ids=None` is `{}`."""
+        if key == "object_attention":
+            value = _checked_mode(value)
+        elif key == "vocab_padding_multiple":
+            value = _checked_multiple(value)
+        elif key == "language_token_ids":
+            value = dict(value or {})
+        super().__setattr__(key, value)
 
     @property
     def padded_vocab_size(self) -> int:

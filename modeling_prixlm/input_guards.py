@@ -46,9 +46,18 @@ def check_forward_inputs(
     kwargs: dict[str, Any],
 ) -> None:
     """`PrixLMForCausalKB.forward`'s checks before encoding: refuse `output_attentions=True`
-    (popped from `kwargs`: attention weights are not kept, fused attention), then, with
-    `labels` `(batch, query)`, `check_labels`. `input_ids`: `(batch, query)`."""
-    if kwargs.pop("output_attentions", None):
+    (popped from `kwargs`; when not given, `config.output_attentions`, as a model loaded with
+    `from_pretrained(..., output_attentions=True)` has it: attention weights are not kept,
+    fused attention), then, with `labels` `(batch, query)`, `check_labels`. `input_ids`:
+    `(batch, query)`."""
+    asked = kwargs.pop("output_attentions", None)
+    if asked is None and getattr(config, "output_attentions", False):
+        raise ValueError(
+            "config.output_attentions=True is not supported: attention weights are not kept "
+            "(fused attention); load the model without output_attentions=True or set "
+            "model.config.output_attentions = False"
+        )
+    if asked:
         raise ValueError(
             "output_attentions=True is not supported: attention weights are not kept "
             "(fused attention)"

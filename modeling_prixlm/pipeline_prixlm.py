@@ -85,6 +85,7 @@ from .pipeline_queries import (
     MAX_QUERIES,
     MAX_ROWS,
     check_input,
+    check_no_other_parameters,
     check_text,
     checked_parameter,
     default_language,
@@ -259,7 +260,9 @@ class PrixLMLinkPrediction(Pipeline):
         num_beams: int | None = None,
         language: str | None = None,
         max_rows: int | None = None,
+        **others: Any,
     ) -> tuple[dict, dict, dict]:
+        check_no_other_parameters(others, PARAMETERS)  # a TypeError naming this method before
         preprocess, forward, postprocess = {}, {}, {}
         if language is not None:
             if not isinstance(language, str) or not language.strip():

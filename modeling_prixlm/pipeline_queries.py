@@ -133,6 +133,18 @@ def checked_parameter(name: str, value: Any, most: int | None = None) -> int:
     return int(value)
 
 
+def check_no_other_parameters(others: Mapping[str, Any], accepted: Sequence[str]) -> None:
+    """`ValueError` naming the keyword arguments `others` that the pipeline does not take
+    (`generate()`'s `max_new_tokens`, `do_sample`, `generation_config`, ...) and those it
+    takes (`accepted`); nothing if `others` is empty."""
+    if others:
+        raise ValueError(
+            f"unknown parameters {', '.join(map(repr, sorted(others)))}: the pipeline ranks the "
+            "candidate entities by constrained beam search, not by generate(), so generation "
+            f"settings do not apply; its parameters: {', '.join(accepted)}"
+        )
+
+
 def relation_key(name: str) -> str:
     """A relation name as the model reads it: composed (NFC), runs of spaces as one."""
     return " ".join(unicodedata.normalize("NFC", name).split())
@@ -162,6 +174,7 @@ __all__ = [
     "SEPARATOR",
     "TRIPLE_KEYS",
     "check_input",
+    "check_no_other_parameters",
     "check_text",
     "checked_parameter",
     "default_language",
