@@ -8,7 +8,8 @@
   `decoding_steps.py`, `beam_search.py` (Algorithm 1), `pipeline_prixlm.py` (the custom
   pipeline) and `handler.py` (Inference Endpoints, at the root as they require);
 - `custom_pipelines` in `config.json`, so `pipeline(model=folder, trust_remote_code=True)`
-  works without a task name;
+  works without a task name, and its `use_cache` true (false for `bidirectional` attention,
+  which has no KV cache): the Trainer leaves it false on the model it trained;
 - `candidates.json`, `{language: [entity labels]}`: what the pipeline ranks (optional; only
   languages the model has a language token for, under the config's spelling of the code;
   a label that fits no query in the model's positions, longer than they hold after the
@@ -191,6 +192,9 @@ def complete_release_folder(
         shutil.copyfile(source, folder / source.name)
         files.append(source.name)
     config["custom_pipelines"] = CUSTOM_PIPELINES
+    # The Trainer sets `use_cache` to its TrainingArguments' (False) on the model it trains:
+    # a release's forward then returned no KV cache by default.
+    config["use_cache"] = config.get("object_attention") != "bidirectional"
     _write_json(config_path, config, "config.json")
     _fix_generation_config(folder, config)
     if not _fix_tokenizer_length(folder, config):
