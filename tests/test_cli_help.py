@@ -208,3 +208,18 @@ def test_plain_mlm_docs_say_warm_up_and_weight_decay_are_fixed(monkeypatch):
     doc = " ".join(plain_mlm.__doc__.split())
     assert "(pass them)" not in doc
     assert "warm-up (6% of the steps) and weight decay (0.01) are fixed" in doc
+
+
+def test_train_help_says_each_default_once(capsys):
+    """`--pad_rows_to`, `--pad_labels_to` and `--dataset_id` say their default in words, and
+    the formatter added `(default: None)` after it: "(default: from the data) (default:
+    None)"."""
+    from prixlm.training.arguments import parse_training_arguments
+
+    with pytest.raises(SystemExit):
+        parse_training_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    options = re.split(r"(?= --[a-z_0-9]+[ ,])", text.partition("options:")[2])
+    twice = [option.split()[0] for option in options if option.count("(default:") > 1]
+    assert twice == []
+    assert "labelled positions per batch (default: from the data) --" in text

@@ -3,7 +3,8 @@
 HfArgumentParser prints `(default: None)` for the required `--dataset`, and gives each
 `--no_X` option that it adds for a boolean field whose default is true (`--no_packing`,
 `--no_links`) the help of `--X` and `(default: False)`: `--no_links` read "add the links
-between the languages (default: False)".
+between the languages (default: False)". An option whose help says its default in words
+(`--pad_rows_to`: "(default: sized from the data)") read "... (default: None)" after it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import argparse
 
 
 class TrainingHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """`ArgumentDefaultsHelpFormatter` that says `(required)` for a required option and
-    describes a `--no_X` option as `--X false`."""
+    """`ArgumentDefaultsHelpFormatter` that says `(required)` for a required option,
+    describes a `--no_X` option as `--X false` and adds no `(default: ...)` to a help that
+    says its default already."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.required:
@@ -22,6 +24,8 @@ class TrainingHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if negated and isinstance(action, argparse._StoreFalseAction):
             positive = "--" + negated[0].removeprefix("--no_")
             return f"the same as {positive} false (default: {positive} true)"
+        if "(default:" in (action.help or ""):  # said in words: not `(default: None)` too
+            return action.help or ""
         return super()._get_help_string(action) or ""
 
 
