@@ -168,6 +168,9 @@ def model_records(model: str) -> list[dict[str, Any]] | None:
     own = (results or {}).get(RECORD_KEY)
     if not isinstance(own, dict):
         return None
+    languages = results.get("languages")
+    if isinstance(languages, list) and languages:  # the configs trained, of the build's
+        own = {**own, "trained_configs": [str(language) for language in languages]}
     earlier = (results.get("continued_from") or {}).get("training_splits") or []
     return [own, *(record if isinstance(record, dict) else {} for record in earlier)]
 
@@ -207,13 +210,15 @@ def verdict(
 ) -> tuple[str, float | None]:
     """`("same build" | "same draw" | "other languages" | "overlap" | "unknown", share)`:
     whether `split` of `configs` in the `evaluated` record can hold training facts of the
-    `trained` one (`other languages`: the trained build has none of `configs`)."""
+    `trained` one (`other languages`: none of `configs` was trained, by the record's
+    `trained_configs` (`model_records`: the run's `--languages`), else by the build's)."""
     known = trained.get("config_digests") or {}
     theirs = (evaluated or {}).get("config_digests") or {}
     if configs and all(known.get(c) and known.get(c) == theirs.get(c) for c in configs):
         return "same build", 0.0
-    if known and configs and not any(c in known for c in configs):
-        return "other languages", 0.0  # none of the trained build's configs: no fact of them
+    trained_configs = trained.get("trained_configs") or known  # else: the build's configs
+    if trained_configs and configs and not any(c in trained_configs for c in configs):
+        return "other languages", 0.0  # none of the configs trained: no fact of them
     ours, other = trained.get("settings"), (evaluated or {}).get("settings")
     if not ours or not other or split not in ("test", "validation"):
         return "unknown", None

@@ -137,6 +137,28 @@ def test_a_build_of_languages_the_model_was_not_trained_on_is_ranked_without_a_w
     assert _told(capsys.readouterr().err) == []
 
 
+def test_a_language_of_the_build_the_model_was_not_trained_on_is_ranked_without_a_word(
+    tiny_demo_output, rebuilds, tmp_path, capsys
+):
+    """A model trained with `--languages en` on the en/de/ja build saw no German fact: the
+    seed-1 rebuild's German test split was refused as drawn from its training facts (the
+    record held the whole build's configs); its English one still is."""
+    argv = ["--dataset", str(tiny_demo_output / "dataset"), "--languages", "en",
+            "--output_dir", str(tmp_path / "en"), "--max_steps", "2", "--lp_eval_queries", "0",
+            "--hidden_size", "32", "--num_hidden_layers", "1", "--num_attention_heads", "2",
+            "--intermediate_size", "64", "--tokenizer_vocab_size", "1500",
+            "--per_device_train_batch_size", "4", "--report_to", "none", "--disable_tqdm", "true"]  # fmt: skip
+    model = train_main(argv)
+    capsys.readouterr()
+    report = _evaluate(model, rebuilds / "seed1", languages="de")
+    assert report["training_split"]["result"] == "other languages"
+    assert report["training_split"]["trained_on"]["trained_configs"] == ["en"]
+    assert _told(capsys.readouterr().err) == []
+    with pytest.raises(SystemExit):
+        _evaluate(model, rebuilds / "seed1", languages="en")
+    assert "about 85% of its test split (en)" in capsys.readouterr().err
+
+
 def test_the_models_own_build_is_ranked_without_a_word(tiny_demo_output, capsys):
     model = tiny_demo_output / "run" / "model"
     capsys.readouterr()
