@@ -129,7 +129,8 @@ def _json_object(path: str | Path | None) -> dict[str, Any] | None:
 
 def code_elsewhere(config: dict[str, Any]) -> list[str]:
     """The code references of a `config.json` or `tokenizer_config.json` (`auto_map`'s
-    values, `custom_pipelines`' `impl`) that name another Hub repo: `org/name--module.Class`.
+    values, or the list `[slow, fast]` that is a tokenizer's older `auto_map`;
+    `custom_pipelines`' `impl`) that name another Hub repo: `org/name--module.Class`.
     transformers downloads such a module from that repo and runs it; a Prix-LM release's
     references name modules of its own folder (`module.Class`)."""
     references: list[Any] = []
@@ -137,6 +138,8 @@ def code_elsewhere(config: dict[str, Any]) -> list[str]:
     if isinstance(auto_map, dict):
         for value in auto_map.values():
             references += value if isinstance(value, list) else [value]
+    elif isinstance(auto_map, list):  # a tokenizer's older `[slow, fast]`, still followed
+        references += auto_map
     pipelines = config.get("custom_pipelines")
     if isinstance(pipelines, dict):
         references += [task.get("impl") for task in pipelines.values() if isinstance(task, dict)]

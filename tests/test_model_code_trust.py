@@ -210,10 +210,15 @@ print(json.dumps(raised))
 """
 
 
-@pytest.mark.parametrize("config_file", ["config.json", "tokenizer_config.json"])
-def test_a_prixlm_naming_code_of_another_repo_is_refused(tiny_prixlm, tmp_path, config_file):
+@pytest.mark.parametrize(
+    ("config_file", "shape"),
+    [("config.json", "dict"), ("tokenizer_config.json", "dict"), ("tokenizer_config.json", "list")],
+)
+def test_a_prixlm_naming_code_of_another_repo_is_refused(tiny_prixlm, tmp_path, config_file, shape):
     """transformers runs `org/name--module.Class` of an `auto_map` from that other repo: a
-    Prix-LM folder (or Hub repo) naming one is refused before any of its code is run."""
+    Prix-LM folder (or Hub repo) naming one is refused before any of its code is run. A
+    tokenizer's `auto_map` may also be the older list `[slow, fast]`, which transformers
+    still follows."""
     from fresh_process import last_json_line, run_fresh
 
     model, tokenizer = tiny_prixlm
@@ -233,9 +238,8 @@ def test_a_prixlm_naming_code_of_another_repo_is_refused(tiny_prixlm, tmp_path, 
     if config_file == "config.json":
         content["auto_map"]["AutoModelForCausalLM"] = "attacker/code--folder_code.FolderModel"
     else:
-        content["auto_map"] = {
-            "AutoTokenizer": ["attacker/code--folder_code.FolderTokenizer", None]
-        }
+        pair = ["attacker/code--folder_code.FolderTokenizer", None]
+        content["auto_map"] = {"AutoTokenizer": pair} if shape == "dict" else pair
     (folder / config_file).write_text(json.dumps(content))
     root = Path(__file__).resolve().parents[1]
     done = run_fresh(ELSEWHERE_LOADERS, root, folder, cwd=tmp_path, hf_home=tmp_path / "hf_home")
@@ -259,3 +263,6 @@ def test_code_elsewhere_reads_every_code_reference():
     }  # fmt: skip
     assert code_elsewhere(config) == ["a/b--m.Model", "c/d--t.Tokenizer", "e/f--p.Pipe"]
     assert code_elsewhere({"auto_map": "not a dict", "custom_pipelines": []}) == []
+    # a tokenizer's older auto_map: the list [slow, fast] itself
+    assert code_elsewhere({"auto_map": [None, "c/d--t.TokenizerFast"]}) == ["c/d--t.TokenizerFast"]
+    assert code_elsewhere({"auto_map": ["t.Tokenizer", None]}) == []
