@@ -147,6 +147,10 @@ def run_jobs(
     }
     done, failed = len(jobs) - len(todo), []
     print(f"[{time.time() - started:6.0f} s] {done} of {len(jobs)} jobs already done", flush=True)
+    # records of other settings (a profile edited, an earlier version's work folder): said
+    replanned = [n for n in todo if n not in again and (jobs_dir / f"{n}.json").is_file()]
+    if replanned:
+        print(f"  run again, their records having other settings: {', '.join(replanned)}")
     kept = {n: r for n, r in load_records(jobs_dir).items() if n in jobs and n not in todo}
     if note := threads_note(kept, threads):
         print(note, flush=True)

@@ -34,7 +34,12 @@ def test_new_vocabulary_size_trains_tokenizer_and_prixlm_jobs_again(
     monkeypatch.setitem(dbp5l_profiles.PROFILES["toy"], "tokenizer_vocab_size", 80)
     capsys.readouterr()
     dbp5l.main(argv)
-    assert "4 of 8 jobs already done" in capsys.readouterr().out  # the KGE searches only
+    printed = capsys.readouterr().out
+    assert "4 of 8 jobs already done" in printed  # the KGE searches only
+    assert (  # said: each Prix-LM job's plan names the tokenizer
+        "  run again, their records having other settings: single-en, single-ja, all-links, "
+        "all-nolinks\n" in printed
+    )
     assert _vocabulary(work / "tokenizer") == 80
     for name in ("single-en", "single-ja", "all-links", "all-nolinks"):
         assert _vocabulary(work / "runs" / name / "model") == 80, name
