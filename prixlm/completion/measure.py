@@ -50,7 +50,7 @@ from prixlm.completion.loading import read_config
 from prixlm.completion.results_docs import results_block
 from prixlm.data.split_record import RECORD_KEY, add_allow_argument, check_training_facts
 from prixlm.model_loading import MODEL_CODE_HELP
-from prixlm.outputs.atomic import atomic_file, check_output_file
+from prixlm.outputs.atomic import atomic_file, check_output_file, published_together
 
 THRESHOLDS = (0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.01, 0.0)
 
@@ -339,14 +339,15 @@ def _measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, 
             precision_recall(every_query, truth, t) for t in THRESHOLDS
         ],
     }
-    with atomic_file(args.output, argument="--output") as staging:
-        staging.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    if args.plot:
-        title = (
-            f"completion of {args.target_language} from {', '.join(report['evidence_languages'])}"
-            f" ({report['hidden_facts']} held-out facts)"
-        )
-        plot_curves(report["curves"], Path(args.plot), title)
+    with published_together():  # the JSON and the plot of it: both new, or both kept
+        with atomic_file(args.output, argument="--output") as staging:
+            staging.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        if args.plot:
+            title = (
+                f"completion of {args.target_language} from "
+                f"{', '.join(report['evidence_languages'])} ({report['hidden_facts']} held-out facts)"
+            )
+            plot_curves(report["curves"], Path(args.plot), title)
     note = stats.unknown_relations_note()
     if note:
         print(note, file=sys.stderr)

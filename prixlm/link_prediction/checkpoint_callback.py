@@ -231,18 +231,20 @@ class LinkPredictionCallback(TrainerCallback):
     def write(self, log_history: list[dict[str, Any]]) -> None:
         """Rewrite `lp_curve.csv` and `lp_curve.png` from the records so far, each replaced
         in one rename (a run killed while writing left a cut file, which the similarity study
-        reads and the model card copies)."""
-        from prixlm.outputs.atomic import atomic_file
+        reads and the model card copies), the two together: a failed plot leaves both as
+        they were, not a new CSV beside the plot of fewer points."""
+        from prixlm.outputs.atomic import atomic_file, published_together
 
         self.output_dir.mkdir(parents=True, exist_ok=True)
         columns = sorted({k for r in self.records for k in r} - {"step"})
-        with atomic_file(self.output_dir / "lp_curve.csv") as staging:
-            with open(staging, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=["step", *columns])
-                writer.writeheader()
-                writer.writerows(self.records)
-        with atomic_file(self.output_dir / "lp_curve.png") as staging:
-            plot_curves(self.records, log_history, staging, self.split)
+        with published_together():
+            with atomic_file(self.output_dir / "lp_curve.csv") as staging:
+                with open(staging, "w", newline="", encoding="utf-8") as handle:
+                    writer = csv.DictWriter(handle, fieldnames=["step", *columns])
+                    writer.writeheader()
+                    writer.writerows(self.records)
+            with atomic_file(self.output_dir / "lp_curve.png") as staging:
+                plot_curves(self.records, log_history, staging, self.split)
 
 
 def plot_curves(

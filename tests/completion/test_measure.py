@@ -92,6 +92,30 @@ def test_command_on_the_tiny_kb_finds_the_held_out_fact(completion_kb, tmp_path)
     assert "| 0.9 |" in markdown_table(report)
 
 
+def test_a_plot_that_fails_leaves_the_earlier_json_and_plot(completion_kb, tmp_path, capsys):
+    """The JSON was replaced before the plot was written: a full disk (or a Ctrl-C) on the
+    plot left the new report beside the earlier run's precision-recall plot."""
+    from full_disk import full_disk
+
+    dataset, model = completion_kb
+    output, plot = tmp_path / "completion.json", tmp_path / "pr.png"
+    argv = ["--model", str(model), "--dataset", str(dataset), "--target_language", "de",
+            "--num_beams", "5", "--output", str(output), "--plot", str(plot)]  # fmt: skip
+    main([*argv, "--note", "run=1"])
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert sorted(before) == ["completion.json", "pr.png"]
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        full_disk(patch, r"/\.pr\.png\.[^/]*\.partial$")
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--note", "run=2", "--max_per_pair", "1"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"error: --plot {plot}: ")
+    after = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert after == before  # the run=1 report and its plot; no staging file left
+    assert json.loads(output.read_text(encoding="utf-8"))["notes"] == {"run": "1"}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

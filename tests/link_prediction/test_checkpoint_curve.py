@@ -19,13 +19,14 @@ from prixlm.link_prediction.checkpoint_callback import LinkPredictionCallback, o
 
 def test_a_failed_rewrite_leaves_the_last_curve_whole(tmp_path, monkeypatch):
     """They were written in place: a run killed or out of disk while writing left a cut
-    file, which the similarity study reads and the model card copies."""
+    file, which the similarity study reads and the model card copies; and the CSV was
+    replaced before the plot was written, so a failed plot left it beside an older plot."""
     callback = LinkPredictionCallback(lambda model, language: {}, ["en"], tmp_path)
     callback.records = [{"step": 10, "lp_en/hits_at_1": 0.25, "lp_en/mrr": 0.3}]
     callback.write([{"step": 10, "loss": 2.0}])
-    png = (tmp_path / "lp_curve.png").read_bytes()
+    png, csv = (tmp_path / "lp_curve.png").read_bytes(), (tmp_path / "lp_curve.csv").read_text()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (tmp_path / "lp_curve.csv").read_text().splitlines()[1].startswith("10,")
+    assert csv.splitlines()[1].startswith("10,")
 
     def cut(records, log_history, path, *split):
         path.write_bytes(png[:100])  # part of a PNG, then the disk is full
@@ -36,6 +37,8 @@ def test_a_failed_rewrite_leaves_the_last_curve_whole(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="lp_curve.png"):
         callback.write([{"step": 20, "loss": 1.0}])
     assert (tmp_path / "lp_curve.png").read_bytes() == png
+    # the pair is replaced together: the CSV of step 20 was left beside the plot of step 10
+    assert (tmp_path / "lp_curve.csv").read_text() == csv
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lp_curve.csv", "lp_curve.png"]
 
 
