@@ -26,6 +26,7 @@ from typing import Any
 
 from prixlm.signals import (
     Terminated,
+    close_progress_bars,
     end_by_signal,
     forget_answered,
     received_signal,
@@ -363,6 +364,9 @@ def _stdout_to_devnull() -> None:
 def _fail(message: str, cause: BaseException) -> None:
     if len(message) > 2000:  # an input echoed whole (a 1 MB line) helps nobody
         message = message[:2000] + f"… ({len(message) - 2000} more characters)"
+    # a bar drawn when the error came ends its line first: else the error is written after
+    # it, on its line, and the bar is drawn again below the error when it is collected
+    close_progress_bars()
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2) from cause
 

@@ -50,6 +50,7 @@ from prixlm.completion.loading import (
 )
 from prixlm.completion.output import default_tsv_path, predicted_facts_header, write_proposals
 from prixlm.completion.propose import Proposal, check_max_per_pair, run_completion
+from prixlm.library_bars import library_bars
 from prixlm.model_loading import MODEL_CODE_HELP, check_model_source, load_command_model
 from prixlm.outputs.atomic import check_output_file
 
@@ -84,7 +85,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
     add_device_argument(parser)
     add_dtype_argument(parser)
-    parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no_progress", action="store_true", help="no progress bars (also none of the model load)"
+    )
     return parser.parse_args(argv)
 
 
@@ -118,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> list[Proposal]:
     """Run the command; exits with status 2 and a one-line error for bad input."""
     args = parse_args(argv)
     tsv = args.tsv or default_tsv_path(args.output)
-    with user_errors():
+    with user_errors(), library_bars(not args.no_progress):
         check_arguments(args)
         kb = load_completion_kb(
             args.dataset,

@@ -48,6 +48,7 @@ from prixlm.cli import (
 )
 from prixlm.data.columns import column, columns
 from prixlm.data.split_record import RECORD_KEY, add_allow_argument, check_training_facts
+from prixlm.library_bars import library_bars
 from prixlm.link_prediction.candidate_files import (
     candidates_source,
     check_languages,
@@ -145,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
         "entity order]} (default: every label of the language in the dataset's triples "
         "or links, for triples and link rows alike)",
     )
+    parser.add_argument(
+        "--no_progress",
+        action="store_true",
+        help="no progress bars (the ranking's and the model load's)",
+    )
     add_allow_argument(parser)
     add_device_argument(parser)
     add_dtype_argument(parser)
@@ -182,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from modeling_prixlm.decoding_steps import PositionBudgetError
 
     # a test query the model's positions cannot hold; a model whose outputs are not finite
-    with user_errors(PositionBudgetError, NonFiniteScoresError):
+    with user_errors(PositionBudgetError, NonFiniteScoresError), library_bars(not args.no_progress):
         return _evaluate(args)
 
 
@@ -284,6 +290,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         max_rows=args.max_rows,
         limit=args.limit,
         protocols=args.protocol,
+        progress=not args.no_progress,
     )
     report = evaluate_dataset(
         model, tokenizer, args.model, args.dataset, configs, settings, candidates

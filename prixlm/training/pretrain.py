@@ -26,6 +26,7 @@ from modeling_prixlm.formatting import (
 )
 from prixlm.cli import UsageError, first_line
 from prixlm.data.split_record import RECORD_KEY, split_record
+from prixlm.library_bars import library_bars
 from prixlm.link_prediction.checkpoint_callback import (
     LinkPredictionCallback,
     candidate_summary,
@@ -212,11 +213,14 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     """
     training_args = run.training
     check_one_device_per_process(training_args)  # before any work
-    if not training_args.should_save:  # the other processes of a data-parallel run
-        return _pretrain(run, callbacks)
-    with writer_lock(training_args.output_dir, argument="--output_dir"):
-        check_writable_folder(training_args.output_dir, "--output_dir")  # not at a checkpoint
-        return _pretrain(run, callbacks)
+    # --disable_tqdm true: the Trainer's bar, and those of the dataset reads, the tokenising
+    # map and the model saves (drawn by datasets and transformers themselves)
+    with library_bars(not training_args.disable_tqdm):
+        if not training_args.should_save:  # the other processes of a data-parallel run
+            return _pretrain(run, callbacks)
+        with writer_lock(training_args.output_dir, argument="--output_dir"):
+            check_writable_folder(training_args.output_dir, "--output_dir")  # not a checkpoint
+            return _pretrain(run, callbacks)
 
 
 def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:

@@ -186,6 +186,7 @@ def test_help_describes_every_option_with_its_default(capsys):
             "(default: every label of the language in the dataset's triples or links, for "
             "triples and link rows alike)",
         ),
+        ("--no_progress no progress bars", "(default: False)"),
         ("--allow_training_facts rank the split even", "(default: False)"),
         (
             "--device DEVICE torch device: cpu, cuda",
