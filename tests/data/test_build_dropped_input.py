@@ -87,10 +87,12 @@ def test_links_of_an_own_namespace_are_counted_warned_and_carded(
         targets = same_as_targets(links)
         assert len(targets) == {"de": 21, "en": 21, "fr": 19}[language]  # with the `it` one
         line = next(x for x in printed.splitlines() if x.startswith(f"  {language}: "))
-        assert line.endswith(
-            f", 0 links; dropped, an end without a label: fact lines 1, links 0; dropped, "
+        assert line == (
+            f"  {language}: dropped, an end without a label: fact lines 1, links 0; dropped, "
             f"a target of unknown language: owl:sameAs lines {len(targets)}"
         )
+        row = next(x for x in printed.splitlines() if x.startswith(f"| {language} |"))
+        assert row.endswith(" | 0 |")  # its links column: none kept
         assert drops[language] == (1, 0, len(targets))
         (warning,) = [w for w in warnings if w.startswith(f"{links}: ")]
         assert f": {len(targets)} owl:sameAs lines dropped, their target's language is " in warning
@@ -183,10 +185,11 @@ def test_facts_and_links_without_a_label_are_counted(tmp_path: Path, capsys) -> 
     assert sorted(drops) == ["de", "en", "fr"]
     for language, (facts, links, kept_links) in expected.items():
         line = next(x for x in printed.splitlines() if x.startswith(f"  {language}: "))
-        assert line.endswith(
-            f", {kept_links} links; dropped, an end without a label: fact lines {facts}, "
-            f"links {links}"
+        assert line == (
+            f"  {language}: dropped, an end without a label: fact lines {facts}, links {links}"
         )
+        row = next(x for x in printed.splitlines() if x.startswith(f"| {language} |"))
+        assert row.endswith(f" | {kept_links} |")
         assert drops[language] == (facts, links, 0)
         assert table[language]["links"] == str(kept_links)
     # 16 IRI fact lines in de: 10 facts kept, 5 without a label, 1 listed twice

@@ -37,7 +37,7 @@ from prixlm.data.dbpedia.build_arguments import (
 )
 from prixlm.data.dbpedia.card import BuildRecord, dataset_card, read_source_info
 from prixlm.data.dbpedia.dataset_folder import CARD, check_replaceable, dataset_folder
-from prixlm.data.dbpedia.drops import fill_stats, summary, warnings
+from prixlm.data.dbpedia.drops import fill_stats, summary_table, warnings
 from prixlm.data.dbpedia.dumps import (
     DumpIndex,
     ReadOptions,
@@ -361,11 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stats.malformed:
             print(f"warning: {path}: {stats.summary()}", file=sys.stderr)
     print(f"wrote {args.output_dir} ({malformed} malformed lines skipped)")
-    for language, stats in rows.stats.items():
-        print(
-            f"  {language}: {stats.triples} triples {stats.splits}, {stats.links} links"
-            f"{summary(language, rows)}"
-        )
+    print(summary_table(rows))
     if profile is not None:
         print(profile.table())
         if args.profile:

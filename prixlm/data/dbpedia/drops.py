@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from prixlm.data.dbpedia.dataset_rows import DatasetRows
 from prixlm.data.dbpedia.dumps import DumpIndex, find_dump_files
+from prixlm.data.dbpedia.schema import SPLITS
 
 # The keys of a links record file's footer (`UnknownTargets.footer`).
 FOOTER_LANGUAGE = b"prixlm.language"
@@ -204,6 +205,23 @@ def summary(language: str, rows: DatasetRows) -> str:
     return "".join(f"; {part}" for part in parts)
 
 
+def summary_table(rows: DatasetRows) -> str:
+    """The build's summary: a Markdown table of each language's triples (per split) and
+    links, then a line `  <language>: dropped, ...` for each language whose input lost
+    facts or links (`summary`)."""
+    lines = [
+        "| language | triples | train | validation | test | links |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for language, stats in rows.stats.items():
+        splits = " | ".join(f"{stats.splits.get(name, 0):,}" for name in SPLITS)
+        lines.append(f"| {language} | {stats.triples:,} | {splits} | {stats.links:,} |")
+    for language in rows.stats:
+        if dropped := summary(language, rows).removeprefix("; "):
+            lines.append(f"  {language}: {dropped}")
+    return "\n".join(lines)
+
+
 __all__ = [
     "HOST_RULE",
     "HOST_RULE_MARKDOWN",
@@ -213,6 +231,7 @@ __all__ = [
     "count_unlabelled_facts",
     "count_unlabelled_links",
     "fill_stats",
+    "summary_table",
     "summary",
     "unlinked",
     "warnings",
