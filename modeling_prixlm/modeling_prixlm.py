@@ -29,7 +29,7 @@ from .formatting import IGNORE_INDEX
 from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
-from .tokenizer_checks import fingerprint_after_resize
+from .tokenizer_checks import fingerprint_after_resize, vocabulary_fingerprint
 
 #: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
 #: before: training runs on older images too).
@@ -338,7 +338,6 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         from transformers import AutoConfig, AutoTokenizer, XLMRobertaForMaskedLM
 
         from .formatting import add_prixlm_tokens
-        from .tokenizer_checks import vocabulary_fingerprint
 
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
         base_config = AutoConfig.from_pretrained(name_or_path, **kwargs)
@@ -373,7 +372,6 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         model.config.vocab_padding_multiple = vocab_padding_multiple
         add_prixlm_tokens(tokenizer, languages, model, mean_resizing=new_token_init == "mean")
         model.config.vocabulary_fingerprint = vocabulary_fingerprint(tokenizer)  # loading checks
-        model.config.vocabulary_fingerprint_tokens = None  # of every token
         model.generation_config.eos_token_id = model.config.end_of_object_token_id
         model.generation_config.pad_token_id = model.config.pad_token_id
         model.generation_config.use_cache = object_attention != "bidirectional"

@@ -77,34 +77,11 @@ def is_prixlm(source: str | Path, local_files_only: bool = False) -> bool:
             another Hub repo (`org/name--module.Class`, which transformers downloads and
             runs): only the code in a Prix-LM's own folder is run (`code_elsewhere`).
     """
-    path = Path(source)
-    if path.is_dir():
-        config_file: str | Path | None = path / "config.json"
-    else:
-        from transformers.utils import cached_file
-
-        try:  # the Hub's copy, from the cache when offline (HF_HUB_OFFLINE=1)
-            config_file = cached_file(str(source), "config.json", local_files_only=local_files_only)
-        except (OSError, ValueError):  # not a repo id, no such file, not cached offline
-            return False
-    config = _json_object(config_file)
+    config = _json_object(_model_file(source, "config.json", local_files_only))
     if config is None or config.get("model_type") != PRIXLM_MODEL_TYPE:
         return False
     elsewhere = code_elsewhere(config)
-    if path.is_dir():
-        tokenizer_config: str | Path | None = path / "tokenizer_config.json"
-    else:
-        from transformers.utils import cached_file
-
-        try:
-            tokenizer_config = cached_file(
-                str(source),
-                "tokenizer_config.json",
-                local_files_only=local_files_only,
-                _raise_exceptions_for_missing_entries=False,
-            )
-        except (OSError, ValueError):  # not cached offline: AutoTokenizer says so
-            tokenizer_config = None
+    tokenizer_config = _model_file(source, "tokenizer_config.json", local_files_only)
     elsewhere += code_elsewhere(_json_object(tokenizer_config) or {})
     if elsewhere:
         raise UsageError(
@@ -113,6 +90,26 @@ def is_prixlm(source: str | Path, local_files_only: bool = False) -> bool:
             "is run"
         )
     return True
+
+
+def _model_file(source: str | Path, name: str, local_files_only: bool) -> str | Path | None:
+    """The file `name` of a folder, or the Hub's copy of a Hub id's (from the cache when
+    offline, `HF_HUB_OFFLINE=1`); None where the id's cannot be had (not a repo id, no such
+    file, not cached offline). A folder's path is given whether or not the file is there."""
+    path = Path(source)
+    if path.is_dir():
+        return path / name
+    from transformers.utils import cached_file
+
+    try:
+        return cached_file(
+            str(source),
+            name,
+            local_files_only=local_files_only,
+            _raise_exceptions_for_missing_entries=False,
+        )
+    except (OSError, ValueError):
+        return None
 
 
 def _json_object(path: str | Path | None) -> dict[str, Any] | None:
