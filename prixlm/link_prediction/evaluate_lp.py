@@ -71,6 +71,8 @@ from prixlm.outputs.atomic import check_output_file, write_json
 from prixlm.release.card_results import weights_digest
 from prixlm.release.report_checks import record_provenance
 
+DEFAULT_NUM_BEAMS = 50  # K of beam mode, the paper's
+
 
 def protocol_list(text: str) -> tuple[str, ...]:
     """An argparse type: comma-separated protocol names (`ours,kens`)."""
@@ -104,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--num_beams",
         type=positive_int,
-        default=50,
-        help="K, partial sequences kept per query (beam); hits@k for k > K is not reported "
-        "(a gold outside the K beams is a miss), so hits@10 needs K >= 10",
+        default=None,
+        help=f"K, partial sequences kept per query, beam mode only; hits@k for k > K is not "
+        f"reported (a gold outside the K beams is a miss), so hits@10 needs K >= 10 "
+        f"(default: {DEFAULT_NUM_BEAMS})",
     )
     parser.add_argument(
         "--batch_size",
@@ -165,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = build_parser()
     args = parser.parse_args(renamed_options(argv, {"--config": "--languages"}))
+    if args.mode == "full" and args.num_beams is not None:  # full mode ranks every candidate
+        print(f"warning: --num_beams {args.num_beams} is not used: full mode scores every "
+              "candidate (--num_beams applies to --mode beam)", file=sys.stderr)  # fmt: skip
+    if args.mode == "beam" and args.num_beams is None:
+        args.num_beams = DEFAULT_NUM_BEAMS
     if (
         args.mode == "full"
         and args.batch_size
@@ -285,7 +293,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     settings = EvaluationSettings(
         split=args.split,
         mode=args.mode,
-        num_beams=args.num_beams,
+        num_beams=args.num_beams or DEFAULT_NUM_BEAMS,  # unused in full mode
         batch_size=args.batch_size,
         max_rows=args.max_rows,
         limit=args.limit,

@@ -28,7 +28,7 @@ def reported_ks(mode: str, num_beams: int | None, ks: tuple[int, ...] = KS) -> t
     return tuple(k for k in ks if k <= num_beams)
 
 
-def unreported_note(mode: str, num_beams: int) -> str | None:
+def unreported_note(mode: str, num_beams: int | None) -> str | None:
     """A line saying which hits@k a beam of K=`num_beams` leaves out and how to get them, or
     None when every k of `KS` is reported."""
     left_out = [k for k in KS if k not in reported_ks(mode, num_beams)]
@@ -48,7 +48,7 @@ def _cell(metrics: Mapping[str, float | int | None], key: str) -> str:
 
 
 def markdown_table(
-    results: Mapping[str, Mapping[str, float | int | None]], mode: str, num_beams: int
+    results: Mapping[str, Mapping[str, float | int | None]], mode: str, num_beams: int | None
 ) -> str:
     """One row per language: queries, candidates, hits@1/3/10 and MRR (in %); a hits@k not
     reported (beam mode, k > K: `reported_ks`) shows `–`."""

@@ -170,7 +170,10 @@ def test_help_describes_every_option_with_its_default(capsys):
     options = [
         ("--split SPLIT split to evaluate", "(default: test)"),
         ("--mode {beam,full} beam: Algorithm 1", "(default: beam)"),
-        ("--num_beams NUM_BEAMS K, partial sequences", "(default: 50)"),
+        (
+            "--num_beams NUM_BEAMS K, partial sequences kept per query, beam mode only",
+            "(default: 50)",
+        ),
         (
             "--batch_size BATCH_SIZE queries per forward",
             "(default: --max_rows // --num_beams in beam mode, 4 in full mode on the CPU, more on a GPU)",
@@ -222,6 +225,20 @@ def test_bad_options_are_rejected_before_loading(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(["--model", "nowhere", "--dataset", "nowhere", "--languages", "en", *argv])
     assert message in capsys.readouterr().err
+
+
+def test_num_beams_in_full_mode_is_warned_of_as_unused(saved, capsys):
+    """Full mode scores every candidate: a K given with it changes nothing, and says so."""
+    root, _ = saved
+    args = ["--model", str(root / "model"), "--dataset", str(root / "data"),
+            "--languages", "en", "--limit", "2", "--no_progress", "--mode", "full"]  # fmt: skip
+    report = main([*args, "--num_beams", "3"])
+    assert report["num_beams"] is None and report["mode"] == "full"
+    assert "warning: --num_beams 3 is not used: full mode scores every candidate" in (
+        capsys.readouterr().err
+    )
+    main(args)
+    assert "--num_beams" not in capsys.readouterr().err
 
 
 def test_output_below_a_file_fails_before_the_evaluation(saved, tmp_path, capsys):
