@@ -211,3 +211,43 @@ def test_a_name_too_long_for_its_staging_is_refused_before_the_work(tmp_path):
     with atomic_file(fitting) as staging:
         staging.write_text("{}")
     assert fitting.read_text() == "{}"
+
+
+def _recording_fsync(monkeypatch, final):
+    """Record, for each `os.fsync`, the synced path and whether `final` existed by then."""
+    synced: list[tuple[str, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor):
+        synced.append((os.readlink(f"/proc/self/fd/{descriptor}"), final.exists()))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads descriptors' paths")
+def test_a_published_folder_is_on_disk_before_its_name(tmp_path, monkeypatch):
+    """A power cut after the rename must not leave empty files under the final name: every
+    staged file and folder is flushed before the rename, the parent folder after it."""
+    final = tmp_path / "out"
+    with atomic_folder(final) as staging:
+        _write(staging, {"a.json": "{}", "sub/b.bin": "xx"})
+        synced = _recording_fsync(monkeypatch, final)
+        staged = str(staging)
+    before = {path for path, final_existed in synced if not final_existed}
+    assert {f"{staged}/a.json", f"{staged}/sub/b.bin", f"{staged}/sub", staged} <= before
+    assert synced[-1] == (str(tmp_path), True)  # the rename, once done
+    assert _read(final) == {"a.json": "{}", "sub/b.bin": "xx"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads descriptors' paths")
+def test_a_replaced_file_is_on_disk_before_its_name(tmp_path, monkeypatch):
+    final = tmp_path / "report.json"
+    final.write_text("old")
+    synced = _recording_fsync(monkeypatch, tmp_path / "never")
+    with atomic_file(final) as staging:
+        staging.write_text("new")
+        staged = str(staging)
+    assert [path for path, _ in synced] == [staged, str(tmp_path)]
+    assert final.read_text() == "new"

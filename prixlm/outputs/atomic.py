@@ -9,8 +9,9 @@ converted checkpoints):
   `.<name>.<host>-<pid>.writing` beside `final` for other users and hosts);
 - the work happens in a hidden sibling `.<name>.<host>-<pid>.partial` (a folder, or a file),
   unique to the writer (`partial_path`);
-- when it is complete, an existing `<name>` is moved aside to `.<name>.old`, the partial is
-  renamed to `<name>`, and the old one is removed;
+- when it is complete, it is flushed to disk (`prixlm.outputs.durable`: a power cut never
+  leaves an empty file under the final name), an existing `<name>` is moved aside to
+  `.<name>.old`, the partial is renamed to `<name>`, and the old one is removed;
 - a killed writer leaves at most its `.<name>.<host>-<pid>.partial` and `.writing` (removed by
   the next writer of `<name>` once that process is gone, or its PID is a process started
   after the entry was last written: never a live writer's) or, killed
@@ -40,8 +41,8 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from prixlm.cli import UsageError
-from prixlm.signals import raise_if_signalled
 from prixlm.outputs.checks import check_not_special, check_writable
+from prixlm.outputs.durable import sync_folder, sync_tree
 from prixlm.outputs.lock import (  # noqa: F401 - importable from here as before
     PARTIAL_SUFFIX,
     WRITING_SUFFIX,
@@ -52,6 +53,7 @@ from prixlm.outputs.lock import (  # noqa: F401 - importable from here as before
     process_running,
     writer_lock,
 )
+from prixlm.signals import raise_if_signalled
 
 OLD_SUFFIX = ".old"
 #: The files staged by `atomic_file` inside `published_together` (staging, final), in order.
@@ -178,23 +180,24 @@ def publish(
     """
     raise_if_signalled()  # a Ctrl-C a library dropped: the work is not complete
     staging, final = Path(staging), Path(final)
+    sync_tree(staging)  # on disk before its name is: a power cut never leaves it empty
     if not (final.exists() or final.is_symlink()):
         os.replace(staging, final)
-        return final
-    if final.is_file() or staging.is_file():
+    elif final.is_file() or staging.is_file():
         os.replace(staging, final)  # atomic for files
-        return final
-    if carry_over is not None:
-        for entry in sorted(final.iterdir()):
-            target = staging / entry.name
-            if not (target.exists() or target.is_symlink()) and carry_over(entry):
-                _link_tree(entry, target)
-    old = _old_path(final)
-    if old.exists():
+    else:
+        if carry_over is not None:
+            for entry in sorted(final.iterdir()):
+                target = staging / entry.name
+                if not (target.exists() or target.is_symlink()) and carry_over(entry):
+                    _link_tree(entry, target)
+        old = _old_path(final)
+        if old.exists():
+            _remove(old)
+        final.rename(old)
+        staging.rename(final)
         _remove(old)
-    final.rename(old)
-    staging.rename(final)
-    _remove(old)
+    sync_folder(final.parent)  # the rename itself
     return final
 
 
