@@ -30,6 +30,7 @@ from .input_guards import check_forward_inputs, check_generation_prompt, uncache
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
 from .tokenizer_checks import fingerprint_after_resize, vocabulary_fingerprint
+from .trie_logits_processor import check_new_tokens
 
 #: The KV-cache field of transformers' model outputs (`cache` since 5.24, `past_key_values`
 #: before: training runs on older images too).
@@ -181,6 +182,12 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
                 if tensor is not None:
                     tensor.data = tensor.data[:vocab]
         embeddings.num_embeddings = decoder.out_features = vocab
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        """`GenerationMixin.generate`, refusing a call constrained to a trie whose new-token
+        limit would cut its longest entity (`trie_logits_processor.check_new_tokens`)."""
+        check_new_tokens(self.generation_config, kwargs)
+        return super().generate(*args, **kwargs)
 
     def prepare_inputs_for_generation(self, input_ids: torch.LongTensor, **kwargs) -> dict:
         """`generate()`'s inputs at each step; the prompt is checked at the first step, here

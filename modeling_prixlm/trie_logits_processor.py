@@ -13,6 +13,9 @@ Hub custom code: imports only torch, transformers and this folder.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from transformers import LogitsProcessor
 
@@ -85,4 +88,31 @@ class TrieConstrainedLogitsProcessor(LogitsProcessor):
         return processed
 
 
-__all__ = ["TrieConstrainedLogitsProcessor"]
+def check_new_tokens(default_config: Any, kwargs: Mapping[str, Any]) -> None:
+    """`ValueError` for a `generate()` call (its keyword arguments `kwargs`) constrained by
+    a `TrieConstrainedLogitsProcessor` whose new-token limit (`max_new_tokens`, else that of
+    its `generation_config`, else `default_config`'s: 30 for a release) is shorter than the
+    trie's longest entity with its `[EOS]`: `generate()` would return such an entity cut,
+    without `[EOS]`, as if it were an answer. A limit set only by `max_length` is left as
+    is (it depends on the prompt's length)."""
+    # by name: the package's class and the Hub's copy of this module (a model loaded with
+    # `trust_remote_code=True`) are two classes
+    tries = [
+        processor.trie
+        for processor in kwargs.get("logits_processor") or ()
+        if type(processor).__name__ == TrieConstrainedLogitsProcessor.__name__
+    ]
+    if not tries:
+        return
+    config = kwargs.get("generation_config") or default_config
+    limit = kwargs.get("max_new_tokens", getattr(config, "max_new_tokens", None))
+    longest = max(trie.max_length for trie in tries)
+    if limit is not None and limit < longest:
+        raise ValueError(
+            f"max_new_tokens={limit} is shorter than the trie's longest entity with its [EOS] "
+            f"({longest} tokens): generate() would return it cut, without [EOS]; pass "
+            f"max_new_tokens=trie.max_length"
+        )
+
+
+__all__ = ["TrieConstrainedLogitsProcessor", "check_new_tokens"]

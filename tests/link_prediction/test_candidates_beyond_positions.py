@@ -186,10 +186,29 @@ def test_queries_whose_golds_are_all_left_out_are_all_misses(tiny_prixlm):
     assert metrics == {
         "hits_at_1": 0.0, "hits_at_3": 0.0, "mrr_at_5": 0.0,  # no hits@10 from 5 beams
         "num_queries": 1, "num_missing": 1, "merged_candidates": 0, "num_candidates": 1,
-        "candidates_too_long": 1,
+        "candidates_too_long": 1, "queries_gold_too_long": 1,
     }  # fmt: skip
     with pytest.raises(PositionBudgetError, match=r"^none of the 1 candidates fits"):
         evaluate_link_prediction(model, tokenizer, rows(facts), [too_long], "beam", 5)
+
+
+@pytest.mark.parametrize("mode", ["beam", "full"])
+def test_evaluation_counts_the_golds_too_long_apart_from_the_other_misses(tiny_prixlm, mode):
+    """`num_missing` alone did not tell a gold that no decoding could produce (longer than
+    every prompt leaves room for, or than its own long prompt does) from one the beams
+    lost: `queries_gold_too_long` counts the first kind, after every prompt and after its
+    own, and is absent when every gold fits."""
+    model, tokenizer = tiny_prixlm
+    subject = " ".join(["German"] * 7)  # its prompt leaves room for 40 tokens
+    beyond_all, beyond_own = words(POSITIONS), words(41)
+    facts = [*FACTS, ("Atlantis", "currency", beyond_all), (subject, "currency", beyond_own),
+             (subject, "currency", "euro")]  # fmt: skip
+    with pytest.warns(CandidatesLeftOutWarning):
+        metrics = evaluate_link_prediction(model, tokenizer, rows(facts), labels(facts), mode, 5)
+    assert metrics["queries_gold_too_long"] == 2 and metrics["num_queries"] == 9
+    assert metrics["num_missing"] >= 2
+    fitting = evaluate_link_prediction(model, tokenizer, rows(FACTS), labels(FACTS), mode, 5)
+    assert "queries_gold_too_long" not in fitting
 
 
 def test_evaluate_lp_reports_the_labels_left_out(tiny_prixlm, tmp_path, capsys):

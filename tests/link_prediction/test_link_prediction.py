@@ -332,3 +332,31 @@ def test_candidates_merged_by_unknown_characters_are_warned_about(setup):
     with warnings.catch_warnings():  # " euro" and "euro" tokenise alike too, without <unk>
         warnings.simplefilter("error")
         evaluate_link_prediction(model, tokenizer, known, labels, num_beams=4)
+
+
+def test_generate_refuses_a_new_token_limit_that_cuts_a_trie_entity(tiny_prixlm, tmp_path):
+    """A release's `generation_config` stops at 30 new tokens: `generate()` with the trie
+    processor returned an entity of 35 tokens cut to 30, without `[EOS]`, among the
+    answers. The loaded model refuses that limit, and decodes the whole entity with
+    `max_new_tokens=trie.max_length`."""
+    from transformers import AutoModelForCausalLM
+
+    from modeling_prixlm.formatting import fact_generation_config
+
+    model, tokenizer = tiny_prixlm
+    model.save_pretrained(tmp_path)
+    fact_generation_config(model.config).save_pretrained(tmp_path)  # a release's
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path, trust_remote_code=True).eval()
+    long = " ".join(["Japan"] * 35)
+    trie = EntityTrie.from_labels(tokenizer, [long])
+    assert trie.max_length == 36 > loaded.generation_config.max_new_tokens == 30
+    prompt = torch.tensor([encode_query(tokenizer, ("Germany", "currency"))])
+    processor = TrieConstrainedLogitsProcessor(trie, prompt.shape[1])
+    kwargs = {"attention_mask": torch.ones_like(prompt), "logits_processor": [processor]}
+    with pytest.raises(ValueError, match=r"max_new_tokens=30 is shorter .* \(36 tokens\)"):
+        loaded.generate(prompt, **kwargs)
+    with pytest.raises(ValueError, match=r"max_new_tokens=35 is shorter"):
+        loaded.generate(prompt, max_new_tokens=35, **kwargs)
+    out = loaded.generate(prompt, max_new_tokens=trie.max_length, **kwargs)
+    assert out[0, prompt.shape[1] :].tolist() == trie.token_ids(0)  # the 35 tokens, [EOS]
+    assert trie.token_ids(0)[-1] == trie.eos_token_id
