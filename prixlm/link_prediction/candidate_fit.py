@@ -214,7 +214,8 @@ def readable_candidates(
 class FittedCandidates:
     """A trie and rows cut to what the model's positions hold (`fit_trie`): `trie` ranks
     the candidates that fit, `rows` are the queries whose gold is among them, and
-    `unreachable` counts the queries whose gold was left out (each a miss)."""
+    `unreachable` counts the queries whose gold was left out (each a miss); `gold_too_long`
+    those of them whose gold was left out as too long (`too_long`)."""
 
     trie: EntityTrie
     rows: list[Mapping[str, Any]]
@@ -222,6 +223,7 @@ class FittedCandidates:
     unreachable: int = 0
     unreadable: list[str] = field(default_factory=list)
     queries_unreadable: int = 0  # queries naming a control token's text: misses
+    gold_too_long: int = 0  # queries whose gold no prompt fits beside: misses
 
     def no_ranks(self, mrr: str, ks: Sequence[int]) -> dict[str, Any]:
         """The metrics of no ranked query, under the MRR key `mrr` (every query unreachable:
@@ -239,9 +241,14 @@ class FittedCandidates:
 
     def counted(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """`metrics` of `rows` as metrics of every query: each unreachable one a miss (hits
-        and reciprocal rank 0, `num_missing`); with labels left out, `candidates_too_long`."""
+        and reciprocal rank 0, `num_missing`); with labels left out, `candidates_too_long`,
+        and `queries_gold_too_long` where some queries' golds are among them (added to the
+        count of golds that did not fit after their own prompt, `prompt_groups.combined`)."""
         if self.too_long:
             metrics["candidates_too_long"] = len(self.too_long)
+        if self.gold_too_long:
+            known = metrics.get("queries_gold_too_long", 0)
+            metrics["queries_gold_too_long"] = known + self.gold_too_long
         if self.unreadable:
             metrics["candidates_unreadable"] = len(self.unreadable)
         if self.queries_unreadable:
@@ -320,7 +327,8 @@ def _fit_positions(
     dropped = set(too_long)
     reachable = [row for row in rows if row["object"] not in dropped]
     fitted = trie_within(trie, room + 1)  # its own ids: no label tokenised again
-    return FittedCandidates(fitted, reachable, too_long, len(rows) - len(reachable))
+    missed = len(rows) - len(reachable)
+    return FittedCandidates(fitted, reachable, too_long, missed, gold_too_long=missed)
 
 
 __all__ = [

@@ -14,7 +14,8 @@ ranked too: `candidates` (the absolute path of `--candidates`, None for the data
 labels) and `candidates_sha256` (of what was read from it). A candidate label longer than
 the model's positions hold after the shortest prompt is left out with a warning, and the
 result of its language counts such labels (`candidates_too_long`, only where there are
-some); a query whose gold is one of them counts as a miss (`num_missing`). `dtype` records
+some); a query whose gold is one of them counts as a miss (`num_missing`; how many:
+`queries_gold_too_long`, only where there are some). `dtype` records
 the precision of the weights evaluated (`"float32"`, or `"bfloat16"` for a release saved in
 bf16, which loads and is evaluated as saved unless `--dtype float32` asks for float32: beam
 search and the full ranking agree exactly for fp32 weights only). In beam mode hits@k is reported for k <= --num_beams only (`–` in

@@ -128,7 +128,10 @@ def evaluate_protocols(
         warning, and `candidates_too_long` counts them, present only then), as are labels
         holding a control token's text (`candidates_unreadable`); a query after whose long
         prompt some do not fit is ranked without them (`queries_with_candidates_too_long`).
-        A query whose gold is left out is a miss (in `num_missing`, also in full mode).
+        A query whose gold is left out is a miss (in `num_missing`, also in full mode);
+        those whose gold is too long (after every prompt, or after their own) are counted
+        apart as `queries_gold_too_long` (present only then), so that a beam-mode
+        `num_missing` tells the golds no decoding could produce from those the beams lost.
     Raises:
         ValueError: unknown mode or protocol, a protocol other than `ours` in beam mode, no
             rows, a gold object that is not a candidate, or a forward over `max_rows`

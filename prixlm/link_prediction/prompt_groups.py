@@ -111,7 +111,8 @@ def combined(
     """The metrics of every query of `parts` (each group's metrics) and of `unreachable`
     queries (misses): rates weighted by each part's queries, counts summed; `base` (the
     metrics of no query over all the candidates: `FittedCandidates.no_ranks`) gives the
-    keys and the candidate counts; `queries_with_candidates_too_long` is `cut`."""
+    keys and the candidate counts; `queries_with_candidates_too_long` is `cut`, and
+    `queries_gold_too_long` (only where some) is `unreachable`."""
     metrics = dict(parts[0]) if parts else dict(base)
     ranked = sum(part["num_queries"] for part in parts)
     total = ranked + unreachable
@@ -122,6 +123,8 @@ def combined(
     metrics["num_missing"] = sum(part["num_missing"] for part in parts) + unreachable
     metrics["merged_candidates"] = base["merged_candidates"]
     metrics["queries_with_candidates_too_long"] = cut
+    if unreachable:  # golds that do not fit after their prompts: misses, counted apart
+        metrics["queries_gold_too_long"] = unreachable
     return metrics
 
 
