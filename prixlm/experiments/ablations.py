@@ -11,8 +11,10 @@ number of training steps and the model's size (the demo's 192 x 4 layers; Table 
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from prixlm.experiments.table1_data import (
     prepare_tokenizer,
 )
 from prixlm.experiments.table1_docs import check_table1_results
-from prixlm.outputs.atomic import write_json
+from prixlm.outputs.atomic import write_json, writer_lock
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,
@@ -119,6 +121,15 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of training and sampling")
     args = parser.parse_args(argv)
+    with ExitStack() as held:  # one run of a --work_dir at a time: a second is refused at once
+        with user_errors():
+            held.enter_context(writer_lock(args.work_dir, argument="--work_dir"))
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> dict:
+    """`main`'s run, holding `writer_lock(args.work_dir)` (two runs of one folder each ran
+    the other's stages again, beside them)."""
     args.output = args.output or args.work_dir / "ablations.json"
     languages = [code.strip() for code in args.languages.split(",") if code.strip()]
     names = [n.strip() for n in args.variants.split(",") if n.strip()]

@@ -25,9 +25,11 @@ papers' (`prixlm.link_prediction.protocols`: `ours`; `kens`, KEnS' train-filtere
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,7 @@ from prixlm.experiments.profiles import kge_stopping
 from prixlm.experiments.published import PUBLISHED_FILE
 from prixlm.experiments.run_settings import check_run_settings
 from prixlm.experiments.table1_data import folder_digest, kb_statistics, prepare_tokenizer
-from prixlm.outputs.atomic import published_together, write_json
+from prixlm.outputs.atomic import published_together, write_json, writer_lock
 
 
 def layout_digest(data: Path) -> str:
@@ -281,6 +283,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
+    with ExitStack() as held:  # one run of a --work_dir at a time: a second is refused at once
+        if not args.no_run:  # reports of the finished jobs, written while a run goes on
+            with user_errors():
+                held.enter_context(writer_lock(args.work_dir, argument="--work_dir"))
+        return _run(parser, args, argv)
+
+
+def _run(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None
+) -> dict[str, Any]:
+    """`main`'s run, holding `writer_lock(args.work_dir)` (two runs of one folder each ran
+    the other's jobs again, beside them, and each ended refused by the other's training)."""
     started = time.time()
     with user_errors(ValueError):  # an unknown profile: one line, exit 2
         if not args.no_run:

@@ -28,8 +28,10 @@ of the language, filtered, realistic ties.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,7 @@ from prixlm.experiments.table1_data import (
     ranked_entities,
     source_settings,
 )
-from prixlm.outputs.atomic import published_together, write_json
+from prixlm.outputs.atomic import published_together, write_json, writer_lock
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
 
@@ -295,6 +297,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.add_argument(f"--{job}_time_limit", type=positive_float, default=None, help=f"{job} jobs: seconds of training each (default: the profile's; CPU seconds where the profile's budget_clock is cpu)")  # fmt: skip
     args = parser.parse_args(argv)
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
+    with ExitStack() as held:  # one run of a --work_dir at a time: a second is refused at once
+        with user_errors():
+            held.enter_context(writer_lock(args.work_dir, argument="--work_dir"))
+        return _run(args, argv)
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
+    """`main`'s run, holding `writer_lock(args.work_dir)` (two runs of one folder each ran
+    the other's jobs again, beside them, and each ended refused by the other's training)."""
     started = time.time()
     with user_errors(ValueError):  # an unknown profile or language: one line, exit 2
         require_pykeen()

@@ -30,6 +30,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import prixlm.threads  # noqa: F401 - first: sets OpenMP's wait policy before to
 # isort: split
 from prixlm.cli import add_report_options, command_parser, report_paths, user_errors
 from prixlm.experiments.run_settings import check_run_settings
-from prixlm.outputs.atomic import atomic_file, atomic_folder, published_together
+from prixlm.outputs.atomic import atomic_file, atomic_folder, published_together, writer_lock
 from prixlm.similarity.bli_cldr import PAPER_PAIRS
 from prixlm.similarity.embedder import DEFAULT_POOLING, POOLING_MODES
 from prixlm.similarity.study_eval import evaluate_model
@@ -322,8 +323,6 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    from prixlm.similarity.study_docs import write_docs
-
     parser = command_parser("prixlm.similarity.study", __doc__)
     parser.add_argument(
         "--work_dir",
@@ -346,6 +345,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_report_options(parser, REPORTS_PROFILE, REPORTS)
     args = parser.parse_args(argv)
     report_paths(args, REPORTS_PROFILE, REPORTS, args.work_dir)
+    with ExitStack() as held:  # one run of a --work_dir at a time: a second is refused at once
+        with user_errors():
+            held.enter_context(writer_lock(args.work_dir, argument="--work_dir"))
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
+    """`main`'s run, holding `writer_lock(args.work_dir)` (two runs of one folder each ran
+    the other's stages again, beside them)."""
+    from prixlm.similarity.study_docs import write_docs
+
     with user_errors():  # its kept stages were made with these settings, or refused
         args.work_dir.mkdir(parents=True, exist_ok=True)  # an existing file: one line
         check_run_settings(args.work_dir, run_settings(args))
