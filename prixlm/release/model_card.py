@@ -39,7 +39,7 @@ from huggingface_hub import ModelCard, ModelCardData
 from prixlm.cli import command_parser, user_errors
 from prixlm.hub.calls import check_repo_id
 from prixlm.hub.languages import hub_languages
-from prixlm.outputs.atomic import atomic_file, published_together
+from prixlm.outputs.atomic import atomic_file, published_together, writer_lock
 from prixlm.release.card_defaults import card_options
 from prixlm.release.card_examples import (  # noqa: F401 - importable here as before
     DEFAULT_QUERY,
@@ -314,9 +314,17 @@ def write_model_card(
     `curve` (the run's `lp_curve.png`) is copied into the folder and embedded; `evaluations`
     are kept in the folder (`evaluation_results.json`). Options not given keep what the
     folder's earlier card said (`card_options`). The files are written atomically, as a set:
-    none replaces its earlier version until all are written. Returns the card.
+    none replaces its earlier version until all are written, and one process at a time
+    writes a folder's card (`writer_lock`: two at once each rendered the kept reports as
+    they were before the other's, and the last card left out the other's report). Returns
+    the card.
     """
-    folder = Path(folder)
+    with writer_lock(folder, argument="FOLDER"):
+        return _write_card(Path(folder), curve, options)
+
+
+def _write_card(folder: Path, curve: str | Path | None, options: dict[str, Any]) -> ModelCard:
+    """`write_model_card`, holding the folder's lock."""
     options = {**card_options(folder), **{k: v for k, v in options.items() if v is not None}}
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"FOLDER {folder}: not a model folder (no config.json)")
