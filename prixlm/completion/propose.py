@@ -26,14 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.candidate_checks import split_unreadable, unreadable_message
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from modeling_prixlm.formatting import language_key
 from modeling_prixlm.position_checks import positions_of
+from prixlm.bars import progress_bar
 from prixlm.completion.knowledge import (
     CompletionQuery,
     QueryStats,
@@ -211,7 +210,7 @@ def propose_objects(
     groups = merged_groups(tokenizer, trie, candidates)
     prepare_inputs(model, tokenizer, [(q.subject, q.relation) for q in queries], trie)
     proposals: list[Proposal] = []
-    bar = tqdm(total=len(queries), desc="completion", unit="pair", disable=not progress)
+    bar = progress_bar(total=len(queries), desc="completion", unit="pair", disable=not progress)
     for start in range(0, len(queries), batch_size):
         batch = queries[start : start + batch_size]
         ranked = predict_objects(

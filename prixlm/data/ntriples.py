@@ -40,8 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from tqdm.auto import tqdm
-
+from prixlm.bars import progress_bar
 from prixlm.data.iri_chars import percent_encoded, raw_non_ascii_ok
 from prixlm.data.ntriples_grammar import (
     FLAG,
@@ -306,7 +305,7 @@ def read_triples(
     name = str(path)
     stats = stats if stats is not None else ReadStats()
     handle = open_dump(path)
-    bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True, disable=not progress)
+    bar = progress_bar(desc=Path(name).name, unit=" lines", unit_scale=True, disable=not progress)
     line_number = 0
     triples = 0
     try:

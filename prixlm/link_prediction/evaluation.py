@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
+from prixlm.bars import progress_bar
 from prixlm.link_prediction.candidate_files import (
     KINDS,
     DatasetCandidates,
@@ -233,7 +233,9 @@ def _beam_metrics(
             f"need batch_size ({batch_size}) x num_beams ({num_beams}) <= max_rows ({max_rows})"
         )
     ranks: list[Rank] = []
-    bar = tqdm(total=len(rows), desc="link prediction (beam)", unit="query", disable=not progress)
+    bar = progress_bar(
+        total=len(rows), desc="link prediction (beam)", unit="query", disable=not progress
+    )
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         results = predict_objects(model, tokenizer, batch, trie, num_beams, batch_size)

@@ -30,10 +30,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import torch
-from tqdm.auto import tqdm
 
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import Query, model_device
+from prixlm.bars import progress_bar
 from prixlm.link_prediction.candidate_scoring import default_sizes, score_candidates
 from prixlm.link_prediction.precision import warns_half_precision
 from prixlm.link_prediction.protocols import (
@@ -232,7 +232,7 @@ def _protocol_ranks(
     train_index = train_objects(train_rows) if needs_train and train_rows is not None else None
     filters = {rule.name: filter_objects(rows, rule, train_index) for rule in rules}
     parts: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {rule.name: [] for rule in rules}
-    with tqdm(total=len(rows), desc="ranking", unit="query", disable=not progress) as bar:
+    with progress_bar(total=len(rows), desc="ranking", unit="query", disable=not progress) as bar:
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
             scores = scorer.score(batch, candidates)

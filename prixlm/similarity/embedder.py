@@ -193,7 +193,7 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
     embedded once and its vector copied to every text that reads as it. Identical texts thus
     get bit-identical vectors whatever their batch neighbours, batch size or thread count (the
     exact ties of XEL's homonyms stay ties), and repeated texts cost nothing."""
-    from tqdm.auto import tqdm
+    from prixlm.bars import progress_bar
 
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings, not one string")
@@ -220,7 +220,7 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
     device = next(model.parameters()).device
     starts = range(0, len(order), embedder.batch_size)
     with torch.no_grad(), eval_mode(model):
-        for start in tqdm(starts, desc="embed", disable=not embedder.progress, leave=False):
+        for start in progress_bar(starts, desc="embed", disable=not embedder.progress, leave=False):
             batch = order[start : start + embedder.batch_size]
             input_ids, attention_mask = _right_padded(
                 [ids[i] for i in batch], tokenizer.pad_token_id

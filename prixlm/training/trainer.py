@@ -28,6 +28,7 @@ from prixlm.outputs.atomic import (
 from prixlm.release.finite_weights import check_finite_weights
 from prixlm.training.checkpoint_rotation import RotationAfterSave
 from prixlm.training.loader_workers import WorkersLeaveSigterm
+from prixlm.training.log_lines import lines_off_terminal
 from prixlm.training.option_checks import WarmUpCheck
 from prixlm.training.processes import global_batch_of, split_batches
 from prixlm.training.resume import RUN_FILE, write_run_record
@@ -73,6 +74,7 @@ class PrixLMTrainer(RotationAfterSave, WorkersLeaveSigterm, Trainer):
         for index, callback in enumerate(callbacks):
             if type(callback) is JITCheckpointCallback:  # `--enable_jit_checkpoint`
                 callbacks[index] = _JITBetweenUpdates.replacing(callback)
+        lines_off_terminal(callbacks)  # a log file gets stamped lines, not a bar's frames
 
     def train(self, *args: Any, **kwargs: Any) -> Any:
         # `train` aligns the generation config's end tokens with the tokenizer's `</s>`

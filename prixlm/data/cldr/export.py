@@ -43,8 +43,8 @@ from pathlib import Path
 
 import babel
 from babel import Locale, localedata
-from tqdm.auto import tqdm
 
+from prixlm.bars import progress_bar
 from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
@@ -275,7 +275,7 @@ def export_cldr_kb(
         owned = _owned_entries(output_dir)
         kbs = [
             build_locale_kb(locale_id)
-            for locale_id in tqdm(locale_ids, desc="labels", disable=not show)
+            for locale_id in progress_bar(locale_ids, desc="labels", disable=not show)
         ]
         if every:  # 25 locales name nothing that takes part in a fact
             kbs = [kb for kb in kbs if kb.labels]
@@ -291,7 +291,7 @@ def export_cldr_kb(
         with atomic_folder(
             output_dir, carry_over=lambda entry: entry.name not in owned, argument="--output_dir"
         ) as staging:
-            for kb in tqdm(kbs, desc="write", disable=not show):
+            for kb in progress_bar(kbs, desc="write", disable=not show):
                 others = [other for other in link_targets if other is not kb]
                 stats[kb.language] = _write_locale(kb, others, staging)
             _write_info(staging / INFO_FILE, kbs, stats)

@@ -33,9 +33,9 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from tqdm.auto import tqdm
 from tqdm.std import TMonitor
 
+from prixlm.bars import progress_bar
 from prixlm.data.dbpedia.bz2_streams import stream_starts
 from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.read_rows import Job, write_rows
@@ -196,7 +196,7 @@ def convert_all(
     """
     total = sum(job.path.stat().st_size for job in jobs)
     if num_proc <= 1 or total < POOL_MIN_BYTES:
-        for job in tqdm(jobs, desc="parse", unit=" files", disable=not options.progress):
+        for job in progress_bar(jobs, desc="parse", unit=" files", disable=not options.progress):
             options.stats[str(job.path)] = convert(job, options)
         return list(jobs), 0.0
     if part_bytes is None:
@@ -229,7 +229,9 @@ def convert_all(
         ) as pool,
     ):
         dispatch = _Dispatch(pool, run, quiet, workers)
-        done = tqdm(total=len(run), desc="parse", unit=" parts", disable=not options.progress)
+        done = progress_bar(
+            total=len(run), desc="parse", unit=" parts", disable=not options.progress
+        )
         try:
             dispatch.run_here()
             for job in jobs:

@@ -96,7 +96,7 @@ def _run_side_by_side(
 ) -> None:
     """`copy_shards`' pool: `width` cursors, each running one statement at a time, started
     as `admissible` allows."""
-    from tqdm.auto import tqdm
+    from prixlm.bars import progress_bar
 
     cursors = [con.cursor() for _ in range(width)]
     free = list(cursors)
@@ -113,7 +113,7 @@ def _run_side_by_side(
 
     pending = list(zip(needs, statements, strict=True))
     running: dict[Future, int] = {}
-    bar = tqdm(total=len(statements), desc="parquet", disable=not progress)
+    bar = progress_bar(total=len(statements), desc="parquet", disable=not progress)
     try:
         with ThreadPoolExecutor(width, thread_name_prefix="copy") as pool:
             try:

@@ -34,8 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
+from prixlm.bars import progress_bar
 from prixlm.data.dbpedia import read_rows
 from prixlm.data.dbpedia.arrow_values import (  # noqa: F401 - _UNUSUAL_SPACE: importable here
     _UNUSUAL_SPACE,
@@ -335,7 +335,11 @@ def write_records(job: Job, options: ReadOptions) -> ReadStats:
     unknown = UnknownTargets()
     # No bar at all without progress: a worker forked while tqdm's monitor thread held
     # tqdm's lock would wait for it forever on creating one (`convert._worker_context`).
-    bar = tqdm(desc=Path(name).name, unit=" lines", unit_scale=True) if options.progress else None
+    bar = (
+        progress_bar(desc=Path(name).name, unit=" lines", unit_scale=True)
+        if options.progress
+        else None
+    )
     pending: list[pa.RecordBatch] = []
     job.output.parent.mkdir(parents=True, exist_ok=True)
     first_seq = job.part * SEQ_PART

@@ -232,13 +232,15 @@ def _links(
 def read_rows(files: LayoutFiles, progress: bool = False) -> tuple[pa.Table, ConversionStats]:
     """Every row of the layout's files as one Arrow table (columns `config`, `split`,
     `schema.COLUMNS`, `h`), with the counts. `LayoutError` names a malformed line."""
-    from tqdm.auto import tqdm
+    from prixlm.bars import progress_bar
 
     stats = ConversionStats(languages={})
     stats.skipped_files = [str(p) for p in files.skipped_alignments]
     rows = _Rows()
     total = sum(path.stat().st_size for path in files.all_files())
-    with tqdm(total=total, unit="B", unit_scale=True, desc="read", disable=not progress) as bar:
+    with progress_bar(
+        total=total, unit="B", unit_scale=True, desc="read", disable=not progress
+    ) as bar:
         read = _triples(files, rows, stats, bar)
         _links(files, rows, stats, read, bar)
     lists = {key: sorted(objects) for key, objects in read[2].items()}

@@ -1,0 +1,84 @@
+"""The training's progress as log lines when stderr is not a terminal (a `nohup ... > run.log`,
+a CI job, a Slurm job).
+
+The Trainer's progress bar redraws itself with a carriage return at every step (tqdm's 0.1 s
+refresh is shorter than a step at scale): in a file that is one frame of ~60 bytes a step,
+~60 MB for a million steps, on a handful of lines that a pager shows as one. Off a terminal,
+`LogLines` takes its place: one line per log of the Trainer (every `--logging_steps`, each
+checkpoint's and the last), stamped with the time and the step, with the run's elapsed time,
+an estimate of the time left and the logged values. A terminal keeps the bar; `--disable_tqdm
+true` keeps the Trainer's own plain printing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
+
+from prixlm.bars import is_terminal
+
+
+def _duration(seconds: float) -> str:
+    return str(timedelta(seconds=round(max(seconds, 0.0))))
+
+
+def _value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class LogLines(TrainerCallback):
+    """One stamped line per Trainer log on the main process, written to `stream` (stderr
+    at the time of writing, where none is given):
+
+        2026-12-07 20:48:09 step 350/1000 (35.0%), 0:01:02 elapsed, ~0:01:55 left: loss=6.396 ...
+
+    The time left is this start's pace (steps since its first, over its elapsed time)."""
+
+    def __init__(
+        self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.started = 0.0
+        self.first_step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = self.clock()
+        self.first_step = state.global_step
+
+    def line(self, state: Any, logs: dict[str, Any]) -> str:
+        """The line of a log `logs` at `state`'s step."""
+        step, total = state.global_step, state.max_steps
+        elapsed = self.clock() - self.started
+        head = f"{datetime.now():%Y-%m-%d %H:%M:%S} step {step}/{total}"
+        if total:
+            head += f" ({100 * step / total:.1f}%)"
+        head += f", {_duration(elapsed)} elapsed"
+        done = step - self.first_step
+        if 0 < done and step < total and elapsed > 0:
+            head += f", ~{_duration((total - step) * elapsed / done)} left"
+        values = " ".join(f"{k}={_value(v)}" for k, v in logs.items() if k != "total_flos")
+        return f"{head}: {values}" if values else head
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            print(self.line(state, logs), file=self.stream or sys.stderr, flush=True)
+
+
+def lines_off_terminal(callbacks: list[Any], stream: Any = None) -> None:
+    """Replace the Trainer's `ProgressCallback` in `callbacks` with `LogLines` when `stream`
+    (stderr where none is given) is not a terminal; a terminal, or no bar, is left as it is."""
+    if is_terminal(stream if stream is not None else sys.stderr):
+        return
+    for index, callback in enumerate(callbacks):
+        if type(callback) is ProgressCallback:
+            callbacks[index] = LogLines()
+
+
+__all__ = ["LogLines", "lines_off_terminal"]
