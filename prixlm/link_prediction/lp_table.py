@@ -16,6 +16,8 @@ from prixlm.link_prediction.ranking_rules import hits_key, metric_label, mrr_key
 
 #: The k of every hits@k reported (in beam mode, those up to K only: `reported_ks`).
 KS = (1, 3, 10)
+#: The line under the table: its rates are percentages (an MRR of 0.01 shows as 1.0).
+UNITS_NOTE = "hits@k and MRR in %"
 #: A table cell without a value: a metric not reported.
 NOT_REPORTED = "–"
 
@@ -50,8 +52,9 @@ def _cell(metrics: Mapping[str, float | int | None], key: str) -> str:
 def markdown_table(
     results: Mapping[str, Mapping[str, float | int | None]], mode: str, num_beams: int | None
 ) -> str:
-    """One row per language: queries, candidates, hits@1/3/10 and MRR (in %); a hits@k not
-    reported (beam mode, k > K: `reported_ks`) shows `–`."""
+    """One row per language: queries, candidates, hits@1/3/10 and MRR (in %, which the line
+    under the table says: `UNITS_NOTE`); a hits@k not reported (beam mode, k > K:
+    `reported_ks`) shows `–`."""
     mrr = mrr_key(num_beams if mode == "beam" else None)
     reported = reported_ks(mode, num_beams)
     hits = " | ".join(f"hits@{k}" for k in KS)
@@ -63,7 +66,7 @@ def markdown_table(
         cells = [_cell(m, hits_key(k)) if k in reported else NOT_REPORTED for k in KS]
         values = " | ".join([*cells, _cell(m, mrr)])
         lines.append(f"| {language} | {m['num_queries']} | {m['num_candidates']} | {values} |")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", UNITS_NOTE])
 
 
-__all__ = ["KS", "NOT_REPORTED", "markdown_table", "reported_ks", "unreported_note"]
+__all__ = ["KS", "NOT_REPORTED", "UNITS_NOTE", "markdown_table", "reported_ks", "unreported_note"]

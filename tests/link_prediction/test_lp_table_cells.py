@@ -60,6 +60,7 @@ def test_every_cell_is_the_metric_its_header_names(mode, mrr, header):
                "num_queries": 7, "num_candidates": 9},
     }  # fmt: skip
     text = markdown_table(results, mode, num_beams=10)
+    assert text.splitlines()[-2:] == ["", "hits@k and MRR in %"]  # 0.7 shows as 70.0
     assert text.splitlines()[0] == (
         f"| language | queries | candidates | hits@1 | hits@3 | hits@10 | {header} |"
     )
