@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError, command_parser, read_json, user_errors
+from prixlm.experiments.table1_docs import check_metric_values
 from prixlm.outputs.atomic import atomic_file
 
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
@@ -249,6 +250,14 @@ def check_dbp5l_results(table: Any, path: Path, argument: str = "--results") -> 
             raise UsageError(
                 f"{where}: methods_by_protocol[{protocol!r}] is not an object of methods"
             )
+        for method, cells in methods.items():
+            for language, cell in cells.items():
+                if isinstance(cell, Mapping):
+                    check_metric_values(
+                        cell,
+                        f"{argument} {path}: methods_by_protocol[{protocol!r}][{method!r}]"
+                        f"[{language!r}]",
+                    )
 
 
 def replace_block(existing: str, block: str) -> str:

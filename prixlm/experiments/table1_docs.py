@@ -186,6 +186,20 @@ def check_table1_results(table: Any, path: Path, argument: str = "--results") ->
                 raise UsageError(
                     f"{where}: methods[{method!r}][{language!r}] has no {missing[0]!r}{hint}"
                 )
+            check_metric_values(cell, f"{argument} {path}: methods[{method!r}][{language!r}]")
+
+
+def check_metric_values(cell: Mapping[str, Any], where: str) -> None:
+    """`UsageError` naming `where` and the key unless each metric of `cell` (Hits@k, MRR)
+    is a number from 0 to 1: a string (`"0.38"`) or null ended in a traceback, a NaN or a
+    percentage (`38.8`) was rendered as `nan` or `3880.0` (a metric not measured is left
+    out of its cell)."""
+    for key, value in cell.items():
+        if key not in METRIC_NAMES and not key.startswith("hits_at_"):
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0 <= value <= 1:
+            raise UsageError(f"{where}[{key!r}] is {value!r}: expected a fraction from 0 to 1")
 
 
 def markers(block: str) -> tuple[str, str]:

@@ -203,3 +203,44 @@ def test_docs_commands_refuse_the_other_results_file(tmp_path, capsys, module, o
     line = _error_line(capsys, module, argv)
     assert line == "error: " + message.format(path=results)
     assert docs.read_text("utf-8") == "# Results\n\nkept\n" and not (tmp_path / "t.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "cell", "value", "shown"),
+    [("prixlm.experiments.table1_docs", "table1.json", ("methods", "TransE", "en"), "0.38",
+      "'0.38'"),
+     ("prixlm.experiments.table1_docs", "table1.json", ("methods", "TransE", "en"), None, "None"),
+     ("prixlm.experiments.table1_docs", "table1.json", ("methods", "TransE", "en"), 38.8, "38.8"),
+     ("prixlm.experiments.table1_docs", "table1.json", ("methods", "TransE", "en"),
+      float("nan"), "nan"),
+     ("prixlm.experiments.dbp5l_docs", "dbp5l.json",
+      ("methods_by_protocol", "ours", "TransE", "el"), "0.38", "'0.38'"),
+     ("prixlm.experiments.dbp5l_docs", "dbp5l.json",
+      ("methods_by_protocol", "ours", "TransE", "el"), None, "None"),
+     ("prixlm.experiments.dbp5l_docs", "dbp5l.json",
+      ("methods_by_protocol", "ours", "TransE", "el"), 38.8, "38.8")],
+)  # fmt: skip
+def test_docs_commands_refuse_a_metric_that_is_not_a_fraction(
+    tmp_path, capsys, module, source, cell, value, shown
+):
+    """A metric written by hand as a string or null was a TypeError traceback; a NaN or a
+    percentage (38.8 for 0.388) was rendered as `nan` or `3880.0` into the docs."""
+    table = json.loads((ROOT / "results" / source).read_text("utf-8"))
+    node = table
+    for key in cell:
+        node = node[key]
+    node["mrr"] = value
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(table), "utf-8")
+    docs = tmp_path / "results.md"
+    docs.write_text("# Results\n\nkept\n", "utf-8")
+    argv = ["--results", results, "--docs", docs]
+    if module.endswith("table1_docs"):
+        argv += ["--chart", tmp_path / "t.png"]
+    line = _error_line(capsys, module, argv)
+    path = "".join(f"[{key!r}]" for key in cell[1:])
+    assert line == (
+        f"error: --results {results}: {cell[0]}{path}['mrr'] is {shown}: "
+        "expected a fraction from 0 to 1"
+    )
+    assert docs.read_text("utf-8") == "# Results\n\nkept\n" and not (tmp_path / "t.png").exists()

@@ -112,6 +112,23 @@ def test_model_card_numbers_are_the_evaluation_json(released, tmp_path, capsys):
     assert f"--evaluation {tmp_path / 'bad.json'}: no 'results' object" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["config.json", "training_args.json", "train_results.json"])
+def test_a_folder_file_that_is_not_a_json_object_is_one_error_line(
+    released, tmp_path, capsys, name
+):
+    """A list saved as `config.json`, `training_args.json` or `train_results.json` was an
+    `AttributeError` traceback (exit status 1)."""
+    folder = tmp_path / "model"
+    shutil.copytree(released[2], folder)
+    (folder / name).write_text("[1]\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        model_card_main([str(folder)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {folder / name}: expected a JSON object, not list\n"
+    assert not (folder / "README.md").exists()
+
+
 def test_dataset_card_round_trips_and_loads_by_default_with_sharded_splits(tmp_path):
     """Several shards per split (the files listed per split in `configs:`): the YAML reads
     back as written, and `load_dataset(folder)` without a config name gives the `all` config."""

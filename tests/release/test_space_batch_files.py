@@ -194,3 +194,15 @@ def test_a_line_the_pipeline_refuses_is_named(space, tmp_path, cell, what):
     path.write_text(f"Germany\tcurrency\nJapan\tcurrency\n{cell}\tcurrency\n", encoding="utf-8")
     with pytest.raises(batch_io.BadQueryFile, match=rf"^q\.tsv, line 3: .*{re.escape(what)}"):
         space.batch(str(path), 1)
+
+
+def test_a_file_of_only_a_header_is_refused(space, tmp_path):
+    """A header and no query line was asked as 0 queries: empty output files were written
+    and the preview failed (the page said "The query failed: KeyError")."""
+    path = tmp_path / "queries.tsv"
+    path.write_text("subject\trelation\tlanguage\n\n", encoding="utf-8")
+    folders = list(space._batch_folders)
+    with pytest.raises(batch_io.BadQueryFile) as error:
+        space.batch(str(path), 1)
+    assert str(error.value) == "queries.tsv: no queries below the header line 1."
+    assert list(space._batch_folders) == folders  # no output folder for it
