@@ -265,6 +265,8 @@ def read_queries(
         if twice:  # the last one's cells were read, silently
             raise BadQueryFile(f"{name}, line {header_line}: columns named twice: {twice}.")
         numbered = numbered[1:]
+        if not numbered:  # the app answered "Completed 0 queries" and then failed
+            raise BadQueryFile(f"{name}: no queries below the header line {header_line}.")
     if len(numbered) > MAX_QUERIES:
         raise BadQueryFile(f"{name}: {len(numbered):,} queries; the limit is {MAX_QUERIES:,}.")
     queries = []
