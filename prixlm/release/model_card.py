@@ -94,6 +94,15 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from error
 
 
+def _read_object(path: Path) -> dict[str, Any]:
+    """`_read_json` of a file that must hold a JSON object (`{}` if there is none): a list or
+    a string there was an `AttributeError` traceback."""
+    value = _read_json(path)
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object, not {type(value).__name__}")
+    return value
+
+
 def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None:
     """The last checkpoint's link prediction in `train_results.json`, as an `evaluate_lp`
     report (`{"dataset", "split", "mode", "num_beams", "results": {language: metrics}}`).
@@ -236,9 +245,9 @@ def render_model_card(
     folder = Path(folder)
     if base_model is not None and not is_hub_id(base_model):
         base_model = None  # a folder on this machine: no Hub id for `base_model:` or a link
-    config = _read_json(folder / "config.json")
-    training_args = _read_json(folder / "training_args.json")
-    train_results = _read_json(folder / "train_results.json")
+    config = _read_object(folder / "config.json")
+    training_args = _read_object(folder / "training_args.json")
+    train_results = _read_object(folder / "train_results.json")
     reports = [r for r in (checkpoint_report(train_results),) if r]
     reports += merged_evaluations(folder, evaluations)
     # the edition codes (`zh-min-nan`): the card's `language:` holds their ISO codes
