@@ -299,6 +299,24 @@ def eval_results(
                         metric_config=_ranking_config(report, metrics),
                     )
                 )
+    return _named_apart(results)
+
+
+def _named_apart(results: list[EvalResult]) -> list[EvalResult]:
+    """`results` with a metric name that one model-index group (task, dataset, config,
+    split) would show twice, for other values (a beam and a full ranking of one split, a
+    checkpoint's and a final evaluation), followed by its metric config: `Hits@1
+    (filtered) [full, all 275 queries]`. The Hub shows a metric by its name and value."""
+
+    def key(e: EvalResult) -> tuple:
+        return (e.dataset_type, e.dataset_name, e.dataset_config, e.dataset_split, e.metric_name)
+
+    counts: dict[tuple, int] = {}
+    for result in results:
+        counts[key(result)] = counts.get(key(result), 0) + 1
+    for result in results:
+        if counts[key(result)] > 1 and result.metric_config:
+            result.metric_name = f"{result.metric_name} [{result.metric_config}]"
     return results
 
 
