@@ -28,7 +28,6 @@ standard task, and the `text-generation` widget cannot run it.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,6 +47,14 @@ from prixlm.release.card_examples import (  # noqa: F401 - importable here as be
     example_code,
     widget_entries,
 )
+from prixlm.release.card_reports import (  # noqa: F401 - importable here as before
+    checkpoint_report,
+    keep_evaluations,
+    merged_evaluations,
+    read_json,
+    read_json_object,
+    stored_evaluations,
+)
 from prixlm.release.card_results import (
     check_report,
     eval_results,
@@ -58,16 +65,11 @@ from prixlm.release.card_results import (
     remembered_digests,
     results_table,
     training_data,
-    unrecorded,
 )
 from prixlm.release.report_checks import (
     EVALUATIONS_FILE,
-    check_kept,
-    current_metric_keys,
-    half_precision,
     per_protocol,
 )
-from prixlm.text_lines import utf8_lines
 
 #: The repository's `model_card.md`, through the link beside this module (package data).
 TEMPLATE = Path(__file__).with_name("model_card.md")
@@ -82,128 +84,18 @@ TAGS = ["knowledge-base-completion", "link-prediction", "multilingual", "prix-lm
 CANDIDATES_FILE = "candidates.json"
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    # line by line: a byte that is not UTF-8 named by its line (a bare UnicodeDecodeError
-    # named no file); the lines joined keep JSON's line numbers
-    text = "\n".join(line for _, line in utf8_lines(path))
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from error
-
-
-def _read_object(path: Path) -> dict[str, Any]:
-    """`_read_json` of a file that must hold a JSON object (`{}` if there is none): a list or
-    a string there was an `AttributeError` traceback."""
-    value = _read_json(path)
-    if not isinstance(value, dict):
-        raise ValueError(f"{path}: expected a JSON object, not {type(value).__name__}")
-    return value
-
-
-def checkpoint_report(train_results: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The last checkpoint's link prediction in `train_results.json`, as an `evaluate_lp`
-    report (`{"dataset", "split", "mode", "num_beams", "results": {language: metrics}}`).
-
-    `checkpoint_link_prediction` records are `{"step": n, "lp_<language>/hits_at_1": x,
-    "lp_<language>/mrr": y}` (MRR over the K beams, i.e. MRR@K); the sampling settings are
-    `checkpoint_link_prediction_settings`; `sample_size` is the random sample asked per
-    language (`--lp_eval_queries`), which the model-index names. `None` when no checkpoint
-    was evaluated.
-    """
-    records = train_results.get("checkpoint_link_prediction") or []
-    if not records:
-        return None
-    last = max(records, key=lambda record: record["step"])
-    settings = train_results.get("checkpoint_link_prediction_settings", {})
-    num_beams = settings.get("num_beams")
-    results: dict[str, dict[str, float | int]] = {}
-    for key, value in last.items():
-        if key == "step":
-            continue
-        language, metric = key.removeprefix("lp_").split("/", 1)
-        metric = next(iter(current_metric_keys({metric: None})))  # `hits@1`: earlier runs'
-        if metric == "mrr" and num_beams:
-            metric = f"mrr_at_{num_beams}"
-        results.setdefault(language, {})[metric] = value
-        # the sample's size (fewer than asked where the split is smaller); older runs
-        # recorded only the number asked for
-        queries = settings.get("queries", {}).get(language, settings.get("queries_per_language"))
-        if queries:
-            results[language].setdefault("num_queries", queries)
-    return {
-        "dataset": settings.get("dataset"),
-        **({"dataset_folder": settings["dataset_folder"]} if "dataset_folder" in settings else {}),
-        "split": settings.get("split", "validation"),
-        "mode": "beam",
-        "num_beams": num_beams,
-        "sample_size": settings.get("queries_per_language"),
-        "step": last["step"],
-        "results": results,
-    }
-
-
-def hub_dataset_ids(reports: Sequence[Mapping[str, Any]], dataset_id: str | None) -> list[str]:
-    """The `datasets:` of the card: `dataset_id` (the Hub id of the local folders evaluated
-    on), and the reports' datasets that are Hub ids (not local folders, which a Hub user
-    cannot load)."""
-    found = [dataset_id] if dataset_id else []
+def hub_dataset_ids(
+    reports: Sequence[Mapping[str, Any]], dataset_id: str | None, trained_on: str | None = None
+) -> list[str]:
+    """The `datasets:` of the card: the Hub id of the training data (`trained_on`: the Hub
+    lists `datasets:` as the datasets the model was trained on), `dataset_id` (the Hub id of
+    the local folders evaluated on), and the reports' datasets that are Hub ids (not local
+    folders, which a Hub user cannot load)."""
+    found = [item for item in (trained_on, dataset_id) if item]
     for report in reports:
         if on_hub(report):
             found.append(str(report["dataset"]))
     return sorted(set(found))
-
-
-def stored_evaluations(folder: str | Path, weights: bool = True) -> list[dict[str, Any]]:
-    """The reports kept in `folder/evaluation_results.json` (oldest first; [] if none),
-    with `weights` each checked against the folder's weights (`check_kept`)."""
-    path = Path(folder) / EVALUATIONS_FILE
-    stored = _read_json(path) if path.is_file() else []
-    if not isinstance(stored, list):
-        raise ValueError(f"{path}: expected a JSON list of evaluate_lp reports")
-    reports = [check_report(report, f"{path}, report {i + 1}") for i, report in enumerate(stored)]
-    return check_kept(dict(enumerate(reports, 1)), path, folder) if weights else reports
-
-
-def _report_key(report: Mapping[str, Any]) -> tuple:
-    """What makes a report another evaluation: its dataset (a local folder by its absolute
-    path, `dataset_folder`, however `--dataset` was typed), split, mode, beams, protocol,
-    limit, configs, candidates (`evaluate_lp --candidates`, by content) and half-precision
-    weights (`evaluate_lp --dtype bfloat16`: not the float32 evaluation); a newer report
-    with the same key replaces the kept one."""
-    dataset = report.get("dataset_folder") or report.get("dataset")
-    return (dataset, report.get("split"), report.get("mode"),
-            report.get("num_beams"), report.get("protocol", "ours"), report.get("limit"),
-            tuple(sorted(report.get("results", {}))),
-            report.get("candidates_sha256") or report.get("candidates")
-            or ("not recorded" if unrecorded(report, "candidates") else None),
-            half_precision(report))  # fmt: skip
-
-
-def merged_evaluations(
-    folder: str | Path, reports: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """The folder's kept reports with `reports` added (a report of the same dataset, split,
-    mode, K, protocol, query limit and configs replaces the earlier one); a kept report that
-    none replaces is checked against the folder's weights (`check_kept`)."""
-    stored = dict(enumerate(stored_evaluations(folder, weights=False), 1))
-    new = {_report_key(r): dict(r) for r in reports}
-    left = {i: r for i, r in stored.items() if _report_key(r) not in new}
-    check_kept(left, Path(folder) / EVALUATIONS_FILE, folder)
-    kept = {_report_key(r): dict(r) for r in stored.values()}
-    kept.update(new)
-    return list(kept.values())
-
-
-def keep_evaluations(folder: str | Path, reports: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """Write `merged_evaluations` into the folder (when `reports` adds any); returns them."""
-    merged = merged_evaluations(folder, reports)
-    if reports:
-        with atomic_file(Path(folder) / EVALUATIONS_FILE, argument="--evaluation") as staging:
-            staging.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
-    return merged
 
 
 def render_model_card(
@@ -245,9 +137,9 @@ def render_model_card(
     folder = Path(folder)
     if base_model is not None and not is_hub_id(base_model):
         base_model = None  # a folder on this machine: no Hub id for `base_model:` or a link
-    config = _read_object(folder / "config.json")
-    training_args = _read_object(folder / "training_args.json")
-    train_results = _read_object(folder / "train_results.json")
+    config = read_json_object(folder / "config.json")
+    training_args = read_json_object(folder / "training_args.json")
+    train_results = read_json_object(folder / "train_results.json")
     reports = [r for r in (checkpoint_report(train_results),) if r]
     reports += merged_evaluations(folder, evaluations)
     # the edition codes (`zh-min-nan`): the card's `language:` holds their ISO codes
@@ -256,12 +148,15 @@ def render_model_card(
     widget = widget_entries(widget)
     # --dataset_id names the reports of the folder training read (`card_results.id_folder`)
     settings = train_results.get("checkpoint_link_prediction_settings") or {}
-    dataset_ids = hub_dataset_ids(reports, dataset_id)
     model_name = model_name or (repo_id.split("/")[-1] if repo_id else folder.resolve().name)
     trained_on = training_data(train_results)
     if dataset_id and trained_on and trained_on.get("hub_id") is None:
         # trained here on a local folder whose Hub copy is --dataset_id (publish)
         trained_on = {**trained_on, "name": dataset_id, "hub_id": dataset_id}
+    # training's Hub dataset; an older record (no `dataset_folder`) may name a folder by a
+    # relative path (`data/kb`) that only looks like a Hub id here: not listed
+    trained_hub = (trained_on or {}).get("hub_id") if "dataset_folder" in settings else None
+    dataset_ids = hub_dataset_ids(reports, dataset_id, trained_hub)
     card_data = ModelCardData(
         model_name=model_name,
         # ISO 639 codes, as the Hub asks; the body's "Languages:" keeps the edition codes
@@ -371,7 +266,7 @@ def load_report(path: str | Path, folder: str | Path | None = None) -> dict[str,
     `check_report`); `ValueError` naming the file if it is not one."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"--evaluation {path}: no such file")
-    return check_report(_read_json(Path(path)), f"--evaluation {path}", folder)
+    return check_report(read_json(Path(path)), f"--evaluation {path}", folder)
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
