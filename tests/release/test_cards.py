@@ -331,8 +331,8 @@ def test_kept_reports_and_their_datasets(released, tmp_path, capsys):
 def test_a_report_on_the_first_queries_says_so():
     """`evaluate_lp --limit 20` and the full test run gave two model-index entries with the
     same names and different values; the limited one now says what it measured."""
-    from prixlm.release.card_results import eval_results
     from prixlm.release.card_reports import _report_key
+    from prixlm.release.card_results import eval_results
 
     full = _evaluate_lp_report()
     limited = {**full, "limit": 3}  # en has 4 test queries, de 3
