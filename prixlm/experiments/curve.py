@@ -231,17 +231,20 @@ def mrr_evaluator(
 ) -> CurveEvaluator:
     """Full-ranking validation MRR per language of `samples` (`{language: rows}`) over
     `candidates` (`PrixLMScorer`: labels that tokenise identically are one entity, as in
-    `evaluate_lp --mode full` and Table 1's rankings); `"mean"`: the mean over languages."""
-    from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer
+    `evaluate_lp --mode full` and Table 1's rankings; labels the model's positions cannot
+    hold after a prompt left out as `evaluate_lp` leaves them, `fitted_scoring`); `"mean"`:
+    the mean over languages."""
+    from prixlm.link_prediction.fitted_scoring import fitted_scorer_protocols
+    from prixlm.link_prediction.scorer import PrixLMScorer
 
     def evaluate(model: Any, tokenizer: Any) -> dict[str, float]:
         scorer = PrixLMScorer(model, tokenizer, score_batch, score_rows)
-        values = {
-            language: float(
-                evaluate_scorer(scorer, rows, candidates[language], batch_size=score_batch)["mrr"]
+        values = {}
+        for language, rows in samples.items():  # labels the positions cannot hold: left out
+            ranked = fitted_scorer_protocols(
+                scorer, rows, candidates[language], batch_size=score_batch
             )
-            for language, rows in samples.items()
-        }
+            values[language] = float(ranked["ours"]["mrr"])
         return {"mean": sum(values.values()) / len(values), **values}
 
     return evaluate

@@ -53,7 +53,8 @@ from prixlm.experiments.prixlm_jobs import (
     with_evaluation_time,
 )
 from prixlm.link_prediction.candidate_files import dataset_candidates, layout_candidates
-from prixlm.link_prediction.scorer import CandidateScorer, evaluate_scorer_protocols
+from prixlm.link_prediction.fitted_scoring import fitted_scorer_protocols
+from prixlm.link_prediction.scorer import CandidateScorer
 
 SELECTION_PROTOCOL = "ours"
 
@@ -140,7 +141,7 @@ def evaluate_language(
     with the per-query ranks (`ranks`: `{"filtered", "raw"}` lists, row order) that a paired
     comparison of two methods needs (`prixlm.experiments.paired`)."""
     rows = sample_rows(splits[split], limit, seed)
-    return evaluate_scorer_protocols(
+    return fitted_scorer_protocols(
         scorer, rows, candidates, protocols, batch_size=batch_size, train_rows=splits["train"],
         keep_ranks=True,
     )  # fmt: skip

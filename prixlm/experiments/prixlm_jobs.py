@@ -30,7 +30,8 @@ from prixlm.experiments.kept_runs import (
 )
 from prixlm.experiments.table1_data import candidates_digest, job_candidates
 from prixlm.experiments.time_budget import TimeBudget
-from prixlm.link_prediction.scorer import PrixLMScorer, evaluate_scorer_protocols
+from prixlm.link_prediction.fitted_scoring import fitted_scorer_protocols
+from prixlm.link_prediction.scorer import PrixLMScorer
 
 
 def train_argv(
@@ -217,7 +218,7 @@ def prixlm_job(
             by_protocol = kept_evaluation(
                 run_dir, split, language, key,
                 lambda rows=rows, candidates=candidates, data=data, ranks=ranks: (
-                    evaluate_scorer_protocols(
+                    fitted_scorer_protocols(
                         scorer, rows, candidates, protocols, batch_size=score_batch,
                         train_rows=data["train"], keep_ranks=ranks)),
                 earlier_seconds,

@@ -183,6 +183,30 @@ def test_an_empty_compressed_dump_is_an_error(
     assert _build(plain, out) == 0
 
 
+@pytest.mark.parametrize(
+    ("written", "named", "holds", "rename"),
+    [(".gz", ".bz2", "gzip", ".gz"), (".bz2", ".gz", "bzip2", ".bz2"),
+     (".gz", ".BZ2", "gzip", ".gz"), (".bz2", "", "bzip2", ".bz2")],
+)  # fmt: skip
+def test_a_dump_named_as_another_compression_says_what_it_holds(
+    tmp_path: Path, written: str, named: str, holds: str, rename: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A gzip file named `.bz2` (or a bzip2 one `.gz`) said "truncated or corrupt compressed
+    file (Invalid data stream)": its first bytes say what it holds and what to call it."""
+    dumps = write_dumps(tmp_path / "dumps", written)
+    links = dumps / f"interlanguage_links_de.ttl{named}"
+    (dumps / f"interlanguage_links_de.ttl{written}").rename(links)
+    out = tmp_path / "out"
+    assert _build(dumps, out) == 2
+    said = f"named {named}" if named else "named as a plain file"
+    assert capsys.readouterr().err == (
+        f"error: {links}: holds {holds} data (its first bytes), but is {said}: rename it to "
+        f"interlanguage_links_de.ttl{rename}\n"
+    )
+    _assert_nothing_published(out)
+
+
 @pytest.mark.parametrize("suffix", ["", ".bz2", ".gz"])
 def test_a_byte_order_mark_at_the_start_is_dropped(
     tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]

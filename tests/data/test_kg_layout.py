@@ -303,3 +303,30 @@ def test_the_train_py_options_the_converter_s_docs_name_are_train_py_s():
     named = {option for text in texts for option in re.findall(r"train\.py (--\w+)", text)}
     assert "--max_fact_length" in named
     assert named <= set(parser._option_string_actions)
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), [("entity/en.tsv", "entity IRIs"), ("relations.txt", "relation IRIs")]
+)
+def test_an_empty_iri_file_is_named(tmp_path: Path, capsys, name: str, what: str) -> None:
+    """It said "kg/en-train.tsv:1: head 0 out of range (the file lists 0)", naming the
+    triples' file and not the empty one."""
+    root = write_layout(tmp_path / "kg", {**FILES, name: []})
+    argv = ["--input_dir", str(root), "--output_dir", str(tmp_path / "out"), "--no_progress"]
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    error = capsys.readouterr().err
+    assert error == f"error: {root / name}: empty file: no {what} (one IRI a line)\n"
+
+
+@pytest.mark.parametrize("name", ["entity/en.tsv", "kg/en-test.tsv", "relations.txt"])
+def test_a_folder_where_a_file_should_be_is_named(tmp_path: Path, capsys, name: str) -> None:
+    """It said "no .../entity/en.tsv", as if the file were missing."""
+    root = write_layout(tmp_path / "kg")
+    (root / name).unlink()
+    (root / name).mkdir()
+    argv = ["--input_dir", str(root), "--output_dir", str(tmp_path / "out"), "--languages", "en"]
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    where = f"--input_dir {root}" if name == "relations.txt" else "--languages en"
+    assert capsys.readouterr().err == f"error: {where}: {root / name} is a folder, not a file\n"

@@ -155,3 +155,41 @@ def test_prixlm_job_ranks_what_its_release_stores(link_only_data, tmp_path):
         for split in ("validation", "test"):
             kept = json.loads((run_dir / "job_eval" / f"{split}-{language}.json").read_text())
             assert kept["key"]["candidates"] == len(stored[language]), (split, language)
+
+
+def test_a_candidate_longer_than_the_positions_is_left_out_after_the_training(
+    link_only_data, tmp_path
+):
+    """All's job ranking a candidates file with a label longer than the model's positions
+    hold after a prompt (the toy model: 128 tokens): the validation curve's MRR and the
+    rankings leave it out with a warning and count it (`candidates_too_long`), as
+    `evaluate_lp` does; before, the first curve point raised PositionBudgetError, and so
+    did the rankings after the training."""
+    from prixlm.experiments.prixlm_jobs import prixlm_job
+    from prixlm.experiments.profiles import get_profile
+    from prixlm.experiments.table1_data import prepare_tokenizer
+    from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
+
+    work, expected = link_only_data
+    profile = get_profile("toy")
+    tokenizer = prepare_tokenizer(work, work / "data", LANGUAGES, profile["tokenizer_vocab_size"])
+    long = " ".join(["thing"] * 200)
+    given = {language: [*labels, long] for language, labels in expected.items()}
+    candidates_file = tmp_path / "candidates.json"
+    candidates_file.write_text(json.dumps(given), "utf-8")
+    with pytest.warns(CandidatesLeftOutWarning, match="1 of the"):
+        record = prixlm_job(
+            str(work / "data"), str(tmp_path / "all"), LANGUAGES, "all", str(tokenizer),
+            {**profile["prixlm"], "max_steps": 2}, eval_limit=2, validation_limit=2,
+            candidates_file=str(candidates_file), curve_every=1, curve_metric="mrr",
+            curve_queries=2,
+        )  # fmt: skip
+    assert record["candidates"] == {language: len(given[language]) for language in LANGUAGES}
+    assert [point["step"] for point in record["curve"]["points"]] == [1, 2]
+    for split in ("validation", "test"):
+        for language in LANGUAGES:
+            metrics = record[split][language]
+            assert metrics["candidates_too_long"] == 1, (split, language)
+            assert metrics["num_queries"] == 2 and metrics["num_missing"] == 0
+            assert 0.0 < metrics["mrr"] <= 1.0
+    assert len(record["test"]["en"]["ranks"]["filtered"]) == 2

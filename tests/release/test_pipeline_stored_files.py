@@ -253,3 +253,25 @@ def test_a_folder_is_kept_by_its_absolute_path_and_its_loss_is_named(tmp_path, m
     with pytest.raises(FileNotFoundError, match="the model's folder no longer exists") as error:
         stored.path("candidates.json")
     assert str(error.value) == f"{folder}: the model's folder no longer exists"
+
+
+@pytest.mark.parametrize("name", ["candidates.json", "relations.json"])
+def test_a_stored_file_that_is_a_folder_is_refused_naming_it(released, tmp_path, name):
+    """A release folder whose `candidates.json` is a folder (an unpacked archive, a copy
+    gone wrong) was read as a release without candidates: "stored: none"."""
+    from transformers import pipeline
+
+    folder = tmp_path / "release"
+    shutil.copytree(released[2], folder)
+    (folder / name).unlink()
+    (folder / name / "en").mkdir(parents=True)
+    pipe = pipeline(model=str(folder), trust_remote_code=True)
+    attribute = "candidate_labels" if name == "candidates.json" else "relations"
+    with pytest.raises(IsADirectoryError) as error:
+        getattr(pipe, attribute)
+    assert str(error.value) == (
+        f"{folder / name}: a folder, not the release's {name} file: remove or replace it"
+    )
+    if name == "candidates.json":
+        with pytest.raises(IsADirectoryError, match="a folder, not the release's"):
+            pipe("Germany | currency", top_k=1, num_beams=2)

@@ -206,3 +206,25 @@ def test_a_file_of_only_a_header_is_refused(space, tmp_path):
         space.batch(str(path), 1)
     assert str(error.value) == "queries.tsv: no queries below the header line 1."
     assert list(space._batch_folders) == folders  # no output folder for it
+
+
+@pytest.mark.parametrize(
+    ("header", "unknown"),
+    [("subject\\tpredicate", "['predicate']"), ("Subject\\tProperty\\tLang", "['lang', 'property']"),
+     ("head\\trelation\\ttail", "['head', 'tail']")],
+)  # fmt: skip
+def test_a_misspelt_header_is_refused_as_a_header(tmp_path, header, unknown):
+    """A header of other tools' column names was asked as the query ("subject",
+    "predicate"): a junk row of completions, no error."""
+    path = tmp_path / "queries.tsv"
+    path.write_text(header.replace("\\t", "\t") + "\nGermany\tcurrency\n", "utf-8")
+    with pytest.raises(batch_io.BadQueryFile) as error:
+        _queries(path)
+    assert str(error.value).startswith(f"queries.tsv, line 1: unknown columns {unknown}")
+
+
+def test_a_query_of_header_words_and_names_is_still_a_query(tmp_path):
+    """Only a line all of whose cells are column words is a header."""
+    path = tmp_path / "queries.tsv"
+    path.write_text("Object\tcurrency\nGermany\tcurrency\n", "utf-8")
+    assert _queries(path) == [(1, "Object", "currency", "en"), (2, "Germany", "currency", "en")]
