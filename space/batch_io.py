@@ -2,8 +2,9 @@
 
 Input: UTF-8 text, one query per line, `subject<TAB>relation[<TAB>language]`; or a header
 line naming the columns (`subject`, `relation`, and optionally `language`, `subject_id`,
-`relation_id`, in any order). Blank lines are skipped; a line without the language takes the
-default language (the model's pipeline's: its only language, else `en`), and is refused,
+`relation_id`, in any order; a first line all of whose cells are such words, `predicate`,
+`object` or `lang` among them, is a header, refused for the columns it does not know).
+Blank lines are skipped; a line without the language takes the default language (the model's pipeline's: its only language, else `en`), and is refused,
 naming its line, where the model has none. A language is written as the model's code (`en`
 for `EN`) where the reader is given the model's spelling rule. Cells are split at tabs
 only, as they are: a `"` is part of the name (`"Weird" Al Yankovic`), never a CSV quote,
@@ -61,6 +62,12 @@ OUTPUT_COLUMNS = (
     "log_likelihood",
     "rank",
 )
+#: Words a header line's cells are made of in other tools' files (`_is_header`).
+HEADER_WORDS = frozenset(
+    {*COLUMNS, "predicate", "property", "object", "object_id", "lang", "head", "tail",
+     "entity", "label", "subject_label", "relation_label", "predicate_id", "property_id",
+     "subject id", "relation id", "object id", "query", "answer"}
+)  # fmt: skip
 MAX_FILE_BYTES = 1_000_000
 MAX_QUERIES = 1_000
 
@@ -225,6 +232,17 @@ def _language(
     return default_language
 
 
+def _is_header(cells: Sequence[str]) -> bool:
+    """Whether a first line is a header: it names `subject` and `relation`, or each of its
+    cells is a column's name or a word that names one elsewhere (`predicate`, `object`,
+    `lang`, ...): a misspelt header (`subject<TAB>predicate`) is refused as one ("unknown
+    columns"), not asked as a query of the subject "subject"."""
+    named = [cell.strip().casefold() for cell in cells if cell.strip()]
+    if {"subject", "relation"} <= set(named):
+        return True
+    return bool(named) and all(cell in HEADER_WORDS for cell in named)
+
+
 def read_queries(
     path: Path,
     default_language: str | None,
@@ -252,7 +270,7 @@ def read_queries(
     if not numbered:
         raise BadQueryFile(f"{name}: no queries (expected subject<TAB>relation[<TAB>language]).")
     columns = ["subject", "relation", "language"]
-    if {"subject", "relation"} <= {cell.casefold() for cell in numbered[0][1]}:
+    if _is_header(numbered[0][1]):
         header_line, columns = numbered[0][0], [cell.casefold() for cell in numbered[0][1]]
         while not columns[-1]:  # a spreadsheet's empty cells after the last column
             columns.pop()
