@@ -74,6 +74,7 @@ def open_dump(path: str | Path) -> BinaryIO:
             raise DumpError(
                 f"{path}: empty file (0 bytes), not a {suffix} archive: a failed download?"
             )
+        _check_compression(path, suffix)
         if suffix == ".bz2":  # not `bz2.open`: a corrupt later stream ended the file quietly
             return StreamPart(path)  # type: ignore[return-value]
         if suffix == ".gz":
@@ -81,6 +82,28 @@ def open_dump(path: str | Path) -> BinaryIO:
         return open(path, "rb")
     except OSError as err:
         raise DumpError(f"{path}: cannot open the dump file ({err})") from None
+
+
+#: The compressions a dump may be in, by the bytes a file of each starts with.
+MAGIC = {".gz": (b"\x1f\x8b", "gzip"), ".bz2": (b"BZh", "bzip2")}
+
+
+def _check_compression(path: Path, suffix: str) -> None:
+    """`DumpError` where `path`'s first bytes are those of another compression than its
+    name says (a gzip file named `.bz2`, a bzip2 file named `.gz` or with no such suffix),
+    naming the compression it holds and the name to give it; "truncated or corrupt
+    compressed file" said neither."""
+    with open(path, "rb") as handle:
+        head = handle.read(3)
+    for other, (magic, what) in MAGIC.items():
+        if other == suffix or not head.startswith(magic):
+            continue
+        base = path.name[: -len(suffix)] if suffix in MAGIC else path.name
+        said = f"named {path.suffix}" if suffix in MAGIC else "named as a plain file"
+        raise DumpError(
+            f"{path}: holds {what} data (its first bytes), but is {said}: rename it to "
+            f"{base + other}"
+        )
 
 
 def opens_as_dbpedia_dump(path: str | Path) -> bool:
