@@ -153,14 +153,14 @@ def _labels(path: Path, iris: list[str], label: Callable[[str], str] = entity_la
 def _triples(files: LayoutFiles, rows: _Rows, stats: ConversionStats, progress: Any) -> _Read:
     """Add every language's triple rows; returns the entities' IRIs and labels per language
     and the filter lists' sets (`_Read`). `ValueError` for a language left without rows."""
-    relation_iris = read_iris(files.relations, progress.update)
+    relation_iris = read_iris(files.relations, progress.update, "relation IRIs")
     names = _labels(files.relations, relation_iris, relation_name)
     stats.relations, stats.relation_names = len(names), len(set(names))
     iris, labels, lists = {}, {}, defaultdict(set)
     for language in files.languages:
         counts = stats.languages[language] = LanguageCounts()
         path = files.entities[language]
-        iris[language] = read_iris(path, progress.update)
+        iris[language] = read_iris(path, progress.update, "entity IRIs")
         labels[language] = entity_labels = _labels(path, iris[language])
         distinct = dict(zip(iris[language], entity_labels, strict=True))
         counts.entities = len(iris[language])

@@ -114,14 +114,20 @@ def parse_id(text: str, size: int, where: str, what: str) -> int:
     return value
 
 
-def read_iris(path: Path, on_bytes: Callable[[int], None] | None = None) -> list[str]:
-    """The IRIs of an entity or relation file, one a line; an empty one is a `LayoutError`."""
+def read_iris(
+    path: Path, on_bytes: Callable[[int], None] | None = None, what: str | None = None
+) -> list[str]:
+    """The IRIs of an entity or relation file, one a line; an empty one is a `LayoutError`,
+    and so is a file without any where `what` (the IRIs it lists) is given: its triples' ids
+    would be "out of range (the file lists 0)", naming the triples' file."""
     iris = []
     for number, line in utf8_lines(path, LayoutError, on_bytes):
         iri = line.strip()
         if not iri or _SPACE.search(iri):
             raise LayoutError(f"{path}:{number}: expected one IRI, got {line!r}")
         iris.append(iri)
+    if what and not iris:
+        raise LayoutError(f"{path}: empty file: no {what} (one IRI a line)")
     return iris
 
 
@@ -214,6 +220,7 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
     if not root.is_dir():
         raise LayoutError(f"--input_dir {root}: no such folder")
     relations = root / RELATIONS_FILE
+    _not_a_folder(relations, f"--input_dir {root}")
     if not relations.is_file():
         raise LayoutError(f"--input_dir {root}: no {RELATIONS_FILE} (relation IRIs, one a line)")
     found = sorted(p.name.removesuffix("-train.tsv") for p in (root / KG_DIR).glob("*-train.tsv"))
@@ -231,6 +238,7 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
             split: root / KG_DIR / f"{language}-{name}.tsv" for split, name in SPLIT_FILES.items()
         }
         for path in (entities[language], *splits[language].values()):
+            _not_a_folder(path, f"--languages {language}")
             if not path.is_file():
                 raise LayoutError(
                     f"--languages {language}: no {path} (languages with a KG here: "
@@ -244,6 +252,12 @@ def find_layout(root: str | Path, languages: Sequence[str] | None = None) -> Lay
         else:
             skipped.append(path)
     return LayoutFiles(root, chosen, entities, splits, relations, alignments, skipped)
+
+
+def _not_a_folder(path: Path, where: str) -> None:
+    """`LayoutError` where the file `path` is a folder ("no <path>" said it was missing)."""
+    if path.is_dir():
+        raise LayoutError(f"{where}: {path} is a folder, not a file")
 
 
 __all__ = [
