@@ -126,13 +126,18 @@ class StoredFiles:
     def path(self, name: str) -> str | None:
         """The local path of the release's file `name`; None if the release has none (no
         source, a folder without it, or a Hub repo known to lack it). `OSError` if the folder
-        is gone, or if the Hub could not be asked and the Hub cache does not hold the file."""
+        is gone, if its `name` is a folder (`IsADirectoryError`), or if the Hub could not be
+        asked and the Hub cache does not hold the file."""
         if not self.source:
             return None
         if self.local:
             if not os.path.isdir(self.source):
                 raise FileNotFoundError(f"{self.source}: the model's folder no longer exists")
             found = os.path.join(self.source, name)
+            if os.path.isdir(found):  # read as absent, it served no candidates, silently
+                raise IsADirectoryError(
+                    f"{found}: a folder, not the release's {name} file: remove or replace it"
+                )
             return found if os.path.isfile(found) else None
         try:
             return hf_hub_download(self.source, name, revision=self.revision)
