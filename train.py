@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> Path:
     # a checkpoint evaluation of a diverged run; one whose query and candidate the model's
     # positions cannot hold together
     with user_errors(NonFiniteScoresError, PositionBudgetError):
-        return pretrain(run)
+        # a signal says where it stopped and the command that goes on (`--resume_from_checkpoint`)
+        return pretrain(run, command=sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -31,10 +31,35 @@ def received_signal() -> int | None:
     return _RECEIVED[-1] if _RECEIVED else None
 
 
+#: what the work that a signal stopped said of where it stopped (`said_at_signal`)
+_NOTES: list[str] = []
+
+
+@contextmanager
+def said_at_signal(note: Callable[[], str | None]) -> Iterator[None]:
+    """Meanwhile a Ctrl-C or SIGTERM that stops the work keeps `note()` (where it stopped,
+    how to go on: train.py's step, last checkpoint and resume command), which
+    `end_by_signal` prints above its line; a note that fails is left out."""
+    try:
+        yield
+    except (KeyboardInterrupt, Terminated):
+        try:
+            text = note()
+        except Exception:  # the signal's ending goes on without it
+            text = None
+        if text:
+            _NOTES.append(text)
+        raise
+
+
 def end_by_signal(number: int, cause: BaseException) -> NoReturn:
-    """Print the signal's line (`ENDINGS`) on a line of its own and exit with its status."""
+    """Print the notes of the work stopped (`said_at_signal`), then the signal's line
+    (`ENDINGS`) on a line of its own, and exit with its status."""
     line, status = ENDINGS[number]
     close_progress_bars()
+    for note in _NOTES:
+        print(note, file=sys.stderr)
+    _NOTES.clear()
     print(line, file=sys.stderr)
     raise SystemExit(status) from cause
 
@@ -121,5 +146,6 @@ __all__ = [
     "forget_answered",
     "raise_if_signalled",
     "received_signal",
+    "said_at_signal",
     "signals_raise",
 ]

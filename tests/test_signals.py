@@ -166,7 +166,11 @@ def test_sigterm_in_a_one_worker_job_run_removes_the_job_s_output(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 143, done.stderr[-2000:]
-    assert done.stderr.splitlines()[-1] == "terminated; a new start runs the unfinished jobs again"
+    *_, go_on, last = done.stderr.splitlines()
+    assert last == "terminated; a new start runs the unfinished jobs again"
+    assert go_on == "to go on, run the same command again: python -c " + " ".join(
+        [str(tmp_path / "jobs"), str(tmp_path / "out" / "o")]
+    )
     assert list((tmp_path / "out").iterdir()) == [] and list((tmp_path / "jobs").iterdir()) == []
 
 

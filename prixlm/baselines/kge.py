@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -164,6 +165,10 @@ def make_model(graph: KGEGraph, config: KGEConfig, seed: int, device: str) -> An
     ).to(device)
 
 
+#: torch's warning (twice per job on the CPU) for PyKEEN's default `pin_memory=True`
+_NO_ACCELERATOR = r"'pin_memory' argument is set as true but no accelerator is found"
+
+
 def train_kge(
     graph: KGEGraph,
     config: KGEConfig,
@@ -193,16 +198,21 @@ def train_kge(
         negative_sampler="basic",
         negative_sampler_kwargs={"num_negs_per_pos": config.num_negatives},
     )
+    on_cpu = torch.device(device).type == "cpu"
     done = 0
     for point in epoch_points:
-        loop.train(
-            triples_factory=factory,
-            num_epochs=point,
-            batch_size=min(config.batch_size, len(graph.triples)),
-            continue_training=done > 0,
-            use_tqdm=False,
-            use_tqdm_batch=False,
-        )
+        with warnings.catch_warnings():
+            if on_cpu:  # PyKEEN's first call probes the batch size with its default
+                warnings.filterwarnings("ignore", _NO_ACCELERATOR, UserWarning)
+            loop.train(
+                triples_factory=factory,
+                num_epochs=point,
+                batch_size=min(config.batch_size, len(graph.triples)),
+                continue_training=done > 0,
+                use_tqdm=False,
+                use_tqdm_batch=False,
+                pin_memory=not on_cpu,  # pinned memory serves copies to an accelerator
+            )
         done = point
         model.eval()
         stop = on_point(point, model)

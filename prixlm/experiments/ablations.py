@@ -29,6 +29,7 @@ from prixlm.experiments.table1_data import (
 )
 from prixlm.experiments.table1_docs import check_table1_results
 from prixlm.outputs.atomic import write_json, writer_lock
+from prixlm.training.log_lines import named_job
 
 DEMO = {
     "hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 4,
@@ -164,11 +165,12 @@ def _run(args: argparse.Namespace) -> dict:
             print(f"{name}: the run kept in --output {args.output} was made with other "
                   "settings or data: running it again", flush=True)  # fmt: skip
         started = time.time()
-        record = prixlm_job(
-            str(datasets[dataset]), str(args.work_dir / "runs" / name), languages, "all",
-            str(tokenizer), settings, seed=args.seed, splits=("validation",),
-            data_sha256=key["data_sha256"], tokenizer_sha256=key["tokenizer_sha256"],
-        )  # fmt: skip
+        with named_job(name):  # its training's lines name it, its results are one line
+            record = prixlm_job(
+                str(datasets[dataset]), str(args.work_dir / "runs" / name), languages, "all",
+                str(tokenizer), settings, seed=args.seed, splits=("validation",),
+                data_sha256=key["data_sha256"], tokenizer_sha256=key["tokenizer_sha256"],
+            )  # fmt: skip
         record["dataset"] = dataset
         runs[name] = {**{k: v for k, v in record.items() if k != "release"}, "key": key}
         print(f"{name}: {time.time() - started:.0f} s {record['validation']}", flush=True)

@@ -26,6 +26,7 @@ import torch
 from transformers import TrainerCallback
 
 from prixlm.experiments.time_budget import saves_checkpoints, set_schedule
+from prixlm.training.log_lines import job_prefix
 
 #: (model, tokenizer) -> {"mean": value, <language>: value, ...} of one curve metric
 CurveEvaluator = Callable[[Any, Any], dict[str, float]]
@@ -133,7 +134,7 @@ class ValidationCurve(TrainerCallback):
         finally:
             model.train(was_training)
         self.points.append({"step": step, **{k: float(v) for k, v in values.items()}})
-        print(f"  validation curve: step {step} {values}", flush=True)
+        print(f"  {job_prefix()}validation curve: step {step} {values}", flush=True)
 
     def _aim_anneal(self, lr_scheduler: Any) -> None:
         """Point the schedule at the anneal (after `TimeBudget`'s, which runs first)."""

@@ -31,12 +31,14 @@ def execute(
     import torch
 
     from prixlm.experiments.jobs import job_plan, record_threads
+    from prixlm.training.log_lines import named_job
 
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        record = function(**kwargs)
+        with named_job(name):  # its log lines name it: several workers write one log
+            record = function(**kwargs)
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
@@ -45,6 +47,21 @@ def execute(
     record["plan"] = job_plan(kwargs, Path(output).parent.parent)  # `job_done`
     write_json(record, output)
     return name
+
+
+def record_summary(record: dict[str, Any]) -> str:
+    """A job record's figures on one line: test MRR and hits@1 per language (each of the
+    record's `test` metrics that has them), and its seconds; the full record is its file."""
+    parts = []
+    for language, metrics in (record.get("test") or {}).items():
+        if isinstance(metrics, dict) and "mrr" in metrics:
+            figures = f"{language} MRR {metrics['mrr']:.4f}"
+            if "hits_at_1" in metrics:
+                figures += f" hits@1 {metrics['hits_at_1']:.4f}"
+            parts.append(figures)
+    if record.get("seconds") is not None:
+        parts.append(f"{record['seconds']} s")
+    return ", ".join(parts)
 
 
 def load_records(jobs_dir: Path) -> dict[str, dict[str, Any]]:
@@ -62,6 +79,24 @@ class JobsFailed(RuntimeError):
             f"jobs failed: {', '.join(self.names)}; their records were not written, "
             "a new start runs them again"
         )
+
+
+def same_command() -> str:
+    """The command line this process runs (`python -m <module> <arguments>`): a runner
+    stopped goes on where it was when it is run again."""
+    import shlex
+
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        program = ["python", "-m", spec.name.removesuffix(".__main__")]
+    else:
+        program = ["python", sys.argv[0]]
+    return shlex.join([*program, *sys.argv[1:]])
+
+
+def _go_on() -> str:
+    """The line a stopped runner ends its notes with: the command that goes on."""
+    return f"to go on, run the same command again: {same_command()}"
 
 
 def _report_failure(name: str, error: BaseException, started: float) -> None:
@@ -106,7 +141,7 @@ def _end_on_sigterm(pool: Any, pending: dict[Any, str]) -> Iterator[None]:
     def end(signum: int, frame: Any) -> None:
         unfinished = sorted(pending.values())
         print(f"stopped (SIGTERM): {len(unfinished)} jobs unfinished: {unfinished}; a new "
-              "start runs them again", file=sys.stderr, flush=True)  # fmt: skip
+              f"start runs them again\n{_go_on()}", file=sys.stderr, flush=True)  # fmt: skip
         _stop(pool)
         _exit_at_once(143)
 
@@ -164,7 +199,10 @@ def run_jobs(
             _report_failure(name, error, started)
             return
         done += 1
-        print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done", flush=True)
+        path = jobs_dir / f"{name}.json"
+        figures = record_summary(json.loads(path.read_text("utf-8"))) if path.is_file() else ""
+        print(f"[{time.time() - started:6.0f} s] {done}/{len(jobs)} {name} done"
+              + (f": test {figures}" if figures else "") + f" (record: {path})", flush=True)  # fmt: skip
         refresh()
 
     def end(complete: bool) -> bool:
@@ -243,9 +281,11 @@ def run_to_the_end(
         refresh()
         sys.exit(f"error: {failed}")
     except KeyboardInterrupt:  # `run_jobs` ended the workers before it got here
+        print(_go_on(), file=sys.stderr)
         print("interrupted; a new start runs the unfinished jobs again", file=sys.stderr)
         _exit_at_once(130)
     except Terminated:
+        print(_go_on(), file=sys.stderr)
         print("terminated; a new start runs the unfinished jobs again", file=sys.stderr)
         _exit_at_once(143)
     table = refresh()

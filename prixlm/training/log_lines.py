@@ -7,21 +7,45 @@ refresh is shorter than a step at scale): in a file that is one frame of ~60 byt
 `LogLines` takes its place: one line per log of the Trainer (every `--logging_steps`, each
 checkpoint's and the last), stamped with the time and the step, with the run's elapsed time,
 an estimate of the time left and the logged values. A terminal keeps the bar; `--disable_tqdm
-true` keeps the Trainer's own plain printing.
+true` keeps the Trainer's own plain printing, except in an experiment's job (`named_job`: the
+runners' profiles train with `disable_tqdm`), whose lines, bare dicts without step, time or
+job before, are these lines named after the job (`[single-lr1e3-en] 2026-... step 30/100 ...`):
+several workers write one log.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from transformers import TrainerCallback
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from prixlm.bars import is_terminal
+
+#: the name of the experiment job running in this process (`named_job`), if any
+_JOB: list[str] = []
+
+
+@contextmanager
+def named_job(name: str) -> Iterator[None]:
+    """Meanwhile this process runs the experiment job `name` (`prixlm.experiments.job_runner`):
+    its training's log lines, its validation curve's and its one line of results name it
+    (`job_prefix`)."""
+    _JOB.append(name)
+    try:
+        yield
+    finally:
+        _JOB.pop()
+
+
+def job_prefix() -> str:
+    """`[<job>] ` inside an experiment job (`named_job`), else the empty string."""
+    return f"[{_JOB[-1]}] " if _JOB else ""
 
 
 def _duration(seconds: float) -> str:
@@ -41,9 +65,13 @@ class LogLines(TrainerCallback):
     The time left is this start's pace (steps since its first, over its elapsed time)."""
 
     def __init__(
-        self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        prefix: str = "",
     ) -> None:
         self.stream = stream
+        self.prefix = prefix
         self.clock = clock
         self.started = 0.0
         self.first_step = 0
@@ -56,7 +84,7 @@ class LogLines(TrainerCallback):
         """The line of a log `logs` at `state`'s step."""
         step, total = state.global_step, state.max_steps
         elapsed = self.clock() - self.started
-        head = f"{datetime.now():%Y-%m-%d %H:%M:%S} step {step}/{total}"
+        head = f"{self.prefix}{datetime.now():%Y-%m-%d %H:%M:%S} step {step}/{total}"
         if total:
             head += f" ({100 * step / total:.1f}%)"
         head += f", {_duration(elapsed)} elapsed"
@@ -73,12 +101,15 @@ class LogLines(TrainerCallback):
 
 def lines_off_terminal(callbacks: list[Any], stream: Any = None) -> None:
     """Replace the Trainer's `ProgressCallback` in `callbacks` with `LogLines` when `stream`
-    (stderr where none is given) is not a terminal; a terminal, or no bar, is left as it is."""
-    if is_terminal(stream if stream is not None else sys.stderr):
-        return
+    (stderr where none is given) is not a terminal; a terminal, or no bar, is left as it is.
+    In an experiment job (`named_job`) the Trainer's `PrinterCallback` (`--disable_tqdm
+    true`: bare dicts) is replaced too, and the lines name the job."""
+    in_job = bool(_JOB)
+    off_terminal = not is_terminal(stream if stream is not None else sys.stderr)
     for index, callback in enumerate(callbacks):
-        if type(callback) is ProgressCallback:
-            callbacks[index] = LogLines()
+        kind = type(callback)
+        if (kind is ProgressCallback and off_terminal) or (kind is PrinterCallback and in_job):
+            callbacks[index] = LogLines(prefix=job_prefix())
 
 
-__all__ = ["LogLines", "lines_off_terminal"]
+__all__ = ["LogLines", "job_prefix", "lines_off_terminal", "named_job"]

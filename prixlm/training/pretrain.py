@@ -43,6 +43,7 @@ from prixlm.release.folder import (
     widget_examples,
 )
 from prixlm.release.model_card import write_model_card
+from prixlm.signals import said_at_signal
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun, run_as_trained
 from prixlm.training.checkpoint_files import checkpoint_step, finished_run
 from prixlm.training.collator import training_collator
@@ -60,6 +61,7 @@ from prixlm.training.fact_lengths import (
     longest_fact,
     scratch_positions,
 )
+from prixlm.training.log_lines import job_prefix
 from prixlm.training.lp_evaluation import LPSample, lp_evaluator
 from prixlm.training.model_factory import build_prixlm
 from prixlm.training.processes import (
@@ -67,7 +69,14 @@ from prixlm.training.processes import (
     check_one_device_per_process,
     trained_batches,
 )
-from prixlm.training.progress import LogAtSaves, check_reached_end, measured_speed, whole_run
+from prixlm.training.progress import (
+    LogAtSaves,
+    check_reached_end,
+    measured_speed,
+    stop_note,
+    trained_line,
+    whole_run,
+)
 from prixlm.training.release_start import (
     base_model_start,
     card_base_model,
@@ -199,7 +208,11 @@ def retry_upload(release: Path, repo_id: str, training_args: Any) -> str:
     )
 
 
-def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Path:
+def pretrain(
+    run: TrainingRun,
+    callbacks: Sequence[TrainerCallback] = (),
+    command: Sequence[str] | None = None,
+) -> Path:
     """Train `run` with the Trainer and write its release folder; returns the folder's path.
 
     `callbacks` are added to the Trainer's (e.g. a time budget). Checkpoints go to
@@ -210,6 +223,8 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     a finished run's release is left as it is (and published again with `--push_to_hub`).
     A start that stops before its last step (a SIGTERM with `--enable_jit_checkpoint`)
     writes no release: `UsageError` (`prixlm.training.progress.check_reached_end`).
+    `command`: train.py's arguments; a Ctrl-C or SIGTERM that stops the training then says
+    the step reached, the last checkpoint kept and the command that goes on from it.
     """
     training_args = run.training
     check_one_device_per_process(training_args)  # before any work
@@ -217,13 +232,15 @@ def pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback] = ()) -> Pat
     # map and the model saves (drawn by datasets and transformers themselves)
     with library_bars(not training_args.disable_tqdm):
         if not training_args.should_save:  # the other processes of a data-parallel run
-            return _pretrain(run, callbacks)
+            return _pretrain(run, callbacks, command)
         with writer_lock(training_args.output_dir, argument="--output_dir"):
             check_writable_folder(training_args.output_dir, "--output_dir")  # not a checkpoint
-            return _pretrain(run, callbacks)
+            return _pretrain(run, callbacks, command)
 
 
-def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
+def _pretrain(
+    run: TrainingRun, callbacks: Sequence[TrainerCallback], command: Sequence[str] | None
+) -> Path:
     training_args = run.training
     resume = resume_checkpoint(
         training_args.output_dir, training_args.resume_from_checkpoint, training_args.world_size
@@ -325,7 +342,11 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
         print(f"resuming from {resume}", file=sys.stderr)
     if last_step is None:
         first_step = checkpoint_step(resume) if resume else 0
-        trained = trainer.train(resume_from_checkpoint=resume).metrics
+        note = None
+        if command is not None and training_args.process_index == 0:
+            note = lambda: stop_note(trainer.state, training_args.output_dir, command)  # noqa: E731
+        with said_at_signal(note or (lambda: None)):
+            trained = trainer.train(resume_from_checkpoint=resume).metrics
         check_reached_end(trainer.state, training_args.output_dir)  # a SIGTERM, a callback
         trained.update(measured_speed(trained, trainer.state.global_step - first_step,
                                       trainer.facts_trained()))  # fmt: skip
@@ -402,12 +423,17 @@ def _pretrain(run: TrainingRun, callbacks: Sequence[TrainerCallback]) -> Path:
     if trainer.is_world_process_zero():
         if push_to_hub:
             publish_release(release, training_args)
-        print(
-            json.dumps(
-                {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"}, indent=2
+        if prefix := job_prefix():  # an experiment's job: one line in the runner's log
+            line = trained_line(metrics, trainer.state.global_step)
+            print(f"{prefix}{line}; results: {release / 'train_results.json'}")
+        else:
+            print(
+                json.dumps(
+                    {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"},
+                    indent=2,
+                )
             )
-        )
-        print(f"release folder: {release}")
+        print(f"{job_prefix()}release folder: {release}")
     return release
 
 

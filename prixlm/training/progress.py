@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
 
 from prixlm.cli import UsageError
 
@@ -85,4 +88,49 @@ def whole_run(trained: dict[str, Any], state: Any, first_step: int) -> dict[str,
     return {**whole, "resumed_from_step": first_step, "epoch": state.epoch}
 
 
-__all__ = ["LogAtSaves", "check_reached_end", "measured_speed", "whole_run"]
+def trained_line(metrics: Mapping[str, Any], step: int) -> str:
+    """A finished training's figures on one line (an experiment job's; the full record is
+    its `train_results.json`): the steps, `train_loss` and the runtime."""
+    line = f"trained {step} steps"
+    if isinstance(metrics.get("train_loss"), float):
+        line += f", train_loss {metrics['train_loss']:.4f}"
+    runtime = metrics.get("train_runtime", metrics.get("last_start_runtime"))
+    if isinstance(runtime, int | float):
+        line += f", {runtime:.1f} s"
+    return line
+
+
+def resume_command(argv: Sequence[str]) -> str:
+    """`python train.py <argv>` with `--resume_from_checkpoint true` (in place of one given)."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == "--resume_from_checkpoint":
+            skip = True
+        elif not argument.startswith("--resume_from_checkpoint="):
+            kept.append(argument)
+    return shlex.join(["python", "train.py", *kept, "--resume_from_checkpoint", "true"])
+
+
+def stop_note(state: Any, output_dir: str, argv: Sequence[str]) -> str:
+    """Where a signal stopped a training (`prixlm.signals.said_at_signal`): the step
+    reached, the last checkpoint kept in `output_dir`, and the command that goes on from it
+    (or, without one, that the same command starts again)."""
+    line = f"stopped at step {state.global_step} of {state.max_steps}"
+    checkpoint = get_last_checkpoint(output_dir) if state.global_step else None
+    if checkpoint is None:
+        return f"{line}; no checkpoint kept: the same command starts the run again"
+    return (f"{line}; last checkpoint kept: {checkpoint}; "
+            f"to go on from it: {resume_command(argv)}")  # fmt: skip
+
+
+__all__ = [
+    "LogAtSaves",
+    "check_reached_end",
+    "measured_speed",
+    "resume_command",
+    "stop_note",
+    "trained_line",
+    "whole_run",
+]

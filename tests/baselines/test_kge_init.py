@@ -38,3 +38,20 @@ def test_every_rotate_grid_point_names_its_start():
         assert KGEConfig(**points[0]).entity_initializer == "uniform"
     assert all("entity_initializer" not in p for p in kge_grid("TransE", "full"))
     assert KGEConfig("TransE").entity_initializer == "xavier_uniform"
+
+
+def test_a_cpu_search_does_not_warn_of_pinned_memory():
+    """PyKEEN pins its batches' memory by default: on the CPU torch warned "'pin_memory'
+    argument is set as true but no accelerator is found" at every epoch point of a job."""
+    import warnings
+
+    from prixlm.baselines.kge import train_kge
+
+    graph = build_graph({"en": {"train": ROWS}})
+    points = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_kge(graph, KGEConfig("TransE", embedding_dim=8), [1, 2],
+                  lambda epochs, model: points.append(epochs))  # fmt: skip
+    assert points == [1, 2]
+    assert [str(w.message) for w in caught if "pin_memory" in str(w.message)] == []

@@ -199,3 +199,24 @@ def _end(pids: list[int]) -> None:
     for pid in pids:
         if not _gone(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def _named(value: int) -> dict[str, Any]:
+    from prixlm.training.log_lines import job_prefix
+
+    print(f"{job_prefix()}working")
+    return {"test": {"en": {"mrr": value / 4, "hits_at_1": value / 8}}, "seconds": 1.5}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_job_s_lines_name_it_and_its_done_line_has_its_figures(workers, tmp_path, capfd):
+    """With several workers the lines of the jobs (validation curve, training) did not name
+    their job, and the done line had no figure: the full record was dumped instead."""
+    jobs = {"job-a": (_named, {"value": 1}), "job-b": (_named, {"value": 2})}
+    assert run_jobs(jobs, tmp_path, workers, dict, time.time(), None)
+    out = capfd.readouterr().out
+    assert "[job-a] working" in out and "[job-b] working" in out
+    for name, figures in (("job-a", "en MRR 0.2500 hits@1 0.1250"),
+                          ("job-b", "en MRR 0.5000 hits@1 0.2500")):  # fmt: skip
+        done = f" {name} done: test {figures}, 1.5 s (record: {tmp_path / (name + '.json')})"
+        assert done in out, out

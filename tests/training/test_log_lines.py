@@ -69,3 +69,65 @@ def test_time_left_is_this_starts_pace():
     state.is_world_process_zero = False  # the other processes of a data-parallel run
     lines.on_log(None, state, None, logs={"loss": 1.0})
     assert len(stream.getvalue().splitlines()) == 1
+
+
+NAMED = re.compile(r"^\[single-en\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d step (\d+)/4 ", re.MULTILINE)
+
+
+def test_a_job_s_training_logs_named_lines_and_one_line_of_results(
+    tiny_demo_output, tmp_path, capsys
+):
+    """The runners' profiles train with `--disable_tqdm true`: a job's log was bare dicts
+    (`{'loss': ..., 'epoch': ...}`) without step, time or job, and its whole
+    train_results.json (~70 lines) in the runner's log; several workers share that log."""
+    from prixlm.training.log_lines import named_job
+
+    with named_job("single-en"):
+        release = _train(tiny_demo_output, tmp_path / "run")  # TINY_TRAINING: --disable_tqdm true
+    captured = capsys.readouterr()
+    assert [int(step) for step in NAMED.findall(captured.err)] == [2, 4, 4]
+    assert "{'loss'" not in captured.out + captured.err
+    results = release / "train_results.json"
+    assert "[single-en] trained 4 steps, train_loss " in captured.out
+    assert captured.out.count(f"; results: {results}\n") == 1
+    assert '"train_facts"' not in captured.out  # the record stays in its file
+    assert "train_facts" in results.read_text("utf-8")
+
+
+def test_a_signal_says_the_step_the_checkpoint_and_the_resume_command(
+    tiny_demo_output, tmp_path, capsys, monkeypatch
+):
+    """A SIGTERM of train.py said `terminated` only: now the step reached, the last
+    checkpoint kept, and the command that goes on from it, which finishes the run."""
+    import os
+    import signal
+
+    import pytest
+
+    from prixlm.training.trainer import PrixLMTrainer
+
+    step = PrixLMTrainer.training_step
+
+    def killed_at_step_3(self, *args, **kwargs):
+        if self.state.global_step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(PrixLMTrainer, "training_step", killed_at_step_3)
+    output = tmp_path / "run"
+    with pytest.raises(SystemExit) as ended:
+        _train(tiny_demo_output, output, "--save_steps", "2")
+    assert ended.value.code == 143
+    *_, note, last = capsys.readouterr().err.splitlines()
+    assert last == "terminated"
+    head = f"stopped at step 3 of 4; last checkpoint kept: {output / 'checkpoint-2'}; "
+    assert note.startswith(head + "to go on from it: python train.py "), note
+    assert note.endswith(" --resume_from_checkpoint true")
+    monkeypatch.setattr(PrixLMTrainer, "training_step", step)
+    import shlex
+
+    import train
+
+    release = train.main(shlex.split(note.split("to go on from it: ")[1])[2:])
+    assert (release / "model.safetensors").is_file()
+    assert "resuming from " + str(output / "checkpoint-2") in capsys.readouterr().err
