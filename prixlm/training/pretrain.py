@@ -7,7 +7,6 @@ the self-contained release folder with its model card. `train.py` is its command
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from collections.abc import Sequence
@@ -43,7 +42,6 @@ from prixlm.release.folder import (
     widget_examples,
 )
 from prixlm.release.model_card import write_model_card
-from prixlm.signals import said_at_signal
 from prixlm.training.arguments import DataArguments, ModelArguments, TrainingRun, run_as_trained
 from prixlm.training.checkpoint_files import checkpoint_step, finished_run
 from prixlm.training.collator import training_collator
@@ -61,7 +59,6 @@ from prixlm.training.fact_lengths import (
     longest_fact,
     scratch_positions,
 )
-from prixlm.training.log_lines import job_prefix
 from prixlm.training.lp_evaluation import LPSample, lp_evaluator
 from prixlm.training.model_factory import build_prixlm
 from prixlm.training.processes import (
@@ -73,8 +70,8 @@ from prixlm.training.progress import (
     LogAtSaves,
     check_reached_end,
     measured_speed,
-    stop_note,
-    trained_line,
+    print_results,
+    stop_said,
     whole_run,
 )
 from prixlm.training.release_start import (
@@ -342,10 +339,7 @@ def _pretrain(
         print(f"resuming from {resume}", file=sys.stderr)
     if last_step is None:
         first_step = checkpoint_step(resume) if resume else 0
-        note = None
-        if command is not None and training_args.process_index == 0:
-            note = lambda: stop_note(trainer.state, training_args.output_dir, command)  # noqa: E731
-        with said_at_signal(note or (lambda: None)):
+        with stop_said(trainer, training_args, command):  # a signal: where, how to go on
             trained = trainer.train(resume_from_checkpoint=resume).metrics
         check_reached_end(trainer.state, training_args.output_dir)  # a SIGTERM, a callback
         trained.update(measured_speed(trained, trainer.state.global_step - first_step,
@@ -423,17 +417,7 @@ def _pretrain(
     if trainer.is_world_process_zero():
         if push_to_hub:
             publish_release(release, training_args)
-        if prefix := job_prefix():  # an experiment's job: one line in the runner's log
-            line = trained_line(metrics, trainer.state.global_step)
-            print(f"{prefix}{line}; results: {release / 'train_results.json'}")
-        else:
-            print(
-                json.dumps(
-                    {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"},
-                    indent=2,
-                )
-            )
-        print(f"{job_prefix()}release folder: {release}")
+        print_results(metrics, trainer.state.global_step, release)
     return release
 
 

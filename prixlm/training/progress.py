@@ -10,14 +10,19 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 from prixlm.cli import UsageError
+from prixlm.signals import said_at_signal
+from prixlm.training.log_lines import job_prefix
 
 
 class LogAtSaves(TrainerCallback):
@@ -125,12 +130,39 @@ def stop_note(state: Any, output_dir: str, argv: Sequence[str]) -> str:
             f"to go on from it: {resume_command(argv)}")  # fmt: skip
 
 
+def stop_said(
+    trainer: Any, training_args: Any, command: Sequence[str] | None
+) -> AbstractContextManager[None]:
+    """Around `trainer.train()`: a Ctrl-C or SIGTERM that stops it says, on the main process
+    and when train.py's arguments `command` are known, the step reached, the last
+    checkpoint kept and the command that goes on from it (`stop_note`)."""
+    if command is None or training_args.process_index != 0:
+        return said_at_signal(lambda: None)
+    return said_at_signal(lambda: stop_note(trainer.state, training_args.output_dir, command))
+
+
+def print_results(metrics: Mapping[str, Any], step: int, release: Path) -> None:
+    """The run's results on stdout: in an experiment's job (`job_prefix`) one line for the
+    runner's log (`trained_line`), else the metrics as JSON (without the checkpoint
+    evaluations); then the release folder."""
+    prefix = job_prefix()
+    if prefix:
+        line = trained_line(metrics, step)
+        print(f"{prefix}{line}; results: {release / 'train_results.json'}")
+    else:
+        shown = {k: v for k, v in metrics.items() if k != "checkpoint_link_prediction"}
+        print(json.dumps(shown, indent=2))
+    print(f"{prefix}release folder: {release}")
+
+
 __all__ = [
     "LogAtSaves",
     "check_reached_end",
     "measured_speed",
+    "print_results",
     "resume_command",
     "stop_note",
+    "stop_said",
     "trained_line",
     "whole_run",
 ]
