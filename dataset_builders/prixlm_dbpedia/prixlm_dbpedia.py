@@ -53,8 +53,8 @@ BUILD_PACKAGE = Path(prixlm.data.dbpedia.__file__).parent
 
 #: The `prixlm` modules outside the build package that it imports (directly or through each
 #: other): the dump reader, the relation names, the cards' language codes. Messages and
-#: argument parsing (`prixlm.cli`), the card's licence id check (`prixlm.hub.licenses`), how
-#: finished files are written (`prixlm.outputs`) and
+#: argument parsing (`prixlm.cli`), progress bars (`prixlm.bars`), the card's licence id
+#: check (`prixlm.hub.licenses`), how finished files are written (`prixlm.outputs`) and
 #: whether a `--tokenizer` folder's code may run (`model_loading`) decide no row and are
 #: left out. A test keeps this list equal to the build's imports.
 ROW_MODULES = ("data/iri_chars.py", "data/ntriples.py", "data/ntriples_grammar.py",
