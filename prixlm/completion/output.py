@@ -37,7 +37,7 @@ from pathlib import Path
 from prixlm.completion.knowledge import IRI_FORBIDDEN
 from prixlm.completion.propose import Proposal
 from prixlm.data.dbpedia.predicted_facts import PREDICTED_FACTS_HEADER
-from prixlm.outputs.atomic import atomic_file, naming_write_errors
+from prixlm.outputs.atomic import atomic_file, naming_write_errors, updating
 
 _CELL_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 _CELL_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -170,8 +170,11 @@ def write_proposals(
     N-Triples, as a pair: both are staged before either replaces an
     earlier file (a full disk while writing the TSV left the new `.nt` beside the last run's
     TSV), and the earlier `.nt` goes first, so an interruption between the two renames
-    leaves a lone TSV, never a pair of two runs."""
+    leaves a lone TSV, never a pair of two runs. One run at a time writes them (`updating`
+    both, the next waits): two finishing at once left one's `.nt` beside the other's TSV."""
     with (
+        updating(ntriples_path, "--output"),
+        updating(tsv_path, "--tsv"),
         atomic_file(ntriples_path, argument="--output") as ntriples_staging,
         atomic_file(tsv_path, argument="--tsv") as tsv_staging,
     ):

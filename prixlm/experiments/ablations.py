@@ -28,7 +28,7 @@ from prixlm.experiments.table1_data import (
     prepare_tokenizer,
 )
 from prixlm.experiments.table1_docs import check_table1_results
-from prixlm.outputs.atomic import write_json, writer_lock
+from prixlm.outputs.atomic import updating, write_json, writer_lock
 from prixlm.training.log_lines import named_job
 
 DEMO = {
@@ -178,11 +178,19 @@ def _run(args: argparse.Namespace) -> dict:
         write_json(result, args.output, "--output")
     result = {"languages": languages, "seed": args.seed, "split": "validation", "runs": runs}
     if args.merge_into:
-        with user_errors():  # read again: it may have changed during the runs
-            table = merged_table(args.merge_into)
-            table["ablations"] = result
-            write_json(table, args.merge_into, "--merge_into")
+        with user_errors():
+            merge_ablations(result, args.merge_into)
     return result
+
+
+def merge_ablations(result: dict[str, Any], merge_into: Path) -> None:
+    """Add `result` to the Table 1 results file `merge_into` as its `ablations`: read again
+    (it may have changed during the runs) and written `updating` it, so that a `table1`
+    refresh finishing meanwhile neither is lost nor drops this merge."""
+    with updating(merge_into, "--merge_into"):
+        table = merged_table(merge_into)
+        table["ablations"] = result
+        write_json(table, merge_into, "--merge_into")
 
 
 if __name__ == "__main__":

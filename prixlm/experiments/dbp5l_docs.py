@@ -17,7 +17,7 @@ from typing import Any
 
 from prixlm.cli import UsageError, command_parser, read_json, user_errors
 from prixlm.experiments.table1_docs import check_metric_values
-from prixlm.outputs.atomic import atomic_file
+from prixlm.outputs.atomic import atomic_file, updating
 
 START, END = "<!-- dbp5l:start -->", "<!-- dbp5l:end -->"
 HEADING = "## DBP-5L: multilingual knowledge-graph completion"
@@ -278,11 +278,15 @@ def read_block(text: str) -> str | None:
 
 
 def write_docs(table: Mapping[str, Any], docs: Path, source: str = "results/dbp5l.json") -> None:
+    """Rewrite the DBP-5L block of `docs`, `updating` it (another command's block written
+    meanwhile, Table 1's, is kept)."""
     docs = Path(docs)
-    existing = docs.read_text("utf-8") if docs.is_file() else ""
-    text = replace_block(existing, render(table, source))
-    with atomic_file(docs, "--docs") as staging:
-        staging.write_text(text, "utf-8")
+    block = render(table, source)
+    with updating(docs, "--docs"):
+        existing = docs.read_text("utf-8") if docs.is_file() else ""
+        text = replace_block(existing, block)
+        with atomic_file(docs, "--docs") as staging:
+            staging.write_text(text, "utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,7 @@ of the language, filtered, realistic ties.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from contextlib import ExitStack
@@ -69,7 +70,7 @@ from prixlm.experiments.table1_data import (
     ranked_entities,
     source_settings,
 )
-from prixlm.outputs.atomic import published_together, write_json, writer_lock
+from prixlm.outputs.atomic import published_together, updating, write_json, writer_lock
 
 #: A job of `prixlm.experiments.jobs` (`kge_job`, `prixlm_job`): keyword arguments -> its record.
 
@@ -252,12 +253,28 @@ def assemble(
 
 def write_outputs(table: dict[str, Any], results: Path, docs: Path, chart: Path) -> None:
     """The JSON, the page and the charts, as a set (all new or all kept); a failed write (a
-    full disk) is one line naming the file, exit status 2."""
+    full disk) is one line naming the file, exit status 2. The `ablations` that
+    `ablations --merge_into` added to the earlier JSON are kept (into `table` too): read
+    and written `updating` the JSON, so that a merge finishing meanwhile is not lost."""
     from prixlm.experiments.table1_docs import write_report
 
     with user_errors(), published_together():
-        write_json(table, results, "--results")
+        with updating(results, "--results"):
+            if "ablations" not in table and (ablations := merged_ablations(results)):
+                table["ablations"] = ablations
+            write_json(table, results, "--results")
         write_report(table, docs, chart, source=Path(results).as_posix())
+
+
+def merged_ablations(results: Path) -> dict[str, Any] | None:
+    """The `ablations` of the earlier results file `results` (None if it has none, or is
+    missing or not JSON: it is replaced as before)."""
+    try:
+        earlier = json.loads(Path(results).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    ablations = earlier.get("ablations") if isinstance(earlier, dict) else None
+    return ablations if isinstance(ablations, dict) else None
 
 
 REPORTS_PROFILE = "full"  # the profile of the committed figures

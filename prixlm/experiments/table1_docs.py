@@ -33,7 +33,7 @@ from prixlm.experiments.table1_sections import (  # noqa: F401 - model_size: imp
     union_links_line,
 )
 from prixlm.experiments.table1_unfinished import no_pairs_line, unfinished_section
-from prixlm.outputs.atomic import atomic_file
+from prixlm.outputs.atomic import atomic_file, updating
 
 START, END = "<!-- table1:start -->", "<!-- table1:end -->"
 # block name -> its heading in docs/results.md
@@ -317,15 +317,18 @@ def write_report(
     block: str = "table1",
     source: str = "results/table1.json",
 ) -> None:
-    """Rewrite the `block` of `docs` and the chart (written beside `docs` as named)."""
+    """Rewrite the `block` of `docs` and the chart (written beside `docs` as named). The
+    page is read and written `updating` it: another command's block written meanwhile (the
+    DBP-5L one) is kept, not replaced by the page as it was before."""
     docs, chart = Path(docs), Path(chart)
-    existing = docs.read_text("utf-8") if docs.is_file() else ""
     curve_chart = curve_chart_path(chart)
     rendered = render(table, block, source).replace("](table1.png)", f"]({chart.name})")
     rendered = rendered.replace(f"]({CURVE_CHART})", f"]({curve_chart.name})")
-    text = replace_block(existing, rendered, block)
-    with atomic_file(docs, "--docs") as staging:
-        staging.write_text(text, "utf-8")
+    with updating(docs, "--docs"):
+        existing = docs.read_text("utf-8") if docs.is_file() else ""
+        text = replace_block(existing, rendered, block)
+        with atomic_file(docs, "--docs") as staging:
+            staging.write_text(text, "utf-8")
     write_chart(table, chart)
     chosen = selected_curve(table)
     if chosen is not None:

@@ -24,19 +24,20 @@ the new folder before the swap, so they exist under the final name at every mome
 
 Files that belong together (a results JSON and the page rendered from it) are written inside
 `published_together()`: each is staged, and none replaces its earlier file until all are
-written. A write that failed names the output: `naming_write_errors` (a bare `OSError`) and
-`disk_errors` (what torch, safetensors and tokenizers raise on a full disk).
+written. A file several commands change a part of (a block of a shared page) is read and
+written inside `updating(final)`: one update at a time, the next waits for it. A write
+that failed names the output: `naming_write_errors` (a bare `OSError`) and
+`disk_errors` (what torch, safetensors and tokenizers raise on a full disk; `write_errors`).
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -53,11 +54,17 @@ from prixlm.outputs.lock import (  # noqa: F401 - importable from here as before
     process_running,
     writer_lock,
 )
+from prixlm.outputs.write_errors import disk_errors, naming_write_errors  # noqa: F401
 from prixlm.signals import raise_if_signalled
 
 OLD_SUFFIX = ".old"
+#: How long `updating` waits for another process's update of the same file to end: one
+#: renders a page and a chart, seconds.
+UPDATE_WAIT_S = 300.0
 #: The files staged by `atomic_file` inside `published_together` (staging, final), in order.
 _STAGED: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("staged", default=None)
+#: The locks `updating` took inside `published_together`: released once the set is published.
+_HELD: ContextVar[ExitStack | None] = ContextVar("held", default=None)
 
 
 def partial_path(final: str | Path, shared: bool = False) -> Path:
@@ -298,58 +305,40 @@ def published_together() -> Iterator[None]:
         yield
         return
     staged: list[tuple[Path, Path]] = []
-    token = _STAGED.set(staged)
-    try:
+    with ExitStack() as held:  # `updating`'s locks: kept until the set is published
+        token, held_token = _STAGED.set(staged), _HELD.set(held)
         try:
-            yield
-        finally:
-            _STAGED.reset(token)
-        for staging, final in staged:
-            publish(staging, final)
-    except BaseException:
-        for staging, _ in staged:
-            staging.unlink(missing_ok=True)
-        raise
+            try:
+                yield
+            finally:
+                _STAGED.reset(token)
+                _HELD.reset(held_token)
+            for staging, final in staged:
+                publish(staging, final)
+        except BaseException:
+            for staging, _ in staged:
+                staging.unlink(missing_ok=True)
+            raise
 
 
 @contextmanager
-def naming_write_errors(final: str | Path, argument: str = "output") -> Iterator[None]:
-    """An `OSError` that names no file (a failed write() or flush(): a full disk said only
-    "no space left") is raised again naming `argument` and `final`."""
-    try:
-        yield
-    except OSError as error:
-        if error.filename is not None or error.errno is None:
-            raise
-        raise type(error)(error.errno, error.strerror, f"{argument} {final}") from error
-
-
-#: What torch (`unexpected pos`, `file write failed`), safetensors and tokenizers (the
-#: system's text) say of a write that failed on a full disk or at a file-size limit.
-_WRITE_FAILED = ("unexpected pos", "file write failed", "no space left", "file too large")
-
-
-@contextmanager
-def disk_errors(folder: str | Path, argument: str | None = None) -> Iterator[None]:
-    """A write of torch (`RuntimeError: ... unexpected pos`), safetensors (`SafetensorError`)
-    or tokenizers (a bare `Exception`) that failed on a full disk, or an `OSError` that
-    names no file (a failed `write()` says only "no space left"), becomes an `OSError`
-    (`ENOSPC`; `EFBIG` at a file-size limit) naming `argument` and `folder` (a folder or a
-    file; one `error:` line in the commands, `prixlm.cli.user_errors`). An `OSError` that
-    names its file, and other errors, pass unchanged."""
-    where = f"{argument} {folder}" if argument else str(folder)
-    try:
-        yield
-    except OSError as error:
-        if error.filename is not None or error.errno is None:
-            raise
-        raise type(error)(error.errno, error.strerror, where) from error
-    except Exception as error:
-        text = str(error).lower()
-        if not any(sign in text for sign in _WRITE_FAILED):
-            raise
-        code = errno.EFBIG if "too large" in text else errno.ENOSPC
-        raise OSError(code, os.strerror(code), where) from error
+def updating(final: str | Path, argument: str = "output") -> Iterator[Path]:
+    """Hold `writer_lock(final)` around a read-modify-write of a file that several commands
+    change a part of (a block of `docs/results.md`, the `ablations` of `results/table1.json`)
+    or write as a set (`complete`'s N-Triples and TSV): another process's update of `final`
+    is waited for (up to `UPDATE_WAIT_S`, then `OutputLockedError` naming it), and the lock
+    is kept until what the block writes is published (inside `published_together`: until
+    the whole set is). Two commands finishing at once each read the file before the
+    other's write, and the last left out the other's part. Yields the absolute path."""
+    final = check_parent(final, argument)
+    held = _HELD.get()
+    lock = writer_lock(final, argument, wait_s=UPDATE_WAIT_S)
+    if held is None:
+        with lock:
+            yield final
+        return
+    held.enter_context(lock)
+    yield final
 
 
 def write_json(value: object, final: str | Path, argument: str = "output") -> None:
@@ -374,6 +363,7 @@ __all__ = [
     "publish",
     "published_together",
     "recover_interrupted",
+    "updating",
     "write_json",
     "writer_lock",
 ]

@@ -133,13 +133,16 @@ _held: dict[Path, int] = {}  # the outputs this process holds the lock of: how m
 
 
 @contextmanager
-def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
+def writer_lock(final: str | Path, argument: str = "output", wait_s: float = 0.0) -> Iterator[None]:
     """Hold the one-writer lock of `final` (a file lock, released when the process ends in
-    any way, and the marker beside `final`); re-entrant within the process.
+    any way, and the marker beside `final`); re-entrant within the process. `wait_s`: how
+    long to wait for another process of this user to release it (0: refused at once; a
+    read-modify-write of a shared file waits: `prixlm.outputs.atomic.updating`).
 
     Raises:
-        OutputLockedError: another process holds it, or (another user's or host's) has its
-            marker beside `final`; the message names its PID and command.
+        OutputLockedError: another process holds it (still after `wait_s`), or (another
+            user's or host's) has its marker beside `final`; the message names its PID and
+            command.
     """
     final = Path(final).resolve()
     if final in _held:
@@ -152,7 +155,7 @@ def writer_lock(final: str | Path, argument: str = "output") -> Iterator[None]:
     lock_file, owner_file = _lock_files(final)
     lock = FileLock(lock_file)
     try:
-        lock.acquire(timeout=0)  # one attempt
+        lock.acquire(timeout=wait_s, poll_interval=0.05)  # 0: one attempt
     except Timeout:
         raise OutputLockedError(
             f"{argument} {final}: {_holder(owner_file)} is writing it; wait until it ends, "

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from prixlm.outputs.atomic import atomic_file
+from prixlm.outputs.atomic import atomic_file, updating
 
 MODEL_NAMES = {
     "kb": "Prix-LM (KB)",
@@ -292,13 +292,16 @@ def render(results: dict[str, Any], chart_name: str) -> str:
 
 
 def write_docs(results: dict[str, Any], docs: Path, chart: Path) -> None:
-    """Write the chart and the page (the chart linked relative to the page's folder)."""
+    """Write the chart and the page (the chart linked relative to the page's folder), one
+    writer of the page at a time (`updating`; inside `published_together`, until the set is
+    published: two studies finishing at once left one's page beside the other's chart)."""
     import os
 
-    plot_curve(results["curve"], chart)
-    link = os.path.relpath(chart.absolute(), docs.absolute().parent)
-    with atomic_file(docs, "--docs") as staging:
-        staging.write_text(render(results, link), encoding="utf-8")
+    with updating(docs, "--docs"):
+        plot_curve(results["curve"], chart)
+        link = os.path.relpath(chart.absolute(), docs.absolute().parent)
+        with atomic_file(docs, "--docs") as staging:
+            staging.write_text(render(results, link), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
