@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError, first_line
+from prixlm.hf_cache import cache_error
 from prixlm.hub.cache_files import uncached_error
 
 #: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
@@ -173,6 +174,8 @@ def load_model(
         config = AutoConfig.from_pretrained(source, trust_remote_code=trusted)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trusted)
     except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
+        if (cached := cache_error(error)) is not None:
+            raise cached from error  # HF_HOME read-only or full: no fault of the model
         if (uncached := uncached_error(source, argument, error)) is not None:
             raise uncached from error
         reason = first_line(error)

@@ -48,6 +48,7 @@ from huggingface_hub import DatasetCard
 from prixlm.data.load_errors import UNREADABLE as _UNREADABLE
 from prixlm.data.load_errors import DatasetInputError, HubUnreachableError, hub_error, system_error
 from prixlm.data.load_errors import load_error_line as _first_line
+from prixlm.hf_cache import cache_error
 from prixlm.hub.calls import HUB_ERRORS
 
 #: `org/name`: what may be a Hub dataset id when no such folder exists.
@@ -250,12 +251,18 @@ def load_kb(
                 "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
             )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
+        if (cached := cache_error(error)) is not None:
+            raise cached from error  # the datasets cache unwritable: names what to set
         if (system := system_error(error)) is not None:  # a full disk: `user_errors` says
             raise system from error  # what to do, naming the file or the datasets cache
         where = f" split {split!r}" if split is not None else ""
         empty = [name for name, count in rows.items() if count == 0]  # `datasets` fails on it
         cause = f"its split {empty[0]!r} has no rows ({{}})" if empty else "{}"
         raise DatasetInputError(f"{what}{where}: {cause.format(_first_line(error))}") from error
+    except OSError as error:  # the datasets cache read-only (a read-only home) or full
+        if (cached := cache_error(error)) is not None:
+            raise cached from error
+        raise
     if _cache_names(files, dataset, config)[1] == cache_name:  # not rebuilt meanwhile
         _remove_superseded(cache_prefix, cache_name)
     return loaded

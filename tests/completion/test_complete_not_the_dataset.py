@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 from cache_faults import read_only_datasets_cache, unreachable_hub
 
+from prixlm.hf_cache import HINT
+
 HUB_ID = "me/prixlm-kb"
 
 
@@ -47,7 +49,7 @@ def test_a_read_only_datasets_cache_is_named_not_the_dataset(
     output = tmp_path / "new.nt"
     argv = ["--model", str(model), "--dataset", str(dataset), "--output", str(output),
             "--target_language", "de"]  # fmt: skip
-    assert _run(argv, capsys) == [f"error: {cache}: Read-only file system"]
+    assert _run(argv, capsys) == [f"error: {cache} ({HINT}): Read-only file system"]
     assert not output.exists() and not output.with_suffix(".tsv").exists()
 
 

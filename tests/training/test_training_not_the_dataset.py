@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cache_faults import read_only_datasets_cache, unreachable_hub
 
+from prixlm.hf_cache import HINT
+
 HUB_ID = "me/prixlm-kb"
 UNREACHABLE = (
     f"error: --dataset {HUB_ID}: cannot reach the Hub ([Errno 101] Network is unreachable); "
@@ -46,7 +48,7 @@ def test_a_read_only_datasets_cache_is_named_not_the_dataset(
     cache = tmp_path / "hf_home" / "datasets"
     read_only_datasets_cache(monkeypatch, cache)
     lines = _train(tiny_dataset_dir, tmp_path / "run", capsys)
-    assert lines[-1] == f"error: {cache}: Read-only file system"
+    assert lines[-1] == f"error: {cache} ({HINT}): Read-only file system"
 
 
 @pytest.mark.parametrize("configs_read", [False, True], ids=["configs", "rows"])
