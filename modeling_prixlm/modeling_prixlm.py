@@ -186,7 +186,7 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         """`GenerationMixin.generate`, refusing a call constrained to a trie whose new-token
         limit would cut its longest entity (`trie_logits_processor.check_new_tokens`)."""
-        check_new_tokens(self.generation_config, kwargs)
+        check_new_tokens(self.generation_config, args, kwargs)
         return super().generate(*args, **kwargs)
 
     def prepare_inputs_for_generation(self, input_ids: torch.LongTensor, **kwargs) -> dict:

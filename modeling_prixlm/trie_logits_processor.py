@@ -13,11 +13,12 @@ Hub custom code: imports only torch, transformers and this folder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from transformers import LogitsProcessor
+from transformers import GenerationMixin, LogitsProcessor
 
 from .constrained_decoding import EntityTrie
 
@@ -88,24 +89,72 @@ class TrieConstrainedLogitsProcessor(LogitsProcessor):
         return processed
 
 
-def check_new_tokens(default_config: Any, kwargs: Mapping[str, Any]) -> None:
-    """`ValueError` for a `generate()` call (its keyword arguments `kwargs`) constrained by
-    a `TrieConstrainedLogitsProcessor` whose new-token limit (`max_new_tokens`, else that of
-    its `generation_config`, else `default_config`'s: 30 for a release) is shorter than the
-    trie's longest entity with its `[EOS]`: `generate()` would return such an entity cut,
-    without `[EOS]`, as if it were an answer. A limit set only by `max_length` is left as
-    is (it depends on the prompt's length)."""
+#: `generate()`'s parameters in order (`self` left out): a positional `generation_config` or
+#: `logits_processor` is bound to its name as `generate()` binds it.
+_GENERATE = inspect.signature(GenerationMixin.generate)
+#: `generate()`'s limit where neither `max_new_tokens` nor `max_length` is set: 20 new tokens
+#: (transformers' default `max_length`, counted after the prompt).
+_DEFAULT_NEW_TOKENS = 20
+
+
+def generate_arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of a `generate(*args, **kwargs)` call by name (its `**kwargs` among
+    them); `kwargs` alone where they do not bind (`generate()` itself says what is wrong)."""
+    try:
+        bound = _GENERATE.bind_partial(None, *args, **kwargs)  # None: `self`
+    except TypeError:
+        return dict(kwargs)
+    named = dict(bound.arguments)
+    named.pop("self", None)
+    for name, parameter in _GENERATE.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(named.pop(name, {}))
+    return named
+
+
+def _new_token_limit(default_config: Any, named: Mapping[str, Any]) -> int | None:
+    """The new-token limit `generate()` applies to a call (`named`: `generate_arguments`),
+    as transformers resolves it: a keyword argument over the call's `generation_config`,
+    whose unset values are the model's (`default_config`); `max_length` (with the prompt's
+    length) where no `max_new_tokens` is set. None where it cannot be told (no prompt tensor)."""
+    passed = named.get("generation_config")
+
+    def setting(name: str) -> Any:
+        if name in named:
+            return named[name]
+        value = getattr(passed, name, None) if passed is not None else None
+        return getattr(default_config, name, None) if value is None else value
+
+    new_tokens = setting("max_new_tokens")
+    if new_tokens is not None:
+        return new_tokens
+    max_length = setting("max_length")
+    if max_length is None:
+        return _DEFAULT_NEW_TOKENS
+    prompt = named.get("inputs", named.get("input_ids"))
+    if not isinstance(prompt, torch.Tensor):
+        return None
+    return max_length - prompt.shape[-1]
+
+
+def check_new_tokens(default_config: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    """`ValueError` for a `generate(*args, **kwargs)` call constrained by a
+    `TrieConstrainedLogitsProcessor` whose new-token limit (`max_new_tokens` of the call,
+    else of its `generation_config`, else of `default_config`: 30 for a release; else
+    `max_length` less the prompt's length) is shorter than the trie's longest entity with
+    its `[EOS]`: `generate()` would return such an entity cut, without `[EOS]`, as if it
+    were an answer. Arguments passed by position count as by name."""
+    named = generate_arguments(args, kwargs)
     # by name: the package's class and the Hub's copy of this module (a model loaded with
     # `trust_remote_code=True`) are two classes
     tries = [
         processor.trie
-        for processor in kwargs.get("logits_processor") or ()
+        for processor in named.get("logits_processor") or ()
         if type(processor).__name__ == TrieConstrainedLogitsProcessor.__name__
     ]
     if not tries:
         return
-    config = kwargs.get("generation_config") or default_config
-    limit = kwargs.get("max_new_tokens", getattr(config, "max_new_tokens", None))
+    limit = _new_token_limit(default_config, named)
     longest = max(trie.max_length for trie in tries)
     if limit is not None and limit < longest:
         raise ValueError(

@@ -220,3 +220,15 @@ def test_a_job_s_lines_name_it_and_its_done_line_has_its_figures(workers, tmp_pa
                           ("job-b", "en MRR 0.5000 hits@1 0.2500")):  # fmt: skip
         done = f" {name} done: test {figures}, 1.5 s (record: {tmp_path / (name + '.json')})"
         assert done in out, out
+
+
+def test_a_dbp5l_job_s_done_line_has_its_figures():
+    """A DBP-5L job keeps its test metrics per protocol (`{lang: {protocol: metrics}}`,
+    `dbp5l_jobs.evaluate_language`): its done line had no figure. Its first protocol's are
+    shown; a metric that is not a number is left out (it was a TypeError in the runner)."""
+    from prixlm.experiments.job_runner import record_summary
+
+    cell = {"mrr": 0.25, "hits_at_1": 0.125, "num_queries": 8}
+    record = {"test": {"el": {"ours": cell, "kens": {**cell, "mrr": 0.5}}}, "seconds": 2}
+    assert record_summary(record) == "el MRR 0.2500 hits@1 0.1250, 2 s"
+    assert record_summary({"test": {"el": {"mrr": None}}, "seconds": 2}) == "2 s"

@@ -8,6 +8,7 @@ import pytest
 
 from prixlm.experiments.curve import mrr_evaluator
 from prixlm.experiments.dbp5l_jobs import evaluate_language
+from prixlm.experiments.paired import query_values
 from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
 from prixlm.link_prediction.evaluation import evaluate_protocols
 from prixlm.link_prediction.fitted_scoring import fitted_scorer_protocols
@@ -46,8 +47,8 @@ def test_the_unfitted_scorer_path_still_refuses(tiny_prixlm):
 
 def test_dbp5l_rankings_leave_the_long_candidate_out_as_evaluate_lp(tiny_prixlm):
     """DBP-5L's `evaluate_language` (Table 1's job ranks through the same function): the
-    metrics of `evaluate_lp`, the query whose gold is left out a miss ranked past every
-    candidate in the kept ranks."""
+    metrics of `evaluate_lp`, the query whose gold is left out a miss without a rank in
+    the kept ranks."""
     model, tokenizer = tiny_prixlm
     expected = reference(model, tokenizer)
     with pytest.warns(CandidatesLeftOutWarning, match="1 of the 6 candidate labels"):
@@ -59,7 +60,13 @@ def test_dbp5l_rankings_leave_the_long_candidate_out_as_evaluate_lp(tiny_prixlm)
         assert metrics == pytest.approx(_without(expected[protocol]))
         assert metrics["num_missing"] == 1 and metrics["candidates_too_long"] == 1
         assert metrics["queries_gold_too_long"] == 1
-        assert ranks["filtered"][2] == ranks["raw"][2] == len(CANDIDATES) + 1
+        assert ranks["filtered"][2] is None and ranks["raw"][2] is None  # a miss: no rank
+        # the paired comparisons' per-query values of the kept ranks average to the cell's
+        # metrics (a rank past every candidate counted 1/7 where the MRR counts 0)
+        values = query_values({"ranks": ranks}, protocol)
+        assert {m: float(v.mean()) for m, v in values.items()} == pytest.approx(
+            {m: metrics[m] for m in values}
+        )
         assert all(rank <= len(CANDIDATES) - 1 for rank in ranks["filtered"][:2])
         assert len(ranks["queries_sha256"]) == 64
 

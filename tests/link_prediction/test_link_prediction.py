@@ -360,3 +360,44 @@ def test_generate_refuses_a_new_token_limit_that_cuts_a_trie_entity(tiny_prixlm,
     out = loaded.generate(prompt, max_new_tokens=trie.max_length, **kwargs)
     assert out[0, prompt.shape[1] :].tolist() == trie.token_ids(0)  # the 35 tokens, [EOS]
     assert trie.token_ids(0)[-1] == trie.eos_token_id
+
+
+def test_generate_checks_the_new_token_limit_that_transformers_applies(tiny_prixlm, tmp_path):
+    """The limit checked is the one `generate()` applies: a `generation_config` passed by
+    position with room for the entity decodes it whole (it was refused, the release's 30
+    checked); one setting only `max_length` still stops at the release's 30 new tokens
+    (transformers fills its unset values from the model's), as does a `logits_processor`
+    passed by position: both are refused (they returned the entity cut)."""
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
+    from modeling_prixlm.formatting import fact_generation_config
+
+    model, tokenizer = tiny_prixlm
+    model.save_pretrained(tmp_path)
+    fact_generation_config(model.config).save_pretrained(tmp_path)  # a release's
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path, trust_remote_code=True).eval()
+    trie = EntityTrie.from_labels(tokenizer, [" ".join(["Japan"] * 35)])
+    prompt = torch.tensor([encode_query(tokenizer, ("Germany", "currency"))])
+    processor = TrieConstrainedLogitsProcessor(trie, prompt.shape[1])
+    mask = torch.ones_like(prompt)
+    eos = loaded.generation_config.eos_token_id
+    room = GenerationConfig(max_new_tokens=trie.max_length, eos_token_id=eos)
+    out = loaded.generate(prompt, room, attention_mask=mask, logits_processor=[processor])
+    assert out[0, prompt.shape[1] :].tolist() == trie.token_ids(0)
+    only_length = GenerationConfig(max_length=200, eos_token_id=eos)
+    with pytest.raises(ValueError, match=r"max_new_tokens=30 is shorter .* \(36 tokens\)"):
+        loaded.generate(
+            prompt, generation_config=only_length, attention_mask=mask, logits_processor=[processor]
+        )
+    with pytest.raises(ValueError, match=r"max_new_tokens=30 is shorter"):
+        loaded.generate(prompt, None, [processor], attention_mask=mask)
+    with pytest.raises(ValueError, match=r"max_new_tokens=20 is shorter"):  # the default 20
+        loaded.generate(
+            prompt, max_new_tokens=None, attention_mask=mask, logits_processor=[processor]
+        )
+    long_enough = prompt.shape[1] + trie.max_length
+    out = loaded.generate(
+        prompt, max_new_tokens=None, max_length=long_enough, attention_mask=mask,
+        logits_processor=[processor],
+    )  # fmt: skip
+    assert out[0, prompt.shape[1] :].tolist() == trie.token_ids(0)

@@ -31,9 +31,11 @@ def _train(root, output, *extra: str):
 def test_log_file_gets_stamped_lines_not_bar_frames(tiny_demo_output, tmp_path, capsys):
     release = _train(tiny_demo_output, tmp_path / "run", "--disable_tqdm", "false")
     assert (release / "model.safetensors").is_file()
-    err = capsys.readouterr().err
-    assert FRAME.findall(err) == []
-    # steps 2 and 4 (the logging steps), then the run's summary at step 4
+    captured = capsys.readouterr()
+    assert FRAME.findall(captured.err) == [] and LINE.findall(captured.err) == []
+    # on stdout, where the Trainer printed its logs (`> run.log 2> err.log`): steps 2 and 4
+    # (the logging steps), then the run's summary at step 4
+    err = captured.out
     assert [int(step) for step in LINE.findall(err)] == [2, 4, 4]
     assert re.search(r"step 2/4 \(50\.0%\), \d+:\d\d:\d\d elapsed, ~\d+:\d\d:\d\d left: loss=", err)
     assert "train_loss=" in err and "\r" not in "".join(LINE.findall(err))
@@ -85,7 +87,7 @@ def test_a_job_s_training_logs_named_lines_and_one_line_of_results(
     with named_job("single-en"):
         release = _train(tiny_demo_output, tmp_path / "run")  # TINY_TRAINING: --disable_tqdm true
     captured = capsys.readouterr()
-    assert [int(step) for step in NAMED.findall(captured.err)] == [2, 4, 4]
+    assert [int(step) for step in NAMED.findall(captured.out)] == [2, 4, 4]
     assert "{'loss'" not in captured.out + captured.err
     results = release / "train_results.json"
     assert "[single-en] trained 4 steps, train_loss " in captured.out
@@ -131,3 +133,27 @@ def test_a_signal_says_the_step_the_checkpoint_and_the_resume_command(
     release = train.main(shlex.split(note.split("to go on from it: ")[1])[2:])
     assert (release / "model.safetensors").is_file()
     assert "resuming from " + str(output / "checkpoint-2") in capsys.readouterr().err
+
+
+def test_a_data_parallel_run_s_note_names_its_processes(tmp_path):
+    """A signal that stops a run of 2 processes (`torchrun`, `accelerate launch`) said
+    `python train.py ... --resume_from_checkpoint true`: one process, another global batch,
+    refused by the checkpoint's check. The note names the processes to launch again."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from prixlm import signals
+    from prixlm.training.progress import stop_said
+
+    (tmp_path / "checkpoint-2").mkdir()
+    trainer = SimpleNamespace(state=SimpleNamespace(global_step=3, max_steps=4))
+    args = SimpleNamespace(world_size=2, process_index=0, output_dir=str(tmp_path))
+    with pytest.raises(KeyboardInterrupt), stop_said(trainer, args, ["--max_steps", "4"]):
+        raise KeyboardInterrupt
+    note = signals._NOTES.pop()
+    assert note.endswith(
+        "to go on from it: 2 processes of train.py --max_steps 4 --resume_from_checkpoint true, "
+        "launched as before (torchrun, accelerate launch)"
+    )
+    assert "python train.py" not in note
