@@ -39,8 +39,9 @@ def fitted_scorer_protocols(
 ) -> dict[str, dict[str, Any]]:
     """`evaluate_scorer_protocols` of `scorer` over `rows` and `candidates`, a `PrixLMScorer`'s
     candidates fitted to its model's positions (see the module). With `keep_ranks`, a query
-    that could not be ranked (its gold left out) keeps the rank past every candidate
-    (`len(candidates) + 1`: no hit); the metrics count it as a miss (reciprocal rank 0)."""
+    that could not be ranked (its gold left out) keeps no rank (None: a miss, reciprocal
+    rank 0 and no hit, `ranking_rules.rank_values`), as the metrics count it: the means of
+    the kept ranks' per-query values (`paired`) are the metrics."""
     rows = list(rows)
     if not isinstance(scorer, PrixLMScorer):
         return evaluate_scorer_protocols(scorer, rows, candidates, protocols, ks, batch_size,
@@ -81,8 +82,8 @@ def fitted_scorer_protocols(
             metrics = parts[0][name]
         results[name] = fitted.counted(metrics)
         if keep_ranks:
-            past = float(len(candidates) + 1)  # a miss: past every candidate
-            pairs = [ranked.get(id(row), {}).get(name, (past, past)) for row in rows]
+            missed = (None, None)  # no rank: a miss (reciprocal rank 0, as counted)
+            pairs = [ranked.get(id(row), {}).get(name, missed) for row in rows]
             results[name]["ranks"] = {
                 "filtered": [pair[0] for pair in pairs],
                 "raw": [pair[1] for pair in pairs],
