@@ -51,12 +51,16 @@ def execute(
 
 def record_summary(record: dict[str, Any]) -> str:
     """A job record's figures on one line: test MRR and hits@1 per language (each of the
-    record's `test` metrics that has them), and its seconds; the full record is its file."""
+    record's `test` metrics that has them; a DBP-5L job's, kept per protocol, those of its
+    first protocol), and its seconds; the full record is its file."""
     parts = []
     for language, metrics in (record.get("test") or {}).items():
-        if isinstance(metrics, dict) and "mrr" in metrics:
+        if isinstance(metrics, dict) and "mrr" not in metrics:  # {protocol: metrics}
+            cells = [cell for cell in metrics.values() if isinstance(cell, dict)]
+            metrics = cells[0] if cells else None
+        if isinstance(metrics, dict) and isinstance(metrics.get("mrr"), int | float):
             figures = f"{language} MRR {metrics['mrr']:.4f}"
-            if "hits_at_1" in metrics:
+            if isinstance(metrics.get("hits_at_1"), int | float):
                 figures += f" hits@1 {metrics['hits_at_1']:.4f}"
             parts.append(figures)
     if record.get("seconds") is not None:

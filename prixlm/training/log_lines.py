@@ -57,8 +57,9 @@ def _value(value: Any) -> str:
 
 
 class LogLines(TrainerCallback):
-    """One stamped line per Trainer log on the main process, written to `stream` (stderr
-    at the time of writing, where none is given):
+    """One stamped line per Trainer log on the main process, written to `stream` (stdout
+    at the time of writing, where none is given: where the Trainer prints its logs, so that
+    `> run.log 2> err.log` keeps the values in run.log, and `2> /dev/null` keeps them):
 
         2026-12-07 20:48:09 step 350/1000 (35.0%), 0:01:02 elapsed, ~0:01:55 left: loss=6.396 ...
 
@@ -96,7 +97,7 @@ class LogLines(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
-            print(self.line(state, logs), file=self.stream or sys.stderr, flush=True)
+            print(self.line(state, logs), file=self.stream or sys.stdout, flush=True)
 
 
 def lines_off_terminal(callbacks: list[Any], stream: Any = None) -> None:

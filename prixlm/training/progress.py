@@ -105,8 +105,11 @@ def trained_line(metrics: Mapping[str, Any], step: int) -> str:
     return line
 
 
-def resume_command(argv: Sequence[str]) -> str:
-    """`python train.py <argv>` with `--resume_from_checkpoint true` (in place of one given)."""
+def resume_command(argv: Sequence[str], processes: int = 1) -> str:
+    """`python train.py <argv>` with `--resume_from_checkpoint true` (in place of one given);
+    for a data-parallel run of `processes` (> 1), `train.py <argv> ...` launched as it was
+    (`torchrun`, `accelerate launch`) with that many processes: one process would resume
+    with another global batch, refused by the checkpoint's check."""
     kept, skip = [], False
     for argument in argv:
         if skip:
@@ -115,10 +118,15 @@ def resume_command(argv: Sequence[str]) -> str:
             skip = True
         elif not argument.startswith("--resume_from_checkpoint="):
             kept.append(argument)
-    return shlex.join(["python", "train.py", *kept, "--resume_from_checkpoint", "true"])
+    script = shlex.join(["train.py", *kept, "--resume_from_checkpoint", "true"])
+    if processes > 1:
+        return (
+            f"{processes} processes of {script}, launched as before (torchrun, accelerate launch)"
+        )
+    return f"python {script}"
 
 
-def stop_note(state: Any, output_dir: str, argv: Sequence[str]) -> str:
+def stop_note(state: Any, output_dir: str, argv: Sequence[str], processes: int = 1) -> str:
     """Where a signal stopped a training (`prixlm.signals.said_at_signal`): the step
     reached, the last checkpoint kept in `output_dir`, and the command that goes on from it
     (or, without one, that the same command starts again)."""
@@ -127,7 +135,7 @@ def stop_note(state: Any, output_dir: str, argv: Sequence[str]) -> str:
     if checkpoint is None:
         return f"{line}; no checkpoint kept: the same command starts the run again"
     return (f"{line}; last checkpoint kept: {checkpoint}; "
-            f"to go on from it: {resume_command(argv)}")  # fmt: skip
+            f"to go on from it: {resume_command(argv, processes)}")  # fmt: skip
 
 
 def stop_said(
@@ -138,7 +146,10 @@ def stop_said(
     checkpoint kept and the command that goes on from it (`stop_note`)."""
     if command is None or training_args.process_index != 0:
         return said_at_signal(lambda: None)
-    return said_at_signal(lambda: stop_note(trainer.state, training_args.output_dir, command))
+    processes = training_args.world_size
+    return said_at_signal(
+        lambda: stop_note(trainer.state, training_args.output_dir, command, processes)
+    )
 
 
 def print_results(metrics: Mapping[str, Any], step: int, release: Path) -> None:
