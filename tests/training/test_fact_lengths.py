@@ -138,7 +138,7 @@ def test_train_py_names_a_query_and_candidate_the_positions_cannot_hold(
     import train
     from modeling_prixlm.decoding_steps import PositionBudgetError
 
-    def too_long(run, callbacks=()):
+    def too_long(run, callbacks=(), command=None):
         raise PositionBudgetError("query 'x' (30 tokens) with candidate 'y' needs 71 positions")
 
     monkeypatch.setattr(pretrain_module, "pretrain", too_long)

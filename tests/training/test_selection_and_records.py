@@ -227,7 +227,7 @@ def test_the_flat_curve_ranks_among_the_jobs_candidates(tiny_dataset_dir, tmp_pa
     curve that stops training among the dataset's own."""
     from prixlm.experiments import curve as curve_module
     from prixlm.experiments.prixlm_jobs import _curve_record, prixlm_job
-    from prixlm.link_prediction import scorer
+    from prixlm.link_prediction import fitted_scoring, scorer
     from prixlm.link_prediction.candidate_files import dataset_candidates
 
     own = dataset_candidates(str(tiny_dataset_dir), ["en", "de"])
@@ -250,8 +250,9 @@ def test_the_flat_curve_ranks_among_the_jobs_candidates(tiny_dataset_dir, tmp_pa
     ranked = []
     monkeypatch.setattr(scorer, "PrixLMScorer", lambda *args: None)
     # each language's MRR is its number of labels: the curve's point says which it ranked
-    monkeypatch.setattr(scorer, "evaluate_scorer",
-                        lambda s, rows, labels, **kw: ranked.append(list(labels)) or {"mrr": len(labels)})  # fmt: skip
+    monkeypatch.setattr(fitted_scoring, "fitted_scorer_protocols",
+                        lambda s, rows, labels, **kw: ranked.append(list(labels))
+                        or {"ours": {"mrr": len(labels)}})  # fmt: skip
     with pytest.raises(Made):
         prixlm_job(str(tiny_dataset_dir), str(tmp_path / "run"), ["en", "de"], "all", "tok", {},
                    candidates_file=str(candidates_file), curve_every=2, curve_metric="mrr",
