@@ -179,6 +179,17 @@ def test_dbp5l_default_published_file_is_in_the_package():
     assert "dbp5l_published.json" in (ROOT / "pyproject.toml").read_text("utf-8")
 
 
+def _docs_argv(tmp_path, module, results):
+    """`(docs, argv)`: a page holding `kept` and the docs command's arguments for `results`
+    (table1_docs also writes a chart)."""
+    docs = tmp_path / "results.md"
+    docs.write_text("# Results\n\nkept\n", "utf-8")
+    argv = ["--results", results, "--docs", docs]
+    if module.endswith("table1_docs"):
+        argv += ["--chart", tmp_path / "t.png"]
+    return docs, argv
+
+
 @pytest.mark.parametrize(
     ("module", "other", "message"),
     [("prixlm.experiments.table1_docs", "dbp5l.json",
@@ -195,11 +206,7 @@ def test_dbp5l_default_published_file_is_in_the_package():
 def test_docs_commands_refuse_the_other_results_file(tmp_path, capsys, module, other, message):
     """Each was a KeyError traceback (given the other runner's JSON), or exit status 1."""
     results = ROOT / "results" / other
-    docs = tmp_path / "results.md"
-    docs.write_text("# Results\n\nkept\n", "utf-8")
-    argv = ["--results", results, "--docs", docs]
-    if module.endswith("table1_docs"):
-        argv += ["--chart", tmp_path / "t.png"]
+    docs, argv = _docs_argv(tmp_path, module, results)
     line = _error_line(capsys, module, argv)
     assert line == "error: " + message.format(path=results)
     assert docs.read_text("utf-8") == "# Results\n\nkept\n" and not (tmp_path / "t.png").exists()
@@ -232,11 +239,7 @@ def test_docs_commands_refuse_a_metric_that_is_not_a_fraction(
     node["mrr"] = value
     results = tmp_path / "results.json"
     results.write_text(json.dumps(table), "utf-8")
-    docs = tmp_path / "results.md"
-    docs.write_text("# Results\n\nkept\n", "utf-8")
-    argv = ["--results", results, "--docs", docs]
-    if module.endswith("table1_docs"):
-        argv += ["--chart", tmp_path / "t.png"]
+    docs, argv = _docs_argv(tmp_path, module, results)
     line = _error_line(capsys, module, argv)
     path = "".join(f"[{key!r}]" for key in cell[1:])
     assert line == (
