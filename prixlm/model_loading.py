@@ -174,7 +174,8 @@ def load_model(
         config = AutoConfig.from_pretrained(source, trust_remote_code=trusted)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trusted)
     except (OSError, ValueError) as error:  # an offline Hub id, an unreadable folder
-        if (cached := cache_error(error)) is not None:
+        own = source if Path(source).is_dir() else None  # the user's folder: their error
+        if (cached := cache_error(error, own=own)) is not None:
             raise cached from error  # HF_HOME read-only or full: no fault of the model
         if (uncached := uncached_error(source, argument, error)) is not None:
             raise uncached from error

@@ -6,6 +6,7 @@ cache blamed the model: "--model M: cannot load it ([Errno 30] ... '~/.cache/hug
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -41,3 +42,38 @@ def test_an_unwritable_hf_home_names_the_variable(tiny_demo_output, tmp_path, da
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: {home}") and f"({HINT}): Not a directory" in last, last
     assert "cannot load it" not in last and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("inside", ["model", "hub/models--org--kb/snapshots/abc"])
+def test_an_error_of_the_users_own_model_folder_is_not_the_caches(
+    tiny_prixlm, tmp_path, monkeypatch, inside
+):
+    """HF_HOME set to a scratch or project folder that also holds the user's model (or the
+    model passed as a snapshot folder of the Hub cache): a file of that folder that cannot
+    be read is the model's error, naming --model, not the cache's hint to move HF_HOME
+    (which named the cache for a permission of the user's own file)."""
+    import datasets.config
+    import transformers
+    from huggingface_hub import constants
+
+    from prixlm.cli import UsageError
+    from prixlm.model_loading import load_model
+
+    monkeypatch.setattr(constants, "HF_HOME", str(tmp_path))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "datasets")
+    model, tokenizer = tiny_prixlm
+    folder = tmp_path / inside
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    unreadable = folder / "config.json"
+
+    def denied(*args, **kwargs):  # what a file of another user, not shared, gives (not root)
+        raise PermissionError(errno.EACCES, "Permission denied", str(unreadable))
+
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", denied)
+    with pytest.raises(UsageError) as raised:
+        load_model(folder)
+    message = str(raised.value)
+    assert message.startswith(f"--model {folder}: cannot load it"), message
+    assert "Permission denied" in message and HINT not in message

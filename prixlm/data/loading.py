@@ -251,7 +251,7 @@ def load_kb(
                 "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
             )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
-        if (cached := cache_error(error)) is not None:
+        if (cached := cache_error(error, own=dataset)) is not None:
             raise cached from error  # the datasets cache unwritable: names what to set
         if (system := system_error(error)) is not None:  # a full disk: `user_errors` says
             raise system from error  # what to do, naming the file or the datasets cache
@@ -260,7 +260,7 @@ def load_kb(
         cause = f"its split {empty[0]!r} has no rows ({{}})" if empty else "{}"
         raise DatasetInputError(f"{what}{where}: {cause.format(_first_line(error))}") from error
     except OSError as error:  # the datasets cache read-only (a read-only home) or full
-        if (cached := cache_error(error)) is not None:
+        if (cached := cache_error(error, own=dataset)) is not None:
             raise cached from error
         raise
     if _cache_names(files, dataset, config)[1] == cache_name:  # not rebuilt meanwhile
