@@ -17,10 +17,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from prixlm.threads import configure_threads
+from prixlm.threads import configure_process
 
 # Before anything loads torch: OpenMP reads its wait policy once (prixlm/threads.py).
-configure_threads()
+configure_process()
 
 _PUBLIC = {
     "PrixLMConfig": "modeling_prixlm.configuration_prixlm",

@@ -7,7 +7,7 @@ every parallel region then ends in a long spin-wait for the thread that is queue
 that process: training on 2 cores ran at 0.3 steps/s beside one busy single-threaded job
 instead of 6.4 steps/s on a quiet machine.
 
-`configure_threads()` runs at the top of `prixlm/__init__.py` (so before any
+`configure_process()` runs at the top of `prixlm/__init__.py` (so before any
 `python -m prixlm.*` module and before `train.py` imports torch):
 
 - `OMP_WAIT_POLICY=PASSIVE` (waiting threads sleep at once) unless the user set
@@ -15,7 +15,9 @@ instead of 6.4 steps/s on a quiet machine.
   libgomp's own default, i.e. the old behaviour);
 - `PRIXLM_NUM_THREADS=N` sets the number of threads (`OMP_NUM_THREADS`, and
   `torch.set_num_threads` if torch is already loaded); otherwise `OMP_NUM_THREADS` or
-  torch's default (one thread per usable core) is kept.
+  torch's default (one thread per usable core) is kept. A value that is no positive integer
+  ends a command (`python -m prixlm.*`, `train.py`) with one `error:` line and exit status
+  2; `import prixlm` in a program of its own raises `ThreadsSettingError` (a `ValueError`).
 
 libgomp reads its environment once, when it is loaded (with torch): setting the wait policy
 after `import torch` has no effect in that process (measured, see `docs/benchmarks.md`),
@@ -27,10 +29,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
+from pathlib import Path
 
 WAIT_POLICY = "PASSIVE"
 THREADS_VARIABLE = "PRIXLM_NUM_THREADS"
+
+#: The folder holding the `prixlm` package (the repository, in an editable install): its
+#: scripts (`train.py`) are the package's commands besides `python -m prixlm.*`.
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ThreadsSettingError(ValueError):
+    """`PRIXLM_NUM_THREADS` is set to something other than a positive integer."""
 
 
 def requested_threads(environ: MutableMapping[str, str]) -> int | None:
@@ -43,7 +54,7 @@ def requested_threads(environ: MutableMapping[str, str]) -> int | None:
     except ValueError:
         threads = 0
     if threads < 1:
-        raise ValueError(f"{THREADS_VARIABLE}={value!r}: expected a positive integer")
+        raise ThreadsSettingError(f"{THREADS_VARIABLE}={value!r}: expected a positive integer")
     return threads
 
 
@@ -67,4 +78,44 @@ def configure_threads(environ: MutableMapping[str, str] | None = None) -> dict[s
     return changed
 
 
-__all__ = ["THREADS_VARIABLE", "WAIT_POLICY", "configure_threads", "requested_threads"]
+def runs_a_command(argv: Sequence[str], orig_argv: Sequence[str]) -> bool:
+    """Whether this process runs one of the package's commands: `python -m prixlm[.…]`
+    (while `-m` imports the package to find its module, `sys.argv[0]` is `-m`) or a script
+    beside the package (`train.py`). A program or `python -c` of a user's own is none."""
+    if argv and argv[0] == "-m":
+        for index, item in enumerate(orig_argv[1:], start=1):
+            if item.startswith("-m"):
+                module = item[2:] or (orig_argv[index + 1] if index + 1 < len(orig_argv) else "")
+                return module == "prixlm" or module.startswith("prixlm.")
+        return False
+    if not argv or argv[0] in ("", "-c"):
+        return False
+    try:
+        return Path(argv[0]).resolve().parent == _ROOT
+    except (OSError, RuntimeError):
+        return False
+
+
+def configure_process() -> None:
+    """`configure_threads()` for this process, as `import prixlm` runs it: a bad
+    `PRIXLM_NUM_THREADS` ends a command with `error: <message>` and exit status 2 (it comes
+    before the commands' `prixlm.cli.user_errors`, when a traceback helped nobody), and is
+    raised (`ThreadsSettingError`) in a program of the user's own."""
+    try:
+        configure_threads()
+    except ThreadsSettingError as error:
+        if not runs_a_command(sys.argv, getattr(sys, "orig_argv", sys.argv)):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+__all__ = [
+    "THREADS_VARIABLE",
+    "ThreadsSettingError",
+    "WAIT_POLICY",
+    "configure_process",
+    "configure_threads",
+    "requested_threads",
+    "runs_a_command",
+]

@@ -82,3 +82,63 @@ def test_prixlm_num_threads_sets_the_thread_count_before_and_after_torch_loads()
 def test_a_bad_thread_count_names_the_variable(value):
     with pytest.raises(ValueError, match=f"PRIXLM_NUM_THREADS='{value}': expected a positive"):
         configure_threads({"PRIXLM_NUM_THREADS": value})
+
+
+def _run_with_threads(value: str, *command: str) -> subprocess.CompletedProcess:
+    """`python *command` with `PRIXLM_NUM_THREADS=value`, from the repository."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_", "PRIXLM_"))}
+    return subprocess.run(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env={**clean, "HF_HUB_OFFLINE": "1", "PRIXLM_NUM_THREADS": value},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "command"),
+    [
+        ("0", ("-m", "prixlm.data.cldr.export", "--help")),
+        ("abc", ("-X", "utf8", "-m", "prixlm.demo", "--help")),
+        ("-1", ("train.py", "--help")),
+    ],
+)
+def test_a_bad_thread_count_ends_a_command_with_one_error_line(value, command):
+    done = _run_with_threads(value, *command)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: PRIXLM_NUM_THREADS='{value}': expected a positive integer\n"
+
+
+def test_a_bad_thread_count_raises_in_a_program_of_the_users_own():
+    code = (
+        "import sys\n"
+        "try:\n    import prixlm\n"
+        "except ValueError as error:\n    print(type(error).__name__, error); sys.exit(7)\n"
+    )
+    done = _run_with_threads("0", "-c", code)
+    assert done.returncode == 7, done.stderr[-2000:]
+    assert (
+        done.stdout == "ThreadsSettingError PRIXLM_NUM_THREADS='0': expected a positive integer\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "orig_argv", "command"),
+    [
+        (["-m"], ["python", "-m", "prixlm.data.cldr.export"], True),
+        (["-m"], ["python", "-u", "-mprixlm.release.card"], True),
+        (["-m"], ["python", "-m", "prixlm"], True),
+        (["-m"], ["python", "-m", "prixlmx.tool"], False),
+        (["-m"], ["python", "-m", "pytest"], False),
+        ([str(ROOT / "train.py")], ["python", str(ROOT / "train.py")], True),
+        ([str(ROOT / "tests" / "x.py")], ["python", "tests/x.py"], False),
+        (["-c"], ["python", "-c", "import prixlm"], False),
+        ([""], ["python"], False),
+    ],
+)
+def test_which_processes_are_commands(argv, orig_argv, command):
+    from prixlm.threads import runs_a_command
+
+    assert runs_a_command(argv, orig_argv) is command

@@ -388,3 +388,22 @@ def test_the_build_reads_an_exported_iri_as_written(label):
     for language in ("en", "he"):
         iri = resource_iri(language, label)
         assert canonical_iri(iri) == iri
+
+
+def test_locales_named_as_the_export_names_their_files_round_trip(tmp_path):
+    """`--languages all` writes `labels_az-arab.ttl`, `labels_be-tarask.ttl`: those names (as
+    the builds and dataset configs use them) name the same locales when exported again."""
+    everything = all_locales()
+    written = [dbpedia_language(locale_id) for locale_id in everything]
+    assert {"az-arab", "be-tarask", "zh-hant", "sr-latn"} <= set(written)
+    assert resolve_locales(",".join(written)) == everything
+    assert resolve_locales(["ZH-Hant", "pt-pt"]) == ["zh_Hant", "pt_PT"]
+    with pytest.raises(ValueError, match="duplicate locales"):
+        resolve_locales("zh-hant,zh_Hant")
+    as_written, as_cldr = tmp_path / "written", tmp_path / "cldr"
+    assert main(["--languages", "az-arab,be-tarask", "--output_dir", str(as_written)]) == 0
+    export_cldr_kb("az_Arab,be_TARASK", as_cldr)
+    assert sorted(p.name for p in as_written.iterdir()) == sorted(p.name for p in as_cldr.iterdir())
+    for entry in as_cldr.iterdir():
+        assert (as_written / entry.name).read_bytes() == entry.read_bytes(), entry.name
+    assert '"az-arab": "az_Arab"' in (as_written / "cldr_kb_info.json").read_text("utf-8")
