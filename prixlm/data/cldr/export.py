@@ -134,7 +134,8 @@ def _own_data(locale_id: str) -> dict:
 
 
 def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
-    """Locale ids from a list, a comma-separated string, `"all"` or `None` (the paper's nine).
+    """CLDR locale ids from a list, a comma-separated string, `"all"` or `None` (the paper's
+    nine); a locale may also be named as its dump files are (`zh-hant` for `zh_Hant`).
 
     Raises:
         ValueError: a locale that Babel does not know, with the close known ones.
@@ -146,6 +147,7 @@ def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
             return all_locales()
         locales = [part.strip() for part in locales.split(",") if part.strip()]
     known = set(localedata.locale_identifiers()) - {"root"}
+    locales = [_cldr_spelling(locale_id, known) for locale_id in locales]
     unknown = [locale_id for locale_id in locales if locale_id not in known]
     if unknown:
         close = sorted(
@@ -163,6 +165,17 @@ def resolve_locales(locales: Sequence[str] | str | None) -> list[str]:
     if len(set(languages)) != len(languages):
         raise ValueError(f"duplicate locales in {list(locales)}")
     return list(dict.fromkeys(locales))
+
+
+def _cldr_spelling(name: str, known: set[str]) -> str:
+    """The CLDR locale id of `name`: itself when CLDR knows it, else the locale whose dump
+    language code (the names the export writes, `az-arab` for `az_Arab`, which the builds
+    and dataset configs use) or any other case or separator spelling is `name`; else
+    `name` unchanged (an unknown locale)."""
+    if name in known:
+        return name
+    spelled = {dbpedia_language(locale_id): locale_id for locale_id in known}
+    return spelled.get(dbpedia_language(name), name)
 
 
 def _word_table_language(locale_id: str) -> str:
@@ -373,9 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--languages",
         default=",".join(PAPER_LOCALES),
-        help="comma-separated CLDR locale ids (en, de, ja, zh_Hant, ...), or 'all' (every "
-        "locale without a region subtag that names something); the default is the paper's "
-        "nine (old spelling: --locales)",
+        help="comma-separated CLDR locale ids (en, de, ja, zh_Hant, ...; or as the files are "
+        "named: zh-hant), or 'all' (every locale without a region subtag that names "
+        "something); the default is the paper's nine (old spelling: --locales)",
     )
     parser.add_argument(
         "--output_dir",
