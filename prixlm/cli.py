@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from prixlm.open_files import open_files_message
 from prixlm.signals import (
     Terminated,
     close_progress_bars,
@@ -286,11 +287,14 @@ def describe_os_error(error: OSError) -> str:
 
     A full disk, quota or file-size limit (`ENOSPC`, `EDQUOT`, `EFBIG`) says so whatever
     the library's wording; a message of the raiser's own (not the system's text for the
-    errno) is kept after it.
+    errno) is kept after it. Too many open files (`EMFILE`, `ENFILE`) says which limit is
+    reached and what to do, the path after it (the file is not at fault).
     """
     path = error.filename or ""
     if error.filename2:
         path = f"{path} -> {error.filename2}"
+    if (too_many := open_files_message(error, path)) is not None:
+        return too_many
     reason = error.strerror or str(error)
     if error.errno in _DISK_FULL:
         what = "no space left on the device (or a file-size limit reached)"

@@ -52,6 +52,8 @@ _REASONS = {
     "no space left on device": errno.ENOSPC,
     "file too large": errno.EFBIG,
     "disk quota exceeded": errno.EDQUOT,
+    "too many open files in system": errno.ENFILE,  # before EMFILE's words, which it holds
+    "too many open files": errno.EMFILE,
 }
 
 
