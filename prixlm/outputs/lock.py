@@ -157,10 +157,10 @@ def writer_lock(final: str | Path, argument: str = "output", wait_s: float = 0.0
     try:
         lock.acquire(timeout=wait_s, poll_interval=0.05)  # 0: one attempt
     except Timeout:
-        raise OutputLockedError(
-            f"{argument} {final}: {_holder(owner_file)} is writing it; wait until it ends, "
-            f"or choose another {argument}"
-        ) from None
+        told = _stopped_holder(owner_file, argument) or (
+            f"{_holder(owner_file)} is writing it; wait until it ends, or choose another {argument}"
+        )
+        raise OutputLockedError(f"{argument} {final}: {told}") from None
     marker = final.with_name(f".{final.name}.{_writer()}{WRITING_SUFFIX}")
     try:
         owner = {"host": socket.gethostname(), "pid": os.getpid(), "command": _command()}
@@ -205,6 +205,8 @@ def _check_other_writers(final: Path, argument: str) -> None:
             with suppress(OSError):
                 entry.unlink()
             continue
+        if (stopped := _stopped_holder(entry, argument)) is not None:
+            raise OutputLockedError(f"{argument} {final}: {stopped}")
         raise OutputLockedError(
             f"{argument} {final}: {_holder(entry)} is writing it ({entry.name} is beside "
             f"it); wait until it ends, or choose another {argument} (if that process no "
@@ -244,6 +246,31 @@ def _writing_since(pid: int, marker: Path) -> bool:
         return True
 
 
+def process_stopped(pid: int) -> bool:
+    """Whether process `pid` of this host is stopped (Ctrl-Z, SIGSTOP: state `T`, or `t`
+    under a debugger) as `/proc/<pid>/stat` says; False where it cannot be read."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError, ValueError):
+        return False
+    return state in ("T", "t")
+
+
+def _stopped_holder(owner_file: Path, argument: str) -> str | None:
+    """For a writer of this host (the holder file or marker `owner_file` names it) that is
+    stopped: that it is, and how to resume or end it (waiting for it never ends); else
+    None."""
+    owner = _read_owner(owner_file)
+    if owner is None or owner["host"] != socket.gethostname() or not process_stopped(owner["pid"]):
+        return None
+    pid = owner["pid"]
+    return (
+        f"{_holder(owner_file)} is stopped (suspended by Ctrl-Z or SIGSTOP) while writing it; "
+        f"resume it with `kill -CONT {pid}` (or `fg` in its shell) or end it (`kill {pid}`, "
+        f"which takes effect once it is resumed), or choose another {argument}"
+    )
+
+
 def _holder(owner_file: Path) -> str:
     owner = _read_owner(owner_file)
     if owner is None:
@@ -256,5 +283,6 @@ __all__ = [
     "PARTIAL_SUFFIX",
     "WRITING_SUFFIX",
     "process_running",
+    "process_stopped",
     "writer_lock",
 ]
