@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prixlm.open_files import open_files_message
+from prixlm.outputs.open_files import open_files_message
 from prixlm.signals import (
     Terminated,
     close_progress_bars,

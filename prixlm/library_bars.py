@@ -1,4 +1,12 @@
-"""The progress bars that transformers, datasets and huggingface_hub draw on their own.
+"""Progress bars: the project's own (`progress_bar`) and those that transformers, datasets
+and huggingface_hub draw on their own (`library_bars`).
+
+tqdm redraws a bar at most every 0.1 s: on a terminal the frames overwrite each other, but in
+a file (`nohup ... > run.log`, a CI or Slurm log) each frame stays, ~60 bytes each, up to
+~2 MB an hour per bar. `progress_bar` is tqdm's bar, redrawn at most every
+`LOG_REFRESH_S` seconds where its stream (stderr unless `file=` names one) is not a
+terminal; on a terminal it is tqdm's as it is. `disable=True` (a command's `--no_progress`)
+still draws nothing.
 
 A command's quiet switch (`--no_progress`, `train.py --disable_tqdm true`) turns off the
 bars it draws itself; the libraries it calls draw theirs regardless ("Loading weights",
@@ -10,8 +18,34 @@ or an `HF_*_DISABLE_PROGRESS_BARS` variable, is kept).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+#: Seconds between two redraws of a bar written to a file, not a terminal.
+LOG_REFRESH_S = 30.0
+
+
+def is_terminal(stream: Any) -> bool:
+    """Whether `stream` is an interactive terminal (a closed or odd stream is not)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def progress_bar(*args: Any, **kwargs: Any) -> Any:
+    """`tqdm.auto.tqdm(*args, **kwargs)`, with `mininterval=LOG_REFRESH_S` where its stream
+    is not a terminal and the caller set none (and a `maxinterval` no shorter: tqdm's
+    monitor would otherwise redraw a slow bar every 10 s)."""
+    from tqdm.auto import tqdm
+
+    stream = kwargs.get("file") or sys.stderr
+    if "mininterval" not in kwargs and not is_terminal(stream):
+        kwargs["mininterval"] = LOG_REFRESH_S
+        kwargs["maxinterval"] = max(kwargs.get("maxinterval", 10.0), LOG_REFRESH_S)
+    return tqdm(*args, **kwargs)
 
 
 @contextmanager
@@ -46,4 +80,4 @@ def library_bars(enabled: bool) -> Iterator[None]:
             hub_utils.disable_progress_bars()
 
 
-__all__ = ["library_bars"]
+__all__ = ["LOG_REFRESH_S", "is_terminal", "library_bars", "progress_bar"]

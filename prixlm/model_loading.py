@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from prixlm.cli import UsageError, first_line
-from prixlm.hf_cache import cache_error
 from prixlm.hub.cache_files import uncached_error
+from prixlm.hub.hf_cache import cache_error
 
 #: `org/name` (a Hub repo id); anything else that is not an existing folder is a mistake.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")

@@ -12,7 +12,7 @@ import re
 import pytest
 import tqdm.std
 
-from prixlm.bars import LOG_REFRESH_S, progress_bar
+from prixlm.library_bars import LOG_REFRESH_S, progress_bar
 
 
 class _Terminal(io.StringIO):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from prixlm.hf_cache import HINT
+from prixlm.hub.hf_cache import HINT
 
 ROOT = Path(__file__).resolve().parents[1]
 

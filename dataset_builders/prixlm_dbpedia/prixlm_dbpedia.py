@@ -53,7 +53,7 @@ BUILD_PACKAGE = Path(prixlm.data.dbpedia.__file__).parent
 
 #: The `prixlm` modules outside the build package that it imports (directly or through each
 #: other): the dump reader, the relation names, the cards' language codes. Messages and
-#: argument parsing (`prixlm.cli`), progress bars (`prixlm.bars`), the card's licence id
+#: argument parsing (`prixlm.cli`), progress bars (`prixlm.library_bars`), the card's licence id
 #: check (`prixlm.hub.licenses`), how finished files are written (`prixlm.outputs`) and
 #: whether a `--tokenizer` folder's code may run (`model_loading`) decide no row and are
 #: left out. A test keeps this list equal to the build's imports.

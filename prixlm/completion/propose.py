@@ -32,7 +32,6 @@ from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from modeling_prixlm.formatting import language_key
 from modeling_prixlm.position_checks import positions_of
-from prixlm.bars import progress_bar
 from prixlm.completion.knowledge import (
     CompletionQuery,
     QueryStats,
@@ -42,6 +41,7 @@ from prixlm.completion.knowledge import (
     target_labels,
 )
 from prixlm.completion.loading import CompletionInputError, CompletionKB
+from prixlm.library_bars import progress_bar
 from prixlm.link_prediction.candidate_fit import UnreadableCandidatesWarning, label_token_counts
 from prixlm.link_prediction.evaluation import canonical_labels, warn_unknown_merges
 from prixlm.link_prediction.precision import warns_half_precision

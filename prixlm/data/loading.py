@@ -48,8 +48,8 @@ from huggingface_hub import DatasetCard
 from prixlm.data.load_errors import UNREADABLE as _UNREADABLE
 from prixlm.data.load_errors import DatasetInputError, HubUnreachableError, hub_error, system_error
 from prixlm.data.load_errors import load_error_line as _first_line
-from prixlm.hf_cache import cache_error
 from prixlm.hub.calls import HUB_ERRORS
+from prixlm.hub.hf_cache import cache_error
 
 #: `org/name`: what may be a Hub dataset id when no such folder exists.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from prixlm.bars import progress_bar
 from prixlm.data.iri_chars import percent_encoded, raw_non_ascii_ok
 from prixlm.data.ntriples_grammar import (
     FLAG,
@@ -66,6 +65,7 @@ from prixlm.data.ntriples_lines import (
     line_blocks,
     open_dump,
 )
+from prixlm.library_bars import progress_bar
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 

@@ -36,7 +36,7 @@ import torch
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import eval_mode
-from prixlm.bars import progress_bar
+from prixlm.library_bars import progress_bar
 from prixlm.link_prediction.candidate_files import (
     KINDS,
     DatasetCandidates,

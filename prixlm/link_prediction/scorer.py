@@ -33,7 +33,7 @@ import torch
 
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import Query, model_device
-from prixlm.bars import progress_bar
+from prixlm.library_bars import progress_bar
 from prixlm.link_prediction.candidate_scoring import default_sizes, score_candidates
 from prixlm.link_prediction.precision import warns_half_precision
 from prixlm.link_prediction.protocols import (

@@ -193,7 +193,7 @@ def _embed_batched(embedder: PrixLMEmbedder, texts: Sequence[str], forward: Any)
     embedded once and its vector copied to every text that reads as it. Identical texts thus
     get bit-identical vectors whatever their batch neighbours, batch size or thread count (the
     exact ties of XEL's homonyms stay ties), and repeated texts cost nothing."""
-    from prixlm.bars import progress_bar
+    from prixlm.library_bars import progress_bar
 
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings, not one string")

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-from prixlm.bars import is_terminal
+from prixlm.library_bars import is_terminal
 
 #: the name of the experiment job running in this process (`named_job`), if any
 _JOB: list[str] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from cache_faults import read_only_datasets_cache, unreachable_hub
 
-from prixlm.hf_cache import HINT
+from prixlm.hub.hf_cache import HINT
 
 HUB_ID = "me/prixlm-kb"
 

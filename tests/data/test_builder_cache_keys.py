@@ -19,7 +19,7 @@ from dataset_builders.prixlm_dbpedia.prixlm_dbpedia import PrixLMDBpedia
 ROW_MODULES = ("ntriples.py", "ntriples_grammar.py", "ntriples_lines.py", "relation_names.py")
 #: `prixlm` modules the build imports that decide no row: not followed, not in the digest.
 NOT_ROW_CODE = {
-    "prixlm.bars",
+    "prixlm.library_bars",
     "prixlm.cli",
     "prixlm.outputs.atomic",
     "prixlm.model_loading",

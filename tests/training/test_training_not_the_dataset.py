@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cache_faults import read_only_datasets_cache, unreachable_hub
 
-from prixlm.hf_cache import HINT
+from prixlm.hub.hf_cache import HINT
 
 HUB_ID = "me/prixlm-kb"
 UNREACHABLE = (

@@ -44,7 +44,6 @@ from pathlib import Path
 import babel
 from babel import Locale, localedata
 
-from prixlm.bars import progress_bar
 from prixlm.cli import command_parser, renamed_options, user_errors
 from prixlm.data.cldr.cldr_facts import (
     Entity,
@@ -66,6 +65,7 @@ from prixlm.data.cldr.dump_format import (
     mappingbased_objects_file,
     resource_iri,
 )
+from prixlm.library_bars import progress_bar
 from prixlm.outputs.atomic import (
     atomic_folder,
     check_parent,

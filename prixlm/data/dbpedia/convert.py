@@ -35,11 +35,11 @@ from pathlib import Path
 
 from tqdm.std import TMonitor
 
-from prixlm.bars import progress_bar
 from prixlm.data.dbpedia.bz2_streams import stream_starts
 from prixlm.data.dbpedia.dumps import ReadOptions
 from prixlm.data.dbpedia.read_rows import Job, write_rows
 from prixlm.data.ntriples import DumpError, MalformedLineError, ReadStats
+from prixlm.library_bars import progress_bar
 
 # Below this much input a pool's start-up (~1 s) costs more than the parsing it shares.
 POOL_MIN_BYTES = 16 << 20

@@ -96,7 +96,7 @@ def _run_side_by_side(
 ) -> None:
     """`copy_shards`' pool: `width` cursors, each running one statement at a time, started
     as `admissible` allows."""
-    from prixlm.bars import progress_bar
+    from prixlm.library_bars import progress_bar
 
     cursors = [con.cursor() for _ in range(width)]
     free = list(cursors)

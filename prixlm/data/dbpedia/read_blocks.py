@@ -35,7 +35,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from prixlm.bars import progress_bar
 from prixlm.data.dbpedia import read_rows
 from prixlm.data.dbpedia.arrow_values import (  # noqa: F401 - _UNUSUAL_SPACE: importable here
     _UNUSUAL_SPACE,
@@ -67,6 +66,7 @@ from prixlm.data.ntriples_lines import (
     open_dump,
     opens_as_dbpedia_dump,
 )
+from prixlm.library_bars import progress_bar
 
 BLOCK_BYTES = 1 << 20  # bytes of lines per Arrow array (memory: a few blocks)
 _C = r"[!#-;=?-\[\]_a-z~\x{7f}-\x{10ffff}]"  # an IRIREF character (`_PLAIN_IRI_BODY`)

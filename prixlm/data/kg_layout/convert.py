@@ -232,7 +232,7 @@ def _links(
 def read_rows(files: LayoutFiles, progress: bool = False) -> tuple[pa.Table, ConversionStats]:
     """Every row of the layout's files as one Arrow table (columns `config`, `split`,
     `schema.COLUMNS`, `h`), with the counts. `LayoutError` names a malformed line."""
-    from prixlm.bars import progress_bar
+    from prixlm.library_bars import progress_bar
 
     stats = ConversionStats(languages={})
     stats.skipped_files = [str(p) for p in files.skipped_alignments]
