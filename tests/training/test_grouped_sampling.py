@@ -23,7 +23,9 @@ needs_torchrun = pytest.mark.skipif(not TORCHRUN.is_file(), reason="no torchrun"
 
 #: train.py with two probes: each process logs the dataset indices of every batch it is
 #: given (one line per batch, with the epoch: the count of the batch sampler's passes), and
-#: the run kills itself after step KILL_AT_STEP (if set).
+#: the run kills itself after step KILL_AT_STEP (if set). Several runs one after the other
+#: (their arguments separated by `--then`, their logs by commas in PROBE_LOG): each logs
+#: to its own file from epoch 0; KILL_AT_STEP is the last one's.
 PROBE = """
 import json, os, signal, sys
 from accelerate.data_loader import BatchSamplerShard
@@ -31,13 +33,12 @@ from transformers import TrainerCallback
 from prixlm.training.arguments import parse_training_arguments
 from prixlm.training.pretrain import pretrain
 
-log = open(f"{os.environ['PROBE_LOG']}.{os.environ.get('RANK', '0')}", "w")
-passes = [0]
+log, passes = [None], [0]
 shard_iter = BatchSamplerShard.__iter__
 
 def logged_iter(self):
     for batch in shard_iter(self):
-        print(json.dumps({"epoch": passes[0], "batch": list(batch)}), file=log, flush=True)
+        print(json.dumps({"epoch": passes[0], "batch": list(batch)}), file=log[0], flush=True)
         yield batch
     passes[0] += 1
 
@@ -48,7 +49,15 @@ class KillAt(TrainerCallback):
         if state.global_step == int(os.environ.get("KILL_AT_STEP", "0")):
             os.kill(os.getpid(), signal.SIGKILL)
 
-pretrain(parse_training_arguments(sys.argv[1:]), [KillAt()])
+runs = [[]]
+for arg in sys.argv[1:]:
+    runs.append([]) if arg == "--then" else runs[-1].append(arg)
+logs = os.environ["PROBE_LOG"].split(",")
+for index, (argv, name) in enumerate(zip(runs, logs, strict=True)):
+    log[0], passes[0] = open(f"{name}.{os.environ.get('RANK', '0')}", "w"), 0
+    last = index == len(runs) - 1
+    pretrain(parse_training_arguments(argv), [KillAt()] if last else [])
+    log[0].close()
 """
 GROUPED = ["--train_sampling_strategy", "group_by_length", "--use_cpu", "true"]
 
@@ -143,13 +152,18 @@ def test_two_processes_with_dropout_train_every_fact_once_per_epoch_and_resume_e
     """2 processes x 4 facts, dropout 0.1, 3 epochs of the 32 facts: every epoch gives each
     fact once (the Trainer's sampler trained 2-3 facts twice and skipped as many from the
     second epoch on); killed in the second epoch and resumed, the weights are the
-    uninterrupted run's."""
+    uninterrupted run's. (One launch trains the uninterrupted run, then the run it kills:
+    each starts from the seed, and the resume is a launch of its own.)"""
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
     common = [*GROUPED, "--dropout", "0.1", "--num_train_epochs", "3", "--save_steps", "6"]
     args = _args(tiny_dataset_dir, tmp_path / "a", *common, per_device_train_batch_size="4")
-    whole = _torchrun(script, args, 29531, PROBE_LOG=str(tmp_path / "a.log"))
-    assert whole.returncode == 0, whole.stderr[-3000:]
+    args_b = _args(tiny_dataset_dir, tmp_path / "b", *common, per_device_train_batch_size="4")
+    logs = f"{tmp_path / 'a.log'},{tmp_path / 'b.log'}"
+    killed = _torchrun(script, [*args, "--then", *args_b], 29531, PROBE_LOG=logs,
+                       KILL_AT_STEP="7")  # fmt: skip
+    assert killed.returncode != 0
+    assert (tmp_path / "a" / "model" / "model.safetensors").is_file(), killed.stderr[-3000:]
     results = json.loads((tmp_path / "a" / "model" / "train_results.json").read_text())
     assert results["train_facts"] == 32 and results["train_facts_repeated_per_epoch"] == 0
     presented = _epochs(tmp_path / "a.log")
@@ -157,10 +171,9 @@ def test_two_processes_with_dropout_train_every_fact_once_per_epoch_and_resume_e
     for epoch, counts in presented.items():
         assert counts == Counter(range(32)), (epoch, counts)
 
-    args_b = _args(tiny_dataset_dir, tmp_path / "b", *common, per_device_train_batch_size="4")
-    killed = _torchrun(script, args_b, 29532, PROBE_LOG=str(tmp_path / "b.log"), KILL_AT_STEP="7")
-    assert killed.returncode != 0
     assert sorted(p.name for p in (tmp_path / "b").glob("checkpoint-*")) == ["checkpoint-6"]
+    assert not (tmp_path / "b" / "model").exists()
+    assert sorted(_epochs(tmp_path / "b.log")) == [0, 1]  # killed in the second epoch
     resumed = _torchrun(
         script,
         [*args_b, "--resume_from_checkpoint", "true"],
@@ -178,11 +191,12 @@ def test_two_processes_group_like_one_process_with_the_same_global_batch(many_fa
     """2 processes x 1 fact train what 1 process x 2 facts trains, step by step (the
     Trainer's sampler grouped by one process's batch: 354 facts in mega-batches of 50, against
     88 in one process)."""
+    import train
+
     common = [*GROUPED, "--dropout", "0", "--max_steps", "24", "--save_steps", "100"]
     common += ["--max_fact_length", "0"]  # every fact, however many tokens
     one_args = _args(many_facts_dir, tmp_path / "one", *common, per_device_train_batch_size="2")
-    one = _run([sys.executable, "train.py", *one_args])
-    assert one.returncode == 0, one.stderr[-3000:]
+    train.main(one_args)  # the 1-process reference, in this process
     two_args = _args(many_facts_dir, tmp_path / "two", *common, per_device_train_batch_size="1")
     two = _torchrun(Path("train.py"), two_args, 29534)
     assert two.returncode == 0, two.stderr[-3000:]
