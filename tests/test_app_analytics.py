@@ -3,12 +3,18 @@ folder's `app.py` set `GRADIO_ANALYTICS_ENABLED` to `False` before gradio is imp
 unless the user set it.
 
 gradio reads the variable when a page is made: enabled, the page checks gradio's version
-on api.gradio.app and reports its launch to huggingface.co. Each app is imported in a fresh
-process as a Space starts it (offline, this package unimportable); none is launched.
+on api.gradio.app and reports its launch to huggingface.co. The apps are imported as a
+Space starts them (offline, this package unimportable, the app's folder first on the path),
+none is launched: one fresh process imports each in turn, the Space app first, every app
+from its own folder (the modules of the folder before it forgotten) with the variable as
+the case sets it. gradio reads the variable at each call, not once at its import
+(`gradio.analytics.analytics_enabled`), so an app imported after another sees only its own
+setting.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -18,48 +24,68 @@ from fresh_process import last_json_line, run_fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIABLE = "GRADIO_ANALYTICS_ENABLED"
+#: argv[1]: [[case, folder, the variable's value or null (unset)], ...]
 CHILD = textwrap.dedent(
     """
     import json, os, sys
     for name in ("prixlm", "modeling_prixlm", "train"):
         sys.modules[name] = None  # the package is unimportable: only the app's folder runs
-    sys.path.insert(0, sys.argv[1])
-    import app
-    import gradio.analytics
-    page = getattr(app, "demo", None)  # a metric app makes its page when imported
-    print(json.dumps({
-        "variable": os.environ.get("GRADIO_ANALYTICS_ENABLED"),
-        "enabled": gradio.analytics.analytics_enabled(),
-        "page": None if page is None else page.analytics_enabled,
-    }))
+    out, previous = {}, None
+    for case, folder, value in json.loads(sys.argv[1]):
+        if previous is not None:  # the folder before and its modules: forgotten
+            sys.path.remove(previous)
+            for name, module in list(sys.modules.items()):
+                if (getattr(module, "__file__", None) or "").startswith(previous + os.sep):
+                    del sys.modules[name]
+        sys.path.insert(0, folder)
+        previous = folder
+        os.environ.pop("GRADIO_ANALYTICS_ENABLED", None)
+        if value is not None:
+            os.environ["GRADIO_ANALYTICS_ENABLED"] = value
+        import app
+        import gradio.analytics
+        assert os.path.dirname(os.path.abspath(app.__file__)) == folder, app.__file__
+        page = getattr(app, "demo", None)  # a metric app makes its page when imported
+        out[case] = {
+            "variable": os.environ.get("GRADIO_ANALYTICS_ENABLED"),
+            "enabled": gradio.analytics.analytics_enabled(),
+            "page": None if page is None else page.analytics_enabled,
+        }
+    print(json.dumps(out))
     """
 )
+METRICS = ("hits_at_k", "mrr")
 
 
-def _imported(folder: Path, tmp_path: Path, **env: str) -> dict:
-    return last_json_line(run_fresh(CHILD, folder, cwd=tmp_path, **env))
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> dict:
+    """{case: what the app's import left}; the user's environment without the variable
+    (the child inherits this one's). Each metric folder is copied alone (its links as files)
+    to `app`, as on a Space."""
+    root = tmp_path_factory.mktemp("app_analytics")
+    cases = [
+        ["space", str(ROOT / "space"), None],
+        ["space_user_true", str(ROOT / "space"), "True"],
+    ]
+    for name in METRICS:
+        folder = root / name / "app"
+        shutil.copytree(ROOT / "evaluate_metrics" / name, folder)
+        cases.append([name, str(folder), None])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(VARIABLE, raising=False)
+        out = last_json_line(run_fresh(CHILD, json.dumps(cases), cwd=root))
+    assert list(out) == [case for case, _, _ in cases]
+    return out
 
 
-@pytest.fixture
-def no_setting(monkeypatch):
-    """The user's environment without the variable (the child inherits this one's)."""
-    monkeypatch.delenv(VARIABLE, raising=False)
+def test_the_space_app_turns_analytics_off(imported):
+    assert imported["space"] == {"variable": "False", "enabled": False, "page": None}
 
 
-def test_the_space_app_turns_analytics_off(no_setting, tmp_path):
-    imported = _imported(ROOT / "space", tmp_path)
-    assert imported == {"variable": "False", "enabled": False, "page": None}
+def test_the_space_app_keeps_the_users_setting(imported):
+    assert imported["space_user_true"] == {"variable": "True", "enabled": True, "page": None}
 
 
-def test_the_space_app_keeps_the_users_setting(no_setting, tmp_path):
-    imported = _imported(ROOT / "space", tmp_path, GRADIO_ANALYTICS_ENABLED="True")
-    assert imported == {"variable": "True", "enabled": True, "page": None}
-
-
-@pytest.mark.parametrize("name", ["hits_at_k", "mrr"])
-def test_the_metric_apps_turn_analytics_off(no_setting, tmp_path, name):
-    """The folder is copied alone (its links as files) to `app`, as on a Space."""
-    folder = tmp_path / name / "app"
-    shutil.copytree(ROOT / "evaluate_metrics" / name, folder)
-    imported = _imported(folder, tmp_path / name)
-    assert imported == {"variable": "False", "enabled": False, "page": False}
+@pytest.mark.parametrize("name", METRICS)
+def test_the_metric_apps_turn_analytics_off(imported, name):
+    assert imported[name] == {"variable": "False", "enabled": False, "page": False}

@@ -165,91 +165,103 @@ def test_a_prixlm_folder_still_runs_its_model_code(tiny_prixlm, tmp_path):
     assert type(loaded).__module__.startswith("transformers_modules.")  # the folder's code
 
 
-#: In a fresh offline process: `is_prixlm` of Hub ids, their config read from the Hub cache.
-CACHED_IDS = """
+#: In one fresh offline process (its Hub cache built by `fresh_process_answers`): `is_prixlm`
+#: of Hub ids, their config read from the Hub cache; then, for each Prix-LM folder named in
+#: argv[2] whose config names code of the Hub repo `attacker/code`, what each loader raised.
+FRESH_CHILD = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from prixlm.model_loading import is_prixlm
-print(json.dumps([is_prixlm(name) for name in ("me/prixlm-tiny", "me/baseline", "me/absent")]))
-"""
-
-
-def test_a_hub_id_is_judged_by_its_cached_config_offline(tmp_path):
-    from fresh_process import last_json_line, run_fresh
-
-    revision = "0" * 40
-    for name, model_type in (("prixlm-tiny", "prixlm"), ("baseline", "xlm-roberta")):
-        repo = tmp_path / "hf_home" / "hub" / f"models--me--{name}"
-        (repo / "refs").mkdir(parents=True)
-        (repo / "refs" / "main").write_text(revision)
-        (repo / "snapshots" / revision).mkdir(parents=True)
-        config = {"model_type": model_type, "auto_map": {"AutoConfig": "own.Config"}}
-        (repo / "snapshots" / revision / "config.json").write_text(json.dumps(config))
-    root = Path(__file__).resolve().parents[1]
-    done = run_fresh(CACHED_IDS, root, cwd=tmp_path, hf_home=tmp_path / "hf_home")
-    assert last_json_line(done) == [True, False, False]
-
-
-#: In a fresh offline process: each loader of the Prix-LM folder argv[2], whose config names
-#: code of the Hub repo `attacker/code` (in the process's Hub cache); what each one raised.
-ELSEWHERE_LOADERS = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
 from prixlm.model_loading import load_model
 from prixlm.similarity.embedder import load_embedder
 from prixlm.data.dbpedia.build_arguments import load_tokenizer
-raised = []
-for load in (lambda: load_model(sys.argv[2], "cpu"), lambda: load_embedder(sys.argv[2]),
-             lambda: load_tokenizer(sys.argv[2])):
-    try:
-        load()
-        raised.append(None)
-    except Exception as error:
-        raised.append(f"{type(error).__name__}: {error}")
-print(json.dumps(raised))
+out = {"cached_ids": [is_prixlm(name) for name in ("me/prixlm-tiny", "me/baseline", "me/absent")]}
+for case, folder in json.loads(sys.argv[2]).items():
+    raised = []
+    for load in (lambda: load_model(folder, "cpu"), lambda: load_embedder(folder),
+                 lambda: load_tokenizer(folder)):
+        try:
+            load()
+            raised.append(None)
+        except Exception as error:
+            raised.append(f"{type(error).__name__}: {error}")
+    out[case] = raised
+print(json.dumps(out))
 """
+#: (config_file, shape) of each Prix-LM folder naming code of another repo.
+ELSEWHERE_CASES = [
+    ("config.json", "dict"), ("tokenizer_config.json", "dict"), ("tokenizer_config.json", "list")
+]  # fmt: skip
+REVISION = "0" * 40
 
 
-@pytest.mark.parametrize(
-    ("config_file", "shape"),
-    [("config.json", "dict"), ("tokenizer_config.json", "dict"), ("tokenizer_config.json", "list")],
-)
-def test_a_prixlm_naming_code_of_another_repo_is_refused(tiny_prixlm, tmp_path, config_file, shape):
+def _hub_repo(hf_home: Path, repo_id: str) -> Path:
+    """The snapshot folder of `repo_id` at `REVISION` (its `main`) in `hf_home`'s Hub cache."""
+    repo = hf_home / "hub" / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(REVISION)
+    (repo / "snapshots" / REVISION).mkdir(parents=True)
+    return repo / "snapshots" / REVISION
+
+
+@pytest.fixture(scope="module")
+def fresh_process_answers(tiny_prixlm, tmp_path_factory) -> dict:
+    """What one fresh offline process answered, with its Hub cache holding `me/prixlm-tiny`
+    and `me/baseline` (a config each) and `attacker/code` (a module leaving `marker` behind
+    when imported), and a Prix-LM folder per `ELSEWHERE_CASES` naming that module; `marker`
+    and `folders` ({case: folder}) added."""
+    from fresh_process import last_json_line, run_fresh
+
+    tmp_path = tmp_path_factory.mktemp("model_code_trust")
+    for name, model_type in (("prixlm-tiny", "prixlm"), ("baseline", "xlm-roberta")):
+        snapshot = _hub_repo(tmp_path / "hf_home", f"me/{name}")
+        config = {"model_type": model_type, "auto_map": {"AutoConfig": "own.Config"}}
+        (snapshot / "config.json").write_text(json.dumps(config))
+    marker = tmp_path / "other_repo_code_ran"
+    (_hub_repo(tmp_path / "hf_home", "attacker/code") / "folder_code.py").write_text(
+        FOLDER_CODE.format(marker=str(marker))
+    )
+    model, tokenizer = tiny_prixlm
+    folders = {}
+    for config_file, shape in ELSEWHERE_CASES:
+        folder = tmp_path / f"release_{config_file}_{shape}"
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        content = json.loads((folder / config_file).read_text())
+        if config_file == "config.json":
+            content["auto_map"]["AutoModelForCausalLM"] = "attacker/code--folder_code.FolderModel"
+        else:
+            pair = ["attacker/code--folder_code.FolderTokenizer", None]
+            content["auto_map"] = {"AutoTokenizer": pair} if shape == "dict" else pair
+        (folder / config_file).write_text(json.dumps(content))
+        folders[f"{config_file}/{shape}"] = str(folder)
+    root = Path(__file__).resolve().parents[1]
+    done = run_fresh(
+        FRESH_CHILD, root, json.dumps(folders), cwd=tmp_path, hf_home=tmp_path / "hf_home"
+    )
+    return {**last_json_line(done), "marker": marker, "folders": folders}
+
+
+def test_a_hub_id_is_judged_by_its_cached_config_offline(fresh_process_answers):
+    assert fresh_process_answers["cached_ids"] == [True, False, False]
+
+
+@pytest.mark.parametrize(("config_file", "shape"), ELSEWHERE_CASES)
+def test_a_prixlm_naming_code_of_another_repo_is_refused(fresh_process_answers, config_file, shape):
     """transformers runs `org/name--module.Class` of an `auto_map` from that other repo: a
     Prix-LM folder (or Hub repo) naming one is refused before any of its code is run. A
     tokenizer's `auto_map` may also be the older list `[slow, fast]`, which transformers
     still follows."""
-    from fresh_process import last_json_line, run_fresh
-
-    model, tokenizer = tiny_prixlm
-    folder = tmp_path / "release"
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    marker = tmp_path / "other_repo_code_ran"
-    revision = "0" * 40
-    repo = tmp_path / "hf_home" / "hub" / "models--attacker--code"
-    (repo / "refs").mkdir(parents=True)
-    (repo / "refs" / "main").write_text(revision)
-    (repo / "snapshots" / revision).mkdir(parents=True)
-    (repo / "snapshots" / revision / "folder_code.py").write_text(
-        FOLDER_CODE.format(marker=str(marker))
-    )
-    content = json.loads((folder / config_file).read_text())
-    if config_file == "config.json":
-        content["auto_map"]["AutoModelForCausalLM"] = "attacker/code--folder_code.FolderModel"
-    else:
-        pair = ["attacker/code--folder_code.FolderTokenizer", None]
-        content["auto_map"] = {"AutoTokenizer": pair} if shape == "dict" else pair
-    (folder / config_file).write_text(json.dumps(content))
-    root = Path(__file__).resolve().parents[1]
-    done = run_fresh(ELSEWHERE_LOADERS, root, folder, cwd=tmp_path, hf_home=tmp_path / "hf_home")
+    marker = fresh_process_answers["marker"]
     assert not marker.exists(), f"the other repo's code ran ({marker.read_text()})"
+    case = f"{config_file}/{shape}"
+    folder = fresh_process_answers["folders"][case]
     expected = (
         f"UsageError: {folder}: its config names model code of another Hub repo "
         f"(attacker/code--folder_code.Folder{'Model' if config_file == 'config.json' else 'Tokenizer'}); "
         "only the code in a Prix-LM's own folder is run"
     )
-    assert last_json_line(done) == [expected] * 3
+    assert fresh_process_answers[case] == [expected] * 3
 
 
 def test_code_elsewhere_reads_every_code_reference():

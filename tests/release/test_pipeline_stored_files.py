@@ -5,8 +5,8 @@ the Hub cache holds another repo with that name. A Hub repo's file that could be
 fetched nor found in the Hub cache is an error that says so (offline, or with no network);
 it is "no such file" only when the Hub said so or the cache records it.
 
-Each case runs in a fresh process, as a user would, with its own Hub cache built here.
-The no-network case refuses every socket and answers the Hub's file requests with a
+The cases run in fresh processes, as a user would, with Hub caches built here: one process
+offline (the relative folder, then the Hub repos), one with no network. The no-network case refuses every socket and answers the Hub's file requests with a
 connection error (or a 404 for one file): nothing leaves the machine.
 """
 
@@ -25,68 +25,9 @@ from release_kb import CANDIDATES, RELATIONS
 PARAMS = {"top_k": 2, "num_beams": 3}
 
 
-# ---------------------------------------------------------------- a relative folder, chdir
-CHDIR_CHILD = textwrap.dedent(
-    """
-    import importlib.util, json, os, sys
-    from transformers import pipeline
-    name, elsewhere, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    query = "Germany | currency"
-
-    def attempt(call):
-        try:
-            return call()
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-
-    before = pipeline(model=name, trust_remote_code=True)(query, **params)
-    pipe = pipeline(model=name, trust_remote_code=True)  # the folder ./me/prixlm-tiny
-    os.chdir(name)
-    spec = importlib.util.spec_from_file_location("handler", "handler.py")
-    handler_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(handler_module)
-    handler = handler_module.EndpointHandler()  # the folder ".", as Inference Endpoints do
-    os.chdir(elsewhere)  # a notebook's %cd, a framework's chdir
-    print(json.dumps({
-        "candidates": attempt(lambda: pipe.candidate_labels),
-        "relations": attempt(lambda: pipe.relations),
-        "handler_candidates": attempt(lambda: handler.pipeline.candidate_labels),
-        "before": before,
-        "after": attempt(lambda: pipe(query, **params)),
-        "handler": attempt(lambda: handler({"inputs": query, "parameters": params})),
-    }))
-    """
-)
-
-
-def test_a_folder_loaded_by_a_relative_name_keeps_its_files_after_a_chdir(released, tmp_path):
-    """`pipeline(model="me/prixlm-tiny")` from the folder `./me/prixlm-tiny`, then a chdir:
-    the candidates and relations are still the folder's, not those of the Hub cache's
-    `me/prixlm-tiny` (another release); the same for `handler.py`'s folder `"."`."""
-    _, _, folder = released
-    work, elsewhere, hf_home = tmp_path / "work", tmp_path / "elsewhere", tmp_path / "hf_home"
-    shutil.copytree(folder, work / "me" / "prixlm-tiny")
-    elsewhere.mkdir()
-    cached = hub_repo(hf_home, "me/prixlm-tiny", folder) / "snapshots" / COMMIT
-    other = {code: ["CACHED_HUB_COPY"] for code in CANDIDATES}
-    (cached / "candidates.json").write_text(json.dumps(other), encoding="utf-8")
-    (cached / "relations.json").write_text(json.dumps({"en": ["capital"]}), encoding="utf-8")
-
-    done = run_fresh(
-        CHDIR_CHILD, "me/prixlm-tiny", elsewhere, json.dumps(PARAMS), cwd=work, hf_home=hf_home
-    )
-    out = last_json_line(done)
-    assert out["candidates"] == CANDIDATES
-    assert out["handler_candidates"] == CANDIDATES
-    assert out["relations"] == RELATIONS
-    objects = [answer["object"] for answer in out["before"]]
-    assert len(objects) == 2 and set(objects) <= set(CANDIDATES["en"])  # the folder's labels
-    assert out["after"] == out["before"] and out["handler"] == out["before"]
-
-
-# ---------------------------------------------------------------- a Hub repo, offline
+# ------------------------------------------------ a relative folder, chdir; a Hub repo, offline
 #: A child's end: for each repo named from argv[first] on, what its pipeline reads and
-#: answers (`params` set before), as JSON on stdout.
+#: answers (`params` set before), into `out`.
 ASK_EACH_REPO = textwrap.dedent(
     """
     from transformers import pipeline
@@ -103,25 +44,66 @@ ASK_EACH_REPO = textwrap.dedent(
                 out[repo][name] = call()
             except Exception as error:
                 out[repo][name] = f"{{type(error).__name__}}: {{error}}"
-    print(json.dumps(out))
     """
 )
 
-OFFLINE_CHILD = textwrap.dedent(
-    """
-    import json, sys
-    params = json.loads(sys.argv[1])
-    """
-) + ASK_EACH_REPO.format(first=2)
+#: argv: params, the relative folder's name, a folder to change to, then the Hub repos to ask.
+OFFLINE_CHILD = (
+    textwrap.dedent(
+        """
+        import importlib.util, json, os, sys
+        from transformers import pipeline
+        params, name, elsewhere = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+        query = "Germany | currency"
+
+        def attempt(call):
+            try:
+                return call()
+            except Exception as error:
+                return f"{type(error).__name__}: {error}"
+
+        before = pipeline(model=name, trust_remote_code=True)(query, **params)
+        pipe = pipeline(model=name, trust_remote_code=True)  # the folder ./me/prixlm-tiny
+        os.chdir(name)
+        spec = importlib.util.spec_from_file_location("handler", "handler.py")
+        handler_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(handler_module)
+        handler = handler_module.EndpointHandler()  # the folder ".", as Inference Endpoints do
+        os.chdir(elsewhere)  # a notebook's %cd, a framework's chdir
+        chdir = {
+            "candidates": attempt(lambda: pipe.candidate_labels),
+            "relations": attempt(lambda: pipe.relations),
+            "handler_candidates": attempt(lambda: handler.pipeline.candidate_labels),
+            "before": before,
+            "after": attempt(lambda: pipe(query, **params)),
+            "handler": attempt(lambda: handler({"inputs": query, "parameters": params})),
+        }
+        """
+    )
+    + ASK_EACH_REPO.format(first=4)
+    + 'print(json.dumps({**out, "chdir": chdir}))\n'
+)
 
 
 @pytest.fixture(scope="module")
 def offline(released, tmp_path_factory) -> dict:
-    """What the pipeline reads (HF_HUB_OFFLINE=1) from Hub caches lacking `relations.json`:
-    recorded as absent by a 404 marker (`me/marked`) or by the commit's file listing
-    (`me/listed`), or lacking both files with nothing recorded (`me/uncached`)."""
+    """What one fresh process (HF_HUB_OFFLINE=1) read and answered:
+
+    - `chdir`: the pipeline of the folder `./me/prixlm-tiny` (a copy of the release), loaded
+      by that relative name, after a chdir; the Hub cache also holds a `me/prixlm-tiny` (another
+      release: other candidates and relations);
+    - per Hub repo, from Hub caches lacking `relations.json`: recorded as absent by a 404
+      marker (`me/marked`) or by the commit's file listing (`me/listed`), or lacking both
+      files with nothing recorded (`me/uncached`)."""
     _, _, folder = released
-    hf_home = tmp_path_factory.mktemp("offline_hub")
+    root = tmp_path_factory.mktemp("offline")
+    work, elsewhere, hf_home = root / "work", root / "elsewhere", root / "hf_home"
+    shutil.copytree(folder, work / "me" / "prixlm-tiny")
+    elsewhere.mkdir()
+    cached = hub_repo(hf_home, "me/prixlm-tiny", folder) / "snapshots" / COMMIT
+    other = {code: ["CACHED_HUB_COPY"] for code in CANDIDATES}
+    (cached / "candidates.json").write_text(json.dumps(other), encoding="utf-8")
+    (cached / "relations.json").write_text(json.dumps({"en": ["capital"]}), encoding="utf-8")
     marked = hub_repo(hf_home, "me/marked", folder, drop=("relations.json",))
     (marked / ".no_exist" / COMMIT).mkdir(parents=True)
     (marked / ".no_exist" / COMMIT / "relations.json").touch()
@@ -133,8 +115,24 @@ def offline(released, tmp_path_factory) -> dict:
     (listed / "trees" / f"{COMMIT}.json").write_text(json.dumps(listing), encoding="utf-8")
     hub_repo(hf_home, "me/uncached", folder, drop=("candidates.json", "relations.json"))
     repos = ("me/marked", "me/listed", "me/uncached")
-    done = run_fresh(OFFLINE_CHILD, json.dumps(PARAMS), *repos, cwd=hf_home, hf_home=hf_home)
+    done = run_fresh(
+        OFFLINE_CHILD, json.dumps(PARAMS), "me/prixlm-tiny", elsewhere, *repos, cwd=work,
+        hf_home=hf_home,
+    )  # fmt: skip
     return last_json_line(done)
+
+
+def test_a_folder_loaded_by_a_relative_name_keeps_its_files_after_a_chdir(offline):
+    """`pipeline(model="me/prixlm-tiny")` from the folder `./me/prixlm-tiny`, then a chdir:
+    the candidates and relations are still the folder's, not those of the Hub cache's
+    `me/prixlm-tiny` (another release); the same for `handler.py`'s folder `"."`."""
+    out = offline["chdir"]
+    assert out["candidates"] == CANDIDATES
+    assert out["handler_candidates"] == CANDIDATES
+    assert out["relations"] == RELATIONS
+    objects = [answer["object"] for answer in out["before"]]
+    assert len(objects) == 2 and set(objects) <= set(CANDIDATES["en"])  # the folder's labels
+    assert out["after"] == out["before"] and out["handler"] == out["before"]
 
 
 @pytest.mark.parametrize("repo", ["me/marked", "me/listed"])
@@ -158,8 +156,9 @@ def test_a_hub_file_not_in_the_cache_offline_is_an_error_that_says_so(offline):
 
 
 # ---------------------------------------------------------------- a Hub repo, no network
-NO_NETWORK_CHILD = textwrap.dedent(
-    """
+NO_NETWORK_CHILD = (
+    textwrap.dedent(
+        """
     import json, socket, sys
 
     def refuse(*args, **kwargs):
@@ -187,7 +186,10 @@ NO_NETWORK_CHILD = textwrap.dedent(
     file_download.get_hf_file_metadata = metadata
     huggingface_hub.HfApi.list_repo_tree = listing  # transformers lists a repo's templates
     """
-) + ASK_EACH_REPO.format(first=3)
+    )
+    + ASK_EACH_REPO.format(first=3)
+    + "print(json.dumps(out))\n"
+)
 
 
 @pytest.fixture(scope="module")

@@ -67,18 +67,23 @@ def _served(done: subprocess.CompletedProcess) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_the_app_serves_the_revision_it_is_told(hub_cache):
+@pytest.fixture(scope="module")
+def served_v1(hub_cache) -> dict:
+    """What the app serves when told `v1` (one fresh process for the module's tests)."""
+    return _served(_app(hub_cache, "v1"))
+
+
+def test_the_app_serves_the_revision_it_is_told(hub_cache, served_v1):
     """The app loaded `pipeline(model=REPO)`: main, whatever revision was published."""
-    served = _served(_app(hub_cache, "v1"))
-    assert served["name"] == f"`{REPO}` at `v1`"  # the page's model line
-    assert served["examples"][0] == ["Germany", "currency", "en"]  # v1's card, not main's
+    assert served_v1["name"] == f"`{REPO}` at `v1`"  # the page's model line
+    assert served_v1["examples"][0] == ["Germany", "currency", "en"]  # v1's card, not main's
     assert _app(hub_cache, None).returncode != 0  # main: no weights
 
 
-def test_the_app_ranks_the_candidates_of_its_revision(hub_cache):
+def test_the_app_ranks_the_candidates_of_its_revision(served_v1):
     """The pipeline reads `candidates.json` at the revision of its weights (main holds
     English only)."""
-    assert _served(_app(hub_cache, "v1"))["languages"] == ["de", "en"]
+    assert served_v1["languages"] == ["de", "en"]
 
 
 def test_the_app_reads_the_revision_variable(monkeypatch):
