@@ -1,10 +1,12 @@
 """`make dbp5l` started again after the profile's `tokenizer_vocab_size` changed: the shared
 tokenizer is trained again, and the Prix-LM jobs with it (their finished releases, trained
-with the first tokenizer, were kept and the results stated the new size)."""
+with the first tokenizer, were kept and the results stated the new size). It starts from a
+copy of the session's finished toy run (`dbp5l_toy_run`)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,15 +21,18 @@ def _vocabulary(folder: Path) -> int:
 
 
 def test_new_vocabulary_size_trains_tokenizer_and_prixlm_jobs_again(
-    tmp_path, layout_writer, monkeypatch, capsys
+    dbp5l_toy_run, tmp_path, monkeypatch, capsys
 ):
+    root, _, _ = dbp5l_toy_run  # a finished toy run with the profile's size: its copy
+    work = tmp_path / "work"
+    shutil.copytree(root / "work", work)
     docs = tmp_path / "results.md"
     docs.write_text("# Results\n", "utf-8")
-    argv = ["--profile", "toy", "--data", str(layout_writer(tmp_path / "layout")),
-            "--work_dir", str(tmp_path / "work"), "--results", str(tmp_path / "dbp5l.json"),
+    argv = ["--profile", "toy", "--data", str(root / "layout"),
+            "--work_dir", str(work), "--results", str(tmp_path / "dbp5l.json"),
             "--docs", str(docs), "--workers", "1"]  # fmt: skip
-    work = tmp_path / "work"
-    dbp5l.main(argv)
+    dbp5l.main(argv)  # the copy resumed as it is: every job kept, nothing trained
+    assert "8 of 8 jobs already done" in capsys.readouterr().out
     first = _vocabulary(work / "tokenizer")
     assert first > 80  # the toy texts give more pieces than the size set below
 
