@@ -27,10 +27,11 @@ def execute(
     name: str, function: JobFunction, kwargs: dict[str, Any], output: str, threads: int
 ) -> str:
     """Worker entry point: run one job with `threads` torch threads (0: as set; the count
-    before is set back after), write its record with them (`jobs.record_threads`)."""
+    before is set back after), write its record with them (`jobs.record_threads`). What
+    only the record needs is imported when the job is done (`prixlm.experiments.jobs`
+    imports the model code: ~3 s of a worker's start)."""
     import torch
 
-    from prixlm.experiments.jobs import job_plan, record_threads
     from prixlm.training.log_lines import named_job
 
     before = torch.get_num_threads()
@@ -42,6 +43,8 @@ def execute(
         used = torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+    from prixlm.experiments.jobs import job_plan, record_threads
+
     record["job"] = name
     record_threads(record, kwargs, used)
     record["plan"] = job_plan(kwargs, Path(output).parent.parent)  # `job_done`
