@@ -87,24 +87,38 @@ def _tokenize_in_a_new_process(
     return result, cached
 
 
+def _tokenize_in_this_process(dataset: Path, tokenizer_dir: Path, cache: Path, monkeypatch) -> dict:
+    """`TOKENIZE`'s result, tokenised in this process into `cache`, which holds nothing yet
+    (so nothing is read from it: the rows are encoded and written)."""
+    from transformers import XLMRobertaTokenizer
+
+    assert not cache.exists()
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    tokenizer = XLMRobertaTokenizer.from_pretrained(tokenizer_dir)
+    encoded = tokenize_rows(load_training_rows(dataset, ["de", "en"], "all"), tokenizer, None)
+    result = {"file": encoded.cache_files[0]["filename"], "labels": encoded["labels"][:]}
+    return json.loads(json.dumps(result))  # as read from the process's output line
+
+
 def test_a_new_process_with_changed_encoding_code_does_not_read_the_old_cache(
-    tiny_dataset_dir, tiny_tokenizer, tmp_path
+    tiny_dataset_dir, tiny_tokenizer, tmp_path, monkeypatch
 ):
-    """Run 1 tokenises; run 2, same folder and cache, imports an edited `formatting.py` that
-    does not label [EOS] (it got run 1's labels from run 1's file); run 3, the code as in
-    run 1, reuses run 1's file."""
+    """Run 1 tokenises (in this process, as `TOKENIZE` does: this process's code is the
+    unedited code); run 2, a new process on the same folder and cache, imports an edited
+    `formatting.py` that does not label [EOS] (it got run 1's labels from run 1's file);
+    run 3, a new process with the code as in run 1, reuses run 1's file."""
     tokenizer_dir = tmp_path / "tokenizer"
     tiny_tokenizer.save_pretrained(tokenizer_dir)
     cache = tmp_path / "hf_datasets_cache"
     eos = tiny_tokenizer.convert_tokens_to_ids("[EOS]")
 
-    first, first_cached = _tokenize_in_a_new_process(tiny_dataset_dir, tokenizer_dir, cache)
+    first = _tokenize_in_this_process(tiny_dataset_dir, tokenizer_dir, cache, monkeypatch)
     changed, changed_cached = _tokenize_in_a_new_process(
         tiny_dataset_dir, tokenizer_dir, cache, _edited_formatting(tmp_path)
     )
     again, again_cached = _tokenize_in_a_new_process(tiny_dataset_dir, tokenizer_dir, cache)
 
-    assert Path(first["file"]).is_relative_to(cache) and not first_cached
+    assert Path(first["file"]).is_relative_to(cache)  # written there: the cache was empty
     assert all(eos in labels for labels in first["labels"])
     assert not changed_cached and changed["file"] != first["file"]
     assert not any(eos in labels for labels in changed["labels"])  # the changed encoding
