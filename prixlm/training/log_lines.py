@@ -74,15 +74,23 @@ class LogLines(TrainerCallback):
         self.stream = stream
         self.prefix = prefix
         self.clock = clock
-        self.started = 0.0
+        self.started: float | None = None
         self.first_step = 0
 
+    def _start(self, state: Any) -> None:
+        """The run's clock starts at its first event: the training's start, or a log made
+        before it (the validation curve's step-0 point, logged as the training begins: the
+        clock's zero, the machine's uptime, was shown as the elapsed time)."""
+        if self.started is None:
+            self.started = self.clock()
+            self.first_step = state.global_step
+
     def on_train_begin(self, args, state, control, **kwargs):
-        self.started = self.clock()
-        self.first_step = state.global_step
+        self._start(state)
 
     def line(self, state: Any, logs: dict[str, Any]) -> str:
         """The line of a log `logs` at `state`'s step."""
+        self._start(state)
         step, total = state.global_step, state.max_steps
         elapsed = self.clock() - self.started
         head = f"{self.prefix}{datetime.now():%Y-%m-%d %H:%M:%S} step {step}/{total}"

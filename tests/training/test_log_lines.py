@@ -73,6 +73,25 @@ def test_time_left_is_this_starts_pace():
     assert len(stream.getvalue().splitlines()) == 1
 
 
+def test_a_log_before_the_training_begins_starts_the_clock():
+    """The validation curve's step-0 point is logged as the training begins, before this
+    callback's `on_train_begin`: its line said the machine's uptime as the elapsed time."""
+    from prixlm.training.log_lines import LogLines
+
+    now = [65_000.0]  # the monotonic clock: seconds since the machine started
+    stream = io.StringIO()
+    lines = LogLines(stream, clock=lambda: now[0])
+    state = SimpleNamespace(global_step=0, max_steps=1000, is_world_process_zero=True)
+    lines.on_log(None, state, None, logs={"lp_mrr": 0.01})
+    now[0] += 4.0
+    lines.on_train_begin(None, state, None)
+    now[0], state.global_step = 65_104.0, 500
+    lines.on_log(None, state, None, logs={"loss": 2.0})
+    first, second = stream.getvalue().splitlines()
+    assert first.endswith(" step 0/1000 (0.0%), 0:00:00 elapsed: lp_mrr=0.01")
+    assert second.endswith(" step 500/1000 (50.0%), 0:01:44 elapsed, ~0:01:44 left: loss=2")
+
+
 NAMED = re.compile(r"^\[single-en\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d step (\d+)/4 ", re.MULTILINE)
 
 
