@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _prixlm_bench import interleaved_times  # noqa: E402
 from huggingface_hub import DatasetCard  # noqa: E402
 
 from prixlm.data import loading  # noqa: E402
@@ -65,15 +66,18 @@ def main() -> None:
         print(f"card: {card.stat().st_size:,} bytes, {len(parse_each_read(folder))} configs, "
               f"{args.reads} reads each way")  # fmt: skip
         paths = {"parse each read": parse_each_read, "parse once per text": parse_once}
-        best = {name: float("inf") for name in paths}
-        results = {}
-        for _ in range(args.repeats):
-            for name, read in paths.items():
+        results: dict[str, Any] = {}
+
+        def reading(name: str):
+            def step() -> None:
                 loading._parsed_configs.cache_clear()  # each repeat starts unparsed
-                started = time.perf_counter()
                 for _ in range(args.reads):
-                    results[name] = read(folder)
-                best[name] = min(best[name], time.perf_counter() - started)
+                    results[name] = paths[name](folder)
+
+            return step
+
+        times = interleaved_times({name: reading(name) for name in paths}, 0, args.repeats)
+        best = {name: min(seconds) for name, seconds in times.items()}
     if results["parse each read"] != results["parse once per text"]:
         raise SystemExit("the two paths read different configs")
     print("| path | seconds (best) | ms per read |")

@@ -23,12 +23,13 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _prixlm_bench import interleaved_times  # noqa: E402
 
 import prixlm.experiments.jobs  # noqa: E402, F401  (a job worker's imports)
 from prixlm.baselines.kge import KGEConfig, _train_kge, build_graph, train_kge  # noqa: E402
@@ -43,14 +44,6 @@ def graph_of(entities: int):
         for relation, target in (("next", i + 1), ("double", 2 * i), ("seventh", i + 7))
     ]  # fmt: skip
     return build_graph({"en": {"train": rows}})
-
-
-def timed(train, graph, config: KGEConfig, epochs: int) -> tuple[float, torch.Tensor]:
-    """Seconds of one training and its entity embeddings."""
-    started = time.perf_counter()
-    model = train(graph, config, [epochs], lambda points, model: None, 0, "cpu")
-    seconds = time.perf_counter() - started
-    return seconds, model.entity_representations[0]().detach().clone()
 
 
 def main() -> None:
@@ -68,12 +61,17 @@ def main() -> None:
     print(f"objects tracked by the collector: {len(gc.get_objects()):,}; "
           f"{len(graph.triples):,} triples, {args.epochs} epochs, one thread")  # fmt: skip
     paths = {"whole heap": _train_kge, "heap frozen": train_kge}
-    best = {name: float("inf") for name in paths}
-    weights = {}
-    for _ in range(args.repeats):
-        for name, train in paths.items():
-            seconds, weights[name] = timed(train, graph, config, args.epochs)
-            best[name] = min(best[name], seconds)
+    weights: dict[str, torch.Tensor] = {}
+
+    def trained(name: str):
+        def step() -> None:
+            model = paths[name](graph, config, [args.epochs], lambda points, m: None, 0, "cpu")
+            weights[name] = model.entity_representations[0]().detach().clone()
+
+        return step
+
+    times = interleaved_times({name: trained(name) for name in paths}, 0, args.repeats)
+    best = {name: min(seconds) for name, seconds in times.items()}
     if not torch.equal(weights["whole heap"], weights["heap frozen"]):
         raise SystemExit("the two paths trained different weights")
     print("| path | seconds (best) | ms per epoch |")
