@@ -173,11 +173,14 @@ def heap_frozen() -> Iterator[None]:
     until exit. PyKEEN's training loop runs a full `gc.collect()` after each epoch, which
     scans the whole heap: in a job process that has imported torch, transformers and PyKEEN
     (~480k objects) that is ~0.25 s an epoch on one CPU core, most of a small KGE search's
-    time. What the training makes is still collected. Where the caller froze the heap
-    already (`gc.get_freeze_count()`), theirs is left as it is."""
+    time. What the training makes is still collected. The garbage of before (a finished
+    job's Trainer and model, kept by their reference cycles) is collected first, once: frozen,
+    it stayed in memory for the whole training. Where the caller froze the heap already
+    (`gc.get_freeze_count()`), theirs is left as it is."""
     if gc.get_freeze_count():
         yield
         return
+    gc.collect()
     gc.freeze()
     try:
         yield
