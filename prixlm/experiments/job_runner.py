@@ -28,8 +28,9 @@ def execute(
 ) -> str:
     """Worker entry point: run one job with `threads` torch threads (0: as set; the count
     before is set back after), write its record with them (`jobs.record_threads`). What
-    only the record needs is imported when the job is done (`prixlm.experiments.jobs`
-    imports the model code: ~3 s of a worker's start)."""
+    only the record needs is imported when the job is done: a job function whose module
+    does not import the model code (the runner's own tests' jobs) starts without it; the
+    experiments' job modules import `prixlm.experiments.jobs` themselves."""
     import torch
 
     from prixlm.training.log_lines import named_job

@@ -76,6 +76,7 @@ class LogLines(TrainerCallback):
         self.clock = clock
         self.started: float | None = None
         self.first_step = 0
+        self.begun = False  # a training on this callback began
 
     def _start(self, state: Any) -> None:
         """The run's clock starts at its first event: the training's start, or a log made
@@ -86,7 +87,10 @@ class LogLines(TrainerCallback):
             self.first_step = state.global_step
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if self.begun:  # `trainer.train()` again, after its end or an error: its own clock
+            self.started = None
         self._start(state)
+        self.begun = True
 
     def line(self, state: Any, logs: dict[str, Any]) -> str:
         """The line of a log `logs` at `state`'s step."""

@@ -92,6 +92,31 @@ def test_a_log_before_the_training_begins_starts_the_clock():
     assert second.endswith(" step 500/1000 (50.0%), 0:01:44 elapsed, ~0:01:44 left: loss=2")
 
 
+def test_a_second_training_on_the_same_callback_starts_its_own_clock():
+    """`trainer.train()` again (or one `LogLines` given to two Trainers): the second
+    training's lines counted from the first's start, its time left from the first's pace."""
+    from prixlm.training.log_lines import LogLines
+
+    now = [1000.0]
+    stream = io.StringIO()
+    lines = LogLines(stream, clock=lambda: now[0])
+    for ended in (True, False, True):  # the second ends in an error: no `on_train_end`
+        state = SimpleNamespace(global_step=0, max_steps=100, is_world_process_zero=True)
+        lines.on_train_begin(None, state, None)
+        now[0], state.global_step = now[0] + 50.0, 50
+        lines.on_log(None, state, None, logs={"loss": 1.0})
+        if ended:
+            now[0] += 10.0
+            lines.on_train_end(None, state, None)  # the curve's last point: logged after it
+            lines.on_log(None, state, None, logs={"lp_mrr": 0.5})
+        now[0] += 3600.0
+    logged = [line.split(" step ")[1] for line in stream.getvalue().splitlines()]
+    during = "50/100 (50.0%), 0:00:50 elapsed, ~0:00:50 left: loss=1"
+    assert [line for line in logged if "loss" in line] == [during] * 3
+    after_end = [line for line in logged if "lp_mrr" in line]  # the first and third's
+    assert after_end == ["50/100 (50.0%), 0:01:00 elapsed, ~0:01:00 left: lp_mrr=0.5"] * 2
+
+
 NAMED = re.compile(r"^\[single-en\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d step (\d+)/4 ", re.MULTILINE)
 
 
