@@ -133,6 +133,17 @@ def interleaved_times(
     return times
 
 
+def print_best(best: dict[str, float], count: int, unit: str, places: int = 2) -> None:
+    """The markdown table of each path's best seconds and milliseconds per `unit` (`count`
+    units a run), then the ratio of the first path's seconds to the last's."""
+    print(f"| path | seconds (best) | ms per {unit} |")
+    print("|---|---:|---:|")
+    for name, seconds in best.items():
+        print(f"| {name} | {seconds:.{places}f} | {1000 * seconds / count:.{places}f} |")
+    first, last = list(best)[0], list(best)[-1]
+    print(f"ratio {first} / {last}: {best[first] / best[last]:.2f}x")
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 

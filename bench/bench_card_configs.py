@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _prixlm_bench import interleaved_times  # noqa: E402
+from _prixlm_bench import interleaved_times, print_best  # noqa: E402
 from huggingface_hub import DatasetCard  # noqa: E402
 
 from prixlm.data import loading  # noqa: E402
@@ -80,13 +80,8 @@ def main() -> None:
         best = {name: min(seconds) for name, seconds in times.items()}
     if results["parse each read"] != results["parse once per text"]:
         raise SystemExit("the two paths read different configs")
-    print("| path | seconds (best) | ms per read |")
-    print("|---|---:|---:|")
-    for name, seconds in best.items():
-        print(f"| {name} | {seconds:.3f} | {1000 * seconds / args.reads:.2f} |")
     print("same configs: yes")
-    print(f"ratio parse each read / parse once per text: "
-          f"{best['parse each read'] / best['parse once per text']:.2f}x")  # fmt: skip
+    print_best(best, args.reads, "read", places=3)
 
 
 if __name__ == "__main__":

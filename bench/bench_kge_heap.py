@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _prixlm_bench import interleaved_times  # noqa: E402
+from _prixlm_bench import interleaved_times, print_best  # noqa: E402
 
 import prixlm.experiments.jobs  # noqa: E402, F401  (a job worker's imports)
 from prixlm.baselines.kge import KGEConfig, _train_kge, build_graph, train_kge  # noqa: E402
@@ -74,12 +74,8 @@ def main() -> None:
     best = {name: min(seconds) for name, seconds in times.items()}
     if not torch.equal(weights["whole heap"], weights["heap frozen"]):
         raise SystemExit("the two paths trained different weights")
-    print("| path | seconds (best) | ms per epoch |")
-    print("|---|---:|---:|")
-    for name, seconds in best.items():
-        print(f"| {name} | {seconds:.2f} | {1000 * seconds / args.epochs:.1f} |")
     print("same weights: yes")
-    print(f"ratio whole heap / heap frozen: {best['whole heap'] / best['heap frozen']:.2f}x")
+    print_best(best, args.epochs, "epoch")
 
 
 if __name__ == "__main__":
