@@ -60,7 +60,9 @@ def test_a_heap_the_caller_froze_stays_frozen():
         frozen = gc.get_freeze_count()
         with heap_frozen():
             [object() for _ in range(10)]
-        assert gc.get_freeze_count() == frozen
+        # still frozen (unfrozen: 0); a frozen object that dies meanwhile (another thread's)
+        # leaves the count, so it may be a little lower
+        assert 0.99 * frozen <= gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
