@@ -12,7 +12,7 @@ TransE (dimension 32, batch 256) is trained on a synthetic graph of `--entities`
 (three relations, `--entities` x 3 triples) for `--epochs` epochs, `--repeats` times each way
 (best kept), alternating:
 
-- **whole heap**: `_train_kge` as it runs inside `train_kge`, nothing frozen (the code before);
+- **whole heap**: `train_kge` with `heap_frozen` replaced by a no-op (the code before);
 - **heap frozen**: `train_kge`.
 
 Both must train the same weights (checked). The last line is the ratio of the seconds.
@@ -21,9 +21,11 @@ Both must train the same weights (checked). The last line is the ratio of the se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import sys
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -32,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _prixlm_bench import interleaved_times, print_best  # noqa: E402
 
 import prixlm.experiments.jobs  # noqa: E402, F401  (a job worker's imports)
-from prixlm.baselines.kge import KGEConfig, _train_kge, build_graph, train_kge  # noqa: E402
+from prixlm.baselines import kge  # noqa: E402
+from prixlm.baselines.kge import KGEConfig, build_graph, train_kge  # noqa: E402
 
 
 def graph_of(entities: int):
@@ -60,12 +63,13 @@ def main() -> None:
     config = KGEConfig("TransE", embedding_dim=32, batch_size=256)
     print(f"objects tracked by the collector: {len(gc.get_objects()):,}; "
           f"{len(graph.triples):,} triples, {args.epochs} epochs, one thread")  # fmt: skip
-    paths = {"whole heap": _train_kge, "heap frozen": train_kge}
+    paths = {"whole heap": contextlib.nullcontext, "heap frozen": kge.heap_frozen}
     weights: dict[str, torch.Tensor] = {}
 
     def trained(name: str):
         def step() -> None:
-            model = paths[name](graph, config, [args.epochs], lambda points, m: None, 0, "cpu")
+            with mock.patch.object(kge, "heap_frozen", paths[name]):
+                model = train_kge(graph, config, [args.epochs], lambda points, m: None)
             weights[name] = model.entity_representations[0]().detach().clone()
 
         return step

@@ -207,55 +207,43 @@ def train_kge(
     (early stopping: `prixlm.experiments.jobs.kge_job`). Returns the model at the last point
     reached. The heap alive before the call is frozen meanwhile (`heap_frozen`).
     """
-    with heap_frozen():
-        return _train_kge(graph, config, epoch_points, on_point, seed, device)
-
-
-def _train_kge(
-    graph: KGEGraph,
-    config: KGEConfig,
-    epoch_points: Sequence[int],
-    on_point: Callable[[int, Any], bool | None],
-    seed: int,
-    device: str,
-) -> Any:
-    """`train_kge`'s work."""
     from pykeen.training import SLCWATrainingLoop
 
     if list(epoch_points) != sorted(set(epoch_points)) or epoch_points[0] < 1:
         raise ValueError(f"epoch_points={list(epoch_points)}: expected ascending positive ints")
-    model = make_model(graph, config, seed, device)
-    optimizer = torch.optim.Adam(model.get_grad_params(), lr=config.learning_rate)
-    factory = graph.factory()
-    loop = SLCWATrainingLoop(
-        model=model,
-        triples_factory=factory,
-        optimizer=optimizer,
-        negative_sampler="basic",
-        negative_sampler_kwargs={"num_negs_per_pos": config.num_negatives},
-    )
-    on_cpu = torch.device(device).type == "cpu"
-    done = 0
-    for point in epoch_points:
-        with warnings.catch_warnings():
-            if on_cpu:  # PyKEEN's first call probes the batch size with its default
-                warnings.filterwarnings("ignore", _NO_ACCELERATOR, UserWarning)
-            loop.train(
-                triples_factory=factory,
-                num_epochs=point,
-                batch_size=min(config.batch_size, len(graph.triples)),
-                continue_training=done > 0,
-                use_tqdm=False,
-                use_tqdm_batch=False,
-                pin_memory=not on_cpu,  # pinned memory serves copies to an accelerator
-            )
-        done = point
-        model.eval()
-        stop = on_point(point, model)
-        model.train()
-        if stop:
-            break
-    return model
+    with heap_frozen():
+        model = make_model(graph, config, seed, device)
+        optimizer = torch.optim.Adam(model.get_grad_params(), lr=config.learning_rate)
+        factory = graph.factory()
+        loop = SLCWATrainingLoop(
+            model=model,
+            triples_factory=factory,
+            optimizer=optimizer,
+            negative_sampler="basic",
+            negative_sampler_kwargs={"num_negs_per_pos": config.num_negatives},
+        )
+        on_cpu = torch.device(device).type == "cpu"
+        done = 0
+        for point in epoch_points:
+            with warnings.catch_warnings():
+                if on_cpu:  # PyKEEN's first call probes the batch size with its default
+                    warnings.filterwarnings("ignore", _NO_ACCELERATOR, UserWarning)
+                loop.train(
+                    triples_factory=factory,
+                    num_epochs=point,
+                    batch_size=min(config.batch_size, len(graph.triples)),
+                    continue_training=done > 0,
+                    use_tqdm=False,
+                    use_tqdm_batch=False,
+                    pin_memory=not on_cpu,  # pinned memory serves copies to an accelerator
+                )
+            done = point
+            model.eval()
+            stop = on_point(point, model)
+            model.train()
+            if stop:
+                break
+        return model
 
 
 class KGEScorer:
