@@ -37,7 +37,7 @@ from pathlib import Path
 from babel import Locale
 
 from prixlm.cli import UsageError, command_parser, user_errors
-from prixlm.similarity.bli import Pair, clean_word, write_dictionary
+from prixlm.similarity.bli_dictionary import Pair, clean_word, write_dictionary
 
 PAPER_PAIRS = ("en-it", "en-tr", "en-ru", "en-fi", "fi-ru", "fi-tr")
 TRAIN_PAIRS, TEST_PAIRS = 5000, 2000
