@@ -67,7 +67,8 @@ def training_links(
     dataset's `links` config (both directions are rows), or, with `model` (a release folder
     with `train_results.json`), of the link rows that run trained on: none without links
     (`--variant single`, `--links false`), only between its languages, only facts shorter
-    than its `max_fact_length` in its tokenizer's tokens (train.py drops the others)."""
+    than its `max_fact_length` in its tokenizer's tokens, none with a name read as a control
+    token (train.py drops the others)."""
     from prixlm.data.columns import columns
     from prixlm.data.loading import load_kb
 
@@ -82,18 +83,36 @@ def training_links(
         return base
     from transformers import AutoTokenizer
 
-    from modeling_prixlm.formatting import MAX_FACT_LENGTH, encode_row, within_length
+    from modeling_prixlm.formatting import (
+        MAX_FACT_LENGTH,
+        ControlTokenError,
+        encode_row,
+        special_token_ids,
+        within_length,
+    )
     from prixlm.model_loading import is_prixlm
+    from prixlm.training.data import BatchTokenized
 
     languages = set(run.get("languages") or [])
     longest = run.get("max_fact_length", MAX_FACT_LENGTH) or None
     tokenizer = AutoTokenizer.from_pretrained(str(model), trust_remote_code=is_prixlm(model))
-    return base | {
-        tuple(row[c] for c in names)
+    kept = [
+        row
         for row in rows.to_list()  # at once: a `Dataset` read row by row formats each row
         if row["subject_language"] in languages and row["object_language"] in languages
-        and within_length(encode_row(tokenizer, row), longest)
-    }  # fmt: skip
+    ]
+    # as train.py encodes them: the names tokenised in one call, the fact tokens looked up
+    # once (a row's language without a token is looked up again by encode_row, naming it)
+    fast = BatchTokenized(tokenizer, [row[c] for row in kept for c in ("subject", "object")])
+    ids = special_token_ids(tokenizer)
+
+    def trained(row: dict[str, Any]) -> bool:
+        try:
+            return within_length(encode_row(fast, row, ids), longest)
+        except ControlTokenError:  # a name holding `[O]`: train.py drops it (encode_batch)
+            return False
+
+    return base | {tuple(row[c] for c in names) for row in kept if trained(row)}
 
 
 def _continued_links(dataset: str | Path, release: dict | None) -> set[tuple[str, str, str, str]]:

@@ -207,7 +207,7 @@ def _encode_texts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     return [list(ids) for ids in encoded]  # verbose=False: long facts are dropped, not run
 
 
-class _BatchTokenized:
+class BatchTokenized:
     """The tokenizer as `encode_row` sees it, with its text calls answered from one batch call.
 
     `modeling_prixlm.formatting.encode_row` (the one home of the fact layout) tokenises a
@@ -264,7 +264,7 @@ def encode_batch(
         for relation, kind in zip(batch.get("relation", [None] * count), kinds, strict=True)
         if kind != "link" and isinstance(relation, str)
     ]
-    fast = _BatchTokenized(tokenizer, texts)
+    fast = BatchTokenized(tokenizer, texts)
     ids = special_token_ids(tokenizer)  # once per batch, not twice per row
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
     for values in zip(*(batch[name] for name in columns), strict=True):

@@ -267,6 +267,68 @@ def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
     assert xel_cldr.training_links(dataset, tmp_path / "plain") == every  # no run record
 
 
+def test_seen_links_tokenise_the_names_in_one_call_not_per_row(tiny_prixlm, tmp_path, monkeypatch):
+    """`training_links` with a run record encoded each link row on its own: two tokenizer
+    calls and two fact-token lookups per row (8,224 CLDR links of the demo: most of the
+    time `xel --training_dataset` spent outside the model). The names are now tokenised as
+    train.py does (`BatchTokenized`: no per-text call), with the same seen links."""
+    import transformers
+
+    model, tokenizer = tiny_prixlm
+    dataset = _dataset_with_a_long_link(tmp_path)
+    release = tmp_path / "model"
+    tokenizer.save_pretrained(release)
+    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
+    (release / "train_results.json").write_text(json.dumps(run))
+    calls = []
+
+    class Counting:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __call__(self, text, *args, **kwargs):
+            calls.append(text)
+            return self._inner(text, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    loaded = transformers.AutoTokenizer.from_pretrained
+    monkeypatch.setattr(
+        transformers.AutoTokenizer,
+        "from_pretrained",
+        lambda *args, **kwargs: Counting(loaded(*args, **kwargs)),
+    )
+    every = xel_cldr.training_links(dataset)
+    trained = xel_cldr.training_links(dataset, release)
+    assert len(every) >= 4
+    assert trained == every - {("en", "Germany", "de", "Deutschland " * 20)}
+    assert calls == []  # no text called one at a time
+
+
+def test_a_link_train_py_dropped_for_a_control_token_is_unseen_not_an_error(tiny_prixlm, tmp_path):
+    """A link whose name holds a control token's text (`Deutschland [O] x`) is dropped by
+    train.py (`encode_batch`); `xel --training_dataset` stopped on it with a traceback
+    (`ControlTokenError`). It is now an unseen link, the others as before."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "completion"))
+    from completion_kb import dataset_rows, link_row, write_dataset
+
+    _, tokenizer = tiny_prixlm
+    configs = dataset_rows()
+    configs["links"]["train"].append(
+        {**link_row("Germany", "en", "de"), "object": "Deutschland [O] x"}
+    )
+    dataset = write_dataset(tmp_path / "data", configs)
+    release = tmp_path / "model"
+    tokenizer.save_pretrained(release)
+    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
+    (release / "train_results.json").write_text(json.dumps(run))
+    every = xel_cldr.training_links(dataset)
+    assert xel_cldr.training_links(dataset, release) == every - {
+        ("en", "Germany", "de", "Deutschland [O] x")
+    }
+
+
 def test_a_mirror_tuned_folder_keeps_the_links_its_source_trained_on(tiny_prixlm, tmp_path):
     """`prixlm.similarity.mirror` -> `xel --model TUNED --training_dataset D`: the tuned
     folder had no `train_results.json`, so every link of the dataset counted as seen, also
