@@ -88,6 +88,26 @@ def test_labels_are_cleaned_as_the_dbpedia_build_cleans_them(tmp_path: Path) -> 
     assert [r["object"] for r in rows["test"]] == ["A B"]
 
 
+def test_labels_spelled_composed_and_decomposed_are_one_label(tmp_path: Path) -> None:
+    """`Qu%C3%A9bec` (NFC) and `Que%CC%81bec` (NFD) gave two labels that the model reads as
+    one (it composes every name): the test row's filter list lacked the train row's object,
+    which the model is asked the same prompt for, and `shared_labels` counted 0."""
+    fr = "http://fr.dbpedia.org/resource/"
+    assert entity_label(f"{fr}Que%CC%81bec") == "Qu\u00e9bec"
+    files = {
+        "entity/fr.tsv": [f"{fr}Qu%C3%A9bec", f"{fr}Que%CC%81bec", f"{fr}Canada", f"{fr}France"],
+        "relations.txt": [f"{ONTOLOGY}country"],
+        "kg/fr-train.tsv": ["0\t0\t2"],
+        "kg/fr-val.tsv": [],
+        "kg/fr-test.tsv": ["1\t0\t3"],
+    }
+    stats = convert_layout(write_layout(tmp_path / "kg", files), tmp_path / "dataset")
+    assert stats.languages["fr"].shared_labels == 2
+    rows = datasets.load_dataset(str(tmp_path / "dataset"), "fr")
+    assert [r["subject"] for r in rows["test"]] == ["Qu\u00e9bec"]
+    assert [r["all_objects"] for r in rows["test"]] == [["Canada", "France"]]
+
+
 def test_conversion_keeps_the_splits_and_loads(tmp_path: Path) -> None:
     out = tmp_path / "dataset"
     stats = convert_layout(write_layout(tmp_path / "kg"), out)

@@ -20,9 +20,10 @@ build's rule (`dumps.normalize_language`: letters and digits, parts joined by `-
 (`EN` and `en`) are refused, before anything is written.
 
 Labels come from the IRIs (`entity_label`): the local name after `/resource/` (else after
-the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, then cleaned as the DBpedia
-build cleans a label (`arrow_values.clean_label`: zero-width and control characters dropped,
-each run of white space, `__` or an escaped tab or newline, one space); a relation's name
+the last `/` or `#`), percent-decoded as UTF-8, `_` as a space, composed (NFC, as the model
+reads every name), then cleaned as the DBpedia build cleans a label
+(`arrow_values.clean_label`: zero-width and control characters dropped, each run of white
+space, `__` or an escaped tab or newline, one space); a relation's name
 (`relation_name`) is the DBpedia build's: `prixlm.data.relation_names.relation_words` of the
 IRI's form with its non-ASCII percent-escapes decoded (`prixlm.data.ntriples.canonical_iri`):
 `officialLanguage` -> `official language`, `nacionalidadeDoCidad%C3%A3o` -> `nacionalidade
@@ -32,6 +33,7 @@ do cidadão`. Percent-escapes that are not UTF-8 in a local name raise `UnicodeD
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,9 +77,9 @@ def entity_label(iri: str) -> str:
     The local name is what follows `/resource/` (DBpedia: `AC/DC` keeps its slash), else
     what follows the last `/` or `#`. The label is cleaned as the DBpedia build cleans one
     (`arrow_values.clean_label`: zero-width and control characters dropped, each run of white
-    space one space, none at the ends), so that `A__B` or `A%09B` is `A B` and `A%7FB` is
-    `AB`, the name the model reads (its tokenizer splits at white space) and a query can
-    hold. Undecodable percent-escapes raise `UnicodeDecodeError`.
+    space one space, none at the ends), composed (NFC), so that `A__B` or `A%09B` is `A B`,
+    `A%7FB` is `AB` and `Que%CC%81bec` is `Québec`, the name the model reads (its tokenizer
+    splits at white space) and a query can hold. Undecodable percent-escapes raise `UnicodeDecodeError`.
 
     >>> entity_label("http://ja.dbpedia.org/resource/%E6%9D%B1%E4%BA%AC")
     '東京'
@@ -85,7 +87,10 @@ def entity_label(iri: str) -> str:
     _, marker, local = iri.partition("/resource/")
     if not marker:
         local = re.split(r"[/#]", iri)[-1]
-    return clean_label(unquote(local, errors="strict").replace("_", " "))
+    decoded = unquote(local, errors="strict").replace("_", " ")
+    # composed (NFC), as the model reads every name: `Qu%C3%A9bec` and `Que%CC%81bec` are
+    # one label, so their facts share one filter list (the format keys entities by label)
+    return clean_label(unicodedata.normalize("NFC", decoded))
 
 
 def relation_name(iri: str) -> str:
