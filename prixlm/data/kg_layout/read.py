@@ -79,7 +79,8 @@ def entity_label(iri: str) -> str:
     (`arrow_values.clean_label`: zero-width and control characters dropped, each run of white
     space one space, none at the ends), composed (NFC), so that `A__B` or `A%09B` is `A B`,
     `A%7FB` is `AB` and `Que%CC%81bec` is `Québec`, the name the model reads (its tokenizer
-    splits at white space) and a query can hold. Undecodable percent-escapes raise `UnicodeDecodeError`.
+    splits at white space) and a query can hold. Undecodable percent-escapes raise
+    `UnicodeDecodeError`.
 
     >>> entity_label("http://ja.dbpedia.org/resource/%E6%9D%B1%E4%BA%AC")
     '東京'
