@@ -14,8 +14,8 @@ folder written by `build`)::
 Config names: a language code (its triples), `links` (train links) or `all` (every
 language's train triples plus the links; validation/test the union of the languages').
 Config fields `languages` (default: every language with a labels and an object-facts
-file in `data_dir`),
-`link_languages`,
+file in `data_dir`; a tuple of codes or a comma-separated string, `"de,en"`),
+`link_languages` (the same forms),
 `split_protocol`, `test_fraction`, `validation_fraction`, `inverse_threshold` and `seed`
 mean what they mean for `build`.
 
@@ -105,6 +105,18 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
     inverse_threshold: float = _DEFAULTS.inverse_threshold
     seed: int = _DEFAULTS.seed
     strict: bool = False
+
+    def __post_init__(self) -> None:
+        """`languages` and `link_languages` as `build`'s options also take them: a
+        comma-separated string (`"de,en"`, or `"de"`) is its codes, not its characters
+        (which built `d`, `e` and `,` and failed with "no labels file for language 'd'")."""
+        super().__post_init__()
+        for name in ("languages", "link_languages"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(
+                    self, name, tuple(code.strip() for code in value.split(",") if code.strip())
+                )
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
         """`datasets`' id (name + the given fields), plus the digest of the build code and

@@ -117,3 +117,25 @@ def test_a_dump_rewritten_with_its_size_and_mtime_restored_is_built_again(
     second.download_and_prepare()
     subjects = second.as_dataset(split="train")["subject"]
     assert "Deutschlanx" in subjects and "Deutschland" not in subjects
+
+
+def test_languages_as_a_comma_separated_string_are_its_codes(tmp_path: Path) -> None:
+    """`languages="de,en"` (as `build --languages` takes them) built the languages `d`, `e`
+    and `,` and failed with "no labels file for language 'd'": a string is its codes."""
+    dumps = write_dumps(tmp_path / "dumps")
+    cache = str(tmp_path / "cache")
+    rows = {}
+    for given in (("de", "en"), "de, en", "de,en"):
+        builder = PrixLMDBpedia(
+            config_name="all",
+            data_dir=str(dumps),
+            cache_dir=cache,
+            languages=given,
+            link_languages="en" if isinstance(given, str) else ("en",),
+        )
+        assert builder.config.languages == ("de", "en")
+        assert builder.config.link_languages == ("en",)
+        builder.download_and_prepare()
+        rows[given] = builder.as_dataset(split="train").to_list()
+    assert {row["subject_language"] for row in rows[("de", "en")]} == {"de", "en"}
+    assert rows["de, en"] == rows["de,en"] == rows[("de", "en")]
