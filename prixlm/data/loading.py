@@ -22,7 +22,8 @@ A local folder is read without any network call: `datasets`' download counter (a
 to S3 for each load, waiting up to 3 s where a firewall drops it) is off while it loads.
 
 A mistake (a folder that does not exist, a folder without a dataset card, a config or split
-the dataset does not have, a requested split without rows, a Parquet file that is missing,
+the dataset does not have, a split expression such as `train[:10%]` where a split's name is
+taken (also for a Hub id, which `load_dataset` would slice), a requested split without rows, a Parquet file that is missing,
 truncated or otherwise unreadable) raises `DatasetInputError`, a `UsageError` (one `error:`
 line in the commands) and a `ValueError`, whose message names the command-line argument:
 `--dataset` and `--languages` unless the caller names others, and the file where known. A
@@ -55,6 +56,9 @@ from prixlm.hub.hf_cache import cache_error
 
 #: `org/name`: what may be a Hub dataset id when no such folder exists.
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+#: A split's name as `datasets` allows one (`datasets.splits._split_re`): no expression
+#: (`train[:10%]`, `train+validation`), which the commands would record as a split's name.
+SPLIT_NAME = re.compile(r"\w+(\.\w+)*")
 
 
 def local_data_files(
@@ -235,6 +239,11 @@ def load_kb(
     reached raises `HubUnreachableError`, and a system error (the datasets cache read-only or
     full) passes unchanged.
     """
+    if split is not None and not SPLIT_NAME.fullmatch(split):  # a Hub id would take it
+        raise DatasetInputError(
+            f"--split {split}: the name of one split (such as test), not an expression;"
+            " slice the rows once loaded"
+        )
     if not check_dataset_source(dataset, argument):
         where = f"{argument} {dataset} ({config_argument} {config})"
         try:

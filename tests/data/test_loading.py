@@ -51,6 +51,10 @@ def test_unknown_config_or_split_names_what_exists(tmp_path):
         load_kb(folder, "fr")
     with pytest.raises(DatasetInputError, match=r"^--split dev: config 'en' of .* has the splits"):
         load_kb(folder, "en", split="dev")
+    for expression in ("train[:10%]", "train+validation"):  # a Hub id took them, a folder not
+        for source in (folder, "someone/kb"):  # refused before any network call
+            with pytest.raises(DatasetInputError, match=r"^--split .*: the name of one split"):
+                load_kb(source, "en", split=expression)
     with pytest.raises(DatasetInputError, match="^--dataset .*: no README.md"):
         load_kb(tmp_path, "en")
     with pytest.raises(DatasetInputError, match="^--dataset_dir .*/gone: no such folder"):
