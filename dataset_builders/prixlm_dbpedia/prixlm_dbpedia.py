@@ -44,7 +44,7 @@ from prixlm.data.dbpedia.card import CITATION
 from prixlm.data.dbpedia.dumps import DumpIndex, normalize_language, select_languages
 from prixlm.data.dbpedia.output import FEATURES, data_files
 from prixlm.data.dbpedia.schema import ALL, COLUMNS, LINKS, SplitSettings
-from prixlm.data.loading import file_state
+from prixlm.data.load_cache import file_state
 
 _DEFAULTS = SplitSettings()
 
@@ -83,7 +83,7 @@ def build_code_digest() -> str:
 
 def dumps_digest(folder: str | Path, paths: Iterable[Path]) -> str:
     """sha256 (16 hex digits) of the state of the files `paths` under `folder`: each one's
-    path relative to `folder` and `prixlm.data.loading.file_state` (size, mtime, inode,
+    path relative to `folder` and `prixlm.data.load_cache.file_state` (size, mtime, inode,
     ctime), so that a dump rewritten with its size and mtime restored (`cp -p`, `rsync -a`,
     `tar x`) gives another digest."""
     digest = hashlib.sha256()

@@ -10,13 +10,13 @@ id (cached by revision) goes through `load_dataset` unchanged.
 
 The mtime alone misses a file rewritten with its old mtime restored (`cp -p`, `rsync -a`,
 `tar x`), even with another row count: the config's name therefore ends in a digest of every
-file's path, size, mtime, inode and ctime (`_files_state`). The ctime cannot be set back
+file's path, size, mtime, inode and ctime (`files_state`). The ctime cannot be set back
 (`utime` sets it to now), so any rewrite — also one keeping the row count, the size and the
 mtime — gets its own cache; a metadata-only change (`chmod`) prepares the rows again. The
-name begins with a digest of the folder's path and the config (`_cache_names`): once the
+name begins with a digest of the folder's path and the config (`cache_names`): once the
 rows are prepared, the entries of that folder and config in an earlier state can never be
-used again, and are removed (`_remove_superseded`), else every rebuild left a copy of the
-rows (and of their tokenised forms) in the cache.
+used again, and are removed (`remove_superseded`), else every rebuild left a copy of the
+rows (and of their tokenised forms) in the cache. Those names: `prixlm.data.load_cache`.
 
 A local folder is read without any network call: `datasets`' download counter (a request
 to S3 for each load, waiting up to 3 s where a firewall drops it) is off while it loads.
@@ -37,10 +37,7 @@ import contextlib
 import copy
 import functools
 import glob
-import hashlib
-import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +45,7 @@ from typing import Any
 import datasets
 from huggingface_hub import DatasetCard
 
+from prixlm.data.load_cache import cache_names, escaped_root, remove_superseded
 from prixlm.data.load_errors import UNREADABLE as _UNREADABLE
 from prixlm.data.load_errors import DatasetInputError, HubUnreachableError, hub_error, system_error
 from prixlm.data.load_errors import load_error_line as _first_line
@@ -267,11 +265,11 @@ def load_kb(
     }
     if split is not None and rows[split] == 0:
         raise DatasetInputError(f"{argument} {dataset}: config {config!r} split {split!r} is empty")
-    cache_prefix, cache_name = _cache_names(files, dataset, config)
+    cache_prefix, cache_name = cache_names(files, dataset, config)
     try:
         with no_download_count():
             loaded = datasets.load_dataset(
-                "parquet", name=cache_name, data_files=_escaped_root(files, dataset), split=split
+                "parquet", name=cache_name, data_files=escaped_root(files, dataset), split=split
             )
     except (FileNotFoundError, *_UNREADABLE) as error:  # a file damaged past its footer
         if (cached := cache_error(error, own=dataset)) is not None:
@@ -286,8 +284,8 @@ def load_kb(
         if (cached := cache_error(error, own=dataset)) is not None:
             raise cached from error
         raise
-    if _cache_names(files, dataset, config)[1] == cache_name:  # not rebuilt meanwhile
-        _remove_superseded(cache_prefix, cache_name)
+    if cache_names(files, dataset, config)[1] == cache_name:  # not rebuilt meanwhile
+        remove_superseded(cache_prefix, cache_name)
     return loaded
 
 
@@ -304,96 +302,6 @@ def no_download_count() -> Iterator[None]:
         datasets.config.HF_UPDATE_DOWNLOAD_COUNTS = counts
 
 
-def _escaped_root(files: dict[str, list[str]], dataset: str | Path) -> dict[str, list[str]]:
-    """`files` (absolute paths under `dataset`) as glob patterns: the folder's path literally
-    (`[` or `*` in it are no patterns: `runs[1]/data`), the card's paths as the card gives
-    them (`de/train*.parquet` is one, as on the Hub)."""
-    root = str(Path(dataset).absolute())
-    return {
-        name: [glob.escape(root) + path[len(root) :] for path in paths]
-        for name, paths in files.items()
-    }
-
-
-def _cache_names(files: dict[str, list[str]], dataset: str | Path, config: str) -> tuple[str, str]:
-    """`(prefix, name)`: the config name for `datasets`' cache, `files-<key>-<state>`, and
-    its part shared by every state of `dataset`'s `config`, `files-<key>-`. The key is a
-    digest of the folder's path (as the data files name it) and `config`, the state one of
-    `_files_state`; both hexadecimal (`datasets` allows no `/`, `:` and the like in it)."""
-    where = repr((str(Path(dataset).absolute()), config)).encode()
-    prefix = f"files-{hashlib.sha256(where).hexdigest()[:16]}-"
-    return prefix, prefix + _files_state(files, dataset)
-
-
-def _files_state(files: dict[str, list[str]], dataset: str | Path) -> str:
-    """A digest of the state of every file that `files` match: path, size, mtime, inode and
-    ctime (`os.stat`), so that a rewritten file is loaded again even when its mtime was
-    restored."""
-    digest = hashlib.sha256()
-    for name, patterns in sorted(_escaped_root(files, dataset).items()):
-        for pattern in patterns:
-            for file in sorted(glob.glob(pattern, recursive=True)):
-                digest.update(repr((name, file, *file_state(file))).encode())
-    return digest.hexdigest()[:16]
-
-
-#: A superseded cache entry written to within this many seconds may be another process's,
-#: still in use (a `.map` writing its cache file there): it is left to a later load.
-IN_USE_SECONDS = 3600
-
-
-def _recently_written(path: str) -> bool:
-    """Whether `path` (a file, or a folder and its files) was written within
-    `IN_USE_SECONDS`."""
-    newest = os.stat(path).st_mtime
-    for root, _, files in os.walk(path):
-        for file in files:
-            with contextlib.suppress(OSError):
-                newest = max(newest, os.stat(os.path.join(root, file)).st_mtime)
-    return newest > time.time() - IN_USE_SECONDS
-
-
-def _remove_superseded(prefix: str, name: str) -> None:
-    """Remove the `parquet` entries of `datasets`' cache whose config name begins with
-    `prefix` but not with `name` (the entry just prepared), and their `.lock` files, at
-    best: what another process removes first, what cannot be removed, and what was written
-    within `IN_USE_SECONDS` (another process may still use it) are left alone.
-
-    An entry is the folder `<root>/parquet/<name>-<data files digest>`; `datasets` leaves
-    the file `<that folder's path, "/" as "_">_<version>_<digest>.lock` in `<root>`.
-    """
-    import shutil
-
-    entries = Path(os.path.expanduser(str(datasets.config.HF_DATASETS_CACHE))) / "parquet"
-    for folder, path in (
-        (entries, ""),
-        (entries.parent, entries.as_posix().replace("/", "_") + "_"),
-    ):
-        try:
-            found = list(os.scandir(folder))
-        except OSError:  # no such folder
-            continue
-        for entry in found:
-            if entry.name.startswith(path + prefix) and not entry.name.startswith(path + name):
-                with contextlib.suppress(OSError):
-                    if _recently_written(entry.path):
-                        continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-
-
-def file_state(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
-    """What tells a rewritten file from the one before (`os.stat`): size, mtime, inode and
-    ctime. The mtime alone misses a rewrite with the old mtime restored (`cp -p`, `rsync -a`,
-    `tar x`); the ctime cannot be set back, and a file written anew and moved in place has
-    another inode."""
-    info = os.stat(path)
-    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
-
-
 def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> int:
     """The rows of the Parquet files that `paths` (a split's paths from the card, under
     `dataset`, maybe globs) match, read from their footers.
@@ -406,7 +314,7 @@ def _check_parquet_files(paths: list[str], dataset: str | Path, what: str) -> in
     import pyarrow.parquet as pq
 
     rows = 0
-    for path, pattern in zip(paths, _escaped_root({"": paths}, dataset)[""], strict=True):
+    for path, pattern in zip(paths, escaped_root({"": paths}, dataset)[""], strict=True):
         matched = sorted(glob.glob(pattern, recursive=True))
         if not matched:
             raise DatasetInputError(f"{what}: no file {path} (a path of its README.md)")

@@ -241,10 +241,10 @@ def check_columns(
 
 
 def dataset_state(dataset: str) -> tuple | None:
-    """The state (`prixlm.data.loading.file_state`: size, times, inode) of a dataset
+    """The state (`prixlm.data.load_cache.file_state`: size, times, inode) of a dataset
     folder's card and Parquet files, hidden entries aside; None for a Hub id. A build into
     the folder (new files, swapped in) changes it."""
-    from prixlm.data.loading import file_state
+    from prixlm.data.load_cache import file_state
 
     folder = Path(dataset)
     if not folder.is_dir():

@@ -52,8 +52,8 @@ def remembered_digests() -> Iterator[None]:
 
 
 def _files_state(folder: Path, files: Sequence[Path]) -> tuple[Any, ...]:
-    """`folder` and each file's name and `loading.file_state` (None where it cannot be read)."""
-    from prixlm.data.loading import file_state
+    """`folder` and each file's name and `load_cache.file_state` (None where it cannot be read)."""
+    from prixlm.data.load_cache import file_state
 
     states = []
     for path in files:

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from dbpedia_dumps import write_dumps
 
-from prixlm.data import loading
+from prixlm.data import load_cache
 from prixlm.data.dbpedia.build import build_dataset
 from prixlm.data.loading import load_kb
 
@@ -41,7 +41,7 @@ def _locks(cache: Path) -> set[str]:
 
 
 def test_a_rebuilt_folder_leaves_one_cache_entry_and_spares_others(tmp_path, cache, monkeypatch):
-    monkeypatch.setattr(loading, "IN_USE_SECONDS", -1)  # every superseded entry is unused
+    monkeypatch.setattr(load_cache, "IN_USE_SECONDS", -1)  # every superseded entry is unused
     dumps = write_dumps(tmp_path / "dumps")
     first, other = tmp_path / "a" / "kb", tmp_path / "b" / "kb"
     build_dataset(dumps, first, ["en", "de"])
@@ -87,7 +87,7 @@ def test_an_entry_written_within_the_hour_is_left_to_a_later_load(tmp_path, cach
     os.chmod(shard, 0o600)  # a new state of the folder
     assert load_kb(folder, "de", split="train").num_rows > 0
     assert earlier in _entries(cache) and len(_entries(cache)) == 2  # still in use, maybe
-    hour_ago = time.time() - loading.IN_USE_SECONDS - 60
+    hour_ago = time.time() - load_cache.IN_USE_SECONDS - 60
     for path in [cache / "parquet" / earlier, *(cache / "parquet" / earlier).rglob("*")]:
         os.utime(path, (hour_ago, hour_ago))
     os.chmod(shard, 0o644)
