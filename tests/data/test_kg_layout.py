@@ -145,6 +145,9 @@ def test_conversion_keeps_the_splits_and_loads(tmp_path: Path) -> None:
 
     ja_rows = datasets.load_dataset(str(out), "ja", cache_dir=cache)
     assert sorted(ja_rows) == ["test", "train"]  # an empty split has no file
+    card = (out / "README.md").read_text(encoding="utf-8")  # its snippet: ja had validation
+    assert 'en = load_dataset("PATH_OR_REPO", "en")  # train / validation / test triples' in card
+    assert 'ja = load_dataset("PATH_OR_REPO", "ja")  # train / test triples' in card
     assert ja_rows["train"]["subject"] == ["東京", "大阪"]
     assert ja_rows["test"][0]["subject_id"] == f"{JA}東京"
     assert ja_rows["test"][0]["all_objects"] == ["日本"]

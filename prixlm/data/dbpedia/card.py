@@ -36,15 +36,24 @@ SOURCE_INFO_GLOB = "*_info.json"
 TEMPLATE = Path(__file__).with_name("dataset_card.md")
 
 
-def example_variables(languages: Sequence[str]) -> list[tuple[str, str]]:
-    """`(language, Python name)` for the card's usage snippet: `-` as `_`, and a name that
-    is no identifier or a keyword (`is`, `or`, `as`: Icelandic, Odia, Assamese) ends `_kb`."""
+def example_variables(
+    languages: Sequence[str], configs: Sequence[dict[str, Any]] | None = None
+) -> list[tuple[str, str, str]]:
+    """`(language, Python name, splits)` for the card's usage snippet: `-` as `_`, and a name
+    that is no identifier or a keyword (`is`, `or`, `as`: Icelandic, Odia, Assamese) ends
+    `_kb`; the splits of the language's config as `configs` (the card's YAML `configs`) list
+    them, `train / validation / test` where it is not listed (a conversion whose validation
+    file is empty has none)."""
+    listed = {
+        config["config_name"]: " / ".join(files["split"] for files in config["data_files"])
+        for config in configs or []
+    }
     names = []
     for language in languages:
         name = language.replace("-", "_")
         if keyword.iskeyword(name) or not name.isidentifier():
             name = f"{name}_kb"
-        names.append((language, name))
+        names.append((language, name, listed.get(language, "train / validation / test")))
     return names
 
 
@@ -354,7 +363,7 @@ def dataset_card(
         data,
         template_path=str(template),
         build_marker=BUILD_MARKER,
-        example_variables=example_variables(languages[:2]),
+        example_variables=example_variables(languages[:2], data.configs),
         path=path,
         has_links=any(stats.links for stats in rows.stats.values()),
         statistics_table=statistics_table(rows),

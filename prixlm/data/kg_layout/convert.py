@@ -292,7 +292,7 @@ def render_card(
         data,
         template_path=str(TEMPLATE),
         build_marker=BUILD_MARKER,
-        example_variables=example_variables(languages[:2]),
+        example_variables=example_variables(languages[:2], data.configs),
         path="PATH_OR_REPO",
         source_name=source_name,
         statistics_table=statistics_table(stats),
