@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def summary(stats: ConversionStats) -> list[str]:
-    """The lines printed after a conversion: per language and split, rows of lines."""
+def summary(stats: ConversionStats, input_dir: Path) -> list[str]:
+    """The lines printed after a conversion: per language and split, rows of lines; the
+    alignment files not read, under `input_dir`."""
     lines = []
     for language, counts in stats.languages.items():
         splits = ", ".join(f"{s} {counts.rows[s]:,}/{counts.lines[s]:,}" for s in SPLITS)
@@ -72,7 +73,7 @@ def summary(stats: ConversionStats) -> list[str]:
         f"{stats.link_reverse_repeats} also in the other direction's file (kept once)"
     )
     for path in stats.skipped_files:
-        lines.append(f"  not read: {path}")
+        lines.append(f"  not read: {input_dir / path}")
     return lines
 
 
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             command=command,
         )
     print(f"wrote {args.output_dir} in {stats.seconds:.1f} s")
-    print("\n".join(summary(stats)))
+    print("\n".join(summary(stats, args.input_dir)))
     return 0
 
 

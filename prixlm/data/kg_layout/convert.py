@@ -102,7 +102,7 @@ class ConversionStats:
     links_dropped_empty_label: int = 0  # pairs
     link_repeats: int = 0  # pairs a file lists again (each kept)
     link_reverse_repeats: int = 0  # pairs an earlier file lists (`b-a.tsv`, `a-b.tsv`): dropped
-    skipped_files: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # relative to the input folder
     seconds: float = 0.0
 
 
@@ -235,7 +235,9 @@ def read_rows(files: LayoutFiles, progress: bool = False) -> tuple[pa.Table, Con
     from prixlm.library_bars import progress_bar
 
     stats = ConversionStats(languages={})
-    stats.skipped_files = [str(p) for p in files.skipped_alignments]
+    # relative to the input folder, as the card's command names it by its name only: no
+    # path of this machine on a published card
+    stats.skipped_files = [p.relative_to(files.root).as_posix() for p in files.skipped_alignments]
     rows = _Rows()
     total = sum(path.stat().st_size for path in files.all_files())
     with progress_bar(
