@@ -17,7 +17,8 @@ is sent in one commit (`HfApi.create_commit`), leaving out `IGNORE_PATTERNS`: hi
 folder lacks are deleted in the same commit (`.gitattributes` is kept). The folder itself is
 never written (a dataset's fingerprint, which a training run checks to resume, covers its card):
 the card rendered for the repo goes from memory, and so do the records that name absolute
-paths (`prixlm.release.uploaded_records`: as `<local DIGEST>/NAME`), every other file from the folder.
+paths (`prixlm.release.uploaded_records`: as `<local DIGEST>/NAME`; a dataset card's recorded
+build command names them so too), every other file from the folder.
 On a `--revision` other than main, the card's usage examples load that revision
 (`revision="v1"`): a bare repo id loads main. Main's card names no revision.
 
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,7 +65,7 @@ from prixlm.hub.calls import (
 )
 from prixlm.outputs.atomic import OLD_SUFFIX, PARTIAL_SUFFIX
 from prixlm.publish_options import check_dataset_id, check_options
-from prixlm.release.uploaded_records import uploaded_records
+from prixlm.release.uploaded_records import is_local_path, local_name, uploaded_records
 
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 IGNORE_PATTERNS = [
@@ -215,10 +217,23 @@ DATASET_PLACEHOLDER = "PATH_OR_REPO"
 _LOAD_DATASET = re.compile(rf'load_dataset\("{DATASET_PLACEHOLDER}"((?:, "[^"\n]*")?)\)')
 
 
+#: The build's command line as its dataset card records it (paths as typed).
+_BUILD_COMMAND = re.compile(r"^python -m prixlm\.data\.dbpedia\.build .*$", re.M)
+
+
+def _without_local_paths(command: re.Match[str]) -> str:
+    """The recorded build command with each absolute path as `<local DIGEST>/NAME`, as the
+    uploaded records name them (`uploaded_records.local_name`)."""
+    words = shlex.split(command.group(0))
+    return shlex.join(local_name(word) if is_local_path(word) else word for word in words)
+
+
 def refresh_dataset_card(folder: str | Path, repo_id: str, revision: str | None = None) -> str:
     """The dataset card's text with usage examples that load `repo_id` (not the build's
-    placeholder), at `revision` when it is not main, not written (the folder stays as it is)."""
+    placeholder), at `revision` when it is not main, and the recorded build command naming
+    no absolute path of this machine; not written (the folder stays as it is)."""
     text = (Path(folder) / CARD).read_text(encoding="utf-8")
+    text = _BUILD_COMMAND.sub(_without_local_paths, text)
     pinned = f", revision={json.dumps(branch(revision))}" if branch(revision) else ""
     text = _LOAD_DATASET.sub(lambda call: f'load_dataset("{repo_id}"{call.group(1)}{pinned})', text)
     return text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')

@@ -17,6 +17,7 @@ from huggingface_hub import ModelCard
 
 from prixlm.publish import NotAReleaseError, check_release, main, publish_folder
 from prixlm.release.model_card import write_model_card
+from prixlm.release.uploaded_records import local_name
 
 #: Never uploaded: staging and caches, checkpoints, optimizer/scheduler/RNG state, pickles.
 JUNK = [
@@ -299,3 +300,22 @@ def test_a_revision_dataset_card_loads_that_revision(tmp_path, hub):
     assert main([str(folder), "me/prixlm-kb"]) == 0
     assert 'load_dataset("me/prixlm-kb", "en")' in uploaded_card(hub)
     assert "revision" not in uploaded_card(hub)
+
+
+def test_a_dataset_card_goes_up_without_this_machines_paths(tmp_path, hub):
+    """The card records the build's command with its paths as typed: an absolute
+    `--dump_dir` published this machine's folders and its user's name. The uploaded card
+    names it as the uploaded records do; the folder's own card is left as it is."""
+    from prixlm.data.dbpedia.build import main as build_main
+
+    dumps = build_tiny_dataset(tmp_path / "first").parent / "dumps"
+    folder = tmp_path / "my kb"
+    argv = ["--dump_dir", str(dumps), "--output_dir", str(folder), "--languages", "en,de"]
+    assert build_main([*argv, "--no_progress"]) == 0
+    written = (folder / "README.md").read_text(encoding="utf-8")
+    assert f"--dump_dir {dumps}" in written
+    assert main([str(folder), "me/prixlm-kb"]) == 0
+    card = uploaded_card(hub)
+    assert str(tmp_path) not in card
+    assert f"--dump_dir '{local_name(str(dumps))}' --languages en,de" in card
+    assert (folder / "README.md").read_text(encoding="utf-8") == written
