@@ -29,6 +29,8 @@ CASES = [
     ("train", "--dataset_dir {root}/nowhere --output_dir {root}/run2", "--dataset {root}/nowhere"),
     ("train", "--dataset {root}/dataset --languages en,de,fr --output_dir {root}/run2",
      "--languages fr:"),
+    ("train", "--base_model {root}/run --dataset {root}/dataset --languages en --output_dir {root}/run2",
+     "--base_model {root}/run: a training run folder; its release folder is {root}/run/model"),
     ("train", "--dataset {root}/dataset --languages en --tokenizer_dir {root}/nowhere --output_dir {root}/run2",
      "--tokenizer_dir {root}/nowhere: no such folder, nor a Hub tokenizer that loads ("),
     ("train", "--dataset {root}/dataset --languages en --tokenizer_dir {root}/dataset --output_dir {root}/run2",
@@ -52,6 +54,12 @@ CASES = [
      "unknown CLDR locale(s) ['xx']"),
     ("prixlm.publish", "{root}/run me/x", "DIR {root}/run: a training run's output_dir"),
     ("prixlm.release.model_card", "{root}/nowhere", "{root}/nowhere"),
+    ("prixlm.release.model_card", "{root}/nowhere --evaluation {root}/link_prediction_test.json",
+     "FOLDER {root}/nowhere: not a model folder"),
+    ("prixlm.similarity.probing", "--model {root}/run/model --probes {root}/dataset",
+     "--probes {root}/dataset: not a probes folder (no <language>/templates.jsonl)"),
+    ("prixlm.similarity.probing", "--model {root}/run/model --probes {root}/nowhere",
+     "--probes {root}/nowhere: no such folder"),
     ("prixlm.demo", "--languages xx --output_dir {root}/demo2", "unknown CLDR locale(s) ['xx']"),
     ("prixlm.similarity.xel", "--model {root}/run/model --languages dee", "unknown CLDR locale(s) ['dee']"),
     ("prixlm.similarity.xel", "--model {root}/run/model --languages de --training_dataset {root}/nowhere",
@@ -368,6 +376,9 @@ INPUT_FILE_CASES = [
                  "{files}/bytes.txt:2: not UTF-8", id="model_card-evaluation-not-utf8"),
     pytest.param("prixlm.similarity.probing --model {files}/m --probes {files}/probes",
                  "{files}/probes/en/currency.jsonl:2: not UTF-8", id="probing-probes-not-utf8"),
+    pytest.param("prixlm.similarity.probing --model {files}/m --probes {files}/probes "
+                 "--languages en,jp", "--languages jp: no probes in {files}/probes (its "
+                 "languages: en)", id="probing-languages-not-in-probes"),
     # a traceback; a text file copied into the release as its lp_curve.png, rc 0
     pytest.param("prixlm.similarity.probing_export --dataset {root}/dataset --languages en "
                  "--output_dir {files}/t.txt", "--output_dir {files}/t.txt: a file is there",

@@ -283,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
             check_repo_id(getattr(args, option), f"--{option}")
     # each report checked on reading and again on writing: one hash of the weights for all
     with user_errors(ValueError), remembered_digests():
+        if not (Path(args.folder) / "config.json").is_file():  # before --evaluation names it
+            raise FileNotFoundError(f"FOLDER {args.folder}: not a model folder (no config.json)")
         write_model_card(
             args.folder,
             curve=args.curve,

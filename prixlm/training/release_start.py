@@ -57,10 +57,17 @@ def base_model_start(model_args: Any, languages: list[str]) -> tuple[Any, Any]:
 
 def _missing_folder(base_model: str) -> str | None:
     """Why `base_model` names nothing: a path of no folder here that is no Hub id either
-    (a release folder moved or deleted since a run continued it); None otherwise."""
+    (a release folder moved or deleted since a run continued it), or a folder without
+    `config.json` (a training run's `output_dir`: its release is `<output_dir>/model`);
+    None otherwise."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    if Path(base_model).exists():
+    path = Path(base_model)
+    if path.is_dir() and not (path / "config.json").is_file():
+        if (path / "model" / "config.json").is_file():
+            return f"a training run folder; its release folder is {path / 'model'}"
+        return "no config.json in this folder (not a model)"
+    if path.exists():
         return None
     try:
         validate_repo_id(base_model)
