@@ -374,6 +374,8 @@ def parse_training_arguments(argv: Sequence[str] | None = None) -> TrainingRun:
     # `--object_attent causal` gave way to a release's own mask, unsaid
     parser = HfArgumentParser(
         arguments,
+        # not the ~150 options' generated usage (125 lines ahead of every `error:` line)
+        usage="%(prog)s [options]  (--help lists them)",
         epilog=CONTINUE_RELEASE_HELP,
         allow_abbrev=False,
         formatter_class=TrainingHelpFormatter,
