@@ -29,6 +29,7 @@ from .formatting import IGNORE_INDEX
 from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
+from .stored_files import carry_stored_files
 from .tokenizer_checks import fingerprint_after_resize, vocabulary_fingerprint
 from .trie_logits_processor import check_new_tokens
 
@@ -94,13 +95,17 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
     def save_pretrained(self, save_directory: str | os.PathLike, *args: Any, **kwargs: Any) -> Any:
         """`PreTrainedModel.save_pretrained`; a model loaded from a release folder (its config
         declares the pipeline) also carries the folder's code (`pipeline_prixlm.py` and the
-        modules it uses), else the saved config does not declare the pipeline: a folder
-        declaring a pipeline it lacks failed later, at `pipeline(...)` or on an endpoint."""
+        modules it uses) and the release's `candidates.json` and `relations.json`, else the
+        saved config does not declare the pipeline: a folder declaring a pipeline it lacks
+        failed later, at `pipeline(...)` or on an endpoint."""
         declared = self.config.__dict__.get("custom_pipelines")
         if not declared or not kwargs.get("is_main_process", True):
             return super().save_pretrained(save_directory, *args, **kwargs)
         carried = _carry_hub_code(Path(save_directory), getattr(self, "name_or_path", ""))
-        if not carried:
+        if carried:  # and the files the pipeline reads: its candidates and relations
+            revision = getattr(self, "loaded_revision", None)
+            carry_stored_files(Path(save_directory), getattr(self, "name_or_path", ""), revision)
+        else:
             del self.config.custom_pipelines
         try:  # the files are in place before a `push_to_hub=True` uploads the folder
             return super().save_pretrained(save_directory, *args, **kwargs)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,10 +152,35 @@ class StoredFiles:
             return None
 
 
+def carry_stored_files(
+    destination: Path, name_or_path: str | os.PathLike, revision: str | None = None
+) -> list[str]:
+    """Copy the release's stored files (`candidates.json`, `relations.json`) of the model
+    loaded from `name_or_path` (a folder, or a Hub repo at `revision`) into `destination`,
+    as `save_pretrained` does with the model code: the saved folder's pipeline answers as
+    the release's did (without them it had no candidates and refused every query). Returns
+    the names copied; a Hub file that cannot be fetched is a `UserWarning`, not an error."""
+    stored = StoredFiles.of(os.fspath(name_or_path or ""), revision)
+    copied = []
+    for name in (CANDIDATES_FILE, RELATIONS_FILE):
+        try:
+            source = stored.path(name)
+        except OSError as error:
+            warnings.warn(f"{name} not saved with the model: {error}", stacklevel=3)
+            continue
+        target = destination / name
+        if source is None or (target.exists() and os.path.samefile(source, target)):
+            continue
+        shutil.copyfile(source, target)
+        copied.append(name)
+    return copied
+
+
 __all__ = [
     "CANDIDATES_FILE",
     "RELATIONS_FILE",
     "StoredFiles",
+    "carry_stored_files",
     "known_missing",
     "read_candidates",
     "read_relations",

@@ -275,7 +275,7 @@ def test_a_loaded_release_saved_again_keeps_its_pipeline_or_does_not_declare_it(
     assert config["custom_pipelines"] == model.config.custom_pipelines
     from transformers import pipeline
 
-    candidates = {"en": ["euro", "yen"]}  # the release's data files are not carried
+    candidates = {"en": ["euro", "yen"]}  # replaces the carried candidates.json's en
     pipe = pipeline(model=str(tmp_path / "again"), trust_remote_code=True, candidates=candidates)
     assert [a["object"] for a in pipe("Germany | currency", top_k=2, num_beams=4)] in (
         ["euro", "yen"],
