@@ -30,6 +30,7 @@ RUNS=(
   "bench_csls.py --sources 5000 --targets 5000"
   "bench_kge_heap.py --entities 500 --epochs 10 --repeats 1"
   "bench_card_configs.py --reads 10 --repeats 1"
+  "bench_label_encoding.py --labels 20000 --repeats 2"
   "bench_xel_seen_links.py --repeats 1"
   "bench_threads.py --steps 5 --warmup 1 --time_limit 30"
   "bench_records.py --entities 50000 --repeats 2 --work_dir @WORK@/records"

@@ -56,7 +56,8 @@ HUB_CODE_FILES = tuple(
     for name in (
         "beam_cache beam_search candidate_checks configuration_prixlm constrained_decoding "
         "decoding_steps "
-        "encoder_prixlm formatting handler input_guards layers_prixlm linear_cross_entropy "
+        "encoder_prixlm formatting handler input_guards label_encoding layers_prixlm "
+        "linear_cross_entropy "
         "masking_prixlm modeling_prixlm pipeline_prixlm pipeline_queries position_checks "
         "stored_files tokenizer_checks trie_file trie_logits_processor"
     ).split()

@@ -24,14 +24,14 @@ Hub custom code: imports only torch and this folder (relative imports).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any
 
 import torch
 
-from .formatting import check_no_control_tokens, special_token_ids
+from .formatting import check_no_control_tokens, control_token_ids, special_token_ids
+from .label_encoding import encode_labels
 from .trie_file import read_trie_file, write_trie_file
 
 
@@ -41,26 +41,6 @@ def _check_not_a_string(labels: Any) -> None:
         raise TypeError(
             f"labels is a string ({labels!r}): expected a list of entity names, e.g. [{labels!r}]"
         )
-
-
-def encode_labels(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
-    """The ids of each label (strings), composed (NFC) as `formatting` encodes every name,
-    no special tokens. A label holding a lone surrogate (a JSON file's `"\\ud800"`) is a
-    `ValueError` naming it, not the tokenizer's `TypeError` naming none (looked for only
-    when the tokenizer fails)."""
-    composed = [unicodedata.normalize("NFC", label) for label in labels]
-    try:
-        # verbose=False: the position checks name a label too long for the model (no
-        # "will result in indexing errors" from transformers: none is run through it)
-        return tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
-    except (TypeError, UnicodeError):
-        for label in labels:
-            if surrogates := [c for c in label if "\ud800" <= c <= "\udfff"]:
-                raise ValueError(
-                    f"candidate entity {label!r} holds a lone surrogate "
-                    f"(U+{ord(surrogates[0]):04X}), which is no text: remove it"
-                ) from None
-        raise
 
 
 class EntityTrie:
@@ -185,10 +165,12 @@ class EntityTrie:
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
         if encoded is None:
             encoded = encode_labels(tokenizer, labels)
+        controls = control_token_ids(tokenizer)  # looked up once, not once a label
         for label, ids in zip(labels, encoded, strict=True):
             if not ids:
                 raise ValueError(f"candidate entity {label!r} tokenises to nothing")
-            check_no_control_tokens(tokenizer, label, ids, "candidate entity")
+            if not controls.isdisjoint(ids):  # the error naming the label and its token
+                check_no_control_tokens(tokenizer, label, ids, "candidate entity")
         return cls.from_token_ids(
             (list(ids) + [eos] for ids in encoded), eos, len(tokenizer), labels
         )

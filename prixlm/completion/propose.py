@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
-from modeling_prixlm.candidate_checks import split_unreadable, unreadable_message
+from modeling_prixlm.candidate_checks import (
+    readable_split,
+    split_unreadable,
+    unreadable_message,
+)
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from modeling_prixlm.formatting import language_key
@@ -42,7 +46,7 @@ from prixlm.completion.knowledge import (
 )
 from prixlm.completion.loading import CompletionInputError, CompletionKB
 from prixlm.library_bars import progress_bar
-from prixlm.link_prediction.candidate_fit import UnreadableCandidatesWarning, label_token_counts
+from prixlm.link_prediction.candidate_fit import UnreadableCandidatesWarning
 from prixlm.link_prediction.evaluation import canonical_labels, warn_unknown_merges
 from prixlm.link_prediction.precision import warns_half_precision
 
@@ -140,7 +144,8 @@ def fit_to_model(
     longest remaining prompt (`[EOS]` is predicted, never fed). With the builder's length
     filter (facts under 30 tokens) and the default 62 positions, nothing is left out.
     """
-    readable, unreadable = split_unreadable(tokenizer, list(candidates))
+    # each label tokenised once: the ids that find the unreadable ones measure the others
+    readable, unreadable, encoded = readable_split(tokenizer, list(candidates))
     if unreadable:  # the model reads a control token's text as the token: never answered
         message = unreadable_message(unreadable, len(candidates), "completion")
         warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
@@ -148,8 +153,7 @@ def fit_to_model(
     if not candidates or not queries:
         return list(queries), dict(candidates), 0
     # measured as link prediction measures candidates (`candidate_fit`: composed, NFC)
-    counts = label_token_counts(tokenizer, list(candidates))
-    lengths = dict(zip(candidates, counts, strict=True))
+    lengths = {label: len(ids) for label, ids in zip(readable, encoded, strict=True)}
     budget = positions_of(model.config)
     prompts: list[tuple[CompletionQuery, int]] = []
     unencodable = 0

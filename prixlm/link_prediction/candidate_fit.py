@@ -17,7 +17,6 @@ Labels holding a control token's text are left out the same way (`readable_label
 
 from __future__ import annotations
 
-import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from modeling_prixlm.candidate_checks import (
 )
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.formatting import control_token_ids
+from modeling_prixlm.label_encoding import encode_labels
 from modeling_prixlm.position_checks import (
     SHORTEST_PROMPT_TOKENS,
     PositionBudgetError,
@@ -49,12 +49,9 @@ EXAMPLE_CHARACTERS = 60
 def label_token_counts(tokenizer: Any, labels: Sequence[str]) -> list[int]:
     """Tokens of each label as the model reads it (composed, NFC, as the trie and the
     prompts; no special tokens, its `[EOS]` not counted)."""
-    composed = [unicodedata.normalize("NFC", label) for label in labels]
-    # verbose=False: a label longer than the model's positions is measured to be left out
-    # (with this module's warning), never run through the model: transformers' "will result
-    # in indexing errors" is not true of it
-    encoded = tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
-    return [len(ids) for ids in encoded]
+    # one batch through the tokenizer's Rust backend where it gives the same ids
+    # (`label_encoding.encode_labels`): transformers built a Python object per label
+    return [len(ids) for ids in encode_labels(tokenizer, labels)]
 
 
 def too_long_labels(
@@ -147,9 +144,7 @@ def encoded_names(tokenizer: Any, names: Iterable[str]) -> dict[str, list[int]]:
     distinct = list(dict.fromkeys(names))
     if not distinct:
         return {}
-    composed = [unicodedata.normalize("NFC", name) for name in distinct]
-    encoded = tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
-    return dict(zip(distinct, encoded, strict=True))
+    return dict(zip(distinct, encode_labels(tokenizer, distinct), strict=True))
 
 
 def unreadable_queries(tokenizer: Any, rows: Sequence[Mapping[str, Any]]) -> list[bool]:

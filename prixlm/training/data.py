@@ -23,6 +23,7 @@ from modeling_prixlm.formatting import (
     language_key,
     special_token_ids,
 )
+from modeling_prixlm.label_encoding import text_backend
 from prixlm.cli import UsageError, first_line
 from prixlm.data.load_errors import hub_error, not_the_dataset
 from prixlm.data.loading import (
@@ -190,16 +191,8 @@ def _encode_texts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
     """
     if not texts:
         return []
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if (
-        backend is not None
-        and hasattr(backend, "encode_batch_fast")
-        # the state a text call sets before encoding: no truncation or padding, and the
-        # tokenizer's own choice of splitting special tokens
-        and backend.truncation is None
-        and backend.padding is None
-        and backend.encode_special_tokens == bool(getattr(tokenizer, "split_special_tokens", False))
-    ):
+    # the Rust backend where it is in the state a text call sets (`label_encoding`)
+    if (backend := text_backend(tokenizer)) is not None:
         return [
             encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)
         ]
