@@ -111,6 +111,31 @@ def test_a_second_build_into_the_same_folder_stops_and_the_first_one_publishes(
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "de", "fr", "links"]
 
 
+def test_a_build_into_a_folder_being_written_reads_no_dump(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The second build stops before it reads anything (it used to scan and open the dumps
+    and stop only when it came to write its staging folder)."""
+    from lock_holder import lock_held
+
+    from prixlm.data.dbpedia import build
+
+    dumps = write_dumps(tmp_path / "dumps")
+    out = tmp_path / "out"
+    scanned: list[str] = []
+    scan = build.DumpIndex.scan
+    monkeypatch.setattr(
+        build.DumpIndex, "scan", staticmethod(lambda folder: scanned.append(folder) or scan(folder))
+    )
+    with lock_held(out) as pid:
+        argv = ["--dump_dir", str(dumps), "--output_dir", str(out), "--no_progress"]
+        assert build.main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --output_dir {out.resolve()}: process {pid} on ")
+    assert scanned == []
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("limit", "file"),
     [(100_000, "/.build/records/labels-en.parquet"), (600_000, "/en/train.parquet")],

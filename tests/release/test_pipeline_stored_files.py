@@ -277,3 +277,36 @@ def test_a_stored_file_that_is_a_folder_is_refused_naming_it(released, tmp_path,
     if name == "candidates.json":
         with pytest.raises(IsADirectoryError, match="a folder, not the release's"):
             pipe("Germany | currency", top_k=1, num_beams=2)
+
+
+#: A second commit of a test Hub repo, tagged `v1`.
+TAGGED = "fedcba9876543210fedcba9876543210fedcba98"
+#: What the repo's `v1` stores: other candidates and relations than main's.
+TAGGED_FILES = {
+    "candidates.json": {code: labels[:2] for code, labels in CANDIDATES.items()},
+    "relations.json": {"en": ["currency"], "de": ["Währung"]},
+}
+
+
+def test_a_hub_repo_loaded_at_a_revision_reads_that_revision_s_files(released, tmp_path):
+    """`pipeline(model=REPO, revision="v1")`: the candidates and relations are those of
+    `v1`, beside the weights they were released with, not main's."""
+    repo = hub_repo(tmp_path / "hf_home", "me/tagged", released[2])
+    shutil.copytree(repo / "snapshots" / COMMIT, repo / "snapshots" / TAGGED)
+    for name, stored in TAGGED_FILES.items():
+        (repo / "snapshots" / TAGGED / name).write_text(json.dumps(stored), encoding="utf-8")
+    (repo / "refs" / "v1").write_text(TAGGED)
+    script = textwrap.dedent(
+        """
+        import json
+        from transformers import pipeline
+        pipe = pipeline(model="me/tagged", revision="v1", trust_remote_code=True)
+        answers = pipe("Germany | currency", top_k=2, num_beams=3)
+        print(json.dumps({"candidates.json": pipe.candidate_labels,
+                          "relations.json": pipe.relations,
+                          "answers": [answer["object"] for answer in answers]}))
+        """
+    )
+    out = last_json_line(run_fresh(script, cwd=tmp_path, hf_home=tmp_path / "hf_home"))
+    assert {name: out[name] for name in TAGGED_FILES} == TAGGED_FILES
+    assert set(out["answers"]) <= set(TAGGED_FILES["candidates.json"]["en"])

@@ -133,6 +133,10 @@ def test_resuming_a_finished_run_does_nothing(tiny_dataset_dir, finished, tmp_pa
     assert _digests(run / "model") == before
     # killed after its last checkpoint, before the release folder: written, nothing trained
     shutil.rmtree(run / "model")
+    # a new run (no --resume_from_checkpoint) is refused: its checkpoints went beside these
+    refused = r"holds an earlier run's checkpoints \(the last: checkpoint-12\): continue it"
+    with pytest.raises(UsageError, match=refused):
+        _train(tiny_dataset_dir, run)
     _train(tiny_dataset_dir, run, *RESUME)
     assert _digests(run / "model")["model.safetensors"] == before["model.safetensors"]
     results = json.loads((run / "model" / "train_results.json").read_text())
