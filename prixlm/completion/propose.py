@@ -27,11 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modeling_prixlm.beam_search import default_batch_size, default_max_rows, predict_objects
-from modeling_prixlm.candidate_checks import (
-    readable_split,
-    split_unreadable,
-    unreadable_message,
-)
+from modeling_prixlm.candidate_checks import readable_split, unreadable_message
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query, model_device, prepare_inputs
 from modeling_prixlm.formatting import language_key
@@ -127,6 +123,63 @@ def merged_groups(
     return groups
 
 
+@dataclass
+class ModelFit:
+    """`fit_to_model`'s result, with what the candidates' tokenisation found on the way:
+    the `unreadable` labels (left out) and the ids of each label kept (`ids`)."""
+
+    queries: list[CompletionQuery]
+    candidates: dict[str, Sequence[str]]
+    unencodable: int
+    unreadable: list[str]
+    ids: dict[str, list[int]]
+
+    def trie(self, tokenizer: Any) -> EntityTrie | None:
+        """The trie `propose_objects` ranks in (`sorted(candidates)`), built from `ids` (no
+        label tokenised again); None without queries or candidates (nothing to rank)."""
+        if not self.queries or not self.candidates:
+            return None
+        labels = sorted(self.candidates)
+        return EntityTrie.from_labels(tokenizer, labels, [self.ids[label] for label in labels])
+
+
+def model_fit(
+    model: Any,
+    tokenizer: Any,
+    queries: Sequence[CompletionQuery],
+    candidates: Mapping[str, Sequence[str]],
+) -> ModelFit:
+    """`fit_to_model`, each candidate label tokenised once: its ids find the unreadable
+    labels, measure the others and build the trie (`ModelFit.trie`)."""
+    readable, unreadable, encoded = readable_split(tokenizer, list(candidates))
+    if unreadable:  # the model reads a control token's text as the token: never answered
+        message = unreadable_message(unreadable, len(candidates), "completion")
+        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
+        candidates = {label: candidates[label] for label in readable}
+    ids = dict(zip(readable, encoded, strict=True))
+    if not candidates or not queries:
+        return ModelFit(list(queries), dict(candidates), 0, unreadable, ids)
+    # measured as link prediction measures candidates (`candidate_fit`: composed, NFC)
+    budget = positions_of(model.config)
+    prompts: list[tuple[CompletionQuery, int]] = []
+    unencodable = 0
+    for query in queries:
+        try:
+            length = len(encode_query(tokenizer, (query.subject, query.relation)))
+        except ValueError:  # a name that tokenises to nothing or holds a control token
+            unencodable += 1
+            continue
+        if budget is None or 2 * length <= budget:
+            prompts.append((query, length))
+    longest = max((length for _, length in prompts), default=0)
+    kept = {
+        label: iris
+        for label, iris in candidates.items()
+        if ids[label] and (budget is None or len(ids[label]) + longest <= budget)
+    }
+    return ModelFit([query for query, _ in prompts], kept, unencodable, unreadable, ids)
+
+
 def fit_to_model(
     model: Any,
     tokenizer: Any,
@@ -143,35 +196,11 @@ def fit_to_model(
     takes more than half of the model's positions; then candidates that do not fit after the
     longest remaining prompt (`[EOS]` is predicted, never fed). With the builder's length
     filter (facts under 30 tokens) and the default 62 positions, nothing is left out.
+    Each label is tokenised once (`model_fit`, which also gives the unreadable labels and
+    the ids).
     """
-    # each label tokenised once: the ids that find the unreadable ones measure the others
-    readable, unreadable, encoded = readable_split(tokenizer, list(candidates))
-    if unreadable:  # the model reads a control token's text as the token: never answered
-        message = unreadable_message(unreadable, len(candidates), "completion")
-        warnings.warn(message, UnreadableCandidatesWarning, stacklevel=2)
-        candidates = {label: candidates[label] for label in readable}
-    if not candidates or not queries:
-        return list(queries), dict(candidates), 0
-    # measured as link prediction measures candidates (`candidate_fit`: composed, NFC)
-    lengths = {label: len(ids) for label, ids in zip(readable, encoded, strict=True)}
-    budget = positions_of(model.config)
-    prompts: list[tuple[CompletionQuery, int]] = []
-    unencodable = 0
-    for query in queries:
-        try:
-            length = len(encode_query(tokenizer, (query.subject, query.relation)))
-        except ValueError:  # a name that tokenises to nothing or holds a control token
-            unencodable += 1
-            continue
-        if budget is None or 2 * length <= budget:
-            prompts.append((query, length))
-    longest = max((length for _, length in prompts), default=0)
-    kept = {
-        label: iris
-        for label, iris in candidates.items()
-        if lengths[label] and (budget is None or lengths[label] + longest <= budget)
-    }
-    return [query for query, _ in prompts], kept, unencodable
+    fit = model_fit(model, tokenizer, queries, candidates)
+    return fit.queries, fit.candidates, fit.unencodable
 
 
 @warns_half_precision
@@ -186,6 +215,7 @@ def propose_objects(
     batch_size: int | None = None,
     progress: bool = True,
     stats: QueryStats | None = None,
+    trie: EntityTrie | None = None,
 ) -> list[Proposal]:
     """Objects with score >= `threshold`, best first per query, queries in their order.
 
@@ -197,6 +227,8 @@ def propose_objects(
         num_beams, batch_size: as `predict_objects` (`batch_size * num_beams` rows per forward;
             default: `default_completion_batch`).
         stats: where a proposal skipped as ambiguous is counted (`ambiguous_objects`).
+        trie: the trie of `sorted(candidates)` when already built (`fitted_inputs`: from the
+            ids that fitted them, no label tokenised again); built here otherwise.
     Raises:
         ValueError: before decoding, for bad arguments or a query the model cannot encode
             (`prepare_inputs` checks every prompt against the candidates and positions).
@@ -210,7 +242,9 @@ def propose_objects(
         return []
     if batch_size is None:
         batch_size = default_completion_batch(model, num_beams)
-    trie = EntityTrie.from_labels(tokenizer, sorted(candidates))
+    labels = sorted(candidates)
+    if trie is None or trie.labels != labels:
+        trie = EntityTrie.from_labels(tokenizer, labels)
     groups = merged_groups(tokenizer, trie, candidates)
     prepare_inputs(model, tokenizer, [(q.subject, q.relation) for q in queries], trie)
     proposals: list[Proposal] = []
@@ -244,6 +278,7 @@ class FittedInputs:
     queries: list[CompletionQuery]  # the queries the model ranks (after the limit, fitted)
     candidates: dict[str, Sequence[str]]  # candidate label -> its IRIs
     stats: QueryStats
+    trie: EntityTrie | None = None  # of `sorted(candidates)`, for `propose_objects`
 
 
 def fitted_inputs(
@@ -264,14 +299,15 @@ def fitted_inputs(
         stats.queries, stats.queries_beyond_limit = limit, len(queries) - limit
         queries = queries[:limit]
     candidates = label_iris(target_labels(kb.target, kb.links))
-    fitted, usable, unencodable = fit_to_model(model, tokenizer, queries, candidates)
-    stats.queries_unencodable = unencodable
-    stats.queries_too_long = len(queries) - len(fitted) - unencodable
-    # labels left out as unreadable (warned by `fit_to_model`) are not too long
-    unreadable = len(split_unreadable(tokenizer, list(candidates))[1]) if candidates else 0
+    # each label tokenised once: the ids that count the unreadable ones build the trie
+    fit = model_fit(model, tokenizer, queries, candidates)
+    stats.queries_unencodable = fit.unencodable
+    stats.queries_too_long = len(queries) - len(fit.queries) - fit.unencodable
+    # labels left out as unreadable (warned by `model_fit`) are not too long
+    unreadable = len(fit.unreadable)
     stats.candidates, stats.candidates_unreadable = len(candidates), unreadable
-    stats.candidates_too_long = len(candidates) - len(usable) - unreadable
-    return FittedInputs(fitted, usable, stats)
+    stats.candidates_too_long = len(candidates) - len(fit.candidates) - unreadable
+    return FittedInputs(fit.queries, fit.candidates, stats, fit.trie(tokenizer))
 
 
 @warns_half_precision
@@ -300,6 +336,7 @@ def propose_fitted(
         batch_size=batch_size,
         progress=progress,
         stats=stats,
+        trie=inputs.trie,
     )
     written = {i for p in proposals for i in (p.query.subject_id, p.query.relation_id, p.object_id)}
     invalid = sorted(iri for iri in written if not is_valid_iri_text(iri))
@@ -348,11 +385,13 @@ def run_completion(
 __all__ = [
     "CPU_BATCH_SIZE",
     "FittedInputs",
+    "ModelFit",
     "Proposal",
     "check_max_per_pair",
     "choose_iri",
     "default_completion_batch",
     "fitted_inputs",
+    "model_fit",
     "propose_fitted",
     "propose_objects",
     "run_completion",

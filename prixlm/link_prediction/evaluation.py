@@ -82,12 +82,14 @@ def evaluate_link_prediction(
     max_rows: int | None = None,
     protocol: str = "ours",
     train_rows: Sequence[Mapping[str, Any]] | None = None,
+    unreadable: Sequence[str] = (),
 ) -> dict[str, float | int]:
     """Hits@1/3/10 (beam mode: hits@k for k <= K only) and MRR of `rows` under one ranking
     protocol (default `ours`: filtered over every split, realistic ties); see
     `evaluate_protocols`."""
     return evaluate_protocols(model, tokenizer, rows, candidates, mode, num_beams, batch_size,
-                              progress, max_rows, (protocol,), train_rows)[protocol]  # fmt: skip
+                              progress, max_rows, (protocol,), train_rows,
+                              unreadable)[protocol]  # fmt: skip
 
 
 @warns_half_precision
@@ -104,6 +106,7 @@ def evaluate_protocols(
     max_rows: int | None = None,
     protocols: Sequence[str] = ("ours",),
     train_rows: Sequence[Mapping[str, Any]] | None = None,
+    unreadable: Sequence[str] = (),
 ) -> dict[str, dict[str, float | int]]:
     """Hits@1/3/10 and MRR of `rows` (dataset rows: `subject`, `relation`, `object`,
     `all_objects`, `kind`, languages) against `candidates` (labels, or a trie built with
@@ -118,6 +121,8 @@ def evaluate_protocols(
             `FULL_MAX_ROWS` on the CPU, larger on a GPU).
         protocols: names in `PROTOCOLS`; beam mode knows `ours` only.
         train_rows: the train split's rows (needed by `kens`, which filters train objects).
+        unreadable: with a trie as `candidates` (`readable_labels_trie`, built once for many
+            evaluations), the labels it left out as unreadable: counted as with the labels.
     Returns:
         `{protocol: {"hits_at_1", "hits_at_3", "hits_at_10", "mrr_at_K" (beam) or "mrr"
         (full), "num_queries", "num_missing", "num_candidates", "merged_candidates"}}`; in
@@ -148,7 +153,7 @@ def evaluate_protocols(
     if not rows:
         raise ValueError("no rows to evaluate")
     if isinstance(candidates, EntityTrie):
-        trie, unreadable = candidates, []
+        trie, unreadable = candidates, list(unreadable)
     else:  # labels holding a control token's text: left out, warned
         trie, unreadable = readable_labels_trie(tokenizer, candidates, "link prediction")
     if trie.labels is None:

@@ -43,9 +43,15 @@ def lp_evaluator(
     link ends (`prixlm.link_prediction.candidate_files.dataset_candidates`, as `evaluate_lp`
     and the release's `candidates.json` take them; read once by the caller), less those that the positions of a model with
     `config` cannot hold (`prixlm.link_prediction.candidate_fit`: a warning names them, and
-    a query whose gold is one of them is a miss).
+    a query whose gold is one of them is a miss). Each language's trie is built once, here
+    (`readable_labels_trie`: labels holding a control token's text left out, warned once),
+    and ranks at every evaluation: the candidates do not change during a run.
     """
-    from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning, fitting_candidates
+    from prixlm.link_prediction.candidate_fit import (
+        CandidatesLeftOutWarning,
+        fitting_candidates,
+        readable_labels_trie,
+    )
     from prixlm.link_prediction.evaluation import evaluate_link_prediction
 
     samples = {}
@@ -62,6 +68,10 @@ def lp_evaluator(
             f"{', '.join(unranked)} fits the model's positions after a prompt; pass "
             "--lp_eval_queries 0"
         )
+    tries = {
+        language: readable_labels_trie(tokenizer, candidates[language], "link prediction")
+        for language in languages
+    }  # (trie of the readable labels, unreadable labels): tokenised once per run
 
     def evaluate(model: Any, language: str) -> dict[str, float]:
         with warnings.catch_warnings():  # the labels left out: warned once, above
@@ -70,9 +80,10 @@ def lp_evaluator(
                 model,
                 tokenizer,
                 samples[language],
-                candidates[language],
+                tries[language][0],
                 mode="beam",
                 num_beams=data_args.lp_eval_beams,
+                unreadable=tries[language][1],
             )
         mrr = next(value for key, value in result.items() if key.startswith("mrr"))
         return {"hits_at_1": result["hits_at_1"], "mrr": mrr}

@@ -21,6 +21,7 @@ import pytest
 
 import prixlm.completion.propose as propose
 import prixlm.link_prediction.evaluation as evaluation
+from modeling_prixlm.constrained_decoding import EntityTrie
 from prixlm.link_prediction.candidate_files import dataset_candidates, row_kind
 
 LANGUAGES = ("de", "en", "fr")
@@ -83,8 +84,10 @@ def built(tmp_path_factory):
     build_dataset(_write_dumps(root / "dumps"), dataset, list(LANGUAGES), progress=False)
     training: dict[str, set[str]] = {}
 
-    def record(model, tokenizer, rows, candidates, *args, **kwargs) -> None:
-        training.setdefault(_object_language(rows), set()).update(candidates)
+    def record(model, tokenizer, rows, candidates, *args, unreadable=(), **kwargs) -> None:
+        # the language's trie, built once for the run, and the labels it left out
+        labels = candidates.labels if isinstance(candidates, EntityTrie) else candidates
+        training.setdefault(_object_language(rows), set()).update(labels, unreadable)
 
     argv = {
         "--dataset": str(dataset), "--output_dir": str(root / "run"), **TINY_TRAINING,
