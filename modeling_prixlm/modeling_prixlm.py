@@ -11,7 +11,6 @@ Hub custom code: imports only torch, transformers and this folder.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from .formatting import IGNORE_INDEX
 from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
-from .stored_files import carry_stored_files
+from .stored_files import CANDIDATES_FILE, RELATIONS_FILE, carry_hub_code, carry_stored_files
 from .tokenizer_checks import fingerprint_after_resize, vocabulary_fingerprint
 from .trie_logits_processor import check_new_tokens
 
@@ -59,23 +58,6 @@ def output_cache(output: Any) -> Any:
     return getattr(output, _CACHE_FIELD)
 
 
-def _carry_hub_code(destination: Path, name_or_path: str | os.PathLike) -> bool:
-    """Copy the model code (`HUB_CODE_FILES`, the names it has) of the folder that holds
-    `pipeline_prixlm.py` (the local folder the model was loaded from, else this module's)
-    into `destination`; False if neither holds it. No other file of that folder is copied
-    (a script of the user's beside the weights would be published with the model)."""
-    folders = [Path(name_or_path)] if name_or_path else []
-    for folder in (*folders, Path(__file__).parent):
-        if (folder / "pipeline_prixlm.py").is_file():
-            destination.mkdir(parents=True, exist_ok=True)
-            for name in HUB_CODE_FILES:
-                source = folder / name
-                if source.is_file() and folder.resolve() != destination.resolve():
-                    shutil.copyfile(source, destination / name)
-            return True
-    return False
-
-
 class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
     """Prix-LM with XLM-R's LM head: completes `<s>[S] s </s></s>[P] p </s></s>[O]` with an object."""
 
@@ -101,16 +83,30 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         declared = self.config.__dict__.get("custom_pipelines")
         if not declared or not kwargs.get("is_main_process", True):
             return super().save_pretrained(save_directory, *args, **kwargs)
-        carried = _carry_hub_code(Path(save_directory), getattr(self, "name_or_path", ""))
+        revision = getattr(self, "loaded_revision", None)
+        carried = carry_hub_code(
+            Path(save_directory), getattr(self, "name_or_path", ""), revision, HUB_CODE_FILES
+        )
         if carried:  # and the files the pipeline reads: its candidates and relations
-            revision = getattr(self, "loaded_revision", None)
             carry_stored_files(Path(save_directory), getattr(self, "name_or_path", ""), revision)
+            self._carried_files = (*HUB_CODE_FILES, CANDIDATES_FILE, RELATIONS_FILE)
         else:
             del self.config.custom_pipelines
         try:  # the files are in place before a `push_to_hub=True` uploads the folder
             return super().save_pretrained(save_directory, *args, **kwargs)
         finally:
             self.config.custom_pipelines = declared
+            self._carried_files = ()
+
+    def _get_files_timestamps(self, working_dir: str | os.PathLike) -> dict[str, float]:
+        """The files of `working_dir` with their times, as `save_pretrained(push_to_hub=True)`
+        takes them before it writes: a file written since is uploaded. The files carried
+        into it (the model code, candidates, relations) were written before, and are left
+        out so that they go up too: the pushed repo declared a pipeline it lacked."""
+        timestamps = super()._get_files_timestamps(working_dir)
+        for name in self.__dict__.get("_carried_files", ()):
+            timestamps.pop(name, None)
+        return timestamps
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.roberta.embeddings.word_embeddings

@@ -158,8 +158,11 @@ def carry_stored_files(
     """Copy the release's stored files (`candidates.json`, `relations.json`) of the model
     loaded from `name_or_path` (a folder, or a Hub repo at `revision`) into `destination`,
     as `save_pretrained` does with the model code: the saved folder's pipeline answers as
-    the release's did (without them it had no candidates and refused every query). Returns
-    the names copied; a Hub file that cannot be fetched is a `UserWarning`, not an error."""
+    the release's did (without them it had no candidates and refused every query). A file
+    `destination` already holds is its own (written there by `complete_release_folder`, say,
+    after an earlier save) and is kept: a `UserWarning` if it differs from the release's.
+    Returns the names copied; a Hub file that cannot be fetched is a `UserWarning`, not an
+    error."""
     stored = StoredFiles.of(os.fspath(name_or_path or ""), revision)
     copied = []
     for name in (CANDIDATES_FILE, RELATIONS_FILE):
@@ -171,16 +174,84 @@ def carry_stored_files(
         target = destination / name
         if source is None or (target.exists() and os.path.samefile(source, target)):
             continue
+        if target.is_file():  # the folder's own: the release's would replace it silently
+            if Path(source).read_bytes() != target.read_bytes():
+                warnings.warn(
+                    f"{target} kept: it differs from the {name} of {name_or_path} the model "
+                    "was loaded from (remove it to save the model with that one)",
+                    stacklevel=3,
+                )
+            continue
         shutil.copyfile(source, target)
         copied.append(name)
     return copied
+
+
+def fetch_hub_code(
+    destination: Path, name_or_path: str | os.PathLike, revision: str | None, names: tuple[str, ...]
+) -> bool:
+    """Copy the model code `names` of the Hub repo the model was loaded from (at `revision`)
+    into `destination`; False if `name_or_path` is no Hub repo or its `pipeline_prixlm.py`
+    cannot be had (a `UserWarning` then, when the Hub or its cache could not answer).
+    `from_pretrained` fetches only the modules the model imports: the pipeline's are not in
+    its code folder unless a pipeline was built from the repo, so a model loaded with
+    `AutoModel` alone saved a copy with no pipeline and no candidates."""
+    stored = StoredFiles.of(os.fspath(name_or_path or ""), revision)
+    if stored.local or not stored.source or os.path.isabs(stored.source):
+        return False  # a folder (gone since it was loaded) is no Hub repo
+    found = {}
+    for name in names:
+        try:
+            found[name] = stored.path(name)
+        except (OSError, ValueError) as error:  # ValueError: no valid repo id
+            if name == "pipeline_prixlm.py":
+                warnings.warn(
+                    f"the pipeline's code not saved with the model: {error}", stacklevel=3
+                )
+                return False
+            found[name] = None
+    if found.get("pipeline_prixlm.py") is None:
+        return False
+    destination.mkdir(parents=True, exist_ok=True)
+    for name, source in found.items():
+        if source is not None:
+            shutil.copyfile(source, destination / name)
+    return True
+
+
+def carry_hub_code(
+    destination: Path,
+    name_or_path: str | os.PathLike,
+    revision: str | None,
+    names: tuple[str, ...],
+) -> bool:
+    """Copy the model code (`names`: `HUB_CODE_FILES`, those it has) of the folder that holds
+    `pipeline_prixlm.py` (the local folder the model was loaded from, else the Hub repo's
+    files at `revision`, else this module's folder) into `destination`; False if none holds
+    it. No other file of that folder is copied (a script of the user's beside the weights
+    would be published with the model)."""
+    folders = [Path(name_or_path)] if name_or_path else []
+    if not (name_or_path and Path(name_or_path).is_dir()):  # a Hub repo: its own code
+        if fetch_hub_code(destination, name_or_path, revision, names):
+            return True
+    for folder in (*folders, Path(__file__).parent):
+        if (folder / "pipeline_prixlm.py").is_file():
+            destination.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                source = folder / name
+                if source.is_file() and folder.resolve() != destination.resolve():
+                    shutil.copyfile(source, destination / name)
+            return True
+    return False
 
 
 __all__ = [
     "CANDIDATES_FILE",
     "RELATIONS_FILE",
     "StoredFiles",
+    "carry_hub_code",
     "carry_stored_files",
+    "fetch_hub_code",
     "known_missing",
     "read_candidates",
     "read_relations",

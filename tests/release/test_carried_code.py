@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from fresh_process import last_json_line, run_fresh
+from hub_cache import hub_repo
 
 import modeling_prixlm
 from prixlm.release.folder import complete_release_folder, hub_code_files
@@ -72,4 +75,99 @@ def test_a_release_saved_again_answers_as_the_release(released, tmp_path):
         assert json.loads((again / name).read_text()) == json.loads((folder / name).read_text())
     expected = last_json_line(run_fresh(ANSWERS, folder, cwd=tmp_path))
     assert expected["answers"][0][0]["object"]  # the release answers
+    assert last_json_line(run_fresh(ANSWERS, again, cwd=tmp_path)) == expected
+
+
+def _saved_release(model, tokenizer, folder: Path) -> Path:
+    """A release folder of the tiny model with its own candidates and relations."""
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    complete_release_folder(folder, {"en": ["euro", "German"]}, relations={"en": ["currency"]})
+    return folder
+
+
+def test_a_folder_s_own_candidates_are_kept_when_the_model_is_saved_into_it_again(
+    tiny_prixlm, tmp_path
+):
+    """A copy given candidates of its own (`complete_release_folder`), then saved into again
+    (after more training): its candidates and relations stay, with a warning that they
+    differ from the release's. The release's replaced them, silently."""
+    from transformers import AutoModelForCausalLM
+
+    release = _saved_release(*tiny_prixlm, tmp_path / "release")
+    loaded = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True)
+    copy = tmp_path / "copy"
+    loaded.save_pretrained(copy)
+    tiny_prixlm[1].save_pretrained(copy)
+    names = ("candidates.json", "relations.json")
+    assert [(copy / n).read_bytes() for n in names] == [(release / n).read_bytes() for n in names]
+    complete_release_folder(copy, {"en": ["Japanese yen"]}, relations={"en": ["capital"]})
+    own = [(copy / name).read_bytes() for name in names]
+    assert json.loads(own[0]) == {"en": ["Japanese yen"]}
+    with pytest.warns(UserWarning, match=r"\.json kept: it differs") as caught:
+        loaded.save_pretrained(copy)
+    assert [(copy / name).read_bytes() for name in names] == own
+    kept = sorted(str(w.message).split(" kept")[0].rsplit("/", 1)[-1] for w in caught)
+    assert kept == sorted(names)
+
+
+class RecordingHubApi:
+    """The Hub as `save_pretrained(push_to_hub=True)` calls it: the files of each commit."""
+
+    def __init__(self) -> None:
+        self.commits: list[list[str]] = []
+
+    def create_repo(self, repo_id: str, **kwargs: object) -> SimpleNamespace:
+        return SimpleNamespace(repo_id=f"me/{repo_id}")
+
+    def create_commit(self, repo_id: str, operations: list, **kwargs: object) -> None:
+        self.commits.append(sorted(op.path_in_repo for op in operations))
+
+
+def test_push_to_hub_uploads_the_carried_code_and_stored_files(tiny_prixlm, tmp_path, monkeypatch):
+    """`save_pretrained(..., push_to_hub=True)` uploads the files written since it started:
+    the carried code (`pipeline_prixlm.py`, ...) and the release's candidates and relations
+    were written before, and did not go up (the repo declared a pipeline it lacked)."""
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import hub as transformers_hub
+
+    release = _saved_release(*tiny_prixlm, tmp_path / "release")
+    loaded = AutoModelForCausalLM.from_pretrained(release, trust_remote_code=True)
+    api = RecordingHubApi()
+    monkeypatch.setattr(transformers_hub, "_hf_api", api)
+    loaded.save_pretrained(tmp_path / "pushed", push_to_hub=True)
+    (uploaded,) = api.commits
+    assert uploaded == sorted(p.name for p in (tmp_path / "pushed").iterdir())
+    assert {"pipeline_prixlm.py", "handler.py", "candidates.json", "relations.json"} <= set(
+        uploaded
+    )
+    # a later plain save of the same model: nothing is left to change what it uploads
+    assert not loaded.__dict__.get("_carried_files")
+
+
+#: In a fresh process: the Hub repo `me/prixlm-tiny` (cached) loaded with AutoModel only
+#: (no pipeline built from it first), saved to argv[1].
+HUB_SAVED_AGAIN = """
+import sys
+from transformers import AutoModelForCausalLM, AutoTokenizer
+AutoModelForCausalLM.from_pretrained("me/prixlm-tiny", trust_remote_code=True).save_pretrained(
+    sys.argv[1]
+)
+AutoTokenizer.from_pretrained("me/prixlm-tiny").save_pretrained(sys.argv[1])
+"""
+
+
+def test_a_hub_release_saved_again_answers_as_the_release(released, tmp_path):
+    """A release loaded from the Hub with `AutoModel` alone: its code folder holds only the
+    modules the model imports, so the saved copy had no pipeline code, its config no
+    pipeline, and no candidates or relations. The repo's own files are carried now."""
+    _, _, folder = released
+    hf_home = tmp_path / "hf_home"
+    hub_repo(hf_home, "me/prixlm-tiny", folder)
+    again = tmp_path / "again"
+    run_fresh(HUB_SAVED_AGAIN, again, cwd=tmp_path, hf_home=hf_home)
+    assert sorted(p.name for p in again.glob("*.py")) == [p.name for p in hub_code_files()]
+    for name in ("candidates.json", "relations.json"):
+        assert json.loads((again / name).read_text()) == json.loads((folder / name).read_text())
+    expected = last_json_line(run_fresh(ANSWERS, folder, cwd=tmp_path))
     assert last_json_line(run_fresh(ANSWERS, again, cwd=tmp_path)) == expected

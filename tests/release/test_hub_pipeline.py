@@ -283,7 +283,7 @@ def test_a_loaded_release_saved_again_keeps_its_pipeline_or_does_not_declare_it(
     )
     # where no folder holds the pipeline's code: saved without declaring it
     module = sys.modules[type(model).__module__]
-    monkeypatch.setattr(module, "_carry_hub_code", lambda *args: False)
+    monkeypatch.setattr(module, "carry_hub_code", lambda *args: False)
     model.save_pretrained(tmp_path / "bare")
     assert "custom_pipelines" not in json.loads((tmp_path / "bare" / "config.json").read_text())
     assert model.config.custom_pipelines  # the loaded model's config is left as it was
