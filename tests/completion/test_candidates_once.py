@@ -12,41 +12,11 @@ from collections import Counter
 
 import pytest
 from completion_kb import dataset_rows, write_dataset
+from tokenizer_calls import recording
 
 from prixlm.completion.loading import load_completion_kb
 from prixlm.completion.propose import fitted_inputs, propose_objects, run_completion
 from prixlm.model_loading import load_prixlm
-
-
-class RecordingBackend:
-    """A tokenizer's Rust backend, recording the texts of its batch calls."""
-
-    def __init__(self, backend, texts: list[list[str]]) -> None:
-        self.backend, self.texts = backend, texts
-
-    def encode_batch_fast(self, texts, *args, **kwargs):
-        self.texts.append(list(texts))
-        return self.backend.encode_batch_fast(texts, *args, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self.backend, name)
-
-
-def recording(tokenizer, monkeypatch) -> list[list[str]]:
-    """Every text `tokenizer`'s class is called with (a list call: each of its texts), by
-    its own call or its backend's batch call (`label_encoding.encode_labels`)."""
-    texts: list[list[str]] = []
-    cls = type(tokenizer)
-    original = cls.__call__
-
-    def counting(self, text=None, *args, **kwargs):
-        texts.append(list(text) if isinstance(text, (list, tuple)) else [text])
-        return original(self, text, *args, **kwargs)
-
-    monkeypatch.setattr(cls, "__call__", counting)
-    backend = property(lambda self: RecordingBackend(self._tokenizer, texts))
-    monkeypatch.setattr(cls, "backend_tokenizer", backend)
-    return texts
 
 
 @pytest.fixture(scope="module")

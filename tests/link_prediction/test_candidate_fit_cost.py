@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from tokenizer_calls import recording
 
 from modeling_prixlm.constrained_decoding import EntityTrie
 from modeling_prixlm.decoding_steps import encode_query
@@ -45,36 +46,10 @@ def row(subject: str, gold: str, relation: str = "currency") -> dict:
 ROWS = [row(words("German", n), LABELS[n % len(LABELS)]) for n in range(1, 46)]
 
 
-class RecordingBackend:
-    """A tokenizer's Rust backend, recording the texts of its batch calls."""
-
-    def __init__(self, backend, texts: list[list[str]]) -> None:
-        self.backend, self.texts = backend, texts
-
-    def encode_batch_fast(self, texts, *args, **kwargs):
-        self.texts.append(list(texts))
-        return self.backend.encode_batch_fast(texts, *args, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self.backend, name)
-
-
 @pytest.fixture
 def calls(tiny_tokenizer, monkeypatch):
-    """Every text the tiny tokenizer is called with (a list call: each of its texts), by
-    its own call or its backend's batch call (`label_encoding.encode_labels`)."""
-    texts: list[list[str]] = []
-    cls = type(tiny_tokenizer)
-    original = cls.__call__
-
-    def counting(self, text=None, *args, **kwargs):
-        texts.append(list(text) if isinstance(text, (list, tuple)) else [text])
-        return original(self, text, *args, **kwargs)
-
-    monkeypatch.setattr(cls, "__call__", counting)
-    backend = property(lambda self: RecordingBackend(self._tokenizer, texts))
-    monkeypatch.setattr(cls, "backend_tokenizer", backend)
-    return texts
+    """Every text the tiny tokenizer is called with (`tokenizer_calls.recording`)."""
+    return recording(tiny_tokenizer, monkeypatch)
 
 
 def tokens(tokenizer, label: str) -> int:

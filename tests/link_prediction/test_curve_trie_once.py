@@ -10,30 +10,13 @@ import warnings
 from types import SimpleNamespace
 
 import pytest
-from test_candidate_fit_cost import SHORT, RecordingBackend, row, words
+from test_candidate_fit_cost import SHORT, row, words
+from tokenizer_calls import recording
 
 from prixlm.link_prediction.candidate_fit import CandidatesLeftOutWarning
 from prixlm.link_prediction.evaluation import evaluate_link_prediction
 from prixlm.training import lp_evaluation
 from prixlm.training.lp_evaluation import lp_evaluator
-
-
-def recording(tokenizer, monkeypatch) -> list[list[str]]:
-    """Every text `tokenizer`'s class is called with (a list call: each of its texts), by
-    its own call or its backend's batch call (`label_encoding.encode_labels`)."""
-    texts: list[list[str]] = []
-    cls = type(tokenizer)
-    original = cls.__call__
-
-    def counting(self, text=None, *args, **kwargs):
-        texts.append(list(text) if isinstance(text, (list, tuple)) else [text])
-        return original(self, text, *args, **kwargs)
-
-    monkeypatch.setattr(cls, "__call__", counting)
-    backend = property(lambda self: RecordingBackend(self._tokenizer, texts))
-    monkeypatch.setattr(cls, "backend_tokenizer", backend)
-    return texts
-
 
 #: The tiny model's candidates: short labels, one holding `[O]`, one too long for it.
 LABELS = [*SHORT, "Radio [O]", words("Japan", 70)]
