@@ -166,6 +166,20 @@ def test_the_continued_release_loads_in_a_fresh_process(release, continued, tmp_
     assert loaded["vocab"]["[de]"] == len(released) and loaded["generated"]
 
 
+def test_a_continued_runs_checkpoints_hold_no_candidates_of_the_release(release, continued):
+    """`save_pretrained` carries a loaded release's candidates and relations where it
+    carries the pipeline's code; a checkpoint of a run continuing a release declares no
+    pipeline and must not hold the release's (English only) candidates either: they are not
+    the run's. The run's release gets the dataset's."""
+    checkpoints = sorted(continued.glob("checkpoint-*"))
+    assert checkpoints and (release / "candidates.json").is_file()
+    for checkpoint in checkpoints:
+        assert not (checkpoint / "candidates.json").exists()
+        assert not (checkpoint / "relations.json").exists()
+    candidates = json.loads((continued / "model" / "candidates.json").read_text("utf-8"))
+    assert sorted(candidates) == ["de", "en"]
+
+
 def test_the_continued_releases_tokenizer_is_its_models(continued):
     """The fingerprint in the continued release's config is of its whole vocabulary (the
     new language's tokens too), not of the tokens its release had (what resizing the
