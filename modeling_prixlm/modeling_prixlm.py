@@ -28,7 +28,13 @@ from .formatting import IGNORE_INDEX
 from .input_guards import check_forward_inputs, check_generation_prompt, uncached_generation_inputs
 from .layers_prixlm import PrixLMLayerNorm, PrixLMLMHead
 from .linear_cross_entropy import logits_loss, per_item_loss
-from .stored_files import CANDIDATES_FILE, RELATIONS_FILE, carry_hub_code, carry_stored_files
+from .stored_files import (
+    CANDIDATES_FILE,
+    RELATIONS_FILE,
+    StoredFiles,
+    carry_hub_code,
+    carry_stored_files,
+)
 from .tokenizer_checks import fingerprint_after_resize, vocabulary_fingerprint
 from .trie_logits_processor import check_new_tokens
 
@@ -83,12 +89,15 @@ class PrixLMForCausalKB(PrixLMPreTrainedModel, GenerationMixin):
         declared = self.config.__dict__.get("custom_pipelines")
         if not declared or not kwargs.get("is_main_process", True):
             return super().save_pretrained(save_directory, *args, **kwargs)
-        revision = getattr(self, "loaded_revision", None)
-        carried = carry_hub_code(
-            Path(save_directory), getattr(self, "name_or_path", ""), revision, HUB_CODE_FILES
+        # where the model was loaded from, fixed before anything is written: a folder named
+        # as its Hub repo id (`save_pretrained(model.name_or_path)`) is no release
+        stored = StoredFiles.of(
+            os.fspath(getattr(self, "name_or_path", "") or ""),
+            getattr(self, "loaded_revision", None),
         )
+        carried = carry_hub_code(Path(save_directory), stored, HUB_CODE_FILES)
         if carried:  # and the files the pipeline reads: its candidates and relations
-            carry_stored_files(Path(save_directory), getattr(self, "name_or_path", ""), revision)
+            carry_stored_files(Path(save_directory), stored)
             self._carried_files = (*HUB_CODE_FILES, CANDIDATES_FILE, RELATIONS_FILE)
         else:
             del self.config.custom_pipelines

@@ -152,18 +152,17 @@ class StoredFiles:
             return None
 
 
-def carry_stored_files(
-    destination: Path, name_or_path: str | os.PathLike, revision: str | None = None
-) -> list[str]:
+def carry_stored_files(destination: Path, stored: StoredFiles) -> list[str]:
     """Copy the release's stored files (`candidates.json`, `relations.json`) of the model
-    loaded from `name_or_path` (a folder, or a Hub repo at `revision`) into `destination`,
+    loaded from `stored` (a folder, or a Hub repo at its revision: `StoredFiles.of`, taken
+    before anything is written, as `destination` may be a folder named as the repo id) into
+    `destination`,
     as `save_pretrained` does with the model code: the saved folder's pipeline answers as
     the release's did (without them it had no candidates and refused every query). A file
     `destination` already holds is its own (written there by `complete_release_folder`, say,
     after an earlier save) and is kept: a `UserWarning` if it differs from the release's.
     Returns the names copied; a Hub file that cannot be fetched is a `UserWarning`, not an
     error."""
-    stored = StoredFiles.of(os.fspath(name_or_path or ""), revision)
     copied = []
     for name in (CANDIDATES_FILE, RELATIONS_FILE):
         try:
@@ -177,7 +176,7 @@ def carry_stored_files(
         if target.is_file():  # the folder's own: the release's would replace it silently
             if Path(source).read_bytes() != target.read_bytes():
                 warnings.warn(
-                    f"{target} kept: it differs from the {name} of {name_or_path} the model "
+                    f"{target} kept: it differs from the {name} of {stored.source} the model "
                     "was loaded from (remove it to save the model with that one)",
                     stacklevel=3,
                 )
@@ -187,19 +186,19 @@ def carry_stored_files(
     return copied
 
 
-def fetch_hub_code(
-    destination: Path, name_or_path: str | os.PathLike, revision: str | None, names: tuple[str, ...]
-) -> bool:
-    """Copy the model code `names` of the Hub repo the model was loaded from (at `revision`)
-    into `destination`; False if `name_or_path` is no Hub repo or its `pipeline_prixlm.py`
-    cannot be had (a `UserWarning` then, when the Hub or its cache could not answer).
+def fetch_hub_code(destination: Path, stored: StoredFiles, names: tuple[str, ...]) -> bool:
+    """Copy the model code `names` of the Hub repo the model was loaded from (`stored`, at
+    its revision) into `destination`; False if `stored` is no Hub repo or its
+    `pipeline_prixlm.py` cannot be had (a `UserWarning` then, when the Hub or its cache could
+    not answer). Other files the Hub or its cache could not give (not those the repo lacks)
+    are named by one `UserWarning`: the copy is saved without them.
     `from_pretrained` fetches only the modules the model imports: the pipeline's are not in
     its code folder unless a pipeline was built from the repo, so a model loaded with
     `AutoModel` alone saved a copy with no pipeline and no candidates."""
-    stored = StoredFiles.of(os.fspath(name_or_path or ""), revision)
     if stored.local or not stored.source or os.path.isabs(stored.source):
         return False  # a folder (gone since it was loaded) is no Hub repo
     found = {}
+    unreachable: list[tuple[str, Exception]] = []
     for name in names:
         try:
             found[name] = stored.path(name)
@@ -210,30 +209,31 @@ def fetch_hub_code(
                 )
                 return False
             found[name] = None
+            unreachable.append((name, error))
     if found.get("pipeline_prixlm.py") is None:
         return False
     destination.mkdir(parents=True, exist_ok=True)
     for name, source in found.items():
         if source is not None:
             shutil.copyfile(source, destination / name)
+    if unreachable:  # the pipeline (or the endpoint's handler) may import them
+        missing = ", ".join(name for name, _ in unreachable)
+        warnings.warn(
+            f"{missing} of the model's code not saved with the model: {unreachable[0][1]}",
+            stacklevel=3,
+        )
     return True
 
 
-def carry_hub_code(
-    destination: Path,
-    name_or_path: str | os.PathLike,
-    revision: str | None,
-    names: tuple[str, ...],
-) -> bool:
+def carry_hub_code(destination: Path, stored: StoredFiles, names: tuple[str, ...]) -> bool:
     """Copy the model code (`names`: `HUB_CODE_FILES`, those it has) of the folder that holds
     `pipeline_prixlm.py` (the local folder the model was loaded from, else the Hub repo's
-    files at `revision`, else this module's folder) into `destination`; False if none holds
-    it. No other file of that folder is copied (a script of the user's beside the weights
+    files at its revision: `stored`, else this module's folder) into `destination`; False if
+    none holds it. No other file of that folder is copied (a script of the user's beside the weights
     would be published with the model)."""
-    folders = [Path(name_or_path)] if name_or_path else []
-    if not (name_or_path and Path(name_or_path).is_dir()):  # a Hub repo: its own code
-        if fetch_hub_code(destination, name_or_path, revision, names):
-            return True
+    folders = [Path(stored.source)] if stored.local else []
+    if not stored.local and fetch_hub_code(destination, stored, names):  # a Hub repo's own
+        return True
     for folder in (*folders, Path(__file__).parent):
         if (folder / "pipeline_prixlm.py").is_file():
             destination.mkdir(parents=True, exist_ok=True)

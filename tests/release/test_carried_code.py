@@ -171,3 +171,44 @@ def test_a_hub_release_saved_again_answers_as_the_release(released, tmp_path):
         assert json.loads((again / name).read_text()) == json.loads((folder / name).read_text())
     expected = last_json_line(run_fresh(ANSWERS, folder, cwd=tmp_path))
     assert last_json_line(run_fresh(ANSWERS, again, cwd=tmp_path)) == expected
+
+
+#: In a fresh process: the Hub repo `me/prixlm-tiny` (cached) saved to the folder of that name.
+HUB_SAVED_AS_ITS_ID = """
+from transformers import AutoModelForCausalLM
+model = AutoModelForCausalLM.from_pretrained("me/prixlm-tiny", trust_remote_code=True)
+model.save_pretrained(model.name_or_path)
+"""
+
+
+def test_a_hub_release_saved_into_a_folder_named_as_its_repo_id_keeps_its_candidates(
+    released, tmp_path
+):
+    """`save_pretrained("me/prixlm-tiny")` (a folder named as the repo id the model was
+    loaded from, `model.name_or_path`): the code written into it first made the repo id a
+    folder, read as the release, so the copy declared the pipeline with no candidates or
+    relations (every query refused)."""
+    _, _, folder = released
+    hf_home = tmp_path / "hf_home"
+    hub_repo(hf_home, "me/prixlm-tiny", folder)
+    run_fresh(HUB_SAVED_AS_ITS_ID, cwd=tmp_path, hf_home=hf_home)
+    again = tmp_path / "me" / "prixlm-tiny"
+    assert "custom_pipelines" in json.loads((again / "config.json").read_text())
+    for name in ("candidates.json", "relations.json"):
+        assert json.loads((again / name).read_text()) == json.loads((folder / name).read_text())
+
+
+def test_a_hub_release_saved_offline_names_the_code_its_cache_lacks(released, tmp_path):
+    """Offline, a Hub cache with the pipeline's code but not `handler.py` (a pipeline built
+    from the repo fetches only the modules it imports): the copy was saved without the
+    endpoint's handler, and nothing said so."""
+    _, _, folder = released
+    hf_home = tmp_path / "hf_home"
+    hub_repo(hf_home, "me/prixlm-tiny", folder, drop=("handler.py",))
+    again = tmp_path / "again"
+    done = run_fresh(HUB_SAVED_AGAIN, again, cwd=tmp_path, hf_home=hf_home)
+    assert not (again / "handler.py").exists()
+    assert (again / "pipeline_prixlm.py").is_file()
+    warned = [line for line in done.stderr.splitlines() if "UserWarning" in line]
+    assert len(warned) == 1
+    assert "handler.py of the model's code not saved with the model: HF_HUB_OFFLINE" in warned[0]
