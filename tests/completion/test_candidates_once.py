@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter
 
 import pytest
-from completion_kb import dataset_rows, write_dataset
+from test_unreadable_counts import _with_unreadable_label
 from tokenizer_calls import recording
 
 from prixlm.completion.loading import load_completion_kb
@@ -24,14 +24,7 @@ def completion_inputs(completion_kb, tmp_path_factory):
     """(model, tokenizer, kb): the tiny completion KB with a German link-only label holding
     `[O]` (unreadable), and the model trained on it."""
     _, model_dir = completion_kb
-    configs = dataset_rows()
-    link = configs["links"]["train"][0]
-    configs["links"]["train"].append(
-        {**link, "subject": "Radio [O]", "subject_language": "de", "object_language": "en",
-         "subject_id": "http://de.dbpedia.org/resource/Radio", "object": "Radio",
-         "object_id": "http://dbpedia.org/resource/Radio", "all_objects": ["Radio"]}
-    )  # fmt: skip
-    dataset = write_dataset(tmp_path_factory.mktemp("once") / "dataset", configs)
+    dataset = _with_unreadable_label(tmp_path_factory.mktemp("once"))
     model, tokenizer = load_prixlm(str(model_dir), "cpu")
     return model, tokenizer, load_completion_kb(str(dataset), "de", target_splits=["train"])
 
