@@ -46,27 +46,31 @@ def _surrogate_error(labels: Sequence[str]) -> ValueError | None:
     return None
 
 
+def encode_texts(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """The ids of each text as `tokenizer(text, add_special_tokens=False)` gives them, in
+    one call: the Rust backend's where `text_backend` allows it, else the tokenizer's own
+    batch call (`verbose=False`: a text longer than the model's positions is measured or
+    dropped by the callers, never run through the model)."""
+    if not texts:
+        return []
+    if (backend := text_backend(tokenizer)) is not None:
+        encodings = backend.encode_batch_fast(list(texts), add_special_tokens=False)
+        return [encoding.ids for encoding in encodings]
+    encoded = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+    return [list(ids) for ids in encoded]
+
+
 def encode_labels(tokenizer: Any, labels: Sequence[str]) -> list[list[int]]:
     """The ids of each label (strings), composed (NFC) as `formatting` encodes every name,
-    no special tokens, in one call (`text_backend` where it gives the same ids). A label
-    holding a lone surrogate (a JSON file's `"\\ud800"`) is a `ValueError` naming it, not
-    the tokenizer's error naming none (looked for only when the tokenizer fails)."""
-    composed = [unicodedata.normalize("NFC", label) for label in labels]
-    if not composed:
-        return []
-    backend = text_backend(tokenizer)
+    no special tokens, in one call (`encode_texts`). A label holding a lone surrogate (a
+    JSON file's `"\\ud800"`) is a `ValueError` naming it, not the tokenizer's error naming
+    none (looked for only when the tokenizer fails)."""
     try:
-        if backend is not None:
-            encodings = backend.encode_batch_fast(composed, add_special_tokens=False)
-            return [encoding.ids for encoding in encodings]
-        # verbose=False: the position checks name a label too long for the model (no
-        # "will result in indexing errors" from transformers: none is run through it)
-        encoded = tokenizer(composed, add_special_tokens=False, verbose=False)["input_ids"]
-        return [list(ids) for ids in encoded]
+        return encode_texts(tokenizer, [unicodedata.normalize("NFC", label) for label in labels])
     except (TypeError, UnicodeError):
         if (error := _surrogate_error(labels)) is not None:
             raise error from None
         raise
 
 
-__all__ = ["encode_labels", "text_backend"]
+__all__ = ["encode_labels", "encode_texts", "text_backend"]

@@ -152,18 +152,16 @@ class StoredFiles:
             return None
 
 
-def carry_stored_files(destination: Path, stored: StoredFiles) -> list[str]:
+def carry_stored_files(destination: Path, stored: StoredFiles) -> None:
     """Copy the release's stored files (`candidates.json`, `relations.json`) of the model
     loaded from `stored` (a folder, or a Hub repo at its revision: `StoredFiles.of`, taken
     before anything is written, as `destination` may be a folder named as the repo id) into
-    `destination`,
-    as `save_pretrained` does with the model code: the saved folder's pipeline answers as
-    the release's did (without them it had no candidates and refused every query). A file
-    `destination` already holds is its own (written there by `complete_release_folder`, say,
-    after an earlier save) and is kept: a `UserWarning` if it differs from the release's.
-    Returns the names copied; a Hub file that cannot be fetched is a `UserWarning`, not an
-    error."""
-    copied = []
+    `destination`, as `save_pretrained` does with the model code: the saved folder's
+    pipeline answers as the release's did (without them it had no candidates and refused
+    every query). A file `destination` already holds is its own (written there by
+    `complete_release_folder`, say, after an earlier save) and is kept: a `UserWarning` if
+    it differs from the release's. A Hub file that cannot be fetched is a `UserWarning`,
+    not an error."""
     for name in (CANDIDATES_FILE, RELATIONS_FILE):
         try:
             source = stored.path(name)
@@ -182,8 +180,6 @@ def carry_stored_files(destination: Path, stored: StoredFiles) -> list[str]:
                 )
             continue
         shutil.copyfile(source, target)
-        copied.append(name)
-    return copied
 
 
 def fetch_hub_code(destination: Path, stored: StoredFiles, names: tuple[str, ...]) -> bool:
@@ -229,8 +225,8 @@ def carry_hub_code(destination: Path, stored: StoredFiles, names: tuple[str, ...
     """Copy the model code (`names`: `HUB_CODE_FILES`, those it has) of the folder that holds
     `pipeline_prixlm.py` (the local folder the model was loaded from, else the Hub repo's
     files at its revision: `stored`, else this module's folder) into `destination`; False if
-    none holds it. No other file of that folder is copied (a script of the user's beside the weights
-    would be published with the model)."""
+    none holds it. No other file of that folder is copied (a script of the user's beside
+    the weights would be published with the model)."""
     folders = [Path(stored.source)] if stored.local else []
     if not stored.local and fetch_hub_code(destination, stored, names):  # a Hub repo's own
         return True

@@ -23,7 +23,7 @@ from modeling_prixlm.formatting import (
     language_key,
     special_token_ids,
 )
-from modeling_prixlm.label_encoding import text_backend
+from modeling_prixlm.label_encoding import encode_texts
 from prixlm.cli import UsageError, first_line
 from prixlm.data.load_errors import hub_error, not_the_dataset
 from prixlm.data.loading import (
@@ -181,31 +181,12 @@ def check_languages_have_tokens(tokenizer: Any, rows: datasets.Dataset) -> None:
         )
 
 
-def _encode_texts(tokenizer: Any, texts: list[str]) -> list[list[int]]:
-    """The ids of each text without special tokens, in one call.
-
-    A fast tokenizer's Rust backend is called directly (`encode_batch_fast`: no offsets, no
-    per-text Python objects from transformers, which cost more than the encoding itself);
-    any other tokenizer through its own batch call. Same ids as `tokenizer(text,
-    add_special_tokens=False)` text by text.
-    """
-    if not texts:
-        return []
-    # the Rust backend where it is in the state a text call sets (`label_encoding`)
-    if (backend := text_backend(tokenizer)) is not None:
-        return [
-            encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)
-        ]
-    encoded = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
-    return [list(ids) for ids in encoded]  # verbose=False: long facts are dropped, not run
-
-
 class BatchTokenized:
     """The tokenizer as `encode_row` sees it, with its text calls answered from one batch call.
 
     `modeling_prixlm.formatting.encode_row` (the one home of the fact layout) tokenises a
     row's subject, relation and object one call at a time. Here the distinct texts of a
-    whole batch are tokenised in one call (`_encode_texts`), so the per-text calls become
+    whole batch are tokenised in one call (`label_encoding.encode_texts`), so the per-text calls become
     dictionary lookups; every other attribute is the tokenizer's. The ids are the same as
     one call per text: the encoding of a text does not depend on the other texts.
     """
@@ -213,7 +194,7 @@ class BatchTokenized:
     def __init__(self, tokenizer: Any, texts: list[str]) -> None:
         self._tokenizer = tokenizer
         unique = list(dict.fromkeys(texts))
-        self._ids = dict(zip(unique, _encode_texts(tokenizer, unique), strict=True))
+        self._ids = dict(zip(unique, encode_texts(tokenizer, unique), strict=True))
         self.bos_token_id = tokenizer.bos_token_id
         self.sep_token_id = tokenizer.sep_token_id
 
