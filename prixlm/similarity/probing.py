@@ -74,17 +74,10 @@ from modeling_prixlm.decoding_steps import (
     model_device,
     run_rows,
 )
-from prixlm.cli import UsageError, command_parser, print_json, user_errors
+from prixlm.cli import command_parser, print_json, user_errors
 from prixlm.data.relation_names import relation_words
 from prixlm.model_loading import MODEL_CODE_HELP, load_model
-from prixlm.similarity.probing_data import (
-    TEMPLATES_FILE,
-    Probe,
-    ProbeFormatError,
-    ProbeSet,
-    Template,
-    read_mlama,
-)
+from prixlm.similarity.probing_data import Probe, ProbeFormatError, ProbeSet, Template, read_mlama
 from prixlm.similarity.probing_multi_token import rank_relation
 from prixlm.similarity.probing_summary import average, multi_token_summary, summarise_relations
 from prixlm.similarity.probing_vocab import answer_vocabulary, stop_words
@@ -325,26 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_probes(probes: str, languages: Sequence[str] | None) -> None:
-    """`UsageError` naming `--probes` or `--languages` when `probes` is no probes folder
-    (a folder of `<language>/templates.jsonl`) or lacks a language of `languages`."""
-    root = Path(probes)
-    if not root.is_dir():
-        raise UsageError(f"--probes {probes}: no such folder")
-    found = sorted(p.name for p in root.iterdir() if (p / TEMPLATES_FILE).is_file())
-    if not found:
-        raise UsageError(
-            f"--probes {probes}: not a probes folder (no <language>/{TEMPLATES_FILE}); "
-            "write one with python -m prixlm.similarity.probing_export"
-        )
-    missing = [language for language in languages or () if language not in found]
-    if missing:
-        raise UsageError(
-            f"--languages {','.join(missing)}: no probes in {probes} (its languages: "
-            f"{', '.join(found)})"
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from prixlm.outputs.atomic import check_output_file
 
@@ -357,7 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.output:  # not over what it reads, nor a folder there
             inputs = (("--model", args.model), ("--probes", args.probes))
             check_output_file(args.output, "--output", inputs)
-        check_probes(args.probes, languages)
         read_mlama(args.probes, languages)
     with user_errors():
         results = evaluate_probing(
@@ -377,7 +349,6 @@ __all__ = [
     "QUERY_FORMS",
     "answer_logits",
     "askable",
-    "check_probes",
     "evaluate_probing",
     "multi_token_accuracy",
     "probe_model",

@@ -149,19 +149,29 @@ def read_mlama(
     """Read `probes_dir/<lang>/` for each language (default: every folder with templates).
 
     Raises:
-        FileNotFoundError: `probes_dir`, or a requested language's `templates.jsonl`, is missing.
+        FileNotFoundError: naming `--probes` (the commands' option) where `probes_dir` is
+            missing or holds no `<language>/templates.jsonl` (a dataset folder given for the
+            probes read as no probes at all: empty results), `--languages` for a requested
+            language without templates there.
         ProbeFormatError: a malformed line (file:line).
     """
     root = Path(probes_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such probes folder")
-    if languages is None:
-        languages = sorted(p.name for p in root.iterdir() if (p / TEMPLATES_FILE).is_file())
+        raise FileNotFoundError(f"--probes {root}: no such folder")
+    found = sorted(p.name for p in root.iterdir() if (p / TEMPLATES_FILE).is_file())
+    if not found:
+        raise FileNotFoundError(
+            f"--probes {root}: not a probes folder (no <language>/{TEMPLATES_FILE}); "
+            "write one with python -m prixlm.similarity.probing_export"
+        )
+    if missing := [language for language in languages or () if language not in found]:
+        raise FileNotFoundError(
+            f"--languages {','.join(missing)}: no probes in {root} (its languages: "
+            f"{', '.join(found)})"
+        )
     sets = {}
-    for language in languages:
+    for language in languages or found:
         folder = root / language
-        if not (folder / TEMPLATES_FILE).is_file():
-            raise FileNotFoundError(f"{folder / TEMPLATES_FILE}: no templates for {language!r}")
         templates = read_templates(folder / TEMPLATES_FILE)
         probes, untemplated = {}, []
         for path in sorted(folder.glob("*.jsonl")):
