@@ -186,9 +186,9 @@ class BatchTokenized:
 
     `modeling_prixlm.formatting.encode_row` (the one home of the fact layout) tokenises a
     row's subject, relation and object one call at a time. Here the distinct texts of a
-    whole batch are tokenised in one call (`label_encoding.encode_texts`), so the per-text calls become
-    dictionary lookups; every other attribute is the tokenizer's. The ids are the same as
-    one call per text: the encoding of a text does not depend on the other texts.
+    whole batch are tokenised in one call (`label_encoding.encode_texts`), so the per-text
+    calls become dictionary lookups; every other attribute is the tokenizer's. The ids are
+    the same as one call per text: the encoding of a text does not depend on the others.
     """
 
     def __init__(self, tokenizer: Any, texts: list[str]) -> None:
