@@ -217,10 +217,6 @@ DATASET_PLACEHOLDER = "PATH_OR_REPO"
 _LOAD_DATASET = re.compile(rf'load_dataset\("{DATASET_PLACEHOLDER}"((?:, "[^"\n]*")?)\)')
 
 
-#: The build's command line as its dataset card records it (paths as typed).
-_BUILD_COMMAND = re.compile(r"^python -m prixlm\.data\.dbpedia\.build .*$", re.M)
-
-
 def _without_local_paths(command: re.Match[str]) -> str:
     """The recorded build command with each absolute path as `<local DIGEST>/NAME`, as the
     uploaded records name them (`uploaded_records.local_name`)."""
@@ -233,7 +229,9 @@ def refresh_dataset_card(folder: str | Path, repo_id: str, revision: str | None 
     placeholder), at `revision` when it is not main, and the recorded build command naming
     no absolute path of this machine; not written (the folder stays as it is)."""
     text = (Path(folder) / CARD).read_text(encoding="utf-8")
-    text = _BUILD_COMMAND.sub(_without_local_paths, text)
+    from prixlm.data.dbpedia.build_arguments import COMMAND  # the build's, as recorded
+
+    text = re.sub(rf"^{re.escape(COMMAND)} .*$", _without_local_paths, text, flags=re.M)
     pinned = f", revision={json.dumps(branch(revision))}" if branch(revision) else ""
     text = _LOAD_DATASET.sub(lambda call: f'load_dataset("{repo_id}"{call.group(1)}{pinned})', text)
     return text.replace(f'load_dataset("{DATASET_PLACEHOLDER}"', f'load_dataset("{repo_id}"')
