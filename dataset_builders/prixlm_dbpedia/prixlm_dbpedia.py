@@ -110,13 +110,13 @@ class PrixLMDBpediaConfig(datasets.BuilderConfig):
         """`languages` and `link_languages` as `build`'s options also take them: a
         comma-separated string (`"de,en"`, or `"de"`) is its codes, not its characters
         (which built `d`, `e` and `,` and failed with "no labels file for language 'd'")."""
+        from prixlm.data.dbpedia.build import listed_codes  # as `build` reads `--languages`
+
         super().__post_init__()
         for name in ("languages", "link_languages"):
             value = getattr(self, name)
             if isinstance(value, str):
-                setattr(
-                    self, name, tuple(code.strip() for code in value.split(",") if code.strip())
-                )
+                setattr(self, name, tuple(listed_codes(value)))
 
     def create_config_id(self, config_kwargs: dict, custom_features=None) -> str:
         """`datasets`' id (name + the given fields), plus the digest of the build code and

@@ -280,7 +280,8 @@ def _dropped_labels(labels: Path, language: str, labelled: int, options: ReadOpt
     )
 
 
-def _codes(listed: str | None) -> list[str]:
+def listed_codes(listed: str | None) -> list[str]:
+    """The codes of a comma-separated list (`--languages de, en`: `["de", "en"]`)."""
     return [code.strip() for code in (listed or "").split(",") if code.strip()]
 
 
@@ -313,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_length_filter(parser, args, argv)
     logging.basicConfig(format="%(levelname)s: %(message)s")
     try:
-        languages = [normalize_language(c) for c in _codes(args.languages)]
+        languages = [normalize_language(c) for c in listed_codes(args.languages)]
         settings = SplitSettings(
             protocol=args.split_protocol,
             test_fraction=args.test_fraction,
@@ -332,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             languages,
             settings=settings,
             ontology=args.ontology,
-            link_languages=_codes(args.link_languages),
+            link_languages=listed_codes(args.link_languages),
             tokenizer=tokenizer,
             strict=args.strict,
             max_line_bytes=args.max_line_bytes,
