@@ -247,22 +247,31 @@ def _dataset_with_a_long_link(tmp_path: Path) -> Path:
     return write_dataset(tmp_path / "data", configs)
 
 
+#: The run record of a release trained on de and en with links (`train.py`'s fields).
+RUN = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
+
+
+def _release_with_run_record(tokenizer, tmp_path: Path) -> Path:
+    """A release folder holding `tokenizer` and the run record `RUN`."""
+    release = tmp_path / "model"
+    tokenizer.save_pretrained(release)
+    (release / "train_results.json").write_text(json.dumps(RUN))
+    return release
+
+
 def test_seen_links_are_those_the_run_trained_on(tiny_prixlm, tmp_path):
     """Every link of the dataset counted as seen, also those train.py dropped as too long
     or between languages the run did not train, or in a run without links."""
     model, tokenizer = tiny_prixlm
     dataset = _dataset_with_a_long_link(tmp_path)
-    release = tmp_path / "model"
-    tokenizer.save_pretrained(release)
-    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
-    (release / "train_results.json").write_text(json.dumps(run))
+    release = _release_with_run_record(tokenizer, tmp_path)
     every = xel_cldr.training_links(dataset)
     trained = xel_cldr.training_links(dataset, release)
     assert ("en", "Germany", "de", "Deutschland " * 20) in every - trained
     assert trained == every - {("en", "Germany", "de", "Deutschland " * 20)}
-    (release / "train_results.json").write_text(json.dumps({**run, "languages": ["en"]}))
+    (release / "train_results.json").write_text(json.dumps({**RUN, "languages": ["en"]}))
     assert xel_cldr.training_links(dataset, release) == set()
-    (release / "train_results.json").write_text(json.dumps({**run, "links": False}))
+    (release / "train_results.json").write_text(json.dumps({**RUN, "links": False}))
     assert xel_cldr.training_links(dataset, release) == set()
     assert xel_cldr.training_links(dataset, tmp_path / "plain") == every  # no run record
 
@@ -276,10 +285,7 @@ def test_seen_links_tokenise_the_names_in_one_call_not_per_row(tiny_prixlm, tmp_
 
     model, tokenizer = tiny_prixlm
     dataset = _dataset_with_a_long_link(tmp_path)
-    release = tmp_path / "model"
-    tokenizer.save_pretrained(release)
-    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
-    (release / "train_results.json").write_text(json.dumps(run))
+    release = _release_with_run_record(tokenizer, tmp_path)
     calls = []
 
     class Counting:
@@ -306,11 +312,13 @@ def test_seen_links_tokenise_the_names_in_one_call_not_per_row(tiny_prixlm, tmp_
     assert calls == []  # no text called one at a time
 
 
-def test_a_link_train_py_dropped_for_a_control_token_is_unseen_not_an_error(tiny_prixlm, tmp_path):
+def test_a_link_train_py_dropped_for_a_control_token_is_unseen_not_an_error(
+    tiny_prixlm, tmp_path, monkeypatch
+):
     """A link whose name holds a control token's text (`Deutschland [O] x`) is dropped by
     train.py (`encode_batch`); `xel --training_dataset` stopped on it with a traceback
     (`ControlTokenError`). It is now an unseen link, the others as before."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "completion"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "completion"))
     from completion_kb import dataset_rows, link_row, write_dataset
 
     _, tokenizer = tiny_prixlm
@@ -319,10 +327,7 @@ def test_a_link_train_py_dropped_for_a_control_token_is_unseen_not_an_error(tiny
         {**link_row("Germany", "en", "de"), "object": "Deutschland [O] x"}
     )
     dataset = write_dataset(tmp_path / "data", configs)
-    release = tmp_path / "model"
-    tokenizer.save_pretrained(release)
-    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
-    (release / "train_results.json").write_text(json.dumps(run))
+    release = _release_with_run_record(tokenizer, tmp_path)
     every = xel_cldr.training_links(dataset)
     assert xel_cldr.training_links(dataset, release) == every - {
         ("en", "Germany", "de", "Deutschland [O] x")
@@ -341,8 +346,7 @@ def test_a_mirror_tuned_folder_keeps_the_links_its_source_trained_on(tiny_prixlm
     source = tmp_path / "model"
     model.save_pretrained(source)
     tokenizer.save_pretrained(source)
-    run = {"languages": ["de", "en"], "links": True, "variant": "all", "max_fact_length": 64}
-    (source / "train_results.json").write_text(json.dumps(run))
+    (source / "train_results.json").write_text(json.dumps(RUN))
     words = ["Germany", "Deutschland", "France", "Frankreich", "Berlin", "Paris"]
     tuned = mirror_tune(source, tmp_path / "model-mirror", words, max_steps=1, batch_size=4)
     trained = xel_cldr.training_links(dataset, source)
